@@ -1,0 +1,132 @@
+# peernet — top-level build (GNU make). Objects in build/, binaries in build/bin/.
+#   make [all]      build the four programs
+#   make deps       install missing Debian packages (root) and create the system user
+#   make check      deps + build + every test; ends with "N passed, N failed"
+#   make check-san  the test suite again, built with ASan+UBSan (build-san/)
+#   make demo       deps + build + the demo on loopback
+#   make bench      benchmarks (BENCH lines)
+#   make fuzz       libFuzzer targets (clang); make fuzz-smoke runs each briefly
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+B         ?= build
+CC        ?= cc
+SAN       ?=
+
+PKGS      := libsodium libsecp256k1 sqlite3 libbsd-overlay libcap-ng libseccomp libsystemd inih jansson miniupnpc
+# nng, libnatpmp and libunistring ship no pkg-config file on Debian 12: linked by name.
+EXTRA_LIBS := -lnng -lnatpmp -lunistring -lpthread
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
+HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -fstack-clash-protection
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
+LDFLAGS_H := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+LIBS       = $(PKG_LIBS) $(EXTRA_LIBS)
+
+ifeq ($(SAN),1)
+B          = build-san
+CFLAGS     = -O1 -g -fno-omit-frame-pointer
+HARDEN     = -fstack-protector-strong -fPIE
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_H  += -fsanitize=address,undefined
+endif
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+NETD_SRC   := $(sort $(wildcard netd/*.c))
+STORE_SRC  := $(sort $(wildcard storaged/*.c))
+SEARCH_SRC := $(sort $(wildcard searchd/*.c))
+CTL_SRC    := $(sort $(wildcard ctl/*.c))
+TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+TESTLIB_SRC:= $(sort $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
+BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+COMMON_LIB := $(B)/libpeernet-common.a
+BINS       := $(B)/bin/peernet-netd $(B)/bin/peernet-storaged $(B)/bin/peernet-searchd $(B)/bin/peernetctl
+TESTS      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
+BENCHES    := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps check check-san unit demo bench fuzz fuzz-smoke install clean
+all: $(BINS)
+
+# SIMD variants of BLAKE3 are compiled for their instruction set and chosen at run time.
+$(B)/obj/common/blake3_sse41.o: ALL_CFLAGS += -msse4.1
+$(B)/obj/common/blake3_avx2.o:  ALL_CFLAGS += -mavx2
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/peernet-netd: $(call obj,$(NETD_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+$(B)/bin/peernet-storaged: $(call obj,$(STORE_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+$(B)/bin/peernet-searchd: $(call obj,$(SEARCH_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+$(B)/bin/peernetctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+
+# Unit tests: one binary per tests/unit/test_*.c, linked with the shared test helpers.
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+
+deps:
+	@scripts/deps.sh
+
+unit: $(TESTS) $(BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@B=$(B) tests/run.sh
+
+check-san:
+	@$(MAKE) --no-print-directory SAN=1 all unit
+	@B=build-san PEERNET_SAN=1 tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) scripts/demo.sh
+
+bench: all $(BENCHES)
+	@B=$(B) scripts/bench.sh
+
+# libFuzzer targets: clang, each linked with the common sources built for fuzzing.
+FUZZ_B      := build-fuzz
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS)
+FUZZ_CSRC   := $(filter-out common/blake3_sse41.c common/blake3_avx2.c,$(COMMON_SRC))
+FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
+$(FUZZ_B)/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -DBLAKE3_NO_SIMD -o $@ $< $(FUZZ_CSRC) $(LIBS)
+fuzz: $(FUZZERS)
+fuzz-smoke: $(FUZZERS)
+	@FUZZ_B=$(FUZZ_B) scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+install: all
+	scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(B)"
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/deps.sh — installs the Debian packages peernet needs (when root),
+# otherwise prints the exact command and fails; then creates the system user
+# the daemons drop to, from systemd/peernet.sysusers.conf.
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+ libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
+ libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
+ libinih-dev libjansson-dev libunistring-dev b3sum iproute2 nftables systemd procps psmisc"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages:$missing" >&2
+		echo "deps: run as root: apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || true
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# The system user and group the daemons drop to when started as root.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd peernet >/dev/null; then
+	if command -v systemd-sysusers >/dev/null 2>&1; then
+		systemd-sysusers systemd/peernet.sysusers.conf
+	else
+		useradd --system --user-group --home-dir /var/lib/peernet \
+		    --shell /usr/sbin/nologin peernet
+	fi
+	echo "deps: created system user peernet"
+fi
+exit 0

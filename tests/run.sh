@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# tests/run.sh — runs every unit-test binary in $B/tests and every integration
+# script in tests/integration, prints their PASS/FAIL/SKIP lines, and ends with
+# the line "N passed, N failed" (exit 1 on any failure).
+#   ONLY=pattern tests/run.sh   runs only the suites whose name contains pattern
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}
+export PEERNET_BIN="$PWD/$B/bin"
+export PEERNET_VECTORS=${PEERNET_VECTORS:-$PWD/../shared/vectors}
+log=$(mktemp -d /tmp/peernet-tests.XXXXXX)
+pass=0 fail=0 skip=0
+
+run_suite() {	# name, command...
+	local name=$1; shift
+	case "$name" in *"${ONLY:-}"*) ;; *) return ;; esac
+	local out="$log/$name.out" start=$SECONDS rc
+	timeout --kill-after=10 "${SUITE_TIMEOUT:-600}" "$@" >"$out" 2>"$log/$name.err"
+	rc=$?
+	grep -E '^(PASS|FAIL|SKIP):' "$out"
+	local p f s
+	p=$(grep -c '^PASS:' "$out"); f=$(grep -c '^FAIL:' "$out"); s=$(grep -c '^SKIP:' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		# A crash, a timeout or a non-zero exit without a FAIL line is a failure too.
+		echo "FAIL: $name: exited with status $rc (see below)"
+		tail -n 20 "$log/$name.err" | sed 's/^/    /'
+		f=$((f + 1))
+	elif [ "$f" -ne 0 ]; then
+		tail -n 20 "$log/$name.err" | sed 's/^/    /'
+	fi
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	echo "# $name: $p passed, $f failed, $s skipped ($((SECONDS - start)) s)"
+}
+
+for t in "$B"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_suite "$(basename "$t")" "$t"
+done
+for t in tests/integration/*.sh; do
+	[ -f "$t" ] || continue
+	run_suite "$(basename "$t" .sh)" bash "$t"
+done
+rm -rf "$log"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

@@ -1,0 +1,89 @@
+/* t.c — the unit-test harness (see t.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+
+int	 t_case_failed;
+int	 t_case_skipped;
+char	 t_case_why[512];
+
+static const char *t_suite = "test";
+static int t_npass, t_nfail, t_nskip;
+
+void
+t_set_suite(const char *argv0)
+{
+	const char *s = strrchr(argv0, '/');
+	t_suite = s ? s + 1 : argv0;
+}
+
+void
+t_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t_case_failed)
+		return;
+	t_case_failed = 1;
+	n = snprintf(t_case_why, sizeof(t_case_why), "%s:%d: ", file, line);
+	if (n < 0 || (size_t)n >= sizeof(t_case_why))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(t_case_why + n, sizeof(t_case_why) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+void
+t_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	t_case_skipped = 1;
+	va_start(ap, fmt);
+	vsnprintf(t_case_why, sizeof(t_case_why), fmt, ap);
+	va_end(ap);
+}
+
+void
+t_run(const char *name, void (*fn)(void))
+{
+	t_case_failed = t_case_skipped = 0;
+	t_case_why[0] = '\0';
+	fn();
+	if (t_case_failed) {
+		printf("FAIL: %s/%s: %s\n", t_suite, name, t_case_why);
+		t_nfail++;
+	} else if (t_case_skipped) {
+		printf("SKIP: %s/%s: %s\n", t_suite, name, t_case_why);
+		t_nskip++;
+	} else {
+		printf("PASS: %s/%s\n", t_suite, name);
+		t_npass++;
+	}
+	fflush(stdout);
+}
+
+int
+t_done(void)
+{
+	printf("# %s: %d passed, %d failed, %d skipped\n", t_suite, t_npass,
+	    t_nfail, t_nskip);
+	return t_nfail ? 1 : 0;
+}
+
+const char *
+t_memdiff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	static char msg[128];
+	size_t i;
+
+	for (i = 0; i < n && a[i] == b[i]; i++)
+		;
+	snprintf(msg, sizeof(msg), "first difference at byte %zu (%02x vs %02x)",
+	    i, i < n ? a[i] : 0, i < n ? b[i] : 0);
+	return msg;
+}

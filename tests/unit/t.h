@@ -1,0 +1,54 @@
+/*
+ * t.h — the unit-test harness.  Each test binary runs its cases with T_RUN and
+ * prints one line per case: "PASS: binary/case" or "FAIL: binary/case: why",
+ * or "SKIP: binary/case: reason".  tests/run.sh counts those lines.
+ */
+#ifndef PEERNET_T_H
+#define PEERNET_T_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+extern int	 t_case_failed;
+extern int	 t_case_skipped;
+extern char	 t_case_why[512];
+
+void	t_run(const char *name, void (*fn)(void));
+void	t_fail(const char *file, int line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	t_done(void);	/* prints totals; returns the exit status */
+void	t_set_suite(const char *argv0);
+
+#define T_RUN(fn)	t_run(#fn, fn)
+#define T_FAIL(...)	do { t_fail(__FILE__, __LINE__, __VA_ARGS__); return; } while (0)
+#define T_SKIP(...)	do { t_skip(__VA_ARGS__); return; } while (0)
+
+#define T_ASSERT(c) do { if (!(c)) T_FAIL("assertion failed: %s", #c); } while (0)
+#define T_EQ_INT(a, b) do {						\
+	long long _a = (long long)(a), _b = (long long)(b);		\
+	if (_a != _b) T_FAIL("%s == %lld, expected %s == %lld", #a, _a, #b, _b); \
+} while (0)
+#define T_EQ_U64(a, b) do {						\
+	uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);		\
+	if (_a != _b) T_FAIL("%s == %" PRIu64 ", expected %" PRIu64, #a, _a, _b); \
+} while (0)
+#define T_EQ_STR(a, b) do {						\
+	const char *_a = (a), *_b = (b);				\
+	if (_a == NULL || _b == NULL || strcmp(_a, _b) != 0)		\
+		T_FAIL("%s == \"%s\", expected \"%s\"", #a, _a ? _a : "(null)", _b ? _b : "(null)"); \
+} while (0)
+#define T_EQ_MEM(a, b, n) do {						\
+	size_t _n = (n);						\
+	if (memcmp((a), (b), _n) != 0) {				\
+		t_fail(__FILE__, __LINE__, "%s differs from %s (%zu bytes): %s", #a, #b, _n, \
+		    t_memdiff((const uint8_t *)(a), (const uint8_t *)(b), _n)); \
+		return;							\
+	}								\
+} while (0)
+
+const char *t_memdiff(const uint8_t *a, const uint8_t *b, size_t n);
+
+#endif

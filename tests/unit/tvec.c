@@ -1,0 +1,84 @@
+/* tvec.c — known-answer vector helpers for tests (see tvec.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "tvec.h"
+
+json_t *
+tvec_load(const char *file)
+{
+	const char *dir = getenv("PEERNET_VECTORS");
+	char path[1024];
+	json_error_t err;
+	json_t *j;
+
+	if (dir == NULL)
+		dir = "../shared/vectors";
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	j = json_load_file(path, 0, &err);
+	if (j == NULL)
+		fprintf(stderr, "tvec: %s:%d: %s\n", path, err.line, err.text);
+	return j;
+}
+
+uint8_t *
+tvec_hex(json_t *obj, const char *key, size_t *len)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	uint8_t *out;
+	long n;
+
+	if (s == NULL)
+		return NULL;
+	out = malloc(strlen(s) / 2 + 1);
+	if (out == NULL)
+		return NULL;
+	n = hex_decode(out, strlen(s) / 2 + 1, s);
+	if (n < 0) {
+		free(out);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return out;
+}
+
+int
+tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	if (s == NULL || strlen(s) != 2 * want)
+		return -1;
+	return hex_decode(out, want, s) == (long)want ? 0 : -1;
+}
+
+void
+tvec_pattern(uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = (uint8_t)((i * 31 + 7) % 251);
+}
+
+uint64_t
+tvec_u64(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_integer(v))
+		return (uint64_t)json_integer_value(v);
+	if (json_is_real(v))
+		return (uint64_t)json_real_value(v);
+	if (json_is_string(v))
+		return strtoull(json_string_value(v), NULL, 0);
+	return 0;
+}
+
+const char *
+tvec_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}

@@ -1,0 +1,24 @@
+/*
+ * tvec.h — reading the reference's known-answer vectors (../shared/vectors,
+ * or $PEERNET_VECTORS) from unit tests and benchmarks, with jansson.
+ */
+#ifndef PEERNET_TVEC_H
+#define PEERNET_TVEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Loads vectors/<file>; NULL (and a message on stderr) when missing. */
+json_t	*tvec_load(const char *file);
+/* Hex field `key` of obj decoded into a malloc'd buffer; *len set. NULL if absent/bad. */
+uint8_t	*tvec_hex(json_t *obj, const char *key, size_t *len);
+/* Same, into a caller's buffer that must hold exactly `want` bytes; -1 on mismatch. */
+int	 tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want);
+/* The vectors' "pattern_N": byte i = (i*31 + 7) mod 251. */
+void	 tvec_pattern(uint8_t *buf, size_t n);
+/* Integer or string field as u64 (0 if missing). */
+uint64_t tvec_u64(json_t *obj, const char *key);
+const char *tvec_str(json_t *obj, const char *key);
+
+#endif
