@@ -1,0 +1,74 @@
+/*
+ * daemon.h — the start-up checklist and main loop shared by the three
+ * daemons, so that each daemon's own file holds only its behaviour:
+ *
+ *   arguments -> config -> (detach) -> run dir + lock -> privileged hook
+ *   (netd: key, sockets) -> drop user -> setup hook -> drop last caps ->
+ *   IPC server + links -> seccomp -> READY -> loop -> clean exit.
+ *
+ * Nothing privileged happens after the drop.
+ */
+#ifndef PEERNET_DAEMON_H
+#define PEERNET_DAEMON_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "ipc.h"
+#include "loop.h"
+#include "sandbox.h"
+
+#define DAEMON_MAX_LINKS 2
+#define DAEMON_LINK_TICK_MS 1000
+#define DAEMON_LINK_STALE_MS 3500
+
+struct daemon;
+
+struct daemon_ops {
+	/* As root (if started so), before the drop: open what needs privilege. */
+	int	(*privileged)(struct daemon *d, char *err, size_t errlen);
+	/* After the user drop, before seccomp: open databases, sockets... */
+	int	(*setup)(struct daemon *d, char *err, size_t errlen);
+	/* Requests of types the common code does not serve. */
+	void	(*request)(struct daemon *d, struct ipc_req *req, uint16_t type,
+		    const uint8_t *msg, size_t len);
+	/* SIGHUP / IPC_RELOAD, after the config has been re-read. */
+	void	(*reload)(struct daemon *d);
+	/* On the way out, before the IPC sockets close. */
+	void	(*shutdown)(struct daemon *d);
+};
+
+struct daemon {
+	const char		*name;		/* "netd" */
+	const char		*procname;	/* "peernet-netd" */
+	enum sbx_role		 role;
+	const struct daemon_ops	*ops;
+	void			*ctx;		/* the daemon's own state */
+
+	char			 dir[PATH_MAX];
+	int			 foreground;
+	int			 verbose;
+	struct conf		 conf;
+	struct loop		 loop;
+	struct ipc_server	 srv;
+	struct ipc_link		 links[DAEMON_MAX_LINKS];
+	int			 nlinks;
+	struct sbx_state	 sbx;
+	uint64_t		 start_ms;
+	int			 lockfd;
+	int			 readyfd;	/* pipe to the waiting parent, -1 */
+	int			 exit_code;
+	uint64_t		 watchdog_usec;
+};
+
+/* Runs the daemon; returns the process exit code. */
+int	daemon_main(struct daemon *d, int argc, char **argv);
+/* Fills a status reply for this daemon (also used for link pings). */
+void	daemon_status(struct daemon *d, struct ipc_status *st);
+/* Node-directory paths: DIR/run/NAME.sock etc. */
+int	daemon_sock_path(const struct daemon *d, const char *name, char *out, size_t cap);
+/* Creates DIR/sub (mode) owned by the daemon user when running as root. */
+int	daemon_make_dir(struct daemon *d, const char *sub, int mode, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * ipc.c — nng plumbing for the IPC layer (see ipc.h).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "ipc.h"
+#include "log.h"
+
+struct ipc_req {
+	struct ipc_server	*srv;
+	nng_msg			*msg;	/* the request; its header routes the reply */
+	uint16_t		 type;
+	uid_t			 uid;
+};
+
+static uint64_t
+ipc_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+ipc_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/run/%s.sock", dir, name);
+
+	if (n < 0 || (size_t)n >= cap || (size_t)n >= 108)
+		return -1;
+	return 0;
+}
+
+static void
+ipc_url(char *url, size_t cap, const char *path)
+{
+	snprintf(url, cap, "ipc://%s", path);
+}
+
+int
+ipc_server_open(struct ipc_server *s, const char *path, const uid_t *allowed,
+    int nallowed, ipc_serve_fn fn, void *arg, char *err, size_t errlen)
+{
+	char url[128];
+	nng_listener l;
+	int rv;
+
+	memset(s, 0, sizeof(*s));
+	if (strlen(path) >= sizeof(s->path)) {
+		snprintf(err, errlen, "%s: path too long for a unix socket", path);
+		return -1;
+	}
+	if (nallowed > IPC_MAX_ALLOWED)
+		nallowed = IPC_MAX_ALLOWED;
+	strlcpy(s->path, path, sizeof(s->path));
+	memcpy(s->allowed, allowed, sizeof(uid_t) * (size_t)nallowed);
+	s->nallowed = nallowed;
+	s->fn = fn;
+	s->arg = arg;
+	s->fd = -1;
+
+	if ((rv = nng_rep0_open_raw(&s->sock)) != 0) {
+		snprintf(err, errlen, "nng_rep0_open_raw: %s", nng_strerror(rv));
+		return -1;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	/* A stale socket file from a crashed daemon: we hold the lock, so it is ours. */
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	ipc_url(url, sizeof(url), path);
+	if ((rv = nng_listener_create(&l, s->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
+		snprintf(err, errlen, "listen on %s: %s", path, nng_strerror(rv));
+		goto fail;
+	}
+	if ((rv = nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &s->fd)) != 0) {
+		snprintf(err, errlen, "nng recv fd: %s", nng_strerror(rv));
+		goto fail;
+	}
+	return 0;
+fail:
+	nng_close(s->sock);
+	return -1;
+}
+
+static int
+ipc_uid_allowed(const struct ipc_server *s, uid_t uid)
+{
+	int i;
+
+	for (i = 0; i < s->nallowed; i++)
+		if (s->allowed[i] == uid)
+			return 1;
+	return 0;
+}
+
+void
+ipc_server_dispatch(struct ipc_server *s)
+{
+	struct ipc_hdr h;
+	struct ipc_req *req;
+	uint64_t uid;
+	nng_msg *msg;
+	nng_pipe p;
+
+	while (nng_recvmsg(s->sock, &msg, NNG_FLAG_NONBLOCK) == 0) {
+		p = nng_msg_get_pipe(msg);
+		if ((req = calloc(1, sizeof(*req))) == NULL) {
+			nng_msg_free(msg);
+			continue;
+		}
+		req->srv = s;
+		req->msg = msg;
+		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
+			uid = UINT64_MAX;
+		req->uid = (uid_t)uid;
+		if (ipc_hdr_decode(nng_msg_body(msg), nng_msg_len(msg), &h) != 0 ||
+		    h.status != IPC_OK) {
+			s->malformed++;
+			req->type = IPC_STATUS;
+			ipc_reply_error(req, IPC_ERR_BADMSG, "malformed request header");
+			continue;
+		}
+		req->type = h.type;
+		/* Checked before anything of the request is looked at. */
+		if (uid == UINT64_MAX || !ipc_uid_allowed(s, req->uid)) {
+			s->denied++;
+			log_warnx("refused %s request from uid %llu",
+			    ipc_type_name(h.type), (unsigned long long)uid);
+			ipc_reply_error(req, IPC_ERR_DENIED, "uid %llu is not allowed",
+			    (unsigned long long)uid);
+			continue;
+		}
+		s->fn(s->arg, req, nng_msg_body(msg), nng_msg_len(msg));
+	}
+}
+
+void
+ipc_server_close(struct ipc_server *s)
+{
+	if (s->fd == -1 && s->path[0] == '\0')
+		return;
+	nng_close(s->sock);
+	unlink(s->path);
+	s->fd = -1;
+	s->path[0] = '\0';
+}
+
+uint16_t
+ipc_req_type(const struct ipc_req *req)
+{
+	return req->type;
+}
+
+uid_t
+ipc_req_uid(const struct ipc_req *req)
+{
+	return req->uid;
+}
+
+int
+ipc_reply(struct ipc_req *req, const void *msg, size_t len)
+{
+	int rv;
+
+	/* Clearing the body keeps the backtrace header that routes the reply. */
+	nng_msg_clear(req->msg);
+	if ((rv = nng_msg_append(req->msg, msg, len)) == 0)
+		rv = nng_sendmsg(req->srv->sock, req->msg, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		log_warnx("reply to %s request: %s", ipc_type_name(req->type),
+		    nng_strerror(rv));
+		nng_msg_free(req->msg);
+	}
+	free(req);
+	return rv == 0 ? 0 : -1;
+}
+
+void
+ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
+{
+	uint8_t buf[IPC_HDR_LEN + 2 + IPC_STR_MAX];
+	char reason[IPC_STR_MAX];
+	va_list ap;
+	long n;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	n = ipc_error_encode(buf, sizeof(buf), req->type, status, reason);
+	if (n < 0)
+		n = ipc_empty_encode(buf, sizeof(buf), req->type, status);
+	ipc_reply(req, buf, (size_t)n);
+}
+
+/* Set from nng's thread when the connection of a waiting client goes away. */
+static void
+ipc_call_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	atomic_int *lost = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_store(lost, 1);
+}
+
+int
+ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
+    size_t *replen, int timeout_ms, char *err, size_t errlen)
+{
+	atomic_int lost = 0;
+	uint64_t start = ipc_mono_ms();
+	char url[128];
+	nng_socket sock;
+	nng_msg *msg;
+	int rv, ret = IPC_CALL_ERROR;
+
+	*rep = NULL;
+	*replen = 0;
+	if ((rv = nng_req0_open(&sock)) != 0) {
+		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
+		return IPC_CALL_ERROR;
+	}
+	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 100);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, timeout_ms);
+	/* Never resend: a request must not be served twice. */
+	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, ipc_call_pipe_gone, &lost);
+	ipc_url(url, sizeof(url), path);
+	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
+		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
+			snprintf(err, errlen, "not running (no listener on %s)", path);
+			ret = IPC_CALL_NOT_RUNNING;
+		} else
+			snprintf(err, errlen, "connect to %s: %s", path, nng_strerror(rv));
+		goto out;
+	}
+	if ((rv = nng_send(sock, (void *)req, len, 0)) != 0) {
+		snprintf(err, errlen, "send to %s: %s", path, nng_strerror(rv));
+		goto out;
+	}
+	for (;;) {
+		rv = nng_recvmsg(sock, &msg, 0);
+		if (rv == 0)
+			break;
+		if (rv != NNG_ETIMEDOUT) {
+			snprintf(err, errlen, "receive from %s: %s", path, nng_strerror(rv));
+			goto out;
+		}
+		if (atomic_load(&lost)) {
+			snprintf(err, errlen, "connection lost while waiting for the reply");
+			ret = IPC_CALL_LOST;
+			goto out;
+		}
+		if (ipc_mono_ms() - start >= (uint64_t)timeout_ms) {
+			snprintf(err, errlen, "no reply within %d ms", timeout_ms);
+			ret = IPC_CALL_TIMEOUT;
+			goto out;
+		}
+	}
+	*replen = nng_msg_len(msg);
+	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
+		nng_msg_free(msg);
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	memcpy(*rep, nng_msg_body(msg), *replen);
+	nng_msg_free(msg);
+	ret = 0;
+out:
+	nng_close(sock);
+	return ret;
+}
+
+int
+ipc_link_open(struct ipc_link *l, const char *name, const char *path)
+{
+	char url[128];
+	int rv;
+
+	memset(l, 0, sizeof(*l));
+	strlcpy(l->name, name, sizeof(l->name));
+	strlcpy(l->path, path, sizeof(l->path));
+	l->fd = -1;
+	if ((rv = nng_req0_open(&l->sock)) != 0)
+		return -1;
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_socket_set_ms(l->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	ipc_url(url, sizeof(url), path);
+	/* Non-blocking dial: the other daemon may start later; nng retries. */
+	if ((rv = nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0 ||
+	    (rv = nng_socket_get_int(l->sock, NNG_OPT_RECVFD, &l->fd)) != 0) {
+		nng_close(l->sock);
+		return -1;
+	}
+	l->open = 1;
+	return 0;
+}
+
+void
+ipc_link_ping(struct ipc_link *l, uint64_t now_ms)
+{
+	uint8_t buf[IPC_HDR_LEN];
+
+	(void)now_ms;
+	if (!l->open)
+		return;
+	ipc_empty_encode(buf, sizeof(buf), IPC_STATUS, IPC_OK);
+	/* A new request on a cooked req socket abandons the previous one. */
+	(void)nng_send(l->sock, buf, sizeof(buf), NNG_FLAG_NONBLOCK);
+}
+
+void
+ipc_link_readable(struct ipc_link *l, uint64_t now_ms)
+{
+	struct ipc_status st;
+	nng_msg *msg;
+
+	while (nng_recvmsg(l->sock, &msg, NNG_FLAG_NONBLOCK) == 0) {
+		if (ipc_status_decode(nng_msg_body(msg), nng_msg_len(msg),
+		    IPC_STATUS, &st) == 0) {
+			l->peer = st;
+			l->last_ok_ms = now_ms;
+		} else
+			log_warnx("%s: malformed status reply", l->name);
+		nng_msg_free(msg);
+	}
+}
+
+int
+ipc_link_state(const struct ipc_link *l, uint64_t now_ms, uint64_t stale_ms)
+{
+	if (l->last_ok_ms == 0)
+		return IPC_LINK_UNKNOWN;
+	return now_ms - l->last_ok_ms <= stale_ms ? IPC_LINK_UP : IPC_LINK_DOWN;
+}
+
+void
+ipc_link_close(struct ipc_link *l)
+{
+	if (l->open)
+		nng_close(l->sock);
+	l->open = 0;
+	l->fd = -1;
+}
+
+int
+ipc_pub_open(struct ipc_pub *p, const char *path, char *err, size_t errlen)
+{
+	char url[128];
+	nng_listener l;
+	int rv;
+
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->path, path, sizeof(p->path));
+	if ((rv = nng_pub0_open(&p->sock)) != 0) {
+		snprintf(err, errlen, "nng_pub0_open: %s", nng_strerror(rv));
+		return -1;
+	}
+	unlink(path);
+	ipc_url(url, sizeof(url), path);
+	if ((rv = nng_listener_create(&l, p->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
+		snprintf(err, errlen, "listen on %s: %s", path, nng_strerror(rv));
+		nng_close(p->sock);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_publish(struct ipc_pub *p, const void *msg, size_t len)
+{
+	return nng_send(p->sock, (void *)msg, len, NNG_FLAG_NONBLOCK) == 0 ? 0 : -1;
+}
+
+void
+ipc_pub_close(struct ipc_pub *p)
+{
+	if (p->path[0] == '\0')
+		return;
+	nng_close(p->sock);
+	unlink(p->path);
+	p->path[0] = '\0';
+}
+
+int
+ipc_sub_open(struct ipc_sub *s, const char *path)
+{
+	char url[128];
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (nng_sub0_open(&s->sock) != 0)
+		return -1;
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	ipc_url(url, sizeof(url), path);
+	if (nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK) != 0 ||
+	    nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &s->fd) != 0) {
+		nng_close(s->sock);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_sub_recv(struct ipc_sub *s, uint8_t **msg, size_t *len)
+{
+	nng_msg *m;
+
+	if (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) != 0)
+		return -1;
+	*len = nng_msg_len(m);
+	if ((*msg = malloc(*len ? *len : 1)) == NULL) {
+		nng_msg_free(m);
+		return -1;
+	}
+	memcpy(*msg, nng_msg_body(m), *len);
+	nng_msg_free(m);
+	return 0;
+}
+
+void
+ipc_sub_close(struct ipc_sub *s)
+{
+	if (s->fd == -1)
+		return;
+	nng_close(s->sock);
+	s->fd = -1;
+}

@@ -1,0 +1,118 @@
+/*
+ * ipc.h — the IPC layer over nng: unix-socket request/reply servers with a
+ * uid check, synchronous client calls with timeouts (peernetctl), links
+ * between daemons that report each other's reachability, and pub/sub events.
+ *
+ * Servers use a *raw* rep0 socket so that one event loop can hold many
+ * requests at once and answer some of them later (a reply copies the
+ * request's nng backtrace header); they wait on nng's pollable receive fd.
+ * Message contents are defined in ipc_msg.h.
+ */
+#ifndef PEERNET_IPC_H
+#define PEERNET_IPC_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "ipc_msg.h"
+
+#define IPC_MAX_ALLOWED	24
+
+struct ipc_req;
+struct ipc_server;
+
+/*
+ * Called for every request that passed the uid check and has a valid
+ * header.  The handler must answer exactly once, now or later, with
+ * ipc_reply() or ipc_reply_error().
+ */
+typedef void (*ipc_serve_fn)(void *arg, struct ipc_req *req,
+    const uint8_t *msg, size_t len);
+
+struct ipc_server {
+	nng_socket	 sock;
+	int		 fd;
+	char		 path[108];
+	uid_t		 allowed[IPC_MAX_ALLOWED];
+	int		 nallowed;
+	ipc_serve_fn	 fn;
+	void		*arg;
+	uint64_t	 denied;	/* requests refused by the uid check */
+	uint64_t	 malformed;	/* requests with a bad header */
+};
+
+/* Listens on path (created 0660; an existing file is replaced: hold the lock first). */
+int	ipc_server_open(struct ipc_server *s, const char *path,
+	    const uid_t *allowed, int nallowed, ipc_serve_fn fn, void *arg,
+	    char *err, size_t errlen);
+/* Call when s->fd is readable: receives and dispatches every pending request. */
+void	ipc_server_dispatch(struct ipc_server *s);
+void	ipc_server_close(struct ipc_server *s);
+
+uint16_t ipc_req_type(const struct ipc_req *req);
+uid_t	ipc_req_uid(const struct ipc_req *req);
+/* Sends the reply and frees req. */
+int	ipc_reply(struct ipc_req *req, const void *msg, size_t len);
+void	ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * A synchronous call: connects to path, sends req, waits up to timeout_ms
+ * for the reply (malloc'd into *rep; free it).  Returns 0, or -1 with a
+ * one-line reason in err: not running, timed out, connection lost.
+ */
+enum ipc_call_err {
+	IPC_CALL_NOT_RUNNING = -1,
+	IPC_CALL_TIMEOUT = -2,
+	IPC_CALL_LOST = -3,
+	IPC_CALL_ERROR = -4
+};
+int	ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
+	    size_t *replen, int timeout_ms, char *err, size_t errlen);
+
+/* A daemon's view of another daemon: pinged with IPC_STATUS every tick. */
+struct ipc_link {
+	char		 name[IPC_NAME_MAX];
+	char		 path[108];
+	nng_socket	 sock;
+	int		 fd;
+	int		 open;
+	uint64_t	 last_ok_ms;	/* 0: never */
+	struct ipc_status peer;		/* the last status it sent */
+};
+
+int	ipc_link_open(struct ipc_link *l, const char *name, const char *path);
+/* Sends one status request (non-blocking; a failure means the link is down). */
+void	ipc_link_ping(struct ipc_link *l, uint64_t now_ms);
+/* Call when l->fd is readable. */
+void	ipc_link_readable(struct ipc_link *l, uint64_t now_ms);
+/* IPC_LINK_UP when a reply arrived within stale_ms. */
+int	ipc_link_state(const struct ipc_link *l, uint64_t now_ms, uint64_t stale_ms);
+void	ipc_link_close(struct ipc_link *l);
+
+/* Events: one pub socket per publishing daemon, sub sockets dial it. */
+struct ipc_pub {
+	nng_socket	 sock;
+	char		 path[108];
+};
+int	ipc_pub_open(struct ipc_pub *p, const char *path, char *err, size_t errlen);
+int	ipc_publish(struct ipc_pub *p, const void *msg, size_t len);
+void	ipc_pub_close(struct ipc_pub *p);
+
+struct ipc_sub {
+	nng_socket	 sock;
+	int		 fd;
+};
+/* Dials path in the background (reconnects by itself); receives every event. */
+int	ipc_sub_open(struct ipc_sub *s, const char *path);
+/* Non-blocking receive of one event into a malloc'd buffer; 0, or -1 if none. */
+int	ipc_sub_recv(struct ipc_sub *s, uint8_t **msg, size_t *len);
+void	ipc_sub_close(struct ipc_sub *s);
+
+/* "DIR/run/NAME.sock" into out; -1 if it does not fit a unix socket path. */
+int	ipc_path(char *out, size_t cap, const char *dir, const char *name);
+
+#endif

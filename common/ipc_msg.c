@@ -1,0 +1,362 @@
+/*
+ * ipc_msg.c — encoders and validating decoders for the IPC catalogue
+ * (ipc_msg.h).  Pure functions: no I/O, no allocation.
+ */
+#include <string.h>
+
+#include "buf.h"
+#include "ipc_msg.h"
+
+static void
+w_hdr(struct buf_w *w, uint16_t type, uint16_t status)
+{
+	buf_w_le16(w, type);
+	buf_w_le16(w, status);
+}
+
+static void
+w_str(struct buf_w *w, const char *s)
+{
+	size_t n = strnlen(s, IPC_STR_MAX + 1);
+
+	if (n > IPC_STR_MAX) {
+		w->err = 1;
+		return;
+	}
+	buf_w_le16(w, (uint16_t)n);
+	buf_w_bytes(w, s, n);
+}
+
+/* Reads a string into dst (cap bytes incl. NUL); rejects NULs and overlong ones. */
+static int
+r_str(struct buf_r *r, char *dst, size_t cap)
+{
+	uint16_t n = buf_r_le16(r);
+	const uint8_t *q;
+
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if (n > IPC_STR_MAX || (size_t)n >= cap)
+		return IPC_DEC_STRING;
+	if ((q = buf_r_take(r, n)) == NULL)
+		return IPC_DEC_SHORT;
+	if (memchr(q, '\0', n) != NULL)
+		return IPC_DEC_STRING;
+	memcpy(dst, q, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static long
+w_done(struct buf_w *w)
+{
+	return w->err ? -1 : (long)w->off;
+}
+
+/* Starts a decoder on a message of an expected type with status 0. */
+static int
+r_begin(struct buf_r *r, const uint8_t *p, size_t len, uint16_t type)
+{
+	struct ipc_hdr h;
+	int rc;
+
+	if ((rc = ipc_hdr_decode(p, len, &h)) != 0)
+		return rc;
+	if (h.type != type)
+		return IPC_DEC_TYPE;
+	if (h.status != IPC_OK)
+		return IPC_DEC_STATUS;
+	buf_r_init(r, p + IPC_HDR_LEN, len - IPC_HDR_LEN);
+	return 0;
+}
+
+static int
+r_end(const struct buf_r *r)
+{
+	if (r->err)
+		return IPC_DEC_SHORT;
+	return r->off == r->len ? 0 : IPC_DEC_TRAILING;
+}
+
+int
+ipc_hdr_decode(const uint8_t *p, size_t len, struct ipc_hdr *h)
+{
+	if (len < IPC_HDR_LEN)
+		return IPC_DEC_SHORT;
+	h->type = buf_le16(p);
+	h->status = buf_le16(p + 2);
+	if (h->type == 0 || h->type >= IPC_TYPE_MAX)
+		return IPC_DEC_TYPE;
+	return 0;
+}
+
+const char *
+ipc_type_name(uint16_t type)
+{
+	switch (type) {
+	case IPC_STATUS:	return "status";
+	case IPC_SHUTDOWN:	return "shutdown";
+	case IPC_RELOAD:	return "reload";
+	case IPC_SANDBOX_PROBE:	return "sandbox-probe";
+	case IPC_ID:		return "id";
+	case IPC_SIGN:		return "sign";
+	case IPC_EV_STARTED:	return "event-started";
+	default:		return "unknown";
+	}
+}
+
+const char *
+ipc_err_str(uint16_t status)
+{
+	switch (status) {
+	case IPC_OK:		return "ok";
+	case IPC_ERR_DENIED:	return "permission denied";
+	case IPC_ERR_BADMSG:	return "malformed request";
+	case IPC_ERR_UNKNOWN:	return "request not served here";
+	case IPC_ERR_FAILED:	return "failed";
+	case IPC_ERR_UNAVAILABLE: return "unavailable";
+	default:		return "unknown error";
+	}
+}
+
+const char *
+ipc_decode_strerror(int err)
+{
+	switch (err) {
+	case IPC_DEC_SHORT:	return "truncated message";
+	case IPC_DEC_TRAILING:	return "trailing bytes after the message";
+	case IPC_DEC_TYPE:	return "unexpected message type";
+	case IPC_DEC_STRING:	return "invalid string field";
+	case IPC_DEC_RANGE:	return "field out of range";
+	case IPC_DEC_STATUS:	return "error reply";
+	default:		return "unknown decode error";
+	}
+}
+
+long
+ipc_empty_encode(uint8_t *out, size_t cap, uint16_t type, uint16_t status)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, status);
+	return w_done(&w);
+}
+
+int
+ipc_empty_decode(const uint8_t *p, size_t len, uint16_t type)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	return r_end(&r);
+}
+
+long
+ipc_error_encode(uint8_t *out, size_t cap, uint16_t type, uint16_t status,
+    const char *reason)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, status);
+	w_str(&w, reason);
+	return w_done(&w);
+}
+
+int
+ipc_error_decode(const uint8_t *p, size_t len, uint16_t *status, char *reason,
+    size_t cap)
+{
+	char tmp[IPC_STR_MAX + 1];
+	struct ipc_hdr h;
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_hdr_decode(p, len, &h)) != 0)
+		return rc;
+	if (h.status == IPC_OK)
+		return IPC_DEC_RANGE;
+	buf_r_init(&r, p + IPC_HDR_LEN, len - IPC_HDR_LEN);
+	if ((rc = r_str(&r, tmp, sizeof(tmp))) != 0)
+		return rc;
+	if ((rc = r_end(&r)) != 0)
+		return rc;
+	*status = h.status;
+	if (cap > 0)
+		strlcpy(reason, tmp, cap);
+	return 0;
+}
+
+long
+ipc_status_encode(uint8_t *out, size_t cap, uint16_t type,
+    const struct ipc_status *s)
+{
+	struct buf_w w;
+	int i;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	w_str(&w, s->name);
+	w_str(&w, s->version);
+	buf_w_le32(&w, s->pid);
+	buf_w_le32(&w, s->uid);
+	buf_w_le64(&w, s->uptime_ms);
+	w_str(&w, s->sandbox);
+	w_str(&w, s->dir);
+	if (s->nlinks > IPC_MAX_LINKS)
+		return -1;
+	buf_w_u8(&w, s->nlinks);
+	for (i = 0; i < s->nlinks; i++) {
+		w_str(&w, s->links[i].name);
+		buf_w_u8(&w, s->links[i].state);
+		buf_w_le64(&w, s->links[i].last_ok_ms_ago);
+	}
+	return w_done(&w);
+}
+
+int
+ipc_status_decode(const uint8_t *p, size_t len, uint16_t type,
+    struct ipc_status *s)
+{
+	struct buf_r r;
+	int i, rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	if ((rc = r_str(&r, s->name, sizeof(s->name))) != 0 ||
+	    (rc = r_str(&r, s->version, sizeof(s->version))) != 0)
+		return rc;
+	s->pid = buf_r_le32(&r);
+	s->uid = buf_r_le32(&r);
+	s->uptime_ms = buf_r_le64(&r);
+	if ((rc = r_str(&r, s->sandbox, sizeof(s->sandbox))) != 0 ||
+	    (rc = r_str(&r, s->dir, sizeof(s->dir))) != 0)
+		return rc;
+	s->nlinks = buf_r_u8(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (s->nlinks > IPC_MAX_LINKS)
+		return IPC_DEC_RANGE;
+	for (i = 0; i < s->nlinks; i++) {
+		if ((rc = r_str(&r, s->links[i].name, sizeof(s->links[i].name))) != 0)
+			return rc;
+		s->links[i].state = buf_r_u8(&r);
+		s->links[i].last_ok_ms_ago = buf_r_le64(&r);
+		if (s->links[i].state > IPC_LINK_DOWN)
+			return IPC_DEC_RANGE;
+	}
+	return r_end(&r);
+}
+
+long
+ipc_id_encode(uint8_t *out, size_t cap, const struct ipc_id *id)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_ID, IPC_OK);
+	buf_w_bytes(&w, id->pubkey, sizeof(id->pubkey));
+	buf_w_bytes(&w, id->node_id, sizeof(id->node_id));
+	return w_done(&w);
+}
+
+int
+ipc_id_decode(const uint8_t *p, size_t len, struct ipc_id *id)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_ID)) != 0)
+		return rc;
+	buf_r_copy(&r, id->pubkey, sizeof(id->pubkey));
+	buf_r_copy(&r, id->node_id, sizeof(id->node_id));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (id->pubkey[0] != 0x02 && id->pubkey[0] != 0x03)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_sign_req_encode(uint8_t *out, size_t cap, const struct ipc_sign_req *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_SIGN, IPC_OK);
+	buf_w_bytes(&w, q->hash, sizeof(q->hash));
+	return w_done(&w);
+}
+
+int
+ipc_sign_req_decode(const uint8_t *p, size_t len, struct ipc_sign_req *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_SIGN)) != 0)
+		return rc;
+	buf_r_copy(&r, q->hash, sizeof(q->hash));
+	return r_end(&r);
+}
+
+long
+ipc_sign_rep_encode(uint8_t *out, size_t cap, const struct ipc_sign_rep *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_SIGN, IPC_OK);
+	buf_w_bytes(&w, q->sig, sizeof(q->sig));
+	return w_done(&w);
+}
+
+int
+ipc_sign_rep_decode(const uint8_t *p, size_t len, struct ipc_sign_rep *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_SIGN)) != 0)
+		return rc;
+	buf_r_copy(&r, q->sig, sizeof(q->sig));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->sig[0] < 27 || q->sig[0] > 34)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_probe_encode(uint8_t *out, size_t cap, const struct ipc_probe *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_SANDBOX_PROBE, IPC_OK);
+	buf_w_le32(&w, (uint32_t)q->inet_errno);
+	buf_w_le32(&w, (uint32_t)q->unix_errno);
+	return w_done(&w);
+}
+
+int
+ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_SANDBOX_PROBE)) != 0)
+		return rc;
+	q->inet_errno = (int32_t)buf_r_le32(&r);
+	q->unix_errno = (int32_t)buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->inet_errno < 0 || q->inet_errno > 4095 || q->unix_errno < 0 ||
+	    q->unix_errno > 4095)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}

@@ -1,0 +1,259 @@
+/*
+ * loop.c — epoll/signalfd/timerfd event loop (see loop.h).
+ */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+/* What an epoll entry points at: an fd callback, the signalfd, or a timer. */
+struct loop_src {
+	int		 fd;
+	loop_fd_cb	 cb;
+	void		*arg;
+};
+
+struct loop_timer {
+	struct loop_src	 src;	/* first: the epoll data points here */
+	loop_timer_cb	 cb;
+	void		*arg;
+	int		 oneshot;
+};
+
+#define LOOP_MAX_FDS 256
+static struct loop_src *loop_srcs[LOOP_MAX_FDS];
+
+uint64_t
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+loop_on_signal(int fd, uint32_t events, void *arg)
+{
+	struct loop *l = arg;
+	struct signalfd_siginfo si;
+	int i;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		for (i = 0; i < l->nsigs; i++)
+			if (l->sigs[i].signo == (int)si.ssi_signo)
+				l->sigs[i].cb((int)si.ssi_signo, l->sigs[i].arg);
+	}
+}
+
+int
+loop_init(struct loop *l)
+{
+	sigset_t none;
+
+	memset(l, 0, sizeof(*l));
+	sigemptyset(&none);
+	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if ((l->sigfd = signalfd(-1, &none, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		close(l->epfd);
+		return -1;
+	}
+	return loop_add_fd(l, l->sigfd, EPOLLIN, loop_on_signal, l);
+}
+
+static int
+loop_ctl(struct loop *l, int op, int fd, uint32_t events, struct loop_src *src)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = src;
+	return epoll_ctl(l->epfd, op, fd, &ev);
+}
+
+int
+loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *arg)
+{
+	struct loop_src *src;
+
+	if (fd < 0 || fd >= LOOP_MAX_FDS || loop_srcs[fd] != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((src = calloc(1, sizeof(*src))) == NULL)
+		return -1;
+	src->fd = fd;
+	src->cb = cb;
+	src->arg = arg;
+	if (loop_ctl(l, EPOLL_CTL_ADD, fd, events, src) == -1) {
+		free(src);
+		return -1;
+	}
+	loop_srcs[fd] = src;
+	return 0;
+}
+
+int
+loop_mod_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *arg)
+{
+	struct loop_src *src;
+
+	if (fd < 0 || fd >= LOOP_MAX_FDS || (src = loop_srcs[fd]) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	src->cb = cb;
+	src->arg = arg;
+	return loop_ctl(l, EPOLL_CTL_MOD, fd, events, src);
+}
+
+int
+loop_del_fd(struct loop *l, int fd)
+{
+	if (fd < 0 || fd >= LOOP_MAX_FDS || loop_srcs[fd] == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	free(loop_srcs[fd]);
+	loop_srcs[fd] = NULL;
+	return 0;
+}
+
+int
+loop_add_signal(struct loop *l, int signo, loop_sig_cb cb, void *arg)
+{
+	sigset_t set;
+	int i;
+
+	if (l->nsigs == LOOP_MAX_SIGNALS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	l->sigs[l->nsigs].signo = signo;
+	l->sigs[l->nsigs].cb = cb;
+	l->sigs[l->nsigs].arg = arg;
+	l->nsigs++;
+	sigemptyset(&set);
+	for (i = 0; i < l->nsigs; i++)
+		sigaddset(&set, l->sigs[i].signo);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	return signalfd(l->sigfd, &set, SFD_NONBLOCK | SFD_CLOEXEC) == -1 ? -1 : 0;
+}
+
+static void
+loop_on_timer(int fd, uint32_t events, void *arg)
+{
+	struct loop_timer *t = arg;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return;
+	t->cb(t->arg);
+}
+
+static void
+loop_ms_to_ts(struct timespec *ts, uint64_t ms)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+}
+
+struct loop_timer *
+loop_timer_add(struct loop *l, uint64_t after_ms, uint64_t interval_ms,
+    loop_timer_cb cb, void *arg)
+{
+	struct itimerspec its;
+	struct loop_timer *t;
+	int fd;
+
+	if ((fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		return NULL;
+	memset(&its, 0, sizeof(its));
+	/* An all-zero it_value would disarm the timer: fire after 1 ms instead. */
+	loop_ms_to_ts(&its.it_value, after_ms ? after_ms : 1);
+	loop_ms_to_ts(&its.it_interval, interval_ms);
+	if (timerfd_settime(fd, 0, &its, NULL) == -1 ||
+	    (t = calloc(1, sizeof(*t))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	t->cb = cb;
+	t->arg = arg;
+	t->oneshot = interval_ms == 0;
+	if (loop_add_fd(l, fd, EPOLLIN, loop_on_timer, t) == -1) {
+		close(fd);
+		free(t);
+		return NULL;
+	}
+	t->src.fd = fd;
+	return t;
+}
+
+void
+loop_timer_del(struct loop *l, struct loop_timer *t)
+{
+	if (t == NULL)
+		return;
+	loop_del_fd(l, t->src.fd);
+	close(t->src.fd);
+	free(t);
+}
+
+int
+loop_run(struct loop *l)
+{
+	struct epoll_event evs[32];
+	struct loop_src *src;
+	int i, n;
+
+	l->running = 1;
+	while (l->running) {
+		n = epoll_wait(l->epfd, evs, 32, -1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (i = 0; i < n && l->running; i++) {
+			src = evs[i].data.ptr;
+			/* An earlier callback in this batch may have removed it. */
+			if (src->fd < 0 || src->fd >= LOOP_MAX_FDS ||
+			    loop_srcs[src->fd] != src)
+				continue;
+			src->cb(src->fd, evs[i].events, src->arg);
+		}
+	}
+	return 0;
+}
+
+void
+loop_stop(struct loop *l)
+{
+	l->running = 0;
+}
+
+void
+loop_close(struct loop *l)
+{
+	int fd;
+
+	for (fd = 0; fd < LOOP_MAX_FDS; fd++)
+		if (loop_srcs[fd] != NULL)
+			loop_del_fd(l, fd);
+	close(l->sigfd);
+	close(l->epfd);
+}

@@ -1,0 +1,55 @@
+/*
+ * ctl.h — peernetctl, the thin control tool: parse arguments, send one
+ * request per daemon, render the answer (text on a terminal, --json).
+ */
+#ifndef PEERNET_CTL_H
+#define PEERNET_CTL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ipc_msg.h"
+
+struct ctl {
+	char		 dir[PATH_MAX];
+	int		 json;
+	int		 timeout_ms;
+	char		 bindir[PATH_MAX];
+};
+
+struct ctl_verb {
+	const char	*name;
+	int		(*fn)(struct ctl *c, int argc, char **argv);
+	const char	*usage;		/* arguments */
+	const char	*help;		/* one line */
+};
+
+extern const char *const ctl_daemons[3];	/* start order */
+
+/* Sends req to DIR/run/NAME.sock; on failure prints the reason and returns -1. */
+int	ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
+	    uint8_t **rep, size_t *replen, int quiet);
+/* A request with an empty body; the reply must be of the same type with status 0. */
+int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
+	    uint8_t **rep, size_t *replen, int quiet);
+int	ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quiet);
+/* Common verb option parsing: --json, --help; returns index of first operand or -1/-2 (help shown). */
+int	ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+const struct ctl_verb *ctl_find_verb(const char *name);
+void	ctl_verb_usage(const struct ctl_verb *v, int to_stderr);
+void	ctl_json_print(json_t *j);	/* prints and frees */
+void	ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	ctl_fmt_duration(char *out, size_t cap, uint64_t ms);
+
+int	ctl_init(struct ctl *c, int argc, char **argv);
+int	ctl_up(struct ctl *c, int argc, char **argv);
+int	ctl_down(struct ctl *c, int argc, char **argv);
+int	ctl_status(struct ctl *c, int argc, char **argv);
+int	ctl_reload(struct ctl *c, int argc, char **argv);
+int	ctl_id(struct ctl *c, int argc, char **argv);
+int	ctl_probe(struct ctl *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * ctl_id.c — `peernetctl id`: the node's peer ID and node ID, from netd.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ctl.h"
+#include "hex.h"
+
+int
+ctl_id(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("id");
+	char pub[67], node[65];
+	struct ipc_id id;
+	uint8_t *rep;
+	size_t len;
+	int rc;
+
+	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return rc == -2 ? 0 : 2;
+	if (rc != argc) {
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	if (ctl_call_empty(c, "netd", IPC_ID, &rep, &len, 0) == -1)
+		return 1;
+	rc = ipc_id_decode(rep, len, &id);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("netd: malformed reply: %s", ipc_decode_strerror(rc));
+		return 1;
+	}
+	hex_encode(pub, id.pubkey, sizeof(id.pubkey));
+	hex_encode(node, id.node_id, sizeof(id.node_id));
+	if (c->json)
+		ctl_json_print(json_pack("{s:s, s:s}", "peer_id", pub, "node_id", node));
+	else
+		printf("peer id   %s\nnode id   %s\n", pub, node);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * netd.c — start-up of peernet-netd: identity, sockets, IPC requests.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "ipc_msg.h"
+#include "log.h"
+#include "netd.h"
+
+static struct netd netd;
+
+/* Loads DIR/identity.key, creating it on the first start. */
+static int
+netd_identity(struct netd *n, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct passwd *pw;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/identity.key", n->d->dir);
+	rc = ident_load(&n->id, path);
+	if (rc == IDENT_ERR_NOENT) {
+		if ((rc = ident_generate(&n->id)) != 0 ||
+		    (rc = ident_save(&n->id, path)) != 0) {
+			snprintf(err, errlen, "%s: %s", path, ident_strerror(rc));
+			return -1;
+		}
+		/* Under systemd netd starts as the service user: it must own the key. */
+		if (geteuid() == 0 && (pw = getpwnam(n->d->conf.user)) != NULL &&
+		    chown(path, pw->pw_uid, pw->pw_gid) == -1)
+			log_warn("chown %s", path);
+		log_info("created a new identity in %s", path);
+		return 0;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", path, ident_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+netd_privileged(struct daemon *d, char *err, size_t errlen)
+{
+	netd.d = d;
+	return netd_identity(&netd, err, errlen);
+}
+
+static int
+netd_setup(struct daemon *d, char *err, size_t errlen)
+{
+	/* Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024). */
+	return netd_sockets_open(&netd, err, errlen);
+}
+
+static void
+netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
+    const uint8_t *msg, size_t len)
+{
+	uint8_t buf[256];
+	struct ipc_sign_req sq;
+	struct ipc_sign_rep sp;
+	struct ipc_id id;
+	long n;
+
+	switch (type) {
+	case IPC_ID:
+		if (ipc_empty_decode(msg, len, type) != 0)
+			break;
+		memcpy(id.pubkey, netd.id.pub, sizeof(id.pubkey));
+		memcpy(id.node_id, netd.id.node_id, sizeof(id.node_id));
+		n = ipc_id_encode(buf, sizeof(buf), &id);
+		ipc_reply(req, buf, (size_t)n);
+		return;
+	case IPC_SIGN:
+		if (ipc_sign_req_decode(msg, len, &sq) != 0)
+			break;
+		if (ident_sign(&netd.id, sq.hash, sp.sig) != 0) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "signing failed");
+			return;
+		}
+		n = ipc_sign_rep_encode(buf, sizeof(buf), &sp);
+		ipc_reply(req, buf, (size_t)n);
+		return;
+	default:
+		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",
+		    ipc_type_name(type));
+		return;
+	}
+	ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s request",
+	    ipc_type_name(type));
+}
+
+static void
+netd_shutdown(struct daemon *d)
+{
+	netd_sockets_close(&netd);
+	ident_wipe(&netd.id);
+}
+
+static const struct daemon_ops netd_ops = {
+	.privileged = netd_privileged,
+	.setup = netd_setup,
+	.request = netd_request,
+	.shutdown = netd_shutdown,
+};
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d = {
+		.name = "netd",
+		.procname = "peernet-netd",
+		.role = SBX_NETD,
+		.ops = &netd_ops,
+		.ctx = &netd,
+	};
+
+	return daemon_main(&d, argc, argv);
+}

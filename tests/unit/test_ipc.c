@@ -1,0 +1,446 @@
+/*
+ * test_ipc.c — the IPC message codec (round trips, every rejection) and the
+ * nng layer (request/reply, uid refusal, a server dying under a waiting client).
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ipc.h"
+#include "ipc_msg.h"
+#include "t.h"
+
+static void
+fill_status(struct ipc_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	strcpy(s->name, "storaged");
+	strcpy(s->version, "0.1.0");
+	s->pid = 4242;
+	s->uid = 998;
+	s->uptime_ms = 123456789012ULL;
+	strcpy(s->sandbox, "uid=998 caps=none nnp=1 seccomp=storaged");
+	strcpy(s->dir, "/var/lib/peernet");
+	s->nlinks = 2;
+	strcpy(s->links[0].name, "netd");
+	s->links[0].state = IPC_LINK_UP;
+	s->links[0].last_ok_ms_ago = 17;
+	strcpy(s->links[1].name, "searchd");
+	s->links[1].state = IPC_LINK_DOWN;
+	s->links[1].last_ok_ms_ago = UINT64_MAX;
+}
+
+static void
+test_status_round_trip_keeps_every_field(void)
+{
+	struct ipc_status a, b;
+	uint8_t buf[4096];
+	long n;
+
+	fill_status(&a);
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_status_decode(buf, (size_t)n, IPC_STATUS, &b), 0);
+	T_EQ_STR(b.name, "storaged");
+	T_EQ_STR(b.version, "0.1.0");
+	T_EQ_U64(b.pid, 4242);
+	T_EQ_U64(b.uid, 998);
+	T_EQ_U64(b.uptime_ms, 123456789012ULL);
+	T_EQ_STR(b.sandbox, a.sandbox);
+	T_EQ_STR(b.dir, "/var/lib/peernet");
+	T_EQ_INT(b.nlinks, 2);
+	T_EQ_STR(b.links[1].name, "searchd");
+	T_EQ_INT(b.links[1].state, IPC_LINK_DOWN);
+	T_EQ_U64(b.links[1].last_ok_ms_ago, UINT64_MAX);
+	T_EQ_U64(b.links[0].last_ok_ms_ago, 17);
+}
+
+static void
+test_status_random_round_trips(void)
+{
+	struct ipc_status a, b;
+	uint8_t buf[4096];
+	long n;
+	int i, k;
+
+	for (i = 0; i < 500; i++) {
+		memset(&a, 0, sizeof(a));
+		for (k = 0; k < (int)randombytes_uniform(15); k++)
+			a.name[k] = (char)('a' + randombytes_uniform(26));
+		a.pid = randombytes_random();
+		a.uid = randombytes_random();
+		randombytes_buf(&a.uptime_ms, sizeof(a.uptime_ms));
+		a.nlinks = (uint8_t)randombytes_uniform(IPC_MAX_LINKS + 1);
+		for (k = 0; k < a.nlinks; k++) {
+			a.links[k].state = (uint8_t)randombytes_uniform(3);
+			randombytes_buf(&a.links[k].last_ok_ms_ago, 8);
+			a.links[k].name[0] = 'x';
+		}
+		n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+		T_ASSERT(n > 0);
+		T_EQ_INT(ipc_status_decode(buf, (size_t)n, IPC_STATUS, &b), 0);
+		T_EQ_STR(b.name, a.name);
+		T_EQ_U64(b.pid, a.pid);
+		T_EQ_U64(b.uid, a.uid);
+		T_EQ_U64(b.uptime_ms, a.uptime_ms);
+		T_EQ_INT(b.nlinks, a.nlinks);
+		for (k = 0; k < a.nlinks; k++) {
+			T_EQ_INT(b.links[k].state, a.links[k].state);
+			T_EQ_U64(b.links[k].last_ok_ms_ago, a.links[k].last_ok_ms_ago);
+		}
+	}
+}
+
+static void
+test_status_rejects_every_truncation(void)
+{
+	struct ipc_status a, b;
+	uint8_t buf[4096];
+	long n, len;
+	int rc;
+
+	fill_status(&a);
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	for (len = 0; len < n; len++) {
+		rc = ipc_status_decode(buf, (size_t)len, IPC_STATUS, &b);
+		if (rc != IPC_DEC_SHORT && rc != IPC_DEC_STRING)
+			T_FAIL("truncated to %ld bytes: got %d", len, rc);
+	}
+}
+
+static void
+test_status_rejects_trailing_byte(void)
+{
+	struct ipc_status a, b;
+	uint8_t buf[4096];
+	long n;
+
+	fill_status(&a);
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	buf[n] = 0;
+	T_EQ_INT(ipc_status_decode(buf, (size_t)n + 1, IPC_STATUS, &b), IPC_DEC_TRAILING);
+}
+
+static void
+test_status_rejects_nul_in_string_and_bad_ranges(void)
+{
+	struct ipc_status a, b;
+	uint8_t buf[4096];
+	long n;
+
+	fill_status(&a);
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	/* name "storaged" starts at 4 (type, status) + 2 (length). */
+	buf[6 + 3] = '\0';
+	T_EQ_INT(ipc_status_decode(buf, (size_t)n, IPC_STATUS, &b), IPC_DEC_STRING);
+
+	fill_status(&a);
+	a.links[1].state = 3;
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	T_EQ_INT(ipc_status_decode(buf, (size_t)n, IPC_STATUS, &b), IPC_DEC_RANGE);
+
+	/* A name longer than the field it lands in. */
+	fill_status(&a);
+	memset(a.sandbox, 'x', sizeof(a.sandbox) - 1);
+	a.sandbox[sizeof(a.sandbox) - 1] = '\0';
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_status_decode(buf, (size_t)n, IPC_STATUS, &b), IPC_DEC_STRING);
+}
+
+static void
+test_status_rejects_too_many_links(void)
+{
+	struct ipc_status a, b;
+	uint8_t buf[4096];
+	long n;
+	size_t off;
+
+	fill_status(&a);
+	a.nlinks = 0;
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &a);
+	off = (size_t)n - 1;	/* the link count is the last byte */
+	T_EQ_INT(buf[off], 0);
+	buf[off] = IPC_MAX_LINKS + 1;
+	T_EQ_INT(ipc_status_decode(buf, (size_t)n, IPC_STATUS, &b), IPC_DEC_RANGE);
+}
+
+static void
+test_header_rejects_unknown_type_and_wrong_type(void)
+{
+	uint8_t buf[16];
+	struct ipc_hdr h;
+	struct ipc_id id;
+
+	ipc_empty_encode(buf, sizeof(buf), 0, 0);
+	T_EQ_INT(ipc_hdr_decode(buf, 4, &h), IPC_DEC_TYPE);
+	ipc_empty_encode(buf, sizeof(buf), IPC_TYPE_MAX, 0);
+	T_EQ_INT(ipc_hdr_decode(buf, 4, &h), IPC_DEC_TYPE);
+	T_EQ_INT(ipc_hdr_decode(buf, 3, &h), IPC_DEC_SHORT);
+	ipc_empty_encode(buf, sizeof(buf), IPC_STATUS, 0);
+	T_EQ_INT(ipc_id_decode(buf, 4, &id), IPC_DEC_TYPE);
+	T_EQ_INT(ipc_empty_decode(buf, 4, IPC_STATUS), 0);
+	T_EQ_INT(ipc_empty_decode(buf, 5, IPC_STATUS), IPC_DEC_TRAILING);
+}
+
+static void
+test_error_reply_round_trip(void)
+{
+	uint8_t buf[2048];
+	char reason[64];
+	uint16_t st;
+	long n;
+
+	n = ipc_error_encode(buf, sizeof(buf), IPC_ID, IPC_ERR_DENIED, "uid 7 is not allowed");
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_error_decode(buf, (size_t)n, &st, reason, sizeof(reason)), 0);
+	T_EQ_INT(st, IPC_ERR_DENIED);
+	T_EQ_STR(reason, "uid 7 is not allowed");
+	/* A successful reply is not an error reply. */
+	ipc_empty_encode(buf, sizeof(buf), IPC_ID, IPC_OK);
+	T_EQ_INT(ipc_error_decode(buf, 4, &st, reason, sizeof(reason)), IPC_DEC_RANGE);
+	/* An error reply is refused by the success decoders. */
+	n = ipc_error_encode(buf, sizeof(buf), IPC_STATUS, IPC_ERR_FAILED, "x");
+	T_EQ_INT(ipc_empty_decode(buf, (size_t)n, IPC_STATUS), IPC_DEC_STATUS);
+}
+
+static void
+test_id_sign_probe_validate_fields(void)
+{
+	struct ipc_id id, id2;
+	struct ipc_sign_rep sr, sr2;
+	struct ipc_probe pr, pr2;
+	uint8_t buf[256];
+	long n;
+
+	memset(&id, 0x11, sizeof(id));
+	id.pubkey[0] = 0x02;
+	n = ipc_id_encode(buf, sizeof(buf), &id);
+	T_EQ_INT(n, 4 + 33 + 32);
+	T_EQ_INT(ipc_id_decode(buf, (size_t)n, &id2), 0);
+	T_EQ_MEM(id2.node_id, id.node_id, 32);
+	buf[4] = 0x04;	/* not a compressed key prefix */
+	T_EQ_INT(ipc_id_decode(buf, (size_t)n, &id2), IPC_DEC_RANGE);
+
+	memset(&sr, 0x22, sizeof(sr));
+	sr.sig[0] = 31;
+	n = ipc_sign_rep_encode(buf, sizeof(buf), &sr);
+	T_EQ_INT(ipc_sign_rep_decode(buf, (size_t)n, &sr2), 0);
+	T_EQ_MEM(sr2.sig, sr.sig, 65);
+	buf[4] = 35;
+	T_EQ_INT(ipc_sign_rep_decode(buf, (size_t)n, &sr2), IPC_DEC_RANGE);
+
+	pr.inet_errno = 1;
+	pr.unix_errno = 0;
+	n = ipc_probe_encode(buf, sizeof(buf), &pr);
+	T_EQ_INT(ipc_probe_decode(buf, (size_t)n, &pr2), 0);
+	T_EQ_INT(pr2.inet_errno, 1);
+	pr.inet_errno = -5;
+	n = ipc_probe_encode(buf, sizeof(buf), &pr);
+	T_EQ_INT(ipc_probe_decode(buf, (size_t)n, &pr2), IPC_DEC_RANGE);
+}
+
+/* --- the nng layer ------------------------------------------------------ */
+
+struct srv_thread {
+	struct ipc_server	 srv;
+	atomic_int		 stop;
+	int			 answer;	/* 0: never reply */
+	pthread_t		 th;
+};
+
+static void
+srv_handler(void *arg, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct srv_thread *t = arg;
+	struct ipc_status st;
+	uint8_t buf[4096];
+	long n;
+
+	(void)msg; (void)len;
+	if (!t->answer) {
+		/* Keep the request unanswered: the client must notice the loss. */
+		return;
+	}
+	fill_status(&st);
+	n = ipc_status_encode(buf, sizeof(buf), IPC_STATUS, &st);
+	ipc_reply(req, buf, (size_t)n);
+}
+
+static void *
+srv_run(void *arg)
+{
+	struct srv_thread *t = arg;
+	struct pollfd p = { .fd = t->srv.fd, .events = POLLIN };
+
+	while (!atomic_load(&t->stop)) {
+		if (poll(&p, 1, 20) > 0)
+			ipc_server_dispatch(&t->srv);
+	}
+	return NULL;
+}
+
+static char sockpath[108];
+
+static void
+mk_sockpath(void)
+{
+	snprintf(sockpath, sizeof(sockpath), "/tmp/peernet-test-ipc.%ld.%u.sock",
+	    (long)getpid(), randombytes_random());
+}
+
+static void
+test_request_reply_over_unix_socket(void)
+{
+	static struct srv_thread t;
+	uid_t allowed[1] = { geteuid() };
+	struct ipc_status st;
+	char err[256];
+	uint8_t req[4], *rep;
+	size_t len;
+	int rc;
+
+	mk_sockpath();
+	memset(&t, 0, sizeof(t));
+	t.answer = 1;
+	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
+	    err, sizeof(err)), 0);
+	pthread_create(&t.th, NULL, srv_run, &t);
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 3000, err, sizeof(err));
+	atomic_store(&t.stop, 1);
+	pthread_join(t.th, NULL);
+	ipc_server_close(&t.srv);
+	if (rc != 0)
+		T_FAIL("ipc_call: %s", err);
+	rc = ipc_status_decode(rep, len, IPC_STATUS, &st);
+	free(rep);
+	T_EQ_INT(rc, 0);
+	T_EQ_U64(st.pid, 4242);
+	T_ASSERT(access(sockpath, F_OK) == -1);	/* closed servers remove their socket */
+}
+
+static void
+test_server_refuses_uid_not_in_allowed_set(void)
+{
+	static struct srv_thread t;
+	uid_t allowed[1] = { geteuid() + 12345 };
+	char err[256], reason[128];
+	uint8_t req[4], *rep;
+	uint16_t status;
+	size_t len;
+	int rc;
+
+	mk_sockpath();
+	memset(&t, 0, sizeof(t));
+	t.answer = 1;
+	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
+	    err, sizeof(err)), 0);
+	pthread_create(&t.th, NULL, srv_run, &t);
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 3000, err, sizeof(err));
+	atomic_store(&t.stop, 1);
+	pthread_join(t.th, NULL);
+	T_EQ_U64(t.srv.denied, 1);
+	ipc_server_close(&t.srv);
+	if (rc != 0)
+		T_FAIL("ipc_call: %s", err);
+	rc = ipc_error_decode(rep, len, &status, reason, sizeof(reason));
+	free(rep);
+	T_EQ_INT(rc, 0);
+	T_EQ_INT(status, IPC_ERR_DENIED);
+	T_ASSERT(strstr(reason, "is not allowed") != NULL);
+}
+
+static void
+test_call_to_missing_server_says_not_running(void)
+{
+	char err[256];
+	uint8_t req[4], *rep;
+	size_t len;
+
+	mk_sockpath();
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	T_EQ_INT(ipc_call(sockpath, req, sizeof(req), &rep, &len, 1000, err,
+	    sizeof(err)), IPC_CALL_NOT_RUNNING);
+	T_ASSERT(strstr(err, "not running") != NULL);
+}
+
+static void
+test_client_notices_server_killed_while_waiting(void)
+{
+	struct timespec a, b;
+	char err[256];
+	uint8_t req[4], *rep;
+	size_t len;
+	pid_t pid;
+	int rc, i;
+	double secs;
+
+	mk_sockpath();
+	if ((pid = fork()) == 0) {
+		static struct srv_thread t;
+		uid_t allowed[1] = { geteuid() };
+
+		t.answer = 0;
+		if (ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
+		    err, sizeof(err)) != 0)
+			_exit(1);
+		srv_run(&t);
+		_exit(0);
+	}
+	for (i = 0; i < 100 && access(sockpath, F_OK) == -1; i++)
+		usleep(10000);
+	T_ASSERT(access(sockpath, F_OK) == 0);
+	if (fork() == 0) {
+		usleep(300000);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 10000, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	waitpid(pid, NULL, 0);
+	while (wait(NULL) > 0)
+		;
+	unlink(sockpath);
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	T_EQ_INT(rc, IPC_CALL_LOST);
+	/* Well before the 10 s timeout: the loss is detected, not waited out. */
+	if (secs > 5.0)
+		T_FAIL("took %.1f s to notice", secs);
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	if (sodium_init() < 0)
+		return 1;
+	T_RUN(test_status_round_trip_keeps_every_field);
+	T_RUN(test_status_random_round_trips);
+	T_RUN(test_status_rejects_every_truncation);
+	T_RUN(test_status_rejects_trailing_byte);
+	T_RUN(test_status_rejects_nul_in_string_and_bad_ranges);
+	T_RUN(test_status_rejects_too_many_links);
+	T_RUN(test_header_rejects_unknown_type_and_wrong_type);
+	T_RUN(test_error_reply_round_trip);
+	T_RUN(test_id_sign_probe_validate_fields);
+	T_RUN(test_request_reply_over_unix_socket);
+	T_RUN(test_server_refuses_uid_not_in_allowed_set);
+	T_RUN(test_call_to_missing_server_says_not_running);
+	T_RUN(test_client_notices_server_killed_while_waiting);
+	return t_done();
+}
