@@ -12,8 +12,8 @@
 #include "blake3.h"
 #include "blake3_impl.h"
 
-/* Largest subtree hashed in one go, in chunks (a power of two). */
-#define BLAKE3_BATCH_CHUNKS	32
+/* Most chunks hashed in one go (a power of two: the largest subtree). */
+#define BLAKE3_BATCH_CHUNKS	64
 
 enum blake3_impl {
 	BLAKE3_IMPL_NONE = 0,	/* not chosen yet */
@@ -333,23 +333,15 @@ push_cv(blake3_hasher *h, const uint8_t cv[BLAKE3_OUT_LEN], unsigned level,
 }
 
 /*
- * Hashes a subtree of n chunks (a power of two, at most BLAKE3_BATCH_CHUNKS)
- * with the chosen implementation: all chunks at once, then each level of
- * parent nodes at once.
+ * Reduces the n chaining values at cvs (n a power of two) to the one of
+ * their subtree, in place, each level of parent nodes hashed at once.
  */
 static void
-hash_subtree(blake3_hasher *h, const uint8_t *in, size_t n,
-    uint8_t cv[BLAKE3_OUT_LEN])
+reduce_subtree(const blake3_hasher *h, uint8_t *cvs, size_t n)
 {
-	uint8_t cvs[BLAKE3_BATCH_CHUNKS * BLAKE3_OUT_LEN];
-	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS];
+	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS / 2];
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		ptrs[i] = in + i * BLAKE3_CHUNK_LEN;
-	hash_many(ptrs, n, BLAKE3_CHUNK_LEN / BLAKE3_BLOCK_LEN, h->key,
-	    h->chunk_counter, 1, h->flags, BLAKE3_CHUNK_START,
-	    BLAKE3_CHUNK_END, cvs);
 	/* Parent i's block is cvs[2i] || cvs[2i+1]; results overwrite cvs. */
 	while (n > 1) {
 		n /= 2;
@@ -358,7 +350,38 @@ hash_subtree(blake3_hasher *h, const uint8_t *in, size_t n,
 		hash_many(ptrs, n, 1, h->key, 0, 0, h->flags | BLAKE3_PARENT,
 		    0, 0, cvs);
 	}
-	memcpy(cv, cvs, BLAKE3_OUT_LEN);
+}
+
+/*
+ * Hashes n whole chunks (at most BLAKE3_BATCH_CHUNKS) at once with the chosen
+ * implementation, then pushes them as the largest complete subtrees their
+ * position in the tree allows.  More input must follow them.
+ */
+static void
+hash_chunks(blake3_hasher *h, const uint8_t *in, size_t n)
+{
+	uint8_t cvs[BLAKE3_BATCH_CHUNKS * BLAKE3_OUT_LEN];
+	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS];
+	uint64_t pos;
+	size_t i, off, sub;
+	unsigned level;
+
+	for (i = 0; i < n; i++)
+		ptrs[i] = in + i * BLAKE3_CHUNK_LEN;
+	hash_many(ptrs, n, BLAKE3_CHUNK_LEN / BLAKE3_BLOCK_LEN, h->key,
+	    h->chunk_counter, 1, h->flags, BLAKE3_CHUNK_START,
+	    BLAKE3_CHUNK_END, cvs);
+	for (off = 0; off < n; off += sub) {
+		pos = h->chunk_counter + off;
+		level = 0;
+		while (((size_t)2 << level) <= n - off &&
+		    (pos & (((uint64_t)2 << level) - 1)) == 0)
+			level++;
+		sub = (size_t)1 << level;
+		reduce_subtree(h, cvs + off * BLAKE3_OUT_LEN, sub);
+		push_cv(h, cvs + off * BLAKE3_OUT_LEN, level, pos + sub);
+	}
+	chunk_reset(h, h->chunk_counter + n);
 }
 
 void
@@ -376,7 +399,6 @@ blake3_hasher_update(blake3_hasher *h, const void *input, size_t len)
 	const uint8_t *in = input;
 	uint8_t cv[BLAKE3_OUT_LEN];
 	size_t n, take;
-	unsigned level;
 
 	while (len > 0) {
 		if (chunk_len(h) == BLAKE3_CHUNK_LEN) {
@@ -389,21 +411,11 @@ blake3_hasher_update(blake3_hasher *h, const void *input, size_t len)
 			chunk_reset(h, h->chunk_counter + 1);
 		}
 		if (chunk_len(h) == 0 && len > BLAKE3_CHUNK_LEN) {
-			/*
-			 * Whole chunks with more input after them: hash the
-			 * largest aligned subtree that fits at once.
-			 */
+			/* Whole chunks with more input after them. */
 			n = (len - 1) / BLAKE3_CHUNK_LEN;
 			if (n > BLAKE3_BATCH_CHUNKS)
 				n = BLAKE3_BATCH_CHUNKS;
-			level = 0;
-			while ((2u << level) <= n &&
-			    (h->chunk_counter & ((2u << level) - 1)) == 0)
-				level++;
-			n = (size_t)1 << level;
-			hash_subtree(h, in, n, cv);
-			push_cv(h, cv, level, h->chunk_counter + n);
-			chunk_reset(h, h->chunk_counter + n);
+			hash_chunks(h, in, n);
 			in += n * BLAKE3_CHUNK_LEN;
 			len -= n * BLAKE3_CHUNK_LEN;
 			continue;

@@ -2,9 +2,8 @@
  * blake3_avx2.c — BLAKE3 hash_many with AVX2: 8 inputs at once.  Each
  * 256-bit register holds the same state word of the 8 inputs (one 32-bit
  * lane per input), so the compression function runs unchanged, 8 wide, and
- * the message blocks are transposed on loading.  Fewer than 8 inputs go to
- * the SSE4.1 code (every AVX2 CPU has SSE4.1).  Compiled with -mavx2 and used
- * only when the CPU says it has AVX2 (see blake3.c).
+ * the message blocks are transposed on loading.  Compiled with -mavx2 and
+ * used only when the CPU says it has AVX2 (see blake3.c).
  */
 #include "blake3_impl.h"
 
@@ -240,6 +239,10 @@ blake3_hash_many_avx2(const uint8_t *const *inputs, size_t num_inputs,
     int increment_counter, uint8_t flags, uint8_t flags_start,
     uint8_t flags_end, uint8_t *out)
 {
+	const uint8_t *pad[LANES];
+	uint8_t tmp[LANES * BLAKE3_OUT_LEN];
+	size_t i;
+
 	while (num_inputs >= LANES) {
 		hash8(inputs, blocks, key, counter, increment_counter, flags,
 		    flags_start, flags_end, out);
@@ -249,8 +252,21 @@ blake3_hash_many_avx2(const uint8_t *const *inputs, size_t num_inputs,
 			counter += LANES;
 		out += LANES * BLAKE3_OUT_LEN;
 	}
-	blake3_hash_many_sse41(inputs, num_inputs, blocks, key, counter,
-	    increment_counter, flags, flags_start, flags_end, out);
+	if (num_inputs < 2) {
+		blake3_hash_many_portable(inputs, num_inputs, blocks, key,
+		    counter, increment_counter, flags, flags_start, flags_end,
+		    out);
+		return;
+	}
+	/*
+	 * Two or more left: one pass with the spare lanes repeating the last
+	 * input costs less than hashing them one by one.
+	 */
+	for (i = 0; i < LANES; i++)
+		pad[i] = inputs[i < num_inputs ? i : num_inputs - 1];
+	hash8(pad, blocks, key, counter, increment_counter, flags,
+	    flags_start, flags_end, tmp);
+	memcpy(out, tmp, num_inputs * BLAKE3_OUT_LEN);
 }
 
 #endif

@@ -75,7 +75,7 @@ void	blake3_compress_in_place_portable(uint32_t cv[8],
 	    uint64_t counter, uint8_t flags);
 blake3_hash_many_fn blake3_hash_many_portable;
 #ifndef BLAKE3_NO_SIMD
-/* SSE4.1 handles 4 inputs at a time, AVX2 8; the rest goes down a level. */
+/* SSE4.1 hashes 4 inputs at a time, AVX2 8 (a last partial group too). */
 blake3_hash_many_fn blake3_hash_many_sse41;
 blake3_hash_many_fn blake3_hash_many_avx2;
 #endif

@@ -146,14 +146,17 @@ transpose4(__m128i x[4])
 static inline __attribute__((always_inline)) void
 load_msg(__m128i m[16], const uint8_t *const *in, size_t off)
 {
-	int q, i;
-
-	for (q = 0; q < 4; q++) {
-		for (i = 0; i < LANES; i++)
-			m[4 * q + i] = _mm_loadu_si128(
-			    (const __m128i *)(in[i] + off + 16 * q));
-		transpose4(m + 4 * q);
-	}
+	/* Written out: GCC -O2 leaves these small loops rolled. */
+#define LD(i, q) _mm_loadu_si128((const __m128i *)(in[i] + off + 16 * (q)))
+	m[0] = LD(0, 0); m[1] = LD(1, 0); m[2] = LD(2, 0); m[3] = LD(3, 0);
+	m[4] = LD(0, 1); m[5] = LD(1, 1); m[6] = LD(2, 1); m[7] = LD(3, 1);
+	m[8] = LD(0, 2); m[9] = LD(1, 2); m[10] = LD(2, 2); m[11] = LD(3, 2);
+	m[12] = LD(0, 3); m[13] = LD(1, 3); m[14] = LD(2, 3); m[15] = LD(3, 3);
+#undef LD
+	transpose4(m);
+	transpose4(m + 4);
+	transpose4(m + 8);
+	transpose4(m + 12);
 }
 
 static void
@@ -184,10 +187,12 @@ hash4(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
 		if (b + 1 == blocks)
 			f |= flags_end;
 		load_msg(m, in, b * BLAKE3_BLOCK_LEN);
-		for (i = 0; i < 8; i++)
-			v[i] = h[i];
-		for (i = 0; i < 4; i++)
-			v[8 + i] = _mm_set1_epi32((int)blake3_iv[i]);
+		v[0] = h[0]; v[1] = h[1]; v[2] = h[2]; v[3] = h[3];
+		v[4] = h[4]; v[5] = h[5]; v[6] = h[6]; v[7] = h[7];
+		v[8] = _mm_set1_epi32((int)blake3_iv[0]);
+		v[9] = _mm_set1_epi32((int)blake3_iv[1]);
+		v[10] = _mm_set1_epi32((int)blake3_iv[2]);
+		v[11] = _mm_set1_epi32((int)blake3_iv[3]);
 		v[12] = ctr_lo;
 		v[13] = ctr_hi;
 		v[14] = _mm_set1_epi32(BLAKE3_BLOCK_LEN);
@@ -199,8 +204,10 @@ hash4(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
 		round4(v, m, 4);
 		round4(v, m, 5);
 		round4(v, m, 6);
-		for (i = 0; i < 8; i++)
-			h[i] = xor(v[i], v[i + 8]);
+		h[0] = xor(v[0], v[8]); h[1] = xor(v[1], v[9]);
+		h[2] = xor(v[2], v[10]); h[3] = xor(v[3], v[11]);
+		h[4] = xor(v[4], v[12]); h[5] = xor(v[5], v[13]);
+		h[6] = xor(v[6], v[14]); h[7] = xor(v[7], v[15]);
 		f = flags;
 	}
 	/* Columns back to rows: input i's chaining value is words 0..7. */
@@ -218,6 +225,10 @@ blake3_hash_many_sse41(const uint8_t *const *inputs, size_t num_inputs,
     int increment_counter, uint8_t flags, uint8_t flags_start,
     uint8_t flags_end, uint8_t *out)
 {
+	const uint8_t *pad[LANES];
+	uint8_t tmp[LANES * BLAKE3_OUT_LEN];
+	size_t i;
+
 	while (num_inputs >= LANES) {
 		hash4(inputs, blocks, key, counter, increment_counter, flags,
 		    flags_start, flags_end, out);
@@ -227,8 +238,21 @@ blake3_hash_many_sse41(const uint8_t *const *inputs, size_t num_inputs,
 			counter += LANES;
 		out += LANES * BLAKE3_OUT_LEN;
 	}
-	blake3_hash_many_portable(inputs, num_inputs, blocks, key, counter,
-	    increment_counter, flags, flags_start, flags_end, out);
+	if (num_inputs < 2) {
+		blake3_hash_many_portable(inputs, num_inputs, blocks, key,
+		    counter, increment_counter, flags, flags_start, flags_end,
+		    out);
+		return;
+	}
+	/*
+	 * Two or more left: one pass with the spare lanes repeating the last
+	 * input costs less than hashing them one by one.
+	 */
+	for (i = 0; i < LANES; i++)
+		pad[i] = inputs[i < num_inputs ? i : num_inputs - 1];
+	hash4(pad, blocks, key, counter, increment_counter, flags,
+	    flags_start, flags_end, tmp);
+	memcpy(out, tmp, num_inputs * BLAKE3_OUT_LEN);
 }
 
 #endif

@@ -2,6 +2,7 @@
  * daemon.c — start-up, IPC plumbing and the main loop shared by the three
  * daemons (see daemon.h).
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -468,20 +469,25 @@ daemon_main(struct daemon *d, int argc, char **argv)
 
 	/* 2. Become the unprivileged user (netd keeps only the bind capability). */
 	if (sbx_drop_privileges(d->conf.user, d->conf.group, d->role == SBX_NETD,
-	    &d->sbx, err, sizeof(err)) == -1)
+	    &d->sbx, err, sizeof(err)) != 0)
 		goto fail;
 
-	/* 3. Open the rest, then drop the last capability and restrict syscalls. */
+	/* 3. Bind while single-threaded, then drop the last capability. */
 	if (loop_init(&d->loop) == -1) {
 		snprintf(err, sizeof(err), "event loop: %s", strerror(errno));
 		goto fail;
 	}
+	if (d->ops->bind != NULL && d->ops->bind(d, err, sizeof(err)) == -1)
+		goto fail;
+	if (sbx_drop_bind_cap(&d->sbx, err, sizeof(err)) != 0)
+		goto fail;
+
+	/* 4. IPC (nng starts threads here), the rest, then restrict syscalls. */
 	if (daemon_open_ipc(d, err, sizeof(err)) == -1)
 		goto fail;
 	if (d->ops->setup != NULL && d->ops->setup(d, err, sizeof(err)) == -1)
 		goto fail;
-	if (sbx_drop_bind_cap(&d->sbx, err, sizeof(err)) == -1 ||
-	    sbx_restrict(d->role, &d->sbx, err, sizeof(err)) == -1)
+	if (sbx_restrict(d->role, &d->sbx, err, sizeof(err)) != 0)
 		goto fail;
 
 	if (loop_add_signal(&d->loop, SIGTERM, daemon_on_signal, d) == -1 ||

@@ -3,8 +3,9 @@
  * daemons, so that each daemon's own file holds only its behaviour:
  *
  *   arguments -> config -> (detach) -> run dir + lock -> privileged hook
- *   (netd: key, sockets) -> drop user -> setup hook -> drop last caps ->
- *   IPC server + links -> seccomp -> READY -> loop -> clean exit.
+ *   (netd: key) -> drop user -> bind hook (netd: sockets) -> drop last
+ *   caps -> IPC server + links (nng threads) -> setup hook -> seccomp ->
+ *   READY -> loop -> clean exit.
  *
  * Nothing privileged happens after the drop.
  */
@@ -28,7 +29,13 @@ struct daemon;
 struct daemon_ops {
 	/* As root (if started so), before the drop: open what needs privilege. */
 	int	(*privileged)(struct daemon *d, char *err, size_t errlen);
-	/* After the user drop, before seccomp: open databases, sockets... */
+	/*
+	 * After the user drop, while the process is still single-threaded and
+	 * netd still holds CAP_NET_BIND_SERVICE (capabilities are per thread, so
+	 * they are cleared before nng starts its threads): netd binds here.
+	 */
+	int	(*bind)(struct daemon *d, char *err, size_t errlen);
+	/* After the IPC sockets are open, before seccomp: databases, events... */
 	int	(*setup)(struct daemon *d, char *err, size_t errlen);
 	/* Requests of types the common code does not serve. */
 	void	(*request)(struct daemon *d, struct ipc_req *req, uint16_t type,

@@ -325,9 +325,9 @@ ident_fsync_dir(const char *path)
 	int fd, rc;
 
 	if (slash == NULL)
-		strcpy(dir, ".");
+		snprintf(dir, sizeof(dir), ".");
 	else if (slash == path)
-		strcpy(dir, "/");
+		snprintf(dir, sizeof(dir), "/");
 	else {
 		if ((size_t)(slash - path) >= sizeof(dir))
 			return -1;

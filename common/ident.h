@@ -59,6 +59,8 @@ int	ident_from_priv(struct ident *id, const uint8_t priv[PEERNET_PRIVKEY_BYTES])
  * Reads a key file written by ident_save.  Refuses (IDENT_ERR_PERM) a file
  * with any group or other permission bit: the key is the user's identity and
  * the write key of their blockchain.  Does not follow a symlink at `path`.
+ * Format: exactly 64 hex digits, then optional whitespace (newline, CRLF).
+ * IDENT_ERR_NOENT lets a caller tell "no key yet" (generate one) from damage.
  */
 int	ident_load(struct ident *id, const char *path);
 /* Writes path.tmp.XXXXXX with mode 0600, fsyncs, renames over path, fsyncs the directory. */

@@ -264,7 +264,13 @@ ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 		if (rv == 0)
 			break;
 		if (rv != NNG_ETIMEDOUT) {
-			snprintf(err, errlen, "receive from %s: %s", path, nng_strerror(rv));
+			/* nng abandons the request (ESTATE) when its pipe goes away. */
+			if (atomic_load(&lost) || rv == NNG_ESTATE) {
+				snprintf(err, errlen, "connection lost while waiting for the reply");
+				ret = IPC_CALL_LOST;
+			} else
+				snprintf(err, errlen, "receive from %s: %s", path,
+				    nng_strerror(rv));
 			goto out;
 		}
 		if (atomic_load(&lost)) {

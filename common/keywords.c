@@ -536,7 +536,8 @@ kw_index_file(const char *name, size_t nlen, const char *folder,
 		return KW_E_TOOLONG;
 	kw_set_clear(out);
 	cap = out->arena_cap;
-	if (cap < scratch)
+	/* checked up front so that an undersized arena fails on every input */
+	if (cap < KW_INDEX_ARENA_SIZE(nlen, flen, dlen))
 		return KW_E_NOSPACE;
 	/* the cleaned inputs live at the top of the arena during the call */
 	n = out->arena + cap - scratch;

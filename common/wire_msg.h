@@ -497,5 +497,6 @@ void	wire_msg_hdr_write(uint8_t *out, const struct wire_msg_hdr *h, uint8_t acti
 int	wire_msg_hdr_check(const struct wire_msg_hdr *h);
 int	wire_response_write_h2p(uint8_t *out, const struct wire_h2p_in *h);
 int	wire_response_check_file(const struct wire_embedded_file *f);
+void	wire_response_write_file(uint8_t *out, const struct wire_embedded_file *f);
 
 #endif /* PEERNET_WIRE_MSG_H */

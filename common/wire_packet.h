@@ -150,9 +150,13 @@ struct wire_replay {
 /* Allocates the table (the only allocation); -1 on bad arguments or ENOMEM. */
 int	wire_replay_init(struct wire_replay *r, uint32_t capacity, uint64_t window_ms);
 void	wire_replay_free(struct wire_replay *r);
-/* 1 if digest was seen within the window (a replay), else 0; changes nothing. */
+/* 1 if digest was seen within the window (a replay), else 0; never inserts. */
 int	wire_replay_seen(struct wire_replay *r, const uint8_t digest[32], uint64_t now_ms);
-/* 1 if digest is a replay (and counts it), else 0 after remembering it. */
+/*
+ * 1 if digest is a replay (and counts it), else 0 after remembering it.
+ * now_ms is any monotonic clock in milliseconds (the caller's, so tests can
+ * use a fake one); an entry lives while now_ms - inserted < window_ms.
+ */
 int	wire_replay_check(struct wire_replay *r, const uint8_t digest[32], uint64_t now_ms);
 
 #endif /* PEERNET_WIRE_PACKET_H */

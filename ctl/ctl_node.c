@@ -93,7 +93,7 @@ ctl_init(struct ctl *c, int argc, char **argv)
 	struct conf_init_opts o;
 	struct conf cf;
 	struct group *gr;
-	char err[1024];
+	char err[1024], real[PATH_MAX];
 	int i, force = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -157,8 +157,8 @@ ctl_init(struct ctl *c, int argc, char **argv)
 		ctl_err("init: mkdir %s: %s", c->dir, strerror(errno));
 		return 1;
 	}
-	if (realpath(c->dir, err) != NULL)
-		strlcpy(c->dir, err, sizeof(c->dir));
+	if (realpath(c->dir, real) != NULL)
+		strlcpy(c->dir, real, sizeof(c->dir));
 	if (conf_write_initial(c->dir, &o, force, err, sizeof(err)) != 0) {
 		ctl_err("init: %s", err);
 		return 1;

@@ -54,7 +54,7 @@ netd_privileged(struct daemon *d, char *err, size_t errlen)
 }
 
 static int
-netd_setup(struct daemon *d, char *err, size_t errlen)
+netd_bind(struct daemon *d, char *err, size_t errlen)
 {
 	/* Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024). */
 	return netd_sockets_open(&netd, err, errlen);
@@ -107,7 +107,7 @@ netd_shutdown(struct daemon *d)
 
 static const struct daemon_ops netd_ops = {
 	.privileged = netd_privileged,
-	.setup = netd_setup,
+	.bind = netd_bind,
 	.request = netd_request,
 	.shutdown = netd_shutdown,
 };

@@ -26,7 +26,7 @@ if [ -n "$missing" ]; then
 fi
 # The system user and group the daemons drop to when started as root.
 if [ "$(id -u)" -eq 0 ] && ! getent passwd peernet >/dev/null; then
-	if command -v systemd-sysusers >/dev/null 2>&1; then
+	if command -v systemd-sysusers >/dev/null 2>&1 && [ -f systemd/peernet.sysusers.conf ]; then
 		systemd-sysusers systemd/peernet.sysusers.conf
 	else
 		useradd --system --user-group --home-dir /var/lib/peernet \

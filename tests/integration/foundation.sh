@@ -104,8 +104,7 @@ out=$(timeout 20 "$CTL" -d "$C" up 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "peernet.conf:[0-9]*: .*lisen" <<<"$out" &&
     t_pass malformed_config_names_file_line_key || t_fail malformed_config_names_file_line_key "rc=$rc: $out"
 if [ "$(id -u)" -eq 0 ]; then
-	sed 's/^user *=.*/user = nosuchuser/' "$C/good.conf" > "$C/peernet.conf"
-	grep -q '^user = nosuchuser' "$C/peernet.conf" || echo "user = nosuchuser" >> "$C/peernet.conf"
+	"$CTL" -d "$C" init --force --user nosuchuser --listen 127.0.0.13:0 --no-lan >/dev/null
 	out=$(timeout 30 "$CTL" -d "$C" up 2>&1); rc=$?
 	[ $rc -eq 1 ] && grep -q "user 'nosuchuser' does not exist" <<<"$out" &&
 	    t_pass missing_user_clear_error || t_fail missing_user_clear_error "rc=$rc: $out"

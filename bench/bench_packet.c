@@ -1,0 +1,146 @@
+/*
+ * bench_packet.c — v0 packet decode and encode rates against their limit.
+ *
+ * The cost of a packet is one ECDSA operation plus a little Salsa20 and
+ * BLAKE3, so the limit is the raw libsecp256k1 call on the same context:
+ * secp256k1_ecdsa_recover for decode, secp256k1_ecdsa_sign_recoverable for
+ * encode.  Single thread, ~100-byte payload.  The packet loop and its limit
+ * run in alternating 25 ms slices (60 each), so load from other processes
+ * on the machine hits both alike.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+
+#include "blake3.h"
+#include "ident.h"
+#include "wire_packet.h"
+
+#define SLICES		60
+#define SLICE_SEC	0.025
+#define PAYLOAD		100
+
+static struct ident a, b;
+static uint8_t pkt_raw[WIRE_PACKET_ENCODE_CAP(PAYLOAD)];
+static size_t pkt_len;
+static uint8_t payload[PAYLOAD];
+static uint8_t plain[WIRE_PACKET_MAX];
+static uint8_t hash[32];
+static secp256k1_ecdsa_recoverable_signature rsig;
+static volatile unsigned sink;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void
+op_decode(void)
+{
+	struct wire_packet p;
+
+	if (wire_packet_decode(pkt_raw, pkt_len, b.pub, plain, sizeof(plain), &p) != 0)
+		abort();
+	sink += p.sender[5];
+}
+
+static void
+op_recover(void)
+{
+	const secp256k1_context *ctx = ident_secp_ctx();
+	secp256k1_pubkey pk;
+
+	if (!secp256k1_ecdsa_recover(ctx, &pk, &rsig, hash))
+		abort();
+	sink += pk.data[5];
+}
+
+static void
+op_encode(void)
+{
+	static uint8_t out[WIRE_PACKET_ENCODE_CAP(PAYLOAD)];
+	size_t n;
+
+	payload[0]++;	/* a different message each time, as in real traffic */
+	if (wire_packet_encode(out, sizeof(out), &n, &a, b.pub, 10, 7, payload,
+	    PAYLOAD) != 0)
+		abort();
+	sink += out[n - 1];
+}
+
+static void
+op_sign(void)
+{
+	const secp256k1_context *ctx = ident_secp_ctx();
+	secp256k1_ecdsa_recoverable_signature s;
+
+	hash[0]++;
+	if (!secp256k1_ecdsa_sign_recoverable(ctx, &s, hash, a.priv, NULL, NULL))
+		abort();
+	sink += s.data[5];
+}
+
+/* Runs fn for one slice; adds calls and seconds. */
+static void
+slice(void (*fn)(void), double *calls, double *secs)
+{
+	double t0 = now(), t;
+	unsigned i, n = 0;
+
+	do {
+		for (i = 0; i < 32; i++)
+			fn();
+		n += 32;
+		t = now();
+	} while (t - t0 < SLICE_SEC);
+	*calls += n;
+	*secs += t - t0;
+}
+
+static void
+measure(const char *name, void (*fn)(void), void (*limit)(void))
+{
+	double c1 = 0, s1 = 0, c2 = 0, s2 = 0, r1, r2;
+	int i;
+
+	for (i = 0; i < SLICES; i++) {
+		slice(limit, &c2, &s2);
+		slice(fn, &c1, &s1);
+	}
+	r1 = c1 / s1;
+	r2 = c2 / s2;
+	printf("BENCH %s %.0f pkts/s limit=%.0f ratio=%.3f\n", name, r1, r2, r1 / r2);
+	fflush(stdout);
+}
+
+int
+main(void)
+{
+	uint8_t pa[32], pb[32];
+
+	memset(pa, 0x11, sizeof(pa));
+	memset(pb, 0x22, sizeof(pb));
+	if (ident_from_priv(&a, pa) != 0 || ident_from_priv(&b, pb) != 0)
+		return 1;
+	memset(payload, 0x5a, sizeof(payload));
+	if (wire_packet_encode(pkt_raw, sizeof(pkt_raw), &pkt_len, &a, b.pub, 10,
+	    7, payload, PAYLOAD) != 0)
+		return 1;
+	blake3_hash(pkt_raw, pkt_len - PEERNET_SIG_BYTES, hash);
+	if (!secp256k1_ecdsa_sign_recoverable(ident_secp_ctx(), &rsig, hash,
+	    a.priv, NULL, NULL))
+		return 1;
+	printf("# packet of %zu bytes (payload %d), blake3 %s, 1 thread\n",
+	    pkt_len, PAYLOAD, blake3_impl_name());
+	measure("packet_decode", op_decode, op_recover);
+	measure("packet_encode", op_encode, op_sign);
+	return 0;
+}

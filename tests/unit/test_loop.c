@@ -1,0 +1,91 @@
+/*
+ * test_loop.c — the event loop: fd readiness, periodic and one-shot timers,
+ * signals through the signalfd, removal during a batch, stop.
+ */
+#include <sys/epoll.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "t.h"
+
+static struct loop L;
+static int ticks, once, reads, sigs;
+static int pipefd[2];
+static struct loop_timer *tick_timer;
+
+static void on_tick(void *arg) { (void)arg; ticks++; }
+static void on_once(void *arg) { (void)arg; once++; }
+static void on_stop(void *arg) { (void)arg; loop_stop(&L); }
+
+static void
+on_read(int fd, uint32_t ev, void *arg)
+{
+	char c;
+
+	(void)arg;
+	if ((ev & EPOLLIN) && read(fd, &c, 1) == 1 && c == 'x')
+		reads++;
+}
+
+static void
+on_sig(int signo, void *arg)
+{
+	(void)arg;
+	if (signo == SIGUSR1)
+		sigs++;
+}
+
+static void
+test_timers_fds_and_signals_are_delivered(void)
+{
+	uint64_t t0, dt;
+
+	T_EQ_INT(loop_init(&L), 0);
+	T_EQ_INT(pipe(pipefd), 0);
+	T_EQ_INT(loop_add_fd(&L, pipefd[0], EPOLLIN, on_read, NULL), 0);
+	T_EQ_INT(loop_add_signal(&L, SIGUSR1, on_sig, NULL), 0);
+	tick_timer = loop_timer_add(&L, 10, 10, on_tick, NULL);
+	T_ASSERT(tick_timer != NULL);
+	T_ASSERT(loop_timer_add(&L, 5, 0, on_once, NULL) != NULL);
+	T_ASSERT(loop_timer_add(&L, 200, 0, on_stop, NULL) != NULL);
+	T_EQ_INT(write(pipefd[1], "x", 1), 1);
+	T_EQ_INT(write(pipefd[1], "x", 1), 1);
+	kill(getpid(), SIGUSR1);
+	t0 = loop_now_ms();
+	T_EQ_INT(loop_run(&L), 0);
+	dt = loop_now_ms() - t0;
+	T_ASSERT(dt >= 195 && dt < 2000);
+	T_EQ_INT(once, 1);
+	T_EQ_INT(reads, 2);
+	T_EQ_INT(sigs, 1);
+	/* 10 ms period over ~200 ms: not exact on a loaded machine, but bounded. */
+	if (ticks < 5 || ticks > 21)
+		T_FAIL("ticks = %d over %llu ms", ticks, (unsigned long long)dt);
+}
+
+static void
+test_removed_fd_is_not_called(void)
+{
+	int before = reads;
+
+	T_EQ_INT(loop_del_fd(&L, pipefd[0]), 0);
+	T_EQ_INT(loop_del_fd(&L, pipefd[0]), -1);
+	loop_timer_del(&L, tick_timer);
+	T_EQ_INT(write(pipefd[1], "x", 1), 1);
+	T_ASSERT(loop_timer_add(&L, 50, 0, on_stop, NULL) != NULL);
+	T_EQ_INT(loop_run(&L), 0);
+	T_EQ_INT(reads, before);
+	loop_close(&L);
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	T_RUN(test_timers_fds_and_signals_are_delivered);
+	T_RUN(test_removed_fd_is_not_called);
+	return t_done();
+}
