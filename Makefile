@@ -50,6 +50,12 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 COMMON_LIB := $(B)/libpeernet-common.a
+# Each daemon's modules (all but its main file) as a library, so that unit
+# tests, the simulation and benchmarks can link them.
+NETD_LIB   := $(B)/libpeernet-netd.a
+STORE_LIB  := $(B)/libpeernet-storaged.a
+SEARCH_LIB := $(B)/libpeernet-searchd.a
+MOD_LIBS   := $(NETD_LIB) $(STORE_LIB) $(SEARCH_LIB)
 BINS       := $(B)/bin/peernet-netd $(B)/bin/peernet-storaged $(B)/bin/peernet-searchd $(B)/bin/peernetctl
 TESTS      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES    := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
@@ -65,17 +71,32 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Daemon modules, their tests and the simulation see the daemons' headers.
+$(B)/obj/netd/%.o $(B)/obj/tests/%.o $(B)/obj/bench/%.o: ALL_CFLAGS += -Inetd -Istoraged -Isearchd
+$(B)/obj/storaged/%.o: ALL_CFLAGS += -Istoraged
+$(B)/obj/searchd/%.o: ALL_CFLAGS += -Isearchd
+
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/bin/peernet-netd: $(call obj,$(NETD_SRC)) $(COMMON_LIB)
+$(NETD_LIB): $(call obj,$(filter-out netd/netd.c,$(NETD_SRC)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(STORE_LIB): $(call obj,$(filter-out storaged/storaged.c,$(STORE_SRC)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(SEARCH_LIB): $(call obj,$(filter-out searchd/searchd.c,$(SEARCH_SRC)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/peernet-netd: $(B)/obj/netd/netd.o $(NETD_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
-$(B)/bin/peernet-storaged: $(call obj,$(STORE_SRC)) $(COMMON_LIB)
+$(B)/bin/peernet-storaged: $(B)/obj/storaged/storaged.o $(STORE_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
-$(B)/bin/peernet-searchd: $(call obj,$(SEARCH_SRC)) $(COMMON_LIB)
+$(B)/bin/peernet-searchd: $(B)/obj/searchd/searchd.o $(SEARCH_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 $(B)/bin/peernetctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
@@ -83,18 +104,25 @@ $(B)/bin/peernetctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 # Unit tests: one binary per tests/unit/test_*.c, linked with the shared test helpers.
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(COMMON_LIB)
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
-$(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(COMMON_LIB)
+# The in-process DHT simulation (tests/sim), run by tests and benchmarks.
+SIM_SRC := $(sort $(wildcard tests/sim/*.c))
+SIM     := $(if $(SIM_SRC),$(B)/tests/sim)
+$(B)/tests/sim: $(call obj,$(SIM_SRC)) $(MOD_LIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 deps:
 	@scripts/deps.sh
 
-unit: $(TESTS) $(BINS)
+unit: $(TESTS) $(BINS) $(SIM)
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
@@ -108,7 +136,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) scripts/demo.sh
 
-bench: all $(BENCHES)
+bench: all $(BENCHES) $(SIM)
 	@B=$(B) scripts/bench.sh
 
 # libFuzzer targets: clang, each linked with the common sources built for fuzzing.

@@ -128,7 +128,8 @@ static const struct conf_key conf_keys[] = {
 	  "Most results kept per search (1..100000)." },
 	{ "searchd", "result_timeout_ms", CT_U32, F(result_timeout_ms),
 	  100, 600000, "10000",
-	  "How long a search collects results, in milliseconds (100..600000)." },
+	  "How long a search collects results, in milliseconds\n"
+	  "(100..600000)." },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -144,7 +145,7 @@ struct conf_ctx {
 	int		 err_line;	/* line of the first error; 0: none */
 	char		*err;
 	size_t		 errlen;
-	int		 seen[CONF_NKEYS];	/* line where a key was first set */
+	int		 seen[CONF_NKEYS];	/* line a key was first set on */
 	int		 warehouse_set;
 };
 
@@ -363,7 +364,7 @@ conf_parse_number(const char *s, int suffixes, uint64_t *out)
 	uint64_t mul = 1;
 	char *end;
 
-	/* strtoull would take "-1", " 1" and "+1"; a number starts with a digit. */
+	/* strtoull takes "-1", " 1" and "+1"; a number starts with a digit. */
 	if (!isdigit((unsigned char)s[0]))
 		return "not a number";
 	errno = 0;
@@ -587,8 +588,8 @@ conf_set(struct conf_ctx *x, size_t ki, const char *value)
 				    value[r] == 0x7f)
 					why = "control character";
 		if (why != NULL) {
-			conf_bad_value(x, k, value, "1..255 bytes of UTF-8 text",
-			    why);
+			conf_bad_value(x, k, value,
+			    "1..255 bytes of UTF-8 text", why);
 			return -1;
 		}
 		conf_strcpy(field, CONF_USER_AGENT_MAX + 1, value);
@@ -872,7 +873,7 @@ conf_defaults(struct conf *c)
 	c->port_forward = 0;
 	conf_strcpy(c->user_agent, sizeof(c->user_agent), "peernet/0.1");
 	c->max_peers = 1000;
-	/* DATA.md 2.11: the reference's CacheMaxBlockSize / CacheMaxBlockCount. */
+	/* DATA.md 2.11: the reference's CacheMaxBlockSize and Count. */
 	c->cache_max_block_size = 50096;
 	c->cache_max_block_count = 256;
 	c->cache_max_bytes = 1 * GIB;
@@ -1053,7 +1054,8 @@ conf_write_initial(const char *dir, const struct conf_init_opts *o, int force,
 		return -1;
 	}
 	for (r = 0; r < o->nlisten; r++)
-		if ((saved = conf_parse_listen(o->listen[r], &listen[r])) != 0) {
+		if ((saved = conf_parse_listen(o->listen[r], &listen[r])) !=
+		    CONF_OK) {
 			snprintf(err, errlen, "bad listen address '%s': %s "
 			    "(expected ADDR:PORT)", o->listen[r],
 			    conf_strerror(saved));
@@ -1115,7 +1117,7 @@ conf_write_initial(const char *dir, const struct conf_init_opts *o, int force,
 			goto fail;
 		}
 	} else {
-		/* link() fails on an existing file, closing the race with lstat. */
+		/* link() refuses an existing file: no race with the lstat. */
 		if (link(tmp, path) == -1) {
 			if (errno == EEXIST)
 				snprintf(err, errlen, "%s already exists; not "

@@ -4,6 +4,8 @@
  * peernet.conf(5).  Parsing is strict: an unknown section or key, a key given
  * twice (except the repeatable listen, root and allow_uid), a value out of
  * range or with trailing garbage is an error naming file:line and the key.
+ * Parsing sets libinih's process-wide options, so it is not thread-safe:
+ * daemons read the file at start-up and on SIGHUP, from the main thread.
  */
 #ifndef PEERNET_CONF_H
 #define PEERNET_CONF_H
@@ -18,7 +20,7 @@
 #define CONF_MAX_ALLOW_UID	16
 #define CONF_NAME_MAX		32	/* user and group names */
 #define CONF_USER_AGENT_MAX	255	/* bytes of UTF-8 */
-#define CONF_LINE_MAX		1024	/* longest line accepted, newline included */
+#define CONF_LINE_MAX		1024	/* longest line + newline + NUL */
 #define CONF_FILE_MAX		(1024 * 1024)
 #define CONF_PUBKEY_BYTES	33	/* compressed secp256k1 point */
 
@@ -45,18 +47,18 @@ struct conf_listen {
 	int		family;		/* AF_INET or AF_INET6 */
 	uint8_t		addr[16];	/* 4 bytes used for AF_INET */
 	uint16_t	port;
-	char		text[64];	/* canonical "1.2.3.4:112" / "[::1]:112" */
+	char		text[64];	/* "1.2.3.4:112" or "[::1]:112" */
 };
 
 struct conf_root {
 	uint8_t			pubkey[CONF_PUBKEY_BYTES];
 	struct conf_listen	addr;
-	char			text[160];	/* canonical "02ab..@1.2.3.4:112" */
+	char			text[160];	/* "02ab..@1.2.3.4:112" */
 };
 
 struct conf {
 	char		path[PATH_MAX];	/* file read ("" after conf_defaults) */
-	char		dir[PATH_MAX];	/* node directory, base of relative paths */
+	char		dir[PATH_MAX];	/* node directory */
 
 	/* [node] */
 	char		user[CONF_NAME_MAX + 1];
@@ -83,7 +85,7 @@ struct conf {
 	uint64_t	cache_max_block_size;
 	uint64_t	cache_max_block_count;
 	uint64_t	cache_max_bytes;
-	char		warehouse[PATH_MAX];	/* absolute, or relative to cwd if dir is */
+	char		warehouse[PATH_MAX];	/* DIR joined with the value */
 
 	/* [searchd] */
 	uint32_t	max_results;

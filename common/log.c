@@ -146,7 +146,7 @@ log_write_all(const char *p, size_t n)
 }
 
 static void
-log_emit(int level, const char *tag, int errnum, const char *fmt, va_list ap)
+log_emit(int prio, const char *tag, int errnum, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 8], ebuf[128], ts[40];
 	struct log_out o = { line, 0, LOG_LINE_MAX, 0 };
@@ -170,8 +170,8 @@ log_emit(int level, const char *tag, int errnum, const char *fmt, va_list ap)
 		n = snprintf(ebuf, sizeof(ebuf), "[%ld]: %s: ", (long)getpid(),
 		    tag);
 		log_put(&o, ebuf, (size_t)n);
-	} else if (level <= LOG_LVL_WARN) {
-		/* journald shows the priority; plain syslog files need the word. */
+	} else if (prio <= LOG_WARNING) {
+		/* journald shows the priority; syslog files need the word. */
 		log_put(&o, tag, strlen(tag));
 		log_put(&o, ": ", 2);
 	}
@@ -192,8 +192,7 @@ log_emit(int level, const char *tag, int errnum, const char *fmt, va_list ap)
 		log_write_all(line, o.len);
 	} else {
 		line[o.len] = '\0';
-		syslog(tag == log_tags[level] ? log_prio[level] : LOG_CRIT,
-		    "%s", line);
+		syslog(prio, "%s", line);
 	}
 }
 
@@ -205,7 +204,8 @@ log_warn(const char *fmt, ...)
 
 	if (atomic_load(&log_level) >= LOG_LVL_WARN) {
 		va_start(ap, fmt);
-		log_emit(LOG_LVL_WARN, log_tags[LOG_LVL_WARN], saved, fmt, ap);
+		log_emit(log_prio[LOG_LVL_WARN], log_tags[LOG_LVL_WARN],
+		    saved, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved;
@@ -219,7 +219,8 @@ log_warnx(const char *fmt, ...)
 
 	if (atomic_load(&log_level) >= LOG_LVL_WARN) {
 		va_start(ap, fmt);
-		log_emit(LOG_LVL_WARN, log_tags[LOG_LVL_WARN], 0, fmt, ap);
+		log_emit(log_prio[LOG_LVL_WARN], log_tags[LOG_LVL_WARN],
+		    0, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved;
@@ -233,7 +234,8 @@ log_info(const char *fmt, ...)
 
 	if (atomic_load(&log_level) >= LOG_LVL_INFO) {
 		va_start(ap, fmt);
-		log_emit(LOG_LVL_INFO, log_tags[LOG_LVL_INFO], 0, fmt, ap);
+		log_emit(log_prio[LOG_LVL_INFO], log_tags[LOG_LVL_INFO],
+		    0, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved;
@@ -247,7 +249,8 @@ log_debug(const char *fmt, ...)
 
 	if (atomic_load(&log_level) >= LOG_LVL_DEBUG) {
 		va_start(ap, fmt);
-		log_emit(LOG_LVL_DEBUG, log_tags[LOG_LVL_DEBUG], 0, fmt, ap);
+		log_emit(log_prio[LOG_LVL_DEBUG], log_tags[LOG_LVL_DEBUG],
+		    0, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved;
@@ -260,7 +263,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_ERR, "fatal", saved, fmt, ap);
+	log_emit(LOG_CRIT, "fatal", saved, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -271,7 +274,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_ERR, "fatal", 0, fmt, ap);
+	log_emit(LOG_CRIT, "fatal", 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
