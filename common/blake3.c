@@ -339,7 +339,7 @@ push_cv(blake3_hasher *h, const uint8_t cv[BLAKE3_OUT_LEN], unsigned level,
 static void
 reduce_subtree(const blake3_hasher *h, uint8_t *cvs, size_t n)
 {
-	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS / 2];
+	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS / 2] = { NULL };
 	size_t i;
 
 	/* Parent i's block is cvs[2i] || cvs[2i+1]; results overwrite cvs. */
@@ -361,7 +361,7 @@ static void
 hash_chunks(blake3_hasher *h, const uint8_t *in, size_t n)
 {
 	uint8_t cvs[BLAKE3_BATCH_CHUNKS * BLAKE3_OUT_LEN];
-	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS];
+	const uint8_t *ptrs[BLAKE3_BATCH_CHUNKS] = { NULL };
 	uint64_t pos;
 	size_t i, off, sub;
 	unsigned level;

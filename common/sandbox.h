@@ -8,7 +8,8 @@
  * capabilities + seccomp):
  *
  *	struct sbx_state st = { 0 };
- *	sbx_drop_privileges("peernet", "peernet", keep_bind, &st, err, sizeof err);
+ *	sbx_drop_privileges("peernet", "peernet", keep_bind, &st, err,
+ *	    sizeof err);
  *	... netd: bind the UDP sockets (maybe to a port < 1024) ...
  *	sbx_drop_bind_cap(&st, err, sizeof err);	(netd only)
  *	... open the database, the IPC sockets, start nng ...
@@ -51,7 +52,7 @@ enum sbx_err {
 	SBX_ERR_ARG = -1,	/* a NULL argument or an unknown role */
 	SBX_ERR_NOUSER = -2,	/* the service user does not exist */
 	SBX_ERR_NOGROUP = -3,	/* the service group does not exist */
-	SBX_ERR_ROOTUSER = -4,	/* the service user is uid 0 or the group gid 0 */
+	SBX_ERR_ROOTUSER = -4,	/* the service user or group is root */
 	SBX_ERR_THREADS = -5,	/* more than one thread: caps are per thread */
 	SBX_ERR_SETID = -6,	/* setgroups/setresgid/setresuid failed */
 	SBX_ERR_REGAIN = -7,	/* uid 0 could be regained after the drop */
@@ -94,7 +95,8 @@ int	 sbx_restrict(enum sbx_role role, struct sbx_state *st, char *err,
 /* "uid=998 caps=none nnp=1 seccomp=storaged" (valid until the next call). */
 const char *sbx_summary(const struct sbx_state *st);
 
-const char *sbx_role_name(enum sbx_role role);	/* "netd", ...; NULL if unknown */
+/* "netd", "storaged", "searchd"; NULL for an unknown role. */
+const char *sbx_role_name(enum sbx_role role);
 const char *sbx_strerror(int err);
 
 /*
@@ -102,6 +104,7 @@ const char *sbx_strerror(int err);
  * role's filter (no_new_privs must already be set).  san != 0 adds what the
  * sanitizer runtimes need.  Returns 0 or SBX_ERR_SECCOMP with err filled.
  */
-int	 sbx_seccomp_load(enum sbx_role role, int san, char *err, size_t errlen);
+int	 sbx_seccomp_load(enum sbx_role role, int san, char *err,
+	    size_t errlen);
 
 #endif

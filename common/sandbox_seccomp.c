@@ -59,6 +59,13 @@
 /* Flags that make an open able to change a file. */
 #define SBX_OPEN_WRITE	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 
+/* Argument comparisons with every field set (clang's -Wextra wants that). */
+#define SBX_EQ(n, v)		((struct scmp_arg_cmp){ .arg = (n),	\
+	.op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)(v), .datum_b = 0 })
+#define SBX_MASKED(n, m, v)	((struct scmp_arg_cmp){ .arg = (n),	\
+	.op = SCMP_CMP_MASKED_EQ, .datum_a = (scmp_datum_t)(m),	\
+	.datum_b = (scmp_datum_t)(v) })
+
 struct sbx_call {
 	const char	*name;
 	unsigned int	 roles;
@@ -216,25 +223,23 @@ sbx_add_sockets(scmp_filter_ctx ctx, enum sbx_role role)
 	size_t i, j;
 	int rc;
 
-	if ((rc = sbx_allow1(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) ||
-	    (rc = sbx_allow1(ctx, "socketpair", SCMP_A0(SCMP_CMP_EQ, AF_UNIX))))
+	if ((rc = sbx_allow1(ctx, "socket", SBX_EQ(0, AF_UNIX))) ||
+	    (rc = sbx_allow1(ctx, "socketpair", SBX_EQ(0, AF_UNIX))))
 		return rc;
 	if (role != SBX_NETD)
 		return 0;
 	/* UDP for the protocol, NAT-PMP, SSDP; TCP for UPnP's HTTP. */
 	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
 		for (j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
-			rc = sbx_allow2(ctx, "socket",
-			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)inet[i]),
-			    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
-			    (scmp_datum_t)types[j]));
+			rc = sbx_allow2(ctx, "socket", SBX_EQ(0, inet[i]),
+			    SBX_MASKED(1, 0xf, types[j]));
 			if (rc != 0)
 				return rc;
 		}
 	}
 	/* rtnetlink only: address changes, getifaddrs(). */
-	return sbx_allow2(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-	    SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+	return sbx_allow2(ctx, "socket", SBX_EQ(0, AF_NETLINK),
+	    SBX_EQ(2, NETLINK_ROUTE));
 }
 
 static int
@@ -245,19 +250,19 @@ sbx_add_ioctls(scmp_filter_ctx ctx, enum sbx_role role)
 
 	/* The kernel reads the request as 32 bits: compare those only. */
 	for (i = 0; i < sizeof(sbx_ioctls_all) / sizeof(sbx_ioctls_all[0]); i++)
-		if ((rc = sbx_allow1(ctx, "ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ,
-		    0xffffffffUL, sbx_ioctls_all[i]))) != 0)
+		if ((rc = sbx_allow1(ctx, "ioctl",
+		    SBX_MASKED(1, 0xffffffffUL, sbx_ioctls_all[i]))) != 0)
 			return rc;
 	if (role != SBX_NETD)
 		return 0;
 	for (i = 0; i < sizeof(sbx_ioctls_net) / sizeof(sbx_ioctls_net[0]); i++)
-		if ((rc = sbx_allow1(ctx, "ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ,
-		    0xffffffffUL, sbx_ioctls_net[i]))) != 0)
+		if ((rc = sbx_allow1(ctx, "ioctl",
+		    SBX_MASKED(1, 0xffffffffUL, sbx_ioctls_net[i]))) != 0)
 			return rc;
 	return 0;
 }
 
-/* Memory may be writable or executable, never both (as MemoryDenyWriteExecute). */
+/* Memory is writable or executable, never both (MemoryDenyWriteExecute=). */
 static int
 sbx_add_memory(scmp_filter_ctx ctx)
 {
@@ -268,13 +273,11 @@ sbx_add_memory(scmp_filter_ctx ctx)
 
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		for (j = 0; j < sizeof(ok) / sizeof(ok[0]); j++)
-			if ((rc = sbx_allow1(ctx, maps[i], SCMP_A2(
-			    SCMP_CMP_MASKED_EQ, PROT_WRITE | PROT_EXEC,
-			    ok[j]))) != 0)
+			if ((rc = sbx_allow1(ctx, maps[i], SBX_MASKED(2,
+			    PROT_WRITE | PROT_EXEC, ok[j]))) != 0)
 				return rc;
 	/* Nothing becomes executable after start-up. */
-	return sbx_allow1(ctx, "mprotect",
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	return sbx_allow1(ctx, "mprotect", SBX_MASKED(2, PROT_EXEC, 0));
 }
 
 /* Calls allowed with selected arguments, outside sanitizer mode. */
@@ -286,22 +289,19 @@ sbx_add_process(scmp_filter_ctx ctx)
 	int rc;
 
 	for (i = 0; i < sizeof(sbx_prctls) / sizeof(sbx_prctls[0]); i++)
-		if ((rc = sbx_allow1(ctx, "prctl", SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)sbx_prctls[i]))) != 0)
+		if ((rc = sbx_allow1(ctx, "prctl",
+		    SBX_EQ(0, sbx_prctls[i]))) != 0)
 			return rc;
 	/* Threads only: no fork, no new namespaces. */
-	if ((rc = sbx_allow1(ctx, "clone", SCMP_A0(SCMP_CMP_MASKED_EQ,
+	if ((rc = sbx_allow1(ctx, "clone", SBX_MASKED(0,
 	    SBX_CLONE_NS | CLONE_THREAD, CLONE_THREAD))) != 0)
 		return rc;
 	/* abort() and raise() signal this process only. */
-	if ((rc = sbx_allow1(ctx, "tgkill", SCMP_A0(SCMP_CMP_EQ,
-	    (scmp_datum_t)self))) != 0 ||
-	    (rc = sbx_allow1(ctx, "kill", SCMP_A0(SCMP_CMP_EQ,
-	    (scmp_datum_t)self))) != 0)
+	if ((rc = sbx_allow1(ctx, "tgkill", SBX_EQ(0, self))) != 0 ||
+	    (rc = sbx_allow1(ctx, "kill", SBX_EQ(0, self))) != 0)
 		return rc;
 	/* glibc's getrlimit() is prlimit64(0, res, NULL, old): reading only. */
-	return sbx_allow2(ctx, "prlimit64", SCMP_A0(SCMP_CMP_EQ, 0),
-	    SCMP_A2(SCMP_CMP_EQ, 0));
+	return sbx_allow2(ctx, "prlimit64", SBX_EQ(0, 0), SBX_EQ(2, 0));
 }
 
 int
@@ -335,10 +335,10 @@ sbx_seccomp_load(enum sbx_role role, int san, char *err, size_t errlen)
 		}
 	if (role == SBX_NETD) {
 		/* netd reads files (resolv.conf, /proc) but writes none. */
-		if ((rc = sbx_allow1(ctx, "open", SCMP_A1(SCMP_CMP_MASKED_EQ,
-		    SBX_OPEN_WRITE, 0))) != 0 ||
-		    (rc = sbx_allow1(ctx, "openat", SCMP_A2(SCMP_CMP_MASKED_EQ,
-		    SBX_OPEN_WRITE, 0))) != 0) {
+		if ((rc = sbx_allow1(ctx, "open",
+		    SBX_MASKED(1, SBX_OPEN_WRITE, 0))) != 0 ||
+		    (rc = sbx_allow1(ctx, "openat",
+		    SBX_MASKED(2, SBX_OPEN_WRITE, 0))) != 0) {
 			step = "open";
 			goto out;
 		}
@@ -365,14 +365,13 @@ sbx_seccomp_load(enum sbx_role role, int san, char *err, size_t errlen)
 		goto out;
 	}
 	if (san) {
-		for (i = 0; i < sizeof(sbx_san_calls) / sizeof(sbx_san_calls[0]);
-		    i++)
+		for (i = 0; i < sizeof(sbx_san_calls) /
+		    sizeof(sbx_san_calls[0]); i++)
 			if ((rc = sbx_allow(ctx, sbx_san_calls[i])) != 0) {
 				step = sbx_san_calls[i];
 				goto out;
 			}
-		rc = sbx_allow1(ctx, "clone", SCMP_A0(SCMP_CMP_MASKED_EQ,
-		    SBX_CLONE_NS, 0));
+		rc = sbx_allow1(ctx, "clone", SBX_MASKED(0, SBX_CLONE_NS, 0));
 		step = "clone";
 	} else {
 		rc = sbx_add_process(ctx);

@@ -567,11 +567,64 @@ test_announce_random_round_trips(void)
 	}
 }
 
+static void
+test_constants_match_the_reference(void)
+{
+	json_t *v = tvec_load("messages.json"), *c, *o;
+
+	T_ASSERT(v != NULL);
+	c = json_object_get(v, "constants");
+	o = json_object_get(c, "commands");
+	T_EQ_INT(WIRE_CMD_ANNOUNCEMENT, tvec_u64(o, "announcement"));
+	T_EQ_INT(WIRE_CMD_RESPONSE, tvec_u64(o, "response"));
+	T_EQ_INT(WIRE_CMD_PING, tvec_u64(o, "ping"));
+	T_EQ_INT(WIRE_CMD_PONG, tvec_u64(o, "pong"));
+	T_EQ_INT(WIRE_CMD_LOCAL_DISCOVERY, tvec_u64(o, "local_discovery"));
+	T_EQ_INT(WIRE_CMD_TRAVERSE, tvec_u64(o, "traverse"));
+	T_EQ_INT(WIRE_CMD_GET_BLOCK, tvec_u64(o, "get_block"));
+	T_EQ_INT(WIRE_CMD_TRANSFER, tvec_u64(o, "transfer"));
+	T_EQ_INT(WIRE_CMD_CHAT, tvec_u64(o, "chat"));
+	o = json_object_get(c, "features_bits");
+	T_EQ_INT(WIRE_FEATURE_IPV4_LISTEN, 1u << tvec_u64(o, "ipv4_listen"));
+	T_EQ_INT(WIRE_FEATURE_IPV6_LISTEN, 1u << tvec_u64(o, "ipv6_listen"));
+	T_EQ_INT(WIRE_FEATURE_FIREWALL, 1u << tvec_u64(o, "firewall"));
+	o = json_object_get(c, "announcement_action_bits");
+	T_EQ_INT(WIRE_ACTION_FIND_SELF, 1u << tvec_u64(o, "find_self"));
+	T_EQ_INT(WIRE_ACTION_FIND_PEER, 1u << tvec_u64(o, "find_peer"));
+	T_EQ_INT(WIRE_ACTION_FIND_VALUE, 1u << tvec_u64(o, "find_value"));
+	T_EQ_INT(WIRE_ACTION_INFO_STORE, 1u << tvec_u64(o, "info_store"));
+	T_EQ_INT(WIRE_ACTION_SEQUENCE_LAST, 1u << tvec_u64(json_object_get(c,
+	    "response_action_bits"), "sequence_last"));
+	o = json_object_get(c, "transfer_control");
+	T_EQ_INT(WIRE_TRANSFER_REQUEST_START, tvec_u64(o, "request_start"));
+	T_EQ_INT(WIRE_TRANSFER_NOT_AVAILABLE, tvec_u64(o, "not_available"));
+	T_EQ_INT(WIRE_TRANSFER_ACTIVE, tvec_u64(o, "active"));
+	T_EQ_INT(WIRE_TRANSFER_TERMINATE, tvec_u64(o, "terminate"));
+	o = json_object_get(c, "get_block_control");
+	T_EQ_INT(WIRE_GETBLOCK_REQUEST_START, tvec_u64(o, "request_start"));
+	T_EQ_INT(WIRE_GETBLOCK_NOT_AVAILABLE, tvec_u64(o, "not_available"));
+	T_EQ_INT(WIRE_GETBLOCK_ACTIVE, tvec_u64(o, "active"));
+	T_EQ_INT(WIRE_GETBLOCK_TERMINATE, tvec_u64(o, "terminate"));
+	T_EQ_INT(WIRE_GETBLOCK_EMPTY, tvec_u64(o, "empty"));
+	o = json_object_get(c, "get_block_status");
+	T_EQ_INT(WIRE_BLOCK_AVAILABLE, tvec_u64(o, "available"));
+	T_EQ_INT(WIRE_BLOCK_NOT_AVAILABLE, tvec_u64(o, "not_available"));
+	T_EQ_INT(WIRE_BLOCK_SIZE_EXCEED, tvec_u64(o, "size_exceed"));
+	T_EQ_INT(WIRE_PEER_RECORD_SIZE, tvec_u64(c, "peer_record_size"));
+	T_EQ_INT(WIRE_MSG_HDR_SIZE, tvec_u64(c, "announcement_header_size"));
+	T_EQ_INT(WIRE_TRAVERSE_FIXED, tvec_u64(c, "traverse_header_size_without_embedded"));
+	T_EQ_INT(WIRE_TRANSFER_EMBED_MAX, tvec_u64(c, "transfer_max_embed_size"));
+	T_EQ_INT(WIRE_LITE_DATA_MAX, tvec_u64(c, "transfer_max_embed_size_lite"));
+	T_EQ_INT(WIRE_EMBEDDED_FILE_MAX, tvec_u64(c, "embedded_file_size_max"));
+	json_decref(v);
+}
+
 int
 main(int argc, char **argv)
 {
 	(void)argc;
 	t_set_suite(argv[0]);
+	T_RUN(test_constants_match_the_reference);
 	T_RUN(test_announce_vector_minimal_bootstrap);
 	T_RUN(test_announce_vector_no_user_agent_no_actions);
 	T_RUN(test_announce_vector_find_peer_find_value_info_store);
