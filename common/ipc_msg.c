@@ -100,7 +100,25 @@ ipc_type_name(uint16_t type)
 	case IPC_SANDBOX_PROBE:	return "sandbox-probe";
 	case IPC_ID:		return "id";
 	case IPC_SIGN:		return "sign";
+	case IPC_ADD_BEGIN:	return "add-begin";
+	case IPC_ADD_DATA:	return "add-data";
+	case IPC_ADD_END:	return "add-end";
+	case IPC_ADD_ABORT:	return "add-abort";
+	case IPC_LS:		return "ls";
+	case IPC_RM:		return "rm";
+	case IPC_MV:		return "mv";
+	case IPC_CAT:		return "cat";
+	case IPC_CHAIN:		return "chain";
+	case IPC_PROFILE_GET:	return "profile-get";
+	case IPC_PROFILE_SET:	return "profile-set";
+	case IPC_CACHE:		return "cache";
+	case IPC_VERIFY:	return "verify";
+	case IPC_BLOCK_GET:	return "block-get";
 	case IPC_EV_STARTED:	return "event-started";
+	case IPC_EV_CHAIN:	return "event-chain";
+	case IPC_EV_FILE_ADDED:	return "event-file-added";
+	case IPC_EV_FILE_REMOVED: return "event-file-removed";
+	case IPC_EV_OWNER_DROPPED: return "event-owner-dropped";
 	default:		return "unknown";
 	}
 }
@@ -358,5 +376,466 @@ ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *q)
 	if (q->inet_errno < 0 || q->inet_errno > 4095 || q->unix_errno < 0 ||
 	    q->unix_errno > 4095)
 		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_u32_encode(uint8_t *out, size_t cap, uint16_t type, uint32_t v)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_le32(&w, v);
+	return w_done(&w);
+}
+
+int
+ipc_u32_decode(const uint8_t *p, size_t len, uint16_t type, uint32_t *v)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	*v = buf_r_le32(&r);
+	return r_end(&r);
+}
+
+long
+ipc_data_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_data *d)
+{
+	struct buf_w w;
+
+	if (d->len > IPC_DATA_MAX)
+		return -1;
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_le32(&w, d->id);
+	buf_w_le64(&w, d->offset);
+	buf_w_le32(&w, d->len);
+	if (d->bytes != NULL)
+		buf_w_bytes(&w, d->bytes, d->len);
+	return w_done(&w);
+}
+
+int
+ipc_data_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_data *d)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	d->id = buf_r_le32(&r);
+	d->offset = buf_r_le64(&r);
+	d->len = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (d->len > IPC_DATA_MAX)
+		return IPC_DEC_RANGE;
+	if ((d->bytes = buf_r_take(&r, d->len)) == NULL)
+		return IPC_DEC_SHORT;
+	return r_end(&r);
+}
+
+long
+ipc_read_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_read *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_bytes(&w, q->hash, sizeof(q->hash));
+	buf_w_le64(&w, q->offset);
+	buf_w_le32(&w, q->len);
+	return w_done(&w);
+}
+
+int
+ipc_read_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_read *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	buf_r_copy(&r, q->hash, sizeof(q->hash));
+	q->offset = buf_r_le64(&r);
+	q->len = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->len > IPC_DATA_MAX)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_range_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_range *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_le32(&w, q->offset);
+	buf_w_le32(&w, q->limit);
+	return w_done(&w);
+}
+
+int
+ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	q->offset = buf_r_le32(&r);
+	q->limit = buf_r_le32(&r);
+	return r_end(&r);
+}
+
+static void
+w_file(struct buf_w *w, const struct ipc_file *f)
+{
+	buf_w_bytes(w, f->id, sizeof(f->id));
+	buf_w_bytes(w, f->hash, sizeof(f->hash));
+	buf_w_bytes(w, f->owner, sizeof(f->owner));
+	buf_w_le64(w, f->size);
+	buf_w_u8(w, f->type);
+	buf_w_le16(w, f->format);
+	buf_w_le64(w, (uint64_t)f->date);
+	buf_w_le64(w, f->block);
+	w_str(w, f->name);
+	w_str(w, f->folder);
+	w_str(w, f->description);
+}
+
+static int
+r_file(struct buf_r *r, struct ipc_file *f)
+{
+	int rc;
+
+	buf_r_copy(r, f->id, sizeof(f->id));
+	buf_r_copy(r, f->hash, sizeof(f->hash));
+	buf_r_copy(r, f->owner, sizeof(f->owner));
+	f->size = buf_r_le64(r);
+	f->type = buf_r_u8(r);
+	f->format = buf_r_le16(r);
+	f->date = (int64_t)buf_r_le64(r);
+	f->block = buf_r_le64(r);
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if ((rc = r_str(r, f->name, sizeof(f->name))) != 0 ||
+	    (rc = r_str(r, f->folder, sizeof(f->folder))) != 0 ||
+	    (rc = r_str(r, f->description, sizeof(f->description))) != 0)
+		return rc;
+	return 0;
+}
+
+long
+ipc_file_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_file *f)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	w_file(&w, f);
+	return w_done(&w);
+}
+
+int
+ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0 || (rc = r_file(&r, f)) != 0)
+		return rc;
+	return r_end(&r);
+}
+
+long
+ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_le32(&w, total);
+	buf_w_le32(&w, 0);
+	return w_done(&w);
+}
+
+int
+ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w.off = *off;
+	w_file(&w, f);
+	if (w.err)
+		return -1;
+	*off = w.off;
+	buf_put_le32(out + IPC_HDR_LEN + 4, buf_le32(out + IPC_HDR_LEN + 4) + 1);
+	return 0;
+}
+
+int
+ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type,
+    struct ipc_file_list *l)
+{
+	struct ipc_file f;
+	struct buf_r r;
+	uint32_t i;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	l->total = buf_r_le32(&r);
+	l->count = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	l->p = p;
+	l->len = len;
+	l->off = IPC_HDR_LEN + r.off;
+	/* Validate every entry now, so that iterating cannot fail later. */
+	for (i = 0; i < l->count; i++)
+		if ((rc = r_file(&r, &f)) != 0)
+			return rc;
+	return r_end(&r);
+}
+
+int
+ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f)
+{
+	struct buf_r r;
+	int rc;
+
+	if (l->off >= l->len)
+		return 0;
+	buf_r_init(&r, l->p, l->len);
+	r.off = l->off;
+	if ((rc = r_file(&r, f)) != 0)
+		return rc;
+	l->off = r.off;
+	return 1;
+}
+
+long
+ipc_add_begin_encode(uint8_t *out, size_t cap, const struct ipc_add_begin *a)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_ADD_BEGIN, IPC_OK);
+	buf_w_le64(&w, a->size);
+	buf_w_u8(&w, a->type);
+	buf_w_le16(&w, a->format);
+	w_str(&w, a->name);
+	w_str(&w, a->folder);
+	w_str(&w, a->description);
+	return w_done(&w);
+}
+
+int
+ipc_add_begin_decode(const uint8_t *p, size_t len, struct ipc_add_begin *a)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_ADD_BEGIN)) != 0)
+		return rc;
+	a->size = buf_r_le64(&r);
+	a->type = buf_r_u8(&r);
+	a->format = buf_r_le16(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = r_str(&r, a->name, sizeof(a->name))) != 0 ||
+	    (rc = r_str(&r, a->folder, sizeof(a->folder))) != 0 ||
+	    (rc = r_str(&r, a->description, sizeof(a->description))) != 0)
+		return rc;
+	if (a->name[0] == '\0')
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_add_result_encode(uint8_t *out, size_t cap, const struct ipc_add_result *a)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_ADD_END, IPC_OK);
+	buf_w_u8(&w, a->dedup);
+	w_file(&w, &a->file);
+	return w_done(&w);
+}
+
+int
+ipc_add_result_decode(const uint8_t *p, size_t len, struct ipc_add_result *a)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_ADD_END)) != 0)
+		return rc;
+	a->dedup = buf_r_u8(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (a->dedup > 1)
+		return IPC_DEC_RANGE;
+	if ((rc = r_file(&r, &a->file)) != 0)
+		return rc;
+	return r_end(&r);
+}
+
+long
+ipc_ref_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_ref *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_u8(&w, q->kind);
+	buf_w_bytes(&w, q->key, sizeof(q->key));
+	return w_done(&w);
+}
+
+int
+ipc_ref_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_ref *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	q->kind = buf_r_u8(&r);
+	buf_r_copy(&r, q->key, sizeof(q->key));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->kind > 1)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_mv_encode(uint8_t *out, size_t cap, const struct ipc_mv *m)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_MV, IPC_OK);
+	buf_w_bytes(&w, m->id, sizeof(m->id));
+	w_str(&w, m->name);
+	return w_done(&w);
+}
+
+int
+ipc_mv_decode(const uint8_t *p, size_t len, struct ipc_mv *m)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_MV)) != 0)
+		return rc;
+	buf_r_copy(&r, m->id, sizeof(m->id));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = r_str(&r, m->name, sizeof(m->name))) != 0)
+		return rc;
+	if (m->name[0] == '\0')
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_chain_info_encode(uint8_t *out, size_t cap, uint16_t type,
+    const struct ipc_chain_info *c)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, type, IPC_OK);
+	buf_w_le64(&w, c->version);
+	buf_w_le64(&w, c->height);
+	buf_w_le64(&w, c->files);
+	buf_w_le64(&w, c->bytes);
+	return w_done(&w);
+}
+
+int
+ipc_chain_info_decode(const uint8_t *p, size_t len, uint16_t type,
+    struct ipc_chain_info *c)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, type)) != 0)
+		return rc;
+	c->version = buf_r_le64(&r);
+	c->height = buf_r_le64(&r);
+	c->files = buf_r_le64(&r);
+	c->bytes = buf_r_le64(&r);
+	return r_end(&r);
+}
+
+long
+ipc_cache_info_encode(uint8_t *out, size_t cap, const struct ipc_cache_info *c)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_CACHE, IPC_OK);
+	buf_w_le64(&w, c->peers);
+	buf_w_le64(&w, c->blocks);
+	buf_w_le64(&w, c->bytes);
+	buf_w_le64(&w, c->files);
+	return w_done(&w);
+}
+
+int
+ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_CACHE)) != 0)
+		return rc;
+	c->peers = buf_r_le64(&r);
+	c->blocks = buf_r_le64(&r);
+	c->bytes = buf_r_le64(&r);
+	c->files = buf_r_le64(&r);
+	return r_end(&r);
+}
+
+long
+ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_VERIFY, IPC_OK);
+	buf_w_le64(&w, v->files);
+	buf_w_le64(&w, v->bad);
+	w_str(&w, v->report);
+	return w_done(&w);
+}
+
+int
+ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_VERIFY)) != 0)
+		return rc;
+	v->files = buf_r_le64(&r);
+	v->bad = buf_r_le64(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = r_str(&r, v->report, sizeof(v->report))) != 0)
+		return rc;
 	return r_end(&r);
 }

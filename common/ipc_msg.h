@@ -40,9 +40,30 @@ enum ipc_type {
 	IPC_ID			= 10,
 	/* storaged -> netd: sign a 32-byte hash with the node identity */
 	IPC_SIGN		= 11,
+	/* ctl -> storaged: share a file, streamed in chunks (ctl reads the file) */
+	IPC_ADD_BEGIN		= 20,	/* ipc_add_begin -> ipc_u32 (upload id) */
+	IPC_ADD_DATA		= 21,	/* ipc_data (id, offset, bytes) -> empty */
+	IPC_ADD_END		= 22,	/* ipc_u32 (id) -> ipc_add_result */
+	IPC_ADD_ABORT		= 23,	/* ipc_u32 (id) -> empty */
+	/* ctl -> storaged: the own chain's files */
+	IPC_LS			= 24,	/* ipc_range -> ipc_file list */
+	IPC_RM			= 25,	/* ipc_ref (id or hash) -> ipc_u32 (records removed) */
+	IPC_MV			= 26,	/* ipc_mv -> empty */
+	IPC_CAT			= 27,	/* ipc_read (hash, offset, length) -> ipc_data */
+	IPC_CHAIN		= 28,	/* empty -> ipc_chain_info */
+	IPC_PROFILE_GET		= 29,	/* ipc_u32 (field) -> ipc_data */
+	IPC_PROFILE_SET		= 30,	/* ipc_data (field in id, value) -> empty */
+	IPC_CACHE		= 31,	/* empty -> ipc_cache_info */
+	IPC_VERIFY		= 32,	/* empty -> ipc_verify_result */
+	/* netd -> storaged: serve a block of the own chain */
+	IPC_BLOCK_GET		= 40,	/* ipc_read (offset = block number) -> ipc_data */
 	/* events published by a daemon on its pub socket (pub/sub) */
 	IPC_EV_STARTED		= 100,	/* a daemon is up: body = status */
-	IPC_TYPE_MAX		= 101
+	IPC_EV_CHAIN		= 101,	/* storaged: own chain changed: ipc_chain_info */
+	IPC_EV_FILE_ADDED	= 102,	/* storaged: a record entered own chain or cache: ipc_file */
+	IPC_EV_FILE_REMOVED	= 103,	/* storaged: a record left own chain or cache: ipc_file */
+	IPC_EV_OWNER_DROPPED	= 104,	/* storaged: a cached chain was dropped: ipc_file (owner only) */
+	IPC_TYPE_MAX		= 105
 };
 
 enum ipc_err {
@@ -107,6 +128,90 @@ struct ipc_probe {
 	int32_t		unix_errno;	/* 0: socket(AF_UNIX) succeeded */
 };
 
+/* A u32 body: upload ids, counts, profile fields. */
+struct ipc_u32 {
+	uint32_t	value;
+};
+
+/* Bytes with an id and an offset: file chunks, block bytes, profile values. */
+#define IPC_DATA_MAX	(IPC_MSG_MAX - 64)
+struct ipc_data {
+	uint32_t	 id;
+	uint64_t	 offset;
+	const uint8_t	*bytes;		/* points into the decoded message */
+	uint32_t	 len;
+};
+
+struct ipc_read {
+	uint8_t		hash[32];
+	uint64_t	offset;
+	uint32_t	len;
+};
+
+struct ipc_range {
+	uint32_t	offset;
+	uint32_t	limit;
+};
+
+/* One file record, of the own chain or of a cached chain. */
+struct ipc_file {
+	uint8_t		id[16];
+	uint8_t		hash[32];
+	uint8_t		owner[33];	/* peer ID of the chain's owner */
+	uint64_t	size;
+	uint8_t		type;
+	uint16_t	format;
+	int64_t		date;		/* shared, Unix seconds */
+	uint64_t	block;
+	char		name[IPC_STR_MAX + 1];
+	char		folder[IPC_STR_MAX + 1];
+	char		description[IPC_STR_MAX + 1];
+};
+
+struct ipc_add_begin {
+	uint64_t	size;		/* what ctl will send */
+	uint8_t		type;		/* 0xff: detect from the name */
+	uint16_t	format;		/* 0xffff: detect from the name */
+	char		name[IPC_STR_MAX + 1];
+	char		folder[IPC_STR_MAX + 1];
+	char		description[IPC_STR_MAX + 1];
+};
+
+struct ipc_add_result {
+	uint8_t		dedup;		/* the content was already in the warehouse */
+	struct ipc_file	file;
+};
+
+struct ipc_ref {
+	uint8_t		kind;		/* 0: file ID (first 16 bytes), 1: content hash */
+	uint8_t		key[32];
+};
+
+struct ipc_mv {
+	uint8_t		id[16];
+	char		name[IPC_STR_MAX + 1];
+};
+
+struct ipc_chain_info {
+	uint64_t	version;
+	uint64_t	height;
+	uint64_t	files;
+	uint64_t	bytes;		/* sum of the shared files' sizes */
+};
+
+struct ipc_cache_info {
+	uint64_t	peers;
+	uint64_t	blocks;
+	uint64_t	bytes;
+	uint64_t	files;
+};
+
+struct ipc_verify_result {
+	uint64_t	files;
+	uint64_t	bad;
+	char		report[IPC_STR_MAX + 1];	/* the first bad ones, one a line */
+};
+
 /* Header. */
 int	ipc_hdr_decode(const uint8_t *p, size_t len, struct ipc_hdr *h);
 const char *ipc_type_name(uint16_t type);
@@ -135,5 +240,45 @@ long	ipc_sign_rep_encode(uint8_t *out, size_t cap, const struct ipc_sign_rep *r)
 int	ipc_sign_rep_decode(const uint8_t *p, size_t len, struct ipc_sign_rep *r);
 long	ipc_probe_encode(uint8_t *out, size_t cap, const struct ipc_probe *r);
 int	ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *r);
+
+long	ipc_u32_encode(uint8_t *out, size_t cap, uint16_t type, uint32_t v);
+int	ipc_u32_decode(const uint8_t *p, size_t len, uint16_t type, uint32_t *v);
+/* Writes header and the data's id/offset/length; the bytes follow. */
+long	ipc_data_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_data *d);
+int	ipc_data_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_data *d);
+long	ipc_read_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_read *r);
+int	ipc_read_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_read *r);
+long	ipc_range_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_range *r);
+int	ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *r);
+long	ipc_file_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_file *f);
+int	ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f);
+/* A file list: u32 total, u32 count, then count files. */
+struct ipc_file_list {
+	uint32_t	total;
+	uint32_t	count;
+	size_t		off;		/* iterator position */
+	const uint8_t	*p;
+	size_t		len;
+};
+long	ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total);
+/* Appends f at out+*off and bumps the count; -1 if it does not fit. */
+int	ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f);
+int	ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file_list *l);
+/* 1 and the next file, 0 at the end, or a negative decode error. */
+int	ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f);
+long	ipc_add_begin_encode(uint8_t *out, size_t cap, const struct ipc_add_begin *a);
+int	ipc_add_begin_decode(const uint8_t *p, size_t len, struct ipc_add_begin *a);
+long	ipc_add_result_encode(uint8_t *out, size_t cap, const struct ipc_add_result *a);
+int	ipc_add_result_decode(const uint8_t *p, size_t len, struct ipc_add_result *a);
+long	ipc_ref_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_ref *r);
+int	ipc_ref_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_ref *r);
+long	ipc_mv_encode(uint8_t *out, size_t cap, const struct ipc_mv *m);
+int	ipc_mv_decode(const uint8_t *p, size_t len, struct ipc_mv *m);
+long	ipc_chain_info_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_chain_info *c);
+int	ipc_chain_info_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_chain_info *c);
+long	ipc_cache_info_encode(uint8_t *out, size_t cap, const struct ipc_cache_info *c);
+int	ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c);
+long	ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v);
+int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v);
 
 #endif

@@ -50,6 +50,11 @@ static int
 netd_privileged(struct daemon *d, char *err, size_t errlen)
 {
 	netd.d = d;
+	/* libsodium and libsecp256k1 set up once, before the sandbox. */
+	if (ident_crypto_init() != 0) {
+		snprintf(err, errlen, "crypto initialisation failed");
+		return -1;
+	}
 	return netd_identity(&netd, err, errlen);
 }
 

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t out[IPC_HDR_LEN + 16 * 1024];
+	static uint8_t out[IPC_MSG_MAX];
 	struct ipc_status st;
 	struct ipc_hdr h;
 	struct ipc_id id;
@@ -55,6 +55,57 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = ipc_error_encode(out, sizeof(out), h.type, status, reason);
 		if (n != (long)size || memcmp(out, data, size) != 0)
 			abort();
+	}
+	{
+		static struct ipc_file f;
+		static struct ipc_add_begin ab;
+		static struct ipc_add_result ar;
+		static struct ipc_mv mv;
+		static struct ipc_verify_result vr;
+		struct ipc_file_list fl;
+		struct ipc_data d;
+		struct ipc_read rd;
+		struct ipc_ref rf;
+		struct ipc_range rg;
+		struct ipc_chain_info ci;
+		struct ipc_cache_info cc;
+		uint32_t v;
+		int rc;
+
+#define SAME(enc) do { n = (enc); if (n != (long)size || memcmp(out, data, size) != 0) abort(); } while (0)
+		if (ipc_file_decode(data, size, h.type, &f) == 0)
+			SAME(ipc_file_encode(out, sizeof(out), h.type, &f));
+		if (ipc_data_decode(data, size, h.type, &d) == 0)
+			SAME(ipc_data_encode(out, sizeof(out), h.type, &d));
+		if (ipc_read_decode(data, size, h.type, &rd) == 0)
+			SAME(ipc_read_encode(out, sizeof(out), h.type, &rd));
+		if (ipc_range_decode(data, size, h.type, &rg) == 0)
+			SAME(ipc_range_encode(out, sizeof(out), h.type, &rg));
+		if (ipc_ref_decode(data, size, h.type, &rf) == 0)
+			SAME(ipc_ref_encode(out, sizeof(out), h.type, &rf));
+		if (ipc_chain_info_decode(data, size, h.type, &ci) == 0)
+			SAME(ipc_chain_info_encode(out, sizeof(out), h.type, &ci));
+		if (ipc_cache_info_decode(data, size, &cc) == 0)
+			SAME(ipc_cache_info_encode(out, sizeof(out), &cc));
+		if (ipc_add_begin_decode(data, size, &ab) == 0)
+			SAME(ipc_add_begin_encode(out, sizeof(out), &ab));
+		if (ipc_add_result_decode(data, size, &ar) == 0)
+			SAME(ipc_add_result_encode(out, sizeof(out), &ar));
+		if (ipc_mv_decode(data, size, &mv) == 0)
+			SAME(ipc_mv_encode(out, sizeof(out), &mv));
+		if (ipc_verify_result_decode(data, size, &vr) == 0)
+			SAME(ipc_verify_result_encode(out, sizeof(out), &vr));
+		if (ipc_u32_decode(data, size, h.type, &v) == 0)
+			SAME(ipc_u32_encode(out, sizeof(out), h.type, v));
+		if (ipc_file_list_decode(data, size, h.type, &fl) == 0) {
+			uint32_t k = 0;
+
+			while ((rc = ipc_file_list_next(&fl, &f)) == 1)
+				k++;
+			if (rc != 0 || k != fl.count)
+				abort();
+		}
+#undef SAME
 	}
 	(void)ipc_empty_decode(data, size, h.type);
 	return 0;

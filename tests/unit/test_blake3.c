@@ -527,6 +527,7 @@ test_blake3_matches_b3sum_cli_on_random_files(void)
 int
 main(int argc, char **argv)
 {
+	(void)argc;
 	t_set_suite(argv[0]);
 	T_RUN(test_blake3_matches_go_reference_vectors);
 	T_RUN(test_blake3_official_vectors_default_hash);

@@ -251,6 +251,143 @@ test_id_sign_probe_validate_fields(void)
 	T_EQ_INT(ipc_probe_decode(buf, (size_t)n, &pr2), IPC_DEC_RANGE);
 }
 
+static void
+fill_file(struct ipc_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	memset(f->id, 0xa1, sizeof(f->id));
+	memset(f->hash, 0xb2, sizeof(f->hash));
+	f->owner[0] = 0x02;
+	f->size = 5ULL << 32;
+	f->type = 3;
+	f->format = 14;
+	f->date = -5;
+	f->block = 7;
+	strcpy(f->name, "Пример 例子.txt");
+	strcpy(f->folder, "a/b");
+	strcpy(f->description, "desc");
+}
+
+/* Every truncation of a valid message must be refused by its decoder. */
+#define ALL_TRUNCATIONS_FAIL(buf, n, call) do {				\
+	for (size_t _l = 0; _l < (size_t)(n); _l++) {			\
+		size_t len = _l;					\
+		if ((call) == 0)					\
+			T_FAIL("accepted a truncation to %zu of %ld bytes", _l, (long)(n)); \
+	}								\
+} while (0)
+
+static void
+test_storage_messages_round_trip_and_reject_truncation(void)
+{
+	static uint8_t buf[64 * 1024];
+	static struct ipc_file f, g;
+	static struct ipc_add_begin ab, ab2;
+	static struct ipc_add_result ar, ar2;
+	struct ipc_file_list fl;
+	struct ipc_data d, d2;
+	struct ipc_read rd, rd2;
+	struct ipc_ref rf, rf2;
+	static struct ipc_mv mv, mv2;
+	struct ipc_chain_info ci, ci2;
+	static struct ipc_verify_result vr, vr2;
+	uint8_t bytes[100];
+	size_t off;
+	uint32_t v;
+	long n;
+	int i;
+
+	fill_file(&f);
+	n = ipc_file_encode(buf, sizeof(buf), IPC_EV_FILE_ADDED, &f);
+	T_EQ_INT(ipc_file_decode(buf, (size_t)n, IPC_EV_FILE_ADDED, &g), 0);
+	T_EQ_STR(g.name, f.name);
+	T_EQ_U64(g.size, 5ULL << 32);
+	T_EQ_INT(g.date, -5);
+	T_EQ_MEM(g.hash, f.hash, 32);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_file_decode(buf, len, IPC_EV_FILE_ADDED, &g));
+
+	n = ipc_file_list_begin(buf, sizeof(buf), IPC_LS, 12);
+	off = (size_t)n;
+	for (i = 0; i < 3; i++) {
+		f.block = (uint64_t)i;
+		T_EQ_INT(ipc_file_list_add(buf, sizeof(buf), &off, &f), 0);
+	}
+	T_EQ_INT(ipc_file_list_decode(buf, off, IPC_LS, &fl), 0);
+	T_EQ_U64(fl.total, 12);
+	T_EQ_U64(fl.count, 3);
+	for (i = 0; i < 3; i++) {
+		T_EQ_INT(ipc_file_list_next(&fl, &g), 1);
+		T_EQ_U64(g.block, (uint64_t)i);
+	}
+	T_EQ_INT(ipc_file_list_next(&fl, &g), 0);
+	ALL_TRUNCATIONS_FAIL(buf, off, ipc_file_list_decode(buf, len, IPC_LS, &fl));
+
+	memset(bytes, 0x5a, sizeof(bytes));
+	d.id = 9; d.offset = 1ULL << 40; d.bytes = bytes; d.len = sizeof(bytes);
+	n = ipc_data_encode(buf, sizeof(buf), IPC_ADD_DATA, &d);
+	T_EQ_INT(ipc_data_decode(buf, (size_t)n, IPC_ADD_DATA, &d2), 0);
+	T_EQ_U64(d2.offset, 1ULL << 40);
+	T_EQ_INT(d2.len, 100);
+	T_EQ_MEM(d2.bytes, bytes, 100);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_data_decode(buf, len, IPC_ADD_DATA, &d2));
+	buf[4 + 12] = 0xff; buf[4 + 13] = 0xff; buf[4 + 14] = 0xff; buf[4 + 15] = 0x7f;
+	T_EQ_INT(ipc_data_decode(buf, (size_t)n, IPC_ADD_DATA, &d2), IPC_DEC_RANGE);
+
+	memset(&ab, 0, sizeof(ab));
+	ab.size = 300; ab.type = 0xff; ab.format = 0xffff;
+	strcpy(ab.name, "x.bin");
+	n = ipc_add_begin_encode(buf, sizeof(buf), &ab);
+	T_EQ_INT(ipc_add_begin_decode(buf, (size_t)n, &ab2), 0);
+	T_EQ_STR(ab2.name, "x.bin");
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_add_begin_decode(buf, len, &ab2));
+	ab.name[0] = '\0';
+	n = ipc_add_begin_encode(buf, sizeof(buf), &ab);
+	T_EQ_INT(ipc_add_begin_decode(buf, (size_t)n, &ab2), IPC_DEC_RANGE);
+
+	ar.dedup = 1; fill_file(&ar.file);
+	n = ipc_add_result_encode(buf, sizeof(buf), &ar);
+	T_EQ_INT(ipc_add_result_decode(buf, (size_t)n, &ar2), 0);
+	T_EQ_INT(ar2.dedup, 1);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_add_result_decode(buf, len, &ar2));
+
+	memset(&rd, 7, sizeof(rd)); rd.len = 65536;
+	n = ipc_read_encode(buf, sizeof(buf), IPC_CAT, &rd);
+	T_EQ_INT(ipc_read_decode(buf, (size_t)n, IPC_CAT, &rd2), 0);
+	T_EQ_U64(rd2.offset, rd.offset);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_read_decode(buf, len, IPC_CAT, &rd2));
+
+	rf.kind = 2; memset(rf.key, 1, 32);
+	n = ipc_ref_encode(buf, sizeof(buf), IPC_RM, &rf);
+	T_EQ_INT(ipc_ref_decode(buf, (size_t)n, IPC_RM, &rf2), IPC_DEC_RANGE);
+	rf.kind = 1;
+	n = ipc_ref_encode(buf, sizeof(buf), IPC_RM, &rf);
+	T_EQ_INT(ipc_ref_decode(buf, (size_t)n, IPC_RM, &rf2), 0);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_ref_decode(buf, len, IPC_RM, &rf2));
+
+	memset(&mv, 3, sizeof(mv.id)); strcpy(mv.name, "new name");
+	n = ipc_mv_encode(buf, sizeof(buf), &mv);
+	T_EQ_INT(ipc_mv_decode(buf, (size_t)n, &mv2), 0);
+	T_EQ_STR(mv2.name, "new name");
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_mv_decode(buf, len, &mv2));
+
+	ci.version = 3; ci.height = 9; ci.files = 1000; ci.bytes = 1ULL << 50;
+	n = ipc_chain_info_encode(buf, sizeof(buf), IPC_EV_CHAIN, &ci);
+	T_EQ_INT(ipc_chain_info_decode(buf, (size_t)n, IPC_EV_CHAIN, &ci2), 0);
+	T_EQ_U64(ci2.bytes, 1ULL << 50);
+	T_EQ_U64(ci2.height, 9);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_chain_info_decode(buf, len, IPC_EV_CHAIN, &ci2));
+
+	vr.files = 4; vr.bad = 1; strcpy(vr.report, "abc: content hash mismatch\n");
+	n = ipc_verify_result_encode(buf, sizeof(buf), &vr);
+	T_EQ_INT(ipc_verify_result_decode(buf, (size_t)n, &vr2), 0);
+	T_EQ_STR(vr2.report, vr.report);
+	ALL_TRUNCATIONS_FAIL(buf, n, ipc_verify_result_decode(buf, len, &vr2));
+
+	n = ipc_u32_encode(buf, sizeof(buf), IPC_ADD_END, 77);
+	T_EQ_INT(ipc_u32_decode(buf, (size_t)n, IPC_ADD_END, &v), 0);
+	T_EQ_INT(v, 77);
+}
+
 /* --- the nng layer ------------------------------------------------------ */
 
 struct srv_thread {
@@ -454,6 +591,7 @@ main(int argc, char **argv)
 	T_RUN(test_header_rejects_unknown_type_and_wrong_type);
 	T_RUN(test_error_reply_round_trip);
 	T_RUN(test_id_sign_probe_validate_fields);
+	T_RUN(test_storage_messages_round_trip_and_reject_truncation);
 	T_RUN(test_request_reply_over_unix_socket);
 	T_RUN(test_server_refuses_uid_not_in_allowed_set);
 	T_RUN(test_call_to_missing_server_says_not_running);

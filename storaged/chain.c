@@ -1,0 +1,1969 @@
+/*
+ * chain.c — the node's own blockchain in SQLite (see chain.h).
+ *
+ * Schema (user_version 1):
+ *   header(id = 0, owner, height, version)        the local header of §2.7
+ *   blocks(number, raw, size)                      block number -> raw block
+ *   files(id, block, rec, hash, size)              index of the file records
+ * The files table is derived from the blocks and rewritten with them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "blake3.h"
+#include "block.h"
+#include "buf.h"
+#include "chain.h"
+#include "ident.h"
+
+enum {
+	ST_HDR_GET, ST_HDR_SET, ST_BLK_GET, ST_BLK_PUT, ST_BLK_DEL_FROM,
+	ST_BLK_DEL_ALL, ST_BLK_ALL, ST_BLK_STATS, ST_FILE_PUT, ST_FILE_DEL_ALL,
+	ST_FILE_GET, ST_FILE_BY_HASH, ST_FILE_STATS,
+	ST_COUNT
+};
+
+static const char *const chain_sql[ST_COUNT] = {
+	[ST_HDR_GET] = "SELECT owner, height, version FROM header WHERE id = 0",
+	[ST_HDR_SET] = "UPDATE header SET height = ?1, version = ?2 WHERE id = 0",
+	[ST_BLK_GET] = "SELECT raw FROM blocks WHERE number = ?1",
+	[ST_BLK_PUT] = "INSERT OR REPLACE INTO blocks(number, raw, size) VALUES (?1, ?2, ?3)",
+	[ST_BLK_DEL_FROM] = "DELETE FROM blocks WHERE number >= ?1",
+	[ST_BLK_DEL_ALL] = "DELETE FROM blocks",
+	[ST_BLK_ALL] = "SELECT number, raw FROM blocks ORDER BY number",
+	[ST_BLK_STATS] = "SELECT COUNT(*), COALESCE(MAX(number), -1), "
+	    "COALESCE(SUM(size), 0) FROM blocks",
+	[ST_FILE_PUT] = "INSERT INTO files(id, block, rec, hash, size) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_FILE_DEL_ALL] = "DELETE FROM files",
+	[ST_FILE_GET] = "SELECT block, rec FROM files WHERE id = ?1",
+	[ST_FILE_BY_HASH] = "SELECT block, rec FROM files WHERE hash = ?1 "
+	    "ORDER BY block, rec",
+	[ST_FILE_STATS] = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files",
+};
+
+static const char chain_schema[] =
+	"CREATE TABLE header ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 0),"
+	"  owner BLOB NOT NULL,"
+	"  height INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL);"
+	"CREATE TABLE blocks ("
+	"  number INTEGER PRIMARY KEY,"
+	"  raw BLOB NOT NULL,"
+	"  size INTEGER NOT NULL);"
+	"CREATE TABLE files ("
+	"  id BLOB PRIMARY KEY,"
+	"  block INTEGER NOT NULL,"
+	"  rec INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  size INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX files_hash ON files(hash);"
+	"PRAGMA user_version = 1;";
+
+struct chain_ev {
+	int		 kind;
+	struct chain_file *f;
+};
+
+struct chain {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_COUNT];
+	uint8_t		 owner[PEERNET_PUBKEY_BYTES];
+	chain_sign_fn	 sign;
+	void		*sign_arg;
+	chain_event_fn	 ev_cb;
+	void		*ev_arg;
+	chain_clock_fn	 clock;
+	void		*clock_arg;
+	char		*genesis_name;
+	/* Committed state; reloaded from the database after a rollback. */
+	uint64_t	 height;
+	uint64_t	 version;
+	uint8_t		 last_hash[BLOCK_HASH_BYTES];
+	/* Events of the open transaction, delivered after COMMIT. */
+	struct chain_ev	*ev;
+	size_t		 nev;
+	size_t		 evcap;
+	struct chain_scratch scratch;
+	char		 dberr[256];
+};
+
+const char *
+chain_strerror(int err)
+{
+	switch (err) {
+	case CHAIN_OK:			return "ok";
+	case CHAIN_ERR_ARG:		return "invalid argument";
+	case CHAIN_ERR_NOMEM:		return "out of memory";
+	case CHAIN_ERR_DB:		return "database error";
+	case CHAIN_ERR_SCHEMA:		return "unknown database schema version";
+	case CHAIN_ERR_OWNER:		return "database belongs to another key";
+	case CHAIN_ERR_CORRUPT:		return "stored blockchain is corrupt";
+	case CHAIN_ERR_NOT_FOUND:	return "not found";
+	case CHAIN_ERR_NOSPACE:		return "buffer too small";
+	case CHAIN_ERR_SIGN:		return "signing failed";
+	case CHAIN_ERR_BAD_SIGNATURE:	return "signature does not match the owner key";
+	case CHAIN_ERR_TOO_LARGE:	return "record too large for a block";
+	case CHAIN_ERR_EXISTS:		return "file ID already exists";
+	case CHAIN_ERR_TAG:		return "invalid tag type";
+	case CHAIN_ERR_ENCODE:		return "record encoding failed";
+	case CHAIN_ERR_CALLBACK:	return "callback failed";
+	}
+	return "unknown chain error";
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static int
+db_fail(struct chain *c)
+{
+	snprintf(c->dberr, sizeof(c->dberr), "%s", sqlite3_errmsg(c->db));
+	return CHAIN_ERR_DB;
+}
+
+const char *
+chain_last_db_error(struct chain *c)
+{
+	return c->dberr;
+}
+
+static sqlite3_stmt *
+stmt(struct chain *c, int i)
+{
+	sqlite3_reset(c->st[i]);
+	sqlite3_clear_bindings(c->st[i]);
+	return c->st[i];
+}
+
+/* Runs a statement that returns no rows. */
+static int
+step_done(struct chain *c, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(c);
+	return CHAIN_OK;
+}
+
+static int64_t
+now(struct chain *c)
+{
+	return c->clock != NULL ? c->clock(c->clock_arg) : (int64_t)time(NULL);
+}
+
+void
+chain_uuid_v4(uint8_t id[RECORD_FILE_ID_BYTES])
+{
+	arc4random_buf(id, RECORD_FILE_ID_BYTES);
+	id[6] = (id[6] & 0x0f) | 0x40;	/* version 4 */
+	id[8] = (id[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+static int
+id_is_zero(const uint8_t id[RECORD_FILE_ID_BYTES])
+{
+	static const uint8_t zero[RECORD_FILE_ID_BYTES];
+
+	return memcmp(id, zero, sizeof(zero)) == 0;
+}
+
+/* ---- struct chain_file views ----------------------------------------- */
+
+void
+chain_scratch_free(struct chain_scratch *s)
+{
+	free(s->p);
+	s->p = NULL;
+	s->cap = 0;
+}
+
+static int
+scratch_reserve(struct chain_scratch *s, size_t n)
+{
+	uint8_t *p;
+
+	if (n <= s->cap)
+		return 0;
+	if ((p = realloc(s->p, n)) == NULL)
+		return -1;
+	s->p = p;
+	s->cap = n;
+	return 0;
+}
+
+#define ALIGN8(n)	(((n) + 7) & ~(size_t)7)
+
+/* Which field a stored tag fills in a view; -1: it goes to tags[]. */
+enum { SLOT_NAME, SLOT_FOLDER, SLOT_DESC, SLOT_DATE, SLOT_NONE = -1 };
+
+static int
+tag_slot(const struct record_file_tag *t, const int taken[4])
+{
+	int64_t d;
+
+	switch (t->type) {
+	case RECORD_TAG_NAME:
+		return taken[SLOT_NAME] ? SLOT_NONE : SLOT_NAME;
+	case RECORD_TAG_FOLDER:
+		return taken[SLOT_FOLDER] ? SLOT_NONE : SLOT_FOLDER;
+	case RECORD_TAG_DESCRIPTION:
+		return taken[SLOT_DESC] ? SLOT_NONE : SLOT_DESC;
+	case RECORD_TAG_DATE_CREATED:
+		/* Only an 8-byte value is a date; anything else is kept raw. */
+		if (taken[SLOT_DATE] || record_tag_date(t->data, t->len, &d) != 0)
+			return SLOT_NONE;
+		return SLOT_DATE;
+	}
+	return SLOT_NONE;
+}
+
+int
+chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
+    struct chain_scratch *s)
+{
+	struct record_file rf;
+	struct record_file_tag_iter it;
+	struct record_file_tag t;
+	struct chain_tag *tags;
+	size_t need, ntags = 0, off;
+	uint8_t *p;
+	char *str;
+	int taken[4] = { 0 }, slot, rc;
+
+	if ((rc = record_file_decode(b, index, &rf)) != BLOCK_OK)
+		return rc;
+	/* Pass 1: sizes. */
+	need = 0;
+	record_file_tag_iter_init(&it, &rf);
+	while (record_file_tag_next(&it, &t) == 1) {
+		if (t.is_virtual)
+			continue;
+		slot = tag_slot(&t, taken);
+		if (slot == SLOT_DATE) {
+			taken[slot] = 1;
+			continue;
+		}
+		if (slot != SLOT_NONE) {
+			taken[slot] = 1;
+			need += t.len + 1;
+		} else {
+			ntags++;
+			need += t.len + 1;
+		}
+	}
+	off = ALIGN8(ntags * sizeof(struct chain_tag));
+	if (scratch_reserve(s, off + need + 1) != 0)
+		return BLOCK_ERR_NOSPACE;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, rf.id, sizeof(out->id));
+	memcpy(out->hash, rf.hash, sizeof(out->hash));
+	memcpy(out->merkle_root, rf.merkle_root, sizeof(out->merkle_root));
+	out->size = rf.size;
+	out->fragment_size = rf.fragment_size;
+	out->type = rf.type;
+	out->format = rf.format;
+	out->date_shared = rf.date_shared;
+	out->record = index;
+	out->block = b->number;
+
+	/* Pass 2: copies. */
+	tags = (struct chain_tag *)(void *)s->p;
+	p = s->p + off;
+	memset(taken, 0, sizeof(taken));
+	ntags = 0;
+	record_file_tag_iter_init(&it, &rf);
+	while (record_file_tag_next(&it, &t) == 1) {
+		if (t.is_virtual)
+			continue;
+		slot = tag_slot(&t, taken);
+		if (slot == SLOT_DATE) {
+			taken[slot] = 1;
+			(void)record_tag_date(t.data, t.len, &out->date_created);
+			continue;
+		}
+		if (t.len > 0)
+			memcpy(p, t.data, t.len);
+		p[t.len] = '\0';
+		str = (char *)p;
+		p += t.len + 1;
+		switch (slot) {
+		case SLOT_NAME:
+			out->name = str;
+			out->name_len = t.len;
+			break;
+		case SLOT_FOLDER:
+			out->folder = str;
+			out->folder_len = t.len;
+			break;
+		case SLOT_DESC:
+			out->description = str;
+			out->description_len = t.len;
+			break;
+		default:
+			tags[ntags].type = t.type;
+			tags[ntags].data = (const uint8_t *)str;
+			tags[ntags].len = t.len;
+			ntags++;
+			continue;
+		}
+		taken[slot] = 1;
+	}
+	out->tags = ntags > 0 ? tags : NULL;
+	out->ntags = ntags;
+	return BLOCK_OK;
+}
+
+static size_t
+str_len(const char *s, size_t len)
+{
+	if (s == NULL)
+		return 0;
+	return len != 0 ? len : strlen(s);
+}
+
+struct chain_file *
+chain_file_dup(const struct chain_file *f)
+{
+	struct chain_file *d;
+	struct chain_tag *tags;
+	size_t need, off, i, nl, fl, dl;
+	uint8_t *p;
+
+	nl = str_len(f->name, f->name_len);
+	fl = str_len(f->folder, f->folder_len);
+	dl = str_len(f->description, f->description_len);
+	off = ALIGN8(sizeof(*d));
+	need = off + ALIGN8(f->ntags * sizeof(struct chain_tag)) + nl + fl + dl + 3;
+	for (i = 0; i < f->ntags; i++)
+		need += f->tags[i].len + 1;
+	if ((d = malloc(need)) == NULL)
+		return NULL;
+	*d = *f;
+	tags = (struct chain_tag *)(void *)((uint8_t *)d + off);
+	p = (uint8_t *)tags + ALIGN8(f->ntags * sizeof(struct chain_tag));
+#define DUPSTR(field, len) do {						\
+	if (f->field != NULL) {						\
+		memcpy(p, f->field, len);				\
+		p[len] = '\0';						\
+		d->field = (const char *)p;				\
+		d->field##_len = len;					\
+		p += len + 1;						\
+	}								\
+} while (0)
+	DUPSTR(name, nl);
+	DUPSTR(folder, fl);
+	DUPSTR(description, dl);
+#undef DUPSTR
+	for (i = 0; i < f->ntags; i++) {
+		tags[i].type = f->tags[i].type;
+		tags[i].len = f->tags[i].len;
+		if (f->tags[i].len > 0)
+			memcpy(p, f->tags[i].data, f->tags[i].len);
+		p[f->tags[i].len] = '\0';
+		tags[i].data = p;
+		p += f->tags[i].len + 1;
+	}
+	d->tags = f->ntags > 0 ? tags : NULL;
+	return d;
+}
+
+/* ---- transactions and events ----------------------------------------- */
+
+static void
+ev_clear(struct chain *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nev; i++)
+		free(c->ev[i].f);
+	c->nev = 0;
+}
+
+static int
+ev_push(struct chain *c, int kind, const struct chain_file *f)
+{
+	struct chain_ev *n;
+	size_t cap;
+
+	if (c->ev_cb == NULL)
+		return CHAIN_OK;
+	if (c->nev == c->evcap) {
+		cap = c->evcap ? c->evcap * 2 : 16;
+		if ((n = reallocarray(c->ev, cap, sizeof(*n))) == NULL)
+			return CHAIN_ERR_NOMEM;
+		c->ev = n;
+		c->evcap = cap;
+	}
+	c->ev[c->nev].kind = kind;
+	c->ev[c->nev].f = NULL;
+	if (f != NULL && (c->ev[c->nev].f = chain_file_dup(f)) == NULL)
+		return CHAIN_ERR_NOMEM;
+	c->nev++;
+	return CHAIN_OK;
+}
+
+static int load_state(struct chain *c);
+
+static int
+tx_begin(struct chain *c)
+{
+	ev_clear(c);
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(c);
+	return CHAIN_OK;
+}
+
+static void
+tx_rollback(struct chain *c)
+{
+	(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	ev_clear(c);
+	/* The in-memory copy may have moved on; the database has not. */
+	(void)load_state(c);
+}
+
+/* Commits (rc == 0) or rolls back; delivers the events of a commit. */
+static int
+tx_end(struct chain *c, int rc)
+{
+	size_t i;
+
+	if (rc == CHAIN_OK &&
+	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(c);
+	if (rc != CHAIN_OK) {
+		tx_rollback(c);
+		return rc;
+	}
+	for (i = 0; i < c->nev; i++)
+		c->ev_cb(c->ev_arg, c->ev[i].kind, c->ev[i].f);
+	ev_clear(c);
+	return CHAIN_OK;
+}
+
+/* ---- storage primitives ---------------------------------------------- */
+
+/* Block `number` into a malloc'd buffer. */
+static int
+blk_get(struct chain *c, uint64_t number, uint8_t **raw, size_t *len)
+{
+	sqlite3_stmt *s = stmt(c, ST_BLK_GET);
+	const void *p;
+	int rc, n;
+
+	*raw = NULL;
+	*len = 0;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)number);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return CHAIN_ERR_NOT_FOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = db_fail(c);
+		sqlite3_reset(s);
+		return rc;
+	}
+	p = sqlite3_column_blob(s, 0);
+	n = sqlite3_column_bytes(s, 0);
+	if ((*raw = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
+		sqlite3_reset(s);
+		return CHAIN_ERR_NOMEM;
+	}
+	if (n > 0)
+		memcpy(*raw, p, (size_t)n);
+	*len = (size_t)n;
+	sqlite3_reset(s);
+	return CHAIN_OK;
+}
+
+static int
+hdr_write(struct chain *c)
+{
+	sqlite3_stmt *s = stmt(c, ST_HDR_SET);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->height);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)c->version);
+	return step_done(c, s);
+}
+
+static int
+load_state(struct chain *c)
+{
+	sqlite3_stmt *s = stmt(c, ST_HDR_GET);
+	uint8_t *raw;
+	size_t len;
+	int rc;
+
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		rc = db_fail(c);
+		sqlite3_reset(s);
+		return rc;
+	}
+	if (sqlite3_column_bytes(s, 0) != PEERNET_PUBKEY_BYTES ||
+	    memcmp(sqlite3_column_blob(s, 0), c->owner, PEERNET_PUBKEY_BYTES) != 0) {
+		sqlite3_reset(s);
+		return CHAIN_ERR_OWNER;
+	}
+	c->height = (uint64_t)sqlite3_column_int64(s, 1);
+	c->version = (uint64_t)sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	memset(c->last_hash, 0, sizeof(c->last_hash));
+	if (c->height == 0)
+		return CHAIN_OK;
+	if ((rc = blk_get(c, c->height - 1, &raw, &len)) != CHAIN_OK)
+		return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+	block_hash(raw, len, c->last_hash);
+	free(raw);
+	return CHAIN_OK;
+}
+
+/* Adds the file records of a stored block to the index (and events). */
+static int
+index_block(struct chain *c, uint64_t number, const uint8_t *raw, size_t len,
+    int ev_kind)
+{
+	struct block b;
+	struct block_iter it;
+	struct block_record r;
+	struct record_file rf;
+	struct chain_file f;
+	sqlite3_stmt *s;
+	uint32_t i;
+	int rc;
+
+	if (block_decode(raw, len, &b) != BLOCK_OK)
+		return CHAIN_ERR_CORRUPT;
+	block_iter_init(&it, &b);
+	for (i = 0; block_iter_next(&it, &r) == 1; i++) {
+		if (r.type != BLOCK_REC_FILE)
+			continue;
+		if (record_file_decode(&b, i, &rf) != BLOCK_OK)
+			return CHAIN_ERR_CORRUPT;
+		s = stmt(c, ST_FILE_PUT);
+		sqlite3_bind_blob(s, 1, rf.id, sizeof(rf.id), SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)number);
+		sqlite3_bind_int(s, 3, (int)i);
+		sqlite3_bind_blob(s, 4, rf.hash, sizeof(rf.hash), SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)rf.size);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_CONSTRAINT)
+			return CHAIN_ERR_EXISTS;
+		if (rc != SQLITE_DONE)
+			return db_fail(c);
+		if (ev_kind == 0 || c->ev_cb == NULL)
+			continue;
+		if (chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK)
+			return CHAIN_ERR_CORRUPT;
+		if ((rc = ev_push(c, ev_kind, &f)) != CHAIN_OK)
+			return rc;
+	}
+	return CHAIN_OK;
+}
+
+/*
+ * Encodes records as block c->height with the current version, has it
+ * signed, checks the signature, stores and indexes it.  limit: refuse a
+ * block larger than CHAIN_MAX_BLOCK_SIZE (new content only; a rewrite may
+ * grow a block by an orphan TagData record and must not fail for it).
+ */
+static int
+append_records(struct chain *c, const struct block_record *recs, size_t n,
+    int limit, int ev_kind)
+{
+	sqlite3_stmt *s;
+	uint8_t *raw, h[BLOCK_HASH_BYTES], sig[PEERNET_SIG_BYTES];
+	size_t size, len;
+	int rc;
+
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = block_encoded_size(recs, n, &size)) != BLOCK_OK)
+		return rc == BLOCK_ERR_RECORD_TOO_LARGE ? CHAIN_ERR_TOO_LARGE :
+		    CHAIN_ERR_ENCODE;
+	if (limit && size > CHAIN_MAX_BLOCK_SIZE)
+		return CHAIN_ERR_TOO_LARGE;
+	if ((raw = malloc(size)) == NULL)
+		return CHAIN_ERR_NOMEM;
+	if (block_encode(c->height > 0 ? c->last_hash : NULL, c->version,
+	    c->height, recs, n, raw, size, &len) != BLOCK_OK) {
+		free(raw);
+		return CHAIN_ERR_ENCODE;
+	}
+	(void)block_signing_hash(raw, len, h);
+	if (c->sign(c->sign_arg, h, sig) != 0) {
+		free(raw);
+		return CHAIN_ERR_SIGN;
+	}
+	(void)block_set_signature(raw, len, sig);
+	/* A wrong key or a broken signer must not put a foreign block on disk. */
+	if (block_verify_owner(raw, len, c->owner) != BLOCK_OK) {
+		free(raw);
+		return CHAIN_ERR_BAD_SIGNATURE;
+	}
+	s = stmt(c, ST_BLK_PUT);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->height);
+	sqlite3_bind_blob(s, 2, raw, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)len);
+	if ((rc = step_done(c, s)) != CHAIN_OK) {
+		free(raw);
+		return rc;
+	}
+	rc = index_block(c, c->height, raw, len, ev_kind);
+	if (rc == CHAIN_OK) {
+		block_hash(raw, len, c->last_hash);
+		c->height++;
+		rc = hdr_write(c);
+	}
+	free(raw);
+	return rc;
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+static int
+open_fail(struct chain *c, int rc, char *err, size_t errlen, const char *what)
+{
+	if (err != NULL && errlen > 0) {
+		if (rc == CHAIN_ERR_DB && c->db != NULL)
+			snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(c->db));
+		else
+			snprintf(err, errlen, "%s: %s", what, chain_strerror(rc));
+	}
+	chain_close(c);
+	return rc;
+}
+
+static int
+check_wal(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	const unsigned char *mode;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    (mode = sqlite3_column_text(s, 0)) != NULL &&
+	    strcmp((const char *)mode, "wal") == 0)
+		ok = 1;
+	sqlite3_finalize(s);
+	return ok ? 0 : -1;
+}
+
+static int
+user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(s);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Creates the schema if the file is new; refuses a newer schema. */
+static int
+schema_init(struct chain *c)
+{
+	sqlite3_stmt *s;
+	int v, rc;
+
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(c);
+	if (user_version(c->db, &v) != 0) {
+		rc = db_fail(c);
+		goto fail;
+	}
+	if (v == CHAIN_SCHEMA_VERSION)
+		return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ?
+		    CHAIN_OK : db_fail(c);
+	if (v != 0) {
+		rc = CHAIN_ERR_SCHEMA;
+		goto fail;
+	}
+	if (sqlite3_exec(c->db, chain_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(c);
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO header(id, owner, height, "
+	    "version) VALUES (0, ?1, 0, 0)", -1, &s, NULL) != SQLITE_OK) {
+		rc = db_fail(c);
+		goto fail;
+	}
+	sqlite3_bind_blob(s, 1, c->owner, PEERNET_PUBKEY_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(c);
+		goto fail;
+	}
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(c);
+		goto fail;
+	}
+	return CHAIN_OK;
+fail:
+	(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* The header, the block rows and the last block agree. */
+static int
+check_consistency(struct chain *c)
+{
+	sqlite3_stmt *s = stmt(c, ST_BLK_STATS);
+	struct block b;
+	uint8_t *raw;
+	size_t len;
+	int64_t count, max;
+	int rc;
+
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		rc = db_fail(c);
+		sqlite3_reset(s);
+		return rc;
+	}
+	count = sqlite3_column_int64(s, 0);
+	max = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if ((uint64_t)count != c->height || max != (int64_t)c->height - 1)
+		return CHAIN_ERR_CORRUPT;
+	if (c->height == 0)
+		return CHAIN_OK;
+	if ((rc = blk_get(c, c->height - 1, &raw, &len)) != CHAIN_OK)
+		return rc;
+	rc = block_verify(raw, len, &b, NULL);
+	if (rc == BLOCK_OK && (b.number != c->height - 1 || b.version != c->version))
+		rc = BLOCK_ERR_NUMBER;
+	if (rc == BLOCK_OK)
+		rc = block_verify_owner(raw, len, c->owner);
+	free(raw);
+	return rc == BLOCK_OK ? CHAIN_OK : CHAIN_ERR_CORRUPT;
+}
+
+int
+chain_open(struct chain **cp, const char *dbpath,
+    const uint8_t owner_pub[PEERNET_PUBKEY_BYTES], chain_sign_fn sign,
+    void *sign_arg, char *err, size_t errlen)
+{
+	struct chain *c;
+	int i, rc;
+
+	if (cp == NULL || dbpath == NULL || owner_pub == NULL || sign == NULL)
+		return CHAIN_ERR_ARG;
+	*cp = NULL;
+	if (ident_pubkey_valid(owner_pub) != 1)
+		return CHAIN_ERR_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return CHAIN_ERR_NOMEM;
+	memcpy(c->owner, owner_pub, PEERNET_PUBKEY_BYTES);
+	c->sign = sign;
+	c->sign_arg = sign_arg;
+	if ((c->genesis_name = strdup(CHAIN_GENESIS_NAME)) == NULL)
+		return open_fail(c, CHAIN_ERR_NOMEM, err, errlen, dbpath);
+	if (sqlite3_open_v2(dbpath, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return open_fail(c, CHAIN_ERR_DB, err, errlen, dbpath);
+	sqlite3_busy_timeout(c->db, 5000);
+	if (check_wal(c->db) != 0)
+		return open_fail(c, CHAIN_ERR_DB, err, errlen, "journal_mode=WAL");
+	/* FULL: a commit is advertised at once, so it must survive power loss. */
+	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return open_fail(c, CHAIN_ERR_DB, err, errlen, "synchronous");
+	if ((rc = schema_init(c)) != CHAIN_OK)
+		return open_fail(c, rc, err, errlen, dbpath);
+	for (i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(c->db, chain_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
+			return open_fail(c, CHAIN_ERR_DB, err, errlen, chain_sql[i]);
+	if ((rc = load_state(c)) != CHAIN_OK)
+		return open_fail(c, rc, err, errlen, dbpath);
+	if ((rc = check_consistency(c)) != CHAIN_OK)
+		return open_fail(c, rc, err, errlen, dbpath);
+	*cp = c;
+	return CHAIN_OK;
+}
+
+void
+chain_close(struct chain *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	if (c->db != NULL)
+		sqlite3_close(c->db);
+	ev_clear(c);
+	free(c->ev);
+	chain_scratch_free(&c->scratch);
+	free(c->genesis_name);
+	free(c);
+}
+
+void
+chain_set_event_cb(struct chain *c, chain_event_fn cb, void *arg)
+{
+	c->ev_cb = cb;
+	c->ev_arg = arg;
+}
+
+int
+chain_set_genesis_name(struct chain *c, const char *name)
+{
+	char *n;
+
+	if (name == NULL)
+		return CHAIN_ERR_ARG;
+	if ((n = strdup(name)) == NULL)
+		return CHAIN_ERR_NOMEM;
+	free(c->genesis_name);
+	c->genesis_name = n;
+	return CHAIN_OK;
+}
+
+void
+chain_set_clock(struct chain *c, chain_clock_fn clk, void *arg)
+{
+	c->clock = clk;
+	c->clock_arg = arg;
+}
+
+/* ---- file input ------------------------------------------------------ */
+
+/* The encoder's view of caller files: tag arrays and date bytes. */
+struct prep {
+	struct record_file_in	*in;
+	struct record_tag_in	*tags;
+	uint8_t			(*dates)[8];
+	size_t			 n;
+};
+
+static void
+prep_free(struct prep *p)
+{
+	free(p->in);
+	free(p->tags);
+	free(p->dates);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+put_tag(struct record_tag_in *t, size_t *k, uint16_t type, const void *data,
+    size_t len)
+{
+	t[*k].type = type;
+	t[*k].data = data;
+	t[*k].len = len;
+	(*k)++;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, RECORD_FILE_ID_BYTES);
+}
+
+static int
+file_id_exists(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES])
+{
+	sqlite3_stmt *s = stmt(c, ST_FILE_GET);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, id, RECORD_FILE_ID_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(c);
+}
+
+/*
+ * Checks the input, assigns IDs, refuses duplicates and records that cannot
+ * fit a block, and builds the encoder input.
+ */
+static int
+prep_files(struct chain *c, struct chain_file *files, size_t n, struct prep *p)
+{
+	uint8_t (*ids)[RECORD_FILE_ID_BYTES] = NULL;
+	size_t i, j, k, total = 0, l;
+	uint64_t sz;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < n; i++) {
+		if (files[i].tags == NULL && files[i].ntags > 0)
+			return CHAIN_ERR_ARG;
+		for (j = 0; j < files[i].ntags; j++) {
+			if (files[i].tags[j].type & RECORD_TAG_REF_BIT)
+				return CHAIN_ERR_TAG;
+			if (files[i].tags[j].data == NULL && files[i].tags[j].len > 0)
+				return CHAIN_ERR_ARG;
+		}
+		total += 4 + files[i].ntags;
+	}
+	p->n = n;
+	p->in = calloc(n ? n : 1, sizeof(*p->in));
+	p->tags = calloc(total ? total : 1, sizeof(*p->tags));
+	p->dates = calloc(n ? n : 1, sizeof(*p->dates));
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (p->in == NULL || p->tags == NULL || p->dates == NULL || ids == NULL) {
+		rc = CHAIN_ERR_NOMEM;
+		goto fail;
+	}
+
+	for (i = 0; i < n; i++)
+		if (id_is_zero(files[i].id))
+			chain_uuid_v4(files[i].id);
+	for (i = 0; i < n; i++)
+		memcpy(ids[i], files[i].id, RECORD_FILE_ID_BYTES);
+	qsort(ids, n, sizeof(*ids), id_cmp);
+	for (i = 1; i < n; i++)
+		if (memcmp(ids[i - 1], ids[i], RECORD_FILE_ID_BYTES) == 0) {
+			rc = CHAIN_ERR_EXISTS;
+			goto fail;
+		}
+	for (i = 0; i < n; i++) {
+		if ((rc = file_id_exists(c, files[i].id)) != 0) {
+			rc = rc == 1 ? CHAIN_ERR_EXISTS : rc;
+			goto fail;
+		}
+	}
+
+	for (i = 0, total = 0; i < n; i++) {
+		struct record_file_in *in = &p->in[i];
+		struct record_tag_in *t = p->tags + total;
+		const struct chain_file *f = &files[i];
+
+		memcpy(in->hash, f->hash, sizeof(in->hash));
+		memcpy(in->id, f->id, sizeof(in->id));
+		memcpy(in->merkle_root, f->merkle_root, sizeof(in->merkle_root));
+		in->fragment_size = f->fragment_size;
+		in->type = f->type;
+		in->format = f->format;
+		in->size = f->size;
+		k = 0;
+		/* Empty strings are not written (§3.1). */
+		if ((l = str_len(f->name, f->name_len)) > 0)
+			put_tag(t, &k, RECORD_TAG_NAME, f->name, l);
+		if ((l = str_len(f->folder, f->folder_len)) > 0)
+			put_tag(t, &k, RECORD_TAG_FOLDER, f->folder, l);
+		if ((l = str_len(f->description, f->description_len)) > 0)
+			put_tag(t, &k, RECORD_TAG_DESCRIPTION, f->description, l);
+		if (f->date_created != 0) {
+			buf_put_le64(p->dates[i], (uint64_t)f->date_created);
+			put_tag(t, &k, RECORD_TAG_DATE_CREATED, p->dates[i], 8);
+		}
+		for (j = 0; j < f->ntags; j++) {
+			/* The reference drops virtual tags a writer supplies. */
+			if (record_tag_is_virtual(f->tags[j].type))
+				continue;
+			put_tag(t, &k, f->tags[j].type, f->tags[j].data,
+			    f->tags[j].len);
+		}
+		in->tags = t;
+		in->ntags = k;
+		total += k;
+		sz = record_file_size_in_block(in);
+		if (sz > CHAIN_MAX_BLOCK_SIZE - BLOCK_HEADER_SIZE) {
+			rc = CHAIN_ERR_TOO_LARGE;
+			goto fail;
+		}
+	}
+	free(ids);
+	return CHAIN_OK;
+fail:
+	free(ids);
+	prep_free(p);
+	return rc;
+}
+
+/*
+ * One block: prefix records (profile), then the file encoder's output for
+ * in[0..k) with `date`.
+ */
+static int
+append_files_block(struct chain *c, const struct block_record *prefix,
+    size_t nprefix, const struct record_file_in *in, size_t k, int64_t date,
+    int limit, int ev_kind)
+{
+	struct block_record *recs;
+	uint8_t *buf;
+	size_t i, ntags = 0, cap = 0, nrecs, used;
+	int rc;
+
+	for (i = 0; i < k; i++) {
+		ntags += in[i].ntags;
+		cap += (size_t)record_file_size_in_block(&in[i]);
+	}
+	recs = calloc(nprefix + ntags + k + 1, sizeof(*recs));
+	buf = malloc(cap ? cap : 1);
+	if (recs == NULL || buf == NULL) {
+		free(recs);
+		free(buf);
+		return CHAIN_ERR_NOMEM;
+	}
+	if (nprefix > 0)
+		memcpy(recs, prefix, nprefix * sizeof(*recs));
+	rc = record_files_encode(in, k, date, recs + nprefix, ntags + k, &nrecs,
+	    buf, cap, &used);
+	if (rc == BLOCK_OK)
+		rc = append_records(c, recs, nprefix + nrecs, limit, ev_kind);
+	else
+		rc = rc == BLOCK_ERR_RECORD_TOO_LARGE ? CHAIN_ERR_TOO_LARGE :
+		    CHAIN_ERR_ENCODE;
+	free(recs);
+	free(buf);
+	return rc;
+}
+
+/* Profile records for fields (data in *bufp, free it). */
+static int
+profile_records(const struct chain_profile_field *f, size_t n, int64_t date,
+    struct block_record *recs, uint8_t **bufp)
+{
+	size_t i, total = 0, off = 0, len;
+	uint8_t *buf;
+
+	for (i = 0; i < n; i++) {
+		if (f[i].data == NULL && f[i].len > 0)
+			return CHAIN_ERR_ARG;
+		if (f[i].len > CHAIN_MAX_BLOCK_SIZE)
+			return CHAIN_ERR_TOO_LARGE;
+		total += 2 + f[i].len;
+	}
+	if ((buf = malloc(total ? total : 1)) == NULL)
+		return CHAIN_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (record_profile_encode(f[i].field, f[i].data, f[i].len,
+		    buf + off, total - off, &len) != BLOCK_OK) {
+			free(buf);
+			return CHAIN_ERR_ENCODE;
+		}
+		recs[i].type = BLOCK_REC_PROFILE;
+		recs[i].date = date;
+		recs[i].data = buf + off;
+		recs[i].len = (uint32_t)len;
+		off += len;
+	}
+	*bufp = buf;
+	return CHAIN_OK;
+}
+
+/* A new chain starts with a profile block (interoperability note). */
+static int
+ensure_genesis(struct chain *c, int64_t date)
+{
+	struct chain_profile_field f;
+	struct block_record r;
+	uint8_t *buf;
+	int rc;
+
+	if (c->height > 0)
+		return CHAIN_OK;
+	f.field = RECORD_PROFILE_NAME;
+	f.data = c->genesis_name;
+	f.len = strlen(c->genesis_name);
+	if ((rc = profile_records(&f, 1, date, &r, &buf)) != CHAIN_OK)
+		return rc;
+	rc = append_records(c, &r, 1, 1, 0);
+	free(buf);
+	return rc;
+}
+
+static int
+add_files_locked(struct chain *c, struct chain_file *files, size_t n)
+{
+	struct prep p;
+	uint64_t running, sz;
+	size_t i, start;
+	int64_t date;
+	int rc;
+
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = prep_files(c, files, n, &p)) != CHAIN_OK)
+		return rc;
+	date = now(c);
+	if ((rc = ensure_genesis(c, date)) != CHAIN_OK)
+		goto out;
+	/* Greedy packing of §2.8 AddFiles, in input order. */
+	running = BLOCK_HEADER_SIZE;
+	start = 0;
+	for (i = 0; i < n; i++) {
+		sz = record_file_size_in_block(&p.in[i]);
+		if (running + sz > BLOCK_TARGET_SIZE && i > start) {
+			if ((rc = append_files_block(c, NULL, 0, p.in + start,
+			    i - start, date, 1, CHAIN_EV_FILE_ADDED)) != CHAIN_OK)
+				goto out;
+			start = i;
+			running = BLOCK_HEADER_SIZE;
+		}
+		running += sz;
+	}
+	rc = append_files_block(c, NULL, 0, p.in + start, n - start, date, 1,
+	    CHAIN_EV_FILE_ADDED);
+	for (i = 0; rc == CHAIN_OK && i < n; i++)
+		files[i].date_shared = date;
+out:
+	prep_free(&p);
+	return rc;
+}
+
+int
+chain_add_files(struct chain *c, struct chain_file *files, size_t n)
+{
+	int rc;
+
+	if (c == NULL || (files == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	return tx_end(c, add_files_locked(c, files, n));
+}
+
+int
+chain_append_block(struct chain *c, const struct chain_profile_field *prof,
+    size_t nprof, struct chain_file *files, size_t nfiles)
+{
+	struct block_record *precs = NULL;
+	struct prep p;
+	uint8_t *pbuf = NULL;
+	int64_t date;
+	size_t i;
+	int rc;
+
+	if (c == NULL || (prof == NULL && nprof > 0) ||
+	    (files == NULL && nfiles > 0))
+		return CHAIN_ERR_ARG;
+	if (nprof + nfiles == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	date = now(c);
+	if ((precs = calloc(nprof + 1, sizeof(*precs))) == NULL) {
+		rc = CHAIN_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = profile_records(prof, nprof, date, precs, &pbuf)) != CHAIN_OK)
+		goto out;
+	if (nfiles > 0 && (rc = prep_files(c, files, nfiles, &p)) != CHAIN_OK)
+		goto out;
+	if (nprof == 0 && (rc = ensure_genesis(c, date)) != CHAIN_OK)
+		goto out;
+	rc = append_files_block(c, precs, nprof, p.in, nfiles, date, 1,
+	    CHAIN_EV_FILE_ADDED);
+	for (i = 0; rc == CHAIN_OK && i < nfiles; i++)
+		files[i].date_shared = date;
+out:
+	prep_free(&p);
+	free(pbuf);
+	free(precs);
+	return tx_end(c, rc);
+}
+
+/* ---- rewrite ("refactor", §2.8) --------------------------------------- */
+
+/* Predicates: 1 = delete the record, 0 = keep it. */
+struct refactor {
+	int	(*file)(void *arg, const struct record_file *f);
+	int	(*other)(void *arg, const struct block_record *r);
+	void	*arg;
+};
+
+static int
+rec_deleted(const struct refactor *rf, const struct block *b, uint32_t i,
+    const struct block_record *r, struct record_file *f)
+{
+	if (r->type == BLOCK_REC_FILE) {
+		if (record_file_decode(b, i, f) != BLOCK_OK)
+			return -1;
+		return rf->file != NULL && rf->file(rf->arg, f);
+	}
+	if (r->type == BLOCK_REC_TAG_DATA)
+		return 0;
+	return rf->other != NULL && rf->other(rf->arg, r);
+}
+
+/* Pass 1: how many records the predicates delete. */
+static int
+refactor_count(struct chain *c, const struct refactor *rf, size_t *matched)
+{
+	struct block b;
+	struct block_iter it;
+	struct block_record r;
+	struct record_file f;
+	uint8_t *raw;
+	size_t len;
+	uint64_t n;
+	uint32_t i;
+	int rc, d;
+
+	*matched = 0;
+	for (n = 0; n < c->height; n++) {
+		if ((rc = blk_get(c, n, &raw, &len)) != CHAIN_OK)
+			return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+		if (block_decode(raw, len, &b) != BLOCK_OK) {
+			free(raw);
+			return CHAIN_ERR_CORRUPT;
+		}
+		block_iter_init(&it, &b);
+		for (i = 0; block_iter_next(&it, &r) == 1; i++) {
+			if ((d = rec_deleted(rf, &b, i, &r, &f)) < 0) {
+				free(raw);
+				return CHAIN_ERR_CORRUPT;
+			}
+			*matched += (size_t)d;
+		}
+		free(raw);
+	}
+	return CHAIN_OK;
+}
+
+/* The encoder input for a decoded file record: its tags, the virtual one included. */
+static int
+file_in_from_record(const struct record_file *f, struct record_file_in *in,
+    struct record_tag_in **tagsp)
+{
+	struct record_file_tag_iter it;
+	struct record_file_tag t;
+	struct record_tag_in *tags;
+	size_t n = 0;
+
+	record_file_tag_iter_init(&it, f);
+	while (record_file_tag_next(&it, &t) == 1)
+		n++;
+	if ((tags = calloc(n ? n : 1, sizeof(*tags))) == NULL)
+		return CHAIN_ERR_NOMEM;
+	n = 0;
+	record_file_tag_iter_init(&it, f);
+	while (record_file_tag_next(&it, &t) == 1) {
+		tags[n].type = t.type;
+		tags[n].data = t.data;
+		tags[n].len = t.len;
+		n++;
+	}
+	memset(in, 0, sizeof(*in));
+	memcpy(in->hash, f->hash, sizeof(in->hash));
+	memcpy(in->id, f->id, sizeof(in->id));
+	memcpy(in->merkle_root, f->merkle_root, sizeof(in->merkle_root));
+	in->fragment_size = f->fragment_size;
+	in->type = f->type;
+	in->format = f->format;
+	in->size = f->size;
+	/*
+	 * The virtual DateShared tag stays in: the reference passes decoded
+	 * files, virtual tag included, to its encoder, where it takes part in
+	 * TagData dedup (DATA.md Appendix B.7).  Kept for identical bytes.
+	 */
+	in->tags = tags;
+	in->ntags = n;
+	*tagsp = tags;
+	return CHAIN_OK;
+}
+
+/* Rewrites block `raw` as the next block of the new chain (or drops it). */
+static int
+refactor_block(struct chain *c, const struct refactor *rf, const uint8_t *raw,
+    size_t len, int64_t date)
+{
+	struct block b;
+	struct block_iter it;
+	struct block_record r, *keep = NULL;
+	struct record_file f;
+	struct record_file_in *fin = NULL;
+	struct record_tag_in **ftags = NULL;
+	struct chain_file view;
+	size_t nkeep = 0, nfin = 0, i, all = 0;
+	uint32_t idx;
+	int rc = CHAIN_OK, d, changed = 0;
+
+	if (block_decode(raw, len, &b) != BLOCK_OK)
+		return CHAIN_ERR_CORRUPT;
+	keep = calloc(b.record_count + 1, sizeof(*keep));
+	fin = calloc(b.record_count + 1, sizeof(*fin));
+	ftags = calloc(b.record_count + 1, sizeof(*ftags));
+	if (keep == NULL || fin == NULL || ftags == NULL) {
+		rc = CHAIN_ERR_NOMEM;
+		goto out;
+	}
+	/* Kept records other than File/TagData, in order; then the files. */
+	block_iter_init(&it, &b);
+	for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
+		all++;
+		if ((d = rec_deleted(rf, &b, idx, &r, &f)) < 0) {
+			rc = CHAIN_ERR_CORRUPT;
+			goto out;
+		}
+		if (d) {
+			changed = 1;
+			if (r.type == BLOCK_REC_FILE) {
+				if (chain_file_decode(&b, idx, &view,
+				    &c->scratch) != BLOCK_OK) {
+					rc = CHAIN_ERR_CORRUPT;
+					goto out;
+				}
+				if ((rc = ev_push(c, CHAIN_EV_FILE_REMOVED,
+				    &view)) != CHAIN_OK)
+					goto out;
+			}
+			continue;
+		}
+		if (r.type == BLOCK_REC_FILE) {
+			if ((rc = file_in_from_record(&f, &fin[nfin],
+			    &ftags[nfin])) != CHAIN_OK)
+				goto out;
+			nfin++;
+		} else if (r.type != BLOCK_REC_TAG_DATA)
+			keep[nkeep++] = r;
+	}
+	if (!changed) {
+		/* Untouched block: its records exactly, dates included. */
+		block_iter_init(&it, &b);
+		for (i = 0; i < all && block_iter_next(&it, &keep[i]) == 1; i++)
+			;
+		rc = append_records(c, keep, all, 0, 0);
+	} else if (nkeep + nfin > 0) {
+		/* Rebuilt file records get the rewrite's date (§2.8 step 3). */
+		rc = append_files_block(c, keep, nkeep, fin, nfin, date, 0,
+		    CHAIN_EV_FILE_UPDATED);
+	}
+out:
+	for (i = 0; ftags != NULL && i < nfin; i++)
+		free(ftags[i]);
+	free(ftags);
+	free(fin);
+	free(keep);
+	return rc;
+}
+
+static int
+refactor_locked(struct chain *c, const struct refactor *rf, size_t *matched)
+{
+	uint64_t old_height = c->height, n;
+	uint8_t *raw;
+	size_t len;
+	int64_t date;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = refactor_count(c, rf, matched)) != CHAIN_OK || *matched == 0)
+		return rc;
+	date = now(c);
+	/* Every surviving block is re-encoded with version + 1 (§2.8 step 4). */
+	c->version++;
+	c->height = 0;
+	memset(c->last_hash, 0, sizeof(c->last_hash));
+	if ((rc = step_done(c, stmt(c, ST_FILE_DEL_ALL))) != CHAIN_OK)
+		return rc;
+	for (n = 0; n < old_height; n++) {
+		/* New block numbers never exceed old ones: n is still unread. */
+		if ((rc = blk_get(c, n, &raw, &len)) != CHAIN_OK)
+			return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+		rc = refactor_block(c, rf, raw, len, date);
+		free(raw);
+		if (rc != CHAIN_OK)
+			return rc;
+	}
+	s = stmt(c, ST_BLK_DEL_FROM);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->height);
+	if ((rc = step_done(c, s)) != CHAIN_OK)
+		return rc;
+	return hdr_write(c);
+}
+
+struct id_set {
+	const uint8_t	(*ids)[RECORD_FILE_ID_BYTES];
+	size_t		 n;
+};
+
+static int
+pred_file_id(void *arg, const struct record_file *f)
+{
+	const struct id_set *s = arg;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (memcmp(s->ids[i], f->id, RECORD_FILE_ID_BYTES) == 0)
+			return 1;
+	return 0;
+}
+
+int
+chain_delete_files(struct chain *c, const uint8_t (*ids)[RECORD_FILE_ID_BYTES],
+    size_t n, size_t *deleted)
+{
+	struct id_set set = { ids, n };
+	struct refactor rf = { pred_file_id, NULL, &set };
+	size_t matched = 0;
+	int rc;
+
+	if (c == NULL || (ids == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (deleted != NULL)
+		*deleted = 0;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	rc = tx_end(c, refactor_locked(c, &rf, &matched));
+	if (rc == CHAIN_OK && deleted != NULL)
+		*deleted = matched;
+	return rc;
+}
+
+static int
+replace_locked(struct chain *c, struct chain_file *files, size_t n)
+{
+	uint8_t (*ids)[RECORD_FILE_ID_BYTES];
+	struct id_set set;
+	struct refactor rf = { pred_file_id, NULL, &set };
+	size_t i, k = 0, matched;
+	int rc;
+
+	if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL)
+		return CHAIN_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		if (!id_is_zero(files[i].id))
+			memcpy(ids[k++], files[i].id, RECORD_FILE_ID_BYTES);
+	set.ids = (const uint8_t (*)[RECORD_FILE_ID_BYTES])ids;
+	set.n = k;
+	rc = k > 0 ? refactor_locked(c, &rf, &matched) : CHAIN_OK;
+	free(ids);
+	if (rc != CHAIN_OK)
+		return rc;
+	return add_files_locked(c, files, n);
+}
+
+int
+chain_replace_files(struct chain *c, struct chain_file *files, size_t n)
+{
+	int rc;
+
+	if (c == NULL || (files == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	return tx_end(c, replace_locked(c, files, n));
+}
+
+int
+chain_rename_file(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES],
+    const char *name)
+{
+	struct chain_file *f;
+	int rc;
+
+	if (c == NULL || id == NULL || name == NULL)
+		return CHAIN_ERR_ARG;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	if ((rc = chain_get_file(c, id, &f)) != CHAIN_OK)
+		return tx_end(c, rc);
+	f->name = name;
+	f->name_len = 0;
+	rc = replace_locked(c, f, 1);
+	free(f);
+	return tx_end(c, rc);
+}
+
+int
+chain_nuke(struct chain *c)
+{
+	int rc;
+
+	if (c == NULL)
+		return CHAIN_ERR_ARG;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	if ((rc = step_done(c, stmt(c, ST_BLK_DEL_ALL))) == CHAIN_OK &&
+	    (rc = step_done(c, stmt(c, ST_FILE_DEL_ALL))) == CHAIN_OK) {
+		c->height = 0;
+		c->version++;
+		memset(c->last_hash, 0, sizeof(c->last_hash));
+		if ((rc = hdr_write(c)) == CHAIN_OK)
+			rc = ev_push(c, CHAIN_EV_CHAIN_RESET, NULL);
+	}
+	return tx_end(c, rc);
+}
+
+/* ---- profile --------------------------------------------------------- */
+
+static int
+profile_write_locked(struct chain *c, const struct chain_profile_field *f,
+    size_t n)
+{
+	struct block_record *recs;
+	uint8_t *buf;
+	uint64_t running, sz;
+	size_t i, start;
+	int64_t date = now(c);
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (BLOCK_HEADER_SIZE + BLOCK_RECORD_HEADER_SIZE + 2 + (uint64_t)f[i].len >
+		    CHAIN_MAX_BLOCK_SIZE)
+			return CHAIN_ERR_TOO_LARGE;
+	if ((recs = calloc(n, sizeof(*recs))) == NULL)
+		return CHAIN_ERR_NOMEM;
+	if ((rc = profile_records(f, n, date, recs, &buf)) != CHAIN_OK) {
+		free(recs);
+		return rc;
+	}
+	/* Same greedy packing as AddFiles, record size 13 + 2 + len. */
+	running = BLOCK_HEADER_SIZE;
+	start = 0;
+	for (i = 0; i < n; i++) {
+		sz = BLOCK_RECORD_HEADER_SIZE + (uint64_t)recs[i].len;
+		if (running + sz > BLOCK_TARGET_SIZE && i > start) {
+			if ((rc = append_records(c, recs + start, i - start, 1,
+			    0)) != CHAIN_OK)
+				goto out;
+			start = i;
+			running = BLOCK_HEADER_SIZE;
+		}
+		running += sz;
+	}
+	rc = append_records(c, recs + start, n - start, 1, 0);
+out:
+	free(buf);
+	free(recs);
+	return rc;
+}
+
+int
+chain_profile_write(struct chain *c, const struct chain_profile_field *f,
+    size_t n)
+{
+	int rc;
+
+	if (c == NULL || (f == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	return tx_end(c, profile_write_locked(c, f, n));
+}
+
+int
+chain_profile_set(struct chain *c, uint16_t field, const void *val, size_t len)
+{
+	struct chain_profile_field f = { field, val, len };
+
+	return chain_profile_write(c, &f, 1);
+}
+
+/* Walks every profile record in chain order (the last one of a field wins). */
+static int
+profile_walk(struct chain *c,
+    int (*fn)(void *arg, const struct record_profile *p), void *arg)
+{
+	sqlite3_stmt *s = stmt(c, ST_BLK_ALL);
+	struct block b;
+	struct block_iter it;
+	struct block_record r;
+	struct record_profile p;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (block_decode(sqlite3_column_blob(s, 1),
+		    (size_t)sqlite3_column_bytes(s, 1), &b) != BLOCK_OK) {
+			sqlite3_reset(s);
+			return CHAIN_ERR_CORRUPT;
+		}
+		block_iter_init(&it, &b);
+		while (block_iter_next(&it, &r) == 1) {
+			if (r.type != BLOCK_REC_PROFILE)
+				continue;
+			if (record_profile_decode(&r, &p) != BLOCK_OK) {
+				sqlite3_reset(s);
+				return CHAIN_ERR_CORRUPT;
+			}
+			if ((rc = fn(arg, &p)) != 0) {
+				sqlite3_reset(s);
+				return rc;
+			}
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? CHAIN_OK : db_fail(c);
+}
+
+struct profile_get {
+	uint16_t	 field;
+	uint8_t		*val;
+	size_t		 len;
+	int		 found;
+	int		 nomem;
+};
+
+static int
+profile_get_cb(void *arg, const struct record_profile *p)
+{
+	struct profile_get *g = arg;
+	uint8_t *v;
+
+	if (p->field != g->field)
+		return 0;
+	if ((v = realloc(g->val, p->len ? p->len : 1)) == NULL) {
+		g->nomem = 1;
+		return CHAIN_ERR_NOMEM;
+	}
+	if (p->len > 0)
+		memcpy(v, p->data, p->len);
+	g->val = v;
+	g->len = p->len;
+	g->found = 1;
+	return 0;
+}
+
+int
+chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
+    size_t *len)
+{
+	struct profile_get g = { field, NULL, 0, 0, 0 };
+	int rc;
+
+	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
+		return CHAIN_ERR_ARG;
+	*len = 0;
+	if ((rc = profile_walk(c, profile_get_cb, &g)) != CHAIN_OK)
+		goto out;
+	if (!g.found) {
+		rc = CHAIN_ERR_NOT_FOUND;
+		goto out;
+	}
+	*len = g.len;
+	if (g.len > cap) {
+		rc = CHAIN_ERR_NOSPACE;
+		goto out;
+	}
+	if (g.len > 0)
+		memcpy(buf, g.val, g.len);
+out:
+	free(g.val);
+	return rc;
+}
+
+/* Newest value per field, kept sorted by field. */
+struct profile_all {
+	struct { uint16_t field; uint8_t *val; size_t len; } *v;
+	size_t		 n;
+};
+
+static int
+profile_all_cb(void *arg, const struct record_profile *p)
+{
+	struct profile_all *a = arg;
+	uint8_t *val;
+	size_t i;
+	void *nv;
+
+	if ((val = malloc(p->len ? p->len : 1)) == NULL)
+		return CHAIN_ERR_NOMEM;
+	if (p->len > 0)
+		memcpy(val, p->data, p->len);
+	for (i = 0; i < a->n && a->v[i].field < p->field; i++)
+		;
+	if (i < a->n && a->v[i].field == p->field) {
+		free(a->v[i].val);
+	} else {
+		if ((nv = reallocarray(a->v, a->n + 1, sizeof(*a->v))) == NULL) {
+			free(val);
+			return CHAIN_ERR_NOMEM;
+		}
+		a->v = nv;
+		memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof(*a->v));
+		a->n++;
+		a->v[i].field = p->field;
+	}
+	a->v[i].val = val;
+	a->v[i].len = p->len;
+	return 0;
+}
+
+int
+chain_profile_foreach(struct chain *c,
+    int (*fn)(void *arg, uint16_t field, const uint8_t *data, size_t len),
+    void *arg)
+{
+	struct profile_all a = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	if (c == NULL || fn == NULL)
+		return CHAIN_ERR_ARG;
+	rc = profile_walk(c, profile_all_cb, &a);
+	for (i = 0; rc == CHAIN_OK && i < a.n; i++)
+		rc = fn(arg, a.v[i].field, a.v[i].val, a.v[i].len);
+	for (i = 0; i < a.n; i++)
+		free(a.v[i].val);
+	free(a.v);
+	return rc;
+}
+
+struct field_set {
+	const uint16_t	*fields;
+	size_t		 n;
+};
+
+static int
+pred_profile_field(void *arg, const struct block_record *r)
+{
+	const struct field_set *s = arg;
+	struct record_profile p;
+	size_t i;
+
+	if (r->type != BLOCK_REC_PROFILE ||
+	    record_profile_decode(r, &p) != BLOCK_OK)
+		return 0;
+	for (i = 0; i < s->n; i++)
+		if (s->fields[i] == p.field)
+			return 1;
+	return 0;
+}
+
+int
+chain_profile_delete(struct chain *c, const uint16_t *fields, size_t n,
+    size_t *deleted)
+{
+	struct field_set set = { fields, n };
+	struct refactor rf = { NULL, pred_profile_field, &set };
+	size_t matched = 0;
+	int rc;
+
+	if (c == NULL || (fields == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (deleted != NULL)
+		*deleted = 0;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	rc = tx_end(c, refactor_locked(c, &rf, &matched));
+	if (rc == CHAIN_OK && deleted != NULL)
+		*deleted = matched;
+	return rc;
+}
+
+/* ---- queries --------------------------------------------------------- */
+
+int
+chain_info(struct chain *c, struct chain_info *info)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (c == NULL || info == NULL)
+		return CHAIN_ERR_ARG;
+	memset(info, 0, sizeof(*info));
+	info->version = c->version;
+	info->height = c->height;
+	s = stmt(c, ST_FILE_STATS);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		info->nfiles = (uint64_t)sqlite3_column_int64(s, 0);
+		info->file_bytes = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(c);
+	s = stmt(c, ST_BLK_STATS);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		info->block_bytes = (uint64_t)sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? CHAIN_OK : db_fail(c);
+}
+
+int
+chain_foreach_file(struct chain *c,
+    int (*fn)(void *arg, const struct chain_file *f), void *arg)
+{
+	sqlite3_stmt *s;
+	struct block b;
+	struct block_iter it;
+	struct block_record r;
+	struct chain_file f;
+	uint32_t i;
+	int rc;
+
+	if (c == NULL || fn == NULL)
+		return CHAIN_ERR_ARG;
+	s = stmt(c, ST_BLK_ALL);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (block_decode(sqlite3_column_blob(s, 1),
+		    (size_t)sqlite3_column_bytes(s, 1), &b) != BLOCK_OK) {
+			sqlite3_reset(s);
+			return CHAIN_ERR_CORRUPT;
+		}
+		block_iter_init(&it, &b);
+		for (i = 0; block_iter_next(&it, &r) == 1; i++) {
+			if (r.type != BLOCK_REC_FILE)
+				continue;
+			if (chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK) {
+				sqlite3_reset(s);
+				return CHAIN_ERR_CORRUPT;
+			}
+			if ((rc = fn(arg, &f)) != 0) {
+				sqlite3_reset(s);
+				return rc;
+			}
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? CHAIN_OK : db_fail(c);
+}
+
+/* The file record at (block, rec) as a malloc'd copy. */
+static int
+file_at(struct chain *c, uint64_t number, uint32_t rec, struct chain_file **out)
+{
+	struct block b;
+	struct chain_file f;
+	uint8_t *raw;
+	size_t len;
+	int rc;
+
+	if ((rc = blk_get(c, number, &raw, &len)) != CHAIN_OK)
+		return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+	if (block_decode(raw, len, &b) != BLOCK_OK ||
+	    chain_file_decode(&b, rec, &f, &c->scratch) != BLOCK_OK) {
+		free(raw);
+		return CHAIN_ERR_CORRUPT;
+	}
+	*out = chain_file_dup(&f);
+	free(raw);
+	return *out != NULL ? CHAIN_OK : CHAIN_ERR_NOMEM;
+}
+
+int
+chain_get_file(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES],
+    struct chain_file **out)
+{
+	sqlite3_stmt *s;
+	uint64_t number;
+	uint32_t rec;
+	int rc;
+
+	if (c == NULL || id == NULL || out == NULL)
+		return CHAIN_ERR_ARG;
+	*out = NULL;
+	s = stmt(c, ST_FILE_GET);
+	sqlite3_bind_blob(s, 1, id, RECORD_FILE_ID_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? CHAIN_ERR_NOT_FOUND : db_fail(c);
+	}
+	number = (uint64_t)sqlite3_column_int64(s, 0);
+	rec = (uint32_t)sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	return file_at(c, number, rec, out);
+}
+
+int
+chain_block(struct chain *c, uint64_t number, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	uint8_t *raw;
+	size_t n;
+	int rc;
+
+	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
+		return CHAIN_ERR_ARG;
+	*len = 0;
+	if (number >= c->height)
+		return CHAIN_ERR_NOT_FOUND;
+	if ((rc = blk_get(c, number, &raw, &n)) != CHAIN_OK)
+		return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+	*len = n;
+	if (n > cap)
+		rc = CHAIN_ERR_NOSPACE;
+	else
+		memcpy(buf, raw, n);
+	free(raw);
+	return rc;
+}
+
+int
+chain_find_hash(struct chain *c, const uint8_t hash[BLOCK_HASH_BYTES],
+    int (*fn)(void *arg, const struct chain_file *f), void *arg)
+{
+	struct chain_file *f;
+	uint64_t *pos = NULL, *np;
+	size_t n = 0, i;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (c == NULL || hash == NULL || fn == NULL)
+		return CHAIN_ERR_ARG;
+	/* Collect the positions first: fn may call back into the chain. */
+	s = stmt(c, ST_FILE_BY_HASH);
+	sqlite3_bind_blob(s, 1, hash, BLOCK_HASH_BYTES, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((np = reallocarray(pos, 2 * (n + 1), sizeof(*pos))) == NULL) {
+			sqlite3_reset(s);
+			free(pos);
+			return CHAIN_ERR_NOMEM;
+		}
+		pos = np;
+		pos[2 * n] = (uint64_t)sqlite3_column_int64(s, 0);
+		pos[2 * n + 1] = (uint64_t)sqlite3_column_int64(s, 1);
+		n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(pos);
+		return db_fail(c);
+	}
+	for (i = 0, rc = CHAIN_OK; i < n && rc == CHAIN_OK; i++) {
+		if ((rc = file_at(c, pos[2 * i], (uint32_t)pos[2 * i + 1], &f)) !=
+		    CHAIN_OK)
+			break;
+		rc = fn(arg, f);
+		free(f);
+	}
+	free(pos);
+	return rc;
+}
+
+int
+chain_hash_referenced(struct chain *c, const uint8_t hash[BLOCK_HASH_BYTES])
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (c == NULL || hash == NULL)
+		return CHAIN_ERR_ARG;
+	s = stmt(c, ST_FILE_BY_HASH);
+	sqlite3_bind_blob(s, 1, hash, BLOCK_HASH_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(c);
+}
