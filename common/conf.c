@@ -121,7 +121,7 @@ static const struct conf_key conf_keys[] = {
 	  1 * MIB, 1048576 * GIB, "1G",
 	  "Size limit of the cache of other peers' blockchains\n"
 	  "(bytes; suffixes K, M, G; 1M..1048576G)." },
-	{ "storaged", "warehouse", CT_PATH, F(warehouse), 0, 0, "warehouse",
+	{ "storaged", "warehouse", CT_PATH, F(warehouse), 0, 0, "storage/warehouse",
 	  "Directory of the shared files; relative to the node directory." },
 
 	{ "searchd", "max_results", CT_U32, F(max_results), 1, 100000, "1000",
@@ -846,7 +846,7 @@ conf_parse_buf(struct conf *c, const char *buf, size_t len, const char *name,
 		return -1;
 	}
 	if (!x.warehouse_set &&
-	    snprintf(c->warehouse, sizeof(c->warehouse), "%s/warehouse", dir) >=
+	    snprintf(c->warehouse, sizeof(c->warehouse), "%s/storage/warehouse", dir) >=
 	    (int)sizeof(c->warehouse)) {
 		snprintf(err, errlen, "%s: warehouse path too long", name);
 		return -1;
@@ -877,7 +877,7 @@ conf_defaults(struct conf *c)
 	c->cache_max_block_size = 50096;
 	c->cache_max_block_count = 256;
 	c->cache_max_bytes = 1 * GIB;
-	conf_strcpy(c->warehouse, sizeof(c->warehouse), "./warehouse");
+	conf_strcpy(c->warehouse, sizeof(c->warehouse), "./storage/warehouse");
 	c->max_results = 1000;
 	c->result_timeout_ms = 10000;
 }

@@ -28,15 +28,6 @@ struct ipc_req {
 	uid_t			 uid;
 };
 
-static uint64_t
-ipc_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 ipc_path(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -212,40 +203,59 @@ ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
 	ipc_reply(req, buf, (size_t)n);
 }
 
-/* Set from nng's thread when the connection of a waiting client goes away. */
+/*
+ * A waiting client must notice at once when its connection goes away (the
+ * daemon was killed): the pipe callback, on nng's thread, cancels the wait.
+ * (A receive timeout on a cooked req socket would abandon the request, so
+ * the whole wait is one aio with the caller's timeout.)
+ */
+struct ipc_wait {
+	atomic_int	 lost;
+	nng_aio		*aio;
+};
+
 static void
 ipc_call_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	atomic_int *lost = arg;
+	struct ipc_wait *w = arg;
 
 	(void)p;
-	if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_store(lost, 1);
+	if (ev != NNG_PIPE_EV_REM_POST)
+		return;
+	atomic_store(&w->lost, 1);
+	if (w->aio != NULL)
+		nng_aio_cancel(w->aio);
 }
 
 int
 ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
     size_t *replen, int timeout_ms, char *err, size_t errlen)
 {
-	atomic_int lost = 0;
-	uint64_t start = ipc_mono_ms();
+	static struct ipc_wait wait;	/* one call at a time per process */
 	char url[128];
 	nng_socket sock;
 	nng_msg *msg;
+	nng_aio *aio = NULL;
 	int rv, ret = IPC_CALL_ERROR;
 
 	*rep = NULL;
 	*replen = 0;
+	atomic_store(&wait.lost, 0);
+	wait.aio = NULL;
 	if ((rv = nng_req0_open(&sock)) != 0) {
 		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
 		return IPC_CALL_ERROR;
 	}
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
-	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 100);
 	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, timeout_ms);
 	/* Never resend: a request must not be served twice. */
 	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, ipc_call_pipe_gone, &lost);
+	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		snprintf(err, errlen, "nng_aio_alloc: %s", nng_strerror(rv));
+		goto out;
+	}
+	wait.aio = aio;
+	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, ipc_call_pipe_gone, &wait);
 	ipc_url(url, sizeof(url), path);
 	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
 		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
@@ -259,31 +269,26 @@ ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 		snprintf(err, errlen, "send to %s: %s", path, nng_strerror(rv));
 		goto out;
 	}
-	for (;;) {
-		rv = nng_recvmsg(sock, &msg, 0);
-		if (rv == 0)
-			break;
-		if (rv != NNG_ETIMEDOUT) {
-			/* nng abandons the request (ESTATE) when its pipe goes away. */
-			if (atomic_load(&lost) || rv == NNG_ESTATE) {
-				snprintf(err, errlen, "connection lost while waiting for the reply");
-				ret = IPC_CALL_LOST;
-			} else
-				snprintf(err, errlen, "receive from %s: %s", path,
-				    nng_strerror(rv));
-			goto out;
-		}
-		if (atomic_load(&lost)) {
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_recv_aio(sock, aio);
+	/* The connection may have gone before the wait began. */
+	if (atomic_load(&wait.lost))
+		nng_aio_cancel(aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv != 0) {
+		if (atomic_load(&wait.lost) || rv == NNG_ECANCELED || rv == NNG_ESTATE ||
+		    rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT || rv == NNG_ECLOSED) {
 			snprintf(err, errlen, "connection lost while waiting for the reply");
 			ret = IPC_CALL_LOST;
-			goto out;
-		}
-		if (ipc_mono_ms() - start >= (uint64_t)timeout_ms) {
+		} else if (rv == NNG_ETIMEDOUT) {
 			snprintf(err, errlen, "no reply within %d ms", timeout_ms);
 			ret = IPC_CALL_TIMEOUT;
-			goto out;
-		}
+		} else
+			snprintf(err, errlen, "receive from %s: %s", path, nng_strerror(rv));
+		goto out;
 	}
+	msg = nng_aio_get_msg(aio);
 	*replen = nng_msg_len(msg);
 	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
 		nng_msg_free(msg);
@@ -295,6 +300,9 @@ ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 	ret = 0;
 out:
 	nng_close(sock);
+	wait.aio = NULL;
+	if (aio != NULL)
+		nng_aio_free(aio);
 	return ret;
 }
 

@@ -51,5 +51,13 @@ int	ctl_status(struct ctl *c, int argc, char **argv);
 int	ctl_reload(struct ctl *c, int argc, char **argv);
 int	ctl_id(struct ctl *c, int argc, char **argv);
 int	ctl_probe(struct ctl *c, int argc, char **argv);
+int	ctl_add(struct ctl *c, int argc, char **argv);
+int	ctl_ls(struct ctl *c, int argc, char **argv);
+int	ctl_rm(struct ctl *c, int argc, char **argv);
+int	ctl_mv(struct ctl *c, int argc, char **argv);
+int	ctl_cat(struct ctl *c, int argc, char **argv);
+int	ctl_chain(struct ctl *c, int argc, char **argv);
+int	ctl_profile(struct ctl *c, int argc, char **argv);
+int	ctl_verify(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -23,6 +23,15 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "status", ctl_status, "[--json]", "show each daemon: running or not, pid, uid, uptime, sandbox, links" },
 	{ "reload", ctl_reload, "[--json]", "make every daemon re-read what can be reloaded (like SIGHUP)" },
 	{ "id", ctl_id, "[--json]", "print the node's public key (peer ID) and node ID" },
+	{ "add", ctl_add, "[--json] [--name NAME] [--folder F] [--description D] FILE...",
+	    "share files: stream them into the warehouse and the own blockchain" },
+	{ "ls", ctl_ls, "[--json]", "list the files this node shares" },
+	{ "rm", ctl_rm, "[--json] ID|HASH", "stop sharing a file (by file ID or content hash)" },
+	{ "mv", ctl_mv, "[--json] ID NEWNAME", "rename a shared file" },
+	{ "cat", ctl_cat, "HASH", "write a shared file's content to standard output" },
+	{ "chain", ctl_chain, "[--json]", "the own blockchain: version, height, files" },
+	{ "profile", ctl_profile, "[--json] get FIELD | set FIELD VALUE", "read or write a profile field" },
+	{ "verify", ctl_verify, "[--json]", "re-hash every file in the warehouse and check its merkle tree" },
 	{ "sandbox-probe", ctl_probe, "[--json] DAEMON", "ask a daemon to try opening an AF_INET socket (sandbox check)" },
 	{ NULL, NULL, NULL, NULL }
 };

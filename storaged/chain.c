@@ -728,7 +728,7 @@ check_consistency(struct chain *c)
 {
 	sqlite3_stmt *s = stmt(c, ST_BLK_STATS);
 	struct block b;
-	uint8_t *raw;
+	uint8_t *raw, pub[PEERNET_PUBKEY_BYTES];
 	size_t len;
 	int64_t count, max;
 	int rc;
@@ -747,11 +747,11 @@ check_consistency(struct chain *c)
 		return CHAIN_OK;
 	if ((rc = blk_get(c, c->height - 1, &raw, &len)) != CHAIN_OK)
 		return rc;
-	rc = block_verify(raw, len, &b, NULL);
-	if (rc == BLOCK_OK && (b.number != c->height - 1 || b.version != c->version))
-		rc = BLOCK_ERR_NUMBER;
-	if (rc == BLOCK_OK)
-		rc = block_verify_owner(raw, len, c->owner);
+	rc = block_verify(raw, len, &b, pub);
+	if (rc == BLOCK_OK && (b.number != c->height - 1 ||
+	    b.version != c->version ||
+	    memcmp(pub, c->owner, PEERNET_PUBKEY_BYTES) != 0))
+		rc = BLOCK_ERR_OWNER;
 	free(raw);
 	return rc == BLOCK_OK ? CHAIN_OK : CHAIN_ERR_CORRUPT;
 }

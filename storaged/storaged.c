@@ -1,19 +1,20 @@
 /*
- * storaged.c — start-up of peernet-storaged, the owner of every persistent
- * byte of a node (warehouse, own blockchain, cache of other chains).  It
- * publishes events for searchd on DIR/run/storaged-events.sock.
+ * storaged.c — start-up of peernet-storaged: the warehouse, the own chain
+ * (opened once netd, the holder of the identity, has told us the public
+ * key; blocks are signed by netd over IPC), and the events for searchd on
+ * DIR/run/storaged-events.sock.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "ipc.h"
 #include "log.h"
+#include "storaged.h"
 
-struct storaged {
-	struct daemon	*d;
-	struct ipc_pub	 events;
-};
+#define STORAGED_TICK_MS	500
+#define STORAGED_SIGN_TIMEOUT_MS 5000
 
 static struct storaged storaged;
 
@@ -22,6 +23,140 @@ storaged_privileged(struct daemon *d, char *err, size_t errlen)
 {
 	storaged.d = d;
 	return daemon_make_dir(d, "storage", 0750, err, errlen);
+}
+
+/* Blocks are signed by netd: storaged never sees the private key. */
+static int
+storaged_sign(void *arg, const uint8_t hash[32], uint8_t sig[65])
+{
+	struct storaged *s = arg;
+	struct ipc_sign_req q;
+	struct ipc_sign_rep r;
+	char path[PATH_MAX], err[256];
+	uint8_t buf[64], *rep;
+	size_t len;
+	long n;
+	int rc;
+
+	memcpy(q.hash, hash, 32);
+	n = ipc_sign_req_encode(buf, sizeof(buf), &q);
+	daemon_sock_path(s->d, "netd", path, sizeof(path));
+	if (ipc_call(path, buf, (size_t)n, &rep, &len, STORAGED_SIGN_TIMEOUT_MS,
+	    err, sizeof(err)) != 0) {
+		log_warnx("signing by netd failed: %s", err);
+		return -1;
+	}
+	rc = ipc_sign_rep_decode(rep, len, &r);
+	free(rep);
+	if (rc != 0) {
+		log_warnx("netd's signature reply: %s", ipc_decode_strerror(rc));
+		return -1;
+	}
+	memcpy(sig, r.sig, 65);
+	return 0;
+}
+
+static void
+storaged_publish_file(struct storaged *s, uint16_t type, const struct chain_file *cf)
+{
+	static struct ipc_file f;
+	static uint8_t buf[8192];
+	long n;
+
+	storaged_file_to_ipc(cf, s->owner, &f);
+	if ((n = ipc_file_encode(buf, sizeof(buf), type, &f)) > 0)
+		ipc_publish(&s->events, buf, (size_t)n);
+}
+
+static void
+storaged_publish_chain(struct storaged *s)
+{
+	struct ipc_chain_info ci;
+	struct chain_info info;
+	uint8_t buf[64];
+	long n;
+
+	if (s->chain == NULL || chain_info(s->chain, &info) != 0)
+		return;
+	ci.version = info.version;
+	ci.height = info.height;
+	ci.files = info.nfiles;
+	ci.bytes = info.file_bytes;
+	if ((n = ipc_chain_info_encode(buf, sizeof(buf), IPC_EV_CHAIN, &ci)) > 0)
+		ipc_publish(&s->events, buf, (size_t)n);
+}
+
+/* Every committed change of the own chain becomes an event for searchd/netd. */
+static void
+storaged_on_chain_event(void *arg, int kind, const struct chain_file *f)
+{
+	struct storaged *s = arg;
+
+	switch (kind) {
+	case CHAIN_EV_FILE_ADDED:
+		storaged_publish_file(s, IPC_EV_FILE_ADDED, f);
+		break;
+	case CHAIN_EV_FILE_REMOVED:
+		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f);
+		break;
+	case CHAIN_EV_FILE_UPDATED:
+		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f);
+		storaged_publish_file(s, IPC_EV_FILE_ADDED, f);
+		break;
+	default:
+		break;
+	}
+	storaged_publish_chain(s);
+}
+
+/* Asks netd for the node's public key, then opens DIR/storage/chain.db. */
+static void
+storaged_open_chain(struct storaged *s)
+{
+	char path[PATH_MAX], err[512];
+	struct ipc_id id;
+	uint8_t req[IPC_HDR_LEN], *rep;
+	size_t len;
+	int rc;
+
+	daemon_sock_path(s->d, "netd", path, sizeof(path));
+	ipc_empty_encode(req, sizeof(req), IPC_ID, IPC_OK);
+	if (ipc_call(path, req, sizeof(req), &rep, &len, 2000, err, sizeof(err)) != 0)
+		return;
+	rc = ipc_id_decode(rep, len, &id);
+	free(rep);
+	if (rc != 0) {
+		log_warnx("netd's id reply: %s", ipc_decode_strerror(rc));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/storage/chain.db", s->d->dir);
+	if (chain_open(&s->chain, path, id.pubkey, storaged_sign, s, err,
+	    sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		s->chain = NULL;
+		return;
+	}
+	memcpy(s->owner, id.pubkey, sizeof(s->owner));
+	chain_set_event_cb(s->chain, storaged_on_chain_event, s);
+	log_info("own blockchain open: %s", path);
+	storaged_publish_chain(s);
+}
+
+static void
+storaged_on_tick(void *arg)
+{
+	struct storaged *s = arg;
+	uint64_t now = loop_now_ms();
+	int i;
+
+	if (s->chain == NULL) {
+		for (i = 0; i < s->d->nlinks; i++)
+			if (strcmp(s->d->links[i].name, "netd") == 0 &&
+			    ipc_link_state(&s->d->links[i], now,
+			    DAEMON_LINK_STALE_MS) == IPC_LINK_UP)
+				storaged_open_chain(s);
+	}
+	storaged_uploads_expire(s, now);
 }
 
 static int
@@ -33,18 +168,41 @@ storaged_setup(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "%s/run: path too long for a unix socket", d->dir);
 		return -1;
 	}
-	return ipc_pub_open(&storaged.events, path, err, errlen);
+	if (ipc_pub_open(&storaged.events, path, err, errlen) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/storage/warehouse", d->dir);
+	if (d->conf.warehouse[0] != '\0')
+		strlcpy(path, d->conf.warehouse, sizeof(path));
+	if (wh_open(&storaged.wh, path, err, errlen) != 0)
+		return -1;
+	storaged.next_upload = 1;
+	if (loop_timer_add(&d->loop, STORAGED_TICK_MS, STORAGED_TICK_MS,
+	    storaged_on_tick, &storaged) == NULL) {
+		snprintf(err, errlen, "timer failed");
+		return -1;
+	}
+	return 0;
 }
 
 static void
 storaged_shutdown(struct daemon *d)
 {
+	int i;
+
+	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
+		if (storaged.uploads[i].id != 0)
+			wh_write_abort(storaged.uploads[i].w);
+	if (storaged.chain != NULL)
+		chain_close(storaged.chain);
+	if (storaged.wh != NULL)
+		wh_close(storaged.wh);
 	ipc_pub_close(&storaged.events);
 }
 
 static const struct daemon_ops storaged_ops = {
 	.privileged = storaged_privileged,
 	.setup = storaged_setup,
+	.request = storaged_request,
 	.shutdown = storaged_shutdown,
 };
 

@@ -645,7 +645,12 @@ writer_demote(struct wh_writer *w)
 	w->exp = NULL;
 }
 
-/* Writes p at off, leaving aligned all-zero blocks as holes. */
+/*
+ * Writes p at off, leaving all-zero pieces unwritten: bytes never written
+ * read as zeros (the size is set by ftruncate at commit), and a block-aligned
+ * zero piece becomes a hole.  Pieces end at block boundaries so a block of
+ * zeros split across two chunks is still skipped.
+ */
 static int
 store_sparse(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
@@ -655,7 +660,7 @@ store_sparse(int fd, const uint8_t *p, size_t len, uint64_t off)
 		blk = ZERO_BLOCK - (size_t)((off + i) % ZERO_BLOCK);
 		if (blk > len - i)
 			blk = len - i;
-		if (blk == ZERO_BLOCK && memcmp(p + i, zero_block, ZERO_BLOCK) == 0) {
+		if (memcmp(p + i, zero_block, blk) == 0) {
 			if (i > run && pwrite_all(fd, p + run, i - run, off + run) == -1)
 				return -1;
 			run = i + blk;

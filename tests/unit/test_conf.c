@@ -111,7 +111,7 @@ test_conf_empty_file_gives_defaults_and_warehouse_in_dir(void)
 {
 	T_EQ_INT(parse(""), 0);
 	T_EQ_INT(c.nlisten, 2);
-	T_EQ_STR(c.warehouse, "/tmp/n/warehouse");
+	T_EQ_STR(c.warehouse, "/tmp/n/storage/warehouse");
 	T_EQ_STR(c.path, NAME);
 	T_EQ_STR(c.dir, "/tmp/n");
 	T_EQ_INT(parse("# only a comment\n; another\n\n[netd]\n"), 0);
@@ -228,7 +228,7 @@ test_conf_absolute_warehouse_is_kept(void)
 	T_EQ_STR(c.warehouse, "/srv/wh");
 	T_EQ_INT(conf_parse_string(&c, "", "peernet.conf", err, sizeof(err)),
 	    0);
-	T_EQ_STR(c.warehouse, "./warehouse");
+	T_EQ_STR(c.warehouse, "./storage/warehouse");
 }
 
 static void
@@ -665,7 +665,7 @@ test_conf_write_initial_round_trips(void)
 	T_EQ_U64(c.cache_max_bytes, c2.cache_max_bytes);
 	T_EQ_INT(c.max_results, c2.max_results);
 	T_EQ_INT(c.result_timeout_ms, c2.result_timeout_ms);
-	snprintf(want, sizeof(want), "%s/warehouse", dir);
+	snprintf(want, sizeof(want), "%s/storage/warehouse", dir);
 	rm_tree(dir);
 	T_EQ_STR(c.warehouse, want);
 }

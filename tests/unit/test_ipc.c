@@ -428,6 +428,16 @@ srv_run(void *arg)
 	return NULL;
 }
 
+static void *srv_run(void *arg);
+
+/* Like srv_run, but only after 1.5 s: the loop of a busy daemon. */
+static void *
+srv_run_late(void *arg)
+{
+	usleep(1500000);
+	return srv_run(arg);
+}
+
 static char sockpath[108];
 static char self_path[4096];
 
@@ -517,6 +527,42 @@ test_server_refuses_uid_not_in_allowed_set(void)
 	T_ASSERT(strstr(reason, "is not allowed") != NULL);
 }
 
+/* A server busy for a while (its loop blocked) must not look "lost". */
+static void
+test_call_waits_for_a_busy_server(void)
+{
+	static struct srv_thread t;
+	uid_t allowed[1] = { geteuid() };
+	struct ipc_status st;
+	char err[256];
+	uint8_t req[4], *rep;
+	size_t len;
+	int rc;
+
+	mk_sockpath();
+	memset(&t, 0, sizeof(t));
+	t.answer = 1;
+	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
+	    err, sizeof(err)), 0);
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	/* The serving thread starts dispatching only 1.5 s after the request. */
+	{
+		pthread_t late;
+		static struct srv_thread *tp = &t;
+
+		pthread_create(&late, NULL, (void *(*)(void *))srv_run_late, tp);
+		rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 5000, err, sizeof(err));
+		atomic_store(&t.stop, 1);
+		pthread_join(late, NULL);
+	}
+	ipc_server_close(&t.srv);
+	if (rc != 0)
+		T_FAIL("ipc_call: %s", err);
+	rc = ipc_status_decode(rep, len, IPC_STATUS, &st);
+	free(rep);
+	T_EQ_INT(rc, 0);
+}
+
 static void
 test_call_to_missing_server_says_not_running(void)
 {
@@ -594,6 +640,7 @@ main(int argc, char **argv)
 	T_RUN(test_storage_messages_round_trip_and_reject_truncation);
 	T_RUN(test_request_reply_over_unix_socket);
 	T_RUN(test_server_refuses_uid_not_in_allowed_set);
+	T_RUN(test_call_waits_for_a_busy_server);
 	T_RUN(test_call_to_missing_server_says_not_running);
 	T_RUN(test_client_notices_server_killed_while_waiting);
 	return t_done();

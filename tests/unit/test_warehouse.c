@@ -448,6 +448,75 @@ test_reads_at_offsets_and_past_end(void)
 }
 
 static void
+test_zero_runs_become_holes_and_read_back_as_zeros(void)
+{
+	enum { SIZE = 1000003 };
+	static uint8_t data[SIZE], back[SIZE];
+	uint8_t hash[32], want[32];
+	char root[512], path[700];
+	struct stat st;
+	struct wh *wh;
+	size_t got;
+
+	if ((wh = fresh("holes", root, sizeof(root))) == NULL)
+		T_FAIL("wh_open");
+	/* Data, 200 KiB of zeros, data, zeros to the end (trailing hole). */
+	memset(data, 0, SIZE);
+	rng_fill(data, 100);
+	rng_fill(data + 100 + 200 * 1024, 5000);
+	/* Odd chunks: zero blocks straddle the writes. */
+	T_EQ_INT(put(wh, data, SIZE, SIZE, 3001, hash, NULL), WH_OK);
+	blake3_hash(data, SIZE, want);
+	T_EQ_MEM(hash, want, 32);
+	path_of(root, hash, "", path, sizeof(path));
+	T_EQ_INT(stat(path, &st), 0);
+	T_EQ_U64(st.st_size, SIZE);
+	T_ASSERT((uint64_t)st.st_blocks * 512 <= 64 * 1024);
+	memset(back, 0xee, SIZE);
+	T_EQ_INT(wh_read(wh, hash, 0, back, SIZE, &got), WH_OK);
+	T_EQ_U64(got, SIZE);
+	T_EQ_MEM(back, data, SIZE);
+	/* Other bytes, in one write: data, then zero blocks within a chunk. */
+	data[0] ^= 1;
+	data[SIZE - 1] = 7;
+	T_EQ_INT(put(wh, data, SIZE, 0, SIZE, hash, NULL), WH_OK);
+	blake3_hash(data, SIZE, want);
+	T_EQ_MEM(hash, want, 32);
+	memset(back, 0xee, SIZE);
+	T_EQ_INT(wh_read(wh, hash, 0, back, SIZE, &got), WH_OK);
+	T_EQ_U64(got, SIZE);
+	T_EQ_MEM(back, data, SIZE);
+	path_of(root, hash, "", path, sizeof(path));
+	T_EQ_INT(stat(path, &st), 0);
+	T_ASSERT((uint64_t)st.st_blocks * 512 <= 64 * 1024);
+	wh_close(wh);
+}
+
+static void
+test_damaged_file_of_wrong_size_is_replaced_not_deduplicated(void)
+{
+	uint8_t data[50000], hash[32], back[50000];
+	char root[512], path[700];
+	struct wh *wh;
+	size_t got;
+	int dedup;
+
+	if ((wh = fresh("replace", root, sizeof(root))) == NULL)
+		T_FAIL("wh_open");
+	rng_fill(data, sizeof(data));
+	T_EQ_INT(put(wh, data, sizeof(data), 0, 4096, hash, NULL), WH_OK);
+	path_of(root, hash, "", path, sizeof(path));
+	T_EQ_INT(truncate(path, 1000), 0);
+	T_EQ_INT(put(wh, data, sizeof(data), 0, 4096, hash, &dedup), WH_OK);
+	T_EQ_INT(dedup, 0);
+	T_EQ_INT(wh_read(wh, hash, 0, back, sizeof(back), &got), WH_OK);
+	T_EQ_U64(got, sizeof(data));
+	T_EQ_MEM(back, data, sizeof(data));
+	T_EQ_INT(temp_count(root), 0);
+	wh_close(wh);
+}
+
+static void
 test_delete_removes_data_companion_and_empty_levels(void)
 {
 	enum { SIZE = 300000 };
@@ -1155,6 +1224,8 @@ main(int argc, char **argv)
 	T_RUN(test_same_content_twice_is_one_file_deduplicated);
 	T_RUN(test_thousand_files_enumerated_exactly_and_read_back);
 	T_RUN(test_reads_at_offsets_and_past_end);
+	T_RUN(test_zero_runs_become_holes_and_read_back_as_zeros);
+	T_RUN(test_damaged_file_of_wrong_size_is_replaced_not_deduplicated);
 	T_RUN(test_delete_removes_data_companion_and_empty_levels);
 	T_RUN(test_companions_match_reference_trees);
 	T_RUN(test_missing_companion_rebuilt_and_damaged_one_refused);

@@ -1,0 +1,592 @@
+/*
+ * ctl_store.c — the verbs of the own shared files: add (ctl reads the file
+ * and streams it to storaged, so no daemon needs access to users' files),
+ * ls, rm, mv, cat, chain, profile, verify.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "filetype.h"
+#include "hex.h"
+#include "ipc.h"
+
+#define CTL_CHUNK	(1024 * 1024 - 64)
+#define CTL_SLOW_MS	600000	/* merkle trees of huge files, warehouse verify */
+
+static uint8_t ctl_buf[IPC_MSG_MAX];
+
+static double
+ctl_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+ctl_human(char *out, size_t cap, double v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+/* One line, redrawn: percentage, bytes, rate, ETA.  Only on a terminal. */
+static void
+ctl_progress(const char *what, uint64_t done, uint64_t total, double start, int final)
+{
+	char d[32], t[32], r[32];
+	double el = ctl_secs() - start, rate = el > 0 ? (double)done / el : 0;
+	double eta = rate > 0 ? (double)(total - done) / rate : 0;
+	int pct = total ? (int)(done * 100 / total) : 100, i, bar = pct / 4;
+
+	ctl_human(d, sizeof(d), (double)done);
+	ctl_human(t, sizeof(t), (double)total);
+	ctl_human(r, sizeof(r), rate);
+	fprintf(stderr, "\r%-20.20s [", what);
+	for (i = 0; i < 25; i++)
+		fputc(i < bar ? '#' : '.', stderr);
+	fprintf(stderr, "] %3d%% %s/%s %s/s ETA %.0fs ", pct, d, t, r, final ? 0.0 : eta);
+	if (final)
+		fputc('\n', stderr);
+}
+
+static int
+ctl_parse_hex(const char *s, uint8_t *out, size_t want)
+{
+	return strlen(s) == 2 * want && hex_decode(out, want, s) == (long)want ? 0 : -1;
+}
+
+static void
+ctl_file_json(json_t *o, const struct ipc_file *f)
+{
+	char id[33], hash[65], owner[67];
+
+	hex_encode(id, f->id, 16);
+	hex_encode(hash, f->hash, 32);
+	hex_encode(owner, f->owner, 33);
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "hash", json_string(hash));
+	json_object_set_new(o, "owner", json_string(owner));
+	json_object_set_new(o, "size", json_integer((json_int_t)f->size));
+	json_object_set_new(o, "type", json_string(ft_type_name(f->type)));
+	json_object_set_new(o, "format", json_integer(f->format));
+	json_object_set_new(o, "date", json_integer(f->date));
+	json_object_set_new(o, "block", json_integer((json_int_t)f->block));
+	json_object_set_new(o, "name", json_string(f->name));
+	json_object_set_new(o, "folder", json_string(f->folder));
+	json_object_set_new(o, "description", json_string(f->description));
+}
+
+static int
+ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folder,
+    const char *desc, json_t *arr)
+{
+	static struct ipc_add_begin ab;
+	static struct ipc_add_result res;
+	const char *base;
+	struct ipc_data d;
+	struct stat sb;
+	uint8_t *rep;
+	size_t replen;
+	uint64_t off = 0;
+	uint32_t id;
+	ssize_t got;
+	double start = ctl_secs();
+	int fd, tty = isatty(STDERR_FILENO) && !c->json, saved, rc;
+	long n;
+	char hash[65], fid[33], hs[32];
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &sb) == -1) {
+		ctl_err("add: %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ctl_err("add: %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	memset(&ab, 0, sizeof(ab));
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (strlen(name ? name : base) > IPC_STR_MAX || strlen(folder) > IPC_STR_MAX ||
+	    strlen(desc) > IPC_STR_MAX) {
+		ctl_err("add: %s: name, folder or description longer than %d bytes",
+		    path, IPC_STR_MAX);
+		close(fd);
+		return -1;
+	}
+	strlcpy(ab.name, name ? name : base, sizeof(ab.name));
+	strlcpy(ab.folder, folder, sizeof(ab.folder));
+	strlcpy(ab.description, desc, sizeof(ab.description));
+	ab.size = (uint64_t)sb.st_size;
+	ab.type = 0xff;
+	ab.format = 0xffff;
+	n = ipc_add_begin_encode(ctl_buf, sizeof(ctl_buf), &ab);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1) {
+		close(fd);
+		return -1;
+	}
+	rc = ipc_u32_decode(rep, replen, IPC_ADD_BEGIN, &id);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("add: malformed reply from storaged");
+		close(fd);
+		return -1;
+	}
+	/* Stream the file in large chunks: one IPC message costs tens of µs. */
+	while (off < ab.size) {
+		memset(&d, 0, sizeof(d));
+		d.id = id;
+		d.offset = off;
+		n = ipc_data_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_DATA, &d);
+		got = pread(fd, ctl_buf + n, CTL_CHUNK, (off_t)off);
+		if (got <= 0) {
+			saved = got == 0 ? 0 : errno;
+			ctl_err("add: %s: %s", path, got == 0 ?
+			    "file shrank while being read" : strerror(saved));
+			goto abort;
+		}
+		if (off + (uint64_t)got > ab.size)
+			got = (ssize_t)(ab.size - off);
+		d.len = (uint32_t)got;
+		ipc_data_encode(ctl_buf, (size_t)n, IPC_ADD_DATA, &d);
+		if (ctl_call(c, "storaged", ctl_buf, (size_t)n + (size_t)got, &rep,
+		    &replen, 0) == -1)
+			goto abort;
+		free(rep);
+		off += (uint64_t)got;
+		if (tty)
+			ctl_progress(base, off, ab.size, start, 0);
+	}
+	close(fd);
+	fd = -1;
+	n = ipc_u32_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_END, id);
+	saved = c->timeout_ms;
+	c->timeout_ms = CTL_SLOW_MS;
+	rc = ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0);
+	c->timeout_ms = saved;
+	if (rc == -1)
+		return -1;
+	rc = ipc_add_result_decode(rep, replen, &res);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("add: malformed reply from storaged: %s", ipc_decode_strerror(rc));
+		return -1;
+	}
+	if (tty)
+		ctl_progress(base, ab.size, ab.size, start, 1);
+	hex_encode(hash, res.file.hash, 32);
+	hex_encode(fid, res.file.id, 16);
+	if (arr != NULL) {
+		json_t *o = json_object();
+
+		ctl_file_json(o, &res.file);
+		json_object_set_new(o, "path", json_string(path));
+		json_object_set_new(o, "deduplicated", json_boolean(res.dedup));
+		json_array_append_new(arr, o);
+	} else {
+		ctl_human(hs, sizeof(hs), (double)res.file.size);
+		printf("shared %s (%s%s)\n  hash %s\n  id   %s\n", res.file.name, hs,
+		    res.dedup ? ", content already in the warehouse" : "", hash, fid);
+	}
+	return 0;
+abort:
+	if (fd != -1)
+		close(fd);
+	if (tty)
+		fputc('\n', stderr);
+	n = ipc_u32_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_ABORT, id);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 1) == 0)
+		free(rep);
+	return -1;
+}
+
+int
+ctl_add(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("add");
+	const char *name = NULL, *folder = "", *desc = "";
+	const char *files[1024];
+	int i, nfiles = 0, failed = 0;
+	json_t *arr = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ctl_verb_usage(v, 0);
+			return 0;
+		} else if ((strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "--folder") == 0 ||
+		    strcmp(argv[i], "--description") == 0) && i + 1 < argc) {
+			if (argv[i][2] == 'n')
+				name = argv[++i];
+			else if (argv[i][2] == 'f')
+				folder = argv[++i];
+			else
+				desc = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			ctl_err("add: unknown or incomplete option '%s'", argv[i]);
+			ctl_verb_usage(v, 1);
+			return 2;
+		} else if (nfiles < (int)(sizeof(files) / sizeof(files[0])))
+			files[nfiles++] = argv[i];
+		else {
+			ctl_err("add: at most %zu files at once", sizeof(files) / sizeof(files[0]));
+			return 2;
+		}
+	}
+	if (nfiles == 0 || (name != NULL && nfiles > 1)) {
+		ctl_err(nfiles == 0 ? "add: no file given" : "add: --name needs exactly one file");
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	if (c->json)
+		arr = json_array();
+	for (i = 0; i < nfiles; i++)
+		if (ctl_add_one(c, files[i], name, folder, desc, arr) == -1)
+			failed++;
+	if (arr != NULL)
+		ctl_json_print(json_pack("{s:o, s:i}", "added", arr, "failed", failed));
+	return failed ? 1 : 0;
+}
+
+int
+ctl_ls(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("ls");
+	static struct ipc_file f;
+	struct ipc_file_list fl;
+	struct ipc_range rg = { 0, 0 };
+	uint8_t *rep;
+	size_t replen;
+	char id[33], hs[32], date[32];
+	json_t *arr;
+	struct tm tm;
+	time_t t;
+	long n;
+	int rc;
+
+	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return rc == -2 ? 0 : 2;
+	if (rc != argc) {
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	n = ipc_range_encode(ctl_buf, sizeof(ctl_buf), IPC_LS, &rg);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+		return 1;
+	if ((rc = ipc_file_list_decode(rep, replen, IPC_LS, &fl)) != 0) {
+		free(rep);
+		ctl_err("ls: malformed reply: %s", ipc_decode_strerror(rc));
+		return 1;
+	}
+	arr = json_array();
+	if (!c->json)
+		printf("%-32s %10s %-9s %-16s %s\n", "ID", "SIZE", "TYPE", "SHARED", "NAME");
+	while (ipc_file_list_next(&fl, &f) == 1) {
+		if (c->json) {
+			json_t *o = json_object();
+
+			ctl_file_json(o, &f);
+			json_array_append_new(arr, o);
+			continue;
+		}
+		hex_encode(id, f.id, 16);
+		ctl_human(hs, sizeof(hs), (double)f.size);
+		t = (time_t)f.date;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+		printf("%-32s %10s %-9s %-16s %s%s%s\n", id, hs, ft_type_name(f.type), date,
+		    f.folder, f.folder[0] ? "/" : "", f.name);
+	}
+	if (c->json)
+		ctl_json_print(json_pack("{s:I, s:o}", "total", (json_int_t)fl.total,
+		    "files", arr));
+	else {
+		json_decref(arr);
+		if (fl.count < fl.total)
+			printf("(%u of %u shown)\n", fl.count, fl.total);
+	}
+	free(rep);
+	return 0;
+}
+
+int
+ctl_rm(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("rm");
+	struct ipc_ref ref;
+	uint8_t *rep;
+	size_t replen;
+	uint32_t removed;
+	long n;
+	int first, rc;
+
+	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return first == -2 ? 0 : 2;
+	if (first != argc - 1) {
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	memset(&ref, 0, sizeof(ref));
+	if (ctl_parse_hex(argv[first], ref.key, 16) == 0)
+		ref.kind = 0;
+	else if (ctl_parse_hex(argv[first], ref.key, 32) == 0)
+		ref.kind = 1;
+	else {
+		ctl_err("rm: expected a file ID (32 hex digits) or a hash (64), got '%s'",
+		    argv[first]);
+		return 2;
+	}
+	n = ipc_ref_encode(ctl_buf, sizeof(ctl_buf), IPC_RM, &ref);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+		return 1;
+	rc = ipc_u32_decode(rep, replen, IPC_RM, &removed);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("rm: malformed reply");
+		return 1;
+	}
+	if (c->json)
+		ctl_json_print(json_pack("{s:i}", "removed", (int)removed));
+	else
+		printf("removed %u file record%s\n", removed, removed == 1 ? "" : "s");
+	return 0;
+}
+
+int
+ctl_mv(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("mv");
+	static struct ipc_mv mv;
+	uint8_t *rep;
+	size_t replen;
+	long n;
+	int first;
+
+	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return first == -2 ? 0 : 2;
+	if (first != argc - 2) {
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	if (ctl_parse_hex(argv[first], mv.id, 16) != 0) {
+		ctl_err("mv: expected a file ID (32 hex digits), got '%s'", argv[first]);
+		return 2;
+	}
+	if (argv[first + 1][0] == '\0' || strlen(argv[first + 1]) > IPC_STR_MAX) {
+		ctl_err("mv: the new name must be 1 to %d bytes", IPC_STR_MAX);
+		return 2;
+	}
+	strlcpy(mv.name, argv[first + 1], sizeof(mv.name));
+	n = ipc_mv_encode(ctl_buf, sizeof(ctl_buf), &mv);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+		return 1;
+	free(rep);
+	if (c->json)
+		ctl_json_print(json_pack("{s:b}", "renamed", 1));
+	else
+		printf("renamed to %s\n", mv.name);
+	return 0;
+}
+
+int
+ctl_cat(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("cat");
+	struct ipc_read rd;
+	struct ipc_data d;
+	uint8_t *rep;
+	size_t replen;
+	long n;
+	int first, rc;
+
+	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return first == -2 ? 0 : 2;
+	if (first != argc - 1) {
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	memset(&rd, 0, sizeof(rd));
+	if (ctl_parse_hex(argv[first], rd.hash, 32) != 0) {
+		ctl_err("cat: expected a hash (64 hex digits), got '%s'", argv[first]);
+		return 2;
+	}
+	rd.len = CTL_CHUNK;
+	for (;;) {
+		n = ipc_read_encode(ctl_buf, sizeof(ctl_buf), IPC_CAT, &rd);
+		if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+			return 1;
+		if ((rc = ipc_data_decode(rep, replen, IPC_CAT, &d)) != 0) {
+			free(rep);
+			ctl_err("cat: malformed reply: %s", ipc_decode_strerror(rc));
+			return 1;
+		}
+		if (d.len > 0 && fwrite(d.bytes, 1, d.len, stdout) != d.len) {
+			free(rep);
+			ctl_err("cat: write: %s", strerror(errno));
+			return 1;
+		}
+		rd.offset += d.len;
+		free(rep);
+		if (d.len < rd.len)
+			break;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+ctl_chain(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("chain");
+	struct ipc_chain_info ci;
+	char hs[32];
+	uint8_t *rep;
+	size_t replen;
+	int rc;
+
+	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return rc == -2 ? 0 : 2;
+	if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &replen, 0) == -1)
+		return 1;
+	rc = ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("chain: malformed reply");
+		return 1;
+	}
+	if (c->json)
+		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "version",
+		    (json_int_t)ci.version, "height", (json_int_t)ci.height,
+		    "files", (json_int_t)ci.files, "bytes", (json_int_t)ci.bytes));
+	else {
+		ctl_human(hs, sizeof(hs), (double)ci.bytes);
+		printf("version %llu\nheight  %llu blocks\nfiles   %llu (%s)\n",
+		    (unsigned long long)ci.version, (unsigned long long)ci.height,
+		    (unsigned long long)ci.files, hs);
+	}
+	return 0;
+}
+
+static const char *const ctl_profile_fields[] = {
+	"name", "email", "website", "twitter", "youtube", "address", "picture"
+};
+
+static int
+ctl_profile_field(const char *s)
+{
+	char *end;
+	unsigned long v;
+	size_t i;
+
+	for (i = 0; i < sizeof(ctl_profile_fields) / sizeof(ctl_profile_fields[0]); i++)
+		if (strcasecmp(s, ctl_profile_fields[i]) == 0)
+			return (int)i;
+	v = strtoul(s, &end, 10);
+	return *s != '\0' && *end == '\0' && v <= 0xffff ? (int)v : -1;
+}
+
+int
+ctl_profile(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("profile");
+	struct ipc_data d;
+	uint8_t *rep;
+	size_t replen;
+	int first, field, rc, set;
+	long n;
+
+	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return first == -2 ? 0 : 2;
+	set = first < argc && strcmp(argv[first], "set") == 0;
+	if (first >= argc || (!set && strcmp(argv[first], "get") != 0) ||
+	    argc - first != (set ? 3 : 2)) {
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	if ((field = ctl_profile_field(argv[first + 1])) < 0) {
+		ctl_err("profile: unknown field '%s' (name, email, website, twitter, "
+		    "youtube, address, picture, or a number)", argv[first + 1]);
+		return 2;
+	}
+	if (set) {
+		memset(&d, 0, sizeof(d));
+		d.id = (uint32_t)field;
+		d.bytes = (const uint8_t *)argv[first + 2];
+		d.len = (uint32_t)strlen(argv[first + 2]);
+		n = ipc_data_encode(ctl_buf, sizeof(ctl_buf), IPC_PROFILE_SET, &d);
+		if (n < 0 || ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+			return 1;
+		free(rep);
+		if (c->json)
+			ctl_json_print(json_pack("{s:b}", "ok", 1));
+		return 0;
+	}
+	n = ipc_u32_encode(ctl_buf, sizeof(ctl_buf), IPC_PROFILE_GET, (uint32_t)field);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+		return 1;
+	if ((rc = ipc_data_decode(rep, replen, IPC_PROFILE_GET, &d)) != 0) {
+		free(rep);
+		ctl_err("profile: malformed reply");
+		return 1;
+	}
+	if (c->json)
+		ctl_json_print(json_pack("{s:s, s:s%}", "field", argv[first + 1],
+		    "value", (const char *)d.bytes, (size_t)d.len));
+	else
+		printf("%.*s\n", (int)d.len, (const char *)d.bytes);
+	free(rep);
+	return 0;
+}
+
+int
+ctl_verify(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("verify");
+	static struct ipc_verify_result vr;
+	uint8_t *rep;
+	size_t replen;
+	int rc, saved;
+
+	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return rc == -2 ? 0 : 2;
+	saved = c->timeout_ms;
+	c->timeout_ms = CTL_SLOW_MS;
+	rc = ctl_call_empty(c, "storaged", IPC_VERIFY, &rep, &replen, 0);
+	c->timeout_ms = saved;
+	if (rc == -1)
+		return 1;
+	rc = ipc_verify_result_decode(rep, replen, &vr);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("verify: malformed reply");
+		return 1;
+	}
+	if (c->json)
+		ctl_json_print(json_pack("{s:I, s:I, s:s}", "files", (json_int_t)vr.files,
+		    "bad", (json_int_t)vr.bad, "report", vr.report));
+	else {
+		printf("%llu files checked, %llu bad\n", (unsigned long long)vr.files,
+		    (unsigned long long)vr.bad);
+		fputs(vr.report, stdout);
+	}
+	return vr.bad ? 1 : 0;
+}

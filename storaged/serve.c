@@ -1,0 +1,604 @@
+/*
+ * serve.c — storaged's IPC requests: streamed uploads into the warehouse
+ * and the own chain, listing, removal, renaming, reads, chain and profile
+ * information, integrity checks, and blocks for netd.  Every request was
+ * validated by its ipc_msg decoder; here only what the store itself knows
+ * (upload ownership, offsets, existence) is checked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filetype.h"
+#include "hex.h"
+#include "log.h"
+#include "storaged.h"
+
+/* Replies are built here: one IPC message at most. */
+static uint8_t serve_buf[IPC_MSG_MAX];
+
+void
+storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
+    struct ipc_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	memcpy(f->id, cf->id, sizeof(f->id));
+	memcpy(f->hash, cf->hash, sizeof(f->hash));
+	memcpy(f->owner, owner, sizeof(f->owner));
+	f->size = cf->size;
+	f->type = cf->type;
+	f->format = cf->format;
+	f->date = cf->date_shared;
+	f->block = cf->block;
+	/* Names from a chain are bounded by the block size, IPC strings by IPC_STR_MAX. */
+	snprintf(f->name, sizeof(f->name), "%.*s",
+	    (int)(cf->name_len < IPC_STR_MAX ? cf->name_len : IPC_STR_MAX), cf->name ? cf->name : "");
+	snprintf(f->folder, sizeof(f->folder), "%.*s",
+	    (int)(cf->folder_len < IPC_STR_MAX ? cf->folder_len : IPC_STR_MAX),
+	    cf->folder ? cf->folder : "");
+	snprintf(f->description, sizeof(f->description), "%.*s",
+	    (int)(cf->description_len < IPC_STR_MAX ? cf->description_len : IPC_STR_MAX),
+	    cf->description ? cf->description : "");
+}
+
+static struct storaged *
+serve_ctx(struct daemon *d)
+{
+	return d->ctx;
+}
+
+static int
+serve_need_chain(struct storaged *s, struct ipc_req *req)
+{
+	if (s->chain != NULL)
+		return 0;
+	ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "the own blockchain is not open "
+	    "yet: netd, which holds the identity, has not answered");
+	return -1;
+}
+
+static struct storaged_upload *
+serve_upload(struct storaged *s, uint32_t id, uid_t uid)
+{
+	int i;
+
+	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
+		if (s->uploads[i].id == id && id != 0 && s->uploads[i].uid == uid)
+			return &s->uploads[i];
+	return NULL;
+}
+
+static void
+serve_upload_free(struct storaged_upload *u, int abort)
+{
+	if (abort && u->w != NULL)
+		wh_write_abort(u->w);
+	memset(u, 0, sizeof(*u));
+}
+
+void
+storaged_uploads_expire(struct storaged *s, uint64_t now_ms)
+{
+	int i;
+
+	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
+		if (s->uploads[i].id != 0 &&
+		    now_ms - s->uploads[i].last_ms > STORAGED_UPLOAD_IDLE_MS) {
+			log_warnx("upload %u of '%s' idle: dropped", s->uploads[i].id,
+			    s->uploads[i].meta.name);
+			serve_upload_free(&s->uploads[i], 1);
+		}
+}
+
+static void
+serve_add_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static struct ipc_add_begin a;
+	struct storaged_upload *u = NULL;
+	int i, rc;
+	long n;
+
+	if (ipc_add_begin_decode(msg, len, &a) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
+		if (s->uploads[i].id == 0) {
+			u = &s->uploads[i];
+			break;
+		}
+	if (u == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "too many uploads at once (%d)",
+		    STORAGED_MAX_UPLOADS);
+		return;
+	}
+	if ((rc = wh_write_begin(s->wh, a.size, &u->w)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
+		return;
+	}
+	u->id = s->next_upload++;
+	if (s->next_upload == 0)
+		s->next_upload = 1;
+	u->expected = a.size;
+	u->received = 0;
+	u->last_ms = loop_now_ms();
+	u->uid = ipc_req_uid(req);
+	u->meta = a;
+	n = ipc_u32_encode(serve_buf, sizeof(serve_buf), IPC_ADD_BEGIN, u->id);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_add_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct storaged_upload *u;
+	struct ipc_data d;
+	int rc;
+	long n;
+
+	if (ipc_data_decode(msg, len, IPC_ADD_DATA, &d) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add data");
+		return;
+	}
+	if ((u = serve_upload(s, d.id, ipc_req_uid(req))) == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", d.id);
+		return;
+	}
+	/* Chunks arrive in order; anything else is a confused or hostile client. */
+	if (d.offset != u->received || u->received + d.len > u->expected) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "upload %u: chunk at %llu, "
+		    "expected %llu (of %llu bytes)", d.id, (unsigned long long)d.offset,
+		    (unsigned long long)u->received, (unsigned long long)u->expected);
+		serve_upload_free(u, 1);
+		return;
+	}
+	if ((rc = wh_write_data(u->w, d.bytes, d.len)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
+		serve_upload_free(u, 1);
+		return;
+	}
+	u->received += d.len;
+	u->last_ms = loop_now_ms();
+	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_ADD_DATA, IPC_OK);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static struct ipc_add_result res;
+	struct storaged_upload *u;
+	struct wh_merkle_info mi;
+	struct chain_file cf;
+	uint64_t size;
+	uint32_t id;
+	int rc, dedup;
+	long n;
+
+	if (ipc_u32_decode(msg, len, IPC_ADD_END, &id) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add end");
+		return;
+	}
+	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
+		return;
+	}
+	if (u->received != u->expected) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "upload %u: %llu of %llu bytes "
+		    "received", id, (unsigned long long)u->received,
+		    (unsigned long long)u->expected);
+		serve_upload_free(u, 1);
+		return;
+	}
+	memset(&cf, 0, sizeof(cf));
+	rc = wh_write_commit(u->w, cf.hash, &size, &dedup);
+	u->w = NULL;
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
+		serve_upload_free(u, 0);
+		return;
+	}
+	if ((rc = wh_merkle(s->wh, cf.hash, 0, &mi, NULL, 0, NULL)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "merkle tree: %s", wh_strerror(rc));
+		serve_upload_free(u, 0);
+		return;
+	}
+	memcpy(cf.merkle_root, mi.root, sizeof(cf.merkle_root));
+	cf.fragment_size = mi.fragment_size;
+	cf.size = size;
+	cf.name = u->meta.name;
+	cf.name_len = strlen(u->meta.name);
+	cf.folder = u->meta.folder;
+	cf.folder_len = strlen(u->meta.folder);
+	cf.description = u->meta.description;
+	cf.description_len = strlen(u->meta.description);
+	ft_detect(u->meta.name, &cf.type, &cf.format);
+	if (u->meta.type != 0xff)
+		cf.type = u->meta.type;
+	if (u->meta.format != 0xffff)
+		cf.format = u->meta.format;
+	if ((rc = chain_add_files(s->chain, &cf, 1)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
+		/* Keep the data only if another record still needs it. */
+		if (!dedup && chain_hash_referenced(s->chain, cf.hash) != 1)
+			wh_delete(s->wh, cf.hash);
+		serve_upload_free(u, 0);
+		return;
+	}
+	res.dedup = (uint8_t)(dedup != 0);
+	storaged_file_to_ipc(&cf, s->owner, &res.file);
+	log_info("shared '%s' (%llu bytes)%s", u->meta.name,
+	    (unsigned long long)size, dedup ? ", content already stored" : "");
+	serve_upload_free(u, 0);
+	n = ipc_add_result_encode(serve_buf, sizeof(serve_buf), &res);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_add_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct storaged_upload *u;
+	uint32_t id;
+	long n;
+
+	if (ipc_u32_decode(msg, len, IPC_ADD_ABORT, &id) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add abort");
+		return;
+	}
+	if ((u = serve_upload(s, id, ipc_req_uid(req))) != NULL)
+		serve_upload_free(u, 1);
+	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_ADD_ABORT, IPC_OK);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+struct serve_ls {
+	struct storaged	*s;
+	uint32_t	 skip;
+	uint32_t	 limit;
+	uint32_t	 seen;
+	size_t		 off;
+	int		 full;
+};
+
+static int
+serve_ls_one(void *arg, const struct chain_file *cf)
+{
+	static struct ipc_file f;
+	struct serve_ls *l = arg;
+
+	if (l->seen++ < l->skip || l->full)
+		return 0;
+	if (l->seen - l->skip > l->limit) {
+		l->full = 1;
+		return 0;
+	}
+	storaged_file_to_ipc(cf, l->s->owner, &f);
+	if (ipc_file_list_add(serve_buf, sizeof(serve_buf), &l->off, &f) != 0)
+		l->full = 1;
+	return 0;
+}
+
+static void
+serve_ls(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_range rg;
+	struct serve_ls l;
+	struct chain_info info;
+	long n;
+
+	if (ipc_range_decode(msg, len, IPC_LS, &rg) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed ls request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	if (chain_info(s->chain, &info) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
+		return;
+	}
+	memset(&l, 0, sizeof(l));
+	l.s = s;
+	l.skip = rg.offset;
+	l.limit = rg.limit ? rg.limit : UINT32_MAX;
+	n = ipc_file_list_begin(serve_buf, sizeof(serve_buf), IPC_LS,
+	    (uint32_t)info.nfiles);
+	l.off = (size_t)n;
+	if (chain_foreach_file(s->chain, serve_ls_one, &l) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
+		return;
+	}
+	ipc_reply(req, serve_buf, l.off);
+}
+
+struct serve_ids {
+	uint8_t		(*ids)[16];
+	size_t		 n;
+	size_t		 cap;
+};
+
+static int
+serve_collect_id(void *arg, const struct chain_file *cf)
+{
+	struct serve_ids *v = arg;
+	void *p;
+
+	if (v->n == v->cap) {
+		if ((p = reallocarray(v->ids, v->cap ? v->cap * 2 : 8, 16)) == NULL)
+			return -1;
+		v->ids = p;
+		v->cap = v->cap ? v->cap * 2 : 8;
+	}
+	memcpy(v->ids[v->n++], cf->id, 16);
+	return 0;
+}
+
+static void
+serve_rm(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct serve_ids v = { NULL, 0, 0 };
+	struct chain_file *cf;
+	struct ipc_ref ref;
+	uint8_t hash[32];
+	size_t deleted = 0;
+	int rc;
+	long n;
+
+	if (ipc_ref_decode(msg, len, IPC_RM, &ref) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed rm request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	if (ref.kind == 0) {
+		if ((rc = chain_get_file(s->chain, ref.key, &cf)) != 0) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "no shared file with that ID");
+			return;
+		}
+		memcpy(hash, cf->hash, 32);
+		rc = serve_collect_id(&v, cf);
+		free(cf);
+		if (rc != 0) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "out of memory");
+			return;
+		}
+	} else {
+		memcpy(hash, ref.key, 32);
+		if (chain_find_hash(s->chain, hash, serve_collect_id, &v) != 0 || v.n == 0) {
+			free(v.ids);
+			ipc_reply_error(req, IPC_ERR_FAILED, "no shared file with that hash");
+			return;
+		}
+	}
+	rc = chain_delete_files(s->chain, (const uint8_t (*)[16])v.ids, v.n, &deleted);
+	free(v.ids);
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
+		return;
+	}
+	/* The content goes when no record of the own chain refers to it any more. */
+	if (chain_hash_referenced(s->chain, hash) == 0 && (rc = wh_delete(s->wh, hash)) != 0)
+		log_warnx("warehouse delete: %s", wh_strerror(rc));
+	n = ipc_u32_encode(serve_buf, sizeof(serve_buf), IPC_RM, (uint32_t)deleted);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_mv(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static struct ipc_mv mv;
+	int rc;
+	long n;
+
+	if (ipc_mv_decode(msg, len, &mv) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed mv request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	if ((rc = chain_rename_file(s->chain, mv.id, mv.name)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", rc == CHAIN_ERR_NOT_FOUND ?
+		    "no shared file with that ID" : chain_strerror(rc));
+		return;
+	}
+	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_MV, IPC_OK);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_cat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_read rd;
+	struct ipc_data d;
+	size_t got = 0;
+	long n;
+	int rc;
+
+	if (ipc_read_decode(msg, len, IPC_CAT, &rd) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cat request");
+		return;
+	}
+	/* The data goes right after the reply header: one copy, no bounce buffer. */
+	memset(&d, 0, sizeof(d));
+	d.offset = rd.offset;
+	n = ipc_data_encode(serve_buf, sizeof(serve_buf), IPC_CAT, &d);
+	if ((rc = wh_read(s->wh, rd.hash, rd.offset, serve_buf + n, rd.len, &got)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", wh_strerror(rc));
+		return;
+	}
+	d.len = (uint32_t)got;
+	ipc_data_encode(serve_buf, (size_t)n, IPC_CAT, &d);
+	ipc_reply(req, serve_buf, (size_t)n + got);
+}
+
+static void
+serve_chain(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_chain_info ci;
+	struct chain_info info;
+	long n;
+
+	if (ipc_empty_decode(msg, len, IPC_CHAIN) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed chain request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	if (chain_info(s->chain, &info) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
+		return;
+	}
+	ci.version = info.version;
+	ci.height = info.height;
+	ci.files = info.nfiles;
+	ci.bytes = info.file_bytes;
+	n = ipc_chain_info_encode(serve_buf, sizeof(serve_buf), IPC_CHAIN, &ci);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_profile_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static uint8_t val[IPC_STR_MAX * 4];
+	struct ipc_data d;
+	uint32_t field;
+	size_t vlen = 0;
+	int rc;
+	long n;
+
+	if (ipc_u32_decode(msg, len, IPC_PROFILE_GET, &field) != 0 || field > 0xffff) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	rc = chain_profile_get(s->chain, (uint16_t)field, val, sizeof(val), &vlen);
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", rc == CHAIN_ERR_NOT_FOUND ?
+		    "profile field not set" : chain_strerror(rc));
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	d.id = field;
+	d.bytes = val;
+	d.len = (uint32_t)vlen;
+	n = ipc_data_encode(serve_buf, sizeof(serve_buf), IPC_PROFILE_GET, &d);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_profile_set(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_data d;
+	int rc;
+	long n;
+
+	if (ipc_data_decode(msg, len, IPC_PROFILE_SET, &d) != 0 || d.id > 0xffff ||
+	    d.len > IPC_STR_MAX * 4) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile update");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	if ((rc = chain_profile_set(s->chain, (uint16_t)d.id, d.bytes, d.len)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
+		return;
+	}
+	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_PROFILE_SET, IPC_OK);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+struct serve_verify {
+	struct ipc_verify_result *v;
+};
+
+static void
+serve_verify_bad(void *arg, const uint8_t hash[32], const char *why)
+{
+	struct serve_verify *sv = arg;
+	char hex[65], line[160];
+
+	hex_encode(hex, hash, 32);
+	snprintf(line, sizeof(line), "%s: %s\n", hex, why);
+	log_warnx("verify: %s: %s", hex, why);
+	if (strlen(sv->v->report) + strlen(line) < sizeof(sv->v->report))
+		strlcat(sv->v->report, line, sizeof(sv->v->report));
+}
+
+static void
+serve_verify(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static struct ipc_verify_result v;
+	struct serve_verify sv = { &v };
+	int rc;
+	long n;
+
+	if (ipc_empty_decode(msg, len, IPC_VERIFY) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed verify request");
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	rc = wh_verify(s->wh, NULL, serve_verify_bad, NULL, &sv, &v.files, &v.bad);
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
+		return;
+	}
+	n = ipc_verify_result_encode(serve_buf, sizeof(serve_buf), &v);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_read rd;
+	struct ipc_data d;
+	size_t blen = 0;
+	long n;
+	int rc;
+
+	if (ipc_read_decode(msg, len, IPC_BLOCK_GET, &rd) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed block request");
+		return;
+	}
+	if (serve_need_chain(s, req) == -1)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.offset = rd.offset;
+	n = ipc_data_encode(serve_buf, sizeof(serve_buf), IPC_BLOCK_GET, &d);
+	rc = chain_block(s->chain, rd.offset, serve_buf + n, sizeof(serve_buf) - (size_t)n,
+	    &blen);
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", chain_strerror(rc));
+		return;
+	}
+	d.len = (uint32_t)blen;
+	ipc_data_encode(serve_buf, (size_t)n, IPC_BLOCK_GET, &d);
+	ipc_reply(req, serve_buf, (size_t)n + blen);
+}
+
+void
+storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
+    const uint8_t *msg, size_t len)
+{
+	struct storaged *s = serve_ctx(d);
+
+	switch (type) {
+	case IPC_ADD_BEGIN:	serve_add_begin(s, req, msg, len); break;
+	case IPC_ADD_DATA:	serve_add_data(s, req, msg, len); break;
+	case IPC_ADD_END:	serve_add_end(s, req, msg, len); break;
+	case IPC_ADD_ABORT:	serve_add_abort(s, req, msg, len); break;
+	case IPC_LS:		serve_ls(s, req, msg, len); break;
+	case IPC_RM:		serve_rm(s, req, msg, len); break;
+	case IPC_MV:		serve_mv(s, req, msg, len); break;
+	case IPC_CAT:		serve_cat(s, req, msg, len); break;
+	case IPC_CHAIN:		serve_chain(s, req, msg, len); break;
+	case IPC_PROFILE_GET:	serve_profile_get(s, req, msg, len); break;
+	case IPC_PROFILE_SET:	serve_profile_set(s, req, msg, len); break;
+	case IPC_VERIFY:	serve_verify(s, req, msg, len); break;
+	case IPC_BLOCK_GET:	serve_block_get(s, req, msg, len); break;
+	default:
+		ipc_reply_error(req, IPC_ERR_UNKNOWN, "storaged does not serve %s requests",
+		    ipc_type_name(type));
+	}
+}

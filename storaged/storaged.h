@@ -1,0 +1,45 @@
+/*
+ * storaged.h — peernet-storaged: the owner of every persistent byte of a
+ * node (warehouse, own blockchain, cache of other chains).
+ */
+#ifndef PEERNET_STORAGED_H
+#define PEERNET_STORAGED_H
+
+#include <stdint.h>
+
+#include "chain.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "warehouse.h"
+
+#define STORAGED_MAX_UPLOADS	16
+#define STORAGED_UPLOAD_IDLE_MS	120000	/* an upload without data for this long is dropped */
+
+struct storaged_upload {
+	uint32_t		 id;		/* 0: free slot */
+	struct wh_writer	*w;
+	uint64_t		 expected;
+	uint64_t		 received;
+	uint64_t		 last_ms;
+	uid_t			 uid;		/* only the uploader may continue it */
+	struct ipc_add_begin	 meta;
+};
+
+struct storaged {
+	struct daemon		*d;
+	struct ipc_pub		 events;
+	struct wh		*wh;
+	struct chain		*chain;		/* opened once netd told us the key */
+	uint8_t			 owner[33];
+	uint32_t		 next_upload;
+	struct storaged_upload	 uploads[STORAGED_MAX_UPLOADS];
+};
+
+/* serve.c */
+void	storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
+	    const uint8_t *msg, size_t len);
+void	storaged_uploads_expire(struct storaged *s, uint64_t now_ms);
+void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
+	    struct ipc_file *f);
+
+#endif

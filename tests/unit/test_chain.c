@@ -1,0 +1,1127 @@
+/*
+ * test_chain.c — the own blockchain in SQLite (storaged/chain.c): known-answer
+ * blocks of blockchain.json built through the chain API, packing of many
+ * files, the reference's rewrite semantics (version, height, dates, orphan
+ * TagData), rename, profile, nuke, reopen, crash safety.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blake3.h"
+#include "block.h"
+#include "chain.h"
+#include "hex.h"
+#include "ident.h"
+#include "t.h"
+#include "tvec.h"
+
+/* ---- fixtures -------------------------------------------------------- */
+
+static char tmpdir[64];
+static char dbpath[128];
+
+static int64_t fake_now = 1700000000;
+
+static int64_t
+fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static int
+sign_with(void *arg, const uint8_t hash[32], uint8_t sig[65])
+{
+	return ident_sign(arg, hash, sig) == 0 ? 0 : -1;
+}
+
+static void
+rm_tmpdir(void)
+{
+	DIR *d;
+	struct dirent *e;
+	char p[256];
+
+	if (tmpdir[0] == '\0' || (d = opendir(tmpdir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+	tmpdir[0] = '\0';
+}
+
+static int
+mk_tmpdir(void)
+{
+	rm_tmpdir();
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_chain.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(dbpath, sizeof(dbpath), "%s/chain.db", tmpdir);
+	return 0;
+}
+
+static struct ident key_a, key_b;
+
+static int
+keys_init(void)
+{
+	uint8_t priv[32];
+
+	memset(priv, 0x11, sizeof(priv));
+	if (ident_from_priv(&key_a, priv) != 0)
+		return -1;
+	memset(priv, 0x22, sizeof(priv));
+	return ident_from_priv(&key_b, priv);
+}
+
+/* A fresh chain for key A in a fresh directory, fixed clock. */
+static struct chain *
+fresh_chain(void)
+{
+	struct chain *c = NULL;
+	char err[256];
+
+	if (keys_init() != 0 || mk_tmpdir() != 0)
+		return NULL;
+	if (chain_open(&c, dbpath, key_a.pub, sign_with, &key_a, err,
+	    sizeof(err)) != CHAIN_OK) {
+		fprintf(stderr, "chain_open: %s\n", err);
+		return NULL;
+	}
+	chain_set_clock(c, fake_clock, NULL);
+	return c;
+}
+
+static struct chain *
+reopen(struct chain *c)
+{
+	char err[256];
+
+	chain_close(c);
+	c = NULL;
+	if (chain_open(&c, dbpath, key_a.pub, sign_with, &key_a, err,
+	    sizeof(err)) != CHAIN_OK) {
+		fprintf(stderr, "chain_open: %s\n", err);
+		return NULL;
+	}
+	chain_set_clock(c, fake_clock, NULL);
+	return c;
+}
+
+static int
+hexn(const char *hex, uint8_t *out, size_t n)
+{
+	return hex != NULL && strlen(hex) == 2 * n &&
+	    hex_decode(out, n, hex) == (long)n ? 0 : -1;
+}
+
+static int
+uuid_parse(const char *s, uint8_t out[16])
+{
+	char hex[33];
+	size_t i, n = 0;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; s[i] != '\0' && n < 32; i++)
+		if (s[i] != '-')
+			hex[n++] = s[i];
+	hex[n] = '\0';
+	return hexn(hex, out, 16);
+}
+
+/* A blockchain.json "files" entry as chain API input (strings stay in jf). */
+static int
+file_from_vector(json_t *jf, struct chain_file *f)
+{
+	json_t *tags = json_object_get(jf, "tags"), *jt;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	if (hexn(tvec_str(jf, "hash"), f->hash, 32) != 0 ||
+	    uuid_parse(tvec_str(jf, "id"), f->id) != 0 ||
+	    hexn(tvec_str(jf, "merkle_root_hash"), f->merkle_root, 32) != 0)
+		return -1;
+	f->fragment_size = tvec_u64(jf, "fragment_size");
+	f->type = (uint8_t)tvec_u64(jf, "type");
+	f->format = (uint16_t)tvec_u64(jf, "format");
+	f->size = tvec_u64(jf, "size");
+	json_array_foreach(tags, i, jt) {
+		if (json_is_true(json_object_get(jt, "virtual")))
+			continue;
+		switch (tvec_u64(jt, "type")) {
+		case 0: f->name = tvec_str(jt, "text"); break;
+		case 1: f->folder = tvec_str(jt, "text"); break;
+		case 2: f->description = tvec_str(jt, "text"); break;
+		case 4: f->date_created = (int64_t)tvec_u64(jt, "date_unix"); break;
+		default: return -1;
+		}
+	}
+	return 0;
+}
+
+/* Raw block n of the chain (malloc'd). */
+static uint8_t *
+get_block(struct chain *c, uint64_t n, size_t *len)
+{
+	uint8_t *buf;
+
+	if (chain_block(c, n, NULL, 0, len) != CHAIN_ERR_NOSPACE)
+		return NULL;
+	if ((buf = malloc(*len)) == NULL)
+		return NULL;
+	if (chain_block(c, n, buf, *len, len) != CHAIN_OK) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Every stored block verifies as the reference's receivers would, plus the
+ * checks the reference forgets: owner A, consecutive numbers, the current
+ * version, chained previous hashes, decodable records.
+ */
+static int
+chain_valid(struct chain *c, char *why, size_t whylen)
+{
+	struct chain_info info;
+	struct block_expect e;
+	uint8_t prev[32] = { 0 }, *raw;
+	size_t len;
+	uint64_t n;
+	int rc;
+
+	if (chain_info(c, &info) != CHAIN_OK)
+		return snprintf(why, whylen, "chain_info"), -1;
+	for (n = 0; n < info.height; n++) {
+		if ((raw = get_block(c, n, &len)) == NULL)
+			return snprintf(why, whylen, "block %llu missing",
+			    (unsigned long long)n), -1;
+		memset(&e, 0, sizeof(e));
+		e.checks = BLOCK_CHECK_ALL;
+		e.owner = key_a.pub;
+		e.number = n;
+		e.version = info.version;
+		e.prev_hash = prev;
+		e.max_size = CHAIN_MAX_BLOCK_SIZE;
+		rc = block_validate(raw, len, &e, NULL, NULL);
+		block_hash(raw, len, prev);
+		free(raw);
+		if (rc != BLOCK_OK)
+			return snprintf(why, whylen, "block %llu: %s",
+			    (unsigned long long)n, block_strerror(rc)), -1;
+	}
+	if (chain_block(c, info.height, NULL, 0, &len) != CHAIN_ERR_NOT_FOUND)
+		return snprintf(why, whylen, "block at height exists"), -1;
+	return 0;
+}
+
+/* Records of block n: count, and how many are files / profile / tag data. */
+static int
+block_census(struct chain *c, uint64_t n, int *files, int *profiles, int *tagdata,
+    size_t *size)
+{
+	struct block b;
+	struct block_iter it;
+	struct block_record r;
+	uint8_t *raw;
+	size_t len;
+
+	*files = *profiles = *tagdata = 0;
+	if ((raw = get_block(c, n, &len)) == NULL)
+		return -1;
+	*size = len;
+	if (block_decode(raw, len, &b) != BLOCK_OK) {
+		free(raw);
+		return -1;
+	}
+	block_iter_init(&it, &b);
+	while (block_iter_next(&it, &r) == 1) {
+		*files += r.type == BLOCK_REC_FILE;
+		*profiles += r.type == BLOCK_REC_PROFILE;
+		*tagdata += r.type == BLOCK_REC_TAG_DATA;
+	}
+	free(raw);
+	return 0;
+}
+
+/* A small test file i with every field set. */
+struct tfile {
+	char		 name[64];
+	char		 desc[64];
+	uint8_t		 blob[3];
+	struct chain_tag tag;
+};
+
+static void
+make_file(struct chain_file *f, struct tfile *t, int i)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(t->name, sizeof(t->name), "file %04d.txt", i);
+	snprintf(t->desc, sizeof(t->desc), "description #%d", i);
+	t->blob[0] = (uint8_t)i;
+	t->blob[1] = 0;
+	t->blob[2] = 0xff;
+	t->tag.type = 77;
+	t->tag.data = t->blob;
+	t->tag.len = sizeof(t->blob);
+	blake3_hash(t->name, strlen(t->name), f->hash);
+	memcpy(f->merkle_root, f->hash, 32);
+	f->size = 1000 + (uint64_t)i;
+	f->fragment_size = 262144;
+	f->type = RECORD_TYPE_TEXT;
+	f->format = RECORD_FORMAT_TEXT;
+	f->date_created = 1600000000 + i;
+	f->name = t->name;
+	f->folder = "shared/folder";
+	f->description = t->desc;
+	f->tags = &t->tag;
+	f->ntags = 1;
+}
+
+/* Events recorded for checks. */
+struct evlog {
+	int		 kind[4096];
+	uint8_t		 id[4096][16];
+	char		 name[4096][32];
+	int64_t		 date[4096];
+	int		 n;
+};
+
+static struct evlog evlog;
+
+static void
+ev_record(void *arg, int kind, const struct chain_file *f)
+{
+	struct evlog *l = arg;
+
+	if (l->n >= 4096)
+		return;
+	l->kind[l->n] = kind;
+	memset(l->id[l->n], 0, 16);
+	l->name[l->n][0] = '\0';
+	l->date[l->n] = 0;
+	if (f != NULL) {
+		memcpy(l->id[l->n], f->id, 16);
+		snprintf(l->name[l->n], sizeof(l->name[0]), "%s",
+		    f->name ? f->name : "");
+		l->date[l->n] = f->date_shared;
+	}
+	l->n++;
+}
+
+/* ---- known answers --------------------------------------------------- */
+
+static void
+test_chain_builds_vector_blocks_byte_identical(void)
+{
+	json_t *v = tvec_load("blockchain.json"), *b0, *b1, *files0, *files1;
+	struct chain *c;
+	struct chain_file f[3];
+	struct chain_profile_field prof[2];
+	struct ident owner;
+	uint8_t priv[32], *want, *got;
+	size_t wlen, glen;
+	char err[256];
+
+	if (v == NULL)
+		T_SKIP("blockchain.json not found");
+	T_ASSERT(mk_tmpdir() == 0);
+	T_ASSERT(hexn(tvec_str(json_object_get(v, "owner"), "private_key"),
+	    priv, 32) == 0);
+	T_EQ_INT(ident_from_priv(&owner, priv), 0);
+	T_EQ_INT(chain_open(&c, dbpath, owner.pub, sign_with, &owner, err,
+	    sizeof(err)), CHAIN_OK);
+	chain_set_clock(c, fake_clock, NULL);
+
+	b0 = json_array_get(json_object_get(v, "blocks"), 0);
+	b1 = json_array_get(json_object_get(v, "blocks"), 1);
+	files0 = json_object_get(json_object_get(b0, "decoded"), "files");
+	files1 = json_object_get(json_object_get(b1, "decoded"), "files");
+	T_ASSERT(file_from_vector(json_array_get(files0, 0), &f[0]) == 0);
+	T_ASSERT(file_from_vector(json_array_get(files0, 1), &f[1]) == 0);
+	T_ASSERT(file_from_vector(json_array_get(files1, 0), &f[2]) == 0);
+
+	/* Block 0: profile name + email, then the two files (one TagData). */
+	prof[0].field = RECORD_PROFILE_NAME;
+	prof[0].data = "Alice";
+	prof[0].len = 5;
+	prof[1].field = RECORD_PROFILE_EMAIL;
+	prof[1].data = "alice@example.com";
+	prof[1].len = 17;
+	fake_now = 1672628645;
+	T_EQ_INT(chain_append_block(c, prof, 2, f, 2), CHAIN_OK);
+	/* Block 1: one file an hour later, through the ordinary AddFiles. */
+	fake_now = 1672632245;
+	T_EQ_INT(chain_add_files(c, &f[2], 1), CHAIN_OK);
+	T_EQ_INT(f[2].date_shared, 1672632245);
+
+	want = tvec_hex(b0, "raw", &wlen);
+	got = get_block(c, 0, &glen);
+	T_ASSERT(want != NULL && got != NULL);
+	T_EQ_U64(glen, wlen);
+	T_EQ_MEM(got, want, wlen);
+	free(want);
+	free(got);
+	want = tvec_hex(b1, "raw", &wlen);
+	got = get_block(c, 1, &glen);
+	T_ASSERT(want != NULL && got != NULL);
+	T_EQ_U64(glen, wlen);
+	T_EQ_MEM(got, want, wlen);
+	free(want);
+	free(got);
+	chain_close(c);
+	json_decref(v);
+}
+
+struct listed {
+	int		 n;
+	int		 bad;
+	char		 why[256];
+	struct chain_file *want;	/* the inputs, by index in the name */
+	int		 nwant;
+	int		 seen[1200];
+};
+
+static int
+check_listed(void *arg, const struct chain_file *f)
+{
+	struct listed *l = arg;
+	const struct chain_file *w;
+	int i;
+
+	l->n++;
+	if (f->name == NULL || sscanf(f->name, "file %d.txt", &i) != 1 ||
+	    i < 0 || i >= l->nwant) {
+		snprintf(l->why, sizeof(l->why), "unexpected name");
+		return l->bad = 1;
+	}
+	w = &l->want[i];
+	l->seen[i]++;
+#define CHK(c, what) do { if (!(c)) { snprintf(l->why, sizeof(l->why),	\
+	"file %d: %s", i, what); return l->bad = 1; } } while (0)
+	CHK(memcmp(f->id, w->id, 16) == 0, "id");
+	CHK(memcmp(f->hash, w->hash, 32) == 0, "hash");
+	CHK(memcmp(f->merkle_root, w->merkle_root, 32) == 0, "merkle root");
+	CHK(f->size == w->size, "size");
+	CHK(f->fragment_size == w->fragment_size, "fragment size");
+	CHK(f->type == w->type && f->format == w->format, "type/format");
+	CHK(f->date_shared == w->date_shared, "date shared");
+	CHK(f->date_created == w->date_created, "date created");
+	CHK(strcmp(f->name, w->name) == 0 && f->name_len == strlen(w->name), "name");
+	CHK(f->folder != NULL && strcmp(f->folder, w->folder) == 0, "folder");
+	CHK(f->description != NULL && strcmp(f->description, w->description) == 0,
+	    "description");
+	CHK(f->ntags == 1 && f->tags[0].type == 77 && f->tags[0].len == 3 &&
+	    memcmp(f->tags[0].data, w->tags[0].data, 3) == 0, "extra tag");
+	CHK(f->block > 0, "file record in block 0");
+#undef CHK
+	return 0;
+}
+
+static void
+test_chain_adds_1000_files_packed_under_target(void)
+{
+	static struct tfile tf[1000];
+	static struct chain_file f[1000];
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	struct listed *l;
+	uint64_t running, sz, want_height = 1, bytes = 0, n;
+	int i, nf, np, nt, total_files = 0;
+	size_t size;
+	char why[256];
+
+	T_ASSERT(c != NULL);
+	for (i = 0; i < 1000; i++) {
+		make_file(&f[i], &tf[i], i);
+		bytes += f[i].size;
+	}
+	fake_now = 1700000000;
+	T_EQ_INT(chain_add_files(c, f, 1000), CHAIN_OK);
+
+	/* The reference's greedy packing (§2.8), computed independently. */
+	running = BLOCK_HEADER_SIZE;
+	want_height++;
+	for (i = 0; i < 1000; i++) {
+		sz = 13 + 101 + 6 + strlen(f[i].name) + 6 + strlen(f[i].folder) +
+		    6 + strlen(f[i].description) + 6 + 8 + 6 + 3;
+		if (running + sz > BLOCK_TARGET_SIZE && running > BLOCK_HEADER_SIZE) {
+			want_height++;
+			running = BLOCK_HEADER_SIZE;
+		}
+		running += sz;
+	}
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.nfiles, 1000);
+	T_EQ_U64(info.file_bytes, bytes);
+	T_EQ_U64(info.version, 0);
+	T_EQ_U64(info.height, want_height);
+	T_ASSERT(want_height > 20);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+
+	/* Block 0 is the genesis profile; every block within the target. */
+	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &size), 0);
+	T_EQ_INT(nf, 0);
+	T_EQ_INT(np, 1);
+	for (n = 1; n < info.height; n++) {
+		T_EQ_INT(block_census(c, n, &nf, &np, &nt, &size), 0);
+		T_ASSERT(size <= BLOCK_TARGET_SIZE);
+		T_EQ_INT(np, 0);
+		/* The shared folder text is deduplicated once per block. */
+		T_EQ_INT(nt, nf > 1 ? 1 : 0);
+		total_files += nf;
+	}
+	T_EQ_INT(total_files, 1000);
+
+	l = calloc(1, sizeof(*l));
+	T_ASSERT(l != NULL);
+	l->want = f;
+	l->nwant = 1000;
+	T_EQ_INT(chain_foreach_file(c, check_listed, l), 0);
+	if (l->bad) {
+		snprintf(why, sizeof(why), "%s", l->why);
+		free(l);
+		T_FAIL("%s", why);
+	}
+	T_EQ_INT(l->n, 1000);
+	for (i = 0; i < 1000; i++)
+		if (l->seen[i] != 1) {
+			nf = l->seen[i];
+			free(l);
+			T_FAIL("file %d listed %d times", i, nf);
+		}
+	free(l);
+	T_EQ_INT(f[0].date_shared, 1700000000);
+	/* IDs were assigned: random v4 UUIDs. */
+	T_EQ_INT(f[0].id[6] >> 4, 4);
+	T_EQ_INT(f[0].id[8] >> 6, 2);
+	T_ASSERT(memcmp(f[0].id, f[1].id, 16) != 0);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+/* ---- rewrite semantics ----------------------------------------------- */
+
+static void
+test_chain_delete_bumps_version_and_drops_empty_block(void)
+{
+	static struct tfile tf[5];
+	struct chain_file f[5], *g;
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	struct block b;
+	struct block_record r;
+	uint8_t *raw, le[8];
+	size_t len, deleted;
+	int nf, np, nt;
+	char why[256];
+	int i;
+
+	T_ASSERT(c != NULL);
+	chain_set_event_cb(c, ev_record, &evlog);
+	for (i = 0; i < 5; i++)
+		make_file(&f[i], &tf[i], i);
+	/* block 0 genesis, block 1 {0,1,2} at t1, block 2 {3} at t2, block 3 {4} at t3 */
+	fake_now = 1000;
+	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
+	fake_now = 2000;
+	T_EQ_INT(chain_add_files(c, &f[3], 1), CHAIN_OK);
+	fake_now = 3000;
+	T_EQ_INT(chain_add_files(c, &f[4], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 4);
+	T_EQ_U64(info.version, 0);
+
+	/* Unknown ID: nothing changes, not even the version. */
+	{
+		uint8_t unknown[1][16] = { { 9, 9, 9 } };
+
+		T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])unknown, 1,
+		    &deleted), CHAIN_OK);
+		T_EQ_U64(deleted, 0);
+		T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+		T_EQ_U64(info.version, 0);
+		T_EQ_U64(info.height, 4);
+	}
+
+	/* Deleting the only file of block 2 drops the block: height 3, v1. */
+	evlog.n = 0;
+	fake_now = 4000;
+	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[3].id, 1,
+	    &deleted), CHAIN_OK);
+	T_EQ_U64(deleted, 1);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 1);
+	T_EQ_U64(info.height, 3);
+	T_EQ_U64(info.nfiles, 4);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	T_EQ_INT(chain_get_file(c, f[3].id, &g), CHAIN_ERR_NOT_FOUND);
+	/* Untouched blocks keep their record dates; file 4 moved to block 2. */
+	T_EQ_INT(chain_get_file(c, f[4].id, &g), CHAIN_OK);
+	T_EQ_INT(g->date_shared, 3000);
+	T_EQ_U64(g->block, 2);
+	free(g);
+	T_EQ_INT(chain_get_file(c, f[0].id, &g), CHAIN_OK);
+	T_EQ_INT(g->date_shared, 1000);
+	free(g);
+	T_EQ_INT(evlog.n, 1);
+	T_EQ_INT(evlog.kind[0], CHAIN_EV_FILE_REMOVED);
+	T_EQ_MEM(evlog.id[0], f[3].id, 16);
+
+	/*
+	 * Deleting file 0 rewrites block 1: files 1 and 2 get the rewrite's
+	 * date, and (reference quirk B.7) their old shared date, seen twice
+	 * through the virtual tag, becomes an orphan TagData record first.
+	 */
+	evlog.n = 0;
+	fake_now = 5000;
+	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[0].id, 1,
+	    &deleted), CHAIN_OK);
+	T_EQ_U64(deleted, 1);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 2);
+	T_EQ_U64(info.height, 3);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	T_EQ_INT(block_census(c, 1, &nf, &np, &nt, &len), 0);
+	T_EQ_INT(nf, 2);
+	T_EQ_INT(nt, 2);	/* folder text + the orphan date */
+	raw = get_block(c, 1, &len);
+	T_ASSERT(raw != NULL);
+	T_EQ_INT(block_decode(raw, len, &b), BLOCK_OK);
+	T_EQ_INT(block_record_at(&b, 0, &r), BLOCK_OK);
+	T_EQ_INT(r.type, BLOCK_REC_TAG_DATA);
+	T_EQ_INT(r.date, 5000);
+	/* In order of first duplication: the folder, then the old date. */
+	T_EQ_INT(block_record_at(&b, 1, &r), BLOCK_OK);
+	T_EQ_INT(r.type, BLOCK_REC_TAG_DATA);
+	le[0] = 1000 & 0xff; le[1] = 1000 >> 8;
+	memset(le + 2, 0, 6);
+	T_EQ_U64(r.len, 8);
+	T_EQ_MEM(r.data, le, 8);
+	free(raw);
+	T_EQ_INT(chain_get_file(c, f[1].id, &g), CHAIN_OK);
+	T_EQ_INT(g->date_shared, 5000);
+	T_EQ_STR(g->name, f[1].name);
+	T_EQ_INT(g->date_created, f[1].date_created);
+	free(g);
+	/* The block of file 4 was not touched: its date stays. */
+	T_EQ_INT(chain_get_file(c, f[4].id, &g), CHAIN_OK);
+	T_EQ_INT(g->date_shared, 3000);
+	free(g);
+	T_EQ_INT(evlog.n, 3);
+	T_EQ_INT(evlog.kind[0], CHAIN_EV_FILE_REMOVED);
+	T_EQ_MEM(evlog.id[0], f[0].id, 16);
+	T_EQ_INT(evlog.kind[1], CHAIN_EV_FILE_UPDATED);
+	T_EQ_INT(evlog.date[1], 5000);
+	T_EQ_INT(evlog.kind[2], CHAIN_EV_FILE_UPDATED);
+
+	/* Deleting everything leaves the genesis block only. */
+	{
+		uint8_t ids[3][16];
+
+		memcpy(ids[0], f[1].id, 16);
+		memcpy(ids[1], f[2].id, 16);
+		memcpy(ids[2], f[4].id, 16);
+		T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])ids, 3,
+		    &deleted), CHAIN_OK);
+	}
+	T_EQ_U64(deleted, 3);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 3);
+	T_EQ_U64(info.height, 1);
+	T_EQ_U64(info.nfiles, 0);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+static void
+test_chain_rename_is_a_replace_at_the_end(void)
+{
+	static struct tfile tf[2];
+	struct chain_file f[2], *g;
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	char why[256];
+
+	T_ASSERT(c != NULL);
+	chain_set_event_cb(c, ev_record, &evlog);
+	make_file(&f[0], &tf[0], 0);
+	make_file(&f[1], &tf[1], 1);
+	fake_now = 1000;
+	T_EQ_INT(chain_add_files(c, f, 2), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+
+	evlog.n = 0;
+	fake_now = 2000;
+	T_EQ_INT(chain_rename_file(c, f[0].id, "renamed.txt"), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 1);
+	T_EQ_U64(info.height, 3);	/* block 1 rewritten, new block 2 */
+	T_EQ_U64(info.nfiles, 2);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	T_EQ_INT(chain_get_file(c, f[0].id, &g), CHAIN_OK);
+	T_EQ_STR(g->name, "renamed.txt");
+	T_EQ_U64(g->block, 2);
+	T_EQ_INT(g->date_shared, 2000);
+	T_EQ_STR(g->folder, "shared/folder");
+	T_EQ_STR(g->description, f[0].description);
+	T_EQ_INT(g->date_created, f[0].date_created);
+	T_EQ_U64(g->size, f[0].size);
+	T_EQ_MEM(g->hash, f[0].hash, 32);
+	T_EQ_U64(g->ntags, 1);
+	T_EQ_INT(g->tags[0].type, 77);
+	T_EQ_MEM(g->tags[0].data, tf[0].blob, 3);
+	free(g);
+	T_EQ_INT(evlog.n, 3);
+	T_EQ_INT(evlog.kind[0], CHAIN_EV_FILE_REMOVED);
+	T_EQ_STR(evlog.name[0], "file 0000.txt");
+	T_EQ_INT(evlog.kind[1], CHAIN_EV_FILE_UPDATED);
+	T_EQ_MEM(evlog.id[1], f[1].id, 16);
+	T_EQ_INT(evlog.kind[2], CHAIN_EV_FILE_ADDED);
+	T_EQ_STR(evlog.name[2], "renamed.txt");
+
+	{
+		uint8_t unknown[16] = { 1, 2, 3 };
+
+		T_EQ_INT(chain_rename_file(c, unknown, "x"), CHAIN_ERR_NOT_FOUND);
+	}
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 1);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+struct pcollect {
+	uint16_t	 field[8];
+	char		 val[8][32];
+	int		 n;
+};
+
+static int
+pcollect_cb(void *arg, uint16_t field, const uint8_t *data, size_t len)
+{
+	struct pcollect *p = arg;
+
+	if (p->n < 8) {
+		p->field[p->n] = field;
+		snprintf(p->val[p->n], sizeof(p->val[0]), "%.*s", (int)len,
+		    (const char *)data);
+		p->n++;
+	}
+	return 0;
+}
+
+static void
+test_chain_profile_round_trip_newest_wins(void)
+{
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	struct pcollect pc;
+	uint8_t pic[300], buf[512];
+	size_t len, deleted;
+	uint16_t del = RECORD_PROFILE_EMAIL;
+	int i;
+
+	T_ASSERT(c != NULL);
+	for (i = 0; i < (int)sizeof(pic); i++)
+		pic[i] = (uint8_t)(i * 7);
+	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_NAME, buf, sizeof(buf), &len),
+	    CHAIN_ERR_NOT_FOUND);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_NAME, "Alice", 5), CHAIN_OK);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_EMAIL, "a@example.com", 13),
+	    CHAIN_OK);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_PICTURE, pic, sizeof(pic)),
+	    CHAIN_OK);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_NAME, "Alice B.", 8), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 4);
+
+	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_NAME, buf, sizeof(buf), &len),
+	    CHAIN_OK);
+	T_EQ_U64(len, 8);
+	T_EQ_MEM(buf, "Alice B.", 8);
+	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_PICTURE, buf, sizeof(buf),
+	    &len), CHAIN_OK);
+	T_EQ_U64(len, sizeof(pic));
+	T_EQ_MEM(buf, pic, sizeof(pic));
+	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_PICTURE, buf, 10, &len),
+	    CHAIN_ERR_NOSPACE);
+	T_EQ_U64(len, sizeof(pic));
+
+	memset(&pc, 0, sizeof(pc));
+	T_EQ_INT(chain_profile_foreach(c, pcollect_cb, &pc), 0);
+	T_EQ_INT(pc.n, 3);
+	T_EQ_INT(pc.field[0], RECORD_PROFILE_NAME);
+	T_EQ_STR(pc.val[0], "Alice B.");
+	T_EQ_INT(pc.field[1], RECORD_PROFILE_EMAIL);
+	T_EQ_STR(pc.val[1], "a@example.com");
+	T_EQ_INT(pc.field[2], RECORD_PROFILE_PICTURE);
+
+	/* ProfileDelete: a rewrite, version + 1; the email block disappears. */
+	fake_now = 1700000500;
+	T_EQ_INT(chain_profile_delete(c, &del, 1, &deleted), CHAIN_OK);
+	T_EQ_U64(deleted, 1);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 1);
+	T_EQ_U64(info.height, 3);
+	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_EMAIL, buf, sizeof(buf), &len),
+	    CHAIN_ERR_NOT_FOUND);
+	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_NAME, buf, sizeof(buf), &len),
+	    CHAIN_OK);
+	T_EQ_MEM(buf, "Alice B.", 8);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+static void
+test_chain_nuke_resets_height_and_bumps_version(void)
+{
+	static struct tfile tf[3];
+	struct chain_file f[3];
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	size_t len;
+	int nf, np, nt, i;
+
+	T_ASSERT(c != NULL);
+	chain_set_event_cb(c, ev_record, &evlog);
+	for (i = 0; i < 3; i++)
+		make_file(&f[i], &tf[i], i);
+	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
+	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 1);
+	evlog.n = 0;
+	T_EQ_INT(chain_nuke(c), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 0);
+	T_EQ_U64(info.version, 1);
+	T_EQ_U64(info.nfiles, 0);
+	T_EQ_U64(info.block_bytes, 0);
+	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 0);
+	T_EQ_INT(chain_block(c, 0, NULL, 0, &len), CHAIN_ERR_NOT_FOUND);
+	T_EQ_INT(evlog.n, 1);
+	T_EQ_INT(evlog.kind[0], CHAIN_EV_CHAIN_RESET);
+
+	/* Starting again: genesis profile block with version 1; same IDs allowed. */
+	T_EQ_INT(chain_set_genesis_name(c, "node-a"), CHAIN_OK);
+	T_EQ_INT(chain_add_files(c, f, 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+	T_EQ_U64(info.version, 1);
+	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
+	T_EQ_INT(nf, 0);
+	T_EQ_INT(np, 1);
+	{
+		uint8_t buf[32];
+
+		T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_NAME, buf, sizeof(buf),
+		    &len), CHAIN_OK);
+		T_EQ_U64(len, 6);
+		T_EQ_MEM(buf, "node-a", 6);
+	}
+	chain_close(c);
+	rm_tmpdir();
+}
+
+static int
+count_cb(void *arg, const struct chain_file *f)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_chain_reopen_keeps_state_and_refuses_other_owner(void)
+{
+	static struct tfile tf[50];
+	struct chain_file f[50];
+	struct chain *c = fresh_chain(), *c2;
+	struct chain_info a, b;
+	uint8_t *before[8], *after;
+	size_t blen[8], alen, deleted;
+	uint64_t n;
+	int i, count = 0;
+	char err[256];
+
+	T_ASSERT(c != NULL);
+	for (i = 0; i < 50; i++)
+		make_file(&f[i], &tf[i], i);
+	T_EQ_INT(chain_add_files(c, f, 50), CHAIN_OK);
+	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[10].id, 1,
+	    &deleted), CHAIN_OK);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_WEBSITE, "https://x", 9),
+	    CHAIN_OK);
+	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
+	T_ASSERT(a.height <= 8);
+	for (n = 0; n < a.height; n++)
+		T_ASSERT((before[n] = get_block(c, n, &blen[n])) != NULL);
+
+	c = reopen(c);
+	T_ASSERT(c != NULL);
+	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
+	T_EQ_U64(b.version, a.version);
+	T_EQ_U64(b.height, a.height);
+	T_EQ_U64(b.nfiles, 49);
+	T_EQ_U64(b.file_bytes, a.file_bytes);
+	T_EQ_U64(b.block_bytes, a.block_bytes);
+	for (n = 0; n < a.height; n++) {
+		T_ASSERT((after = get_block(c, n, &alen)) != NULL);
+		T_EQ_U64(alen, blen[n]);
+		T_EQ_MEM(after, before[n], alen);
+		free(after);
+		free(before[n]);
+	}
+	T_EQ_INT(chain_foreach_file(c, count_cb, &count), 0);
+	T_EQ_INT(count, 49);
+	/* Appending after a reopen links to the stored last block. */
+	fake_now += 10;
+	T_EQ_INT(chain_add_files(c, &f[10], 1), CHAIN_OK);
+	{
+		char why[256];
+
+		if (chain_valid(c, why, sizeof(why)) != 0)
+			T_FAIL("%s", why);
+	}
+	chain_close(c);
+
+	T_EQ_INT(chain_open(&c2, dbpath, key_b.pub, sign_with, &key_b, err,
+	    sizeof(err)), CHAIN_ERR_OWNER);
+	T_ASSERT(c2 == NULL);
+	rm_tmpdir();
+}
+
+static void
+test_chain_rejects_duplicates_oversize_and_foreign_signer(void)
+{
+	static struct tfile tf[3];
+	static char big[60000];
+	struct chain_file f[3];
+	struct chain *c = fresh_chain(), *cb;
+	struct chain_info info;
+	char err[256];
+
+	T_ASSERT(c != NULL);
+	make_file(&f[0], &tf[0], 0);
+	make_file(&f[1], &tf[1], 1);
+	T_EQ_INT(chain_add_files(c, f, 1), CHAIN_OK);
+	/* Same ID again, alone or twice in one call. */
+	T_EQ_INT(chain_add_files(c, f, 1), CHAIN_ERR_EXISTS);
+	make_file(&f[2], &tf[2], 2);
+	memcpy(f[1].id, "0123456789abcdef", 16);
+	memcpy(f[2].id, "0123456789abcdef", 16);
+	T_EQ_INT(chain_add_files(c, &f[1], 2), CHAIN_ERR_EXISTS);
+	/* A record that no peer would accept in a block. */
+	memset(big, 'd', sizeof(big) - 1);
+	f[2].description = big;
+	memset(f[2].id, 0, 16);
+	T_EQ_INT(chain_add_files(c, &f[2], 1), CHAIN_ERR_TOO_LARGE);
+	f[2].tags = NULL;
+	f[2].ntags = 0;
+	f[2].description = NULL;
+	{
+		struct chain_tag bad = { 0x8001, (const uint8_t *)"ab", 2 };
+
+		f[2].tags = &bad;
+		f[2].ntags = 1;
+		T_EQ_INT(chain_add_files(c, &f[2], 1), CHAIN_ERR_TAG);
+		f[2].tags = NULL;
+		f[2].ntags = 0;
+	}
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+	T_EQ_U64(info.nfiles, 1);
+	chain_close(c);
+
+	/* A signer holding the wrong key: nothing is stored. */
+	T_EQ_INT(chain_open(&cb, dbpath, key_a.pub, sign_with, &key_b, err,
+	    sizeof(err)), CHAIN_OK);
+	memset(f[2].id, 0, 16);
+	T_EQ_INT(chain_add_files(cb, &f[2], 1), CHAIN_ERR_BAD_SIGNATURE);
+	T_EQ_INT(chain_info(cb, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+	T_EQ_U64(info.nfiles, 1);
+	chain_close(cb);
+	rm_tmpdir();
+}
+
+static int
+collect_ids(void *arg, const struct chain_file *f)
+{
+	int *n = arg;
+
+	(*n)++;
+	return 0;
+}
+
+static void
+test_chain_hash_referenced_until_last_record_deleted(void)
+{
+	static struct tfile tf[3];
+	struct chain_file f[3];
+	struct chain *c = fresh_chain();
+	size_t deleted;
+	int n = 0;
+
+	T_ASSERT(c != NULL);
+	make_file(&f[0], &tf[0], 0);
+	make_file(&f[1], &tf[1], 1);
+	make_file(&f[2], &tf[2], 2);
+	memcpy(f[1].hash, f[0].hash, 32);	/* same content, two records */
+	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
+	T_EQ_INT(chain_find_hash(c, f[0].hash, collect_ids, &n), 0);
+	T_EQ_INT(n, 2);
+	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[0].id, 1,
+	    &deleted), CHAIN_OK);
+	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 1);
+	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[1].id, 1,
+	    &deleted), CHAIN_OK);
+	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 0);
+	T_EQ_INT(chain_hash_referenced(c, f[2].hash), 1);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+/* ---- crash safety ---------------------------------------------------- */
+
+struct slow_signer {
+	struct ident	*id;
+	int		 fd;
+	int		 count;
+};
+
+/* Signs; at block 700 tells the parent and waits to be killed. */
+static int
+slow_sign(void *arg, const uint8_t hash[32], uint8_t sig[65])
+{
+	struct slow_signer *s = arg;
+
+	if (++s->count == 700) {
+		if (write(s->fd, "x", 1) != 1)
+			_exit(4);
+		for (;;)
+			pause();
+	}
+	return ident_sign(s->id, hash, sig) == 0 ? 0 : -1;
+}
+
+static void
+test_chain_kill_during_add_leaves_previous_state(void)
+{
+	static struct tfile tf[20000];
+	static struct chain_file f[20000];
+	struct chain *c = fresh_chain();
+	struct chain_info a, b;
+	uint8_t *before[4], *after;
+	size_t blen[4], alen;
+	uint64_t n;
+	int p[2], i, status;
+	char x;
+	pid_t pid;
+
+	T_ASSERT(c != NULL);
+	for (i = 0; i < 20000; i++)
+		make_file(&f[i], &tf[i], i);
+	T_EQ_INT(chain_add_files(c, f, 20), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
+	T_ASSERT(a.height <= 4);
+	for (n = 0; n < a.height; n++)
+		T_ASSERT((before[n] = get_block(c, n, &blen[n])) != NULL);
+	chain_close(c);
+
+	T_ASSERT(pipe(p) == 0);
+	if ((pid = fork()) == 0) {
+		struct slow_signer s = { &key_a, p[1], 0 };
+		struct chain *cc;
+		char err[256];
+
+		close(p[0]);
+		if (chain_open(&cc, dbpath, key_a.pub, slow_sign, &s, err,
+		    sizeof(err)) != CHAIN_OK)
+			_exit(2);
+		/*
+		 * ~800 blocks (3 MB) outgrow SQLite's 2 MB page cache, so
+		 * the open transaction has spilled pages into the WAL when
+		 * the kill comes at block 700.
+		 */
+		(void)chain_add_files(cc, f + 20, 19980);
+		_exit(3);
+	}
+	T_ASSERT(pid > 0);
+	close(p[1]);
+	T_EQ_INT(read(p[0], &x, 1), 1);
+	close(p[0]);
+	T_EQ_INT(kill(pid, SIGKILL), 0);
+	T_EQ_INT(waitpid(pid, &status, 0), pid);
+	T_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The killed transaction had really written pages into the WAL. */
+	{
+		struct stat st;
+		char wal[160];
+
+		snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+		T_EQ_INT(stat(wal, &st), 0);
+		T_ASSERT(st.st_size > 1000000);
+	}
+
+	c = reopen(NULL);
+	T_ASSERT(c != NULL);
+	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
+	T_EQ_U64(b.height, a.height);
+	T_EQ_U64(b.version, a.version);
+	T_EQ_U64(b.nfiles, 20);
+	for (n = 0; n < a.height; n++) {
+		T_ASSERT((after = get_block(c, n, &alen)) != NULL);
+		T_EQ_U64(alen, blen[n]);
+		T_EQ_MEM(after, before[n], alen);
+		free(after);
+		free(before[n]);
+	}
+	/* And it keeps working: the interrupted add succeeds now. */
+	T_EQ_INT(chain_add_files(c, f + 20, 19980), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
+	T_EQ_U64(b.nfiles, 20000);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	T_RUN(test_chain_builds_vector_blocks_byte_identical);
+	T_RUN(test_chain_adds_1000_files_packed_under_target);
+	T_RUN(test_chain_delete_bumps_version_and_drops_empty_block);
+	T_RUN(test_chain_rename_is_a_replace_at_the_end);
+	T_RUN(test_chain_profile_round_trip_newest_wins);
+	T_RUN(test_chain_nuke_resets_height_and_bumps_version);
+	T_RUN(test_chain_reopen_keeps_state_and_refuses_other_owner);
+	T_RUN(test_chain_rejects_duplicates_oversize_and_foreign_signer);
+	T_RUN(test_chain_hash_referenced_until_last_record_deleted);
+	T_RUN(test_chain_kill_during_add_leaves_previous_state);
+	rm_tmpdir();
+	return t_done();
+}
