@@ -22,11 +22,15 @@ struct loop_src {
 };
 
 struct loop_timer {
-	struct loop_src	 src;	/* first: the epoll data points here */
+	int		 fd;
+	struct loop	*loop;
 	loop_timer_cb	 cb;
 	void		*arg;
 	int		 oneshot;
+	struct loop_timer *next;	/* every live timer, freed by loop_close */
 };
+
+static struct loop_timer *loop_timers;
 
 #define LOOP_MAX_FDS 256
 static struct loop_src *loop_srcs[LOOP_MAX_FDS];
@@ -163,6 +167,9 @@ loop_on_timer(int fd, uint32_t events, void *arg)
 	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return;
 	t->cb(t->arg);
+	/* A one-shot timer is done: it frees itself (see loop.h). */
+	if (t->oneshot)
+		loop_timer_del(t->loop, t);
 }
 
 static void
@@ -194,22 +201,32 @@ loop_timer_add(struct loop *l, uint64_t after_ms, uint64_t interval_ms,
 	t->cb = cb;
 	t->arg = arg;
 	t->oneshot = interval_ms == 0;
+	t->fd = fd;
+	t->loop = l;
 	if (loop_add_fd(l, fd, EPOLLIN, loop_on_timer, t) == -1) {
 		close(fd);
 		free(t);
 		return NULL;
 	}
-	t->src.fd = fd;
+	t->next = loop_timers;
+	loop_timers = t;
 	return t;
 }
 
 void
 loop_timer_del(struct loop *l, struct loop_timer *t)
 {
+	struct loop_timer **pp;
+
 	if (t == NULL)
 		return;
-	loop_del_fd(l, t->src.fd);
-	close(t->src.fd);
+	for (pp = &loop_timers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	loop_del_fd(l, t->fd);
+	close(t->fd);
 	free(t);
 }
 
@@ -251,6 +268,8 @@ loop_close(struct loop *l)
 {
 	int fd;
 
+	while (loop_timers != NULL)
+		loop_timer_del(l, loop_timers);
 	for (fd = 0; fd < LOOP_MAX_FDS; fd++)
 		if (loop_srcs[fd] != NULL)
 			loop_del_fd(l, fd);

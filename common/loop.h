@@ -38,7 +38,11 @@ int	loop_mod_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *ar
 int	loop_del_fd(struct loop *l, int fd);
 /* Blocks the signal and delivers it through the loop. */
 int	loop_add_signal(struct loop *l, int signo, loop_sig_cb cb, void *arg);
-/* First run after after_ms, then every interval_ms (0: once). */
+/*
+ * First run after after_ms, then every interval_ms.  With interval 0 the
+ * timer runs once and then frees itself: do not use the pointer after it
+ * fired.  loop_close frees the timers still alive.
+ */
 struct loop_timer *loop_timer_add(struct loop *l, uint64_t after_ms,
 	    uint64_t interval_ms, loop_timer_cb cb, void *arg);
 void	loop_timer_del(struct loop *l, struct loop_timer *t);
