@@ -139,14 +139,21 @@ demo: deps
 bench: all $(BENCHES) $(SIM)
 	@B=$(B) scripts/bench.sh
 
-# libFuzzer targets: clang, each linked with the common sources built for fuzzing.
+# libFuzzer targets: clang; the common sources are compiled once for fuzzing
+# (instrumented, sanitized) into a library each target links.
 FUZZ_B      := build-fuzz
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -DBLAKE3_NO_SIMD -Icommon -Inetd $(PKG_CFLAGS)
 FUZZ_CSRC   := $(filter-out common/blake3_sse41.c common/blake3_avx2.c,$(COMMON_SRC))
+FUZZ_LIB    := $(FUZZ_B)/libfuzz-common.a
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
-$(FUZZ_B)/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+$(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -DBLAKE3_NO_SIMD -o $@ $< $(FUZZ_CSRC) $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_CSRC))
+	rm -f $@ && ar rcs $@ $^
+$(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LIBS)
 fuzz: $(FUZZERS)
 fuzz-smoke: $(FUZZERS)
 	@FUZZ_B=$(FUZZ_B) scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
@@ -157,4 +164,4 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(FUZZ_B)/obj -name '*.d' 2>/dev/null)

@@ -309,6 +309,7 @@ kad_table_insert(struct kad *kad, const struct kad_contact *c, int *outcome)
 		return KAD_OK;
 	}
 
+	bi = kad_bucket_index(kad->self, c->id);
 	b = &kad->b[bi];
 	if (b->c == NULL && (b->c = calloc(KAD_K, sizeof(b->c[0]))) == NULL)
 		return KAD_ERR_NOMEM;

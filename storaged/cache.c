@@ -221,7 +221,8 @@ tx_begin(struct cache *c)
 static int
 tx_end(struct cache *c, int rc)
 {
-	size_t i;
+	struct cache_ev *ev;
+	size_t i, nev;
 
 	if (rc == CACHE_OK &&
 	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -231,10 +232,20 @@ tx_end(struct cache *c, int rc)
 		ev_clear(c);
 		return rc;
 	}
-	for (i = 0; i < c->nev; i++)
-		c->ev_cb(c->ev_arg, c->ev[i].kind, c->ev[i].owner,
-		    c->ev[i].version, c->ev[i].f);
-	ev_clear(c);
+	/*
+	 * Detach the list first: a callback may start another operation,
+	 * which would clear it under our feet.
+	 */
+	ev = c->ev;
+	nev = c->nev;
+	c->ev = NULL;
+	c->nev = c->evcap = 0;
+	for (i = 0; i < nev; i++) {
+		c->ev_cb(c->ev_arg, ev[i].kind, ev[i].owner,
+		    ev[i].version, ev[i].f);
+		free(ev[i].f);
+	}
+	free(ev);
 	return CACHE_OK;
 }
 

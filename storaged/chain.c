@@ -435,7 +435,8 @@ tx_rollback(struct chain *c)
 static int
 tx_end(struct chain *c, int rc)
 {
-	size_t i;
+	struct chain_ev *ev;
+	size_t i, nev;
 
 	if (rc == CHAIN_OK &&
 	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -444,9 +445,19 @@ tx_end(struct chain *c, int rc)
 		tx_rollback(c);
 		return rc;
 	}
-	for (i = 0; i < c->nev; i++)
-		c->ev_cb(c->ev_arg, c->ev[i].kind, c->ev[i].f);
-	ev_clear(c);
+	/*
+	 * Detach the list first: a callback may start another operation,
+	 * which would clear it under our feet.
+	 */
+	ev = c->ev;
+	nev = c->nev;
+	c->ev = NULL;
+	c->nev = c->evcap = 0;
+	for (i = 0; i < nev; i++) {
+		c->ev_cb(c->ev_arg, ev[i].kind, ev[i].f);
+		free(ev[i].f);
+	}
+	free(ev);
 	return CHAIN_OK;
 }
 

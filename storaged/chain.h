@@ -75,9 +75,9 @@ struct chain_tag {
 
 /*
  * One file record (§2.5, §3.1).
- * As input (add/replace): strings are NUL-terminated UTF-8, NULL or "" means
- * "no tag" (the reference writes no empty tags); the *_len fields are
- * ignored.  An all-zero id gets a random v4 UUID; add writes the id and
+ * As input (add/replace): strings are UTF-8, NULL or "" means "no tag"
+ * (the reference writes no empty tags); a *_len of 0 means "NUL-terminated,
+ * use strlen" (so an output view can be passed back unchanged).  An all-zero id gets a random v4 UUID; add writes the id and
  * date_shared it used back into the caller's struct.  date_created 0 = no
  * tag 4.  tags[] are written after the named fields in the given order;
  * virtual types (3, 5, 6) are dropped as the reference does.
@@ -198,12 +198,20 @@ int	chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
 int	chain_profile_foreach(struct chain *c,
 	    int (*fn)(void *arg, uint16_t field, const uint8_t *data, size_t len),
 	    void *arg);
-/* ProfileDelete (§2.8): rewrite without those fields, version + 1 if any. */
+/*
+ * ProfileDelete (§2.8): rewrite without those fields, version + 1 if any.
+ * As in the reference, a block left empty is dropped: deleting the field of
+ * the genesis block can move file records into block 0 (not prevented).
+ */
 int	chain_profile_delete(struct chain *c, const uint16_t *fields, size_t n,
 	    size_t *deleted);
 
 int	chain_info(struct chain *c, struct chain_info *info);
-/* Every file record, in chain order; a non-zero return of fn stops and is returned. */
+/*
+ * Every file record, in chain order; a non-zero return of fn stops and is
+ * returned.  fn must not call into the chain (the walk holds a statement).
+ * Event callbacks, by contrast, run after the commit and may.
+ */
 int	chain_foreach_file(struct chain *c,
 	    int (*fn)(void *arg, const struct chain_file *f), void *arg);
 /* One file, as a single malloc'd block the caller free()s. */

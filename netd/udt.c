@@ -1,0 +1,1369 @@
+/*
+ * udt.c — one UDT connection as the reference runs it (PROTOCOL.md §9.5):
+ * handshake, sender (window, loss list, retransmission), receiver (reorder
+ * window, loss list, ACK/ACK2/NAK timing), congestion control, shutdown.
+ * Pure: time, randomness and output come from struct udt_env.
+ *
+ * Where we knowingly differ from the reference (all wire-compatible):
+ *  - a data packet may jump at most UDT_SLOTS ahead (§12.15: the reference
+ *    adds every skipped number to its loss list, an unbounded memory bomb);
+ *  - NAK ranges we receive are expanded inclusive (UDT spec) and clipped to
+ *    what is in flight; we never send ranges (§9.4, §12.11);
+ *  - a tail-loss timer (UDT_EXP_US) resends the window when nothing is
+ *    ACKed for a while and the window is not full; the reference relies on
+ *    the transfer-ID expiry;
+ *  - both ACK/NAK resend limiters are armed at connection start (the
+ *    reference's first resend waits for a first real ACK, so a stream of
+ *    fewer than 4 packets is only ACKed by the timer after one);
+ *  - the server re-sends handshake step 4 for a duplicate step 3 (§9.5);
+ *  - message drop requests are ignored: in stream mode they would cut data;
+ *  - the send period (SND) is computed as the reference does but not used
+ *    for pacing: the reference's pacing timer never waits (§9.5 quirk).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "udt.h"
+
+#define SLOT_MASK	(UDT_SLOTS - 1)
+#define MSS		UDT_PKT_MAX
+
+enum { RS_EMPTY = 0, RS_LOST, RS_HAVE };
+
+struct sslot {
+	uint64_t	last_tx;
+	uint32_t	attempts;	/* loss-list retransmissions */
+	uint16_t	len;		/* whole packet */
+	uint8_t		lost;
+	uint8_t		pkt[UDT_PKT_MAX];
+};
+
+struct rslot {
+	uint16_t	len;
+	uint8_t		state;
+	uint8_t		data[UDT_DATA_MAX];
+};
+
+struct ack_rec {
+	uint32_t	id;
+	uint32_t	seq;
+	uint64_t	t;
+};
+
+/* The reference's rateLimiter: wait doubles after each allowed resend. */
+struct limiter {
+	uint64_t	start;
+	uint64_t	wait;
+};
+
+struct udt_conn {
+	struct udt_env	env;
+	uint64_t	now;
+	enum udt_state	st;
+	int		err;
+	int		is_server;
+	uint64_t	created;	/* socket creation, for timestamps */
+	uint64_t	last_rx;
+	uint64_t	idle_us;
+	uint32_t	sock_id, peer_id, isn;
+	uint64_t	conn_start, conn_retry_at;
+	uint64_t	syn_at;
+
+	/* shared estimates */
+	uint32_t	rtt, rtt_var;
+	uint32_t	delivery_rate, bandwidth;
+
+	/* sender */
+	uint32_t	snd_una, snd_next, msgno;
+	uint32_t	cwnd, flow;
+	uint32_t	snd_loss_n;
+	uint64_t	blind_at, blind_iv;
+	int		waiting, ack_progress;
+	/* congestion control (native DAIMD, §9.5) */
+	uint64_t	cc_last_rc;
+	int		cc_loss;
+	uint32_t	cc_last_dec_seq;
+	double		cc_last_dec_period;
+	double		snd_period;
+	int		cc_nak_count, cc_dec_random, cc_avg_nak, cc_dec_count;
+
+	/* receiver */
+	uint32_t	rcv_next;	/* highest received + 1 */
+	uint32_t	rcv_last;	/* last delivered in order */
+	uint32_t	sent_ack, recv_ack2, ack_id, unack;
+	uint32_t	rcv_loss_n;
+	struct limiter	ack_lim, nak_lim;
+	struct ack_rec	hist[UDT_ACK_HIST];
+	unsigned	hist_n;
+	uint64_t	last_arrival, last_probe;
+	int		have_arrival, have_probe;
+	uint32_t	arr_hist[UDT_SPEED_WIN], probe_hist[UDT_SPEED_WIN];
+	unsigned	arr_n, arr_pos, probe_n, probe_pos;
+	uint64_t	link_sent_at;
+	int		link_sent;
+
+	struct udt_stats stats;
+
+	/* byte rings: application data not yet packetized / delivered */
+	size_t		s_head, s_len, r_head, r_len;
+	uint8_t		sbuf[UDT_SNDBUF_BYTES];
+	uint8_t		rbuf[UDT_RCVBUF_BYTES];
+	struct sslot	ss[UDT_SLOTS];
+	struct rslot	rs[UDT_SLOTS];
+};
+
+static void	flush(struct udt_conn *);
+
+/* ---- small helpers ---- */
+
+static uint64_t
+now_us(struct udt_conn *c)
+{
+	c->now = c->env.now_us(c->env.ctx);
+	return c->now;
+}
+
+static uint32_t
+ts32(const struct udt_conn *c)
+{
+	return (uint32_t)(c->now - c->created);
+}
+
+static uint32_t
+rnd32(struct udt_conn *c)
+{
+	uint8_t b[4];
+
+	c->env.random(c->env.ctx, b, sizeof(b));
+	return buf_be32(b);
+}
+
+static void
+lim_reset(struct limiter *l, uint64_t now)
+{
+	l->start = now;
+	l->wait = UDT_SYN_US;
+}
+
+static int
+lim_allow(struct limiter *l, uint64_t now)
+{
+	if (l->wait == 0 || now <= l->start + l->wait)
+		return 0;
+	l->wait *= 2;
+	if (l->wait > UDT_BACKOFF_MAX_US)
+		l->wait = UDT_BACKOFF_MAX_US;
+	l->start = now;
+	return 1;
+}
+
+static void
+fail(struct udt_conn *c, int err)
+{
+	if (c->st == UDT_ST_ERROR || c->st == UDT_ST_CLOSED)
+		return;
+	c->st = UDT_ST_ERROR;
+	c->err = err;
+}
+
+static uint32_t
+clamp_flow(uint32_t w)
+{
+	if (w < 2)
+		return 2;
+	if (w > UDT_SLOTS - 2)
+		return UDT_SLOTS - 2;
+	return w;
+}
+
+static uint32_t
+in_flight(const struct udt_conn *c)
+{
+	return (uint32_t)udt_seq_diff(c->snd_next, c->snd_una);
+}
+
+static void
+ring_put(uint8_t *ring, size_t cap, size_t head, size_t len, const uint8_t *src,
+    size_t n)
+{
+	size_t at = (head + len) % cap, first = cap - at;
+
+	if (first > n)
+		first = n;
+	memcpy(ring + at, src, first);
+	memcpy(ring, src + first, n - first);
+}
+
+static void
+ring_get(const uint8_t *ring, size_t cap, size_t head, uint8_t *dst, size_t n)
+{
+	size_t first = cap - head;
+
+	if (first > n)
+		first = n;
+	memcpy(dst, ring + head, first);
+	memcpy(dst + first, ring, n - first);
+}
+
+/* ---- output ---- */
+
+static void
+emit(struct udt_conn *c, const uint8_t *p, size_t len)
+{
+	/* A failed send is a lost packet; UDT recovers from it. */
+	(void)c->env.send(c->env.ctx, p, len);
+}
+
+static void
+send_ctrl(struct udt_conn *c, struct udt_pkt *p)
+{
+	uint8_t out[UDT_PKT_MAX];
+	size_t n;
+
+	p->is_ctrl = 1;
+	if (udt_pkt_encode(out, sizeof(out), &n, p) == UDT_OK)
+		emit(c, out, n);
+}
+
+static void
+send_simple(struct udt_conn *c, uint16_t type, uint32_t info)
+{
+	struct udt_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.type = type;
+	p.info = info;
+	p.ts = ts32(c);
+	p.dst = c->peer_id;
+	send_ctrl(c, &p);
+}
+
+static void
+send_hs(struct udt_conn *c, uint32_t dst, uint32_t ts, int32_t req,
+    uint32_t sock_type, uint32_t flow, uint32_t sock_id)
+{
+	struct udt_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.type = UDT_CTRL_HANDSHAKE;
+	p.ts = ts;
+	p.dst = dst;
+	p.u.hs.version = UDT_VERSION;
+	p.u.hs.sock_type = sock_type;
+	p.u.hs.init_seq = c->isn;
+	p.u.hs.flow_win = flow;
+	p.u.hs.req_type = req;
+	p.u.hs.sock_id = sock_id;
+	send_ctrl(c, &p);
+}
+
+static void
+transmit(struct udt_conn *c, struct sslot *s)
+{
+	buf_put_be32(s->pkt + 8, ts32(c));
+	s->last_tx = c->now;
+	c->stats.pkts_sent++;
+	emit(c, s->pkt, s->len);
+}
+
+/* ---- connection set-up ---- */
+
+struct udt_conn *
+udt_conn_new(const struct udt_env *env)
+{
+	struct udt_conn *c;
+
+	if (env == NULL || env->now_us == NULL || env->send == NULL ||
+	    env->random == NULL)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->env = *env;
+	c->idle_us = UDT_IDLE_FILE_US;
+	c->st = UDT_ST_INIT;
+	return c;
+}
+
+void
+udt_conn_free(struct udt_conn *c)
+{
+	free(c);
+}
+
+void
+udt_set_idle_timeout(struct udt_conn *c, uint64_t us)
+{
+	if (c != NULL && us > 0)
+		c->idle_us = us;
+}
+
+/* Both directions start at the client's initial sequence (§9.5). */
+static void
+start_data_phase(struct udt_conn *c, uint32_t peer_flow)
+{
+	c->st = UDT_ST_CONNECTED;
+	c->snd_una = c->snd_next = c->isn;
+	c->msgno = 0;
+	c->cwnd = UDT_CWND_INIT;
+	c->flow = clamp_flow(peer_flow);
+	c->rcv_next = c->isn;
+	c->rcv_last = udt_seq_add(c->isn, -1);
+	c->sent_ack = c->recv_ack2 = c->isn;
+	c->delivery_rate = 16;		/* the reference's starting values */
+	c->bandwidth = 1;
+	c->snd_period = 1.0;
+	c->cc_last_dec_period = 1.0;
+	c->cc_last_dec_seq = udt_seq_add(c->isn, -1);
+	c->cc_dec_random = 1;
+	c->cc_last_rc = c->now;
+	lim_reset(&c->ack_lim, c->now);
+	lim_reset(&c->nak_lim, c->now);
+	c->syn_at = c->now + UDT_SYN_US;
+	c->last_rx = c->now;
+}
+
+int
+udt_listen(struct udt_conn *c)
+{
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	if (c->st != UDT_ST_INIT)
+		return UDT_ERR_STATE;
+	now_us(c);
+	c->is_server = 1;
+	c->st = UDT_ST_LISTEN;
+	c->last_rx = c->now;
+	return UDT_OK;
+}
+
+int
+udt_accept(struct udt_conn *c)
+{
+	if (c == NULL || !c->is_server)
+		return UDT_ERR_ARG;
+	switch (c->st) {
+	case UDT_ST_LISTEN:
+		return UDT_ERR_AGAIN;
+	case UDT_ST_CONNECTED:
+	case UDT_ST_CLOSING:
+		return UDT_OK;
+	case UDT_ST_CLOSED:
+		return UDT_ERR_CLOSED;
+	case UDT_ST_ERROR:
+		return c->err;
+	default:
+		return UDT_ERR_STATE;
+	}
+}
+
+int
+udt_connect(struct udt_conn *c)
+{
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	if (c->st != UDT_ST_INIT)
+		return UDT_ERR_STATE;
+	now_us(c);
+	c->created = c->now;
+	do
+		c->sock_id = rnd32(c);
+	while (c->sock_id == 0);
+	c->isn = rnd32(c) & UDT_SEQ_MASK;
+	c->st = UDT_ST_CONNECTING;
+	c->conn_start = c->now;
+	c->conn_retry_at = c->now + UDT_CONNECT_RETRY_US;
+	c->last_rx = c->now;
+	send_hs(c, 0, ts32(c), UDT_HS_REQUEST, UDT_SOCK_STREAM, UDT_FLOW_WIN,
+	    c->sock_id);
+	return UDT_OK;
+}
+
+static int
+input_handshake(struct udt_conn *c, const struct udt_pkt *p)
+{
+	const typeof(p->u.hs) *h = &p->u.hs;
+
+	if (h->version != UDT_VERSION || h->sock_type != UDT_SOCK_STREAM)
+		return UDT_ERR_DROP_HS;
+	if (c->is_server) {
+		if (p->dst != 0)
+			return p->dst == c->sock_id ? UDT_ERR_DROP_HS :
+			    UDT_ERR_DROP_SOCKET;
+		if (h->req_type == UDT_HS_REQUEST) {
+			/* Step 2, stateless, echoing X with socket ID 0. */
+			uint32_t isn = c->isn;
+
+			c->isn = h->init_seq;
+			send_hs(c, h->sock_id, 0, UDT_HS_REQUEST, h->sock_type,
+			    0, 0);
+			c->isn = isn;
+			return UDT_OK;
+		}
+		if (h->req_type != UDT_HS_RESPONSE)
+			return UDT_ERR_DROP_HS;
+		if (c->st == UDT_ST_LISTEN) {
+			/* Step 3: create the socket, adopt X, answer step 4. */
+			c->created = c->now;
+			c->peer_id = h->sock_id;
+			c->isn = h->init_seq & UDT_SEQ_MASK;
+			do
+				c->sock_id = rnd32(c);
+			while (c->sock_id == 0);
+			start_data_phase(c, h->flow_win);
+		} else if (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) {
+			if (h->sock_id != c->peer_id || h->init_seq != c->isn)
+				return UDT_ERR_DROP_HS;
+		} else
+			return UDT_ERR_DROP_STATE;
+		send_hs(c, c->peer_id, ts32(c), UDT_HS_RESPONSE,
+		    UDT_SOCK_STREAM, UDT_FLOW_WIN, c->sock_id);
+		return UDT_OK;
+	}
+
+	if (p->dst != c->sock_id)
+		return UDT_ERR_DROP_SOCKET;
+	if (c->st != UDT_ST_CONNECTING)
+		return UDT_ERR_DROP_HS;
+	if (h->req_type == UDT_HS_REFUSED) {
+		fail(c, UDT_ERR_REFUSED);
+		return UDT_OK;
+	}
+	if (h->init_seq != c->isn)
+		return UDT_ERR_DROP_HS;
+	if (h->req_type == UDT_HS_REQUEST) {
+		/* Step 2 received: step 3. */
+		send_hs(c, 0, ts32(c), UDT_HS_RESPONSE, UDT_SOCK_STREAM,
+		    UDT_FLOW_WIN, c->sock_id);
+		return UDT_OK;
+	}
+	if (h->req_type != UDT_HS_RESPONSE)
+		return UDT_ERR_DROP_HS;
+	/* Step 4: connected. */
+	c->peer_id = h->sock_id;
+	start_data_phase(c, h->flow_win);
+	return UDT_OK;
+}
+
+/* ---- receiver ---- */
+
+static void
+hist_push(uint32_t *h, unsigned *n, unsigned *pos, uint64_t v)
+{
+	h[*pos] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	*pos = (*pos + 1) % UDT_SPEED_WIN;
+	if (*n < UDT_SPEED_WIN)
+		(*n)++;
+}
+
+static uint32_t
+median_sorted(const uint32_t *h, unsigned n, uint32_t *sorted)
+{
+	unsigned i, j;
+	uint32_t v;
+
+	for (i = 0; i < n; i++) {
+		v = h[i];
+		for (j = i; j > 0 && sorted[j - 1] > v; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = v;
+	}
+	return sorted[n / 2];
+}
+
+/* Arrival speed and capacity, median-filtered as the reference does. */
+static void
+rcv_speeds(const struct udt_conn *c, uint32_t *speed, uint32_t *bw)
+{
+	uint32_t s[UDT_SPEED_WIN], med;
+	uint64_t sum, up, lo;
+	unsigned i, count;
+
+	*speed = *bw = 0;
+	if (c->arr_n > 0) {
+		med = median_sorted(c->arr_hist, c->arr_n, s);
+		up = (uint64_t)med << 3;
+		lo = med >> 3;
+		for (i = count = 0, sum = 0; i < c->arr_n; i++)
+			if (s[i] < up && s[i] > lo) {
+				count++;
+				sum += s[i];
+			}
+		if (count > (c->arr_n >> 1)) {
+			if (sum == 0)
+				sum = 1000;
+			*speed = (uint32_t)(1000000ULL * count / sum);
+		}
+	}
+	if (c->probe_n > 0) {
+		med = median_sorted(c->probe_hist, c->probe_n, s);
+		up = (uint64_t)med << 3;
+		lo = med >> 3;
+		count = 1;
+		sum = med;
+		for (i = 0; i < c->probe_n; i++)
+			if (s[i] < up && s[i] > lo) {
+				count++;
+				sum += s[i];
+			}
+		if (sum == 0)
+			sum = 1000;
+		*bw = (uint32_t)(1000000ULL * count / sum);
+	}
+}
+
+static void
+apply_rtt(struct udt_conn *c, uint64_t sample)
+{
+	uint32_t s = sample > UINT32_MAX ? UINT32_MAX : (uint32_t)sample;
+	uint32_t d = c->rtt > s ? c->rtt - s : s - c->rtt;
+
+	c->rtt_var = (uint32_t)(((uint64_t)c->rtt_var * 3 + d) / 4);
+	c->rtt = (uint32_t)(((uint64_t)c->rtt * 7 + s) / 8);
+}
+
+static void
+send_ack(struct udt_conn *c, uint32_t ack)
+{
+	struct udt_pkt p;
+	int32_t pend;
+	int avail;
+
+	c->sent_ack = ack;
+	c->ack_id++;
+	if (c->hist_n == UDT_ACK_HIST) {	/* forget the oldest */
+		memmove(c->hist, c->hist + 1, sizeof(c->hist[0]) *
+		    (UDT_ACK_HIST - 1));
+		c->hist_n--;
+	}
+	c->hist[c->hist_n].id = c->ack_id;
+	c->hist[c->hist_n].seq = ack;
+	c->hist[c->hist_n].t = c->now;
+	c->hist_n++;
+
+	pend = udt_seq_diff(c->rcv_next, c->rcv_last) - 1;
+	avail = UDT_FLOW_WIN - pend;
+	if (avail < 2)
+		avail = 2;
+
+	memset(&p, 0, sizeof(p));
+	p.type = UDT_CTRL_ACK;
+	p.info = c->ack_id;
+	p.ts = ts32(c);
+	p.dst = c->peer_id;
+	p.u.ack.nfields = 4;
+	p.u.ack.seq = ack;
+	p.u.ack.rtt = c->rtt;
+	p.u.ack.rtt_var = c->rtt_var;
+	p.u.ack.avail = (uint32_t)avail;
+	if (!c->link_sent || c->now - c->link_sent_at >= UDT_SYN_US) {
+		c->link_sent = 1;
+		c->link_sent_at = c->now;
+		rcv_speeds(c, &p.u.ack.rate, &p.u.ack.cap);
+		p.u.ack.nfields = 6;
+	}
+	c->stats.acks_sent++;
+	send_ctrl(c, &p);
+}
+
+/* The reference lists every lost number; never more than fits (≤ 127 here). */
+static void
+send_nak(struct udt_conn *c, uint32_t from, uint32_t count)
+{
+	uint8_t raw[4 * UDT_SLOTS];
+	struct udt_pkt p;
+	uint32_t i;
+
+	if (count > UDT_SLOTS)
+		count = UDT_SLOTS;
+	for (i = 0; i < count; i++)
+		buf_put_be32(raw + 4 * i, udt_seq_add(from, (int32_t)i));
+	memset(&p, 0, sizeof(p));
+	p.type = UDT_CTRL_NAK;
+	p.ts = ts32(c);
+	p.dst = c->peer_id;
+	p.u.nak.raw = raw;
+	p.u.nak.n = count;
+	c->stats.naks_sent++;
+	send_ctrl(c, &p);
+}
+
+static void
+ack_event(struct udt_conn *c, int immediate)
+{
+	uint32_t ack = udt_seq_add(c->rcv_last, 1);
+
+	c->unack++;
+	if (udt_seq_diff(ack, c->sent_ack) <= 0)
+		return;
+	if (!immediate && c->unack < UDT_ACK_INTERVAL) {
+		/* the SYN timer picks it up if no more packets come */
+		c->sent_ack = ack;
+		return;
+	}
+	send_ack(c, ack);
+	c->unack = 0;
+	lim_reset(&c->ack_lim, c->now);
+}
+
+/* Moves buffered in-order packets to the application ring. */
+static void
+deliver(struct udt_conn *c, int immediate)
+{
+	struct rslot *r;
+	uint32_t next;
+	int n = 0;
+
+	for (;;) {
+		next = udt_seq_add(c->rcv_last, 1);
+		if (next == c->rcv_next)
+			break;
+		r = &c->rs[next & SLOT_MASK];
+		if (r->state != RS_HAVE ||
+		    UDT_RCVBUF_BYTES - c->r_len < r->len)
+			break;
+		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len,
+		    r->data, r->len);
+		c->r_len += r->len;
+		c->stats.bytes_recv += r->len;
+		r->state = RS_EMPTY;
+		c->rcv_last = next;
+		n++;
+	}
+	if (n > 0)
+		ack_event(c, immediate);
+}
+
+static int
+input_data(struct udt_conn *c, const struct udt_pkt *p)
+{
+	struct rslot *r;
+	int32_t off, d, i;
+	uint32_t seq = p->seq & UDT_SEQ_MASK;
+	int immediate = 0;
+
+	/* PKT history and probe windows, as the reference keeps them */
+	if (((seq - 1) & 0xf) == 0) {
+		if (c->have_probe)
+			hist_push(c->probe_hist, &c->probe_n, &c->probe_pos,
+			    c->now - c->last_probe);
+		c->have_probe = 1;
+		c->last_probe = c->now;
+	}
+	if (c->have_arrival)
+		hist_push(c->arr_hist, &c->arr_n, &c->arr_pos,
+		    c->now - c->last_arrival);
+	c->have_arrival = 1;
+	c->last_arrival = c->now;
+
+	off = udt_seq_diff(seq, udt_seq_add(c->rcv_last, 1));
+	if (off < 0) {
+		c->stats.dup_recv++;
+		return UDT_ERR_DROP_DUP;
+	}
+	if (off >= UDT_SLOTS)
+		return UDT_ERR_DROP_WINDOW;
+	d = udt_seq_diff(seq, c->rcv_next);
+	if (d == 0 && off == 0 &&
+	    UDT_RCVBUF_BYTES - c->r_len >= p->data_len) {
+		/* the common case: next in order, straight to the app ring */
+		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len,
+		    p->data, p->data_len);
+		c->r_len += p->data_len;
+		c->stats.bytes_recv += p->data_len;
+		c->stats.pkts_recv++;
+		c->rcv_last = seq;
+		c->rcv_next = udt_seq_add(seq, 1);
+		ack_event(c, 0);
+		return UDT_OK;
+	}
+	r = &c->rs[seq & SLOT_MASK];
+	if (d > 0) {
+		for (i = 0; i < d; i++)
+			c->rs[udt_seq_add(c->rcv_next, i) & SLOT_MASK].state =
+			    RS_LOST;
+		c->rcv_loss_n += (uint32_t)d;
+		send_nak(c, c->rcv_next, (uint32_t)d);
+		lim_reset(&c->nak_lim, c->now);
+		c->rcv_next = udt_seq_add(seq, 1);
+	} else if (d < 0) {
+		if (r->state != RS_LOST) {
+			c->stats.dup_recv++;
+			return UDT_ERR_DROP_DUP;
+		}
+		c->rcv_loss_n--;
+		immediate = 1;
+	} else
+		c->rcv_next = udt_seq_add(seq, 1);
+	r->state = RS_HAVE;
+	r->len = (uint16_t)p->data_len;
+	memcpy(r->data, p->data, p->data_len);
+	c->stats.pkts_recv++;
+	deliver(c, immediate);
+	return UDT_OK;
+}
+
+static void
+input_ack2(struct udt_conn *c, const struct udt_pkt *p)
+{
+	unsigned i, j;
+	uint32_t seq;
+
+	for (i = 0; i < c->hist_n; i++)
+		if (c->hist[i].id == p->info)
+			break;
+	if (i == c->hist_n)
+		return;
+	seq = c->hist[i].seq;
+	c->recv_ack2 = seq;
+	apply_rtt(c, c->now - c->hist[i].t);
+	/* this one and every older ACK are settled */
+	for (i = j = 0; i < c->hist_n; i++)
+		if (udt_seq_diff(c->hist[i].seq, seq) > 0)
+			c->hist[j++] = c->hist[i];
+	c->hist_n = j;
+}
+
+static uint32_t
+first_rcv_loss(const struct udt_conn *c)
+{
+	uint32_t s = udt_seq_add(c->rcv_last, 1);
+
+	for (; s != c->rcv_next; s = udt_seq_add(s, 1))
+		if (c->rs[s & SLOT_MASK].state == RS_LOST)
+			return s;
+	return c->rcv_next;
+}
+
+/* ---- sender ---- */
+
+/* Smallest power of ten ≥ x (x > 0): 10^ceil(log10(x)) without libm. */
+static double
+pow10_ceil(double x)
+{
+	double p = 1.0;
+
+	if (x <= 1.0) {
+		while (p / 10.0 >= x && p > 1e-12)
+			p /= 10.0;
+		return p;
+	}
+	while (p < x && p < 1e300)
+		p *= 10.0;
+	return p;
+}
+
+static void
+cc_on_ack(struct udt_conn *c)
+{
+	uint64_t w;
+	double snd, b, inc;
+
+	if (c->now - c->cc_last_rc < UDT_SYN_US)
+		return;
+	c->cc_last_rc = c->now;
+	/* CWND = A * (RTT + SYN) + 16; slow start is disabled (§9.5) */
+	w = (uint64_t)c->delivery_rate * (c->rtt + UDT_SYN_US) / 1000000 + 16;
+	c->cwnd = w > (1U << 20) ? (1U << 20) : (uint32_t)w;
+	if (c->cc_loss) {
+		c->cc_loss = 0;
+		return;
+	}
+	snd = c->snd_period > 0 ? c->snd_period : 0.01;
+	b = (double)c->bandwidth - 1e6 / snd;
+	if (snd > c->cc_last_dec_period && (double)(c->bandwidth / 9) < b)
+		b = (double)(c->bandwidth / 9);
+	if (b <= 0)
+		inc = 0.01;
+	else {
+		inc = pow10_ceil(b * MSS * 8.0) * 0.0000015 / MSS;
+		if (inc < 0.01)
+			inc = 0.01;
+	}
+	c->snd_period = snd * (double)UDT_SYN_US / (snd * inc +
+	    (double)UDT_SYN_US);
+}
+
+static void
+cc_on_nak(struct udt_conn *c, uint32_t first_loss)
+{
+	double r;
+	int ceil_avg;
+
+	c->cc_loss = 1;
+	/* the reference's (inverted) "new congestion period" test */
+	if (udt_seq_diff(c->cc_last_dec_seq, first_loss) > 0) {
+		c->cc_last_dec_period = c->snd_period;
+		c->snd_period *= 1.125;
+		r = (double)c->cc_avg_nak * 0.875 +
+		    (double)c->cc_nak_count * 0.125;
+		ceil_avg = (int)r;
+		if ((double)ceil_avg < r)
+			ceil_avg++;
+		c->cc_avg_nak = ceil_avg;
+		c->cc_nak_count = 1;
+		c->cc_dec_count = 1;
+		c->cc_last_dec_seq = udt_seq_add(c->snd_next, -1);
+		r = (double)rnd32(c) / 4294967295.0 * c->cc_avg_nak;
+		c->cc_dec_random = (int)r;
+		if ((double)c->cc_dec_random < r)
+			c->cc_dec_random++;
+		if (c->cc_dec_random < 1)
+			c->cc_dec_random = 1;
+		return;
+	}
+	if (c->cc_dec_count < 5) {
+		c->cc_nak_count++;
+		if (c->cc_dec_random != 0 &&
+		    c->cc_nak_count % c->cc_dec_random != 0) {
+			c->cc_dec_count++;
+			return;
+		}
+	}
+	c->cc_dec_count++;
+	c->snd_period *= 1.125;
+	c->cc_last_dec_seq = udt_seq_add(c->snd_next, -1);
+}
+
+static int
+input_ack(struct udt_conn *c, const struct udt_pkt *p)
+{
+	uint32_t old, s;
+	struct sslot *sl;
+
+	c->stats.acks_recv++;
+	/* every ACK, even a stale one, gets its ACK2 */
+	send_simple(c, UDT_CTRL_ACK2, p->info);
+	if (p->u.ack.nfields < 4)
+		return UDT_OK;		/* light ACK: the reference ignores it */
+	if (udt_seq_diff(p->u.ack.seq, c->snd_next) > 0) {
+		fail(c, UDT_ERR_PROTO);
+		return UDT_ERR_PROTO;
+	}
+	if (udt_seq_diff(p->u.ack.seq, c->snd_una) <= 0)
+		return UDT_OK;
+	old = c->snd_una;
+	c->flow = clamp_flow(p->u.ack.avail);
+	c->snd_una = p->u.ack.seq & UDT_SEQ_MASK;
+	apply_rtt(c, p->u.ack.rtt);
+	if (p->u.ack.nfields >= 5) {
+		if (p->u.ack.rate > 0)
+			c->delivery_rate = (uint32_t)(((uint64_t)c->delivery_rate *
+			    7 + p->u.ack.rate) / 8);
+		if (p->u.ack.nfields >= 6 && p->u.ack.cap > 0)
+			c->bandwidth = (uint32_t)(((uint64_t)c->bandwidth * 7 +
+			    p->u.ack.cap) / 8);
+	}
+	cc_on_ack(c);
+	for (s = old; s != c->snd_una; s = udt_seq_add(s, 1)) {
+		sl = &c->ss[s & SLOT_MASK];
+		if (sl->lost) {
+			sl->lost = 0;
+			c->snd_loss_n--;
+		}
+	}
+	c->ack_progress = 1;
+	return UDT_OK;
+}
+
+static void
+mark_lost(struct udt_conn *c, uint32_t seq)
+{
+	struct sslot *s;
+
+	if (udt_seq_diff(seq, c->snd_una) < 0 ||
+	    udt_seq_diff(seq, c->snd_next) >= 0)
+		return;
+	s = &c->ss[seq & SLOT_MASK];
+	if (!s->lost) {
+		s->lost = 1;
+		s->attempts = 0;
+		c->snd_loss_n++;
+	}
+}
+
+static int
+input_nak(struct udt_conn *c, const struct udt_pkt *p)
+{
+	uint32_t e, start, end, s, first = 0;
+	int have_first = 0;
+	size_t i;
+
+	c->stats.naks_recv++;
+	for (i = 0; i < p->u.nak.n; i++) {
+		e = udt_pkt_nak_entry(p, i);
+		if ((e & 0x80000000U) == 0) {
+			if (udt_seq_diff(e, c->snd_next) > 0)
+				goto bad;
+			mark_lost(c, e);
+			if (!have_first) {
+				first = e;
+				have_first = 1;
+			}
+			continue;
+		}
+		start = e & UDT_SEQ_MASK;
+		if (i + 1 == p->u.nak.n)
+			goto bad;
+		end = udt_pkt_nak_entry(p, ++i);
+		if ((end & 0x80000000U) != 0 ||
+		    udt_seq_diff(start, c->snd_next) > 0 ||
+		    udt_seq_diff(end, c->snd_next) > 0)
+			goto bad;
+		if (!have_first) {
+			first = start;
+			have_first = 1;
+		}
+		if (udt_seq_diff(end, start) < 0)
+			continue;
+		/* inclusive, clipped to what is in flight: ≤ UDT_SLOTS steps */
+		s = udt_seq_diff(start, c->snd_una) < 0 ? c->snd_una : start;
+		for (; udt_seq_diff(s, end) <= 0 &&
+		    udt_seq_diff(s, c->snd_next) < 0; s = udt_seq_add(s, 1))
+			mark_lost(c, s);
+	}
+	if (have_first)
+		cc_on_nak(c, first);
+	return UDT_OK;
+bad:
+	fail(c, UDT_ERR_PROTO);
+	return UDT_ERR_PROTO;
+}
+
+static void
+retransmit_losses(struct udt_conn *c)
+{
+	struct sslot *s;
+	uint32_t q;
+
+	if (c->snd_loss_n == 0)
+		return;
+	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1)) {
+		s = &c->ss[q & SLOT_MASK];
+		if (!s->lost || (s->attempts > 0 &&
+		    c->now < s->last_tx + UDT_SYN_US * s->attempts))
+			continue;
+		s->attempts++;
+		c->stats.retransmits++;
+		transmit(c, s);
+	}
+}
+
+static uint32_t
+window(const struct udt_conn *c)
+{
+	return c->cwnd < c->flow ? c->cwnd : c->flow;
+}
+
+static void
+send_new_data(struct udt_conn *c)
+{
+	struct sslot *s;
+	size_t n;
+
+	while (c->s_len > 0 && in_flight(c) <= window(c) &&
+	    in_flight(c) < UDT_SLOTS - 1) {
+		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
+		s = &c->ss[c->snd_next & SLOT_MASK];
+		buf_put_be32(s->pkt, c->snd_next);
+		buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS |
+		    (c->msgno & UDT_MSGNO_MASK));
+		buf_put_be32(s->pkt + 12, c->peer_id);
+		ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt +
+		    UDT_HDR_SIZE, n);
+		c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
+		c->s_len -= n;
+		s->len = (uint16_t)(UDT_HDR_SIZE + n);
+		s->lost = 0;
+		s->attempts = 0;
+		c->snd_next = udt_seq_add(c->snd_next, 1);
+		c->msgno++;
+		c->stats.bytes_sent += n;
+		transmit(c, s);
+	}
+}
+
+/* Blind retransmission while the window is full (10 ms doubling), or after
+ * UDT_EXP_US without ACK progress otherwise. */
+static void
+update_send_timer(struct udt_conn *c)
+{
+	int waiting;
+
+	if (in_flight(c) == 0) {
+		c->blind_at = 0;
+		c->waiting = 0;
+		c->ack_progress = 0;
+		return;
+	}
+	waiting = in_flight(c) > window(c);
+	if (waiting && (!c->waiting || c->ack_progress)) {
+		c->blind_iv = UDT_SYN_US;
+		c->blind_at = c->now + c->blind_iv;
+	} else if (!waiting && (c->blind_at == 0 || c->waiting ||
+	    c->ack_progress)) {
+		c->blind_iv = UDT_EXP_US;
+		c->blind_at = c->now + c->blind_iv;
+	}
+	c->waiting = waiting;
+	c->ack_progress = 0;
+}
+
+static void
+flush(struct udt_conn *c)
+{
+	if (c->st != UDT_ST_CONNECTED && c->st != UDT_ST_CLOSING)
+		return;
+	retransmit_losses(c);
+	send_new_data(c);
+	update_send_timer(c);
+	if (c->st == UDT_ST_CLOSING && c->s_len == 0 && in_flight(c) == 0) {
+		send_simple(c, UDT_CTRL_SHUTDOWN, 0);
+		c->st = UDT_ST_CLOSED;
+	}
+}
+
+/* ---- entry points ---- */
+
+int
+udt_input(struct udt_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct udt_pkt p;
+	int rc;
+
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	now_us(c);
+	if ((rc = udt_pkt_decode(pkt, len, &p)) != UDT_OK)
+		goto drop;
+	if (c->st == UDT_ST_INIT || c->st == UDT_ST_CLOSED ||
+	    c->st == UDT_ST_ERROR) {
+		rc = UDT_ERR_DROP_STATE;
+		goto drop;
+	}
+	if (p.is_ctrl && p.type == UDT_CTRL_HANDSHAKE) {
+		rc = input_handshake(c, &p);
+		if (rc == UDT_OK) {
+			c->last_rx = c->now;
+			flush(c);
+		}
+		goto out;
+	}
+	if (p.dst == 0) {
+		rc = UDT_ERR_DROP_ZERO_DST;
+		goto drop;
+	}
+	if (c->st != UDT_ST_CONNECTED && c->st != UDT_ST_CLOSING) {
+		rc = UDT_ERR_DROP_STATE;
+		goto drop;
+	}
+	if (p.dst != c->sock_id) {
+		rc = UDT_ERR_DROP_SOCKET;
+		goto drop;
+	}
+	c->last_rx = c->now;
+	rc = UDT_OK;
+	if (!p.is_ctrl)
+		rc = input_data(c, &p);
+	else switch (p.type) {
+	case UDT_CTRL_ACK:
+		rc = input_ack(c, &p);
+		break;
+	case UDT_CTRL_ACK2:
+		input_ack2(c, &p);
+		break;
+	case UDT_CTRL_NAK:
+		rc = input_nak(c, &p);
+		break;
+	case UDT_CTRL_SHUTDOWN:
+		c->st = UDT_ST_CLOSED;
+		break;
+	case UDT_CTRL_CONGESTION:
+		c->snd_period *= 1.125;
+		break;
+	default:	/* keep-alive, drop request, error, user-defined */
+		break;
+	}
+	flush(c);
+out:
+	if (rc != UDT_OK)
+		c->stats.dropped++;
+	return rc;
+drop:
+	c->stats.dropped++;
+	return rc;
+}
+
+int
+udt_tick(struct udt_conn *c)
+{
+	struct sslot *s;
+	uint32_t q;
+
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	now_us(c);
+	switch (c->st) {
+	case UDT_ST_CONNECTING:
+		if (c->now >= c->conn_start + UDT_CONNECT_TIMEOUT_US +
+		    UDT_LINGER_US) {
+			fail(c, UDT_ERR_CONNECT_TIMEOUT);
+			break;
+		}
+		if (c->now >= c->conn_retry_at) {
+			send_hs(c, 0, ts32(c), UDT_HS_REQUEST, UDT_SOCK_STREAM,
+			    UDT_FLOW_WIN, c->sock_id);
+			c->conn_retry_at = c->now + UDT_CONNECT_RETRY_US;
+		}
+		break;
+	case UDT_ST_LISTEN:
+		if (c->now - c->last_rx >= c->idle_us)
+			fail(c, UDT_ERR_TIMEOUT);
+		break;
+	case UDT_ST_CONNECTED:
+	case UDT_ST_CLOSING:
+		if (c->now - c->last_rx >= c->idle_us) {
+			fail(c, UDT_ERR_TIMEOUT);
+			break;
+		}
+		if (c->now >= c->syn_at) {
+			c->syn_at = c->now + UDT_SYN_US;
+			if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 &&
+			    lim_allow(&c->ack_lim, c->now)) {
+				send_ack(c, c->sent_ack);
+				c->unack = 0;
+			}
+			if (c->rcv_loss_n > 0 && lim_allow(&c->nak_lim, c->now))
+				send_nak(c, first_rcv_loss(c), 1);
+		}
+		if (c->blind_at != 0 && c->now >= c->blind_at) {
+			for (q = c->snd_una; q != c->snd_next;
+			    q = udt_seq_add(q, 1)) {
+				s = &c->ss[q & SLOT_MASK];
+				c->stats.blind_retransmits++;
+				transmit(c, s);
+			}
+			c->blind_iv *= 2;
+			if (c->blind_iv > UDT_BACKOFF_MAX_US)
+				c->blind_iv = UDT_BACKOFF_MAX_US;
+			c->blind_at = c->now + c->blind_iv;
+		}
+		flush(c);
+		break;
+	default:
+		break;
+	}
+	return c->st == UDT_ST_ERROR ? c->err : UDT_OK;
+}
+
+static uint64_t
+min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t
+udt_next_timeout_us(const struct udt_conn *c)
+{
+	const struct sslot *s;
+	uint64_t t = UINT64_MAX;
+	uint32_t q;
+
+	if (c == NULL)
+		return UINT64_MAX;
+	switch (c->st) {
+	case UDT_ST_CONNECTING:
+		return min64(c->conn_retry_at, c->conn_start +
+		    UDT_CONNECT_TIMEOUT_US + UDT_LINGER_US);
+	case UDT_ST_LISTEN:
+		return c->last_rx + c->idle_us;
+	case UDT_ST_CONNECTED:
+	case UDT_ST_CLOSING:
+		t = c->last_rx + c->idle_us;
+		if (c->blind_at != 0)
+			t = min64(t, c->blind_at);
+		if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 ||
+		    c->rcv_loss_n > 0)
+			t = min64(t, c->syn_at);
+		if (c->snd_loss_n > 0)
+			for (q = c->snd_una; q != c->snd_next;
+			    q = udt_seq_add(q, 1)) {
+				s = &c->ss[q & SLOT_MASK];
+				if (s->lost)
+					t = min64(t, s->attempts == 0 ? c->now :
+					    s->last_tx + UDT_SYN_US * s->attempts);
+			}
+		return t;
+	default:
+		return UINT64_MAX;
+	}
+}
+
+ssize_t
+udt_write(struct udt_conn *c, const void *buf, size_t len)
+{
+	size_t n;
+
+	if (c == NULL || (buf == NULL && len > 0))
+		return UDT_ERR_ARG;
+	switch (c->st) {
+	case UDT_ST_CONNECTING:
+	case UDT_ST_CONNECTED:
+		break;
+	case UDT_ST_CLOSED:
+		return UDT_ERR_CLOSED;
+	case UDT_ST_ERROR:
+		return c->err;
+	default:
+		return UDT_ERR_STATE;
+	}
+	now_us(c);
+	n = UDT_SNDBUF_BYTES - c->s_len;
+	if (n > len)
+		n = len;
+	ring_put(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, c->s_len, buf, n);
+	c->s_len += n;
+	flush(c);
+	return (ssize_t)n;
+}
+
+ssize_t
+udt_read(struct udt_conn *c, void *buf, size_t cap)
+{
+	size_t n;
+
+	if (c == NULL || (buf == NULL && cap > 0))
+		return UDT_ERR_ARG;
+	n = c->r_len < cap ? c->r_len : cap;
+	if (n == 0 && cap > 0) {
+		if (c->st == UDT_ST_CLOSED)
+			return UDT_ERR_CLOSED;
+		if (c->st == UDT_ST_ERROR)
+			return c->err;
+		return 0;
+	}
+	ring_get(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, buf, n);
+	c->r_head = (c->r_head + n) % UDT_RCVBUF_BYTES;
+	c->r_len -= n;
+	if (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) {
+		/* room again: packets held for lack of it can move up */
+		now_us(c);
+		deliver(c, 0);
+		flush(c);
+	}
+	return (ssize_t)n;
+}
+
+int
+udt_close(struct udt_conn *c)
+{
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	switch (c->st) {
+	case UDT_ST_CONNECTED:
+		now_us(c);
+		c->st = UDT_ST_CLOSING;
+		flush(c);
+		return UDT_OK;
+	case UDT_ST_CLOSING:
+	case UDT_ST_CLOSED:
+		return UDT_OK;
+	case UDT_ST_ERROR:
+		return c->err;
+	default:
+		c->st = UDT_ST_CLOSED;
+		return UDT_OK;
+	}
+}
+
+int
+udt_abort(struct udt_conn *c)
+{
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	if (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) {
+		now_us(c);
+		send_simple(c, UDT_CTRL_SHUTDOWN, 0);
+	}
+	if (c->st != UDT_ST_ERROR)
+		c->st = UDT_ST_CLOSED;
+	return UDT_OK;
+}
+
+enum udt_state
+udt_state(const struct udt_conn *c)
+{
+	return c->st;
+}
+
+int
+udt_is_connected(const struct udt_conn *c)
+{
+	return c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING;
+}
+
+int
+udt_is_closed(const struct udt_conn *c)
+{
+	return c->st == UDT_ST_CLOSED || c->st == UDT_ST_ERROR;
+}
+
+int
+udt_error(const struct udt_conn *c)
+{
+	return c->st == UDT_ST_ERROR ? c->err : UDT_OK;
+}
+
+size_t
+udt_readable(const struct udt_conn *c)
+{
+	return c->r_len;
+}
+
+size_t
+udt_send_pending(const struct udt_conn *c)
+{
+	size_t n = c->s_len;
+	uint32_t q;
+
+	if (c->st != UDT_ST_CONNECTED && c->st != UDT_ST_CLOSING)
+		return n;
+	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1))
+		n += c->ss[q & SLOT_MASK].len - UDT_HDR_SIZE;
+	return n;
+}
+
+uint32_t
+udt_sock_id(const struct udt_conn *c)
+{
+	return c->sock_id;
+}
+
+uint32_t
+udt_peer_sock_id(const struct udt_conn *c)
+{
+	return c->peer_id;
+}
+
+uint32_t
+udt_init_seq(const struct udt_conn *c)
+{
+	return c->isn;
+}
+
+void
+udt_get_stats(const struct udt_conn *c, struct udt_stats *st)
+{
+	*st = c->stats;
+	st->rtt_us = c->rtt;
+	st->rtt_var_us = c->rtt_var;
+	st->delivery_rate = c->delivery_rate;
+	st->bandwidth = c->bandwidth;
+	st->cwnd = c->cwnd;
+	st->flow_win = c->flow;
+	st->snd_period_us = c->snd_period;
+	st->in_flight = (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) ?
+	    in_flight(c) : 0;
+	st->snd_loss = c->snd_loss_n;
+	st->rcv_loss = c->rcv_loss_n;
+}

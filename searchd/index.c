@@ -1,0 +1,1341 @@
+/*
+ * index.c — the keyword index over SQLite (see index.h for the design and
+ * the measurements behind it).
+ *
+ * Schema:
+ *   owner(id, key)            chain owners, so file rows carry a small int
+ *   file(id, owner, fid, ...) one row per (owner, file ID); kws holds the
+ *                             row's 8-byte keyword keys (the reference's
+ *                             "reverse records") so removal needs no
+ *                             second index over the postings
+ *   posting(k, file)          WITHOUT ROWID, primary key (k, file)
+ *
+ * Every value reaches SQLite through a bound parameter: terms never become
+ * SQL text, so SQL or FTS metacharacters in a query are plain bytes.
+ */
+#define _GNU_SOURCE	/* qsort_r */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "blake3.h"
+#include "index.h"
+#include "keywords.h"
+
+#define IDX_SCHEMA_VERSION	1
+
+enum {
+	ST_OWNER_GET,
+	ST_OWNER_ADD,
+	ST_OWNER_KEY,
+	ST_OWNER_DEL,
+	ST_FILE_FIND,
+	ST_FILE_ADD,
+	ST_FILE_DEL,
+	ST_OWNER_FILES,
+	ST_OWNER_DEL_FILES,
+	ST_POST_ADD,
+	ST_POST_DEL,
+	ST_LOOKUP,
+	ST_ROW,
+	ST_ROW_NAME,
+	ST_ROW_TEXT,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_COUNT
+};
+
+static const char *const sql_text[ST_COUNT] = {
+	[ST_OWNER_GET] = "SELECT id FROM owner WHERE key = ?1",
+	[ST_OWNER_ADD] = "INSERT INTO owner(key) VALUES (?1)",
+	[ST_OWNER_KEY] = "SELECT key FROM owner WHERE id = ?1",
+	[ST_OWNER_DEL] = "DELETE FROM owner WHERE id = ?1",
+	[ST_FILE_FIND] = "SELECT id, kws FROM file WHERE owner = ?1 AND fid = ?2",
+	[ST_FILE_ADD] = "INSERT INTO file(owner, fid, hash, size, type, format,"
+	    " date, version, block, kws, name, folder, description)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[ST_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
+	[ST_OWNER_FILES] = "SELECT id, kws FROM file WHERE owner = ?1",
+	[ST_OWNER_DEL_FILES] = "DELETE FROM file WHERE owner = ?1",
+	[ST_POST_ADD] = "INSERT OR IGNORE INTO posting(k, file) VALUES (?1, ?2)",
+	[ST_POST_DEL] = "DELETE FROM posting WHERE k = ?1 AND file = ?2",
+	[ST_LOOKUP] = "SELECT file FROM posting WHERE k = ?1",
+	[ST_ROW] = "SELECT owner, fid, hash, size, type, format, date, version,"
+	    " block FROM file WHERE id = ?1",
+	[ST_ROW_NAME] = "SELECT owner, fid, hash, size, type, format, date,"
+	    " version, block, substr(name, 1, 128) FROM file WHERE id = ?1",
+	[ST_ROW_TEXT] = "SELECT name, folder, description FROM file WHERE id = ?1",
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS owner(id INTEGER PRIMARY KEY,"
+	" key BLOB NOT NULL UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS file(id INTEGER PRIMARY KEY,"
+	" owner INTEGER NOT NULL, fid BLOB NOT NULL, hash BLOB NOT NULL,"
+	" size INTEGER NOT NULL, type INTEGER NOT NULL, format INTEGER NOT NULL,"
+	" date INTEGER NOT NULL, version INTEGER NOT NULL, block INTEGER NOT NULL,"
+	" kws BLOB NOT NULL, name BLOB NOT NULL, folder BLOB NOT NULL,"
+	" description BLOB NOT NULL);"
+	/* (owner, fid) clusters per chain: inserts stay local to an owner */
+	"CREATE INDEX IF NOT EXISTS file_owner ON file(owner, fid);"
+	"CREATE TABLE IF NOT EXISTS posting(k INTEGER NOT NULL,"
+	" file INTEGER NOT NULL, PRIMARY KEY (k, file)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', 1);";
+
+struct post {
+	int64_t	k;
+	int64_t	file;
+};
+
+#define OWNER_CACHE	256	/* direct-mapped owner id -> key (queries) */
+
+struct owner_slot {
+	int64_t	id;
+	uint8_t	key[IDX_OWNER_LEN];
+};
+
+struct idx {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_COUNT];
+	char		 err[256];
+	int		 in_batch;
+	/* ingest */
+	struct kw_set	 set;
+	char		*arena;
+	size_t		 arena_cap;
+	struct post	*post;
+	size_t		 npost;
+	int		 last_owner_valid;
+	int64_t		 last_owner_id;
+	uint8_t		 last_owner[IDX_OWNER_LEN];
+	/* queries */
+	struct owner_slot ocache[OWNER_CACHE];
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int
+db_fail(struct idx *idx)
+{
+	snprintf(idx->err, sizeof(idx->err), "%s", sqlite3_errmsg(idx->db));
+	return IDX_E_DB;
+}
+
+static sqlite3_stmt *
+stmt(struct idx *idx, int i)
+{
+	sqlite3_reset(idx->st[i]);
+	sqlite3_clear_bindings(idx->st[i]);
+	return idx->st[i];
+}
+
+static int
+step_done(struct idx *idx, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(idx);
+	return IDX_OK;
+}
+
+static int64_t
+key_of(const uint8_t hash[KW_HASH_LEN])
+{
+	uint64_t v = 0;
+	int i;
+
+	/* big-endian, so the key order is the hash order */
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | hash[i];
+	return (int64_t)v;
+}
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *
+idx_errmsg(const struct idx *idx)
+{
+	return idx != NULL ? idx->err : "no index";
+}
+
+const char *
+idx_strerror(int err)
+{
+	switch (err) {
+	case IDX_OK:		return "ok";
+	case IDX_E_ARG:		return "invalid argument";
+	case IDX_E_DB:		return "database error";
+	case IDX_E_NOMEM:	return "out of memory";
+	case IDX_E_TOOLONG:	return "input too long";
+	case IDX_E_NOTFOUND:	return "not found";
+	case IDX_E_SCHEMA:	return "incompatible index schema";
+	case IDX_E_STATE:	return "not allowed in this state";
+	}
+	return "unknown error";
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+int
+idx_open(struct idx **out, const char *path)
+{
+	struct idx *idx;
+	sqlite3_stmt *s;
+	int i, rc = IDX_E_DB, ver = -1;
+
+	if (out == NULL || path == NULL)
+		return IDX_E_ARG;
+	*out = NULL;
+	if ((idx = calloc(1, sizeof(*idx))) == NULL)
+		return IDX_E_NOMEM;
+	idx->arena_cap = KW_INDEX_ARENA_SIZE(256, 256, 1024);
+	idx->arena = malloc(idx->arena_cap);
+	idx->post = malloc(IDX_POST_BUF * sizeof(*idx->post));
+	if (idx->arena == NULL || idx->post == NULL) {
+		rc = IDX_E_NOMEM;
+		goto fail;
+	}
+	kw_set_init(&idx->set, idx->arena, idx->arena_cap);
+	if (sqlite3_open_v2(path, &idx->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto dbfail;
+	/*
+	 * WAL + NORMAL: a crash loses at most the last transactions, never
+	 * consistency, and the index can be rebuilt from storaged anyway.
+	 * A larger autocheckpoint keeps bulk ingest from fsyncing every 4 MB.
+	 */
+	/*
+	 * Exclusive locking: searchd is the only process that opens its index
+	 * (one owner per piece of state), so SQLite can skip the per-statement
+	 * file locks and keep the WAL index in heap memory instead of -shm.
+	 */
+	if (sqlite3_exec(idx->db, "PRAGMA locking_mode=EXCLUSIVE;"
+	    "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+	    "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8192;",
+	    NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(idx->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+		goto dbfail;
+	if (sqlite3_prepare_v2(idx->db, "SELECT v FROM meta WHERE k='schema'",
+	    -1, &s, NULL) != SQLITE_OK)
+		goto dbfail;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		ver = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (ver != IDX_SCHEMA_VERSION) {
+		snprintf(idx->err, sizeof(idx->err), "schema version %d", ver);
+		rc = IDX_E_SCHEMA;
+		goto fail;
+	}
+	for (i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(idx->db, sql_text[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &idx->st[i], NULL) != SQLITE_OK)
+			goto dbfail;
+	*out = idx;
+	return IDX_OK;
+dbfail:
+	rc = IDX_E_DB;
+	if (idx->db != NULL)
+		db_fail(idx);
+fail:
+	idx_close(idx);
+	return rc;
+}
+
+void
+idx_close(struct idx *idx)
+{
+	int i;
+
+	if (idx == NULL)
+		return;
+	if (idx->in_batch)
+		idx_rollback(idx);
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(idx->st[i]);
+	sqlite3_close(idx->db);
+	free(idx->arena);
+	free(idx->post);
+	free(idx);
+}
+
+/* ---- postings buffer --------------------------------------------------- */
+
+static int
+post_cmp(const void *a, const void *b)
+{
+	const struct post *x = a, *y = b;
+
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	return (x->file > y->file) - (x->file < y->file);
+}
+
+/* Writes the buffered postings in key order (inside the caller's tx). */
+static int
+post_flush(struct idx *idx)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	if (idx->npost == 0)
+		return IDX_OK;
+	qsort(idx->post, idx->npost, sizeof(*idx->post), post_cmp);
+	for (i = 0; i < idx->npost; i++) {
+		s = stmt(idx, ST_POST_ADD);
+		sqlite3_bind_int64(s, 1, idx->post[i].k);
+		sqlite3_bind_int64(s, 2, idx->post[i].file);
+		if ((rc = step_done(idx, s)) != IDX_OK)
+			return rc;
+	}
+	idx->npost = 0;
+	return IDX_OK;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static int
+tx_begin(struct idx *idx)
+{
+	return step_done(idx, stmt(idx, ST_BEGIN));
+}
+
+static int
+tx_commit(struct idx *idx)
+{
+	int rc;
+
+	if ((rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	return step_done(idx, stmt(idx, ST_COMMIT));
+}
+
+static void
+tx_rollback(struct idx *idx)
+{
+	idx->npost = 0;
+	idx->last_owner_valid = 0;	/* the owner row may be gone */
+	step_done(idx, stmt(idx, ST_ROLLBACK));
+}
+
+int
+idx_begin(struct idx *idx)
+{
+	int rc;
+
+	if (idx == NULL)
+		return IDX_E_ARG;
+	if (idx->in_batch)
+		return IDX_E_STATE;
+	if ((rc = tx_begin(idx)) == IDX_OK)
+		idx->in_batch = 1;
+	return rc;
+}
+
+int
+idx_commit(struct idx *idx)
+{
+	int rc;
+
+	if (idx == NULL)
+		return IDX_E_ARG;
+	if (!idx->in_batch)
+		return IDX_E_STATE;
+	if ((rc = tx_commit(idx)) != IDX_OK) {
+		tx_rollback(idx);
+		idx->in_batch = 0;
+		return rc;
+	}
+	idx->in_batch = 0;
+	return IDX_OK;
+}
+
+void
+idx_rollback(struct idx *idx)
+{
+	if (idx == NULL || !idx->in_batch)
+		return;
+	tx_rollback(idx);
+	idx->in_batch = 0;
+}
+
+/*
+ * Runs fn inside the open batch, or inside its own transaction.  A failure
+ * inside a batch leaves the batch open for the caller to roll back.
+ */
+#define IN_TX(idx, expr) do {						\
+	int _rc;							\
+	if ((idx)->in_batch)						\
+		return (expr);						\
+	if ((_rc = tx_begin(idx)) != IDX_OK)				\
+		return _rc;						\
+	if ((_rc = (expr)) != IDX_OK) {					\
+		tx_rollback(idx);					\
+		return _rc;						\
+	}								\
+	if ((_rc = tx_commit(idx)) != IDX_OK) {				\
+		tx_rollback(idx);					\
+		return _rc;						\
+	}								\
+	return IDX_OK;							\
+} while (0)
+
+/* ---- owners ------------------------------------------------------------ */
+
+/* The owner's row id; created when `create`, else 0 when absent. */
+static int
+owner_id(struct idx *idx, const uint8_t owner[IDX_OWNER_LEN], int create,
+    int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (idx->last_owner_valid &&
+	    memcmp(idx->last_owner, owner, IDX_OWNER_LEN) == 0) {
+		*id = idx->last_owner_id;
+		return IDX_OK;
+	}
+	s = stmt(idx, ST_OWNER_GET);
+	sqlite3_bind_blob(s, 1, owner, IDX_OWNER_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	} else {
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return db_fail(idx);
+		if (!create) {
+			*id = 0;
+			return IDX_OK;
+		}
+		s = stmt(idx, ST_OWNER_ADD);
+		sqlite3_bind_blob(s, 1, owner, IDX_OWNER_LEN, SQLITE_STATIC);
+		if ((rc = step_done(idx, s)) != IDX_OK)
+			return rc;
+		*id = sqlite3_last_insert_rowid(idx->db);
+	}
+	memcpy(idx->last_owner, owner, IDX_OWNER_LEN);
+	idx->last_owner_id = *id;
+	idx->last_owner_valid = 1;
+	return IDX_OK;
+}
+
+/* ---- add / remove ------------------------------------------------------ */
+
+/* Deletes one file row and its postings, from the row's key list. */
+static int
+drop_row(struct idx *idx, int64_t rowid, const void *kws, size_t kwlen)
+{
+	const uint8_t *p = kws;
+	sqlite3_stmt *s;
+	int64_t k;
+	size_t i;
+	int rc;
+
+	for (i = 0; i + 8 <= kwlen; i += 8) {
+		memcpy(&k, p + i, 8);
+		s = stmt(idx, ST_POST_DEL);
+		sqlite3_bind_int64(s, 1, k);
+		sqlite3_bind_int64(s, 2, rowid);
+		if ((rc = step_done(idx, s)) != IDX_OK)
+			return rc;
+	}
+	s = stmt(idx, ST_FILE_DEL);
+	sqlite3_bind_int64(s, 1, rowid);
+	return step_done(idx, s);
+}
+
+/* Finds the row of (owner id, file id) and drops it; *found set. */
+static int
+drop_existing(struct idx *idx, int64_t oid, const uint8_t *fid, int *found)
+{
+	sqlite3_stmt *s;
+	int64_t rowid;
+	void *kws;
+	size_t kwlen;
+	int rc;
+
+	*found = 0;
+	s = stmt(idx, ST_FILE_FIND);
+	sqlite3_bind_int64(s, 1, oid);
+	sqlite3_bind_blob(s, 2, fid, IDX_FILE_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return IDX_OK;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return db_fail(idx);
+	}
+	rowid = sqlite3_column_int64(s, 0);
+	kwlen = (size_t)sqlite3_column_bytes(s, 1);
+	if ((kws = malloc(kwlen + 1)) == NULL) {
+		sqlite3_reset(s);
+		return IDX_E_NOMEM;
+	}
+	if (kwlen > 0)
+		memcpy(kws, sqlite3_column_blob(s, 1), kwlen);
+	sqlite3_reset(s);
+	*found = 1;
+	/* its postings may still sit in the buffer: write them first */
+	if ((rc = post_flush(idx)) == IDX_OK)
+		rc = drop_row(idx, rowid, kws, kwlen);
+	free(kws);
+	return rc;
+}
+
+static int
+ensure_arena(struct idx *idx, const struct idx_file *f)
+{
+	size_t need = KW_INDEX_ARENA_SIZE(f->name_len, f->folder_len,
+	    f->desc_len);
+	char *a;
+
+	if (need <= idx->arena_cap)
+		return IDX_OK;
+	if ((a = realloc(idx->arena, need)) == NULL)
+		return IDX_E_NOMEM;
+	idx->arena = a;
+	idx->arena_cap = need;
+	kw_set_init(&idx->set, a, need);
+	return IDX_OK;
+}
+
+static int
+add_one(struct idx *idx, const struct idx_file *f)
+{
+	int64_t keys[KW_MAX_KEYWORDS], oid, rowid;
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, found;
+
+	if ((f->name == NULL && f->name_len > 0) ||
+	    (f->folder == NULL && f->folder_len > 0) ||
+	    (f->desc == NULL && f->desc_len > 0))
+		return IDX_E_ARG;
+	if (f->name_len > KW_MAX_INPUT || f->folder_len > KW_MAX_INPUT ||
+	    f->desc_len > KW_MAX_INPUT)
+		return IDX_E_TOOLONG;
+	if ((rc = ensure_arena(idx, f)) != IDX_OK)
+		return rc;
+	rc = kw_index_file(f->name, f->name_len, f->folder, f->folder_len,
+	    f->desc, f->desc_len, &idx->set);
+	if (rc != KW_OK && rc != KW_E_TRUNCATED)
+		return rc == KW_E_TOOLONG ? IDX_E_TOOLONG : IDX_E_ARG;
+	for (i = 0; i < idx->set.n; i++)
+		keys[i] = key_of(idx->set.kw[i].hash);
+
+	if ((rc = owner_id(idx, f->owner, 1, &oid)) != IDX_OK)
+		return rc;
+	if ((rc = drop_existing(idx, oid, f->file_id, &found)) != IDX_OK)
+		return rc;
+
+	s = stmt(idx, ST_FILE_ADD);
+	sqlite3_bind_int64(s, 1, oid);
+	sqlite3_bind_blob(s, 2, f->file_id, IDX_FILE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, f->hash, IDX_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (int64_t)f->size);
+	sqlite3_bind_int(s, 5, f->type);
+	sqlite3_bind_int(s, 6, f->format);
+	sqlite3_bind_int64(s, 7, f->date);
+	sqlite3_bind_int64(s, 8, (int64_t)f->version);
+	sqlite3_bind_int64(s, 9, (int64_t)f->block);
+	sqlite3_bind_blob(s, 10, keys, (int)(idx->set.n * 8), SQLITE_STATIC);
+	sqlite3_bind_blob(s, 11, f->name_len ? f->name : "", (int)f->name_len,
+	    SQLITE_STATIC);
+	sqlite3_bind_blob(s, 12, f->folder_len ? f->folder : "",
+	    (int)f->folder_len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 13, f->desc_len ? f->desc : "", (int)f->desc_len,
+	    SQLITE_STATIC);
+	if ((rc = step_done(idx, s)) != IDX_OK)
+		return rc;
+	rowid = sqlite3_last_insert_rowid(idx->db);
+
+	if (idx->npost + idx->set.n > IDX_POST_BUF &&
+	    (rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	for (i = 0; i < idx->set.n; i++) {
+		idx->post[idx->npost].k = keys[i];
+		idx->post[idx->npost].file = rowid;
+		idx->npost++;
+	}
+	return IDX_OK;
+}
+
+int
+idx_add_file(struct idx *idx, const struct idx_file *f)
+{
+	if (idx == NULL || f == NULL)
+		return IDX_E_ARG;
+	IN_TX(idx, add_one(idx, f));
+}
+
+static int
+add_many(struct idx *idx, const struct idx_file *f, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = add_one(idx, &f[i])) != IDX_OK)
+			return rc;
+	return IDX_OK;
+}
+
+int
+idx_add_many(struct idx *idx, const struct idx_file *f, size_t n)
+{
+	if (idx == NULL || (f == NULL && n > 0))
+		return IDX_E_ARG;
+	IN_TX(idx, add_many(idx, f, n));
+}
+
+static int
+remove_one(struct idx *idx, const uint8_t *owner, const uint8_t *fid)
+{
+	int64_t oid;
+	int rc, found;
+
+	if ((rc = owner_id(idx, owner, 0, &oid)) != IDX_OK)
+		return rc;
+	if (oid == 0)
+		return IDX_E_NOTFOUND;
+	if ((rc = drop_existing(idx, oid, fid, &found)) != IDX_OK)
+		return rc;
+	return found ? IDX_OK : IDX_E_NOTFOUND;
+}
+
+int
+idx_remove_file(struct idx *idx, const uint8_t owner[IDX_OWNER_LEN],
+    const uint8_t file_id[IDX_FILE_ID_LEN])
+{
+	if (idx == NULL || owner == NULL || file_id == NULL)
+		return IDX_E_ARG;
+	IN_TX(idx, remove_one(idx, owner, file_id));
+}
+
+static int
+remove_owner(struct idx *idx, const uint8_t *owner, uint64_t *removed)
+{
+	sqlite3_stmt *s;
+	const uint8_t *p;
+	int64_t oid, rowid, k;
+	size_t kwlen, i;
+	int rc;
+
+	if ((rc = owner_id(idx, owner, 0, &oid)) != IDX_OK)
+		return rc;
+	if (oid == 0)
+		return IDX_OK;
+	if ((rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	/* postings first, read from the rows' key lists */
+	s = stmt(idx, ST_OWNER_FILES);
+	sqlite3_bind_int64(s, 1, oid);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sqlite3_stmt *d;
+
+		rowid = sqlite3_column_int64(s, 0);
+		kwlen = (size_t)sqlite3_column_bytes(s, 1);
+		p = sqlite3_column_blob(s, 1);
+		for (i = 0; i + 8 <= kwlen; i += 8) {
+			memcpy(&k, p + i, 8);
+			d = stmt(idx, ST_POST_DEL);
+			sqlite3_bind_int64(d, 1, k);
+			sqlite3_bind_int64(d, 2, rowid);
+			if (sqlite3_step(d) != SQLITE_DONE) {
+				sqlite3_reset(d);
+				sqlite3_reset(s);
+				return db_fail(idx);
+			}
+			sqlite3_reset(d);
+		}
+		if (removed != NULL)
+			(*removed)++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(idx);
+	s = stmt(idx, ST_OWNER_DEL_FILES);
+	sqlite3_bind_int64(s, 1, oid);
+	if ((rc = step_done(idx, s)) != IDX_OK)
+		return rc;
+	s = stmt(idx, ST_OWNER_DEL);
+	sqlite3_bind_int64(s, 1, oid);
+	idx->last_owner_valid = 0;
+	memset(idx->ocache, 0, sizeof(idx->ocache));
+	return step_done(idx, s);
+}
+
+int
+idx_remove_owner(struct idx *idx, const uint8_t owner[IDX_OWNER_LEN],
+    uint64_t *removed)
+{
+	if (idx == NULL || owner == NULL)
+		return IDX_E_ARG;
+	if (removed != NULL)
+		*removed = 0;
+	IN_TX(idx, remove_owner(idx, owner, removed));
+}
+
+static int
+clear_all(struct idx *idx)
+{
+	idx->npost = 0;
+	idx->last_owner_valid = 0;
+	memset(idx->ocache, 0, sizeof(idx->ocache));
+	if (sqlite3_exec(idx->db, "DELETE FROM posting; DELETE FROM file;"
+	    " DELETE FROM owner;", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(idx);
+	return IDX_OK;
+}
+
+int
+idx_clear(struct idx *idx)
+{
+	if (idx == NULL)
+		return IDX_E_ARG;
+	IN_TX(idx, clear_all(idx));
+}
+
+static int
+count_of(struct idx *idx, const char *sql, uint64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(idx->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_fail(idx);
+	rc = sqlite3_step(s);
+	*n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? IDX_OK : db_fail(idx);
+}
+
+int
+idx_count(struct idx *idx, struct idx_counts *c)
+{
+	int rc;
+
+	if (idx == NULL || c == NULL)
+		return IDX_E_ARG;
+	if ((rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	if ((rc = count_of(idx, "SELECT count(*) FROM file", &c->files)) != 0 ||
+	    (rc = count_of(idx, "SELECT count(*) FROM posting",
+	    &c->postings)) != 0)
+		return rc;
+	return count_of(idx, "SELECT count(*) FROM owner", &c->owners);
+}
+
+/* ---- filters ----------------------------------------------------------- */
+
+void
+idx_filter_none(struct idx_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = -1;
+	f->format = -1;
+	f->size_min = -1;
+	f->size_max = -1;
+}
+
+void
+idx_node_id(const uint8_t owner[IDX_OWNER_LEN],
+    uint8_t node_id[IDX_NODE_ID_LEN])
+{
+	blake3_hash(owner, IDX_OWNER_LEN, node_id);
+}
+
+int
+idx_filter_match(const struct idx_filter *flt, const struct idx_file *f,
+    const uint8_t node_id[IDX_NODE_ID_LEN])
+{
+	uint8_t nid[IDX_NODE_ID_LEN];
+
+	if (flt->type >= 0 && f->type != flt->type)
+		return 0;
+	if (flt->format >= 0 && f->format != flt->format)
+		return 0;
+	if (flt->date_from < flt->date_to && (f->date == 0 ||
+	    f->date < flt->date_from || f->date > flt->date_to))
+		return 0;
+	if (flt->size_min >= 0 && f->size < (uint64_t)flt->size_min)
+		return 0;
+	if (flt->size_max >= 0 && f->size > (uint64_t)flt->size_max)
+		return 0;
+	if (flt->has_node) {
+		if (node_id == NULL) {
+			idx_node_id(f->owner, nid);
+			node_id = nid;
+		}
+		if (memcmp(node_id, flt->node_id, IDX_NODE_ID_LEN) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+/* A candidate row; after the filter also a result or a sharer. */
+struct cand {
+	int64_t		rowid;
+	uint32_t	matched;
+	uint8_t		exact;
+	uint8_t		type;
+	uint16_t	format;
+	uint64_t	size;
+	int64_t		date;
+	uint64_t	version;
+	uint64_t	block;
+	uint8_t		owner[IDX_OWNER_LEN];
+	uint8_t		fid[IDX_FILE_ID_LEN];
+	uint8_t		hash[IDX_HASH_LEN];
+	uint32_t	seq;		/* arrival order (stable sorts) */
+	uint32_t	nsharers;
+	int32_t		next;		/* next sharer of the same content */
+	uint16_t	name_len;
+	char		*name;		/* prefix, name sorts only */
+};
+
+struct qstate {
+	struct idx		*idx;
+	const struct idx_query	*q;
+	struct idx_query_stats	*st;
+	struct cand		*c;
+	size_t			 n, cap;
+	uint32_t		*map;	/* rowid -> c index + 1 */
+	size_t			 mapcap;
+	uint64_t		 deadline;
+	char			*names;	/* arena of name prefixes */
+	size_t			 names_len;
+};
+
+static size_t
+mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static int
+map_grow(struct qstate *qs)
+{
+	size_t ncap = qs->mapcap ? qs->mapcap * 2 : 1024, i, h;
+	uint32_t *m = calloc(ncap, sizeof(*m));
+
+	if (m == NULL)
+		return IDX_E_NOMEM;
+	for (i = 0; i < qs->n; i++) {
+		h = mix64((uint64_t)qs->c[i].rowid) & (ncap - 1);
+		while (m[h] != 0)
+			h = (h + 1) & (ncap - 1);
+		m[h] = (uint32_t)i + 1;
+	}
+	free(qs->map);
+	qs->map = m;
+	qs->mapcap = ncap;
+	return IDX_OK;
+}
+
+/* Records that keyword lookup `exact` found rowid. */
+static int
+cand_hit(struct qstate *qs, int64_t rowid, int exact)
+{
+	struct cand *c;
+	size_t h;
+	int rc;
+
+	if ((qs->n + 1) * 2 > qs->mapcap && (rc = map_grow(qs)) != IDX_OK)
+		return rc;
+	h = mix64((uint64_t)rowid) & (qs->mapcap - 1);
+	while (qs->map[h] != 0) {
+		c = &qs->c[qs->map[h] - 1];
+		if (c->rowid == rowid) {
+			c->matched++;
+			c->exact |= exact;
+			return IDX_OK;
+		}
+		h = (h + 1) & (qs->mapcap - 1);
+	}
+	if (qs->n >= IDX_MAX_CANDIDATES) {
+		qs->st->truncated = 1;
+		return IDX_OK;
+	}
+	if (qs->n == qs->cap) {
+		size_t ncap = qs->cap ? qs->cap * 2 : 256;
+
+		if (ncap > IDX_MAX_CANDIDATES)
+			ncap = IDX_MAX_CANDIDATES;
+		if ((c = reallocarray(qs->c, ncap, sizeof(*c))) == NULL)
+			return IDX_E_NOMEM;
+		qs->c = c;
+		qs->cap = ncap;
+	}
+	c = &qs->c[qs->n];
+	memset(c, 0, sizeof(*c));
+	c->rowid = rowid;
+	c->matched = 1;
+	c->exact = (uint8_t)exact;
+	c->seq = (uint32_t)qs->n;
+	c->next = -1;
+	c->nsharers = 1;
+	qs->map[h] = (uint32_t)++qs->n;
+	return IDX_OK;
+}
+
+static int
+lookup(struct qstate *qs, const uint8_t hash[KW_HASH_LEN], int exact)
+{
+	struct idx *idx = qs->idx;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (qs->st->timed_out)
+		return IDX_OK;
+	s = stmt(idx, ST_LOOKUP);
+	sqlite3_bind_int64(s, 1, key_of(hash));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		qs->st->scanned++;
+		if ((rc = cand_hit(qs, sqlite3_column_int64(s, 0), exact)) !=
+		    IDX_OK) {
+			sqlite3_reset(s);
+			return rc;
+		}
+		if (qs->deadline != 0 && (qs->st->scanned & 255) == 0 &&
+		    now_us() >= qs->deadline) {
+			qs->st->timed_out = 1;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(idx);
+	return IDX_OK;
+}
+
+static int
+owner_key(struct idx *idx, int64_t oid, uint8_t key[IDX_OWNER_LEN])
+{
+	struct owner_slot *o = &idx->ocache[(uint64_t)oid % OWNER_CACHE];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (o->id == oid && oid != 0) {
+		memcpy(key, o->key, IDX_OWNER_LEN);
+		return IDX_OK;
+	}
+	s = stmt(idx, ST_OWNER_KEY);
+	sqlite3_bind_int64(s, 1, oid);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW || sqlite3_column_bytes(s, 0) != IDX_OWNER_LEN) {
+		sqlite3_reset(s);
+		return rc == SQLITE_ROW || rc == SQLITE_DONE ? IDX_E_NOTFOUND :
+		    db_fail(idx);
+	}
+	memcpy(key, sqlite3_column_blob(s, 0), IDX_OWNER_LEN);
+	sqlite3_reset(s);
+	o->id = oid;
+	memcpy(o->key, key, IDX_OWNER_LEN);
+	return IDX_OK;
+}
+
+static void
+copy_col(sqlite3_stmt *s, int col, uint8_t *dst, size_t len)
+{
+	if ((size_t)sqlite3_column_bytes(s, col) == len)
+		memcpy(dst, sqlite3_column_blob(s, col), len);
+	else
+		memset(dst, 0, len);
+}
+
+static int
+want_names(int sort)
+{
+	return sort == IDX_SORT_NAME_ASC || sort == IDX_SORT_NAME_DESC;
+}
+
+/* Reads a candidate's columns; *gone when the row vanished. */
+static int
+load_row(struct qstate *qs, struct cand *c, int *gone)
+{
+	struct idx *idx = qs->idx;
+	int names = want_names(qs->q->sort);
+	sqlite3_stmt *s;
+	size_t nl;
+	int rc;
+
+	*gone = 0;
+	s = stmt(idx, names ? ST_ROW_NAME : ST_ROW);
+	sqlite3_bind_int64(s, 1, c->rowid);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return db_fail(idx);
+		*gone = 1;
+		return IDX_OK;
+	}
+	if ((rc = owner_key(idx, sqlite3_column_int64(s, 0), c->owner)) !=
+	    IDX_OK) {
+		sqlite3_reset(s);
+		if (rc == IDX_E_NOTFOUND) {
+			*gone = 1;
+			return IDX_OK;
+		}
+		return rc;
+	}
+	copy_col(s, 1, c->fid, IDX_FILE_ID_LEN);
+	copy_col(s, 2, c->hash, IDX_HASH_LEN);
+	c->size = (uint64_t)sqlite3_column_int64(s, 3);
+	c->type = (uint8_t)sqlite3_column_int(s, 4);
+	c->format = (uint16_t)sqlite3_column_int(s, 5);
+	c->date = sqlite3_column_int64(s, 6);
+	c->version = (uint64_t)sqlite3_column_int64(s, 7);
+	c->block = (uint64_t)sqlite3_column_int64(s, 8);
+	if (names) {
+		nl = (size_t)sqlite3_column_bytes(s, 9);
+		if (nl > IDX_SORT_NAME_PREFIX)
+			nl = IDX_SORT_NAME_PREFIX;
+		/* offsets into the arena, turned into pointers after loading */
+		c->name = (char *)(uintptr_t)qs->names_len;
+		c->name_len = (uint16_t)nl;
+		if (nl > 0)
+			memcpy(qs->names + qs->names_len,
+			    sqlite3_column_blob(s, 9), nl);
+		qs->names_len += nl;
+	}
+	sqlite3_reset(s);
+	return IDX_OK;
+}
+
+/* Hash table over content hashes -> index of the result row. */
+static int
+dedup(struct qstate *qs, uint32_t *res, size_t *nres)
+{
+	size_t cap = 1024, i, h, n = 0;
+	uint32_t *m, *tail;
+	struct cand *head, *c;
+
+	while (cap < *nres * 2)
+		cap *= 2;
+	if ((m = calloc(cap, sizeof(*m))) == NULL)
+		return IDX_E_NOMEM;
+	if ((tail = malloc((*nres + 1) * sizeof(*tail))) == NULL) {
+		free(m);
+		return IDX_E_NOMEM;
+	}
+	for (i = 0; i < *nres; i++) {
+		c = &qs->c[res[i]];
+		memcpy(&h, c->hash, sizeof(h));
+		h &= cap - 1;
+		while (m[h] != 0 &&
+		    memcmp(qs->c[res[m[h] - 1]].hash, c->hash, IDX_HASH_LEN) != 0)
+			h = (h + 1) & (cap - 1);
+		if (m[h] == 0) {
+			m[h] = (uint32_t)n + 1;
+			tail[n] = res[i];
+			res[n++] = res[i];
+			continue;
+		}
+		/* same content: one more sharer unless the owner is listed */
+		qs->st->merged++;
+		head = &qs->c[res[m[h] - 1]];
+		{
+			int32_t j;
+			int dup = 0;
+
+			for (j = (int32_t)(head - qs->c); j >= 0;
+			    j = qs->c[j].next)
+				if (memcmp(qs->c[j].owner, c->owner,
+				    IDX_OWNER_LEN) == 0) {
+					dup = 1;
+					break;
+				}
+			if (dup)
+				continue;
+		}
+		head->nsharers++;
+		head->matched = c->matched > head->matched ? c->matched :
+		    head->matched;
+		head->exact |= c->exact;
+		qs->c[tail[m[h] - 1]].next = (int32_t)(c - qs->c);
+		tail[m[h] - 1] = (uint32_t)(c - qs->c);
+	}
+	free(m);
+	free(tail);
+	*nres = n;
+	return IDX_OK;
+}
+
+/* qsort context (glibc qsort_r) */
+static int
+cmp_i64(int64_t a, int64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int
+cand_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct qstate *qs = arg;
+	const struct cand *a = &qs->c[*(const uint32_t *)pa];
+	const struct cand *b = &qs->c[*(const uint32_t *)pb];
+	int r = 0;
+	size_t l;
+
+	switch (qs->q->sort) {
+	case IDX_SORT_RELEVANCE_ASC:
+	case IDX_SORT_DATE_ASC:
+		r = cmp_i64(a->date, b->date);
+		break;
+	case IDX_SORT_RELEVANCE_DESC:
+	case IDX_SORT_DATE_DESC:
+		r = cmp_i64(b->date, a->date);
+		break;
+	case IDX_SORT_NAME_ASC:
+	case IDX_SORT_NAME_DESC:
+		l = a->name_len < b->name_len ? a->name_len : b->name_len;
+		r = l ? memcmp(a->name, b->name, l) : 0;
+		if (r == 0)
+			r = (a->name_len > b->name_len) -
+			    (a->name_len < b->name_len);
+		if (qs->q->sort == IDX_SORT_NAME_DESC)
+			r = -r;
+		break;
+	case IDX_SORT_SIZE_ASC:
+		r = (a->size > b->size) - (a->size < b->size);
+		break;
+	case IDX_SORT_SIZE_DESC:
+		r = (a->size < b->size) - (a->size > b->size);
+		break;
+	case IDX_SORT_SHARED_ASC:
+		r = (a->nsharers > b->nsharers) - (a->nsharers < b->nsharers);
+		break;
+	case IDX_SORT_SHARED_DESC:
+		r = (a->nsharers < b->nsharers) - (a->nsharers > b->nsharers);
+		break;
+	case IDX_SORT_MATCH:
+		r = (int)b->exact - (int)a->exact;
+		if (r == 0)
+			r = (a->matched < b->matched) - (a->matched > b->matched);
+		if (r == 0)
+			r = cmp_i64(b->date, a->date);
+		break;
+	default:
+		break;
+	}
+	if (r == 0)	/* stable: arrival order breaks ties */
+		r = (a->seq > b->seq) - (a->seq < b->seq);
+	return r;
+}
+
+/* Fetches texts of one result and calls the user's callback. */
+static int
+emit(struct qstate *qs, const struct cand *c, size_t pos, idx_hit_fn cb,
+    void *arg, int *stop)
+{
+	struct idx *idx = qs->idx;
+	struct idx_sharer one, *sh = &one;
+	struct idx_file f;
+	struct idx_hit hit;
+	sqlite3_stmt *s;
+	int32_t j;
+	size_t k;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.owner, c->owner, IDX_OWNER_LEN);
+	memcpy(f.file_id, c->fid, IDX_FILE_ID_LEN);
+	memcpy(f.hash, c->hash, IDX_HASH_LEN);
+	f.size = c->size;
+	f.type = c->type;
+	f.format = c->format;
+	f.date = c->date;
+	f.version = c->version;
+	f.block = c->block;
+	if (c->nsharers > 1 &&
+	    (sh = calloc(c->nsharers, sizeof(*sh))) == NULL)
+		return IDX_E_NOMEM;
+	for (j = (int32_t)(c - qs->c), k = 0; j >= 0 && k < c->nsharers;
+	    j = qs->c[j].next, k++) {
+		memcpy(sh[k].owner, qs->c[j].owner, IDX_OWNER_LEN);
+		memcpy(sh[k].file_id, qs->c[j].fid, IDX_FILE_ID_LEN);
+		sh[k].version = qs->c[j].version;
+		sh[k].block = qs->c[j].block;
+	}
+	s = stmt(idx, ST_ROW_TEXT);
+	sqlite3_bind_int64(s, 1, c->rowid);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (sh != &one)
+			free(sh);
+		return rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+	}
+	f.name = sqlite3_column_blob(s, 0);
+	f.name_len = (size_t)sqlite3_column_bytes(s, 0);
+	f.folder = sqlite3_column_blob(s, 1);
+	f.folder_len = (size_t)sqlite3_column_bytes(s, 1);
+	f.desc = sqlite3_column_blob(s, 2);
+	f.desc_len = (size_t)sqlite3_column_bytes(s, 2);
+	memset(&hit, 0, sizeof(hit));
+	hit.file = &f;
+	idx_node_id(f.owner, hit.node_id);
+	hit.exact = c->exact;
+	hit.matched = c->matched;
+	hit.nsharers = k;
+	hit.sharers = sh;
+	hit.position = pos;
+	qs->st->delivered++;
+	*stop = cb(&hit, arg) != 0;
+	sqlite3_reset(s);
+	if (sh != &one)
+		free(sh);
+	return IDX_OK;
+}
+
+static int
+run_query(struct qstate *qs, idx_hit_fn cb, void *arg)
+{
+	const struct idx_query *q = qs->q;
+	struct idx_query_stats *st = qs->st;
+	struct kw_query kq;
+	struct idx_file f;
+	uint32_t *res = NULL;
+	size_t i, nres = 0, end;
+	char *arena;
+	int rc, gone, stop = 0;
+
+	if ((arena = malloc(KW_QUERY_ARENA_SIZE(q->term_len))) == NULL)
+		return IDX_E_NOMEM;
+	rc = kw_query_parse(q->term, q->term_len, &kq, arena,
+	    KW_QUERY_ARENA_SIZE(q->term_len));
+	if (rc != KW_OK && rc != KW_E_TRUNCATED) {
+		free(arena);
+		return rc == KW_E_TOOLONG ? IDX_E_TOOLONG : IDX_E_ARG;
+	}
+	st->exact_mode = kq.exact;
+	rc = IDX_OK;
+	if (kq.searched && kq.has_exact)
+		rc = lookup(qs, kq.exact_hash, 1);
+	if (kq.searched && !kq.exact)
+		for (i = 0; rc == IDX_OK && i < kq.other.n; i++)
+			rc = lookup(qs, kq.other.kw[i].hash, 0);
+	free(arena);
+	if (rc != IDX_OK)
+		return rc;
+	st->candidates = qs->n;
+	if (qs->n == 0)
+		return IDX_OK;
+
+	if (want_names(q->sort) && (qs->names = malloc(qs->n *
+	    IDX_SORT_NAME_PREFIX)) == NULL)
+		return IDX_E_NOMEM;
+	if ((res = malloc(qs->n * sizeof(*res))) == NULL)
+		return IDX_E_NOMEM;
+	for (i = 0; i < qs->n; i++) {
+		struct cand *c = &qs->c[i];
+
+		if ((rc = load_row(qs, c, &gone)) != IDX_OK)
+			goto out;
+		if (gone)
+			continue;
+		if (q->owner_ok != NULL && !q->owner_ok(c->owner,
+		    q->owner_arg)) {
+			st->dropped_owner++;
+			continue;
+		}
+		memset(&f, 0, sizeof(f));
+		memcpy(f.owner, c->owner, IDX_OWNER_LEN);
+		f.size = c->size;
+		f.type = c->type;
+		f.format = c->format;
+		f.date = c->date;
+		if (!idx_filter_match(&q->filter, &f, NULL)) {
+			st->filtered++;
+			continue;
+		}
+		res[nres++] = (uint32_t)i;
+	}
+	if (qs->names != NULL)
+		for (i = 0; i < nres; i++)
+			qs->c[res[i]].name = qs->names +
+			    (uintptr_t)qs->c[res[i]].name;
+	if ((q->flags & IDX_Q_DEDUP) && (rc = dedup(qs, res, &nres)) != IDX_OK)
+		goto out;
+	st->results = nres;
+	if (q->sort != IDX_SORT_NONE)
+		qsort_r(res, nres, sizeof(*res), cand_cmp, qs);
+	end = nres;
+	if (q->limit > 0 && q->offset < nres && nres - q->offset > q->limit)
+		end = q->offset + q->limit;
+	for (i = q->offset; i < end && !stop; i++)
+		if ((rc = emit(qs, &qs->c[res[i]], i, cb, arg, &stop)) !=
+		    IDX_OK)
+			goto out;
+	rc = IDX_OK;
+out:
+	free(res);
+	return rc;
+}
+
+int
+idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
+    void *arg, struct idx_query_stats *st)
+{
+	struct idx_query_stats dummy;
+	struct qstate qs;
+	uint64_t t0 = now_us();
+	int rc;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (idx == NULL || q == NULL || cb == NULL ||
+	    (q->term == NULL && q->term_len > 0) || q->sort < 0 ||
+	    q->sort >= IDX_SORT_COUNT)
+		return IDX_E_ARG;
+	if (q->term_len > KW_MAX_INPUT)
+		return IDX_E_TOOLONG;
+	/* a batch's buffered postings must be visible to the query */
+	if ((rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	memset(&qs, 0, sizeof(qs));
+	qs.idx = idx;
+	qs.q = q;
+	qs.st = st;
+	if (q->timeout_ms > 0)
+		qs.deadline = t0 + q->timeout_ms * 1000;
+	/* one read transaction for all lookups and row reads */
+	if (!idx->in_batch && (rc = tx_begin(idx)) != IDX_OK)
+		return rc;
+	rc = run_query(&qs, cb, arg);
+	if (!idx->in_batch)
+		step_done(idx, stmt(idx, ST_COMMIT));
+	free(qs.c);
+	free(qs.map);
+	free(qs.names);
+	st->elapsed_us = now_us() - t0;
+	return rc;
+}

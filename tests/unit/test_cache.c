@@ -1,0 +1,658 @@
+/*
+ * test_cache.c — the global cache of other peers' chains (storaged/cache.c):
+ * the vectors' blocks stored for their owner, every rejection rule (owner,
+ * number, version, link, size, count, range), version changes, eviction
+ * under the byte and record limits, events, listing with owners.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blake3.h"
+#include "block.h"
+#include "cache.h"
+#include "chain.h"
+#include "hex.h"
+#include "ident.h"
+#include "t.h"
+#include "tvec.h"
+
+static char tmpdir[64];
+static char dbpath[128];
+
+static void
+rm_tmpdir(void)
+{
+	DIR *d;
+	struct dirent *e;
+	char p[256];
+
+	if (tmpdir[0] == '\0' || (d = opendir(tmpdir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+	tmpdir[0] = '\0';
+}
+
+static int64_t fake_now = 1700000000;
+
+static int64_t
+fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static struct cache *
+fresh_cache(const struct cache_limits *lim)
+{
+	struct cache *c = NULL;
+	char err[256];
+
+	rm_tmpdir();
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_cache.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return NULL;
+	snprintf(dbpath, sizeof(dbpath), "%s/cache.db", tmpdir);
+	if (cache_open(&c, dbpath, lim, err, sizeof(err)) != CACHE_OK) {
+		fprintf(stderr, "cache_open: %s\n", err);
+		return NULL;
+	}
+	cache_set_clock(c, fake_clock, NULL);
+	return c;
+}
+
+static int
+hexn(const char *hex, uint8_t *out, size_t n)
+{
+	return hex != NULL && strlen(hex) == 2 * n &&
+	    hex_decode(out, n, hex) == (long)n ? 0 : -1;
+}
+
+/* The vectors: owner A and its two blocks, and the corrupted block 0. */
+struct vec {
+	json_t		*j;
+	uint8_t		 owner[33];
+	uint8_t		*b0, *b1, *bad;
+	size_t		 l0, l1, lbad;
+};
+
+static int
+vec_load(struct vec *v)
+{
+	json_t *blocks;
+
+	memset(v, 0, sizeof(*v));
+	if ((v->j = tvec_load("blockchain.json")) == NULL)
+		return -1;
+	blocks = json_object_get(v->j, "blocks");
+	if (hexn(tvec_str(json_object_get(v->j, "owner"), "public_key"),
+	    v->owner, 33) != 0)
+		return -1;
+	v->b0 = tvec_hex(json_array_get(blocks, 0), "raw", &v->l0);
+	v->b1 = tvec_hex(json_array_get(blocks, 1), "raw", &v->l1);
+	v->bad = tvec_hex(json_array_get(json_object_get(v->j, "corrupted"), 0),
+	    "raw", &v->lbad);
+	return v->b0 && v->b1 && v->bad ? 0 : -1;
+}
+
+static void
+vec_free(struct vec *v)
+{
+	free(v->b0);
+	free(v->b1);
+	free(v->bad);
+	json_decref(v->j);
+}
+
+static int
+key(struct ident *id, uint8_t fill)
+{
+	uint8_t priv[32];
+
+	memset(priv, fill, sizeof(priv));
+	return ident_from_priv(id, priv);
+}
+
+/*
+ * A signed block of k's chain with one file record named `name` whose
+ * description pads the block by about `pad` bytes.
+ */
+static uint8_t *
+make_block(const struct ident *k, uint64_t version, uint64_t number,
+    const uint8_t *prev, const char *name, size_t pad, size_t *len)
+{
+	struct record_file_in f;
+	struct record_tag_in tags[2];
+	struct block_record recs[4];
+	uint8_t fbuf[8192], *raw;
+	char *desc;
+	size_t nrecs, used, size;
+
+	if ((desc = malloc(pad + 1)) == NULL)
+		return NULL;
+	memset(desc, 'x', pad);
+	memset(&f, 0, sizeof(f));
+	blake3_hash(name, strlen(name), f.hash);
+	memcpy(f.merkle_root, f.hash, 32);
+	chain_uuid_v4(f.id);
+	f.fragment_size = 262144;
+	f.size = 100 + pad;
+	tags[0].type = RECORD_TAG_NAME;
+	tags[0].data = (const uint8_t *)name;
+	tags[0].len = strlen(name);
+	tags[1].type = RECORD_TAG_DESCRIPTION;
+	tags[1].data = (const uint8_t *)desc;
+	tags[1].len = pad;
+	f.tags = tags;
+	f.ntags = pad > 0 ? 2 : 1;
+	if (record_files_encode(&f, 1, 1600000000, recs, 4, &nrecs, fbuf,
+	    sizeof(fbuf), &used) != BLOCK_OK ||
+	    block_encoded_size(recs, nrecs, &size) != BLOCK_OK ||
+	    (raw = malloc(size)) == NULL) {
+		free(desc);
+		return NULL;
+	}
+	if (block_encode(prev, version, number, recs, nrecs, raw, size, len) !=
+	    BLOCK_OK || block_sign(raw, *len, k) != BLOCK_OK) {
+		free(raw);
+		raw = NULL;
+	}
+	free(desc);
+	return raw;
+}
+
+/* Event log. */
+struct cev {
+	int		 kind;
+	uint8_t		 owner[33];
+	uint64_t	 version;
+	char		 name[64];
+};
+
+static struct cev evs[256];
+static int nev;
+
+static void
+ev_cb(void *arg, int kind, const uint8_t owner[33], uint64_t version,
+    const struct chain_file *f)
+{
+	(void)arg;
+	if (nev >= 256)
+		return;
+	evs[nev].kind = kind;
+	memcpy(evs[nev].owner, owner, 33);
+	evs[nev].version = version;
+	snprintf(evs[nev].name, sizeof(evs[0].name), "%s",
+	    f != NULL && f->name != NULL ? f->name : "");
+	nev++;
+}
+
+static int
+count_kind(int kind, const uint8_t *owner)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nev; i++)
+		n += evs[i].kind == kind && memcmp(evs[i].owner, owner, 33) == 0;
+	return n;
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void
+test_cache_stores_vector_blocks_for_their_owner(void)
+{
+	struct vec v;
+	struct cache *c;
+	struct cache_stats st;
+	struct cache_peer p;
+	uint8_t buf[1024];
+	uint64_t from, to;
+	size_t len;
+	int status;
+	char err[256];
+
+	if (vec_load(&v) != 0)
+		T_SKIP("blockchain.json not found");
+	T_ASSERT((c = fresh_cache(NULL)) != NULL);
+	cache_set_event_cb(c, ev_cb, NULL);
+	nev = 0;
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_NEW);
+	T_EQ_U64(from, 0);
+	T_EQ_U64(to, 2);
+	/* Out of order: block 1 first, then block 0 must link to it. */
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 1, v.b1, v.l1), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 0, v.b0, v.l0), CACHE_OK);
+	/* A second copy is skipped. */
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 0, v.b0, v.l0), CACHE_OK);
+
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.peers, 1);
+	T_EQ_U64(st.blocks, 2);
+	T_EQ_U64(st.bytes, v.l0 + v.l1);
+	T_EQ_U64(st.nfiles, 3);
+	T_EQ_INT(cache_peer_info(c, v.owner, &p), CACHE_OK);
+	T_EQ_U64(p.version, 0);
+	T_EQ_U64(p.height, 2);
+	T_EQ_U64(p.nblocks, 2);
+	T_EQ_U64(p.file_bytes, 1000 + 15 + 5242880);
+	T_EQ_INT(p.last_seen, 1700000000);
+	T_EQ_INT(cache_get_block(c, v.owner, 0, 0, buf, sizeof(buf), &len),
+	    CACHE_OK);
+	T_EQ_U64(len, v.l0);
+	T_EQ_MEM(buf, v.b0, v.l0);
+	T_EQ_INT(cache_get_block(c, v.owner, 1, 0, buf, sizeof(buf), &len),
+	    CACHE_ERR_NOT_FOUND);
+	T_EQ_INT(cache_get_block(c, v.owner, 0, 0, buf, 10, &len),
+	    CACHE_ERR_NOSPACE);
+
+	T_EQ_INT(nev, 3);
+	T_EQ_INT(count_kind(CACHE_EV_FILE_ADDED, v.owner), 3);
+	T_EQ_STR(evs[0].name, "big pattern.jpg");
+	T_EQ_STR(evs[1].name, "pattern 1000.bin");
+	T_EQ_STR(evs[2].name, "hello.txt");
+
+	/* The same advertisement again: nothing to fetch. */
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_EQUAL);
+	T_EQ_U64(from, 2);
+	T_EQ_U64(to, 2);
+
+	/* Reopen: same content. */
+	cache_close(c);
+	T_EQ_INT(cache_open(&c, dbpath, NULL, err, sizeof(err)), CACHE_OK);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, 2);
+	T_EQ_U64(st.bytes, v.l0 + v.l1);
+	cache_close(c);
+	vec_free(&v);
+	rm_tmpdir();
+}
+
+static void
+test_cache_rejects_block_signed_by_another_key(void)
+{
+	struct vec v;
+	struct cache *c;
+	struct cache_stats st;
+	struct ident b;
+	uint64_t from, to;
+	int status;
+
+	if (vec_load(&v) != 0)
+		T_SKIP("blockchain.json not found");
+	T_ASSERT((c = fresh_cache(NULL)) != NULL);
+	T_EQ_INT(key(&b, 0x22), 0);
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_peer_seen(c, b.pub, 0, 2, &status, &from, &to), CACHE_OK);
+	/* The flipped bit makes the signature recover some other key. */
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 0, v.bad, v.lbad),
+	    BLOCK_ERR_OWNER);
+	/* A's genuine block offered as B's chain. */
+	T_EQ_INT(cache_ingest_block(c, b.pub, 0, 0, v.b0, v.l0), BLOCK_ERR_OWNER);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, 0);
+	T_EQ_U64(st.bytes, 0);
+	T_EQ_STR(cache_strerror(BLOCK_ERR_OWNER), "block not signed by the chain's owner");
+	cache_close(c);
+	vec_free(&v);
+	rm_tmpdir();
+}
+
+static void
+test_cache_rejects_wrong_number_version_link_and_range(void)
+{
+	struct cache *c;
+	struct cache_stats st;
+	struct ident k;
+	uint8_t *b0, *b1, *b1x, *v1, h[32];
+	size_t l0, l1, l1x, lv1;
+	uint64_t from, to;
+	int status;
+	static const uint8_t junk[32] = { 1, 2, 3 };
+
+	T_ASSERT((c = fresh_cache(NULL)) != NULL);
+	T_EQ_INT(key(&k, 0x33), 0);
+	T_ASSERT((b0 = make_block(&k, 0, 0, NULL, "zero", 10, &l0)) != NULL);
+	block_hash(b0, l0, h);
+	T_ASSERT((b1 = make_block(&k, 0, 1, h, "one", 10, &l1)) != NULL);
+	T_ASSERT((b1x = make_block(&k, 0, 1, junk, "one-x", 10, &l1x)) != NULL);
+	T_ASSERT((v1 = make_block(&k, 1, 0, NULL, "v1", 10, &lv1)) != NULL);
+
+	/* Unknown peer: no header yet. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 0, b0, l0), CACHE_ERR_UNKNOWN_PEER);
+	T_EQ_INT(cache_peer_seen(c, k.pub, 0, 2, &status, &from, &to), CACHE_OK);
+	/* Block 0 delivered as block 1. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, b0, l0), BLOCK_ERR_NUMBER);
+	/* A version-1 block while version 0 is cached and asked for. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 0, v1, lv1), BLOCK_ERR_VERSION);
+	/* A transfer started for another version than the cached one. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 1, 0, v1, lv1), CACHE_ERR_STALE);
+	/* Beyond the advertised height. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 2, b0, l0), CACHE_ERR_RANGE);
+	/* Not linked to the stored block 0. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 0, b0, l0), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, b1x, l1x), BLOCK_ERR_PREV_HASH);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, b1, l1), CACHE_OK);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, 2);
+	T_EQ_U64(st.bytes, l0 + l1);
+	free(b0);
+	free(b1);
+	free(b1x);
+	free(v1);
+	cache_close(c);
+	rm_tmpdir();
+}
+
+static void
+test_cache_enforces_block_size_and_count_limits(void)
+{
+	struct cache_limits lim = { 400, 2, 0, 0 };
+	struct cache *c;
+	struct cache_stats st;
+	struct ident k;
+	uint8_t *small, *big, *b2;
+	size_t ls, lb, l2;
+	uint64_t from, to;
+	int status;
+
+	T_ASSERT((c = fresh_cache(&lim)) != NULL);
+	T_EQ_INT(key(&k, 0x44), 0);
+	T_ASSERT((small = make_block(&k, 0, 0, NULL, "s", 10, &ls)) != NULL);
+	T_ASSERT((big = make_block(&k, 0, 0, NULL, "b", 400, &lb)) != NULL);
+	T_ASSERT((b2 = make_block(&k, 0, 2, NULL, "c", 10, &l2)) != NULL);
+	T_ASSERT(ls <= 400 && lb > 400);
+	/* Height 10 advertised, but only CacheMaxBlockCount blocks are fetched. */
+	T_EQ_INT(cache_peer_seen(c, k.pub, 0, 10, &status, &from, &to), CACHE_OK);
+	T_EQ_U64(from, 0);
+	T_EQ_U64(to, 2);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 0, big, lb), CACHE_ERR_TOO_LARGE);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 2, b2, l2),
+	    CACHE_ERR_TOO_MANY_BLOCKS);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 0, small, ls), CACHE_OK);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, 1);
+	/* The hole at block 1 is what the next advertisement asks for. */
+	T_EQ_INT(cache_peer_seen(c, k.pub, 0, 10, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_EQUAL);
+	T_EQ_U64(from, 1);
+	T_EQ_U64(to, 2);
+	free(small);
+	free(big);
+	free(b2);
+	cache_close(c);
+	rm_tmpdir();
+}
+
+static void
+test_cache_new_version_drops_old_blocks_with_events(void)
+{
+	struct vec v;
+	struct cache *c;
+	struct cache_stats st;
+	struct cache_peer p;
+	uint64_t from, to;
+	int status;
+
+	if (vec_load(&v) != 0)
+		T_SKIP("blockchain.json not found");
+	T_ASSERT((c = fresh_cache(NULL)) != NULL);
+	cache_set_event_cb(c, ev_cb, NULL);
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 0, v.b0, v.l0), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 1, v.b1, v.l1), CACHE_OK);
+	/* More blocks of the same version: fetch from the cached height. */
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 3, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_NEW_BLOCKS);
+	T_EQ_U64(from, 2);
+	T_EQ_U64(to, 3);
+
+	nev = 0;
+	fake_now += 60;
+	T_EQ_INT(cache_peer_seen(c, v.owner, 1, 1, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_NEW_VERSION);
+	T_EQ_U64(from, 0);
+	T_EQ_U64(to, 1);
+	T_EQ_INT(nev, 4);
+	T_EQ_INT(count_kind(CACHE_EV_FILE_REMOVED, v.owner), 3);
+	T_EQ_INT(evs[3].kind, CACHE_EV_PEER_DROPPED);
+	T_EQ_U64(evs[3].version, 0);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, 0);
+	T_EQ_U64(st.bytes, 0);
+	T_EQ_U64(st.nfiles, 0);
+	T_EQ_INT(cache_peer_info(c, v.owner, &p), CACHE_OK);
+	T_EQ_U64(p.version, 1);
+	T_EQ_U64(p.height, 1);
+	T_EQ_INT(p.last_seen, fake_now);
+	/* The old version's blocks are stale now. */
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 0, v.b0, v.l0), CACHE_ERR_STALE);
+
+	/* Going back to an older version is invalid: the chain is dropped. */
+	nev = 0;
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_INVALID);
+	T_EQ_U64(to, 0);
+	T_EQ_INT(cache_peer_info(c, v.owner, &p), CACHE_ERR_NOT_FOUND);
+	T_EQ_INT(nev, 1);
+	T_EQ_INT(evs[0].kind, CACHE_EV_PEER_DROPPED);
+	/* (0, 0) is ignored, as the reference does. */
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 0, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_IGNORED);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.peers, 0);
+	cache_close(c);
+	vec_free(&v);
+	rm_tmpdir();
+}
+
+static void
+test_cache_evicts_least_recently_seen_peer_under_byte_limit(void)
+{
+	struct cache_limits lim = { 0, 0, 2500, 0 };
+	struct cache *c;
+	struct cache_stats st;
+	struct cache_peer p;
+	struct ident k[3];
+	uint8_t *blk[3], *huge;
+	size_t len[3], lh;
+	uint64_t from, to;
+	int i, status;
+
+	T_ASSERT((c = fresh_cache(&lim)) != NULL);
+	cache_set_event_cb(c, ev_cb, NULL);
+	for (i = 0; i < 3; i++) {
+		T_EQ_INT(key(&k[i], (uint8_t)(0x50 + i)), 0);
+		T_ASSERT((blk[i] = make_block(&k[i], 0, 0, NULL, "f", 900,
+		    &len[i])) != NULL);
+	}
+	T_ASSERT(len[0] > 1000 && 2 * len[0] < 2500 && 3 * len[0] > 2500);
+	nev = 0;
+	for (i = 0; i < 2; i++) {
+		T_EQ_INT(cache_peer_seen(c, k[i].pub, 0, 1, &status, &from, &to),
+		    CACHE_OK);
+		T_EQ_INT(cache_ingest_block(c, k[i].pub, 0, 0, blk[i], len[i]),
+		    CACHE_OK);
+	}
+	/* The third chain pushes out the first (least recently seen). */
+	T_EQ_INT(cache_peer_seen(c, k[2].pub, 0, 1, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, k[2].pub, 0, 0, blk[2], len[2]), CACHE_OK);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.peers, 2);
+	T_ASSERT(st.bytes <= 2500);
+	T_EQ_U64(st.bytes, len[1] + len[2]);
+	T_EQ_INT(cache_peer_info(c, k[0].pub, &p), CACHE_ERR_NOT_FOUND);
+	T_EQ_INT(count_kind(CACHE_EV_FILE_REMOVED, k[0].pub), 1);
+	T_EQ_INT(count_kind(CACHE_EV_PEER_DROPPED, k[0].pub), 1);
+
+	/* Peer 1 is seen again: now peer 2 is the oldest and goes next. */
+	T_EQ_INT(cache_peer_seen(c, k[1].pub, 0, 1, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_EQUAL);
+	T_EQ_INT(cache_peer_seen(c, k[0].pub, 0, 1, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, k[0].pub, 0, 0, blk[0], len[0]), CACHE_OK);
+	T_EQ_INT(cache_peer_info(c, k[2].pub, &p), CACHE_ERR_NOT_FOUND);
+	T_EQ_INT(cache_peer_info(c, k[1].pub, &p), CACHE_OK);
+	T_EQ_U64(p.nblocks, 1);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.bytes, len[0] + len[1]);
+
+	/* A chain that alone exceeds the limit is refused; nobody is evicted. */
+	T_ASSERT((huge = make_block(&k[2], 0, 0, NULL, "h", 2600, &lh)) != NULL);
+	nev = 0;
+	T_EQ_INT(cache_peer_seen(c, k[2].pub, 0, 1, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, k[2].pub, 0, 0, huge, lh), CACHE_ERR_FULL);
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_EQ_U64(st.bytes, len[0] + len[1]);
+	T_EQ_U64(st.peers, 3);
+	T_EQ_INT(nev, 0);
+	free(huge);
+	for (i = 0; i < 3; i++)
+		free(blk[i]);
+	cache_close(c);
+	rm_tmpdir();
+}
+
+static void
+test_cache_evicts_under_record_limit(void)
+{
+	/* LimitTotalRecords = 4: two headers + two blocks. */
+	struct cache_limits lim = { 0, 0, 0, 4 };
+	struct cache *c;
+	struct cache_stats st;
+	struct cache_peer p;
+	struct ident k[3];
+	uint8_t *blk[3];
+	size_t len[3];
+	uint64_t from, to;
+	int i, status;
+
+	T_ASSERT((c = fresh_cache(&lim)) != NULL);
+	for (i = 0; i < 3; i++) {
+		T_EQ_INT(key(&k[i], (uint8_t)(0x60 + i)), 0);
+		T_ASSERT((blk[i] = make_block(&k[i], 0, 0, NULL, "r", 0,
+		    &len[i])) != NULL);
+		T_EQ_INT(cache_peer_seen(c, k[i].pub, 0, 1, &status, &from, &to),
+		    CACHE_OK);
+		T_EQ_INT(cache_ingest_block(c, k[i].pub, 0, 0, blk[i], len[i]),
+		    CACHE_OK);
+		free(blk[i]);
+	}
+	T_EQ_INT(cache_stats(c, &st), CACHE_OK);
+	T_ASSERT(st.peers + st.blocks <= 4);
+	T_EQ_U64(st.peers, 2);
+	T_EQ_U64(st.blocks, 2);
+	T_EQ_INT(cache_peer_info(c, k[0].pub, &p), CACHE_ERR_NOT_FOUND);
+	T_EQ_INT(cache_peer_info(c, k[2].pub, &p), CACHE_OK);
+	cache_close(c);
+	rm_tmpdir();
+}
+
+struct listing {
+	int		 n;
+	int		 a;
+	int		 b;
+	int		 bad;
+	const uint8_t	*owner_a;
+	const uint8_t	*owner_b;
+};
+
+static int
+list_cb(void *arg, const uint8_t owner[33], uint64_t version,
+    const struct chain_file *f)
+{
+	struct listing *l = arg;
+
+	l->n++;
+	if (memcmp(owner, l->owner_a, 33) == 0) {
+		l->a++;
+		if (version != 0 || f->name == NULL ||
+		    (strcmp(f->name, "pattern 1000.bin") != 0 &&
+		    strcmp(f->name, "hello.txt") != 0 &&
+		    strcmp(f->name, "big pattern.jpg") != 0))
+			l->bad = 1;
+		if (f->name != NULL && strcmp(f->name, "hello.txt") == 0 &&
+		    (f->size != 15 || f->description == NULL ||
+		    strcmp(f->description, "A greeting #peernet #test") != 0 ||
+		    strcmp(f->folder, "vectors/shared") != 0 ||
+		    f->date_shared != 1672628645))
+			l->bad = 2;
+	} else if (memcmp(owner, l->owner_b, 33) == 0) {
+		l->b++;
+		if (version != 3 || f->name == NULL || strcmp(f->name, "b-file") != 0)
+			l->bad = 3;
+	} else
+		l->bad = 4;
+	return 0;
+}
+
+static void
+test_cache_foreach_lists_files_with_their_owner(void)
+{
+	struct vec v;
+	struct cache *c;
+	struct ident b;
+	struct listing l;
+	uint8_t *blk;
+	size_t len;
+	uint64_t from, to;
+	int status;
+
+	if (vec_load(&v) != 0)
+		T_SKIP("blockchain.json not found");
+	T_ASSERT((c = fresh_cache(NULL)) != NULL);
+	T_EQ_INT(key(&b, 0x22), 0);
+	T_ASSERT((blk = make_block(&b, 3, 0, NULL, "b-file", 5, &len)) != NULL);
+	T_EQ_INT(cache_peer_seen(c, v.owner, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_peer_seen(c, b.pub, 3, 1, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 0, v.b0, v.l0), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, v.owner, 0, 1, v.b1, v.l1), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, b.pub, 3, 0, blk, len), CACHE_OK);
+	memset(&l, 0, sizeof(l));
+	l.owner_a = v.owner;
+	l.owner_b = b.pub;
+	T_EQ_INT(cache_foreach_file(c, list_cb, &l), CACHE_OK);
+	T_EQ_INT(l.bad, 0);
+	T_EQ_INT(l.n, 4);
+	T_EQ_INT(l.a, 3);
+	T_EQ_INT(l.b, 1);
+	T_EQ_INT(cache_drop_peer(c, b.pub), CACHE_OK);
+	T_EQ_INT(cache_drop_peer(c, b.pub), CACHE_ERR_NOT_FOUND);
+	memset(&l, 0, sizeof(l));
+	l.owner_a = v.owner;
+	l.owner_b = b.pub;
+	T_EQ_INT(cache_foreach_file(c, list_cb, &l), CACHE_OK);
+	T_EQ_INT(l.n, 3);
+	T_EQ_INT(l.b, 0);
+	free(blk);
+	cache_close(c);
+	vec_free(&v);
+	rm_tmpdir();
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	T_RUN(test_cache_stores_vector_blocks_for_their_owner);
+	T_RUN(test_cache_rejects_block_signed_by_another_key);
+	T_RUN(test_cache_rejects_wrong_number_version_link_and_range);
+	T_RUN(test_cache_enforces_block_size_and_count_limits);
+	T_RUN(test_cache_new_version_drops_old_blocks_with_events);
+	T_RUN(test_cache_evicts_least_recently_seen_peer_under_byte_limit);
+	T_RUN(test_cache_evicts_under_record_limit);
+	T_RUN(test_cache_foreach_lists_files_with_their_owner);
+	rm_tmpdir();
+	return t_done();
+}

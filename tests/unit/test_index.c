@@ -1,0 +1,1025 @@
+/*
+ * test_index.c — searchd's keyword index and search jobs: the reference's
+ * query vectors (vectors/search.json) over a real SQLite index, scripts and
+ * separators, removal and re-index, filters, sorts, pagination, merging by
+ * content hash, the connected-owner rule, job life cycle and bad input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "blake3.h"
+#include "hex.h"
+#include "index.h"
+#include "job.h"
+#include "keywords.h"
+#include "t.h"
+#include "tvec.h"
+
+static char dbpath[64];
+
+static struct idx *
+open_tmp(void)
+{
+	struct idx *idx = NULL;
+	char p[80];
+
+	snprintf(dbpath, sizeof(dbpath), "/tmp/test_index.XXXXXX");
+	int fd = mkstemp(dbpath);
+	if (fd >= 0)
+		close(fd);
+	unlink(dbpath);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	if (idx_open(&idx, dbpath) != IDX_OK)
+		return NULL;
+	return idx;
+}
+
+static void
+close_tmp(struct idx *idx)
+{
+	char p[80];
+
+	idx_close(idx);
+	unlink(dbpath);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+}
+
+static void
+owner_n(uint8_t o[IDX_OWNER_LEN], int n)
+{
+	memset(o, 0, IDX_OWNER_LEN);
+	o[0] = 0x02;
+	o[1] = (uint8_t)n;
+	o[32] = (uint8_t)(n * 7 + 1);
+}
+
+static void
+fid_n(uint8_t f[IDX_FILE_ID_LEN], int n)
+{
+	memset(f, 0, IDX_FILE_ID_LEN);
+	f[14] = (uint8_t)(n >> 8);
+	f[15] = (uint8_t)n;
+}
+
+static void
+mkfile(struct idx_file *f, int owner, int id, const char *name,
+    const char *folder, const char *desc)
+{
+	memset(f, 0, sizeof(*f));
+	owner_n(f->owner, owner);
+	fid_n(f->file_id, id);
+	blake3_hash(f->file_id, IDX_FILE_ID_LEN, f->hash);
+	f->name = name;
+	f->name_len = strlen(name);
+	f->folder = folder;
+	f->folder_len = folder ? strlen(folder) : 0;
+	f->desc = desc;
+	f->desc_len = desc ? strlen(desc) : 0;
+	f->date = 1600000000;
+	f->size = 1000;
+	f->version = 1;
+}
+
+/* ---- collecting results ---- */
+
+#define MAXR 512
+struct coll {
+	size_t		 n;
+	int		 id[MAXR];		/* fid_n number */
+	size_t		 nsharers[MAXR];
+	int		 exact[MAXR];
+	uint64_t	 size[MAXR];
+	int64_t		 date[MAXR];
+	char		 name[MAXR][64];
+	uint8_t		 fid[MAXR][IDX_FILE_ID_LEN];
+};
+
+static int
+coll_cb(const struct idx_hit *h, void *arg)
+{
+	struct coll *c = arg;
+	size_t l;
+
+	if (c->n >= MAXR)
+		return 1;
+	c->id[c->n] = h->file->file_id[14] << 8 | h->file->file_id[15];
+	memcpy(c->fid[c->n], h->file->file_id, IDX_FILE_ID_LEN);
+	c->nsharers[c->n] = h->nsharers;
+	c->exact[c->n] = h->exact;
+	c->size[c->n] = h->file->size;
+	c->date[c->n] = h->file->date;
+	l = h->file->name_len < 63 ? h->file->name_len : 63;
+	memcpy(c->name[c->n], h->file->name, l);
+	c->name[c->n][l] = '\0';
+	c->n++;
+	return 0;
+}
+
+static int
+query(struct idx *idx, const char *term, struct coll *c)
+{
+	struct idx_query q;
+
+	memset(&q, 0, sizeof(q));
+	memset(c, 0, sizeof(*c));
+	q.term = term;
+	q.term_len = strlen(term);
+	idx_filter_none(&q.filter);
+	return idx_query(idx, &q, coll_cb, c, NULL);
+}
+
+static int
+has_id(const struct coll *c, int id)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->id[i] == id)
+			return 1;
+	return 0;
+}
+
+/* ---- the reference's vectors ---- */
+
+static int
+parse_uuid(const char *s, uint8_t out[16])
+{
+	char hex[33];
+	size_t n = 0;
+
+	for (; *s != '\0' && n < 32; s++)
+		if (*s != '-')
+			hex[n++] = *s;
+	hex[n] = '\0';
+	return n == 32 && hex_decode(out, 16, hex) == 16 ? 0 : -1;
+}
+
+static int
+uuid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void
+test_vectors_every_query_finds_the_reference_file_ids(void)
+{
+	json_t *v = tvec_load("search.json"), *files, *queries, *e;
+	struct idx *idx;
+	struct idx_file f;
+	uint8_t owner[IDX_OWNER_LEN], want[32][16];
+	static struct coll c;
+	size_t i, k, nq = 0, nfiles;
+	uint8_t *name;
+	size_t nlen;
+
+	if (v == NULL)
+		T_FAIL("search.json missing");
+	T_ASSERT((idx = open_tmp()) != NULL);
+	T_EQ_INT(tvec_hex_exact(v, "index_owner_public_key", owner,
+	    IDX_OWNER_LEN), 0);
+	files = json_object_get(v, "files");
+	nfiles = json_array_size(files);
+	T_EQ_INT(nfiles, 22);
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	json_array_foreach(files, i, e) {
+		memset(&f, 0, sizeof(f));
+		memcpy(f.owner, owner, IDX_OWNER_LEN);
+		T_EQ_INT(parse_uuid(tvec_str(e, "file_id"), f.file_id), 0);
+		blake3_hash(f.file_id, 16, f.hash);
+		name = NULL;
+		if (json_object_get(e, "name_hex") != NULL) {
+			name = tvec_hex(e, "name_hex", &nlen);
+			f.name = (const char *)name;
+			f.name_len = nlen;
+		} else {
+			f.name = tvec_str(e, "name");
+			f.name_len = strlen(f.name);
+		}
+		f.folder = tvec_str(e, "folder");
+		f.folder_len = f.folder ? strlen(f.folder) : 0;
+		f.desc = tvec_str(e, "description");
+		f.desc_len = f.desc ? strlen(f.desc) : 0;
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+		free(name);
+	}
+	T_EQ_INT(idx_commit(idx), IDX_OK);
+
+	queries = json_object_get(v, "queries");
+	json_array_foreach(queries, i, e) {
+		json_t *m = json_object_get(e, "matching_file_ids_in_index"), *x;
+		size_t nw = json_array_size(m);
+		const char *term = tvec_str(e, "query");
+
+		T_ASSERT(nw <= 32);
+		json_array_foreach(m, k, x)
+			T_EQ_INT(parse_uuid(json_string_value(x), want[k]), 0);
+		T_EQ_INT(query(idx, term, &c), IDX_OK);
+		if (c.n != nw)
+			T_FAIL("query \"%s\": %zu results, reference %zu", term,
+			    c.n, nw);
+		qsort(c.fid, c.n, 16, uuid_cmp);
+		qsort(want, nw, 16, uuid_cmp);
+		for (k = 0; k < nw; k++)
+			if (memcmp(c.fid[k], want[k], 16) != 0)
+				T_FAIL("query \"%s\": result %zu differs", term, k);
+		nq++;
+	}
+	T_EQ_INT(nq, 17);
+	close_tmp(idx);
+	json_decref(v);
+}
+
+/* ---- scripts, separators, case ---- */
+
+static void
+test_names_in_several_scripts_are_found_by_each_keyword(void)
+{
+	static const char *names[] = {
+		"Café Crème-Brûlée_Rezept.txt",
+		"Привет Мир (Документ).pdf",
+		"東京タワー 写真 夜景.jpg",
+		"ÉCOLE été_ÉTÉ-Noël.DOCX",
+		"mixed_CamelCaseName+plus,comma[bracket].tar.gz",
+	};
+	static struct kw_set set;
+	static struct coll c;
+	static char arena[KW_INDEX_ARENA_SIZE(200, 0, 0)];
+	struct idx *idx;
+	struct idx_file f;
+	size_t i, k, checked = 0;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	for (i = 0; i < 5; i++) {
+		mkfile(&f, 1, (int)i + 1, names[i], NULL, NULL);
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	}
+	for (i = 0; i < 5; i++) {
+		kw_set_init(&set, arena, sizeof(arena));
+		T_EQ_INT(kw_index_file(names[i], strlen(names[i]), NULL, 0,
+		    NULL, 0, &set), KW_OK);
+		T_ASSERT(set.n >= 2);
+		for (k = 0; k < set.n; k++) {
+			char quoted[256];
+
+			/* quoted: exact lookup of that keyword only */
+			snprintf(quoted, sizeof(quoted), "\"%s\"",
+			    kw_text(&set, k));
+			T_EQ_INT(query(idx, quoted, &c), IDX_OK);
+			if (!has_id(&c, (int)i + 1))
+				T_FAIL("keyword \"%s\" does not find \"%s\"",
+				    kw_text(&set, k), names[i]);
+			checked++;
+		}
+	}
+	T_ASSERT(checked >= 25);
+	/* case does not matter (simple lowercase on both sides) */
+	T_EQ_INT(query(idx, "ПРИВЕТ", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 2);
+	T_EQ_INT(query(idx, "brûlée", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 1);
+	/* accents are not stripped: "creme" is another word */
+	T_EQ_INT(query(idx, "creme", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(query(idx, "写真", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 3);
+	/* camel-case part and the separators + , [ ] */
+	T_EQ_INT(query(idx, "camel", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 5);
+	T_EQ_INT(query(idx, "bracket", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(query(idx, "comma", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	/* "été" (5 bytes) is found in both cases, in the same file once */
+	T_EQ_INT(query(idx, "ÉTÉ", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 4);
+	/* the extension alone is never a keyword */
+	T_EQ_INT(query(idx, "docx", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	close_tmp(idx);
+}
+
+/* ---- remove, owner removal, re-index ---- */
+
+static void
+test_removed_file_and_owner_are_no_longer_found(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	struct idx_counts cnt;
+	static struct coll c;
+	uint8_t o[IDX_OWNER_LEN], fid[IDX_FILE_ID_LEN];
+	uint64_t removed = 0;
+	int i;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	mkfile(&f, 1, 1, "Holiday Video 2021.mp4", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	mkfile(&f, 1, 2, "Holiday Photos.zip", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	for (i = 0; i < 5; i++) {
+		mkfile(&f, 2, 10 + i, "Holiday Trip.mkv", "Other Folder", NULL);
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	}
+	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
+	T_EQ_INT(c.n, 7);
+
+	owner_n(o, 1);
+	fid_n(fid, 1);
+	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_OK);
+	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_E_NOTFOUND);
+	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
+	T_EQ_INT(c.n, 6);
+	T_ASSERT(!has_id(&c, 1));
+	T_EQ_INT(query(idx, "video", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+
+	owner_n(o, 2);
+	T_EQ_INT(idx_remove_owner(idx, o, &removed), IDX_OK);
+	T_EQ_U64(removed, 5);
+	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 2);
+	T_EQ_INT(query(idx, "folder", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	/* no posting of a removed row is left behind */
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.files, 1);
+	T_EQ_U64(cnt.owners, 1);
+	/* "holiday photos.zip", "holiday photos", "holiday", "photos" */
+	T_EQ_U64(cnt.postings, 4);
+
+	/* re-adding the same (owner, file ID) replaces the row */
+	mkfile(&f, 1, 2, "Renamed Document.pdf", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.files, 1);
+
+	/* re-index: clear, then add again */
+	T_EQ_INT(idx_clear(idx), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.files + cnt.postings + cnt.owners, 0);
+	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	/* buffered postings are visible to a query inside the batch */
+	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(idx_commit(idx), IDX_OK);
+	T_EQ_INT(idx_commit(idx), IDX_E_STATE);
+	/* a rolled-back batch leaves nothing */
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	mkfile(&f, 3, 3, "Rolled Back.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	idx_rollback(idx);
+	T_EQ_INT(query(idx, "rolled", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	close_tmp(idx);
+}
+
+static void
+test_index_persists_across_reopen(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	static struct coll c;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	mkfile(&f, 1, 1, "Persistent Record.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	idx_close(idx);
+	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
+	T_EQ_INT(query(idx, "persistent", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	close_tmp(idx);
+}
+
+/* ---- filters, sorts, pagination on a generated set ---- */
+
+#define GEN	60
+static const char *gen_ext[3] = { "txt", "mp4", "pdf" };
+
+/* file i: "alpha item <i>.<ext>", size (i*37)%60*10, date base+i days */
+static struct idx *
+gen_index(void)
+{
+	struct idx *idx = open_tmp();
+	struct idx_file f;
+	char name[64];
+	int i;
+
+	if (idx == NULL || idx_begin(idx) != IDX_OK)
+		return NULL;
+	for (i = 0; i < GEN; i++) {
+		snprintf(name, sizeof(name), "alpha item %02d.%s", i,
+		    gen_ext[i % 3]);
+		mkfile(&f, 1 + i % 4, i, name, NULL, NULL);
+		f.type = (uint8_t)(i % 3);
+		f.format = (uint16_t)(i % 5);
+		f.size = (uint64_t)((i * 37) % GEN) * 10;
+		f.date = 1600000000 + (int64_t)i * 86400;
+		if (idx_add_file(idx, &f) != IDX_OK)
+			return NULL;
+	}
+	return idx_commit(idx) == IDX_OK ? idx : NULL;
+}
+
+static int
+gen_query(struct idx *idx, const struct idx_filter *flt, int sort,
+    size_t off, size_t lim, struct coll *c, struct idx_query_stats *st)
+{
+	struct idx_query q;
+
+	memset(&q, 0, sizeof(q));
+	memset(c, 0, sizeof(*c));
+	q.term = "alpha";
+	q.term_len = 5;
+	q.filter = *flt;
+	q.sort = sort;
+	q.offset = off;
+	q.limit = lim;
+	return idx_query(idx, &q, coll_cb, c, st);
+}
+
+static void
+test_filters_select_exactly_the_matching_rows(void)
+{
+	struct idx *idx;
+	struct idx_filter flt;
+	struct idx_query_stats st;
+	static struct coll c;
+	size_t i;
+
+	T_ASSERT((idx = gen_index()) != NULL);
+	idx_filter_none(&flt);
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, GEN);
+	T_EQ_U64(st.candidates, GEN);
+
+	flt.type = 1;		/* i % 3 == 1: 20 rows */
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 20);
+	for (i = 0; i < c.n; i++)
+		T_EQ_INT(c.id[i] % 3, 1);
+	T_EQ_U64(st.filtered, 40);
+
+	idx_filter_none(&flt);
+	flt.format = 4;		/* i % 5 == 4: 12 rows */
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 12);
+
+	idx_filter_none(&flt);	/* sizes 0..590 step 10, each once */
+	flt.size_min = 100;
+	flt.size_max = 200;	/* inclusive: 100,110,...,200 = 11 */
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 11);
+	for (i = 0; i < c.n; i++)
+		T_ASSERT(c.size[i] >= 100 && c.size[i] <= 200);
+
+	idx_filter_none(&flt);	/* days 10..19 inclusive */
+	flt.date_from = 1600000000 + 10 * 86400;
+	flt.date_to = 1600000000 + 19 * 86400;
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_DATE_ASC, 0, 0, &c, &st), 0);
+	T_EQ_INT(c.n, 10);
+	T_EQ_INT(c.id[0], 10);
+	T_EQ_INT(c.id[9], 19);
+	/* from >= to: the date range is ignored (reference) */
+	flt.date_to = flt.date_from;
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, GEN);
+
+	idx_filter_none(&flt);	/* owner 3 = files with i % 4 == 2 */
+	{
+		uint8_t o[IDX_OWNER_LEN];
+
+		owner_n(o, 3);
+		idx_node_id(o, flt.node_id);
+		flt.has_node = 1;
+	}
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 15);
+	for (i = 0; i < c.n; i++)
+		T_EQ_INT(c.id[i] % 4, 2);
+
+	/* combined: type 0 and size <= 300 */
+	idx_filter_none(&flt);
+	flt.type = 0;
+	flt.size_max = 300;
+	T_EQ_INT(gen_query(idx, &flt, 0, 0, 0, &c, &st), IDX_OK);
+	{
+		size_t want = 0;
+		int k;
+
+		for (k = 0; k < GEN; k++)
+			if (k % 3 == 0 && (k * 37) % GEN * 10 <= 300)
+				want++;
+		T_EQ_INT(c.n, want);
+	}
+	close_tmp(idx);
+}
+
+static void
+test_sort_orders_and_pagination(void)
+{
+	struct idx *idx;
+	struct idx_filter flt;
+	static struct coll c, all;
+	size_t i;
+
+	T_ASSERT((idx = gen_index()) != NULL);
+	idx_filter_none(&flt);
+
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_SIZE_ASC, 0, 0, &c, NULL), 0);
+	T_EQ_INT(c.n, GEN);
+	for (i = 0; i < c.n; i++)
+		T_EQ_U64(c.size[i], i * 10);
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_SIZE_DESC, 0, 0, &c, NULL), 0);
+	T_EQ_U64(c.size[0], (GEN - 1) * 10);
+	T_EQ_U64(c.size[GEN - 1], 0);
+
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_DATE_DESC, 0, 0, &c, NULL), 0);
+	T_EQ_INT(c.id[0], GEN - 1);
+	T_EQ_INT(c.id[GEN - 1], 0);
+	/* relevance = date, as the reference computes it */
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_RELEVANCE_DESC, 0, 0, &c,
+	    NULL), 0);
+	T_EQ_INT(c.id[0], GEN - 1);
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_RELEVANCE_ASC, 0, 0, &c,
+	    NULL), 0);
+	T_EQ_INT(c.id[0], 0);
+
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_NAME_ASC, 0, 0, &c, NULL), 0);
+	T_EQ_STR(c.name[0], "alpha item 00.txt");
+	T_EQ_STR(c.name[1], "alpha item 01.mp4");
+	for (i = 1; i < c.n; i++)
+		T_ASSERT(strcmp(c.name[i - 1], c.name[i]) < 0);
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_NAME_DESC, 0, 0, &c, NULL), 0);
+	T_EQ_STR(c.name[0], "alpha item 59.pdf");
+
+	/* pagination: pages of 7 over the size order concatenate to it */
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_SIZE_ASC, 0, 0, &all, NULL), 0);
+	for (i = 0; i < GEN; i += 7) {
+		size_t k;
+
+		T_EQ_INT(gen_query(idx, &flt, IDX_SORT_SIZE_ASC, i, 7, &c,
+		    NULL), 0);
+		T_EQ_INT(c.n, i + 7 <= GEN ? 7 : GEN - i);
+		for (k = 0; k < c.n; k++)
+			T_EQ_INT(c.id[k], all.id[i + k]);
+	}
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_SIZE_ASC, GEN, 7, &c, NULL), 0);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(gen_query(idx, &flt, IDX_SORT_COUNT, 0, 0, &c, NULL),
+	    IDX_E_ARG);
+	close_tmp(idx);
+}
+
+static void
+test_match_sort_puts_exact_then_more_keywords_first(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	struct idx_query q;
+	static struct coll c;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	mkfile(&f, 1, 1, "red.txt", NULL, NULL);		/* red */
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	mkfile(&f, 1, 2, "red car.txt", NULL, NULL);		/* exact */
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	mkfile(&f, 1, 3, "car red blue.txt", NULL, NULL);	/* 2 words */
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	memset(&q, 0, sizeof(q));
+	memset(&c, 0, sizeof(c));
+	idx_filter_none(&q.filter);
+	q.term = "Red Car";
+	q.term_len = 7;
+	q.sort = IDX_SORT_MATCH;
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(c.n, 3);
+	T_EQ_INT(c.id[0], 2);
+	T_EQ_INT(c.exact[0], 1);
+	T_EQ_INT(c.id[1], 3);
+	T_EQ_INT(c.id[2], 1);
+	close_tmp(idx);
+}
+
+/* ---- merging by content hash, connected owners ---- */
+
+static int
+only_owner2(const uint8_t owner[IDX_OWNER_LEN], void *arg)
+{
+	(void)arg;
+	return owner[1] == 2;
+}
+
+static void
+test_same_hash_of_three_owners_is_one_result_with_three_sharers(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	struct idx_query q;
+	struct idx_query_stats st;
+	static struct coll c;
+	uint8_t h[IDX_HASH_LEN];
+	int o;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	memset(h, 0xab, sizeof(h));
+	for (o = 1; o <= 3; o++) {
+		mkfile(&f, o, 100 + o, "Shared Movie.mkv", NULL, NULL);
+		memcpy(f.hash, h, sizeof(h));
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	}
+	mkfile(&f, 1, 200, "Shared Other.mkv", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	memset(&q, 0, sizeof(q));
+	idx_filter_none(&q.filter);
+	q.term = "shared";
+	q.term_len = 6;
+	q.flags = IDX_Q_DEDUP;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 2);
+	T_EQ_INT(c.id[0], 101);
+	T_EQ_INT(c.nsharers[0], 3);
+	T_EQ_INT(c.nsharers[1], 1);
+	T_EQ_U64(st.merged, 2);
+	T_EQ_U64(st.candidates, 4);
+	/* sorted by number of sharers */
+	q.sort = IDX_SORT_SHARED_ASC;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(c.id[0], 200);
+	/* without dedup: 4 rows */
+	q.flags = 0;
+	q.sort = 0;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 4);
+	/* owner check before merging: only owner 2 is kept */
+	q.flags = IDX_Q_DEDUP;
+	q.owner_ok = only_owner2;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 102);
+	T_EQ_INT(c.nsharers[0], 1);
+	T_EQ_U64(st.dropped_owner, 3);
+	close_tmp(idx);
+}
+
+/* ---- jobs ---- */
+
+static uint64_t fake_now;
+
+static uint64_t
+fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static int
+connected_2(const uint8_t owner[IDX_OWNER_LEN], void *arg)
+{
+	(void)arg;
+	return owner[1] == 2;	/* peer 2 is connected, 3 is not */
+}
+
+static struct job_table *
+table_for(struct idx *idx)
+{
+	struct job_table_cfg cfg;
+	struct job_table *t = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.idx = idx;
+	owner_n(cfg.self, 1);
+	cfg.is_connected = connected_2;
+	cfg.now_ms = fake_clock;
+	if (job_table_new(&t, &cfg) != JOB_OK)
+		return NULL;
+	return t;
+}
+
+static void
+job_params_for(struct job_params *p, const char *term)
+{
+	memset(p, 0, sizeof(*p));
+	p->term = term;
+	p->term_len = strlen(term);
+	idx_filter_none(&p->filter);
+}
+
+static void
+test_job_keeps_own_and_connected_owners_and_merges_by_hash(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	struct job_table *t;
+	struct job_params p;
+	struct job_stats st;
+	const struct job_result *out[16];
+	struct job *j;
+	uint8_t id[JOB_ID_LEN];
+	size_t n;
+	int o, status;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	for (o = 1; o <= 3; o++) {	/* same content, owners 1 (self), 2, 3 */
+		mkfile(&f, o, 10 + o, "Concert Recording.flac", NULL, NULL);
+		memset(f.hash, 0x77, IDX_HASH_LEN);
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	}
+	mkfile(&f, 3, 20, "Concert Poster.png", NULL, NULL);	/* offline only */
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	mkfile(&f, 2, 21, "Concert Tickets.pdf", NULL, NULL);	/* connected */
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+
+	fake_now = 1000;
+	T_ASSERT((t = table_for(idx)) != NULL);
+	job_params_for(&p, "concert");
+	T_EQ_INT(job_start(t, &p, id), JOB_OK);
+	T_EQ_INT(id[6] >> 4, 4);	/* UUID v4 */
+	T_ASSERT((j = job_find(t, id)) != NULL);
+	T_EQ_INT(job_state(j), JOB_TERMINATED);	/* local only: done */
+	T_EQ_INT(job_fetch(j, -1, 16, out, &n, &status), JOB_OK);
+	T_EQ_INT(n, 2);
+	T_EQ_INT(status, JOB_FETCH_DONE);
+	T_EQ_INT(out[0]->file.file_id[15], 11);
+	T_EQ_INT(out[0]->shared_by, 2);		/* self + peer 2, not 3 */
+	T_EQ_INT(out[0]->nsharers, 2);
+	T_EQ_INT(out[0]->local, 1);
+	T_EQ_INT(out[1]->file.file_id[15], 21);
+	T_EQ_INT(out[1]->local, 0);
+	job_get_stats(j, &st);
+	T_EQ_U64(st.results, 2);
+	T_EQ_U64(st.dropped_offline, 2);	/* poster + owner 3's copy */
+	T_EQ_U64(st.by_type[0], 2);
+	/* a terminated job takes no more hits */
+	{
+		struct idx_hit h;
+
+		memset(&h, 0, sizeof(h));
+		h.file = &f;
+		T_EQ_INT(job_add_hit(j, &h), JOB_E_ENDED);
+	}
+	T_EQ_INT(job_stop(t, id), JOB_OK);
+	T_ASSERT(job_find(t, id) == NULL);
+	T_EQ_INT(job_stop(t, id), JOB_E_NOTFOUND);
+	job_table_free(t);
+	close_tmp(idx);
+}
+
+static void
+test_job_pages_freeze_sorts_and_remote_hits_arrive_later(void)
+{
+	struct idx *idx;
+	struct job_table *t;
+	struct job_params p;
+	struct idx_filter flt;
+	const struct job_result *out[64];
+	struct job *j;
+	struct idx_file f;
+	struct idx_hit h;
+	struct job_day days[80];
+	uint8_t id[JOB_ID_LEN];
+	size_t n, i;
+	int status;
+
+	T_ASSERT((idx = gen_index()) != NULL);	/* owners 1..4; 1 self, 2 conn */
+	fake_now = 5000;
+	T_ASSERT((t = table_for(idx)) != NULL);
+	job_params_for(&p, "alpha");
+	p.sort = IDX_SORT_SIZE_ASC;
+	p.remote = 1;
+	p.max_results = 100;
+	p.timeout_ms = 3000;
+	T_EQ_INT(job_start(t, &p, id), JOB_OK);
+	T_ASSERT((j = job_find(t, id)) != NULL);
+	T_EQ_INT(job_state(j), JOB_LIVE);
+	/* owners 1 and 2 kept: i % 4 in {0, 1}: 30 results */
+	T_EQ_INT(job_fetch(j, -1, 5, out, &n, &status), JOB_OK);
+	T_EQ_INT(n, 5);
+	T_EQ_INT(status, JOB_FETCH_MORE);
+	for (i = 1; i < n; i++)
+		T_ASSERT(out[i - 1]->file.size <= out[i]->file.size);
+	uint64_t frozen_last = out[4]->file.size;
+
+	/* a remote hit smaller than everything: not before frozen results */
+	mkfile(&f, 2, 999, "alpha remote.txt", NULL, NULL);
+	f.size = 0;
+	f.date = 1600000000;
+	memset(&h, 0, sizeof(h));
+	h.file = &f;
+	T_EQ_INT(job_add_hit(j, &h), JOB_OK);
+	T_EQ_INT(job_fetch(j, -1, 1, out, &n, &status), JOB_OK);
+	T_EQ_INT(n, 1);
+	T_EQ_INT(out[0]->file.file_id[15], 999 & 0xff);
+	T_ASSERT(frozen_last > 0);
+	/* a remote hit of an offline owner is dropped */
+	mkfile(&f, 3, 998, "alpha offline.txt", NULL, NULL);
+	h.file = &f;
+	T_EQ_INT(job_add_hit(j, &h), 1);
+
+	/* absolute offsets over frozen + queue */
+	T_EQ_INT(job_fetch(j, 0, 64, out, &n, &status), JOB_OK);
+	T_EQ_INT(n, 31);
+	T_EQ_INT(status, JOB_FETCH_MORE);	/* still live */
+
+	/* reset with a filter: type 1 among kept = i%3==1 and i%4 in {0,1} */
+	idx_filter_none(&flt);
+	flt.type = 1;
+	T_EQ_INT(job_set_filter(j, &flt, IDX_SORT_DATE_DESC), JOB_OK);
+	T_EQ_INT(job_fetch(j, -1, 64, out, &n, &status), JOB_OK);
+	T_EQ_INT(n, 10);
+	for (i = 0; i < n; i++)
+		T_EQ_INT(out[i]->file.type, 1);
+	for (i = 1; i < n; i++)
+		T_ASSERT(out[i - 1]->file.date >= out[i]->file.date);
+	T_EQ_INT(job_fetch(j, -1, 64, out, &n, &status), JOB_OK);
+	T_EQ_INT(n, 0);
+	T_EQ_INT(status, JOB_FETCH_WAIT);
+
+	/* statistics per day over all results: 31, the remote hit on day 0 */
+	T_EQ_INT(job_stat_days(j, days, 80), 30);
+	T_EQ_INT(days[0].day, 1600000000 - 1600000000 % 86400);
+	T_EQ_U64(days[0].count, 2);
+
+	/* timeout, then deletion after the linger time */
+	fake_now = 5000 + 3000;
+	T_EQ_INT(job_state(j), JOB_TERMINATED);
+	T_EQ_INT(job_fetch(j, -1, 64, out, &n, &status), JOB_OK);
+	T_EQ_INT(status, JOB_FETCH_DONE);
+	job_table_tick(t);
+	T_ASSERT(job_find(t, id) != NULL);
+	fake_now += JOB_LINGER_MS;
+	job_table_tick(t);
+	T_ASSERT(job_find(t, id) == NULL);
+	T_EQ_INT(job_table_count(t), 0);
+	job_table_free(t);
+	close_tmp(idx);
+}
+
+static void
+test_job_count_is_capped_and_results_are_bounded(void)
+{
+	struct idx *idx;
+	struct job_table *t;
+	struct job_params p;
+	struct job_stats st;
+	uint8_t id[JOB_ID_LEN], first[JOB_ID_LEN];
+	int i;
+
+	T_ASSERT((idx = gen_index()) != NULL);
+	fake_now = 0;
+	T_ASSERT((t = table_for(idx)) != NULL);
+	job_params_for(&p, "alpha");
+	p.max_results = 7;
+	for (i = 0; i < JOB_MAX_JOBS; i++) {
+		T_EQ_INT(job_start(t, &p, id), JOB_OK);
+		if (i == 0)
+			memcpy(first, id, JOB_ID_LEN);
+	}
+	T_EQ_INT(job_start(t, &p, id), JOB_E_TOOMANY);
+	job_get_stats(job_find(t, first), &st);
+	T_EQ_U64(st.results, 7);
+	T_EQ_U64(st.dropped_full, 1);
+	/* stopping one frees a slot */
+	T_EQ_INT(job_stop(t, first), JOB_OK);
+	T_EQ_INT(job_start(t, &p, id), JOB_OK);
+	/* expired jobs free their slots at the next start */
+	fake_now = JOB_DEFAULT_TIMEOUT_MS + JOB_LINGER_MS;
+	T_EQ_INT(job_start(t, &p, id), JOB_OK);
+	T_EQ_INT(job_table_count(t), 1);
+	p.sort = 99;
+	T_EQ_INT(job_start(t, &p, id), JOB_E_ARG);
+	job_table_free(t);
+	close_tmp(idx);
+}
+
+/* ---- bad input ---- */
+
+static void
+test_bad_queries_give_empty_results_or_clean_errors(void)
+{
+	struct idx *idx;
+	struct idx_counts cnt;
+	struct idx_query q;
+	static struct coll c;
+	char *big;
+	size_t i;
+	static const char *odd[] = {
+		"'; DROP TABLE file; --",
+		"\" OR 1=1 --",
+		"NEAR(alpha item) OR alpha*",
+		"alpha AND NOT item",
+		"%_%",
+		"\xff\xfe\xc0\xaf",
+		"\xed\xa0\x80\xed\xb0\x80",	/* UTF-16 surrogates in UTF-8 */
+		"\"\"",
+		"   ",
+		"",
+	};
+
+	T_ASSERT((idx = gen_index()) != NULL);
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		T_EQ_INT(query(idx, odd[i], &c), IDX_OK);
+		/* only "alpha" from the FTS-like ones matches, as a word */
+		if (i == 2 || i == 3)
+			T_EQ_INT(c.n, GEN);
+		else
+			T_EQ_INT(c.n, 0);
+	}
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.files, GEN);
+
+	/* 10 KB of words: clean result, the one real word found */
+	big = malloc(70000);
+	T_ASSERT(big != NULL);
+	for (i = 0; i + 6 < 10240; i += 6)
+		memcpy(big + i, "zzyzx ", 6);
+	memcpy(big + i - 6, "alpha ", 6);
+	memset(&q, 0, sizeof(q));
+	idx_filter_none(&q.filter);
+	q.term = big;
+	q.term_len = i;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(c.n, GEN);
+	/* 10 KB of distinct words: the keyword cap applies, no error */
+	for (i = 0; i + 8 < 10240; i += 8)
+		snprintf(big + i, 9, "w%06zu ", i);
+	q.term_len = i;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	/* beyond KW_MAX_INPUT: refused */
+	memset(big, 'a', 70000);
+	q.term_len = 70000;
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_E_TOOLONG);
+	free(big);
+	/* NULL term with a length */
+	q.term = NULL;
+	q.term_len = 3;
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_E_ARG);
+
+	/* records with odd bytes are stored and found by their keywords */
+	{
+		struct idx_file f;
+		static const char nm[] = "Bad\xff\xfe" "Bytes'; DROP TABLE x;--.txt";
+
+		mkfile(&f, 1, 500, nm, NULL, NULL);
+		f.name_len = sizeof(nm) - 1;
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+		T_EQ_INT(query(idx, "badbytes';", &c), IDX_OK);
+		T_EQ_INT(c.n, 1);
+		T_EQ_INT(c.id[0], 500);
+		f.name_len = KW_MAX_INPUT + 1;
+		T_EQ_INT(idx_add_file(idx, &f), IDX_E_TOOLONG);
+		f.name = NULL;
+		f.name_len = 3;
+		T_EQ_INT(idx_add_file(idx, &f), IDX_E_ARG);
+	}
+	close_tmp(idx);
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	T_RUN(test_vectors_every_query_finds_the_reference_file_ids);
+	T_RUN(test_names_in_several_scripts_are_found_by_each_keyword);
+	T_RUN(test_removed_file_and_owner_are_no_longer_found);
+	T_RUN(test_index_persists_across_reopen);
+	T_RUN(test_filters_select_exactly_the_matching_rows);
+	T_RUN(test_sort_orders_and_pagination);
+	T_RUN(test_match_sort_puts_exact_then_more_keywords_first);
+	T_RUN(test_same_hash_of_three_owners_is_one_result_with_three_sharers);
+	T_RUN(test_job_keeps_own_and_connected_owners_and_merges_by_hash);
+	T_RUN(test_job_pages_freeze_sorts_and_remote_hits_arrive_later);
+	T_RUN(test_job_count_is_capped_and_results_are_bounded);
+	T_RUN(test_bad_queries_give_empty_results_or_clean_errors);
+	return t_done();
+}
