@@ -100,15 +100,15 @@ vocab_init(void)
 }
 
 static size_t
-put_word(char *out, const char *w, int style, int first)
+put_word(char *out, const char *w, int style)
 {
 	size_t n;
 
 	for (n = 0; w[n] != '\0'; n++) {
 		char ch = w[n];
 
-		if (style == 1 || (style >= 2 && n == 0 && (style == 2 ||
-		    !first || 1)))
+		/* UPPER, or the first letter of Title and CamelJoined */
+		if (style == 1 || (style >= 2 && n == 0))
 			ch = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
 		out[n] = ch;
 	}
@@ -138,7 +138,7 @@ gen_record(struct gen_rec *r, int owner, int i)
 	for (k = 0; k < nw; k++) {
 		if (k > 0 && style != 3)
 			r->name[n++] = sep;
-		n += put_word(r->name + n, vocab[rnd() % VOCAB], style, k == 0);
+		n += put_word(r->name + n, vocab[rnd() % VOCAB], style);
 	}
 	switch (rnd() % 4) {
 	case 0:

@@ -71,6 +71,13 @@ ipc_server_open(struct ipc_server *s, const char *path, const uid_t *allowed,
 		return -1;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	/*
+	 * Replies queue per socket; a full queue must not drop a reply (the
+	 * client would wait for nothing), so sends may block briefly.
+	 */
+	nng_socket_set_int(s->sock, NNG_OPT_SENDBUF, 256);
+	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 256);
+	nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, 1000);
 	/* A stale socket file from a crashed daemon: we hold the lock, so it is ours. */
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -176,7 +183,7 @@ ipc_reply(struct ipc_req *req, const void *msg, size_t len)
 	/* Clearing the body keeps the backtrace header that routes the reply. */
 	nng_msg_clear(req->msg);
 	if ((rv = nng_msg_append(req->msg, msg, len)) == 0)
-		rv = nng_sendmsg(req->srv->sock, req->msg, NNG_FLAG_NONBLOCK);
+		rv = nng_sendmsg(req->srv->sock, req->msg, 0);
 	if (rv != 0) {
 		log_warnx("reply to %s request: %s", ipc_type_name(req->type),
 		    nng_strerror(rv));

@@ -114,6 +114,8 @@ ipc_type_name(uint16_t type)
 	case IPC_CACHE:		return "cache";
 	case IPC_VERIFY:	return "verify";
 	case IPC_BLOCK_GET:	return "block-get";
+	case IPC_CACHE_SEEN:	return "cache-seen";
+	case IPC_CACHE_PUT:	return "cache-put";
 	case IPC_EV_STARTED:	return "event-started";
 	case IPC_EV_CHAIN:	return "event-chain";
 	case IPC_EV_FILE_ADDED:	return "event-file-added";
@@ -837,5 +839,105 @@ ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result 
 		return IPC_DEC_SHORT;
 	if ((rc = r_str(&r, v->report, sizeof(v->report))) != 0)
 		return rc;
+	return r_end(&r);
+}
+
+long
+ipc_cache_seen_encode(uint8_t *out, size_t cap, const struct ipc_cache_seen *c)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_CACHE_SEEN, IPC_OK);
+	buf_w_bytes(&w, c->owner, sizeof(c->owner));
+	buf_w_le64(&w, c->version);
+	buf_w_le64(&w, c->height);
+	return w_done(&w);
+}
+
+int
+ipc_cache_seen_decode(const uint8_t *p, size_t len, struct ipc_cache_seen *c)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_CACHE_SEEN)) != 0)
+		return rc;
+	buf_r_copy(&r, c->owner, sizeof(c->owner));
+	c->version = buf_r_le64(&r);
+	c->height = buf_r_le64(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (c->owner[0] != 0x02 && c->owner[0] != 0x03)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_cache_fetch_encode(uint8_t *out, size_t cap, const struct ipc_cache_fetch *c)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_CACHE_SEEN, IPC_OK);
+	buf_w_u8(&w, c->status);
+	buf_w_le64(&w, c->from);
+	buf_w_le64(&w, c->to);
+	return w_done(&w);
+}
+
+int
+ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_CACHE_SEEN)) != 0)
+		return rc;
+	c->status = buf_r_u8(&r);
+	c->from = buf_r_le64(&r);
+	c->to = buf_r_le64(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (c->from > c->to)
+		return IPC_DEC_RANGE;
+	return r_end(&r);
+}
+
+long
+ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_block *c)
+{
+	struct buf_w w;
+
+	if (c->len > IPC_DATA_MAX)
+		return -1;
+	buf_w_init(&w, out, cap);
+	w_hdr(&w, IPC_CACHE_PUT, IPC_OK);
+	buf_w_bytes(&w, c->owner, sizeof(c->owner));
+	buf_w_le64(&w, c->version);
+	buf_w_le64(&w, c->number);
+	buf_w_le32(&w, c->len);
+	buf_w_bytes(&w, c->raw, c->len);
+	return w_done(&w);
+}
+
+int
+ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = r_begin(&r, p, len, IPC_CACHE_PUT)) != 0)
+		return rc;
+	buf_r_copy(&r, c->owner, sizeof(c->owner));
+	c->version = buf_r_le64(&r);
+	c->number = buf_r_le64(&r);
+	c->len = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (c->len > IPC_DATA_MAX || (c->owner[0] != 0x02 && c->owner[0] != 0x03))
+		return IPC_DEC_RANGE;
+	if ((c->raw = buf_r_take(&r, c->len)) == NULL)
+		return IPC_DEC_SHORT;
 	return r_end(&r);
 }

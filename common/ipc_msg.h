@@ -57,6 +57,10 @@ enum ipc_type {
 	IPC_VERIFY		= 32,	/* empty -> ipc_verify_result */
 	/* netd -> storaged: serve a block of the own chain */
 	IPC_BLOCK_GET		= 40,	/* ipc_read (offset = block number) -> ipc_data */
+	/* netd -> storaged: a peer announced its chain; which blocks to fetch */
+	IPC_CACHE_SEEN		= 41,	/* ipc_cache_seen -> ipc_cache_fetch */
+	/* netd -> storaged: a fetched block of a peer's chain, to validate and cache */
+	IPC_CACHE_PUT		= 42,	/* ipc_cache_block -> empty */
 	/* events published by a daemon on its pub socket (pub/sub) */
 	IPC_EV_STARTED		= 100,	/* a daemon is up: body = status */
 	IPC_EV_CHAIN		= 101,	/* storaged: own chain changed: ipc_chain_info */
@@ -206,6 +210,26 @@ struct ipc_cache_info {
 	uint64_t	files;
 };
 
+struct ipc_cache_seen {
+	uint8_t		owner[33];
+	uint64_t	version;
+	uint64_t	height;
+};
+
+struct ipc_cache_fetch {
+	uint8_t		status;		/* enum cache_seen of storaged/cache.h */
+	uint64_t	from;		/* blocks [from, to) are wanted */
+	uint64_t	to;
+};
+
+struct ipc_cache_block {
+	uint8_t		 owner[33];
+	uint64_t	 version;
+	uint64_t	 number;
+	const uint8_t	*raw;		/* points into the decoded message */
+	uint32_t	 len;
+};
+
 struct ipc_verify_result {
 	uint64_t	files;
 	uint64_t	bad;
@@ -278,6 +302,12 @@ long	ipc_chain_info_encode(uint8_t *out, size_t cap, uint16_t type, const struct
 int	ipc_chain_info_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_chain_info *c);
 long	ipc_cache_info_encode(uint8_t *out, size_t cap, const struct ipc_cache_info *c);
 int	ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c);
+long	ipc_cache_seen_encode(uint8_t *out, size_t cap, const struct ipc_cache_seen *c);
+int	ipc_cache_seen_decode(const uint8_t *p, size_t len, struct ipc_cache_seen *c);
+long	ipc_cache_fetch_encode(uint8_t *out, size_t cap, const struct ipc_cache_fetch *c);
+int	ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c);
+long	ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_block *c);
+int	ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c);
 long	ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v);
 int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v);
 

@@ -59,5 +59,6 @@ int	ctl_cat(struct ctl *c, int argc, char **argv);
 int	ctl_chain(struct ctl *c, int argc, char **argv);
 int	ctl_profile(struct ctl *c, int argc, char **argv);
 int	ctl_verify(struct ctl *c, int argc, char **argv);
+int	ctl_cache(struct ctl *c, int argc, char **argv);
 
 #endif

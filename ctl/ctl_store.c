@@ -408,30 +408,57 @@ ctl_mv(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static int
+ctl_u64_arg(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return *s != '\0' && *s != '-' && *end == '\0' && errno == 0 ? 0 : -1;
+}
+
 int
 ctl_cat(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("cat");
+	const char *hash = NULL;
+	uint64_t left = UINT64_MAX;
 	struct ipc_read rd;
 	struct ipc_data d;
 	uint8_t *rep;
 	size_t replen;
 	long n;
-	int first, rc;
+	int i, rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
 	memset(&rd, 0, sizeof(rd));
-	if (ctl_parse_hex(argv[first], rd.hash, 32) != 0) {
-		ctl_err("cat: expected a hash (64 hex digits), got '%s'", argv[first]);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ctl_verb_usage(v, 0);
+			return 0;
+		} else if (strcmp(argv[i], "--offset") == 0 && i + 1 < argc) {
+			if (ctl_u64_arg(argv[++i], &rd.offset) != 0) {
+				ctl_err("cat: --offset: expected a byte count, got '%s'", argv[i]);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--length") == 0 && i + 1 < argc) {
+			if (ctl_u64_arg(argv[++i], &left) != 0) {
+				ctl_err("cat: --length: expected a byte count, got '%s'", argv[i]);
+				return 2;
+			}
+		} else if (argv[i][0] != '-' && hash == NULL)
+			hash = argv[i];
+		else {
+			ctl_verb_usage(v, 1);
+			return 2;
+		}
+	}
+	if (hash == NULL || ctl_parse_hex(hash, rd.hash, 32) != 0) {
+		ctl_err("cat: expected a hash (64 hex digits)");
 		return 2;
 	}
-	rd.len = CTL_CHUNK;
-	for (;;) {
+	while (left > 0) {
+		rd.len = left < CTL_CHUNK ? (uint32_t)left : CTL_CHUNK;
 		n = ipc_read_encode(ctl_buf, sizeof(ctl_buf), IPC_CAT, &rd);
 		if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
 			return 1;
@@ -446,6 +473,7 @@ ctl_cat(struct ctl *c, int argc, char **argv)
 			return 1;
 		}
 		rd.offset += d.len;
+		left -= d.len;
 		free(rep);
 		if (d.len < rd.len)
 			break;
@@ -589,4 +617,37 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 		fputs(vr.report, stdout);
 	}
 	return vr.bad ? 1 : 0;
+}
+
+int
+ctl_cache(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("cache");
+	struct ipc_cache_info ci;
+	uint8_t *rep;
+	size_t replen;
+	char hs[32];
+	int rc;
+
+	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return rc == -2 ? 0 : 2;
+	if (ctl_call_empty(c, "storaged", IPC_CACHE, &rep, &replen, 0) == -1)
+		return 1;
+	rc = ipc_cache_info_decode(rep, replen, &ci);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("cache: malformed reply");
+		return 1;
+	}
+	if (c->json)
+		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "peers",
+		    (json_int_t)ci.peers, "blocks", (json_int_t)ci.blocks,
+		    "bytes", (json_int_t)ci.bytes, "files", (json_int_t)ci.files));
+	else {
+		ctl_human(hs, sizeof(hs), (double)ci.bytes);
+		printf("peers   %llu\nblocks  %llu (%s)\nfiles   %llu\n",
+		    (unsigned long long)ci.peers, (unsigned long long)ci.blocks, hs,
+		    (unsigned long long)ci.files);
+	}
+	return 0;
 }

@@ -28,9 +28,10 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "ls", ctl_ls, "[--json]", "list the files this node shares" },
 	{ "rm", ctl_rm, "[--json] ID|HASH", "stop sharing a file (by file ID or content hash)" },
 	{ "mv", ctl_mv, "[--json] ID NEWNAME", "rename a shared file" },
-	{ "cat", ctl_cat, "HASH", "write a shared file's content to standard output" },
+	{ "cat", ctl_cat, "[--offset N] [--length N] HASH", "write a shared file's content to standard output" },
 	{ "chain", ctl_chain, "[--json]", "the own blockchain: version, height, files" },
 	{ "profile", ctl_profile, "[--json] get FIELD | set FIELD VALUE", "read or write a profile field" },
+	{ "cache", ctl_cache, "[--json]", "the cache of other peers' blockchains: peers, blocks, bytes" },
 	{ "verify", ctl_verify, "[--json]", "re-hash every file in the warehouse and check its merkle tree" },
 	{ "sandbox-probe", ctl_probe, "[--json] DAEMON", "ask a daemon to try opening an AF_INET socket (sandbox check)" },
 	{ NULL, NULL, NULL, NULL }

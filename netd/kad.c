@@ -76,11 +76,13 @@ struct kad {
 	struct kad_env		 env;
 	unsigned		 flags;
 	struct kad_bucket	 b[KAD_BUCKETS];
+	uint64_t		 nonempty[KAD_BUCKETS / 64];	/* bit per bucket */
 	int			 n_contacts;
 	struct kad_lookup	*lk[KAD_MAX_LOOKUPS];
 	int			 n_lookups;
 	uint32_t		 next_id;
 	struct kad_store	*store;
+	uint64_t		 store_next;	/* kad_store_next_expiry(store) */
 	struct kad_stats	 st;
 
 	/* Refresh (§6.6, §7.6). */
@@ -203,6 +205,7 @@ kad_new(const uint8_t self[KAD_ID_BYTES], const struct kad_env *env,
 	kad->flags = flags;
 	kad->env.random(kad->env.ctx, &kad->next_id, sizeof(kad->next_id));
 	kad->refresh_at = (flags & KAD_F_NO_REFRESH) ? UINT64_MAX : 0;
+	kad->store_next = UINT64_MAX;
 	return kad;
 }
 
@@ -259,7 +262,10 @@ static void
 bucket_remove_at(struct kad *kad, struct kad_bucket *b, int i)
 {
 	memmove(&b->c[i], &b->c[i + 1], (size_t)(b->n - i - 1) * sizeof(b->c[0]));
-	b->n--;
+	if (--b->n == 0) {
+		i = (int)(b - kad->b);
+		kad->nonempty[i / 64] &= ~(1ULL << (i % 64));
+	}
 	kad->n_contacts--;
 }
 
@@ -333,6 +339,7 @@ kad_table_insert(struct kad *kad, const struct kad_contact *c, int *outcome)
 		how = KAD_INS_EVICTED;
 	}
 	b->c[b->n++] = tmp;
+	kad->nonempty[bi / 64] |= 1ULL << (bi % 64);
 	kad->n_contacts++;
 	if (outcome != NULL)
 		*outcome = how;
@@ -443,6 +450,23 @@ closest_insert(const uint8_t *target, struct kad_contact *out, int *n, int cap,
 		(*n)++;
 }
 
+/* The first non-empty bucket >= from, or KAD_BUCKETS. */
+static int
+next_nonempty(const struct kad *kad, int from)
+{
+	uint64_t w;
+	int i;
+
+	for (i = from / 64; from < KAD_BUCKETS && i < KAD_BUCKETS / 64; i++) {
+		w = kad->nonempty[i];
+		if (i == from / 64)
+			w &= ~0ULL << (from % 64);
+		if (w != 0)
+			return i * 64 + __builtin_ctzll(w);
+	}
+	return KAD_BUCKETS;
+}
+
 /*
  * With t = bucket of the target, the distance of a contact in bucket b to
  * the target has its top bit at max(b, t) if b != t and below t if b == t.
@@ -470,7 +494,8 @@ kad_closest(const struct kad *kad, const uint8_t target[KAD_ID_BYTES],
 			hi = t - 1;
 		} else
 			lo = hi = t + g - 1;
-		for (bi = lo; bi <= hi; bi++) {
+		for (bi = next_nonempty(kad, lo); bi <= hi;
+		    bi = next_nonempty(kad, bi + 1)) {
 			b = &kad->b[bi];
 			for (i = 0; i < b->n; i++) {
 				if (exclude != NULL &&
@@ -1073,7 +1098,10 @@ kad_tick(struct kad *kad)
 	if (kad == NULL)
 		return;
 	t = now(kad);
-	kad_store_expire(kad->store, t);
+	if (t >= kad->store_next) {
+		kad_store_expire(kad->store, t);
+		kad->store_next = kad_store_next_expiry(kad->store);
+	}
 	for (i = 0; i < KAD_MAX_LOOKUPS; i++) {
 		if ((lk = kad->lk[i]) == NULL)
 			continue;
@@ -1100,15 +1128,16 @@ kad_next_deadline(const struct kad *kad)
 {
 	const struct kad_lookup *lk;
 	uint64_t d;
-	int i, s;
+	int i, s, left;
 
-	d = kad_store_next_expiry(kad->store);
+	d = kad->store_next;
 	if (!kad->refresh_active && kad->n_contacts >= KAD_BOOT_MIN_NODES &&
 	    kad->refresh_at < d)
 		d = kad->refresh_at;
-	for (i = 0; i < KAD_MAX_LOOKUPS; i++) {
+	for (i = 0, left = kad->n_lookups; i < KAD_MAX_LOOKUPS && left > 0; i++) {
 		if ((lk = kad->lk[i]) == NULL)
 			continue;
+		left--;
 		if (lk->deadline_ms < d)
 			d = lk->deadline_ms;
 		for (s = 0; s < KAD_LOOKUP_MAX_ROUNDS; s++)
@@ -1124,9 +1153,13 @@ int
 kad_value_put(struct kad *kad, const uint8_t key[KAD_ID_BYTES],
     const void *data, size_t len, uint64_t ttl_ms)
 {
+	int rc;
+
 	if (kad == NULL)
 		return KAD_ERR_ARG;
-	return kad_store_put(kad->store, key, data, len, now(kad), ttl_ms);
+	rc = kad_store_put(kad->store, key, data, len, now(kad), ttl_ms);
+	kad->store_next = kad_store_next_expiry(kad->store);
+	return rc;
 }
 
 int

@@ -74,7 +74,8 @@
  *  - routing table: KAD_BUCKETS * KAD_K contacts (5120, ~600 KiB); a
  *    bucket's array is allocated on its first contact;
  *  - concurrent lookups: KAD_MAX_LOOKUPS, each a fixed-size record
- *    (candidates + storing contacts + rounds, ~12 KiB), allocated per lookup;
+ *    (candidates + storing contacts + rounds, ~13 KiB), allocated per lookup;
+ *    so an instance holds at most ~1.4 MiB besides the value store;
  *  - candidates per lookup: KAD_LOOKUP_CANDIDATES, the closest seen so far;
  *    farther contacts are dropped;
  *  - queries per lookup: KAD_LOOKUP_MAX_QUERIES (contacts examined);
@@ -318,6 +319,7 @@ int	kad_value_put(struct kad *kad, const uint8_t key[KAD_ID_BYTES],
 int	kad_value_get(struct kad *kad, const uint8_t key[KAD_ID_BYTES],
 	    const uint8_t **data, size_t *len);
 int	kad_value_del(struct kad *kad, const uint8_t key[KAD_ID_BYTES]);
+/* Counts include expired values that kad_tick has not dropped yet. */
 int	kad_value_count(const struct kad *kad);
 size_t	kad_value_bytes(const struct kad *kad);
 

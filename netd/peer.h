@@ -216,6 +216,8 @@ void	peer_list_foreach(struct peer_list *l,
  * (equal = same remote IP and same local IP; the port is updated in place),
  * makes it the latest (all other active connections become REDUNDANT), and
  * sets LastPacketIn.  *pp, *pc and *events (PEER_EV_*) may be NULL.
+ * May emit PEER_ACT_PEER_REMOVED (an evicted peer: drop it from Kademlia)
+ * and PEER_ACT_CONN_REMOVED (the per-peer connection cap) before returning.
  */
 int	peer_packet_in(struct peer_list *l,
 	    const uint8_t sender_pub[PEERNET_PUBKEY_BYTES], int sock,

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
  libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
- libinih-dev libjansson-dev libunistring-dev b3sum iproute2 nftables systemd procps psmisc util-linux jq python3"
+ libinih-dev libjansson-dev libunistring-dev b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -38,6 +38,9 @@ enum {
 	ST_OWNER_DEL_FILES,
 	ST_POST_ADD,
 	ST_POST_DEL,
+	ST_POST_DEL_NEW,
+	ST_MERGE,
+	ST_MERGE_CLEAR,
 	ST_LOOKUP,
 	ST_ROW,
 	ST_ROW_NAME,
@@ -60,9 +63,15 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
 	[ST_OWNER_FILES] = "SELECT id, kws FROM file WHERE owner = ?1",
 	[ST_OWNER_DEL_FILES] = "DELETE FROM file WHERE owner = ?1",
-	[ST_POST_ADD] = "INSERT OR IGNORE INTO posting(k, file) VALUES (?1, ?2)",
+	[ST_POST_ADD] = "INSERT OR IGNORE INTO posting_new(k, file)"
+	    " VALUES (?1, ?2)",
 	[ST_POST_DEL] = "DELETE FROM posting WHERE k = ?1 AND file = ?2",
-	[ST_LOOKUP] = "SELECT file FROM posting WHERE k = ?1",
+	[ST_POST_DEL_NEW] = "DELETE FROM posting_new WHERE k = ?1 AND file = ?2",
+	[ST_MERGE] = "INSERT OR IGNORE INTO posting(k, file)"
+	    " SELECT k, file FROM posting_new ORDER BY k, file",
+	[ST_MERGE_CLEAR] = "DELETE FROM posting_new",
+	[ST_LOOKUP] = "SELECT file FROM posting WHERE k = ?1"
+	    " UNION ALL SELECT file FROM posting_new WHERE k = ?1",
 	[ST_ROW] = "SELECT owner, fid, hash, size, type, format, date, version,"
 	    " block FROM file WHERE id = ?1",
 	[ST_ROW_NAME] = "SELECT owner, fid, hash, size, type, format, date,"
@@ -86,6 +95,8 @@ static const char schema_sql[] =
 	/* (owner, fid) clusters per chain: inserts stay local to an owner */
 	"CREATE INDEX IF NOT EXISTS file_owner ON file(owner, fid);"
 	"CREATE TABLE IF NOT EXISTS posting(k INTEGER NOT NULL,"
+	" file INTEGER NOT NULL, PRIMARY KEY (k, file)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS posting_new(k INTEGER NOT NULL,"
 	" file INTEGER NOT NULL, PRIMARY KEY (k, file)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', 1);";
 
@@ -112,6 +123,7 @@ struct idx {
 	size_t		 arena_cap;
 	struct post	*post;
 	size_t		 npost;
+	uint64_t	 ndelta;	/* rows in posting_new (upper bound) */
 	int		 last_owner_valid;
 	int64_t		 last_owner_id;
 	uint8_t		 last_owner[IDX_OWNER_LEN];
@@ -190,6 +202,20 @@ idx_strerror(int err)
 	return "unknown error";
 }
 
+static void
+count_delta(struct idx *idx)
+{
+	sqlite3_stmt *s;
+
+	idx->ndelta = 0;
+	if (sqlite3_prepare_v2(idx->db, "SELECT count(*) FROM posting_new", -1,
+	    &s, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		idx->ndelta = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+}
+
 /* ---- open / close ---------------------------------------------------- */
 
 int
@@ -247,6 +273,7 @@ idx_open(struct idx **out, const char *path)
 		if (sqlite3_prepare_v3(idx->db, sql_text[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &idx->st[i], NULL) != SQLITE_OK)
 			goto dbfail;
+	count_delta(idx);
 	*out = idx;
 	return IDX_OK;
 dbfail:
@@ -305,7 +332,28 @@ post_flush(struct idx *idx)
 		if ((rc = step_done(idx, s)) != IDX_OK)
 			return rc;
 	}
+	idx->ndelta += idx->npost;
 	idx->npost = 0;
+	return IDX_OK;
+}
+
+/*
+ * Moves the delta into the main posting table.  Why a delta: keyword keys
+ * are random, so a batch of postings written straight into a large
+ * B-tree dirties nearly every leaf page of it, and each commit rewrites
+ * them all (measured: 11,300 rec/s and 15 s of system time for 1,000,000
+ * records).  Collecting postings in a small table and merging them in
+ * key order once per IDX_DELTA_MAX rewrites the big tree far less often.
+ */
+static int
+delta_merge(struct idx *idx)
+{
+	int rc;
+
+	if ((rc = step_done(idx, stmt(idx, ST_MERGE))) != IDX_OK ||
+	    (rc = step_done(idx, stmt(idx, ST_MERGE_CLEAR))) != IDX_OK)
+		return rc;
+	idx->ndelta = 0;
 	return IDX_OK;
 }
 
@@ -324,6 +372,8 @@ tx_commit(struct idx *idx)
 
 	if ((rc = post_flush(idx)) != IDX_OK)
 		return rc;
+	if (idx->ndelta >= IDX_DELTA_MAX && (rc = delta_merge(idx)) != IDX_OK)
+		return rc;
 	return step_done(idx, stmt(idx, ST_COMMIT));
 }
 
@@ -333,6 +383,7 @@ tx_rollback(struct idx *idx)
 	idx->npost = 0;
 	idx->last_owner_valid = 0;	/* the owner row may be gone */
 	step_done(idx, stmt(idx, ST_ROLLBACK));
+	count_delta(idx);
 }
 
 int
@@ -440,6 +491,24 @@ owner_id(struct idx *idx, const uint8_t owner[IDX_OWNER_LEN], int create,
 
 /* ---- add / remove ------------------------------------------------------ */
 
+/* A posting is in the main table or in the delta: delete from both. */
+static int
+post_del(struct idx *idx, int64_t k, int64_t rowid)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = stmt(idx, ST_POST_DEL);
+	sqlite3_bind_int64(s, 1, k);
+	sqlite3_bind_int64(s, 2, rowid);
+	if ((rc = step_done(idx, s)) != IDX_OK)
+		return rc;
+	s = stmt(idx, ST_POST_DEL_NEW);
+	sqlite3_bind_int64(s, 1, k);
+	sqlite3_bind_int64(s, 2, rowid);
+	return step_done(idx, s);
+}
+
 /* Deletes one file row and its postings, from the row's key list. */
 static int
 drop_row(struct idx *idx, int64_t rowid, const void *kws, size_t kwlen)
@@ -452,10 +521,7 @@ drop_row(struct idx *idx, int64_t rowid, const void *kws, size_t kwlen)
 
 	for (i = 0; i + 8 <= kwlen; i += 8) {
 		memcpy(&k, p + i, 8);
-		s = stmt(idx, ST_POST_DEL);
-		sqlite3_bind_int64(s, 1, k);
-		sqlite3_bind_int64(s, 2, rowid);
-		if ((rc = step_done(idx, s)) != IDX_OK)
+		if ((rc = post_del(idx, k, rowid)) != IDX_OK)
 			return rc;
 	}
 	s = stmt(idx, ST_FILE_DEL);
@@ -652,22 +718,15 @@ remove_owner(struct idx *idx, const uint8_t *owner, uint64_t *removed)
 	s = stmt(idx, ST_OWNER_FILES);
 	sqlite3_bind_int64(s, 1, oid);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		sqlite3_stmt *d;
-
 		rowid = sqlite3_column_int64(s, 0);
 		kwlen = (size_t)sqlite3_column_bytes(s, 1);
 		p = sqlite3_column_blob(s, 1);
 		for (i = 0; i + 8 <= kwlen; i += 8) {
 			memcpy(&k, p + i, 8);
-			d = stmt(idx, ST_POST_DEL);
-			sqlite3_bind_int64(d, 1, k);
-			sqlite3_bind_int64(d, 2, rowid);
-			if (sqlite3_step(d) != SQLITE_DONE) {
-				sqlite3_reset(d);
+			if ((rc = post_del(idx, k, rowid)) != IDX_OK) {
 				sqlite3_reset(s);
-				return db_fail(idx);
+				return rc;
 			}
-			sqlite3_reset(d);
 		}
 		if (removed != NULL)
 			(*removed)++;
@@ -703,7 +762,9 @@ clear_all(struct idx *idx)
 	idx->npost = 0;
 	idx->last_owner_valid = 0;
 	memset(idx->ocache, 0, sizeof(idx->ocache));
-	if (sqlite3_exec(idx->db, "DELETE FROM posting; DELETE FROM file;"
+	idx->ndelta = 0;
+	if (sqlite3_exec(idx->db, "DELETE FROM posting; DELETE FROM posting_new;"
+	    " DELETE FROM file;"
 	    " DELETE FROM owner;", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(idx);
 	return IDX_OK;
@@ -715,6 +776,24 @@ idx_clear(struct idx *idx)
 	if (idx == NULL)
 		return IDX_E_ARG;
 	IN_TX(idx, clear_all(idx));
+}
+
+static int
+compact(struct idx *idx)
+{
+	int rc;
+
+	if ((rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	return delta_merge(idx);
+}
+
+int
+idx_compact(struct idx *idx)
+{
+	if (idx == NULL)
+		return IDX_E_ARG;
+	IN_TX(idx, compact(idx));
 }
 
 static int
@@ -734,6 +813,7 @@ count_of(struct idx *idx, const char *sql, uint64_t *n)
 int
 idx_count(struct idx *idx, struct idx_counts *c)
 {
+	uint64_t delta;
 	int rc;
 
 	if (idx == NULL || c == NULL)
@@ -742,8 +822,12 @@ idx_count(struct idx *idx, struct idx_counts *c)
 		return rc;
 	if ((rc = count_of(idx, "SELECT count(*) FROM file", &c->files)) != 0 ||
 	    (rc = count_of(idx, "SELECT count(*) FROM posting",
-	    &c->postings)) != 0)
+	    &c->postings)) != 0 ||
+	    (rc = count_of(idx, "SELECT count(*) FROM posting_new",
+	    &delta)) != 0)
 		return rc;
+	c->postings += delta;
+	c->delta = delta;
 	return count_of(idx, "SELECT count(*) FROM owner", &c->owners);
 }
 

@@ -577,6 +577,82 @@ serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 	ipc_reply(req, serve_buf, (size_t)n + blen);
 }
 
+static void
+serve_cache(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_cache_info ci;
+	struct cache_stats st;
+	long n;
+
+	if (ipc_empty_decode(msg, len, IPC_CACHE) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cache request");
+		return;
+	}
+	if (cache_stats(s->cache, &st) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "cache unreadable");
+		return;
+	}
+	ci.peers = st.peers;
+	ci.blocks = st.blocks;
+	ci.bytes = st.bytes;
+	ci.files = st.nfiles;
+	n = ipc_cache_info_encode(serve_buf, sizeof(serve_buf), &ci);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_cache_seen(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_cache_seen cs;
+	struct ipc_cache_fetch cf;
+	uint64_t from = 0, to = 0;
+	int status = 0, rc;
+	long n;
+
+	if (ipc_cache_seen_decode(msg, len, &cs) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cache-seen request");
+		return;
+	}
+	/* Our own chain is not cached. */
+	if (s->chain != NULL && memcmp(cs.owner, s->owner, 33) == 0) {
+		memset(&cf, 0, sizeof(cf));
+		n = ipc_cache_fetch_encode(serve_buf, sizeof(serve_buf), &cf);
+		ipc_reply(req, serve_buf, (size_t)n);
+		return;
+	}
+	if ((rc = cache_peer_seen(s->cache, cs.owner, cs.version, cs.height, &status,
+	    &from, &to)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "cache: %s", cache_strerror(rc));
+		return;
+	}
+	cf.status = (uint8_t)status;
+	cf.from = from;
+	cf.to = to;
+	n = ipc_cache_fetch_encode(serve_buf, sizeof(serve_buf), &cf);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+static void
+serve_cache_put(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_cache_block cb;
+	int rc;
+	long n;
+
+	if (ipc_cache_block_decode(msg, len, &cb) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cache-put request");
+		return;
+	}
+	/* The block is checked here as if netd were hostile (signer, number, limits). */
+	if ((rc = cache_ingest_block(s->cache, cb.owner, cb.version, cb.number, cb.raw,
+	    cb.len)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "block refused: %s", cache_strerror(rc));
+		return;
+	}
+	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_CACHE_PUT, IPC_OK);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
 void
 storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
     const uint8_t *msg, size_t len)
@@ -597,6 +673,9 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_PROFILE_SET:	serve_profile_set(s, req, msg, len); break;
 	case IPC_VERIFY:	serve_verify(s, req, msg, len); break;
 	case IPC_BLOCK_GET:	serve_block_get(s, req, msg, len); break;
+	case IPC_CACHE:		serve_cache(s, req, msg, len); break;
+	case IPC_CACHE_SEEN:	serve_cache_seen(s, req, msg, len); break;
+	case IPC_CACHE_PUT:	serve_cache_put(s, req, msg, len); break;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "storaged does not serve %s requests",
 		    ipc_type_name(type));

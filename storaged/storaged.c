@@ -56,14 +56,20 @@ storaged_sign(void *arg, const uint8_t hash[32], uint8_t sig[65])
 	return 0;
 }
 
-static void
-storaged_publish_file(struct storaged *s, uint16_t type, const struct chain_file *cf)
+void
+storaged_publish_file(struct storaged *s, uint16_t type, const struct chain_file *cf,
+    const uint8_t owner[33])
 {
 	static struct ipc_file f;
 	static uint8_t buf[8192];
 	long n;
 
-	storaged_file_to_ipc(cf, s->owner, &f);
+	if (cf != NULL)
+		storaged_file_to_ipc(cf, owner, &f);
+	else {
+		memset(&f, 0, sizeof(f));
+		memcpy(f.owner, owner, sizeof(f.owner));
+	}
 	if ((n = ipc_file_encode(buf, sizeof(buf), type, &f)) > 0)
 		ipc_publish(&s->events, buf, (size_t)n);
 }
@@ -94,19 +100,35 @@ storaged_on_chain_event(void *arg, int kind, const struct chain_file *f)
 
 	switch (kind) {
 	case CHAIN_EV_FILE_ADDED:
-		storaged_publish_file(s, IPC_EV_FILE_ADDED, f);
+		storaged_publish_file(s, IPC_EV_FILE_ADDED, f, s->owner);
 		break;
 	case CHAIN_EV_FILE_REMOVED:
-		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f);
+		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f, s->owner);
 		break;
 	case CHAIN_EV_FILE_UPDATED:
-		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f);
-		storaged_publish_file(s, IPC_EV_FILE_ADDED, f);
+		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f, s->owner);
+		storaged_publish_file(s, IPC_EV_FILE_ADDED, f, s->owner);
 		break;
 	default:
 		break;
 	}
 	storaged_publish_chain(s);
+}
+
+/* Records entering and leaving the cache of other chains, for searchd. */
+static void
+storaged_on_cache_event(void *arg, int kind, const uint8_t owner[33],
+    uint64_t version, const struct chain_file *f)
+{
+	struct storaged *s = arg;
+
+	(void)version;
+	if (kind == CACHE_EV_FILE_ADDED)
+		storaged_publish_file(s, IPC_EV_FILE_ADDED, f, owner);
+	else if (kind == CACHE_EV_FILE_REMOVED)
+		storaged_publish_file(s, IPC_EV_FILE_REMOVED, f, owner);
+	else if (kind == CACHE_EV_PEER_DROPPED)
+		storaged_publish_file(s, IPC_EV_OWNER_DROPPED, NULL, owner);
 }
 
 /* Asks netd for the node's public key, then opens DIR/storage/chain.db. */
@@ -175,6 +197,18 @@ storaged_setup(struct daemon *d, char *err, size_t errlen)
 		strlcpy(path, d->conf.warehouse, sizeof(path));
 	if (wh_open(&storaged.wh, path, err, errlen) != 0)
 		return -1;
+	{
+		struct cache_limits lim;
+
+		memset(&lim, 0, sizeof(lim));
+		lim.max_block_size = d->conf.cache_max_block_size;
+		lim.max_block_count = d->conf.cache_max_block_count;
+		lim.max_bytes = d->conf.cache_max_bytes;
+		snprintf(path, sizeof(path), "%s/storage/cache.db", d->dir);
+		if (cache_open(&storaged.cache, path, &lim, err, errlen) != 0)
+			return -1;
+		cache_set_event_cb(storaged.cache, storaged_on_cache_event, &storaged);
+	}
 	storaged.next_upload = 1;
 	if (loop_timer_add(&d->loop, STORAGED_TICK_MS, STORAGED_TICK_MS,
 	    storaged_on_tick, &storaged) == NULL) {
@@ -194,6 +228,8 @@ storaged_shutdown(struct daemon *d)
 			wh_write_abort(storaged.uploads[i].w);
 	if (storaged.chain != NULL)
 		chain_close(storaged.chain);
+	if (storaged.cache != NULL)
+		cache_close(storaged.cache);
 	if (storaged.wh != NULL)
 		wh_close(storaged.wh);
 	ipc_pub_close(&storaged.events);

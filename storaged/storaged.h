@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "cache.h"
 #include "chain.h"
 #include "daemon.h"
 #include "ipc.h"
@@ -30,6 +31,7 @@ struct storaged {
 	struct ipc_pub		 events;
 	struct wh		*wh;
 	struct chain		*chain;		/* opened once netd told us the key */
+	struct cache		*cache;		/* other peers' chains */
 	uint8_t			 owner[33];
 	uint32_t		 next_upload;
 	struct storaged_upload	 uploads[STORAGED_MAX_UPLOADS];
@@ -39,6 +41,8 @@ struct storaged {
 void	storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	    const uint8_t *msg, size_t len);
 void	storaged_uploads_expire(struct storaged *s, uint64_t now_ms);
+void	storaged_publish_file(struct storaged *s, uint16_t type,
+	    const struct chain_file *cf, const uint8_t owner[33]);
 void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 	    struct ipc_file *f);
 

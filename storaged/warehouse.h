@@ -99,9 +99,10 @@ void	wh_close(struct wh *wh);
 int	wh_write_begin(struct wh *wh, uint64_t expected_size, struct wh_writer **wp);
 int	wh_write_data(struct wh_writer *w, const void *buf, size_t len);
 /*
- * Finishes and frees w.  On WH_OK or WH_ERR_MERKLE / WH_ERR_MERKLE_INVALID
- * (data stored, companion failed, as in §5.2 step 5) hash and size are set.
- * *deduplicated = 1 when the content was already stored.
+ * Finishes and frees w.  hash, size and *deduplicated (1 when the content
+ * was already stored) are set whenever the data is in place: on WH_OK, on
+ * WH_ERR_MERKLE (companion failed, §5.2 step 5) and on WH_ERR_TEMP_CLOSE
+ * when only the directory fsync after the rename failed.
  */
 int	wh_write_commit(struct wh_writer *w, uint8_t hash[WH_HASH_BYTES],
 	    uint64_t *size, int *deduplicated);
@@ -131,8 +132,8 @@ struct wh_merkle_info {
 	uint8_t		root[WH_HASH_BYTES];
 };
 /*
- * info, and when proof is not NULL the verification entries of fragment
- * index (33 bytes each, §4.5) into proof (cap bytes; 33 * 64 always
+ * info, and when proof is not NULL (index is ignored otherwise) the
+ * verification entries of fragment index (33 bytes each, §4.5) into proof (cap bytes; 33 * 64 always
  * suffice), their byte count in *prooflen.  The fragment's bytes are
  * merkle_fragment_range() of the file: read them with wh_read.
  */
@@ -147,8 +148,8 @@ int	wh_merkle_rebuild(struct wh *wh, const uint8_t hash[WH_HASH_BYTES]);
  * its name, and compares its companion with one rebuilt from the data.
  * bad() is called once per bad file with the reason (a companion is only
  * judged when the data is good); *bad_count counts them.  *files counts the
- * files checked.  progress() gets bytes hashed and the
- * total (sizes summed first), at least every 16 MiB and after each file.
+ * files checked.  progress() gets bytes hashed and the total (sizes summed
+ * by a first walk), every 16 MiB and after each file.
  * Returns WH_OK when the walk completed, whatever it found; only_hash
  * absent is WH_ERR_NOTFOUND.  Callbacks and outputs may be NULL.
  */

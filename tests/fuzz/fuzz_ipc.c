@@ -95,6 +95,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			SAME(ipc_mv_encode(out, sizeof(out), &mv));
 		if (ipc_verify_result_decode(data, size, &vr) == 0)
 			SAME(ipc_verify_result_encode(out, sizeof(out), &vr));
+		{
+			struct ipc_cache_seen cs;
+			struct ipc_cache_fetch cf;
+			struct ipc_cache_block cb;
+
+			if (ipc_cache_seen_decode(data, size, &cs) == 0)
+				SAME(ipc_cache_seen_encode(out, sizeof(out), &cs));
+			if (ipc_cache_fetch_decode(data, size, &cf) == 0)
+				SAME(ipc_cache_fetch_encode(out, sizeof(out), &cf));
+			if (ipc_cache_block_decode(data, size, &cb) == 0)
+				SAME(ipc_cache_block_encode(out, sizeof(out), &cb));
+		}
 		if (ipc_u32_decode(data, size, h.type, &v) == 0)
 			SAME(ipc_u32_encode(out, sizeof(out), h.type, v));
 		if (ipc_file_list_decode(data, size, h.type, &fl) == 0) {

@@ -17,6 +17,7 @@
  *    -refvalue, the reference's answer) with the 5 closest contacts;
  *  - a contact counts as connectable/usable while it is online or left less
  *    than 22 s ago (connectionInvalidate, §5.3: the liveness pings notice);
+ *    answers use that filter; lookups seed with it too unless -nofilter;
  *  - joining = first contact with the root peers (nodes 0..roots-1) by
  *    FIND_SELF and the recursive bootstrap of §6.6 (up to 5 returned peers
  *    not yet known are contacted); kad itself then runs its 3 bootstrap
@@ -26,7 +27,6 @@
  * Prints a human summary and one line "RESULT key=value ..." for scripts.
  */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +52,8 @@ struct sim_opts {
 	int		join_gap_ms;
 	int		settle_s;
 	int		refvalue;
+	int		nofilter;
 	int		evict_ref;
-	int		verbose;
 };
 
 struct sim_node {
@@ -528,14 +528,15 @@ node_join(struct universe *u, int idx)
 {
 	struct sim_node *n = &u->nodes[idx];
 	struct kad_env env;
-	int r, tries;
+	int r, tries, bound;
 
 	memset(&env, 0, sizeof(env));
 	env.now_ms = env_now;
 	env.random = env_random;
 	env.send_find = env_send_find;
 	env.lookup_done = env_lookup_done;
-	env.usable = env_usable;
+	/* -nofilter: seed lookups from the whole table, as the reference does. */
+	env.usable = u->o.nofilter ? NULL : env_usable;
 	env.ctx = n;
 	if ((n->kad = kad_new(n->id, &env, u->o.evict_ref ? KAD_F_EVICT_REFERENCE : 0)) == NULL) {
 		fprintf(stderr, "kad_new failed\n");
@@ -550,10 +551,14 @@ node_join(struct universe *u, int idx)
 			continue;
 		send_boot(u, idx, r);
 	}
-	/* Roots themselves (and a network without roots) start from a random peer. */
-	if (idx < u->o.roots || u->o.roots == 0) {
-		for (tries = 0; tries < 8; tries++) {
-			r = (int)rnd_below(u, (uint64_t)u->total);
+	/*
+	 * Roots themselves (and a network without roots) start from a random
+	 * peer that joined before (initial nodes join in index order).
+	 */
+	bound = idx < u->o.n ? idx : u->total;
+	if ((idx < u->o.roots || u->o.roots == 0) && bound > 0) {
+		for (tries = 0; tries < 64; tries++) {
+			r = (int)rnd_below(u, (uint64_t)bound);
 			if (r != idx && u->nodes[r].online && !seen_get(n, r)) {
 				send_boot(u, idx, r);
 				break;
@@ -731,8 +736,8 @@ summarize(const struct universe *u, int type, struct summary *s)
 		s->rounds_mean = sr / nr;
 		s->ms_mean = sms / nr;
 		s->rounds_p50 = rounds[(nr - 1) / 2];
-		/* nearest rank */
-		s->rounds_p99 = rounds[(int)ceil(0.99 * nr) - 1];
+		/* nearest rank: ceil(0.99 n) */
+		s->rounds_p99 = rounds[(99 * nr + 99) / 100 - 1];
 		s->rounds_max = rounds[nr - 1];
 	}
 	free(rounds);
@@ -759,7 +764,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: sim [-n nodes] [-lookups L] [-values V] [-churn pct] [-loss pct]\n"
 	    "           [-seed S] [-roots R] [-replicas R] [-phase sec] [-join-gap ms]\n"
-	    "           [-settle sec] [-refvalue] [-evict-ref] [-v]\n");
+	    "           [-settle sec] [-refvalue] [-nofilter] [-evict-ref]\n");
 	exit(2);
 }
 
@@ -813,10 +818,10 @@ parse(int argc, char **argv, struct sim_opts *o)
 			o->settle_s = atoi(ARG);
 		else if (strcmp(argv[i], "-refvalue") == 0)
 			o->refvalue = 1;
+		else if (strcmp(argv[i], "-nofilter") == 0)
+			o->nofilter = 1;
 		else if (strcmp(argv[i], "-evict-ref") == 0)
 			o->evict_ref = 1;
-		else if (strcmp(argv[i], "-v") == 0)
-			o->verbose = 1;
 		else
 			usage();
 #undef ARG

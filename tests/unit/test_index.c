@@ -361,6 +361,25 @@ test_removed_file_and_owner_are_no_longer_found(void)
 	/* "holiday photos.zip", "holiday photos", "holiday", "photos" */
 	T_EQ_U64(cnt.postings, 4);
 
+	/* after a merge of the delta the postings live in the main table */
+	mkfile(&f, 4, 40, "Merged Posting.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_ASSERT(cnt.delta >= 4);
+	T_EQ_INT(idx_compact(idx), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.delta, 0);
+	T_EQ_U64(cnt.postings, 8);
+	T_EQ_INT(query(idx, "merged", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	owner_n(o, 4);
+	T_EQ_INT(idx_remove_owner(idx, o, &removed), IDX_OK);
+	T_EQ_U64(removed, 1);
+	T_EQ_INT(query(idx, "merged", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.postings, 4);
+
 	/* re-adding the same (owner, file ID) replaces the row */
 	mkfile(&f, 1, 2, "Renamed Document.pdf", NULL, NULL);
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);

@@ -383,6 +383,34 @@ test_storage_messages_round_trip_and_reject_truncation(void)
 	T_EQ_STR(vr2.report, vr.report);
 	ALL_TRUNCATIONS_FAIL(buf, n, ipc_verify_result_decode(buf, len, &vr2));
 
+	{
+		struct ipc_cache_seen cs, cs2;
+		struct ipc_cache_fetch cf, cf2;
+		struct ipc_cache_block cb, cb2;
+
+		memset(&cs, 0, sizeof(cs));
+		cs.owner[0] = 0x03; cs.version = 2; cs.height = 5;
+		n = ipc_cache_seen_encode(buf, sizeof(buf), &cs);
+		T_EQ_INT(ipc_cache_seen_decode(buf, (size_t)n, &cs2), 0);
+		T_EQ_U64(cs2.height, 5);
+		ALL_TRUNCATIONS_FAIL(buf, n, ipc_cache_seen_decode(buf, len, &cs2));
+		buf[4] = 0x04;
+		T_EQ_INT(ipc_cache_seen_decode(buf, (size_t)n, &cs2), IPC_DEC_RANGE);
+		cf.status = 1; cf.from = 3; cf.to = 2;
+		n = ipc_cache_fetch_encode(buf, sizeof(buf), &cf);
+		T_EQ_INT(ipc_cache_fetch_decode(buf, (size_t)n, &cf2), IPC_DEC_RANGE);
+		cf.from = 0;
+		n = ipc_cache_fetch_encode(buf, sizeof(buf), &cf);
+		T_EQ_INT(ipc_cache_fetch_decode(buf, (size_t)n, &cf2), 0);
+		T_EQ_U64(cf2.to, 2);
+		memset(&cb, 0, sizeof(cb));
+		cb.owner[0] = 0x02; cb.number = 4; cb.raw = bytes; cb.len = 50;
+		n = ipc_cache_block_encode(buf, sizeof(buf), &cb);
+		T_EQ_INT(ipc_cache_block_decode(buf, (size_t)n, &cb2), 0);
+		T_EQ_MEM(cb2.raw, bytes, 50);
+		ALL_TRUNCATIONS_FAIL(buf, n, ipc_cache_block_decode(buf, len, &cb2));
+	}
+
 	n = ipc_u32_encode(buf, sizeof(buf), IPC_ADD_END, 77);
 	T_EQ_INT(ipc_u32_decode(buf, (size_t)n, IPC_ADD_END, &v), 0);
 	T_EQ_INT(v, 77);

@@ -113,7 +113,6 @@ test_seq_reply_from_other_identity_rejected(void)
 	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
 	T_EQ_INT(seq_match(t, b, s, 1, T0 + 5, &m), SEQ_ERR_UNKNOWN);
 	/* One differing bit of the key is another identity too. */
-	b[0] = a[0];
 	memcpy(b, a, 33);
 	b[32] ^= 1;
 	T_EQ_INT(seq_match(t, b, s, 0, T0 + 5, &m), SEQ_ERR_UNKNOWN);

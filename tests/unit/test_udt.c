@@ -171,8 +171,11 @@ link_deliver(struct link *l, struct udt_conn *to)
 				best = i;
 		if (best == l->n)
 			return n;
+		/* keep equal-time packets in sending order */
 		p = l->q[best];
-		l->q[best] = l->q[--l->n];
+		memmove(&l->q[best], &l->q[best + 1],
+		    (l->n - best - 1) * sizeof(l->q[0]));
+		l->n--;
 		udt_input(to, p.b, p.len);
 		n++;
 	}

@@ -439,6 +439,17 @@ test_reads_at_offsets_and_past_end(void)
 	T_EQ_MEM(back, data, SIZE);
 	T_EQ_INT(wh_read(wh, hash, 0, back, 0, &got), WH_OK);
 	T_EQ_U64(got, 0);
+	/* A plain fd for long streams: blocking, the whole file. */
+	{
+		uint64_t fsize = 0;
+		int fd = -1;
+		T_EQ_INT(wh_fd(wh, hash, &fd, &fsize), WH_OK);
+		T_EQ_U64(fsize, SIZE);
+		T_EQ_INT(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+		T_EQ_INT(pread(fd, back, 100, SIZE - 100), 100);
+		close(fd);
+		T_EQ_MEM(back, data + SIZE - 100, 100);
+	}
 	memcpy(nothash, hash, 32);
 	nothash[31] ^= 1;
 	T_EQ_INT(wh_read(wh, nothash, 0, back, 10, &got), WH_ERR_NOTFOUND);
@@ -1241,5 +1252,7 @@ main(int argc, char **argv)
 	T_RUN(test_open_removes_only_stale_temp_files);
 	T_RUN(test_status_codes_mirror_spec);
 	rm_rf(base);
+	snprintf(base, sizeof(base), "/dev/shm/wh-test-%d", (int)getpid());
+	rm_rf(base);	/* left by a failed test_thousand_files_* */
 	return t_done();
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# storaged.sh — sharing files through peernetctl: 1,000 small files and a
+# 300 MB one, listing, ranges, rename, delete, chain version/height, dedup,
+# bad requests, and kill -9 of storaged during adds and deletes.
+. "$(dirname "$0")/lib.sh"
+
+A=$(t_mkdir)
+W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
+"$CTL" -d "$A" init --listen 127.0.0.31:0 --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$A" up >/dev/null || { t_fail up "$(cat "$A"/log/*.log)"; exit 0; }
+# The own chain opens once netd answered storaged.
+wait_for 10 "$CTL" -d "$A" chain || t_fail chain_opens "chain never opened"
+
+chain_field() { "$CTL" -d "$A" chain --json | jq -r ".$1"; }
+h0=$(chain_field height); v0=$(chain_field version)
+[ "$h0" = 0 ] && [ "$v0" = 0 ] && t_pass new_chain_is_empty ||
+    t_fail new_chain_is_empty "height=$h0 version=$v0"
+
+# 1,000 small files, each with distinct content, in one peernetctl call.
+mkdir -p "$W/small"
+for i in $(seq 1 1000); do echo "small file number $i" > "$W/small/f$i.txt"; done
+start=$(date +%s.%N)
+out=$("$CTL" -d "$A" add --json "$W"/small/*.txt); rc=$?
+el=$(echo "$(date +%s.%N) - $start" | bc)
+n=$(jq '.added | length' <<<"$out")
+[ $rc -eq 0 ] && [ "$n" = 1000 ] && t_pass add_1000_small_files ||
+    t_fail add_1000_small_files "rc=$rc added=$n"
+echo "# 1000 small files added in ${el}s"
+cnt=$("$CTL" -d "$A" ls --json | jq '.files | length')
+[ "$cnt" = 1000 ] && t_pass ls_lists_1000 || t_fail ls_lists_1000 "ls shows $cnt"
+# Block 0 holds the genesis profile record, never a file (DATA.md interop note).
+b0=$("$CTL" -d "$A" ls --json | jq '[.files[] | select(.block == 0)] | length')
+[ "$b0" = 0 ] && t_pass no_file_record_in_block_0 || t_fail no_file_record_in_block_0 "$b0 in block 0"
+h1=$(chain_field height)
+[ "$h1" -gt 1 ] && [ "$(chain_field version)" = 0 ] && t_pass adding_grows_height_keeps_version ||
+    t_fail adding_grows_height_keeps_version "height=$h1"
+# Each listed record has its content in the warehouse under its hash.
+f7=$(jq -r '.added[] | select(.path | endswith("/f7.txt")) | .hash' <<<"$out")
+[ "$("$CTL" -d "$A" cat "$f7")" = "small file number 7" ] && t_pass cat_small_file ||
+    t_fail cat_small_file "content differs"
+
+# A 300 MB file: hash equals b3sum's, ranges read back exactly.
+head -c 300000000 /dev/urandom > "$W/big.bin"
+start=$(date +%s.%N)
+big=$("$CTL" -d "$A" add --json "$W/big.bin"); rc=$?
+el=$(echo "$(date +%s.%N) - $start" | bc)
+bh=$(jq -r '.added[0].hash' <<<"$big")
+want=$(b3sum --no-names "$W/big.bin")
+[ $rc -eq 0 ] && [ "$bh" = "$want" ] && t_pass add_300MB_hash_matches_b3sum ||
+    t_fail add_300MB_hash_matches_b3sum "rc=$rc $bh vs $want"
+echo "# 300 MB added in ${el}s ($(echo "300 / $el" | bc) MB/s)"
+ok=1
+for r in "0 1" "299999999 1" "123456789 1048577" "299000000 5000000"; do
+	set -- $r
+	a=$("$CTL" -d "$A" cat --offset "$1" --length "$2" "$bh" | b3sum --no-names)
+	b=$(tail -c +$(($1 + 1)) "$W/big.bin" | head -c "$2" | b3sum --no-names)
+	[ "$a" = "$b" ] || { ok=0; echo "# range $1+$2 differs"; }
+done
+[ $ok = 1 ] && t_pass read_ranges_of_300MB || t_fail read_ranges_of_300MB "a range differs"
+
+# Dedup: the same content under another name is stored once.
+cp "$W/big.bin" "$W/copy.bin"
+dd=$("$CTL" -d "$A" add --json "$W/copy.bin" | jq -r '.added[0].deduplicated')
+files=$(find "$A/storage/warehouse" -type f -name "${bh:8}" | wc -l)
+[ "$dd" = true ] && [ "$files" = 1 ] && t_pass dedup_one_copy_on_disk ||
+    t_fail dedup_one_copy_on_disk "deduplicated=$dd copies=$files"
+
+# Rename and delete rewrite the chain: the version moves (DATA.md §2.8).
+id=$(jq -r '.added[0].id' <<<"$out")
+v1=$(chain_field version)
+"$CTL" -d "$A" mv "$id" renamed.txt >/dev/null
+name=$("$CTL" -d "$A" ls --json | jq -r --arg id "$id" '.files[] | select(.id==$id) | .name')
+[ "$name" = renamed.txt ] && t_pass rename_changes_name || t_fail rename_changes_name "name=$name"
+"$CTL" -d "$A" rm "$id" >/dev/null
+v2=$(chain_field version)
+cnt=$("$CTL" -d "$A" ls --json | jq '.total')
+[ "$cnt" = 1001 ] && [ "$v2" -gt "$v1" ] && t_pass delete_bumps_version ||
+    t_fail delete_bumps_version "total=$cnt version $v1 -> $v2"
+# Removing both records of the big content removes it from the warehouse.
+"$CTL" -d "$A" rm "$bh" >/dev/null
+[ ! -e "$A/storage/warehouse/${bh:0:4}/${bh:4:4}/${bh:8}" ] && t_pass content_removed_with_last_record ||
+    t_fail content_removed_with_last_record "still on disk"
+t_check verify_passes "$CTL" -d "$A" verify
+
+# Bad requests: clear errors, non-zero exits.
+out=$("$CTL" -d "$A" rm 0000000000000000000000000000000f 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "no shared file" <<<"$out" && t_pass rm_unknown_id_clear_error ||
+    t_fail rm_unknown_id_clear_error "rc=$rc $out"
+out=$("$CTL" -d "$A" cat ../../etc/passwd 2>&1); rc=$?
+[ $rc -eq 2 ] && t_pass cat_path_is_not_a_hash || t_fail cat_path_is_not_a_hash "rc=$rc $out"
+out=$("$CTL" -d "$A" add /nonexistent 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "No such file" <<<"$out" && t_pass add_missing_file_clear_error ||
+    t_fail add_missing_file_clear_error "rc=$rc $out"
+
+# Crash safety: kill -9 storaged at random moments during adds and deletes.
+head -c 200000000 /dev/urandom > "$W/c.bin"
+bad=0
+for i in $(seq 1 20); do
+	pid=$("$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name=="storaged") | .pid')
+	if [ $((i % 2)) = 0 ]; then
+		printf 'variant %d\n' "$i" >> "$W/c.bin"
+		"$CTL" -d "$A" add "$W/c.bin" >/dev/null 2>&1 &
+	else
+		victim=$("$CTL" -d "$A" ls --json | jq -r '.files[0].id')
+		"$CTL" -d "$A" rm "$victim" >/dev/null 2>&1 &
+	fi
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -9 "$pid" 2>/dev/null
+	wait
+	"$CTL" -d "$A" up >/dev/null 2>&1 || { bad=1; echo "# restart $i failed"; break; }
+	wait_for 10 "$CTL" -d "$A" chain || { bad=1; echo "# chain not open after restart $i"; break; }
+	if ! "$CTL" -d "$A" verify >/dev/null; then bad=1; echo "# verify failed after kill $i"; fi
+	# No record may point to content missing from the warehouse.
+	miss=$("$CTL" -d "$A" ls --json | jq -r '.files[].hash' | sort -u | while read -r h; do
+		[ -e "$A/storage/warehouse/${h:0:4}/${h:4:4}/${h:8}" ] || echo "$h"; done | wc -l)
+	[ "$miss" = 0 ] || { bad=1; echo "# $miss records without content after kill $i"; }
+	ic=$(sqlite3 "$A/storage/chain.db" 'PRAGMA integrity_check;')
+	[ "$ic" = ok ] || { bad=1; echo "# integrity_check after kill $i: $ic"; }
+done
+[ $bad = 0 ] && t_pass kill9_during_add_and_delete_20_times || t_fail kill9_during_add_and_delete_20_times "see # lines"
