@@ -6,16 +6,17 @@
 
 #include "buf.h"
 #include "ipc_msg.h"
+#include "ipc_msg_codec.h"
 
-static void
-w_hdr(struct buf_w *w, uint16_t type, uint16_t status)
+void
+ipc_w_hdr(struct buf_w *w, uint16_t type, uint16_t status)
 {
 	buf_w_le16(w, type);
 	buf_w_le16(w, status);
 }
 
-static void
-w_str(struct buf_w *w, const char *s)
+void
+ipc_w_str(struct buf_w *w, const char *s)
 {
 	size_t n = strnlen(s, IPC_STR_MAX + 1);
 
@@ -28,8 +29,8 @@ w_str(struct buf_w *w, const char *s)
 }
 
 /* Reads a string into dst (cap bytes incl. NUL); rejects NULs and overlong ones. */
-static int
-r_str(struct buf_r *r, char *dst, size_t cap)
+int
+ipc_r_str(struct buf_r *r, char *dst, size_t cap)
 {
 	uint16_t n = buf_r_le16(r);
 	const uint8_t *q;
@@ -47,15 +48,15 @@ r_str(struct buf_r *r, char *dst, size_t cap)
 	return 0;
 }
 
-static long
-w_done(struct buf_w *w)
+long
+ipc_w_done(struct buf_w *w)
 {
 	return w->err ? -1 : (long)w->off;
 }
 
 /* Starts a decoder on a message of an expected type with status 0. */
-static int
-r_begin(struct buf_r *r, const uint8_t *p, size_t len, uint16_t type)
+int
+ipc_r_begin(struct buf_r *r, const uint8_t *p, size_t len, uint16_t type)
 {
 	struct ipc_hdr h;
 	int rc;
@@ -70,8 +71,8 @@ r_begin(struct buf_r *r, const uint8_t *p, size_t len, uint16_t type)
 	return 0;
 }
 
-static int
-r_end(const struct buf_r *r)
+int
+ipc_r_end(const struct buf_r *r)
 {
 	if (r->err)
 		return IPC_DEC_SHORT;
@@ -116,6 +117,15 @@ ipc_type_name(uint16_t type)
 	case IPC_BLOCK_GET:	return "block-get";
 	case IPC_CACHE_SEEN:	return "cache-seen";
 	case IPC_CACHE_PUT:	return "cache-put";
+	case IPC_SEARCH_START:	return "search-start";
+	case IPC_SEARCH_FETCH:	return "search-fetch";
+	case IPC_SEARCH_STOP:	return "search-stop";
+	case IPC_REINDEX:	return "reindex";
+	case IPC_FILES_ALL:	return "files-all";
+	case IPC_PEERS:		return "peers";
+	case IPC_PING:		return "ping";
+	case IPC_FIND:		return "find";
+	case IPC_NET_STATUS:	return "net-status";
 	case IPC_EV_STARTED:	return "event-started";
 	case IPC_EV_CHAIN:	return "event-chain";
 	case IPC_EV_FILE_ADDED:	return "event-file-added";
@@ -159,8 +169,8 @@ ipc_empty_encode(uint8_t *out, size_t cap, uint16_t type, uint16_t status)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, status);
-	return w_done(&w);
+	ipc_w_hdr(&w, type, status);
+	return ipc_w_done(&w);
 }
 
 int
@@ -169,9 +179,9 @@ ipc_empty_decode(const uint8_t *p, size_t len, uint16_t type)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -181,9 +191,9 @@ ipc_error_encode(uint8_t *out, size_t cap, uint16_t type, uint16_t status,
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, status);
-	w_str(&w, reason);
-	return w_done(&w);
+	ipc_w_hdr(&w, type, status);
+	ipc_w_str(&w, reason);
+	return ipc_w_done(&w);
 }
 
 int
@@ -200,9 +210,9 @@ ipc_error_decode(const uint8_t *p, size_t len, uint16_t *status, char *reason,
 	if (h.status == IPC_OK)
 		return IPC_DEC_RANGE;
 	buf_r_init(&r, p + IPC_HDR_LEN, len - IPC_HDR_LEN);
-	if ((rc = r_str(&r, tmp, sizeof(tmp))) != 0)
+	if ((rc = ipc_r_str(&r, tmp, sizeof(tmp))) != 0)
 		return rc;
-	if ((rc = r_end(&r)) != 0)
+	if ((rc = ipc_r_end(&r)) != 0)
 		return rc;
 	*status = h.status;
 	if (cap > 0)
@@ -218,23 +228,23 @@ ipc_status_encode(uint8_t *out, size_t cap, uint16_t type,
 	int i;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
-	w_str(&w, s->name);
-	w_str(&w, s->version);
+	ipc_w_hdr(&w, type, IPC_OK);
+	ipc_w_str(&w, s->name);
+	ipc_w_str(&w, s->version);
 	buf_w_le32(&w, s->pid);
 	buf_w_le32(&w, s->uid);
 	buf_w_le64(&w, s->uptime_ms);
-	w_str(&w, s->sandbox);
-	w_str(&w, s->dir);
+	ipc_w_str(&w, s->sandbox);
+	ipc_w_str(&w, s->dir);
 	if (s->nlinks > IPC_MAX_LINKS)
 		return -1;
 	buf_w_u8(&w, s->nlinks);
 	for (i = 0; i < s->nlinks; i++) {
-		w_str(&w, s->links[i].name);
+		ipc_w_str(&w, s->links[i].name);
 		buf_w_u8(&w, s->links[i].state);
 		buf_w_le64(&w, s->links[i].last_ok_ms_ago);
 	}
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -245,16 +255,16 @@ ipc_status_decode(const uint8_t *p, size_t len, uint16_t type,
 	int i, rc;
 
 	memset(s, 0, sizeof(*s));
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
-	if ((rc = r_str(&r, s->name, sizeof(s->name))) != 0 ||
-	    (rc = r_str(&r, s->version, sizeof(s->version))) != 0)
+	if ((rc = ipc_r_str(&r, s->name, sizeof(s->name))) != 0 ||
+	    (rc = ipc_r_str(&r, s->version, sizeof(s->version))) != 0)
 		return rc;
 	s->pid = buf_r_le32(&r);
 	s->uid = buf_r_le32(&r);
 	s->uptime_ms = buf_r_le64(&r);
-	if ((rc = r_str(&r, s->sandbox, sizeof(s->sandbox))) != 0 ||
-	    (rc = r_str(&r, s->dir, sizeof(s->dir))) != 0)
+	if ((rc = ipc_r_str(&r, s->sandbox, sizeof(s->sandbox))) != 0 ||
+	    (rc = ipc_r_str(&r, s->dir, sizeof(s->dir))) != 0)
 		return rc;
 	s->nlinks = buf_r_u8(&r);
 	if (r.err)
@@ -262,14 +272,14 @@ ipc_status_decode(const uint8_t *p, size_t len, uint16_t type,
 	if (s->nlinks > IPC_MAX_LINKS)
 		return IPC_DEC_RANGE;
 	for (i = 0; i < s->nlinks; i++) {
-		if ((rc = r_str(&r, s->links[i].name, sizeof(s->links[i].name))) != 0)
+		if ((rc = ipc_r_str(&r, s->links[i].name, sizeof(s->links[i].name))) != 0)
 			return rc;
 		s->links[i].state = buf_r_u8(&r);
 		s->links[i].last_ok_ms_ago = buf_r_le64(&r);
 		if (s->links[i].state > IPC_LINK_DOWN)
 			return IPC_DEC_RANGE;
 	}
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -278,10 +288,10 @@ ipc_id_encode(uint8_t *out, size_t cap, const struct ipc_id *id)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_ID, IPC_OK);
+	ipc_w_hdr(&w, IPC_ID, IPC_OK);
 	buf_w_bytes(&w, id->pubkey, sizeof(id->pubkey));
 	buf_w_bytes(&w, id->node_id, sizeof(id->node_id));
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -290,7 +300,7 @@ ipc_id_decode(const uint8_t *p, size_t len, struct ipc_id *id)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_ID)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_ID)) != 0)
 		return rc;
 	buf_r_copy(&r, id->pubkey, sizeof(id->pubkey));
 	buf_r_copy(&r, id->node_id, sizeof(id->node_id));
@@ -298,7 +308,7 @@ ipc_id_decode(const uint8_t *p, size_t len, struct ipc_id *id)
 		return IPC_DEC_SHORT;
 	if (id->pubkey[0] != 0x02 && id->pubkey[0] != 0x03)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -307,9 +317,9 @@ ipc_sign_req_encode(uint8_t *out, size_t cap, const struct ipc_sign_req *q)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_SIGN, IPC_OK);
+	ipc_w_hdr(&w, IPC_SIGN, IPC_OK);
 	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -318,10 +328,10 @@ ipc_sign_req_decode(const uint8_t *p, size_t len, struct ipc_sign_req *q)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_SIGN)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_SIGN)) != 0)
 		return rc;
 	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -330,9 +340,9 @@ ipc_sign_rep_encode(uint8_t *out, size_t cap, const struct ipc_sign_rep *q)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_SIGN, IPC_OK);
+	ipc_w_hdr(&w, IPC_SIGN, IPC_OK);
 	buf_w_bytes(&w, q->sig, sizeof(q->sig));
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -341,14 +351,14 @@ ipc_sign_rep_decode(const uint8_t *p, size_t len, struct ipc_sign_rep *q)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_SIGN)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_SIGN)) != 0)
 		return rc;
 	buf_r_copy(&r, q->sig, sizeof(q->sig));
 	if (r.err)
 		return IPC_DEC_SHORT;
 	if (q->sig[0] < 27 || q->sig[0] > 34)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -357,10 +367,10 @@ ipc_probe_encode(uint8_t *out, size_t cap, const struct ipc_probe *q)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_SANDBOX_PROBE, IPC_OK);
+	ipc_w_hdr(&w, IPC_SANDBOX_PROBE, IPC_OK);
 	buf_w_le32(&w, (uint32_t)q->inet_errno);
 	buf_w_le32(&w, (uint32_t)q->unix_errno);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -369,7 +379,7 @@ ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *q)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_SANDBOX_PROBE)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_SANDBOX_PROBE)) != 0)
 		return rc;
 	q->inet_errno = (int32_t)buf_r_le32(&r);
 	q->unix_errno = (int32_t)buf_r_le32(&r);
@@ -378,7 +388,7 @@ ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *q)
 	if (q->inet_errno < 0 || q->inet_errno > 4095 || q->unix_errno < 0 ||
 	    q->unix_errno > 4095)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -387,9 +397,9 @@ ipc_u32_encode(uint8_t *out, size_t cap, uint16_t type, uint32_t v)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_le32(&w, v);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -398,10 +408,10 @@ ipc_u32_decode(const uint8_t *p, size_t len, uint16_t type, uint32_t *v)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	*v = buf_r_le32(&r);
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -412,13 +422,13 @@ ipc_data_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_data *
 	if (d->len > IPC_DATA_MAX)
 		return -1;
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_le32(&w, d->id);
 	buf_w_le64(&w, d->offset);
 	buf_w_le32(&w, d->len);
 	if (d->bytes != NULL)
 		buf_w_bytes(&w, d->bytes, d->len);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -427,7 +437,7 @@ ipc_data_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_data *d)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	d->id = buf_r_le32(&r);
 	d->offset = buf_r_le64(&r);
@@ -438,7 +448,7 @@ ipc_data_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_data *d)
 		return IPC_DEC_RANGE;
 	if ((d->bytes = buf_r_take(&r, d->len)) == NULL)
 		return IPC_DEC_SHORT;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -447,11 +457,11 @@ ipc_read_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_read *
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_bytes(&w, q->hash, sizeof(q->hash));
 	buf_w_le64(&w, q->offset);
 	buf_w_le32(&w, q->len);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -460,7 +470,7 @@ ipc_read_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_read *q)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	buf_r_copy(&r, q->hash, sizeof(q->hash));
 	q->offset = buf_r_le64(&r);
@@ -469,7 +479,7 @@ ipc_read_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_read *q)
 		return IPC_DEC_SHORT;
 	if (q->len > IPC_DATA_MAX)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -478,10 +488,10 @@ ipc_range_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_range
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_le32(&w, q->offset);
 	buf_w_le32(&w, q->limit);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -490,15 +500,15 @@ ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	q->offset = buf_r_le32(&r);
 	q->limit = buf_r_le32(&r);
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
-static void
-w_file(struct buf_w *w, const struct ipc_file *f)
+void
+ipc_w_file(struct buf_w *w, const struct ipc_file *f)
 {
 	buf_w_bytes(w, f->id, sizeof(f->id));
 	buf_w_bytes(w, f->hash, sizeof(f->hash));
@@ -508,13 +518,13 @@ w_file(struct buf_w *w, const struct ipc_file *f)
 	buf_w_le16(w, f->format);
 	buf_w_le64(w, (uint64_t)f->date);
 	buf_w_le64(w, f->block);
-	w_str(w, f->name);
-	w_str(w, f->folder);
-	w_str(w, f->description);
+	ipc_w_str(w, f->name);
+	ipc_w_str(w, f->folder);
+	ipc_w_str(w, f->description);
 }
 
-static int
-r_file(struct buf_r *r, struct ipc_file *f)
+int
+ipc_r_file(struct buf_r *r, struct ipc_file *f)
 {
 	int rc;
 
@@ -528,9 +538,9 @@ r_file(struct buf_r *r, struct ipc_file *f)
 	f->block = buf_r_le64(r);
 	if (r->err)
 		return IPC_DEC_SHORT;
-	if ((rc = r_str(r, f->name, sizeof(f->name))) != 0 ||
-	    (rc = r_str(r, f->folder, sizeof(f->folder))) != 0 ||
-	    (rc = r_str(r, f->description, sizeof(f->description))) != 0)
+	if ((rc = ipc_r_str(r, f->name, sizeof(f->name))) != 0 ||
+	    (rc = ipc_r_str(r, f->folder, sizeof(f->folder))) != 0 ||
+	    (rc = ipc_r_str(r, f->description, sizeof(f->description))) != 0)
 		return rc;
 	return 0;
 }
@@ -541,9 +551,9 @@ ipc_file_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_file *
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
-	w_file(&w, f);
-	return w_done(&w);
+	ipc_w_hdr(&w, type, IPC_OK);
+	ipc_w_file(&w, f);
+	return ipc_w_done(&w);
 }
 
 int
@@ -552,9 +562,9 @@ ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0 || (rc = r_file(&r, f)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0 || (rc = ipc_r_file(&r, f)) != 0)
 		return rc;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -563,10 +573,10 @@ ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_le32(&w, total);
 	buf_w_le32(&w, 0);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -576,7 +586,7 @@ ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *
 
 	buf_w_init(&w, out, cap);
 	w.off = *off;
-	w_file(&w, f);
+	ipc_w_file(&w, f);
 	if (w.err)
 		return -1;
 	*off = w.off;
@@ -593,7 +603,7 @@ ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type,
 	uint32_t i;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	l->total = buf_r_le32(&r);
 	l->count = buf_r_le32(&r);
@@ -604,9 +614,9 @@ ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type,
 	l->off = IPC_HDR_LEN + r.off;
 	/* Validate every entry now, so that iterating cannot fail later. */
 	for (i = 0; i < l->count; i++)
-		if ((rc = r_file(&r, &f)) != 0)
+		if ((rc = ipc_r_file(&r, &f)) != 0)
 			return rc;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 int
@@ -619,7 +629,7 @@ ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f)
 		return 0;
 	buf_r_init(&r, l->p, l->len);
 	r.off = l->off;
-	if ((rc = r_file(&r, f)) != 0)
+	if ((rc = ipc_r_file(&r, f)) != 0)
 		return rc;
 	l->off = r.off;
 	return 1;
@@ -631,14 +641,14 @@ ipc_add_begin_encode(uint8_t *out, size_t cap, const struct ipc_add_begin *a)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_ADD_BEGIN, IPC_OK);
+	ipc_w_hdr(&w, IPC_ADD_BEGIN, IPC_OK);
 	buf_w_le64(&w, a->size);
 	buf_w_u8(&w, a->type);
 	buf_w_le16(&w, a->format);
-	w_str(&w, a->name);
-	w_str(&w, a->folder);
-	w_str(&w, a->description);
-	return w_done(&w);
+	ipc_w_str(&w, a->name);
+	ipc_w_str(&w, a->folder);
+	ipc_w_str(&w, a->description);
+	return ipc_w_done(&w);
 }
 
 int
@@ -647,20 +657,20 @@ ipc_add_begin_decode(const uint8_t *p, size_t len, struct ipc_add_begin *a)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_ADD_BEGIN)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_ADD_BEGIN)) != 0)
 		return rc;
 	a->size = buf_r_le64(&r);
 	a->type = buf_r_u8(&r);
 	a->format = buf_r_le16(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
-	if ((rc = r_str(&r, a->name, sizeof(a->name))) != 0 ||
-	    (rc = r_str(&r, a->folder, sizeof(a->folder))) != 0 ||
-	    (rc = r_str(&r, a->description, sizeof(a->description))) != 0)
+	if ((rc = ipc_r_str(&r, a->name, sizeof(a->name))) != 0 ||
+	    (rc = ipc_r_str(&r, a->folder, sizeof(a->folder))) != 0 ||
+	    (rc = ipc_r_str(&r, a->description, sizeof(a->description))) != 0)
 		return rc;
 	if (a->name[0] == '\0')
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -669,10 +679,10 @@ ipc_add_result_encode(uint8_t *out, size_t cap, const struct ipc_add_result *a)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_ADD_END, IPC_OK);
+	ipc_w_hdr(&w, IPC_ADD_END, IPC_OK);
 	buf_w_u8(&w, a->dedup);
-	w_file(&w, &a->file);
-	return w_done(&w);
+	ipc_w_file(&w, &a->file);
+	return ipc_w_done(&w);
 }
 
 int
@@ -681,16 +691,16 @@ ipc_add_result_decode(const uint8_t *p, size_t len, struct ipc_add_result *a)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_ADD_END)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_ADD_END)) != 0)
 		return rc;
 	a->dedup = buf_r_u8(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
 	if (a->dedup > 1)
 		return IPC_DEC_RANGE;
-	if ((rc = r_file(&r, &a->file)) != 0)
+	if ((rc = ipc_r_file(&r, &a->file)) != 0)
 		return rc;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -699,10 +709,10 @@ ipc_ref_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_ref *q)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_u8(&w, q->kind);
 	buf_w_bytes(&w, q->key, sizeof(q->key));
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -711,7 +721,7 @@ ipc_ref_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_ref *q)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	q->kind = buf_r_u8(&r);
 	buf_r_copy(&r, q->key, sizeof(q->key));
@@ -719,7 +729,7 @@ ipc_ref_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_ref *q)
 		return IPC_DEC_SHORT;
 	if (q->kind > 1)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -728,10 +738,10 @@ ipc_mv_encode(uint8_t *out, size_t cap, const struct ipc_mv *m)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_MV, IPC_OK);
+	ipc_w_hdr(&w, IPC_MV, IPC_OK);
 	buf_w_bytes(&w, m->id, sizeof(m->id));
-	w_str(&w, m->name);
-	return w_done(&w);
+	ipc_w_str(&w, m->name);
+	return ipc_w_done(&w);
 }
 
 int
@@ -740,16 +750,16 @@ ipc_mv_decode(const uint8_t *p, size_t len, struct ipc_mv *m)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_MV)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_MV)) != 0)
 		return rc;
 	buf_r_copy(&r, m->id, sizeof(m->id));
 	if (r.err)
 		return IPC_DEC_SHORT;
-	if ((rc = r_str(&r, m->name, sizeof(m->name))) != 0)
+	if ((rc = ipc_r_str(&r, m->name, sizeof(m->name))) != 0)
 		return rc;
 	if (m->name[0] == '\0')
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -759,12 +769,12 @@ ipc_chain_info_encode(uint8_t *out, size_t cap, uint16_t type,
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, type, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_le64(&w, c->version);
 	buf_w_le64(&w, c->height);
 	buf_w_le64(&w, c->files);
 	buf_w_le64(&w, c->bytes);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -774,13 +784,13 @@ ipc_chain_info_decode(const uint8_t *p, size_t len, uint16_t type,
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, type)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	c->version = buf_r_le64(&r);
 	c->height = buf_r_le64(&r);
 	c->files = buf_r_le64(&r);
 	c->bytes = buf_r_le64(&r);
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -789,12 +799,12 @@ ipc_cache_info_encode(uint8_t *out, size_t cap, const struct ipc_cache_info *c)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_CACHE, IPC_OK);
+	ipc_w_hdr(&w, IPC_CACHE, IPC_OK);
 	buf_w_le64(&w, c->peers);
 	buf_w_le64(&w, c->blocks);
 	buf_w_le64(&w, c->bytes);
 	buf_w_le64(&w, c->files);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -803,13 +813,13 @@ ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_CACHE)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_CACHE)) != 0)
 		return rc;
 	c->peers = buf_r_le64(&r);
 	c->blocks = buf_r_le64(&r);
 	c->bytes = buf_r_le64(&r);
 	c->files = buf_r_le64(&r);
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -818,11 +828,11 @@ ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_resul
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_VERIFY, IPC_OK);
+	ipc_w_hdr(&w, IPC_VERIFY, IPC_OK);
 	buf_w_le64(&w, v->files);
 	buf_w_le64(&w, v->bad);
-	w_str(&w, v->report);
-	return w_done(&w);
+	ipc_w_str(&w, v->report);
+	return ipc_w_done(&w);
 }
 
 int
@@ -831,15 +841,15 @@ ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result 
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_VERIFY)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_VERIFY)) != 0)
 		return rc;
 	v->files = buf_r_le64(&r);
 	v->bad = buf_r_le64(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
-	if ((rc = r_str(&r, v->report, sizeof(v->report))) != 0)
+	if ((rc = ipc_r_str(&r, v->report, sizeof(v->report))) != 0)
 		return rc;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -848,11 +858,11 @@ ipc_cache_seen_encode(uint8_t *out, size_t cap, const struct ipc_cache_seen *c)
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_CACHE_SEEN, IPC_OK);
+	ipc_w_hdr(&w, IPC_CACHE_SEEN, IPC_OK);
 	buf_w_bytes(&w, c->owner, sizeof(c->owner));
 	buf_w_le64(&w, c->version);
 	buf_w_le64(&w, c->height);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -861,7 +871,7 @@ ipc_cache_seen_decode(const uint8_t *p, size_t len, struct ipc_cache_seen *c)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_CACHE_SEEN)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_CACHE_SEEN)) != 0)
 		return rc;
 	buf_r_copy(&r, c->owner, sizeof(c->owner));
 	c->version = buf_r_le64(&r);
@@ -870,7 +880,7 @@ ipc_cache_seen_decode(const uint8_t *p, size_t len, struct ipc_cache_seen *c)
 		return IPC_DEC_SHORT;
 	if (c->owner[0] != 0x02 && c->owner[0] != 0x03)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -879,11 +889,11 @@ ipc_cache_fetch_encode(uint8_t *out, size_t cap, const struct ipc_cache_fetch *c
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_CACHE_SEEN, IPC_OK);
+	ipc_w_hdr(&w, IPC_CACHE_SEEN, IPC_OK);
 	buf_w_u8(&w, c->status);
 	buf_w_le64(&w, c->from);
 	buf_w_le64(&w, c->to);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -892,7 +902,7 @@ ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_CACHE_SEEN)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_CACHE_SEEN)) != 0)
 		return rc;
 	c->status = buf_r_u8(&r);
 	c->from = buf_r_le64(&r);
@@ -901,7 +911,7 @@ ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c)
 		return IPC_DEC_SHORT;
 	if (c->from > c->to)
 		return IPC_DEC_RANGE;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }
 
 long
@@ -912,13 +922,13 @@ ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_block *c
 	if (c->len > IPC_DATA_MAX)
 		return -1;
 	buf_w_init(&w, out, cap);
-	w_hdr(&w, IPC_CACHE_PUT, IPC_OK);
+	ipc_w_hdr(&w, IPC_CACHE_PUT, IPC_OK);
 	buf_w_bytes(&w, c->owner, sizeof(c->owner));
 	buf_w_le64(&w, c->version);
 	buf_w_le64(&w, c->number);
 	buf_w_le32(&w, c->len);
 	buf_w_bytes(&w, c->raw, c->len);
-	return w_done(&w);
+	return ipc_w_done(&w);
 }
 
 int
@@ -927,7 +937,7 @@ ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c)
 	struct buf_r r;
 	int rc;
 
-	if ((rc = r_begin(&r, p, len, IPC_CACHE_PUT)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_CACHE_PUT)) != 0)
 		return rc;
 	buf_r_copy(&r, c->owner, sizeof(c->owner));
 	c->version = buf_r_le64(&r);
@@ -939,5 +949,5 @@ ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c)
 		return IPC_DEC_RANGE;
 	if ((c->raw = buf_r_take(&r, c->len)) == NULL)
 		return IPC_DEC_SHORT;
-	return r_end(&r);
+	return ipc_r_end(&r);
 }

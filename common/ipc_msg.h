@@ -61,6 +61,20 @@ enum ipc_type {
 	IPC_CACHE_SEEN		= 41,	/* ipc_cache_seen -> ipc_cache_fetch */
 	/* netd -> storaged: a fetched block of a peer's chain, to validate and cache */
 	IPC_CACHE_PUT		= 42,	/* ipc_cache_block -> empty */
+	/* ctl -> searchd: search jobs (ipc_msg_search.h) */
+	IPC_SEARCH_START	= 50,
+	IPC_SEARCH_FETCH	= 51,
+	IPC_SEARCH_STOP		= 52,
+	IPC_REINDEX		= 53,	/* rebuild the index from storaged */
+	/* searchd -> storaged: every file record, own and cached (ipc_msg_search.h) */
+	IPC_FILES_ALL		= 54,
+	/* ctl, searchd -> netd: the peer list (ipc_msg_net.h) */
+	IPC_PEERS		= 60,
+	/* ctl -> netd: ping a node, look a node up in the DHT (ipc_msg_net.h) */
+	IPC_PING		= 61,
+	IPC_FIND		= 62,
+	/* ctl -> netd: network status: listen addresses, counters (ipc_msg_net.h) */
+	IPC_NET_STATUS		= 63,
 	/* events published by a daemon on its pub socket (pub/sub) */
 	IPC_EV_STARTED		= 100,	/* a daemon is up: body = status */
 	IPC_EV_CHAIN		= 101,	/* storaged: own chain changed: ipc_chain_info */
@@ -310,5 +324,9 @@ long	ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_blo
 int	ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c);
 long	ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v);
 int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v);
+
+/* The messages of the search and network areas, with their codecs. */
+#include "ipc_msg_net.h"
+#include "ipc_msg_search.h"
 
 #endif

@@ -189,7 +189,8 @@ udt_seq_diff(uint32_t a, uint32_t b)
 {
 	uint32_t d = (a - b) & UDT_SEQ_MASK;
 
-	return d >= 0x40000000U ? (int32_t)d - (int32_t)0x80000000 : (int32_t)d;
+	/* sign-extend bit 30 (conversion is modulo 2^32 in GCC and Clang) */
+	return (int32_t)(d >= 0x40000000U ? d | 0x80000000U : d);
 }
 
 static inline uint32_t

@@ -223,6 +223,9 @@ encode_ctrl(struct buf_w *w, const struct udt_pkt *p)
 	case UDT_CTRL_DROPREQ:
 		buf_w_be32(w, p->u.drop.first);
 		buf_w_be32(w, p->u.drop.last);
+		/* bytes after the two numbers are kept, as for unparsed types */
+		if (p->body != NULL && p->body_len > 8)
+			buf_w_bytes(w, p->body + 8, p->body_len - 8);
 		break;
 	default:
 		if (p->body_len > 0 && p->body == NULL)

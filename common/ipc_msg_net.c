@@ -1,0 +1,303 @@
+/*
+ * ipc_msg_net.c — codecs of the network area of the IPC catalogue
+ * (ipc_msg_net.h): peer lists, ping, find, network status.
+ */
+#include <string.h>
+
+#include "ipc_msg_codec.h"
+
+static const char *const ipc_nc_names[IPC_NC_MAX] = {
+	"rx_datagrams", "rx_packets", "rx_lite", "drop_short", "drop_decode",
+	"drop_self", "drop_replay", "drop_protocol", "drop_message",
+	"drop_unknown_command", "drop_unsolicited", "drop_peer_list_full",
+	"tx_packets", "tx_errors", "rx_announcement", "rx_response", "rx_ping",
+	"rx_pong"
+};
+
+const char *
+ipc_net_counter_name(int c)
+{
+	return c >= 0 && c < IPC_NC_MAX ? ipc_nc_names[c] : "unknown";
+}
+
+static void
+w_peer(struct buf_w *w, const struct ipc_peer *p)
+{
+	buf_w_bytes(w, p->pubkey, sizeof(p->pubkey));
+	buf_w_bytes(w, p->node_id, sizeof(p->node_id));
+	ipc_w_str(w, p->addr);
+	buf_w_u8(w, p->active);
+	buf_w_u8(w, p->root);
+	buf_w_u8(w, p->nat);
+	buf_w_u8(w, p->features);
+	buf_w_le32(w, p->conns);
+	buf_w_le32(w, p->rtt_ms);
+	buf_w_le64(w, p->height);
+	buf_w_le64(w, p->version);
+	ipc_w_str(w, p->user_agent);
+}
+
+static int
+r_peer(struct buf_r *r, struct ipc_peer *p)
+{
+	int rc;
+
+	buf_r_copy(r, p->pubkey, sizeof(p->pubkey));
+	buf_r_copy(r, p->node_id, sizeof(p->node_id));
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if ((rc = ipc_r_str(r, p->addr, sizeof(p->addr))) != 0)
+		return rc;
+	p->active = buf_r_u8(r);
+	p->root = buf_r_u8(r);
+	p->nat = buf_r_u8(r);
+	p->features = buf_r_u8(r);
+	p->conns = buf_r_le32(r);
+	p->rtt_ms = buf_r_le32(r);
+	p->height = buf_r_le64(r);
+	p->version = buf_r_le64(r);
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if (p->active > 1 || p->root > 1 || p->nat > 1)
+		return IPC_DEC_RANGE;
+	return ipc_r_str(r, p->user_agent, sizeof(p->user_agent));
+}
+
+long
+ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_PEERS, IPC_OK);
+	buf_w_le32(&w, total);
+	buf_w_le32(&w, 0);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_peer_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_peer *p)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	w.off = *off;
+	w_peer(&w, p);
+	if (w.err)
+		return -1;
+	*off = w.off;
+	buf_put_le32(out + IPC_HDR_LEN + 4, buf_le32(out + IPC_HDR_LEN + 4) + 1);
+	return 0;
+}
+
+int
+ipc_peer_list_decode(const uint8_t *p, size_t len, struct ipc_peer_list *l)
+{
+	struct ipc_peer peer;
+	struct buf_r r;
+	uint32_t i;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_PEERS)) != 0)
+		return rc;
+	l->total = buf_r_le32(&r);
+	l->count = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	l->p = p;
+	l->len = len;
+	l->off = IPC_HDR_LEN + r.off;
+	for (i = 0; i < l->count; i++)
+		if ((rc = r_peer(&r, &peer)) != 0)
+			return rc;
+	return ipc_r_end(&r);
+}
+
+int
+ipc_peer_list_next(struct ipc_peer_list *l, struct ipc_peer *p)
+{
+	struct buf_r r;
+	int rc;
+
+	if (l->off >= l->len)
+		return 0;
+	buf_r_init(&r, l->p, l->len);
+	r.off = l->off;
+	if ((rc = r_peer(&r, p)) != 0)
+		return rc;
+	l->off = r.off;
+	return 1;
+}
+
+long
+ipc_ping_req_encode(uint8_t *out, size_t cap, const struct ipc_ping_req *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_PING, IPC_OK);
+	buf_w_bytes(&w, q->node_id, sizeof(q->node_id));
+	buf_w_le32(&w, q->timeout_ms);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_ping_req_decode(const uint8_t *p, size_t len, struct ipc_ping_req *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_PING)) != 0)
+		return rc;
+	buf_r_copy(&r, q->node_id, sizeof(q->node_id));
+	q->timeout_ms = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->timeout_ms == 0 || q->timeout_ms > 600000)
+		return IPC_DEC_RANGE;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_ping_rep_encode(uint8_t *out, size_t cap, const struct ipc_ping_rep *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_PING, IPC_OK);
+	buf_w_le32(&w, q->rtt_ms);
+	ipc_w_str(&w, q->addr);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_ping_rep_decode(const uint8_t *p, size_t len, struct ipc_ping_rep *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_PING)) != 0)
+		return rc;
+	q->rtt_ms = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = ipc_r_str(&r, q->addr, sizeof(q->addr))) != 0)
+		return rc;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_find_req_encode(uint8_t *out, size_t cap, const struct ipc_find_req *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_FIND, IPC_OK);
+	buf_w_bytes(&w, q->key, sizeof(q->key));
+	buf_w_le32(&w, q->timeout_ms);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_find_req_decode(const uint8_t *p, size_t len, struct ipc_find_req *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_FIND)) != 0)
+		return rc;
+	buf_r_copy(&r, q->key, sizeof(q->key));
+	q->timeout_ms = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->timeout_ms == 0 || q->timeout_ms > 600000)
+		return IPC_DEC_RANGE;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_find_rep_encode(uint8_t *out, size_t cap, const struct ipc_find_rep *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_FIND, IPC_OK);
+	buf_w_u8(&w, q->found);
+	buf_w_le32(&w, q->rounds);
+	buf_w_le32(&w, q->messages);
+	buf_w_bytes(&w, q->pubkey, sizeof(q->pubkey));
+	ipc_w_str(&w, q->addrs);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_find_rep_decode(const uint8_t *p, size_t len, struct ipc_find_rep *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_FIND)) != 0)
+		return rc;
+	q->found = buf_r_u8(&r);
+	q->rounds = buf_r_le32(&r);
+	q->messages = buf_r_le32(&r);
+	buf_r_copy(&r, q->pubkey, sizeof(q->pubkey));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->found > 1)
+		return IPC_DEC_RANGE;
+	if ((rc = ipc_r_str(&r, q->addrs, sizeof(q->addrs))) != 0)
+		return rc;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_net_status_encode(uint8_t *out, size_t cap, const struct ipc_net_status *s)
+{
+	struct buf_w w;
+	int i;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_NET_STATUS, IPC_OK);
+	buf_w_bytes(&w, s->pubkey, sizeof(s->pubkey));
+	buf_w_bytes(&w, s->node_id, sizeof(s->node_id));
+	ipc_w_str(&w, s->listen);
+	buf_w_le32(&w, s->peers);
+	buf_w_le32(&w, s->active);
+	buf_w_le32(&w, s->dht_size);
+	ipc_w_str(&w, s->nat);
+	buf_w_u8(&w, IPC_NC_MAX);
+	for (i = 0; i < IPC_NC_MAX; i++)
+		buf_w_le64(&w, s->counters[i]);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s)
+{
+	struct buf_r r;
+	int i, rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = ipc_r_begin(&r, p, len, IPC_NET_STATUS)) != 0)
+		return rc;
+	buf_r_copy(&r, s->pubkey, sizeof(s->pubkey));
+	buf_r_copy(&r, s->node_id, sizeof(s->node_id));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = ipc_r_str(&r, s->listen, sizeof(s->listen))) != 0)
+		return rc;
+	s->peers = buf_r_le32(&r);
+	s->active = buf_r_le32(&r);
+	s->dht_size = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = ipc_r_str(&r, s->nat, sizeof(s->nat))) != 0)
+		return rc;
+	/* ctl and netd come from one build: a different counter count is refused. */
+	if (buf_r_u8(&r) != IPC_NC_MAX)
+		return r.err ? IPC_DEC_SHORT : IPC_DEC_RANGE;
+	for (i = 0; i < IPC_NC_MAX; i++)
+		s->counters[i] = buf_r_le64(&r);
+	return ipc_r_end(&r);
+}

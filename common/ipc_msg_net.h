@@ -1,0 +1,99 @@
+/*
+ * ipc_msg_net.h — the network area of the IPC catalogue (types IPC_PEERS,
+ * IPC_PING, IPC_FIND, IPC_NET_STATUS in ipc_msg.h): structs and codecs.
+ */
+#ifndef PEERNET_IPC_MSG_NET_H
+#define PEERNET_IPC_MSG_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_ADDR_MAX	64
+
+/* One peer of netd's peer list. */
+struct ipc_peer {
+	uint8_t		pubkey[33];
+	uint8_t		node_id[32];
+	char		addr[IPC_ADDR_MAX];	/* the connection packets go to */
+	uint8_t		active;		/* has an active connection */
+	uint8_t		root;		/* a configured root peer */
+	uint8_t		nat;		/* reported and observed ports differ */
+	uint8_t		features;
+	uint32_t	conns;		/* connections (addresses) known */
+	uint32_t	rtt_ms;		/* 0: not measured */
+	uint64_t	height;		/* of its blockchain */
+	uint64_t	version;
+	char		user_agent[256];
+};
+
+/* A peer list: u32 total, u32 count, then count peers (like ipc_file_list). */
+struct ipc_peer_list {
+	uint32_t	total;
+	uint32_t	count;
+	size_t		off;
+	const uint8_t	*p;
+	size_t		len;
+};
+
+struct ipc_ping_req {
+	uint8_t		node_id[32];
+	uint32_t	timeout_ms;
+};
+
+struct ipc_ping_rep {
+	uint32_t	rtt_ms;
+	char		addr[IPC_ADDR_MAX];
+};
+
+struct ipc_find_req {
+	uint8_t		key[32];	/* a node ID */
+	uint32_t	timeout_ms;
+};
+
+struct ipc_find_rep {
+	uint8_t		found;
+	uint32_t	rounds;
+	uint32_t	messages;
+	uint8_t		pubkey[33];
+	char		addrs[256];	/* space-separated ADDR:PORT */
+};
+
+/* Drop and traffic counters of netd, by reason (names: ipc_net_counter_name). */
+enum ipc_net_counter {
+	IPC_NC_RX_DATAGRAMS, IPC_NC_RX_PACKETS, IPC_NC_RX_LITE, IPC_NC_DROP_SHORT,
+	IPC_NC_DROP_DECODE, IPC_NC_DROP_SELF, IPC_NC_DROP_REPLAY, IPC_NC_DROP_PROTOCOL,
+	IPC_NC_DROP_MESSAGE, IPC_NC_DROP_UNKNOWN_CMD, IPC_NC_DROP_UNSOLICITED,
+	IPC_NC_DROP_PEER_FULL, IPC_NC_TX_PACKETS, IPC_NC_TX_ERRORS,
+	IPC_NC_RX_ANNOUNCE, IPC_NC_RX_RESPONSE, IPC_NC_RX_PING, IPC_NC_RX_PONG,
+	IPC_NC_MAX
+};
+
+struct ipc_net_status {
+	uint8_t		pubkey[33];
+	uint8_t		node_id[32];
+	char		listen[512];	/* space-separated ADDR:PORT actually bound */
+	uint32_t	peers;
+	uint32_t	active;
+	uint32_t	dht_size;	/* contacts in the routing table */
+	char		nat[32];	/* "none", "nat", "unknown" ... */
+	uint64_t	counters[IPC_NC_MAX];
+};
+
+const char *ipc_net_counter_name(int c);
+
+long	ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total);
+int	ipc_peer_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_peer *p);
+int	ipc_peer_list_decode(const uint8_t *p, size_t len, struct ipc_peer_list *l);
+int	ipc_peer_list_next(struct ipc_peer_list *l, struct ipc_peer *p);
+long	ipc_ping_req_encode(uint8_t *out, size_t cap, const struct ipc_ping_req *q);
+int	ipc_ping_req_decode(const uint8_t *p, size_t len, struct ipc_ping_req *q);
+long	ipc_ping_rep_encode(uint8_t *out, size_t cap, const struct ipc_ping_rep *r);
+int	ipc_ping_rep_decode(const uint8_t *p, size_t len, struct ipc_ping_rep *r);
+long	ipc_find_req_encode(uint8_t *out, size_t cap, const struct ipc_find_req *q);
+int	ipc_find_req_decode(const uint8_t *p, size_t len, struct ipc_find_req *q);
+long	ipc_find_rep_encode(uint8_t *out, size_t cap, const struct ipc_find_rep *r);
+int	ipc_find_rep_decode(const uint8_t *p, size_t len, struct ipc_find_rep *r);
+long	ipc_net_status_encode(uint8_t *out, size_t cap, const struct ipc_net_status *s);
+int	ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s);
+
+#endif
