@@ -2,8 +2,9 @@
  * net.c — netd's UDP sockets: one per configured listen address, bound
  * before the last capability is dropped, with the destination address of
  * each datagram requested (IP_PKTINFO / IPV6_RECVPKTINFO) so that replies
- * can leave from the address they were sent to.
+ * leave from the address they were sent to.
  */
+#define _GNU_SOURCE	/* struct in6_pktinfo */
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <netinet/in.h>
@@ -18,33 +19,123 @@
 #include "netd.h"
 #include "wire_packet.h"
 
+/* Receives up to a bounded number of datagrams, with their local address. */
 static void
 netd_on_datagram(int fd, uint32_t events, void *arg)
 {
-	struct netd *n = arg;
-	static uint8_t raw[WIRE_PACKET_MAX], plain[WIRE_PACKET_MAX];
-	struct wire_packet pkt;
+	struct netd_sock *s = arg;
+	static uint8_t raw[WIRE_PACKET_MAX];
+	union {
+		struct cmsghdr	hdr;
+		uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64];
+	} ctl;
+	struct sockaddr_storage from;
+	struct peer_addr remote, local;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
 	ssize_t len;
-	int i, rc;
+	int i;
 
 	(void)events;
 	/* Bounded per wake-up so that one busy socket cannot starve the loop. */
 	for (i = 0; i < 64; i++) {
-		len = recv(fd, raw, sizeof(raw), MSG_DONTWAIT);
-		if (len == -1)
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = raw;
+		iov.iov_len = sizeof(raw);
+		mh.msg_name = &from;
+		mh.msg_namelen = sizeof(from);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		if ((len = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
 			return;
-		n->rx_packets++;
-		rc = wire_packet_decode(raw, (size_t)len, n->id.pub, plain,
-		    sizeof(plain), &pkt);
-		if (rc != 0) {
-			n->rx_bad++;
-			log_debug("dropped a %zd-byte datagram: %s", len,
-			    wire_packet_strerror(rc));
+		if (peer_addr_from_sockaddr((struct sockaddr *)&from, mh.msg_namelen,
+		    &remote) != 0)
 			continue;
+		local = s->addr;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				memset(local.ip, 0, sizeof(local.ip));
+				memcpy(local.ip, &pi.ipi_addr, 4);
+			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			    cm->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				memcpy(local.ip, &pi.ipi6_addr, 16);
+			}
 		}
-		log_debug("packet command %u sequence %u, %zu payload bytes",
-		    pkt.command, pkt.sequence, pkt.payload_len);
+		netd_packet_in(s->n, s->index, &local, &remote, raw, (size_t)len);
 	}
+}
+
+int
+netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+{
+	union {
+		struct cmsghdr	hdr;
+		uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct sockaddr_storage to;
+	struct netd_sock *s;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	socklen_t tolen;
+
+	if (sock < 0 || sock >= n->nsocks)
+		return -1;
+	s = &n->socks[sock];
+	if (remote->family != s->family || peer_addr_to_sockaddr(remote, &to, &tolen) != 0)
+		return -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	mh.msg_name = &to;
+	mh.msg_namelen = tolen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	/* A wildcard socket answers from the address the peer wrote to. */
+	if (local != NULL && peer_addr_is_unspecified(&s->addr) &&
+	    !peer_addr_is_unspecified(local)) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		if (s->family == AF_INET) {
+			struct in_pktinfo pi;
+
+			memset(&pi, 0, sizeof(pi));
+			memcpy(&pi.ipi_spec_dst, local->ip, 4);
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi;
+
+			memset(&pi, 0, sizeof(pi));
+			memcpy(&pi.ipi6_addr, local->ip, 16);
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	}
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1) {
+		n->counters[IPC_NC_TX_ERRORS]++;
+		return -1;
+	}
+	n->counters[IPC_NC_TX_PACKETS]++;
+	return 0;
 }
 
 int
@@ -55,10 +146,12 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t slen;
-	int i, fd, on = 1;
+	int i, fd, on = 1, rcvbuf = 4 << 20;
 
 	for (i = 0; i < c->nlisten && i < NETD_MAX_SOCKS; i++) {
 		const struct conf_listen *l = &c->listen[i];
+		struct netd_sock *s = &n->socks[n->nsocks];
+		char text[PEER_ADDR_STRLEN];
 
 		memset(&ss, 0, sizeof(ss));
 		if (l->family == AF_INET) {
@@ -83,6 +176,8 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
 		} else
 			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+		/* Peernet datagrams reach 64 KiB; bursts must not be dropped by the kernel. */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 		if (bind(fd, (struct sockaddr *)&ss, slen) == -1) {
 			snprintf(err, errlen, "bind %s: %s%s", l->text, strerror(errno),
 			    errno == EACCES ? " (ports below 1024 need root or "
@@ -90,16 +185,24 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 			close(fd);
 			return -1;
 		}
-		n->socks[n->nsocks].fd = fd;
-		n->socks[n->nsocks].family = l->family;
-		n->socks[n->nsocks].port = l->port;
-		strlcpy(n->socks[n->nsocks].text, l->text, sizeof(n->socks[0].text));
+		/* Port 0 in the config: the kernel chose one; learn it. */
+		slen = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &slen);
+		memset(s, 0, sizeof(*s));
+		s->fd = fd;
+		s->n = n;
+		s->index = n->nsocks;
+		s->family = l->family;
+		peer_addr_from_sockaddr((struct sockaddr *)&ss, slen, &s->addr);
+		s->port = s->addr.port;
+		peer_addr_format(&s->addr, text, sizeof(text));
+		strlcpy(s->text, text, sizeof(s->text));
 		n->nsocks++;
-		if (loop_add_fd(&n->d->loop, fd, EPOLLIN, netd_on_datagram, n) == -1) {
+		if (loop_add_fd(&n->d->loop, fd, EPOLLIN, netd_on_datagram, s) == -1) {
 			snprintf(err, errlen, "loop: %s", strerror(errno));
 			return -1;
 		}
-		log_info("listening on %s", l->text);
+		log_info("listening on %s", s->text);
 	}
 	return 0;
 }

@@ -62,7 +62,26 @@ static int
 netd_bind(struct daemon *d, char *err, size_t errlen)
 {
 	/* Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024). */
-	return netd_sockets_open(&netd, err, errlen);
+	if (netd_sockets_open(&netd, err, errlen) == -1)
+		return -1;
+	return netd_node_init(&netd, err, errlen);
+}
+
+static void
+netd_on_tick(void *arg)
+{
+	netd_node_tick(arg);
+}
+
+static int
+netd_setup(struct daemon *d, char *err, size_t errlen)
+{
+	/* Liveness, bootstrap, Kademlia timeouts: 100 ms resolution is plenty. */
+	if (loop_timer_add(&d->loop, 100, 100, netd_on_tick, &netd) == NULL) {
+		snprintf(err, errlen, "timer failed");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -94,6 +113,18 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 		n = ipc_sign_rep_encode(buf, sizeof(buf), &sp);
 		ipc_reply(req, buf, (size_t)n);
 		return;
+	case IPC_PEERS:
+		netd_req_peers(&netd, req, msg, len);
+		return;
+	case IPC_PING:
+		netd_req_ping(&netd, req, msg, len);
+		return;
+	case IPC_FIND:
+		netd_req_find(&netd, req, msg, len);
+		return;
+	case IPC_NET_STATUS:
+		netd_req_status(&netd, req, msg, len);
+		return;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",
 		    ipc_type_name(type));
@@ -106,6 +137,7 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 static void
 netd_shutdown(struct daemon *d)
 {
+	netd_node_free(&netd);
 	netd_sockets_close(&netd);
 	ident_wipe(&netd.id);
 }
@@ -113,6 +145,7 @@ netd_shutdown(struct daemon *d)
 static const struct daemon_ops netd_ops = {
 	.privileged = netd_privileged,
 	.bind = netd_bind,
+	.setup = netd_setup,
 	.request = netd_request,
 	.shutdown = netd_shutdown,
 };

@@ -1,6 +1,11 @@
 /*
- * netd.h — peernet-netd: the only process that touches the network.
- * It holds the node identity and answers id/sign requests for the others.
+ * netd.h — peernet-netd: the only process that touches the network.  It
+ * holds the node identity, keeps the peer list and the Kademlia table, and
+ * answers id/sign/peers/ping/find requests.
+ *
+ * Files: netd.c (start-up, IPC), net.c (sockets), node.c (packets in and
+ * out, Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
+ * peer.c, seq.c, kad.c are the pure modules node.c drives.
  */
 #ifndef PEERNET_NETD_H
 #define PEERNET_NETD_H
@@ -10,27 +15,79 @@
 #include "conf.h"
 #include "daemon.h"
 #include "ident.h"
+#include "ipc_msg.h"
+#include "kad.h"
+#include "peer.h"
+#include "seq.h"
+#include "wire_packet.h"
 
-#define NETD_MAX_SOCKS CONF_MAX_LISTEN
+#define NETD_MAX_SOCKS		CONF_MAX_LISTEN
+#define NETD_MAX_PENDING	64	/* ctl pings/finds waiting at once */
+#define NETD_BOOT_PHASE1_MS	7000	/* root peers retried every 7 s ... */
+#define NETD_BOOT_PHASE1_TRIES	85	/* ... 85 times (10 min) */
+#define NETD_BOOT_PHASE2_MS	(5 * 60 * 1000)
+#define NETD_BOOT_PHASE2_TRIES	12
+#define NETD_REPLAY_CAPACITY	65536
+#define NETD_REPLAY_WINDOW_MS	(10 * 60 * 1000)
+
+struct netd;
 
 struct netd_sock {
 	int		 fd;
+	int		 index;
 	int		 family;
-	uint16_t	 port;
+	uint16_t	 port;		/* bound port (the kernel's choice for :0) */
+	struct peer_addr addr;		/* bound address */
 	char		 text[64];
+	struct netd *n;
+};
+
+/* A ctl request waiting for the network (ping, find). */
+struct netd_pending {
+	struct ipc_req	*req;
+	int		 kind;		/* IPC_PING or IPC_FIND */
+	uint8_t		 key[32];	/* node ID pinged or looked up */
+	uint8_t		 pub[33];	/* pinged peer */
+	uint32_t	 seq;		/* Ping sequence */
+	uint32_t	 lookup_id;
+	uint64_t	 deadline;
 };
 
 struct netd {
-	struct daemon	*d;
-	struct ident	 id;
-	struct netd_sock socks[NETD_MAX_SOCKS];
-	int		 nsocks;
-	uint64_t	 rx_packets;	/* datagrams received */
-	uint64_t	 rx_bad;	/* datagrams that did not open */
+	struct daemon		*d;
+	struct ident		 id;
+	struct netd_sock	 socks[NETD_MAX_SOCKS];
+	int			 nsocks;
+	struct peer_list	*peers;
+	struct seq_table	*seqs;
+	struct kad		*kad;
+	struct wire_replay	 replay;
+	uint64_t		 counters[IPC_NC_MAX];
+	struct netd_pending	 pending[NETD_MAX_PENDING];
+	int			 boot_tries;
+	uint64_t		 boot_next;
+	int			 kad_boot_left;	/* bucket refreshes once the table has 2 nodes */
+	uint64_t		 kad_boot_next;
+	struct loop_timer	*kad_timer;
+	uint64_t		 chain_height;	/* own chain, from storaged's events */
+	uint64_t		 chain_version;
 };
 
-/* net.c: the UDP sockets. */
+/* net.c */
 int	netd_sockets_open(struct netd *n, char *err, size_t errlen);
 void	netd_sockets_close(struct netd *n);
+int	netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+	    const struct peer_addr *remote, const uint8_t *buf, size_t len);
+
+/* node.c */
+int	netd_node_init(struct netd *n, char *err, size_t errlen);
+void	netd_node_free(struct netd *n);
+void	netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
+	    const struct peer_addr *remote, const uint8_t *raw, size_t len);
+void	netd_node_tick(struct netd *n);
+void	netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 
 #endif

@@ -91,13 +91,13 @@ env_send(void *ctx, const uint8_t *p, size_t len)
 		e->loglen[e->nlog++] = len;
 	}
 	l->sent++;
-	if (getenv("UDT_DEBUG")) {
+	if (getenv("UDT_DEBUG")) {	/* a packet trace on stderr */
 		struct udt_pkt k;
+
 		udt_pkt_decode(p, len, &k);
-		fprintf(stderr, "%llu %s %s dst=%u seq=%u info=%u w=%08x\n",
-		    (unsigned long long)fake_now, e->out == NULL ? "?" : "",
-		    udt_pkt_type_name(&k), k.dst, k.seq, k.info,
-		    len >= 20 ? buf_be32(p + 16) : 0);
+		fprintf(stderr, "%llu %s dst=%u seq=%u info=%u w4=%08x\n",
+		    (unsigned long long)fake_now, udt_pkt_type_name(&k), k.dst,
+		    k.seq, k.info, len >= 20 ? buf_be32(p + 16) : 0);
 	}
 	if (l->blocked || (l->loss_pct && xs(&link_rng) % 100 < l->loss_pct)) {
 		l->lost++;
@@ -794,7 +794,7 @@ static void
 test_garbage_and_nak_storm_stay_bounded(void)
 {
 	struct sim *s = sim_new(1000);
-	uint8_t b[UDT_PKT_MAX], data[200000];
+	uint8_t b[UDT_PKT_MAX + 2], data[200000];
 	struct udt_stats st, st0;
 	uint32_t isn, me_c, me_s;
 	uint64_t r = 99;

@@ -1,0 +1,1103 @@
+/*
+ * node.c — the Peernet node: every packet in and out, Announcement /
+ * Response / Ping / Pong handling (PROTOCOL.md §3, §4, §5), root-peer
+ * bootstrap (§6.6), and the glue that lets the pure Kademlia module (kad.c)
+ * send its FIND_* queries as Announcements (§7.4).  The peer list (peer.c)
+ * and the sequence table (seq.c) hold the state; this file only decides.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "hex.h"
+#include "log.h"
+#include "netd.h"
+#include "version.h"
+#include "wire_msg.h"
+
+/* What a sequence number was issued for (its seq.c context). */
+enum netd_ctx {
+	NETD_CTX_BOOT = 1,	/* bootstrap FIND_SELF: returned peers are contacted */
+	NETD_CTX_KEEPALIVE,	/* keep-alive Announcement: nothing follows */
+	NETD_CTX_PING,		/* liveness Ping */
+	NETD_CTX_LOOKUP,	/* a Kademlia query; arg = lookup id */
+	NETD_CTX_CTLPING	/* a ping asked for by peernetctl; arg = pending slot */
+};
+
+#define CTX(kind, arg)	((void *)(uintptr_t)((uint64_t)(arg) << 8 | (kind)))
+#define CTX_KIND(p)	((int)((uintptr_t)(p) & 0xff))
+#define CTX_ARG(p)	((uint32_t)((uintptr_t)(p) >> 8))
+
+#define NETD_BOOT_RECORDS	5	/* peers taken from one bootstrap answer */
+#define NETD_MAX_KEYS		256	/* FIND_PEER/VALUE keys answered per Announcement */
+
+static uint8_t node_plain[WIRE_PACKET_MAX];
+static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
+static uint8_t node_payload[WIRE_PACKET_MAX];
+
+static uint64_t
+node_now(void)
+{
+	return loop_now_ms();
+}
+
+/* --- sending ------------------------------------------------------------ */
+
+static uint8_t
+node_features(struct netd *n)
+{
+	uint8_t f = 0;
+	int i;
+
+	for (i = 0; i < n->nsocks; i++) {
+		if (peer_addr_is_link_local(&n->socks[i].addr))
+			continue;
+		f |= n->socks[i].family == AF_INET ? WIRE_FEATURE_IPV4_LISTEN :
+		    WIRE_FEATURE_IPV6_LISTEN;
+	}
+	if (n->d->conf.firewall)
+		f |= WIRE_FEATURE_FIREWALL;
+	return f;
+}
+
+static void
+node_hdr(struct netd *n, struct wire_msg_hdr *h, int with_ua)
+{
+	memset(h, 0, sizeof(*h));
+	h->features = node_features(n);
+	h->blockchain_height = n->chain_height;
+	h->blockchain_version = n->chain_version;
+	if (with_ua)
+		wire_msg_hdr_set_ua(h, n->d->conf.user_agent);
+}
+
+/*
+ * Encrypts payload to `to` and sends it from socket `sock`.  Announcements
+ * and Responses get the self-reported ports of that socket patched in
+ * (§3.1): internal = its bound port, external = port_forward or 0.
+ */
+static int
+node_send_on(struct netd *n, const uint8_t to[33], int sock,
+    const struct peer_addr *local, const struct peer_addr *remote, uint8_t cmd,
+    uint32_t seq, const uint8_t *payload, size_t len)
+{
+	size_t out;
+	int rc;
+
+	if (sock < 0 || sock >= n->nsocks)
+		return -1;
+	if (len > 0)
+		memcpy(node_payload, payload, len);
+	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
+		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
+		    n->d->conf.port_forward);
+	rc = wire_packet_encode(node_pkt, sizeof(node_pkt), &out, &n->id, to, cmd,
+	    seq, node_payload, len);
+	if (rc != 0) {
+		log_warnx("encode command %u: %s", cmd, wire_packet_strerror(rc));
+		return -1;
+	}
+	return netd_send_raw(n, sock, local, remote, node_pkt, out);
+}
+
+/* To a known peer, on the connections §5.8 picks. */
+static int
+node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
+    const uint8_t *payload, size_t len)
+{
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	size_t k, i;
+	int sent = 0;
+
+	if (peer_send_targets(p, NULL, targets, &k) != 0)
+		return -1;
+	for (i = 0; i < k; i++) {
+		if (node_send_on(n, p->pub, targets[i]->sock, &targets[i]->local,
+		    &targets[i]->remote, cmd, seq, payload, len) == 0) {
+			peer_conn_sent(p, targets[i], node_now());
+			sent++;
+		} else
+			peer_conn_send_failed(p, targets[i], 0, node_now());
+	}
+	return sent ? 0 : -1;
+}
+
+static int
+node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t cmd,
+    uint32_t seq, const uint8_t *payload, size_t len)
+{
+	if (node_send_on(n, p->pub, c->sock, &c->local, &c->remote, cmd, seq,
+	    payload, len) != 0) {
+		peer_conn_send_failed(p, c, 0, node_now());
+		return -1;
+	}
+	peer_conn_sent(p, c, node_now());
+	return 0;
+}
+
+static int
+node_announce_payload(struct netd *n, int with_ua, uint8_t actions,
+    const uint8_t *peer_key, const uint8_t *value_key, size_t *len)
+{
+	struct wire_announce a;
+
+	memset(&a, 0, sizeof(a));
+	node_hdr(n, &a.hdr, with_ua);
+	a.hdr.actions = actions;
+	if (peer_key != NULL) {
+		a.find_peer = peer_key;
+		a.n_find_peer = 1;
+	}
+	if (value_key != NULL) {
+		a.find_value = value_key;
+		a.n_find_value = 1;
+	}
+	return wire_announce_encode(node_payload, sizeof(node_payload), len, &a);
+}
+
+/*
+ * First contact with an identity at an address (§6.6): an Announcement with
+ * user agent and the given query, from every socket of the address's
+ * family, each with a fresh random sequence tagged with ctx.
+ */
+static int
+node_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
+    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx)
+{
+	static uint8_t payload[WIRE_PACKET_MAX];
+	size_t len;
+	uint32_t seq;
+	int i, sent = 0;
+
+	if (memcmp(pub, n->id.pub, 33) == 0)
+		return -1;
+	if (node_announce_payload(n, 1, actions, peer_key, value_key, &len) != 0)
+		return -1;
+	memcpy(payload, node_payload, len);
+	for (i = 0; i < n->nsocks; i++) {
+		if (n->socks[i].family != to->family ||
+		    !peer_net_may_send(&n->socks[i].addr, to))
+			continue;
+		randombytes_buf(&seq, sizeof(seq));
+		if (seq_new_arbitrary(n->seqs, pub, seq, ctx, node_now()) != 0)
+			continue;
+		if (node_send_on(n, pub, i, NULL, to, WIRE_CMD_ANNOUNCEMENT, seq,
+		    payload, len) == 0)
+			sent++;
+	}
+	return sent ? 0 : -1;
+}
+
+/* --- peers as Kademlia contacts ---------------------------------------- */
+
+static void
+node_peer_contact(const struct peer *p, struct kad_contact *k)
+{
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, p->node_id, 32);
+	memcpy(k->peer_id, p->pub, 33);
+	k->features = p->features;
+	k->rtt_ms = peer_rtt(p);
+	for (i = 0; i < p->nact; i++) {
+		const struct peer_conn *c = &p->conns[p->act[i]];
+
+		if (c->remote.family == AF_INET && k->port4 == 0) {
+			memcpy(k->ip4, c->remote.ip, 4);
+			k->port4 = c->remote.port;
+			k->port4_int = c->port_internal;
+			k->port4_ext = c->port_external;
+		} else if (c->remote.family == AF_INET6 && k->port6 == 0) {
+			memcpy(k->ip6, c->remote.ip, 16);
+			k->port6 = c->remote.port;
+			k->port6_int = c->port_internal;
+			k->port6_ext = c->port_external;
+		}
+	}
+}
+
+static void
+node_kad_offer(struct netd *n, struct peer *p)
+{
+	struct kad_contact k;
+	int outcome;
+
+	node_peer_contact(p, &k);
+	if (k.port4 == 0 && k.port6 == 0)
+		return;
+	kad_table_insert(n->kad, &k, &outcome);
+}
+
+static void
+node_record_contact(const struct wire_peer_record *r, struct kad_contact *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, r->node_id, 32);
+	memcpy(k->peer_id, r->peer_id, 33);
+	k->features = r->features;
+	memcpy(k->ip4, r->ipv4, 4);
+	k->port4 = r->ipv4_port;
+	k->port4_int = r->ipv4_port_internal;
+	k->port4_ext = r->ipv4_port_external;
+	memcpy(k->ip6, r->ipv6, 16);
+	k->port6 = r->ipv6_port;
+	k->port6_int = r->ipv6_port_internal;
+	k->port6_ext = r->ipv6_port_external;
+}
+
+/* The address to dial a contact at (§3.4): external port if reported, else observed. */
+static int
+node_contact_addr(const struct kad_contact *k, struct peer_addr *a)
+{
+	static const uint8_t zero[16];
+
+	memset(a, 0, sizeof(*a));
+	if (memcmp(k->ip4, zero, 4) != 0 && k->port4 != 0) {
+		a->family = AF_INET;
+		memcpy(a->ip, k->ip4, 4);
+		a->port = k->port4_ext ? k->port4_ext : k->port4;
+		return 0;
+	}
+	if (memcmp(k->ip6, zero, 16) != 0 && k->port6 != 0) {
+		a->family = AF_INET6;
+		memcpy(a->ip, k->ip6, 16);
+		a->port = k->port6_ext ? k->port6_ext : k->port6;
+		return 0;
+	}
+	return -1;
+}
+
+struct node_filter {
+	struct netd	*n;
+	int		 allow_local, v4, v6;
+};
+
+static int
+node_connectable(void *fctx, const struct kad_contact *c)
+{
+	struct node_filter *f = fctx;
+	struct peer *p = peer_find_node(f->n->peers, c->id);
+
+	return p != NULL && peer_is_connectable(p, f->allow_local, f->v4, f->v6);
+}
+
+/* --- answering an Announcement (§3.2) ----------------------------------- */
+
+static void
+node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
+    const struct wire_announce *a)
+{
+	static struct wire_peer_record recs[NETD_MAX_KEYS + 1][KAD_ANSWER_COUNT];
+	static struct wire_h2p_in h2p[NETD_MAX_KEYS + 1];
+	static uint8_t notfound[(2 * NETD_MAX_KEYS + 1) * 32];
+	static struct wire_embedded_file files[NETD_MAX_KEYS];
+	static uint8_t keys[NETD_MAX_KEYS + 1][32];
+	struct kad_contact close[KAD_ANSWER_COUNT];
+	struct node_filter f;
+	struct wire_response_in r;
+	size_t nh = 0, nnf = 0, nf = 0, len, i, nk;
+	const uint8_t *data;
+	size_t dlen;
+	int k, m, j;
+
+	f.n = n;
+	f.allow_local = peer_addr_is_local(&c->remote) || peer_addr_is_loopback(&c->remote);
+	f.v4 = (a->hdr.features & WIRE_FEATURE_IPV4_LISTEN) != 0;
+	f.v6 = (a->hdr.features & WIRE_FEATURE_IPV6_LISTEN) != 0;
+
+	/* FIND_SELF is FIND_PEER for the sender's own ID; then the listed keys. */
+	nk = 0;
+	if (a->hdr.actions & WIRE_ACTION_FIND_SELF)
+		memcpy(keys[nk++], p->node_id, 32);
+	for (i = 0; i < a->n_find_peer && nk < NETD_MAX_KEYS + 1; i++)
+		memcpy(keys[nk++], a->find_peer + 32 * i, 32);
+	for (i = 0; i < nk; i++) {
+		k = kad_closest(n->kad, keys[i], KAD_ANSWER_COUNT, node_connectable, &f,
+		    p->node_id, close);
+		for (j = 0, m = 0; j < k; j++) {
+			struct peer *q = peer_find_node(n->peers, close[j].id);
+
+			if (q != NULL && peer_to_record(q, f.allow_local, f.v4, f.v6,
+			    &recs[nh][m]) == 0) {
+				recs[nh][m].reason = WIRE_REASON_CLOSE;
+				m++;
+			}
+		}
+		if (m == 0) {
+			memcpy(notfound + 32 * nnf++, keys[i], 32);
+			continue;
+		}
+		h2p[nh].key = keys[i];
+		h2p[nh].records = recs[nh];
+		h2p[nh].n_records = (size_t)m;
+		h2p[nh].more_follow = 0;
+		nh++;
+	}
+	/* FIND_VALUE: embedded data from the value store, else not found. */
+	for (i = 0; i < a->n_find_value && i < NETD_MAX_KEYS; i++) {
+		const uint8_t *key = a->find_value + 32 * i;
+
+		if (kad_value_get(n->kad, key, &data, &dlen) == 0 &&
+		    dlen <= KAD_VALUE_EMBED_MAX) {
+			files[nf].hash = key;
+			files[nf].data = data;
+			files[nf].len = dlen;
+			nf++;
+		} else
+			memcpy(notfound + 32 * nnf++, key, 32);
+	}
+	memset(&r, 0, sizeof(r));
+	node_hdr(n, &r.hdr, a->hdr.ua_len > 0);
+	r.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
+	r.h2p = h2p;
+	r.n_h2p = nh;
+	r.files = files;
+	r.n_files = nf;
+	r.notfound = notfound;
+	r.n_notfound = nnf;
+	if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0) {
+		/* Too big for one packet: answer what fits (realistic answers never split). */
+		r.n_files = 0;
+		if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0)
+			return;
+	}
+	memcpy(node_plain, node_payload, len);
+	node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
+}
+
+/* --- receiving --------------------------------------------------------- */
+
+static void
+node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	struct wire_announce a;
+
+	n->counters[IPC_NC_RX_ANNOUNCE]++;
+	if (wire_announce_decode(pkt->payload, pkt->payload_len, &a) != 0) {
+		n->counters[IPC_NC_DROP_MESSAGE]++;
+		return;
+	}
+	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
+	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
+	peer_set_info(p, &a.hdr, node_now());
+	node_kad_offer(n, p);
+	node_answer(n, p, c, pkt->sequence, &a);
+}
+
+/* A bootstrap answer (§6.6): contact up to 5 of the peers close to us. */
+static void
+node_boot_reply(struct netd *n, const struct wire_response *r)
+{
+	struct wire_response_iter it;
+	struct wire_h2p_view v;
+	struct wire_peer_record rec;
+	struct kad_contact k;
+	struct peer_addr to;
+	uint16_t i;
+	int taken = 0;
+
+	wire_response_h2p_begin(r, &it);
+	while (wire_response_h2p_next(&it, &v) == 1) {
+		if (memcmp(v.key, n->id.node_id, 32) != 0)
+			return;
+		for (i = 0; i < v.n_records && taken < NETD_BOOT_RECORDS; i++) {
+			if (wire_peer_record_decode(v.records + 70 * i, &rec) != 0 ||
+			    peer_record_bad_quality(&rec, n->id.pub) ||
+			    peer_find(n->peers, rec.peer_id) != NULL)
+				continue;
+			node_record_contact(&rec, &k);
+			if (node_contact_addr(&k, &to) != 0)
+				continue;
+			node_contact(n, rec.peer_id, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
+			    CTX(NETD_CTX_BOOT, 0));
+			taken++;
+		}
+	}
+}
+
+/* A Kademlia answer: its records and data go to the lookup. */
+static void
+node_lookup_reply(struct netd *n, struct peer *p, uint32_t lookup_id,
+    const struct wire_response *r)
+{
+	static struct kad_contact closest[KAD_LOOKUP_CANDIDATES];
+	static struct kad_contact storing[KAD_LOOKUP_CANDIDATES];
+	struct wire_response_iter it;
+	struct wire_h2p_view v;
+	struct wire_embedded_file ef;
+	struct wire_peer_record rec;
+	struct kad_reply kr;
+	int nc = 0, ns = 0;
+	uint16_t i;
+
+	memset(&kr, 0, sizeof(kr));
+	wire_response_h2p_begin(r, &it);
+	while (wire_response_h2p_next(&it, &v) == 1) {
+		for (i = 0; i < v.n_records; i++) {
+			if (wire_peer_record_decode(v.records + 70 * i, &rec) != 0 ||
+			    peer_record_bad_quality(&rec, n->id.pub))
+				continue;
+			if (rec.reason == WIRE_REASON_STORE && ns < KAD_LOOKUP_CANDIDATES)
+				node_record_contact(&rec, &storing[ns++]);
+			else if (nc < KAD_LOOKUP_CANDIDATES)
+				node_record_contact(&rec, &closest[nc++]);
+		}
+	}
+	wire_response_file_begin(r, &it);
+	if (wire_response_file_next(&it, &ef) == 1) {
+		kr.value = ef.data;
+		kr.value_len = ef.len;
+	}
+	kr.closest = closest;
+	kr.n_closest = nc;
+	kr.storing = storing;
+	kr.n_storing = ns;
+	kad_lookup_on_reply(n->kad, lookup_id, p->node_id, &kr);
+}
+
+static void
+node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	struct wire_response r;
+	struct seq_match m;
+
+	n->counters[IPC_NC_RX_RESPONSE]++;
+	if (wire_response_decode(pkt->payload, pkt->payload_len, &r) != 0) {
+		n->counters[IPC_NC_DROP_MESSAGE]++;
+		return;
+	}
+	/* Only an answer to something we asked this very identity (§4). */
+	if (seq_match(n->seqs, p->pub, pkt->sequence,
+	    (r.hdr.actions & WIRE_ACTION_SEQUENCE_LAST) != 0, node_now(), &m) != 0) {
+		n->counters[IPC_NC_DROP_UNSOLICITED]++;
+		return;
+	}
+	peer_conn_set_ports(c, r.hdr.port_internal, r.hdr.port_external,
+	    (r.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
+	peer_set_info(p, &r.hdr, node_now());
+	if (m.first)
+		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
+	node_kad_offer(n, p);
+	switch (CTX_KIND(m.ctx)) {
+	case NETD_CTX_BOOT:
+		node_boot_reply(n, &r);
+		break;
+	case NETD_CTX_LOOKUP:
+		node_lookup_reply(n, p, CTX_ARG(m.ctx), &r);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+node_pending_done(struct netd_pending *pd)
+{
+	memset(pd, 0, sizeof(*pd));
+}
+
+static void
+node_on_ping(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	size_t len;
+	uint32_t seq;
+
+	n->counters[IPC_NC_RX_PING]++;
+	if (peer_conn_ping_reply(c)) {
+		node_send_conn(n, p, c, WIRE_CMD_PONG, pkt->sequence, NULL, 0);
+		return;
+	}
+	/* Ports still unknown on this connection: ask with an Announcement (§3.5). */
+	if (node_announce_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
+	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
+	    node_now(), &seq) != 0)
+		return;
+	memcpy(node_plain, node_payload, len);
+	node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len);
+}
+
+static void
+node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	static uint8_t buf[256];
+	struct netd_pending *pd;
+	struct ipc_ping_rep rep;
+	struct seq_match m;
+	long len;
+
+	n->counters[IPC_NC_RX_PONG]++;
+	if (seq_match(n->seqs, p->pub, pkt->sequence, 1, node_now(), &m) != 0) {
+		n->counters[IPC_NC_DROP_UNSOLICITED]++;
+		return;
+	}
+	if (m.first)
+		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
+	if (CTX_KIND(m.ctx) != NETD_CTX_CTLPING || CTX_ARG(m.ctx) >= NETD_MAX_PENDING)
+		return;
+	pd = &n->pending[CTX_ARG(m.ctx)];
+	if (pd->req == NULL || pd->kind != IPC_PING || pd->seq != pkt->sequence)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	rep.rtt_ms = m.rtt_ms ? m.rtt_ms : 1;
+	peer_addr_format(&c->remote, rep.addr, sizeof(rep.addr));
+	len = ipc_ping_rep_encode(buf, sizeof(buf), &rep);
+	ipc_reply(pd->req, buf, (size_t)len);
+	node_pending_done(pd);
+}
+
+void
+netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *raw, size_t len)
+{
+	struct wire_packet pkt;
+	struct peer *p;
+	struct peer_conn *c;
+	unsigned events = 0;
+	int rc;
+
+	n->counters[IPC_NC_RX_DATAGRAMS]++;
+	if (len < WIRE_PACKET_MIN) {
+		n->counters[IPC_NC_DROP_SHORT]++;
+		return;
+	}
+	rc = wire_packet_decode(raw, len, n->id.pub, node_plain, sizeof(node_plain), &pkt);
+	if (rc != 0) {
+		n->counters[rc == WIRE_PACKET_ERR_SELF ? IPC_NC_DROP_SELF :
+		    rc == WIRE_PACKET_ERR_PROTOCOL ? IPC_NC_DROP_PROTOCOL :
+		    IPC_NC_DROP_DECODE]++;
+		return;
+	}
+	/* The same bytes twice are never legitimate (fresh nonce per packet). */
+	if (wire_replay_check(&n->replay, pkt.signed_hash, node_now())) {
+		n->counters[IPC_NC_DROP_REPLAY]++;
+		return;
+	}
+	n->counters[IPC_NC_RX_PACKETS]++;
+	rc = peer_packet_in(n->peers, pkt.sender, sock, local, remote, node_now(),
+	    &p, &c, &events);
+	if (rc != 0) {
+		n->counters[rc == PEER_ERR_FULL ? IPC_NC_DROP_PEER_FULL :
+		    IPC_NC_DROP_SELF]++;
+		return;
+	}
+	if (events & PEER_EV_NEW_PEER) {
+		char addr[PEER_ADDR_STRLEN], id[17];
+
+		hex_encode(id, p->node_id, 8);
+		log_debug("new peer %s… at %s", id, peer_addr_format(remote, addr,
+		    sizeof(addr)));
+	}
+	switch (pkt.command) {
+	case WIRE_CMD_ANNOUNCEMENT:
+		node_on_announcement(n, p, c, &pkt);
+		break;
+	case WIRE_CMD_RESPONSE:
+		node_on_response(n, p, c, &pkt);
+		break;
+	case WIRE_CMD_PING:
+		node_on_ping(n, p, c, &pkt);
+		break;
+	case WIRE_CMD_PONG:
+		node_on_pong(n, p, c, &pkt);
+		break;
+	default:
+		/* Local Discovery, Traverse, Transfer, Get Block: not handled yet. */
+		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
+		break;
+	}
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+static void
+node_peer_action(void *arg, const struct peer_action *a)
+{
+	struct netd *n = arg;
+	size_t len;
+	uint32_t seq;
+
+	switch (a->type) {
+	case PEER_ACT_SEND_PING:
+		if (seq_new(n->seqs, a->peer->pub, &a->peer->seq_counter,
+		    CTX(NETD_CTX_PING, 0), node_now(), &seq) == 0)
+			node_send_conn(n, a->peer, a->conn, WIRE_CMD_PING, seq, NULL, 0);
+		break;
+	case PEER_ACT_SEND_ANNOUNCE:
+		/* The bare keep-alive: learns the peer's chain height/version (§5.4). */
+		if (node_announce_payload(n, 0, 0, NULL, NULL, &len) == 0 &&
+		    seq_new(n->seqs, a->peer->pub, &a->peer->seq_counter,
+		    CTX(NETD_CTX_KEEPALIVE, 0), node_now(), &seq) == 0) {
+			memcpy(node_plain, node_payload, len);
+			node_send_conn(n, a->peer, a->conn, WIRE_CMD_ANNOUNCEMENT, seq,
+			    node_plain, len);
+		}
+		break;
+	case PEER_ACT_PEER_REMOVED:
+		kad_table_remove(n->kad, a->peer->node_id);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+node_seq_end(void *arg, const uint8_t pub[33], uint32_t seq, enum seq_ns ns,
+    void *ctx, enum seq_end why)
+{
+	struct netd *n = arg;
+	uint8_t id[32];
+
+	(void)seq;
+	(void)ns;
+	if (why == SEQ_END_EXPIRED && CTX_KIND(ctx) == NETD_CTX_LOOKUP) {
+		ident_node_id(pub, id);
+		kad_lookup_on_failure(n->kad, CTX_ARG(ctx), id);
+	}
+}
+
+static int
+node_root_connected(struct netd *n, const struct conf_root *r)
+{
+	struct peer *p = peer_find(n->peers, r->pubkey);
+
+	return p != NULL && p->nact > 0;
+}
+
+/* Root peers (§6.6): contacted until two (or all) answer, on the reference's schedule. */
+static void
+node_bootstrap(struct netd *n, uint64_t now)
+{
+	const struct conf *cf = &n->d->conf;
+	struct peer_addr to;
+	int i, connected = 0;
+
+	if (cf->nroot == 0 || now < n->boot_next ||
+	    n->boot_tries >= 1 + NETD_BOOT_PHASE1_TRIES + NETD_BOOT_PHASE2_TRIES)
+		return;
+	for (i = 0; i < cf->nroot; i++)
+		connected += node_root_connected(n, &cf->root[i]);
+	if (n->boot_tries > 0 && (connected == cf->nroot || connected >= 2)) {
+		n->boot_tries = 1 + NETD_BOOT_PHASE1_TRIES + NETD_BOOT_PHASE2_TRIES;
+		return;
+	}
+	for (i = 0; i < cf->nroot; i++) {
+		const struct conf_root *r = &cf->root[i];
+
+		if (node_root_connected(n, r))
+			continue;
+		memset(&to, 0, sizeof(to));
+		to.family = r->addr.family;
+		memcpy(to.ip, r->addr.addr, 16);
+		to.port = r->addr.port;
+		if (node_contact(n, r->pubkey, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
+		    CTX(NETD_CTX_BOOT, 0)) != 0)
+			log_debug("root peer %s: nothing sent", r->text);
+	}
+	n->boot_tries++;
+	n->boot_next = now + (n->boot_tries <= NETD_BOOT_PHASE1_TRIES ?
+	    NETD_BOOT_PHASE1_MS : NETD_BOOT_PHASE2_MS);
+}
+
+static void
+node_mark_roots(struct netd *n)
+{
+	const struct conf *cf = &n->d->conf;
+	struct peer *p;
+	int i;
+
+	for (i = 0; i < cf->nroot; i++)
+		if ((p = peer_find(n->peers, cf->root[i].pubkey)) != NULL)
+			p->root = 1;
+}
+
+static void
+node_expire_pending(struct netd *n, uint64_t now)
+{
+	int i;
+
+	for (i = 0; i < NETD_MAX_PENDING; i++) {
+		struct netd_pending *pd = &n->pending[i];
+
+		if (pd->req == NULL || now < pd->deadline)
+			continue;
+		if (pd->kind == IPC_PING) {
+			seq_remove(n->seqs, pd->pub, pd->seq);
+			ipc_reply_error(pd->req, IPC_ERR_FAILED, "no pong within %llu ms",
+			    (unsigned long long)(pd->deadline - (pd->deadline - now)));
+		} else {
+			kad_lookup_cancel(n->kad, pd->lookup_id);
+			ipc_reply_error(pd->req, IPC_ERR_FAILED, "lookup timed out");
+		}
+		node_pending_done(pd);
+	}
+}
+
+void
+netd_node_tick(struct netd *n)
+{
+	uint64_t now = node_now();
+	static uint64_t last_peer_tick, last_sweep;
+
+	if (now - last_peer_tick >= PEER_TICK_MS) {
+		last_peer_tick = now;
+		peer_tick(n->peers, now);
+		node_mark_roots(n);
+	}
+	if (now - last_sweep >= SEQ_SWEEP_MS) {
+		last_sweep = now;
+		seq_sweep(n->seqs, now);
+	}
+	node_bootstrap(n, now);
+	/* Kademlia bootstrap: three refreshes, 1 s apart, once 2 nodes are known. */
+	if (n->kad_boot_left > 0 && kad_table_count(n->kad) >= KAD_BOOT_MIN_NODES &&
+	    now >= n->kad_boot_next) {
+		kad_refresh(n->kad, 1);
+		n->kad_boot_left--;
+		n->kad_boot_next = now + KAD_BOOT_PAUSE_MS;
+	}
+	kad_tick(n->kad);
+	node_expire_pending(n, now);
+}
+
+/* --- Kademlia environment ------------------------------------------------ */
+
+static uint64_t
+node_kad_now(void *ctx)
+{
+	(void)ctx;
+	return node_now();
+}
+
+static void
+node_kad_random(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+static int
+node_kad_send(void *ctx, const struct kad_query *q)
+{
+	struct netd *n = ctx;
+	const uint8_t *peer_key = NULL, *value_key = NULL;
+	struct peer *p = peer_find_node(n->peers, q->to->id);
+	struct peer_addr to;
+	uint8_t actions = 0;
+	size_t len;
+	uint32_t seq;
+
+	if (q->kind == KAD_FIND_SELF || memcmp(q->key, n->id.node_id, 32) == 0)
+		actions = WIRE_ACTION_FIND_SELF;
+	else if (q->kind == KAD_FIND_VALUE)
+		value_key = q->key;
+	else
+		peer_key = q->key;
+	if (p != NULL && p->nact > 0) {
+		if (node_announce_payload(n, 0, actions, peer_key, value_key, &len) != 0 ||
+		    seq_new(n->seqs, p->pub, &p->seq_counter,
+		    CTX(NETD_CTX_LOOKUP, q->lookup_id), node_now(), &seq) != 0)
+			return -1;
+		memcpy(node_plain, node_payload, len);
+		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len);
+	}
+	/* Not connected: first contact at the address another node reported. */
+	if (node_contact_addr(q->to, &to) != 0)
+		return -1;
+	return node_contact(n, q->to->peer_id, &to, actions, peer_key, value_key,
+	    CTX(NETD_CTX_LOOKUP, q->lookup_id));
+}
+
+static void
+node_kad_done(void *ctx, const struct kad_result *r)
+{
+	static uint8_t buf[1024];
+	struct netd *n = ctx;
+	struct ipc_find_rep rep;
+	struct peer_addr a;
+	int i;
+	long len;
+
+	for (i = 0; i < NETD_MAX_PENDING; i++) {
+		struct netd_pending *pd = &n->pending[i];
+
+		if (pd->req == NULL || pd->kind != IPC_FIND || pd->lookup_id != r->lookup_id)
+			continue;
+		memset(&rep, 0, sizeof(rep));
+		rep.found = r->status == KAD_LOOKUP_FOUND;
+		rep.rounds = (uint32_t)r->rounds;
+		rep.messages = (uint32_t)r->queries;
+		if (rep.found) {
+			memcpy(rep.pubkey, r->found.peer_id, 33);
+			if (node_contact_addr(&r->found, &a) == 0)
+				peer_addr_format(&a, rep.addrs, sizeof(rep.addrs));
+		}
+		len = ipc_find_rep_encode(buf, sizeof(buf), &rep);
+		ipc_reply(pd->req, buf, (size_t)len);
+		node_pending_done(pd);
+	}
+}
+
+static int
+node_kad_usable(void *ctx, const struct kad_contact *c)
+{
+	struct netd *n = ctx;
+	struct peer *p = peer_find_node(n->peers, c->id);
+
+	return p != NULL && p->nact > 0;
+}
+
+static uint32_t
+node_rand32(void *arg)
+{
+	(void)arg;
+	return randombytes_random();
+}
+
+int
+netd_node_init(struct netd *n, char *err, size_t errlen)
+{
+	static struct kad_env env;
+	struct peer_list_conf pc;
+	uint8_t key[16];
+
+	memset(&pc, 0, sizeof(pc));
+	pc.max_peers = n->d->conf.max_peers;
+	pc.self_pub = n->id.pub;
+	randombytes_buf(pc.hash_key, sizeof(pc.hash_key));
+	pc.rand32 = node_rand32;
+	pc.action = node_peer_action;
+	pc.arg = n;
+	randombytes_buf(key, sizeof(key));
+	env.now_ms = node_kad_now;
+	env.random = node_kad_random;
+	env.send_find = node_kad_send;
+	env.lookup_done = node_kad_done;
+	env.usable = node_kad_usable;
+	env.ctx = n;
+	if ((n->peers = peer_list_new(&pc)) == NULL ||
+	    (n->seqs = seq_table_new(SEQ_MAX_DEFAULT, key, node_seq_end, n)) == NULL ||
+	    (n->kad = kad_new(n->id.node_id, &env, 0)) == NULL ||
+	    wire_replay_init(&n->replay, NETD_REPLAY_CAPACITY, NETD_REPLAY_WINDOW_MS) != 0) {
+		snprintf(err, errlen, "out of memory for the peer tables");
+		return -1;
+	}
+	n->kad_boot_left = KAD_BOOT_REFRESHES;
+	return 0;
+}
+
+void
+netd_node_free(struct netd *n)
+{
+	int i;
+
+	for (i = 0; i < NETD_MAX_PENDING; i++)
+		if (n->pending[i].req != NULL) {
+			ipc_reply_error(n->pending[i].req, IPC_ERR_FAILED, "netd is stopping");
+			node_pending_done(&n->pending[i]);
+		}
+	if (n->kad != NULL)
+		kad_free(n->kad);
+	if (n->seqs != NULL)
+		seq_table_free(n->seqs);
+	if (n->peers != NULL)
+		peer_list_free(n->peers);
+	wire_replay_free(&n->replay);
+}
+
+/* --- IPC requests ------------------------------------------------------- */
+
+static uint8_t node_reply[IPC_MSG_MAX];
+
+struct node_peers_ctx {
+	struct netd	*n;
+	size_t		 off;
+	int		 full;
+};
+
+static void
+node_peer_entry(void *arg, struct peer *p)
+{
+	struct node_peers_ctx *x = arg;
+	struct ipc_peer e;
+	const struct peer_conn *c;
+
+	if (x->full)
+		return;
+	memset(&e, 0, sizeof(e));
+	memcpy(e.pubkey, p->pub, 33);
+	memcpy(e.node_id, p->node_id, 32);
+	c = p->latest >= 0 ? &p->conns[p->latest] : NULL;
+	if (c != NULL)
+		peer_addr_format(&c->remote, e.addr, sizeof(e.addr));
+	e.active = p->nact > 0;
+	e.root = p->root ? 1 : 0;
+	e.nat = peer_behind_nat(p) ? 1 : 0;
+	e.features = p->features;
+	e.conns = (uint32_t)(p->nact + p->ninact);
+	e.rtt_ms = peer_rtt(p);
+	e.height = p->chain_height;
+	e.version = p->chain_version;
+	snprintf(e.user_agent, sizeof(e.user_agent), "%.*s", (int)p->ua_len, p->ua);
+	if (ipc_peer_list_add(node_reply, sizeof(node_reply), &x->off, &e) != 0)
+		x->full = 1;
+}
+
+void
+netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct node_peers_ctx x;
+
+	if (ipc_empty_decode(msg, len, IPC_PEERS) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed peers request");
+		return;
+	}
+	x.n = n;
+	x.full = 0;
+	x.off = (size_t)ipc_peer_list_begin(node_reply, sizeof(node_reply),
+	    (uint32_t)peer_list_count(n->peers));
+	peer_list_foreach(n->peers, node_peer_entry, &x);
+	ipc_reply(req, node_reply, x.off);
+}
+
+static struct netd_pending *
+node_pending_new(struct netd *n, int *index)
+{
+	int i;
+
+	for (i = 0; i < NETD_MAX_PENDING; i++)
+		if (n->pending[i].req == NULL) {
+			*index = i;
+			return &n->pending[i];
+		}
+	return NULL;
+}
+
+void
+netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct netd_pending *pd;
+	struct ipc_ping_req q;
+	struct peer *p;
+	uint32_t seq;
+	int idx;
+
+	if (ipc_ping_req_decode(msg, len, &q) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed ping request");
+		return;
+	}
+	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node "
+		    "(try 'peernetctl find' first)");
+		return;
+	}
+	if ((pd = node_pending_new(n, &idx)) == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "too many requests waiting");
+		return;
+	}
+	if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_CTLPING, idx),
+	    node_now(), &seq) != 0 ||
+	    node_send_peer(n, p, WIRE_CMD_PING, seq, NULL, 0) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "ping could not be sent");
+		return;
+	}
+	pd->req = req;
+	pd->kind = IPC_PING;
+	memcpy(pd->key, q.node_id, 32);
+	memcpy(pd->pub, p->pub, 33);
+	pd->seq = seq;
+	pd->deadline = node_now() + q.timeout_ms;
+}
+
+void
+netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static uint8_t buf[1024];
+	struct netd_pending *pd;
+	struct ipc_find_req q;
+	struct ipc_find_rep rep;
+	uint32_t id;
+	int idx, rc;
+	long l;
+
+	if (ipc_find_req_decode(msg, len, &q) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed find request");
+		return;
+	}
+	if ((pd = node_pending_new(n, &idx)) == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "too many requests waiting");
+		return;
+	}
+	rc = kad_lookup_start(n->kad, KAD_LOOKUP_NODE, q.key, &id);
+	if (rc == KAD_ERR_EMPTY || rc == KAD_ERR_SELF) {
+		memset(&rep, 0, sizeof(rep));
+		if (rc == KAD_ERR_SELF) {
+			rep.found = 1;
+			memcpy(rep.pubkey, n->id.pub, 33);
+		}
+		l = ipc_find_rep_encode(buf, sizeof(buf), &rep);
+		ipc_reply(req, buf, (size_t)l);
+		return;
+	}
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "lookup: %s", kad_strerror(rc));
+		return;
+	}
+	pd->req = req;
+	pd->kind = IPC_FIND;
+	memcpy(pd->key, q.key, 32);
+	pd->lookup_id = id;
+	pd->deadline = node_now() + q.timeout_ms;
+}
+
+struct node_count {
+	uint32_t	active;
+};
+
+static void
+node_count_active(void *arg, struct peer *p)
+{
+	struct node_count *c = arg;
+
+	if (p->nact > 0)
+		c->active++;
+}
+
+void
+netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	static struct ipc_net_status st;
+	struct node_count cnt = { 0 };
+	int i;
+	long l;
+
+	if (ipc_empty_decode(msg, len, IPC_NET_STATUS) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed net-status request");
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	memcpy(st.pubkey, n->id.pub, 33);
+	memcpy(st.node_id, n->id.node_id, 32);
+	for (i = 0; i < n->nsocks; i++) {
+		if (i > 0)
+			strlcat(st.listen, " ", sizeof(st.listen));
+		strlcat(st.listen, n->socks[i].text, sizeof(st.listen));
+	}
+	peer_list_foreach(n->peers, node_count_active, &cnt);
+	st.peers = (uint32_t)peer_list_count(n->peers);
+	st.active = cnt.active;
+	st.dht_size = (uint32_t)kad_table_count(n->kad);
+	/* NAT detection needs the reachability work (port mapping, traversal). */
+	strlcpy(st.nat, "unknown", sizeof(st.nat));
+	memcpy(st.counters, n->counters, sizeof(st.counters));
+	l = ipc_net_status_encode(node_reply, sizeof(node_reply), &st);
+	ipc_reply(req, node_reply, (size_t)l);
+}
