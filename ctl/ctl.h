@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "ident.h"
 #include "ipc_msg.h"
 
 struct ctl {
@@ -60,5 +61,10 @@ int	ctl_chain(struct ctl *c, int argc, char **argv);
 int	ctl_profile(struct ctl *c, int argc, char **argv);
 int	ctl_verify(struct ctl *c, int argc, char **argv);
 int	ctl_cache(struct ctl *c, int argc, char **argv);
+int	ctl_peers(struct ctl *c, int argc, char **argv);
+int	ctl_ping(struct ctl *c, int argc, char **argv);
+int	ctl_find(struct ctl *c, int argc, char **argv);
+/* Prints (out NULL) or returns as JSON netd's network status; -1 if netd is down. */
+int	ctl_net_status(struct ctl *c, json_t **out);
 
 #endif

@@ -436,7 +436,14 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			    "sandbox", st[i].sandbox, "version", st[i].version,
 			    "links", la));
 		}
-		ctl_json_print(json_pack("{s:s, s:o}", "dir", c->dir, "daemons", arr));
+		{
+			json_t *net = NULL, *top;
+
+			top = json_pack("{s:s, s:o}", "dir", c->dir, "daemons", arr);
+			if (ok[2] && ctl_net_status(c, &net) == 0)
+				json_object_set_new(top, "network", net);
+			ctl_json_print(top);
+		}
 	} else {
 		printf("node %s\n", c->dir);
 		printf("%-9s %-14s %-8s %-6s %-8s %-34s %s\n", "DAEMON", "STATE", "PID",
@@ -463,6 +470,8 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			printf("%-9s %-14s %-8u %-6u %-8s %-34s %s\n", ctl_daemons[i],
 			    "running", st[i].pid, st[i].uid, up, st[i].sandbox, links);
 		}
+		if (ok[2])
+			ctl_net_status(c, NULL);
 	}
 	for (i = 0; i < 3; i++)
 		if (!ok[i]) {

@@ -591,6 +591,11 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 	}
 	if (events & PEER_EV_NEW_PEER) {
 		char addr[PEER_ADDR_STRLEN], id[17];
+		int i;
+
+		for (i = 0; i < n->d->conf.nroot; i++)
+			if (memcmp(n->d->conf.root[i].pubkey, p->pub, 33) == 0)
+				p->root = 1;
 
 		hex_encode(id, p->node_id, 8);
 		log_debug("new peer %s… at %s", id, peer_addr_format(remote, addr,
@@ -708,18 +713,6 @@ node_bootstrap(struct netd *n, uint64_t now)
 }
 
 static void
-node_mark_roots(struct netd *n)
-{
-	const struct conf *cf = &n->d->conf;
-	struct peer *p;
-	int i;
-
-	for (i = 0; i < cf->nroot; i++)
-		if ((p = peer_find(n->peers, cf->root[i].pubkey)) != NULL)
-			p->root = 1;
-}
-
-static void
 node_expire_pending(struct netd *n, uint64_t now)
 {
 	int i;
@@ -750,7 +743,6 @@ netd_node_tick(struct netd *n)
 	if (now - last_peer_tick >= PEER_TICK_MS) {
 		last_peer_tick = now;
 		peer_tick(n->peers, now);
-		node_mark_roots(n);
 	}
 	if (now - last_sweep >= SEQ_SWEEP_MS) {
 		last_sweep = now;

@@ -89,6 +89,18 @@ job_table_new(struct job_table **out, const struct job_table_cfg *cfg)
 	return JOB_OK;
 }
 
+void
+job_table_set_index(struct job_table *t, struct idx *idx)
+{
+	t->cfg.idx = idx;
+}
+
+void
+job_table_set_self(struct job_table *t, const uint8_t self[IDX_OWNER_LEN])
+{
+	memcpy(t->cfg.self, self, IDX_OWNER_LEN);
+}
+
 static void
 job_free(struct job *j)
 {

@@ -136,6 +136,13 @@ struct job_table;
 struct job;
 
 int	job_table_new(struct job_table **out, const struct job_table_cfg *cfg);
+/*
+ * Both can change under a live table: searchd swaps in a rebuilt index
+ * (jobs keep their copied results), and learns its own key from netd
+ * after start-up.
+ */
+void	job_table_set_index(struct job_table *t, struct idx *idx);
+void	job_table_set_self(struct job_table *t, const uint8_t self[IDX_OWNER_LEN]);
 void	job_table_free(struct job_table *t);
 /* Ends timed-out jobs and deletes jobs past timeout + JOB_LINGER_MS. */
 void	job_table_tick(struct job_table *t);

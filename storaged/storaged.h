@@ -45,5 +45,8 @@ void	storaged_publish_file(struct storaged *s, uint16_t type,
 	    const struct chain_file *cf, const uint8_t owner[33]);
 void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 	    struct ipc_file *f);
+/* serve_files.c: IPC_FILES_ALL, every file record (own chain, then cache) */
+void	storaged_files_all(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
 
 #endif
