@@ -61,6 +61,8 @@ int	ctl_chain(struct ctl *c, int argc, char **argv);
 int	ctl_profile(struct ctl *c, int argc, char **argv);
 int	ctl_verify(struct ctl *c, int argc, char **argv);
 int	ctl_cache(struct ctl *c, int argc, char **argv);
+int	ctl_search(struct ctl *c, int argc, char **argv);
+int	ctl_reindex(struct ctl *c, int argc, char **argv);
 int	ctl_peers(struct ctl *c, int argc, char **argv);
 int	ctl_ping(struct ctl *c, int argc, char **argv);
 int	ctl_find(struct ctl *c, int argc, char **argv);

@@ -35,6 +35,9 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "chain", ctl_chain, "[--json]", "the own blockchain: version, height, files" },
 	{ "profile", ctl_profile, "[--json] get FIELD | set FIELD VALUE", "read or write a profile field" },
 	{ "cache", ctl_cache, "[--json]", "the cache of other peers' blockchains: peers, blocks, bytes" },
+	{ "search", ctl_search, "[--json] [--type T] [--from DATE] [--to DATE] [--min-size N] [--max-size N] [--sort S] [--limit N] [--timeout S] TERMS... | --reindex",
+	    "search the files of this node and of connected peers by keyword" },
+	{ "reindex", ctl_reindex, "[--json]", "make searchd rebuild its index from storaged" },
 	{ "verify", ctl_verify, "[--json]", "re-hash every file in the warehouse and check its merkle tree" },
 	{ "sandbox-probe", ctl_probe, "[--json] DAEMON", "ask a daemon to try opening an AF_INET socket (sandbox check)" },
 	{ NULL, NULL, NULL, NULL }

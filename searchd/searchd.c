@@ -138,6 +138,18 @@ searchd_unlink_db(const char *db)
 }
 
 static void searchd_rebuild_step(void *arg);
+static void searchd_rebuild_drop(struct searchd *s, const char *why);
+
+/*
+ * Each step arms the next as a one-shot timer (which frees itself): a
+ * periodic timer could not be deleted from its own callback.
+ */
+static int
+searchd_rebuild_arm(struct searchd *s, uint64_t after_ms)
+{
+	return loop_timer_add(&s->d->loop, after_ms, 0, searchd_rebuild_step,
+	    s) == NULL ? -1 : 0;
+}
 
 void
 searchd_rebuild_start(struct searchd *s)
@@ -161,18 +173,25 @@ searchd_rebuild_start(struct searchd *s)
 	s->rb.next = 0;
 	s->rb.files = 0;
 	s->rb.warned = 0;
-	s->rb.retry_ms = 0;
 	s->rb.start_ms = loop_now_ms();
-	s->rb.timer = loop_timer_add(&s->d->loop, 1, 10, searchd_rebuild_step, s);
-	if (s->rb.timer == NULL) {
-		log_warnx("rebuild: no timer");
-		idx_close(s->rb.idx);
-		s->rb.idx = NULL;
-		s->rb.active = 0;
-		searchd_unlink_db(path);
+	if (searchd_rebuild_arm(s, 1) == -1) {
+		searchd_rebuild_drop(s, "no timer");
 		return;
 	}
 	log_info("rebuilding the index from storaged");
+}
+
+static void
+searchd_rebuild_drop(struct searchd *s, const char *why)
+{
+	char path[PATH_MAX];
+
+	log_warnx("index rebuild abandoned: %s", why);
+	idx_close(s->rb.idx);
+	s->rb.idx = NULL;
+	s->rb.active = 0;
+	searchd_rebuild_path(s, path, sizeof(path), "");
+	searchd_unlink_db(path);
 }
 
 /* The new index is complete: it replaces the live one. */
@@ -183,8 +202,6 @@ searchd_rebuild_swap(struct searchd *s)
 	struct idx_counts c;
 	int rc;
 
-	loop_timer_del(&s->d->loop, s->rb.timer);
-	s->rb.timer = NULL;
 	if ((rc = idx_compact(s->rb.idx)) != IDX_OK)
 		log_warnx("new index compaction: %s", idx_strerror(rc));
 	memset(&c, 0, sizeof(c));
@@ -293,18 +310,19 @@ searchd_rebuild_step(void *arg)
 	uint64_t start = loop_now_ms();
 	int rc;
 
-	if (!s->rb.active || start < s->rb.retry_ms)
+	if (!s->rb.active)
 		return;
 	do {
 		if ((rc = searchd_rebuild_page(s)) == 1) {
 			searchd_rebuild_swap(s);
 			return;
 		}
-		if (rc == -1) {
-			s->rb.retry_ms = loop_now_ms() + SEARCHD_REBUILD_RETRY_MS;
-			return;
-		}
+		if (rc == -1)
+			break;
 	} while (loop_now_ms() - start < SEARCHD_REBUILD_SLICE_MS);
+	/* Requests and events are served between two slices. */
+	if (searchd_rebuild_arm(s, rc == -1 ? SEARCHD_REBUILD_RETRY_MS : 1) == -1)
+		searchd_rebuild_drop(s, "no timer");
 }
 
 /* ---- identity -------------------------------------------------------------- */

@@ -28,11 +28,9 @@ struct searchd_rebuild {
 	int		 active;
 	int		 again;		/* requested while running: once more */
 	struct idx	*idx;		/* the new index being filled */
-	struct loop_timer *timer;
 	uint32_t	 next;		/* offset of the next page */
 	uint64_t	 files;		/* indexed so far */
 	uint64_t	 start_ms;
-	uint64_t	 retry_ms;	/* not before (storaged unavailable) */
 	int		 warned;
 };
 

@@ -109,6 +109,47 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (ipc_u32_decode(data, size, h.type, &v) == 0)
 			SAME(ipc_u32_encode(out, sizeof(out), h.type, v));
+		{
+			static struct ipc_search_req sq2;
+			static struct ipc_search_hit sh;
+			struct ipc_search_id si;
+			struct ipc_search_fetch sf;
+			struct ipc_search_page sp2;
+			struct ipc_files_req fr;
+			struct ipc_files_page fp;
+			size_t off;
+
+			if (ipc_search_req_decode(data, size, &sq2) == 0)
+				SAME(ipc_search_req_encode(out, sizeof(out), &sq2));
+			if (ipc_search_id_decode(data, size, h.type, &si) == 0)
+				SAME(ipc_search_id_encode(out, sizeof(out), h.type, &si));
+			if (ipc_search_fetch_decode(data, size, &sf) == 0)
+				SAME(ipc_search_fetch_encode(out, sizeof(out), &sf));
+			if (ipc_files_req_decode(data, size, &fr) == 0)
+				SAME(ipc_files_req_encode(out, sizeof(out), &fr));
+			/* Pages: rebuilt hit by hit, they must give the same bytes. */
+			if (ipc_search_page_decode(data, size, &sp2) == 0) {
+				n = ipc_search_page_begin(out, sizeof(out), &sp2);
+				off = (size_t)n;
+				while ((rc = ipc_search_page_next(&sp2, &sh)) == 1)
+					if (ipc_search_page_add(out, sizeof(out), &off, &sh) != 0)
+						abort();
+				if (rc != 0)
+					abort();
+				SAME((long)off);
+			}
+			if (ipc_files_page_decode(data, size, &fp) == 0) {
+				n = ipc_files_page_begin(out, sizeof(out), fp.offset);
+				off = (size_t)n;
+				while ((rc = ipc_files_page_next(&fp, &f)) == 1)
+					if (ipc_files_page_add(out, sizeof(out), &off, &f) != 0)
+						abort();
+				if (rc != 0)
+					abort();
+				ipc_files_page_end(out, fp.next, fp.done);
+				SAME((long)off);
+			}
+		}
 		if (ipc_file_list_decode(data, size, h.type, &fl) == 0) {
 			uint32_t k = 0;
 

@@ -4,6 +4,8 @@ set -u
 SUITE=$(basename "${BASH_SOURCE[1]}" .sh)
 BIN=${PEERNET_BIN:-$PWD/build/bin}
 CTL="$BIN/peernetctl"
+# Directories to clean up are listed in a file: t_mkdir runs in $(...) subshells.
+T_REGISTRY=$(mktemp /tmp/peernet-it-reg.XXXXXX)
 TMPDIRS=()
 
 t_pass() { echo "PASS: $SUITE/$1"; }
@@ -16,16 +18,24 @@ t_mkdir() {	# a fresh node directory, removed at exit
 	local d
 	d=$(mktemp -d /tmp/peernet-it.XXXXXX)
 	chmod 755 "$d"
-	TMPDIRS+=("$d")
+	echo "$d" >> "$T_REGISTRY"
 	echo "$d"
 }
 
 t_cleanup() {
 	local d
+	# Nodes stop in parallel: a test may leave dozens running.
+	while read -r d; do
+		[ -n "$d" ] && "$CTL" -d "$d" down >/dev/null 2>&1 &
+	done < "$T_REGISTRY"
+	wait
+	while read -r d; do
+		[ -n "$d" ] && rm -rf "$d"
+	done < "$T_REGISTRY"
 	for d in "${TMPDIRS[@]}"; do
-		"$CTL" -d "$d" down >/dev/null 2>&1
 		rm -rf "$d"
 	done
+	rm -f "$T_REGISTRY"
 }
 trap t_cleanup EXIT
 

@@ -1,0 +1,488 @@
+/*
+ * test_ipc_search.c — the search area of the IPC catalogue: round trips of
+ * every message, every truncation and trailing byte rejected, ranges.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ipc_msg.h"
+#include "t.h"
+
+static uint8_t buf[IPC_MSG_MAX];
+
+static void
+fill_file(struct ipc_file *f, int k)
+{
+	memset(f, 0, sizeof(*f));
+	memset(f->id, 0x10 + k, sizeof(f->id));
+	memset(f->hash, 0x20 + k, sizeof(f->hash));
+	f->owner[0] = 0x02;
+	memset(f->owner + 1, 0x30 + k, 32);
+	f->size = 123456789012ULL + (uint64_t)k;
+	f->type = 3;
+	f->format = 7;
+	f->date = 1700000000 + k;
+	f->block = 5 + (uint64_t)k;
+	snprintf(f->name, sizeof(f->name), "Ünïcödé_Fïlé-%d.mp4", k);
+	strcpy(f->folder, "videos/2021");
+	strcpy(f->description, "東京タワー");
+}
+
+static void
+fill_req(struct ipc_search_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	strcpy(q->term, "holiday video");
+	q->type = 3;
+	q->format = IPC_SEARCH_FORMAT_ANY;
+	q->date_from = -86400;
+	q->date_to = INT64_MAX;
+	q->size_min = 1024;
+	q->size_max = -1;
+	q->has_node = 1;
+	memset(q->node_id, 0xab, sizeof(q->node_id));
+	q->sort = 11;
+	q->limit = 500;
+	q->timeout_ms = 20000;
+}
+
+/* Every proper prefix of a valid message fails to decode. */
+#define T_EVERY_PREFIX_FAILS(n, call) do {				\
+	size_t _k;							\
+	for (_k = 0; _k < (size_t)(n); _k++) {				\
+		size_t len = _k;					\
+		if ((call) == 0) {					\
+			T_FAIL("prefix of %zu bytes (of %ld) decoded",	\
+			    _k, (long)(n));				\
+			break;						\
+		}							\
+	}								\
+} while (0)
+
+static void
+test_search_req_round_trip_keeps_every_field(void)
+{
+	static struct ipc_search_req a, b;
+	long n;
+
+	fill_req(&a);
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), 0);
+	T_EQ_STR(b.term, "holiday video");
+	T_EQ_INT(b.type, 3);
+	T_EQ_INT(b.format, IPC_SEARCH_FORMAT_ANY);
+	T_ASSERT(b.date_from == -86400);
+	T_ASSERT(b.date_to == INT64_MAX);
+	T_ASSERT(b.size_min == 1024);
+	T_ASSERT(b.size_max == -1);
+	T_EQ_INT(b.has_node, 1);
+	T_EQ_MEM(b.node_id, a.node_id, 32);
+	T_EQ_INT(b.sort, 11);
+	T_EQ_U64(b.limit, 500);
+	T_EQ_U64(b.timeout_ms, 20000);
+}
+
+static void
+test_search_req_rejects_truncation_and_trailing_byte(void)
+{
+	static struct ipc_search_req a, b;
+	long n;
+
+	fill_req(&a);
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_ASSERT(n > 0);
+	T_EVERY_PREFIX_FAILS(n, ipc_search_req_decode(buf, len, &b));
+	buf[n] = 0;
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n + 1, &b), IPC_DEC_TRAILING);
+}
+
+static void
+test_search_req_rejects_out_of_range_fields(void)
+{
+	static struct ipc_search_req a, b;
+	long n;
+
+	fill_req(&a);
+	a.type = 11;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	fill_req(&a);
+	a.format = 22;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	fill_req(&a);
+	a.size_min = -2;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	fill_req(&a);
+	a.has_node = 2;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	fill_req(&a);
+	a.sort = IPC_SEARCH_SORT_MAX + 1;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	fill_req(&a);
+	a.limit = IPC_SEARCH_RESULTS_MAX + 1;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	fill_req(&a);
+	a.timeout_ms = IPC_SEARCH_TIMEOUT_MAX + 1;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* The boundaries themselves are accepted. */
+	fill_req(&a);
+	a.type = IPC_SEARCH_TYPE_ANY;
+	a.format = IPC_SEARCH_FORMAT_MAX;
+	a.limit = IPC_SEARCH_RESULTS_MAX;
+	a.timeout_ms = IPC_SEARCH_TIMEOUT_MAX;
+	a.sort = IPC_SEARCH_SORT_MAX;
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), 0);
+}
+
+static void
+test_search_req_term_limits(void)
+{
+	static struct ipc_search_req a, b;
+	long n;
+
+	/* 1024 bytes go through; the encoder refuses more. */
+	fill_req(&a);
+	memset(a.term, 'a', IPC_SEARCH_TERM_MAX);
+	a.term[IPC_SEARCH_TERM_MAX] = '\0';
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), 0);
+	T_EQ_U64(strlen(b.term), IPC_SEARCH_TERM_MAX);
+	/* A forged length of 1025 is refused by the decoder. */
+	buf[IPC_HDR_LEN] = 0x01;
+	buf[IPC_HDR_LEN + 1] = 0x04;
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n + 1, &b), IPC_DEC_STRING);
+	/* A NUL inside the term is refused. */
+	fill_req(&a);
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	buf[IPC_HDR_LEN + 2 + 3] = '\0';
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), IPC_DEC_STRING);
+	/* An empty term decodes (searchd itself refuses it with a reason). */
+	fill_req(&a);
+	a.term[0] = '\0';
+	n = ipc_search_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_search_req_decode(buf, (size_t)n, &b), 0);
+	T_EQ_STR(b.term, "");
+}
+
+static void
+test_search_id_and_fetch_round_trip_and_truncation(void)
+{
+	struct ipc_search_id a, b;
+	struct ipc_search_fetch fa, fb;
+	long n;
+
+	memset(a.id, 0x5a, sizeof(a.id));
+	a.id[0] = 1;
+	n = ipc_search_id_encode(buf, sizeof(buf), IPC_SEARCH_START, &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 16);
+	T_EQ_INT(ipc_search_id_decode(buf, (size_t)n, IPC_SEARCH_START, &b), 0);
+	T_EQ_MEM(b.id, a.id, 16);
+	T_EQ_INT(ipc_search_id_decode(buf, (size_t)n, IPC_SEARCH_STOP, &b), IPC_DEC_TYPE);
+	T_EQ_INT(ipc_search_id_decode(buf, (size_t)n, IPC_SEARCH_FETCH, &b), IPC_DEC_TYPE);
+	T_EVERY_PREFIX_FAILS(n, ipc_search_id_decode(buf, len, IPC_SEARCH_START, &b));
+	n = ipc_search_id_encode(buf, sizeof(buf), IPC_SEARCH_STOP, &a);
+	T_EQ_INT(ipc_search_id_decode(buf, (size_t)n, IPC_SEARCH_STOP, &b), 0);
+	T_EQ_INT(ipc_search_id_decode(buf, (size_t)n + 1, IPC_SEARCH_STOP, &b),
+	    IPC_DEC_TRAILING);
+
+	memcpy(fa.id, a.id, 16);
+	fa.offset = -1;
+	fa.max = IPC_SEARCH_FETCH_MAX;
+	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
+	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), 0);
+	T_EQ_MEM(fb.id, fa.id, 16);
+	T_EQ_INT(fb.offset, -1);
+	T_EQ_U64(fb.max, IPC_SEARCH_FETCH_MAX);
+	T_EVERY_PREFIX_FAILS(n, ipc_search_fetch_decode(buf, len, &fb));
+	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n + 1, &fb), IPC_DEC_TRAILING);
+	fa.offset = 123456;
+	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
+	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), 0);
+	T_EQ_INT(fb.offset, 123456);
+	fa.offset = -2;
+	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
+	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), IPC_DEC_RANGE);
+	fa.offset = 0;
+	fa.max = 0;
+	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
+	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), IPC_DEC_RANGE);
+	fa.max = IPC_SEARCH_FETCH_MAX + 1;
+	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
+	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), IPC_DEC_RANGE);
+}
+
+static long
+make_page(int nhits, int nsharers)
+{
+	static struct ipc_search_hit h;
+	struct ipc_search_page pg;
+	size_t off;
+	long n;
+	int i, k;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.status = IPC_SEARCH_MORE;
+	pg.truncated = 1;
+	pg.scanned = 1234567;
+	pg.results = 42;
+	pg.dropped_offline = 7;
+	pg.elapsed_ms = 99;
+	n = ipc_search_page_begin(buf, sizeof(buf), &pg);
+	if (n < 0)
+		return -1;
+	off = (size_t)n;
+	for (i = 0; i < nhits; i++) {
+		memset(&h, 0, sizeof(h));
+		fill_file(&h.file, i);
+		h.local = i == 0;
+		h.shared_by = (uint32_t)nsharers + 100;
+		h.nsharers = (uint8_t)nsharers;
+		for (k = 0; k < nsharers; k++)
+			memset(h.sharers[k], 0x40 + k, 33);
+		if (ipc_search_page_add(buf, sizeof(buf), &off, &h) != 0)
+			return -1;
+	}
+	return (long)off;
+}
+
+static void
+test_search_page_round_trip_keeps_hits_and_sharers(void)
+{
+	static struct ipc_search_hit h;
+	struct ipc_search_page pg;
+	struct ipc_file want;
+	long n;
+	int i = 0;
+
+	n = make_page(3, 2);
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_search_page_decode(buf, (size_t)n, &pg), 0);
+	T_EQ_INT(pg.status, IPC_SEARCH_MORE);
+	T_EQ_INT(pg.truncated, 1);
+	T_EQ_U64(pg.scanned, 1234567);
+	T_EQ_U64(pg.results, 42);
+	T_EQ_U64(pg.dropped_offline, 7);
+	T_EQ_U64(pg.elapsed_ms, 99);
+	T_EQ_U64(pg.count, 3);
+	while (ipc_search_page_next(&pg, &h) == 1) {
+		fill_file(&want, i);
+		T_EQ_STR(h.file.name, want.name);
+		T_EQ_STR(h.file.description, "東京タワー");
+		T_EQ_MEM(h.file.hash, want.hash, 32);
+		T_EQ_MEM(h.file.owner, want.owner, 33);
+		T_EQ_U64(h.file.size, want.size);
+		T_EQ_INT(h.local, i == 0);
+		T_EQ_U64(h.shared_by, 102);
+		T_EQ_INT(h.nsharers, 2);
+		T_EQ_INT(h.sharers[1][32], 0x41);
+		i++;
+	}
+	T_EQ_INT(i, 3);
+}
+
+static void
+test_search_page_rejects_every_truncation(void)
+{
+	struct ipc_search_page pg;
+	long n;
+
+	n = make_page(2, 3);
+	T_ASSERT(n > 0);
+	T_EVERY_PREFIX_FAILS(n, ipc_search_page_decode(buf, len, &pg));
+	buf[n] = 0;
+	T_EQ_INT(ipc_search_page_decode(buf, (size_t)n + 1, &pg), IPC_DEC_TRAILING);
+}
+
+static void
+test_search_page_limits(void)
+{
+	static struct ipc_search_hit h;
+	struct ipc_search_page pg;
+	size_t off;
+	long n;
+	int i;
+
+	/* The largest page (every string full, every sharer) fits one message. */
+	memset(&pg, 0, sizeof(pg));
+	n = ipc_search_page_begin(buf, sizeof(buf), &pg);
+	off = (size_t)n;
+	memset(&h, 0, sizeof(h));
+	memset(h.file.name, 'n', IPC_STR_MAX);
+	memset(h.file.folder, 'f', IPC_STR_MAX);
+	memset(h.file.description, 'd', IPC_STR_MAX);
+	h.shared_by = 1000;
+	h.nsharers = IPC_SEARCH_SHARERS_MAX;
+	for (i = 0; i < IPC_SEARCH_FETCH_MAX; i++)
+		T_EQ_INT(ipc_search_page_add(buf, sizeof(buf), &off, &h), 0);
+	/* ...and a hit more than IPC_SEARCH_FETCH_MAX is refused. */
+	T_EQ_INT(ipc_search_page_add(buf, sizeof(buf), &off, &h), -1);
+	T_EQ_INT(ipc_search_page_decode(buf, off, &pg), 0);
+	T_EQ_U64(pg.count, IPC_SEARCH_FETCH_MAX);
+	/* Too many sharers cannot be encoded. */
+	h.nsharers = IPC_SEARCH_SHARERS_MAX + 1;
+	n = ipc_search_page_begin(buf, sizeof(buf), &pg);
+	off = (size_t)n;
+	T_EQ_INT(ipc_search_page_add(buf, sizeof(buf), &off, &h), -1);
+	/* nsharers above shared_by and a bad status are refused by the decoder. */
+	n = make_page(1, 2);
+	buf[n - 2 * 33 - 1 - 4] = 1;	/* shared_by = 1 (LE low byte) */
+	buf[n - 2 * 33 - 1 - 3] = 0;
+	T_EQ_INT(ipc_search_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	n = make_page(1, 2);
+	buf[IPC_HDR_LEN] = 2;		/* status 2 does not exist in a page */
+	T_EQ_INT(ipc_search_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	n = make_page(1, 2);
+	buf[IPC_HDR_LEN + 1] = 2;	/* truncated is a flag */
+	T_EQ_INT(ipc_search_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+}
+
+static void
+test_files_req_round_trip_and_ranges(void)
+{
+	struct ipc_files_req a = { 4000000000u, IPC_FILES_PAGE_MAX }, b;
+	long n;
+
+	n = ipc_files_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 8);
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), 0);
+	T_EQ_U64(b.offset, 4000000000u);
+	T_EQ_U64(b.limit, IPC_FILES_PAGE_MAX);
+	T_EVERY_PREFIX_FAILS(n, ipc_files_req_decode(buf, len, &b));
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n + 1, &b), IPC_DEC_TRAILING);
+	a.limit = 0;
+	n = ipc_files_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	a.limit = IPC_FILES_PAGE_MAX + 1;
+	n = ipc_files_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+}
+
+static long
+make_files_page(uint32_t offset, int nfiles, uint32_t next, int done)
+{
+	static struct ipc_file f;
+	size_t off;
+	long n;
+	int i;
+
+	n = ipc_files_page_begin(buf, sizeof(buf), offset);
+	off = (size_t)n;
+	for (i = 0; i < nfiles; i++) {
+		fill_file(&f, i);
+		if (ipc_files_page_add(buf, sizeof(buf), &off, &f) != 0)
+			return -1;
+	}
+	ipc_files_page_end(buf, next, done);
+	return (long)off;
+}
+
+static void
+test_files_page_round_trip_and_truncation(void)
+{
+	static struct ipc_file f, want;
+	struct ipc_files_page pg;
+	long n;
+	int i = 0;
+
+	n = make_files_page(2000, 3, 2003, 0);
+	T_ASSERT(n > 0);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), 0);
+	T_EQ_U64(pg.offset, 2000);
+	T_EQ_U64(pg.next, 2003);
+	T_EQ_INT(pg.done, 0);
+	T_EQ_U64(pg.count, 3);
+	while (ipc_files_page_next(&pg, &f) == 1) {
+		fill_file(&want, i++);
+		T_EQ_STR(f.name, want.name);
+		T_EQ_MEM(f.owner, want.owner, 33);
+		T_EQ_U64(f.block, want.block);
+	}
+	T_EQ_INT(i, 3);
+	T_EVERY_PREFIX_FAILS(n, ipc_files_page_decode(buf, len, &pg));
+	buf[n] = 0;
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n + 1, &pg), IPC_DEC_TRAILING);
+	/* An empty last page past the end. */
+	n = make_files_page(7, 0, 7, 1);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), 0);
+	T_EQ_INT(pg.done, 1);
+	T_EQ_U64(pg.count, 0);
+}
+
+static void
+test_files_page_rejects_pages_that_do_not_advance(void)
+{
+	struct ipc_files_page pg;
+	long n;
+
+	/* next before offset, next not past the files given, no progress. */
+	n = make_files_page(10, 1, 9, 0);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	n = make_files_page(10, 3, 12, 0);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	n = make_files_page(10, 0, 10, 0);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	n = make_files_page(10, 1, 11, 0);
+	buf[IPC_HDR_LEN + 8] = 2;	/* done is a flag */
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	/* A file list of another type is not a files page. */
+	n = make_files_page(10, 1, 11, 1);
+	buf[0] = IPC_LS;
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_TYPE);
+}
+
+static void
+test_files_page_add_stops_when_full(void)
+{
+	static struct ipc_file f;
+	size_t off;
+	long n;
+	int added = 0;
+
+	n = ipc_files_page_begin(buf, sizeof(buf), 0);
+	off = (size_t)n;
+	fill_file(&f, 1);
+	memset(f.name, 'x', IPC_STR_MAX);
+	memset(f.folder, 'y', IPC_STR_MAX);
+	memset(f.description, 'z', IPC_STR_MAX);
+	while (ipc_files_page_add(buf, sizeof(buf), &off, &f) == 0)
+		added++;
+	/* About 1 MiB / 3.2 KiB; the page stays valid. */
+	T_ASSERT(added > 300 && added < IPC_FILES_PAGE_MAX);
+	T_ASSERT(off <= sizeof(buf));
+	ipc_files_page_end(buf, (uint32_t)added, 0);
+	{
+		struct ipc_files_page pg;
+
+		T_EQ_INT(ipc_files_page_decode(buf, off, &pg), 0);
+		T_EQ_U64(pg.count, (uint64_t)added);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	T_RUN(test_search_req_round_trip_keeps_every_field);
+	T_RUN(test_search_req_rejects_truncation_and_trailing_byte);
+	T_RUN(test_search_req_rejects_out_of_range_fields);
+	T_RUN(test_search_req_term_limits);
+	T_RUN(test_search_id_and_fetch_round_trip_and_truncation);
+	T_RUN(test_search_page_round_trip_keeps_hits_and_sharers);
+	T_RUN(test_search_page_rejects_every_truncation);
+	T_RUN(test_search_page_limits);
+	T_RUN(test_files_req_round_trip_and_ranges);
+	T_RUN(test_files_page_round_trip_and_truncation);
+	T_RUN(test_files_page_rejects_pages_that_do_not_advance);
+	T_RUN(test_files_page_add_stops_when_full);
+	return t_done();
+}
