@@ -388,6 +388,146 @@ ipc_link_close(struct ipc_link *l)
 }
 
 int
+ipc_client_open(struct ipc_client *cl, const char *name, const char *path)
+{
+	char url[128];
+
+	memset(cl, 0, sizeof(*cl));
+	strlcpy(cl->name, name, sizeof(cl->name));
+	cl->fd = -1;
+	cl->next_id = 1;
+	if (nng_req0_open_raw(&cl->sock) != 0)
+		return -1;
+	nng_socket_set_size(cl->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	nng_socket_set_int(cl->sock, NNG_OPT_SENDBUF, 64);
+	nng_socket_set_int(cl->sock, NNG_OPT_RECVBUF, 64);
+	nng_socket_set_ms(cl->sock, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(cl->sock, NNG_OPT_RECONNMAXT, 1000);
+	ipc_url(url, sizeof(url), path);
+	if (nng_dial(cl->sock, url, NULL, NNG_FLAG_NONBLOCK) != 0 ||
+	    nng_socket_get_int(cl->sock, NNG_OPT_RECVFD, &cl->fd) != 0) {
+		nng_close(cl->sock);
+		return -1;
+	}
+	cl->open = 1;
+	return 0;
+}
+
+int
+ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
+    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+{
+	struct ipc_client_slot *s = NULL;
+	nng_msg *m;
+	uint32_t id;
+	int i;
+
+	if (!cl->open)
+		return -1;
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
+		if (cl->slots[i].id == 0) {
+			s = &cl->slots[i];
+			break;
+		}
+	if (s == NULL)
+		return -1;
+	/* Raw req: the request ID is ours to write, with its high bit set. */
+	id = (cl->next_id++ & 0x7fffffffu);
+	if (id == 0)
+		id = cl->next_id++ & 0x7fffffffu;
+	if (nng_msg_alloc(&m, 0) != 0)
+		return -1;
+	if (nng_msg_header_append_u32(m, id | 0x80000000u) != 0 ||
+	    nng_msg_append(m, msg, len) != 0 ||
+	    nng_sendmsg(cl->sock, m, NNG_FLAG_NONBLOCK) != 0) {
+		nng_msg_free(m);
+		cl->failed++;
+		return -1;
+	}
+	s->id = id;
+	s->deadline = now_ms + timeout_ms;
+	s->cb = cb;
+	s->arg = arg;
+	return 0;
+}
+
+void
+ipc_client_readable(struct ipc_client *cl)
+{
+	struct ipc_client_slot *s, done;
+	nng_msg *m;
+	uint32_t id;
+	int i;
+
+	while (nng_recvmsg(cl->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+		if (nng_msg_header_len(m) < 4 || nng_msg_header_trim_u32(m, &id) != 0) {
+			nng_msg_free(m);
+			continue;
+		}
+		id &= 0x7fffffffu;
+		s = NULL;
+		for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
+			if (cl->slots[i].id == id) {
+				s = &cl->slots[i];
+				break;
+			}
+		if (s != NULL) {
+			/* Free the slot first: the callback may send the next request. */
+			done = *s;
+			memset(s, 0, sizeof(*s));
+			done.cb(done.arg, nng_msg_body(m), nng_msg_len(m), NULL);
+		}
+		nng_msg_free(m);
+	}
+}
+
+void
+ipc_client_tick(struct ipc_client *cl, uint64_t now_ms)
+{
+	struct ipc_client_slot done;
+	char err[96];
+	int i;
+
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++) {
+		if (cl->slots[i].id == 0 || now_ms < cl->slots[i].deadline)
+			continue;
+		done = cl->slots[i];
+		memset(&cl->slots[i], 0, sizeof(cl->slots[i]));
+		cl->failed++;
+		snprintf(err, sizeof(err), "%s did not answer in time", cl->name);
+		done.cb(done.arg, NULL, 0, err);
+	}
+}
+
+int
+ipc_client_inflight(const struct ipc_client *cl)
+{
+	int i, n = 0;
+
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
+		n += cl->slots[i].id != 0;
+	return n;
+}
+
+void
+ipc_client_close(struct ipc_client *cl)
+{
+	int i;
+
+	if (!cl->open)
+		return;
+	nng_close(cl->sock);
+	cl->open = 0;
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
+		if (cl->slots[i].id != 0) {
+			struct ipc_client_slot done = cl->slots[i];
+
+			memset(&cl->slots[i], 0, sizeof(cl->slots[i]));
+			done.cb(done.arg, NULL, 0, "closed");
+		}
+}
+
+int
 ipc_pub_open(struct ipc_pub *p, const char *path, char *err, size_t errlen)
 {
 	char url[128];

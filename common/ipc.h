@@ -93,6 +93,46 @@ void	ipc_link_readable(struct ipc_link *l, uint64_t now_ms);
 int	ipc_link_state(const struct ipc_link *l, uint64_t now_ms, uint64_t stale_ms);
 void	ipc_link_close(struct ipc_link *l);
 
+/*
+ * An asynchronous client for one daemon talking to another from its event
+ * loop (netd -> storaged): a raw req0 socket whose replies are matched to
+ * requests by our own request IDs, so that many requests can be in flight
+ * and no daemon ever blocks on another.  Callbacks run in the loop, from
+ * ipc_client_readable() or ipc_client_tick(); `rep` is NULL on failure and
+ * err says why.
+ */
+typedef void (*ipc_client_cb)(void *arg, const uint8_t *rep, size_t len,
+    const char *err);
+
+#define IPC_CLIENT_MAX_INFLIGHT	256
+
+struct ipc_client_slot {
+	uint32_t	 id;		/* 0: free */
+	uint64_t	 deadline;
+	ipc_client_cb	 cb;
+	void		*arg;
+};
+
+struct ipc_client {
+	char		 name[IPC_NAME_MAX];
+	nng_socket	 sock;
+	int		 fd;
+	int		 open;
+	uint32_t	 next_id;
+	struct ipc_client_slot slots[IPC_CLIENT_MAX_INFLIGHT];
+	uint64_t	 failed;	/* requests that timed out or could not be sent */
+};
+
+int	ipc_client_open(struct ipc_client *cl, const char *name, const char *path);
+/* Queues a request; -1 (and no callback) if it cannot be sent now. */
+int	ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
+	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms);
+void	ipc_client_readable(struct ipc_client *cl);
+/* Fails the requests past their deadline. */
+void	ipc_client_tick(struct ipc_client *cl, uint64_t now_ms);
+int	ipc_client_inflight(const struct ipc_client *cl);
+void	ipc_client_close(struct ipc_client *cl);
+
 /* Events: one pub socket per publishing daemon, sub sockets dial it. */
 struct ipc_pub {
 	nng_socket	 sock;

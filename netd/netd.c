@@ -81,7 +81,7 @@ netd_setup(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "timer failed");
 		return -1;
 	}
-	return 0;
+	return netd_node_ipc(&netd, err, errlen);
 }
 
 static void

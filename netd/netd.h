@@ -20,6 +20,7 @@
 #include "peer.h"
 #include "seq.h"
 #include "wire_packet.h"
+#include "xfer.h"
 
 #define NETD_MAX_SOCKS		CONF_MAX_LISTEN
 #define NETD_MAX_PENDING	64	/* ctl pings/finds waiting at once */
@@ -71,6 +72,11 @@ struct netd {
 	struct loop_timer	*kad_timer;
 	uint64_t		 chain_height;	/* own chain, from storaged's events */
 	uint64_t		 chain_version;
+	int			 chain_known;	/* storaged told us the values above */
+	uint64_t		 chain_asked;	/* when IPC_CHAIN was last sent */
+	struct ipc_client	 store;		/* async requests to storaged */
+	struct ipc_sub		 events;	/* storaged's events */
+	void			*xfer;		/* xfer.c's state */
 };
 
 /* net.c */
@@ -80,6 +86,7 @@ int	netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *buf, size_t len);
 
 /* node.c */
+int	netd_node_ipc(struct netd *n, char *err, size_t errlen);
 int	netd_node_init(struct netd *n, char *err, size_t errlen);
 void	netd_node_free(struct netd *n);
 void	netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,

@@ -5,6 +5,7 @@
  * send its FIND_* queries as Announcements (§7.4).  The peer list (peer.c)
  * and the sequence table (seq.c) hold the state; this file only decides.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <stdio.h>
@@ -370,6 +371,54 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
 }
 
+/* --- the cache of other chains (storaged) -------------------------------- */
+
+struct node_seen {
+	struct netd	*n;
+	uint8_t		 pub[33];
+	uint64_t	 version;
+};
+
+static void
+node_cache_seen_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct node_seen *s = arg;
+	struct ipc_cache_fetch f;
+	struct peer *p;
+
+	if (rep == NULL)
+		log_debug("cache-seen: %s", err);
+	else if (ipc_cache_fetch_decode(rep, len, &f) == 0 && f.to > f.from &&
+	    (p = peer_find(s->n->peers, s->pub)) != NULL)
+		netd_xfer_blocks_wanted(s->n, p, s->version, f.from, f.to);
+	free(s);
+}
+
+/* A peer's blockchain height or version is new to us: tell storaged's cache. */
+static void
+node_chain_seen(struct netd *n, struct peer *p)
+{
+	struct ipc_cache_seen cs;
+	struct node_seen *s;
+	uint8_t buf[128];
+	long len;
+
+	if (p->chain_height == 0 && p->chain_version == 0)
+		return;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return;
+	s->n = n;
+	memcpy(s->pub, p->pub, 33);
+	s->version = p->chain_version;
+	memcpy(cs.owner, p->pub, 33);
+	cs.version = p->chain_version;
+	cs.height = p->chain_height;
+	len = ipc_cache_seen_encode(buf, sizeof(buf), &cs);
+	if (ipc_client_send(&n->store, buf, (size_t)len, 5000, node_cache_seen_done, s,
+	    node_now()) != 0)
+		free(s);
+}
+
 /* --- receiving --------------------------------------------------------- */
 
 static void
@@ -385,9 +434,10 @@ node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
 	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
-	peer_set_info(p, &a.hdr, node_now());
 	node_kad_offer(n, p);
 	node_answer(n, p, c, pkt->sequence, &a);
+	if (peer_set_info(p, &a.hdr, node_now()) == 1)
+		node_chain_seen(n, p);
 }
 
 /* A bootstrap answer (§6.6): contact up to 5 of the peers close to us. */
@@ -481,7 +531,8 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, r.hdr.port_internal, r.hdr.port_external,
 	    (r.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
-	peer_set_info(p, &r.hdr, node_now());
+	if (peer_set_info(p, &r.hdr, node_now()) == 1)
+		node_chain_seen(n, p);
 	if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
 	node_kad_offer(n, p);
@@ -565,6 +616,11 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 	int rc;
 
 	n->counters[IPC_NC_RX_DATAGRAMS]++;
+	/* Lite packets are recognised by a registered transfer ID, before the size check (§2.6). */
+	if (len >= 18 && netd_xfer_lite_in(n, raw, len)) {
+		n->counters[IPC_NC_RX_LITE]++;
+		return;
+	}
 	if (len < WIRE_PACKET_MIN) {
 		n->counters[IPC_NC_DROP_SHORT]++;
 		return;
@@ -614,8 +670,12 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 	case WIRE_CMD_PONG:
 		node_on_pong(n, p, c, &pkt);
 		break;
+	case WIRE_CMD_GET_BLOCK:
+	case WIRE_CMD_TRANSFER:
+		netd_xfer_packet(n, p, c, &pkt);
+		break;
 	default:
-		/* Local Discovery, Traverse, Transfer, Get Block: not handled yet. */
+		/* Local Discovery, Traverse: not handled yet (reachability work). */
 		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
 		break;
 	}
@@ -734,6 +794,126 @@ node_expire_pending(struct netd *n, uint64_t now)
 	}
 }
 
+static void
+node_chain_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct netd *n = arg;
+	struct ipc_chain_info ci;
+
+	(void)err;
+	if (rep != NULL && ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci) == 0) {
+		n->chain_height = ci.height;
+		n->chain_version = ci.version;
+		n->chain_known = 1;
+	}
+}
+
+/* Until storaged's first event, ask for the own chain's height and version. */
+static void
+node_ask_chain(struct netd *n, uint64_t now)
+{
+	uint8_t buf[IPC_HDR_LEN];
+
+	if (n->chain_known || now - n->chain_asked < 2000)
+		return;
+	n->chain_asked = now;
+	ipc_empty_encode(buf, sizeof(buf), IPC_CHAIN, IPC_OK);
+	ipc_client_send(&n->store, buf, sizeof(buf), 2000, node_chain_done, n, now);
+}
+
+struct node_push {
+	struct netd	*n;
+	size_t		 len;
+	int		 sent;
+};
+
+static void
+node_push_one(void *arg, struct peer *p)
+{
+	struct node_push *x = arg;
+	uint32_t seq;
+
+	if (p->nact == 0 || seq_new(x->n->seqs, p->pub, &p->seq_counter,
+	    CTX(NETD_CTX_KEEPALIVE, 0), node_now(), &seq) != 0)
+		return;
+	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
+		x->sent++;
+}
+
+/*
+ * Beyond the reference: when our chain changes, every connected peer gets a
+ * keep-alive Announcement carrying the new height/version at once, instead
+ * of within ~60 s (a message the reference already understands).
+ */
+static void
+node_push_chain(struct netd *n)
+{
+	struct node_push x;
+
+	if (node_announce_payload(n, 0, 0, NULL, NULL, &x.len) != 0)
+		return;
+	memcpy(node_plain, node_payload, x.len);
+	x.n = n;
+	x.sent = 0;
+	peer_list_foreach(n->peers, node_push_one, &x);
+	log_debug("chain %llu/%llu announced to %d peers",
+	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height, x.sent);
+}
+
+static void
+node_on_store(int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	ipc_client_readable(&((struct netd *)arg)->store);
+}
+
+static void
+node_on_event(int fd, uint32_t events, void *arg)
+{
+	struct netd *n = arg;
+	struct ipc_chain_info ci;
+	uint8_t *msg;
+	size_t len;
+
+	(void)fd;
+	(void)events;
+	while (ipc_sub_recv(&n->events, &msg, &len) == 0) {
+		if (ipc_chain_info_decode(msg, len, IPC_EV_CHAIN, &ci) == 0) {
+			int changed = ci.height != n->chain_height ||
+			    ci.version != n->chain_version;
+
+			n->chain_height = ci.height;
+			n->chain_version = ci.version;
+			n->chain_known = 1;
+			if (changed)
+				node_push_chain(n);
+		}
+		free(msg);
+	}
+}
+
+/* The links to storaged: requests (cache, blocks) and its events (own chain). */
+int
+netd_node_ipc(struct netd *n, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (daemon_sock_path(n->d, "storaged", path, sizeof(path)) == -1 ||
+	    ipc_client_open(&n->store, "storaged", path) == -1 ||
+	    loop_add_fd(&n->d->loop, n->store.fd, EPOLLIN, node_on_store, n) == -1) {
+		snprintf(err, errlen, "cannot open the link to storaged");
+		return -1;
+	}
+	if (daemon_sock_path(n->d, "storaged-events", path, sizeof(path)) == -1 ||
+	    ipc_sub_open(&n->events, path) == -1 ||
+	    loop_add_fd(&n->d->loop, n->events.fd, EPOLLIN, node_on_event, n) == -1) {
+		snprintf(err, errlen, "cannot subscribe to storaged's events");
+		return -1;
+	}
+	return netd_xfer_init(n) == 0 ? 0 : -1;
+}
+
 void
 netd_node_tick(struct netd *n)
 {
@@ -758,6 +938,9 @@ netd_node_tick(struct netd *n)
 	}
 	kad_tick(n->kad);
 	node_expire_pending(n, now);
+	ipc_client_tick(&n->store, now);
+	node_ask_chain(n, now);
+	netd_xfer_tick(n, now);
 }
 
 /* --- Kademlia environment ------------------------------------------------ */
@@ -896,6 +1079,9 @@ netd_node_free(struct netd *n)
 			ipc_reply_error(n->pending[i].req, IPC_ERR_FAILED, "netd is stopping");
 			node_pending_done(&n->pending[i]);
 		}
+	netd_xfer_free(n);
+	ipc_client_close(&n->store);
+	ipc_sub_close(&n->events);
 	if (n->kad != NULL)
 		kad_free(n->kad);
 	if (n->seqs != NULL)

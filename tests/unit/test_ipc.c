@@ -591,6 +591,65 @@ test_call_waits_for_a_busy_server(void)
 	T_EQ_INT(rc, 0);
 }
 
+static int async_ok, async_fail;
+
+static void
+async_cb(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct ipc_status st;
+
+	(void)arg;
+	if (rep != NULL && ipc_status_decode(rep, len, IPC_STATUS, &st) == 0 &&
+	    st.pid == 4242)
+		async_ok++;
+	else if (rep == NULL && err != NULL)
+		async_fail++;
+}
+
+/* Many requests in flight from one loop; replies matched by our IDs; timeouts. */
+static void
+test_async_client_matches_replies_and_times_out(void)
+{
+	static struct srv_thread t;
+	uid_t allowed[1] = { geteuid() };
+	struct ipc_client cl;
+	struct pollfd pfd;
+	uint8_t req[4];
+	char err[256];
+	int i, spins;
+
+	mk_sockpath();
+	memset(&t, 0, sizeof(t));
+	t.answer = 1;
+	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
+	    err, sizeof(err)), 0);
+	pthread_create(&t.th, NULL, srv_run, &t);
+	T_EQ_INT(ipc_client_open(&cl, "test", sockpath), 0);
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	usleep(100000);		/* the background dial */
+	async_ok = async_fail = 0;
+	for (i = 0; i < 50; i++)
+		T_EQ_INT(ipc_client_send(&cl, req, sizeof(req), 5000, async_cb, NULL, 1000), 0);
+	T_EQ_INT(ipc_client_inflight(&cl), 50);
+	pfd.fd = cl.fd;
+	pfd.events = POLLIN;
+	for (spins = 0; spins < 200 && async_ok < 50; spins++)
+		if (poll(&pfd, 1, 20) > 0)
+			ipc_client_readable(&cl);
+	T_EQ_INT(async_ok, 50);
+	T_EQ_INT(ipc_client_inflight(&cl), 0);
+	/* The server stops answering: the request fails at its deadline. */
+	atomic_store(&t.stop, 1);
+	pthread_join(t.th, NULL);
+	T_EQ_INT(ipc_client_send(&cl, req, sizeof(req), 100, async_cb, NULL, 1000), 0);
+	ipc_client_tick(&cl, 1050);
+	T_EQ_INT(async_fail, 0);
+	ipc_client_tick(&cl, 1100);
+	T_EQ_INT(async_fail, 1);
+	ipc_client_close(&cl);
+	ipc_server_close(&t.srv);
+}
+
 static void
 test_call_to_missing_server_says_not_running(void)
 {
@@ -669,6 +728,7 @@ main(int argc, char **argv)
 	T_RUN(test_request_reply_over_unix_socket);
 	T_RUN(test_server_refuses_uid_not_in_allowed_set);
 	T_RUN(test_call_waits_for_a_busy_server);
+	T_RUN(test_async_client_matches_replies_and_times_out);
 	T_RUN(test_call_to_missing_server_says_not_running);
 	T_RUN(test_client_notices_server_killed_while_waiting);
 	return t_done();
