@@ -540,6 +540,8 @@ ipc_pub_open(struct ipc_pub *p, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "nng_pub0_open: %s", nng_strerror(rv));
 		return -1;
 	}
+	/* pub drops what a slow subscriber cannot take: a burst must fit. */
+	nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 8192);
 	unlink(path);
 	ipc_url(url, sizeof(url), path);
 	if ((rv = nng_listener_create(&l, p->sock, url)) != 0 ||

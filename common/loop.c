@@ -31,6 +31,9 @@ struct loop_timer {
 };
 
 static struct loop_timer *loop_timers;
+/* The timer whose callback runs, and whether that callback deleted it. */
+static struct loop_timer *loop_firing;
+static int loop_firing_deleted;
 
 #define LOOP_MAX_FDS 256
 static struct loop_src *loop_srcs[LOOP_MAX_FDS];
@@ -166,7 +169,13 @@ loop_on_timer(int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return;
+	loop_firing = t;
+	loop_firing_deleted = 0;
 	t->cb(t->arg);
+	loop_firing = NULL;
+	/* The callback may have deleted its own timer: t is gone then. */
+	if (loop_firing_deleted)
+		return;
 	/* A one-shot timer is done: it frees itself (see loop.h). */
 	if (t->oneshot)
 		loop_timer_del(t->loop, t);
@@ -220,6 +229,8 @@ loop_timer_del(struct loop *l, struct loop_timer *t)
 
 	if (t == NULL)
 		return;
+	if (t == loop_firing)
+		loop_firing_deleted = 1;
 	for (pp = &loop_timers; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;

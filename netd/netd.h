@@ -92,6 +92,8 @@ void	netd_node_free(struct netd *n);
 void	netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *raw, size_t len);
 void	netd_node_tick(struct netd *n);
+int	netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
+	    const uint8_t *payload, size_t len);
 void	netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 void	netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 void	netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);

@@ -127,6 +127,14 @@ node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 	return sent ? 0 : -1;
 }
 
+/* For xfer.c: a signed, encrypted packet to p (§5.8 connection choice). */
+int
+netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
+    const uint8_t *payload, size_t len)
+{
+	return node_send_peer(n, p, cmd, seq, payload, len);
+}
+
 static int
 node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t cmd,
     uint32_t seq, const uint8_t *payload, size_t len)

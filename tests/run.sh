@@ -17,7 +17,7 @@ run_suite() {	# name, command...
 	local out="$log/$name.out" start=$SECONDS rc
 	timeout --kill-after=10 "${SUITE_TIMEOUT:-600}" "$@" >"$out" 2>"$log/$name.err"
 	rc=$?
-	grep -E '^(PASS|FAIL|SKIP):|^# ' "$out"
+	grep -E '^(PASS|FAIL|SKIP):|^# ' "$out" | grep -Ev '^# [^ ]+: [0-9]+ passed, [0-9]+ failed'
 	local p f s
 	p=$(grep -c '^PASS:' "$out"); f=$(grep -c '^FAIL:' "$out"); s=$(grep -c '^SKIP:' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -80,6 +80,30 @@ test_removed_fd_is_not_called(void)
 	loop_close(&L);
 }
 
+static struct loop_timer *self_del;
+static int self_del_runs;
+
+static void
+on_self_delete(void *arg)
+{
+	(void)arg;
+	self_del_runs++;
+	loop_timer_del(&L, self_del);
+}
+
+/* A repeating timer that deletes itself from its callback (no use after free). */
+static void
+test_timer_may_delete_itself(void)
+{
+	T_EQ_INT(loop_init(&L), 0);
+	self_del = loop_timer_add(&L, 5, 5, on_self_delete, NULL);
+	T_ASSERT(self_del != NULL);
+	T_ASSERT(loop_timer_add(&L, 60, 0, on_stop, NULL) != NULL);
+	T_EQ_INT(loop_run(&L), 0);
+	T_EQ_INT(self_del_runs, 1);
+	loop_close(&L);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -87,5 +111,6 @@ main(int argc, char **argv)
 	t_set_suite(argv[0]);
 	T_RUN(test_timers_fds_and_signals_are_delivered);
 	T_RUN(test_removed_fd_is_not_called);
+	T_RUN(test_timer_may_delete_itself);
 	return t_done();
 }

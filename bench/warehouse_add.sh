@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# bench/warehouse_add.sh — sharing a 300 MB file through the whole path
+# (peernetctl reads and streams it, storaged hashes, writes, fsyncs, builds the
+# merkle companion, signs the block via netd), against `b3sum --num-threads 1`
+# on the same file in the same run (the issue's limit).  Best of 3 each.
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}
+CTL="$PWD/$B/bin/peernetctl"
+D=$(mktemp -d /tmp/peernet-bench.XXXXXX); chmod 755 "$D"
+F=$(mktemp /tmp/peernet-bench-file.XXXXXX)
+trap '"$CTL" -d "$D" down >/dev/null 2>&1; rm -rf "$D" "$F"' EXIT
+"$CTL" -d "$D" init --listen 127.0.0.99:0 --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$D" up >/dev/null || exit 1
+for i in $(seq 1 50); do "$CTL" -d "$D" chain >/dev/null 2>&1 && break; sleep 0.1; done
+SIZE=300000000
+head -c $SIZE /dev/urandom > "$F"
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+best_add=999 best_b3=999
+for r in 1 2 3; do
+	printf 'run %d\n' "$r" >> "$F"	# new content each time: no dedup shortcut
+	t=$(secs "$CTL" -d "$D" add "$F")
+	[ "$(echo "$t < $best_add" | bc)" = 1 ] && best_add=$t
+	t=$(secs b3sum --num-threads 1 "$F")
+	[ "$(echo "$t < $best_b3" | bc)" = 1 ] && best_b3=$t
+done
+add=$(echo "$SIZE / $best_add / 1000000" | bc -l)
+b3=$(echo "$SIZE / $best_b3 / 1000000" | bc -l)
+printf '# peernetctl add of 300 MB: best %.2f s; b3sum -j1: best %.2f s\n' "$best_add" "$best_b3"
+printf 'BENCH warehouse_add_MBps %.0f MB/s limit=%.0f ratio=%.2f\n' "$add" "$b3" "$(echo "$add / $b3" | bc -l)"
