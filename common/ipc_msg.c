@@ -126,6 +126,8 @@ ipc_type_name(uint16_t type)
 	case IPC_PING:		return "ping";
 	case IPC_FIND:		return "find";
 	case IPC_NET_STATUS:	return "net-status";
+	case IPC_PEERS_SAVE:	return "peers-save";
+	case IPC_PEERS_LOAD:	return "peers-load";
 	case IPC_EV_STARTED:	return "event-started";
 	case IPC_EV_CHAIN:	return "event-chain";
 	case IPC_EV_FILE_ADDED:	return "event-file-added";

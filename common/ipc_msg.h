@@ -75,6 +75,9 @@ enum ipc_type {
 	IPC_FIND		= 62,
 	/* ctl -> netd: network status: listen addresses, counters (ipc_msg_net.h) */
 	IPC_NET_STATUS		= 63,
+	/* netd -> storaged: remember good peers across restarts (ipc_msg_net.h) */
+	IPC_PEERS_SAVE		= 64,	/* ipc_known_peers -> empty */
+	IPC_PEERS_LOAD		= 65,	/* empty -> ipc_known_peers */
 	/* events published by a daemon on its pub socket (pub/sub) */
 	IPC_EV_STARTED		= 100,	/* a daemon is up: body = status */
 	IPC_EV_CHAIN		= 101,	/* storaged: own chain changed: ipc_chain_info */

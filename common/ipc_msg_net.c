@@ -301,3 +301,54 @@ ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s)
 		s->counters[i] = buf_r_le64(&r);
 	return ipc_r_end(&r);
 }
+
+long
+ipc_known_peers_encode(uint8_t *out, size_t cap, uint16_t type,
+    const struct ipc_known_peers *k)
+{
+	struct buf_w w;
+	uint32_t i;
+
+	if (k->count > IPC_KNOWN_PEERS_MAX)
+		return -1;
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, type, IPC_OK);
+	buf_w_le32(&w, k->count);
+	for (i = 0; i < k->count; i++) {
+		buf_w_bytes(&w, k->peers[i].pubkey, 33);
+		buf_w_u8(&w, k->peers[i].family);
+		buf_w_bytes(&w, k->peers[i].ip, 16);
+		buf_w_le16(&w, k->peers[i].port);
+	}
+	return ipc_w_done(&w);
+}
+
+int
+ipc_known_peers_decode(const uint8_t *p, size_t len, uint16_t type,
+    struct ipc_known_peers *k)
+{
+	struct buf_r r;
+	uint32_t i;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
+		return rc;
+	k->count = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (k->count > IPC_KNOWN_PEERS_MAX)
+		return IPC_DEC_RANGE;
+	for (i = 0; i < k->count; i++) {
+		buf_r_copy(&r, k->peers[i].pubkey, 33);
+		k->peers[i].family = buf_r_u8(&r);
+		buf_r_copy(&r, k->peers[i].ip, 16);
+		k->peers[i].port = buf_r_le16(&r);
+		if (r.err)
+			return IPC_DEC_SHORT;
+		if ((k->peers[i].family != 4 && k->peers[i].family != 6) ||
+		    k->peers[i].port == 0 ||
+		    (k->peers[i].pubkey[0] != 0x02 && k->peers[i].pubkey[0] != 0x03))
+			return IPC_DEC_RANGE;
+	}
+	return ipc_r_end(&r);
+}

@@ -79,6 +79,26 @@ struct ipc_net_status {
 	uint64_t	counters[IPC_NC_MAX];
 };
 
+/* Peers worth contacting again after a restart (netd -> storaged and back). */
+#define IPC_KNOWN_PEERS_MAX	64
+struct ipc_known_peer {
+	uint8_t		pubkey[33];
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		ip[16];
+	uint16_t	port;
+};
+
+struct ipc_known_peers {
+	uint32_t		count;
+	struct ipc_known_peer	peers[IPC_KNOWN_PEERS_MAX];
+};
+
+/* type: IPC_PEERS_SAVE (request) or IPC_PEERS_LOAD (reply). */
+long	ipc_known_peers_encode(uint8_t *out, size_t cap, uint16_t type,
+	    const struct ipc_known_peers *k);
+int	ipc_known_peers_decode(const uint8_t *p, size_t len, uint16_t type,
+	    struct ipc_known_peers *k);
+
 const char *ipc_net_counter_name(int c);
 
 long	ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total);

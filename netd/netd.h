@@ -30,6 +30,7 @@
 #define NETD_BOOT_PHASE2_TRIES	12
 #define NETD_REPLAY_CAPACITY	65536
 #define NETD_REPLAY_WINDOW_MS	(10 * 60 * 1000)
+#define NETD_KNOWN_SAVE_MS	30000	/* good peers handed to storaged this often */
 
 struct netd;
 
@@ -77,6 +78,12 @@ struct netd {
 	struct ipc_client	 store;		/* async requests to storaged */
 	struct ipc_sub		 events;	/* storaged's events */
 	void			*xfer;		/* xfer.c's state */
+	struct ipc_known_peers	 known;		/* remembered from the last run */
+	int			 known_loaded;
+	uint64_t		 known_asked;
+	uint64_t		 known_next;	/* next contact round */
+	int			 known_tries;
+	uint64_t		 known_saved;
 };
 
 /* net.c */

@@ -112,6 +112,7 @@ struct xfer {
 	struct xfer_want	 wants[XFER_MAX_WANTS];
 	uint64_t		 next_sid;
 	struct loop_timer	*timer;
+	int			 in_timer;	/* inside the timer's callback */
 	int			 in_run;
 };
 
@@ -249,7 +250,12 @@ xfer_count(struct xfer *x, enum xfer_role role, const uint8_t *pub)
 static void
 xfer_on_timer(void *arg)
 {
-	netd_xfer_tick(arg, xfer_now());
+	struct netd *n = arg;
+	struct xfer *x = X(n);
+
+	x->in_timer = 1;
+	netd_xfer_tick(n, xfer_now());
+	x->in_timer = 0;
 }
 
 /* A new session with a UDT connection, in a free slot; NULL if none. */
@@ -482,10 +488,8 @@ xfer_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from,
     uint64_t to)
 {
 	struct wire_block_range r;
-	struct wire_getblock g;
 	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct xfer_sess *s;
-	uint8_t ranges[WIRE_BLOCK_RANGE_SIZE];
 	size_t len, k;
 	char peer[17];
 
@@ -502,8 +506,7 @@ xfer_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from,
 	/* A fresh UUID v4, unique among our sessions (§9.1). */
 	do {
 		randombytes_buf(s->id, sizeof(s->id));
-		s->id[6] = (uint8_t)((s->id[6] & 0x0f) | 0x40);
-		s->id[8] = (uint8_t)((s->id[8] & 0x3f) | 0x80);
+		xfer_uuid_v4(s->id);
 	} while (xfer_find_id(X(n), s->id) != s);
 	if (xfer_bparse_init(&s->bp, &r, 1, XFER_MAX_BLOCK) != 0 ||
 	    seq_new_bi(n->seqs, p->pub, &p->seq_counter, NULL, XFER_IDLE_MS,
@@ -512,16 +515,9 @@ xfer_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from,
 		xfer_end(s, 0, "cannot start");
 		return -1;
 	}
-	memset(&g, 0, sizeof(g));
-	g.control = WIRE_GETBLOCK_REQUEST_START;
-	memcpy(g.blockchain, p->pub, sizeof(g.blockchain));
-	g.limit_count = r.count;
-	g.max_block_size = XFER_MAX_BLOCK;
-	memcpy(g.transfer_id, s->id, sizeof(g.transfer_id));
-	wire_block_range_put(ranges, 0, &r);
-	g.ranges = ranges;
-	g.n_ranges = 1;
-	if (wire_getblock_encode(xfer_msg, sizeof(xfer_msg), &len, &g) != 0 ||
+	/* Limit 256 and max size 50096, as the reference's cache asks (§9.9). */
+	if (xfer_block_request(xfer_msg, sizeof(xfer_msg), &len, p->pub, s->id, &r,
+	    XFER_MAX_COUNT, XFER_MAX_BLOCK) != 0 ||
 	    netd_send_peer(n, p, WIRE_CMD_GET_BLOCK, s->seq, xfer_msg, len) != 0) {
 		xfer_end(s, 0, "cannot send the request");
 		return -1;
@@ -614,13 +610,7 @@ netd_xfer_blocks_wanted(struct netd *n, struct peer *p, uint64_t version,
 static void
 xfer_slot_header(struct xfer_slot *sl, uint8_t availability, uint64_t size)
 {
-	struct wire_block_header h;
-
-	h.availability = availability;
-	h.number = sl->number;
-	h.count = 1;
-	h.size = size;
-	wire_block_header_encode(sl->hdr, &h);
+	xfer_block_header(sl->hdr, availability, sl->number, size);
 	sl->state = SLOT_READY;
 }
 
@@ -656,6 +646,9 @@ xfer_block_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		sl->len = d.len;
 		xfer_slot_header(sl, WIRE_BLOCK_AVAILABLE, d.len);
 	}
+	/* Only blocks actually sent count against the limit (§9.8). */
+	if (sl->hdr[0] != WIRE_BLOCK_AVAILABLE)
+		s->avail--;
 	xfer_pump(s);
 }
 
@@ -695,6 +688,7 @@ xfer_fetch(struct xfer_sess *s)
 		if ((len = ipc_read_encode(buf, sizeof(buf), IPC_BLOCK_GET, &rd)) < 0 ||
 		    (q = calloc(1, sizeof(*q))) == NULL) {
 			xfer_slot_header(sl, WIRE_BLOCK_NOT_AVAILABLE, 0);
+			s->avail--;
 			continue;
 		}
 		q->n = s->n;
@@ -704,6 +698,7 @@ xfer_fetch(struct xfer_sess *s)
 		    xfer_block_done, q, xfer_now()) != 0) {
 			free(q);
 			xfer_slot_header(sl, WIRE_BLOCK_NOT_AVAILABLE, 0);
+			s->avail--;
 			continue;
 		}
 		s->ipc++;
@@ -744,12 +739,6 @@ xfer_pump_provider(struct xfer_sess *s)
 			if (w == 0)
 				return;		/* send buffer full: ACKs make room */
 			sl->off += (size_t)w;
-		}
-		if (sl->data == NULL || sl->hdr[0] != WIRE_BLOCK_AVAILABLE) {
-			/* a "not available" after all: it does not count against the limit */
-			if (sl->state == SLOT_READY && sl->hdr[0] != WIRE_BLOCK_AVAILABLE &&
-			    sl->number < s->height && s->avail > 0)
-				s->avail--;
 		}
 		free(sl->data);
 		memset(sl, 0, sizeof(*sl));
@@ -849,11 +838,10 @@ netd_xfer_free(struct netd *n)
 
 	if (x == NULL)
 		return;
+	memset(x->wants, 0, sizeof(x->wants));
 	for (i = 0; i < XFER_MAX_SESSIONS; i++)
-		if (x->s[i] != NULL) {
-			memset(x->wants, 0, sizeof(x->wants));
+		if (x->s[i] != NULL)
 			xfer_end(x->s[i], x->s[i]->role == XFER_REQUESTER, "netd is stopping");
-		}
 	if (x->timer != NULL)
 		loop_timer_del(&n->d->loop, x->timer);
 	free(x);
@@ -969,7 +957,9 @@ netd_xfer_tick(struct netd *n, uint64_t now_ms)
 			live++;
 	x->in_run = 0;
 	xfer_drain_wants(n);
-	/* No session: no 10 ms timer (deleted from here, never from its own callback). */
-	if (live == 0 && x->timer != NULL && now_ms % 1 == 0 && !x->in_timer) {
+	/* No session: no 10 ms timer (deleted from node.c's tick, never from its own callback). */
+	if (live == 0 && x->timer != NULL && !x->in_timer) {
+		loop_timer_del(&n->d->loop, x->timer);
+		x->timer = NULL;
 	}
 }

@@ -159,6 +159,47 @@ xfer_bparse_feed(struct xfer_bparse *p, const uint8_t *in, size_t len,
 }
 
 void
+xfer_block_header(uint8_t out[WIRE_BLOCK_HEADER_SIZE], uint8_t availability,
+    uint64_t number, uint64_t size)
+{
+	struct wire_block_header h;
+
+	h.availability = availability;
+	h.number = number;
+	h.count = 1;
+	h.size = size;
+	wire_block_header_encode(out, &h);
+}
+
+int
+xfer_block_request(uint8_t *out, size_t cap, size_t *len,
+    const uint8_t chain[PEERNET_PUBKEY_BYTES],
+    const uint8_t id[WIRE_TRANSFER_ID_SIZE], const struct wire_block_range *r,
+    uint64_t limit, uint64_t max_block_size)
+{
+	struct wire_getblock g;
+	uint8_t ranges[WIRE_BLOCK_RANGE_SIZE];
+
+	memset(&g, 0, sizeof(g));
+	g.control = WIRE_GETBLOCK_REQUEST_START;
+	memcpy(g.blockchain, chain, sizeof(g.blockchain));
+	g.limit_count = limit;
+	g.max_block_size = max_block_size;
+	memcpy(g.transfer_id, id, sizeof(g.transfer_id));
+	wire_block_range_put(ranges, 0, r);
+	g.ranges = ranges;
+	g.n_ranges = 1;
+	return wire_getblock_encode(out, cap, len, &g);
+}
+
+void
+xfer_uuid_v4(uint8_t id[WIRE_TRANSFER_ID_SIZE])
+{
+	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);	/* version 4 */
+	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+}
+
+void
 xfer_range_iter_init(struct xfer_range_iter *it, const uint8_t *ranges,
     size_t nranges)
 {
@@ -174,8 +215,9 @@ xfer_range_iter_next(struct xfer_range_iter *it, uint64_t *number)
 
 	while (it->i < it->nranges) {
 		wire_block_range_get(it->ranges, it->i, &r);
-		if (it->done < r.count) {
-			*number = r.first + it->done++;	/* wraps like the reference's u64 */
+		/* Block numbers past UINT64_MAX do not exist: the range ends there. */
+		if (it->done < r.count && (it->done == 0 || r.first + it->done > r.first)) {
+			*number = r.first + it->done++;
 			return 1;
 		}
 		it->i++;

@@ -70,6 +70,20 @@ int	xfer_bparse_feed(struct xfer_bparse *p, const uint8_t *in, size_t len,
 	    size_t *used, struct xfer_brec *rec);
 int	xfer_bparse_done(const struct xfer_bparse *p);
 
+/* The provider's header in front of every record: count is always 1 (§9.8). */
+void	xfer_block_header(uint8_t out[WIRE_BLOCK_HEADER_SIZE], uint8_t availability,
+	    uint64_t number, uint64_t size);
+/*
+ * The requester's REQUEST_START payload, as the reference's cache sends it
+ * (§9.9): one range, limit block count = CacheMaxBlockCount, max block size.
+ */
+int	xfer_block_request(uint8_t *out, size_t cap, size_t *len,
+	    const uint8_t chain[PEERNET_PUBKEY_BYTES],
+	    const uint8_t id[WIRE_TRANSFER_ID_SIZE], const struct wire_block_range *r,
+	    uint64_t limit, uint64_t max_block_size);
+/* A UUID v4 (the reference's transfer IDs, §9.1) from 16 random bytes. */
+void	xfer_uuid_v4(uint8_t id[WIRE_TRANSFER_ID_SIZE]);
+
 /*
  * The provider's walk over the requested ranges in order (§9.8), without
  * ever forming first + count (which may overflow).
@@ -83,7 +97,7 @@ struct xfer_range_iter {
 
 void	xfer_range_iter_init(struct xfer_range_iter *it, const uint8_t *ranges,
 	    size_t nranges);
-/* 1 and the next block number, or 0 at the end. */
+/* 1 and the next block number, or 0 at the end (a range stops at UINT64_MAX). */
 int	xfer_range_iter_next(struct xfer_range_iter *it, uint64_t *number);
 
 #endif /* PEERNET_XFER_BLOCK_H */

@@ -676,6 +676,8 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_CACHE:		serve_cache(s, req, msg, len); break;
 	case IPC_CACHE_SEEN:	serve_cache_seen(s, req, msg, len); break;
 	case IPC_CACHE_PUT:	serve_cache_put(s, req, msg, len); break;
+	case IPC_PEERS_SAVE:	storaged_peers_save(s, req, msg, len); break;
+	case IPC_PEERS_LOAD:	storaged_peers_load(s, req, msg, len); break;
 	case IPC_FILES_ALL:	storaged_files_all(s, req, msg, len); break;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "storaged does not serve %s requests",

@@ -40,6 +40,10 @@ struct storaged {
 /* serve.c */
 void	storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	    const uint8_t *msg, size_t len);
+void	storaged_peers_save(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
+void	storaged_peers_load(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
 void	storaged_uploads_expire(struct storaged *s, uint64_t now_ms);
 void	storaged_publish_file(struct storaged *s, uint16_t type,
 	    const struct chain_file *cf, const uint8_t owner[33]);

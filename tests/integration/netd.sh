@@ -71,6 +71,25 @@ drops=$(jq '.network.counters | .drop_short + .drop_decode + .drop_protocol' <<<
 echo "# drop counters: $(jq -c '.network.counters' <<<"$st")"
 [ "$drops" -ge 90000 ] && t_pass flood_drops_counted || t_fail flood_drops_counted "drops=$drops"
 
+# Restart without the root peer: C re-bootstraps from the peers it remembered.
+C=$(t_mkdir)
+node_up "$C" 127.0.2.3 "$PA@127.0.2.1:7001"
+wait_for 5 "$CTL" -d "$C" ping "$NB" || t_fail c_reaches_b_first "C never reached B"
+sleep 6		# netd hands its good peers to storaged ~5 s after start
+"$CTL" -d "$A" down >/dev/null
+"$CTL" -d "$C" down >/dev/null
+"$CTL" -d "$C" up >/dev/null
+start=$(date +%s%N)
+wait_for 5 grep -q "peers remembered from the last run" "$C/log/netd.log" &&
+    t_pass known_peers_loaded_after_restart ||
+    t_fail known_peers_loaded_after_restart "$(tail -3 "$C/log/netd.log")"
+if wait_for 10 "$CTL" -d "$C" ping "$NB"; then
+	t_pass restart_rebootstraps_from_remembered_peers_without_root
+	echo "# C reached B $(( ($(date +%s%N) - start) / 1000000 )) ms after restart, root peer A down"
+else
+	t_fail restart_rebootstraps_from_remembered_peers_without_root "$("$CTL" -d "$C" peers 2>&1)"
+fi
+
 # 30 nodes, each with node 0 as its only root peer: every node finds every other.
 N=30
 dirs=()

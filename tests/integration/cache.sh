@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# cache.sh — the block transfer (Get Block over UDT in lite packets,
+# PROTOCOL.md §9.8) between two nodes on loopback: B has A as its root peer;
+# A shares 3 files and B's cache holds A's chain (3 files) within 2 s; A
+# deletes one (new chain version) and B's cache shows 2 files within 2 s.
+# A's netd pushes its new height/version to connected peers at once, B's
+# storaged asks for the missing blocks, B's netd fetches them from A.
+. "$(dirname "$0")/lib.sh"
+
+node_up() {	# dir ip [root]
+	local d=$1 ip=$2 root=${3:-}
+	if [ -n "$root" ]; then
+		"$CTL" -d "$d" init --listen "$ip:7001" --root "$root" --no-lan --no-upnp --no-natpmp >/dev/null
+	else
+		"$CTL" -d "$d" init --listen "$ip:7001" --no-lan --no-upnp --no-natpmp >/dev/null
+	fi
+	# Debug logs: the test reads how the transfer sessions ended.
+	sed -i 's/^#log_level = info/log_level = debug/' "$d/peernet.conf"
+	"$CTL" -d "$d" up >/dev/null
+}
+peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
+node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+cache_is() {	# dir files: the cache holds >= 1 peer and exactly `files` files
+	local j
+	j=$("$CTL" -d "$1" cache --json) || return 1
+	[ "$(jq .peers <<<"$j")" -ge 1 ] && [ "$(jq .files <<<"$j")" = "$2" ]
+}
+
+A=$(t_mkdir); B=$(t_mkdir)
+W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
+node_up "$A" 127.0.4.1 || { t_fail nodes_up "$(cat "$A"/log/*.log 2>/dev/null)"; exit 0; }
+PA=$(peer_id "$A"); NA=$(node_id "$A")
+node_up "$B" 127.0.4.2 "$PA@127.0.4.1:7001" || { t_fail nodes_up "B did not start"; exit 0; }
+if wait_for 10 "$CTL" -d "$B" ping "$NA" && wait_for 10 "$CTL" -d "$A" chain &&
+    wait_for 10 "$CTL" -d "$B" cache; then
+	t_pass nodes_connected
+else
+	t_fail nodes_connected "$("$CTL" -d "$B" peers 2>&1)"; exit 0
+fi
+[ "$("$CTL" -d "$B" cache --json | jq .files)" = 0 ] && t_pass cache_starts_empty ||
+    t_fail cache_starts_empty "$("$CTL" -d "$B" cache --json)"
+
+# A shares 3 files: B's cache reflects A's chain.
+for i in 1 2 3; do echo "cache test file $i $RANDOM" > "$W/shared-$i.txt"; done
+start=$(ms)
+out=$("$CTL" -d "$A" add --json "$W"/shared-*.txt); rc=$?
+[ $rc -eq 0 ] && [ "$(jq '.added | length' <<<"$out")" = 3 ] && t_pass a_shares_3_files ||
+    t_fail a_shares_3_files "rc=$rc $out"
+if wait_for 2 cache_is "$B" 3; then
+	el=$(( $(ms) - start ))
+	t_pass b_cache_has_a_files_within_2s
+	echo "# B's cache held A's 3 files ${el} ms after the add (add included)"
+else
+	t_fail b_cache_has_a_files_within_2s "cache: $("$CTL" -d "$B" cache --json 2>&1); A chain: $("$CTL" -d "$A" chain --json 2>&1)"
+fi
+ha=$("$CTL" -d "$A" chain --json | jq .height)
+bb=$("$CTL" -d "$B" cache --json | jq .blocks)
+[ "$bb" = "$ha" ] && t_pass b_cache_has_every_block_of_a || t_fail b_cache_has_every_block_of_a "A height $ha, B cached $bb blocks"
+
+# A deletes one file: a new chain version, B's cache follows.
+v0=$("$CTL" -d "$A" chain --json | jq .version)
+victim=$(jq -r '.added[0].id' <<<"$out")
+start=$(ms)
+"$CTL" -d "$A" rm "$victim" >/dev/null; rc=$?
+v1=$("$CTL" -d "$A" chain --json | jq .version)
+[ $rc -eq 0 ] && [ "$v1" != "$v0" ] && t_pass a_delete_changes_chain_version ||
+    t_fail a_delete_changes_chain_version "rc=$rc version $v0 -> $v1"
+if wait_for 2 cache_is "$B" 2; then
+	el=$(( $(ms) - start ))
+	t_pass b_cache_follows_delete_within_2s
+	echo "# B's cache showed 2 files ${el} ms after the delete (rm included)"
+else
+	t_fail b_cache_follows_delete_within_2s "cache: $("$CTL" -d "$B" cache --json 2>&1)"
+fi
+
+# The blocks came over UDT in lite packets, both ways (handshake, data, ACKs).
+la=$("$CTL" -d "$A" status --json | jq .network.counters.rx_lite)
+lb=$("$CTL" -d "$B" status --json | jq .network.counters.rx_lite)
+echo "# lite packets received: A $la, B $lb"
+[ "$la" -ge 2 ] && [ "$lb" -ge 2 ] && t_pass transfer_used_lite_packets_both_ways ||
+    t_fail transfer_used_lite_packets_both_ways "A $la, B $lb"
+# Sessions end by themselves: no transfer left behind after 3 s (log check).
+sleep 3
+grep -q "block download .* ended: complete" "$B"/log/*netd*.log 2>/dev/null &&
+    t_pass b_download_sessions_complete ||
+    t_fail b_download_sessions_complete "$(grep -h "block " "$B"/log/*.log | tail -5)"
+grep -Eq "block serving to .* ended: (complete|terminated by the peer)" "$A"/log/*netd*.log 2>/dev/null &&
+    ! grep -q "block serving to .* ended: idle" "$A"/log/*netd*.log &&
+    t_pass a_serving_sessions_end_without_idle_expiry ||
+    t_fail a_serving_sessions_end_without_idle_expiry "$(grep -h "block serving" "$A"/log/*.log | tail -5)"
+
+# Both netds are still up and talking after the transfers.
+t_check nodes_still_talk "$CTL" -d "$B" ping "$NA"
