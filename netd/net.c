@@ -19,58 +19,72 @@
 #include "netd.h"
 #include "wire_packet.h"
 
-/* Receives up to a bounded number of datagrams, with their local address. */
+#define NET_BATCH	16	/* datagrams per recvmmsg */
+#define NET_ROUNDS	8	/* recvmmsg calls per wake-up */
+
+/*
+ * Receives datagrams in batches (recvmmsg: one syscall for up to 16), each
+ * with the local address it was sent to, bounded per wake-up so that one
+ * busy socket cannot starve the loop.
+ */
 static void
 netd_on_datagram(int fd, uint32_t events, void *arg)
 {
 	struct netd_sock *s = arg;
-	static uint8_t raw[WIRE_PACKET_MAX];
-	union {
+	static uint8_t raw[NET_BATCH][WIRE_PACKET_MAX];
+	static union {
 		struct cmsghdr	hdr;
 		uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64];
-	} ctl;
-	struct sockaddr_storage from;
+	} ctl[NET_BATCH];
+	static struct sockaddr_storage from[NET_BATCH];
+	static struct mmsghdr mm[NET_BATCH];
+	static struct iovec iov[NET_BATCH];
 	struct peer_addr remote, local;
 	struct cmsghdr *cm;
-	struct msghdr mh;
-	struct iovec iov;
-	ssize_t len;
-	int i;
+	int i, k, got;
 
 	(void)events;
-	/* Bounded per wake-up so that one busy socket cannot starve the loop. */
-	for (i = 0; i < 64; i++) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = raw;
-		iov.iov_len = sizeof(raw);
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		if ((len = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
-			return;
-		if (peer_addr_from_sockaddr((struct sockaddr *)&from, mh.msg_namelen,
-		    &remote) != 0)
-			continue;
-		local = s->addr;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				memset(local.ip, 0, sizeof(local.ip));
-				memcpy(local.ip, &pi.ipi_addr, 4);
-			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
-			    cm->cmsg_type == IPV6_PKTINFO) {
-				struct in6_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				memcpy(local.ip, &pi.ipi6_addr, 16);
-			}
+	for (k = 0; k < NET_ROUNDS; k++) {
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < NET_BATCH; i++) {
+			iov[i].iov_base = raw[i];
+			iov[i].iov_len = sizeof(raw[i]);
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = ctl[i].buf;
+			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 		}
-		netd_packet_in(s->n, s->index, &local, &remote, raw, (size_t)len);
+		if ((got = recvmmsg(fd, mm, NET_BATCH, MSG_DONTWAIT, NULL)) <= 0)
+			return;
+		for (i = 0; i < got; i++) {
+			struct msghdr *mh = &mm[i].msg_hdr;
+
+			if (peer_addr_from_sockaddr((struct sockaddr *)&from[i],
+			    mh->msg_namelen, &remote) != 0)
+				continue;
+			local = s->addr;
+			for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+				if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+					struct in_pktinfo pi;
+
+					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+					memset(local.ip, 0, sizeof(local.ip));
+					memcpy(local.ip, &pi.ipi_addr, 4);
+				} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+				    cm->cmsg_type == IPV6_PKTINFO) {
+					struct in6_pktinfo pi;
+
+					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+					memcpy(local.ip, &pi.ipi6_addr, 16);
+				}
+			}
+			netd_packet_in(s->n, s->index, &local, &remote, raw[i],
+			    mm[i].msg_len);
+		}
+		if (got < NET_BATCH)
+			return;
 	}
 }
 

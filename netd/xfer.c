@@ -374,6 +374,10 @@ xfer_put_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 	char reason[128], peer[17];
 	uint16_t status;
 
+	if (X(q->n) == NULL) {		/* netd is stopping: nothing to report */
+		free(q);
+		return;
+	}
 	if (s != NULL)
 		s->ipc--;
 	if (rep == NULL) {
@@ -566,6 +570,7 @@ netd_xfer_blocks_wanted(struct netd *n, struct peer *p, uint64_t version,
     uint64_t from, uint64_t to)
 {
 	struct xfer *x = X(n);
+	struct xfer_sess *s;
 	struct xfer_want *w;
 	int i;
 
@@ -576,6 +581,12 @@ netd_xfer_blocks_wanted(struct netd *n, struct peer *p, uint64_t version,
 		return;
 	if (to > XFER_MAX_COUNT)
 		to = XFER_MAX_COUNT;
+	/* Already being fetched (the same announcement heard twice). */
+	for (i = 0; i < XFER_MAX_SESSIONS; i++)
+		if ((s = x->s[i]) != NULL && s->role == XFER_REQUESTER &&
+		    memcmp(s->pub, p->pub, PEERNET_PUBKEY_BYTES) == 0 &&
+		    s->version == version && s->from <= from && s->to >= to)
+			return;
 	if (xfer_count(x, XFER_REQUESTER, p->pub) == 0 && xfer_want_find(x, p->pub) == NULL &&
 	    xfer_download(n, p, version, from, to) == 0)
 		return;
