@@ -40,8 +40,8 @@
 #define XFER_MAX_DOWNLOADS	16
 #define XFER_MAX_SERVE_PEER	2	/* sessions one peer can make us serve at once */
 #define XFER_MAX_WANTS		64	/* downloads waiting for a free slot */
-#define XFER_SERVE_AHEAD	4	/* blocks asked from storaged ahead of the stream */
-#define XFER_PUT_INFLIGHT	4	/* blocks handed to storaged, not yet answered */
+#define XFER_SERVE_AHEAD	8	/* blocks asked from storaged ahead of the stream */
+#define XFER_PUT_INFLIGHT	8	/* blocks handed to storaged, not yet answered */
 #define XFER_SERVE_MAX_RECORDS	4096	/* headers one request can make us write */
 #define XFER_IDLE_MS		SEQ_BI_BLOCK_MS	/* blockSequenceTimeout (§9.2) */
 #define XFER_LIFE_MS		120000	/* no block session lives longer */

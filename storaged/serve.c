@@ -5,6 +5,7 @@
  * validated by its ipc_msg decoder; here only what the store itself knows
  * (upload ownership, offsets, existence) is checked.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +155,11 @@ serve_add_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 		serve_upload_free(u, 1);
 		return;
 	}
+	errno = 0;
 	if ((rc = wh_write_data(u->w, d.bytes, d.len)) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
+		/* The system's reason (e.g. "No space left on device") is what a user needs. */
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s%s%s", wh_strerror(rc),
+		    errno ? ": " : "", errno ? strerror(errno) : "");
 		serve_upload_free(u, 1);
 		return;
 	}
@@ -193,10 +197,12 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 		return;
 	}
 	memset(&cf, 0, sizeof(cf));
+	errno = 0;
 	rc = wh_write_commit(u->w, cf.hash, &size, &dedup);
 	u->w = NULL;
 	if (rc != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s%s%s", wh_strerror(rc),
+		    errno ? ": " : "", errno ? strerror(errno) : "");
 		serve_upload_free(u, 0);
 		return;
 	}

@@ -74,6 +74,32 @@ else
 	t_fail b_cache_follows_delete_within_2s "cache: $("$CTL" -d "$B" cache --json 2>&1)"
 fi
 
+# A longer chain: 200 more files (one block each, below the cache's
+# 256-block limit), then a delete: the new version is fetched whole, about
+# 60 KB in one session of many UDT packets.
+mkdir -p "$W/many"
+for i in $(seq 1 200); do echo "many $i $RANDOM" > "$W/many/file-with-a-longer-name-$i.txt"; done
+start=$(ms)
+many=$("$CTL" -d "$A" add --json "$W"/many/*.txt)
+fa=$("$CTL" -d "$A" chain --json | jq .files)
+if wait_for 5 cache_is "$B" "$fa"; then
+	el=$(( $(ms) - start ))
+	t_pass b_cache_follows_200_more_files
+	echo "# B's cache held A's $fa files ($("$CTL" -d "$A" chain --json | jq .height) blocks) ${el} ms after the add"
+else
+	t_fail b_cache_follows_200_more_files "A: $fa files; B cache: $("$CTL" -d "$B" cache --json 2>&1)"
+fi
+start=$(ms)
+"$CTL" -d "$A" rm "$(jq -r '.added[0].id' <<<"$many")" >/dev/null
+fa=$("$CTL" -d "$A" chain --json | jq .files)
+if wait_for 5 cache_is "$B" "$fa"; then
+	el=$(( $(ms) - start ))
+	t_pass b_cache_refetches_whole_new_version
+	echo "# B's cache held the new version, $fa files in $("$CTL" -d "$B" cache --json | jq .bytes) bytes, ${el} ms after the delete"
+else
+	t_fail b_cache_refetches_whole_new_version "A: $fa files; B cache: $("$CTL" -d "$B" cache --json 2>&1)"
+fi
+
 # The blocks came over UDT in lite packets, both ways (handshake, data, ACKs).
 la=$("$CTL" -d "$A" status --json | jq .network.counters.rx_lite)
 lb=$("$CTL" -d "$B" status --json | jq .network.counters.rx_lite)

@@ -118,3 +118,29 @@ for i in $(seq 1 20); do
 	[ "$ic" = ok ] || { bad=1; echo "# integrity_check after kill $i: $ic"; }
 done
 [ $bad = 0 ] && t_pass kill9_during_add_and_delete_20_times || t_fail kill9_during_add_and_delete_20_times "see # lines"
+
+# A full disk mid-add: a clean error, nothing half-written, the node keeps working.
+if [ "$(id -u)" -eq 0 ]; then
+	S=$(t_mkdir)
+	mount -t tmpfs -o size=40m tmpfs "$S" && TMPDIRS+=("$S")
+	chmod 755 "$S"
+	"$CTL" -d "$S" init --listen 127.0.0.32:0 --no-lan --no-upnp --no-natpmp >/dev/null
+	"$CTL" -d "$S" up >/dev/null
+	wait_for 10 "$CTL" -d "$S" chain
+	head -c 60000000 /dev/urandom > "$W/toobig.bin"
+	out=$("$CTL" -d "$S" add "$W/toobig.bin" 2>&1); rc=$?
+	n=$("$CTL" -d "$S" ls --json | jq '.total')
+	tmpleft=$(find "$S/storage/warehouse/_Temp" -type f 2>/dev/null | wc -l)
+	if [ $rc -eq 1 ] && grep -qi "space" <<<"$out" && [ "$n" = 0 ] && [ "$tmpleft" = 0 ]; then
+		t_pass enospc_mid_add_clean_error_nothing_half_written
+	else
+		t_fail enospc_mid_add_clean_error_nothing_half_written "rc=$rc files=$n temp=$tmpleft: $out"
+	fi
+	echo "small" > "$W/small-after.txt"
+	t_check node_works_after_enospc "$CTL" -d "$S" add "$W/small-after.txt"
+	t_check verify_after_enospc "$CTL" -d "$S" verify
+	"$CTL" -d "$S" down >/dev/null
+	umount "$S"
+else
+	t_skip enospc_mid_add_clean_error_nothing_half_written "not root: cannot mount a small tmpfs"
+fi
