@@ -570,7 +570,7 @@ ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f)
 }
 
 long
-ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
+ipc_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
 {
 	struct buf_w w;
 
@@ -582,13 +582,13 @@ ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
 }
 
 int
-ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f)
+ipc_list_add(uint8_t *out, size_t cap, size_t *off, ipc_item_w wr, const void *item)
 {
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
 	w.off = *off;
-	ipc_w_file(&w, f);
+	wr(&w, item);
 	if (w.err)
 		return -1;
 	*off = w.off;
@@ -597,10 +597,9 @@ ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *
 }
 
 int
-ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type,
-    struct ipc_file_list *l)
+ipc_list_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_list *l,
+    ipc_item_r rd, void *scratch)
 {
-	struct ipc_file f;
 	struct buf_r r;
 	uint32_t i;
 	int rc;
@@ -614,15 +613,15 @@ ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type,
 	l->p = p;
 	l->len = len;
 	l->off = IPC_HDR_LEN + r.off;
-	/* Validate every entry now, so that iterating cannot fail later. */
+	/* Validate every item now, so that iterating cannot fail later. */
 	for (i = 0; i < l->count; i++)
-		if ((rc = ipc_r_file(&r, &f)) != 0)
+		if ((rc = rd(&r, scratch)) != 0)
 			return rc;
 	return ipc_r_end(&r);
 }
 
 int
-ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f)
+ipc_list_next(struct ipc_list *l, ipc_item_r rd, void *item)
 {
 	struct buf_r r;
 	int rc;
@@ -631,10 +630,49 @@ ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f)
 		return 0;
 	buf_r_init(&r, l->p, l->len);
 	r.off = l->off;
-	if ((rc = ipc_r_file(&r, f)) != 0)
+	if ((rc = rd(&r, item)) != 0)
 		return rc;
 	l->off = r.off;
 	return 1;
+}
+
+static void
+file_w(struct buf_w *w, const void *item)
+{
+	ipc_w_file(w, item);
+}
+
+static int
+file_r(struct buf_r *r, void *item)
+{
+	return ipc_r_file(r, item);
+}
+
+long
+ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
+{
+	return ipc_list_begin(out, cap, type, total);
+}
+
+int
+ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f)
+{
+	return ipc_list_add(out, cap, off, file_w, f);
+}
+
+int
+ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type,
+    struct ipc_file_list *l)
+{
+	static struct ipc_file scratch;
+
+	return ipc_list_decode(p, len, type, l, file_r, &scratch);
+}
+
+int
+ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f)
+{
+	return ipc_list_next(l, file_r, f);
 }
 
 long

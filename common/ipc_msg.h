@@ -293,14 +293,19 @@ long	ipc_range_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_
 int	ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *r);
 long	ipc_file_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_file *f);
 int	ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f);
-/* A file list: u32 total, u32 count, then count files. */
-struct ipc_file_list {
+/*
+ * A list message: u32 total, u32 count, then count items of one kind
+ * (files, peers).  The decoder validates every item up front, so that
+ * iterating cannot fail afterwards.
+ */
+struct ipc_list {
 	uint32_t	total;
 	uint32_t	count;
 	size_t		off;		/* iterator position */
 	const uint8_t	*p;
 	size_t		len;
 };
+#define ipc_file_list ipc_list
 long	ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total);
 /* Appends f at out+*off and bumps the count; -1 if it does not fit. */
 int	ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f);

@@ -20,4 +20,13 @@ int	ipc_r_file(struct buf_r *r, struct ipc_file *f);
 /* 0, IPC_DEC_SHORT, or IPC_DEC_TRAILING. */
 int	ipc_r_end(const struct buf_r *r);
 
+/* List messages (struct ipc_list): one writer and one reader per item kind. */
+typedef void (*ipc_item_w)(struct buf_w *w, const void *item);
+typedef int (*ipc_item_r)(struct buf_r *r, void *item);
+long	ipc_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total);
+int	ipc_list_add(uint8_t *out, size_t cap, size_t *off, ipc_item_w wr, const void *item);
+int	ipc_list_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_list *l,
+	    ipc_item_r rd, void *scratch);
+int	ipc_list_next(struct ipc_list *l, ipc_item_r rd, void *item);
+
 #endif

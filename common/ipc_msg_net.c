@@ -63,70 +63,42 @@ r_peer(struct buf_r *r, struct ipc_peer *p)
 	return ipc_r_str(r, p->user_agent, sizeof(p->user_agent));
 }
 
+static void
+peer_w(struct buf_w *w, const void *item)
+{
+	w_peer(w, item);
+}
+
+static int
+peer_r(struct buf_r *r, void *item)
+{
+	return r_peer(r, item);
+}
+
 long
 ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total)
 {
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_PEERS, IPC_OK);
-	buf_w_le32(&w, total);
-	buf_w_le32(&w, 0);
-	return ipc_w_done(&w);
+	return ipc_list_begin(out, cap, IPC_PEERS, total);
 }
 
 int
 ipc_peer_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_peer *p)
 {
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	w.off = *off;
-	w_peer(&w, p);
-	if (w.err)
-		return -1;
-	*off = w.off;
-	buf_put_le32(out + IPC_HDR_LEN + 4, buf_le32(out + IPC_HDR_LEN + 4) + 1);
-	return 0;
+	return ipc_list_add(out, cap, off, peer_w, p);
 }
 
 int
 ipc_peer_list_decode(const uint8_t *p, size_t len, struct ipc_peer_list *l)
 {
-	struct ipc_peer peer;
-	struct buf_r r;
-	uint32_t i;
-	int rc;
+	static struct ipc_peer scratch;
 
-	if ((rc = ipc_r_begin(&r, p, len, IPC_PEERS)) != 0)
-		return rc;
-	l->total = buf_r_le32(&r);
-	l->count = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	l->p = p;
-	l->len = len;
-	l->off = IPC_HDR_LEN + r.off;
-	for (i = 0; i < l->count; i++)
-		if ((rc = r_peer(&r, &peer)) != 0)
-			return rc;
-	return ipc_r_end(&r);
+	return ipc_list_decode(p, len, IPC_PEERS, l, peer_r, &scratch);
 }
 
 int
 ipc_peer_list_next(struct ipc_peer_list *l, struct ipc_peer *p)
 {
-	struct buf_r r;
-	int rc;
-
-	if (l->off >= l->len)
-		return 0;
-	buf_r_init(&r, l->p, l->len);
-	r.off = l->off;
-	if ((rc = r_peer(&r, p)) != 0)
-		return rc;
-	l->off = r.off;
-	return 1;
+	return ipc_list_next(l, peer_r, p);
 }
 
 long

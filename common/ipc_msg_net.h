@@ -26,14 +26,8 @@ struct ipc_peer {
 	char		user_agent[256];
 };
 
-/* A peer list: u32 total, u32 count, then count peers (like ipc_file_list). */
-struct ipc_peer_list {
-	uint32_t	total;
-	uint32_t	count;
-	size_t		off;
-	const uint8_t	*p;
-	size_t		len;
-};
+/* A peer list: an ipc_list of peers. */
+#define ipc_peer_list ipc_list
 
 struct ipc_ping_req {
 	uint8_t		node_id[32];
