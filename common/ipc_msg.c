@@ -128,6 +128,13 @@ ipc_type_name(uint16_t type)
 	case IPC_NET_STATUS:	return "net-status";
 	case IPC_PEERS_SAVE:	return "peers-save";
 	case IPC_PEERS_LOAD:	return "peers-load";
+	case IPC_XSTAT:		return "xstat";
+	case IPC_DL_BEGIN:	return "download-begin";
+	case IPC_DL_DATA:	return "download-data";
+	case IPC_DL_COMMIT:	return "download-commit";
+	case IPC_DL_ABORT:	return "download-abort";
+	case IPC_GET:		return "get";
+	case IPC_TRANSFERS:	return "transfers";
 	case IPC_EV_STARTED:	return "event-started";
 	case IPC_EV_CHAIN:	return "event-chain";
 	case IPC_EV_FILE_ADDED:	return "event-file-added";

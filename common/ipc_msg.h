@@ -78,6 +78,14 @@ enum ipc_type {
 	/* netd -> storaged: remember good peers across restarts (ipc_msg_net.h) */
 	IPC_PEERS_SAVE		= 64,	/* ipc_known_peers -> empty */
 	IPC_PEERS_LOAD		= 65,	/* empty -> ipc_known_peers */
+	/* file transfers (ipc_msg_xfer.h) */
+	IPC_XSTAT		= 70,	/* netd, ctl -> storaged: ipc_xstat_req -> ipc_xstat_rep */
+	IPC_DL_BEGIN		= 71,	/* netd -> storaged: ipc_dl_begin -> ipc_u32 (download id) */
+	IPC_DL_DATA		= 72,	/* netd -> storaged: ipc_data (id, offset, bytes) -> empty */
+	IPC_DL_COMMIT		= 73,	/* netd -> storaged: ipc_dl_commit -> empty */
+	IPC_DL_ABORT		= 74,	/* netd -> storaged: ipc_u32 (id) -> empty */
+	IPC_GET			= 75,	/* ctl -> netd: ipc_get_req -> ipc_u32 (transfer number) */
+	IPC_TRANSFERS		= 76,	/* ctl -> netd: ipc_u32 (number, 0: all) -> ipc_xfer_list */
 	/* events published by a daemon on its pub socket (pub/sub) */
 	IPC_EV_STARTED		= 100,	/* a daemon is up: body = status */
 	IPC_EV_CHAIN		= 101,	/* storaged: own chain changed: ipc_chain_info */
@@ -336,5 +344,6 @@ int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_res
 /* The messages of the search and network areas, with their codecs. */
 #include "ipc_msg_net.h"
 #include "ipc_msg_search.h"
+#include "ipc_msg_xfer.h"
 
 #endif

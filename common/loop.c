@@ -37,6 +37,13 @@ static int loop_firing_deleted;
 
 #define LOOP_MAX_FDS 256
 static struct loop_src *loop_srcs[LOOP_MAX_FDS];
+/*
+ * Bumped whenever an fd's source is removed.  epoll reports carry fd and
+ * generation (not a pointer), so an event for a source that an earlier
+ * callback of the same batch removed is recognised without touching freed
+ * memory.
+ */
+static uint32_t loop_gens[LOOP_MAX_FDS];
 
 uint64_t
 loop_now_ms(void)
@@ -79,13 +86,13 @@ loop_init(struct loop *l)
 }
 
 static int
-loop_ctl(struct loop *l, int op, int fd, uint32_t events, struct loop_src *src)
+loop_ctl(struct loop *l, int op, int fd, uint32_t events)
 {
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
-	ev.data.ptr = src;
+	ev.data.u64 = (uint64_t)loop_gens[fd] << 32 | (uint32_t)fd;
 	return epoll_ctl(l->epfd, op, fd, &ev);
 }
 
@@ -103,11 +110,12 @@ loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *arg)
 	src->fd = fd;
 	src->cb = cb;
 	src->arg = arg;
-	if (loop_ctl(l, EPOLL_CTL_ADD, fd, events, src) == -1) {
+	loop_srcs[fd] = src;
+	if (loop_ctl(l, EPOLL_CTL_ADD, fd, events) == -1) {
+		loop_srcs[fd] = NULL;
 		free(src);
 		return -1;
 	}
-	loop_srcs[fd] = src;
 	return 0;
 }
 
@@ -122,7 +130,7 @@ loop_mod_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *arg)
 	}
 	src->cb = cb;
 	src->arg = arg;
-	return loop_ctl(l, EPOLL_CTL_MOD, fd, events, src);
+	return loop_ctl(l, EPOLL_CTL_MOD, fd, events);
 }
 
 int
@@ -135,6 +143,7 @@ loop_del_fd(struct loop *l, int fd)
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	free(loop_srcs[fd]);
 	loop_srcs[fd] = NULL;
+	loop_gens[fd]++;
 	return 0;
 }
 
@@ -257,12 +266,14 @@ loop_run(struct loop *l)
 			return -1;
 		}
 		for (i = 0; i < n && l->running; i++) {
-			src = evs[i].data.ptr;
+			int fd = (int)(uint32_t)evs[i].data.u64;
+			uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+
 			/* An earlier callback in this batch may have removed it. */
-			if (src->fd < 0 || src->fd >= LOOP_MAX_FDS ||
-			    loop_srcs[src->fd] != src)
+			if (fd < 0 || fd >= LOOP_MAX_FDS || loop_gens[fd] != gen ||
+			    (src = loop_srcs[fd]) == NULL)
 				continue;
-			src->cb(src->fd, evs[i].events, src->arg);
+			src->cb(fd, evs[i].events, src->arg);
 		}
 	}
 	return 0;

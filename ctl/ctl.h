@@ -57,6 +57,7 @@ int	ctl_ls(struct ctl *c, int argc, char **argv);
 int	ctl_rm(struct ctl *c, int argc, char **argv);
 int	ctl_mv(struct ctl *c, int argc, char **argv);
 int	ctl_cat(struct ctl *c, int argc, char **argv);
+int	ctl_get(struct ctl *c, int argc, char **argv);
 int	ctl_chain(struct ctl *c, int argc, char **argv);
 int	ctl_profile(struct ctl *c, int argc, char **argv);
 int	ctl_verify(struct ctl *c, int argc, char **argv);

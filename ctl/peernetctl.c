@@ -32,6 +32,8 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "rm", ctl_rm, "[--json] ID|HASH", "stop sharing a file (by file ID or content hash)" },
 	{ "mv", ctl_mv, "[--json] ID NEWNAME", "rename a shared file" },
 	{ "cat", ctl_cat, "[--offset N] [--length N] HASH", "write a shared file's content to standard output" },
+	{ "get", ctl_get, "[--json] HASH --from NODEID [-o FILE]",
+	    "download a file from a connected node into the warehouse (and FILE)" },
 	{ "chain", ctl_chain, "[--json]", "the own blockchain: version, height, files" },
 	{ "profile", ctl_profile, "[--json] get FIELD | set FIELD VALUE", "read or write a profile field" },
 	{ "cache", ctl_cache, "[--json]", "the cache of other peers' blockchains: peers, blocks, bytes" },

@@ -13,6 +13,7 @@
 #include "ipc_msg.h"
 #include "log.h"
 #include "netd.h"
+#include "xfer_file.h"
 
 static struct netd netd;
 
@@ -124,6 +125,12 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 		return;
 	case IPC_NET_STATUS:
 		netd_req_status(&netd, req, msg, len);
+		return;
+	case IPC_GET:
+		netd_req_get(&netd, req, msg, len);
+		return;
+	case IPC_TRANSFERS:
+		netd_req_transfers(&netd, req, msg, len);
 		return;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",

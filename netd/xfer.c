@@ -35,6 +35,7 @@
 #include "udt.h"
 #include "wire_msg.h"
 #include "xfer_block.h"
+#include "xfer_file.h"
 
 #define XFER_MAX_SESSIONS	32	/* both roles; each holds a ~0.9 MB UDT connection */
 #define XFER_MAX_DOWNLOADS	16
@@ -114,6 +115,7 @@ struct xfer {
 	struct loop_timer	*timer;
 	int			 in_timer;	/* inside the timer's callback */
 	int			 in_run;
+	struct xfer_files	*files;		/* file transfers (xfer_file.c) */
 };
 
 /* A storaged request's context: the session by number, not by pointer. */
@@ -837,8 +839,18 @@ netd_xfer_init(struct netd *n)
 
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -1;
+	if ((x->files = xfer_file_new(n)) == NULL) {
+		free(x);
+		return -1;
+	}
 	n->xfer = x;
 	return 0;
+}
+
+struct xfer_files *
+netd_xfer_files(struct netd *n)
+{
+	return X(n) != NULL ? X(n)->files : NULL;
 }
 
 void
@@ -855,6 +867,7 @@ netd_xfer_free(struct netd *n)
 			xfer_end(x->s[i], x->s[i]->role == XFER_REQUESTER, "netd is stopping");
 	if (x->timer != NULL)
 		loop_timer_del(&n->d->loop, x->timer);
+	xfer_file_free(x->files);
 	free(x);
 	n->xfer = NULL;
 }
@@ -866,8 +879,10 @@ netd_xfer_lite_in(struct netd *n, const uint8_t *raw, size_t len)
 	struct xfer_sess *s;
 	struct wire_lite l;
 
-	if (x == NULL || len < WIRE_LITE_HDR_SIZE || (s = xfer_find_id(x, raw)) == NULL)
+	if (x == NULL || len < WIRE_LITE_HDR_SIZE)
 		return 0;
+	if ((s = xfer_find_id(x, raw)) == NULL)
+		return xfer_file_lite_in(x->files, raw, len);
 	/* Ours from here on: a malformed one is dropped, not parsed as a packet. */
 	if (wire_lite_decode(raw, len, &l) != 0) {
 		n->counters[IPC_NC_DROP_MESSAGE]++;
@@ -889,9 +904,11 @@ netd_xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 	struct seq_match m;
 	int last;
 
-	(void)c;
+	if (x != NULL && pkt->command == WIRE_CMD_TRANSFER) {
+		xfer_file_packet(x->files, p, c, pkt);
+		return;
+	}
 	if (x == NULL || pkt->command != WIRE_CMD_GET_BLOCK) {
-		/* File transfer (Transfer, §9.3) is not served yet. */
 		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
 		return;
 	}
@@ -946,6 +963,7 @@ netd_xfer_tick(struct netd *n, uint64_t now_ms)
 
 	if (x == NULL || x->in_run)
 		return;
+	xfer_file_tick(x->files, now_ms);
 	x->in_run = 1;
 	now_us = xfer_env_now(NULL);
 	for (i = 0; i < XFER_MAX_SESSIONS; i++) {

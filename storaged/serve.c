@@ -685,6 +685,11 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_PEERS_SAVE:	storaged_peers_save(s, req, msg, len); break;
 	case IPC_PEERS_LOAD:	storaged_peers_load(s, req, msg, len); break;
 	case IPC_FILES_ALL:	storaged_files_all(s, req, msg, len); break;
+	case IPC_XSTAT:		storaged_xstat(s, req, msg, len); break;
+	case IPC_DL_BEGIN:	storaged_dl_begin(s, req, msg, len); break;
+	case IPC_DL_DATA:	storaged_dl_data(s, req, msg, len); break;
+	case IPC_DL_COMMIT:	storaged_dl_commit(s, req, msg, len); break;
+	case IPC_DL_ABORT:	storaged_dl_abort(s, req, msg, len); break;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "storaged does not serve %s requests",
 		    ipc_type_name(type));

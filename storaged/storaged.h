@@ -53,4 +53,16 @@ void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 void	storaged_files_all(struct storaged *s, struct ipc_req *req,
 	    const uint8_t *msg, size_t len);
 
+/* serve_dl.c: file transfers: IPC_XSTAT, downloads into the warehouse (IPC_DL_*) */
+void	storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	storaged_dl_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+
 #endif

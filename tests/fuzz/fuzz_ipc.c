@@ -150,6 +150,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				SAME((long)off);
 			}
 		}
+		{
+			/* The file transfer area (ipc_msg_xfer.h). */
+			static struct ipc_xfer_info xi;
+			struct ipc_xstat_req xq;
+			struct ipc_xstat_rep xr;
+			struct ipc_dl_begin db;
+			struct ipc_dl_commit dc;
+			struct ipc_get_req gq;
+			struct ipc_xfer_list xl;
+			size_t off;
+
+			if (ipc_xstat_req_decode(data, size, &xq) == 0)
+				SAME(ipc_xstat_req_encode(out, sizeof(out), &xq));
+			if (ipc_xstat_rep_decode(data, size, &xr) == 0)
+				SAME(ipc_xstat_rep_encode(out, sizeof(out), &xr));
+			if (ipc_dl_begin_decode(data, size, &db) == 0)
+				SAME(ipc_dl_begin_encode(out, sizeof(out), &db));
+			if (ipc_dl_commit_decode(data, size, &dc) == 0)
+				SAME(ipc_dl_commit_encode(out, sizeof(out), &dc));
+			if (ipc_get_req_decode(data, size, &gq) == 0)
+				SAME(ipc_get_req_encode(out, sizeof(out), &gq));
+			/* A transfers list rebuilt item by item gives the same bytes. */
+			if (ipc_xfer_list_decode(data, size, &xl) == 0) {
+				n = ipc_xfer_list_begin(out, sizeof(out), xl.total);
+				off = (size_t)n;
+				while ((rc = ipc_xfer_list_next(&xl, &xi)) == 1)
+					if (ipc_xfer_list_add(out, sizeof(out), &off, &xi) != 0)
+						abort();
+				if (rc != 0)
+					abort();
+				SAME((long)off);
+			}
+		}
 		if (ipc_file_list_decode(data, size, h.type, &fl) == 0) {
 			uint32_t k = 0;
 

@@ -731,5 +731,6 @@ main(int argc, char **argv)
 	T_RUN(test_async_client_matches_replies_and_times_out);
 	T_RUN(test_call_to_missing_server_says_not_running);
 	T_RUN(test_client_notices_server_killed_while_waiting);
+	nng_fini();
 	return t_done();
 }

@@ -1,0 +1,332 @@
+/*
+ * ctl_get.c — `peernetctl get HASH --from NODEID [-o FILE]`: download a file
+ * from a connected node (PROTOCOL.md §9.3) into the warehouse.  netd runs
+ * the transfer and storaged refuses data that does not hash to HASH; ctl
+ * follows the transfer with IPC_TRANSFERS every 200 ms (a progress bar on a
+ * terminal) and, with -o, reads the content back from storaged and writes
+ * FILE itself (temp file, fsync, rename), hashing it once more on the way.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blake3.h"
+#include "ctl.h"
+#include "hex.h"
+#include "ipc.h"
+
+#define GET_POLL_MS	200
+#define GET_STALL_MS	120000	/* no progress for this long: give up waiting */
+#define GET_CHUNK	(1024 * 1024 - 64)
+
+static uint8_t get_buf[256];
+
+static uint64_t
+get_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+get_human(char *out, size_t cap, double v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void
+get_progress(const struct ipc_xfer_info *x, int final)
+{
+	char d[32], t[32], r[32];
+	int pct = x->total ? (int)(x->done * 100 / x->total) : (final ? 100 : 0), i;
+
+	get_human(d, sizeof(d), (double)x->done);
+	get_human(t, sizeof(t), (double)x->total);
+	get_human(r, sizeof(r), (double)x->rate);
+	fprintf(stderr, "\r%-9s [", ipc_xfer_state_name(x->state));
+	for (i = 0; i < 25; i++)
+		fputc(i < pct / 4 ? '#' : '.', stderr);
+	fprintf(stderr, "] %3d%% %s/%s %s/s ", pct, d, t, r);
+	if (final)
+		fputc('\n', stderr);
+}
+
+/* The transfer `number` as netd reports it; 1, 0 if netd no longer lists it, -1. */
+static int
+get_poll(struct ctl *c, uint32_t number, struct ipc_xfer_info *x)
+{
+	struct ipc_xfer_list l;
+	uint8_t *rep;
+	size_t replen;
+	long n;
+	int rc, found = 0;
+
+	n = ipc_u32_encode(get_buf, sizeof(get_buf), IPC_TRANSFERS, number);
+	if (ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 0) == -1)
+		return -1;
+	if ((rc = ipc_xfer_list_decode(rep, replen, &l)) != 0) {
+		ctl_err("get: malformed transfers reply: %s", ipc_decode_strerror(rc));
+		free(rep);
+		return -1;
+	}
+	while (ipc_xfer_list_next(&l, x) == 1)
+		if (x->number == number && x->role == IPC_XFER_DOWNLOAD) {
+			found = 1;
+			break;
+		}
+	free(rep);
+	return found;
+}
+
+/* Is the content in the warehouse already: 1 (and its size), 0, or -1. */
+static int
+get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size)
+{
+	struct ipc_xstat_req q;
+	struct ipc_xstat_rep r;
+	uint8_t *rep;
+	size_t replen;
+	long n;
+	int rc;
+
+	memcpy(q.hash, hash, 32);
+	n = ipc_xstat_req_encode(get_buf, sizeof(get_buf), &q);
+	if (ctl_call(c, "storaged", get_buf, (size_t)n, &rep, &replen, 0) == -1)
+		return -1;
+	rc = ipc_xstat_rep_decode(rep, replen, &r);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("get: malformed reply from storaged");
+		return -1;
+	}
+	*size = r.size;
+	return r.present;
+}
+
+/*
+ * Writes the stored content to path (a temp file next to it, then rename),
+ * checking its BLAKE3 against hash on the way.
+ */
+static int
+get_write(struct ctl *c, const uint8_t hash[32], uint64_t size, const char *path)
+{
+	static uint8_t req[128];
+	char tmp[PATH_MAX], dir[PATH_MAX], hex[65];
+	struct ipc_read rd;
+	struct ipc_data d;
+	blake3_hasher h;
+	uint8_t got[32], *rep;
+	uint64_t off = 0;
+	size_t replen, w;
+	ssize_t k;
+	long n;
+	int fd, dfd, rc;
+
+	strlcpy(dir, path, sizeof(dir));
+	if (snprintf(tmp, sizeof(tmp), "%s/.peernet-get.XXXXXX", dirname(dir)) >=
+	    (int)sizeof(tmp)) {
+		ctl_err("get: %s: path too long", path);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		ctl_err("get: cannot create a file next to %s: %s", path, strerror(errno));
+		return -1;
+	}
+	blake3_hasher_init(&h);
+	while (off < size) {
+		memset(&rd, 0, sizeof(rd));
+		memcpy(rd.hash, hash, 32);
+		rd.offset = off;
+		rd.len = size - off > GET_CHUNK ? GET_CHUNK : (uint32_t)(size - off);
+		n = ipc_read_encode(req, sizeof(req), IPC_CAT, &rd);
+		if (ctl_call(c, "storaged", req, (size_t)n, &rep, &replen, 0) == -1)
+			goto fail;
+		rc = ipc_data_decode(rep, replen, IPC_CAT, &d);
+		if (rc != 0 || d.len == 0 || d.len > rd.len) {
+			free(rep);
+			ctl_err("get: storaged returned %s", rc != 0 ? "a malformed reply" :
+			    "fewer bytes than the file holds");
+			goto fail;
+		}
+		blake3_hasher_update(&h, d.bytes, d.len);
+		for (w = 0; w < d.len; w += (size_t)k)
+			if ((k = write(fd, d.bytes + w, d.len - w)) <= 0) {
+				free(rep);
+				ctl_err("get: %s: %s", tmp, strerror(errno));
+				goto fail;
+			}
+		off += d.len;
+		free(rep);
+	}
+	blake3_hasher_finalize(&h, got, 32);
+	if (memcmp(got, hash, 32) != 0) {
+		hex_encode(hex, got, 32);
+		ctl_err("get: the stored data hashes to %s: not written", hex);
+		goto fail;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		ctl_err("get: %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		ctl_err("get: cannot rename to %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	strlcpy(dir, path, sizeof(dir));
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+int
+ctl_get(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_verb *v = ctl_find_verb("get");
+	const char *hashs = NULL, *from = NULL, *out = NULL;
+	struct ipc_get_req q;
+	struct ipc_xfer_info x;
+	uint8_t *rep;
+	size_t replen;
+	uint64_t start, last_change, last_done = 0, size = 0;
+	uint32_t number;
+	char hs[32], rs[32], hex[65];
+	int i, rc, tty, present;
+	long n;
+	double secs;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ctl_verb_usage(v, 0);
+			return 0;
+		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) &&
+		    i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			ctl_err("get: unknown or incomplete option '%s'", argv[i]);
+			ctl_verb_usage(v, 1);
+			return 2;
+		} else if (hashs == NULL)
+			hashs = argv[i];
+		else {
+			ctl_err("get: one hash at a time");
+			return 2;
+		}
+	}
+	if (hashs == NULL || from == NULL) {
+		ctl_err(hashs == NULL ? "get: no hash given" : "get: --from NODEID is required");
+		ctl_verb_usage(v, 1);
+		return 2;
+	}
+	if (strlen(hashs) != 64 || hex_decode(q.hash, 32, hashs) != 32) {
+		ctl_err("get: '%s' is not a 64-digit hex hash", hashs);
+		return 2;
+	}
+	if (strlen(from) != 64 || hex_decode(q.node_id, 32, from) != 32) {
+		ctl_err("get: '%s' is not a 64-digit hex node ID", from);
+		return 2;
+	}
+	hex_encode(hex, q.hash, 32);
+	tty = isatty(STDERR_FILENO) && !c->json;
+	start = get_ms();
+	if ((present = get_stat(c, q.hash, &size)) == -1)
+		return 1;
+	memset(&x, 0, sizeof(x));
+	if (!present) {
+		n = ipc_get_req_encode(get_buf, sizeof(get_buf), &q);
+		if (ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 0) == -1)
+			return 1;
+		rc = ipc_u32_decode(rep, replen, IPC_GET, &number);
+		free(rep);
+		if (rc != 0) {
+			ctl_err("get: malformed reply from netd");
+			return 1;
+		}
+		last_change = get_ms();
+		for (;;) {
+			if ((rc = get_poll(c, number, &x)) == -1)
+				return 1;
+			if (rc == 0) {
+				ctl_err("get: netd no longer knows transfer %u", number);
+				return 1;
+			}
+			if (x.state == IPC_XFER_DONE || x.state == IPC_XFER_FAILED)
+				break;
+			if (x.done != last_done) {
+				last_done = x.done;
+				last_change = get_ms();
+			} else if (get_ms() - last_change > GET_STALL_MS) {
+				if (tty)
+					fputc('\n', stderr);
+				ctl_err("get: no progress for %d s: giving up waiting",
+				    GET_STALL_MS / 1000);
+				return 1;
+			}
+			if (tty)
+				get_progress(&x, 0);
+			usleep(GET_POLL_MS * 1000);
+		}
+		if (tty)
+			get_progress(&x, 1);
+		if (x.state == IPC_XFER_FAILED) {
+			if (c->json)
+				ctl_json_print(json_pack("{s:s, s:b, s:s}", "hash", hex,
+				    "ok", 0, "error", x.error));
+			ctl_err("get: download failed: %s", x.error);
+			return 1;
+		}
+		size = x.total;
+	}
+	if (out != NULL && get_write(c, q.hash, size, out) == -1)
+		return 1;
+	secs = (double)(get_ms() - start) / 1000.0;
+	if (c->json) {
+		json_t *o = json_pack("{s:s, s:b, s:s, s:I, s:b, s:b, s:f, s:I}",
+		    "hash", hex, "ok", 1, "from", from, "size", (json_int_t)size,
+		    "hash_verified", 1, "already_stored", present, "seconds", secs,
+		    "rate", (json_int_t)(present ? 0 : x.rate));
+		if (out != NULL)
+			json_object_set_new(o, "file", json_string(out));
+		ctl_json_print(o);
+		return 0;
+	}
+	get_human(hs, sizeof(hs), (double)size);
+	if (present)
+		printf("%s (%s) is already in the warehouse\n", hex, hs);
+	else {
+		get_human(rs, sizeof(rs), (double)x.rate);
+		printf("downloaded %s (%s) in %.2f s, %s/s\n  hash verified (BLAKE3)\n",
+		    hex, hs, (double)x.elapsed_ms / 1000.0, rs);
+	}
+	if (out != NULL)
+		printf("  written to %s\n", out);
+	return 0;
+}

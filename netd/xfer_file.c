@@ -1,0 +1,1140 @@
+/*
+ * xfer_file.c — file transfers (Transfer, command 8; PROTOCOL.md §9.3) in
+ * both roles; see xfer_file.h.  The session machinery follows xfer.c (the
+ * block transfer): transfer IDs, lite packets, the UDT environment, a 10 ms
+ * timer while a session lives, storaged's replies matched by number.
+ *
+ * Bounds: XF_MAX_SESSIONS sessions in all, XF_MAX_SERVE_PEER served to one
+ * peer, XF_MAX_DOWNLOADS downloads; a served session holds at most
+ * XF_SERVE_AHEAD chunks of XF_SERVE_CHUNK bytes besides its UDT connection,
+ * a download one chunk of XF_STORE_CHUNK being filled and XF_STORE_INFLIGHT
+ * chunks with storaged.  A download takes exactly the size the provider
+ * announced in the stream header (at most XF_MAX_FILE); storaged enforces
+ * that size and the hash.  Sessions end after 60 s without a lite packet or
+ * message (transferSequenceTimeout, §9.2); a download whose provider never
+ * answers ends after XF_START_MS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "hex.h"
+#include "ipc.h"
+#include "log.h"
+#include "netd.h"
+#include "udt.h"
+#include "wire_msg.h"
+#include "xfer_block.h"
+#include "xfer_file.h"
+
+#define XF_MAX_SESSIONS		16	/* both roles; each holds a ~0.9 MB UDT connection */
+#define XF_MAX_DOWNLOADS	8
+#define XF_MAX_SERVE_PEER	2	/* files one peer can make us serve at once */
+#define XF_SERVE_CHUNK		(512 * 1024)	/* one IPC_CAT */
+#define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
+#define XF_STORE_CHUNK		(512 * 1024)	/* one IPC_DL_DATA */
+#define XF_STORE_INFLIGHT	3	/* IPC_DL_DATA unanswered */
+#define XF_IPC_HDR_ROOM		64	/* room for the ipc_data header in front */
+#define XF_MAX_FILE		(1ULL << 40)	/* 1 TiB: larger announcements are refused */
+#define XF_IDLE_MS		SEQ_BI_FILE_MS	/* transferSequenceTimeout (§9.2) */
+#define XF_START_MS		15000	/* a requester's wait for the first lite packet */
+#define XF_TIMER_MS		10	/* UDT's SYN interval */
+#define XF_IPC_TIMEOUT_MS	10000
+#define XF_COMMIT_TIMEOUT_MS	600000	/* storaged builds the merkle tree of a huge file */
+#define XF_RECENT		32	/* finished sessions kept for IPC_TRANSFERS */
+#define XF_RECENT_MS		600000
+
+enum xf_role { XF_REQUESTER = IPC_XFER_DOWNLOAD, XF_PROVIDER = IPC_XFER_UPLOAD };
+
+/* A download's storaged side. */
+enum xf_dl { DL_NONE = 0, DL_BEGIN_SENT, DL_OPEN, DL_COMMIT_SENT, DL_DEAD };
+
+enum xf_slot_state { XS_FREE = 0, XS_WAIT, XS_READY };
+
+struct xf_slot {
+	int		 state;
+	uint64_t	 off;		/* file offset */
+	uint32_t	 len;		/* bytes asked */
+	uint8_t		*data;
+	uint32_t	 have;		/* bytes in data */
+	uint32_t	 pos;		/* bytes written into UDT */
+};
+
+struct xf_sess {
+	struct xfer_files	*f;
+	enum xf_role		 role;
+	uint32_t		 number;	/* what ctl and storaged replies refer to */
+	int			 state;		/* enum ipc_xfer_state */
+	uint8_t			 id[WIRE_TRANSFER_ID_SIZE];
+	uint8_t			 pub[PEERNET_PUBKEY_BYTES];
+	uint8_t			 hash[32];
+	uint32_t		 seq;
+	struct udt_conn		*conn;		/* NULL once the stream is over */
+	uint64_t		 created, last_rx, seq_touched, data_start;
+	int			 got_lite;	/* requester: the provider answered */
+	int			 ipc;		/* storaged requests in flight */
+	uint64_t		 file_size;
+	uint64_t		 total;		/* bytes of the transfer (header's second field) */
+	uint64_t		 done;		/* file bytes through the stream */
+	/* requester */
+	uint8_t			 hdr[WIRE_FILE_HEADER_SIZE];
+	size_t			 hlen;
+	int			 dl;		/* enum xf_dl */
+	uint32_t		 dl_id;
+	uint8_t			*chunk;		/* XF_IPC_HDR_ROOM + XF_STORE_CHUNK */
+	size_t			 clen;		/* data bytes in chunk */
+	uint64_t		 handed;	/* bytes handed to storaged */
+	uint64_t		 stored;	/* bytes storaged acknowledged */
+	/* provider */
+	uint64_t		 offset;
+	int			 hdr_done;
+	size_t			 hdr_pos;
+	uint64_t		 next_fetch;	/* file offset of the next IPC_CAT */
+	struct xf_slot		 slots[XF_SERVE_AHEAD];
+	unsigned		 head, nslots;
+};
+
+struct xf_recent {
+	uint64_t		 at;		/* ms; 0: free */
+	struct ipc_xfer_info	 info;
+};
+
+struct xfer_files {
+	struct netd		*n;
+	struct xf_sess		*s[XF_MAX_SESSIONS];
+	struct xf_recent	 recent[XF_RECENT];
+	unsigned		 recent_next;
+	uint32_t		 next_number;
+	struct loop_timer	*timer;
+	int			 in_timer;
+	int			 in_run;
+};
+
+/* A storaged request's context: the session by number, not by pointer. */
+struct xf_ipc {
+	struct xfer_files	*f;
+	uint32_t		 number;
+	uint64_t		 off;
+};
+
+static uint8_t xf_lite[WIRE_LITE_HDR_SIZE + UDT_PKT_MAX];
+static uint8_t xf_msg[WIRE_TRANSFER_REQUEST_SIZE + 64];
+static uint8_t xf_reply[IPC_XFER_LIST_MAX * 512 + 64];
+
+static void	xf_pump(struct xf_sess *s);
+
+static uint64_t
+xf_now(void)
+{
+	return loop_now_ms();
+}
+
+static const char *
+xf_peer_text(const uint8_t pub[PEERNET_PUBKEY_BYTES], char out[17])
+{
+	uint8_t id[PEERNET_NODEID_BYTES];
+
+	ident_node_id(pub, id);
+	hex_encode(out, id, 8);
+	return out;
+}
+
+/* --- UDT environment (as xfer.c) ---------------------------------------------- */
+
+static uint64_t
+xf_env_now(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+xf_env_random(void *ctx, void *out, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(out, len);
+}
+
+/* One UDT packet out as a lite packet (§2.7) on the peer's connection(s). */
+static int
+xf_env_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct xf_sess *s = ctx;
+	struct netd *n = s->f->n;
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct wire_lite l;
+	struct peer *p;
+	size_t out, k, i;
+	int sent = 0;
+
+	if ((p = peer_find(n->peers, s->pub)) == NULL ||
+	    peer_send_targets(p, NULL, targets, &k) != 0)
+		return -1;
+	memcpy(l.id, s->id, sizeof(l.id));
+	l.data = pkt;
+	l.data_len = len;
+	if (wire_lite_encode(xf_lite, sizeof(xf_lite), &out, &l) != 0)
+		return -1;
+	for (i = 0; i < k; i++)
+		if (netd_send_raw(n, targets[i]->sock, &targets[i]->local,
+		    &targets[i]->remote, xf_lite, out) == 0)
+			sent++;
+	return sent ? 0 : -1;
+}
+
+/* --- sessions --------------------------------------------------------------- */
+
+static struct xf_sess *
+xf_find_id(struct xfer_files *f, const uint8_t id[WIRE_TRANSFER_ID_SIZE])
+{
+	int i;
+
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL && memcmp(f->s[i]->id, id, WIRE_TRANSFER_ID_SIZE) == 0)
+			return f->s[i];
+	return NULL;
+}
+
+static struct xf_sess *
+xf_find_seq(struct xfer_files *f, const uint8_t pub[PEERNET_PUBKEY_BYTES], uint32_t seq)
+{
+	int i;
+
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL && f->s[i]->seq == seq &&
+		    memcmp(f->s[i]->pub, pub, PEERNET_PUBKEY_BYTES) == 0)
+			return f->s[i];
+	return NULL;
+}
+
+static struct xf_sess *
+xf_find_number(struct xfer_files *f, uint32_t number)
+{
+	int i;
+
+	if (f == NULL)
+		return NULL;
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL && f->s[i]->number == number)
+			return f->s[i];
+	return NULL;
+}
+
+static int
+xf_count(struct xfer_files *f, enum xf_role role, const uint8_t *pub)
+{
+	int i, c = 0;
+
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL && (role == 0 || f->s[i]->role == role) &&
+		    (pub == NULL || memcmp(f->s[i]->pub, pub, PEERNET_PUBKEY_BYTES) == 0))
+			c++;
+	return c;
+}
+
+static void
+xf_on_timer(void *arg)
+{
+	struct xfer_files *f = arg;
+
+	f->in_timer = 1;
+	xfer_file_tick(f, xf_now());
+	f->in_timer = 0;
+}
+
+static struct xf_sess *
+xf_new(struct xfer_files *f, enum xf_role role, const uint8_t pub[PEERNET_PUBKEY_BYTES],
+    const uint8_t hash[32])
+{
+	struct xf_sess *s;
+	struct udt_env env;
+	int i;
+
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] == NULL)
+			break;
+	if (i == XF_MAX_SESSIONS || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	env.now_us = xf_env_now;
+	env.send = xf_env_send;
+	env.random = xf_env_random;
+	env.ctx = s;
+	if ((s->conn = udt_conn_new(&env)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	udt_set_idle_timeout(s->conn, (uint64_t)XF_IDLE_MS * 1000);
+	s->f = f;
+	s->role = role;
+	s->state = IPC_XFER_STARTING;
+	if (++f->next_number == 0)
+		f->next_number = 1;
+	s->number = f->next_number;
+	memcpy(s->pub, pub, PEERNET_PUBKEY_BYTES);
+	memcpy(s->hash, hash, 32);
+	s->created = s->last_rx = s->seq_touched = xf_now();
+	f->s[i] = s;
+	if (f->timer == NULL)
+		f->timer = loop_timer_add(&f->n->d->loop, XF_TIMER_MS, XF_TIMER_MS,
+		    xf_on_timer, f);
+	return s;
+}
+
+static void
+xf_send_ctl(struct netd *n, const uint8_t pub[PEERNET_PUBKEY_BYTES],
+    const uint8_t hash[32], uint8_t control, uint32_t seq)
+{
+	struct wire_transfer t;
+	struct peer *p;
+	size_t len;
+
+	if ((p = peer_find(n->peers, pub)) == NULL)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.control = control;
+	t.protocol = WIRE_TRANSFER_PROTO_UDT;
+	memcpy(t.hash, hash, 32);
+	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &len, &t) == 0)
+		netd_send_peer(n, p, WIRE_CMD_TRANSFER, seq, xf_msg, len);
+}
+
+static void
+xf_info(const struct xf_sess *s, uint64_t now, struct ipc_xfer_info *x)
+{
+	uint64_t el;
+
+	memset(x, 0, sizeof(*x));
+	x->number = s->number;
+	x->role = (uint8_t)s->role;
+	x->state = (uint8_t)s->state;
+	ident_node_id(s->pub, x->node_id);
+	memcpy(x->hash, s->hash, 32);
+	x->done = s->done;
+	x->total = s->total;
+	x->elapsed_ms = now - s->created;
+	el = s->data_start ? now - s->data_start : 0;
+	x->rate = el > 0 ? s->done * 1000 / el : 0;
+}
+
+static void
+xf_udt_drop(struct xf_sess *s)
+{
+	if (s->conn != NULL) {
+		udt_conn_free(s->conn);
+		s->conn = NULL;
+	}
+}
+
+static void
+xf_ignore_reply(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	(void)arg;
+	(void)rep;
+	(void)len;
+	(void)err;
+}
+
+static void
+xf_dl_abort(struct xf_sess *s)
+{
+	uint8_t buf[32];
+	long len;
+
+	if (s->dl != DL_OPEN && s->dl != DL_COMMIT_SENT)
+		return;
+	/* Fire and forget: storaged drops the partial file (or idles it out). */
+	if ((len = ipc_u32_encode(buf, sizeof(buf), IPC_DL_ABORT, s->dl_id)) > 0)
+		ipc_client_send(&s->f->n->store, buf, (size_t)len, XF_IPC_TIMEOUT_MS,
+		    xf_ignore_reply, NULL, xf_now());
+	s->dl = DL_DEAD;
+}
+
+/*
+ * Ends a session: kept for IPC_TRANSFERS as done or failed (why).
+ * terminate: tell the peer (§9.6 recommends TERMINATE to free the provider).
+ */
+static void
+xf_end(struct xf_sess *s, int ok, int terminate, const char *why)
+{
+	struct xfer_files *f = s->f;
+	struct netd *n = f->n;
+	struct xf_recent *r;
+	uint64_t now = xf_now();
+	char peer[17], hash[17];
+	unsigned i;
+
+	s->state = ok ? IPC_XFER_DONE : IPC_XFER_FAILED;
+	hex_encode(hash, s->hash, 8);
+	if (s->role == XF_REQUESTER)
+		log_info("file download %s… from %s… ended: %s; %llu of %llu bytes",
+		    hash, xf_peer_text(s->pub, peer), why, (unsigned long long)s->done,
+		    (unsigned long long)s->total);
+	else
+		log_debug("file serving %s… to %s… ended: %s; %llu of %llu bytes",
+		    hash, xf_peer_text(s->pub, peer), why, (unsigned long long)s->done,
+		    (unsigned long long)s->total);
+	r = &f->recent[f->recent_next++ % XF_RECENT];
+	r->at = now;
+	xf_info(s, now, &r->info);
+	if (!ok)
+		snprintf(r->info.error, sizeof(r->info.error), "%s", why);
+	if (s->role == XF_REQUESTER && !ok)
+		xf_dl_abort(s);
+	if (terminate)
+		xf_send_ctl(n, s->pub, s->hash, WIRE_TRANSFER_TERMINATE, s->seq);
+	seq_remove_bi(n->seqs, s->pub, s->seq);
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] == s)
+			f->s[i] = NULL;
+	for (i = 0; i < XF_SERVE_AHEAD; i++)
+		free(s->slots[i].data);
+	free(s->chunk);
+	xf_udt_drop(s);
+	free(s);
+}
+
+static void
+xf_touch(struct xf_sess *s)
+{
+	struct seq_match m;
+	uint64_t now = xf_now();
+
+	s->last_rx = now;
+	/* Lite traffic keeps the bi-sequence alive too, so late messages still match. */
+	if (now - s->seq_touched >= 1000) {
+		s->seq_touched = now;
+		seq_match_bi(s->f->n->seqs, s->pub, s->seq, 0, now, &m);
+	}
+}
+
+/* Sends a request to storaged with the session's number as context. */
+static int
+xf_store_send(struct xf_sess *s, const uint8_t *msg, size_t len, uint32_t timeout,
+    ipc_client_cb cb, uint64_t off)
+{
+	struct xf_ipc *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->f = s->f;
+	q->number = s->number;
+	q->off = off;
+	if (ipc_client_send(&s->f->n->store, msg, len, timeout, cb, q, xf_now()) != 0) {
+		free(q);
+		return -1;
+	}
+	s->ipc++;
+	return 0;
+}
+
+/* The reason of a failed storaged reply, into out. */
+static void
+xf_store_err(const uint8_t *rep, size_t len, const char *err, char *out, size_t cap)
+{
+	uint16_t status;
+
+	if (rep == NULL)
+		snprintf(out, cap, "storaged did not answer: %s", err ? err : "?");
+	else if (ipc_error_decode(rep, len, &status, out, cap) != 0)
+		snprintf(out, cap, "malformed reply from storaged");
+}
+
+/*
+ * Common prologue of storaged's replies: the session (NULL if it ended or
+ * netd is stopping), the context freed.
+ */
+static struct xf_sess *
+xf_reply_sess(struct xf_ipc *q, uint64_t *off)
+{
+	struct xf_sess *s = xf_find_number(q->f, q->number);
+
+	if (s != NULL)
+		s->ipc--;
+	if (off != NULL)
+		*off = q->off;
+	free(q);
+	return s;
+}
+
+/* --- requester ------------------------------------------------------------ */
+
+static void
+xf_commit_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s = xf_reply_sess(arg, NULL);
+	char why[IPC_XFER_ERR_MAX + 1];
+
+	if (s == NULL)
+		return;
+	if (rep != NULL && ipc_empty_decode(rep, len, IPC_DL_COMMIT) == 0) {
+		s->dl = DL_NONE;
+		xf_end(s, 1, 0, "complete, hash verified");
+		return;
+	}
+	xf_store_err(rep, len, err, why, sizeof(why));
+	s->dl = DL_DEAD;	/* storaged dropped it already */
+	xf_end(s, 0, 0, why);
+}
+
+static void
+xf_data_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s;
+	char why[IPC_XFER_ERR_MAX + 1];
+	uint64_t n;
+
+	s = xf_reply_sess(arg, &n);
+	if (s == NULL)
+		return;
+	if (rep == NULL || ipc_empty_decode(rep, len, IPC_DL_DATA) != 0) {
+		xf_store_err(rep, len, err, why, sizeof(why));
+		s->dl = DL_DEAD;
+		xf_end(s, 0, 1, why);
+		return;
+	}
+	s->stored += n;
+	xf_pump(s);
+}
+
+static void
+xf_begin_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s = xf_reply_sess(arg, NULL);
+	char why[IPC_XFER_ERR_MAX + 1];
+
+	if (s == NULL) {
+		/* The session ended meanwhile: the download storaged opened is dropped by its idle expiry. */
+		return;
+	}
+	if (rep == NULL || ipc_u32_decode(rep, len, IPC_DL_BEGIN, &s->dl_id) != 0) {
+		xf_store_err(rep, len, err, why, sizeof(why));
+		s->dl = DL_NONE;
+		xf_end(s, 0, 1, why);
+		return;
+	}
+	s->dl = DL_OPEN;
+	xf_pump(s);
+}
+
+/* Hands the filled chunk to storaged; 0, or -1 (the session was ended). */
+static int
+xf_flush_chunk(struct xf_sess *s)
+{
+	struct ipc_data d;
+	long n;
+
+	memset(&d, 0, sizeof(d));
+	d.id = s->dl_id;
+	d.offset = s->handed;
+	d.len = (uint32_t)s->clen;
+	/* The header goes right in front of the data: no copy of the chunk. */
+	n = ipc_data_encode(s->chunk, XF_IPC_HDR_ROOM, IPC_DL_DATA, &d);
+	if (n < 0 || n > XF_IPC_HDR_ROOM) {
+		xf_end(s, 0, 1, "cannot encode the data for storaged");
+		return -1;
+	}
+	memmove(s->chunk + XF_IPC_HDR_ROOM - n, s->chunk, (size_t)n);
+	if (xf_store_send(s, s->chunk + XF_IPC_HDR_ROOM - n, (size_t)n + s->clen,
+	    XF_IPC_TIMEOUT_MS, xf_data_done, s->clen) != 0) {
+		xf_end(s, 0, 1, "cannot hand the data to storaged");
+		return -1;
+	}
+	s->handed += s->clen;
+	s->clen = 0;
+	return 0;
+}
+
+static void
+xf_pump_requester(struct xf_sess *s)
+{
+	struct ipc_dl_begin b;
+	struct ipc_dl_commit c;
+	uint8_t buf[128];
+	uint64_t want;
+	ssize_t got;
+	size_t room;
+	long n;
+	int rc;
+
+	if (s->conn != NULL) {
+		rc = udt_accept(s->conn);
+		if (rc == UDT_ERR_AGAIN)
+			return;
+		if (rc != UDT_OK) {
+			xf_end(s, 0, 1, udt_strerror(rc));
+			return;
+		}
+		if (s->state == IPC_XFER_STARTING)
+			s->state = IPC_XFER_RUNNING;
+	}
+	/* The 16-byte header first (§9.3): file size, transfer size. */
+	while (s->conn != NULL && s->hlen < WIRE_FILE_HEADER_SIZE) {
+		got = udt_read(s->conn, s->hdr + s->hlen, WIRE_FILE_HEADER_SIZE - s->hlen);
+		if (got == 0)
+			return;
+		if (got < 0) {
+			xf_end(s, 0, 1, udt_strerror((int)got));
+			return;
+		}
+		s->hlen += (size_t)got;
+		if (s->hlen < WIRE_FILE_HEADER_SIZE)
+			continue;
+		wire_file_header_decode(s->hdr, &s->file_size, &s->total);
+		/* We asked for offset 0, limit 0: the whole file, and nothing larger. */
+		if (s->total != s->file_size) {
+			xf_end(s, 0, 1, "the peer announced a partial transfer for a "
+			    "whole-file request");
+			return;
+		}
+		if (s->total > XF_MAX_FILE) {
+			xf_end(s, 0, 1, "the peer announced a file larger than 1 TiB");
+			return;
+		}
+		s->data_start = xf_now();
+		memcpy(b.hash, s->hash, 32);
+		b.size = s->total;
+		if ((n = ipc_dl_begin_encode(buf, sizeof(buf), &b)) < 0 ||
+		    (s->chunk = malloc(XF_IPC_HDR_ROOM + XF_STORE_CHUNK)) == NULL ||
+		    xf_store_send(s, buf, (size_t)n, XF_IPC_TIMEOUT_MS, xf_begin_done, 0) != 0) {
+			xf_end(s, 0, 1, "cannot start the download in storaged");
+			return;
+		}
+		s->dl = DL_BEGIN_SENT;
+	}
+	if (s->dl != DL_OPEN)
+		return;
+	/* Stream bytes into chunks; a full chunk goes to storaged (a few in flight). */
+	while (s->conn != NULL && s->done < s->total) {
+		if (s->clen == XF_STORE_CHUNK) {
+			if (s->ipc >= XF_STORE_INFLIGHT)
+				return;	/* storaged is behind: UDT's window holds the peer */
+			if (xf_flush_chunk(s) != 0)
+				return;
+		}
+		room = XF_STORE_CHUNK - s->clen;
+		want = s->total - s->done;
+		if (want > room)
+			want = room;
+		got = udt_read(s->conn, s->chunk + XF_IPC_HDR_ROOM + s->clen, (size_t)want);
+		if (got == 0)
+			return;
+		if (got < 0) {
+			xf_end(s, 0, 1, udt_strerror((int)got));
+			return;
+		}
+		s->clen += (size_t)got;
+		s->done += (uint64_t)got;
+	}
+	if (s->done < s->total)
+		return;
+	/* Every announced byte read (§9.2 "stops reading"): free the provider now (§9.6). */
+	if (s->conn != NULL) {
+		xf_udt_drop(s);
+		xf_send_ctl(s->f->n, s->pub, s->hash, WIRE_TRANSFER_TERMINATE, s->seq);
+		s->state = IPC_XFER_STORING;
+	}
+	if (s->clen > 0) {
+		if (s->ipc >= XF_STORE_INFLIGHT)
+			return;
+		if (xf_flush_chunk(s) != 0)
+			return;
+	}
+	if (s->stored < s->total || s->ipc > 0)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.id = s->dl_id;
+	memcpy(c.hash, s->hash, 32);
+	if ((n = ipc_dl_commit_encode(buf, sizeof(buf), &c)) < 0 ||
+	    xf_store_send(s, buf, (size_t)n, XF_COMMIT_TIMEOUT_MS, xf_commit_done, 0) != 0) {
+		xf_end(s, 0, 0, "cannot commit the download in storaged");
+		return;
+	}
+	s->dl = DL_COMMIT_SENT;
+}
+
+void
+netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct xfer_files *f = netd_xfer_files(n);
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct ipc_get_req q;
+	struct wire_transfer t;
+	struct xf_sess *s;
+	struct peer *p;
+	uint8_t buf[32];
+	size_t wlen, k;
+	char peer[17], hex[17];
+	long l;
+
+	if (ipc_get_req_decode(msg, len, &q) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed get request");
+		return;
+	}
+	if (f == NULL) {
+		ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "transfers are not running");
+		return;
+	}
+	if (memcmp(q.node_id, n->id.node_id, 32) == 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "that is this node's own ID");
+		return;
+	}
+	/* Lite packets need an active connection (§2.7). */
+	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0 ||
+	    peer_send_targets(p, NULL, targets, &k) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node "
+		    "(try 'peernetctl find' first)");
+		return;
+	}
+	if (xf_count(f, XF_REQUESTER, NULL) >= XF_MAX_DOWNLOADS ||
+	    (s = xf_new(f, XF_REQUESTER, p->pub, q.hash)) == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "too many transfers at once");
+		return;
+	}
+	/* A fresh UUID v4, unique among our file sessions (§9.1). */
+	do {
+		randombytes_buf(s->id, sizeof(s->id));
+		xfer_uuid_v4(s->id);
+	} while (xf_find_id(f, s->id) != s);
+	if (seq_new_bi(n->seqs, p->pub, &p->seq_counter, NULL, XF_IDLE_MS, xf_now(),
+	    &s->seq) != 0 || udt_listen(s->conn) != UDT_OK) {
+		s->seq = 0;
+		xf_end(s, 0, 0, "cannot start");
+		ipc_reply_error(req, IPC_ERR_FAILED, "cannot start the transfer");
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_REQUEST_START;
+	t.protocol = WIRE_TRANSFER_PROTO_UDT;
+	memcpy(t.hash, q.hash, 32);
+	t.offset = 0;
+	t.limit = 0;
+	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
+	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) != 0 ||
+	    netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0) {
+		xf_end(s, 0, 0, "cannot send the request");
+		ipc_reply_error(req, IPC_ERR_FAILED, "cannot send the request to the peer");
+		return;
+	}
+	hex_encode(hex, q.hash, 8);
+	log_debug("file download %s… from %s… requested (transfer %u)", hex,
+	    xf_peer_text(p->pub, peer), s->number);
+	l = ipc_u32_encode(buf, sizeof(buf), IPC_GET, s->number);
+	ipc_reply(req, buf, (size_t)l);
+}
+
+/* --- provider ------------------------------------------------------------- */
+
+static void
+xf_cat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s;
+	struct xf_slot *sl = NULL;
+	struct ipc_data d;
+	char why[IPC_XFER_ERR_MAX + 1];
+	uint64_t off;
+	unsigned i;
+
+	if ((s = xf_reply_sess(arg, &off)) == NULL)
+		return;
+	for (i = 0; i < XF_SERVE_AHEAD; i++)
+		if (s->slots[i].state == XS_WAIT && s->slots[i].off == off)
+			sl = &s->slots[i];
+	if (sl == NULL)
+		return;
+	if (rep == NULL || ipc_data_decode(rep, len, IPC_CAT, &d) != 0) {
+		xf_store_err(rep, len, err, why, sizeof(why));
+		xf_end(s, 0, 1, why);
+		return;
+	}
+	/* The file shrank or changed under us: stop rather than send garbage. */
+	if (d.offset != off || d.len != sl->len) {
+		xf_end(s, 0, 1, "storaged returned fewer bytes than the file holds");
+		return;
+	}
+	memcpy(sl->data, d.bytes, d.len);
+	sl->have = d.len;
+	sl->state = XS_READY;
+	xf_pump(s);
+}
+
+/* Asks storaged for the next chunks of the range, into free slots. */
+static int
+xf_fetch(struct xf_sess *s)
+{
+	struct xf_slot *sl;
+	struct ipc_read rd;
+	uint8_t buf[128];
+	uint64_t end = s->offset + s->total, left;
+	long len;
+
+	while (s->next_fetch < end && s->nslots < XF_SERVE_AHEAD) {
+		sl = &s->slots[(s->head + s->nslots) % XF_SERVE_AHEAD];
+		left = end - s->next_fetch;
+		memset(&rd, 0, sizeof(rd));
+		memcpy(rd.hash, s->hash, 32);
+		rd.offset = s->next_fetch;
+		rd.len = left > XF_SERVE_CHUNK ? XF_SERVE_CHUNK : (uint32_t)left;
+		if (sl->data == NULL && (sl->data = malloc(XF_SERVE_CHUNK)) == NULL)
+			return -1;
+		sl->state = XS_WAIT;
+		sl->off = rd.offset;
+		sl->len = rd.len;
+		sl->have = sl->pos = 0;
+		if ((len = ipc_read_encode(buf, sizeof(buf), IPC_CAT, &rd)) < 0 ||
+		    xf_store_send(s, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_cat_done,
+		    rd.offset) != 0) {
+			sl->state = XS_FREE;
+			return -1;
+		}
+		s->nslots++;
+		s->next_fetch += rd.len;
+	}
+	return 0;
+}
+
+static void
+xf_pump_provider(struct xf_sess *s)
+{
+	struct xf_slot *sl;
+	ssize_t w;
+
+	if (s->conn == NULL || s->state == IPC_XFER_STARTING)
+		return;		/* storaged has not said whether the file exists */
+	if (udt_is_closed(s->conn)) {
+		xf_end(s, 0, 0, udt_strerror(udt_error(s->conn)));
+		return;
+	}
+	while (!s->hdr_done) {
+		w = udt_write(s->conn, s->hdr + s->hdr_pos, WIRE_FILE_HEADER_SIZE - s->hdr_pos);
+		if (w < 0) {
+			xf_end(s, 0, 0, udt_strerror((int)w));
+			return;
+		}
+		if (w == 0)
+			return;
+		s->hdr_pos += (size_t)w;
+		s->hdr_done = s->hdr_pos == WIRE_FILE_HEADER_SIZE;
+	}
+	for (;;) {
+		if (xf_fetch(s) != 0) {
+			xf_end(s, 0, 1, "cannot read the file from storaged");
+			return;
+		}
+		if (s->nslots == 0)
+			break;
+		sl = &s->slots[s->head];
+		if (sl->state != XS_READY)
+			break;
+		while (sl->pos < sl->have) {
+			w = udt_write(s->conn, sl->data + sl->pos, sl->have - sl->pos);
+			if (w < 0) {
+				xf_end(s, 0, 0, udt_strerror((int)w));
+				return;
+			}
+			if (w == 0)
+				return;		/* send buffer full: ACKs make room */
+			sl->pos += (uint32_t)w;
+			s->done += (uint64_t)w;
+		}
+		sl->state = XS_FREE;	/* data kept for reuse */
+		s->head = (s->head + 1) % XF_SERVE_AHEAD;
+		s->nslots--;
+	}
+	/* Everything written and acknowledged: nothing is sent at the end (§9.6). */
+	if (s->done == s->total && s->nslots == 0 && udt_is_connected(s->conn) &&
+	    udt_send_pending(s->conn) == 0)
+		xf_end(s, 1, 0, "complete");
+}
+
+static void
+xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s = xf_reply_sess(arg, NULL);
+	struct ipc_xstat_rep st;
+	char why[IPC_XFER_ERR_MAX + 1];
+	uint64_t limit;
+
+	if (s == NULL)
+		return;
+	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0) {
+		/* We cannot tell: the reference would not have it either. */
+		xf_store_err(rep, len, err, why, sizeof(why));
+		xf_send_ctl(s->f->n, s->pub, s->hash, WIRE_TRANSFER_NOT_AVAILABLE, s->seq);
+		xf_end(s, 0, 0, why);
+		return;
+	}
+	if (!st.present) {
+		xf_send_ctl(s->f->n, s->pub, s->hash, WIRE_TRANSFER_NOT_AVAILABLE, s->seq);
+		xf_end(s, 0, 0, "not available (404)");
+		return;
+	}
+	/* The reference's range checks (§9.3): a bad range is ignored silently. */
+	limit = s->total;
+	if (s->offset > st.size || (limit > 0 && limit > st.size - s->offset)) {
+		xf_end(s, 0, 0, "requested range outside the file: ignored");
+		return;
+	}
+	if (limit == 0)
+		limit = st.size - s->offset;
+	s->file_size = st.size;
+	s->total = limit;
+	s->next_fetch = s->offset;
+	wire_file_header_encode(s->hdr, st.size, limit);
+	if (udt_connect(s->conn) != UDT_OK) {
+		xf_end(s, 0, 1, "cannot start UDT");
+		return;
+	}
+	s->state = IPC_XFER_RUNNING;
+	s->data_start = xf_now();
+	xf_pump(s);
+}
+
+/* REQUEST_START from p (§9.3). */
+static void
+xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire_transfer *t)
+{
+	struct netd *n = f->n;
+	struct xf_sess *s, *old;
+	struct ipc_xstat_req q;
+	uint8_t buf[64];
+	char peer[17];
+	long len;
+
+	if (t->protocol != WIRE_TRANSFER_PROTO_UDT)
+		return;		/* the reference ignores other protocols */
+	if ((old = xf_find_id(f, t->transfer_id)) != NULL) {
+		/* The same request again (sent on several connections): already served. */
+		if (old->role == XF_PROVIDER && old->seq == seq &&
+		    memcmp(old->pub, p->pub, PEERNET_PUBKEY_BYTES) == 0)
+			return;
+		/* Transfer IDs are node-wide: a new registration replaces (§9.2). */
+		xf_end(old, 0, 0, "transfer ID registered again");
+	}
+	if ((old = xf_find_seq(f, p->pub, seq)) != NULL)
+		xf_end(old, 0, 0, "sequence registered again");
+	/* Caps: a peer cannot make us hold more; it hears TERMINATE instead. */
+	if (xf_count(f, XF_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER ||
+	    (s = xf_new(f, XF_PROVIDER, p->pub, t->hash)) == NULL) {
+		log_debug("file request from %s… refused: too many transfers",
+		    xf_peer_text(p->pub, peer));
+		xf_send_ctl(n, p->pub, t->hash, WIRE_TRANSFER_TERMINATE, seq);
+		return;
+	}
+	memcpy(s->id, t->transfer_id, sizeof(s->id));
+	s->seq = seq;
+	s->offset = t->offset;
+	s->total = t->limit;	/* checked against the size once storaged answers */
+	memcpy(q.hash, t->hash, 32);
+	if (seq_register_bi(n->seqs, p->pub, seq, NULL, XF_IDLE_MS, xf_now()) != 0 ||
+	    (len = ipc_xstat_req_encode(buf, sizeof(buf), &q)) < 0 ||
+	    xf_store_send(s, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_stat_done, 0) != 0) {
+		xf_end(s, 0, 0, "cannot start");
+		return;
+	}
+	log_debug("file request from %s…: offset %llu, limit %llu",
+	    xf_peer_text(p->pub, peer), (unsigned long long)t->offset,
+	    (unsigned long long)t->limit);
+}
+
+/* --- glue ------------------------------------------------------------------ */
+
+static void
+xf_pump(struct xf_sess *s)
+{
+	if (s->role == XF_REQUESTER)
+		xf_pump_requester(s);
+	else
+		xf_pump_provider(s);
+}
+
+struct xfer_files *
+xfer_file_new(struct netd *n)
+{
+	struct xfer_files *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->n = n;
+	return f;
+}
+
+void
+xfer_file_free(struct xfer_files *f)
+{
+	int i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL)
+			xf_end(f->s[i], 0, 1, "netd is stopping");
+	if (f->timer != NULL)
+		loop_timer_del(&f->n->d->loop, f->timer);
+	free(f);
+}
+
+int
+xfer_file_lite_in(struct xfer_files *f, const uint8_t *raw, size_t len)
+{
+	struct xf_sess *s;
+	struct wire_lite l;
+
+	if (f == NULL || len < WIRE_LITE_HDR_SIZE || (s = xf_find_id(f, raw)) == NULL)
+		return 0;
+	if (wire_lite_decode(raw, len, &l) != 0) {
+		f->n->counters[IPC_NC_DROP_MESSAGE]++;
+		return 1;
+	}
+	xf_touch(s);
+	s->got_lite = 1;
+	/* After the stream (storing) late packets are only absorbed. */
+	if (s->conn == NULL)
+		return 1;
+	udt_input(s->conn, l.data, l.data_len);
+	xf_pump(s);
+	return 1;
+}
+
+void
+xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	struct netd *n;
+	struct xf_sess *s;
+	struct wire_transfer t;
+	struct seq_match m;
+	int last;
+
+	if (f == NULL)
+		return;
+	n = f->n;
+	if (wire_transfer_decode(pkt->payload, pkt->payload_len, &t) != 0) {
+		n->counters[IPC_NC_DROP_MESSAGE]++;
+		return;
+	}
+	/* REQUEST_START is processed without a sequence match (§4.3). */
+	if (t.control == WIRE_TRANSFER_REQUEST_START) {
+		xf_request(f, p, pkt->sequence, &t);
+		return;
+	}
+	if (t.control > WIRE_TRANSFER_TERMINATE) {
+		n->counters[IPC_NC_DROP_MESSAGE]++;
+		return;
+	}
+	last = t.control == WIRE_TRANSFER_NOT_AVAILABLE ||
+	    t.control == WIRE_TRANSFER_TERMINATE;
+	if (seq_match_bi(n->seqs, p->pub, pkt->sequence, last, xf_now(), &m) != 0 ||
+	    (s = xf_find_seq(f, p->pub, pkt->sequence)) == NULL) {
+		n->counters[IPC_NC_DROP_UNSOLICITED]++;
+		return;
+	}
+	if (m.first && m.rtt_ms > 0)
+		peer_conn_set_rtt(c, m.rtt_ms);
+	switch (t.control) {
+	case WIRE_TRANSFER_ACTIVE:
+		/* The older full-packet path (§9.7): a UDT packet inside the message. */
+		xf_touch(s);
+		if (s->conn != NULL) {
+			udt_input(s->conn, t.data, t.data_len);
+			xf_pump(s);
+		}
+		break;
+	case WIRE_TRANSFER_NOT_AVAILABLE:
+		xf_end(s, 0, 0, "the peer does not have this file (not available, 404)");
+		break;
+	case WIRE_TRANSFER_TERMINATE:
+		/* Our download already has every byte: storaged finishes it. */
+		if (s->role == XF_REQUESTER && s->conn == NULL)
+			break;
+		xf_end(s, 0, 0, "terminated by the peer");
+		break;
+	}
+}
+
+void
+xfer_file_tick(struct xfer_files *f, uint64_t now_ms)
+{
+	struct xf_sess *s;
+	uint64_t now_us;
+	int i, live = 0;
+
+	if (f == NULL || f->in_run)
+		return;
+	f->in_run = 1;
+	now_us = xf_env_now(NULL);
+	for (i = 0; i < XF_MAX_SESSIONS; i++) {
+		if ((s = f->s[i]) == NULL)
+			continue;
+		/* Storing: storaged's replies (with their own deadlines) end it. */
+		if (s->conn == NULL && s->role == XF_REQUESTER)
+			continue;
+		if (now_ms - s->last_rx >= XF_IDLE_MS) {
+			xf_end(s, 0, s->role == XF_REQUESTER, "idle for 60 s (sequence expired)");
+			continue;
+		}
+		if (s->role == XF_REQUESTER && !s->got_lite &&
+		    now_ms - s->created >= XF_START_MS) {
+			xf_end(s, 0, 1, "the peer did not answer the request");
+			continue;
+		}
+		if (s->conn != NULL && udt_next_timeout_us(s->conn) <= now_us)
+			udt_tick(s->conn);
+		xf_pump(s);
+	}
+	for (i = 0; i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL)
+			live++;
+	f->in_run = 0;
+	/* No session: no 10 ms timer (deleted from node.c's tick, never from its own callback). */
+	if (live == 0 && f->timer != NULL && !f->in_timer) {
+		loop_timer_del(&f->n->d->loop, f->timer);
+		f->timer = NULL;
+	}
+}
+
+void
+netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct xfer_files *f = netd_xfer_files(n);
+	struct ipc_xfer_info x;
+	uint64_t now = xf_now();
+	uint32_t want, total = 0;
+	size_t off;
+	long l;
+	int i;
+
+	if (ipc_u32_decode(msg, len, IPC_TRANSFERS, &want) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed transfers request");
+		return;
+	}
+	if ((l = ipc_xfer_list_begin(xf_reply, sizeof(xf_reply), 0)) < 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "reply buffer");
+		return;
+	}
+	off = (size_t)l;
+	for (i = 0; f != NULL && i < XF_MAX_SESSIONS; i++) {
+		if (f->s[i] == NULL || (want != 0 && f->s[i]->number != want))
+			continue;
+		xf_info(f->s[i], now, &x);
+		if (ipc_xfer_list_add(xf_reply, sizeof(xf_reply), &off, &x) == 0)
+			total++;
+	}
+	for (i = 0; f != NULL && i < XF_RECENT; i++) {
+		struct xf_recent *r = &f->recent[i];
+
+		if (r->at == 0 || now - r->at > XF_RECENT_MS ||
+		    (want != 0 && r->info.number != want))
+			continue;
+		if (ipc_xfer_list_add(xf_reply, sizeof(xf_reply), &off, &r->info) == 0)
+			total++;
+	}
+	buf_put_le32(xf_reply + IPC_HDR_LEN, total);
+	ipc_reply(req, xf_reply, off);
+}

@@ -1,0 +1,47 @@
+/*
+ * xfer_file.h — file transfers (Transfer, command 8; PROTOCOL.md §9.1-9.7)
+ * in both roles, over UDT in lite packets, next to the block transfer of
+ * xfer.c (which forwards Transfer messages, unclaimed lite packets and its
+ * tick here, and holds this module's state).
+ *
+ *  - Provider: a peer's REQUEST_START for a hash; storaged says whether the
+ *    warehouse holds it (IPC_XSTAT); NOT_AVAILABLE, or the requester's
+ *    transfer ID and sequence registered, UDT client, the 16-byte header
+ *    then the bytes read from storaged in large IPC_CAT chunks, a few ahead.
+ *  - Requester: ctl's IPC_GET; fresh transfer ID and bi-sequence, UDT
+ *    server, REQUEST_START (offset 0, limit 0); the stream goes to storaged
+ *    as a warehouse-only download (IPC_DL_*), which refuses the data unless
+ *    it hashes to the requested hash.  ctl follows it with IPC_TRANSFERS.
+ */
+#ifndef PEERNET_XFER_FILE_H
+#define PEERNET_XFER_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct netd;
+struct peer;
+struct peer_conn;
+struct ipc_req;
+struct wire_packet;
+struct xfer_files;
+
+struct xfer_files *xfer_file_new(struct netd *n);
+void	xfer_file_free(struct xfer_files *f);
+/* A datagram that may carry one of our transfer IDs: 1 if consumed. */
+int	xfer_file_lite_in(struct xfer_files *f, const uint8_t *raw, size_t len);
+/* WIRE_CMD_TRANSFER from a registered peer. */
+void	xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
+	    const struct wire_packet *pkt);
+/* From node.c's tick (via netd_xfer_tick) and from this module's own timer. */
+void	xfer_file_tick(struct xfer_files *f, uint64_t now_ms);
+
+/* xfer.c: the state above, held in xfer.c's struct so that netd.h stays as is. */
+struct xfer_files *netd_xfer_files(struct netd *n);
+
+/* IPC requests from ctl (netd.c dispatches them). */
+void	netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+
+#endif
