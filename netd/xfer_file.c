@@ -33,6 +33,7 @@
 
 #define XF_MAX_SESSIONS		16	/* both roles; each holds a ~0.9 MB UDT connection */
 #define XF_MAX_DOWNLOADS	8
+#define XF_MAX_SERVING		8	/* files served at once, to all peers */
 #define XF_MAX_SERVE_PEER	2	/* files one peer can make us serve at once */
 #define XF_SERVE_CHUNK		(512 * 1024)	/* one IPC_CAT */
 #define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
@@ -506,11 +507,19 @@ xf_data_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 static void
 xf_begin_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 {
+	struct xfer_files *f = ((struct xf_ipc *)arg)->f;
 	struct xf_sess *s = xf_reply_sess(arg, NULL);
 	char why[IPC_XFER_ERR_MAX + 1];
+	uint8_t buf[32];
+	uint32_t id;
+	long n;
 
 	if (s == NULL) {
-		/* The session ended meanwhile: the download storaged opened is dropped by its idle expiry. */
+		/* The session ended meanwhile: storaged drops what it opened for it. */
+		if (rep != NULL && ipc_u32_decode(rep, len, IPC_DL_BEGIN, &id) == 0 &&
+		    (n = ipc_u32_encode(buf, sizeof(buf), IPC_DL_ABORT, id)) > 0)
+			ipc_client_send(&f->n->store, buf, (size_t)n, XF_IPC_TIMEOUT_MS,
+			    xf_ignore_reply, NULL, xf_now());
 		return;
 	}
 	if (rep == NULL || ipc_u32_decode(rep, len, IPC_DL_BEGIN, &s->dl_id) != 0) {
@@ -921,6 +930,7 @@ xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire
 		xf_end(old, 0, 0, "sequence registered again");
 	/* Caps: a peer cannot make us hold more; it hears TERMINATE instead. */
 	if (xf_count(f, XF_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER ||
+	    xf_count(f, XF_PROVIDER, NULL) >= XF_MAX_SERVING ||
 	    (s = xf_new(f, XF_PROVIDER, p->pub, t->hash)) == NULL) {
 		log_debug("file request from %s… refused: too many transfers",
 		    xf_peer_text(p->pub, peer));
@@ -1053,7 +1063,11 @@ xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
 		/* Our download already has every byte: storaged finishes it. */
 		if (s->role == XF_REQUESTER && s->conn == NULL)
 			break;
-		xf_end(s, 0, 0, "terminated by the peer");
+		/* The requester has what it wanted (§9.6): a success, not an error. */
+		if (s->role == XF_PROVIDER && s->hdr_done && s->done == s->total)
+			xf_end(s, 1, 0, "complete (terminated by the requester)");
+		else
+			xf_end(s, 0, 0, "terminated by the peer");
 		break;
 	}
 }

@@ -50,7 +50,8 @@
 
 /* Which lie a sink address was handed out in. */
 enum fp_sink_kind {
-	FP_SINK_BOOT = 0,	/* records in Responses to a bootstrap FIND_SELF */
+	FP_SINK_BOOT = 0,	/* fresh identities in Responses to a bootstrap FIND_SELF */
+	FP_SINK_BOOT_REPEAT,	/* the same 5 identities, in every other such Response */
 	FP_SINK_LOOKUP,		/* records in Responses to DHT queries */
 	FP_SINK_KEEPALIVE,	/* records in Responses to keep-alive Announcements */
 	FP_SINK_UNSOLICITED,	/* records in Responses with sequences never issued */
@@ -59,7 +60,7 @@ enum fp_sink_kind {
 };
 
 static const char *fp_sink_names[FP_SINK_KINDS] = {
-	"boot", "lookup", "keepalive", "unsolicited", "lied_port"
+	"boot", "boot_repeat", "lookup", "keepalive", "unsolicited", "lied_port"
 };
 
 struct fp_sink {
@@ -266,8 +267,24 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 
 	if (nkeys > FP_MAX_LOOKUP_KEYS)
 		nkeys = FP_MAX_LOOKUP_KEYS;
+	static struct wire_peer_record pool[FP_RECORDS];
+	static int pool_ready;
+
 	for (i = 0; i < nkeys; i++) {
-		for (j = 0; j < FP_RECORDS; j++) {
+		if (kind == FP_SINK_BOOT_REPEAT) {
+			/* The same identities at the same addresses, answer after answer. */
+			for (j = 0; !pool_ready && j < FP_RECORDS; j++) {
+				const struct sockaddr_in *at = fp_sink_addr(f, kind,
+				    (unsigned)j);
+
+				if (at == NULL)
+					fp_die("no boot_repeat sink");
+				fp_bogus_record(f, at, &pool[j]);
+			}
+			pool_ready = 1;
+			memcpy(recs[i], pool, sizeof(pool));
+		}
+		for (j = 0; kind != FP_SINK_BOOT_REPEAT && j < FP_RECORDS; j++) {
 			const struct sockaddr_in *at = fp_sink_addr(f, kind, rr++);
 
 			if (own_first && j == 0)
@@ -612,6 +629,7 @@ struct fp_poison {
 	uint64_t	keepalive_requests, keepalive_responses;
 	uint64_t	pings, responses_in, other_in;
 	uint64_t	bytes_boot, bytes_lookup, bytes_keepalive, bytes_lying;
+	uint64_t	boot_fresh_responses, bytes_boot_fresh;	/* FP_SINK_BOOT answers */
 	uint64_t	lying_announcements;
 	uint64_t	alt_pings;
 };
@@ -672,13 +690,20 @@ fp_on_poison(struct fp *f, const struct fp_rx *rx, void *arg)
 			return;
 		for (k = 0; k <= p->nonfinal; k++) {
 			int last = k == p->nonfinal;
+			enum fp_sink_kind kind = k % 2 == 0 && fp_sink_addr(f,
+			    FP_SINK_BOOT_REPEAT, 0) != NULL ? FP_SINK_BOOT_REPEAT :
+			    FP_SINK_BOOT;
 
-			len = fp_response_payload(f, f->target_node, 1, FP_SINK_BOOT, last,
-			    k == 0);
+			len = fp_response_payload(f, f->target_node, 1, kind, last,
+			    k == 1);
 			if ((sz = fp_send(f, rx->fd, WIRE_CMD_RESPONSE, rx->pkt.sequence,
 			    fp_payload, len, NULL)) > 0) {
 				p->boot_responses++;
 				p->bytes_boot += (uint64_t)sz;
+				if (kind == FP_SINK_BOOT) {
+					p->boot_fresh_responses++;
+					p->bytes_boot_fresh += (uint64_t)sz;
+				}
 			}
 		}
 		return;
@@ -739,6 +764,7 @@ cmd_poison(struct fp *f, long n)
 	printf("{\"bytes_to_target\":%llu,\"pkts_to_target\":%llu,"
 	    "\"bytes_from_target\":%llu,\"pkts_from_target\":%llu,"
 	    "\"boot_requests\":%llu,\"boot_responses\":%llu,\"bytes_boot\":%llu,"
+	    "\"boot_fresh_responses\":%llu,\"bytes_boot_fresh\":%llu,"
 	    "\"lookup_requests\":%llu,\"lookup_responses\":%llu,\"bytes_lookup\":%llu,"
 	    "\"keepalive_requests\":%llu,\"bytes_keepalive\":%llu,"
 	    "\"lying_announcements\":%llu,\"responses_in\":%llu,\"pings\":%llu,"
@@ -748,6 +774,8 @@ cmd_poison(struct fp *f, long n)
 	    (unsigned long long)f->rx_bytes, (unsigned long long)f->rx_pkts,
 	    (unsigned long long)p.boot_requests, (unsigned long long)p.boot_responses,
 	    (unsigned long long)p.bytes_boot,
+	    (unsigned long long)p.boot_fresh_responses,
+	    (unsigned long long)p.bytes_boot_fresh,
 	    (unsigned long long)p.lookup_requests, (unsigned long long)p.lookup_responses,
 	    (unsigned long long)p.bytes_lookup,
 	    (unsigned long long)p.keepalive_requests,
@@ -826,7 +854,7 @@ fp_usage(void)
 {
 	fprintf(stderr,
 	    "usage: fakepeer [-k KEYFILE] [-b IP:PORT] [-t SECONDS] [-o BOGUS_IDS_FILE]\n"
-	    "                [-s boot|lookup|keepalive|unsolicited|lied_port=IP:PORT]...\n"
+	    "                [-s boot|boot_repeat|lookup|keepalive|unsolicited|lied_port=IP:PORT]...\n"
 	    "                [-p INTERNAL:EXTERNAL] [-a IP:PORT] CMD ...\n"
 	    "  id\n"
 	    "  announce    PEER_ID IP:PORT\n"

@@ -1,0 +1,266 @@
+/*
+ * test_ipc_xfer.c — the file transfer area of the IPC catalogue
+ * (ipc_msg_xfer.h): round trips keeping every field, every truncation and
+ * trailing byte rejected, out-of-range fields refused, the wrong type
+ * refused, and the transfers list.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ipc_msg.h"
+#include "t.h"
+
+static uint8_t buf[IPC_MSG_MAX];
+static uint8_t big[IPC_MSG_MAX + 1];
+
+/* Every proper prefix of a valid message fails; one extra byte fails too. */
+#define T_PREFIXES_AND_TRAILING_FAIL(n, dec) do {			\
+	size_t _k;							\
+	for (_k = 0; _k < (size_t)(n); _k++)				\
+		if (dec(buf, _k) == 0) {				\
+			T_FAIL("prefix of %zu bytes (of %ld) decoded",	\
+			    _k, (long)(n));				\
+			break;						\
+		}							\
+	memcpy(big, buf, (size_t)(n));					\
+	big[(n)] = 0;							\
+	T_EQ_INT(dec(big, (size_t)(n) + 1), IPC_DEC_TRAILING);		\
+} while (0)
+
+static struct ipc_xstat_req xq;
+static struct ipc_xstat_rep xr;
+static struct ipc_dl_begin db;
+static struct ipc_dl_commit dc;
+static struct ipc_get_req gq;
+
+static int dec_xstat_req(const uint8_t *p, size_t l) { return ipc_xstat_req_decode(p, l, &xq); }
+static int dec_xstat_rep(const uint8_t *p, size_t l) { return ipc_xstat_rep_decode(p, l, &xr); }
+static int dec_dl_begin(const uint8_t *p, size_t l) { return ipc_dl_begin_decode(p, l, &db); }
+static int dec_dl_commit(const uint8_t *p, size_t l) { return ipc_dl_commit_decode(p, l, &dc); }
+static int dec_get_req(const uint8_t *p, size_t l) { return ipc_get_req_decode(p, l, &gq); }
+
+static void
+test_xstat_round_trips_and_rejects_truncation(void)
+{
+	struct ipc_xstat_req a;
+	struct ipc_xstat_rep r;
+	long n;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		a.hash[i] = (uint8_t)(i * 7 + 1);
+	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 32);
+	T_EQ_INT(dec_xstat_req(buf, (size_t)n), 0);
+	T_EQ_MEM(xq.hash, a.hash, 32);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_req);
+
+	r.present = 1;
+	r.size = 0x0123456789abcdefULL;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(n, IPC_HDR_LEN + 9);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), 0);
+	T_EQ_INT(xr.present, 1);
+	T_EQ_U64(xr.size, 0x0123456789abcdefULL);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_rep);
+}
+
+static void
+test_xstat_rep_rejects_bad_present_flag_and_size_of_absent(void)
+{
+	struct ipc_xstat_rep r = { 0, 0 };
+	long n;
+
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), 0);
+	T_EQ_INT(xr.present, 0);
+	buf[IPC_HDR_LEN] = 2;
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	buf[IPC_HDR_LEN] = 0;
+	buf[IPC_HDR_LEN + 1] = 1;	/* absent with a size */
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+}
+
+static void
+test_dl_begin_round_trip_and_size_limit(void)
+{
+	struct ipc_dl_begin a;
+	long n;
+
+	memset(a.hash, 0xa5, 32);
+	a.size = 10000000;
+	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 40);
+	T_EQ_INT(dec_dl_begin(buf, (size_t)n), 0);
+	T_EQ_MEM(db.hash, a.hash, 32);
+	T_EQ_U64(db.size, 10000000);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_dl_begin);
+	/* Sizes beyond off_t are refused at the boundary. */
+	a.size = (uint64_t)INT64_MAX + 1;
+	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_begin(buf, (size_t)n), IPC_DEC_RANGE);
+	a.size = (uint64_t)INT64_MAX;
+	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_begin(buf, (size_t)n), 0);
+}
+
+static void
+test_dl_commit_and_get_round_trip(void)
+{
+	struct ipc_dl_commit c;
+	struct ipc_get_req g;
+	long n;
+
+	c.id = 0xdeadbeef;
+	memset(c.hash, 0x3c, 32);
+	c.hash[31] = 0x01;
+	n = ipc_dl_commit_encode(buf, sizeof(buf), &c);
+	T_EQ_INT(n, IPC_HDR_LEN + 36);
+	T_EQ_INT(dec_dl_commit(buf, (size_t)n), 0);
+	T_EQ_INT(dc.id, 0xdeadbeef);
+	T_EQ_MEM(dc.hash, c.hash, 32);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_dl_commit);
+
+	memset(g.hash, 0x11, 32);
+	memset(g.node_id, 0x22, 32);
+	n = ipc_get_req_encode(buf, sizeof(buf), &g);
+	T_EQ_INT(n, IPC_HDR_LEN + 64);
+	T_EQ_INT(dec_get_req(buf, (size_t)n), 0);
+	T_EQ_MEM(gq.hash, g.hash, 32);
+	T_EQ_MEM(gq.node_id, g.node_id, 32);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_get_req);
+}
+
+static void
+test_decoders_refuse_another_type_and_error_replies(void)
+{
+	struct ipc_get_req g;
+	long n;
+
+	memset(&g, 0, sizeof(g));
+	n = ipc_get_req_encode(buf, sizeof(buf), &g);
+	/* Same body length as nothing else here: only the type differs. */
+	buf[0] = IPC_DL_BEGIN;
+	T_EQ_INT(dec_get_req(buf, (size_t)n), IPC_DEC_TYPE);
+	buf[0] = IPC_GET;
+	buf[2] = IPC_ERR_FAILED;
+	T_ASSERT(dec_get_req(buf, (size_t)n) != 0);
+}
+
+static void
+fill_info(struct ipc_xfer_info *x, int k)
+{
+	memset(x, 0, sizeof(*x));
+	x->number = 1000 + (uint32_t)k;
+	x->role = k % 2 ? IPC_XFER_UPLOAD : IPC_XFER_DOWNLOAD;
+	x->state = (uint8_t)(k % IPC_XFER_STATE_MAX);
+	memset(x->node_id, 0x40 + k, 32);
+	memset(x->hash, 0x50 + k, 32);
+	x->done = 5000000 + (uint64_t)k;
+	x->total = 10000000;
+	x->rate = 38000000;
+	x->elapsed_ms = 263 + (uint64_t)k;
+	if (x->state == IPC_XFER_FAILED)
+		snprintf(x->error, sizeof(x->error), "the peer does not have this file (%d)", k);
+}
+
+static void
+test_transfers_list_round_trip_keeps_every_field(void)
+{
+	static struct ipc_xfer_info a[5], b;
+	struct ipc_xfer_list l;
+	size_t off;
+	long n;
+	int i, rc;
+
+	n = ipc_xfer_list_begin(buf, sizeof(buf), 5);
+	T_ASSERT(n > 0);
+	off = (size_t)n;
+	for (i = 0; i < 5; i++) {
+		fill_info(&a[i], i);
+		T_EQ_INT(ipc_xfer_list_add(buf, sizeof(buf), &off, &a[i]), 0);
+	}
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
+	T_EQ_INT(l.count, 5);
+	T_EQ_INT(l.total, 5);
+	for (i = 0; i < 5; i++) {
+		T_EQ_INT(ipc_xfer_list_next(&l, &b), 1);
+		T_EQ_INT(b.number, a[i].number);
+		T_EQ_INT(b.role, a[i].role);
+		T_EQ_INT(b.state, a[i].state);
+		T_EQ_MEM(b.node_id, a[i].node_id, 32);
+		T_EQ_MEM(b.hash, a[i].hash, 32);
+		T_EQ_U64(b.done, a[i].done);
+		T_EQ_U64(b.total, a[i].total);
+		T_EQ_U64(b.rate, a[i].rate);
+		T_EQ_U64(b.elapsed_ms, a[i].elapsed_ms);
+		T_EQ_STR(b.error, a[i].error);
+	}
+	T_EQ_INT(ipc_xfer_list_next(&l, &b), 0);
+	/* Every truncation fails, a trailing byte too. */
+	for (i = 0; i < (int)off; i++)
+		if ((rc = ipc_xfer_list_decode(buf, (size_t)i, &l)) == 0) {
+			T_FAIL("list prefix of %d bytes decoded", i);
+			break;
+		}
+	memcpy(big, buf, off);
+	big[off] = 0;
+	T_EQ_INT(ipc_xfer_list_decode(big, off + 1, &l), IPC_DEC_TRAILING);
+}
+
+static void
+test_transfers_list_rejects_bad_role_state_and_long_error(void)
+{
+	static struct ipc_xfer_info x;
+	struct ipc_xfer_list l;
+	size_t off, base;
+	long n;
+
+	n = ipc_xfer_list_begin(buf, sizeof(buf), 1);
+	base = off = (size_t)n;
+	fill_info(&x, 0);
+	T_EQ_INT(ipc_xfer_list_add(buf, sizeof(buf), &off, &x), 0);
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
+	buf[base + 4] = 3;		/* role */
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
+	buf[base + 4] = IPC_XFER_DOWNLOAD;
+	buf[base + 5] = IPC_XFER_STATE_MAX;	/* state */
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
+	/* An error longer than IPC_XFER_ERR_MAX is refused by the encoder. */
+	off = base;
+	memset(x.error, 'e', sizeof(x.error) - 1);
+	x.error[sizeof(x.error) - 1] = '\0';
+	T_EQ_INT(ipc_xfer_list_add(buf, sizeof(buf), &off, &x), 0);
+	x.error[IPC_XFER_ERR_MAX] = 'e';	/* no NUL within the field */
+	off = base;
+	T_EQ_INT(ipc_xfer_list_add(buf, sizeof(buf), &off, &x), -1);
+	T_EQ_INT(off, base);
+}
+
+static void
+test_names_of_types_and_states(void)
+{
+	T_EQ_STR(ipc_type_name(IPC_GET), "get");
+	T_EQ_STR(ipc_type_name(IPC_TRANSFERS), "transfers");
+	T_EQ_STR(ipc_type_name(IPC_DL_COMMIT), "download-commit");
+	T_EQ_STR(ipc_type_name(IPC_XSTAT), "xstat");
+	T_EQ_STR(ipc_xfer_state_name(IPC_XFER_DONE), "done");
+	T_EQ_STR(ipc_xfer_state_name(IPC_XFER_FAILED), "failed");
+	T_EQ_STR(ipc_xfer_state_name(99), "unknown");
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	T_RUN(test_xstat_round_trips_and_rejects_truncation);
+	T_RUN(test_xstat_rep_rejects_bad_present_flag_and_size_of_absent);
+	T_RUN(test_dl_begin_round_trip_and_size_limit);
+	T_RUN(test_dl_commit_and_get_round_trip);
+	T_RUN(test_decoders_refuse_another_type_and_error_replies);
+	T_RUN(test_transfers_list_round_trip_keeps_every_field);
+	T_RUN(test_transfers_list_rejects_bad_role_state_and_long_error);
+	T_RUN(test_names_of_types_and_states);
+	return t_done();
+}
