@@ -34,7 +34,15 @@ enum netd_ctx {
 #define CTX_ARG(p)	((uint32_t)((uintptr_t)(p) >> 8))
 
 #define NETD_BOOT_RECORDS	5	/* peers taken from one bootstrap answer */
-#define NETD_MAX_KEYS		256	/* FIND_PEER/VALUE keys answered per Announcement */
+#define NETD_MAX_KEYS		64	/* FIND_PEER/VALUE keys answered per Announcement */
+/*
+ * A first-contact Announcement (header, UA, signature, padding) is at most
+ * this long; a bootstrap answer of L bytes may trigger L / this contacts, so
+ * that nobody can make us send more to third parties than they sent us.
+ */
+#define NETD_CONTACT_BYTES	(WIRE_PACKET_MIN + 24 + WIRE_UA_MAX / 8 + 20)
+#define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
+#define NETD_RECENT_MS		(5 * 60 * 1000)
 
 static uint8_t node_plain[WIRE_PACKET_MAX];
 static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
@@ -297,10 +305,23 @@ node_connectable(void *fctx, const struct kad_contact *c)
 
 /* --- answering an Announcement (§3.2) ----------------------------------- */
 
+/*
+ * Bytes an answer may cost: a connection that never answered one of our
+ * sequences may be a spoofed source, so what it asks beyond FIND_SELF
+ * (which first contact needs, §6.6) must not make the answer larger than
+ * the request (PROTOCOL.md §13.2: no reflection amplification).
+ */
+static size_t
+node_answer_budget(const struct peer_conn *c, size_t request_len)
+{
+	return c->rtt_ms != 0 ? SIZE_MAX : request_len;
+}
+
 static void
 node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
-    const struct wire_announce *a)
+    const struct wire_announce *a, size_t request_len)
 {
+	size_t budget = node_answer_budget(c, request_len), cost;
 	static struct wire_peer_record recs[NETD_MAX_KEYS + 1][KAD_ANSWER_COUNT];
 	static struct wire_h2p_in h2p[NETD_MAX_KEYS + 1];
 	static uint8_t notfound[(2 * NETD_MAX_KEYS + 1) * 32];
@@ -321,6 +342,7 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 
 	/* FIND_SELF is FIND_PEER for the sender's own ID; then the listed keys. */
 	nk = 0;
+	cost = WIRE_PACKET_MIN + 30 + 20 + (a->hdr.ua_len ? strlen(n->d->conf.user_agent) : 0);
 	if (a->hdr.actions & WIRE_ACTION_FIND_SELF)
 		memcpy(keys[nk++], p->node_id, 32);
 	for (i = 0; i < a->n_find_peer && nk < NETD_MAX_KEYS + 1; i++)
@@ -328,6 +350,12 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	for (i = 0; i < nk; i++) {
 		k = kad_closest(n->kad, keys[i], KAD_ANSWER_COUNT, node_connectable, &f,
 		    p->node_id, close);
+		/* FIND_SELF (key 0 when set) is always answered; the rest within budget. */
+		if (!(i == 0 && (a->hdr.actions & WIRE_ACTION_FIND_SELF))) {
+			if (cost + 34 + 70 * (size_t)k > budget)
+				continue;
+		}
+		cost += 34 + 70 * (size_t)k;
 		for (j = 0, m = 0; j < k; j++) {
 			struct peer *q = peer_find_node(n->peers, close[j].id);
 
@@ -351,14 +379,19 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	for (i = 0; i < a->n_find_value && i < NETD_MAX_KEYS; i++) {
 		const uint8_t *key = a->find_value + 32 * i;
 
+		if (cost + 34 > budget)
+			break;
 		if (kad_value_get(n->kad, key, &data, &dlen) == 0 &&
-		    dlen <= KAD_VALUE_EMBED_MAX) {
+		    dlen <= KAD_VALUE_EMBED_MAX && cost + 34 + dlen <= budget) {
+			cost += 34 + dlen;
 			files[nf].hash = key;
 			files[nf].data = data;
 			files[nf].len = dlen;
 			nf++;
-		} else
+		} else {
+			cost += 32;
 			memcpy(notfound + 32 * nnf++, key, 32);
+		}
 	}
 	memset(&r, 0, sizeof(r));
 	node_hdr(n, &r.hdr, a->hdr.ua_len > 0);
@@ -443,15 +476,72 @@ node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
 	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
 	node_kad_offer(n, p);
-	node_answer(n, p, c, pkt->sequence, &a);
+	node_answer(n, p, c, pkt->sequence, &a, pkt->payload_len + WIRE_PACKET_MIN);
+	/*
+	 * One Ping (smaller than the Announcement) proves the address is the
+	 * peer's own: its Pong makes the peer usable for our lookups.
+	 */
+	if (c->rtt_ms == 0 && c->last_ping_out == 0) {
+		uint32_t seq;
+
+		if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_PING, 0),
+		    node_now(), &seq) == 0 &&
+		    node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0) == 0)
+			c->last_ping_out = node_now();
+	}
 	if (peer_set_info(p, &a.hdr, node_now()) == 1)
 		node_chain_seen(n, p);
 }
 
-/* A bootstrap answer (§6.6): contact up to 5 of the peers close to us. */
-static void
-node_boot_reply(struct netd *n, const struct wire_response *r)
+/*
+ * The recent-contact rule of §6.6: a peer reported again, or an address
+ * already contacted, within 5 minutes is not contacted again.  A fixed ring;
+ * an entry pushed out early only means one contact more.
+ */
+struct node_recent {
+	uint8_t		 pub[33];
+	struct peer_addr addr;
+	uint64_t	 when;
+};
+static struct node_recent node_recent[NETD_RECENT_SLOTS];
+static unsigned node_recent_next;
+
+static int
+node_recently_contacted(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
 {
+	int i;
+
+	for (i = 0; i < NETD_RECENT_SLOTS; i++) {
+		const struct node_recent *e = &node_recent[i];
+
+		if (e->when == 0 || now - e->when > NETD_RECENT_MS)
+			continue;
+		if (memcmp(e->pub, pub, 33) == 0 ||
+		    (peer_addr_ip_equal(&e->addr, a) && e->addr.port == a->port))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+node_recent_add(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
+{
+	struct node_recent *e = &node_recent[node_recent_next++ % NETD_RECENT_SLOTS];
+
+	memcpy(e->pub, pub, 33);
+	e->addr = *a;
+	e->when = now;
+}
+
+/*
+ * A bootstrap answer (§6.6): contact up to 5 of the peers close to us, but
+ * no more than the answer's own size pays for (no amplification towards the
+ * addresses it names), and never the same peer or address twice in 5 min.
+ */
+static void
+node_boot_reply(struct netd *n, const struct wire_response *r, size_t answer_len)
+{
+	int budget = (int)(answer_len / NETD_CONTACT_BYTES);
 	struct wire_response_iter it;
 	struct wire_h2p_view v;
 	struct wire_peer_record rec;
@@ -464,14 +554,17 @@ node_boot_reply(struct netd *n, const struct wire_response *r)
 	while (wire_response_h2p_next(&it, &v) == 1) {
 		if (memcmp(v.key, n->id.node_id, 32) != 0)
 			return;
-		for (i = 0; i < v.n_records && taken < NETD_BOOT_RECORDS; i++) {
+		for (i = 0; i < v.n_records && taken < NETD_BOOT_RECORDS &&
+		    taken < budget; i++) {
 			if (wire_peer_record_decode(v.records + 70 * i, &rec) != 0 ||
 			    peer_record_bad_quality(&rec, n->id.pub) ||
 			    peer_find(n->peers, rec.peer_id) != NULL)
 				continue;
 			node_record_contact(&rec, &k);
-			if (node_contact_addr(&k, &to) != 0)
+			if (node_contact_addr(&k, &to) != 0 ||
+			    node_recently_contacted(rec.peer_id, &to, node_now()))
 				continue;
+			node_recent_add(rec.peer_id, &to, node_now());
 			node_contact(n, rec.peer_id, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
 			    CTX(NETD_CTX_BOOT, 0));
 			taken++;
@@ -546,7 +639,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	node_kad_offer(n, p);
 	switch (CTX_KIND(m.ctx)) {
 	case NETD_CTX_BOOT:
-		node_boot_reply(n, &r);
+		node_boot_reply(n, &r, pkt->payload_len + WIRE_PACKET_MIN);
 		break;
 	case NETD_CTX_LOOKUP:
 		node_lookup_reply(n, p, CTX_ARG(m.ctx), &r);
@@ -1161,13 +1254,18 @@ node_kad_done(void *ctx, const struct kad_result *r)
 	}
 }
 
+/*
+ * Lookups start from peers that are connected and have answered one of our
+ * sequences: a source that only ever sent us packets may be spoofed, and
+ * querying it would reflect traffic at whoever owns the address.
+ */
 static int
 node_kad_usable(void *ctx, const struct kad_contact *c)
 {
 	struct netd *n = ctx;
 	struct peer *p = peer_find_node(n->peers, c->id);
 
-	return p != NULL && p->nact > 0;
+	return p != NULL && p->nact > 0 && peer_rtt(p) != 0;
 }
 
 static uint32_t

@@ -352,8 +352,9 @@ post_flush(struct idx *idx)
 	if (idx->npost == 0)
 		return IDX_OK;
 	qsort(idx->post, idx->npost, sizeof(*idx->post), post_cmp);
+	/* both parameters are rebound each time: no clear, one reset */
+	s = stmt(idx, ST_POST_ADD);
 	for (i = 0; i < idx->npost; i++) {
-		s = stmt(idx, ST_POST_ADD);
 		sqlite3_bind_int64(s, 1, idx->post[i].k);
 		sqlite3_bind_int64(s, 2, idx->post[i].file);
 		if ((rc = step_done(idx, s)) != IDX_OK)

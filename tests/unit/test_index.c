@@ -1023,6 +1023,77 @@ test_bad_queries_give_empty_results_or_clean_errors(void)
 	close_tmp(idx);
 }
 
+/*
+ * Rows found in the main posting table come before those still in the
+ * delta (arrival order), and a name sort over more candidates than the
+ * first name arena holds (64 prefixes of 128 bytes) compares the first
+ * 128 bytes only, ties in arrival order.
+ */
+static void
+test_arrival_order_spans_main_and_delta_and_long_names_sort(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	struct idx_query q;
+	struct idx_counts cnt;
+	static struct coll c;
+	static char names[150][200];
+	int i;
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	mkfile(&f, 1, 1, "Arrival First.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(idx_compact(idx), IDX_OK);
+	mkfile(&f, 1, 2, "Arrival Second.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_ASSERT(cnt.delta >= 4 && cnt.postings > cnt.delta);
+	T_EQ_INT(query(idx, "arrival", &c), IDX_OK);
+	T_EQ_INT(c.n, 2);
+	T_EQ_INT(c.id[0], 1);
+	T_EQ_INT(c.id[1], 2);
+
+	/* 150 names: a 130-byte common stem, then 3 digits counting down */
+	for (i = 0; i < 150; i++) {
+		memset(names[i], 'x', 130);
+		memcpy(names[i], "Longname ", 9);
+		snprintf(names[i] + 130, sizeof(names[i]) - 130, "%03d.bin",
+		    149 - i);
+		mkfile(&f, 2, 100 + i, names[i], NULL, NULL);
+		/* every 10th one differs inside the prefix: sorts first */
+		if (i % 10 == 0)
+			names[i][120] = 'a';
+		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	}
+	memset(&q, 0, sizeof(q));
+	memset(&c, 0, sizeof(c));
+	q.term = "longname";
+	q.term_len = 8;
+	idx_filter_none(&q.filter);
+	q.sort = IDX_SORT_NAME_ASC;
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(c.n, 150);
+	/*
+	 * the 'a' ones first, then the others; within each group arrival
+	 * order (ids ascending), whatever the digits after byte 128 say
+	 */
+	for (i = 0; i < 15; i++)
+		T_EQ_INT(c.id[i], 100 + i * 10);
+	T_EQ_INT(c.id[15], 101);
+	T_EQ_INT(c.id[16], 102);
+	T_EQ_INT(c.id[149], 249);
+	q.sort = IDX_SORT_NAME_DESC;
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(c.n, 150);
+	T_EQ_INT(c.id[0], 101);
+	T_EQ_INT(c.id[1], 102);
+	T_EQ_INT(c.id[134], 249);
+	T_EQ_INT(c.id[135], 100);
+	T_EQ_INT(c.id[149], 240);
+	close_tmp(idx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1040,5 +1111,6 @@ main(int argc, char **argv)
 	T_RUN(test_job_pages_freeze_sorts_and_remote_hits_arrive_later);
 	T_RUN(test_job_count_is_capped_and_results_are_bounded);
 	T_RUN(test_bad_queries_give_empty_results_or_clean_errors);
+	T_RUN(test_arrival_order_spans_main_and_delta_and_long_names_sort);
 	return t_done();
 }
