@@ -125,15 +125,15 @@ deps:
 unit: $(TESTS) $(BINS) $(SIM)
 
 check: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory -j2 all unit
 	@B=$(B) tests/run.sh
 
 check-san:
-	@$(MAKE) --no-print-directory SAN=1 all unit
+	@$(MAKE) --no-print-directory -j2 SAN=1 all unit
 	@B=build-san PEERNET_SAN=1 tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j2 all
 	@B=$(B) scripts/demo.sh
 
 bench: all $(BENCHES) $(SIM)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# search_net.sh — search across nodes: A shares files with names in several
+# scripts; B and C bootstrap from A.  C finds A's files by each keyword
+# (A's chain reaches C's cache with Get Block over UDT), case-insensitively
+# but accents kept, as the reference; after A deletes a file, C stops finding
+# it within a few seconds (A pushes its new chain version at once).
+. "$(dirname "$0")/lib.sh"
+
+A=$(t_mkdir); B=$(t_mkdir); C=$(t_mkdir)
+W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
+"$CTL" -d "$A" init --listen 127.0.12.1:7001 --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$A" up >/dev/null || { t_fail up "A did not start"; exit 0; }
+PA=$("$CTL" -d "$A" id --json | jq -r .peer_id)
+for x in B C; do
+	d=${!x}; ip=127.0.12.2; [ $x = C ] && ip=127.0.12.3
+	"$CTL" -d "$d" init --listen "$ip:7001" --root "$PA@127.0.12.1:7001" --no-lan --no-upnp --no-natpmp >/dev/null
+	"$CTL" -d "$d" up >/dev/null || { t_fail up "$x did not start"; exit 0; }
+done
+NA=$("$CTL" -d "$A" id --json | jq -r .node_id)
+wait_for 10 "$CTL" -d "$C" ping "$NA" || { t_fail c_reaches_a "C never reached A"; exit 0; }
+wait_for 10 "$CTL" -d "$A" chain || { t_fail chain_opens "A's chain never opened"; exit 0; }
+
+names=(
+	"Ünïcödé_Fïlé-Nämé.txt"
+	"Привет_Мир-Документ.pdf"
+	"東京タワー 夜景.jpg"
+	"My_Holiday-Video (2021).mp4"
+)
+i=0
+for n in "${names[@]}"; do i=$((i + 1)); echo "network content $i" > "$W/$n"; done
+start=$(date +%s%N)
+"$CTL" -d "$A" add "${names[@]/#/$W/}" >/dev/null || t_fail add "add failed"
+
+names_of() { "$CTL" -d "$C" search --json -- "$1" | jq -r '.results[].name' | sort; }
+finds() { names_of "$1" | grep -qxF -- "$2"; }
+if wait_for 5 finds "ünïcödé" "${names[0]}"; then
+	t_pass c_finds_a_file_shared_by_a
+	echo "# C found A's new file $(( ($(date +%s%N) - start) / 1000000 )) ms after the add (add included)"
+else
+	t_fail c_finds_a_file_shared_by_a "$("$CTL" -d "$C" cache 2>&1 | tr '\n' ' ')"
+fi
+bad=0
+check() {	# finds|misses term name
+	if [ "$1" = finds ] && ! finds "$2" "$3"; then bad=1; echo "# '$2' does not find '$3'"; fi
+	if [ "$1" = misses ] && finds "$2" "$3"; then bad=1; echo "# '$2' finds '$3'"; fi
+}
+for t in "ünïcödé" "FÏLÉ" "nämé"; do check finds "$t" "${names[0]}"; done
+check misses "unicode" "${names[0]}"
+for t in "привет" "МИР" "документ"; do check finds "$t" "${names[1]}"; done
+for t in "東京タワー" "夜景"; do check finds "$t" "${names[2]}"; done
+for t in "holiday" "VIDEO" "2021"; do check finds "$t" "${names[3]}"; done
+[ $bad = 0 ] && t_pass c_finds_every_keyword_across_the_network || t_fail c_finds_every_keyword_across_the_network "see # lines"
+sharer=$("$CTL" -d "$C" search --json holiday | jq -r '.results[0].sharers[0] // .results[0].owner // empty')
+[ "$sharer" = "$PA" ] && t_pass result_names_a_as_sharer || t_fail result_names_a_as_sharer "sharer=$sharer"
+
+# A deletes a file: C stops finding it.
+id=$("$CTL" -d "$A" ls --json | jq -r --arg n "${names[3]}" '.files[] | select(.name==$n) | .id')
+start=$(date +%s%N)
+"$CTL" -d "$A" rm "$id" >/dev/null
+if wait_for 5 bash -c "! '$CTL' -d '$C' search --json holiday | jq -e '.results | length > 0' >/dev/null"; then
+	t_pass deleted_file_gone_from_c_within_5s
+	echo "# C stopped finding the deleted file $(( ($(date +%s%N) - start) / 1000000 )) ms after the rm (rm included)"
+else
+	t_fail deleted_file_gone_from_c_within_5s "still found"
+fi
+check finds "привет" "${names[1]}"
+[ $bad = 0 ] && t_pass other_files_still_found || t_fail other_files_still_found "see # lines"
