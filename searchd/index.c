@@ -277,10 +277,18 @@ idx_open(struct idx **out, const char *path)
 	 * (one owner per piece of state), so SQLite can skip the per-statement
 	 * file locks and keep the WAL index in heap memory instead of -shm.
 	 */
-	if (sqlite3_exec(idx->db, "PRAGMA locking_mode=EXCLUSIVE;"
+	/*
+	 * page_size applies to a new database only (before WAL and the
+	 * first table): 16 KiB pages made 1,000,000-record ingest ~7% less
+	 * CPU than 4 KiB (fewer, fuller B-tree pages per merge).  A 256 MiB
+	 * cache keeps the delta and the upper main-table pages resident
+	 * across batches (64 MiB: 30,500 rec/s, 256 MiB: 42,700 in one run).
+	 */
+	if (sqlite3_exec(idx->db, "PRAGMA page_size=16384;"
+	    "PRAGMA locking_mode=EXCLUSIVE;"
 	    "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-	    "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8192;"
+	    "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144;"
+	    "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;"
 	    "PRAGMA mmap_size=" IDX_MMAP_SIZE ";",
 	    NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(idx->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -372,6 +380,10 @@ post_flush(struct idx *idx)
  * them all (measured: 11,300 rec/s and 15 s of system time for 1,000,000
  * records).  Collecting postings in a small table and merging them in
  * key order once per IDX_DELTA_MAX rewrites the big tree far less often.
+ * The delta must stay small enough to live in the page cache: at 2^21
+ * postings each batch's flush rewrote most of it (22,600 rec/s at
+ * 1,000,000 records); at 2^19 and 2^20 ~42,000, at 2^17 the merges into
+ * the main table dominate again (28,000).
  */
 static int
 delta_merge(struct idx *idx)

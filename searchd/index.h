@@ -54,13 +54,20 @@
  * The database is opened with locking_mode=EXCLUSIVE (searchd is its only
  * user), and each query runs in one read transaction.
  *
+ * Queries: each keyword's postings are read joined with the file row's
+ * filter/sort/merge columns in one statement (main table, then delta),
+ * and the database is read through mmap; only the page of results that
+ * is returned reads the texts (name, folder, description).
+ *
  * Measured with bench/bench_search (1,000,000 records, 6.8 postings each,
- * machine shared with other builds, load average about 3 on 2 cores):
- * ingest 13,800 rec/s wall (about 37 s of CPU for the whole run), raw
- * SQLite insert of the same rows 155,000 rec/s; queries of 1-3 vocabulary
- * words touch about 1,100 rows each: p50 8.3 ms, p99 26 ms.  Both miss the
- * issue's goals (50,000 rec/s, p99 5 ms); see the report for where the
- * time goes.
+ * 2 cores shared with other builds; old and new code one after the other
+ * in one run): ingest 21,300 -> 33,400 rec/s (between 28,000 and 42,700
+ * in other runs of the same code, depending on the load), queries of
+ * 1-3 vocabulary words touching ~1,100 rows each: p50 7.3 -> 2.6 ms,
+ * p99 17.9 -> 4.6 ms.  Ingest still misses the issue's 50,000 rec/s: what
+ * is left is SQLite's per-row cost of 6.8 posting rows per record (1-2 us
+ * each, also when appending) and keyword derivation (~4.7 us per record,
+ * 40% of it BLAKE3 of short keywords).
  *
  * Not thread-safe: one struct idx per thread (searchd has one loop).
  */
@@ -85,7 +92,7 @@
 /* Postings buffered before they are sorted and written (idx_begin). */
 #define IDX_POST_BUF	(1 << 18)
 /* Postings kept in the delta table before a merge into the main one. */
-#define IDX_DELTA_MAX	(1 << 21)
+#define IDX_DELTA_MAX	(1 << 19)
 
 /* File types (DATA.md §3.2) and formats (§3.3) used by filters. */
 #define IDX_TYPE_COUNT		11	/* 0..10 */
