@@ -115,6 +115,13 @@ $(B)/tests/sim: $(call obj,$(SIM_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
+# Test tools (tests/tools/*.c): programs the integration tests drive.
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOLS    := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
+$(B)/tests/fakepeer: $(B)/obj/tests/tools/fakepeer.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+
 $(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
@@ -122,7 +129,7 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON
 deps:
 	@scripts/deps.sh
 
-unit: $(TESTS) $(BINS) $(SIM)
+unit: $(TESTS) $(BINS) $(SIM) $(TOOLS)
 
 check: deps
 	@$(MAKE) --no-print-directory -j2 all unit

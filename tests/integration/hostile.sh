@@ -12,16 +12,10 @@
 BDIR=$(dirname "$BIN")
 FP="$BDIR/tests/fakepeer"
 SRC=tests/tools/fakepeer.c
-# Built here, not by the Makefile: a test tool, not part of the programs.
-if [ ! -x "$FP" ] || [ "$SRC" -nt "$FP" ] || [ "$BDIR/libpeernet-common.a" -nt "$FP" ]; then
-	mkdir -p "$BDIR/tests"
-	# shellcheck disable=SC2046
-	if ! cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
-	    -Wno-unused-parameter -Icommon -o "$FP" "$SRC" "$BDIR/libpeernet-common.a" \
-	    $(pkg-config --libs libsodium libsecp256k1 libbsd-overlay) -lpthread 2>&1; then
-		t_fail fakepeer_builds "cc failed"
-		exit 1
-	fi
+# Built by the Makefile (unit target) with the same flags as the suite.
+if [ ! -x "$FP" ]; then
+	t_fail fakepeer_builds "$FP missing: run 'make unit'"
+	exit 1
 fi
 
 node_init() {	# dir ip [root]
