@@ -267,9 +267,25 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			continue;
 		}
 		if (ctl_lock_holder(c, ctl_daemons[i]) != 0) {
-			ctl_err("%s holds its lock but does not answer: "
-			    "try 'peernetctl -d %s down' first", ctl_daemons[i], c->dir);
-			return 1;
+			/*
+			 * A process killed while in fsync (or still exiting) keeps
+			 * its lock for a moment: give it time to go.
+			 */
+			start = ctl_now_ms();
+			while (ctl_lock_holder(c, ctl_daemons[i]) != 0 &&
+			    ctl_status_of(c, ctl_daemons[i], &st, 1) != 0 &&
+			    ctl_now_ms() - start < 5000)
+				ctl_sleep_ms(50);
+			if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
+				ready[i] = 1;
+				nready++;
+				continue;
+			}
+			if (ctl_lock_holder(c, ctl_daemons[i]) != 0) {
+				ctl_err("%s holds its lock but does not answer: "
+				    "try 'peernetctl -d %s down' first", ctl_daemons[i], c->dir);
+				return 1;
+			}
 		}
 		if ((pids[i] = ctl_spawn(c, ctl_daemons[i], err, sizeof(err))) == -1) {
 			ctl_err("cannot start %s: %s", ctl_daemons[i], err);

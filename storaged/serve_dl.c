@@ -234,6 +234,8 @@ storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, 
 		dl_free(d);
 		return;
 	}
+	/* Kept by the crash recovery step although no record refers to it. */
+	storaged_mark_download(s, hash);
 	if (rc != 0)
 		log_warnx("download %u of %s stored, but: %s", q.id, want, wh_strerror(rc));
 	else

@@ -161,6 +161,8 @@ storaged_open_chain(struct storaged *s)
 	memcpy(s->owner, id.pubkey, sizeof(s->owner));
 	chain_set_event_cb(s->chain, storaged_on_chain_event, s);
 	log_info("own blockchain open: %s", path);
+	/* No upload can be in flight yet: what has no record is an interrupted add. */
+	storaged_recover(s);
 	storaged_publish_chain(s);
 }
 

@@ -44,6 +44,9 @@ void	storaged_peers_save(struct storaged *s, struct ipc_req *req,
 	    const uint8_t *msg, size_t len);
 void	storaged_peers_load(struct storaged *s, struct ipc_req *req,
 	    const uint8_t *msg, size_t len);
+/* recover.c */
+void	storaged_mark_download(struct storaged *s, const uint8_t hash[32]);
+void	storaged_recover(struct storaged *s);
 void	storaged_uploads_expire(struct storaged *s, uint64_t now_ms);
 void	storaged_publish_file(struct storaged *s, uint16_t type,
 	    const struct chain_file *cf, const uint8_t owner[33]);

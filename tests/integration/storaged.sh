@@ -114,6 +114,10 @@ for i in $(seq 1 20); do
 	miss=$("$CTL" -d "$A" ls --json | jq -r '.files[].hash' | sort -u | while read -r h; do
 		[ -e "$A/storage/warehouse/${h:0:4}/${h:4:4}/${h:8}" ] || echo "$h"; done | wc -l)
 	[ "$miss" = 0 ] || { bad=1; echo "# $miss records without content after kill $i"; }
+	# ... and no content without a record once the recovery step ran at start-up.
+	want=$("$CTL" -d "$A" ls --json | jq -r '.files[].hash' | sort -u | wc -l)
+	have=$(find "$A/storage/warehouse" -path '*/_Temp' -prune -o -type f ! -name '*.merkle' -print | wc -l)
+	[ "$want" = "$have" ] || { bad=1; echo "# after kill $i: $have files in the warehouse, $want referenced"; }
 	ic=$(sqlite3 "$A/storage/chain.db" 'PRAGMA integrity_check;')
 	[ "$ic" = ok ] || { bad=1; echo "# integrity_check after kill $i: $ic"; }
 done
