@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 B=${B:-build}
 export PEERNET_BIN="$PWD/$B/bin"
 export PEERNET_VECTORS=${PEERNET_VECTORS:-$PWD/../shared/vectors}
+# Sanitizer builds: narrow, commented suppressions only (tests/lsan.supp).
+[ -n "${PEERNET_SAN:-}" ] && export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 log=$(mktemp -d /tmp/peernet-tests.XXXXXX)
 pass=0 fail=0 skip=0
 
