@@ -412,30 +412,51 @@ serve_mv(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 	ipc_reply(req, serve_buf, (size_t)n);
 }
 
+/*
+ * Replies carrying bytes (file ranges, blocks) are written in place: the
+ * ipc_data header first, the bytes read straight after it, then the header
+ * rewritten with their length.  One copy, no bounce buffer.
+ */
+static size_t
+serve_data_head(uint16_t type, uint64_t offset)
+{
+	struct ipc_data d;
+
+	memset(&d, 0, sizeof(d));
+	d.offset = offset;
+	return (size_t)ipc_data_encode(serve_buf, sizeof(serve_buf), type, &d);
+}
+
+static void
+serve_data_reply(struct ipc_req *req, uint16_t type, uint64_t offset, size_t head,
+    size_t got)
+{
+	struct ipc_data d;
+
+	memset(&d, 0, sizeof(d));
+	d.offset = offset;
+	d.len = (uint32_t)got;
+	ipc_data_encode(serve_buf, head, type, &d);
+	ipc_reply(req, serve_buf, head + got);
+}
+
 static void
 serve_cat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	struct ipc_read rd;
-	struct ipc_data d;
-	size_t got = 0;
-	long n;
+	size_t head, got = 0;
 	int rc;
 
 	if (ipc_read_decode(msg, len, IPC_CAT, &rd) != 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cat request");
 		return;
 	}
-	/* The data goes right after the reply header: one copy, no bounce buffer. */
-	memset(&d, 0, sizeof(d));
-	d.offset = rd.offset;
-	n = ipc_data_encode(serve_buf, sizeof(serve_buf), IPC_CAT, &d);
-	if ((rc = wh_read(s->wh, rd.hash, rd.offset, serve_buf + n, rd.len, &got)) != 0) {
+	head = serve_data_head(IPC_CAT, rd.offset);
+	if ((rc = wh_read(s->wh, rd.hash, rd.offset, serve_buf + head, rd.len, &got)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "%s", wh_strerror(rc));
 		return;
 	}
-	d.len = (uint32_t)got;
-	ipc_data_encode(serve_buf, (size_t)n, IPC_CAT, &d);
-	ipc_reply(req, serve_buf, (size_t)n + got);
+	serve_data_reply(req, IPC_CAT, rd.offset, head, got);
 }
 
 static void
@@ -558,9 +579,7 @@ static void
 serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	struct ipc_read rd;
-	struct ipc_data d;
-	size_t blen = 0;
-	long n;
+	size_t head, blen = 0;
 	int rc;
 
 	if (ipc_read_decode(msg, len, IPC_BLOCK_GET, &rd) != 0) {
@@ -569,18 +588,14 @@ serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 	}
 	if (serve_need_chain(s, req) == -1)
 		return;
-	memset(&d, 0, sizeof(d));
-	d.offset = rd.offset;
-	n = ipc_data_encode(serve_buf, sizeof(serve_buf), IPC_BLOCK_GET, &d);
-	rc = chain_block(s->chain, rd.offset, serve_buf + n, sizeof(serve_buf) - (size_t)n,
+	head = serve_data_head(IPC_BLOCK_GET, rd.offset);
+	rc = chain_block(s->chain, rd.offset, serve_buf + head, sizeof(serve_buf) - head,
 	    &blen);
 	if (rc != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "%s", chain_strerror(rc));
 		return;
 	}
-	d.len = (uint32_t)blen;
-	ipc_data_encode(serve_buf, (size_t)n, IPC_BLOCK_GET, &d);
-	ipc_reply(req, serve_buf, (size_t)n + blen);
+	serve_data_reply(req, IPC_BLOCK_GET, rd.offset, head, blen);
 }
 
 static void
