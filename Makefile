@@ -118,7 +118,7 @@ $(B)/tests/sim: $(call obj,$(SIM_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 # Test tools (tests/tools/*.c): programs the integration tests drive.
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS    := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
-$(B)/tests/fakepeer: $(B)/obj/tests/tools/fakepeer.o $(COMMON_LIB)
+$(TOOLS): $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 

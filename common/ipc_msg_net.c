@@ -6,13 +6,23 @@
 
 #include "ipc_msg_codec.h"
 
-static const char *const ipc_nc_names[IPC_NC_MAX] = {
+static const char *const ipc_nc_names[] = {
 	"rx_datagrams", "rx_packets", "rx_lite", "drop_short", "drop_decode",
 	"drop_self", "drop_replay", "drop_protocol", "drop_message",
 	"drop_unknown_command", "drop_unsolicited", "drop_peer_list_full",
 	"tx_packets", "tx_errors", "rx_announcement", "rx_response", "rx_ping",
-	"rx_pong"
+	"rx_pong",
+	"rx_discovery", "tx_discovery", "drop_discovery",
+	"rx_traverse", "tx_traverse", "traverse_forwarded", "traverse_accepted",
+	"drop_traverse_signature", "drop_traverse_expired", "drop_traverse_target",
+	"drop_traverse_other", "traverse_punch_failed",
+	"portmap_errors",
+	"xfer_bad_fragment", "xfer_refused",
+	"addr_changes"
 };
+
+_Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,
+    "a name for every counter");
 
 const char *
 ipc_net_counter_name(int c)

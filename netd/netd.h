@@ -39,6 +39,7 @@ struct netd_sock {
 	int		 index;
 	int		 family;
 	uint16_t	 port;		/* bound port (the kernel's choice for :0) */
+	uint16_t	 port_external;	/* mapped by UPnP/NAT-PMP (portmap.c); 0: none */
 	struct peer_addr addr;		/* bound address */
 	char		 text[64];
 	struct netd *n;
@@ -104,6 +105,9 @@ int	netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 void	netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 void	netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 void	netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+int	netd_discovery_in(struct netd *n, const uint8_t sender[33],
+	    const struct peer_addr *from);
+int	netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len);
 void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 
 #endif

@@ -43,6 +43,7 @@ enum netd_ctx {
 #define NETD_CONTACT_BYTES	(WIRE_PACKET_MIN + 24 + WIRE_UA_MAX / 8 + 20)
 #define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
 #define NETD_RECENT_MS		(5 * 60 * 1000)
+#define NETD_DISCOVERY_ANSWER_MS 9000	/* under the 10 s discovery period (§6.3) */
 
 static uint8_t node_plain[WIRE_PACKET_MAX];
 static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
@@ -87,7 +88,8 @@ node_hdr(struct netd *n, struct wire_msg_hdr *h, int with_ua)
 /*
  * Encrypts payload to `to` and sends it from socket `sock`.  Announcements
  * and Responses get the self-reported ports of that socket patched in
- * (§3.1): internal = its bound port, external = port_forward or 0.
+ * (§3.1): internal = its bound port, external = the port portmap.c
+ * mapped for it, else port_forward, else 0.
  */
 static int
 node_send_on(struct netd *n, const uint8_t to[33], int sock,
@@ -103,6 +105,7 @@ node_send_on(struct netd *n, const uint8_t to[33], int sock,
 		memcpy(node_payload, payload, len);
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
 		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
+		    n->socks[sock].port_external ? n->socks[sock].port_external :
 		    n->d->conf.port_forward);
 	rc = wire_packet_encode(node_pkt, sizeof(node_pkt), &out, &n->id, to, cmd,
 	    seq, node_payload, len);
@@ -507,20 +510,27 @@ static struct node_recent node_recent[NETD_RECENT_SLOTS];
 static unsigned node_recent_next;
 
 static int
-node_recently_contacted(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
+node_recently_contacted_within(const uint8_t pub[33], const struct peer_addr *a,
+    uint64_t now, uint64_t window)
 {
 	int i;
 
 	for (i = 0; i < NETD_RECENT_SLOTS; i++) {
 		const struct node_recent *e = &node_recent[i];
 
-		if (e->when == 0 || now - e->when > NETD_RECENT_MS)
+		if (e->when == 0 || now - e->when > window)
 			continue;
 		if (memcmp(e->pub, pub, 33) == 0 ||
 		    (peer_addr_ip_equal(&e->addr, a) && e->addr.port == a->port))
 			return 1;
 	}
 	return 0;
+}
+
+static int
+node_recently_contacted(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
+{
+	return node_recently_contacted_within(pub, a, now, NETD_RECENT_MS);
 }
 
 static void
@@ -531,6 +541,50 @@ node_recent_add(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
 	memcpy(e->pub, pub, 33);
 	e->addr = *a;
 	e->when = now;
+}
+
+/*
+ * A Local Discovery packet from `sender` at `from` (lan.c opened it with
+ * the discovery key, §3.6): answer with a unicast first-contact
+ * Announcement (FIND_SELF, tagged bootstrap), whose Response completes the
+ * mutual discovery.  A peer we already have an active connection with at
+ * that address gets nothing (it is discovered), and one address is
+ * answered at most once per discovery period: a forged broadcast flood
+ * cannot make us send more than one packet per sender address and period.
+ */
+int
+netd_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_addr *from)
+{
+	struct peer *p = peer_find(n->peers, sender);
+	uint64_t now = node_now();
+	int i;
+
+	if (memcmp(sender, n->id.pub, 33) == 0)
+		return -1;
+	if (p != NULL)
+		for (i = 0; i < p->nact; i++) {
+			const struct peer_conn *c = &p->conns[p->act[i]];
+
+			if (peer_addr_ip_equal(&c->remote, from) &&
+			    c->remote.port == from->port)
+				return 0;
+		}
+	if (node_recently_contacted_within(sender, from, now, NETD_DISCOVERY_ANSWER_MS))
+		return 0;
+	node_recent_add(sender, from, now);
+	return node_contact(n, sender, from, WIRE_ACTION_FIND_SELF, NULL, NULL,
+	    CTX(NETD_CTX_BOOT, 0));
+}
+
+/* For lan.c: the Local Discovery payload (§3.6), ports 0, into out. */
+int
+netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
+{
+	if (node_announce_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
+	    *len > cap)
+		return -1;
+	memcpy(out, node_payload, *len);
+	return 0;
 }
 
 /*

@@ -6,6 +6,8 @@ BIN=${PEERNET_BIN:-$PWD/build/bin}
 CTL="$BIN/peernetctl"
 # Directories to clean up are listed in a file: t_mkdir runs in $(...) subshells.
 T_REGISTRY=$(mktemp /tmp/peernet-it-reg.XXXXXX)
+# Network namespaces and root-namespace links a test created (t_netns, t_link).
+T_NS_REGISTRY=$(mktemp /tmp/peernet-it-ns.XXXXXX)
 TMPDIRS=()
 
 t_pass() { echo "PASS: $SUITE/$1"; }
@@ -35,9 +37,46 @@ t_cleanup() {
 	for d in "${TMPDIRS[@]}"; do
 		rm -rf "$d"
 	done
-	rm -f "$T_REGISTRY"
+	# Namespaces after the nodes: their daemons are stopped by now.
+	while read -r d; do
+		case "$d" in
+		ns:*) ip netns pids "${d#ns:}" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		      ip netns del "${d#ns:}" 2>/dev/null ;;
+		link:*) ip link del "${d#link:}" 2>/dev/null ;;
+		esac
+	done < "$T_NS_REGISTRY"
+	rm -f "$T_REGISTRY" "$T_NS_REGISTRY"
 }
 trap t_cleanup EXIT
+
+# t_need_root CASE: 0 when root with ip(8) and nft(8); otherwise prints a SKIP
+# line with the reason for CASE and returns 1.
+t_need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		t_skip "$1" "needs root (network namespaces)"; return 1
+	fi
+	if ! command -v ip >/dev/null || ! command -v nft >/dev/null; then
+		t_skip "$1" "needs ip(8) and nft(8) (iproute2, nftables)"; return 1
+	fi
+	if ! ip netns add "pn-probe-$$" 2>/dev/null; then
+		t_skip "$1" "cannot create a network namespace here"; return 1
+	fi
+	ip netns del "pn-probe-$$"
+	return 0
+}
+
+# t_netns NAME: creates namespace NAME (deleted at exit, with what runs in
+# it) with loopback up.  Use a suite-specific prefix: suites may run one
+# after another on the same machine, never concurrently.
+t_netns() {
+	ip netns del "$1" 2>/dev/null
+	ip netns add "$1" || return 1
+	echo "ns:$1" >> "$T_NS_REGISTRY"
+	ip -n "$1" link set lo up
+}
+
+# t_link NAME: registers a link created in the root namespace for deletion.
+t_link() { echo "link:$1" >> "$T_NS_REGISTRY"; }
 
 # wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
 wait_for() {
