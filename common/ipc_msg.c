@@ -114,6 +114,7 @@ ipc_type_name(uint16_t type)
 	case IPC_PROFILE_SET:	return "profile-set";
 	case IPC_CACHE:		return "cache";
 	case IPC_VERIFY:	return "verify";
+	case IPC_STORE_STATUS:	return "store-status";
 	case IPC_BLOCK_GET:	return "block-get";
 	case IPC_CACHE_SEEN:	return "cache-seen";
 	case IPC_CACHE_PUT:	return "cache-put";
@@ -135,6 +136,8 @@ ipc_type_name(uint16_t type)
 	case IPC_DL_ABORT:	return "download-abort";
 	case IPC_GET:		return "get";
 	case IPC_TRANSFERS:	return "transfers";
+	case IPC_XFER_CTL:	return "transfer-control";
+	case IPC_PROBE:		return "probe";
 	case IPC_EV_STARTED:	return "event-started";
 	case IPC_EV_CHAIN:	return "event-chain";
 	case IPC_EV_FILE_ADDED:	return "event-file-added";
@@ -516,6 +519,74 @@ ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *
 	return ipc_r_end(&r);
 }
 
+int
+ipc_tags_add(struct ipc_tags *t, uint16_t type, const void *data, size_t len)
+{
+	if ((type & 0x8000) != 0 || len > IPC_TAGS_MAX - 4 ||
+	    (size_t)t->len + 4 + len > IPC_TAGS_MAX)
+		return -1;
+	buf_put_le16(t->raw + t->len, type);
+	buf_put_le16(t->raw + t->len + 2, (uint16_t)len);
+	if (len > 0)
+		memcpy(t->raw + t->len + 4, data, len);
+	t->len = (uint16_t)(t->len + 4 + len);
+	return 0;
+}
+
+int
+ipc_tags_next(const struct ipc_tags *t, size_t *off, uint16_t *type,
+    const uint8_t **data, size_t *len)
+{
+	size_t n;
+
+	if (*off + 4 > t->len)
+		return 0;
+	n = buf_le16(t->raw + *off + 2);
+	if (*off + 4 + n > t->len)
+		return 0;
+	*type = buf_le16(t->raw + *off);
+	*data = t->raw + *off + 4;
+	*len = n;
+	*off += 4 + n;
+	return 1;
+}
+
+static void
+ipc_w_tags(struct buf_w *w, const struct ipc_tags *t)
+{
+	if (t->len > IPC_TAGS_MAX) {
+		w->err = 1;
+		return;
+	}
+	buf_w_le16(w, t->len);
+	buf_w_bytes(w, t->raw, t->len);
+}
+
+/* The entries must tile the bytes exactly, without reference bits. */
+static int
+ipc_r_tags(struct buf_r *r, struct ipc_tags *t)
+{
+	uint16_t n = buf_r_le16(r);
+	size_t off, k;
+
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if (n > IPC_TAGS_MAX)
+		return IPC_DEC_RANGE;
+	buf_r_copy(r, t->raw, n);
+	if (r->err)
+		return IPC_DEC_SHORT;
+	t->len = n;
+	for (off = 0; off < n; off += 4 + k) {
+		if (off + 4 > n)
+			return IPC_DEC_RANGE;
+		k = buf_le16(t->raw + off + 2);
+		if ((buf_le16(t->raw + off) & 0x8000) != 0 || off + 4 + k > n)
+			return IPC_DEC_RANGE;
+	}
+	return 0;
+}
+
 void
 ipc_w_file(struct buf_w *w, const struct ipc_file *f)
 {
@@ -530,6 +601,7 @@ ipc_w_file(struct buf_w *w, const struct ipc_file *f)
 	ipc_w_str(w, f->name);
 	ipc_w_str(w, f->folder);
 	ipc_w_str(w, f->description);
+	ipc_w_tags(w, &f->tags);
 }
 
 int
@@ -551,7 +623,7 @@ ipc_r_file(struct buf_r *r, struct ipc_file *f)
 	    (rc = ipc_r_str(r, f->folder, sizeof(f->folder))) != 0 ||
 	    (rc = ipc_r_str(r, f->description, sizeof(f->description))) != 0)
 		return rc;
-	return 0;
+	return ipc_r_tags(r, &f->tags);
 }
 
 long
@@ -695,6 +767,7 @@ ipc_add_begin_encode(uint8_t *out, size_t cap, const struct ipc_add_begin *a)
 	ipc_w_str(&w, a->name);
 	ipc_w_str(&w, a->folder);
 	ipc_w_str(&w, a->description);
+	ipc_w_tags(&w, &a->tags);
 	return ipc_w_done(&w);
 }
 
@@ -713,7 +786,8 @@ ipc_add_begin_decode(const uint8_t *p, size_t len, struct ipc_add_begin *a)
 		return IPC_DEC_SHORT;
 	if ((rc = ipc_r_str(&r, a->name, sizeof(a->name))) != 0 ||
 	    (rc = ipc_r_str(&r, a->folder, sizeof(a->folder))) != 0 ||
-	    (rc = ipc_r_str(&r, a->description, sizeof(a->description))) != 0)
+	    (rc = ipc_r_str(&r, a->description, sizeof(a->description))) != 0 ||
+	    (rc = ipc_r_tags(&r, &a->tags)) != 0)
 		return rc;
 	if (a->name[0] == '\0')
 		return IPC_DEC_RANGE;
@@ -866,6 +940,52 @@ ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c)
 	c->blocks = buf_r_le64(&r);
 	c->bytes = buf_r_le64(&r);
 	c->files = buf_r_le64(&r);
+	return ipc_r_end(&r);
+}
+
+long
+ipc_counters_encode(uint8_t *out, size_t cap, uint16_t type,
+    const struct ipc_counters *c)
+{
+	struct buf_w w;
+	int i;
+
+	if (c->n > IPC_COUNTERS_MAX)
+		return -1;
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, type, IPC_OK);
+	buf_w_u8(&w, c->n);
+	for (i = 0; i < c->n; i++) {
+		ipc_w_str(&w, c->c[i].name);
+		buf_w_le64(&w, c->c[i].value);
+	}
+	return ipc_w_done(&w);
+}
+
+int
+ipc_counters_decode(const uint8_t *p, size_t len, uint16_t type,
+    struct ipc_counters *c)
+{
+	struct buf_r r;
+	int i, rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
+		return rc;
+	c->n = buf_r_u8(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (c->n > IPC_COUNTERS_MAX)
+		return IPC_DEC_RANGE;
+	for (i = 0; i < c->n; i++) {
+		if ((rc = ipc_r_str(&r, c->c[i].name, sizeof(c->c[i].name))) != 0)
+			return rc;
+		if (c->c[i].name[0] == '\0')
+			return IPC_DEC_STRING;
+		c->c[i].value = buf_r_le64(&r);
+	}
+	if (r.err)
+		return IPC_DEC_SHORT;
 	return ipc_r_end(&r);
 }
 

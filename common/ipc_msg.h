@@ -55,6 +55,7 @@ enum ipc_type {
 	IPC_PROFILE_SET		= 30,	/* ipc_data (field in id, value) -> empty */
 	IPC_CACHE		= 31,	/* empty -> ipc_cache_info */
 	IPC_VERIFY		= 32,	/* empty -> ipc_verify_result */
+	IPC_STORE_STATUS	= 33,	/* ctl -> storaged: empty -> ipc_counters */
 	/* netd -> storaged: serve a block of the own chain */
 	IPC_BLOCK_GET		= 40,	/* ipc_read (offset = block number) -> ipc_data */
 	/* netd -> storaged: a peer announced its chain; which blocks to fetch */
@@ -83,9 +84,11 @@ enum ipc_type {
 	IPC_DL_BEGIN		= 71,	/* netd -> storaged: ipc_dl_begin -> ipc_u32 (download id) */
 	IPC_DL_DATA		= 72,	/* netd -> storaged: ipc_data (id, offset, bytes) -> empty */
 	IPC_DL_COMMIT		= 73,	/* netd -> storaged: ipc_dl_commit -> empty */
-	IPC_DL_ABORT		= 74,	/* netd -> storaged: ipc_u32 (id) -> empty */
+	IPC_DL_ABORT		= 74,	/* netd -> storaged: ipc_dl_abort -> empty */
 	IPC_GET			= 75,	/* ctl -> netd: ipc_get_req -> ipc_u32 (transfer number) */
 	IPC_TRANSFERS		= 76,	/* ctl -> netd: ipc_u32 (number, 0: all) -> ipc_xfer_list */
+	IPC_XFER_CTL		= 77,	/* ctl -> netd: ipc_xfer_ctl (pause/resume/cancel) -> empty */
+	IPC_PROBE		= 78,	/* ctl -> netd: ipc_get_req -> ipc_u32 (memory-only download) */
 	/* events published by a daemon on its pub socket (pub/sub) */
 	IPC_EV_STARTED		= 100,	/* a daemon is up: body = status */
 	IPC_EV_CHAIN		= 101,	/* storaged: own chain changed: ipc_chain_info */
@@ -182,6 +185,18 @@ struct ipc_range {
 	uint32_t	limit;
 };
 
+/*
+ * File tags (DATA.md §2.5.2) other than name, folder and description, in
+ * record order: entries of u16 type | u16 length | data, so that one
+ * struct carries any mix of date-created (type 4, 8 bytes LE) and
+ * client-defined types (7..32767).  On the wire: u16 length + raw.
+ */
+#define IPC_TAGS_MAX	1024	/* keeps a full search page within IPC_MSG_MAX */
+struct ipc_tags {
+	uint16_t	len;
+	uint8_t		raw[IPC_TAGS_MAX];
+};
+
 /* One file record, of the own chain or of a cached chain. */
 struct ipc_file {
 	uint8_t		id[16];
@@ -195,6 +210,7 @@ struct ipc_file {
 	char		name[IPC_STR_MAX + 1];
 	char		folder[IPC_STR_MAX + 1];
 	char		description[IPC_STR_MAX + 1];
+	struct ipc_tags	tags;
 };
 
 struct ipc_add_begin {
@@ -204,6 +220,7 @@ struct ipc_add_begin {
 	char		name[IPC_STR_MAX + 1];
 	char		folder[IPC_STR_MAX + 1];
 	char		description[IPC_STR_MAX + 1];
+	struct ipc_tags	tags;		/* written after the named fields */
 };
 
 struct ipc_add_result {
@@ -253,6 +270,17 @@ struct ipc_cache_block {
 	uint64_t	 number;
 	const uint8_t	*raw;		/* points into the decoded message */
 	uint32_t	 len;
+};
+
+/* Named counters of a daemon (IPC_STORE_STATUS). */
+#define IPC_COUNTERS_MAX	32
+#define IPC_COUNTER_NAME_MAX	48
+struct ipc_counters {
+	uint8_t		n;
+	struct {
+		char		name[IPC_COUNTER_NAME_MAX];
+		uint64_t	value;
+	} c[IPC_COUNTERS_MAX];
 };
 
 struct ipc_verify_result {
@@ -338,6 +366,15 @@ long	ipc_cache_fetch_encode(uint8_t *out, size_t cap, const struct ipc_cache_fet
 int	ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c);
 long	ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_block *c);
 int	ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c);
+/* Appends a tag; -1 if it does not fit or type has bit 15 set. */
+int	ipc_tags_add(struct ipc_tags *t, uint16_t type, const void *data, size_t len);
+/* 1 and the tag at *off (advanced), 0 at the end; t was validated. */
+int	ipc_tags_next(const struct ipc_tags *t, size_t *off, uint16_t *type,
+	    const uint8_t **data, size_t *len);
+long	ipc_counters_encode(uint8_t *out, size_t cap, uint16_t type,
+	    const struct ipc_counters *c);
+int	ipc_counters_decode(const uint8_t *p, size_t len, uint16_t type,
+	    struct ipc_counters *c);
 long	ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v);
 int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v);
 

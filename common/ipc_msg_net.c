@@ -248,6 +248,8 @@ ipc_net_status_encode(uint8_t *out, size_t cap, const struct ipc_net_status *s)
 	buf_w_le32(&w, s->active);
 	buf_w_le32(&w, s->dht_size);
 	ipc_w_str(&w, s->nat);
+	ipc_w_str(&w, s->portmap);
+	ipc_w_str(&w, s->external);
 	buf_w_u8(&w, IPC_NC_MAX);
 	for (i = 0; i < IPC_NC_MAX; i++)
 		buf_w_le64(&w, s->counters[i]);
@@ -274,7 +276,9 @@ ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s)
 	s->dht_size = buf_r_le32(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
-	if ((rc = ipc_r_str(&r, s->nat, sizeof(s->nat))) != 0)
+	if ((rc = ipc_r_str(&r, s->nat, sizeof(s->nat))) != 0 ||
+	    (rc = ipc_r_str(&r, s->portmap, sizeof(s->portmap))) != 0 ||
+	    (rc = ipc_r_str(&r, s->external, sizeof(s->external))) != 0)
 		return rc;
 	/* ctl and netd come from one build: a different counter count is refused. */
 	if (buf_r_u8(&r) != IPC_NC_MAX)

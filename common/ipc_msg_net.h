@@ -82,7 +82,9 @@ struct ipc_net_status {
 	uint32_t	peers;
 	uint32_t	active;
 	uint32_t	dht_size;	/* contacts in the routing table */
-	char		nat[32];	/* "none", "nat", "unknown" ... */
+	char		nat[64];	/* "public (IP:PORT)", "behind NAT (IP)", "unknown" */
+	char		portmap[128];	/* "upnp: EXT:P -> INT:P, renews in N s", "off", "failed: ..." */
+	char		external[64];	/* external IPv4 learned from the router, "" */
 	uint64_t	counters[IPC_NC_MAX];
 };
 

@@ -11,7 +11,8 @@
 #define FILE_WIRE_MAX	(16 + 32 + 33 + 8 + 1 + 2 + 8 + 8 + 3 * (2 + IPC_STR_MAX))
 #define HIT_WIRE_MAX	(FILE_WIRE_MAX + 1 + 4 + 1 + IPC_SEARCH_SHARERS_MAX * 33)
 #define PAGE_HDR_LEN	(IPC_HDR_LEN + 1 + 1 + 4 * 8 + 4)
-#define FILES_HDR_LEN	(IPC_HDR_LEN + 4 + 4 + 1 + 4)
+#define CURSOR_LEN	(1 + 33 + 8 + 4)
+#define FILES_HDR_LEN	(IPC_HDR_LEN + 2 * CURSOR_LEN + 1 + 4)
 
 /* A full fetch page always fits: searchd never has to cut a page short. */
 _Static_assert(PAGE_HDR_LEN + IPC_SEARCH_FETCH_MAX * HIT_WIRE_MAX <= IPC_MSG_MAX,
@@ -259,6 +260,50 @@ ipc_search_page_next(struct ipc_search_page *pg, struct ipc_search_hit *h)
 
 /* ---- the file stream (IPC_FILES_ALL) ----------------------------------- */
 
+int
+ipc_files_cursor_cmp(const struct ipc_files_cursor *a,
+    const struct ipc_files_cursor *b)
+{
+	int r;
+
+	if (a->phase != b->phase)
+		return a->phase < b->phase ? -1 : 1;
+	if ((r = memcmp(a->owner, b->owner, sizeof(a->owner))) != 0)
+		return r;
+	if (a->block != b->block)
+		return a->block < b->block ? -1 : 1;
+	return (a->record > b->record) - (a->record < b->record);
+}
+
+static void
+w_cursor(struct buf_w *w, const struct ipc_files_cursor *c)
+{
+	buf_w_u8(w, c->phase);
+	buf_w_bytes(w, c->owner, sizeof(c->owner));
+	buf_w_le64(w, c->block);
+	buf_w_le32(w, c->record);
+}
+
+/* Also checks the cursor's shape: no owner outside the cache phase. */
+static int
+r_cursor(struct buf_r *r, struct ipc_files_cursor *c)
+{
+	static const uint8_t zero[33];
+
+	c->phase = buf_r_u8(r);
+	buf_r_bytes(r, c->owner, sizeof(c->owner));
+	c->block = buf_r_le64(r);
+	c->record = buf_r_le32(r);
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if (c->phase > IPC_FILES_END ||
+	    (c->phase != IPC_FILES_CACHE &&
+	    memcmp(c->owner, zero, sizeof(zero)) != 0) ||
+	    (c->phase == IPC_FILES_END && (c->block != 0 || c->record != 0)))
+		return IPC_DEC_RANGE;
+	return 0;
+}
+
 long
 ipc_files_req_encode(uint8_t *out, size_t cap, const struct ipc_files_req *q)
 {
@@ -266,7 +311,7 @@ ipc_files_req_encode(uint8_t *out, size_t cap, const struct ipc_files_req *q)
 
 	buf_w_init(&w, out, cap);
 	ipc_w_hdr(&w, IPC_FILES_ALL, IPC_OK);
-	buf_w_le32(&w, q->offset);
+	w_cursor(&w, &q->from);
 	buf_w_le32(&w, q->limit);
 	return ipc_w_done(&w);
 }
@@ -279,7 +324,8 @@ ipc_files_req_decode(const uint8_t *p, size_t len, struct ipc_files_req *q)
 
 	if ((rc = ipc_r_begin(&r, p, len, IPC_FILES_ALL)) != 0)
 		return rc;
-	q->offset = buf_r_le32(&r);
+	if ((rc = r_cursor(&r, &q->from)) != 0)
+		return rc;
 	q->limit = buf_r_le32(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
@@ -289,14 +335,15 @@ ipc_files_req_decode(const uint8_t *p, size_t len, struct ipc_files_req *q)
 }
 
 long
-ipc_files_page_begin(uint8_t *out, size_t cap, uint32_t offset)
+ipc_files_page_begin(uint8_t *out, size_t cap,
+    const struct ipc_files_cursor *from)
 {
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
 	ipc_w_hdr(&w, IPC_FILES_ALL, IPC_OK);
-	buf_w_le32(&w, offset);
-	buf_w_le32(&w, offset);		/* next: set by _end */
+	w_cursor(&w, from);
+	w_cursor(&w, from);		/* next: set by _end */
 	buf_w_u8(&w, 0);
 	buf_w_le32(&w, 0);
 	return ipc_w_done(&w);
@@ -324,10 +371,14 @@ ipc_files_page_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file 
 }
 
 void
-ipc_files_page_end(uint8_t *out, uint32_t next, int done)
+ipc_files_page_end(uint8_t *out, const struct ipc_files_cursor *next,
+    int done)
 {
-	buf_put_le32(out + IPC_HDR_LEN + 4, next);
-	out[IPC_HDR_LEN + 8] = done ? 1 : 0;
+	struct buf_w w;
+
+	buf_w_init(&w, out + IPC_HDR_LEN + CURSOR_LEN, CURSOR_LEN + 1);
+	w_cursor(&w, next);
+	buf_w_u8(&w, done ? 1 : 0);
 }
 
 int
@@ -340,16 +391,20 @@ ipc_files_page_decode(const uint8_t *p, size_t len, struct ipc_files_page *pg)
 
 	if ((rc = ipc_r_begin(&r, p, len, IPC_FILES_ALL)) != 0)
 		return rc;
-	pg->offset = buf_r_le32(&r);
-	pg->next = buf_r_le32(&r);
+	if ((rc = r_cursor(&r, &pg->from)) != 0 ||
+	    (rc = r_cursor(&r, &pg->next)) != 0)
+		return rc;
 	pg->done = buf_r_u8(&r);
 	pg->count = buf_r_le32(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
-	/* next must move forward by at least the files given (no endless loop). */
+	/*
+	 * A page that is not the last must move the cursor forward (no
+	 * endless loop); the last one ends the stream.
+	 */
 	if (pg->done > 1 || pg->count > IPC_FILES_PAGE_MAX ||
-	    pg->next < pg->offset || pg->next - pg->offset < pg->count ||
-	    (!pg->done && pg->next == pg->offset))
+	    (!pg->done && ipc_files_cursor_cmp(&pg->next, &pg->from) <= 0) ||
+	    (pg->done && pg->next.phase != IPC_FILES_END))
 		return IPC_DEC_RANGE;
 	pg->p = p;
 	pg->len = len;

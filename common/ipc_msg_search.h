@@ -7,6 +7,7 @@
  *	IPC_SEARCH_STOP   ctl -> searchd   ipc_search_id -> empty
  *	IPC_REINDEX       ctl -> searchd   empty -> empty (the rebuild runs on)
  *	IPC_FILES_ALL     searchd -> storaged  ipc_files_req -> ipc_files_page
+ *	                  (a page of the file stream from a cursor)
  *
  * Bounds are chosen so that the largest page of each kind fits one IPC
  * message (checked at compile time in ipc_msg_search.c): a reply is never
@@ -88,20 +89,41 @@ struct ipc_search_page {
 	size_t		 off;
 };
 
-/* IPC_FILES_ALL request: files [offset, offset + limit) of the stream. */
+/*
+ * A position in storaged's file stream: the own chain's file records by
+ * (block, record index), then the cache's by (owner, block, record
+ * index), then the end.  A cursor names the first record a page starts
+ * at (whether or not that record still exists): records added or removed
+ * elsewhere in the stream between two pages do not shift it, unlike an
+ * offset.  The start is all zeros.
+ */
+enum ipc_files_phase {
+	IPC_FILES_OWN = 0,
+	IPC_FILES_CACHE = 1,
+	IPC_FILES_END = 2
+};
+
+struct ipc_files_cursor {
+	uint8_t		phase;		/* enum ipc_files_phase */
+	uint8_t		owner[33];	/* IPC_FILES_CACHE; else zero */
+	uint64_t	block;		/* zero at IPC_FILES_END */
+	uint32_t	record;
+};
+
+/* IPC_FILES_ALL request: at most `limit` records from `from` on. */
 struct ipc_files_req {
-	uint32_t	offset;
+	struct ipc_files_cursor from;
 	uint32_t	limit;		/* 1..IPC_FILES_PAGE_MAX */
 };
 
 /*
- * IPC_FILES_ALL reply: the own chain's file records, then the cache's, in
- * one stream numbered from 0; `next` is the offset of the following page,
- * done = 1 on the last page.  The files follow (iterate with _next).
+ * IPC_FILES_ALL reply: the records from `from` (echoed) up to `next`, the
+ * cursor of the following page (after `from`, unless done); done = 1 on
+ * the last page.  The files follow (iterate with _next).
  */
 struct ipc_files_page {
-	uint32_t	offset;
-	uint32_t	next;
+	struct ipc_files_cursor from;
+	struct ipc_files_cursor next;
 	uint8_t		done;
 	uint32_t	count;
 	const uint8_t	*p;
@@ -133,10 +155,15 @@ int	ipc_search_page_next(struct ipc_search_page *pg, struct ipc_search_hit *h);
 
 long	ipc_files_req_encode(uint8_t *out, size_t cap, const struct ipc_files_req *q);
 int	ipc_files_req_decode(const uint8_t *p, size_t len, struct ipc_files_req *q);
-long	ipc_files_page_begin(uint8_t *out, size_t cap, uint32_t offset);
+/* Stream order: < 0, 0 or > 0 as a is before, at or after b. */
+int	ipc_files_cursor_cmp(const struct ipc_files_cursor *a,
+	    const struct ipc_files_cursor *b);
+long	ipc_files_page_begin(uint8_t *out, size_t cap,
+	    const struct ipc_files_cursor *from);
 int	ipc_files_page_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f);
 /* Sets next and done once the page is complete. */
-void	ipc_files_page_end(uint8_t *out, uint32_t next, int done);
+void	ipc_files_page_end(uint8_t *out, const struct ipc_files_cursor *next,
+	    int done);
 int	ipc_files_page_decode(const uint8_t *p, size_t len, struct ipc_files_page *pg);
 int	ipc_files_page_next(struct ipc_files_page *pg, struct ipc_file *f);
 

@@ -1,6 +1,6 @@
 /*
  * ipc_msg_xfer.c — codecs of the file transfer area of the IPC catalogue
- * (ipc_msg_xfer.h).  IPC_DL_DATA, IPC_DL_ABORT, IPC_GET's and IPC_DL_BEGIN's
+ * (ipc_msg_xfer.h).  IPC_DL_DATA, IPC_GET's, IPC_PROBE's and IPC_DL_BEGIN's
  * replies and IPC_TRANSFERS' request reuse ipc_data / ipc_u32.
  */
 #include <string.h>
@@ -16,6 +16,7 @@ ipc_xfer_state_name(uint8_t state)
 	case IPC_XFER_STORING:	return "storing";
 	case IPC_XFER_DONE:	return "done";
 	case IPC_XFER_FAILED:	return "failed";
+	case IPC_XFER_PAUSED:	return "paused";
 	default:		return "unknown";
 	}
 }
@@ -54,6 +55,8 @@ ipc_xstat_rep_encode(uint8_t *out, size_t cap, const struct ipc_xstat_rep *q)
 	ipc_w_hdr(&w, IPC_XSTAT, IPC_OK);
 	buf_w_u8(&w, q->present);
 	buf_w_le64(&w, q->size);
+	buf_w_le64(&w, q->partial);
+	buf_w_le64(&w, q->partial_size);
 	return ipc_w_done(&w);
 }
 
@@ -67,9 +70,16 @@ ipc_xstat_rep_decode(const uint8_t *p, size_t len, struct ipc_xstat_rep *q)
 		return rc;
 	q->present = buf_r_u8(&r);
 	q->size = buf_r_le64(&r);
+	q->partial = buf_r_le64(&r);
+	q->partial_size = buf_r_le64(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
 	if (q->present > 1 || (!q->present && q->size != 0))
+		return IPC_DEC_RANGE;
+	/* A verified prefix is shorter than its file (a complete one is committed). */
+	if (q->partial_size > (uint64_t)INT64_MAX ||
+	    (q->partial_size != 0 && q->partial >= q->partial_size) ||
+	    (q->partial_size == 0 && q->partial != 0))
 		return IPC_DEC_RANGE;
 	return ipc_r_end(&r);
 }
@@ -83,6 +93,7 @@ ipc_dl_begin_encode(uint8_t *out, size_t cap, const struct ipc_dl_begin *q)
 	ipc_w_hdr(&w, IPC_DL_BEGIN, IPC_OK);
 	buf_w_bytes(&w, q->hash, sizeof(q->hash));
 	buf_w_le64(&w, q->size);
+	buf_w_le64(&w, q->offset);
 	return ipc_w_done(&w);
 }
 
@@ -96,10 +107,11 @@ ipc_dl_begin_decode(const uint8_t *p, size_t len, struct ipc_dl_begin *q)
 		return rc;
 	buf_r_copy(&r, q->hash, sizeof(q->hash));
 	q->size = buf_r_le64(&r);
+	q->offset = buf_r_le64(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
 	/* Offsets are off_t in the warehouse. */
-	if (q->size > (uint64_t)INT64_MAX)
+	if (q->size > (uint64_t)INT64_MAX || q->offset > q->size)
 		return IPC_DEC_RANGE;
 	return ipc_r_end(&r);
 }
@@ -131,30 +143,126 @@ ipc_dl_commit_decode(const uint8_t *p, size_t len, struct ipc_dl_commit *q)
 	return ipc_r_end(&r);
 }
 
-long
-ipc_get_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
+static long
+get_req_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_get_req *q)
 {
 	struct buf_w w;
 
 	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_GET, IPC_OK);
+	ipc_w_hdr(&w, type, IPC_OK);
 	buf_w_bytes(&w, q->hash, sizeof(q->hash));
 	buf_w_bytes(&w, q->node_id, sizeof(q->node_id));
 	return ipc_w_done(&w);
 }
 
-int
-ipc_get_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
+static int
+get_req_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_get_req *q)
 {
 	struct buf_r r;
 	int rc;
 
-	if ((rc = ipc_r_begin(&r, p, len, IPC_GET)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
 		return rc;
 	buf_r_copy(&r, q->hash, sizeof(q->hash));
 	buf_r_copy(&r, q->node_id, sizeof(q->node_id));
 	if (r.err)
 		return IPC_DEC_SHORT;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_get_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
+{
+	return get_req_encode(out, cap, IPC_GET, q);
+}
+
+int
+ipc_get_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
+{
+	return get_req_decode(p, len, IPC_GET, q);
+}
+
+long
+ipc_probe_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
+{
+	return get_req_encode(out, cap, IPC_PROBE, q);
+}
+
+int
+ipc_probe_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
+{
+	return get_req_decode(p, len, IPC_PROBE, q);
+}
+
+long
+ipc_dl_abort_encode(uint8_t *out, size_t cap, const struct ipc_dl_abort *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_DL_ABORT, IPC_OK);
+	buf_w_le32(&w, q->id);
+	buf_w_u8(&w, q->discard);
+	buf_w_bytes(&w, q->hash, sizeof(q->hash));
+	return ipc_w_done(&w);
+}
+
+int
+ipc_dl_abort_decode(const uint8_t *p, size_t len, struct ipc_dl_abort *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_DL_ABORT)) != 0)
+		return rc;
+	q->id = buf_r_le32(&r);
+	q->discard = buf_r_u8(&r);
+	buf_r_copy(&r, q->hash, sizeof(q->hash));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	/* Without an open download there is only something to discard. */
+	if (q->discard > 1 || (q->id == 0 && !q->discard))
+		return IPC_DEC_RANGE;
+	return ipc_r_end(&r);
+}
+
+const char *
+ipc_xfer_op_name(uint8_t op)
+{
+	switch (op) {
+	case IPC_XFER_PAUSE:	return "pause";
+	case IPC_XFER_RESUME:	return "resume";
+	case IPC_XFER_CANCEL:	return "cancel";
+	default:		return "unknown";
+	}
+}
+
+long
+ipc_xfer_ctl_encode(uint8_t *out, size_t cap, const struct ipc_xfer_ctl *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_XFER_CTL, IPC_OK);
+	buf_w_le32(&w, q->number);
+	buf_w_u8(&w, q->op);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_xfer_ctl_decode(const uint8_t *p, size_t len, struct ipc_xfer_ctl *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_XFER_CTL)) != 0)
+		return rc;
+	q->number = buf_r_le32(&r);
+	q->op = buf_r_u8(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->number == 0 || q->op < IPC_XFER_PAUSE || q->op > IPC_XFER_CANCEL)
+		return IPC_DEC_RANGE;
 	return ipc_r_end(&r);
 }
 
@@ -168,8 +276,12 @@ xfer_w(struct buf_w *w, const void *item)
 	buf_w_u8(w, x->state);
 	buf_w_bytes(w, x->node_id, sizeof(x->node_id));
 	buf_w_bytes(w, x->hash, sizeof(x->hash));
+	buf_w_u8(w, x->flags);
+	buf_w_le64(w, x->offset);
 	buf_w_le64(w, x->done);
 	buf_w_le64(w, x->total);
+	buf_w_le32(w, x->bad_fragments);
+	buf_w_le32(w, x->restarts);
 	buf_w_le64(w, x->rate);
 	buf_w_le64(w, x->elapsed_ms);
 	/* The decoder takes at most IPC_XFER_ERR_MAX bytes: never write more. */
@@ -190,14 +302,18 @@ xfer_r(struct buf_r *r, void *item)
 	x->state = buf_r_u8(r);
 	buf_r_copy(r, x->node_id, sizeof(x->node_id));
 	buf_r_copy(r, x->hash, sizeof(x->hash));
+	x->flags = buf_r_u8(r);
+	x->offset = buf_r_le64(r);
 	x->done = buf_r_le64(r);
 	x->total = buf_r_le64(r);
+	x->bad_fragments = buf_r_le32(r);
+	x->restarts = buf_r_le32(r);
 	x->rate = buf_r_le64(r);
 	x->elapsed_ms = buf_r_le64(r);
 	if (r->err)
 		return IPC_DEC_SHORT;
 	if (x->role < IPC_XFER_DOWNLOAD || x->role > IPC_XFER_UPLOAD ||
-	    x->state >= IPC_XFER_STATE_MAX)
+	    x->state >= IPC_XFER_STATE_MAX || (x->flags & ~IPC_XFER_F_ALL) != 0)
 		return IPC_DEC_RANGE;
 	return ipc_r_str(r, x->error, sizeof(x->error));
 }

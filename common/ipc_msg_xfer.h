@@ -3,13 +3,18 @@
  * 70..79 in ipc_msg.h): file downloads from peers (PROTOCOL.md §9.3) and
  * the serving side's questions to storaged.  Structs and codecs.
  *
- *	IPC_XSTAT	netd, ctl -> storaged: is this content stored, how large
- *	IPC_DL_BEGIN	netd -> storaged: a warehouse-only write of `size` bytes
+ *	IPC_XSTAT	netd, ctl -> storaged: is this content stored, how large,
+ *			and how much of a partial download of it is verified
+ *	IPC_DL_BEGIN	netd -> storaged: a warehouse-only download of `size`
+ *			bytes, (re)starting at `offset` (a verified prefix)
  *	IPC_DL_DATA	netd -> storaged: ipc_data (id, offset, bytes), in order
  *	IPC_DL_COMMIT	netd -> storaged: finish; refused unless BLAKE3 = hash
- *	IPC_DL_ABORT	netd -> storaged: drop the partial file
+ *	IPC_DL_ABORT	netd -> storaged: close the download: keep its verified
+ *			prefix for a later resume, or discard it
  *	IPC_GET		ctl -> netd: download a hash from a connected node
  *	IPC_TRANSFERS	ctl -> netd: the file transfer sessions, with progress
+ *	IPC_XFER_CTL	ctl -> netd: pause, resume or cancel a transfer
+ *	IPC_PROBE	ctl -> netd: download into memory only, check the hash
  */
 #ifndef PEERNET_IPC_MSG_XFER_H
 #define PEERNET_IPC_MSG_XFER_H
@@ -29,12 +34,31 @@ struct ipc_xstat_req {
 struct ipc_xstat_rep {
 	uint8_t		present;	/* 0 or 1 */
 	uint64_t	size;		/* 0 when absent */
+	/* A partial download kept by storaged (0, 0 when there is none). */
+	uint64_t	partial;	/* verified prefix, bytes (< partial_size) */
+	uint64_t	partial_size;	/* the file size it was begun for */
 };
 
 /* IPC_DL_BEGIN request (reply: ipc_u32, the download id). */
 struct ipc_dl_begin {
 	uint8_t		hash[32];	/* what the data must hash to */
-	uint64_t	size;		/* exactly this many bytes will follow */
+	uint64_t	size;		/* the whole file's size */
+	uint64_t	offset;		/* data follows from here: 0, or <= the verified prefix */
+};
+
+/* IPC_DL_ABORT request (reply: empty). */
+struct ipc_dl_abort {
+	uint32_t	id;		/* 0: no open download, only discard hash's partial */
+	uint8_t		discard;	/* 1: delete the partial; 0: keep the verified prefix */
+	uint8_t		hash[32];	/* the download's hash */
+};
+
+enum ipc_xfer_op { IPC_XFER_PAUSE = 1, IPC_XFER_RESUME = 2, IPC_XFER_CANCEL = 3 };
+
+/* IPC_XFER_CTL request (reply: empty). */
+struct ipc_xfer_ctl {
+	uint32_t	number;
+	uint8_t		op;		/* enum ipc_xfer_op */
 };
 
 /* IPC_DL_COMMIT request (reply: empty, or an error when the hash differs). */
@@ -43,7 +67,10 @@ struct ipc_dl_commit {
 	uint8_t		hash[32];
 };
 
-/* IPC_GET request (reply: ipc_u32, the transfer number to follow in IPC_TRANSFERS). */
+/*
+ * IPC_GET and IPC_PROBE request (reply: ipc_u32, the transfer number to
+ * follow in IPC_TRANSFERS).
+ */
 struct ipc_get_req {
 	uint8_t		hash[32];
 	uint8_t		node_id[32];	/* the provider; must be connected */
@@ -57,8 +84,14 @@ enum ipc_xfer_state {
 	IPC_XFER_STORING = 2,	/* all bytes received, storaged commits */
 	IPC_XFER_DONE = 3,	/* complete (downloads: hash verified, stored) */
 	IPC_XFER_FAILED = 4,	/* see error */
-	IPC_XFER_STATE_MAX = 5
+	IPC_XFER_PAUSED = 5,	/* by ctl; the verified prefix is kept */
+	IPC_XFER_STATE_MAX = 6
 };
+
+/* ipc_xfer_info.flags */
+#define IPC_XFER_F_PROBE	0x01	/* into memory only (IPC_PROBE) */
+#define IPC_XFER_F_HASH_OK	0x02	/* probe: the bytes hashed to the hash */
+#define IPC_XFER_F_ALL		0x03
 
 /* One session of IPC_TRANSFERS (live ones, then recently finished ones). */
 struct ipc_xfer_info {
@@ -67,8 +100,12 @@ struct ipc_xfer_info {
 	uint8_t		state;		/* enum ipc_xfer_state */
 	uint8_t		node_id[32];	/* the peer */
 	uint8_t		hash[32];
-	uint64_t	done;		/* file bytes moved */
-	uint64_t	total;		/* bytes of the transfer; 0 while unknown */
+	uint8_t		flags;		/* IPC_XFER_F_* */
+	uint64_t	offset;		/* downloads: where this run started (resumed prefix) */
+	uint64_t	done;		/* file bytes moved, the resumed prefix included */
+	uint64_t	total;		/* the file's size (downloads) / bytes of the transfer */
+	uint32_t	bad_fragments;	/* downloads: verification failures */
+	uint32_t	restarts;	/* downloads: new Transfer requests after the first */
 	uint64_t	rate;		/* bytes/s, average since the data started */
 	uint64_t	elapsed_ms;
 	char		error[IPC_XFER_ERR_MAX + 1];
@@ -86,8 +123,16 @@ long	ipc_dl_begin_encode(uint8_t *out, size_t cap, const struct ipc_dl_begin *q)
 int	ipc_dl_begin_decode(const uint8_t *p, size_t len, struct ipc_dl_begin *q);
 long	ipc_dl_commit_encode(uint8_t *out, size_t cap, const struct ipc_dl_commit *q);
 int	ipc_dl_commit_decode(const uint8_t *p, size_t len, struct ipc_dl_commit *q);
+/* type: IPC_GET or IPC_PROBE. */
 long	ipc_get_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q);
 int	ipc_get_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q);
+long	ipc_probe_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q);
+int	ipc_probe_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q);
+long	ipc_dl_abort_encode(uint8_t *out, size_t cap, const struct ipc_dl_abort *q);
+int	ipc_dl_abort_decode(const uint8_t *p, size_t len, struct ipc_dl_abort *q);
+long	ipc_xfer_ctl_encode(uint8_t *out, size_t cap, const struct ipc_xfer_ctl *q);
+int	ipc_xfer_ctl_decode(const uint8_t *p, size_t len, struct ipc_xfer_ctl *q);
+const char *ipc_xfer_op_name(uint8_t op);
 /* A transfers list: ipc_list of ipc_xfer_info (type IPC_TRANSFERS). */
 long	ipc_xfer_list_begin(uint8_t *out, size_t cap, uint32_t total);
 int	ipc_xfer_list_add(uint8_t *out, size_t cap, size_t *off,

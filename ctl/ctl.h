@@ -58,6 +58,12 @@ int	ctl_rm(struct ctl *c, int argc, char **argv);
 int	ctl_mv(struct ctl *c, int argc, char **argv);
 int	ctl_cat(struct ctl *c, int argc, char **argv);
 int	ctl_get(struct ctl *c, int argc, char **argv);
+/* ctl_xfer.c: transfers, pause, resume, cancel, probe (a memory-only download) */
+int	ctl_transfers(struct ctl *c, int argc, char **argv);
+int	ctl_pause(struct ctl *c, int argc, char **argv);
+int	ctl_resume(struct ctl *c, int argc, char **argv);
+int	ctl_cancel(struct ctl *c, int argc, char **argv);
+int	ctl_fprobe(struct ctl *c, int argc, char **argv);
 int	ctl_chain(struct ctl *c, int argc, char **argv);
 int	ctl_profile(struct ctl *c, int argc, char **argv);
 int	ctl_verify(struct ctl *c, int argc, char **argv);

@@ -5,6 +5,12 @@
  * follows the transfer with IPC_TRANSFERS every 200 ms (a progress bar on a
  * terminal) and, with -o, reads the content back from storaged and writes
  * FILE itself (temp file, fsync, rename), hashing it once more on the way.
+ *
+ * An interrupted download (netd or storaged killed, the peer gone, `get`
+ * interrupted) leaves its verified prefix with storaged: `get` of the same
+ * hash again continues from there (netd asks storaged, then requests the
+ * rest at that offset).  While the transfer is paused (`peernetctl pause`),
+ * get keeps waiting.
  */
 #include <sys/stat.h>
 
@@ -94,9 +100,10 @@ get_poll(struct ctl *c, uint32_t number, struct ipc_xfer_info *x)
 	return found;
 }
 
-/* Is the content in the warehouse already: 1 (and its size), 0, or -1. */
+/* Is the content in the warehouse already: 1 (and its size), 0, or -1; a kept prefix. */
 static int
-get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size)
+get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size, uint64_t *partial,
+    uint64_t *partial_size)
 {
 	struct ipc_xstat_req q;
 	struct ipc_xstat_rep r;
@@ -116,6 +123,8 @@ get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size)
 		return -1;
 	}
 	*size = r.size;
+	*partial = r.partial;
+	*partial_size = r.partial_size;
 	return r.present;
 }
 
@@ -212,7 +221,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	struct ipc_xfer_info x;
 	uint8_t *rep;
 	size_t replen;
-	uint64_t start, last_change, last_done = 0, size = 0;
+	uint64_t start, last_change, last_done = 0, size = 0, partial = 0, psize = 0;
 	uint32_t number;
 	char hs[32], rs[32], hex[65];
 	int i, rc, tty, present;
@@ -257,9 +266,15 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	hex_encode(hex, q.hash, 32);
 	tty = isatty(STDERR_FILENO) && !c->json;
 	start = get_ms();
-	if ((present = get_stat(c, q.hash, &size)) == -1)
+	if ((present = get_stat(c, q.hash, &size, &partial, &psize)) == -1)
 		return 1;
 	memset(&x, 0, sizeof(x));
+	if (!present && psize != 0 && !c->json) {
+		get_human(hs, sizeof(hs), (double)partial);
+		get_human(rs, sizeof(rs), (double)psize);
+		fprintf(stderr, "a verified part of %s of %s is kept: continuing from it\n",
+		    hs, rs);
+	}
 	if (!present) {
 		n = ipc_get_req_encode(get_buf, sizeof(get_buf), &q);
 		if (ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 0) == -1)
@@ -280,7 +295,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 			}
 			if (x.state == IPC_XFER_DONE || x.state == IPC_XFER_FAILED)
 				break;
-			if (x.done != last_done) {
+			if (x.done != last_done || x.state == IPC_XFER_PAUSED) {
 				last_done = x.done;
 				last_change = get_ms();
 			} else if (get_ms() - last_change > GET_STALL_MS) {
@@ -309,10 +324,16 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		return 1;
 	secs = (double)(get_ms() - start) / 1000.0;
 	if (c->json) {
-		json_t *o = json_pack("{s:s, s:b, s:s, s:I, s:b, s:b, s:f, s:I}",
+		json_t *o = json_pack("{s:s, s:b, s:s, s:I, s:b, s:b, s:f, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I}",
 		    "hash", hex, "ok", 1, "from", from, "size", (json_int_t)size,
 		    "hash_verified", 1, "already_stored", present, "seconds", secs,
-		    "rate", (json_int_t)(present ? 0 : x.rate));
+		    "rate", (json_int_t)(present ? 0 : x.rate),
+		    "transfer", (json_int_t)(present ? 0 : number),
+		    "resumed_from", (json_int_t)(present ? 0 : x.offset),
+		    "fetched", (json_int_t)(present ? 0 : x.done - x.offset),
+		    "bad_fragments", (json_int_t)x.bad_fragments,
+		    "restarts", (json_int_t)x.restarts);
 		if (out != NULL)
 			json_object_set_new(o, "file", json_string(out));
 		ctl_json_print(o);
@@ -325,6 +346,10 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		get_human(rs, sizeof(rs), (double)x.rate);
 		printf("downloaded %s (%s) in %.2f s, %s/s\n  hash verified (BLAKE3)\n",
 		    hex, hs, (double)x.elapsed_ms / 1000.0, rs);
+		if (x.offset > 0) {
+			get_human(hs, sizeof(hs), (double)x.offset);
+			printf("  continued from a kept verified part of %s\n", hs);
+		}
 	}
 	if (out != NULL)
 		printf("  written to %s\n", out);

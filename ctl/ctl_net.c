@@ -178,16 +178,18 @@ ctl_net_status(struct ctl *c, json_t **out)
 		for (i = 0; i < IPC_NC_MAX; i++)
 			json_object_set_new(cnt, ipc_net_counter_name(i),
 			    json_integer((json_int_t)st.counters[i]));
-		*out = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:o}", "node_id", node,
-		    "listen", st.listen, "peers", (int)st.peers, "active_peers",
-		    (int)st.active, "dht_size", (int)st.dht_size, "nat", st.nat,
+		*out = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:o}",
+		    "node_id", node, "listen", st.listen, "peers", (int)st.peers,
+		    "active_peers", (int)st.active, "dht_size", (int)st.dht_size,
+		    "nat", st.nat, "portmap", st.portmap, "external", st.external,
 		    "counters", cnt);
 		return 0;
 	}
 	printf("network\n  node id   %s\n  listen    %s\n  peers     %u (%u active)\n"
-	    "  dht       %u contacts\n  nat       %s\n  packets   %llu in, %llu out, "
+	    "  dht       %u contacts\n  nat       %s\n  portmap   %s\n  external  %s\n"
+	    "  packets   %llu in, %llu out, "
 	    "%llu dropped\n", node, st.listen, st.peers, st.active, st.dht_size,
-	    st.nat, (unsigned long long)st.counters[IPC_NC_RX_PACKETS],
+	    st.nat, st.portmap, st.external[0] ? st.external : "unknown", (unsigned long long)st.counters[IPC_NC_RX_PACKETS],
 	    (unsigned long long)st.counters[IPC_NC_TX_PACKETS],
 	    (unsigned long long)(st.counters[IPC_NC_DROP_SHORT] +
 	    st.counters[IPC_NC_DROP_DECODE] + st.counters[IPC_NC_DROP_SELF] +

@@ -409,6 +409,55 @@ ctl_link_state(uint8_t s)
 	return s == IPC_LINK_UP ? "up" : s == IPC_LINK_DOWN ? "down" : "unknown";
 }
 
+/*
+ * storaged's counters (blocks of other chains refused, by reason): into
+ * *out as an object, or as one summary line on stdout.
+ */
+static int
+ctl_store_counters(struct ctl *c, json_t **out)
+{
+	static struct ipc_counters ct;
+	uint64_t accepted = 0, rejected = 0;
+	uint8_t *rep;
+	size_t len;
+	char line[512], one[80];
+	int i, rc;
+
+	if (ctl_call_empty(c, "storaged", IPC_STORE_STATUS, &rep, &len, 1) == -1)
+		return -1;
+	rc = ipc_counters_decode(rep, len, IPC_STORE_STATUS, &ct);
+	free(rep);
+	if (rc != 0)
+		return -1;
+	if (out != NULL) {
+		*out = json_object();
+		for (i = 0; i < ct.n; i++)
+			json_object_set_new(*out, ct.c[i].name,
+			    json_integer((json_int_t)ct.c[i].value));
+		return 0;
+	}
+	line[0] = '\0';
+	for (i = 0; i < ct.n; i++) {
+		if (strcmp(ct.c[i].name, "cache_blocks_accepted") == 0) {
+			accepted = ct.c[i].value;
+			continue;
+		}
+		rejected += ct.c[i].value;
+		if (ct.c[i].value == 0)
+			continue;
+		/* "cache_rejected_signer" -> "signer 3" */
+		snprintf(one, sizeof(one), "%s%s %llu", line[0] ? ", " : "",
+		    strncmp(ct.c[i].name, "cache_rejected_", 15) == 0 ?
+		    ct.c[i].name + 15 : ct.c[i].name,
+		    (unsigned long long)ct.c[i].value);
+		strlcat(line, one, sizeof(line));
+	}
+	printf("storaged  cache blocks: %llu accepted, %llu rejected%s%s%s\n",
+	    (unsigned long long)accepted, (unsigned long long)rejected,
+	    line[0] ? " (" : "", line, line[0] ? ")" : "");
+	return 0;
+}
+
 int
 ctl_status(struct ctl *c, int argc, char **argv)
 {
@@ -416,7 +465,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	struct ipc_status st[3];
 	int ok[3], i, k, rc, down = 0;
 	char up[32], links[128];
-	json_t *arr, *o, *la;
+	json_t *arr, *o, *la, *cnt;
 	pid_t holder;
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
@@ -444,13 +493,17 @@ ctl_status(struct ctl *c, int argc, char **argv)
 				json_array_append_new(la, json_pack("{s:s, s:s}",
 				    "name", st[i].links[k].name,
 				    "state", ctl_link_state(st[i].links[k].state)));
-			json_array_append_new(arr, json_pack(
+			o = json_pack(
 			    "{s:s, s:b, s:s, s:I, s:I, s:I, s:s, s:s, s:o}",
 			    "name", ctl_daemons[i], "running", 1, "state", "running",
 			    "pid", (json_int_t)st[i].pid, "uid", (json_int_t)st[i].uid,
 			    "uptime_ms", (json_int_t)st[i].uptime_ms,
 			    "sandbox", st[i].sandbox, "version", st[i].version,
-			    "links", la));
+			    "links", la);
+			if (strcmp(ctl_daemons[i], "storaged") == 0 &&
+			    ctl_store_counters(c, &cnt) == 0)
+				json_object_set_new(o, "counters", cnt);
+			json_array_append_new(arr, o);
 		}
 		{
 			json_t *net = NULL, *top;
@@ -486,6 +539,9 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			printf("%-9s %-14s %-8u %-6u %-8s %-34s %s\n", ctl_daemons[i],
 			    "running", st[i].pid, st[i].uid, up, st[i].sandbox, links);
 		}
+		for (i = 0; i < 3; i++)
+			if (ok[i] && strcmp(ctl_daemons[i], "storaged") == 0)
+				ctl_store_counters(c, NULL);
 		if (ok[2])
 			ctl_net_status(c, NULL);
 	}

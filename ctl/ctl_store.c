@@ -3,6 +3,7 @@
  * and streams it to storaged, so no daemon needs access to users' files),
  * ls, rm, mv, cat, chain, profile, verify.
  */
+#define _GNU_SOURCE	/* strptime, timegm */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "ctl.h"
 #include "filetype.h"
 #include "hex.h"
@@ -72,6 +74,192 @@ ctl_parse_hex(const char *s, uint8_t *out, size_t want)
 	return strlen(s) == 2 * want && hex_decode(out, want, s) == (long)want ? 0 : -1;
 }
 
+/* §2.5.2 tag types 0-6 by name; 3, 5, 6 are virtual (computed, never stored). */
+static const char *const ctl_tag_names[] = {
+	"name", "folder", "description", "date-shared", "date-created",
+	"shared-by-count", "shared-by-geoip"
+};
+#define CTL_NTAG_NAMES	(sizeof(ctl_tag_names) / sizeof(ctl_tag_names[0]))
+
+static const char ctl_tag_help[] =
+    "  --tag KEY=VALUE (repeatable) adds a tag to the file record:\n"
+    "    date-created=UNIX-SECONDS|YYYY-MM-DD[THH:MM:SS]  tag 4 (UTC)\n"
+    "    name=, folder=, description=                      tags 0-2, as the options\n"
+    "    N=TEXT  for N in 7..32767: a client-defined tag, TEXT stored as given\n"
+    "  date-shared, shared-by-count and shared-by-geoip (3, 5, 6) are computed,\n"
+    "  never stored, and are refused.\n";
+
+static int
+ctl_tag_type(const char *key, size_t len)
+{
+	char buf[16], *end;
+	unsigned long v;
+	size_t i;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, key, len);
+	buf[len] = '\0';
+	for (i = 0; i < CTL_NTAG_NAMES; i++)
+		if (strcasecmp(buf, ctl_tag_names[i]) == 0)
+			return (int)i;
+	if (strcasecmp(buf, "created") == 0)
+		return 4;
+	v = strtoul(buf, &end, 10);
+	return buf[0] >= '0' && buf[0] <= '9' && *end == '\0' && v <= 0x7fff ?
+	    (int)v : -1;
+}
+
+/* Unix seconds, or a UTC date YYYY-MM-DD with an optional THH:MM[:SS][Z]. */
+static int
+ctl_parse_date(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *e;
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && errno == 0 && v > 0) {
+		*out = v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return -1;
+	if (*e == 'T' || *e == ' ') {
+		if ((end = strptime(e + 1, "%H:%M", &tm)) == NULL)
+			return -1;
+		e = end;
+		if (*e == ':' && (e = strptime(e + 1, "%S", &tm)) == NULL)
+			return -1;
+	}
+	if (*e == 'Z')
+		e++;
+	if (*e != '\0' || (*out = (int64_t)timegm(&tm)) <= 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * One --tag KEY=VALUE: names 0-2 replace the option values, the others go
+ * into the request's tag list in the order given.
+ */
+static int
+ctl_add_tag(const char *arg, const char **name, const char **folder,
+    const char **desc, struct ipc_tags *t)
+{
+	const char *eq = strchr(arg, '=');
+	uint8_t date[8];
+	int64_t d;
+	int type;
+
+	if (eq == NULL || (type = ctl_tag_type(arg, (size_t)(eq - arg))) < 0) {
+		ctl_err("add: --tag wants KEY=VALUE with KEY date-created, name, folder, "
+		    "description or a number 7..32767, got '%s'", arg);
+		return -1;
+	}
+	eq++;
+	switch (type) {
+	case 0:
+		*name = eq;
+		return 0;
+	case 1:
+		*folder = eq;
+		return 0;
+	case 2:
+		*desc = eq;
+		return 0;
+	case 3: case 5: case 6:
+		ctl_err("add: tag %s is computed by every node and never stored",
+		    ctl_tag_names[type]);
+		return -1;
+	case 4:
+		if (ctl_parse_date(eq, &d) != 0) {
+			ctl_err("add: date-created: expected Unix seconds or "
+			    "YYYY-MM-DD[THH:MM:SS], got '%s'", eq);
+			return -1;
+		}
+		buf_put_le64(date, (uint64_t)d);
+		return ipc_tags_add(t, 4, date, sizeof(date)) == 0 ? 0 :
+		    (ctl_err("add: too many tags (at most %d bytes)", IPC_TAGS_MAX), -1);
+	}
+	if (ipc_tags_add(t, (uint16_t)type, eq, strlen(eq)) != 0) {
+		ctl_err("add: too many tags (at most %d bytes)", IPC_TAGS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* The tags of f as [{"type", "name"?, "value" | "hex"}], dates as numbers. */
+static json_t *
+ctl_tags_json(const struct ipc_tags *t)
+{
+	json_t *arr = json_array(), *o, *v;
+	const uint8_t *data;
+	size_t off = 0, len;
+	uint16_t type;
+	int64_t d;
+	char *hex;
+
+	while (ipc_tags_next(t, &off, &type, &data, &len) == 1) {
+		o = json_pack("{s:i}", "type", (int)type);
+		if (type < CTL_NTAG_NAMES)
+			json_object_set_new(o, "name", json_string(ctl_tag_names[type]));
+		if (type == 4 && len == 8) {
+			d = (int64_t)buf_le64(data);
+			json_object_set_new(o, "value", json_integer((json_int_t)d));
+		} else if ((v = json_stringn((const char *)data, len)) != NULL &&
+		    memchr(data, '\0', len) == NULL) {
+			json_object_set_new(o, "value", v);
+		} else {
+			json_decref(v);
+			/* Not text: the bytes in hex. */
+			if ((hex = malloc(2 * len + 1)) != NULL) {
+				hex_encode(hex, data, len);
+				json_object_set_new(o, "hex", json_string(hex));
+				free(hex);
+			}
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* One line "date-created=2023-01-01 7=text" for the human listing. */
+static void
+ctl_tags_line(const struct ipc_tags *t, char *out, size_t cap)
+{
+	const uint8_t *data;
+	size_t off = 0, len, i;
+	uint16_t type;
+	struct tm tm;
+	time_t tt;
+	char one[160], key[24], val[128];
+
+	out[0] = '\0';
+	while (ipc_tags_next(t, &off, &type, &data, &len) == 1) {
+		if (type < CTL_NTAG_NAMES)
+			snprintf(key, sizeof(key), "%s", ctl_tag_names[type]);
+		else
+			snprintf(key, sizeof(key), "%u", type);
+		if (type == 4 && len == 8) {
+			tt = (time_t)(int64_t)buf_le64(data);
+			gmtime_r(&tt, &tm);
+			strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		} else {
+			for (i = 0; i < len && i < sizeof(val) - 4; i++)
+				val[i] = data[i] >= 0x20 && data[i] != 0x7f ? (char)data[i] : '?';
+			if (i < len)
+				memcpy(val + i, "...", 3), i += 3;
+			val[i] = '\0';
+		}
+		snprintf(one, sizeof(one), "%s%s=%s", out[0] ? " " : "", key, val);
+		strlcat(out, one, cap);
+	}
+}
+
 static void
 ctl_file_json(json_t *o, const struct ipc_file *f)
 {
@@ -91,11 +279,12 @@ ctl_file_json(json_t *o, const struct ipc_file *f)
 	json_object_set_new(o, "name", json_string(f->name));
 	json_object_set_new(o, "folder", json_string(f->folder));
 	json_object_set_new(o, "description", json_string(f->description));
+	json_object_set_new(o, "tags", ctl_tags_json(&f->tags));
 }
 
 static int
 ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folder,
-    const char *desc, json_t *arr)
+    const char *desc, const struct ipc_tags *tags, json_t *arr)
 {
 	static struct ipc_add_begin ab;
 	static struct ipc_add_result res;
@@ -136,6 +325,7 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 	strlcpy(ab.name, name ? name : base, sizeof(ab.name));
 	strlcpy(ab.folder, folder, sizeof(ab.folder));
 	strlcpy(ab.description, desc, sizeof(ab.description));
+	ab.tags = *tags;
 	ab.size = (uint64_t)sb.st_size;
 	ab.type = 0xff;
 	ab.format = 0xffff;
@@ -223,6 +413,7 @@ int
 ctl_add(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("add");
+	static struct ipc_tags tags;
 	const char *name = NULL, *folder = "", *desc = "";
 	const char *files[1024];
 	int i, nfiles = 0, failed = 0;
@@ -233,7 +424,11 @@ ctl_add(struct ctl *c, int argc, char **argv)
 			c->json = 1;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			ctl_verb_usage(v, 0);
+			fputs(ctl_tag_help, stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc) {
+			if (ctl_add_tag(argv[++i], &name, &folder, &desc, &tags) != 0)
+				return 2;
 		} else if ((strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "--folder") == 0 ||
 		    strcmp(argv[i], "--description") == 0) && i + 1 < argc) {
 			if (argv[i][2] == 'n')
@@ -261,7 +456,7 @@ ctl_add(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		arr = json_array();
 	for (i = 0; i < nfiles; i++)
-		if (ctl_add_one(c, files[i], name, folder, desc, arr) == -1)
+		if (ctl_add_one(c, files[i], name, folder, desc, &tags, arr) == -1)
 			failed++;
 	if (arr != NULL)
 		ctl_json_print(json_pack("{s:o, s:i}", "added", arr, "failed", failed));
@@ -277,7 +472,7 @@ ctl_ls(struct ctl *c, int argc, char **argv)
 	struct ipc_range rg = { 0, 0 };
 	uint8_t *rep;
 	size_t replen;
-	char id[33], hs[32], date[32];
+	char id[33], hs[32], date[32], tl[512];
 	json_t *arr;
 	struct tm tm;
 	time_t t;
@@ -316,6 +511,9 @@ ctl_ls(struct ctl *c, int argc, char **argv)
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
 		printf("%-32s %10s %-9s %-16s %s%s%s\n", id, hs, ft_type_name(f.type), date,
 		    f.folder, f.folder[0] ? "/" : "", f.name);
+		ctl_tags_line(&f.tags, tl, sizeof(tl));
+		if (tl[0] != '\0')
+			printf("%-32s tags: %s\n", "", tl);
 	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:o}", "total", (json_int_t)fl.total,

@@ -44,6 +44,8 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 	int i, k, got;
 
 	(void)events;
+	/* What the handlers send in answer leaves in sendmmsg batches. */
+	netd_tx_begin(s->n);
 	for (k = 0; k < NET_ROUNDS; k++) {
 		memset(mm, 0, sizeof(mm));
 		for (i = 0; i < NET_BATCH; i++) {
@@ -57,7 +59,7 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 		}
 		if ((got = recvmmsg(fd, mm, NET_BATCH, MSG_DONTWAIT, NULL)) <= 0)
-			return;
+			break;
 		for (i = 0; i < got; i++) {
 			struct msghdr *mh = &mm[i].msg_hdr;
 
@@ -84,49 +86,45 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 			    mm[i].msg_len);
 		}
 		if (got < NET_BATCH)
-			return;
+			break;
 	}
+	netd_tx_end(s->n);
 }
 
-int
-netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
-    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+/* One outgoing datagram's header: destination, and the source address as
+ * IP_PKTINFO / IPV6_PKTINFO when a wildcard socket must answer from the
+ * address the peer wrote to. */
+union net_ctl {
+	struct cmsghdr	hdr;
+	uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+static int
+net_fill(const struct netd_sock *s, const struct peer_addr *local,
+    const struct peer_addr *remote, struct msghdr *mh, struct iovec *iov,
+    struct sockaddr_storage *to, union net_ctl *ctl)
 {
-	union {
-		struct cmsghdr	hdr;
-		uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} ctl;
-	struct sockaddr_storage to;
-	struct netd_sock *s;
 	struct cmsghdr *cm;
-	struct msghdr mh;
-	struct iovec iov;
 	socklen_t tolen;
 
-	if (sock < 0 || sock >= n->nsocks)
+	if (remote->family != s->family || peer_addr_to_sockaddr(remote, to, &tolen) != 0)
 		return -1;
-	s = &n->socks[sock];
-	if (remote->family != s->family || peer_addr_to_sockaddr(remote, &to, &tolen) != 0)
-		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	mh.msg_name = &to;
-	mh.msg_namelen = tolen;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	/* A wildcard socket answers from the address the peer wrote to. */
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_name = to;
+	mh->msg_namelen = tolen;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
 	if (local != NULL && peer_addr_is_unspecified(&s->addr) &&
 	    !peer_addr_is_unspecified(local)) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
+		memset(ctl, 0, sizeof(*ctl));
+		mh->msg_control = ctl->buf;
 		if (s->family == AF_INET) {
 			struct in_pktinfo pi;
 
 			memset(&pi, 0, sizeof(pi));
 			memcpy(&pi.ipi_spec_dst, local->ip, 4);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(&mh);
+			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(mh);
 			cm->cmsg_level = IPPROTO_IP;
 			cm->cmsg_type = IP_PKTINFO;
 			cm->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -136,14 +134,129 @@ netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 
 			memset(&pi, 0, sizeof(pi));
 			memcpy(&pi.ipi6_addr, local->ip, 16);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(&mh);
+			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(mh);
 			cm->cmsg_level = IPPROTO_IPV6;
 			cm->cmsg_type = IPV6_PKTINFO;
 			cm->cmsg_len = CMSG_LEN(sizeof(pi));
 			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 		}
 	}
+	return 0;
+}
+
+/*
+ * Outgoing batch (issue #4): between netd_tx_begin and netd_tx_end, small
+ * datagrams are copied into this queue and leave with one sendmmsg per
+ * NET_TXQ (or when the socket changes), instead of one sendmsg each.  A
+ * bulk transfer answers every batch of ACKs it receives with dozens of data
+ * packets: per-datagram syscalls were its main CPU cost.  Order is kept:
+ * a datagram that cannot be queued flushes the queue first.
+ */
+#define NET_TXQ		64
+#define NET_TX_SLOT	1500	/* larger datagrams go out at once */
+
+static struct {
+	struct netd		*n;
+	int			 depth;		/* netd_tx_begin nesting */
+	int			 sock, fd;
+	unsigned		 cnt;
+	struct mmsghdr		 mm[NET_TXQ];
+	struct iovec		 iov[NET_TXQ];
+	struct sockaddr_storage	 to[NET_TXQ];
+	union net_ctl		 ctl[NET_TXQ];
+	uint8_t			 buf[NET_TXQ][NET_TX_SLOT];
+} net_txq;
+
+static void
+net_tx_flush(void)
+{
+	struct netd *n = net_txq.n;
+	unsigned i = 0;
+	int k;
+
+	if (net_txq.cnt == 0)
+		return;
+	/* The socket may have been closed meanwhile (netlink.c): drop. */
+	if (net_txq.sock >= n->nsocks || n->socks[net_txq.sock].fd != net_txq.fd) {
+		n->counters[IPC_NC_TX_ERRORS] += net_txq.cnt;
+		net_txq.cnt = 0;
+		return;
+	}
+	while (i < net_txq.cnt) {
+		k = sendmmsg(net_txq.fd, net_txq.mm + i, net_txq.cnt - i, MSG_DONTWAIT);
+		if (k > 0) {
+			n->counters[IPC_NC_TX_PACKETS] += (uint64_t)k;
+			i += (unsigned)k;
+			continue;
+		}
+		if (k == -1 && errno == EINTR)
+			continue;
+		/* The first one failed (firewall, no route, buffer full): skip it. */
+		n->counters[IPC_NC_TX_ERRORS]++;
+		i++;
+	}
+	net_txq.cnt = 0;
+}
+
+void
+netd_tx_begin(struct netd *n)
+{
+	if (net_txq.depth > 0 && net_txq.n != n)
+		net_tx_flush();
+	net_txq.n = n;
+	net_txq.depth++;
+}
+
+void
+netd_tx_end(struct netd *n)
+{
+	(void)n;
+	if (net_txq.depth > 0 && --net_txq.depth == 0)
+		net_tx_flush();
+}
+
+int
+netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+{
+	union net_ctl ctl;
+	struct sockaddr_storage to;
+	struct netd_sock *s;
+	struct msghdr mh;
+	struct iovec iov;
+	unsigned i;
+
+	if (sock < 0 || sock >= n->nsocks)
+		return -1;
+	s = &n->socks[sock];
+	if (s->fd < 0)		/* closed: its address went away (netlink.c) */
+		return -1;
+	if (net_txq.depth > 0 && net_txq.n == n && len <= NET_TX_SLOT) {
+		if (net_txq.cnt > 0 && (net_txq.sock != sock || net_txq.fd != s->fd))
+			net_tx_flush();
+		i = net_txq.cnt;
+		net_txq.iov[i].iov_base = net_txq.buf[i];
+		net_txq.iov[i].iov_len = len;
+		if (net_fill(s, local, remote, &net_txq.mm[i].msg_hdr, &net_txq.iov[i],
+		    &net_txq.to[i], &net_txq.ctl[i]) != 0)
+			return -1;
+		/* The caller's buffer is reused at once (a static lite buffer). */
+		memcpy(net_txq.buf[i], buf, len);
+		net_txq.mm[i].msg_len = 0;
+		net_txq.sock = sock;
+		net_txq.fd = s->fd;
+		if (++net_txq.cnt == NET_TXQ)
+			net_tx_flush();
+		return 0;
+	}
+	/* Not batching, or too large to queue: in order, right now. */
+	if (net_txq.cnt > 0 && net_txq.n == n)
+		net_tx_flush();
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	if (net_fill(s, local, remote, &mh, &iov, &to, &ctl) != 0)
+		return -1;
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1) {
 		n->counters[IPC_NC_TX_ERRORS]++;
 		return -1;
@@ -231,4 +344,117 @@ netd_sockets_close(struct netd *n)
 		close(n->socks[i].fd);
 	}
 	n->nsocks = 0;
+}
+
+/* --- sockets opened and closed while running (netlink.c) ------------------ */
+
+/*
+ * A main socket bound to a, not yet in the table: the fd, or -errno
+ * (EADDRNOTAVAIL: the address is absent; EACCES: a port below 1024 without
+ * CAP_NET_BIND_SERVICE).  With freebind an absent address is bound too
+ * (IP_FREEBIND): netlink.c parks such a socket until the address appears.
+ */
+int
+netd_socket_bind_fd(const struct peer_addr *a, int freebind)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int fd, e, on = 1, rcvbuf = 4 << 20;
+
+	if (peer_addr_to_sockaddr(a, &ss, &slen) != 0)
+		return -EINVAL;
+	fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	if (a->family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+		if (freebind)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof(on));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+		/* §6.1: broadcasts leave from the main socket. */
+		setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on));
+		if (freebind)
+			setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)&ss, slen) == -1) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * Puts a bound socket into the table and the loop: into slot `slot` when
+ * that one is closed (a listen address that comes back keeps its index),
+ * else into a new slot.  Returns the index, or -1 (fd left open).
+ */
+int
+netd_socket_adopt(struct netd *n, int fd, int slot)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof(ss);
+	struct netd_sock *s;
+	struct peer_addr a;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &slen) == -1 ||
+	    peer_addr_from_sockaddr((struct sockaddr *)&ss, slen, &a) != 0)
+		return -1;
+	if (slot < 0 || slot >= n->nsocks || n->socks[slot].fd >= 0) {
+		if (n->nsocks >= NETD_MAX_SOCKS)
+			return -1;
+		slot = n->nsocks;
+	}
+	s = &n->socks[slot];
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->n = n;
+	s->index = slot;
+	s->family = a.family;
+	s->addr = a;
+	s->port = a.port;
+	peer_addr_format(&a, s->text, sizeof(s->text));
+	if (loop_add_fd(&n->d->loop, fd, EPOLLIN, netd_on_datagram, s) == -1) {
+		s->fd = -1;
+		s->text[0] = '\0';
+		return -1;
+	}
+	if (slot == n->nsocks)
+		n->nsocks++;
+	log_info("listening on %s", s->text);
+	return slot;
+}
+
+/*
+ * Takes socket `index` out of the loop and returns its fd.  The slot stays,
+ * closed (fd -1, empty text): indexes held elsewhere (struct peer_conn)
+ * stay valid, and sends on them fail until the slot is reused.
+ */
+int
+netd_socket_release(struct netd *n, int index)
+{
+	struct netd_sock *s;
+	int fd;
+
+	if (index < 0 || index >= n->nsocks || n->socks[index].fd < 0)
+		return -1;
+	s = &n->socks[index];
+	loop_del_fd(&n->d->loop, s->fd);
+	fd = s->fd;
+	s->fd = -1;
+	s->port_external = 0;
+	s->text[0] = '\0';
+	return fd;
+}
+
+void
+netd_socket_close_one(struct netd *n, int index)
+{
+	int fd;
+
+	if ((fd = netd_socket_release(n, index)) >= 0)
+		close(fd);
 }

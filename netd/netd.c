@@ -11,8 +11,11 @@
 
 #include "daemon.h"
 #include "ipc_msg.h"
+#include "lan.h"
 #include "log.h"
 #include "netd.h"
+#include "netlink.h"
+#include "portmap.h"
 #include "xfer_file.h"
 
 static struct netd netd;
@@ -62,8 +65,11 @@ netd_privileged(struct daemon *d, char *err, size_t errlen)
 static int
 netd_bind(struct daemon *d, char *err, size_t errlen)
 {
-	/* Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024). */
-	if (netd_sockets_open(&netd, err, errlen) == -1)
+	/*
+	 * Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024);
+	 * a listen address that does not exist yet waits for netlink.c.
+	 */
+	if (netd_netlink_bind(&netd, err, errlen) == -1)
 		return -1;
 	return netd_node_init(&netd, err, errlen);
 }
@@ -82,7 +88,13 @@ netd_setup(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "timer failed");
 		return -1;
 	}
-	return netd_node_ipc(&netd, err, errlen);
+	if (netd_node_ipc(&netd, err, errlen) == -1)
+		return -1;
+	if (netd_portmap_start(&netd, err, errlen) == -1)
+		return -1;
+	if (netd_lan_start(&netd, err, errlen) == -1)
+		return -1;
+	return netd_netlink_start(&netd, err, errlen);
 }
 
 static void
@@ -132,6 +144,12 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_TRANSFERS:
 		netd_req_transfers(&netd, req, msg, len);
 		return;
+	case IPC_XFER_CTL:
+		netd_req_xfer_ctl(&netd, req, msg, len);
+		return;
+	case IPC_PROBE:
+		netd_req_probe(&netd, req, msg, len);
+		return;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",
 		    ipc_type_name(type));
@@ -144,6 +162,10 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 static void
 netd_shutdown(struct daemon *d)
 {
+	netd_netlink_stop(&netd);
+	netd_lan_stop(&netd);
+	/* Before the sockets close: deletes the router mappings (~2 s at most). */
+	netd_portmap_stop(&netd);
 	netd_node_free(&netd);
 	netd_sockets_close(&netd);
 	ident_wipe(&netd.id);

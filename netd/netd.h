@@ -35,7 +35,7 @@
 struct netd;
 
 struct netd_sock {
-	int		 fd;
+	int		 fd;		/* -1: closed, its address went away (netlink.c) */
 	int		 index;
 	int		 family;
 	uint16_t	 port;		/* bound port (the kernel's choice for :0) */
@@ -79,6 +79,8 @@ struct netd {
 	struct ipc_client	 store;		/* async requests to storaged */
 	struct ipc_sub		 events;	/* storaged's events */
 	void			*xfer;		/* xfer.c's state */
+	void			*portmap;	/* portmap.c's state */
+	void			*lan;		/* lan.c's state; NULL when lan = no */
 	struct ipc_known_peers	 known;		/* remembered from the last run */
 	int			 known_loaded;
 	uint64_t		 known_asked;
@@ -92,6 +94,20 @@ int	netd_sockets_open(struct netd *n, char *err, size_t errlen);
 void	netd_sockets_close(struct netd *n);
 int	netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *buf, size_t len);
+/* Between these, small datagrams leave in sendmmsg batches (nestable). */
+void	netd_tx_begin(struct netd *n);
+void	netd_tx_end(struct netd *n);
+/* Sockets opened and closed while running (netlink.c); see net.c. */
+int	netd_socket_bind_fd(const struct peer_addr *a, int freebind);
+int	netd_socket_adopt(struct netd *n, int fd, int slot);
+int	netd_socket_release(struct netd *n, int index);
+void	netd_socket_close_one(struct netd *n, int index);
+
+/* portmap.c (UPnP / NAT-PMP; pure helpers in portmap.h) */
+int	netd_portmap_start(struct netd *n, char *err, size_t errlen);
+void	netd_portmap_stop(struct netd *n);
+void	netd_portmap_status(struct netd *n, char *text, size_t textcap,
+	    char *external, size_t extcap);
 
 /* node.c */
 int	netd_node_ipc(struct netd *n, char *err, size_t errlen);

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "traverse.h"
 #include "version.h"
 #include "wire_msg.h"
 
@@ -26,7 +28,8 @@ enum netd_ctx {
 	NETD_CTX_KEEPALIVE,	/* keep-alive Announcement: nothing follows */
 	NETD_CTX_PING,		/* liveness Ping */
 	NETD_CTX_LOOKUP,	/* a Kademlia query; arg = lookup id */
-	NETD_CTX_CTLPING	/* a ping asked for by peernetctl; arg = pending slot */
+	NETD_CTX_CTLPING,	/* a ping asked for by peernetctl; arg = pending slot */
+	NETD_CTX_CONNECT	/* first contact after a lookup found a node: nothing follows */
 };
 
 #define CTX(kind, arg)	((void *)(uintptr_t)((uint64_t)(arg) << 8 | (kind)))
@@ -49,6 +52,20 @@ static uint8_t node_plain[WIRE_PACKET_MAX];
 static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
 static uint8_t node_payload[WIRE_PACKET_MAX];
 
+/* Traverse (§8): relay hints, punches in flight, the relay's forward rate. */
+static struct traverse_relays node_relays;
+static struct traverse_punches node_punches;
+static struct traverse_rate node_trate;
+/*
+ * Own NAT state for status (see node_nat_state): when a peer we had not
+ * contacted first reached us on a public local address, and which.
+ */
+#define NETD_CONTACTED_SLOTS	256
+static uint8_t node_contacted[NETD_CONTACTED_SLOTS][33];
+static unsigned node_contacted_next;
+static uint64_t node_unsolicited_at;
+static struct peer_addr node_unsolicited_local;
+
 static uint64_t
 node_now(void)
 {
@@ -64,7 +81,8 @@ node_features(struct netd *n)
 	int i;
 
 	for (i = 0; i < n->nsocks; i++) {
-		if (peer_addr_is_link_local(&n->socks[i].addr))
+		/* fd -1: a slot netlink.c closed when its address went away. */
+		if (n->socks[i].fd < 0 || peer_addr_is_link_local(&n->socks[i].addr))
 			continue;
 		f |= n->socks[i].family == AF_INET ? WIRE_FEATURE_IPV4_LISTEN :
 		    WIRE_FEATURE_IPV6_LISTEN;
@@ -184,9 +202,21 @@ node_announce_payload(struct netd *n, int with_ua, uint8_t actions,
  * user agent and the given query, from every socket of the address's
  * family, each with a fresh random sequence tagged with ctx.
  */
+/* Traverse parameters of a first contact (§8.1). */
+struct node_trav {
+	uint8_t		relay[33];	/* a connected peer that named the target */
+	uint16_t	port_internal;	/* the target's reported internal port */
+	uint8_t		features;	/* the target's feature bits */
+};
+
+static void	node_traverse_start(struct netd *, const uint8_t[33],
+		    const struct peer_addr *, int, uint32_t, const uint8_t *,
+		    size_t, const uint8_t[33]);
+
 static int
-node_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
-    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx)
+node_contact_tv(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
+    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx,
+    const struct node_trav *tv)
 {
 	static uint8_t payload[WIRE_PACKET_MAX];
 	size_t len;
@@ -198,18 +228,34 @@ node_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
 	if (node_announce_payload(n, 1, actions, peer_key, value_key, &len) != 0)
 		return -1;
 	memcpy(payload, node_payload, len);
+	memcpy(node_contacted[node_contacted_next++ % NETD_CONTACTED_SLOTS], pub, 33);
 	for (i = 0; i < n->nsocks; i++) {
-		if (n->socks[i].family != to->family ||
+		if (n->socks[i].fd < 0 || n->socks[i].family != to->family ||
 		    !peer_net_may_send(&n->socks[i].addr, to))
 			continue;
 		randombytes_buf(&seq, sizeof(seq));
 		if (seq_new_arbitrary(n->seqs, pub, seq, ctx, node_now()) != 0)
 			continue;
 		if (node_send_on(n, pub, i, NULL, to, WIRE_CMD_ANNOUNCEMENT, seq,
-		    payload, len) == 0)
-			sent++;
+		    payload, len) != 0)
+			continue;
+		/*
+		 * §8.2 step 2: right after the first direct send (which opened
+		 * our NAT's mapping towards `to`), the same Announcement goes to
+		 * the relay inside a Traverse; one per target address.
+		 */
+		if (sent++ == 0 && tv != NULL &&
+		    traverse_needed(to->port, tv->port_internal, tv->features))
+			node_traverse_start(n, pub, to, i, seq, payload, len, tv->relay);
 	}
 	return sent ? 0 : -1;
+}
+
+static int
+node_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
+    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx)
+{
+	return node_contact_tv(n, pub, to, actions, peer_key, value_key, ctx, NULL);
 }
 
 /* --- peers as Kademlia contacts ---------------------------------------- */
@@ -320,11 +366,16 @@ node_answer_budget(const struct peer_conn *c, size_t request_len)
 	return c->rtt_ms != 0 ? SIZE_MAX : request_len;
 }
 
-static void
-node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
-    const struct wire_announce *a, size_t request_len)
+/*
+ * The Response payload (into node_payload, *out_len) to Announcement a from
+ * the node `requester`: allow_local says whether it talks to us from a local
+ * address; budget bounds what beyond FIND_SELF is answered.
+ */
+static int
+node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local,
+    size_t budget, const struct wire_announce *a, size_t *out_len)
 {
-	size_t budget = node_answer_budget(c, request_len), cost;
+	size_t cost;
 	static struct wire_peer_record recs[NETD_MAX_KEYS + 1][KAD_ANSWER_COUNT];
 	static struct wire_h2p_in h2p[NETD_MAX_KEYS + 1];
 	static uint8_t notfound[(2 * NETD_MAX_KEYS + 1) * 32];
@@ -339,7 +390,7 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	int k, m, j;
 
 	f.n = n;
-	f.allow_local = peer_addr_is_local(&c->remote) || peer_addr_is_loopback(&c->remote);
+	f.allow_local = allow_local;
 	f.v4 = (a->hdr.features & WIRE_FEATURE_IPV4_LISTEN) != 0;
 	f.v6 = (a->hdr.features & WIRE_FEATURE_IPV6_LISTEN) != 0;
 
@@ -347,12 +398,12 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	nk = 0;
 	cost = WIRE_PACKET_MIN + 30 + 20 + (a->hdr.ua_len ? strlen(n->d->conf.user_agent) : 0);
 	if (a->hdr.actions & WIRE_ACTION_FIND_SELF)
-		memcpy(keys[nk++], p->node_id, 32);
+		memcpy(keys[nk++], requester, 32);
 	for (i = 0; i < a->n_find_peer && nk < NETD_MAX_KEYS + 1; i++)
 		memcpy(keys[nk++], a->find_peer + 32 * i, 32);
 	for (i = 0; i < nk; i++) {
 		k = kad_closest(n->kad, keys[i], KAD_ANSWER_COUNT, node_connectable, &f,
-		    p->node_id, close);
+		    requester, close);
 		/* FIND_SELF (key 0 when set) is always answered; the rest within budget. */
 		if (!(i == 0 && (a->hdr.actions & WIRE_ACTION_FIND_SELF))) {
 			if (cost + 34 + 70 * (size_t)k > budget)
@@ -409,10 +460,274 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 		/* Too big for one packet: answer what fits (realistic answers never split). */
 		r.n_files = 0;
 		if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0)
-			return;
+			return -1;
 	}
+	*out_len = len;
+	return 0;
+}
+
+static void
+node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
+    const struct wire_announce *a, size_t request_len)
+{
+	size_t len;
+
+	if (node_answer_payload(n, p->node_id, peer_addr_is_local(&c->remote) ||
+	    peer_addr_is_loopback(&c->remote), node_answer_budget(c, request_len),
+	    a, &len) != 0)
+		return;
 	memcpy(node_plain, node_payload, len);
 	node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
+}
+
+/* --- Traverse: relayed first contact and hole punching (§3.7, §8) -------- */
+
+static uint8_t node_trav_emb[WIRE_PACKET_MAX];		/* embedded packet A -> B */
+static uint8_t node_trav_msg[WIRE_PACKET_MAX];		/* Traverse payload */
+static uint8_t node_trav_plain[WIRE_PACKET_MAX];	/* opened embedded packet */
+
+static const char *
+node_short(const uint8_t pub[33], char buf[17])
+{
+	uint8_t id[32];
+
+	ident_node_id(pub, id);
+	hex_encode(buf, id, 8);
+	return buf;
+}
+
+/*
+ * A -> R (§8.2 step 2): the punch's Announcement (same sequence as the
+ * direct send, ports as patched for that socket) as a full packet to B,
+ * inside a Traverse signed by us, sent to R as command 5, sequence 0.
+ * A fresh nonce each time, so B's replay filter does not drop a retry.
+ */
+static int
+node_traverse_send(struct netd *n, const struct traverse_punch *e)
+{
+	struct peer *r = peer_find(n->peers, e->relay);
+	struct wire_traverse t;
+	size_t elen, len;
+
+	if (r == NULL || r->nact == 0 || e->sock < 0 || e->sock >= n->nsocks)
+		return -1;
+	memcpy(node_trav_msg, e->payload, e->len);
+	wire_msg_set_ports(node_trav_msg, e->len, n->socks[e->sock].port,
+	    n->socks[e->sock].port_external ? n->socks[e->sock].port_external :
+	    n->d->conf.port_forward);
+	if (wire_packet_encode(node_trav_emb, sizeof(node_trav_emb), &elen, &n->id,
+	    e->target, WIRE_CMD_ANNOUNCEMENT, e->seq, node_trav_msg, e->len) != 0)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.target, e->target, 33);
+	memcpy(t.relay, e->relay, 33);
+	t.expires = (uint64_t)time(NULL) + WIRE_TRAVERSE_EXPIRY;
+	t.embedded = node_trav_emb;
+	t.embedded_len = elen;
+	if (wire_traverse_encode(node_trav_msg, sizeof(node_trav_msg), &len, &t) != 0 ||
+	    wire_traverse_sign(node_trav_msg, len, &n->id) != 0)
+		return -1;
+	if (node_send_peer(n, r, WIRE_CMD_TRAVERSE, 0, node_trav_msg, len) != 0)
+		return -1;
+	n->counters[IPC_NC_TX_TRAVERSE]++;
+	return 0;
+}
+
+static void
+node_traverse_start(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
+    int sock, uint32_t seq, const uint8_t *payload, size_t len, const uint8_t relay[33])
+{
+	struct traverse_punch *e;
+	char a[PEER_ADDR_STRLEN], b[17], r[17];
+	struct peer *rp = peer_find(n->peers, relay);
+
+	if (len > TRAVERSE_ANNOUNCE_MAX || rp == NULL || rp->nact == 0 ||
+	    memcmp(relay, pub, 33) == 0)
+		return;
+	if ((e = traverse_punch_new(&node_punches, pub, relay, to, node_now())) == NULL)
+		return;
+	memcpy(e->payload, payload, len);
+	e->len = (uint16_t)len;
+	e->seq = seq;
+	e->sock = sock;
+	if (traverse_punch_step(e, 0, node_now()) == TRAVERSE_PUNCH_SEND) {
+		log_debug("traverse to %s… at %s via %s…", node_short(pub, b),
+		    peer_addr_format(to, a, sizeof(a)), node_short(relay, r));
+		node_traverse_send(n, e);
+	}
+}
+
+/* Beyond §8 (no retry there): a Traverse unanswered for 2.5 s is sent again, twice. */
+static void
+node_traverse_tick(struct netd *n, uint64_t now)
+{
+	char a[PEER_ADDR_STRLEN], b[17];
+	unsigned i;
+
+	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
+		struct traverse_punch *e = &node_punches.e[i];
+		struct peer *p;
+		uint64_t started = e->started;
+
+		if (started == 0)
+			continue;
+		p = peer_find(n->peers, e->target);
+		switch (traverse_punch_step(e, p != NULL && p->nact > 0, now)) {
+		case TRAVERSE_PUNCH_SEND:
+			node_traverse_send(n, e);
+			break;
+		case TRAVERSE_PUNCH_FAILED:
+			n->counters[IPC_NC_TRAVERSE_PUNCH_FAILED]++;
+			log_info("traverse to %s… at %s: no answer after %d tries in %llu ms "
+			    "(address-dependent NAT mapping on a path?)", node_short(e->target, b),
+			    peer_addr_format(&e->to, a, sizeof(a)), TRAVERSE_TRIES,
+			    (unsigned long long)(now - started));
+			break;
+		case TRAVERSE_PUNCH_DONE:
+			log_info("traverse to %s… at %s: connected after %llu ms",
+			    node_short(e->target, b), peer_addr_format(&e->to, a, sizeof(a)),
+			    (unsigned long long)(now - started));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* R (§8.2 step 3): A's addresses into the block, the message on to B. */
+static void
+node_traverse_forward(struct netd *n, struct peer *a, const struct wire_traverse *t,
+    const struct wire_packet *pkt)
+{
+	struct wire_traverse_addr blk;
+	struct peer *b = peer_find(n->peers, t->target);
+	char x[17], y[17];
+	size_t len = pkt->payload_len;
+
+	if (b == NULL || b->nact == 0) {
+		n->counters[IPC_NC_DROP_TRAVERSE_TARGET]++;
+		return;
+	}
+	/* Beyond §8: a relay is not a free packet cannon for one originator. */
+	if (!traverse_rate_allow(&node_trate, a->pub, node_now())) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	if (traverse_addr_block(a, b->features, &blk) != 0 || len > sizeof(node_trav_msg)) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	memcpy(node_trav_msg, pkt->payload, len);
+	if (wire_traverse_set_address(node_trav_msg, len, &blk) != 0 ||
+	    node_send_peer(n, b, WIRE_CMD_TRAVERSE, 0, node_trav_msg, len) != 0) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	n->counters[IPC_NC_TRAVERSE_FORWARDED]++;
+	n->counters[IPC_NC_TX_TRAVERSE]++;
+	log_debug("traverse from %s… forwarded to %s…", node_short(a->pub, x),
+	    node_short(b->pub, y));
+}
+
+/*
+ * B (§8.2 steps 5-6): open the embedded Announcement, answer it as a first
+ * contact from a virtual peer: the Response goes directly to each of A's
+ * candidate addresses from every matching socket, which opens our NAT
+ * towards A.  A is not added to the peer list (its packets will do that).
+ */
+static void
+node_traverse_receive(struct netd *n, const struct wire_traverse *t)
+{
+	static uint8_t answer[WIRE_PACKET_MAX];
+	struct peer_addr cand[2];
+	struct wire_packet ep;
+	struct wire_announce a;
+	struct peer *p = peer_find(n->peers, t->signer);
+	uint8_t signer[33], requester[32];
+	size_t len, emb_len = t->embedded_len;
+	char x[17];
+	int k, i, j, sent = 0;
+
+	/* "A direct connection already exists" (reference: A in the peer list). */
+	if (p != NULL && p->nact > 0) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	if ((k = traverse_candidates(&t->addr, cand)) == 0) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	memcpy(signer, t->signer, 33);
+	if (wire_packet_decode(t->embedded, t->embedded_len, n->id.pub, node_trav_plain,
+	    sizeof(node_trav_plain), &ep) != 0 || ep.command != WIRE_CMD_ANNOUNCEMENT) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	if (memcmp(ep.sender, signer, 33) != 0) {
+		n->counters[IPC_NC_DROP_TRAVERSE_SIGNATURE]++;
+		return;
+	}
+	/* The outer packets are filtered already; a re-wrapped embedded one too. */
+	if (wire_replay_check(&n->replay, ep.signed_hash, node_now())) {
+		n->counters[IPC_NC_DROP_REPLAY]++;
+		return;
+	}
+	if (wire_announce_decode(ep.payload, ep.payload_len, &a) != 0) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	n->counters[IPC_NC_TRAVERSE_ACCEPTED]++;
+	ident_node_id(signer, requester);
+	/*
+	 * The candidate addresses come from the relay, unauthenticated (§13.2
+	 * point 10): beyond FIND_SELF the answer is no larger than the request.
+	 */
+	if (node_answer_payload(n, requester, 0, emb_len, &a, &len) != 0)
+		return;
+	memcpy(answer, node_payload, len);
+	for (j = 0; j < k; j++)
+		for (i = 0; i < n->nsocks; i++) {
+			if (n->socks[i].fd < 0 || n->socks[i].family != cand[j].family ||
+			    !peer_net_may_send(&n->socks[i].addr, &cand[j]))
+				continue;
+			if (node_send_on(n, signer, i, NULL, &cand[j], WIRE_CMD_RESPONSE,
+			    ep.sequence, answer, len) == 0)
+				sent++;
+		}
+	log_debug("traverse from %s…: answered to %d address(es), %d sent",
+	    node_short(signer, x), k, sent);
+}
+
+static void
+node_on_traverse(struct netd *n, struct peer *p, const struct wire_packet *pkt)
+{
+	struct wire_traverse t;
+	int rc;
+
+	n->counters[IPC_NC_RX_TRAVERSE]++;
+	rc = wire_traverse_decode(pkt->payload, pkt->payload_len, &t);
+	if (rc != 0) {
+		n->counters[rc == WIRE_MSG_ERR_SIGNATURE ? IPC_NC_DROP_TRAVERSE_SIGNATURE :
+		    IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	switch (traverse_classify(&t, n->id.pub, p->pub, (uint64_t)time(NULL))) {
+	case TRAVERSE_FORWARD:
+		node_traverse_forward(n, p, &t, pkt);
+		break;
+	case TRAVERSE_RECEIVE:
+		node_traverse_receive(n, &t);
+		break;
+	case TRAVERSE_DROP_SIGNATURE:
+		n->counters[IPC_NC_DROP_TRAVERSE_SIGNATURE]++;
+		break;
+	case TRAVERSE_DROP_EXPIRED:
+		n->counters[IPC_NC_DROP_TRAVERSE_EXPIRED]++;
+		break;
+	default:
+		n->counters[IPC_NC_DROP_TRAVERSE_TARGET]++;
+		break;
+	}
 }
 
 /* --- the cache of other chains (storaged) -------------------------------- */
@@ -593,7 +908,8 @@ netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
  * addresses it names), and never the same peer or address twice in 5 min.
  */
 static void
-node_boot_reply(struct netd *n, const struct wire_response *r, size_t answer_len)
+node_boot_reply(struct netd *n, const uint8_t relay[33], const struct wire_response *r,
+    size_t answer_len)
 {
 	int budget = (int)(answer_len / NETD_CONTACT_BYTES);
 	struct wire_response_iter it;
@@ -614,6 +930,8 @@ node_boot_reply(struct netd *n, const struct wire_response *r, size_t answer_len
 			    peer_record_bad_quality(&rec, n->id.pub) ||
 			    peer_find(n->peers, rec.peer_id) != NULL)
 				continue;
+			/* No Traverse on this path (§6.6), but a later lookup may use R. */
+			traverse_relay_note(&node_relays, rec.peer_id, relay, node_now());
 			node_record_contact(&rec, &k);
 			if (node_contact_addr(&k, &to) != 0 ||
 			    node_recently_contacted(rec.peer_id, &to, node_now()))
@@ -648,6 +966,8 @@ node_lookup_reply(struct netd *n, struct peer *p, uint32_t lookup_id,
 			if (wire_peer_record_decode(v.records + 70 * i, &rec) != 0 ||
 			    peer_record_bad_quality(&rec, n->id.pub))
 				continue;
+			/* p named this peer: p may relay our first contact to it (§8.1). */
+			traverse_relay_note(&node_relays, rec.peer_id, p->pub, node_now());
 			if (rec.reason == WIRE_REASON_STORE && ns < KAD_LOOKUP_CANDIDATES)
 				node_record_contact(&rec, &storing[ns++]);
 			else if (nc < KAD_LOOKUP_CANDIDATES)
@@ -693,7 +1013,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	node_kad_offer(n, p);
 	switch (CTX_KIND(m.ctx)) {
 	case NETD_CTX_BOOT:
-		node_boot_reply(n, &r, pkt->payload_len + WIRE_PACKET_MIN);
+		node_boot_reply(n, p->pub, &r, pkt->payload_len + WIRE_PACKET_MIN);
 		break;
 	case NETD_CTX_LOOKUP:
 		node_lookup_reply(n, p, CTX_ARG(m.ctx), &r);
@@ -760,6 +1080,38 @@ node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
 	node_pending_done(pd);
 }
 
+static int
+node_addr_public(const struct peer_addr *a)
+{
+	return !peer_addr_is_local(a) && !peer_addr_is_loopback(a) &&
+	    !peer_addr_is_link_local(a) && !peer_addr_is_unspecified(a);
+}
+
+/*
+ * A new peer's first packet is an Announcement (a first contact): if we
+ * never contacted that identity ourselves, it reached us unsolicited, so
+ * the local address it arrived on is reachable from wherever it came from.
+ */
+static void
+node_nat_unsolicited(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t sender[33])
+{
+	struct peer_addr at = *local;
+	int i;
+
+	if (peer_addr_is_unspecified(&at) && sock >= 0 && sock < n->nsocks)
+		at = n->socks[sock].addr;
+	if (!node_addr_public(&at) || !node_addr_public(remote))
+		return;
+	for (i = 0; i < NETD_CONTACTED_SLOTS; i++)
+		if (memcmp(node_contacted[i], sender, 33) == 0)
+			return;
+	if (sock >= 0 && sock < n->nsocks)
+		at.port = n->socks[sock].port;
+	node_unsolicited_at = node_now();
+	node_unsolicited_local = at;
+}
+
 void
 netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
     const struct peer_addr *remote, const uint8_t *raw, size_t len)
@@ -811,6 +1163,8 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		hex_encode(id, p->node_id, 8);
 		log_debug("new peer %s… at %s", id, peer_addr_format(remote, addr,
 		    sizeof(addr)));
+		if (pkt.command == WIRE_CMD_ANNOUNCEMENT)
+			node_nat_unsolicited(n, sock, local, remote, pkt.sender);
 	}
 	switch (pkt.command) {
 	case WIRE_CMD_ANNOUNCEMENT:
@@ -829,8 +1183,11 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 	case WIRE_CMD_TRANSFER:
 		netd_xfer_packet(n, p, c, &pkt);
 		break;
+	case WIRE_CMD_TRAVERSE:
+		node_on_traverse(n, p, &pkt);
+		break;
 	default:
-		/* Local Discovery, Traverse: not handled yet (reachability work). */
+		/* Local Discovery arrives on the discovery sockets (lan.c), not here. */
 		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
 		break;
 	}
@@ -1228,6 +1585,7 @@ netd_node_tick(struct netd *n)
 	node_known_bootstrap(n, now);
 	node_known_save(n, now);
 	netd_xfer_tick(n, now);
+	node_traverse_tick(n, now);
 }
 
 /* --- Kademlia environment ------------------------------------------------ */
@@ -1246,9 +1604,32 @@ node_kad_random(void *ctx, void *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
+/*
+ * The Traverse parameters for a first contact with k at `to` (§8.1): the
+ * relay is the node whose answer named k (via, else the newest hint), if we
+ * are connected to it; NULL when there is none.
+ */
+static const struct node_trav *
+node_trav_for(struct netd *n, const struct kad_contact *k, const struct peer_addr *to,
+    const uint8_t *via, struct node_trav *tv)
+{
+	struct peer *r = via != NULL ? peer_find_node(n->peers, via) : NULL;
+
+	memset(tv, 0, sizeof(*tv));
+	if (r != NULL && r->nact > 0)
+		memcpy(tv->relay, r->pub, 33);
+	else if (traverse_relay_get(&node_relays, k->peer_id, node_now(), tv->relay) != 0 ||
+	    (r = peer_find(n->peers, tv->relay)) == NULL || r->nact == 0)
+		return NULL;
+	tv->port_internal = to->family == AF_INET ? k->port4_int : k->port6_int;
+	tv->features = k->features;
+	return tv;
+}
+
 static int
 node_kad_send(void *ctx, const struct kad_query *q)
 {
+	struct node_trav tv;
 	struct netd *n = ctx;
 	const uint8_t *peer_key = NULL, *value_key = NULL;
 	struct peer *p = peer_find_node(n->peers, q->to->id);
@@ -1274,8 +1655,27 @@ node_kad_send(void *ctx, const struct kad_query *q)
 	/* Not connected: first contact at the address another node reported. */
 	if (node_contact_addr(q->to, &to) != 0)
 		return -1;
-	return node_contact(n, q->to->peer_id, &to, actions, peer_key, value_key,
-	    CTX(NETD_CTX_LOOKUP, q->lookup_id));
+	return node_contact_tv(n, q->to->peer_id, &to, actions, peer_key, value_key,
+	    CTX(NETD_CTX_LOOKUP, q->lookup_id),
+	    node_trav_for(n, q->to, &to, q->via, &tv));
+}
+
+/*
+ * A find named a node we have no connection to: contact it (FIND_SELF),
+ * with a Traverse through the node that named it when it looks NATed, so
+ * that `peernetctl ping` works next (the reference leaves that to the
+ * next query).
+ */
+static void
+node_connect_found(struct netd *n, const struct kad_contact *k, const struct peer_addr *to)
+{
+	struct peer *p = peer_find(n->peers, k->peer_id);
+	struct node_trav tv;
+
+	if (p != NULL && p->nact > 0)
+		return;
+	node_contact_tv(n, k->peer_id, to, WIRE_ACTION_FIND_SELF, NULL, NULL,
+	    CTX(NETD_CTX_CONNECT, 0), node_trav_for(n, k, to, NULL, &tv));
 }
 
 static void
@@ -1299,8 +1699,10 @@ node_kad_done(void *ctx, const struct kad_result *r)
 		rep.messages = (uint32_t)r->queries;
 		if (rep.found) {
 			memcpy(rep.pubkey, r->found.peer_id, 33);
-			if (node_contact_addr(&r->found, &a) == 0)
+			if (node_contact_addr(&r->found, &a) == 0) {
 				peer_addr_format(&a, rep.addrs, sizeof(rep.addrs));
+				node_connect_found(n, &r->found, &a);
+			}
 		}
 		len = ipc_find_rep_encode(buf, sizeof(buf), &rep);
 		ipc_reply(pd->req, buf, (size_t)len);
@@ -1451,6 +1853,25 @@ node_pending_new(struct netd *n, int *index)
 	return NULL;
 }
 
+/* A punch to that node failed within the back-off time (for a clear error). */
+static int
+node_punch_failed(const uint8_t node_id[32])
+{
+	uint8_t id[32];
+	unsigned i;
+
+	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
+		const struct traverse_punch *e = &node_punches.e[i];
+
+		if (e->started != 0 || node_now() >= e->failed_until)
+			continue;
+		ident_node_id(e->target, id);
+		if (memcmp(id, node_id, 32) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void
 netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
@@ -1465,8 +1886,13 @@ netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t le
 		return;
 	}
 	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node "
-		    "(try 'peernetctl find' first)");
+		if (node_punch_failed(q.node_id))
+			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node: "
+			    "hole punching through the relay got no answer (a NAT with "
+			    "address-dependent mapping on the path?)");
+		else
+			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node "
+			    "(try 'peernetctl find' first)");
 		return;
 	}
 	if ((pd = node_pending_new(n, &idx)) == NULL) {
@@ -1530,6 +1956,9 @@ netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t le
 
 struct node_count {
 	uint32_t	active;
+	int		private_local;	/* a public peer talks to a private local address */
+	int		public_local;	/* ... to a public local address */
+	struct peer_addr priv;		/* one such private local address */
 };
 
 static void
@@ -1537,8 +1966,57 @@ node_count_active(void *arg, struct peer *p)
 {
 	struct node_count *c = arg;
 
+	int i;
+
 	if (p->nact > 0)
 		c->active++;
+	for (i = 0; i < p->nact; i++) {
+		const struct peer_conn *k = &p->conns[p->act[i]];
+
+		if (k->rtt_ms == 0 || !node_addr_public(&k->remote))
+			continue;
+		if (node_addr_public(&k->local))
+			c->public_local = 1;
+		else if (peer_addr_is_local(&k->local) && !c->private_local) {
+			c->private_local = 1;
+			c->priv = k->local;
+		}
+	}
+}
+
+/*
+ * Our own NAT state for status, from evidence only (version 0 has no
+ * message that tells a node the address others see it at):
+ *  - "public (IP:PORT)": within the last hour, a
+ *    peer we never contacted first reached us on a public (not RFC 1918 /
+ *    ULA / link-local / loopback) local address from a public address: no
+ *    NAT or filter stands between us and the Internet on that address;
+ *  - "behind NAT (X)", X our private address: peers
+ *    with public addresses answered us (RTT known) on connections whose
+ *    local address is private, and none on a public local address: some
+ *    NAT translates between us (how it maps ports is not observable here);
+ *  - "unknown" otherwise.
+ * (The IPC field holds 31 characters: an IPv6 address may be cut.)
+ */
+static void
+node_nat_state(const struct node_count *c, char *out, size_t len)
+{
+	char a[PEER_ADDR_STRLEN];
+
+	if (node_unsolicited_at != 0 && node_now() - node_unsolicited_at < 3600 * 1000)
+		snprintf(out, len, "public (%s)",
+		    peer_addr_format(&node_unsolicited_local, a, sizeof(a)));
+	else if (c->private_local && !c->public_local) {
+		struct peer_addr ip = c->priv;
+
+		ip.port = 0;
+		peer_addr_format(&ip, a, sizeof(a));
+		/* Drop the ":0" of the formatted address. */
+		if (strlen(a) > 2 && strcmp(a + strlen(a) - 2, ":0") == 0)
+			a[strlen(a) - 2] = '\0';
+		snprintf(out, len, "behind NAT (%s)", a);
+	} else
+		strlcpy(out, "unknown", len);
 }
 
 void
@@ -1557,7 +2035,9 @@ netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t 
 	memcpy(st.pubkey, n->id.pub, 33);
 	memcpy(st.node_id, n->id.node_id, 32);
 	for (i = 0; i < n->nsocks; i++) {
-		if (i > 0)
+		if (n->socks[i].fd < 0)
+			continue;
+		if (st.listen[0] != '\0')
 			strlcat(st.listen, " ", sizeof(st.listen));
 		strlcat(st.listen, n->socks[i].text, sizeof(st.listen));
 	}
@@ -1565,8 +2045,9 @@ netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t 
 	st.peers = (uint32_t)peer_list_count(n->peers);
 	st.active = cnt.active;
 	st.dht_size = (uint32_t)kad_table_count(n->kad);
-	/* NAT detection needs the reachability work (port mapping, traversal). */
-	strlcpy(st.nat, "unknown", sizeof(st.nat));
+	node_nat_state(&cnt, st.nat, sizeof(st.nat));
+	netd_portmap_status(n, st.portmap, sizeof(st.portmap), st.external,
+	    sizeof(st.external));
 	memcpy(st.counters, n->counters, sizeof(st.counters));
 	l = ipc_net_status_encode(node_reply, sizeof(node_reply), &st);
 	ipc_reply(req, node_reply, (size_t)l);

@@ -7,6 +7,12 @@
  * Where we knowingly differ from the reference (all wire-compatible):
  *  - a data packet may jump at most UDT_SLOTS ahead (§12.15: the reference
  *    adds every skipped number to its loss list, an unbounded memory bomb);
+ *  - our receiver advertises UDT_RCV_WIN packets, not 64, and our sender
+ *    follows the advertised window up to UDT_SLOTS (the reference's 64
+ *    packets per RTT cap a transfer far below what a link carries);
+ *  - a peer that acknowledges nothing for the idle timeout while data is in
+ *    flight ends the connection (UDT_ERR_ACK_TIMEOUT): the reference would
+ *    retransmit blindly for as long as anything else keeps it alive;
  *  - NAK ranges we receive are expanded inclusive (UDT spec) and clipped to
  *    what is in flight; we never send ranges (§9.4, §12.11);
  *  - a tail-loss timer (UDT_EXP_US) resends the window when nothing is
@@ -79,6 +85,7 @@ struct udt_conn {
 	uint32_t	cwnd, flow;
 	uint32_t	snd_loss_n;
 	uint64_t	blind_at, blind_iv;
+	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
 	/* congestion control (native DAIMD, §9.5) */
 	uint64_t	cc_last_rc;
@@ -92,6 +99,7 @@ struct udt_conn {
 	uint32_t	rcv_next;	/* highest received + 1 */
 	uint32_t	rcv_last;	/* last delivered in order */
 	uint32_t	sent_ack, recv_ack2, ack_id, unack;
+	uint32_t	adv;		/* receive window in the last ACK sent */
 	uint32_t	rcv_loss_n;
 	struct limiter	ack_lim, nak_lim;
 	struct ack_rec	hist[UDT_ACK_HIST];
@@ -321,6 +329,7 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 	lim_reset(&c->nak_lim, c->now);
 	c->syn_at = c->now + UDT_SYN_US;
 	c->last_rx = c->now;
+	c->ack_at = c->now;
 }
 
 int
@@ -522,12 +531,30 @@ apply_rtt(struct udt_conn *c, uint64_t sample)
 	c->rtt = (uint32_t)(((uint64_t)c->rtt * 7 + s) / 8);
 }
 
+/*
+ * The receive window we advertise: UDT_RCV_WIN less the packets held out
+ * of order (the reference: 64 less them), and never more than the free room
+ * of the application ring, counted from the last delivered packet as the
+ * sender counts its window from the last ACK.  So a slow reader shrinks the
+ * sender's window instead of leaving it to time out and blindly resend.
+ */
+static uint32_t
+rcv_avail(const struct udt_conn *c)
+{
+	int32_t pend = udt_seq_diff(c->rcv_next, c->rcv_last) - 1;
+	int64_t avail = UDT_RCV_WIN - pend;
+	int64_t room = (int64_t)((UDT_RCVBUF_BYTES - c->r_len) / UDT_DATA_MAX);
+
+	if (avail > room)
+		avail = room;
+	return avail < 2 ? 2 : (uint32_t)avail;
+}
+
 static void
 send_ack(struct udt_conn *c, uint32_t ack)
 {
 	struct udt_pkt p;
-	int32_t pend;
-	int avail;
+	uint32_t avail;
 
 	c->sent_ack = ack;
 	c->ack_id++;
@@ -541,10 +568,8 @@ send_ack(struct udt_conn *c, uint32_t ack)
 	c->hist[c->hist_n].t = c->now;
 	c->hist_n++;
 
-	pend = udt_seq_diff(c->rcv_next, c->rcv_last) - 1;
-	avail = UDT_FLOW_WIN - pend;
-	if (avail < 2)
-		avail = 2;
+	avail = rcv_avail(c);
+	c->adv = avail;
 
 	memset(&p, 0, sizeof(p));
 	p.type = UDT_CTRL_ACK;
@@ -555,7 +580,7 @@ send_ack(struct udt_conn *c, uint32_t ack)
 	p.u.ack.seq = ack;
 	p.u.ack.rtt = c->rtt;
 	p.u.ack.rtt_var = c->rtt_var;
-	p.u.ack.avail = (uint32_t)avail;
+	p.u.ack.avail = avail;
 	if (!c->link_sent || c->now - c->link_sent_at >= UDT_SYN_US) {
 		c->link_sent = 1;
 		c->link_sent_at = c->now;
@@ -566,18 +591,11 @@ send_ack(struct udt_conn *c, uint32_t ack)
 	send_ctrl(c, &p);
 }
 
-/* The reference lists every lost number; never more than fits (≤ 127 here). */
 static void
-send_nak(struct udt_conn *c, uint32_t from, uint32_t count)
+send_nak_list(struct udt_conn *c, const uint8_t *raw, uint32_t count)
 {
-	uint8_t raw[4 * UDT_SLOTS];
 	struct udt_pkt p;
-	uint32_t i;
 
-	if (count > UDT_SLOTS)
-		count = UDT_SLOTS;
-	for (i = 0; i < count; i++)
-		buf_put_be32(raw + 4 * i, udt_seq_add(from, (int32_t)i));
 	memset(&p, 0, sizeof(p));
 	p.type = UDT_CTRL_NAK;
 	p.ts = ts32(c);
@@ -588,6 +606,23 @@ send_nak(struct udt_conn *c, uint32_t from, uint32_t count)
 	send_ctrl(c, &p);
 }
 
+/*
+ * The reference lists every lost number, never a range (§9.4); never more
+ * than fits one packet (299): the rest is NAKed again by the SYN timer.
+ */
+static void
+send_nak(struct udt_conn *c, uint32_t from, uint32_t count)
+{
+	uint8_t raw[4 * UDT_NAK_MAX_ENTRIES];
+	uint32_t i;
+
+	if (count > UDT_NAK_MAX_ENTRIES)
+		count = UDT_NAK_MAX_ENTRIES;
+	for (i = 0; i < count; i++)
+		buf_put_be32(raw + 4 * i, udt_seq_add(from, (int32_t)i));
+	send_nak_list(c, raw, count);
+}
+
 static void
 ack_event(struct udt_conn *c, int immediate)
 {
@@ -596,7 +631,7 @@ ack_event(struct udt_conn *c, int immediate)
 	c->unack++;
 	if (udt_seq_diff(ack, c->sent_ack) <= 0)
 		return;
-	if (!immediate && c->unack < UDT_ACK_INTERVAL) {
+	if (!immediate && c->unack < UDT_ACK_EVERY) {
 		/* the SYN timer picks it up if no more packets come */
 		c->sent_ack = ack;
 		return;
@@ -703,7 +738,7 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	return UDT_OK;
 }
 
-static void
+static int
 input_ack2(struct udt_conn *c, const struct udt_pkt *p)
 {
 	unsigned i, j;
@@ -712,8 +747,10 @@ input_ack2(struct udt_conn *c, const struct udt_pkt *p)
 	for (i = 0; i < c->hist_n; i++)
 		if (c->hist[i].id == p->info)
 			break;
-	if (i == c->hist_n)
-		return;
+	if (i == c->hist_n) {
+		c->stats.stale_ctrl++;
+		return UDT_ERR_DROP_STALE;
+	}
 	seq = c->hist[i].seq;
 	c->recv_ack2 = seq;
 	apply_rtt(c, c->now - c->hist[i].t);
@@ -722,17 +759,27 @@ input_ack2(struct udt_conn *c, const struct udt_pkt *p)
 		if (udt_seq_diff(c->hist[i].seq, seq) > 0)
 			c->hist[j++] = c->hist[i];
 	c->hist_n = j;
+	return UDT_OK;
 }
 
-static uint32_t
-first_rcv_loss(const struct udt_conn *c)
+/*
+ * The SYN timer's NAK.  The reference repeats only the first missing
+ * number; with a window of UDT_RCV_WIN packets under heavy loss that leaves
+ * the other holes to the sender's blind retransmission, so we repeat the
+ * whole receive loss list (one packet's worth, oldest first).  Wire-neutral:
+ * a NAK with more entries is what the reference sends on a gap anyway.
+ */
+static void
+resend_rcv_losses(struct udt_conn *c)
 {
-	uint32_t s = udt_seq_add(c->rcv_last, 1);
+	uint8_t raw[4 * UDT_NAK_MAX_ENTRIES];
+	uint32_t s = udt_seq_add(c->rcv_last, 1), n = 0;
 
-	for (; s != c->rcv_next; s = udt_seq_add(s, 1))
+	for (; s != c->rcv_next && n < UDT_NAK_MAX_ENTRIES; s = udt_seq_add(s, 1))
 		if (c->rs[s & SLOT_MASK].state == RS_LOST)
-			return s;
-	return c->rcv_next;
+			buf_put_be32(raw + 4 * n++, s);
+	if (n > 0)
+		send_nak_list(c, raw, n);
 }
 
 /* ---- sender ---- */
@@ -840,9 +887,22 @@ input_ack(struct udt_conn *c, const struct udt_pkt *p)
 		fail(c, UDT_ERR_PROTO);
 		return UDT_ERR_PROTO;
 	}
-	if (udt_seq_diff(p->u.ack.seq, c->snd_una) <= 0)
+	if (p->u.ack.seq == c->snd_una) {
+		/*
+		 * Nothing new acknowledged, but the window may have reopened
+		 * (our receiver sends such an update when its reader catches
+		 * up; the reference ignores them, which is safe too).
+		 */
+		c->flow = clamp_flow(p->u.ack.avail);
 		return UDT_OK;
+	}
+	if (udt_seq_diff(p->u.ack.seq, c->snd_una) < 0) {
+		/* a resent ACK is normal, a replayed one harmless: counted */
+		c->stats.stale_ctrl++;
+		return UDT_ERR_DROP_STALE;
+	}
 	old = c->snd_una;
+	c->ack_at = c->now;
 	c->flow = clamp_flow(p->u.ack.avail);
 	c->snd_una = p->u.ack.seq & UDT_SEQ_MASK;
 	apply_rtt(c, p->u.ack.rtt);
@@ -872,8 +932,10 @@ mark_lost(struct udt_conn *c, uint32_t seq)
 	struct sslot *s;
 
 	if (udt_seq_diff(seq, c->snd_una) < 0 ||
-	    udt_seq_diff(seq, c->snd_next) >= 0)
+	    udt_seq_diff(seq, c->snd_next) >= 0) {
+		c->stats.nak_ignored++;	/* already ACKed: late or replayed */
 		return;
+	}
 	s = &c->ss[seq & SLOT_MASK];
 	if (!s->lost) {
 		s->lost = 1;
@@ -991,6 +1053,7 @@ update_send_timer(struct udt_conn *c)
 	int waiting;
 
 	if (in_flight(c) == 0) {
+		c->ack_at = c->now;
 		c->blind_at = 0;
 		c->waiting = 0;
 		c->ack_progress = 0;
@@ -1070,7 +1133,7 @@ udt_input(struct udt_conn *c, const uint8_t *pkt, size_t len)
 		rc = input_ack(c, &p);
 		break;
 	case UDT_CTRL_ACK2:
-		input_ack2(c, &p);
+		rc = input_ack2(c, &p);
 		break;
 	case UDT_CTRL_NAK:
 		rc = input_nak(c, &p);
@@ -1098,7 +1161,7 @@ int
 udt_tick(struct udt_conn *c)
 {
 	struct sslot *s;
-	uint32_t q;
+	uint32_t q, k;
 
 	if (c == NULL)
 		return UDT_ERR_ARG;
@@ -1126,6 +1189,10 @@ udt_tick(struct udt_conn *c)
 			fail(c, UDT_ERR_TIMEOUT);
 			break;
 		}
+		if (in_flight(c) > 0 && c->now - c->ack_at >= c->idle_us) {
+			fail(c, UDT_ERR_ACK_TIMEOUT);
+			break;
+		}
 		if (c->now >= c->syn_at) {
 			c->syn_at = c->now + UDT_SYN_US;
 			if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 &&
@@ -1134,11 +1201,11 @@ udt_tick(struct udt_conn *c)
 				c->unack = 0;
 			}
 			if (c->rcv_loss_n > 0 && lim_allow(&c->nak_lim, c->now))
-				send_nak(c, first_rcv_loss(c), 1);
+				resend_rcv_losses(c);
 		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
-			for (q = c->snd_una; q != c->snd_next;
-			    q = udt_seq_add(q, 1)) {
+			for (q = c->snd_una, k = 0; q != c->snd_next &&
+			    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
 				s = &c->ss[q & SLOT_MASK];
 				c->stats.blind_retransmits++;
 				transmit(c, s);
@@ -1180,6 +1247,8 @@ udt_next_timeout_us(const struct udt_conn *c)
 	case UDT_ST_CONNECTED:
 	case UDT_ST_CLOSING:
 		t = c->last_rx + c->idle_us;
+		if (in_flight(c) > 0)
+			t = min64(t, c->ack_at + c->idle_us);
 		if (c->blind_at != 0)
 			t = min64(t, c->blind_at);
 		if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 ||
@@ -1249,6 +1318,17 @@ udt_read(struct udt_conn *c, void *buf, size_t cap)
 		/* room again: packets held for lack of it can move up */
 		now_us(c);
 		deliver(c, 0);
+		/*
+		 * The window we last advertised was small and has reopened:
+		 * tell the sender now instead of letting it stall (a window
+		 * update: an ACK for the same sequence, see input_ack).
+		 */
+		if (c->adv < UDT_RCV_WIN / 4 && rcv_avail(c) >= 2 * c->adv +
+		    UDT_ACK_EVERY) {
+			send_ack(c, udt_seq_add(c->rcv_last, 1));
+			c->unack = 0;
+			lim_reset(&c->ack_lim, c->now);
+		}
 		flush(c);
 	}
 	return (ssize_t)n;

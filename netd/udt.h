@@ -86,7 +86,22 @@ enum udt_ctrl {
 #define UDT_FLOW_WIN		64		/* MaxFlowWinSize */
 #define UDT_FLOW_WIN_MIN	32
 #define UDT_CWND_INIT		16		/* as captured: 17 packets before the first ACK */
-#define UDT_ACK_INTERVAL	4
+#define UDT_ACK_INTERVAL	4		/* the reference receiver's */
+/*
+ * Our receiver ACKs every UDT_ACK_EVERY packets (and at once when a
+ * retransmission fills a hole, and on the SYN timer): with windows of
+ * hundreds of packets an ACK + ACK2 per 4 data packets cost as many
+ * datagrams as half the data.  Wire-neutral: ACK timing is the receiver's.
+ */
+#define UDT_ACK_EVERY		16
+/*
+ * Blind retransmission (window full, or UDT_EXP_US without ACK progress)
+ * resends at most this many packets from the first unacknowledged one:
+ * enough to restart the ACK clock (lost ACKs and NAKs are repeated by the
+ * receiver's SYN timer), without a burst of a whole large window of
+ * duplicates whenever the receiver was descheduled for 10 ms.
+ */
+#define UDT_BLIND_MAX		64
 /*
  * Our own additions (wire-neutral): a tail-loss timer, because the
  * reference has no EXP timer and a lost last packet would otherwise only be
@@ -96,9 +111,24 @@ enum udt_ctrl {
 #define UDT_EXP_US		300000ULL	/* the reference's unused minEXPinterval */
 
 /* Bounds of one connection. */
-#define UDT_SLOTS		128	/* in-flight and reorder window, packets (power of 2) */
-#define UDT_SNDBUF_BYTES	(256 * 1024)
-#define UDT_RCVBUF_BYTES	(256 * 1024)
+/*
+ * In-flight and reorder window, packets (power of 2).  The reference's 64
+ * packets per round trip cap a transfer at ~77 KB per RTT (§9.5); our
+ * receiver advertises UDT_RCV_WIN instead (the ACK's "available buffer" is
+ * ours to choose; a reference sender just uses it as its flow window), and
+ * our sender follows whatever the receiver advertises up to UDT_SLOTS.
+ */
+#define UDT_SLOTS		1024
+#define UDT_RCV_WIN		(UDT_SLOTS - 2)
+/*
+ * A peer that keeps the connection alive (any packet resets the idle timer)
+ * but never acknowledges what is in flight: the connection fails with
+ * UDT_ERR_ACK_TIMEOUT after the idle timeout without ACK progress, instead
+ * of retransmitting blindly forever.
+ */
+
+#define UDT_SNDBUF_BYTES	(512 * 1024)
+#define UDT_RCVBUF_BYTES	(1024 * 1024)	/* ≥ UDT_RCV_WIN packets */
 #define UDT_ACK_HIST		64	/* sent ACKs awaiting their ACK2 */
 #define UDT_SPEED_WIN		16	/* arrival / probe history, as the reference */
 
@@ -131,6 +161,8 @@ enum udt_err {
 	UDT_ERR_DROP_HS = -30,		/* input: handshake not acceptable now */
 	UDT_ERR_DROP_STATE = -31,	/* input: packet not expected in this state */
 	UDT_ERR_DROP_DUP = -32,		/* input: data already received */
+	UDT_ERR_ACK_TIMEOUT = -33,	/* data in flight, no ACK progress for the idle timeout */
+	UDT_ERR_DROP_STALE = -34,	/* input: ACK/ACK2 already settled or unknown (replay) */
 };
 
 const char	*udt_strerror(int err);
@@ -228,6 +260,8 @@ struct udt_stats {
 	uint64_t	acks_sent, acks_recv, naks_sent, naks_recv;
 	uint64_t	dup_recv;		/* data packets already held */
 	uint64_t	dropped;		/* inputs rejected (any reason) */
+	uint64_t	stale_ctrl;		/* old or unknown ACK / ACK2 (replays) ignored */
+	uint64_t	nak_ignored;		/* NAK entries outside what is in flight */
 	uint32_t	rtt_us, rtt_var_us;
 	uint32_t	delivery_rate;		/* packets/s reported by the peer */
 	uint32_t	bandwidth;		/* packets/s reported by the peer */
@@ -239,7 +273,10 @@ struct udt_stats {
 
 struct udt_conn;
 
-/* Allocates one connection (fixed size, about 0.9 MB). NULL on ENOMEM. */
+/*
+ * Allocates one connection (fixed size, about 3 MB of which only what the
+ * traffic touches becomes resident). NULL on ENOMEM.
+ */
 struct udt_conn	*udt_conn_new(const struct udt_env *env);
 void		 udt_conn_free(struct udt_conn *c);
 

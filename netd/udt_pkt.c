@@ -41,6 +41,8 @@ udt_strerror(int err)
 	case UDT_ERR_DROP_HS:		return "dropped: handshake not acceptable now";
 	case UDT_ERR_DROP_STATE:	return "dropped: packet not expected in this state";
 	case UDT_ERR_DROP_DUP:		return "dropped: duplicate data";
+	case UDT_ERR_ACK_TIMEOUT:	return "peer acknowledged nothing for the idle timeout";
+	case UDT_ERR_DROP_STALE:	return "dropped: stale or unknown ACK/ACK2";
 	}
 	return "unknown UDT error";
 }

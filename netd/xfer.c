@@ -256,7 +256,9 @@ xfer_on_timer(void *arg)
 	struct xfer *x = X(n);
 
 	x->in_timer = 1;
+	netd_tx_begin(n);
 	netd_xfer_tick(n, xfer_now());
+	netd_tx_end(n);
 	x->in_timer = 0;
 }
 

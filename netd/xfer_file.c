@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "blake3.h"
 #include "buf.h"
 #include "hex.h"
 #include "ipc.h"
@@ -48,6 +49,9 @@
 #define XF_COMMIT_TIMEOUT_MS	600000	/* storaged builds the merkle tree of a huge file */
 #define XF_RECENT		32	/* finished sessions kept for IPC_TRANSFERS */
 #define XF_RECENT_MS		600000
+#define XF_MAX_REFETCH		3	/* verification failures before a download fails */
+/* storaged's prefix of a verification failure (serve_dl.c DL_VERIFY_FAIL). */
+#define XF_VERIFY_FAIL		"verification failed"
 
 enum xf_role { XF_REQUESTER = IPC_XFER_DOWNLOAD, XF_PROVIDER = IPC_XFER_UPLOAD };
 
@@ -78,10 +82,19 @@ struct xf_sess {
 	uint64_t		 created, last_rx, seq_touched, data_start;
 	int			 got_lite;	/* requester: the provider answered */
 	int			 ipc;		/* storaged requests in flight */
+	uint32_t		 gen;		/* requester: run; older replies are stale */
 	uint64_t		 file_size;
 	uint64_t		 total;		/* bytes of the transfer (header's second field) */
 	uint64_t		 done;		/* file bytes through the stream */
 	/* requester */
+	uint8_t			 flags;		/* IPC_XFER_F_* */
+	uint64_t		 req_at;	/* this run's REQUEST_START */
+	uint32_t		 bad;		/* verification failures */
+	uint32_t		 runs;		/* REQUEST_STARTs sent */
+	uint32_t		 restarts;	/* REQUEST_STARTs after the first */
+	int			 want_resume;	/* paused, ctl asked to go on */
+	int			 discard;	/* on failure: drop the kept prefix too */
+	blake3_hasher		*probe;		/* probe: the whole-file hash */
 	uint8_t			 hdr[WIRE_FILE_HEADER_SIZE];
 	size_t			 hlen;
 	int			 dl;		/* enum xf_dl */
@@ -90,8 +103,9 @@ struct xf_sess {
 	size_t			 clen;		/* data bytes in chunk */
 	uint64_t		 handed;	/* bytes handed to storaged */
 	uint64_t		 stored;	/* bytes storaged acknowledged */
-	/* provider */
+	/* both: the file offset the transfer (requester: this run) starts at */
 	uint64_t		 offset;
+	/* provider */
 	int			 hdr_done;
 	size_t			 hdr_pos;
 	uint64_t		 next_fetch;	/* file offset of the next IPC_CAT */
@@ -119,6 +133,7 @@ struct xfer_files {
 struct xf_ipc {
 	struct xfer_files	*f;
 	uint32_t		 number;
+	uint32_t		 gen;
 	uint64_t		 off;
 };
 
@@ -250,12 +265,27 @@ xf_on_timer(void *arg)
 	f->in_timer = 0;
 }
 
+/* A fresh UDT connection for s (a requester gets one per run): 0 or -1. */
+static int
+xf_conn_open(struct xf_sess *s)
+{
+	struct udt_env env;
+
+	env.now_us = xf_env_now;
+	env.send = xf_env_send;
+	env.random = xf_env_random;
+	env.ctx = s;
+	if ((s->conn = udt_conn_new(&env)) == NULL)
+		return -1;
+	udt_set_idle_timeout(s->conn, (uint64_t)XF_IDLE_MS * 1000);
+	return 0;
+}
+
 static struct xf_sess *
 xf_new(struct xfer_files *f, enum xf_role role, const uint8_t pub[PEERNET_PUBKEY_BYTES],
     const uint8_t hash[32])
 {
 	struct xf_sess *s;
-	struct udt_env env;
 	int i;
 
 	for (i = 0; i < XF_MAX_SESSIONS; i++)
@@ -263,15 +293,11 @@ xf_new(struct xfer_files *f, enum xf_role role, const uint8_t pub[PEERNET_PUBKEY
 			break;
 	if (i == XF_MAX_SESSIONS || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	env.now_us = xf_env_now;
-	env.send = xf_env_send;
-	env.random = xf_env_random;
-	env.ctx = s;
-	if ((s->conn = udt_conn_new(&env)) == NULL) {
+	/* A requester opens its connection when it sends its request. */
+	if (role == XF_PROVIDER && xf_conn_open(s) != 0) {
 		free(s);
 		return NULL;
 	}
-	udt_set_idle_timeout(s->conn, (uint64_t)XF_IDLE_MS * 1000);
 	s->f = f;
 	s->role = role;
 	s->state = IPC_XFER_STARTING;
@@ -280,7 +306,7 @@ xf_new(struct xfer_files *f, enum xf_role role, const uint8_t pub[PEERNET_PUBKEY
 	s->number = f->next_number;
 	memcpy(s->pub, pub, PEERNET_PUBKEY_BYTES);
 	memcpy(s->hash, hash, 32);
-	s->created = s->last_rx = s->seq_touched = xf_now();
+	s->created = s->last_rx = s->seq_touched = s->req_at = xf_now();
 	f->s[i] = s;
 	if (f->timer == NULL)
 		f->timer = loop_timer_add(&f->n->d->loop, XF_TIMER_MS, XF_TIMER_MS,
@@ -317,11 +343,16 @@ xf_info(const struct xf_sess *s, uint64_t now, struct ipc_xfer_info *x)
 	x->state = (uint8_t)s->state;
 	ident_node_id(s->pub, x->node_id);
 	memcpy(x->hash, s->hash, 32);
+	x->flags = s->flags;
+	x->offset = s->role == XF_REQUESTER ? s->offset : 0;
 	x->done = s->done;
 	x->total = s->total;
+	x->bad_fragments = s->bad;
+	x->restarts = s->restarts;
 	x->elapsed_ms = now - s->created;
+	/* This run's bytes over this run's time: a resumed prefix is not counted. */
 	el = s->data_start ? now - s->data_start : 0;
-	x->rate = el > 0 ? s->done * 1000 / el : 0;
+	x->rate = el > 0 && s->done > x->offset ? (s->done - x->offset) * 1000 / el : 0;
 }
 
 static void
@@ -342,16 +373,27 @@ xf_ignore_reply(void *arg, const uint8_t *rep, size_t len, const char *err)
 	(void)err;
 }
 
+/*
+ * Closes the download in storaged: its verified prefix is kept for a later
+ * resume, or discarded (cancel).  Fire and forget.
+ */
 static void
-xf_dl_abort(struct xf_sess *s)
+xf_dl_abort(struct xf_sess *s, int discard)
 {
-	uint8_t buf[32];
+	struct ipc_dl_abort a;
+	uint8_t buf[64];
 	long len;
 
-	if (s->dl != DL_OPEN && s->dl != DL_COMMIT_SENT)
+	if (s->flags & IPC_XFER_F_PROBE)
 		return;
-	/* Fire and forget: storaged drops the partial file (or idles it out). */
-	if ((len = ipc_u32_encode(buf, sizeof(buf), IPC_DL_ABORT, s->dl_id)) > 0)
+	memset(&a, 0, sizeof(a));
+	if (s->dl == DL_OPEN || s->dl == DL_COMMIT_SENT)
+		a.id = s->dl_id;
+	else if (!discard)
+		return;
+	a.discard = (uint8_t)(discard != 0);
+	memcpy(a.hash, s->hash, 32);
+	if ((len = ipc_dl_abort_encode(buf, sizeof(buf), &a)) > 0)
 		ipc_client_send(&s->f->n->store, buf, (size_t)len, XF_IPC_TIMEOUT_MS,
 		    xf_ignore_reply, NULL, xf_now());
 	s->dl = DL_DEAD;
@@ -387,16 +429,19 @@ xf_end(struct xf_sess *s, int ok, int terminate, const char *why)
 	if (!ok)
 		snprintf(r->info.error, sizeof(r->info.error), "%s", why);
 	if (s->role == XF_REQUESTER && !ok)
-		xf_dl_abort(s);
-	if (terminate)
+		xf_dl_abort(s, s->discard);
+	/* A requester between runs has no sequence (nor a stream) any more. */
+	if (terminate && s->seq != 0)
 		xf_send_ctl(n, s->pub, s->hash, WIRE_TRANSFER_TERMINATE, s->seq);
-	seq_remove_bi(n->seqs, s->pub, s->seq);
+	if (s->seq != 0)
+		seq_remove_bi(n->seqs, s->pub, s->seq);
 	for (i = 0; i < XF_MAX_SESSIONS; i++)
 		if (f->s[i] == s)
 			f->s[i] = NULL;
 	for (i = 0; i < XF_SERVE_AHEAD; i++)
 		free(s->slots[i].data);
 	free(s->chunk);
+	free(s->probe);
 	xf_udt_drop(s);
 	free(s);
 }
@@ -426,6 +471,7 @@ xf_store_send(struct xf_sess *s, const uint8_t *msg, size_t len, uint32_t timeou
 		return -1;
 	q->f = s->f;
 	q->number = s->number;
+	q->gen = s->gen;
 	q->off = off;
 	if (ipc_client_send(&s->f->n->store, msg, len, timeout, cb, q, xf_now()) != 0) {
 		free(q);
@@ -464,12 +510,70 @@ xf_reply_sess(struct xf_ipc *q, uint64_t *off)
 	return s;
 }
 
+/* As xf_reply_sess, but NULL for a reply to an earlier run of a requester. */
+static struct xf_sess *
+xf_reply_run(struct xf_ipc *q, uint64_t *off)
+{
+	uint32_t gen = q->gen;
+	struct xf_sess *s = xf_reply_sess(q, off);
+
+	return s != NULL && s->gen == gen ? s : NULL;
+}
+
 /* --- requester ------------------------------------------------------------ */
+
+static int	xf_run_start(struct xf_sess *s);
+
+static int
+xf_is_verify_fail(const char *why)
+{
+	return strncmp(why, XF_VERIFY_FAIL, strlen(XF_VERIFY_FAIL)) == 0;
+}
+
+/* Ends this run's stream: UDT dropped, the provider told (§9.6), sequence freed. */
+static void
+xf_stream_stop(struct xf_sess *s)
+{
+	struct netd *n = s->f->n;
+
+	if (s->conn == NULL)
+		return;
+	xf_udt_drop(s);
+	xf_send_ctl(n, s->pub, s->hash, WIRE_TRANSFER_TERMINATE, s->seq);
+	seq_remove_bi(n->seqs, s->pub, s->seq);
+	s->seq = 0;
+}
+
+/*
+ * storaged refused the data (and discarded it): the peer sent bytes that do
+ * not verify.  Counted; fetched again from offset 0 up to XF_MAX_REFETCH
+ * times in all, then the download fails naming the peer.
+ */
+static void
+xf_verify_failed(struct xf_sess *s, const char *why)
+{
+	char peer[17], msg[IPC_XFER_ERR_MAX + 1];
+
+	s->f->n->counters[IPC_NC_XFER_BAD_FRAGMENT]++;
+	s->bad++;
+	s->dl = DL_NONE;
+	xf_stream_stop(s);
+	xf_peer_text(s->pub, peer);
+	if (s->bad >= XF_MAX_REFETCH) {
+		snprintf(msg, sizeof(msg), "data from peer %s… failed verification %u "
+		    "times: %s", peer, s->bad, why);
+		xf_end(s, 0, 0, msg);
+		return;
+	}
+	log_warnx("file download %u from %s…: %s; fetching it again", s->number, peer, why);
+	s->offset = 0;
+	xf_run_start(s);
+}
 
 static void
 xf_commit_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 {
-	struct xf_sess *s = xf_reply_sess(arg, NULL);
+	struct xf_sess *s = xf_reply_run(arg, NULL);
 	char why[IPC_XFER_ERR_MAX + 1];
 
 	if (s == NULL)
@@ -480,7 +584,11 @@ xf_commit_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		return;
 	}
 	xf_store_err(rep, len, err, why, sizeof(why));
-	s->dl = DL_DEAD;	/* storaged dropped it already */
+	if (rep != NULL && xf_is_verify_fail(why)) {
+		xf_verify_failed(s, why);
+		return;
+	}
+	s->dl = DL_DEAD;	/* storaged closed it already */
 	xf_end(s, 0, 0, why);
 }
 
@@ -491,11 +599,15 @@ xf_data_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 	char why[IPC_XFER_ERR_MAX + 1];
 	uint64_t n;
 
-	s = xf_reply_sess(arg, &n);
+	s = xf_reply_run(arg, &n);
 	if (s == NULL)
 		return;
 	if (rep == NULL || ipc_empty_decode(rep, len, IPC_DL_DATA) != 0) {
 		xf_store_err(rep, len, err, why, sizeof(why));
+		if (rep != NULL && xf_is_verify_fail(why)) {
+			xf_verify_failed(s, why);
+			return;
+		}
 		s->dl = DL_DEAD;
 		xf_end(s, 0, 1, why);
 		return;
@@ -508,26 +620,29 @@ static void
 xf_begin_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 {
 	struct xfer_files *f = ((struct xf_ipc *)arg)->f;
-	struct xf_sess *s = xf_reply_sess(arg, NULL);
+	struct xf_sess *s = xf_reply_run(arg, NULL);
+	struct ipc_dl_abort a;
 	char why[IPC_XFER_ERR_MAX + 1];
-	uint8_t buf[32];
+	uint8_t buf[64];
 	uint32_t id;
 	long n;
 
 	if (s == NULL) {
-		/* The session ended meanwhile: storaged drops what it opened for it. */
-		if (rep != NULL && ipc_u32_decode(rep, len, IPC_DL_BEGIN, &id) == 0 &&
-		    (n = ipc_u32_encode(buf, sizeof(buf), IPC_DL_ABORT, id)) > 0)
+		/* The session (or run) ended meanwhile: storaged closes what it opened. */
+		memset(&a, 0, sizeof(a));
+		if (rep != NULL && ipc_u32_decode(rep, len, IPC_DL_BEGIN, &a.id) == 0 &&
+		    (n = ipc_dl_abort_encode(buf, sizeof(buf), &a)) > 0)
 			ipc_client_send(&f->n->store, buf, (size_t)n, XF_IPC_TIMEOUT_MS,
 			    xf_ignore_reply, NULL, xf_now());
 		return;
 	}
-	if (rep == NULL || ipc_u32_decode(rep, len, IPC_DL_BEGIN, &s->dl_id) != 0) {
+	if (rep == NULL || ipc_u32_decode(rep, len, IPC_DL_BEGIN, &id) != 0) {
 		xf_store_err(rep, len, err, why, sizeof(why));
 		s->dl = DL_NONE;
 		xf_end(s, 0, 1, why);
 		return;
 	}
+	s->dl_id = id;
 	s->dl = DL_OPEN;
 	xf_pump(s);
 }
@@ -560,10 +675,142 @@ xf_flush_chunk(struct xf_sess *s)
 	return 0;
 }
 
+/* storaged closed a paused download (its prefix kept): a resume may go on. */
+static void
+xf_pause_closed(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s = xf_reply_sess(arg, NULL);
+
+	(void)rep;
+	(void)len;
+	(void)err;
+	if (s != NULL)
+		xf_pump(s);
+}
+
+static void	xf_lookup(struct xf_sess *s);
+
+/* A paused download: close it in storaged once quiet, then wait for resume. */
+static void
+xf_pump_paused(struct xf_sess *s)
+{
+	struct ipc_dl_abort a;
+	uint8_t buf[64];
+	long n;
+
+	if (s->dl == DL_BEGIN_SENT || s->ipc > 0)
+		return;
+	if (s->dl == DL_OPEN) {
+		memset(&a, 0, sizeof(a));
+		a.id = s->dl_id;
+		memcpy(a.hash, s->hash, 32);
+		s->dl = DL_NONE;
+		if ((n = ipc_dl_abort_encode(buf, sizeof(buf), &a)) < 0 ||
+		    xf_store_send(s, buf, (size_t)n, XF_IPC_TIMEOUT_MS, xf_pause_closed,
+		    0) != 0)
+			xf_end(s, 0, 0, "cannot close the paused download in storaged");
+		return;
+	}
+	if (s->want_resume) {
+		s->want_resume = 0;
+		xf_lookup(s);
+	}
+}
+
+/* The stream's 16-byte header (§9.3) arrived: check it, open the sink. 0 or -1. */
+static int
+xf_header(struct xf_sess *s)
+{
+	struct ipc_dl_begin b;
+	uint8_t buf[128];
+	uint64_t fsz, tsz;
+	char peer[17], why[IPC_XFER_ERR_MAX + 1];
+	long n;
+
+	wire_file_header_decode(s->hdr, &fsz, &tsz);
+	xf_peer_text(s->pub, peer);
+	/* We asked for everything from s->offset: that, and nothing else. */
+	if (s->offset > fsz || tsz != fsz - s->offset) {
+		snprintf(why, sizeof(why), "peer %s… announced %llu bytes of a %llu-byte "
+		    "file for a request from offset %llu", peer, (unsigned long long)tsz,
+		    (unsigned long long)fsz, (unsigned long long)s->offset);
+		xf_end(s, 0, 1, why);
+		return -1;
+	}
+	if (s->file_size != 0 && fsz != s->file_size) {
+		snprintf(why, sizeof(why), "peer %s… announces %llu bytes, the kept part "
+		    "was begun for %llu", peer, (unsigned long long)fsz,
+		    (unsigned long long)s->file_size);
+		xf_end(s, 0, 1, why);
+		return -1;
+	}
+	if (fsz > XF_MAX_FILE) {
+		xf_end(s, 0, 1, "the peer announced a file larger than 1 TiB");
+		return -1;
+	}
+	s->file_size = s->total = fsz;
+	s->data_start = xf_now();
+	if (s->chunk == NULL && (s->chunk = malloc(XF_IPC_HDR_ROOM + XF_STORE_CHUNK)) == NULL) {
+		xf_end(s, 0, 1, "out of memory");
+		return -1;
+	}
+	if (s->flags & IPC_XFER_F_PROBE)
+		return 0;
+	memcpy(b.hash, s->hash, 32);
+	b.size = fsz;
+	b.offset = s->offset;
+	if ((n = ipc_dl_begin_encode(buf, sizeof(buf), &b)) < 0 ||
+	    xf_store_send(s, buf, (size_t)n, XF_IPC_TIMEOUT_MS, xf_begin_done, 0) != 0) {
+		xf_end(s, 0, 1, "cannot start the download in storaged");
+		return -1;
+	}
+	s->dl = DL_BEGIN_SENT;
+	return 0;
+}
+
+/* Probe: the bytes are hashed and dropped; nothing is stored. */
+static void
+xf_pump_probe(struct xf_sess *s)
+{
+	uint8_t got_hash[32];
+	char hex[65], peer[17], why[IPC_XFER_ERR_MAX + 1];
+	uint64_t want;
+	ssize_t got;
+
+	while (s->conn != NULL && s->done < s->total) {
+		want = s->total - s->done;
+		if (want > XF_STORE_CHUNK)
+			want = XF_STORE_CHUNK;
+		got = udt_read(s->conn, s->chunk, (size_t)want);
+		if (got == 0)
+			return;
+		if (got < 0) {
+			xf_end(s, 0, 1, udt_strerror((int)got));
+			return;
+		}
+		blake3_hasher_update(s->probe, s->chunk, (size_t)got);
+		s->done += (uint64_t)got;
+	}
+	if (s->done < s->total)
+		return;
+	xf_stream_stop(s);
+	blake3_hasher_finalize(s->probe, got_hash, 32);
+	if (memcmp(got_hash, s->hash, 32) == 0) {
+		s->flags |= IPC_XFER_F_HASH_OK;
+		xf_end(s, 1, 0, "complete, hash ok");
+		return;
+	}
+	s->f->n->counters[IPC_NC_XFER_BAD_FRAGMENT]++;
+	s->bad++;
+	hex_encode(hex, got_hash, 32);
+	snprintf(why, sizeof(why), "hash mismatch: the data from peer %s… hashes to %s",
+	    xf_peer_text(s->pub, peer), hex);
+	xf_end(s, 0, 0, why);
+}
+
 static void
 xf_pump_requester(struct xf_sess *s)
 {
-	struct ipc_dl_begin b;
 	struct ipc_dl_commit c;
 	uint8_t buf[128];
 	uint64_t want;
@@ -572,6 +819,10 @@ xf_pump_requester(struct xf_sess *s)
 	long n;
 	int rc;
 
+	if (s->state == IPC_XFER_PAUSED) {
+		xf_pump_paused(s);
+		return;
+	}
 	if (s->conn != NULL) {
 		rc = udt_accept(s->conn);
 		if (rc == UDT_ERR_AGAIN)
@@ -582,7 +833,8 @@ xf_pump_requester(struct xf_sess *s)
 		}
 		if (s->state == IPC_XFER_STARTING)
 			s->state = IPC_XFER_RUNNING;
-	}
+	} else if (s->state == IPC_XFER_STARTING)
+		return;		/* storaged's answer about a kept part comes first */
 	/* The 16-byte header first (§9.3): file size, transfer size. */
 	while (s->conn != NULL && s->hlen < WIRE_FILE_HEADER_SIZE) {
 		got = udt_read(s->conn, s->hdr + s->hlen, WIRE_FILE_HEADER_SIZE - s->hlen);
@@ -593,29 +845,12 @@ xf_pump_requester(struct xf_sess *s)
 			return;
 		}
 		s->hlen += (size_t)got;
-		if (s->hlen < WIRE_FILE_HEADER_SIZE)
-			continue;
-		wire_file_header_decode(s->hdr, &s->file_size, &s->total);
-		/* We asked for offset 0, limit 0: the whole file, and nothing larger. */
-		if (s->total != s->file_size) {
-			xf_end(s, 0, 1, "the peer announced a partial transfer for a "
-			    "whole-file request");
+		if (s->hlen == WIRE_FILE_HEADER_SIZE && xf_header(s) != 0)
 			return;
-		}
-		if (s->total > XF_MAX_FILE) {
-			xf_end(s, 0, 1, "the peer announced a file larger than 1 TiB");
-			return;
-		}
-		s->data_start = xf_now();
-		memcpy(b.hash, s->hash, 32);
-		b.size = s->total;
-		if ((n = ipc_dl_begin_encode(buf, sizeof(buf), &b)) < 0 ||
-		    (s->chunk = malloc(XF_IPC_HDR_ROOM + XF_STORE_CHUNK)) == NULL ||
-		    xf_store_send(s, buf, (size_t)n, XF_IPC_TIMEOUT_MS, xf_begin_done, 0) != 0) {
-			xf_end(s, 0, 1, "cannot start the download in storaged");
-			return;
-		}
-		s->dl = DL_BEGIN_SENT;
+	}
+	if (s->flags & IPC_XFER_F_PROBE) {
+		xf_pump_probe(s);
+		return;
 	}
 	if (s->dl != DL_OPEN)
 		return;
@@ -645,8 +880,7 @@ xf_pump_requester(struct xf_sess *s)
 		return;
 	/* Every announced byte read (§9.2 "stops reading"): free the provider now (§9.6). */
 	if (s->conn != NULL) {
-		xf_udt_drop(s);
-		xf_send_ctl(s->f->n, s->pub, s->hash, WIRE_TRANSFER_TERMINATE, s->seq);
+		xf_stream_stop(s);
 		s->state = IPC_XFER_STORING;
 	}
 	if (s->clen > 0) {
@@ -668,22 +902,140 @@ xf_pump_requester(struct xf_sess *s)
 	s->dl = DL_COMMIT_SENT;
 }
 
-void
-netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+/*
+ * A run: a fresh transfer ID, bi-sequence and UDT listener, then
+ * REQUEST_START from s->offset to the end (§9.3).  0, or -1 when the
+ * session was ended.
+ */
+static int
+xf_run_start(struct xf_sess *s)
+{
+	struct xfer_files *f = s->f;
+	struct netd *n = f->n;
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct wire_transfer t;
+	struct peer *p;
+	size_t wlen, k;
+	char peer[17], hex[17];
+
+	xf_stream_stop(s);
+	if (s->runs++ > 0)
+		s->restarts++;
+	s->gen++;
+	s->state = IPC_XFER_STARTING;
+	s->hlen = 0;
+	s->got_lite = 0;
+	s->clen = 0;
+	s->data_start = 0;
+	s->done = s->handed = s->stored = s->offset;
+	s->req_at = s->last_rx = xf_now();
+	if (s->probe != NULL)
+		blake3_hasher_init(s->probe);
+	/* Lite packets need an active connection (§2.7). */
+	if ((p = peer_find(n->peers, s->pub)) == NULL || p->nact == 0 ||
+	    peer_send_targets(p, NULL, targets, &k) != 0) {
+		xf_end(s, 0, 0, "not connected to the peer");
+		return -1;
+	}
+	/* A fresh UUID v4, unique among our file sessions (§9.1). */
+	do {
+		randombytes_buf(s->id, sizeof(s->id));
+		xfer_uuid_v4(s->id);
+	} while (xf_find_id(f, s->id) != s);
+	if (xf_conn_open(s) != 0 || seq_new_bi(n->seqs, p->pub, &p->seq_counter, NULL,
+	    XF_IDLE_MS, xf_now(), &s->seq) != 0) {
+		xf_udt_drop(s);
+		s->seq = 0;
+		xf_end(s, 0, 0, "cannot start the transfer");
+		return -1;
+	}
+	if (udt_listen(s->conn) != UDT_OK) {
+		xf_end(s, 0, 0, "cannot start the transfer");
+		return -1;
+	}
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_REQUEST_START;
+	t.protocol = WIRE_TRANSFER_PROTO_UDT;
+	memcpy(t.hash, s->hash, 32);
+	t.offset = s->offset;
+	t.limit = 0;
+	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
+	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) != 0 ||
+	    netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0) {
+		xf_end(s, 0, 0, "cannot send the request to the peer");
+		return -1;
+	}
+	hex_encode(hex, s->hash, 8);
+	log_debug("file %s %s… from %s… requested from offset %llu (transfer %u)",
+	    (s->flags & IPC_XFER_F_PROBE) ? "probe" : "download", hex,
+	    xf_peer_text(p->pub, peer), (unsigned long long)s->offset, s->number);
+	return 0;
+}
+
+/* storaged's word on the hash: stored already, or a kept prefix to resume from. */
+static void
+xf_lookup_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct xf_sess *s = xf_reply_run(arg, NULL);
+	struct ipc_xstat_rep st;
+	char why[IPC_XFER_ERR_MAX + 1];
+
+	if (s == NULL)
+		return;
+	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0) {
+		xf_store_err(rep, len, err, why, sizeof(why));
+		xf_end(s, 0, 0, why);
+		return;
+	}
+	if (st.present) {
+		s->offset = s->done = s->total = st.size;
+		xf_end(s, 1, 0, "already stored");
+		return;
+	}
+	if (s->state == IPC_XFER_PAUSED) {
+		xf_pump(s);
+		return;
+	}
+	s->offset = st.partial_size != 0 ? st.partial : 0;
+	if (st.partial_size != 0)
+		s->file_size = s->total = st.partial_size;
+	xf_run_start(s);
+}
+
+/* Asks storaged about the hash before (re)requesting it. */
+static void
+xf_lookup(struct xf_sess *s)
+{
+	struct ipc_xstat_req q;
+	uint8_t buf[64];
+	long len;
+
+	s->state = IPC_XFER_STARTING;
+	s->gen++;
+	memcpy(q.hash, s->hash, 32);
+	if ((len = ipc_xstat_req_encode(buf, sizeof(buf), &q)) < 0 ||
+	    xf_store_send(s, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_lookup_done, 0) != 0)
+		xf_end(s, 0, 0, "cannot ask storaged about the file");
+}
+
+/* IPC_GET and IPC_PROBE. */
+static void
+xf_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len, int probe)
 {
 	struct xfer_files *f = netd_xfer_files(n);
 	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct ipc_get_req q;
-	struct wire_transfer t;
 	struct xf_sess *s;
 	struct peer *p;
 	uint8_t buf[32];
-	size_t wlen, k;
-	char peer[17], hex[17];
+	size_t k;
 	long l;
+	int i, rc;
 
-	if (ipc_get_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed get request");
+	rc = probe ? ipc_probe_req_decode(msg, len, &q) : ipc_get_req_decode(msg, len, &q);
+	if (rc != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s request",
+		    probe ? "probe" : "get");
 		return;
 	}
 	if (f == NULL) {
@@ -701,40 +1053,117 @@ netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 		    "(try 'peernetctl find' first)");
 		return;
 	}
+	/* One download per hash: storaged keeps one partial per hash. */
+	for (i = 0; !probe && i < XF_MAX_SESSIONS; i++)
+		if (f->s[i] != NULL && f->s[i]->role == XF_REQUESTER &&
+		    !(f->s[i]->flags & IPC_XFER_F_PROBE) &&
+		    memcmp(f->s[i]->hash, q.hash, 32) == 0) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "this file is being downloaded "
+			    "already (transfer %u%s)", f->s[i]->number,
+			    f->s[i]->state == IPC_XFER_PAUSED ? ", paused: resume it" : "");
+			return;
+		}
 	if (xf_count(f, XF_REQUESTER, NULL) >= XF_MAX_DOWNLOADS ||
 	    (s = xf_new(f, XF_REQUESTER, p->pub, q.hash)) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "too many transfers at once");
 		return;
 	}
-	/* A fresh UUID v4, unique among our file sessions (§9.1). */
-	do {
-		randombytes_buf(s->id, sizeof(s->id));
-		xfer_uuid_v4(s->id);
-	} while (xf_find_id(f, s->id) != s);
-	if (seq_new_bi(n->seqs, p->pub, &p->seq_counter, NULL, XF_IDLE_MS, xf_now(),
-	    &s->seq) != 0 || udt_listen(s->conn) != UDT_OK) {
-		s->seq = 0;
-		xf_end(s, 0, 0, "cannot start");
-		ipc_reply_error(req, IPC_ERR_FAILED, "cannot start the transfer");
+	if (probe) {
+		s->flags = IPC_XFER_F_PROBE;
+		if ((s->probe = malloc(sizeof(*s->probe))) == NULL) {
+			xf_end(s, 0, 0, "out of memory");
+			ipc_reply_error(req, IPC_ERR_FAILED, "out of memory");
+			return;
+		}
+	}
+	/* The number first: whatever happens next shows in IPC_TRANSFERS. */
+	l = ipc_u32_encode(buf, sizeof(buf), probe ? IPC_PROBE : IPC_GET, s->number);
+	ipc_reply(req, buf, (size_t)l);
+	if (probe)
+		xf_run_start(s);
+	else
+		xf_lookup(s);
+}
+
+void
+netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	xf_req_get(n, req, msg, len, 0);
+}
+
+void
+netd_req_probe(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	xf_req_get(n, req, msg, len, 1);
+}
+
+/* IPC_XFER_CTL: pause, resume or cancel a live transfer. */
+void
+netd_req_xfer_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct xfer_files *f = netd_xfer_files(n);
+	struct ipc_xfer_ctl q;
+	struct xf_sess *s;
+	uint8_t buf[32];
+	int i;
+	long l;
+
+	if (ipc_xfer_ctl_decode(msg, len, &q) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed transfer-control request");
 		return;
 	}
-	memset(&t, 0, sizeof(t));
-	t.control = WIRE_TRANSFER_REQUEST_START;
-	t.protocol = WIRE_TRANSFER_PROTO_UDT;
-	memcpy(t.hash, q.hash, 32);
-	t.offset = 0;
-	t.limit = 0;
-	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
-	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) != 0 ||
-	    netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0) {
-		xf_end(s, 0, 0, "cannot send the request");
-		ipc_reply_error(req, IPC_ERR_FAILED, "cannot send the request to the peer");
+	if ((s = xf_find_number(f, q.number)) == NULL) {
+		for (i = 0; f != NULL && i < XF_RECENT; i++)
+			if (f->recent[i].at != 0 && f->recent[i].info.number == q.number) {
+				ipc_reply_error(req, IPC_ERR_FAILED, "transfer %u has ended "
+				    "(%s)%s", q.number,
+				    ipc_xfer_state_name(f->recent[i].info.state),
+				    q.op == IPC_XFER_RESUME ? "; 'get' the hash again to "
+				    "continue from its verified part" : "");
+				return;
+			}
+		ipc_reply_error(req, IPC_ERR_FAILED, "no transfer %u", q.number);
 		return;
 	}
-	hex_encode(hex, q.hash, 8);
-	log_debug("file download %s… from %s… requested (transfer %u)", hex,
-	    xf_peer_text(p->pub, peer), s->number);
-	l = ipc_u32_encode(buf, sizeof(buf), IPC_GET, s->number);
+	switch (q.op) {
+	case IPC_XFER_PAUSE:
+		if (s->role != XF_REQUESTER || (s->flags & IPC_XFER_F_PROBE)) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "only downloads can be paused");
+			return;
+		}
+		if (s->state == IPC_XFER_PAUSED)
+			break;
+		if (s->state != IPC_XFER_STARTING && s->state != IPC_XFER_RUNNING) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "transfer %u is %s: too late to "
+			    "pause", q.number, ipc_xfer_state_name((uint8_t)s->state));
+			return;
+		}
+		xf_stream_stop(s);
+		/* Bytes not handed to storaged are fetched again on resume. */
+		s->clen = 0;
+		s->done = s->handed;
+		s->want_resume = 0;
+		s->state = IPC_XFER_PAUSED;
+		log_info("file download %u paused at %llu bytes", s->number,
+		    (unsigned long long)s->done);
+		xf_pump(s);
+		break;
+	case IPC_XFER_RESUME:
+		if (s->state != IPC_XFER_PAUSED) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "transfer %u is %s, not paused",
+			    q.number, ipc_xfer_state_name((uint8_t)s->state));
+			return;
+		}
+		s->want_resume = 1;
+		log_info("file download %u resumed", s->number);
+		xf_pump(s);
+		break;
+	case IPC_XFER_CANCEL:
+		s->discard = 1;
+		xf_end(s, 0, s->conn != NULL, "cancelled");
+		break;
+	}
+	l = ipc_empty_encode(buf, sizeof(buf), IPC_XFER_CTL, IPC_OK);
 	ipc_reply(req, buf, (size_t)l);
 }
 
@@ -880,6 +1309,7 @@ xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		return;
 	}
 	if (!st.present) {
+		s->f->n->counters[IPC_NC_XFER_REFUSED]++;
 		xf_send_ctl(s->f->n, s->pub, s->hash, WIRE_TRANSFER_NOT_AVAILABLE, s->seq);
 		xf_end(s, 0, 0, "not available (404)");
 		return;
@@ -887,6 +1317,7 @@ xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 	/* The reference's range checks (§9.3): a bad range is ignored silently. */
 	limit = s->total;
 	if (s->offset > st.size || (limit > 0 && limit > st.size - s->offset)) {
+		s->f->n->counters[IPC_NC_XFER_REFUSED]++;
 		xf_end(s, 0, 0, "requested range outside the file: ignored");
 		return;
 	}
@@ -916,8 +1347,10 @@ xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire
 	char peer[17];
 	long len;
 
-	if (t->protocol != WIRE_TRANSFER_PROTO_UDT)
+	if (t->protocol != WIRE_TRANSFER_PROTO_UDT) {
+		n->counters[IPC_NC_XFER_REFUSED]++;
 		return;		/* the reference ignores other protocols */
+	}
 	if ((old = xf_find_id(f, t->transfer_id)) != NULL) {
 		/* The same request again (sent on several connections): already served. */
 		if (old->role == XF_PROVIDER && old->seq == seq &&
@@ -934,6 +1367,7 @@ xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire
 	    (s = xf_new(f, XF_PROVIDER, p->pub, t->hash)) == NULL) {
 		log_debug("file request from %s… refused: too many transfers",
 		    xf_peer_text(p->pub, peer));
+		n->counters[IPC_NC_XFER_REFUSED]++;
 		xf_send_ctl(n, p->pub, t->hash, WIRE_TRANSFER_TERMINATE, seq);
 		return;
 	}
@@ -1094,7 +1528,7 @@ xfer_file_tick(struct xfer_files *f, uint64_t now_ms)
 			continue;
 		}
 		if (s->role == XF_REQUESTER && !s->got_lite &&
-		    now_ms - s->created >= XF_START_MS) {
+		    now_ms - s->req_at >= XF_START_MS) {
 			xf_end(s, 0, 1, "the peer did not answer the request");
 			continue;
 		}

@@ -8,10 +8,18 @@
  *    warehouse holds it (IPC_XSTAT); NOT_AVAILABLE, or the requester's
  *    transfer ID and sequence registered, UDT client, the 16-byte header
  *    then the bytes read from storaged in large IPC_CAT chunks, a few ahead.
- *  - Requester: ctl's IPC_GET; fresh transfer ID and bi-sequence, UDT
- *    server, REQUEST_START (offset 0, limit 0); the stream goes to storaged
- *    as a warehouse-only download (IPC_DL_*), which refuses the data unless
- *    it hashes to the requested hash.  ctl follows it with IPC_TRANSFERS.
+ *  - Requester: ctl's IPC_GET; storaged is asked (IPC_XSTAT) whether it
+ *    keeps a verified prefix of the file from an earlier, interrupted
+ *    download; then a "run": fresh transfer ID and bi-sequence, UDT server,
+ *    REQUEST_START (offset = that prefix, limit 0); the stream goes to
+ *    storaged as a download (IPC_DL_*) that checkpoints the verified prefix
+ *    and refuses the data unless it verifies (serve_dl.c: what is verified
+ *    when).  A verification failure is counted and the file fetched again
+ *    (XF_MAX_REFETCH runs in all); pause ends the run and closes the
+ *    download in storaged keeping its prefix, resume starts a new run from
+ *    it, cancel discards it (IPC_XFER_CTL).  IPC_PROBE: a run whose bytes
+ *    are only hashed, in memory, never stored.  ctl follows a transfer with
+ *    IPC_TRANSFERS.
  */
 #ifndef PEERNET_XFER_FILE_H
 #define PEERNET_XFER_FILE_H
@@ -42,6 +50,9 @@ struct xfer_files *netd_xfer_files(struct netd *n);
 /* IPC requests from ctl (netd.c dispatches them). */
 void	netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 void	netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	netd_req_probe(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	netd_req_xfer_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg,
 	    size_t len);
 
 #endif

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
  libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
- libinih-dev libjansson-dev libunistring-dev b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc"
+ libinih-dev libjansson-dev libunistring-dev b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc
+ miniupnpd-nftables"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -21,8 +22,21 @@ if [ -n "$missing" ]; then
 	fi
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# miniupnpd is only for tests/integration/portmap.sh, run inside a
+	# namespace: no package may start a host-wide daemon (policy-rc.d 101).
+	own_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		own_policy=1
+	fi
 	apt-get update -qq || true
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	[ "$own_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+	if command -v systemctl >/dev/null 2>&1 &&
+	    systemctl list-unit-files miniupnpd.service 2>/dev/null | grep -q miniupnpd; then
+		systemctl disable --now miniupnpd.service >/dev/null 2>&1 || true
+	fi
 fi
 # The system user and group the daemons drop to when started as root.
 if [ "$(id -u)" -eq 0 ] && ! getent passwd peernet >/dev/null; then

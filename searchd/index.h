@@ -36,13 +36,19 @@
  * a popular word needs a 64-bit second preimage of BLAKE3 (2^64 work).
  *
  * Ingest is batched: idx_begin() opens a transaction, idx_add_file() stores
- * the row and buffers its postings, and the buffer is sorted by key before
- * it goes into the B-tree (at idx_commit() or when it fills), which turns
- * random B-tree inserts into one ordered pass.  The sorted postings go to
- * a small delta table (posting_new), merged into the main table in key
- * order once it holds IDX_DELTA_MAX postings; lookups read both.  Writing
- * straight into the main table made every commit dirty nearly all of its
- * leaf pages (keyword keys are random): 11,300 rec/s at 1,000,000 records.
+ * the row (with its keyword keys, column kws) and buffers its postings.
+ * Postings of rows added since the last merge are the delta: sorted runs
+ * in memory only, never written as postings, and rebuilt from the rows'
+ * kws when the index is opened or a transaction rolls back, so a crash
+ * loses nothing that the WAL committed.  Once the delta holds
+ * IDX_DELTA_MAX postings it is merged into the main table in key order
+ * (one INSERT ... SELECT from a virtual table over the runs) and the merge
+ * mark (largest merged row id) is raised in the same transaction; lookups
+ * read the main table, then the delta (the same virtual table joined with
+ * the rows).  Writing straight into the main table made every commit dirty
+ * nearly all of its leaf pages (keyword keys are random): 11,300 rec/s at
+ * 1,000,000 records; a delta table in SQLite (posting_new) cost every
+ * posting two B-tree inserts: 33,400 rec/s.
  *
  * Rows are per (owner, file ID): unlike the reference, whose keyword lists
  * hold a file ID once across all owners (§6.1), two owners sharing a
@@ -60,14 +66,11 @@
  * is returned reads the texts (name, folder, description).
  *
  * Measured with bench/bench_search (1,000,000 records, 6.8 postings each,
- * 2 cores shared with other builds; old and new code one after the other
- * in one run): ingest 21,300 -> 33,400 rec/s (between 28,000 and 42,700
- * in other runs of the same code, depending on the load), queries of
- * 1-3 vocabulary words touching ~1,100 rows each: p50 7.3 -> 2.6 ms,
- * p99 17.9 -> 4.6 ms.  Ingest still misses the issue's 50,000 rec/s: what
- * is left is SQLite's per-row cost of 6.8 posting rows per record (1-2 us
- * each, also when appending) and keyword derivation (~4.7 us per record,
- * 40% of it BLAKE3 of short keywords).
+ * 2 cores shared with other builds, loads 5-13): the SQLite delta table
+ * took 23.2 s of CPU for the ingest, the in-memory delta 13.0-13.3 s
+ * (kw derivation ~3.4 s, row inserts ~4.4 s, merges and commits the rest);
+ * wall-clock rates in DESIGN/docs (docs/design.md).  Queries of 1-3
+ * vocabulary words touching ~1,100 rows each stay at p50 ~2.4 ms.
  *
  * Not thread-safe: one struct idx per thread (searchd has one loop).
  */
@@ -91,8 +94,12 @@
 #define IDX_SORT_NAME_PREFIX	128
 /* Postings buffered before they are sorted and written (idx_begin). */
 #define IDX_POST_BUF	(1 << 18)
-/* Postings kept in the delta table before a merge into the main one. */
-#define IDX_DELTA_MAX	(1 << 19)
+/*
+ * Postings kept in the delta (memory: 16 bytes each, twice that while
+ * two runs merge) before a merge into the main table.  Fewer merges
+ * rewrite the main table fewer times; 2^20 = 16 MiB.
+ */
+#define IDX_DELTA_MAX	(1 << 20)
 
 /* File types (DATA.md §3.2) and formats (§3.3) used by filters. */
 #define IDX_TYPE_COUNT		11	/* 0..10 */

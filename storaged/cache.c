@@ -19,6 +19,7 @@
 #include "block.h"
 #include "cache.h"
 #include "chain.h"
+#include "db.h"
 #include "ident.h"
 
 enum {
@@ -86,8 +87,7 @@ struct cache_ev {
 };
 
 struct cache {
-	sqlite3		*db;
-	sqlite3_stmt	*st[CS_COUNT];
+	struct db	 db;
 	struct cache_limits lim;
 	cache_event_fn	 ev_cb;
 	void		*ev_arg;
@@ -98,7 +98,7 @@ struct cache {
 	size_t		 nev;
 	size_t		 evcap;
 	struct chain_scratch scratch;
-	char		 dberr[256];
+	uint64_t	 counters[CACHE_CNT_MAX];
 };
 
 const char *
@@ -125,27 +125,95 @@ cache_strerror(int err)
 	return "unknown cache error";
 }
 
+static const char *const cache_counter_names[CACHE_CNT_MAX] = {
+	[CACHE_CNT_ACCEPTED] = "cache_blocks_accepted",
+	[CACHE_CNT_BAD_SIGNATURE] = "cache_rejected_signature",
+	[CACHE_CNT_WRONG_SIGNER] = "cache_rejected_signer",
+	[CACHE_CNT_NUMBERING] = "cache_rejected_numbering",
+	[CACHE_CNT_OVERSIZE] = "cache_rejected_oversize",
+	[CACHE_CNT_RECORD_LIMITS] = "cache_rejected_record_limits",
+	[CACHE_CNT_MALFORMED] = "cache_rejected_malformed",
+	[CACHE_CNT_BAD_RECORDS] = "cache_rejected_bad_records",
+	[CACHE_CNT_OTHER] = "cache_rejected_other",
+};
+
+const char *
+cache_counter_name(int counter)
+{
+	if (counter < 0 || counter >= CACHE_CNT_MAX)
+		return "unknown";
+	return cache_counter_names[counter];
+}
+
+int
+cache_reject_kind(int err)
+{
+	switch (err) {
+	case CACHE_OK:
+		return CACHE_CNT_ACCEPTED;
+	case BLOCK_ERR_SIGNATURE:
+		return CACHE_CNT_BAD_SIGNATURE;
+	case BLOCK_ERR_OWNER:
+		return CACHE_CNT_WRONG_SIGNER;
+	case BLOCK_ERR_NUMBER:
+	case BLOCK_ERR_VERSION:
+	case BLOCK_ERR_PREV_HASH:
+	case CACHE_ERR_STALE:
+	case CACHE_ERR_RANGE:
+		return CACHE_CNT_NUMBERING;
+	case BLOCK_ERR_TOO_LARGE:
+	case CACHE_ERR_TOO_LARGE:
+	case CACHE_ERR_TOO_MANY_BLOCKS:
+		return CACHE_CNT_OVERSIZE;
+	case BLOCK_ERR_TOO_MANY_RECORDS:
+	case BLOCK_ERR_RECORD_TOO_LARGE:
+	case CACHE_ERR_FULL:
+		return CACHE_CNT_RECORD_LIMITS;
+	case BLOCK_ERR_SHORT:
+	case BLOCK_ERR_SIZE_FIELD:
+	case BLOCK_ERR_RECORD_HEADER:
+	case BLOCK_ERR_RECORD_DATA:
+	case BLOCK_ERR_TRAILING:
+		return CACHE_CNT_MALFORMED;
+	case BLOCK_ERR_FILE_SHORT:
+	case BLOCK_ERR_TAG_HEADER:
+	case BLOCK_ERR_TAG_DATA:
+	case BLOCK_ERR_REF_WIDTH:
+	case BLOCK_ERR_REF_RANGE:
+	case BLOCK_ERR_REF_TYPE:
+	case BLOCK_ERR_PROFILE_SHORT:
+	case BLOCK_ERR_FILE_TRAILING:
+	case BLOCK_ERR_TAG_FORMAT:
+		return CACHE_CNT_BAD_RECORDS;
+	}
+	return CACHE_CNT_OTHER;
+}
+
+void
+cache_counters(struct cache *c, uint64_t out[CACHE_CNT_MAX])
+{
+	memcpy(out, c->counters, sizeof(c->counters));
+}
+
 /* ---- helpers --------------------------------------------------------- */
 
 static int
-db_fail(struct cache *c)
+cache_dbfail(struct cache *c)
 {
-	snprintf(c->dberr, sizeof(c->dberr), "%s", sqlite3_errmsg(c->db));
+	(void)db_fail(&c->db);
 	return CACHE_ERR_DB;
 }
 
 const char *
 cache_last_db_error(struct cache *c)
 {
-	return c->dberr;
+	return c->db.err;
 }
 
 static sqlite3_stmt *
 stmt(struct cache *c, int i)
 {
-	sqlite3_reset(c->st[i]);
-	sqlite3_clear_bindings(c->st[i]);
-	return c->st[i];
+	return db_stmt(&c->db, i);
 }
 
 static sqlite3_stmt *
@@ -160,10 +228,7 @@ stmt_owner(struct cache *c, int i, const uint8_t *owner)
 static int
 step_done(struct cache *c, sqlite3_stmt *s)
 {
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CACHE_OK : db_fail(c);
+	return db_step_done(&c->db, s) == 0 ? CACHE_OK : CACHE_ERR_DB;
 }
 
 static int64_t
@@ -213,9 +278,7 @@ static int
 tx_begin(struct cache *c)
 {
 	ev_clear(c);
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(c);
-	return CACHE_OK;
+	return db_begin(&c->db) == 0 ? CACHE_OK : CACHE_ERR_DB;
 }
 
 static int
@@ -224,11 +287,10 @@ tx_end(struct cache *c, int rc)
 	struct cache_ev *ev;
 	size_t i, nev;
 
-	if (rc == CACHE_OK &&
-	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = db_fail(c);
+	if (rc == CACHE_OK && db_commit(&c->db) != 0)
+		rc = CACHE_ERR_DB;
 	if (rc != CACHE_OK) {
-		(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		db_rollback(&c->db);
 		ev_clear(c);
 		return rc;
 	}
@@ -260,7 +322,7 @@ peer_get(struct cache *c, const uint8_t *owner, struct cache_peer *p)
 		return CACHE_ERR_NOT_FOUND;
 	}
 	if (rc != SQLITE_ROW) {
-		rc = db_fail(c);
+		rc = cache_dbfail(c);
 		sqlite3_reset(s);
 		return rc;
 	}
@@ -290,7 +352,7 @@ blk_get(struct cache *c, const uint8_t *owner, uint64_t number, uint8_t **raw,
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)number);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? CACHE_ERR_NOT_FOUND : db_fail(c);
+		rc = rc == SQLITE_DONE ? CACHE_ERR_NOT_FOUND : cache_dbfail(c);
 		sqlite3_reset(s);
 		return rc;
 	}
@@ -343,7 +405,7 @@ drop_chain(struct cache *c, const uint8_t *owner, uint64_t version, int header)
 		}
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
-			return db_fail(c);
+			return cache_dbfail(c);
 	}
 	if ((rc = step_done(c, stmt_owner(c, CS_BLK_DEL_PEER, owner))) != CACHE_OK)
 		return rc;
@@ -367,7 +429,7 @@ totals(struct cache *c, struct cache_stats *st)
 		st->nfiles = (uint64_t)sqlite3_column_int64(s, 3);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? CACHE_OK : db_fail(c);
+	return rc == SQLITE_ROW ? CACHE_OK : cache_dbfail(c);
 }
 
 /*
@@ -403,7 +465,7 @@ make_room(struct cache *c, const uint8_t *keep, uint64_t add_bytes,
 		if (rc == SQLITE_DONE)
 			return CACHE_ERR_FULL;
 		if (rc != SQLITE_ROW)
-			return db_fail(c);
+			return cache_dbfail(c);
 		if ((rc = peer_get(c, victim, &p)) != CACHE_OK)
 			return rc;
 		if ((rc = drop_chain(c, victim, p.version, 1)) != CACHE_OK)
@@ -416,38 +478,20 @@ make_room(struct cache *c, const uint8_t *keep, uint64_t add_bytes,
 static int
 schema_init(struct cache *c)
 {
-	sqlite3_stmt *s;
-	int v = -1, rc;
-
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(c);
-	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW)
-			v = sqlite3_column_int(s, 0);
-		sqlite3_finalize(s);
+	switch (db_schema_init(&c->db, cache_schema, CACHE_SCHEMA_VERSION,
+	    NULL, NULL)) {
+	case 0:		return CACHE_OK;
+	case -2:	return CACHE_ERR_SCHEMA;
+	default:	return CACHE_ERR_DB;
 	}
-	if (v == 0 && sqlite3_exec(c->db, cache_schema, NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		rc = db_fail(c);
-	else if (v == 0 || v == CACHE_SCHEMA_VERSION)
-		rc = CACHE_OK;
-	else
-		rc = v < 0 ? db_fail(c) : CACHE_ERR_SCHEMA;
-	if (rc == CACHE_OK &&
-	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = db_fail(c);
-	if (rc != CACHE_OK)
-		(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
 }
 
 static int
 open_fail(struct cache *c, int rc, char *err, size_t errlen, const char *what)
 {
 	if (err != NULL && errlen > 0) {
-		if (rc == CACHE_ERR_DB && c->db != NULL)
-			snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(c->db));
+		if (rc == CACHE_ERR_DB)
+			snprintf(err, errlen, "%s: %s", what, c->db.err);
 		else
 			snprintf(err, errlen, "%s: %s", what, cache_strerror(rc));
 	}
@@ -461,8 +505,8 @@ cache_open(struct cache **cp, const char *path, const struct cache_limits *lim,
 {
 	struct cache *c;
 	sqlite3_stmt *s;
-	const unsigned char *mode;
-	int i, rc, wal = 0;
+	const char *what;
+	int rc;
 
 	if (cp == NULL || path == NULL)
 		return CACHE_ERR_ARG;
@@ -475,29 +519,13 @@ cache_open(struct cache **cp, const char *path, const struct cache_limits *lim,
 		c->lim.max_block_size = BLOCK_CACHE_MAX_SIZE;
 	if (c->lim.max_block_count == 0)
 		c->lim.max_block_count = BLOCK_CACHE_MAX_COUNT;
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-		return open_fail(c, CACHE_ERR_DB, err, errlen, path);
-	sqlite3_busy_timeout(c->db, 5000);
-	if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s,
-	    NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW &&
-		    (mode = sqlite3_column_text(s, 0)) != NULL)
-			wal = strcmp((const char *)mode, "wal") == 0;
-		sqlite3_finalize(s);
-	}
-	if (!wal)
-		return open_fail(c, CACHE_ERR_DB, err, errlen, "journal_mode=WAL");
 	/* NORMAL: consistent after a crash; a lost commit is refetched. */
-	if (sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		return open_fail(c, CACHE_ERR_DB, err, errlen, "synchronous");
+	if (db_open(&c->db, path, "NORMAL", &what) != 0)
+		return open_fail(c, CACHE_ERR_DB, err, errlen, what);
 	if ((rc = schema_init(c)) != CACHE_OK)
 		return open_fail(c, rc, err, errlen, path);
-	for (i = 0; i < CS_COUNT; i++)
-		if (sqlite3_prepare_v3(c->db, cache_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
-			return open_fail(c, CACHE_ERR_DB, err, errlen, cache_sql[i]);
+	if (db_prepare(&c->db, cache_sql, CS_COUNT, &what) != 0)
+		return open_fail(c, CACHE_ERR_DB, err, errlen, what);
 	s = stmt(c, CS_MAX_SEQ);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		c->seq = sqlite3_column_int64(s, 0);
@@ -509,14 +537,9 @@ cache_open(struct cache **cp, const char *path, const struct cache_limits *lim,
 void
 cache_close(struct cache *c)
 {
-	int i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < CS_COUNT; i++)
-		sqlite3_finalize(c->st[i]);
-	if (c->db != NULL)
-		sqlite3_close(c->db);
+	db_close(&c->db);
 	ev_clear(c);
 	free(c->ev);
 	chain_scratch_free(&c->scratch);
@@ -556,7 +579,7 @@ first_missing(struct cache *c, const uint8_t *owner, uint64_t to,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(c);
+		return cache_dbfail(c);
 	*from = want < to ? want : to;
 	return CACHE_OK;
 }
@@ -765,18 +788,21 @@ cache_ingest_block(struct cache *c, const uint8_t owner[PEERNET_PUBKEY_BYTES],
 {
 	int rc;
 
-	if (c == NULL || owner == NULL || raw == NULL)
+	if (c == NULL)
 		return CACHE_ERR_ARG;
 	/* Cheap limits first: no database work for what cannot be stored. */
-	if (len > c->lim.max_block_size)
-		return CACHE_ERR_TOO_LARGE;
-	if (number >= c->lim.max_block_count)
-		return CACHE_ERR_TOO_MANY_BLOCKS;
-	if (version > INT64_MAX)
-		return CACHE_ERR_STALE;
-	if ((rc = tx_begin(c)) != CACHE_OK)
-		return rc;
-	return tx_end(c, ingest_locked(c, owner, version, number, raw, len));
+	if (owner == NULL || raw == NULL)
+		rc = CACHE_ERR_ARG;
+	else if (len > c->lim.max_block_size)
+		rc = CACHE_ERR_TOO_LARGE;
+	else if (number >= c->lim.max_block_count)
+		rc = CACHE_ERR_TOO_MANY_BLOCKS;
+	else if (version > INT64_MAX)
+		rc = CACHE_ERR_STALE;
+	else if ((rc = tx_begin(c)) == CACHE_OK)
+		rc = tx_end(c, ingest_locked(c, owner, version, number, raw, len));
+	c->counters[cache_reject_kind(rc)]++;
+	return rc;
 }
 
 int
@@ -884,5 +910,5 @@ cache_foreach_file(struct cache *c,
 		}
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CACHE_OK : db_fail(c);
+	return rc == SQLITE_DONE ? CACHE_OK : cache_dbfail(c);
 }

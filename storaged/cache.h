@@ -59,6 +59,30 @@ enum cache_err {
 
 const char *cache_strerror(int err);
 
+/*
+ * What became of the blocks offered to cache_ingest_block since
+ * cache_open (in memory only): for `peernetctl status`, to see a peer
+ * sending garbage.  cache_reject_kind maps a return code to its counter.
+ */
+enum cache_counter {
+	CACHE_CNT_ACCEPTED = 0,		/* stored, or already stored */
+	CACHE_CNT_BAD_SIGNATURE,	/* the signature recovers no key */
+	CACHE_CNT_WRONG_SIGNER,		/* signed by another key than the chain's owner */
+	CACHE_CNT_NUMBERING,		/* number, version or previous hash not the
+					   block asked for; beyond the advertised height */
+	CACHE_CNT_OVERSIZE,		/* > CacheMaxBlockSize, number >= CacheMaxBlockCount */
+	CACHE_CNT_RECORD_LIMITS,	/* > 65535 records, a record >= 4 GiB, or the
+					   chain alone exceeds the byte/record limits */
+	CACHE_CNT_MALFORMED,		/* block layout: size field, record bounds, trailing bytes */
+	CACHE_CNT_BAD_RECORDS,		/* file/profile records: tags (names, folders...)
+					   or references outside the record/block */
+	CACHE_CNT_OTHER,		/* unknown peer, invalid key, database errors */
+	CACHE_CNT_MAX
+};
+
+const char *cache_counter_name(int counter);
+int	cache_reject_kind(int err);
+
 struct cache_limits {
 	uint64_t	 max_block_size;	/* CacheMaxBlockSize, 0 = BLOCK_CACHE_MAX_SIZE */
 	uint64_t	 max_block_count;	/* CacheMaxBlockCount, 0 = BLOCK_CACHE_MAX_COUNT */
@@ -116,6 +140,7 @@ void	cache_close(struct cache *c);
 void	cache_set_event_cb(struct cache *c, cache_event_fn cb, void *arg);
 void	cache_set_clock(struct cache *c, cache_clock_fn now, void *arg);
 const char *cache_last_db_error(struct cache *c);
+void	cache_counters(struct cache *c, uint64_t out[CACHE_CNT_MAX]);
 
 /*
  * A peer advertised (version, height) in an Announcement/Response/Local

@@ -19,6 +19,7 @@
 #include "block.h"
 #include "buf.h"
 #include "chain.h"
+#include "db.h"
 #include "ident.h"
 
 enum {
@@ -72,8 +73,7 @@ struct chain_ev {
 };
 
 struct chain {
-	sqlite3		*db;
-	sqlite3_stmt	*st[ST_COUNT];
+	struct db	 db;
 	uint8_t		 owner[PEERNET_PUBKEY_BYTES];
 	chain_sign_fn	 sign;
 	void		*sign_arg;
@@ -91,7 +91,6 @@ struct chain {
 	size_t		 nev;
 	size_t		 evcap;
 	struct chain_scratch scratch;
-	char		 dberr[256];
 };
 
 const char *
@@ -121,36 +120,29 @@ chain_strerror(int err)
 /* ---- small helpers --------------------------------------------------- */
 
 static int
-db_fail(struct chain *c)
+chain_dbfail(struct chain *c)
 {
-	snprintf(c->dberr, sizeof(c->dberr), "%s", sqlite3_errmsg(c->db));
+	(void)db_fail(&c->db);
 	return CHAIN_ERR_DB;
 }
 
 const char *
 chain_last_db_error(struct chain *c)
 {
-	return c->dberr;
+	return c->db.err;
 }
 
 static sqlite3_stmt *
 stmt(struct chain *c, int i)
 {
-	sqlite3_reset(c->st[i]);
-	sqlite3_clear_bindings(c->st[i]);
-	return c->st[i];
+	return db_stmt(&c->db, i);
 }
 
 /* Runs a statement that returns no rows. */
 static int
 step_done(struct chain *c, sqlite3_stmt *s)
 {
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(c);
-	return CHAIN_OK;
+	return db_step_done(&c->db, s) == 0 ? CHAIN_OK : CHAIN_ERR_DB;
 }
 
 static int64_t
@@ -417,15 +409,13 @@ static int
 tx_begin(struct chain *c)
 {
 	ev_clear(c);
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(c);
-	return CHAIN_OK;
+	return db_begin(&c->db) == 0 ? CHAIN_OK : CHAIN_ERR_DB;
 }
 
 static void
 tx_rollback(struct chain *c)
 {
-	(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(&c->db);
 	ev_clear(c);
 	/* The in-memory copy may have moved on; the database has not. */
 	(void)load_state(c);
@@ -438,9 +428,8 @@ tx_end(struct chain *c, int rc)
 	struct chain_ev *ev;
 	size_t i, nev;
 
-	if (rc == CHAIN_OK &&
-	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = db_fail(c);
+	if (rc == CHAIN_OK && db_commit(&c->db) != 0)
+		rc = CHAIN_ERR_DB;
 	if (rc != CHAIN_OK) {
 		tx_rollback(c);
 		return rc;
@@ -480,7 +469,7 @@ blk_get(struct chain *c, uint64_t number, uint8_t **raw, size_t *len)
 		return CHAIN_ERR_NOT_FOUND;
 	}
 	if (rc != SQLITE_ROW) {
-		rc = db_fail(c);
+		rc = chain_dbfail(c);
 		sqlite3_reset(s);
 		return rc;
 	}
@@ -516,7 +505,7 @@ load_state(struct chain *c)
 	int rc;
 
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = db_fail(c);
+		rc = chain_dbfail(c);
 		sqlite3_reset(s);
 		return rc;
 	}
@@ -571,7 +560,7 @@ index_block(struct chain *c, uint64_t number, const uint8_t *raw, size_t len,
 		if (rc == SQLITE_CONSTRAINT)
 			return CHAIN_ERR_EXISTS;
 		if (rc != SQLITE_DONE)
-			return db_fail(c);
+			return chain_dbfail(c);
 		if (ev_kind == 0 || c->ev_cb == NULL)
 			continue;
 		if (chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK)
@@ -646,8 +635,8 @@ static int
 open_fail(struct chain *c, int rc, char *err, size_t errlen, const char *what)
 {
 	if (err != NULL && errlen > 0) {
-		if (rc == CHAIN_ERR_DB && c->db != NULL)
-			snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(c->db));
+		if (rc == CHAIN_ERR_DB)
+			snprintf(err, errlen, "%s: %s", what, c->db.err);
 		else
 			snprintf(err, errlen, "%s: %s", what, chain_strerror(rc));
 	}
@@ -655,82 +644,33 @@ open_fail(struct chain *c, int rc, char *err, size_t errlen, const char *what)
 	return rc;
 }
 
+/* The local header of a new database: height 0, version 0 (§2.7). */
 static int
-check_wal(sqlite3 *db)
+header_init(void *arg, struct db *d)
 {
-	sqlite3_stmt *s;
-	const unsigned char *mode;
-	int ok = 0;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW &&
-	    (mode = sqlite3_column_text(s, 0)) != NULL &&
-	    strcmp((const char *)mode, "wal") == 0)
-		ok = 1;
-	sqlite3_finalize(s);
-	return ok ? 0 : -1;
-}
-
-static int
-user_version(sqlite3 *db, int *v)
-{
+	struct chain *c = arg;
 	sqlite3_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return -1;
+	if (sqlite3_prepare_v2(d->h, "INSERT INTO header(id, owner, height, "
+	    "version) VALUES (0, ?1, 0, 0)", -1, &s, NULL) != SQLITE_OK)
+		return db_fail(d);
+	sqlite3_bind_blob(s, 1, c->owner, PEERNET_PUBKEY_BYTES, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	*v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : db_fail(d);
 }
 
 /* Creates the schema if the file is new; refuses a newer schema. */
 static int
 schema_init(struct chain *c)
 {
-	sqlite3_stmt *s;
-	int v, rc;
-
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(c);
-	if (user_version(c->db, &v) != 0) {
-		rc = db_fail(c);
-		goto fail;
+	switch (db_schema_init(&c->db, chain_schema, CHAIN_SCHEMA_VERSION,
+	    header_init, c)) {
+	case 0:		return CHAIN_OK;
+	case -2:	return CHAIN_ERR_SCHEMA;
+	default:	return CHAIN_ERR_DB;
 	}
-	if (v == CHAIN_SCHEMA_VERSION)
-		return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ?
-		    CHAIN_OK : db_fail(c);
-	if (v != 0) {
-		rc = CHAIN_ERR_SCHEMA;
-		goto fail;
-	}
-	if (sqlite3_exec(c->db, chain_schema, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(c);
-		goto fail;
-	}
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO header(id, owner, height, "
-	    "version) VALUES (0, ?1, 0, 0)", -1, &s, NULL) != SQLITE_OK) {
-		rc = db_fail(c);
-		goto fail;
-	}
-	sqlite3_bind_blob(s, 1, c->owner, PEERNET_PUBKEY_BYTES, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(c);
-		goto fail;
-	}
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(c);
-		goto fail;
-	}
-	return CHAIN_OK;
-fail:
-	(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
 }
 
 /* The header, the block rows and the last block agree. */
@@ -745,7 +685,7 @@ check_consistency(struct chain *c)
 	int rc;
 
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = db_fail(c);
+		rc = chain_dbfail(c);
 		sqlite3_reset(s);
 		return rc;
 	}
@@ -773,7 +713,8 @@ chain_open(struct chain **cp, const char *dbpath,
     void *sign_arg, char *err, size_t errlen)
 {
 	struct chain *c;
-	int i, rc;
+	const char *what;
+	int rc;
 
 	if (cp == NULL || dbpath == NULL || owner_pub == NULL || sign == NULL)
 		return CHAIN_ERR_ARG;
@@ -787,22 +728,13 @@ chain_open(struct chain **cp, const char *dbpath,
 	c->sign_arg = sign_arg;
 	if ((c->genesis_name = strdup(CHAIN_GENESIS_NAME)) == NULL)
 		return open_fail(c, CHAIN_ERR_NOMEM, err, errlen, dbpath);
-	if (sqlite3_open_v2(dbpath, &c->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-		return open_fail(c, CHAIN_ERR_DB, err, errlen, dbpath);
-	sqlite3_busy_timeout(c->db, 5000);
-	if (check_wal(c->db) != 0)
-		return open_fail(c, CHAIN_ERR_DB, err, errlen, "journal_mode=WAL");
 	/* FULL: a commit is advertised at once, so it must survive power loss. */
-	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return open_fail(c, CHAIN_ERR_DB, err, errlen, "synchronous");
+	if (db_open(&c->db, dbpath, "FULL", &what) != 0)
+		return open_fail(c, CHAIN_ERR_DB, err, errlen, what);
 	if ((rc = schema_init(c)) != CHAIN_OK)
 		return open_fail(c, rc, err, errlen, dbpath);
-	for (i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(c->db, chain_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
-			return open_fail(c, CHAIN_ERR_DB, err, errlen, chain_sql[i]);
+	if (db_prepare(&c->db, chain_sql, ST_COUNT, &what) != 0)
+		return open_fail(c, CHAIN_ERR_DB, err, errlen, what);
 	if ((rc = load_state(c)) != CHAIN_OK)
 		return open_fail(c, rc, err, errlen, dbpath);
 	if ((rc = check_consistency(c)) != CHAIN_OK)
@@ -814,14 +746,9 @@ chain_open(struct chain **cp, const char *dbpath,
 void
 chain_close(struct chain *c)
 {
-	int i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(c->st[i]);
-	if (c->db != NULL)
-		sqlite3_close(c->db);
+	db_close(&c->db);
 	ev_clear(c);
 	free(c->ev);
 	chain_scratch_free(&c->scratch);
@@ -905,7 +832,7 @@ file_id_exists(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES])
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	return db_fail(c);
+	return chain_dbfail(c);
 }
 
 /*
@@ -1622,7 +1549,7 @@ profile_walk(struct chain *c,
 		}
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CHAIN_OK : db_fail(c);
+	return rc == SQLITE_DONE ? CHAIN_OK : chain_dbfail(c);
 }
 
 struct profile_get {
@@ -1802,12 +1729,12 @@ chain_info(struct chain *c, struct chain_info *info)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		return db_fail(c);
+		return chain_dbfail(c);
 	s = stmt(c, ST_BLK_STATS);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		info->block_bytes = (uint64_t)sqlite3_column_int64(s, 2);
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? CHAIN_OK : db_fail(c);
+	return rc == SQLITE_ROW ? CHAIN_OK : chain_dbfail(c);
 }
 
 int
@@ -1846,7 +1773,7 @@ chain_foreach_file(struct chain *c,
 		}
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CHAIN_OK : db_fail(c);
+	return rc == SQLITE_DONE ? CHAIN_OK : chain_dbfail(c);
 }
 
 /* The file record at (block, rec) as a malloc'd copy. */
@@ -1888,7 +1815,7 @@ chain_get_file(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES],
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? CHAIN_ERR_NOT_FOUND : db_fail(c);
+		return rc == SQLITE_DONE ? CHAIN_ERR_NOT_FOUND : chain_dbfail(c);
 	}
 	number = (uint64_t)sqlite3_column_int64(s, 0);
 	rec = (uint32_t)sqlite3_column_int64(s, 1);
@@ -1949,7 +1876,7 @@ chain_find_hash(struct chain *c, const uint8_t hash[BLOCK_HASH_BYTES],
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		free(pos);
-		return db_fail(c);
+		return chain_dbfail(c);
 	}
 	for (i = 0, rc = CHAIN_OK; i < n && rc == CHAIN_OK; i++) {
 		if ((rc = file_at(c, pos[2 * i], (uint32_t)pos[2 * i + 1], &f)) !=
@@ -1976,5 +1903,5 @@ chain_hash_referenced(struct chain *c, const uint8_t hash[BLOCK_HASH_BYTES])
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : db_fail(c);
+	return rc == SQLITE_DONE ? 0 : chain_dbfail(c);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "filetype.h"
 #include "hex.h"
 #include "log.h"
@@ -40,6 +41,51 @@ storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 	snprintf(f->description, sizeof(f->description), "%.*s",
 	    (int)(cf->description_len < IPC_STR_MAX ? cf->description_len : IPC_STR_MAX),
 	    cf->description ? cf->description : "");
+	storaged_tags_to_ipc(cf, &f->tags);
+}
+
+void
+storaged_tags_to_ipc(const struct chain_file *cf, struct ipc_tags *t)
+{
+	uint8_t date[8];
+	size_t i;
+
+	t->len = 0;
+	if (cf->date_created != 0) {
+		buf_put_le64(date, (uint64_t)cf->date_created);
+		(void)ipc_tags_add(t, RECORD_TAG_DATE_CREATED, date, sizeof(date));
+	}
+	/* A cached chain may carry more than IPC_TAGS_MAX: what fits is shown. */
+	for (i = 0; i < cf->ntags; i++)
+		(void)ipc_tags_add(t, cf->tags[i].type, cf->tags[i].data, cf->tags[i].len);
+}
+
+/*
+ * The tags of an add request into cf: the first 8-byte date-created tag
+ * becomes cf->date_created, the others are written in the given order.
+ */
+static void
+serve_tags_from_ipc(const struct ipc_tags *t, struct chain_file *cf,
+    struct chain_tag *tags, size_t cap)
+{
+	const uint8_t *data;
+	size_t off = 0, len;
+	uint16_t type;
+	int64_t d;
+
+	cf->ntags = 0;
+	while (ipc_tags_next(t, &off, &type, &data, &len) == 1 && cf->ntags < cap) {
+		if (type == RECORD_TAG_DATE_CREATED && cf->date_created == 0 &&
+		    record_tag_date(data, len, &d) == 0 && d != 0) {
+			cf->date_created = d;
+			continue;
+		}
+		tags[cf->ntags].type = type;
+		tags[cf->ntags].data = data;
+		tags[cf->ntags].len = len;
+		cf->ntags++;
+	}
+	cf->tags = cf->ntags > 0 ? tags : NULL;
 }
 
 static struct storaged *
@@ -173,6 +219,7 @@ static void
 serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	static struct ipc_add_result res;
+	static struct chain_tag tags[IPC_TAGS_MAX / 4];
 	struct storaged_upload *u;
 	struct wh_merkle_info mi;
 	struct chain_file cf;
@@ -220,6 +267,7 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	cf.folder_len = strlen(u->meta.folder);
 	cf.description = u->meta.description;
 	cf.description_len = strlen(u->meta.description);
+	serve_tags_from_ipc(&u->meta.tags, &cf, tags, sizeof(tags) / sizeof(tags[0]));
 	ft_detect(u->meta.name, &cf.type, &cf.format);
 	if (u->meta.type != 0xff)
 		cf.type = u->meta.type;
@@ -621,6 +669,33 @@ serve_cache(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 	ipc_reply(req, serve_buf, (size_t)n);
 }
 
+/* Counters of what storaged refused from the network, for `status`. */
+static void
+serve_store_status(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+    size_t len)
+{
+	static struct ipc_counters ct;
+	uint64_t v[CACHE_CNT_MAX];
+	int i;
+	long n;
+
+	if (ipc_empty_decode(msg, len, IPC_STORE_STATUS) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed store-status request");
+		return;
+	}
+	memset(&ct, 0, sizeof(ct));
+	memset(v, 0, sizeof(v));
+	if (s->cache != NULL)
+		cache_counters(s->cache, v);
+	for (i = 0; i < CACHE_CNT_MAX && i < IPC_COUNTERS_MAX; i++) {
+		strlcpy(ct.c[i].name, cache_counter_name(i), sizeof(ct.c[i].name));
+		ct.c[i].value = v[i];
+		ct.n++;
+	}
+	n = ipc_counters_encode(serve_buf, sizeof(serve_buf), IPC_STORE_STATUS, &ct);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
 static void
 serve_cache_seen(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
@@ -695,6 +770,7 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_VERIFY:	serve_verify(s, req, msg, len); break;
 	case IPC_BLOCK_GET:	serve_block_get(s, req, msg, len); break;
 	case IPC_CACHE:		serve_cache(s, req, msg, len); break;
+	case IPC_STORE_STATUS:	serve_store_status(s, req, msg, len); break;
 	case IPC_CACHE_SEEN:	serve_cache_seen(s, req, msg, len); break;
 	case IPC_CACHE_PUT:	serve_cache_put(s, req, msg, len); break;
 	case IPC_PEERS_SAVE:	storaged_peers_save(s, req, msg, len); break;

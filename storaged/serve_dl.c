@@ -1,55 +1,283 @@
 /*
  * serve_dl.c — storaged's side of file transfers (PROTOCOL.md §9.3):
- * IPC_XSTAT (does the warehouse hold this content, how large) for netd's
- * provider and for ctl, and downloads streamed in by netd as warehouse-only
- * writes: begin {hash, size} -> id, data in order, commit, abort.
+ * IPC_XSTAT (does the warehouse hold this content, how large, how much of a
+ * partial download of it is kept) for netd's provider and for ctl, and
+ * downloads streamed in by netd: begin {hash, size, offset} -> id, data in
+ * order, commit, abort (keep or discard).
  *
  * netd is treated as hostile here: a download never takes more bytes than
- * announced at its start, chunks must come in order, only the uid that
- * began it may continue it, and commit REFUSES (deleting the temp file, or
- * the new file) when the BLAKE3 of what arrived is not the hash the
- * download was started for.  Nothing corrupt stays in the warehouse, and no
- * chain record is created: downloaded content is just stored.
+ * the size announced at its start (at most DL_MAX_SIZE), chunks must come
+ * in order, only the uid that began it may continue it, and commit REFUSES
+ * (deleting the partial and anything it put in the warehouse) when the
+ * BLAKE3 of what arrived is not the hash the download was started for.
+ * Nothing corrupt reaches the warehouse, and no chain record is created:
+ * downloaded content is just stored.
+ *
+ * Partial downloads and resume.  A download is written to
+ * DIR/storage/partial/<hash hex>.part, not to the warehouse.  Its state file
+ * <hash hex>.state (magic, hash, size, fragment size, verified length, the
+ * merkle leaf hash of every fragment of the verified prefix, a BLAKE3 of
+ * all that) is replaced atomically (temp, fsync, rename) at checkpoints:
+ * the data is fdatasync'd first, so the recorded prefix is on disk whatever
+ * kills netd or storaged (kill -9, power loss).  Checkpoints fall on
+ * fragment boundaries (DATA.md §4.1), at least DL_CHECKPOINT bytes apart,
+ * and when a download is closed without being committed.  IPC_XSTAT
+ * re-hashes the kept prefix against the recorded leaves (so a part file
+ * damaged on disk is cut back to its last good fragment) and reports it;
+ * netd then asks its peer for the rest with a Transfer request at that
+ * offset and begins the download there.
+ *
+ * What is verified when (the reference has no way to fetch a file's merkle
+ * tree or proofs over the network, DATA.md §4.6, so the expected leaf
+ * hashes of a multi-fragment file are unknown to the downloader):
+ *  - a file of one fragment (<= 256 KiB): its leaf is the file hash (§4.3),
+ *    so the fragment is verified the moment it is complete, before commit;
+ *    a bad one is refused at once ("verification failed").
+ *  - larger files: each fragment's leaf is computed as it arrives and kept
+ *    with the prefix; it protects the kept prefix against damage on our
+ *    disk and across restarts.  Authenticity against the requested hash is
+ *    checked at commit over the whole file (BLAKE3 of every byte); a
+ *    mismatch discards the partial ("verification failed") and netd
+ *    refetches from offset 0, a bounded number of times.
  *
  * The table lives here (storaged has one warehouse per process); idle
- * downloads are dropped lazily on the next download request.
+ * downloads are closed (their prefix kept) lazily on the next request.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "blake3.h"
+#include "buf.h"
 #include "hex.h"
 #include "log.h"
+#include "merkle.h"
 #include "storaged.h"
 
 #define DL_MAX		16		/* downloads being written at once */
-#define DL_IDLE_MS	120000		/* without data for this long: dropped */
+#define DL_IDLE_MS	120000		/* without data for this long: closed, prefix kept */
+#define DL_MAX_SIZE	(1ULL << 40)	/* 1 TiB, netd's limit too: <= 16384 leaves */
+#define DL_CHECKPOINT	(4ULL << 20)	/* bytes between two fsync'd checkpoints, at least */
+#define DL_IO		(1024 * 1024)	/* read buffer of the re-hash and commit passes */
+#define DL_MAGIC	"PNDLPART"
+#define DL_STATE_HDR	64		/* magic 8, hash 32, size 8, fragment size 8, verified 8 */
+#define DL_SUBDIR	"storage/partial"
+/* The message prefix netd recognises as a verification failure (refetch). */
+#define DL_VERIFY_FAIL	"verification failed"
 
 struct dl {
 	uint32_t		 id;		/* 0: free */
-	struct wh_writer	*w;
+	int			 fd;		/* the .part file */
 	uint8_t			 hash[32];
-	uint64_t		 expected;
-	uint64_t		 received;
+	uint64_t		 expected;	/* the file size */
+	uint64_t		 received;	/* bytes in the part file, in order */
+	uint64_t		 verified;	/* the last checkpoint (fragment aligned) */
+	uint64_t		 frag;		/* fragment size (§4.1) */
+	uint8_t			*leaves;	/* 32 bytes per complete fragment */
+	uint64_t		 nleaves;
+	blake3_hasher		 fh;		/* the fragment being received */
 	uint64_t		 last_ms;
 	uid_t			 uid;
+};
+
+/* A partial as its state file records it. */
+struct dl_state {
+	uint64_t		 size;
+	uint64_t		 frag;
+	uint64_t		 verified;
+	uint8_t			*leaves;	/* verified / frag leaves; caller frees */
 };
 
 static struct dl dl_tab[DL_MAX];
 static uint32_t dl_next = 1;
 static uint8_t dl_buf[256];
+static uint8_t *dl_io;
 
-static void
-dl_free(struct dl *d)
+static int
+dl_path(struct storaged *s, const uint8_t hash[32], const char *ext, char *out,
+    size_t cap)
 {
-	if (d->w != NULL)
-		wh_write_abort(d->w);
-	memset(d, 0, sizeof(*d));
+	char hex[65];
+
+	hex_encode(hex, hash, 32);
+	if (snprintf(out, cap, "%s/%s/%s%s", s->d->dir, DL_SUBDIR, hex, ext) >= (int)cap)
+		return -1;
+	return 0;
+}
+
+static int
+dl_mkdir(struct storaged *s)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", s->d->dir, DL_SUBDIR);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", path);
+		return -1;
+	}
+	return 0;
 }
 
 static void
-dl_expire(uint64_t now)
+dl_remove_files(struct storaged *s, const uint8_t hash[32])
+{
+	char path[PATH_MAX];
+
+	if (dl_path(s, hash, ".state", path, sizeof(path)) == 0)
+		unlink(path);
+	if (dl_path(s, hash, ".part", path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+/* Reads and checks the state file of hash: 0, or -1 (none or unusable). */
+static int
+dl_state_load(struct storaged *s, const uint8_t hash[32], struct dl_state *st)
+{
+	char path[PATH_MAX];
+	uint8_t *b = NULL, sum[32], h[32];
+	struct buf_r r;
+	struct stat sb;
+	blake3_hasher bh;
+	uint64_t n;
+	size_t len;
+	int fd;
+
+	memset(st, 0, sizeof(*st));
+	if (dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	/* 16384 leaves at most (1 TiB in 64 MiB fragments). */
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < DL_STATE_HDR + 32 || sb.st_size > DL_STATE_HDR + 32 + 16384 * 32)
+		goto bad;
+	len = (size_t)sb.st_size;
+	if ((b = malloc(len)) == NULL || pread(fd, b, len, 0) != (ssize_t)len)
+		goto bad;
+	close(fd);
+	fd = -1;
+	blake3_hasher_init(&bh);
+	blake3_hasher_update(&bh, b, len - 32);
+	blake3_hasher_finalize(&bh, sum, 32);
+	buf_r_init(&r, b, len);
+	if (memcmp(buf_r_take(&r, 8), DL_MAGIC, 8) != 0)
+		goto bad;
+	buf_r_copy(&r, h, 32);
+	st->size = buf_r_le64(&r);
+	st->frag = buf_r_le64(&r);
+	st->verified = buf_r_le64(&r);
+	if (r.err || memcmp(h, hash, 32) != 0 || memcmp(sum, b + len - 32, 32) != 0 ||
+	    st->size == 0 || st->size > DL_MAX_SIZE ||
+	    st->frag != merkle_fragment_size(st->size) ||
+	    st->verified % st->frag != 0 || st->verified >= st->size)
+		goto bad;
+	n = st->verified / st->frag;
+	if (buf_r_left(&r) != n * 32 + 32)
+		goto bad;
+	if ((st->leaves = malloc(n * 32 + 1)) == NULL)
+		goto bad;
+	buf_r_copy(&r, st->leaves, n * 32);
+	free(b);
+	return 0;
+bad:
+	if (fd != -1)
+		close(fd);
+	free(b);
+	return -1;
+}
+
+/* Replaces the state file atomically: 0 or -1. */
+static int
+dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_t frag,
+    uint64_t verified, const uint8_t *leaves)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	uint64_t n = verified / frag;
+	size_t len = DL_STATE_HDR + (size_t)n * 32 + 32;
+	struct buf_w w;
+	blake3_hasher bh;
+	uint8_t *b;
+	int fd, rc = -1;
+
+	if ((b = malloc(len)) == NULL)
+		return -1;
+	buf_w_init(&w, b, len);
+	buf_w_bytes(&w, DL_MAGIC, 8);
+	buf_w_bytes(&w, hash, 32);
+	buf_w_le64(&w, size);
+	buf_w_le64(&w, frag);
+	buf_w_le64(&w, verified);
+	buf_w_bytes(&w, leaves, (size_t)n * 32);
+	blake3_hasher_init(&bh);
+	blake3_hasher_update(&bh, b, len - 32);
+	blake3_hasher_finalize(&bh, b + len - 32, 32);
+	if (dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
+	    dl_path(s, hash, ".state.tmp", tmp, sizeof(tmp)) != 0)
+		goto out;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1)
+		goto out;
+	if (write(fd, b, len) != (ssize_t)len || fsync(fd) == -1) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		log_warn("download state %s", path);
+	free(b);
+	return rc;
+}
+
+/* Writes a checkpoint at the last complete fragment received. */
+static void
+dl_checkpoint(struct storaged *s, struct dl *d)
+{
+	uint64_t v = d->nleaves * d->frag;
+
+	if (d->nleaves == 0)
+		return;
+	if (v >= d->expected)	/* complete: commit follows, keep one fragment to fetch */
+		v = (d->nleaves - 1) * d->frag;
+	if (v <= d->verified)
+		return;
+	if (fdatasync(d->fd) == -1) {
+		log_warn("download %u: fdatasync", d->id);
+		return;
+	}
+	if (dl_state_save(s, d->hash, d->expected, d->frag, v, d->leaves) == 0)
+		d->verified = v;
+}
+
+static void
+dl_free(struct storaged *s, struct dl *d, int discard)
+{
+	if (d->id == 0)
+		return;
+	if (!discard && d->fd != -1)
+		dl_checkpoint(s, d);
+	if (d->fd != -1)
+		close(d->fd);
+	if (discard)
+		dl_remove_files(s, d->hash);
+	free(d->leaves);
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+}
+
+static void
+dl_expire(struct storaged *s, uint64_t now)
 {
 	char hex[17];
 	int i;
@@ -57,8 +285,9 @@ dl_expire(uint64_t now)
 	for (i = 0; i < DL_MAX; i++)
 		if (dl_tab[i].id != 0 && now - dl_tab[i].last_ms > DL_IDLE_MS) {
 			hex_encode(hex, dl_tab[i].hash, 8);
-			log_warnx("download %u of %s… idle: dropped", dl_tab[i].id, hex);
-			dl_free(&dl_tab[i]);
+			log_warnx("download %u of %s… idle: closed, verified prefix kept",
+			    dl_tab[i].id, hex);
+			dl_free(s, &dl_tab[i], 0);
 		}
 }
 
@@ -73,12 +302,93 @@ dl_find(uint32_t id, uid_t uid)
 	return NULL;
 }
 
+static struct dl *
+dl_find_hash(const uint8_t hash[32])
+{
+	int i;
+
+	for (i = 0; i < DL_MAX; i++)
+		if (dl_tab[i].id != 0 && memcmp(dl_tab[i].hash, hash, 32) == 0)
+			return &dl_tab[i];
+	return NULL;
+}
+
 static void
 dl_reply_empty(struct ipc_req *req, uint16_t type)
 {
 	long n = ipc_empty_encode(dl_buf, sizeof(dl_buf), type, IPC_OK);
 
 	ipc_reply(req, dl_buf, (size_t)n);
+}
+
+static int
+dl_io_buf(void)
+{
+	if (dl_io == NULL)
+		dl_io = malloc(DL_IO);
+	return dl_io != NULL ? 0 : -1;
+}
+
+/*
+ * The verified prefix of hash's partial, re-hashed against its leaves; a
+ * prefix damaged on disk is cut back to its last good fragment.  0 and
+ * *verified, *size (0, 0 when there is no usable partial).
+ */
+static void
+dl_partial(struct storaged *s, const uint8_t hash[32], uint64_t *verified,
+    uint64_t *size)
+{
+	struct dl_state st;
+	char path[PATH_MAX];
+	uint8_t leaf[32];
+	uint64_t i, n, good, k;
+	ssize_t got;
+	int fd;
+
+	*verified = *size = 0;
+	if (dl_state_load(s, hash, &st) != 0)
+		return;
+	/* Being written right now: its last checkpoint is what a resume gets. */
+	if (dl_find_hash(hash) != NULL) {
+		*verified = st.verified;
+		*size = st.size;
+		free(st.leaves);
+		return;
+	}
+	n = st.verified / st.frag;
+	good = 0;
+	if (n > 0 && dl_io_buf() == 0 && dl_path(s, hash, ".part", path, sizeof(path)) == 0 &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		for (i = 0; i < n; i++) {
+			blake3_hasher bh;
+
+			blake3_hasher_init(&bh);
+			for (k = 0; k < st.frag; k += (uint64_t)got) {
+				size_t want = st.frag - k > DL_IO ? DL_IO : (size_t)(st.frag - k);
+
+				if ((got = pread(fd, dl_io, want, (off_t)(i * st.frag + k))) <= 0)
+					break;
+				blake3_hasher_update(&bh, dl_io, (size_t)got);
+			}
+			blake3_hasher_finalize(&bh, leaf, 32);
+			if (k != st.frag || memcmp(leaf, st.leaves + i * 32, 32) != 0)
+				break;
+			good = i + 1;
+		}
+		close(fd);
+	}
+	if (good != n) {
+		char hex[17];
+
+		hex_encode(hex, hash, 8);
+		log_warnx("partial download of %s…: fragment %llu fails its recorded leaf "
+		    "hash: kept prefix cut to %llu bytes", hex, (unsigned long long)good,
+		    (unsigned long long)(good * st.frag));
+		dl_state_save(s, hash, st.size, st.frag, good * st.frag, st.leaves);
+	}
+	*verified = good * st.frag;
+	*size = st.size;
+	free(st.leaves);
 }
 
 void
@@ -102,7 +412,8 @@ storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 	} else if (rc != WH_ERR_NOTFOUND) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
 		return;
-	}
+	} else
+		dl_partial(s, q.hash, &r.partial, &r.partial_size);
 	n = ipc_xstat_rep_encode(dl_buf, sizeof(dl_buf), &r);
 	ipc_reply(req, dl_buf, (size_t)n);
 }
@@ -111,16 +422,25 @@ void
 storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	struct ipc_dl_begin q;
-	struct dl *d = NULL;
+	struct dl_state st;
+	struct dl *d = NULL, *old;
+	char path[PATH_MAX];
 	uint64_t now = loop_now_ms();
-	int i, rc;
+	int i, flags;
 	long n;
 
 	if (ipc_dl_begin_decode(msg, len, &q) != 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download-begin request");
 		return;
 	}
-	dl_expire(now);
+	if (q.size > DL_MAX_SIZE) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "files larger than 1 TiB are refused");
+		return;
+	}
+	dl_expire(s, now);
+	/* One writer per hash: a download left open (netd restarted) is closed. */
+	if ((old = dl_find_hash(q.hash)) != NULL)
+		dl_free(s, old, 0);
 	for (i = 0; i < DL_MAX; i++)
 		if (dl_tab[i].id == 0) {
 			d = &dl_tab[i];
@@ -130,21 +450,101 @@ storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 		ipc_reply_error(req, IPC_ERR_FAILED, "too many downloads at once (%d)", DL_MAX);
 		return;
 	}
-	if ((rc = wh_write_begin(s->wh, q.size, &d->w)) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
-		d->w = NULL;
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	d->frag = q.size > 0 ? merkle_fragment_size(q.size) : MERKLE_MIN_FRAGMENT_SIZE;
+	memset(&st, 0, sizeof(st));
+	if (q.offset > 0) {
+		/* A resume: only from the verified prefix of the same file. */
+		if (dl_state_load(s, q.hash, &st) != 0 || st.size != q.size ||
+		    q.offset > st.verified || q.offset % st.frag != 0) {
+			free(st.leaves);
+			ipc_reply_error(req, IPC_ERR_FAILED, "no verified prefix of %llu "
+			    "bytes kept for this file", (unsigned long long)q.offset);
+			return;
+		}
+	}
+	if (dl_mkdir(s) != 0 || dl_path(s, q.hash, ".part", path, sizeof(path)) != 0) {
+		free(st.leaves);
+		ipc_reply_error(req, IPC_ERR_FAILED, "cannot create the partial download");
 		return;
 	}
+	flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (q.offset == 0 ? O_TRUNC : 0);
+	if ((d->fd = open(path, flags, 0600)) == -1 ||
+	    ftruncate(d->fd, (off_t)q.offset) == -1) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s: %s", path, strerror(errno));
+		free(st.leaves);
+		if (d->fd != -1)
+			close(d->fd);
+		d->fd = -1;
+		return;
+	}
+	d->nleaves = q.offset / d->frag;
+	/* Room for every leaf of the file (<= 16384, see DL_MAX_SIZE). */
+	if ((d->leaves = calloc(merkle_fragment_count(q.size, d->frag) + 1, 32)) == NULL) {
+		free(st.leaves);
+		close(d->fd);
+		d->fd = -1;
+		ipc_reply_error(req, IPC_ERR_FAILED, "out of memory");
+		return;
+	}
+	if (d->nleaves > 0)
+		memcpy(d->leaves, st.leaves, d->nleaves * 32);
+	free(st.leaves);
+	/* Record the start: a crash before the first checkpoint resumes here. */
+	if (dl_state_save(s, q.hash, q.size, d->frag, q.offset, d->leaves) != 0) {
+		close(d->fd);
+		free(d->leaves);
+		memset(d, 0, sizeof(*d));
+		d->fd = -1;
+		ipc_reply_error(req, IPC_ERR_FAILED, "cannot write the download state");
+		return;
+	}
+	blake3_hasher_init(&d->fh);
 	d->id = dl_next++;
 	if (dl_next == 0)
 		dl_next = 1;
 	memcpy(d->hash, q.hash, sizeof(d->hash));
 	d->expected = q.size;
-	d->received = 0;
+	d->received = d->verified = q.offset;
 	d->last_ms = now;
 	d->uid = ipc_req_uid(req);
 	n = ipc_u32_encode(dl_buf, sizeof(dl_buf), IPC_DL_BEGIN, d->id);
 	ipc_reply(req, dl_buf, (size_t)n);
+}
+
+/*
+ * Feeds bytes into the fragment hashes; at a fragment's end its leaf is
+ * kept and, for a one-fragment file, checked against the file hash
+ * (DATA.md §4.3).  0, or -1 when that check fails.
+ */
+static int
+dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
+{
+	uint64_t pos = d->received, end, take;
+	uint8_t *leaf;
+
+	while (len > 0) {
+		end = (d->nleaves + 1) * d->frag;
+		if (end > d->expected)
+			end = d->expected;
+		take = end - pos < len ? end - pos : len;
+		blake3_hasher_update(&d->fh, p, (size_t)take);
+		p += take;
+		len -= (size_t)take;
+		pos += take;
+		if (pos < end)
+			continue;
+		leaf = d->leaves + d->nleaves * 32;
+		blake3_hasher_finalize(&d->fh, leaf, 32);
+		blake3_hasher_init(&d->fh);
+		d->nleaves++;
+		if (d->expected <= d->frag && memcmp(leaf, d->hash, 32) != 0)
+			return -1;
+		if (pos < d->expected && pos - d->verified >= DL_CHECKPOINT)
+			dl_checkpoint(s, d);
+	}
+	return 0;
 }
 
 void
@@ -152,9 +552,10 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 {
 	struct ipc_data dd;
 	struct dl *d;
-	int rc;
+	uint64_t at;
+	size_t w;
+	ssize_t k;
 
-	(void)s;
 	if (ipc_data_decode(msg, len, IPC_DL_DATA, &dd) != 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download data");
 		return;
@@ -169,19 +570,75 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 		    "%llu, expected at %llu (of %llu bytes)", dd.id, dd.len,
 		    (unsigned long long)dd.offset, (unsigned long long)d->received,
 		    (unsigned long long)d->expected);
-		dl_free(d);
+		dl_free(s, d, 0);
 		return;
 	}
-	errno = 0;
-	if ((rc = wh_write_data(d->w, dd.bytes, dd.len)) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s%s%s", wh_strerror(rc),
-		    errno ? ": " : "", errno ? strerror(errno) : "");
-		dl_free(d);
+	at = d->received;
+	for (w = 0; w < dd.len; w += (size_t)k)
+		if ((k = pwrite(d->fd, dd.bytes + w, dd.len - w, (off_t)(at + w))) <= 0) {
+			ipc_reply_error(req, IPC_ERR_FAILED, "partial download: %s",
+			    strerror(k == 0 ? EIO : errno));
+			dl_free(s, d, 0);
+			return;
+		}
+	if (dl_hash(s, d, dd.bytes, dd.len) != 0) {
+		char hex[17];
+
+		hex_encode(hex, d->hash, 8);
+		log_warnx("download %u of %s…: its only fragment does not hash to the "
+		    "file hash: discarded", dd.id, hex);
+		ipc_reply_error(req, IPC_ERR_FAILED, DL_VERIFY_FAIL ": fragment 0 "
+		    "(bytes 0-%llu) does not hash to the file hash; discarded",
+		    (unsigned long long)d->expected);
+		dl_free(s, d, 1);
 		return;
 	}
 	d->received += dd.len;
 	d->last_ms = loop_now_ms();
 	dl_reply_empty(req, IPC_DL_DATA);
+}
+
+/*
+ * Copies the part file into the warehouse, hashing it on the way: 0, or
+ * -1 with why set (the partial is discarded when it is bad).
+ */
+static int
+dl_commit_copy(struct storaged *s, struct dl *d, uint8_t hash[32], uint64_t *size,
+    int *dedup, int *rcp)
+{
+	struct wh_writer *w;
+	blake3_hasher bh;
+	uint8_t got[32];
+	uint64_t off;
+	ssize_t k;
+
+	*rcp = 0;
+	if (dl_io_buf() != 0 || (*rcp = wh_write_begin(s->wh, d->expected, &w)) != 0)
+		return -1;
+	blake3_hasher_init(&bh);
+	for (off = 0; off < d->expected; off += (uint64_t)k) {
+		size_t want = d->expected - off > DL_IO ? DL_IO : (size_t)(d->expected - off);
+
+		if ((k = pread(d->fd, dl_io, want, (off_t)off)) <= 0) {
+			wh_write_abort(w);
+			*rcp = WH_ERR_READ;
+			return -1;
+		}
+		blake3_hasher_update(&bh, dl_io, (size_t)k);
+		if ((*rcp = wh_write_data(w, dl_io, (size_t)k)) != 0) {
+			wh_write_abort(w);
+			return -1;
+		}
+	}
+	blake3_hasher_finalize(&bh, got, 32);
+	/* Refused before anything enters the warehouse. */
+	if (memcmp(got, d->hash, 32) != 0) {
+		wh_write_abort(w);
+		memcpy(hash, got, 32);
+		return 1;
+	}
+	*rcp = wh_write_commit(w, hash, size, dedup);
+	return 0;
 }
 
 void
@@ -192,7 +649,7 @@ storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, 
 	uint8_t hash[32] = { 0 };
 	uint64_t size = 0;
 	char want[65], got[65];
-	int rc, dedup = 0;
+	int rc, dedup = 0, c;
 
 	if (ipc_dl_commit_decode(msg, len, &q) != 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download-commit request");
@@ -207,31 +664,34 @@ storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, 
 		ipc_reply_error(req, IPC_ERR_FAILED, "download %u: %s", q.id,
 		    d->received != d->expected ? "incomplete" :
 		    "commit for another hash than begun");
-		dl_free(d);
+		dl_free(s, d, 0);
 		return;
 	}
 	errno = 0;
-	rc = wh_write_commit(d->w, hash, &size, &dedup);
-	d->w = NULL;
-	if (rc != 0 && rc != WH_ERR_MERKLE) {
+	c = dl_commit_copy(s, d, hash, &size, &dedup, &rc);
+	if (c == 1) {
+		hex_encode(got, hash, 32);
+		log_warnx("download %u refused: data hashes to %s, not %s", q.id, got, want);
+		ipc_reply_error(req, IPC_ERR_FAILED, DL_VERIFY_FAIL ": the data hashes to "
+		    "%s, not %s; discarded", got, want);
+		dl_free(s, d, 1);
+		return;
+	}
+	if (c != 0 || (rc != 0 && rc != WH_ERR_MERKLE)) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s%s%s", wh_strerror(rc),
 		    errno ? ": " : "", errno ? strerror(errno) : "");
-		dl_free(d);
+		dl_free(s, d, 0);
 		return;
 	}
 	if (memcmp(hash, d->hash, 32) != 0) {
+		/* The part file changed between the two passes: never keep that. */
 		hex_encode(got, hash, 32);
-		/*
-		 * The data is stored under its real hash now: remove it, unless
-		 * it was there before (deduplicated: another file's content).
-		 */
 		if (!dedup && (rc = wh_delete(s->wh, hash)) != 0)
 			log_warnx("download %u: cannot remove the bad data %s: %s",
 			    q.id, got, wh_strerror(rc));
-		log_warnx("download %u refused: data hashes to %s, not %s", q.id, got, want);
-		ipc_reply_error(req, IPC_ERR_FAILED, "hash mismatch: the data hashes to "
+		ipc_reply_error(req, IPC_ERR_FAILED, DL_VERIFY_FAIL ": the data hashes to "
 		    "%s, not %s; discarded", got, want);
-		dl_free(d);
+		dl_free(s, d, 1);
 		return;
 	}
 	/* Kept by the crash recovery step although no record refers to it. */
@@ -241,22 +701,24 @@ storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, 
 	else
 		log_info("downloaded %s (%llu bytes)%s", want, (unsigned long long)size,
 		    dedup ? ", content already stored" : "");
-	dl_free(d);
+	dl_free(s, d, 1);
 	dl_reply_empty(req, IPC_DL_COMMIT);
 }
 
 void
 storaged_dl_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
+	struct ipc_dl_abort q;
 	struct dl *d;
-	uint32_t id;
 
-	(void)s;
-	if (ipc_u32_decode(msg, len, IPC_DL_ABORT, &id) != 0) {
+	if (ipc_dl_abort_decode(msg, len, &q) != 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download-abort request");
 		return;
 	}
-	if ((d = dl_find(id, ipc_req_uid(req))) != NULL)
-		dl_free(d);
+	if ((d = dl_find(q.id, ipc_req_uid(req))) != NULL &&
+	    memcmp(d->hash, q.hash, 32) == 0)
+		dl_free(s, d, q.discard);
+	else if (q.discard && dl_find_hash(q.hash) == NULL)
+		dl_remove_files(s, q.hash);
 	dl_reply_empty(req, IPC_DL_ABORT);
 }

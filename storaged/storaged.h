@@ -52,6 +52,8 @@ void	storaged_publish_file(struct storaged *s, uint16_t type,
 	    const struct chain_file *cf, const uint8_t owner[33]);
 void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 	    struct ipc_file *f);
+/* date-created and the other tags of a record, as far as IPC_TAGS_MAX allows. */
+void	storaged_tags_to_ipc(const struct chain_file *cf, struct ipc_tags *t);
 /* serve_files.c: IPC_FILES_ALL, every file record (own chain, then cache) */
 void	storaged_files_all(struct storaged *s, struct ipc_req *req,
 	    const uint8_t *msg, size_t len);

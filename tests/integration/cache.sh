@@ -57,6 +57,13 @@ fi
 ha=$("$CTL" -d "$A" chain --json | jq .height)
 bb=$("$CTL" -d "$B" cache --json | jq .blocks)
 [ "$bb" = "$ha" ] && t_pass b_cache_has_every_block_of_a || t_fail b_cache_has_every_block_of_a "A height $ha, B cached $bb blocks"
+# B's storaged counted them as accepted, none refused (status --json counters).
+cnt=$("$CTL" -d "$B" status --json | jq -c '.daemons[] | select(.name=="storaged") | .counters |
+    [.cache_blocks_accepted, ([to_entries[] | select(.key | startswith("cache_rejected_")) | .value] | add)]')
+# (a block fetched twice counts twice: "stored or already stored")
+acc=$(jq '.[0]' <<<"$cnt"); rej=$(jq '.[1]' <<<"$cnt")
+[ "$acc" -ge "$ha" ] && [ "$rej" = 0 ] && t_pass b_status_counts_accepted_blocks ||
+    t_fail b_status_counts_accepted_blocks "accepted, rejected: $cnt (A height $ha)"
 
 # A deletes one file: a new chain version, B's cache follows.
 v0=$("$CTL" -d "$A" chain --json | jq .version)

@@ -211,6 +211,33 @@ else
 	t_fail find_peer_from_new_address_not_amplified "FIND_PEER with $NKEYS keys: $s bytes in, $b bytes to the source"
 fi
 
+# --- forged Traverse messages (§3.7, §8): V as relay and as target ---------
+# (tests/integration/nat.sh does the same behind real NATs, as root.)
+tv() { "$FP" -b 127.0.9.30:7001 -a 127.0.9.31:7001 -t 5 traverse "$PV" 127.0.8.1:7001 "$@" 2>&1; }
+tv_case() {	# name kind counter [other]
+	local name=$1 kind=$2 c=$3 before out
+	before=$(counter "$V" "$c")
+	out=$(tv "$kind" ${4:-})
+	if [ "$(counter "$V" "$c")" -gt "$before" ]; then t_pass "$name"
+	else t_fail "$name" "$c did not grow: $out"; fi
+}
+fw0=$(counter "$V" traverse_forwarded)
+tv_case traverse_forged_signature_dropped forge_sig drop_traverse_signature "$PL"
+tv_case traverse_signer_not_sender_dropped signer drop_traverse_signature "$PL"
+tv_case traverse_expired_dropped expired drop_traverse_expired "$PL"
+tv_case traverse_unknown_target_dropped unknown_target drop_traverse_target
+tv_case traverse_wrong_target_dropped wrong_target drop_traverse_target
+tv_case traverse_unauthorised_relay_dropped unauthorised drop_traverse_target
+tv_case traverse_embedded_not_from_signer_dropped deliver_forged drop_traverse_signature
+[ "$(counter "$V" traverse_forwarded)" = "$fw0" ] && t_pass traverse_forged_never_forwarded ||
+    t_fail traverse_forged_never_forwarded "forwarded $fw0 -> $(counter "$V" traverse_forwarded)"
+out=$(tv valid "$PL")
+[ "$(counter "$V" traverse_forwarded)" -gt "$fw0" ] && t_pass traverse_valid_forwarded_to_connected_target ||
+    t_fail traverse_valid_forwarded_to_connected_target "$out"
+out=$(tv deliver)
+[ "$(jq .answered <<<"$out")" = 1 ] && t_pass traverse_target_answers_at_address_block ||
+    t_fail traverse_target_answers_at_address_block "$out"
+
 # --- the legitimate node all along -------------------------------------------
 touch "$STOP"
 wait "$pinger"

@@ -82,6 +82,27 @@ cnt=$("$CTL" -d "$A" ls --json | jq '.total')
     t_fail content_removed_with_last_record "still on disk"
 t_check verify_passes "$CTL" -d "$A" verify
 
+# Tags (DATA.md §2.5.2): date-created and client-defined types, shown by ls.
+echo "tagged" > "$W/tagged.txt"
+tj=$("$CTL" -d "$A" add --json --tag date-created=2022-12-31T23:59:59 --tag 7=project-x \
+    --tag 1000=second --tag description=with-tags "$W/tagged.txt")
+tid=$(jq -r '.added[0].id' <<<"$tj")
+lt=$("$CTL" -d "$A" ls --json | jq -c --arg id "$tid" '.files[] | select(.id==$id) |
+    [.description, [.tags[] | [.type, .value]]]')
+[ "$lt" = '["with-tags",[[4,1672531199],[7,"project-x"],[1000,"second"]]]' ] &&
+    t_pass add_tags_listed_by_ls_json || t_fail add_tags_listed_by_ls_json "$lt / $tj"
+"$CTL" -d "$A" ls | grep -q "tags: date-created=2022-12-31T23:59:59Z 7=project-x 1000=second" &&
+    t_pass add_tags_in_ls_human || t_fail add_tags_in_ls_human "$("$CTL" -d "$A" ls | grep -A1 tagged)"
+out=$("$CTL" -d "$A" add --tag date-shared=1 "$W/tagged.txt" 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "never stored" <<<"$out" && t_pass add_virtual_tag_refused ||
+    t_fail add_virtual_tag_refused "rc=$rc $out"
+# storaged's counters of refused network blocks, under storaged in status.
+sc=$("$CTL" -d "$A" status --json | jq -c '.daemons[] | select(.name=="storaged") |
+    [.counters.cache_blocks_accepted, .counters.cache_rejected_signer, .counters.cache_rejected_signature]')
+[ "$sc" = "[0,0,0]" ] && t_pass status_json_has_storaged_counters || t_fail status_json_has_storaged_counters "$sc"
+"$CTL" -d "$A" status | grep -q "^storaged  cache blocks: 0 accepted, 0 rejected" &&
+    t_pass status_human_counter_line || t_fail status_human_counter_line "$("$CTL" -d "$A" status)"
+
 # Bad requests: clear errors, non-zero exits.
 out=$("$CTL" -d "$A" rm 0000000000000000000000000000000f 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "no shared file" <<<"$out" && t_pass rm_unknown_id_clear_error ||
@@ -124,27 +145,36 @@ done
 [ $bad = 0 ] && t_pass kill9_during_add_and_delete_20_times || t_fail kill9_during_add_and_delete_20_times "see # lines"
 
 # A full disk mid-add: a clean error, nothing half-written, the node keeps working.
-if [ "$(id -u)" -eq 0 ]; then
+# The 8 MB tmpfs is mounted over DIR/storage in a private mount namespace,
+# which the daemons started from it inherit: nothing leaks to the host, the
+# run/ sockets stay visible to the cleanup, and the mount goes with them.
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 	S=$(t_mkdir)
-	mount -t tmpfs -o size=40m tmpfs "$S" && TMPDIRS+=("$S")
-	chmod 755 "$S"
 	"$CTL" -d "$S" init --listen 127.0.0.32:0 --no-lan --no-upnp --no-natpmp >/dev/null
-	"$CTL" -d "$S" up >/dev/null
+	mkdir -p "$S/storage"
+	unshare -m --propagation private sh -c \
+	    'mount -t tmpfs -o size=8m,mode=750 tmpfs "$1/storage" && "$2" -d "$1" up' \
+	    sh "$S" "$CTL" >/dev/null || t_fail enospc_node_up "up in the namespace failed"
 	wait_for 10 "$CTL" -d "$S" chain
-	head -c 60000000 /dev/urandom > "$W/toobig.bin"
+	hb=$("$CTL" -d "$S" chain --json | jq -c '[.height, .version]')
+	head -c 20000000 /dev/urandom > "$W/toobig.bin"
 	out=$("$CTL" -d "$S" add "$W/toobig.bin" 2>&1); rc=$?
 	n=$("$CTL" -d "$S" ls --json | jq '.total')
-	tmpleft=$(find "$S/storage/warehouse/_Temp" -type f 2>/dev/null | wc -l)
-	if [ $rc -eq 1 ] && grep -qi "space" <<<"$out" && [ "$n" = 0 ] && [ "$tmpleft" = 0 ]; then
+	ha=$("$CTL" -d "$S" chain --json | jq -c '[.height, .version]')
+	# The daemons' view of the tmpfs: no temporary or stored file left.
+	spid=$("$CTL" -d "$S" status --json | jq -r '.daemons[] | select(.name=="storaged") | .pid')
+	left=$(nsenter -t "$spid" -m find "$S/storage/warehouse" -type f 2>/dev/null | wc -l)
+	if [ $rc -eq 1 ] && grep -qi "space" <<<"$out" && [ "$n" = 0 ] && [ "$left" = 0 ] &&
+	    [ "$hb" = "$ha" ]; then
 		t_pass enospc_mid_add_clean_error_nothing_half_written
 	else
-		t_fail enospc_mid_add_clean_error_nothing_half_written "rc=$rc files=$n temp=$tmpleft: $out"
+		t_fail enospc_mid_add_clean_error_nothing_half_written \
+		    "rc=$rc files=$n left=$left chain $hb -> $ha: $out"
 	fi
 	echo "small" > "$W/small-after.txt"
 	t_check node_works_after_enospc "$CTL" -d "$S" add "$W/small-after.txt"
 	t_check verify_after_enospc "$CTL" -d "$S" verify
 	"$CTL" -d "$S" down >/dev/null
-	umount "$S"
 else
-	t_skip enospc_mid_add_clean_error_nothing_half_written "not root: cannot mount a small tmpfs"
+	t_skip enospc_mid_add_clean_error_nothing_half_written "not root or no unshare -m: cannot mount a private tmpfs"
 fi

@@ -4,7 +4,13 @@
 # files of 0 B, 1 B, 262143/262144/262145 B (fragment size ± 1) and 10 MB;
 # B downloads each with `peernetctl get HASH --from A -o FILE`: exit 0, the
 # file's b3sum is the hash, and B's warehouse serves it (`cat`).  An unknown
-# hash fails cleanly (NOT_AVAILABLE -> exit 1 with a message).
+# hash fails cleanly (NOT_AVAILABLE -> exit 1 with a message) and is counted
+# as refused by A.  Then (issue #8): `transfers --json` fields; `probe`
+# (memory only: speed, "hash ok"); a corrupt sharer (bytes flipped in A's
+# warehouse files after adding): B detects it, fetches again, fails naming
+# A, and nothing reaches B's warehouse; cancel drops the partial; pause and
+# resume; kill -9 of B's netd mid-transfer of 100 MB, `up`, `get` again
+# continues from the verified part.
 . "$(dirname "$0")/lib.sh"
 
 node_up() {	# dir ip [root]
@@ -102,3 +108,196 @@ sleep 1
     t_pass a_serving_sessions_end_without_idle_expiry ||
     t_fail a_serving_sessions_end_without_idle_expiry "$(grep -h "file serving" "$A"/log/*.log | tail -5)"
 t_check nodes_still_talk "$CTL" -d "$B" ping "$NA"
+
+# --- issue #8: transfers, probe, verification, pause/resume/cancel, restart ---
+counter() { "$CTL" -d "$1" status --json | jq -r ".network.counters.$2 // empty"; }
+tr_json() { "$CTL" -d "$B" transfers --json; }
+# The newest download of hash $1 on B (number), as transfers --json lists it.
+tr_of() { tr_json | jq -c --arg h "$1" '[.[] | select(.hash == $h and .role == "download")] | max_by(.number) // empty'; }
+# Waits (<= $2 s) until B's download of $1 has more than $3 bytes; prints its JSON.
+wait_bytes() {
+	local h=$1 t=$2 min=$3 i j
+	for i in $(seq 1 $((t * 20))); do
+		j=$(tr_of "$h")
+		if [ -n "$j" ] && [ "$(jq .done <<<"$j")" -gt "$min" ]; then echo "$j"; return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# An unknown hash was refused by A, and counted.
+ref=$(counter "$A" xfer_refused)
+[ -n "$ref" ] && [ "$ref" -ge 1 ] && t_pass a_counts_refused_requests ||
+    t_fail a_counts_refused_requests "xfer_refused=$ref"
+
+# Hostile requests to A (tests/tools/badsharer): unknown hash -> NOT_AVAILABLE;
+# offset past the end, limits up to 2^64-1, another protocol -> ignored
+# silently as the reference does (§9.3); all counted as refused; a sane
+# request from the same tool is served (lite packets).
+BS="$(dirname "$BIN")/tests/badsharer"
+if [ -x "$BS" ]; then
+	h1=$(b3sum --no-names "$W/f262145")
+	ref0=$(counter "$A" xfer_refused)
+	bs() { "$BS" -b 127.0.6.9:0 -t 1 "$PA" 127.0.6.1:7001 "$@"; }
+	ok=1; why=""
+	r=$(bs "$unk" 0 0);		jq -e '.not_available >= 1 and .lite == 0' <<<"$r" >/dev/null || { ok=0; why+=" unknown:$r"; }
+	r=$(bs "$h1" 262146 0);		jq -e '.answered == false' <<<"$r" >/dev/null || { ok=0; why+=" offset+1:$r"; }
+	r=$(bs "$h1" 0 max);		jq -e '.answered == false' <<<"$r" >/dev/null || { ok=0; why+=" limit-max:$r"; }
+	r=$(bs "$h1" max max);		jq -e '.answered == false' <<<"$r" >/dev/null || { ok=0; why+=" both-max:$r"; }
+	r=$(bs "$h1" 1 262145);		jq -e '.answered == false' <<<"$r" >/dev/null || { ok=0; why+=" off+limit:$r"; }
+	r=$(bs "$h1" 0 0 7);		jq -e '.answered == false' <<<"$r" >/dev/null || { ok=0; why+=" proto7:$r"; }
+	[ $ok = 1 ] && t_pass bad_requests_refused_or_ignored || t_fail bad_requests_refused_or_ignored "$why"
+	ref1=$(counter "$A" xfer_refused)
+	[ -n "$ref1" ] && [ "$ref1" -ge $(( ${ref0:-0} + 6 )) ] && t_pass bad_requests_counted_as_refused ||
+	    t_fail bad_requests_counted_as_refused "before $ref0 after $ref1"
+	r=$(bs "$h1" 262144 0)
+	jq -e '.lite >= 1' <<<"$r" >/dev/null && t_pass sane_range_request_is_served ||
+	    t_fail sane_range_request_is_served "$r"
+else
+	t_fail badsharer_builds "$BS missing: run 'make unit'"
+fi
+
+# transfers --json: every field, for the finished 10 MB download.
+h10=$(b3sum --no-names "$W/f10000000")
+j=$(tr_of "$h10")
+if [ -n "$j" ] && jq -e --arg p "$NA" '(.number | type) == "number" and .state == "done" and
+    .peer == $p and .done == 10000000 and .total == 10000000 and .rate > 0 and
+    .eta_s == 0 and .bad_fragments == 0 and .error == null' <<<"$j" >/dev/null; then
+	t_pass transfers_json_fields
+else
+	t_fail transfers_json_fields "$j"
+fi
+"$CTL" -d "$B" transfers | grep -q "download.*done" && t_pass transfers_text_lists_downloads ||
+    t_fail transfers_text_lists_downloads "$("$CTL" -d "$B" transfers 2>&1)"
+
+# probe: into memory only, speed and "hash ok"; nothing stored on B.
+head -c 3000000 /dev/urandom > "$W/p3m"
+"$CTL" -d "$A" add "$W/p3m" >/dev/null
+hp=$(b3sum --no-names "$W/p3m")
+out=$("$CTL" -d "$B" probe "$NA" "$hp" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "hash ok" <<<"$out" && grep -q "/s" <<<"$out"; then
+	t_pass probe_prints_speed_and_hash_ok
+else
+	t_fail probe_prints_speed_and_hash_ok "rc=$rc $out"
+fi
+echo "# probe: $(head -1 <<<"$out")"
+res=$("$CTL" -d "$B" probe --json "$NA" "$hp"); rc=$?
+[ $rc -eq 0 ] && jq -e '.hash_ok == true and .size == 3000000 and .rate > 0' <<<"$res" >/dev/null &&
+    t_pass probe_json || t_fail probe_json "rc=$rc $res"
+"$CTL" -d "$B" cat "$hp" >/dev/null 2>&1 && t_fail probe_stores_nothing "B's warehouse has it" ||
+    t_pass probe_stores_nothing
+
+# A corrupt sharer: bytes flipped in A's warehouse files after adding.
+wh_path() { echo "$1/storage/warehouse/${2:0:4}/${2:4:4}/${2:8}"; }
+flip() {	# file offset: invert one byte in place
+	local b
+	b=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	printf "$(printf '\\%03o' $(( (b ^ 255) & 255 )))" |
+	    dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
+}
+head -c 200000 /dev/urandom > "$W/bad_small"
+head -c 3000000 /dev/urandom > "$W/bad_big"
+"$CTL" -d "$A" add "$W/bad_small" "$W/bad_big" >/dev/null
+hs=$(b3sum --no-names "$W/bad_small"); hb=$(b3sum --no-names "$W/bad_big")
+flip "$(wh_path "$A" "$hs")" 1000
+flip "$(wh_path "$A" "$hb")" 1500000
+bad0=$(counter "$B" xfer_bad_fragment)
+for h in "$hs" "$hb"; do
+	err=$("$CTL" -d "$B" get "$h" --from "$NA" -o "$W/got/bad" 2>&1); rc=$?
+	n=$(tr_of "$h")
+	if [ $rc -eq 1 ] && grep -q "failed verification" <<<"$err" && grep -q "${NA:0:16}" <<<"$err" &&
+	    [ "$(jq .bad_fragments <<<"$n")" -ge 2 ] && [ "$(jq .restarts <<<"$n")" -ge 1 ] &&
+	    [ ! -e "$W/got/bad" ] && [ ! -e "$(wh_path "$B" "$h")" ]; then
+		t_pass "corrupt_sharer_detected_refetched_and_refused_${h:0:8}"
+	else
+		t_fail "corrupt_sharer_detected_refetched_and_refused_${h:0:8}" "rc=$rc $err $n"
+	fi
+done
+bad1=$(counter "$B" xfer_bad_fragment)
+[ -n "$bad1" ] && [ "$bad1" -ge $(( ${bad0:-0} + 4 )) ] && t_pass bad_fragments_counted ||
+    t_fail bad_fragments_counted "before $bad0 after $bad1"
+out=$("$CTL" -d "$B" verify --json); rc=$?
+[ $rc -eq 0 ] && [ "$(jq '.bad' <<<"$out")" = 0 ] && t_pass b_warehouse_verifies_clean ||
+    t_fail b_warehouse_verifies_clean "rc=$rc $out"
+[ -z "$(ls -A "$B/storage/partial" 2>/dev/null)" ] && t_pass corrupt_download_leaves_no_partial ||
+    t_fail corrupt_download_leaves_no_partial "$(ls -l "$B/storage/partial")"
+out=$("$CTL" -d "$B" probe "$NA" "$hb" 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "hash mismatch" <<<"$out" && t_pass probe_reports_hash_mismatch ||
+    t_fail probe_reports_hash_mismatch "rc=$rc $out"
+
+# 60 MB and 100 MB for cancel, pause/resume and the restart.
+head -c 60000000 /dev/urandom > "$W/f60m"
+head -c 100000000 /dev/urandom > "$W/f100m"
+"$CTL" -d "$A" add "$W/f60m" "$W/f100m" >/dev/null
+h60=$(b3sum --no-names "$W/f60m"); h100=$(b3sum --no-names "$W/f100m")
+
+# Cancel mid-transfer: failed "cancelled", the partial is gone.
+"$CTL" -d "$B" get "$h60" --from "$NA" >/dev/null 2>&1 &
+gp=$!
+if j=$(wait_bytes "$h60" 20 4000000); then
+	num=$(jq .number <<<"$j")
+	"$CTL" -d "$B" cancel "$num" >/dev/null; rc=$?
+	wait $gp; grc=$?
+	sleep 0.3
+	j=$(tr_of "$h60")
+	if [ $rc -eq 0 ] && [ $grc -eq 1 ] && [ "$(jq -r .state <<<"$j")" = failed ] &&
+	    jq -e '.error | test("cancel")' <<<"$j" >/dev/null &&
+	    [ ! -e "$B/storage/partial/$h60.part" ] && [ ! -e "$(wh_path "$B" "$h60")" ]; then
+		t_pass cancel_fails_transfer_and_drops_partial
+	else
+		t_fail cancel_fails_transfer_and_drops_partial "rc=$rc get=$grc $j $(ls "$B/storage/partial")"
+	fi
+else
+	wait $gp; t_fail cancel_fails_transfer_and_drops_partial "no progress: $(tr_of "$h60")"
+fi
+
+# Pause, the bytes stop; resume, the download completes from the kept part.
+res_f=$(mktemp); TMPDIRS+=("$res_f")
+"$CTL" -d "$B" get --json "$h60" --from "$NA" -o "$W/got/f60m" >"$res_f" 2>&1 &
+gp=$!
+if j=$(wait_bytes "$h60" 20 8000000); then
+	num=$(jq .number <<<"$j")
+	"$CTL" -d "$B" pause "$num" >/dev/null; prc=$?
+	sleep 0.5
+	d1=$(tr_of "$h60" | jq .done); st=$(tr_of "$h60" | jq -r .state)
+	sleep 1
+	d2=$(tr_of "$h60" | jq .done)
+	[ $prc -eq 0 ] && [ "$st" = paused ] && [ "$d1" = "$d2" ] && [ "$d1" -lt 60000000 ] &&
+	    t_pass pause_stops_the_bytes || t_fail pause_stops_the_bytes "rc=$prc $st $d1 -> $d2"
+	"$CTL" -d "$B" resume "$num" >/dev/null; rrc=$?
+	wait $gp; grc=$?
+	res=$(cat "$res_f")
+	if [ $rrc -eq 0 ] && [ $grc -eq 0 ] && [ "$(b3sum --no-names "$W/got/f60m")" = "$h60" ] &&
+	    jq -e '.restarts >= 1 and .resumed_from > 0 and .fetched < .size' <<<"$res" >/dev/null; then
+		t_pass resume_completes_from_kept_part
+	else
+		t_fail resume_completes_from_kept_part "rc=$rrc get=$grc $res"
+	fi
+else
+	wait $gp; t_fail pause_stops_the_bytes "no progress: $(tr_of "$h60")"
+fi
+
+# kill -9 of B's netd mid-transfer of 100 MB; up; get again continues.
+"$CTL" -d "$B" get "$h100" --from "$NA" >/dev/null 2>&1 &
+gp=$!
+if wait_bytes "$h100" 20 30000000 >/dev/null; then
+	npid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid')
+	kill -9 "$npid"
+	wait $gp
+	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_up "up failed"
+	wait_for 15 "$CTL" -d "$B" ping "$NA" >/dev/null
+	res=$("$CTL" -d "$B" get --json "$h100" --from "$NA" -o "$W/got/f100m" 2>&1); rc=$?
+	if [ $rc -eq 0 ] && [ "$(b3sum --no-names "$W/got/f100m")" = "$h100" ] &&
+	    jq -e '.resumed_from > 0 and .fetched < 100000000 and
+	    .resumed_from + .fetched == 100000000' <<<"$res" >/dev/null; then
+		t_pass kill9_netd_then_get_continues_from_verified_part
+	else
+		t_fail kill9_netd_then_get_continues_from_verified_part "rc=$rc $res"
+	fi
+	echo "# after kill -9: resumed from $(jq .resumed_from <<<"$res"), fetched $(jq .fetched <<<"$res") bytes at $(jq .rate <<<"$res") B/s"
+else
+	wait $gp; t_fail kill9_netd_then_get_continues_from_verified_part "no progress: $(tr_of "$h100")"
+fi
+[ -z "$(ls -A "$B/storage/partial" 2>/dev/null)" ] && t_pass completed_downloads_leave_no_partial ||
+    t_fail completed_downloads_leave_no_partial "$(ls -l "$B/storage/partial")"
+t_check nodes_still_talk_at_end "$CTL" -d "$B" ping "$NA"

@@ -19,6 +19,7 @@
  *   unsolicited PUB IP:PORT N             N Responses with sequences never issued
  *   poison      PUB IP:PORT N             serve the node lies for -t seconds
  *   reflect     PUB IP:PORT NKEYS         bytes back per byte sent, per request kind
+ *   traverse    PUB IP:PORT KIND [OTHER]  one hostile (or valid) Traverse (cmd_traverse)
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -847,6 +848,160 @@ cmd_reflect(struct fp *f, long nkeys)
 	return 0;
 }
 
+/* --- traverse ------------------------------------------------------------ */
+
+/*
+ * A Traverse payload (§3.7) into buf: target, relay, expiry, an embedded
+ * FIND_SELF Announcement from emb_from to `target` with sequence seq, signed
+ * by signer, the address block as given.  flip: one signature bit flipped.
+ */
+static size_t
+fp_traverse_payload(struct fp *f, uint8_t *buf, size_t cap, const uint8_t target[33],
+    const uint8_t relay[33], uint64_t expires, const struct ident *signer,
+    const struct ident *emb_from, uint32_t seq, const struct wire_traverse_addr *addr,
+    int flip)
+{
+	static uint8_t emb[WIRE_PACKET_MAX + 128];
+	struct wire_traverse t;
+	size_t alen, elen, len;
+
+	alen = fp_announce_payload(f, 1, WIRE_ACTION_FIND_SELF, NULL, 0);
+	if (wire_packet_encode(emb, sizeof(emb), &elen, emb_from, target,
+	    WIRE_CMD_ANNOUNCEMENT, seq, fp_payload, alen) != 0)
+		fp_die("embedded packet encode failed");
+	memset(&t, 0, sizeof(t));
+	memcpy(t.target, target, 33);
+	memcpy(t.relay, relay, 33);
+	t.expires = expires;
+	t.embedded = emb;
+	t.embedded_len = elen;
+	if (addr != NULL)
+		t.addr = *addr;
+	if (wire_traverse_encode(buf, cap, &len, &t) != 0 ||
+	    wire_traverse_sign(buf, len, signer) != 0)
+		fp_die("traverse encode failed");
+	if (flip)
+		buf[76 + elen + 20] ^= 0x01;
+	return len;
+}
+
+/* Waits on the -a socket for a Response with sequence seq encrypted to `to`. */
+static int
+fp_wait_alt_response(struct fp *f, const struct ident *to, uint32_t seq, uint64_t until)
+{
+	struct sockaddr_in from;
+	struct pollfd pfd;
+	struct wire_packet pkt;
+	socklen_t sl;
+	ssize_t got;
+	uint64_t now;
+	int n = 0;
+
+	if (f->alt_fd < 0)
+		return 0;
+	while ((now = fp_now()) < until && now < f->deadline_ms && n < 1000) {
+		pfd.fd = f->alt_fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(until - now)) <= 0)
+			continue;
+		sl = sizeof(from);
+		got = recvfrom(f->alt_fd, fp_raw, sizeof(fp_raw), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &sl);
+		if (got < 0)
+			continue;
+		n++;
+		if (wire_packet_decode(fp_raw, (size_t)got, to->pub, fp_plain,
+		    sizeof(fp_plain), &pkt) == 0 && pkt.command == WIRE_CMD_RESPONSE &&
+		    pkt.sequence == seq &&
+		    memcmp(pkt.sender, f->target_pub, PEERNET_PUBKEY_BYTES) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Sends the node one Traverse of the given kind (after an Announcement, so
+ * that it knows us) and reports what came back.  Kinds, with `other` a peer
+ * the node is connected to (required by valid/flood/forge_sig/signer/expired):
+ *   valid            relay = node, target = other: should be forwarded
+ *   flood            20 valid ones at once: the relay's rate limit
+ *   forge_sig        valid, one signature bit flipped
+ *   signer           signed by another identity than the sender
+ *   expired          expiry an hour ago
+ *   unknown_target   relay = node, target = an identity it does not know
+ *   wrong_target     neither target nor relay is the node
+ *   unauthorised     target = node, relay = an identity that is not the sender
+ *   deliver          we relay: target = node, signer X, address block = -a
+ *                    address; the node should answer X's Announcement there
+ *   deliver_forged   the same, but the embedded packet is from another identity
+ */
+static int
+cmd_traverse(struct fp *f, const char *kind, const char *other_hex)
+{
+	static uint8_t buf[WIRE_PACKET_MAX];
+	struct fp_announce a;
+	struct ident x, y;
+	struct wire_traverse_addr addr;
+	uint8_t other[33];
+	uint64_t now = (uint64_t)time(NULL), exp = now + WIRE_TRAVERSE_EXPIRY;
+	uint32_t seq;
+	size_t len;
+	int i, count = 1, answered = -1;
+
+	if (other_hex != NULL && ident_pubkey_from_hex(other_hex, other) != 0)
+		fp_die("bad OTHER peer ID");
+	if (ident_generate(&x) != 0 || ident_generate(&y) != 0)
+		fp_die("ident_generate");
+	if (fp_do_announce(f, &a, 3000) != 0) {
+		printf("{\"error\":\"no response to the announcement\"}\n");
+		return 1;
+	}
+	randombytes_buf(&seq, sizeof(seq));
+	memset(&addr, 0, sizeof(addr));
+	if (strcmp(kind, "deliver") == 0 || strcmp(kind, "deliver_forged") == 0) {
+		if (f->alt_fd < 0)
+			fp_die("deliver needs -a IP:PORT");
+		memcpy(addr.ipv4, &f->alt.sin_addr, 4);
+		addr.ipv4_port = ntohs(f->alt.sin_port);
+		len = fp_traverse_payload(f, buf, sizeof(buf), f->target_pub, f->me.pub,
+		    exp, &x, kind[7] == '_' ? &y : &x, seq, &addr, 0);
+	} else if (strcmp(kind, "wrong_target") == 0)
+		len = fp_traverse_payload(f, buf, sizeof(buf), x.pub, y.pub, exp, &f->me,
+		    &f->me, seq, NULL, 0);
+	else if (strcmp(kind, "unauthorised") == 0)
+		len = fp_traverse_payload(f, buf, sizeof(buf), f->target_pub, x.pub, exp,
+		    &f->me, &f->me, seq, NULL, 0);
+	else if (strcmp(kind, "unknown_target") == 0)
+		len = fp_traverse_payload(f, buf, sizeof(buf), x.pub, f->target_pub, exp,
+		    &f->me, &f->me, seq, NULL, 0);
+	else {
+		if (other_hex == NULL)
+			fp_die("this kind needs OTHER_PEER_ID");
+		if (strcmp(kind, "flood") == 0)
+			count = 20;
+		else if (strcmp(kind, "expired") == 0)
+			exp = now - 3600;
+		else if (strcmp(kind, "valid") != 0 && strcmp(kind, "forge_sig") != 0 &&
+		    strcmp(kind, "signer") != 0)
+			fp_die("unknown traverse kind");
+		len = fp_traverse_payload(f, buf, sizeof(buf), other, f->target_pub, exp,
+		    strcmp(kind, "signer") == 0 ? &x : &f->me, &f->me, seq, NULL,
+		    strcmp(kind, "forge_sig") == 0);
+	}
+	for (i = 0; i < count; i++)
+		if (fp_send(f, f->fd, WIRE_CMD_TRAVERSE, 0, buf, len, NULL) < 0)
+			fp_die("send");
+	if (strncmp(kind, "deliver", 7) == 0)
+		answered = fp_wait_alt_response(f, &x, seq, fp_now() + 1500);
+	else
+		fp_wait(f, fp_now() + 500, NULL, NULL, NULL);
+	printf("{\"kind\":\"%s\",\"sent\":%d,\"bytes\":%zu,\"answered\":%d}\n", kind, count,
+	    len, answered);
+	ident_wipe(&x);
+	ident_wipe(&y);
+	return 0;
+}
+
 /* --- main --------------------------------------------------------------- */
 
 static void
@@ -861,7 +1016,8 @@ fp_usage(void)
 	    "  replay      PEER_ID IP:PORT N\n"
 	    "  unsolicited PEER_ID IP:PORT N\n"
 	    "  poison      PEER_ID IP:PORT N\n"
-	    "  reflect     PEER_ID IP:PORT NKEYS\n");
+	    "  reflect     PEER_ID IP:PORT NKEYS\n"
+	    "  traverse    PEER_ID IP:PORT KIND [OTHER_PEER_ID]\n");
 	exit(2);
 }
 
@@ -979,6 +1135,8 @@ main(int argc, char **argv)
 		return cmd_announce(&f);
 	if (argc < 4)
 		fp_usage();
+	if (strcmp(cmd, "traverse") == 0)
+		return cmd_traverse(&f, argv[3], argc > 4 ? argv[4] : NULL);
 	if (strcmp(cmd, "replay") == 0)
 		return cmd_replay(&f, fp_count(argv[3]));
 	if (strcmp(cmd, "unsolicited") == 0)

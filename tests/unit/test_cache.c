@@ -12,6 +12,7 @@
 
 #include "blake3.h"
 #include "block.h"
+#include "buf.h"
 #include "cache.h"
 #include "chain.h"
 #include "hex.h"
@@ -395,6 +396,83 @@ test_cache_enforces_block_size_and_count_limits(void)
 	rm_tmpdir();
 }
 
+/* Every refusal of cache_ingest_block lands in the counter of its kind. */
+static void
+test_cache_counts_rejected_blocks_by_kind(void)
+{
+	struct cache_limits lim = { 0, 0, 300, 0 };
+	struct cache *c;
+	struct ident k, k2, k3;
+	uint8_t *b0, *b1, *foreign, *wrongnum, *badsig, *longer, *badrec, h[32];
+	size_t l0, l1, lf, lw, ls, ll, lr;
+	uint64_t cnt[CACHE_CNT_MAX], from, to;
+	int status, i;
+
+	T_ASSERT((c = fresh_cache(&lim)) != NULL);
+	T_EQ_INT(key(&k, 0x71), 0);
+	T_EQ_INT(key(&k2, 0x72), 0);
+	T_EQ_INT(key(&k3, 0x73), 0);
+	T_ASSERT((b0 = make_block(&k, 0, 0, NULL, "zero", 10, &l0)) != NULL);
+	block_hash(b0, l0, h);
+	T_ASSERT((b1 = make_block(&k, 0, 1, h, "one", 10, &l1)) != NULL);
+	T_ASSERT((foreign = make_block(&k2, 0, 1, h, "one", 10, &lf)) != NULL);
+	T_ASSERT((wrongnum = make_block(&k, 0, 0, NULL, "other", 10, &lw)) != NULL);
+	T_ASSERT((badsig = make_block(&k, 0, 1, h, "one", 10, &ls)) != NULL);
+	T_ASSERT((badrec = make_block(&k, 0, 1, h, "one", 10, &lr)) != NULL);
+	T_ASSERT((longer = malloc(l1 + 1)) != NULL);
+	memcpy(longer, b1, l1);
+	longer[l1] = 0;
+	ll = l1 + 1;
+	/* No recoverable key: recid 0, R = S = 0. */
+	memset(badsig, 0, 65);
+	badsig[0] = 27;
+	/*
+	 * The name tag's length (header 119 + envelope 13 + fixed part 101 +
+	 * tag type 2) made to run past the record, then signed by the owner:
+	 * only the record check can refuse it.
+	 */
+	buf_put_le32(badrec + 119 + 13 + 101 + 2, 0xffff);
+	T_EQ_INT(block_sign(badrec, lr, &k), BLOCK_OK);
+	T_ASSERT(l0 <= 300 && l0 + l1 > 300);
+
+	cache_counters(c, cnt);
+	for (i = 0; i < CACHE_CNT_MAX; i++)
+		T_EQ_U64(cnt[i], 0);
+	T_EQ_INT(cache_ingest_block(c, k3.pub, 0, 0, b0, l0), CACHE_ERR_UNKNOWN_PEER);
+	T_EQ_INT(cache_peer_seen(c, k.pub, 0, 2, &status, &from, &to), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 0, b0, l0), CACHE_OK);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, foreign, lf), BLOCK_ERR_OWNER);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, badsig, ls), BLOCK_ERR_SIGNATURE);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, wrongnum, lw), BLOCK_ERR_NUMBER);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 300, b1, l1), CACHE_ERR_TOO_MANY_BLOCKS);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, longer, ll), BLOCK_ERR_SIZE_FIELD);
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, badrec, lr), BLOCK_ERR_TAG_DATA);
+	/* Genuine, but the chain alone would exceed the 300-byte cache. */
+	T_EQ_INT(cache_ingest_block(c, k.pub, 0, 1, b1, l1), CACHE_ERR_FULL);
+
+	cache_counters(c, cnt);
+	T_EQ_U64(cnt[CACHE_CNT_ACCEPTED], 1);
+	T_EQ_U64(cnt[CACHE_CNT_WRONG_SIGNER], 1);
+	T_EQ_U64(cnt[CACHE_CNT_BAD_SIGNATURE], 1);
+	T_EQ_U64(cnt[CACHE_CNT_NUMBERING], 1);
+	T_EQ_U64(cnt[CACHE_CNT_OVERSIZE], 1);
+	T_EQ_U64(cnt[CACHE_CNT_MALFORMED], 1);
+	T_EQ_U64(cnt[CACHE_CNT_BAD_RECORDS], 1);
+	T_EQ_U64(cnt[CACHE_CNT_RECORD_LIMITS], 1);
+	T_EQ_U64(cnt[CACHE_CNT_OTHER], 1);
+	T_EQ_STR(cache_counter_name(CACHE_CNT_WRONG_SIGNER), "cache_rejected_signer");
+	T_EQ_INT(cache_reject_kind(CACHE_ERR_TOO_LARGE), CACHE_CNT_OVERSIZE);
+	free(b0);
+	free(b1);
+	free(foreign);
+	free(wrongnum);
+	free(badsig);
+	free(badrec);
+	free(longer);
+	cache_close(c);
+	rm_tmpdir();
+}
+
 static void
 test_cache_new_version_drops_old_blocks_with_events(void)
 {
@@ -649,6 +727,7 @@ main(int argc, char **argv)
 	T_RUN(test_cache_rejects_block_signed_by_another_key);
 	T_RUN(test_cache_rejects_wrong_number_version_link_and_range);
 	T_RUN(test_cache_enforces_block_size_and_count_limits);
+	T_RUN(test_cache_counts_rejected_blocks_by_kind);
 	T_RUN(test_cache_new_version_drops_old_blocks_with_events);
 	T_RUN(test_cache_evicts_least_recently_seen_peer_under_byte_limit);
 	T_RUN(test_cache_evicts_under_record_limit);

@@ -18,6 +18,7 @@
 
 #include "blake3.h"
 #include "block.h"
+#include "buf.h"
 #include "chain.h"
 #include "hex.h"
 #include "ident.h"
@@ -656,6 +657,81 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	rm_tmpdir();
 }
 
+/*
+ * Tags given by a client (peernetctl add --tag): written after the named
+ * fields in the given order, date-created as 8 bytes, a value repeated in
+ * one block moved into a TagData record with negative references (§2.5.2,
+ * §2.5.3), byte for byte.
+ */
+static void
+test_chain_writes_client_tags_in_reference_layout(void)
+{
+	static const uint8_t want_a[] = {
+		0x00, 0x00, 5, 0, 0, 0, 'a', '.', 't', 'x', 't',
+		0x04, 0x00, 8, 0, 0, 0, 0xff, 0xcc, 0xb0, 0x63, 0, 0, 0, 0,
+		0x07, 0x80, 2, 0, 0, 0, 0xff, 0xff,
+		0x08, 0x00, 3, 0, 0, 0, 'a', 'b', 'c',
+	};
+	static const uint8_t want_b[] = {
+		0x00, 0x00, 5, 0, 0, 0, 'b', '.', 't', 'x', 't',
+		0x07, 0x80, 2, 0, 0, 0, 0xfe, 0xff,
+	};
+	struct chain_tag ta[2] = {
+		{ 7, (const uint8_t *)"project-x", 9 },
+		{ 8, (const uint8_t *)"abc", 3 },
+	};
+	struct chain_tag tb[1] = { { 7, (const uint8_t *)"project-x", 9 } };
+	struct chain_file f[2], *g;
+	struct chain *c = fresh_chain();
+	struct block b;
+	struct block_record r;
+	uint8_t *raw;
+	size_t len;
+
+	T_ASSERT(c != NULL);
+	memset(f, 0, sizeof(f));
+	blake3_hash("a", 1, f[0].hash);
+	blake3_hash("b", 1, f[1].hash);
+	f[0].name = "a.txt";
+	f[0].date_created = 1672531199;	/* 2022-12-31T23:59:59Z, as in the vectors */
+	f[0].tags = ta;
+	f[0].ntags = 2;
+	f[1].name = "b.txt";
+	f[1].tags = tb;
+	f[1].ntags = 1;
+	T_EQ_INT(chain_add_files(c, f, 2), CHAIN_OK);
+	/* Block 0 is the genesis profile; the files are in block 1. */
+	T_ASSERT((raw = get_block(c, 1, &len)) != NULL);
+	T_EQ_INT(block_decode(raw, len, &b), BLOCK_OK);
+	T_EQ_INT(b.record_count, 3);
+	T_EQ_INT(block_record_at(&b, 0, &r), BLOCK_OK);
+	T_EQ_INT(r.type, BLOCK_REC_TAG_DATA);
+	T_EQ_INT(r.len, 9);
+	T_EQ_MEM(r.data, "project-x", 9);
+	T_EQ_INT(block_record_at(&b, 1, &r), BLOCK_OK);
+	T_EQ_INT(r.type, BLOCK_REC_FILE);
+	T_EQ_INT(r.len, RECORD_FILE_FIXED_SIZE + sizeof(want_a));
+	T_EQ_INT(buf_le16(r.data + 99), 4);
+	T_EQ_MEM(r.data + RECORD_FILE_FIXED_SIZE, want_a, sizeof(want_a));
+	T_EQ_INT(block_record_at(&b, 2, &r), BLOCK_OK);
+	T_EQ_INT(r.len, RECORD_FILE_FIXED_SIZE + sizeof(want_b));
+	T_EQ_INT(buf_le16(r.data + 99), 2);
+	T_EQ_MEM(r.data + RECORD_FILE_FIXED_SIZE, want_b, sizeof(want_b));
+	free(raw);
+	/* Read back: date-created in its field, the others resolved, in order. */
+	T_EQ_INT(chain_get_file(c, f[0].id, &g), CHAIN_OK);
+	T_EQ_INT(g->date_created, 1672531199);
+	T_EQ_U64(g->ntags, 2);
+	T_EQ_INT(g->tags[0].type, 7);
+	T_EQ_U64(g->tags[0].len, 9);
+	T_EQ_MEM(g->tags[0].data, "project-x", 9);
+	T_EQ_INT(g->tags[1].type, 8);
+	T_EQ_MEM(g->tags[1].data, "abc", 3);
+	free(g);
+	chain_close(c);
+	rm_tmpdir();
+}
+
 static void
 test_chain_rename_is_a_replace_at_the_end(void)
 {
@@ -1116,6 +1192,7 @@ main(int argc, char **argv)
 	T_RUN(test_chain_adds_1000_files_packed_under_target);
 	T_RUN(test_chain_delete_bumps_version_and_drops_empty_block);
 	T_RUN(test_chain_rename_is_a_replace_at_the_end);
+	T_RUN(test_chain_writes_client_tags_in_reference_layout);
 	T_RUN(test_chain_profile_round_trip_newest_wins);
 	T_RUN(test_chain_nuke_resets_height_and_bumps_version);
 	T_RUN(test_chain_reopen_keeps_state_and_refuses_other_owner);

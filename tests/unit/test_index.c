@@ -1094,6 +1094,89 @@ test_arrival_order_spans_main_and_delta_and_long_names_sort(void)
 	close_tmp(idx);
 }
 
+/*
+ * The delta (postings of rows added since the last merge) lives in memory
+ * and is rebuilt from the rows: after a reopen it finds the same rows, a
+ * removed or replaced delta row stays gone, a rolled-back batch leaves
+ * nothing behind, and a merge moves only the live postings.
+ */
+static void
+test_delta_survives_reopen_rollback_and_removal(void)
+{
+	struct idx *idx;
+	struct idx_file f;
+	struct idx_counts cnt;
+	static struct coll c;
+	uint8_t o[IDX_OWNER_LEN], fid[IDX_FILE_ID_LEN];
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	mkfile(&f, 1, 1, "Delta Alpha.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(idx_compact(idx), IDX_OK);
+	mkfile(&f, 1, 2, "Delta Beta.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	mkfile(&f, 1, 3, "Delta Gamma.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	owner_n(o, 1);
+	fid_n(fid, 2);
+	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	/* "delta gamma.txt", "delta gamma", "delta", "gamma" */
+	T_EQ_U64(cnt.delta, 4);
+	T_EQ_U64(cnt.postings, 8);
+
+	idx_close(idx);
+	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.files, 2);
+	T_EQ_U64(cnt.delta, 4);
+	T_EQ_U64(cnt.postings, 8);
+	T_EQ_INT(query(idx, "delta", &c), IDX_OK);
+	T_EQ_INT(c.n, 2);
+	T_EQ_INT(c.id[0], 1);
+	T_EQ_INT(c.id[1], 3);
+	T_EQ_INT(query(idx, "beta", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+
+	/* a batch's rows are searchable inside it, gone after a rollback */
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	mkfile(&f, 2, 4, "Delta Rolled.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(query(idx, "rolled", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	idx_rollback(idx);
+	T_EQ_INT(query(idx, "rolled", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(query(idx, "delta", &c), IDX_OK);
+	T_EQ_INT(c.n, 2);
+
+	/* replacing a delta row: only the new keywords find it */
+	mkfile(&f, 1, 3, "Delta Replaced.txt", NULL, NULL);
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+	T_EQ_INT(query(idx, "gamma", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	T_EQ_INT(query(idx, "replaced", &c), IDX_OK);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.id[0], 3);
+	/* the merge moves the live postings only */
+	T_EQ_INT(idx_compact(idx), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.delta, 0);
+	T_EQ_U64(cnt.postings, 8);
+	idx_close(idx);
+	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
+	T_EQ_INT(query(idx, "delta", &c), IDX_OK);
+	T_EQ_INT(c.n, 2);
+	T_EQ_INT(query(idx, "gamma", &c), IDX_OK);
+	T_EQ_INT(c.n, 0);
+	/* a row removed after the merge leaves the main table */
+	fid_n(fid, 3);
+	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.postings, 4);
+	close_tmp(idx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1112,5 +1195,6 @@ main(int argc, char **argv)
 	T_RUN(test_job_count_is_capped_and_results_are_bounded);
 	T_RUN(test_bad_queries_give_empty_results_or_clean_errors);
 	T_RUN(test_arrival_order_spans_main_and_delta_and_long_names_sort);
+	T_RUN(test_delta_survives_reopen_rollback_and_removal);
 	return t_done();
 }

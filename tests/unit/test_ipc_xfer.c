@@ -2,7 +2,9 @@
  * test_ipc_xfer.c — the file transfer area of the IPC catalogue
  * (ipc_msg_xfer.h): round trips keeping every field, every truncation and
  * trailing byte rejected, out-of-range fields refused, the wrong type
- * refused, and the transfers list.
+ * refused, and the transfers list; the resume fields (a kept prefix in
+ * IPC_XSTAT, the offset of IPC_DL_BEGIN), IPC_DL_ABORT's keep/discard,
+ * IPC_XFER_CTL (pause/resume/cancel) and IPC_PROBE.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,12 +34,17 @@ static struct ipc_xstat_rep xr;
 static struct ipc_dl_begin db;
 static struct ipc_dl_commit dc;
 static struct ipc_get_req gq;
+static struct ipc_dl_abort da;
+static struct ipc_xfer_ctl xc;
 
 static int dec_xstat_req(const uint8_t *p, size_t l) { return ipc_xstat_req_decode(p, l, &xq); }
 static int dec_xstat_rep(const uint8_t *p, size_t l) { return ipc_xstat_rep_decode(p, l, &xr); }
 static int dec_dl_begin(const uint8_t *p, size_t l) { return ipc_dl_begin_decode(p, l, &db); }
 static int dec_dl_commit(const uint8_t *p, size_t l) { return ipc_dl_commit_decode(p, l, &dc); }
 static int dec_get_req(const uint8_t *p, size_t l) { return ipc_get_req_decode(p, l, &gq); }
+static int dec_probe_req(const uint8_t *p, size_t l) { return ipc_probe_req_decode(p, l, &gq); }
+static int dec_dl_abort(const uint8_t *p, size_t l) { return ipc_dl_abort_decode(p, l, &da); }
+static int dec_xfer_ctl(const uint8_t *p, size_t l) { return ipc_xfer_ctl_decode(p, l, &xc); }
 
 static void
 test_xstat_round_trips_and_rejects_truncation(void)
@@ -55,20 +62,23 @@ test_xstat_round_trips_and_rejects_truncation(void)
 	T_EQ_MEM(xq.hash, a.hash, 32);
 	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_req);
 
+	memset(&r, 0, sizeof(r));
 	r.present = 1;
 	r.size = 0x0123456789abcdefULL;
 	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
-	T_EQ_INT(n, IPC_HDR_LEN + 9);
+	T_EQ_INT(n, IPC_HDR_LEN + 25);
 	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), 0);
 	T_EQ_INT(xr.present, 1);
 	T_EQ_U64(xr.size, 0x0123456789abcdefULL);
+	T_EQ_U64(xr.partial, 0);
+	T_EQ_U64(xr.partial_size, 0);
 	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_rep);
 }
 
 static void
 test_xstat_rep_rejects_bad_present_flag_and_size_of_absent(void)
 {
-	struct ipc_xstat_rep r = { 0, 0 };
+	struct ipc_xstat_rep r = { 0, 0, 0, 0 };
 	long n;
 
 	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
@@ -89,13 +99,16 @@ test_dl_begin_round_trip_and_size_limit(void)
 
 	memset(a.hash, 0xa5, 32);
 	a.size = 10000000;
+	a.offset = 4194304;
 	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
-	T_EQ_INT(n, IPC_HDR_LEN + 40);
+	T_EQ_INT(n, IPC_HDR_LEN + 48);
 	T_EQ_INT(dec_dl_begin(buf, (size_t)n), 0);
 	T_EQ_MEM(db.hash, a.hash, 32);
 	T_EQ_U64(db.size, 10000000);
+	T_EQ_U64(db.offset, 4194304);
 	T_PREFIXES_AND_TRAILING_FAIL(n, dec_dl_begin);
 	/* Sizes beyond off_t are refused at the boundary. */
+	a.offset = 0;
 	a.size = (uint64_t)INT64_MAX + 1;
 	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
 	T_EQ_INT(dec_dl_begin(buf, (size_t)n), IPC_DEC_RANGE);
@@ -156,8 +169,12 @@ fill_info(struct ipc_xfer_info *x, int k)
 	x->state = (uint8_t)(k % IPC_XFER_STATE_MAX);
 	memset(x->node_id, 0x40 + k, 32);
 	memset(x->hash, 0x50 + k, 32);
+	x->flags = (uint8_t)(k % 4);
+	x->offset = 4194304 * (uint64_t)k;
 	x->done = 5000000 + (uint64_t)k;
 	x->total = 10000000;
+	x->bad_fragments = (uint32_t)k * 3;
+	x->restarts = (uint32_t)k + 7;
 	x->rate = 38000000;
 	x->elapsed_ms = 263 + (uint64_t)k;
 	if (x->state == IPC_XFER_FAILED)
@@ -190,6 +207,10 @@ test_transfers_list_round_trip_keeps_every_field(void)
 		T_EQ_INT(b.state, a[i].state);
 		T_EQ_MEM(b.node_id, a[i].node_id, 32);
 		T_EQ_MEM(b.hash, a[i].hash, 32);
+		T_EQ_INT(b.flags, a[i].flags);
+		T_EQ_U64(b.offset, a[i].offset);
+		T_EQ_INT(b.bad_fragments, a[i].bad_fragments);
+		T_EQ_INT(b.restarts, a[i].restarts);
 		T_EQ_U64(b.done, a[i].done);
 		T_EQ_U64(b.total, a[i].total);
 		T_EQ_U64(b.rate, a[i].rate);
@@ -226,6 +247,12 @@ test_transfers_list_rejects_bad_role_state_and_long_error(void)
 	buf[base + 4] = IPC_XFER_DOWNLOAD;
 	buf[base + 5] = IPC_XFER_STATE_MAX;	/* state */
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
+	buf[base + 5] = IPC_XFER_PAUSED;
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
+	buf[base + 70] = 0x04;		/* flags: an unknown bit */
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
+	buf[base + 70] = IPC_XFER_F_PROBE | IPC_XFER_F_HASH_OK;
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
 	/* An error longer than IPC_XFER_ERR_MAX is refused by the encoder. */
 	off = base;
 	memset(x.error, 'e', sizeof(x.error) - 1);
@@ -246,8 +273,147 @@ test_names_of_types_and_states(void)
 	T_EQ_STR(ipc_type_name(IPC_XSTAT), "xstat");
 	T_EQ_STR(ipc_xfer_state_name(IPC_XFER_DONE), "done");
 	T_EQ_STR(ipc_xfer_state_name(IPC_XFER_FAILED), "failed");
+	T_EQ_STR(ipc_xfer_state_name(IPC_XFER_PAUSED), "paused");
 	T_EQ_STR(ipc_xfer_state_name(99), "unknown");
+	T_EQ_STR(ipc_type_name(IPC_XFER_CTL), "transfer-control");
+	T_EQ_STR(ipc_type_name(IPC_PROBE), "probe");
+	T_EQ_STR(ipc_xfer_op_name(IPC_XFER_CANCEL), "cancel");
+	T_EQ_STR(ipc_xfer_op_name(0), "unknown");
 }
+
+static void
+test_xstat_rep_partial_round_trip_and_range(void)
+{
+	struct ipc_xstat_rep r;
+	long n;
+
+	memset(&r, 0, sizeof(r));
+	r.partial = 41943040;
+	r.partial_size = 100000000;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), 0);
+	T_EQ_INT(xr.present, 0);
+	T_EQ_U64(xr.partial, 41943040);
+	T_EQ_U64(xr.partial_size, 100000000);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_rep);
+	/* A complete prefix is never "kept": it would have been committed. */
+	r.partial = r.partial_size;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	/* A prefix without a size. */
+	r.partial = 1;
+	r.partial_size = 0;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	/* A size beyond off_t. */
+	r.partial = 0;
+	r.partial_size = UINT64_MAX;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+}
+
+static void
+test_dl_begin_refuses_offset_past_size(void)
+{
+	struct ipc_dl_begin a;
+	long n;
+
+	memset(&a, 0, sizeof(a));
+	a.size = 1000;
+	a.offset = 1000;	/* the end: nothing follows, still valid */
+	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_begin(buf, (size_t)n), 0);
+	a.offset = 1001;
+	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_begin(buf, (size_t)n), IPC_DEC_RANGE);
+	a.offset = UINT64_MAX;
+	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_begin(buf, (size_t)n), IPC_DEC_RANGE);
+}
+
+static void
+test_dl_abort_round_trip_keep_and_discard(void)
+{
+	struct ipc_dl_abort a;
+	long n;
+
+	a.id = 0x01020304;
+	a.discard = 0;
+	memset(a.hash, 0x77, 32);
+	n = ipc_dl_abort_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 37);
+	T_EQ_INT(dec_dl_abort(buf, (size_t)n), 0);
+	T_EQ_INT(da.id, 0x01020304);
+	T_EQ_INT(da.discard, 0);
+	T_EQ_MEM(da.hash, a.hash, 32);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_dl_abort);
+	/* Discard by hash alone (no open download): id 0. */
+	a.id = 0;
+	a.discard = 1;
+	n = ipc_dl_abort_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_abort(buf, (size_t)n), 0);
+	T_EQ_INT(da.discard, 1);
+	/* id 0 with "keep" means nothing: refused. */
+	a.discard = 0;
+	n = ipc_dl_abort_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_abort(buf, (size_t)n), IPC_DEC_RANGE);
+	a.id = 5;
+	a.discard = 2;
+	n = ipc_dl_abort_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_abort(buf, (size_t)n), IPC_DEC_RANGE);
+}
+
+static void
+test_xfer_ctl_round_trip_and_range(void)
+{
+	struct ipc_xfer_ctl q;
+	long n;
+	uint8_t op;
+
+	for (op = IPC_XFER_PAUSE; op <= IPC_XFER_CANCEL; op++) {
+		q.number = 0x7fff0001u + op;
+		q.op = op;
+		n = ipc_xfer_ctl_encode(buf, sizeof(buf), &q);
+		T_EQ_INT(n, IPC_HDR_LEN + 5);
+		T_EQ_INT(dec_xfer_ctl(buf, (size_t)n), 0);
+		T_EQ_INT(xc.number, q.number);
+		T_EQ_INT(xc.op, op);
+		T_PREFIXES_AND_TRAILING_FAIL(n, dec_xfer_ctl);
+	}
+	q.number = 3;
+	q.op = 0;
+	n = ipc_xfer_ctl_encode(buf, sizeof(buf), &q);
+	T_EQ_INT(dec_xfer_ctl(buf, (size_t)n), IPC_DEC_RANGE);
+	q.op = IPC_XFER_CANCEL + 1;
+	n = ipc_xfer_ctl_encode(buf, sizeof(buf), &q);
+	T_EQ_INT(dec_xfer_ctl(buf, (size_t)n), IPC_DEC_RANGE);
+	/* Transfer numbers start at 1. */
+	q.number = 0;
+	q.op = IPC_XFER_PAUSE;
+	n = ipc_xfer_ctl_encode(buf, sizeof(buf), &q);
+	T_EQ_INT(dec_xfer_ctl(buf, (size_t)n), IPC_DEC_RANGE);
+}
+
+static void
+test_probe_request_is_its_own_type(void)
+{
+	struct ipc_get_req g;
+	long n;
+
+	memset(g.hash, 0x61, 32);
+	memset(g.node_id, 0x62, 32);
+	n = ipc_probe_req_encode(buf, sizeof(buf), &g);
+	T_EQ_INT(n, IPC_HDR_LEN + 64);
+	T_EQ_INT(dec_probe_req(buf, (size_t)n), 0);
+	T_EQ_MEM(gq.hash, g.hash, 32);
+	T_EQ_MEM(gq.node_id, g.node_id, 32);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_probe_req);
+	/* A probe is not a get (it must never reach the warehouse), nor the reverse. */
+	T_EQ_INT(dec_get_req(buf, (size_t)n), IPC_DEC_TYPE);
+	n = ipc_get_req_encode(buf, sizeof(buf), &g);
+	T_EQ_INT(dec_probe_req(buf, (size_t)n), IPC_DEC_TYPE);
+}
+
 
 int
 main(int argc, char **argv)
@@ -262,5 +428,10 @@ main(int argc, char **argv)
 	T_RUN(test_transfers_list_round_trip_keeps_every_field);
 	T_RUN(test_transfers_list_rejects_bad_role_state_and_long_error);
 	T_RUN(test_names_of_types_and_states);
+	T_RUN(test_xstat_rep_partial_round_trip_and_range);
+	T_RUN(test_dl_begin_refuses_offset_past_size);
+	T_RUN(test_dl_abort_round_trip_keep_and_discard);
+	T_RUN(test_xfer_ctl_round_trip_and_range);
+	T_RUN(test_probe_request_is_its_own_type);
 	return t_done();
 }

@@ -342,6 +342,9 @@ report(const char *what, struct sim *s, uint64_t us, size_t n)
 	    (unsigned long long)a.blind_retransmits,
 	    (unsigned long long)b.naks_sent, (unsigned long long)b.acks_sent,
 	    (unsigned long long)b.dup_recv, b.rtt_us);
+	printf("#   stale ctrl: client %llu, server %llu; NAK entries ignored %llu\n",
+	    (unsigned long long)a.stale_ctrl, (unsigned long long)b.stale_ctrl,
+	    (unsigned long long)a.nak_ignored);
 }
 
 /* ---- handshake ---- */
@@ -548,7 +551,7 @@ run_transfer(const char *what, unsigned loss, unsigned dup, uint64_t jitter,
 	T_EQ_U64(st.bytes_recv, size);
 	udt_get_stats(s->cl.c, &st);
 	T_EQ_U64(st.bytes_sent, size);
-	T_ASSERT(st.in_flight <= UDT_FLOW_WIN + 1);
+	T_ASSERT(st.in_flight <= UDT_RCV_WIN + 1);
 	if (loss > 0)
 		T_ASSERT(st.retransmits + st.blind_retransmits > 0);
 	sim_free(s);
@@ -748,8 +751,8 @@ test_slow_reader_stalls_sender_then_resumes(void)
 {
 	struct sim *s = sim_new(1000);
 	struct xfer x;
-	struct udt_stats st;
-	size_t n = 2 * 1024 * 1024;
+	struct udt_stats st, st0;
+	size_t n = 4 * 1024 * 1024;
 	uint8_t *src = pattern(n, 9), *dst = malloc(n);
 
 	T_ASSERT(connect_pair(s));
@@ -760,14 +763,22 @@ test_slow_reader_stalls_sender_then_resumes(void)
 	x.dst_cap = n;
 	x.no_read = 1;
 	T_ASSERT(sim_run(s, &x, window_full, 30000000));
+	/* the receiver's advertised window shrank with its free room */
+	T_ASSERT(!sim_run(s, &x, all_read, 100000));
+	udt_get_stats(s->cl.c, &st0);
+	T_ASSERT(st0.flow_win <= 4);
 	/* stalled: ten more seconds change nothing but retries */
 	T_ASSERT(!sim_run(s, &x, all_read, 10000000));
+	udt_get_stats(s->cl.c, &st);
+	/* probes only: a few packets per (doubling, ≤ 1 s) blind interval */
+	T_ASSERT(st.blind_retransmits - st0.blind_retransmits <= 20 * 5);
+	T_ASSERT(st.in_flight <= 5);
 	T_ASSERT(x.wr <= (size_t)UDT_RCVBUF_BYTES + UDT_SNDBUF_BYTES +
 	    2 * UDT_SLOTS * UDT_DATA_MAX);
 	T_ASSERT(udt_readable(s->sv.c) <= UDT_RCVBUF_BYTES);
 	T_ASSERT(udt_is_connected(s->cl.c));
 	udt_get_stats(s->cl.c, &st);
-	T_ASSERT(st.in_flight <= UDT_FLOW_WIN + 1);
+	T_ASSERT(st.in_flight <= UDT_RCV_WIN + 1);
 	T_ASSERT(udt_send_pending(s->cl.c) <= UDT_SNDBUF_BYTES +
 	    UDT_SLOTS * UDT_DATA_MAX);
 	/* the stalled sender keeps retrying but stays bounded */
@@ -887,6 +898,184 @@ test_ack_or_nak_for_unsent_packet_is_fatal(void)
 	sim_free(s);
 }
 
+/* Sends `len` bytes, runs until they are acknowledged, reads them. */
+static int
+all_acked(struct sim *s, struct xfer *x)
+{
+	(void)x;
+	return udt_send_pending(s->cl.c) == 0;
+}
+
+static void
+send_and_settle(struct sim *s, size_t len)
+{
+	uint8_t *buf = calloc(1, len);
+
+	T_EQ_INT(udt_write(s->cl.c, buf, len), (ssize_t)len);
+	T_ASSERT(sim_run(s, NULL, all_acked, 10000000));
+	/* the server's application takes it all */
+	T_EQ_INT(udt_read(s->sv.c, buf, len), (ssize_t)len);
+	free(buf);
+}
+
+static void
+test_replayed_ack_and_ack2_are_counted_and_harmless(void)
+{
+	struct sim *s = sim_new(1000);
+	uint8_t b[UDT_ACK_LINK_SIZE];
+	struct udt_stats st0, st;
+	uint32_t isn;
+	uint64_t sent;
+	int ok;
+
+	T_ASSERT(connect_pair(s));
+	isn = udt_init_seq(s->cl.c);
+	send_and_settle(s, 100000);
+	udt_get_stats(s->cl.c, &st0);
+	/* an old ACK (sequence isn + 1) arrives again: counted, ACK2 still sent */
+	put_ctrl(b, UDT_CTRL_ACK, 1, udt_sock_id(s->cl.c));
+	buf_put_be32(b + 16, udt_seq_add(isn, 1));
+	buf_put_be32(b + 28, 64);
+	sent = s->l_cs.sent;
+	T_EQ_INT(udt_input(s->cl.c, b, UDT_ACK_SIZE), UDT_ERR_DROP_STALE);
+	T_EQ_U64(s->l_cs.sent, sent + 1);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.stale_ctrl, st0.stale_ctrl + 1);
+	T_EQ_U64(st.flow_win, st0.flow_win);	/* an old ACK does not set the window */
+	T_ASSERT(udt_is_connected(s->cl.c));
+	/* an ACK2 for an ACK the server never sent (or settled long ago) */
+	udt_get_stats(s->sv.c, &st0);
+	put_ctrl(b, UDT_CTRL_ACK2, 0x7777777, udt_sock_id(s->sv.c));
+	T_EQ_INT(udt_input(s->sv.c, b, UDT_HDR_SIZE), UDT_ERR_DROP_STALE);
+	udt_get_stats(s->sv.c, &st);
+	T_EQ_U64(st.stale_ctrl, st0.stale_ctrl + 1);
+	T_EQ_U64(st.rtt_us, st0.rtt_us);	/* no RTT sample from it */
+	/* a NAK for numbers already acknowledged: ignored, counted, no resend */
+	udt_get_stats(s->cl.c, &st0);
+	put_ctrl(b, UDT_CTRL_NAK, 0, udt_sock_id(s->cl.c));
+	buf_put_be32(b + 16, udt_seq_add(isn, 3));
+	buf_put_be32(b + 20, udt_seq_add(isn, 4));
+	T_EQ_INT(udt_input(s->cl.c, b, 24), UDT_OK);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.nak_ignored, st0.nak_ignored + 2);
+	T_EQ_U64(st.retransmits, st0.retransmits);
+	T_EQ_U64(st.snd_loss, 0);
+	/* and the stream goes on */
+	transfer(s, 300000, 10000000, &ok);
+	T_ASSERT(ok);
+	sim_free(s);
+}
+
+static void
+test_window_update_ack_sets_flow_and_is_clamped(void)
+{
+	struct sim *s = sim_new(1000);
+	uint8_t b[UDT_ACK_SIZE];
+	struct udt_stats st;
+	uint32_t una;
+
+	T_ASSERT(connect_pair(s));
+	send_and_settle(s, 50000);
+	una = udt_seq_add(udt_init_seq(s->cl.c), (50000 + UDT_DATA_MAX - 1) /
+	    UDT_DATA_MAX);
+	put_ctrl(b, UDT_CTRL_ACK, 900, udt_sock_id(s->cl.c));
+	buf_put_be32(b + 16, una);		/* nothing new acknowledged */
+	buf_put_be32(b + 28, 3);
+	T_EQ_INT(udt_input(s->cl.c, b, UDT_ACK_SIZE), UDT_OK);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.flow_win, 3);
+	buf_put_be32(b + 28, 0xffffffffU);	/* absurd: clamped to our slots */
+	T_EQ_INT(udt_input(s->cl.c, b, UDT_ACK_SIZE), UDT_OK);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.flow_win, UDT_SLOTS - 2);
+	buf_put_be32(b + 28, 0);		/* zero: at least 2, never stuck */
+	T_EQ_INT(udt_input(s->cl.c, b, UDT_ACK_SIZE), UDT_OK);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.flow_win, 2);
+	T_ASSERT(udt_is_connected(s->cl.c));
+	sim_free(s);
+}
+
+/* The client's peer answers nothing but keep-alives: no ACK ever. */
+static uint64_t ka_next;
+
+static int
+client_failed_keepalive(struct sim *s, struct xfer *x)
+{
+	uint8_t b[UDT_HDR_SIZE];
+
+	(void)x;
+	if (fake_now >= ka_next) {
+		put_ctrl(b, UDT_CTRL_KEEPALIVE, 0, udt_sock_id(s->cl.c));
+		udt_input(s->cl.c, b, sizeof(b));
+		ka_next = fake_now + 1000000;
+	}
+	return udt_is_closed(s->cl.c);
+}
+
+static void
+test_peer_that_never_acks_times_out_and_stays_bounded(void)
+{
+	struct sim *s = sim_new(1000);
+	struct udt_stats st;
+	uint8_t *buf = calloc(1, 3 * UDT_SNDBUF_BYTES);
+	uint64_t t0;
+	ssize_t w;
+
+	T_ASSERT(connect_pair(s));
+	s->l_sc.blocked = 1;		/* nothing from the server arrives */
+	t0 = fake_now;
+	/* the send buffer takes what it can hold, no more */
+	w = udt_write(s->cl.c, buf, 3 * UDT_SNDBUF_BYTES);
+	T_ASSERT(w > 0 && w <= UDT_SNDBUF_BYTES);
+	T_ASSERT(udt_write(s->cl.c, buf, 3 * UDT_SNDBUF_BYTES) <= 0 ||
+	    udt_send_pending(s->cl.c) <= UDT_SNDBUF_BYTES + UDT_SLOTS * UDT_DATA_MAX);
+	ka_next = fake_now;
+	T_ASSERT(sim_run(s, NULL, client_failed_keepalive, UDT_IDLE_FILE_US + 5000000));
+	T_EQ_INT(udt_error(s->cl.c), UDT_ERR_ACK_TIMEOUT);
+	T_ASSERT(fake_now - t0 >= UDT_IDLE_FILE_US);
+	T_ASSERT(fake_now - t0 <= UDT_IDLE_FILE_US + 100000);
+	udt_get_stats(s->cl.c, &st);
+	/* first window, then blind probes of at most UDT_BLIND_MAX each */
+	T_ASSERT(st.pkts_sent <= UDT_SLOTS + 80 * UDT_BLIND_MAX);
+	T_EQ_U64(st.acks_recv, 0);
+	free(buf);
+	sim_free(s);
+}
+
+static void
+test_nak_flood_resends_each_packet_at_most_once_per_interval(void)
+{
+	struct sim *s = sim_new(1000);
+	uint8_t b[UDT_HDR_SIZE + 4 * UDT_NAK_MAX_ENTRIES], data[100 * UDT_DATA_MAX];
+	struct udt_stats st0, st;
+	uint32_t isn, i, k;
+
+	T_ASSERT(connect_pair(s));
+	isn = udt_init_seq(s->cl.c);
+	s->l_cs.blocked = s->l_sc.blocked = 1;
+	memset(data, 1, sizeof(data));
+	T_EQ_INT(udt_write(s->cl.c, data, sizeof(data)), sizeof(data));
+	udt_get_stats(s->cl.c, &st0);
+	T_ASSERT(st0.in_flight > 0);
+	/* 10000 NAKs listing every in-flight packet within 1 ms */
+	for (k = 0; k < 10000; k++) {
+		put_ctrl(b, UDT_CTRL_NAK, 0, udt_sock_id(s->cl.c));
+		for (i = 0; i < st0.in_flight; i++)
+			buf_put_be32(b + UDT_HDR_SIZE + 4 * i, udt_seq_add(isn, (int32_t)i));
+		T_EQ_INT(udt_input(s->cl.c, b, UDT_HDR_SIZE + 4 * st0.in_flight), UDT_OK);
+		if (k % 100 == 0)
+			fake_now += 10;
+	}
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.naks_recv - st0.naks_recv, 10000);
+	T_ASSERT(st.snd_loss <= st0.in_flight);
+	/* the first resend at once, the next only after 10 ms: one each */
+	T_EQ_U64(st.retransmits - st0.retransmits, st0.in_flight);
+	T_ASSERT(udt_is_connected(s->cl.c));
+	sim_free(s);
+}
+
 /* ---- the captured reference transfer, replayed ---- */
 
 static json_t *
@@ -995,6 +1184,10 @@ main(int argc, char **argv)
 	T_RUN(test_client_close_sends_shutdown_after_all_acked);
 	T_RUN(test_server_close_ends_client);
 	T_RUN(test_abort_sends_shutdown_now);
+	T_RUN(test_replayed_ack_and_ack2_are_counted_and_harmless);
+	T_RUN(test_window_update_ack_sets_flow_and_is_clamped);
+	T_RUN(test_peer_that_never_acks_times_out_and_stays_bounded);
+	T_RUN(test_nak_flood_resends_each_packet_at_most_once_per_interval);
 	T_RUN(test_idle_peer_times_out_after_60s_for_files);
 	T_RUN(test_idle_peer_times_out_after_10s_for_blocks);
 	T_RUN(test_listener_without_client_times_out);

@@ -201,7 +201,7 @@ test_error_codes_are_distinct_and_named(void)
 	    UDT_ERR_TIMEOUT, UDT_ERR_CONNECT_TIMEOUT, UDT_ERR_PROTO,
 	    UDT_ERR_REFUSED, UDT_ERR_DROP_SOCKET, UDT_ERR_DROP_ZERO_DST,
 	    UDT_ERR_DROP_WINDOW, UDT_ERR_DROP_HS, UDT_ERR_DROP_STATE,
-	    UDT_ERR_DROP_DUP };
+	    UDT_ERR_DROP_DUP, UDT_ERR_ACK_TIMEOUT, UDT_ERR_DROP_STALE };
 	size_t i, j, n = sizeof(codes) / sizeof(codes[0]);
 
 	for (i = 0; i < n; i++) {

@@ -1,0 +1,266 @@
+/*
+ * badsharer.c — hostile file-transfer requests against a sharing node, for
+ * integration tests on loopback (PROTOCOL.md §3.8, §9.3).  It announces a
+ * fresh identity to the node (so it is a registered peer), then sends
+ * Transfer REQUEST_STARTs a sane requester never sends — offsets beyond
+ * the end, limits up to 2^64-1, unknown hashes, another protocol — and
+ * reports what the node answered within the deadline: NOT_AVAILABLE,
+ * TERMINATE, lite packets carrying our transfer ID (it started serving),
+ * or nothing (the reference's silent ignore).
+ *
+ *   badsharer [-b IP:PORT] [-t SECONDS] PUB IP:PORT HASH OFFSET LIMIT [PROTO]
+ *
+ * OFFSET and LIMIT are decimal u64 or "max" (2^64-1).  Prints one JSON
+ * object; exit 0 when the node answered the announcement, 2 on usage or
+ * setup errors.  Every wait has a deadline and every loop a count limit.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "hex.h"
+#include "ident.h"
+#include "wire_msg.h"
+#include "wire_packet.h"
+
+#define BS_UA		"badsharer/1.0"
+#define BS_MAX_RECV	100000	/* datagrams handled, whatever the deadline */
+
+static uint8_t bs_raw[WIRE_PACKET_MAX];
+static uint8_t bs_plain[WIRE_PACKET_MAX];
+static uint8_t bs_out[WIRE_PACKET_MAX + 128];
+static uint8_t bs_payload[WIRE_PACKET_MAX];
+
+struct bs {
+	struct ident		me;
+	uint8_t			target_pub[PEERNET_PUBKEY_BYTES];
+	struct sockaddr_in	target;
+	int			fd;
+	uint16_t		port;
+};
+
+static void __attribute__((noreturn))
+bs_die(const char *what)
+{
+	fprintf(stderr, "badsharer: %s\n", what);
+	exit(2);
+}
+
+static uint64_t
+bs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+bs_parse_addr(const char *s, struct sockaddr_in *sa)
+{
+	char ip[64];
+	const char *colon = strrchr(s, ':');
+	long port;
+	char *end;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, (size_t)(colon - s));
+	ip[colon - s] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 0 || port > 65535)
+		return -1;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int
+bs_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (strcmp(s, "max") == 0) {
+		*v = UINT64_MAX;
+		return 0;
+	}
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return *end != '\0' || errno != 0 || s[0] == '-' ? -1 : 0;
+}
+
+static void
+bs_send(struct bs *b, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
+{
+	size_t out;
+
+	if (wire_packet_encode(bs_out, sizeof(bs_out), &out, &b->me, b->target_pub, cmd,
+	    seq, payload, len) != 0)
+		bs_die("packet encode failed");
+	if (sendto(b->fd, bs_out, out, 0, (const struct sockaddr *)&b->target,
+	    sizeof(b->target)) != (ssize_t)out)
+		bs_die("sendto");
+}
+
+struct bs_seen {
+	uint32_t	ann_seq, req_seq;
+	uint8_t		id[WIRE_TRANSFER_ID_SIZE];
+	int		response;	/* to our announcement */
+	int		not_available, terminate, lite, other;
+};
+
+/* Receives until `until`; stops early once the announcement is answered if `ann`. */
+static void
+bs_wait(struct bs *b, struct bs_seen *s, uint64_t until, int ann)
+{
+	struct wire_packet pkt;
+	struct wire_transfer t;
+	struct pollfd pfd;
+	uint64_t now;
+	ssize_t got;
+	long handled = 0;
+
+	while ((now = bs_now()) < until && handled < BS_MAX_RECV && !(ann && s->response)) {
+		pfd.fd = b->fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(until - now)) <= 0)
+			continue;
+		if ((got = recv(b->fd, bs_raw, sizeof(bs_raw), MSG_DONTWAIT)) <= 0)
+			continue;
+		handled++;
+		/* A lite packet with our transfer ID: the node is serving (§2.7). */
+		if ((size_t)got >= WIRE_LITE_HDR_SIZE &&
+		    memcmp(bs_raw, s->id, WIRE_TRANSFER_ID_SIZE) == 0) {
+			s->lite++;
+			continue;
+		}
+		if (wire_packet_decode(bs_raw, (size_t)got, b->me.pub, bs_plain,
+		    sizeof(bs_plain), &pkt) != 0 ||
+		    memcmp(pkt.sender, b->target_pub, PEERNET_PUBKEY_BYTES) != 0)
+			continue;
+		if (pkt.command == WIRE_CMD_RESPONSE && pkt.sequence == s->ann_seq)
+			s->response = 1;
+		else if (pkt.command == WIRE_CMD_TRANSFER && pkt.sequence == s->req_seq &&
+		    wire_transfer_decode(pkt.payload, pkt.payload_len, &t) == 0) {
+			if (t.control == WIRE_TRANSFER_NOT_AVAILABLE)
+				s->not_available++;
+			else if (t.control == WIRE_TRANSFER_TERMINATE)
+				s->terminate++;
+			else
+				s->other++;
+		} else if (pkt.command == WIRE_CMD_PING)
+			bs_send(b, WIRE_CMD_PONG, pkt.sequence, NULL, 0);
+	}
+}
+
+static void
+bs_usage(void)
+{
+	fprintf(stderr, "usage: badsharer [-b IP:PORT] [-t SECONDS] PUB IP:PORT HASH "
+	    "OFFSET LIMIT [PROTO]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bs b;
+	struct bs_seen s;
+	struct sockaddr_in want, got;
+	struct wire_announce a;
+	struct wire_transfer t;
+	socklen_t sl = sizeof(got);
+	const char *bind_spec = "127.0.6.9:0";
+	double secs = 3;
+	size_t len;
+	int c, big = 4 << 20;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (ident_crypto_init() != 0 || sodium_init() < 0)
+		bs_die("crypto init");
+	while ((c = getopt(argc, argv, "b:t:")) != -1) {
+		switch (c) {
+		case 'b':
+			bind_spec = optarg;
+			break;
+		case 't':
+			secs = atof(optarg);
+			if (secs <= 0 || secs > 60)
+				bs_die("-t must be 0..60 seconds");
+			break;
+		default:
+			bs_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 5 || argc > 6)
+		bs_usage();
+	memset(&b, 0, sizeof(b));
+	memset(&t, 0, sizeof(t));
+	if (ident_generate(&b.me) != 0)
+		bs_die("ident_generate");
+	if (ident_pubkey_from_hex(argv[0], b.target_pub) != 0)
+		bs_die("bad target peer ID");
+	if (bs_parse_addr(argv[1], &b.target) != 0)
+		bs_die("bad target address");
+	if (strlen(argv[2]) != 64 || hex_decode(t.hash, 32, argv[2]) != 32)
+		bs_die("bad hash");
+	if (bs_u64(argv[3], &t.offset) != 0 || bs_u64(argv[4], &t.limit) != 0)
+		bs_die("bad offset or limit");
+	t.protocol = WIRE_TRANSFER_PROTO_UDT;
+	if (argc == 6)
+		t.protocol = (uint8_t)atoi(argv[5]);
+	if (bs_parse_addr(bind_spec, &want) != 0)
+		bs_die("bad -b address");
+	if ((b.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		bs_die("socket");
+	setsockopt(b.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (bind(b.fd, (const struct sockaddr *)&want, sizeof(want)) == -1 ||
+	    getsockname(b.fd, (struct sockaddr *)&got, &sl) == -1)
+		bs_die("cannot bind -b address");
+	b.port = ntohs(got.sin_port);
+
+	/* Become a registered peer: an Announcement (FIND_SELF) and its Response. */
+	memset(&s, 0, sizeof(s));
+	randombytes_buf(&s.ann_seq, sizeof(s.ann_seq));
+	memset(&a, 0, sizeof(a));
+	a.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
+	a.hdr.actions = WIRE_ACTION_FIND_SELF;
+	if (wire_msg_hdr_set_ua(&a.hdr, BS_UA) != 0 ||
+	    wire_announce_encode(bs_payload, sizeof(bs_payload), &len, &a) != 0)
+		bs_die("announcement encode failed");
+	wire_msg_set_ports(bs_payload, len, b.port, 0);
+	bs_send(&b, WIRE_CMD_ANNOUNCEMENT, s.ann_seq, bs_payload, len);
+	bs_wait(&b, &s, bs_now() + 3000, 1);
+	if (!s.response) {
+		printf("{\"announced\":false}\n");
+		return 1;
+	}
+
+	/* The hostile request. */
+	t.control = WIRE_TRANSFER_REQUEST_START;
+	randombytes_buf(s.id, sizeof(s.id));
+	memcpy(t.transfer_id, s.id, sizeof(s.id));
+	randombytes_buf(&s.req_seq, sizeof(s.req_seq));
+	if (wire_transfer_encode(bs_payload, sizeof(bs_payload), &len, &t) != 0)
+		bs_die("transfer encode failed");
+	bs_send(&b, WIRE_CMD_TRANSFER, s.req_seq, bs_payload, len);
+	bs_wait(&b, &s, bs_now() + (uint64_t)(secs * 1000), 0);
+	printf("{\"announced\":true,\"not_available\":%d,\"terminate\":%d,\"lite\":%d,"
+	    "\"other\":%d,\"answered\":%s}\n", s.not_available, s.terminate, s.lite,
+	    s.other, s.not_available + s.terminate + s.lite + s.other ? "true" : "false");
+	return 0;
+}
