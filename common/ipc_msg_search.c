@@ -8,7 +8,7 @@
 #include "ipc_msg_codec.h"
 
 /* Largest encoded file and hit (every string at IPC_STR_MAX). */
-#define FILE_WIRE_MAX	(16 + 32 + 33 + 8 + 1 + 2 + 8 + 8 + 3 * (2 + IPC_STR_MAX))
+#define FILE_WIRE_MAX	(16 + 32 + 33 + 8 + 1 + 2 + 8 + 8 + 3 * (2 + IPC_STR_MAX) + 2 + IPC_TAGS_MAX)
 #define HIT_WIRE_MAX	(FILE_WIRE_MAX + 1 + 4 + 1 + IPC_SEARCH_SHARERS_MAX * 33)
 #define PAGE_HDR_LEN	(IPC_HDR_LEN + 1 + 1 + 4 * 8 + 4)
 #define CURSOR_LEN	(1 + 33 + 8 + 4)
@@ -291,7 +291,7 @@ r_cursor(struct buf_r *r, struct ipc_files_cursor *c)
 	static const uint8_t zero[33];
 
 	c->phase = buf_r_u8(r);
-	buf_r_bytes(r, c->owner, sizeof(c->owner));
+	buf_r_copy(r, c->owner, sizeof(c->owner));
 	c->block = buf_r_le64(r);
 	c->record = buf_r_le32(r);
 	if (r->err)

@@ -29,6 +29,7 @@ ipc_xstat_req_encode(uint8_t *out, size_t cap, const struct ipc_xstat_req *q)
 	buf_w_init(&w, out, cap);
 	ipc_w_hdr(&w, IPC_XSTAT, IPC_OK);
 	buf_w_bytes(&w, q->hash, sizeof(q->hash));
+	buf_w_u8(&w, q->flags);
 	return ipc_w_done(&w);
 }
 
@@ -41,8 +42,11 @@ ipc_xstat_req_decode(const uint8_t *p, size_t len, struct ipc_xstat_req *q)
 	if ((rc = ipc_r_begin(&r, p, len, IPC_XSTAT)) != 0)
 		return rc;
 	buf_r_copy(&r, q->hash, sizeof(q->hash));
+	q->flags = buf_r_u8(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
+	if ((q->flags & ~IPC_XSTAT_F_ALL) != 0)
+		return IPC_DEC_RANGE;
 	return ipc_r_end(&r);
 }
 

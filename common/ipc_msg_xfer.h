@@ -26,8 +26,12 @@
 #define IPC_XFER_LIST_MAX	64	/* sessions in one IPC_TRANSFERS reply */
 
 /* IPC_XSTAT request: a content hash. */
+#define IPC_XSTAT_F_PARTIAL	0x01	/* report a kept partial download */
+#define IPC_XSTAT_F_CHECK	0x02	/* ... its tail re-hashed against its leaves first */
+#define IPC_XSTAT_F_ALL		0x03
 struct ipc_xstat_req {
 	uint8_t		hash[32];
+	uint8_t		flags;		/* IPC_XSTAT_F_*; a serving netd sends 0 */
 };
 
 /* IPC_XSTAT reply. */

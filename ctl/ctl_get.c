@@ -113,6 +113,7 @@ get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size, uint64_t *partia
 	int rc;
 
 	memcpy(q.hash, hash, 32);
+	q.flags = IPC_XSTAT_F_PARTIAL;	/* netd has it checked when it starts */
 	n = ipc_xstat_req_encode(get_buf, sizeof(get_buf), &q);
 	if (ctl_call(c, "storaged", get_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return -1;

@@ -274,7 +274,7 @@ struct udt_stats {
 struct udt_conn;
 
 /*
- * Allocates one connection (fixed size, about 3 MB of which only what the
+ * Allocates one connection (fixed size, about 4 MB of which only what the
  * traffic touches becomes resident). NULL on ENOMEM.
  */
 struct udt_conn	*udt_conn_new(const struct udt_env *env);

@@ -37,7 +37,7 @@
 #include "xfer_block.h"
 #include "xfer_file.h"
 
-#define XFER_MAX_SESSIONS	32	/* both roles; each holds a ~0.9 MB UDT connection */
+#define XFER_MAX_SESSIONS	32	/* both roles; each holds a ~4 MB UDT connection (resident: what it touched) */
 #define XFER_MAX_DOWNLOADS	16
 #define XFER_MAX_SERVE_PEER	2	/* sessions one peer can make us serve at once */
 #define XFER_MAX_WANTS		64	/* downloads waiting for a free slot */

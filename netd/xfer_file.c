@@ -1013,6 +1013,7 @@ xf_lookup(struct xf_sess *s)
 	s->state = IPC_XFER_STARTING;
 	s->gen++;
 	memcpy(q.hash, s->hash, 32);
+	q.flags = IPC_XSTAT_F_PARTIAL | IPC_XSTAT_F_CHECK;
 	if ((len = ipc_xstat_req_encode(buf, sizeof(buf), &q)) < 0 ||
 	    xf_store_send(s, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_lookup_done, 0) != 0)
 		xf_end(s, 0, 0, "cannot ask storaged about the file");
@@ -1376,6 +1377,7 @@ xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire
 	s->offset = t->offset;
 	s->total = t->limit;	/* checked against the size once storaged answers */
 	memcpy(q.hash, t->hash, 32);
+	q.flags = 0;		/* a peer's request never makes storaged hash partials */
 	if (seq_register_bi(n->seqs, p->pub, seq, NULL, XF_IDLE_MS, xf_now()) != 0 ||
 	    (len = ipc_xstat_req_encode(buf, sizeof(buf), &q)) < 0 ||
 	    xf_store_send(s, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_stat_done, 0) != 0) {

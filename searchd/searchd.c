@@ -7,7 +7,9 @@
  *    by one wake-up in one transaction;
  *  - a rebuild, at start-up and on IPC_REINDEX, because events are lost
  *    while searchd or storaged is down: every file record is read from
- *    storaged with IPC_FILES_ALL, page by page from a timer (a slice of at
+ *    storaged with IPC_FILES_ALL, page by page from a resumable cursor (a
+ *    position in storaged's stream, so a failed page is asked again and
+ *    changes between pages shift nothing), from a timer (a slice of at
  *    most SEARCHD_REBUILD_SLICE_MS per wake-up, so requests are answered
  *    meanwhile), into a new database (index.db.new) that replaces the old
  *    one only when complete.  Queries use the old index until then, and
@@ -155,6 +157,8 @@ void
 searchd_rebuild_start(struct searchd *s)
 {
 	char path[PATH_MAX];
+	const char *env;
+	long v;
 	int rc;
 
 	if (s->rb.active) {
@@ -170,7 +174,13 @@ searchd_rebuild_start(struct searchd *s)
 	}
 	s->rb.active = 1;
 	s->rb.again = 0;
-	s->rb.next = 0;
+	memset(&s->rb.next, 0, sizeof(s->rb.next));
+	s->rb.next.phase = IPC_FILES_OWN;
+	s->rb.page = SEARCHD_PAGE_FILES;
+	if ((env = getenv(SEARCHD_PAGE_ENV)) != NULL && (v = strtol(env, NULL,
+	    10)) >= 1 && v <= IPC_FILES_PAGE_MAX)
+		s->rb.page = (uint32_t)v;
+	s->rb.pages = 0;
 	s->rb.files = 0;
 	s->rb.warned = 0;
 	s->rb.start_ms = loop_now_ms();
@@ -232,9 +242,10 @@ searchd_rebuild_swap(struct searchd *s)
 	}
 	job_table_set_index(s->jobs, s->idx);
 	log_info("index rebuilt: %llu files (%llu keywords postings, %llu owners) "
-	    "in %llu ms", (unsigned long long)c.files,
+	    "in %llu ms, %llu pages", (unsigned long long)c.files,
 	    (unsigned long long)c.postings, (unsigned long long)c.owners,
-	    (unsigned long long)(loop_now_ms() - s->rb.start_ms));
+	    (unsigned long long)(loop_now_ms() - s->rb.start_ms),
+	    (unsigned long long)s->rb.pages);
 	if (s->rb.again)
 		searchd_rebuild_start(s);
 }
@@ -249,14 +260,14 @@ searchd_rebuild_page(struct searchd *s)
 	struct ipc_hdr h;
 	struct idx_file xf;
 	char path[PATH_MAX], err[256], reason[IPC_STR_MAX + 1];
-	uint8_t buf[32], *rep;
+	uint8_t buf[IPC_HDR_LEN + 64], *rep;
 	size_t len;
 	uint16_t status;
 	long n;
 	int rc;
 
-	q.offset = s->rb.next;
-	q.limit = SEARCHD_PAGE_FILES;
+	q.from = s->rb.next;
+	q.limit = s->rb.page;
 	n = ipc_files_req_encode(buf, sizeof(buf), &q);
 	daemon_sock_path(s->d, "storaged", path, sizeof(path));
 	if (ipc_call(path, buf, (size_t)n, &rep, &len, SEARCHD_PAGE_CALL_MS, err,
@@ -273,9 +284,10 @@ searchd_rebuild_page(struct searchd *s)
 		free(rep);
 		return -1;
 	}
-	if ((rc = ipc_files_page_decode(rep, len, &pg)) != 0 || pg.offset != q.offset) {
+	if ((rc = ipc_files_page_decode(rep, len, &pg)) != 0 ||
+	    ipc_files_cursor_cmp(&pg.from, &q.from) != 0) {
 		log_warnx("storaged's files page: %s", rc ? ipc_decode_strerror(rc) :
-		    "wrong offset");
+		    "another cursor");
 		free(rep);
 		return -1;
 	}
@@ -300,6 +312,7 @@ searchd_rebuild_page(struct searchd *s)
 		return -1;
 	}
 	s->rb.next = pg.next;
+	s->rb.pages++;
 	return pg.done ? 1 : 0;
 }
 

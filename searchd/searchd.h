@@ -12,12 +12,15 @@
 #include "daemon.h"
 #include "index.h"
 #include "ipc.h"
+#include "ipc_msg_search.h"
 #include "job.h"
 
 #define SEARCHD_TICK_MS		500
 #define SEARCHD_PEERS_TTL_MS	1500	/* connected set reused this long */
 #define SEARCHD_CALL_MS		1000	/* netd answers (id, peers) */
 #define SEARCHD_PAGE_FILES	2000	/* files per IPC_FILES_ALL page */
+/* Test knob: files per page from the environment (1..IPC_FILES_PAGE_MAX). */
+#define SEARCHD_PAGE_ENV	"PEERNET_SEARCHD_PAGE_FILES"
 #define SEARCHD_PAGE_CALL_MS	30000	/* storaged walks its stores per page */
 #define SEARCHD_REBUILD_SLICE_MS 50	/* loop time one rebuild step may take */
 #define SEARCHD_REBUILD_RETRY_MS 1000	/* storaged not ready: try again */
@@ -28,7 +31,9 @@ struct searchd_rebuild {
 	int		 active;
 	int		 again;		/* requested while running: once more */
 	struct idx	*idx;		/* the new index being filled */
-	uint32_t	 next;		/* offset of the next page */
+	struct ipc_files_cursor next;	/* where the next page starts */
+	uint32_t	 page;		/* files per page (SEARCHD_PAGE_FILES) */
+	uint64_t	 pages;		/* pages read */
 	uint64_t	 files;		/* indexed so far */
 	uint64_t	 start_ms;
 	int		 warned;

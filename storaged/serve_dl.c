@@ -21,11 +21,15 @@
  * the data is fdatasync'd first, so the recorded prefix is on disk whatever
  * kills netd or storaged (kill -9, power loss).  Checkpoints fall on
  * fragment boundaries (DATA.md §4.1), at least DL_CHECKPOINT bytes apart,
- * and when a download is closed without being committed.  IPC_XSTAT
- * re-hashes the kept prefix against the recorded leaves (so a part file
- * damaged on disk is cut back to its last good fragment) and reports it;
- * netd then asks its peer for the rest with a Transfer request at that
- * offset and begins the download there.
+ * and when a download is closed without being committed.  IPC_XSTAT with
+ * IPC_XSTAT_F_CHECK (netd, before each run of a download) re-hashes the
+ * last DL_RECHECK bytes of the kept prefix against the recorded leaves (a
+ * part file damaged on disk is cut back to its last good fragment; the
+ * data was fdatasync'd before its state, so only the tail can be torn, and
+ * the cost stays bounded) and reports it; netd then asks its peer for the
+ * rest with a Transfer request at that offset and begins the download
+ * there.  A serving netd's IPC_XSTAT never looks at partials: a peer cannot
+ * make storaged hash anything.
  *
  * What is verified when (the reference has no way to fetch a file's merkle
  * tree or proofs over the network, DATA.md §4.6, so the expected leaf
@@ -65,6 +69,7 @@
 #define DL_MAX_SIZE	(1ULL << 40)	/* 1 TiB, netd's limit too: <= 16384 leaves */
 #define DL_CHECKPOINT	(4ULL << 20)	/* bytes between two fsync'd checkpoints, at least */
 #define DL_IO		(1024 * 1024)	/* read buffer of the re-hash and commit passes */
+#define DL_RECHECK	(64ULL << 20)	/* tail of a kept prefix re-hashed before a resume */
 #define DL_MAGIC	"PNDLPART"
 #define DL_STATE_HDR	64		/* magic 8, hash 32, size 8, fragment size 8, verified 8 */
 #define DL_SUBDIR	"storage/partial"
@@ -335,7 +340,7 @@ dl_io_buf(void)
  * *verified, *size (0, 0 when there is no usable partial).
  */
 static void
-dl_partial(struct storaged *s, const uint8_t hash[32], uint64_t *verified,
+dl_partial(struct storaged *s, const uint8_t hash[32], int check, uint64_t *verified,
     uint64_t *size)
 {
 	struct dl_state st;
@@ -349,17 +354,19 @@ dl_partial(struct storaged *s, const uint8_t hash[32], uint64_t *verified,
 	if (dl_state_load(s, hash, &st) != 0)
 		return;
 	/* Being written right now: its last checkpoint is what a resume gets. */
-	if (dl_find_hash(hash) != NULL) {
+	if (!check || dl_find_hash(hash) != NULL) {
 		*verified = st.verified;
 		*size = st.size;
 		free(st.leaves);
 		return;
 	}
 	n = st.verified / st.frag;
-	good = 0;
+	/* Fragments before the re-hashed tail count as good. */
+	i = st.verified > DL_RECHECK ? (st.verified - DL_RECHECK) / st.frag : 0;
+	good = i;
 	if (n > 0 && dl_io_buf() == 0 && dl_path(s, hash, ".part", path, sizeof(path)) == 0 &&
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
-		for (i = 0; i < n; i++) {
+		for (; i < n; i++) {
 			blake3_hasher bh;
 
 			blake3_hasher_init(&bh);
@@ -376,7 +383,8 @@ dl_partial(struct storaged *s, const uint8_t hash[32], uint64_t *verified,
 			good = i + 1;
 		}
 		close(fd);
-	}
+	} else
+		good = 0;	/* no part file: nothing kept */
 	if (good != n) {
 		char hex[17];
 
@@ -412,8 +420,9 @@ storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 	} else if (rc != WH_ERR_NOTFOUND) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
 		return;
-	} else
-		dl_partial(s, q.hash, &r.partial, &r.partial_size);
+	} else if (q.flags & IPC_XSTAT_F_PARTIAL)
+		dl_partial(s, q.hash, (q.flags & IPC_XSTAT_F_CHECK) != 0, &r.partial,
+		    &r.partial_size);
 	n = ipc_xstat_rep_encode(dl_buf, sizeof(dl_buf), &r);
 	ipc_reply(req, dl_buf, (size_t)n);
 }

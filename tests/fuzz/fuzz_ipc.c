@@ -139,14 +139,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				SAME((long)off);
 			}
 			if (ipc_files_page_decode(data, size, &fp) == 0) {
-				n = ipc_files_page_begin(out, sizeof(out), fp.offset);
+				n = ipc_files_page_begin(out, sizeof(out), &fp.from);
 				off = (size_t)n;
 				while ((rc = ipc_files_page_next(&fp, &f)) == 1)
 					if (ipc_files_page_add(out, sizeof(out), &off, &f) != 0)
 						abort();
 				if (rc != 0)
 					abort();
-				ipc_files_page_end(out, fp.next, fp.done);
+				ipc_files_page_end(out, &fp.next, fp.done);
 				SAME((long)off);
 			}
 		}

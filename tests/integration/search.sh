@@ -5,8 +5,12 @@
 # accent-insensitive, whole keywords only); removal reaches the index within
 # 2 s; kill -9 of searchd and a restart rebuild the index (files added and
 # removed meanwhile); `search --reindex`; bad queries give clean answers and
-# searchd stays up.  (Search across nodes needs netd's peer exchange.)
+# searchd stays up; the rebuild pages through storaged with a cursor (3 files
+# a page here); a flood of unstopped jobs gets a clear error.  (Search across
+# nodes: search_net.sh.)
 . "$(dirname "$0")/lib.sh"
+# Small rebuild pages, so that the rebuilds below take several.
+export PEERNET_SEARCHD_PAGE_FILES=3
 
 A=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
@@ -146,6 +150,13 @@ finds "fïlé" "${names[0]}" && finds "während" "Während_Ausfall.txt" || ok=0
 [ $ok = 1 ] && t_pass reindex_verb || t_fail reindex_verb "search after reindex failed"
 grep -q "index rebuilt" "$A/log/searchd.log" && t_pass rebuild_logged || t_fail rebuild_logged "no 'index rebuilt' line"
 grep "index rebuilt" "$A/log/searchd.log" | tail -1 | sed 's/^.*info: /# /'
+# The last rebuild read every file, in pages of 3.
+nfiles=$("$CTL" -d "$A" ls --json | jq '.files | length')
+line=$(grep "index rebuilt" "$A/log/searchd.log" | tail -1)
+got=$(sed -n 's/^.*index rebuilt: \([0-9]*\) files.* \([0-9]*\) pages$/\1 \2/p' <<<"$line")
+want_pages=$(( (nfiles + 2) / 3 ))
+[ "$nfiles" -gt 3 ] && [ "${got% *}" = "$nfiles" ] && [ "${got#* }" -ge "$want_pages" ] &&
+    t_pass rebuild_pages_through_cursor || t_fail rebuild_pages_through_cursor "ls=$nfiles rebuilt/pages=$got"
 
 # Bad queries: clean errors or clean empty results; searchd stays up.
 bad=0
@@ -183,3 +194,21 @@ st=$("$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name=="searchd")
 "$CTL" -d "$A" search --json holiday >/dev/null
 for k in $(seq 1 40); do "$CTL" -d "$A" search --json holiday >/dev/null || { t_fail jobs_are_stopped "search $k failed"; break; }; done
 [ "${k:-0}" = 40 ] && t_pass jobs_are_stopped
+
+# A flood of jobs nobody stops (a client that dies after starting them): at
+# most 32 live at once, the rest refused with a clear error; once they are
+# stopped, searching works again.
+SF="$(dirname "$BIN")/tests/searchflood"
+if [ -x "$SF" ]; then
+	out=$("$SF" "$A" 40 holiday); rc=$?
+	started=$(jq -r .started <<<"$out"); refused=$(jq -r .refused <<<"$out")
+	err=$(jq -r .error <<<"$out"); stopped=$(jq -r .stopped <<<"$out")
+	echo "# flood of 40 unstopped jobs: $out"
+	[ $rc = 0 ] && [ "$started" = 32 ] && [ "$refused" = 8 ] && [ "$stopped" = 32 ] &&
+	    grep -q "too many searches at once" <<<"$err" &&
+	    t_pass job_flood_refused_with_clear_error || t_fail job_flood_refused_with_clear_error "rc=$rc $out"
+	finds "holiday" "${names[3]}" && t_pass search_works_after_flood ||
+	    t_fail search_works_after_flood "holiday not found after the flood"
+else
+	t_fail job_flood_refused_with_clear_error "$SF missing: run 'make unit'"
+fi

@@ -3,8 +3,10 @@
 # scripts; B and C bootstrap from A.  C finds A's files by each keyword
 # (A's chain reaches C's cache with Get Block over UDT), case-insensitively
 # but accents kept, as the reference; after A deletes a file, C stops finding
-# it within a few seconds (A pushes its new chain version at once).
+# it within a few seconds (A pushes its new chain version at once).  C's
+# rebuild pages through its cache with a cursor, 2 files a page.
 . "$(dirname "$0")/lib.sh"
+export PEERNET_SEARCHD_PAGE_FILES=2
 
 A=$(t_mkdir); B=$(t_mkdir); C=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
@@ -65,3 +67,15 @@ else
 fi
 check finds "привет" "${names[1]}"
 [ $bad = 0 ] && t_pass other_files_still_found || t_fail other_files_still_found "see # lines"
+
+# C rebuilds its index from its cache (3 of A's files, 2 a page): the same
+# files are found afterwards.
+"$CTL" -d "$C" search --reindex >/dev/null || bad=1
+ok=1
+for k in 0 1 2; do finds "${names[$k]%%[._ ]*}" "${names[$k]}" || { ok=0; echo "# ${names[$k]} lost by the rebuild"; }; done
+wait_for 10 grep -q "index rebuilt: 3 files" "$C/log/searchd.log" || ok=0
+line=$(grep "index rebuilt" "$C/log/searchd.log" | tail -1)
+echo "$line" | sed 's/^.*info: /# C: /'
+pages=$(sed -n 's/^.* \([0-9]*\) pages$/\1/p' <<<"$line")
+grep -q "index rebuilt: 3 files" <<<"$line" && [ "${pages:-0}" -ge 2 ] || ok=0
+[ $ok = 1 ] && t_pass c_rebuild_pages_through_cache || t_fail c_rebuild_pages_through_cache "$line"

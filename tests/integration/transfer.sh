@@ -9,8 +9,9 @@
 # (memory only: speed, "hash ok"); a corrupt sharer (bytes flipped in A's
 # warehouse files after adding): B detects it, fetches again, fails naming
 # A, and nothing reaches B's warehouse; cancel drops the partial; pause and
-# resume; kill -9 of B's netd mid-transfer of 100 MB, `up`, `get` again
-# continues from the verified part.
+# resume (the kept part damaged on disk meanwhile: cut back to its last good
+# fragment); kill -9 of B's netd mid-transfer of 100 MB, and of B's storaged
+# mid-transfer of 40 MB: `up`, `get` again continues from the verified part.
 . "$(dirname "$0")/lib.sh"
 
 node_up() {	# dir ip [root]
@@ -225,8 +226,9 @@ out=$("$CTL" -d "$B" probe "$NA" "$hb" 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "hash mismatch" <<<"$out" && t_pass probe_reports_hash_mismatch ||
     t_fail probe_reports_hash_mismatch "rc=$rc $out"
 
-# 60 MB and 100 MB for cancel, pause/resume and the restart.
-head -c 60000000 /dev/urandom > "$W/f60m"
+# 120 MB for cancel and pause/resume (large enough to act mid-transfer at
+# loopback speed), 100 MB for the netd restart.
+head -c 120000000 /dev/urandom > "$W/f60m"
 head -c 100000000 /dev/urandom > "$W/f100m"
 "$CTL" -d "$A" add "$W/f60m" "$W/f100m" >/dev/null
 h60=$(b3sum --no-names "$W/f60m"); h100=$(b3sum --no-names "$W/f100m")
@@ -234,7 +236,7 @@ h60=$(b3sum --no-names "$W/f60m"); h100=$(b3sum --no-names "$W/f100m")
 # Cancel mid-transfer: failed "cancelled", the partial is gone.
 "$CTL" -d "$B" get "$h60" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if j=$(wait_bytes "$h60" 20 4000000); then
+if j=$(wait_bytes "$h60" 20 2000000); then
 	num=$(jq .number <<<"$j")
 	"$CTL" -d "$B" cancel "$num" >/dev/null; rc=$?
 	wait $gp; grc=$?
@@ -255,23 +257,27 @@ fi
 res_f=$(mktemp); TMPDIRS+=("$res_f")
 "$CTL" -d "$B" get --json "$h60" --from "$NA" -o "$W/got/f60m" >"$res_f" 2>&1 &
 gp=$!
-if j=$(wait_bytes "$h60" 20 8000000); then
+if j=$(wait_bytes "$h60" 20 3000000); then
 	num=$(jq .number <<<"$j")
 	"$CTL" -d "$B" pause "$num" >/dev/null; prc=$?
 	sleep 0.5
 	d1=$(tr_of "$h60" | jq .done); st=$(tr_of "$h60" | jq -r .state)
 	sleep 1
 	d2=$(tr_of "$h60" | jq .done)
-	[ $prc -eq 0 ] && [ "$st" = paused ] && [ "$d1" = "$d2" ] && [ "$d1" -lt 60000000 ] &&
+	[ $prc -eq 0 ] && [ "$st" = paused ] && [ "$d1" = "$d2" ] && [ "$d1" -lt 120000000 ] &&
 	    t_pass pause_stops_the_bytes || t_fail pause_stops_the_bytes "rc=$prc $st $d1 -> $d2"
+	# Damage the kept part on B's disk while paused (a byte in fragment 4):
+	# the resume re-hashes it against its leaves and continues from 1 MiB.
+	part="$B/storage/partial/$h60.part"
+	[ -f "$part" ] && flip "$part" $((1048576 + 100))
 	"$CTL" -d "$B" resume "$num" >/dev/null; rrc=$?
 	wait $gp; grc=$?
 	res=$(cat "$res_f")
 	if [ $rrc -eq 0 ] && [ $grc -eq 0 ] && [ "$(b3sum --no-names "$W/got/f60m")" = "$h60" ] &&
-	    jq -e '.restarts >= 1 and .resumed_from > 0 and .fetched < .size' <<<"$res" >/dev/null; then
-		t_pass resume_completes_from_kept_part
+	    jq -e '.restarts >= 1 and .resumed_from == 1048576 and .fetched < .size' <<<"$res" >/dev/null; then
+		t_pass resume_continues_from_last_fragment_that_verifies
 	else
-		t_fail resume_completes_from_kept_part "rc=$rrc get=$grc $res"
+		t_fail resume_continues_from_last_fragment_that_verifies "rc=$rrc get=$grc $res"
 	fi
 else
 	wait $gp; t_fail pause_stops_the_bytes "no progress: $(tr_of "$h60")"
@@ -297,6 +303,29 @@ if wait_bytes "$h100" 20 30000000 >/dev/null; then
 	echo "# after kill -9: resumed from $(jq .resumed_from <<<"$res"), fetched $(jq .fetched <<<"$res") bytes at $(jq .rate <<<"$res") B/s"
 else
 	wait $gp; t_fail kill9_netd_then_get_continues_from_verified_part "no progress: $(tr_of "$h100")"
+fi
+# kill -9 of B's storaged mid-transfer: netd fails the download (storaged
+# does not answer), up, get again continues from what storaged had fsync'd.
+head -c 40000000 /dev/urandom > "$W/f40m"
+"$CTL" -d "$A" add "$W/f40m" >/dev/null
+h40=$(b3sum --no-names "$W/f40m")
+"$CTL" -d "$B" get "$h40" --from "$NA" >/dev/null 2>&1 &
+gp=$!
+if wait_bytes "$h40" 20 12000000 >/dev/null; then
+	spid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="storaged") | .pid')
+	kill -9 "$spid"
+	wait $gp; grc=$?
+	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_storaged_up "up failed"
+	wait_for 10 "$CTL" -d "$B" chain >/dev/null
+	res=$("$CTL" -d "$B" get --json "$h40" --from "$NA" 2>&1); rc=$?
+	if [ $grc -ne 0 ] && [ $rc -eq 0 ] && [ "$("$CTL" -d "$B" cat "$h40" | b3sum --no-names)" = "$h40" ] &&
+	    jq -e '.resumed_from > 0 and .resumed_from + .fetched == 40000000' <<<"$res" >/dev/null; then
+		t_pass kill9_storaged_then_get_continues_from_verified_part
+	else
+		t_fail kill9_storaged_then_get_continues_from_verified_part "first get rc=$grc; rc=$rc $res"
+	fi
+else
+	wait $gp; t_fail kill9_storaged_then_get_continues_from_verified_part "no progress: $(tr_of "$h40")"
 fi
 [ -z "$(ls -A "$B/storage/partial" 2>/dev/null)" ] && t_pass completed_downloads_leave_no_partial ||
     t_fail completed_downloads_leave_no_partial "$(ls -l "$B/storage/partial")"

@@ -266,6 +266,9 @@ fill_file(struct ipc_file *f)
 	strcpy(f->name, "Пример 例子.txt");
 	strcpy(f->folder, "a/b");
 	strcpy(f->description, "desc");
+	if (ipc_tags_add(&f->tags, 4, "\x00\x00\x00\x00\x63\xb0\xcc\xff", 8) != 0 ||
+	    ipc_tags_add(&f->tags, 100, "vinyl", 5) != 0)
+		T_FAIL("tags do not fit");
 }
 
 /* Every truncation of a valid message must be refused by its decoder. */
@@ -304,6 +307,20 @@ test_storage_messages_round_trip_and_reject_truncation(void)
 	T_EQ_U64(g.size, 5ULL << 32);
 	T_EQ_INT(g.date, -5);
 	T_EQ_MEM(g.hash, f.hash, 32);
+	{
+		const uint8_t *td;
+		size_t toff = 0, tlen;
+		uint16_t tt;
+
+		T_EQ_INT(ipc_tags_next(&g.tags, &toff, &tt, &td, &tlen), 1);
+		T_EQ_INT(tt, 4);
+		T_EQ_U64(tlen, 8);
+		T_EQ_MEM(td, "\x00\x00\x00\x00\x63\xb0\xcc\xff", 8);
+		T_EQ_INT(ipc_tags_next(&g.tags, &toff, &tt, &td, &tlen), 1);
+		T_EQ_INT(tt, 100);
+		T_EQ_MEM(td, "vinyl", 5);
+		T_EQ_INT(ipc_tags_next(&g.tags, &toff, &tt, &td, &tlen), 0);
+	}
 	ALL_TRUNCATIONS_FAIL(buf, n, ipc_file_decode(buf, len, IPC_EV_FILE_ADDED, &g));
 
 	n = ipc_file_list_begin(buf, sizeof(buf), IPC_LS, 12);

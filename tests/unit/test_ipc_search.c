@@ -345,16 +345,70 @@ test_search_page_limits(void)
 	T_EQ_INT(ipc_search_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
 }
 
+/* A cursor in the cache phase at (owner o..., block, record). */
+static struct ipc_files_cursor
+cache_cur(uint8_t o, uint64_t block, uint32_t record)
+{
+	struct ipc_files_cursor c;
+
+	memset(&c, 0, sizeof(c));
+	c.phase = IPC_FILES_CACHE;
+	memset(c.owner, o, sizeof(c.owner));
+	c.block = block;
+	c.record = record;
+	return c;
+}
+
+static struct ipc_files_cursor
+phase_cur(uint8_t phase, uint64_t block, uint32_t record)
+{
+	struct ipc_files_cursor c;
+
+	memset(&c, 0, sizeof(c));
+	c.phase = phase;
+	c.block = block;
+	c.record = record;
+	return c;
+}
+
+static void
+test_files_cursor_orders_phase_owner_block_record(void)
+{
+	struct ipc_files_cursor a, b;
+
+	a = phase_cur(IPC_FILES_OWN, 9, 100);
+	b = cache_cur(0, 0, 0);
+	T_ASSERT(ipc_files_cursor_cmp(&a, &b) < 0);
+	a = cache_cur(1, 900, 9);
+	b = cache_cur(2, 0, 0);
+	T_ASSERT(ipc_files_cursor_cmp(&a, &b) < 0);
+	a = cache_cur(2, 3, 9);
+	b = cache_cur(2, 4, 0);
+	T_ASSERT(ipc_files_cursor_cmp(&a, &b) < 0);
+	T_ASSERT(ipc_files_cursor_cmp(&b, &a) > 0);
+	a = cache_cur(2, 4, 1);
+	T_ASSERT(ipc_files_cursor_cmp(&a, &b) > 0);
+	b = cache_cur(2, 4, 1);
+	T_EQ_INT(ipc_files_cursor_cmp(&a, &b), 0);
+	a = phase_cur(IPC_FILES_END, 0, 0);
+	T_ASSERT(ipc_files_cursor_cmp(&a, &b) > 0);
+}
+
 static void
 test_files_req_round_trip_and_ranges(void)
 {
-	struct ipc_files_req a = { 4000000000u, IPC_FILES_PAGE_MAX }, b;
+	struct ipc_files_req a, b;
 	long n;
 
+	a.from = cache_cur(0x5a, 0x0102030405060708ULL, 4000000000u);
+	a.limit = IPC_FILES_PAGE_MAX;
 	n = ipc_files_req_encode(buf, sizeof(buf), &a);
-	T_EQ_INT(n, IPC_HDR_LEN + 8);
+	T_EQ_INT(n, IPC_HDR_LEN + 1 + 33 + 8 + 4 + 4);
 	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), 0);
-	T_EQ_U64(b.offset, 4000000000u);
+	T_EQ_INT(b.from.phase, IPC_FILES_CACHE);
+	T_EQ_MEM(b.from.owner, a.from.owner, 33);
+	T_EQ_U64(b.from.block, 0x0102030405060708ULL);
+	T_EQ_U64(b.from.record, 4000000000u);
 	T_EQ_U64(b.limit, IPC_FILES_PAGE_MAX);
 	T_EVERY_PREFIX_FAILS(n, ipc_files_req_decode(buf, len, &b));
 	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n + 1, &b), IPC_DEC_TRAILING);
@@ -364,24 +418,38 @@ test_files_req_round_trip_and_ranges(void)
 	a.limit = IPC_FILES_PAGE_MAX + 1;
 	n = ipc_files_req_encode(buf, sizeof(buf), &a);
 	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* malformed cursors: unknown phase, an owner outside the cache, */
+	a.limit = 10;
+	a.from = phase_cur(3, 0, 0);
+	n = ipc_files_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	a.from = cache_cur(1, 0, 0);
+	a.from.phase = IPC_FILES_OWN;
+	n = ipc_files_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* and a position past the end */
+	a.from = phase_cur(IPC_FILES_END, 1, 0);
+	n = ipc_files_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_files_req_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
 }
 
 static long
-make_files_page(uint32_t offset, int nfiles, uint32_t next, int done)
+make_files_page(struct ipc_files_cursor from, int nfiles,
+    struct ipc_files_cursor next, int done)
 {
 	static struct ipc_file f;
 	size_t off;
 	long n;
 	int i;
 
-	n = ipc_files_page_begin(buf, sizeof(buf), offset);
+	n = ipc_files_page_begin(buf, sizeof(buf), &from);
 	off = (size_t)n;
 	for (i = 0; i < nfiles; i++) {
 		fill_file(&f, i);
 		if (ipc_files_page_add(buf, sizeof(buf), &off, &f) != 0)
 			return -1;
 	}
-	ipc_files_page_end(buf, next, done);
+	ipc_files_page_end(buf, &next, done);
 	return (long)off;
 }
 
@@ -390,14 +458,19 @@ test_files_page_round_trip_and_truncation(void)
 {
 	static struct ipc_file f, want;
 	struct ipc_files_page pg;
+	struct ipc_files_cursor from = phase_cur(IPC_FILES_OWN, 7, 2);
+	struct ipc_files_cursor next = cache_cur(0x03, 11, 5);
 	long n;
 	int i = 0;
 
-	n = make_files_page(2000, 3, 2003, 0);
+	n = make_files_page(from, 3, next, 0);
 	T_ASSERT(n > 0);
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), 0);
-	T_EQ_U64(pg.offset, 2000);
-	T_EQ_U64(pg.next, 2003);
+	T_EQ_INT(ipc_files_cursor_cmp(&pg.from, &from), 0);
+	T_EQ_INT(ipc_files_cursor_cmp(&pg.next, &next), 0);
+	T_EQ_INT(pg.next.phase, IPC_FILES_CACHE);
+	T_EQ_U64(pg.next.block, 11);
+	T_EQ_U64(pg.next.record, 5);
 	T_EQ_INT(pg.done, 0);
 	T_EQ_U64(pg.count, 3);
 	while (ipc_files_page_next(&pg, &f) == 1) {
@@ -410,8 +483,9 @@ test_files_page_round_trip_and_truncation(void)
 	T_EVERY_PREFIX_FAILS(n, ipc_files_page_decode(buf, len, &pg));
 	buf[n] = 0;
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n + 1, &pg), IPC_DEC_TRAILING);
-	/* An empty last page past the end. */
-	n = make_files_page(7, 0, 7, 1);
+	/* An empty last page: the stream ends. */
+	n = make_files_page(cache_cur(9, 1, 1), 0, phase_cur(IPC_FILES_END, 0, 0),
+	    1);
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), 0);
 	T_EQ_INT(pg.done, 1);
 	T_EQ_U64(pg.count, 0);
@@ -423,18 +497,24 @@ test_files_page_rejects_pages_that_do_not_advance(void)
 	struct ipc_files_page pg;
 	long n;
 
-	/* next before offset, next not past the files given, no progress. */
-	n = make_files_page(10, 1, 9, 0);
+	/* next before from, or at it, on a page that is not the last */
+	n = make_files_page(cache_cur(5, 10, 0), 1, cache_cur(5, 9, 7), 0);
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
-	n = make_files_page(10, 3, 12, 0);
+	n = make_files_page(cache_cur(5, 10, 0), 1, cache_cur(4, 99, 0), 0);
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
-	n = make_files_page(10, 0, 10, 0);
+	n = make_files_page(cache_cur(5, 10, 0), 0, cache_cur(5, 10, 0), 0);
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
-	n = make_files_page(10, 1, 11, 0);
-	buf[IPC_HDR_LEN + 8] = 2;	/* done is a flag */
+	/* a last page must end the stream */
+	n = make_files_page(cache_cur(5, 10, 0), 1, cache_cur(5, 11, 0), 1);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
+	/* done is a flag */
+	n = make_files_page(cache_cur(5, 10, 0), 1, cache_cur(5, 11, 0), 0);
+	buf[IPC_HDR_LEN + 2 * 46] = 2;
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_RANGE);
 	/* A file list of another type is not a files page. */
-	n = make_files_page(10, 1, 11, 1);
+	n = make_files_page(cache_cur(5, 10, 0), 1, phase_cur(IPC_FILES_END, 0, 0),
+	    1);
+	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), 0);
 	buf[0] = IPC_LS;
 	T_EQ_INT(ipc_files_page_decode(buf, (size_t)n, &pg), IPC_DEC_TYPE);
 }
@@ -443,11 +523,13 @@ static void
 test_files_page_add_stops_when_full(void)
 {
 	static struct ipc_file f;
+	struct ipc_files_cursor from, next;
 	size_t off;
 	long n;
 	int added = 0;
 
-	n = ipc_files_page_begin(buf, sizeof(buf), 0);
+	from = phase_cur(IPC_FILES_OWN, 0, 0);
+	n = ipc_files_page_begin(buf, sizeof(buf), &from);
 	off = (size_t)n;
 	fill_file(&f, 1);
 	memset(f.name, 'x', IPC_STR_MAX);
@@ -458,7 +540,8 @@ test_files_page_add_stops_when_full(void)
 	/* About 1 MiB / 3.2 KiB; the page stays valid. */
 	T_ASSERT(added > 300 && added < IPC_FILES_PAGE_MAX);
 	T_ASSERT(off <= sizeof(buf));
-	ipc_files_page_end(buf, (uint32_t)added, 0);
+	next = phase_cur(IPC_FILES_OWN, 1, 0);
+	ipc_files_page_end(buf, &next, 0);
 	{
 		struct ipc_files_page pg;
 
@@ -480,6 +563,7 @@ main(int argc, char **argv)
 	T_RUN(test_search_page_round_trip_keeps_hits_and_sharers);
 	T_RUN(test_search_page_rejects_every_truncation);
 	T_RUN(test_search_page_limits);
+	T_RUN(test_files_cursor_orders_phase_owner_block_record);
 	T_RUN(test_files_req_round_trip_and_ranges);
 	T_RUN(test_files_page_round_trip_and_truncation);
 	T_RUN(test_files_page_rejects_pages_that_do_not_advance);

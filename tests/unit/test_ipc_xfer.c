@@ -56,11 +56,20 @@ test_xstat_round_trips_and_rejects_truncation(void)
 
 	for (i = 0; i < 32; i++)
 		a.hash[i] = (uint8_t)(i * 7 + 1);
+	a.flags = IPC_XSTAT_F_PARTIAL | IPC_XSTAT_F_CHECK;
 	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
-	T_EQ_INT(n, IPC_HDR_LEN + 32);
+	T_EQ_INT(n, IPC_HDR_LEN + 33);
 	T_EQ_INT(dec_xstat_req(buf, (size_t)n), 0);
 	T_EQ_MEM(xq.hash, a.hash, 32);
+	T_EQ_INT(xq.flags, IPC_XSTAT_F_PARTIAL | IPC_XSTAT_F_CHECK);
 	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_req);
+	/* An unknown flag bit is refused. */
+	a.flags = 0x04;
+	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_xstat_req(buf, (size_t)n), IPC_DEC_RANGE);
+	a.flags = 0;
+	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_xstat_req(buf, (size_t)n), 0);
 
 	memset(&r, 0, sizeof(r));
 	r.present = 1;
