@@ -25,7 +25,7 @@
 enum {
 	CS_PEER_GET, CS_PEER_INS, CS_PEER_SEEN, CS_PEER_STATS_ADD,
 	CS_PEER_STATS_ZERO, CS_PEER_DEL, CS_PEER_OLDEST, CS_BLK_GET, CS_BLK_PUT,
-	CS_BLK_DEL_PEER, CS_BLK_OF_PEER, CS_BLK_NUMS, CS_TOTALS, CS_ALL_BLOCKS,
+	CS_BLK_DEL_PEER, CS_BLK_OF_PEER, CS_BLK_NUMS, CS_TOTALS, CS_ALL_BLOCKS, CS_BLOCKS_FROM,
 	CS_MAX_SEQ,
 	CS_COUNT
 };
@@ -56,6 +56,10 @@ static const char *const cache_sql[CS_COUNT] = {
 	    "COALESCE(SUM(bytes), 0), COALESCE(SUM(nfiles), 0) FROM peers",
 	[CS_ALL_BLOCKS] = "SELECT b.owner, p.version, b.raw FROM blocks b "
 	    "JOIN peers p ON p.owner = b.owner ORDER BY b.owner, b.number",
+	/* the same walk resumed at (owner, number): blobs compare like memcmp */
+	[CS_BLOCKS_FROM] = "SELECT b.owner, p.version, b.raw FROM blocks b "
+	    "JOIN peers p ON p.owner = b.owner WHERE (b.owner, b.number) >= (?1, ?2) "
+	    "ORDER BY b.owner, b.number",
 	[CS_MAX_SEQ] = "SELECT COALESCE(MAX(seen_seq), 0) FROM peers",
 };
 
@@ -873,6 +877,15 @@ cache_foreach_file(struct cache *c,
     int (*fn)(void *arg, const uint8_t owner[PEERNET_PUBKEY_BYTES],
     uint64_t version, const struct chain_file *f), void *arg)
 {
+	return cache_foreach_file_from(c, NULL, 0, fn, arg);
+}
+
+int
+cache_foreach_file_from(struct cache *c, const uint8_t *from_owner,
+    uint64_t from_number,
+    int (*fn)(void *arg, const uint8_t owner[PEERNET_PUBKEY_BYTES],
+    uint64_t version, const struct chain_file *f), void *arg)
+{
 	sqlite3_stmt *s;
 	struct block b;
 	struct block_iter it;
@@ -883,9 +896,15 @@ cache_foreach_file(struct cache *c,
 	uint32_t i;
 	int rc;
 
-	if (c == NULL || fn == NULL)
+	if (c == NULL || fn == NULL || from_number > INT64_MAX)
 		return CACHE_ERR_ARG;
-	s = stmt(c, CS_ALL_BLOCKS);
+	if (from_owner == NULL)
+		s = stmt(c, CS_ALL_BLOCKS);
+	else {
+		s = stmt(c, CS_BLOCKS_FROM);
+		sqlite3_bind_blob(s, 1, from_owner, PEERNET_PUBKEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)from_number);
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(s, 0) != PEERNET_PUBKEY_BYTES ||
 		    block_decode(sqlite3_column_blob(s, 2),

@@ -178,5 +178,10 @@ int	cache_get_block(struct cache *c, const uint8_t owner[PEERNET_PUBKEY_BYTES],
 int	cache_foreach_file(struct cache *c,
 	    int (*fn)(void *arg, const uint8_t owner[PEERNET_PUBKEY_BYTES],
 	    uint64_t version, const struct chain_file *f), void *arg);
+/* The same walk from block (from_owner, from_number) on: a resumable cursor. */
+int	cache_foreach_file_from(struct cache *c, const uint8_t *from_owner,
+	    uint64_t from_number,
+	    int (*fn)(void *arg, const uint8_t owner[PEERNET_PUBKEY_BYTES],
+	    uint64_t version, const struct chain_file *f), void *arg);
 
 #endif /* PEERNET_CACHE_H */

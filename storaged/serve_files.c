@@ -10,12 +10,9 @@
  * pages never make the rebuild skip or repeat others; searchd receives
  * those changes as events anyway.
  *
- * The own chain is read block by block from the cursor's block on, so a
- * page costs what it returns.  The cache offers only a full walk
- * (cache_foreach_file, in the cursor's order), so a cache page still
- * decodes every record before its cursor and skips them: O(N^2 / page)
- * record decodes for a whole rebuild, as with offsets, until cache.c can
- * start a walk at an (owner, block).
+ * Both walks start at the cursor's block (the own chain block by block,
+ * the cache with cache_foreach_file_from), so a page costs what it returns
+ * plus the records before the cursor within that one block.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +182,10 @@ storaged_files_all(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 		return;
 	}
 	if (!w.full && q.from.phase <= IPC_FILES_CACHE && s->cache != NULL) {
-		rc = cache_foreach_file(s->cache, files_cached, &w);
+		rc = q.from.phase == IPC_FILES_CACHE ?
+		    cache_foreach_file_from(s->cache, q.from.owner, q.from.block,
+		    files_cached, &w) :
+		    cache_foreach_file(s->cache, files_cached, &w);
 		if (rc != 0 && rc != WALK_STOP) {
 			ipc_reply_error(req, IPC_ERR_FAILED, "cache: %s",
 			    cache_strerror(rc));

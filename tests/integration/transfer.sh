@@ -11,7 +11,7 @@
 # A, and nothing reaches B's warehouse; cancel drops the partial; pause and
 # resume (the kept part damaged on disk meanwhile: cut back to its last good
 # fragment); kill -9 of B's netd mid-transfer of 100 MB, and of B's storaged
-# mid-transfer of 40 MB: `up`, `get` again continues from the verified part.
+# mid-transfer of another 100 MB: `up`, `get` again continues from the verified part.
 . "$(dirname "$0")/lib.sh"
 
 node_up() {	# dir ip [root]
@@ -228,59 +228,59 @@ out=$("$CTL" -d "$B" probe "$NA" "$hb" 2>&1); rc=$?
 
 # 120 MB for cancel and pause/resume (large enough to act mid-transfer at
 # loopback speed), 100 MB for the netd restart.
-head -c 120000000 /dev/urandom > "$W/f60m"
+head -c 120000000 /dev/urandom > "$W/f120m"
 head -c 100000000 /dev/urandom > "$W/f100m"
-"$CTL" -d "$A" add "$W/f60m" "$W/f100m" >/dev/null
-h60=$(b3sum --no-names "$W/f60m"); h100=$(b3sum --no-names "$W/f100m")
+"$CTL" -d "$A" add "$W/f120m" "$W/f100m" >/dev/null
+h120=$(b3sum --no-names "$W/f120m"); h100=$(b3sum --no-names "$W/f100m")
 
 # Cancel mid-transfer: failed "cancelled", the partial is gone.
-"$CTL" -d "$B" get "$h60" --from "$NA" >/dev/null 2>&1 &
+"$CTL" -d "$B" get "$h120" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if j=$(wait_bytes "$h60" 20 2000000); then
+if j=$(wait_bytes "$h120" 20 2000000); then
 	num=$(jq .number <<<"$j")
 	"$CTL" -d "$B" cancel "$num" >/dev/null; rc=$?
 	wait $gp; grc=$?
 	sleep 0.3
-	j=$(tr_of "$h60")
+	j=$(tr_of "$h120")
 	if [ $rc -eq 0 ] && [ $grc -eq 1 ] && [ "$(jq -r .state <<<"$j")" = failed ] &&
 	    jq -e '.error | test("cancel")' <<<"$j" >/dev/null &&
-	    [ ! -e "$B/storage/partial/$h60.part" ] && [ ! -e "$(wh_path "$B" "$h60")" ]; then
+	    [ ! -e "$B/storage/partial/$h120.part" ] && [ ! -e "$(wh_path "$B" "$h120")" ]; then
 		t_pass cancel_fails_transfer_and_drops_partial
 	else
 		t_fail cancel_fails_transfer_and_drops_partial "rc=$rc get=$grc $j $(ls "$B/storage/partial")"
 	fi
 else
-	wait $gp; t_fail cancel_fails_transfer_and_drops_partial "no progress: $(tr_of "$h60")"
+	wait $gp; t_fail cancel_fails_transfer_and_drops_partial "no progress: $(tr_of "$h120")"
 fi
 
 # Pause, the bytes stop; resume, the download completes from the kept part.
 res_f=$(mktemp); TMPDIRS+=("$res_f")
-"$CTL" -d "$B" get --json "$h60" --from "$NA" -o "$W/got/f60m" >"$res_f" 2>&1 &
+"$CTL" -d "$B" get --json "$h120" --from "$NA" -o "$W/got/f120m" >"$res_f" 2>&1 &
 gp=$!
-if j=$(wait_bytes "$h60" 20 3000000); then
+if j=$(wait_bytes "$h120" 20 3000000); then
 	num=$(jq .number <<<"$j")
 	"$CTL" -d "$B" pause "$num" >/dev/null; prc=$?
 	sleep 0.5
-	d1=$(tr_of "$h60" | jq .done); st=$(tr_of "$h60" | jq -r .state)
+	d1=$(tr_of "$h120" | jq .done); st=$(tr_of "$h120" | jq -r .state)
 	sleep 1
-	d2=$(tr_of "$h60" | jq .done)
+	d2=$(tr_of "$h120" | jq .done)
 	[ $prc -eq 0 ] && [ "$st" = paused ] && [ "$d1" = "$d2" ] && [ "$d1" -lt 120000000 ] &&
 	    t_pass pause_stops_the_bytes || t_fail pause_stops_the_bytes "rc=$prc $st $d1 -> $d2"
 	# Damage the kept part on B's disk while paused (a byte in fragment 4):
 	# the resume re-hashes it against its leaves and continues from 1 MiB.
-	part="$B/storage/partial/$h60.part"
+	part="$B/storage/partial/$h120.part"
 	[ -f "$part" ] && flip "$part" $((1048576 + 100))
 	"$CTL" -d "$B" resume "$num" >/dev/null; rrc=$?
 	wait $gp; grc=$?
 	res=$(cat "$res_f")
-	if [ $rrc -eq 0 ] && [ $grc -eq 0 ] && [ "$(b3sum --no-names "$W/got/f60m")" = "$h60" ] &&
+	if [ $rrc -eq 0 ] && [ $grc -eq 0 ] && [ "$(b3sum --no-names "$W/got/f120m")" = "$h120" ] &&
 	    jq -e '.restarts >= 1 and .resumed_from == 1048576 and .fetched < .size' <<<"$res" >/dev/null; then
 		t_pass resume_continues_from_last_fragment_that_verifies
 	else
 		t_fail resume_continues_from_last_fragment_that_verifies "rc=$rrc get=$grc $res"
 	fi
 else
-	wait $gp; t_fail pause_stops_the_bytes "no progress: $(tr_of "$h60")"
+	wait $gp; t_fail pause_stops_the_bytes "no progress: $(tr_of "$h120")"
 fi
 
 # kill -9 of B's netd mid-transfer of 100 MB; up; get again continues.
@@ -306,26 +306,26 @@ else
 fi
 # kill -9 of B's storaged mid-transfer: netd fails the download (storaged
 # does not answer), up, get again continues from what storaged had fsync'd.
-head -c 40000000 /dev/urandom > "$W/f40m"
-"$CTL" -d "$A" add "$W/f40m" >/dev/null
-h40=$(b3sum --no-names "$W/f40m")
-"$CTL" -d "$B" get "$h40" --from "$NA" >/dev/null 2>&1 &
+head -c 100000000 /dev/urandom > "$W/f100s"
+"$CTL" -d "$A" add "$W/f100s" >/dev/null
+h100s=$(b3sum --no-names "$W/f100s")
+"$CTL" -d "$B" get "$h100s" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if wait_bytes "$h40" 20 12000000 >/dev/null; then
+if wait_bytes "$h100s" 20 4000000 >/dev/null; then
 	spid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="storaged") | .pid')
 	kill -9 "$spid"
 	wait $gp; grc=$?
 	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_storaged_up "up failed"
 	wait_for 10 "$CTL" -d "$B" chain >/dev/null
-	res=$("$CTL" -d "$B" get --json "$h40" --from "$NA" 2>&1); rc=$?
-	if [ $grc -ne 0 ] && [ $rc -eq 0 ] && [ "$("$CTL" -d "$B" cat "$h40" | b3sum --no-names)" = "$h40" ] &&
-	    jq -e '.resumed_from > 0 and .resumed_from + .fetched == 40000000' <<<"$res" >/dev/null; then
+	res=$("$CTL" -d "$B" get --json "$h100s" --from "$NA" 2>&1); rc=$?
+	if [ $grc -ne 0 ] && [ $rc -eq 0 ] && [ "$("$CTL" -d "$B" cat "$h100s" | b3sum --no-names)" = "$h100s" ] &&
+	    jq -e '.resumed_from > 0 and .resumed_from + .fetched == 100000000' <<<"$res" >/dev/null; then
 		t_pass kill9_storaged_then_get_continues_from_verified_part
 	else
 		t_fail kill9_storaged_then_get_continues_from_verified_part "first get rc=$grc; rc=$rc $res"
 	fi
 else
-	wait $gp; t_fail kill9_storaged_then_get_continues_from_verified_part "no progress: $(tr_of "$h40")"
+	wait $gp; t_fail kill9_storaged_then_get_continues_from_verified_part "no progress: $(tr_of "$h100s")"
 fi
 [ -z "$(ls -A "$B/storage/partial" 2>/dev/null)" ] && t_pass completed_downloads_leave_no_partial ||
     t_fail completed_downloads_leave_no_partial "$(ls -l "$B/storage/partial")"

@@ -704,6 +704,30 @@ test_cache_foreach_lists_files_with_their_owner(void)
 	T_EQ_INT(l.n, 4);
 	T_EQ_INT(l.a, 3);
 	T_EQ_INT(l.b, 1);
+	/* Resumed walks: owners in memcmp order, blocks from the number on. */
+	{
+		int b_after_a = memcmp(b.pub, v.owner, 33) > 0;
+
+		memset(&l, 0, sizeof(l));
+		l.owner_a = v.owner;
+		l.owner_b = b.pub;
+		T_EQ_INT(cache_foreach_file_from(c, v.owner, 0, list_cb, &l), CACHE_OK);
+		T_EQ_INT(l.bad, 0);
+		T_EQ_INT(l.a, 3);
+		T_EQ_INT(l.b, b_after_a);
+		memset(&l, 0, sizeof(l));
+		l.owner_a = v.owner;
+		l.owner_b = b.pub;
+		T_EQ_INT(cache_foreach_file_from(c, v.owner, 2, list_cb, &l), CACHE_OK);
+		T_EQ_INT(l.a, 0);
+		T_EQ_INT(l.b, b_after_a);
+		memset(&l, 0, sizeof(l));
+		l.owner_a = v.owner;
+		l.owner_b = b.pub;
+		T_EQ_INT(cache_foreach_file_from(c, b.pub, 0, list_cb, &l), CACHE_OK);
+		T_EQ_INT(l.b, 1);
+		T_EQ_INT(l.a, b_after_a ? 0 : 3);
+	}
 	T_EQ_INT(cache_drop_peer(c, b.pub), CACHE_OK);
 	T_EQ_INT(cache_drop_peer(c, b.pub), CACHE_ERR_NOT_FOUND);
 	memset(&l, 0, sizeof(l));
