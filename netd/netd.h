@@ -106,6 +106,7 @@ void	netd_socket_close_one(struct netd *n, int index);
 /* portmap.c (UPnP / NAT-PMP; pure helpers in portmap.h) */
 int	netd_portmap_start(struct netd *n, char *err, size_t errlen);
 void	netd_portmap_stop(struct netd *n);
+void	netd_portmap_addresses_changed(struct netd *n);
 void	netd_portmap_status(struct netd *n, char *text, size_t textcap,
 	    char *external, size_t extcap);
 

@@ -380,4 +380,5 @@ void
 netd_addresses_changed(struct netd *n)
 {
 	netd_lan_addresses_changed(n);
+	netd_portmap_addresses_changed(n);
 }

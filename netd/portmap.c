@@ -582,12 +582,13 @@ pm_find_targets(struct netd *n, struct portmap *pm)
 	}
 }
 
+static int pm_launch(struct netd *, struct portmap *, char *, size_t);
+
 int
 netd_portmap_start(struct netd *n, char *err, size_t errlen)
 {
 	const struct conf *c = &n->d->conf;
 	struct portmap *pm;
-	pthread_condattr_t ca;
 
 	if ((pm = calloc(1, sizeof(*pm))) == NULL) {
 		snprintf(err, errlen, "portmap: out of memory");
@@ -611,6 +612,15 @@ netd_portmap_start(struct netd *n, char *err, size_t errlen)
 		strlcpy(pm->idle, "off (no private IPv4 network)", sizeof(pm->idle));
 		return 0;
 	}
+	return pm_launch(n, pm, err, errlen);
+}
+
+/* The worker thread and its eventfd, once there is a network to map. */
+static int
+pm_launch(struct netd *n, struct portmap *pm, char *err, size_t errlen)
+{
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&pm->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -629,6 +639,38 @@ netd_portmap_start(struct netd *n, char *err, size_t errlen)
 	log_info("portmap: %d network(s), %s%s%s", pm->nt, pm->upnp ? "UPnP" : "",
 	    pm->upnp && pm->natpmp ? " then " : "", pm->natpmp ? "NAT-PMP" : "");
 	return 0;
+}
+
+/*
+ * §6.2: a private IPv4 network that appeared after start is mapped too
+ * (the worker picks new targets up at once).  A network that went away
+ * keeps its target: its renewals fail and back off, and the lease (3600 s)
+ * ends the router's mapping.
+ */
+void
+netd_portmap_addresses_changed(struct netd *n)
+{
+	struct portmap *pm = n->portmap;
+	char err[128];
+	int before;
+
+	if (pm == NULL || pm->stop || n->d->conf.port_forward != 0 ||
+	    (!pm->upnp && !pm->natpmp))
+		return;
+	if (pm->started) {
+		pthread_mutex_lock(&pm->mu);
+		before = pm->nt;
+		pm_find_targets(n, pm);
+		if (pm->nt != before)
+			pthread_cond_signal(&pm->cv);
+		pthread_mutex_unlock(&pm->mu);
+		if (pm->nt != before)
+			log_info("portmap: %d new network(s)", pm->nt - before);
+		return;
+	}
+	pm_find_targets(n, pm);
+	if (pm->nt > 0 && pm_launch(n, pm, err, sizeof(err)) != 0)
+		log_warnx("%s", err);
 }
 
 void

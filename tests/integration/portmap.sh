@@ -168,6 +168,26 @@ PORT=$(ext_port "$B")
 [ -n "$PORT" ] && ! rule_for "$PORT" && t_pass natpmp_down_removes_mapping ||
     t_fail natpmp_down_removes_mapping "$(ip netns exec pnpm-r nft list chain inet filter prerouting_miniupnpd | tr '\n' ' ')"
 
+# (b2) the private network appears after start (§6.2): netd opens the listen
+# socket when the address comes (netlink.c) and then maps it.
+ip -n pnpm-a addr del "$LAN_A/24" dev pnpm-l1
+D=$(t_mkdir)
+"$CTL" -d "$D" init --listen "$LAN_A:7003" --no-lan --no-upnp >/dev/null
+ip netns exec pnpm-a "$CTL" -d "$D" up >/dev/null || t_fail late_node_up "$(cat "$D"/log/*.log)"
+st0=$(net "$D" portmap)
+ip -n pnpm-a addr add "$LAN_A/24" dev pnpm-l1 && ip -n pnpm-a route add default via "$LAN_R"
+t0=$(date +%s%N)
+if [ "$st0" = "off (no private IPv4 network)" ] && wait_for 15 mapped "$D" natpmp; then
+	echo "# mapped $(( ($(date +%s%N) - t0) / 1000000 )) ms after the address appeared: $(net "$D" portmap)"
+	t_pass late_address_gets_mapped
+else
+	t_fail late_address_gets_mapped "before='$st0' after='$(net "$D" portmap)'"
+fi
+PORT=$(ext_port "$D")
+"$CTL" -d "$D" down >/dev/null
+[ -n "$PORT" ] && ! rule_for "$PORT" && t_pass late_mapping_removed_on_down ||
+    t_fail late_mapping_removed_on_down "port=$PORT"
+
 # (c) a hostile router ---------------------------------------------------------
 stop_miniupnpd
 ip netns exec pnpm-r python3 "$HERE/portmap_garbage.py" "$LAN_R" 8112 40 >"$W/garbage.log" 2>&1 &

@@ -115,12 +115,14 @@ counter() { "$CTL" -d "$1" status --json | jq -r ".network.counters.$2 // empty"
 tr_json() { "$CTL" -d "$B" transfers --json; }
 # The newest download of hash $1 on B (number), as transfers --json lists it.
 tr_of() { tr_json | jq -c --arg h "$1" '[.[] | select(.hash == $h and .role == "download")] | max_by(.number) // empty'; }
-# Waits (<= $2 s) until B's download of $1 has more than $3 bytes; prints its JSON.
+# Waits (<= $2 s) until a running download of $1 on B has more than $3 bytes;
+# prints its JSON.
 wait_bytes() {
 	local h=$1 t=$2 min=$3 i j
 	for i in $(seq 1 $((t * 20))); do
 		j=$(tr_of "$h")
-		if [ -n "$j" ] && [ "$(jq .done <<<"$j")" -gt "$min" ]; then echo "$j"; return 0; fi
+		if [ -n "$j" ] && jq -e --argjson m "$min" '.state == "running" and .done > $m' \
+		    <<<"$j" >/dev/null; then echo "$j"; return 0; fi
 		sleep 0.05
 	done
 	return 1
@@ -259,13 +261,13 @@ res_f=$(mktemp); TMPDIRS+=("$res_f")
 gp=$!
 if j=$(wait_bytes "$h120" 20 3000000); then
 	num=$(jq .number <<<"$j")
-	"$CTL" -d "$B" pause "$num" >/dev/null; prc=$?
+	perr=$("$CTL" -d "$B" pause "$num" 2>&1 >/dev/null); prc=$?
 	sleep 0.5
 	d1=$(tr_of "$h120" | jq .done); st=$(tr_of "$h120" | jq -r .state)
 	sleep 1
 	d2=$(tr_of "$h120" | jq .done)
 	[ $prc -eq 0 ] && [ "$st" = paused ] && [ "$d1" = "$d2" ] && [ "$d1" -lt 120000000 ] &&
-	    t_pass pause_stops_the_bytes || t_fail pause_stops_the_bytes "rc=$prc $st $d1 -> $d2"
+	    t_pass pause_stops_the_bytes || t_fail pause_stops_the_bytes "rc=$prc $perr $st $d1 -> $d2"
 	# Damage the kept part on B's disk while paused (a byte in fragment 4):
 	# the resume re-hashes it against its leaves and continues from 1 MiB.
 	part="$B/storage/partial/$h120.part"
@@ -277,7 +279,7 @@ if j=$(wait_bytes "$h120" 20 3000000); then
 	    jq -e '.restarts >= 1 and .resumed_from == 1048576 and .fetched < .size' <<<"$res" >/dev/null; then
 		t_pass resume_continues_from_last_fragment_that_verifies
 	else
-		t_fail resume_continues_from_last_fragment_that_verifies "rc=$rrc get=$grc $res"
+		t_fail resume_continues_from_last_fragment_that_verifies "rc=$rrc get=$grc $(jq -c . <<<"$res")"
 	fi
 else
 	wait $gp; t_fail pause_stops_the_bytes "no progress: $(tr_of "$h120")"
@@ -298,7 +300,7 @@ if wait_bytes "$h100" 20 30000000 >/dev/null; then
 	    .resumed_from + .fetched == 100000000' <<<"$res" >/dev/null; then
 		t_pass kill9_netd_then_get_continues_from_verified_part
 	else
-		t_fail kill9_netd_then_get_continues_from_verified_part "rc=$rc $res"
+		t_fail kill9_netd_then_get_continues_from_verified_part "rc=$rc $(jq -c . <<<"$res")"
 	fi
 	echo "# after kill -9: resumed from $(jq .resumed_from <<<"$res"), fetched $(jq .fetched <<<"$res") bytes at $(jq .rate <<<"$res") B/s"
 else
@@ -322,7 +324,7 @@ if wait_bytes "$h100s" 20 4000000 >/dev/null; then
 	    jq -e '.resumed_from > 0 and .resumed_from + .fetched == 100000000' <<<"$res" >/dev/null; then
 		t_pass kill9_storaged_then_get_continues_from_verified_part
 	else
-		t_fail kill9_storaged_then_get_continues_from_verified_part "first get rc=$grc; rc=$rc $res"
+		t_fail kill9_storaged_then_get_continues_from_verified_part "first get rc=$grc; rc=$rc $(jq -c . <<<"$res")"
 	fi
 else
 	wait $gp; t_fail kill9_storaged_then_get_continues_from_verified_part "no progress: $(tr_of "$h100s")"
