@@ -44,6 +44,7 @@
 #define XF_MAX_FILE		(1ULL << 40)	/* 1 TiB: larger announcements are refused */
 #define XF_IDLE_MS		SEQ_BI_FILE_MS	/* transferSequenceTimeout (§9.2) */
 #define XF_START_MS		15000	/* a requester's wait for the first lite packet */
+#define XF_RESEND_MS		2000	/* REQUEST_START again while the provider is silent */
 #define XF_TIMER_MS		10	/* UDT's SYN interval */
 #define XF_IPC_TIMEOUT_MS	10000
 #define XF_COMMIT_TIMEOUT_MS	600000	/* storaged builds the merkle tree of a huge file */
@@ -89,6 +90,7 @@ struct xf_sess {
 	/* requester */
 	uint8_t			 flags;		/* IPC_XFER_F_* */
 	uint64_t		 req_at;	/* this run's REQUEST_START */
+	uint64_t		 req_sent;	/* its last (re)transmission */
 	uint32_t		 bad;		/* verification failures */
 	uint32_t		 runs;		/* REQUEST_STARTs sent */
 	uint32_t		 restarts;	/* REQUEST_STARTs after the first */
@@ -903,6 +905,37 @@ xf_pump_requester(struct xf_sess *s)
 }
 
 /*
+ * This run's REQUEST_START (§3.8): from s->offset to the end of the file.
+ * Sent again, identical, every XF_RESEND_MS while no lite packet came: one
+ * lost datagram would otherwise cost the whole run (the reference never
+ * repeats it; a provider takes a repeat with the same transfer ID and
+ * sequence as the same request, see xf_request).  0 or -1.
+ */
+static int
+xf_send_request(struct xf_sess *s)
+{
+	struct netd *n = s->f->n;
+	struct wire_transfer t;
+	struct peer *p;
+	size_t wlen;
+
+	s->req_sent = xf_now();
+	if ((p = peer_find(n->peers, s->pub)) == NULL)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_REQUEST_START;
+	t.protocol = WIRE_TRANSFER_PROTO_UDT;
+	memcpy(t.hash, s->hash, 32);
+	t.offset = s->offset;
+	t.limit = 0;
+	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
+	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) != 0 ||
+	    netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0)
+		return -1;
+	return 0;
+}
+
+/*
  * A run: a fresh transfer ID, bi-sequence and UDT listener, then
  * REQUEST_START from s->offset to the end (§9.3).  0, or -1 when the
  * session was ended.
@@ -913,9 +946,8 @@ xf_run_start(struct xf_sess *s)
 	struct xfer_files *f = s->f;
 	struct netd *n = f->n;
 	struct peer_conn *targets[PEER_MAX_CONNS];
-	struct wire_transfer t;
 	struct peer *p;
-	size_t wlen, k;
+	size_t k;
 	char peer[17], hex[17];
 
 	xf_stream_stop(s);
@@ -953,18 +985,10 @@ xf_run_start(struct xf_sess *s)
 		xf_end(s, 0, 0, "cannot start the transfer");
 		return -1;
 	}
-	memset(&t, 0, sizeof(t));
-	t.control = WIRE_TRANSFER_REQUEST_START;
-	t.protocol = WIRE_TRANSFER_PROTO_UDT;
-	memcpy(t.hash, s->hash, 32);
-	t.offset = s->offset;
-	t.limit = 0;
-	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
-	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) != 0 ||
-	    netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0) {
-		xf_end(s, 0, 0, "cannot send the request to the peer");
-		return -1;
-	}
+	/* A send refused now (a full socket buffer, a firewall) is retried. */
+	if (xf_send_request(s) != 0)
+		log_debug("file request to %s… not sent: retrying",
+		    xf_peer_text(p->pub, peer));
 	hex_encode(hex, s->hash, 8);
 	log_debug("file %s %s… from %s… requested from offset %llu (transfer %u)",
 	    (s->flags & IPC_XFER_F_PROBE) ? "probe" : "download", hex,
@@ -1534,6 +1558,9 @@ xfer_file_tick(struct xfer_files *f, uint64_t now_ms)
 			xf_end(s, 0, 1, "the peer did not answer the request");
 			continue;
 		}
+		if (s->role == XF_REQUESTER && !s->got_lite &&
+		    now_ms - s->req_sent >= XF_RESEND_MS)
+			xf_send_request(s);
 		if (s->conn != NULL && udt_next_timeout_us(s->conn) <= now_us)
 			udt_tick(s->conn);
 		xf_pump(s);

@@ -288,7 +288,7 @@ fi
 # kill -9 of B's netd mid-transfer of 100 MB; up; get again continues.
 "$CTL" -d "$B" get "$h100" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if wait_bytes "$h100" 20 30000000 >/dev/null; then
+if wait_bytes "$h100" 20 12000000 >/dev/null; then
 	npid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid')
 	kill -9 "$npid"
 	wait $gp
