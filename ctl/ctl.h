@@ -30,7 +30,11 @@ struct ctl_verb {
 
 extern const char *const ctl_daemons[3];	/* start order */
 
-/* Sends req to DIR/run/NAME.sock; on failure prints the reason and returns -1. */
+/*
+ * Sends req to DIR/run/NAME.sock; on failure prints the reason and returns
+ * -1.  quiet 1: nothing printed when the daemon cannot be reached; 2: nor
+ * when it refuses the request.
+ */
 int	ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
 	    uint8_t **rep, size_t *replen, int quiet);
 /* A request with an empty body; the reply must be of the same type with status 0. */

@@ -238,6 +238,25 @@ ctl_log_tail(struct ctl *c, const char *daemon)
 		fprintf(stderr, "  %s", lines[i % 5]);
 }
 
+/* 0 once storaged answers IPC_CHAIN (its chain is open), -1 after ms. */
+static int
+ctl_chain_wait(struct ctl *c, uint64_t ms)
+{
+	uint64_t start = ctl_now_ms();
+	uint8_t *rep;
+	size_t len;
+
+	for (;;) {
+		if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &len, 2) == 0) {
+			free(rep);
+			return 0;
+		}
+		if (ctl_now_ms() - start >= ms)
+			return -1;
+		ctl_sleep_ms(50);
+	}
+}
+
 int
 ctl_up(struct ctl *c, int argc, char **argv)
 {
@@ -321,6 +340,16 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			ctl_log_tail(c, ctl_daemons[i]);
 			failed++;
 		}
+	/*
+	 * storaged opens the chain once netd has told it the identity: a
+	 * command right after `up` (add, ls) must not meet "not open yet".
+	 */
+	if (!failed && ctl_chain_wait(c, CTL_START_WAIT_MS) != 0) {
+		ctl_err("storaged has not opened the blockchain within %d s; its log:",
+		    CTL_START_WAIT_MS / 1000);
+		ctl_log_tail(c, "storaged");
+		failed++;
+	}
 	if (c->json) {
 		j = json_object();
 		for (i = 0; i < 3; i++)

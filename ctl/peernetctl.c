@@ -183,7 +183,8 @@ ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
 	if (h.status != IPC_OK) {
 		if (ipc_error_decode(*rep, *replen, &status, reason, sizeof(reason)) != 0)
 			strlcpy(reason, ipc_err_str(h.status), sizeof(reason));
-		ctl_err("%s refused the request: %s", daemon, reason);
+		if (quiet < 2)
+			ctl_err("%s refused the request: %s", daemon, reason);
 		goto fail;
 	}
 	return 0;
