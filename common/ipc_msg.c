@@ -123,6 +123,7 @@ ipc_type_name(uint16_t type)
 	case IPC_SEARCH_STOP:	return "search-stop";
 	case IPC_REINDEX:	return "reindex";
 	case IPC_FILES_ALL:	return "files-all";
+	case IPC_SHARERS:	return "sharers";
 	case IPC_PEERS:		return "peers";
 	case IPC_PING:		return "ping";
 	case IPC_FIND:		return "find";

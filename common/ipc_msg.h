@@ -69,6 +69,8 @@ enum ipc_type {
 	IPC_REINDEX		= 53,	/* rebuild the index from storaged */
 	/* searchd -> storaged: every file record, own and cached (ipc_msg_search.h) */
 	IPC_FILES_ALL		= 54,
+	/* ctl -> searchd: the owners of a content hash (ipc_msg_search.h) */
+	IPC_SHARERS		= 55,
 	/* ctl, searchd -> netd: the peer list (ipc_msg_net.h) */
 	IPC_PEERS		= 60,
 	/* ctl -> netd: ping a node, look a node up in the DHT (ipc_msg_net.h) */

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "blake3.h"
 #include "ipc_msg_codec.h"
 
 /* Largest encoded file and hit (every string at IPC_STR_MAX). */
@@ -13,6 +14,13 @@
 #define PAGE_HDR_LEN	(IPC_HDR_LEN + 1 + 1 + 4 * 8 + 4)
 #define CURSOR_LEN	(1 + 33 + 8 + 4)
 #define FILES_HDR_LEN	(IPC_HDR_LEN + 2 * CURSOR_LEN + 1 + 4)
+
+#define SHARERS_WIRE_MAX	(IPC_HDR_LEN + 32 + 1 + 4 + 8 + 2 + IPC_STR_MAX + 1 + \
+	IPC_SHARERS_MAX * (33 + 32))
+
+_Static_assert(SHARERS_WIRE_MAX <= IPC_MSG_MAX,
+    "a full sharers reply must fit one IPC message");
+_Static_assert(IPC_SHARERS_MAX <= UINT8_MAX, "the sharer count is one byte");
 
 /* A full fetch page always fits: searchd never has to cut a page short. */
 _Static_assert(PAGE_HDR_LEN + IPC_SEARCH_FETCH_MAX * HIT_WIRE_MAX <= IPC_MSG_MAX,
@@ -429,4 +437,105 @@ ipc_files_page_next(struct ipc_files_page *pg, struct ipc_file *f)
 		return rc;
 	pg->off = r.off;
 	return 1;
+}
+
+/* ---- the sharers of a content hash (IPC_SHARERS) ------------------------ */
+
+long
+ipc_sharers_req_encode(uint8_t *out, size_t cap, const struct ipc_sharers_req *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_SHARERS, IPC_OK);
+	buf_w_bytes(&w, q->hash, sizeof(q->hash));
+	return ipc_w_done(&w);
+}
+
+int
+ipc_sharers_req_decode(const uint8_t *p, size_t len, struct ipc_sharers_req *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_SHARERS)) != 0)
+		return rc;
+	buf_r_copy(&r, q->hash, sizeof(q->hash));
+	return ipc_r_end(&r);
+}
+
+long
+ipc_sharers_encode(uint8_t *out, size_t cap, const struct ipc_sharers *s)
+{
+	struct buf_w w;
+	unsigned i;
+
+	if (s->count > IPC_SHARERS_MAX)
+		return -1;
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_SHARERS, IPC_OK);
+	buf_w_bytes(&w, s->hash, sizeof(s->hash));
+	buf_w_u8(&w, s->local);
+	buf_w_le32(&w, s->total);
+	buf_w_le64(&w, s->size);
+	ipc_w_str(&w, s->name);
+	buf_w_u8(&w, s->count);
+	for (i = 0; i < s->count; i++) {
+		buf_w_bytes(&w, s->sharers[i].pubkey, 33);
+		buf_w_bytes(&w, s->sharers[i].node_id, 32);
+	}
+	return ipc_w_done(&w);
+}
+
+/*
+ * A sharer is only useful as an address for a download: a key that is
+ * not compressed or a node ID that is not its hash would make ctl ask
+ * netd for a node that does not exist, so the reply is refused whole.
+ */
+static int
+r_sharer(struct buf_r *r, struct ipc_sharer *sh)
+{
+	uint8_t id[32];
+
+	buf_r_copy(r, sh->pubkey, sizeof(sh->pubkey));
+	buf_r_copy(r, sh->node_id, sizeof(sh->node_id));
+	if (r->err)
+		return IPC_DEC_SHORT;
+	if (sh->pubkey[0] != 0x02 && sh->pubkey[0] != 0x03)
+		return IPC_DEC_RANGE;
+	blake3_hash(sh->pubkey, sizeof(sh->pubkey), id);
+	return memcmp(id, sh->node_id, sizeof(id)) == 0 ? 0 : IPC_DEC_RANGE;
+}
+
+int
+ipc_sharers_decode(const uint8_t *p, size_t len, struct ipc_sharers *s)
+{
+	struct buf_r r;
+	unsigned i, j;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_SHARERS)) != 0)
+		return rc;
+	buf_r_copy(&r, s->hash, sizeof(s->hash));
+	s->local = buf_r_u8(&r);
+	s->total = buf_r_le32(&r);
+	s->size = buf_r_le64(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if ((rc = ipc_r_str(&r, s->name, sizeof(s->name))) != 0)
+		return rc;
+	s->count = buf_r_u8(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (s->local > 1 || s->count > IPC_SHARERS_MAX || s->count > s->total ||
+	    (s->total == 0 && !s->local && (s->size != 0 || s->name[0] != '\0')))
+		return IPC_DEC_RANGE;
+	for (i = 0; i < s->count; i++) {
+		if ((rc = r_sharer(&r, &s->sharers[i])) != 0)
+			return rc;
+		for (j = 0; j < i; j++)
+			if (memcmp(s->sharers[j].pubkey, s->sharers[i].pubkey, 33) == 0)
+				return IPC_DEC_RANGE;
+	}
+	return ipc_r_end(&r);
 }

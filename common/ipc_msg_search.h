@@ -8,6 +8,8 @@
  *	IPC_REINDEX       ctl -> searchd   empty -> empty (the rebuild runs on)
  *	IPC_FILES_ALL     searchd -> storaged  ipc_files_req -> ipc_files_page
  *	                  (a page of the file stream from a cursor)
+ *	IPC_SHARERS       ctl -> searchd   ipc_sharers_req -> ipc_sharers
+ *	                  (the owners whose records carry a content hash)
  *
  * Bounds are chosen so that the largest page of each kind fits one IPC
  * message (checked at compile time in ipc_msg_search.c): a reply is never
@@ -30,6 +32,7 @@
 #define IPC_SEARCH_FETCH_MAX	200		/* results per fetch */
 #define IPC_SEARCH_SHARERS_MAX	16		/* owners listed per result */
 #define IPC_FILES_PAGE_MAX	4096		/* files per IPC_FILES_ALL page */
+#define IPC_SHARERS_MAX		64		/* owners per IPC_SHARERS reply */
 
 /* Fetch status (the reference's /search/result codes, DATA.md §6.7). */
 enum ipc_search_status {
@@ -131,6 +134,33 @@ struct ipc_files_page {
 	size_t		 off;
 };
 
+/* IPC_SHARERS request: who shares this content? */
+struct ipc_sharers_req {
+	uint8_t		hash[32];
+};
+
+/* An owner of a record with the hash: node ID = blake3(public key). */
+struct ipc_sharer {
+	uint8_t		pubkey[33];
+	uint8_t		node_id[32];
+};
+
+/*
+ * IPC_SHARERS reply: the owners other than this node (oldest record
+ * first), at most IPC_SHARERS_MAX of `total`; whether this node's own
+ * chain holds the hash; the size and name of one record (both empty when
+ * nobody is known to share it).
+ */
+struct ipc_sharers {
+	uint8_t		hash[32];	/* echoed */
+	uint8_t		local;		/* the own chain has a record of it */
+	uint32_t	total;		/* other owners (may exceed count) */
+	uint64_t	size;
+	char		name[IPC_STR_MAX + 1];
+	uint8_t		count;		/* 0..IPC_SHARERS_MAX */
+	struct ipc_sharer sharers[IPC_SHARERS_MAX];
+};
+
 long	ipc_search_req_encode(uint8_t *out, size_t cap, const struct ipc_search_req *q);
 int	ipc_search_req_decode(const uint8_t *p, size_t len, struct ipc_search_req *q);
 /* type: IPC_SEARCH_START (reply) or IPC_SEARCH_STOP (request). */
@@ -166,5 +196,15 @@ void	ipc_files_page_end(uint8_t *out, const struct ipc_files_cursor *next,
 	    int done);
 int	ipc_files_page_decode(const uint8_t *p, size_t len, struct ipc_files_page *pg);
 int	ipc_files_page_next(struct ipc_files_page *pg, struct ipc_file *f);
+
+long	ipc_sharers_req_encode(uint8_t *out, size_t cap, const struct ipc_sharers_req *q);
+int	ipc_sharers_req_decode(const uint8_t *p, size_t len, struct ipc_sharers_req *q);
+long	ipc_sharers_encode(uint8_t *out, size_t cap, const struct ipc_sharers *r);
+/*
+ * Checks that count <= total and <= IPC_SHARERS_MAX, that each public key
+ * is a compressed one whose blake3 is its node ID, that no owner is listed
+ * twice, and that an unknown hash carries no size or name.
+ */
+int	ipc_sharers_decode(const uint8_t *p, size_t len, struct ipc_sharers *r);
 
 #endif

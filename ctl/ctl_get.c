@@ -1,6 +1,13 @@
 /*
- * ctl_get.c — `peernetctl get HASH --from NODEID [-o FILE]`: download a file
- * from a connected node (PROTOCOL.md §9.3) into the warehouse.  netd runs
+ * ctl_get.c — `peernetctl get HASH [--from NODEID] [-o FILE]`: download a
+ * file from a connected node (PROTOCOL.md §9.3) into the warehouse.
+ *
+ * Without --from, get locates the sharers itself: searchd lists the owners
+ * of records with that content hash (its index holds the own chain and the
+ * cached chains of peers: IPC_SHARERS), netd's peer list says which are
+ * connected, and those are tried one after the other (lowest RTT first)
+ * until one download completes.  A DHT find-value on the hash is not used:
+ * version 0 nodes do not store file hashes in the DHT.  netd runs
  * the transfer and storaged refuses data that does not hash to HASH; ctl
  * follows the transfer with IPC_TRANSFERS every 200 ms (a progress bar on a
  * terminal) and, with -o, reads the content back from storaged and writes
@@ -213,20 +220,193 @@ fail:
 	return -1;
 }
 
+/* Cancels a transfer get stops waiting for (best effort, quiet). */
+static void
+get_cancel(struct ctl *c, uint32_t number)
+{
+	struct ipc_xfer_ctl xc;
+	uint8_t *rep;
+	size_t replen;
+	long n;
+
+	xc.number = number;
+	xc.op = IPC_XFER_CANCEL;
+	n = ipc_xfer_ctl_encode(get_buf, sizeof(get_buf), &xc);
+	if (n > 0 && ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 2) == 0)
+		free(rep);
+}
+
+/*
+ * One download from q->node_id, followed to its end: 0 done (x filled),
+ * 1 this node could not serve it (the reason was printed and is in err),
+ * -1 netd is unusable.  A stalled transfer is cancelled when `cancel`.
+ */
+static int
+get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
+    struct ipc_xfer_info *x, uint32_t *number, char *err, size_t errlen)
+{
+	uint8_t *rep;
+	size_t replen;
+	uint64_t last_change, last_done = 0;
+	long n;
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	n = ipc_get_req_encode(get_buf, sizeof(get_buf), q);
+	if (ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 0) == -1) {
+		snprintf(err, errlen, "netd refused the download");
+		return 1;
+	}
+	rc = ipc_u32_decode(rep, replen, IPC_GET, number);
+	free(rep);
+	if (rc != 0) {
+		ctl_err("get: malformed reply from netd");
+		return -1;
+	}
+	last_change = get_ms();
+	for (;;) {
+		if ((rc = get_poll(c, *number, x)) == -1)
+			return -1;
+		if (rc == 0) {
+			ctl_err("get: netd no longer knows transfer %u", *number);
+			return -1;
+		}
+		if (x->state == IPC_XFER_DONE || x->state == IPC_XFER_FAILED)
+			break;
+		if (x->done != last_done || x->state == IPC_XFER_PAUSED) {
+			last_done = x->done;
+			last_change = get_ms();
+		} else if (get_ms() - last_change > GET_STALL_MS) {
+			if (tty)
+				fputc('\n', stderr);
+			ctl_err("get: no progress for %d s: giving up waiting",
+			    GET_STALL_MS / 1000);
+			snprintf(err, errlen, "no progress for %d s",
+			    GET_STALL_MS / 1000);
+			if (cancel)
+				get_cancel(c, *number);
+			return 1;
+		}
+		if (tty)
+			get_progress(x, 0);
+		usleep(GET_POLL_MS * 1000);
+	}
+	if (tty)
+		get_progress(x, 1);
+	if (x->state == IPC_XFER_FAILED) {
+		ctl_err("get: download failed: %s", x->error);
+		snprintf(err, errlen, "%s", x->error);
+		return 1;
+	}
+	return 0;
+}
+
+/* A connected sharer: its node ID and round-trip time (0: not measured). */
+struct get_cand {
+	uint8_t		node_id[32];
+	uint32_t	rtt_ms;
+};
+
+/*
+ * The connected sharers of the content, lowest RTT first (unmeasured
+ * last, else searchd's order): 0 and *ncand (maybe 0), or -1 with the
+ * message printed (and put in err).  *known: sharers searchd knows.
+ */
+static int
+get_locate(struct ctl *c, const uint8_t hash[32], struct get_cand *cand,
+    size_t *ncand, uint32_t *known, char *err, size_t errlen)
+{
+	static struct ipc_sharers sh;
+	static struct ipc_peer p;
+	struct ipc_sharers_req q;
+	struct ipc_peer_list l;
+	struct get_cand t;
+	uint8_t *rep;
+	size_t replen, i, j;
+	char hex[65];
+	long n;
+	int rc;
+
+	*ncand = 0;
+	*known = 0;
+	hex_encode(hex, hash, 32);
+	memcpy(q.hash, hash, 32);
+	n = ipc_sharers_req_encode(get_buf, sizeof(get_buf), &q);
+	if (ctl_call(c, "searchd", get_buf, (size_t)n, &rep, &replen, 0) == -1) {
+		snprintf(err, errlen, "searchd cannot list the sharers");
+		return -1;
+	}
+	rc = ipc_sharers_decode(rep, replen, &sh);
+	free(rep);
+	if (rc != 0 || memcmp(sh.hash, hash, 32) != 0) {
+		ctl_err("get: malformed sharers reply from searchd: %s",
+		    rc ? ipc_decode_strerror(rc) : "another hash");
+		snprintf(err, errlen, "malformed sharers reply");
+		return -1;
+	}
+	*known = sh.total;
+	if (sh.count == 0) {
+		snprintf(err, errlen, "no known sharer of %s: search for it first "
+		    "or give --from NODEID", hex);
+		ctl_err("get: %s", err);
+		return -1;
+	}
+	if (ctl_call_empty(c, "netd", IPC_PEERS, &rep, &replen, 0) == -1) {
+		snprintf(err, errlen, "netd cannot list the peers");
+		return -1;
+	}
+	if ((rc = ipc_peer_list_decode(rep, replen, &l)) != 0) {
+		free(rep);
+		ctl_err("get: malformed peer list from netd: %s",
+		    ipc_decode_strerror(rc));
+		snprintf(err, errlen, "malformed peer list");
+		return -1;
+	}
+	while (ipc_peer_list_next(&l, &p) == 1) {
+		if (!p.active)
+			continue;
+		for (i = 0; i < sh.count; i++)
+			if (memcmp(sh.sharers[i].pubkey, p.pubkey, 33) == 0)
+				break;
+		if (i == sh.count)
+			continue;
+		/* netd lists a peer once; keep searchd's order among equals */
+		memcpy(cand[*ncand].node_id, sh.sharers[i].node_id, 32);
+		cand[*ncand].rtt_ms = p.rtt_ms ? p.rtt_ms : UINT32_MAX;
+		if (++*ncand == IPC_SHARERS_MAX)
+			break;
+	}
+	free(rep);
+	/* insertion sort by RTT: at most IPC_SHARERS_MAX entries */
+	for (i = 1; i < *ncand; i++) {
+		t = cand[i];
+		for (j = i; j > 0 && cand[j - 1].rtt_ms > t.rtt_ms; j--)
+			cand[j] = cand[j - 1];
+		cand[j] = t;
+	}
+	if (*ncand == 0) {
+		snprintf(err, errlen, "%u known sharer%s of %s, none connected: "
+		    "try again later or give --from NODEID", sh.total,
+		    sh.total == 1 ? "" : "s", hex);
+		ctl_err("get: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 ctl_get(struct ctl *c, int argc, char **argv)
 {
+	static struct get_cand cand[IPC_SHARERS_MAX];
 	const struct ctl_verb *v = ctl_find_verb("get");
 	const char *hashs = NULL, *from = NULL, *out = NULL;
 	struct ipc_get_req q;
 	struct ipc_xfer_info x;
-	uint8_t *rep;
-	size_t replen;
-	uint64_t start, last_change, last_done = 0, size = 0, partial = 0, psize = 0;
-	uint32_t number;
-	char hs[32], rs[32], hex[65];
-	int i, rc, tty, present;
-	long n;
+	uint64_t start, size = 0, partial = 0, psize = 0;
+	uint32_t number = 0, known = 0;
+	size_t ncand = 0, k;
+	char hs[32], rs[32], hex[65], node[65], err[IPC_STR_MAX + 64];
+	int i, rc, tty, present, located = 0;
 	double secs;
 
 	for (i = 1; i < argc; i++) {
@@ -251,8 +431,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (hashs == NULL || from == NULL) {
-		ctl_err(hashs == NULL ? "get: no hash given" : "get: --from NODEID is required");
+	if (hashs == NULL) {
+		ctl_err("get: no hash given");
 		ctl_verb_usage(v, 1);
 		return 2;
 	}
@@ -260,7 +440,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		ctl_err("get: '%s' is not a 64-digit hex hash", hashs);
 		return 2;
 	}
-	if (strlen(from) != 64 || hex_decode(q.node_id, 32, from) != 32) {
+	if (from != NULL && (strlen(from) != 64 ||
+	    hex_decode(q.node_id, 32, from) != 32)) {
 		ctl_err("get: '%s' is not a 64-digit hex node ID", from);
 		return 2;
 	}
@@ -270,64 +451,62 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	if ((present = get_stat(c, q.hash, &size, &partial, &psize)) == -1)
 		return 1;
 	memset(&x, 0, sizeof(x));
+	if (!present && from == NULL &&
+	    get_locate(c, q.hash, cand, &ncand, &known, err, sizeof(err)) == -1) {
+		if (c->json)
+			ctl_json_print(json_pack("{s:s, s:b, s:s, s:I}", "hash", hex,
+			    "ok", 0, "error", err, "sharers", (json_int_t)known));
+		return 1;
+	}
 	if (!present && psize != 0 && !c->json) {
 		get_human(hs, sizeof(hs), (double)partial);
 		get_human(rs, sizeof(rs), (double)psize);
 		fprintf(stderr, "a verified part of %s of %s is kept: continuing from it\n",
 		    hs, rs);
 	}
-	if (!present) {
-		n = ipc_get_req_encode(get_buf, sizeof(get_buf), &q);
-		if (ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 0) == -1)
-			return 1;
-		rc = ipc_u32_decode(rep, replen, IPC_GET, &number);
-		free(rep);
-		if (rc != 0) {
-			ctl_err("get: malformed reply from netd");
-			return 1;
-		}
-		last_change = get_ms();
-		for (;;) {
-			if ((rc = get_poll(c, number, &x)) == -1)
-				return 1;
-			if (rc == 0) {
-				ctl_err("get: netd no longer knows transfer %u", number);
-				return 1;
-			}
-			if (x.state == IPC_XFER_DONE || x.state == IPC_XFER_FAILED)
-				break;
-			if (x.done != last_done || x.state == IPC_XFER_PAUSED) {
-				last_done = x.done;
-				last_change = get_ms();
-			} else if (get_ms() - last_change > GET_STALL_MS) {
-				if (tty)
-					fputc('\n', stderr);
-				ctl_err("get: no progress for %d s: giving up waiting",
-				    GET_STALL_MS / 1000);
-				return 1;
-			}
-			if (tty)
-				get_progress(&x, 0);
-			usleep(GET_POLL_MS * 1000);
-		}
-		if (tty)
-			get_progress(&x, 1);
-		if (x.state == IPC_XFER_FAILED) {
-			if (c->json)
+	if (!present && from != NULL) {
+		if ((rc = get_download(c, &q, tty, 0, &x, &number, err,
+		    sizeof(err))) != 0) {
+			if (rc == 1 && x.state == IPC_XFER_FAILED && c->json)
 				ctl_json_print(json_pack("{s:s, s:b, s:s}", "hash", hex,
 				    "ok", 0, "error", x.error));
-			ctl_err("get: download failed: %s", x.error);
 			return 1;
 		}
+		size = x.total;
+	} else if (!present) {
+		/* the first connected sharer whose download completes wins */
+		for (k = 0, rc = 1; k < ncand && rc == 1; k++) {
+			memcpy(q.node_id, cand[k].node_id, 32);
+			hex_encode(node, q.node_id, 32);
+			if (!c->json)
+				fprintf(stderr, "getting %.16s from %.16s (sharer %zu of "
+				    "%zu connected)\n", hex, node, k + 1, ncand);
+			rc = get_download(c, &q, tty, 1, &x, &number, err, sizeof(err));
+		}
+		if (rc != 0) {
+			if (c->json)
+				ctl_json_print(json_pack("{s:s, s:b, s:s, s:I, s:I}",
+				    "hash", hex, "ok", 0, "error", rc == -1 ? "netd "
+				    "failed" : err, "sharers", (json_int_t)known,
+				    "tried", (json_int_t)k));
+			if (rc == 1)
+				ctl_err("get: none of the %zu connected sharer%s could "
+				    "serve %s", ncand, ncand == 1 ? "" : "s", hex);
+			return 1;
+		}
+		from = node;
+		located = 1;
 		size = x.total;
 	}
 	if (out != NULL && get_write(c, q.hash, size, out) == -1)
 		return 1;
 	secs = (double)(get_ms() - start) / 1000.0;
 	if (c->json) {
-		json_t *o = json_pack("{s:s, s:b, s:s, s:I, s:b, s:b, s:f, s:I, s:I, s:I, "
+		json_t *o = json_pack("{s:s, s:b, s:o, s:I, s:b, s:b, s:f, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I}",
-		    "hash", hex, "ok", 1, "from", from, "size", (json_int_t)size,
+		    "hash", hex, "ok", 1,
+		    "from", from != NULL ? json_string(from) : json_null(),
+		    "size", (json_int_t)size,
 		    "hash_verified", 1, "already_stored", present, "seconds", secs,
 		    "rate", (json_int_t)(present ? 0 : x.rate),
 		    "transfer", (json_int_t)(present ? 0 : number),
@@ -347,6 +526,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		get_human(rs, sizeof(rs), (double)x.rate);
 		printf("downloaded %s (%s) in %.2f s, %s/s\n  hash verified (BLAKE3)\n",
 		    hex, hs, (double)x.elapsed_ms / 1000.0, rs);
+		if (located)
+			printf("  from sharer %s\n", from);
 		if (x.offset > 0) {
 			get_human(hs, sizeof(hs), (double)x.offset);
 			printf("  continued from a kept verified part of %s\n", hs);

@@ -293,7 +293,7 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			start = ctl_now_ms();
 			while (ctl_lock_holder(c, ctl_daemons[i]) != 0 &&
 			    ctl_status_of(c, ctl_daemons[i], &st, 1) != 0 &&
-			    ctl_now_ms() - start < 5000)
+			    ctl_now_ms() - start < CTL_START_WAIT_MS)
 				ctl_sleep_ms(50);
 			if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
 				ready[i] = 1;
@@ -302,7 +302,9 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			}
 			if (ctl_lock_holder(c, ctl_daemons[i]) != 0) {
 				ctl_err("%s holds its lock but does not answer: "
-				    "try 'peernetctl -d %s down' first", ctl_daemons[i], c->dir);
+				    "try 'peernetctl -d %s down' first; its log:",
+				    ctl_daemons[i], c->dir);
+				ctl_log_tail(c, ctl_daemons[i]);
 				return 1;
 			}
 		}

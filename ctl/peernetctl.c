@@ -33,8 +33,9 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "rm", ctl_rm, "[--json] ID|HASH", "stop sharing a file (by file ID or content hash)" },
 	{ "mv", ctl_mv, "[--json] ID NEWNAME", "rename a shared file" },
 	{ "cat", ctl_cat, "[--offset N] [--length N] HASH", "write a shared file's content to standard output" },
-	{ "get", ctl_get, "[--json] HASH --from NODEID [-o FILE]",
-	    "download a file from a connected node into the warehouse (and FILE)" },
+	{ "get", ctl_get, "[--json] HASH [--from NODEID] [-o FILE]",
+	    "download a file into the warehouse (and FILE) from NODEID, or from "
+	    "the connected sharers searchd knows" },
 	{ "transfers", ctl_transfers, "[--json] [NUMBER]",
 	    "file transfers: number, role, state, peer, hash, progress, rate, ETA" },
 	{ "pause", ctl_pause, "[--json] NUMBER", "pause a download (its verified part is kept)" },

@@ -7,7 +7,8 @@
  *   file(id, owner, fid, ...) one row per (owner, file ID); kws holds the
  *                             row's 8-byte keyword keys (the reference's
  *                             "reverse records") so removal needs no
- *                             second index over the postings
+ *                             second index over the postings, then the
+ *                             key of its content hash (see below)
  *   posting(k, file)          WITHOUT ROWID, primary key (k, file): the
  *                             postings of rows id <= meta 'merged'
  *   meta('merged')            the merge mark: the postings of rows with a
@@ -18,6 +19,16 @@
  * Row ids are handed out here, in increasing order and never twice in one
  * process, so every delta row is newer than every merged one and a stale
  * delta posting (its row deleted) can never point at another row.
+ *
+ * The content hash is one more posting of its row (key: the hash's first
+ * 8 bytes, last in kws), so that the owners of a content are found like
+ * a keyword's rows (idx_hash_owners) and the lookup costs no index of its
+ * own: an SQLite index on file(hash, owner) is written at random places
+ * (the reason the postings have a delta): bench_search ingest fell to
+ * 39,100 rec/s in the one run tried (77,200 before; shared machine).  The
+ * lookup compares the whole hash, and a
+ * keyword query meets a content key only if 64 bits of two BLAKE3 hashes
+ * agree (index.h).  idx_count() leaves these postings out.
  *
  * Every value reaches SQLite through a bound parameter: terms never become
  * SQL text, so SQL or FTS metacharacters in a query are plain bytes.
@@ -34,7 +45,7 @@
 #include "index.h"
 #include "keywords.h"
 
-#define IDX_SCHEMA_VERSION	2
+#define IDX_SCHEMA_VERSION	3	/* 3: content-hash postings */
 /*
  * Bytes of the database file read through mmap (SQLite clamps it to its
  * compile-time maximum, 2 GB on Debian).  A query reads ~1,100 rows at
@@ -66,6 +77,8 @@ enum {
 	ST_LOOKUP_DELTA_NAME,
 	ST_MERGE,
 	ST_ROW_TEXT,
+	ST_ROW_META,
+	ST_DELTA_COUNT,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -117,6 +130,8 @@ static const char *const sql_text[ST_COUNT] = {
 	    " ON f.id = d.file WHERE d.k = ?1",
 #undef LOOKUP_COLS
 	[ST_ROW_TEXT] = "SELECT name, folder, description FROM file WHERE id = ?1",
+	[ST_DELTA_COUNT] = "SELECT count(*) FROM file WHERE id > ?1",
+	[ST_ROW_META] = "SELECT size, substr(name, 1, ?2) FROM file WHERE id = ?1",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -136,7 +151,9 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS file_owner ON file(owner, fid);"
 	"CREATE TABLE IF NOT EXISTS posting(k INTEGER NOT NULL,"
 	" file INTEGER NOT NULL, PRIMARY KEY (k, file)) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', 2);";
+	"INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', 3);";
+
+_Static_assert(IDX_SCHEMA_VERSION == 3, "schema_sql writes version 3");
 
 /*
  * A posting.  In the delta runs `file` is (row id << 1) | dead: a removed
@@ -1051,9 +1068,9 @@ ensure_arena(struct idx *idx, const struct idx_file *f)
 static int
 add_one(struct idx *idx, const struct idx_file *f)
 {
-	int64_t keys[KW_MAX_KEYWORDS], oid, rowid;
+	int64_t keys[KW_MAX_KEYWORDS + 1], oid, rowid;
 	sqlite3_stmt *s;
-	size_t i;
+	size_t i, nkeys;
 	int rc, found;
 
 	if ((f->name == NULL && f->name_len > 0) ||
@@ -1071,6 +1088,9 @@ add_one(struct idx *idx, const struct idx_file *f)
 		return rc == KW_E_TOOLONG ? IDX_E_TOOLONG : IDX_E_ARG;
 	for (i = 0; i < idx->set.n; i++)
 		keys[i] = key_of(idx->set.kw[i].hash);
+	/* the content's posting, last (idx_hash_owners) */
+	keys[i] = key_of(f->hash);
+	nkeys = i + 1;
 
 	if ((rc = owner_id(idx, f->owner, 1, &oid)) != IDX_OK)
 		return rc;
@@ -1087,7 +1107,7 @@ add_one(struct idx *idx, const struct idx_file *f)
 	sqlite3_bind_int64(s, 7, f->date);
 	sqlite3_bind_int64(s, 8, (int64_t)f->version);
 	sqlite3_bind_int64(s, 9, (int64_t)f->block);
-	sqlite3_bind_blob(s, 10, keys, (int)(idx->set.n * 8), SQLITE_STATIC);
+	sqlite3_bind_blob(s, 10, keys, (int)(nkeys * 8), SQLITE_STATIC);
 	sqlite3_bind_blob(s, 11, f->name_len ? f->name : "", (int)f->name_len,
 	    SQLITE_STATIC);
 	sqlite3_bind_blob(s, 12, f->folder_len ? f->folder : "",
@@ -1099,7 +1119,7 @@ add_one(struct idx *idx, const struct idx_file *f)
 	if ((rc = step_done(idx, s)) != IDX_OK)
 		return rc;
 	idx->next_id++;
-	return post_add_row(idx, rowid, keys, idx->set.n * 8);
+	return post_add_row(idx, rowid, keys, nkeys * 8);
 }
 
 int
@@ -1265,6 +1285,8 @@ count_of(struct idx *idx, const char *sql, uint64_t *n)
 int
 idx_count(struct idx *idx, struct idx_counts *c)
 {
+	sqlite3_stmt *s;
+	uint64_t above;
 	int rc;
 
 	if (idx == NULL || c == NULL)
@@ -1275,8 +1297,19 @@ idx_count(struct idx *idx, struct idx_counts *c)
 	    (rc = count_of(idx, "SELECT count(*) FROM posting",
 	    &c->postings)) != 0)
 		return rc;
-	c->postings += idx->ndelta;
-	c->delta = idx->ndelta;
+	/*
+	 * Keyword postings only: every row has exactly one content posting,
+	 * in the main table up to the merge mark, in the delta above it.
+	 */
+	s = stmt(idx, ST_DELTA_COUNT);
+	sqlite3_bind_int64(s, 1, idx->merged);
+	rc = sqlite3_step(s);
+	above = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return db_fail(idx);
+	c->postings += idx->ndelta - c->files;
+	c->delta = idx->ndelta - above;
 	return count_of(idx, "SELECT count(*) FROM owner", &c->owners);
 }
 
@@ -1895,5 +1928,160 @@ idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
 	free(qs.map);
 	free(qs.names);
 	st->elapsed_us = now_us() - t0;
+	return rc;
+}
+
+/* ---- owners of a content hash -------------------------------------------- */
+
+/* A row of the content: its owner and row id (arrival order). */
+struct hrow {
+	int64_t	oid;
+	int64_t	id;
+};
+
+static int
+hrow_cmp(const void *pa, const void *pb)
+{
+	const struct hrow *a = pa, *b = pb;
+
+	if (a->oid != b->oid)
+		return a->oid < b->oid ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+static int
+hrow_id_cmp(const void *pa, const void *pb)
+{
+	const struct hrow *a = pa, *b = pb;
+
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/*
+ * The content's rows (main postings, then the delta's), checked against
+ * the whole hash; cut at IDX_MAX_CANDIDATES rows.  *out is malloc'ed.
+ */
+static int
+hash_rows(struct idx *idx, const uint8_t *hash, struct hrow **out, size_t *n)
+{
+	static const int main_delta[2] = { ST_LOOKUP_MAIN, ST_LOOKUP_DELTA };
+	struct hrow *r = NULL, *grown;
+	sqlite3_stmt *s;
+	size_t cap = 0;
+	int t, rc = SQLITE_DONE;
+
+	*n = 0;
+	for (t = 0; t < 2 && *n < IDX_MAX_CANDIDATES; t++) {
+		s = stmt(idx, main_delta[t]);
+		sqlite3_bind_int64(s, 1, key_of(hash));
+		while (*n < IDX_MAX_CANDIDATES &&
+		    (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			/* col 1 owner (NULL: posting without row), col 3 hash */
+			if (sqlite3_column_type(s, 1) == SQLITE_NULL ||
+			    sqlite3_column_bytes(s, 3) != IDX_HASH_LEN ||
+			    memcmp(sqlite3_column_blob(s, 3), hash,
+			    IDX_HASH_LEN) != 0)
+				continue;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((grown = reallocarray(r, cap,
+				    sizeof(*r))) == NULL) {
+					sqlite3_reset(s);
+					free(r);
+					return IDX_E_NOMEM;
+				}
+				r = grown;
+			}
+			r[*n].oid = sqlite3_column_int64(s, 1);
+			r[*n].id = sqlite3_column_int64(s, 0);
+			(*n)++;
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			free(r);
+			return db_fail(idx);
+		}
+	}
+	*out = r;
+	return IDX_OK;
+}
+
+static int
+hash_owners(struct idx *idx, const uint8_t *hash, int64_t self_oid,
+    uint8_t (*owners)[IDX_OWNER_LEN], size_t max, struct idx_hash_owners *out)
+{
+	struct hrow *r = NULL;
+	sqlite3_stmt *s;
+	size_t n, i, k, nl;
+	int rc;
+
+	if ((rc = hash_rows(idx, hash, &r, &n)) != IDX_OK || n == 0)
+		return rc;
+	out->found = 1;
+	/* each owner once, by its oldest row; then owners by that row */
+	qsort(r, n, sizeof(*r), hrow_cmp);
+	for (i = k = 0; i < n; i++)
+		if (i == 0 || r[i].oid != r[i - 1].oid)
+			r[k++] = r[i];
+	qsort(r, k, sizeof(*r), hrow_id_cmp);
+	for (i = 0; i < k; i++) {
+		if (r[i].oid == self_oid) {
+			out->local = 1;
+			continue;
+		}
+		out->total++;
+		if (out->n < max) {
+			if ((rc = owner_key(idx, r[i].oid,
+			    owners[out->n])) != IDX_OK) {
+				free(r);
+				return rc;
+			}
+			out->n++;
+		}
+	}
+	/* size and name of the oldest row */
+	s = stmt(idx, ST_ROW_META);
+	sqlite3_bind_int64(s, 1, r[0].id);
+	sqlite3_bind_int(s, 2, IDX_HASH_NAME_MAX);
+	free(r);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+	}
+	out->size = (uint64_t)sqlite3_column_int64(s, 0);
+	nl = (size_t)sqlite3_column_bytes(s, 1);
+	if (nl > IDX_HASH_NAME_MAX)
+		nl = IDX_HASH_NAME_MAX;
+	if (nl > 0)
+		memcpy(out->name, sqlite3_column_blob(s, 1), nl);
+	out->name[nl] = '\0';
+	sqlite3_reset(s);
+	return IDX_OK;
+}
+
+int
+idx_hash_owners(struct idx *idx, const uint8_t hash[IDX_HASH_LEN],
+    const uint8_t *self, uint8_t (*owners)[IDX_OWNER_LEN], size_t max,
+    struct idx_hash_owners *out)
+{
+	int64_t self_oid = 0;
+	int rc;
+
+	if (idx == NULL || hash == NULL || out == NULL ||
+	    (owners == NULL && max > 0))
+		return IDX_E_ARG;
+	memset(out, 0, sizeof(*out));
+	/* owner ids start at 1: 0 matches no row */
+	if (self != NULL && (rc = owner_id(idx, self, 0, &self_oid)) != IDX_OK)
+		return rc;
+	/* a batch's buffered postings must be visible */
+	if ((rc = post_flush(idx)) != IDX_OK)
+		return rc;
+	/* one read transaction: the owners and the row agree */
+	if (!idx->in_batch && (rc = tx_begin(idx)) != IDX_OK)
+		return rc;
+	rc = hash_owners(idx, hash, self_oid, owners, max, out);
+	if (!idx->in_batch)
+		step_done(idx, stmt(idx, ST_COMMIT));
 	return rc;
 }

@@ -300,6 +300,32 @@ void	idx_node_id(const uint8_t owner[IDX_OWNER_LEN],
 int	idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
 	    void *arg, struct idx_query_stats *st);
 
+/*
+ * The owners of a content hash (who can serve `get HASH`), found through
+ * each row's content posting (index.c): what one record of it says (size,
+ * name) and which chains hold a record with it, self apart.
+ */
+#define IDX_HASH_NAME_MAX	1024	/* name bytes returned (IPC_STR_MAX) */
+
+struct idx_hash_owners {
+	int		 found;		/* some row (self's too) has the hash */
+	int		 local;		/* a row of `self` has it */
+	uint64_t	 total;		/* other owners, counted up to
+					   IDX_MAX_CANDIDATES */
+	size_t		 n;		/* owners written (<= max) */
+	uint64_t	 size;		/* of the oldest row with the hash */
+	char		 name[IDX_HASH_NAME_MAX + 1];	/* its name, cut, NUL-ended */
+};
+
+/*
+ * Fills out and owners[0..max) with the owners other than self (NULL: no
+ * self) of rows whose content hash is `hash`, each once, in the order
+ * they were first indexed.  0 rows is not an error (found = 0).
+ */
+int	idx_hash_owners(struct idx *idx, const uint8_t hash[IDX_HASH_LEN],
+	    const uint8_t *self, uint8_t (*owners)[IDX_OWNER_LEN], size_t max,
+	    struct idx_hash_owners *out);
+
 const char *idx_strerror(int err);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * serve.c — searchd's IPC requests: search jobs (start, fetch, stop) and
- * the index rebuild; and the connected-peer set that decides which hits a
+ * serve.c — searchd's IPC requests: search jobs (start, fetch, stop), the
+ * owners of a content hash (IPC_SHARERS, for `get HASH` without --from)
+ * and the index rebuild; and the connected-peer set that decides which hits a
  * job keeps (DATA.md §6.7: files of owners that are neither this node nor
  * connected are dropped, nobody could serve them).  Every request was
  * decoded by its ipc_msg_search decoder; here the term itself is checked.
@@ -312,6 +313,59 @@ serve_reindex(struct searchd *s, struct ipc_req *req, const uint8_t *msg, size_t
 	ipc_reply(req, serve_buf, (size_t)n);
 }
 
+/*
+ * Who shares a content: every owner of a record with the hash, this node
+ * apart (reported as `local`), whether connected or not; ctl picks the
+ * connected ones with netd's peer list.
+ */
+static void
+serve_sharers(struct searchd *s, struct ipc_req *req, const uint8_t *msg,
+    size_t len)
+{
+	static uint8_t owners[IPC_SHARERS_MAX][IDX_OWNER_LEN];
+	static struct ipc_sharers r;
+	struct idx_hash_owners ho;
+	struct ipc_sharers_req q;
+	size_t i;
+	long n;
+	int rc;
+
+	if ((rc = ipc_sharers_req_decode(msg, len, &q)) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed sharers request: %s",
+		    ipc_decode_strerror(rc));
+		return;
+	}
+	if (s->idx == NULL) {
+		ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "the index is not open");
+		return;
+	}
+	if ((rc = idx_hash_owners(s->idx, q.hash, s->have_self ? s->self : NULL,
+	    owners, IPC_SHARERS_MAX, &ho)) != IDX_OK) {
+		log_warnx("sharers: %s (%s)", idx_strerror(rc), idx_errmsg(s->idx));
+		ipc_reply_error(req, IPC_ERR_FAILED, "index: %s", idx_strerror(rc));
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	memcpy(r.hash, q.hash, sizeof(r.hash));
+	r.local = ho.local != 0;
+	r.total = ho.total > UINT32_MAX ? UINT32_MAX : (uint32_t)ho.total;
+	if (ho.found) {
+		r.size = ho.size;
+		/* IDX_HASH_NAME_MAX == IPC_STR_MAX; a NUL in a name ends it */
+		strlcpy(r.name, ho.name, sizeof(r.name));
+	}
+	r.count = (uint8_t)ho.n;
+	for (i = 0; i < ho.n; i++) {
+		memcpy(r.sharers[i].pubkey, owners[i], IDX_OWNER_LEN);
+		idx_node_id(owners[i], r.sharers[i].node_id);
+	}
+	if ((n = ipc_sharers_encode(serve_buf, sizeof(serve_buf), &r)) < 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "sharers reply does not fit");
+		return;
+	}
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
 void
 searchd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
     const uint8_t *msg, size_t len)
@@ -323,6 +377,7 @@ searchd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_SEARCH_FETCH:	serve_fetch(s, req, msg, len); break;
 	case IPC_SEARCH_STOP:	serve_stop(s, req, msg, len); break;
 	case IPC_REINDEX:	serve_reindex(s, req, msg, len); break;
+	case IPC_SHARERS:	serve_sharers(s, req, msg, len); break;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "searchd does not serve %s "
 		    "requests", ipc_type_name(type));

@@ -107,6 +107,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ipc_cache_block_decode(data, size, &cb) == 0)
 				SAME(ipc_cache_block_encode(out, sizeof(out), &cb));
 		}
+		{
+			static struct ipc_counters ct;
+
+			if (ipc_counters_decode(data, size, h.type, &ct) == 0)
+				SAME(ipc_counters_encode(out, sizeof(out), h.type, &ct));
+		}
 		if (ipc_u32_decode(data, size, h.type, &v) == 0)
 			SAME(ipc_u32_encode(out, sizeof(out), h.type, v));
 		{
@@ -127,6 +133,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				SAME(ipc_search_fetch_encode(out, sizeof(out), &sf));
 			if (ipc_files_req_decode(data, size, &fr) == 0)
 				SAME(ipc_files_req_encode(out, sizeof(out), &fr));
+			{
+				static struct ipc_sharers_req shq;
+				static struct ipc_sharers shr;
+
+				if (ipc_sharers_req_decode(data, size, &shq) == 0)
+					SAME(ipc_sharers_req_encode(out, sizeof(out), &shq));
+				if (ipc_sharers_decode(data, size, &shr) == 0)
+					SAME(ipc_sharers_encode(out, sizeof(out), &shr));
+			}
 			/* Pages: rebuilt hit by hit, they must give the same bytes. */
 			if (ipc_search_page_decode(data, size, &sp2) == 0) {
 				n = ipc_search_page_begin(out, sizeof(out), &sp2);
@@ -171,6 +186,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				SAME(ipc_dl_commit_encode(out, sizeof(out), &dc));
 			if (ipc_get_req_decode(data, size, &gq) == 0)
 				SAME(ipc_get_req_encode(out, sizeof(out), &gq));
+			if (ipc_probe_req_decode(data, size, &gq) == 0)
+				SAME(ipc_probe_req_encode(out, sizeof(out), &gq));
+			{
+				struct ipc_dl_abort da;
+				struct ipc_xfer_ctl xc;
+
+				if (ipc_dl_abort_decode(data, size, &da) == 0)
+					SAME(ipc_dl_abort_encode(out, sizeof(out), &da));
+				if (ipc_xfer_ctl_decode(data, size, &xc) == 0)
+					SAME(ipc_xfer_ctl_encode(out, sizeof(out), &xc));
+			}
 			/* A transfers list rebuilt item by item gives the same bytes. */
 			if (ipc_xfer_list_decode(data, size, &xl) == 0) {
 				n = ipc_xfer_list_begin(out, sizeof(out), xl.total);

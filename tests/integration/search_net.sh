@@ -79,3 +79,31 @@ echo "$line" | sed 's/^.*info: /# C: /'
 pages=$(sed -n 's/^.* \([0-9]*\) pages$/\1/p' <<<"$line")
 grep -q "index rebuilt: 3 files" <<<"$line" && [ "${pages:-0}" -ge 2 ] || ok=0
 [ $ok = 1 ] && t_pass c_rebuild_pages_through_cache || t_fail c_rebuild_pages_through_cache "$line"
+
+# C gets A's file by its hash alone: searchd names A as the sharer (A's
+# chain is in C's cache), netd has A connected, the download is verified.
+orig="$W/${names[1]}"
+want=$(b3sum --no-names "$orig")
+hash=$("$CTL" -d "$C" search --json -- "привет" | jq -r '.results[0].hash // empty')
+out=$("$CTL" -d "$C" get --json "$hash" -o "$W/got" 2>"$W/get.err")
+rc=$?
+got=$(b3sum --no-names "$W/got" 2>/dev/null)
+if [ $rc = 0 ] && [ "$hash" = "$want" ] && [ "$got" = "$want" ] &&
+    [ "$(jq -r .from <<<"$out")" = "$NA" ] && [ "$(jq -r .ok <<<"$out")" = true ]; then
+	t_pass c_gets_by_hash_without_from_and_names_a
+else
+	t_fail c_gets_by_hash_without_from_and_names_a "rc=$rc hash=$hash want=$want got=$got out=$out err=$(tr '\n' ' ' <"$W/get.err")"
+fi
+# Now C holds it: get says so and needs no sharer.
+out=$("$CTL" -d "$C" get --json "$hash" 2>/dev/null)
+[ "$(jq -r .already_stored <<<"$out")" = true ] && t_pass c_get_again_is_already_stored ||
+	t_fail c_get_again_is_already_stored "$out"
+# A hash nobody shares: exit 1 with a clear message.
+unknown=$(printf 'ab%.0s' $(seq 32))
+"$CTL" -d "$C" get "$unknown" >/dev/null 2>"$W/get.err"
+rc=$?
+if [ $rc = 1 ] && grep -q "no known sharer of $unknown: search for it first or give --from NODEID" "$W/get.err"; then
+	t_pass get_of_unknown_hash_exits_1_with_message
+else
+	t_fail get_of_unknown_hash_exits_1_with_message "rc=$rc err=$(tr '\n' ' ' <"$W/get.err")"
+fi

@@ -128,7 +128,7 @@ for i in $(seq 1 20); do
 	sleep "0.$((RANDOM % 9 + 1))"
 	kill -9 "$pid" 2>/dev/null
 	wait
-	upout=$("$CTL" -d "$A" up 2>&1) || { bad=1; echo "# restart $i failed: $upout" | head -5; break; }
+	upout=$("$CTL" -d "$A" up 2>&1) || { bad=1; echo "$upout" | sed "s/^/# restart $i failed: /" | head -30; break; }
 	wait_for 10 "$CTL" -d "$A" chain || { bad=1; echo "# chain not open after restart $i"; break; }
 	if ! "$CTL" -d "$A" verify >/dev/null; then bad=1; echo "# verify failed after kill $i"; fi
 	# No record may point to content missing from the warehouse.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "blake3.h"
 #include "hex.h"
@@ -1177,6 +1178,210 @@ test_delta_survives_reopen_rollback_and_removal(void)
 	close_tmp(idx);
 }
 
+
+/* ---- owners of a content hash (get HASH without --from) ---- */
+
+static void
+add_hashed(struct idx *idx, int owner, int id, const uint8_t *hash,
+    const char *name, uint64_t size)
+{
+	struct idx_file f;
+
+	mkfile(&f, owner, id, name, NULL, NULL);
+	memcpy(f.hash, hash, IDX_HASH_LEN);
+	f.size = size;
+	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
+}
+
+static void
+test_hash_owners_lists_each_other_owner_once_and_flags_self(void)
+{
+	static uint8_t owners[8][IDX_OWNER_LEN];
+	struct idx_hash_owners ho;
+	struct idx *idx;
+	uint8_t h[IDX_HASH_LEN], g[IDX_HASH_LEN], self[IDX_OWNER_LEN],
+	    o2[IDX_OWNER_LEN], o3[IDX_OWNER_LEN];
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	memset(h, 0x5c, sizeof(h));
+	memset(g, 0x5d, sizeof(g));
+	owner_n(self, 1);
+	owner_n(o2, 2);
+	owner_n(o3, 3);
+	/* Owners enter in the order 1, 3, 2; owner 2 holds the hash twice. */
+	add_hashed(idx, 1, 10, h, "Own Copy.mkv", 7340032);
+	add_hashed(idx, 3, 30, h, "Third.mkv", 7340032);
+	add_hashed(idx, 2, 20, h, "Second.mkv", 7340032);
+	add_hashed(idx, 2, 21, h, "Second again.mkv", 7340032);
+	add_hashed(idx, 4, 40, g, "Other Content.mkv", 99);
+	T_EQ_INT(idx_hash_owners(idx, h, self, owners, 8, &ho), IDX_OK);
+	T_EQ_INT(ho.found, 1);
+	T_EQ_INT(ho.local, 1);
+	T_EQ_U64(ho.total, 2);
+	T_EQ_INT(ho.n, 2);
+	T_EQ_MEM(owners[0], o3, IDX_OWNER_LEN);
+	T_EQ_MEM(owners[1], o2, IDX_OWNER_LEN);
+	/* Size and name of the oldest record: the own one here. */
+	T_EQ_U64(ho.size, 7340032);
+	T_EQ_STR(ho.name, "Own Copy.mkv");
+	/* Without a self, self is one more owner and nothing is local. */
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 8, &ho), IDX_OK);
+	T_EQ_INT(ho.local, 0);
+	T_EQ_U64(ho.total, 3);
+	T_EQ_MEM(owners[0], self, IDX_OWNER_LEN);
+	/* The list is bounded by max; the total is not. */
+	memset(owners, 0, sizeof(owners));
+	T_EQ_INT(idx_hash_owners(idx, h, self, owners, 1, &ho), IDX_OK);
+	T_EQ_INT(ho.n, 1);
+	T_EQ_U64(ho.total, 2);
+	T_EQ_MEM(owners[0], o3, IDX_OWNER_LEN);
+	T_ASSERT(owners[1][0] == 0);
+	/* Another content's owner is not listed. */
+	T_EQ_INT(idx_hash_owners(idx, g, self, owners, 8, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 1);
+	T_EQ_INT(ho.local, 0);
+	T_EQ_U64(ho.size, 99);
+	T_EQ_STR(ho.name, "Other Content.mkv");
+	close_tmp(idx);
+}
+
+static void
+test_hash_owners_unknown_hash_and_bad_arguments(void)
+{
+	static uint8_t owners[4][IDX_OWNER_LEN];
+	struct idx_hash_owners ho;
+	struct idx *idx;
+	uint8_t h[IDX_HASH_LEN], other[IDX_HASH_LEN];
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	memset(h, 0x01, sizeof(h));
+	memset(other, 0x01, sizeof(other));
+	other[31] = 0x02;	/* differs in the last byte only */
+	add_hashed(idx, 2, 1, h, "Known.txt", 5);
+	memset(&ho, 0xee, sizeof(ho));
+	T_EQ_INT(idx_hash_owners(idx, other, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_INT(ho.found, 0);
+	T_EQ_INT(ho.local, 0);
+	T_EQ_U64(ho.total, 0);
+	T_EQ_INT(ho.n, 0);
+	T_EQ_U64(ho.size, 0);
+	T_EQ_STR(ho.name, "");
+	T_EQ_INT(idx_hash_owners(NULL, h, NULL, owners, 4, &ho), IDX_E_ARG);
+	T_EQ_INT(idx_hash_owners(idx, NULL, NULL, owners, 4, &ho), IDX_E_ARG);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, NULL, 4, &ho), IDX_E_ARG);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, NULL), IDX_E_ARG);
+	/* max 0 with no array still counts. */
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, NULL, 0, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 1);
+	T_EQ_INT(ho.n, 0);
+	close_tmp(idx);
+}
+
+static void
+test_hash_owners_follow_removal_batches_and_cut_long_names(void)
+{
+	static uint8_t owners[4][IDX_OWNER_LEN];
+	static char longname[3000];
+	struct idx_hash_owners ho;
+	struct idx *idx;
+	uint8_t h[IDX_HASH_LEN], o2[IDX_OWNER_LEN], fid[IDX_FILE_ID_LEN];
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	memset(h, 0x77, sizeof(h));
+	memset(longname, 'x', sizeof(longname) - 1);
+	owner_n(o2, 2);
+	add_hashed(idx, 2, 1, h, longname, 12);
+	add_hashed(idx, 2, 2, h, "b.txt", 12);
+	add_hashed(idx, 3, 3, h, "c.txt", 12);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 2);
+	T_EQ_INT(strlen(ho.name), IDX_HASH_NAME_MAX);
+	T_EQ_INT(ho.name[0], 'x');
+	/* Owner 2 keeps one record of it: still a sharer. */
+	fid_n(fid, 1);
+	T_EQ_INT(idx_remove_file(idx, o2, fid), IDX_OK);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 2);
+	T_EQ_STR(ho.name, "b.txt");
+	/* A dropped chain is no longer a sharer. */
+	T_EQ_INT(idx_remove_owner(idx, o2, NULL), IDX_OK);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 1);
+	T_EQ_STR(ho.name, "c.txt");
+	/* Rows added inside a batch are seen before the commit. */
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	add_hashed(idx, 5, 5, h, "e.txt", 12);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 2);
+	idx_rollback(idx);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 1);
+	/* ...and it survives a reopen (the index is persistent). */
+	idx_close(idx);
+	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
+	T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+	T_EQ_U64(ho.total, 1);
+	close_tmp(idx);
+}
+
+static void
+test_index_of_the_previous_schema_is_refused(void)
+{
+	struct idx *idx;
+	sqlite3 *db;
+
+	/* Version 2 rows have no content posting: searchd must rebuild. */
+	T_ASSERT((idx = open_tmp()) != NULL);
+	idx_close(idx);
+	T_EQ_INT(sqlite3_open(dbpath, &db), SQLITE_OK);
+	T_EQ_INT(sqlite3_exec(db, "UPDATE meta SET v = 2 WHERE k = 'schema';",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	idx = NULL;
+	T_EQ_INT(idx_open(&idx, dbpath), IDX_E_SCHEMA);
+	T_ASSERT(idx == NULL);
+	unlink(dbpath);
+	T_ASSERT((idx = open_tmp()) != NULL);
+	close_tmp(idx);
+}
+
+static void
+test_content_postings_are_not_counted_as_keywords(void)
+{
+	struct idx_counts cnt;
+	struct idx *idx;
+	uint8_t h[IDX_HASH_LEN];
+
+	T_ASSERT((idx = open_tmp()) != NULL);
+	memset(h, 0x42, sizeof(h));
+	add_hashed(idx, 1, 1, h, "zeta", 1);
+	add_hashed(idx, 2, 2, h, "zeta", 1);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.files, 2);
+	T_EQ_U64(cnt.postings, 2);	/* one keyword each */
+	T_EQ_U64(cnt.delta, 2);
+	T_EQ_INT(idx_compact(idx), IDX_OK);
+	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
+	T_EQ_U64(cnt.postings, 2);
+	T_EQ_U64(cnt.delta, 0);
+	/* after the merge the content is still found, from the main table */
+	{
+		static uint8_t owners[4][IDX_OWNER_LEN];
+		struct idx_hash_owners ho;
+
+		T_EQ_INT(idx_hash_owners(idx, h, NULL, owners, 4, &ho), IDX_OK);
+		T_EQ_U64(ho.total, 2);
+	}
+	/* a keyword query does not see the content key as a keyword */
+	{
+		static struct coll c;
+
+		T_EQ_INT(query(idx, "zeta", &c), IDX_OK);
+		T_EQ_INT(c.n, 2);
+	}
+	close_tmp(idx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1196,5 +1401,10 @@ main(int argc, char **argv)
 	T_RUN(test_bad_queries_give_empty_results_or_clean_errors);
 	T_RUN(test_arrival_order_spans_main_and_delta_and_long_names_sort);
 	T_RUN(test_delta_survives_reopen_rollback_and_removal);
+	T_RUN(test_hash_owners_lists_each_other_owner_once_and_flags_self);
+	T_RUN(test_hash_owners_unknown_hash_and_bad_arguments);
+	T_RUN(test_hash_owners_follow_removal_batches_and_cut_long_names);
+	T_RUN(test_index_of_the_previous_schema_is_refused);
+	T_RUN(test_content_postings_are_not_counted_as_keywords);
 	return t_done();
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blake3.h"
 #include "ipc_msg.h"
 #include "t.h"
 
@@ -550,6 +551,191 @@ test_files_page_add_stops_when_full(void)
 	}
 }
 
+
+/* ---- IPC_SHARERS ---------------------------------------------------------- */
+
+/* Sharer k: a compressed key and its real node ID. */
+static void
+fill_sharer(struct ipc_sharer *sh, unsigned k)
+{
+	sh->pubkey[0] = (k & 1) ? 0x03 : 0x02;
+	memset(sh->pubkey + 1, 0x40 + (int)(k & 0x3f), 32);
+	sh->pubkey[32] = (uint8_t)(k >> 6);
+	blake3_hash(sh->pubkey, sizeof(sh->pubkey), sh->node_id);
+}
+
+static void
+fill_sharers(struct ipc_sharers *r, unsigned count, uint32_t total)
+{
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	memset(r->hash, 0xc7, sizeof(r->hash));
+	r->local = 1;
+	r->total = total;
+	r->size = 5000000001ULL;
+	strcpy(r->name, "Ünïcödé holiday.mkv");
+	r->count = (uint8_t)count;
+	for (i = 0; i < count; i++)
+		fill_sharer(&r->sharers[i], i);
+}
+
+static void
+test_sharers_req_round_trip_truncation_and_trailing_byte(void)
+{
+	struct ipc_sharers_req a, b;
+	long n;
+
+	memset(a.hash, 0x5a, sizeof(a.hash));
+	a.hash[31] = 0x01;
+	n = ipc_sharers_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 32);
+	T_EQ_INT(buf[0], IPC_SHARERS);
+	memset(&b, 0, sizeof(b));
+	T_EQ_INT(ipc_sharers_req_decode(buf, (size_t)n, &b), 0);
+	T_EQ_MEM(b.hash, a.hash, 32);
+	T_EVERY_PREFIX_FAILS(n, ipc_sharers_req_decode(buf, len, &b));
+	buf[n] = 0;
+	T_EQ_INT(ipc_sharers_req_decode(buf, (size_t)n + 1, &b), IPC_DEC_TRAILING);
+	/* Another type with the same body is refused. */
+	n = ipc_sharers_req_encode(buf, sizeof(buf), &a);
+	buf[0] = IPC_SEARCH_STOP;
+	T_EQ_INT(ipc_sharers_req_decode(buf, (size_t)n, &b), IPC_DEC_TYPE);
+}
+
+static void
+test_sharers_round_trip_keeps_every_owner(void)
+{
+	static struct ipc_sharers a, b;
+	long n;
+	unsigned i;
+
+	fill_sharers(&a, 3, 7);
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 32 + 1 + 4 + 8 + 2 + (long)strlen(a.name) + 1 +
+	    3 * 65);
+	memset(&b, 0xee, sizeof(b));
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), 0);
+	T_EQ_MEM(b.hash, a.hash, 32);
+	T_EQ_INT(b.local, 1);
+	T_EQ_U64(b.total, 7);
+	T_EQ_U64(b.size, 5000000001ULL);
+	T_EQ_STR(b.name, "Ünïcödé holiday.mkv");
+	T_EQ_INT(b.count, 3);
+	for (i = 0; i < 3; i++) {
+		T_EQ_MEM(b.sharers[i].pubkey, a.sharers[i].pubkey, 33);
+		T_EQ_MEM(b.sharers[i].node_id, a.sharers[i].node_id, 32);
+	}
+	/* Nobody known: an empty answer decodes too. */
+	memset(&a, 0, sizeof(a));
+	memset(a.hash, 0x11, sizeof(a.hash));
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), 0);
+	T_EQ_INT(b.count, 0);
+	T_EQ_U64(b.total, 0);
+	T_EQ_INT(b.local, 0);
+	T_EQ_STR(b.name, "");
+}
+
+static void
+test_sharers_rejects_every_truncation_and_trailing_byte(void)
+{
+	static struct ipc_sharers a, b;
+	long n;
+
+	fill_sharers(&a, 4, 4);
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_ASSERT(n > 0);
+	T_EVERY_PREFIX_FAILS(n, ipc_sharers_decode(buf, len, &b));
+	buf[n] = 0;
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n + 1, &b), IPC_DEC_TRAILING);
+	/* A cut inside the last sharer is "short", not a range error. */
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n - 1, &b), IPC_DEC_SHORT);
+}
+
+static void
+test_sharers_bounds(void)
+{
+	static struct ipc_sharers a, b;
+	size_t name_off = IPC_HDR_LEN + 32 + 1 + 4 + 8;
+	long n, cnt_off;
+
+	/* The largest reply (full name, every sharer) fits and decodes. */
+	fill_sharers(&a, IPC_SHARERS_MAX, 100000);
+	memset(a.name, 'n', IPC_STR_MAX);
+	a.name[IPC_STR_MAX] = '\0';
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, (long)(name_off + 2 + IPC_STR_MAX + 1 + IPC_SHARERS_MAX * 65));
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), 0);
+	T_EQ_INT(b.count, IPC_SHARERS_MAX);
+	T_EQ_MEM(b.sharers[IPC_SHARERS_MAX - 1].pubkey,
+	    a.sharers[IPC_SHARERS_MAX - 1].pubkey, 33);
+	/* One more cannot be encoded, nor decoded (count byte raised). */
+	a.count = IPC_SHARERS_MAX + 1;
+	T_EQ_INT(ipc_sharers_encode(buf, sizeof(buf), &a), -1);
+	a.count = IPC_SHARERS_MAX;
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	cnt_off = (long)name_off + 2 + IPC_STR_MAX;
+	buf[cnt_off] = IPC_SHARERS_MAX + 1;
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* More listed than the total claims. */
+	fill_sharers(&a, 3, 2);
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* local is a flag. */
+	fill_sharers(&a, 1, 1);
+	a.local = 2;
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* An unknown hash has no size or name. */
+	fill_sharers(&a, 0, 0);
+	a.local = 0;
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	a.size = 0;
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	a.name[0] = '\0';
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), 0);
+	/* A name over IPC_STR_MAX is a string error. */
+	fill_sharers(&a, 1, 1);
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	buf[name_off] = (IPC_STR_MAX + 1) & 0xff;
+	buf[name_off + 1] = (IPC_STR_MAX + 1) >> 8;
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_STRING);
+}
+
+static void
+test_sharers_rejects_forged_owners(void)
+{
+	static struct ipc_sharers a, b;
+	size_t first;
+	long n;
+
+	fill_sharers(&a, 2, 2);
+	a.name[0] = '\0';
+	first = IPC_HDR_LEN + 32 + 1 + 4 + 8 + 2 + 1;
+	/* A node ID that is not blake3 of the key. */
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	buf[first + 33 + 5] ^= 0x01;
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* A key that is not a compressed public key (node ID matching it). */
+	a.sharers[1].pubkey[0] = 0x04;
+	blake3_hash(a.sharers[1].pubkey, 33, a.sharers[1].node_id);
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* The same owner twice. */
+	fill_sharers(&a, 2, 2);
+	a.sharers[1] = a.sharers[0];
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), IPC_DEC_RANGE);
+	/* The untouched reply decodes (the checks above are the only faults). */
+	fill_sharers(&a, 2, 2);
+	n = ipc_sharers_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(ipc_sharers_decode(buf, (size_t)n, &b), 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -568,5 +754,10 @@ main(int argc, char **argv)
 	T_RUN(test_files_page_round_trip_and_truncation);
 	T_RUN(test_files_page_rejects_pages_that_do_not_advance);
 	T_RUN(test_files_page_add_stops_when_full);
+	T_RUN(test_sharers_req_round_trip_truncation_and_trailing_byte);
+	T_RUN(test_sharers_round_trip_keeps_every_owner);
+	T_RUN(test_sharers_rejects_every_truncation_and_trailing_byte);
+	T_RUN(test_sharers_bounds);
+	T_RUN(test_sharers_rejects_forged_owners);
 	return t_done();
 }
