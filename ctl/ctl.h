@@ -47,6 +47,10 @@ const struct ctl_verb *ctl_find_verb(const char *name);
 void	ctl_verb_usage(const struct ctl_verb *v, int to_stderr);
 void	ctl_json_print(json_t *j);	/* prints and frees */
 void	ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ctl_util.c */
+uint64_t ctl_now_ms(void);
+void	ctl_sleep_ms(int ms);
+void	ctl_human(char *out, size_t cap, double v);	/* "3.4 GiB" */
 void	ctl_fmt_duration(char *out, size_t cap, uint64_t ms);
 
 int	ctl_init(struct ctl *c, int argc, char **argv);

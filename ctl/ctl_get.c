@@ -41,37 +41,15 @@
 
 static uint8_t get_buf[256];
 
-static uint64_t
-get_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-get_human(char *out, size_t cap, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 static void
 get_progress(const struct ipc_xfer_info *x, int final)
 {
 	char d[32], t[32], r[32];
 	int pct = x->total ? (int)(x->done * 100 / x->total) : (final ? 100 : 0), i;
 
-	get_human(d, sizeof(d), (double)x->done);
-	get_human(t, sizeof(t), (double)x->total);
-	get_human(r, sizeof(r), (double)x->rate);
+	ctl_human(d, sizeof(d), (double)x->done);
+	ctl_human(t, sizeof(t), (double)x->total);
+	ctl_human(r, sizeof(r), (double)x->rate);
 	fprintf(stderr, "\r%-9s [", ipc_xfer_state_name(x->state));
 	for (i = 0; i < 25; i++)
 		fputc(i < pct / 4 ? '#' : '.', stderr);
@@ -263,7 +241,7 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 		ctl_err("get: malformed reply from netd");
 		return -1;
 	}
-	last_change = get_ms();
+	last_change = ctl_now_ms();
 	for (;;) {
 		if ((rc = get_poll(c, *number, x)) == -1)
 			return -1;
@@ -275,8 +253,8 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 			break;
 		if (x->done != last_done || x->state == IPC_XFER_PAUSED) {
 			last_done = x->done;
-			last_change = get_ms();
-		} else if (get_ms() - last_change > GET_STALL_MS) {
+			last_change = ctl_now_ms();
+		} else if (ctl_now_ms() - last_change > GET_STALL_MS) {
 			if (tty)
 				fputc('\n', stderr);
 			ctl_err("get: no progress for %d s: giving up waiting",
@@ -447,7 +425,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	}
 	hex_encode(hex, q.hash, 32);
 	tty = isatty(STDERR_FILENO) && !c->json;
-	start = get_ms();
+	start = ctl_now_ms();
 	if ((present = get_stat(c, q.hash, &size, &partial, &psize)) == -1)
 		return 1;
 	memset(&x, 0, sizeof(x));
@@ -459,8 +437,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	if (!present && psize != 0 && !c->json) {
-		get_human(hs, sizeof(hs), (double)partial);
-		get_human(rs, sizeof(rs), (double)psize);
+		ctl_human(hs, sizeof(hs), (double)partial);
+		ctl_human(rs, sizeof(rs), (double)psize);
 		fprintf(stderr, "a verified part of %s of %s is kept: continuing from it\n",
 		    hs, rs);
 	}
@@ -500,7 +478,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	}
 	if (out != NULL && get_write(c, q.hash, size, out) == -1)
 		return 1;
-	secs = (double)(get_ms() - start) / 1000.0;
+	secs = (double)(ctl_now_ms() - start) / 1000.0;
 	if (c->json) {
 		json_t *o = json_pack("{s:s, s:b, s:o, s:I, s:b, s:b, s:f, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I}",
@@ -519,17 +497,17 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		ctl_json_print(o);
 		return 0;
 	}
-	get_human(hs, sizeof(hs), (double)size);
+	ctl_human(hs, sizeof(hs), (double)size);
 	if (present)
 		printf("%s (%s) is already in the warehouse\n", hex, hs);
 	else {
-		get_human(rs, sizeof(rs), (double)x.rate);
+		ctl_human(rs, sizeof(rs), (double)x.rate);
 		printf("downloaded %s (%s) in %.2f s, %s/s\n  hash verified (BLAKE3)\n",
 		    hex, hs, (double)x.elapsed_ms / 1000.0, rs);
 		if (located)
 			printf("  from sharer %s\n", from);
 		if (x.offset > 0) {
-			get_human(hs, sizeof(hs), (double)x.offset);
+			ctl_human(hs, sizeof(hs), (double)x.offset);
 			printf("  continued from a kept verified part of %s\n", hs);
 		}
 	}

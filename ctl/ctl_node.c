@@ -24,23 +24,6 @@
 #define CTL_START_WAIT_MS	15000
 #define CTL_STOP_WAIT_MS	10000
 
-static void
-ctl_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static uint64_t
-ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int
 ctl_need_dir(struct ctl *c)
 {

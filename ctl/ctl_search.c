@@ -91,36 +91,6 @@ ctl_size_parse(const char *s, int64_t *out)
 	return 0;
 }
 
-static void
-ctl_search_human(char *out, size_t cap, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
-static void
-ctl_msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static uint64_t
-ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static json_t *
 ctl_hit_json(const struct ipc_search_hit *h)
 {
@@ -160,7 +130,7 @@ ctl_hit_print(const struct ipc_search_hit *h)
 	time_t t;
 
 	hex_encode(hash, h->file.hash, 32);
-	ctl_search_human(hs, sizeof(hs), (double)h->file.size);
+	ctl_human(hs, sizeof(hs), (double)h->file.size);
 	if (h->file.date != 0) {
 		t = (time_t)h->file.date;
 		gmtime_r(&t, &tm);
@@ -447,7 +417,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 		if (ctl_now_ms() >= deadline)
 			break;
 		if (pg.count == 0)
-			ctl_msleep(CTL_SEARCH_POLL_MS);
+			ctl_sleep_ms(CTL_SEARCH_POLL_MS);
 	}
 	ctl_search_stop(c, &id);
 	if (arr != NULL)

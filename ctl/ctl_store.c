@@ -35,19 +35,6 @@ ctl_secs(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-ctl_human(char *out, size_t cap, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 /* One line, redrawn: percentage, bytes, rate, ETA.  Only on a terminal. */
 static void
 ctl_progress(const char *what, uint64_t done, uint64_t total, double start, int final)

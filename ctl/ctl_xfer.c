@@ -25,28 +25,6 @@
 
 static uint8_t xc_buf[256];
 
-static uint64_t
-xc_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-xc_human(char *out, size_t cap, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 static const char *
 xc_role(const struct ipc_xfer_info *x)
 {
@@ -146,9 +124,9 @@ ctl_transfers(struct ctl *c, int argc, char **argv)
 		}
 		hex_encode(peer, x.node_id, 8);
 		hex_encode(hash, x.hash, 8);
-		xc_human(d, sizeof(d), (double)x.done);
-		xc_human(t, sizeof(t), (double)x.total);
-		xc_human(r, sizeof(r), (double)x.rate);
+		ctl_human(d, sizeof(d), (double)x.done);
+		ctl_human(t, sizeof(t), (double)x.total);
+		ctl_human(r, sizeof(r), (double)x.rate);
 		e = xc_eta(&x);
 		if (e < 0)
 			snprintf(eta, sizeof(eta), "-");
@@ -301,7 +279,7 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 		ctl_err("probe: malformed reply from netd");
 		return 1;
 	}
-	last_change = xc_ms();
+	last_change = ctl_now_ms();
 	for (;;) {
 		if ((rc = xc_poll(c, number, &x)) == -1)
 			return 1;
@@ -313,8 +291,8 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 			break;
 		if (x.done != last_done) {
 			last_done = x.done;
-			last_change = xc_ms();
-		} else if (xc_ms() - last_change > XC_STALL_MS) {
+			last_change = ctl_now_ms();
+		} else if (ctl_now_ms() - last_change > XC_STALL_MS) {
 			ctl_err("probe: no progress for %d s: giving up waiting",
 			    XC_STALL_MS / 1000);
 			return 1;
@@ -333,8 +311,8 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 		    json_string(x.error) : json_null());
 		ctl_json_print(o);
 	} else {
-		xc_human(sz, sizeof(sz), (double)bytes);
-		xc_human(r, sizeof(r), (double)x.rate);
+		ctl_human(sz, sizeof(sz), (double)bytes);
+		ctl_human(r, sizeof(r), (double)x.rate);
 		printf("probe %s: %s in %.2f s, %s/s, into memory (not stored)\n", hex, sz,
 		    secs, r);
 		if (ok)
