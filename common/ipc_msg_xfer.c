@@ -21,6 +21,9 @@ ipc_xfer_state_name(uint8_t state)
 	}
 }
 
+/* IPC_XSTAT reply's tree section before its leaves: 8 + 8 + 32 + 8 + 4. */
+#define XSTAT_TREE_HDR	60
+
 long
 ipc_xstat_req_encode(uint8_t *out, size_t cap, const struct ipc_xstat_req *q)
 {
@@ -30,6 +33,8 @@ ipc_xstat_req_encode(uint8_t *out, size_t cap, const struct ipc_xstat_req *q)
 	ipc_w_hdr(&w, IPC_XSTAT, IPC_OK);
 	buf_w_bytes(&w, q->hash, sizeof(q->hash));
 	buf_w_u8(&w, q->flags);
+	if (q->flags & IPC_XSTAT_F_MERKLE)
+		buf_w_le64(&w, q->first);
 	return ipc_w_done(&w);
 }
 
@@ -43,6 +48,9 @@ ipc_xstat_req_decode(const uint8_t *p, size_t len, struct ipc_xstat_req *q)
 		return rc;
 	buf_r_copy(&r, q->hash, sizeof(q->hash));
 	q->flags = buf_r_u8(&r);
+	q->first = 0;
+	if (q->flags & IPC_XSTAT_F_MERKLE)
+		q->first = buf_r_le64(&r);
 	if (r.err)
 		return IPC_DEC_SHORT;
 	if ((q->flags & ~IPC_XSTAT_F_ALL) != 0)
@@ -61,6 +69,16 @@ ipc_xstat_rep_encode(uint8_t *out, size_t cap, const struct ipc_xstat_rep *q)
 	buf_w_le64(&w, q->size);
 	buf_w_le64(&w, q->partial);
 	buf_w_le64(&w, q->partial_size);
+	if (q->has_tree) {
+		buf_w_le64(&w, q->fragment_size);
+		buf_w_le64(&w, q->fragment_count);
+		buf_w_bytes(&w, q->root, sizeof(q->root));
+		buf_w_le64(&w, q->first);
+		buf_w_le32(&w, q->nleaves);
+		if (q->nleaves > IPC_XSTAT_LEAVES_MAX)
+			return -1;
+		buf_w_bytes(&w, q->leaves, (size_t)q->nleaves * 32);
+	}
 	return ipc_w_done(&w);
 }
 
@@ -76,9 +94,34 @@ ipc_xstat_rep_decode(const uint8_t *p, size_t len, struct ipc_xstat_rep *q)
 	q->size = buf_r_le64(&r);
 	q->partial = buf_r_le64(&r);
 	q->partial_size = buf_r_le64(&r);
+	q->has_tree = 0;
+	q->fragment_size = q->fragment_count = q->first = 0;
+	q->nleaves = 0;
+	/* Fewer bytes than a tree section's header: not a tree, trailing bytes. */
+	if (!r.err && buf_r_left(&r) > 0 && buf_r_left(&r) < XSTAT_TREE_HDR)
+		return IPC_DEC_TRAILING;
+	if (!r.err && buf_r_left(&r) > 0) {
+		q->has_tree = 1;
+		q->fragment_size = buf_r_le64(&r);
+		q->fragment_count = buf_r_le64(&r);
+		buf_r_copy(&r, q->root, sizeof(q->root));
+		q->first = buf_r_le64(&r);
+		q->nleaves = buf_r_le32(&r);
+		if (!r.err && q->nleaves > IPC_XSTAT_LEAVES_MAX)
+			return IPC_DEC_RANGE;
+		if (!r.err)
+			buf_r_copy(&r, q->leaves, (size_t)q->nleaves * 32);
+	}
 	if (r.err)
 		return IPC_DEC_SHORT;
 	if (q->present > 1 || (!q->present && q->size != 0))
+		return IPC_DEC_RANGE;
+	/* A tree of a stored multi-fragment file, the leaves inside it. */
+	if (q->has_tree && (!q->present || q->fragment_size == 0 ||
+	    q->fragment_count < 2 ||
+	    q->fragment_count != q->size / q->fragment_size +
+	    (q->size % q->fragment_size != 0) ||
+	    q->first > q->fragment_count || q->nleaves > q->fragment_count - q->first))
 		return IPC_DEC_RANGE;
 	/* A verified prefix is shorter than its file (a complete one is committed). */
 	if (q->partial_size > (uint64_t)INT64_MAX ||

@@ -4,7 +4,8 @@
  * the serving side's questions to storaged.  Structs and codecs.
  *
  *	IPC_XSTAT	netd, ctl -> storaged: is this content stored, how large,
- *			and how much of a partial download of it is verified
+ *			and how much of a partial download of it is verified;
+ *			for a serving netd (F_MERKLE) also its merkle leaves
  *	IPC_DL_BEGIN	netd -> storaged: a warehouse-only download of `size`
  *			bytes, (re)starting at `offset` (a verified prefix)
  *	IPC_DL_DATA	netd -> storaged: ipc_data (id, offset, bytes), in order
@@ -28,10 +29,18 @@
 /* IPC_XSTAT request: a content hash. */
 #define IPC_XSTAT_F_PARTIAL	0x01	/* report a kept partial download */
 #define IPC_XSTAT_F_CHECK	0x02	/* ... its tail re-hashed against its leaves first */
-#define IPC_XSTAT_F_ALL		0x03
+/*
+ * A serving netd asks for the stored file's merkle leaves (our extension
+ * XFER_PROTO_MERKLE, netd/xfer_merkle.h): up to IPC_XSTAT_LEAVES_MAX from
+ * leaf `first`, read from the warehouse's companion (DATA.md §4.4).
+ */
+#define IPC_XSTAT_F_MERKLE	0x04
+#define IPC_XSTAT_F_ALL		0x07
+#define IPC_XSTAT_LEAVES_MAX	32
 struct ipc_xstat_req {
 	uint8_t		hash[32];
-	uint8_t		flags;		/* IPC_XSTAT_F_*; a serving netd sends 0 */
+	uint8_t		flags;		/* IPC_XSTAT_F_*; a serving netd sends 0 or F_MERKLE */
+	uint64_t	first;		/* F_MERKLE only (encoded only then): first leaf */
 };
 
 /* IPC_XSTAT reply. */
@@ -41,6 +50,17 @@ struct ipc_xstat_rep {
 	/* A partial download kept by storaged (0, 0 when there is none). */
 	uint64_t	partial;	/* verified prefix, bytes (< partial_size) */
 	uint64_t	partial_size;	/* the file size it was begun for */
+	/*
+	 * F_MERKLE and the file is stored with more than one fragment (encoded
+	 * only when has_tree): its tree's shape, root and leaves first.. .
+	 */
+	uint8_t		has_tree;
+	uint64_t	fragment_size;
+	uint64_t	fragment_count;	/* = ceil(size / fragment_size), >= 2 */
+	uint8_t		root[32];
+	uint64_t	first;
+	uint32_t	nleaves;	/* <= IPC_XSTAT_LEAVES_MAX, first + nleaves <= count */
+	uint8_t		leaves[IPC_XSTAT_LEAVES_MAX * 32];
 };
 
 /* IPC_DL_BEGIN request (reply: ipc_u32, the download id). */
@@ -95,7 +115,10 @@ enum ipc_xfer_state {
 /* ipc_xfer_info.flags */
 #define IPC_XFER_F_PROBE	0x01	/* into memory only (IPC_PROBE) */
 #define IPC_XFER_F_HASH_OK	0x02	/* probe: the bytes hashed to the hash */
-#define IPC_XFER_F_ALL		0x03
+/* download: every fragment verified against the provider's merkle leaves
+ * as it arrived (XFER_PROTO_MERKLE), not only the whole file at commit */
+#define IPC_XFER_F_FRAGMENTS	0x04
+#define IPC_XFER_F_ALL		0x07
 
 /* One session of IPC_TRANSFERS (live ones, then recently finished ones). */
 struct ipc_xfer_info {

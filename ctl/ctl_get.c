@@ -492,6 +492,9 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		    "fetched", (json_int_t)(present ? 0 : x.done - x.offset),
 		    "bad_fragments", (json_int_t)x.bad_fragments,
 		    "restarts", (json_int_t)x.restarts);
+		if (!present)
+			json_object_set_new(o, "verified", json_string(
+			    x.flags & IPC_XFER_F_FRAGMENTS ? "fragments" : "file"));
 		if (out != NULL)
 			json_object_set_new(o, "file", json_string(out));
 		ctl_json_print(o);
@@ -502,8 +505,11 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		printf("%s (%s) is already in the warehouse\n", hex, hs);
 	else {
 		ctl_human(rs, sizeof(rs), (double)x.rate);
-		printf("downloaded %s (%s) in %.2f s, %s/s\n  hash verified (BLAKE3)\n",
-		    hex, hs, (double)x.elapsed_ms / 1000.0, rs);
+		printf("downloaded %s (%s) in %.2f s, %s/s\n  %s\n",
+		    hex, hs, (double)x.elapsed_ms / 1000.0, rs,
+		    x.flags & IPC_XFER_F_FRAGMENTS ?
+		    "every fragment verified (merkle leaves) and the hash (BLAKE3)" :
+		    "hash verified (BLAKE3)");
 		if (located)
 			printf("  from sharer %s\n", from);
 		if (x.offset > 0) {

@@ -60,6 +60,9 @@ xc_json(const struct ipc_xfer_info *x)
 	    "bad_fragments", (json_int_t)x->bad_fragments,
 	    "restarts", (json_int_t)x->restarts);
 	json_object_set_new(o, "eta_s", eta >= 0 ? json_integer(eta) : json_null());
+	/* "fragments": each fragment checked against the sharer's merkle leaves */
+	json_object_set_new(o, "verified", json_string(x->flags & IPC_XFER_F_FRAGMENTS ?
+	    "fragments" : "file"));
 	if (x->flags & IPC_XFER_F_PROBE)
 		json_object_set_new(o, "hash_ok", json_boolean(x->flags & IPC_XFER_F_HASH_OK));
 	json_object_set_new(o, "error", x->error[0] ? json_string(x->error) : json_null());

@@ -12,7 +12,9 @@
  * announced in the stream header (at most XF_MAX_FILE); storaged enforces
  * that size and the hash.  Sessions end after 60 s without a lite packet or
  * message (transferSequenceTimeout, §9.2); a download whose provider never
- * answers ends after XF_START_MS.
+ * answers ends after XF_START_MS.  A download's merkle leaves (our
+ * XFER_PROTO_MERKLE extension) take 32 bytes per fragment, files up to
+ * 1 GiB: at most 64 KiB.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +28,13 @@
 #include "hex.h"
 #include "ipc.h"
 #include "log.h"
+#include "merkle.h"
 #include "netd.h"
 #include "udt.h"
 #include "wire_msg.h"
 #include "xfer_block.h"
 #include "xfer_file.h"
+#include "xfer_merkle.h"
 
 #define XF_MAX_SESSIONS		16	/* both roles; each holds a ~0.9 MB UDT connection */
 #define XF_MAX_DOWNLOADS	8
@@ -51,6 +55,20 @@
 #define XF_RECENT		32	/* finished sessions kept for IPC_TRANSFERS */
 #define XF_RECENT_MS		600000
 #define XF_MAX_REFETCH		3	/* verification failures before a download fails */
+/*
+ * Merkle leaves (XFER_PROTO_MERKLE, xfer_merkle.h): asked with each run's
+ * request, the data waits at most XF_MK_WAIT_MS for a first answer (a
+ * reference sharer never answers: whole-file verification as before) and
+ * XF_MK_STALL_MS between answers; XF_MK_WINDOW batches asked at once.
+ * Files up to XF_MK_MAX_FILE: their fragments (<= 512 KiB, §4.1) divide
+ * XF_STORE_CHUNK, so a chunk handed to storaged holds whole fragments.
+ */
+#define XF_MK_WAIT_MS		2000
+#define XF_MK_STALL_MS		5000
+#define XF_MK_RESEND_MS		500
+#define XF_MK_WINDOW		8
+#define XF_MK_MAX_FILE		(1ULL << 30)
+#define XF_MK_MAX_SERVING	16	/* peers' merkle requests with storaged */
 /* storaged's prefix of a verification failure (serve_dl.c DL_VERIFY_FAIL). */
 #define XF_VERIFY_FAIL		"verification failed"
 
@@ -60,6 +78,9 @@ enum xf_role { XF_REQUESTER = IPC_XFER_DOWNLOAD, XF_PROVIDER = IPC_XFER_UPLOAD }
 enum xf_dl { DL_NONE = 0, DL_BEGIN_SENT, DL_OPEN, DL_COMMIT_SENT, DL_DEAD };
 
 enum xf_slot_state { XS_FREE = 0, XS_WAIT, XS_READY };
+
+/* A download's merkle leaves. */
+enum xf_mk { MK_UNASKED = 0, MK_ASKING, MK_READY, MK_NONE };
 
 struct xf_slot {
 	int		 state;
@@ -105,6 +126,20 @@ struct xf_sess {
 	size_t			 clen;		/* data bytes in chunk */
 	uint64_t		 handed;	/* bytes handed to storaged */
 	uint64_t		 stored;	/* bytes storaged acknowledged */
+	/* requester: merkle leaves (XFER_PROTO_MERKLE) and per-fragment checks */
+	int			 mk;		/* enum xf_mk */
+	uint64_t		 mk_asked_at;	/* first request (no reply yet) */
+	uint64_t		 mk_last;	/* last reply, or request sent */
+	uint64_t		 mk_last_rx;	/* last reply */
+	int			 mk_any;	/* a reply came */
+	uint64_t		 mk_size, mk_frag, mk_count;
+	uint8_t			 mk_root[32];
+	uint8_t			*mk_leaves;	/* mk_count x 32 */
+	uint8_t			*mk_ok;		/* per batch of XFER_MK_BATCH: received */
+	uint64_t		 mk_nok, mk_next;	/* batches received, asked */
+	int			 mk_gated;	/* this run: decided whether to verify */
+	int			 mk_on;		/* this run verifies each fragment */
+	size_t			 vpos;		/* chunk bytes verified (whole fragments) */
 	/* both: the file offset the transfer (requester: this run) starts at */
 	uint64_t		 offset;
 	/* provider */
@@ -142,6 +177,9 @@ struct xf_ipc {
 static uint8_t xf_lite[WIRE_LITE_HDR_SIZE + UDT_PKT_MAX];
 static uint8_t xf_msg[WIRE_TRANSFER_REQUEST_SIZE + 64];
 static uint8_t xf_reply[IPC_XFER_LIST_MAX * 512 + 64];
+static uint8_t xf_mkdata[XFER_MK_HDR + XFER_MK_BATCH * 32];
+static uint8_t xf_mkmsg[WIRE_TRANSFER_HDR_SIZE + sizeof(xf_mkdata)];
+static int xf_mk_serving;	/* peers' merkle requests with storaged */
 
 static void	xf_pump(struct xf_sess *s);
 
@@ -444,6 +482,8 @@ xf_end(struct xf_sess *s, int ok, int terminate, const char *why)
 		free(s->slots[i].data);
 	free(s->chunk);
 	free(s->probe);
+	free(s->mk_leaves);
+	free(s->mk_ok);
 	xf_udt_drop(s);
 	free(s);
 }
@@ -546,6 +586,274 @@ xf_stream_stop(struct xf_sess *s)
 	s->seq = 0;
 }
 
+/* --- requester: merkle leaves and per-fragment verification ---------------- */
+
+/* Asks the provider for the leaves of batch b (XFER_PROTO_MERKLE, xfer_merkle.h). */
+static void
+xf_mk_ask(struct xf_sess *s, uint64_t b)
+{
+	struct netd *n = s->f->n;
+	struct wire_transfer t;
+	struct peer *p;
+	size_t wlen;
+
+	s->mk_last = xf_now();
+	if (s->seq == 0 || (p = peer_find(n->peers, s->pub)) == NULL)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_REQUEST_START;
+	t.protocol = XFER_PROTO_MERKLE;
+	memcpy(t.hash, s->hash, 32);
+	t.offset = b * XFER_MK_BATCH;
+	t.limit = XFER_MK_BATCH;
+	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
+	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) == 0)
+		(void)netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen);
+}
+
+static uint64_t
+xf_mk_batches(const struct xf_sess *s)
+{
+	return (s->mk_count + XFER_MK_BATCH - 1) / XFER_MK_BATCH;
+}
+
+/*
+ * Batch 0 until the first answer gives the tree's shape; then the next
+ * batches up to XF_MK_WINDOW unanswered; resend: the unanswered ones again.
+ */
+static void
+xf_mk_ask_more(struct xf_sess *s, int resend)
+{
+	uint64_t b, nb;
+
+	if (!s->mk_any) {
+		xf_mk_ask(s, 0);
+		return;
+	}
+	nb = xf_mk_batches(s);
+	for (b = 0; resend && b < s->mk_next; b++)
+		if (!s->mk_ok[b])
+			xf_mk_ask(s, b);
+	while (s->mk_next < nb && s->mk_next - s->mk_nok < XF_MK_WINDOW)
+		xf_mk_ask(s, s->mk_next++);
+}
+
+/* No usable leaves: the download is verified as a whole at commit (v0). */
+static void
+xf_mk_none(struct xf_sess *s, const char *why)
+{
+	char peer[17];
+
+	if (why != NULL)
+		log_info("file download %u from %s…: %s; the whole file is verified "
+		    "at the end", s->number, xf_peer_text(s->pub, peer), why);
+	s->mk = MK_NONE;
+	free(s->mk_leaves);
+	free(s->mk_ok);
+	s->mk_leaves = s->mk_ok = NULL;
+}
+
+/* Each run: the leaves asked (again) unless known, or known to be unavailable. */
+static void
+xf_mk_start(struct xf_sess *s)
+{
+	if ((s->flags & IPC_XFER_F_PROBE) || s->mk == MK_READY || s->mk == MK_NONE)
+		return;
+	if (s->file_size != 0 && (s->file_size <= MERKLE_MIN_FRAGMENT_SIZE ||
+	    s->file_size > XF_MK_MAX_FILE)) {
+		xf_mk_none(s, NULL);
+		return;
+	}
+	if (!s->mk_any)
+		s->mk_asked_at = xf_now();
+	s->mk = MK_ASKING;
+	xf_mk_ask_more(s, 1);
+}
+
+/* Timeouts and resends while asking. */
+static void
+xf_mk_tick(struct xf_sess *s, uint64_t now)
+{
+	if (s->mk != MK_ASKING)
+		return;
+	if (!s->mk_any && now - s->mk_asked_at >= XF_MK_WAIT_MS) {
+		xf_mk_none(s, "the peer does not send merkle leaves (a reference node?)");
+		return;
+	}
+	if (s->mk_any && now - s->mk_last_rx >= XF_MK_STALL_MS) {
+		xf_mk_none(s, "the peer stopped sending merkle leaves");
+		return;
+	}
+	if (now - s->mk_last >= XF_MK_RESEND_MS)
+		xf_mk_ask_more(s, 1);
+}
+
+/* A batch of leaves from the provider (Transfer ACTIVE, XFER_PROTO_MERKLE). */
+static void
+xf_mk_in(struct xf_sess *s, const struct wire_transfer *t)
+{
+	struct xfer_mk_reply r;
+	uint8_t root[32];
+	uint64_t b, want;
+	char peer[17];
+
+	if (s->role != XF_REQUESTER || s->mk != MK_ASKING ||
+	    memcmp(t->hash, s->hash, 32) != 0)
+		return;
+	if (xfer_mk_reply_decode(t->data, t->data_len, &r) != 0) {
+		xf_mk_none(s, "malformed merkle leaves from the peer");
+		return;
+	}
+	if (!s->mk_any) {
+		if (r.file_size > XF_MK_MAX_FILE ||
+		    (s->file_size != 0 && r.file_size != s->file_size)) {
+			xf_mk_none(s, "the peer's merkle leaves are for another size");
+			return;
+		}
+		s->mk_size = r.file_size;
+		s->mk_frag = r.fragment_size;
+		s->mk_count = r.fragment_count;
+		memcpy(s->mk_root, r.root, 32);
+		if ((s->mk_leaves = calloc(s->mk_count, 32)) == NULL ||
+		    (s->mk_ok = calloc(xf_mk_batches(s), 1)) == NULL) {
+			xf_mk_none(s, "out of memory");
+			return;
+		}
+		s->mk_any = 1;
+		s->mk_next = 1;		/* batch 0 was asked */
+	} else if (r.file_size != s->mk_size || memcmp(r.root, s->mk_root, 32) != 0) {
+		xf_mk_none(s, "the peer's merkle tree changed");
+		return;
+	}
+	s->mk_last_rx = xf_now();
+	/* Whole batches only: XFER_MK_BATCH leaves from a multiple of it, or the last ones. */
+	want = s->mk_count - r.first < XFER_MK_BATCH ? s->mk_count - r.first : XFER_MK_BATCH;
+	if (r.first % XFER_MK_BATCH != 0 || r.first >= s->mk_count || r.count != want)
+		return;
+	b = r.first / XFER_MK_BATCH;
+	if (b >= s->mk_next)
+		return;		/* not asked for */
+	if (!s->mk_ok[b]) {
+		memcpy(s->mk_leaves + r.first * 32, r.leaves, (size_t)r.count * 32);
+		s->mk_ok[b] = 1;
+		s->mk_nok++;
+	}
+	if (s->mk_nok < xf_mk_batches(s)) {
+		xf_mk_ask_more(s, 0);
+		return;
+	}
+	/* Every leaf: they must lead to the root sent (§4.2). */
+	if (xfer_mk_root(s->mk_leaves, s->mk_count, root) != 0 ||
+	    memcmp(root, s->mk_root, 32) != 0) {
+		xf_mk_none(s, "the peer's merkle leaves do not lead to its root");
+		return;
+	}
+	s->mk = MK_READY;
+	log_debug("file download %u from %s…: %llu merkle leaves, fragments of %llu bytes",
+	    s->number, xf_peer_text(s->pub, peer), (unsigned long long)s->mk_count,
+	    (unsigned long long)s->mk_frag);
+	xf_pump(s);
+}
+
+/*
+ * Once per run, before its data: wait for the leaves (bounded by
+ * xf_mk_tick), then decide whether this run verifies each fragment.  1:
+ * wait (the provider is held by UDT's window meanwhile).
+ */
+static int
+xf_mk_gate(struct xf_sess *s)
+{
+	if (s->mk_gated)
+		return 0;
+	if (s->mk == MK_ASKING) {
+		if (s->file_size <= MERKLE_MIN_FRAGMENT_SIZE || s->file_size > XF_MK_MAX_FILE)
+			xf_mk_none(s, NULL);
+		else {
+			xf_mk_tick(s, xf_now());
+			if (s->mk == MK_ASKING)
+				return 1;
+		}
+	}
+	s->mk_gated = 1;
+	s->mk_on = s->mk == MK_READY && s->mk_size == s->file_size &&
+	    s->offset % s->mk_frag == 0;
+	if (s->mk_on)
+		s->flags |= IPC_XFER_F_FRAGMENTS;
+	else
+		s->flags &= (uint8_t)~IPC_XFER_F_FRAGMENTS;
+	s->vpos = 0;
+	return 0;
+}
+
+static int	xf_flush_chunk(struct xf_sess *s);
+
+/*
+ * Fragment idx did not hash to its leaf: it and everything after it in the
+ * chunk are dropped (never reach storaged), the fragments before it are
+ * handed on, and a new run asks for the file from the bad fragment's
+ * offset; after XF_MAX_REFETCH failures the download fails naming it (and
+ * the partial is discarded).
+ */
+static void
+xf_mk_bad(struct xf_sess *s, uint64_t idx)
+{
+	char peer[17], msg[IPC_XFER_ERR_MAX + 1];
+	uint64_t off = idx * s->mk_frag;
+	uint64_t len = s->file_size - off < s->mk_frag ? s->file_size - off : s->mk_frag;
+
+	s->f->n->counters[IPC_NC_XFER_BAD_FRAGMENT]++;
+	s->bad++;
+	xf_peer_text(s->pub, peer);
+	s->clen = s->vpos;
+	s->done = s->handed + s->clen;
+	xf_stream_stop(s);
+	if (s->bad >= XF_MAX_REFETCH) {
+		snprintf(msg, sizeof(msg), "fragment %llu (bytes %llu-%llu) from peer %s… "
+		    "failed verification %u times: does not match its merkle leaf",
+		    (unsigned long long)idx, (unsigned long long)off,
+		    (unsigned long long)(off + len - 1), peer, s->bad);
+		s->discard = 1;
+		xf_end(s, 0, 0, msg);
+		return;
+	}
+	log_warnx("file download %u from %s…: fragment %llu (offset %llu) does not "
+	    "match its merkle leaf; dropped, fetching from there again", s->number,
+	    peer, (unsigned long long)idx, (unsigned long long)off);
+	if (s->clen > 0 && xf_flush_chunk(s) != 0)
+		return;
+	s->offset = s->handed;
+	xf_run_start(s);
+}
+
+/* Checks the whole fragments now in the chunk: 0, or -1 when one failed (handled). */
+static int
+xf_mk_verify(struct xf_sess *s)
+{
+	const uint8_t *base = s->chunk + XF_IPC_HDR_ROOM;
+	blake3_hasher h;
+	uint8_t got[32];
+	uint64_t fo, idx, flen;
+
+	while (s->mk_on) {
+		fo = s->handed + s->vpos;
+		if (fo >= s->file_size)
+			break;
+		idx = fo / s->mk_frag;
+		flen = s->file_size - fo < s->mk_frag ? s->file_size - fo : s->mk_frag;
+		if (s->clen - s->vpos < flen)
+			break;
+		blake3_hasher_init(&h);
+		blake3_hasher_update(&h, base + s->vpos, (size_t)flen);
+		blake3_hasher_finalize(&h, got, 32);
+		if (memcmp(got, s->mk_leaves + idx * 32, 32) != 0) {
+			xf_mk_bad(s, idx);
+			return -1;
+		}
+		s->vpos += (size_t)flen;
+	}
+	return 0;
+}
+
 /*
  * storaged refused the data (and discarded it): the peer sent bytes that do
  * not verify.  Counted; fetched again from offset 0 up to XF_MAX_REFETCH
@@ -582,7 +890,9 @@ xf_commit_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		return;
 	if (rep != NULL && ipc_empty_decode(rep, len, IPC_DL_COMMIT) == 0) {
 		s->dl = DL_NONE;
-		xf_end(s, 1, 0, "complete, hash verified");
+		xf_end(s, 1, 0, (s->flags & IPC_XFER_F_FRAGMENTS) ?
+		    "complete, every fragment and the hash verified" :
+		    "complete, hash verified");
 		return;
 	}
 	xf_store_err(rep, len, err, why, sizeof(why));
@@ -674,6 +984,7 @@ xf_flush_chunk(struct xf_sess *s)
 	}
 	s->handed += s->clen;
 	s->clen = 0;
+	s->vpos = 0;
 	return 0;
 }
 
@@ -757,6 +1068,9 @@ xf_header(struct xf_sess *s)
 		return -1;
 	}
 	if (s->flags & IPC_XFER_F_PROBE)
+		return 0;
+	/* A refetch after a bad fragment continues the open download. */
+	if (s->dl == DL_OPEN)
 		return 0;
 	memcpy(b.hash, s->hash, 32);
 	b.size = fsz;
@@ -854,6 +1168,8 @@ xf_pump_requester(struct xf_sess *s)
 		xf_pump_probe(s);
 		return;
 	}
+	if (xf_mk_gate(s))
+		return;
 	if (s->dl != DL_OPEN)
 		return;
 	/* Stream bytes into chunks; a full chunk goes to storaged (a few in flight). */
@@ -861,6 +1177,11 @@ xf_pump_requester(struct xf_sess *s)
 		if (s->clen == XF_STORE_CHUNK) {
 			if (s->ipc >= XF_STORE_INFLIGHT)
 				return;	/* storaged is behind: UDT's window holds the peer */
+			/* Only verified fragments go on (chunks hold whole ones). */
+			if (s->mk_on && s->vpos != s->clen) {
+				xf_end(s, 0, 1, "fragments do not align with the chunks");
+				return;
+			}
 			if (xf_flush_chunk(s) != 0)
 				return;
 		}
@@ -877,6 +1198,8 @@ xf_pump_requester(struct xf_sess *s)
 		}
 		s->clen += (size_t)got;
 		s->done += (uint64_t)got;
+		if (xf_mk_verify(s) != 0)
+			return;
 	}
 	if (s->done < s->total)
 		return;
@@ -958,6 +1281,8 @@ xf_run_start(struct xf_sess *s)
 	s->hlen = 0;
 	s->got_lite = 0;
 	s->clen = 0;
+	s->vpos = 0;
+	s->mk_gated = s->mk_on = 0;
 	s->data_start = 0;
 	s->done = s->handed = s->stored = s->offset;
 	s->req_at = s->last_rx = xf_now();
@@ -989,6 +1314,7 @@ xf_run_start(struct xf_sess *s)
 	if (xf_send_request(s) != 0)
 		log_debug("file request to %s… not sent: retrying",
 		    xf_peer_text(p->pub, peer));
+	xf_mk_start(s);
 	hex_encode(hex, s->hash, 8);
 	log_debug("file %s %s… from %s… requested from offset %llu (transfer %u)",
 	    (s->flags & IPC_XFER_F_PROBE) ? "probe" : "download", hex,
@@ -1166,6 +1492,7 @@ netd_req_xfer_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_
 		xf_stream_stop(s);
 		/* Bytes not handed to storaged are fetched again on resume. */
 		s->clen = 0;
+		s->vpos = 0;
 		s->done = s->handed;
 		s->want_resume = 0;
 		s->state = IPC_XFER_PAUSED;
@@ -1361,6 +1688,90 @@ xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 	xf_pump(s);
 }
 
+/* A peer's merkle request with storaged: who to answer, on which sequence. */
+struct xf_mk_q {
+	struct netd		*n;
+	uint8_t			 pub[PEERNET_PUBKEY_BYTES];
+	uint8_t			 hash[32];
+	uint32_t		 seq;
+	uint64_t		 limit;
+};
+
+static void
+xf_mk_served(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	static struct ipc_xstat_rep st;
+	struct xf_mk_q *q = arg;
+	struct xfer_mk_reply r;
+	struct wire_transfer t;
+	struct peer *p;
+	size_t dlen, wlen;
+
+	(void)err;
+	xf_mk_serving--;
+	/* No tree (small file, none stored, storaged failed): no answer, as the reference. */
+	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0 || !st.has_tree ||
+	    (p = peer_find(q->n->peers, q->pub)) == NULL) {
+		free(q);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.file_size = st.size;
+	r.fragment_size = st.fragment_size;
+	memcpy(r.root, st.root, 32);
+	r.first = st.first;
+	r.count = st.nleaves;
+	if (q->limit != 0 && q->limit < r.count)
+		r.count = (uint32_t)q->limit;
+	r.leaves = st.leaves;
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_ACTIVE;
+	t.protocol = XFER_PROTO_MERKLE;
+	memcpy(t.hash, q->hash, 32);
+	t.data = xf_mkdata;
+	if (xfer_mk_reply_encode(xf_mkdata, sizeof(xf_mkdata), &dlen, &r) == 0 &&
+	    (t.data_len = dlen) >= 4 &&
+	    wire_transfer_encode(xf_mkmsg, sizeof(xf_mkmsg), &wlen, &t) == 0)
+		(void)netd_send_peer(q->n, p, WIRE_CMD_TRANSFER, q->seq, xf_mkmsg, wlen);
+	free(q);
+}
+
+/*
+ * REQUEST_START with XFER_PROTO_MERKLE: the leaves of a stored file from
+ * storaged's companion.  No session, no sequence registered (the answer
+ * goes on the requester's); at most XF_MK_MAX_SERVING at once, more are
+ * dropped (the requester resends, then does without).
+ */
+static void
+xf_mk_serve(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire_transfer *t)
+{
+	struct ipc_xstat_req rq;
+	struct xf_mk_q *q;
+	uint8_t buf[64];
+	long len;
+
+	if (xf_mk_serving >= XF_MK_MAX_SERVING || (q = calloc(1, sizeof(*q))) == NULL) {
+		f->n->counters[IPC_NC_XFER_REFUSED]++;
+		return;
+	}
+	q->n = f->n;
+	memcpy(q->pub, p->pub, PEERNET_PUBKEY_BYTES);
+	memcpy(q->hash, t->hash, 32);
+	q->seq = seq;
+	q->limit = t->limit;
+	memset(&rq, 0, sizeof(rq));
+	memcpy(rq.hash, t->hash, 32);
+	rq.flags = IPC_XSTAT_F_MERKLE;
+	rq.first = t->offset;
+	if ((len = ipc_xstat_req_encode(buf, sizeof(buf), &rq)) < 0 ||
+	    ipc_client_send(&f->n->store, buf, (size_t)len, XF_IPC_TIMEOUT_MS,
+	    xf_mk_served, q, xf_now()) != 0) {
+		free(q);
+		return;
+	}
+	xf_mk_serving++;
+}
+
 /* REQUEST_START from p (§9.3). */
 static void
 xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire_transfer *t)
@@ -1372,6 +1783,10 @@ xf_request(struct xfer_files *f, struct peer *p, uint32_t seq, const struct wire
 	char peer[17];
 	long len;
 
+	if (t->protocol == XFER_PROTO_MERKLE) {
+		xf_mk_serve(f, p, seq, t);
+		return;
+	}
 	if (t->protocol != WIRE_TRANSFER_PROTO_UDT) {
 		n->counters[IPC_NC_XFER_REFUSED]++;
 		return;		/* the reference ignores other protocols */
@@ -1498,6 +1913,11 @@ xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
 		n->counters[IPC_NC_DROP_MESSAGE]++;
 		return;
 	}
+	/* Our merkle extension answers only with ACTIVE (xfer_merkle.h). */
+	if (t.protocol == XFER_PROTO_MERKLE && t.control != WIRE_TRANSFER_ACTIVE) {
+		n->counters[IPC_NC_DROP_MESSAGE]++;
+		return;
+	}
 	last = t.control == WIRE_TRANSFER_NOT_AVAILABLE ||
 	    t.control == WIRE_TRANSFER_TERMINATE;
 	if (seq_match_bi(n->seqs, p->pub, pkt->sequence, last, xf_now(), &m) != 0 ||
@@ -1507,6 +1927,11 @@ xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
 	}
 	if (m.first && m.rtt_ms > 0)
 		peer_conn_set_rtt(c, m.rtt_ms);
+	if (t.protocol == XFER_PROTO_MERKLE) {
+		xf_touch(s);
+		xf_mk_in(s, &t);
+		return;
+	}
 	switch (t.control) {
 	case WIRE_TRANSFER_ACTIVE:
 		/* The older full-packet path (§9.7): a UDT packet inside the message. */
@@ -1561,6 +1986,8 @@ xfer_file_tick(struct xfer_files *f, uint64_t now_ms)
 		if (s->role == XF_REQUESTER && !s->got_lite &&
 		    now_ms - s->req_sent >= XF_RESEND_MS)
 			xf_send_request(s);
+		if (s->role == XF_REQUESTER)
+			xf_mk_tick(s, now_ms);
 		if (s->conn != NULL && udt_next_timeout_us(s->conn) <= now_us)
 			udt_tick(s->conn);
 		xf_pump(s);

@@ -20,12 +20,26 @@
  *    it, cancel discards it (IPC_XFER_CTL).  IPC_PROBE: a run whose bytes
  *    are only hashed, in memory, never stored.  ctl follows a transfer with
  *    IPC_TRANSFERS.
+ *  - Our extension, XFER_PROTO_MERKLE (transfer-protocol byte 0x4d, which
+ *    the reference ignores: PROTOCOL.md §3.8, §9.3; wire format in
+ *    xfer_merkle.h): with each run's REQUEST_START the requester asks for
+ *    the file's merkle leaves; a sharer of ours answers from storaged's
+ *    companion (IPC_XSTAT, IPC_XSTAT_F_MERKLE).  Without an answer within
+ *    XF_MK_WAIT_MS (2 s; a reference sharer) the download goes on as
+ *    above.  With leaves that lead to their root, each fragment (files up
+ *    to 1 GiB) is hashed as it arrives, before storaged sees it: a bad one
+ *    is dropped, counted (IPC_NC_XFER_BAD_FRAGMENT) and fetched again by a
+ *    new run from its offset, XF_MAX_REFETCH failures in all, then the
+ *    download fails naming the fragment.  The whole-file hash at commit
+ *    still decides (IPC_XFER_F_FRAGMENTS marks such downloads).
  */
 #ifndef PEERNET_XFER_FILE_H
 #define PEERNET_XFER_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "xfer_merkle.h"	/* XFER_PROTO_MERKLE */
 
 struct netd;
 struct peer;

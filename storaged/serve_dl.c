@@ -32,17 +32,23 @@
  * make storaged hash anything.
  *
  * What is verified when (the reference has no way to fetch a file's merkle
- * tree or proofs over the network, DATA.md §4.6, so the expected leaf
- * hashes of a multi-fragment file are unknown to the downloader):
+ * tree or proofs over the network, DATA.md §4.6, so from a reference
+ * sharer the expected leaf hashes of a multi-fragment file are unknown to
+ * the downloader; from a sharer of ours netd gets them with our
+ * XFER_PROTO_MERKLE extension, served here by IPC_XSTAT with
+ * IPC_XSTAT_F_MERKLE, and hashes each fragment of a file of up to 1 GiB
+ * before handing it over, see netd/xfer_file.h):
  *  - a file of one fragment (<= 256 KiB): its leaf is the file hash (§4.3),
  *    so the fragment is verified the moment it is complete, before commit;
  *    a bad one is refused at once ("verification failed").
- *  - larger files: each fragment's leaf is computed as it arrives and kept
- *    with the prefix; it protects the kept prefix against damage on our
+ *  - larger files (after netd's check, when it had the leaves): each
+ *    fragment's leaf is computed here as it arrives and kept with the
+ *    prefix; it protects the kept prefix against damage on our
  *    disk and across restarts.  Authenticity against the requested hash is
  *    checked at commit over the whole file (BLAKE3 of every byte); a
  *    mismatch discards the partial ("verification failed") and netd
- *    refetches from offset 0, a bounded number of times.
+ *    refetches from offset 0, a bounded number of times.  (A fragment
+ *    that failed netd's check never arrives here: netd refetches it alone.)
  *
  * The table lives here (storaged has one warehouse per process); idle
  * downloads are closed (their prefix kept) lazily on the next request.
@@ -101,7 +107,7 @@ struct dl_state {
 
 static struct dl dl_tab[DL_MAX];
 static uint32_t dl_next = 1;
-static uint8_t dl_buf[256];
+static uint8_t dl_buf[256 + IPC_XSTAT_LEAVES_MAX * 32];
 static uint8_t *dl_io;
 
 static int
@@ -423,6 +429,25 @@ storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 	} else if (q.flags & IPC_XSTAT_F_PARTIAL)
 		dl_partial(s, q.hash, (q.flags & IPC_XSTAT_F_CHECK) != 0, &r.partial,
 		    &r.partial_size);
+	/*
+	 * A peer's merkle request (XFER_PROTO_MERKLE): leaves from the
+	 * companion, only of a stored file of several fragments; anything else
+	 * (small file, unreadable companion) is answered without a tree.
+	 */
+	if (r.present && (q.flags & IPC_XSTAT_F_MERKLE)) {
+		struct wh_merkle_info mi;
+		size_t got;
+
+		if (wh_merkle_leaves(s->wh, q.hash, q.first, r.leaves,
+		    IPC_XSTAT_LEAVES_MAX, &got, &mi) == WH_OK && mi.file_size == size) {
+			r.has_tree = 1;
+			r.fragment_size = mi.fragment_size;
+			r.fragment_count = mi.fragment_count;
+			memcpy(r.root, mi.root, 32);
+			r.first = q.first;
+			r.nleaves = (uint32_t)got;
+		}
+	}
 	n = ipc_xstat_rep_encode(dl_buf, sizeof(dl_buf), &r);
 	ipc_reply(req, dl_buf, (size_t)n);
 }

@@ -977,6 +977,68 @@ wh_merkle(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t index,
 }
 
 int
+wh_merkle_leaves(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t first,
+    uint8_t *leaves, size_t max, size_t *got, struct wh_merkle_info *info)
+{
+	struct merkle_tree t;
+	struct names n;
+	struct stat st;
+	uint8_t *buf = NULL;
+	uint64_t k;
+	size_t len;
+	int l2, rc;
+
+	if (wh == NULL || got == NULL || info == NULL || (leaves == NULL && max > 0))
+		return WH_ERR_ARG;
+	if (hash == NULL)
+		return WH_ERR_HASH;
+	*got = 0;
+	names_of(hash, &n);
+	if ((rc = levels_open(wh, &n, 0, NULL, &l2)) != WH_OK)
+		return rc;
+	if (fstatat(l2, n.file, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode)) {
+		close(l2);
+		return WH_ERR_NOTFOUND;
+	}
+	/* One fragment or none: the leaf is the file hash, nothing to send. */
+	if ((uint64_t)st.st_size <= WH_SMALL_FILE_MAX) {
+		close(l2);
+		return WH_ERR_INDEX;
+	}
+	rc = companion_load(l2, &n, (uint64_t)st.st_size, &buf, &len);
+	if (rc == WH_ERR_NOTFOUND) {
+		if ((rc = companion_build(wh, l2, &n, hash)) == WH_OK)
+			rc = companion_load(l2, &n, (uint64_t)st.st_size, &buf, &len);
+	}
+	close(l2);
+	if (rc != WH_OK)
+		return rc;
+	if (merkle_import(buf, len, &t) != MERKLE_OK ||
+	    t.file_size != (uint64_t)st.st_size ||
+	    t.fragment_size != merkle_fragment_size(t.file_size)) {
+		free(buf);
+		return WH_ERR_MERKLE_INVALID;
+	}
+	if (first > t.fragment_count) {
+		free(buf);
+		return WH_ERR_INDEX;
+	}
+	info->file_size = t.file_size;
+	info->fragment_size = t.fragment_size;
+	info->fragment_count = t.fragment_count;
+	memcpy(info->root, t.root, WH_HASH_BYTES);
+	k = t.fragment_count - first;
+	if (k > max)
+		k = max;
+	if (k > 0)
+		memcpy(leaves, t.hashes + first * WH_HASH_BYTES, (size_t)k * WH_HASH_BYTES);
+	*got = (size_t)k;
+	free(buf);
+	return WH_OK;
+}
+
+int
 wh_merkle_rebuild(struct wh *wh, const uint8_t hash[WH_HASH_BYTES])
 {
 	struct names n;

@@ -140,6 +140,16 @@ struct wh_merkle_info {
 int	wh_merkle(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t index,
 	    struct wh_merkle_info *info, uint8_t *proof, size_t cap,
 	    size_t *prooflen);
+/*
+ * info, and up to max leaf hashes from leaf first into leaves (32 bytes
+ * each, their count in *got: fewer at the end of the list) of a stored file
+ * of more than one fragment (others: WH_ERR_INDEX, nothing to give).  The
+ * leaves are not checked against the root here (a peer's request must stay
+ * cheap: the downloader checks them).  first == count is fine (*got 0).
+ */
+int	wh_merkle_leaves(struct wh *wh, const uint8_t hash[WH_HASH_BYTES],
+	    uint64_t first, uint8_t *leaves, size_t max, size_t *got,
+	    struct wh_merkle_info *info);
 /* Re-derives the companion from the stored data (which must match its hash). */
 int	wh_merkle_rebuild(struct wh *wh, const uint8_t hash[WH_HASH_BYTES]);
 

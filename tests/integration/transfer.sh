@@ -8,7 +8,10 @@
 # as refused by A.  Then (issue #8): `transfers --json` fields; `probe`
 # (memory only: speed, "hash ok"); a corrupt sharer (bytes flipped in A's
 # warehouse files after adding): B detects it, fetches again, fails naming
-# A, and nothing reaches B's warehouse; cancel drops the partial; pause and
+# A, and nothing reaches B's warehouse; with A's merkle leaves (our
+# XFER_PROTO_MERKLE extension) a multi-fragment file is verified fragment by
+# fragment: only the bad fragment is dropped and fetched again, and the
+# failure names it; cancel drops the partial; pause and
 # resume (the kept part damaged on disk meanwhile: cut back to its last good
 # fragment); kill -9 of B's netd mid-transfer of 100 MB, and of B's storaged
 # mid-transfer of another 100 MB: `up`, `get` again continues from the verified part.
@@ -25,6 +28,13 @@ node_up() {	# dir ip [root]
 	"$CTL" -d "$d" up >/dev/null
 }
 peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
+wh_path() { echo "$1/storage/warehouse/${2:0:4}/${2:4:4}/${2:8}"; }
+flip() {	# file offset: invert one byte in place
+	local b
+	b=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	printf "$(printf '\\%03o' $(( (b ^ 255) & 255 )))" |
+	    dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
+}
 node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 
 if ! command -v b3sum >/dev/null; then
@@ -98,6 +108,54 @@ fi
 err=$("$CTL" -d "$B" get "$unk" --from "$(printf '%064d' 0)" 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "not connected" <<<"$err" && t_pass get_from_unconnected_node_fails ||
     t_fail get_from_unconnected_node_fails "rc=$rc $err"
+
+# Multi-fragment downloads were verified fragment by fragment against A's
+# merkle leaves (XFER_PROTO_MERKLE), single-fragment ones by their hash.
+blog() { cat "$B"/log/*netd*.log 2>/dev/null; }
+ok=1; why=""
+for size in 262145 10000000; do
+	h=$(b3sum --no-names "$W/f$size")
+	blog | grep -q "file download ${h:0:16}… from .* ended: complete, every fragment and the hash verified" ||
+	    { ok=0; why+=" $size"; }
+done
+[ $ok = 1 ] && t_pass multi_fragment_downloads_verified_per_fragment ||
+    t_fail multi_fragment_downloads_verified_per_fragment "not per fragment:$why; $(blog | grep 'file download' | tail -8)"
+# ... and `transfers --json` says so, per download.
+h10=$(b3sum --no-names "$W/f10000000"); h1=$(b3sum --no-names "$W/f262144")
+v10=$("$CTL" -d "$B" transfers --json | jq -r --arg h "$h10" '[.. | objects | select(.hash? == $h and .role? == "download") | .verified][0]')
+v1=$("$CTL" -d "$B" transfers --json | jq -r --arg h "$h1" '[.. | objects | select(.hash? == $h and .role? == "download") | .verified][0]')
+[ "$v10" = fragments ] && [ "$v1" = file ] && t_pass transfers_json_says_how_verified ||
+    t_fail transfers_json_says_how_verified "10 MB: $v10, 256 KiB: $v1"
+h=$(b3sum --no-names "$W/f262144")
+blog | grep -q "file download ${h:0:16}… from .* ended: complete, hash verified" &&
+    ! blog | grep -q "merkle leaves (a reference node" &&
+    t_pass single_fragment_download_verified_by_hash_without_waiting_for_leaves ||
+    t_fail single_fragment_download_verified_by_hash_without_waiting_for_leaves "$(blog | grep "${h:0:16}" | tail -3)"
+
+# A sharer without usable leaves: B waits ~2 s for them (as for a reference
+# node, which ignores the request), then verifies the whole file at commit.
+# m_none: A's companion truncated (A sends nothing); m_lie: one leaf flipped
+# in A's companion (the leaves do not lead to A's root: not used).
+head -c 1000000 /dev/urandom > "$W/m_none"; head -c 1000000 /dev/urandom > "$W/m_lie"
+"$CTL" -d "$A" add "$W/m_none" "$W/m_lie" >/dev/null
+hn=$(b3sum --no-names "$W/m_none"); hl=$(b3sum --no-names "$W/m_lie")
+truncate -s 20 "$(wh_path "$A" "$hn").merkle"
+flip "$(wh_path "$A" "$hl").merkle" 48
+for h in "$hn" "$hl"; do
+	case $h in "$hn") why="does not send merkle leaves";; *) why="do not lead to its root";; esac
+	t0=$(date +%s%N)
+	res=$("$CTL" -d "$B" get --json "$h" --from "$NA" -o "$W/got/m_$h" 2>&1); rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	if [ $rc -eq 0 ] && [ "$(b3sum --no-names "$W/got/m_$h")" = "$h" ] &&
+	    blog | grep -q "file download [0-9]* from .*: the peer.*$why.*; the whole file is verified" &&
+	    blog | grep -q "file download ${h:0:16}… from .* ended: complete, hash verified"; then
+		t_pass "no_usable_leaves_falls_back_to_whole_file_${h:0:8}"
+	else
+		t_fail "no_usable_leaves_falls_back_to_whole_file_${h:0:8}" "rc=$rc ${ms} ms $res $(blog | grep -i merkle | tail -3)"
+	fi
+	[ "$h" = "$hn" ] && { [ $ms -ge 1900 ] && [ $ms -lt 8000 ] &&
+	    t_pass silent_sharer_costs_about_2s || t_fail silent_sharer_costs_about_2s "${ms} ms"; }
+done
 
 # No chain record was created on B for the downloads.
 [ "$("$CTL" -d "$B" chain --json | jq .files)" = 0 ] && t_pass download_creates_no_chain_record ||
@@ -191,13 +249,6 @@ res=$("$CTL" -d "$B" probe --json "$NA" "$hp"); rc=$?
     t_pass probe_stores_nothing
 
 # A corrupt sharer: bytes flipped in A's warehouse files after adding.
-wh_path() { echo "$1/storage/warehouse/${2:0:4}/${2:4:4}/${2:8}"; }
-flip() {	# file offset: invert one byte in place
-	local b
-	b=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
-	printf "$(printf '\\%03o' $(( (b ^ 255) & 255 )))" |
-	    dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
-}
 head -c 200000 /dev/urandom > "$W/bad_small"
 head -c 3000000 /dev/urandom > "$W/bad_big"
 "$CTL" -d "$A" add "$W/bad_small" "$W/bad_big" >/dev/null
@@ -205,6 +256,7 @@ hs=$(b3sum --no-names "$W/bad_small"); hb=$(b3sum --no-names "$W/bad_big")
 flip "$(wh_path "$A" "$hs")" 1000
 flip "$(wh_path "$A" "$hb")" 1500000
 bad0=$(counter "$B" xfer_bad_fragment)
+breq0=$(blog | grep -c "requested from offset 1310720 ")
 for h in "$hs" "$hb"; do
 	err=$("$CTL" -d "$B" get "$h" --from "$NA" -o "$W/got/bad" 2>&1); rc=$?
 	n=$(tr_of "$h")
@@ -219,6 +271,20 @@ done
 bad1=$(counter "$B" xfer_bad_fragment)
 [ -n "$bad1" ] && [ "$bad1" -ge $(( ${bad0:-0} + 4 )) ] && t_pass bad_fragments_counted ||
     t_fail bad_fragments_counted "before $bad0 after $bad1"
+# bad_big (3000000 B, 12 fragments of 256 KiB; byte 1500000 is in fragment 5,
+# bytes 1310720-1572863): fragments 0-4 verified and handed on once, fragment
+# 5 dropped three times, each refetch asked from its offset (not from 0);
+# the failure names the fragment; nothing stored, the partial discarded.
+n=$(tr_of "$hb")
+err=$(jq -r .error <<<"$n")
+breq1=$(blog | grep -c "requested from offset 1310720 ")
+if jq -e '.bad_fragments == 3 and .restarts == 2 and .done == 1310720' <<<"$n" >/dev/null &&
+    grep -q "^fragment 5 (bytes 1310720-1572863) from peer ${NA:0:16}… failed verification 3 times" <<<"$err" &&
+    [ $(( breq1 - breq0 )) = 2 ]; then
+	t_pass corrupt_fragment_dropped_and_only_it_refetched
+else
+	t_fail corrupt_fragment_dropped_and_only_it_refetched "refetches from 1310720: $(( breq1 - breq0 )); $n"
+fi
 out=$("$CTL" -d "$B" verify --json); rc=$?
 [ $rc -eq 0 ] && [ "$(jq '.bad' <<<"$out")" = 0 ] && t_pass b_warehouse_verifies_clean ||
     t_fail b_warehouse_verifies_clean "rc=$rc $out"

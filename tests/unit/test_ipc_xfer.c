@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "ipc_msg.h"
 #include "t.h"
 
@@ -64,7 +65,7 @@ test_xstat_round_trips_and_rejects_truncation(void)
 	T_EQ_INT(xq.flags, IPC_XSTAT_F_PARTIAL | IPC_XSTAT_F_CHECK);
 	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_req);
 	/* An unknown flag bit is refused. */
-	a.flags = 0x04;
+	a.flags = 0x08;
 	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
 	T_EQ_INT(dec_xstat_req(buf, (size_t)n), IPC_DEC_RANGE);
 	a.flags = 0;
@@ -87,9 +88,10 @@ test_xstat_round_trips_and_rejects_truncation(void)
 static void
 test_xstat_rep_rejects_bad_present_flag_and_size_of_absent(void)
 {
-	struct ipc_xstat_rep r = { 0, 0, 0, 0 };
+	struct ipc_xstat_rep r;
 	long n;
 
+	memset(&r, 0, sizeof(r));
 	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
 	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), 0);
 	T_EQ_INT(xr.present, 0);
@@ -241,7 +243,7 @@ test_transfers_list_round_trip_keeps_every_field(void)
 static void
 test_transfers_list_rejects_bad_role_state_and_long_error(void)
 {
-	static struct ipc_xfer_info x;
+	static struct ipc_xfer_info x, y;
 	struct ipc_xfer_list l;
 	size_t off, base;
 	long n;
@@ -258,10 +260,14 @@ test_transfers_list_rejects_bad_role_state_and_long_error(void)
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
 	buf[base + 5] = IPC_XFER_PAUSED;
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
-	buf[base + 70] = 0x04;		/* flags: an unknown bit */
+	buf[base + 70] = 0x08;		/* flags: an unknown bit */
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
 	buf[base + 70] = IPC_XFER_F_PROBE | IPC_XFER_F_HASH_OK;
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
+	buf[base + 70] = IPC_XFER_F_FRAGMENTS;	/* verified per fragment */
+	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
+	T_EQ_INT(ipc_xfer_list_next(&l, &y), 1);
+	T_EQ_INT(y.flags, IPC_XFER_F_FRAGMENTS);
 	/* An error longer than IPC_XFER_ERR_MAX is refused by the encoder. */
 	off = base;
 	memset(x.error, 'e', sizeof(x.error) - 1);
@@ -424,6 +430,118 @@ test_probe_request_is_its_own_type(void)
 }
 
 
+static void
+test_xstat_merkle_request_carries_first_leaf(void)
+{
+	struct ipc_xstat_req a;
+	long n;
+
+	memset(&a, 0, sizeof(a));
+	memset(a.hash, 0x3c, 32);
+	a.flags = IPC_XSTAT_F_MERKLE;
+	a.first = 0x0102030405060708ULL;
+	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 33 + 8);
+	T_EQ_INT(dec_xstat_req(buf, (size_t)n), 0);
+	T_EQ_INT(xq.flags, IPC_XSTAT_F_MERKLE);
+	T_EQ_U64(xq.first, 0x0102030405060708ULL);
+	T_EQ_MEM(xq.hash, a.hash, 32);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_xstat_req);
+	/* Without the flag the field is neither sent nor read. */
+	a.flags = 0;
+	n = ipc_xstat_req_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 33);
+	T_EQ_INT(dec_xstat_req(buf, (size_t)n), 0);
+	T_EQ_U64(xq.first, 0);
+}
+
+/* 10000000 bytes: 39 fragments of 256 KiB; leaves 32..38 (the last batch). */
+static void
+xstat_tree(struct ipc_xstat_rep *r)
+{
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	r->present = 1;
+	r->size = 10000000;
+	r->has_tree = 1;
+	r->fragment_size = 262144;
+	r->fragment_count = 39;
+	memset(r->root, 0xee, 32);
+	r->first = 32;
+	r->nleaves = 7;
+	for (i = 0; i < 7 * 32; i++)
+		r->leaves[i] = (uint8_t)(i * 13 + 5);
+}
+
+static void
+test_xstat_rep_tree_round_trip_and_truncation(void)
+{
+	struct ipc_xstat_rep r;
+	long n;
+	size_t k;
+
+	xstat_tree(&r);
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(n, IPC_HDR_LEN + 25 + 60 + 7 * 32);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), 0);
+	T_EQ_INT(xr.has_tree, 1);
+	T_EQ_U64(xr.fragment_size, 262144);
+	T_EQ_U64(xr.fragment_count, 39);
+	T_EQ_U64(xr.first, 32);
+	T_EQ_INT(xr.nleaves, 7);
+	T_EQ_MEM(xr.root, r.root, 32);
+	T_EQ_MEM(xr.leaves, r.leaves, 7 * 32);
+	/* The reply without its tree section is a reply without a tree... */
+	T_EQ_INT(dec_xstat_rep(buf, IPC_HDR_LEN + 25), 0);
+	T_EQ_INT(xr.has_tree, 0);
+	T_EQ_INT(xr.nleaves, 0);
+	/* ... every other cut fails, and a trailing byte too. */
+	for (k = IPC_HDR_LEN + 26; k < (size_t)n; k++)
+		if (dec_xstat_rep(buf, k) == 0) {
+			T_FAIL("prefix of %zu bytes (of %ld) decoded", k, n);
+			break;
+		}
+	memcpy(big, buf, (size_t)n);
+	big[n] = 0;
+	T_EQ_INT(dec_xstat_rep(big, (size_t)n + 1), IPC_DEC_TRAILING);
+}
+
+static void
+test_xstat_rep_tree_refuses_wrong_shape(void)
+{
+	struct ipc_xstat_rep r;
+	long n;
+
+	xstat_tree(&r);
+	r.fragment_count = 40;		/* ceil(10000000 / 262144) is 39 */
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	xstat_tree(&r);
+	r.first = 33;			/* 33 + 7 leaves > 39 */
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	xstat_tree(&r);
+	r.size = 262144;		/* one fragment has no tree */
+	r.fragment_count = 1;
+	r.first = 0;
+	r.nleaves = 1;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	xstat_tree(&r);
+	r.fragment_size = 0;
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+	/* More leaves than a reply holds: refused by the encoder and the decoder. */
+	xstat_tree(&r);
+	r.nleaves = IPC_XSTAT_LEAVES_MAX + 1;
+	T_EQ_INT(ipc_xstat_rep_encode(buf, sizeof(buf), &r), -1);
+	xstat_tree(&r);
+	n = ipc_xstat_rep_encode(buf, sizeof(buf), &r);
+	buf_put_le32(buf + IPC_HDR_LEN + 25 + 56, IPC_XSTAT_LEAVES_MAX + 1);
+	T_EQ_INT(dec_xstat_rep(buf, (size_t)n), IPC_DEC_RANGE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -442,5 +560,8 @@ main(int argc, char **argv)
 	T_RUN(test_dl_abort_round_trip_keep_and_discard);
 	T_RUN(test_xfer_ctl_round_trip_and_range);
 	T_RUN(test_probe_request_is_its_own_type);
+	T_RUN(test_xstat_merkle_request_carries_first_leaf);
+	T_RUN(test_xstat_rep_tree_round_trip_and_truncation);
+	T_RUN(test_xstat_rep_tree_refuses_wrong_shape);
 	return t_done();
 }

@@ -15,6 +15,9 @@
 #include "tvec.h"
 #include "udt.h"
 #include "xfer_block.h"
+#include "xfer_merkle.h"
+#include "merkle.h"
+#include "blake3.h"
 
 #define MAXB	50096
 
@@ -570,6 +573,131 @@ test_blocks_cross_lossy_udt_and_parse_exactly(void)
 	free(stream);
 }
 
+/* --- our merkle-leaves extension (xfer_merkle.h) --- */
+
+static uint8_t mk_leaves[XFER_MK_BATCH * 32];
+static uint8_t mk_out[XFER_MK_HDR + XFER_MK_BATCH * 32 + 1];
+
+/* 10000000 bytes: 39 fragments of 256 KiB; the last batch is leaves 32..38. */
+static void
+mk_reply(struct xfer_mk_reply *r)
+{
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	r->file_size = 10000000;
+	r->fragment_size = 262144;
+	memset(r->root, 0x77, 32);
+	r->first = 32;
+	r->count = 7;
+	for (i = 0; i < sizeof(mk_leaves); i++)
+		mk_leaves[i] = (uint8_t)(i * 31 + 3);
+	r->leaves = mk_leaves;
+}
+
+static void
+test_merkle_reply_round_trips_at_exact_length(void)
+{
+	struct xfer_mk_reply r, d;
+	size_t len, k;
+
+	mk_reply(&r);
+	T_EQ_INT(xfer_mk_reply_encode(mk_out, sizeof(mk_out), &len, &r), XFER_MK_OK);
+	T_EQ_INT(len, XFER_MK_HDR + 7 * 32);
+	/* The layout: sizes, root, first leaf, count, leaves. */
+	T_EQ_U64(buf_le64(mk_out), 10000000);
+	T_EQ_U64(buf_le64(mk_out + 8), 262144);
+	T_EQ_U64(buf_le64(mk_out + 48), 32);
+	T_EQ_INT(buf_le32(mk_out + 56), 7);
+	T_EQ_INT(xfer_mk_reply_decode(mk_out, len, &d), XFER_MK_OK);
+	T_EQ_U64(d.file_size, 10000000);
+	T_EQ_U64(d.fragment_size, 262144);
+	T_EQ_U64(d.fragment_count, 39);
+	T_EQ_U64(d.first, 32);
+	T_EQ_INT(d.count, 7);
+	T_EQ_MEM(d.root, r.root, 32);
+	T_EQ_MEM(d.leaves, mk_leaves, 7 * 32);
+	for (k = 0; k < len; k++)
+		if (xfer_mk_reply_decode(mk_out, k, &d) != XFER_MK_ERR_SHORT) {
+			T_FAIL("a %zu-byte prefix was not refused as short", k);
+			break;
+		}
+	T_EQ_INT(xfer_mk_reply_decode(mk_out, len + 1, &d), XFER_MK_ERR_LONG);
+	/* A full batch fits in one Transfer ACTIVE (TransferMaxEmbedSize). */
+	T_ASSERT(WIRE_TRANSFER_HDR_SIZE + XFER_MK_HDR + XFER_MK_BATCH * 32 <=
+	    WIRE_TRANSFER_HDR_SIZE + WIRE_TRANSFER_EMBED_MAX);
+}
+
+static void
+test_merkle_reply_refuses_wrong_shape_and_range(void)
+{
+	struct xfer_mk_reply r, d;
+	size_t len;
+
+	mk_reply(&r);
+	r.file_size = 262144;		/* one fragment: no tree to send */
+	T_EQ_INT(xfer_mk_reply_encode(mk_out, sizeof(mk_out), &len, &r), XFER_MK_ERR_SHAPE);
+	mk_reply(&r);
+	r.fragment_size = 524288;	/* not §4.1's for 10 MB */
+	T_EQ_INT(xfer_mk_reply_encode(mk_out, sizeof(mk_out), &len, &r), XFER_MK_ERR_SHAPE);
+	mk_reply(&r);
+	r.first = 33;			/* 33 + 7 > 39 */
+	T_EQ_INT(xfer_mk_reply_encode(mk_out, sizeof(mk_out), &len, &r), XFER_MK_ERR_RANGE);
+	mk_reply(&r);
+	r.first = 0;
+	r.count = XFER_MK_BATCH + 1;
+	T_EQ_INT(xfer_mk_reply_encode(mk_out, sizeof(mk_out), &len, &r), XFER_MK_ERR_RANGE);
+	/* The decoder applies the same checks to bytes from the wire. */
+	mk_reply(&r);
+	T_EQ_INT(xfer_mk_reply_encode(mk_out, sizeof(mk_out), &len, &r), XFER_MK_OK);
+	buf_put_le64(mk_out + 48, 33);
+	T_EQ_INT(xfer_mk_reply_decode(mk_out, len, &d), XFER_MK_ERR_RANGE);
+	buf_put_le64(mk_out + 48, 32);
+	buf_put_le64(mk_out + 8, 1048576);
+	T_EQ_INT(xfer_mk_reply_decode(mk_out, len, &d), XFER_MK_ERR_SHAPE);
+	buf_put_le64(mk_out + 8, 262144);
+	buf_put_le32(mk_out + 56, 0xffffffffu);
+	T_EQ_INT(xfer_mk_reply_decode(mk_out, len, &d), XFER_MK_ERR_RANGE);
+}
+
+/* Leaves hashed here, folded by xfer_mk_root = common/merkle.c's root. */
+static void
+test_merkle_root_of_leaves_matches_tree_builder(void)
+{
+	static const uint64_t sizes[] = { 262145, 3 * 262144, 5 * 262144 + 1000,
+	    4 * 262144, 10000000 };
+	uint8_t *data, *leaves, want[32], got[32];
+	blake3_hasher h;
+	uint64_t n, i, off, len;
+	size_t k;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		data = malloc(sizes[k]);
+		T_ASSERT(data != NULL);
+		for (i = 0; i < sizes[k]; i++)
+			data[i] = (uint8_t)(i * 2654435761u >> 13);
+		n = merkle_fragment_count(sizes[k], 262144);
+		leaves = malloc(n * 32);
+		T_ASSERT(leaves != NULL);
+		for (i = 0; i < n; i++) {
+			T_EQ_INT(merkle_fragment_range(sizes[k], 262144, i, &off, &len), 0);
+			blake3_hasher_init(&h);
+			blake3_hasher_update(&h, data + off, len);
+			blake3_hasher_finalize(&h, leaves + i * 32, 32);
+		}
+		T_EQ_INT(merkle_root(data, sizes[k], 262144, want), 0);
+		T_EQ_INT(xfer_mk_root(leaves, n, got), XFER_MK_OK);
+		T_EQ_MEM(got, want, 32);
+		/* One flipped bit in the last leaf (a promoted one when n is odd). */
+		leaves[(n - 1) * 32] ^= 1;
+		T_EQ_INT(xfer_mk_root(leaves, n, got), XFER_MK_OK);
+		T_ASSERT(memcmp(got, want, 32) != 0);
+		free(leaves);
+		free(data);
+	}
+	T_EQ_INT(xfer_mk_root(mk_leaves, 0, got), XFER_MK_ERR_ARG);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -597,6 +725,9 @@ main(int argc, char **argv)
 	T_RUN(test_uuid_v4_sets_version_and_variant_bits);
 	T_RUN(test_range_walk_follows_reference_request_order);
 	T_RUN(test_blocks_cross_lossy_udt_and_parse_exactly);
+	T_RUN(test_merkle_reply_round_trips_at_exact_length);
+	T_RUN(test_merkle_reply_refuses_wrong_shape_and_range);
+	T_RUN(test_merkle_root_of_leaves_matches_tree_builder);
 	rc = t_done();
 	json_decref(capture);
 	json_decref(messages);
