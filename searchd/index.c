@@ -76,8 +76,12 @@ enum {
 	ST_LOOKUP_DELTA,
 	ST_LOOKUP_DELTA_NAME,
 	ST_MERGE,
-	ST_ROW_TEXT,
 	ST_ROW_META,
+	ST_POST_MAIN,
+	ST_POST_DELTA,
+	ST_ROW_EMIT,
+	ST_ROW_IDS,
+	ST_ROW_SCAN,
 	ST_DELTA_COUNT,
 	ST_BEGIN,
 	ST_COMMIT,
@@ -129,8 +133,19 @@ static const char *const sql_text[ST_COUNT] = {
 	    ", substr(f.name, 1, 128) FROM idx_delta d LEFT JOIN file f"
 	    " ON f.id = d.file WHERE d.k = ?1",
 #undef LOOKUP_COLS
-	[ST_ROW_TEXT] = "SELECT name, folder, description FROM file WHERE id = ?1",
 	[ST_DELTA_COUNT] = "SELECT count(*) FROM file WHERE id > ?1",
+	/*
+	 * The row-cache query path (struct rmeta): a keyword's postings
+	 * without their rows, in the same order as ST_LOOKUP_*; the rows'
+	 * other columns are read only for the results delivered.
+	 */
+	[ST_POST_MAIN] = "SELECT file FROM posting WHERE k = ?1 ORDER BY file",
+	[ST_POST_DELTA] = "SELECT file FROM idx_delta WHERE k = ?1",
+	[ST_ROW_EMIT] = "SELECT name, folder, description, fid, version, block"
+	    " FROM file WHERE id = ?1",
+	[ST_ROW_IDS] = "SELECT fid, version, block FROM file WHERE id = ?1",
+	[ST_ROW_SCAN] = "SELECT id, owner, hash, size, type, format, date"
+	    " FROM file ORDER BY id",
 	[ST_ROW_META] = "SELECT size, substr(name, 1, ?2) FROM file WHERE id = ?1",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
@@ -204,6 +219,35 @@ struct idx {
 	uint8_t		 last_owner[IDX_OWNER_LEN];
 	/* queries */
 	struct owner_slot ocache[OWNER_CACHE];
+	/*
+	 * Row cache: the columns that filters, merging and sorts (all but
+	 * the name sorts) need, per row id from meta_base on, so that a
+	 * query reads only postings and then the rows it delivers (rmeta).
+	 */
+	struct rmeta	*meta;
+	size_t		 meta_n, meta_cap;
+	int64_t		 meta_base;
+	int		 meta_ok;
+	int		 meta_nobuild;	/* a build failed: not per query */
+};
+
+/*
+ * One row in the row cache.  A query of ~1,100 candidate rows spent most
+ * of its time in the rowid lookup of each candidate (B-tree descents
+ * into a 1,000,000-row file table); the cache costs 56 bytes per row of
+ * memory and one table scan at the first query after idx_open (an index
+ * created empty keeps it up to date from the start).  Any rollback drops
+ * it (it is rebuilt at the next query); a failed allocation drops it and
+ * queries then read the rows as before.
+ */
+struct rmeta {
+	uint8_t		hash[IDX_HASH_LEN];
+	int64_t		date;
+	uint64_t	size;
+	uint32_t	oid;
+	uint16_t	format;
+	uint8_t		type;
+	uint8_t		live;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -464,6 +508,132 @@ static const sqlite3_module delta_module = {
 static int	delta_load(struct idx *);
 static void	runs_free(struct idx *);
 
+/* ---- the row cache (struct rmeta) ---------------------------------------- */
+
+static void
+meta_drop(struct idx *idx)
+{
+	free(idx->meta);
+	idx->meta = NULL;
+	idx->meta_n = idx->meta_cap = 0;
+	idx->meta_ok = 0;
+}
+
+/* An empty, valid cache whose first row will be `base`. */
+static void
+meta_reset(struct idx *idx, int64_t base)
+{
+	idx->meta_n = 0;
+	idx->meta_base = base;
+	idx->meta_ok = 1;
+	idx->meta_nobuild = 0;
+}
+
+/* Records row `rowid`; drops the cache when it cannot hold it. */
+static void
+meta_set(struct idx *idx, int64_t rowid, int64_t oid, const uint8_t *hash,
+    uint64_t size, int type, int format, int64_t date)
+{
+	struct rmeta *m;
+	size_t i, ncap;
+
+	if (!idx->meta_ok)
+		return;
+	if (rowid < idx->meta_base || oid <= 0 || oid > (int64_t)UINT32_MAX ||
+	    rowid - idx->meta_base >= (int64_t)(UINT32_MAX / 2)) {
+		meta_drop(idx);
+		return;
+	}
+	i = (size_t)(rowid - idx->meta_base);
+	if (i >= idx->meta_cap) {
+		ncap = idx->meta_cap ? idx->meta_cap : 4096;
+		while (ncap <= i)
+			ncap *= 2;
+		if ((m = reallocarray(idx->meta, ncap, sizeof(*m))) == NULL) {
+			meta_drop(idx);
+			return;
+		}
+		idx->meta = m;
+		idx->meta_cap = ncap;
+	}
+	if (i >= idx->meta_n) {
+		memset(&idx->meta[idx->meta_n], 0,
+		    (i + 1 - idx->meta_n) * sizeof(*idx->meta));
+		idx->meta_n = i + 1;
+	}
+	m = &idx->meta[i];
+	memcpy(m->hash, hash, IDX_HASH_LEN);
+	m->date = date;
+	m->size = size;
+	m->oid = (uint32_t)oid;
+	m->format = (uint16_t)format;
+	m->type = (uint8_t)type;
+	m->live = 1;
+}
+
+static void
+meta_kill(struct idx *idx, int64_t rowid)
+{
+	if (idx->meta_ok && rowid >= idx->meta_base &&
+	    rowid - idx->meta_base < (int64_t)idx->meta_n)
+		idx->meta[rowid - idx->meta_base].live = 0;
+}
+
+/* The cached row, or NULL when there is no such row. */
+static const struct rmeta *
+meta_get(const struct idx *idx, int64_t rowid)
+{
+	const struct rmeta *m;
+
+	if (rowid < idx->meta_base ||
+	    rowid - idx->meta_base >= (int64_t)idx->meta_n)
+		return NULL;
+	m = &idx->meta[rowid - idx->meta_base];
+	return m->live ? m : NULL;
+}
+
+/*
+ * Fills the cache from the file table (inside the caller's transaction).
+ * A failure leaves it dropped: queries then read the rows.
+ */
+static int
+meta_build(struct idx *idx)
+{
+	sqlite3_stmt *s = stmt(idx, ST_ROW_SCAN);
+	int rc, first = 1;
+
+	meta_drop(idx);
+	meta_reset(idx, idx->next_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		uint8_t h[IDX_HASH_LEN];
+
+		if (first) {
+			idx->meta_base = id;
+			first = 0;
+		}
+		if ((size_t)sqlite3_column_bytes(s, 2) == IDX_HASH_LEN)
+			memcpy(h, sqlite3_column_blob(s, 2), IDX_HASH_LEN);
+		else
+			memset(h, 0, IDX_HASH_LEN);
+		meta_set(idx, id, sqlite3_column_int64(s, 1), h,
+		    (uint64_t)sqlite3_column_int64(s, 3),
+		    sqlite3_column_int(s, 4), sqlite3_column_int(s, 5),
+		    sqlite3_column_int64(s, 6));
+		if (!idx->meta_ok)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		meta_drop(idx);
+		rc = db_fail(idx);
+	} else
+		rc = idx->meta_ok ? IDX_OK : IDX_E_NOMEM;
+	/* until idx_clear or idx_open: not one table scan per query */
+	idx->meta_nobuild = !idx->meta_ok;
+	return rc;
+}
+
 /* ---- open / close ---------------------------------------------------- */
 
 int
@@ -535,6 +705,12 @@ idx_open(struct idx **out, const char *path)
 			goto dbfail;
 	if ((rc = delta_load(idx)) != IDX_OK)
 		goto fail;
+	/* a new index keeps its row cache from the first row on */
+	if ((s = stmt(idx, ST_MAX_ID)) != NULL &&
+	    sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) == SQLITE_NULL)
+		meta_reset(idx, idx->next_id);
+	sqlite3_reset(s);
 	*out = idx;
 	return IDX_OK;
 dbfail:
@@ -559,6 +735,7 @@ idx_close(struct idx *idx)
 		sqlite3_finalize(idx->st[i]);
 	sqlite3_close(idx->db);
 	runs_free(idx);
+	meta_drop(idx);
 	free(idx->arena);
 	free(idx->post);
 	free(idx);
@@ -860,6 +1037,7 @@ tx_rollback(struct idx *idx)
 	idx->npost = 0;
 	idx->last_owner_valid = 0;	/* the owner row may be gone */
 	step_done(idx, stmt(idx, ST_ROLLBACK));
+	meta_drop(idx);		/* rows of the batch gone, old ones back */
 	if (delta_load(idx) != IDX_OK)	/* memory: searches miss the delta */
 		runs_free(idx);
 }
@@ -1003,6 +1181,7 @@ drop_row(struct idx *idx, int64_t rowid, const void *kws, size_t kwlen)
 		if ((rc = post_del(idx, k, rowid)) != IDX_OK)
 			return rc;
 	}
+	meta_kill(idx, rowid);
 	s = stmt(idx, ST_FILE_DEL);
 	sqlite3_bind_int64(s, 1, rowid);
 	return step_done(idx, s);
@@ -1118,6 +1297,8 @@ add_one(struct idx *idx, const struct idx_file *f)
 	sqlite3_bind_int64(s, 14, rowid);
 	if ((rc = step_done(idx, s)) != IDX_OK)
 		return rc;
+	meta_set(idx, rowid, oid, f->hash, f->size, f->type, f->format,
+	    f->date);
 	idx->next_id++;
 	return post_add_row(idx, rowid, keys, nkeys * 8);
 }
@@ -1203,6 +1384,7 @@ remove_owner(struct idx *idx, const uint8_t *owner, uint64_t *removed)
 				return rc;
 			}
 		}
+		meta_kill(idx, rowid);
 		if (removed != NULL)
 			(*removed)++;
 	}
@@ -1238,6 +1420,8 @@ clear_all(struct idx *idx)
 	idx->last_owner_valid = 0;
 	memset(idx->ocache, 0, sizeof(idx->ocache));
 	runs_free(idx);
+	meta_drop(idx);
+	meta_reset(idx, idx->next_id);
 	/* the merge mark stays: ids above it are still never reused */
 	if (sqlite3_exec(idx->db, "DELETE FROM posting;"
 	    " DELETE FROM file;"
@@ -1368,6 +1552,7 @@ struct cand {
 	uint32_t	matched;
 	uint8_t		exact;
 	uint8_t		gone;		/* posting without a row */
+	uint8_t		lazy;		/* fid, version, block not read yet */
 	uint8_t		type;
 	uint16_t	format;
 	uint64_t	size;
@@ -1395,6 +1580,7 @@ struct qstate {
 	uint64_t		 deadline;
 	char			*names;	/* arena of name prefixes */
 	size_t			 names_len, names_cap;
+	int			 cached;	/* rows from the row cache */
 };
 
 static size_t
@@ -1588,6 +1774,36 @@ scan_tick(struct qstate *qs)
 }
 
 /*
+ * A new candidate's columns from the row cache (c->gone when the posting
+ * has no row); fid, version and block are read when it is delivered.
+ */
+static int
+load_cached(struct qstate *qs, struct cand *c)
+{
+	const struct rmeta *m = meta_get(qs->idx, c->rowid);
+	int rc;
+
+	if (m == NULL) {
+		c->gone = 1;
+		return IDX_OK;
+	}
+	if ((rc = owner_key(qs->idx, m->oid, c->owner)) != IDX_OK) {
+		if (rc == IDX_E_NOTFOUND) {
+			c->gone = 1;
+			return IDX_OK;
+		}
+		return rc;
+	}
+	memcpy(c->hash, m->hash, IDX_HASH_LEN);
+	c->size = m->size;
+	c->type = m->type;
+	c->format = m->format;
+	c->date = m->date;
+	c->lazy = 1;
+	return IDX_OK;
+}
+
+/*
  * One keyword: its postings in the main table (joined with their rows),
  * then in the delta runs, oldest run first (row ids ascending), each new
  * candidate's row read by id.
@@ -1595,14 +1811,15 @@ scan_tick(struct qstate *qs)
 static int
 lookup(struct qstate *qs, const uint8_t hash[KW_HASH_LEN], int exact)
 {
-	static const int main_delta[2][2] = {
+	static const int main_delta[3][2] = {
 		{ ST_LOOKUP_MAIN, ST_LOOKUP_DELTA },
 		{ ST_LOOKUP_MAIN_NAME, ST_LOOKUP_DELTA_NAME },
+		{ ST_POST_MAIN, ST_POST_DELTA },
 	};
 	struct idx *idx = qs->idx;
 	struct cand *c;
 	sqlite3_stmt *s;
-	int t, rc, names = want_names(qs->q->sort);
+	int t, rc, names = qs->cached ? 2 : want_names(qs->q->sort);
 
 	for (t = 0; t < 2; t++) {
 	if (qs->st->timed_out)
@@ -1612,7 +1829,8 @@ lookup(struct qstate *qs, const uint8_t hash[KW_HASH_LEN], int exact)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((rc = cand_hit(qs, sqlite3_column_int64(s, 0), exact,
 		    &c)) != IDX_OK ||
-		    (c != NULL && (rc = load_row(qs, s, c)) != IDX_OK)) {
+		    (c != NULL && (rc = qs->cached ? load_cached(qs, c) :
+		    load_row(qs, s, c)) != IDX_OK)) {
 			sqlite3_reset(s);
 			return rc;
 		}
@@ -1747,6 +1965,23 @@ cand_cmp(const void *pa, const void *pb, void *arg)
 	return r;
 }
 
+/* fid, version and block of a row the row cache does not hold. */
+static int
+row_ids(struct idx *idx, int64_t rowid, struct idx_sharer *sh)
+{
+	sqlite3_stmt *s = stmt(idx, ST_ROW_IDS);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, rowid);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		copy_col(s, 0, sh->file_id, IDX_FILE_ID_LEN);
+		sh->version = (uint64_t)sqlite3_column_int64(s, 1);
+		sh->block = (uint64_t)sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+}
+
 /* Fetches texts of one result and calls the user's callback. */
 static int
 emit(struct qstate *qs, const struct cand *c, size_t pos, idx_hit_fn cb,
@@ -1761,33 +1996,54 @@ emit(struct qstate *qs, const struct cand *c, size_t pos, idx_hit_fn cb,
 	size_t k;
 	int rc;
 
+	s = stmt(idx, ST_ROW_EMIT);
+	sqlite3_bind_int64(s, 1, c->rowid);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+	}
 	memset(&f, 0, sizeof(f));
 	memcpy(f.owner, c->owner, IDX_OWNER_LEN);
-	memcpy(f.file_id, c->fid, IDX_FILE_ID_LEN);
 	memcpy(f.hash, c->hash, IDX_HASH_LEN);
 	f.size = c->size;
 	f.type = c->type;
 	f.format = c->format;
 	f.date = c->date;
-	f.version = c->version;
-	f.block = c->block;
+	if (c->lazy) {
+		copy_col(s, 3, f.file_id, IDX_FILE_ID_LEN);
+		f.version = (uint64_t)sqlite3_column_int64(s, 4);
+		f.block = (uint64_t)sqlite3_column_int64(s, 5);
+	} else {
+		memcpy(f.file_id, c->fid, IDX_FILE_ID_LEN);
+		f.version = c->version;
+		f.block = c->block;
+	}
 	if (c->nsharers > 1 &&
-	    (sh = calloc(c->nsharers, sizeof(*sh))) == NULL)
+	    (sh = calloc(c->nsharers, sizeof(*sh))) == NULL) {
+		sqlite3_reset(s);
 		return IDX_E_NOMEM;
+	}
 	for (j = (int32_t)(c - qs->c), k = 0; j >= 0 && k < c->nsharers;
 	    j = qs->c[j].next, k++) {
-		memcpy(sh[k].owner, qs->c[j].owner, IDX_OWNER_LEN);
-		memcpy(sh[k].file_id, qs->c[j].fid, IDX_FILE_ID_LEN);
-		sh[k].version = qs->c[j].version;
-		sh[k].block = qs->c[j].block;
-	}
-	s = stmt(idx, ST_ROW_TEXT);
-	sqlite3_bind_int64(s, 1, c->rowid);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (sh != &one)
-			free(sh);
-		return rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+		const struct cand *o = &qs->c[j];
+
+		memcpy(sh[k].owner, o->owner, IDX_OWNER_LEN);
+		if (o == c) {
+			memcpy(sh[k].file_id, f.file_id, IDX_FILE_ID_LEN);
+			sh[k].version = f.version;
+			sh[k].block = f.block;
+		} else if (o->lazy) {
+			if ((rc = row_ids(idx, o->rowid, &sh[k])) != IDX_OK) {
+				sqlite3_reset(s);
+				if (sh != &one)
+					free(sh);
+				return rc;
+			}
+		} else {
+			memcpy(sh[k].file_id, o->fid, IDX_FILE_ID_LEN);
+			sh[k].version = o->version;
+			sh[k].block = o->block;
+		}
 	}
 	f.name = sqlite3_column_blob(s, 0);
 	f.name_len = (size_t)sqlite3_column_bytes(s, 0);
@@ -1921,6 +2177,15 @@ idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
 	/* one read transaction for all lookups and row reads */
 	if (!idx->in_batch && (rc = tx_begin(idx)) != IDX_OK)
 		return rc;
+	/*
+	 * Name sorts need every candidate's name: they read the rows.  A
+	 * cache that cannot be built (memory, I/O) falls back to the rows.
+	 */
+	if (!want_names(q->sort) && !(q->flags & IDX_Q_ROWS)) {
+		if (!idx->meta_ok && !idx->meta_nobuild)
+			(void)meta_build(idx);
+		qs.cached = idx->meta_ok;
+	}
 	rc = run_query(&qs, cb, arg);
 	if (!idx->in_batch)
 		step_done(idx, stmt(idx, ST_COMMIT));

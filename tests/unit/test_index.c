@@ -1382,6 +1382,270 @@ test_content_postings_are_not_counted_as_keywords(void)
 	close_tmp(idx);
 }
 
+/* ---- the row-cache path against the row path ---- */
+
+struct ser {
+	uint8_t		*p;
+	size_t		 n, cap;
+	int		 fail;
+};
+
+static void
+ser_put(struct ser *s, const void *d, size_t n)
+{
+	uint8_t *np;
+
+	if (s->n + n > s->cap) {
+		size_t ncap = s->cap ? s->cap : 4096;
+
+		while (ncap < s->n + n)
+			ncap *= 2;
+		if ((np = realloc(s->p, ncap)) == NULL) {
+			s->fail = 1;
+			return;
+		}
+		s->p = np;
+		s->cap = ncap;
+	}
+	if (n > 0)
+		memcpy(s->p + s->n, d, n);
+	s->n += n;
+}
+
+/* Every field of a hit, sharers included, in one byte string. */
+static int
+ser_cb(const struct idx_hit *h, void *arg)
+{
+	struct ser *s = arg;
+	const struct idx_file *f = h->file;
+	size_t i;
+
+	ser_put(s, &h->position, sizeof(h->position));
+	ser_put(s, f->owner, IDX_OWNER_LEN);
+	ser_put(s, f->file_id, IDX_FILE_ID_LEN);
+	ser_put(s, f->hash, IDX_HASH_LEN);
+	ser_put(s, &f->size, sizeof(f->size));
+	ser_put(s, &f->type, sizeof(f->type));
+	ser_put(s, &f->format, sizeof(f->format));
+	ser_put(s, &f->date, sizeof(f->date));
+	ser_put(s, &f->version, sizeof(f->version));
+	ser_put(s, &f->block, sizeof(f->block));
+	ser_put(s, &f->name_len, sizeof(f->name_len));
+	ser_put(s, f->name, f->name_len);
+	ser_put(s, &f->folder_len, sizeof(f->folder_len));
+	ser_put(s, f->folder, f->folder_len);
+	ser_put(s, &f->desc_len, sizeof(f->desc_len));
+	ser_put(s, f->desc, f->desc_len);
+	ser_put(s, h->node_id, IDX_NODE_ID_LEN);
+	ser_put(s, &h->exact, sizeof(h->exact));
+	ser_put(s, &h->matched, sizeof(h->matched));
+	ser_put(s, &h->nsharers, sizeof(h->nsharers));
+	for (i = 0; i < h->nsharers; i++) {
+		ser_put(s, h->sharers[i].owner, IDX_OWNER_LEN);
+		ser_put(s, h->sharers[i].file_id, IDX_FILE_ID_LEN);
+		ser_put(s, &h->sharers[i].version, sizeof(uint64_t));
+		ser_put(s, &h->sharers[i].block, sizeof(uint64_t));
+	}
+	return 0;
+}
+
+static uint64_t rc_state;
+
+static uint32_t
+rc_rnd(void)
+{
+	rc_state ^= rc_state << 13;
+	rc_state ^= rc_state >> 7;
+	rc_state ^= rc_state << 17;
+	return (uint32_t)(rc_state >> 11);
+}
+
+static const char *const rc_vocab[] = {
+	"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+	"hotel",
+};
+#define RC_VOCAB	8
+
+static int
+rc_owner_ok(const uint8_t owner[IDX_OWNER_LEN], void *arg)
+{
+	return owner[1] != *(const int *)arg;
+}
+
+/* Adds record n of owner o with random words, hash, size, date, type. */
+static int
+rc_add(struct idx *idx, int o, int n)
+{
+	struct idx_file f;
+	char name[128], desc[64];
+	size_t l = 0;
+	int k, nw = 1 + (int)(rc_rnd() % 4);
+
+	for (k = 0; k < nw; k++)
+		l += (size_t)snprintf(name + l, sizeof(name) - l, "%s%s",
+		    k ? " " : "", rc_vocab[rc_rnd() % RC_VOCAB]);
+	snprintf(desc, sizeof(desc), "%s", rc_rnd() % 3 == 0 ?
+	    rc_vocab[rc_rnd() % RC_VOCAB] : "");
+	mkfile(&f, o, n, name, "Folder", desc);
+	if (rc_rnd() % 2 == 0) {	/* shared content: merges */
+		memset(f.hash, 0, sizeof(f.hash));
+		f.hash[0] = (uint8_t)(rc_rnd() % 40);
+	}
+	f.size = 100 * (rc_rnd() % 6);
+	f.date = rc_rnd() % 5 == 0 ? 0 : 1600000000 + 1000 * (rc_rnd() % 8);
+	f.type = (uint8_t)(rc_rnd() % 4);
+	f.format = (uint16_t)(rc_rnd() % 4);
+	f.version = rc_rnd() % 100;
+	f.block = rc_rnd() % 100;
+	return idx_add_file(idx, &f);
+}
+
+/*
+ * Runs `count` random queries through both paths; returns the number of
+ * mismatches, adds the results seen and rows merged to *results, *merged.
+ */
+static int
+rc_compare(struct idx *idx, int count, uint64_t *results, uint64_t *merged)
+{
+	struct idx_query q;
+	struct idx_query_stats a, b;
+	struct ser sa, sb;
+	char term[96];
+	int i, k, nw, bad_owner, mismatches = 0;
+	size_t l;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	for (i = 0; i < count; i++) {
+		nw = 1 + (int)(rc_rnd() % 3);
+		l = 0;
+		if (rc_rnd() % 8 == 0)
+			l += (size_t)snprintf(term + l, sizeof(term) - l, "\"");
+		for (k = 0; k < nw; k++)
+			l += (size_t)snprintf(term + l, sizeof(term) - l,
+			    "%s%s", k ? " " : "", rc_vocab[rc_rnd() % RC_VOCAB]);
+		if (term[0] == '"')
+			l += (size_t)snprintf(term + l, sizeof(term) - l, "\"");
+		memset(&q, 0, sizeof(q));
+		idx_filter_none(&q.filter);
+		q.term = term;
+		q.term_len = l;
+		q.sort = (int)(rc_rnd() % IDX_SORT_COUNT);
+		q.flags = rc_rnd() % 3 ? IDX_Q_DEDUP : 0;
+		q.offset = rc_rnd() % 2 ? 0 : rc_rnd() % 30;
+		q.limit = rc_rnd() % 3 ? 0 : rc_rnd() % 40;
+		switch (rc_rnd() % 6) {
+		case 0:
+			q.filter.type = (int)(rc_rnd() % 4);
+			break;
+		case 1:
+			q.filter.size_min = 200;
+			q.filter.size_max = 400;
+			break;
+		case 2:
+			q.filter.date_from = 1600001000;
+			q.filter.date_to = 1600004000;
+			break;
+		case 3:
+			q.filter.has_node = 1;
+			{
+				uint8_t o[IDX_OWNER_LEN];
+
+				owner_n(o, 1 + (int)(rc_rnd() % 6));
+				idx_node_id(o, q.filter.node_id);
+			}
+			break;
+		default:
+			break;
+		}
+		bad_owner = 1 + (int)(rc_rnd() % 6);
+		if (rc_rnd() % 4 == 0) {
+			q.owner_ok = rc_owner_ok;
+			q.owner_arg = &bad_owner;
+		}
+		sa.n = sb.n = 0;
+		if (idx_query(idx, &q, ser_cb, &sa, &a) != IDX_OK)
+			mismatches++;
+		q.flags |= IDX_Q_ROWS;
+		if (idx_query(idx, &q, ser_cb, &sb, &b) != IDX_OK)
+			mismatches++;
+		a.elapsed_us = b.elapsed_us = 0;
+		if (sa.fail || sb.fail || sa.n != sb.n ||
+		    (sa.n > 0 && memcmp(sa.p, sb.p, sa.n) != 0) ||
+		    memcmp(&a, &b, sizeof(a)) != 0) {
+			if (mismatches < 3)
+				printf("# mismatch: term '%s' sort %d flags %u"
+				    " offset %zu limit %zu\n", term, q.sort,
+				    q.flags, q.offset, q.limit);
+			mismatches++;
+		}
+		*results += a.delivered;
+		*merged += a.merged;
+	}
+	free(sa.p);
+	free(sb.p);
+	return mismatches;
+}
+
+static void
+test_row_cache_path_gives_the_row_path_results_on_random_indexes(void)
+{
+	struct idx *idx;
+	uint64_t results = 0, merged = 0, removed;
+	uint8_t o[IDX_OWNER_LEN], fid[IDX_FILE_ID_LEN];
+	int i, ok;
+
+	rc_state = 0x9e3779b97f4a7c15ULL;
+	T_ASSERT((idx = open_tmp()) != NULL);
+	/* main table and delta both hold rows */
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	for (i = 0; i < 400; i++)
+		T_EQ_INT(rc_add(idx, 1 + i % 6, i), IDX_OK);
+	T_EQ_INT(idx_commit(idx), IDX_OK);
+	T_EQ_INT(idx_compact(idx), IDX_OK);
+	for (i = 400; i < 600; i++)
+		T_EQ_INT(rc_add(idx, 1 + i % 6, i), IDX_OK);
+	T_EQ_INT(rc_compare(idx, 300, &results, &merged), 0);
+	/* removals, an owner gone, replaced rows */
+	for (i = 0; i < 600; i += 7) {
+		owner_n(o, 1 + i % 6);
+		fid_n(fid, i);
+		T_EQ_INT(idx_remove_file(idx, o, fid), IDX_OK);
+	}
+	owner_n(o, 4);
+	T_EQ_INT(idx_remove_owner(idx, o, &removed), IDX_OK);
+	T_ASSERT(removed > 0);
+	for (i = 1; i < 600; i += 11)
+		T_EQ_INT(rc_add(idx, 1 + i % 6, i), IDX_OK);
+	T_EQ_INT(rc_compare(idx, 300, &results, &merged), 0);
+	/* queries inside a batch, then the batch rolled back */
+	T_EQ_INT(idx_begin(idx), IDX_OK);
+	for (i = 2; i < 600; i += 5)
+		T_EQ_INT(rc_add(idx, 1 + i % 6, i), IDX_OK);
+	owner_n(o, 2);
+	T_EQ_INT(idx_remove_owner(idx, o, &removed), IDX_OK);
+	T_EQ_INT(rc_compare(idx, 100, &results, &merged), 0);
+	idx_rollback(idx);
+	T_EQ_INT(rc_compare(idx, 200, &results, &merged), 0);
+	/* reopened: the cache is built from the table */
+	idx_close(idx);
+	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
+	ok = rc_compare(idx, 200, &results, &merged);
+	T_EQ_INT(ok, 0);
+	for (i = 600; i < 700; i++)
+		T_EQ_INT(rc_add(idx, 1 + i % 6, i), IDX_OK);
+	T_EQ_INT(rc_compare(idx, 200, &results, &merged), 0);
+	/* emptied and filled again */
+	T_EQ_INT(idx_clear(idx), IDX_OK);
+	for (i = 0; i < 200; i++)
+		T_EQ_INT(rc_add(idx, 1 + i % 6, i), IDX_OK);
+	T_EQ_INT(rc_compare(idx, 200, &results, &merged), 0);
+	/* the comparison saw real results and merges */
+	T_ASSERT(results > 10000);
+	T_ASSERT(merged > 1000);
+	close_tmp(idx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1406,5 +1670,6 @@ main(int argc, char **argv)
 	T_RUN(test_hash_owners_follow_removal_batches_and_cut_long_names);
 	T_RUN(test_index_of_the_previous_schema_is_refused);
 	T_RUN(test_content_postings_are_not_counted_as_keywords);
+	T_RUN(test_row_cache_path_gives_the_row_path_results_on_random_indexes);
 	return t_done();
 }
