@@ -896,6 +896,27 @@ wh_delete(struct wh *wh, const uint8_t hash[WH_HASH_BYTES])
 	return rc;
 }
 
+/*
+ * The directory fd of a stored content (*l2p, the caller closes it), its
+ * names and the stat of its regular file: WH_ERR_NOTFOUND when absent.
+ */
+static int
+content_dir(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], struct names *n,
+    int *l2p, struct stat *st)
+{
+	int rc;
+
+	names_of(hash, n);
+	if ((rc = levels_open(wh, n, 0, NULL, l2p)) != WH_OK)
+		return rc;
+	if (fstatat(*l2p, n->file, st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st->st_mode)) {
+		close(*l2p);
+		return WH_ERR_NOTFOUND;
+	}
+	return WH_OK;
+}
+
 int
 wh_merkle(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t index,
     struct wh_merkle_info *info, uint8_t *proof, size_t cap, size_t *prooflen)
@@ -912,14 +933,8 @@ wh_merkle(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t index,
 		return WH_ERR_ARG;
 	if (hash == NULL)
 		return WH_ERR_HASH;
-	names_of(hash, &n);
-	if ((rc = levels_open(wh, &n, 0, NULL, &l2)) != WH_OK)
+	if ((rc = content_dir(wh, hash, &n, &l2, &st)) != WH_OK)
 		return rc;
-	if (fstatat(l2, n.file, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode)) {
-		close(l2);
-		return WH_ERR_NOTFOUND;
-	}
 	memset(&mi, 0, sizeof(mi));
 	mi.file_size = (uint64_t)st.st_size;
 	if (mi.file_size <= WH_SMALL_FILE_MAX) {
@@ -993,14 +1008,8 @@ wh_merkle_leaves(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t firs
 	if (hash == NULL)
 		return WH_ERR_HASH;
 	*got = 0;
-	names_of(hash, &n);
-	if ((rc = levels_open(wh, &n, 0, NULL, &l2)) != WH_OK)
+	if ((rc = content_dir(wh, hash, &n, &l2, &st)) != WH_OK)
 		return rc;
-	if (fstatat(l2, n.file, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode)) {
-		close(l2);
-		return WH_ERR_NOTFOUND;
-	}
 	/* One fragment or none: the leaf is the file hash, nothing to send. */
 	if ((uint64_t)st.st_size <= WH_SMALL_FILE_MAX) {
 		close(l2);
