@@ -306,8 +306,14 @@ ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 	nng_msg_free(msg);
 	ret = 0;
 out:
-	nng_close(sock);
+	/*
+	 * Closing removes the pipe, which fires the callback: it must not
+	 * cancel an aio from inside nng_close (seen to hang nng 1.5.2's close
+	 * after a daemon was killed mid-request), so it is detached first.
+	 */
+	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
 	wait.aio = NULL;
+	nng_close(sock);
 	if (aio != NULL)
 		nng_aio_free(aio);
 	return ret;
