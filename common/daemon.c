@@ -376,6 +376,15 @@ daemon_open_ipc(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "loop: %s", strerror(errno));
 		return -1;
 	}
+	if (d->ops->nbulk_types > 0) {
+		char bulk[64];
+
+		snprintf(bulk, sizeof(bulk), "%s-bulk", d->name);
+		if (daemon_sock_path(d, bulk, path, sizeof(path)) == -1 ||
+		    ipc_server_bulk_open(&d->srv, &d->loop, path, d->ops->bulk_types,
+		    d->ops->nbulk_types, err, errlen) == -1)
+			return -1;
+	}
 	for (i = 0; i < 3; i++) {
 		if (strcmp(daemon_peers[i][0], d->name) != 0)
 			continue;

@@ -44,6 +44,12 @@ struct daemon_ops {
 	void	(*reload)(struct daemon *d);
 	/* On the way out, before the IPC sockets close. */
 	void	(*shutdown)(struct daemon *d);
+	/*
+	 * Request types also served on the bulk channel DIR/run/NAME-bulk.sock
+	 * (file data; see ipc_server_bulk_open); none: no bulk channel.
+	 */
+	const uint16_t	*bulk_types;
+	int		 nbulk_types;
 };
 
 struct daemon {

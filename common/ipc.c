@@ -26,6 +26,8 @@ struct ipc_req {
 	nng_msg			*msg;	/* the request; its header routes the reply */
 	uint16_t		 type;
 	uid_t			 uid;
+	void			*bulk;	/* or the bulk connection it came on (ipc_bulk.c) */
+	uint32_t		 bulk_gen, bulk_id;
 };
 
 int
@@ -100,8 +102,8 @@ fail:
 	return -1;
 }
 
-static int
-ipc_uid_allowed(const struct ipc_server *s, uid_t uid)
+int
+ipc_server_allows(const struct ipc_server *s, uid_t uid)
 {
 	int i;
 
@@ -140,7 +142,7 @@ ipc_server_dispatch(struct ipc_server *s)
 		}
 		req->type = h.type;
 		/* Checked before anything of the request is looked at. */
-		if (uid == UINT64_MAX || !ipc_uid_allowed(s, req->uid)) {
+		if (uid == UINT64_MAX || !ipc_server_allows(s, req->uid)) {
 			s->denied++;
 			log_warnx("refused %s request from uid %llu",
 			    ipc_type_name(h.type), (unsigned long long)uid);
@@ -155,6 +157,7 @@ ipc_server_dispatch(struct ipc_server *s)
 void
 ipc_server_close(struct ipc_server *s)
 {
+	ipc_server_bulk_close(s);
 	if (s->fd == -1 && s->path[0] == '\0')
 		return;
 	nng_close(s->sock);
@@ -175,11 +178,37 @@ ipc_req_uid(const struct ipc_req *req)
 	return req->uid;
 }
 
+struct ipc_req *
+ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen, uint32_t id, uid_t uid)
+{
+	struct ipc_req *req;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return NULL;
+	req->srv = srv;
+	req->uid = uid;
+	req->bulk = conn;
+	req->bulk_gen = gen;
+	req->bulk_id = id;
+	return req;
+}
+
+void
+ipc_req_set_type(struct ipc_req *req, uint16_t type)
+{
+	req->type = type;
+}
+
 int
 ipc_reply(struct ipc_req *req, const void *msg, size_t len)
 {
 	int rv;
 
+	if (req->bulk != NULL) {
+		rv = ipc_bulk_reply(req->bulk, req->bulk_gen, req->bulk_id, msg, len);
+		free(req);
+		return rv;
+	}
 	/* Clearing the body keeps the backtrace header that routes the reply. */
 	nng_msg_clear(req->msg);
 	if ((rv = nng_msg_append(req->msg, msg, len)) == 0)
@@ -419,28 +448,74 @@ ipc_client_open(struct ipc_client *cl, const char *name, const char *path)
 	return 0;
 }
 
-int
-ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
-    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+/* A free slot and a fresh request ID for it (the caller fills the slot). */
+struct ipc_client_slot *
+ipc_client_slot_take(struct ipc_client *cl, uint32_t *idp)
 {
-	struct ipc_client_slot *s = NULL;
-	nng_msg *m;
 	uint32_t id;
 	int i;
 
-	if (!cl->open)
-		return -1;
 	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
-		if (cl->slots[i].id == 0) {
-			s = &cl->slots[i];
+		if (cl->slots[i].id == 0)
 			break;
-		}
-	if (s == NULL)
-		return -1;
+	if (i == IPC_CLIENT_MAX_INFLIGHT)
+		return NULL;
 	/* Raw req: the request ID is ours to write, with its high bit set. */
 	id = (cl->next_id++ & 0x7fffffffu);
 	if (id == 0)
 		id = cl->next_id++ & 0x7fffffffu;
+	*idp = id;
+	return &cl->slots[i];
+}
+
+/* A reply for request id: its callback runs (unknown IDs are dropped). */
+void
+ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep, size_t len)
+{
+	struct ipc_client_slot *s = NULL, done;
+	int i;
+
+	id &= 0x7fffffffu;
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
+		if (cl->slots[i].id == id) {
+			s = &cl->slots[i];
+			break;
+		}
+	if (s == NULL)
+		return;
+	/* Free the slot first: the callback may send the next request. */
+	done = *s;
+	memset(s, 0, sizeof(*s));
+	done.cb(done.arg, rep, len, NULL);
+}
+
+/* The requests sent on the bulk channel fail (it closed). */
+void
+ipc_client_fail_bulk(struct ipc_client *cl, const char *why)
+{
+	struct ipc_client_slot done;
+	int i;
+
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++) {
+		if (cl->slots[i].id == 0 || !cl->slots[i].bulk)
+			continue;
+		done = cl->slots[i];
+		memset(&cl->slots[i], 0, sizeof(cl->slots[i]));
+		cl->failed++;
+		done.cb(done.arg, NULL, 0, why);
+	}
+}
+
+int
+ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
+    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+{
+	struct ipc_client_slot *s;
+	nng_msg *m;
+	uint32_t id;
+
+	if (!cl->open || (s = ipc_client_slot_take(cl, &id)) == NULL)
+		return -1;
 	if (nng_msg_alloc(&m, 0) != 0)
 		return -1;
 	if (nng_msg_header_append_u32(m, id | 0x80000000u) != 0 ||
@@ -460,29 +535,15 @@ ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
 void
 ipc_client_readable(struct ipc_client *cl)
 {
-	struct ipc_client_slot *s, done;
 	nng_msg *m;
 	uint32_t id;
-	int i;
 
 	while (nng_recvmsg(cl->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
 		if (nng_msg_header_len(m) < 4 || nng_msg_header_trim_u32(m, &id) != 0) {
 			nng_msg_free(m);
 			continue;
 		}
-		id &= 0x7fffffffu;
-		s = NULL;
-		for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
-			if (cl->slots[i].id == id) {
-				s = &cl->slots[i];
-				break;
-			}
-		if (s != NULL) {
-			/* Free the slot first: the callback may send the next request. */
-			done = *s;
-			memset(s, 0, sizeof(*s));
-			done.cb(done.arg, nng_msg_body(m), nng_msg_len(m), NULL);
-		}
+		ipc_client_deliver(cl, id, nng_msg_body(m), nng_msg_len(m));
 		nng_msg_free(m);
 	}
 }
@@ -522,6 +583,7 @@ ipc_client_close(struct ipc_client *cl)
 
 	if (!cl->open)
 		return;
+	ipc_client_bulk_close(cl);
 	nng_close(cl->sock);
 	cl->open = 0;
 	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)

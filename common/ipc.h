@@ -23,6 +23,9 @@
 
 struct ipc_req;
 struct ipc_server;
+struct ipc_bulk;
+struct ipc_bulk_client;
+struct loop;
 
 /*
  * Called for every request that passed the uid check and has a valid
@@ -42,6 +45,7 @@ struct ipc_server {
 	void		*arg;
 	uint64_t	 denied;	/* requests refused by the uid check */
 	uint64_t	 malformed;	/* requests with a bad header */
+	struct ipc_bulk	*bulk;		/* the bulk channel, if opened */
 };
 
 /* Listens on path (created 0660; an existing file is replaced: hold the lock first). */
@@ -50,7 +54,20 @@ int	ipc_server_open(struct ipc_server *s, const char *path,
 	    char *err, size_t errlen);
 /* Call when s->fd is readable: receives and dispatches every pending request. */
 void	ipc_server_dispatch(struct ipc_server *s);
-void	ipc_server_close(struct ipc_server *s);
+void	ipc_server_close(struct ipc_server *s);	/* and its bulk channel */
+int	ipc_server_allows(const struct ipc_server *s, uid_t uid);
+
+/*
+ * The bulk channel (ipc_bulk.c): file data between netd and storaged on a
+ * plain unix stream socket at path, served by the daemon's loop instead of
+ * nng's threads.  Requests of the listed types (handlers that answer at
+ * once) reach the server's handler like nng requests, with the same uid
+ * check; ipc_reply answers on the channel they came from.
+ */
+int	ipc_server_bulk_open(struct ipc_server *s, struct loop *loop,
+	    const char *path, const uint16_t *types, int ntypes, char *err,
+	    size_t errlen);
+void	ipc_server_bulk_close(struct ipc_server *s);
 
 uint16_t ipc_req_type(const struct ipc_req *req);
 uid_t	ipc_req_uid(const struct ipc_req *req);
@@ -108,6 +125,7 @@ typedef void (*ipc_client_cb)(void *arg, const uint8_t *rep, size_t len,
 
 struct ipc_client_slot {
 	uint32_t	 id;		/* 0: free */
+	int		 bulk;		/* sent on the bulk channel */
 	uint64_t	 deadline;
 	ipc_client_cb	 cb;
 	void		*arg;
@@ -121,6 +139,7 @@ struct ipc_client {
 	uint32_t	 next_id;
 	struct ipc_client_slot slots[IPC_CLIENT_MAX_INFLIGHT];
 	uint64_t	 failed;	/* requests that timed out or could not be sent */
+	struct ipc_bulk_client *bulk;	/* ipc_client_bulk_open */
 };
 
 int	ipc_client_open(struct ipc_client *cl, const char *name, const char *path);
@@ -131,7 +150,29 @@ void	ipc_client_readable(struct ipc_client *cl);
 /* Fails the requests past their deadline. */
 void	ipc_client_tick(struct ipc_client *cl, uint64_t now_ms);
 int	ipc_client_inflight(const struct ipc_client *cl);
-void	ipc_client_close(struct ipc_client *cl);
+void	ipc_client_close(struct ipc_client *cl);	/* and its bulk channel */
+/*
+ * The client side of a bulk channel (see ipc_server_bulk_open), driven by
+ * loop.  ipc_client_send_bulk sends on it when it is up (reconnecting at
+ * most once a second), else over nng like ipc_client_send; requests in
+ * flight on a channel that closes fail at once (rep NULL).
+ */
+int	ipc_client_bulk_open(struct ipc_client *cl, struct loop *loop, const char *path);
+int	ipc_client_bulk_up(const struct ipc_client *cl);
+int	ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
+	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms);
+void	ipc_client_bulk_close(struct ipc_client *cl);
+
+/* Between ipc.c and ipc_bulk.c only. */
+struct ipc_req *ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen,
+	    uint32_t id, uid_t uid);
+void	ipc_req_set_type(struct ipc_req *req, uint16_t type);
+int	ipc_bulk_reply(void *conn, uint32_t gen, uint32_t id, const void *msg,
+	    size_t len);
+struct ipc_client_slot *ipc_client_slot_take(struct ipc_client *cl, uint32_t *id);
+void	ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
+	    size_t len);
+void	ipc_client_fail_bulk(struct ipc_client *cl, const char *why);
 
 /* Events: one pub socket per publishing daemon, sub sockets dial it. */
 struct ipc_pub {

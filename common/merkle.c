@@ -291,6 +291,33 @@ merkle_builder_final(struct merkle_builder *mb, uint8_t root[MERKLE_HASH_BYTES],
 }
 
 int
+merkle_export_from_leaves(uint64_t file_size, uint64_t fragment_size,
+    const uint8_t *leaves, uint64_t count, uint8_t *exp, size_t cap,
+    uint8_t root[MERKLE_HASH_BYTES])
+{
+	uint8_t r[MERKLE_HASH_BYTES];
+	size_t need;
+	int rc;
+
+	if (leaves == NULL || exp == NULL)
+		return MERKLE_ERR_ARG;
+	if ((rc = merkle_export_size(file_size, fragment_size, &need)) != MERKLE_OK)
+		return rc;
+	if (count < 2 || count != merkle_fragment_count(file_size, fragment_size))
+		return MERKLE_ERR_ARG;
+	if (cap < need)
+		return MERKLE_ERR_NOSPACE;
+	buf_put_le64(exp, file_size);
+	buf_put_le64(exp + 8, fragment_size);
+	memcpy(exp + MERKLE_HEADER_SIZE, leaves, (size_t)count * MERKLE_HASH_BYTES);
+	levels_build(exp + MERKLE_HEADER_SIZE, count, r);
+	memcpy(exp + 16, r, sizeof(r));
+	if (root != NULL)
+		memcpy(root, r, sizeof(r));
+	return MERKLE_OK;
+}
+
+int
 merkle_root(const void *data, uint64_t len, uint64_t fragment_size,
     uint8_t root[MERKLE_HASH_BYTES])
 {

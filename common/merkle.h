@@ -97,6 +97,16 @@ int	merkle_builder_update(struct merkle_builder *mb, const void *data, size_t le
 int	merkle_builder_final(struct merkle_builder *mb,
 	    uint8_t root[MERKLE_HASH_BYTES], uint8_t *file_hash);
 
+/*
+ * The companion (export) of a file from its fragment hashes, already
+ * computed elsewhere (a download hashes each fragment as it arrives):
+ * header, leaves, middle levels, root; no data is read.  count must be the
+ * file's fragment count and >= 2 (smaller files have no companion); exp
+ * must hold merkle_export_size() bytes.  root may be NULL.
+ */
+int	merkle_export_from_leaves(uint64_t file_size, uint64_t fragment_size,
+	    const uint8_t *leaves, uint64_t count, uint8_t *exp, size_t cap,
+	    uint8_t root[MERKLE_HASH_BYTES]);
 /* One-shot over a buffer. */
 int	merkle_root(const void *data, uint64_t len, uint64_t fragment_size,
 	    uint8_t root[MERKLE_HASH_BYTES]);

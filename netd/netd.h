@@ -40,6 +40,7 @@ struct netd_sock {
 	int		 family;
 	uint16_t	 port;		/* bound port (the kernel's choice for :0) */
 	uint16_t	 port_external;	/* mapped by UPnP/NAT-PMP (portmap.c); 0: none */
+	int		 no_gso;	/* the path refused UDP_SEGMENT (net.c) */
 	struct peer_addr addr;		/* bound address */
 	char		 text[64];
 	struct netd *n;

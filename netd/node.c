@@ -1546,6 +1546,12 @@ netd_node_ipc(struct netd *n, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the link to storaged");
 		return -1;
 	}
+	/* File data goes over the bulk channel (ipc_bulk.c) once storaged is up. */
+	if (daemon_sock_path(n->d, "storaged-bulk", path, sizeof(path)) == -1 ||
+	    ipc_client_bulk_open(&n->store, &n->d->loop, path) == -1) {
+		snprintf(err, errlen, "cannot set up the bulk channel to storaged");
+		return -1;
+	}
 	if (daemon_sock_path(n->d, "storaged-events", path, sizeof(path)) == -1 ||
 	    ipc_sub_open(&n->events, path) == -1 ||
 	    loop_add_fd(&n->d->loop, n->events.fd, EPOLLIN, node_on_event, n) == -1) {

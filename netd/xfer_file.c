@@ -41,9 +41,9 @@
 #define XF_MAX_SERVING		8	/* files served at once, to all peers */
 #define XF_MAX_SERVE_PEER	2	/* files one peer can make us serve at once */
 #define XF_SERVE_CHUNK		(512 * 1024)	/* one IPC_CAT */
-#define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
+#define XF_SERVE_AHEAD		8	/* IPC_CAT chunks read ahead of the stream */
 #define XF_STORE_CHUNK		(512 * 1024)	/* one IPC_DL_DATA */
-#define XF_STORE_INFLIGHT	3	/* IPC_DL_DATA unanswered */
+#define XF_STORE_INFLIGHT	8	/* IPC_DL_DATA unanswered */
 #define XF_IPC_HDR_ROOM		64	/* room for the ipc_data header in front */
 #define XF_MAX_FILE		(1ULL << 40)	/* 1 TiB: larger announcements are refused */
 #define XF_IDLE_MS		SEQ_BI_FILE_MS	/* transferSequenceTimeout (§9.2) */
@@ -450,19 +450,34 @@ xf_end(struct xf_sess *s, int ok, int terminate, const char *why)
 	struct netd *n = f->n;
 	struct xf_recent *r;
 	uint64_t now = xf_now();
-	char peer[17], hash[17];
+	char peer[17], hash[17], ustats[192];
 	unsigned i;
 
 	s->state = ok ? IPC_XFER_DONE : IPC_XFER_FAILED;
 	hex_encode(hash, s->hash, 8);
+	/* What the stream went through: the first thing to read when a
+	 * transfer was slow (losses, resends, round trip). */
+	ustats[0] = '\0';
+	if (s->conn != NULL) {
+		struct udt_stats st;
+
+		udt_get_stats(s->conn, &st);
+		snprintf(ustats, sizeof(ustats), " (udt: %llu/%llu data packets "
+		    "sent/received, %llu resent, %llu blind, NAKs %llu/%llu, "
+		    "rtt %u us, window %u)", (unsigned long long)st.pkts_sent,
+		    (unsigned long long)st.pkts_recv, (unsigned long long)st.retransmits,
+		    (unsigned long long)st.blind_retransmits,
+		    (unsigned long long)st.naks_sent, (unsigned long long)st.naks_recv,
+		    st.rtt_us, st.flow_win);
+	}
 	if (s->role == XF_REQUESTER)
-		log_info("file download %s… from %s… ended: %s; %llu of %llu bytes",
+		log_info("file download %s… from %s… ended: %s; %llu of %llu bytes%s",
 		    hash, xf_peer_text(s->pub, peer), why, (unsigned long long)s->done,
-		    (unsigned long long)s->total);
+		    (unsigned long long)s->total, ustats);
 	else
-		log_debug("file serving %s… to %s… ended: %s; %llu of %llu bytes",
+		log_info("file serving %s… to %s… ended: %s; %llu of %llu bytes%s",
 		    hash, xf_peer_text(s->pub, peer), why, (unsigned long long)s->done,
-		    (unsigned long long)s->total);
+		    (unsigned long long)s->total, ustats);
 	r = &f->recent[f->recent_next++ % XF_RECENT];
 	r->at = now;
 	xf_info(s, now, &r->info);
@@ -502,12 +517,16 @@ xf_touch(struct xf_sess *s)
 	}
 }
 
-/* Sends a request to storaged with the session's number as context. */
+/*
+ * Sends a request to storaged with the session's number as context; file
+ * data (IPC_DL_DATA, IPC_CAT) on the bulk channel when it is up.
+ */
 static int
-xf_store_send(struct xf_sess *s, const uint8_t *msg, size_t len, uint32_t timeout,
-    ipc_client_cb cb, uint64_t off)
+xf_store_send_via(struct xf_sess *s, int bulk, const uint8_t *msg, size_t len,
+    uint32_t timeout, ipc_client_cb cb, uint64_t off)
 {
 	struct xf_ipc *q;
+	int rc;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return -1;
@@ -515,12 +534,22 @@ xf_store_send(struct xf_sess *s, const uint8_t *msg, size_t len, uint32_t timeou
 	q->number = s->number;
 	q->gen = s->gen;
 	q->off = off;
-	if (ipc_client_send(&s->f->n->store, msg, len, timeout, cb, q, xf_now()) != 0) {
+	rc = bulk ? ipc_client_send_bulk(&s->f->n->store, msg, len, timeout, cb, q,
+	    xf_now()) : ipc_client_send(&s->f->n->store, msg, len, timeout, cb, q,
+	    xf_now());
+	if (rc != 0) {
 		free(q);
 		return -1;
 	}
 	s->ipc++;
 	return 0;
+}
+
+static int
+xf_store_send(struct xf_sess *s, const uint8_t *msg, size_t len, uint32_t timeout,
+    ipc_client_cb cb, uint64_t off)
+{
+	return xf_store_send_via(s, 0, msg, len, timeout, cb, off);
 }
 
 /* The reason of a failed storaged reply, into out. */
@@ -977,7 +1006,7 @@ xf_flush_chunk(struct xf_sess *s)
 		return -1;
 	}
 	memmove(s->chunk + XF_IPC_HDR_ROOM - n, s->chunk, (size_t)n);
-	if (xf_store_send(s, s->chunk + XF_IPC_HDR_ROOM - n, (size_t)n + s->clen,
+	if (xf_store_send_via(s, 1, s->chunk + XF_IPC_HDR_ROOM - n, (size_t)n + s->clen,
 	    XF_IPC_TIMEOUT_MS, xf_data_done, s->clen) != 0) {
 		xf_end(s, 0, 1, "cannot hand the data to storaged");
 		return -1;
@@ -1578,7 +1607,7 @@ xf_fetch(struct xf_sess *s)
 		sl->len = rd.len;
 		sl->have = sl->pos = 0;
 		if ((len = ipc_read_encode(buf, sizeof(buf), IPC_CAT, &rd)) < 0 ||
-		    xf_store_send(s, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_cat_done,
+		    xf_store_send_via(s, 1, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xf_cat_done,
 		    rd.offset) != 0) {
 			sl->state = XS_FREE;
 			return -1;

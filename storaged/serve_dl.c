@@ -93,6 +93,8 @@ struct dl {
 	uint8_t			*leaves;	/* 32 bytes per complete fragment */
 	uint64_t		 nleaves;
 	blake3_hasher		 fh;		/* the fragment being received */
+	blake3_hasher		 all;		/* every byte, when begun at 0 */
+	int			 all_ok;	/* all saw the file from byte 0 */
 	uint64_t		 last_ms;
 	uid_t			 uid;
 };
@@ -535,6 +537,10 @@ storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 		return;
 	}
 	blake3_hasher_init(&d->fh);
+	/* Begun at 0: the whole-file hash grows with the data and commit
+	 * needs no second pass; a resume hashes the file at commit. */
+	blake3_hasher_init(&d->all);
+	d->all_ok = q.offset == 0;
 	d->id = dl_next++;
 	if (dl_next == 0)
 		dl_next = 1;
@@ -615,6 +621,8 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 			dl_free(s, d, 0);
 			return;
 		}
+	if (d->all_ok)
+		blake3_hasher_update(&d->all, dd.bytes, dd.len);
 	if (dl_hash(s, d, dd.bytes, dd.len) != 0) {
 		char hex[17];
 
@@ -675,6 +683,69 @@ dl_commit_copy(struct storaged *s, struct dl *d, uint8_t hash[32], uint64_t *siz
 	return 0;
 }
 
+/*
+ * The fast commit: the part file itself becomes the warehouse's file
+ * (rename, no copy).  Its BLAKE3 comes from the hash kept while the data
+ * arrived, or from one reading pass after a resume; the companion from the
+ * fragment leaves kept for the state file.  Returns 0 when the data is in
+ * the warehouse (*rcp: warehouse result), 1 when the data does not hash to
+ * the download's hash (got set), -1 when it could not be placed and the
+ * copy path should try (a partial directory on another file system, no
+ * memory for the companion): the part file is then untouched.
+ */
+static int
+dl_commit_adopt(struct storaged *s, struct dl *d, uint8_t got[32], int *dedup,
+    int *rcp)
+{
+	blake3_hasher bh;
+	char path[PATH_MAX];
+	uint8_t *exp = NULL;
+	size_t explen = 0;
+	uint64_t off, count;
+	ssize_t k;
+	int placed = 0, fd;
+
+	*rcp = 0;
+	if (d->all_ok)
+		blake3_hasher_finalize(&d->all, got, 32);
+	else {
+		if (dl_io_buf() != 0)
+			return -1;
+		blake3_hasher_init(&bh);
+		for (off = 0; off < d->expected; off += (uint64_t)k) {
+			size_t want = d->expected - off > DL_IO ? DL_IO :
+			    (size_t)(d->expected - off);
+
+			if ((k = pread(d->fd, dl_io, want, (off_t)off)) <= 0)
+				return -1;
+			blake3_hasher_update(&bh, dl_io, (size_t)k);
+		}
+		blake3_hasher_finalize(&bh, got, 32);
+	}
+	if (memcmp(got, d->hash, 32) != 0)
+		return 1;
+	count = merkle_fragment_count(d->expected, d->frag);
+	if (d->expected > MERKLE_MIN_FRAGMENT_SIZE) {
+		if (d->nleaves != count ||
+		    merkle_export_size(d->expected, d->frag, &explen) != MERKLE_OK ||
+		    (exp = malloc(explen)) == NULL ||
+		    merkle_export_from_leaves(d->expected, d->frag, d->leaves, count,
+		    exp, explen, NULL) != MERKLE_OK) {
+			free(exp);
+			return -1;
+		}
+	}
+	if (dl_path(s, d->hash, ".part", path, sizeof(path)) != 0 ||
+	    (fd = dup(d->fd)) == -1) {
+		free(exp);
+		return -1;
+	}
+	*rcp = wh_adopt(s->wh, path, fd, d->hash, d->expected, exp, explen, dedup,
+	    &placed);
+	free(exp);
+	return placed ? 0 : -1;
+}
+
 void
 storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
@@ -702,7 +773,17 @@ storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, 
 		return;
 	}
 	errno = 0;
-	c = dl_commit_copy(s, d, hash, &size, &dedup, &rc);
+	if ((c = dl_commit_adopt(s, d, hash, &dedup, &rc)) == 0) {
+		memcpy(hash, d->hash, 32);
+		size = d->expected;
+	} else if (c == -1) {
+		if (rc != 0)
+			log_warnx("download %u: the part file cannot be renamed into the "
+			    "warehouse (%s%s%s): copying it", q.id, wh_strerror(rc),
+			    errno ? ": " : "", errno ? strerror(errno) : "");
+		errno = 0;
+		c = dl_commit_copy(s, d, hash, &size, &dedup, &rc);
+	}
 	if (c == 1) {
 		hex_encode(got, hash, 32);
 		log_warnx("download %u refused: data hashes to %s, not %s", q.id, got, want);

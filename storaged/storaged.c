@@ -237,11 +237,16 @@ storaged_shutdown(struct daemon *d)
 	ipc_pub_close(&storaged.events);
 }
 
+/* File data from and to netd: handlers that answer at once. */
+static const uint16_t storaged_bulk_types[] = { IPC_DL_DATA, IPC_CAT };
+
 static const struct daemon_ops storaged_ops = {
 	.privileged = storaged_privileged,
 	.setup = storaged_setup,
 	.request = storaged_request,
 	.shutdown = storaged_shutdown,
+	.bulk_types = storaged_bulk_types,
+	.nbulk_types = 2,
 };
 
 int

@@ -713,19 +713,86 @@ wh_write_abort(struct wh_writer *w)
 	writer_free(w);
 }
 
+/*
+ * Puts the complete file `src` (a path; *fdp open on it) under hash h:
+ * when a file of the same size is already there it is kept (*dedup) and src
+ * removed; else src is fsync'd, renamed into place and the directory
+ * fsync'd.  Then the companion of a file > 256 KiB: exp when given, else
+ * built from the stored data.  Closes *fdp.  *placed is 1 when the data is
+ * under its hash (the return value may still be WH_ERR_MERKLE, or
+ * WH_ERR_TEMP_CLOSE when only the directory fsync failed); when 0, src is
+ * untouched and the caller cleans up (errno of a failed rename is kept:
+ * EXDEV means another file system).
+ */
+static int
+place(struct wh *wh, int srcdir, const char *src, int *fdp, const uint8_t h[WH_HASH_BYTES],
+    uint64_t size, const uint8_t *exp, size_t explen, int *dedup, int *placed)
+{
+	struct names n;
+	struct stat st;
+	int l2 = -1, rc, tries, synced = 0;
+
+	*dedup = *placed = 0;
+	names_of(h, &n);
+	for (tries = 0; ; tries++) {
+		if ((rc = levels_open(wh, &n, 1, NULL, &l2)) != WH_OK)
+			return rc;
+		/* §5.2 step 3; a file of another size under the name is damaged. */
+		if (fstatat(l2, n.file, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && (uint64_t)st.st_size == size) {
+			*dedup = 1;
+			close_fd(fdp);
+			(void)unlinkat(srcdir, src, 0);
+			break;
+		}
+		if (!synced) {
+			if (fsync(*fdp) == -1 || close(*fdp) == -1) {
+				*fdp = -1;
+				close_fd(&l2);
+				return WH_ERR_TEMP_CLOSE;
+			}
+			*fdp = -1;
+			synced = 1;
+		}
+		if (renameat(srcdir, src, l2, n.file) == 0)
+			break;
+		/* ENOENT: a delete removed the empty level; make it again. */
+		if (errno != ENOENT || tries >= 3) {
+			int e = errno;
+
+			close_fd(&l2);
+			errno = e;
+			return WH_ERR_RENAME;
+		}
+		close_fd(&l2);
+	}
+	*placed = 1;
+	if (!*dedup && fsync(l2) == -1) {
+		close_fd(&l2);
+		return WH_ERR_TEMP_CLOSE;	/* renamed: there, maybe not durable */
+	}
+	rc = WH_OK;
+	if (size > WH_SMALL_FILE_MAX && !(*dedup && companion_present(l2, &n))) {
+		if (exp != NULL)
+			rc = companion_write(wh, l2, &n, exp, explen);
+		else
+			rc = companion_build(wh, l2, &n, h);
+		if (rc != WH_OK)
+			rc = WH_ERR_MERKLE;
+	}
+	close_fd(&l2);
+	return rc;
+}
+
 int
 wh_write_commit(struct wh_writer *w, uint8_t hash[WH_HASH_BYTES],
     uint64_t *size, int *deduplicated)
 {
-	struct wh *wh;
-	struct names n;
-	struct stat st;
 	uint8_t h[WH_HASH_BYTES], root[WH_HASH_BYTES];
-	int l2 = -1, rc, tries, dedup = 0, synced = 0, have_exp = 0;
+	int rc, dedup = 0, placed = 0, have_exp = 0;
 
 	if (w == NULL)
 		return WH_ERR_ARG;
-	wh = w->wh;
 	if (w->err != WH_OK) {
 		rc = w->err;
 		wh_write_abort(w);
@@ -739,65 +806,45 @@ wh_write_commit(struct wh_writer *w, uint8_t hash[WH_HASH_BYTES],
 			writer_demote(w);	/* fewer bytes than announced */
 		blake3_hasher_finalize(&w->hasher, h, sizeof(h));
 	}
-	names_of(h, &n);
-
-	for (tries = 0; ; tries++) {
-		if ((rc = levels_open(wh, &n, 1, NULL, &l2)) != WH_OK)
-			goto fail;
-		/* §5.2 step 3; a file of another size under the name is damaged. */
-		if (fstatat(l2, n.file, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && (uint64_t)st.st_size == w->size) {
-			dedup = 1;
-			close_fd(&w->fd);
-			(void)unlinkat(wh->tempfd, w->temp, 0);
-			break;
-		}
-		if (!synced) {
-			/* Trailing holes: the size comes from ftruncate. */
-			if (ftruncate(w->fd, (off_t)w->size) == -1 ||
-			    fsync(w->fd) == -1 || close(w->fd) == -1) {
-				w->fd = -1;
-				rc = WH_ERR_TEMP_CLOSE;
-				goto fail;
-			}
-			w->fd = -1;
-			synced = 1;
-		}
-		if (renameat(wh->tempfd, w->temp, l2, n.file) == 0)
-			break;
-		/* ENOENT: a delete removed the empty level; make it again. */
-		if (errno != ENOENT || tries >= 3) {
-			rc = WH_ERR_RENAME;
-			goto fail;
-		}
-		close_fd(&l2);
+	/* Trailing holes: the size comes from ftruncate. */
+	if (ftruncate(w->fd, (off_t)w->size) == -1) {
+		wh_write_abort(w);
+		return WH_ERR_TEMP_CLOSE;
 	}
-	if (!dedup && fsync(l2) == -1) {
-		rc = WH_ERR_TEMP_CLOSE;
-		goto out;	/* renamed: the data is there, maybe not durable */
+	rc = place(w->wh, w->wh->tempfd, w->temp, &w->fd, h, w->size,
+	    have_exp ? w->exp : NULL, w->explen, &dedup, &placed);
+	if (!placed) {
+		wh_write_abort(w);
+		return rc;
 	}
-	rc = WH_OK;
-	if (w->size > WH_SMALL_FILE_MAX && !(dedup && companion_present(l2, &n))) {
-		if (have_exp)
-			rc = companion_write(wh, l2, &n, w->exp, w->explen);
-		else
-			rc = companion_build(wh, l2, &n, h);
-		if (rc != WH_OK)
-			rc = WH_ERR_MERKLE;
-	}
-out:
 	if (hash != NULL)
 		memcpy(hash, h, sizeof(h));
 	if (size != NULL)
 		*size = w->size;
 	if (deduplicated != NULL)
 		*deduplicated = dedup;
-	close_fd(&l2);
 	writer_free(w);
 	return rc;
-fail:
-	close_fd(&l2);
-	wh_write_abort(w);
+}
+
+int
+wh_adopt(struct wh *wh, const char *path, int fd, const uint8_t hash[WH_HASH_BYTES],
+    uint64_t size, const uint8_t *exp, size_t explen, int *deduplicated, int *placed)
+{
+	struct stat st;
+	int rc, dedup = 0, in = 0;
+
+	if (wh == NULL || path == NULL || fd < 0 || hash == NULL || placed == NULL)
+		return WH_ERR_ARG;
+	*placed = 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		return WH_ERR_CHANGED;
+	rc = place(wh, AT_FDCWD, path, &fd, hash, size, exp, explen, &dedup, &in);
+	if (fd >= 0)
+		close(fd);
+	*placed = in;
+	if (deduplicated != NULL)
+		*deduplicated = dedup;
 	return rc;
 }
 

@@ -106,6 +106,21 @@ int	wh_write_data(struct wh_writer *w, const void *buf, size_t len);
  */
 int	wh_write_commit(struct wh_writer *w, uint8_t hash[WH_HASH_BYTES],
 	    uint64_t *size, int *deduplicated);
+/*
+ * Takes a complete file written elsewhere on the same file system (a
+ * download's part file) into the warehouse by renaming it, instead of
+ * copying it through a writer.  The caller vouches that hash is the BLAKE3
+ * of the file's size bytes (it hashed them as they were written) and gives
+ * the companion of a file > 256 KiB in exp (NULL: built by reading the
+ * stored file).  fd (open on path) is closed.  *placed is 1 when the data
+ * is under its hash (the result may still be WH_ERR_MERKLE, or
+ * WH_ERR_TEMP_CLOSE when only the directory fsync failed); 0: path is left
+ * where it was (WH_ERR_RENAME with errno EXDEV: another file system, copy
+ * it with a writer instead).  The same dedup rule as wh_write_commit.
+ */
+int	wh_adopt(struct wh *wh, const char *path, int fd,
+	    const uint8_t hash[WH_HASH_BYTES], uint64_t size, const uint8_t *exp,
+	    size_t explen, int *deduplicated, int *placed);
 /* Deletes the temp file and frees w (NULL is fine). */
 void	wh_write_abort(struct wh_writer *w);
 

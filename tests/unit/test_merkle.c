@@ -328,7 +328,7 @@ static void
 test_every_shape_up_to_70_fragments_proves_every_fragment(void)
 {
 	uint8_t data[700], leaves[70 * 32], root[32], r2[32], exp[48 + 32 * 150];
-	uint8_t proof[33 * 8], h[32];
+	uint8_t exp2[sizeof(exp)], proof[33 * 8], h[32];
 	struct merkle_builder mb;
 	struct merkle_tree t;
 	uint64_t count, i, j;
@@ -354,6 +354,16 @@ test_every_shape_up_to_70_fragments_proves_every_fragment(void)
 		T_EQ_MEM(root, r2, 32);
 		T_EQ_INT(merkle_import(exp, explen, &t), MERKLE_OK);
 		T_EQ_INT(merkle_tree_check(&t), MERKLE_OK);
+		/* The companion a download builds from its leaves is the same. */
+		memset(exp2, 0xee, sizeof(exp2));
+		T_EQ_INT(merkle_export_from_leaves(len, 10, leaves, count, exp2, explen, r2),
+		    MERKLE_OK);
+		T_EQ_MEM(exp2, exp, explen);
+		T_EQ_MEM(r2, root, 32);
+		T_EQ_INT(merkle_export_from_leaves(len, 10, leaves, count - 1, exp2, explen,
+		    NULL), MERKLE_ERR_ARG);
+		T_EQ_INT(merkle_export_from_leaves(len, 10, leaves, count, exp2, explen - 1,
+		    NULL), MERKLE_ERR_NOSPACE);
 		for (i = 0; i < count; i++) {
 			T_EQ_INT(merkle_tree_proof(&t, i, proof, sizeof(proof), &plen), MERKLE_OK);
 			T_EQ_INT(merkle_verify_at(root, count, i, leaves + i * 32, proof, plen),
