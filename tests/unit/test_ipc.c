@@ -1,7 +1,9 @@
 /*
- * test_ipc.c — the IPC message codec (round trips, every rejection) and the
- * nng layer (request/reply, uid refusal, a server dying under a waiting client).
+ * test_ipc.c — the IPC message codec (round trips, every rejection), the
+ * nng layer (request/reply, uid refusal, a server dying under a waiting client)
+ * and the bulk channel beside it (ipc_bulk.c).
  */
+#include <sys/epoll.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -20,6 +22,7 @@
 
 #include "ipc.h"
 #include "ipc_msg.h"
+#include "loop.h"
 #include "t.h"
 
 static void
@@ -722,6 +725,274 @@ test_client_notices_server_killed_while_waiting(void)
 		T_FAIL("took %.1f s to notice", secs);
 }
 
+/* ---- the bulk channel: server and client in one loop -------------------- */
+
+struct bulk_t {
+	struct loop		 loop;
+	struct ipc_server	 srv;
+	struct ipc_client	 cl;
+	uint64_t		 served_bulk;	/* requests whose reply went on the bulk channel */
+	int			 done, want;
+	int			 ok, fail, bad;
+	char			 lasterr[128];
+	uint8_t			*sent[32];	/* what each request carried */
+	size_t			 sentlen[32];
+};
+
+static struct bulk_t bt;
+
+/* Echoes IPC_DL_DATA back (the whole message), anything else: STATUS. */
+static void
+bulk_handler(void *arg, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct bulk_t *b = arg;
+
+	if (ipc_req_type(req) == IPC_DL_DATA) {
+		b->served_bulk++;
+		ipc_reply(req, msg, len);
+		return;
+	}
+	srv_handler(&(struct srv_thread){ .answer = 1 }, req, msg, len);
+}
+
+static void
+bulk_on_srv(int fd, uint32_t ev, void *arg)
+{
+	(void)fd; (void)ev;
+	ipc_server_dispatch(arg);
+}
+
+static void
+bulk_on_cl(int fd, uint32_t ev, void *arg)
+{
+	(void)fd; (void)ev;
+	ipc_client_readable(arg);
+}
+
+static void
+bulk_tick(void *arg)
+{
+	struct bulk_t *b = arg;
+	static int ticks;
+
+	ipc_client_tick(&b->cl, loop_now_ms());
+	if (b->done >= b->want || ++ticks > 500)	/* 5 s at most */
+		loop_stop(&b->loop);
+}
+
+/* The reply to request i (arg) must be its own bytes. */
+static void
+bulk_cb(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	size_t i = (size_t)(uintptr_t)arg;
+
+	bt.done++;
+	if (rep == NULL) {
+		bt.fail++;
+		snprintf(bt.lasterr, sizeof(bt.lasterr), "%s", err ? err : "?");
+	} else if (len == bt.sentlen[i] && memcmp(rep, bt.sent[i], len) == 0)
+		bt.ok++;
+	else {
+		uint16_t status;
+
+		bt.bad++;
+		if (ipc_error_decode(rep, len, &status, bt.lasterr, sizeof(bt.lasterr)) != 0)
+			snprintf(bt.lasterr, sizeof(bt.lasterr), "undecodable reply");
+	}
+}
+
+static void
+bulk_run(int want)
+{
+	struct loop_timer *t;
+
+	bt.want = want;
+	t = loop_timer_add(&bt.loop, 10, 10, bulk_tick, &bt);
+	loop_run(&bt.loop);
+	loop_timer_del(&bt.loop, t);
+}
+
+/* Server (nng + bulk at bulkpath when bulk) and client in bt.loop. */
+static void
+bulk_setup(const char *bulkpath, int bulk, uid_t allowed_uid)
+{
+	static const uint16_t types[] = { IPC_DL_DATA };
+	uid_t allowed[1] = { allowed_uid };
+	char err[256];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		free(bt.sent[i]);
+	memset(&bt, 0, sizeof(bt));
+	mk_sockpath();
+	T_EQ_INT(loop_init(&bt.loop), 0);
+	T_EQ_INT(ipc_server_open(&bt.srv, sockpath, allowed, 1, bulk_handler, &bt,
+	    err, sizeof(err)), 0);
+	T_EQ_INT(loop_add_fd(&bt.loop, bt.srv.fd, EPOLLIN, bulk_on_srv, &bt.srv), 0);
+	if (bulk)
+		T_EQ_INT(ipc_server_bulk_open(&bt.srv, &bt.loop, bulkpath, types, 1,
+		    err, sizeof(err)), 0);
+	T_EQ_INT(ipc_client_open(&bt.cl, "test", sockpath), 0);
+	T_EQ_INT(loop_add_fd(&bt.loop, bt.cl.fd, EPOLLIN, bulk_on_cl, &bt.cl), 0);
+	T_EQ_INT(ipc_client_bulk_open(&bt.cl, &bt.loop, bulkpath), 0);
+}
+
+static void
+bulk_teardown(void)
+{
+	int i;
+
+	ipc_client_close(&bt.cl);
+	ipc_server_close(&bt.srv);
+	loop_close(&bt.loop);
+	for (i = 0; i < 32; i++) {
+		free(bt.sent[i]);
+		bt.sent[i] = NULL;
+	}
+}
+
+/* Request i: an IPC_DL_DATA of len random bytes. */
+static void
+bulk_send_data(size_t i, size_t len, int *rc)
+{
+	struct ipc_data d;
+	uint8_t *payload = malloc(len);
+	long n;
+
+	randombytes_buf(payload, len);
+	d.id = (uint32_t)i;
+	d.offset = 0;
+	d.bytes = payload;
+	d.len = (uint32_t)len;
+	bt.sent[i] = malloc(len + 64);
+	n = ipc_data_encode(bt.sent[i], len + 64, IPC_DL_DATA, &d);
+	free(payload);
+	bt.sentlen[i] = (size_t)n;
+	*rc = ipc_client_send_bulk(&bt.cl, bt.sent[i], (size_t)n, 5000, bulk_cb,
+	    (void *)(uintptr_t)i, loop_now_ms());
+}
+
+/*
+ * 24 requests of up to ~1 MiB in flight at once (far more than a unix
+ * socket buffers): every reply arrives whole, matched to its request, on
+ * the bulk channel (the nng server saw none of them).
+ */
+static void
+test_bulk_channel_carries_large_messages_in_flight(void)
+{
+	char bpath[108];
+	int i, rc;
+
+	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
+	bulk_setup(bpath, 1, geteuid());
+	T_ASSERT(ipc_client_bulk_up(&bt.cl));
+	for (i = 0; i < 24; i++) {
+		bulk_send_data((size_t)i, i == 0 ? 1 : (size_t)IPC_DATA_MAX - 64 - (size_t)i * 977, &rc);
+		T_EQ_INT(rc, 0);
+	}
+	T_EQ_INT(ipc_client_inflight(&bt.cl), 24);
+	bulk_run(24);
+	T_EQ_INT(bt.ok, 24);
+	T_EQ_INT(bt.bad, 0);
+	T_EQ_INT(bt.fail, 0);
+	T_EQ_U64(bt.served_bulk, 24);
+	T_ASSERT(ipc_client_bulk_up(&bt.cl));
+	bulk_teardown();
+	T_ASSERT(access(bpath, F_OK) == -1);	/* closed servers remove their socket */
+}
+
+/* A type the daemon did not list is refused on the channel, saying so. */
+static void
+test_bulk_channel_refuses_unlisted_types(void)
+{
+	char bpath[108];
+	uint8_t req[4];
+
+	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
+	bulk_setup(bpath, 1, geteuid());
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	bt.sent[0] = malloc(4);
+	memcpy(bt.sent[0], req, 4);
+	bt.sentlen[0] = 4;
+	T_EQ_INT(ipc_client_send_bulk(&bt.cl, req, 4, 5000, bulk_cb, (void *)0,
+	    loop_now_ms()), 0);
+	bulk_run(1);
+	T_EQ_INT(bt.bad, 1);
+	T_ASSERT(strstr(bt.lasterr, "not served on the bulk channel") != NULL);
+	T_EQ_U64(bt.served_bulk, 0);
+	bulk_teardown();
+}
+
+/* A uid the server does not allow: the connection is dropped at once, the
+ * request fails (not at its deadline), the refusal is counted. */
+static void
+test_bulk_channel_refuses_uid_not_allowed(void)
+{
+	char bpath[108];
+	uint64_t t0;
+	int rc;
+
+	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
+	bulk_setup(bpath, 1, geteuid() + 12345);
+	bulk_send_data(0, 1000, &rc);
+	T_EQ_INT(rc, 0);
+	t0 = loop_now_ms();
+	bulk_run(1);
+	T_EQ_INT(bt.fail, 1);
+	T_EQ_INT(bt.ok, 0);
+	T_ASSERT(loop_now_ms() - t0 < 4000);
+	T_EQ_U64(bt.srv.denied, 1);
+	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
+	bulk_teardown();
+}
+
+/* No bulk channel (an older storaged, or not up yet): requests go over nng. */
+static void
+test_bulk_send_falls_back_to_nng(void)
+{
+	char bpath[108];
+	int rc;
+
+	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk-none.%ld.sock", (long)getpid());
+	bulk_setup(bpath, 0, geteuid());
+	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
+	usleep(100000);		/* nng's background dial */
+	bulk_send_data(0, 300000, &rc);
+	T_EQ_INT(rc, 0);
+	bulk_run(1);
+	T_EQ_INT(bt.ok, 1);
+	T_EQ_U64(bt.served_bulk, 1);	/* served, by the nng socket */
+	bulk_teardown();
+}
+
+/* The server goes away with requests in flight: they fail at once. */
+static void
+test_bulk_requests_fail_when_the_channel_closes(void)
+{
+	char bpath[108];
+	int rc, i;
+
+	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
+	bulk_setup(bpath, 1, geteuid());
+	/* The server is closed before its loop ever reads them. */
+	for (i = 0; i < 3; i++) {
+		bulk_send_data((size_t)i, 500000, &rc);
+		T_EQ_INT(rc, 0);
+	}
+	loop_del_fd(&bt.loop, bt.srv.fd);
+	ipc_server_close(&bt.srv);
+	bulk_run(3);
+	T_EQ_INT(bt.fail, 3);
+	T_ASSERT(strstr(bt.lasterr, "bulk channel") != NULL);
+	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
+	ipc_client_close(&bt.cl);
+	loop_close(&bt.loop);
+	for (i = 0; i < 32; i++) {
+		free(bt.sent[i]);
+		bt.sent[i] = NULL;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -748,6 +1019,11 @@ main(int argc, char **argv)
 	T_RUN(test_async_client_matches_replies_and_times_out);
 	T_RUN(test_call_to_missing_server_says_not_running);
 	T_RUN(test_client_notices_server_killed_while_waiting);
+	T_RUN(test_bulk_channel_carries_large_messages_in_flight);
+	T_RUN(test_bulk_channel_refuses_unlisted_types);
+	T_RUN(test_bulk_channel_refuses_uid_not_allowed);
+	T_RUN(test_bulk_send_falls_back_to_nng);
+	T_RUN(test_bulk_requests_fail_when_the_channel_closes);
 	nng_fini();
 	return t_done();
 }

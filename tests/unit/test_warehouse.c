@@ -264,6 +264,106 @@ test_hash_matches_b3sum_on_stored_files(void)
 	wh_close(wh);
 }
 
+/* Writes data to a file outside the warehouse (a download's part file). */
+static int
+part_file(const char *path, const uint8_t *data, size_t len)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * wh_adopt: a finished download's part file becomes the stored file by a
+ * rename (no copy): same hash and bytes as a writer would store, a
+ * companion from the given leaves identical to the one a writer builds,
+ * verify clean; the same content again is deduplicated and its part file
+ * removed; a size that does not match the file is refused, nothing moved.
+ */
+static void
+test_adopt_moves_a_part_file_in_with_its_companion(void)
+{
+	static uint8_t data[3 * MIB + 12345];
+	uint64_t fs = merkle_fragment_size(sizeof(data));
+	uint64_t count = merkle_fragment_count(sizeof(data), fs), i, off, len;
+	uint8_t hash[32], h2[32], *leaves, *exp, *exp2;
+	char root[512], part[600], path[700], root2[512];
+	struct stat st;
+	struct wh *wh, *wh2;
+	size_t explen, got;
+	uint64_t files, bad;
+	int fd, dedup = -1, placed = -1, cfd;
+
+	if ((wh = fresh("adopt", root, sizeof(root))) == NULL)
+		T_FAIL("wh_open");
+	rng_fill(data, sizeof(data));
+	blake3_hash(data, sizeof(data), hash);
+	leaves = malloc(count * 32);
+	for (i = 0; i < count; i++) {
+		T_EQ_INT(merkle_fragment_range(sizeof(data), fs, i, &off, &len), MERKLE_OK);
+		blake3_hash(data + off, (size_t)len, leaves + i * 32);
+	}
+	T_EQ_INT(merkle_export_size(sizeof(data), fs, &explen), MERKLE_OK);
+	exp = malloc(explen);
+	T_EQ_INT(merkle_export_from_leaves(sizeof(data), fs, leaves, count, exp, explen,
+	    NULL), MERKLE_OK);
+	snprintf(part, sizeof(part), "%s/adopt/x.part", base);
+	T_ASSERT((fd = part_file(part, data, sizeof(data))) >= 0);
+	/* A wrong size: refused, the part file stays. */
+	T_EQ_INT(wh_adopt(wh, part, dup(fd), hash, sizeof(data) - 1, exp, explen, &dedup,
+	    &placed), WH_ERR_CHANGED);
+	T_EQ_INT(placed, 0);
+	T_ASSERT(access(part, F_OK) == 0);
+	T_EQ_INT(wh_adopt(wh, part, fd, hash, sizeof(data), exp, explen, &dedup, &placed),
+	    WH_OK);
+	T_EQ_INT(placed, 1);
+	T_EQ_INT(dedup, 0);
+	T_ASSERT(access(part, F_OK) == -1);	/* moved, not copied */
+	path_of(root, hash, "", path, sizeof(path));
+	T_EQ_INT(stat(path, &st), 0);
+	T_EQ_U64((uint64_t)st.st_size, sizeof(data));
+	T_EQ_INT(temp_count(root), 0);
+	/* The companion is byte for byte what a writer of the same data makes. */
+	if ((wh2 = fresh("adopt-ref", root2, sizeof(root2))) == NULL)
+		T_FAIL("wh_open");
+	T_EQ_INT(put(wh2, data, sizeof(data), sizeof(data), MIB, h2, NULL), WH_OK);
+	T_EQ_MEM(h2, hash, 32);
+	exp2 = malloc(explen);
+	path_of(root2, hash, ".merkle", path, sizeof(path));
+	T_ASSERT((cfd = open(path, O_RDONLY)) >= 0);
+	got = (size_t)read(cfd, exp2, explen);
+	close(cfd);
+	T_EQ_U64(got, explen);
+	path_of(root, hash, ".merkle", path, sizeof(path));
+	T_ASSERT((cfd = open(path, O_RDONLY)) >= 0);
+	got = (size_t)read(cfd, exp, explen);
+	close(cfd);
+	T_EQ_U64(got, explen);
+	T_EQ_MEM(exp, exp2, explen);
+	T_EQ_INT(wh_verify(wh, NULL, NULL, NULL, NULL, &files, &bad), WH_OK);
+	T_EQ_U64(files, 1);
+	T_EQ_U64(bad, 0);
+	/* Again (another download of the same content): kept once, part removed. */
+	T_ASSERT((fd = part_file(part, data, sizeof(data))) >= 0);
+	T_EQ_INT(wh_adopt(wh, part, fd, hash, sizeof(data), NULL, 0, &dedup, &placed),
+	    WH_OK);
+	T_EQ_INT(placed, 1);
+	T_EQ_INT(dedup, 1);
+	T_ASSERT(access(part, F_OK) == -1);
+	T_EQ_INT(stored_count(wh), 1);
+	free(leaves);
+	free(exp);
+	free(exp2);
+	wh_close(wh);
+	wh_close(wh2);
+}
+
 static void
 test_same_content_twice_is_one_file_deduplicated(void)
 {
@@ -1237,6 +1337,7 @@ main(int argc, char **argv)
 	T_RUN(test_create_empty_one_byte_and_small_at_reference_path);
 	T_RUN(test_hash_matches_b3sum_on_stored_files);
 	T_RUN(test_same_content_twice_is_one_file_deduplicated);
+	T_RUN(test_adopt_moves_a_part_file_in_with_its_companion);
 	T_RUN(test_thousand_files_enumerated_exactly_and_read_back);
 	T_RUN(test_reads_at_offsets_and_past_end);
 	T_RUN(test_zero_runs_become_holes_and_read_back_as_zeros);
