@@ -64,6 +64,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,8 @@ static int
 dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_t frag,
     uint64_t verified, const uint8_t *leaves, int durable)
 {
+	/* The sync thread and the loop each have their own temp file. */
+	const char *tmpext = durable ? ".state.sync" : ".state.tmp";
 	char path[PATH_MAX], tmp[PATH_MAX];
 	uint64_t n = verified / frag;
 	size_t len = DL_STATE_HDR + (size_t)n * 32 + 32;
@@ -240,7 +243,7 @@ dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_
 	blake3_hasher_update(&bh, b, len - 32);
 	blake3_hasher_finalize(&bh, b + len - 32, 32);
 	if (dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
-	    dl_path(s, hash, ".state.tmp", tmp, sizeof(tmp)) != 0)
+	    dl_path(s, hash, tmpext, tmp, sizeof(tmp)) != 0)
 		goto out;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
@@ -264,11 +267,132 @@ out:
 }
 
 /*
- * Writes a checkpoint at the last complete fragment received; durable:
- * the data and the state are synced first (see the top of the file).
+ * Durable checkpoints in the middle of a download run on one thread of
+ * their own, so that the loop (and the download) never waits for the disk:
+ * it queues {a dup of the part file's fd, the state to record}, the thread
+ * fdatasyncs the data and then writes and fsyncs the state file (its own
+ * temp name).  A state it writes may be older than one the loop wrote
+ * meanwhile: it then claims less, which is safe.  Before a download is
+ * committed, closed or discarded the queue is drained (dl_sync_drain), so
+ * no state file outlives its download.  A full queue: that checkpoint is
+ * written unsynced, the next one tries again.
  */
+#define DL_SYNCQ	4
+
+struct dl_sync_job {
+	int		 fd;
+	uint8_t		 hash[32];
+	uint64_t	 size, frag, verified;
+	uint8_t		*leaves;
+};
+
+static struct {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work, idle;
+	pthread_t		 th;
+	int			 started, stop, busy;
+	unsigned		 head, n;
+	struct dl_sync_job	 q[DL_SYNCQ];
+	struct storaged		*s;
+} dl_sync = { .mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+    .idle = PTHREAD_COND_INITIALIZER };
+
+static void *
+dl_sync_run(void *arg)
+{
+	struct dl_sync_job j;
+
+	(void)arg;
+	pthread_mutex_lock(&dl_sync.mu);
+	for (;;) {
+		while (dl_sync.n == 0 && !dl_sync.stop)
+			pthread_cond_wait(&dl_sync.work, &dl_sync.mu);
+		if (dl_sync.n == 0)
+			break;
+		j = dl_sync.q[dl_sync.head];
+		dl_sync.head = (dl_sync.head + 1) % DL_SYNCQ;
+		dl_sync.n--;
+		dl_sync.busy = 1;
+		pthread_mutex_unlock(&dl_sync.mu);
+		if (fdatasync(j.fd) == -1)
+			log_warn("download checkpoint: fdatasync");
+		else
+			(void)dl_state_save(dl_sync.s, j.hash, j.size, j.frag, j.verified,
+			    j.leaves, 1);
+		close(j.fd);
+		free(j.leaves);
+		pthread_mutex_lock(&dl_sync.mu);
+		dl_sync.busy = 0;
+		pthread_cond_broadcast(&dl_sync.idle);
+	}
+	pthread_mutex_unlock(&dl_sync.mu);
+	return NULL;
+}
+
+/* Queues a durable checkpoint: 0, or -1 (queue full, no thread, no memory). */
+static int
+dl_sync_queue(struct storaged *s, struct dl *d, uint64_t v)
+{
+	struct dl_sync_job *j;
+	size_t ln = (size_t)(v / d->frag) * 32;
+	int rc = -1;
+
+	pthread_mutex_lock(&dl_sync.mu);
+	if (!dl_sync.started) {
+		dl_sync.s = s;
+		if (pthread_create(&dl_sync.th, NULL, dl_sync_run, NULL) == 0)
+			dl_sync.started = 1;
+	}
+	if (dl_sync.started && dl_sync.n < DL_SYNCQ) {
+		j = &dl_sync.q[(dl_sync.head + dl_sync.n) % DL_SYNCQ];
+		memset(j, 0, sizeof(*j));
+		if ((j->leaves = malloc(ln + 1)) != NULL && (j->fd = dup(d->fd)) != -1) {
+			memcpy(j->leaves, d->leaves, ln);
+			memcpy(j->hash, d->hash, 32);
+			j->size = d->expected;
+			j->frag = d->frag;
+			j->verified = v;
+			dl_sync.n++;
+			pthread_cond_signal(&dl_sync.work);
+			rc = 0;
+		} else
+			free(j->leaves);
+	}
+	pthread_mutex_unlock(&dl_sync.mu);
+	return rc;
+}
+
+/* Waits until every queued durable checkpoint is written. */
 static void
-dl_checkpoint(struct storaged *s, struct dl *d, int durable)
+dl_sync_drain(void)
+{
+	pthread_mutex_lock(&dl_sync.mu);
+	while (dl_sync.n > 0 || dl_sync.busy)
+		pthread_cond_wait(&dl_sync.idle, &dl_sync.mu);
+	pthread_mutex_unlock(&dl_sync.mu);
+}
+
+void
+storaged_dl_shutdown(void)
+{
+	pthread_mutex_lock(&dl_sync.mu);
+	dl_sync.stop = 1;
+	pthread_cond_signal(&dl_sync.work);
+	pthread_mutex_unlock(&dl_sync.mu);
+	if (dl_sync.started)
+		pthread_join(dl_sync.th, NULL);
+	dl_sync.started = 0;
+}
+
+/*
+ * Writes a checkpoint at the last complete fragment received.  durable:
+ * now, with the data and the state synced first (a download being closed);
+ * queued: on the sync thread, an unsynced state written meanwhile.
+ */
+enum { DL_CP_LIGHT, DL_CP_QUEUED, DL_CP_DURABLE };
+
+static void
+dl_checkpoint(struct storaged *s, struct dl *d, int how)
 {
 	uint64_t v = d->nleaves * d->frag;
 
@@ -276,17 +400,25 @@ dl_checkpoint(struct storaged *s, struct dl *d, int durable)
 		return;
 	if (v >= d->expected)	/* complete: commit follows, keep one fragment to fetch */
 		v = (d->nleaves - 1) * d->frag;
-	if (v <= (durable ? d->synced : d->verified))
-		return;
-	if (durable && fdatasync(d->fd) == -1) {
-		log_warn("download %u: fdatasync", d->id);
+	if (how == DL_CP_DURABLE) {
+		if (v <= d->synced)
+			return;
+		dl_sync_drain();
+		if (fdatasync(d->fd) == -1) {
+			log_warn("download %u: fdatasync", d->id);
+			return;
+		}
+		if (dl_state_save(s, d->hash, d->expected, d->frag, v, d->leaves, 1) == 0)
+			d->verified = d->synced = v;
 		return;
 	}
-	if (dl_state_save(s, d->hash, d->expected, d->frag, v, d->leaves, durable) == 0) {
-		d->verified = v;
-		if (durable)
-			d->synced = v;
-	}
+	if (v <= d->verified)
+		return;
+	if (dl_state_save(s, d->hash, d->expected, d->frag, v, d->leaves, 0) != 0)
+		return;
+	d->verified = v;
+	if (how == DL_CP_QUEUED && dl_sync_queue(s, d, v) == 0)
+		d->synced = v;
 }
 
 static void
@@ -295,7 +427,9 @@ dl_free(struct storaged *s, struct dl *d, int discard)
 	if (d->id == 0)
 		return;
 	if (!discard && d->fd != -1)
-		dl_checkpoint(s, d, 1);
+		dl_checkpoint(s, d, DL_CP_DURABLE);
+	else
+		dl_sync_drain();	/* no state file may come back after this */
 	if (d->fd != -1)
 		close(d->fd);
 	if (discard)
@@ -598,7 +732,8 @@ dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
 		if (d->expected <= d->frag && memcmp(leaf, d->hash, 32) != 0)
 			return -1;
 		if (pos < d->expected && pos - d->verified >= DL_CHECKPOINT)
-			dl_checkpoint(s, d, pos - d->synced >= DL_SYNC);
+			dl_checkpoint(s, d, pos - d->synced >= DL_SYNC ?
+			    DL_CP_QUEUED : DL_CP_LIGHT);
 	}
 	return 0;
 }

@@ -228,6 +228,7 @@ storaged_shutdown(struct daemon *d)
 	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
 		if (storaged.uploads[i].id != 0)
 			wh_write_abort(storaged.uploads[i].w);
+	storaged_dl_shutdown();
 	if (storaged.chain != NULL)
 		chain_close(storaged.chain);
 	if (storaged.cache != NULL)

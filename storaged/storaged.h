@@ -61,6 +61,8 @@ void	storaged_files_all(struct storaged *s, struct ipc_req *req,
 /* serve_dl.c: file transfers: IPC_XSTAT, downloads into the warehouse (IPC_DL_*) */
 void	storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 	    size_t len);
+/* Waits for the download checkpoints being synced and ends their thread. */
+void	storaged_dl_shutdown(void);
 void	storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 	    size_t len);
 void	storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
