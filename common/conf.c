@@ -101,6 +101,11 @@ static const struct conf_key conf_keys[] = {
 	  "Ask a NAT-PMP router to forward the listening port." },
 	{ "netd", "port_forward", CT_PORT, F(port_forward), 0, 65535, "0",
 	  "External port forwarded by hand to this node (0: none)." },
+	{ "netd", "udp_gso", CT_BOOL, F(udp_gso), 0, 0, "yes",
+	  "Hand runs of equal-size datagrams to one peer to the kernel as one\n"
+	  "buffer (UDP segmentation offload): the same datagrams on the wire, a\n"
+	  "fraction of the CPU.  With it, netfilter and packet captures on this\n"
+	  "host see such a run as one packet; \"no\" sends datagram by datagram." },
 	{ "netd", "firewall", CT_BOOL, F(firewall), 0, 0, "no",
 	  "Announce that unsolicited packets cannot reach this node (the\n"
 	  "FIREWALL feature bit), so that peers use hole punching." },

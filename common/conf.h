@@ -77,6 +77,7 @@ struct conf {
 	int		upnp;
 	int		natpmp;
 	int		firewall;
+	int		udp_gso;
 	uint16_t	port_forward;	/* 0: none */
 	char		user_agent[CONF_USER_AGENT_MAX + 1];
 	uint32_t	max_peers;

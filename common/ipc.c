@@ -497,7 +497,7 @@ ipc_client_fail_bulk(struct ipc_client *cl, const char *why)
 	int i;
 
 	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++) {
-		if (cl->slots[i].id == 0 || !cl->slots[i].bulk)
+		if (cl->slots[i].id == 0 || cl->slots[i].bulk != IPC_SLOT_BULK)
 			continue;
 		done = cl->slots[i];
 		memset(&cl->slots[i], 0, sizeof(cl->slots[i]));
@@ -509,6 +509,14 @@ ipc_client_fail_bulk(struct ipc_client *cl, const char *why)
 int
 ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
     uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+{
+	return ipc_client_send_nng(cl, msg, len, timeout_ms, cb, arg, now_ms, 0);
+}
+
+/* ipc_client_send; the slot is marked with `bulk` (ipc_bulk.c's fallback). */
+int
+ipc_client_send_nng(struct ipc_client *cl, const void *msg, size_t len,
+    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms, int bulk)
 {
 	struct ipc_client_slot *s;
 	nng_msg *m;
@@ -526,6 +534,7 @@ ipc_client_send(struct ipc_client *cl, const void *msg, size_t len,
 		return -1;
 	}
 	s->id = id;
+	s->bulk = bulk;
 	s->deadline = now_ms + timeout_ms;
 	s->cb = cb;
 	s->arg = arg;

@@ -122,10 +122,13 @@ typedef void (*ipc_client_cb)(void *arg, const uint8_t *rep, size_t len,
     const char *err);
 
 #define IPC_CLIENT_MAX_INFLIGHT	256
+/* How a request of a bulk type went out (ipc_client_send_bulk). */
+#define IPC_SLOT_BULK		1	/* on the bulk channel */
+#define IPC_SLOT_NNG_FALLBACK	2	/* over nng, the channel being down */
 
 struct ipc_client_slot {
 	uint32_t	 id;		/* 0: free */
-	int		 bulk;		/* sent on the bulk channel */
+	int		 bulk;		/* IPC_SLOT_BULK / _NNG_FALLBACK, or 0 */
 	uint64_t	 deadline;
 	ipc_client_cb	 cb;
 	void		*arg;
@@ -173,6 +176,8 @@ struct ipc_client_slot *ipc_client_slot_take(struct ipc_client *cl, uint32_t *id
 void	ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
 	    size_t len);
 void	ipc_client_fail_bulk(struct ipc_client *cl, const char *why);
+int	ipc_client_send_nng(struct ipc_client *cl, const void *msg, size_t len,
+	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms, int bulk);
 
 /* Events: one pub socket per publishing daemon, sub sockets dial it. */
 struct ipc_pub {

@@ -507,6 +507,17 @@ ipc_client_bulk_up(const struct ipc_client *cl)
 	return cl->bulk != NULL && cl->bulk->c.fd >= 0;
 }
 
+static int
+bulk_cl_fallback_inflight(const struct ipc_client *cl)
+{
+	int i;
+
+	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
+		if (cl->slots[i].id != 0 && cl->slots[i].bulk == IPC_SLOT_NNG_FALLBACK)
+			return 1;
+	return 0;
+}
+
 int
 ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
     uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
@@ -515,19 +526,26 @@ ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
 	struct ipc_client_slot *s;
 	uint32_t id;
 
+	/*
+	 * Back on the channel only once nothing sent over nng in its stead is
+	 * in flight: a download's chunks must reach storaged in order, and
+	 * two sockets do not keep an order between them.
+	 */
 	if (bc != NULL && bc->c.fd < 0 && now_ms >= bc->retry_at &&
-	    bulk_cl_connect(bc) == -1)
+	    !bulk_cl_fallback_inflight(cl) && bulk_cl_connect(bc) == -1)
 		bc->retry_at = now_ms + BULK_RETRY_MS;
 	if (bc == NULL || bc->c.fd < 0 || !cl->open)
-		return ipc_client_send(cl, msg, len, timeout_ms, cb, arg, now_ms);
+		return ipc_client_send_nng(cl, msg, len, timeout_ms, cb, arg, now_ms,
+		    IPC_SLOT_NNG_FALLBACK);
 	if ((s = ipc_client_slot_take(cl, &id)) == NULL)
 		return -1;
 	if (bulk_send(&bc->c, id, msg, len) == -1) {
 		bulk_cl_down(bc, "cannot send");
-		return ipc_client_send(cl, msg, len, timeout_ms, cb, arg, now_ms);
+		return ipc_client_send_nng(cl, msg, len, timeout_ms, cb, arg, now_ms,
+		    IPC_SLOT_NNG_FALLBACK);
 	}
 	s->id = id;
-	s->bulk = 1;
+	s->bulk = IPC_SLOT_BULK;
 	s->deadline = now_ms + timeout_ms;
 	s->cb = cb;
 	s->arg = arg;

@@ -259,7 +259,8 @@ net_tx_flush(void)
 	s = &n->socks[net_txq.sock];
 	for (i = 0; i < net_txq.cnt; i = j) {
 		bytes = net_txq.iov[i].iov_len;
-		for (j = i + 1; !s->no_gso && j < net_txq.cnt && j - i < NET_GSO_MAX &&
+		for (j = i + 1; !s->no_gso && n->d->conf.udp_gso && j < net_txq.cnt &&
+		    j - i < NET_GSO_MAX &&
 		    net_gso_joins(i, j, bytes); j++)
 			bytes += net_txq.iov[j].iov_len;
 		out[nout].msg_hdr = net_txq.mm[i].msg_hdr;

@@ -51,6 +51,9 @@ EOF
 }
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# Per-datagram loss, as on a real link: with UDP GSO (the default) the
+# netfilter hooks of this host would see a run of up to 53 datagrams as one
+# packet and drop it whole; the NIC of a real sender cuts it before the wire.
 node_up() {	# ns dir ip [root]
 	local ns=$1 d=$2 ip=$3 root=${4:-}
 	if [ -n "$root" ]; then
@@ -60,6 +63,7 @@ node_up() {	# ns dir ip [root]
 		in_ns "$ns" "$CTL" -d "$d" init --listen "$ip:7001" --no-lan --no-upnp \
 		    --no-natpmp >/dev/null
 	fi
+	printf '[netd]\nudp_gso = no\n' >> "$d/peernet.conf"
 	in_ns "$ns" "$CTL" -d "$d" up >/dev/null
 }
 

@@ -96,6 +96,7 @@ test_conf_defaults_match_the_documented_values(void)
 	T_EQ_INT(c.upnp, 1);
 	T_EQ_INT(c.natpmp, 1);
 	T_EQ_INT(c.firewall, 0);
+	T_EQ_INT(c.udp_gso, 1);
 	T_EQ_INT(c.port_forward, 0);
 	T_EQ_STR(c.user_agent, "peernet/0.1");
 	T_EQ_INT(c.max_peers, 1000);

@@ -953,15 +953,36 @@ test_bulk_send_falls_back_to_nng(void)
 	char bpath[108];
 	int rc;
 
-	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk-none.%ld.sock", (long)getpid());
+	static const uint16_t types[] = { IPC_DL_DATA };
+	char err[256];
+
+	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk-late.%ld.sock", (long)getpid());
 	bulk_setup(bpath, 0, geteuid());
 	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
 	usleep(100000);		/* nng's background dial */
 	bulk_send_data(0, 300000, &rc);
 	T_EQ_INT(rc, 0);
-	bulk_run(1);
-	T_EQ_INT(bt.ok, 1);
-	T_EQ_U64(bt.served_bulk, 1);	/* served, by the nng socket */
+	/*
+	 * The channel appears while that request is in flight over nng: the
+	 * next one must not switch to it (two sockets keep no order between
+	 * them, and a download's chunks must stay in order).
+	 */
+	T_EQ_INT(ipc_server_bulk_open(&bt.srv, &bt.loop, bpath, types, 1, err,
+	    sizeof(err)), 0);
+	bulk_send_data(1, 300000, &rc);
+	T_EQ_INT(rc, 0);
+	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
+	bulk_run(2);
+	T_EQ_INT(bt.ok, 2);
+	T_EQ_U64(bt.served_bulk, 2);	/* served, by the nng socket */
+	/* Nothing in flight any more: the next request (after the 1 s between
+	 * connection attempts) connects and uses it. */
+	usleep(1100000);
+	bulk_send_data(2, 300000, &rc);
+	T_EQ_INT(rc, 0);
+	T_ASSERT(ipc_client_bulk_up(&bt.cl));
+	bulk_run(3);
+	T_EQ_INT(bt.ok, 3);
 	bulk_teardown();
 }
 
