@@ -875,6 +875,7 @@ conf_defaults(struct conf *c)
 	c->upnp = 1;
 	c->natpmp = 1;
 	c->firewall = 0;
+	c->udp_gso = 1;
 	c->port_forward = 0;
 	conf_strcpy(c->user_agent, sizeof(c->user_agent), "peernet/0.1");
 	c->max_peers = 1000;
