@@ -468,6 +468,18 @@ ipc_client_slot_take(struct ipc_client *cl, uint32_t *idp)
 	return &cl->slots[i];
 }
 
+/* Fills a slot taken with ipc_client_slot_take once its request is sent. */
+void
+ipc_client_slot_set(struct ipc_client_slot *s, uint32_t id, int bulk, uint64_t deadline,
+    ipc_client_cb cb, void *arg)
+{
+	s->id = id;
+	s->bulk = bulk;
+	s->deadline = deadline;
+	s->cb = cb;
+	s->arg = arg;
+}
+
 /* A reply for request id: its callback runs (unknown IDs are dropped). */
 void
 ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep, size_t len)
@@ -533,11 +545,7 @@ ipc_client_send_nng(struct ipc_client *cl, const void *msg, size_t len,
 		cl->failed++;
 		return -1;
 	}
-	s->id = id;
-	s->bulk = bulk;
-	s->deadline = now_ms + timeout_ms;
-	s->cb = cb;
-	s->arg = arg;
+	ipc_client_slot_set(s, id, bulk, now_ms + timeout_ms, cb, arg);
 	return 0;
 }
 

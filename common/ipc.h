@@ -173,6 +173,8 @@ void	ipc_req_set_type(struct ipc_req *req, uint16_t type);
 int	ipc_bulk_reply(void *conn, uint32_t gen, uint32_t id, const void *msg,
 	    size_t len);
 struct ipc_client_slot *ipc_client_slot_take(struct ipc_client *cl, uint32_t *id);
+void	ipc_client_slot_set(struct ipc_client_slot *s, uint32_t id, int bulk,
+	    uint64_t deadline, ipc_client_cb cb, void *arg);
 void	ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
 	    size_t len);
 void	ipc_client_fail_bulk(struct ipc_client *cl, const char *why);

@@ -120,24 +120,40 @@ bulk_want_out(struct bulk_conn *c, int on)
 	loop_mod_fd(c->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0), c->cb, c);
 }
 
+/* One non-blocking write: bytes taken, 0 when the socket is full, -1. */
+static ssize_t
+bulk_write(int fd, struct iovec *iov, size_t iovcnt)
+{
+	struct msghdr mh;
+	ssize_t k;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = iovcnt;
+	do
+		k = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k == -1 && errno == EINTR);
+	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return k == 0 ? -1 : k;
+}
+
 /* Writes what is queued; -1 when the connection failed. */
 static int
 bulk_flush(struct bulk_conn *c)
 {
+	struct iovec iov;
 	ssize_t k;
 
 	while (c->olen > 0) {
-		k = send(c->fd, c->out + c->ohead, c->olen, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (k > 0) {
-			c->ohead += (size_t)k;
-			c->olen -= (size_t)k;
-			continue;
-		}
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		iov.iov_base = c->out + c->ohead;
+		iov.iov_len = c->olen;
+		if ((k = bulk_write(c->fd, &iov, 1)) == -1)
+			return -1;
+		if (k == 0)
 			break;
-		return -1;
+		c->ohead += (size_t)k;
+		c->olen -= (size_t)k;
 	}
 	if (c->olen == 0)
 		c->ohead = 0;
@@ -155,8 +171,7 @@ bulk_send(struct bulk_conn *c, uint32_t id, const void *msg, size_t len)
 {
 	uint8_t hdr[BULK_HDR];
 	struct iovec iov[2];
-	struct msghdr mh;
-	size_t done = 0, total = BULK_HDR + len, need;
+	size_t done = 0, total = BULK_HDR + len, need, n;
 	ssize_t k;
 
 	if (c->fd < 0 || len > IPC_MSG_MAX)
@@ -164,29 +179,22 @@ bulk_send(struct bulk_conn *c, uint32_t id, const void *msg, size_t len)
 	buf_put_le32(hdr, (uint32_t)len);
 	buf_put_le32(hdr + 4, id);
 	while (c->olen == 0 && done < total) {
-		memset(&mh, 0, sizeof(mh));
 		if (done < BULK_HDR) {
 			iov[0].iov_base = hdr + done;
 			iov[0].iov_len = BULK_HDR - done;
 			iov[1].iov_base = (void *)msg;
 			iov[1].iov_len = len;
-			mh.msg_iovlen = len > 0 ? 2 : 1;
+			n = len > 0 ? 2 : 1;
 		} else {
 			iov[0].iov_base = (uint8_t *)msg + (done - BULK_HDR);
 			iov[0].iov_len = total - done;
-			mh.msg_iovlen = 1;
+			n = 1;
 		}
-		mh.msg_iov = iov;
-		k = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (k > 0) {
-			done += (size_t)k;
-			continue;
-		}
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if ((k = bulk_write(c->fd, iov, n)) == -1)
+			return -1;
+		if (k == 0)
 			break;
-		return -1;
+		done += (size_t)k;
 	}
 	if (done == total)
 		return 0;
@@ -544,11 +552,7 @@ ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
 		return ipc_client_send_nng(cl, msg, len, timeout_ms, cb, arg, now_ms,
 		    IPC_SLOT_NNG_FALLBACK);
 	}
-	s->id = id;
-	s->bulk = IPC_SLOT_BULK;
-	s->deadline = now_ms + timeout_ms;
-	s->cb = cb;
-	s->arg = arg;
+	ipc_client_slot_set(s, id, IPC_SLOT_BULK, now_ms + timeout_ms, cb, arg);
 	return 0;
 }
 

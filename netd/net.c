@@ -23,13 +23,8 @@
 #define NET_BATCH	16	/* datagrams per recvmmsg */
 #define NET_ROUNDS	8	/* recvmmsg calls per wake-up */
 
-/* UDP segmentation offload (Linux 4.18) and its receive side (5.0). */
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO		104
-#endif
+/* UDP segmentation offload (UDP_SEGMENT, Linux 4.18) and its receive side
+ * (UDP_GRO, 5.0), from <netinet/udp.h>. */
 #define NET_GSO_MAX	64	/* the kernel's UDP_MAX_SEGMENTS */
 #define NET_GSO_BYTES	65000	/* one UDP datagram's payload limit, less headers */
 

@@ -40,13 +40,6 @@
 #define BATCH		32
 #define GSO_SEGS	53	/* 53 * 1232 = 65296: under the 64 KiB UDP limit */
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO		104
-#endif
-
 static int gso;
 
 static double
