@@ -18,7 +18,8 @@ static const char *const ipc_nc_names[] = {
 	"drop_traverse_other", "traverse_punch_failed",
 	"portmap_errors",
 	"xfer_bad_fragment", "xfer_refused",
-	"addr_changes"
+	"addr_changes",
+	"tx_gso_runs", "rx_coalesced"
 };
 
 _Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,

@@ -72,6 +72,8 @@ enum ipc_net_counter {
 	IPC_NC_XFER_BAD_FRAGMENT, IPC_NC_XFER_REFUSED,
 	/* address changes (netlink.c) */
 	IPC_NC_ADDR_CHANGES,
+	/* UDP offloads (net.c): runs sent as one GSO buffer, coalesced receives */
+	IPC_NC_TX_GSO_RUNS, IPC_NC_RX_COALESCED,
 	IPC_NC_MAX
 };
 

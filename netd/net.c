@@ -102,6 +102,8 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 			len = mm[i].msg_len;
 			if (seg == 0 || seg >= len)
 				seg = len;
+			else
+				s->n->counters[IPC_NC_RX_COALESCED]++;
 			for (off = 0; off < len; off += seg)
 				netd_packet_in(s->n, s->index, &local, &remote,
 				    raw[i] + off, len - off < seg ? len - off : seg);
@@ -285,8 +287,10 @@ net_tx_flush(void)
 	while (o < nout) {
 		k = sendmmsg(net_txq.fd, out + o, nout - o, MSG_DONTWAIT);
 		if (k > 0) {
-			for (; k > 0; k--, o++)
+			for (; k > 0; k--, o++) {
 				n->counters[IPC_NC_TX_PACKETS] += segs[o];
+				n->counters[IPC_NC_TX_GSO_RUNS] += segs[o] > 1;
+			}
 			continue;
 		}
 		if (k == -1 && errno == EINTR)

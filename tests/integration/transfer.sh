@@ -186,6 +186,12 @@ wait_bytes() {
 	return 1
 }
 
+# The data left A in GSO runs (udp_gso, the default) and reached B
+# coalesced: the same datagrams, cut by the kernel (net.c).
+gso=$(counter "$A" tx_gso_runs); coal=$(counter "$B" rx_coalesced)
+[ "${gso:-0}" -gt 0 ] && [ "${coal:-0}" -gt 0 ] && t_pass data_sent_in_gso_runs ||
+    t_fail data_sent_in_gso_runs "A tx_gso_runs=$gso, B rx_coalesced=$coal"
+
 # An unknown hash was refused by A, and counted.
 ref=$(counter "$A" xfer_refused)
 [ -n "$ref" ] && [ "$ref" -ge 1 ] && t_pass a_counts_refused_requests ||

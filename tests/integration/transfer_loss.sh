@@ -123,6 +123,11 @@ for pct in 5 20; do
 done
 
 # Without loss again, the nodes still talk.
+# udp_gso = no: every datagram went out on its own.
+gso=$(in_ns $NSA "$CTL" -d "$A" status --json | jq -r '.network.counters.tx_gso_runs // empty')
+tx=$(in_ns $NSA "$CTL" -d "$A" status --json | jq -r '.network.counters.tx_packets // empty')
+[ "$gso" = 0 ] && [ "${tx:-0}" -gt 40000 ] && t_pass udp_gso_no_sends_datagram_by_datagram ||
+    t_fail udp_gso_no_sends_datagram_by_datagram "tx_gso_runs=$gso tx_packets=$tx"
 ip netns exec $NSA nft delete table inet pnloss 2>/dev/null
 ip netns exec $NSB nft delete table inet pnloss 2>/dev/null
 t_check nodes_still_talk wait_for 20 in_ns $NSB "$CTL" -d "$B" ping "$NA"
