@@ -5,7 +5,9 @@
 # reading on one side and writing + verifying the hash on the other), against
 # the loopback UDP limit measured in the same run by build/tests/udpblast
 # (1232-byte datagrams, the size of a lite packet with a full UDT data packet,
-# from one process to another; MB/s of the UDT payload they carry).
+# from one process to another with sendmmsg/recvmmsg; MB/s of the UDT payload
+# they carry).  netd sends runs of them with UDP GSO: what a blaster doing
+# that reaches is printed too, for information.
 # Best of 3 blasts, best of 2 transfers (each a new file: no "already stored" shortcut).
 set -u
 cd "$(dirname "$0")/.."
@@ -22,6 +24,10 @@ for r in 1 2 3; do
 	[ -n "$v" ] && [ "$(echo "$v > $lim" | bc)" = 1 ] && lim=$v
 done
 [ "$lim" != 0 ] || { echo "# transfer: udpblast failed"; exit 1; }
+# For information (not the limit): the same datagrams handed over as GSO
+# runs and taken coalesced, the kernel path netd's transfers use (net.c).
+gso=$("$BLAST" -g -a 127.0.0.97 -t 2 | awk '{print $2}')
+echo "# udpblast: plain sendmmsg/recvmmsg ${lim} MB/s (the limit); with UDP GSO/GRO ${gso:-?} MB/s"
 A=$(mktemp -d /tmp/peernet-bench.XXXXXX); Bd=$(mktemp -d /tmp/peernet-bench.XXXXXX)
 W=$(mktemp -d /tmp/peernet-bench-files.XXXXXX)
 chmod 755 "$A" "$Bd"
