@@ -290,7 +290,7 @@ static struct {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work, idle;
 	pthread_t		 th;
-	int			 started, stop, busy;
+	int			 started, failed, stop, busy;
 	unsigned		 head, n;
 	struct dl_sync_job	 q[DL_SYNCQ];
 	struct storaged		*s;
@@ -338,10 +338,18 @@ dl_sync_queue(struct storaged *s, struct dl *d, uint64_t v)
 	int rc = -1;
 
 	pthread_mutex_lock(&dl_sync.mu);
-	if (!dl_sync.started) {
+	if (!dl_sync.started && !dl_sync.failed) {
+		int e;
+
 		dl_sync.s = s;
-		if (pthread_create(&dl_sync.th, NULL, dl_sync_run, NULL) == 0)
+		if ((e = pthread_create(&dl_sync.th, NULL, dl_sync_run, NULL)) == 0)
 			dl_sync.started = 1;
+		else {
+			/* Said once: downloads then sync only when closed. */
+			dl_sync.failed = 1;
+			log_warnx("download checkpoints: no sync thread (%s): partial "
+			    "downloads are synced only when closed", strerror(e));
+		}
 	}
 	if (dl_sync.started && dl_sync.n < DL_SYNCQ) {
 		j = &dl_sync.q[(dl_sync.head + dl_sync.n) % DL_SYNCQ];
