@@ -166,6 +166,14 @@ int	ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
 	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms);
 void	ipc_client_bulk_close(struct ipc_client *cl);
 
+/*
+ * The bulk channel's frame parser: fn for each complete frame
+ * (u32 length | u32 request ID | body) at the start of buf while fn returns
+ * 0; the bytes taken, or -1 for a frame longer than IPC_MSG_MAX.
+ */
+long	ipc_bulk_frames(const uint8_t *buf, size_t len,
+	    int (*fn)(void *ctx, uint32_t id, const uint8_t *msg, size_t len), void *ctx);
+
 /* Between ipc.c and ipc_bulk.c only. */
 struct ipc_req *ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen,
 	    uint32_t id, uid_t uid);

@@ -233,6 +233,49 @@ bulk_send(struct bulk_conn *c, uint32_t id, const void *msg, size_t len)
 }
 
 /*
+ * The frame parser (pure, fuzzed: tests/fuzz/fuzz_bulk.c): calls fn for
+ * each complete frame at the start of buf[0, len) while fn returns 0, and
+ * returns the bytes those frames took; -1 when a frame announces more
+ * than IPC_MSG_MAX (the peer is broken or hostile: drop the connection).
+ * A frame's body is at most IPC_MSG_MAX bytes and lies inside buf.
+ */
+long
+ipc_bulk_frames(const uint8_t *buf, size_t len,
+    int (*fn)(void *ctx, uint32_t id, const uint8_t *msg, size_t len), void *ctx)
+{
+	uint32_t n;
+	size_t at = 0;
+
+	while (len - at >= BULK_HDR) {
+		n = buf_le32(buf + at);
+		if (n > IPC_MSG_MAX)
+			return -1;
+		if (len - at < BULK_HDR + (size_t)n)
+			break;
+		at += BULK_HDR + n;
+		if (fn(ctx, buf_le32(buf + at - n - 4), buf + at - n, n) != 0)
+			break;
+	}
+	return (long)at;
+}
+
+struct bulk_read_ctx {
+	struct bulk_conn	*c;
+	uint32_t		 gen;
+	void			(*fn)(void *, uint32_t, const uint8_t *, size_t);
+	void			*arg;
+};
+
+static int
+bulk_read_one(void *arg, uint32_t id, const uint8_t *msg, size_t len)
+{
+	struct bulk_read_ctx *x = arg;
+
+	x->fn(x->arg, id, msg, len);
+	return x->c->gen != x->gen;	/* closed by fn: stop */
+}
+
+/*
  * Reads what arrived and calls fn for every complete frame; stops early
  * when fn closed the connection.  -1: the connection ended or broke the
  * framing (the caller closes it).
@@ -241,9 +284,9 @@ static int
 bulk_read(struct bulk_conn *c,
     void (*fn)(void *ctx, uint32_t id, const uint8_t *msg, size_t len), void *ctx)
 {
-	uint32_t len, gen = c->gen;
-	size_t at;
+	struct bulk_read_ctx x = { c, c->gen, fn, ctx };
 	ssize_t k;
+	long at;
 
 	for (;;) {
 		k = recv(c->fd, c->rbuf + c->rlen, BULK_FRAME_MAX - c->rlen, MSG_DONTWAIT);
@@ -255,21 +298,13 @@ bulk_read(struct bulk_conn *c,
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
 		c->rlen += (size_t)k;
-		at = 0;
-		while (c->rlen - at >= BULK_HDR) {
-			len = buf_le32(c->rbuf + at);
-			if (len > IPC_MSG_MAX)
-				return -1;
-			if (c->rlen - at < BULK_HDR + (size_t)len)
-				break;
-			fn(ctx, buf_le32(c->rbuf + at + 4), c->rbuf + at + BULK_HDR, len);
-			if (c->gen != gen)
-				return 0;	/* closed by fn */
-			at += BULK_HDR + len;
-		}
+		if ((at = ipc_bulk_frames(c->rbuf, c->rlen, bulk_read_one, &x)) < 0)
+			return -1;
+		if (c->gen != x.gen)
+			return 0;	/* closed by fn: its buffers are gone */
 		if (at > 0) {
-			memmove(c->rbuf, c->rbuf + at, c->rlen - at);
-			c->rlen -= at;
+			memmove(c->rbuf, c->rbuf + at, c->rlen - (size_t)at);
+			c->rlen -= (size_t)at;
 		}
 	}
 }
