@@ -116,7 +116,6 @@ ipc_server_allows(const struct ipc_server *s, uid_t uid)
 void
 ipc_server_dispatch(struct ipc_server *s)
 {
-	struct ipc_hdr h;
 	struct ipc_req *req;
 	uint64_t uid;
 	nng_msg *msg;
@@ -132,26 +131,48 @@ ipc_server_dispatch(struct ipc_server *s)
 		req->msg = msg;
 		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
 			uid = UINT64_MAX;
-		req->uid = (uid_t)uid;
-		if (ipc_hdr_decode(nng_msg_body(msg), nng_msg_len(msg), &h) != 0 ||
-		    h.status != IPC_OK) {
-			s->malformed++;
-			req->type = IPC_STATUS;
-			ipc_reply_error(req, IPC_ERR_BADMSG, "malformed request header");
-			continue;
-		}
-		req->type = h.type;
-		/* Checked before anything of the request is looked at. */
-		if (uid == UINT64_MAX || !ipc_server_allows(s, req->uid)) {
-			s->denied++;
-			log_warnx("refused %s request from uid %llu",
-			    ipc_type_name(h.type), (unsigned long long)uid);
-			ipc_reply_error(req, IPC_ERR_DENIED, "uid %llu is not allowed",
-			    (unsigned long long)uid);
-			continue;
-		}
-		s->fn(s->arg, req, nng_msg_body(msg), nng_msg_len(msg));
+		ipc_server_serve(s, req, uid, nng_msg_body(msg), nng_msg_len(msg), NULL, 0);
 	}
+}
+
+/*
+ * Checks a request that arrived (nng or the bulk channel) and hands it to
+ * the server's handler: a valid header, an allowed uid (UINT64_MAX: not
+ * known), and when types is not NULL one of those ntypes types; anything
+ * else is answered with an error here and counted.
+ */
+void
+ipc_server_serve(struct ipc_server *s, struct ipc_req *req, uint64_t uid,
+    const uint8_t *msg, size_t len, const uint16_t *types, int ntypes)
+{
+	struct ipc_hdr h;
+	int i;
+
+	req->uid = (uid_t)uid;
+	if (ipc_hdr_decode(msg, len, &h) != 0 || h.status != IPC_OK) {
+		s->malformed++;
+		req->type = IPC_STATUS;
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed request header");
+		return;
+	}
+	req->type = h.type;
+	/* Checked before anything of the request is looked at. */
+	if (uid == UINT64_MAX || !ipc_server_allows(s, req->uid)) {
+		s->denied++;
+		log_warnx("refused %s request from uid %llu",
+		    ipc_type_name(h.type), (unsigned long long)uid);
+		ipc_reply_error(req, IPC_ERR_DENIED, "uid %llu is not allowed",
+		    (unsigned long long)uid);
+		return;
+	}
+	for (i = 0; types != NULL && i < ntypes && types[i] != h.type; i++)
+		;
+	if (types != NULL && i == ntypes) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "%s is not served on the bulk channel",
+		    ipc_type_name(h.type));
+		return;
+	}
+	s->fn(s->arg, req, msg, len);
 }
 
 void
@@ -179,24 +200,23 @@ ipc_req_uid(const struct ipc_req *req)
 }
 
 struct ipc_req *
-ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen, uint32_t id, uid_t uid)
+ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen, uint32_t id)
 {
 	struct ipc_req *req;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return NULL;
 	req->srv = srv;
-	req->uid = uid;
 	req->bulk = conn;
 	req->bulk_gen = gen;
 	req->bulk_id = id;
 	return req;
 }
 
-void
-ipc_req_set_type(struct ipc_req *req, uint16_t type)
+int
+ipc_req_on_bulk(const struct ipc_req *req)
 {
-	req->type = type;
+	return req->bulk != NULL;
 }
 
 int

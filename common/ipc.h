@@ -174,10 +174,14 @@ void	ipc_client_bulk_close(struct ipc_client *cl);
 long	ipc_bulk_frames(const uint8_t *buf, size_t len,
 	    int (*fn)(void *ctx, uint32_t id, const uint8_t *msg, size_t len), void *ctx);
 
+/* Whether the request came on the bulk channel (else over nng). */
+int	ipc_req_on_bulk(const struct ipc_req *req);
+
 /* Between ipc.c and ipc_bulk.c only. */
 struct ipc_req *ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen,
-	    uint32_t id, uid_t uid);
-void	ipc_req_set_type(struct ipc_req *req, uint16_t type);
+	    uint32_t id);
+void	ipc_server_serve(struct ipc_server *s, struct ipc_req *req, uint64_t uid,
+	    const uint8_t *msg, size_t len, const uint16_t *types, int ntypes);
 int	ipc_bulk_reply(void *conn, uint32_t gen, uint32_t id, const void *msg,
 	    size_t len);
 struct ipc_client_slot *ipc_client_slot_take(struct ipc_client *cl, uint32_t *id);

@@ -70,7 +70,6 @@ struct ipc_bulk {
 };
 
 struct ipc_bulk_client {
-	struct loop		*loop;
 	struct ipc_client	*cl;
 	char			 path[108];
 	uint64_t		 retry_at;
@@ -317,26 +316,10 @@ bulk_srv_frame(void *arg, uint32_t id, const uint8_t *msg, size_t len)
 	struct bulk_conn *c = arg;
 	struct ipc_bulk *b = c->owner;
 	struct ipc_req *req;
-	struct ipc_hdr h;
-	int i, ok = 0;
 
-	if ((req = ipc_req_bulk(b->srv, c, c->gen, id, c->uid)) == NULL)
+	if ((req = ipc_req_bulk(b->srv, c, c->gen, id)) == NULL)
 		return;		/* the client times out, as with a lost reply */
-	if (ipc_hdr_decode(msg, len, &h) != 0 || h.status != IPC_OK) {
-		b->srv->malformed++;
-		ipc_req_set_type(req, IPC_STATUS);
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed request header");
-		return;
-	}
-	ipc_req_set_type(req, h.type);
-	for (i = 0; i < b->ntypes; i++)
-		ok |= b->types[i] == h.type;
-	if (!ok) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "%s is not served on the bulk channel",
-		    ipc_type_name(h.type));
-		return;
-	}
-	b->srv->fn(b->srv->arg, req, msg, len);
+	ipc_server_serve(b->srv, req, c->uid, msg, len, b->types, b->ntypes);
 }
 
 static void
@@ -521,7 +504,7 @@ bulk_cl_connect(struct ipc_bulk_client *bc)
 		close(fd);
 		return -1;
 	}
-	return bulk_adopt(&bc->c, bc->loop, fd, bulk_cl_cb, bc);
+	return bulk_adopt(&bc->c, bc->c.loop, fd, bulk_cl_cb, bc);
 }
 
 int
@@ -531,9 +514,9 @@ ipc_client_bulk_open(struct ipc_client *cl, struct loop *loop, const char *path)
 
 	if ((bc = calloc(1, sizeof(*bc))) == NULL)
 		return -1;
-	bc->loop = loop;
 	bc->cl = cl;
 	bc->c.fd = -1;
+	bc->c.loop = loop;
 	if (strlcpy(bc->path, path, sizeof(bc->path)) >= sizeof(bc->path)) {
 		free(bc);
 		return -1;

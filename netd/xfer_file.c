@@ -41,9 +41,9 @@
 #define XF_MAX_SERVING		8	/* files served at once, to all peers */
 #define XF_MAX_SERVE_PEER	2	/* files one peer can make us serve at once */
 #define XF_SERVE_CHUNK		(512 * 1024)	/* one IPC_CAT */
-#define XF_SERVE_AHEAD		8	/* IPC_CAT chunks read ahead of the stream */
+#define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
 #define XF_STORE_CHUNK		(512 * 1024)	/* one IPC_DL_DATA */
-#define XF_STORE_INFLIGHT	8	/* IPC_DL_DATA unanswered */
+#define XF_STORE_INFLIGHT	3	/* IPC_DL_DATA unanswered */
 #define XF_IPC_HDR_ROOM		64	/* room for the ipc_data header in front */
 #define XF_MAX_FILE		(1ULL << 40)	/* 1 TiB: larger announcements are refused */
 #define XF_IDLE_MS		SEQ_BI_FILE_MS	/* transferSequenceTimeout (§9.2) */
@@ -475,7 +475,7 @@ xf_end(struct xf_sess *s, int ok, int terminate, const char *why)
 		    hash, xf_peer_text(s->pub, peer), why, (unsigned long long)s->done,
 		    (unsigned long long)s->total, ustats);
 	else
-		log_info("file serving %s… to %s… ended: %s; %llu of %llu bytes%s",
+		log_debug("file serving %s… to %s… ended: %s; %llu of %llu bytes%s",
 		    hash, xf_peer_text(s->pub, peer), why, (unsigned long long)s->done,
 		    (unsigned long long)s->total, ustats);
 	r = &f->recent[f->recent_next++ % XF_RECENT];

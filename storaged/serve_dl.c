@@ -409,9 +409,10 @@ dl_checkpoint(struct storaged *s, struct dl *d, int how)
 	if (v >= d->expected)	/* complete: commit follows, keep one fragment to fetch */
 		v = (d->nleaves - 1) * d->frag;
 	if (how == DL_CP_DURABLE) {
+		/* First: a queued one for this download must not land later. */
+		dl_sync_drain();
 		if (v <= d->synced)
 			return;
-		dl_sync_drain();
 		if (fdatasync(d->fd) == -1) {
 			log_warn("download %u: fdatasync", d->id);
 			return;
@@ -505,6 +506,25 @@ dl_io_buf(void)
  * prefix damaged on disk is cut back to its last good fragment.  0 and
  * *verified, *size (0, 0 when there is no usable partial).
  */
+/* Feeds bytes [off, off + len) of fd into h: 0, or -1 (short read). */
+static int
+dl_hash_range(int fd, uint64_t off, uint64_t len, blake3_hasher *h)
+{
+	uint64_t end = off + len;
+	ssize_t got;
+
+	if (dl_io_buf() != 0)
+		return -1;
+	for (; off < end; off += (uint64_t)got) {
+		size_t want = end - off > DL_IO ? DL_IO : (size_t)(end - off);
+
+		if ((got = pread(fd, dl_io, want, (off_t)off)) <= 0)
+			return -1;
+		blake3_hasher_update(h, dl_io, (size_t)got);
+	}
+	return 0;
+}
+
 static void
 dl_partial(struct storaged *s, const uint8_t hash[32], int check, uint64_t *verified,
     uint64_t *size)
@@ -512,8 +532,7 @@ dl_partial(struct storaged *s, const uint8_t hash[32], int check, uint64_t *veri
 	struct dl_state st;
 	char path[PATH_MAX];
 	uint8_t leaf[32];
-	uint64_t i, n, good, k;
-	ssize_t got;
+	uint64_t i, n, good;
 	int fd;
 
 	*verified = *size = 0;
@@ -530,21 +549,16 @@ dl_partial(struct storaged *s, const uint8_t hash[32], int check, uint64_t *veri
 	/* Fragments before the re-hashed tail count as good. */
 	i = st.verified > DL_RECHECK ? (st.verified - DL_RECHECK) / st.frag : 0;
 	good = i;
-	if (n > 0 && dl_io_buf() == 0 && dl_path(s, hash, ".part", path, sizeof(path)) == 0 &&
+	if (n > 0 && dl_path(s, hash, ".part", path, sizeof(path)) == 0 &&
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
 		for (; i < n; i++) {
 			blake3_hasher bh;
 
 			blake3_hasher_init(&bh);
-			for (k = 0; k < st.frag; k += (uint64_t)got) {
-				size_t want = st.frag - k > DL_IO ? DL_IO : (size_t)(st.frag - k);
-
-				if ((got = pread(fd, dl_io, want, (off_t)(i * st.frag + k))) <= 0)
-					break;
-				blake3_hasher_update(&bh, dl_io, (size_t)got);
-			}
+			if (dl_hash_range(fd, i * st.frag, st.frag, &bh) != 0)
+				break;
 			blake3_hasher_finalize(&bh, leaf, 32);
-			if (k != st.frag || memcmp(leaf, st.leaves + i * 32, 32) != 0)
+			if (memcmp(leaf, st.leaves + i * 32, 32) != 0)
 				break;
 			good = i + 1;
 		}
@@ -860,25 +874,16 @@ dl_commit_adopt(struct storaged *s, struct dl *d, uint8_t got[32], int *dedup,
 	char path[PATH_MAX];
 	uint8_t *exp = NULL;
 	size_t explen = 0;
-	uint64_t off, count;
-	ssize_t k;
+	uint64_t count;
 	int placed = 0, fd;
 
 	*rcp = 0;
 	if (d->all_ok)
 		blake3_hasher_finalize(&d->all, got, 32);
 	else {
-		if (dl_io_buf() != 0)
-			return -1;
 		blake3_hasher_init(&bh);
-		for (off = 0; off < d->expected; off += (uint64_t)k) {
-			size_t want = d->expected - off > DL_IO ? DL_IO :
-			    (size_t)(d->expected - off);
-
-			if ((k = pread(d->fd, dl_io, want, (off_t)off)) <= 0)
-				return -1;
-			blake3_hasher_update(&bh, dl_io, (size_t)k);
-		}
+		if (dl_hash_range(d->fd, 0, d->expected, &bh) != 0)
+			return -1;
 		blake3_hasher_finalize(&bh, got, 32);
 	}
 	if (memcmp(got, d->hash, 32) != 0)
