@@ -1,5 +1,5 @@
 /*
- * block.c — block encoding, decoding, signing and validation (DATA.md §2.2,
+ * block.c — block encoding, decoding, signing and validation (docs/data.md §2.2,
  * §2.3, §2.12).  Record payloads are in block_record.c.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * block.h — Peernet blockchain blocks and their records (DATA.md §2, §3).
+ * block.h — Peernet blockchain blocks and their records (docs/data.md §2, §3).
  *
  * Pure codecs, no I/O.  A decoded block is a view over the caller's bytes:
  * records and tag values point into the input, nothing is allocated, and a

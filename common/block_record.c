@@ -1,5 +1,5 @@
 /*
- * block_record.c — record payloads (DATA.md §2.5, §2.6): file records with
+ * block_record.c — record payloads (docs/data.md §2.5, §2.6): file records with
  * their tags and TagData references, profile records.
  */
 #include <string.h>

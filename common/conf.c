@@ -879,7 +879,7 @@ conf_defaults(struct conf *c)
 	c->port_forward = 0;
 	conf_strcpy(c->user_agent, sizeof(c->user_agent), "peernet/0.1");
 	c->max_peers = 1000;
-	/* DATA.md 2.11: the reference's CacheMaxBlockSize and Count. */
+	/* docs/data.md 2.11: the reference's CacheMaxBlockSize and Count. */
 	c->cache_max_block_size = 50096;
 	c->cache_max_block_count = 256;
 	c->cache_max_bytes = 1 * GIB;

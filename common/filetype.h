@@ -1,5 +1,5 @@
 /*
- * filetype.h — a shared file's type and format (DATA.md §3.2-3.4), detected
+ * filetype.h — a shared file's type and format (docs/data.md §3.2-3.4), detected
  * from its name's extension exactly as the reference's table.  The
  * reference sniffs the content of extension-less names; we do not yet, and
  * such files are Binary/Binary (the reference's answer for most of them).

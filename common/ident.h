@@ -1,6 +1,6 @@
 /*
  * ident.h — the node identity: a secp256k1 key pair, its node ID, and the
- * compact recoverable signatures Peernet uses (PROTOCOL.md §1).
+ * compact recoverable signatures Peernet uses (docs/protocol.md §1).
  *
  * Pure functions over bytes, except ident_load/ident_save (the key file).
  * One secp256k1 context serves the whole process: it is created on first use

@@ -188,7 +188,7 @@ struct ipc_range {
 };
 
 /*
- * File tags (DATA.md §2.5.2) other than name, folder and description, in
+ * File tags (docs/data.md §2.5.2) other than name, folder and description, in
  * record order: entries of u16 type | u16 length | data, so that one
  * struct carries any mix of date-created (type 4, 8 bytes LE) and
  * client-defined types (7..32767).  On the wire: u16 length + raw.

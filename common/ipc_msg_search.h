@@ -23,9 +23,9 @@
 
 #define IPC_SEARCH_TERM_MAX	IPC_STR_MAX	/* bytes of a search term */
 #define IPC_SEARCH_TYPE_ANY	0xff
-#define IPC_SEARCH_TYPE_MAX	10		/* DATA.md §3.2 */
+#define IPC_SEARCH_TYPE_MAX	10		/* docs/data.md §3.2 */
 #define IPC_SEARCH_FORMAT_ANY	0xffff
-#define IPC_SEARCH_FORMAT_MAX	21		/* DATA.md §3.3 */
+#define IPC_SEARCH_FORMAT_MAX	21		/* docs/data.md §3.3 */
 #define IPC_SEARCH_SORT_MAX	11		/* enum idx_sort of searchd/index.h */
 #define IPC_SEARCH_RESULTS_MAX	10000		/* results kept per job */
 #define IPC_SEARCH_TIMEOUT_MAX	600000		/* ms a job stays live */
@@ -34,7 +34,7 @@
 #define IPC_FILES_PAGE_MAX	4096		/* files per IPC_FILES_ALL page */
 #define IPC_SHARERS_MAX		64		/* owners per IPC_SHARERS reply */
 
-/* Fetch status (the reference's /search/result codes, DATA.md §6.7). */
+/* Fetch status (the reference's /search/result codes, docs/data.md §6.7). */
 enum ipc_search_status {
 	IPC_SEARCH_MORE = 0,	/* results returned, more may come */
 	IPC_SEARCH_DONE = 1,	/* nothing more will come */

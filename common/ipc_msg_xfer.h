@@ -1,6 +1,6 @@
 /*
  * ipc_msg_xfer.h — the file transfer area of the IPC catalogue (types
- * 70..79 in ipc_msg.h): file downloads from peers (PROTOCOL.md §9.3) and
+ * 70..79 in ipc_msg.h): file downloads from peers (docs/protocol.md §9.3) and
  * the serving side's questions to storaged.  Structs and codecs.
  *
  *	IPC_XSTAT	netd, ctl -> storaged: is this content stored, how large,
@@ -32,7 +32,7 @@
 /*
  * A serving netd asks for the stored file's merkle leaves (our extension
  * XFER_PROTO_MERKLE, netd/xfer_merkle.h): up to IPC_XSTAT_LEAVES_MAX from
- * leaf `first`, read from the warehouse's companion (DATA.md §4.4).
+ * leaf `first`, read from the warehouse's companion (docs/data.md §4.4).
  */
 #define IPC_XSTAT_F_MERKLE	0x04
 #define IPC_XSTAT_F_ALL		0x07

@@ -1,6 +1,6 @@
 /*
  * keywords.c — search keyword derivation and query normalisation; see
- * keywords.h for the rules and DATA.md §6.3-6.4 for the reference.
+ * keywords.h for the rules and docs/data.md §6.3-6.4 for the reference.
  */
 #define _GNU_SOURCE	/* qsort_r */
 #include <stdlib.h>

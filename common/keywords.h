@@ -1,6 +1,6 @@
 /*
  * keywords.h — search keyword derivation and query normalisation, byte for
- * byte as the Go reference's search package does it (DATA.md §6.3-6.4,
+ * byte as the Go reference's search package does it (docs/data.md §6.3-6.4,
  * vectors/search.json).  Pure functions: no I/O, no allocation; every output
  * lives in a caller-provided struct and a caller-provided arena whose size
  * the KW_*_ARENA_SIZE macros compute from the input lengths.

@@ -1,5 +1,5 @@
 /*
- * merkle.c — merkle trees over file fragments (DATA.md §4): fragment size
+ * merkle.c — merkle trees over file fragments (docs/data.md §4): fragment size
  * table, streaming builder, companion export/import, proofs.
  */
 #include <string.h>

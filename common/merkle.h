@@ -1,5 +1,5 @@
 /*
- * merkle.h — Peernet merkle trees over file fragments (DATA.md §4).
+ * merkle.h — Peernet merkle trees over file fragments (docs/data.md §4).
  *
  * leaf = blake3(fragment), parent = blake3(left || right); the last node of
  * an odd-sized level is promoted unchanged.  0 fragments: root = blake3("");

@@ -1,6 +1,6 @@
 /*
  * wire_announce.c — the common header of Announcement / Response / Local
- * Discovery payloads (PROTOCOL.md §3.1) and the Announcement itself (§3.2).
+ * Discovery payloads (docs/protocol.md §3.1) and the Announcement itself (§3.2).
  * Local Discovery (§3.6) is an Announcement payload and uses these too.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * wire_lite.c — lite packets (PROTOCOL.md §2.7): the unencrypted, unsigned
+ * wire_lite.c — lite packets (docs/protocol.md §2.7): the unencrypted, unsigned
  * carrier of UDT packets, recognised by its 16-byte transfer ID.
  * Recognising the ID (is it registered?) is the caller's job; this only
  * splits and builds the bytes.

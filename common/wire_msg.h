@@ -1,6 +1,6 @@
 /*
  * wire_msg.h — encoders and decoders of every Peernet v0 message payload
- * (the bytes inside a packet's payload, PROTOCOL.md §3), of lite packets
+ * (the bytes inside a packet's payload, docs/protocol.md §3), of lite packets
  * (§2.7), and of the two stream headers used inside UDT transfers (§9.3,
  * §9.8).  Pure functions over (pointer, length): no I/O, no allocation.
  *

@@ -1,5 +1,5 @@
 /*
- * wire_packet.h — the Peernet v0 packet layer (PROTOCOL.md §2): Salsa20
+ * wire_packet.h — the Peernet v0 packet layer (docs/protocol.md §2): Salsa20
  * encryption to the receiver's public key, then a compact recoverable
  * signature over nonce || ciphertext, itself XOR-ed with the same keystream.
  *

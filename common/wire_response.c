@@ -1,5 +1,5 @@
 /*
- * wire_response.c — the Response payload (PROTOCOL.md §3.3): Hash2Peer
+ * wire_response.c — the Response payload (docs/protocol.md §3.3): Hash2Peer
  * records, embedded files, not-found hashes; and the 70-byte peer record
  * (§3.4).
  */

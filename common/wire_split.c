@@ -1,6 +1,6 @@
 /*
  * wire_split.c — splitting of Announcements and Responses that do not fit
- * one packet (PROTOCOL.md §3.11).  A part is closed only when the next item
+ * one packet (docs/protocol.md §3.11).  A part is closed only when the next item
  * would push it past the 65410-byte payload budget, as the reference does,
  * so realistic messages never split.
  *

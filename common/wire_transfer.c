@@ -1,5 +1,5 @@
 /*
- * wire_transfer.c — Transfer (PROTOCOL.md §3.8) and Get Block (§3.9)
+ * wire_transfer.c — Transfer (docs/protocol.md §3.8) and Get Block (§3.9)
  * payloads, and the two headers written inside the UDT byte stream: the
  * 16-byte file transfer header (§9.3) and the 25-byte block header (§9.8).
  */

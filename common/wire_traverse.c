@@ -1,5 +1,5 @@
 /*
- * wire_traverse.c — the Traverse payload (PROTOCOL.md §3.7, flow in §8):
+ * wire_traverse.c — the Traverse payload (docs/protocol.md §3.7, flow in §8):
  * target, relay, expiry, an embedded packet from A to the target, A's
  * signature over everything before it, and an unsigned address block the
  * relay fills in.

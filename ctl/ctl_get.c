@@ -1,6 +1,6 @@
 /*
  * ctl_get.c — `peernetctl get HASH [--from NODEID] [-o FILE]`: download a
- * file from a connected node (PROTOCOL.md §9.3) into the warehouse.
+ * file from a connected node (docs/protocol.md §9.3) into the warehouse.
  *
  * Without --from, get locates the sharers itself: searchd lists the owners
  * of records with that content hash (its index holds the own chain and the

@@ -1,6 +1,6 @@
 /*
  * kad.c — Kademlia routing table, closest selection, iterative lookups and
- * refresh scheduling (PROTOCOL.md §7).  See kad.h for the design and for
+ * refresh scheduling (docs/protocol.md §7).  See kad.h for the design and for
  * where we differ from the reference.
  *
  * Lookups follow the reference's search client (§7.4): a lookup runs

@@ -1,5 +1,5 @@
 /*
- * kad.h — the Kademlia DHT of peernet-netd (PROTOCOL.md §7) as a pure module.
+ * kad.h — the Kademlia DHT of peernet-netd (docs/protocol.md §7) as a pure module.
  *
  * No I/O, no global state, no clock of its own: the network, the clock and
  * randomness come in through struct kad_env (the c-toxcore way), so the same

@@ -1,5 +1,5 @@
 /*
- * kad_store.c — the DHT value store served by FIND_VALUE (PROTOCOL.md §7.5).
+ * kad_store.c — the DHT value store served by FIND_VALUE (docs/protocol.md §7.5).
  *
  * key -> data with an optional expiry.  The reference keeps an unbounded
  * in-memory map whose entries never expire; ours is bounded by entry count,

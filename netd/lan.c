@@ -1,5 +1,5 @@
 /*
- * lan.c — LAN discovery (PROTOCOL.md §6.3, §3.6, §2.6).
+ * lan.c — LAN discovery (docs/protocol.md §6.3, §3.6, §2.6).
  *
  * Sending: Local Discovery packets leave from the main sockets (so that
  * receivers learn our real listening address) towards 255.255.255.255 and

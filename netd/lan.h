@@ -1,5 +1,5 @@
 /*
- * lan.h — LAN discovery for peernet-netd (PROTOCOL.md §6.3, §3.6, §2.6):
+ * lan.h — LAN discovery for peernet-netd (docs/protocol.md §6.3, §3.6, §2.6):
  * Local Discovery packets (command 4) encrypted to the well-known
  * discovery keys (§1.7), sent from the main sockets to
  * 255.255.255.255:12912 + directed broadcasts (IPv4) and [ff05::112]:12912

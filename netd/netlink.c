@@ -1,5 +1,5 @@
 /*
- * netlink.c — netd follows address and interface changes (PROTOCOL.md
+ * netlink.c — netd follows address and interface changes (docs/protocol.md
  * §6.2) through an rtnetlink socket in the event loop, and keeps the
  * configured `listen` sockets in step with the addresses that exist.
  *

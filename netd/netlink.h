@@ -1,6 +1,6 @@
 /*
  * netlink.h — peernet-netd follows interface and address changes through
- * rtnetlink (PROTOCOL.md §6.2) instead of polling every 10 s:
+ * rtnetlink (docs/protocol.md §6.2) instead of polling every 10 s:
  *
  * - netlink.c: the NETLINK_ROUTE socket (groups link, IPv4 and IPv6
  *   address) in the event loop; a burst of notifications is debounced

@@ -1,6 +1,6 @@
 /*
  * node.c — the Peernet node: every packet in and out, Announcement /
- * Response / Ping / Pong handling (PROTOCOL.md §3, §4, §5), root-peer
+ * Response / Ping / Pong handling (docs/protocol.md §3, §4, §5), root-peer
  * bootstrap (§6.6), and the glue that lets the pure Kademlia module (kad.c)
  * send its FIND_* queries as Announcements (§7.4).  The peer list (peer.c)
  * and the sequence table (seq.c) hold the state; this file only decides.
@@ -358,7 +358,7 @@ node_connectable(void *fctx, const struct kad_contact *c)
  * Bytes an answer may cost: a connection that never answered one of our
  * sequences may be a spoofed source, so what it asks beyond FIND_SELF
  * (which first contact needs, §6.6) must not make the answer larger than
- * the request (PROTOCOL.md §13.2: no reflection amplification).
+ * the request (docs/protocol.md §13.2: no reflection amplification).
  */
 static size_t
 node_answer_budget(const struct peer_conn *c, size_t request_len)

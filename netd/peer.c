@@ -1,5 +1,5 @@
 /*
- * peer.c — peer list, connections and their liveness (PROTOCOL.md §5).
+ * peer.c — peer list, connections and their liveness (docs/protocol.md §5).
  *
  * Peers are malloc'ed one by one (bounded by max_peers) and indexed twice,
  * by peer ID and by node ID, in chained hash tables keyed with SipHash

@@ -1,5 +1,5 @@
 /*
- * peer.h — the peer list of peernet-netd (PROTOCOL.md §5, §3.2, §3.4) as a
+ * peer.h — the peer list of peernet-netd (docs/protocol.md §5, §3.2, §3.4) as a
  * pure module: peers keyed by peer ID and node ID, their connections, the
  * liveness state machine (ACTIVE / REDUNDANT / INACTIVE / REMOVED), ports
  * and NAT, RTT, which connection to send on, which peers may be shared

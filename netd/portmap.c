@@ -1,6 +1,6 @@
 /*
  * portmap.c — UPnP IGD (libminiupnpc) and NAT-PMP (libnatpmp) port
- * mappings for netd's private IPv4 networks (PROTOCOL.md §6.4).
+ * mappings for netd's private IPv4 networks (docs/protocol.md §6.4).
  *
  * Order per network: UPnP first (as the reference), NAT-PMP when UPnP is
  * off or produced no mapping (no IGD, or the IGD refused).  Leases are

@@ -1,5 +1,5 @@
 /*
- * portmap.h — port mapping on the home router (PROTOCOL.md §6.4): UPnP IGD
+ * portmap.h — port mapping on the home router (docs/protocol.md §6.4): UPnP IGD
  * through libminiupnpc, as the reference does, and NAT-PMP through
  * libnatpmp, which the reference lacks.  The mapped external port of a
  * network is reported in every Announcement and Response sent from it

@@ -1,5 +1,5 @@
 /*
- * seq.c — outstanding sequence numbers (PROTOCOL.md §4).
+ * seq.c — outstanding sequence numbers (docs/protocol.md §4).
  *
  * Storage: a fixed pool of entries allocated at creation, a free list, and
  * a power-of-two bucket array of chain heads indexed by SipHash (libsodium

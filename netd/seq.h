@@ -1,5 +1,5 @@
 /*
- * seq.h — sequence numbers of peernet-netd (PROTOCOL.md §4) as a pure module.
+ * seq.h — sequence numbers of peernet-netd (docs/protocol.md §4) as a pure module.
  *
  * A table of outstanding sequence numbers, keyed by (namespace, remote
  * compressed public key, number): a reply matches only an entry created

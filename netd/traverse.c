@@ -1,5 +1,5 @@
 /*
- * traverse.c — Traverse decisions (PROTOCOL.md §3.7, §8); see traverse.h.
+ * traverse.c — Traverse decisions (docs/protocol.md §3.7, §8); see traverse.h.
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
  * traverse.h — the decisions of Traverse, relayed first contact and UDP
- * hole punching (PROTOCOL.md §3.7, §8), as a pure module: no sockets, no
+ * hole punching (docs/protocol.md §3.7, §8), as a pure module: no sockets, no
  * clock (every call that needs time takes it), no randomness.  node.c
  * builds, sends and opens the packets; this module says whether and where.
  *

@@ -1,5 +1,5 @@
 /*
- * udt.c — one UDT connection as the reference runs it (PROTOCOL.md §9.5):
+ * udt.c — one UDT connection as the reference runs it (docs/protocol.md §9.5):
  * handshake, sender (window, loss list, retransmission), receiver (reorder
  * window, loss list, ACK/ACK2/NAK timing), congestion control, shutdown.
  * Pure: time, randomness and output come from struct udt_env.

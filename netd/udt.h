@@ -1,6 +1,6 @@
 /*
  * udt.h — UDT, the reliable stream that carries Peernet file and block
- * transfers inside lite packets (PROTOCOL.md §9, §2.7).
+ * transfers inside lite packets (docs/protocol.md §9, §2.7).
  *
  * Written by hand because no library fits: Debian ships no maintained C UDT
  * library (the UDT4 C++ library is unpackaged and dead upstream), and the

@@ -1,5 +1,5 @@
 /*
- * udt_pkt.c — encode/decode of one UDT packet (PROTOCOL.md §9.4).  Pure
+ * udt_pkt.c — encode/decode of one UDT packet (docs/protocol.md §9.4).  Pure
  * functions over (pointer, length); every read goes through common/buf.h.
  * All integers are big-endian.  The decoder is strict where the reference
  * never varies (handshake exactly 64 bytes, ACK 20/32/36/40 bytes) so that a

@@ -1,6 +1,6 @@
 /*
  * xfer.c — transfer sessions over UDT in lite packets (see xfer.h): the
- * block transfer (Get Block, PROTOCOL.md §9.8) in both roles.
+ * block transfer (Get Block, docs/protocol.md §9.8) in both roles.
  *
  *  - Requester (we fill storaged's cache with a peer's chain): fresh
  *    transfer ID and bidirectional sequence, UDT server, REQUEST_START; the

@@ -1,5 +1,5 @@
 /*
- * xfer.h — transfers over UDT in lite packets (PROTOCOL.md §9): today the
+ * xfer.h — transfers over UDT in lite packets (docs/protocol.md §9): today the
  * block transfer (Get Block, §9.8) that fills the cache of other peers'
  * blockchains; file transfers (Transfer, §9.3) come later through the same
  * hooks.  node.c calls these; xfer.c owns the sessions.

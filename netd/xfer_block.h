@@ -1,5 +1,5 @@
 /*
- * xfer_block.h — the pure parts of the block transfer (PROTOCOL.md §9.8):
+ * xfer_block.h — the pure parts of the block transfer (docs/protocol.md §9.8):
  * the requester's parser that splits the UDT byte stream into
  * {25-byte header, block} records, in whatever chunks the stream arrives,
  * and the provider's iterator over the requested ranges.

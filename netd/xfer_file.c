@@ -1,5 +1,5 @@
 /*
- * xfer_file.c — file transfers (Transfer, command 8; PROTOCOL.md §9.3) in
+ * xfer_file.c — file transfers (Transfer, command 8; docs/protocol.md §9.3) in
  * both roles; see xfer_file.h.  The session machinery follows xfer.c (the
  * block transfer): transfer IDs, lite packets, the UDT environment, a 10 ms
  * timer while a session lives, storaged's replies matched by number.

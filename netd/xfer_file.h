@@ -1,5 +1,5 @@
 /*
- * xfer_file.h — file transfers (Transfer, command 8; PROTOCOL.md §9.1-9.7)
+ * xfer_file.h — file transfers (Transfer, command 8; docs/protocol.md §9.1-9.7)
  * in both roles, over UDT in lite packets, next to the block transfer of
  * xfer.c (which forwards Transfer messages, unclaimed lite packets and its
  * tick here, and holds this module's state).
@@ -21,7 +21,7 @@
  *    are only hashed, in memory, never stored.  ctl follows a transfer with
  *    IPC_TRANSFERS.
  *  - Our extension, XFER_PROTO_MERKLE (transfer-protocol byte 0x4d, which
- *    the reference ignores: PROTOCOL.md §3.8, §9.3; wire format in
+ *    the reference ignores: docs/protocol.md §3.8, §9.3; wire format in
  *    xfer_merkle.h): with each run's REQUEST_START the requester asks for
  *    the file's merkle leaves; a sharer of ours answers from storaged's
  *    companion (IPC_XSTAT, IPC_XSTAT_F_MERKLE).  Without an answer within

@@ -1,10 +1,10 @@
 /*
  * xfer_merkle.h — our extension of Transfer (command 8) between peernet
  * nodes: fetching a file's merkle leaves so that a download verifies each
- * fragment as it arrives (DATA.md §4.6: protocol v0 has no such exchange).
+ * fragment as it arrives (docs/data.md §4.6: protocol v0 has no such exchange).
  *
  * Wire-compatible because the reference ignores a Transfer whose
- * transfer-protocol byte (offset 1) is not 0 (PROTOCOL.md §3.8, §9.3), so a
+ * transfer-protocol byte (offset 1) is not 0 (docs/protocol.md §3.8, §9.3), so a
  * reference sharer stays silent and the downloader falls back to
  * whole-file verification.
  *
@@ -15,7 +15,7 @@
  *  reply: Transfer ACTIVE, protocol XFER_PROTO_MERKLE, the file hash, on
  *	the same sequence; data (bytes 34..) = file size u64 LE | fragment
  *	size u64 LE | merkle root [32] | first leaf u64 LE | count u32 LE |
- *	count x 32-byte leaf hashes (DATA.md §4.2).  60 + 32 * count <= 1084
+ *	count x 32-byte leaf hashes (docs/data.md §4.2).  60 + 32 * count <= 1084
  *	bytes, within TransferMaxEmbedSize.  Only files of more than one
  *	fragment have a tree; for anything else there is no reply.
  *

@@ -3,7 +3,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
-export PEERNET_VECTORS=${PEERNET_VECTORS:-$PWD/../shared/vectors}
+export PEERNET_VECTORS=${PEERNET_VECTORS:-$PWD/tests/vectors}
 export PEERNET_BIN="$PWD/$B/bin"
 rc=0
 for b in "$B"/bench/bench_*; do

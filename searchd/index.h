@@ -2,7 +2,7 @@
  * index.h — searchd's keyword index: one SQLite database (WAL) holding
  * the file records the node can search (its own chain and the chains it
  * cached from peers), their keywords, and the query engine over them
- * (DATA.md §6.1-6.5).  No IPC here: the daemon feeds it from storaged's
+ * (docs/data.md §6.1-6.5).  No IPC here: the daemon feeds it from storaged's
  * events and answers peernetctl through job.h.
  *
  * Matching is the reference's, hash for hash: the keywords of a record and
@@ -114,7 +114,7 @@
  */
 #define IDX_DELTA_MAX	(1 << 20)
 
-/* File types (DATA.md §3.2) and formats (§3.3) used by filters. */
+/* File types (docs/data.md §3.2) and formats (§3.3) used by filters. */
 #define IDX_TYPE_COUNT		11	/* 0..10 */
 #define IDX_FORMAT_COUNT	22	/* 0..21 */
 
@@ -129,7 +129,7 @@ enum idx_err {
 	IDX_E_STATE	=  -7	/* begin inside a batch, commit outside one */
 };
 
-/* One file record as the index sees it (DATA.md §3.1). */
+/* One file record as the index sees it (docs/data.md §3.1). */
 struct idx_file {
 	uint8_t		 owner[IDX_OWNER_LEN];
 	uint8_t		 file_id[IDX_FILE_ID_LEN];

@@ -1,5 +1,5 @@
 /*
- * job.h — search jobs (DATA.md §6.7): a job has a random 16-byte ID, runs
+ * job.h — search jobs (docs/data.md §6.7): a job has a random 16-byte ID, runs
  * the local query (index.h) at start, keeps its results merged by content
  * hash with the list of owners sharing that content, and serves them in
  * pages with the reference's semantics: three lists, *all* results (grows

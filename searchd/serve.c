@@ -2,7 +2,7 @@
  * serve.c — searchd's IPC requests: search jobs (start, fetch, stop), the
  * owners of a content hash (IPC_SHARERS, for `get HASH` without --from)
  * and the index rebuild; and the connected-peer set that decides which hits a
- * job keeps (DATA.md §6.7: files of owners that are neither this node nor
+ * job keeps (docs/data.md §6.7: files of owners that are neither this node nor
  * connected are dropped, nobody could serve them).  Every request was
  * decoded by its ipc_msg_search decoder; here the term itself is checked.
  */

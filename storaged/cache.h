@@ -1,5 +1,5 @@
 /*
- * cache.h — the global cache of other peers' blockchains (DATA.md §2.11),
+ * cache.h — the global cache of other peers' blockchains (docs/data.md §2.11),
  * stored in SQLite (DIR/storage/cache.db).
  *
  * Per peer (compressed public key) a header: the version and height it

@@ -1214,7 +1214,7 @@ file_in_from_record(const struct record_file *f, struct record_file_in *in,
 	/*
 	 * The virtual DateShared tag stays in: the reference passes decoded
 	 * files, virtual tag included, to its encoder, where it takes part in
-	 * TagData dedup (DATA.md Appendix B.7).  Kept for identical bytes.
+	 * TagData dedup (docs/data.md Appendix B.7).  Kept for identical bytes.
 	 */
 	in->tags = tags;
 	in->ntags = n;

@@ -1,5 +1,5 @@
 /*
- * chain.h — the node's own blockchain (DATA.md §2.7, §2.8, §2.10), stored in
+ * chain.h — the node's own blockchain (docs/data.md §2.7, §2.8, §2.10), stored in
  * SQLite (DIR/storage/chain.db).
  *
  * The blocks are the truth: they are exactly the bytes served to other peers
@@ -23,7 +23,7 @@
  *  - an operation is atomic (the reference keeps the groups appended before
  *    a failing one);
  *  - a chain never holds a file record in block 0: the first block of a new
- *    chain is a profile block (interoperability note, DATA.md top), written
+ *    chain is a profile block (interoperability note, docs/data.md top), written
  *    automatically from the genesis name when files are added first;
  *  - a block this node creates may not exceed CHAIN_MAX_BLOCK_SIZE (the
  *    default CacheMaxBlockSize), because peers refuse larger blocks;

@@ -1,5 +1,5 @@
 /*
- * serve_dl.c — storaged's side of file transfers (PROTOCOL.md §9.3):
+ * serve_dl.c — storaged's side of file transfers (docs/protocol.md §9.3):
  * IPC_XSTAT (does the warehouse hold this content, how large, how much of a
  * partial download of it is kept) for netd's provider and for ctl, and
  * downloads streamed in by netd: begin {hash, size, offset} -> id, data in
@@ -18,7 +18,7 @@
  * <hash hex>.state (magic, hash, size, fragment size, verified length, the
  * merkle leaf hash of every fragment of the verified prefix, a BLAKE3 of
  * all that) is replaced atomically (temp, rename) at checkpoints on
- * fragment boundaries (DATA.md §4.1), at least DL_CHECKPOINT bytes apart.
+ * fragment boundaries (docs/data.md §4.1), at least DL_CHECKPOINT bytes apart.
  * Every DL_SYNC bytes, and when a download is closed without being
  * committed, the checkpoint is durable: the data is fdatasync'd first and
  * the state file fsync'd.  The checkpoints in between are not synced (each
@@ -38,7 +38,7 @@
  * make storaged hash anything.
  *
  * What is verified when (the reference has no way to fetch a file's merkle
- * tree or proofs over the network, DATA.md §4.6, so from a reference
+ * tree or proofs over the network, docs/data.md §4.6, so from a reference
  * sharer the expected leaf hashes of a multi-fragment file are unknown to
  * the downloader; from a sharer of ours netd gets them with our
  * XFER_PROTO_MERKLE extension, served here by IPC_XSTAT with
@@ -728,7 +728,7 @@ storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 /*
  * Feeds bytes into the fragment hashes; at a fragment's end its leaf is
  * kept and, for a one-fragment file, checked against the file hash
- * (DATA.md §4.3).  0, or -1 when that check fails.
+ * (docs/data.md §4.3).  0, or -1 when that check fails.
  */
 static int
 dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)

@@ -1,5 +1,5 @@
 /*
- * warehouse.c — content-addressed file store (DATA.md §5) with merkle
+ * warehouse.c — content-addressed file store (docs/data.md §5) with merkle
  * companion files (§4.4).  See warehouse.h for the layout and guarantees.
  */
 #include <sys/types.h>

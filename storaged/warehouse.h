@@ -1,6 +1,6 @@
 /*
  * warehouse.h — the content-addressed store of the node's own shared files
- * (DATA.md §5) with its merkle companion files (§4.4).
+ * (docs/data.md §5) with its merkle companion files (§4.4).
  *
  * Layout under root (DIR/storage/warehouse), exactly the reference's:
  *   <root>/<h0..h3>/<h4..h7>/<h8..h63>          data, named by its blake3

@@ -1,6 +1,6 @@
 /*
  * fuzz_xfer_block.c — libFuzzer target for the block-transfer stream parser
- * (netd/xfer_block.c, PROTOCOL.md §9.8), the requester's view of bytes a
+ * (netd/xfer_block.c, docs/protocol.md §9.8), the requester's view of bytes a
  * provider writes into UDT.
  *
  * Input: byte 0 = number of ranges (1..4), then per range first (1 byte)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cache.sh — the block transfer (Get Block over UDT in lite packets,
-# PROTOCOL.md §9.8) between two nodes on loopback: B has A as its root peer;
+# docs/protocol.md §9.8) between two nodes on loopback: B has A as its root peer;
 # A shares 3 files and B's cache holds A's chain (3 files) within 2 s; A
 # deletes one (new chain version) and B's cache shows 2 files within 2 s.
 # A's netd pushes its new height/version to connected peers at once, B's

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lan.sh — LAN discovery (PROTOCOL.md §6.3) between network namespaces: five
+# lan.sh — LAN discovery (docs/protocol.md §6.3) between network namespaces: five
 # nodes on a bridge find each other with no root peer by IPv4 broadcast and
 # by IPv6 multicast (ff05::112); lan = no sends nothing; a flood of garbage,
 # forged and replayed datagrams at the broadcast address leaves netd up,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# nat.sh — Traverse (PROTOCOL.md §8) behind real Linux NATs in network
+# nat.sh — Traverse (docs/protocol.md §8) behind real Linux NATs in network
 # namespaces: a relay R on a public segment, nodes behind nftables routers.
 #
 #   pnnat-pub (bridge)  198.51.100.0/24

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# netd_addr.sh — netd follows address changes (rtnetlink, PROTOCOL.md §6.2)
+# netd_addr.sh — netd follows address changes (rtnetlink, docs/protocol.md §6.2)
 # without a restart.  In namespace pnaddr: node A is configured to listen on
 # 10.99.0.1:7112, [fd99::1]:7112 and 10.99.0.1:712 (a port below 1024,
 # bound at start-up while the address is absent and kept aside); none of

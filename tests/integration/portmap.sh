@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# portmap.sh — netd's port mapping (PROTOCOL.md §6.4, netd/portmap.c) against
+# portmap.sh — netd's port mapping (docs/protocol.md §6.4, netd/portmap.c) against
 # a real miniupnpd in a router namespace:
 #
 #   pnpm-o (O, WAN .2) --- pnpm-w0/w1 --- pnpm-r (router, masquerade, miniupnpd)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # search.sh — keyword search on one node: names in several scripts, with
 # separators, camel case and cases, found by each keyword exactly as the
-# reference derives keywords (DATA.md §6.3-6.4: case-insensitive, not
+# reference derives keywords (docs/data.md §6.3-6.4: case-insensitive, not
 # accent-insensitive, whole keywords only); removal reaches the index within
 # 2 s; kill -9 of searchd and a restart rebuild the index (files added and
 # removed meanwhile); `search --reindex`; bad queries give clean answers and

@@ -28,7 +28,7 @@ n=$(jq '.added | length' <<<"$out")
 echo "# 1000 small files added in ${el}s"
 cnt=$("$CTL" -d "$A" ls --json | jq '.files | length')
 [ "$cnt" = 1000 ] && t_pass ls_lists_1000 || t_fail ls_lists_1000 "ls shows $cnt"
-# Block 0 holds the genesis profile record, never a file (DATA.md interop note).
+# Block 0 holds the genesis profile record, never a file (docs/data.md interop note).
 b0=$("$CTL" -d "$A" ls --json | jq '[.files[] | select(.block == 0)] | length')
 [ "$b0" = 0 ] && t_pass no_file_record_in_block_0 || t_fail no_file_record_in_block_0 "$b0 in block 0"
 h1=$(chain_field height)
@@ -65,7 +65,7 @@ files=$(find "$A/storage/warehouse" -type f -name "${bh:8}" | wc -l)
 [ "$dd" = true ] && [ "$files" = 1 ] && t_pass dedup_one_copy_on_disk ||
     t_fail dedup_one_copy_on_disk "deduplicated=$dd copies=$files"
 
-# Rename and delete rewrite the chain: the version moves (DATA.md §2.8).
+# Rename and delete rewrite the chain: the version moves (docs/data.md §2.8).
 id=$(jq -r '.added[0].id' <<<"$out")
 v1=$(chain_field version)
 "$CTL" -d "$A" mv "$id" renamed.txt >/dev/null
@@ -82,7 +82,7 @@ cnt=$("$CTL" -d "$A" ls --json | jq '.total')
     t_fail content_removed_with_last_record "still on disk"
 t_check verify_passes "$CTL" -d "$A" verify
 
-# Tags (DATA.md §2.5.2): date-created and client-defined types, shown by ls.
+# Tags (docs/data.md §2.5.2): date-created and client-defined types, shown by ls.
 echo "tagged" > "$W/tagged.txt"
 tj=$("$CTL" -d "$A" add --json --tag date-created=2022-12-31T23:59:59 --tag 7=project-x \
     --tag 1000=second --tag description=with-tags "$W/tagged.txt")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# transfer.sh — file transfer (Transfer over UDT in lite packets, PROTOCOL.md
+# transfer.sh — file transfer (Transfer over UDT in lite packets, docs/protocol.md
 # §9.3) between two nodes on loopback: B has A as its root peer; A shares
 # files of 0 B, 1 B, 262143/262144/262145 B (fragment size ± 1) and 10 MB;
 # B downloads each with `peernetctl get HASH --from A -o FILE`: exit 0, the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # transfer_loss.sh — a file transfer (Transfer over UDT in lite packets,
-# PROTOCOL.md §9.3-9.5) through a lossy link: two network namespaces joined
+# docs/protocol.md §9.3-9.5) through a lossy link: two network namespaces joined
 # by a veth pair (10.88.0.1/24 — A, the sharer; 10.88.0.2/24 — B, whose root
 # peer is A), nftables in both namespaces dropping UDP at random in input
 # and output (5 %, then 20 %: about 10 % / 36 % of the datagrams lost end to

@@ -1,6 +1,6 @@
 /*
  * badsharer.c — hostile file-transfer requests against a sharing node, for
- * integration tests on loopback (PROTOCOL.md §3.8, §9.3).  It announces a
+ * integration tests on loopback (docs/protocol.md §3.8, §9.3).  It announces a
  * fresh identity to the node (so it is a registered peer), then sends
  * Transfer REQUEST_STARTs a sane requester never sends — offsets beyond
  * the end, limits up to 2^64-1, unknown hashes, another protocol — and

@@ -2,7 +2,7 @@
  * udpblast.c — the loopback UDP limit for the transfer benchmark
  * (bench/transfer.sh): one process sends datagrams of exactly the size a
  * file transfer sends (a lite packet carrying a full UDT data packet:
- * 18 + 1214 = 1232 bytes, PROTOCOL.md §2.7, §9.4) as fast as it can, with
+ * 18 + 1214 = 1232 bytes, docs/protocol.md §2.7, §9.4) as fast as it can, with
  * sendmmsg batches, to a receiver in another process (fork) that drains
  * them with recvmmsg.  The receiver counts what arrived during a fixed
  * window (default 2 s) after the first datagram.

@@ -1,6 +1,6 @@
 /*
  * test_block.c — blocks and records against the reference's vectors
- * (blockchain.json, DATA.md §10.2/§10.3), the rejection of malformed
+ * (blockchain.json, docs/data.md §10.2/§10.3), the rejection of malformed
  * blocks, and random round trips.
  */
 #include <stdlib.h>
@@ -504,7 +504,7 @@ test_via_public_api_blocks_decode_and_link(void)
 	json_decref(v);
 }
 
-/* DATA.md §10.2 and §10.3: blocks built from inputs, key 00 01 .. 1f. */
+/* docs/data.md §10.2 and §10.3: blocks built from inputs, key 00 01 .. 1f. */
 static void
 test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 {
@@ -930,7 +930,7 @@ test_virtual_tags_take_part_in_dedup_like_the_reference(void)
 	fin[0].ntags = fin[1].ntags = 2;
 	T_EQ_INT(record_files_encode(fin, 2, 7, recs, 4, &nrec, buf, sizeof(buf), &used),
 	    BLOCK_OK);
-	/* An orphan TagData record with the date (DATA.md Appendix B.7). */
+	/* An orphan TagData record with the date (docs/data.md Appendix B.7). */
 	T_EQ_U64(nrec, 3);
 	T_EQ_INT(recs[0].type, BLOCK_REC_TAG_DATA);
 	T_EQ_U64(recs[0].len, 8);

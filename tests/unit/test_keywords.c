@@ -1,6 +1,6 @@
 /*
  * test_keywords.c — keyword derivation and query normalisation against the
- * reference's vectors (vectors/search.json, DATA.md §6.3-6.4 and §10.5) and
+ * reference's vectors (vectors/search.json, docs/data.md §6.3-6.4 and §10.5) and
  * the Unicode edge cases the reference's Go rules imply.
  */
 #include <stdlib.h>
@@ -271,7 +271,7 @@ test_queries_match_reference_normalisation(void)
 }
 
 /*
- * A tiny in-memory index with the reference's insert rule (DATA.md §6.1):
+ * A tiny in-memory index with the reference's insert rule (docs/data.md §6.1):
  * a keyword's list gains a file only if that file ID is not yet in it.
  */
 #define IDX_MAX_KEYS	512
@@ -404,7 +404,7 @@ test_queries_find_reference_files_in_index(void)
 	T_EQ_INT(checked, 17);
 }
 
-/* ---- DATA.md §10.5 (the spec's own table) ---- */
+/* ---- docs/data.md §10.5 (the spec's own table) ---- */
 
 static void
 test_spec_table_index_side(void)

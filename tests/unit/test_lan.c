@@ -1,4 +1,4 @@
-/* test_lan.c — LAN discovery helpers (PROTOCOL.md §1.7, §2.6, §3.6, §5.7, §6.3). */
+/* test_lan.c — LAN discovery helpers (docs/protocol.md §1.7, §2.6, §3.6, §5.7, §6.3). */
 #include <sys/socket.h>
 #include <netinet/in.h>
 

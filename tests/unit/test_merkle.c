@@ -1,6 +1,6 @@
 /*
  * test_merkle.c — merkle trees against the reference's vectors (merkle.json,
- * DATA.md §10.4), and the builder, export/import and proofs against
+ * docs/data.md §10.4), and the builder, export/import and proofs against
  * themselves.
  */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_peer.c — peer list, connection state machine, sharing rules (PROTOCOL.md §5, §3.2, §3.4). */
+/* test_peer.c — peer list, connection state machine, sharing rules (docs/protocol.md §5, §3.2, §3.4). */
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>

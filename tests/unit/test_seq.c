@@ -1,4 +1,4 @@
-/* test_seq.c — sequence numbers (PROTOCOL.md §4): matching, expiry, RTT, namespaces, caps. */
+/* test_seq.c — sequence numbers (docs/protocol.md §4): matching, expiry, RTT, namespaces, caps. */
 #include <stdlib.h>
 #include <string.h>
 

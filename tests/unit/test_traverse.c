@@ -1,6 +1,6 @@
 /*
  * test_traverse.c — the pure Traverse decisions of netd/traverse.c
- * (PROTOCOL.md §3.7, §8): when A needs a relay, which relay, the retry
+ * (docs/protocol.md §3.7, §8): when A needs a relay, which relay, the retry
  * schedule, the relay's dispatch/forward checks with an injected clock,
  * the address block a relay shares, and the candidates the target derives.
  */

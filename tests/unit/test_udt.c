@@ -1,5 +1,5 @@
 /*
- * test_udt.c — the UDT connection state machine (PROTOCOL.md §9.5, §9.6):
+ * test_udt.c — the UDT connection state machine (docs/protocol.md §9.5, §9.6):
  * two endpoints through an in-memory link with a fake clock (loss,
  * reordering, duplicates), the captured reference session replayed, and
  * hostile input.

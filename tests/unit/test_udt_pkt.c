@@ -1,4 +1,4 @@
-/* test_udt_pkt.c — UDT packet codec (PROTOCOL.md §9.4) against the captured session. */
+/* test_udt_pkt.c — UDT packet codec (docs/protocol.md §9.4) against the captured session. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

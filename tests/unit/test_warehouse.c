@@ -1,5 +1,5 @@
 /*
- * test_warehouse.c — the content-addressed store (DATA.md §5) and its merkle
+ * test_warehouse.c — the content-addressed store (docs/data.md §5) and its merkle
  * companions (§4.4) on a real file system: hashes against blake3 and b3sum,
  * paths in the reference's shape, companions against merkle.json, a sparse
  * file beyond 4 GiB, crashes (abort, SIGKILL), integrity checks and planted

@@ -1,5 +1,5 @@
 /*
- * test_xfer.c — the pure parts of the block transfer (PROTOCOL.md §9.8):
+ * test_xfer.c — the pure parts of the block transfer (docs/protocol.md §9.8):
  * the requester's stream parser fed the captured reference block stream in
  * every chunking, the provider's header/stream bytes and the requester's
  * REQUEST_START against the capture, hostile streams, the range walk, and

@@ -15,7 +15,7 @@ tvec_load(const char *file)
 	json_t *j;
 
 	if (dir == NULL)
-		dir = "../shared/vectors";
+		dir = "tests/vectors";
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	j = json_load_file(path, 0, &err);
 	if (j == NULL)

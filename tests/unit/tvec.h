@@ -1,5 +1,5 @@
 /*
- * tvec.h — reading the reference's known-answer vectors (../shared/vectors,
+ * tvec.h — reading the reference's known-answer vectors (tests/vectors,
  * or $PEERNET_VECTORS) from unit tests and benchmarks, with jansson.
  */
 #ifndef PEERNET_TVEC_H
