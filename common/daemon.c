@@ -34,15 +34,17 @@ static const char *const daemon_peers[][3] = {
 	{ "searchd", "storaged", "netd" },
 };
 
+/* Asked for (--help): to stdout; after a bad argument: to stderr. */
 static void
-daemon_usage(const struct daemon *d)
+daemon_usage(const struct daemon *d, FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: %s [-fhv] [-d DIR]\n"
-	    "  -d DIR   node directory (default: $PEERNET_DIR or /var/lib/peernet)\n"
-	    "  -f       stay in the foreground, log to stderr\n"
-	    "  -v       more verbose logging (debug)\n"
-	    "  -h       this help\n"
+	    "  -d, --dir DIR  node directory (default: $PEERNET_DIR or /var/lib/peernet)\n"
+	    "  -f             stay in the foreground, log to stderr\n"
+	    "  -v             more verbose logging (debug)\n"
+	    "  -h, --help     this help\n"
+	    "  --version      print the version\n"
 	    "Started as root it drops to the user in DIR/peernet.conf.\n"
 	    "Usually started by 'peernetctl -d DIR up' or by systemd.\n",
 	    d->procname);
@@ -413,10 +415,19 @@ daemon_open_ipc(struct daemon *d, char *err, size_t errlen)
 static int
 daemon_args(struct daemon *d, int argc, char **argv)
 {
+	/* Long forms too: operators try --help and --version first. */
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = getenv("PEERNET_DIR");
 	int ch;
 
-	while ((ch = getopt(argc, argv, "d:fhv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:fhv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			dir = optarg;
@@ -428,15 +439,18 @@ daemon_args(struct daemon *d, int argc, char **argv)
 			d->verbose++;
 			break;
 		case 'h':
-			daemon_usage(d);
+			daemon_usage(d, stdout);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", d->procname, PEERNET_VERSION);
 			exit(0);
 		default:
-			daemon_usage(d);
+			daemon_usage(d, stderr);
 			return -1;
 		}
 	}
 	if (optind != argc) {
-		daemon_usage(d);
+		daemon_usage(d, stderr);
 		return -1;
 	}
 	if (dir == NULL || *dir == '\0')
