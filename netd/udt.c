@@ -22,6 +22,11 @@
  *    reference's first resend waits for a first real ACK, so a stream of
  *    fewer than 4 packets is only ACKed by the timer after one);
  *  - the server re-sends handshake step 4 for a duplicate step 3 (§9.5);
+ *  - the handshake is taken in order only (UDT_HS_SEEN in udt.h): step 4
+ *    after our step 3, step 3 after our step 2 for the same pair, no socket
+ *    ID 0, the flow window clamped to UDT_FLOW_WIN; the reference's client
+ *    behaves so anyway, and a forged step 4 or 3 no longer opens the data
+ *    phase (nothing is sent or accepted before it);
  *  - message drop requests are ignored: in stream mode they would cut data;
  *  - the send period (SND) is computed as the reference does but not used
  *    for pacing: the reference's pacing timer never waits (§9.5 quirk).
@@ -74,6 +79,11 @@ struct udt_conn {
 	uint64_t	idle_us;
 	uint32_t	sock_id, peer_id, isn;
 	uint64_t	conn_start, conn_retry_at;
+	int		hs_step3;	/* client: step 3 sent (a step 2 was valid) */
+	struct {
+		uint32_t sock_id, isn;
+	}		hs_seen[UDT_HS_SEEN];	/* listener: step 1s answered */
+	unsigned	hs_seen_n, hs_seen_pos;
 	uint64_t	syn_at;
 
 	/* shared estimates */
@@ -306,6 +316,17 @@ udt_set_idle_timeout(struct udt_conn *c, uint64_t us)
 		c->idle_us = us;
 }
 
+/*
+ * A handshake's flow window is the peer's maximum: at most ours
+ * (UDT_FLOW_WIN), at least 2 as for an ACK's.
+ */
+static uint32_t
+clamp_hs_flow(uint32_t w)
+{
+	w = clamp_flow(w);
+	return w > UDT_FLOW_WIN ? UDT_FLOW_WIN : w;
+}
+
 /* Both directions start at the client's initial sequence (§9.5). */
 static void
 start_data_phase(struct udt_conn *c, uint32_t peer_flow)
@@ -314,7 +335,7 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 	c->snd_una = c->snd_next = c->isn;
 	c->msgno = 0;
 	c->cwnd = UDT_CWND_INIT;
-	c->flow = clamp_flow(peer_flow);
+	c->flow = clamp_hs_flow(peer_flow);
 	c->rcv_next = c->isn;
 	c->rcv_last = udt_seq_add(c->isn, -1);
 	c->sent_ack = c->recv_ack2 = c->isn;
@@ -379,6 +400,7 @@ udt_connect(struct udt_conn *c)
 		c->sock_id = rnd32(c);
 	while (c->sock_id == 0);
 	c->isn = rnd32(c) & UDT_SEQ_MASK;
+	c->hs_step3 = 0;
 	c->st = UDT_ST_CONNECTING;
 	c->conn_start = c->now;
 	c->conn_retry_at = c->now + UDT_CONNECT_RETRY_US;
@@ -388,47 +410,89 @@ udt_connect(struct udt_conn *c)
 	return UDT_OK;
 }
 
+/* Listener: remembers a step 1 it answered (the oldest is forgotten). */
+static void
+hs_seen_add(struct udt_conn *c, uint32_t sock_id, uint32_t isn)
+{
+	unsigned i;
+
+	for (i = 0; i < c->hs_seen_n; i++)
+		if (c->hs_seen[i].sock_id == sock_id && c->hs_seen[i].isn == isn)
+			return;
+	c->hs_seen[c->hs_seen_pos].sock_id = sock_id;
+	c->hs_seen[c->hs_seen_pos].isn = isn;
+	c->hs_seen_pos = (c->hs_seen_pos + 1) % UDT_HS_SEEN;
+	if (c->hs_seen_n < UDT_HS_SEEN)
+		c->hs_seen_n++;
+}
+
 static int
-input_handshake(struct udt_conn *c, const struct udt_pkt *p)
+hs_seen_has(const struct udt_conn *c, uint32_t sock_id, uint32_t isn)
+{
+	unsigned i;
+
+	for (i = 0; i < c->hs_seen_n; i++)
+		if (c->hs_seen[i].sock_id == sock_id && c->hs_seen[i].isn == isn)
+			return 1;
+	return 0;
+}
+
+/*
+ * The listener's side (§9.5): step 1 -> step 2 (stateless but for the
+ * pair remembered), step 3 -> socket and step 4, a duplicate step 3 ->
+ * step 4 again.
+ */
+static int
+input_handshake_server(struct udt_conn *c, const struct udt_pkt *p)
 {
 	const typeof(p->u.hs) *h = &p->u.hs;
 
-	if (h->version != UDT_VERSION || h->sock_type != UDT_SOCK_STREAM)
+	if (p->dst != 0)
+		return p->dst == c->sock_id ? UDT_ERR_DROP_HS :
+		    UDT_ERR_DROP_SOCKET;
+	/* the client's socket ID is where everything goes; X is 31 bits */
+	if (h->sock_id == 0 || h->init_seq > UDT_SEQ_MASK)
 		return UDT_ERR_DROP_HS;
-	if (c->is_server) {
-		if (p->dst != 0)
-			return p->dst == c->sock_id ? UDT_ERR_DROP_HS :
-			    UDT_ERR_DROP_SOCKET;
-		if (h->req_type == UDT_HS_REQUEST) {
-			/* Step 2, stateless, echoing X with socket ID 0. */
-			uint32_t isn = c->isn;
+	if (h->req_type == UDT_HS_REQUEST) {
+		/* Step 2, echoing X with socket ID 0. */
+		uint32_t isn = c->isn;
 
-			c->isn = h->init_seq;
-			send_hs(c, h->sock_id, 0, UDT_HS_REQUEST, h->sock_type,
-			    0, 0);
-			c->isn = isn;
-			return UDT_OK;
-		}
-		if (h->req_type != UDT_HS_RESPONSE)
-			return UDT_ERR_DROP_HS;
-		if (c->st == UDT_ST_LISTEN) {
-			/* Step 3: create the socket, adopt X, answer step 4. */
-			c->created = c->now;
-			c->peer_id = h->sock_id;
-			c->isn = h->init_seq & UDT_SEQ_MASK;
-			do
-				c->sock_id = rnd32(c);
-			while (c->sock_id == 0);
-			start_data_phase(c, h->flow_win);
-		} else if (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) {
-			if (h->sock_id != c->peer_id || h->init_seq != c->isn)
-				return UDT_ERR_DROP_HS;
-		} else
-			return UDT_ERR_DROP_STATE;
-		send_hs(c, c->peer_id, ts32(c), UDT_HS_RESPONSE,
-		    UDT_SOCK_STREAM, UDT_FLOW_WIN, c->sock_id);
+		if (c->st == UDT_ST_LISTEN)
+			hs_seen_add(c, h->sock_id, h->init_seq);
+		c->isn = h->init_seq;
+		send_hs(c, h->sock_id, 0, UDT_HS_REQUEST, h->sock_type, 0, 0);
+		c->isn = isn;
 		return UDT_OK;
 	}
+	if (h->req_type != UDT_HS_RESPONSE)
+		return UDT_ERR_DROP_HS;
+	if (c->st == UDT_ST_LISTEN) {
+		/* Step 3 answers our step 2 only. */
+		if (!hs_seen_has(c, h->sock_id, h->init_seq))
+			return UDT_ERR_DROP_HS_ORDER;
+		/* Create the socket, adopt X, answer step 4. */
+		c->created = c->now;
+		c->peer_id = h->sock_id;
+		c->isn = h->init_seq;
+		do
+			c->sock_id = rnd32(c);
+		while (c->sock_id == 0);
+		start_data_phase(c, h->flow_win);
+	} else if (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) {
+		if (h->sock_id != c->peer_id || h->init_seq != c->isn)
+			return UDT_ERR_DROP_HS;
+	} else
+		return UDT_ERR_DROP_STATE;
+	send_hs(c, c->peer_id, ts32(c), UDT_HS_RESPONSE, UDT_SOCK_STREAM,
+	    UDT_FLOW_WIN, c->sock_id);
+	return UDT_OK;
+}
+
+/* The client's side (§9.5): step 2 -> step 3, then step 4 -> connected. */
+static int
+input_handshake_client(struct udt_conn *c, const struct udt_pkt *p)
+{
+	const typeof(p->u.hs) *h = &p->u.hs;
 
 	if (p->dst != c->sock_id)
 		return UDT_ERR_DROP_SOCKET;
@@ -441,17 +505,33 @@ input_handshake(struct udt_conn *c, const struct udt_pkt *p)
 	if (h->init_seq != c->isn)
 		return UDT_ERR_DROP_HS;
 	if (h->req_type == UDT_HS_REQUEST) {
-		/* Step 2 received: step 3. */
+		/* Step 2 (again, if our step 1 was repeated): step 3. */
+		c->hs_step3 = 1;
 		send_hs(c, 0, ts32(c), UDT_HS_RESPONSE, UDT_SOCK_STREAM,
 		    UDT_FLOW_WIN, c->sock_id);
 		return UDT_OK;
 	}
 	if (h->req_type != UDT_HS_RESPONSE)
 		return UDT_ERR_DROP_HS;
-	/* Step 4: connected. */
+	/* Step 4 answers our step 3 only, and names the server's socket. */
+	if (!c->hs_step3)
+		return UDT_ERR_DROP_HS_ORDER;
+	if (h->sock_id == 0)
+		return UDT_ERR_DROP_HS;
 	c->peer_id = h->sock_id;
 	start_data_phase(c, h->flow_win);
 	return UDT_OK;
+}
+
+static int
+input_handshake(struct udt_conn *c, const struct udt_pkt *p)
+{
+	const typeof(p->u.hs) *h = &p->u.hs;
+
+	if (h->version != UDT_VERSION || h->sock_type != UDT_SOCK_STREAM)
+		return UDT_ERR_DROP_HS;
+	return c->is_server ? input_handshake_server(c, p) :
+	    input_handshake_client(c, p);
 }
 
 /* ---- receiver ---- */

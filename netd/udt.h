@@ -85,6 +85,19 @@ enum udt_ctrl {
 #define UDT_IDLE_BLOCK_US	10000000ULL	/* blockSequenceTimeout */
 #define UDT_FLOW_WIN		64		/* MaxFlowWinSize */
 #define UDT_FLOW_WIN_MIN	32
+/*
+ * The handshake is taken in order (§9.5), never on trust: a client takes
+ * step 4 only once it answered a matching step 2 with step 3, a listener
+ * takes step 3 only for a (socket ID, initial sequence) whose step 1 it
+ * answered.  The listener keeps the last UDT_HS_SEEN step-1 pairs for that
+ * (a client that restarts its dial comes with a new pair; a full list
+ * forgets the oldest).  A handshake's flow window is clamped to ours,
+ * UDT_FLOW_WIN: the peer's number is a maximum, never a licence for more
+ * than we offer (ACKs then move it within our slots, see UDT_SLOTS).  A
+ * socket ID of 0 is refused in every step that names one: data and ACKs
+ * to socket 0 stop a reference reader for good (§12.4).
+ */
+#define UDT_HS_SEEN		4
 #define UDT_CWND_INIT		16		/* as captured: 17 packets before the first ACK */
 #define UDT_ACK_INTERVAL	4		/* the reference receiver's */
 /*
@@ -163,6 +176,7 @@ enum udt_err {
 	UDT_ERR_DROP_DUP = -32,		/* input: data already received */
 	UDT_ERR_ACK_TIMEOUT = -33,	/* data in flight, no ACK progress for the idle timeout */
 	UDT_ERR_DROP_STALE = -34,	/* input: ACK/ACK2 already settled or unknown (replay) */
+	UDT_ERR_DROP_HS_ORDER = -35,	/* input: handshake step before the step it answers */
 };
 
 const char	*udt_strerror(int err);

@@ -43,6 +43,7 @@ udt_strerror(int err)
 	case UDT_ERR_DROP_DUP:		return "dropped: duplicate data";
 	case UDT_ERR_ACK_TIMEOUT:	return "peer acknowledged nothing for the idle timeout";
 	case UDT_ERR_DROP_STALE:	return "dropped: stale or unknown ACK/ACK2";
+	case UDT_ERR_DROP_HS_ORDER:	return "dropped: handshake step out of order";
 	}
 	return "unknown UDT error";
 }
