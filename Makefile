@@ -7,9 +7,21 @@
 #   make bench      benchmarks (BENCH lines)
 #   make fuzz       libFuzzer targets (clang); make fuzz-smoke runs each briefly
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package build/peernet_<version>_<arch>.deb (+ lintian)
+#   make fresh-check   the quick start (make demo, make check) in a fresh debootstrap root
+#   make check-systemd the .deb under a booted systemd in a container (root)
 #   make clean
+# Quiet by default; V=1 shows the commands.
 
 PREFIX    ?= /usr/local
+V         ?= 0
+ifeq ($(V),0)
+Q  := @
+qq  = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q  :=
+qq  =
+endif
 DESTDIR   ?=
 B         ?= build
 CC        ?= cc
@@ -60,7 +72,7 @@ BINS       := $(B)/bin/peernet-netd $(B)/bin/peernet-storaged $(B)/bin/peernet-s
 TESTS      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES    := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps check check-san unit demo bench fuzz fuzz-smoke install clean
+.PHONY: all deps check check-san unit demo bench fuzz fuzz-smoke install clean deb fresh-check check-systemd
 all: $(BINS)
 
 # SIMD variants of BLAKE3 are compiled for their instruction set and chosen at run time.
@@ -69,7 +81,7 @@ $(B)/obj/common/blake3_avx2.o:  ALL_CFLAGS += -mavx2
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(call qq,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Daemon modules, their tests and the simulation see the daemons' headers.
 $(B)/obj/netd/%.o $(B)/obj/tests/%.o $(B)/obj/bench/%.o: ALL_CFLAGS += -Inetd -Istoraged -Isearchd
@@ -78,53 +90,53 @@ $(B)/obj/searchd/%.o: ALL_CFLAGS += -Isearchd
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(NETD_LIB): $(call obj,$(filter-out netd/netd.c,$(NETD_SRC)))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
 $(STORE_LIB): $(call obj,$(filter-out storaged/storaged.c,$(STORE_SRC)))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
 $(SEARCH_LIB): $(call obj,$(filter-out searchd/searchd.c,$(SEARCH_SRC)))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(B)/bin/peernet-netd: $(B)/obj/netd/netd.o $(NETD_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 $(B)/bin/peernet-storaged: $(B)/obj/storaged/storaged.o $(STORE_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 $(B)/bin/peernet-searchd: $(B)/obj/searchd/searchd.o $(SEARCH_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 $(B)/bin/peernetctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 # Unit tests: one binary per tests/unit/test_*.c, linked with the shared test helpers.
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 # The in-process DHT simulation (tests/sim), run by tests and benchmarks.
 SIM_SRC := $(sort $(wildcard tests/sim/*.c))
 SIM     := $(if $(SIM_SRC),$(B)/tests/sim)
 $(B)/tests/sim: $(call obj,$(SIM_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 # Test tools (tests/tools/*.c): programs the integration tests drive.
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS    := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 $(TOOLS): $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 deps:
 	@scripts/deps.sh
@@ -155,18 +167,27 @@ FUZZ_LIB    := $(FUZZ_B)/libfuzz-common.a
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
 $(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+	$(call qq,CC,$<)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
 $(FUZZ_LIB): $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_CSRC))
-	rm -f $@ && ar rcs $@ $^
+	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
 $(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LIBS)
+	$(call qq,LD,$@)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LIBS)
 fuzz: $(FUZZERS)
 fuzz-smoke: $(FUZZERS)
 	@FUZZ_B=$(FUZZ_B) scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
 install: all
-	scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(B)"
+	@scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(B)"
+
+deb: deps
+	@scripts/deb.sh
+
+fresh-check:
+	@scripts/fresh-machine.sh
+
+check-systemd: deb
+	@B=$(B) tests/systemd/boot.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -223,6 +223,17 @@ ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quie
 	return 0;
 }
 
+/* 0 when DIR holds an executable peernet-netd. */
+static int
+ctl_dir_has_netd(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/peernet-netd", dir) >= (int)sizeof(path))
+		return -1;
+	return access(path, X_OK);
+}
+
 static void
 ctl_find_bindir(struct ctl *c)
 {
@@ -243,6 +254,20 @@ ctl_find_bindir(struct ctl *c)
 	c->bindir[n] = '\0';
 	if ((slash = strrchr(c->bindir, '/')) != NULL)
 		*slash = '\0';
+	/*
+	 * A build tree keeps the daemons next to peernetctl; an installation
+	 * puts them in PREFIX/sbin beside PREFIX/bin.
+	 */
+	if (ctl_dir_has_netd(c->bindir) != 0 && (slash = strrchr(c->bindir, '/')) != NULL) {
+		char sbin[sizeof(c->bindir)];
+
+		*slash = '\0';
+		if (snprintf(sbin, sizeof(sbin), "%s/sbin", c->bindir) < (int)sizeof(sbin) &&
+		    ctl_dir_has_netd(sbin) == 0)
+			strlcpy(c->bindir, sbin, sizeof(c->bindir));
+		else
+			*slash = '/';
+	}
 }
 
 int

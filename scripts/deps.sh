@@ -41,7 +41,9 @@ fi
 # The system user and group the daemons drop to when started as root.
 if [ "$(id -u)" -eq 0 ] && ! getent passwd peernet >/dev/null; then
 	if command -v systemd-sysusers >/dev/null 2>&1 && [ -f systemd/peernet.sysusers.conf ]; then
-		systemd-sysusers systemd/peernet.sysusers.conf
+		# An absolute path: systemd 252 looks relative names up in the
+		# sysusers.d directories instead of the current directory.
+		systemd-sysusers "$PWD/systemd/peernet.sysusers.conf"
 	else
 		useradd --system --user-group --home-dir /var/lib/peernet \
 		    --shell /usr/sbin/nologin peernet

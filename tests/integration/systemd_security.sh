@@ -20,7 +20,7 @@ fi
 # build if there is one, stand-ins otherwise (verify checks ExecStart=).
 work=$(t_mkdir)
 mkdir -p "$work/bin" "$work/units"
-for b in peernet-netd peernet-storaged peernet-searchd; do
+for b in peernet-netd peernet-storaged peernet-searchd peernetctl; do
 	if [ -x "$BIN/$b" ]; then
 		ln -s "$BIN/$b" "$work/bin/$b"
 	else
@@ -28,7 +28,7 @@ for b in peernet-netd peernet-storaged peernet-searchd; do
 	fi
 done
 for f in systemd/*.service systemd/peernet.target; do
-	sed "s|@BINDIR@|$work/bin|g" "$f" >"$work/units/$(basename "$f")"
+	sed "s|@S\\{0,1\\}BINDIR@|$work/bin|g" "$f" >"$work/units/$(basename "$f")"
 done
 
 # Does this systemd-analyze know --offline (systemd >= 250)?
@@ -85,7 +85,7 @@ fi
 # Unknown keys are only warnings there (exit 0): any line naming one of our
 # units is a failure.
 vout=$(cd "$work/units" && systemd-analyze verify --man=no \
-    peernet-netd.service peernet-storaged.service peernet-searchd.service \
+    peernet-netd.service peernet-storaged.service peernet-searchd.service peernet-init.service \
     peernet.target 2>&1)
 vrc=$?
 if printf '%s\n' "$vout" | grep -qiE 'Failed to (initialize|create|set up) .*manager|Cannot (open|access) /(proc|sys)'; then
