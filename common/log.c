@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 static char		log_name[64] = "peernet";
 static atomic_int	log_foreground = 1;
 static atomic_int	log_level = LOG_LVL_INFO;
+/* stderr is a journald stream: lines carry "<N>" and no timestamp. */
+static atomic_int	log_journal;
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 /* The word written in front of each message, by level. */
@@ -31,6 +34,26 @@ log_clamp(int level)
 	if (level > LOG_LVL_DEBUG)
 		return LOG_LVL_DEBUG;
 	return level;
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected to
+ * stdout/stderr; when stderr is still that stream, journald reads a "<N>"
+ * prefix as the line's syslog priority (SyslogLevelPrefix=yes, the default)
+ * and stamps the time itself.  Otherwise every line would be "info".
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 void
@@ -51,6 +74,7 @@ log_init(const char *procname, int foreground, int level)
 	 */
 	if (!foreground)
 		openlog(log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	atomic_store(&log_journal, foreground && log_stderr_is_journal());
 }
 
 void
@@ -159,7 +183,14 @@ log_emit(int prio, const char *tag, int errnum, const char *fmt, va_list ap)
 	if (n < 0)
 		msg[0] = '\0';
 
-	if (atomic_load(&log_foreground)) {
+	if (atomic_load(&log_journal)) {
+		n = snprintf(ebuf, sizeof(ebuf), "<%d>", prio);
+		log_put(&o, ebuf, (size_t)n);
+		if (prio <= LOG_WARNING) {
+			log_put(&o, tag, strlen(tag));
+			log_put(&o, ": ", 2);
+		}
+	} else if (atomic_load(&log_foreground)) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		localtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);

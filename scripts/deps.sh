@@ -4,10 +4,18 @@
 # the daemons drop to, from systemd/peernet.sysusers.conf.
 set -eu
 cd "$(dirname "$0")/.."
+# Build: compiler, pkg-config, the libraries.  Tests: the tools the scripts in
+# tests/ call (iproute2 and nftables for namespaces, jq, b3sum, xxd, bc, groff
+# for the man-page check, python3, miniupnpd for the port-mapping test).
+# Targets: clang + libclang-rt for make fuzz and check-san; debhelper, dpkg-dev
+# and lintian for make deb; debootstrap and systemd-container (nspawn) for
+# make fresh-check and make check-systemd; git for the fresh-machine clone.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
  libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
  libinih-dev libjansson-dev libunistring-dev b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc
+ xxd groff-base man-db file git ca-certificates
+ debhelper dpkg-dev lintian debootstrap systemd-container
  miniupnpd-nftables"
 missing=""
 for p in $PKGS; do

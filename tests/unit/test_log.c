@@ -1,4 +1,5 @@
 /* test_log.c — log levels, the foreground line format, fatal(). */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -281,6 +282,41 @@ test_log_lines_from_threads_stay_whole(void)
 	T_EQ_INT(lines, NTHREADS * NLINES);
 }
 
+/*
+ * Under systemd, stderr is a journal stream named by JOURNAL_STREAM: lines
+ * carry the syslog priority as "<N>" (warnings must be found by
+ * `journalctl -p warning`) and no timestamp; a JOURNAL_STREAM naming another
+ * file (stderr redirected by a script) keeps the terminal format.
+ */
+static void
+test_log_journal_stream_lines_carry_priority(void)
+{
+	struct stat st;
+	char env[64];
+
+	T_ASSERT(capture_begin() == 0);
+	T_ASSERT(fstat(STDERR_FILENO, &st) == 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init("jtest", 1, LOG_LVL_DEBUG);
+	log_warnx("disk %s", "full");
+	log_info("started");
+	log_debug("detail");
+	capture_end();
+	T_EQ_STR(capbuf, "<4>warning: disk full\n<6>started\n<7>detail\n");
+
+	T_ASSERT(capture_begin() == 0);
+	setenv("JOURNAL_STREAM", "1:1", 1);
+	log_init("jtest", 1, LOG_LVL_DEBUG);
+	log_info("plain");
+	capture_end();
+	T_ASSERT(has_timestamp(capbuf));
+	T_ASSERT(strstr(capbuf, "jtest[") != NULL && strstr(capbuf, "<6>") == NULL);
+	unsetenv("JOURNAL_STREAM");
+	log_init("peernet", 1, LOG_LVL_INFO);
+}
+
 static void
 test_log_syslog_mode_writes_nothing_to_stderr(void)
 {
@@ -301,6 +337,7 @@ main(int argc, char **argv)
 	(void)argc;
 	t_set_suite(argv[0]);
 	T_RUN(test_log_level_parse);
+	T_RUN(test_log_journal_stream_lines_carry_priority);
 	T_RUN(test_log_setlevel_clamps);
 	T_RUN(test_log_foreground_line_has_time_name_pid_and_level);
 	T_RUN(test_log_warn_appends_strerror_and_keeps_errno);
