@@ -82,10 +82,18 @@ struct chain {
 	chain_clock_fn	 clock;
 	void		*clock_arg;
 	char		*genesis_name;
+	uint64_t	 max_blocks;	/* compaction bound, 0 = none */
+	int		 tail_pack;	/* fill the last block across calls */
 	/* Committed state; reloaded from the database after a rollback. */
 	uint64_t	 height;
 	uint64_t	 version;
 	uint8_t		 last_hash[BLOCK_HASH_BYTES];
+	size_t		 tail_len;	/* size of block height - 1 */
+	/*
+	 * Block height - 1 may have been read by someone (chain_block): its
+	 * bytes must not change under the same (number, version) any more.
+	 */
+	int		 tail_served;
 	/* Events of the open transaction, delivered after COMMIT. */
 	struct chain_ev	*ev;
 	size_t		 nev;
@@ -518,19 +526,26 @@ load_state(struct chain *c)
 	c->version = (uint64_t)sqlite3_column_int64(s, 2);
 	sqlite3_reset(s);
 	memset(c->last_hash, 0, sizeof(c->last_hash));
+	c->tail_len = 0;
+	/* Whoever ran before us may have served it: never rewrite it in place. */
+	c->tail_served = 1;
 	if (c->height == 0)
 		return CHAIN_OK;
 	if ((rc = blk_get(c, c->height - 1, &raw, &len)) != CHAIN_OK)
 		return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
 	block_hash(raw, len, c->last_hash);
+	c->tail_len = len;
 	free(raw);
 	return CHAIN_OK;
 }
 
-/* Adds the file records of a stored block to the index (and events). */
+/*
+ * Adds the file records of a stored block, from record `from` on, to the
+ * index (and events).
+ */
 static int
 index_block(struct chain *c, uint64_t number, const uint8_t *raw, size_t len,
-    int ev_kind)
+    int ev_kind, uint32_t from)
 {
 	struct block b;
 	struct block_iter it;
@@ -545,7 +560,7 @@ index_block(struct chain *c, uint64_t number, const uint8_t *raw, size_t len,
 		return CHAIN_ERR_CORRUPT;
 	block_iter_init(&it, &b);
 	for (i = 0; block_iter_next(&it, &r) == 1; i++) {
-		if (r.type != BLOCK_REC_FILE)
+		if (r.type != BLOCK_REC_FILE || i < from)
 			continue;
 		if (record_file_decode(&b, i, &rf) != BLOCK_OK)
 			return CHAIN_ERR_CORRUPT;
@@ -572,22 +587,24 @@ index_block(struct chain *c, uint64_t number, const uint8_t *raw, size_t len,
 }
 
 /*
- * Encodes records as block c->height with the current version, has it
- * signed, checks the signature, stores and indexes it.  limit: refuse a
- * block larger than CHAIN_MAX_BLOCK_SIZE (new content only; a rewrite may
- * grow a block by an orphan TagData record and must not fail for it).
+ * Encodes records as block `number` (previous hash prev, NULL for zeros)
+ * with the current version, has it signed, checks the signature, stores it
+ * (replacing a stored block of that number) and indexes its file records
+ * from record `from` on.  It becomes the last block: last_hash, tail_len.
+ * limit: refuse a block larger than CHAIN_MAX_BLOCK_SIZE (new content only;
+ * a rewrite may grow a block by an orphan TagData record and must not fail
+ * for it).
  */
 static int
-append_records(struct chain *c, const struct block_record *recs, size_t n,
-    int limit, int ev_kind)
+store_block(struct chain *c, uint64_t number, const uint8_t *prev,
+    const struct block_record *recs, size_t n, int limit, int ev_kind,
+    uint32_t from)
 {
 	sqlite3_stmt *s;
 	uint8_t *raw, h[BLOCK_HASH_BYTES], sig[PEERNET_SIG_BYTES];
 	size_t size, len;
 	int rc;
 
-	if (n == 0)
-		return CHAIN_OK;
 	if ((rc = block_encoded_size(recs, n, &size)) != BLOCK_OK)
 		return rc == BLOCK_ERR_RECORD_TOO_LARGE ? CHAIN_ERR_TOO_LARGE :
 		    CHAIN_ERR_ENCODE;
@@ -595,8 +612,8 @@ append_records(struct chain *c, const struct block_record *recs, size_t n,
 		return CHAIN_ERR_TOO_LARGE;
 	if ((raw = malloc(size)) == NULL)
 		return CHAIN_ERR_NOMEM;
-	if (block_encode(c->height > 0 ? c->last_hash : NULL, c->version,
-	    c->height, recs, n, raw, size, &len) != BLOCK_OK) {
+	if (block_encode(prev, c->version, number, recs, n, raw, size,
+	    &len) != BLOCK_OK) {
 		free(raw);
 		return CHAIN_ERR_ENCODE;
 	}
@@ -612,19 +629,81 @@ append_records(struct chain *c, const struct block_record *recs, size_t n,
 		return CHAIN_ERR_BAD_SIGNATURE;
 	}
 	s = stmt(c, ST_BLK_PUT);
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->height);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)number);
 	sqlite3_bind_blob(s, 2, raw, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)len);
 	if ((rc = step_done(c, s)) != CHAIN_OK) {
 		free(raw);
 		return rc;
 	}
-	rc = index_block(c, c->height, raw, len, ev_kind);
+	rc = index_block(c, number, raw, len, ev_kind, from);
 	if (rc == CHAIN_OK) {
 		block_hash(raw, len, c->last_hash);
-		c->height++;
-		rc = hdr_write(c);
+		c->tail_len = len;
 	}
+	free(raw);
+	return rc;
+}
+
+/* Records as the new block c->height; a new last block nobody has read. */
+static int
+append_records(struct chain *c, const struct block_record *recs, size_t n,
+    int limit, int ev_kind)
+{
+	int rc;
+
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = store_block(c, c->height, c->height > 0 ? c->last_hash : NULL,
+	    recs, n, limit, ev_kind, 0)) != CHAIN_OK)
+		return rc;
+	c->height++;
+	c->tail_served = 0;
+	return hdr_write(c);
+}
+
+/*
+ * Tail packing (chain.h): block height - 1 again, its records unchanged
+ * (dates included) followed by recs, same number, version and previous
+ * hash.  Only while nobody has read it (tail_served == 0).
+ */
+static int
+tail_append(struct chain *c, const struct block_record *recs, size_t n,
+    int limit, int ev_kind)
+{
+	struct block b;
+	struct block_iter it;
+	struct block_record *all;
+	uint8_t *raw, prev[BLOCK_HASH_BYTES];
+	size_t len, i;
+	int rc;
+
+	if (n == 0)
+		return CHAIN_OK;
+	if (c->height == 0 || c->tail_served)
+		return CHAIN_ERR_ARG;
+	if ((rc = blk_get(c, c->height - 1, &raw, &len)) != CHAIN_OK)
+		return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+	if (block_decode(raw, len, &b) != BLOCK_OK || b.version != c->version) {
+		free(raw);
+		return CHAIN_ERR_CORRUPT;
+	}
+	if ((size_t)b.record_count + n > BLOCK_MAX_RECORDS) {
+		free(raw);
+		return CHAIN_ERR_TOO_LARGE;
+	}
+	if ((all = calloc(b.record_count + n, sizeof(*all))) == NULL) {
+		free(raw);
+		return CHAIN_ERR_NOMEM;
+	}
+	block_iter_init(&it, &b);
+	for (i = 0; i < b.record_count && block_iter_next(&it, &all[i]) == 1; i++)
+		;
+	memcpy(all + i, recs, n * sizeof(*recs));
+	memcpy(prev, b.prev_hash, sizeof(prev));
+	rc = store_block(c, c->height - 1, c->height > 1 ? prev : NULL, all,
+	    i + n, limit, ev_kind, (uint32_t)i);
+	free(all);
 	free(raw);
 	return rc;
 }
@@ -726,6 +805,8 @@ chain_open(struct chain **cp, const char *dbpath,
 	memcpy(c->owner, owner_pub, PEERNET_PUBKEY_BYTES);
 	c->sign = sign;
 	c->sign_arg = sign_arg;
+	c->max_blocks = CHAIN_DEFAULT_MAX_BLOCKS;
+	c->tail_pack = 1;
 	if ((c->genesis_name = strdup(CHAIN_GENESIS_NAME)) == NULL)
 		return open_fail(c, CHAIN_ERR_NOMEM, err, errlen, dbpath);
 	/* FULL: a commit is advertised at once, so it must survive power loss. */
@@ -782,6 +863,18 @@ chain_set_clock(struct chain *c, chain_clock_fn clk, void *arg)
 {
 	c->clock = clk;
 	c->clock_arg = arg;
+}
+
+void
+chain_set_max_blocks(struct chain *c, uint64_t max)
+{
+	c->max_blocks = max;
+}
+
+void
+chain_set_tail_packing(struct chain *c, int on)
+{
+	c->tail_pack = on != 0;
 }
 
 /* ---- file input ------------------------------------------------------ */
@@ -936,13 +1029,68 @@ fail:
 }
 
 /*
+ * The greedy packing of §2.8 (AddFiles, ProfileWrite) over record sizes
+ * sz[0..n): a record starts a new block when it would take the running size
+ * over BLOCK_TARGET_SIZE and the block already holds a record; a record
+ * larger than the target gets a block of its own.  The running size starts
+ * at the block header (119), or at running0 when the first group may go
+ * into the last block of the chain (tail packing; 0: it may not).
+ * starts[g] = first record of group g (starts may be NULL); returns the
+ * number of groups (n > 0).
+ * *grow: group 0 goes into the last block.  *end: running size of the last
+ * group.
+ */
+static size_t
+pack_plan(const uint64_t *sz, size_t n, uint64_t running0, size_t *starts,
+    int *grow, uint64_t *end)
+{
+	uint64_t running;
+	size_t i, g = 0;
+	int used;
+
+	*grow = running0 > 0;
+	running = *grow ? running0 : BLOCK_HEADER_SIZE;
+	used = *grow;
+	if (starts != NULL)
+		starts[0] = 0;
+	for (i = 0; i < n; i++) {
+		if (used && running + sz[i] > BLOCK_TARGET_SIZE) {
+			if (i == 0)
+				*grow = 0;	/* the last block is full */
+			else if (++g, starts != NULL)
+				starts[g] = i;
+			running = BLOCK_HEADER_SIZE;
+		}
+		running += sz[i];
+		used = 1;
+	}
+	if (end != NULL)
+		*end = running;
+	return g + 1;
+}
+
+/*
+ * Running size to start a packing from: the size of the last block when new
+ * records may still go into it, else 0.  Files never go into block 0.
+ */
+static uint64_t
+tail_room(const struct chain *c, int files)
+{
+	if (!c->tail_pack || c->tail_served || c->height == 0 ||
+	    (files && c->height == 1))
+		return 0;
+	return c->tail_len;
+}
+
+/*
  * One block: prefix records (profile), then the file encoder's output for
- * in[0..k) with `date`.
+ * in[0..k) with `date`; file i gets dates[i] instead when dates is given
+ * (a compaction keeps them).  grow: into the last block (tail_append).
  */
 static int
 append_files_block(struct chain *c, const struct block_record *prefix,
     size_t nprefix, const struct record_file_in *in, size_t k, int64_t date,
-    int limit, int ev_kind)
+    const int64_t *dates, int limit, int grow, int ev_kind)
 {
 	struct block_record *recs;
 	uint8_t *buf;
@@ -964,8 +1112,12 @@ append_files_block(struct chain *c, const struct block_record *prefix,
 		memcpy(recs, prefix, nprefix * sizeof(*recs));
 	rc = record_files_encode(in, k, date, recs + nprefix, ntags + k, &nrecs,
 	    buf, cap, &used);
+	/* The encoder puts the k File records last, in input order. */
+	for (i = 0; rc == BLOCK_OK && dates != NULL && i < k; i++)
+		recs[nprefix + nrecs - k + i].date = dates[i];
 	if (rc == BLOCK_OK)
-		rc = append_records(c, recs, nprefix + nrecs, limit, ev_kind);
+		rc = grow ? tail_append(c, recs, nprefix + nrecs, limit, ev_kind) :
+		    append_records(c, recs, nprefix + nrecs, limit, ev_kind);
 	else
 		rc = rc == BLOCK_ERR_RECORD_TOO_LARGE ? CHAIN_ERR_TOO_LARGE :
 		    CHAIN_ERR_ENCODE;
@@ -1028,41 +1180,48 @@ ensure_genesis(struct chain *c, int64_t date)
 	return rc;
 }
 
+static int compact_if_needed(struct chain *c, const uint64_t *sz, size_t n,
+    int files);
+
 static int
 add_files_locked(struct chain *c, struct chain_file *files, size_t n)
 {
 	struct prep p;
-	uint64_t running, sz;
-	size_t i, start;
+	uint64_t *sz = NULL;
+	size_t *starts = NULL, i, g, ng, end;
 	int64_t date;
-	int rc;
+	int rc, grow;
 
 	if (n == 0)
 		return CHAIN_OK;
 	if ((rc = prep_files(c, files, n, &p)) != CHAIN_OK)
 		return rc;
+	sz = calloc(n, sizeof(*sz));
+	starts = calloc(n, sizeof(*starts));
+	if (sz == NULL || starts == NULL) {
+		rc = CHAIN_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		sz[i] = record_file_size_in_block(&p.in[i]);
 	date = now(c);
+	if ((rc = compact_if_needed(c, sz, n, 1)) != CHAIN_OK)
+		goto out;
 	if ((rc = ensure_genesis(c, date)) != CHAIN_OK)
 		goto out;
 	/* Greedy packing of §2.8 AddFiles, in input order. */
-	running = BLOCK_HEADER_SIZE;
-	start = 0;
-	for (i = 0; i < n; i++) {
-		sz = record_file_size_in_block(&p.in[i]);
-		if (running + sz > BLOCK_TARGET_SIZE && i > start) {
-			if ((rc = append_files_block(c, NULL, 0, p.in + start,
-			    i - start, date, 1, CHAIN_EV_FILE_ADDED)) != CHAIN_OK)
-				goto out;
-			start = i;
-			running = BLOCK_HEADER_SIZE;
-		}
-		running += sz;
+	ng = pack_plan(sz, n, tail_room(c, 1), starts, &grow, NULL);
+	for (g = 0; g < ng && rc == CHAIN_OK; g++) {
+		end = g + 1 < ng ? starts[g + 1] : n;
+		rc = append_files_block(c, NULL, 0, p.in + starts[g],
+		    end - starts[g], date, NULL, 1, g == 0 && grow,
+		    CHAIN_EV_FILE_ADDED);
 	}
-	rc = append_files_block(c, NULL, 0, p.in + start, n - start, date, 1,
-	    CHAIN_EV_FILE_ADDED);
 	for (i = 0; rc == CHAIN_OK && i < n; i++)
 		files[i].date_shared = date;
 out:
+	free(sz);
+	free(starts);
 	prep_free(&p);
 	return rc;
 }
@@ -1111,7 +1270,7 @@ chain_append_block(struct chain *c, const struct chain_profile_field *prof,
 		goto out;
 	if (nprof == 0 && (rc = ensure_genesis(c, date)) != CHAIN_OK)
 		goto out;
-	rc = append_files_block(c, precs, nprof, p.in, nfiles, date, 1,
+	rc = append_files_block(c, precs, nprof, p.in, nfiles, date, NULL, 1, 0,
 	    CHAIN_EV_FILE_ADDED);
 	for (i = 0; rc == CHAIN_OK && i < nfiles; i++)
 		files[i].date_shared = date;
@@ -1285,8 +1444,8 @@ refactor_block(struct chain *c, const struct refactor *rf, const uint8_t *raw,
 		rc = append_records(c, keep, all, 0, 0);
 	} else if (nkeep + nfin > 0) {
 		/* Rebuilt file records get the rewrite's date (§2.8 step 3). */
-		rc = append_files_block(c, keep, nkeep, fin, nfin, date, 0,
-		    CHAIN_EV_FILE_UPDATED);
+		rc = append_files_block(c, keep, nkeep, fin, nfin, date, NULL, 0,
+		    0, CHAIN_EV_FILE_UPDATED);
 	}
 out:
 	for (i = 0; ftags != NULL && i < nfin; i++)
@@ -1329,7 +1488,310 @@ refactor_locked(struct chain *c, const struct refactor *rf, size_t *matched)
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->height);
 	if ((rc = step_done(c, s)) != CHAIN_OK)
 		return rc;
+	/* Blocks of the new version: nobody can have read them yet. */
+	c->tail_served = 0;
 	return hdr_write(c);
+}
+
+/* ---- compaction (chain.h, docs/chain.md) ------------------------------ */
+
+/* The records of the whole chain, gathered for a packed rewrite. */
+struct compact {
+	uint8_t			**raw;		/* old blocks; the views below point into them */
+	size_t			*rawlen;
+	size_t			 nraw;
+	struct block_record	*other;		/* kept records other than File/TagData */
+	size_t			 nother;
+	struct record_file_in	*fin;		/* the files, in chain order */
+	int64_t			*fdate;		/* their record dates (DateShared) */
+	size_t			 nfin;
+	struct record_tag_in	*tags;		/* the stored tags of all files */
+	size_t			 ntags;
+};
+
+static void
+compact_free(struct compact *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nraw; i++)
+		free(k->raw[i]);
+	free(k->raw);
+	free(k->rawlen);
+	free(k->other);
+	free(k->fin);
+	free(k->fdate);
+	free(k->tags);
+	memset(k, 0, sizeof(*k));
+}
+
+/* 1 if the profile record other[i] is superseded by a later one of its field. */
+static int
+profile_superseded(const struct compact *k, size_t i)
+{
+	struct record_profile p, q;
+	size_t j;
+
+	if (k->other[i].type != BLOCK_REC_PROFILE ||
+	    record_profile_decode(&k->other[i], &p) != BLOCK_OK)
+		return 0;
+	for (j = i + 1; j < k->nother; j++)
+		if (k->other[j].type == BLOCK_REC_PROFILE &&
+		    record_profile_decode(&k->other[j], &q) == BLOCK_OK &&
+		    q.field == p.field)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads every block and collects its records: pass 0 counts, pass 1 fills.
+ * Tags are the stored ones with references resolved (the virtual
+ * DateShared is not a tag to write: the record date carries it).
+ */
+static int
+compact_gather(struct chain *c, struct compact *k)
+{
+	struct block b;
+	struct block_iter it;
+	struct block_record r;
+	struct record_file rf;
+	struct record_file_tag_iter ti;
+	struct record_file_tag t;
+	struct record_file_in *in;
+	size_t nother = 0, nfin = 0, ntags = 0, i, j;
+	uint64_t n;
+	uint32_t idx;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	k->raw = calloc(c->height, sizeof(*k->raw));
+	k->rawlen = calloc(c->height, sizeof(*k->rawlen));
+	if (k->raw == NULL || k->rawlen == NULL)
+		return CHAIN_ERR_NOMEM;
+	/* Pass 1: read and count. */
+	for (n = 0; n < c->height; n++) {
+		if ((rc = blk_get(c, n, &k->raw[n], &k->rawlen[n])) != CHAIN_OK)
+			return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+		k->nraw++;
+		if (block_decode(k->raw[n], k->rawlen[n], &b) != BLOCK_OK)
+			return CHAIN_ERR_CORRUPT;
+		block_iter_init(&it, &b);
+		for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
+			if (r.type == BLOCK_REC_TAG_DATA)
+				continue;
+			if (r.type != BLOCK_REC_FILE) {
+				nother++;
+				continue;
+			}
+			if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
+				return CHAIN_ERR_CORRUPT;
+			nfin++;
+			ntags += rf.tag_count;
+		}
+	}
+	k->other = calloc(nother + 1, sizeof(*k->other));
+	k->fin = calloc(nfin + 1, sizeof(*k->fin));
+	k->fdate = calloc(nfin + 1, sizeof(*k->fdate));
+	k->tags = calloc(ntags + 1, sizeof(*k->tags));
+	if (k->other == NULL || k->fin == NULL || k->fdate == NULL ||
+	    k->tags == NULL)
+		return CHAIN_ERR_NOMEM;
+	/* Pass 2: collect. */
+	for (n = 0; n < c->height; n++) {
+		if (block_decode(k->raw[n], k->rawlen[n], &b) != BLOCK_OK)
+			return CHAIN_ERR_CORRUPT;
+		block_iter_init(&it, &b);
+		for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
+			if (r.type == BLOCK_REC_TAG_DATA)
+				continue;
+			if (r.type != BLOCK_REC_FILE) {
+				k->other[k->nother++] = r;
+				continue;
+			}
+			if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
+				return CHAIN_ERR_CORRUPT;
+			in = &k->fin[k->nfin];
+			memcpy(in->hash, rf.hash, sizeof(in->hash));
+			memcpy(in->id, rf.id, sizeof(in->id));
+			memcpy(in->merkle_root, rf.merkle_root,
+			    sizeof(in->merkle_root));
+			in->fragment_size = rf.fragment_size;
+			in->type = rf.type;
+			in->format = rf.format;
+			in->size = rf.size;
+			in->tags = NULL;
+			in->ntags = k->ntags;	/* first tag, fixed up below */
+			record_file_tag_iter_init(&ti, &rf);
+			while (record_file_tag_next(&ti, &t) == 1) {
+				if (t.is_virtual || k->ntags == ntags)
+					continue;
+				k->tags[k->ntags].type = t.type;
+				k->tags[k->ntags].data = t.data;
+				k->tags[k->ntags].len = t.len;
+				k->ntags++;
+			}
+			k->fdate[k->nfin] = rf.date_shared;
+			k->nfin++;
+		}
+	}
+	/* tags[] is final now: offsets become pointers. */
+	for (i = 0; i < k->nfin; i++) {
+		size_t first = k->fin[i].ntags;
+		size_t last = i + 1 < k->nfin ? k->fin[i + 1].ntags : k->ntags;
+
+		k->fin[i].tags = k->tags + first;
+		k->fin[i].ntags = last - first;
+	}
+	/* Readers take the newest value of a profile field: older ones go. */
+	for (i = j = 0; i < k->nother; i++)
+		if (!profile_superseded(k, i))
+			k->other[j++] = k->other[i];
+	k->nother = j;
+	return CHAIN_OK;
+}
+
+/* Blocks that appending records of sizes sz would add (no compaction). */
+static uint64_t
+blocks_needed(const struct chain *c, const uint64_t *sz, size_t n, int files)
+{
+	size_t ng;
+	int grow;
+
+	if (n == 0)
+		return 0;
+	ng = pack_plan(sz, n, tail_room(c, files), NULL, &grow, NULL);
+	return (files && c->height == 0) + ng - (size_t)grow;
+}
+
+/*
+ * Rewrites the chain packed, if that is worth it: with force, whenever the
+ * chain gets shorter; else (records of sizes sz about to be appended) when
+ * the result, those records included, fits the bound, or at least saves an
+ * eighth of it (a chain too large for the bound is not rewritten for every
+ * append).
+ */
+static int
+compact_locked(struct chain *c, const uint64_t *sz, size_t n, int files,
+    int force, int *done)
+{
+	struct compact k;
+	uint64_t *osz = NULL, *fsz = NULL, oend = 0, fend = 0, before, planned;
+	uint64_t tail, gain;
+	size_t *ostarts = NULL, *fstarts = NULL, nog = 0, nfg = 0, g, s, e, i;
+	int64_t date;
+	int grow, rc;
+
+	*done = 0;
+	if (c->height == 0)
+		return CHAIN_OK;
+	if ((rc = compact_gather(c, &k)) != CHAIN_OK)
+		goto out;
+	osz = calloc(k.nother + 1, sizeof(*osz));
+	ostarts = calloc(k.nother + 1, sizeof(*ostarts));
+	fsz = calloc(k.nfin + 1, sizeof(*fsz));
+	fstarts = calloc(k.nfin + 1, sizeof(*fstarts));
+	if (osz == NULL || ostarts == NULL || fsz == NULL || fstarts == NULL) {
+		rc = CHAIN_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < k.nother; i++)
+		osz[i] = BLOCK_RECORD_HEADER_SIZE + (uint64_t)k.other[i].len;
+	for (i = 0; i < k.nfin; i++)
+		fsz[i] = record_file_size_in_block(&k.fin[i]);
+	if (k.nother > 0)
+		nog = pack_plan(osz, k.nother, 0, ostarts, &grow, &oend);
+	else {
+		/* Block 0 must hold a profile record (chain.h). */
+		nog = 1;
+		oend = BLOCK_HEADER_SIZE + BLOCK_RECORD_HEADER_SIZE + 2 +
+		    strlen(c->genesis_name);
+	}
+	if (k.nfin > 0)
+		nfg = pack_plan(fsz, k.nfin, 0, fstarts, &grow, &fend);
+	planned = nog + nfg;
+	if (force) {
+		if (planned >= c->height)
+			goto out;
+	} else {
+		before = c->height + blocks_needed(c, sz, n, files);
+		/* The last block after the rewrite takes new records. */
+		tail = nfg > 0 ? fend : (files && nog == 1) ? 0 : oend;
+		if (n > 0 && c->tail_pack) {
+			size_t ng = pack_plan(sz, n, tail, NULL, &grow, NULL);
+
+			planned += ng - (size_t)grow;
+		} else if (n > 0)
+			planned += pack_plan(sz, n, 0, NULL, &grow, NULL);
+		gain = before > planned ? before - planned : 0;
+		if (gain == 0 || (planned > c->max_blocks &&
+		    gain < (c->max_blocks / 8 > 0 ? c->max_blocks / 8 : 1)))
+			goto out;
+	}
+
+	/* The rewrite (as refactor_locked): new version, blocks from 0. */
+	date = now(c);
+	c->version++;
+	c->height = 0;
+	memset(c->last_hash, 0, sizeof(c->last_hash));
+	if ((rc = step_done(c, stmt(c, ST_FILE_DEL_ALL))) != CHAIN_OK)
+		goto out;
+	if (k.nother == 0)
+		rc = ensure_genesis(c, date);
+	for (g = 0; rc == CHAIN_OK && g < nog && k.nother > 0; g++) {
+		s = ostarts[g];
+		e = g + 1 < nog ? ostarts[g + 1] : k.nother;
+		rc = append_records(c, k.other + s, e - s, 0, 0);
+	}
+	for (g = 0; rc == CHAIN_OK && g < nfg; g++) {
+		s = fstarts[g];
+		e = g + 1 < nfg ? fstarts[g + 1] : k.nfin;
+		rc = append_files_block(c, NULL, 0, k.fin + s, e - s, date,
+		    k.fdate + s, 0, 0, CHAIN_EV_FILE_UPDATED);
+	}
+	if (rc == CHAIN_OK) {
+		sqlite3_stmt *st = stmt(c, ST_BLK_DEL_FROM);
+
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)c->height);
+		if ((rc = step_done(c, st)) == CHAIN_OK &&
+		    (rc = hdr_write(c)) == CHAIN_OK)
+			*done = 1;
+	}
+out:
+	free(osz);
+	free(ostarts);
+	free(fsz);
+	free(fstarts);
+	compact_free(&k);
+	return rc;
+}
+
+/* Before appending records of sizes sz: compact if the bound would be passed. */
+static int
+compact_if_needed(struct chain *c, const uint64_t *sz, size_t n, int files)
+{
+	int done;
+
+	if (c->max_blocks == 0 ||
+	    c->height + blocks_needed(c, sz, n, files) <= c->max_blocks)
+		return CHAIN_OK;
+	return compact_locked(c, sz, n, files, 0, &done);
+}
+
+int
+chain_compact(struct chain *c, int *done)
+{
+	int rc, d = 0;
+
+	if (done != NULL)
+		*done = 0;
+	if (c == NULL)
+		return CHAIN_ERR_ARG;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	rc = tx_end(c, compact_locked(c, NULL, 0, 0, 1, &d));
+	if (rc == CHAIN_OK && done != NULL)
+		*done = d;
+	return rc;
 }
 
 struct id_set {
@@ -1456,40 +1918,42 @@ profile_write_locked(struct chain *c, const struct chain_profile_field *f,
     size_t n)
 {
 	struct block_record *recs;
-	uint8_t *buf;
-	uint64_t running, sz;
-	size_t i, start;
+	uint8_t *buf = NULL;
+	uint64_t *sz;
+	size_t i, g, ng, end, *starts;
 	int64_t date = now(c);
-	int rc;
+	int rc, grow;
 
 	for (i = 0; i < n; i++)
 		if (BLOCK_HEADER_SIZE + BLOCK_RECORD_HEADER_SIZE + 2 + (uint64_t)f[i].len >
 		    CHAIN_MAX_BLOCK_SIZE)
 			return CHAIN_ERR_TOO_LARGE;
-	if ((recs = calloc(n, sizeof(*recs))) == NULL)
-		return CHAIN_ERR_NOMEM;
-	if ((rc = profile_records(f, n, date, recs, &buf)) != CHAIN_OK) {
-		free(recs);
-		return rc;
+	recs = calloc(n, sizeof(*recs));
+	sz = calloc(n, sizeof(*sz));
+	starts = calloc(n, sizeof(*starts));
+	if (recs == NULL || sz == NULL || starts == NULL) {
+		rc = CHAIN_ERR_NOMEM;
+		goto out;
 	}
+	if ((rc = profile_records(f, n, date, recs, &buf)) != CHAIN_OK)
+		goto out;
 	/* Same greedy packing as AddFiles, record size 13 + 2 + len. */
-	running = BLOCK_HEADER_SIZE;
-	start = 0;
-	for (i = 0; i < n; i++) {
-		sz = BLOCK_RECORD_HEADER_SIZE + (uint64_t)recs[i].len;
-		if (running + sz > BLOCK_TARGET_SIZE && i > start) {
-			if ((rc = append_records(c, recs + start, i - start, 1,
-			    0)) != CHAIN_OK)
-				goto out;
-			start = i;
-			running = BLOCK_HEADER_SIZE;
-		}
-		running += sz;
+	for (i = 0; i < n; i++)
+		sz[i] = BLOCK_RECORD_HEADER_SIZE + (uint64_t)recs[i].len;
+	if ((rc = compact_if_needed(c, sz, n, 0)) != CHAIN_OK)
+		goto out;
+	ng = pack_plan(sz, n, tail_room(c, 0), starts, &grow, NULL);
+	for (g = 0; g < ng && rc == CHAIN_OK; g++) {
+		end = g + 1 < ng ? starts[g + 1] : n;
+		rc = g == 0 && grow ?
+		    tail_append(c, recs + starts[g], end - starts[g], 1, 0) :
+		    append_records(c, recs + starts[g], end - starts[g], 1, 0);
 	}
-	rc = append_records(c, recs + start, n - start, 1, 0);
 out:
 	free(buf);
 	free(recs);
+	free(sz);
+	free(starts);
 	return rc;
 }
 
@@ -1841,8 +2305,12 @@ chain_block(struct chain *c, uint64_t number, uint8_t *buf, size_t cap,
 	*len = n;
 	if (n > cap)
 		rc = CHAIN_ERR_NOSPACE;
-	else
+	else {
 		memcpy(buf, raw, n);
+		/* Someone may now hold these bytes: no more tail packing. */
+		if (number == c->height - 1)
+			c->tail_served = 1;
+	}
 	free(raw);
 	return rc;
 }

@@ -27,7 +27,25 @@
  *    automatically from the genesis name when files are added first;
  *  - a block this node creates may not exceed CHAIN_MAX_BLOCK_SIZE (the
  *    default CacheMaxBlockSize), because peers refuse larger blocks;
- *  - file IDs are unique within the chain (the reference does not check).
+ *  - file IDs are unique within the chain (the reference does not check);
+ *  - tail packing: the reference makes one block per AddFiles/ProfileWrite
+ *    call, but `peernetctl add a b c` arrives as one call per file.  So new
+ *    records first fill the last block, up to BLOCK_TARGET_SIZE, as long as
+ *    no one has read that block since it was written (chain_block of the
+ *    last block, i.e. a Get Block served to a peer, ends that): the block is
+ *    re-signed with the same number and version, which is only sound because
+ *    nobody can hold the old bytes.  Records are appended after the existing
+ *    ones (relative TagData references stay valid, indices and dates of the
+ *    old records do not move).  After chain_open, or a rollback, the last
+ *    block counts as read.  File records never go into block 0;
+ *  - a bound on the height (chain_set_max_blocks, default
+ *    CHAIN_DEFAULT_MAX_BLOCKS): reference peers fetch at most
+ *    CacheMaxBlockCount (256) blocks of a chain and never the rest (§2.11
+ *    step 6).  When appending would take the height over the bound, the
+ *    chain is first compacted: rewritten packed (profile and other records
+ *    first, superseded profile values dropped, then the files, greedy as
+ *    AddFiles), every record keeping its date, as one rewrite with version
+ *    + 1 (peers refetch the chain as after a delete).  See docs/chain.md.
  *
  * Not thread-safe: one thread (storaged's loop) owns a struct chain.
  */
@@ -44,6 +62,12 @@
 /* Largest block this node writes: what peers accept by default (§2.9). */
 #define CHAIN_MAX_BLOCK_SIZE	BLOCK_CACHE_MAX_SIZE
 #define CHAIN_GENESIS_NAME	"Peernet user"
+/*
+ * Default bound on the height: what reference peers fetch of a chain
+ * (CacheMaxBlockCount, 256) with a margin for the blocks appended between
+ * two of their fetches.
+ */
+#define CHAIN_DEFAULT_MAX_BLOCKS	200
 
 enum chain_err {
 	CHAIN_OK = 0,
@@ -160,6 +184,18 @@ int	chain_set_genesis_name(struct chain *c, const char *name);
 void	chain_set_clock(struct chain *c, chain_clock_fn now, void *arg);
 /* SQLite's message for the last CHAIN_ERR_DB. */
 const char *chain_last_db_error(struct chain *c);
+/*
+ * Height bound that triggers a compaction (see above); 0: none.  A chain
+ * whose packed form does not fit grows past it (docs/chain.md).
+ */
+void	chain_set_max_blocks(struct chain *c, uint64_t max);
+/* Tail packing on (default) or off (one block per call, as the reference). */
+void	chain_set_tail_packing(struct chain *c, int on);
+/*
+ * Rewrites the chain packed now if that makes it shorter (version + 1,
+ * *done = 1), else changes nothing (*done = 0).  done may be NULL.
+ */
+int	chain_compact(struct chain *c, int *done);
 
 /*
  * AddFiles (§2.8): greedy packing into blocks of BLOCK_TARGET_SIZE, TagData

@@ -537,6 +537,8 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	int i;
 
 	T_ASSERT(c != NULL);
+	/* The reference's layout: one block per call (no tail packing). */
+	chain_set_tail_packing(c, 0);
 	chain_set_event_cb(c, ev_record, &evlog);
 	for (i = 0; i < 5; i++)
 		make_file(&f[i], &tf[i], i);
@@ -742,6 +744,8 @@ test_chain_rename_is_a_replace_at_the_end(void)
 	char why[256];
 
 	T_ASSERT(c != NULL);
+	/* The reference's layout: one block per call (no tail packing). */
+	chain_set_tail_packing(c, 0);
 	chain_set_event_cb(c, ev_record, &evlog);
 	make_file(&f[0], &tf[0], 0);
 	make_file(&f[1], &tf[1], 1);
@@ -823,6 +827,8 @@ test_chain_profile_round_trip_newest_wins(void)
 	int i;
 
 	T_ASSERT(c != NULL);
+	/* The reference's layout: one block per call (no tail packing). */
+	chain_set_tail_packing(c, 0);
 	for (i = 0; i < (int)sizeof(pic); i++)
 		pic[i] = (uint8_t)(i * 7);
 	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_NAME, buf, sizeof(buf), &len),
