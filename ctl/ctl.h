@@ -14,10 +14,35 @@
 #include "ident.h"
 #include "ipc_msg.h"
 
+#include "termsafe.h"
+
+/*
+ * Exit codes, one contract for every verb (peernetctl(8), EXIT STATUS):
+ * 0 done, 1 the operation failed, 2 usage error (bad flag or argument).
+ */
+#define CTL_EXIT_OK	0
+#define CTL_EXIT_FAIL	1
+#define CTL_EXIT_USAGE	2
+
+#define CTL_SLOW_MS	600000	/* merkle trees of huge files, warehouse verify */
+
+/* Why a request failed (ctl_ipc_call, ctl_call: c->last_err). */
+enum ctl_call_err {
+	CTL_E_DOWN = -1,	/* no socket or nobody listening: not running */
+	CTL_E_DENIED = -2,	/* the socket refuses this user (EACCES) */
+	CTL_E_TIMEOUT = -3,	/* no answer before the deadline: hung, stopped */
+	CTL_E_LOST = -4,	/* the connection closed before the reply */
+	CTL_E_ERROR = -5,	/* anything else */
+	CTL_E_REFUSED = -6	/* the daemon answered with an error status */
+};
+
 struct ctl {
 	char		 dir[PATH_MAX];
 	int		 json;
-	int		 timeout_ms;
+	int		 timeout_ms;	/* one request's wait */
+	int		 timeout_given;	/* --timeout: it bounds the whole verb */
+	uint64_t	 deadline;	/* ctl_now_ms() when the verb must end; 0 none */
+	int		 last_err;	/* enum ctl_call_err of the last failed call */
 	char		 bindir[PATH_MAX];
 };
 
@@ -37,6 +62,22 @@ extern const char *const ctl_daemons[3];	/* start order */
  */
 int	ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
 	    uint8_t **rep, size_t *replen, int quiet);
+/* The same for a request that may take long (add's end, verify): only --timeout bounds it. */
+int	ctl_call_slow(struct ctl *c, const char *daemon, const void *req, size_t len,
+	    uint8_t **rep, size_t *replen, int quiet);
+/* ctl_ipc.c: one request/reply on a daemon's socket, all of it before deadline. */
+int	ctl_ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
+	    size_t *replen, uint64_t deadline, int *sys_errno, char *err, size_t errlen);
+/* 1 once --timeout has passed (the verb must stop waiting); ms left, capped. */
+int	ctl_expired(const struct ctl *c);
+int	ctl_left_ms(const struct ctl *c, int cap);
+/* The error for a denied socket: names the group that grants access. */
+void	ctl_denied(struct ctl *c, const char *what);
+/* JSON strings from outside: valid UTF-8 always (json_string refuses the rest). */
+json_t	*ctl_jstr(const char *s);
+json_t	*ctl_jstrn(const char *s, size_t len);
+/* Human output of an outside string: control bytes escaped (termsafe.h). */
+#define TS(s)	ts_str(s)
 /* A request with an empty body; the reply must be of the same type with status 0. */
 int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
 	    uint8_t **rep, size_t *replen, int quiet);
@@ -45,8 +86,20 @@ int	ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int 
 int	ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 const struct ctl_verb *ctl_find_verb(const char *name);
 void	ctl_verb_usage(const struct ctl_verb *v, int to_stderr);
-void	ctl_json_print(json_t *j);	/* prints and frees */
+/*
+ * Prints and frees j; the last object printed by a failing verb gets its
+ * "error" (ctl_json_finish), and a failing verb that printed nothing gets
+ * {"error": ...}: with --json a failure always says so on stdout.
+ */
+void	ctl_json_print(json_t *j);
+int	ctl_json_finish(struct ctl *c, const char *verb, int rc);
+/* "peernetctl: ..." on stderr, control bytes escaped; the first is kept for JSON. */
 void	ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error of verb v: message, usage on stderr; returns CTL_EXIT_USAGE. */
+int	ctl_usage_err(const struct ctl_verb *v, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Duration argument: N (milliseconds), Nms, Ns, Nm; -1 if malformed. */
+int	ctl_parse_ms(const char *s, long long *ms);
 /* ctl_util.c */
 uint64_t ctl_now_ms(void);
 void	ctl_sleep_ms(int ms);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@
 #include "ipc.h"
 
 #define CTL_START_WAIT_MS	15000
-#define CTL_STOP_WAIT_MS	10000
+#define CTL_STOP_WAIT_MS	10000	/* SIGTERM, then SIGKILL after this */
+#define CTL_KILL_WAIT_MS	1000	/* after SIGKILL */
 
 static int
 ctl_need_dir(struct ctl *c)
@@ -37,9 +39,12 @@ ctl_need_dir(struct ctl *c)
 	return 0;
 }
 
+#define CTL_LOCK_DENIED	(-2)
+
 /*
- * The pid holding DIR/run/NAME.lock, or 0 if no process holds it.  The lock
- * is the truth about a running daemon even when it does not answer IPC.
+ * The pid holding DIR/run/NAME.lock, 0 if no process holds it, -1 held
+ * with no pid written, CTL_LOCK_DENIED if this user may not look.  The
+ * lock is the truth about a running daemon even when it does not answer.
  */
 static pid_t
 ctl_lock_holder(struct ctl *c, const char *daemon)
@@ -51,7 +56,7 @@ ctl_lock_holder(struct ctl *c, const char *daemon)
 
 	snprintf(path, sizeof(path), "%s/run/%s.lock", c->dir, daemon);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return 0;
+		return errno == EACCES ? CTL_LOCK_DENIED : 0;
 	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
 		n = read(fd, buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = '\0';
@@ -69,6 +74,72 @@ ctl_pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/*
+ * Can uid (with its groups) enter every directory down to path?  0, or -1
+ * with the blocking directory and the fix in err.  The daemons drop to the
+ * configured user before they open most of the node directory: a node under
+ * /root or under a 0700 mktemp directory fails later, in three logs.
+ */
+static int
+ctl_reach_check(const char *path, const char *user, const char *group,
+    char *err, size_t errlen)
+{
+	gid_t groups[256];
+	int ngroups = 256, i, ok;
+	char prefix[PATH_MAX], owner[64], gname[64];
+	struct passwd *pw;
+	struct group *gr;
+	struct stat sb;
+	const char *p;
+	size_t len;
+
+	if ((pw = getpwnam(user)) == NULL)
+		return 0;	/* reported on its own (init, the daemons) */
+	if (getgrouplist(user, pw->pw_gid, groups, &ngroups) == -1)
+		ngroups = 0;
+	if (group != NULL && (gr = getgrnam(group)) != NULL && ngroups < 256)
+		groups[ngroups++] = gr->gr_gid;
+	for (p = path; *p != '\0'; ) {
+		p = strchr(p + 1, '/');
+		len = p != NULL ? (size_t)(p - path) : strlen(path);
+		if (len == 0)
+			len = 1;	/* "/" */
+		if (len >= sizeof(prefix))
+			return 0;
+		memcpy(prefix, path, len);
+		prefix[len] = '\0';
+		if (stat(prefix, &sb) == -1)
+			return 0;	/* created later by init, with the right mode */
+		if (!S_ISDIR(sb.st_mode))
+			return 0;
+		if (sb.st_uid == pw->pw_uid)
+			ok = (sb.st_mode & S_IXUSR) != 0;
+		else {
+			for (i = 0; i < ngroups && groups[i] != sb.st_gid; i++)
+				;
+			ok = i < ngroups ? (sb.st_mode & S_IXGRP) != 0 :
+			    (sb.st_mode & S_IXOTH) != 0;
+		}
+		if (!ok) {
+			struct passwd *o = getpwuid(sb.st_uid);
+
+			gr = getgrgid(sb.st_gid);
+			strlcpy(owner, o ? o->pw_name : "?", sizeof(owner));
+			strlcpy(gname, gr ? gr->gr_name : "?", sizeof(gname));
+			snprintf(err, errlen, "the daemons run as user '%s', who cannot "
+			    "enter %s (mode %04o, owner %s:%s) on the way to %s: "
+			    "let it through with 'chmod o+x %s', or choose a node "
+			    "directory the user can reach (e.g. under /var/lib or /srv)",
+			    user, prefix, (unsigned)(sb.st_mode & 07777), owner, gname,
+			    path, prefix);
+			return -1;
+		}
+		if (p == NULL)
+			break;
+	}
+	return 0;
+}
+
 int
 ctl_init(struct ctl *c, int argc, char **argv)
 {
@@ -76,8 +147,9 @@ ctl_init(struct ctl *c, int argc, char **argv)
 	struct conf_init_opts o;
 	struct conf cf;
 	struct group *gr;
-	char err[1024], real[PATH_MAX];
-	int i, force = 0;
+	struct stat sb;
+	char err[1024], real[PATH_MAX], path[PATH_MAX + 16];
+	int i, force = 0, if_missing = 0, created;
 
 	memset(&o, 0, sizeof(o));
 	for (i = 1; i < argc; i++) {
@@ -96,6 +168,8 @@ ctl_init(struct ctl *c, int argc, char **argv)
 			o.no_natpmp = 1;
 		else if (strcmp(a, "--force") == 0)
 			force = 1;
+		else if (strcmp(a, "--if-missing") == 0)
+			if_missing = 1;
 		else if ((strcmp(a, "--listen") == 0 || strcmp(a, "--root") == 0 ||
 		    strcmp(a, "--user") == 0 || strcmp(a, "--group") == 0) && i + 1 < argc) {
 			const char *val = argv[++i];
@@ -103,40 +177,59 @@ ctl_init(struct ctl *c, int argc, char **argv)
 			if (strcmp(a, "--listen") == 0) {
 				struct conf_listen l;
 
-				if (o.nlisten == CONF_MAX_LISTEN) {
-					ctl_err("init: at most %d --listen", CONF_MAX_LISTEN);
-					return 1;
-				}
-				if (conf_parse_listen(val, &l) != 0) {
-					ctl_err("init: --listen: expected ADDR:PORT "
-					    "(1.2.3.4:112 or [::1]:112), got '%s'", val);
-					return 1;
-				}
+				if (o.nlisten == CONF_MAX_LISTEN)
+					return ctl_usage_err(v, "at most %d --listen",
+					    CONF_MAX_LISTEN);
+				if (conf_parse_listen(val, &l) != 0)
+					return ctl_usage_err(v, "--listen: expected "
+					    "ADDR:PORT (1.2.3.4:112 or [::1]:112), got '%s'",
+					    val);
 				o.listen[o.nlisten++] = val;
 			} else if (strcmp(a, "--root") == 0) {
 				struct conf_root r;
 
-				if (o.nroot == CONF_MAX_ROOTS) {
-					ctl_err("init: at most %d --root", CONF_MAX_ROOTS);
-					return 1;
-				}
-				if (conf_parse_root(val, &r) != 0) {
-					ctl_err("init: --root: expected PUBKEY@ADDR:PORT "
-					    "(66 hex digits), got '%s'", val);
-					return 1;
-				}
+				if (o.nroot == CONF_MAX_ROOTS)
+					return ctl_usage_err(v, "at most %d --root",
+					    CONF_MAX_ROOTS);
+				if (conf_parse_root(val, &r) != 0)
+					return ctl_usage_err(v, "--root: expected "
+					    "PUBKEY@ADDR:PORT (66 hex digits), got '%s'", val);
 				o.root[o.nroot++] = val;
-			} else if (strcmp(a, "--user") == 0)
+			} else if (strcmp(a, "--user") == 0) {
+				/* The daemons drop to it: it must exist here. */
+				if (getpwnam(val) == NULL)
+					return ctl_usage_err(v, "--user: no user '%s' on "
+					    "this system (create it first, e.g. "
+					    "systemd-sysusers or useradd --system)", val);
 				o.user = val;
-			else
+			} else {
+				if (getgrnam(val) == NULL)
+					return ctl_usage_err(v, "--group: no group '%s' on "
+					    "this system", val);
 				o.group = val;
-		} else {
-			ctl_err("init: unknown or incomplete option '%s'", a);
-			ctl_verb_usage(v, 1);
-			return 2;
-		}
+			}
+		} else
+			return ctl_usage_err(v, "unknown or incomplete option '%s'", a);
 	}
-	if (mkdir(c->dir, 0750) == -1 && errno != EEXIST) {
+	if (force && if_missing)
+		return ctl_usage_err(v, "--force and --if-missing contradict each other");
+	snprintf(path, sizeof(path), "%s/peernet.conf", c->dir);
+	if (if_missing && lstat(path, &sb) == 0) {
+		if (c->json)
+			ctl_json_print(json_pack("{s:s, s:s, s:b}", "dir", c->dir,
+			    "config", path, "written", 0));
+		else
+			printf("%s exists: left as it is (--if-missing)\n", path);
+		return 0;
+	}
+	/* As root the daemons drop to the configured user: can it get here? */
+	if (geteuid() == 0 && ctl_reach_check(c->dir, o.user ? o.user : "peernet",
+	    o.group ? o.group : "peernet", err, sizeof(err)) != 0) {
+		ctl_err("init: %s; nothing written", err);
+		return 1;
+	}
+	created = mkdir(c->dir, 0750) == 0;
+	if (!created && errno != EEXIST) {
 		ctl_err("init: mkdir %s: %s", c->dir, strerror(errno));
 		return 1;
 	}
@@ -150,14 +243,22 @@ ctl_init(struct ctl *c, int argc, char **argv)
 		ctl_err("init: the written configuration does not load: %s", err);
 		return 1;
 	}
-	/* As root, let the daemons' group into the directory (they drop to it). */
+	/*
+	 * As root, let the daemons' group into the directory (they drop to
+	 * it): a directory init made or root owns; one the daemons' user
+	 * already owns (systemd's StateDirectory) is left to it.
+	 */
 	if (geteuid() == 0 && (gr = getgrnam(cf.group)) != NULL &&
-	    chown(c->dir, 0, gr->gr_gid) == -1) {
-		ctl_err("init: chown %s: %s", c->dir, strerror(errno));
-		return 1;
+	    stat(c->dir, &sb) == 0 && (created || sb.st_uid == 0)) {
+		if (chown(c->dir, 0, gr->gr_gid) == -1 ||
+		    chmod(c->dir, (sb.st_mode & 07777) | S_IRGRP | S_IXGRP) == -1) {
+			ctl_err("init: chown/chmod %s: %s", c->dir, strerror(errno));
+			return 1;
+		}
 	}
 	if (c->json) {
-		ctl_json_print(json_pack("{s:s, s:s}", "dir", c->dir, "config", cf.path));
+		ctl_json_print(json_pack("{s:s, s:s, s:b}", "dir", c->dir, "config",
+		    cf.path, "written", 1));
 	} else
 		printf("initialized %s (configuration in %s)\n", c->dir, cf.path);
 	return 0;
@@ -202,23 +303,32 @@ ctl_spawn(struct ctl *c, const char *daemon, char *err, size_t errlen)
 	return pid;
 }
 
-/* Prints the last lines of DIR/log/NAME.log to stderr: why a daemon died. */
+/*
+ * The last lines of DIR/log/NAME.log on stderr (why a daemon died), and
+ * the last one in last (for the one-line reason and JSON).
+ */
 static void
-ctl_log_tail(struct ctl *c, const char *daemon)
+ctl_log_tail(struct ctl *c, const char *daemon, char *last, size_t lastcap)
 {
 	char path[PATH_MAX], line[1024];
 	char lines[5][1024];
 	int n = 0, i;
 	FILE *f;
 
+	if (last != NULL && lastcap > 0)
+		last[0] = '\0';
 	snprintf(path, sizeof(path), "%s/log/%s.log", c->dir, daemon);
 	if ((f = fopen(path, "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL)
 		strlcpy(lines[n++ % 5], line, sizeof(lines[0]));
 	fclose(f);
-	for (i = n > 5 ? n - 5 : 0; i < n; i++)
-		fprintf(stderr, "  %s", lines[i % 5]);
+	for (i = n > 5 ? n - 5 : 0; i < n; i++) {
+		lines[i % 5][strcspn(lines[i % 5], "\n")] = '\0';
+		fprintf(stderr, "  %s\n", TS(lines[i % 5]));
+	}
+	if (n > 0 && last != NULL)
+		strlcpy(last, lines[(n - 1) % 5], lastcap);
 }
 
 /* 0 once storaged answers IPC_CHAIN (its chain is open), -1 after ms. */
@@ -234,10 +344,174 @@ ctl_chain_wait(struct ctl *c, uint64_t ms)
 			free(rep);
 			return 0;
 		}
-		if (ctl_now_ms() - start >= ms)
+		if (ctl_now_ms() - start >= ms || ctl_expired(c))
 			return -1;
 		ctl_sleep_ms(50);
 	}
+}
+
+/* Gone, or a zombie its parent (init) has not reaped yet. */
+static int
+ctl_pid_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (!ctl_pid_alive(pid))
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return 0;
+	return p[2] == 'Z' || p[2] == 'X';
+}
+
+/*
+ * Stops the daemons in mask (bit i: ctl_daemons[i]), netd first: the IPC
+ * shutdown request, SIGTERM to one that does not answer, then all are
+ * waited for together; SIGKILL to those not gone term_ms after.  known[i]:
+ * a pid this process started (0: from the lock).  Returns how many may
+ * still run; what[i] says what happened to each.
+ */
+static int
+ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
+    char what[3][160])
+{
+	struct ipc_status st;
+	uint8_t *rep;
+	size_t len;
+	pid_t pid[3] = { 0, 0, 0 }, holder;
+	int i, saved = c->timeout_ms, asked, termed[3] = { 0, 0, 0 }, left = 0;
+	int failed = 0, again = 1, q;
+	uint64_t start;
+
+	/* A short question each: a hung daemon must leave time for the rest. */
+	q = term_ms / 4 < saved ? term_ms / 4 : saved;
+	if (q < 100)
+		q = 100;
+	for (i = 2; i >= 0; i--) {
+		what[i][0] = '\0';
+		if (!(mask & (1 << i)))
+			continue;
+		holder = ctl_lock_holder(c, ctl_daemons[i]);
+		if (holder == CTL_LOCK_DENIED) {
+			snprintf(what[i], 160, "permission denied");
+			failed++;
+			continue;
+		}
+		pid[i] = holder > 0 ? holder : known[i];
+		asked = 0;
+		c->timeout_ms = q;
+		if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
+			pid[i] = (pid_t)st.pid;
+			if (ctl_call_empty(c, ctl_daemons[i], IPC_SHUTDOWN, &rep, &len,
+			    1) == 0) {
+				free(rep);
+				asked = 1;
+			}
+		}
+		c->timeout_ms = saved;
+		if (pid[i] <= 0) {
+			if (!asked && c->last_err == CTL_E_DENIED) {
+				snprintf(what[i], 160, "permission denied");
+				failed++;
+			} else if (holder == -1) {
+				snprintf(what[i], 160, "still running (holds its lock; "
+				    "pid unknown)");
+				failed++;
+			} else
+				snprintf(what[i], 160, "not running");
+			pid[i] = 0;
+			continue;
+		}
+		if (!asked) {
+			if (kill(pid[i], SIGTERM) == -1 && errno != ESRCH) {
+				snprintf(what[i], 160, "still running: cannot signal pid "
+				    "%ld: %s", (long)pid[i], strerror(errno));
+				failed++;
+				pid[i] = 0;
+				continue;
+			}
+			termed[i] = 1;
+		}
+		left++;
+	}
+	start = ctl_now_ms();
+	while (left > 0) {
+		left = 0;
+		for (i = 0; i < 3; i++) {
+			if (pid[i] <= 0 || what[i][0] != '\0')
+				continue;
+			if (ctl_pid_gone(pid[i]) && ctl_lock_holder(c, ctl_daemons[i]) == 0)
+				snprintf(what[i], 160, termed[i] ? "stopped (by SIGTERM: it "
+				    "did not answer)" : "stopped");
+			else
+				left++;
+		}
+		if (left == 0 || ctl_now_ms() - start >= (uint64_t)term_ms)
+			break;
+		/* SIGTERM again halfway: a daemon may have been busy at the first. */
+		if (again && ctl_now_ms() - start >= (uint64_t)term_ms / 2) {
+			for (i = 0; i < 3; i++)
+				if (pid[i] > 0 && what[i][0] == '\0')
+					kill(pid[i], SIGTERM);
+			again = 0;
+		}
+		ctl_sleep_ms(20);
+	}
+	if (left == 0)
+		return failed;
+	for (i = 0; i < 3; i++)
+		if (pid[i] > 0 && what[i][0] == '\0') {
+			ctl_err("%s (pid %ld) has not exited %.1f s after %s: SIGKILL",
+			    ctl_daemons[i], (long)pid[i], term_ms / 1000.0,
+			    termed[i] ? "SIGTERM" : "the shutdown request");
+			kill(pid[i], SIGKILL);
+		}
+	start = ctl_now_ms();
+	do {
+		left = 0;
+		for (i = 0; i < 3; i++) {
+			if (pid[i] <= 0 || what[i][0] != '\0')
+				continue;
+			if (ctl_pid_gone(pid[i]) && ctl_lock_holder(c, ctl_daemons[i]) == 0)
+				snprintf(what[i], 160, "killed (SIGKILL: not gone %.1f s "
+				    "after %s)", term_ms / 1000.0, termed[i] ? "SIGTERM" :
+				    "the shutdown request");
+			else
+				left++;
+		}
+		if (left > 0)
+			ctl_sleep_ms(20);
+	} while (left > 0 && ctl_now_ms() - start < CTL_KILL_WAIT_MS);
+	for (i = 0; i < 3; i++)
+		if (pid[i] > 0 && what[i][0] == '\0') {
+			snprintf(what[i], 160, "still running (pid %ld survived SIGKILL)",
+			    (long)pid[i]);
+			failed++;
+		}
+	return failed;
+}
+
+/* How long down (and a failed up) lets a daemon go before SIGKILL. */
+static int
+ctl_term_ms(struct ctl *c)
+{
+	int left;
+
+	if (!c->timeout_given)
+		return CTL_STOP_WAIT_MS;
+	/* Within --timeout: what is left, minus the wait after SIGKILL. */
+	left = ctl_left_ms(c, INT32_MAX) - CTL_KILL_WAIT_MS / 2 - 100;
+	return left < 100 ? 100 : left;
 }
 
 int
@@ -247,14 +521,17 @@ ctl_up(struct ctl *c, int argc, char **argv)
 	struct ipc_status st;
 	pid_t pids[3] = { 0, 0, 0 };
 	int ready[3] = { 0, 0, 0 };
-	char err[1024];
+	char err[1024], why[3][1100], last[1024], what[3][160];
 	struct conf cf;
 	uint64_t start;
-	int i, rc, nready = 0, failed = 0, status;
+	int i, rc, nready = 0, failed = 0, status, wait_ms;
 	json_t *j;
 
+	memset(why, 0, sizeof(why));
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	/* Fail here, with the file and line, rather than in three log files. */
@@ -262,11 +539,23 @@ ctl_up(struct ctl *c, int argc, char **argv)
 		ctl_err("%s", err);
 		return 1;
 	}
-	for (i = 0; i < 3; i++) {
+	if (geteuid() == 0 && ctl_reach_check(c->dir, cf.user, cf.group, err,
+	    sizeof(err)) != 0) {
+		ctl_err("up: %s; nothing started", err);
+		return 1;
+	}
+	wait_ms = ctl_left_ms(c, CTL_START_WAIT_MS);
+	for (i = 0; i < 3 && !failed; i++) {
 		if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
 			ready[i] = 1;
 			nready++;
 			continue;
+		}
+		if (c->last_err == CTL_E_DENIED) {
+			ctl_denied(c, c->dir);
+			snprintf(why[i], sizeof(why[i]), "permission denied");
+			failed++;
+			break;
 		}
 		if (ctl_lock_holder(c, ctl_daemons[i]) != 0) {
 			/*
@@ -276,7 +565,7 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			start = ctl_now_ms();
 			while (ctl_lock_holder(c, ctl_daemons[i]) != 0 &&
 			    ctl_status_of(c, ctl_daemons[i], &st, 1) != 0 &&
-			    ctl_now_ms() - start < CTL_START_WAIT_MS)
+			    ctl_now_ms() - start < (uint64_t)wait_ms && !ctl_expired(c))
 				ctl_sleep_ms(50);
 			if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
 				ready[i] = 1;
@@ -284,20 +573,24 @@ ctl_up(struct ctl *c, int argc, char **argv)
 				continue;
 			}
 			if (ctl_lock_holder(c, ctl_daemons[i]) != 0) {
-				ctl_err("%s holds its lock but does not answer: "
-				    "try 'peernetctl -d %s down' first; its log:",
-				    ctl_daemons[i], c->dir);
-				ctl_log_tail(c, ctl_daemons[i]);
-				return 1;
+				snprintf(why[i], sizeof(why[i]), "holds its lock but does "
+				    "not answer: try 'peernetctl -d %s down' first", c->dir);
+				ctl_err("%s %s; its log:", ctl_daemons[i], why[i]);
+				ctl_log_tail(c, ctl_daemons[i], NULL, 0);
+				failed++;
+				break;
 			}
 		}
 		if ((pids[i] = ctl_spawn(c, ctl_daemons[i], err, sizeof(err))) == -1) {
-			ctl_err("cannot start %s: %s", ctl_daemons[i], err);
-			return 1;
+			pids[i] = 0;
+			snprintf(why[i], sizeof(why[i]), "cannot start: %s", err);
+			ctl_err("%s %s", ctl_daemons[i], why[i]);
+			failed++;
 		}
 	}
 	start = ctl_now_ms();
-	while (nready + failed < 3 && ctl_now_ms() - start < CTL_START_WAIT_MS) {
+	while (!failed && nready < 3 && ctl_now_ms() - start < (uint64_t)wait_ms &&
+	    !ctl_expired(c)) {
 		for (i = 0; i < 3; i++) {
 			if (ready[i] || pids[i] <= 0)
 				continue;
@@ -305,7 +598,9 @@ ctl_up(struct ctl *c, int argc, char **argv)
 				ctl_err("%s exited during start-up (%s %d); its log:",
 				    ctl_daemons[i], WIFEXITED(status) ? "status" : "signal",
 				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-				ctl_log_tail(c, ctl_daemons[i]);
+				ctl_log_tail(c, ctl_daemons[i], last, sizeof(last));
+				snprintf(why[i], sizeof(why[i]), "exited during start-up: %s",
+				    last[0] ? last : "(empty log)");
 				pids[i] = 0;
 				failed++;
 				continue;
@@ -315,97 +610,91 @@ ctl_up(struct ctl *c, int argc, char **argv)
 				nready++;
 			}
 		}
-		if (nready + failed < 3)
+		if (!failed && nready < 3)
 			ctl_sleep_ms(50);
 	}
 	for (i = 0; i < 3; i++)
-		if (!ready[i] && pids[i] > 0) {
-			ctl_err("%s did not become ready within %d s; its log:",
-			    ctl_daemons[i], CTL_START_WAIT_MS / 1000);
-			ctl_log_tail(c, ctl_daemons[i]);
+		if (!failed && !ready[i] && pids[i] > 0) {
+			snprintf(why[i], sizeof(why[i]), "did not become ready within "
+			    "%.1f s", wait_ms / 1000.0);
+			ctl_err("%s %s; its log:", ctl_daemons[i], why[i]);
+			ctl_log_tail(c, ctl_daemons[i], NULL, 0);
 			failed++;
 		}
 	/*
 	 * storaged opens the chain once netd has told it the identity: a
 	 * command right after `up` (add, ls) must not meet "not open yet".
 	 */
-	if (!failed && ctl_chain_wait(c, CTL_START_WAIT_MS) != 0) {
-		ctl_err("storaged has not opened the blockchain within %d s; its log:",
-		    CTL_START_WAIT_MS / 1000);
-		ctl_log_tail(c, "storaged");
+	if (!failed && ctl_chain_wait(c, (uint64_t)wait_ms) != 0) {
+		snprintf(why[0], sizeof(why[0]), "has not opened the blockchain "
+		    "within %.1f s", wait_ms / 1000.0);
+		ctl_err("storaged %s; its log:", why[0]);
+		ctl_log_tail(c, "storaged", NULL, 0);
 		failed++;
+	}
+	/* All or nothing: what this command started goes again. */
+	if (failed) {
+		int mask = 0;
+
+		for (i = 0; i < 3; i++)
+			if (pids[i] > 0)
+				mask |= 1 << i;
+		/* Stopping what was started must not be cut short by --timeout. */
+		c->deadline = 0;
+		ctl_stop_all(c, pids, mask, 3000, what);
+		for (i = 0; i < 3; i++) {
+			if (pids[i] <= 0)
+				continue;
+			waitpid(pids[i], &status, WNOHANG);
+			if (!why[i][0])
+				snprintf(why[i], sizeof(why[i]), "started, then %s again "
+				    "(up failed)", what[i]);
+		}
+		for (i = 0; i < 3; i++)
+			if (why[i][0] && strncmp(why[i], "started, then", 13) != 0) {
+				ctl_err("up failed: %s %s; the daemons this command "
+				    "started were stopped", ctl_daemons[i], why[i]);
+				break;
+			}
 	}
 	if (c->json) {
 		j = json_object();
 		for (i = 0; i < 3; i++)
-			json_object_set_new(j, ctl_daemons[i],
-			    json_string(ready[i] ? (pids[i] ? "started" : "running") : "failed"));
+			json_object_set_new(j, ctl_daemons[i], ctl_jstr(why[i][0] ? why[i] :
+			    ready[i] ? (pids[i] ? "started" : "running") : "not started"));
 		ctl_json_print(json_pack("{s:s, s:o}", "dir", c->dir, "daemons", j));
-	} else {
+	} else if (!failed) {
 		for (i = 0; i < 3; i++)
-			if (ready[i])
-				printf("%-9s %s\n", ctl_daemons[i],
-				    pids[i] ? "started" : "already running");
+			printf("%-9s %s\n", ctl_daemons[i],
+			    pids[i] ? "started" : "already running");
 	}
 	return failed ? 1 : 0;
-}
-
-/* Stops one daemon: IPC shutdown, then SIGTERM, then SIGKILL. */
-static int
-ctl_stop_one(struct ctl *c, const char *daemon, const char **what)
-{
-	struct ipc_status st;
-	uint8_t *rep;
-	size_t len;
-	uint64_t start;
-	pid_t pid;
-
-	pid = ctl_lock_holder(c, daemon);
-	if (ctl_status_of(c, daemon, &st, 1) == 0) {
-		pid = (pid_t)st.pid;
-		if (ctl_call_empty(c, daemon, IPC_SHUTDOWN, &rep, &len, 1) == 0)
-			free(rep);
-	} else if (pid > 0) {
-		kill(pid, SIGTERM);
-	} else {
-		*what = "not running";
-		return 0;
-	}
-	start = ctl_now_ms();
-	while (ctl_now_ms() - start < CTL_STOP_WAIT_MS) {
-		if (!ctl_pid_alive(pid) && ctl_lock_holder(c, daemon) == 0) {
-			*what = "stopped";
-			return 0;
-		}
-		ctl_sleep_ms(20);
-		if (ctl_now_ms() - start > CTL_STOP_WAIT_MS / 2)
-			kill(pid, SIGTERM);
-	}
-	kill(pid, SIGKILL);
-	ctl_sleep_ms(200);
-	if (ctl_pid_alive(pid)) {
-		*what = "still running";
-		return -1;
-	}
-	*what = "killed (did not stop in time)";
-	return 0;
 }
 
 int
 ctl_down(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("down");
-	const char *what[3];
+	char what[3][160];
 	int i, rc, failed = 0;
 	json_t *j;
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
-	for (i = 2; i >= 0; i--)
-		if (ctl_stop_one(c, ctl_daemons[i], &what[i]) == -1)
+	pid_t none[3] = { 0, 0, 0 };
+
+	failed = ctl_stop_all(c, none, 7, ctl_term_ms(c), what);
+	/* Never "done" while a daemon of the node runs: the lock tells. */
+	for (i = 0; i < 3; i++)
+		if (ctl_lock_holder(c, ctl_daemons[i]) != 0 &&
+		    strncmp(what[i], "still", 5) != 0 && strcmp(what[i], "permission denied") != 0) {
+			snprintf(what[i], sizeof(what[i]), "still running");
 			failed++;
+		}
 	if (c->json) {
 		j = json_object();
 		for (i = 0; i < 3; i++)
@@ -414,6 +703,14 @@ ctl_down(struct ctl *c, int argc, char **argv)
 	} else
 		for (i = 2; i >= 0; i--)
 			printf("%-9s %s\n", ctl_daemons[i], what[i]);
+	for (i = 0; i < 3; i++)
+		if (strcmp(what[i], "permission denied") == 0) {
+			ctl_denied(c, c->dir);
+			break;
+		}
+	if (failed)
+		ctl_err("down: %d daemon%s of %s may still run", failed,
+		    failed == 1 ? "" : "s", c->dir);
 	return failed ? 1 : 0;
 }
 
@@ -472,48 +769,74 @@ ctl_store_counters(struct ctl *c, json_t **out)
 	return 0;
 }
 
+/* A daemon's state when its status request failed, from the error and the lock. */
+static const char *
+ctl_down_state(struct ctl *c, const char *daemon, int err, pid_t *holder)
+{
+	*holder = ctl_lock_holder(c, daemon);
+	if (err == CTL_E_DENIED || *holder == CTL_LOCK_DENIED)
+		return "permission denied";
+	if (err == CTL_E_REFUSED)
+		return "refused";
+	if (err == CTL_E_TIMEOUT || err == CTL_E_LOST || *holder != 0)
+		return "not answering";
+	return "stopped";
+}
+
 int
 ctl_status(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("status");
 	struct ipc_status st[3];
-	int ok[3], i, k, rc, down = 0;
+	int ok[3], errs[3], i, k, rc, down = 0, saved = c->timeout_ms, left;
 	char up[32], links[128];
+	const char *state[3];
 	json_t *arr, *o, *la, *cnt;
-	pid_t holder;
+	pid_t holder[3];
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	for (i = 0; i < 3; i++) {
-		ok[i] = ctl_status_of(c, ctl_daemons[i], &st[i], 1) == 0;
+		/* Within --timeout, a hung daemon leaves time to ask the others. */
+		if (c->timeout_given) {
+			left = ctl_left_ms(c, saved) / (3 - i);
+			c->timeout_ms = left > 0 ? left : 1;
+		}
+		ok[i] = ctl_status_of(c, ctl_daemons[i], &st[i], 2) == 0;
+		errs[i] = ok[i] ? 0 : c->last_err;
+		c->timeout_ms = saved;
+		state[i] = ok[i] ? "running" :
+		    ctl_down_state(c, ctl_daemons[i], errs[i], &holder[i]);
 		down += !ok[i];
 	}
 	if (c->json) {
 		arr = json_array();
 		for (i = 0; i < 3; i++) {
 			if (!ok[i]) {
-				holder = ctl_lock_holder(c, ctl_daemons[i]);
 				o = json_pack("{s:s, s:b, s:s}", "name", ctl_daemons[i],
-				    "running", 0, "state", holder ? "not answering" : "stopped");
-				if (holder > 0)
-					json_object_set_new(o, "pid", json_integer(holder));
+				    "running", holder[i] != 0 && holder[i] != CTL_LOCK_DENIED,
+				    "state", state[i]);
+				if (holder[i] > 0)
+					json_object_set_new(o, "pid", json_integer(holder[i]));
 				json_array_append_new(arr, o);
 				continue;
 			}
 			la = json_array();
 			for (k = 0; k < st[i].nlinks; k++)
-				json_array_append_new(la, json_pack("{s:s, s:s}",
-				    "name", st[i].links[k].name,
+				json_array_append_new(la, json_pack("{s:o, s:s}",
+				    "name", ctl_jstr(st[i].links[k].name),
 				    "state", ctl_link_state(st[i].links[k].state)));
 			o = json_pack(
-			    "{s:s, s:b, s:s, s:I, s:I, s:I, s:s, s:s, s:o}",
+			    "{s:s, s:b, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
 			    "name", ctl_daemons[i], "running", 1, "state", "running",
 			    "pid", (json_int_t)st[i].pid, "uid", (json_int_t)st[i].uid,
 			    "uptime_ms", (json_int_t)st[i].uptime_ms,
-			    "sandbox", st[i].sandbox, "version", st[i].version,
-			    "links", la);
+			    "sandbox", ctl_jstr(st[i].sandbox), "version",
+			    ctl_jstr(st[i].version), "links", la);
 			if (strcmp(ctl_daemons[i], "storaged") == 0 &&
 			    ctl_store_counters(c, &cnt) == 0)
 				json_object_set_new(o, "counters", cnt);
@@ -529,16 +852,15 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		}
 	} else {
 		printf("node %s\n", c->dir);
-		printf("%-9s %-14s %-8s %-6s %-8s %-34s %s\n", "DAEMON", "STATE", "PID",
+		printf("%-9s %-17s %-8s %-6s %-8s %-34s %s\n", "DAEMON", "STATE", "PID",
 		    "UID", "UPTIME", "SANDBOX", "LINKS");
 		for (i = 0; i < 3; i++) {
 			if (!ok[i]) {
-				holder = ctl_lock_holder(c, ctl_daemons[i]);
-				if (holder > 0)
-					printf("%-9s %-14s %-8ld\n", ctl_daemons[i],
-					    "not answering", (long)holder);
+				if (holder[i] > 0)
+					printf("%-9s %-17s %ld\n", ctl_daemons[i], state[i],
+					    (long)holder[i]);
 				else
-					printf("%-9s %-14s\n", ctl_daemons[i], "stopped");
+					printf("%-9s %s\n", ctl_daemons[i], state[i]);
 				continue;
 			}
 			ctl_fmt_duration(up, sizeof(up), st[i].uptime_ms);
@@ -547,11 +869,11 @@ ctl_status(struct ctl *c, int argc, char **argv)
 				char one[48];
 
 				snprintf(one, sizeof(one), "%s%s:%s", k ? " " : "",
-				    st[i].links[k].name, ctl_link_state(st[i].links[k].state));
+				    TS(st[i].links[k].name), ctl_link_state(st[i].links[k].state));
 				strlcat(links, one, sizeof(links));
 			}
-			printf("%-9s %-14s %-8u %-6u %-8s %-34s %s\n", ctl_daemons[i],
-			    "running", st[i].pid, st[i].uid, up, st[i].sandbox, links);
+			printf("%-9s %-17s %-8u %-6u %-8s %-34s %s\n", ctl_daemons[i],
+			    "running", st[i].pid, st[i].uid, up, TS(st[i].sandbox), links);
 		}
 		for (i = 0; i < 3; i++)
 			if (ok[i] && strcmp(ctl_daemons[i], "storaged") == 0)
@@ -559,12 +881,26 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		if (ok[2])
 			ctl_net_status(c, NULL);
 	}
-	for (i = 0; i < 3; i++)
-		if (!ok[i]) {
+	for (i = 0; i < 3; i++) {
+		if (ok[i])
+			continue;
+		if (strcmp(state[i], "permission denied") == 0) {
+			ctl_denied(c, c->dir);
+			break;
+		} else if (strcmp(state[i], "not answering") == 0) {
+			char pid[32] = "";
+
+			if (holder[i] > 0)
+				snprintf(pid, sizeof(pid), " (pid %ld)", (long)holder[i]);
+			ctl_err("%s%s does not answer: hung or stopped? 'peernetctl "
+			    "-d %s down' stops it", ctl_daemons[i], pid, c->dir);
+		}
+		else if (strcmp(state[i], "refused") == 0)
+			ctl_err("%s refused the status request", ctl_daemons[i]);
+		else
 			ctl_err("%s is not running for %s: start it with "
 			    "'peernetctl -d %s up'", ctl_daemons[i], c->dir, c->dir);
-			break;
-		}
+	}
 	return down ? 1 : 0;
 }
 

@@ -1,8 +1,12 @@
 /*
  * peernetctl.c — argument parsing, the verb table, IPC helpers shared by verbs.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,16 +73,156 @@ ctl_usage(FILE *f)
 		fprintf(f, "  %-14s %s\n", v->name, v->help);
 }
 
+static char ctl_first_err[1024];	/* for the JSON error object */
+static json_t *ctl_pending;		/* the last JSON output, printed at the end */
+
 void
 ctl_err(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
-	fputs("peernetctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (ctl_first_err[0] == '\0')
+		strlcpy(ctl_first_err, msg, sizeof(ctl_first_err));
+	/* Messages quote daemons' replies and names from the network. */
+	fprintf(stderr, "peernetctl: %s\n", ts_str(msg));
+}
+
+int
+ctl_usage_err(const struct ctl_verb *v, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl_err("%s: %s", v->name, msg);
+	ctl_verb_usage(v, 1);
+	return CTL_EXIT_USAGE;
+}
+
+int
+ctl_parse_ms(const char *s, long long *ms)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v > 100000000LL)
+		return -1;
+	if (*end == '\0' || strcmp(end, "ms") == 0)
+		*ms = v;
+	else if (strcmp(end, "s") == 0)
+		*ms = v * 1000;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		*ms = v * 60000;
+	else
+		return -1;
+	return 0;
+}
+
+json_t *
+ctl_jstrn(const char *s, size_t len)
+{
+	char *b;
+	json_t *j;
+
+	if ((b = malloc(3 * len + 1)) == NULL)
+		return json_string("");
+	ts_utf8(b, 3 * len + 1, s, len);
+	j = json_string(b);
+	free(b);
+	return j != NULL ? j : json_string("");
+}
+
+json_t *
+ctl_jstr(const char *s)
+{
+	return ctl_jstrn(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+static void
+ctl_json_dump(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(j);
+}
+
+void
+ctl_json_print(json_t *j)
+{
+	if (ctl_pending != NULL)
+		ctl_json_dump(ctl_pending);
+	ctl_pending = j;
+}
+
+int
+ctl_json_finish(struct ctl *c, const char *verb, int rc)
+{
+	const char *msg = ctl_first_err[0] ? ctl_first_err :
+	    rc == CTL_EXIT_USAGE ? "usage error" : "failed";
+
+	if (ctl_pending != NULL) {
+		if (rc != 0 && json_is_object(ctl_pending) &&
+		    json_object_get(ctl_pending, "error") == NULL) {
+			json_object_set_new(ctl_pending, "error", ctl_jstr(msg));
+			json_object_set_new(ctl_pending, "exit", json_integer(rc));
+		}
+		ctl_json_dump(ctl_pending);
+		ctl_pending = NULL;
+	} else if (rc != 0 && c->json)
+		ctl_json_dump(json_pack("{s:o, s:s, s:i}", "error", ctl_jstr(msg),
+		    "verb", verb != NULL ? verb : "", "exit", rc));
+	return rc;
+}
+
+void
+ctl_denied(struct ctl *c, const char *what)
+{
+	char run[PATH_MAX + 8], gname[64] = "peernet", user[64] = "USER";
+	struct passwd *pw;
+	struct group *gr;
+	struct stat sb;
+
+	snprintf(run, sizeof(run), "%s/run", c->dir);
+	if ((stat(run, &sb) == 0 || stat(c->dir, &sb) == 0) &&
+	    (gr = getgrgid(sb.st_gid)) != NULL && sb.st_gid != 0)
+		strlcpy(gname, gr->gr_name, sizeof(gname));
+	if ((pw = getpwuid(geteuid())) != NULL)
+		strlcpy(user, pw->pw_name, sizeof(user));
+	ctl_err("permission denied on %s: only root, the daemons' user and members "
+	    "of group '%s' may use this node (add yourself with 'usermod -aG %s %s' "
+	    "and log in again)", what, gname, gname, user);
+}
+
+int
+ctl_expired(const struct ctl *c)
+{
+	return c->deadline != 0 && ctl_now_ms() >= c->deadline;
+}
+
+int
+ctl_left_ms(const struct ctl *c, int cap)
+{
+	uint64_t now = ctl_now_ms();
+
+	if (c->deadline == 0)
+		return cap;
+	if (now >= c->deadline)
+		return 0;
+	return c->deadline - now < (uint64_t)cap ? (int)(c->deadline - now) : cap;
 }
 
 const struct ctl_verb *
@@ -122,18 +266,6 @@ ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 }
 
 void
-ctl_json_print(json_t *j)
-{
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-	if (s != NULL) {
-		puts(s);
-		free(s);
-	}
-	json_decref(j);
-}
-
-void
 ctl_fmt_duration(char *out, size_t cap, uint64_t ms)
 {
 	uint64_t s = ms / 1000;
@@ -152,33 +284,50 @@ ctl_fmt_duration(char *out, size_t cap, uint64_t ms)
 		    (unsigned long long)(s % 86400) / 3600);
 }
 
-int
-ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
-    uint8_t **rep, size_t *replen, int quiet)
+static int
+ctl_call_wait(struct ctl *c, const char *daemon, const void *req, size_t len,
+    uint8_t **rep, size_t *replen, int quiet, int wait_ms)
 {
 	char path[PATH_MAX], err[512], reason[IPC_STR_MAX];
 	struct ipc_hdr h;
+	uint64_t start = ctl_now_ms();
 	uint16_t status;
-	int rc;
+	int rc, sys_errno, wait = ctl_left_ms(c, wait_ms);
 
+	*rep = NULL;
 	if (ipc_path(path, sizeof(path), c->dir, daemon) == -1) {
 		ctl_err("%s/run: path too long for a unix socket", c->dir);
+		c->last_err = CTL_E_ERROR;
 		return -1;
 	}
-	rc = ipc_call(path, req, len, rep, replen, c->timeout_ms, err, sizeof(err));
-	if (rc == IPC_CALL_NOT_RUNNING) {
+	if (wait == 0) {
+		c->last_err = CTL_E_TIMEOUT;
 		if (!quiet)
+			ctl_err("%s: no time left (--timeout %d ms)", daemon, c->timeout_ms);
+		return -1;
+	}
+	rc = ctl_ipc_call(path, req, len, rep, replen, start + (uint64_t)wait,
+	    &sys_errno, err, sizeof(err));
+	if (rc != 0) {
+		c->last_err = rc;
+		if (quiet)
+			return -1;
+		if (rc == CTL_E_DOWN)
 			ctl_err("%s is not running for %s: start it with "
 			    "'peernetctl -d %s up'", daemon, c->dir, c->dir);
-		return -1;
-	}
-	if (rc != 0) {
-		if (!quiet)
+		else if (rc == CTL_E_DENIED)
+			ctl_denied(c, path);
+		else if (rc == CTL_E_TIMEOUT)
+			ctl_err("%s did not answer within %d ms: it is hung, stopped or "
+			    "overloaded ('peernetctl -d %s status' shows it, 'down' "
+			    "stops it)", daemon, wait, c->dir);
+		else
 			ctl_err("%s: %s", daemon, err);
 		return -1;
 	}
 	if (ipc_hdr_decode(*rep, *replen, &h) != 0) {
 		ctl_err("%s: malformed reply", daemon);
+		c->last_err = CTL_E_ERROR;
 		goto fail;
 	}
 	if (h.status != IPC_OK) {
@@ -186,6 +335,7 @@ ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
 			strlcpy(reason, ipc_err_str(h.status), sizeof(reason));
 		if (quiet < 2)
 			ctl_err("%s refused the request: %s", daemon, reason);
+		c->last_err = CTL_E_REFUSED;
 		goto fail;
 	}
 	return 0;
@@ -193,6 +343,21 @@ fail:
 	free(*rep);
 	*rep = NULL;
 	return -1;
+}
+
+int
+ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
+    uint8_t **rep, size_t *replen, int quiet)
+{
+	return ctl_call_wait(c, daemon, req, len, rep, replen, quiet, c->timeout_ms);
+}
+
+int
+ctl_call_slow(struct ctl *c, const char *daemon, const void *req, size_t len,
+    uint8_t **rep, size_t *replen, int quiet)
+{
+	return ctl_call_wait(c, daemon, req, len, rep, replen, quiet,
+	    c->timeout_given ? c->timeout_ms : CTL_SLOW_MS);
 }
 
 int
@@ -270,6 +435,35 @@ ctl_find_bindir(struct ctl *c)
 	}
 }
 
+/*
+ * Every verb but init needs an existing node directory: say what is wrong
+ * with -d rather than "netd is not running".
+ */
+static int
+ctl_check_dir(struct ctl *c, const char *given)
+{
+	struct stat sb;
+
+	if (stat(c->dir, &sb) == -1) {
+		if (errno == EACCES) {
+			ctl_denied(c, given);
+			return CTL_EXIT_FAIL;
+		}
+		if (errno == ENOENT)
+			ctl_err("node directory %s does not exist: create it with "
+			    "'peernetctl -d %s init'", given, given);
+		else
+			ctl_err("node directory %s: %s", given, strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		ctl_err("%s is not a directory: -d names a node directory "
+		    "(see 'peernetctl init')", given);
+		return CTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -283,29 +477,30 @@ main(int argc, char **argv)
 	};
 	static struct ctl c;
 	const struct ctl_verb *v;
-	const char *dir = getenv("PEERNET_DIR");
-	char *end;
-	long t;
-	int ch;
+	const char *dir = getenv("PEERNET_DIR"), *bad = NULL;
+	long long t;
+	int ch, rc, dir_given = 0;
 
 	c.timeout_ms = 5000;
+	opterr = 0;	/* our own messages, escaped, counted as usage errors */
 	/* '+': stop at the verb; its own options follow it. */
 	while ((ch = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			dir = optarg;
+			dir_given = 1;
 			break;
 		case 'j':
 			c.json = 1;
 			break;
 		case 't':
-			errno = 0;
-			t = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || t < 10 || t > 3600000) {
-				ctl_err("--timeout: expected milliseconds (10..3600000), got '%s'", optarg);
-				return 2;
+			if (ctl_parse_ms(optarg, &t) != 0 || t < 10 || t > 3600000) {
+				ctl_err("--timeout: expected a duration of 10 ms to 1 h "
+				    "(500, 500ms, 2s, 1m), got '%s'", optarg);
+				return ctl_json_finish(&c, NULL, CTL_EXIT_USAGE);
 			}
 			c.timeout_ms = (int)t;
+			c.timeout_given = 1;
 			break;
 		case 'h':
 			ctl_usage(stdout);
@@ -314,17 +509,28 @@ main(int argc, char **argv)
 			printf("peernetctl %s\n", PEERNET_VERSION);
 			return 0;
 		default:
+			bad = argv[optind - 1];
+			ctl_err("unknown or incomplete option '%s'", bad);
 			ctl_usage(stderr);
-			return 2;
+			return ctl_json_finish(&c, NULL, CTL_EXIT_USAGE);
 		}
 	}
+	/* The whole verb is bounded from here: hung daemons included. */
+	if (c.timeout_given)
+		c.deadline = ctl_now_ms() + (uint64_t)c.timeout_ms;
 	if (optind >= argc) {
+		ctl_err("no verb given");
 		ctl_usage(stderr);
-		return 2;
+		return ctl_json_finish(&c, NULL, CTL_EXIT_USAGE);
 	}
 	if ((v = ctl_find_verb(argv[optind])) == NULL) {
 		ctl_err("unknown verb '%s' (see 'peernetctl --help')", argv[optind]);
-		return 2;
+		return ctl_json_finish(&c, NULL, CTL_EXIT_USAGE);
+	}
+	if (dir_given && *dir == '\0') {
+		ctl_err("-d: empty node directory name (the default is "
+		    "/var/lib/peernet: leave -d out for it)");
+		return ctl_json_finish(&c, v->name, CTL_EXIT_USAGE);
 	}
 	if (dir == NULL || *dir == '\0')
 		dir = "/var/lib/peernet";
@@ -332,5 +538,21 @@ main(int argc, char **argv)
 	if (realpath(dir, c.dir) == NULL)
 		strlcpy(c.dir, dir, sizeof(c.dir));
 	ctl_find_bindir(&c);
-	return v->fn(&c, argc - optind, argv + optind);
+	/* --help of a verb needs no node. */
+	for (ch = optind + 1; ch < argc; ch++)
+		if (strcmp(argv[ch], "--help") == 0 || strcmp(argv[ch], "-h") == 0)
+			return v->fn(&c, argc - optind, argv + optind);
+	if (strcmp(v->name, "init") != 0 && (rc = ctl_check_dir(&c, dir)) != 0) {
+		for (ch = optind + 1; ch < argc; ch++)
+			if (strcmp(argv[ch], "--json") == 0)
+				c.json = 1;
+		return ctl_json_finish(&c, v->name, rc);
+	}
+	rc = v->fn(&c, argc - optind, argv + optind);
+	rc = ctl_json_finish(&c, v->name, rc);
+	if (fflush(stdout) == EOF && rc == 0) {
+		ctl_err("standard output: %s", strerror(errno));
+		rc = CTL_EXIT_FAIL;
+	}
+	return rc;
 }
