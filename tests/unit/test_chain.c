@@ -397,7 +397,7 @@ struct listed {
 	char		 why[256];
 	struct chain_file *want;	/* the inputs, by index in the name */
 	int		 nwant;
-	int		 seen[1200];
+	int		 seen[4096];
 };
 
 static int
@@ -1189,6 +1189,477 @@ test_chain_kill_during_add_leaves_previous_state(void)
 	rm_tmpdir();
 }
 
+/* ---- packing across calls, compaction -------------------------------- */
+
+/* Every file record of the chain, in chain order (deep copies). */
+struct snap {
+	struct chain_file *f[4096];
+	int		 n;
+};
+
+static int
+snap_cb(void *arg, const struct chain_file *f)
+{
+	struct snap *s = arg;
+
+	if (s->n >= 4096 || (s->f[s->n] = chain_file_dup(f)) == NULL)
+		return -1;
+	s->n++;
+	return 0;
+}
+
+static void
+snap_free(struct snap *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->f[i]);
+	s->n = 0;
+}
+
+static int
+snap_take(struct chain *c, struct snap *s)
+{
+	s->n = 0;
+	return chain_foreach_file(c, snap_cb, s);
+}
+
+static int
+str_same(const char *a, size_t al, const char *b, size_t bl)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+/* The same records in the same order: everything but where they are. */
+static int
+snap_same(const struct snap *a, const struct snap *b, char *why, size_t whylen)
+{
+	const struct chain_file *x, *y;
+	size_t t;
+	int i;
+
+	if (a->n != b->n)
+		return snprintf(why, whylen, "%d records, then %d", a->n, b->n), -1;
+	for (i = 0; i < a->n; i++) {
+		x = a->f[i];
+		y = b->f[i];
+		if (memcmp(x->id, y->id, 16) != 0 || memcmp(x->hash, y->hash, 32) ||
+		    memcmp(x->merkle_root, y->merkle_root, 32) != 0 ||
+		    x->size != y->size || x->fragment_size != y->fragment_size ||
+		    x->type != y->type || x->format != y->format ||
+		    x->date_shared != y->date_shared ||
+		    x->date_created != y->date_created ||
+		    !str_same(x->name, x->name_len, y->name, y->name_len) ||
+		    !str_same(x->folder, x->folder_len, y->folder, y->folder_len) ||
+		    !str_same(x->description, x->description_len, y->description,
+		    y->description_len) || x->ntags != y->ntags)
+			return snprintf(why, whylen, "record %d differs", i), -1;
+		for (t = 0; t < x->ntags; t++)
+			if (x->tags[t].type != y->tags[t].type ||
+			    x->tags[t].len != y->tags[t].len ||
+			    memcmp(x->tags[t].data, y->tags[t].data,
+			    x->tags[t].len) != 0)
+				return snprintf(why, whylen, "record %d: tag %zu",
+				    i, t), -1;
+	}
+	return 0;
+}
+
+/*
+ * What an index fed from the chain's events (searchd, through storaged)
+ * holds: per file number (from the name), how many times it is present,
+ * and the date it was last announced with.
+ */
+struct model {
+	int		 present[4096];
+	int64_t		 date[4096];
+	int		 added, removed, updated, bad;
+};
+
+static void
+model_ev(void *arg, int kind, const struct chain_file *f)
+{
+	struct model *m = arg;
+	int i;
+
+	if (f == NULL || f->name == NULL ||
+	    sscanf(f->name, "file %d.txt", &i) != 1 || i < 0 || i >= 4096) {
+		m->bad++;
+		return;
+	}
+	switch (kind) {
+	case CHAIN_EV_FILE_ADDED:
+		m->present[i]++;
+		m->date[i] = f->date_shared;
+		m->added++;
+		break;
+	case CHAIN_EV_FILE_REMOVED:
+		m->present[i]--;
+		m->removed++;
+		break;
+	case CHAIN_EV_FILE_UPDATED:	/* storaged: removed, then added */
+		m->date[i] = f->date_shared;
+		m->updated++;
+		break;
+	default:
+		m->bad++;
+	}
+}
+
+/* The reference's greedy packing of files one to n (nominal sizes). */
+static uint64_t
+greedy_blocks(const struct chain_file *f, int n)
+{
+	uint64_t running = BLOCK_HEADER_SIZE, sz, blocks = 1;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		sz = 13 + 101 + 6 + strlen(f[i].name) + 6 + strlen(f[i].folder) +
+		    6 + strlen(f[i].description) + 6 + 8 + 6 + 3;
+		if (running + sz > BLOCK_TARGET_SIZE && running > BLOCK_HEADER_SIZE) {
+			blocks++;
+			running = BLOCK_HEADER_SIZE;
+		}
+		running += sz;
+	}
+	return blocks;
+}
+
+/* Each file checked against its input (dates included) and listed once. */
+static void
+expect_listed(struct chain *c, struct chain_file *f, int n)
+{
+	struct listed *l = calloc(1, sizeof(*l));
+	char why[256];
+	int i, k;
+
+	T_ASSERT(l != NULL);
+	l->want = f;
+	l->nwant = n;
+	T_EQ_INT(chain_foreach_file(c, check_listed, l), 0);
+	if (l->bad) {
+		snprintf(why, sizeof(why), "%s", l->why);
+		free(l);
+		T_FAIL("%s", why);
+	}
+	k = l->n;
+	for (i = 0; i < n; i++)
+		if (l->seen[i] != 1) {
+			k = l->seen[i];
+			free(l);
+			T_FAIL("file %d listed %d times", i, k);
+		}
+	free(l);
+	T_EQ_INT(k, n);
+}
+
+/*
+ * `peernetctl add` of 300 files is 300 calls (one upload each): they fill
+ * blocks as one AddFiles of the 300 would, while nobody reads the chain.
+ * Once the last block has been read (a Get Block), it is never rewritten.
+ */
+static void
+test_chain_300_files_added_one_by_one_fill_blocks(void)
+{
+	static struct tfile tf[302];
+	static struct chain_file f[302];
+	static struct model m;
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	uint8_t *tail, *again;
+	size_t len, len2;
+	uint64_t n, want;
+	int i, nf, np, nt;
+	char why[256];
+
+	T_ASSERT(c != NULL);
+	memset(&m, 0, sizeof(m));
+	chain_set_event_cb(c, model_ev, &m);
+	fake_now = 1700000000;
+	for (i = 0; i < 302; i++)
+		make_file(&f[i], &tf[i], i);
+	for (i = 0; i < 300; i++)
+		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	want = 1 + greedy_blocks(f, 300);
+	printf("# 300 files added one by one: height %llu (genesis + %llu)\n",
+	    (unsigned long long)info.height,
+	    (unsigned long long)info.height - 1);
+	T_EQ_U64(info.height, want);
+	T_ASSERT(info.height <= 16);
+	T_EQ_U64(info.version, 0);
+	T_EQ_U64(info.nfiles, 300);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
+	T_EQ_INT(nf, 0);
+	T_EQ_INT(np, 1);
+	for (n = 1; n < info.height; n++) {
+		T_EQ_INT(block_census(c, n, &nf, &np, &nt, &len), 0);
+		T_ASSERT(len <= BLOCK_TARGET_SIZE);
+		T_ASSERT(nf > 1);
+	}
+	expect_listed(c, f, 300);
+	T_EQ_INT(m.added, 300);
+	T_EQ_INT(m.removed + m.updated + m.bad, 0);
+
+	/* chain_valid read the last block: the next add starts a new one. */
+	T_ASSERT((tail = get_block(c, info.height - 1, &len)) != NULL);
+	T_EQ_INT(chain_add_files(c, &f[300], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, want + 1);
+	T_ASSERT((again = get_block(c, want - 1, &len2)) != NULL);
+	T_EQ_U64(len2, len);
+	T_EQ_MEM(again, tail, len);
+	free(again);
+	free(tail);
+	/* After a restart the last block counts as read too. */
+	c = reopen(c);
+	T_ASSERT(c != NULL);
+	T_EQ_INT(chain_add_files(c, &f[301], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, want + 2);
+	T_EQ_U64(info.version, 0);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+/*
+ * The worst case for the height: 3,000 files added one by one, and the
+ * last block read after every add (a peer fetching each time), so that
+ * every add is a new block.  The height never passes the bound (default
+ * 200): compactions rewrite the chain packed, every record keeping its
+ * date, and an index fed from the events ends with every file once.
+ */
+static void
+test_chain_3000_files_one_by_one_stay_under_bound(void)
+{
+	static struct tfile tf[3000];
+	static struct chain_file f[3000];
+	static struct model m;
+	static struct snap before, after;
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	uint64_t maxh = 0, version = 0;
+	uint8_t buf[8192];
+	size_t len;
+	int i, compactions = 0;
+	char why[256];
+
+	T_ASSERT(c != NULL);
+	memset(&m, 0, sizeof(m));
+	chain_set_event_cb(c, model_ev, &m);
+	for (i = 0; i < 3000; i++) {
+		make_file(&f[i], &tf[i], i);
+		fake_now = 1700000000 + i;
+		if (chain_add_files(c, &f[i], 1) != CHAIN_OK)
+			T_FAIL("add %d failed", i);
+		if (chain_info(c, &info) != CHAIN_OK)
+			T_FAIL("chain_info");
+		if (info.height > CHAIN_DEFAULT_MAX_BLOCKS)
+			T_FAIL("height %llu after add %d",
+			    (unsigned long long)info.height, i);
+		if (info.height > maxh)
+			maxh = info.height;
+		if (info.version != version) {
+			compactions++;
+			version = info.version;
+		}
+		/* A peer fetches the last block. */
+		T_EQ_INT(chain_block(c, info.height - 1, buf, sizeof(buf), &len),
+		    CHAIN_OK);
+	}
+	printf("# 3000 files one by one, last block read after each: height "
+	    "%llu (max %llu), %d compactions\n", (unsigned long long)info.height,
+	    (unsigned long long)maxh, compactions);
+	T_ASSERT(compactions >= 1);
+	T_EQ_U64(info.nfiles, 3000);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	/* Every record as it was added, its date included. */
+	expect_listed(c, f, 3000);
+	T_EQ_INT(m.bad, 0);
+	T_EQ_INT(m.added, 3000);
+	T_EQ_INT(m.removed, 0);
+	T_ASSERT(m.updated > 0);
+	for (i = 0; i < 3000; i++)
+		if (m.present[i] != 1 || m.date[i] != 1700000000 + i)
+			T_FAIL("index: file %d present %d, date %lld", i,
+			    m.present[i], (long long)m.date[i]);
+
+	/* A compaction now changes nothing but where records are. */
+	T_EQ_INT(snap_take(c, &before), 0);
+	T_EQ_INT(chain_compact(c, &i), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	printf("# 3000 files packed: height %llu\n",
+	    (unsigned long long)info.height);
+	T_ASSERT(info.height <= 1 + greedy_blocks(f, 3000));
+	T_EQ_INT(snap_take(c, &after), 0);
+	if (snap_same(&before, &after, why, sizeof(why)) != 0) {
+		snap_free(&before);
+		snap_free(&after);
+		T_FAIL("%s", why);
+	}
+	snap_free(&before);
+	snap_free(&after);
+	c = reopen(c);
+	T_ASSERT(c != NULL);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	chain_close(c);
+	rm_tmpdir();
+}
+
+struct profile_seen {
+	char		 name[32];
+	char		 email[32];
+	int		 n;
+};
+
+static int
+profile_seen_cb(void *arg, uint16_t field, const uint8_t *data, size_t len)
+{
+	struct profile_seen *p = arg;
+
+	if (field == RECORD_PROFILE_NAME)
+		snprintf(p->name, sizeof(p->name), "%.*s", (int)len, data);
+	else if (field == RECORD_PROFILE_EMAIL)
+		snprintf(p->email, sizeof(p->email), "%.*s", (int)len, data);
+	p->n++;
+	return 0;
+}
+
+/*
+ * chain_compact on a chain of one block per call: profile records first
+ * (only the newest value of a field), no file in block 0, files packed
+ * greedily with their dates, an oversized record in a block of its own,
+ * version + 1; the events say every file was updated, nothing added or
+ * removed.  A bound on the height holds for profile writes too.
+ */
+static void
+test_chain_compaction_keeps_records_profile_and_block0(void)
+{
+	static struct tfile tf[41];
+	static struct chain_file f[41];
+	static struct model m;
+	static struct snap before, after;
+	static char longdesc[5000];
+	struct chain *c = fresh_chain();
+	struct chain_info a, b;
+	struct chain_file *g;
+	struct profile_seen ps;
+	uint64_t n;
+	size_t len;
+	int i, done, nf, np, nt, files = 0;
+	char why[256];
+
+	T_ASSERT(c != NULL);
+	chain_set_tail_packing(c, 0);
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < 41; i++)
+		make_file(&f[i], &tf[i], i);
+	memset(longdesc, 'x', sizeof(longdesc) - 1);
+	f[40].description = longdesc;	/* a record larger than the target */
+	fake_now = 1700000000;
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_NAME, "Alice", 5), CHAIN_OK);
+	for (i = 0; i < 30; i++) {
+		fake_now++;
+		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
+	}
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_EMAIL, "a@example.com", 13),
+	    CHAIN_OK);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_NAME, "Alice B.", 8),
+	    CHAIN_OK);
+	for (i = 30; i < 41; i++) {
+		fake_now++;
+		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
+	}
+	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
+	T_EQ_U64(a.height, 44);
+	T_EQ_INT(snap_take(c, &before), 0);
+
+	chain_set_event_cb(c, model_ev, &m);
+	fake_now = 1800000000;
+	T_EQ_INT(chain_compact(c, &done), CHAIN_OK);
+	T_EQ_INT(done, 1);
+	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
+	T_EQ_U64(b.version, a.version + 1);
+	T_EQ_U64(b.nfiles, 41);
+	T_EQ_U64(b.file_bytes, a.file_bytes);
+	/* Block 0: name and email; 40 files in 2 blocks; the large one alone. */
+	T_EQ_U64(b.height, 1 + greedy_blocks(f, 40) + 1);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
+	T_EQ_INT(nf, 0);
+	T_EQ_INT(np, 2);
+	for (n = 1; n < b.height; n++) {
+		T_EQ_INT(block_census(c, n, &nf, &np, &nt, &len), 0);
+		T_EQ_INT(np, 0);
+		T_ASSERT(len <= BLOCK_TARGET_SIZE || nf == 1);
+		files += nf;
+	}
+	T_EQ_INT(files, 41);
+	T_EQ_INT(snap_take(c, &after), 0);
+	if (snap_same(&before, &after, why, sizeof(why)) != 0) {
+		snap_free(&before);
+		snap_free(&after);
+		T_FAIL("%s", why);
+	}
+	/* The index of the files table follows the new positions. */
+	for (i = 0; i < after.n; i++) {
+		T_EQ_INT(chain_get_file(c, after.f[i]->id, &g), CHAIN_OK);
+		T_EQ_U64(g->block, after.f[i]->block);
+		T_EQ_INT(g->record, after.f[i]->record);
+		T_EQ_INT(g->date_shared, before.f[i]->date_shared);
+		free(g);
+	}
+	snap_free(&before);
+	snap_free(&after);
+	T_EQ_INT(m.updated, 41);
+	T_EQ_INT(m.added + m.removed + m.bad, 0);
+	memset(&ps, 0, sizeof(ps));
+	T_EQ_INT(chain_profile_foreach(c, profile_seen_cb, &ps), 0);
+	T_EQ_INT(ps.n, 2);
+	T_EQ_STR(ps.name, "Alice B.");
+	T_EQ_STR(ps.email, "a@example.com");
+
+	/* Already packed: nothing to do, not even a new version. */
+	T_EQ_INT(chain_compact(c, &done), CHAIN_OK);
+	T_EQ_INT(done, 0);
+	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
+	T_EQ_U64(a.version, b.version);
+	T_EQ_U64(a.height, b.height);
+
+	/* A bound of 8 blocks holds for one-block-per-call profile writes. */
+	chain_set_max_blocks(c, 8);
+	for (i = 0; i < 40; i++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "name %d", i);
+		T_EQ_INT(chain_profile_set(c, i % 2 ? RECORD_PROFILE_NAME :
+		    RECORD_PROFILE_EMAIL, v, strlen(v)), CHAIN_OK);
+		T_EQ_INT(chain_info(c, &a), CHAIN_OK);
+		T_ASSERT(a.height <= 8);
+	}
+	memset(&ps, 0, sizeof(ps));
+	T_EQ_INT(chain_profile_foreach(c, profile_seen_cb, &ps), 0);
+	T_EQ_STR(ps.name, "name 39");
+	T_EQ_STR(ps.email, "name 38");
+	T_EQ_U64(a.nfiles, 41);
+	c = reopen(c);
+	T_ASSERT(c != NULL);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	chain_close(c);
+	rm_tmpdir();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1205,6 +1676,9 @@ main(int argc, char **argv)
 	T_RUN(test_chain_rejects_duplicates_oversize_and_foreign_signer);
 	T_RUN(test_chain_hash_referenced_until_last_record_deleted);
 	T_RUN(test_chain_kill_during_add_leaves_previous_state);
+	T_RUN(test_chain_300_files_added_one_by_one_fill_blocks);
+	T_RUN(test_chain_3000_files_one_by_one_stay_under_bound);
+	T_RUN(test_chain_compaction_keeps_records_profile_and_block0);
 	rm_tmpdir();
 	return t_done();
 }
