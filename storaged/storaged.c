@@ -160,6 +160,8 @@ storaged_open_chain(struct storaged *s)
 	}
 	memcpy(s->owner, id.pubkey, sizeof(s->owner));
 	chain_set_event_cb(s->chain, storaged_on_chain_event, s);
+	/* Reference peers fetch 256 blocks of a chain at most (docs/chain.md). */
+	chain_set_max_blocks(s->chain, s->d->conf.chain_max_blocks);
 	log_info("own blockchain open: %s", path);
 	/* No upload can be in flight yet: what has no record is an interrupted add. */
 	storaged_recover(s);
