@@ -126,6 +126,11 @@ static const struct conf_key conf_keys[] = {
 	  1 * MIB, 1048576 * GIB, "1G",
 	  "Size limit of the cache of other peers' blockchains\n"
 	  "(bytes; suffixes K, M, G; 1M..1048576G)." },
+	{ "storaged", "chain_max_blocks", CT_U64, F(chain_max_blocks), 0, 1048576,
+	  "200",
+	  "Height of the own blockchain past which it is first rewritten packed\n"
+	  "(compacted, new version): reference peers fetch only the first 256\n"
+	  "blocks of a chain (0..1048576; 0: never compact)." },
 	{ "storaged", "warehouse", CT_PATH, F(warehouse), 0, 0, "storage/warehouse",
 	  "Directory of the shared files; relative to the node directory." },
 
@@ -883,6 +888,8 @@ conf_defaults(struct conf *c)
 	c->cache_max_block_size = 50096;
 	c->cache_max_block_count = 256;
 	c->cache_max_bytes = 1 * GIB;
+	/* docs/chain.md: CacheMaxBlockCount (256) with a margin. */
+	c->chain_max_blocks = 200;
 	conf_strcpy(c->warehouse, sizeof(c->warehouse), "./storage/warehouse");
 	c->max_results = 1000;
 	c->result_timeout_ms = 10000;

@@ -86,6 +86,7 @@ struct conf {
 	uint64_t	cache_max_block_size;
 	uint64_t	cache_max_block_count;
 	uint64_t	cache_max_bytes;
+	uint64_t	chain_max_blocks;	/* own chain height that triggers a compaction; 0: none */
 	char		warehouse[PATH_MAX];	/* DIR joined with the value */
 
 	/* [searchd] */
