@@ -147,7 +147,7 @@ check: deps
 	@$(MAKE) --no-print-directory -j2 all unit
 	@B=$(B) tests/run.sh
 
-check-san:
+check-san: deps
 	@$(MAKE) --no-print-directory -j2 SAN=1 all unit
 	@B=build-san PEERNET_SAN=1 tests/run.sh
 
@@ -183,7 +183,7 @@ install: all
 deb: deps
 	@scripts/deb.sh
 
-fresh-check:
+fresh-check: deps
 	@scripts/fresh-machine.sh
 
 check-systemd: deb

@@ -43,7 +43,7 @@ DEB="$B/peernet_${ver}_${arch}.deb"
 
 # The container has no network: the package's run-time dependencies are put
 # into the root by debootstrap, next to systemd.
-deps=$(dpkg-deb -f "$DEB" Depends Pre-Depends | tr ',' '\n' |
+deps=$( { dpkg-deb -f "$DEB" Depends; dpkg-deb -f "$DEB" Pre-Depends; } | tr ',' '\n' |
     sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$' | sort -u | paste -sd, -)
 t0=$SECONDS
 tb=$(rootfs_tarball minbase "systemd,systemd-sysv,dbus,iproute2,procps,$deps") ||
