@@ -742,6 +742,158 @@ test_cache_foreach_lists_files_with_their_owner(void)
 	rm_tmpdir();
 }
 
+/* ---- a chain of ours, compacted --------------------------------------- */
+
+static int
+chain_sign(void *arg, const uint8_t hash[32], uint8_t sig[65])
+{
+	return ident_sign(arg, hash, sig) == 0 ? 0 : -1;
+}
+
+/* Fetches [from, to) of the chain into the cache, as netd would; count. */
+static int
+fetch_into(struct cache *k, struct chain *ch, const uint8_t *owner,
+    uint64_t version, uint64_t from, uint64_t to)
+{
+	uint8_t buf[8192];
+	size_t len;
+	uint64_t n;
+	int rc;
+
+	for (n = from; n < to; n++) {
+		if (chain_block(ch, n, buf, sizeof(buf), &len) != CHAIN_OK)
+			return -1;
+		if ((rc = cache_ingest_block(k, owner, version, n, buf, len)) !=
+		    CACHE_OK) {
+			fprintf(stderr, "ingest %llu: %s\n", (unsigned long long)n,
+			    cache_strerror(rc));
+			return -1;
+		}
+	}
+	return (int)(to - from);
+}
+
+struct ids {
+	uint8_t		 id[64][16];
+	int		 n;
+};
+
+static int
+ids_cb(void *arg, const uint8_t owner[33], uint64_t version,
+    const struct chain_file *f)
+{
+	struct ids *x = arg;
+
+	(void)owner;
+	(void)version;
+	if (x->n < 64)
+		memcpy(x->id[x->n++], f->id, 16);
+	return 0;
+}
+
+/*
+ * The cached copy of one of our chains follows what the owner does: tail
+ * packing (a block that was fetched is never rewritten, so the cache only
+ * sees new blocks), then a compaction (a new version: the cache drops the
+ * old blocks and fetches the packed chain, the same files).
+ */
+static void
+test_cache_follows_a_compacted_chain(void)
+{
+	struct cache *k;
+	struct chain *ch = NULL;
+	struct chain_info info;
+	struct chain_file f[40];
+	struct cache_stats st;
+	struct cache_peer p;
+	struct ident owner;
+	struct ids before, after;
+	char name[40][32], err[256], path[160];
+	uint64_t from, to, old_height;
+	int status, i, done;
+
+	T_ASSERT((k = fresh_cache(NULL)) != NULL);
+	cache_set_event_cb(k, ev_cb, NULL);
+	T_EQ_INT(key(&owner, 0x5a), 0);
+	snprintf(path, sizeof(path), "%s/chain.db", tmpdir);
+	T_EQ_INT(chain_open(&ch, path, owner.pub, chain_sign, &owner, err,
+	    sizeof(err)), CHAIN_OK);
+	memset(f, 0, sizeof(f));
+	for (i = 0; i < 40; i++) {
+		snprintf(name[i], sizeof(name[i]), "song %02d.mp3", i);
+		blake3_hash(name[i], strlen(name[i]), f[i].hash);
+		memcpy(f[i].merkle_root, f[i].hash, 32);
+		f[i].size = 1000 + (uint64_t)i;
+		f[i].name = name[i];
+		f[i].folder = "music/album";
+	}
+	/* 10 files one by one, nobody reading: genesis + one block. */
+	for (i = 0; i < 10; i++)
+		T_EQ_INT(chain_add_files(ch, &f[i], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(ch, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+	T_EQ_INT(cache_peer_seen(k, owner.pub, info.version, info.height, &status,
+	    &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_NEW);
+	T_EQ_INT(fetch_into(k, ch, owner.pub, info.version, from, to), 2);
+	/* 30 more, one by one, a fetch after each: a new block each time. */
+	for (i = 10; i < 40; i++) {
+		T_EQ_INT(chain_add_files(ch, &f[i], 1), CHAIN_OK);
+		T_EQ_INT(chain_info(ch, &info), CHAIN_OK);
+		T_EQ_INT(cache_peer_seen(k, owner.pub, info.version, info.height,
+		    &status, &from, &to), CACHE_OK);
+		T_EQ_INT(status, CACHE_SEEN_NEW_BLOCKS);
+		T_EQ_INT(fetch_into(k, ch, owner.pub, info.version, from, to), 1);
+	}
+	T_EQ_U64(info.height, 32);
+	T_EQ_INT(cache_stats(k, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, 32);
+	T_EQ_U64(st.nfiles, 40);
+	before.n = 0;
+	T_EQ_INT(cache_foreach_file(k, ids_cb, &before), 0);
+	T_EQ_INT(before.n, 40);
+
+	/* The owner compacts: version 1, a few blocks. */
+	old_height = info.height;
+	T_EQ_INT(chain_compact(ch, &done), CHAIN_OK);
+	T_EQ_INT(done, 1);
+	T_EQ_INT(chain_info(ch, &info), CHAIN_OK);
+	T_EQ_U64(info.version, 1);
+	T_ASSERT(info.height < 5 && info.height < old_height);
+	nev = 0;
+	T_EQ_INT(cache_peer_seen(k, owner.pub, info.version, info.height, &status,
+	    &from, &to), CACHE_OK);
+	T_EQ_INT(status, CACHE_SEEN_NEW_VERSION);
+	T_EQ_U64(from, 0);
+	T_EQ_U64(to, info.height);
+	T_EQ_INT(count_kind(CACHE_EV_FILE_REMOVED, owner.pub), 40);
+	T_EQ_INT(fetch_into(k, ch, owner.pub, info.version, from, to),
+	    (int)info.height);
+	T_EQ_INT(count_kind(CACHE_EV_FILE_ADDED, owner.pub), 40);
+	T_EQ_INT(cache_stats(k, &st), CACHE_OK);
+	T_EQ_U64(st.blocks, info.height);
+	T_EQ_U64(st.nfiles, 40);
+	T_EQ_INT(cache_peer_info(k, owner.pub, &p), CACHE_OK);
+	T_EQ_U64(p.version, 1);
+	T_EQ_U64(p.nblocks, info.height);
+	/* The same files, in the same order. */
+	after.n = 0;
+	T_EQ_INT(cache_foreach_file(k, ids_cb, &after), 0);
+	T_EQ_INT(after.n, 40);
+	T_EQ_MEM(after.id, before.id, sizeof(before.id[0]) * 40);
+	/* Nothing of version 0 is served from the cache any more. */
+	{
+		uint8_t buf[8192];
+		size_t len;
+
+		T_ASSERT(cache_get_block(k, owner.pub, 0, 5, buf, sizeof(buf),
+		    &len) != CACHE_OK);
+	}
+	chain_close(ch);
+	cache_close(k);
+	rm_tmpdir();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -756,6 +908,7 @@ main(int argc, char **argv)
 	T_RUN(test_cache_evicts_least_recently_seen_peer_under_byte_limit);
 	T_RUN(test_cache_evicts_under_record_limit);
 	T_RUN(test_cache_foreach_lists_files_with_their_owner);
+	T_RUN(test_cache_follows_a_compacted_chain);
 	rm_tmpdir();
 	return t_done();
 }
