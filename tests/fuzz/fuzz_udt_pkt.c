@@ -2,8 +2,8 @@
  * fuzz_udt_pkt.c — libFuzzer target for the UDT packet decoder and, through
  * it, the connection state machine.
  *
- * The fuzz build compiles only the common sources, so the netd ones are included
- * directly here (both are pure: no sockets, no clock of their own).
+ * The netd sources come in through udt_fz_alloc.h (the fuzz build compiles
+ * only the common ones; both are pure: no sockets, no clock of their own).
  *
  * 1. An accepted packet re-encodes to exactly its input bytes and decodes
  *    again to the same fields.
@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../netd/udt_pkt.c"
-#include "../../netd/udt.c"
+#include "udt_fz_alloc.h"
 
 static uint64_t fnow = 1000000;
 static uint64_t frng = 1;
@@ -73,7 +72,7 @@ check_codec(const uint8_t *data, size_t size)
 		abort();
 }
 
-/* A client's step 3 for the server, and the server's step 4 for the client. */
+/* A client's step 1 or 3 for the server, the server's step 2 or 4 for the client. */
 static void
 handshake(struct udt_conn *c, uint32_t dst, int32_t req, uint32_t sid)
 {
@@ -105,9 +104,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cl = udt_conn_new(&env);
 	if (sv == NULL || cl == NULL)
 		abort();
+	/* the four steps in order: nothing else connects (fuzz_udt_hs) */
 	udt_listen(sv);
+	handshake(sv, 0, UDT_HS_REQUEST, 0x11223344);
 	handshake(sv, 0, UDT_HS_RESPONSE, 0x11223344);
 	udt_connect(cl);
+	handshake(cl, udt_sock_id(cl), UDT_HS_REQUEST, 0);
 	handshake(cl, udt_sock_id(cl), UDT_HS_RESPONSE, 0x55667788);
 	if (!udt_is_connected(sv) || !udt_is_connected(cl))
 		abort();

@@ -1,0 +1,745 @@
+/*
+ * test_udt_hs.c — the UDT handshake as a state machine (docs/protocol.md
+ * §9.5): every sequence of up to HS_DEPTH packets from an alphabet of good,
+ * forged, out-of-order and malformed handshakes (and data and ACKs sent too
+ * early) is fed to a fresh client and a fresh listener, and after each packet
+ * the endpoint's state, return code and output are compared with a model of
+ * the rule written from the protocol notes, not from udt.c:
+ *
+ *  client: connected only by a step 4 (X matches, server socket ID ≠ 0)
+ *          that comes after a valid step 2, which the client answered with
+ *          step 3; a refusal while connecting ends the dial;
+ *  listener: a step 1 (client socket ID ≠ 0, 31-bit X) is answered with
+ *          step 2 and remembered; connected only by a step 3 for a
+ *          remembered (socket ID, X); a duplicate step 3 of that pair is
+ *          answered with step 4 again;
+ *  both:   no data and no control packet other than handshakes before the
+ *          connection, never one to socket 0; the flow window after the
+ *          handshake is at most ours (64), whatever the peer claims.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "t.h"
+#include "udt.h"
+
+#define HS_DEPTH	4
+#define C_ID		0x0c0c0c0cU	/* the client's socket ID */
+#define C2_ID		0x0d0d0d0dU	/* another client's */
+#define S_ID		0x5e5e5e5eU	/* the listener's new socket */
+#define X_SEQ		0x12345678U	/* the client's initial sequence */
+#define APP_BYTES	5000		/* written by the client before the handshake */
+
+/* ---- the environment: fake clock, fixed randomness, a log of output ---- */
+
+struct out {
+	int	hs_req, hs_resp, data, other;	/* packets sent, by kind */
+	int	bad;		/* packets that must never be sent */
+	int	connected;	/* the model's verdict, for the send hook */
+	uint32_t peer;		/* where data may go once connected */
+	uint32_t last_resp_flow;	/* flow window of the last step 3/4 sent */
+};
+
+static uint64_t hs_now = 5000000;
+static const uint8_t app_data[APP_BYTES];
+static const uint32_t *rnd_vals;
+static size_t rnd_n, rnd_i;
+
+static uint64_t
+hs_env_now(void *ctx)
+{
+	(void)ctx;
+	return hs_now;
+}
+
+static void
+hs_env_random(void *ctx, void *out, size_t n)
+{
+	uint8_t b[4];
+	size_t i;
+
+	(void)ctx;
+	buf_put_be32(b, rnd_i < rnd_n ? rnd_vals[rnd_i] : 0x11111111U);
+	rnd_i++;
+	for (i = 0; i < n; i++)
+		((uint8_t *)out)[i] = b[i % 4];
+}
+
+static int
+hs_env_send(void *ctx, const uint8_t *p, size_t len)
+{
+	struct out *o = ctx;
+	struct udt_pkt k;
+
+	if (udt_pkt_decode(p, len, &k) != UDT_OK) {
+		o->bad++;
+		return 0;
+	}
+	if (k.is_ctrl && k.type == UDT_CTRL_HANDSHAKE) {
+		if (k.u.hs.req_type == UDT_HS_REQUEST)
+			o->hs_req++;
+		else {
+			o->hs_resp++;
+			o->last_resp_flow = k.u.hs.flow_win;
+		}
+		return 0;
+	}
+	/* anything else: only once connected, only to the peer's socket */
+	if (!o->connected || k.dst == 0 || k.dst != o->peer)
+		o->bad++;
+	if (k.is_ctrl)
+		o->other++;
+	else
+		o->data++;
+	return 0;
+}
+
+static struct udt_conn *
+hs_conn(struct out *o, const uint32_t *vals, size_t n)
+{
+	struct udt_env env = { hs_env_now, hs_env_send, hs_env_random, o };
+
+	memset(o, 0, sizeof(*o));
+	rnd_vals = vals;
+	rnd_n = n;
+	rnd_i = 0;
+	return udt_conn_new(&env);
+}
+
+/* A 64-byte handshake. */
+static void
+put_hs(uint8_t *b, uint32_t dst, uint32_t version, uint32_t type, uint32_t x,
+    uint32_t flow, int32_t req, uint32_t sock)
+{
+	memset(b, 0, UDT_HS_SIZE);
+	buf_put_be32(b, 0x80000000U);
+	buf_put_be32(b + 12, dst);
+	buf_put_be32(b + 16, version);
+	buf_put_be32(b + 20, type);
+	buf_put_be32(b + 24, x);
+	buf_put_be32(b + 32, flow);
+	buf_put_be32(b + 36, (uint32_t)req);
+	buf_put_be32(b + 40, sock);
+}
+
+static size_t
+put_data(uint8_t *b, uint32_t dst, uint32_t seq)
+{
+	memset(b, 0xab, 116);
+	buf_put_be32(b, seq);
+	buf_put_be32(b + 4, UDT_DATA_STREAM_BITS);
+	buf_put_be32(b + 8, 0);
+	buf_put_be32(b + 12, dst);
+	return 116;
+}
+
+static size_t
+put_ack(uint8_t *b, uint32_t dst, uint32_t seq, uint32_t avail)
+{
+	memset(b, 0, UDT_ACK_SIZE);
+	buf_put_be32(b, 0x80000000U | (uint32_t)UDT_CTRL_ACK << 16);
+	buf_put_be32(b + 4, 1);
+	buf_put_be32(b + 12, dst);
+	buf_put_be32(b + 16, seq);
+	buf_put_be32(b + 28, avail);
+	return UDT_ACK_SIZE;
+}
+
+/* ---- the client (provider) ---- */
+
+enum cl_sym {
+	CL_S2,		/* step 2 as the reference sends it */
+	CL_S4,		/* step 4 as the reference sends it */
+	CL_S4_ATTACK,	/* step 4, socket ID 0, flow window 0xffffffff */
+	CL_S4_BADX,	/* step 4 for another initial sequence */
+	CL_S2_BADX,
+	CL_S4_DST,	/* step 4 to another socket */
+	CL_S2_VER,	/* step 2, UDT version 5 */
+	CL_S4_DGRAM,	/* step 4, datagram socket */
+	CL_S4_REQ2,	/* request type -2 */
+	CL_S4_BIGFLOW,	/* a good step 4 claiming a flow window of 2^32-1 */
+	CL_DATA,	/* data before/after the handshake */
+	CL_ACK,		/* an ACK before/after the handshake */
+	CL_REFUSED,	/* request type 1002 */
+	CL_NSYM
+};
+
+static size_t
+cl_packet(enum cl_sym s, uint8_t *b)
+{
+	switch (s) {
+	case CL_S2:
+		put_hs(b, C_ID, 4, 1, X_SEQ, 0, UDT_HS_REQUEST, 0);
+		break;
+	case CL_S4:
+		put_hs(b, C_ID, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, S_ID);
+		break;
+	case CL_S4_ATTACK:
+		put_hs(b, C_ID, 4, 1, X_SEQ, 0xffffffffU, UDT_HS_RESPONSE, 0);
+		break;
+	case CL_S4_BADX:
+		put_hs(b, C_ID, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, S_ID);
+		break;
+	case CL_S2_BADX:
+		put_hs(b, C_ID, 4, 1, X_SEQ + 1, 0, UDT_HS_REQUEST, 0);
+		break;
+	case CL_S4_DST:
+		put_hs(b, C_ID + 1, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, S_ID);
+		break;
+	case CL_S2_VER:
+		put_hs(b, C_ID, 5, 1, X_SEQ, 0, UDT_HS_REQUEST, 0);
+		break;
+	case CL_S4_DGRAM:
+		put_hs(b, C_ID, 4, 2, X_SEQ, 64, UDT_HS_RESPONSE, S_ID);
+		break;
+	case CL_S4_REQ2:
+		put_hs(b, C_ID, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE2, S_ID);
+		break;
+	case CL_S4_BIGFLOW:
+		put_hs(b, C_ID, 4, 1, X_SEQ, 0xffffffffU, UDT_HS_RESPONSE, S_ID);
+		break;
+	case CL_DATA:
+		return put_data(b, C_ID, X_SEQ);
+	case CL_ACK:
+		return put_ack(b, C_ID, X_SEQ, 64);
+	case CL_REFUSED:
+		put_hs(b, C_ID, 4, 1, 0, 0, UDT_HS_REFUSED, 0);
+		break;
+	default:
+		abort();
+	}
+	return UDT_HS_SIZE;
+}
+
+struct cl_model {
+	enum udt_state	st;
+	int		err;
+	int		step3;		/* step 3 sent */
+	int		nstep3;		/* how many */
+	int		got_data;
+};
+
+/* The expected return code of one packet, and the model's next state. */
+static int
+cl_step(struct cl_model *m, enum cl_sym s)
+{
+	int hs_good4 = s == CL_S4 || s == CL_S4_BIGFLOW;
+
+	if (m->st == UDT_ST_ERROR)
+		return UDT_ERR_DROP_STATE;
+	switch (s) {
+	case CL_S2_VER:
+	case CL_S4_DGRAM:
+		return UDT_ERR_DROP_HS;		/* malformed, whatever the state */
+	case CL_S4_DST:
+		return UDT_ERR_DROP_SOCKET;
+	case CL_DATA:
+		if (m->st != UDT_ST_CONNECTED)
+			return UDT_ERR_DROP_STATE;
+		if (m->got_data)
+			return UDT_ERR_DROP_DUP;
+		m->got_data = 1;
+		return UDT_OK;
+	case CL_ACK:
+		return m->st == UDT_ST_CONNECTED ? UDT_OK : UDT_ERR_DROP_STATE;
+	default:
+		break;
+	}
+	if (m->st != UDT_ST_CONNECTING)
+		return UDT_ERR_DROP_HS;		/* handshakes are over */
+	if (s == CL_REFUSED) {
+		m->st = UDT_ST_ERROR;
+		m->err = UDT_ERR_REFUSED;
+		return UDT_OK;
+	}
+	if (s == CL_S2_BADX || s == CL_S4_BADX || s == CL_S4_REQ2)
+		return UDT_ERR_DROP_HS;
+	if (s == CL_S2) {
+		m->step3 = 1;
+		m->nstep3++;
+		return UDT_OK;
+	}
+	/* a step 4 */
+	if (!m->step3)
+		return UDT_ERR_DROP_HS_ORDER;
+	if (!hs_good4)
+		return UDT_ERR_DROP_HS;		/* socket ID 0 */
+	m->st = UDT_ST_CONNECTED;
+	return UDT_OK;
+}
+
+static const char *const cl_names[CL_NSYM] = {
+	"S2", "S4", "S4_ATTACK", "S4_BADX", "S2_BADX", "S4_DST", "S2_VER",
+	"S4_DGRAM", "S4_REQ2", "S4_BIGFLOW", "DATA", "ACK", "REFUSED"
+};
+
+static void
+seq_name(char *buf, size_t cap, const int *seq, int n, const char *const *names)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && off < cap; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "",
+		    names[seq[i]]);
+}
+
+/* One sequence on a fresh client: 0 if all matched the model, else -1. */
+static int
+cl_run(const int *seq, int n, char *why, size_t cap)
+{
+	static const uint32_t vals[] = { C_ID, X_SEQ };
+	struct cl_model m = { UDT_ST_CONNECTING, UDT_OK, 0, 0, 0 };
+	struct udt_conn *c;
+	struct udt_stats st;
+	struct out o;
+	uint8_t b[UDT_PKT_MAX];
+	char name[256];
+	int i, rc, want, ok = 0;
+	size_t len;
+
+	c = hs_conn(&o, vals, 2);
+	if (c == NULL || udt_connect(c) != UDT_OK || o.hs_req != 1)
+		goto fail;
+	/* the provider writes at once (xfer.c does): it must wait */
+	if (udt_write(c, app_data, APP_BYTES) != APP_BYTES)
+		goto fail;
+	o.peer = S_ID;
+	for (i = 0; i < n; i++) {
+		len = cl_packet((enum cl_sym)seq[i], b);
+		want = cl_step(&m, (enum cl_sym)seq[i]);
+		o.connected = m.st == UDT_ST_CONNECTED;
+		rc = udt_input(c, b, len);
+		if (rc != want) {
+			snprintf(why, cap, "packet %d: rc %d (%s), model %d", i,
+			    rc, udt_strerror(rc), want);
+			goto fail;
+		}
+		if (udt_state(c) != m.st || udt_error(c) != m.err) {
+			snprintf(why, cap, "packet %d: state %d err %d, model %d %d",
+			    i, udt_state(c), udt_error(c), m.st, m.err);
+			goto fail;
+		}
+		/* step 1 once, step 3 once per accepted step 2, nothing else */
+		if (o.hs_req != 1 || o.hs_resp != m.nstep3 || o.bad != 0) {
+			snprintf(why, cap, "packet %d: sent %d requests, %d "
+			    "responses (model %d), %d forbidden", i, o.hs_req,
+			    o.hs_resp, m.nstep3, o.bad);
+			goto fail;
+		}
+		if ((m.st == UDT_ST_CONNECTED) != (o.data > 0)) {
+			snprintf(why, cap, "packet %d: %d data packets sent, "
+			    "connected %d", i, o.data, m.st == UDT_ST_CONNECTED);
+			goto fail;
+		}
+		if (m.st == UDT_ST_CONNECTED) {
+			udt_get_stats(c, &st);
+			if (udt_peer_sock_id(c) != S_ID || st.flow_win != UDT_FLOW_WIN) {
+				snprintf(why, cap, "packet %d: peer %08x flow %u", i,
+				    udt_peer_sock_id(c), st.flow_win);
+				goto fail;
+			}
+		}
+	}
+	ok = 1;
+fail:
+	if (!ok) {
+		seq_name(name, sizeof(name), seq, n, cl_names);
+		if (c == NULL || why[0] == '\0')
+			snprintf(why, cap, "set-up failed");
+		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
+	}
+	udt_conn_free(c);
+	return ok ? 0 : -1;
+}
+
+/* Every sequence of 1..HS_DEPTH symbols out of nsym: calls run on each. */
+static long
+every_sequence(int nsym, int (*run)(const int *, int, char *, size_t),
+    char *why, size_t cap)
+{
+	int seq[HS_DEPTH], n, i;
+	long count = 0;
+
+	for (n = 1; n <= HS_DEPTH; n++) {
+		memset(seq, 0, sizeof(seq));
+		for (;;) {
+			why[0] = '\0';
+			if (run(seq, n, why, cap) != 0)
+				return -1;
+			count++;
+			for (i = n - 1; i >= 0 && ++seq[i] == nsym; i--)
+				seq[i] = 0;
+			if (i < 0)
+				break;
+		}
+	}
+	return count;
+}
+
+static void
+test_client_every_order_of_up_to_4_packets(void)
+{
+	char why[512];
+	long n = every_sequence(CL_NSYM, cl_run, why, sizeof(why));
+
+	if (n < 0)
+		T_FAIL("%s", why);
+	printf("# client: %ld sequences\n", n);
+}
+
+/* ---- the listener (requester) ---- */
+
+enum sv_sym {
+	SV_C1,		/* step 1 as the reference sends it */
+	SV_C3,		/* step 3 as the reference sends it */
+	SV_C1_OTHER,	/* step 1 of another client socket */
+	SV_C3_OTHER,	/* step 3 of that other socket */
+	SV_C3_BADX,	/* step 3 with another initial sequence */
+	SV_C3_SOCK0,	/* step 3 naming socket 0 */
+	SV_C1_SOCK0,
+	SV_C1_X32,	/* step 1 with bit 31 of X set */
+	SV_C3_BIGFLOW,	/* a good step 3 claiming a flow window of 2^32-1 */
+	SV_C3_DGRAM,
+	SV_C3_VER,
+	SV_DATA,	/* data to the socket the listener will have */
+	SV_NSYM
+};
+
+static size_t
+sv_packet(enum sv_sym s, uint8_t *b)
+{
+	switch (s) {
+	case SV_C1:
+		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C_ID);
+		break;
+	case SV_C3:
+		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+		break;
+	case SV_C1_OTHER:
+		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C2_ID);
+		break;
+	case SV_C3_OTHER:
+		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C2_ID);
+		break;
+	case SV_C3_BADX:
+		put_hs(b, 0, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, C_ID);
+		break;
+	case SV_C3_SOCK0:
+		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, 0);
+		break;
+	case SV_C1_SOCK0:
+		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, 0);
+		break;
+	case SV_C1_X32:
+		put_hs(b, 0, 4, 1, X_SEQ | 0x80000000U, 64, UDT_HS_REQUEST, C_ID);
+		break;
+	case SV_C3_BIGFLOW:
+		put_hs(b, 0, 4, 1, X_SEQ, 0xffffffffU, UDT_HS_RESPONSE, C_ID);
+		break;
+	case SV_C3_DGRAM:
+		put_hs(b, 0, 4, 2, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+		break;
+	case SV_C3_VER:
+		put_hs(b, 0, 3, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+		break;
+	case SV_DATA:
+		return put_data(b, S_ID, X_SEQ);
+	default:
+		abort();
+	}
+	return UDT_HS_SIZE;
+}
+
+struct sv_model {
+	enum udt_state	st;
+	int		seen_c, seen_c2;	/* step 1 answered, per client socket */
+	uint32_t	peer;
+	int		nstep2, nstep4;
+	int		got_data;
+};
+
+static int
+sv_step(struct sv_model *m, enum sv_sym s)
+{
+	uint32_t who;
+	int seen;
+
+	switch (s) {
+	case SV_C3_DGRAM:
+	case SV_C3_VER:
+	case SV_C1_SOCK0:
+	case SV_C3_SOCK0:
+	case SV_C1_X32:
+		return UDT_ERR_DROP_HS;
+	case SV_DATA:
+		if (m->st != UDT_ST_CONNECTED)
+			return UDT_ERR_DROP_STATE;
+		if (m->got_data)
+			return UDT_ERR_DROP_DUP;
+		m->got_data = 1;
+		return UDT_OK;
+	case SV_C1:
+	case SV_C1_OTHER:
+		/* answered in every state; remembered while listening */
+		if (m->st == UDT_ST_LISTEN) {
+			if (s == SV_C1)
+				m->seen_c = 1;
+			else
+				m->seen_c2 = 1;
+		}
+		m->nstep2++;
+		return UDT_OK;
+	default:
+		break;
+	}
+	/* a step 3 */
+	who = s == SV_C3_OTHER ? C2_ID : C_ID;
+	seen = s == SV_C3_OTHER ? m->seen_c2 : m->seen_c;
+	if (m->st == UDT_ST_LISTEN) {
+		if (s == SV_C3_BADX || !seen)
+			return UDT_ERR_DROP_HS_ORDER;
+		m->st = UDT_ST_CONNECTED;
+		m->peer = who;
+		m->nstep4++;
+		return UDT_OK;
+	}
+	/* connected: a duplicate of the step 3 that connected gets step 4 */
+	if (s == SV_C3_BADX || who != m->peer)
+		return UDT_ERR_DROP_HS;
+	m->nstep4++;
+	return UDT_OK;
+}
+
+static const char *const sv_names[SV_NSYM] = {
+	"C1", "C3", "C1_OTHER", "C3_OTHER", "C3_BADX", "C3_SOCK0", "C1_SOCK0",
+	"C1_X32", "C3_BIGFLOW", "C3_DGRAM", "C3_VER", "DATA"
+};
+
+static int
+sv_run(const int *seq, int n, char *why, size_t cap)
+{
+	static const uint32_t vals[] = { S_ID };
+	struct sv_model m = { UDT_ST_LISTEN, 0, 0, 0, 0, 0, 0 };
+	struct udt_conn *c;
+	struct udt_stats st;
+	struct out o;
+	uint8_t b[UDT_PKT_MAX];
+	char name[256];
+	int i, rc, want, ok = 0;
+	size_t len;
+
+	c = hs_conn(&o, vals, 1);
+	if (c == NULL || udt_listen(c) != UDT_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		len = sv_packet((enum sv_sym)seq[i], b);
+		want = sv_step(&m, (enum sv_sym)seq[i]);
+		o.connected = m.st == UDT_ST_CONNECTED;
+		o.peer = m.peer;
+		rc = udt_input(c, b, len);
+		if (rc != want) {
+			snprintf(why, cap, "packet %d: rc %d (%s), model %d", i,
+			    rc, udt_strerror(rc), want);
+			goto fail;
+		}
+		if (udt_state(c) != m.st ||
+		    (udt_accept(c) == UDT_OK) != (m.st == UDT_ST_CONNECTED)) {
+			snprintf(why, cap, "packet %d: state %d, model %d", i,
+			    udt_state(c), m.st);
+			goto fail;
+		}
+		if (o.hs_req != m.nstep2 || o.hs_resp != m.nstep4 || o.bad != 0) {
+			snprintf(why, cap, "packet %d: sent %d step 2 (model %d), "
+			    "%d step 4 (model %d), %d forbidden", i, o.hs_req,
+			    m.nstep2, o.hs_resp, m.nstep4, o.bad);
+			goto fail;
+		}
+		if (udt_readable(c) != (m.got_data ? 100U : 0U)) {
+			snprintf(why, cap, "packet %d: %zu bytes readable", i,
+			    udt_readable(c));
+			goto fail;
+		}
+		if (m.st == UDT_ST_CONNECTED) {
+			udt_get_stats(c, &st);
+			if (udt_peer_sock_id(c) != m.peer || udt_sock_id(c) != S_ID ||
+			    udt_init_seq(c) != X_SEQ || st.flow_win != UDT_FLOW_WIN ||
+			    o.last_resp_flow != UDT_FLOW_WIN) {
+				snprintf(why, cap, "packet %d: peer %08x sock %08x "
+				    "isn %08x flow %u", i, udt_peer_sock_id(c),
+				    udt_sock_id(c), udt_init_seq(c), st.flow_win);
+				goto fail;
+			}
+		}
+	}
+	ok = 1;
+fail:
+	if (!ok) {
+		seq_name(name, sizeof(name), seq, n, sv_names);
+		if (c == NULL || why[0] == '\0')
+			snprintf(why, cap, "set-up failed");
+		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
+	}
+	udt_conn_free(c);
+	return ok ? 0 : -1;
+}
+
+static void
+test_listener_every_order_of_up_to_4_packets(void)
+{
+	char why[512];
+	long n = every_sequence(SV_NSYM, sv_run, why, sizeof(why));
+
+	if (n < 0)
+		T_FAIL("%s", why);
+	printf("# listener: %ld sequences\n", n);
+}
+
+/* ---- the attack of the report, and the limits, spelled out ---- */
+
+static void
+test_forged_step4_after_step1_sends_nothing(void)
+{
+	static const uint32_t vals[] = { C_ID, X_SEQ };
+	struct udt_conn *c;
+	struct udt_stats st;
+	struct out o;
+	uint8_t b[UDT_PKT_MAX], app[APP_BYTES];
+	uint64_t t0 = hs_now;
+
+	memset(app, 7, sizeof(app));
+	c = hs_conn(&o, vals, 2);
+	T_ASSERT(c != NULL);
+	T_EQ_INT(udt_connect(c), UDT_OK);
+	T_EQ_INT(udt_write(c, app, sizeof(app)), (ssize_t)sizeof(app));
+	/* step 4 straight after our step 1: socket 0, flow window 2^32-1 */
+	cl_packet(CL_S4_ATTACK, b);
+	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_ERR_DROP_HS_ORDER);
+	/* the same with a plausible socket ID */
+	cl_packet(CL_S4_BIGFLOW, b);
+	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_ERR_DROP_HS_ORDER);
+	T_EQ_INT(udt_state(c), UDT_ST_CONNECTING);
+	/* time passes: only step 1 again, never data */
+	for (hs_now = t0; hs_now < t0 + 2000000; hs_now += 50000)
+		udt_tick(c);
+	T_EQ_INT(o.data + o.other, 0);
+	T_EQ_INT(o.hs_resp, 0);
+	T_ASSERT(o.hs_req > 1);
+	/* after a real step 2, the attack's step 4 is still refused */
+	cl_packet(CL_S2, b);
+	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_OK);
+	T_EQ_INT(o.hs_resp, 1);
+	cl_packet(CL_S4_ATTACK, b);
+	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_ERR_DROP_HS);
+	T_EQ_INT(o.data, 0);
+	/* a proper step 4 claiming 2^32-1: connected, window ours */
+	o.connected = 1;
+	o.peer = S_ID;
+	cl_packet(CL_S4_BIGFLOW, b);
+	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_OK);
+	T_EQ_INT(udt_state(c), UDT_ST_CONNECTED);
+	udt_get_stats(c, &st);
+	T_EQ_U64(st.flow_win, UDT_FLOW_WIN);
+	T_ASSERT(o.data > 0 && o.data <= UDT_FLOW_WIN);
+	T_EQ_INT(o.bad, 0);
+	udt_conn_free(c);
+	hs_now = t0 + 10000000;
+}
+
+static void
+test_listener_remembers_the_last_step1s_only(void)
+{
+	static const uint32_t vals[] = { S_ID };
+	struct udt_conn *c;
+	struct out o;
+	uint8_t b[UDT_HS_SIZE];
+	uint32_t i;
+
+	c = hs_conn(&o, vals, 1);
+	T_ASSERT(c != NULL);
+	T_EQ_INT(udt_listen(c), UDT_OK);
+	/* UDT_HS_SEEN + 1 dials, each with its own socket ID */
+	for (i = 0; i <= UDT_HS_SEEN; i++) {
+		put_hs(b, 0, 4, 1, X_SEQ + i, 64, UDT_HS_REQUEST, C_ID + i);
+		T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_OK);
+	}
+	T_EQ_INT(o.hs_req, UDT_HS_SEEN + 1);
+	/* a repeated step 1 does not push the others out */
+	put_hs(b, 0, 4, 1, X_SEQ + UDT_HS_SEEN, 64, UDT_HS_REQUEST,
+	    C_ID + UDT_HS_SEEN);
+	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_OK);
+	/* the oldest is forgotten */
+	put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_ERR_DROP_HS_ORDER);
+	/* a pair must match as a whole */
+	put_hs(b, 0, 4, 1, X_SEQ + 2, 64, UDT_HS_RESPONSE, C_ID + 1);
+	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_ERR_DROP_HS_ORDER);
+	T_EQ_INT(udt_state(c), UDT_ST_LISTEN);
+	/* the second-oldest is still known */
+	put_hs(b, 0, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, C_ID + 1);
+	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_OK);
+	T_EQ_INT(udt_state(c), UDT_ST_CONNECTED);
+	T_EQ_U64(udt_peer_sock_id(c), C_ID + 1);
+	T_EQ_U64(udt_init_seq(c), X_SEQ + 1);
+	T_EQ_INT(o.bad, 0);
+	udt_conn_free(c);
+}
+
+/* Two of ours through a perfect link, step 1 and step 2 lost once each. */
+static void
+test_lost_steps_are_repeated_until_connected(void)
+{
+	static const uint32_t cv[] = { C_ID, X_SEQ }, sv[] = { S_ID };
+	struct udt_conn *cl, *srv;
+	struct out oc, os;
+	uint8_t b[UDT_HS_SIZE];
+
+	cl = hs_conn(&oc, cv, 2);
+	T_ASSERT(cl != NULL);
+	T_EQ_INT(udt_connect(cl), UDT_OK);	/* step 1: lost */
+	srv = hs_conn(&os, sv, 1);
+	T_ASSERT(srv != NULL);
+	T_EQ_INT(udt_listen(srv), UDT_OK);
+	hs_now += UDT_CONNECT_RETRY_US;
+	T_EQ_INT(udt_tick(cl), UDT_OK);		/* step 1 again: arrives */
+	T_EQ_INT(oc.hs_req, 2);
+	put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C_ID);
+	T_EQ_INT(udt_input(srv, b, sizeof(b)), UDT_OK);	/* step 2: lost */
+	/* without a step 2 the client has sent no step 3 */
+	T_EQ_INT(oc.hs_resp, 0);
+	hs_now += UDT_CONNECT_RETRY_US;
+	T_EQ_INT(udt_tick(cl), UDT_OK);
+	T_EQ_INT(udt_input(srv, b, sizeof(b)), UDT_OK);	/* step 2 arrives */
+	cl_packet(CL_S2, b);
+	T_EQ_INT(udt_input(cl, b, sizeof(b)), UDT_OK);
+	T_EQ_INT(oc.hs_resp, 1);				/* step 3 */
+	put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+	os.connected = 1;
+	os.peer = C_ID;
+	T_EQ_INT(udt_input(srv, b, sizeof(b)), UDT_OK);
+	T_EQ_INT(udt_accept(srv), UDT_OK);
+	oc.connected = 1;
+	oc.peer = S_ID;
+	cl_packet(CL_S4, b);
+	T_EQ_INT(udt_input(cl, b, sizeof(b)), UDT_OK);	/* step 4 */
+	T_EQ_INT(udt_state(cl), UDT_ST_CONNECTED);
+	T_EQ_INT(oc.bad + os.bad, 0);
+	udt_conn_free(cl);
+	udt_conn_free(srv);
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	t_set_suite(argv[0]);
+	T_RUN(test_client_every_order_of_up_to_4_packets);
+	T_RUN(test_listener_every_order_of_up_to_4_packets);
+	T_RUN(test_forged_step4_after_step1_sends_nothing);
+	T_RUN(test_listener_remembers_the_last_step1s_only);
+	T_RUN(test_lost_steps_are_repeated_until_connected);
+	return t_done();
+}
