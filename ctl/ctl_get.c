@@ -137,33 +137,44 @@ get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size, uint64_t *partia
 }
 
 /*
- * Writes the stored content to path (a temp file next to it, then rename),
- * checking its BLAKE3 against hash on the way.
+ * Writes the stored content to path (a temp file next to it, then into
+ * place), checking its BLAKE3 against hash on the way; path "-" is
+ * standard output.  An existing path is replaced only with force (keeping
+ * its mode); a new file gets 0666 less the umask, as any file a user makes.
  */
 static int
-get_write(struct ctl *c, const uint8_t hash[32], uint64_t size, const char *path)
+get_write(struct ctl *c, const uint8_t hash[32], uint64_t size, const char *path,
+    int force)
 {
 	static uint8_t req[128];
 	char tmp[PATH_MAX], dir[PATH_MAX], hex[65];
 	struct ipc_read rd;
 	struct ipc_data d;
+	struct stat sb;
 	blake3_hasher h;
 	uint8_t got[32], *rep;
 	uint64_t off = 0;
 	size_t replen, w;
 	ssize_t k;
+	mode_t mask, mode;
 	long n;
-	int fd, dfd, rc;
+	int fd, dfd, rc, to_stdout = strcmp(path, "-") == 0, existed;
 
-	strlcpy(dir, path, sizeof(dir));
-	if (snprintf(tmp, sizeof(tmp), "%s/.peernet-get.XXXXXX", dirname(dir)) >=
-	    (int)sizeof(tmp)) {
-		ctl_err("get: %s: path too long", path);
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		ctl_err("get: cannot create a file next to %s: %s", path, strerror(errno));
-		return -1;
+	tmp[0] = '\0';
+	if (to_stdout)
+		fd = STDOUT_FILENO;
+	else {
+		strlcpy(dir, path, sizeof(dir));
+		if (snprintf(tmp, sizeof(tmp), "%s/.peernet-get.XXXXXX", dirname(dir)) >=
+		    (int)sizeof(tmp)) {
+			ctl_err("get: %s: path too long", path);
+			return -1;
+		}
+		if ((fd = mkstemp(tmp)) == -1) {
+			ctl_err("get: cannot create a file next to %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
 	}
 	blake3_hasher_init(&h);
 	while (off < size) {
@@ -185,7 +196,8 @@ get_write(struct ctl *c, const uint8_t hash[32], uint64_t size, const char *path
 		for (w = 0; w < d.len; w += (size_t)k)
 			if ((k = write(fd, d.bytes + w, d.len - w)) <= 0) {
 				free(rep);
-				ctl_err("get: %s: %s", tmp, strerror(errno));
+				ctl_err("get: %s: %s", to_stdout ? "standard output" : tmp,
+				    strerror(errno));
 				goto fail;
 			}
 		off += d.len;
@@ -197,13 +209,38 @@ get_write(struct ctl *c, const uint8_t hash[32], uint64_t size, const char *path
 		ctl_err("get: the stored data hashes to %s: not written", hex);
 		goto fail;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if (to_stdout)
+		return 0;
+	existed = lstat(path, &sb) == 0;
+	if (existed && !force) {
+		ctl_err("get: %s exists: not overwritten (--force replaces it)", path);
+		goto fail;
+	}
+	mask = umask(0);
+	umask(mask);
+	mode = existed && S_ISREG(sb.st_mode) ? sb.st_mode & 07777 : 0666 & ~mask;
+	if (fchmod(fd, mode) == -1 || fsync(fd) == -1 || close(fd) == -1) {
 		fd = -1;
 		ctl_err("get: %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1) {
+	/* Without --force, link() refuses a file that appeared meanwhile. */
+	if (!force) {
+		if (link(tmp, path) == -1) {
+			if (errno == EEXIST) {
+				ctl_err("get: %s exists: not overwritten (--force "
+				    "replaces it)", path);
+				goto fail;
+			}
+			if (rename(tmp, path) == -1) {
+				ctl_err("get: cannot rename to %s: %s", path,
+				    strerror(errno));
+				goto fail;
+			}
+		} else
+			unlink(tmp);
+	} else if (rename(tmp, path) == -1) {
 		ctl_err("get: cannot rename to %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -214,6 +251,8 @@ get_write(struct ctl *c, const uint8_t hash[32], uint64_t size, const char *path
 	}
 	return 0;
 fail:
+	if (to_stdout)
+		return -1;
 	if (fd != -1)
 		close(fd);
 	unlink(tmp);
@@ -289,7 +328,16 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 		}
 		if (tty)
 			get_progress(x, 0);
-		usleep(get_poll_ms(x) * 1000);
+		if (ctl_expired(c)) {
+			if (tty)
+				fputc('\n', stderr);
+			ctl_err("get: --timeout of %d ms reached: transfer %u goes on "
+			    "('peernetctl transfers %u'; get again waits for it)",
+			    c->timeout_ms, *number, *number);
+			snprintf(err, errlen, "--timeout reached");
+			return -1;
+		}
+		ctl_sleep_ms(ctl_left_ms(c, (int)get_poll_ms(x)));
 	}
 	if (tty)
 		get_progress(x, 1);
@@ -400,6 +448,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	static struct get_cand cand[IPC_SHARERS_MAX];
 	const struct ctl_verb *v = ctl_find_verb("get");
 	const char *hashs = NULL, *from = NULL, *out = NULL;
+	FILE *info;	/* human messages: stderr when the data goes to stdout */
+	int force = 0;
 	struct ipc_get_req q;
 	struct ipc_xfer_info x;
 	uint64_t start, size = 0, partial = 0, psize = 0;
@@ -420,6 +470,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		else if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) &&
 		    i + 1 < argc)
 			out = argv[++i];
+		else if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)
+			force = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			ctl_err("get: unknown or incomplete option '%s'", argv[i]);
 			ctl_verb_usage(v, 1);
@@ -445,6 +497,22 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		ctl_err("get: '%s' is not a 64-digit hex node ID", from);
 		return 2;
 	}
+	if (out != NULL && out[0] == '\0')
+		return ctl_usage_err(v, "-o: empty file name ('-' is standard output)");
+	if (out != NULL && strcmp(out, "-") == 0 && c->json)
+		return ctl_usage_err(v, "-o - writes the content to standard output: "
+		    "not with --json");
+	/* Refuse before downloading anything, and again when writing. */
+	if (out != NULL && strcmp(out, "-") != 0 && !force) {
+		struct stat sb;
+
+		if (lstat(out, &sb) == 0) {
+			ctl_err("get: %s exists: not overwritten (--force replaces it)",
+			    out);
+			return 1;
+		}
+	}
+	info = out != NULL && strcmp(out, "-") == 0 ? stderr : stdout;
 	hex_encode(hex, q.hash, 32);
 	tty = isatty(STDERR_FILENO) && !c->json;
 	start = ctl_now_ms();
@@ -454,8 +522,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	if (!present && from == NULL &&
 	    get_locate(c, q.hash, cand, &ncand, &known, err, sizeof(err)) == -1) {
 		if (c->json)
-			ctl_json_print(json_pack("{s:s, s:b, s:s, s:I}", "hash", hex,
-			    "ok", 0, "error", err, "sharers", (json_int_t)known));
+			ctl_json_print(json_pack("{s:s, s:b, s:o, s:I}", "hash", hex,
+			    "ok", 0, "error", ctl_jstr(err), "sharers", (json_int_t)known));
 		return 1;
 	}
 	if (!present && psize != 0 && !c->json) {
@@ -468,8 +536,8 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		if ((rc = get_download(c, &q, tty, 0, &x, &number, err,
 		    sizeof(err))) != 0) {
 			if (rc == 1 && x.state == IPC_XFER_FAILED && c->json)
-				ctl_json_print(json_pack("{s:s, s:b, s:s}", "hash", hex,
-				    "ok", 0, "error", x.error));
+				ctl_json_print(json_pack("{s:s, s:b, s:o}", "hash", hex,
+				    "ok", 0, "error", ctl_jstr(x.error)));
 			return 1;
 		}
 		size = x.total;
@@ -485,9 +553,9 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		}
 		if (rc != 0) {
 			if (c->json)
-				ctl_json_print(json_pack("{s:s, s:b, s:s, s:I, s:I}",
-				    "hash", hex, "ok", 0, "error", rc == -1 ? "netd "
-				    "failed" : err, "sharers", (json_int_t)known,
+				ctl_json_print(json_pack("{s:s, s:b, s:o, s:I, s:I}",
+				    "hash", hex, "ok", 0, "error", ctl_jstr(rc == -1 ? "netd "
+				    "failed" : err), "sharers", (json_int_t)known,
 				    "tried", (json_int_t)k));
 			if (rc == 1)
 				ctl_err("get: none of the %zu connected sharer%s could "
@@ -498,7 +566,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 		located = 1;
 		size = x.total;
 	}
-	if (out != NULL && get_write(c, q.hash, size, out) == -1)
+	if (out != NULL && get_write(c, q.hash, size, out, force) == -1)
 		return 1;
 	secs = (double)(ctl_now_ms() - start) / 1000.0;
 	if (c->json) {
@@ -518,28 +586,28 @@ ctl_get(struct ctl *c, int argc, char **argv)
 			json_object_set_new(o, "verified", json_string(
 			    x.flags & IPC_XFER_F_FRAGMENTS ? "fragments" : "file"));
 		if (out != NULL)
-			json_object_set_new(o, "file", json_string(out));
+			json_object_set_new(o, "file", ctl_jstr(out));
 		ctl_json_print(o);
 		return 0;
 	}
 	ctl_human(hs, sizeof(hs), (double)size);
 	if (present)
-		printf("%s (%s) is already in the warehouse\n", hex, hs);
+		fprintf(info, "%s (%s) is already in the warehouse\n", hex, hs);
 	else {
 		ctl_human(rs, sizeof(rs), (double)x.rate);
-		printf("downloaded %s (%s) in %.2f s, %s/s\n  %s\n",
+		fprintf(info, "downloaded %s (%s) in %.2f s, %s/s\n  %s\n",
 		    hex, hs, (double)x.elapsed_ms / 1000.0, rs,
 		    x.flags & IPC_XFER_F_FRAGMENTS ?
 		    "every fragment verified (merkle leaves) and the hash (BLAKE3)" :
 		    "hash verified (BLAKE3)");
 		if (located)
-			printf("  from sharer %s\n", from);
+			fprintf(info, "  from sharer %s\n", from);
 		if (x.offset > 0) {
 			ctl_human(hs, sizeof(hs), (double)x.offset);
-			printf("  continued from a kept verified part of %s\n", hs);
+			fprintf(info, "  continued from a kept verified part of %s\n", hs);
 		}
 	}
-	if (out != NULL)
-		printf("  written to %s\n", out);
+	if (out != NULL && info == stdout)
+		printf("  written to %s\n", TS(out));
 	return 0;
 }

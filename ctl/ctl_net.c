@@ -28,6 +28,15 @@ ctl_node_arg(const char *s, uint8_t id[32])
 	return -1;
 }
 
+/* How long netd may try (ping, find): the request's wait less a margin. */
+static uint32_t
+ctl_net_wait(struct ctl *c)
+{
+	int w = ctl_left_ms(c, c->timeout_ms);
+
+	return (uint32_t)(w > 1000 ? w - 500 : w > 200 ? w - 100 : w > 0 ? w : 1);
+}
+
 int
 ctl_peers(struct ctl *c, int argc, char **argv)
 {
@@ -58,18 +67,19 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 		hex_encode(pub, p.pubkey, 33);
 		if (c->json) {
 			json_array_append_new(arr, json_pack(
-			    "{s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:i, s:s}",
-			    "node_id", node, "peer_id", pub, "address", p.addr,
+			    "{s:s, s:s, s:o, s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:i, s:o}",
+			    "node_id", node, "peer_id", pub, "address", ctl_jstr(p.addr),
 			    "state", p.active ? "active" : "inactive", "root", p.root,
 			    "nat", p.nat, "connections", (int)p.conns,
 			    "rtt_ms", (json_int_t)p.rtt_ms, "height", (json_int_t)p.height,
 			    "version", (json_int_t)p.version, "features", p.features,
-			    "user_agent", p.user_agent));
+			    "user_agent", ctl_jstr(p.user_agent)));
 			continue;
 		}
-		printf("%.16s %-24s %-8s %5ums %-5s %s\n", node, p.addr,
+		/* the user agent is whatever the peer announced */
+		printf("%.16s %-24s %-8s %5ums %-5s %s\n", node, TS(p.addr),
 		    p.active ? "active" : "inactive", p.rtt_ms, p.root ? "yes" : "",
-		    p.user_agent);
+		    TS(p.user_agent));
 	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:i, s:o}", "total", (int)l.total, "peers", arr));
@@ -96,7 +106,7 @@ ctl_ping(struct ctl *c, int argc, char **argv)
 		ctl_err("ping: expected a node ID (64 hex digits) or a peer ID (66)");
 		return 2;
 	}
-	q.timeout_ms = (uint32_t)(c->timeout_ms > 1000 ? c->timeout_ms - 500 : c->timeout_ms);
+	q.timeout_ms = ctl_net_wait(c);
 	n = ipc_ping_req_encode(ctl_nbuf, sizeof(ctl_nbuf), &q);
 	if (ctl_call(c, "netd", ctl_nbuf, (size_t)n, &rep, &len, 0) == -1)
 		return 1;
@@ -107,10 +117,10 @@ ctl_ping(struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	if (c->json)
-		ctl_json_print(json_pack("{s:b, s:i, s:s}", "reached", 1, "rtt_ms",
-		    (int)r.rtt_ms, "address", r.addr));
+		ctl_json_print(json_pack("{s:b, s:i, s:o}", "reached", 1, "rtt_ms",
+		    (int)r.rtt_ms, "address", ctl_jstr(r.addr)));
 	else
-		printf("pong from %s: %u ms\n", r.addr, r.rtt_ms);
+		printf("pong from %s: %u ms\n", TS(r.addr), r.rtt_ms);
 	return 0;
 }
 
@@ -132,7 +142,7 @@ ctl_find(struct ctl *c, int argc, char **argv)
 		ctl_err("find: expected a node ID (64 hex digits) or a peer ID (66)");
 		return 2;
 	}
-	q.timeout_ms = (uint32_t)(c->timeout_ms > 1000 ? c->timeout_ms - 500 : c->timeout_ms);
+	q.timeout_ms = ctl_net_wait(c);
 	n = ipc_find_req_encode(ctl_nbuf, sizeof(ctl_nbuf), &q);
 	if (ctl_call(c, "netd", ctl_nbuf, (size_t)n, &rep, &len, 0) == -1)
 		return 1;
@@ -144,12 +154,12 @@ ctl_find(struct ctl *c, int argc, char **argv)
 	}
 	hex_encode(pub, r.pubkey, 33);
 	if (c->json)
-		ctl_json_print(json_pack("{s:b, s:s, s:s, s:i, s:i}", "found", r.found,
-		    "peer_id", r.found ? pub : "", "addresses", r.addrs,
+		ctl_json_print(json_pack("{s:b, s:s, s:o, s:i, s:i}", "found", r.found,
+		    "peer_id", r.found ? pub : "", "addresses", ctl_jstr(r.addrs),
 		    "rounds", (int)r.rounds, "messages", (int)r.messages));
 	else if (r.found)
 		printf("found %s at %s (%u rounds, %u queries)\n", pub,
-		    r.addrs[0] ? r.addrs : "(own node)", r.rounds, r.messages);
+		    r.addrs[0] ? TS(r.addrs) : "(own node)", r.rounds, r.messages);
 	else
 		printf("not found (%u rounds, %u queries)\n", r.rounds, r.messages);
 	return r.found ? 0 : 1;
@@ -178,18 +188,19 @@ ctl_net_status(struct ctl *c, json_t **out)
 		for (i = 0; i < IPC_NC_MAX; i++)
 			json_object_set_new(cnt, ipc_net_counter_name(i),
 			    json_integer((json_int_t)st.counters[i]));
-		*out = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:o}",
-		    "node_id", node, "listen", st.listen, "peers", (int)st.peers,
+		*out = json_pack("{s:s, s:o, s:i, s:i, s:i, s:o, s:o, s:o, s:o}",
+		    "node_id", node, "listen", ctl_jstr(st.listen), "peers", (int)st.peers,
 		    "active_peers", (int)st.active, "dht_size", (int)st.dht_size,
-		    "nat", st.nat, "portmap", st.portmap, "external", st.external,
+		    "nat", ctl_jstr(st.nat), "portmap", ctl_jstr(st.portmap),
+		    "external", ctl_jstr(st.external),
 		    "counters", cnt);
 		return 0;
 	}
 	printf("network\n  node id   %s\n  listen    %s\n  peers     %u (%u active)\n"
 	    "  dht       %u contacts\n  nat       %s\n  portmap   %s\n  external  %s\n"
 	    "  packets   %llu in, %llu out, "
-	    "%llu dropped\n", node, st.listen, st.peers, st.active, st.dht_size,
-	    st.nat, st.portmap, st.external[0] ? st.external : "unknown", (unsigned long long)st.counters[IPC_NC_RX_PACKETS],
+	    "%llu dropped\n", node, TS(st.listen), st.peers, st.active, st.dht_size,
+	    TS(st.nat), TS(st.portmap), st.external[0] ? TS(st.external) : "unknown", (unsigned long long)st.counters[IPC_NC_RX_PACKETS],
 	    (unsigned long long)st.counters[IPC_NC_TX_PACKETS],
 	    (unsigned long long)(st.counters[IPC_NC_DROP_SHORT] +
 	    st.counters[IPC_NC_DROP_DECODE] + st.counters[IPC_NC_DROP_SELF] +

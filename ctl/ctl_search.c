@@ -109,9 +109,9 @@ ctl_hit_json(const struct ipc_search_hit *h)
 	json_object_set_new(o, "format", json_integer(h->file.format));
 	json_object_set_new(o, "date", json_integer(h->file.date));
 	json_object_set_new(o, "block", json_integer((json_int_t)h->file.block));
-	json_object_set_new(o, "name", json_string(h->file.name));
-	json_object_set_new(o, "folder", json_string(h->file.folder));
-	json_object_set_new(o, "description", json_string(h->file.description));
+	json_object_set_new(o, "name", ctl_jstr(h->file.name));
+	json_object_set_new(o, "folder", ctl_jstr(h->file.folder));
+	json_object_set_new(o, "description", ctl_jstr(h->file.description));
 	json_object_set_new(o, "local", json_boolean(h->local));
 	json_object_set_new(o, "shared_by", json_integer(h->shared_by));
 	for (i = 0; i < h->nsharers; i++) {
@@ -139,8 +139,8 @@ ctl_hit_print(const struct ipc_search_hit *h)
 		strlcpy(date, "-", sizeof(date));
 	/* The name goes last: its display width is unknown (CJK, accents). */
 	printf("%10s  %-10s  %-10s  %7u%s  %s  %s%s%s\n", hs, ft_type_name(h->file.type),
-	    date, h->shared_by, h->local ? "*" : " ", hash, h->file.folder,
-	    h->file.folder[0] ? "/" : "", h->file.name);
+	    date, h->shared_by, h->local ? "*" : " ", hash, TS(h->file.folder),
+	    h->file.folder[0] ? "/" : "", TS(h->file.name));
 }
 
 static int
@@ -231,7 +231,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 	uint8_t *rep;
 	size_t len, tlen = 0;
 	uint64_t shown = 0, deadline;
-	int64_t timeout_s = CTL_SEARCH_TIMEOUT_S, from = 0, to = 0;
+	int64_t timeout_ms = CTL_SEARCH_TIMEOUT_S * 1000, from = 0, to = 0;
 	int i, rc, nterms = 0, has_from = 0, has_to = 0, t, reindex = 0;
 	long n;
 
@@ -308,7 +308,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 				return 2;
 			}
 			q.sort = (uint8_t)t;
-		} else if (strcmp(a, "--limit") == 0 || strcmp(a, "--timeout") == 0) {
+		} else if (strcmp(a, "--limit") == 0) {
 			char *end;
 			long long x;
 
@@ -316,22 +316,31 @@ ctl_search(struct ctl *c, int argc, char **argv)
 				return 2;
 			errno = 0;
 			x = strtoll(val, &end, 10);
-			if (a[2] == 'l' && (errno || *end || x < 1 ||
-			    x > IPC_SEARCH_RESULTS_MAX)) {
+			if (errno || *end || x < 1 || x > IPC_SEARCH_RESULTS_MAX) {
 				ctl_err("search: --limit: expected 1..%d, got '%s'",
 				    IPC_SEARCH_RESULTS_MAX, val);
 				return 2;
 			}
-			if (a[2] == 't' && (errno || *end || x < 1 ||
-			    x > IPC_SEARCH_TIMEOUT_MAX / 1000)) {
-				ctl_err("search: --timeout: expected seconds 1..%d, "
-				    "got '%s'", IPC_SEARCH_TIMEOUT_MAX / 1000, val);
+			q.limit = (uint32_t)x;
+		} else if (strcmp(a, "--timeout") == 0) {
+			long long x;
+
+			/*
+			 * Milliseconds like the global --timeout, or with a unit.
+			 * It was seconds: a bare number under 100 is refused
+			 * rather than silently read as a few milliseconds.
+			 */
+			if ((val = ctl_opt_value(argc, argv, &i)) == NULL)
+				return 2;
+			if (ctl_parse_ms(val, &x) != 0 || x < 100 ||
+			    x > IPC_SEARCH_TIMEOUT_MAX) {
+				ctl_err("search: --timeout: expected a duration of 100 ms "
+				    "to %d s (milliseconds like the global --timeout, or "
+				    "with a unit: 500ms, 5s), got '%s'",
+				    IPC_SEARCH_TIMEOUT_MAX / 1000, val);
 				return 2;
 			}
-			if (a[2] == 'l')
-				q.limit = (uint32_t)x;
-			else
-				timeout_s = x;
+			timeout_ms = x;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			ctl_err("search: unknown option '%s'", a);
 			ctl_verb_usage(v, 1);
@@ -367,7 +376,11 @@ ctl_search(struct ctl *c, int argc, char **argv)
 		ctl_err("search: --min-size is larger than --max-size");
 		return 2;
 	}
-	q.timeout_ms = (uint32_t)(timeout_s * 1000);
+	/* The global --timeout bounds the whole verb, the search job too. */
+	if (c->timeout_given && ctl_left_ms(c, INT32_MAX) - 200 < timeout_ms)
+		timeout_ms = ctl_left_ms(c, INT32_MAX) > 300 ?
+		    ctl_left_ms(c, INT32_MAX) - 200 : 100;
+	q.timeout_ms = (uint32_t)timeout_ms;
 
 	n = ipc_search_req_encode(search_buf, sizeof(search_buf), &q);
 	if (n < 0) {
@@ -386,7 +399,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		arr = json_array();
 	memset(&pg, 0, sizeof(pg));
-	deadline = ctl_now_ms() + (uint64_t)timeout_s * 1000;
+	deadline = ctl_now_ms() + (uint64_t)timeout_ms;
 	memcpy(f.id, id.id, sizeof(f.id));
 	f.offset = -1;
 	f.max = IPC_SEARCH_FETCH_MAX;
@@ -417,12 +430,13 @@ ctl_search(struct ctl *c, int argc, char **argv)
 		if (ctl_now_ms() >= deadline)
 			break;
 		if (pg.count == 0)
-			ctl_sleep_ms(CTL_SEARCH_POLL_MS);
+			ctl_sleep_ms((int)(deadline - ctl_now_ms() < CTL_SEARCH_POLL_MS ?
+			    deadline - ctl_now_ms() : CTL_SEARCH_POLL_MS));
 	}
 	ctl_search_stop(c, &id);
 	if (arr != NULL)
-		ctl_json_print(json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:b, s:b}}",
-		    "term", q.term, "results", arr, "statistics",
+		ctl_json_print(json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:I, s:b, s:b}}",
+		    "term", ctl_jstr(q.term), "results", arr, "statistics",
 		    "scanned", (json_int_t)pg.scanned, "results", (json_int_t)pg.results,
 		    "dropped_offline", (json_int_t)pg.dropped_offline,
 		    "elapsed_ms", (json_int_t)pg.elapsed_ms, "truncated", pg.truncated,

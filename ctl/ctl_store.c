@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #include "ipc.h"
 
 #define CTL_CHUNK	(1024 * 1024 - 64)
-#define CTL_SLOW_MS	600000	/* merkle trees of huge files, warehouse verify */
+#define CTL_PROFILE_MAX	(IPC_STR_MAX * 4)	/* storaged's limit of one field */
 
 static uint8_t ctl_buf[IPC_MSG_MAX];
 
@@ -222,6 +223,7 @@ ctl_tags_line(const struct ipc_tags *t, char *out, size_t cap)
 	size_t off = 0, len, i;
 	uint16_t type;
 	struct tm tm;
+	/* i: only the escaped length below */
 	time_t tt;
 	char one[160], key[24], val[128];
 
@@ -236,11 +238,10 @@ ctl_tags_line(const struct ipc_tags *t, char *out, size_t cap)
 			gmtime_r(&tt, &tm);
 			strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		} else {
-			for (i = 0; i < len && i < sizeof(val) - 4; i++)
-				val[i] = data[i] >= 0x20 && data[i] != 0x7f ? (char)data[i] : '?';
-			if (i < len)
-				memcpy(val + i, "...", 3), i += 3;
-			val[i] = '\0';
+			/* a peer's bytes: escaped, cut with "..." */
+			i = ts_escape(val, sizeof(val) - 3, (const char *)data, len);
+			if (len > 0 && i + 4 >= sizeof(val) - 3)
+				strlcat(val, "...", sizeof(val));
 		}
 		snprintf(one, sizeof(one), "%s%s=%s", out[0] ? " " : "", key, val);
 		strlcat(out, one, cap);
@@ -263,10 +264,46 @@ ctl_file_json(json_t *o, const struct ipc_file *f)
 	json_object_set_new(o, "format", json_integer(f->format));
 	json_object_set_new(o, "date", json_integer(f->date));
 	json_object_set_new(o, "block", json_integer((json_int_t)f->block));
-	json_object_set_new(o, "name", json_string(f->name));
-	json_object_set_new(o, "folder", json_string(f->folder));
-	json_object_set_new(o, "description", json_string(f->description));
+	json_object_set_new(o, "name", ctl_jstr(f->name));
+	json_object_set_new(o, "folder", ctl_jstr(f->folder));
+	json_object_set_new(o, "description", ctl_jstr(f->description));
 	json_object_set_new(o, "tags", ctl_tags_json(&f->tags));
+}
+
+/* Ctrl-C (or SIGTERM) during add: abort the upload, keep nothing. */
+static volatile sig_atomic_t ctl_add_stop;
+
+static void
+ctl_add_on_signal(int sig)
+{
+	ctl_add_stop = sig;
+}
+
+/*
+ * The other records of the own chain with this content (a second add of
+ * the same file makes a second record): their IDs into ids, how many.
+ */
+static int
+ctl_add_others(struct ctl *c, const struct ipc_file *nf, char ids[][33], int max)
+{
+	static struct ipc_file f;
+	struct ipc_file_list fl;
+	struct ipc_range rg = { 0, 0 };
+	uint8_t *rep;
+	size_t replen;
+	long n;
+	int k = 0;
+
+	n = ipc_range_encode(ctl_buf, sizeof(ctl_buf), IPC_LS, &rg);
+	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 1) == -1)
+		return 0;
+	if (ipc_file_list_decode(rep, replen, IPC_LS, &fl) == 0)
+		while (ipc_file_list_next(&fl, &f) == 1 && k < max)
+			if (memcmp(f.hash, nf->hash, 32) == 0 &&
+			    memcmp(f.id, nf->id, 16) != 0)
+				hex_encode(ids[k++], f.id, 16);
+	free(rep);
+	return k;
 }
 
 static int
@@ -284,10 +321,12 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 	uint32_t id;
 	ssize_t got;
 	double start = ctl_secs();
-	int fd, tty = isatty(STDERR_FILENO) && !c->json, saved, rc;
+	int fd, tty = isatty(STDERR_FILENO) && !c->json, saved, rc, nothers, k;
 	long n;
-	char hash[65], fid[33], hs[32];
+	char hash[65], fid[33], hs[32], others[8][33];
 
+	if (ctl_add_stop)
+		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &sb) == -1) {
 		ctl_err("add: %s: %s", path, strerror(errno));
 		if (fd != -1)
@@ -345,6 +384,11 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 			got = (ssize_t)(ab.size - off);
 		d.len = (uint32_t)got;
 		ipc_data_encode(ctl_buf, (size_t)n, IPC_ADD_DATA, &d);
+		if (ctl_add_stop) {
+			ctl_err("add: %s: interrupted: the upload is aborted, nothing "
+			    "is kept", path);
+			goto abort;
+		}
 		if (ctl_call(c, "storaged", ctl_buf, (size_t)n + (size_t)got, &rep,
 		    &replen, 0) == -1)
 			goto abort;
@@ -356,10 +400,7 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 	close(fd);
 	fd = -1;
 	n = ipc_u32_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_END, id);
-	saved = c->timeout_ms;
-	c->timeout_ms = CTL_SLOW_MS;
-	rc = ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0);
-	c->timeout_ms = saved;
+	rc = ctl_call_slow(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0);
 	if (rc == -1)
 		return -1;
 	rc = ipc_add_result_decode(rep, replen, &res);
@@ -372,18 +413,27 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 		ctl_progress(base, ab.size, ab.size, start, 1);
 	hex_encode(hash, res.file.hash, 32);
 	hex_encode(fid, res.file.id, 16);
+	nothers = res.dedup ? ctl_add_others(c, &res.file, others, 8) : 0;
 	if (arr != NULL) {
-		json_t *o = json_object();
+		json_t *o = json_object(), *oa = json_array();
 
 		ctl_file_json(o, &res.file);
-		json_object_set_new(o, "path", json_string(path));
+		json_object_set_new(o, "path", ctl_jstr(path));
 		json_object_set_new(o, "deduplicated", json_boolean(res.dedup));
+		for (k = 0; k < nothers; k++)
+			json_array_append_new(oa, json_string(others[k]));
+		json_object_set_new(o, "also_shared_as", oa);
 		json_array_append_new(arr, o);
 	} else {
 		ctl_human(hs, sizeof(hs), (double)res.file.size);
-		printf("shared %s (%s%s)\n  hash %s\n  id   %s\n", res.file.name, hs,
+		printf("shared %s (%s%s)\n  hash %s\n  id   %s\n", TS(res.file.name), hs,
 		    res.dedup ? ", content already in the warehouse" : "", hash, fid);
 	}
+	/* Say it: the same content shared twice makes two records. */
+	for (k = 0; k < nothers; k++)
+		fprintf(stderr, "peernetctl: add: note: %s was already shared "
+		    "(file ID %s); this is another record of it ('peernetctl rm "
+		    "%s' removes the older one)\n", TS(path), others[k], others[k]);
 	return 0;
 abort:
 	if (fd != -1)
@@ -403,6 +453,7 @@ ctl_add(struct ctl *c, int argc, char **argv)
 	static struct ipc_tags tags;
 	const char *name = NULL, *folder = "", *desc = "";
 	const char *files[1024];
+	struct sigaction sa;
 	int i, nfiles = 0, failed = 0;
 	json_t *arr = NULL;
 
@@ -435,11 +486,21 @@ ctl_add(struct ctl *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (nfiles == 0 || (name != NULL && nfiles > 1)) {
-		ctl_err(nfiles == 0 ? "add: no file given" : "add: --name needs exactly one file");
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if (nfiles == 0)
+		return ctl_usage_err(v, "no file given");
+	if (name != NULL && nfiles > 1)
+		return ctl_usage_err(v, "--name needs exactly one file");
+	if (name != NULL && name[0] == '\0')
+		return ctl_usage_err(v, "--name must not be empty (leave it out to "
+		    "use the file's name)");
+	if (strlen(folder) > IPC_STR_MAX || strlen(desc) > IPC_STR_MAX ||
+	    (name != NULL && strlen(name) > IPC_STR_MAX))
+		return ctl_usage_err(v, "a name, folder or description is at most "
+		    "%d bytes", IPC_STR_MAX);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ctl_add_on_signal;	/* no SA_RESTART: stop waiting */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (c->json)
 		arr = json_array();
 	for (i = 0; i < nfiles; i++)
@@ -447,6 +508,13 @@ ctl_add(struct ctl *c, int argc, char **argv)
 			failed++;
 	if (arr != NULL)
 		ctl_json_print(json_pack("{s:o, s:i}", "added", arr, "failed", failed));
+	if (ctl_add_stop) {
+		/* Die of the signal, as the shell expects of an interrupted command. */
+		ctl_json_finish(c, v->name, 1);
+		fflush(stdout);
+		signal(ctl_add_stop, SIG_DFL);
+		raise(ctl_add_stop);
+	}
 	return failed ? 1 : 0;
 }
 
@@ -497,7 +565,7 @@ ctl_ls(struct ctl *c, int argc, char **argv)
 		gmtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
 		printf("%-32s %10s %-9s %-16s %s%s%s\n", id, hs, ft_type_name(f.type), date,
-		    f.folder, f.folder[0] ? "/" : "", f.name);
+		    TS(f.folder), f.folder[0] ? "/" : "", TS(f.name));
 		ctl_tags_line(&f.tags, tl, sizeof(tl));
 		if (tl[0] != '\0')
 			printf("%-32s tags: %s\n", "", tl);
@@ -550,8 +618,13 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 		ctl_err("rm: malformed reply");
 		return 1;
 	}
+	/* 0 records: downloaded (never shared) content, deleted by its hash */
 	if (c->json)
-		ctl_json_print(json_pack("{s:i}", "removed", (int)removed));
+		ctl_json_print(json_pack("{s:i, s:b}", "removed", (int)removed,
+		    "content_deleted", removed == 0));
+	else if (removed == 0)
+		printf("deleted the downloaded content %s from the warehouse "
+		    "(it was not shared)\n", argv[first]);
 	else
 		printf("removed %u file record%s\n", removed, removed == 1 ? "" : "s");
 	return 0;
@@ -589,7 +662,7 @@ ctl_mv(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		ctl_json_print(json_pack("{s:b}", "renamed", 1));
 	else
-		printf("renamed to %s\n", mv.name);
+		printf("renamed to %s\n", TS(mv.name));
 	return 0;
 }
 
@@ -603,65 +676,138 @@ ctl_u64_arg(const char *s, uint64_t *v)
 	return *s != '\0' && *s != '-' && *end == '\0' && errno == 0 ? 0 : -1;
 }
 
+/* RFC 4648 base64 of len bytes into out (4 * ((len + 2) / 3) + 1). */
+static void
+ctl_base64(char *out, const uint8_t *in, size_t len)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+	uint32_t v;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		*out++ = t[v >> 18];
+		*out++ = t[(v >> 12) & 63];
+		*out++ = t[(v >> 6) & 63];
+		*out++ = t[v & 63];
+	}
+	if (i < len) {
+		v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+		*out++ = t[v >> 18];
+		*out++ = t[(v >> 12) & 63];
+		*out++ = i + 1 < len ? t[(v >> 6) & 63] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+#define CTL_CAT_JSON_MAX	(16 * 1024 * 1024)	/* --json holds it in memory */
+
 int
 ctl_cat(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("cat");
 	const char *hash = NULL;
-	uint64_t left = UINT64_MAX;
+	uint64_t left = UINT64_MAX, total = 0, start;
 	struct ipc_read rd;
 	struct ipc_data d;
-	uint8_t *rep;
+	uint8_t *rep, *all = NULL;
 	size_t replen;
+	char *b64;
 	long n;
-	int i, rc;
+	int i, rc, first = 1;
 
 	memset(&rd, 0, sizeof(rd));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			ctl_verb_usage(v, 0);
 			return 0;
-		} else if (strcmp(argv[i], "--offset") == 0 && i + 1 < argc) {
-			if (ctl_u64_arg(argv[++i], &rd.offset) != 0) {
-				ctl_err("cat: --offset: expected a byte count, got '%s'", argv[i]);
-				return 2;
-			}
+		} else if (strcmp(argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(argv[i], "--offset") == 0 && i + 1 < argc) {
+			if (ctl_u64_arg(argv[++i], &rd.offset) != 0)
+				return ctl_usage_err(v, "--offset: expected a byte count, "
+				    "got '%s'", argv[i]);
 		} else if (strcmp(argv[i], "--length") == 0 && i + 1 < argc) {
-			if (ctl_u64_arg(argv[++i], &left) != 0) {
-				ctl_err("cat: --length: expected a byte count, got '%s'", argv[i]);
-				return 2;
-			}
+			if (ctl_u64_arg(argv[++i], &left) != 0)
+				return ctl_usage_err(v, "--length: expected a byte count, "
+				    "got '%s'", argv[i]);
 		} else if (argv[i][0] != '-' && hash == NULL)
 			hash = argv[i];
-		else {
-			ctl_verb_usage(v, 1);
-			return 2;
-		}
+		else
+			return ctl_usage_err(v, "unexpected argument '%s'", argv[i]);
 	}
-	if (hash == NULL || ctl_parse_hex(hash, rd.hash, 32) != 0) {
-		ctl_err("cat: expected a hash (64 hex digits)");
-		return 2;
-	}
+	if (hash == NULL || ctl_parse_hex(hash, rd.hash, 32) != 0)
+		return ctl_usage_err(v, "expected a hash (64 hex digits)");
+	start = rd.offset;
+	/* --json: the bytes in base64 (raw bytes are no JSON), bounded. */
+	if (c->json && left > CTL_CAT_JSON_MAX)
+		left = CTL_CAT_JSON_MAX + 1;
 	while (left > 0) {
 		rd.len = left < CTL_CHUNK ? (uint32_t)left : CTL_CHUNK;
 		n = ipc_read_encode(ctl_buf, sizeof(ctl_buf), IPC_CAT, &rd);
-		if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+		if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1) {
+			free(all);
 			return 1;
+		}
 		if ((rc = ipc_data_decode(rep, replen, IPC_CAT, &d)) != 0) {
 			free(rep);
+			free(all);
 			ctl_err("cat: malformed reply: %s", ipc_decode_strerror(rc));
 			return 1;
 		}
-		if (d.len > 0 && fwrite(d.bytes, 1, d.len, stdout) != d.len) {
+		/* Nothing at all from a non-zero offset: it is past the end. */
+		if (first && d.len == 0 && start > 0) {
+			free(rep);
+			ctl_err("cat: --offset %llu is at or past the end of the file",
+			    (unsigned long long)start);
+			return 1;
+		}
+		first = 0;
+		if (c->json) {
+			uint8_t *nb;
+
+			if (total + d.len > CTL_CAT_JSON_MAX) {
+				free(rep);
+				free(all);
+				ctl_err("cat: --json holds at most %d bytes: use "
+				    "--length, or 'get -o FILE'", CTL_CAT_JSON_MAX);
+				return 1;
+			}
+			if ((nb = realloc(all, total + d.len + 1)) == NULL) {
+				free(rep);
+				free(all);
+				ctl_err("cat: out of memory");
+				return 1;
+			}
+			all = nb;
+			memcpy(all + total, d.bytes, d.len);
+		} else if (d.len > 0 && fwrite(d.bytes, 1, d.len, stdout) != d.len) {
 			free(rep);
 			ctl_err("cat: write: %s", strerror(errno));
 			return 1;
 		}
+		total += d.len;
 		rd.offset += d.len;
 		left -= d.len;
 		free(rep);
 		if (d.len < rd.len)
 			break;
+	}
+	if (c->json) {
+		if ((b64 = malloc(4 * ((total + 2) / 3) + 1)) == NULL) {
+			free(all);
+			ctl_err("cat: out of memory");
+			return 1;
+		}
+		ctl_base64(b64, all != NULL ? all : (const uint8_t *)"", total);
+		free(all);
+		ctl_json_print(json_pack("{s:s, s:I, s:I, s:s}", "hash", hash,
+		    "offset", (json_int_t)start, "length", (json_int_t)total,
+		    "base64", b64));
+		free(b64);
+		return 0;
 	}
 	return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -740,6 +886,9 @@ ctl_profile(struct ctl *c, int argc, char **argv)
 		    "youtube, address, picture, or a number)", argv[first + 1]);
 		return 2;
 	}
+	if (set && strlen(argv[first + 2]) > CTL_PROFILE_MAX)
+		return ctl_usage_err(v, "a profile value is at most %d bytes; this one "
+		    "has %zu", CTL_PROFILE_MAX, strlen(argv[first + 2]));
 	if (set) {
 		memset(&d, 0, sizeof(d));
 		d.id = (uint32_t)field;
@@ -762,10 +911,10 @@ ctl_profile(struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	if (c->json)
-		ctl_json_print(json_pack("{s:s, s:s%}", "field", argv[first + 1],
-		    "value", (const char *)d.bytes, (size_t)d.len));
+		ctl_json_print(json_pack("{s:o, s:o}", "field", ctl_jstr(argv[first + 1]),
+		    "value", ctl_jstrn((const char *)d.bytes, d.len)));
 	else
-		printf("%.*s\n", (int)d.len, (const char *)d.bytes);
+		printf("%s\n", ts_strn((const char *)d.bytes, d.len));
 	free(rep);
 	return 0;
 }
@@ -775,17 +924,17 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("verify");
 	static struct ipc_verify_result vr;
-	uint8_t *rep;
+	uint8_t *rep, req[IPC_HDR_LEN];
 	size_t replen;
-	int rc, saved;
+	const char *line, *eol, *colon;
+	json_t *problems;
+	long n;
+	int rc;
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
-	saved = c->timeout_ms;
-	c->timeout_ms = CTL_SLOW_MS;
-	rc = ctl_call_empty(c, "storaged", IPC_VERIFY, &rep, &replen, 0);
-	c->timeout_ms = saved;
-	if (rc == -1)
+	n = ipc_empty_encode(req, sizeof(req), IPC_VERIFY, IPC_OK);
+	if (ctl_call_slow(c, "storaged", req, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
 	rc = ipc_verify_result_decode(rep, replen, &vr);
 	free(rep);
@@ -793,14 +942,37 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 		ctl_err("verify: malformed reply");
 		return 1;
 	}
-	if (c->json)
-		ctl_json_print(json_pack("{s:I, s:I, s:s}", "files", (json_int_t)vr.files,
-		    "bad", (json_int_t)vr.bad, "report", vr.report));
-	else {
+	/* The report is one line per problem, "HASH: why". */
+	problems = json_array();
+	for (line = vr.report; *line != '\0'; line = eol + (*eol == '\n')) {
+		eol = line + strcspn(line, "\n");
+		if (eol == line)
+			continue;
+		colon = memchr(line, ':', (size_t)(eol - line));
+		if (colon != NULL && colon - line == 64)
+			json_array_append_new(problems, json_pack("{s:o, s:o}", "hash",
+			    ctl_jstrn(line, 64), "problem", ctl_jstrn(colon + 2,
+			    (size_t)(eol - colon - 2 > 0 ? eol - colon - 2 : 0))));
+		else
+			json_array_append_new(problems, json_pack("{s:n, s:o}", "hash",
+			    "problem", ctl_jstrn(line, (size_t)(eol - line))));
+	}
+	if (c->json) {
+		ctl_json_print(json_pack("{s:I, s:I, s:o}", "files", (json_int_t)vr.files,
+		    "bad", (json_int_t)vr.bad, "problems", problems));
+	} else {
+		json_decref(problems);
 		printf("%llu files checked, %llu bad\n", (unsigned long long)vr.files,
 		    (unsigned long long)vr.bad);
-		fputs(vr.report, stdout);
+		for (line = vr.report; *line != '\0'; line = eol + (*eol == '\n')) {
+			eol = line + strcspn(line, "\n");
+			if (eol > line)
+				printf("%s\n", ts_strn(line, (size_t)(eol - line)));
+		}
 	}
+	if (vr.bad)
+		ctl_err("verify: %llu of %llu files are damaged", (unsigned long long)vr.bad,
+		    (unsigned long long)vr.files);
 	return vr.bad ? 1 : 0;
 }
 

@@ -65,7 +65,7 @@ xc_json(const struct ipc_xfer_info *x)
 	    "fragments" : "file"));
 	if (x->flags & IPC_XFER_F_PROBE)
 		json_object_set_new(o, "hash_ok", json_boolean(x->flags & IPC_XFER_F_HASH_OK));
-	json_object_set_new(o, "error", x->error[0] ? json_string(x->error) : json_null());
+	json_object_set_new(o, "error", x->error[0] ? ctl_jstr(x->error) : json_null());
 	return o;
 }
 
@@ -115,6 +115,19 @@ ctl_transfers(struct ctl *c, int argc, char **argv)
 	}
 	if (xc_list(c, number, &rep, &l) != 0)
 		return 1;
+	/* A missing transfer is an error, not an empty table. */
+	if (number != 0) {
+		struct ipc_xfer_list l2 = l;
+
+		while ((rc = ipc_xfer_list_next(&l2, &x)) == 1 && x.number != number)
+			;
+		if (rc != 1) {
+			free(rep);
+			ctl_err("transfers: no transfer %u (netd lists running ones and "
+			    "those that ended in the last 10 minutes)", number);
+			return 1;
+		}
+	}
 	arr = json_array();
 	if (!c->json)
 		printf("%-6s %-8s %-8s %-16s %-16s %21s %6s %12s %8s\n", "NUMBER", "ROLE",
@@ -139,7 +152,7 @@ ctl_transfers(struct ctl *c, int argc, char **argv)
 		    x.number, xc_role(&x), ipc_xfer_state_name(x.state), peer, hash, d, t,
 		    x.total ? (unsigned long long)(x.done * 100 / x.total) : 0ULL, r, eta);
 		if (x.error[0] && x.state == IPC_XFER_FAILED)
-			printf("       error: %s\n", x.error);
+			printf("       error: %s\n", TS(x.error));
 	}
 	free(rep);
 	if (rc != 0) {
@@ -154,24 +167,23 @@ ctl_transfers(struct ctl *c, int argc, char **argv)
 		if (!any)
 			printf("(no transfers)\n");
 	}
-	if (number != 0 && !any) {
-		ctl_err("transfers: no transfer %u", number);
-		return 1;
-	}
 	return 0;
 }
+
+static int	xc_poll(struct ctl *c, uint32_t number, struct ipc_xfer_info *x);
 
 static int
 xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb(verb);
 	struct ipc_xfer_ctl q;
+	struct ipc_xfer_info x;
 	unsigned long u;
 	uint8_t *rep;
 	size_t replen;
 	char *end;
 	long n;
-	int i, rc;
+	int i, rc = 0;
 
 	if ((i = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return i == -2 ? 0 : 2;
@@ -187,6 +199,26 @@ xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
 	}
 	q.number = (uint32_t)u;
 	q.op = op;
+	/*
+	 * pause and resume are idempotent alike: asking for the state a
+	 * transfer is already in is done (netd accepts a second pause but
+	 * refused a second resume).
+	 */
+	if (op != IPC_XFER_CANCEL && (rc = xc_poll(c, q.number, &x)) == 1 &&
+	    ((op == IPC_XFER_PAUSE && x.state == IPC_XFER_PAUSED) ||
+	    (op == IPC_XFER_RESUME && x.role == IPC_XFER_DOWNLOAD &&
+	    (x.state == IPC_XFER_RUNNING || x.state == IPC_XFER_STARTING)))) {
+		if (c->json)
+			ctl_json_print(json_pack("{s:I, s:s, s:b, s:b}", "number",
+			    (json_int_t)q.number, "op", ipc_xfer_op_name(op), "ok", 1,
+			    "already", 1));
+		else
+			printf("transfer %u: already %s\n", q.number,
+			    op == IPC_XFER_PAUSE ? "paused" : "running");
+		return 0;
+	}
+	if (rc == -1)
+		return 1;
 	n = ipc_xfer_ctl_encode(xc_buf, sizeof(xc_buf), &q);
 	if (ctl_call(c, "netd", xc_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
@@ -300,7 +332,12 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 			    XC_STALL_MS / 1000);
 			return 1;
 		}
-		usleep(XC_POLL_MS * 1000);
+		if (ctl_expired(c)) {
+			ctl_err("probe: --timeout of %d ms reached: transfer %u goes on "
+			    "('peernetctl transfers %u')", c->timeout_ms, number, number);
+			return 1;
+		}
+		ctl_sleep_ms(ctl_left_ms(c, XC_POLL_MS));
 	}
 	ok = x.state == IPC_XFER_DONE && (x.flags & IPC_XFER_F_HASH_OK);
 	bytes = x.done;
@@ -311,7 +348,7 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 		    "bytes", (json_int_t)bytes, "seconds", secs, "rate", (json_int_t)x.rate,
 		    "hash_ok", ok);
 		json_object_set_new(o, "error", x.error[0] && !ok ?
-		    json_string(x.error) : json_null());
+		    ctl_jstr(x.error) : json_null());
 		ctl_json_print(o);
 	} else {
 		ctl_human(sz, sizeof(sz), (double)bytes);
@@ -321,7 +358,7 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 		if (ok)
 			printf("  hash ok\n");
 		else
-			printf("  %s\n", x.error[0] ? x.error : "failed");
+			printf("  %s\n", x.error[0] ? TS(x.error) : "failed");
 	}
 	return ok ? 0 : 1;
 }

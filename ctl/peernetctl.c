@@ -20,7 +20,7 @@
 const char *const ctl_daemons[3] = { "storaged", "searchd", "netd" };
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "init", ctl_init, "[--listen ADDR:PORT]... [--root PUBKEY@ADDR:PORT]... [--no-lan] [--no-upnp] [--no-natpmp] [--user U] [--group G] [--force]",
+	{ "init", ctl_init, "[--listen ADDR:PORT]... [--root PUBKEY@ADDR:PORT]... [--no-lan] [--no-upnp] [--no-natpmp] [--user U] [--group G] [--force | --if-missing]",
 	    "write a commented configuration into the node directory" },
 	{ "up", ctl_up, "[--json]", "start the three daemons of the node and wait until they are ready" },
 	{ "down", ctl_down, "[--json]", "stop the daemons of the node and wait until they are gone" },
@@ -34,10 +34,11 @@ static const struct ctl_verb ctl_verbs[] = {
 	    "[--tag KEY=VALUE]... FILE...",
 	    "share files: stream them into the warehouse and the own blockchain" },
 	{ "ls", ctl_ls, "[--json]", "list the files this node shares" },
-	{ "rm", ctl_rm, "[--json] ID|HASH", "stop sharing a file (by file ID or content hash)" },
+	{ "rm", ctl_rm, "[--json] ID|HASH", "stop sharing a file (by file ID or content hash); "
+	    "a downloaded content by its hash" },
 	{ "mv", ctl_mv, "[--json] ID NEWNAME", "rename a shared file" },
-	{ "cat", ctl_cat, "[--offset N] [--length N] HASH", "write a shared file's content to standard output" },
-	{ "get", ctl_get, "[--json] HASH [--from NODEID] [-o FILE]",
+	{ "cat", ctl_cat, "[--json] [--offset N] [--length N] HASH", "write a shared file's content to standard output" },
+	{ "get", ctl_get, "[--json] HASH [--from NODEID] [-o FILE|-] [--force]",
 	    "download a file into the warehouse (and FILE) from NODEID, or from "
 	    "the connected sharers searchd knows" },
 	{ "transfers", ctl_transfers, "[--json] [NUMBER]",
@@ -50,7 +51,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "chain", ctl_chain, "[--json]", "the own blockchain: version, height, files" },
 	{ "profile", ctl_profile, "[--json] get FIELD | set FIELD VALUE", "read or write a profile field" },
 	{ "cache", ctl_cache, "[--json]", "the cache of other peers' blockchains: peers, blocks, bytes" },
-	{ "search", ctl_search, "[--json] [--type T] [--from DATE] [--to DATE] [--min-size N] [--max-size N] [--sort S] [--limit N] [--timeout S] TERMS... | --reindex",
+	{ "search", ctl_search, "[--json] [--type T] [--from DATE] [--to DATE] [--min-size N] [--max-size N] [--sort S] [--limit N] [--timeout DURATION] TERMS... | --reindex",
 	    "search the files of this node and of connected peers by keyword" },
 	{ "reindex", ctl_reindex, "[--json]", "make searchd rebuild its index from storaged" },
 	{ "verify", ctl_verify, "[--json]", "re-hash every file in the warehouse and check its merkle tree" },
@@ -66,9 +67,11 @@ ctl_usage(FILE *f)
 	fprintf(f, "usage: peernetctl [-d DIR] [--json] [--timeout MS] VERB [ARGS]\n\n"
 	    "  -d, --dir DIR     node directory (default: $PEERNET_DIR or /var/lib/peernet)\n"
 	    "  --json            machine-readable output\n"
-	    "  --timeout MS      how long to wait for a daemon's answer (default 5000)\n"
+	    "  --timeout MS      bound the whole command (500, 500ms, 2s); without it each\n"
+	    "                    request waits up to 5 s and add/get/verify run to the end\n"
 	    "  -h, --help        this help; 'peernetctl VERB --help' for a verb\n"
-	    "  --version         print the version\n\nverbs:\n");
+	    "  --version         print the version\n\n"
+	    "exit status: 0 done, 1 the operation failed, 2 usage error\n\nverbs:\n");
 	for (v = ctl_verbs; v->name != NULL; v++)
 		fprintf(f, "  %-14s %s\n", v->name, v->help);
 }

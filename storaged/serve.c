@@ -421,7 +421,20 @@ serve_rm(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 		memcpy(hash, ref.key, 32);
 		if (chain_find_hash(s->chain, hash, serve_collect_id, &v) != 0 || v.n == 0) {
 			free(v.ids);
-			ipc_reply_error(req, IPC_ERR_FAILED, "no shared file with that hash");
+			/*
+			 * Downloaded content has no record of the own chain: rm of
+			 * its hash deletes it (0 records removed), else nothing
+			 * could ever remove it.
+			 */
+			if (v.n == 0 && chain_hash_referenced(s->chain, hash) == 0 &&
+			    (rc = wh_delete(s->wh, hash)) == WH_OK) {
+				log_info("rm: downloaded content deleted from the warehouse");
+				n = ipc_u32_encode(serve_buf, sizeof(serve_buf), IPC_RM, 0);
+				ipc_reply(req, serve_buf, (size_t)n);
+				return;
+			}
+			ipc_reply_error(req, IPC_ERR_FAILED, "no shared file and no "
+			    "stored content with that hash");
 			return;
 		}
 	}
