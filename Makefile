@@ -186,7 +186,7 @@ deb: deps
 fresh-check: deps
 	@scripts/fresh-machine.sh
 
-check-systemd: deb
+check-systemd: deb all
 	@B=$(B) tests/systemd/boot.sh
 
 clean:

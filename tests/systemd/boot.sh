@@ -17,7 +17,8 @@ pass=0 fail=0 skip=0
 CASES="start_waits_for_ready status_all_green kill9_restarts_netd kill9_restarts_storaged
  kill9_restarts_searchd watchdog_kills_frozen_daemon reload_rereads_configuration
  journal_warning_priority exposure_netd exposure_storaged exposure_searchd
- upgrade_keeps_identity_and_files remove_stops_everything purge_leaves_nothing"
+ upgrade_keeps_identity_and_files remove_stops_everything purge_leaves_nothing
+ make_install_recipe"
 
 t_pass() { echo "PASS: systemd/$1"; pass=$((pass + 1)); }
 t_fail() { echo "FAIL: systemd/$1: $2"; fail=$((fail + 1)); }
@@ -79,7 +80,7 @@ rm -rf "$up"
 # `systemd-nspawn --boot` as its own session; PID 1 of the container is its child.
 echo "# booting the container"
 setsid systemd-nspawn -D "$ROOT" --boot --private-network --register=no --keep-unit \
-    --console=passive -M "$NAME" >"$ROOTFS_CACHE/$NAME.console" 2>&1 &
+    --console=passive -M "$NAME" --bind-ro="$PWD:/src" >"$ROOTFS_CACHE/$NAME.console" 2>&1 &
 NSPAWN=$!
 for _ in $(seq 1 100); do
 	PID1=$(pgrep -P "$NSPAWN" | head -n 1)
@@ -260,6 +261,23 @@ if [ -z "$left" ] && [ ! -e "$ROOT/var/lib/peernet" ] &&
 	t_pass purge_leaves_nothing
 else
 	t_fail purge_leaves_nothing "left: '$left' $(ls -d "$ROOT/var/lib/peernet" 2>/dev/null) $(in_ct systemctl list-units --all --no-legend 'peernet*' | tr '\n' ' ')"
+fi
+# 9. The README's recipe for other systems: `make install` (its install step,
+#    scripts/install.sh, run inside the container on the binaries built here;
+#    the container has no compiler), then `systemctl enable --now peernet.target`.
+if [ -x "$B/bin/peernet-netd" ]; then
+	if in_ct bash -c "cd /src && scripts/install.sh '' /usr/local $B" >"$ROOT/root/install-local.log" 2>&1 &&
+	    in_ct systemctl enable --now peernet.target >>"$ROOT/root/install-local.log" 2>&1 &&
+	    wait_green 15 >/dev/null &&
+	    in_ct systemctl show -P ExecStart peernet-netd.service | grep -q '/usr/local/sbin/peernet-netd' &&
+	    [ -f "$ROOT/var/lib/peernet/peernet.conf" ]; then
+		t_pass make_install_recipe
+	else
+		t_fail make_install_recipe "$(tail -n 5 "$ROOT/root/install-local.log" | tr '\n' ' ') $(ctl status 2>&1 | tr '\n' ' ')"
+	fi
+	in_ct systemctl disable --now peernet.target >/dev/null 2>&1
+else
+	t_skip make_install_recipe "no build in $B/bin (make all)"
 fi
 echo "# total $((SECONDS - t0)) s"
 finish
