@@ -151,13 +151,42 @@ ctl_jstr(const char *s)
 	return ctl_jstrn(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
+/*
+ * JSON escapes only C0 controls: DEL, the C1 controls (U+0080..U+009F),
+ * the line separators and bidi overrides would reach a terminal that shows
+ * the JSON raw.  They only occur inside strings (the structure is ASCII), so
+ * they are rewritten as \uXXXX escapes on the way out.
+ */
+static void
+ctl_json_put(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+
+	for (; *p != '\0'; p++) {
+		if (*p == 0x7f)
+			cp = 0x7f;
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			cp = p[1], p++;
+		else if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae) ||
+		    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+			cp = 0x2000 | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f), p += 2;
+		else {
+			putchar(*p);
+			continue;
+		}
+		printf("\\u%04x", cp);
+	}
+	putchar('\n');
+}
+
 static void
 ctl_json_dump(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 	if (s != NULL) {
-		puts(s);
+		ctl_json_put(s);
 		free(s);
 	}
 	json_decref(j);

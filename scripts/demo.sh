@@ -17,10 +17,26 @@ cleanup() {
 	for d in "$NA" "$NB" "$NC"; do "$CTL" -d "$d" down >/dev/null 2>&1 || true; done
 	rm -rf "$WORK"
 }
-trap cleanup EXIT
-
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ peernetctl %s\n' "$*"; "$CTL" "$@"; }
+DEMO_START=$(date +%s%N)
+# Bold headings only on a terminal: no escape codes in pipes and logs.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+# The command echoed so that it can be pasted back into a shell: each
+# argument quoted as the shell needs it (printf %q).
+# peernetctl by name when that is the one on PATH, else by its path.
+CTL_SHOWN=peernetctl
+[ "$(command -v peernetctl 2>/dev/null)" = "$CTL" ] || CTL_SHOWN=$(printf '%q' "$CTL")
+run() {
+	local a line="\$ $CTL_SHOWN"
+	for a in "$@"; do line+=" $(printf '%q' "$a")"; done
+	printf '%s\n' "$line"
+	"$CTL" "$@"
+}
+took() {
+	local ms=$(( ($(date +%s%N) - DEMO_START) / 1000000 ))
+	printf '\ndemo %s after %d.%03d s\n' "$1" $((ms / 1000)) $((ms % 1000))
+}
+trap 'rc=$?; took "$([ $rc = 0 ] && echo finished || echo "failed (exit $rc)")"; cleanup' EXIT
 
 say "node A: the root peer, on 127.0.0.51:7100"
 run -d "$NA" init --listen 127.0.0.51:7100 --no-lan --no-upnp --no-natpmp
