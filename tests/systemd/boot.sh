@@ -102,7 +102,10 @@ ctl() { in_ct peernetctl -d /var/lib/peernet "$@"; }
 mainpid() { in_ct systemctl show -P MainPID "peernet-$1.service"; }
 # Every daemon answers and every link between them is up.
 all_green() {
-	ctl --timeout 1000 status --json 2>/dev/null | jq -e '
+	local out
+	# jq 1.6 -e exits 0 on empty input: no answer must not count as green.
+	out=$(ctl --timeout 1000 status --json 2>/dev/null) && [ -n "$out" ] &&
+	printf '%s\n' "$out" | jq -e '
 	    (.daemons | length == 3) and all(.daemons[]; .running and all(.links[]; .state == "up"))' \
 	    >/dev/null 2>&1
 }
