@@ -72,6 +72,7 @@
 
 #include "blake3.h"
 #include "buf.h"
+#include "dl_state.h"
 #include "hex.h"
 #include "log.h"
 #include "merkle.h"
@@ -79,15 +80,12 @@
 
 #define DL_MAX		16		/* downloads being written at once */
 #define DL_IDLE_MS	120000		/* without data for this long: closed, prefix kept */
-#define DL_MAX_SIZE	(1ULL << 40)	/* 1 TiB, netd's limit too: <= 16384 leaves */
 #define DL_CHECKPOINT	(4ULL << 20)	/* bytes between two fsync'd checkpoints, at least */
 #define DL_IO		(1024 * 1024)	/* read buffer of the re-hash and commit passes */
 #define DL_RECHECK	(64ULL << 20)	/* tail of a kept prefix re-hashed before a resume */
 #define DL_SYNC		(32ULL << 20)	/* bytes between two durable checkpoints, at most */
 _Static_assert(DL_SYNC + DL_CHECKPOINT <= DL_RECHECK,
     "a power loss may leave more unsynced bytes than a resume re-hashes");
-#define DL_MAGIC	"PNDLPART"
-#define DL_STATE_HDR	64		/* magic 8, hash 32, size 8, fragment size 8, verified 8 */
 #define DL_SUBDIR	"storage/partial"
 /* The message prefix netd recognises as a verification failure (refetch). */
 #define DL_VERIFY_FAIL	"verification failed"
@@ -159,16 +157,17 @@ dl_remove_files(struct storaged *s, const uint8_t hash[32])
 		unlink(path);
 }
 
-/* Reads and checks the state file of hash: 0, or -1 (none or unusable). */
+/*
+ * Reads the state file of hash and checks it (dl_state_parse): 0, or -1
+ * (none or unusable).
+ */
 static int
 dl_state_load(struct storaged *s, const uint8_t hash[32], struct dl_state *st)
 {
 	char path[PATH_MAX];
-	uint8_t *b = NULL, sum[32], h[32];
-	struct buf_r r;
+	struct dl_state_view v;
 	struct stat sb;
-	blake3_hasher bh;
-	uint64_t n;
+	uint8_t *b = NULL;
 	size_t len;
 	int fd;
 
@@ -176,36 +175,22 @@ dl_state_load(struct storaged *s, const uint8_t hash[32], struct dl_state *st)
 	if (dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
-	/* 16384 leaves at most (1 TiB in 64 MiB fragments). */
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size < DL_STATE_HDR + 32 || sb.st_size > DL_STATE_HDR + 32 + 16384 * 32)
+	    sb.st_size < DL_STATE_MIN || sb.st_size > DL_STATE_MAX)
 		goto bad;
 	len = (size_t)sb.st_size;
 	if ((b = malloc(len)) == NULL || pread(fd, b, len, 0) != (ssize_t)len)
 		goto bad;
 	close(fd);
 	fd = -1;
-	blake3_hasher_init(&bh);
-	blake3_hasher_update(&bh, b, len - 32);
-	blake3_hasher_finalize(&bh, sum, 32);
-	buf_r_init(&r, b, len);
-	if (memcmp(buf_r_take(&r, 8), DL_MAGIC, 8) != 0)
+	if (dl_state_parse(b, len, hash, &v) != DL_STATE_OK)
 		goto bad;
-	buf_r_copy(&r, h, 32);
-	st->size = buf_r_le64(&r);
-	st->frag = buf_r_le64(&r);
-	st->verified = buf_r_le64(&r);
-	if (r.err || memcmp(h, hash, 32) != 0 || memcmp(sum, b + len - 32, 32) != 0 ||
-	    st->size == 0 || st->size > DL_MAX_SIZE ||
-	    st->frag != merkle_fragment_size(st->size) ||
-	    st->verified % st->frag != 0 || st->verified >= st->size)
+	st->size = v.size;
+	st->frag = v.frag;
+	st->verified = v.verified;
+	if ((st->leaves = malloc(v.nleaves * DL_STATE_LEAF + 1)) == NULL)
 		goto bad;
-	n = st->verified / st->frag;
-	if (buf_r_left(&r) != n * 32 + 32)
-		goto bad;
-	if ((st->leaves = malloc(n * 32 + 1)) == NULL)
-		goto bad;
-	buf_r_copy(&r, st->leaves, n * 32);
+	memcpy(st->leaves, v.leaves, v.nleaves * DL_STATE_LEAF);
 	free(b);
 	return 0;
 bad:
@@ -223,26 +208,15 @@ dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_
 	/* The sync thread and the loop each have their own temp file. */
 	const char *tmpext = durable ? ".state.sync" : ".state.tmp";
 	char path[PATH_MAX], tmp[PATH_MAX];
-	uint64_t n = verified / frag;
-	size_t len = DL_STATE_HDR + (size_t)n * 32 + 32;
-	struct buf_w w;
-	blake3_hasher bh;
+	size_t len = dl_state_len(frag, verified);
 	uint8_t *b;
 	int fd, rc = -1;
 
-	if ((b = malloc(len)) == NULL)
+	path[0] = '\0';
+	if (len == 0 || (b = malloc(len)) == NULL)
 		return -1;
-	buf_w_init(&w, b, len);
-	buf_w_bytes(&w, DL_MAGIC, 8);
-	buf_w_bytes(&w, hash, 32);
-	buf_w_le64(&w, size);
-	buf_w_le64(&w, frag);
-	buf_w_le64(&w, verified);
-	buf_w_bytes(&w, leaves, (size_t)n * 32);
-	blake3_hasher_init(&bh);
-	blake3_hasher_update(&bh, b, len - 32);
-	blake3_hasher_finalize(&bh, b + len - 32, 32);
-	if (dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
+	if (dl_state_encode(b, len, hash, size, frag, verified, leaves) != (long)len ||
+	    dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
 	    dl_path(s, hash, tmpext, tmp, sizeof(tmp)) != 0)
 		goto out;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
