@@ -114,6 +114,9 @@ static const struct conf_key conf_keys[] = {
 	  "Client name sent to peers, 1..255 bytes of UTF-8." },
 	{ "netd", "max_peers", CT_U32, F(max_peers), 1, 100000, "1000",
 	  "Most peers kept connected (1..100000)." },
+	{ "netd", "max_peers_per_ip", CT_U32, F(max_peers_per_ip), 0, 100000, "16",
+	  "Most peers (identities) kept from one IPv4 address or one IPv6 /64\n"
+	  "(0..100000; 0: no limit): one host cannot fill the peer list." },
 
 	{ "storaged", "cache_max_block_size", CT_BYTES, F(cache_max_block_size),
 	  1 * KIB, 64 * MIB, "50096",
@@ -884,6 +887,7 @@ conf_defaults(struct conf *c)
 	c->port_forward = 0;
 	conf_strcpy(c->user_agent, sizeof(c->user_agent), "peernet/0.1");
 	c->max_peers = 1000;
+	c->max_peers_per_ip = 16;
 	/* docs/data.md 2.11: the reference's CacheMaxBlockSize and Count. */
 	c->cache_max_block_size = 50096;
 	c->cache_max_block_count = 256;

@@ -81,6 +81,7 @@ struct conf {
 	uint16_t	port_forward;	/* 0: none */
 	char		user_agent[CONF_USER_AGENT_MAX + 1];
 	uint32_t	max_peers;
+	uint32_t	max_peers_per_ip;	/* per IPv4 address / IPv6 /64; 0: no cap */
 
 	/* [storaged] */
 	uint64_t	cache_max_block_size;

@@ -19,7 +19,8 @@ static const char *const ipc_nc_names[] = {
 	"portmap_errors",
 	"xfer_bad_fragment", "xfer_refused",
 	"addr_changes",
-	"tx_gso_runs", "rx_coalesced"
+	"tx_gso_runs", "rx_coalesced",
+	"drop_peer_addr_cap", "tx_unverified_withheld", "held_unverified"
 };
 
 _Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,

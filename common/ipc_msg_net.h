@@ -74,6 +74,14 @@ enum ipc_net_counter {
 	IPC_NC_ADDR_CHANGES,
 	/* UDP offloads (net.c): runs sent as one GSO buffer, coalesced receives */
 	IPC_NC_TX_GSO_RUNS, IPC_NC_RX_COALESCED,
+	/*
+	 * Hardening (node.c): newcomers refused by the per-address cap;
+	 * packets withheld from a source that has not proven it receives ours
+	 * (reflection budget); requests held until it has (Announcements
+	 * whose answer would not fit, transfer and block REQUEST_STARTs).
+	 */
+	IPC_NC_DROP_PEER_ADDR_CAP, IPC_NC_TX_UNVERIFIED_WITHHELD,
+	IPC_NC_HELD_UNVERIFIED,
 	IPC_NC_MAX
 };
 

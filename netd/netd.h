@@ -127,5 +127,14 @@ int	netd_discovery_in(struct netd *n, const uint8_t sender[33],
 	    const struct peer_addr *from);
 int	netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len);
 void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+/*
+ * A request from connection c, which has not completed a round trip with
+ * us (peer_conn_verified), that must not be served yet (it would make us
+ * send more than c sent): held, and a cookie sent to c; processed again
+ * (netd_xfer_packet, or as an Announcement) once c answers the cookie.
+ * -1 when it cannot be held (too large, too many from that peer).
+ */
+int	netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+	    const struct wire_packet *pkt);
 
 #endif

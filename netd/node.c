@@ -104,16 +104,38 @@ node_hdr(struct netd *n, struct wire_msg_hdr *h, int with_ua)
 }
 
 /*
+ * Reflection (docs/protocol.md §13.2): a connection that has not completed
+ * a round trip with us (no Response or Pong to one of our sequences, so
+ * rtt_ms == 0) may be a spoofed source.  What we send to it, counting
+ * every packet over time (answers, pings, retransmissions), never exceeds
+ * what came from it: each packet is charged to its budget and withheld
+ * (tx_unverified_withheld) when it would not fit.  Such packets carry no
+ * padding (garbage length 0 is valid, §2.4) so that their size is exact.
+ */
+static int
+node_budget_fits(const struct peer_conn *c, size_t len)
+{
+	return peer_conn_verified(c) || c->unverified_out + len <= c->unverified_in;
+}
+
+/*
  * Encrypts payload to `to` and sends it from socket `sock`.  Announcements
  * and Responses get the self-reported ports of that socket patched in
  * (§3.1): internal = its bound port, external = the port portmap.c
- * mapped for it, else port_forward, else 0.
+ * mapped for it, else port_forward, else 0.  bc: the connection whose
+ * reflection budget pays for it (NULL: our own first contact, bounded by
+ * its callers); garbage: exact padding length, or -1 for the random one
+ * (an unverified bc always gets the exact length, 0 unless given).
+ * Returns 0, -1 on a failure, NODE_WITHHELD over the budget.
  */
+#define NODE_WITHHELD	(-2)
 static int
-node_send_on(struct netd *n, const uint8_t to[33], int sock,
-    const struct peer_addr *local, const struct peer_addr *remote, uint8_t cmd,
-    uint32_t seq, const uint8_t *payload, size_t len)
+node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
+    const struct peer_addr *local, const struct peer_addr *remote,
+    struct peer_conn *bc, int garbage, uint8_t cmd, uint32_t seq,
+    const uint8_t *payload, size_t len)
 {
+	uint8_t rnd[4 + WIRE_GARBAGE_MAX];
 	size_t out;
 	int rc;
 
@@ -125,34 +147,75 @@ node_send_on(struct netd *n, const uint8_t to[33], int sock,
 		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
 		    n->socks[sock].port_external ? n->socks[sock].port_external :
 		    n->d->conf.port_forward);
-	rc = wire_packet_encode(node_pkt, sizeof(node_pkt), &out, &n->id, to, cmd,
-	    seq, node_payload, len);
+	if (bc != NULL && !peer_conn_verified(bc) && garbage < 0)
+		garbage = 0;
+	if (garbage > WIRE_GARBAGE_MAX)
+		garbage = WIRE_GARBAGE_MAX;
+	if (garbage >= 0) {
+		randombytes_buf(rnd, sizeof(rnd));
+		rc = wire_packet_encode_ex(node_pkt, sizeof(node_pkt), &out, &n->id, to,
+		    cmd, seq, node_payload, len, rnd, rnd + 4, (size_t)garbage);
+	} else
+		rc = wire_packet_encode(node_pkt, sizeof(node_pkt), &out, &n->id, to,
+		    cmd, seq, node_payload, len);
 	if (rc != 0) {
 		log_warnx("encode command %u: %s", cmd, wire_packet_strerror(rc));
 		return -1;
 	}
+	if (bc != NULL && !peer_conn_verified(bc)) {
+		if (!node_budget_fits(bc, out)) {
+			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
+			return NODE_WITHHELD;
+		}
+		bc->unverified_out += out;
+	}
 	return netd_send_raw(n, sock, local, remote, node_pkt, out);
 }
 
-/* To a known peer, on the connections §5.8 picks. */
+static int
+node_send_on(struct netd *n, const uint8_t to[33], int sock,
+    const struct peer_addr *local, const struct peer_addr *remote, uint8_t cmd,
+    uint32_t seq, const uint8_t *payload, size_t len)
+{
+	return node_send_on_ex(n, to, sock, local, remote, NULL, -1, cmd, seq,
+	    payload, len);
+}
+
+/*
+ * To a known peer, on the connections §5.8 picks, within their budgets;
+ * when none of those may be sent to (a new, unverified latest connection:
+ * one spoofed packet would otherwise redirect our traffic), on the
+ * peer's verified active connections instead.
+ */
 static int
 node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
     const uint8_t *payload, size_t len)
 {
 	struct peer_conn *targets[PEER_MAX_CONNS];
 	size_t k, i;
-	int sent = 0;
+	int sent = 0, withheld = 0, rc;
 
 	if (peer_send_targets(p, NULL, targets, &k) != 0)
 		return -1;
 	for (i = 0; i < k; i++) {
-		if (node_send_on(n, p->pub, targets[i]->sock, &targets[i]->local,
-		    &targets[i]->remote, cmd, seq, payload, len) == 0) {
+		rc = node_send_on_ex(n, p->pub, targets[i]->sock, &targets[i]->local,
+		    &targets[i]->remote, targets[i], -1, cmd, seq, payload, len);
+		if (rc == 0) {
 			peer_conn_sent(p, targets[i], node_now());
 			sent++;
-		} else
+		} else if (rc == NODE_WITHHELD)
+			withheld++;
+		else
 			peer_conn_send_failed(p, targets[i], 0, node_now());
 	}
+	if (sent == 0 && withheld > 0 &&
+	    peer_send_targets_verified(p, targets, &k) == 0)
+		for (i = 0; i < k; i++)
+			if (node_send_on(n, p->pub, targets[i]->sock, &targets[i]->local,
+			    &targets[i]->remote, cmd, seq, payload, len) == 0) {
+				peer_conn_sent(p, targets[i], node_now());
+				sent++;
+			}
 	return sent ? 0 : -1;
 }
 
@@ -164,17 +227,30 @@ netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 	return node_send_peer(n, p, cmd, seq, payload, len);
 }
 
+/* On connection c, within its budget (NODE_WITHHELD when over it). */
 static int
-node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t cmd,
-    uint32_t seq, const uint8_t *payload, size_t len)
+node_send_conn_ex(struct netd *n, struct peer *p, struct peer_conn *c, int garbage,
+    uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	if (node_send_on(n, p->pub, c->sock, &c->local, &c->remote, cmd, seq,
-	    payload, len) != 0) {
+	int rc;
+
+	rc = node_send_on_ex(n, p->pub, c->sock, &c->local, &c->remote, c, garbage,
+	    cmd, seq, payload, len);
+	if (rc == NODE_WITHHELD)
+		return rc;
+	if (rc != 0) {
 		peer_conn_send_failed(p, c, 0, node_now());
 		return -1;
 	}
 	peer_conn_sent(p, c, node_now());
 	return 0;
+}
+
+static int
+node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t cmd,
+    uint32_t seq, const uint8_t *payload, size_t len)
+{
+	return node_send_conn_ex(n, p, c, -1, cmd, seq, payload, len);
 }
 
 static int
@@ -355,18 +431,6 @@ node_connectable(void *fctx, const struct kad_contact *c)
 /* --- answering an Announcement (§3.2) ----------------------------------- */
 
 /*
- * Bytes an answer may cost: a connection that never answered one of our
- * sequences may be a spoofed source, so what it asks beyond FIND_SELF
- * (which first contact needs, §6.6) must not make the answer larger than
- * the request (docs/protocol.md §13.2: no reflection amplification).
- */
-static size_t
-node_answer_budget(const struct peer_conn *c, size_t request_len)
-{
-	return c->rtt_ms != 0 ? SIZE_MAX : request_len;
-}
-
-/*
  * The Response payload (into node_payload, *out_len) to Announcement a from
  * the node `requester`: allow_local says whether it talks to us from a local
  * address; budget bounds what beyond FIND_SELF is answered.
@@ -466,18 +530,155 @@ node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local
 	return 0;
 }
 
-static void
+/*
+ * Answers Announcement a on c.  An unverified c gets the whole answer only
+ * if it fits its budget: NODE_WITHHELD otherwise (nothing sent; the
+ * caller holds the request until c is verified).
+ */
+static int
 node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
-    const struct wire_announce *a, size_t request_len)
+    const struct wire_announce *a)
 {
 	size_t len;
 
 	if (node_answer_payload(n, p->node_id, peer_addr_is_local(&c->remote) ||
-	    peer_addr_is_loopback(&c->remote), node_answer_budget(c, request_len),
-	    a, &len) != 0)
-		return;
+	    peer_addr_is_loopback(&c->remote), SIZE_MAX, a, &len) != 0)
+		return -1;
+	if (!node_budget_fits(c, WIRE_PACKET_MIN + len))
+		return NODE_WITHHELD;
 	memcpy(node_plain, node_payload, len);
-	node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
+	return node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
+}
+
+/* --- requests held until their source is verified ------------------------ */
+
+/*
+ * A request from an unverified connection whose answer would exceed its
+ * budget (an Announcement asking for records, a transfer or block
+ * REQUEST_START, which would make us dial UDT and retransmit for seconds)
+ * is held here, and a cookie goes to the source: a bare Announcement (or
+ * a Ping when that does not fit) under a fresh sequence.  A real peer
+ * answers it (Response / Pong, §3.2, §3.5) within a round trip; the
+ * connection is then verified and the held requests are processed as if
+ * they had just arrived.  A spoofed source never answers: its requests
+ * expire after NETD_HELD_MS.  A fixed table; the oldest entry makes room.
+ */
+#define NETD_HELD_SLOTS		64
+#define NETD_HELD_MAX		2048	/* larger requests are dropped, not held */
+#define NETD_HELD_PER_PEER	4
+#define NETD_HELD_MS		5000
+#define NETD_COOKIE_MS		1000	/* one cookie in flight per connection */
+/*
+ * The cookie Announcement is padded by the 6 bytes a Response is longer
+ * than an Announcement (30 vs 24 bytes of payload without user agent), so
+ * that the minimal Response a peer owes it fits that peer's own budget
+ * for us when we are unverified to it as well (both sides new).
+ */
+#define NETD_COOKIE_PAD		6
+
+struct node_held {
+	uint8_t		 pub[33];
+	struct peer_addr remote;
+	uint8_t		 cmd;
+	uint32_t	 seq;
+	uint16_t	 len;
+	uint64_t	 when;		/* 0 = free */
+	uint8_t		 payload[NETD_HELD_MAX];
+};
+static struct node_held node_held[NETD_HELD_SLOTS];
+static uint8_t node_held_buf[NETD_HELD_MAX];
+
+/* A cookie to c: 0 if one is (or was just) on its way. */
+static int
+node_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
+{
+	uint64_t now = node_now();
+	uint32_t seq;
+	size_t len;
+	int rc;
+
+	if (peer_conn_verified(c) ||
+	    (c->last_ping_out != 0 && now - c->last_ping_out < NETD_COOKIE_MS))
+		return 0;
+	if (node_announce_payload(n, 0, 0, NULL, NULL, &len) != 0 ||
+	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
+	    now, &seq) != 0)
+		return -1;
+	memcpy(node_plain, node_payload, len);
+	rc = node_send_conn_ex(n, p, c, NETD_COOKIE_PAD, WIRE_CMD_ANNOUNCEMENT, seq,
+	    node_plain, len);
+	if (rc == NODE_WITHHELD)
+		rc = node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0);
+	if (rc == 0)
+		c->last_ping_out = now;
+	return rc;
+}
+
+/* For xfer.c and node.c: hold pkt from unverified c, send a cookie. */
+int
+netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	struct node_held *e, *oldest = &node_held[0];
+	uint64_t now = node_now();
+	int i, same = 0;
+
+	if (pkt->payload_len > NETD_HELD_MAX)
+		return -1;
+	for (i = 0; i < NETD_HELD_SLOTS; i++) {
+		e = &node_held[i];
+		if (e->when != 0 && now - e->when >= NETD_HELD_MS)
+			e->when = 0;
+		if (e->when != 0 && memcmp(e->pub, p->pub, 33) == 0)
+			same++;
+		if (e->when < oldest->when)
+			oldest = e;
+	}
+	if (same >= NETD_HELD_PER_PEER)
+		return -1;
+	e = oldest;
+	memcpy(e->pub, p->pub, 33);
+	e->remote = c->remote;
+	e->cmd = pkt->command;
+	e->seq = pkt->sequence;
+	e->len = (uint16_t)pkt->payload_len;
+	memcpy(e->payload, pkt->payload, pkt->payload_len);
+	e->when = now;
+	n->counters[IPC_NC_HELD_UNVERIFIED]++;
+	node_cookie(n, p, c);
+	return 0;
+}
+
+static void	node_on_announcement(struct netd *, struct peer *, struct peer_conn *,
+		    const struct wire_packet *);
+
+/* c was just verified: its held requests are processed now. */
+static void
+node_release(struct netd *n, struct peer *p, struct peer_conn *c)
+{
+	struct wire_packet pkt;
+	int i;
+
+	for (i = 0; i < NETD_HELD_SLOTS; i++) {
+		struct node_held *e = &node_held[i];
+
+		if (e->when == 0 || node_now() - e->when >= NETD_HELD_MS ||
+		    memcmp(e->pub, p->pub, 33) != 0 ||
+		    !peer_addr_ip_equal(&e->remote, &c->remote))
+			continue;
+		memset(&pkt, 0, sizeof(pkt));
+		memcpy(node_held_buf, e->payload, e->len);
+		pkt.command = e->cmd;
+		pkt.sequence = e->seq;
+		pkt.payload = node_held_buf;
+		pkt.payload_len = e->len;
+		memcpy(pkt.sender, p->pub, 33);
+		e->when = 0;
+		if (pkt.command == WIRE_CMD_ANNOUNCEMENT)
+			node_on_announcement(n, p, c, &pkt);
+		else
+			netd_xfer_packet(n, p, c, &pkt);
+	}
 }
 
 /* --- Traverse: relayed first contact and hole punching (§3.7, §8) -------- */
@@ -699,9 +900,11 @@ node_traverse_receive(struct netd *n, const struct wire_traverse *t)
 }
 
 static void
-node_on_traverse(struct netd *n, struct peer *p, const struct wire_packet *pkt)
+node_on_traverse(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
 {
 	struct wire_traverse t;
+	enum traverse_verdict v;
 	int rc;
 
 	n->counters[IPC_NC_RX_TRAVERSE]++;
@@ -711,7 +914,17 @@ node_on_traverse(struct netd *n, struct peer *p, const struct wire_packet *pkt)
 		    IPC_NC_DROP_TRAVERSE_OTHER]++;
 		return;
 	}
-	switch (traverse_classify(&t, n->id.pub, p->pub, (uint64_t)time(NULL))) {
+	v = traverse_classify(&t, n->id.pub, p->pub, (uint64_t)time(NULL));
+	/*
+	 * Both roles make a third party send to addresses the sender vouches
+	 * for (R: the target answers A's observed address; B: we answer the
+	 * address block the relay wrote): only from a verified connection.
+	 */
+	if ((v == TRAVERSE_FORWARD || v == TRAVERSE_RECEIVE) && !peer_conn_verified(c)) {
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
+		return;
+	}
+	switch (v) {
 	case TRAVERSE_FORWARD:
 		node_traverse_forward(n, p, &t, pkt);
 		break;
@@ -785,6 +998,7 @@ node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
 	struct wire_announce a;
+	int rc;
 
 	n->counters[IPC_NC_RX_ANNOUNCE]++;
 	if (wire_announce_decode(pkt->payload, pkt->payload_len, &a) != 0) {
@@ -794,12 +1008,16 @@ node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
 	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
 	node_kad_offer(n, p);
-	node_answer(n, p, c, pkt->sequence, &a, pkt->payload_len + WIRE_PACKET_MIN);
-	/*
-	 * One Ping (smaller than the Announcement) proves the address is the
-	 * peer's own: its Pong makes the peer usable for our lookups.
-	 */
-	if (c->rtt_ms == 0 && c->last_ping_out == 0) {
+	rc = node_answer(n, p, c, pkt->sequence, &a);
+	if (rc == NODE_WITHHELD) {
+		/* Held until the source answers our cookie (node_release). */
+		if (netd_hold_unverified(n, p, c, pkt) != 0)
+			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
+	} else if (!peer_conn_verified(c) && c->last_ping_out == 0) {
+		/*
+		 * One Ping (within the budget) proves the address is the peer's
+		 * own: its Pong makes the peer usable for our lookups.
+		 */
 		uint32_t seq;
 
 		if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_PING, 0),
@@ -807,7 +1025,13 @@ node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 		    node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0) == 0)
 			c->last_ping_out = node_now();
 	}
-	if (peer_set_info(p, &a.hdr, node_now()) == 1)
+	/*
+	 * The chain news goes to storaged's cache (which may fetch blocks)
+	 * only from a verified connection: a flood of new identities claiming
+	 * chains would queue requests to storaged.  Unverified peers report
+	 * it again in their Responses to our keep-alives.
+	 */
+	if (peer_set_info(p, &a.hdr, node_now()) == 1 && peer_conn_verified(c))
 		node_chain_seen(n, p);
 }
 
@@ -992,6 +1216,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 {
 	struct wire_response r;
 	struct seq_match m;
+	int was;
 
 	n->counters[IPC_NC_RX_RESPONSE]++;
 	if (wire_response_decode(pkt->payload, pkt->payload_len, &r) != 0) {
@@ -1006,7 +1231,9 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, r.hdr.port_internal, r.hdr.port_external,
 	    (r.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
-	if (peer_set_info(p, &r.hdr, node_now()) == 1)
+	was = peer_conn_verified(c);
+	/* Also when this answer verifies c: its news was not passed on before. */
+	if (peer_set_info(p, &r.hdr, node_now()) == 1 || !was)
 		node_chain_seen(n, p);
 	if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
@@ -1021,6 +1248,9 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	default:
 		break;
 	}
+	/* After r is used: the held requests reuse the packet buffers. */
+	if (!was && peer_conn_verified(c))
+		node_release(n, p, c);
 }
 
 static void
@@ -1041,13 +1271,21 @@ node_on_ping(struct netd *n, struct peer *p, struct peer_conn *c,
 		node_send_conn(n, p, c, WIRE_CMD_PONG, pkt->sequence, NULL, 0);
 		return;
 	}
-	/* Ports still unknown on this connection: ask with an Announcement (§3.5). */
+	/*
+	 * Ports still unknown on this connection: ask with an Announcement
+	 * (§3.5); an unverified source whose Ping does not pay for one gets
+	 * the Pong (as large as its Ping), which also lets it verify us.
+	 */
 	if (node_announce_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
 	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    node_now(), &seq) != 0)
 		return;
 	memcpy(node_plain, node_payload, len);
-	node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len);
+	if (node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len) ==
+	    NODE_WITHHELD) {
+		seq_remove(n->seqs, p->pub, seq);
+		node_send_conn(n, p, c, WIRE_CMD_PONG, pkt->sequence, NULL, 0);
+	}
 }
 
 static void
@@ -1065,7 +1303,10 @@ node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
 		n->counters[IPC_NC_DROP_UNSOLICITED]++;
 		return;
 	}
-	if (m.first)
+	if (m.first && !peer_conn_verified(c)) {
+		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
+		node_release(n, p, c);
+	} else if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
 	if (CTX_KIND(m.ctx) != NETD_CTX_CTLPING || CTX_ARG(m.ctx) >= NETD_MAX_PENDING)
 		return;
@@ -1149,9 +1390,13 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 	    &p, &c, &events);
 	if (rc != 0) {
 		n->counters[rc == PEER_ERR_FULL ? IPC_NC_DROP_PEER_FULL :
+		    rc == PEER_ERR_ADDR_CAP ? IPC_NC_DROP_PEER_ADDR_CAP :
 		    IPC_NC_DROP_SELF]++;
 		return;
 	}
+	/* What an unverified source sent pays for what we may send it. */
+	if (!peer_conn_verified(c))
+		c->unverified_in += len;
 	if (events & PEER_EV_NEW_PEER) {
 		char addr[PEER_ADDR_STRLEN], id[17];
 		int i;
@@ -1184,7 +1429,7 @@ netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		netd_xfer_packet(n, p, c, &pkt);
 		break;
 	case WIRE_CMD_TRAVERSE:
-		node_on_traverse(n, p, &pkt);
+		node_on_traverse(n, p, c, &pkt);
 		break;
 	default:
 		/* Local Discovery arrives on the discovery sockets (lan.c), not here. */
@@ -1746,6 +1991,7 @@ netd_node_init(struct netd *n, char *err, size_t errlen)
 
 	memset(&pc, 0, sizeof(pc));
 	pc.max_peers = n->d->conf.max_peers;
+	pc.max_per_ip = n->d->conf.max_peers_per_ip;
 	pc.self_pub = n->id.pub;
 	randombytes_buf(pc.hash_key, sizeof(pc.hash_key));
 	pc.rand32 = node_rand32;

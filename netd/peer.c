@@ -19,7 +19,21 @@
 
 #include "peer.h"
 
+/*
+ * Peers per source prefix (the per-IP cap): one entry per prefix that at
+ * least one peer has a connection from; key = family byte + the IPv4
+ * address or the IPv6 /64.
+ */
+#define SRC_KEY	9
+struct peer_src {
+	uint8_t		 key[SRC_KEY];
+	uint32_t	 peers;
+	struct peer_src	*next;
+};
+
 struct peer_list {
+	struct peer_src	**by_src;	/* NULL when max_per_ip is 0 */
+	uint32_t	  max_per_ip;
 	struct peer	**by_id;
 	struct peer	**by_node;
 	size_t		  mask;
@@ -53,6 +67,8 @@ peer_strerror(int err)
 		return "no valid connection to peer";
 	case PEER_ERR_PARSE:
 		return "not an IP address";
+	case PEER_ERR_ADDR_CAP:
+		return "too many peers from that address";
 	}
 	return "unknown peer error";
 }
@@ -262,7 +278,12 @@ peer_list_new(const struct peer_list_conf *conf)
 		;
 	l->by_id = calloc(nb, sizeof(*l->by_id));
 	l->by_node = calloc(nb, sizeof(*l->by_node));
-	if (l->by_id == NULL || l->by_node == NULL) {
+	l->max_per_ip = conf->max_per_ip;
+	if (l->max_per_ip > 0)
+		l->by_src = calloc(nb, sizeof(*l->by_src));
+	if (l->by_id == NULL || l->by_node == NULL ||
+	    (l->max_per_ip > 0 && l->by_src == NULL)) {
+		free(l->by_src);
 		free(l->by_id);
 		free(l->by_node);
 		free(l);
@@ -288,10 +309,20 @@ peer_list_free(struct peer_list *l)
 
 	if (l == NULL)
 		return;
+	struct peer_src *e, *en;
+	size_t i;
+
 	for (p = l->lru_head; p != NULL; p = next) {
 		next = p->lru_next;
 		free(p);
 	}
+	if (l->by_src != NULL)
+		for (i = 0; i <= l->mask; i++)
+			for (e = l->by_src[i]; e != NULL; e = en) {
+				en = e->next;
+				free(e);
+			}
+	free(l->by_src);
 	free(l->by_id);
 	free(l->by_node);
 	free(l);
@@ -317,6 +348,15 @@ peer_list_stats(const struct peer_list *l, struct peer_list_stats *st)
 	}
 	st->bytes = sizeof(*l) + 2 * (l->mask + 1) * sizeof(struct peer *) +
 	    l->npeers * sizeof(struct peer);
+	if (l->by_src != NULL) {
+		const struct peer_src *e;
+		size_t i;
+
+		st->bytes += (l->mask + 1) * sizeof(struct peer_src *);
+		for (i = 0; i <= l->mask; i++)
+			for (e = l->by_src[i]; e != NULL; e = e->next)
+				st->bytes += sizeof(*e);
+	}
 }
 
 static size_t
@@ -328,6 +368,85 @@ hash_bytes(const struct peer_list *l, const uint8_t *in, size_t n)
 	crypto_shorthash(out, in, n, l->key);
 	memcpy(&h, out, sizeof(h));
 	return (size_t)h & l->mask;
+}
+
+/* ---- peers per source prefix ---- */
+
+static void
+src_key(const struct peer_addr *a, uint8_t key[SRC_KEY])
+{
+	memset(key, 0, SRC_KEY);
+	key[0] = a->family == AF_INET ? 4 : 6;
+	memcpy(key + 1, a->ip, a->family == AF_INET ? 4 : 8);
+}
+
+static struct peer_src **
+src_slot(const struct peer_list *l, const uint8_t key[SRC_KEY])
+{
+	struct peer_src **pp = &l->by_src[hash_bytes(l, key, SRC_KEY)];
+
+	while (*pp != NULL && memcmp((*pp)->key, key, SRC_KEY) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+uint32_t
+peer_prefix_count(const struct peer_list *l, const struct peer_addr *remote)
+{
+	uint8_t key[SRC_KEY];
+	struct peer_src **pp;
+
+	if (l->by_src == NULL || !addr_valid(remote))
+		return 0;
+	src_key(remote, key);
+	pp = src_slot(l, key);
+	return *pp != NULL ? (*pp)->peers : 0;
+}
+
+/* Does p have a connection (other than slot `except`) from a's prefix? */
+static int
+src_peer_has(const struct peer *p, const struct peer_addr *a, int except)
+{
+	uint8_t k1[SRC_KEY], k2[SRC_KEY];
+	int i;
+
+	src_key(a, k1);
+	for (i = 0; i < PEER_MAX_CONNS; i++) {
+		if (i == except || !p->conns[i].in_use)
+			continue;
+		src_key(&p->conns[i].remote, k2);
+		if (memcmp(k1, k2, SRC_KEY) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One peer more (+1) or less (-1) from a's prefix.  -1 on no memory. */
+static int
+src_adjust(struct peer_list *l, const struct peer_addr *a, int delta)
+{
+	uint8_t key[SRC_KEY];
+	struct peer_src **pp, *e;
+
+	if (l->by_src == NULL)
+		return 0;
+	src_key(a, key);
+	pp = src_slot(l, key);
+	if ((e = *pp) == NULL) {
+		if (delta < 0)
+			return 0;
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			return -1;
+		memcpy(e->key, key, SRC_KEY);
+		*pp = e;
+	}
+	if (delta > 0)
+		e->peers++;
+	else if (--e->peers == 0) {
+		*pp = e->next;
+		free(e);
+	}
+	return 0;
 }
 
 struct peer *
@@ -425,6 +544,25 @@ peer_drop(struct peer_list *l, struct peer *p, enum peer_removed_why why)
 	if (*pp == p)
 		*pp = p->next_node;
 	lru_unlink(l, p);
+	if (l->by_src != NULL) {
+		uint8_t k1[SRC_KEY], k2[SRC_KEY];
+		int i, j, later;
+
+		/* Once per prefix: the last slot holding it counts. */
+		for (i = 0; i < PEER_MAX_CONNS; i++) {
+			if (!p->conns[i].in_use)
+				continue;
+			src_key(&p->conns[i].remote, k1);
+			for (j = i + 1, later = 0; j < PEER_MAX_CONNS && !later; j++) {
+				if (!p->conns[j].in_use)
+					continue;
+				src_key(&p->conns[j].remote, k2);
+				later = memcmp(k1, k2, SRC_KEY) == 0;
+			}
+			if (!later)
+				src_adjust(l, &p->conns[i].remote, -1);
+		}
+	}
 	l->npeers--;
 	if (why == PEER_WHY_EVICTED)
 		l->st.evicted++;
@@ -498,6 +636,8 @@ conn_drop(struct peer_list *l, struct peer *p, struct peer_conn *c,
 	c->status = PEER_CONN_REMOVED;
 	emit(l, PEER_ACT_CONN_REMOVED, p, c, why);
 	c->in_use = 0;
+	if (l->by_src != NULL && !src_peer_has(p, &c->remote, -1))
+		src_adjust(l, &c->remote, -1);
 }
 
 /*
@@ -584,6 +724,9 @@ conn_register(struct peer_list *l, struct peer *p, int sock,
 		if (!p->conns[slot].in_use)
 			break;
 	c = &p->conns[slot];
+	/* The cap was checked by the caller; counted before the slot is taken. */
+	if (l->by_src != NULL && !src_peer_has(p, remote, -1))
+		src_adjust(l, remote, +1);
 	memset(c, 0, sizeof(*c));
 	c->in_use = 1;
 	c->remote = *remote;
@@ -651,7 +794,17 @@ peer_packet_in(struct peer_list *l,
 		return PEER_ERR_ARG;
 	if (l->has_self && memcmp(sender_pub, l->self, PEERNET_PUBKEY_BYTES) == 0)
 		return PEER_ERR_SELF;
-	if ((p = peer_find(l, sender_pub)) == NULL) {
+	p = peer_find(l, sender_pub);
+	/*
+	 * The per-prefix cap, before anything is evicted or allocated: a peer
+	 * not yet connected from that prefix is refused when it is full.
+	 */
+	if (l->by_src != NULL && (p == NULL || !src_peer_has(p, remote, -1)) &&
+	    peer_prefix_count(l, remote) >= l->max_per_ip) {
+		l->st.refused_addr++;
+		return PEER_ERR_ADDR_CAP;
+	}
+	if (p == NULL) {
 		if ((p = peer_add(l, sender_pub, now_ms, &err)) == NULL)
 			return err;
 		ev |= PEER_EV_NEW_PEER;
@@ -699,6 +852,12 @@ peer_set_info(struct peer *p, const struct wire_msg_hdr *h, uint64_t now_ms)
 	p->chain_version = h->blockchain_version;
 	p->chain_refreshed = now_ms;
 	return changed;
+}
+
+int
+peer_conn_verified(const struct peer_conn *c)
+{
+	return c->rtt_ms != 0;
 }
 
 void
@@ -875,6 +1034,24 @@ peer_send_targets(const struct peer *p, const struct peer_conn *failed,
 	if (*n == 0 && failed == NULL)
 		return PEER_ERR_NO_CONN;
 	return PEER_OK;
+}
+
+int
+peer_send_targets_verified(const struct peer *p,
+    struct peer_conn *out[PEER_MAX_CONNS], size_t *n)
+{
+	struct peer *q = (struct peer *)p;
+	uint8_t i;
+
+	*n = 0;
+	if (p->latest >= 0 && peer_conn_verified(&p->conns[p->latest])) {
+		out[(*n)++] = &q->conns[p->latest];
+		return PEER_OK;
+	}
+	for (i = 0; i < p->nact; i++)
+		if (peer_conn_verified(&p->conns[p->act[i]]))
+			out[(*n)++] = &q->conns[p->act[i]];
+	return *n > 0 ? PEER_OK : PEER_ERR_NO_CONN;
 }
 
 void

@@ -37,12 +37,20 @@
  *     has a connection that got traffic within connectionInvalidate);
  *     otherwise the newcomer is refused (PEER_ERR_FULL).  Live peers are
  *     therefore never displaced by a flood of new identities.
+ *   - at most conf.max_per_ip peers with a connection from one source
+ *     prefix (an IPv4 address, an IPv6 /64; 0 = no cap): a new peer, or a
+ *     peer's first connection from such a prefix, is refused with
+ *     PEER_ERR_ADDR_CAP when the prefix holds that many already, so one
+ *     host with many identities cannot fill the list.  Checked before any
+ *     eviction: a refused newcomer displaces nobody.
  *   - at most PEER_MAX_CONNS connections per peer (active + inactive); a
  *     new address when all slots are used replaces the inactive connection
  *     that expires first, else the active connection heard from least
  *     recently.
- *   Memory: sizeof(struct peer_list) + 2 bucket arrays of max_peers
- *   pointers (rounded up to a power of two) + npeers * sizeof(struct peer).
+ *   Memory: sizeof(struct peer_list) + 3 bucket arrays of max_peers
+ *   pointers (rounded up to a power of two) + npeers * sizeof(struct peer)
+ *   + one small struct per distinct source prefix (at most one per
+ *   connection) when the per-prefix cap is on.
  *
  * Deviations from the reference (which never removes peers, §5.1/§11):
  * a peer whose connections are all inactive and past their expiry (i.e.
@@ -92,6 +100,7 @@ enum peer_err {
 	PEER_ERR_NOMEM = -4,
 	PEER_ERR_NO_CONN = -5,	/* no (qualifying) active connection */
 	PEER_ERR_PARSE = -6,	/* peer_addr_parse: not an IP address */
+	PEER_ERR_ADDR_CAP = -7,	/* that source address (/64) holds max_per_ip peers */
 };
 
 const char *peer_strerror(int err);
@@ -116,6 +125,14 @@ struct peer_conn {
 	uint64_t	last_packet_out;
 	uint64_t	last_ping_out;	/* 0 = never */
 	uint64_t	expires;	/* inactive only */
+	/*
+	 * Reflection budget (node.c): bytes received on and sent to this
+	 * connection while it is unverified (rtt_ms == 0: it never answered
+	 * one of our sequences, so its source may be spoofed).  Nothing is
+	 * sent to it beyond what it sent us.
+	 */
+	uint64_t	unverified_in;
+	uint64_t	unverified_out;
 	uint8_t		in_use;		/* private: slot allocated */
 };
 
@@ -168,6 +185,7 @@ typedef void (*peer_action_fn)(void *arg, const struct peer_action *a);
 
 struct peer_list_conf {
 	uint32_t	 max_peers;	/* conf max_peers, 1..PEER_LIST_MAX */
+	uint32_t	 max_per_ip;	/* conf max_peers_per_ip; 0 = no cap */
 	const uint8_t	*self_pub;	/* our peer ID (packets from it are refused), or NULL */
 	uint8_t		 hash_key[16];	/* random: keys the SipHash of both indexes */
 	uint32_t	(*rand32)(void *arg);	/* initial sequence counters */
@@ -184,6 +202,7 @@ struct peer_list_stats {
 	uint64_t	removed;	/* peers removed as expired */
 	uint64_t	evicted;	/* peers evicted for a newcomer */
 	uint64_t	refused;	/* newcomers refused (PEER_ERR_FULL) */
+	uint64_t	refused_addr;	/* refused by the per-prefix cap (PEER_ERR_ADDR_CAP) */
 	uint64_t	conns_evicted;	/* connections replaced because of the cap */
 };
 
@@ -239,6 +258,10 @@ int	peer_set_info(struct peer *p, const struct wire_msg_hdr *h,
 void	peer_conn_set_rtt(struct peer_conn *c, uint32_t rtt_ms);
 /* §5.6: the latest connection's RTT if non-zero, else the first active one's, else 0. */
 uint32_t peer_rtt(const struct peer *p);
+/* A completed round trip on c (rtt known): its source address is the peer's own. */
+int	peer_conn_verified(const struct peer_conn *c);
+/* How many peers have a connection from remote's prefix (IPv4 address, IPv6 /64). */
+uint32_t peer_prefix_count(const struct peer_list *l, const struct peer_addr *remote);
 
 /* §5.5 */
 int	peer_conn_behind_nat(const struct peer_conn *c);
@@ -264,6 +287,14 @@ void	peer_tick(struct peer_list *l, uint64_t now_ms);
  * the peer has no active connection (and failed == NULL).
  */
 int	peer_send_targets(const struct peer *p, const struct peer_conn *failed,
+	    struct peer_conn *out[PEER_MAX_CONNS], size_t *n);
+/*
+ * peer_send_targets() restricted to verified connections (a transfer's
+ * data must never go to a source that may be spoofed): the §5.8 choice if
+ * it is verified, else every verified active connection.
+ * PEER_ERR_NO_CONN when there is none.
+ */
+int	peer_send_targets_verified(const struct peer *p,
 	    struct peer_conn *out[PEER_MAX_CONNS], size_t *n);
 /* A packet left on c: LastPacketOut = now, the peer's out counter. */
 void	peer_conn_sent(struct peer *p, struct peer_conn *c, uint64_t now_ms);

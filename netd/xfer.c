@@ -184,8 +184,9 @@ xfer_env_send(void *ctx, const uint8_t *pkt, size_t len)
 	size_t out, k, i;
 	int sent = 0;
 
+	/* UDT only ever goes to verified connections (no reflection, node.c). */
 	if ((p = peer_find(s->n->peers, s->pub)) == NULL ||
-	    peer_send_targets(p, NULL, targets, &k) != 0)
+	    peer_send_targets_verified(p, targets, &k) != 0)
 		return -1;
 	memcpy(l.id, s->id, sizeof(l.id));
 	l.data = pkt;
@@ -574,11 +575,20 @@ netd_xfer_blocks_wanted(struct netd *n, struct peer *p, uint64_t version,
     uint64_t from, uint64_t to)
 {
 	struct xfer *x = X(n);
+	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct xfer_sess *s;
 	struct xfer_want *w;
+	size_t k;
 	int i;
 
 	if (x == NULL || to <= from)
+		return;
+	/*
+	 * Only from a peer with a verified connection: a session holds a UDT
+	 * connection of a few MB, which a flood of new identities claiming
+	 * chains must not make us allocate (nor our requests reflect).
+	 */
+	if (peer_send_targets_verified(p, targets, &k) != 0)
 		return;
 	/* The cache never holds more than CacheMaxBlockCount blocks (§9.9). */
 	if (from >= XFER_MAX_COUNT)
@@ -918,8 +928,16 @@ netd_xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 		n->counters[IPC_NC_DROP_MESSAGE]++;
 		return;
 	}
-	/* REQUEST_START is processed without a sequence match (§4.3). */
+	/*
+	 * REQUEST_START is processed without a sequence match (§4.3), from a
+	 * verified connection only: serving dials UDT and retransmits its
+	 * handshake for seconds, towards what may be a spoofed source.
+	 */
 	if (g.control == WIRE_GETBLOCK_REQUEST_START) {
+		if (!peer_conn_verified(c)) {
+			netd_hold_unverified(n, p, c, pkt);
+			return;
+		}
 		xfer_request(n, p, pkt->sequence, &g);
 		return;
 	}

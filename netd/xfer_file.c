@@ -230,8 +230,9 @@ xf_env_send(void *ctx, const uint8_t *pkt, size_t len)
 	size_t out, k, i;
 	int sent = 0;
 
+	/* UDT only ever goes to verified connections (no reflection, node.c). */
 	if ((p = peer_find(n->peers, s->pub)) == NULL ||
-	    peer_send_targets(p, NULL, targets, &k) != 0)
+	    peer_send_targets_verified(p, targets, &k) != 0)
 		return -1;
 	memcpy(l.id, s->id, sizeof(l.id));
 	l.data = pkt;
@@ -1933,8 +1934,15 @@ xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
 		n->counters[IPC_NC_DROP_MESSAGE]++;
 		return;
 	}
-	/* REQUEST_START is processed without a sequence match (§4.3). */
+	/*
+	 * REQUEST_START is processed without a sequence match (§4.3), from a
+	 * verified connection only (see netd_hold_unverified).
+	 */
 	if (t.control == WIRE_TRANSFER_REQUEST_START) {
+		if (!peer_conn_verified(c)) {
+			netd_hold_unverified(n, p, c, pkt);
+			return;
+		}
 		xf_request(f, p, pkt->sequence, &t);
 		return;
 	}

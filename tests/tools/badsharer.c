@@ -162,6 +162,23 @@ bs_wait(struct bs *b, struct bs_seen *s, uint64_t until, int ann)
 				s->other++;
 		} else if (pkt.command == WIRE_CMD_PING)
 			bs_send(b, WIRE_CMD_PONG, pkt.sequence, NULL, 0);
+		else if (pkt.command == WIRE_CMD_ANNOUNCEMENT) {
+			/*
+			 * As the reference: every Announcement gets a Response.  The
+			 * node sends one (a cookie) before it serves an address that
+			 * never answered it (no reflection, netd/node.c).
+			 */
+			struct wire_response_in r;
+			size_t len;
+
+			memset(&r, 0, sizeof(r));
+			r.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
+			r.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
+			if (wire_response_encode(bs_payload, sizeof(bs_payload), &len, &r) == 0) {
+				wire_msg_set_ports(bs_payload, len, b->port, 0);
+				bs_send(b, WIRE_CMD_RESPONSE, pkt.sequence, bs_payload, len);
+			}
+		}
 	}
 }
 

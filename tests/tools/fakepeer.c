@@ -414,6 +414,38 @@ struct fp_announce {
 	char		json[4096];
 };
 
+/*
+ * What the reference does with an Announcement or a Ping from the node
+ * (§3.2, §3.5): a Response carrying its sequence (header only: we know
+ * nobody), a Pong.  The node sends a bare Announcement (a "cookie") to a
+ * source that has not answered it yet before it serves a request whose
+ * answer would be larger than the request: answering it proves that we
+ * receive its packets at our address.
+ */
+static void
+fp_answer_like_reference(struct fp *f, const struct fp_rx *rx)
+{
+	struct wire_announce a;
+	struct wire_response_in r;
+	size_t len;
+
+	if (!rx->ok)
+		return;
+	if (rx->pkt.command == WIRE_CMD_PING) {
+		fp_send(f, rx->fd, WIRE_CMD_PONG, rx->pkt.sequence, NULL, 0, NULL);
+		return;
+	}
+	if (rx->pkt.command != WIRE_CMD_ANNOUNCEMENT ||
+	    wire_announce_decode(rx->pkt.payload, rx->pkt.payload_len, &a) != 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	fp_hdr(f, &r.hdr, a.hdr.ua_len > 0, WIRE_ACTION_SEQUENCE_LAST);
+	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
+		fp_die("response encode failed");
+	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
+	fp_send(f, rx->fd, WIRE_CMD_RESPONSE, rx->pkt.sequence, fp_payload, len, NULL);
+}
+
 static void
 fp_on_announce_reply(struct fp *f, const struct fp_rx *rx, void *arg)
 {
@@ -425,7 +457,7 @@ fp_on_announce_reply(struct fp *f, const struct fp_rx *rx, void *arg)
 	size_t off = 0, nrec = 0;
 	uint16_t i;
 
-	(void)f;
+	fp_answer_like_reference(f, rx);
 	if (!rx->ok || rx->pkt.command != WIRE_CMD_RESPONSE || rx->pkt.sequence != a->seq ||
 	    wire_response_decode(rx->pkt.payload, rx->pkt.payload_len, &r) != 0)
 		return;
@@ -652,7 +684,9 @@ fp_on_poison(struct fp *f, const struct fp_rx *rx, void *arg)
 		fp_send(f, rx->fd, WIRE_CMD_PONG, rx->pkt.sequence, NULL, 0, NULL);
 		return;
 	case WIRE_CMD_RESPONSE:
-		p->responses_in++;
+		/* Answers to the lying Announcements (main address) only. */
+		if (rx->fd == f->fd)
+			p->responses_in++;
 		return;
 	case WIRE_CMD_ANNOUNCEMENT:
 		break;
@@ -749,14 +783,20 @@ cmd_poison(struct fp *f, long n)
 			next_lie = now + 1000;
 		}
 		/*
-		 * A Ping from our other address: a connection without reported
-		 * ports, so the node asks with an Announcement (§3.5) whose
-		 * Response (full of records) must lead nowhere.
+		 * A Ping and a FIND_SELF from our other address: a connection
+		 * without reported ports, so the node asks with an Announcement
+		 * (§3.5) when the Ping pays for one, and in any case sends a
+		 * bare Announcement (a cookie) before it answers the FIND_SELF
+		 * of an address that never answered it.  Our Responses to those
+		 * (full of records) must lead nowhere.
 		 */
 		if (f->alt_fd >= 0 && now >= next_alt && f->rx_pkts > 0 &&
 		    p.alt_pings < 3) {
 			randombytes_buf(&seq, sizeof(seq));
 			fp_send(f, f->alt_fd, WIRE_CMD_PING, seq, NULL, 0, NULL);
+			randombytes_buf(&seq, sizeof(seq));
+			len = fp_announce_payload(f, 1, WIRE_ACTION_FIND_SELF, NULL, 0);
+			fp_send(f, f->alt_fd, WIRE_CMD_ANNOUNCEMENT, seq, fp_payload, len, NULL);
 			p.alt_pings++;
 			next_alt = now + 2000;
 		}
