@@ -176,6 +176,11 @@ $(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB)
 fuzz: $(FUZZERS)
 fuzz-smoke: $(FUZZERS)
 	@FUZZ_B=$(FUZZ_B) scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+# The long campaign, not run by CI: 10 million runs or FUZZ_LONG_SECONDS
+# (default 600) per target; a table in $(FUZZ_B)/fuzz-long.md.
+.PHONY: fuzz-long
+fuzz-long: $(FUZZERS)
+	@FUZZ_B=$(FUZZ_B) scripts/fuzz-long.sh
 
 install: all
 	@scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(B)"
