@@ -33,7 +33,8 @@ enum ctl_call_err {
 	CTL_E_TIMEOUT = -3,	/* no answer before the deadline: hung, stopped */
 	CTL_E_LOST = -4,	/* the connection closed before the reply */
 	CTL_E_ERROR = -5,	/* anything else */
-	CTL_E_REFUSED = -6	/* the daemon answered with an error status */
+	CTL_E_REFUSED = -6,	/* the daemon answered with an error status */
+	CTL_E_UID = -7		/* the daemon refused this uid (IPC_ERR_DENIED) */
 };
 
 struct ctl {

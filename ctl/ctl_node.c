@@ -420,7 +420,7 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 		}
 		c->timeout_ms = saved;
 		if (pid[i] <= 0) {
-			if (!asked && c->last_err == CTL_E_DENIED) {
+			if (!asked && (c->last_err == CTL_E_DENIED || c->last_err == CTL_E_UID)) {
 				snprintf(what[i], 160, "permission denied");
 				failed++;
 			} else if (holder == -1) {
@@ -551,7 +551,7 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			nready++;
 			continue;
 		}
-		if (c->last_err == CTL_E_DENIED) {
+		if (c->last_err == CTL_E_DENIED || c->last_err == CTL_E_UID) {
 			ctl_denied(c, c->dir);
 			snprintf(why[i], sizeof(why[i]), "permission denied");
 			failed++;
@@ -774,7 +774,7 @@ static const char *
 ctl_down_state(struct ctl *c, const char *daemon, int err, pid_t *holder)
 {
 	*holder = ctl_lock_holder(c, daemon);
-	if (err == CTL_E_DENIED || *holder == CTL_LOCK_DENIED)
+	if (err == CTL_E_DENIED || err == CTL_E_UID || *holder == CTL_LOCK_DENIED)
 		return "permission denied";
 	if (err == CTL_E_REFUSED)
 		return "refused";
@@ -806,7 +806,8 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			left = ctl_left_ms(c, saved) / (3 - i);
 			c->timeout_ms = left > 0 ? left : 1;
 		}
-		ok[i] = ctl_status_of(c, ctl_daemons[i], &st[i], 2) == 0;
+		/* refusals (uid not allowed) are printed as they come */
+		ok[i] = ctl_status_of(c, ctl_daemons[i], &st[i], 1) == 0;
 		errs[i] = ok[i] ? 0 : c->last_err;
 		c->timeout_ms = saved;
 		state[i] = ok[i] ? "running" :
@@ -884,6 +885,8 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	for (i = 0; i < 3; i++) {
 		if (ok[i])
 			continue;
+		if (errs[i] == CTL_E_UID || errs[i] == CTL_E_REFUSED)
+			continue;	/* said by ctl_call */
 		if (strcmp(state[i], "permission denied") == 0) {
 			ctl_denied(c, c->dir);
 			break;
@@ -895,8 +898,6 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			ctl_err("%s%s does not answer: hung or stopped? 'peernetctl "
 			    "-d %s down' stops it", ctl_daemons[i], pid, c->dir);
 		}
-		else if (strcmp(state[i], "refused") == 0)
-			ctl_err("%s refused the status request", ctl_daemons[i]);
 		else
 			ctl_err("%s is not running for %s: start it with "
 			    "'peernetctl -d %s up'", ctl_daemons[i], c->dir, c->dir);

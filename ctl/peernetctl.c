@@ -234,9 +234,11 @@ ctl_denied(struct ctl *c, const char *what)
 		strlcpy(gname, gr->gr_name, sizeof(gname));
 	if ((pw = getpwuid(geteuid())) != NULL)
 		strlcpy(user, pw->pw_name, sizeof(user));
-	ctl_err("permission denied on %s: only root, the daemons' user and members "
-	    "of group '%s' may use this node (add yourself with 'usermod -aG %s %s' "
-	    "and log in again)", what, gname, gname, user);
+	ctl_err("permission denied on %s: the node's sockets are for root, the "
+	    "daemons' user and members of group '%s' (add yourself with 'usermod "
+	    "-aG %s %s' and log in again; unless you own the node directory, "
+	    "the daemons also need 'allow_uid = %u' in its peernet.conf)", what,
+	    gname, gname, user, (unsigned)geteuid());
 }
 
 int
@@ -365,9 +367,14 @@ ctl_call_wait(struct ctl *c, const char *daemon, const void *req, size_t len,
 	if (h.status != IPC_OK) {
 		if (ipc_error_decode(*rep, *replen, &status, reason, sizeof(reason)) != 0)
 			strlcpy(reason, ipc_err_str(h.status), sizeof(reason));
-		if (quiet < 2)
+		c->last_err = h.status == IPC_ERR_DENIED ? CTL_E_UID : CTL_E_REFUSED;
+		if (quiet < 2 && h.status == IPC_ERR_DENIED)
+			/* The socket let us in (group), the daemon's uid list did not. */
+			ctl_err("%s refused the request: %s (as root, add 'allow_uid = "
+			    "%u' under [node] in %s/peernet.conf, then 'peernetctl -d %s "
+			    "reload')", daemon, reason, (unsigned)geteuid(), c->dir, c->dir);
+		else if (quiet < 2)
 			ctl_err("%s refused the request: %s", daemon, reason);
-		c->last_err = CTL_E_REFUSED;
 		goto fail;
 	}
 	return 0;

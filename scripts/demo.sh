@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 B=${B:-build}
-CTL="$PWD/$B/bin/peernetctl"
+case "$B" in /*) CTL="$B/bin/peernetctl" ;; *) CTL="$PWD/$B/bin/peernetctl" ;; esac
 WORK=$(mktemp -d /tmp/peernet-demo.XXXXXX)
 chmod 755 "$WORK"
 NA="$WORK/A" NB="$WORK/B" NC="$WORK/C"

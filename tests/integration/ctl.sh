@@ -320,6 +320,14 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	as_nobody "$CTL" -d "$A" --json id >"$W/out" 2>"$W/err"; rc=$?
 	[ $rc = 1 ] && jq -e '.error | test("permission denied")' "$W/out" >/dev/null &&
 	    t_pass id_permission_denied_json || t_fail id_permission_denied_json "rc=$rc $(cat "$W/out")"
+	# In the group (the socket lets it in) but not allowed by the daemons.
+	gid=$(getent group peernet | cut -d: -f3)
+	if [ -n "$gid" ]; then
+		setpriv --reuid=65534 --regid="$gid" --clear-groups "$CTL" -d "$A" status >"$W/out" 2>"$W/err"; rc=$?
+		[ $rc = 1 ] && grep -q "uid 65534 is not allowed" "$W/err" && grep -q "allow_uid = 65534" "$W/err" &&
+		    grep -qE '^netd +permission denied' "$W/out" && t_pass status_uid_not_allowed_says_how ||
+		    t_fail status_uid_not_allowed_says_how "rc=$rc $(cat "$W/out" "$W/err")"
+	fi
 else
 	t_skip status_permission_denied_named "needs root to run as another user"
 fi
@@ -373,6 +381,14 @@ gone=1; for d in storaged searchd netd; do ! flock -n "$H/run/$d.lock" true && g
 [ $rc = 0 ] && [ $el -lt 2500 ] && [ $gone = 1 ] && grep -q SIGKILL "$W/out" && grep -q SIGKILL "$W/err" &&
     t_pass down_escalates_to_sigkill_within_timeout || t_fail down_escalates_to_sigkill_within_timeout "rc=$rc ${el}ms $(cat "$W/out" "$W/err")"
 kill -CONT "$NP" 2>/dev/null
+
+# --- the demo: its time, no escapes into a pipe, commands that paste back ----
+B="${BIN%/bin}" bash "$ROOT/scripts/demo.sh" 2>&1 | cat >"$W/demo"; rc=${PIPESTATUS[0]}
+line=$(grep -m1 -e ' add --description ' "$W/demo")
+eval "set -- ${line#\$ }"
+[ $rc = 0 ] && ! LC_ALL=C grep -qa $'\033' "$W/demo" && grep -qE '^demo finished after [0-9]+\.[0-9]{3} s$' "$W/demo" &&
+    [ "$5" = --description ] && [ "$6" = "a file for the demo" ] && t_pass demo_timed_plain_and_pasteable ||
+    t_fail demo_timed_plain_and_pasteable "rc=$rc: $(tail -3 "$W/demo")"
 
 rc_is 0 down_a "$CTL" -d "$A" down
 rc_is 0 down_again_not_running "$CTL" -d "$A" down
