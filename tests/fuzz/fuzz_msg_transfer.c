@@ -3,7 +3,8 @@
  * accepted input re-encodes (REQUEST_START always 66 bytes) to a prefix of
  * itself and decodes again to the same fields.  The first 25 bytes also go
  * through the block header decoder, and its accepted headers re-encode to
- * the same bytes.
+ * the same bytes; the first 16 through the file header decoder (the start of
+ * a file transfer's UDT stream), likewise.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,20 @@ block_header(const uint8_t *data, size_t size)
 		abort();
 }
 
+static void
+file_header(const uint8_t *data, size_t size)
+{
+	uint8_t b[WIRE_FILE_HEADER_SIZE];
+	uint64_t fsz, tsz;
+
+	if (size < WIRE_FILE_HEADER_SIZE)
+		return;
+	wire_file_header_decode(data, &fsz, &tsz);
+	wire_file_header_encode(b, fsz, tsz);
+	if (memcmp(b, data, sizeof(b)) != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,6 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	block_header(data, size);
+	file_header(data, size);
 	if (wire_transfer_decode(data, size, &t) != 0)
 		return 0;
 	if (wire_transfer_encode(out, sizeof(out), &n, &t) != 0 || n > size ||
