@@ -66,6 +66,13 @@ int	ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
 /* The same for a request that may take long (add's end, verify): only --timeout bounds it. */
 int	ctl_call_slow(struct ctl *c, const char *daemon, const void *req, size_t len,
 	    uint8_t **rep, size_t *replen, int quiet);
+/*
+ * Clean-up after a failure (abort an upload, stop a search job, cancel a
+ * transfer): quiet, up to CTL_GRACE_MS even once --timeout has run out.
+ */
+#define CTL_GRACE_MS	300
+int	ctl_call_grace(struct ctl *c, const char *daemon, const void *req, size_t len,
+	    uint8_t **rep, size_t *replen);
 /* ctl_ipc.c: one request/reply on a daemon's socket, all of it before deadline. */
 int	ctl_ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 	    size_t *replen, uint64_t deadline, int *sys_errno, char *err, size_t errlen);

@@ -271,7 +271,7 @@ get_cancel(struct ctl *c, uint32_t number)
 	xc.number = number;
 	xc.op = IPC_XFER_CANCEL;
 	n = ipc_xfer_ctl_encode(get_buf, sizeof(get_buf), &xc);
-	if (n > 0 && ctl_call(c, "netd", get_buf, (size_t)n, &rep, &replen, 2) == 0)
+	if (n > 0 && ctl_call_grace(c, "netd", get_buf, (size_t)n, &rep, &replen) == 0)
 		free(rep);
 }
 

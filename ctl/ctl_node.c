@@ -126,12 +126,21 @@ ctl_reach_check(const char *path, const char *user, const char *group,
 			gr = getgrgid(sb.st_gid);
 			strlcpy(owner, o ? o->pw_name : "?", sizeof(owner));
 			strlcpy(gname, gr ? gr->gr_name : "?", sizeof(gname));
-			snprintf(err, errlen, "the daemons run as user '%s', who cannot "
-			    "enter %s (mode %04o, owner %s:%s) on the way to %s: "
-			    "let it through with 'chmod o+x %s', or choose a node "
-			    "directory the user can reach (e.g. under /var/lib or /srv)",
-			    user, prefix, (unsigned)(sb.st_mode & 07777), owner, gname,
-			    path, prefix);
+			if (p == NULL)	/* the node directory itself */
+				snprintf(err, errlen, "the daemons run as user '%s', "
+				    "who cannot enter the node directory %s (mode %04o, "
+				    "owner %s:%s): let its group in with 'chgrp %s %s && "
+				    "chmod g+rx %s'", user, prefix,
+				    (unsigned)(sb.st_mode & 07777), owner, gname,
+				    group != NULL ? group : user, prefix, prefix);
+			else
+				snprintf(err, errlen, "the daemons run as user '%s', who "
+				    "cannot enter %s (mode %04o, owner %s:%s) on the way "
+				    "to %s: let it through with 'chmod o+x %s', or choose "
+				    "a node directory the user can reach (e.g. under "
+				    "/var/lib or /srv)", user, prefix,
+				    (unsigned)(sb.st_mode & 07777), owner, gname, path,
+				    prefix);
 			return -1;
 		}
 		if (p == NULL)
@@ -219,7 +228,7 @@ ctl_init(struct ctl *c, int argc, char **argv)
 			ctl_json_print(json_pack("{s:s, s:s, s:b}", "dir", c->dir,
 			    "config", path, "written", 0));
 		else
-			printf("%s exists: left as it is (--if-missing)\n", path);
+			printf("%s exists: left as it is (--if-missing)\n", TS(path));
 		return 0;
 	}
 	/* As root the daemons drop to the configured user: can it get here? */
@@ -260,7 +269,7 @@ ctl_init(struct ctl *c, int argc, char **argv)
 		ctl_json_print(json_pack("{s:s, s:s, s:b}", "dir", c->dir, "config",
 		    cf.path, "written", 1));
 	} else
-		printf("initialized %s (configuration in %s)\n", c->dir, cf.path);
+		printf("initialized %s (configuration in %s)\n", TS(c->dir), TS(cf.path));
 	return 0;
 }
 
@@ -852,7 +861,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			ctl_json_print(top);
 		}
 	} else {
-		printf("node %s\n", c->dir);
+		printf("node %s\n", TS(c->dir));
 		printf("%-9s %-17s %-8s %-6s %-8s %-34s %s\n", "DAEMON", "STATE", "PID",
 		    "UID", "UPTIME", "SANDBOX", "LINKS");
 		for (i = 0; i < 3; i++) {
@@ -963,9 +972,9 @@ ctl_probe(struct ctl *c, int argc, char **argv)
 		    "unix_allowed", pr.unix_errno == 0,
 		    "unix_error", pr.unix_errno ? strerror(pr.unix_errno) : ""));
 	else {
-		printf("%s: socket(AF_INET): %s\n", argv[first],
+		printf("%s: socket(AF_INET): %s\n", TS(argv[first]),
 		    pr.inet_errno ? strerror(pr.inet_errno) : "allowed");
-		printf("%s: socket(AF_UNIX): %s\n", argv[first],
+		printf("%s: socket(AF_UNIX): %s\n", TS(argv[first]),
 		    pr.unix_errno ? strerror(pr.unix_errno) : "allowed");
 	}
 	return 0;

@@ -151,7 +151,8 @@ ctl_search_stop(struct ctl *c, const struct ipc_search_id *id)
 	long n;
 
 	n = ipc_search_id_encode(buf, sizeof(buf), IPC_SEARCH_STOP, id);
-	if (ctl_call(c, "searchd", buf, (size_t)n, &rep, &len, 1) == -1)
+	/* the job must not outlive the verb, --timeout or not */
+	if (ctl_call_grace(c, "searchd", buf, (size_t)n, &rep, &len) == -1)
 		return -1;
 	free(rep);
 	return 0;

@@ -48,7 +48,8 @@ ctl_progress(const char *what, uint64_t done, uint64_t total, double start, int 
 	ctl_human(d, sizeof(d), (double)done);
 	ctl_human(t, sizeof(t), (double)total);
 	ctl_human(r, sizeof(r), rate);
-	fprintf(stderr, "\r%-20.20s [", what);
+	/* a local file name can hold escapes too */
+	fprintf(stderr, "\r%-20.20s [", TS(what));
 	for (i = 0; i < 25; i++)
 		fputc(i < bar ? '#' : '.', stderr);
 	fprintf(stderr, "] %3d%% %s/%s %s/s ETA %.0fs ", pct, d, t, r, final ? 0.0 : eta);
@@ -441,7 +442,8 @@ abort:
 	if (tty)
 		fputc('\n', stderr);
 	n = ipc_u32_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_ABORT, id);
-	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 1) == 0)
+	/* even when --timeout has run out: the upload must not stay behind */
+	if (ctl_call_grace(c, "storaged", ctl_buf, (size_t)n, &rep, &replen) == 0)
 		free(rep);
 	return -1;
 }

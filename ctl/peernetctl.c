@@ -392,6 +392,19 @@ ctl_call(struct ctl *c, const char *daemon, const void *req, size_t len,
 }
 
 int
+ctl_call_grace(struct ctl *c, const char *daemon, const void *req, size_t len,
+    uint8_t **rep, size_t *replen)
+{
+	uint64_t saved = c->deadline;
+	int rc;
+
+	c->deadline = 0;
+	rc = ctl_call_wait(c, daemon, req, len, rep, replen, 2, CTL_GRACE_MS);
+	c->deadline = saved;
+	return rc;
+}
+
+int
 ctl_call_slow(struct ctl *c, const char *daemon, const void *req, size_t len,
     uint8_t **rep, size_t *replen, int quiet)
 {
@@ -548,6 +561,10 @@ main(int argc, char **argv)
 			printf("peernetctl %s\n", PEERNET_VERSION);
 			return 0;
 		default:
+			/* a --json later on the line still wants the error object */
+			for (ch = optind; ch < argc && strcmp(argv[ch], "--") != 0; ch++)
+				if (strcmp(argv[ch], "--json") == 0)
+					c.json = 1;
 			bad = argv[optind - 1];
 			ctl_err("unknown or incomplete option '%s'", bad);
 			ctl_usage(stderr);
@@ -573,9 +590,19 @@ main(int argc, char **argv)
 	}
 	if (dir == NULL || *dir == '\0')
 		dir = "/var/lib/peernet";
-	/* Keep the path as given if it does not exist yet (init creates it). */
-	if (realpath(dir, c.dir) == NULL)
-		strlcpy(c.dir, dir, sizeof(c.dir));
+	/*
+	 * Keep the path as given if it does not exist yet (init creates it),
+	 * made absolute: the daemons and the reachability check need that.
+	 */
+	if (realpath(dir, c.dir) == NULL) {
+		char cwd[PATH_MAX];
+
+		if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL &&
+		    snprintf(c.dir, sizeof(c.dir), "%s/%s", cwd, dir) < (int)sizeof(c.dir))
+			;
+		else
+			strlcpy(c.dir, dir, sizeof(c.dir));
+	}
 	ctl_find_bindir(&c);
 	/* --help of a verb needs no node. */
 	for (ch = optind + 1; ch < argc; ch++)
