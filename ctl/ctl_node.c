@@ -924,6 +924,8 @@ ctl_reload(struct ctl *c, int argc, char **argv)
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	for (i = 0; i < 3; i++) {
@@ -955,6 +957,10 @@ ctl_probe(struct ctl *c, int argc, char **argv)
 		ctl_verb_usage(v, 1);
 		return 2;
 	}
+	if (strcmp(argv[first], "netd") != 0 && strcmp(argv[first], "storaged") != 0 &&
+	    strcmp(argv[first], "searchd") != 0)
+		return ctl_usage_err(v, "no daemon '%s' (netd, storaged or searchd)",
+		    argv[first]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	if (ctl_call_empty(c, argv[first], IPC_SANDBOX_PROBE, &rep, &len, 0) == -1)

@@ -347,12 +347,12 @@ ctl_search(struct ctl *c, int argc, char **argv)
 			ctl_verb_usage(v, 1);
 			return 2;
 		} else if (ctl_term_append(q.term, &tlen, &nterms, a) == -1)
-			return 1;
+			return 2;
 	}
 	/* after "--": terms only */
 	for (; i < argc; i++)
 		if (ctl_term_append(q.term, &tlen, &nterms, argv[i]) == -1)
-			return 1;
+			return 2;
 	if (reindex) {
 		if (nterms > 0) {
 			ctl_err("search: --reindex takes no search term");

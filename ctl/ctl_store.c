@@ -826,6 +826,8 @@ ctl_chain(struct ctl *c, int argc, char **argv)
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &replen, 0) == -1)
 		return 1;
 	rc = ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci);
@@ -935,6 +937,8 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	n = ipc_empty_encode(req, sizeof(req), IPC_VERIFY, IPC_OK);
 	if (ctl_call_slow(c, "storaged", req, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
@@ -990,6 +994,8 @@ ctl_cache(struct ctl *c, int argc, char **argv)
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_call_empty(c, "storaged", IPC_CACHE, &rep, &replen, 0) == -1)
 		return 1;
 	rc = ipc_cache_info_decode(rep, replen, &ci);

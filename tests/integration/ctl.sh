@@ -80,8 +80,19 @@ nosuchverb
 -d "$A" search --sort nosuch word
 -d "$A" search
 -d "$A" sandbox-probe
+-d "$A" sandbox-probe nosuchd
+-d "$A" search $(head -c 3000 /dev/zero | tr '\0' a)
 -d "$A" reindex extra
 -d "$A" status extra
+-d "$A" peers extra
+-d "$A" chain extra
+-d "$A" cache extra
+-d "$A" verify extra
+-d "$A" reload extra
+-d "$A" down extra
+-d "$A" up extra
+-d "$A" id extra
+-d "$A" ls extra
 EOF
 [ $ok = 1 ] && t_pass usage_errors_exit_2_with_json_error || t_fail usage_errors_exit_2_with_json_error "see # lines"
 "$CTL" -d "$A" profile set name "$(head -c 5000 /dev/zero | tr '\0' a)" 2>"$W/err"
