@@ -94,6 +94,10 @@ struct chain {
 	 * bytes must not change under the same (number, version) any more.
 	 */
 	int		 tail_served;
+	/* Block height - 1 is not announced yet (chain_seal); since tail_ms. */
+	int		 tail_open;
+	uint64_t	 tail_ms;
+	int		 announce_grew;	/* announce_height grew outside chain_seal */
 	/* Events of the open transaction, delivered after COMMIT. */
 	struct chain_ev	*ev;
 	size_t		 nev;
@@ -157,6 +161,16 @@ static int64_t
 now(struct chain *c)
 {
 	return c->clock != NULL ? c->clock(c->clock_arg) : (int64_t)time(NULL);
+}
+
+/* For the quiet period of an open last block: not the record clock. */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void
@@ -529,6 +543,9 @@ load_state(struct chain *c)
 	c->tail_len = 0;
 	/* Whoever ran before us may have served it: never rewrite it in place. */
 	c->tail_served = 1;
+	if (c->tail_open)
+		c->announce_grew = 1;	/* a rollback: announce what is stored */
+	c->tail_open = 0;
 	if (c->height == 0)
 		return CHAIN_OK;
 	if ((rc = blk_get(c, c->height - 1, &raw, &len)) != CHAIN_OK)
@@ -659,6 +676,9 @@ append_records(struct chain *c, const struct block_record *recs, size_t n,
 		return rc;
 	c->height++;
 	c->tail_served = 0;
+	/* The previous last block is announced now; this one when sealed. */
+	c->tail_open = c->tail_pack;
+	c->tail_ms = mono_ms();
 	return hdr_write(c);
 }
 
@@ -703,6 +723,8 @@ tail_append(struct chain *c, const struct block_record *recs, size_t n,
 	memcpy(prev, b.prev_hash, sizeof(prev));
 	rc = store_block(c, c->height - 1, c->height > 1 ? prev : NULL, all,
 	    i + n, limit, ev_kind, (uint32_t)i);
+	if (rc == CHAIN_OK && c->tail_open)
+		c->tail_ms = mono_ms();	/* the quiet period starts again */
 	free(all);
 	free(raw);
 	return rc;
@@ -1490,6 +1512,7 @@ refactor_locked(struct chain *c, const struct refactor *rf, size_t *matched)
 		return rc;
 	/* Blocks of the new version: nobody can have read them yet. */
 	c->tail_served = 0;
+	c->tail_open = 0;	/* announce the rewrite whole, at once */
 	return hdr_write(c);
 }
 
@@ -1755,6 +1778,7 @@ compact_locked(struct chain *c, const uint64_t *sz, size_t n, int files,
 		if ((rc = step_done(c, st)) == CHAIN_OK &&
 		    (rc = hdr_write(c)) == CHAIN_OK)
 			*done = 1;
+		c->tail_open = 0;	/* announce the rewrite whole, at once */
 	}
 out:
 	free(osz);
@@ -1775,6 +1799,22 @@ compact_if_needed(struct chain *c, const uint64_t *sz, size_t n, int files)
 	    c->height + blocks_needed(c, sz, n, files) <= c->max_blocks)
 		return CHAIN_OK;
 	return compact_locked(c, sz, n, files, 0, &done);
+}
+
+int
+chain_seal(struct chain *c, int force)
+{
+	int grew;
+
+	if (c == NULL)
+		return 0;
+	grew = c->announce_grew;
+	c->announce_grew = 0;
+	if (c->tail_open && (force || mono_ms() - c->tail_ms >= CHAIN_SEAL_MS)) {
+		c->tail_open = 0;
+		grew = 1;
+	}
+	return grew;
 }
 
 int
@@ -1904,6 +1944,7 @@ chain_nuke(struct chain *c)
 	    (rc = step_done(c, stmt(c, ST_FILE_DEL_ALL))) == CHAIN_OK) {
 		c->height = 0;
 		c->version++;
+		c->tail_open = 0;
 		memset(c->last_hash, 0, sizeof(c->last_hash));
 		if ((rc = hdr_write(c)) == CHAIN_OK)
 			rc = ev_push(c, CHAIN_EV_CHAIN_RESET, NULL);
@@ -2186,6 +2227,7 @@ chain_info(struct chain *c, struct chain_info *info)
 	memset(info, 0, sizeof(*info));
 	info->version = c->version;
 	info->height = c->height;
+	info->announce_height = c->height - (c->tail_open && c->height > 0);
 	s = stmt(c, ST_FILE_STATS);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		info->nfiles = (uint64_t)sqlite3_column_int64(s, 0);
@@ -2308,8 +2350,13 @@ chain_block(struct chain *c, uint64_t number, uint8_t *buf, size_t cap,
 	else {
 		memcpy(buf, raw, n);
 		/* Someone may now hold these bytes: no more tail packing. */
-		if (number == c->height - 1)
+		if (number == c->height - 1) {
 			c->tail_served = 1;
+			if (c->tail_open) {
+				c->tail_open = 0;
+				c->announce_grew = 1;
+			}
+		}
 	}
 	free(raw);
 	return rc;

@@ -37,7 +37,8 @@
  *    nobody can hold the old bytes.  Records are appended after the existing
  *    ones (relative TagData references stay valid, indices and dates of the
  *    old records do not move).  After chain_open, or a rollback, the last
- *    block counts as read.  File records never go into block 0;
+ *    block counts as read.  File records never go into block 0.  While it
+ *    grows, the last block is not announced (chain_seal);
  *  - a bound on the height (chain_set_max_blocks, default
  *    CHAIN_DEFAULT_MAX_BLOCKS): reference peers fetch at most
  *    CacheMaxBlockCount (256) blocks of a chain and never the rest (§2.11
@@ -147,6 +148,11 @@ struct chain_info {
 	uint64_t	 nfiles;	/* file records in the chain */
 	uint64_t	 file_bytes;	/* sum of their sizes */
 	uint64_t	 block_bytes;	/* sum of the block sizes */
+	/*
+	 * The height to advertise to peers: height, or height - 1 while the
+	 * last block is still open to tail packing (chain_seal).
+	 */
+	uint64_t	 announce_height;
 };
 
 /* Events, delivered after the change is committed (never on rollback). */
@@ -196,6 +202,17 @@ void	chain_set_tail_packing(struct chain *c, int on);
  * *done = 1), else changes nothing (*done = 0).  done may be NULL.
  */
 int	chain_compact(struct chain *c, int *done);
+/*
+ * A block appended with tail packing on stays unannounced (announce_height
+ * = height - 1) while it grows: otherwise a peer hearing of it fetches it at
+ * once, and a block that was read is never rewritten.  It is announced
+ * once it has not grown for CHAIN_SEAL_MS, when a newer block is appended,
+ * when it is read (chain_block), or after a rewrite.  chain_seal, called
+ * periodically (storaged's tick), announces it when due (force: now);
+ * returns 1 when announce_height grew since the last call (publish it).
+ */
+#define CHAIN_SEAL_MS	500
+int	chain_seal(struct chain *c, int force);
 
 /*
  * AddFiles (§2.8): greedy packing into blocks of BLOCK_TARGET_SIZE, TagData

@@ -538,7 +538,8 @@ serve_chain(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 		return;
 	}
 	ci.version = info.version;
-	ci.height = info.height;
+	/* What netd announces: the same as storaged's IPC_EV_CHAIN events. */
+	ci.height = info.announce_height;
 	ci.files = info.nfiles;
 	ci.bytes = info.file_bytes;
 	n = ipc_chain_info_encode(serve_buf, sizeof(serve_buf), IPC_CHAIN, &ci);

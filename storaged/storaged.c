@@ -85,7 +85,8 @@ storaged_publish_chain(struct storaged *s)
 	if (s->chain == NULL || chain_info(s->chain, &info) != 0)
 		return;
 	ci.version = info.version;
-	ci.height = info.height;
+	/* A last block still filling is announced later (chain_seal). */
+	ci.height = info.announce_height;
 	ci.files = info.nfiles;
 	ci.bytes = info.file_bytes;
 	if ((n = ipc_chain_info_encode(buf, sizeof(buf), IPC_EV_CHAIN, &ci)) > 0)
@@ -183,6 +184,9 @@ storaged_on_tick(void *arg)
 				storaged_open_chain(s);
 	}
 	storaged_uploads_expire(s, now);
+	/* The last block of the chain has stopped growing: announce it. */
+	if (s->chain != NULL && chain_seal(s->chain, 0) == 1)
+		storaged_publish_chain(s);
 }
 
 static int

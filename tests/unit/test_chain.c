@@ -1660,6 +1660,78 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 	rm_tmpdir();
 }
 
+/*
+ * A block that is still filling is not announced: peers would fetch it at
+ * once, and a block that was read is never rewritten.  It is announced
+ * after CHAIN_SEAL_MS without growth, when read, or when a newer block
+ * comes; announce_height never goes down within a version.
+ */
+static void
+test_chain_last_block_announced_when_sealed(void)
+{
+	static struct tfile tf[40];
+	static struct chain_file f[40];
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	uint8_t buf[8192];
+	size_t len;
+	uint64_t last = 0;
+	int i;
+
+	T_ASSERT(c != NULL);
+	for (i = 0; i < 40; i++)
+		make_file(&f[i], &tf[i], i);
+	T_EQ_INT(chain_add_files(c, &f[0], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+	T_EQ_U64(info.announce_height, 1);	/* the genesis block */
+	T_EQ_INT(chain_seal(c, 0), 0);		/* not quiet long enough */
+	T_EQ_INT(chain_add_files(c, &f[1], 1), CHAIN_OK);
+	T_EQ_INT(chain_seal(c, 1), 1);
+	T_EQ_INT(chain_seal(c, 1), 0);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.announce_height, 2);
+	/* Announced but not read: it may still grow, and stays announced. */
+	T_EQ_INT(chain_add_files(c, &f[2], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 2);
+	T_EQ_U64(info.announce_height, 2);
+	/* Read: the next file starts a block, unannounced until quiet. */
+	T_EQ_INT(chain_block(c, 1, buf, sizeof(buf), &len), CHAIN_OK);
+	T_EQ_INT(chain_add_files(c, &f[3], 1), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.height, 3);
+	T_EQ_U64(info.announce_height, 2);
+	usleep((CHAIN_SEAL_MS + 100) * 1000);
+	T_EQ_INT(chain_seal(c, 0), 1);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.announce_height, 3);
+	/* Reading the open block announces it too (chain_seal says so). */
+	T_EQ_INT(chain_block(c, 2, buf, sizeof(buf), &len), CHAIN_OK);
+	T_EQ_INT(chain_add_files(c, &f[4], 1), CHAIN_OK);
+	T_EQ_INT(chain_block(c, 3, buf, sizeof(buf), &len), CHAIN_OK);
+	T_EQ_INT(chain_seal(c, 0), 1);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.announce_height, info.height);
+	/* Many files, one by one: the announced height only grows. */
+	for (i = 5; i < 40; i++) {
+		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
+		T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+		T_ASSERT(info.announce_height >= last);
+		T_ASSERT(info.announce_height + 1 >= info.height);
+		last = info.announce_height;
+	}
+	/* Reference layout: every block announced at once. */
+	chain_set_tail_packing(c, 0);
+	T_EQ_INT(chain_seal(c, 1), 1);
+	T_EQ_INT(chain_add_files(c, &f[39], 0), CHAIN_OK);
+	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_EMAIL, "a@b.c", 5), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	T_EQ_U64(info.announce_height, info.height);
+	chain_close(c);
+	rm_tmpdir();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1679,6 +1751,7 @@ main(int argc, char **argv)
 	T_RUN(test_chain_300_files_added_one_by_one_fill_blocks);
 	T_RUN(test_chain_3000_files_one_by_one_stay_under_bound);
 	T_RUN(test_chain_compaction_keeps_records_profile_and_block0);
+	T_RUN(test_chain_last_block_announced_when_sealed);
 	rm_tmpdir();
 	return t_done();
 }
