@@ -19,6 +19,7 @@ for t in debootstrap chroot git; do
 	command -v "$t" >/dev/null || { echo "fresh-machine: $t is missing: make deps" >&2; exit 1; }
 done
 t0=$SECONDS
+rootfs_reap
 ROOT=$(mktemp -d "${ROOTFS_CACHE}/fresh.XXXXXX" 2>/dev/null) || {
 	mkdir -p "$ROOTFS_CACHE" && ROOT=$(mktemp -d "$ROOTFS_CACHE/fresh.XXXXXX")
 } || exit 1
@@ -29,6 +30,7 @@ cleanup() {
 	fi
 	rootfs_teardown "$ROOT" || echo "fresh-machine: could not remove $ROOT" >&2
 }
+rootfs_claim "$ROOT"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

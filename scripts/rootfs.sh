@@ -5,6 +5,8 @@
 #   rootfs_mirror                 the Debian mirror this machine's apt uses
 #   rootfs_tarball VARIANT [PKGS] path of a cached debootstrap tarball (made on a miss)
 #   rootfs_unpack TARBALL DIR     a fresh root from the tarball
+#   rootfs_claim DIR / rootfs_reap  mark a root as this shell's; tear down roots
+#                                 whose shell is gone (a run killed before its trap)
 #   rootfs_mount DIR / rootfs_teardown DIR
 #                                 proc, sys, dev, dev/pts, /run (tmpfs), the root bound
 #                                 onto itself; teardown kills what runs inside, unmounts
@@ -78,6 +80,26 @@ rootfs_apt_like_host() {	# dir
 	return 0
 }
 
+rootfs_claim() {	# dir
+	echo "$$" > "$1.owner"
+}
+
+rootfs_reap() {
+	local o d pid
+	for o in "$ROOTFS_CACHE"/*.owner; do
+		[ -f "$o" ] || continue
+		d=${o%.owner}
+		pid=$(cat "$o" 2>/dev/null)
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			continue
+		fi
+		echo "rootfs: removing $d, left by a run that ended without cleaning up" >&2
+		# A container still booted on it goes first.
+		for p in $(pgrep -f "systemd-nspawn -D $d " 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		rootfs_teardown "$d" && rm -f "$o"
+	done
+}
+
 rootfs_mount() {	# dir
 	local d=$1
 	mount --bind "$d" "$d"	# so that "/" inside is a mount point (mount --make-rslave /)
@@ -120,4 +142,5 @@ rootfs_teardown() {	# dir
 	fi
 	# --one-file-system as a second guard: never cross into a mount below.
 	rm -rf --one-file-system "$d"
+	rm -f "$d.owner"
 }

@@ -32,6 +32,10 @@ skip_all() {
 	for c in $CASES; do t_skip "$c" "$1"; done
 	finish
 }
+fail_all() {
+	for c in $CASES; do t_fail "$c" "$1"; done
+	finish
+}
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (debootstrap, systemd-nspawn)"
 for t in debootstrap systemd-nspawn nsenter dpkg-deb; do
@@ -40,7 +44,7 @@ done
 ver=$(dpkg-parsechangelog -S Version)
 arch=$(dpkg --print-architecture)
 DEB="$B/peernet_${ver}_${arch}.deb"
-[ -f "$DEB" ] || skip_all "$DEB is missing (make deb)"
+[ -f "$DEB" ] || fail_all "$DEB is missing (make deb)"
 
 # The container has no network: the package's run-time dependencies are put
 # into the root by debootstrap, next to systemd.
@@ -48,10 +52,12 @@ deps=$( { dpkg-deb -f "$DEB" Depends; dpkg-deb -f "$DEB" Pre-Depends; } | tr ','
     sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$' | sort -u | paste -sd, -)
 t0=$SECONDS
 tb=$(rootfs_tarball minbase "systemd,systemd-sysv,dbus,iproute2,procps,$deps") ||
-    skip_all "debootstrap failed (mirror unreachable?)"
+    fail_all "debootstrap failed (mirror unreachable?)"
 echo "# debootstrap root ready ($((SECONDS - t0)) s; cached in $ROOTFS_CACHE)"
 
+rootfs_reap
 ROOT=$(mktemp -d "$ROOTFS_CACHE/boot.XXXXXX")
+rootfs_claim "$ROOT"
 NAME="peernet-test-$$"
 NSPAWN=0 PID1=0
 cleanup() {
@@ -60,7 +66,6 @@ cleanup() {
 		for _ in $(seq 1 40); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.25; done
 	fi
 	[ "$NSPAWN" -gt 0 ] && kill -9 "$NSPAWN" 2>/dev/null
-	wait 2>/dev/null
 	rootfs_teardown "$ROOT" || echo "# could not remove $ROOT" >&2
 }
 trap cleanup EXIT
@@ -82,18 +87,20 @@ echo "# booting the container"
 setsid systemd-nspawn -D "$ROOT" --boot --private-network --register=no --keep-unit \
     --console=passive -M "$NAME" --bind-ro="$PWD:/src" >"$ROOTFS_CACHE/$NAME.console" 2>&1 &
 NSPAWN=$!
-for _ in $(seq 1 100); do
-	PID1=$(pgrep -P "$NSPAWN" | head -n 1)
-	[ -n "$PID1" ] && break
-	PID1=0
+# nspawn's short-lived helper child comes first: wait for the one running systemd.
+for _ in $(seq 1 200); do
+	for p in $(pgrep -P "$NSPAWN"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && PID1=$p
+	done
+	[ "$PID1" -gt 0 ] && break
 	sleep 0.1
 done
-[ "$PID1" -gt 0 ] || { cat "$ROOTFS_CACHE/$NAME.console"; skip_all "systemd-nspawn did not start a PID 1"; }
+[ "$PID1" -gt 0 ] || { cat "$ROOTFS_CACHE/$NAME.console"; fail_all "systemd-nspawn did not start systemd within 20 s"; }
 in_ct() { nsenter -t "$PID1" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_COLORS=0 "$@"; }
 if ! timeout 60 bash -c 'until nsenter -t '"$PID1"' -a systemctl is-system-running --wait >/dev/null 2>&1 ||
     nsenter -t '"$PID1"' -a systemctl is-system-running 2>/dev/null | grep -q degraded; do sleep 0.5; done'; then
 	tail -n 20 "$ROOTFS_CACHE/$NAME.console"
-	skip_all "the container's systemd did not reach running within 60 s"
+	fail_all "the container's systemd did not reach running within 60 s"
 fi
 rm -f "$ROOTFS_CACHE/$NAME.console"
 echo "# container up ($((SECONDS - t0)) s): $(in_ct systemctl is-system-running 2>&1)"
@@ -122,7 +129,7 @@ wait_green() {	# seconds -> elapsed ms on success
 echo "# dpkg -i peernet.deb"
 if ! in_ct dpkg -i /root/peernet.deb >"$ROOT/root/install.log" 2>&1; then
 	cat "$ROOT/root/install.log"
-	skip_all "the package did not install"
+	fail_all "the package did not install"
 fi
 
 # 1. start returns only when all three sent READY=1 (Type=notify, ordered
