@@ -54,6 +54,7 @@ NETD_SRC   := $(sort $(wildcard netd/*.c))
 STORE_SRC  := $(sort $(wildcard storaged/*.c))
 SEARCH_SRC := $(sort $(wildcard searchd/*.c))
 CTL_SRC    := $(sort $(wildcard ctl/*.c))
+APID_SRC   := $(sort $(wildcard apid/*.c))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 TESTLIB_SRC:= $(sort $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
@@ -67,8 +68,10 @@ COMMON_LIB := $(B)/libpeernet-common.a
 NETD_LIB   := $(B)/libpeernet-netd.a
 STORE_LIB  := $(B)/libpeernet-storaged.a
 SEARCH_LIB := $(B)/libpeernet-searchd.a
+APID_LIB   := $(B)/libpeernet-apid.a
 MOD_LIBS   := $(NETD_LIB) $(STORE_LIB) $(SEARCH_LIB)
-BINS       := $(B)/bin/peernet-netd $(B)/bin/peernet-storaged $(B)/bin/peernet-searchd $(B)/bin/peernetctl
+BINS       := $(B)/bin/peernet-netd $(B)/bin/peernet-storaged $(B)/bin/peernet-searchd $(B)/bin/peernetctl \
+	      $(B)/bin/peernet-apid
 TESTS      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES    := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
@@ -87,6 +90,7 @@ $(B)/obj/%.o: %.c
 $(B)/obj/netd/%.o $(B)/obj/tests/%.o $(B)/obj/bench/%.o: ALL_CFLAGS += -Inetd -Istoraged -Isearchd
 $(B)/obj/storaged/%.o: ALL_CFLAGS += -Istoraged
 $(B)/obj/searchd/%.o: ALL_CFLAGS += -Isearchd
+$(B)/obj/apid/%.o: ALL_CFLAGS += -Iapid
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -111,6 +115,13 @@ $(B)/bin/peernet-storaged: $(B)/obj/storaged/storaged.o $(STORE_LIB) $(COMMON_LI
 $(B)/bin/peernet-searchd: $(B)/obj/searchd/searchd.o $(SEARCH_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+# apid alone links libmicrohttpd (the HTTP server).
+$(APID_LIB): $(call obj,$(filter-out apid/apid.c,$(APID_SRC)))
+	@mkdir -p $(dir $@)
+	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
+$(B)/bin/peernet-apid: $(B)/obj/apid/apid.o $(APID_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS) -lmicrohttpd
 $(B)/bin/peernetctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
@@ -161,7 +172,7 @@ bench: all $(BENCHES) $(SIM)
 # libFuzzer targets: clang; the common sources are compiled once for fuzzing
 # (instrumented, sanitized) into a library each target links.
 FUZZ_B      := build-fuzz
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -DBLAKE3_NO_SIMD -Icommon -Inetd $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -DBLAKE3_NO_SIMD -Icommon -Inetd -Iapid $(PKG_CFLAGS)
 FUZZ_CSRC   := $(filter-out common/blake3_sse41.c common/blake3_avx2.c,$(COMMON_SRC))
 FUZZ_LIB    := $(FUZZ_B)/libfuzz-common.a
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))

@@ -47,7 +47,9 @@ enum conf_type {
 	CT_LISTEN,	/* repeatable, appended to listen[] */
 	CT_ROOT,	/* repeatable, appended to root[] */
 	CT_AGENT,	/* user agent: UTF-8 text */
-	CT_PATH		/* relative to the node directory */
+	CT_PATH,	/* relative to the node directory */
+	CT_API_LISTEN,	/* repeatable, appended to api_listen[] */
+	CT_UUID		/* an API key: 8-4-4-4-12 hex digits; nil: none */
 };
 
 struct conf_key {
@@ -63,7 +65,7 @@ struct conf_key {
 #define F(field)	offsetof(struct conf, field)
 
 static const char *const conf_sections[] = {
-	"node", "netd", "storaged", "searchd"
+	"node", "netd", "storaged", "searchd", "apid"
 };
 
 static const struct conf_key conf_keys[] = {
@@ -143,6 +145,29 @@ static const struct conf_key conf_keys[] = {
 	  100, 600000, "10000",
 	  "How long a search collects results, in milliseconds\n"
 	  "(100..600000)." },
+
+	{ "apid", "api_listen", CT_API_LISTEN, 0, 0, 0, NULL,
+	  "TCP address the web API (peernet-apid) listens on: 127.0.0.1:112\n"
+	  "or [::1]:112.  Repeatable, up to 8.  Default: none (apid serves\n"
+	  "nothing).  An address that is not loopback needs api_key.  Example:\n"
+	  "api_listen = 127.0.0.1:8112" },
+	{ "apid", "api_key", CT_UUID, F(api_key), 0, 0, NULL,
+	  "API key (a UUID) clients send as the x-api-key header or the k=\n"
+	  "parameter.  Absent or the nil UUID: no authentication (loopback\n"
+	  "only).  Example:\n"
+	  "api_key = 5b3c9d0e-8a41-4b8e-9a57-2f0c6d1e7a42" },
+	{ "apid", "api_tls_cert", CT_PATH, F(api_tls_cert), 0, 0, NULL,
+	  "PEM certificate for HTTPS, read before the privilege drop;\n"
+	  "relative to the node directory.  Needs api_tls_key.  Default: HTTP." },
+	{ "apid", "api_tls_key", CT_PATH, F(api_tls_key), 0, 0, NULL,
+	  "PEM private key of api_tls_cert." },
+	{ "apid", "api_files_dir", CT_PATH, F(api_files_dir), 0, 0, NULL,
+	  "The only directory the web API's local-path routes may read or\n"
+	  "write (/warehouse/create/path, /file/format, ...).  Default: none\n"
+	  "(those routes answer 403)." },
+	{ "apid", "api_timeout_s", CT_U32, F(api_timeout_s), 0, 86400, "60",
+	  "Seconds an HTTP connection may stay idle (reading a request or\n"
+	  "writing a response) before apid closes it (0..86400; 0: never)." },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -481,6 +506,31 @@ conf_quote(char *out, size_t n, const char *v)
 		    '?' : v[i];
 }
 
+/*
+ * An API key: 36 characters 8-4-4-4-12 hex, stored lower-case in out[37];
+ * the nil UUID means "no key" and is stored as "".  -1 if malformed.
+ */
+static int
+conf_parse_uuid(const char *s, char *out)
+{
+	size_t i;
+
+	if (strlen(s) != CONF_UUID_LEN)
+		return -1;
+	for (i = 0; i < CONF_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return -1;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[CONF_UUID_LEN] = '\0';
+	if (strcmp(out, "00000000-0000-0000-0000-000000000000") == 0)
+		out[0] = '\0';
+	return 0;
+}
+
 static void
 conf_bad_value(struct conf_ctx *x, const struct conf_key *k, const char *value,
     const char *expected, const char *why)
@@ -621,7 +671,26 @@ conf_set(struct conf_ctx *x, size_t ki, const char *value)
 			conf_bad_value(x, k, value, "a directory path", why);
 			return -1;
 		}
-		x->warehouse_set = 1;
+		if (k->off == F(warehouse))
+			x->warehouse_set = 1;
+		return 0;
+	case CT_API_LISTEN:
+		if (c->napi_listen >= CONF_MAX_API_LISTEN)
+			goto toomany;
+		if ((r = conf_parse_listen(value, &c->api_listen[c->napi_listen])) !=
+		    CONF_OK) {
+			conf_bad_value(x, k, value, "ADDR:PORT",
+			    conf_strerror(r));
+			return -1;
+		}
+		c->napi_listen++;
+		return 0;
+	case CT_UUID:
+		if (conf_parse_uuid(value, field) != 0) {
+			conf_bad_value(x, k, value, "a UUID "
+			    "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", NULL);
+			return -1;
+		}
 		return 0;
 	}
 	return -1;
@@ -629,7 +698,8 @@ conf_set(struct conf_ctx *x, size_t ki, const char *value)
 toomany:
 	conf_error(x, "too many '%s' entries in section [%s] (at most %d)",
 	    k->name, k->section, k->type == CT_LISTEN ? CONF_MAX_LISTEN :
-	    k->type == CT_ROOT ? CONF_MAX_ROOTS : CONF_MAX_ALLOW_UID);
+	    k->type == CT_ROOT ? CONF_MAX_ROOTS :
+	    k->type == CT_API_LISTEN ? CONF_MAX_API_LISTEN : CONF_MAX_ALLOW_UID);
 	return -1;
 }
 
@@ -683,7 +753,8 @@ conf_handler(void *user, const char *section, const char *name,
 			continue;
 		if (x->seen[i] != 0 && conf_keys[i].type != CT_LISTEN &&
 		    conf_keys[i].type != CT_ROOT &&
-		    conf_keys[i].type != CT_UID) {
+		    conf_keys[i].type != CT_UID &&
+		    conf_keys[i].type != CT_API_LISTEN) {
 			conf_error(x, "duplicate key '%s' in section [%s] "
 			    "(first set on line %d)", name, section,
 			    x->seen[i]);
@@ -897,6 +968,7 @@ conf_defaults(struct conf *c)
 	conf_strcpy(c->warehouse, sizeof(c->warehouse), "./storage/warehouse");
 	c->max_results = 1000;
 	c->result_timeout_ms = 10000;
+	c->api_timeout_s = 60;
 }
 
 int

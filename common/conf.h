@@ -23,6 +23,8 @@
 #define CONF_LINE_MAX		1024	/* longest line + newline + NUL */
 #define CONF_FILE_MAX		(1024 * 1024)
 #define CONF_PUBKEY_BYTES	33	/* compressed secp256k1 point */
+#define CONF_MAX_API_LISTEN	8	/* apid's TCP listen addresses */
+#define CONF_UUID_LEN		36	/* 8-4-4-4-12 hex digits */
 
 #define CONF_DEFAULT_PORT	112
 
@@ -93,6 +95,15 @@ struct conf {
 	/* [searchd] */
 	uint32_t	max_results;
 	uint32_t	result_timeout_ms;
+
+	/* [apid] (peernet-apid(8)); no api_listen: apid serves nothing */
+	struct conf_listen api_listen[CONF_MAX_API_LISTEN];
+	int		napi_listen;
+	char		api_key[CONF_UUID_LEN + 1];	/* lower-case UUID; "": none */
+	char		api_tls_cert[PATH_MAX];		/* "": plain HTTP */
+	char		api_tls_key[PATH_MAX];
+	char		api_files_dir[PATH_MAX];	/* "": local paths refused */
+	uint32_t	api_timeout_s;			/* idle connection; 0: none */
 };
 
 /* Every field to its default; listen = 0.0.0.0:112 and [::]:112; dir ".". */

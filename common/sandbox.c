@@ -55,6 +55,8 @@ sbx_role_name(enum sbx_role role)
 		return "storaged";
 	case SBX_SEARCHD:
 		return "searchd";
+	case SBX_APID:
+		return "apid";
 	}
 	return NULL;
 }

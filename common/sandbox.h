@@ -29,8 +29,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum sbx_role { SBX_NETD, SBX_STORAGED, SBX_SEARCHD };
-#define SBX_ROLE_COUNT	3
+enum sbx_role { SBX_NETD, SBX_STORAGED, SBX_SEARCHD, SBX_APID };
+#define SBX_ROLE_COUNT	4
 
 /*
  * What has been done so far; zero it before the first call.  `seccomp` is 0
@@ -95,7 +95,7 @@ int	 sbx_restrict(enum sbx_role role, struct sbx_state *st, char *err,
 /* "uid=998 caps=none nnp=1 seccomp=storaged" (valid until the next call). */
 const char *sbx_summary(const struct sbx_state *st);
 
-/* "netd", "storaged", "searchd"; NULL for an unknown role. */
+/* "netd", "storaged", "searchd", "apid"; NULL for an unknown role. */
 const char *sbx_role_name(enum sbx_role role);
 const char *sbx_strerror(int err);
 

@@ -39,8 +39,9 @@
 #define R_NET		(1u << SBX_NETD)
 #define R_STORE		(1u << SBX_STORAGED)
 #define R_SEARCH	(1u << SBX_SEARCHD)
+#define R_API		(1u << SBX_APID)	/* HTTP on sockets bound before */
 #define R_DB		(R_STORE | R_SEARCH)	/* SQLite + files */
-#define R_ALL		(R_NET | R_DB)
+#define R_ALL		(R_NET | R_DB | R_API)
 
 #ifndef PR_SET_VMA
 #define PR_SET_VMA	0x53564d41

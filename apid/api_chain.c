@@ -1,0 +1,220 @@
+/*
+ * api_chain.c — the own blockchain's routes (FEATURES.md §3.2) and the JSON
+ * encoders every route shares: base64 and hex byte fields, text from
+ * records (never trusted to be UTF-8), and apiFile (DATA.md §9).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "apid.h"
+#include "ident.h"
+#include "ipc.h"
+
+#define API_LS_PAGE	256	/* files per IPC_LS request */
+#define API_LS_PAGES	4096	/* bound on the pages of one listing */
+
+json_t *
+api_jb64(const void *p, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s;
+	json_t *j;
+
+	if ((s = malloc(cap)) == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+json_t *
+api_jhex(const void *p, size_t len)
+{
+	static const char hx[] = "0123456789abcdef";
+	const uint8_t *b = p;
+	char s[2 * 64 + 1];
+	size_t i;
+
+	if (len > 64)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		s[2 * i] = hx[b[i] >> 4];
+		s[2 * i + 1] = hx[b[i] & 15];
+	}
+	s[2 * len] = '\0';
+	return json_string(s);
+}
+
+/* Go's encoding/json replaces invalid UTF-8 with U+FFFD; so do we. */
+json_t *
+api_jstrn(const char *s, size_t len)
+{
+	json_t *j, *t;
+	char *o;
+	size_t i = 0, n = 0, need;
+	unsigned char c;
+
+	if ((j = json_stringn(s, len)) != NULL)
+		return j;
+	if ((o = malloc(len * 3 + 1)) == NULL)
+		return NULL;
+	while (i < len) {
+		c = (unsigned char)s[i];
+		need = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+		    (c & 0xf8) == 0xf0 ? 3 : 9;
+		if (need == 0) {
+			o[n++] = (char)c;
+			i++;
+			continue;
+		}
+		/* jansson's validator also refuses overlong forms and surrogates. */
+		if (need <= 3 && i + need < len &&
+		    (t = json_stringn(s + i, need + 1)) != NULL) {
+			json_decref(t);
+			memcpy(o + n, s + i, need + 1);
+			n += need + 1;
+			i += need + 1;
+			continue;
+		}
+		memcpy(o + n, "\xef\xbf\xbd", 3);
+		n += 3;
+		i++;
+	}
+	j = json_stringn(o, n);
+	free(o);
+	return j;
+}
+
+static json_t *
+api_meta(uint16_t type, const char *name, json_t *text, json_t *blob,
+    int64_t date, uint64_t number)
+{
+	char d[32];
+
+	api_format_time(date, d);
+	return json_pack("{s:i, s:s, s:o, s:o, s:s, s:I}", "type", (int)type,
+	    "name", name, "text", text ? text : json_string(""),
+	    "blob", blob ? blob : json_null(), "date", d, "number",
+	    (json_int_t)number);
+}
+
+json_t *
+api_file_json(const struct ipc_file *f, const uint8_t *owner_node_id)
+{
+	uint8_t nid[32];
+	char id[37], date[32];
+	const uint8_t *data;
+	json_t *meta;
+	size_t off = 0, len;
+	uint16_t type;
+	int64_t v;
+
+	if (owner_node_id == NULL) {
+		ident_node_id(f->owner, nid);
+		owner_node_id = nid;
+	}
+	meta = json_array();
+	while (ipc_tags_next(&f->tags, &off, &type, &data, &len) == 1) {
+		if (type == 4 && len == 8) {	/* date created, LE seconds */
+			v = 0;
+			for (size_t i = 0; i < 8; i++)
+				v |= (int64_t)data[i] << (8 * i);
+			json_array_append_new(meta, api_meta(type, "Date Created",
+			    NULL, NULL, v, 0));
+		} else
+			json_array_append_new(meta, api_meta(type, "", NULL,
+			    api_jb64(data, len), 0, 0));
+	}
+	api_format_uuid(f->id, id);
+	api_format_time(f->date, date);
+	return json_pack("{s:s, s:o, s:i, s:i, s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:s}",
+	    "id", id, "hash", api_jb64(f->hash, 32), "type", (int)f->type,
+	    "format", (int)f->format, "size", (json_int_t)f->size,
+	    "folder", api_jstrn(f->folder, strlen(f->folder)),
+	    "name", api_jstrn(f->name, strlen(f->name)),
+	    "description", api_jstrn(f->description, strlen(f->description)),
+	    "date", date, "nodeid", api_jb64(owner_node_id, 32),
+	    "metadata", meta, "username", "");
+}
+
+int
+api_chain_header(struct api_req *r)
+{
+	struct ipc_chain_info ci;
+	char err[256];
+	uint8_t *rep;
+	size_t len;
+	int rc;
+
+	if (api_self(r->api, err, sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "netd", err);
+	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
+	    sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "storaged", err);
+	rc = ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci);
+	free(rep);
+	if (rc != 0)
+		return api_reply_ipc_err(r, "storaged", "malformed chain reply");
+	return api_reply_json(r, 200, json_pack("{s:o, s:I, s:I}",
+	    "peerid", api_jhex(r->api->self_pubkey, 33),
+	    "version", (json_int_t)ci.version, "height", (json_int_t)ci.height));
+}
+
+int
+api_chain_file_list(struct api_req *r)
+{
+	static __thread struct ipc_file f;
+	struct ipc_file_list fl;
+	struct ipc_range rg;
+	const char *q = api_query(r, "fileFormat");
+	uint8_t req[64], *rep;
+	char err[256];
+	size_t len;
+	json_t *files;
+	int64_t fmt = -1;
+	uint32_t page;
+	int refused, rc;
+	long n;
+
+	/* The reference ignores a fileFormat that is not a number. */
+	if (q != NULL && api_parse_int(q, 0, 65535, &fmt) != 0)
+		fmt = -1;
+	if (api_self(r->api, err, sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "netd", err);
+	/* No files: the reference encodes its nil slice as null. */
+	files = json_null();
+	for (page = 0; page < API_LS_PAGES; page++) {
+		rg.offset = page * API_LS_PAGE;
+		rg.limit = API_LS_PAGE;
+		n = ipc_range_encode(req, sizeof(req), IPC_LS, &rg);
+		if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused,
+		    err, sizeof(err)) != 0) {
+			json_decref(files);
+			return api_reply_ipc_err(r, "storaged", err);
+		}
+		if (ipc_file_list_decode(rep, len, IPC_LS, &fl) != 0) {
+			free(rep);
+			json_decref(files);
+			return api_reply_ipc_err(r, "storaged", "malformed file list");
+		}
+		while ((rc = ipc_file_list_next(&fl, &f)) == 1) {
+			if (fmt >= 0 && f.format != fmt)
+				continue;
+			if (json_is_null(files)) {
+				json_decref(files);
+				files = json_array();
+			}
+			json_array_append_new(files, api_file_json(&f,
+			    r->api->self_node_id));
+		}
+		free(rep);
+		if (fl.count < API_LS_PAGE || rg.offset + fl.count >= fl.total)
+			break;
+	}
+	return api_reply_json(r, 200, json_pack("{s:o, s:i}", "files", files,
+	    "status", 0));
+}

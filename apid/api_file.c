@@ -1,0 +1,278 @@
+/*
+ * api_file.c — file bytes over HTTP (FEATURES.md §3.6 /warehouse/read,
+ * §3.7 /file/read and /file/view): the local warehouse's files, read
+ * through storaged (IPC_XSTAT for the size, IPC_CAT in APID_CHUNK pieces as
+ * the client takes them), with one byte range per request (206 +
+ * Content-Range; 416 when it lies outside the file; 400 for several).
+ * Remote files (another peer's) are not streamed yet: docs/webapi.md.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "apid.h"
+#include "ipc.h"
+
+struct api_stream {
+	struct apid	*api;
+	uint8_t		 hash[32];
+	uint64_t	 first;		/* file offset of the response's byte 0 */
+	uint64_t	 len;
+};
+
+/* 1 and the size when storaged has the file, 0 when not, -1 and err on failure. */
+static int
+api_file_size(struct api_req *r, const uint8_t hash[32], uint64_t *size,
+    char *err, size_t errlen)
+{
+	struct ipc_xstat_req q;
+	struct ipc_xstat_rep x;
+	uint8_t req[128], *rep;
+	size_t len;
+	int refused, rc;
+	long n;
+
+	memset(&q, 0, sizeof(q));
+	memcpy(q.hash, hash, 32);
+	n = ipc_xstat_req_encode(req, sizeof(req), &q);
+	if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
+	    errlen) != 0)
+		return -1;
+	rc = ipc_xstat_rep_decode(rep, len, &x);
+	free(rep);
+	if (rc != 0) {
+		snprintf(err, errlen, "malformed file status reply");
+		return -1;
+	}
+	*size = x.size;
+	return x.present ? 1 : 0;
+}
+
+/* MHD asks for the next bytes at pos (relative to the response). */
+static ssize_t
+api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct api_stream *s = cls;
+	struct ipc_read rd;
+	struct ipc_data d;
+	uint8_t req[128], *rep;
+	char err[256];
+	size_t len;
+	int refused;
+	long n;
+
+	if (pos >= s->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	memcpy(rd.hash, s->hash, 32);
+	rd.offset = s->first + pos;
+	rd.len = (uint32_t)(max < APID_CHUNK ? max : APID_CHUNK);
+	if (rd.len > s->len - pos)
+		rd.len = (uint32_t)(s->len - pos);
+	n = ipc_read_encode(req, sizeof(req), IPC_CAT, &rd);
+	if (api_ipc(s->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) != 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	/* The reply must be the bytes asked for: nothing more, not at another offset. */
+	if (ipc_data_decode(rep, len, IPC_CAT, &d) != 0 || d.offset != rd.offset ||
+	    d.len == 0 || d.len > rd.len) {
+		free(rep);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	memcpy(buf, d.bytes, d.len);
+	n = (long)d.len;
+	free(rep);
+	atomic_fetch_add(&s->api->st.bytes_streamed, (unsigned long long)n);
+	return (ssize_t)n;
+}
+
+static void
+api_stream_free(void *cls)
+{
+	free(cls);
+}
+
+/*
+ * Serves [first, first+len) of a warehouse file of size bytes: 206 with
+ * Content-Range when ranged, else 200.
+ */
+static int
+api_stream(struct api_req *r, const uint8_t hash[32], uint64_t size,
+    uint64_t first, uint64_t len, int ranged, const char *ctype)
+{
+	struct MHD_Response *resp;
+	struct api_stream *s;
+	unsigned int status = ranged ? 206 : 200;
+	char cr[96];
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return api_reply_error(r, 500, "internal", "out of memory");
+	s->api = r->api;
+	memcpy(s->hash, hash, 32);
+	s->first = first;
+	s->len = len;
+	resp = MHD_create_response_from_callback(len, APID_CHUNK, api_stream_read,
+	    s, api_stream_free);
+	if (resp == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (ranged) {
+		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+		    first, first + len - 1, size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	}
+	if (status >= 200 && status < 300)
+		atomic_fetch_add(&r->api->st.replies_2xx, 1);
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* 416 names the size, so that a player can retry within it. */
+static int
+api_unsatisfiable(struct api_req *r, uint64_t size)
+{
+	char cr[64], *body;
+	struct MHD_Response *resp;
+	int rc;
+
+	snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+	body = strdup("{\"error\":\"range outside the file\",\"code\":\"range\","
+	    "\"httpstatus\":416}");
+	if (body == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	atomic_fetch_add(&r->api->st.replies_4xx, 1);
+	rc = MHD_queue_response(r->conn, 416, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/*
+ * The part asked for: a Range header (one range), else offset= and limit=
+ * (the reference's parameters), else everything.  Returns 0 and the part,
+ * or a queued error reply in *rc.
+ */
+static int
+api_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
+    int *ranged, int *rc)
+{
+	const char *q;
+	uint64_t a, b;
+	int64_t off = 0, lim = -1;
+
+	*ranged = 0;
+	switch (api_range_parse(api_header(r, "Range"), size, &a, &b)) {
+	case API_RANGE_OK:
+		*first = a;
+		*len = b - a + 1;
+		*ranged = 1;
+		return 0;
+	case API_RANGE_BAD:
+		*rc = api_reply_error(r, 400, "bad_range",
+		    "Range must be one range: bytes=FIRST-LAST, FIRST- or -SUFFIX");
+		return -1;
+	case API_RANGE_UNSAT:
+		*rc = api_unsatisfiable(r, size);
+		return -1;
+	default:
+		break;
+	}
+	if (((q = api_query(r, "offset")) != NULL &&
+	    api_parse_int(q, 0, INT64_MAX, &off) != 0) ||
+	    ((q = api_query(r, "limit")) != NULL &&
+	    api_parse_int(q, 0, INT64_MAX, &lim) != 0)) {
+		*rc = api_reply_error(r, 400, "bad_number",
+		    "offset and limit must be byte counts");
+		return -1;
+	}
+	if ((uint64_t)off > size)
+		off = (int64_t)size;
+	*first = (uint64_t)off;
+	*len = size - (uint64_t)off;
+	if (lim >= 0 && (uint64_t)lim < *len)
+		*len = (uint64_t)lim;
+	return 0;
+}
+
+int
+api_warehouse_read(struct api_req *r)
+{
+	uint8_t hash[32];
+	uint64_t size, first, len;
+	char err[256];
+	int rc, ranged;
+
+	if (api_parse_hex(api_query(r, "hash"), hash, 32) != 0)
+		return api_reply_error(r, 400, "bad_hash", "hash must be 64 hex digits");
+	if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
+		return api_reply_ipc_err(r, "storaged", err);
+	if (rc == 0)
+		return api_reply_error(r, 404, "not_found", "not in the warehouse");
+	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
+		return rc;
+	return api_stream(r, hash, size, first, len, ranged, "application/octet-stream");
+}
+
+static int
+api_file_common(struct api_req *r, int view)
+{
+	const char *q, *ctype = "application/octet-stream";
+	uint8_t hash[32], node[33];
+	uint64_t size, first, len;
+	char err[256];
+	int rc, ranged, nocache = 0;
+	int64_t fmt;
+
+	if (api_parse_hex(api_query(r, "hash"), hash, 32) != 0)
+		return api_reply_error(r, 400, "bad_hash", "hash must be 64 hex digits");
+	/* node: a node ID (32 bytes) or a peer ID (33), hex. */
+	if ((q = api_query(r, "node")) != NULL && api_parse_hex(q, node, 32) != 0 &&
+	    api_parse_hex(q, node, 33) != 0)
+		return api_reply_error(r, 400, "bad_node",
+		    "node must be a node ID or a peer ID in hex");
+	if (view) {
+		if ((q = api_query(r, "nocache")) != NULL)
+			(void)api_parse_bool(q, &nocache);
+		/* The reference's quirk: format 14 is served as MP4 video. */
+		if ((q = api_query(r, "format")) != NULL &&
+		    api_parse_int(q, 0, 65535, &fmt) == 0 && fmt == 14)
+			ctype = "video/mp4";
+	}
+	if (nocache)
+		rc = 0;
+	else if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
+		return api_reply_ipc_err(r, "storaged", err);
+	if (rc == 0)
+		return api_reply_error(r, 501, "not_implemented",
+		    "the file is not in the local warehouse; streaming from "
+		    "another peer is not implemented yet");
+	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
+		return rc;
+	return api_stream(r, hash, size, first, len, ranged, ctype);
+}
+
+int
+api_file_read(struct api_req *r)
+{
+	return api_file_common(r, 0);
+}
+
+int
+api_file_view(struct api_req *r)
+{
+	return api_file_common(r, 1);
+}

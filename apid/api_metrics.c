@@ -1,0 +1,209 @@
+/*
+ * api_metrics.c — GET /metrics: the daemons' status, netd's and storaged's
+ * counters, the chain and the cache, and apid's own counters, in the
+ * Prometheus text exposition format 0.0.4 (every family with HELP and TYPE;
+ * counters end in _total).  A daemon that does not answer shows as
+ * peernet_daemon_up{daemon="..."} 0 and its families are left out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apid.h"
+#include "ipc.h"
+
+/* Counter names come from the daemons: keep [a-z0-9_] only. */
+static void
+api_metric_name(char *out, size_t cap, const char *prefix, const char *name,
+    const char *suffix)
+{
+	size_t n, i;
+
+	n = (size_t)snprintf(out, cap, "%s", prefix);
+	for (i = 0; name[i] != '\0' && n + 1 < cap; i++) {
+		char c = name[i];
+
+		out[n++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c :
+		    (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : '_';
+	}
+	out[n] = '\0';
+	strlcat(out, suffix, cap);
+}
+
+static void
+api_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+api_one(FILE *f, const char *name, const char *type, const char *help,
+    unsigned long long v)
+{
+	api_family(f, name, type, help);
+	fprintf(f, "%s %llu\n", name, v);
+}
+
+static void
+api_metrics_daemons(struct api_req *r, FILE *f)
+{
+	static const char *const names[] = { "netd", "storaged", "searchd" };
+	struct ipc_status st[3];
+	int up[3], i;
+	char err[256];
+	uint8_t *rep;
+	size_t len;
+
+	for (i = 0; i < 3; i++) {
+		up[i] = 0;
+		if (api_ipc_empty(r->api, names[i], IPC_STATUS, &rep, &len, err,
+		    sizeof(err)) == 0) {
+			up[i] = ipc_status_decode(rep, len, IPC_STATUS, &st[i]) == 0;
+			free(rep);
+		}
+	}
+	api_family(f, "peernet_daemon_up", "gauge",
+	    "Whether the daemon answered its status request (1) or not (0).");
+	for (i = 0; i < 3; i++)
+		fprintf(f, "peernet_daemon_up{daemon=\"%s\"} %d\n", names[i], up[i]);
+	fprintf(f, "peernet_daemon_up{daemon=\"apid\"} 1\n");
+	api_family(f, "peernet_daemon_uptime_seconds", "gauge",
+	    "Seconds since the daemon started.");
+	for (i = 0; i < 3; i++)
+		if (up[i])
+			fprintf(f, "peernet_daemon_uptime_seconds{daemon=\"%s\"} %.3f\n",
+			    names[i], (double)st[i].uptime_ms / 1000.0);
+}
+
+static void
+api_metrics_netd(struct api_req *r, FILE *f)
+{
+	static __thread struct ipc_net_status ns;
+	char err[256], name[128];
+	uint8_t *rep;
+	size_t len;
+	int i, ok;
+
+	if (api_ipc_empty(r->api, "netd", IPC_NET_STATUS, &rep, &len, err,
+	    sizeof(err)) != 0)
+		return;
+	ok = ipc_net_status_decode(rep, len, &ns) == 0;
+	free(rep);
+	if (!ok)
+		return;
+	api_one(f, "peernet_netd_peers", "gauge", "Peers in netd's peer list.", ns.peers);
+	api_one(f, "peernet_netd_peers_active", "gauge",
+	    "Peers with an active connection.", ns.active);
+	api_one(f, "peernet_netd_dht_contacts", "gauge",
+	    "Contacts in the Kademlia routing table.", ns.dht_size);
+	for (i = 0; i < IPC_NC_MAX; i++) {
+		api_metric_name(name, sizeof(name), "peernet_netd_",
+		    ipc_net_counter_name(i), "_total");
+		api_family(f, name, "counter", "netd counter (peernetctl status).");
+		fprintf(f, "%s %llu\n", name, (unsigned long long)ns.counters[i]);
+	}
+}
+
+static void
+api_metrics_storaged(struct api_req *r, FILE *f)
+{
+	static __thread struct ipc_counters ct;
+	struct ipc_chain_info ci;
+	struct ipc_cache_info ca;
+	char err[256], name[128];
+	uint8_t *rep;
+	size_t len;
+	int i, ok;
+
+	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
+	    sizeof(err)) == 0) {
+		ok = ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci) == 0;
+		free(rep);
+		if (ok) {
+			api_one(f, "peernet_chain_height", "gauge",
+			    "Height of the own blockchain.", ci.height);
+			api_one(f, "peernet_chain_version", "gauge",
+			    "Version of the own blockchain.", ci.version);
+			api_one(f, "peernet_chain_files", "gauge",
+			    "Files shared in the own blockchain.", ci.files);
+			api_one(f, "peernet_chain_shared_bytes", "gauge",
+			    "Sum of the sizes of the shared files.", ci.bytes);
+		}
+	}
+	if (api_ipc_empty(r->api, "storaged", IPC_CACHE, &rep, &len, err,
+	    sizeof(err)) == 0) {
+		ok = ipc_cache_info_decode(rep, len, &ca) == 0;
+		free(rep);
+		if (ok) {
+			api_one(f, "peernet_cache_peers", "gauge",
+			    "Peers whose blockchain is cached.", ca.peers);
+			api_one(f, "peernet_cache_blocks", "gauge",
+			    "Blocks in the cache of other peers' blockchains.", ca.blocks);
+			api_one(f, "peernet_cache_size_bytes", "gauge",
+			    "Bytes of the cache of other peers' blockchains.", ca.bytes);
+			api_one(f, "peernet_cache_files", "gauge",
+			    "File records in the cache.", ca.files);
+		}
+	}
+	if (api_ipc_empty(r->api, "storaged", IPC_STORE_STATUS, &rep, &len, err,
+	    sizeof(err)) != 0)
+		return;
+	ok = ipc_counters_decode(rep, len, IPC_STORE_STATUS, &ct) == 0;
+	free(rep);
+	if (!ok)
+		return;
+	for (i = 0; i < ct.n; i++) {
+		api_metric_name(name, sizeof(name), "peernet_storaged_", ct.c[i].name,
+		    "_total");
+		api_family(f, name, "counter", "storaged counter (peernetctl status).");
+		fprintf(f, "%s %llu\n", name, (unsigned long long)ct.c[i].value);
+	}
+}
+
+static void
+api_metrics_apid(struct api_req *r, FILE *f)
+{
+	struct apid_stats *s = &r->api->st;
+
+	api_one(f, "peernet_apid_requests_total", "counter",
+	    "HTTP requests received by apid.", atomic_load(&s->requests));
+	api_family(f, "peernet_apid_responses_total", "counter",
+	    "HTTP responses by status class.");
+	fprintf(f, "peernet_apid_responses_total{class=\"2xx\"} %llu\n",
+	    atomic_load(&s->replies_2xx));
+	fprintf(f, "peernet_apid_responses_total{class=\"4xx\"} %llu\n",
+	    atomic_load(&s->replies_4xx));
+	fprintf(f, "peernet_apid_responses_total{class=\"5xx\"} %llu\n",
+	    atomic_load(&s->replies_5xx));
+	api_one(f, "peernet_apid_auth_failures_total", "counter",
+	    "Requests refused for a missing or wrong API key.",
+	    atomic_load(&s->auth_failures));
+	api_one(f, "peernet_apid_bad_requests_total", "counter",
+	    "Requests answered 400 (malformed input).", atomic_load(&s->bad_requests));
+	api_one(f, "peernet_apid_ipc_failures_total", "counter",
+	    "IPC calls to the other daemons that failed.", atomic_load(&s->ipc_failures));
+	api_one(f, "peernet_apid_streamed_bytes_total", "counter",
+	    "File bytes sent by /file/read, /file/view and /warehouse/read.",
+	    atomic_load(&s->bytes_streamed));
+}
+
+int
+api_metrics(struct api_req *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return api_reply_error(r, 500, "internal", "out of memory");
+	api_metrics_daemons(r, f);
+	api_metrics_netd(r, f);
+	api_metrics_storaged(r, f);
+	api_metrics_apid(r, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return api_reply_error(r, 500, "internal", "out of memory");
+	}
+	return api_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    buf, len, 0);
+}

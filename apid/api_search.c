@@ -1,0 +1,290 @@
+/*
+ * api_search.c — search jobs (FEATURES.md §3.4) on searchd's job table:
+ * POST /search starts one, /search/result pages through its results,
+ * /search/terminate ends it.  The JSON body is checked against a declared
+ * spec (api_json_check) before any field is read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "apid.h"
+#include "ident.h"
+#include "ipc.h"
+
+#define API_SEARCH_TIMEOUT_S	20	/* the reference's defaults */
+#define API_SEARCH_MAX_RESULTS	200
+#define API_RESULT_LIMIT	100
+#define API_RESULT_LIMIT_MAX	10000
+
+/* The body of POST /search, as the reference's SearchRequest. */
+static const struct api_jfield api_search_spec[] = {
+	{ "term", API_J_STRING, 0 },
+	{ "timeout", API_J_INT, 0 },
+	{ "maxresults", API_J_INT, 0 },
+	{ "datefrom", API_J_STRING, 0 },
+	{ "dateto", API_J_STRING, 0 },
+	{ "sort", API_J_INT, 0 },
+	{ "terminate", API_J_ARRAY, 0 },
+	{ "filetype", API_J_INT, 0 },
+	{ "fileformat", API_J_INT, 0 },
+	{ "sizemin", API_J_INT, 0 },
+	{ "sizemax", API_J_INT, 0 },
+	{ "node", API_J_STRING, 0 },
+};
+
+static int64_t
+api_jint(json_t *o, const char *name, int64_t def)
+{
+	json_t *v = json_object_get(o, name);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
+}
+
+static const char *
+api_jstr(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static void
+api_search_stop(struct api_req *r, const uint8_t id[16])
+{
+	struct ipc_search_id sid;
+	uint8_t req[64], *rep;
+	char err[256];
+	size_t len;
+	int refused;
+	long n;
+
+	memcpy(sid.id, id, 16);
+	n = ipc_search_id_encode(req, sizeof(req), IPC_SEARCH_STOP, &sid);
+	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) == 0)
+		free(rep);
+}
+
+/* The node filter: 64 hex digits, or base64 of 32 bytes (Go's []byte). */
+static int
+api_search_node(const char *s, uint8_t out[32])
+{
+	size_t bin_len;
+
+	if (api_parse_hex(s, out, 32) == 0)
+		return 0;
+	if (sodium_base642bin(out, 32, s, strlen(s), NULL, &bin_len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0 && bin_len == 32)
+		return 0;
+	return -1;
+}
+
+/*
+ * Fills q from a checked body; NULL, or the reason for a 400.  Numbers the
+ * reference calls "not used" with -1 may also be left out here.
+ */
+static const char *
+api_search_req(json_t *b, struct ipc_search_req *q)
+{
+	const char *from = api_jstr(b, "datefrom"), *to = api_jstr(b, "dateto");
+	const char *term = api_jstr(b, "term"), *node = api_jstr(b, "node");
+	int64_t t, v;
+
+	memset(q, 0, sizeof(*q));
+	if (strlen(term) > IPC_SEARCH_TERM_MAX)
+		return "term is too long";
+	strcpy(q->term, term);
+	t = api_jint(b, "timeout", 0);
+	if (t <= 0)
+		t = API_SEARCH_TIMEOUT_S;
+	q->timeout_ms = t > IPC_SEARCH_TIMEOUT_MAX / 1000 ? IPC_SEARCH_TIMEOUT_MAX :
+	    (uint32_t)t * 1000;
+	v = api_jint(b, "maxresults", 0);
+	if (v <= 0)
+		v = API_SEARCH_MAX_RESULTS;
+	q->limit = v > IPC_SEARCH_RESULTS_MAX ? IPC_SEARCH_RESULTS_MAX : (uint32_t)v;
+	v = api_jint(b, "sort", 0);
+	if (v < 0 || v > IPC_SEARCH_SORT_MAX)
+		return "sort must be 0..10";
+	q->sort = (uint8_t)v;
+	v = api_jint(b, "filetype", -1);
+	if (v < -1 || v > IPC_SEARCH_TYPE_MAX)
+		return "filetype must be -1 (any) or 0..10";
+	q->type = v == -1 ? IPC_SEARCH_TYPE_ANY : (uint8_t)v;
+	v = api_jint(b, "fileformat", -1);
+	if (v < -1 || v > IPC_SEARCH_FORMAT_MAX)
+		return "fileformat must be -1 (any) or 0..21";
+	q->format = v == -1 ? IPC_SEARCH_FORMAT_ANY : (uint16_t)v;
+	q->size_min = api_jint(b, "sizemin", -1);
+	q->size_max = api_jint(b, "sizemax", -1);
+	if (q->size_min < -1 || q->size_max < -1)
+		return "sizemin and sizemax must be -1 (unused) or a size";
+	/* Both dates or neither, "YYYY-MM-DD hh:mm:ss" UTC. */
+	if (*from != '\0' || *to != '\0') {
+		if (api_parse_date(from, &q->date_from) != 0 ||
+		    api_parse_date(to, &q->date_to) != 0)
+			return "datefrom and dateto must both be YYYY-MM-DD hh:mm:ss";
+	}
+	if (*node != '\0') {
+		if (api_search_node(node, q->node_id) != 0)
+			return "node must be a node ID (64 hex digits or base64)";
+		q->has_node = 1;
+	}
+	return NULL;
+}
+
+int
+api_search(struct api_req *r)
+{
+	static __thread struct ipc_search_req q;
+	struct ipc_search_id sid;
+	uint8_t req[IPC_SEARCH_TERM_MAX + 256], *rep, old[16];
+	char err[256], id[37];
+	const char *why;
+	json_t *b, *v;
+	size_t len, i;
+	int refused, rc;
+	long n;
+
+	if (api_body_json(r, api_search_spec, sizeof(api_search_spec) /
+	    sizeof(api_search_spec[0]), &b, &rc) != 0)
+		return rc;
+	if ((why = api_search_req(b, &q)) != NULL) {
+		json_decref(b);
+		return api_reply_error(r, 400, "bad_search", "%s", why);
+	}
+	/* Old searches of the same tab, ended first (unknown IDs are no error). */
+	json_array_foreach(json_object_get(b, "terminate"), i, v) {
+		if (i >= 64)
+			break;
+		if (json_is_string(v) && api_parse_uuid(json_string_value(v), old) == 0)
+			api_search_stop(r, old);
+	}
+	json_decref(b);
+	if ((n = ipc_search_req_encode(req, sizeof(req), &q)) < 0)
+		return api_reply_error(r, 400, "bad_search", "search too large");
+	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) != 0) {
+		if (!refused)
+			return api_reply_ipc_err(r, "searchd", err);
+		/* The reference's status 1: invalid term. */
+		return api_reply_json(r, 200, json_pack("{s:s, s:i}", "id",
+		    "00000000-0000-0000-0000-000000000000", "status", 1));
+	}
+	rc = ipc_search_id_decode(rep, len, IPC_SEARCH_START, &sid);
+	free(rep);
+	if (rc != 0)
+		return api_reply_ipc_err(r, "searchd", "malformed search reply");
+	api_format_uuid(sid.id, id);
+	return api_reply_json(r, 200, json_pack("{s:s, s:i}", "id", id, "status", 0));
+}
+
+static json_t *
+api_hit_json(const struct ipc_search_hit *h)
+{
+	json_t *f = api_file_json(&h->file, NULL);
+
+	/* Search results carry the virtual tag "Shared By Count" (type 5). */
+	if (f != NULL)
+		json_array_append_new(json_object_get(f, "metadata"),
+		    json_pack("{s:i, s:s, s:s, s:n, s:s, s:I}", "type", 5,
+		    "name", "Shared By Count", "text", "", "blob",
+		    "date", "0001-01-01T00:00:00Z", "number",
+		    (json_int_t)h->shared_by));
+	return f;
+}
+
+int
+api_search_result(struct api_req *r)
+{
+	static __thread struct ipc_search_hit h;
+	struct ipc_search_fetch f;
+	struct ipc_search_page pg;
+	const char *q;
+	uint8_t req[64], *rep;
+	char err[256];
+	json_t *files;
+	int64_t limit = API_RESULT_LIMIT, offset = -1;
+	size_t len;
+	int refused, reset = 0, status = 1, rc;
+	long n;
+
+	if (api_parse_uuid(api_query(r, "id"), f.id) != 0)
+		return api_reply_error(r, 400, "bad_id", "id must be a search ID (UUID)");
+	/* The reference falls back to 100 for a limit that is not a number. */
+	if ((q = api_query(r, "limit")) != NULL &&
+	    api_parse_int(q, 0, API_RESULT_LIMIT_MAX, &limit) != 0)
+		limit = API_RESULT_LIMIT;
+	if ((q = api_query(r, "offset")) != NULL &&
+	    api_parse_int(q, 0, INT32_MAX, &offset) != 0)
+		offset = -1;
+	if ((q = api_query(r, "reset")) != NULL && api_parse_bool(q, &reset) == 0 &&
+	    reset)
+		return api_reply_error(r, 501, "not_implemented",
+		    "reset (new filters on a running search) is not implemented yet: "
+		    "start a new search with the filters");
+	files = json_array();
+	do {
+		f.offset = (int32_t)offset;
+		f.max = limit - (int64_t)json_array_size(files) > IPC_SEARCH_FETCH_MAX ?
+		    IPC_SEARCH_FETCH_MAX : (uint32_t)(limit - (int64_t)json_array_size(files));
+		if (f.max == 0)
+			break;
+		n = ipc_search_fetch_encode(req, sizeof(req), &f);
+		if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused,
+		    err, sizeof(err)) != 0) {
+			json_decref(files);
+			if (refused && strstr(err, "unknown search job") != NULL)
+				return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}",
+				    "status", 2, "files", "statistic"));
+			return api_reply_ipc_err(r, "searchd", err);
+		}
+		if (ipc_search_page_decode(rep, len, &pg) != 0) {
+			free(rep);
+			json_decref(files);
+			return api_reply_ipc_err(r, "searchd", "malformed result page");
+		}
+		status = pg.status;
+		while ((rc = ipc_search_page_next(&pg, &h)) == 1)
+			json_array_append_new(files, api_hit_json(&h));
+		free(rep);
+		if (offset >= 0)
+			offset += pg.count;
+		if (pg.count < f.max)
+			break;
+	} while ((int64_t)json_array_size(files) < limit);
+	/* 0 results and more may come, 1 no more, 3 none yet (the reference's). */
+	if (json_array_size(files) > 0)
+		status = status == IPC_SEARCH_DONE ? 1 : 0;
+	else
+		status = status == IPC_SEARCH_DONE ? 1 : 3;
+	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:n}", "status", status,
+	    "files", files, "statistic"));
+}
+
+int
+api_search_terminate(struct api_req *r)
+{
+	struct ipc_search_id sid;
+	uint8_t req[64], *rep;
+	char err[256];
+	size_t len;
+	int refused;
+	long n;
+
+	if (api_parse_uuid(api_query(r, "id"), sid.id) != 0)
+		return api_reply_error(r, 400, "bad_id", "id must be a search ID (UUID)");
+	n = ipc_search_id_encode(req, sizeof(req), IPC_SEARCH_STOP, &sid);
+	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) != 0) {
+		if (refused)
+			return api_reply_error(r, 404, "unknown_id", "no search %s",
+			    api_query(r, "id"));
+		return api_reply_ipc_err(r, "searchd", err);
+	}
+	free(rep);
+	return api_reply_empty(r, 204);
+}

@@ -1,0 +1,195 @@
+/*
+ * apid.h — peernet-apid, the node's web API (the Go reference's REST API,
+ * FEATURES.md §3) for applications: every struct and function shared by the
+ * files of apid/.
+ *
+ *	apid.c		start-up (daemon checklist), listen sockets, MHD
+ *	api_http.c	the route table, dispatch, authentication, replies
+ *	api_parse.c	pure parsers: query values, Range, JSON bodies (fuzzed)
+ *	api_ipc.c	the only door to the node: IPC calls to the daemons
+ *	api_status.c	/test /status, /status/peers, /status/config, /account/info, /shutdown
+ *	api_chain.c	/blockchain/header, /blockchain/file/list; apiFile JSON
+ *	api_profile.c	/profile/list, /profile/read
+ *	api_search.c	/search /search/result /search/terminate
+ *	api_file.c	/warehouse/read /file/read /file/view
+ *	api_metrics.c	/metrics (Prometheus text format)
+ *
+ * Threads: libmicrohttpd runs one thread per connection (bounded by
+ * APID_MAX_CONNS) and route handlers block on IPC calls bounded by
+ * ipc_timeout_ms; the daemon's own loop keeps only signals and its IPC
+ * socket.  See docs/webapi.md for why.
+ */
+#ifndef PEERNET_APID_H
+#define PEERNET_APID_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+
+#define APID_MAX_CONNS		64	/* concurrent HTTP connections */
+#define APID_MAX_CONNS_PER_IP	32
+#define APID_BODY_MAX		(1024 * 1024)	/* JSON request bodies */
+#define APID_CHUNK		(256 * 1024)	/* bytes per IPC_CAT */
+
+struct MHD_Connection;
+struct MHD_Daemon;
+struct daemon;
+
+struct apid_listener {
+	int			 fd;
+	struct MHD_Daemon	*mhd;
+	char			 text[64];
+};
+
+/* Counters shown by /metrics; updated from the connection threads. */
+struct apid_stats {
+	atomic_ullong	requests;
+	atomic_ullong	replies_2xx;
+	atomic_ullong	replies_4xx;
+	atomic_ullong	replies_5xx;
+	atomic_ullong	auth_failures;
+	atomic_ullong	bad_requests;
+	atomic_ullong	ipc_failures;
+	atomic_ullong	bytes_streamed;
+};
+
+struct apid {
+	struct daemon		*d;
+	const struct conf	*conf;
+	struct apid_listener	 ls[CONF_MAX_API_LISTEN];
+	int			 nls;
+	char			*tls_cert;	/* PEM, read before the drop */
+	char			*tls_key;
+	int			 stop_pipe[2];	/* /shutdown -> the loop */
+	struct apid_stats	 st;
+	uint8_t			 self_node_id[32];
+	uint8_t			 self_pubkey[33];
+	int			 have_self;
+};
+
+/* One HTTP request as the handlers see it. */
+struct api_req {
+	struct apid		*api;
+	struct MHD_Connection	*conn;
+	const char		*method;
+	const char		*url;
+	const uint8_t		*body;
+	size_t			 body_len;
+};
+
+typedef int (*api_handler)(struct api_req *r);
+
+struct api_route {
+	const char	*path;
+	const char	*method;	/* "GET" or "POST" */
+	api_handler	 fn;
+	int		 key_in_query;	/* the key may come as k= */
+};
+
+/* api_http.c */
+int	api_http_start(struct apid *api, char *err, size_t errlen);
+void	api_http_stop(struct apid *api);
+const char *api_query(struct api_req *r, const char *name);
+const char *api_header(struct api_req *r, const char *name);
+/* Replies (each returns the MHD result of queueing it). */
+int	api_reply_json(struct api_req *r, unsigned int status, json_t *j);	/* steals j */
+int	api_reply_error(struct api_req *r, unsigned int status, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int	api_reply_empty(struct api_req *r, unsigned int status);
+int	api_reply_bytes(struct api_req *r, unsigned int status, const char *ctype,
+	    const void *buf, size_t len, int copy);
+/* Parses the body against spec; on failure a 400 has been queued (returns -1). */
+struct api_jfield;
+int	api_body_json(struct api_req *r, const struct api_jfield *spec, size_t n,
+	    json_t **root, int *mhd_rc);
+
+/* api_parse.c: pure functions, no MHD, no I/O (tests/fuzz/fuzz_apid_*). */
+enum api_jtype { API_J_STRING, API_J_INT, API_J_BOOL, API_J_ARRAY, API_J_OBJECT };
+struct api_jfield {
+	const char	*name;
+	enum api_jtype	 type;
+	int		 required;
+};
+/*
+ * Checks that root is an object whose listed fields have the declared JSON
+ * types (integers: within int64; unknown fields are ignored, as Go's
+ * encoding/json does).  0, or -1 with the reason in err.
+ */
+int	api_json_check(const json_t *root, const struct api_jfield *spec, size_t n,
+	    char *err, size_t errlen);
+/* body (len bytes, not NUL-terminated) -> a JSON value; NULL and err. */
+json_t	*api_json_parse(const uint8_t *body, size_t len, char *err, size_t errlen);
+/* Exactly 2*n hex digits -> out[n]; -1 otherwise. */
+int	api_parse_hex(const char *s, uint8_t *out, size_t n);
+/* 8-4-4-4-12 hex -> out[16]; -1 otherwise. */
+int	api_parse_uuid(const char *s, uint8_t out[16]);
+void	api_format_uuid(const uint8_t id[16], char out[37]);
+/* Decimal integer within [min, max] (optional sign, no junk); -1 otherwise. */
+int	api_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False. */
+int	api_parse_bool(const char *s, int *out);
+/* "YYYY-MM-DD hh:mm:ss" (UTC) -> Unix seconds; -1 if malformed. */
+int	api_parse_date(const char *s, int64_t *out);
+/* Unix seconds -> RFC 3339 UTC "2021-08-27T14:59:13Z". */
+void	api_format_time(int64_t t, char out[32]);
+
+enum api_range_rc {
+	API_RANGE_NONE = 0,	/* no Range header: the whole file */
+	API_RANGE_OK = 1,	/* one satisfiable range [*first, *last] */
+	API_RANGE_BAD = -1,	/* malformed or several ranges: 400 */
+	API_RANGE_UNSAT = -2	/* syntactically fine, outside the file: 416 */
+};
+/* One RFC 9110 byte range of a file of size bytes. */
+int	api_range_parse(const char *hdr, uint64_t size, uint64_t *first,
+	    uint64_t *last);
+
+/* api_ipc.c */
+/*
+ * One request to DIR/run/DAEMON.sock; the reply (malloc'd) must be of the
+ * request's type with status 0, else -1 and a reason in err.  *refused is
+ * set when the daemon answered with an error (vs. could not be reached).
+ */
+int	api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
+	    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen);
+int	api_ipc_empty(struct apid *api, const char *daemon, uint16_t type,
+	    uint8_t **rep, size_t *replen, char *err, size_t errlen);
+/* A 502 (daemon unreachable) or 500 (refused) reply for a failed call. */
+int	api_reply_ipc_err(struct api_req *r, const char *daemon, const char *err);
+/* The node's own peer ID / node ID (IPC_ID to netd once, then cached). */
+int	api_self(struct apid *api, char *err, size_t errlen);
+
+/* JSON helpers (api_chain.c). */
+json_t	*api_jb64(const void *p, size_t len);
+json_t	*api_jstrn(const char *s, size_t len);	/* invalid UTF-8 -> U+FFFD */
+json_t	*api_jhex(const void *p, size_t len);
+struct ipc_file;
+json_t	*api_file_json(const struct ipc_file *f, const uint8_t *owner_node_id);
+
+/* Route handlers. */
+int	api_test(struct api_req *r);
+int	api_status(struct api_req *r);
+int	api_status_peers(struct api_req *r);
+int	api_status_config(struct api_req *r);
+int	api_account_info(struct api_req *r);
+int	api_shutdown(struct api_req *r);
+int	api_chain_header(struct api_req *r);
+int	api_chain_file_list(struct api_req *r);
+int	api_profile_list(struct api_req *r);
+int	api_profile_read(struct api_req *r);
+int	api_search(struct api_req *r);
+int	api_search_result(struct api_req *r);
+int	api_search_terminate(struct api_req *r);
+int	api_warehouse_read(struct api_req *r);
+int	api_file_read(struct api_req *r);
+int	api_file_view(struct api_req *r);
+int	api_metrics(struct api_req *r);
+int	api_not_yet(struct api_req *r);
+
+/* apid.c: ask the loop to stop (from a connection thread). */
+void	apid_request_stop(struct apid *api);
+
+#endif
