@@ -840,41 +840,33 @@ static void
 node_traverse_receive(struct netd *n, const struct wire_traverse *t)
 {
 	static uint8_t answer[WIRE_PACKET_MAX];
-	struct peer_addr cand[2];
-	struct wire_packet ep;
-	struct wire_announce a;
+	static struct traverse_opened o;
 	struct peer *p = peer_find(n->peers, t->signer);
 	uint8_t signer[33], requester[32];
 	size_t len, emb_len = t->embedded_len;
 	char x[17];
-	int k, i, j, sent = 0;
+	int i, j, sent = 0;
 
 	/* "A direct connection already exists" (reference: A in the peer list). */
 	if (p != NULL && p->nact > 0) {
 		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
 		return;
 	}
-	if ((k = traverse_candidates(&t->addr, cand)) == 0) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
 	memcpy(signer, t->signer, 33);
-	if (wire_packet_decode(t->embedded, t->embedded_len, n->id.pub, node_trav_plain,
-	    sizeof(node_trav_plain), &ep) != 0 || ep.command != WIRE_CMD_ANNOUNCEMENT) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	if (memcmp(ep.sender, signer, 33) != 0) {
+	switch (traverse_receive_open(t, &n->id, node_trav_plain, sizeof(node_trav_plain),
+	    &o)) {
+	case TRAVERSE_OPEN_OK:
+		break;
+	case TRAVERSE_OPEN_SIGNER:
 		n->counters[IPC_NC_DROP_TRAVERSE_SIGNATURE]++;
+		return;
+	default:
+		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
 		return;
 	}
 	/* The outer packets are filtered already; a re-wrapped embedded one too. */
-	if (wire_replay_check(&n->replay, ep.signed_hash, node_now())) {
+	if (wire_replay_check(&n->replay, o.pkt.signed_hash, node_now())) {
 		n->counters[IPC_NC_DROP_REPLAY]++;
-		return;
-	}
-	if (wire_announce_decode(ep.payload, ep.payload_len, &a) != 0) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
 		return;
 	}
 	n->counters[IPC_NC_TRAVERSE_ACCEPTED]++;
@@ -883,20 +875,20 @@ node_traverse_receive(struct netd *n, const struct wire_traverse *t)
 	 * The candidate addresses come from the relay, unauthenticated (§13.2
 	 * point 10): beyond FIND_SELF the answer is no larger than the request.
 	 */
-	if (node_answer_payload(n, requester, 0, emb_len, &a, &len) != 0)
+	if (node_answer_payload(n, requester, 0, emb_len, &o.ann, &len) != 0)
 		return;
 	memcpy(answer, node_payload, len);
-	for (j = 0; j < k; j++)
+	for (j = 0; j < o.ncand; j++)
 		for (i = 0; i < n->nsocks; i++) {
-			if (n->socks[i].fd < 0 || n->socks[i].family != cand[j].family ||
-			    !peer_net_may_send(&n->socks[i].addr, &cand[j]))
+			if (n->socks[i].fd < 0 || n->socks[i].family != o.cand[j].family ||
+			    !peer_net_may_send(&n->socks[i].addr, &o.cand[j]))
 				continue;
-			if (node_send_on(n, signer, i, NULL, &cand[j], WIRE_CMD_RESPONSE,
-			    ep.sequence, answer, len) == 0)
+			if (node_send_on(n, signer, i, NULL, &o.cand[j], WIRE_CMD_RESPONSE,
+			    o.pkt.sequence, answer, len) == 0)
 				sent++;
 		}
 	log_debug("traverse from %s…: answered to %d address(es), %d sent",
-	    node_short(signer, x), k, sent);
+	    node_short(signer, x), o.ncand, sent);
 }
 
 static void

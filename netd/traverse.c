@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "traverse.h"
+#include "wire_packet.h"
 
 int
 traverse_needed(uint16_t dial_port, uint16_t port_internal, uint8_t features)
@@ -202,7 +203,7 @@ traverse_addr_block(const struct peer *a, uint8_t target_features,
 }
 
 static int
-zero(const uint8_t *b, size_t n)
+trav_zero(const uint8_t *b, size_t n)
 {
 	size_t i;
 
@@ -219,7 +220,7 @@ traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2])
 	uint16_t port;
 
 	port = a->ipv4_port_external ? a->ipv4_port_external : a->ipv4_port;
-	if (!zero(a->ipv4, 4) && port != 0) {
+	if (!trav_zero(a->ipv4, 4) && port != 0) {
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].family = AF_INET;
 		memcpy(out[k].ip, a->ipv4, 4);
@@ -227,7 +228,7 @@ traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2])
 		k++;
 	}
 	port = a->ipv6_port_external ? a->ipv6_port_external : a->ipv6_port;
-	if (!zero(a->ipv6, 16) && port != 0) {
+	if (!trav_zero(a->ipv6, 16) && port != 0) {
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].family = AF_INET6;
 		memcpy(out[k].ip, a->ipv6, 16);
@@ -235,4 +236,22 @@ traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2])
 		k++;
 	}
 	return k;
+}
+
+enum traverse_open_result
+traverse_receive_open(const struct wire_traverse *t, const struct ident *self,
+    uint8_t *plain, size_t plain_cap, struct traverse_opened *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((out->ncand = traverse_candidates(&t->addr, out->cand)) == 0)
+		return TRAVERSE_OPEN_NO_ADDRESS;
+	/* wire_packet_decode checks the 77-byte minimum (§12 point 2). */
+	if (wire_packet_decode(t->embedded, t->embedded_len, self->pub, plain,
+	    plain_cap, &out->pkt) != 0 || out->pkt.command != WIRE_CMD_ANNOUNCEMENT)
+		return TRAVERSE_OPEN_PACKET;
+	if (memcmp(out->pkt.sender, t->signer, PEERNET_PUBKEY_BYTES) != 0)
+		return TRAVERSE_OPEN_SIGNER;
+	if (wire_announce_decode(out->pkt.payload, out->pkt.payload_len, &out->ann) != 0)
+		return TRAVERSE_OPEN_MESSAGE;
+	return TRAVERSE_OPEN_OK;
 }

@@ -22,8 +22,10 @@
 
 #include <stdint.h>
 
+#include "ident.h"
 #include "peer.h"
 #include "wire_msg.h"
+#include "wire_packet.h"
 
 #define TRAVERSE_RELAY_SLOTS	256	/* remembered "B was named by R" hints */
 #define TRAVERSE_RELAY_MS	(10 * 60 * 1000)	/* a hint's life */
@@ -151,5 +153,34 @@ int	traverse_addr_block(const struct peer *a, uint8_t target_features,
  * port.  Returns how many (0..2) were written to out.
  */
 int	traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2]);
+
+/*
+ * B, the receive path after TRAVERSE_RECEIVE (§8.2 steps 5-6), as a pure
+ * function over the decoded message: the candidate addresses from the
+ * relay's block, then the embedded packet opened with our key `self` (into
+ * plain, plain_cap >= t->embedded_len), which must be an Announcement
+ * from the Traverse's signer, decoded into out->ann (pointing into plain).
+ * What needs state stays with the caller: the replay filter on
+ * out->pkt.signed_hash, "A is connected already", the answer.
+ * Fuzzed by tests/fuzz/fuzz_traverse_recv.c.
+ */
+enum traverse_open_result {
+	TRAVERSE_OPEN_OK = 0,
+	TRAVERSE_OPEN_NO_ADDRESS,	/* no usable address in the block */
+	TRAVERSE_OPEN_PACKET,		/* embedded packet not opened, or not an Announcement */
+	TRAVERSE_OPEN_SIGNER,		/* embedded packet not from the signer */
+	TRAVERSE_OPEN_MESSAGE,		/* the Announcement does not decode */
+};
+
+struct traverse_opened {
+	struct peer_addr	cand[2];
+	int			ncand;		/* 1..2 when OK */
+	struct wire_packet	pkt;		/* the embedded packet */
+	struct wire_announce	ann;
+};
+
+enum traverse_open_result traverse_receive_open(const struct wire_traverse *t,
+	    const struct ident *self, uint8_t *plain, size_t plain_cap,
+	    struct traverse_opened *out);
 
 #endif /* PEERNET_TRAVERSE_H */

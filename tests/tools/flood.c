@@ -9,11 +9,12 @@
  *       counts for -t seconds (default 20) what the node sends to each
  *       source.  HASH: a file the node shares (Transfer REQUEST_START).
  *       Prints {"kind":{"in":B,"out":B,"pkts":N},...}.
- *   flood [-r RATE] mutate PUB IP:PORT SRCNET NADDR N IDS
+ *   flood [-r RATE] mutate PUB IP:PORT SRCNET NADDR N IDS [HASH]
  *       N structure-aware mutations of every message kind, IDS fresh
- *       identities per phase (a phase = IDS packets... cycled over the
- *       kinds), sent from NADDR source addresses SRCNET.1..NADDR at RATE
- *       packets per second (default 10000).  Every packet is validly
+ *       identities per phase (a phase: 4 packets from each), sent from
+ *       NADDR source addresses SRCNET.1..NADDR (identity i always from
+ *       the same one) at RATE packets per second (default 10000).  HASH:
+ *       a shared file, asked for in some Transfer requests.  Every packet is validly
  *       signed and encrypted to the node; the payload is a valid message
  *       that is then mutated (fields, counts, lengths, bytes).  Prints
  *       {"sent":N,"bytes":B,"identities":I,"seconds":S}.
@@ -50,6 +51,7 @@
 #define FL_MAX_IDS	100000
 #define FL_MAX_ADDRS	250
 #define FL_UA		"flood/1.0"
+#define FL_PER_ID	4		/* packets per identity in a mutate phase */
 
 static uint8_t fl_out[WIRE_PACKET_MAX + 128];
 static uint8_t fl_pay[WIRE_PACKET_MAX];
@@ -397,6 +399,9 @@ fl_mutate(uint8_t *p, size_t len, size_t cap)
 }
 
 /* A valid message of a random kind with random sizes, from id (into fl_pay). */
+static uint8_t fl_shared[32];
+static int fl_have_shared;
+
 static size_t
 fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t *cmd)
 {
@@ -412,6 +417,8 @@ fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t
 	uint32_t kind = fl_rand(K_KINDS + 4);
 
 	randombytes_buf(hash, sizeof(hash));
+	if (fl_have_shared && fl_rand(2))
+		memcpy(hash, fl_shared, 32);
 	switch (kind) {
 	case K_FIND_PEER:
 	case K_FIND_VALUE:
@@ -509,21 +516,21 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 
 	for (a = 0; a < naddr; a++)
 		fds[a] = fl_bind(net, a + 1, &src[a]);
-	in_phase = nids;	/* a new phase at once */
+	in_phase = FL_PER_ID * nids;	/* a new phase at once */
 	next = start;
 	for (i = 0; i < n && fl_now() < fl_deadline; i++) {
 		long id;
 		long sz;
 
-		if (in_phase == nids) {
-			/* A phase: nids fresh identities. */
+		if (in_phase == FL_PER_ID * nids) {
+			/* A phase: nids fresh identities, FL_PER_ID packets each. */
 			for (id = 0; id < nids; id++)
 				if (ident_generate(&ids[id]) != 0)
 					fl_die("ident_generate");
 			idents += (uint64_t)nids;
 			in_phase = 0;
 		}
-		id = in_phase++;
+		id = in_phase++ % nids;
 		a = (int)(id % naddr);
 		len = fl_random_message(&ids[id], &src[a], &cmd);
 		if (fl_rand(4) != 0)
@@ -625,7 +632,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: flood [-t SECONDS] [-r RATE] amp PUB IP:PORT SRCNET [HASH]\n"
-	    "       flood [-t SECONDS] [-r RATE] mutate PUB IP:PORT SRCNET NADDR N IDS\n"
+	    "       flood [-t SECONDS] [-r RATE] mutate PUB IP:PORT SRCNET NADDR N IDS [HASH]\n"
 	    "       flood [-t SECONDS] join PUB IP:PORT SRCIP NIDS\n");
 	exit(2);
 }
@@ -665,7 +672,12 @@ main(int argc, char **argv)
 			fl_die("bad HASH");
 		return cmd_amp(argv[3], hash, (int)secs);
 	}
-	if (strcmp(argv[0], "mutate") == 0 && argc == 7) {
+	if (strcmp(argv[0], "mutate") == 0 && (argc == 7 || argc == 8)) {
+		if (argc == 8) {
+			if (strlen(argv[7]) != 64 || hex_decode(fl_shared, 32, argv[7]) != 32)
+				fl_die("bad HASH");
+			fl_have_shared = 1;
+		}
 		naddr = strtol(argv[4], NULL, 10);
 		n = strtol(argv[5], NULL, 10);
 		nids = strtol(argv[6], NULL, 10);

@@ -1010,6 +1010,126 @@ test_peer_sockaddr_conversion_normalises_mapped(void)
 	T_EQ_INT(peer_addr_parse("not-an-ip", 1, &a), PEER_ERR_PARSE);
 }
 
+static struct env *
+env_new_cap(uint32_t max_peers, uint32_t per_ip)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct peer_list_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.max_peers = max_peers;
+	c.max_per_ip = per_ip;
+	memcpy(c.hash_key, hkey, 16);
+	c.rand32 = fixed_rand;
+	c.action = record;
+	c.arg = e;
+	e->l = peer_list_new(&c);
+	e->evict_order_ok = e->evict_idle_ok = 1;
+	return e;
+}
+
+/* 1,000 identities from one IPv4 address: at most the cap, others still join. */
+static void
+test_peer_per_address_cap_one_host_many_identities(void)
+{
+	struct env *e = env_new_cap(1000, 8);
+	struct peer_list_stats st;
+	struct peer *p;
+	uint8_t a[33];
+	int i, ok = 0, capped = 0;
+
+	e->now = T0;
+	for (i = 0; i < 1000; i++) {
+		mkpub(a, 0);
+		a[1] = (uint8_t)(i >> 8);
+		a[2] = (uint8_t)i;
+		a[3] = 0x5a;
+		switch (pkt(e, a, "192.0.2.1", "203.0.113.9", (uint16_t)(1000 + i), NULL,
+		    NULL, NULL)) {
+		case 0:
+			ok++;
+			break;
+		case PEER_ERR_ADDR_CAP:
+			capped++;
+			break;
+		}
+	}
+	T_EQ_INT(ok, 8);
+	T_EQ_INT(capped, 992);
+	T_EQ_INT(peer_prefix_count(e->l, &(struct peer_addr){ AF_INET,
+	    { 203, 0, 113, 9 }, 0 }), 8);
+	peer_list_stats(e->l, &st);
+	T_EQ_U64(st.refused_addr, 992);
+	/* An admitted identity keeps talking from there; another host joins. */
+	mkpub(a, 0);
+	a[3] = 0x5a;
+	T_EQ_INT(pkt(e, a, "192.0.2.1", "203.0.113.9", 1000, NULL, NULL, NULL), 0);
+	mkpub(a, 0x77);
+	T_EQ_INT(pkt(e, a, "192.0.2.1", "203.0.113.10", 7001, &p, NULL, NULL), 0);
+	/* A known peer's first connection from the full address is refused too. */
+	T_EQ_INT(pkt(e, a, "192.0.2.1", "203.0.113.9", 7001, NULL, NULL, NULL),
+	    PEER_ERR_ADDR_CAP);
+	T_EQ_INT(p->nact, 1);
+	env_free(e);
+}
+
+/* IPv6: one /64 is one source; the count follows removals. */
+static void
+test_peer_per_address_cap_ipv6_prefix_and_removal(void)
+{
+	struct env *e = env_new_cap(100, 2);
+	uint8_t a[33], b[33], c[33];
+	struct peer_addr r = A("2001:db8:1:2::99", 0);
+
+	mkpub(a, 0xa1);
+	mkpub(b, 0xb2);
+	mkpub(c, 0xc3);
+	e->now = T0;
+	T_EQ_INT(pkt(e, a, "2001:db8::1", "2001:db8:1:2::1", 4000, NULL, NULL, NULL), 0);
+	T_EQ_INT(pkt(e, b, "2001:db8::1", "2001:db8:1:2:ffff::7", 4000, NULL, NULL, NULL), 0);
+	T_EQ_INT(pkt(e, c, "2001:db8::1", "2001:db8:1:2::3", 4000, NULL, NULL, NULL),
+	    PEER_ERR_ADDR_CAP);
+	T_EQ_INT(pkt(e, c, "2001:db8::1", "2001:db8:1:3::3", 4000, NULL, NULL, NULL), 0);
+	T_EQ_INT((int)peer_prefix_count(e->l, &r), 2);
+	/* a and b fall silent: removed after invalidation + 120 s, the /64 frees up. */
+	e->now = T0;
+	while (e->now < T0 + 200000) {
+		e->now += PEER_TICK_MS;
+		/* c stays alive */
+		pkt(e, c, "2001:db8::1", "2001:db8:1:3::3", 4000, NULL, NULL, NULL);
+		peer_tick(e->l, e->now);
+	}
+	T_EQ_INT((int)peer_prefix_count(e->l, &r), 0);
+	T_EQ_INT(pkt(e, c, "2001:db8::1", "2001:db8:1:2::3", 4000, NULL, NULL, NULL), 0);
+	T_EQ_INT((int)peer_prefix_count(e->l, &r), 1);
+	env_free(e);
+}
+
+/* Only verified connections carry a transfer's data. */
+static void
+test_peer_send_targets_verified(void)
+{
+	struct env *e = env_new(100, NULL);
+	struct peer_conn *out[PEER_MAX_CONNS], *c1, *c2;
+	struct peer *p;
+	uint8_t a[33];
+	size_t n;
+
+	mkpub(a, 0xa1);
+	e->now = T0;
+	T_EQ_INT(pkt(e, a, "192.0.2.1", "203.0.113.5", 4000, &p, &c1, NULL), 0);
+	T_EQ_INT(peer_send_targets_verified(p, out, &n), PEER_ERR_NO_CONN);
+	peer_conn_set_rtt(c1, 5);
+	T_ASSERT(peer_conn_verified(c1));
+	/* A new (spoofable) address becomes latest: still only the verified one. */
+	T_EQ_INT(pkt(e, a, "192.0.2.1", "198.51.100.7", 4000, NULL, &c2, NULL), 0);
+	T_ASSERT(&p->conns[p->latest] == c2);
+	T_EQ_INT(peer_send_targets_verified(p, out, &n), 0);
+	T_EQ_INT((int)n, 1);
+	T_ASSERT(out[0] == c1);
+	env_free(e);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1038,5 +1158,8 @@ main(int argc, char **argv)
 	T_RUN(test_peer_million_random_peers_bounded_live_peer_kept);
 	T_RUN(test_peer_set_info_reports_chain_change_keeps_ua);
 	T_RUN(test_peer_sockaddr_conversion_normalises_mapped);
+	T_RUN(test_peer_per_address_cap_one_host_many_identities);
+	T_RUN(test_peer_per_address_cap_ipv6_prefix_and_removal);
+	T_RUN(test_peer_send_targets_verified);
 	return t_done();
 }

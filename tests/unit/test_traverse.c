@@ -12,6 +12,7 @@
 #include "peer.h"
 #include "t.h"
 #include "traverse.h"
+#include "wire_packet.h"
 
 static uint8_t pa[33], pb[33], pr[33], px[33];
 
@@ -313,6 +314,60 @@ test_candidates_prefer_external_port(void)
 	T_EQ_INT(traverse_candidates(&b, out), 0);
 }
 
+/* B's receive path as a pure function: candidates, embedded packet, signer. */
+static void
+test_receive_open_checks_address_packet_and_signer(void)
+{
+	static uint8_t ann[256], emb[512], msg[1024], plain[1024];
+	struct ident self, a, b;
+	struct wire_announce an;
+	struct wire_traverse t, d;
+	struct traverse_opened o;
+	size_t alen, elen, len;
+
+	T_ASSERT(ident_generate(&self) == 0 && ident_generate(&a) == 0 &&
+	    ident_generate(&b) == 0);
+	memset(&an, 0, sizeof(an));
+	an.hdr.actions = WIRE_ACTION_FIND_SELF;
+	T_EQ_INT(wire_announce_encode(ann, sizeof(ann), &alen, &an), 0);
+	/* Embedded from `from`, the Traverse signed by a, address block as given. */
+#define BUILD(from, with_addr) do {						\
+	T_EQ_INT(wire_packet_encode(emb, sizeof(emb), &elen, (from), self.pub,	\
+	    WIRE_CMD_ANNOUNCEMENT, 77, ann, alen), 0);				\
+	memset(&t, 0, sizeof(t));						\
+	memcpy(t.target, self.pub, 33);						\
+	memcpy(t.relay, pr, 33);						\
+	t.expires = 2000000000;							\
+	t.embedded = emb;							\
+	t.embedded_len = elen;							\
+	if (with_addr) {							\
+		t.addr.ipv4[0] = 198; t.addr.ipv4[1] = 51; t.addr.ipv4[3] = 7;	\
+		t.addr.ipv4_port = 4000;					\
+	}									\
+	T_EQ_INT(wire_traverse_encode(msg, sizeof(msg), &len, &t), 0);		\
+	T_EQ_INT(wire_traverse_sign(msg, len, &a), 0);				\
+	T_EQ_INT(wire_traverse_decode(msg, len, &d), 0);			\
+} while (0)
+	keys();
+	BUILD(&a, 1);
+	T_EQ_INT(traverse_receive_open(&d, &self, plain, sizeof(plain), &o), TRAVERSE_OPEN_OK);
+	T_EQ_INT(o.ncand, 1);
+	T_EQ_INT(o.cand[0].port, 4000);
+	T_EQ_INT(o.pkt.sequence, 77);
+	T_EQ_INT(o.ann.hdr.actions, WIRE_ACTION_FIND_SELF);
+	T_EQ_MEM(o.pkt.sender, a.pub, 33);
+	/* Not opened with another key. */
+	T_EQ_INT(traverse_receive_open(&d, &b, plain, sizeof(plain), &o), TRAVERSE_OPEN_PACKET);
+	/* The embedded packet from b, the Traverse signed by a. */
+	BUILD(&b, 1);
+	T_EQ_INT(traverse_receive_open(&d, &self, plain, sizeof(plain), &o), TRAVERSE_OPEN_SIGNER);
+	/* No address to answer at. */
+	BUILD(&a, 0);
+	T_EQ_INT(traverse_receive_open(&d, &self, plain, sizeof(plain), &o),
+	    TRAVERSE_OPEN_NO_ADDRESS);
+#undef BUILD
+}
+
 int
 main(int argc, char **argv)
 {
@@ -333,5 +388,6 @@ main(int argc, char **argv)
 	T_RUN(test_addr_block_uses_public_connection_with_ports);
 	T_RUN(test_addr_block_skips_connection_without_reported_port);
 	T_RUN(test_candidates_prefer_external_port);
+	T_RUN(test_receive_open_checks_address_packet_and_signer);
 	return t_done();
 }
