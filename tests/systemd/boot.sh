@@ -126,8 +126,10 @@ wait_green() {	# seconds -> elapsed ms on success
 	done
 }
 
-echo "# dpkg -i peernet.deb"
-if ! in_ct dpkg -i /root/peernet.deb >"$ROOT/root/install.log" 2>&1; then
+# As the README says: apt-get install of the file (its dependencies are
+# already in the root: the container has no network).
+echo "# apt-get install ./peernet.deb"
+if ! in_ct bash -c 'cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./peernet.deb' >"$ROOT/root/install.log" 2>&1; then
 	cat "$ROOT/root/install.log"
 	fail_all "the package did not install"
 fi
@@ -241,7 +243,8 @@ chmod 644 "$ROOT/root/shared.txt"
 id_before=$(ctl id --json 2>/dev/null | jq -r .peer_id)
 ctl add /root/shared.txt >/dev/null 2>&1
 files_before=$(ctl ls --json 2>/dev/null | jq -c '[.files[].hash] | sort')
-if in_ct dpkg -i /root/peernet-upgrade.deb >"$ROOT/root/upgrade.log" 2>&1 && wait_green 15 >/dev/null; then
+if in_ct bash -c 'cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./peernet-upgrade.deb' >"$ROOT/root/upgrade.log" 2>&1 &&
+    wait_green 15 >/dev/null; then
 	id_after=$(ctl id --json 2>/dev/null | jq -r .peer_id)
 	files_after=$(ctl ls --json 2>/dev/null | jq -c '[.files[].hash] | sort')
 	v=$(in_ct dpkg-query -W -f='${Version}' peernet)
@@ -257,14 +260,14 @@ fi
 
 # 8. remove stops every daemon and keeps the node; purge deletes it.
 daemons_left() { in_ct pgrep -l -f '/usr/sbin/peernet-' 2>/dev/null; }
-in_ct dpkg -r peernet >"$ROOT/root/remove.log" 2>&1
+in_ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y peernet >"$ROOT/root/remove.log" 2>&1
 left=$(daemons_left)
 if [ -z "$left" ] && [ -f "$ROOT/var/lib/peernet/identity.key" ]; then
 	t_pass remove_stops_everything
 else
 	t_fail remove_stops_everything "left running: '$left'; identity kept: $([ -f "$ROOT/var/lib/peernet/identity.key" ] && echo yes || echo no)"
 fi
-in_ct dpkg --purge peernet >"$ROOT/root/purge.log" 2>&1
+in_ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y peernet >"$ROOT/root/purge.log" 2>&1
 left=$(daemons_left)
 if [ -z "$left" ] && [ ! -e "$ROOT/var/lib/peernet" ] &&
     ! in_ct systemctl list-units --all --no-legend 'peernet*' | grep -q .; then
