@@ -149,6 +149,87 @@ ctl_reach_check(const char *path, const char *user, const char *group,
 	return 0;
 }
 
+/*
+ * The public network's root peers (data/public-seeds.conf, installed as
+ * PREFIX/share/peernet/public-seeds.conf beside PREFIX/bin/peernetctl):
+ * every "root = ..." line into o.  $PEERNET_SEEDS names another file (the
+ * tests: they never read the real one).  0, or -1 with the message printed.
+ */
+static int
+ctl_public_roots(struct conf_init_opts *o, char *used, size_t usedcap)
+{
+	static char vals[CONF_MAX_ROOTS][256];
+	char exe[PATH_MAX], cand[3][PATH_MAX + 64], line[512], *p, *e, *slash;
+	const char *env = getenv("PEERNET_SEEDS");
+	struct conf_root r;
+	ssize_t n;
+	FILE *f = NULL;
+	int i, k = 0, lineno = 0;
+
+	memset(cand, 0, sizeof(cand));
+	if (env != NULL && *env != '\0')
+		strlcpy(cand[0], env, sizeof(cand[0]));
+	else {
+		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+			exe[n] = '\0';
+			if ((slash = strrchr(exe, '/')) != NULL) {
+				*slash = '\0';
+				snprintf(cand[0], sizeof(cand[0]),
+				    "%s/../share/peernet/public-seeds.conf", exe);
+			}
+		}
+		strlcpy(cand[1], "/usr/share/peernet/public-seeds.conf", sizeof(cand[1]));
+		strlcpy(cand[2], "/usr/local/share/peernet/public-seeds.conf",
+		    sizeof(cand[2]));
+	}
+	for (i = 0; i < 3 && f == NULL; i++)
+		if (cand[i][0] != '\0' && (f = fopen(cand[i], "re")) != NULL &&
+		    realpath(cand[i], used) == NULL)
+			strlcpy(used, cand[i], usedcap);
+	if (f == NULL) {
+		ctl_err("init: --public: no list of public root peers (%s)",
+		    env != NULL && *env != '\0' ? env :
+		    "PREFIX/share/peernet/public-seeds.conf, /usr/share/peernet");
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncmp(p, "root", 4) != 0)
+			continue;
+		for (p += 4; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p++ != '=')
+			continue;
+		for (; *p == ' ' || *p == '\t'; p++)
+			;
+		for (e = p + strlen(p); e > p && (e[-1] == '\n' || e[-1] == ' ' ||
+		    e[-1] == '\t' || e[-1] == '\r'); e--)
+			;
+		*e = '\0';
+		if (conf_parse_root(p, &r) != 0) {
+			ctl_err("init: --public: %s:%d: not PUBKEY@ADDR:PORT: '%s'", used,
+			    lineno, p);
+			fclose(f);
+			return -1;
+		}
+		if (o->nroot == CONF_MAX_ROOTS) {
+			ctl_err("init: --public: at most %d root peers", CONF_MAX_ROOTS);
+			fclose(f);
+			return -1;
+		}
+		strlcpy(vals[k], p, sizeof(vals[k]));
+		o->root[o->nroot++] = vals[k++];
+	}
+	fclose(f);
+	if (k == 0) {
+		ctl_err("init: --public: %s holds no root line", used);
+		return -1;
+	}
+	return k;
+}
+
 int
 ctl_init(struct ctl *c, int argc, char **argv)
 {
@@ -157,8 +238,8 @@ ctl_init(struct ctl *c, int argc, char **argv)
 	struct conf cf;
 	struct group *gr;
 	struct stat sb;
-	char err[1024], real[PATH_MAX], path[PATH_MAX + 16];
-	int i, force = 0, if_missing = 0, created;
+	char err[1024], real[PATH_MAX], path[PATH_MAX + 16], seeds[PATH_MAX] = "";
+	int i, force = 0, if_missing = 0, created, public = 0, npublic = 0;
 
 	memset(&o, 0, sizeof(o));
 	for (i = 1; i < argc; i++) {
@@ -179,6 +260,8 @@ ctl_init(struct ctl *c, int argc, char **argv)
 			force = 1;
 		else if (strcmp(a, "--if-missing") == 0)
 			if_missing = 1;
+		else if (strcmp(a, "--public") == 0)
+			public = 1;
 		else if ((strcmp(a, "--listen") == 0 || strcmp(a, "--root") == 0 ||
 		    strcmp(a, "--user") == 0 || strcmp(a, "--group") == 0) && i + 1 < argc) {
 			const char *val = argv[++i];
@@ -231,6 +314,8 @@ ctl_init(struct ctl *c, int argc, char **argv)
 			printf("%s exists: left as it is (--if-missing)\n", TS(path));
 		return 0;
 	}
+	if (public && (npublic = ctl_public_roots(&o, seeds, sizeof(seeds))) < 0)
+		return 1;
 	/* As root the daemons drop to the configured user: can it get here? */
 	if (geteuid() == 0 && ctl_reach_check(c->dir, o.user ? o.user : "peernet",
 	    o.group ? o.group : "peernet", err, sizeof(err)) != 0) {
@@ -266,10 +351,14 @@ ctl_init(struct ctl *c, int argc, char **argv)
 		}
 	}
 	if (c->json) {
-		ctl_json_print(json_pack("{s:s, s:s, s:b}", "dir", c->dir, "config",
-		    cf.path, "written", 1));
-	} else
+		ctl_json_print(json_pack("{s:s, s:s, s:b, s:i}", "dir", c->dir, "config",
+		    cf.path, "written", 1, "public_roots", npublic));
+	} else {
 		printf("initialized %s (configuration in %s)\n", TS(c->dir), TS(cf.path));
+		if (npublic > 0)
+			printf("  %d root peers of the public network, from %s\n",
+			    npublic, TS(seeds));
+	}
 	return 0;
 }
 

@@ -20,7 +20,7 @@
 const char *const ctl_daemons[3] = { "storaged", "searchd", "netd" };
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "init", ctl_init, "[--listen ADDR:PORT]... [--root PUBKEY@ADDR:PORT]... [--no-lan] [--no-upnp] [--no-natpmp] [--user U] [--group G] [--force | --if-missing]",
+	{ "init", ctl_init, "[--listen ADDR:PORT]... [--root PUBKEY@ADDR:PORT]... [--no-lan] [--no-upnp] [--no-natpmp] [--public] [--user U] [--group G] [--force | --if-missing]",
 	    "write a commented configuration into the node directory" },
 	{ "up", ctl_up, "[--json]", "start the three daemons of the node and wait until they are ready" },
 	{ "down", ctl_down, "[--json]", "stop the daemons of the node and wait until they are gone" },

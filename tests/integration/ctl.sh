@@ -135,6 +135,16 @@ S2=$(t_mkdir); rmdir "$S2"
 rc_is 0 init_if_missing_writes_when_absent "$CTL" -d "$S2" init --if-missing "${NOLAN[@]}"
 [ -f "$S2/peernet.conf" ] || t_fail init_if_missing_writes_when_absent "no file"
 rc_is 1 init_refuses_to_overwrite "$CTL" -d "$S" init
+# --public reads the root lines of the seed list (a loopback stand-in here:
+# tests never read the real list, and this node is never started).
+K=02$(printf 'ab%.0s' {1..32})
+printf '# seeds\nroot = %s@127.0.77.250:112\n  root=%s@[::1]:112\n' "$K" "$K" > "$W/seeds.conf"
+PEERNET_SEEDS="$W/seeds.conf" "$CTL" -d "$S" init --force --public "${NOLAN[@]}" >"$W/out" 2>"$W/err"; rc=$?
+[ $rc = 0 ] && [ "$(grep -c "^root = $K@" "$S/peernet.conf")" = 2 ] && grep -q "2 root peers" "$W/out" &&
+    t_pass init_public_takes_the_seed_list || t_fail init_public_takes_the_seed_list "rc=$rc $(cat "$W/err")"
+PEERNET_SEEDS="$W/nosuch" "$CTL" -d "$S" init --force --public >/dev/null 2>"$W/err"; rc=$?
+[ $rc = 1 ] && grep -q "no list of public root peers" "$W/err" && [ "$(grep -c "^root = " "$S/peernet.conf")" = 2 ] &&
+    t_pass init_public_without_list_writes_nothing || t_fail init_public_without_list_writes_nothing "rc=$rc"
 rc_is 2 init_unknown_user_refused "$CTL" -d "$S2" init --force --user nosuchuser-ctl
 if [ "$(id -u)" = 0 ] && getent passwd peernet >/dev/null; then
 	P=$(mktemp -d /tmp/peernet-ctl-priv.XXXXXX); TMPDIRS+=("$P"); chmod 700 "$P"
