@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# apid.sh — peernet-apid, the web API, as a client written for the Go node
+# uses it: node A (with apid and an API key) and node B (bootstrapping from
+# A, so that A has a peer) on loopback.  Every implemented route is driven
+# with curl and its JSON checked field by field with jq (names, types,
+# base64 vs hex); authentication (401 without or with a wrong key, k= only
+# where the reference takes it); 400 with a JSON reason for malformed input;
+# single byte ranges (206 + Content-Range, 416, 400 for several); /metrics
+# (promtool when installed); the sandbox of the running process; the
+# start-up refusals; and /shutdown stopping the node.
+# apid is started by hand (-f): peernetctl up does not start it yet.
+. "$(dirname "$0")/lib.sh"
+APID="$BIN/peernet-apid"
+KEY=5b3c9d0e-8a41-4b8e-9a57-2f0c6d1e7a42
+IPA=127.0.68.1 IPB=127.0.68.2 PORT=7001 HPORT=8112
+U="http://$IPA:$HPORT"
+
+command -v curl >/dev/null && command -v jq >/dev/null ||
+	{ t_skip all "needs curl and jq"; exit 0; }
+[ -x "$APID" ] || { t_fail build "$APID missing"; exit 0; }
+
+A=$(t_mkdir); B=$(t_mkdir)
+W=$(mktemp -d /tmp/peernet-apid.XXXXXX); TMPDIRS+=("$W")
+"$CTL" -d "$A" init --listen "$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$A" up >/dev/null || { t_fail up "A did not start"; exit 0; }
+PA=$("$CTL" -d "$A" id --json | jq -r .peer_id)
+NA=$("$CTL" -d "$A" id --json | jq -r .node_id)
+"$CTL" -d "$B" init --listen "$IPB:$PORT" --root "$PA@$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$B" up >/dev/null || { t_fail up "B did not start"; exit 0; }
+
+# --- start-up refusals: nothing is served, apid says why and exits 1 ---------
+C=$(t_mkdir)
+"$CTL" -d "$C" init --listen "127.0.68.3:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+printf '\n[apid]\napi_listen = 0.0.0.0:%s\n' "$HPORT" >> "$C/peernet.conf"
+out=$(timeout 10 "$APID" -d "$C" -f 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "not a loopback address: set api_key" <<<"$out"; then
+	t_pass non_loopback_without_key_refused
+else
+	t_fail non_loopback_without_key_refused "rc=$rc: $out"
+fi
+sed -i 's/^api_listen = .*/api_listen = 127.0.68.3:8112/' "$C/peernet.conf"
+printf 'api_key = not-a-uuid\n' >> "$C/peernet.conf"
+out=$(timeout 10 "$APID" -d "$C" -f 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "bad value for 'api_key' in section \[apid\]" <<<"$out"; then
+	t_pass malformed_key_refused
+else
+	t_fail malformed_key_refused "rc=$rc: $out"
+fi
+
+# --- A's apid, with a key ---------------------------------------------------
+printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\n' "$IPA" "$HPORT" "$KEY" >> "$A/peernet.conf"
+chmod 640 "$A/peernet.conf"
+"$APID" -d "$A" -f 2>"$W/apid.log" &
+APID_PID=$!
+trap 'kill $APID_PID 2>/dev/null; t_cleanup' EXIT
+up() { curl -sf -H "x-api-key: $KEY" "$U/test" | grep -qx ok; }
+wait_for 10 up || { t_fail apid_up "$(cat "$W/apid.log")"; exit 0; }
+t_pass apid_answers_test
+
+# c PATH [curl args...]: the body; the HTTP status in $W/code.
+c() { local p=$1; shift; curl -s -o "$W/body" -w '%{http_code}' -H "x-api-key: $KEY" "$@" "$U$p" >"$W/code"; cat "$W/body"; }
+code() { cat "$W/code"; }
+# jqt NAME FILTER: PASS if jq -e FILTER holds on the last body.
+jqt() { if jq -e "$2" "$W/body" >/dev/null 2>&1; then t_pass "$1"; else t_fail "$1" "$(code) $(head -c 300 "$W/body")"; fi; }
+
+# --- authentication ---------------------------------------------------------
+s=$(curl -s -o "$W/body" -w '%{http_code}' "$U/status")
+[ "$s" = 401 ] && jq -e '.error and .code == "unauthorized"' "$W/body" >/dev/null &&
+	t_pass no_key_401 || t_fail no_key_401 "$s $(cat "$W/body")"
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: ${KEY%?}0" "$U/status")
+[ "$s" = 401 ] && t_pass wrong_key_401 || t_fail wrong_key_401 "$s"
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: ${KEY^^}" "$U/status")
+[ "$s" = 200 ] && t_pass key_case_insensitive || t_fail key_case_insensitive "$s"
+s=$(curl -s -o /dev/null -w '%{http_code}' "$U/status?k=$KEY")
+[ "$s" = 401 ] && t_pass k_param_not_taken_on_status || t_fail k_param_not_taken_on_status "$s"
+s=$(curl -s -o /dev/null -w '%{http_code}' "$U/nope")
+[ "$s" = 401 ] && t_pass unknown_route_needs_key_too || t_fail unknown_route_needs_key_too "$s"
+
+# --- §3.1 status and account -------------------------------------------------
+c /status >/dev/null
+jqt status_shape '(.status == 0) and (.isconnected|type) == "boolean" and
+    (.countpeerlist|type) == "number" and (.countnetwork == .countpeerlist)'
+c /account/info >/dev/null
+jqt account_info_hex_matches_ctl ".peerid == \"$PA\" and .nodeid == \"$NA\""
+c /status/config >/dev/null
+jqt status_config_block_size '.blockSize == 50096'
+has_peer() { c /status/peers >/dev/null; jq -e 'type == "array" and length >= 1' "$W/body" >/dev/null; }
+if wait_for 15 has_peer; then
+	PB=$("$CTL" -d "$B" id --json | jq -r .peer_id)
+	PB64=$(xxd -r -p <<<"$PB" | base64 -w0)
+	jqt status_peers_shape "map(select(.peerid == \"$PB64\")) | length == 1 and
+	    (.[0] | (.nodeid|type) == \"string\" and (.nodeid|length) == 44 and
+	    .geoip == \"\" and (.useragent|type) == \"string\" and
+	    (.isroot|type) == \"boolean\" and (.blockchainheight|type) == \"number\" and
+	    (.blockchainversion|type) == \"number\")"
+else
+	t_fail status_peers_shape "B never appeared in A's peer list: $(cat "$W/body")"
+fi
+
+# --- §3.2 own blockchain -------------------------------------------------------
+c /blockchain/file/list >/dev/null
+jqt file_list_empty_is_null '.files == null and .status == 0'
+head -c 700000 /dev/urandom > "$W/big.bin"
+printf 'hello from apid\n' > "$W/hello.txt"
+"$CTL" -d "$A" add "$W/big.bin" "$W/hello.txt" >/dev/null || t_fail add "add failed"
+HB=$(b3sum --no-names "$W/big.bin" 2>/dev/null || "$CTL" -d "$A" ls --json | jq -r '.files[] | select(.name=="big.bin") | .hash')
+HB64=$(xxd -r -p <<<"$HB" | base64 -w0)
+c /blockchain/header >/dev/null
+jqt chain_header_shape ".peerid == \"$PA\" and (.version|type) == \"number\" and .height >= 1"
+c /blockchain/file/list >/dev/null
+jqt file_list_apifile_shape "(.files | length) == 2 and .status == 0 and
+    (.files[] | select(.name == \"big.bin\") | .hash == \"$HB64\" and .size == 700000 and
+    (.id | test(\"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\")) and
+    (.type|type) == \"number\" and (.format|type) == \"number\" and .folder == \"\" and
+    .description == \"\" and (.date | test(\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$\")) and
+    (.nodeid | length) == 44 and (.metadata|type) == \"array\" and .username == \"\")"
+fmt=$(jq '.files[] | select(.name == "hello.txt") | .format' "$W/body")
+c "/blockchain/file/list?fileFormat=$fmt" >/dev/null
+jqt file_list_format_filter '[.files[].name] == ["hello.txt"]'
+
+# --- §3.3 profile ----------------------------------------------------------------
+c "/profile/read?field=1" >/dev/null
+jqt profile_read_unset_status_4 '.fields == null and .status == 4'
+"$CTL" -d "$A" profile set name "Zoë" >/dev/null
+c /profile/list >/dev/null
+jqt profile_list_shape '.status == 0 and .fields == [{"type":0,"text":"Zoë","blob":null}]'
+c "/profile/read?field=0&node=$NA" >/dev/null
+jqt profile_read_self_node '.fields[0].text == "Zoë" and .status == 0'
+c "/profile/read?field=-1" >/dev/null
+[ "$(code)" = 400 ] && t_pass profile_read_negative_400 || t_fail profile_read_negative_400 "$(code)"
+c "/profile/read?field=0&node=zz" >/dev/null
+[ "$(code)" = 400 ] && jq -e .error "$W/body" >/dev/null && t_pass profile_bad_node_400 ||
+	t_fail profile_bad_node_400 "$(code)"
+# The reference drops the connection for an unknown node: a JSON error here.
+c "/profile/list?node=$(printf '%064d' 7)" >/dev/null
+[ "$(code)" = 501 ] && jq -e .error "$W/body" >/dev/null && t_pass profile_other_node_json_error ||
+	t_fail profile_other_node_json_error "$(code)"
+
+# --- §3.4 search -------------------------------------------------------------------
+c /search -X POST -d '{"term":"hello","timeout":5,"filetype":-1,"fileformat":-1,"sizemin":-1,"sizemax":-1}' >/dev/null
+jqt search_start_shape '.status == 0 and (.id | test("^[0-9a-f-]{36}$"))'
+SID=$(jq -r .id "$W/body")
+got_hit() { c "/search/result?id=$SID&limit=10" >/dev/null; jq -e '.files | length >= 1' "$W/body" >/dev/null; }
+if wait_for 10 got_hit; then
+	jqt search_result_shape '(.status == 0 or .status == 1) and .statistic == null and
+	    .files[0].name == "hello.txt" and (.files[0].hash|length) == 44 and
+	    (.files[0].metadata[] | select(.type == 5) | .name == "Shared By Count" and .number >= 1)'
+else
+	t_fail search_result_shape "$(cat "$W/body")"
+fi
+c "/search/terminate?id=$SID" >/dev/null
+[ "$(code)" = 204 ] && t_pass search_terminate_204 || t_fail search_terminate_204 "$(code)"
+c "/search/terminate?id=$SID" >/dev/null
+[ "$(code)" = 404 ] && t_pass search_terminate_unknown_404 || t_fail search_terminate_unknown_404 "$(code)"
+c "/search/result?id=$SID" >/dev/null
+jqt search_result_unknown_status_2 '.status == 2'
+bad=0
+for q in "/search/terminate?id=xyz" "/search/result?id=" "/warehouse/read?hash=12" "/file/read?hash=$HB&node=zz" "/shutdown?action=1"; do
+	c "$q" >/dev/null
+	if [ "$(code)" != 400 ] || ! jq -e '.error | length > 0' "$W/body" >/dev/null; then
+		bad=1; echo "# $q: $(code) $(cat "$W/body")"
+	fi
+done
+for body in '{"term":' '{"term":5}' '[1,2]' '' '{"term":"a","sort":99}' '{"term":"a","datefrom":"2021-13-01 00:00:00","dateto":"x"}' '{"term":"a","term":"b"}'; do
+	c /search -X POST -d "$body" >/dev/null
+	if [ "$(code)" != 400 ] || ! jq -e '.error | length > 0' "$W/body" >/dev/null; then
+		bad=1; echo "# POST /search $body: $(code) $(cat "$W/body")"
+	fi
+done
+[ $bad = 0 ] && t_pass malformed_input_400_with_json_reason || t_fail malformed_input_400_with_json_reason "see # lines"
+head -c 1100000 /dev/zero | tr '\0' ' ' > "$W/huge.json"
+c /search -X POST --data-binary "@$W/huge.json" >/dev/null
+[ "$(code)" = 413 ] && t_pass body_over_1mib_413 || t_fail body_over_1mib_413 "$(code)"
+
+# --- routes, methods ------------------------------------------------------------------
+c /nope >/dev/null
+[ "$(code)" = 404 ] && jq -e '.code == "not_found"' "$W/body" >/dev/null && t_pass unknown_route_404 || t_fail unknown_route_404 "$(code)"
+c /search >/dev/null
+[ "$(code)" = 405 ] && t_pass wrong_method_405 || t_fail wrong_method_405 "$(code)"
+c /explore >/dev/null
+[ "$(code)" = 501 ] && jq -e '.code == "not_implemented"' "$W/body" >/dev/null && t_pass not_yet_routes_501 || t_fail not_yet_routes_501 "$(code)"
+
+# --- §3.6 / §3.7 file bytes and ranges --------------------------------------------------
+c "/warehouse/read?hash=$HB" >/dev/null
+cmp -s "$W/body" "$W/big.bin" && [ "$(code)" = 200 ] && t_pass warehouse_read_whole || t_fail warehouse_read_whole "$(code)"
+c "/warehouse/read?hash=$HB&offset=10&limit=5" >/dev/null
+cmp -s "$W/body" <(tail -c +11 "$W/big.bin" | head -c 5) && t_pass warehouse_read_offset_limit || t_fail warehouse_read_offset_limit "$(code)"
+c "/warehouse/read?hash=$(printf '%064d' 0)" >/dev/null
+[ "$(code)" = 404 ] && t_pass warehouse_read_unknown_404 || t_fail warehouse_read_unknown_404 "$(code)"
+# range A-B FIRST LEN: 206, Content-Range, the bytes.
+range() {
+	local spec=$1 first=$2 len=$3 hdr
+	hdr=$(curl -s -D - -o "$W/got" -H "x-api-key: $KEY" -H "Range: bytes=$spec" "$U/file/read?hash=$HB&node=$NA" | tr -d '\r')
+	grep -q '^HTTP/1.1 206' <<<"$hdr" &&
+	grep -qi "^content-range: bytes $first-$((first + len - 1))/700000$" <<<"$hdr" &&
+	grep -qi '^accept-ranges: bytes$' <<<"$hdr" &&
+	cmp -s "$W/got" <(tail -c +$((first + 1)) "$W/big.bin" | head -c "$len")
+}
+range 100-199 100 100 && t_pass range_first_last_206 || t_fail range_first_last_206 "bytes=100-199"
+range 699000- 699000 1000 && t_pass range_open_end_206 || t_fail range_open_end_206 "bytes=699000-"
+range -10 699990 10 && t_pass range_suffix_206 || t_fail range_suffix_206 "bytes=-10"
+range 699990-9999999 699990 10 && t_pass range_end_clamped || t_fail range_end_clamped "bytes=699990-9999999"
+hdr=$(curl -s -D - -o "$W/body" -H "x-api-key: $KEY" -H "Range: bytes=700000-" "$U/file/read?hash=$HB" | tr -d '\r')
+grep -q '^HTTP/1.1 416' <<<"$hdr" && grep -qi '^content-range: bytes \*/700000$' <<<"$hdr" &&
+	jq -e .error "$W/body" >/dev/null && t_pass range_unsatisfiable_416 || t_fail range_unsatisfiable_416 "$hdr"
+bad=0
+for r in "bytes=1-2,5-6" "bytes=5-1" "items=0-1" "bytes=x-" "bytes=-"; do
+	s=$(curl -s -o "$W/body" -w '%{http_code}' -H "x-api-key: $KEY" -H "Range: $r" "$U/file/read?hash=$HB")
+	[ "$s" = 400 ] && jq -e .error "$W/body" >/dev/null || { bad=1; echo "# Range: $r -> $s"; }
+done
+[ $bad = 0 ] && t_pass range_malformed_or_multi_400 || t_fail range_malformed_or_multi_400 "see # lines"
+s=$(curl -s -o "$W/got" -w '%{http_code}' "$U/file/read?hash=$HB&k=$KEY")
+[ "$s" = 200 ] && cmp -s "$W/got" "$W/big.bin" && t_pass file_read_key_as_k_param || t_fail file_read_key_as_k_param "$s"
+hdr=$(curl -s -D - -o /dev/null -H "x-api-key: $KEY" -H "Range: bytes=0-0" "$U/file/view?hash=$HB&format=14" | tr -d '\r')
+grep -qi '^content-type: video/mp4' <<<"$hdr" && grep -q '^HTTP/1.1 206' <<<"$hdr" &&
+	t_pass file_view_format_14_mp4 || t_fail file_view_format_14_mp4 "$hdr"
+
+# --- /metrics ----------------------------------------------------------------------------
+c /metrics >/dev/null
+if [ "$(code)" = 200 ] && grep -qx 'peernet_daemon_up{daemon="netd"} 1' "$W/body" &&
+    grep -q '^peernet_chain_files 2$' "$W/body" && grep -q '^# TYPE peernet_netd_rx_packets_total counter$' "$W/body"; then
+	t_pass metrics_content
+else
+	t_fail metrics_content "$(code) $(head -c 300 "$W/body")"
+fi
+if command -v promtool >/dev/null; then
+	if out=$(promtool check metrics < "$W/body" 2>&1); then t_pass metrics_promtool_clean
+	else t_fail metrics_promtool_clean "$out"; fi
+else
+	t_skip metrics_promtool_clean "promtool not installed (Debian package prometheus)"
+fi
+
+# --- the sandbox of the running apid --------------------------------------------------------
+st=/proc/$APID_PID/status
+if [ -r "$st" ] && grep -q '^Seccomp:[[:space:]]*2' "$st" && grep -q '^NoNewPrivs:[[:space:]]*1' "$st" &&
+    grep -q '^CapEff:[[:space:]]*0000000000000000' "$st" && grep -q '^CapPrm:[[:space:]]*0000000000000000' "$st"; then
+	t_pass sandboxed_seccomp_no_caps
+else
+	t_fail sandboxed_seccomp_no_caps "$(grep -E 'Seccomp|NoNewPrivs|Cap(Eff|Prm)|^Uid' "$st" 2>&1 | tr '\n' ' ')"
+fi
+if [ "$(id -u)" = 0 ]; then
+	uid=$(awk '/^Uid:/ {print $2}' "$st")
+	[ "$uid" != 0 ] && t_pass runs_unprivileged || t_fail runs_unprivileged "uid $uid"
+fi
+kill -0 $APID_PID 2>/dev/null && t_pass no_crash_after_all_requests || t_fail no_crash_after_all_requests "apid died: $(tail -5 "$W/apid.log")"
+
+# --- /shutdown: the node stops ------------------------------------------------------------------
+c "/shutdown?action=0" >/dev/null
+jqt shutdown_answers_status_0 '.status == 0'
+gone() { ! kill -0 $APID_PID 2>/dev/null; }
+if wait_for 10 gone && ! "$CTL" -d "$A" status >/dev/null 2>&1; then
+	wait $APID_PID; rc=$?
+	[ $rc = 0 ] && t_pass shutdown_stops_node_and_apid || t_fail shutdown_stops_node_and_apid "apid exit $rc"
+else
+	t_fail shutdown_stops_node_and_apid "$("$CTL" -d "$A" status 2>&1 | tr '\n' ' ')"
+fi
