@@ -543,6 +543,12 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 		left++;
 	}
 	start = ctl_now_ms();
+	/* The questions took time: --timeout still leaves room for SIGKILL. */
+	if (c->deadline != 0 && ctl_left_ms(c, term_ms) < term_ms + CTL_KILL_WAIT_MS / 2) {
+		term_ms = ctl_left_ms(c, term_ms) - CTL_KILL_WAIT_MS / 2;
+		if (term_ms < 100)
+			term_ms = 100;
+	}
 	while (left > 0) {
 		left = 0;
 		for (i = 0; i < 3; i++) {
