@@ -56,18 +56,18 @@ static const struct api_route api_routes[] = {
 	{ "/search/terminate", "GET", api_search_terminate, 0 },
 	{ "/explore", "GET", api_not_yet, 0 },
 	/* §3.5 downloads */
-	{ "/download/start", "GET", api_not_yet, 0 },
+	{ "/download/start", "GET", api_local_not_yet, 0 },
 	{ "/download/status", "GET", api_not_yet, 0 },
 	{ "/download/action", "GET", api_not_yet, 0 },
 	/* §3.6 warehouse */
 	{ "/warehouse/create", "POST", api_not_yet, 0 },
 	{ "/warehouse/create/uploadID", "GET", api_not_yet, 0 },
 	{ "/warehouse/create/track/uploadID", "GET", api_not_yet, 0 },
-	{ "/warehouse/create/path", "GET", api_not_yet, 0 },
+	{ "/warehouse/create/path", "GET", api_local_not_yet, 0 },
 	{ "/warehouse/read", "GET", api_warehouse_read, 0 },
-	{ "/warehouse/read/path", "GET", api_not_yet, 0 },
+	{ "/warehouse/read/path", "GET", api_local_not_yet, 0 },
 	{ "/warehouse/delete", "GET", api_not_yet, 0 },
-	{ "/file/format", "GET", api_not_yet, 0 },
+	{ "/file/format", "GET", api_file_format, 0 },
 	/* §3.7 streaming: the key may be k= (players cannot set headers) */
 	{ "/file/read", "GET", api_file_read, 1 },
 	{ "/file/view", "GET", api_file_view, 1 },

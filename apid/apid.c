@@ -141,6 +141,9 @@ apid_privileged(struct daemon *d, char *err, size_t errlen)
 	    ((apid.tls_cert = apid_read_pem(c->api_tls_cert, err, errlen)) == NULL ||
 	    (apid.tls_key = apid_read_pem(c->api_tls_key, err, errlen)) == NULL))
 		return -1;
+	/* As root: api_files_dir may be the operator's, readable by the group. */
+	if (api_local_init(&apid, err, errlen) == -1)
+		return -1;
 	for (i = 0; i < c->napi_listen; i++) {
 		if (apid_bind_one(&apid.ls[i], &c->api_listen[i], err, errlen) == -1)
 			return -1;

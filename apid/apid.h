@@ -12,6 +12,7 @@
  *	api_profile.c	/profile/list, /profile/read
  *	api_search.c	/search /search/result /search/terminate
  *	api_file.c	/warehouse/read /file/read /file/view
+ *	api_local.c	paths on the local disk (api_files_dir): /file/format
  *	api_metrics.c	/metrics (Prometheus text format)
  *
  * Threads: libmicrohttpd runs one thread per connection (bounded by
@@ -22,6 +23,7 @@
 #ifndef PEERNET_APID_H
 #define PEERNET_APID_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +68,8 @@ struct apid {
 	char			*tls_key;
 	int			 stop_pipe[2];	/* /shutdown -> the loop */
 	struct apid_stats	 st;
+	int			 files_fd;	/* api_files_dir (O_PATH), -1 */
+	char			 files_dir[PATH_MAX];	/* its real path */
 	uint8_t			 self_node_id[32];
 	uint8_t			 self_pubkey[33];
 	int			 have_self;
@@ -169,6 +173,18 @@ json_t	*api_jhex(const void *p, size_t len);
 struct ipc_file;
 json_t	*api_file_json(const struct ipc_file *f, const uint8_t *owner_node_id);
 
+/* api_local.c: openat2 beneath api_files_dir. */
+enum api_local_rc {
+	API_LOCAL_OFF = -1,	/* no api_files_dir: 403 */
+	API_LOCAL_OUTSIDE = -2,	/* outside it: 403 */
+	API_LOCAL_BAD = -3,	/* no path: 400 */
+	API_LOCAL_ERRNO = -4	/* the open failed (errno) */
+};
+int	api_local_init(struct apid *api, char *err, size_t errlen);
+int	api_local_open(struct apid *api, const char *path, int flags, int mode,
+	    int *fd, char *err, size_t errlen);
+int	api_reply_local_err(struct api_req *r, int rc, const char *err);
+
 /* Route handlers. */
 int	api_test(struct api_req *r);
 int	api_status(struct api_req *r);
@@ -187,6 +203,8 @@ int	api_warehouse_read(struct api_req *r);
 int	api_file_read(struct api_req *r);
 int	api_file_view(struct api_req *r);
 int	api_metrics(struct api_req *r);
+int	api_file_format(struct api_req *r);
+int	api_local_not_yet(struct api_req *r);
 int	api_not_yet(struct api_req *r);
 
 /* apid.c: ask the loop to stop (from a connection thread). */

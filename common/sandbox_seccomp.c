@@ -143,13 +143,15 @@ static const struct sbx_call sbx_calls[] = {
 	{ "sendmmsg", R_NET }, { "recvmmsg", R_NET },
 	/* the warehouse and SQLite (WAL: fcntl locks, shared mmap of -shm) */
 	{ "open", R_DB }, { "openat", R_DB }, { "creat", R_DB },
-	{ "fsync", R_DB }, { "fdatasync", R_DB }, { "sync_file_range", R_DB },
+	{ "fsync", R_DB | R_API }, { "fdatasync", R_DB | R_API }, { "sync_file_range", R_DB },
 	{ "ftruncate", R_DB }, { "ftruncate64", R_DB }, { "truncate", R_DB },
 	{ "fallocate", R_DB }, { "fadvise64", R_DB }, { "rename", R_DB },
 	{ "renameat", R_DB }, { "renameat2", R_DB }, { "mkdir", R_DB },
 	{ "mkdirat", R_DB }, { "rmdir", R_DB }, { "link", R_DB },
 	{ "linkat", R_DB }, { "utimensat", R_DB }, { "copy_file_range", R_DB },
 	{ "sendfile", R_DB },
+	/* apid: paths beneath api_files_dir only (RESOLVE_BENEATH, api_local.c) */
+	{ "openat2", R_API },
 };
 
 /*

@@ -48,7 +48,8 @@ else
 fi
 
 # --- A's apid, with a key ---------------------------------------------------
-printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\n' "$IPA" "$HPORT" "$KEY" >> "$A/peernet.conf"
+FD="$W/files"; mkdir -p "$FD/sub"; chmod 755 "$W" "$FD" "$FD/sub"
+printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\napi_files_dir = %s\n' "$IPA" "$HPORT" "$KEY" "$FD" >> "$A/peernet.conf"
 chmod 640 "$A/peernet.conf"
 "$APID" -d "$A" -f 2>"$W/apid.log" &
 APID_PID=$!
@@ -214,6 +215,46 @@ s=$(curl -s -o "$W/got" -w '%{http_code}' "$U/file/read?hash=$HB&k=$KEY")
 hdr=$(curl -s -D - -o /dev/null -H "x-api-key: $KEY" -H "Range: bytes=0-0" "$U/file/view?hash=$HB&format=14" | tr -d '\r')
 grep -qi '^content-type: video/mp4' <<<"$hdr" && grep -q '^HTTP/1.1 206' <<<"$hdr" &&
 	t_pass file_view_format_14_mp4 || t_fail file_view_format_14_mp4 "$hdr"
+
+# --- local paths: only beneath api_files_dir (openat2 RESOLVE_BENEATH) --------
+printf '%%PDF-1.4\n' > "$FD/doc.pdf"; printf 'plain words\n' > "$FD/sub/README"
+printf '%%PDF-1.4\n' > "$FD/sub/noext"; ln -s /etc/passwd "$FD/out.txt"; ln -s sub/README "$FD/in.txt"
+chmod 644 "$FD/doc.pdf" "$FD/sub/README" "$FD/sub/noext"
+ff() { c "/file/format?path=$(jq -rn --arg p "$1" '$p|@uri')" >/dev/null; }
+ff doc.pdf; jqt file_format_by_extension '. == {"status":0,"filetype":5,"fileformat":1}'
+ff "$FD/doc.pdf"; jqt file_format_absolute_inside '.status == 0 and .fileformat == 1'
+ff sub/README; jqt file_format_sniffs_text '. == {"status":0,"filetype":1,"fileformat":10}'
+ff sub/noext; jqt file_format_sniffs_pdf '.filetype == 5 and .fileformat == 1'
+ff in.txt; jqt file_format_symlink_inside_ok '.status == 0 and .fileformat == 10'
+ff nothere.txt; jqt file_format_missing_status_1 '.status == 1'
+bad=0
+for p in ../etc/passwd /etc/passwd sub/../../x.txt out.txt "$FD/../x.txt" "$FD"; do
+	ff "$p"
+	[ "$(code)" = 403 ] && jq -e '.code == "outside_files_dir"' "$W/body" >/dev/null ||
+		{ bad=1; echo "# $p: $(code) $(cat "$W/body")"; }
+done
+[ $bad = 0 ] && t_pass paths_outside_files_dir_403 || t_fail paths_outside_files_dir_403 "see # lines"
+c "/file/format" >/dev/null
+[ "$(code)" = 400 ] && t_pass file_format_no_path_400 || t_fail file_format_no_path_400 "$(code)"
+# B's apid: loopback without a key, no api_files_dir.
+printf '\n[apid]\napi_listen = %s:%s\n' "$IPB" "$HPORT" >> "$B/peernet.conf"
+"$APID" -d "$B" -f 2>"$W/apid-b.log" &
+APID_B=$!
+trap 'kill $APID_PID $APID_B 2>/dev/null; t_cleanup' EXIT
+UB="http://$IPB:$HPORT"
+if wait_for 10 curl -sf "$UB/test"; then
+	s=$(curl -s -o /dev/null -w '%{http_code}' "$UB/account/info")
+	[ "$s" = 200 ] && t_pass no_key_configured_no_auth || t_fail no_key_configured_no_auth "$s"
+	bad=0
+	for q in "/file/format?path=x.txt" "/download/start?path=x&hash=$HB&node=$NA" "/warehouse/create/path?path=x" "/warehouse/read/path?path=x&hash=$HB"; do
+		s=$(curl -s -o "$W/body" -w '%{http_code}' "$UB$q")
+		[ "$s" = 403 ] && jq -e '.code == "files_dir_unset"' "$W/body" >/dev/null || { bad=1; echo "# $q: $s $(cat "$W/body")"; }
+	done
+	[ $bad = 0 ] && t_pass path_routes_403_without_files_dir || t_fail path_routes_403_without_files_dir "see # lines"
+else
+	t_fail b_apid_up "$(cat "$W/apid-b.log")"
+fi
+kill $APID_B 2>/dev/null
 
 # --- /metrics ----------------------------------------------------------------------------
 c /metrics >/dev/null
