@@ -98,6 +98,12 @@ struct chain {
 	int		 tail_open;
 	uint64_t	 tail_ms;
 	int		 announce_grew;	/* announce_height grew outside chain_seal */
+	/*
+	 * A chain too large for max_blocks even packed: no compaction can pay
+	 * before the height reaches skip_height (at version skip_version).
+	 */
+	uint64_t	 skip_version;
+	uint64_t	 skip_height;	/* 0: no such knowledge */
 	/* Events of the open transaction, delivered after COMMIT. */
 	struct chain_ev	*ev;
 	size_t		 nev;
@@ -891,6 +897,7 @@ void
 chain_set_max_blocks(struct chain *c, uint64_t max)
 {
 	c->max_blocks = max;
+	c->skip_height = 0;
 }
 
 void
@@ -1699,7 +1706,7 @@ compact_locked(struct chain *c, const uint64_t *sz, size_t n, int files,
 {
 	struct compact k;
 	uint64_t *osz = NULL, *fsz = NULL, oend = 0, fend = 0, before, planned;
-	uint64_t tail, gain;
+	uint64_t tail, gain, min_gain;
 	size_t *ostarts = NULL, *fstarts = NULL, nog = 0, nfg = 0, g, s, e, i;
 	int64_t date;
 	int grow, rc;
@@ -1746,9 +1753,17 @@ compact_locked(struct chain *c, const uint64_t *sz, size_t n, int files,
 		} else if (n > 0)
 			planned += pack_plan(sz, n, 0, NULL, &grow, NULL);
 		gain = before > planned ? before - planned : 0;
-		if (gain == 0 || (planned > c->max_blocks &&
-		    gain < (c->max_blocks / 8 > 0 ? c->max_blocks / 8 : 1)))
+		min_gain = c->max_blocks / 8 > 0 ? c->max_blocks / 8 : 1;
+		if (gain == 0 || (planned > c->max_blocks && gain < min_gain)) {
+			/*
+			 * (before > max_blocks here, so planned > max_blocks.)
+			 * Each block appended adds at most 1 to the gain:
+			 * do not read the whole chain again before that.
+			 */
+			c->skip_version = c->version;
+			c->skip_height = c->height + (min_gain - gain);
 			goto out;
+		}
 	}
 
 	/* The rewrite (as refactor_locked): new version, blocks from 0. */
@@ -1797,6 +1812,9 @@ compact_if_needed(struct chain *c, const uint64_t *sz, size_t n, int files)
 
 	if (c->max_blocks == 0 ||
 	    c->height + blocks_needed(c, sz, n, files) <= c->max_blocks)
+		return CHAIN_OK;
+	if (c->skip_height != 0 && c->skip_version == c->version &&
+	    c->height < c->skip_height)
 		return CHAIN_OK;
 	return compact_locked(c, sz, n, files, 0, &done);
 }
