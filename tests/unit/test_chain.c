@@ -1732,6 +1732,53 @@ test_chain_last_block_announced_when_sealed(void)
 	rm_tmpdir();
 }
 
+/*
+ * A catalogue that does not fit the bound even packed: the chain grows
+ * past it, stays packed, and is compacted only when that saves an eighth
+ * of the bound (not on every add).
+ */
+static void
+test_chain_catalogue_larger_than_bound_grows_past_it(void)
+{
+	static struct tfile tf[440];
+	static struct chain_file f[440];
+	struct chain *c = fresh_chain();
+	struct chain_info info;
+	uint64_t version = 0, packed;
+	int i, compactions = 0;
+	char why[256];
+
+	T_ASSERT(c != NULL);
+	chain_set_tail_packing(c, 0);	/* every add a block: the worst case */
+	chain_set_max_blocks(c, 16);
+	for (i = 0; i < 440; i++)
+		make_file(&f[i], &tf[i], i);
+	T_EQ_INT(chain_add_files(c, f, 400), CHAIN_OK);
+	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+	packed = info.height;
+	T_EQ_U64(packed, 1 + greedy_blocks(f, 400));
+	T_ASSERT(packed > 16);
+	T_EQ_U64(info.version, 0);
+	for (i = 400; i < 440; i++) {
+		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
+		T_EQ_INT(chain_info(c, &info), CHAIN_OK);
+		if (info.version != version) {
+			compactions++;
+			version = info.version;
+		}
+		/* Never more than an eighth of the bound (2) of loose blocks. */
+		T_ASSERT(info.height <= 1 + greedy_blocks(f, i + 1) + 2);
+	}
+	printf("# 400 files, then 40 one by one, bound 16: height %llu, "
+	    "%d compactions\n", (unsigned long long)info.height, compactions);
+	T_ASSERT(compactions >= 5 && compactions <= 20);
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+	expect_listed(c, f, 440);
+	chain_close(c);
+	rm_tmpdir();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1752,6 +1799,7 @@ main(int argc, char **argv)
 	T_RUN(test_chain_3000_files_one_by_one_stay_under_bound);
 	T_RUN(test_chain_compaction_keeps_records_profile_and_block0);
 	T_RUN(test_chain_last_block_announced_when_sealed);
+	T_RUN(test_chain_catalogue_larger_than_bound_grows_past_it);
 	rm_tmpdir();
 	return t_done();
 }
