@@ -412,6 +412,18 @@ daemon_open_ipc(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+daemon_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static int
 daemon_args(struct daemon *d, int argc, char **argv)
 {
@@ -480,6 +492,14 @@ daemon_main(struct daemon *d, int argc, char **argv)
 	}
 	log_setlevel(d->verbose ? LOG_LVL_DEBUG : d->conf.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Block the signals the loop takes through its signalfd now, before any
+	 * thread exists (nng's, the sync threads): threads inherit the mask.  A
+	 * thread without them blocked would take SIGTERM or SIGHUP with the
+	 * default action and end the process on the spot: no clean shutdown,
+	 * and `systemctl reload` killing the daemon instead of reloading it.
+	 */
+	daemon_block_signals();
 	if (!d->foreground)
 		daemon_detach(d);
 

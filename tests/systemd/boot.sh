@@ -96,7 +96,7 @@ for _ in $(seq 1 200); do
 	sleep 0.1
 done
 [ "$PID1" -gt 0 ] || { cat "$ROOTFS_CACHE/$NAME.console"; fail_all "systemd-nspawn did not start systemd within 20 s"; }
-in_ct() { nsenter -t "$PID1" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_COLORS=0 "$@"; }
+in_ct() { nsenter -t "$PID1" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_COLORS=0 "$@"; }
 if ! timeout 60 bash -c 'until nsenter -t '"$PID1"' -a systemctl is-system-running --wait >/dev/null 2>&1 ||
     nsenter -t '"$PID1"' -a systemctl is-system-running 2>/dev/null | grep -q degraded; do sleep 0.5; done'; then
 	tail -n 20 "$ROOTFS_CACHE/$NAME.console"
@@ -194,7 +194,8 @@ in_ct systemctl restart peernet-searchd.service
 wait_green 10 >/dev/null
 
 # 4. reload of the target reaches each daemon (SIGHUP: configuration re-read).
-cursor=$(in_ct journalctl -n 0 --show-cursor --no-pager -q | sed -n 's/^-- cursor: //p')
+# The cursor of the newest entry (-n 0 prints none).
+cursor=$(in_ct journalctl -n 1 --show-cursor --no-pager -q | sed -n 's/^-- cursor: //p')
 in_ct systemctl reload peernet.target
 ok=1
 for d in netd storaged searchd; do
@@ -240,9 +241,10 @@ done
 # 7. Upgrade: the same node (identity, shared files) after installing a higher version.
 echo "peernet upgrade test file $$" >"$ROOT/root/shared.txt"
 chmod 644 "$ROOT/root/shared.txt"
-id_before=$(ctl id --json 2>/dev/null | jq -r .peer_id)
-ctl add /root/shared.txt >/dev/null 2>&1
-files_before=$(ctl ls --json 2>/dev/null | jq -c '[.files[].hash] | sort')
+wait_green 10 >/dev/null
+id_before=$(ctl id --json 2>"$ROOT/root/upgrade-ctl.err" | jq -r .peer_id)
+ctl add /root/shared.txt >/dev/null 2>>"$ROOT/root/upgrade-ctl.err"
+files_before=$(ctl ls --json 2>>"$ROOT/root/upgrade-ctl.err" | jq -c '[.files[].hash] | sort')
 if in_ct bash -c 'cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./peernet-upgrade.deb' >"$ROOT/root/upgrade.log" 2>&1 &&
     wait_green 15 >/dev/null; then
 	id_after=$(ctl id --json 2>/dev/null | jq -r .peer_id)
@@ -252,7 +254,7 @@ if in_ct bash -c 'cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y 
 	    [ "$files_before" = "$files_after" ] && [ "$v" = "${ver}+test1" ]; then
 		t_pass upgrade_keeps_identity_and_files
 	else
-		t_fail upgrade_keeps_identity_and_files "id $id_before -> $id_after, files $files_before -> $files_after, version $v"
+		t_fail upgrade_keeps_identity_and_files "id $id_before -> $id_after, files $files_before -> $files_after, version $v; $(tr '\n' ' ' <"$ROOT/root/upgrade-ctl.err")"
 	fi
 else
 	t_fail upgrade_keeps_identity_and_files "upgrade failed: $(tail -n 5 "$ROOT/root/upgrade.log" | tr '\n' ' ')"
