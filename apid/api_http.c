@@ -56,9 +56,9 @@ static const struct api_route api_routes[] = {
 	{ "/search/terminate", "GET", api_search_terminate, 0 },
 	{ "/explore", "GET", api_not_yet, 0 },
 	/* §3.5 downloads */
-	{ "/download/start", "GET", api_local_not_yet, 0 },
-	{ "/download/status", "GET", api_not_yet, 0 },
-	{ "/download/action", "GET", api_not_yet, 0 },
+	{ "/download/start", "GET", api_download_start, 0 },
+	{ "/download/status", "GET", api_download_status, 0 },
+	{ "/download/action", "GET", api_download_action, 0 },
 	/* §3.6 warehouse */
 	{ "/warehouse/create", "POST", api_not_yet, 0 },
 	{ "/warehouse/create/uploadID", "GET", api_not_yet, 0 },

@@ -13,6 +13,7 @@
  *	api_search.c	/search /search/result /search/terminate
  *	api_file.c	/warehouse/read /file/read /file/view
  *	api_local.c	paths on the local disk (api_files_dir): /file/format
+ *	api_download.c	/download/start, /download/status, /download/action
  *	api_metrics.c	/metrics (Prometheus text format)
  *
  * Threads: libmicrohttpd runs one thread per connection (bounded by
@@ -204,6 +205,9 @@ int	api_file_read(struct api_req *r);
 int	api_file_view(struct api_req *r);
 int	api_metrics(struct api_req *r);
 int	api_file_format(struct api_req *r);
+int	api_download_start(struct api_req *r);
+int	api_download_status(struct api_req *r);
+int	api_download_action(struct api_req *r);
 int	api_local_not_yet(struct api_req *r);
 int	api_not_yet(struct api_req *r);
 

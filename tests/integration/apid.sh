@@ -236,6 +236,45 @@ done
 [ $bad = 0 ] && t_pass paths_outside_files_dir_403 || t_fail paths_outside_files_dir_403 "see # lines"
 c "/file/format" >/dev/null
 [ "$(code)" = 400 ] && t_pass file_format_no_path_400 || t_fail file_format_no_path_400 "$(code)"
+# --- §3.5 downloads into api_files_dir ------------------------------------------
+# The target directory must be writable by the daemons' user (that of run/).
+[ "$(id -u)" = 0 ] && chown --reference="$A/run" "$FD" "$FD/sub"
+head -c 300000 /dev/urandom > "$W/fromb.bin"
+"$CTL" -d "$B" add "$W/fromb.bin" >/dev/null || t_fail add_b "add on B failed"
+HF=$(b3sum --no-names "$W/fromb.bin")
+NB=$("$CTL" -d "$B" id --json | jq -r .node_id)
+c "/download/start?path=dl.bin&hash=$HF&node=$NB" >/dev/null
+jqt download_start_shape '.apistatus == 0 and .downloadstatus == 0 and (.id | test("^[0-9a-f-]{36}$"))
+    and (.progress | has("totalsize") and has("downloadedsize") and has("percentage")) and
+    (.swarm.countpeers|type) == "number" and (.file|type) == "object"'
+DID=$(jq -r .id "$W/body")
+finished() { c "/download/status?id=$DID" >/dev/null; jq -e '.downloadstatus == 5' "$W/body" >/dev/null; }
+if wait_for 20 finished; then
+	jqt download_status_finished '.apistatus == 0 and .progress.totalsize == 300000 and
+	    .progress.downloadedsize == 300000 and .progress.percentage == 100 and .file.size == 300000'
+	cmp -s "$FD/dl.bin" "$W/fromb.bin" && t_pass download_written_to_path || t_fail download_written_to_path "content differs"
+else
+	t_fail download_status_finished "$(cat "$W/body")"
+fi
+c "/download/action?id=$DID&action=0" >/dev/null
+jqt download_pause_finished_apistatus_4 '.apistatus == 4 and .downloadstatus == 5'
+c "/download/start?path=sub/own.bin&hash=$HB&node=$NA" >/dev/null
+OID=$(jq -r .id "$W/body")
+c "/download/status?id=$OID" >/dev/null
+jqt download_own_file_from_warehouse '.downloadstatus == 5'
+cmp -s "$FD/sub/own.bin" "$W/big.bin" && t_pass download_own_file_content || t_fail download_own_file_content "differs"
+c "/download/status?id=00000000-0000-4000-8000-000000000000" >/dev/null
+jqt download_unknown_id_apistatus_1 '.apistatus == 1'
+c "/download/start?path=nodir/x.bin&hash=$HF&node=$NB" >/dev/null
+jqt download_unusable_target_apistatus_2 '.apistatus == 2'
+c "/download/start?path=../x.bin&hash=$HF&node=$NB" >/dev/null
+[ "$(code)" = 403 ] && t_pass download_outside_files_dir_403 || t_fail download_outside_files_dir_403 "$(code)"
+bad=0
+for q in "/download/action?id=$DID&action=3" "/download/action?id=$DID" "/download/status?id=1" "/download/start?path=x&hash=12&node=$NB"; do
+	c "$q" >/dev/null; [ "$(code)" = 400 ] || { bad=1; echo "# $q: $(code)"; }
+done
+[ $bad = 0 ] && t_pass download_bad_input_400 || t_fail download_bad_input_400 "see # lines"
+
 # B's apid: loopback without a key, no api_files_dir.
 printf '\n[apid]\napi_listen = %s:%s\n' "$IPB" "$HPORT" >> "$B/peernet.conf"
 "$APID" -d "$B" -f 2>"$W/apid-b.log" &
