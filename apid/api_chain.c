@@ -218,3 +218,73 @@ api_chain_file_list(struct api_req *r)
 	return api_reply_json(r, 200, json_pack("{s:o, s:i}", "files", files,
 	    "status", 0));
 }
+
+/* {status, height, version}: the chain after a change (blockchain status 0). */
+int
+api_reply_chain_status(struct api_req *r, int status)
+{
+	struct ipc_chain_info ci;
+	char err[256];
+	uint8_t *rep;
+	size_t len;
+	int rc;
+
+	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
+	    sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "storaged", err);
+	rc = ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci);
+	free(rep);
+	if (rc != 0)
+		return api_reply_ipc_err(r, "storaged", "malformed chain reply");
+	return api_reply_json(r, 200, json_pack("{s:i, s:I, s:I}", "status", status,
+	    "height", (json_int_t)ci.height, "version", (json_int_t)ci.version));
+}
+
+static const struct api_jfield api_files_spec[] = {
+	{ "files", API_J_ARRAY, 1 },
+};
+
+/*
+ * POST /blockchain/file/delete {files:[{id}]}: the records go (storaged
+ * also drops warehouse data no other record uses, as the reference); an
+ * ID that is not in the chain is no error, as in the reference.
+ */
+int
+api_chain_file_delete(struct api_req *r)
+{
+	struct ipc_ref ref;
+	uint8_t req[64], *rep;
+	char err[256];
+	json_t *b, *f, *id;
+	size_t i, len;
+	int refused, rc;
+	long n;
+
+	if (api_body_json(r, api_files_spec, 1, &b, &rc) != 0)
+		return rc;
+	/* Every ID is checked before anything is deleted. */
+	json_array_foreach(json_object_get(b, "files"), i, f) {
+		id = json_object_get(f, "id");
+		if (!json_is_object(f) || !json_is_string(id) ||
+		    api_parse_uuid(json_string_value(id), ref.key) != 0) {
+			json_decref(b);
+			return api_reply_error(r, 400, "bad_json",
+			    "files[%zu].id must be a file ID (UUID)", i);
+		}
+	}
+	json_array_foreach(json_object_get(b, "files"), i, f) {
+		memset(&ref, 0, sizeof(ref));
+		ref.kind = 0;
+		api_parse_uuid(json_string_value(json_object_get(f, "id")), ref.key);
+		n = ipc_ref_encode(req, sizeof(req), IPC_RM, &ref);
+		if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused,
+		    err, sizeof(err)) == 0)
+			free(rep);
+		else if (!refused) {
+			json_decref(b);
+			return api_reply_ipc_err(r, "storaged", err);
+		}
+	}
+	json_decref(b);
+	return api_reply_chain_status(r, 0);
+}

@@ -21,7 +21,6 @@
 #include <sodium.h>
 
 #include "apid.h"
-#include "blake3.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -122,58 +121,15 @@ api_dl_end(struct api_dl *d, int status, const char *why)
 	}
 }
 
-/*
- * Copies the warehouse file into the target, hashing what it writes; a
- * file that does not hash to what was asked is reported, not trusted.
- */
+/* The warehouse file into the target; it must hash to what was asked. */
 static void
 api_dl_export(struct api_req *r, struct api_dl *d)
 {
-	static __thread blake3_hasher h;
-	struct ipc_read rd;
-	struct ipc_data data;
-	uint8_t req[128], *rep, sum[32];
 	char err[256];
-	uint64_t off = 0;
-	size_t len;
-	int refused;
-	long n;
 
-	blake3_hasher_init(&h);
-	while (off < d->size) {
-		memcpy(rd.hash, d->hash, 32);
-		rd.offset = off;
-		rd.len = d->size - off > APID_CHUNK ? APID_CHUNK : (uint32_t)(d->size - off);
-		n = ipc_read_encode(req, sizeof(req), IPC_CAT, &rd);
-		if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused,
-		    err, sizeof(err)) != 0) {
-			api_dl_end(d, DL_CANCELED, err);
-			return;
-		}
-		if (ipc_data_decode(rep, len, IPC_CAT, &data) != 0 ||
-		    data.offset != off || data.len == 0 || data.len > rd.len) {
-			free(rep);
-			api_dl_end(d, DL_CANCELED, "malformed file data from storaged");
-			return;
-		}
-		blake3_hasher_update(&h, data.bytes, data.len);
-		if (pwrite(d->fd, data.bytes, data.len, (off_t)off) != (ssize_t)data.len) {
-			snprintf(err, sizeof(err), "writing the target file: %s", strerror(errno));
-			free(rep);
-			api_dl_end(d, DL_CANCELED, err);
-			return;
-		}
-		off += data.len;
-		d->done = off;
-		free(rep);
-	}
-	blake3_hasher_finalize(&h, sum, sizeof(sum));
-	if (sodium_memcmp(sum, d->hash, 32) != 0) {
-		api_dl_end(d, DL_CANCELED, "the data does not hash to the requested hash");
-		return;
-	}
-	if (fsync(d->fd) != 0) {
-		api_dl_end(d, DL_CANCELED, "fsync of the target file failed");
+	if (api_local_copy(r, d->hash, 0, d->size, d->fd, 1, &d->done, err,
+	    sizeof(err)) != 0) {
+		api_dl_end(d, DL_CANCELED, err);
 		return;
 	}
 	api_dl_end(d, DL_FINISHED, NULL);

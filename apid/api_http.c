@@ -39,14 +39,14 @@ static const struct api_route api_routes[] = {
 	{ "/blockchain/read", "GET", api_not_yet, 0 },
 	{ "/blockchain/file/add", "POST", api_not_yet, 0 },
 	{ "/blockchain/file/list", "GET", api_chain_file_list, 0 },
-	{ "/blockchain/file/delete", "POST", api_not_yet, 0 },
+	{ "/blockchain/file/delete", "POST", api_chain_file_delete, 0 },
 	{ "/blockchain/file/update", "POST", api_not_yet, 0 },
 	{ "/blockchain/view", "GET", api_not_yet, 0 },
 	{ "/merge/directory", "GET", api_not_yet, 0 },
 	/* §3.3 profile */
 	{ "/profile/list", "GET", api_profile_list, 0 },
 	{ "/profile/read", "GET", api_profile_read, 0 },
-	{ "/profile/write", "POST", api_not_yet, 0 },
+	{ "/profile/write", "POST", api_profile_write, 0 },
 	{ "/profile/delete", "POST", api_not_yet, 0 },
 	/* §3.4 search and explore */
 	{ "/search", "POST", api_search, 0 },
@@ -65,7 +65,7 @@ static const struct api_route api_routes[] = {
 	{ "/warehouse/create/track/uploadID", "GET", api_not_yet, 0 },
 	{ "/warehouse/create/path", "GET", api_local_not_yet, 0 },
 	{ "/warehouse/read", "GET", api_warehouse_read, 0 },
-	{ "/warehouse/read/path", "GET", api_local_not_yet, 0 },
+	{ "/warehouse/read/path", "GET", api_warehouse_read_path, 0 },
 	{ "/warehouse/delete", "GET", api_not_yet, 0 },
 	{ "/file/format", "GET", api_file_format, 0 },
 	/* §3.7 streaming: the key may be k= (players cannot set headers) */

@@ -20,8 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "apid.h"
+#include "blake3.h"
 #include "filetype.h"
+#include "ipc.h"
 
 int
 api_local_init(struct apid *api, char *err, size_t errlen)
@@ -76,7 +80,10 @@ api_local_open(struct apid *api, const char *path, int flags, int mode, int *fd,
 			snprintf(err, errlen, "%s leads outside api_files_dir", path);
 			return API_LOCAL_OUTSIDE;
 		}
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;	/* the caller tells EEXIST from the rest */
 		return API_LOCAL_ERRNO;
 	}
 	*fd = (int)rc;
@@ -96,6 +103,127 @@ api_reply_local_err(struct api_req *r, int rc, const char *err)
 	default:
 		return api_reply_error(r, 500, "io", "%s", err);
 	}
+}
+
+int
+api_local_copy(struct api_req *r, const uint8_t hash[32], uint64_t first,
+    uint64_t len, int fd, int verify, uint64_t *done, char *err, size_t errlen)
+{
+	static __thread blake3_hasher h;
+	struct ipc_read rd;
+	struct ipc_data data;
+	uint8_t req[128], *rep, sum[32];
+	uint64_t off = 0;
+	size_t rlen;
+	int refused;
+	long n;
+
+	blake3_hasher_init(&h);
+	*done = 0;
+	while (off < len) {
+		memcpy(rd.hash, hash, 32);
+		rd.offset = first + off;
+		rd.len = len - off > APID_CHUNK ? APID_CHUNK : (uint32_t)(len - off);
+		n = ipc_read_encode(req, sizeof(req), IPC_CAT, &rd);
+		if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &rlen, &refused,
+		    err, errlen) != 0)
+			return -1;
+		/* Exactly the bytes asked for, at the offset asked for. */
+		if (ipc_data_decode(rep, rlen, IPC_CAT, &data) != 0 ||
+		    data.offset != rd.offset || data.len == 0 || data.len > rd.len) {
+			free(rep);
+			snprintf(err, errlen, "malformed file data from storaged");
+			return -1;
+		}
+		if (verify)
+			blake3_hasher_update(&h, data.bytes, data.len);
+		if (pwrite(fd, data.bytes, data.len, (off_t)off) != (ssize_t)data.len) {
+			snprintf(err, errlen, "writing the target file: %s", strerror(errno));
+			free(rep);
+			return -1;
+		}
+		off += data.len;
+		*done = off;
+		free(rep);
+	}
+	if (verify) {
+		blake3_hasher_finalize(&h, sum, sizeof(sum));
+		if (sodium_memcmp(sum, hash, 32) != 0) {
+			snprintf(err, errlen, "the data does not hash to the requested hash");
+			return -1;
+		}
+	}
+	if (fsync(fd) != 0) {
+		snprintf(err, errlen, "fsync of the target file: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The warehouse's status codes (DATA.md §5.5) this route uses. */
+#define WH_STATUS_NOT_FOUND	9
+#define WH_STATUS_READ		11
+#define WH_STATUS_EXISTS	13
+#define WH_STATUS_CREATE	14
+
+/*
+ * GET /warehouse/read/path?hash=&path=[&offset=&limit=]: a warehouse file
+ * (or part) into a new file beneath api_files_dir; {status, hash}.
+ */
+int
+api_warehouse_read_path(struct api_req *r)
+{
+	struct ipc_xstat_req q;
+	struct ipc_xstat_rep x;
+	const char *s;
+	uint8_t hash[32], req[128], *rep;
+	char err[PATH_MAX + 128];
+	int64_t off = 0, lim = 0;
+	uint64_t len, done;
+	size_t rlen;
+	int fd, rc, refused, status = 0;
+	long n;
+
+	if (api_parse_hex(api_query(r, "hash"), hash, 32) != 0)
+		return api_reply_error(r, 400, "bad_hash", "hash must be 64 hex digits");
+	if (r->api->files_fd == -1)
+		return api_local_not_yet(r);
+	/* The reference reads a malformed offset or limit as 0. */
+	if ((s = api_query(r, "offset")) != NULL && api_parse_int(s, 0, INT64_MAX, &off) != 0)
+		off = 0;
+	if ((s = api_query(r, "limit")) != NULL && api_parse_int(s, 0, INT64_MAX, &lim) != 0)
+		lim = 0;
+	memset(&q, 0, sizeof(q));
+	memcpy(q.hash, hash, 32);
+	n = ipc_xstat_req_encode(req, sizeof(req), &q);
+	if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &rlen, &refused, err,
+	    sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "storaged", err);
+	rc = ipc_xstat_rep_decode(rep, rlen, &x);
+	free(rep);
+	if (rc != 0)
+		return api_reply_ipc_err(r, "storaged", "malformed file status reply");
+	if (!x.present)
+		status = WH_STATUS_NOT_FOUND;
+	else if ((rc = api_local_open(r->api, api_query(r, "path"),
+	    O_WRONLY | O_CREAT | O_EXCL, 0640, &fd, err, sizeof(err))) != 0) {
+		if (rc != API_LOCAL_ERRNO)
+			return api_reply_local_err(r, rc, err);
+		status = errno == EEXIST ? WH_STATUS_EXISTS : WH_STATUS_CREATE;
+	} else {
+		if ((uint64_t)off > x.size)
+			off = (int64_t)x.size;
+		len = x.size - (uint64_t)off;
+		if (lim > 0 && (uint64_t)lim < len)
+			len = (uint64_t)lim;
+		/* The whole file is checked against its hash on the way. */
+		if (api_local_copy(r, hash, (uint64_t)off, len, fd,
+		    off == 0 && len == x.size, &done, err, sizeof(err)) != 0)
+			status = WH_STATUS_READ;
+		close(fd);
+	}
+	return api_reply_json(r, 200, json_pack("{s:i, s:o}", "status", status,
+	    "hash", api_jb64(hash, 32)));
 }
 
 /*

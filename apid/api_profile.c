@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "apid.h"
 #include "ipc.h"
 
@@ -120,4 +122,75 @@ api_profile_read(struct api_req *r)
 		    "status", API_STATUS_NOT_PRESENT));
 	return api_reply_json(r, 200, json_pack("{s:[o], s:i}", "fields", f,
 	    "status", 0));
+}
+
+static const struct api_jfield api_profile_spec[] = {
+	{ "fields", API_J_ARRAY, 1 },
+};
+
+/*
+ * POST /profile/write {fields:[{type, text | blob}]}: text for the fields
+ * 0..5, base64 blob for the others (text accepted for them too).  All
+ * fields are checked before the first is written.
+ */
+int
+api_profile_write(struct api_req *r)
+{
+	static __thread uint8_t val[IPC_STR_MAX * 4], buf[IPC_STR_MAX * 4 + 64];
+	struct ipc_data d;
+	const char *text, *blob;
+	uint8_t *rep;
+	char err[256];
+	json_t *b, *f, *t;
+	size_t i, len, vlen;
+	int pass, refused, rc;
+	long n;
+
+	if (api_body_json(r, api_profile_spec, 1, &b, &rc) != 0)
+		return rc;
+	for (pass = 0; pass < 2; pass++) {
+		json_array_foreach(json_object_get(b, "fields"), i, f) {
+			t = json_object_get(f, "type");
+			text = json_string_value(json_object_get(f, "text"));
+			blob = json_string_value(json_object_get(f, "blob"));
+			if (!json_is_object(f) || !json_is_integer(t) ||
+			    json_integer_value(t) < 0 || json_integer_value(t) > 65535) {
+				json_decref(b);
+				return api_reply_error(r, 400, "bad_json",
+				    "fields[%zu].type must be 0..65535", i);
+			}
+			if (blob != NULL && *blob != '\0' && json_integer_value(t) > 5) {
+				if (sodium_base642bin(val, sizeof(val), blob, strlen(blob),
+				    NULL, &vlen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+					json_decref(b);
+					return api_reply_error(r, 400, "bad_json", "fields[%zu].blob "
+					    "must be base64 of at most %d bytes", i, IPC_STR_MAX * 4);
+				}
+			} else {
+				vlen = text != NULL ? strlen(text) : 0;
+				if (vlen > sizeof(val)) {
+					json_decref(b);
+					return api_reply_error(r, 400, "bad_json", "fields[%zu].text "
+					    "longer than %d bytes", i, IPC_STR_MAX * 4);
+				}
+				if (vlen > 0)
+					memcpy(val, text, vlen);
+			}
+			if (pass == 0)
+				continue;
+			memset(&d, 0, sizeof(d));
+			d.id = (uint32_t)json_integer_value(t);
+			d.bytes = val;
+			d.len = (uint32_t)vlen;
+			n = ipc_data_encode(buf, sizeof(buf), IPC_PROFILE_SET, &d);
+			if (n < 0 || api_ipc(r->api, "storaged", buf, (size_t)n, &rep, &len,
+			    &refused, err, sizeof(err)) != 0) {
+				json_decref(b);
+				return api_reply_ipc_err(r, "storaged", n < 0 ? "too large" : err);
+			}
+			free(rep);
+		}
+	}
+	json_decref(b);
+	return api_reply_chain_status(r, 0);
 }

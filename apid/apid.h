@@ -185,6 +185,13 @@ int	api_local_init(struct apid *api, char *err, size_t errlen);
 int	api_local_open(struct apid *api, const char *path, int flags, int mode,
 	    int *fd, char *err, size_t errlen);
 int	api_reply_local_err(struct api_req *r, int rc, const char *err);
+/*
+ * Bytes [first, first+len) of a warehouse file into fd (at fd offset 0..),
+ * fsync'd; verify: the bytes must hash to hash (a whole file).  0, or -1
+ * and err; *done counts the bytes written.
+ */
+int	api_local_copy(struct api_req *r, const uint8_t hash[32], uint64_t first,
+	    uint64_t len, int fd, int verify, uint64_t *done, char *err, size_t errlen);
 
 /* Route handlers. */
 int	api_test(struct api_req *r);
@@ -205,6 +212,10 @@ int	api_file_read(struct api_req *r);
 int	api_file_view(struct api_req *r);
 int	api_metrics(struct api_req *r);
 int	api_file_format(struct api_req *r);
+int	api_warehouse_read_path(struct api_req *r);
+int	api_chain_file_delete(struct api_req *r);
+int	api_profile_write(struct api_req *r);
+int	api_reply_chain_status(struct api_req *r, int status);
 int	api_download_start(struct api_req *r);
 int	api_download_status(struct api_req *r);
 int	api_download_action(struct api_req *r);

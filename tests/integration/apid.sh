@@ -275,6 +275,19 @@ for q in "/download/action?id=$DID&action=3" "/download/action?id=$DID" "/downlo
 done
 [ $bad = 0 ] && t_pass download_bad_input_400 || t_fail download_bad_input_400 "see # lines"
 
+# --- §3.6 a warehouse file into api_files_dir -------------------------------------
+c "/warehouse/read/path?hash=$HB&path=sub/copy.bin" >/dev/null
+jqt warehouse_read_path_shape ".status == 0 and .hash == \"$HB64\""
+cmp -s "$FD/sub/copy.bin" "$W/big.bin" && t_pass warehouse_read_path_content || t_fail warehouse_read_path_content "differs"
+c "/warehouse/read/path?hash=$HB&path=sub/copy.bin" >/dev/null
+jqt warehouse_read_path_exists_13 '.status == 13'
+c "/warehouse/read/path?hash=$HB&path=sub/part.bin&offset=10&limit=5" >/dev/null
+cmp -s "$FD/sub/part.bin" <(tail -c +11 "$W/big.bin" | head -c 5) && t_pass warehouse_read_path_part || t_fail warehouse_read_path_part "$(cat "$W/body")"
+c "/warehouse/read/path?hash=$(printf '%064d' 0)&path=sub/none.bin" >/dev/null
+jqt warehouse_read_path_not_found_9 '.status == 9'
+c "/warehouse/read/path?hash=$HB&path=/etc/x" >/dev/null
+[ "$(code)" = 403 ] && t_pass warehouse_read_path_outside_403 || t_fail warehouse_read_path_outside_403 "$(code)"
+
 # B's apid: loopback without a key, no api_files_dir.
 printf '\n[apid]\napi_listen = %s:%s\n' "$IPB" "$HPORT" >> "$B/peernet.conf"
 "$APID" -d "$B" -f 2>"$W/apid-b.log" &
@@ -309,6 +322,26 @@ if command -v promtool >/dev/null; then
 else
 	t_skip metrics_promtool_clean "promtool not installed (Debian package prometheus)"
 fi
+
+# --- writes: profile fields, unpublishing -----------------------------------------
+c /profile/write -X POST -d '{"fields":[{"type":1,"text":"zoe@example.org"},{"type":6,"blob":"AAEC/w=="}]}' >/dev/null
+jqt profile_write_shape '.status == 0 and (.height|type) == "number" and (.version|type) == "number"'
+c /profile/list >/dev/null
+jqt profile_write_then_list '(.fields | map(select(.type == 1))[0].text) == "zoe@example.org" and
+    (.fields | map(select(.type == 6))[0] | .blob == "AAEC/w==" and .text == "")'
+bad=0
+for body in '{"fields":[{"type":-1,"text":"x"}]}' '{"fields":"x"}' '{}' '{"fields":[{"type":7,"blob":"***"}]}'; do
+	c /profile/write -X POST -d "$body" >/dev/null; [ "$(code)" = 400 ] || { bad=1; echo "# $body: $(code)"; }
+done
+[ $bad = 0 ] && t_pass profile_write_bad_input_400 || t_fail profile_write_bad_input_400 "see # lines"
+c /blockchain/file/list >/dev/null
+HID=$(jq -r '.files[] | select(.name == "hello.txt") | .id' "$W/body")
+c /blockchain/file/delete -X POST -d "{\"files\":[{\"id\":\"$HID\"}]}" >/dev/null
+jqt file_delete_shape '.status == 0 and (.height|type) == "number" and (.version|type) == "number"'
+c /blockchain/file/list >/dev/null
+jqt file_delete_gone '[.files[].name] == ["big.bin"]'
+c /blockchain/file/delete -X POST -d '{"files":[{"id":"nope"}]}' >/dev/null
+[ "$(code)" = 400 ] && t_pass file_delete_bad_id_400 || t_fail file_delete_bad_id_400 "$(code)"
 
 # --- the sandbox of the running apid --------------------------------------------------------
 st=/proc/$APID_PID/status
