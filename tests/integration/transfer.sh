@@ -185,6 +185,9 @@ wait_bytes() {
 	done
 	return 1
 }
+# A's netd frozen (SIGSTOP) while the test acts on a download in flight:
+# at loopback speed 120 MB can otherwise end between two polls.
+a_netd_pid() { "$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name == "netd") | .pid'; }
 
 # The data left A in GSO runs (udp_gso, the default) and reached B
 # coalesced: the same datagrams, cut by the kernel (net.c).
@@ -311,8 +314,10 @@ h120=$(b3sum --no-names "$W/f120m"); h100=$(b3sum --no-names "$W/f100m")
 "$CTL" -d "$B" get "$h120" --from "$NA" >/dev/null 2>&1 &
 gp=$!
 if j=$(wait_bytes "$h120" 20 2000000); then
+	anetd=$(a_netd_pid); kill -STOP "$anetd"
 	num=$(jq .number <<<"$j")
 	"$CTL" -d "$B" cancel "$num" >/dev/null; rc=$?
+	kill -CONT "$anetd"
 	wait $gp; grc=$?
 	sleep 0.3
 	j=$(tr_of "$h120")
@@ -333,7 +338,9 @@ res_f=$(mktemp); TMPDIRS+=("$res_f")
 gp=$!
 if j=$(wait_bytes "$h120" 20 3000000); then
 	num=$(jq .number <<<"$j")
+	anetd=$(a_netd_pid); kill -STOP "$anetd"
 	perr=$("$CTL" -d "$B" pause "$num" 2>&1 >/dev/null); prc=$?
+	kill -CONT "$anetd"
 	sleep 0.5
 	d1=$(tr_of "$h120" | jq .done); st=$(tr_of "$h120" | jq -r .state)
 	sleep 1
