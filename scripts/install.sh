@@ -23,6 +23,9 @@ install -d "$DESTDIR$bindir" "$DESTDIR$sbindir" "$DESTDIR$PREFIX/share/man/man5"
     "$DESTDIR$libdir/tmpfiles.d" "$DESTDIR$PREFIX/share/peernet"
 install -m 0755 "$B"/bin/peernet-netd "$B"/bin/peernet-storaged "$B"/bin/peernet-searchd \
     "$DESTDIR$sbindir/"
+# peernet-apid (the web API) is opt-in at run time: api_listen, then
+# `systemctl enable --now peernet-apid` (peernet-apid(8)).
+[ -x "$B"/bin/peernet-apid ] && install -m 0755 "$B"/bin/peernet-apid "$DESTDIR$sbindir/"
 install -m 0755 "$B"/bin/peernetctl "$DESTDIR$bindir/"
 for m in man/*.5; do [ -f "$m" ] && install -m 0644 "$m" "$DESTDIR$PREFIX/share/man/man5/"; done
 for m in man/*.8; do [ -f "$m" ] && install -m 0644 "$m" "$DESTDIR$PREFIX/share/man/man8/"; done
