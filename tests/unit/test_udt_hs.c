@@ -1,6 +1,6 @@
 /*
  * test_udt_hs.c — the UDT handshake as a state machine (docs/protocol.md
- * §9.5): every sequence of up to HS_DEPTH packets from an alphabet of good,
+ * §9.5): every sequence of up to HS_DEPTH (4) packets from an alphabet of good,
  * forged, out-of-order and malformed handshakes (and data and ACKs sent too
  * early) is fed to a fresh client and a fresh listener, and after each packet
  * the endpoint's state, return code and output are compared with a model of
@@ -25,7 +25,22 @@
 #include "t.h"
 #include "udt.h"
 
+/*
+ * Sequences of up to 4 packets: 53 560 fresh connections, 2 s.  Under ASan
+ * (make check-san) every 4 MB connection is zeroed page by page and that
+ * takes 10 min: there, up to 3 (4 290), which still holds every handshake
+ * with one forged or early packet before, between or after its steps.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define HS_DEPTH	3
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HS_DEPTH	3
+#endif
+#endif
+#ifndef HS_DEPTH
 #define HS_DEPTH	4
+#endif
 #define C_ID		0x0c0c0c0cU	/* the client's socket ID */
 #define C2_ID		0x0d0d0d0dU	/* another client's */
 #define S_ID		0x5e5e5e5eU	/* the listener's new socket */
@@ -381,14 +396,14 @@ every_sequence(int nsym, int (*run)(const int *, int, char *, size_t),
 }
 
 static void
-test_client_every_order_of_up_to_4_packets(void)
+test_client_every_short_sequence(void)
 {
 	char why[512];
 	long n = every_sequence(CL_NSYM, cl_run, why, sizeof(why));
 
 	if (n < 0)
 		T_FAIL("%s", why);
-	printf("# client: %ld sequences\n", n);
+	printf("# client: %ld sequences of up to %d packets\n", n, HS_DEPTH);
 }
 
 /* ---- the listener (requester) ---- */
@@ -588,14 +603,14 @@ fail:
 }
 
 static void
-test_listener_every_order_of_up_to_4_packets(void)
+test_listener_every_short_sequence(void)
 {
 	char why[512];
 	long n = every_sequence(SV_NSYM, sv_run, why, sizeof(why));
 
 	if (n < 0)
 		T_FAIL("%s", why);
-	printf("# listener: %ld sequences\n", n);
+	printf("# listener: %ld sequences of up to %d packets\n", n, HS_DEPTH);
 }
 
 /* ---- the attack of the report, and the limits, spelled out ---- */
@@ -736,8 +751,8 @@ main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_set_suite(argv[0]);
-	T_RUN(test_client_every_order_of_up_to_4_packets);
-	T_RUN(test_listener_every_order_of_up_to_4_packets);
+	T_RUN(test_client_every_short_sequence);
+	T_RUN(test_listener_every_short_sequence);
 	T_RUN(test_forged_step4_after_step1_sends_nothing);
 	T_RUN(test_listener_remembers_the_last_step1s_only);
 	T_RUN(test_lost_steps_are_repeated_until_connected);
