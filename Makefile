@@ -115,13 +115,13 @@ $(B)/bin/peernet-storaged: $(B)/obj/storaged/storaged.o $(STORE_LIB) $(COMMON_LI
 $(B)/bin/peernet-searchd: $(B)/obj/searchd/searchd.o $(SEARCH_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
-# apid alone links libmicrohttpd (the HTTP server).
+# apid alone links libmicrohttpd (the HTTP server) and nettle (WebSocket's SHA-1).
 $(APID_LIB): $(call obj,$(filter-out apid/apid.c,$(APID_SRC)))
 	@mkdir -p $(dir $@)
 	$(call qq,AR,$@)rm -f $@ && ar rcs $@ $^
 $(B)/bin/peernet-apid: $(B)/obj/apid/apid.o $(APID_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS) -lmicrohttpd
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS) -lmicrohttpd -lnettle
 $(B)/bin/peernetctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)

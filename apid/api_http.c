@@ -51,7 +51,7 @@ static const struct api_route api_routes[] = {
 	/* §3.4 search and explore */
 	{ "/search", "POST", api_search, 0 },
 	{ "/search/result", "GET", api_search_result, 0 },
-	{ "/search/result/ws", "GET", api_not_yet, 0 },
+	{ "/search/result/ws", "GET", api_search_ws, 0 },
 	{ "/search/statistic", "GET", api_not_yet, 0 },
 	{ "/search/terminate", "GET", api_search_terminate, 0 },
 	{ "/explore", "GET", api_not_yet, 0 },
@@ -76,6 +76,7 @@ static const struct api_route api_routes[] = {
 	{ "/shutdown", "GET", api_shutdown, 0 },
 	/* ours */
 	{ "/metrics", "GET", api_metrics, 0 },
+	{ "/", "GET", api_static, 0 },	/* the web interface (api_static.c): no key */
 };
 #define API_NROUTES	(sizeof(api_routes) / sizeof(api_routes[0]))
 
@@ -218,6 +219,8 @@ api_authorized(struct api_req *r, const struct api_route *rt)
 
 	if (!api_key_set)
 		return 1;
+	if (rt != NULL && rt->fn == api_static)	/* the web interface's public files */
+		return 1;
 	k = api_header(r, "x-api-key");
 	if (k == NULL && rt != NULL && rt->key_in_query)
 		k = api_query(r, "k");
@@ -352,7 +355,7 @@ api_http_start(struct apid *api, char *err, size_t errlen)
 		api_key_set = 1;
 	}
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	    MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	if (api->tls_cert != NULL)
 		flags |= MHD_USE_TLS;
 	/* The connection threads must leave signals to the loop's signalfd. */

@@ -300,3 +300,91 @@ api_json_check(const json_t *root, const struct api_jfield *spec, size_t n,
 	}
 	return 0;
 }
+
+long
+api_ws_parse(const uint8_t *buf, size_t len, struct api_ws_frame *f)
+{
+	uint64_t plen;
+	size_t hlen = 2, i;
+
+	if (len < 2)
+		return 0;
+	f->fin = buf[0] >> 7;
+	f->opcode = buf[0] & 0x0f;
+	/* No extension was negotiated: the reserved bits must be 0. */
+	if (buf[0] & 0x70)
+		return -1;
+	switch (f->opcode) {
+	case API_WS_CONT: case API_WS_TEXT: case API_WS_BINARY:
+		break;
+	case API_WS_CLOSE: case API_WS_PING: case API_WS_PONG:
+		/* Control frames: whole, at most 125 bytes (RFC 6455 §5.5). */
+		if (!f->fin || (buf[1] & 0x7f) > 125)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	/* A client masks every frame (§5.1). */
+	if (!(buf[1] & 0x80))
+		return -1;
+	plen = buf[1] & 0x7f;
+	if (plen == 126) {
+		if (len < 4)
+			return 0;
+		plen = (uint64_t)buf[2] << 8 | buf[3];
+		if (plen < 126)
+			return -1;	/* not the minimal encoding */
+		hlen = 4;
+	} else if (plen == 127) {
+		if (len < 10)
+			return 0;
+		for (plen = 0, i = 2; i < 10; i++)
+			plen = plen << 8 | buf[i];
+		if (plen >> 63 || plen < 65536)
+			return -1;
+		hlen = 10;
+	}
+	if (plen > API_WS_PAYLOAD_MAX)
+		return -1;
+	if (len < hlen + 4)
+		return 0;
+	memcpy(f->mask, buf + hlen, 4);
+	hlen += 4;
+	if (len - hlen < plen)
+		return 0;
+	f->payload = buf + hlen;
+	f->len = (size_t)plen;
+	return (long)(hlen + plen);
+}
+
+void
+api_ws_unmask(const struct api_ws_frame *f, uint8_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < f->len; i++)
+		out[i] = f->payload[i] ^ f->mask[i & 3];
+}
+
+size_t
+api_ws_header(uint8_t out[API_WS_HDR_MAX], int opcode, uint64_t len)
+{
+	size_t i;
+
+	out[0] = (uint8_t)(0x80 | (opcode & 0x0f));	/* FIN, one frame */
+	if (len < 126) {
+		out[1] = (uint8_t)len;
+		return 2;
+	}
+	if (len < 65536) {
+		out[1] = 126;
+		out[2] = (uint8_t)(len >> 8);
+		out[3] = (uint8_t)len;
+		return 4;
+	}
+	out[1] = 127;
+	for (i = 0; i < 8; i++)
+		out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+	return 10;
+}

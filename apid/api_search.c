@@ -182,8 +182,8 @@ api_search(struct api_req *r)
 	return api_reply_json(r, 200, json_pack("{s:s, s:i}", "id", id, "status", 0));
 }
 
-static json_t *
-api_hit_json(const struct ipc_search_hit *h)
+json_t *
+api_search_hit_json(const struct ipc_search_hit *h)
 {
 	json_t *f = api_file_json(&h->file, NULL);
 
@@ -249,7 +249,7 @@ api_search_result(struct api_req *r)
 		}
 		status = pg.status;
 		while ((rc = ipc_search_page_next(&pg, &h)) == 1)
-			json_array_append_new(files, api_hit_json(&h));
+			json_array_append_new(files, api_search_hit_json(&h));
 		free(rep);
 		if (offset >= 0)
 			offset += pg.count;

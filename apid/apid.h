@@ -11,6 +11,7 @@
  *	api_chain.c	/blockchain/header, /blockchain/file/list; apiFile JSON
  *	api_profile.c	/profile/list, /profile/read
  *	api_search.c	/search /search/result /search/terminate
+ *	api_ws.c	/search/result/ws (WebSocket)
  *	api_file.c	/warehouse/read /file/read /file/view
  *	api_local.c	paths on the local disk (api_files_dir): /file/format
  *	api_download.c	/download/start, /download/status, /download/action
@@ -152,6 +153,29 @@ enum api_range_rc {
 int	api_range_parse(const char *hdr, uint64_t size, uint64_t *first,
 	    uint64_t *last);
 
+/*
+ * WebSocket frames (RFC 6455), for /search/result/ws.  api_ws_parse reads
+ * one client frame at the start of buf: its length (> 0), 0 when more bytes
+ * are needed, -1 for a protocol error (unmasked, reserved bits or opcode,
+ * a fragmented or long control frame, a non-minimal length, a payload
+ * above API_WS_PAYLOAD_MAX).  f->payload points into buf, still masked.
+ */
+#define API_WS_PAYLOAD_MAX	65536
+#define API_WS_HDR_MAX		10
+enum api_ws_opcode { API_WS_CONT = 0, API_WS_TEXT = 1, API_WS_BINARY = 2,
+	API_WS_CLOSE = 8, API_WS_PING = 9, API_WS_PONG = 10 };
+struct api_ws_frame {
+	int		 fin;
+	int		 opcode;
+	uint8_t		 mask[4];
+	const uint8_t	*payload;
+	size_t		 len;
+};
+long	api_ws_parse(const uint8_t *buf, size_t len, struct api_ws_frame *f);
+void	api_ws_unmask(const struct api_ws_frame *f, uint8_t *out);	/* f->len bytes */
+/* A server frame's header (unmasked, FIN set); its length. */
+size_t	api_ws_header(uint8_t out[API_WS_HDR_MAX], int opcode, uint64_t len);
+
 /* api_ipc.c */
 /*
  * One request to DIR/run/DAEMON.sock; the reply (malloc'd) must be of the
@@ -217,10 +241,14 @@ int	api_chain_file_delete(struct api_req *r);
 int	api_profile_write(struct api_req *r);
 int	api_reply_chain_status(struct api_req *r, int status);
 int	api_download_start(struct api_req *r);
+int	api_search_ws(struct api_req *r);
+struct ipc_search_hit;
+json_t	*api_search_hit_json(const struct ipc_search_hit *h);
 int	api_download_status(struct api_req *r);
 int	api_download_action(struct api_req *r);
 int	api_local_not_yet(struct api_req *r);
 int	api_not_yet(struct api_req *r);
+int	api_static(struct api_req *r);	/* api_static.c: the web interface at / */
 
 /* apid.c: ask the loop to stop (from a connection thread). */
 void	apid_request_stop(struct apid *api);

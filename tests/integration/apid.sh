@@ -149,6 +149,28 @@ if wait_for 10 got_hit; then
 else
 	t_fail search_result_shape "$(cat "$W/body")"
 fi
+# The WebSocket: results pushed, a last message with status 1, a close.
+WSC="$(dirname "$0")/apid_ws_client.py"
+c /search -X POST -d '{"term":"big","timeout":2}' >/dev/null
+WID=$(jq -r .id "$W/body")
+if timeout 40 python3 "$WSC" "$IPA" "$HPORT" "/search/result/ws?id=$WID" "$KEY" > "$W/ws.out" 2>&1; then
+	msgs=$(grep -c '^{' "$W/ws.out")
+	if tail -1 "$W/ws.out" | grep -qx 'CLOSE 1000' &&
+	    grep '^{' "$W/ws.out" | tail -1 | jq -e '.status == 1 and .statistic == null' >/dev/null &&
+	    grep '^{' "$W/ws.out" | jq -s -e '[.[].files[].name] | index("big.bin") != null' >/dev/null; then
+		t_pass search_ws_pushes_results_then_status_1 
+		echo "# websocket: $msgs messages"
+	else
+		t_fail search_ws_pushes_results_then_status_1 "$(tr '\n' ' ' < "$W/ws.out" | head -c 400)"
+	fi
+else
+	t_fail search_ws_pushes_results_then_status_1 "client: $(tr '\n' ' ' < "$W/ws.out" | head -c 400)"
+fi
+c "/search/result/ws?id=$WID" >/dev/null
+[ "$(code)" = 400 ] && jq -e '.code == "not_websocket"' "$W/body" >/dev/null &&
+	t_pass search_ws_without_upgrade_400 || t_fail search_ws_without_upgrade_400 "$(code)"
+c "/search/result/ws?id=00000000-0000-4000-8000-000000000000" >/dev/null
+jqt search_ws_unknown_id_status_2 '.status == 2'
 c "/search/terminate?id=$SID" >/dev/null
 [ "$(code)" = 204 ] && t_pass search_terminate_204 || t_fail search_terminate_204 "$(code)"
 c "/search/terminate?id=$SID" >/dev/null
