@@ -52,7 +52,7 @@ static const struct api_route api_routes[] = {
 	{ "/search", "POST", api_search, 0 },
 	{ "/search/result", "GET", api_search_result, 0 },
 	{ "/search/result/ws", "GET", api_search_ws, 0 },
-	{ "/search/statistic", "GET", api_not_yet, 0 },
+	{ "/search/statistic", "GET", api_search_statistic, 0 },
 	{ "/search/terminate", "GET", api_search_terminate, 0 },
 	{ "/explore", "GET", api_not_yet, 0 },
 	/* §3.5 downloads */

@@ -197,6 +197,9 @@ api_search_hit_json(const struct ipc_search_hit *h)
 	return f;
 }
 
+static json_t *api_search_stats(struct api_req *r, const uint8_t id[16],
+    int *terminated, int *unknown, char *err, size_t errlen);
+
 int
 api_search_result(struct api_req *r)
 {
@@ -208,8 +211,9 @@ api_search_result(struct api_req *r)
 	char err[256];
 	json_t *files;
 	int64_t limit = API_RESULT_LIMIT, offset = -1;
+	json_t *stats;
 	size_t len;
-	int refused, reset = 0, status = 1, rc;
+	int refused, reset = 0, status = 1, rc, want_stats = 0, terminated, unknown;
 	long n;
 
 	if (api_parse_uuid(api_query(r, "id"), f.id) != 0)
@@ -261,8 +265,17 @@ api_search_result(struct api_req *r)
 		status = status == IPC_SEARCH_DONE ? 1 : 0;
 	else
 		status = status == IPC_SEARCH_DONE ? 1 : 3;
-	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:n}", "status", status,
-	    "files", files, "statistic"));
+	/* stats=1: the statistic, only along with files (the reference's). */
+	stats = json_null();
+	if ((q = api_query(r, "stats")) != NULL && api_parse_bool(q, &want_stats) == 0 &&
+	    want_stats && json_array_size(files) > 0) {
+		json_decref(stats);
+		if ((stats = api_search_stats(r, f.id, &terminated, &unknown, err,
+		    sizeof(err))) == NULL)
+			stats = json_null();
+	}
+	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:o}", "status", status,
+	    "files", files, "statistic", stats));
 }
 
 int
@@ -287,4 +300,129 @@ api_search_terminate(struct api_req *r)
 	}
 	free(rep);
 	return api_reply_empty(r, 204);
+}
+
+/* Counts per key, for the statistic's filetype and fileformat lists. */
+static json_t *
+api_stat_keys(const uint32_t *count, size_t n)
+{
+	json_t *a = json_null();
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (count[k] == 0)
+			continue;
+		if (json_is_null(a)) {
+			json_decref(a);
+			a = json_array();
+		}
+		json_array_append_new(a, json_pack("{s:i, s:I}", "key", (int)k,
+		    "count", (json_int_t)count[k]));
+	}
+	return a;
+}
+
+static int
+api_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The reference's SearchStatisticData over every result the job holds (read
+ * by absolute offset, which does not move its cursor); NULL and err when
+ * the job is unknown (*unknown = 1) or searchd failed.
+ */
+static json_t *
+api_search_stats(struct api_req *r, const uint8_t id[16], int *terminated,
+    int *unknown, char *err, size_t errlen)
+{
+	static __thread struct ipc_search_hit h;
+	static __thread int64_t days[IPC_SEARCH_RESULTS_MAX];
+	uint32_t types[256], formats[65536 / 64];
+	struct ipc_search_fetch f;
+	struct ipc_search_page pg;
+	uint8_t req[64], *rep;
+	char d[32];
+	json_t *dates, *o;
+	size_t len, nd = 0, i, total = 0;
+	int refused;
+	long n;
+
+	memset(types, 0, sizeof(types));
+	memset(formats, 0, sizeof(formats));
+	*unknown = 0;
+	*terminated = 0;
+	memcpy(f.id, id, 16);
+	for (f.offset = 0; total < IPC_SEARCH_RESULTS_MAX; f.offset += (int32_t)pg.count) {
+		f.max = IPC_SEARCH_FETCH_MAX;
+		n = ipc_search_fetch_encode(req, sizeof(req), &f);
+		if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
+		    errlen) != 0) {
+			*unknown = refused && strstr(err, "unknown search job") != NULL;
+			return NULL;
+		}
+		if (ipc_search_page_decode(rep, len, &pg) != 0) {
+			free(rep);
+			snprintf(err, errlen, "malformed result page");
+			return NULL;
+		}
+		*terminated = pg.status == IPC_SEARCH_DONE;
+		while (ipc_search_page_next(&pg, &h) == 1 && total < IPC_SEARCH_RESULTS_MAX) {
+			types[h.file.type]++;
+			if (h.file.format < sizeof(formats) / sizeof(formats[0]))
+				formats[h.file.format]++;
+			/* The day, rounded down to midnight UTC. */
+			days[nd++] = h.file.date - ((h.file.date % 86400) + 86400) % 86400;
+			total++;
+		}
+		free(rep);
+		if (pg.count < f.max)
+			break;
+	}
+	qsort(days, nd, sizeof(days[0]), api_cmp_i64);
+	dates = json_null();
+	for (i = 0; i < nd;) {
+		size_t j = i;
+
+		while (j < nd && days[j] == days[i])
+			j++;
+		if (json_is_null(dates)) {
+			json_decref(dates);
+			dates = json_array();
+		}
+		api_format_time(days[i], d);
+		json_array_append_new(dates, json_pack("{s:s, s:I}", "date", d,
+		    "count", (json_int_t)(j - i)));
+		i = j;
+	}
+	o = json_pack("{s:o, s:o, s:o, s:I}", "date", dates,
+	    "filetype", api_stat_keys(types, 256),
+	    "fileformat", api_stat_keys(formats, sizeof(formats) / sizeof(formats[0])),
+	    "total", (json_int_t)total);
+	return o;
+}
+
+int
+api_search_statistic(struct api_req *r)
+{
+	uint8_t id[16];
+	char err[256];
+	json_t *o;
+	int terminated, unknown;
+
+	if (api_parse_uuid(api_query(r, "id"), id) != 0)
+		return api_reply_error(r, 400, "bad_id", "id must be a search ID (UUID)");
+	if ((o = api_search_stats(r, id, &terminated, &unknown, err, sizeof(err))) == NULL) {
+		if (unknown)
+			return api_reply_json(r, 200, json_pack("{s:n, s:n, s:n, s:i, s:i, s:b}",
+			    "date", "filetype", "fileformat", "total", 0, "status", 2,
+			    "terminated", 0));
+		return api_reply_ipc_err(r, "searchd", err);
+	}
+	json_object_set_new(o, "status", json_integer(0));
+	json_object_set_new(o, "terminated", json_boolean(terminated));
+	return api_reply_json(r, 200, o);
 }

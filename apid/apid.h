@@ -242,6 +242,7 @@ int	api_profile_write(struct api_req *r);
 int	api_reply_chain_status(struct api_req *r, int status);
 int	api_download_start(struct api_req *r);
 int	api_search_ws(struct api_req *r);
+int	api_search_statistic(struct api_req *r);
 struct ipc_search_hit;
 json_t	*api_search_hit_json(const struct ipc_search_hit *h);
 int	api_download_status(struct api_req *r);

@@ -149,6 +149,14 @@ if wait_for 10 got_hit; then
 else
 	t_fail search_result_shape "$(cat "$W/body")"
 fi
+c "/search/statistic?id=$SID" >/dev/null
+jqt search_statistic_shape '.status == 0 and .total == 1 and (.terminated|type) == "boolean" and
+    .filetype == [{"key":1,"count":1}] and .fileformat == [{"key":10,"count":1}] and
+    (.date | length == 1 and (.[0].date | test("T00:00:00Z$")) and .[0].count == 1)'
+c "/search/result?id=$SID&offset=0&limit=5&stats=1" >/dev/null
+jqt search_result_stats_embedded '.statistic.total == 1 and (.files | length) == 1'
+c "/search/statistic?id=00000000-0000-4000-8000-000000000000" >/dev/null
+jqt search_statistic_unknown_status_2 '.status == 2'
 # The WebSocket: results pushed, a last message with status 1, a close.
 WSC="$(dirname "$0")/apid_ws_client.py"
 c /search -X POST -d '{"term":"big","timeout":2}' >/dev/null
