@@ -1,0 +1,450 @@
+/* Peernet web interface: plain JavaScript, no library, no build step.
+ * Every string that comes from the network is inserted with textContent
+ * (el() below); nothing is ever parsed as HTML. */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const NA = 'not available on this node yet';
+let KEY = sessionStorage.getItem('peernet-key') || '';
+let needKey = true;
+
+/* el('li', {class: 'x'}, 'text', child...) - text children become text nodes. */
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const k in attrs || {}) {
+    if (k === 'class') e.className = attrs[k];
+    else if (k === 'style') e.style.cssText = attrs[k];	/* CSSOM: allowed by the CSP */
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), attrs[k]);
+    else e.setAttribute(k, attrs[k]);
+  }
+  for (const c of kids) if (c != null) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+function setText(id, s, cls) { const e = $(id); e.textContent = s; e.className = cls || ''; }
+function na(id, why) { setText(id, why || NA, 'na'); }
+
+async function api(path, opt) {
+  opt = opt || {};
+  const h = Object.assign({}, opt.headers || {});
+  if (KEY) h['x-api-key'] = KEY;
+  let r;
+  try {
+    r = await fetch(path, { method: opt.method || 'GET', headers: h, body: opt.body, cache: 'no-store' });
+  } catch (e) {
+    banner('The node does not answer: ' + e.message);
+    return { status: 0, json: null, text: '' };
+  }
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
+  if (r.status === 401 && !opt.login) showLogin('The API key is missing or wrong.');
+  return { status: r.status, json, text };
+}
+const post = (path, obj) => api(path, { method: 'POST', body: JSON.stringify(obj), headers: { 'Content-Type': 'application/json' } });
+
+function banner(msg) { const b = $('banner'); b.textContent = msg; b.hidden = !msg; }
+
+function b64hex(s) {
+  if (!s) return '';
+  const bin = atob(s);
+  let h = '';
+  for (let i = 0; i < bin.length; i++) h += bin.charCodeAt(i).toString(16).padStart(2, '0');
+  return h;
+}
+function size(n) {
+  if (n == null || n < 0) return '?';
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : n) + ' ' + u[i];
+}
+function short(id) { return id ? id.slice(0, 12) + '…' : ''; }
+const TYPES = ['binary', 'text', 'picture', 'video', 'audio', 'document', 'executable', 'container', 'compressed', 'folder', 'e-book'];
+const typeName = (t) => TYPES[t] || 'type ' + t;
+function day(d) { return d ? String(d).slice(0, 10) : ''; }
+
+/* ---------- authentication ---------- */
+function showLogin(msg) {
+  for (const s of document.querySelectorAll('.screen')) s.hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = msg || '';
+  $('key').focus();
+}
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const k = $('key').value.trim();
+  const r = await fetch('/test', { headers: { 'x-api-key': k }, cache: 'no-store' }).catch(() => null);
+  if (!r || r.status !== 200) {
+    $('login-error').textContent = r && r.status === 401 ? 'Wrong API key: the node refused it.' : 'The node does not answer.';
+    return;
+  }
+  KEY = k;
+  sessionStorage.setItem('peernet-key', k);
+  $('login').hidden = true;
+  route();
+});
+
+/* ---------- screens ---------- */
+const screens = { overview: showOverview, peers: showPeers, files: showFiles, search: () => {}, downloads: showDownloads, player: () => {} };
+let timer = null;
+function route() {
+  const name = (location.hash || '#overview').slice(1);
+  const s = screens[name] ? name : 'overview';
+  for (const sec of document.querySelectorAll('.screen')) sec.hidden = sec.id !== s;
+  for (const a of document.querySelectorAll('nav a')) {
+    if (a.getAttribute('href') === '#' + s) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  clearInterval(timer);
+  const f = screens[s];
+  f();
+  if (s === 'overview' || s === 'peers' || s === 'downloads') timer = setInterval(f, 2000);
+}
+window.addEventListener('hashchange', route);
+
+/* ---------- overview ---------- */
+const hist = [];	/* {t, rx, tx} counters, the last 5 minutes */
+function parseMetrics(text) {
+  const m = {};
+  for (const line of text.split('\n')) {
+    if (!line || line[0] === '#') continue;
+    const i = line.lastIndexOf(' ');
+    m[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return m;
+}
+async function showOverview() {
+  const [acc, st, me, hd] = await Promise.all([api('/account/info'), api('/status'), api('/metrics'), api('/blockchain/header')]);
+  if (acc.status === 401) return;
+  if (acc.json) { setText('ov-node', acc.json.nodeid, 'mono'); setText('ov-peer', acc.json.peerid, 'mono'); } else na('ov-node');
+  if (st.json) {
+    setText('ov-peers', String(st.json.countpeerlist));
+    setText('ov-conn', st.json.isconnected ? 'yes' : 'no (fewer than 2 peers)');
+  } else { na('ov-peers'); na('ov-conn'); }
+  if (hd.json) setText('ov-chain', 'height ' + hd.json.height + ', version ' + hd.json.version); else na('ov-chain');
+  na('ov-nat', 'not given by this node\'s web API yet (peernetctl status shows it)');
+  if (me.status !== 200) { na('ov-disk'); return; }
+  const m = parseMetrics(me.text);
+  const disk = (m.peernet_cache_size_bytes || 0) + (m.peernet_chain_shared_bytes || 0);
+  setText('ov-disk', size(disk) + ' (shared files ' + size(m.peernet_chain_shared_bytes || 0) + ', cache ' + size(m.peernet_cache_size_bytes || 0) + ')');
+  const ul = $('ov-daemons');
+  ul.replaceChildren();
+  for (const d of ['netd', 'storaged', 'searchd', 'apid']) {
+    const up = d === 'apid' ? 1 : m['peernet_daemon_up{daemon="' + d + '"}'];
+    ul.append(el('li', { class: up ? 'up' : 'down' }, d + (up ? ' ● up' : ' ● down')));
+  }
+  const rx = m.peernet_netd_rx_packets_total, tx = m.peernet_netd_tx_packets_total;
+  if (rx != null) {
+    hist.push({ t: Date.now(), rx, tx });
+    while (hist.length && hist[0].t < Date.now() - 300000) hist.shift();
+    setText('ov-unit', 'packets per second, last 5 minutes (the API gives packet counters, not bytes)');
+    chart();
+  }
+}
+function chart() {
+  const c = $('ov-chart'), g = c.getContext('2d');
+  const W = c.width, H = c.height;
+  g.clearRect(0, 0, W, H);
+  const pts = [];
+  for (let i = 1; i < hist.length; i++) {
+    const dt = (hist[i].t - hist[i - 1].t) / 1000 || 1;
+    pts.push({ t: hist[i].t, i: Math.max(0, (hist[i].rx - hist[i - 1].rx) / dt), o: Math.max(0, (hist[i].tx - hist[i - 1].tx) / dt) });
+  }
+  const max = Math.max(1, ...pts.map((p) => Math.max(p.i, p.o)));
+  const now = Date.now();
+  g.fillStyle = '#5b6470';
+  g.font = '11px sans-serif';
+  g.fillText(max.toFixed(1) + '/s', 4, 12);
+  for (const [k, col] of [['i', '#0b62c4'], ['o', '#d0721b']]) {
+    g.strokeStyle = col;
+    g.lineWidth = 2;
+    g.beginPath();
+    pts.forEach((p, j) => {
+      const x = W - (now - p.t) / 300000 * W, y = H - 4 - p[k] / max * (H - 20);
+      if (j) g.lineTo(x, y); else g.moveTo(x, y);
+    });
+    g.stroke();
+  }
+}
+
+/* ---------- peers ---------- */
+let peers = [], peerSort = 'blockchainheight', peerDir = -1;
+async function showPeers() {
+  const r = await api('/status/peers');
+  if (r.status !== 200) { setText('peers-note', r.status === 501 ? NA : 'error ' + r.status, 'na'); return; }
+  peers = (r.json || []).map((p) => ({ nodeid: b64hex(p.nodeid), address: null, rtt: null, useragent: p.useragent, secure: null, blockchainheight: p.blockchainheight, isroot: p.isroot }));
+  setText('peers-count', '(' + peers.length + ')');
+  setText('peers-note', 'Address, RTT and whether the connection is secure are not given by this node\'s web API yet.', 'note');
+  drawPeers();
+}
+function drawPeers() {
+  const v = (p) => p[peerSort] == null ? '' : p[peerSort];
+  peers.sort((a, b) => (v(a) < v(b) ? -1 : v(a) > v(b) ? 1 : 0) * peerDir);
+  const tb = document.querySelector('#peers-table tbody');
+  tb.replaceChildren(...peers.map((p) => el('tr', null,
+    el('td', { class: 'mono', title: p.nodeid }, short(p.nodeid)),
+    el('td', { class: 'na' }, '—'), el('td', { class: 'na' }, '—'),
+    el('td', { title: p.useragent }, p.useragent),
+    el('td', { class: 'na' }, '—'),
+    el('td', null, String(p.blockchainheight)))));
+}
+for (const b of document.querySelectorAll('#peers-table th button')) {
+  b.addEventListener('click', () => {
+    const k = b.dataset.sort;
+    peerDir = peerSort === k ? -peerDir : 1;
+    peerSort = k;
+    drawPeers();
+  });
+}
+
+/* ---------- my files and profile ---------- */
+let myFiles = [];
+async function showFiles() {
+  const r = await api('/blockchain/file/list');
+  const ul = $('file-list');
+  if (r.status !== 200) { ul.replaceChildren(el('li', { class: 'na' }, r.status === 501 ? NA : 'error ' + r.status)); return; }
+  myFiles = (r.json && r.json.files) || [];
+  if (!myFiles.length) { ul.replaceChildren(el('li', { class: 'note' }, 'No file shared yet.')); }
+  else {
+    ul.replaceChildren(...myFiles.map((f) => el('li', null,
+      el('span', { class: 'name' }, (f.folder ? f.folder + '/' : '') + f.name),
+      el('span', { class: 'meta' }, size(f.size) + ' · ' + typeName(f.type) + ' · ' + day(f.date)),
+      el('button', { class: 'sec', onclick: () => renameFile(f) }, 'Rename'),
+      el('button', { class: 'sec', onclick: () => removeFile(f) }, 'Remove'),
+      (f.type === 3 || f.type === 4) ? el('button', { class: 'sec', onclick: () => play(f, '') }, 'Play') : null)));
+  }
+  loadProfile();
+}
+async function renameFile(f) {
+  const name = prompt('New name', f.name);
+  if (name == null || name === f.name) return;
+  const r = await post('/blockchain/file/update', { files: [Object.assign({}, f, { name })] });
+  setText('up-status', r.status === 200 ? 'Renamed.' : r.status === 501 ? 'Rename: ' + NA : 'Rename failed: ' + r.status, r.status === 200 ? '' : 'na');
+  showFiles();
+}
+async function removeFile(f) {
+  if (!confirm('Stop sharing "' + f.name + '"?')) return;
+  const r = await post('/blockchain/file/delete', { files: [f] });
+  setText('up-status', r.status === 200 ? 'Removed.' : r.status === 501 ? 'Remove: ' + NA : 'Remove failed: ' + r.status, r.status === 200 ? '' : 'na');
+  showFiles();
+}
+function upload(files) {
+  if (!files.length) return;
+  const fd = new FormData();
+  for (const f of files) fd.append('Files[]', f, f.name);
+  const x = new XMLHttpRequest();
+  const p = $('up-progress');
+  x.open('POST', '/warehouse/create');
+  if (KEY) x.setRequestHeader('x-api-key', KEY);
+  p.hidden = false; p.value = 0;
+  setText('up-status', 'Uploading…');
+  x.upload.onprogress = (e) => { if (e.lengthComputable) p.value = e.loaded / e.total * 100; };
+  x.onload = async () => {
+    p.hidden = true;
+    if (x.status === 501) { setText('up-status', 'Sharing by upload: ' + NA + ' (use peernetctl add).', 'na'); return; }
+    let j = null;
+    try { j = JSON.parse(x.responseText); } catch (e) { /* ignore */ }
+    if (x.status !== 200 || !j || j.status !== 0) { setText('up-status', 'Upload failed (' + x.status + ').', 'error'); return; }
+    const list = [...files].map((f, i) => ({ hash: (j.files && j.files[i] && j.files[i].hash) || j.hash, name: f.name, type: -1, format: -1 }));
+    const a = await post('/blockchain/file/add', { files: list });
+    setText('up-status', a.status === 200 ? 'Shared.' : a.status === 501 ? 'Adding to the blockchain: ' + NA : 'Add failed: ' + a.status, a.status === 200 ? '' : 'na');
+    showFiles();
+  };
+  x.onerror = () => { p.hidden = true; setText('up-status', 'Upload failed: the node does not answer.', 'error'); };
+  x.send(fd);
+}
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); upload(e.dataTransfer.files); });
+drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('upload').click(); } });
+$('upload').addEventListener('change', (e) => upload(e.target.files));
+
+async function loadProfile() {
+  const r = await api('/profile/list');
+  if (r.status !== 200) { setText('pf-status', r.status === 501 ? 'Profile: ' + NA : 'Profile: error ' + r.status, 'na'); return; }
+  for (const f of (r.json && r.json.fields) || []) {
+    if (f.type === 0 && document.activeElement !== $('pf-name')) $('pf-name').value = f.text || '';
+    if (f.type === 6 && f.blob) { $('pf-img').src = 'data:image/*;base64,' + f.blob; $('pf-img').hidden = false; }
+  }
+}
+$('profile-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const fields = [{ type: 0, text: $('pf-name').value }];
+  const pic = $('pf-pic').files[0];
+  if (pic) {
+    const buf = new Uint8Array(await pic.arrayBuffer());
+    let s = '';
+    for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode.apply(null, buf.subarray(i, i + 0x8000));
+    fields.push({ type: 6, blob: btoa(s) });
+  }
+  const r = await post('/profile/write', { fields });
+  setText('pf-status', r.status === 200 && r.json && r.json.status === 0 ? 'Saved.' : r.status === 501 ? NA : 'Not saved (' + r.status + ').', r.status === 200 ? '' : 'na');
+  loadProfile();
+});
+
+/* ---------- search: results as they arrive, a virtual list ---------- */
+const ROW = 58;
+let results = [], seen = new Set(), job = null, pollT = null, ws = null;
+$('search-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  stopSearch();
+  results = []; seen = new Set();
+  drawResults(true);
+  const kb = (id) => $(id).value === '' ? -1 : Math.round(Number($(id).value) * 1024);
+  const body = {
+    term: $('q').value, timeout: 20, maxresults: 5000,
+    filetype: Number($('f-type').value), fileformat: Number($('f-format').value),
+    sizemin: kb('f-min'), sizemax: kb('f-max'), sort: Number($('f-sort').value),
+  };
+  if ($('f-from').value) body.datefrom = $('f-from').value + ' 00:00:00';
+  if ($('f-to').value) body.dateto = $('f-to').value + ' 23:59:59';
+  const r = await post('/search', body);
+  if (r.status !== 200 || !r.json || r.json.status !== 0) {
+    setText('s-status', r.status === 501 ? 'Search: ' + NA : 'Search refused (' + r.status + (r.json && r.json.error ? ': ' + r.json.error : '') + ').', 'error');
+    return;
+  }
+  job = r.json.id;
+  setText('s-status', 'Searching…');
+  /* The websocket takes no key header: with a key set, results are polled. */
+  if (!needKey && 'WebSocket' in window) openWs(job); else poll(job);
+});
+function stopSearch() {
+  clearTimeout(pollT);
+  if (ws) { ws.onclose = null; ws.close(); ws = null; }
+  if (job) api('/search/terminate?id=' + job);
+  job = null;
+}
+function addResults(files) {
+  for (const f of files || []) {
+    const k = f.id + f.nodeid + f.hash;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    results.push(f);
+  }
+  drawResults(true);
+}
+function finished(n) { setText('s-status', results.length + ' result' + (results.length === 1 ? '' : 's') + (n ? '' : ', search finished') + '.'); }
+async function poll(id) {
+  if (id !== job) return;
+  const r = await api('/search/result?id=' + id + '&limit=500');
+  if (id !== job) return;
+  if (r.status !== 200 || !r.json) { setText('s-status', 'Results: ' + (r.status === 501 ? NA : 'error ' + r.status), 'error'); return; }
+  addResults(r.json.files);
+  const s = r.json.status;
+  if (s === 1 || s === 2) { finished(false); return; }
+  finished(true);
+  pollT = setTimeout(() => poll(id), s === 0 ? 50 : 300);
+}
+function openWs(id) {
+  const u = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/search/result/ws?id=' + id;
+  let got = false;
+  ws = new WebSocket(u);
+  ws.onmessage = (e) => {
+    got = true;
+    let j = null;
+    try { j = JSON.parse(e.data); } catch (x) { return; }
+    addResults(j.files);
+    if (j.status === 1) finished(false); else finished(true);
+  };
+  ws.onclose = () => { ws = null; if (!got && id === job) poll(id); };
+}
+const box = $('results'), pad = $('results-pad');
+let drawPending = false;
+function drawResults(resize) {
+  if (resize) pad.style.height = results.length * ROW + 'px';
+  if (drawPending) return;
+  drawPending = true;
+  requestAnimationFrame(() => {
+    drawPending = false;
+    const first = Math.max(0, Math.floor(box.scrollTop / ROW) - 5);
+    const last = Math.min(results.length, first + Math.ceil(box.clientHeight / ROW) + 10);
+    const rows = [];
+    for (let i = first; i < last; i++) rows.push(resultRow(results[i], i));
+    pad.replaceChildren(...rows);
+  });
+}
+box.addEventListener('scroll', () => drawResults(false), { passive: true });
+function sharedBy(f) {
+  const n = (f.metadata || []).find((m) => m.type === 5 && m.name === 'Shared By Count');
+  return 'shared by ' + (f.username || short(b64hex(f.nodeid))) + (n && n.number > 1 ? ' and ' + (n.number - 1) + ' more' : '');
+}
+function resultRow(f, i) {
+  const media = f.type === 3 || f.type === 4;
+  return el('div', { class: 'row', style: 'top:' + i * ROW + 'px', role: 'listitem' },
+    el('div', { class: 'txt' },
+      el('div', { class: 'name', title: f.name }, f.name),
+      el('div', { class: 'meta' }, size(f.size) + ' · ' + typeName(f.type) + ' · ' + day(f.date) + ' · ' + sharedBy(f))),
+    el('button', { onclick: () => startDownload(f) }, 'Download'),
+    media ? el('button', { class: 'sec', onclick: () => play(f, b64hex(f.nodeid)) }, 'Play') : null);
+}
+
+/* ---------- downloads ---------- */
+let dls = JSON.parse(sessionStorage.getItem('peernet-dls') || '[]');
+const saveDls = () => sessionStorage.setItem('peernet-dls', JSON.stringify(dls));
+async function startDownload(f) {
+  const path = (f.name || 'file').replace(/[\/\\]/g, '_');
+  const r = await api('/download/start?path=' + encodeURIComponent(path) + '&hash=' + b64hex(f.hash) + '&node=' + b64hex(f.nodeid));
+  if (r.status === 200 && r.json && r.json.apistatus === 0) {
+    dls.unshift({ id: r.json.id, name: f.name, file: f, t: Date.now() });
+    saveDls();
+    location.hash = '#downloads';
+    return;
+  }
+  const why = r.status === 501 ? NA : r.status === 403 ? 'this node has no download folder (api_files_dir in peernet.conf)' :
+    r.json && r.json.apistatus === 2 ? 'the target file cannot be created (it may exist already)' : 'error ' + r.status;
+  setText('s-status', 'Download of "' + f.name + '" refused: ' + why, 'error');
+}
+const DLS = ['waiting', 'discovering', 'downloading', 'paused', 'cancelled', 'finished', 'failed'];
+const rates = {};
+async function showDownloads() {
+  const ul = $('dl-list');
+  if (!dls.length) { ul.replaceChildren(el('li', { class: 'note' }, 'No download started in this tab: start one from a search result.')); return; }
+  const st = await Promise.all(dls.map((d) => api('/download/status?id=' + d.id)));
+  ul.replaceChildren(...dls.map((d, i) => {
+    const r = st[i], j = r.json;
+    if (r.status !== 200 || !j || j.apistatus !== 0) return el('li', null, el('span', { class: 'name' }, d.name), el('span', { class: 'na' }, r.status === 501 ? NA : 'unknown to the node (restarted?)'));
+    const p = j.progress || {}, now = Date.now(), prev = rates[d.id];
+    let rate = 0;
+    if (prev && now > prev.t) rate = Math.max(0, (p.downloadedsize - prev.n) / ((now - prev.t) / 1000));
+    rates[d.id] = { t: now, n: p.downloadedsize };
+    const left = p.totalsize - p.downloadedsize;
+    const eta = j.downloadstatus === 5 ? 'done' : rate > 0 ? Math.ceil(left / rate) + ' s left' : '';
+    const verified = j.downloadstatus === 5 ? 'hash verified by the node' : '';
+    const pct = Number(p.percentage || 0);
+    const act = (a) => async () => { await api('/download/action?id=' + d.id + '&action=' + a); showDownloads(); };
+    return el('li', { 'data-id': d.id },
+      el('span', { class: 'name' }, d.name),
+      el('span', { class: 'meta' }, DLS[j.downloadstatus] + ' · ' + pct.toFixed(0) + ' % · ' + size(p.downloadedsize) + ' of ' + size(p.totalsize) + ' · ' + size(rate) + '/s' + (eta ? ' · ' + eta : '') + (verified ? ' · ' + verified : '')),
+      el('progress', { max: '100', value: String(pct), 'aria-label': 'progress of ' + d.name }),
+      j.downloadstatus === 3 ? el('button', { class: 'sec', onclick: act(1) }, 'Resume') : el('button', { class: 'sec', onclick: act(0) }, 'Pause'),
+      el('button', { class: 'sec', onclick: act(2) }, 'Cancel'),
+      (d.file.type === 3 || d.file.type === 4) ? el('button', { class: 'sec', onclick: () => play(d.file, b64hex(d.file.nodeid)) }, 'Play') : null);
+  }));
+}
+
+/* ---------- player: /file/view streams with HTTP ranges (seekable) ---------- */
+function play(f, node) {
+  const v = $('video');
+  let u = '/file/view?hash=' + b64hex(f.hash);
+  if (node) u += '&node=' + node;
+  if (/\.mp4$/i.test(f.name || '')) u += '&format=14';
+  if (KEY) u += '&k=' + encodeURIComponent(KEY);
+  $('pl-title').textContent = f.name;
+  $('pl-note').textContent = '';
+  v.onerror = () => { $('pl-note').textContent = 'This file cannot be played here: it may not be in this node\'s warehouse yet (streaming from another peer is ' + NA + '), or its format is not supported by the browser.'; };
+  v.src = u;
+  location.hash = '#player';
+}
+
+/* ---------- start ---------- */
+(async function start() {
+  const r = await fetch('/test', { headers: KEY ? { 'x-api-key': KEY } : {}, cache: 'no-store' }).catch(() => null);
+  if (r && r.status === 200) { needKey = !!KEY; route(); return; }
+  if (r && r.status === 401) {
+    if (KEY) { KEY = ''; sessionStorage.removeItem('peernet-key'); }
+    needKey = true;
+    showLogin('');
+    return;
+  }
+  banner('The node does not answer.');
+})();
