@@ -47,6 +47,32 @@ else
 	t_fail malformed_key_refused "rc=$rc: $out"
 fi
 
+# --- HTTPS: api_tls_cert + api_tls_key (read as root before the drop) ------
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.68.3 \
+	    -keyout "$C/tls.key" -out "$C/tls.crt" >/dev/null 2>&1
+	chmod 600 "$C/tls.key"
+	sed -i '/^api_key = /d' "$C/peernet.conf"
+	printf 'api_tls_cert = tls.crt\napi_tls_key = tls.key\n' >> "$C/peernet.conf"
+	"$APID" -d "$C" -f 2>"$W/apid-c.log" &
+	APID_C=$!
+	if wait_for 10 curl -sfk "https://127.0.68.3:8112/test"; then
+		t_pass https_serves
+		s=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.68.3:8112/test")
+		[ "$s" != 200 ] && t_pass https_only_no_plain_http || t_fail https_only_no_plain_http "$s"
+		if curl -sfk --tls-max 1.1 "https://127.0.68.3:8112/test" >/dev/null 2>&1; then
+			t_fail tls_below_1_2_refused "TLS 1.1 accepted"
+		else
+			t_pass tls_below_1_2_refused
+		fi
+	else
+		t_fail https_serves "$(cat "$W/apid-c.log")"
+	fi
+	kill $APID_C 2>/dev/null; wait $APID_C 2>/dev/null
+else
+	t_skip https_serves "openssl not installed (to make a test certificate)"
+fi
+
 # --- A's apid, with a key ---------------------------------------------------
 FD="$W/files"; mkdir -p "$FD/sub"; chmod 755 "$W" "$FD" "$FD/sub"
 printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\napi_files_dir = %s\n' "$IPA" "$HPORT" "$KEY" "$FD" >> "$A/peernet.conf"
