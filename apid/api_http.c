@@ -41,7 +41,7 @@ static const struct api_route api_routes[] = {
 	{ "/blockchain/file/list", "GET", api_chain_file_list, 0 },
 	{ "/blockchain/file/delete", "POST", api_chain_file_delete, 0 },
 	{ "/blockchain/file/update", "POST", api_not_yet, 0 },
-	{ "/blockchain/view", "GET", api_not_yet, 0 },
+	{ "/blockchain/view", "GET", api_chain_view, 0 },
 	{ "/merge/directory", "GET", api_not_yet, 0 },
 	/* §3.3 profile */
 	{ "/profile/list", "GET", api_profile_list, 0 },
@@ -54,7 +54,7 @@ static const struct api_route api_routes[] = {
 	{ "/search/result/ws", "GET", api_search_ws, 0 },
 	{ "/search/statistic", "GET", api_search_statistic, 0 },
 	{ "/search/terminate", "GET", api_search_terminate, 0 },
-	{ "/explore", "GET", api_not_yet, 0 },
+	{ "/explore", "GET", api_explore, 0 },
 	/* §3.5 downloads */
 	{ "/download/start", "GET", api_download_start, 0 },
 	{ "/download/status", "GET", api_download_status, 0 },

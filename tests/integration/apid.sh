@@ -234,7 +234,7 @@ c /nope >/dev/null
 [ "$(code)" = 404 ] && jq -e '.code == "not_found"' "$W/body" >/dev/null && t_pass unknown_route_404 || t_fail unknown_route_404 "$(code)"
 c /search >/dev/null
 [ "$(code)" = 405 ] && t_pass wrong_method_405 || t_fail wrong_method_405 "$(code)"
-c /explore >/dev/null
+c /account/delete >/dev/null
 [ "$(code)" = 501 ] && jq -e '.code == "not_implemented"' "$W/body" >/dev/null && t_pass not_yet_routes_501 || t_fail not_yet_routes_501 "$(code)"
 
 # --- §3.6 / §3.7 file bytes and ranges --------------------------------------------------
@@ -330,6 +330,28 @@ for q in "/download/action?id=$DID&action=3" "/download/action?id=$DID" "/downlo
 	c "$q" >/dev/null; [ "$(code)" = 400 ] || { bad=1; echo "# $q: $(code)"; }
 done
 [ $bad = 0 ] && t_pass download_bad_input_400 || t_fail download_bad_input_400 "see # lines"
+
+# --- §3.4 explore and §3.2 view: B's cached files, as A sees them -----------------
+NB64=$(xxd -r -p <<<"$NB" | base64 -w0)
+explored() { c "/explore?limit=10" >/dev/null; jq -e '[.files[].name] | index("fromb.bin") != null' "$W/body" >/dev/null; }
+if wait_for 15 explored; then
+	jqt explore_lists_peer_files ".status == 1 and .statistic == null and
+	    (.files[] | select(.name == \"fromb.bin\") | .nodeid == \"$NB64\" and .size == 300000 and
+	    (.metadata[] | select(.type == 5) | .number == 1))"
+else
+	t_fail explore_lists_peer_files "$(head -c 300 "$W/body")"
+fi
+c "/explore?limit=10&type=3" >/dev/null
+jqt explore_type_filter '.files == [] and .status == 1'
+c "/explore?limit=10&type=-2" >/dev/null
+jqt explore_type_minus_2_binary_group '[.files[].name] | index("fromb.bin") != null'
+c "/explore?limit=5000" >/dev/null
+[ "$(code)" = 400 ] && t_pass explore_too_many_400 || t_fail explore_too_many_400 "$(code)"
+c "/blockchain/view?node=$NB&limit=5" >/dev/null
+jqt chain_view_node_files '.status == 1 and [.files[].name] == ["fromb.bin"]'
+c "/blockchain/view?node=$(printf '%064d' 7)" >/dev/null
+[ "$(code)" = 404 ] && jq -e '.code == "unknown_node"' "$W/body" >/dev/null &&
+	t_pass chain_view_unknown_node_json_404 || t_fail chain_view_unknown_node_json_404 "$(code)"
 
 # --- §3.6 a warehouse file into api_files_dir -------------------------------------
 c "/warehouse/read/path?hash=$HB&path=sub/copy.bin" >/dev/null
