@@ -649,7 +649,7 @@ netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
 	return 0;
 }
 
-static void	node_on_announcement(struct netd *, struct peer *, struct peer_conn *,
+static void	node_announcement(struct netd *, struct peer *, struct peer_conn *,
 		    const struct wire_packet *);
 
 /* c was just verified: its held requests are processed now. */
@@ -675,7 +675,7 @@ node_release(struct netd *n, struct peer *p, struct peer_conn *c)
 		memcpy(pkt.sender, p->pub, 33);
 		e->when = 0;
 		if (pkt.command == WIRE_CMD_ANNOUNCEMENT)
-			node_on_announcement(n, p, c, &pkt);
+			node_announcement(n, p, c, &pkt);
 		else
 			netd_xfer_packet(n, p, c, &pkt);
 	}
@@ -989,10 +989,18 @@ static void
 node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
+	n->counters[IPC_NC_RX_ANNOUNCE]++;
+	node_announcement(n, p, c, pkt);
+}
+
+/* An Announcement just arrived or held until now (node_release). */
+static void
+node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
 	struct wire_announce a;
 	int rc;
 
-	n->counters[IPC_NC_RX_ANNOUNCE]++;
 	if (wire_announce_decode(pkt->payload, pkt->payload_len, &a) != 0) {
 		n->counters[IPC_NC_DROP_MESSAGE]++;
 		return;

@@ -21,6 +21,7 @@
  * life.  Storaged's replies find their session by a number, never by a
  * pointer, so a reply for a session that already ended is dropped.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,12 @@ xfer_end(struct xfer_sess *s, int terminate, const char *why)
 	xfer_bparse_free(&s->bp);
 	udt_conn_free(s->conn);
 	free(s);
+	/*
+	 * A UDT connection is ~4 MB from the heap (under glibc's dynamic mmap
+	 * threshold once one was freed): give its pages back at once, or small
+	 * allocations made since can pin them (RSS stays high after a burst).
+	 */
+	malloc_trim(0);
 	xfer_drain_wants(n);
 }
 

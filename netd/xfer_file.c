@@ -16,6 +16,7 @@
  * XFER_PROTO_MERKLE extension) take 32 bytes per fragment, files up to
  * 1 GiB: at most 64 KiB.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +403,7 @@ xf_udt_drop(struct xf_sess *s)
 	if (s->conn != NULL) {
 		udt_conn_free(s->conn);
 		s->conn = NULL;
+		malloc_trim(0);		/* ~1 MB back at once (see xfer.c, xfer_end) */
 	}
 }
 
