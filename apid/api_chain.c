@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "apid.h"
+#include "block.h"
 #include "ident.h"
 #include "ipc.h"
 
@@ -287,4 +288,128 @@ api_chain_file_delete(struct api_req *r)
 	}
 	json_decref(b);
 	return api_reply_chain_status(r, 0);
+}
+
+/* A file record of a block as apiFile (the same mapping as api_file_json). */
+static json_t *
+api_record_file_json(const struct record_file *rf, const uint8_t *owner_node_id)
+{
+	struct record_file_tag_iter it;
+	struct record_file_tag t;
+	char id[37], date[32];
+	json_t *o, *meta = json_array(), *name = NULL, *folder = NULL, *desc = NULL;
+	int64_t v;
+
+	record_file_tag_iter_init(&it, rf);
+	while (record_file_tag_next(&it, &t) == 1) {
+		switch (t.type) {
+		case RECORD_TAG_NAME:
+			json_decref(name);
+			name = api_jstrn((const char *)t.data, t.len);
+			break;
+		case RECORD_TAG_FOLDER:
+			json_decref(folder);
+			folder = api_jstrn((const char *)t.data, t.len);
+			break;
+		case RECORD_TAG_DESCRIPTION:
+			json_decref(desc);
+			desc = api_jstrn((const char *)t.data, t.len);
+			break;
+		case RECORD_TAG_DATE_SHARED:
+			break;	/* the top-level date */
+		case RECORD_TAG_DATE_CREATED:
+			if (record_tag_date(t.data, t.len, &v) == 0) {
+				json_array_append_new(meta, api_meta(t.type, "Date Created",
+				    NULL, NULL, v, 0));
+				break;
+			}
+			/* FALLTHROUGH */
+		default:
+			json_array_append_new(meta, api_meta(t.type, "", NULL,
+			    api_jb64(t.data, t.len), 0, 0));
+		}
+	}
+	api_format_uuid(rf->id, id);
+	api_format_time(rf->date_shared, date);
+	o = json_pack("{s:s, s:o, s:i, s:i, s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:s}",
+	    "id", id, "hash", api_jb64(rf->hash, 32), "type", (int)rf->type,
+	    "format", (int)rf->format, "size", (json_int_t)rf->size,
+	    "folder", folder ? folder : json_string(""),
+	    "name", name ? name : json_string(""),
+	    "description", desc ? desc : json_string(""),
+	    "date", date, "nodeid", api_jb64(owner_node_id, 32),
+	    "metadata", meta, "username", "");
+	return o;
+}
+
+/*
+ * GET /blockchain/read?block=N: one block of the own chain, its records raw
+ * and its file records decoded.  As the reference: lastblockhash,
+ * blockchainversion and blocknumber stay empty, profile records are not
+ * decoded; status 1 for a block that does not exist.
+ */
+int
+api_chain_read(struct api_req *r)
+{
+	struct ipc_read rd;
+	struct ipc_data d;
+	struct block b;
+	struct block_iter it;
+	struct block_record br;
+	struct record_file rf;
+	uint8_t req[128], *rep;
+	char err[256];
+	json_t *raw, *dec;
+	int64_t num;
+	size_t len;
+	uint32_t idx;
+	int refused;
+	long n;
+
+	if (api_parse_int(api_query(r, "block"), 0, INT64_MAX, &num) != 0)
+		return api_reply_error(r, 400, "bad_block", "block must be a block number");
+	if (api_self(r->api, err, sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "netd", err);
+	memset(&rd, 0, sizeof(rd));
+	rd.offset = (uint64_t)num;
+	n = ipc_read_encode(req, sizeof(req), IPC_BLOCK_GET, &rd);
+	if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) != 0) {
+		if (!refused)
+			return api_reply_ipc_err(r, "storaged", err);
+		return api_reply_json(r, 200, json_pack("{s:i, s:s, s:n, s:i, s:i, s:n, s:n}",
+		    "status", 1, "peerid", "", "lastblockhash", "blockchainversion", 0,
+		    "blocknumber", 0, "recordsraw", "recordsdecoded"));
+	}
+	/* storaged's bytes are decoded like any block from outside. */
+	if (ipc_data_decode(rep, len, IPC_BLOCK_GET, &d) != 0 ||
+	    block_decode(d.bytes, d.len, &b) != BLOCK_OK) {
+		free(rep);
+		return api_reply_json(r, 200, json_pack("{s:i, s:s, s:n, s:i, s:i, s:n, s:n}",
+		    "status", 2, "peerid", "", "lastblockhash", "blockchainversion", 0,
+		    "blocknumber", 0, "recordsraw", "recordsdecoded"));
+	}
+	raw = json_null();
+	dec = json_null();
+	block_iter_init(&it, &b);
+	for (idx = 0; block_iter_next(&it, &br) == 1; idx++) {
+		if (json_is_null(raw)) {
+			json_decref(raw);
+			raw = json_array();
+		}
+		json_array_append_new(raw, json_pack("{s:i, s:o}", "type", (int)br.type,
+		    "data", api_jb64(br.data, br.len)));
+		if (br.type != BLOCK_REC_FILE || record_file_decode(&b, idx, &rf) != BLOCK_OK)
+			continue;
+		if (json_is_null(dec)) {
+			json_decref(dec);
+			dec = json_array();
+		}
+		json_array_append_new(dec, api_record_file_json(&rf, r->api->self_node_id));
+	}
+	free(rep);
+	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:n, s:i, s:i, s:o, s:o}",
+	    "status", 0, "peerid", api_jhex(r->api->self_pubkey, 33),
+	    "lastblockhash", "blockchainversion", 0, "blocknumber", 0,
+	    "recordsraw", raw, "recordsdecoded", dec));
 }

@@ -36,7 +36,7 @@ static const struct api_route api_routes[] = {
 	/* §3.2 own blockchain */
 	{ "/blockchain/header", "GET", api_chain_header, 0 },
 	{ "/blockchain/append", "POST", api_not_yet, 0 },
-	{ "/blockchain/read", "GET", api_not_yet, 0 },
+	{ "/blockchain/read", "GET", api_chain_read, 0 },
 	{ "/blockchain/file/add", "POST", api_not_yet, 0 },
 	{ "/blockchain/file/list", "GET", api_chain_file_list, 0 },
 	{ "/blockchain/file/delete", "POST", api_chain_file_delete, 0 },

@@ -245,6 +245,7 @@ int	api_download_start(struct api_req *r);
 int	api_search_ws(struct api_req *r);
 int	api_search_statistic(struct api_req *r);
 int	api_explore(struct api_req *r);
+int	api_chain_read(struct api_req *r);
 int	api_chain_view(struct api_req *r);
 struct ipc_search_hit;
 json_t	*api_search_hit_json(const struct ipc_search_hit *h);

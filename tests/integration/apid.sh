@@ -145,6 +145,21 @@ fmt=$(jq '.files[] | select(.name == "hello.txt") | .format' "$W/body")
 c "/blockchain/file/list?fileFormat=$fmt" >/dev/null
 jqt file_list_format_filter '[.files[].name] == ["hello.txt"]'
 
+c /blockchain/header >/dev/null
+H=$(jq .height "$W/body")
+names=""
+for ((k = 0; k < H && k < 50; k++)); do
+	c "/blockchain/read?block=$k" >/dev/null
+	names+=$(jq -r '.recordsdecoded // [] | .[].name' "$W/body")$'\n'
+	jq -e '.status == 0 and (.peerid|length) == 66 and (.recordsraw | all(has("type") and has("data")))' "$W/body" >/dev/null || names+="BAD$k"
+done
+grep -qx big.bin <<<"$names" && grep -qx hello.txt <<<"$names" && ! grep -q BAD <<<"$names" &&
+	t_pass chain_read_blocks_decode_files || t_fail chain_read_blocks_decode_files "height $H: $names"
+c "/blockchain/read?block=$H" >/dev/null
+jqt chain_read_past_height_status_1 '.status == 1 and .recordsraw == null'
+c "/blockchain/read?block=-1" >/dev/null
+[ "$(code)" = 400 ] && t_pass chain_read_negative_400 || t_fail chain_read_negative_400 "$(code)"
+
 # --- §3.3 profile ----------------------------------------------------------------
 c "/profile/read?field=1" >/dev/null
 jqt profile_read_unset_status_4 '.fields == null and .status == 4'
