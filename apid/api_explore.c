@@ -72,8 +72,9 @@ api_type_ok(int64_t t, uint8_t type)
  * is not NULL) into a JSON array; *seen counts that node's files.
  */
 static json_t *
-api_recent(struct api_req *r, const uint8_t *node, int64_t type, int64_t offset,
-    int64_t limit, size_t *seen, char *err, size_t errlen)
+api_recent(struct api_req *r, const uint8_t *node, uint8_t (*owners)[33],
+    size_t nowners, int64_t type, int64_t offset, int64_t limit, size_t *seen,
+    char *err, size_t errlen)
 {
 	static __thread struct ipc_file f;
 	struct ipc_files_req q;
@@ -109,7 +110,9 @@ api_recent(struct api_req *r, const uint8_t *node, int64_t type, int64_t offset,
 		}
 		while (ipc_files_page_next(&pg, &f) == 1) {
 			scanned++;
-			if (bsearch(f.owner, keys, nkeys, 33, api_cmp_key) == NULL)
+			if (bsearch(f.owner, keys, nkeys, 33, api_cmp_key) == NULL ||
+			    (owners != NULL && bsearch(f.owner, owners, nowners, 33,
+			    api_cmp_key) == NULL))
 				continue;
 			if (node != NULL) {
 				ident_node_id(f.owner, nid);
@@ -194,7 +197,7 @@ api_explore(struct api_req *r)
 
 	if (api_recent_args(r, &type, &offset, &limit, &rc) != 0)
 		return rc;
-	if ((files = api_recent(r, NULL, type, offset, limit, &seen, err,
+	if ((files = api_recent(r, NULL, NULL, 0, type, offset, limit, &seen, err,
 	    sizeof(err))) == NULL)
 		return api_reply_ipc_err(r, "storaged", err);
 	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:n}", "status", 1,
@@ -220,7 +223,7 @@ api_chain_view(struct api_req *r)
 		return api_reply_error(r, 400, "bad_node", "node must be 64 hex digits");
 	if (api_recent_args(r, &type, &offset, &limit, &rc) != 0)
 		return rc;
-	if ((files = api_recent(r, node, type, offset, limit, &seen, err,
+	if ((files = api_recent(r, node, NULL, 0, type, offset, limit, &seen, err,
 	    sizeof(err))) == NULL)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (seen == 0) {
@@ -228,6 +231,50 @@ api_chain_view(struct api_req *r)
 		return api_reply_error(r, 404, "unknown_node", "no connected peer with "
 		    "that node ID has shared files known to this node");
 	}
+	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:n}", "status", 1,
+	    "files", files, "statistic"));
+}
+
+/*
+ * GET /merge/directory?hash=: the recent files of the peers (in the peer
+ * list) whose chains hold a file with that content, from searchd's index
+ * of owners (IPC_SHARERS, at most IPC_SHARERS_MAX owners).
+ */
+int
+api_merge_directory(struct api_req *r)
+{
+	static __thread struct ipc_sharers sh;
+	struct ipc_sharers_req q;
+	uint8_t req[64], *rep, (*owners)[33];
+	char err[256];
+	json_t *files;
+	int64_t type, offset, limit;
+	size_t len, seen, i;
+	int refused, rc;
+	long n;
+
+	if (api_parse_hex(api_query(r, "hash"), q.hash, 32) != 0)
+		return api_reply_error(r, 400, "bad_hash", "hash must be 64 hex digits");
+	if (api_recent_args(r, &type, &offset, &limit, &rc) != 0)
+		return rc;
+	n = ipc_sharers_req_encode(req, sizeof(req), &q);
+	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) != 0)
+		return api_reply_ipc_err(r, "searchd", err);
+	rc = ipc_sharers_decode(rep, len, &sh);
+	free(rep);
+	if (rc != 0)
+		return api_reply_ipc_err(r, "searchd", "malformed sharers reply");
+	if ((owners = calloc(sh.count ? sh.count : 1, 33)) == NULL)
+		return api_reply_error(r, 500, "internal", "out of memory");
+	for (i = 0; i < sh.count; i++)
+		memcpy(owners[i], sh.sharers[i].pubkey, 33);
+	qsort(owners, sh.count, 33, api_cmp_key);
+	files = sh.count == 0 ? json_array() : api_recent(r, NULL, owners, sh.count,
+	    type, offset, limit, &seen, err, sizeof(err));
+	free(owners);
+	if (files == NULL)
+		return api_reply_ipc_err(r, "storaged", err);
 	return api_reply_json(r, 200, json_pack("{s:i, s:o, s:n}", "status", 1,
 	    "files", files, "statistic"));
 }

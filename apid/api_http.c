@@ -42,7 +42,7 @@ static const struct api_route api_routes[] = {
 	{ "/blockchain/file/delete", "POST", api_chain_file_delete, 0 },
 	{ "/blockchain/file/update", "POST", api_not_yet, 0 },
 	{ "/blockchain/view", "GET", api_chain_view, 0 },
-	{ "/merge/directory", "GET", api_not_yet, 0 },
+	{ "/merge/directory", "GET", api_merge_directory, 0 },
 	/* §3.3 profile */
 	{ "/profile/list", "GET", api_profile_list, 0 },
 	{ "/profile/read", "GET", api_profile_read, 0 },

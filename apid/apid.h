@@ -12,7 +12,7 @@
  *	api_profile.c	/profile/list, /profile/read
  *	api_search.c	/search /search/result /search/terminate
  *	api_ws.c	/search/result/ws (WebSocket)
- *	api_explore.c	/explore, /blockchain/view (other nodes' cached files)
+ *	api_explore.c	/explore, /blockchain/view, /merge/directory (others' files)
  *	api_file.c	/warehouse/read /file/read /file/view
  *	api_local.c	paths on the local disk (api_files_dir): /file/format
  *	api_download.c	/download/start, /download/status, /download/action
@@ -246,6 +246,7 @@ int	api_search_ws(struct api_req *r);
 int	api_search_statistic(struct api_req *r);
 int	api_explore(struct api_req *r);
 int	api_chain_read(struct api_req *r);
+int	api_merge_directory(struct api_req *r);
 int	api_chain_view(struct api_req *r);
 struct ipc_search_hit;
 json_t	*api_search_hit_json(const struct ipc_search_hit *h);

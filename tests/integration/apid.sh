@@ -364,6 +364,10 @@ c "/explore?limit=5000" >/dev/null
 [ "$(code)" = 400 ] && t_pass explore_too_many_400 || t_fail explore_too_many_400 "$(code)"
 c "/blockchain/view?node=$NB&limit=5" >/dev/null
 jqt chain_view_node_files '.status == 1 and [.files[].name] == ["fromb.bin"]'
+c "/merge/directory?hash=$HF&limit=10" >/dev/null
+jqt merge_directory_sharers_files '.status == 1 and .statistic == null and [.files[].name] == ["fromb.bin"]'
+c "/merge/directory?hash=$(printf '%064d' 3)" >/dev/null
+jqt merge_directory_nobody '.status == 1 and .files == []'
 c "/blockchain/view?node=$(printf '%064d' 7)" >/dev/null
 [ "$(code)" = 404 ] && jq -e '.code == "unknown_node"' "$W/body" >/dev/null &&
 	t_pass chain_view_unknown_node_json_404 || t_fail chain_view_unknown_node_json_404 "$(code)"
