@@ -16,7 +16,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libinih-dev libjansson-dev libunistring-dev libmicrohttpd-dev nettle-dev curl b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc
  xxd groff-base man-db file git ca-certificates
  debhelper dpkg-dev lintian debootstrap systemd-container
- miniupnpd-nftables"
+ miniupnpd-nftables chromium nodejs npm ffmpeg"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

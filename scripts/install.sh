@@ -41,6 +41,7 @@ done
 install -m 0644 systemd/peernet.sysusers.conf "$DESTDIR$libdir/sysusers.d/peernet.conf"
 install -m 0644 systemd/peernet.tmpfiles.conf "$DESTDIR$libdir/tmpfiles.d/peernet.conf"
 install -m 0644 data/public-seeds.conf "$DESTDIR$PREFIX/share/peernet/public-seeds.conf"
+install -d "$DESTDIR$PREFIX/share/peernet/www" && install -m 0644 apid/www/* "$DESTDIR$PREFIX/share/peernet/www/"
 echo "installed into ${DESTDIR:-/}$PREFIX (units in $unitdir)"
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -eq 0 ]; then
 	if command -v systemd-sysusers >/dev/null 2>&1; then

@@ -154,16 +154,18 @@ function chart() {
     pts.push({ t: hist[i].t, i: Math.max(0, (hist[i].rx - hist[i - 1].rx) / dt), o: Math.max(0, (hist[i].tx - hist[i - 1].tx) / dt) });
   }
   const max = Math.max(1, ...pts.map((p) => Math.max(p.i, p.o)));
-  const now = Date.now();
+  const now = Date.now(), span = Math.min(300000, Math.max(20000, now - hist[0].t));
   g.fillStyle = '#5b6470';
   g.font = '11px sans-serif';
   g.fillText(max.toFixed(1) + '/s', 4, 12);
+  g.fillText('-' + Math.round(span / 1000) + ' s', 4, H - 4);
+  g.fillText('now', W - 24, H - 4);
   for (const [k, col] of [['i', '#0b62c4'], ['o', '#d0721b']]) {
     g.strokeStyle = col;
     g.lineWidth = 2;
     g.beginPath();
     pts.forEach((p, j) => {
-      const x = W - (now - p.t) / 300000 * W, y = H - 4 - p[k] / max * (H - 20);
+      const x = W - (now - p.t) / span * W, y = H - 4 - p[k] / max * (H - 20);
       if (j) g.lineTo(x, y); else g.moveTo(x, y);
     });
     g.stroke();
@@ -325,8 +327,16 @@ function addResults(files) {
     seen.add(k);
     results.push(f);
   }
+  sortResults();
+}
+/* Results arrive in any order: sorted here too, and again when the choice changes. */
+const SORTS = { 3: ['date', 1], 4: ['date', -1], 5: ['name', 1], 6: ['name', -1], 7: ['size', 1], 8: ['size', -1] };
+function sortResults() {
+  const s = SORTS[$('f-sort').value];
+  if (s) results.sort((a, b) => (a[s[0]] < b[s[0]] ? -1 : a[s[0]] > b[s[0]] ? 1 : 0) * s[1]);
   drawResults(true);
 }
+$('f-sort').addEventListener('change', sortResults);
 function finished(n) { setText('s-status', results.length + ' result' + (results.length === 1 ? '' : 's') + (n ? '' : ', search finished') + '.'); }
 async function poll(id) {
   if (id !== job) return;
@@ -353,15 +363,22 @@ function openWs(id) {
   ws.onclose = () => { ws = null; if (!got && id === job) poll(id); };
 }
 const box = $('results'), pad = $('results-pad');
-let drawPending = false;
+let drawPending = false, drawn = '', dirty = false;
 function drawResults(resize) {
-  if (resize) pad.style.height = results.length * ROW + 'px';
+  if (resize) dirty = true;
+  if (resize) {
+    pad.style.height = results.length * ROW + 'px';
+    box.style.height = Math.min(results.length * ROW + 2, Math.max(240, window.innerHeight * 0.6)) + 'px';
+  }
   if (drawPending) return;
   drawPending = true;
   requestAnimationFrame(() => {
     drawPending = false;
     const first = Math.max(0, Math.floor(box.scrollTop / ROW) - 5);
     const last = Math.min(results.length, first + Math.ceil(box.clientHeight / ROW) + 10);
+    if (!dirty && drawn === first + ':' + last) return;	/* same rows: nothing to do */
+    drawn = first + ':' + last;
+    dirty = false;
     const rows = [];
     for (let i = first; i < last; i++) rows.push(resultRow(results[i], i));
     pad.replaceChildren(...rows);
