@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1130,6 +1131,97 @@ test_peer_send_targets_verified(void)
 	env_free(e);
 }
 
+/*
+ * The per-prefix counts stay exact through additions, new connections,
+ * the connection cap, eviction and expiry: random traffic from a small
+ * address space, then every prefix's count is recomputed from the list.
+ */
+struct prefix_check {
+	const struct peer_list	*l;
+	int			 bad;
+	int			 over;
+	uint32_t		 cap;
+};
+
+static void
+prefix_check_one(void *arg, struct peer *p)
+{
+	struct prefix_check *x = arg;
+	int i, j, dup;
+
+	for (i = 0; i < PEER_MAX_CONNS; i++) {
+		if (!p->conns[i].in_use)
+			continue;
+		for (j = 0, dup = 0; j < i; j++)
+			dup |= p->conns[j].in_use &&
+			    p->conns[j].remote.ip[3] == p->conns[i].remote.ip[3];
+		if (!dup && peer_prefix_count(x->l, &p->conns[i].remote) == 0)
+			x->bad++;
+		if (peer_prefix_count(x->l, &p->conns[i].remote) > x->cap)
+			x->over++;
+	}
+}
+
+static void
+test_peer_per_address_counts_exact_under_churn(void)
+{
+	struct env *e = env_new_cap(40, 3);	/* 20 addresses x 3 > 40: full list */
+	struct prefix_check x;
+	struct peer_list_stats st;
+	uint8_t a[33];
+	char ip[32];
+	uint32_t r = 12345, sum, want;
+	int i, k, ip4;
+	struct peer *p;
+
+	e->now = T0;
+	for (i = 0; i < 200000; i++) {
+		r = r * 1103515245 + 12345;
+		mkpub(a, 0);
+		a[1] = (uint8_t)((r >> 8) % 200);
+		ip4 = 1 + (int)((r >> 16) % 20);
+		snprintf(ip, sizeof(ip), "203.0.113.%d", ip4);
+		pkt(e, a, (r >> 28) & 1 ? "192.0.2.1" : "192.0.2.2", ip, 4000, NULL, NULL,
+		    NULL);
+		if (i % 50 == 0) {
+			e->now += PEER_TICK_MS * (1 + (r >> 29) % 8);
+			peer_tick(e->l, e->now);
+		}
+	}
+	x.l = e->l;
+	x.bad = x.over = 0;
+	x.cap = 3;
+	peer_list_foreach(e->l, prefix_check_one, &x);
+	T_EQ_INT(x.bad, 0);
+	T_EQ_INT(x.over, 0);
+	/* Sum over the 20 addresses = peers per address, recounted. */
+	for (k = 1, sum = 0, want = 0; k <= 20; k++) {
+		struct peer_addr ra;
+		uint8_t tag;
+
+		snprintf(ip, sizeof(ip), "203.0.113.%d", k);
+		ra = A(ip, 0);
+		sum += peer_prefix_count(e->l, &ra);
+		for (tag = 0; tag < 200; tag++) {
+			int c, has = 0;
+
+			mkpub(a, 0);
+			a[1] = tag;
+			if ((p = peer_find(e->l, a)) == NULL)
+				continue;
+			for (c = 0; c < PEER_MAX_CONNS; c++)
+				has |= p->conns[c].in_use &&
+				    peer_addr_ip_equal(&p->conns[c].remote, &ra);
+			want += (uint32_t)has;
+		}
+	}
+	T_EQ_INT((int)sum, (int)want);
+	peer_list_stats(e->l, &st);
+	T_ASSERT(st.refused_addr > 0);
+	T_ASSERT(st.evicted + st.removed > 0);
+	env_free(e);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1161,5 +1253,6 @@ main(int argc, char **argv)
 	T_RUN(test_peer_per_address_cap_one_host_many_identities);
 	T_RUN(test_peer_per_address_cap_ipv6_prefix_and_removal);
 	T_RUN(test_peer_send_targets_verified);
+	T_RUN(test_peer_per_address_counts_exact_under_churn);
 	return t_done();
 }
