@@ -147,8 +147,8 @@ static const struct conf_key conf_keys[] = {
 	  "(100..600000)." },
 
 	{ "apid", "api_listen", CT_API_LISTEN, 0, 0, 0, NULL,
-	  "TCP address the web API (peernet-apid) listens on: 127.0.0.1:112\n"
-	  "or [::1]:112.  Repeatable, up to 8.  Default: none (apid serves\n"
+	  "TCP address the web API (peernet-apid) listens on: 127.0.0.1:8112\n"
+	  "or [::1]:8112.  Repeatable, up to 8.  Default: none (apid serves\n"
 	  "nothing).  An address that is not loopback needs api_key.  Example:\n"
 	  "api_listen = 127.0.0.1:8112" },
 	{ "apid", "api_key", CT_UUID, F(api_key), 0, 0, NULL,
@@ -1078,7 +1078,8 @@ conf_write_doc(FILE *f, const char *doc)
 
 static void
 conf_write_body(FILE *f, const struct conf_init_opts *o,
-    const struct conf_listen *listen, const struct conf_root *root)
+    const struct conf_listen *listen, const struct conf_root *root,
+    const struct conf_listen *api_listen)
 {
 	const struct conf_key *k;
 	const char *sect = "", *val;
@@ -1108,8 +1109,17 @@ conf_write_body(FILE *f, const struct conf_init_opts *o,
 				fprintf(f, "root = %s\n", root[j].text);
 			continue;
 		}
+		if (strcmp(k->name, "api_listen") == 0 && o->napi_listen > 0) {
+			for (j = 0; j < o->napi_listen; j++)
+				fprintf(f, "api_listen = %s\n", api_listen[j].text);
+			continue;
+		}
 		if (strcmp(k->name, "user") == 0)
 			val = o->user;
+		else if (strcmp(k->name, "api_key") == 0)
+			val = o->api_key;
+		else if (strcmp(k->name, "api_files_dir") == 0)
+			val = o->api_files_dir;
 		else if (strcmp(k->name, "group") == 0)
 			val = o->group;
 		else if (strcmp(k->name, "lan") == 0 && o->no_lan)
@@ -1129,9 +1139,9 @@ int
 conf_write_initial(const char *dir, const struct conf_init_opts *o, int force,
     char *err, size_t errlen)
 {
-	struct conf_listen listen[CONF_MAX_LISTEN];
+	struct conf_listen listen[CONF_MAX_LISTEN], api_listen[CONF_MAX_API_LISTEN];
 	struct conf_root root[CONF_MAX_ROOTS];
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX], key[CONF_UUID_LEN + 1];
 	struct stat st;
 	FILE *f = NULL;
 	int fd = -1, dfd, r, saved;
@@ -1157,6 +1167,33 @@ conf_write_initial(const char *dir, const struct conf_init_opts *o, int force,
 			    conf_strerror(saved));
 			return -1;
 		}
+	if (o->napi_listen < 0 || o->napi_listen > CONF_MAX_API_LISTEN) {
+		snprintf(err, errlen, "too many API listen addresses (at most %d)",
+		    CONF_MAX_API_LISTEN);
+		return -1;
+	}
+	for (r = 0; r < o->napi_listen; r++)
+		if ((saved = conf_parse_listen(o->api_listen[r], &api_listen[r])) !=
+		    CONF_OK) {
+			snprintf(err, errlen, "bad API listen address '%s': %s "
+			    "(expected ADDR:PORT)", o->api_listen[r],
+			    conf_strerror(saved));
+			return -1;
+		}
+	if (o->api_key != NULL && conf_parse_uuid(o->api_key, key) != 0) {
+		snprintf(err, errlen, "bad API key '%s' (expected a UUID)", o->api_key);
+		return -1;
+	}
+	/* One line of the file: no control byte, nothing inih reads as a comment. */
+	if (o->api_files_dir != NULL && (*o->api_files_dir == '\0' ||
+	    strpbrk(o->api_files_dir, "\n\r\t") != NULL ||
+	    strstr(o->api_files_dir, " #") != NULL || strstr(o->api_files_dir, " ;") != NULL ||
+	    isspace((unsigned char)*o->api_files_dir) ||
+	    isspace((unsigned char)o->api_files_dir[strlen(o->api_files_dir) - 1]) ||
+	    strlen(o->api_files_dir) >= PATH_MAX)) {
+		snprintf(err, errlen, "bad API files directory '%s'", o->api_files_dir);
+		return -1;
+	}
 	if ((o->user != NULL && !conf_name_ok(o->user)) ||
 	    (o->group != NULL && !conf_name_ok(o->group))) {
 		snprintf(err, errlen, "bad user or group name '%s'",
@@ -1182,13 +1219,14 @@ conf_write_initial(const char *dir, const struct conf_init_opts *o, int force,
 		    strerror(errno));
 		return -1;
 	}
-	/* The config holds no secret; other users' tools may read it. */
-	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
+	/* The config holds no secret (but an API key); others' tools may read it. */
+	if (fchmod(fd, o->api_key != NULL ? 0640 : 0644) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
-	conf_write_body(f, o, listen, root);
+	conf_write_body(f, o, listen, root, api_listen);
 	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1) {
 		snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
 		goto fail;

@@ -136,6 +136,11 @@ struct conf_init_opts {
 	int		 no_natpmp;
 	const char	*user;
 	const char	*group;
+	/* [apid] (peernetctl init --api ...): NULL / 0 leave the keys commented */
+	const char	*api_listen[CONF_MAX_API_LISTEN];
+	int		 napi_listen;
+	const char	*api_key;	/* a UUID; with it the file gets mode 0640 */
+	const char	*api_files_dir;
 };
 /*
  * Writes DIR/peernet.conf (mode 0644): every key documented, the given
