@@ -233,30 +233,46 @@ async function removeFile(f) {
   setText('up-status', r.status === 200 ? 'Removed.' : r.status === 501 ? 'Remove: ' + NA : 'Remove failed: ' + r.status, r.status === 200 ? '' : 'na');
   showFiles();
 }
-function upload(files) {
+/* The reference's upload: one multipart request per file (part "File"),
+ * answering {status, hash}; then the files go into the blockchain. */
+function kind(f) {
+  const m = /^(video|audio|image|text)\//.exec(f.type || '');
+  return m ? { video: [3, 7], audio: [4, 6], image: [2, 5], text: [1, 10] }[m[1]] : [0, 0];
+}
+function sendOne(f, onprog) {
+  return new Promise((res) => {
+    const fd = new FormData();
+    fd.append('File', f, f.name);
+    const x = new XMLHttpRequest();
+    x.open('POST', '/warehouse/create');
+    if (KEY) x.setRequestHeader('x-api-key', KEY);
+    x.upload.onprogress = (e) => { if (e.lengthComputable) onprog(e.loaded); };
+    x.onload = () => { let j = null; try { j = JSON.parse(x.responseText); } catch (e) { /* ignore */ } res({ status: x.status, json: j }); };
+    x.onerror = () => res({ status: 0, json: null });
+    x.send(fd);
+  });
+}
+async function upload(list) {
+  const files = [...list];
   if (!files.length) return;
-  const fd = new FormData();
-  for (const f of files) fd.append('Files[]', f, f.name);
-  const x = new XMLHttpRequest();
-  const p = $('up-progress');
-  x.open('POST', '/warehouse/create');
-  if (KEY) x.setRequestHeader('x-api-key', KEY);
+  const p = $('up-progress'), total = files.reduce((n, f) => n + f.size, 0) || 1;
+  let done = 0;
   p.hidden = false; p.value = 0;
-  setText('up-status', 'Uploading…');
-  x.upload.onprogress = (e) => { if (e.lengthComputable) p.value = e.loaded / e.total * 100; };
-  x.onload = async () => {
-    p.hidden = true;
-    if (x.status === 501) { setText('up-status', 'Sharing by upload: ' + NA + ' (use peernetctl add).', 'na'); return; }
-    let j = null;
-    try { j = JSON.parse(x.responseText); } catch (e) { /* ignore */ }
-    if (x.status !== 200 || !j || j.status !== 0) { setText('up-status', 'Upload failed (' + x.status + ').', 'error'); return; }
-    const list = [...files].map((f, i) => ({ hash: (j.files && j.files[i] && j.files[i].hash) || j.hash, name: f.name, type: -1, format: -1 }));
-    const a = await post('/blockchain/file/add', { files: list });
-    setText('up-status', a.status === 200 ? 'Shared.' : a.status === 501 ? 'Adding to the blockchain: ' + NA : 'Add failed: ' + a.status, a.status === 200 ? '' : 'na');
-    showFiles();
-  };
-  x.onerror = () => { p.hidden = true; setText('up-status', 'Upload failed: the node does not answer.', 'error'); };
-  x.send(fd);
+  const add = [];
+  for (const f of files) {
+    setText('up-status', 'Uploading ' + f.name + '…');
+    const r = await sendOne(f, (n) => { p.value = (done + n) / total * 100; });
+    done += f.size;
+    if (r.status === 501) { p.hidden = true; setText('up-status', 'Sharing by upload: ' + NA + ' (use peernetctl add).', 'na'); return; }
+    if (r.status !== 200 || !r.json || r.json.status !== 0 || !r.json.hash) { p.hidden = true; setText('up-status', 'Upload of "' + f.name + '" failed (' + r.status + ').', 'error'); return; }
+    const [type, format] = kind(f);
+    add.push({ hash: r.json.hash, name: f.name, type, format, size: f.size, folder: '', description: '' });
+  }
+  p.value = 100;
+  const a = await post('/blockchain/file/add', { files: add });
+  p.hidden = true;
+  setText('up-status', a.status === 200 && a.json && a.json.status === 0 ? 'Shared.' : a.status === 501 ? 'Uploaded, but adding to the blockchain is ' + NA : 'Add failed: ' + a.status, a.status === 200 ? '' : 'na');
+  showFiles();
 }
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });

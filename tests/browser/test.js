@@ -155,7 +155,7 @@ async function run(browser) {
   check('search_on_b_finds_a_file', found, await pb.textContent('#s-status'));
   const sharer = found ? await pb.textContent('#results .row .meta') : '';
   check('search_result_shows_sharer', /shared by/.test(sharer), sharer);
-  skip('search_websocket', 'a browser cannot send x-api-key on a WebSocket and /search/result/ws takes no k=: with a key the page polls /search/result (results still appear as they arrive)');
+  skip('search_websocket_with_key', 'a browser cannot send x-api-key on a WebSocket and /search/result/ws takes no k=: with a key the page polls /search/result (results still appear as they arrive)');
   await shot(pb, '05-search');
 
   // XSS name on B
@@ -229,6 +229,25 @@ async function run(browser) {
   check('layout_360px_no_horizontal_scroll', wide.length === 0, wide.join(' '));
   check('page_b_no_console_errors', realErrors(pb).length === 0, JSON.stringify(realErrors(pb)));
   await b.ctx.close();
+
+  // ---- C: a node without a key; search results over the websocket -----------
+  if (!E.URL_C) skip('search_websocket_no_key', 'node C did not start');
+  else {
+    const n3 = await newPage(browser);
+    const p3 = n3.page;
+    let frames = 0, wsUrl = '';
+    p3.on('websocket', (ws) => { wsUrl = ws.url(); ws.on('framereceived', () => frames++); });
+    await p3.goto(E.URL_C + '/');
+    const open = await p3.waitForSelector('#overview', { state: 'visible', timeout: 10000 }).then(() => true, () => false);
+    check('no_key_node_opens_without_login', open && !(await p3.isVisible('#login')), 'the key was asked');
+    await p3.click('nav a[href="#search"]');
+    await p3.fill('#q', 'browserhello');
+    await p3.click('#search-form button');
+    const got = await p3.waitForFunction(() => [...document.querySelectorAll('#results .row .name')].some((e) => e.textContent === 'browserhello.txt'), null, { timeout: 20000 }).then(() => true, () => false);
+    check('search_websocket_no_key', got && frames >= 1 && /\/search\/result\/ws\?id=/.test(wsUrl), JSON.stringify({ got, frames, wsUrl, status: await p3.textContent('#s-status') }));
+    check('page_c_no_console_errors', realErrors(p3).length === 0, JSON.stringify(realErrors(p3)));
+    await n3.ctx.close();
+  }
 
   // ---- 1,000 results: scrolling frame rate ------------------------------------
   // The results are made up by the test (page.route answers /search and

@@ -41,6 +41,12 @@ NA=$("$CTL" -d "$A" id --json | jq -r .node_id)
 "$CTL" -d "$B" init --listen "$IPB:$PORT" --root "$PA@$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
 "$CTL" -d "$B" up >/dev/null || { t_fail up "B did not start"; exit 0; }
 
+# C: no API key (loopback), so that its page takes search results over the
+# websocket (a browser cannot put x-api-key on one).
+C=$(t_mkdir); IPC=127.0.91.3
+"$CTL" -d "$C" init --listen "$IPC:$PORT" --root "$PA@$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$C" up >/dev/null || { t_fail up "C did not start"; exit 0; }
+
 # Files A shares: made here, so that nothing comes from the network.
 SRC="$W/src"; mkdir -p "$SRC"
 printf 'hello from the browser test %s\n' "$RANDOM" > "$SRC/browserhello.txt"
@@ -60,13 +66,19 @@ for n in A B; do
 	PEERNET_WWW_DIR="$ROOT/apid/www" "$APID" -d "$d" -f 2>"$W/apid$n.log" &
 	eval "APID_$n=\$!"
 done
-trap 'kill $APID_A $APID_B 2>/dev/null; t_cleanup' EXIT
+printf '\n[apid]\napi_listen = %s:%s\n' "$IPC" "$HPORT" >> "$C/peernet.conf"
+PEERNET_WWW_DIR="$ROOT/apid/www" "$APID" -d "$C" -f 2>"$W/apidC.log" &
+APID_C=$!
+trap 'kill $APID_A $APID_B $APID_C 2>/dev/null; t_cleanup' EXIT
 up() { curl -sf -H "x-api-key: $KEY" "http://$1:$HPORT/test" | grep -qx ok; }
 wait_for 10 up $IPA || { t_fail apid_up "A: $(cat "$W/apidA.log")"; exit 0; }
 wait_for 10 up $IPB || { t_fail apid_up "B: $(cat "$W/apidB.log")"; exit 0; }
 # B must know A's files before its page searches them.
 finds() { "$CTL" -d "$B" search --json browserhello | jq -e '.results | length > 0' >/dev/null; }
 wait_for 30 finds || echo "# B's search does not find A's file yet (the page's search case will say)"
+upc() { curl -sf "http://$IPC:$HPORT/test" | grep -qx ok; }
+findc() { "$CTL" -d "$C" search --json browserhello | jq -e '.results | length > 0' >/dev/null; }
+if wait_for 10 upc && wait_for 30 findc; then export URL_C="http://$IPC:$HPORT"; fi
 
 mkdir -p "$ART"
 export URL_A="http://$IPA:$HPORT" URL_B="http://$IPB:$HPORT" KEY NODE_A="$NA" ART CHROMIUM
