@@ -136,14 +136,24 @@ async function showOverview() {
     const up = d === 'apid' ? 1 : m['peernet_daemon_up{daemon="' + d + '"}'];
     ul.append(el('li', { class: up ? 'up' : 'down' }, d + (up ? ' ● up' : ' ● down')));
   }
-  const rx = m.peernet_netd_rx_packets_total, tx = m.peernet_netd_tx_packets_total;
-  if (rx != null) {
-    hist.push({ t: Date.now(), rx, tx });
-    while (hist.length && hist[0].t < Date.now() - 300000) hist.shift();
+  if (takeSample(m)) {
     setText('ov-unit', 'packets per second, last 5 minutes (the API gives packet counters, not bytes)');
     chart();
   }
 }
+function takeSample(m) {
+  const rx = m.peernet_netd_rx_packets_total, tx = m.peernet_netd_tx_packets_total;
+  if (rx == null) return false;
+  hist.push({ t: Date.now(), rx, tx });
+  while (hist.length && hist[0].t < Date.now() - 300000) hist.shift();
+  return true;
+}
+/* The chart covers the last minutes even when another screen was shown. */
+setInterval(async () => {
+  if (!$('overview').hidden || !$('login').hidden) return;
+  const r = await api('/metrics');
+  if (r.status === 200) takeSample(parseMetrics(r.text));
+}, 2000);
 function chart() {
   const c = $('ov-chart'), g = c.getContext('2d');
   const W = c.width, H = c.height;

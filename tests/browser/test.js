@@ -216,6 +216,11 @@ async function run(browser) {
   await shot(pb, '07-player');
   skip('play_from_search_remote', '/file/view of a file only another peer has answers 501 (remote streaming not yet): the player plays files in the node\'s warehouse, e.g. a download');
 
+  // the traffic chart, sampled in the background while B downloaded
+  await pb.click('nav a[href="#overview"]');
+  await pb.waitForTimeout(2500);
+  await shot(pb, '10-overview-b-traffic');
+
   // ---- 360 px wide ------------------------------------------------------------
   await pb.setViewportSize({ width: 360, height: 740 });
   const wide = [];
