@@ -375,3 +375,59 @@ api_download_action(struct api_req *r)
 	pthread_mutex_unlock(&api_dl_lock);
 	return api_reply_json(r, 200, j);
 }
+
+/*
+ * For /file/read of a file only another peer has: fetch it whole into the
+ * warehouse (storaged checks it against its hash) and wait for it, at most
+ * timeout_ms.  0 when it is there; API_FETCH_* otherwise, err says why.
+ */
+int
+api_fetch_wait(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
+    int timeout_ms, char *err, size_t errlen)
+{
+	struct api_dl d;
+	struct ipc_xfer_list xl;
+	struct ipc_xfer_info x;
+	uint8_t req[32], *rep;
+	uint64_t size;
+	size_t len;
+	int waited, refused, found;
+	long n;
+
+	memset(&d, 0, sizeof(d));
+	memcpy(d.hash, hash, 32);
+	memcpy(d.node, node, 32);
+	if (api_dl_get(r, &d, err, errlen) != 0) {
+		/* Already on its way (another reader): wait for the warehouse. */
+		if (strstr(err, "being downloaded already") == NULL)
+			return strstr(err, "not connected") != NULL ? API_FETCH_UNREACHABLE :
+			    API_FETCH_REFUSED;
+		d.number = 0;
+	}
+	for (waited = 0; waited < timeout_ms; waited += 100) {
+		if (d.number != 0) {
+			n = ipc_u32_encode(req, sizeof(req), IPC_TRANSFERS, d.number);
+			if (api_ipc(r->api, "netd", req, (size_t)n, &rep, &len, &refused, err,
+			    errlen) != 0)
+				return API_FETCH_UNREACHABLE;
+			found = 0;
+			if (ipc_xfer_list_decode(rep, len, &xl) == 0)
+				while (ipc_xfer_list_next(&xl, &x) == 1)
+					if (x.number == d.number) {
+						found = 1;
+						break;
+					}
+			free(rep);
+			if (found && x.state == IPC_XFER_FAILED) {
+				snprintf(err, errlen, "%s", x.error[0] ? x.error : "transfer failed");
+				return API_FETCH_REFUSED;
+			}
+			if (found && x.state == IPC_XFER_DONE)
+				return 0;
+		} else if (api_dl_local(r, hash, &size) == 1)
+			return 0;
+		usleep(100 * 1000);
+	}
+	snprintf(err, errlen, "the file did not arrive within %d s", timeout_ms / 1000);
+	return API_FETCH_TIMEOUT;
+}

@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "apid.h"
+#include "ident.h"
 #include "ipc.h"
 
 struct api_stream {
@@ -231,19 +232,29 @@ static int
 api_file_common(struct api_req *r, int view)
 {
 	const char *q, *ctype = "application/octet-stream";
-	uint8_t hash[32], node[33];
+	uint8_t hash[32], node[33], nid[32];
 	uint64_t size, first, len;
 	char err[256];
-	int rc, ranged, nocache = 0;
-	int64_t fmt;
+	int rc, ranged, nocache = 0, have_node = 0;
+	int64_t fmt, timeout = 10;
 
 	if (api_parse_hex(api_query(r, "hash"), hash, 32) != 0)
 		return api_reply_error(r, 400, "bad_hash", "hash must be 64 hex digits");
 	/* node: a node ID (32 bytes) or a peer ID (33), hex. */
-	if ((q = api_query(r, "node")) != NULL && api_parse_hex(q, node, 32) != 0 &&
-	    api_parse_hex(q, node, 33) != 0)
-		return api_reply_error(r, 400, "bad_node",
-		    "node must be a node ID or a peer ID in hex");
+	if ((q = api_query(r, "node")) != NULL) {
+		if (api_parse_hex(q, nid, 32) == 0)
+			have_node = 1;
+		else if (api_parse_hex(q, node, 33) == 0) {
+			ident_node_id(node, nid);
+			have_node = 1;
+		} else
+			return api_reply_error(r, 400, "bad_node",
+			    "node must be a node ID or a peer ID in hex");
+	}
+	/* Seconds to wait for a remote file (the reference's connect timeout). */
+	if ((q = api_query(r, "timeout")) != NULL &&
+	    api_parse_int(q, 1, 600, &timeout) != 0)
+		return api_reply_error(r, 400, "bad_timeout", "timeout must be 1..600 seconds");
 	if (view) {
 		if ((q = api_query(r, "nocache")) != NULL)
 			(void)api_parse_bool(q, &nocache);
@@ -252,14 +263,29 @@ api_file_common(struct api_req *r, int view)
 		    api_parse_int(q, 0, 65535, &fmt) == 0 && fmt == 14)
 			ctype = "video/mp4";
 	}
-	if (nocache)
-		rc = 0;
-	else if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
+	/* nocache: the reference skips the warehouse; the file comes through it here. */
+	(void)nocache;
+	if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
 		return api_reply_ipc_err(r, "storaged", err);
-	if (rc == 0)
-		return api_reply_error(r, 501, "not_implemented",
-		    "the file is not in the local warehouse; streaming from "
-		    "another peer is not implemented yet");
+	if (rc == 0 && !have_node)
+		return api_reply_error(r, 404, "not_found",
+		    "not in the local warehouse, and no node= to fetch it from");
+	if (rc == 0) {
+		/* Another peer's: fetched whole and verified, then served. */
+		switch (api_fetch_wait(r, hash, nid, (int)timeout * 1000, err, sizeof(err))) {
+		case 0:
+			break;
+		case API_FETCH_REFUSED:
+			return api_reply_error(r, 404, "refused", "%s", err);
+		case API_FETCH_UNREACHABLE:
+			return api_reply_error(r, 502, "unreachable", "%s", err);
+		default:
+			return api_reply_error(r, 504, "timeout", "%s", err);
+		}
+		if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) <= 0)
+			return api_reply_error(r, 502, "unreachable",
+			    "the file arrived but is not readable");
+	}
 	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
 		return rc;
 	return api_stream(r, hash, size, first, len, ranged, ctype);

@@ -243,6 +243,9 @@ int	api_profile_write(struct api_req *r);
 int	api_reply_chain_status(struct api_req *r, int status);
 int	api_download_start(struct api_req *r);
 int	api_search_ws(struct api_req *r);
+enum { API_FETCH_REFUSED = -1, API_FETCH_UNREACHABLE = -2, API_FETCH_TIMEOUT = -3 };
+int	api_fetch_wait(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
+	    int timeout_ms, char *err, size_t errlen);
 int	api_search_statistic(struct api_req *r);
 int	api_explore(struct api_req *r);
 int	api_chain_read(struct api_req *r);
