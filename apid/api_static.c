@@ -89,17 +89,21 @@ api_static_reply_err(struct api_req *r, unsigned int status, const char *code,
 int
 api_static(struct api_req *r)
 {
-	const char *f = api_query(r, "f"), *inm, *dirs[4];
+	const char *f = NULL, *inm, *dirs[4];
 	struct MHD_Response *resp;
 	struct stat st;
 	char etag[64];
-	size_t i, k, got = 0;
+	size_t i, k, flen = 0, got = 0;
 	ssize_t n;
 	uint8_t *buf;
 	int fd = -1, rc;
 
-	if (f == NULL || *f == '\0')
+	/* With its length: "app.js%00..." is no name of the list either. */
+	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, "f", 1,
+	    &f, &flen) != MHD_YES || f == NULL || flen == 0)
 		f = "index.html";
+	else if (strlen(f) != flen)
+		f = "";
 	for (i = 0; i < sizeof(api_static_files) / sizeof(api_static_files[0]); i++)
 		if (strcmp(api_static_files[i].name, f) == 0)
 			break;

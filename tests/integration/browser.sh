@@ -52,6 +52,7 @@ SRC="$W/src"; mkdir -p "$SRC"
 printf 'hello from the browser test %s\n' "$RANDOM" > "$SRC/browserhello.txt"
 head -c 200000 /dev/urandom > "$SRC/browserdata.bin"
 printf 'not a script\n' > "$SRC/<img src=x onerror=alert(1)>"
+printf 'removed through the page\n' > "$SRC/browserremove.txt"
 if command -v ffmpeg >/dev/null; then
 	timeout 60 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=duration=4:size=160x120:rate=15 \
 	    -c:v libvpx -b:v 200k -g 15 "$SRC/browserclip.webm" || rm -f "$SRC/browserclip.webm"
@@ -73,12 +74,38 @@ trap 'kill $APID_A $APID_B $APID_C 2>/dev/null; t_cleanup' EXIT
 up() { curl -sf -H "x-api-key: $KEY" "http://$1:$HPORT/test" | grep -qx ok; }
 wait_for 10 up $IPA || { t_fail apid_up "A: $(cat "$W/apidA.log")"; exit 0; }
 wait_for 10 up $IPB || { t_fail apid_up "B: $(cat "$W/apidB.log")"; exit 0; }
+URL="http://$IPA:$HPORT"
 # B must know A's files before its page searches them.
 finds() { "$CTL" -d "$B" search --json browserhello | jq -e '.results | length > 0' >/dev/null; }
 wait_for 30 finds || echo "# B's search does not find A's file yet (the page's search case will say)"
 upc() { curl -sf "http://$IPC:$HPORT/test" | grep -qx ok; }
 findc() { "$CTL" -d "$C" search --json browserhello | jq -e '.results | length > 0' >/dev/null; }
 if wait_for 10 upc && wait_for 30 findc; then export URL_C="http://$IPC:$HPORT"; fi
+
+# --- api_static.c as a client sees it (no browser needed) ------------------------
+hdr() { curl -s -D - -o "$W/body" "$@" | tr -d '\r'; }
+h=$(hdr "$URL/")
+if grep -q '^HTTP/1.1 200' <<<"$h" && grep -qi "^content-security-policy: default-src 'self'" <<<"$h" &&
+    grep -qi '^content-type: text/html' <<<"$h" && grep -q '<script src="/?f=app.js"' "$W/body"; then
+	t_pass static_index_without_key_with_csp
+else
+	t_fail static_index_without_key_with_csp "$h"
+fi
+etag=$(grep -i '^etag:' <<<"$h" | cut -d' ' -f2-)
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$URL/?f=index.html")
+[ -n "$etag" ] && [ "$s" = 304 ] && t_pass static_etag_304 || t_fail static_etag_304 "etag '$etag' -> $s"
+ct=$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$URL/?f=app.js")
+[ "$ct" = "200 text/javascript; charset=utf-8" ] && t_pass static_js_type || t_fail static_js_type "$ct"
+bad=0
+for f in ../apid.h apid.c %2e%2e%2fapi_static.c /etc/passwd app.js%00 APP.JS .; do
+	s=$(curl -s -o /dev/null -w '%{http_code}' "$URL/?f=$f")
+	[ "$s" = 404 ] || { bad=1; echo "# /?f=$f -> $s"; }
+done
+[ $bad = 0 ] && t_pass static_only_fixed_names || t_fail static_only_fixed_names "a name outside the list was served"
+s=$(curl -s -o /dev/null -w '%{http_code}' "$URL/app.js")
+[ "$s" = 401 ] && t_pass static_other_paths_need_key || t_fail static_other_paths_need_key "$s"
+s=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/")
+[ "$s" = 401 ] && t_pass static_post_needs_key || t_fail static_post_needs_key "$s"
 
 mkdir -p "$ART"
 export URL_A="http://$IPA:$HPORT" URL_B="http://$IPB:$HPORT" KEY NODE_A="$NA" ART CHROMIUM
