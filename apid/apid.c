@@ -206,8 +206,16 @@ apid_shutdown(struct daemon *d)
 	free(apid.tls_key);
 }
 
+/* Still single-threaded: Landlock then binds every thread apid will have. */
+static int
+apid_bind(struct daemon *d, char *err, size_t errlen)
+{
+	return apid_landlock(&apid, d->dir, err, errlen);
+}
+
 static const struct daemon_ops apid_ops = {
 	.privileged = apid_privileged,
+	.bind = apid_bind,
 	.setup = apid_setup,
 	.shutdown = apid_shutdown,
 };

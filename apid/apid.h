@@ -4,6 +4,7 @@
  * files of apid/.
  *
  *	apid.c		start-up (daemon checklist), listen sockets, MHD
+ *	apid_landlock.c	the filesystem apid keeps (Landlock)
  *	api_http.c	the route table, dispatch, authentication, replies
  *	api_parse.c	pure parsers: query values, Range, JSON bodies (fuzzed)
  *	api_ipc.c	the only door to the node: IPC calls to the daemons
@@ -258,6 +259,9 @@ int	api_download_action(struct api_req *r);
 int	api_local_not_yet(struct api_req *r);
 int	api_not_yet(struct api_req *r);
 int	api_static(struct api_req *r);	/* api_static.c: the web interface at / */
+
+/* apid_landlock.c: the filesystem after start-up (single-threaded). */
+int	apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen);
 
 /* apid.c: ask the loop to stop (from a connection thread). */
 void	apid_request_stop(struct apid *api);

@@ -472,6 +472,13 @@ if [ "$(id -u)" = 0 ]; then
 	uid=$(awk '/^Uid:/ {print $2}' "$st")
 	[ "$uid" != 0 ] && t_pass runs_unprivileged || t_fail runs_unprivileged "uid $uid"
 fi
+if grep -q "Landlock ABI [0-9]*: files only in $A/run and $FD" "$W/apid.log"; then
+	t_pass landlock_confines_files
+elif grep -q "Landlock unavailable" "$W/apid.log"; then
+	t_skip landlock_confines_files "the kernel has no Landlock"
+else
+	t_fail landlock_confines_files "$(grep -i landlock "$W/apid.log")"
+fi
 kill -0 $APID_PID 2>/dev/null && t_pass no_crash_after_all_requests || t_fail no_crash_after_all_requests "apid died: $(tail -5 "$W/apid.log")"
 
 # --- /shutdown: the node stops ------------------------------------------------------------------
