@@ -455,16 +455,18 @@ async function showDownloads() {
     if (prev && now > prev.t) rate = Math.max(0, (p.downloadedsize - prev.n) / ((now - prev.t) / 1000));
     rates[d.id] = { t: now, n: p.downloadedsize };
     const left = p.totalsize - p.downloadedsize;
-    const eta = j.downloadstatus === 5 ? 'done' : rate > 0 ? Math.ceil(left / rate) + ' s left' : '';
+    const ended = j.downloadstatus >= 4, active = j.downloadstatus === 2;
+    const eta = active && rate > 0 ? Math.ceil(left / rate) + ' s left' : '';
     const verified = j.downloadstatus === 5 ? 'hash verified by the node' : '';
     const pct = Number(p.percentage || 0);
     const act = (a) => async () => { await api('/download/action?id=' + d.id + '&action=' + a); showDownloads(); };
     return el('li', { 'data-id': d.id },
       el('span', { class: 'name' }, d.name),
-      el('span', { class: 'meta' }, DLS[j.downloadstatus] + ' · ' + pct.toFixed(0) + ' % · ' + size(p.downloadedsize) + ' of ' + size(p.totalsize) + ' · ' + size(rate) + '/s' + (eta ? ' · ' + eta : '') + (verified ? ' · ' + verified : '')),
+      el('span', { class: 'meta' }, (DLS[j.downloadstatus] || 'status ' + j.downloadstatus) + ' · ' + pct.toFixed(0) + ' % · ' + size(p.downloadedsize) + ' of ' + size(p.totalsize) + (active ? ' · ' + size(rate) + '/s' : '') + (eta ? ' · ' + eta : '') + (verified ? ' · ' + verified : '')),
       el('progress', { max: '100', value: String(pct), 'aria-label': 'progress of ' + d.name }),
-      j.downloadstatus === 3 ? el('button', { class: 'sec', onclick: act(1) }, 'Resume') : el('button', { class: 'sec', onclick: act(0) }, 'Pause'),
-      el('button', { class: 'sec', onclick: act(2) }, 'Cancel'),
+      ended ? null : j.downloadstatus === 3 ? el('button', { class: 'sec', onclick: act(1) }, 'Resume') : el('button', { class: 'sec', onclick: act(0) }, 'Pause'),
+      ended ? null : el('button', { class: 'sec', onclick: act(2) }, 'Cancel'),
+      ended ? el('button', { class: 'sec', onclick: () => { dls = dls.filter((x) => x.id !== d.id); saveDls(); showDownloads(); } }, 'Clear') : null,
       (d.file.type === 3 || d.file.type === 4) ? el('button', { class: 'sec', onclick: () => play(d.file, b64hex(d.file.nodeid)) }, 'Play') : null);
   }));
 }
