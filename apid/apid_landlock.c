@@ -1,8 +1,8 @@
 /*
  * apid_landlock.c — the filesystem apid may touch after start-up, enforced
  * by the kernel (Landlock): api_files_dir (read, write, create, truncate
- * files and read directories there) and the node's run directory (its own
- * IPC socket: create and remove).  Nothing else: not the warehouse, not the
+ * files and read directories there), the node's run directory (its own
+ * IPC socket: create and remove) and peernet.conf (read, for SIGHUP).  Nothing else: not the warehouse, not the
  * node's keys, not /etc.  The seccomp filter cannot see openat2's
  * RESOLVE_BENEATH (it is in memory); this can.
  *
@@ -69,6 +69,31 @@ apid_ll_rule(int ruleset, const char *path, uint64_t access, uint64_t handled,
 	return 0;
 }
 
+/* A rule for one file (only file rights apply to it). */
+static int
+apid_ll_file(int ruleset, const char *path, uint64_t access, uint64_t handled,
+    char *err, size_t errlen)
+{
+	struct landlock_path_beneath_attr pb;
+	int fd, rc;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "landlock: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&pb, 0, sizeof(pb));
+	pb.allowed_access = access & handled;
+	pb.parent_fd = fd;
+	rc = (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+	    &pb, 0);
+	close(fd);
+	if (rc != 0) {
+		snprintf(err, errlen, "landlock rule for %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 {
@@ -97,6 +122,10 @@ apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(run, sizeof(run), "%s/run", dir);
+	/* The configuration, read again on SIGHUP (the log level). */
+	if (api->conf->path[0] != '\0' && apid_ll_file(ruleset, api->conf->path,
+	    LANDLOCK_ACCESS_FS_READ_FILE, handled, err, errlen) != 0)
+		goto fail;
 	/* The IPC socket (nng replaces a stale one) and nothing else there. */
 	if (apid_ll_rule(ruleset, run, LANDLOCK_ACCESS_FS_MAKE_SOCK |
 	    LANDLOCK_ACCESS_FS_REMOVE_FILE, handled, err, errlen) != 0)

@@ -336,8 +336,11 @@ sbx_seccomp_load(enum sbx_role role, int san, char *err, size_t errlen)
 			step = sbx_calls[i].name;
 			goto out;
 		}
-	if (role == SBX_NETD) {
-		/* netd reads files (resolv.conf, /proc) but writes none. */
+	if (role == SBX_NETD || role == SBX_APID) {
+		/*
+		 * netd reads files (resolv.conf, /proc) but writes none; apid
+		 * re-reads peernet.conf on SIGHUP (Landlock allows it no other).
+		 */
 		if ((rc = sbx_allow1(ctx, "open",
 		    SBX_MASKED(1, SBX_OPEN_WRITE, 0))) != 0 ||
 		    (rc = sbx_allow1(ctx, "openat",

@@ -76,7 +76,9 @@ fi
 # --- A's apid, with a key ---------------------------------------------------
 FD="$W/files"; mkdir -p "$FD/sub"; chmod 755 "$W" "$FD" "$FD/sub"
 printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\napi_files_dir = %s\n' "$IPA" "$HPORT" "$KEY" "$FD" >> "$A/peernet.conf"
+# The key is a secret: readable by root and the daemons' group only (SIGHUP re-reads it).
 chmod 640 "$A/peernet.conf"
+[ "$(id -u)" = 0 ] && chgrp --reference="$A/run" "$A/peernet.conf"
 "$APID" -d "$A" -f 2>"$W/apid.log" &
 APID_PID=$!
 trap 'kill $APID_PID 2>/dev/null; t_cleanup' EXIT
@@ -479,6 +481,10 @@ elif grep -q "Landlock unavailable" "$W/apid.log"; then
 else
 	t_fail landlock_confines_files "$(grep -i landlock "$W/apid.log")"
 fi
+kill -HUP $APID_PID
+reloaded() { grep -q 'configuration reloaded' "$W/apid.log"; }
+wait_for 5 reloaded && t_pass sighup_rereads_config_inside_the_sandbox ||
+	t_fail sighup_rereads_config_inside_the_sandbox "$(tail -3 "$W/apid.log" | tr "\n" " ")"
 kill -0 $APID_PID 2>/dev/null && t_pass no_crash_after_all_requests || t_fail no_crash_after_all_requests "apid died: $(tail -5 "$W/apid.log")"
 
 # --- /shutdown: the node stops ------------------------------------------------------------------
