@@ -22,7 +22,7 @@ done
 [ -x "$APID" ] || { t_fail build "$APID missing"; exit 0; }
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [ -z "$CHROMIUM" ] && [ "$(id -u)" -eq 0 ] && [ -z "${PEERNET_NO_APT:-}" ]; then
-	timeout 600 apt-get install -y chromium >/dev/null 2>&1
+	timeout 400 apt-get install -y chromium >/dev/null 2>&1
 	CHROMIUM=$(command -v chromium || true)
 fi
 [ -n "$CHROMIUM" ] || { t_skip all "chromium is not installed and could not be (apt-get install chromium)"; exit 0; }
