@@ -481,6 +481,33 @@ elif grep -q "Landlock unavailable" "$W/apid.log"; then
 else
 	t_fail landlock_confines_files "$(grep -i landlock "$W/apid.log")"
 fi
+# Hostile bytes on the HTTP socket: apid stays up and keeps answering.
+python3 - "$IPA" "$HPORT" <<'PYEOF'
+import os, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+junk = [b"\x00\xff" * 300 + b"\r\n\r\n", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+        b"GET /status HTTP/1.1\r\n" + b"X: " + b"y" * 70000 + b"\r\n\r\n",
+        b"POST /search HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST /search HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /file/read?hash=%zz%00 HTTP/1.1\r\n\r\n", os.urandom(4096)]
+for j in junk:
+    try:
+        s = socket.create_connection((host, port), timeout=5)
+        s.sendall(j)
+        s.recv(4096)
+        s.close()
+    except OSError:
+        pass
+PYEOF
+curl -sf -H "x-api-key: $KEY" "$U/test" | grep -qx ok && kill -0 $APID_PID 2>/dev/null &&
+	t_pass hostile_http_bytes_survived || t_fail hostile_http_bytes_survived "apid stopped answering"
+# 800 requests from 16 clients at once (50 each on a kept-alive connection): all answered.
+args=(); for i in $(seq 50); do args+=(-o /dev/null "$U/status"); done
+start=$(date +%s%N)
+n=$(seq 16 | xargs -P 16 -I{} curl -s -w '%{http_code}\n' -H "x-api-key: $KEY" "${args[@]}" | grep -c '^200$')
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$n" = 800 ] && t_pass concurrent_800_status_requests || t_fail concurrent_800_status_requests "$n of 800 answered 200"
+echo "# 800 GET /status (one netd IPC call each), 16 clients: $ms ms, $(( 800 * 1000 / (ms + 1) )) requests/s"
 kill -HUP $APID_PID
 reloaded() { grep -q 'configuration reloaded' "$W/apid.log"; }
 wait_for 5 reloaded && t_pass sighup_rereads_config_inside_the_sandbox ||
