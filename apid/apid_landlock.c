@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,6 +68,19 @@ apid_ll_rule(int ruleset, const char *path, uint64_t access, uint64_t handled,
 		return -1;
 	}
 	return 0;
+}
+
+static int
+apid_sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return 1;
+#endif
+#endif
+	return getenv("PEERNET_SAN") != NULL;
 }
 
 /* A rule for one file (only file rights apply to it). */
@@ -122,6 +136,13 @@ apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(run, sizeof(run), "%s/run", dir);
+	/*
+	 * Sanitizer builds (as sbx_restrict): LeakSanitizer reads
+	 * /proc/PID/task at exit.
+	 */
+	if (apid_sanitized() && apid_ll_rule(ruleset, "/proc", LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR, handled, err, errlen) != 0)
+		goto fail;
 	/* The configuration, read again on SIGHUP (the log level). */
 	if (api->conf->path[0] != '\0' && apid_ll_file(ruleset, api->conf->path,
 	    LANDLOCK_ACCESS_FS_READ_FILE, handled, err, errlen) != 0)
