@@ -72,7 +72,7 @@ static const struct api_route api_routes[] = {
 	{ "/file/read", "GET", api_file_read, 1 },
 	{ "/file/view", "GET", api_file_view, 1 },
 	/* §3.8 the command-line program's */
-	{ "/console", "GET", api_not_yet, 1 },
+	{ "/console", "GET", api_console, 1 },
 	{ "/shutdown", "GET", api_shutdown, 0 },
 	/* ours */
 	{ "/metrics", "GET", api_metrics, 0 },

@@ -36,9 +36,12 @@ struct api_ws {
 	struct apid	*api;
 	uint8_t		 id[16];
 	int64_t		 limit;		/* -1: none */
+	int		 console;	/* /console: text lines in, text out */
+	struct api_console console_state;
 	uint8_t		 in[API_WS_PAYLOAD_MAX + 64];
 	size_t		 inlen;
 	uint8_t		 ctl[125];
+	uint8_t		 text[API_WS_PAYLOAD_MAX + 1];
 };
 
 static uint64_t
@@ -100,9 +103,24 @@ api_ws_send_json(int sock, json_t *j)
 	return rc;
 }
 
+int
+api_ws_text(int sock, const char *s)
+{
+	return api_ws_send(sock, API_WS_TEXT, s, strlen(s));
+}
+
+int
+api_ws_bye(int sock)
+{
+	static const uint8_t normal[2] = { 0x03, 0xe8 };	/* 1000 */
+
+	return api_ws_send(sock, API_WS_CLOSE, normal, 2);
+}
+
 /*
- * Reads what the client sent within ms: answers pings, ignores data
- * frames.  0 to go on, -1 when the session must end (close, error).
+ * Reads what the client sent within ms: answers pings; a whole text frame
+ * goes to the console (else data frames are ignored; a fragmented one
+ * ends a console with 1003).  0 to go on, -1 when the session must end.
  */
 static int
 api_ws_read(struct api_ws *w, int sock, int ms)
@@ -130,6 +148,19 @@ api_ws_read(struct api_ws *w, int sock, int ms)
 		if (f.opcode == API_WS_PING) {
 			api_ws_unmask(&f, w->ctl);
 			if (api_ws_send(sock, API_WS_PONG, w->ctl, f.len) != 0)
+				return -1;
+		}
+		if (w->console && f.opcode <= API_WS_BINARY) {
+			static const uint8_t unsupported[2] = { 0x03, 0xeb };	/* 1003 */
+
+			if (f.opcode != API_WS_TEXT || !f.fin) {
+				(void)api_ws_send(sock, API_WS_CLOSE, unsupported, 2);
+				return -1;
+			}
+			api_ws_unmask(&f, w->text);
+			w->text[f.len] = '\0';
+			if (api_console_line(w->api, &w->console_state, sock,
+			    (const char *)w->text, f.len) != 0)
 				return -1;
 		}
 		memmove(w->in, w->in + used, w->inlen - (size_t)used);
@@ -247,6 +278,30 @@ api_ws_session(struct api_ws *w, int sock)
 	api_ws_close(sock, normal);
 }
 
+/* /console: lines until the client closes, says exit, or stays idle too long. */
+static void
+api_console_session(struct api_ws *w, int sock)
+{
+	static const uint8_t normal[2] = { 0x03, 0xe8 };	/* 1000 */
+	/* Idle for 10 x api_timeout_s (10 min by default; 1 h without): closed. */
+	uint64_t idle_ms = w->api->conf->api_timeout_s ?
+	    (uint64_t)w->api->conf->api_timeout_s * 1000 * 10 : 3600000;
+	uint64_t last = api_ws_now_ms();
+
+	if (api_console_banner(w->api, sock) != 0)
+		return;
+	while (api_ws_now_ms() - last < idle_ms) {
+		if (api_ws_read(w, sock, 1000) != 0) {
+			api_ws_close(sock, NULL);	/* its close frame is sent */
+			return;
+		}
+		if (w->console_state.lines > 0)
+			last = api_ws_now_ms();
+		w->console_state.lines = 0;
+	}
+	api_ws_close(sock, normal);
+}
+
 static void
 api_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
     const char *extra_in, size_t extra_in_size, MHD_socket sock,
@@ -260,7 +315,10 @@ api_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
 		memcpy(w->in, extra_in, extra_in_size);
 		w->inlen = extra_in_size;
 	}
-	api_ws_session(w, sock);
+	if (w->console)
+		api_console_session(w, sock);
+	else
+		api_ws_session(w, sock);
 	free(w);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
@@ -282,16 +340,52 @@ api_has_token(const char *v, const char *tok)
 	return 0;
 }
 
-int
-api_search_ws(struct api_req *r)
+/* The handshake (RFC 6455 §4.2), then w runs in the upgraded connection (w is freed there). */
+static int
+api_ws_accept(struct api_req *r, struct api_ws *w)
 {
 	struct MHD_Response *resp;
 	struct sha1_ctx sh;
-	struct api_ws *w;
 	const char *key = api_header(r, "Sec-WebSocket-Key"), *q;
 	uint8_t raw[16], digest[SHA1_DIGEST_SIZE];
 	char accept[64];
 	size_t rawlen;
+	int rc;
+
+	/* A WebSocket handshake, version 13, with a 16-byte key (RFC 6455 §4.2.1). */
+	if (!api_has_token(api_header(r, "Connection"), "upgrade") ||
+	    !api_has_token(api_header(r, "Upgrade"), "websocket") ||
+	    (q = api_header(r, "Sec-WebSocket-Version")) == NULL || strcmp(q, "13") != 0 ||
+	    key == NULL || sodium_base642bin(raw, sizeof(raw), key, strlen(key), NULL,
+	    &rawlen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || rawlen != 16) {
+		free(w);
+		return api_reply_error(r, 400, "not_websocket",
+		    "a WebSocket upgrade (version 13) is expected here");
+	}
+	sha1_init(&sh);
+	sha1_update(&sh, strlen(key), (const uint8_t *)key);
+	sha1_update(&sh, strlen(API_WS_GUID), (const uint8_t *)API_WS_GUID);
+	sha1_digest(&sh, sizeof(digest), digest);
+	sodium_bin2base64(accept, sizeof(accept), digest, sizeof(digest),
+	    sodium_base64_VARIANT_ORIGINAL);
+	if ((resp = MHD_create_response_for_upgrade(api_ws_upgraded, w)) == NULL) {
+		free(w);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	atomic_fetch_add(&r->api->st.replies_2xx, 1);
+	rc = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+int
+api_search_ws(struct api_req *r)
+{
+	struct api_ws *w;
+	const char *q;
 	int64_t limit = -1;
 	int rc;
 
@@ -334,31 +428,18 @@ api_search_ws(struct api_req *r)
 			return api_reply_ipc_err(r, "searchd", err);
 		}
 	}
-	/* A WebSocket handshake, version 13, with a 16-byte key (RFC 6455 §4.2.1). */
-	if (!api_has_token(api_header(r, "Connection"), "upgrade") ||
-	    !api_has_token(api_header(r, "Upgrade"), "websocket") ||
-	    (q = api_header(r, "Sec-WebSocket-Version")) == NULL || strcmp(q, "13") != 0 ||
-	    key == NULL || sodium_base642bin(raw, sizeof(raw), key, strlen(key), NULL,
-	    &rawlen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || rawlen != 16) {
-		free(w);
-		return api_reply_error(r, 400, "not_websocket",
-		    "a WebSocket upgrade (version 13) is expected here");
-	}
-	sha1_init(&sh);
-	sha1_update(&sh, strlen(key), (const uint8_t *)key);
-	sha1_update(&sh, strlen(API_WS_GUID), (const uint8_t *)API_WS_GUID);
-	sha1_digest(&sh, sizeof(digest), digest);
-	sodium_bin2base64(accept, sizeof(accept), digest, sizeof(digest),
-	    sodium_base64_VARIANT_ORIGINAL);
-	if ((resp = MHD_create_response_for_upgrade(api_ws_upgraded, w)) == NULL) {
-		free(w);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
-	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
-	atomic_fetch_add(&r->api->st.replies_2xx, 1);
-	rc = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	return api_ws_accept(r, w);
+}
+
+/* GET /console: the command console over a WebSocket (api_console.c). */
+int
+api_console(struct api_req *r)
+{
+	struct api_ws *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return api_reply_error(r, 500, "internal", "out of memory");
+	w->api = r->api;
+	w->console = 1;
+	return api_ws_accept(r, w);
 }

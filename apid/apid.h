@@ -12,7 +12,8 @@
  *	api_chain.c	/blockchain/header, /blockchain/file/list; apiFile JSON
  *	api_profile.c	/profile/list, /profile/read
  *	api_search.c	/search /search/result /search/terminate
- *	api_ws.c	/search/result/ws (WebSocket)
+ *	api_ws.c	/search/result/ws, /console (WebSocket)
+ *	api_console.c	/console's commands
  *	api_explore.c	/explore, /blockchain/view, /merge/directory (others' files)
  *	api_file.c	/warehouse/read /file/read /file/view
  *	api_local.c	paths on the local disk (api_files_dir): /file/format
@@ -259,6 +260,20 @@ int	api_download_action(struct api_req *r);
 int	api_local_not_yet(struct api_req *r);
 int	api_not_yet(struct api_req *r);
 int	api_static(struct api_req *r);	/* api_static.c: the web interface at / */
+
+/* api_ws.c: one text message on an upgraded socket; 0 or -1. */
+int	api_ws_text(int sock, const char *s);
+int	api_ws_bye(int sock);		/* close frame 1000 */
+/* api_console.c: one /console session's state. */
+struct api_console {
+	int	pending;	/* a command waiting for its argument line */
+	int	lines;		/* lines seen since the caller last cleared it */
+};
+int	api_console_banner(struct apid *api, int sock);
+/* One line from the client: the answer sent; -1 when the console ends. */
+int	api_console_line(struct apid *api, struct api_console *c, int sock,
+	    const char *text, size_t len);
+int	api_console(struct api_req *r);
 
 /* apid_landlock.c: the filesystem after start-up (single-threaded). */
 int	apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen);

@@ -27,6 +27,7 @@ PA=$("$CTL" -d "$A" id --json | jq -r .peer_id)
 NA=$("$CTL" -d "$A" id --json | jq -r .node_id)
 "$CTL" -d "$B" init --listen "$IPB:$PORT" --root "$PA@$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
 "$CTL" -d "$B" up >/dev/null || { t_fail up "B did not start"; exit 0; }
+NB=$("$CTL" -d "$B" id --json | jq -r .node_id)
 
 # --- start-up refusals: nothing is served, apid says why and exits 1 ---------
 C=$(t_mkdir)
@@ -217,6 +218,22 @@ if timeout 40 python3 "$WSC" "$IPA" "$HPORT" "/search/result/ws?id=$WID" "$KEY" 
 	fi
 else
 	t_fail search_ws_pushes_results_then_status_1 "client: $(tr '\n' ' ' < "$W/ws.out" | head -c 400)"
+fi
+# /console: the banner, commands, a prompt for an argument, unknown input, exit.
+if timeout 40 python3 "$WSC" "$IPA" "$HPORT" "/console?k=$KEY" - "STATUS" "  peer list " "hash" \
+    "abc" "search file" "big" "bogus" "exit" > "$W/con.out" 2>&1; then
+	want_hash=$(printf abc | b3sum --no-names)
+	if grep -q '^Peernet Cmd ' "$W/con.out" && grep -q "^Node ID:    $NA" "$W/con.out" &&
+	    grep -q "^  Node ID:    $NB" "$W/con.out" && grep -q '^Enter text to hash:' "$W/con.out" &&
+	    grep -qx "blake3 hash: $want_hash" "$W/con.out" && grep -q 'File ID .*  big.bin$' "$W/con.out" &&
+	    [ "$(grep -c '^Unknown command.$' "$W/con.out")" = 1 ] && grep -qx 'Bye.' "$W/con.out" &&
+	    tail -1 "$W/con.out" | grep -qx 'CLOSE 1000'; then
+		t_pass console_commands_over_websocket
+	else
+		t_fail console_commands_over_websocket "$(tr '\n' '|' < "$W/con.out" | head -c 600)"
+	fi
+else
+	t_fail console_commands_over_websocket "client: $(tr '\n' '|' < "$W/con.out" | head -c 400)"
 fi
 c "/search/result/ws?id=$WID" >/dev/null
 [ "$(code)" = 400 ] && jq -e '.code == "not_websocket"' "$W/body" >/dev/null &&

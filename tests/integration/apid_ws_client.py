@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""apid_ws_client.py HOST PORT PATH KEY — a minimal RFC 6455 client for
+"""apid_ws_client.py HOST PORT PATH KEY|- [LINE...] — a minimal RFC 6455 client for
 tests/integration/apid.sh: checks the handshake (Sec-WebSocket-Accept),
 sends one masked ping (answered only while the job is live), then prints every text message as a JSON line and
 "PONG" / "CLOSE <code>" for those frames; exits 0 after the close frame,
-1 on a protocol error, 2 after 30 s.  The standard library only."""
+1 on a protocol error, 2 after 30 s.  Each LINE is sent as a masked text
+message, 0.3 s apart, after the first message arrived.  The standard
+library only."""
 import base64, hashlib, os, socket, struct, sys
 
 host, port, path, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+send_lines = sys.argv[5:]
+import time
 s = socket.create_connection((host, port), timeout=30)
 wskey = base64.b64encode(os.urandom(16)).decode()
 s.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
            f"Connection: Upgrade\r\nSec-WebSocket-Key: {wskey}\r\n"
-           f"Sec-WebSocket-Version: 13\r\nx-api-key: {key}\r\n\r\n").encode())
+           f"Sec-WebSocket-Version: 13\r\n" +
+           ("" if key == "-" else f"x-api-key: {key}\r\n") + "\r\n").encode())
 buf = b""
 while b"\r\n\r\n" not in buf:
     chunk = s.recv(4096)
@@ -52,6 +57,11 @@ while True:
     data, buf = buf[off:off + ln], buf[off + ln:]
     if op == 1:
         print(data.decode())
+        while send_lines:
+            time.sleep(0.3)
+            t = send_lines.pop(0).encode()
+            m = os.urandom(4)
+            s.sendall(bytes([0x81, 0x80 | len(t)]) + m + bytes(b ^ m[i % 4] for i, b in enumerate(t)))
     elif op == 10:
         print("PONG", data.decode())
     elif op == 8:
