@@ -75,6 +75,8 @@ BINS       := $(B)/bin/peernet-netd $(B)/bin/peernet-storaged $(B)/bin/peernet-s
 TESTS      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES    := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
+# Test and tool objects are intermediate files to make: keep them (no rebuild).
+.SECONDARY:
 .PHONY: all deps check check-san unit demo bench fuzz fuzz-smoke install clean deb fresh-check check-systemd
 all: $(BINS)
 

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 
-UNITS="peernet-netd.service:1.5 peernet-storaged.service:0.5 peernet-searchd.service:0.5"
+UNITS="peernet-netd.service:1.5 peernet-storaged.service:0.5 peernet-searchd.service:0.5 peernet-apid.service:1.0"
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	for u in $UNITS; do
@@ -20,7 +20,7 @@ fi
 # build if there is one, stand-ins otherwise (verify checks ExecStart=).
 work=$(t_mkdir)
 mkdir -p "$work/bin" "$work/units"
-for b in peernet-netd peernet-storaged peernet-searchd peernetctl; do
+for b in peernet-netd peernet-storaged peernet-searchd peernet-apid peernetctl; do
 	if [ -x "$BIN/$b" ]; then
 		ln -s "$BIN/$b" "$work/bin/$b"
 	else
@@ -85,7 +85,7 @@ fi
 # Unknown keys are only warnings there (exit 0): any line naming one of our
 # units is a failure.
 vout=$(cd "$work/units" && systemd-analyze verify --man=no \
-    peernet-netd.service peernet-storaged.service peernet-searchd.service peernet-init.service \
+    peernet-netd.service peernet-storaged.service peernet-searchd.service peernet-init.service peernet-apid.service \
     peernet.target 2>&1)
 vrc=$?
 if printf '%s\n' "$vout" | grep -qiE 'Failed to (initialize|create|set up) .*manager|Cannot (open|access) /(proc|sys)'; then
