@@ -14,34 +14,14 @@
 #include <time.h>
 
 #include "apid.h"
-
-static int
-api_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 int
 api_parse_hex(const char *s, uint8_t *out, size_t n)
 {
-	size_t i;
-	int hi, lo;
-
 	if (s == NULL || strlen(s) != 2 * n)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((hi = api_hexval((unsigned char)s[2 * i])) < 0 ||
-		    (lo = api_hexval((unsigned char)s[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(out, n, s) == (long)n ? 0 : -1;
 }
 
 int
@@ -60,8 +40,8 @@ api_parse_uuid(const char *s, uint8_t out[16])
 			i++;
 			continue;
 		}
-		if ((hi = api_hexval((unsigned char)s[i])) < 0 ||
-		    (lo = api_hexval((unsigned char)s[i + 1])) < 0)
+		if ((hi = hex_nibble(s[i])) < 0 ||
+		    (lo = hex_nibble(s[i + 1])) < 0)
 			return -1;
 		out[o++] = (uint8_t)(hi << 4 | lo);
 		i += 2;

@@ -77,23 +77,10 @@ apid_bind_one(struct apid_listener *ls, const struct conf_listen *l, char *err,
     size_t errlen)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t slen;
 	int fd, one = 1;
 
-	memset(&ss, 0, sizeof(ss));
-	if (l->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(l->port);
-		memcpy(&sin->sin_addr, l->addr, 4);
-		slen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(l->port);
-		memcpy(&sin6->sin6_addr, l->addr, 16);
-		slen = sizeof(*sin6);
-	}
+	slen = conf_listen_sockaddr(l, &ss);
 	if ((fd = socket(l->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1) {
 		snprintf(err, errlen, "socket for %s: %s", l->text, strerror(errno));
 		return -1;

@@ -250,6 +250,25 @@ conf_parse_port(const char *s, uint16_t *out)
 	return CONF_OK;
 }
 
+unsigned int
+conf_listen_sockaddr(const struct conf_listen *l, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (l->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(l->port);
+		memcpy(&sin->sin_addr, l->addr, 4);
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(l->port);
+	memcpy(&sin6->sin6_addr, l->addr, 16);
+	return sizeof(*sin6);
+}
+
 int
 conf_parse_listen(const char *s, struct conf_listen *out)
 {

@@ -122,6 +122,9 @@ int	conf_parse_string(struct conf *c, const char *text, const char *name,
 
 /* "1.2.3.4:112" or "[::1]:112" -> *out; 0 or an enum conf_err. */
 int	conf_parse_listen(const char *s, struct conf_listen *out);
+struct sockaddr_storage;
+/* The socket address of a listen entry into *ss; returns its length. */
+unsigned int conf_listen_sockaddr(const struct conf_listen *l, struct sockaddr_storage *ss);
 /* "PUBKEY@ADDR:PORT" (66 hex digits, 02/03 prefix) -> *out; 0 or conf_err. */
 int	conf_parse_root(const char *s, struct conf_root *out);
 

@@ -16,7 +16,7 @@ hex_encode(char *out, const uint8_t *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int
+int
 hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')

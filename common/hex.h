@@ -12,5 +12,7 @@ void	hex_encode(char *out, const uint8_t *in, size_t n);
  * non-hex digit, or more than cap bytes.  Returns the byte count.
  */
 long	hex_decode(uint8_t *out, size_t cap, const char *in);
+/* The value of one hex digit (either case), -1 for any other character. */
+int	hex_nibble(char c);
 
 #endif

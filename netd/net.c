@@ -411,8 +411,6 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 {
 	const struct conf *c = &n->d->conf;
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t slen;
 	int i, fd;
 
@@ -421,18 +419,7 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 		struct netd_sock *s = &n->socks[n->nsocks];
 		char text[PEER_ADDR_STRLEN];
 
-		memset(&ss, 0, sizeof(ss));
-		if (l->family == AF_INET) {
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(l->port);
-			memcpy(&sin->sin_addr, l->addr, 4);
-			slen = sizeof(*sin);
-		} else {
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(l->port);
-			memcpy(&sin6->sin6_addr, l->addr, 16);
-			slen = sizeof(*sin6);
-		}
+		slen = conf_listen_sockaddr(l, &ss);
 		fd = socket(l->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1) {
 			snprintf(err, errlen, "socket for %s: %s", l->text, strerror(errno));
