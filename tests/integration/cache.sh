@@ -9,11 +9,7 @@
 
 node_up() {	# dir ip [root]
 	local d=$1 ip=$2 root=${3:-}
-	if [ -n "$root" ]; then
-		"$CTL" -d "$d" init --listen "$ip:7001" --root "$root" --no-lan --no-upnp --no-natpmp >/dev/null
-	else
-		"$CTL" -d "$d" init --listen "$ip:7001" --no-lan --no-upnp --no-natpmp >/dev/null
-	fi
+	t_init_node "$d" "$ip:7001" "$root"
 	# Debug logs: the test reads how the transfer sessions ended.
 	sed -i 's/^#log_level = info/log_level = debug/' "$d/peernet.conf"
 	"$CTL" -d "$d" up >/dev/null

@@ -31,11 +31,7 @@ RSS_BACK_KB=$((10 * 1024))
 
 node_init() {	# dir ip [root]
 	local d=$1 ip=$2 root=${3:-}
-	if [ -n "$root" ]; then
-		"$CTL" -d "$d" init --listen "$ip:7001" --root "$root" --no-lan --no-upnp --no-natpmp >/dev/null
-	else
-		"$CTL" -d "$d" init --listen "$ip:7001" --no-lan --no-upnp --no-natpmp >/dev/null
-	fi
+	t_init_node "$d" "$ip:7001" "$root"
 }
 peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
 node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }

@@ -16,6 +16,16 @@ t_skip() { echo "SKIP: $SUITE/$1: $2"; }
 # t_check NAME COND-COMMAND... : PASS if the command succeeds.
 t_check() { local n=$1; shift; if "$@"; then t_pass "$n"; else t_fail "$n" "'$*' failed"; fi; }
 
+# A node that reaches others only through what the test gives it: listening on
+# ADDR:PORT, an optional root peer, no LAN discovery, no port mapping.
+t_init_node() {	# dir addr:port [root]
+	if [ -n "${3:-}" ]; then
+		"$CTL" -d "$1" init --listen "$2" --root "$3" --no-lan --no-upnp --no-natpmp >/dev/null
+	else
+		"$CTL" -d "$1" init --listen "$2" --no-lan --no-upnp --no-natpmp >/dev/null
+	fi
+}
+
 t_mkdir() {	# a fresh node directory, removed at exit
 	local d
 	d=$(mktemp -d /tmp/peernet-it.XXXXXX)

@@ -89,11 +89,7 @@ direct_pkts() { ns $P-n$1 nft list counter ip $P direct | awk '/packets/ {print 
 
 node_up() {	# ns dir ip [root]
 	local n=$1 d=$2 ip=$3 root=${4:-}
-	if [ -n "$root" ]; then
-		"$CTL" -d "$d" init --listen "$ip:112" --root "$root" --no-lan --no-upnp --no-natpmp >/dev/null
-	else
-		"$CTL" -d "$d" init --listen "$ip:112" --no-lan --no-upnp --no-natpmp >/dev/null
-	fi || return 1
+	t_init_node "$d" "$ip:112" "$root" || return 1
 	# R logs at debug level: its "forwarded" lines name the originator.
 	[ -n "${NAT_DEBUG:-}" ] || [ -z "$root" ] && sed -i 's/^#log_level = info/log_level = debug/' "$d/peernet.conf"
 	ns "$n" "$CTL" -d "$d" up >/dev/null

@@ -23,11 +23,7 @@ fi
 
 node_up() {	# dir ip [root]
 	local d=$1 ip=$2 root=${3:-}
-	if [ -n "$root" ]; then
-		"$CTL" -d "$d" init --listen "$ip:7001" --root "$root" --no-lan --no-upnp --no-natpmp >/dev/null
-	else
-		"$CTL" -d "$d" init --listen "$ip:7001" --no-lan --no-upnp --no-natpmp >/dev/null
-	fi
+	t_init_node "$d" "$ip:7001" "$root"
 	"$CTL" -d "$d" up >/dev/null
 }
 
