@@ -86,6 +86,31 @@ api_static_reply_err(struct api_req *r, unsigned int status, const char *code,
 	return api_reply_error(r, status, code, "%s", msg);
 }
 
+/* Where the files may be, in the order they are looked for. */
+static void
+api_static_dirs(const char *dirs[4])
+{
+	dirs[0] = getenv("PEERNET_WWW_DIR");
+	dirs[1] = PEERNET_WWW_DIR;
+	dirs[2] = "/usr/local/share/peernet/www";
+	dirs[3] = "/usr/share/peernet/www";
+}
+
+const char *
+api_static_dir(void)
+{
+	const char *dirs[4];
+	struct stat st;
+	int k;
+
+	api_static_dirs(dirs);
+	for (k = 0; k < 4; k++)
+		if (dirs[k] != NULL && dirs[k][0] != '\0' && stat(dirs[k], &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			return dirs[k];
+	return NULL;
+}
+
 int
 api_static(struct api_req *r)
 {
@@ -110,10 +135,7 @@ api_static(struct api_req *r)
 	if (i == sizeof(api_static_files) / sizeof(api_static_files[0]))
 		return api_static_reply_err(r, 404, "not_found",
 		    "no such file of the web interface");
-	dirs[0] = getenv("PEERNET_WWW_DIR");
-	dirs[1] = PEERNET_WWW_DIR;
-	dirs[2] = "/usr/local/share/peernet/www";
-	dirs[3] = "/usr/share/peernet/www";
+	api_static_dirs(dirs);
 	for (k = 0; k < 4 && fd == -1; k++)
 		fd = api_static_open(dirs[k], f);
 	if (fd == -1)

@@ -260,6 +260,8 @@ int	api_download_action(struct api_req *r);
 int	api_local_not_yet(struct api_req *r);
 int	api_not_yet(struct api_req *r);
 int	api_static(struct api_req *r);	/* api_static.c: the web interface at / */
+/* The directory the web interface is served from, NULL when none exists. */
+const char *api_static_dir(void);
 
 /* api_ws.c: one text message on an upgraded socket; 0 or -1. */
 int	api_ws_text(int sock, const char *s);

@@ -113,6 +113,7 @@ apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 {
 	struct landlock_ruleset_attr ra;
 	char run[PATH_MAX];
+	const char *www;
 	uint64_t handled = LL_FS_V1;
 	int abi, ruleset;
 
@@ -155,6 +156,11 @@ apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
 	    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
 	    LANDLOCK_ACCESS_FS_TRUNCATE, handled, err, errlen) != 0)
+		goto fail;
+	/* The web interface's files, read on each request (api_static.c). */
+	if ((www = api_static_dir()) != NULL && apid_ll_rule(ruleset, www,
+	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR, handled,
+	    err, errlen) != 0)
 		goto fail;
 	/* landlock_restrict_self wants no_new_privs (sbx_restrict sets it again). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
