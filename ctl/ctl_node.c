@@ -4,6 +4,8 @@
  * development, tests and the demo); on servers systemd runs the daemons.
  */
 #include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -25,6 +27,14 @@
 #define CTL_START_WAIT_MS	15000
 #define CTL_STOP_WAIT_MS	10000	/* SIGTERM, then SIGKILL after this */
 #define CTL_KILL_WAIT_MS	1000	/* after SIGKILL */
+
+/*
+ * The three daemons in start order, then peernet-apid: started last and
+ * stopped first (it only talks to the others), and only on a node whose
+ * configuration has an api_listen.
+ */
+static const char *const ctl_all[4] = { "storaged", "searchd", "netd", "apid" };
+#define CTL_APID	3
 
 static int
 ctl_need_dir(struct ctl *c)
@@ -230,6 +240,61 @@ ctl_public_roots(struct conf_init_opts *o, char *used, size_t usedcap)
 	return k;
 }
 
+/* Loopback as apid sees it (127.0.0.0/8, ::1): the rest needs an API key. */
+static int
+ctl_api_loopback(const struct conf_listen *l)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (l->family == AF_INET)
+		return l->addr[0] == 127;
+	return memcmp(l->addr, v6lo, 16) == 0;
+}
+
+/*
+ * An API key as peernet.conf takes it: 8-4-4-4-12 hex digits.  The nil
+ * UUID is refused: the file reads it as "no key", not what --api-key says.
+ */
+static int
+ctl_uuid_ok(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != CONF_UUID_LEN ||
+	    strcmp(s, "00000000-0000-0000-0000-000000000000") == 0)
+		return 0;
+	for (i = 0; i < CONF_UUID_LEN; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+/* A random (version 4) UUID from the kernel's CSPRNG; -1 if it fails. */
+static int
+ctl_uuid_random(char out[CONF_UUID_LEN + 1])
+{
+	uint8_t b[16];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(b)) {
+		if ((n = getrandom(b + got, sizeof(b) - got, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* variant RFC 4122 */
+	snprintf(out, CONF_UUID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+	    b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
 int
 ctl_init(struct ctl *c, int argc, char **argv)
 {
@@ -239,7 +304,9 @@ ctl_init(struct ctl *c, int argc, char **argv)
 	struct group *gr;
 	struct stat sb;
 	char err[1024], real[PATH_MAX], path[PATH_MAX + 16], seeds[PATH_MAX] = "";
+	char newkey[CONF_UUID_LEN + 1] = "";
 	int i, force = 0, if_missing = 0, created, public = 0, npublic = 0;
+	int api_remote = 0;
 
 	memset(&o, 0, sizeof(o));
 	for (i = 1; i < argc; i++) {
@@ -263,10 +330,44 @@ ctl_init(struct ctl *c, int argc, char **argv)
 		else if (strcmp(a, "--public") == 0)
 			public = 1;
 		else if ((strcmp(a, "--listen") == 0 || strcmp(a, "--root") == 0 ||
-		    strcmp(a, "--user") == 0 || strcmp(a, "--group") == 0) && i + 1 < argc) {
+		    strcmp(a, "--user") == 0 || strcmp(a, "--group") == 0 ||
+		    strcmp(a, "--api") == 0 || strcmp(a, "--api-key") == 0 ||
+		    strcmp(a, "--api-files-dir") == 0) && i + 1 < argc) {
 			const char *val = argv[++i];
 
-			if (strcmp(a, "--listen") == 0) {
+			if (strcmp(a, "--api") == 0) {
+				struct conf_listen l;
+
+				if (o.napi_listen == CONF_MAX_API_LISTEN)
+					return ctl_usage_err(v, "at most %d --api",
+					    CONF_MAX_API_LISTEN);
+				if (conf_parse_listen(val, &l) != 0 || l.port == 0)
+					return ctl_usage_err(v, "--api: expected "
+					    "ADDR:PORT (127.0.0.1:8112 or [::1]:8112), "
+					    "got '%s'", val);
+				api_remote |= !ctl_api_loopback(&l);
+				o.api_listen[o.napi_listen++] = val;
+			} else if (strcmp(a, "--api-key") == 0) {
+				if (o.api_key != NULL)
+					return ctl_usage_err(v, "--api-key given twice");
+				if (strcmp(val, "random") == 0) {
+					if (ctl_uuid_random(newkey) == -1) {
+						ctl_err("init: getrandom: %s", strerror(errno));
+						return 1;
+					}
+					o.api_key = newkey;
+				} else if (!ctl_uuid_ok(val))
+					return ctl_usage_err(v, "--api-key: expected a UUID "
+					    "(8-4-4-4-12 hex digits, not all zero) or "
+					    "'random', got '%s'", val);
+				else
+					o.api_key = val;
+			} else if (strcmp(a, "--api-files-dir") == 0) {
+				if (*val != '/')
+					return ctl_usage_err(v, "--api-files-dir: expected "
+					    "an absolute path, got '%s'", val);
+				o.api_files_dir = val;
+			} else if (strcmp(a, "--listen") == 0) {
 				struct conf_listen l;
 
 				if (o.nlisten == CONF_MAX_LISTEN)
@@ -305,6 +406,13 @@ ctl_init(struct ctl *c, int argc, char **argv)
 	}
 	if (force && if_missing)
 		return ctl_usage_err(v, "--force and --if-missing contradict each other");
+	/* apid would refuse to start: say it now, not at `up`. */
+	if (api_remote && o.api_key == NULL)
+		return ctl_usage_err(v, "--api on an address that is not loopback "
+		    "needs --api-key UUID (or --api-key random)");
+	if (o.napi_listen == 0 && (o.api_key != NULL || o.api_files_dir != NULL))
+		return ctl_usage_err(v, "--api-key and --api-files-dir need --api "
+		    "ADDR:PORT (without it apid is not started)");
 	snprintf(path, sizeof(path), "%s/peernet.conf", c->dir);
 	if (if_missing && lstat(path, &sb) == 0) {
 		if (c->json)
@@ -351,13 +459,20 @@ ctl_init(struct ctl *c, int argc, char **argv)
 		}
 	}
 	if (c->json) {
-		ctl_json_print(json_pack("{s:s, s:s, s:b, s:i}", "dir", c->dir, "config",
-		    cf.path, "written", 1, "public_roots", npublic));
+		json_t *j = json_pack("{s:s, s:s, s:b, s:i}", "dir", c->dir, "config",
+		    cf.path, "written", 1, "public_roots", npublic);
+
+		if (newkey[0] != '\0')
+			json_object_set_new(j, "api_key", json_string(newkey));
+		ctl_json_print(j);
 	} else {
 		printf("initialized %s (configuration in %s)\n", TS(c->dir), TS(cf.path));
 		if (npublic > 0)
 			printf("  %d root peers of the public network, from %s\n",
 			    npublic, TS(seeds));
+		/* Printed once: afterwards it is only in the file (mode 0640). */
+		if (newkey[0] != '\0')
+			printf("api_key %s\n", newkey);
 	}
 	return 0;
 }
@@ -473,21 +588,21 @@ ctl_pid_gone(pid_t pid)
 }
 
 /*
- * Stops the daemons in mask (bit i: ctl_daemons[i]), netd first: the IPC
+ * Stops the daemons in mask (bit i: ctl_all[i]), apid then netd first: the IPC
  * shutdown request, SIGTERM to one that does not answer, then all are
  * waited for together; SIGKILL to those not gone term_ms after.  known[i]:
  * a pid this process started (0: from the lock).  Returns how many may
  * still run; what[i] says what happened to each.
  */
 static int
-ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
-    char what[3][160])
+ctl_stop_all(struct ctl *c, const pid_t known[4], int mask, int term_ms,
+    char what[4][160])
 {
 	struct ipc_status st;
 	uint8_t *rep;
 	size_t len;
-	pid_t pid[3] = { 0, 0, 0 }, holder;
-	int i, saved = c->timeout_ms, asked, termed[3] = { 0, 0, 0 }, left = 0;
+	pid_t pid[4] = { 0, 0, 0, 0 }, holder;
+	int i, saved = c->timeout_ms, asked, termed[4] = { 0, 0, 0, 0 }, left = 0;
 	int failed = 0, again = 1, q;
 	uint64_t start;
 
@@ -495,11 +610,11 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 	q = term_ms / 4 < saved ? term_ms / 4 : saved;
 	if (q < 100)
 		q = 100;
-	for (i = 2; i >= 0; i--) {
+	for (i = 3; i >= 0; i--) {
 		what[i][0] = '\0';
 		if (!(mask & (1 << i)))
 			continue;
-		holder = ctl_lock_holder(c, ctl_daemons[i]);
+		holder = ctl_lock_holder(c, ctl_all[i]);
 		if (holder == CTL_LOCK_DENIED) {
 			snprintf(what[i], 160, "permission denied");
 			failed++;
@@ -508,9 +623,9 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 		pid[i] = holder > 0 ? holder : known[i];
 		asked = 0;
 		c->timeout_ms = q;
-		if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
+		if (ctl_status_of(c, ctl_all[i], &st, 1) == 0) {
 			pid[i] = (pid_t)st.pid;
-			if (ctl_call_empty(c, ctl_daemons[i], IPC_SHUTDOWN, &rep, &len,
+			if (ctl_call_empty(c, ctl_all[i], IPC_SHUTDOWN, &rep, &len,
 			    1) == 0) {
 				free(rep);
 				asked = 1;
@@ -551,10 +666,10 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 	}
 	while (left > 0) {
 		left = 0;
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			if (pid[i] <= 0 || what[i][0] != '\0')
 				continue;
-			if (ctl_pid_gone(pid[i]) && ctl_lock_holder(c, ctl_daemons[i]) == 0)
+			if (ctl_pid_gone(pid[i]) && ctl_lock_holder(c, ctl_all[i]) == 0)
 				snprintf(what[i], 160, termed[i] ? "stopped (by SIGTERM: it "
 				    "did not answer)" : "stopped");
 			else
@@ -564,7 +679,7 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 			break;
 		/* SIGTERM again halfway: a daemon may have been busy at the first. */
 		if (again && ctl_now_ms() - start >= (uint64_t)term_ms / 2) {
-			for (i = 0; i < 3; i++)
+			for (i = 0; i < 4; i++)
 				if (pid[i] > 0 && what[i][0] == '\0')
 					kill(pid[i], SIGTERM);
 			again = 0;
@@ -573,20 +688,20 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 	}
 	if (left == 0)
 		return failed;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (pid[i] > 0 && what[i][0] == '\0') {
 			ctl_err("%s (pid %ld) has not exited %.1f s after %s: SIGKILL",
-			    ctl_daemons[i], (long)pid[i], term_ms / 1000.0,
+			    ctl_all[i], (long)pid[i], term_ms / 1000.0,
 			    termed[i] ? "SIGTERM" : "the shutdown request");
 			kill(pid[i], SIGKILL);
 		}
 	start = ctl_now_ms();
 	do {
 		left = 0;
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			if (pid[i] <= 0 || what[i][0] != '\0')
 				continue;
-			if (ctl_pid_gone(pid[i]) && ctl_lock_holder(c, ctl_daemons[i]) == 0)
+			if (ctl_pid_gone(pid[i]) && ctl_lock_holder(c, ctl_all[i]) == 0)
 				snprintf(what[i], 160, "killed (SIGKILL: not gone %.1f s "
 				    "after %s)", term_ms / 1000.0, termed[i] ? "SIGTERM" :
 				    "the shutdown request");
@@ -596,7 +711,7 @@ ctl_stop_all(struct ctl *c, const pid_t known[3], int mask, int term_ms,
 		if (left > 0)
 			ctl_sleep_ms(20);
 	} while (left > 0 && ctl_now_ms() - start < CTL_KILL_WAIT_MS);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (pid[i] > 0 && what[i][0] == '\0') {
 			snprintf(what[i], 160, "still running (pid %ld survived SIGKILL)",
 			    (long)pid[i]);
@@ -618,14 +733,81 @@ ctl_term_ms(struct ctl *c)
 	return left < 100 ? 100 : left;
 }
 
+/*
+ * Starts apid once the three daemons are ready (it reaches the node only
+ * through them) and waits until it answers on DIR/run/apid.sock: by then
+ * its HTTP sockets are bound (daemon.h: the bind hook comes before the IPC
+ * server).  0 when it answers (*pid: the process started, 0 if one already
+ * ran), -1 with the reason in why (*pid: one started that may still run).
+ */
+static int
+ctl_apid_start(struct ctl *c, int wait_ms, pid_t *pid, char *why, size_t whylen)
+{
+	struct ipc_status st;
+	char err[1024], last[1024];
+	uint64_t start = ctl_now_ms();
+	int status;
+
+	*pid = 0;
+	for (;;) {
+		if (ctl_status_of(c, "apid", &st, 1) == 0)
+			return 0;	/* already running */
+		if (c->last_err == CTL_E_DENIED || c->last_err == CTL_E_UID) {
+			ctl_denied(c, c->dir);
+			snprintf(why, whylen, "permission denied");
+			return -1;
+		}
+		if (ctl_lock_holder(c, "apid") == 0)
+			break;
+		/* One still exiting keeps its lock for a moment. */
+		if (ctl_now_ms() - start >= (uint64_t)wait_ms || ctl_expired(c)) {
+			snprintf(why, whylen, "holds its lock but does not answer: "
+			    "try 'peernetctl -d %s down' first", c->dir);
+			ctl_err("apid %s; its log:", why);
+			ctl_log_tail(c, "apid", NULL, 0);
+			return -1;
+		}
+		ctl_sleep_ms(50);
+	}
+	if ((*pid = ctl_spawn(c, "apid", err, sizeof(err))) == -1) {
+		*pid = 0;
+		snprintf(why, whylen, "cannot start: %s", err);
+		ctl_err("apid %s", why);
+		return -1;
+	}
+	start = ctl_now_ms();
+	for (;;) {
+		if (waitpid(*pid, &status, WNOHANG) == *pid) {
+			ctl_err("apid exited during start-up (%s %d); its log:",
+			    WIFEXITED(status) ? "status" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			ctl_log_tail(c, "apid", last, sizeof(last));
+			snprintf(why, whylen, "exited during start-up: %s",
+			    last[0] ? last : "(empty log)");
+			*pid = 0;
+			return -1;
+		}
+		if (ctl_status_of(c, "apid", &st, 1) == 0)
+			return 0;
+		if (ctl_now_ms() - start >= (uint64_t)wait_ms || ctl_expired(c))
+			break;
+		ctl_sleep_ms(50);
+	}
+	snprintf(why, whylen, "did not become ready within %.1f s",
+	    wait_ms / 1000.0);
+	ctl_err("apid %s; its log:", why);
+	ctl_log_tail(c, "apid", NULL, 0);
+	return -1;
+}
+
 int
 ctl_up(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("up");
 	struct ipc_status st;
-	pid_t pids[3] = { 0, 0, 0 };
-	int ready[3] = { 0, 0, 0 };
-	char err[1024], why[3][1100], last[1024], what[3][160];
+	pid_t pids[4] = { 0, 0, 0, 0 };
+	int ready[4] = { 0, 0, 0, 0 };
+	char err[1024], why[4][1100], last[1024], what[4][160];
 	struct conf cf;
 	uint64_t start;
 	int i, rc, nready = 0, failed = 0, status, wait_ms;
@@ -736,17 +918,25 @@ ctl_up(struct ctl *c, int argc, char **argv)
 		ctl_log_tail(c, "storaged", NULL, 0);
 		failed++;
 	}
+	/* apid last, and only when the configuration gives it an address. */
+	if (!failed && cf.napi_listen > 0) {
+		if (ctl_apid_start(c, ctl_left_ms(c, CTL_START_WAIT_MS),
+		    &pids[CTL_APID], why[CTL_APID], sizeof(why[CTL_APID])) == 0)
+			ready[CTL_APID] = 1;
+		else
+			failed++;
+	}
 	/* All or nothing: what this command started goes again. */
 	if (failed) {
 		int mask = 0;
 
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			if (pids[i] > 0)
 				mask |= 1 << i;
 		/* Stopping what was started must not be cut short by --timeout. */
 		c->deadline = 0;
 		ctl_stop_all(c, pids, mask, 3000, what);
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			if (pids[i] <= 0)
 				continue;
 			waitpid(pids[i], &status, WNOHANG);
@@ -754,23 +944,33 @@ ctl_up(struct ctl *c, int argc, char **argv)
 				snprintf(why[i], sizeof(why[i]), "started, then %s again "
 				    "(up failed)", what[i]);
 		}
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			if (why[i][0] && strncmp(why[i], "started, then", 13) != 0) {
 				ctl_err("up failed: %s %s; the daemons this command "
-				    "started were stopped", ctl_daemons[i], why[i]);
+				    "started were stopped", ctl_all[i], why[i]);
 				break;
 			}
 	}
 	if (c->json) {
 		j = json_object();
-		for (i = 0; i < 3; i++)
-			json_object_set_new(j, ctl_daemons[i], ctl_jstr(why[i][0] ? why[i] :
+		for (i = 0; i < 4; i++) {
+			if (i == CTL_APID && cf.napi_listen == 0)
+				continue;	/* not configured: not started */
+			json_object_set_new(j, ctl_all[i], ctl_jstr(why[i][0] ? why[i] :
 			    ready[i] ? (pids[i] ? "started" : "running") : "not started"));
+		}
 		ctl_json_print(json_pack("{s:s, s:o}", "dir", c->dir, "daemons", j));
 	} else if (!failed) {
 		for (i = 0; i < 3; i++)
-			printf("%-9s %s\n", ctl_daemons[i],
+			printf("%-9s %s\n", ctl_all[i],
 			    pids[i] ? "started" : "already running");
+		if (cf.napi_listen > 0)
+			printf("%-9s %s (", "apid", pids[CTL_APID] ? "started" :
+			    "already running");
+		for (i = 0; i < cf.napi_listen; i++)
+			printf("%s%s", i ? " " : "", cf.api_listen[i].text);
+		if (cf.napi_listen > 0)
+			printf(")\n");
 	}
 	return failed ? 1 : 0;
 }
@@ -779,8 +979,10 @@ int
 ctl_down(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("down");
-	char what[3][160];
-	int i, rc, failed = 0;
+	char what[4][160], err[1024];
+	int i, rc, failed = 0, mask = 7;
+	pid_t none[4] = { 0, 0, 0, 0 };
+	struct conf cf;
 	json_t *j;
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
@@ -789,25 +991,33 @@ ctl_down(struct ctl *c, int argc, char **argv)
 		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
-	pid_t none[3] = { 0, 0, 0 };
-
-	failed = ctl_stop_all(c, none, 7, ctl_term_ms(c), what);
+	/*
+	 * apid too when configured, or when one runs anyway (started by hand,
+	 * or before api_listen was removed); a broken file must not keep down
+	 * from stopping the rest.
+	 */
+	if ((conf_load(&cf, c->dir, err, sizeof(err)) == 0 && cf.napi_listen > 0) ||
+	    ctl_lock_holder(c, "apid") != 0)
+		mask |= 1 << CTL_APID;
+	failed = ctl_stop_all(c, none, mask, ctl_term_ms(c), what);
 	/* Never "done" while a daemon of the node runs: the lock tells. */
-	for (i = 0; i < 3; i++)
-		if (ctl_lock_holder(c, ctl_daemons[i]) != 0 &&
+	for (i = 0; i < 4; i++)
+		if ((mask & (1 << i)) && ctl_lock_holder(c, ctl_all[i]) != 0 &&
 		    strncmp(what[i], "still", 5) != 0 && strcmp(what[i], "permission denied") != 0) {
 			snprintf(what[i], sizeof(what[i]), "still running");
 			failed++;
 		}
 	if (c->json) {
 		j = json_object();
-		for (i = 0; i < 3; i++)
-			json_object_set_new(j, ctl_daemons[i], json_string(what[i]));
+		for (i = 0; i < 4; i++)
+			if (mask & (1 << i))
+				json_object_set_new(j, ctl_all[i], json_string(what[i]));
 		ctl_json_print(json_pack("{s:s, s:o}", "dir", c->dir, "daemons", j));
 	} else
-		for (i = 2; i >= 0; i--)
-			printf("%-9s %s\n", ctl_daemons[i], what[i]);
-	for (i = 0; i < 3; i++)
+		for (i = 3; i >= 0; i--)
+			if (mask & (1 << i))
+				printf("%-9s %s\n", ctl_all[i], what[i]);
+	for (i = 0; i < 4; i++)
 		if (strcmp(what[i], "permission denied") == 0) {
 			ctl_denied(c, c->dir);
 			break;
@@ -887,16 +1097,32 @@ ctl_down_state(struct ctl *c, const char *daemon, int err, pid_t *holder)
 	return "stopped";
 }
 
+/* apid's addresses and key use, from the configuration (no request). */
+static void
+ctl_api_listen_json(json_t *o, const struct conf *cf)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < cf->napi_listen; i++)
+		json_array_append_new(a, json_string(cf->api_listen[i].text));
+	json_object_set_new(o, "listen", a);
+	json_object_set_new(o, "tls", json_boolean(cf->api_tls_cert[0] != '\0'));
+	json_object_set_new(o, "api_key_set", json_boolean(cf->api_key[0] != '\0'));
+}
+
 int
 ctl_status(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_verb *v = ctl_find_verb("status");
-	struct ipc_status st[3];
-	int ok[3], errs[3], i, k, rc, down = 0, saved = c->timeout_ms, left;
-	char up[32], links[128];
-	const char *state[3];
+	struct ipc_status st[4];
+	int ok[4], errs[4], i, k, rc, down = 0, saved = c->timeout_ms, left, n = 3;
+	char up[32], links[128], err[1024];
+	const char *state[4];
 	json_t *arr, *o, *la, *cnt;
-	pid_t holder[3];
+	pid_t holder[4];
+	struct conf cf;
+	int api_conf;
 
 	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return rc == -2 ? 0 : 2;
@@ -904,29 +1130,41 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
 	if (ctl_need_dir(c) == -1)
 		return 1;
-	for (i = 0; i < 3; i++) {
+	/*
+	 * apid is a fourth daemon when the configuration gives it an address
+	 * (or one runs anyway); else "not configured", outside .daemons, so a
+	 * node without it stays all green with three.
+	 */
+	api_conf = conf_load(&cf, c->dir, err, sizeof(err)) == 0 && cf.napi_listen > 0;
+	if (!api_conf)
+		cf.napi_listen = 0;
+	if (api_conf || ctl_lock_holder(c, "apid") != 0)
+		n = 4;
+	for (i = 0; i < n; i++) {
 		/* Within --timeout, a hung daemon leaves time to ask the others. */
 		if (c->timeout_given) {
-			left = ctl_left_ms(c, saved) / (3 - i);
+			left = ctl_left_ms(c, saved) / (n - i);
 			c->timeout_ms = left > 0 ? left : 1;
 		}
 		/* refusals (uid not allowed) are printed as they come */
-		ok[i] = ctl_status_of(c, ctl_daemons[i], &st[i], 1) == 0;
+		ok[i] = ctl_status_of(c, ctl_all[i], &st[i], 1) == 0;
 		errs[i] = ok[i] ? 0 : c->last_err;
 		c->timeout_ms = saved;
 		state[i] = ok[i] ? "running" :
-		    ctl_down_state(c, ctl_daemons[i], errs[i], &holder[i]);
+		    ctl_down_state(c, ctl_all[i], errs[i], &holder[i]);
 		down += !ok[i];
 	}
 	if (c->json) {
 		arr = json_array();
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < n; i++) {
 			if (!ok[i]) {
-				o = json_pack("{s:s, s:b, s:s}", "name", ctl_daemons[i],
+				o = json_pack("{s:s, s:b, s:s}", "name", ctl_all[i],
 				    "running", holder[i] != 0 && holder[i] != CTL_LOCK_DENIED,
 				    "state", state[i]);
 				if (holder[i] > 0)
 					json_object_set_new(o, "pid", json_integer(holder[i]));
+				if (i == CTL_APID)
+					ctl_api_listen_json(o, &cf);
 				json_array_append_new(arr, o);
 				continue;
 			}
@@ -937,20 +1175,25 @@ ctl_status(struct ctl *c, int argc, char **argv)
 				    "state", ctl_link_state(st[i].links[k].state)));
 			o = json_pack(
 			    "{s:s, s:b, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
-			    "name", ctl_daemons[i], "running", 1, "state", "running",
+			    "name", ctl_all[i], "running", 1, "state", "running",
 			    "pid", (json_int_t)st[i].pid, "uid", (json_int_t)st[i].uid,
 			    "uptime_ms", (json_int_t)st[i].uptime_ms,
 			    "sandbox", ctl_jstr(st[i].sandbox), "version",
 			    ctl_jstr(st[i].version), "links", la);
-			if (strcmp(ctl_daemons[i], "storaged") == 0 &&
+			if (strcmp(ctl_all[i], "storaged") == 0 &&
 			    ctl_store_counters(c, &cnt) == 0)
 				json_object_set_new(o, "counters", cnt);
+			if (i == CTL_APID)
+				ctl_api_listen_json(o, &cf);
 			json_array_append_new(arr, o);
 		}
 		{
 			json_t *net = NULL, *top;
 
 			top = json_pack("{s:s, s:o}", "dir", c->dir, "daemons", arr);
+			if (n == 3)
+				json_object_set_new(top, "apid", json_pack("{s:s, s:b, s:s}",
+				    "name", "apid", "running", 0, "state", "not configured"));
 			if (ok[2] && ctl_net_status(c, &net) == 0)
 				json_object_set_new(top, "network", net);
 			ctl_json_print(top);
@@ -959,13 +1202,13 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		printf("node %s\n", TS(c->dir));
 		printf("%-9s %-17s %-8s %-6s %-8s %-34s %s\n", "DAEMON", "STATE", "PID",
 		    "UID", "UPTIME", "SANDBOX", "LINKS");
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < n; i++) {
 			if (!ok[i]) {
 				if (holder[i] > 0)
-					printf("%-9s %-17s %ld\n", ctl_daemons[i], state[i],
+					printf("%-9s %-17s %ld\n", ctl_all[i], state[i],
 					    (long)holder[i]);
 				else
-					printf("%-9s %s\n", ctl_daemons[i], state[i]);
+					printf("%-9s %s\n", ctl_all[i], state[i]);
 				continue;
 			}
 			ctl_fmt_duration(up, sizeof(up), st[i].uptime_ms);
@@ -977,8 +1220,17 @@ ctl_status(struct ctl *c, int argc, char **argv)
 				    TS(st[i].links[k].name), ctl_link_state(st[i].links[k].state));
 				strlcat(links, one, sizeof(links));
 			}
-			printf("%-9s %-17s %-8u %-6u %-8s %-34s %s\n", ctl_daemons[i],
+			printf("%-9s %-17s %-8u %-6u %-8s %-34s %s\n", ctl_all[i],
 			    "running", st[i].pid, st[i].uid, up, TS(st[i].sandbox), links);
+		}
+		if (n == 3)
+			printf("%-9s %s\n", "apid", "not configured");
+		else if (cf.napi_listen > 0 && ok[CTL_APID]) {
+			printf("  apid serves");
+			for (k = 0; k < cf.napi_listen; k++)
+				printf(" %s://%s", cf.api_tls_cert[0] ? "https" : "http",
+				    cf.api_listen[k].text);
+			printf("\n");
 		}
 		for (i = 0; i < 3; i++)
 			if (ok[i] && strcmp(ctl_daemons[i], "storaged") == 0)
@@ -986,7 +1238,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		if (ok[2])
 			ctl_net_status(c, NULL);
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if (ok[i])
 			continue;
 		if (errs[i] == CTL_E_UID || errs[i] == CTL_E_REFUSED)
@@ -1000,11 +1252,11 @@ ctl_status(struct ctl *c, int argc, char **argv)
 			if (holder[i] > 0)
 				snprintf(pid, sizeof(pid), " (pid %ld)", (long)holder[i]);
 			ctl_err("%s%s does not answer: hung or stopped? 'peernetctl "
-			    "-d %s down' stops it", ctl_daemons[i], pid, c->dir);
+			    "-d %s down' stops it", ctl_all[i], pid, c->dir);
 		}
 		else
 			ctl_err("%s is not running for %s: start it with "
-			    "'peernetctl -d %s up'", ctl_daemons[i], c->dir, c->dir);
+			    "'peernetctl -d %s up'", ctl_all[i], c->dir, c->dir);
 	}
 	return down ? 1 : 0;
 }

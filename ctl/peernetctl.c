@@ -20,9 +20,9 @@
 const char *const ctl_daemons[3] = { "storaged", "searchd", "netd" };
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "init", ctl_init, "[--listen ADDR:PORT]... [--root PUBKEY@ADDR:PORT]... [--no-lan] [--no-upnp] [--no-natpmp] [--public] [--user U] [--group G] [--force | --if-missing]",
+	{ "init", ctl_init, "[--listen ADDR:PORT]... [--root PUBKEY@ADDR:PORT]... [--no-lan] [--no-upnp] [--no-natpmp] [--public] [--user U] [--group G] [--api ADDR:PORT]... [--api-key UUID|random] [--api-files-dir DIR] [--force | --if-missing]",
 	    "write a commented configuration into the node directory" },
-	{ "up", ctl_up, "[--json]", "start the three daemons of the node and wait until they are ready" },
+	{ "up", ctl_up, "[--json]", "start the three daemons of the node (and peernet-apid when api_listen is set) and wait until they are ready" },
 	{ "down", ctl_down, "[--json]", "stop the daemons of the node and wait until they are gone" },
 	{ "status", ctl_status, "[--json]", "show each daemon: running or not, pid, uid, uptime, sandbox, links" },
 	{ "reload", ctl_reload, "[--json]", "make every daemon re-read what can be reloaded (like SIGHUP)" },

@@ -8,7 +8,9 @@
 # single byte ranges (206 + Content-Range, 416, 400 for several); /metrics
 # (promtool when installed); the sandbox of the running process; the
 # start-up refusals; and /shutdown stopping the node.
-# apid is started by hand (-f): peernetctl up does not start it yet.
+# apid is started by hand (-f), after `peernetctl up` (the [apid] section is
+# added later): its exit status and log are checked.  ctl.sh tests up/down/status
+# with apid.
 . "$(dirname "$0")/lib.sh"
 APID="$BIN/peernet-apid"
 KEY=5b3c9d0e-8a41-4b8e-9a57-2f0c6d1e7a42

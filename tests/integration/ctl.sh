@@ -366,6 +366,8 @@ comp peernetctl --ti | grep -qx -- --timeout || { ok=0; echo "# global flags"; }
 PATH="$BIN:$PATH" comp peernetctl -d "$A" rm "" | grep -qx "$ID" || { ok=0; echo "# file IDs"; }
 PATH="$BIN:$PATH" comp peernetctl -d "$A" cat "${EH:0:6}" | grep -qx "$EH" || { ok=0; echo "# hashes"; }
 comp peernetctl sandbox-probe "" | grep -qx netd || { ok=0; echo "# daemons"; }
+comp peernetctl init --api- | grep -qx -- --api-files-dir || { ok=0; echo "# init --api flags"; }
+comp peernetctl init --api-key r | grep -qx random || { ok=0; echo "# --api-key random"; }
 [ $ok = 1 ] && t_pass bash_completion || t_fail bash_completion "see # lines"
 
 # --- up is all or nothing -----------------------------------------------------
@@ -410,6 +412,73 @@ eval "set -- ${line#\$ }"
 [ $rc = 0 ] && ! LC_ALL=C grep -qa $'\033' "$W/demo" && grep -qE '^demo finished after [0-9]+\.[0-9]{3} s$' "$W/demo" &&
     [ "$5" = --description ] && [ "$6" = "a file for the demo" ] && t_pass demo_timed_plain_and_pasteable ||
     t_fail demo_timed_plain_and_pasteable "rc=$rc: $(tail -3 "$W/demo")"
+
+# --- peernet-apid under peernetctl: init --api, up, status, down ------------
+# A node without api_listen (A) keeps three daemons, all green (the systemd
+# boot test checks exactly that); apid shows as "not configured".
+"$CTL" -d "$A" status --json >"$W/out" 2>"$W/err"
+jq -e '(.daemons | length == 3) and all(.daemons[]; .running) and .apid.state == "not configured"' "$W/out" >/dev/null &&
+    "$CTL" -d "$A" status 2>/dev/null | grep -qE '^apid +not configured$' &&
+    t_pass status_without_api_listen_three_daemons_apid_not_configured ||
+    t_fail status_without_api_listen_three_daemons_apid_not_configured "$(head -c 400 "$W/out")"
+Q=$(t_mkdir)
+rc_is 2 init_api_not_loopback_without_key_exit_2 "$CTL" -d "$Q" init --api 0.0.0.0:8120 &&
+    grep -q "not loopback needs --api-key" "$W/err" || t_fail init_api_not_loopback_says_why "$(cat "$W/err")"
+rc_is 2 init_api_bad_address_exit_2 "$CTL" -d "$Q" init --api 127.0.77.20
+rc_is 2 init_api_key_not_a_uuid_exit_2 "$CTL" -d "$Q" init --api 127.0.77.20:8120 --api-key 5b3c9d0e-8a41-4b8e-9a57-2f0c6d1e7a4
+rc_is 2 init_api_key_nil_uuid_exit_2 "$CTL" -d "$Q" init --api 127.0.77.20:8120 --api-key 00000000-0000-0000-0000-000000000000
+rc_is 2 init_api_key_without_api_exit_2 "$CTL" -d "$Q" init --api-key random
+[ ! -e "$Q/peernet.conf" ] && t_pass init_api_usage_errors_write_nothing || t_fail init_api_usage_errors_write_nothing "a file was written"
+rc_is 0 init_api_key_random "$CTL" -d "$Q" init --listen 127.0.77.20:7020 "${NOLAN[@]}" \
+    --api 127.0.77.20:8120 --api-key random --api-files-dir "$W"
+QK=$(sed -n 's/^api_key \([0-9a-f-]*\)$/\1/p' "$W/out")
+if [[ $QK =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] &&
+    grep -qx "api_key = $QK" "$Q/peernet.conf" && grep -qx "api_listen = 127.0.77.20:8120" "$Q/peernet.conf" &&
+    grep -qx "api_files_dir = $W" "$Q/peernet.conf" && [ "$(stat -c %a "$Q/peernet.conf")" = 640 ]; then
+	t_pass init_api_random_key_printed_once_and_written
+else
+	t_fail init_api_random_key_printed_once_and_written "key '$QK': $(cat "$W/out"; grep '^api' "$Q/peernet.conf")"
+fi
+R=$(t_mkdir)
+"$CTL" -d "$R" init --json --listen 127.0.77.21:7020 --api '[::1]:8121' --api-key random >"$W/out" 2>&1
+jq -e '.api_key | test("^[0-9a-f]{8}-[0-9a-f]{4}-4")' "$W/out" >/dev/null && grep -q "^api_key = $(jq -r .api_key "$W/out")$" "$R/peernet.conf" &&
+    t_pass init_api_random_key_in_json || t_fail init_api_random_key_in_json "$(cat "$W/out")"
+rc_is 0 up_starts_apid "$CTL" -d "$Q" up &&
+    grep -qE '^apid +started \(127\.0\.77\.20:8120\)$' "$W/out" || t_fail up_says_apid_started "$(cat "$W/out")"
+QU=http://127.0.77.20:8120
+[ "$(curl -s -m 5 -H "x-api-key: $QK" "$QU/test")" = ok ] && t_pass apid_started_by_up_answers_test ||
+    t_fail apid_started_by_up_answers_test "$(tail -3 "$Q/log/apid.log")"
+code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$QU/status")
+[ "$code" = 401 ] && t_pass apid_status_without_key_401 || t_fail apid_status_without_key_401 "HTTP $code"
+curl -s -m 5 -H "x-api-key: $QK" "$QU/status" | jq -e '.status == 0' >/dev/null &&
+    t_pass apid_status_with_key || t_fail apid_status_with_key "no status 0"
+"$CTL" -d "$Q" status --json >"$W/out" 2>"$W/err"; rc=$?
+QP=$(jq -r '.daemons[] | select(.name == "apid") | .pid' "$W/out" 2>/dev/null)
+[ $rc = 0 ] && jq -e '(.daemons | length == 4) and all(.daemons[]; .running) and (.daemons[3] | .name == "apid" and
+    (.sandbox | test("seccomp=apid")) and .listen == ["127.0.77.20:8120"]) and (has("apid") | not)' "$W/out" >/dev/null &&
+    t_pass status_json_apid_fourth_daemon || t_fail status_json_apid_fourth_daemon "rc=$rc $(head -c 400 "$W/out")"
+"$CTL" -d "$Q" status >"$W/out" 2>&1 && grep -qE "^apid +running +$QP " "$W/out" &&
+    grep -q "apid serves http://127.0.77.20:8120" "$W/out" && t_pass status_shows_apid ||
+    t_fail status_shows_apid "$(cat "$W/out")"
+rc_is 0 up_again_apid_already_running "$CTL" -d "$Q" up && grep -qE '^apid +already running' "$W/out" ||
+    t_fail up_again_says_apid_already_running "$(cat "$W/out")"
+rc_is 0 down_stops_apid "$CTL" -d "$Q" down
+gone=1; for d in apid storaged searchd netd; do ! flock -n "$Q/run/$d.lock" true && gone=0; done
+# Gone, or a zombie that a non-reaping pid 1 (some containers) keeps.
+pid_gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*zombie' "/proc/$1/status" 2>/dev/null; }
+[ "$(head -1 "$W/out")" = "apid      stopped" ] && [ $gone = 1 ] && [ -n "$QP" ] && pid_gone "$QP" &&
+    ! curl -s -m 2 "$QU/test" >/dev/null 2>&1 && t_pass down_stops_apid_first_nothing_left ||
+    t_fail down_stops_apid_first_nothing_left "pid '$QP' $(cat "$W/out")"
+rc_is 1 status_configured_apid_stopped_exits_1 "$CTL" -d "$Q" status && grep -qE '^apid +stopped' "$W/out" ||
+    t_fail status_shows_configured_apid_stopped "$(cat "$W/out")"
+# All or nothing: an apid that cannot bind stops what up started, with its log.
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.77.20",8120)); s.listen(); time.sleep(20)' & HOLD=$!
+sleep 0.3
+rc_is 1 up_fails_when_apid_fails "$CTL" -d "$Q" up
+gone=1; for d in apid storaged searchd netd; do ! flock -n "$Q/run/$d.lock" true && gone=0; done
+[ $gone = 1 ] && grep -q "up failed: apid exited during start-up" "$W/err" && grep -q "Address already in use" "$W/err" &&
+    t_pass apid_failure_stops_everything_up_started || t_fail apid_failure_stops_everything_up_started "gone=$gone $(cat "$W/err")"
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 
 rc_is 0 down_a "$CTL" -d "$A" down
 rc_is 0 down_again_not_running "$CTL" -d "$A" down
