@@ -169,21 +169,27 @@ counter() { "$CTL" -d "$1" status --json | jq -r ".network.counters.$2 // empty"
 tr_json() { "$CTL" -d "$B" transfers --json; }
 # The newest download of hash $1 on B (number), as transfers --json lists it.
 tr_of() { tr_json | jq -c --arg h "$1" '[.[] | select(.hash == $h and .role == "download")] | max_by(.number) // empty'; }
-# Waits (<= $2 s) until a running download of $1 on B has more than $3 bytes;
-# prints its JSON.
-wait_bytes() {
-	local h=$1 t=$2 min=$3 i j
-	for i in $(seq 1 $((t * 20))); do
+# A download caught in flight: at loopback speed 120 MB can end between two
+# polls (0.8 s seen), so the sharer's netd runs in steps of 20 ms (SIGCONT,
+# SIGSTOP) until B has more than $2 bytes of $1, and stays stopped (SIGSTOP)
+# while the test acts; it prints the download's JSON and A's netd pid.
+a_netd_pid() { "$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name == "netd") | .pid'; }
+catch_in_flight() {
+	local h=$1 min=$2 pid i j
+	pid=$(a_netd_pid)
+	kill -STOP "$pid"
+	for i in $(seq 1 400); do
 		j=$(tr_of "$h")
 		if [ -n "$j" ] && jq -e --argjson m "$min" '.state == "running" and .done > $m' \
-		    <<<"$j" >/dev/null; then echo "$j"; return 0; fi
-		sleep 0.05
+		    <<<"$j" >/dev/null; then
+			echo "$pid $j"
+			return 0
+		fi
+		kill -CONT "$pid"; sleep 0.02; kill -STOP "$pid"
 	done
+	kill -CONT "$pid"
 	return 1
 }
-# A's netd frozen (SIGSTOP) while the test acts on a download in flight:
-# at loopback speed 120 MB can otherwise end between two polls.
-a_netd_pid() { "$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name == "netd") | .pid'; }
 
 # The data left A in GSO runs (udp_gso, the default) and reached B
 # coalesced: the same datagrams, cut by the kernel (net.c).
@@ -309,8 +315,8 @@ h120=$(b3sum --no-names "$W/f120m"); h100=$(b3sum --no-names "$W/f100m")
 # Cancel mid-transfer: failed "cancelled", the partial is gone.
 "$CTL" -d "$B" get "$h120" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if j=$(wait_bytes "$h120" 20 2000000); then
-	anetd=$(a_netd_pid); kill -STOP "$anetd"
+if r=$(catch_in_flight "$h120" 2000000); then
+	anetd=${r%% *} j=${r#* }
 	num=$(jq .number <<<"$j")
 	"$CTL" -d "$B" cancel "$num" >/dev/null; rc=$?
 	kill -CONT "$anetd"
@@ -332,9 +338,9 @@ fi
 res_f=$(mktemp); TMPDIRS+=("$res_f")
 "$CTL" -d "$B" get --json "$h120" --from "$NA" -o "$W/got/f120m" >"$res_f" 2>&1 &
 gp=$!
-if j=$(wait_bytes "$h120" 20 3000000); then
+if r=$(catch_in_flight "$h120" 3000000); then
+	anetd=${r%% *} j=${r#* }
 	num=$(jq .number <<<"$j")
-	anetd=$(a_netd_pid); kill -STOP "$anetd"
 	perr=$("$CTL" -d "$B" pause "$num" 2>&1 >/dev/null); prc=$?
 	kill -CONT "$anetd"
 	sleep 0.5
@@ -373,9 +379,10 @@ fi
 # kill -9 of B's netd mid-transfer of 100 MB; up; get again continues.
 "$CTL" -d "$B" get "$h100" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if wait_bytes "$h100" 20 12000000 >/dev/null; then
+if r=$(catch_in_flight "$h100" 12000000); then
 	npid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid')
 	kill -9 "$npid"
+	kill -CONT "${r%% *}"
 	wait $gp
 	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_up "up failed"
 	wait_for 15 "$CTL" -d "$B" ping "$NA" >/dev/null
@@ -398,9 +405,10 @@ head -c 100000000 /dev/urandom > "$W/f100s"
 h100s=$(b3sum --no-names "$W/f100s")
 "$CTL" -d "$B" get "$h100s" --from "$NA" >/dev/null 2>&1 &
 gp=$!
-if wait_bytes "$h100s" 20 4000000 >/dev/null; then
+if r=$(catch_in_flight "$h100s" 4000000); then
 	spid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="storaged") | .pid')
 	kill -9 "$spid"
+	kill -CONT "${r%% *}"
 	wait $gp; grc=$?
 	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_storaged_up "up failed"
 	wait_for 10 "$CTL" -d "$B" chain >/dev/null
