@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include <linux/landlock.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,12 +52,19 @@ apid_ll_rule(int ruleset, const char *path, uint64_t access, uint64_t handled,
     char *err, size_t errlen)
 {
 	struct landlock_path_beneath_attr pb;
+	struct stat st;
 	int fd, rc;
 
-	if ((fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "landlock: %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
+	/* A directory covers what is beneath it; a file takes only file rights. */
+	if (!S_ISDIR(st.st_mode))
+		access &= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+		    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_TRUNCATE;
 	memset(&pb, 0, sizeof(pb));
 	pb.allowed_access = access & handled;
 	pb.parent_fd = fd;
@@ -81,31 +89,6 @@ apid_sanitized(void)
 #endif
 #endif
 	return getenv("PEERNET_SAN") != NULL;
-}
-
-/* A rule for one file (only file rights apply to it). */
-static int
-apid_ll_file(int ruleset, const char *path, uint64_t access, uint64_t handled,
-    char *err, size_t errlen)
-{
-	struct landlock_path_beneath_attr pb;
-	int fd, rc;
-
-	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "landlock: %s: %s", path, strerror(errno));
-		return -1;
-	}
-	memset(&pb, 0, sizeof(pb));
-	pb.allowed_access = access & handled;
-	pb.parent_fd = fd;
-	rc = (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
-	    &pb, 0);
-	close(fd);
-	if (rc != 0) {
-		snprintf(err, errlen, "landlock rule for %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -145,7 +128,7 @@ apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 	    LANDLOCK_ACCESS_FS_READ_DIR, handled, err, errlen) != 0)
 		goto fail;
 	/* The configuration, read again on SIGHUP (the log level). */
-	if (api->conf->path[0] != '\0' && apid_ll_file(ruleset, api->conf->path,
+	if (api->conf->path[0] != '\0' && apid_ll_rule(ruleset, api->conf->path,
 	    LANDLOCK_ACCESS_FS_READ_FILE, handled, err, errlen) != 0)
 		goto fail;
 	/* The IPC socket (nng replaces a stale one) and nothing else there. */
