@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
 export PEERNET_BIN="$PWD/$B/bin"
+export PEERNET_SIM="$PWD/$B/tests/sim"
 export PEERNET_VECTORS=${PEERNET_VECTORS:-$PWD/tests/vectors}
 # Sanitizer builds: narrow, commented suppressions only (tests/lsan.supp).
 [ -n "${PEERNET_SAN:-}" ] && export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"

@@ -3,7 +3,8 @@
 # (tests/sim): 2,000 nodes bootstrap from 3 root peers, then 500 random node
 # lookups and 500 value lookups run; a second run replaces 10% of the nodes
 # during the lookups and drops 1% of the messages.  PASS when >= 99% of the
-# lookups succeed.  The binary: $PEERNET_SIM, else build/tests/sim.
+# lookups succeed.  The binary: $PEERNET_SIM (tests/run.sh sets it from $B),
+# else build/tests/sim.
 . "$(dirname "$0")/lib.sh"
 
 SIM=${PEERNET_SIM:-build/tests/sim}
