@@ -51,7 +51,8 @@ static const struct api_route api_routes[] = {
 	/* §3.4 search and explore */
 	{ "/search", "POST", api_search, 0 },
 	{ "/search/result", "GET", api_search_result, 0 },
-	{ "/search/result/ws", "GET", api_search_ws, 0 },
+	/* k= too: a browser's WebSocket cannot carry x-api-key (apid/www) */
+	{ "/search/result/ws", "GET", api_search_ws, 1 },
 	{ "/search/statistic", "GET", api_search_statistic, 0 },
 	{ "/search/terminate", "GET", api_search_terminate, 0 },
 	{ "/explore", "GET", api_explore, 0 },

@@ -1,6 +1,12 @@
 /*
  * api_status.c — status and account routes (FEATURES.md §3.1) and
  * /shutdown (§3.8): answers built from netd's peer list and identity.
+ *
+ * /status and /status/peers carry, beside the reference's fields, ours
+ * under keys that start with "x_" (docs/webapi.md, "Extra keys"): NAT
+ * state, port mapping, a peer's address and round-trip time.  A client of
+ * the reference ignores keys it does not know; the web interface
+ * (apid/www) shows them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +15,7 @@
 #include "apid.h"
 #include "ipc.h"
 #include "log.h"
+#include "wire_msg.h"
 
 int
 api_test(struct api_req *r)
@@ -32,11 +39,22 @@ api_status(struct api_req *r)
 	free(rep);
 	if (rc != 0)
 		return api_reply_ipc_err(r, "netd", "malformed status reply");
-	/* The reference: connected = at least 2 peers; network = peer list. */
-	return api_reply_json(r, 200, json_pack("{s:i, s:b, s:I, s:I}",
+	/*
+	 * The reference: connected = at least 2 peers; network = peer list.
+	 * Ours: netd's view of its own reachability, as peernetctl status
+	 * shows it (the strings are netd's, from ipc_net_status).
+	 */
+	return api_reply_json(r, 200, json_pack("{s:i, s:b, s:I, s:I, s:I, s:I, "
+	    "s:o, s:o, s:o, s:o}",
 	    "status", 0, "isconnected", ns.peers >= 2,
 	    "countpeerlist", (json_int_t)ns.peers,
-	    "countnetwork", (json_int_t)ns.peers));
+	    "countnetwork", (json_int_t)ns.peers,
+	    "x_activepeers", (json_int_t)ns.active,
+	    "x_dhtsize", (json_int_t)ns.dht_size,
+	    "x_nat", api_jstrn(ns.nat, strnlen(ns.nat, sizeof(ns.nat))),
+	    "x_portmap", api_jstrn(ns.portmap, strnlen(ns.portmap, sizeof(ns.portmap))),
+	    "x_external", api_jstrn(ns.external, strnlen(ns.external, sizeof(ns.external))),
+	    "x_listen", api_jstrn(ns.listen, strnlen(ns.listen, sizeof(ns.listen)))));
 }
 
 int
@@ -59,15 +77,30 @@ api_status_peers(struct api_req *r)
 	}
 	/* No peers: the reference encodes its nil slice as null. */
 	a = pl.count == 0 ? json_null() : json_array();
+	/*
+	 * Ours after the reference's: the address packets go to, the round
+	 * trip (0: not measured yet), and whether the peer proved it receives
+	 * what we send (it answered on a connection: a measured round trip),
+	 * which is what "secure" means here — every packet is encrypted and
+	 * signed with the peer's key anyway (docs/protocol.md §2.2).
+	 */
 	while ((rc = ipc_peer_list_next(&pl, &p)) == 1)
-		json_array_append_new(a, json_pack("{s:o, s:o, s:s, s:o, s:b, s:I, s:I}",
+		json_array_append_new(a, json_pack("{s:o, s:o, s:s, s:o, s:b, s:I, s:I, "
+		    "s:o, s:I, s:b, s:b, s:b, s:b, s:I}",
 		    "peerid", api_jb64(p.pubkey, sizeof(p.pubkey)),
 		    "nodeid", api_jb64(p.node_id, sizeof(p.node_id)),
 		    "geoip", "",	/* no GeoIP database in this node */
 		    "useragent", api_jstrn(p.user_agent, strlen(p.user_agent)),
 		    "isroot", p.root != 0,
 		    "blockchainheight", (json_int_t)p.height,
-		    "blockchainversion", (json_int_t)p.version));
+		    "blockchainversion", (json_int_t)p.version,
+		    "x_address", api_jstrn(p.addr, strnlen(p.addr, sizeof(p.addr))),
+		    "x_rttms", (json_int_t)p.rtt_ms,
+		    "x_verified", p.rtt_ms != 0,
+		    "x_active", p.active != 0,
+		    "x_behindnat", p.nat != 0,
+		    "x_firewall", (p.features & WIRE_FEATURE_FIREWALL) != 0,
+		    "x_connections", (json_int_t)p.conns));
 	free(rep);
 	if (rc < 0) {
 		json_decref(a);

@@ -5,8 +5,10 @@
 
 const $ = (id) => document.getElementById(id);
 const NA = 'not available on this node yet';
+/* A route this build of apid does not have answers 501 (or 404 from an older apid). */
+const NOROUTE = 'route not in this build of peernet-apid';
+const noRoute = (st) => st === 501 || st === 404;
 let KEY = sessionStorage.getItem('peernet-key') || '';
-let needKey = true;
 
 /* el('li', {class: 'x'}, 'text', child...) - text children become text nodes. */
 function el(tag, attrs, ...kids) {
@@ -125,7 +127,12 @@ async function showOverview() {
     setText('ov-conn', st.json.isconnected ? 'yes' : 'no (fewer than 2 peers)');
   } else { na('ov-peers'); na('ov-conn'); }
   if (hd.json) setText('ov-chain', 'height ' + hd.json.height + ', version ' + hd.json.version); else na('ov-chain');
-  na('ov-nat', 'not given by this node\'s web API yet (peernetctl status shows it)');
+  /* x_*: apid's extra keys (docs/webapi.md), netd's own view of its reachability. */
+  if (st.json && typeof st.json.x_nat === 'string') {
+    setText('ov-nat', st.json.x_nat + ' · port mapping: ' + (st.json.x_portmap || 'none') +
+      (st.json.x_external ? ' · external address ' + st.json.x_external : ''));
+    setText('ov-listen', st.json.x_listen || 'none', 'mono');
+  } else { na('ov-nat', 'not given by this node\'s web API (peernetctl status shows it)'); na('ov-listen'); }
   if (me.status !== 200) { na('ov-disk'); return; }
   const m = parseMetrics(me.text);
   const disk = (m.peernet_cache_size_bytes || 0) + (m.peernet_chain_shared_bytes || 0);
@@ -187,20 +194,29 @@ let peers = [], peerSort = 'blockchainheight', peerDir = -1;
 async function showPeers() {
   const r = await api('/status/peers');
   if (r.status !== 200) { setText('peers-note', r.status === 501 ? NA : 'error ' + r.status, 'na'); return; }
-  peers = (r.json || []).map((p) => ({ nodeid: b64hex(p.nodeid), address: null, rtt: null, useragent: p.useragent, secure: null, blockchainheight: p.blockchainheight, isroot: p.isroot }));
+  /* x_*: apid's extra keys (docs/webapi.md); absent from a reference node. */
+  const ours = (r.json || []).some((p) => 'x_address' in p);
+  peers = (r.json || []).map((p) => ({
+    nodeid: b64hex(p.nodeid), address: ours ? p.x_address : null, rtt: ours && p.x_rttms ? p.x_rttms : null,
+    useragent: p.useragent, secure: ours ? (p.x_verified ? 1 : 0) : null, blockchainheight: p.blockchainheight,
+    isroot: p.isroot, active: p.x_active, nat: p.x_behindnat, firewall: p.x_firewall,
+  }));
   setText('peers-count', '(' + peers.length + ')');
-  setText('peers-note', 'Address, RTT and whether the connection is secure are not given by this node\'s web API yet.', 'note');
+  setText('peers-note', ours ? 'Every Peernet packet is encrypted and signed with the sender\'s key. Secure "verified": the peer answered on this address (its round trip is measured), so the address is not a forged source.' :
+    'Address, RTT and whether the connection is verified are not given by this node\'s web API.', 'note');
   drawPeers();
 }
 function drawPeers() {
   const v = (p) => p[peerSort] == null ? '' : p[peerSort];
   peers.sort((a, b) => (v(a) < v(b) ? -1 : v(a) > v(b) ? 1 : 0) * peerDir);
   const tb = document.querySelector('#peers-table tbody');
+  const dash = () => el('td', { class: 'na' }, '—');
   tb.replaceChildren(...peers.map((p) => el('tr', null,
-    el('td', { class: 'mono', title: p.nodeid }, short(p.nodeid)),
-    el('td', { class: 'na' }, '—'), el('td', { class: 'na' }, '—'),
+    el('td', { class: 'mono', title: p.nodeid }, short(p.nodeid) + (p.isroot ? ' (root)' : '')),
+    p.address == null ? dash() : el('td', { class: 'mono', title: (p.active ? 'active' : 'inactive') + (p.nat ? ', behind NAT' : '') + (p.firewall ? ', firewalled' : '') }, p.address || '—'),
+    p.rtt == null ? dash() : el('td', null, p.rtt + ' ms'),
     el('td', { title: p.useragent }, p.useragent),
-    el('td', { class: 'na' }, '—'),
+    p.secure == null ? dash() : el('td', { class: p.secure ? 'ok' : 'na' }, p.secure ? 'verified' : 'not yet'),
     el('td', null, String(p.blockchainheight)))));
 }
 for (const b of document.querySelectorAll('#peers-table th button')) {
@@ -234,24 +250,31 @@ async function renameFile(f) {
   const name = prompt('New name', f.name);
   if (name == null || name === f.name) return;
   const r = await post('/blockchain/file/update', { files: [Object.assign({}, f, { name })] });
-  setText('up-status', r.status === 200 ? 'Renamed.' : r.status === 501 ? 'Rename: ' + NA : 'Rename failed: ' + r.status, r.status === 200 ? '' : 'na');
+  const ok = r.status === 200 && r.json && r.json.status === 0;
+  setText('up-status', ok ? 'Renamed.' : noRoute(r.status) ? 'Rename: ' + NOROUTE : 'Rename failed: ' + r.status, ok ? '' : 'na');
   showFiles();
 }
 async function removeFile(f) {
   if (!confirm('Stop sharing "' + f.name + '"?')) return;
   const r = await post('/blockchain/file/delete', { files: [f] });
-  setText('up-status', r.status === 200 ? 'Removed.' : r.status === 501 ? 'Remove: ' + NA : 'Remove failed: ' + r.status, r.status === 200 ? '' : 'na');
+  setText('up-status', r.status === 200 ? 'Removed.' : noRoute(r.status) ? 'Remove: ' + NOROUTE : 'Remove failed: ' + r.status, r.status === 200 ? '' : 'na');
   showFiles();
 }
-/* The reference's upload: one multipart request per file (part "File"),
- * answering {status, hash}; then the files go into the blockchain. */
+/*
+ * The reference's upload (FEATURES.md §3.6): an upload ID from
+ * /warehouse/create/uploadID, then one multipart request per file (field
+ * "id" first, then the part "File") answering {status, hash}; while it runs,
+ * /warehouse/create/track/uploadID?id= says how much the node has stored.
+ * Then the files go into the blockchain with /blockchain/file/add.
+ */
 function kind(f) {
   const m = /^(video|audio|image|text)\//.exec(f.type || '');
   return m ? { video: [3, 7], audio: [4, 6], image: [2, 5], text: [1, 10] }[m[1]] : [0, 0];
 }
-function sendOne(f, onprog) {
+function sendOne(f, id, onprog) {
   return new Promise((res) => {
     const fd = new FormData();
+    if (id) fd.append('id', id);
     fd.append('File', f, f.name);
     const x = new XMLHttpRequest();
     x.open('POST', '/warehouse/create');
@@ -262,6 +285,10 @@ function sendOne(f, onprog) {
     x.send(fd);
   });
 }
+async function uploadId() {
+  const r = await api('/warehouse/create/uploadID');
+  return r.status === 200 && r.json && r.json.apistatus === 0 && r.json.id ? r.json.id : '';
+}
 async function upload(list) {
   const files = [...list];
   if (!files.length) return;
@@ -271,9 +298,25 @@ async function upload(list) {
   const add = [];
   for (const f of files) {
     setText('up-status', 'Uploading ' + f.name + '…');
-    const r = await sendOne(f, (n) => { p.value = (done + n) / total * 100; });
+    const id = await uploadId();
+    let stored = -1, tracking = !!id;
+    const track = async () => {
+      while (tracking) {
+        const t = await api('/warehouse/create/track/uploadID?id=' + id);
+        if (t.status !== 200 || !t.json || t.json.apistatus !== 0) break;
+        stored = (t.json.progress && t.json.progress.uploadedsize) || 0;
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+    };
+    const tracker = track();
+    const r = await sendOne(f, id, (n) => {
+      p.value = (done + n) / total * 100;
+      setText('up-status', 'Uploading ' + f.name + '… ' + size(n) + ' of ' + size(f.size) + ' sent' + (stored >= 0 ? ', ' + size(stored) + ' stored by the node' : ''));
+    });
+    tracking = false;
+    await tracker;
     done += f.size;
-    if (r.status === 501) { p.hidden = true; setText('up-status', 'Sharing by upload: ' + NA + ' (use peernetctl add).', 'na'); return; }
+    if (noRoute(r.status)) { p.hidden = true; setText('up-status', 'Sharing by upload: ' + NOROUTE + ' (use peernetctl add).', 'na'); return; }
     if (r.status !== 200 || !r.json || r.json.status !== 0 || !r.json.hash) { p.hidden = true; setText('up-status', 'Upload of "' + f.name + '" failed (' + r.status + ').', 'error'); return; }
     const [type, format] = kind(f);
     add.push({ hash: r.json.hash, name: f.name, type, format, size: f.size, folder: '', description: '' });
@@ -281,7 +324,8 @@ async function upload(list) {
   p.value = 100;
   const a = await post('/blockchain/file/add', { files: add });
   p.hidden = true;
-  setText('up-status', a.status === 200 && a.json && a.json.status === 0 ? 'Shared.' : a.status === 501 ? 'Uploaded, but adding to the blockchain is ' + NA : 'Add failed: ' + a.status, a.status === 200 ? '' : 'na');
+  const ok = a.status === 200 && a.json && a.json.status === 0;
+  setText('up-status', ok ? 'Shared.' : noRoute(a.status) ? 'Uploaded, but adding to the blockchain: ' + NOROUTE : 'Add failed: ' + a.status, ok ? '' : 'na');
   showFiles();
 }
 const drop = $('drop');
@@ -337,8 +381,8 @@ $('search-form').addEventListener('submit', async (ev) => {
   }
   job = r.json.id;
   setText('s-status', 'Searching…');
-  /* The websocket takes no key header: with a key set, results are polled. */
-  if (!needKey && 'WebSocket' in window) openWs(job); else poll(job);
+  /* Results as they come over the websocket; polled when it cannot open. */
+  if ('WebSocket' in window) openWs(job); else poll(job);
 });
 function stopSearch() {
   clearTimeout(pollT);
@@ -376,17 +420,20 @@ async function poll(id) {
   pollT = setTimeout(() => poll(id), s === 0 ? 50 : 300);
 }
 function openWs(id) {
-  const u = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/search/result/ws?id=' + id;
-  let got = false;
+  /* A browser cannot put x-api-key on a websocket: the key goes as k= (apid takes it on this route). */
+  const u = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/search/result/ws?id=' + id +
+    (KEY ? '&k=' + encodeURIComponent(KEY) : '');
+  let last = false;
   ws = new WebSocket(u);
   ws.onmessage = (e) => {
-    got = true;
     let j = null;
     try { j = JSON.parse(e.data); } catch (x) { return; }
     addResults(j.files);
-    if (j.status === 1) finished(false); else finished(true);
+    last = j.status === 1;
+    finished(!last);
   };
-  ws.onclose = () => { ws = null; if (!got && id === job) poll(id); };
+  /* Closed before the last message (refused, or cut): the rest is polled. */
+  ws.onclose = () => { ws = null; if (!last && id === job) poll(id); };
 }
 const box = $('results'), pad = $('results-pad');
 let drawPending = false, drawn = '', dirty = false;
@@ -480,7 +527,18 @@ function play(f, node) {
   if (KEY) u += '&k=' + encodeURIComponent(KEY);
   $('pl-title').textContent = f.name;
   $('pl-note').textContent = '';
-  v.onerror = () => { $('pl-note').textContent = 'This file cannot be played here: it may not be in this node\'s warehouse yet (streaming from another peer is ' + NA + '), or its format is not supported by the browser.'; };
+  /* The element tells no HTTP status: on an error, ask the route once for it. */
+  v.onerror = async () => {
+    const r = await fetch(u, { headers: { Range: 'bytes=0-0' }, cache: 'no-store' }).catch(() => null);
+    let why = 'the node does not answer';
+    if (r) {
+      let j = null;
+      try { j = await r.json(); } catch (e) { /* media bytes */ }
+      why = r.status === 501 ? 'streaming from another peer: ' + NOROUTE :
+        r.ok ? 'the browser cannot play this format' : 'the node answered ' + r.status + (j && j.error ? ': ' + j.error : '');
+    }
+    $('pl-note').textContent = 'This file cannot be played here: ' + why + '.';
+  };
   v.src = u;
   location.hash = '#player';
 }
@@ -488,10 +546,9 @@ function play(f, node) {
 /* ---------- start ---------- */
 (async function start() {
   const r = await fetch('/test', { headers: KEY ? { 'x-api-key': KEY } : {}, cache: 'no-store' }).catch(() => null);
-  if (r && r.status === 200) { needKey = !!KEY; route(); return; }
+  if (r && r.status === 200) { route(); return; }
   if (r && r.status === 401) {
     if (KEY) { KEY = ''; sessionStorage.removeItem('peernet-key'); }
-    needKey = true;
     showLogin('');
     return;
   }

@@ -4,7 +4,9 @@
 # from the committed lockfile).  Two nodes on loopback, each with apid and an
 # API key; A shares files with peernetctl (a text file, a short video made
 # with ffmpeg, a file named "<img src=x onerror=alert(1)>"); the page on A and
-# on B is checked screen by screen (tests/browser/test.js says what).
+# on B is checked screen by screen (tests/browser/test.js says what).  A third
+# node C has no key.  Timings are printed here and held to the goals by
+# bench/browser.sh.
 # Screenshots are kept in $PEERNET_ARTEFACTS (default
 # /tmp/peernet-browser-artefacts).  SKIP with the reason when chromium, node
 # or the npm package cannot be had.
@@ -56,8 +58,15 @@ printf 'removed through the page\n' > "$SRC/browserremove.txt"
 if command -v ffmpeg >/dev/null; then
 	timeout 60 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=duration=4:size=160x120:rate=15 \
 	    -c:v libvpx -b:v 200k -g 15 "$SRC/browserclip.webm" || rm -f "$SRC/browserclip.webm"
+	# played on B straight from the search result: B never downloads it
+	timeout 60 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=duration=4:size=160x120:rate=15 \
+	    -c:v libvpx -b:v 200k -g 15 "$SRC/browserremote.webm" || rm -f "$SRC/browserremote.webm"
 fi
 "$CTL" -d "$A" add "$SRC"/* >/dev/null || t_fail add "peernetctl add failed on A"
+# uploaded through A's page (not added here)
+UPLOAD="$W/browserupload.txt"
+printf 'uploaded through the page %s %s\n' "$RANDOM" "$(date +%s%N)" > "$UPLOAD"
+NB=$("$CTL" -d "$B" id --json | jq -r .node_id)
 
 for n in A B; do
 	d=${!n}; ip=$IPA; [ $n = B ] && ip=$IPB
@@ -109,7 +118,7 @@ s=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/")
 
 mkdir -p "$ART"
 export URL_A="http://$IPA:$HPORT" URL_B="http://$IPB:$HPORT" KEY NODE_A="$NA" ART CHROMIUM
-export SRC FILES_B="$W/filesB"
+export SRC FILES_B="$W/filesB" UPLOAD CTL DIR_A="$A" NODE_B="$NB"
 timeout 400 node "$TB/test.js"
 rc=$?
 [ $rc = 0 ] || [ $rc = 1 ] || t_fail run "test.js exited with status $rc"
