@@ -118,23 +118,26 @@ function parseMetrics(text) {
   }
   return m;
 }
+/* Each part is drawn as soon as its answer comes (apid answers them one after the other). */
 async function showOverview() {
-  const [acc, st, me, hd] = await Promise.all([api('/account/info'), api('/status'), api('/metrics'), api('/blockchain/header')]);
-  if (acc.status === 401) return;
-  if (acc.json) { setText('ov-node', acc.json.nodeid, 'mono'); setText('ov-peer', acc.json.peerid, 'mono'); } else na('ov-node');
-  if (st.json) {
-    setText('ov-peers', String(st.json.countpeerlist));
-    setText('ov-conn', st.json.isconnected ? 'yes' : 'no (fewer than 2 peers)');
-  } else { na('ov-peers'); na('ov-conn'); }
-  if (hd.json) setText('ov-chain', 'height ' + hd.json.height + ', version ' + hd.json.version); else na('ov-chain');
-  /* x_*: apid's extra keys (docs/webapi.md), netd's own view of its reachability. */
-  if (st.json && typeof st.json.x_nat === 'string') {
-    setText('ov-nat', st.json.x_nat + ' · port mapping: ' + (st.json.x_portmap || 'none') +
-      (st.json.x_external ? ' · external address ' + st.json.x_external : ''));
-    setText('ov-listen', st.json.x_listen || 'none', 'mono');
-  } else { na('ov-nat', 'not given by this node\'s web API (peernetctl status shows it)'); na('ov-listen'); }
-  if (me.status !== 200) { na('ov-disk'); return; }
-  const m = parseMetrics(me.text);
+  const acc = api('/account/info'), st = api('/status'), me = api('/metrics'), hd = api('/blockchain/header');
+  acc.then((r) => { if (r.json) { setText('ov-node', r.json.nodeid, 'mono'); setText('ov-peer', r.json.peerid, 'mono'); } else if (r.status !== 401) na('ov-node'); });
+  hd.then((r) => { if (r.json) setText('ov-chain', 'height ' + r.json.height + ', version ' + r.json.version); else na('ov-chain'); });
+  st.then((r) => {
+    const j = r.json;
+    if (j) {
+      setText('ov-peers', String(j.countpeerlist));
+      setText('ov-conn', j.isconnected ? 'yes' : 'no (fewer than 2 peers)');
+    } else { na('ov-peers'); na('ov-conn'); }
+    /* x_*: apid's extra keys (docs/webapi.md), netd's own view of its reachability. */
+    if (j && typeof j.x_nat === 'string') {
+      setText('ov-nat', j.x_nat + ' · port mapping: ' + (j.x_portmap || 'none') + (j.x_external ? ' · external address ' + j.x_external : ''));
+      setText('ov-listen', j.x_listen || 'none', 'mono');
+    } else { na('ov-nat', 'not given by this node\'s web API (peernetctl status shows it)'); na('ov-listen'); }
+  });
+  const r = await me;
+  if (r.status !== 200) { na('ov-disk'); return; }
+  const m = parseMetrics(r.text);
   const disk = (m.peernet_cache_size_bytes || 0) + (m.peernet_chain_shared_bytes || 0);
   setText('ov-disk', size(disk) + ' (shared files ' + size(m.peernet_chain_shared_bytes || 0) + ', cache ' + size(m.peernet_cache_size_bytes || 0) + ')');
   const ul = $('ov-daemons');
@@ -364,7 +367,7 @@ let results = [], seen = new Set(), job = null, pollT = null, ws = null;
 $('search-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   stopSearch();
-  results = []; seen = new Set();
+  results = []; seen = new Set(); running = true;
   drawResults(true);
   const kb = (id) => $(id).value === '' ? -1 : Math.round(Number($(id).value) * 1024);
   const body = {
@@ -399,15 +402,26 @@ function addResults(files) {
   }
   sortResults();
 }
-/* Results arrive in any order: sorted here too, and again when the choice changes. */
+/*
+ * Results arrive in any order (one per websocket message, up to thousands):
+ * sorted here too, and again when the choice changes, at most once per
+ * frame, just before the rows are drawn.
+ */
 const SORTS = { 3: ['date', 1], 4: ['date', -1], 5: ['name', 1], 6: ['name', -1], 7: ['size', 1], 8: ['size', -1] };
-function sortResults() {
+let needSort = false;
+function sortResults() { needSort = true; drawResults(true); }
+function sortNow() {
   const s = SORTS[$('f-sort').value];
   if (s) results.sort((a, b) => (a[s[0]] < b[s[0]] ? -1 : a[s[0]] > b[s[0]] ? 1 : 0) * s[1]);
-  drawResults(true);
+  needSort = false;
 }
 $('f-sort').addEventListener('change', sortResults);
-function finished(n) { setText('s-status', results.length + ' result' + (results.length === 1 ? '' : 's') + (n ? '' : ', search finished') + '.'); }
+let running = false;
+function finished(n) { running = n; drawResults(true); }
+function statusLine() {
+  if (running && !results.length) setText('s-status', 'Searching…');
+  else setText('s-status', results.length + ' result' + (results.length === 1 ? '' : 's') + (running ? '' : ', search finished') + '.');
+}
 async function poll(id) {
   if (id !== job) return;
   const r = await api('/search/result?id=' + id + '&limit=500');
@@ -435,27 +449,45 @@ function openWs(id) {
   /* Closed before the last message (refused, or cut): the rest is polled. */
   ws.onclose = () => { ws = null; if (!last && id === job) poll(id); };
 }
+/*
+ * A virtual list: only the rows in view (and a few around) are in the DOM,
+ * absolutely placed; a row already drawn is kept while it stays in view, so
+ * scrolling builds only the rows that come into view.  Rows stay in index
+ * order in the DOM (the Tab order).  All the work is done once per frame.
+ */
 const box = $('results'), pad = $('results-pad');
-let drawPending = false, drawn = '', dirty = false;
+let drawPending = false, dirty = false, shown = new Map();	/* result -> its row */
 function drawResults(resize) {
   if (resize) dirty = true;
-  if (resize) {
-    pad.style.height = results.length * ROW + 'px';
-    box.style.height = Math.min(results.length * ROW + 2, Math.max(240, window.innerHeight * 0.6)) + 'px';
-  }
   if (drawPending) return;
   drawPending = true;
-  requestAnimationFrame(() => {
-    drawPending = false;
-    const first = Math.max(0, Math.floor(box.scrollTop / ROW) - 5);
-    const last = Math.min(results.length, first + Math.ceil(box.clientHeight / ROW) + 10);
-    if (!dirty && drawn === first + ':' + last) return;	/* same rows: nothing to do */
-    drawn = first + ':' + last;
+  requestAnimationFrame(paint);
+}
+function paint() {
+  drawPending = false;
+  if (dirty) {
+    if (needSort) sortNow();
+    pad.style.height = results.length * ROW + 'px';
+    box.style.height = Math.min(results.length * ROW + 2, Math.max(240, window.innerHeight * 0.6)) + 'px';
+    if (job || results.length) statusLine();
     dirty = false;
-    const rows = [];
-    for (let i = first; i < last; i++) rows.push(resultRow(results[i], i));
-    pad.replaceChildren(...rows);
-  });
+  }
+  const first = Math.max(0, Math.floor(box.scrollTop / ROW) - 5);
+  const last = Math.min(results.length, first + Math.ceil(box.clientHeight / ROW) + 10);
+  const next = new Map();
+  for (let i = first; i < last; i++) {
+    const f = results[i];
+    let e = shown.get(f);
+    if (!e) e = resultRow(f, i);
+    else if (e.dataset.i !== String(i)) { e.style.top = i * ROW + 'px'; e.dataset.i = i; }
+    next.set(f, e);
+  }
+  for (const [f, e] of shown) if (!next.has(f)) e.remove();
+  let cur = pad.firstChild;
+  for (const e of next.values()) {
+    if (e === cur) cur = cur.nextSibling; else pad.insertBefore(e, cur);
+  }
+  shown = next;
 }
 box.addEventListener('scroll', () => drawResults(false), { passive: true });
 function sharedBy(f) {
@@ -464,7 +496,7 @@ function sharedBy(f) {
 }
 function resultRow(f, i) {
   const media = f.type === 3 || f.type === 4;
-  return el('div', { class: 'row', style: 'top:' + i * ROW + 'px', role: 'listitem' },
+  return el('div', { class: 'row', style: 'top:' + i * ROW + 'px', role: 'listitem', 'data-i': i },
     el('div', { class: 'txt' },
       el('div', { class: 'name', title: f.name }, f.name),
       el('div', { class: 'meta' }, size(f.size) + ' · ' + typeName(f.type) + ' · ' + day(f.date) + ' · ' + sharedBy(f))),
