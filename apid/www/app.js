@@ -152,7 +152,9 @@ async function showOverview() {
   }
 }
 function takeSample(m) {
-  const rx = m.peernet_netd_rx_packets_total, tx = m.peernet_netd_tx_packets_total;
+  /* Datagrams in (transfers' lite packets included), packets out (every datagram sent). */
+  const rx = m.peernet_netd_rx_datagrams_total != null ? m.peernet_netd_rx_datagrams_total : m.peernet_netd_rx_packets_total;
+  const tx = m.peernet_netd_tx_packets_total;
   if (rx == null) return false;
   hist.push({ t: Date.now(), rx, tx });
   while (hist.length && hist[0].t < Date.now() - 300000) hist.shift();
@@ -221,6 +223,13 @@ function drawPeers() {
     el('td', { title: p.useragent }, p.useragent),
     p.secure == null ? dash() : el('td', { class: p.secure ? 'ok' : 'na' }, p.secure ? 'verified' : 'not yet'),
     el('td', null, String(p.blockchainheight)))));
+  /* Column names on the cells (a narrow screen shows each row as a card) and the sort order on the headers. */
+  const ths = [...document.querySelectorAll('#peers-table th')];
+  for (const tr of tb.rows) [...tr.cells].forEach((td, i) => td.setAttribute('data-label', ths[i].textContent));
+  for (const th of ths) {
+    if (th.firstChild.dataset.sort === peerSort) th.setAttribute('aria-sort', peerDir > 0 ? 'ascending' : 'descending');
+    else th.removeAttribute('aria-sort');
+  }
 }
 for (const b of document.querySelectorAll('#peers-table th button')) {
   b.addEventListener('click', () => {

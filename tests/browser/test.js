@@ -187,7 +187,13 @@ async function run(browser) {
   if (NOROUTE(upSt)) {
     skip('upload_share', 'route not in this build: POST /warehouse/create answers ' + upSt);
   } else {
-    await page.setInputFiles('#upload', E.UPLOAD);
+    // Dropped on the drop zone, as a user drags it from a file manager.
+    const dt = await page.evaluateHandle(([name, b64]) => {
+      const d = new DataTransfer();
+      d.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'text/plain' }));
+      return d;
+    }, [path.basename(E.UPLOAD), fs.readFileSync(E.UPLOAD).toString('base64')]);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
     await page.waitForFunction(() => !/Uploading/.test(document.getElementById('up-status').textContent), null, { timeout: 30000 }).catch(() => {});
     const up = await page.textContent('#up-status');
     const upName = path.basename(E.UPLOAD);
