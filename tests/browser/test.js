@@ -246,13 +246,15 @@ async function run(browser) {
   await page.click('h1');
   const toSearch = await tabUntil(page, "a.getAttribute('href') === '#search'", 12);
   if (toSearch.ok) await page.keyboard.press('Enter');
-  check('keyboard_navigation', toSearch.ok && await page.isVisible('#search'), 'the Search link was not reachable with Tab: ' + toSearch.seen.join(' '));
+  const searchShown = await page.waitForSelector('#search', { state: 'visible', timeout: 5000 }).then(() => true, () => false);
+  check('keyboard_navigation', toSearch.ok && searchShown, 'the Search link was not reachable with Tab: ' + toSearch.seen.join(' '));
   const sTab = await tabUntil(page, "a.type === 'submit' && a.form && a.form.id === 'search-form'", 20);
   const want = ['q', 'f-type', 'f-format', 'f-min', 'f-max', 'f-from', 'f-to', 'f-sort'];
   check('keyboard_search_controls_in_order', sTab.ok && want.every((w, i) => sTab.seen.indexOf(w) >= 0 && (i === 0 || sTab.seen.indexOf(w) > sTab.seen.indexOf(want[i - 1]))), sTab.seen.join(' '));
   await page.click('h1');
   const toFiles = await tabUntil(page, "a.getAttribute('href') === '#files'", 12);
   if (toFiles.ok) await page.keyboard.press('Enter');
+  await page.waitForSelector('#files', { state: 'visible', timeout: 5000 }).catch(() => {});
   const fTab = await tabUntil(page, "a.id === 'pf-name'", 40);
   check('keyboard_files_controls', toFiles.ok && fTab.ok && fTab.seen.includes('drop') && fTab.seen.some((x) => x === 'Rename') && fTab.seen.some((x) => x === 'Remove'), fTab.seen.join(' '));
   check('page_a_no_console_errors', realErrors(page).length === 0, JSON.stringify(realErrors(page)));
