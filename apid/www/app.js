@@ -484,16 +484,18 @@ function paint() {
   const first = Math.max(0, Math.floor(box.scrollTop / ROW) - 5);
   const last = Math.min(results.length, first + Math.ceil(box.clientHeight / ROW) + 10);
   const next = new Map();
+  for (let i = first; i < last; i++) if (shown.has(results[i])) next.set(results[i], shown.get(results[i]));
+  for (const [f, e] of shown) if (!next.has(f)) { e.remove(); pool.push(e); }
   for (let i = first; i < last; i++) {
     const f = results[i];
-    let e = shown.get(f);
-    if (!e) e = resultRow(f, i);
-    else if (e.dataset.i !== String(i)) { e.style.top = i * ROW + 'px'; e.dataset.i = i; }
-    next.set(f, e);
+    let e = next.get(f);
+    if (!e) { e = pool.pop() || makeRow(); fillRow(e, f); next.set(f, e); }
+    if (e.dataset.i !== String(i)) { e.style.top = i * ROW + 'px'; e.dataset.i = i; }
   }
-  for (const [f, e] of shown) if (!next.has(f)) e.remove();
+  /* in index order: Map keeps insertion order, so sort the few entries */
+  const order = [...next.values()].sort((a, b) => a.dataset.i - b.dataset.i);
   let cur = pad.firstChild;
-  for (const e of next.values()) {
+  for (const e of order) {
     if (e === cur) cur = cur.nextSibling; else pad.insertBefore(e, cur);
   }
   shown = next;
@@ -503,15 +505,28 @@ function sharedBy(f) {
   const n = (f.metadata || []).find((m) => m.type === 5 && m.name === 'Shared By Count');
   return 'shared by ' + (f.username || short(b64hex(f.nodeid))) + (n && n.number > 1 ? ' and ' + (n.number - 1) + ' more' : '');
 }
-function resultRow(f, i) {
-  const media = f.type === 3 || f.type === 4;
-  return el('div', { class: 'row', style: 'top:' + i * ROW + 'px', role: 'listitem', 'data-i': i },
-    el('div', { class: 'txt' },
-      el('div', { class: 'name', title: f.name }, f.name),
-      el('div', { class: 'meta' }, size(f.size) + ' · ' + typeName(f.type) + ' · ' + day(f.date) + ' · ' + sharedBy(f))),
-    el('button', { onclick: () => startDownload(f) }, 'Download'),
-    media ? el('button', { class: 'sec', onclick: () => play(f, b64hex(f.nodeid)) }, 'Play') : null);
+/* Rows scrolled out are kept for the rows scrolled in: only their text changes. */
+const pool = [];
+function makeRow() {
+  return el('div', { class: 'row', role: 'listitem' },
+    el('div', { class: 'txt' }, el('div', { class: 'name' }), el('div', { class: 'meta' })),
+    el('button', { 'data-act': 'download' }, 'Download'),
+    el('button', { class: 'sec', 'data-act': 'play' }, 'Play'));
 }
+function fillRow(e, f) {
+  const [txt, , playb] = e.children, [name, meta] = txt.children;
+  name.textContent = f.name;
+  name.title = f.name;
+  meta.textContent = size(f.size) + ' · ' + typeName(f.type) + ' · ' + day(f.date) + ' · ' + sharedBy(f);
+  playb.hidden = !(f.type === 3 || f.type === 4);
+}
+/* One handler for every row's buttons: the row's index says which result. */
+pad.addEventListener('click', (ev) => {
+  const b = ev.target.closest('button[data-act]');
+  const f = b && results[Number(b.closest('.row').dataset.i)];
+  if (!f) return;
+  if (b.dataset.act === 'download') startDownload(f); else play(f, b64hex(f.nodeid));
+});
 
 /* ---------- downloads ---------- */
 let dls = JSON.parse(sessionStorage.getItem('peernet-dls') || '[]');
