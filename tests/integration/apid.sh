@@ -273,8 +273,6 @@ c /search >/dev/null
 [ "$(code)" = 405 ] && t_pass wrong_method_405 || t_fail wrong_method_405 "$(code)"
 c /account/delete >/dev/null
 [ "$(code)" = 204 ] && t_pass account_delete_without_confirm_204 || t_fail account_delete_without_confirm_204 "$(code)"
-c "/search/result?id=$(printf '00000000-0000-4000-8000-%012d' 1)&reset=1" >/dev/null
-[ "$(code)" = 501 ] && jq -e '.code == "not_implemented"' "$W/body" >/dev/null && t_pass not_yet_reset_501 || t_fail not_yet_reset_501 "$(code)"
 
 # --- §3.6 / §3.7 file bytes and ranges --------------------------------------------------
 c "/warehouse/read?hash=$HB" >/dev/null
@@ -569,6 +567,32 @@ jqt file_update_renamed "[.files[] | select(.id == \"$UPID\") | .name] == [\"ren
 c /blockchain/file/update -X POST -d "{\"files\":[{\"hash\":\"$(b64 "$HU")\",\"name\":\"x\"}]}" >/dev/null
 [ "$(code)" = 400 ] && jq -e '.error | test("id")' "$W/body" >/dev/null && t_pass file_update_without_id_400 ||
 	t_fail file_update_without_id_400 "$(code)"
+
+# --- §3.4 reset=1: new filters and sort on a running search, from its first result again -------------
+head -c 10 /dev/urandom > "$W/reset-a.txt"; head -c 5000 /dev/urandom > "$W/reset-b.bin"
+head -c 300 /dev/urandom > "$W/reset-c.txt"
+"$CTL" -d "$A" add "$W/reset-a.txt" "$W/reset-b.bin" "$W/reset-c.txt" >/dev/null
+c /search -X POST -d '{"term":"reset","timeout":5}' >/dev/null
+RID=$(jq -r .id "$W/body")
+three() { c "/search/statistic?id=$RID" >/dev/null; jq -e '.total == 3' "$W/body" >/dev/null; }
+if wait_for 10 three; then
+	c "/search/result?id=$RID&limit=10&reset=1&filetype=-1&fileformat=-1&sizemin=-1&sizemax=-1&sort=8" >/dev/null
+	jqt reset_sort_size_desc '[.files[].name] == ["reset-b.bin","reset-c.txt","reset-a.txt"]'
+	c "/search/result?id=$RID&limit=10&reset=1&filetype=1&fileformat=-1&sizemin=100&sizemax=-1&sort=0" >/dev/null
+	jqt reset_filters_type_and_size '[.files[].name] == ["reset-c.txt"]'
+	c "/search/result?id=$RID&limit=2&reset=1&filetype=-1&fileformat=-1&sizemin=-1&sizemax=-1&sort=7" >/dev/null
+	jqt reset_cursor_first_page '[.files[].name] == ["reset-a.txt","reset-c.txt"]'
+	c "/search/result?id=$RID&limit=2" >/dev/null
+	jqt reset_cursor_next_page '[.files[].name] == ["reset-b.bin"]'
+	c "/search/result?id=$RID&limit=2&offset=1" >/dev/null
+	jqt reset_absolute_offset '[.files[].name] == ["reset-c.txt","reset-b.bin"]'
+	c "/search/result?id=$RID&limit=2&reset=1&node=zz" >/dev/null
+	[ "$(code)" = 400 ] && t_pass reset_bad_node_400 || t_fail reset_bad_node_400 "$(code)"
+else
+	t_fail reset_sort_size_desc "search for 'reset' never had 3 results: $(cat "$W/body")"
+fi
+c "/search/result?id=00000000-0000-4000-8000-000000000001&reset=1&filetype=-1" >/dev/null
+jqt reset_unknown_id_status_2 '.status == 2'
 
 # --- §3.6 a local file by path, warehouse delete ------------------------------------------------
 head -c 400000 /dev/urandom > "$FD/sub/local.bin"; chmod 644 "$FD/sub/local.bin"
