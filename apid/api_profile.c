@@ -1,7 +1,9 @@
 /*
- * api_profile.c — the own profile's routes (FEATURES.md §3.3), read through
- * storaged's IPC_PROFILE_GET one field at a time.  Text for the fields
- * 0..5, a base64 blob for 6 (picture) and client-defined types.
+ * api_profile.c — the profile routes (FEATURES.md §3.3): the own profile
+ * read through storaged's IPC_PROFILE_GET one field at a time, written with
+ * IPC_PROFILE_SET, fields deleted with IPC_PROFILE_DEL; another node's from
+ * the cache of its chain (IPC_PEER_PROFILE).  Text for the fields 0..5, a
+ * base64 blob for 6 (picture) and client-defined types.
  */
 #include <stdio.h>
 #include <stdlib.h>

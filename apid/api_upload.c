@@ -486,7 +486,8 @@ api_upload_finish(struct api_req *r, struct api_upload *u)
 	char err[256];
 	int rc;
 
-	if (u->status == 0 && MHD_destroy_post_processor(u->pp) != MHD_YES)
+	/* Destroying the parser hands over what it still holds, or says it was cut short. */
+	if (MHD_destroy_post_processor(u->pp) != MHD_YES)
 		api_up_fail(u, 400, "bad_multipart", "truncated multipart/form-data body");
 	u->pp = NULL;
 	if (u->status == 0 && !u->file_seen)

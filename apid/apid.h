@@ -9,8 +9,8 @@
  *	api_parse.c	pure parsers: query values, Range, JSON bodies (fuzzed)
  *	api_ipc.c	the only door to the node: IPC calls to the daemons
  *	api_status.c	/test /status, /status/peers, /status/config, /account/info, /shutdown
- *	api_chain.c	/blockchain/header, /blockchain/file/list; apiFile JSON
- *	api_profile.c	/profile/list, /profile/read
+ *	api_chain.c	/blockchain/header, read, append, file/list|add|update|delete; apiFile JSON
+ *	api_profile.c	/profile/list, /profile/read (own and other nodes'), write, delete
  *	api_search.c	/search /search/result /search/terminate
  *	api_ws.c	/search/result/ws, /console (WebSocket)
  *	api_console.c	/console's commands
