@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -16,6 +17,9 @@
 
 #define API_PROFILE_STD	7	/* Name .. Picture: the fields /profile/list knows */
 #define API_STATUS_NOT_PRESENT	4	/* DATA.md §2.8: requested data not present */
+#define API_PROFILE_FIND_MS	3000	/* DHT lookup of a node not connected */
+#define API_PROFILE_WAIT_TRIES	10	/* then its chain fetched: 10 x 300 ms */
+#define API_PROFILE_WAIT_MS	300
 
 /* 1 and the field as JSON, 0 when not set, -1 with err when storaged failed. */
 static int
@@ -71,13 +75,39 @@ api_profile_node_reply(struct api_req *r, int who, const char *err)
 	return api_reply_ipc_err(r, "netd", err);
 }
 
+/* A DHT lookup of a node not connected (netd's IPC_FIND): 0 and its key. */
+static int
+api_profile_find(struct api_req *r, const uint8_t nid[32], uint8_t pubkey[33])
+{
+	struct ipc_find_req f;
+	struct ipc_find_rep fr;
+	uint8_t req[64], *rep;
+	char err[256];
+	size_t len;
+	int refused, rc;
+	long n;
+
+	memcpy(f.key, nid, 32);
+	f.timeout_ms = API_PROFILE_FIND_MS;
+	n = ipc_find_req_encode(req, sizeof(req), &f);
+	if (api_ipc(r->api, "netd", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err)) != 0)
+		return -1;
+	rc = ipc_find_rep_decode(rep, len, &fr);
+	free(rep);
+	if (rc != 0 || !fr.found)
+		return -1;
+	memcpy(pubkey, fr.pubkey, 33);
+	return 0;
+}
+
 /*
- * Another node's profile: its public key from netd's peer list (the
- * reference also searches the DHT; a node we are not connected to has no
- * chain in our cache to read anyway), then the newest value of each field
- * in the cached blocks of its chain (storaged).  0 and *pp, or an error
- * reply queued (-1, *mhd_rc): 404 JSON for a node not in the peer list or
- * with nothing cached, where the reference drops the connection.
+ * Another node's profile, as the reference finds it: its public key from
+ * netd's peer list, else from one DHT lookup; then the newest value of each
+ * field in the cached blocks of its chain (storaged), waiting a little for
+ * a node just found to have its chain fetched.  0 and *pp, or an error
+ * reply queued (-1, *mhd_rc): 404 JSON for a node not found or with
+ * nothing cached, where the reference drops the connection.
  */
 static int
 api_profile_remote(struct api_req *r, const uint8_t nid[32], uint8_t **rep,
@@ -89,7 +119,7 @@ api_profile_remote(struct api_req *r, const uint8_t nid[32], uint8_t **rep,
 	uint8_t req[64], *prep;
 	char err[256];
 	size_t len;
-	int found = 0, refused, rc;
+	int found = 0, refused, rc, tries;
 	long n;
 
 	if (api_ipc_empty(r->api, "netd", IPC_PEERS, &prep, &len, err, sizeof(err)) != 0) {
@@ -107,29 +137,37 @@ api_profile_remote(struct api_req *r, const uint8_t nid[32], uint8_t **rep,
 			found = 1;
 		}
 	free(prep);
+	/* Not connected: one DHT lookup (as the reference), which also contacts it. */
+	if (!found && api_profile_find(r, nid, q.owner) == 0)
+		found = 2;
 	if (!found) {
-		*mhd_rc = api_reply_error(r, 404, "node_unknown", "that node is not "
-		    "in this node's peer list");
+		*mhd_rc = api_reply_error(r, 404, "node_unknown", "that node is neither "
+		    "in this node's peer list nor found in the DHT");
 		return -1;
 	}
-	n = ipc_peer_profile_req_encode(req, sizeof(req), &q);
-	if (api_ipc(r->api, "storaged", req, (size_t)n, rep, &len, &refused, err,
-	    sizeof(err)) != 0) {
-		*mhd_rc = api_reply_ipc_err(r, "storaged", err);
-		return -1;
-	}
-	if ((rc = ipc_peer_profile_decode(*rep, len, pp)) != 0) {
+	/* A node just found: netd fetches its chain when it announces itself. */
+	for (tries = 0; ; tries++) {
+		n = ipc_peer_profile_req_encode(req, sizeof(req), &q);
+		if (api_ipc(r->api, "storaged", req, (size_t)n, rep, &len, &refused, err,
+		    sizeof(err)) != 0) {
+			*mhd_rc = api_reply_ipc_err(r, "storaged", err);
+			return -1;
+		}
+		if ((rc = ipc_peer_profile_decode(*rep, len, pp)) != 0) {
+			free(*rep);
+			*mhd_rc = api_reply_ipc_err(r, "storaged", "malformed profile reply");
+			return -1;
+		}
+		if (pp->cached)
+			return 0;
 		free(*rep);
-		*mhd_rc = api_reply_ipc_err(r, "storaged", "malformed profile reply");
-		return -1;
+		if (found != 2 || tries >= API_PROFILE_WAIT_TRIES)
+			break;
+		nanosleep(&(struct timespec){ 0, API_PROFILE_WAIT_MS * 1000000L }, NULL);
 	}
-	if (!pp->cached) {
-		free(*rep);
-		*mhd_rc = api_reply_error(r, 404, "not_cached", "nothing of that node's "
-		    "blockchain is cached yet");
-		return -1;
-	}
-	return 0;
+	*mhd_rc = api_reply_error(r, 404, "not_cached", "nothing of that node's "
+	    "blockchain is cached yet");
+	return -1;
 }
 
 static json_t *

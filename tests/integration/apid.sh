@@ -644,6 +644,19 @@ c "/profile/read?field=0&node=$NB" >/dev/null
 jqt profile_read_other_node '.status == 0 and .fields[0].text == "Bob"'
 c "/profile/read?field=3&node=$NB" >/dev/null
 jqt profile_read_other_node_unset_4 '.status == 4 and .fields == null'
+# D knows only B: A finds it through the DHT (or B's peer list), then reads its cached chain.
+D=$(t_mkdir)
+PBK=$("$CTL" -d "$B" id --json | jq -r .peer_id)
+"$CTL" -d "$D" init --listen "127.0.68.4:$PORT" --root "$PBK@$IPB:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+if "$CTL" -d "$D" up >/dev/null; then
+	"$CTL" -d "$D" profile set name "Dora" >/dev/null
+	ND=$("$CTL" -d "$D" id --json | jq -r .node_id)
+	dora() { c "/profile/list?node=$ND" >/dev/null; jq -e '.fields[0].text == "Dora"' "$W/body" >/dev/null; }
+	wait_for 40 dora && t_pass profile_list_node_not_connected_first || t_fail profile_list_node_not_connected_first "$(code) $(cat "$W/body")"
+	"$CTL" -d "$D" down >/dev/null
+else
+	t_fail profile_list_node_not_connected_first "D did not start"
+fi
 
 # --- the sandbox of the running apid --------------------------------------------------------
 st=/proc/$APID_PID/status
