@@ -492,6 +492,10 @@ api_upload_finish(struct api_req *r, struct api_upload *u)
 	u->pp = NULL;
 	if (u->status == 0 && !u->file_seen)
 		api_up_fail(u, 400, "bad_multipart", "no part named File in the form");
+	/* As the reference: an id that is not a UUID fails the upload. */
+	u->idtext[u->idlen] = '\0';
+	if (u->status == 0 && u->idlen > 0 && api_parse_uuid(u->idtext, (uint8_t[16]){ 0 }) != 0)
+		api_up_fail(u, 400, "bad_id", "the id field is not an upload ID (UUID)");
 	if (u->status == 0)
 		(void)api_up_flush(u);
 	if (u->status != 0) {

@@ -515,6 +515,8 @@ c /warehouse/create -H 'Content-Type: text/plain' --data-binary "@$W/hello.txt" 
 [ "$(code)" = 400 ] && jq -e '.code == "bad_multipart"' "$W/body" >/dev/null || { bad=1; echo "# text/plain: $(code)"; }
 c /warehouse/create -F "other=@$W/hello.txt" >/dev/null
 [ "$(code)" = 400 ] && jq -e '.error | test("File")' "$W/body" >/dev/null || { bad=1; echo "# no File part: $(code)"; }
+c /warehouse/create -F "id=not-a-uuid" -F "File=@$W/hello.txt" >/dev/null
+[ "$(code)" = 400 ] && jq -e '.code == "bad_id"' "$W/body" >/dev/null || { bad=1; echo "# bad id: $(code)"; }
 c /warehouse/create -H 'Transfer-Encoding: chunked' -F "File=@$W/hello.txt" >/dev/null
 [ "$(code)" = 411 ] && jq -e '.code == "length_required"' "$W/body" >/dev/null || { bad=1; echo "# chunked: $(code)"; }
 printf -- '--XyZ\r\nContent-Disposition: form-data; name="File"; filename="t"\r\n\r\nabc' > "$W/trunc.body"
