@@ -189,6 +189,40 @@ storaged_profile_del(struct storaged *s, struct ipc_req *req, const uint8_t *msg
 	web_reply_u32(req, IPC_PROFILE_DEL, (uint32_t)deleted);
 }
 
+struct web_files {
+	struct chain_file	**f;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static int
+web_collect_file(void *arg, const struct chain_file *cf)
+{
+	struct web_files *v = arg;
+	void *p;
+
+	if (v->n == v->cap) {
+		if ((p = reallocarray(v->f, v->cap ? v->cap * 2 : 64, sizeof(*v->f))) == NULL)
+			return -1;
+		v->f = p;
+		v->cap = v->cap ? v->cap * 2 : 64;
+	}
+	if ((v->f[v->n] = chain_file_dup(cf)) == NULL)
+		return -1;
+	v->n++;
+	return 0;
+}
+
+static void
+web_files_free(struct web_files *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		free(v->f[i]);
+	free(v->f);
+}
+
 struct web_hashes {
 	uint8_t		(*h)[32];
 	size_t		 n;
@@ -223,6 +257,7 @@ void
 storaged_wipe(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	struct web_hashes v = { NULL, 0, 0 };
+	struct web_files own = { NULL, 0, 0 };
 	struct ipc_wipe q;
 	uint8_t nid[32];
 	size_t i, gone = 0;
@@ -254,10 +289,23 @@ storaged_wipe(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 			    "is in progress");
 			return;
 		}
+	/*
+	 * chain_nuke says only "reset": the records it drops are announced one
+	 * by one, as any removal, so that searchd's index forgets them.
+	 */
+	if (chain_foreach_file(s->chain, web_collect_file, &own) != 0) {
+		web_files_free(&own);
+		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
+		return;
+	}
 	if ((rc = chain_nuke(s->chain)) != 0) {
+		web_files_free(&own);
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
 		return;
 	}
+	for (i = 0; i < own.n; i++)
+		storaged_publish_file(s, IPC_EV_FILE_REMOVED, own.f[i], s->owner);
+	web_files_free(&own);
 	if (wh_foreach(s->wh, web_collect_hash, &v) != 0) {
 		free(v.h);
 		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: walk failed");

@@ -726,6 +726,11 @@ c /blockchain/header >/dev/null
 jqt account_delete_height_0 '.height == 0 and .version >= 1'
 c "/warehouse/read?hash=$HB" >/dev/null
 [ "$(code)" = 404 ] && t_pass account_delete_warehouse_empty || t_fail account_delete_warehouse_empty "$(code)"
+c /search -X POST -d '{"term":"reset","timeout":2}' >/dev/null
+GID=$(jq -r .id "$W/body")
+search_over() { c "/search/result?id=$GID&limit=10" >/dev/null; jq -e '.status == 1' "$W/body" >/dev/null; }
+wait_for 10 search_over && jq -e '.files == []' "$W/body" >/dev/null && t_pass account_delete_files_leave_the_index ||
+	t_fail account_delete_files_leave_the_index "$(head -c 300 "$W/body")"
 
 # --- /shutdown: the node stops ------------------------------------------------------------------
 c "/shutdown?action=0" >/dev/null
