@@ -3,14 +3,17 @@
  * encoders every route shares: base64 and hex byte fields, text from
  * records (never trusted to be UTF-8), and apiFile (DATA.md §9).
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "apid.h"
 #include "block.h"
+#include "buf.h"
 #include "ident.h"
 #include "ipc.h"
 
@@ -412,4 +415,296 @@ api_chain_read(struct api_req *r)
 	    "status", 0, "peerid", api_jhex(r->api->self_pubkey, 33),
 	    "lastblockhash", "blockchainversion", 0, "blocknumber", 0,
 	    "recordsraw", raw, "recordsdecoded", dec));
+}
+
+/* RFC 3339 ("2021-08-27T14:59:13Z", "...+02:00", fractions) -> Unix seconds. */
+static int
+api_parse_rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *p;
+	int64_t off = 0;
+	int oh, om;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
+	    strlen(p) == 6) {
+		off = (int64_t)(oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	*out = (int64_t)timegm(&tm) - off;
+	return 0;
+}
+
+/*
+ * One apiFile of a request body into f; -1 and the reason in err.  As the
+ * reference: the hash is required (32 bytes), the date is ignored (the
+ * record's date is when it is written), metadata type 4 is the date
+ * created, the other non-virtual types are stored as blobs; name, folder
+ * and description are the top-level fields.
+ */
+static int
+api_file_from_json(json_t *o, int need_id, struct ipc_file *f, char *err,
+    size_t errlen)
+{
+	static const char *const strs[] = { "name", "folder", "description" };
+	char *const dst[] = { f->name, f->folder, f->description };
+	uint8_t blob[IPC_TAGS_MAX], date[8];
+	const char *s;
+	json_t *v, *m;
+	size_t i, len;
+	int64_t t;
+	json_int_t n;
+
+	memset(f, 0, sizeof(*f));
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "not an object");
+		return -1;
+	}
+	v = json_object_get(o, "id");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    api_parse_uuid(json_string_value(v), f->id) != 0)) {
+		snprintf(err, errlen, "id must be a file ID (UUID)");
+		return -1;
+	}
+	if (need_id && memcmp(f->id, (uint8_t[16]){ 0 }, 16) == 0) {
+		snprintf(err, errlen, "id is required to update a file");
+		return -1;
+	}
+	s = json_string_value(json_object_get(o, "hash"));
+	if (s == NULL || sodium_base642bin(f->hash, 32, s, strlen(s), NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || len != 32) {
+		snprintf(err, errlen, "hash must be 32 bytes in base64");
+		return -1;
+	}
+	v = json_object_get(o, "type");
+	n = json_is_integer(v) ? json_integer_value(v) : 0;
+	if ((v != NULL && !json_is_integer(v)) || n < 0 || n > 255) {
+		snprintf(err, errlen, "type must be 0..255");
+		return -1;
+	}
+	f->type = (uint8_t)n;
+	v = json_object_get(o, "format");
+	n = json_is_integer(v) ? json_integer_value(v) : 0;
+	if ((v != NULL && !json_is_integer(v)) || n < 0 || n > 65535) {
+		snprintf(err, errlen, "format must be 0..65535");
+		return -1;
+	}
+	f->format = (uint16_t)n;
+	for (i = 0; i < 3; i++) {
+		v = json_object_get(o, strs[i]);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_string(v) || json_string_length(v) > IPC_STR_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			snprintf(err, errlen, "%s must be a string of at most %d bytes",
+			    strs[i], IPC_STR_MAX);
+			return -1;
+		}
+		memcpy(dst[i], json_string_value(v), json_string_length(v) + 1);
+	}
+	v = json_object_get(o, "metadata");
+	if (v != NULL && !json_is_null(v) && !json_is_array(v)) {
+		snprintf(err, errlen, "metadata must be an array");
+		return -1;
+	}
+	json_array_foreach(v, i, m) {
+		json_t *mt = json_object_get(m, "type");
+
+		if (!json_is_integer(mt) || json_integer_value(mt) < 0 ||
+		    json_integer_value(mt) > 32767) {
+			snprintf(err, errlen, "metadata[%zu].type must be 0..32767", i);
+			return -1;
+		}
+		n = json_integer_value(mt);
+		if (n == 4) {		/* date created */
+			if (api_parse_rfc3339(json_string_value(json_object_get(m, "date")),
+			    &t) != 0) {
+				snprintf(err, errlen, "metadata[%zu].date must be an RFC 3339 "
+				    "time", i);
+				return -1;
+			}
+			buf_put_le64(date, (uint64_t)t);
+			if (ipc_tags_add(&f->tags, 4, date, 8) != 0)
+				goto full;
+			continue;
+		}
+		/* Name, folder, description are top-level; 3, 5, 6 are virtual. */
+		if (n <= 6)
+			continue;
+		s = json_string_value(json_object_get(m, "blob"));
+		len = 0;
+		if (s != NULL && sodium_base642bin(blob, sizeof(blob), s, strlen(s), NULL,
+		    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+			snprintf(err, errlen, "metadata[%zu].blob must be base64", i);
+			return -1;
+		}
+		if (ipc_tags_add(&f->tags, (uint16_t)n, blob, len) != 0)
+			goto full;
+	}
+	return 0;
+full:
+	snprintf(err, errlen, "metadata larger than %d bytes", IPC_TAGS_MAX);
+	return -1;
+}
+
+/* /blockchain/file/add and /update: every file checked, then sent in batches. */
+static int
+api_chain_publish(struct api_req *r, int replace)
+{
+	struct ipc_publish q;
+	struct ipc_publish_result pr;
+	struct ipc_file *files;
+	uint8_t *req, *rep;
+	char err[256];
+	json_t *b, *arr, *f;
+	size_t i, n, k, len;
+	int refused, rc, status = 0;
+	long m;
+
+	if (api_body_json(r, api_files_spec, 1, &b, &rc) != 0)
+		return rc;
+	arr = json_object_get(b, "files");
+	n = json_array_size(arr);
+	if ((files = calloc(n ? n : 1, sizeof(*files))) == NULL ||
+	    (req = malloc(IPC_MSG_MAX)) == NULL) {
+		free(files);
+		json_decref(b);
+		return api_reply_error(r, 500, "internal", "out of memory");
+	}
+	json_array_foreach(arr, i, f)
+		if (api_file_from_json(f, replace, &files[i], err, sizeof(err)) != 0) {
+			free(req);
+			free(files);
+			json_decref(b);
+			return api_reply_error(r, 400, "bad_json", "files[%zu]: %s", i, err);
+		}
+	json_decref(b);
+	for (k = 0; k < n && status == 0; k += IPC_PUBLISH_MAX) {
+		q.replace = (uint8_t)replace;
+		q.count = (uint16_t)(n - k < IPC_PUBLISH_MAX ? n - k : IPC_PUBLISH_MAX);
+		q.files = files + k;
+		if ((m = ipc_publish_encode(req, IPC_MSG_MAX, &q)) < 0) {
+			free(req);
+			free(files);
+			return api_reply_error(r, 413, "too_large", "files too large for "
+			    "one request to storaged");
+		}
+		if (api_ipc(r->api, "storaged", req, (size_t)m, &rep, &len, &refused,
+		    err, sizeof(err)) != 0) {
+			free(req);
+			free(files);
+			if (refused)	/* the chain refused these records (exists, too large) */
+				return api_reply_error(r, 400, "refused", "%s", err);
+			return api_reply_ipc_err(r, "storaged", err);
+		}
+		rc = ipc_publish_result_decode(rep, len, &pr);
+		free(rep);
+		if (rc != 0) {
+			free(req);
+			free(files);
+			return api_reply_ipc_err(r, "storaged", "malformed publish reply");
+		}
+		status = pr.status;
+	}
+	free(req);
+	free(files);
+	return api_reply_chain_status(r, status);
+}
+
+/* POST /blockchain/file/add {files:[apiFile]} */
+int
+api_chain_file_add(struct api_req *r)
+{
+	return api_chain_publish(r, 0);
+}
+
+/* POST /blockchain/file/update {files:[apiFile]}: delete + re-add by ID. */
+int
+api_chain_file_update(struct api_req *r)
+{
+	return api_chain_publish(r, 1);
+}
+
+static const struct api_jfield api_records_spec[] = {
+	{ "records", API_J_ARRAY, 1 },
+};
+
+/*
+ * POST /blockchain/append {records:[{type, data}]}: raw records as one
+ * block.  The reference checks nothing; storaged refuses what peers would
+ * refuse (file records that do not decode, a block over the size limit):
+ * 400 with the reason.
+ */
+int
+api_chain_append(struct api_req *r)
+{
+	static __thread struct ipc_append q;
+	uint8_t *req, *data, *rep;
+	char err[256];
+	json_t *b, *rec, *t;
+	const char *d;
+	size_t i, used = 0, len;
+	int refused, rc;
+	long n;
+
+	if (api_body_json(r, api_records_spec, 1, &b, &rc) != 0)
+		return rc;
+	if (json_array_size(json_object_get(b, "records")) == 0 ||
+	    json_array_size(json_object_get(b, "records")) > IPC_APPEND_MAX) {
+		json_decref(b);
+		return api_reply_error(r, 400, "bad_json", "records: 1..%d records",
+		    IPC_APPEND_MAX);
+	}
+	if ((data = malloc(APID_BODY_MAX)) == NULL || (req = malloc(IPC_MSG_MAX)) == NULL) {
+		free(data);
+		json_decref(b);
+		return api_reply_error(r, 500, "internal", "out of memory");
+	}
+	q.count = 0;
+	json_array_foreach(json_object_get(b, "records"), i, rec) {
+		t = json_object_get(rec, "type");
+		d = json_string_value(json_object_get(rec, "data"));
+		len = 0;
+		if (!json_is_integer(t) || json_integer_value(t) < 0 ||
+		    json_integer_value(t) > 255 || (d != NULL &&
+		    sodium_base642bin(data + used, APID_BODY_MAX - used, d, strlen(d), NULL,
+		    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)) {
+			free(req);
+			free(data);
+			json_decref(b);
+			return api_reply_error(r, 400, "bad_json", "records[%zu]: type "
+			    "0..255 and data in base64", i);
+		}
+		q.recs[q.count].type = (uint8_t)json_integer_value(t);
+		q.recs[q.count].data = data + used;
+		q.recs[q.count].len = (uint32_t)len;
+		q.count++;
+		used += len;
+	}
+	json_decref(b);
+	n = ipc_append_encode(req, IPC_MSG_MAX, &q);
+	free(data);
+	if (n < 0) {
+		free(req);
+		return api_reply_error(r, 413, "too_large", "records too large");
+	}
+	rc = api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
+	    sizeof(err));
+	free(req);
+	if (rc != 0)
+		return refused ? api_reply_error(r, 400, "refused", "%s", err) :
+		    api_reply_ipc_err(r, "storaged", err);
+	free(rep);
+	return api_reply_chain_status(r, 0);
 }

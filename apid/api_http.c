@@ -20,6 +20,13 @@
 #include "daemon.h"
 #include "log.h"
 
+/* In the table for its method and key rules; api_access streams the body. */
+static int
+api_upload_stream(struct api_req *r)
+{
+	return api_reply_error(r, 500, "internal", "upload not streamed");
+}
+
 /*
  * The reference's 38 core routes and 2 of its command-line program, in
  * FEATURES.md order, then ours.  api_not_yet answers 501 with a JSON
@@ -32,22 +39,22 @@ static const struct api_route api_routes[] = {
 	{ "/status/peers", "GET", api_status_peers, 0 },
 	{ "/status/config", "GET", api_status_config, 0 },
 	{ "/account/info", "GET", api_account_info, 0 },
-	{ "/account/delete", "GET", api_not_yet, 0 },
+	{ "/account/delete", "GET", api_account_delete, 0 },
 	/* §3.2 own blockchain */
 	{ "/blockchain/header", "GET", api_chain_header, 0 },
-	{ "/blockchain/append", "POST", api_not_yet, 0 },
+	{ "/blockchain/append", "POST", api_chain_append, 0 },
 	{ "/blockchain/read", "GET", api_chain_read, 0 },
-	{ "/blockchain/file/add", "POST", api_not_yet, 0 },
+	{ "/blockchain/file/add", "POST", api_chain_file_add, 0 },
 	{ "/blockchain/file/list", "GET", api_chain_file_list, 0 },
 	{ "/blockchain/file/delete", "POST", api_chain_file_delete, 0 },
-	{ "/blockchain/file/update", "POST", api_not_yet, 0 },
+	{ "/blockchain/file/update", "POST", api_chain_file_update, 0 },
 	{ "/blockchain/view", "GET", api_chain_view, 0 },
 	{ "/merge/directory", "GET", api_merge_directory, 0 },
 	/* §3.3 profile */
 	{ "/profile/list", "GET", api_profile_list, 0 },
 	{ "/profile/read", "GET", api_profile_read, 0 },
 	{ "/profile/write", "POST", api_profile_write, 0 },
-	{ "/profile/delete", "POST", api_not_yet, 0 },
+	{ "/profile/delete", "POST", api_profile_delete, 0 },
 	/* §3.4 search and explore */
 	{ "/search", "POST", api_search, 0 },
 	{ "/search/result", "GET", api_search_result, 0 },
@@ -61,13 +68,13 @@ static const struct api_route api_routes[] = {
 	{ "/download/status", "GET", api_download_status, 0 },
 	{ "/download/action", "GET", api_download_action, 0 },
 	/* §3.6 warehouse */
-	{ "/warehouse/create", "POST", api_not_yet, 0 },
-	{ "/warehouse/create/uploadID", "GET", api_not_yet, 0 },
-	{ "/warehouse/create/track/uploadID", "GET", api_not_yet, 0 },
-	{ "/warehouse/create/path", "GET", api_local_not_yet, 0 },
+	{ "/warehouse/create", "POST", api_upload_stream, 0 },	/* api_access streams it */
+	{ "/warehouse/create/uploadID", "GET", api_upload_id, 0 },
+	{ "/warehouse/create/track/uploadID", "GET", api_upload_track, 0 },
+	{ "/warehouse/create/path", "GET", api_warehouse_create_path, 0 },
 	{ "/warehouse/read", "GET", api_warehouse_read, 0 },
 	{ "/warehouse/read/path", "GET", api_warehouse_read_path, 0 },
-	{ "/warehouse/delete", "GET", api_not_yet, 0 },
+	{ "/warehouse/delete", "GET", api_warehouse_delete, 0 },
 	{ "/file/format", "GET", api_file_format, 0 },
 	/* §3.7 streaming: the key may be k= (players cannot set headers) */
 	{ "/file/read", "GET", api_file_read, 1 },
@@ -81,12 +88,14 @@ static const struct api_route api_routes[] = {
 };
 #define API_NROUTES	(sizeof(api_routes) / sizeof(api_routes[0]))
 
-/* Per request: the body collected so far. */
+/* Per request: the body collected so far, or an upload being streamed. */
 struct api_conn {
 	uint8_t		*body;
 	size_t		 len;
 	size_t		 cap;
 	int		 too_big;
+	struct api_upload *up;		/* POST /warehouse/create */
+	int		 replied;	/* an answer was queued before the body */
 };
 
 static uint8_t api_key_bytes[16];
@@ -232,24 +241,31 @@ api_authorized(struct api_req *r, const struct api_route *rt)
 	return diff == 0;
 }
 
+static const struct api_route *
+api_route_find(const char *url, const char *method, int *path_known)
+{
+	size_t i;
+
+	*path_known = 0;
+	for (i = 0; i < API_NROUTES; i++) {
+		if (strcmp(api_routes[i].path, url) != 0)
+			continue;
+		*path_known = 1;
+		if (strcmp(api_routes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(api_routes[i].method, "GET") == 0))
+			return &api_routes[i];
+	}
+	return NULL;
+}
+
 static int
 api_dispatch(struct api_req *r)
 {
-	const struct api_route *rt = NULL;
-	int path_known = 0;
-	size_t i;
+	const struct api_route *rt;
+	int path_known;
 
-	for (i = 0; i < API_NROUTES; i++) {
-		if (strcmp(api_routes[i].path, r->url) != 0)
-			continue;
-		path_known = 1;
-		if (strcmp(api_routes[i].method, r->method) == 0 ||
-		    (strcmp(r->method, "HEAD") == 0 &&
-		    strcmp(api_routes[i].method, "GET") == 0)) {
-			rt = &api_routes[i];
-			break;
-		}
-	}
+	rt = api_route_find(r->url, r->method, &path_known);
 	/* Authentication first: without the key nothing is disclosed. */
 	if (!api_authorized(r, rt)) {
 		atomic_fetch_add(&r->api->st.auth_failures, 1);
@@ -271,17 +287,57 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct apid *api = cls;
 	struct api_conn *c = *con_cls;
+	const struct api_route *rt;
 	struct api_req r;
 	size_t want;
 	uint8_t *nb;
+	int known, rc;
 
 	(void)version;
+	memset(&r, 0, sizeof(r));
+	r.api = api;
+	r.conn = conn;
+	r.method = method;
+	r.url = url;
 	if (c == NULL) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return MHD_NO;
 		*con_cls = c;
 		atomic_fetch_add(&api->st.requests, 1);
+		/*
+		 * An upload is streamed, never collected: checked (key, length,
+		 * how many run) before its first byte is read, so a refused one
+		 * is answered at once.
+		 */
+		rt = api_route_find(url, method, &known);
+		if (rt != NULL && rt->fn == api_upload_stream && strcmp(method, "POST") == 0) {
+			if (!api_authorized(&r, rt)) {
+				atomic_fetch_add(&api->st.auth_failures, 1);
+				c->replied = 1;
+				return (enum MHD_Result)api_reply_error(&r, 401,
+				    "unauthorized", "missing or wrong API key (x-api-key header)");
+			}
+			if (api_upload_start(&r, &c->up, &rc) != 0) {
+				c->replied = 1;
+				return (enum MHD_Result)rc;
+			}
+		}
 		return MHD_YES;
+	}
+	if (c->replied) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (c->up != NULL) {
+		if (*upload_data_size > 0) {
+			api_upload_feed(c->up, upload_data, *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		rc = api_upload_finish(&r, c->up);
+		c->up = NULL;
+		c->replied = 1;
+		return (enum MHD_Result)rc;
 	}
 	if (*upload_data_size > 0) {
 		if (!c->too_big && c->len + *upload_data_size > APID_BODY_MAX)
@@ -300,11 +356,6 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	memset(&r, 0, sizeof(r));
-	r.api = api;
-	r.conn = conn;
-	r.method = method;
-	r.url = url;
 	r.body = c->body;
 	r.body_len = c->len;
 	if (c->too_big)
@@ -323,6 +374,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (c != NULL) {
+		api_upload_free(c->up);	/* a client gone mid-upload: aborted */
 		free(c->body);
 		free(c);
 		*con_cls = NULL;

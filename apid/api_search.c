@@ -4,6 +4,8 @@
  * /search/terminate ends it.  The JSON body is checked against a declared
  * spec (api_json_check) before any field is read.
  */
+#define _GNU_SOURCE	/* qsort_r */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,16 +202,261 @@ api_search_hit_json(const struct ipc_search_hit *h)
 static json_t *api_search_stats(struct api_req *r, const uint8_t id[16],
     int *terminated, int *unknown, char *err, size_t errlen);
 
+/*
+ * reset=1: new filters and a new sort on a running search, the cursor back
+ * to the first result (the reference's RuntimeFilter).  searchd's job has
+ * no IPC message for that, so apid keeps the view (filter, sort, cursor)
+ * of each job reset here, and reads the job's results by absolute offset
+ * (at most API_VIEW_READ_MAX of them) to filter and sort them itself.  A
+ * view narrows what the job's own start filter let through: results that
+ * filter excluded cannot come back.  Statistics stay over all results, as
+ * in the reference.
+ */
+#define API_VIEWS		64
+#define API_VIEW_READ_MAX	2000
+
+struct api_view {
+	int		used;
+	uint8_t		id[16];
+	int64_t		type, format, size_min, size_max, date_from, date_to;
+	int		has_node;
+	uint8_t		node[32];
+	int		sort;
+	int64_t		cursor;
+	uint64_t	stamp;
+};
+
+static struct api_view api_views[API_VIEWS];
+static uint64_t api_view_clock;
+static pthread_mutex_t api_view_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Go's strconv.Atoi: anything that is not a number reads as 0. */
+static int64_t
+api_atoi(struct api_req *r, const char *name)
+{
+	int64_t v;
+
+	if (api_parse_int(api_query(r, name), INT64_MIN, INT64_MAX, &v) != 0)
+		return 0;
+	return v;
+}
+
+/* reset=1 given: the view of job id from the query; 0, or -1 (bad node). */
+static int
+api_view_set(struct api_req *r, const uint8_t id[16])
+{
+	struct api_view v;
+	const char *q;
+	int64_t from, to;
+	int i, best = 0;
+
+	memset(&v, 0, sizeof(v));
+	v.used = 1;
+	memcpy(v.id, id, 16);
+	v.type = api_atoi(r, "filetype");
+	v.format = api_atoi(r, "fileformat");
+	v.size_min = api_atoi(r, "sizemin");
+	v.size_max = api_atoi(r, "sizemax");
+	v.sort = (int)api_atoi(r, "sort");
+	if (v.sort < 0 || v.sort > 10)
+		v.sort = 0;
+	/* Dates apply only when both parse and from < to, as the reference. */
+	if (api_parse_date(api_query(r, "from"), &from) == 0 &&
+	    api_parse_date(api_query(r, "to"), &to) == 0 && from < to) {
+		v.date_from = from;
+		v.date_to = to;
+	}
+	if ((q = api_query(r, "node")) != NULL && *q != '\0') {
+		if (api_parse_hex(q, v.node, 32) != 0)
+			return -1;
+		v.has_node = 1;
+	}
+	pthread_mutex_lock(&api_view_lock);
+	for (i = 0; i < API_VIEWS; i++) {
+		if (api_views[i].used && memcmp(api_views[i].id, id, 16) == 0) {
+			best = i;
+			break;
+		}
+		if (!api_views[i].used || api_views[i].stamp < api_views[best].stamp)
+			best = i;
+	}
+	v.stamp = ++api_view_clock;
+	api_views[best] = v;
+	pthread_mutex_unlock(&api_view_lock);
+	return 0;
+}
+
+/* 1 and a copy of job id's view, 0 when it has none. */
+static int
+api_view_get(const uint8_t id[16], struct api_view *out)
+{
+	int i, found = 0;
+
+	pthread_mutex_lock(&api_view_lock);
+	for (i = 0; i < API_VIEWS && !found; i++)
+		if (api_views[i].used && memcmp(api_views[i].id, id, 16) == 0) {
+			api_views[i].stamp = ++api_view_clock;
+			*out = api_views[i];
+			found = 1;
+		}
+	pthread_mutex_unlock(&api_view_lock);
+	return found;
+}
+
+static void
+api_view_advance(const uint8_t id[16], int64_t cursor)
+{
+	int i;
+
+	pthread_mutex_lock(&api_view_lock);
+	for (i = 0; i < API_VIEWS; i++)
+		if (api_views[i].used && memcmp(api_views[i].id, id, 16) == 0)
+			api_views[i].cursor = cursor;
+	pthread_mutex_unlock(&api_view_lock);
+}
+
+struct api_vhit {
+	json_t		*j;
+	int64_t		 date;
+	uint64_t	 size;
+	uint32_t	 shared;
+	char		*name;
+	uint32_t	 seq;
+};
+
+static int
+api_vhit_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct api_vhit *a = pa, *b = pb;
+	int sort = *(const int *)arg, c = 0;
+
+	/* searchd's orders (its relevance sorts are by date, as the reference's). */
+	switch (sort) {
+	case 1: case 3: c = (a->date > b->date) - (a->date < b->date); break;
+	case 2: case 4: c = (b->date > a->date) - (b->date < a->date); break;
+	case 5: c = strcmp(a->name, b->name); break;
+	case 6: c = strcmp(b->name, a->name); break;
+	case 7: c = (a->size > b->size) - (a->size < b->size); break;
+	case 8: c = (b->size > a->size) - (b->size < a->size); break;
+	case 9: c = (a->shared > b->shared) - (a->shared < b->shared); break;
+	case 10: c = (b->shared > a->shared) - (b->shared < a->shared); break;
+	default: break;
+	}
+	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int
+api_view_match(const struct api_view *v, const struct ipc_file *f)
+{
+	uint8_t nid[32];
+
+	if (v->type >= 0 && f->type != v->type)
+		return 0;
+	if (v->format >= 0 && f->format != v->format)
+		return 0;
+	if (v->date_from < v->date_to && (f->date == 0 || f->date < v->date_from ||
+	    f->date > v->date_to))
+		return 0;
+	if (v->size_min >= 0 && f->size < (uint64_t)v->size_min)
+		return 0;
+	if (v->size_max >= 0 && f->size > (uint64_t)v->size_max)
+		return 0;
+	if (v->has_node) {
+		ident_node_id(f->owner, nid);
+		if (memcmp(nid, v->node, 32) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* /search/result of a job with a view: the reply, or an error reply. */
+static int
+api_view_result(struct api_req *r, const uint8_t id[16], const struct api_view *v,
+    int64_t offset, int64_t limit, int *status_out, json_t **files_out)
+{
+	static __thread struct ipc_search_hit h;
+	struct ipc_search_fetch f;
+	struct ipc_search_page pg;
+	struct api_vhit *hits;
+	uint8_t req[64], *rep;
+	char err[256];
+	size_t n = 0, len, i, start;
+	uint32_t seq = 0;
+	int refused, status = IPC_SEARCH_DONE, sort = v->sort;
+	long m;
+
+	if ((hits = calloc(API_VIEW_READ_MAX, sizeof(*hits))) == NULL)
+		return api_reply_error(r, 500, "internal", "out of memory");
+	memcpy(f.id, id, 16);
+	for (f.offset = 0; seq < API_VIEW_READ_MAX; f.offset += (int32_t)pg.count) {
+		f.max = IPC_SEARCH_FETCH_MAX;
+		m = ipc_search_fetch_encode(req, sizeof(req), &f);
+		if (api_ipc(r->api, "searchd", req, (size_t)m, &rep, &len, &refused, err,
+		    sizeof(err)) != 0) {
+			for (i = 0; i < n; i++) {
+				json_decref(hits[i].j);
+				free(hits[i].name);
+			}
+			free(hits);
+			if (refused && strstr(err, "unknown search job") != NULL)
+				return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}",
+				    "status", 2, "files", "statistic"));
+			return api_reply_ipc_err(r, "searchd", err);
+		}
+		if (ipc_search_page_decode(rep, len, &pg) != 0) {
+			free(rep);
+			pg.count = 0;
+			break;
+		}
+		status = pg.status;
+		while (seq < API_VIEW_READ_MAX && ipc_search_page_next(&pg, &h) == 1) {
+			seq++;
+			if (!api_view_match(v, &h.file))
+				continue;
+			hits[n].j = api_search_hit_json(&h);
+			hits[n].date = h.file.date;
+			hits[n].size = h.file.size;
+			hits[n].shared = h.shared_by;
+			hits[n].name = strdup(h.file.name);
+			hits[n].seq = seq;
+			if (hits[n].j == NULL || hits[n].name == NULL) {
+				json_decref(hits[n].j);
+				free(hits[n].name);
+				continue;
+			}
+			n++;
+		}
+		free(rep);
+		if (pg.count < f.max)
+			break;
+	}
+	qsort_r(hits, n, sizeof(*hits), api_vhit_cmp, &sort);
+	start = (size_t)(offset >= 0 ? offset : v->cursor);
+	*files_out = json_array();
+	for (i = start; i < n && (int64_t)(i - start) < limit; i++)
+		json_array_append(*files_out, hits[i].j);
+	if (offset < 0)
+		api_view_advance(id, (int64_t)(start + json_array_size(*files_out)));
+	for (i = 0; i < n; i++) {
+		json_decref(hits[i].j);
+		free(hits[i].name);
+	}
+	free(hits);
+	*status_out = status;
+	return -1;	/* no reply yet: the caller answers */
+}
+
 int
 api_search_result(struct api_req *r)
 {
 	static __thread struct ipc_search_hit h;
 	struct ipc_search_fetch f;
 	struct ipc_search_page pg;
+	struct api_view view;
 	const char *q;
 	uint8_t req[64], *rep;
 	char err[256];
-	json_t *files;
+	json_t *files = NULL;
 	int64_t limit = API_RESULT_LIMIT, offset = -1;
 	json_t *stats;
 	size_t len;
@@ -226,10 +473,14 @@ api_search_result(struct api_req *r)
 	    api_parse_int(q, 0, INT32_MAX, &offset) != 0)
 		offset = -1;
 	if ((q = api_query(r, "reset")) != NULL && api_parse_bool(q, &reset) == 0 &&
-	    reset)
-		return api_reply_error(r, 501, "not_implemented",
-		    "reset (new filters on a running search) is not implemented yet: "
-		    "start a new search with the filters");
+	    reset && api_view_set(r, f.id) != 0)
+		return api_reply_error(r, 400, "bad_node", "node must be 64 hex digits");
+	if (api_view_get(f.id, &view)) {
+		if ((rc = api_view_result(r, f.id, &view, offset, limit, &status,
+		    &files)) != -1)
+			return rc;
+		goto reply;
+	}
 	files = json_array();
 	do {
 		f.offset = (int32_t)offset;
@@ -260,6 +511,7 @@ api_search_result(struct api_req *r)
 		if (pg.count < f.max)
 			break;
 	} while ((int64_t)json_array_size(files) < limit);
+reply:
 	/* 0 results and more may come, 1 no more, 3 none yet (the reference's). */
 	if (json_array_size(files) > 0)
 		status = status == IPC_SEARCH_DONE ? 1 : 0;

@@ -9,14 +9,17 @@
  *	api_parse.c	pure parsers: query values, Range, JSON bodies (fuzzed)
  *	api_ipc.c	the only door to the node: IPC calls to the daemons
  *	api_status.c	/test /status, /status/peers, /status/config, /account/info, /shutdown
- *	api_chain.c	/blockchain/header, /blockchain/file/list; apiFile JSON
- *	api_profile.c	/profile/list, /profile/read
+ *	api_chain.c	/blockchain/header, read, append, file/list|add|update|delete; apiFile JSON
+ *	api_profile.c	/profile/list, /profile/read (own and other nodes'), write, delete
  *	api_search.c	/search /search/result /search/terminate
  *	api_ws.c	/search/result/ws, /console (WebSocket)
  *	api_console.c	/console's commands
  *	api_explore.c	/explore, /blockchain/view, /merge/directory (others' files)
  *	api_file.c	/warehouse/read /file/read /file/view
  *	api_local.c	paths on the local disk (api_files_dir): /file/format
+ *	api_upload.c	/warehouse/create (multipart, streamed), its tracking,
+ *			/warehouse/create/path, /warehouse/delete
+ *	api_account.c	/account/delete
  *	api_download.c	/download/start, /download/status, /download/action
  *	api_metrics.c	/metrics (Prometheus text format)
  *
@@ -40,7 +43,9 @@
 #define APID_MAX_CONNS		64	/* concurrent HTTP connections */
 #define APID_MAX_CONNS_PER_IP	32
 #define APID_BODY_MAX		(1024 * 1024)	/* JSON request bodies */
-#define APID_CHUNK		(256 * 1024)	/* bytes per IPC_CAT */
+#define APID_CHUNK		(256 * 1024)	/* bytes per IPC_CAT / IPC_ADD_DATA */
+#define APID_MAX_UPLOADS	4	/* /warehouse/create at once (storaged has 16 slots) */
+#define APID_UPLOAD_MAX		(64ULL << 30)	/* bytes of one upload's body */
 
 struct MHD_Connection;
 struct MHD_Daemon;
@@ -258,6 +263,21 @@ json_t	*api_search_hit_json(const struct ipc_search_hit *h);
 int	api_download_status(struct api_req *r);
 int	api_download_action(struct api_req *r);
 int	api_local_not_yet(struct api_req *r);
+/* api_upload.c */
+struct api_upload;
+int	api_upload_start(struct api_req *r, struct api_upload **up, int *mhd_rc);
+void	api_upload_feed(struct api_upload *u, const char *data, size_t len);
+int	api_upload_finish(struct api_req *r, struct api_upload *u);	/* frees u */
+void	api_upload_free(struct api_upload *u);
+int	api_upload_id(struct api_req *r);
+int	api_upload_track(struct api_req *r);
+int	api_warehouse_create_path(struct api_req *r);
+int	api_warehouse_delete(struct api_req *r);
+int	api_chain_file_add(struct api_req *r);
+int	api_chain_file_update(struct api_req *r);
+int	api_chain_append(struct api_req *r);
+int	api_profile_delete(struct api_req *r);
+int	api_account_delete(struct api_req *r);
 int	api_not_yet(struct api_req *r);
 int	api_static(struct api_req *r);	/* api_static.c: the web interface at / */
 /* The directory the web interface is served from, NULL when none exists. */

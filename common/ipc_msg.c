@@ -115,6 +115,12 @@ ipc_type_name(uint16_t type)
 	case IPC_CACHE:		return "cache";
 	case IPC_VERIFY:	return "verify";
 	case IPC_STORE_STATUS:	return "store-status";
+	case IPC_WH_END:	return "warehouse-end";
+	case IPC_PUBLISH:	return "publish";
+	case IPC_CHAIN_APPEND:	return "chain-append";
+	case IPC_PROFILE_DEL:	return "profile-delete";
+	case IPC_WIPE:		return "wipe";
+	case IPC_PEER_PROFILE:	return "peer-profile";
 	case IPC_BLOCK_GET:	return "block-get";
 	case IPC_CACHE_SEEN:	return "cache-seen";
 	case IPC_CACHE_PUT:	return "cache-put";

@@ -56,6 +56,13 @@ enum ipc_type {
 	IPC_CACHE		= 31,	/* empty -> ipc_cache_info */
 	IPC_VERIFY		= 32,	/* empty -> ipc_verify_result */
 	IPC_STORE_STATUS	= 33,	/* ctl -> storaged: empty -> ipc_counters */
+	/* apid -> storaged: the web API's requests (ipc_msg_web.h) */
+	IPC_WH_END		= 34,	/* ipc_u32 (upload id) -> ipc_wh_result */
+	IPC_PUBLISH		= 35,	/* ipc_publish -> ipc_publish_result */
+	IPC_CHAIN_APPEND	= 36,	/* ipc_append -> empty */
+	IPC_PROFILE_DEL		= 37,	/* ipc_profile_del -> ipc_u32 (deleted) */
+	IPC_WIPE		= 38,	/* ipc_wipe -> ipc_u32 */
+	IPC_PEER_PROFILE	= 39,	/* ipc_peer_profile_req -> ipc_peer_profile */
 	/* netd -> storaged: serve a block of the own chain */
 	IPC_BLOCK_GET		= 40,	/* ipc_read (offset = block number) -> ipc_data */
 	/* netd -> storaged: a peer announced its chain; which blocks to fetch */
@@ -383,6 +390,7 @@ int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_res
 /* The messages of the search and network areas, with their codecs. */
 #include "ipc_msg_net.h"
 #include "ipc_msg_search.h"
+#include "ipc_msg_web.h"
 #include "ipc_msg_xfer.h"
 
 #endif

@@ -1310,6 +1310,38 @@ out:
 	return tx_end(c, rc);
 }
 
+/*
+ * The reference's low-level Append (/blockchain/append): records as given,
+ * dated now, as one new block.  Not blind: a profile record needs its
+ * field number, file records must decode (index_block) and a file record
+ * never goes into block 0 (a genesis profile block comes first).
+ */
+int
+chain_append_raw(struct chain *c, struct block_record *recs, size_t n)
+{
+	int64_t date;
+	size_t i;
+	int rc, files = 0;
+
+	if (c == NULL || recs == NULL || n == 0 || n > BLOCK_MAX_RECORDS)
+		return CHAIN_ERR_ARG;
+	for (i = 0; i < n; i++) {
+		if (recs[i].type == BLOCK_REC_PROFILE && recs[i].len < 2)
+			return CHAIN_ERR_ENCODE;
+		files |= recs[i].type == BLOCK_REC_FILE;
+	}
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	date = now(c);
+	for (i = 0; i < n; i++)
+		recs[i].date = date;
+	if (files)
+		rc = ensure_genesis(c, date);
+	if (rc == CHAIN_OK)
+		rc = append_records(c, recs, n, 1, CHAIN_EV_FILE_ADDED);
+	return tx_end(c, rc);
+}
+
 /* ---- rewrite ("refactor", §2.8) --------------------------------------- */
 
 /* Predicates: 1 = delete the record, 0 = keep it. */

@@ -228,6 +228,12 @@ int	chain_add_files(struct chain *c, struct chain_file *files, size_t n);
  */
 int	chain_append_block(struct chain *c, const struct chain_profile_field *prof,
 	    size_t nprof, struct chain_file *files, size_t nfiles);
+/*
+ * Raw records (type, data; the dates are set to now) as one new block, the
+ * reference's Append; file records must decode, profile records carry a
+ * field number.
+ */
+int	chain_append_raw(struct chain *c, struct block_record *recs, size_t n);
 /* DeleteFiles (§2.8): rewrite, version + 1 if any ID matched. */
 int	chain_delete_files(struct chain *c, const uint8_t (*ids)[RECORD_FILE_ID_BYTES],
 	    size_t n, size_t *deleted);

@@ -290,6 +290,48 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	ipc_reply(req, serve_buf, (size_t)n);
 }
 
+/*
+ * IPC_WH_END (/warehouse/create): an upload begun with IPC_ADD_BEGIN goes
+ * into the warehouse only; nothing is published.  The size given at the
+ * begin was an upper bound (apid knows the request's length, not the
+ * file's), so fewer bytes are fine; a wrong guess costs the warehouse a
+ * second pass for the merkle tree.
+ */
+static void
+serve_wh_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct storaged_upload *u;
+	struct ipc_wh_result res;
+	uint32_t id;
+	int rc, dedup = 0;
+	long n;
+
+	if (ipc_u32_decode(msg, len, IPC_WH_END, &id) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed warehouse end");
+		return;
+	}
+	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	errno = 0;
+	rc = wh_write_commit(u->w, res.hash, &res.size, &dedup);
+	u->w = NULL;
+	serve_upload_free(u, 0);
+	/* A companion that could not be written is rebuilt when first needed. */
+	if (rc != 0 && rc != WH_ERR_MERKLE) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s%s%s", wh_strerror(rc),
+		    errno ? ": " : "", errno ? strerror(errno) : "");
+		return;
+	}
+	res.dedup = (uint8_t)(dedup != 0);
+	log_info("stored %llu bytes for the web API%s", (unsigned long long)res.size,
+	    dedup ? ", content already stored" : "");
+	n = ipc_wh_result_encode(serve_buf, sizeof(serve_buf), &res);
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
 static void
 serve_add_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
@@ -795,6 +837,12 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_DL_DATA:	storaged_dl_data(s, req, msg, len); break;
 	case IPC_DL_COMMIT:	storaged_dl_commit(s, req, msg, len); break;
 	case IPC_DL_ABORT:	storaged_dl_abort(s, req, msg, len); break;
+	case IPC_WH_END:	serve_wh_end(s, req, msg, len); break;
+	case IPC_PUBLISH:	storaged_publish(s, req, msg, len); break;
+	case IPC_CHAIN_APPEND:	storaged_chain_append(s, req, msg, len); break;
+	case IPC_PROFILE_DEL:	storaged_profile_del(s, req, msg, len); break;
+	case IPC_WIPE:		storaged_wipe(s, req, msg, len); break;
+	case IPC_PEER_PROFILE:	storaged_peer_profile(s, req, msg, len); break;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "storaged does not serve %s requests",
 		    ipc_type_name(type));

@@ -54,6 +54,17 @@ void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 	    struct ipc_file *f);
 /* date-created and the other tags of a record, as far as IPC_TAGS_MAX allows. */
 void	storaged_tags_to_ipc(const struct chain_file *cf, struct ipc_tags *t);
+/* serve_web.c: the web API's requests (ipc_msg_web.h) */
+void	storaged_publish(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
+void	storaged_chain_append(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
+void	storaged_profile_del(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
+void	storaged_wipe(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
+void	storaged_peer_profile(struct storaged *s, struct ipc_req *req,
+	    const uint8_t *msg, size_t len);
 /* serve_files.c: IPC_FILES_ALL, every file record (own chain, then cache) */
 void	storaged_files_all(struct storaged *s, struct ipc_req *req,
 	    const uint8_t *msg, size_t len);

@@ -166,6 +166,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		{
+			/* The web API's storaged requests (ipc_msg_web.h). */
+			static struct ipc_file pf[IPC_PUBLISH_MAX];
+			static struct ipc_append ap;
+			static struct ipc_peer_profile pp;
+			struct ipc_publish pq = { .files = pf };
+			struct ipc_publish_result pr2;
+			struct ipc_wh_result wr;
+			struct ipc_profile_del pd;
+			struct ipc_wipe wp;
+			struct ipc_peer_profile_req pq2;
+
+			if (ipc_wh_result_decode(data, size, &wr) == 0)
+				SAME(ipc_wh_result_encode(out, sizeof(out), &wr));
+			if (ipc_publish_decode(data, size, &pq) == 0)
+				SAME(ipc_publish_encode(out, sizeof(out), &pq));
+			if (ipc_publish_result_decode(data, size, &pr2) == 0)
+				SAME(ipc_publish_result_encode(out, sizeof(out), &pr2));
+			if (ipc_append_decode(data, size, &ap) == 0)
+				SAME(ipc_append_encode(out, sizeof(out), &ap));
+			if (ipc_profile_del_decode(data, size, &pd) == 0)
+				SAME(ipc_profile_del_encode(out, sizeof(out), &pd));
+			if (ipc_wipe_decode(data, size, &wp) == 0)
+				SAME(ipc_wipe_encode(out, sizeof(out), &wp));
+			if (ipc_peer_profile_req_decode(data, size, &pq2) == 0)
+				SAME(ipc_peer_profile_req_encode(out, sizeof(out), &pq2));
+			if (ipc_peer_profile_decode(data, size, &pp) == 0)
+				SAME(ipc_peer_profile_encode(out, sizeof(out), &pp));
+		}
+		{
 			/* The file transfer area (ipc_msg_xfer.h). */
 			static struct ipc_xfer_info xi;
 			struct ipc_xstat_req xq;
