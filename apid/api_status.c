@@ -80,9 +80,9 @@ api_status_peers(struct api_req *r)
 	/*
 	 * Ours after the reference's: the address packets go to, the round
 	 * trip (0: not measured yet), and whether the peer proved it receives
-	 * what we send (it answered on a connection: a measured round trip),
-	 * which is what "secure" means here — every packet is encrypted and
-	 * signed with the peer's key anyway (docs/protocol.md §2.2).
+	 * what we send (it answered on a connection: a measured round trip).
+	 * Not "secure": version 0's encryption is keyed with the receiver's
+	 * public key, readable by anyone on the path (docs/protocol.md §13).
 	 */
 	while ((rc = ipc_peer_list_next(&pl, &p)) == 1)
 		json_array_append_new(a, json_pack("{s:o, s:o, s:s, s:o, s:b, s:I, s:I, "

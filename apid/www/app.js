@@ -203,11 +203,11 @@ async function showPeers() {
   const ours = (r.json || []).some((p) => 'x_address' in p);
   peers = (r.json || []).map((p) => ({
     nodeid: b64hex(p.nodeid), address: ours ? p.x_address : null, rtt: ours && p.x_rttms ? p.x_rttms : null,
-    useragent: p.useragent, secure: ours ? (p.x_verified ? 1 : 0) : null, blockchainheight: p.blockchainheight,
+    useragent: p.useragent, verified: ours ? !!p.x_verified : null, secure: ours ? 0 : null, blockchainheight: p.blockchainheight,
     isroot: p.isroot, active: p.x_active, nat: p.x_behindnat, firewall: p.x_firewall,
   }));
   setText('peers-count', '(' + peers.length + ')');
-  setText('peers-note', ours ? 'Every Peernet packet is encrypted and signed with the sender\'s key. Secure "verified": the peer answered on this address (its round trip is measured), so the address is not a forged source.' :
+  setText('peers-note', ours ? 'Secure: no peer is, yet. Version 0 signs every packet, but encrypts it with the receiver\'s public key as the key, so anyone on the path can read it; file transfers travel in clear. An address marked ✓ answered us there (a measured round trip), so it is not a forged source.' :
     'Address, RTT and whether the connection is verified are not given by this node\'s web API.', 'note');
   drawPeers();
 }
@@ -218,10 +218,10 @@ function drawPeers() {
   const dash = () => el('td', { class: 'na' }, '—');
   tb.replaceChildren(...peers.map((p) => el('tr', null,
     el('td', { class: 'mono', title: p.nodeid }, short(p.nodeid) + (p.isroot ? ' (root)' : '')),
-    p.address == null ? dash() : el('td', { class: 'mono', title: (p.active ? 'active' : 'inactive') + (p.nat ? ', behind NAT' : '') + (p.firewall ? ', firewalled' : '') }, p.address || '—'),
+    p.address == null ? dash() : el('td', { class: 'mono', title: (p.active ? 'active' : 'inactive') + (p.verified ? ', answered on this address' : ', not answered yet') + (p.nat ? ', behind NAT' : '') + (p.firewall ? ', firewalled' : '') }, (p.address || '—') + (p.verified ? ' ✓' : '')),
     p.rtt == null ? dash() : el('td', null, p.rtt + ' ms'),
     el('td', { title: p.useragent }, p.useragent),
-    p.secure == null ? dash() : el('td', { class: p.secure ? 'ok' : 'na' }, p.secure ? 'verified' : 'not yet'),
+    p.secure == null ? dash() : el('td', { class: 'na', title: 'protocol version 0: readable on the path' }, 'no (v0)'),
     el('td', null, String(p.blockchainheight)))));
   /* Column names on the cells (a narrow screen shows each row as a card) and the sort order on the headers. */
   const ths = [...document.querySelectorAll('#peers-table th')];

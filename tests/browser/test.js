@@ -164,8 +164,8 @@ async function run(browser) {
     if (cells && ctlB && ctlB.rtt_ms > 0 && /^\d+ ms$/.test(cells[2])) break;
     await page.waitForTimeout(500);
   }
-  check('peers_address_rtt_secure', cells && ctlB && cells[1] === ctlB.address && /^\d+ ms$/.test(cells[2]) && Number(cells[2].split(' ')[0]) > 0 &&
-    cells[4] === 'verified' && cells[3] === ctlB.user_agent && cells[5] === String(ctlB.height), JSON.stringify({ shown: cells, ctl: ctlB }));
+  check('peers_address_rtt_secure', cells && ctlB && cells[1] === ctlB.address + ' ✓' && /^\d+ ms$/.test(cells[2]) && Number(cells[2].split(' ')[0]) > 0 &&
+    cells[4] === 'no (v0)' && cells[3] === ctlB.user_agent && cells[5] === String(ctlB.height), JSON.stringify({ shown: cells, ctl: ctlB }));
   // Sorting: chain height ascending, then descending on a second click.
   const heights = () => page.$$eval('#peers-table tbody tr', (rs) => rs.map((r) => Number(r.cells[5].textContent)));
   await page.click('#peers-table th button[data-sort="rtt"]');
