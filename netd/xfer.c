@@ -863,6 +863,13 @@ netd_xfer_init(struct netd *n)
 		return -1;
 	}
 	n->xfer = x;
+	/*
+	 * We answer merkle-leaf requests (xfer_merkle.h): say so in every
+	 * Announcement, Response and Discovery (feature bit 3, §13.5), so our
+	 * downloads ask only peers that set it and a reference peer's download
+	 * starts without waiting for leaves it never sends.
+	 */
+	wire_msg_set_own_features(WIRE_FEATURE_MERKLE);
 	return 0;
 }
 

@@ -689,8 +689,20 @@ xf_mk_none(struct xf_sess *s, const char *why)
 static void
 xf_mk_start(struct xf_sess *s)
 {
+	struct peer *p;
+
 	if ((s->flags & IPC_XFER_F_PROBE) || s->mk == MK_READY || s->mk == MK_NONE)
 		return;
+	/*
+	 * Only a peer that sets our feature bit answers merkle requests: a
+	 * reference peer (no bit) never does, and asking it would hold the data
+	 * for XF_MK_WAIT_MS.  It sees exactly the protocol-0 REQUEST_START.
+	 */
+	p = peer_find(s->f->n->peers, s->pub);
+	if (p == NULL || !(p->features & WIRE_FEATURE_MERKLE)) {
+		xf_mk_none(s, NULL);
+		return;
+	}
 	if (s->file_size != 0 && (s->file_size <= MERKLE_MIN_FRAGMENT_SIZE ||
 	    s->file_size > XF_MK_MAX_FILE)) {
 		xf_mk_none(s, NULL);
