@@ -15,9 +15,13 @@
  *    retransmit blindly for as long as anything else keeps it alive;
  *  - NAK ranges we receive are expanded inclusive (UDT spec) and clipped to
  *    what is in flight; we never send ranges (§9.4, §12.11);
- *  - a tail-loss timer (UDT_EXP_US) resends the window when nothing is
- *    ACKed for a while and the window is not full; the reference relies on
- *    the transfer-ID expiry;
+ *  - a tail-loss timer (UDT_EXP_US) sends a probe when nothing is ACKed
+ *    for a while and the window is not full; the reference relies on the
+ *    transfer-ID expiry;
+ *  - blind retransmission sends one probe packet, not every unacknowledged
+ *    one (UDT_BLIND_MAX in udt.h), at an interval no shorter than the RTO;
+ *  - the last bytes of a stream whose end is known (udt_stream_end) go out
+ *    as two packets in reverse order, so a reference receiver ACKs them;
  *  - both ACK/NAK resend limiters are armed at connection start (the
  *    reference's first resend waits for a first real ACK, so a stream of
  *    fewer than 4 packets is only ACKed by the timer after one);
@@ -97,6 +101,10 @@ struct udt_conn {
 	uint64_t	blind_at, blind_iv;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
+	/* udt_stream_end: total application bytes, the reordered pair */
+	int		end_known, end_done, end_nak_seen;
+	uint64_t	end_total;
+	uint32_t	end_seq;	/* the earlier of the two, sent second */
 	/* congestion control (native DAIMD, §9.5) */
 	uint64_t	cc_last_rc;
 	int		cc_loss;
@@ -199,6 +207,15 @@ static uint32_t
 in_flight(const struct udt_conn *c)
 {
 	return (uint32_t)udt_seq_diff(c->snd_next, c->snd_una);
+}
+
+/* UDT's retransmission timeout: 4·RTT + RTTVar + SYN, at most the back-off cap. */
+static uint64_t
+rto(const struct udt_conn *c)
+{
+	uint64_t t = 4ULL * c->rtt + c->rtt_var + UDT_SYN_US;
+
+	return t > UDT_BACKOFF_MAX_US ? UDT_BACKOFF_MAX_US : t;
 }
 
 static void
@@ -1016,6 +1033,15 @@ mark_lost(struct udt_conn *c, uint32_t seq)
 		c->stats.nak_ignored++;	/* already ACKed: late or replayed */
 		return;
 	}
+	/*
+	 * The earlier packet of the reordered end pair was sent right after
+	 * the later one: the receiver's first NAK for it only says it saw the
+	 * later first.  A second one (its NAK timer) means it was lost.
+	 */
+	if (c->end_done && seq == c->end_seq && !c->end_nak_seen) {
+		c->end_nak_seen = 1;
+		return;
+	}
 	s = &c->ss[seq & SLOT_MASK];
 	if (!s->lost) {
 		s->lost = 1;
@@ -1083,7 +1109,7 @@ retransmit_losses(struct udt_conn *c)
 	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1)) {
 		s = &c->ss[q & SLOT_MASK];
 		if (!s->lost || (s->attempts > 0 &&
-		    c->now < s->last_tx + UDT_SYN_US * s->attempts))
+		    c->now < s->last_tx + rto(c) * s->attempts))
 			continue;
 		s->attempts++;
 		c->stats.retransmits++;
@@ -1097,32 +1123,76 @@ window(const struct udt_conn *c)
 	return c->cwnd < c->flow ? c->cwnd : c->flow;
 }
 
+/* The next n buffered bytes as a new data packet (not sent). */
+static struct sslot *
+packetize(struct udt_conn *c, size_t n)
+{
+	struct sslot *s = &c->ss[c->snd_next & SLOT_MASK];
+
+	buf_put_be32(s->pkt, c->snd_next);
+	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
+	buf_put_be32(s->pkt + 12, c->peer_id);
+	ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt + UDT_HDR_SIZE, n);
+	c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
+	c->s_len -= n;
+	s->len = (uint16_t)(UDT_HDR_SIZE + n);
+	s->lost = 0;
+	s->attempts = 0;
+	c->snd_next = udt_seq_add(c->snd_next, 1);
+	c->msgno++;
+	c->stats.bytes_sent += n;
+	return s;
+}
+
+/*
+ * The stream's last bytes (udt_stream_end), all buffered and at most two
+ * packets' worth: two packets, the later sent first.  0 when sent, 1 when
+ * the window has no room for both yet, -1 when this is not the end.
+ */
+static int
+send_end_pair(struct udt_conn *c)
+{
+	struct sslot *a, *b;
+	size_t nb;
+
+	if (!c->end_known || c->end_done || c->s_len < 2 || c->s_len > 2 * UDT_DATA_MAX ||
+	    c->stats.bytes_sent + c->s_len != c->end_total)
+		return -1;
+	if (in_flight(c) + 1 > window(c) || in_flight(c) + 2 >= UDT_SLOTS - 1)
+		return 1;
+	nb = c->s_len / 2;
+	c->end_seq = c->snd_next;
+	a = packetize(c, c->s_len - nb);
+	b = packetize(c, nb);
+	c->end_done = 1;
+	transmit(c, b);
+	transmit(c, a);
+	return 0;
+}
+
 static void
 send_new_data(struct udt_conn *c)
 {
-	struct sslot *s;
 	size_t n;
+	int rc;
 
 	while (c->s_len > 0 && in_flight(c) <= window(c) &&
 	    in_flight(c) < UDT_SLOTS - 1) {
+		if ((rc = send_end_pair(c)) >= 0)
+			return;
 		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
-		s = &c->ss[c->snd_next & SLOT_MASK];
-		buf_put_be32(s->pkt, c->snd_next);
-		buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS |
-		    (c->msgno & UDT_MSGNO_MASK));
-		buf_put_be32(s->pkt + 12, c->peer_id);
-		ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt +
-		    UDT_HDR_SIZE, n);
-		c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
-		c->s_len -= n;
-		s->len = (uint16_t)(UDT_HDR_SIZE + n);
-		s->lost = 0;
-		s->attempts = 0;
-		c->snd_next = udt_seq_add(c->snd_next, 1);
-		c->msgno++;
-		c->stats.bytes_sent += n;
-		transmit(c, s);
+		transmit(c, packetize(c, n));
 	}
+}
+
+int
+udt_stream_end(struct udt_conn *c, uint64_t more)
+{
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	c->end_known = 1;
+	c->end_total = c->stats.bytes_sent + c->s_len + more;
+	return UDT_OK;
 }
 
 /* Blind retransmission while the window is full (10 ms doubling), or after
@@ -1141,11 +1211,11 @@ update_send_timer(struct udt_conn *c)
 	}
 	waiting = in_flight(c) > window(c);
 	if (waiting && (!c->waiting || c->ack_progress)) {
-		c->blind_iv = UDT_SYN_US;
+		c->blind_iv = rto(c) > UDT_SYN_US ? rto(c) : UDT_SYN_US;
 		c->blind_at = c->now + c->blind_iv;
 	} else if (!waiting && (c->blind_at == 0 || c->waiting ||
 	    c->ack_progress)) {
-		c->blind_iv = UDT_EXP_US;
+		c->blind_iv = rto(c) > UDT_EXP_US ? rto(c) : UDT_EXP_US;
 		c->blind_at = c->now + c->blind_iv;
 	}
 	c->waiting = waiting;
@@ -1284,8 +1354,9 @@ udt_tick(struct udt_conn *c)
 				resend_rcv_losses(c);
 		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
-			for (q = c->snd_una, k = 0; q != c->snd_next &&
-			    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
+			/* a probe: the newest unacknowledged packet(s) (udt.h) */
+			for (q = udt_seq_add(c->snd_next, -1), k = 0; k < UDT_BLIND_MAX &&
+			    udt_seq_diff(q, c->snd_una) >= 0; q = udt_seq_add(q, -1), k++) {
 				s = &c->ss[q & SLOT_MASK];
 				c->stats.blind_retransmits++;
 				transmit(c, s);
@@ -1340,7 +1411,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 				s = &c->ss[q & SLOT_MASK];
 				if (s->lost)
 					t = min64(t, s->attempts == 0 ? c->now :
-					    s->last_tx + UDT_SYN_US * s->attempts);
+					    s->last_tx + rto(c) * s->attempts);
 			}
 		return t;
 	default:

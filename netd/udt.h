@@ -109,12 +109,17 @@ enum udt_ctrl {
 #define UDT_ACK_EVERY		16
 /*
  * Blind retransmission (window full, or UDT_EXP_US without ACK progress)
- * resends at most this many packets from the first unacknowledged one:
- * enough to restart the ACK clock (lost ACKs and NAKs are repeated by the
- * receiver's SYN timer), without a burst of a whole large window of
- * duplicates whenever the receiver was descheduled for 10 ms.
+ * sends one probe: the newest unacknowledged packet.  A receiver that
+ * lacks it sees the gap before it and NAKs exactly what it lost; one that
+ * has it was only slow (a reference receiver stalls its reader now and
+ * then) or lost our ACK's answer, and both receivers repeat lost ACKs and
+ * NAKs on their own SYN timer.  Resending the whole window instead made
+ * every stall of a reference receiver cost a window of duplicates, which
+ * overflowed its socket buffer and lost new data (docs/protocol.md §9.5).
+ * The interval is the larger of the reference's (10 ms doubling while the
+ * window is full, UDT_EXP_US otherwise) and UDT's RTO, 4·RTT + RTTVar + SYN.
  */
-#define UDT_BLIND_MAX		64
+#define UDT_BLIND_MAX		1
 /*
  * Our own additions (wire-neutral): a tail-loss timer, because the
  * reference has no EXP timer and a lost last packet would otherwise only be
@@ -270,7 +275,7 @@ struct udt_stats {
 	uint64_t	pkts_sent;		/* data packets incl. retransmissions */
 	uint64_t	pkts_recv;		/* data packets accepted */
 	uint64_t	retransmits;		/* loss-list resends */
-	uint64_t	blind_retransmits;	/* timer resends of the whole window */
+	uint64_t	blind_retransmits;	/* timer probes (one packet each) */
 	uint64_t	acks_sent, acks_recv, naks_sent, naks_recv;
 	uint64_t	dup_recv;		/* data packets already held */
 	uint64_t	dropped;		/* inputs rejected (any reason) */
@@ -315,6 +320,17 @@ ssize_t		 udt_read(struct udt_conn *c, void *buf, size_t cap);
 int		 udt_close(struct udt_conn *c);
 /* Immediate: Shutdown now, drop everything. */
 int		 udt_abort(struct udt_conn *c);
+/*
+ * The stream ends after `more` further bytes are written (0: after what is
+ * buffered).  For a receiver that withholds the ACK of a short tail: the
+ * reference ACKs every 4 packets and leaves the rest to a timer that is only
+ * armed by a first ACK, so it never ACKs a stream of fewer than 4 packets
+ * and the sender cannot tell it got everything.  With the end known, the
+ * last bytes go out as two packets, the later sequence first: the earlier
+ * one then fills a gap, which every UDT receiver ACKs at once (§9.5).
+ * Same bytes, same sequence numbers; only the order of the last two.
+ */
+int		 udt_stream_end(struct udt_conn *c, uint64_t more);
 /* Idle timeout (default UDT_IDLE_FILE_US; UDT_IDLE_BLOCK_US for blocks). */
 void		 udt_set_idle_timeout(struct udt_conn *c, uint64_t us);
 

@@ -96,6 +96,7 @@ struct xfer_sess {
 	uint8_t			*ranges;	/* copy of the request's ranges */
 	struct xfer_range_iter	 it;
 	int			 iter_end;
+	int			 end_told;	/* udt_stream_end called */
 	uint64_t		 records;	/* headers taken from the ranges */
 	uint64_t		 avail;		/* available blocks queued */
 	struct xfer_slot	 slots[XFER_SERVE_AHEAD];
@@ -757,6 +758,19 @@ xfer_pump_provider(struct xfer_sess *s)
 			break;
 		/* Header and block go into the stream back to back (§9.8). */
 		total = WIRE_BLOCK_HEADER_SIZE + (sl->data != NULL ? sl->len : 0);
+		/*
+		 * The last record: a reference requester closes silently and never
+		 * ACKs a stream shorter than 4 packets; with the end known UDT makes
+		 * it ACK the last byte (udt_stream_end), so we end on its close, not
+		 * 10 s later.  Our own nodes (feature bit 3) ACK every tail anyway.
+		 */
+		if (s->iter_end && s->nslots == 1 && !s->end_told) {
+			struct peer *p = peer_find(s->n->peers, s->pub);
+
+			s->end_told = 1;
+			if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE))
+				udt_stream_end(s->conn, total - sl->off);
+		}
 		while (sl->off < total) {
 			if (sl->off < WIRE_BLOCK_HEADER_SIZE)
 				w = udt_write(s->conn, sl->hdr + sl->off,

@@ -1633,6 +1633,22 @@ xf_fetch(struct xf_sess *s)
 	return 0;
 }
 
+/*
+ * A reference requester closes without a word once it has the announced
+ * bytes (§9.6), and its UDT never ACKs a stream of fewer than 4 packets
+ * (udt_stream_end): tell UDT where our stream ends, so the session ends on
+ * the ACK of its last byte instead of the 60 s idle expiry.  Our own nodes
+ * (feature bit 3) ACK every tail on a timer: nothing changes for them.
+ */
+static void
+xf_end_known(struct xf_sess *s)
+{
+	struct peer *p = peer_find(s->f->n->peers, s->pub);
+
+	if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE))
+		udt_stream_end(s->conn, WIRE_FILE_HEADER_SIZE + s->total);
+}
+
 static void
 xf_pump_provider(struct xf_sess *s)
 {
@@ -1727,6 +1743,7 @@ xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		xf_end(s, 0, 1, "cannot start UDT");
 		return;
 	}
+	xf_end_known(s);
 	s->state = IPC_XFER_RUNNING;
 	s->data_start = xf_now();
 	xf_pump(s);

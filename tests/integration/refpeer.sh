@@ -75,7 +75,7 @@ head -c 300000 /dev/urandom > "$W/mid"
 active() { "$CTL" -d "$A" transfers --json | jq '[.. | objects | select(.role? == "upload" and (.state? == "running" or .state? == "starting"))] | length'; }
 for f in small mid; do
 	h=$(b3sum --no-names "$W/$f")
-	out=$("$RP" -b 127.0.7.9:0 -t 10 -l 0 get "$PA" 127.0.7.1:7001 "$h"); rc=$?
+	out=$("$RP" -b 127.0.7.9:0 -t 10 -l 1 get "$PA" 127.0.7.1:7001 "$h"); rc=$?
 	t0=$(date +%s%N)
 	gone=""
 	for _ in $(seq 80); do		# 8 s at most: the old idle end came after 10 s (blocks) / 60 s
