@@ -5,8 +5,9 @@
 #  (a) a download from it starts without the merkle wait: it is asked no
 #      merkle-leaf REQUEST_START (feature bit 3 unset), the start latency is
 #      printed;
-#  (b) a file we serve to it ends as soon as it has every byte (it sends
-#      nothing when it closes): gone from `transfers` well before 10 s;
+#  (b) a file or a block we serve to it ends as soon as it has every byte
+#      (it sends nothing when it closes): gone from `transfers` (files) or
+#      logged as complete (blocks) well before the 10 s idle expiry;
 #  (c) 3 MB served to it while its receiver stalls now and then: the
 #      sender's counters (data packets, resends, blind resends, NAKs) are
 #      printed and blind resends stay within the bound of the fix.
@@ -90,6 +91,25 @@ for f in small mid; do
 	fi
 done
 
+# A block of A's chain (one packet: a reference requester never ACKs it by
+# itself) served to it: the session ends on its close, not by the 10 s idle.
+out=$("$RP" -b 127.0.7.9:0 -t 10 -l 1 blocks "$PA" 127.0.7.1:7001 1); rc=$?
+line=""
+for _ in $(seq 30); do		# 3 s at most
+	line=$(alog | grep "block serving to .* ended" | tail -1); [ -n "$line" ] && break; sleep 0.1
+done
+closed=$(jq -r .close_unix_ms <<<"$out" 2>/dev/null)
+ended=""
+[ -n "$line" ] && ended=$(date -d "$(cut -c1-23 <<<"$line")" +%s%3N 2>/dev/null)
+echo "# served 1 block to a reference-like peer: $out; A: ${line#*: }"
+if [ $rc -eq 0 ] && [ -n "$ended" ] && [ -n "$closed" ] && [ "$closed" != null ] &&
+    grep -q 'ended: complete' <<<"$line" && [ $((ended - closed)) -lt 3000 ]; then
+	t_pass "served_block_session_ends_on_reference_close"
+	echo "# block session ended $((ended - closed)) ms after the peer's close"
+else
+	t_fail "served_block_session_ends_on_reference_close" "rc=$rc $out; ${line:-no end logged within 3 s}"
+fi
+
 # --- (c) 3 MB to a receiver that stalls: resends only what it lost ----------
 head -c 3000000 /dev/urandom > "$W/f3m"
 "$CTL" -d "$A" add "$W/f3m" >/dev/null
@@ -106,8 +126,22 @@ resent=$(sed -n 's/.*, \([0-9]*\) resent,.*/\1/p' <<<"$line")
 blind=$(sed -n 's/.*resent, \([0-9]*\) blind,.*/\1/p' <<<"$line")
 naks=$(sed -n 's/.*NAKs [0-9]*\/\([0-9]*\),.*/\1/p' <<<"$line")
 echo "# counters: data packets $sent, resends $resent, blind resends $blind, NAKs $naks"
+# The same test on the code before the fix (0425917, measured 2026-12-06):
+echo "# before the fix: data packets 3065, resends 48, blind resends 512, NAKs 6"
 if [ $rc -eq 0 ] && [ "$(jq .hash_ok <<<"$out")" = true ] && [ -n "$blind" ]; then
 	t_pass serve_3mb_to_stalling_reference
 else
 	t_fail serve_3mb_to_stalling_reference "rc=$rc $out; $line"
+fi
+# The bound: a blind expiry sends one packet (udt.h UDT_BLIND_MAX) and needs
+# the window full with no ACK progress for the RTO (>= 10 ms, doubling) or
+# 300 ms otherwise; a stall of 20 ms allows at most 2, the stream's tail 2
+# more.  And nothing is sent but the stream, what the receiver NAKed, and
+# those probes: ceil((3000000 + 16) / 1198) = 2505 packets, + 1 for the end pair.
+stalls=$(jq .stalls <<<"$out" 2>/dev/null); nake=$(jq .nak_entries <<<"$out" 2>/dev/null)
+if [ -n "$blind" ] && [ -n "$stalls" ] && [ "$blind" -le $((2 * stalls + 2)) ] &&
+    [ "$sent" -le $((2506 + nake + blind)) ] && [ "$resent" -le "$nake" ]; then
+	t_pass blind_resends_bounded_resends_only_what_was_lost
+else
+	t_fail blind_resends_bounded_resends_only_what_was_lost "blind=$blind stalls=$stalls sent=$sent resent=$resent nak_entries=$nake"
 fi

@@ -27,6 +27,7 @@
  *
  *   refpeer [-b IP:PORT] [-t SECONDS] [-l SECONDS] [-s MS:EVERY] CMD ...
  *   get   PUB IP:PORT HASH   download HASH from the node (it serves us)
+ *   blocks PUB IP:PORT N     Get Block: blocks [0, N) of the node's chain
  *   serve PUB IP:PORT FILE   share FILE; the node is to download it from us
  *
  * `serve` prints our node ID on stderr first ("node_id HEX"), then waits for
@@ -116,6 +117,11 @@ struct rp {
 	size_t			hlen;
 	uint64_t		want, got;
 	blake3_hasher		h;
+	uint64_t		blocks_want, records;	/* blocks: records to read */
+	uint8_t			rec[WIRE_BLOCK_HEADER_SIZE];
+	size_t			rec_hlen;
+	uint64_t		rec_left;
+	uint64_t		close_unix_ms;
 	int			closed;
 	uint64_t		closed_at, done_at, first_data_at;
 	/* counters */
@@ -372,6 +378,42 @@ rp_app(struct rp *r, const uint8_t *d, size_t n, uint64_t now)
 
 	if (r->closed)
 		return;
+	if (r->blocks_want > 0) {
+		/* Get Block stream (§9.8): header, then the block when available */
+		while (n > 0 && !r->closed) {
+			if (r->rec_hlen < WIRE_BLOCK_HEADER_SIZE) {
+				k = WIRE_BLOCK_HEADER_SIZE - r->rec_hlen < n ?
+				    WIRE_BLOCK_HEADER_SIZE - r->rec_hlen : n;
+				memcpy(r->rec + r->rec_hlen, d, k);
+				r->rec_hlen += k;
+				d += k;
+				n -= k;
+				r->got += k;
+				if (r->rec_hlen < WIRE_BLOCK_HEADER_SIZE)
+					break;
+				r->rec_left = r->rec[0] == WIRE_BLOCK_AVAILABLE ?
+				    buf_le64(r->rec + 17) : 0;
+			}
+			k = r->rec_left < n ? (size_t)r->rec_left : n;
+			r->rec_left -= k;
+			d += k;
+			n -= k;
+			r->got += k;
+			if (r->rec_left == 0) {
+				r->rec_hlen = 0;
+				if (++r->records == r->blocks_want) {
+					struct timespec ts;
+
+					clock_gettime(CLOCK_REALTIME, &ts);
+					r->close_unix_ms = (uint64_t)ts.tv_sec * 1000 +
+					    (uint64_t)ts.tv_nsec / 1000000;
+					r->closed = 1;
+					r->closed_at = r->done_at = now;
+				}
+			}
+		}
+		return;
+	}
 	if (r->hlen < 16) {
 		k = 16 - r->hlen < n ? 16 - r->hlen : n;
 		memcpy(r->hdr + r->hlen, d, k);
@@ -845,7 +887,7 @@ static void
 rp_usage(void)
 {
 	fprintf(stderr, "usage: refpeer [-b IP:PORT] [-t SECONDS] [-l SECONDS] [-s MS:EVERY] "
-	    "get|serve PUB IP:PORT HASH|FILE\n");
+	    "get|serve|blocks PUB IP:PORT HASH|FILE|N\n");
 	exit(2);
 }
 
@@ -934,6 +976,50 @@ main(int argc, char **argv)
 		    r.served_at ? (double)(r.served_at - r.req0_at) / 1000 : -1.0,
 		    r.served_at ? "true" : "false", r.flen);
 		return 0;
+	}
+	if (strcmp(argv[0], "blocks") == 0) {
+		struct wire_getblock g;
+		struct wire_block_range br;
+		uint8_t rng[16];
+		uint64_t start;
+
+		r.blocks_want = strtoull(argv[3], NULL, 10);
+		if (r.blocks_want == 0 || r.blocks_want > 256)
+			rp_die("N must be 1..256");
+		rp_announce(&r);
+		if (!r.answered) {
+			printf("{\"announced\":false}\n");
+			return 1;
+		}
+		memset(&g, 0, sizeof(g));
+		g.control = WIRE_GETBLOCK_REQUEST_START;
+		memcpy(g.blockchain, r.target_pub, sizeof(g.blockchain));
+		g.limit_count = r.blocks_want;
+		g.max_block_size = 50096;	/* CacheMaxBlockSize */
+		br.first = 0;
+		br.count = r.blocks_want;
+		wire_block_range_put(rng, 0, &br);
+		g.ranges = rng;
+		g.n_ranges = 1;
+		randombytes_buf(r.id, sizeof(r.id));
+		r.id[6] = (uint8_t)((r.id[6] & 0x0f) | 0x40);
+		r.id[8] = (uint8_t)((r.id[8] & 0x3f) | 0x80);
+		r.have_id = 1;
+		memcpy(g.transfer_id, r.id, sizeof(r.id));
+		randombytes_buf(&r.req_seq, sizeof(r.req_seq));
+		if (wire_getblock_encode(rp_payload, sizeof(rp_payload), &len, &g) != 0)
+			rp_die("get block encode failed");
+		start = rp_us();
+		rp_send(&r, WIRE_CMD_GET_BLOCK, r.req_seq, rp_payload, len);
+		rp_run(&r, start + (uint64_t)(secs * 1e6), rp_closed);
+		rp_run(&r, rp_us() + (uint64_t)(linger * 1e6), NULL);
+		printf("{\"announced\":true,\"complete\":%s,\"records\":%llu,\"bytes\":%llu,"
+		    "\"data_pkts\":%llu,\"acks\":%llu,\"naks\":%llu,\"close_unix_ms\":%llu}\n",
+		    r.closed ? "true" : "false", (unsigned long long)r.records,
+		    (unsigned long long)r.got, (unsigned long long)r.data_pkts,
+		    (unsigned long long)r.acks, (unsigned long long)r.naks,
+		    (unsigned long long)r.close_unix_ms);
+		return r.closed ? 0 : 1;
 	}
 	if (strcmp(argv[0], "get") != 0)
 		rp_usage();
