@@ -15,11 +15,11 @@
  *    retransmit blindly for as long as anything else keeps it alive;
  *  - NAK ranges we receive are expanded inclusive (UDT spec) and clipped to
  *    what is in flight; we never send ranges (§9.4, §12.11);
- *  - a tail-loss timer (UDT_EXP_US) sends a probe when nothing is ACKed
- *    for a while and the window is not full; the reference relies on the
+ *  - a tail-loss timer (UDT_EXP_US) resends when nothing is ACKed for a
+ *    while and the window is not full; the reference relies on the
  *    transfer-ID expiry;
- *  - blind retransmission sends one probe packet, not every unacknowledged
- *    one (UDT_BLIND_MAX in udt.h), at an interval no shorter than the RTO;
+ *  - blind retransmission resends at most UDT_BLIND_MAX packets, and
+ *    towards a reference receiver (udt_set_probe_only) one probe;
  *  - the last bytes of a stream whose end is known (udt_stream_end) go out
  *    as two packets in reverse order, so a reference receiver ACKs them;
  *  - both ACK/NAK resend limiters are armed at connection start (the
@@ -101,6 +101,7 @@ struct udt_conn {
 	uint64_t	blind_at, blind_iv;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
+	int		probe_only;	/* udt_set_probe_only */
 	/* udt_stream_end: total application bytes, the reordered pair */
 	int		end_known, end_done, end_nak_seen;
 	uint64_t	end_total;
@@ -207,15 +208,6 @@ static uint32_t
 in_flight(const struct udt_conn *c)
 {
 	return (uint32_t)udt_seq_diff(c->snd_next, c->snd_una);
-}
-
-/* UDT's retransmission timeout: 4·RTT + RTTVar + SYN, at most the back-off cap. */
-static uint64_t
-rto(const struct udt_conn *c)
-{
-	uint64_t t = 4ULL * c->rtt + c->rtt_var + UDT_SYN_US;
-
-	return t > UDT_BACKOFF_MAX_US ? UDT_BACKOFF_MAX_US : t;
 }
 
 static void
@@ -1109,7 +1101,7 @@ retransmit_losses(struct udt_conn *c)
 	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1)) {
 		s = &c->ss[q & SLOT_MASK];
 		if (!s->lost || (s->attempts > 0 &&
-		    c->now < s->last_tx + rto(c) * s->attempts))
+		    c->now < s->last_tx + UDT_SYN_US * s->attempts))
 			continue;
 		s->attempts++;
 		c->stats.retransmits++;
@@ -1185,6 +1177,13 @@ send_new_data(struct udt_conn *c)
 	}
 }
 
+void
+udt_set_probe_only(struct udt_conn *c)
+{
+	if (c != NULL)
+		c->probe_only = 1;
+}
+
 int
 udt_stream_end(struct udt_conn *c, uint64_t more)
 {
@@ -1211,11 +1210,11 @@ update_send_timer(struct udt_conn *c)
 	}
 	waiting = in_flight(c) > window(c);
 	if (waiting && (!c->waiting || c->ack_progress)) {
-		c->blind_iv = rto(c) > UDT_SYN_US ? rto(c) : UDT_SYN_US;
+		c->blind_iv = UDT_SYN_US;
 		c->blind_at = c->now + c->blind_iv;
 	} else if (!waiting && (c->blind_at == 0 || c->waiting ||
 	    c->ack_progress)) {
-		c->blind_iv = rto(c) > UDT_EXP_US ? rto(c) : UDT_EXP_US;
+		c->blind_iv = UDT_EXP_US;
 		c->blind_at = c->now + c->blind_iv;
 	}
 	c->waiting = waiting;
@@ -1354,13 +1353,17 @@ udt_tick(struct udt_conn *c)
 				resend_rcv_losses(c);
 		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
-			/* a probe: the newest unacknowledged packet(s) (udt.h) */
-			for (q = udt_seq_add(c->snd_next, -1), k = 0; k < UDT_BLIND_MAX &&
-			    udt_seq_diff(q, c->snd_una) >= 0; q = udt_seq_add(q, -1), k++) {
-				s = &c->ss[q & SLOT_MASK];
+			if (c->probe_only) {
+				/* one probe: the newest unacknowledged (udt_set_probe_only) */
 				c->stats.blind_retransmits++;
-				transmit(c, s);
-			}
+				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SLOT_MASK]);
+			} else
+				for (q = c->snd_una, k = 0; q != c->snd_next &&
+				    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
+					s = &c->ss[q & SLOT_MASK];
+					c->stats.blind_retransmits++;
+					transmit(c, s);
+				}
 			c->blind_iv *= 2;
 			if (c->blind_iv > UDT_BACKOFF_MAX_US)
 				c->blind_iv = UDT_BACKOFF_MAX_US;
@@ -1411,7 +1414,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 				s = &c->ss[q & SLOT_MASK];
 				if (s->lost)
 					t = min64(t, s->attempts == 0 ? c->now :
-					    s->last_tx + rto(c) * s->attempts);
+					    s->last_tx + UDT_SYN_US * s->attempts);
 			}
 		return t;
 	default:

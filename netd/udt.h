@@ -109,17 +109,13 @@ enum udt_ctrl {
 #define UDT_ACK_EVERY		16
 /*
  * Blind retransmission (window full, or UDT_EXP_US without ACK progress)
- * sends one probe: the newest unacknowledged packet.  A receiver that
- * lacks it sees the gap before it and NAKs exactly what it lost; one that
- * has it was only slow (a reference receiver stalls its reader now and
- * then) or lost our ACK's answer, and both receivers repeat lost ACKs and
- * NAKs on their own SYN timer.  Resending the whole window instead made
- * every stall of a reference receiver cost a window of duplicates, which
- * overflowed its socket buffer and lost new data (docs/protocol.md §9.5).
- * The interval is the larger of the reference's (10 ms doubling while the
- * window is full, UDT_EXP_US otherwise) and UDT's RTO, 4·RTT + RTTVar + SYN.
+ * resends at most this many packets from the first unacknowledged one:
+ * enough to restart the ACK clock (lost ACKs and NAKs are repeated by the
+ * receiver's SYN timer), without a burst of a whole large window of
+ * duplicates whenever the receiver was descheduled for 10 ms.  Towards a
+ * reference receiver (udt_set_probe_only) it is one probe instead.
  */
-#define UDT_BLIND_MAX		1
+#define UDT_BLIND_MAX		64
 /*
  * Our own additions (wire-neutral): a tail-loss timer, because the
  * reference has no EXP timer and a lost last packet would otherwise only be
@@ -275,7 +271,7 @@ struct udt_stats {
 	uint64_t	pkts_sent;		/* data packets incl. retransmissions */
 	uint64_t	pkts_recv;		/* data packets accepted */
 	uint64_t	retransmits;		/* loss-list resends */
-	uint64_t	blind_retransmits;	/* timer probes (one packet each) */
+	uint64_t	blind_retransmits;	/* timer resends (window head, or probes) */
 	uint64_t	acks_sent, acks_recv, naks_sent, naks_recv;
 	uint64_t	dup_recv;		/* data packets already held */
 	uint64_t	dropped;		/* inputs rejected (any reason) */
@@ -331,6 +327,19 @@ int		 udt_abort(struct udt_conn *c);
  * Same bytes, same sequence numbers; only the order of the last two.
  */
 int		 udt_stream_end(struct udt_conn *c, uint64_t more);
+/*
+ * Towards a reference receiver: blind retransmission sends one probe, the
+ * newest unacknowledged packet, instead of up to UDT_BLIND_MAX from the
+ * oldest.  A reference receiver stalls its reader now and then (GC, disk)
+ * and then says nothing for tens of ms; every expiry resent the window as
+ * duplicates that overflowed its socket buffer and lost new data.  A
+ * receiver that lacks the probe sees the gap before it and NAKs exactly
+ * what it lost; one that has it was only slow, and it repeats a lost ACK
+ * (until our ACK2) and the NAK of its first missing packet by itself
+ * (§9.5).  Our own receivers keep the window-head resend: on a lossy link
+ * it repairs holes whose NAK was lost sooner than their NAK timer.
+ */
+void		 udt_set_probe_only(struct udt_conn *c);
 /* Idle timeout (default UDT_IDLE_FILE_US; UDT_IDLE_BLOCK_US for blocks). */
 void		 udt_set_idle_timeout(struct udt_conn *c, uint64_t us);
 

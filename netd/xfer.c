@@ -97,6 +97,7 @@ struct xfer_sess {
 	struct xfer_range_iter	 it;
 	int			 iter_end;
 	int			 end_told;	/* udt_stream_end called */
+	int			 ref;		/* the requester lacks feature bit 3 */
 	uint64_t		 records;	/* headers taken from the ranges */
 	uint64_t		 avail;		/* available blocks queued */
 	struct xfer_slot	 slots[XFER_SERVE_AHEAD];
@@ -765,10 +766,8 @@ xfer_pump_provider(struct xfer_sess *s)
 		 * 10 s later.  Our own nodes (feature bit 3) ACK every tail anyway.
 		 */
 		if (s->iter_end && s->nslots == 1 && !s->end_told) {
-			struct peer *p = peer_find(s->n->peers, s->pub);
-
 			s->end_told = 1;
-			if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE))
+			if (s->ref)
 				udt_stream_end(s->conn, total - sl->off);
 		}
 		while (sl->off < total) {
@@ -848,6 +847,10 @@ xfer_request(struct netd *n, struct peer *p, uint32_t seq, const struct wire_get
 	}
 	memcpy(s->ranges, g->ranges, g->n_ranges * WIRE_BLOCK_RANGE_SIZE);
 	xfer_range_iter_init(&s->it, s->ranges, g->n_ranges);
+	/* A reference requester (no feature bit 3): probes, not window resends (udt.h). */
+	s->ref = !(p->features & WIRE_FEATURE_MERKLE);
+	if (s->ref)
+		udt_set_probe_only(s->conn);
 	log_debug("block request from %s…: %zu ranges, limit %llu, max size %llu",
 	    xfer_peer_text(p->pub, peer), g->n_ranges,
 	    (unsigned long long)g->limit_count, (unsigned long long)g->max_block_size);

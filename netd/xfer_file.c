@@ -1634,19 +1634,23 @@ xf_fetch(struct xf_sess *s)
 }
 
 /*
- * A reference requester closes without a word once it has the announced
- * bytes (§9.6), and its UDT never ACKs a stream of fewer than 4 packets
- * (udt_stream_end): tell UDT where our stream ends, so the session ends on
- * the ACK of its last byte instead of the 60 s idle expiry.  Our own nodes
- * (feature bit 3) ACK every tail on a timer: nothing changes for them.
+ * Serving a reference requester (no feature bit 3).  It closes without a
+ * word once it has the announced bytes (§9.6), and its UDT never ACKs a
+ * stream of fewer than 4 packets: tell UDT where our stream ends
+ * (udt_stream_end), so the session ends on the ACK of its last byte instead
+ * of the 60 s idle expiry.  Its receiver stalls now and then: blind
+ * retransmission sends probes, not the window (udt_set_probe_only).  Our
+ * own nodes ACK every tail on a timer: nothing changes for them.
  */
 static void
-xf_end_known(struct xf_sess *s)
+xf_ref_requester(struct xf_sess *s)
 {
 	struct peer *p = peer_find(s->f->n->peers, s->pub);
 
-	if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE))
+	if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE)) {
+		udt_set_probe_only(s->conn);
 		udt_stream_end(s->conn, WIRE_FILE_HEADER_SIZE + s->total);
+	}
 }
 
 static void
@@ -1743,7 +1747,7 @@ xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		xf_end(s, 0, 1, "cannot start UDT");
 		return;
 	}
-	xf_end_known(s);
+	xf_ref_requester(s);
 	s->state = IPC_XFER_RUNNING;
 	s->data_start = xf_now();
 	xf_pump(s);

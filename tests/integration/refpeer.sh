@@ -133,10 +133,10 @@ if [ $rc -eq 0 ] && [ "$(jq .hash_ok <<<"$out")" = true ] && [ -n "$blind" ]; th
 else
 	t_fail serve_3mb_to_stalling_reference "rc=$rc $out; $line"
 fi
-# The bound: a blind expiry sends one packet (udt.h UDT_BLIND_MAX) and needs
-# the window full with no ACK progress for the RTO (>= 10 ms, doubling) or
-# 300 ms otherwise; a stall of 20 ms allows at most 2, the stream's tail 2
-# more.  And nothing is sent but the stream, what the receiver NAKed, and
+# The bound: towards a reference receiver a blind expiry sends one probe
+# (udt_set_probe_only) and needs the window full with no ACK progress for
+# 10 ms, doubling (20, 40, ...), or 300 ms otherwise: a stall of 20 ms allows
+# at most 2, the stream's tail 2 more.  And nothing is sent but the stream, what the receiver NAKed, and
 # those probes: ceil((3000000 + 16) / 1198) = 2505 packets, + 1 for the end pair.
 stalls=$(jq .stalls <<<"$out" 2>/dev/null); nake=$(jq .nak_entries <<<"$out" 2>/dev/null)
 if [ -n "$blind" ] && [ -n "$stalls" ] && [ "$blind" -le $((2 * stalls + 2)) ] &&

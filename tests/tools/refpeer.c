@@ -464,6 +464,9 @@ rp_data(struct rp *r, const struct udt_pkt *p, uint64_t now)
 	int imm = 0;
 
 	r->data_pkts++;
+	if (getenv("REFPEER_TRACE") != NULL)	/* one line per data packet, on stderr */
+		fprintf(stderr, "data seq=%u len=%zu next_expect=%u last=%u\n", seq,
+		    p->data_len, r->next_expect, r->last_seq);
 	if (r->first_data_at == 0)
 		r->first_data_at = now;
 	if (((seq - 1) & 0xf) == 0) {

@@ -1224,9 +1224,9 @@ test_stream_end_sends_last_pair_later_first(void)
 }
 
 /*
- * Nothing ACKed for a while with the window open: one probe, the newest
- * unacknowledged packet (a receiver that lacks it NAKs the gap before it),
- * not the whole window again.
+ * Towards a reference receiver (udt_set_probe_only), nothing ACKed for a
+ * while with the window open: one probe, the newest unacknowledged packet
+ * (a receiver that lacks it NAKs the gap before it), not the window again.
  */
 static void
 test_blind_retransmission_is_one_probe_of_the_newest(void)
@@ -1238,6 +1238,7 @@ test_blind_retransmission_is_one_probe_of_the_newest(void)
 	uint32_t isn;
 
 	T_ASSERT(connect_pair(s));
+	udt_set_probe_only(s->cl.c);
 	isn = udt_init_seq(s->cl.c);
 	s->l_cs.blocked = 1;		/* all ten lost */
 	T_EQ_INT((int)udt_write(s->cl.c, src, 10 * UDT_DATA_MAX), 10 * UDT_DATA_MAX);
