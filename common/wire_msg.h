@@ -189,16 +189,16 @@ struct wire_msg_hdr {
 int	wire_msg_hdr_set_ua(struct wire_msg_hdr *hdr, const char *s);
 
 /*
- * SetSelfReportedPorts: patches the two port fields (offsets 19 and 21) of
- * an encoded Announcement or Response, per sending socket.  Local Discovery
- * leaves them 0.
- */
-/*
  * Feature bits ORed into every header this process writes
  * (wire_msg_hdr_write): 0 unless set.  netd sets WIRE_FEATURE_MERKLE once
  * at start; test tools that speak as the reference leave it 0.
  */
 void	wire_msg_set_own_features(uint8_t bits);
+/*
+ * SetSelfReportedPorts: patches the two port fields (offsets 19 and 21) of
+ * an encoded Announcement or Response, per sending socket.  Local Discovery
+ * leaves them 0.
+ */
 int	wire_msg_set_ports(uint8_t *payload, size_t len, uint16_t internal,
 	    uint16_t external);
 

@@ -1166,11 +1166,10 @@ static void
 send_new_data(struct udt_conn *c)
 {
 	size_t n;
-	int rc;
 
 	while (c->s_len > 0 && in_flight(c) <= window(c) &&
 	    in_flight(c) < UDT_SLOTS - 1) {
-		if ((rc = send_end_pair(c)) >= 0)
+		if (send_end_pair(c) >= 0)
 			return;
 		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
 		transmit(c, packetize(c, n));
