@@ -120,6 +120,15 @@ wire_msg_hdr_set_ua(struct wire_msg_hdr *hdr, const char *s)
 	return WIRE_MSG_OK;
 }
 
+/* Extension feature bits of this process (wire_msg_set_own_features). */
+static uint8_t wire_own_features;
+
+void
+wire_msg_set_own_features(uint8_t bits)
+{
+	wire_own_features = bits & WIRE_FEATURE_RECORD_MASK;
+}
+
 int
 wire_msg_set_ports(uint8_t *payload, size_t len, uint16_t internal,
     uint16_t external)
@@ -172,7 +181,7 @@ void
 wire_msg_hdr_write(uint8_t *out, const struct wire_msg_hdr *h, uint8_t actions)
 {
 	out[0] = h->protocol & 0x0f;
-	out[1] = h->features;
+	out[1] = h->features | wire_own_features;
 	out[2] = actions;
 	buf_put_le64(out + 3, h->blockchain_height);
 	buf_put_le64(out + 11, h->blockchain_version);

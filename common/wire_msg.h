@@ -51,6 +51,13 @@
 #define WIRE_FEATURE_IPV4_LISTEN	0x01
 #define WIRE_FEATURE_IPV6_LISTEN	0x02
 #define WIRE_FEATURE_FIREWALL		0x04
+/*
+ * Bit 3, ours (docs/protocol.md §13.5, docs/differences.md): the sender
+ * answers Transfer REQUEST_STARTs with protocol XFER_PROTO_MERKLE (merkle
+ * leaves).  Reference nodes ignore bits 3-6; peer records carry it, so a
+ * peer's support is known before first contact.  Bits 4-6 stay free.
+ */
+#define WIRE_FEATURE_MERKLE		0x08
 #define WIRE_FEATURE_RECORD_MASK	0x7f
 
 /* Action bits (header byte 2): Announcement §3.2, Response §3.3. */
@@ -181,6 +188,12 @@ struct wire_msg_hdr {
  */
 int	wire_msg_hdr_set_ua(struct wire_msg_hdr *hdr, const char *s);
 
+/*
+ * Feature bits ORed into every header this process writes
+ * (wire_msg_hdr_write): 0 unless set.  netd sets WIRE_FEATURE_MERKLE once
+ * at start; test tools that speak as the reference leave it 0.
+ */
+void	wire_msg_set_own_features(uint8_t bits);
 /*
  * SetSelfReportedPorts: patches the two port fields (offsets 19 and 21) of
  * an encoded Announcement or Response, per sending socket.  Local Discovery

@@ -15,9 +15,13 @@
  *    retransmit blindly for as long as anything else keeps it alive;
  *  - NAK ranges we receive are expanded inclusive (UDT spec) and clipped to
  *    what is in flight; we never send ranges (§9.4, §12.11);
- *  - a tail-loss timer (UDT_EXP_US) resends the window when nothing is
- *    ACKed for a while and the window is not full; the reference relies on
- *    the transfer-ID expiry;
+ *  - a tail-loss timer (UDT_EXP_US) resends when nothing is ACKed for a
+ *    while and the window is not full; the reference relies on the
+ *    transfer-ID expiry;
+ *  - blind retransmission resends at most UDT_BLIND_MAX packets, and
+ *    towards a reference receiver (udt_set_probe_only) one probe;
+ *  - the last bytes of a stream whose end is known (udt_stream_end) go out
+ *    as two packets in reverse order, so a reference receiver ACKs them;
  *  - both ACK/NAK resend limiters are armed at connection start (the
  *    reference's first resend waits for a first real ACK, so a stream of
  *    fewer than 4 packets is only ACKed by the timer after one);
@@ -97,6 +101,11 @@ struct udt_conn {
 	uint64_t	blind_at, blind_iv;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
+	int		probe_only;	/* udt_set_probe_only */
+	/* udt_stream_end: total application bytes, the reordered pair */
+	int		end_known, end_done, end_nak_seen;
+	uint64_t	end_total;
+	uint32_t	end_seq;	/* the earlier of the two, sent second */
 	/* congestion control (native DAIMD, §9.5) */
 	uint64_t	cc_last_rc;
 	int		cc_loss;
@@ -1016,6 +1025,15 @@ mark_lost(struct udt_conn *c, uint32_t seq)
 		c->stats.nak_ignored++;	/* already ACKed: late or replayed */
 		return;
 	}
+	/*
+	 * The earlier packet of the reordered end pair was sent right after
+	 * the later one: the receiver's first NAK for it only says it saw the
+	 * later first.  A second one (its NAK timer) means it was lost.
+	 */
+	if (c->end_done && seq == c->end_seq && !c->end_nak_seen) {
+		c->end_nak_seen = 1;
+		return;
+	}
 	s = &c->ss[seq & SLOT_MASK];
 	if (!s->lost) {
 		s->lost = 1;
@@ -1097,32 +1115,82 @@ window(const struct udt_conn *c)
 	return c->cwnd < c->flow ? c->cwnd : c->flow;
 }
 
+/* The next n buffered bytes as a new data packet (not sent). */
+static struct sslot *
+packetize(struct udt_conn *c, size_t n)
+{
+	struct sslot *s = &c->ss[c->snd_next & SLOT_MASK];
+
+	buf_put_be32(s->pkt, c->snd_next);
+	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
+	buf_put_be32(s->pkt + 12, c->peer_id);
+	ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt + UDT_HDR_SIZE, n);
+	c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
+	c->s_len -= n;
+	s->len = (uint16_t)(UDT_HDR_SIZE + n);
+	s->lost = 0;
+	s->attempts = 0;
+	c->snd_next = udt_seq_add(c->snd_next, 1);
+	c->msgno++;
+	c->stats.bytes_sent += n;
+	return s;
+}
+
+/*
+ * The stream's last bytes (udt_stream_end), all buffered and at most two
+ * packets' worth: two packets, the later sent first.  0 when sent, 1 when
+ * the window has no room for both yet, -1 when this is not the end.
+ */
+static int
+send_end_pair(struct udt_conn *c)
+{
+	struct sslot *a, *b;
+	size_t nb;
+
+	if (!c->end_known || c->end_done || c->s_len < 2 || c->s_len > 2 * UDT_DATA_MAX ||
+	    c->stats.bytes_sent + c->s_len != c->end_total)
+		return -1;
+	if (in_flight(c) + 1 > window(c) || in_flight(c) + 2 >= UDT_SLOTS - 1)
+		return 1;
+	nb = c->s_len / 2;
+	c->end_seq = c->snd_next;
+	a = packetize(c, c->s_len - nb);
+	b = packetize(c, nb);
+	c->end_done = 1;
+	transmit(c, b);
+	transmit(c, a);
+	return 0;
+}
+
 static void
 send_new_data(struct udt_conn *c)
 {
-	struct sslot *s;
 	size_t n;
 
 	while (c->s_len > 0 && in_flight(c) <= window(c) &&
 	    in_flight(c) < UDT_SLOTS - 1) {
+		if (send_end_pair(c) >= 0)
+			return;
 		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
-		s = &c->ss[c->snd_next & SLOT_MASK];
-		buf_put_be32(s->pkt, c->snd_next);
-		buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS |
-		    (c->msgno & UDT_MSGNO_MASK));
-		buf_put_be32(s->pkt + 12, c->peer_id);
-		ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt +
-		    UDT_HDR_SIZE, n);
-		c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
-		c->s_len -= n;
-		s->len = (uint16_t)(UDT_HDR_SIZE + n);
-		s->lost = 0;
-		s->attempts = 0;
-		c->snd_next = udt_seq_add(c->snd_next, 1);
-		c->msgno++;
-		c->stats.bytes_sent += n;
-		transmit(c, s);
+		transmit(c, packetize(c, n));
 	}
+}
+
+void
+udt_set_probe_only(struct udt_conn *c)
+{
+	if (c != NULL)
+		c->probe_only = 1;
+}
+
+int
+udt_stream_end(struct udt_conn *c, uint64_t more)
+{
+	if (c == NULL)
+		return UDT_ERR_ARG;
+	c->end_known = 1;
+	c->end_total = c->stats.bytes_sent + c->s_len + more;
+	return UDT_OK;
 }
 
 /* Blind retransmission while the window is full (10 ms doubling), or after
@@ -1284,12 +1352,17 @@ udt_tick(struct udt_conn *c)
 				resend_rcv_losses(c);
 		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
-			for (q = c->snd_una, k = 0; q != c->snd_next &&
-			    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
-				s = &c->ss[q & SLOT_MASK];
+			if (c->probe_only) {
+				/* one probe: the newest unacknowledged (udt_set_probe_only) */
 				c->stats.blind_retransmits++;
-				transmit(c, s);
-			}
+				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SLOT_MASK]);
+			} else
+				for (q = c->snd_una, k = 0; q != c->snd_next &&
+				    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
+					s = &c->ss[q & SLOT_MASK];
+					c->stats.blind_retransmits++;
+					transmit(c, s);
+				}
 			c->blind_iv *= 2;
 			if (c->blind_iv > UDT_BACKOFF_MAX_US)
 				c->blind_iv = UDT_BACKOFF_MAX_US;

@@ -112,7 +112,8 @@ enum udt_ctrl {
  * resends at most this many packets from the first unacknowledged one:
  * enough to restart the ACK clock (lost ACKs and NAKs are repeated by the
  * receiver's SYN timer), without a burst of a whole large window of
- * duplicates whenever the receiver was descheduled for 10 ms.
+ * duplicates whenever the receiver was descheduled for 10 ms.  Towards a
+ * reference receiver (udt_set_probe_only) it is one probe instead.
  */
 #define UDT_BLIND_MAX		64
 /*
@@ -270,7 +271,7 @@ struct udt_stats {
 	uint64_t	pkts_sent;		/* data packets incl. retransmissions */
 	uint64_t	pkts_recv;		/* data packets accepted */
 	uint64_t	retransmits;		/* loss-list resends */
-	uint64_t	blind_retransmits;	/* timer resends of the whole window */
+	uint64_t	blind_retransmits;	/* timer resends (window head, or probes) */
 	uint64_t	acks_sent, acks_recv, naks_sent, naks_recv;
 	uint64_t	dup_recv;		/* data packets already held */
 	uint64_t	dropped;		/* inputs rejected (any reason) */
@@ -315,6 +316,30 @@ ssize_t		 udt_read(struct udt_conn *c, void *buf, size_t cap);
 int		 udt_close(struct udt_conn *c);
 /* Immediate: Shutdown now, drop everything. */
 int		 udt_abort(struct udt_conn *c);
+/*
+ * The stream ends after `more` further bytes are written (0: after what is
+ * buffered).  For a receiver that withholds the ACK of a short tail: the
+ * reference ACKs every 4 packets and leaves the rest to a timer that is only
+ * armed by a first ACK, so it never ACKs a stream of fewer than 4 packets
+ * and the sender cannot tell it got everything.  With the end known, the
+ * last bytes go out as two packets, the later sequence first: the earlier
+ * one then fills a gap, which every UDT receiver ACKs at once (§9.5).
+ * Same bytes, same sequence numbers; only the order of the last two.
+ */
+int		 udt_stream_end(struct udt_conn *c, uint64_t more);
+/*
+ * Towards a reference receiver: blind retransmission sends one probe, the
+ * newest unacknowledged packet, instead of up to UDT_BLIND_MAX from the
+ * oldest.  A reference receiver stalls its reader now and then (GC, disk)
+ * and then says nothing for tens of ms; every expiry resent the window as
+ * duplicates that overflowed its socket buffer and lost new data.  A
+ * receiver that lacks the probe sees the gap before it and NAKs exactly
+ * what it lost; one that has it was only slow, and it repeats a lost ACK
+ * (until our ACK2) and the NAK of its first missing packet by itself
+ * (§9.5).  Our own receivers keep the window-head resend: on a lossy link
+ * it repairs holes whose NAK was lost sooner than their NAK timer.
+ */
+void		 udt_set_probe_only(struct udt_conn *c);
 /* Idle timeout (default UDT_IDLE_FILE_US; UDT_IDLE_BLOCK_US for blocks). */
 void		 udt_set_idle_timeout(struct udt_conn *c, uint64_t us);
 

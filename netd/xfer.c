@@ -96,6 +96,8 @@ struct xfer_sess {
 	uint8_t			*ranges;	/* copy of the request's ranges */
 	struct xfer_range_iter	 it;
 	int			 iter_end;
+	int			 end_told;	/* udt_stream_end called */
+	int			 ref;		/* the requester lacks feature bit 3 */
 	uint64_t		 records;	/* headers taken from the ranges */
 	uint64_t		 avail;		/* available blocks queued */
 	struct xfer_slot	 slots[XFER_SERVE_AHEAD];
@@ -757,6 +759,17 @@ xfer_pump_provider(struct xfer_sess *s)
 			break;
 		/* Header and block go into the stream back to back (§9.8). */
 		total = WIRE_BLOCK_HEADER_SIZE + (sl->data != NULL ? sl->len : 0);
+		/*
+		 * The last record: a reference requester closes silently and never
+		 * ACKs a stream shorter than 4 packets; with the end known UDT makes
+		 * it ACK the last byte (udt_stream_end), so we end on its close, not
+		 * 10 s later.  Our own nodes (feature bit 3) ACK every tail anyway.
+		 */
+		if (s->iter_end && s->nslots == 1 && !s->end_told) {
+			s->end_told = 1;
+			if (s->ref)
+				udt_stream_end(s->conn, total - sl->off);
+		}
 		while (sl->off < total) {
 			if (sl->off < WIRE_BLOCK_HEADER_SIZE)
 				w = udt_write(s->conn, sl->hdr + sl->off,
@@ -834,6 +847,10 @@ xfer_request(struct netd *n, struct peer *p, uint32_t seq, const struct wire_get
 	}
 	memcpy(s->ranges, g->ranges, g->n_ranges * WIRE_BLOCK_RANGE_SIZE);
 	xfer_range_iter_init(&s->it, s->ranges, g->n_ranges);
+	/* A reference requester (no feature bit 3): probes, not window resends (udt.h). */
+	s->ref = !(p->features & WIRE_FEATURE_MERKLE);
+	if (s->ref)
+		udt_set_probe_only(s->conn);
 	log_debug("block request from %s…: %zu ranges, limit %llu, max size %llu",
 	    xfer_peer_text(p->pub, peer), g->n_ranges,
 	    (unsigned long long)g->limit_count, (unsigned long long)g->max_block_size);
@@ -863,6 +880,13 @@ netd_xfer_init(struct netd *n)
 		return -1;
 	}
 	n->xfer = x;
+	/*
+	 * We answer merkle-leaf requests (xfer_merkle.h): say so in every
+	 * Announcement, Response and Discovery (feature bit 3, §13.5), so our
+	 * downloads ask only peers that set it and a reference peer's download
+	 * starts without waiting for leaves it never sends.
+	 */
+	wire_msg_set_own_features(WIRE_FEATURE_MERKLE);
 	return 0;
 }
 

@@ -689,8 +689,20 @@ xf_mk_none(struct xf_sess *s, const char *why)
 static void
 xf_mk_start(struct xf_sess *s)
 {
+	struct peer *p;
+
 	if ((s->flags & IPC_XFER_F_PROBE) || s->mk == MK_READY || s->mk == MK_NONE)
 		return;
+	/*
+	 * Only a peer that sets our feature bit answers merkle requests: a
+	 * reference peer (no bit) never does, and asking it would hold the data
+	 * for XF_MK_WAIT_MS.  It sees exactly the protocol-0 REQUEST_START.
+	 */
+	p = peer_find(s->f->n->peers, s->pub);
+	if (p == NULL || !(p->features & WIRE_FEATURE_MERKLE)) {
+		xf_mk_none(s, NULL);
+		return;
+	}
 	if (s->file_size != 0 && (s->file_size <= MERKLE_MIN_FRAGMENT_SIZE ||
 	    s->file_size > XF_MK_MAX_FILE)) {
 		xf_mk_none(s, NULL);
@@ -1621,6 +1633,26 @@ xf_fetch(struct xf_sess *s)
 	return 0;
 }
 
+/*
+ * Serving a reference requester (no feature bit 3).  It closes without a
+ * word once it has the announced bytes (§9.6), and its UDT never ACKs a
+ * stream of fewer than 4 packets: tell UDT where our stream ends
+ * (udt_stream_end), so the session ends on the ACK of its last byte instead
+ * of the 60 s idle expiry.  Its receiver stalls now and then: blind
+ * retransmission sends probes, not the window (udt_set_probe_only).  Our
+ * own nodes ACK every tail on a timer: nothing changes for them.
+ */
+static void
+xf_ref_requester(struct xf_sess *s)
+{
+	struct peer *p = peer_find(s->f->n->peers, s->pub);
+
+	if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE)) {
+		udt_set_probe_only(s->conn);
+		udt_stream_end(s->conn, WIRE_FILE_HEADER_SIZE + s->total);
+	}
+}
+
 static void
 xf_pump_provider(struct xf_sess *s)
 {
@@ -1715,6 +1747,7 @@ xf_stat_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		xf_end(s, 0, 1, "cannot start UDT");
 		return;
 	}
+	xf_ref_requester(s);
 	s->state = IPC_XFER_RUNNING;
 	s->data_start = xf_now();
 	xf_pump(s);

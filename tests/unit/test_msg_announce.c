@@ -619,6 +619,42 @@ test_constants_match_the_reference(void)
 	json_decref(v);
 }
 
+/*
+ * netd's own extension bits (bit 3, WIRE_FEATURE_MERKLE, §13.5) go into every
+ * header it writes, Announcement and Response alike, on top of the caller's
+ * bits; a process that never sets them (test tools speaking as the
+ * reference) writes exactly the caller's byte.
+ */
+static void
+test_own_feature_bits_are_ored_into_written_headers(void)
+{
+	struct wire_announce a, d;
+	struct wire_response_in r;
+	struct wire_response v;
+	uint8_t ob[512];
+	size_t len;
+
+	memset(&a, 0, sizeof(a));
+	a.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
+	T_EQ_INT(wire_announce_encode(ob, sizeof(ob), &len, &a), 0);
+	T_EQ_INT(ob[1], WIRE_FEATURE_IPV4_LISTEN);
+	wire_msg_set_own_features(WIRE_FEATURE_MERKLE);
+	T_EQ_INT(wire_announce_encode(ob, sizeof(ob), &len, &a), 0);
+	T_EQ_INT(ob[1], WIRE_FEATURE_IPV4_LISTEN | WIRE_FEATURE_MERKLE);
+	T_EQ_INT(a.hdr.features, WIRE_FEATURE_IPV4_LISTEN);
+	T_EQ_INT(wire_announce_decode(ob, len, &d), 0);
+	T_EQ_INT(d.hdr.features, WIRE_FEATURE_IPV4_LISTEN | WIRE_FEATURE_MERKLE);
+	memset(&r, 0, sizeof(r));
+	r.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
+	T_EQ_INT(wire_response_encode(ob, sizeof(ob), &len, &r), 0);
+	T_EQ_INT(ob[1], WIRE_FEATURE_MERKLE);
+	T_EQ_INT(wire_response_decode(ob, len, &v), 0);
+	T_EQ_INT(v.hdr.features, WIRE_FEATURE_MERKLE);
+	wire_msg_set_own_features(0);
+	T_EQ_INT(wire_announce_encode(ob, sizeof(ob), &len, &a), 0);
+	T_EQ_INT(ob[1], WIRE_FEATURE_IPV4_LISTEN);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -640,5 +676,6 @@ main(int argc, char **argv)
 	T_RUN(test_announce_ignores_trailing_bytes_and_masks_protocol);
 	T_RUN(test_announce_encoder_never_sets_a_list_bit_for_an_empty_list);
 	T_RUN(test_announce_random_round_trips);
+	T_RUN(test_own_feature_bits_are_ored_into_written_headers);
 	return t_done();
 }

@@ -1166,6 +1166,101 @@ test_replayed_29_byte_transfer_and_block_stream(void)
 	replay("be5a", tvec_u64(st, "stream_length"), NULL);
 }
 
+static int
+client_all_acked(struct sim *s, struct xfer *x)
+{
+	(void)x;
+	return udt_send_pending(s->cl.c) == 0;
+}
+
+static int
+never(struct sim *s, struct xfer *x)
+{
+	(void)s;
+	(void)x;
+	return 0;
+}
+
+/*
+ * udt_stream_end (towards a reference receiver, which never ACKs a stream
+ * of fewer than 4 packets): the last bytes leave as two packets, the later
+ * sequence first; the receiver's NAK for the earlier one (it saw the later
+ * first) is expected and costs no resend; the bytes arrive in order.
+ */
+static void
+test_stream_end_sends_last_pair_later_first(void)
+{
+	struct sim *s = sim_new(1000);
+	uint8_t *src = pattern(2000, 7), *dst = calloc(1, 2000);
+	struct xfer x = { .src = src, .len = 2000, .dst = dst, .dst_cap = 2000 };
+	struct udt_stats st;
+	struct udt_pkt a, b;
+	uint32_t isn;
+
+	T_ASSERT(connect_pair(s));
+	isn = udt_init_seq(s->cl.c);
+	T_EQ_INT(udt_stream_end(s->cl.c, 2000), UDT_OK);
+	s->cl.nlog = 0;
+	T_EQ_INT((int)udt_write(s->cl.c, src, 2000), 2000);
+	x.wr = 2000;
+	T_EQ_INT(s->cl.nlog, 2);
+	T_EQ_INT(udt_pkt_decode(s->cl.log[0], s->cl.loglen[0], &b), UDT_OK);
+	T_EQ_INT(udt_pkt_decode(s->cl.log[1], s->cl.loglen[1], &a), UDT_OK);
+	T_ASSERT(!a.is_ctrl && !b.is_ctrl);
+	T_EQ_U64(b.seq, udt_seq_add(isn, 1));
+	T_EQ_U64(a.seq, isn);
+	T_EQ_U64(a.data_len + b.data_len, 2000);
+	T_ASSERT(a.data_len > 0 && b.data_len > 0);
+	T_ASSERT(sim_run(s, &x, all_read, 5000000));
+	T_ASSERT(memcmp(src, dst, 2000) == 0);
+	T_ASSERT(sim_run(s, &x, client_all_acked, 5000000));
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.naks_recv, 1);
+	T_EQ_U64(st.retransmits, 0);
+	T_EQ_U64(st.pkts_sent, 2);
+	free(src);
+	free(dst);
+	sim_free(s);
+}
+
+/*
+ * Towards a reference receiver (udt_set_probe_only), nothing ACKed for a
+ * while with the window open: one probe, the newest unacknowledged packet
+ * (a receiver that lacks it NAKs the gap before it), not the window again.
+ */
+static void
+test_blind_retransmission_is_one_probe_of_the_newest(void)
+{
+	struct sim *s = sim_new(1000);
+	uint8_t *src = pattern(10 * UDT_DATA_MAX, 9);
+	struct udt_stats st;
+	struct udt_pkt p;
+	uint32_t isn;
+
+	T_ASSERT(connect_pair(s));
+	udt_set_probe_only(s->cl.c);
+	isn = udt_init_seq(s->cl.c);
+	s->l_cs.blocked = 1;		/* all ten lost */
+	T_EQ_INT((int)udt_write(s->cl.c, src, 10 * UDT_DATA_MAX), 10 * UDT_DATA_MAX);
+	s->cl.nlog = 0;
+	sim_run(s, NULL, never, UDT_EXP_US + 50000);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.blind_retransmits, 1);
+	T_EQ_INT(s->cl.nlog, 1);
+	T_EQ_INT(udt_pkt_decode(s->cl.log[0], s->cl.loglen[0], &p), UDT_OK);
+	T_ASSERT(!p.is_ctrl);
+	T_EQ_U64(p.seq, udt_seq_add(isn, 9));
+	/* the link back: the receiver NAKs 0..8 at the probe, all come back */
+	s->l_cs.blocked = 0;
+	sim_run(s, NULL, client_all_acked, 5000000);
+	udt_get_stats(s->cl.c, &st);
+	T_EQ_U64(st.in_flight, 0);
+	T_ASSERT(st.blind_retransmits <= 2);
+	T_EQ_U64(st.retransmits, 9);
+	free(src);
+	sim_free(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1196,6 +1291,8 @@ main(int argc, char **argv)
 	T_RUN(test_ack_or_nak_for_unsent_packet_is_fatal);
 	T_RUN(test_replayed_700000_byte_transfer_hashes_to_the_file);
 	T_RUN(test_replayed_29_byte_transfer_and_block_stream);
+	T_RUN(test_stream_end_sends_last_pair_later_first);
+	T_RUN(test_blind_retransmission_is_one_probe_of_the_newest);
 	json_decref(capture);
 	return t_done();
 }
