@@ -258,10 +258,20 @@ fi
 # G's record at R shows no NAT (observed port 112 = reported 112), so E's
 # direct first contact is all §8.1 sends, and NG's filter drops it; after
 # TRAVERSE_FALLBACK_MS without an answer E sends the Traverse through R
-# anyway.  Started last so that A..D's lookups never met E or G.
+# anyway.  Started last so that A..D's lookups never met E or G.  E starts
+# only once G's start-up lookups are over (G sent nothing for 2 s): a G
+# still looking up would learn E from R and contact it, and that outgoing
+# packet would open NG for E by chance (both nodes connect then without
+# any Traverse: what the reference needs, and rarely gets).
+g_quiet() {
+	local t0 t1
+	t0=$(counter "$G" tx_packets); sleep 2; t1=$(counter "$G" tx_packets)
+	[ "$t0" = "$t1" ]
+}
 if site e 198.51.100.5 5 plain && site g 198.51.100.6 6 plain; then
 	E=$(t_mkdir); G=$(t_mkdir)
 	node_up $P-g "$G" 10.6.0.2 "$ROOT" && wait_for 10 rooted "$G" "$NR" &&
+	    wait_for 40 g_quiet &&
 	    node_up $P-e "$E" 10.5.0.2 "$ROOT" && wait_for 10 rooted "$E" "$NR" ||
 	    t_fail plain_nodes_reach_relay "$(tail -3 "$E/log/netd.log" "$G/log/netd.log" 2>&1)"
 	NG=$(node_id "$G")
