@@ -88,6 +88,8 @@ enum ipc_net_counter {
 	 * and how many of those peers then connected.
 	 */
 	IPC_NC_TRAVERSE_FALLBACK, IPC_NC_TRAVERSE_FALLBACK_CONNECTED,
+	/* Announcements that told peers of our chain's new height/version (node.c) */
+	IPC_NC_TX_CHAIN_PUSH,
 	IPC_NC_MAX
 };
 

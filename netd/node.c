@@ -1747,10 +1747,34 @@ node_ask_chain(struct netd *n, uint64_t now)
 	ipc_client_send(&n->store, buf, sizeof(buf), 2000, node_chain_done, n, now);
 }
 
+/*
+ * Pushing our chain's changes (beyond the reference, docs/differences.md):
+ * a reference node fetches a peer's new blocks whenever an Announcement,
+ * Response or Local Discovery from it carries another height or version
+ * than it last saw (docs/data.md §2.11, protocol.md §9.9); without a push
+ * it learns them only from the Response to its next keep-alive, up to
+ * ~60 s later (§5.4).  So a change goes out at once, as the bare
+ * keep-alive Announcement it already understands, bounded:
+ *  - rate: one round per NODE_PUSH_MIN_MS; changes within it (an `add` of
+ *    many files seals blocks one after another) leave in one trailing
+ *    round with the newest values (node_push_tick);
+ *  - fan-out: NODE_PUSH_MAX_PEERS peers per round, only peers that have
+ *    answered us (a known RTT: a spoofed source never gets one), starting
+ *    where the last round stopped; the others learn it from keep-alives.
+ */
+#define NODE_PUSH_MIN_MS	1000
+#define NODE_PUSH_MAX_PEERS	64
+
+static uint64_t node_push_last;		/* last round, 0: none yet */
+static int node_push_due;		/* a change waits for its round */
+static unsigned node_push_rot;		/* where the next round starts */
+
 struct node_push {
 	struct netd	*n;
 	size_t		 len;
 	int		 sent;
+	int		 pass;		/* 0: from node_push_rot on, 1: the rest */
+	unsigned	 idx;		/* eligible peers seen in this pass */
 };
 
 static void
@@ -1758,19 +1782,22 @@ node_push_one(void *arg, struct peer *p)
 {
 	struct node_push *x = arg;
 	uint32_t seq;
+	unsigned i;
 
-	if (p->nact == 0 || seq_new(x->n->seqs, p->pub, &p->seq_counter,
-	    CTX(NETD_CTX_KEEPALIVE, 0), node_now(), &seq) != 0)
+	if (p->nact == 0 || peer_rtt(p) == 0)
 		return;
-	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
+	i = x->idx++;
+	if ((x->pass == 0) != (i >= node_push_rot) || x->sent >= NODE_PUSH_MAX_PEERS)
+		return;
+	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
+	    node_now(), &seq) != 0)
+		return;
+	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0) {
 		x->sent++;
+		x->n->counters[IPC_NC_TX_CHAIN_PUSH]++;
+	}
 }
 
-/*
- * Beyond the reference: when our chain changes, every connected peer gets a
- * keep-alive Announcement carrying the new height/version at once, instead
- * of within ~60 s (a message the reference already understands).
- */
 static void
 node_push_chain(struct netd *n)
 {
@@ -1781,9 +1808,26 @@ node_push_chain(struct netd *n)
 	memcpy(node_plain, node_payload, x.len);
 	x.n = n;
 	x.sent = 0;
-	peer_list_foreach(n->peers, node_push_one, &x);
-	log_debug("chain %llu/%llu announced to %d peers",
-	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height, x.sent);
+	for (x.pass = 0; x.pass < 2; x.pass++) {
+		x.idx = 0;
+		peer_list_foreach(n->peers, node_push_one, &x);
+	}
+	/* x.idx: every eligible peer; the next round goes on after these. */
+	node_push_rot = x.idx > 0 ? (node_push_rot + (unsigned)x.sent) % x.idx : 0;
+	log_debug("chain %llu/%llu announced to %d of %u peers",
+	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height,
+	    x.sent, x.idx);
+}
+
+/* Called on every change and every tick: a due push leaves when the rate allows. */
+static void
+node_push_tick(struct netd *n, uint64_t now)
+{
+	if (!node_push_due || (node_push_last != 0 && now - node_push_last < NODE_PUSH_MIN_MS))
+		return;
+	node_push_due = 0;
+	node_push_last = now;
+	node_push_chain(n);
 }
 
 static void
@@ -1812,8 +1856,10 @@ node_on_event(int fd, uint32_t events, void *arg)
 			n->chain_height = ci.height;
 			n->chain_version = ci.version;
 			n->chain_known = 1;
-			if (changed)
-				node_push_chain(n);
+			if (changed) {
+				node_push_due = 1;
+				node_push_tick(n, node_now());
+			}
 		}
 		free(msg);
 	}
@@ -1877,6 +1923,7 @@ netd_node_tick(struct netd *n)
 	node_known_save(n, now);
 	netd_xfer_tick(n, now);
 	node_traverse_tick(n, now);
+	node_push_tick(n, now);
 }
 
 /* --- Kademlia environment ------------------------------------------------ */
