@@ -7,7 +7,8 @@
  *   A (originator): traverse_needed() per target address; the relay a peer
  *       record came from is remembered in struct traverse_relays; punches in
  *       flight (for the bounded retries beyond the reference) in struct
- *       traverse_punches.
+ *       traverse_punches; where §8.1 sees no need, a fallback punch
+ *       (traverse_punch_fallback) in case the direct contact goes unanswered.
  *   R (relay):      traverse_classify() -> TRAVERSE_FORWARD, then
  *       traverse_rate_allow() per originator, traverse_addr_block() from the
  *       originator's connections.
