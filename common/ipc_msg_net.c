@@ -20,7 +20,9 @@ static const char *const ipc_nc_names[] = {
 	"xfer_bad_fragment", "xfer_refused",
 	"addr_changes",
 	"tx_gso_runs", "rx_coalesced",
-	"drop_peer_addr_cap", "tx_unverified_withheld", "held_unverified"
+	"drop_peer_addr_cap", "tx_unverified_withheld", "held_unverified",
+	"traverse_fallback", "traverse_fallback_connected",
+	"tx_chain_push"
 };
 
 _Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,

@@ -82,6 +82,14 @@ enum ipc_net_counter {
 	 */
 	IPC_NC_DROP_PEER_ADDR_CAP, IPC_NC_TX_UNVERIFIED_WITHHELD,
 	IPC_NC_HELD_UNVERIFIED,
+	/*
+	 * Traverse beyond §8 (traverse.h, traverse_punch_fallback): direct
+	 * first contacts unanswered within 1 s that got a Traverse anyway,
+	 * and how many of those peers then connected.
+	 */
+	IPC_NC_TRAVERSE_FALLBACK, IPC_NC_TRAVERSE_FALLBACK_CONNECTED,
+	/* Announcements that told peers of our chain's new height/version (node.c) */
+	IPC_NC_TX_CHAIN_PUSH,
 	IPC_NC_MAX
 };
 

@@ -55,6 +55,7 @@ struct netd_pending {
 	uint32_t	 seq;		/* Ping sequence */
 	uint32_t	 lookup_id;
 	uint64_t	 deadline;
+	uint32_t	 timeout_ms;	/* as asked (for the error text) */
 };
 
 struct netd {

@@ -287,7 +287,7 @@ struct node_trav {
 
 static void	node_traverse_start(struct netd *, const uint8_t[33],
 		    const struct peer_addr *, int, uint32_t, const uint8_t *,
-		    size_t, const uint8_t[33]);
+		    size_t, const uint8_t[33], int);
 
 static int
 node_contact_tv(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
@@ -318,11 +318,14 @@ node_contact_tv(struct netd *n, const uint8_t pub[33], const struct peer_addr *t
 		/*
 		 * §8.2 step 2: right after the first direct send (which opened
 		 * our NAT's mapping towards `to`), the same Announcement goes to
-		 * the relay inside a Traverse; one per target address.
+		 * the relay inside a Traverse; one per target address.  When
+		 * §8.1 sees no need, a fallback punch sends it if the direct
+		 * contact is still unanswered after TRAVERSE_FALLBACK_MS
+		 * (port-preserving NATs look like no NAT at all).
 		 */
-		if (sent++ == 0 && tv != NULL &&
-		    traverse_needed(to->port, tv->port_internal, tv->features))
-			node_traverse_start(n, pub, to, i, seq, payload, len, tv->relay);
+		if (sent++ == 0 && tv != NULL)
+			node_traverse_start(n, pub, to, i, seq, payload, len, tv->relay,
+			    !traverse_needed(to->port, tv->port_internal, tv->features));
 	}
 	return sent ? 0 : -1;
 }
@@ -734,9 +737,15 @@ node_traverse_send(struct netd *n, const struct traverse_punch *e)
 	return 0;
 }
 
+/*
+ * A punch to pub at `to` through relay: at once (§8.1 asked for it), or as
+ * a fallback, sent by node_traverse_tick only if the direct contact made
+ * with (sock, seq, payload) is unanswered after TRAVERSE_FALLBACK_MS.
+ */
 static void
 node_traverse_start(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
-    int sock, uint32_t seq, const uint8_t *payload, size_t len, const uint8_t relay[33])
+    int sock, uint32_t seq, const uint8_t *payload, size_t len, const uint8_t relay[33],
+    int fallback)
 {
 	struct traverse_punch *e;
 	char a[PEER_ADDR_STRLEN], b[17], r[17];
@@ -745,24 +754,30 @@ node_traverse_start(struct netd *n, const uint8_t pub[33], const struct peer_add
 	if (len > TRAVERSE_ANNOUNCE_MAX || rp == NULL || rp->nact == 0 ||
 	    memcmp(relay, pub, 33) == 0)
 		return;
-	if ((e = traverse_punch_new(&node_punches, pub, relay, to, node_now())) == NULL)
+	e = fallback ? traverse_punch_fallback(&node_punches, pub, relay, to, node_now()) :
+	    traverse_punch_new(&node_punches, pub, relay, to, node_now());
+	if (e == NULL)
 		return;
 	memcpy(e->payload, payload, len);
 	e->len = (uint16_t)len;
 	e->seq = seq;
 	e->sock = sock;
-	if (traverse_punch_step(e, 0, node_now()) == TRAVERSE_PUNCH_SEND) {
+	if (!fallback && traverse_punch_step(e, 0, node_now()) == TRAVERSE_PUNCH_SEND) {
 		log_debug("traverse to %s… at %s via %s…", node_short(pub, b),
 		    peer_addr_format(to, a, sizeof(a)), node_short(relay, r));
 		node_traverse_send(n, e);
 	}
 }
 
-/* Beyond §8 (no retry there): a Traverse unanswered for 2.5 s is sent again, twice. */
+/*
+ * Beyond §8 (no retry there): a Traverse unanswered for 2.5 s is sent again,
+ * twice; a fallback punch sends its first one only after TRAVERSE_FALLBACK_MS
+ * without an answer to the direct contact.
+ */
 static void
 node_traverse_tick(struct netd *n, uint64_t now)
 {
-	char a[PEER_ADDR_STRLEN], b[17];
+	char a[PEER_ADDR_STRLEN], b[17], r[17];
 	unsigned i;
 
 	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
@@ -775,9 +790,29 @@ node_traverse_tick(struct netd *n, uint64_t now)
 		p = peer_find(n->peers, e->target);
 		switch (traverse_punch_step(e, p != NULL && p->nact > 0, now)) {
 		case TRAVERSE_PUNCH_SEND:
+			if (e->fallback && e->tries == 1) {
+				n->counters[IPC_NC_TRAVERSE_FALLBACK]++;
+				log_info("traverse to %s… at %s: direct contact unanswered for "
+				    "%llu ms, Traverse via %s… (port-preserving NAT?)",
+				    node_short(e->target, b), peer_addr_format(&e->to, a,
+				    sizeof(a)), (unsigned long long)(now - started),
+				    node_short(e->relay, r));
+			}
 			node_traverse_send(n, e);
 			break;
 		case TRAVERSE_PUNCH_FAILED:
+			/*
+			 * A fallback's target may simply be gone (every lookup
+			 * meets such contacts): not counted as a punch failure,
+			 * logged at debug level only.
+			 */
+			if (e->fallback) {
+				log_debug("traverse to %s… at %s (fallback): no answer after "
+				    "%d tries in %llu ms", node_short(e->target, b),
+				    peer_addr_format(&e->to, a, sizeof(a)), TRAVERSE_TRIES,
+				    (unsigned long long)(now - started));
+				break;
+			}
 			n->counters[IPC_NC_TRAVERSE_PUNCH_FAILED]++;
 			log_info("traverse to %s… at %s: no answer after %d tries in %llu ms "
 			    "(address-dependent NAT mapping on a path?)", node_short(e->target, b),
@@ -785,6 +820,11 @@ node_traverse_tick(struct netd *n, uint64_t now)
 			    (unsigned long long)(now - started));
 			break;
 		case TRAVERSE_PUNCH_DONE:
+			/* A fallback answered directly never sent a Traverse. */
+			if (e->fallback && e->tries == 0)
+				break;
+			if (e->fallback)
+				n->counters[IPC_NC_TRAVERSE_FALLBACK_CONNECTED]++;
 			log_info("traverse to %s… at %s: connected after %llu ms",
 			    node_short(e->target, b), peer_addr_format(&e->to, a, sizeof(a)),
 			    (unsigned long long)(now - started));
@@ -1670,8 +1710,8 @@ node_expire_pending(struct netd *n, uint64_t now)
 			continue;
 		if (pd->kind == IPC_PING) {
 			seq_remove(n->seqs, pd->pub, pd->seq);
-			ipc_reply_error(pd->req, IPC_ERR_FAILED, "no pong within %llu ms",
-			    (unsigned long long)(pd->deadline - (pd->deadline - now)));
+			ipc_reply_error(pd->req, IPC_ERR_FAILED, "no pong within %u ms",
+			    pd->timeout_ms);
 		} else {
 			kad_lookup_cancel(n->kad, pd->lookup_id);
 			ipc_reply_error(pd->req, IPC_ERR_FAILED, "lookup timed out");
@@ -1707,10 +1747,34 @@ node_ask_chain(struct netd *n, uint64_t now)
 	ipc_client_send(&n->store, buf, sizeof(buf), 2000, node_chain_done, n, now);
 }
 
+/*
+ * Pushing our chain's changes (beyond the reference, docs/differences.md):
+ * a reference node fetches a peer's new blocks whenever an Announcement,
+ * Response or Local Discovery from it carries another height or version
+ * than it last saw (docs/data.md §2.11, protocol.md §9.9); without a push
+ * it learns them only from the Response to its next keep-alive, up to
+ * ~60 s later (§5.4).  So a change goes out at once, as the bare
+ * keep-alive Announcement it already understands, bounded:
+ *  - rate: one round per NODE_PUSH_MIN_MS; changes within it (an `add` of
+ *    many files seals blocks one after another) leave in one trailing
+ *    round with the newest values (node_push_tick);
+ *  - fan-out: NODE_PUSH_MAX_PEERS peers per round, only peers that have
+ *    answered us (a known RTT: a spoofed source never gets one), starting
+ *    where the last round stopped; the others learn it from keep-alives.
+ */
+#define NODE_PUSH_MIN_MS	1000
+#define NODE_PUSH_MAX_PEERS	64
+
+static uint64_t node_push_last;		/* last round, 0: none yet */
+static int node_push_due;		/* a change waits for its round */
+static unsigned node_push_rot;		/* where the next round starts */
+
 struct node_push {
 	struct netd	*n;
 	size_t		 len;
 	int		 sent;
+	int		 pass;		/* 0: from node_push_rot on, 1: the rest */
+	unsigned	 idx;		/* eligible peers seen in this pass */
 };
 
 static void
@@ -1718,19 +1782,22 @@ node_push_one(void *arg, struct peer *p)
 {
 	struct node_push *x = arg;
 	uint32_t seq;
+	unsigned i;
 
-	if (p->nact == 0 || seq_new(x->n->seqs, p->pub, &p->seq_counter,
-	    CTX(NETD_CTX_KEEPALIVE, 0), node_now(), &seq) != 0)
+	if (p->nact == 0 || peer_rtt(p) == 0)
 		return;
-	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
+	i = x->idx++;
+	if ((x->pass == 0) != (i >= node_push_rot) || x->sent >= NODE_PUSH_MAX_PEERS)
+		return;
+	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
+	    node_now(), &seq) != 0)
+		return;
+	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0) {
 		x->sent++;
+		x->n->counters[IPC_NC_TX_CHAIN_PUSH]++;
+	}
 }
 
-/*
- * Beyond the reference: when our chain changes, every connected peer gets a
- * keep-alive Announcement carrying the new height/version at once, instead
- * of within ~60 s (a message the reference already understands).
- */
 static void
 node_push_chain(struct netd *n)
 {
@@ -1741,9 +1808,26 @@ node_push_chain(struct netd *n)
 	memcpy(node_plain, node_payload, x.len);
 	x.n = n;
 	x.sent = 0;
-	peer_list_foreach(n->peers, node_push_one, &x);
-	log_debug("chain %llu/%llu announced to %d peers",
-	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height, x.sent);
+	for (x.pass = 0; x.pass < 2; x.pass++) {
+		x.idx = 0;
+		peer_list_foreach(n->peers, node_push_one, &x);
+	}
+	/* x.idx: every eligible peer; the next round goes on after these. */
+	node_push_rot = x.idx > 0 ? (node_push_rot + (unsigned)x.sent) % x.idx : 0;
+	log_debug("chain %llu/%llu announced to %d of %u peers",
+	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height,
+	    x.sent, x.idx);
+}
+
+/* Called on every change and every tick: a due push leaves when the rate allows. */
+static void
+node_push_tick(struct netd *n, uint64_t now)
+{
+	if (!node_push_due || (node_push_last != 0 && now - node_push_last < NODE_PUSH_MIN_MS))
+		return;
+	node_push_due = 0;
+	node_push_last = now;
+	node_push_chain(n);
 }
 
 static void
@@ -1772,8 +1856,10 @@ node_on_event(int fd, uint32_t events, void *arg)
 			n->chain_height = ci.height;
 			n->chain_version = ci.version;
 			n->chain_known = 1;
-			if (changed)
-				node_push_chain(n);
+			if (changed) {
+				node_push_due = 1;
+				node_push_tick(n, node_now());
+			}
 		}
 		free(msg);
 	}
@@ -1837,6 +1923,7 @@ netd_node_tick(struct netd *n)
 	node_known_save(n, now);
 	netd_xfer_tick(n, now);
 	node_traverse_tick(n, now);
+	node_push_tick(n, now);
 }
 
 /* --- Kademlia environment ------------------------------------------------ */
@@ -2162,6 +2249,7 @@ netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t le
 	memcpy(pd->key, q.node_id, 32);
 	memcpy(pd->pub, p->pub, 33);
 	pd->seq = seq;
+	pd->timeout_ms = q.timeout_ms;
 	pd->deadline = node_now() + q.timeout_ms;
 }
 

@@ -57,9 +57,9 @@ traverse_relay_get(const struct traverse_relays *t, const uint8_t peer[33],
 
 /* --- punches in flight ---------------------------------------------------- */
 
-struct traverse_punch *
-traverse_punch_new(struct traverse_punches *t, const uint8_t target[33],
-    const uint8_t relay[33], const struct peer_addr *to, uint64_t now_ms)
+static struct traverse_punch *
+trav_punch_slot(struct traverse_punches *t, const uint8_t target[33],
+    const uint8_t relay[33], const struct peer_addr *to, uint64_t now_ms, int evict)
 {
 	struct traverse_punch *e = NULL, *oldest = NULL;
 	unsigned i;
@@ -82,6 +82,8 @@ traverse_punch_new(struct traverse_punches *t, const uint8_t target[33],
 		    oldest->started : oldest->failed_until))
 			oldest = x;
 	}
+	if (e == NULL && !evict)
+		return NULL;
 	if (e == NULL)
 		e = oldest;
 	memset(e, 0, sizeof(*e));
@@ -90,6 +92,26 @@ traverse_punch_new(struct traverse_punches *t, const uint8_t target[33],
 	e->to = *to;
 	e->started = now_ms;
 	e->next = now_ms;
+	return e;
+}
+
+struct traverse_punch *
+traverse_punch_new(struct traverse_punches *t, const uint8_t target[33],
+    const uint8_t relay[33], const struct peer_addr *to, uint64_t now_ms)
+{
+	return trav_punch_slot(t, target, relay, to, now_ms, 1);
+}
+
+struct traverse_punch *
+traverse_punch_fallback(struct traverse_punches *t, const uint8_t target[33],
+    const uint8_t relay[33], const struct peer_addr *to, uint64_t now_ms)
+{
+	struct traverse_punch *e = trav_punch_slot(t, target, relay, to, now_ms, 0);
+
+	if (e != NULL) {
+		e->fallback = 1;
+		e->next = now_ms + TRAVERSE_FALLBACK_MS;
+	}
 	return e;
 }
 

@@ -7,7 +7,8 @@
  *   A (originator): traverse_needed() per target address; the relay a peer
  *       record came from is remembered in struct traverse_relays; punches in
  *       flight (for the bounded retries beyond the reference) in struct
- *       traverse_punches.
+ *       traverse_punches; where §8.1 sees no need, a fallback punch
+ *       (traverse_punch_fallback) in case the direct contact goes unanswered.
  *   R (relay):      traverse_classify() -> TRAVERSE_FORWARD, then
  *       traverse_rate_allow() per originator, traverse_addr_block() from the
  *       originator's connections.
@@ -33,6 +34,7 @@
 #define TRAVERSE_RETRY_MS	2500	/* no Response within this: send again */
 #define TRAVERSE_TRIES		3	/* first Traverse + 2 retries (beyond §8) */
 #define TRAVERSE_BACKOFF_MS	60000	/* after a failed punch, no new one to that address */
+#define TRAVERSE_FALLBACK_MS	1000	/* unanswered direct first contact: Traverse anyway */
 #define TRAVERSE_ANNOUNCE_MAX	1024	/* embedded Announcement payload kept for retries */
 #define TRAVERSE_RATE_SLOTS	64	/* originators tracked by a relay */
 #define TRAVERSE_RATE_WINDOW_MS	10000
@@ -79,6 +81,7 @@ struct traverse_punch {
 	uint64_t	started;	/* 0 = free */
 	uint64_t	next;		/* when to retry or give up */
 	uint64_t	failed_until;	/* after a failure: no new punch before */
+	uint8_t		fallback;	/* started by traverse_punch_fallback */
 };
 
 struct traverse_punches {
@@ -93,6 +96,20 @@ struct traverse_punches {
  * payload/len/seq/sock, tries = 0, next = now.
  */
 struct traverse_punch *traverse_punch_new(struct traverse_punches *t,
+	    const uint8_t target[33], const uint8_t relay[33],
+	    const struct peer_addr *to, uint64_t now_ms);
+
+/*
+ * Beyond §8, for port-preserving NATs (Linux `masquerade`, most home
+ * routers): B's record shows no NAT (dial port = reported internal port),
+ * so §8.1 sends no Traverse, and our direct Announcement dies in B's
+ * router.  A fallback punch waits TRAVERSE_FALLBACK_MS for B's answer to
+ * that direct contact; without one, the Traverse goes to the relay all the
+ * same (then retries as any punch).  Only a free slot is taken: a fallback
+ * never pushes out a punch §8 asked for.  NULL as traverse_punch_new, or
+ * when the table is full.  tries = 0, next = now + TRAVERSE_FALLBACK_MS.
+ */
+struct traverse_punch *traverse_punch_fallback(struct traverse_punches *t,
 	    const uint8_t target[33], const uint8_t relay[33],
 	    const struct peer_addr *to, uint64_t now_ms);
 

@@ -8,6 +8,9 @@
 #     NB  198.51.100.2  | LAN 10.2.0.1 -- B 10.2.0.2   cone
 #     NC  198.51.100.3  | LAN 10.3.0.1 -- C 10.3.0.2   symmetric
 #     ND  198.51.100.4  | LAN 10.4.0.1 -- D 10.4.0.2   symmetric
+#     NE  198.51.100.5  | LAN 10.5.0.1 -- E 10.5.0.2   plain (case d)
+#     NG  198.51.100.6  | LAN 10.6.0.1 -- G 10.6.0.2   plain (case d)
+#     R2  198.51.100.11         relay of E and G only (case d)
 #     F   198.51.100.20         fakepeer (forged Traverse messages at R)
 #
 # Routers: conntrack only lets replies in (a packet from an address:port the
@@ -21,6 +24,9 @@
 #    reference (and we) would not send a Traverse at all, only the direct
 #    Announcement the filter drops.
 #  - symmetric: "masquerade random,fully-random": a random port per flow.
+#  - plain: "masquerade", the most common home router: it keeps the source
+#    port (112), so nobody sees a NAT and §8.1 sends no Traverse; only our
+#    fallback punch (traverse.h, TRAVERSE_FALLBACK_MS) gets through.
 . "$(dirname "$0")/lib.sh"
 
 t_need_root nat || exit 0
@@ -47,8 +53,8 @@ setup_pub() {
 }
 
 # site X WANIP N MODE: router $P-nX and host $P-X (10.N.0.2) behind it.
-site() {
-	local x=$1 wan=$2 n=$3 mode=$4 post
+site() {	# ... [RELAY_IP]: the "direct" counter leaves out that address (default R's)
+	local x=$1 wan=$2 n=$3 mode=$4 relay=${5:-198.51.100.10} post
 	t_netns $P-n$x && t_netns $P-$x || return 1
 	veth $P-n$x wan $P-pub n${x}0 && ip -n $P-pub link set n${x}0 master br0
 	veth $P-n$x lan $P-$x eth0
@@ -60,6 +66,8 @@ site() {
 	if [ "$mode" = cone ]; then
 		post="oifname \"wan\" meta l4proto udp masquerade to :4000$n
 		      oifname \"wan\" masquerade"
+	elif [ "$mode" = plain ]; then
+		post="oifname \"wan\" masquerade"
 	else
 		post="oifname \"wan\" masquerade random,fully-random"
 	fi
@@ -72,8 +80,8 @@ table ip $P {
 	}
 	chain forward {
 		type filter hook forward priority 0; policy drop;
-		ip saddr 10.$n.0.0/24 ip daddr != 198.51.100.10 counter name "direct"
-		ip daddr 10.$n.0.0/24 ip saddr != 198.51.100.10 counter name "direct"
+		ip saddr 10.$n.0.0/24 ip daddr != $relay counter name "direct"
+		ip daddr 10.$n.0.0/24 ip saddr != $relay counter name "direct"
 		ct state established,related accept
 		iifname "lan" accept
 	}
@@ -245,4 +253,68 @@ if [ -x "$FP" ]; then
 	    t_fail relay_survives_forged_traverse "R's netd gone or silent"
 else
 	t_skip forged_traverse "$FP missing: run 'make unit'"
+fi
+
+# --- (d) port-preserving NATs (plain masquerade): the fallback Traverse -------
+# G's record at R2 shows no NAT (observed port 112 = reported 112), so E's
+# direct first contact is all §8.1 sends, and NG's filter drops it; after
+# TRAVERSE_FALLBACK_MS without an answer E sends the Traverse through R2
+# anyway.  E and G have their own relay R2, whom nobody else knows: with
+# one contact each (R2) neither runs start-up lookups (they need 2), so G
+# never contacts E by itself; a G packet towards E would open NG for E by
+# chance, and the two would connect without any Traverse.
+if site e 198.51.100.5 5 plain 198.51.100.11 && site g 198.51.100.6 6 plain 198.51.100.11 &&
+    t_netns $P-r2 && veth $P-r2 eth0 $P-pub r20 && ip -n $P-pub link set r20 master br0 &&
+    ip -n $P-r2 addr add 198.51.100.11/24 dev eth0; then
+	R2=$(t_mkdir); E=$(t_mkdir); G=$(t_mkdir)
+	node_up $P-r2 "$R2" 198.51.100.11 || t_fail plain_relay_up "$(tail -3 "$R2/log/netd.log" 2>&1)"
+	ROOT2="$(peer_id "$R2")@198.51.100.11:112"; NR2=$(node_id "$R2")
+	node_up $P-g "$G" 10.6.0.2 "$ROOT2" && wait_for 10 rooted "$G" "$NR2" &&
+	    node_up $P-e "$E" 10.5.0.2 "$ROOT2" && wait_for 10 rooted "$E" "$NR2" ||
+	    t_fail plain_nodes_reach_relay "$(tail -3 "$E/log/netd.log" "$G/log/netd.log" 2>&1)"
+	NG=$(node_id "$G")
+	fw_before=$(counter "$R2" traverse_forwarded)
+	start=$(date +%s%N)
+	out=$("$CTL" -d "$E" --timeout 5000 find "$NG" 2>&1)
+	echo "# E find G: $(tr '\n' ' ' <<<"$out")"
+	if wait_for 10 has_peer "$E" "$NG"; then
+		el=$(( ($(date +%s%N) - start) / 1000000 ))
+		t_pass plain_e_connects_to_g_via_fallback_traverse
+		echo "# plain: E connected to G ${el} ms after 'find' (E's fallback Traverses: $(counter "$E" traverse_fallback), connected after one: $(counter "$E" traverse_fallback_connected); R2 forwarded $(( $(counter "$R2" traverse_forwarded) - fw_before )), G accepted $(counter "$G" traverse_accepted))"
+		grep -m1 "direct contact unanswered" "$E/log/netd.log" | sed 's/^/# E log: /'
+	else
+		t_fail plain_e_connects_to_g_via_fallback_traverse "$("$CTL" -d "$E" peers 2>&1; tail -5 "$E/log/netd.log")"
+	fi
+	addr=$(peer_addr "$E" "$NG")
+	[[ "$addr" == 198.51.100.6:112 ]] && t_pass plain_g_seen_at_its_kept_port ||
+	    t_fail plain_g_seen_at_its_kept_port "address '$addr'"
+	[ "$(counter "$E" traverse_fallback)" -ge 1 ] &&
+	    [ "$(counter "$E" traverse_fallback_connected)" -ge 1 ] &&
+	    [ "$(counter "$G" traverse_accepted)" -ge 1 ] &&
+	    t_pass plain_fallback_counted ||
+	    t_fail plain_fallback_counted "fallback $(counter "$E" traverse_fallback) connected $(counter "$E" traverse_fallback_connected) accepted $(counter "$G" traverse_accepted)"
+	# After the punch: E<->G packets cross both routers' "direct" counters
+	# (LAN <-> any address but R2's), and R2 forwards nothing more between
+	# them (a relay has no other way to carry them: Traverse is the only
+	# relayed message in v0).  R2's debug log names both ends of every
+	# forward.
+	NE=$(node_id "$E")
+	eg_fwd() { grep -Ec "traverse from (${NE:0:16}… forwarded to ${NG:0:16}|${NG:0:16}… forwarded to ${NE:0:16})…" "$R2/log/netd.log"; }
+	if wait_for 8 "$CTL" -d "$E" --timeout 1500 ping "$NG"; then
+		fw0=$(eg_fwd); de0=$(direct_pkts e); dg0=$(direct_pkts g)
+		ok=0
+		for i in 1 2 3 4 5; do
+			"$CTL" -d "$E" --timeout 1500 ping "$NG" >/dev/null 2>&1 && ok=$((ok + 1))
+		done
+		fw1=$(eg_fwd); de1=$(direct_pkts e); dg1=$(direct_pkts g)
+		echo "# plain: $ok of 5 pings answered; meanwhile NE forwarded $((de1 - de0)) and NG $((dg1 - dg0)) packets E<->G directly; R2 forwarded $((fw1 - fw0)) Traverse messages between E and G ($fw1 in all, the punch's included)"
+		[ $((de1 - de0)) -ge $((2 * ok)) ] && [ $((dg1 - dg0)) -ge $((2 * ok)) ] &&
+		    [ "$ok" -ge 3 ] && [ "$fw1" = "$fw0" ] && [ "$fw1" -ge 1 ] &&
+		    t_pass plain_ping_goes_direct_relay_carries_none ||
+		    t_fail plain_ping_goes_direct_relay_carries_none "pings $ok, NE +$((de1 - de0)) NG +$((dg1 - dg0)) R2 forwarded E<->G $fw0 -> $fw1"
+	else
+		t_fail plain_ping_goes_direct_relay_carries_none "E cannot ping G"
+	fi
+else
+	t_fail plain_topology "cannot build the plain masquerade sites"
 fi

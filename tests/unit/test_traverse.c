@@ -160,6 +160,51 @@ test_punch_table_full_replaces_oldest(void)
 	T_EQ_INT(e->to.port, 9999);
 }
 
+/* Port-preserving NAT: the Traverse only once the direct contact stayed unanswered. */
+static void
+test_fallback_waits_for_direct_answer(void)
+{
+	static struct traverse_punches t;
+	struct traverse_punch *e, *f;
+	struct peer_addr to;
+	unsigned i;
+
+	memset(&t, 0, sizeof(t));
+	T_EQ_INT(peer_addr_parse("198.51.100.2", 112, &to), 0);
+	e = traverse_punch_fallback(&t, pb, pr, &to, 1000);
+	T_ASSERT(e != NULL);
+	T_EQ_INT(e->fallback, 1);
+	T_EQ_INT(traverse_punch_step(e, 0, 1000), TRAVERSE_PUNCH_WAIT);
+	T_EQ_INT(traverse_punch_step(e, 0, 1000 + TRAVERSE_FALLBACK_MS - 1), TRAVERSE_PUNCH_WAIT);
+	/* No second punch to that pair while the first waits. */
+	T_ASSERT(traverse_punch_fallback(&t, pb, pr, &to, 1500) == NULL);
+	T_ASSERT(traverse_punch_new(&t, pb, pr, &to, 1500) == NULL);
+	T_EQ_INT(traverse_punch_step(e, 0, 1000 + TRAVERSE_FALLBACK_MS), TRAVERSE_PUNCH_SEND);
+	T_EQ_INT(e->tries, 1);
+	/* Then the retries of any punch. */
+	T_EQ_INT(traverse_punch_step(e, 0, 1000 + TRAVERSE_FALLBACK_MS + TRAVERSE_RETRY_MS),
+	    TRAVERSE_PUNCH_SEND);
+	T_EQ_INT(traverse_punch_step(e, 1, 1000 + TRAVERSE_FALLBACK_MS + TRAVERSE_RETRY_MS + 1),
+	    TRAVERSE_PUNCH_DONE);
+
+	/* Answered directly in time: done without a Traverse (tries 0). */
+	e = traverse_punch_fallback(&t, pb, pr, &to, 20000);
+	T_ASSERT(e != NULL);
+	T_EQ_INT(traverse_punch_step(e, 1, 20100), TRAVERSE_PUNCH_DONE);
+	T_EQ_INT(e->tries, 0);
+
+	/* A full table: a fallback takes no slot from punches §8 asked for. */
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
+		to.port = (uint16_t)(i + 1);
+		T_ASSERT(traverse_punch_new(&t, pb, pr, &to, 100 + i) != NULL);
+	}
+	to.port = 9999;
+	T_ASSERT(traverse_punch_fallback(&t, pb, pr, &to, 5000) == NULL);
+	f = traverse_punch_new(&t, pb, pr, &to, 5000);
+	T_ASSERT(f != NULL && f->fallback == 0);
+}
+
 static void
 tv(struct wire_traverse *t, const uint8_t *target, const uint8_t *relay,
     const uint8_t *signer, uint64_t expires)
@@ -382,6 +427,7 @@ main(int argc, char **argv)
 	T_RUN(test_punch_retries_twice_then_fails);
 	T_RUN(test_punch_done_when_connected);
 	T_RUN(test_punch_table_full_replaces_oldest);
+	T_RUN(test_fallback_waits_for_direct_answer);
 	T_RUN(test_classify_relay_path);
 	T_RUN(test_classify_target_path);
 	T_RUN(test_rate_limits_one_originator_not_others);
