@@ -472,8 +472,9 @@ pid_gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*zombie' "/proc/$1/s
 rc_is 1 status_configured_apid_stopped_exits_1 "$CTL" -d "$Q" status && grep -qE '^apid +stopped' "$W/out" ||
     t_fail status_shows_configured_apid_stopped "$(cat "$W/out")"
 # All or nothing: an apid that cannot bind stops what up started, with its log.
-python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.77.20",8120)); s.listen(); time.sleep(20)' & HOLD=$!
-sleep 0.3
+# The holder says when its port is bound (a fixed sleep was too short under load).
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.77.20",8120)); s.listen(); print("bound", flush=True); time.sleep(20)' >"$W/hold" & HOLD=$!
+for _ in $(seq 100); do grep -q bound "$W/hold" && break; sleep 0.1; done
 rc_is 1 up_fails_when_apid_fails "$CTL" -d "$Q" up
 gone=1; for d in apid storaged searchd netd; do ! flock -n "$Q/run/$d.lock" true && gone=0; done
 [ $gone = 1 ] && grep -q "up failed: apid exited during start-up" "$W/err" && grep -q "Address already in use" "$W/err" &&
