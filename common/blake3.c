@@ -484,3 +484,82 @@ blake3_hash(const void *in, size_t len, uint8_t out[BLAKE3_OUT_LEN])
 	blake3_hasher_update(&h, in, len);
 	blake3_hasher_finalize(&h, out, BLAKE3_OUT_LEN);
 }
+
+/* --- whole-file hash and fragment leaves in one pass (blake3.h) --------- */
+
+/*
+ * Pieces handed to both hashers in turn: small enough that the second
+ * finds the bytes in the cache, large enough that an update ending on a
+ * chunk boundary (whose last chunk is kept back, and later compressed by
+ * the portable code) is rare.
+ */
+#define SPLIT_PIECE	(256 * 1024)
+
+int
+blake3_split_init(blake3_split_hasher *h, uint64_t frag_len)
+{
+	if (frag_len == 0)
+		return -1;
+	blake3_hasher_init(&h->whole);
+	blake3_hasher_init(&h->frag);
+	h->frag_len = frag_len;
+	h->frag_fill = 0;
+	h->index = 0;
+	return 0;
+}
+
+void
+blake3_split_update(blake3_split_hasher *h, const void *input, size_t len,
+    blake3_leaf_fn *fn, void *arg)
+{
+	const uint8_t *in = input;
+	uint8_t leaf[BLAKE3_OUT_LEN];
+	uint64_t take;
+
+	while (len > 0) {
+		take = h->frag_len - h->frag_fill;
+		if (take > len)
+			take = len;
+		if (take > SPLIT_PIECE)
+			take = SPLIT_PIECE;
+		blake3_hasher_update(&h->whole, in, (size_t)take);
+		if (h->index > 0)
+			blake3_hasher_update(&h->frag, in, (size_t)take);
+		in += take;
+		len -= (size_t)take;
+		h->frag_fill += take;
+		if (h->frag_fill < h->frag_len)
+			continue;
+		/* Fragment 0 is the whole file's first frag_len bytes. */
+		if (h->index == 0)
+			blake3_hasher_finalize(&h->whole, leaf, sizeof(leaf));
+		else {
+			blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
+			blake3_hasher_init(&h->frag);
+		}
+		if (fn != NULL)
+			fn(arg, h->index, leaf);
+		h->index++;
+		h->frag_fill = 0;
+	}
+}
+
+void
+blake3_split_final(blake3_split_hasher *h, uint8_t out[BLAKE3_OUT_LEN],
+    blake3_leaf_fn *fn, void *arg)
+{
+	uint8_t leaf[BLAKE3_OUT_LEN];
+
+	blake3_hasher_finalize(&h->whole, out, BLAKE3_OUT_LEN);
+	if (h->frag_fill == 0)
+		return;
+	if (h->index == 0)
+		memcpy(leaf, out, sizeof(leaf));
+	else
+		blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
+	if (fn != NULL)
+		fn(arg, h->index, leaf);
+	/* Reported: a second final gives the file hash only. */
+	h->frag_fill = 0;
+	h->index++;
+}

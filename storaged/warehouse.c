@@ -639,7 +639,7 @@ wh_write_begin(struct wh *wh, uint64_t expected_size, struct wh_writer **wp)
 static void
 writer_demote(struct wh_writer *w)
 {
-	w->hasher = w->mb.whole;
+	w->hasher = w->mb.split.whole;
 	w->building = 0;
 	free(w->exp);
 	w->exp = NULL;
