@@ -21,10 +21,11 @@ enum blake3_impl {
 	BLAKE3_IMPL_PORTABLE,
 	BLAKE3_IMPL_SSE41,
 	BLAKE3_IMPL_AVX2,
+	BLAKE3_IMPL_AVX512,
 };
 
 static const char *const blake3_impl_names[] = {
-	"none", "portable", "sse41", "avx2",
+	"none", "portable", "sse41", "avx2", "avx512",
 };
 
 /* Read and written with relaxed atomics: every writer stores a valid value. */
@@ -156,6 +157,11 @@ impl_supported(int impl)
 	case BLAKE3_IMPL_AVX2:
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx2");
+	case BLAKE3_IMPL_AVX512:
+		/* Its leftovers are hashed by the AVX2 code. */
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx2");
 #endif
 	default:
 		return 0;
@@ -165,6 +171,8 @@ impl_supported(int impl)
 static int
 impl_best(void)
 {
+	if (impl_supported(BLAKE3_IMPL_AVX512))
+		return BLAKE3_IMPL_AVX512;
 	if (impl_supported(BLAKE3_IMPL_AVX2))
 		return BLAKE3_IMPL_AVX2;
 	if (impl_supported(BLAKE3_IMPL_SSE41))
@@ -198,11 +206,11 @@ blake3_force_impl(const char *name)
 	if (name == NULL)
 		impl = impl_best();
 	else {
-		for (impl = BLAKE3_IMPL_PORTABLE; impl <= BLAKE3_IMPL_AVX2;
+		for (impl = BLAKE3_IMPL_PORTABLE; impl <= BLAKE3_IMPL_AVX512;
 		    impl++)
 			if (strcmp(name, blake3_impl_names[impl]) == 0)
 				break;
-		if (impl > BLAKE3_IMPL_AVX2 || !impl_supported(impl))
+		if (impl > BLAKE3_IMPL_AVX512 || !impl_supported(impl))
 			return -1;
 	}
 	__atomic_store_n(&blake3_impl_cur, impl, __ATOMIC_RELAXED);
@@ -216,6 +224,11 @@ hash_many(const uint8_t *const *inputs, size_t num_inputs, size_t blocks,
 {
 	switch (impl_get()) {
 #ifndef BLAKE3_NO_SIMD
+	case BLAKE3_IMPL_AVX512:
+		blake3_hash_many_avx512(inputs, num_inputs, blocks, key,
+		    counter, increment_counter, flags, flags_start, flags_end,
+		    out);
+		return;
 	case BLAKE3_IMPL_AVX2:
 		blake3_hash_many_avx2(inputs, num_inputs, blocks, key, counter,
 		    increment_counter, flags, flags_start, flags_end, out);

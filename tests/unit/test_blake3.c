@@ -73,7 +73,7 @@ static const struct {
 	    "1c23d611ce11ee4ab1ec2c009012d236648e77be9295dd0426f29b764d65de58eb7d01dd42248204f45f8e" },
 };
 
-static const char *const impls[] = { "portable", "sse41", "avx2" };
+static const char *const impls[] = { "portable", "sse41", "avx2", "avx512" };
 #define NIMPLS	(sizeof(impls) / sizeof(impls[0]))
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -397,20 +397,22 @@ test_blake3_hash_many_carries_counter_into_high_word(void)
 	T_SKIP("built without SIMD");
 #else
 	static blake3_hash_many_fn *const fns[] = { blake3_hash_many_portable,
-	    blake3_hash_many_sse41, blake3_hash_many_avx2 };
-	uint8_t in[17 * BLAKE3_CHUNK_LEN], want[17 * 32], got[17 * 32];
-	const uint8_t *ptrs[17];
+	    blake3_hash_many_sse41, blake3_hash_many_avx2,
+	    blake3_hash_many_avx512 };
+	/* Up to 33: two full groups of 16 and every leftover count. */
+	static uint8_t in[33 * BLAKE3_CHUNK_LEN], want[33 * 32], got[33 * 32];
+	const uint8_t *ptrs[33];
 	size_t i, k, n, nimpl = 0;
 	uint64_t ctr;
 
 	fill_random(in, sizeof(in));
-	for (i = 0; i < 17; i++)
+	for (i = 0; i < 33; i++)
 		ptrs[i] = in + i * BLAKE3_CHUNK_LEN;
 	for (k = 1; k < NIMPLS; k++) {
 		if (use_impl(k) != 0)
 			continue;
 		nimpl++;
-		for (n = 1; n <= 17; n++) {
+		for (n = 1; n <= 33; n++) {
 			ctr = 0xfffffffcULL + n % 5;
 			blake3_hash_many_portable(ptrs, n, 16, blake3_iv, ctr,
 			    1, 0, BLAKE3_CHUNK_START, BLAKE3_CHUNK_END, want);
