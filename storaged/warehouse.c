@@ -695,6 +695,19 @@ wh_write_data(struct wh_writer *w, const void *buf, size_t len)
 	return WH_OK;
 }
 
+int
+wh_write_hash(const struct wh_writer *w, uint8_t hash[WH_HASH_BYTES])
+{
+	if (w == NULL || hash == NULL)
+		return WH_ERR_ARG;
+	if (w->err != WH_OK)
+		return w->err;
+	/* The split hasher's file hasher sees every byte the builder took. */
+	blake3_hasher_finalize(w->building ? &w->mb.split.whole : &w->hasher,
+	    hash, WH_HASH_BYTES);
+	return WH_OK;
+}
+
 static void
 writer_free(struct wh_writer *w)
 {
