@@ -6,8 +6,9 @@
  * 1 fragment: root = the file hash.
  *
  * The builder is streaming: data is fed in any chunking, memory is two
- * hashers (blake3_split_hasher) plus one hash per tree level (<= 64), so files of any
- * size (uint64_t everywhere) work.  If given an export buffer it also writes
+ * hashers (a blake3_split_hasher: file hash and leaves in one pass) plus
+ * one hash per tree level (<= 64), so files of any size (uint64_t
+ * everywhere) work.  If given an export buffer it also writes
  * the companion file (§4.4) — header, fragment hashes, middle levels — into
  * it; that buffer is the only thing that grows with the file (32 bytes per
  * fragment, about twice that with the middle levels).
