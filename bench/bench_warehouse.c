@@ -13,6 +13,7 @@
  * first fragment is compressed twice, docs/data.md §4.2 leaves cannot be
  * read off the file's BLAKE3 tree), against `b3sum --num-threads 1` on the
  * written file (in the page cache), the limit of bench/warehouse_add.sh.
+ * The table also shows the receiver's hashing per byte (run_recv).
  * MB = 10^6 bytes.  Each figure is the best of RUNS runs.
  */
 #include <sys/stat.h>
@@ -152,6 +153,35 @@ run_hash(const uint8_t *base, uint8_t *buf, int r)
 	return (double)FILE_BYTES / t / 1e6;
 }
 
+/*
+ * The hashing a downloading node does per received byte (today's design):
+ * netd checks each 256 KiB fragment against the peer's leaf (one BLAKE3),
+ * storaged keeps the file hash and the leaves (the split hasher), both
+ * from memory — no I/O, the CPU part of a receive.
+ */
+static double
+run_recv(const uint8_t *base, uint8_t *buf, int r)
+{
+	blake3_split_hasher sh;
+	uint64_t off, k, fs = merkle_fragment_size(FILE_BYTES);
+	uint8_t leaf[32], fh[32];
+	size_t n, f;
+	double t0, t;
+
+	t0 = now();
+	blake3_split_init(&sh, fs);
+	for (off = 0, k = 0; off < FILE_BYTES; off += n, k++) {
+		n = FILE_BYTES - off < CHUNK ? (size_t)(FILE_BYTES - off) : CHUNK;
+		fill(buf, base, k, r);
+		for (f = 0; f < n; f += (size_t)fs)	/* CHUNK is whole fragments */
+			blake3_hash(buf + f, n - f < fs ? n - f : (size_t)fs, leaf);
+		blake3_split_update(&sh, buf, n, NULL, NULL);
+	}
+	blake3_split_final(&sh, fh, NULL, NULL);
+	t = now() - t0;
+	return (double)FILE_BYTES / t / 1e6;
+}
+
 static void
 best(double *b, double v)
 {
@@ -165,6 +195,7 @@ main(void)
 	char dir[512], root[600], err[256], cmd[700];
 	uint8_t *base, *buf;
 	double known = 0, unknown = 0, plain = 0, hash = 0, b3 = 0, b3r = 0;
+	double recv = 0;
 	struct wh *wh;
 	size_t i;
 	int r;
@@ -191,6 +222,7 @@ main(void)
 		best(&plain, run_plain(dir, base, buf, 100 + r, &b3r));
 		best(&b3, b3r);
 		best(&hash, run_hash(base, buf, 400 + r));
+		best(&recv, run_recv(base, buf, 500 + r));
 		best(&known, run_wh(wh, base, buf, 200 + r, FILE_BYTES));
 		best(&unknown, run_wh(wh, base, buf, 300 + r, 0));
 	}
@@ -206,6 +238,8 @@ main(void)
 	    unknown / plain);
 	printf("# %-36s %10.0f %8.2f\n", "file hash + leaves in memory (CPU)", hash,
 	    b3 > 0 ? hash / b3 : 0);
+	printf("# %-36s %10.0f %8.2f\n", "receiver: netd check + storaged", recv,
+	    b3 > 0 ? recv / b3 : 0);
 	printf("# %-36s %10.0f %8.2f\n", "b3sum --num-threads 1 (limit)", b3, 1.0);
 	printf("# blake3 implementation: %s\n", blake3_impl_name());
 	printf("BENCH warehouse_create %.0f MB/s limit=%.0f ratio=%.2f\n", known, plain,
