@@ -83,6 +83,7 @@ all: $(BINS)
 # SIMD variants of BLAKE3 are compiled for their instruction set and chosen at run time.
 $(B)/obj/common/blake3_sse41.o: ALL_CFLAGS += -msse4.1
 $(B)/obj/common/blake3_avx2.o:  ALL_CFLAGS += -mavx2
+$(B)/obj/common/blake3_avx512.o: ALL_CFLAGS += -mavx512f
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -175,7 +176,7 @@ bench: all $(BENCHES) $(SIM)
 # (instrumented, sanitized) into a library each target links.
 FUZZ_B      := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -DBLAKE3_NO_SIMD -Icommon -Inetd -Iapid $(PKG_CFLAGS)
-FUZZ_CSRC   := $(filter-out common/blake3_sse41.c common/blake3_avx2.c,$(COMMON_SRC))
+FUZZ_CSRC   := $(filter-out common/blake3_sse41.c common/blake3_avx2.c common/blake3_avx512.c,$(COMMON_SRC))
 FUZZ_LIB    := $(FUZZ_B)/libfuzz-common.a
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
 $(FUZZ_B)/obj/%.o: %.c

@@ -127,7 +127,7 @@ b3sum_rate(const uint8_t *buf, double *ours)
 int
 main(void)
 {
-	static const char *const impls[] = { "portable", "sse41", "avx2" };
+	static const char *const impls[] = { "portable", "sse41", "avx2", "avx512" };
 	uint8_t *buf;
 	double r, ours, alt, limit;
 	size_t i;

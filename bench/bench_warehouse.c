@@ -5,8 +5,15 @@
  * the same run: plain write(2) of the same bytes to a file + fsync, no
  * hashing.  The root is under $TMPDIR (or /tmp): the real disk, not tmpfs.
  *
- * Prints a table (lines starting with '#') and one line:
+ * Prints a table (lines starting with '#') and two lines:
  *   BENCH warehouse_create <MB/s> MB/s limit=<write+fsync MB/s> ratio=<r>
+ *   BENCH warehouse_hash <MB/s> MB/s limit=<b3sum -j1 MB/s> ratio=<r>
+ * The second is the CPU part alone: the file hash and the merkle leaves of
+ * the same 300 MB in memory (blake3_split_hasher: each byte after the
+ * first fragment is compressed twice, docs/data.md §4.2 leaves cannot be
+ * read off the file's BLAKE3 tree), against `b3sum --num-threads 1` on the
+ * written file (in the page cache), the limit of bench/warehouse_add.sh.
+ * The table also shows the receiver's hashing per byte (run_recv).
  * MB = 10^6 bytes.  Each figure is the best of RUNS runs.
  */
 #include <sys/stat.h>
@@ -72,8 +79,25 @@ run_wh(struct wh *wh, const uint8_t *base, uint8_t *buf, int r, uint64_t announc
 	return (double)FILE_BYTES / t / 1e6;
 }
 
+/* b3sum --num-threads 1 on path (MB/s of FILE_BYTES), 0 if it failed. */
 static double
-run_plain(const char *dir, const uint8_t *base, uint8_t *buf, int r)
+run_b3sum(const char *path)
+{
+	char cmd[700];
+	double t0, t;
+
+	snprintf(cmd, sizeof(cmd), "b3sum --num-threads 1 '%s' >/dev/null 2>&1",
+	    path);
+	t0 = now();
+	if (system(cmd) != 0)
+		return 0;
+	t = now() - t0;
+	return (double)FILE_BYTES / t / 1e6;
+}
+
+static double
+run_plain(const char *dir, const uint8_t *base, uint8_t *buf, int r,
+    double *b3)
 {
 	char path[600];
 	uint64_t off, k;
@@ -81,6 +105,7 @@ run_plain(const char *dir, const uint8_t *base, uint8_t *buf, int r)
 	double t0, t;
 	int fd;
 
+	*b3 = 0;
 	snprintf(path, sizeof(path), "%s/plain", dir);
 	t0 = now();
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
@@ -96,6 +121,7 @@ run_plain(const char *dir, const uint8_t *base, uint8_t *buf, int r)
 	if (fsync(fd) == -1 || close(fd) == -1)
 		return -1;
 	t = now() - t0;
+	*b3 = run_b3sum(path);
 	unlink(path);
 	return (double)FILE_BYTES / t / 1e6;
 }
@@ -127,6 +153,35 @@ run_hash(const uint8_t *base, uint8_t *buf, int r)
 	return (double)FILE_BYTES / t / 1e6;
 }
 
+/*
+ * The hashing a downloading node does per received byte (today's design):
+ * netd checks each 256 KiB fragment against the peer's leaf (one BLAKE3),
+ * storaged keeps the file hash and the leaves (the split hasher), both
+ * from memory — no I/O, the CPU part of a receive.
+ */
+static double
+run_recv(const uint8_t *base, uint8_t *buf, int r)
+{
+	blake3_split_hasher sh;
+	uint64_t off, k, fs = merkle_fragment_size(FILE_BYTES);
+	uint8_t leaf[32], fh[32];
+	size_t n, f;
+	double t0, t;
+
+	t0 = now();
+	blake3_split_init(&sh, fs);
+	for (off = 0, k = 0; off < FILE_BYTES; off += n, k++) {
+		n = FILE_BYTES - off < CHUNK ? (size_t)(FILE_BYTES - off) : CHUNK;
+		fill(buf, base, k, r);
+		for (f = 0; f < n; f += (size_t)fs)	/* CHUNK is whole fragments */
+			blake3_hash(buf + f, n - f < fs ? n - f : (size_t)fs, leaf);
+		blake3_split_update(&sh, buf, n, NULL, NULL);
+	}
+	blake3_split_final(&sh, fh, NULL, NULL);
+	t = now() - t0;
+	return (double)FILE_BYTES / t / 1e6;
+}
+
 static void
 best(double *b, double v)
 {
@@ -139,7 +194,8 @@ main(void)
 {
 	char dir[512], root[600], err[256], cmd[700];
 	uint8_t *base, *buf;
-	double known = 0, unknown = 0, plain = 0, hash = 0;
+	double known = 0, unknown = 0, plain = 0, hash = 0, b3 = 0, b3r = 0;
+	double recv = 0;
 	struct wh *wh;
 	size_t i;
 	int r;
@@ -163,10 +219,12 @@ main(void)
 	for (i = 0; i < CHUNK; i++)
 		base[i] = (uint8_t)(rand() >> 7);
 	for (r = 0; r < RUNS; r++) {
-		best(&plain, run_plain(dir, base, buf, 100 + r));
+		best(&plain, run_plain(dir, base, buf, 100 + r, &b3r));
+		best(&b3, b3r);
+		best(&hash, run_hash(base, buf, 400 + r));
+		best(&recv, run_recv(base, buf, 500 + r));
 		best(&known, run_wh(wh, base, buf, 200 + r, FILE_BYTES));
 		best(&unknown, run_wh(wh, base, buf, 300 + r, 0));
-		best(&hash, run_hash(base, buf, 400 + r));
 	}
 	wh_close(wh);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -178,10 +236,19 @@ main(void)
 	    known / plain);
 	printf("# %-36s %10.0f %8.2f\n", "warehouse create, size unknown", unknown,
 	    unknown / plain);
-	printf("# %-36s %10.0f %8s\n", "blake3 + merkle in memory (CPU)", hash, "-");
+	printf("# %-36s %10.0f %8.2f\n", "file hash + leaves in memory (CPU)", hash,
+	    b3 > 0 ? hash / b3 : 0);
+	printf("# %-36s %10.0f %8.2f\n", "receiver: netd check + storaged", recv,
+	    b3 > 0 ? recv / b3 : 0);
+	printf("# %-36s %10.0f %8.2f\n", "b3sum --num-threads 1 (limit)", b3, 1.0);
 	printf("# blake3 implementation: %s\n", blake3_impl_name());
 	printf("BENCH warehouse_create %.0f MB/s limit=%.0f ratio=%.2f\n", known, plain,
 	    known / plain);
+	if (b3 > 0)
+		printf("BENCH warehouse_hash %.0f MB/s limit=%.0f ratio=%.2f\n", hash,
+		    b3, hash / b3);
+	else
+		printf("# warehouse_hash: b3sum failed or is not installed\n");
 	free(base);
 	free(buf);
 	return known > 0 && plain > 0 ? 0 : 1;

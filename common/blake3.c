@@ -21,10 +21,11 @@ enum blake3_impl {
 	BLAKE3_IMPL_PORTABLE,
 	BLAKE3_IMPL_SSE41,
 	BLAKE3_IMPL_AVX2,
+	BLAKE3_IMPL_AVX512,
 };
 
 static const char *const blake3_impl_names[] = {
-	"none", "portable", "sse41", "avx2",
+	"none", "portable", "sse41", "avx2", "avx512",
 };
 
 /* Read and written with relaxed atomics: every writer stores a valid value. */
@@ -156,6 +157,11 @@ impl_supported(int impl)
 	case BLAKE3_IMPL_AVX2:
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx2");
+	case BLAKE3_IMPL_AVX512:
+		/* Its leftovers are hashed by the AVX2 code. */
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx2");
 #endif
 	default:
 		return 0;
@@ -165,6 +171,8 @@ impl_supported(int impl)
 static int
 impl_best(void)
 {
+	if (impl_supported(BLAKE3_IMPL_AVX512))
+		return BLAKE3_IMPL_AVX512;
 	if (impl_supported(BLAKE3_IMPL_AVX2))
 		return BLAKE3_IMPL_AVX2;
 	if (impl_supported(BLAKE3_IMPL_SSE41))
@@ -198,11 +206,11 @@ blake3_force_impl(const char *name)
 	if (name == NULL)
 		impl = impl_best();
 	else {
-		for (impl = BLAKE3_IMPL_PORTABLE; impl <= BLAKE3_IMPL_AVX2;
+		for (impl = BLAKE3_IMPL_PORTABLE; impl <= BLAKE3_IMPL_AVX512;
 		    impl++)
 			if (strcmp(name, blake3_impl_names[impl]) == 0)
 				break;
-		if (impl > BLAKE3_IMPL_AVX2 || !impl_supported(impl))
+		if (impl > BLAKE3_IMPL_AVX512 || !impl_supported(impl))
 			return -1;
 	}
 	__atomic_store_n(&blake3_impl_cur, impl, __ATOMIC_RELAXED);
@@ -216,6 +224,11 @@ hash_many(const uint8_t *const *inputs, size_t num_inputs, size_t blocks,
 {
 	switch (impl_get()) {
 #ifndef BLAKE3_NO_SIMD
+	case BLAKE3_IMPL_AVX512:
+		blake3_hash_many_avx512(inputs, num_inputs, blocks, key,
+		    counter, increment_counter, flags, flags_start, flags_end,
+		    out);
+		return;
 	case BLAKE3_IMPL_AVX2:
 		blake3_hash_many_avx2(inputs, num_inputs, blocks, key, counter,
 		    increment_counter, flags, flags_start, flags_end, out);
@@ -483,4 +496,83 @@ blake3_hash(const void *in, size_t len, uint8_t out[BLAKE3_OUT_LEN])
 	blake3_hasher_init(&h);
 	blake3_hasher_update(&h, in, len);
 	blake3_hasher_finalize(&h, out, BLAKE3_OUT_LEN);
+}
+
+/* --- whole-file hash and fragment leaves in one pass (blake3.h) --------- */
+
+/*
+ * Pieces handed to both hashers in turn: small enough that the second
+ * finds the bytes in the cache, large enough that an update ending on a
+ * chunk boundary (whose last chunk is kept back, and later compressed by
+ * the portable code) is rare.
+ */
+#define SPLIT_PIECE	(256 * 1024)
+
+int
+blake3_split_init(blake3_split_hasher *h, uint64_t frag_len)
+{
+	if (frag_len == 0)
+		return -1;
+	blake3_hasher_init(&h->whole);
+	blake3_hasher_init(&h->frag);
+	h->frag_len = frag_len;
+	h->frag_fill = 0;
+	h->index = 0;
+	return 0;
+}
+
+void
+blake3_split_update(blake3_split_hasher *h, const void *input, size_t len,
+    blake3_leaf_fn *fn, void *arg)
+{
+	const uint8_t *in = input;
+	uint8_t leaf[BLAKE3_OUT_LEN];
+	uint64_t take;
+
+	while (len > 0) {
+		take = h->frag_len - h->frag_fill;
+		if (take > len)
+			take = len;
+		if (take > SPLIT_PIECE)
+			take = SPLIT_PIECE;
+		blake3_hasher_update(&h->whole, in, (size_t)take);
+		if (h->index > 0)
+			blake3_hasher_update(&h->frag, in, (size_t)take);
+		in += take;
+		len -= (size_t)take;
+		h->frag_fill += take;
+		if (h->frag_fill < h->frag_len)
+			continue;
+		/* Fragment 0 is the whole file's first frag_len bytes. */
+		if (h->index == 0)
+			blake3_hasher_finalize(&h->whole, leaf, sizeof(leaf));
+		else {
+			blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
+			blake3_hasher_init(&h->frag);
+		}
+		if (fn != NULL)
+			fn(arg, h->index, leaf);
+		h->index++;
+		h->frag_fill = 0;
+	}
+}
+
+void
+blake3_split_final(blake3_split_hasher *h, uint8_t out[BLAKE3_OUT_LEN],
+    blake3_leaf_fn *fn, void *arg)
+{
+	uint8_t leaf[BLAKE3_OUT_LEN];
+
+	blake3_hasher_finalize(&h->whole, out, BLAKE3_OUT_LEN);
+	if (h->frag_fill == 0)
+		return;
+	if (h->index == 0)
+		memcpy(leaf, out, sizeof(leaf));
+	else
+		blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
+	if (fn != NULL)
+		fn(arg, h->index, leaf);
+	/* Reported: a second final gives the file hash only. */
+	h->frag_fill = 0;
+	h->index++;
 }

@@ -44,7 +44,47 @@ void	blake3_hasher_update(blake3_hasher *h, const void *in, size_t len);
 void	blake3_hasher_finalize(const blake3_hasher *h, uint8_t *out,
 	    size_t outlen);
 void	blake3_hash(const void *in, size_t len, uint8_t out[BLAKE3_OUT_LEN]);
-/* "portable", "sse41" or "avx2": the implementation in use. */
+/*
+ * One pass over a file that yields its hash and the standalone hash
+ * (blake3 of just those bytes) of each fragment of frag_len bytes, the
+ * leaves of Peernet's merkle tree (docs/data.md §4.2).
+ *
+ * A leaf cannot be read off the whole file's BLAKE3 tree, except the
+ * first: a chunk's counter is its absolute position, so a fragment at
+ * offset o > 0 is compressed with counters o/1024... inside the file but
+ * 0... on its own — different chaining values from the first block on
+ * (tests/unit/test_blake3.c checks this against b3sum).  Fragment 0 starts
+ * at counter 0 in both: its leaf is the whole-file hasher finalized after
+ * frag_len bytes, for free.  So fragment 0 (and a file of one fragment) is
+ * compressed once, every later byte twice, each piece of input by both
+ * hashers while it is still in the cache.
+ *
+ * fn (may be NULL) gets each leaf, in order: a full fragment as soon as its
+ * last byte is fed, the last partial one at final.  An empty file has no
+ * fragment.
+ */
+typedef void blake3_leaf_fn(void *arg, uint64_t index,
+    const uint8_t hash[BLAKE3_OUT_LEN]);
+
+typedef struct blake3_split_hasher {
+	blake3_hasher	 whole;
+	blake3_hasher	 frag;		/* fragments 1, 2, ... */
+	uint64_t	 frag_len;
+	uint64_t	 frag_fill;	/* bytes of the current fragment */
+	uint64_t	 index;		/* the current fragment */
+} blake3_split_hasher;
+
+/* -1 if frag_len is 0. */
+int	blake3_split_init(blake3_split_hasher *h, uint64_t frag_len);
+void	blake3_split_update(blake3_split_hasher *h, const void *in, size_t len,
+	    blake3_leaf_fn *fn, void *arg);
+/*
+ * The file hash; fn gets the last partial fragment's leaf, if any (once: a
+ * second final gives the file hash only).  No update after it.
+ */
+void	blake3_split_final(blake3_split_hasher *h,
+	    uint8_t out[BLAKE3_OUT_LEN], blake3_leaf_fn *fn, void *arg);
+/* "portable", "sse41", "avx2" or "avx512": the implementation in use. */
 const char *blake3_impl_name(void);
 /*
  * For tests and benchmarks: use the named implementation from now on (NULL:

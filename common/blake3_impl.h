@@ -78,6 +78,8 @@ blake3_hash_many_fn blake3_hash_many_portable;
 /* SSE4.1 hashes 4 inputs at a time, AVX2 8 (a last partial group too). */
 blake3_hash_many_fn blake3_hash_many_sse41;
 blake3_hash_many_fn blake3_hash_many_avx2;
+/* AVX-512F: 16 at a time; 8 or fewer left over go to the AVX2 code. */
+blake3_hash_many_fn blake3_hash_many_avx512;
 #endif
 
 #endif

@@ -195,24 +195,21 @@ merkle_builder_init(struct merkle_builder *mb, uint64_t file_size,
 	mb->fragment_count = merkle_fragment_count(file_size, fragment_size);
 	mb->exp = export_buf;
 	mb->exp_cap = export_cap;
-	blake3_hasher_init(&mb->whole);
-	blake3_hasher_init(&mb->frag);
+	(void)blake3_split_init(&mb->split, fragment_size);	/* not 0: checked */
 	return MERKLE_OK;
 }
 
 /* A fragment is complete: store its hash, merge equal-height subtrees. */
 static void
-builder_leaf(struct merkle_builder *mb)
+builder_leaf(void *arg, uint64_t index, const uint8_t leaf[MERKLE_HASH_BYTES])
 {
-	uint8_t leaf[MERKLE_HASH_BYTES];
+	struct merkle_builder *mb = arg;
 	unsigned top;
 
-	blake3_hasher_finalize(&mb->frag, leaf, sizeof(leaf));
-	blake3_hasher_init(&mb->frag);
+	(void)index;	/* == frags_done: the split hasher reports in order */
 	if (mb->exp != NULL && mb->fragment_count > 1)
 		memcpy(mb->exp + MERKLE_HEADER_SIZE + mb->frags_done * 32, leaf, 32);
 	mb->frags_done++;
-	mb->frag_fill = 0;
 
 	/*
 	 * Merging complete power-of-two subtrees as they finish, and the
@@ -235,25 +232,13 @@ int
 merkle_builder_update(struct merkle_builder *mb, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t take;
 
 	if (mb == NULL || (data == NULL && len > 0))
 		return MERKLE_ERR_ARG;
 	if ((uint64_t)len > mb->file_size - mb->fed)
 		return MERKLE_ERR_OVERFLOW;
-	blake3_hasher_update(&mb->whole, p, len);
-	while (len > 0) {
-		take = mb->fragment_size - mb->frag_fill;
-		if (take > len)
-			take = len;
-		blake3_hasher_update(&mb->frag, p, (size_t)take);
-		p += take;
-		len -= (size_t)take;
-		mb->fed += take;
-		mb->frag_fill += take;
-		if (mb->frag_fill == mb->fragment_size || mb->fed == mb->file_size)
-			builder_leaf(mb);
-	}
+	blake3_split_update(&mb->split, p, len, builder_leaf, mb);
+	mb->fed += len;
 	return MERKLE_OK;
 }
 
@@ -268,7 +253,8 @@ merkle_builder_final(struct merkle_builder *mb, uint8_t root[MERKLE_HASH_BYTES],
 		return MERKLE_ERR_ARG;
 	if (mb->fed != mb->file_size)
 		return MERKLE_ERR_INCOMPLETE;
-	blake3_hasher_finalize(&mb->whole, whole, sizeof(whole));
+	/* Emits a last partial fragment once; a second final repeats nothing. */
+	blake3_split_final(&mb->split, whole, builder_leaf, mb);
 	if (mb->fragment_count <= 1) {
 		/* 0 fragments: blake3(""); 1 fragment: its hash = the file hash. */
 		memcpy(r, whole, sizeof(r));

@@ -5,9 +5,10 @@
  * an odd-sized level is promoted unchanged.  0 fragments: root = blake3("");
  * 1 fragment: root = the file hash.
  *
- * The builder is streaming: data is fed in any chunking, memory is one
- * hasher per fragment plus one hash per tree level (<= 64), so files of any
- * size (uint64_t everywhere) work.  If given an export buffer it also writes
+ * The builder is streaming: data is fed in any chunking, memory is two
+ * hashers (a blake3_split_hasher: file hash and leaves in one pass) plus
+ * one hash per tree level (<= 64), so files of any size (uint64_t
+ * everywhere) work.  If given an export buffer it also writes
  * the companion file (§4.4) — header, fragment hashes, middle levels — into
  * it; that buffer is the only thing that grows with the file (32 bytes per
  * fragment, about twice that with the middle levels).
@@ -74,10 +75,9 @@ struct merkle_builder {
 	uint64_t	 fragment_size;
 	uint64_t	 fragment_count;
 	uint64_t	 fed;		/* bytes fed so far */
-	uint64_t	 frag_fill;	/* bytes of the current fragment */
 	uint64_t	 frags_done;
-	blake3_hasher	 whole;
-	blake3_hasher	 frag;
+	/* File hash and leaves in one pass (fragment 0 hashed once). */
+	blake3_split_hasher split;
 	/* Roots of complete subtrees, left to right, with their heights. */
 	uint8_t		 stack[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
 	uint8_t		 stack_height[MERKLE_MAX_LEVELS];

@@ -700,30 +700,47 @@ storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 }
 
 /*
- * Feeds bytes into the fragment hashes; at a fragment's end its leaf is
- * kept and, for a one-fragment file, checked against the file hash
- * (docs/data.md §4.3).  0, or -1 when that check fails.
+ * Feeds bytes into the whole-file hash (begun at 0) and the fragment
+ * hashes, a fragment at a time so both read it while it is in the cache;
+ * at a fragment's end its leaf is kept and, for a one-fragment file,
+ * checked against the file hash (docs/data.md §4.3).  0, or -1 when that
+ * check fails.
+ *
+ * Fragment 0's leaf is the whole-file hasher finalized after it (as in
+ * blake3_split_hasher): its bytes are hashed once.  Later fragments are
+ * hashed twice: a leaf is a BLAKE3 tree of its own whose chunk counters
+ * start at 0, in the file's tree they start at the fragment's offset, so
+ * no leaf after the first can be taken from the file's tree.
  */
 static int
 dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
 {
 	uint64_t pos = d->received, end, take;
 	uint8_t *leaf;
+	int first;
 
 	while (len > 0) {
 		end = (d->nleaves + 1) * d->frag;
 		if (end > d->expected)
 			end = d->expected;
 		take = end - pos < len ? end - pos : len;
-		blake3_hasher_update(&d->fh, p, (size_t)take);
+		first = d->all_ok && d->nleaves == 0;
+		if (d->all_ok)
+			blake3_hasher_update(&d->all, p, (size_t)take);
+		if (!first)
+			blake3_hasher_update(&d->fh, p, (size_t)take);
 		p += take;
 		len -= (size_t)take;
 		pos += take;
 		if (pos < end)
 			continue;
 		leaf = d->leaves + d->nleaves * 32;
-		blake3_hasher_finalize(&d->fh, leaf, 32);
-		blake3_hasher_init(&d->fh);
+		if (first)
+			blake3_hasher_finalize(&d->all, leaf, 32);
+		else {
+			blake3_hasher_finalize(&d->fh, leaf, 32);
+			blake3_hasher_init(&d->fh);
+		}
 		d->nleaves++;
 		if (d->expected <= d->frag && memcmp(leaf, d->hash, 32) != 0)
 			return -1;
@@ -768,8 +785,6 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 			dl_free(s, d, 0);
 			return;
 		}
-	if (d->all_ok)
-		blake3_hasher_update(&d->all, dd.bytes, dd.len);
 	if (dl_hash(s, d, dd.bytes, dd.len) != 0) {
 		char hex[17];
 
@@ -788,15 +803,15 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 }
 
 /*
- * Copies the part file into the warehouse, hashing it on the way: 0, or
- * -1 with why set (the partial is discarded when it is bad).
+ * Copies the part file into the warehouse, which hashes it on the way
+ * (file hash and leaves in one pass): 0, or -1 with why set (the partial
+ * is discarded when it is bad).
  */
 static int
 dl_commit_copy(struct storaged *s, struct dl *d, uint8_t hash[32], uint64_t *size,
     int *dedup, int *rcp)
 {
 	struct wh_writer *w;
-	blake3_hasher bh;
 	uint8_t got[32];
 	uint64_t off;
 	ssize_t k;
@@ -804,7 +819,6 @@ dl_commit_copy(struct storaged *s, struct dl *d, uint8_t hash[32], uint64_t *siz
 	*rcp = 0;
 	if (dl_io_buf() != 0 || (*rcp = wh_write_begin(s->wh, d->expected, &w)) != 0)
 		return -1;
-	blake3_hasher_init(&bh);
 	for (off = 0; off < d->expected; off += (uint64_t)k) {
 		size_t want = d->expected - off > DL_IO ? DL_IO : (size_t)(d->expected - off);
 
@@ -813,13 +827,15 @@ dl_commit_copy(struct storaged *s, struct dl *d, uint8_t hash[32], uint64_t *siz
 			*rcp = WH_ERR_READ;
 			return -1;
 		}
-		blake3_hasher_update(&bh, dl_io, (size_t)k);
 		if ((*rcp = wh_write_data(w, dl_io, (size_t)k)) != 0) {
 			wh_write_abort(w);
 			return -1;
 		}
 	}
-	blake3_hasher_finalize(&bh, got, 32);
+	if ((*rcp = wh_write_hash(w, got)) != 0) {
+		wh_write_abort(w);
+		return -1;
+	}
 	/* Refused before anything enters the warehouse. */
 	if (memcmp(got, d->hash, 32) != 0) {
 		wh_write_abort(w);

@@ -639,7 +639,7 @@ wh_write_begin(struct wh *wh, uint64_t expected_size, struct wh_writer **wp)
 static void
 writer_demote(struct wh_writer *w)
 {
-	w->hasher = w->mb.whole;
+	w->hasher = w->mb.split.whole;
 	w->building = 0;
 	free(w->exp);
 	w->exp = NULL;
@@ -692,6 +692,19 @@ wh_write_data(struct wh_writer *w, const void *buf, size_t len)
 	if (store_sparse(w->fd, buf, len, w->size) == -1)
 		return (w->err = WH_ERR_TEMP_WRITE);
 	w->size += len;
+	return WH_OK;
+}
+
+int
+wh_write_hash(const struct wh_writer *w, uint8_t hash[WH_HASH_BYTES])
+{
+	if (w == NULL || hash == NULL)
+		return WH_ERR_ARG;
+	if (w->err != WH_OK)
+		return w->err;
+	/* The split hasher's file hasher sees every byte the builder took. */
+	blake3_hasher_finalize(w->building ? &w->mb.split.whole : &w->hasher,
+	    hash, WH_HASH_BYTES);
 	return WH_OK;
 }
 

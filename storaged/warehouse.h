@@ -107,6 +107,12 @@ int	wh_write_data(struct wh_writer *w, const void *buf, size_t len);
 int	wh_write_commit(struct wh_writer *w, uint8_t hash[WH_HASH_BYTES],
 	    uint64_t *size, int *deduplicated);
 /*
+ * The BLAKE3 of the bytes written so far, w unchanged: a caller that must
+ * check the content before it enters the warehouse (a download copied in)
+ * needs no hasher of its own.  WH_ERR_ARG for NULL, or w's sticky error.
+ */
+int	wh_write_hash(const struct wh_writer *w, uint8_t hash[WH_HASH_BYTES]);
+/*
  * Takes a complete file written elsewhere on the same file system (a
  * download's part file) into the warehouse by renaming it, instead of
  * copying it through a writer.  The caller vouches that hash is the BLAKE3

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static const struct {
 	    "1c23d611ce11ee4ab1ec2c009012d236648e77be9295dd0426f29b764d65de58eb7d01dd42248204f45f8e" },
 };
 
-static const char *const impls[] = { "portable", "sse41", "avx2" };
+static const char *const impls[] = { "portable", "sse41", "avx2", "avx512" };
 #define NIMPLS	(sizeof(impls) / sizeof(impls[0]))
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -396,20 +397,22 @@ test_blake3_hash_many_carries_counter_into_high_word(void)
 	T_SKIP("built without SIMD");
 #else
 	static blake3_hash_many_fn *const fns[] = { blake3_hash_many_portable,
-	    blake3_hash_many_sse41, blake3_hash_many_avx2 };
-	uint8_t in[17 * BLAKE3_CHUNK_LEN], want[17 * 32], got[17 * 32];
-	const uint8_t *ptrs[17];
+	    blake3_hash_many_sse41, blake3_hash_many_avx2,
+	    blake3_hash_many_avx512 };
+	/* Up to 33: two full groups of 16 and every leftover count. */
+	static uint8_t in[33 * BLAKE3_CHUNK_LEN], want[33 * 32], got[33 * 32];
+	const uint8_t *ptrs[33];
 	size_t i, k, n, nimpl = 0;
 	uint64_t ctr;
 
 	fill_random(in, sizeof(in));
-	for (i = 0; i < 17; i++)
+	for (i = 0; i < 33; i++)
 		ptrs[i] = in + i * BLAKE3_CHUNK_LEN;
 	for (k = 1; k < NIMPLS; k++) {
 		if (use_impl(k) != 0)
 			continue;
 		nimpl++;
-		for (n = 1; n <= 17; n++) {
+		for (n = 1; n <= 33; n++) {
 			ctr = 0xfffffffcULL + n % 5;
 			blake3_hash_many_portable(ptrs, n, 16, blake3_iv, ctr,
 			    1, 0, BLAKE3_CHUNK_START, BLAKE3_CHUNK_END, want);
@@ -524,6 +527,300 @@ test_blake3_matches_b3sum_cli_on_random_files(void)
 		T_FAIL("could not write the test file");
 }
 
+/* b3sum of n bytes (written to a file in dir) as hex into out; -1 on error. */
+static int
+b3sum_bytes(const char *dir, const uint8_t *buf, size_t n, char *out,
+    size_t outsz)
+{
+	char path[256];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/piece", dir);
+	f = fopen(path, "wb");
+	if (f == NULL)
+		return -1;
+	if (fwrite(buf, 1, n, f) != n) {
+		fclose(f);
+		unlink(path);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		unlink(path);
+		return -1;
+	}
+	rc = b3sum_file(path, out, outsz);
+	unlink(path);
+	return rc;
+}
+
+/*
+ * A textbook BLAKE3 tree over n whole chunks (n a power of two) whose first
+ * chunk has counter `counter`: the chaining value of that subtree, or with
+ * root set its hash (the same last compression plus the ROOT flag).
+ */
+static void
+ref_node(const uint8_t *p, uint64_t n, uint64_t counter, int root,
+    uint8_t out[BLAKE3_OUT_LEN])
+{
+	uint8_t block[BLAKE3_BLOCK_LEN];
+	uint32_t cv[8];
+	uint8_t f;
+	int b, i;
+
+	memcpy(cv, blake3_iv, sizeof(cv));
+	if (n == 1) {
+		for (b = 0; b < 16; b++) {
+			f = (b == 0 ? BLAKE3_CHUNK_START : 0) |
+			    (b == 15 ? BLAKE3_CHUNK_END | (root ? BLAKE3_ROOT : 0) : 0);
+			blake3_compress_in_place_portable(cv, p + 64 * b, 64,
+			    counter, f);
+		}
+	} else {
+		ref_node(p, n / 2, counter, 0, block);
+		ref_node(p + n / 2 * BLAKE3_CHUNK_LEN, n / 2, counter + n / 2, 0,
+		    block + 32);
+		blake3_compress_in_place_portable(cv, block, 64, 0,
+		    BLAKE3_PARENT | (root ? BLAKE3_ROOT : 0));
+	}
+	for (i = 0; i < 8; i++)
+		blake3_store32(out + 4 * i, cv[i]);
+}
+
+/*
+ * The fact blake3_split_hasher rests on, checked against b3sum: in a file
+ * of 4 fragments of 256 KiB, each fragment is a node of the file's BLAKE3
+ * tree, but only fragment 0's node, with the ROOT flag, is the fragment's
+ * own hash (its merkle leaf): the others' chunks carry their absolute
+ * positions as counters, a fragment hashed alone starts at counter 0.
+ */
+static void
+test_blake3_only_fragment_zero_leaf_is_a_node_of_the_file_tree(void)
+{
+	const uint64_t frag = 256 * 1024, nch = frag / BLAKE3_CHUNK_LEN;
+	char dir[] = "/tmp/peernet-b3.XXXXXX", cli[200];
+	char hex[2 * BLAKE3_OUT_LEN + 1];
+	uint8_t *buf, node[32], rel[32], h[32];
+	uint8_t block[BLAKE3_BLOCK_LEN];
+	uint32_t cv[8];
+	uint64_t i;
+	int w;
+
+	if (system("command -v b3sum >/dev/null 2>&1") != 0)
+		T_SKIP("b3sum is not installed (Debian package b3sum)");
+	if (mkdtemp(dir) == NULL)
+		T_FAIL("mkdtemp: %s", strerror(errno));
+	buf = xmalloc(4 * frag);
+	fill_random(buf, 4 * frag);
+	/* The textbook tree is BLAKE3: its root is b3sum's file hash. */
+	ref_node(buf, 2 * nch, 0, 0, block);
+	ref_node(buf + 2 * frag, 2 * nch, 2 * nch, 0, block + 32);
+	memcpy(cv, blake3_iv, sizeof(cv));
+	blake3_compress_in_place_portable(cv, block, 64, 0,
+	    BLAKE3_PARENT | BLAKE3_ROOT);
+	for (w = 0; w < 8; w++)
+		blake3_store32(h + 4 * w, cv[w]);
+	hex_encode(hex, h, sizeof(h));
+	if (b3sum_bytes(dir, buf, 4 * frag, cli, sizeof(cli)) != 0 ||
+	    strcmp(cli, hex) != 0) {
+		free(buf);
+		rmdir(dir);
+		T_FAIL("textbook tree %s, b3sum \"%s\"", hex, cli);
+	}
+	for (i = 0; i < 4; i++) {
+		/* Fragment i's node of the file tree, ROOT flag set. */
+		ref_node(buf + i * frag, nch, i * nch, 1, node);
+		/* The same bytes as a tree of their own. */
+		ref_node(buf + i * frag, nch, 0, 1, rel);
+		hex_encode(hex, rel, sizeof(rel));
+		if (b3sum_bytes(dir, buf + i * frag, frag, cli, sizeof(cli)) != 0 ||
+		    strcmp(cli, hex) != 0) {
+			free(buf);
+			rmdir(dir);
+			T_FAIL("fragment %" PRIu64 ": b3sum \"%s\", ours %s", i,
+			    cli, hex);
+		}
+		if ((memcmp(node, rel, 32) == 0) != (i == 0)) {
+			free(buf);
+			rmdir(dir);
+			T_FAIL("fragment %" PRIu64 ": file-tree node %s the leaf",
+			    i, i == 0 ? "differs from" : "equals");
+		}
+	}
+	free(buf);
+	rmdir(dir);
+}
+
+struct leaves {
+	uint8_t		 h[64][BLAKE3_OUT_LEN];
+	uint64_t	 n;
+	int		 order_bad;
+};
+
+static void
+leaves_add(void *arg, uint64_t index, const uint8_t hash[BLAKE3_OUT_LEN])
+{
+	struct leaves *lv = arg;
+
+	if (index != lv->n || lv->n >= 64) {
+		lv->order_bad = 1;
+		return;
+	}
+	memcpy(lv->h[lv->n++], hash, BLAKE3_OUT_LEN);
+}
+
+/* Feeds buf in random pieces; 0 if file hash and leaves are blake3 of the bytes. */
+static int
+split_check(const uint8_t *buf, size_t len, uint64_t frag, struct leaves *lv,
+    uint8_t whole[BLAKE3_OUT_LEN], char *why, size_t whylen)
+{
+	blake3_split_hasher sh;
+	uint8_t want[BLAKE3_OUT_LEN];
+	size_t off, n;
+	uint64_t i, count, flen;
+
+	memset(lv, 0, sizeof(*lv));
+	if (blake3_split_init(&sh, frag) != 0) {
+		snprintf(why, whylen, "init refused %" PRIu64, frag);
+		return -1;
+	}
+	for (off = 0; off < len; off += n) {
+		n = (size_t)(rng() % 3 == 0 ? rng() % 5000 : rng() % (3 * frag + 1));
+		if (n > len - off)
+			n = len - off;
+		blake3_split_update(&sh, buf + off, n, leaves_add, lv);
+	}
+	blake3_split_final(&sh, whole, leaves_add, lv);
+	blake3_hash(buf, len, want);
+	count = len / frag + (len % frag != 0);
+	if (memcmp(whole, want, 32) != 0) {
+		snprintf(why, whylen, "%zu bytes, fragment %" PRIu64 ": file hash",
+		    len, frag);
+		return -1;
+	}
+	if (lv->order_bad || lv->n != count) {
+		snprintf(why, whylen, "%zu bytes, fragment %" PRIu64 ": %" PRIu64
+		    " leaves, want %" PRIu64, len, frag, lv->n, count);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		flen = len - i * frag < frag ? len - i * frag : frag;
+		blake3_hash(buf + i * frag, (size_t)flen, want);
+		if (memcmp(lv->h[i], want, 32) != 0) {
+			snprintf(why, whylen, "%zu bytes, fragment %" PRIu64
+			    ": leaf %" PRIu64, len, frag, i);
+			return -1;
+		}
+	}
+	/* A second final adds no leaf and the same file hash. */
+	blake3_split_final(&sh, want, leaves_add, lv);
+	if (lv->n != count || memcmp(want, whole, 32) != 0) {
+		snprintf(why, whylen, "%zu bytes: second final", len);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * blake3_split_hasher: file hash and leaves equal blake3 of the bytes for
+ * sizes around chunk and fragment boundaries, random feeding, fragment
+ * sizes that are powers of two and not, every implementation.
+ */
+static void
+test_blake3_split_gives_file_hash_and_leaves(void)
+{
+	static const uint64_t frags[] = { 1024, 2048, 3000, 65536, 262144 };
+	static const int64_t near[] = { 0, 1, 1023, 1024, 1025 };
+	static struct leaves lv;
+	uint8_t *buf, whole[32];
+	blake3_split_hasher sh;
+	size_t fi, k, j, im, len, max = 3 * 262144 + 5000;
+	char why[160];
+	int64_t m;
+
+	T_EQ_INT(blake3_split_init(&sh, 0), -1);
+	buf = xmalloc(max);
+	fill_random(buf, max);
+	for (im = 0; im < NIMPLS; im++) {
+		if (use_impl(im) != 0)
+			continue;
+		for (fi = 0; fi < sizeof(frags) / sizeof(frags[0]); fi++) {
+			for (k = 0; k <= 3; k++) {
+				for (j = 0; j < 2 * sizeof(near) / sizeof(near[0]); j++) {
+					m = near[j % 5] * (j < 5 ? 1 : -1);
+					if ((int64_t)(k * frags[fi]) + m < 0 ||
+					    (frags[fi] < 4096 && k > 0 && j % 3 != 0))
+						continue;
+					len = (size_t)((int64_t)(k * frags[fi]) + m);
+					if (len > max || len / frags[fi] >= 63)
+						continue;
+					if (split_check(buf, len, frags[fi], &lv,
+					    whole, why, sizeof(why)) != 0) {
+						free(buf);
+						blake3_force_impl(NULL);
+						T_FAIL("%s: %s", impls[im], why);
+					}
+				}
+			}
+		}
+	}
+	blake3_force_impl(NULL);
+	free(buf);
+}
+
+/* The same, file hash and each leaf, against the b3sum CLI (256 KiB fragments). */
+static void
+test_blake3_split_matches_b3sum_cli(void)
+{
+	const uint64_t F = 262144;
+	const size_t sizes[] = { 0, 1, 1023, 1024, 1025, F - 1, F, F + 1,
+	    2 * F, 2 * F + 1, 3 * F - 1 };
+	static struct leaves lv;
+	char dir[] = "/tmp/peernet-b3.XXXXXX", cli[200], why[160];
+	char hex[2 * BLAKE3_OUT_LEN + 1];
+	uint8_t *buf, whole[32];
+	size_t i, len, flen;
+	uint64_t f;
+
+	if (system("command -v b3sum >/dev/null 2>&1") != 0)
+		T_SKIP("b3sum is not installed (Debian package b3sum)");
+	if (mkdtemp(dir) == NULL)
+		T_FAIL("mkdtemp: %s", strerror(errno));
+	buf = xmalloc(3 * F + (size_t)(rng() % F));
+	for (i = 0; i <= sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* The last: a random size with a partial last fragment. */
+		len = i < sizeof(sizes) / sizeof(sizes[0]) ? sizes[i] :
+		    3 * F - 1 - (size_t)(rng() % (F - 1));
+		fill_random(buf, len);
+		if (split_check(buf, len, F, &lv, whole, why, sizeof(why)) != 0)
+			goto fail;
+		hex_encode(hex, whole, 32);
+		if (b3sum_bytes(dir, buf, len, cli, sizeof(cli)) != 0 ||
+		    strcmp(cli, hex) != 0) {
+			snprintf(why, sizeof(why), "%zu bytes: file hash %s, "
+			    "b3sum \"%s\"", len, hex, cli);
+			goto fail;
+		}
+		for (f = 0; f < lv.n; f++) {
+			flen = len - f * F < F ? len - f * F : F;
+			hex_encode(hex, lv.h[f], 32);
+			if (b3sum_bytes(dir, buf + f * F, flen, cli,
+			    sizeof(cli)) != 0 || strcmp(cli, hex) != 0) {
+				snprintf(why, sizeof(why), "%zu bytes: leaf %"
+				    PRIu64 " %s, b3sum \"%s\"", len, f, hex, cli);
+				goto fail;
+			}
+		}
+	}
+	free(buf);
+	rmdir(dir);
+	return;
+fail:
+	free(buf);
+	rmdir(dir);
+	T_FAIL("%s", why);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -538,5 +835,8 @@ main(int argc, char **argv)
 	T_RUN(test_blake3_hash_many_carries_counter_into_high_word);
 	T_RUN(test_blake3_force_impl_rejects_unknown_name);
 	T_RUN(test_blake3_matches_b3sum_cli_on_random_files);
+	T_RUN(test_blake3_only_fragment_zero_leaf_is_a_node_of_the_file_tree);
+	T_RUN(test_blake3_split_gives_file_hash_and_leaves);
+	T_RUN(test_blake3_split_matches_b3sum_cli);
 	return t_done();
 }

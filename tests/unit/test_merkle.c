@@ -3,6 +3,7 @@
  * docs/data.md §10.4), and the builder, export/import and proofs against
  * themselves.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +325,77 @@ ref_root(const uint8_t *leaves, uint64_t n, uint8_t out[32])
 	free(lvl);
 }
 
+/*
+ * The builder (file hash and leaves from one blake3_split_hasher pass)
+ * against leaves hashed one by one, for sizes at chunk and fragment
+ * boundaries with 256 KiB fragments, random feeding, every BLAKE3
+ * implementation the CPU has.
+ */
+static void
+test_builder_leaves_at_boundaries_every_impl(void)
+{
+	static const char *const impls[] = { "portable", "sse41", "avx2", "avx512" };
+	const uint64_t F = 262144;
+	const uint64_t sizes[] = { 0, 1, 1023, 1024, 1025, F - 1, F, F + 1,
+	    F + 1023, F + 1024, F + 1025, 2 * F - 1, 2 * F, 2 * F + 1,
+	    3 * F - 1024, 3 * F, 4 * F + 4095, 5 * F - 1 };
+	struct merkle_builder mb;
+	uint8_t *data, *exp, *leaves, root[32], fh[32], want[32];
+	uint64_t size, count, k, flen;
+	size_t i, im, explen, off, c;
+
+	data = malloc(5 * F);
+	exp = malloc(48 + 32 * 16);
+	leaves = malloc(32 * 8);
+	T_ASSERT(data != NULL && exp != NULL && leaves != NULL);
+	for (i = 0; i < 5 * F; i++)
+		data[i] = (uint8_t)(rng() >> 24);
+	for (im = 0; im < sizeof(impls) / sizeof(impls[0]); im++) {
+		if (blake3_force_impl(impls[im]) != 0)
+			continue;
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			size = sizes[i];
+			count = merkle_fragment_count(size, F);
+			T_EQ_INT(merkle_export_size(size, F, &explen), MERKLE_OK);
+			T_ASSERT(explen <= 48 + 32 * 16);
+			T_EQ_INT(merkle_builder_init(&mb, size, F, exp, explen),
+			    MERKLE_OK);
+			for (off = 0; off < size; off += c) {
+				c = 1 + rng() % (rng() % 2 ? 3000 : 2 * F);
+				if (c > size - off)
+					c = size - off;
+				T_EQ_INT(merkle_builder_update(&mb, data + off, c),
+				    MERKLE_OK);
+			}
+			T_EQ_INT(merkle_builder_final(&mb, root, fh), MERKLE_OK);
+			blake3_hash(data, size, want);
+			T_EQ_MEM(fh, want, 32);
+			for (k = 0; k < count; k++) {
+				flen = size - k * F < F ? size - k * F : F;
+				blake3_hash(data + k * F, flen, leaves + k * 32);
+				if (count > 1 && memcmp(exp + 48 + k * 32,
+				    leaves + k * 32, 32) != 0) {
+					blake3_force_impl(NULL);
+					T_FAIL("%s, %" PRIu64 " bytes: leaf %" PRIu64,
+					    impls[im], size, k);
+				}
+			}
+			if (count == 0)
+				blake3_hash("", 0, want);
+			else
+				ref_root(leaves, count, want);
+			if (memcmp(root, want, 32) != 0) {
+				blake3_force_impl(NULL);
+				T_FAIL("%s, %" PRIu64 " bytes: root", impls[im], size);
+			}
+		}
+	}
+	blake3_force_impl(NULL);
+	free(data);
+	free(exp);
+	free(leaves);
+}
+
 static void
 test_every_shape_up_to_70_fragments_proves_every_fragment(void)
 {
@@ -582,6 +654,7 @@ main(int argc, char **argv)
 	T_RUN(test_trees_match_reference);
 	T_RUN(test_streaming_random_chunks_give_same_tree);
 	T_RUN(test_every_shape_up_to_70_fragments_proves_every_fragment);
+	T_RUN(test_builder_leaves_at_boundaries_every_impl);
 	T_RUN(test_data_md_10_4_fragment_size_4);
 	T_RUN(test_data_md_10_4_real_fragment_sizes);
 	T_RUN(test_builder_rejects_too_much_or_too_little_data);

@@ -763,6 +763,58 @@ check_tree(struct wh *wh, const char *root, json_t *tree, uint64_t expected,
 	return 0;
 }
 
+/*
+ * wh_write_hash: the BLAKE3 of what was written so far, at any point and
+ * with the size announced, unknown or announced too small (demoted), and
+ * the same hash the commit files it under.
+ */
+static void
+test_write_hash_is_blake3_of_bytes_so_far(void)
+{
+	const uint64_t len = 3 * 262144 + 777;
+	const uint64_t announce[3] = { 3 * 262144 + 777, 0, 262144 + 1 };
+	struct wh_writer *w;
+	char root[512];
+	struct wh *wh;
+	uint8_t *data, got[32], want[32], h[32];
+	uint64_t off, size;
+	size_t n, m;
+	int dd;
+
+	if ((wh = fresh("writehash", root, sizeof(root))) == NULL)
+		T_FAIL("wh_open");
+	data = malloc(len);
+	T_ASSERT(data != NULL);
+	T_EQ_INT(wh_write_hash(NULL, got), WH_ERR_ARG);
+	for (m = 0; m < 3; m++) {
+		rng_fill(data, len);
+		T_EQ_INT(wh_write_begin(wh, announce[m], &w), WH_OK);
+		T_EQ_INT(wh_write_hash(w, got), WH_OK);
+		blake3_hash("", 0, want);
+		T_EQ_MEM(got, want, 32);
+		for (off = 0; off < len; off += n) {
+			n = (size_t)(rng() % 300000);
+			if (n > len - off)
+				n = (size_t)(len - off);
+			T_EQ_INT(wh_write_data(w, data + off, n), WH_OK);
+			T_EQ_INT(wh_write_hash(w, got), WH_OK);
+			blake3_hash(data, (size_t)(off + n), want);
+			if (memcmp(got, want, 32) != 0) {
+				wh_write_abort(w);
+				free(data);
+				wh_close(wh);
+				T_FAIL("announced %" PRIu64 ": hash after %" PRIu64
+				    " bytes", announce[m], off + n);
+			}
+		}
+		T_EQ_INT(wh_write_commit(w, h, &size, &dd), WH_OK);
+		T_EQ_MEM(h, want, 32);
+		T_EQ_U64(size, len);
+	}
+	free(data);
+	wh_close(wh);
+}
+
 static void
 test_companions_match_reference_trees(void)
 {
@@ -1344,6 +1396,7 @@ main(int argc, char **argv)
 	T_RUN(test_damaged_file_of_wrong_size_is_replaced_not_deduplicated);
 	T_RUN(test_delete_removes_data_companion_and_empty_levels);
 	T_RUN(test_companions_match_reference_trees);
+	T_RUN(test_write_hash_is_blake3_of_bytes_so_far);
 	T_RUN(test_missing_companion_rebuilt_and_damaged_one_refused);
 	T_RUN(test_sparse_file_beyond_4gib_streams_and_reads);
 	T_RUN(test_abort_leaves_no_file_and_no_temp);
