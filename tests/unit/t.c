@@ -87,3 +87,39 @@ t_memdiff(const uint8_t *a, const uint8_t *b, size_t n)
 	    i, i < n ? a[i] : 0, i < n ? b[i] : 0);
 	return msg;
 }
+
+uint64_t
+t_rnd(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
+void
+t_rnd_bytes(uint64_t *state, uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)t_rnd(state);
+}
+
+uint64_t
+t_xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+void
+t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(next(state) >> 32);
+}

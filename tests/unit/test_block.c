@@ -16,15 +16,6 @@
 
 static uint64_t rng_state = 0x853c49e6748fea9bULL;
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static int
 hexn(const char *hex, uint8_t *out, size_t n)
 {
@@ -967,27 +958,27 @@ test_random_file_records_and_blocks_round_trip(void)
 	memset(priv, 0x33, sizeof(priv));
 	T_EQ_INT(ident_from_priv(&id, priv), 0);
 	for (round = 0; round < 300; round++) {
-		nf = 1 + rng() % 6;
-		nprof = rng() % 3;
+		nf = 1 + t_xorshift(&rng_state) % 6;
+		nprof = t_xorshift(&rng_state) % 3;
 		for (i = 0; i < nprof; i++)
-			recs[i] = (struct block_record){ BLOCK_REC_PROFILE, (int64_t)(rng() % 2000000000),
+			recs[i] = (struct block_record){ BLOCK_REC_PROFILE, (int64_t)(t_xorshift(&rng_state) % 2000000000),
 			    (const uint8_t *)"\x01\x00x@y", 5 };
 		for (i = 0; i < nf; i++) {
 			for (j = 0; j < 32; j++) {
-				fin[i].hash[j] = (uint8_t)rng();
-				fin[i].merkle_root[j] = (uint8_t)rng();
+				fin[i].hash[j] = (uint8_t)t_xorshift(&rng_state);
+				fin[i].merkle_root[j] = (uint8_t)t_xorshift(&rng_state);
 			}
 			for (j = 0; j < 16; j++)
-				fin[i].id[j] = (uint8_t)rng();
-			fin[i].fragment_size = rng();
-			fin[i].type = (uint8_t)rng();
-			fin[i].format = (uint16_t)rng();
-			fin[i].size = rng();
-			fin[i].ntags = rng() % 8;
+				fin[i].id[j] = (uint8_t)t_xorshift(&rng_state);
+			fin[i].fragment_size = t_xorshift(&rng_state);
+			fin[i].type = (uint8_t)t_xorshift(&rng_state);
+			fin[i].format = (uint16_t)t_xorshift(&rng_state);
+			fin[i].size = t_xorshift(&rng_state);
+			fin[i].ntags = t_xorshift(&rng_state) % 8;
 			for (j = 0; j < fin[i].ntags; j++) {
-				const char *s = pool[rng() % (sizeof(pool) / sizeof(pool[0]))];
+				const char *s = pool[t_xorshift(&rng_state) % (sizeof(pool) / sizeof(pool[0]))];
 				size_t l = s == pool[8] ? 6 : strlen(s);
-				tin[i][j] = (struct record_tag_in){ (uint16_t)(rng() % 12), (const uint8_t *)s, l };
+				tin[i][j] = (struct record_tag_in){ (uint16_t)(t_xorshift(&rng_state) % 12), (const uint8_t *)s, l };
 			}
 			fin[i].tags = tin[i];
 		}

@@ -14,15 +14,6 @@
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static int
 hex32(const char *hex, uint8_t out[32])
 {
@@ -280,7 +271,7 @@ test_streaming_random_chunks_give_same_tree(void)
 			T_EQ_INT(merkle_builder_init(&mb, size, 262144,
 			    round == 2 ? e2 : NULL, explen), MERKLE_OK);
 			for (off = 0; off < size; off += c) {
-				c = round == 0 ? 1 + rng() % 5000 : 1 + rng() % 600000;
+				c = round == 0 ? 1 + t_xorshift(&rng_state) % 5000 : 1 + t_xorshift(&rng_state) % 600000;
 				if (c > size - off)
 					c = size - off;
 				T_EQ_INT(merkle_builder_update(&mb, data + off, c), MERKLE_OK);
@@ -335,7 +326,7 @@ test_every_shape_up_to_70_fragments_proves_every_fragment(void)
 	size_t len, plen, explen;
 
 	for (i = 0; i < sizeof(data); i++)
-		data[i] = (uint8_t)(rng() >> 11);
+		data[i] = (uint8_t)(t_xorshift(&rng_state) >> 11);
 	for (count = 2; count <= 70; count++) {
 		len = (size_t)(count * 10 - (count % 7));	/* short last fragment */
 		for (i = 0; i < count; i++) {
