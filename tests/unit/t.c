@@ -1,4 +1,7 @@
 /* t.c — the unit-test harness (see t.h). */
+#define _GNU_SOURCE	/* nftw */
+#include <dirent.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,4 +125,54 @@ t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p, size_t n)
 
 	for (i = 0; i < n; i++)
 		p[i] = (uint8_t)(next(state) >> 32);
+}
+
+int
+t_tmpdir(char *dir, size_t cap, const char *name)
+{
+	snprintf(dir, cap, "/tmp/%s.XXXXXX", name);
+	if (mkdtemp(dir) != NULL)
+		return 0;
+	dir[0] = '\0';
+	return -1;
+}
+
+static int
+t_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
+void
+t_rmtree(char *dir)
+{
+	if (dir[0] != '\0')
+		(void)nftw(dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	dir[0] = '\0';
+}
+
+int
+t_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+int64_t
+t_clock(void *now)
+{
+	return *(const int64_t *)now;
 }

@@ -63,4 +63,18 @@ uint64_t t_xorshift(uint64_t *state);
 void	 t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p,
 	    size_t n);
 
+
+/* A clock the test sets: the int64_t that now points to. */
+int64_t	 t_clock(void *now);
+
+/*
+ * A fresh directory /tmp/<name>.XXXXXX into dir (cap bytes); -1 (and dir
+ * "") on failure.
+ */
+int	 t_tmpdir(char *dir, size_t cap, const char *name);
+/* Removes dir and all below it, following no link; dir is "" afterwards. */
+void	 t_rmtree(char *dir);
+/* The entries of dir but "." and ".."; -1 if it cannot be read. */
+int	 t_count_entries(const char *dir);
+
 #endif

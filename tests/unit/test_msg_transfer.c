@@ -13,20 +13,6 @@
 static uint8_t out[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x5eed5eed5eed5eedULL;
 
-/* "00112233-4455-..." into 16 bytes. */
-static int
-uuid_parse(const char *s, uint8_t id[16])
-{
-	char hex[33];
-	size_t i, k = 0;
-
-	for (i = 0; s[i] != '\0' && k < 32; i++)
-		if (s[i] != '-')
-			hex[k++] = s[i];
-	hex[k] = '\0';
-	return hex_decode(id, 16, hex) == 16 ? 0 : -1;
-}
-
 static json_t *
 named(json_t *arr, const char *name)
 {
@@ -67,7 +53,7 @@ check_transfer(const char *name, const struct wire_transfer *in)
 	T_EQ_MEM(t.hash, want, 32);
 	T_EQ_U64(t.offset, tvec_u64(d, "offset"));
 	T_EQ_U64(t.limit, tvec_u64(d, "limit"));
-	T_ASSERT(uuid_parse(tvec_str(d, "transfer_id"), want) == 0);
+	T_ASSERT(tvec_uuid(tvec_str(d, "transfer_id"), want) == 0);
 	T_EQ_MEM(t.transfer_id, want, 16);
 	dl = hex_decode(want, sizeof(want), tvec_str(d, "data"));
 	T_EQ_INT(t.data_len, dl);
@@ -237,7 +223,7 @@ check_getblock(const char *name, const struct wire_getblock *in)
 	T_EQ_MEM(g.blockchain, want, 33);
 	T_EQ_U64(g.limit_count, tvec_u64(d, "limit_block_count"));
 	T_EQ_U64(g.max_block_size, tvec_u64(d, "max_block_size"));
-	T_ASSERT(uuid_parse(tvec_str(d, "transfer_id"), want) == 0);
+	T_ASSERT(tvec_uuid(tvec_str(d, "transfer_id"), want) == 0);
 	T_EQ_MEM(g.transfer_id, want, 16);
 	rs = json_object_get(d, "target_blocks");
 	T_EQ_INT(g.n_ranges, json_array_size(rs));

@@ -111,18 +111,9 @@ static int
 temp_count(const char *root)
 {
 	char path[600];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
 
 	snprintf(path, sizeof(path), "%s/_Temp", root);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
+	return t_count_entries(path);
 }
 
 static int
@@ -142,12 +133,6 @@ stored_count(struct wh *wh)
 	if (wh_foreach(wh, count_cb, &n) != WH_OK)
 		return -1;
 	return n;
-}
-
-static int
-hex32(const char *hex, uint8_t out[32])
-{
-	return hex != NULL && strlen(hex) == 64 && hex_decode(out, 32, hex) == 32 ? 0 : -1;
 }
 
 static void
@@ -695,7 +680,7 @@ check_tree(struct wh *wh, const char *root, json_t *tree, uint64_t expected,
 	free(data);
 	if (rc != WH_OK)
 		return snprintf(why, whylen, "put: %s", wh_strerror(rc)), -1;
-	if (hex32(tvec_str(tree, "file_hash_blake3"), want) != 0 ||
+	if (tvec_unhex(tvec_str(tree, "file_hash_blake3"), want, 32) != 0 ||
 	    memcmp(hash, want, 32) != 0)
 		return snprintf(why, whylen, "file hash differs"), -1;
 	path_of(root, hash, ".merkle", path, sizeof(path));
@@ -709,14 +694,14 @@ check_tree(struct wh *wh, const char *root, json_t *tree, uint64_t expected,
 		free(comp);
 		if (complen != tvec_u64(tree, "export_length"))
 			return snprintf(why, whylen, "companion %zu bytes", complen), -1;
-		if (hex32(tvec_str(tree, "export_blake3"), want) != 0 ||
+		if (tvec_unhex(tvec_str(tree, "export_blake3"), want, 32) != 0 ||
 		    memcmp(exp_hash, want, 32) != 0)
 			return snprintf(why, whylen, "companion bytes differ"), -1;
 	}
 	if ((rc = wh_merkle(wh, hash, 0, &info, NULL, 0, NULL)) != WH_OK)
 		return snprintf(why, whylen, "wh_merkle: %s", wh_strerror(rc)), -1;
 	count = tvec_u64(tree, "fragment_count");
-	if (hex32(tvec_str(tree, "root_hash"), want) != 0 ||
+	if (tvec_unhex(tvec_str(tree, "root_hash"), want, 32) != 0 ||
 	    memcmp(info.root, want, 32) != 0 || info.file_size != size ||
 	    info.fragment_size != 262144 || info.fragment_count != count)
 		return snprintf(why, whylen, "merkle info differs"), -1;
