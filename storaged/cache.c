@@ -570,12 +570,25 @@ first_missing(struct cache *c, const uint8_t *owner, uint64_t to,
 	return CACHE_OK;
 }
 
+/* Inserts (CS_PEER_INS) or updates (CS_PEER_SEEN) the peer's header row. */
+static int
+peer_write(struct cache *c, int st, const uint8_t *owner, uint64_t version,
+    uint64_t height, int64_t t)
+{
+	sqlite3_stmt *s = stmt_owner(c, st, owner);
+
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)version);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)height);
+	sqlite3_bind_int64(s, 4, t);
+	sqlite3_bind_int64(s, 5, ++c->seq);
+	return step_done(c, s);
+}
+
 static int
 peer_seen_locked(struct cache *c, const uint8_t *owner, uint64_t version,
     uint64_t height, int *status, uint64_t *from, uint64_t *to)
 {
 	struct cache_peer p;
-	sqlite3_stmt *s;
 	int64_t t = now(c);
 	int rc, known;
 
@@ -589,22 +602,13 @@ peer_seen_locked(struct cache *c, const uint8_t *owner, uint64_t version,
 		*status = CACHE_SEEN_IGNORED;
 		if (!known)
 			return CACHE_OK;
-		s = stmt_owner(c, CS_PEER_SEEN, owner);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)p.version);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)p.height);
-		sqlite3_bind_int64(s, 4, t);
-		sqlite3_bind_int64(s, 5, ++c->seq);
-		return step_done(c, s);
+		return peer_write(c, CS_PEER_SEEN, owner, p.version, p.height, t);
 	}
 	if (!known) {
 		if ((rc = make_room(c, owner, 0, 1)) != CACHE_OK)
 			return rc;
-		s = stmt_owner(c, CS_PEER_INS, owner);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)version);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)height);
-		sqlite3_bind_int64(s, 4, t);
-		sqlite3_bind_int64(s, 5, ++c->seq);
-		if ((rc = step_done(c, s)) != CACHE_OK)
+		if ((rc = peer_write(c, CS_PEER_INS, owner, version, height,
+		    t)) != CACHE_OK)
 			return rc;
 		*status = CACHE_SEEN_NEW;
 	} else {
@@ -623,12 +627,8 @@ peer_seen_locked(struct cache *c, const uint8_t *owner, uint64_t version,
 		if (*status == CACHE_SEEN_NEW_VERSION &&
 		    (rc = drop_chain(c, owner, p.version, 0)) != CACHE_OK)
 			return rc;
-		s = stmt_owner(c, CS_PEER_SEEN, owner);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)version);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)height);
-		sqlite3_bind_int64(s, 4, t);
-		sqlite3_bind_int64(s, 5, ++c->seq);
-		if ((rc = step_done(c, s)) != CACHE_OK)
+		if ((rc = peer_write(c, CS_PEER_SEEN, owner, version, height,
+		    t)) != CACHE_OK)
 			return rc;
 	}
 	*to = height < c->lim.max_block_count ? height : c->lim.max_block_count;
