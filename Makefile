@@ -90,6 +90,8 @@ $(B)/obj/%.o: %.c
 
 # Daemon modules, their tests and the simulation see the daemons' headers.
 $(B)/obj/netd/%.o $(B)/obj/tests/%.o $(B)/obj/bench/%.o: ALL_CFLAGS += -Inetd -Istoraged -Isearchd
+# Benchmarks link the unit tests' helpers (t.c: clock, generator) too.
+$(B)/obj/bench/%.o: ALL_CFLAGS += -Itests/unit
 $(B)/obj/storaged/%.o: ALL_CFLAGS += -Istoraged
 $(B)/obj/searchd/%.o: ALL_CFLAGS += -Isearchd
 $(B)/obj/apid/%.o: ALL_CFLAGS += -Iapid

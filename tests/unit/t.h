@@ -64,6 +64,8 @@ void	 t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p,
 	    size_t n);
 
 
+/* The monotonic clock in seconds, for benchmarks' rates. */
+double	 t_seconds(void);
 /* A clock the test sets: the int64_t that now points to. */
 int64_t	 t_clock(void *now);
 
