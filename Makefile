@@ -91,6 +91,8 @@ $(B)/obj/%.o: %.c
 
 # Daemon modules, their tests and the simulation see the daemons' headers.
 $(B)/obj/netd/%.o $(B)/obj/tests/%.o $(B)/obj/bench/%.o: ALL_CFLAGS += -Inetd -Istoraged -Isearchd
+# Benchmarks link the unit tests' helpers (t.c: clock, generator) too.
+$(B)/obj/bench/%.o: ALL_CFLAGS += -Itests/unit
 $(B)/obj/storaged/%.o: ALL_CFLAGS += -Istoraged
 $(B)/obj/searchd/%.o: ALL_CFLAGS += -Isearchd
 $(B)/obj/apid/%.o: ALL_CFLAGS += -Iapid
@@ -142,9 +144,10 @@ $(B)/tests/sim: $(call obj,$(SIM_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
 # Test tools (tests/tools/*.c): programs the integration tests drive.
-TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+# tests/tools/tool.c is not a tool: the helpers every tool links.
+TOOL_SRC := $(sort $(filter-out tests/tools/tool.c,$(wildcard tests/tools/*.c)))
 TOOLS    := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
-$(TOOLS): $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MOD_LIBS) $(COMMON_LIB)
+$(TOOLS): $(B)/tests/%: $(B)/obj/tests/tools/%.o $(B)/obj/tests/tools/tool.o $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 

@@ -14,19 +14,11 @@
 #include <unistd.h>
 
 #include "blake3.h"
+#include "t.h"
 
 #define INPUT_LEN	(1024 * 1024)
 #define FILE_MIB	256
 #define B3SUM_RUNS	7
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * Hashes buf over and over for about `secs` seconds, in windows of about
@@ -44,9 +36,9 @@ rate(const uint8_t *buf, double secs)
 	/* Warm up caches and the CPU's clock. */
 	for (i = 0; i < 8; i++)
 		blake3_hash(buf, INPUT_LEN, out);
-	start = now();
+	start = t_seconds();
 	do {
-		t0 = now();
+		t0 = t_seconds();
 		n = 0;
 		do {
 			for (i = 0; i < 8; i++) {
@@ -54,12 +46,12 @@ rate(const uint8_t *buf, double secs)
 				sink ^= out[0];
 			}
 			n += 8;
-			t = now() - t0;
+			t = t_seconds() - t0;
 		} while (t < 0.1);
 		r = (double)n * INPUT_LEN / t / 1e6;
 		if (r > best)
 			best = r;
-	} while (now() - start < secs);
+	} while (t_seconds() - start < secs);
 	(void)sink;
 	return best;
 }
@@ -69,12 +61,12 @@ static double
 ours_pass(const uint8_t *buf)
 {
 	uint8_t out[BLAKE3_OUT_LEN];
-	double t0 = now();
+	double t0 = t_seconds();
 	int i;
 
 	for (i = 0; i < FILE_MIB; i++)
 		blake3_hash(buf, INPUT_LEN, out);
-	return (double)FILE_MIB * INPUT_LEN / (now() - t0) / 1e6;
+	return (double)FILE_MIB * INPUT_LEN / (t_seconds() - t0) / 1e6;
 }
 
 /*
@@ -107,12 +99,12 @@ b3sum_rate(const uint8_t *buf, double *ours)
 	snprintf(cmd, sizeof(cmd),
 	    "b3sum --num-threads 1 --no-names '%s' >/dev/null", path);
 	for (i = 0; ok && i < B3SUM_RUNS; i++) {
-		t0 = now();
+		t0 = t_seconds();
 		if (system(cmd) != 0) {
 			ok = 0;
 			break;
 		}
-		r = (double)FILE_MIB * INPUT_LEN / (now() - t0) / 1e6;
+		r = (double)FILE_MIB * INPUT_LEN / (t_seconds() - t0) / 1e6;
 		if (r > best)
 			best = r;
 		r = ours_pass(buf);

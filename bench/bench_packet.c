@@ -18,6 +18,7 @@
 
 #include "blake3.h"
 #include "ident.h"
+#include "t.h"
 #include "wire_packet.h"
 
 #define SLICES		60
@@ -32,15 +33,6 @@ static uint8_t plain[WIRE_PACKET_MAX];
 static uint8_t hash[32];
 static secp256k1_ecdsa_recoverable_signature rsig;
 static volatile unsigned sink;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void
 op_decode(void)
@@ -92,14 +84,14 @@ op_sign(void)
 static void
 slice(void (*fn)(void), double *calls, double *secs)
 {
-	double t0 = now(), t;
+	double t0 = t_seconds(), t;
 	unsigned i, n = 0;
 
 	do {
 		for (i = 0; i < 32; i++)
 			fn();
 		n += 32;
-		t = now();
+		t = t_seconds();
 	} while (t - t0 < SLICE_SEC);
 	*calls += n;
 	*secs += t - t0;

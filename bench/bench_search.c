@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "index.h"
+#include "t.h"
 
 #define OWNERS		1000
 #define PER_OWNER	1000
@@ -66,15 +67,6 @@ static const char *ext[16] = {
 static const uint8_t ext_type[16] = { 3, 3, 4, 4, 5, 5, 2, 2, 7, 8, 1, 7,
 	10, 3, 4, 5 };
 static char vocab[VOCAB][16];
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 vocab_init(void)
@@ -236,7 +228,7 @@ raw_insert_rate(const char *path, long nrec)
 	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1, &s,
 	    NULL);
 	g_state = 1;
-	t0 = now();
+	t0 = t_seconds();
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	for (i = 0; i < nrec; i++) {
 		gen_record(r, (int)(i / PER_OWNER), (int)(i % PER_OWNER));
@@ -263,7 +255,7 @@ raw_insert_rate(const char *path, long nrec)
 		}
 	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	t = now() - t0;
+	t = t_seconds() - t0;
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	rm_db(path);
@@ -313,7 +305,7 @@ main(int argc, char **argv)
 	}
 
 	g_state = 1;
-	t0 = now();
+	t0 = t_seconds();
 	for (i = 0; i < nrec; i++) {
 		if (i % BATCH == 0 && idx_begin(idx) != IDX_OK)
 			return 1;
@@ -327,7 +319,7 @@ main(int argc, char **argv)
 		    idx_commit(idx) != IDX_OK)
 			return 1;
 	}
-	t = now() - t0;
+	t = t_seconds() - t0;
 	ingest = (double)nrec / t;
 	idx_count(idx, &cnt);
 	raw = raw_insert_rate(rawpath, nrec);
@@ -349,10 +341,10 @@ main(int argc, char **argv)
 		q.sort = IDX_SORT_MATCH;
 		q.flags = IDX_Q_DEDUP;
 		q.limit = 100;
-		t0 = now();
+		t0 = t_seconds();
 		if (idx_query(idx, &q, count_cb, &got, &st) != IDX_OK)
 			return 1;
-		lat[i] = (now() - t0) * 1000;
+		lat[i] = (t_seconds() - t0) * 1000;
 		cand += (double)st.candidates;
 		res += (double)st.results;
 	}

@@ -27,20 +27,12 @@
 
 #include "blake3.h"
 #include "merkle.h"
+#include "t.h"
 #include "warehouse.h"
 
 #define CHUNK		(1024 * 1024)
 #define FILE_BYTES	300000000ULL
 #define RUNS		3
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Chunk k of run r: random-looking bytes, different per run (no dedup). */
 static void
@@ -61,7 +53,7 @@ run_wh(struct wh *wh, const uint8_t *base, uint8_t *buf, int r, uint64_t announc
 	double t0, t;
 	int dedup;
 
-	t0 = now();
+	t0 = t_seconds();
 	if (wh_write_begin(wh, announce, &w) != WH_OK)
 		return -1;
 	for (off = 0, k = 0; off < FILE_BYTES; off += n, k++) {
@@ -74,7 +66,7 @@ run_wh(struct wh *wh, const uint8_t *base, uint8_t *buf, int r, uint64_t announc
 	}
 	if (wh_write_commit(w, hash, &size, &dedup) != WH_OK || dedup)
 		return -1;
-	t = now() - t0;
+	t = t_seconds() - t0;
 	(void)wh_delete(wh, hash);
 	return (double)FILE_BYTES / t / 1e6;
 }
@@ -88,10 +80,10 @@ run_b3sum(const char *path)
 
 	snprintf(cmd, sizeof(cmd), "b3sum --num-threads 1 '%s' >/dev/null 2>&1",
 	    path);
-	t0 = now();
+	t0 = t_seconds();
 	if (system(cmd) != 0)
 		return 0;
-	t = now() - t0;
+	t = t_seconds() - t0;
 	return (double)FILE_BYTES / t / 1e6;
 }
 
@@ -107,7 +99,7 @@ run_plain(const char *dir, const uint8_t *base, uint8_t *buf, int r,
 
 	*b3 = 0;
 	snprintf(path, sizeof(path), "%s/plain", dir);
-	t0 = now();
+	t0 = t_seconds();
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		return -1;
 	for (off = 0, k = 0; off < FILE_BYTES; off += n, k++) {
@@ -120,7 +112,7 @@ run_plain(const char *dir, const uint8_t *base, uint8_t *buf, int r,
 	}
 	if (fsync(fd) == -1 || close(fd) == -1)
 		return -1;
-	t = now() - t0;
+	t = t_seconds() - t0;
 	*b3 = run_b3sum(path);
 	unlink(path);
 	return (double)FILE_BYTES / t / 1e6;
@@ -139,7 +131,7 @@ run_hash(const uint8_t *base, uint8_t *buf, int r)
 	if (merkle_export_size(FILE_BYTES, fs, &explen) != MERKLE_OK ||
 	    (exp = malloc(explen)) == NULL || (mb = malloc(sizeof(*mb))) == NULL)
 		return -1;
-	t0 = now();
+	t0 = t_seconds();
 	merkle_builder_init(mb, FILE_BYTES, fs, exp, explen);
 	for (off = 0, k = 0; off < FILE_BYTES; off += n, k++) {
 		n = FILE_BYTES - off < CHUNK ? (size_t)(FILE_BYTES - off) : CHUNK;
@@ -147,7 +139,7 @@ run_hash(const uint8_t *base, uint8_t *buf, int r)
 		merkle_builder_update(mb, buf, n);
 	}
 	merkle_builder_final(mb, root, fh);
-	t = now() - t0;
+	t = t_seconds() - t0;
 	free(exp);
 	free(mb);
 	return (double)FILE_BYTES / t / 1e6;
@@ -168,7 +160,7 @@ run_recv(const uint8_t *base, uint8_t *buf, int r)
 	size_t n, f;
 	double t0, t;
 
-	t0 = now();
+	t0 = t_seconds();
 	blake3_split_init(&sh, fs);
 	for (off = 0, k = 0; off < FILE_BYTES; off += n, k++) {
 		n = FILE_BYTES - off < CHUNK ? (size_t)(FILE_BYTES - off) : CHUNK;
@@ -178,7 +170,7 @@ run_recv(const uint8_t *base, uint8_t *buf, int r)
 		blake3_split_update(&sh, buf, n, NULL, NULL);
 	}
 	blake3_split_final(&sh, fh, NULL, NULL);
-	t = now() - t0;
+	t = t_seconds() - t0;
 	return (double)FILE_BYTES / t / 1e6;
 }
 

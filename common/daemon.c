@@ -57,6 +57,28 @@ daemon_sock_path(const struct daemon *d, const char *name, char *out, size_t cap
 }
 
 int
+daemon_netd_id(struct daemon *d, struct ipc_id *id, int timeout_ms)
+{
+	char path[PATH_MAX], err[256];
+	uint8_t req[IPC_HDR_LEN], *rep;
+	size_t len;
+	int rc;
+
+	daemon_sock_path(d, "netd", path, sizeof(path));
+	ipc_empty_encode(req, sizeof(req), IPC_ID, IPC_OK);
+	if (ipc_call(path, req, sizeof(req), &rep, &len, timeout_ms, err,
+	    sizeof(err)) != 0)
+		return -1;
+	rc = ipc_id_decode(rep, len, id);
+	free(rep);
+	if (rc != 0) {
+		log_warnx("netd's id reply: %s", ipc_decode_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
 daemon_make_dir(struct daemon *d, const char *sub, int mode, char *err,
     size_t errlen)
 {

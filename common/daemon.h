@@ -83,5 +83,11 @@ void	daemon_status(struct daemon *d, struct ipc_status *st);
 int	daemon_sock_path(const struct daemon *d, const char *name, char *out, size_t cap);
 /* Creates DIR/sub (mode) owned by the daemon user when running as root. */
 int	daemon_make_dir(struct daemon *d, const char *sub, int mode, char *err, size_t errlen);
+/*
+ * Asks netd for the node's identity (storaged and searchd know their own
+ * files by its key).  -1 when netd does not answer within timeout_ms (not
+ * logged: it may still be starting) or answers badly (logged).
+ */
+int	daemon_netd_id(struct daemon *d, struct ipc_id *id, int timeout_ms);
 
 #endif

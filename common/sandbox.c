@@ -82,7 +82,7 @@ sbx_strerror(int err)
 }
 
 /* Sanitizer runtimes make calls the daemons never make (LSan ptraces). */
-static int
+int
 sbx_san_mode(void)
 {
 #if defined(__SANITIZE_ADDRESS__)

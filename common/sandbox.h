@@ -98,6 +98,11 @@ const char *sbx_summary(const struct sbx_state *st);
 /* "netd", "storaged", "searchd", "apid"; NULL for an unknown role. */
 const char *sbx_role_name(enum sbx_role role);
 const char *sbx_strerror(int err);
+/*
+ * 1 in a sanitizer build or with PEERNET_SAN set: the filters then allow
+ * what the sanitizer runtimes need (LSan ptraces); tests ask it too.
+ */
+int	 sbx_san_mode(void);
 
 /*
  * Internal, between sandbox.c and sandbox_seccomp.c: builds and loads the

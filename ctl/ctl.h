@@ -92,6 +92,9 @@ int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
 int	ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quiet);
 /* Common verb option parsing: --json, --help; returns index of first operand or -1/-2 (help shown). */
 int	ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+/* The same for a verb without operands: -1 to go on, else its exit code (0 after --help). */
+int	ctl_verb_no_operands(struct ctl *c, const struct ctl_verb *v, int argc,
+	    char **argv);
 const struct ctl_verb *ctl_find_verb(const char *name);
 void	ctl_verb_usage(const struct ctl_verb *v, int to_stderr);
 /*

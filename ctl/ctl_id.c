@@ -17,12 +17,8 @@ ctl_id(struct ctl *c, int argc, char **argv)
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_call_empty(c, "netd", IPC_ID, &rep, &len, 0) == -1)
 		return 1;
 	rc = ipc_id_decode(rep, len, &id);

@@ -49,10 +49,8 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	json_t *arr;
 	int rc;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_call_empty(c, "netd", IPC_PEERS, &rep, &len, 0) == -1)
 		return 1;
 	if ((rc = ipc_peer_list_decode(rep, len, &l)) != 0) {

@@ -814,10 +814,8 @@ ctl_up(struct ctl *c, int argc, char **argv)
 	json_t *j;
 
 	memset(why, 0, sizeof(why));
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	/* Fail here, with the file and line, rather than in three log files. */
@@ -985,10 +983,8 @@ ctl_down(struct ctl *c, int argc, char **argv)
 	struct conf cf;
 	json_t *j;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	/*
@@ -1124,10 +1120,8 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	struct conf cf;
 	int api_conf;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	/*
@@ -1269,10 +1263,8 @@ ctl_reload(struct ctl *c, int argc, char **argv)
 	size_t len;
 	int i, rc, failed = 0;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_need_dir(c) == -1)
 		return 1;
 	for (i = 0; i < 3; i++) {

@@ -536,12 +536,8 @@ ctl_ls(struct ctl *c, int argc, char **argv)
 	long n;
 	int rc;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	n = ipc_range_encode(ctl_buf, sizeof(ctl_buf), IPC_LS, &rg);
 	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
@@ -824,10 +820,8 @@ ctl_chain(struct ctl *c, int argc, char **argv)
 	size_t replen;
 	int rc;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &replen, 0) == -1)
 		return 1;
 	rc = ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci);
@@ -935,10 +929,8 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 	long n;
 	int rc;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	n = ipc_empty_encode(req, sizeof(req), IPC_VERIFY, IPC_OK);
 	if (ctl_call_slow(c, "storaged", req, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
@@ -992,10 +984,8 @@ ctl_cache(struct ctl *c, int argc, char **argv)
 	char hs[32];
 	int rc;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : 2;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
 	if (ctl_call_empty(c, "storaged", IPC_CACHE, &rep, &replen, 0) == -1)
 		return 1;
 	rc = ipc_cache_info_decode(rep, replen, &ci);

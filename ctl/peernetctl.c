@@ -299,6 +299,19 @@ ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 	return i;
 }
 
+int
+ctl_verb_no_operands(struct ctl *c, const struct ctl_verb *v, int argc,
+    char **argv)
+{
+	int rc;
+
+	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return rc == -2 ? 0 : CTL_EXIT_USAGE;
+	if (rc != argc)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
+	return -1;
+}
+
 void
 ctl_fmt_duration(char *out, size_t cap, uint64_t ms)
 {

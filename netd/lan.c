@@ -281,7 +281,6 @@ lan_send_one(struct lan *l, const struct netd_sock *s, const struct peer_addr *t
 	} ctl;
 	struct netd *n = l->n;
 	struct sockaddr_storage ss;
-	struct cmsghdr *cm;
 	struct msghdr mh;
 	struct iovec iov;
 	socklen_t sl;
@@ -303,34 +302,7 @@ lan_send_one(struct lan *l, const struct netd_sock *s, const struct peer_addr *t
 	if (ifindex != 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
-		/* CMSG_FIRSTHDR is NULL until the length covers a header. */
-		mh.msg_controllen = s->family == AF_INET ?
-		    CMSG_SPACE(sizeof(struct in_pktinfo)) :
-		    CMSG_SPACE(sizeof(struct in6_pktinfo));
-		cm = CMSG_FIRSTHDR(&mh);
-		if (s->family == AF_INET) {
-			struct in_pktinfo pi;
-
-			memset(&pi, 0, sizeof(pi));
-			pi.ipi_ifindex = (int)ifindex;
-			if (src != NULL)
-				memcpy(&pi.ipi_spec_dst, src->ip, 4);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		} else {
-			struct in6_pktinfo pi;
-
-			memset(&pi, 0, sizeof(pi));
-			pi.ipi6_ifindex = ifindex;
-			if (src != NULL)
-				memcpy(&pi.ipi6_addr, src->ip, 16);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
+		net_pktinfo_put(&mh, s->family, src, ifindex);
 	}
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1) {
 		log_debug("lan: send from %s: %s", s->text, strerror(errno));
@@ -473,15 +445,8 @@ lan_on_datagram(int fd, uint32_t events, void *arg)
 
 	(void)events;
 	for (k = 0; k < LAN_ROUNDS; k++) {
-		memset(mm, 0, sizeof(mm));
-		for (i = 0; i < LAN_BATCH; i++) {
-			iov[i].iov_base = raw[i];
-			iov[i].iov_len = sizeof(raw[i]);
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-		}
+		net_rx_batch_init(mm, iov, LAN_BATCH, raw[0], sizeof(raw[0]),
+		    from, NULL, 0);
 		if ((got = recvmmsg(fd, mm, LAN_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 			return;
 		for (i = 0; i < got; i++) {

@@ -28,6 +28,28 @@
 #define NET_GSO_MAX	64	/* the kernel's UDP_MAX_SEGMENTS */
 #define NET_GSO_BYTES	65000	/* one UDP datagram's payload limit, less headers */
 
+void
+net_rx_batch_init(struct mmsghdr *mm, struct iovec *iov, int n,
+    uint8_t *bufs, size_t size, struct sockaddr_storage *from, uint8_t *ctl,
+    size_t ctl_size)
+{
+	int i;
+
+	memset(mm, 0, (size_t)n * sizeof(*mm));
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = bufs + (size_t)i * size;
+		iov[i].iov_len = size;
+		mm[i].msg_hdr.msg_name = &from[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		if (ctl != NULL) {
+			mm[i].msg_hdr.msg_control = ctl + (size_t)i * ctl_size;
+			mm[i].msg_hdr.msg_controllen = ctl_size;
+		}
+	}
+}
+
 /*
  * Receives datagrams in batches (recvmmsg: one syscall for up to 16), each
  * with the local address it was sent to, bounded per wake-up so that one
@@ -54,17 +76,8 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 	/* What the handlers send in answer leaves in sendmmsg batches. */
 	netd_tx_begin(s->n);
 	for (k = 0; k < NET_ROUNDS; k++) {
-		memset(mm, 0, sizeof(mm));
-		for (i = 0; i < NET_BATCH; i++) {
-			iov[i].iov_base = raw[i];
-			iov[i].iov_len = sizeof(raw[i]);
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-			mm[i].msg_hdr.msg_control = ctl[i].buf;
-			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
-		}
+		net_rx_batch_init(mm, iov, NET_BATCH, raw[0], sizeof(raw[0]),
+		    from, ctl[0].buf, sizeof(ctl[0]));
 		if ((got = recvmmsg(fd, mm, NET_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 			break;
 		for (i = 0; i < got; i++) {
@@ -128,7 +141,6 @@ net_fill(const struct netd_sock *s, const struct peer_addr *local,
     const struct peer_addr *remote, struct msghdr *mh, struct iovec *iov,
     struct sockaddr_storage *to, union net_ctl *ctl)
 {
-	struct cmsghdr *cm;
 	socklen_t tolen;
 
 	if (remote->family != s->family || peer_addr_to_sockaddr(remote, to, &tolen) != 0)
@@ -142,31 +154,48 @@ net_fill(const struct netd_sock *s, const struct peer_addr *local,
 	    !peer_addr_is_unspecified(local)) {
 		memset(ctl, 0, sizeof(*ctl));
 		mh->msg_control = ctl->buf;
-		if (s->family == AF_INET) {
-			struct in_pktinfo pi;
-
-			memset(&pi, 0, sizeof(pi));
-			memcpy(&pi.ipi_spec_dst, local->ip, 4);
-			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(mh);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		} else {
-			struct in6_pktinfo pi;
-
-			memset(&pi, 0, sizeof(pi));
-			memcpy(&pi.ipi6_addr, local->ip, 16);
-			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(mh);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
+		net_pktinfo_put(mh, s->family, local, 0);
 	}
 	return 0;
+}
+
+/* One control message at the start of mh's control buffer. */
+static void
+net_cmsg_put(struct msghdr *mh, int level, int type, const void *data,
+    size_t len)
+{
+	struct cmsghdr *cm;
+
+	/* CMSG_FIRSTHDR is NULL until the length covers a header. */
+	mh->msg_controllen = CMSG_SPACE(len);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+}
+
+void
+net_pktinfo_put(struct msghdr *mh, int family, const struct peer_addr *src,
+    unsigned int ifindex)
+{
+	if (family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_ifindex = (int)ifindex;
+		if (src != NULL)
+			memcpy(&pi.ipi_spec_dst, src->ip, 4);
+		net_cmsg_put(mh, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_ifindex = ifindex;
+		if (src != NULL)
+			memcpy(&pi.ipi6_addr, src->ip, 16);
+		net_cmsg_put(mh, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	}
 }
 
 /*

@@ -99,6 +99,24 @@ int	netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 /* Between these, small datagrams leave in sendmmsg batches (nestable). */
 void	netd_tx_begin(struct netd *n);
 void	netd_tx_end(struct netd *n);
+struct iovec;
+struct mmsghdr;
+struct msghdr;
+struct sockaddr_storage;
+/*
+ * recvmmsg set-up: datagram i into bufs + i * size, its sender into
+ * from[i], its control messages (ctl != NULL) into ctl + i * ctl_size.
+ */
+void	net_rx_batch_init(struct mmsghdr *mm, struct iovec *iov, int n,
+	    uint8_t *bufs, size_t size, struct sockaddr_storage *from,
+	    uint8_t *ctl, size_t ctl_size);
+/*
+ * The one control message of an outgoing datagram in mh's (zeroed)
+ * control buffer: IP_PKTINFO / IPV6_PKTINFO with source address src (or
+ * none) and interface ifindex (or 0).
+ */
+void	net_pktinfo_put(struct msghdr *mh, int family,
+	    const struct peer_addr *src, unsigned int ifindex);
 /* Sockets opened and closed while running (netlink.c); see net.c. */
 int	netd_socket_bind_fd(const struct peer_addr *a, int freebind);
 int	netd_socket_adopt(struct netd *n, int fd, int slot);

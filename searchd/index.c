@@ -42,6 +42,7 @@
 #include <sqlite3.h>
 
 #include "blake3.h"
+#include "db.h"
 #include "index.h"
 #include "keywords.h"
 
@@ -83,9 +84,6 @@ enum {
 	ST_ROW_IDS,
 	ST_ROW_SCAN,
 	ST_DELTA_COUNT,
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
 	ST_COUNT
 };
 
@@ -147,9 +145,6 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_ROW_SCAN] = "SELECT id, owner, hash, size, type, format, date"
 	    " FROM file ORDER BY id",
 	[ST_ROW_META] = "SELECT size, substr(name, 1, ?2) FROM file WHERE id = ?1",
-	[ST_BEGIN] = "BEGIN",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
 };
 
 static const char schema_sql[] =
@@ -199,9 +194,7 @@ struct owner_slot {
 };
 
 struct idx {
-	sqlite3		*db;
-	sqlite3_stmt	*st[ST_COUNT];
-	char		 err[256];
+	struct db	 db;
 	int		 in_batch;
 	/* ingest */
 	struct kw_set	 set;
@@ -253,29 +246,22 @@ struct rmeta {
 /* ---- helpers ---------------------------------------------------------- */
 
 static int
-db_fail(struct idx *idx)
+idx_dbfail(struct idx *idx)
 {
-	snprintf(idx->err, sizeof(idx->err), "%s", sqlite3_errmsg(idx->db));
+	(void)db_fail(&idx->db);
 	return IDX_E_DB;
 }
 
 static sqlite3_stmt *
 stmt(struct idx *idx, int i)
 {
-	sqlite3_reset(idx->st[i]);
-	sqlite3_clear_bindings(idx->st[i]);
-	return idx->st[i];
+	return db_stmt(&idx->db, i);
 }
 
 static int
 step_done(struct idx *idx, sqlite3_stmt *s)
 {
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_fail(idx);
-	return IDX_OK;
+	return db_step_done(&idx->db, s) == 0 ? IDX_OK : IDX_E_DB;
 }
 
 static int64_t
@@ -302,7 +288,7 @@ now_us(void)
 const char *
 idx_errmsg(const struct idx *idx)
 {
-	return idx != NULL ? idx->err : "no index";
+	return idx != NULL ? idx->db.err : "no index";
 }
 
 const char *
@@ -626,7 +612,7 @@ meta_build(struct idx *idx)
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		meta_drop(idx);
-		rc = db_fail(idx);
+		rc = idx_dbfail(idx);
 	} else
 		rc = idx->meta_ok ? IDX_OK : IDX_E_NOMEM;
 	/* until idx_clear or idx_open: not one table scan per query */
@@ -636,12 +622,40 @@ meta_build(struct idx *idx)
 
 /* ---- open / close ---------------------------------------------------- */
 
+/*
+ * WAL + NORMAL: a crash loses at most the last transactions, never
+ * consistency, and the index can be rebuilt from storaged anyway.  A
+ * larger autocheckpoint keeps bulk ingest from fsyncing every 4 MB.
+ *
+ * Exclusive locking: searchd is the only process that opens its index
+ * (one owner per piece of state), so SQLite can skip the per-statement
+ * file locks and keep the WAL index in heap memory instead of -shm (and
+ * no busy timeout: nobody else takes the lock).
+ *
+ * page_size applies to a new database only (before WAL and the first
+ * table): 16 KiB pages made 1,000,000-record ingest ~7% less CPU than
+ * 4 KiB (fewer, fuller B-tree pages per merge).  A 256 MiB cache keeps
+ * the delta and the upper main-table pages resident across batches
+ * (64 MiB: 30,500 rec/s, 256 MiB: 42,700 in one run).
+ *
+ * WAL is not required: ":memory:" stays in its own journal mode.
+ */
+static const struct db_conf idx_db_conf = {
+	.synchronous = "NORMAL",
+	.before_wal = "PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE;",
+	.after = "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;"
+	    " PRAGMA wal_autocheckpoint=16384;"
+	    " PRAGMA mmap_size=" IDX_MMAP_SIZE ";",
+};
+
 int
 idx_open(struct idx **out, const char *path)
 {
 	struct idx *idx;
 	sqlite3_stmt *s;
-	int i, rc = IDX_E_DB, ver = -1;
+	sqlite3_int64 ver = -1;
+	const char *what;
+	int rc = IDX_E_DB;
 
 	if (out == NULL || path == NULL)
 		return IDX_E_ARG;
@@ -656,53 +670,20 @@ idx_open(struct idx **out, const char *path)
 		goto fail;
 	}
 	kw_set_init(&idx->set, idx->arena, idx->arena_cap);
-	if (sqlite3_open_v2(path, &idx->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (db_open(&idx->db, path, &idx_db_conf, NULL) != 0 ||
+	    db_exec(&idx->db, schema_sql) != 0 ||
+	    db_query_int64(&idx->db, "SELECT v FROM meta WHERE k='schema'",
+	    &ver) != 0)
 		goto dbfail;
-	/*
-	 * WAL + NORMAL: a crash loses at most the last transactions, never
-	 * consistency, and the index can be rebuilt from storaged anyway.
-	 * A larger autocheckpoint keeps bulk ingest from fsyncing every 4 MB.
-	 */
-	/*
-	 * Exclusive locking: searchd is the only process that opens its index
-	 * (one owner per piece of state), so SQLite can skip the per-statement
-	 * file locks and keep the WAL index in heap memory instead of -shm.
-	 */
-	/*
-	 * page_size applies to a new database only (before WAL and the
-	 * first table): 16 KiB pages made 1,000,000-record ingest ~7% less
-	 * CPU than 4 KiB (fewer, fuller B-tree pages per merge).  A 256 MiB
-	 * cache keeps the delta and the upper main-table pages resident
-	 * across batches (64 MiB: 30,500 rec/s, 256 MiB: 42,700 in one run).
-	 */
-	if (sqlite3_exec(idx->db, "PRAGMA page_size=16384;"
-	    "PRAGMA locking_mode=EXCLUSIVE;"
-	    "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144;"
-	    "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;"
-	    "PRAGMA mmap_size=" IDX_MMAP_SIZE ";",
-	    NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(idx->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
-		goto dbfail;
-	if (sqlite3_prepare_v2(idx->db, "SELECT v FROM meta WHERE k='schema'",
-	    -1, &s, NULL) != SQLITE_OK)
-		goto dbfail;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		ver = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
 	if (ver != IDX_SCHEMA_VERSION) {
-		snprintf(idx->err, sizeof(idx->err), "schema version %d", ver);
+		snprintf(idx->db.err, sizeof(idx->db.err), "schema version %lld",
+		    (long long)ver);
 		rc = IDX_E_SCHEMA;
 		goto fail;
 	}
-	if (sqlite3_create_module(idx->db, "idx_delta", &delta_module, idx) !=
-	    SQLITE_OK)
+	if (sqlite3_create_module(idx->db.h, "idx_delta", &delta_module, idx) !=
+	    SQLITE_OK || db_prepare(&idx->db, sql_text, ST_COUNT, &what) != 0)
 		goto dbfail;
-	for (i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(idx->db, sql_text[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &idx->st[i], NULL) != SQLITE_OK)
-			goto dbfail;
 	if ((rc = delta_load(idx)) != IDX_OK)
 		goto fail;
 	/* a new index keeps its row cache from the first row on */
@@ -715,8 +696,8 @@ idx_open(struct idx **out, const char *path)
 	return IDX_OK;
 dbfail:
 	rc = IDX_E_DB;
-	if (idx->db != NULL)
-		db_fail(idx);
+	if (idx->db.h != NULL)
+		idx_dbfail(idx);
 fail:
 	idx_close(idx);
 	return rc;
@@ -725,15 +706,11 @@ fail:
 void
 idx_close(struct idx *idx)
 {
-	int i;
-
 	if (idx == NULL)
 		return;
 	if (idx->in_batch)
 		idx_rollback(idx);
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(idx->st[i]);
-	sqlite3_close(idx->db);
+	db_close(&idx->db);
 	runs_free(idx);
 	meta_drop(idx);
 	free(idx->arena);
@@ -948,13 +925,13 @@ delta_load(struct idx *idx)
 		idx->merged = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	s = stmt(idx, ST_MAX_ID);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		max = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	/* never below an id handed out before (a rollback) or merged */
 	if (max < idx->merged)
 		max = idx->merged;
@@ -972,7 +949,7 @@ delta_load(struct idx *idx)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	return post_flush(idx);
 }
 
@@ -1016,7 +993,7 @@ delta_merge(struct idx *idx)
 static int
 tx_begin(struct idx *idx)
 {
-	return step_done(idx, stmt(idx, ST_BEGIN));
+	return db_begin_deferred(&idx->db) == 0 ? IDX_OK : IDX_E_DB;
 }
 
 static int
@@ -1028,7 +1005,7 @@ tx_commit(struct idx *idx)
 		return rc;
 	if (idx->ndelta >= IDX_DELTA_MAX && (rc = delta_merge(idx)) != IDX_OK)
 		return rc;
-	return step_done(idx, stmt(idx, ST_COMMIT));
+	return db_commit(&idx->db) == 0 ? IDX_OK : IDX_E_DB;
 }
 
 static void
@@ -1036,7 +1013,7 @@ tx_rollback(struct idx *idx)
 {
 	idx->npost = 0;
 	idx->last_owner_valid = 0;	/* the owner row may be gone */
-	step_done(idx, stmt(idx, ST_ROLLBACK));
+	db_rollback(&idx->db);
 	meta_drop(idx);		/* rows of the batch gone, old ones back */
 	if (delta_load(idx) != IDX_OK)	/* memory: searches miss the delta */
 		runs_free(idx);
@@ -1128,7 +1105,7 @@ owner_id(struct idx *idx, const uint8_t owner[IDX_OWNER_LEN], int create,
 	} else {
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
-			return db_fail(idx);
+			return idx_dbfail(idx);
 		if (!create) {
 			*id = 0;
 			return IDX_OK;
@@ -1137,7 +1114,7 @@ owner_id(struct idx *idx, const uint8_t owner[IDX_OWNER_LEN], int create,
 		sqlite3_bind_blob(s, 1, owner, IDX_OWNER_LEN, SQLITE_STATIC);
 		if ((rc = step_done(idx, s)) != IDX_OK)
 			return rc;
-		*id = sqlite3_last_insert_rowid(idx->db);
+		*id = sqlite3_last_insert_rowid(idx->db.h);
 	}
 	memcpy(idx->last_owner, owner, IDX_OWNER_LEN);
 	idx->last_owner_id = *id;
@@ -1208,7 +1185,7 @@ drop_existing(struct idx *idx, int64_t oid, const uint8_t *fid, int *found)
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	}
 	rowid = sqlite3_column_int64(s, 0);
 	kwlen = (size_t)sqlite3_column_bytes(s, 1);
@@ -1390,7 +1367,7 @@ remove_owner(struct idx *idx, const uint8_t *owner, uint64_t *removed)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	s = stmt(idx, ST_OWNER_DEL_FILES);
 	sqlite3_bind_int64(s, 1, oid);
 	if ((rc = step_done(idx, s)) != IDX_OK)
@@ -1423,10 +1400,10 @@ clear_all(struct idx *idx)
 	meta_drop(idx);
 	meta_reset(idx, idx->next_id);
 	/* the merge mark stays: ids above it are still never reused */
-	if (sqlite3_exec(idx->db, "DELETE FROM posting;"
+	if (db_exec(&idx->db, "DELETE FROM posting;"
 	    " DELETE FROM file;"
-	    " DELETE FROM owner;", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(idx);
+	    " DELETE FROM owner;") != 0)
+		return IDX_E_DB;
 	return IDX_OK;
 }
 
@@ -1455,15 +1432,12 @@ idx_compact(struct idx *idx)
 static int
 count_of(struct idx *idx, const char *sql, uint64_t *n)
 {
-	sqlite3_stmt *s;
-	int rc;
+	sqlite3_int64 v = 0;
 
-	if (sqlite3_prepare_v2(idx->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_fail(idx);
-	rc = sqlite3_step(s);
-	*n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? IDX_OK : db_fail(idx);
+	if (db_query_int64(&idx->db, sql, &v) != 0)
+		return IDX_E_DB;
+	*n = (uint64_t)v;
+	return IDX_OK;
 }
 
 int
@@ -1491,7 +1465,7 @@ idx_count(struct idx *idx, struct idx_counts *c)
 	above = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	c->postings += idx->ndelta - c->files;
 	c->delta = idx->ndelta - above;
 	return count_of(idx, "SELECT count(*) FROM owner", &c->owners);
@@ -1680,7 +1654,7 @@ owner_key(struct idx *idx, int64_t oid, uint8_t key[IDX_OWNER_LEN])
 	if (rc != SQLITE_ROW || sqlite3_column_bytes(s, 0) != IDX_OWNER_LEN) {
 		sqlite3_reset(s);
 		return rc == SQLITE_ROW || rc == SQLITE_DONE ? IDX_E_NOTFOUND :
-		    db_fail(idx);
+		    idx_dbfail(idx);
 	}
 	memcpy(key, sqlite3_column_blob(s, 0), IDX_OWNER_LEN);
 	sqlite3_reset(s);
@@ -1839,7 +1813,7 @@ lookup(struct qstate *qs, const uint8_t hash[KW_HASH_LEN], int exact)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(idx);
+		return idx_dbfail(idx);
 	}
 	return IDX_OK;
 }
@@ -1979,7 +1953,7 @@ row_ids(struct idx *idx, int64_t rowid, struct idx_sharer *sh)
 		sh->block = (uint64_t)sqlite3_column_int64(s, 2);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? IDX_OK : idx_dbfail(idx);
 }
 
 /* Fetches texts of one result and calls the user's callback. */
@@ -2000,7 +1974,7 @@ emit(struct qstate *qs, const struct cand *c, size_t pos, idx_hit_fn cb,
 	sqlite3_bind_int64(s, 1, c->rowid);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+		return rc == SQLITE_DONE ? IDX_OK : idx_dbfail(idx);
 	}
 	memset(&f, 0, sizeof(f));
 	memcpy(f.owner, c->owner, IDX_OWNER_LEN);
@@ -2188,7 +2162,7 @@ idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
 	}
 	rc = run_query(&qs, cb, arg);
 	if (!idx->in_batch)
-		step_done(idx, stmt(idx, ST_COMMIT));
+		(void)db_commit(&idx->db);
 	free(qs.c);
 	free(qs.map);
 	free(qs.names);
@@ -2264,7 +2238,7 @@ hash_rows(struct idx *idx, const uint8_t *hash, struct hrow **out, size_t *n)
 		sqlite3_reset(s);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 			free(r);
-			return db_fail(idx);
+			return idx_dbfail(idx);
 		}
 	}
 	*out = r;
@@ -2311,7 +2285,7 @@ hash_owners(struct idx *idx, const uint8_t *hash, int64_t self_oid,
 	free(r);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? IDX_OK : db_fail(idx);
+		return rc == SQLITE_DONE ? IDX_OK : idx_dbfail(idx);
 	}
 	out->size = (uint64_t)sqlite3_column_int64(s, 0);
 	nl = (size_t)sqlite3_column_bytes(s, 1);
@@ -2347,6 +2321,6 @@ idx_hash_owners(struct idx *idx, const uint8_t hash[IDX_HASH_LEN],
 		return rc;
 	rc = hash_owners(idx, hash, self_oid, owners, max, out);
 	if (!idx->in_batch)
-		step_done(idx, stmt(idx, ST_COMMIT));
+		(void)db_commit(&idx->db);
 	return rc;
 }

@@ -343,23 +343,10 @@ searchd_rebuild_step(void *arg)
 static void
 searchd_ask_id(struct searchd *s)
 {
-	char path[PATH_MAX], err[256];
 	struct ipc_id id;
-	uint8_t req[IPC_HDR_LEN], *rep;
-	size_t len;
-	int rc;
 
-	daemon_sock_path(s->d, "netd", path, sizeof(path));
-	ipc_empty_encode(req, sizeof(req), IPC_ID, IPC_OK);
-	if (ipc_call(path, req, sizeof(req), &rep, &len, SEARCHD_CALL_MS, err,
-	    sizeof(err)) != 0)
+	if (daemon_netd_id(s->d, &id, SEARCHD_CALL_MS) != 0)
 		return;
-	rc = ipc_id_decode(rep, len, &id);
-	free(rep);
-	if (rc != 0) {
-		log_warnx("netd's id reply: %s", ipc_decode_strerror(rc));
-		return;
-	}
 	memcpy(s->self, id.pubkey, sizeof(s->self));
 	s->have_self = 1;
 	job_table_set_self(s->jobs, s->self);

@@ -83,6 +83,13 @@ static const char cache_schema[] =
 	"  PRIMARY KEY (owner, number));"
 	"PRAGMA user_version = 1;";
 
+/* NORMAL: consistent after a crash; a lost commit is refetched. */
+static const struct db_conf cache_db_conf = {
+	.synchronous = "NORMAL",
+	.busy_ms = 5000,
+	.wal_required = 1,
+};
+
 struct cache_ev {
 	int		 kind;
 	uint8_t		 owner[PEERNET_PUBKEY_BYTES];
@@ -98,9 +105,6 @@ struct cache {
 	cache_clock_fn	 clock;
 	void		*clock_arg;
 	int64_t		 seq;		/* last seen_seq handed out */
-	struct cache_ev	*ev;
-	size_t		 nev;
-	size_t		 evcap;
 	struct chain_scratch scratch;
 	uint64_t	 counters[CACHE_CNT_MAX];
 };
@@ -241,78 +245,58 @@ now(struct cache *c)
 	return c->clock != NULL ? c->clock(c->clock_arg) : (int64_t)time(NULL);
 }
 
+/* An event of the open transaction (db_event_push), delivered after COMMIT. */
 static void
-ev_clear(struct cache *c)
+ev_deliver(void *arg, void *ev)
 {
-	size_t i;
+	struct cache *c = arg;
+	struct cache_ev *e = ev;
 
-	for (i = 0; i < c->nev; i++)
-		free(c->ev[i].f);
-	c->nev = 0;
+	c->ev_cb(c->ev_arg, e->kind, e->owner, e->version, e->f);
+}
+
+static void
+ev_drop(void *ev)
+{
+	free(((struct cache_ev *)ev)->f);
 }
 
 static int
 ev_push(struct cache *c, int kind, const uint8_t *owner, uint64_t version,
     const struct chain_file *f)
 {
-	struct cache_ev *n;
-	size_t cap;
+	struct cache_ev e;
 
 	if (c->ev_cb == NULL)
 		return CACHE_OK;
-	if (c->nev == c->evcap) {
-		cap = c->evcap ? c->evcap * 2 : 16;
-		if ((n = reallocarray(c->ev, cap, sizeof(*n))) == NULL)
-			return CACHE_ERR_NOMEM;
-		c->ev = n;
-		c->evcap = cap;
-	}
-	n = &c->ev[c->nev];
-	n->kind = kind;
-	memcpy(n->owner, owner, PEERNET_PUBKEY_BYTES);
-	n->version = version;
-	n->f = NULL;
-	if (f != NULL && (n->f = chain_file_dup(f)) == NULL)
+	e.kind = kind;
+	memcpy(e.owner, owner, PEERNET_PUBKEY_BYTES);
+	e.version = version;
+	e.f = NULL;
+	if (f != NULL && (e.f = chain_file_dup(f)) == NULL)
 		return CACHE_ERR_NOMEM;
-	c->nev++;
+	if (db_event_push(&c->db, &e) != 0) {
+		free(e.f);
+		return CACHE_ERR_NOMEM;
+	}
 	return CACHE_OK;
 }
 
 static int
 tx_begin(struct cache *c)
 {
-	ev_clear(c);
 	return db_begin(&c->db) == 0 ? CACHE_OK : CACHE_ERR_DB;
 }
 
+/* Commits (rc == 0) or rolls back; a commit delivers its events. */
 static int
 tx_end(struct cache *c, int rc)
 {
-	struct cache_ev *ev;
-	size_t i, nev;
-
 	if (rc == CACHE_OK && db_commit(&c->db) != 0)
 		rc = CACHE_ERR_DB;
-	if (rc != CACHE_OK) {
+	if (rc != CACHE_OK)
 		db_rollback(&c->db);
-		ev_clear(c);
-		return rc;
-	}
-	/*
-	 * Detach the list first: a callback may start another operation,
-	 * which would clear it under our feet.
-	 */
-	ev = c->ev;
-	nev = c->nev;
-	c->ev = NULL;
-	c->nev = c->evcap = 0;
-	for (i = 0; i < nev; i++) {
-		c->ev_cb(c->ev_arg, ev[i].kind, ev[i].owner,
-		    ev[i].version, ev[i].f);
-		free(ev[i].f);
-	}
-	free(ev);
-	return CACHE_OK;
+	return rc;
 }
 
 static int
@@ -523,9 +507,9 @@ cache_open(struct cache **cp, const char *path, const struct cache_limits *lim,
 		c->lim.max_block_size = BLOCK_CACHE_MAX_SIZE;
 	if (c->lim.max_block_count == 0)
 		c->lim.max_block_count = BLOCK_CACHE_MAX_COUNT;
-	/* NORMAL: consistent after a crash; a lost commit is refetched. */
-	if (db_open(&c->db, path, "NORMAL", &what) != 0)
+	if (db_open(&c->db, path, &cache_db_conf, &what) != 0)
 		return open_fail(c, CACHE_ERR_DB, err, errlen, what);
+	db_events_init(&c->db, sizeof(struct cache_ev), ev_deliver, ev_drop, c);
 	if ((rc = schema_init(c)) != CACHE_OK)
 		return open_fail(c, rc, err, errlen, path);
 	if (db_prepare(&c->db, cache_sql, CS_COUNT, &what) != 0)
@@ -544,8 +528,6 @@ cache_close(struct cache *c)
 	if (c == NULL)
 		return;
 	db_close(&c->db);
-	ev_clear(c);
-	free(c->ev);
 	chain_scratch_free(&c->scratch);
 	free(c);
 }
@@ -588,12 +570,25 @@ first_missing(struct cache *c, const uint8_t *owner, uint64_t to,
 	return CACHE_OK;
 }
 
+/* Inserts (CS_PEER_INS) or updates (CS_PEER_SEEN) the peer's header row. */
+static int
+peer_write(struct cache *c, int st, const uint8_t *owner, uint64_t version,
+    uint64_t height, int64_t t)
+{
+	sqlite3_stmt *s = stmt_owner(c, st, owner);
+
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)version);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)height);
+	sqlite3_bind_int64(s, 4, t);
+	sqlite3_bind_int64(s, 5, ++c->seq);
+	return step_done(c, s);
+}
+
 static int
 peer_seen_locked(struct cache *c, const uint8_t *owner, uint64_t version,
     uint64_t height, int *status, uint64_t *from, uint64_t *to)
 {
 	struct cache_peer p;
-	sqlite3_stmt *s;
 	int64_t t = now(c);
 	int rc, known;
 
@@ -607,22 +602,13 @@ peer_seen_locked(struct cache *c, const uint8_t *owner, uint64_t version,
 		*status = CACHE_SEEN_IGNORED;
 		if (!known)
 			return CACHE_OK;
-		s = stmt_owner(c, CS_PEER_SEEN, owner);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)p.version);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)p.height);
-		sqlite3_bind_int64(s, 4, t);
-		sqlite3_bind_int64(s, 5, ++c->seq);
-		return step_done(c, s);
+		return peer_write(c, CS_PEER_SEEN, owner, p.version, p.height, t);
 	}
 	if (!known) {
 		if ((rc = make_room(c, owner, 0, 1)) != CACHE_OK)
 			return rc;
-		s = stmt_owner(c, CS_PEER_INS, owner);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)version);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)height);
-		sqlite3_bind_int64(s, 4, t);
-		sqlite3_bind_int64(s, 5, ++c->seq);
-		if ((rc = step_done(c, s)) != CACHE_OK)
+		if ((rc = peer_write(c, CS_PEER_INS, owner, version, height,
+		    t)) != CACHE_OK)
 			return rc;
 		*status = CACHE_SEEN_NEW;
 	} else {
@@ -641,12 +627,8 @@ peer_seen_locked(struct cache *c, const uint8_t *owner, uint64_t version,
 		if (*status == CACHE_SEEN_NEW_VERSION &&
 		    (rc = drop_chain(c, owner, p.version, 0)) != CACHE_OK)
 			return rc;
-		s = stmt_owner(c, CS_PEER_SEEN, owner);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)version);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)height);
-		sqlite3_bind_int64(s, 4, t);
-		sqlite3_bind_int64(s, 5, ++c->seq);
-		if ((rc = step_done(c, s)) != CACHE_OK)
+		if ((rc = peer_write(c, CS_PEER_SEEN, owner, version, height,
+		    t)) != CACHE_OK)
 			return rc;
 	}
 	*to = height < c->lim.max_block_count ? height : c->lim.max_block_count;

@@ -67,6 +67,13 @@ static const char chain_schema[] =
 	"CREATE INDEX files_hash ON files(hash);"
 	"PRAGMA user_version = 1;";
 
+/* FULL: a commit is advertised at once, so it must survive power loss. */
+static const struct db_conf chain_db_conf = {
+	.synchronous = "FULL",
+	.busy_ms = 5000,
+	.wal_required = 1,
+};
+
 struct chain_ev {
 	int		 kind;
 	struct chain_file *f;
@@ -104,10 +111,6 @@ struct chain {
 	 */
 	uint64_t	 skip_version;
 	uint64_t	 skip_height;	/* 0: no such knowledge */
-	/* Events of the open transaction, delivered after COMMIT. */
-	struct chain_ev	*ev;
-	size_t		 nev;
-	size_t		 evcap;
 	struct chain_scratch scratch;
 };
 
@@ -398,36 +401,35 @@ chain_file_dup(const struct chain_file *f)
 
 /* ---- transactions and events ----------------------------------------- */
 
+/* An event of the open transaction (db_event_push), delivered after COMMIT. */
 static void
-ev_clear(struct chain *c)
+ev_deliver(void *arg, void *ev)
 {
-	size_t i;
+	struct chain *c = arg;
+	struct chain_ev *e = ev;
 
-	for (i = 0; i < c->nev; i++)
-		free(c->ev[i].f);
-	c->nev = 0;
+	c->ev_cb(c->ev_arg, e->kind, e->f);
+}
+
+static void
+ev_drop(void *ev)
+{
+	free(((struct chain_ev *)ev)->f);
 }
 
 static int
 ev_push(struct chain *c, int kind, const struct chain_file *f)
 {
-	struct chain_ev *n;
-	size_t cap;
+	struct chain_ev e = { kind, NULL };
 
 	if (c->ev_cb == NULL)
 		return CHAIN_OK;
-	if (c->nev == c->evcap) {
-		cap = c->evcap ? c->evcap * 2 : 16;
-		if ((n = reallocarray(c->ev, cap, sizeof(*n))) == NULL)
-			return CHAIN_ERR_NOMEM;
-		c->ev = n;
-		c->evcap = cap;
-	}
-	c->ev[c->nev].kind = kind;
-	c->ev[c->nev].f = NULL;
-	if (f != NULL && (c->ev[c->nev].f = chain_file_dup(f)) == NULL)
+	if (f != NULL && (e.f = chain_file_dup(f)) == NULL)
 		return CHAIN_ERR_NOMEM;
-	c->nev++;
+	if (db_event_push(&c->db, &e) != 0) {
+		free(e.f);
+		return CHAIN_ERR_NOMEM;
+	}
 	return CHAIN_OK;
 }
 
@@ -436,7 +438,6 @@ static int load_state(struct chain *c);
 static int
 tx_begin(struct chain *c)
 {
-	ev_clear(c);
 	return db_begin(&c->db) == 0 ? CHAIN_OK : CHAIN_ERR_DB;
 }
 
@@ -444,38 +445,19 @@ static void
 tx_rollback(struct chain *c)
 {
 	db_rollback(&c->db);
-	ev_clear(c);
 	/* The in-memory copy may have moved on; the database has not. */
 	(void)load_state(c);
 }
 
-/* Commits (rc == 0) or rolls back; delivers the events of a commit. */
+/* Commits (rc == 0) or rolls back; a commit delivers its events. */
 static int
 tx_end(struct chain *c, int rc)
 {
-	struct chain_ev *ev;
-	size_t i, nev;
-
 	if (rc == CHAIN_OK && db_commit(&c->db) != 0)
 		rc = CHAIN_ERR_DB;
-	if (rc != CHAIN_OK) {
+	if (rc != CHAIN_OK)
 		tx_rollback(c);
-		return rc;
-	}
-	/*
-	 * Detach the list first: a callback may start another operation,
-	 * which would clear it under our feet.
-	 */
-	ev = c->ev;
-	nev = c->nev;
-	c->ev = NULL;
-	c->nev = c->evcap = 0;
-	for (i = 0; i < nev; i++) {
-		c->ev_cb(c->ev_arg, ev[i].kind, ev[i].f);
-		free(ev[i].f);
-	}
-	free(ev);
-	return CHAIN_OK;
+	return rc;
 }
 
 /* ---- storage primitives ---------------------------------------------- */
@@ -837,9 +819,9 @@ chain_open(struct chain **cp, const char *dbpath,
 	c->tail_pack = 1;
 	if ((c->genesis_name = strdup(CHAIN_GENESIS_NAME)) == NULL)
 		return open_fail(c, CHAIN_ERR_NOMEM, err, errlen, dbpath);
-	/* FULL: a commit is advertised at once, so it must survive power loss. */
-	if (db_open(&c->db, dbpath, "FULL", &what) != 0)
+	if (db_open(&c->db, dbpath, &chain_db_conf, &what) != 0)
 		return open_fail(c, CHAIN_ERR_DB, err, errlen, what);
+	db_events_init(&c->db, sizeof(struct chain_ev), ev_deliver, ev_drop, c);
 	if ((rc = schema_init(c)) != CHAIN_OK)
 		return open_fail(c, rc, err, errlen, dbpath);
 	if (db_prepare(&c->db, chain_sql, ST_COUNT, &what) != 0)
@@ -858,8 +840,6 @@ chain_close(struct chain *c)
 	if (c == NULL)
 		return;
 	db_close(&c->db);
-	ev_clear(c);
-	free(c->ev);
 	chain_scratch_free(&c->scratch);
 	free(c->genesis_name);
 	free(c);

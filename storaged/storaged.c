@@ -138,20 +138,9 @@ storaged_open_chain(struct storaged *s)
 {
 	char path[PATH_MAX], err[512];
 	struct ipc_id id;
-	uint8_t req[IPC_HDR_LEN], *rep;
-	size_t len;
-	int rc;
 
-	daemon_sock_path(s->d, "netd", path, sizeof(path));
-	ipc_empty_encode(req, sizeof(req), IPC_ID, IPC_OK);
-	if (ipc_call(path, req, sizeof(req), &rep, &len, 2000, err, sizeof(err)) != 0)
+	if (daemon_netd_id(s->d, &id, 2000) != 0)
 		return;
-	rc = ipc_id_decode(rep, len, &id);
-	free(rep);
-	if (rc != 0) {
-		log_warnx("netd's id reply: %s", ipc_decode_strerror(rc));
-		return;
-	}
 	snprintf(path, sizeof(path), "%s/storage/chain.db", s->d->dir);
 	if (chain_open(&s->chain, path, id.pubkey, storaged_sign, s, err,
 	    sizeof(err)) != 0) {

@@ -900,6 +900,18 @@ wh_fd(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], int *fdp, uint64_t *size
 	return WH_OK;
 }
 
+/* A public call on one content: its arguments, names and level-2 directory. */
+static int
+hash_levels(struct wh *wh, const uint8_t *hash, struct names *n, int *l2)
+{
+	if (wh == NULL)
+		return WH_ERR_ARG;
+	if (hash == NULL)
+		return WH_ERR_HASH;
+	names_of(hash, n);
+	return levels_open(wh, n, 0, NULL, l2);
+}
+
 int
 wh_stat(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t *size)
 {
@@ -907,12 +919,7 @@ wh_stat(struct wh *wh, const uint8_t hash[WH_HASH_BYTES], uint64_t *size)
 	struct stat st;
 	int l2, rc;
 
-	if (wh == NULL)
-		return WH_ERR_ARG;
-	if (hash == NULL)
-		return WH_ERR_HASH;
-	names_of(hash, &n);
-	if ((rc = levels_open(wh, &n, 0, NULL, &l2)) != WH_OK)
+	if ((rc = hash_levels(wh, hash, &n, &l2)) != WH_OK)
 		return rc;
 	if (fstatat(l2, n.file, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		rc = missing_or(errno, WH_ERR_OPEN);
@@ -1113,12 +1120,7 @@ wh_merkle_rebuild(struct wh *wh, const uint8_t hash[WH_HASH_BYTES])
 	struct names n;
 	int l2, rc;
 
-	if (wh == NULL)
-		return WH_ERR_ARG;
-	if (hash == NULL)
-		return WH_ERR_HASH;
-	names_of(hash, &n);
-	if ((rc = levels_open(wh, &n, 0, NULL, &l2)) != WH_OK)
+	if ((rc = hash_levels(wh, hash, &n, &l2)) != WH_OK)
 		return rc;
 	rc = companion_build(wh, l2, &n, hash);
 	close(l2);
@@ -1146,6 +1148,39 @@ walk_skippable(int e)
 	return e == ELOOP || e == ENOTDIR || e == ENOENT;
 }
 
+/*
+ * The next entry of d named by `hexlen` hex digits and of type `type` (or
+ * unknown); NULL at the end, with *rc = WH_ERR_READ if readdir failed.
+ */
+static struct dirent *
+walk_next(DIR *d, size_t hexlen, unsigned char type, int *rc)
+{
+	struct dirent *e;
+
+	for (;;) {
+		errno = 0;
+		if ((e = readdir(d)) == NULL) {
+			if (errno != 0)
+				*rc = WH_ERR_READ;
+			return NULL;
+		}
+		if (is_hex_name(e->d_name, hexlen) &&
+		    (e->d_type == type || e->d_type == DT_UNKNOWN))
+			return e;
+	}
+}
+
+/* walk_open of a level; NULL when skipped, or with *rc set on an error. */
+static DIR *
+walk_sub(DIR *parent, const char *name, int *rc)
+{
+	DIR *d;
+
+	if ((d = walk_open(parent, name)) == NULL && !walk_skippable(errno))
+		*rc = WH_ERR_OPEN;
+	return d;
+}
+
 int
 wh_foreach(struct wh *wh,
     int (*fn)(void *arg, const uint8_t hash[WH_HASH_BYTES], uint64_t size),
@@ -1168,45 +1203,14 @@ wh_foreach(struct wh *wh,
 		return WH_ERR_NOMEM;
 	}
 	hex[2 * WH_HASH_BYTES] = '\0';
-	while (rc == WH_OK) {
-		errno = 0;
-		if ((e1 = readdir(d1)) == NULL) {
-			rc = errno != 0 ? WH_ERR_READ : WH_OK;
-			break;
-		}
-		if (!is_hex_name(e1->d_name, 4) ||
-		    (e1->d_type != DT_DIR && e1->d_type != DT_UNKNOWN))
+	while (rc == WH_OK && (e1 = walk_next(d1, 4, DT_DIR, &rc)) != NULL) {
+		if ((d2 = walk_sub(d1, e1->d_name, &rc)) == NULL)
 			continue;
-		if ((d2 = walk_open(d1, e1->d_name)) == NULL) {
-			if (!walk_skippable(errno))
-				rc = WH_ERR_OPEN;
-			continue;
-		}
-		while (rc == WH_OK) {
-			errno = 0;
-			if ((e2 = readdir(d2)) == NULL) {
-				if (errno != 0)
-					rc = WH_ERR_READ;
-				break;
-			}
-			if (!is_hex_name(e2->d_name, 4) ||
-			    (e2->d_type != DT_DIR && e2->d_type != DT_UNKNOWN))
+		while (rc == WH_OK && (e2 = walk_next(d2, 4, DT_DIR, &rc)) != NULL) {
+			if ((d3 = walk_sub(d2, e2->d_name, &rc)) == NULL)
 				continue;
-			if ((d3 = walk_open(d2, e2->d_name)) == NULL) {
-				if (!walk_skippable(errno))
-					rc = WH_ERR_OPEN;
-				continue;
-			}
-			while (rc == WH_OK) {
-				errno = 0;
-				if ((e3 = readdir(d3)) == NULL) {
-					if (errno != 0)
-						rc = WH_ERR_READ;
-					break;
-				}
-				if (!is_hex_name(e3->d_name, 56) ||
-				    (e3->d_type != DT_REG && e3->d_type != DT_UNKNOWN))
-					continue;
+			while (rc == WH_OK &&
+			    (e3 = walk_next(d3, 56, DT_REG, &rc)) != NULL) {
 				if (fstatat(dirfd(d3), e3->d_name, &st,
 				    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
 					continue;

@@ -9,22 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fz_msg.h"
 #include "wire_msg.h"
 
 static uint8_t out[WIRE_MSG_BUDGET + 70000];
 static uint8_t part[WIRE_MSG_BUDGET];
-
-static void
-same_hdr(const struct wire_msg_hdr *a, const struct wire_msg_hdr *b)
-{
-	if (a->protocol != b->protocol || a->features != b->features ||
-	    a->blockchain_height != b->blockchain_height ||
-	    a->blockchain_version != b->blockchain_version ||
-	    a->port_internal != b->port_internal ||
-	    a->port_external != b->port_external || a->ua_len != b->ua_len ||
-	    memcmp(a->ua, b->ua, a->ua_len + 1) != 0)
-		abort();
-}
 
 static uint8_t
 norm_actions(const struct wire_announce *a)
@@ -50,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (wire_announce_decode(out, n, &b) != 0)
 		abort();
-	same_hdr(&a.hdr, &b.hdr);
+	fz_same_hdr(&a.hdr, &b.hdr);
 	if (b.hdr.actions != norm_actions(&a) ||
 	    a.n_find_peer != b.n_find_peer || a.n_find_value != b.n_find_value ||
 	    a.n_info_store != b.n_info_store ||
@@ -66,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while ((rc = wire_announce_split_next(&s, part, sizeof(part), &n)) == 1) {
 		if (n > WIRE_MSG_BUDGET || wire_announce_decode(part, n, &b) != 0)
 			abort();
-		same_hdr(&a.hdr, &b.hdr);
+		fz_same_hdr(&a.hdr, &b.hdr);
 		if ((b.hdr.actions & ~WIRE_ACTION_LISTS) !=
 		    (a.hdr.actions & ~WIRE_ACTION_LISTS))
 			abort();

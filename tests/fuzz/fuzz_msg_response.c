@@ -9,22 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fz_msg.h"
 #include "wire_msg.h"
 
 static uint8_t out[65536 * 2];
 static uint8_t part[WIRE_MSG_BUDGET];
-
-static void
-same_hdr(const struct wire_msg_hdr *a, const struct wire_msg_hdr *b)
-{
-	if (a->protocol != b->protocol || a->features != b->features ||
-	    a->blockchain_height != b->blockchain_height ||
-	    a->blockchain_version != b->blockchain_version ||
-	    a->port_internal != b->port_internal ||
-	    a->port_external != b->port_external || a->ua_len != b->ua_len ||
-	    memcmp(a->ua, b->ua, a->ua_len + 1) != 0)
-		abort();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -78,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (wire_response_decode(out, n, &q) != 0)
 		abort();
-	same_hdr(&r.hdr, &q.hdr);
+	fz_same_hdr(&r.hdr, &q.hdr);
 	if (q.hdr.actions != r.hdr.actions || q.n_h2p != r.n_h2p ||
 	    q.n_files != r.n_files || q.n_notfound != r.n_notfound ||
 	    q.h2p_len != r.h2p_len || q.files_len != r.files_len ||
@@ -91,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while ((rc = wire_response_split_next(&s, part, sizeof(part), &n)) == 1) {
 		if (n > WIRE_MSG_BUDGET || wire_response_decode(part, n, &q) != 0)
 			abort();
-		same_hdr(&r.hdr, &q.hdr);
+		fz_same_hdr(&r.hdr, &q.hdr);
 		if (((q.hdr.actions & WIRE_ACTION_SEQUENCE_LAST) != 0) != s.done)
 			abort();
 		wire_response_h2p_begin(&q, &it);

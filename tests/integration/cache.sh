@@ -7,15 +7,10 @@
 # storaged asks for the missing blocks, B's netd fetches them from A.
 . "$(dirname "$0")/lib.sh"
 
+# Debug logs: the test reads how the transfer sessions ended.
 node_up() {	# dir ip [root]
-	local d=$1 ip=$2 root=${3:-}
-	t_init_node "$d" "$ip:7001" "$root"
-	# Debug logs: the test reads how the transfer sessions ended.
-	sed -i 's/^#log_level = info/log_level = debug/' "$d/peernet.conf"
-	"$CTL" -d "$d" up >/dev/null
+	t_node_up "$1" "$2" "${3:-}" 's/^#log_level = info/log_level = debug/'
 }
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 cache_is() {	# dir files: the cache holds >= 1 peer and exactly `files` files
 	local j

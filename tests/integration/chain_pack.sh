@@ -16,8 +16,6 @@ node_up() {	# dir ip [root]
 	grep -q '^chain_max_blocks = 16' "$d/peernet.conf" || return 1
 	"$CTL" -d "$d" up >/dev/null
 }
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 chainv() { "$CTL" -d "$1" chain --json | jq ".$2"; }
 # B's cache holds `files` files and every block A announces.
 in_sync() {	# files

@@ -33,8 +33,6 @@ node_init() {	# dir ip [root]
 	local d=$1 ip=$2 root=${3:-}
 	t_init_node "$d" "$ip:7001" "$root"
 }
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 counter() { "$CTL" -d "$1" status --json | jq ".network.counters.$2 // 0"; }
 netd_pid() { "$CTL" -d "$1" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }

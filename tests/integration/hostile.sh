@@ -22,8 +22,6 @@ node_init() {	# dir ip [root]
 	local d=$1 ip=$2 root=${3:-}
 	t_init_node "$d" "$ip:7001" "$root"
 }
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 counter() { "$CTL" -d "$1" status --json | jq ".network.counters.$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }

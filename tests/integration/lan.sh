@@ -48,7 +48,6 @@ node_up() {	# k listen-address [init options...]; runs in $NODE_NS or pnlan-k
 	"$CTL" -d "$d" init --listen "$addr" --no-upnp --no-natpmp "$@" >/dev/null || return 1
 	ip netns exec "$ns" "$CTL" -d "$d" up >/dev/null
 }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 netd_pid() { "$CTL" -d "$1" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid'; }
 counter() { "$CTL" -d "$1" status --json | jq -r ".network.counters.$2"; }
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }

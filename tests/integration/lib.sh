@@ -26,6 +26,19 @@ t_init_node() {	# dir addr:port [root]
 	fi
 }
 
+# t_node_up DIR IP [ROOT] [SED]: t_init_node on IP:7001, its peernet.conf
+# edited by the sed expression SED if given, then up.
+t_node_up() {
+	local d=$1 ip=$2 root=${3:-}
+	t_init_node "$d" "$ip:7001" "$root"
+	[ -z "${4:-}" ] || sed -i "$4" "$d/peernet.conf"
+	"$CTL" -d "$d" up >/dev/null
+}
+
+# peer_id DIR, node_id DIR: the node's IDs as peernetctl prints them.
+peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
+node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
+
 t_mkdir() {	# a fresh node directory, removed at exit
 	local d
 	d=$(mktemp -d /tmp/peernet-it.XXXXXX)

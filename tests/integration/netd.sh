@@ -4,13 +4,7 @@
 # DHT (870 pairs), and a flood of malformed datagrams.
 . "$(dirname "$0")/lib.sh"
 
-node_up() {	# dir ip [root]
-	local d=$1 ip=$2 root=${3:-}
-	t_init_node "$d" "$ip:7001" "$root"
-	"$CTL" -d "$d" up >/dev/null
-}
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
+node_up() { t_node_up "$1" "$2" "${3:-}"; }	# dir ip [root]
 
 # Two nodes: B has A as its root peer.
 A=$(t_mkdir); B=$(t_mkdir)

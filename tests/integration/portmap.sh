@@ -86,8 +86,6 @@ if ! wait_for 5 grep -q "Listening for NAT-PMP" "$W/miniupnpd.log"; then
 	t_fail setup "miniupnpd did not start: $(tail -3 "$W/miniupnpd.log")"; exit 0
 fi
 
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 net() { "$CTL" -d "$1" status --json 2>/dev/null | jq -r ".network.$2"; }
 rule_for() {	# port: the router's DNAT rule for LAN_A
 	ip netns exec pnpm-r nft list chain inet filter prerouting_miniupnpd |

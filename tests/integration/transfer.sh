@@ -18,12 +18,8 @@
 . "$(dirname "$0")/lib.sh"
 
 node_up() {	# dir ip [root]
-	local d=$1 ip=$2 root=${3:-}
-	t_init_node "$d" "$ip:7001" "$root"
-	sed -i 's/^#log_level = info/log_level = debug/' "$d/peernet.conf"
-	"$CTL" -d "$d" up >/dev/null
+	t_node_up "$1" "$2" "${3:-}" 's/^#log_level = info/log_level = debug/'
 }
-peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }
 wh_path() { echo "$1/storage/warehouse/${2:0:4}/${2:4:4}/${2:8}"; }
 flip() {	# file offset: invert one byte in place
 	local b
@@ -31,7 +27,6 @@ flip() {	# file offset: invert one byte in place
 	printf "$(printf '\\%03o' $(( (b ^ 255) & 255 )))" |
 	    dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
 }
-node_id() { "$CTL" -d "$1" id --json | jq -r .node_id; }
 
 if ! command -v b3sum >/dev/null; then
 	t_skip all "b3sum is not installed"; exit 0

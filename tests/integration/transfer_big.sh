@@ -21,11 +21,7 @@ if [ -z "$free_kb" ] || [ "$free_kb" -lt $((3 * 1024 * 1024)) ]; then
 	t_skip get_1gb "less than 3 GB free in /tmp ($(( ${free_kb:-0} / 1024 )) MB)"; exit 0
 fi
 
-node_up() {	# dir ip [root]
-	local d=$1 ip=$2 root=${3:-}
-	t_init_node "$d" "$ip:7001" "$root"
-	"$CTL" -d "$d" up >/dev/null
-}
+node_up() { t_node_up "$1" "$2" "${3:-}"; }	# dir ip [root]
 
 A=$(t_mkdir); B=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-big.XXXXXX); TMPDIRS+=("$W")

@@ -31,6 +31,8 @@
 
 #include "hex.h"
 #include "ident.h"
+#include "loop.h"
+#include "tool.h"
 #include "wire_msg.h"
 #include "wire_packet.h"
 
@@ -55,36 +57,6 @@ bs_die(const char *what)
 {
 	fprintf(stderr, "badsharer: %s\n", what);
 	exit(2);
-}
-
-static uint64_t
-bs_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int
-bs_parse_addr(const char *s, struct sockaddr_in *sa)
-{
-	char ip[64];
-	const char *colon = strrchr(s, ':');
-	long port;
-	char *end;
-
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
 static int
@@ -132,7 +104,7 @@ bs_wait(struct bs *b, struct bs_seen *s, uint64_t until, int ann)
 	ssize_t got;
 	long handled = 0;
 
-	while ((now = bs_now()) < until && handled < BS_MAX_RECV && !(ann && s->response)) {
+	while ((now = loop_now_ms()) < until && handled < BS_MAX_RECV && !(ann && s->response)) {
 		pfd.fd = b->fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)(until - now)) <= 0)
@@ -231,7 +203,7 @@ main(int argc, char **argv)
 		bs_die("ident_generate");
 	if (ident_pubkey_from_hex(argv[0], b.target_pub) != 0)
 		bs_die("bad target peer ID");
-	if (bs_parse_addr(argv[1], &b.target) != 0)
+	if (tool_parse_ipv4(argv[1], &b.target) != 0)
 		bs_die("bad target address");
 	if (strlen(argv[2]) != 64 || hex_decode(t.hash, 32, argv[2]) != 32)
 		bs_die("bad hash");
@@ -240,7 +212,7 @@ main(int argc, char **argv)
 	t.protocol = WIRE_TRANSFER_PROTO_UDT;
 	if (argc == 6)
 		t.protocol = (uint8_t)atoi(argv[5]);
-	if (bs_parse_addr(bind_spec, &want) != 0)
+	if (tool_parse_ipv4(bind_spec, &want) != 0)
 		bs_die("bad -b address");
 	if ((b.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		bs_die("socket");
@@ -261,7 +233,7 @@ main(int argc, char **argv)
 		bs_die("announcement encode failed");
 	wire_msg_set_ports(bs_payload, len, b.port, 0);
 	bs_send(&b, WIRE_CMD_ANNOUNCEMENT, s.ann_seq, bs_payload, len);
-	bs_wait(&b, &s, bs_now() + 3000, 1);
+	bs_wait(&b, &s, loop_now_ms() + 3000, 1);
 	if (!s.response) {
 		printf("{\"announced\":false}\n");
 		return 1;
@@ -275,7 +247,7 @@ main(int argc, char **argv)
 	if (wire_transfer_encode(bs_payload, sizeof(bs_payload), &len, &t) != 0)
 		bs_die("transfer encode failed");
 	bs_send(&b, WIRE_CMD_TRANSFER, s.req_seq, bs_payload, len);
-	bs_wait(&b, &s, bs_now() + (uint64_t)(secs * 1000), 0);
+	bs_wait(&b, &s, loop_now_ms() + (uint64_t)(secs * 1000), 0);
 	printf("{\"announced\":true,\"not_available\":%d,\"terminate\":%d,\"lite\":%d,"
 	    "\"other\":%d,\"answered\":%s}\n", s.not_available, s.terminate, s.lite,
 	    s.other, s.not_available + s.terminate + s.lite + s.other ? "true" : "false");

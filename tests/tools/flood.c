@@ -44,6 +44,8 @@
 
 #include "hex.h"
 #include "ident.h"
+#include "loop.h"
+#include "tool.h"
 #include "wire_msg.h"
 #include "wire_packet.h"
 
@@ -70,15 +72,6 @@ fl_die(const char *what)
 	exit(2);
 }
 
-static uint64_t
-fl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int
 fl_loopback(const struct sockaddr_in *a)
 {
@@ -88,22 +81,7 @@ fl_loopback(const struct sockaddr_in *a)
 static int
 fl_parse(const char *s, struct sockaddr_in *sa)
 {
-	char ip[64];
-	const char *colon = strrchr(s, ':');
-	long port;
-	char *end;
-
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 && fl_loopback(sa) ? 0 : -1;
+	return tool_parse_ipv4(s, sa) == 0 && fl_loopback(sa) ? 0 : -1;
 }
 
 /* A UDP socket on SRCNET.k (SRCNET = "127.0.10"), port chosen by the kernel. */
@@ -319,9 +297,9 @@ cmd_amp(const char *net, const uint8_t hash[32], int secs)
 			fl_die("send");
 		in[k] = (uint64_t)sz;
 	}
-	end = fl_now() + (uint64_t)secs * 1000;
-	while (fl_now() < end && n < 1000000) {
-		if (poll(pfd, K_KINDS, (int)(end - fl_now())) <= 0)
+	end = loop_now_ms() + (uint64_t)secs * 1000;
+	while (loop_now_ms() < end && n < 1000000) {
+		if (poll(pfd, K_KINDS, (int)(end - loop_now_ms())) <= 0)
 			continue;
 		for (k = 0; k < K_KINDS; k++) {
 			if (!(pfd[k].revents & POLLIN))
@@ -508,7 +486,7 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 	static struct ident ids[FL_MAX_IDS];
 	struct sockaddr_in src[FL_MAX_ADDRS];
 	int fds[FL_MAX_ADDRS];
-	uint64_t start = fl_now(), bytes = 0, idents = 0, next;
+	uint64_t start = loop_now_ms(), bytes = 0, idents = 0, next;
 	long i, sent = 0, in_phase;
 	size_t len;
 	uint8_t cmd;
@@ -518,7 +496,7 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 		fds[a] = fl_bind(net, a + 1, &src[a]);
 	in_phase = FL_PER_ID * nids;	/* a new phase at once */
 	next = start;
-	for (i = 0; i < n && fl_now() < fl_deadline; i++) {
+	for (i = 0; i < n && loop_now_ms() < fl_deadline; i++) {
 		long id;
 		long sz;
 
@@ -546,7 +524,7 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 			uint64_t now;
 
 			next += (uint64_t)(100 * 1000 / rate);
-			while ((now = fl_now()) < next && now < fl_deadline)
+			while ((now = loop_now_ms()) < next && now < fl_deadline)
 				usleep(1000);
 			/* Drain what the node sent back (never answered). */
 			for (a = 0; a < naddr; a++)
@@ -556,7 +534,7 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 	}
 	printf("{\"sent\":%ld,\"bytes\":%llu,\"identities\":%llu,\"seconds\":%.1f}\n", sent,
 	    (unsigned long long)bytes, (unsigned long long)idents,
-	    (double)(fl_now() - start) / 1000.0);
+	    (double)(loop_now_ms() - start) / 1000.0);
 	return 0;
 }
 
@@ -600,9 +578,9 @@ cmd_join(const char *ip, long nids, int secs)
 	/* Answer the node's cookies as the reference would (a Response). */
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	end = fl_now() + (uint64_t)secs * 1000;
-	while (fl_now() < end && n < 100000) {
-		if (poll(&pfd, 1, (int)(end - fl_now())) <= 0)
+	end = loop_now_ms() + (uint64_t)secs * 1000;
+	while (loop_now_ms() < end && n < 100000) {
+		if (poll(&pfd, 1, (int)(end - loop_now_ms())) <= 0)
 			continue;
 		sl = sizeof(from);
 		while ((got = recvfrom(fd, fl_raw, sizeof(fl_raw), 0,
@@ -665,7 +643,7 @@ main(int argc, char **argv)
 	if (ident_pubkey_from_hex(argv[1], fl_target_pub) != 0 ||
 	    fl_parse(argv[2], &fl_target) != 0)
 		fl_die("bad PUB or IP:PORT (loopback only)");
-	fl_deadline = fl_now() + (uint64_t)secs * 1000 + 600 * 1000;
+	fl_deadline = loop_now_ms() + (uint64_t)secs * 1000 + 600 * 1000;
 	if (strcmp(argv[0], "amp") == 0) {
 		memset(hash, 0, sizeof(hash));
 		if (argc > 4 && (strlen(argv[4]) != 64 || hex_decode(hash, 32, argv[4]) != 32))
@@ -684,7 +662,7 @@ main(int argc, char **argv)
 		if (naddr < 1 || naddr > FL_MAX_ADDRS || n < 1 || n > FL_MAX_N ||
 		    nids < 1 || nids > FL_MAX_IDS)
 			usage();
-		fl_deadline = fl_now() + (uint64_t)secs * 1000;
+		fl_deadline = loop_now_ms() + (uint64_t)secs * 1000;
 		return cmd_mutate(argv[3], (int)naddr, n, nids, rate);
 	}
 	if (strcmp(argv[0], "join") == 0 && argc == 5) {

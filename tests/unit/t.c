@@ -1,8 +1,12 @@
 /* t.c — the unit-test harness (see t.h). */
+#define _GNU_SOURCE	/* nftw */
+#include <dirent.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "t.h"
 
@@ -86,4 +90,99 @@ t_memdiff(const uint8_t *a, const uint8_t *b, size_t n)
 	snprintf(msg, sizeof(msg), "first difference at byte %zu (%02x vs %02x)",
 	    i, i < n ? a[i] : 0, i < n ? b[i] : 0);
 	return msg;
+}
+
+uint64_t
+t_rnd(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
+void
+t_rnd_bytes(uint64_t *state, uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)t_rnd(state);
+}
+
+uint64_t
+t_xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+void
+t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(next(state) >> 32);
+}
+
+int
+t_tmpdir(char *dir, size_t cap, const char *name)
+{
+	snprintf(dir, cap, "/tmp/%s.XXXXXX", name);
+	if (mkdtemp(dir) != NULL)
+		return 0;
+	dir[0] = '\0';
+	return -1;
+}
+
+static int
+t_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
+void
+t_rmtree(char *dir)
+{
+	if (dir[0] != '\0')
+		(void)nftw(dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	dir[0] = '\0';
+}
+
+int
+t_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+int64_t
+t_clock(void *now)
+{
+	return *(const int64_t *)now;
+}
+
+double
+t_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

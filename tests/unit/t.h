@@ -51,4 +51,32 @@ void	t_set_suite(const char *argv0);
 
 const char *t_memdiff(const uint8_t *a, const uint8_t *b, size_t n);
 
+/*
+ * Deterministic test data from a seed of the test file's own, so that a
+ * failure reproduces: t_rnd is xorshift64*, t_rnd_bytes its low bytes,
+ * t_rnd_hi its bits 32..39 as bytes; t_xorshift is plain xorshift64
+ * (13, 7, 17), which older tests chose their seeds with.
+ */
+uint64_t t_rnd(uint64_t *state);
+void	 t_rnd_bytes(uint64_t *state, uint8_t *p, size_t n);
+uint64_t t_xorshift(uint64_t *state);
+void	 t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p,
+	    size_t n);
+
+
+/* The monotonic clock in seconds, for benchmarks' rates. */
+double	 t_seconds(void);
+/* A clock the test sets: the int64_t that now points to. */
+int64_t	 t_clock(void *now);
+
+/*
+ * A fresh directory /tmp/<name>.XXXXXX into dir (cap bytes); -1 (and dir
+ * "") on failure.
+ */
+int	 t_tmpdir(char *dir, size_t cap, const char *name);
+/* Removes dir and all below it, following no link; dir is "" afterwards. */
+void	 t_rmtree(char *dir);
+/* The entries of dir but "." and ".."; -1 if it cannot be read. */
+int	 t_count_entries(const char *dir);
+
 #endif

@@ -76,26 +76,8 @@ static const struct {
 static const char *const impls[] = { "portable", "sse41", "avx2", "avx512" };
 #define NIMPLS	(sizeof(impls) / sizeof(impls[0]))
 
+/* xorshift64* (t_rnd): deterministic, so a failure reproduces. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rng(void)
-{
-	/* xorshift64*: deterministic, so a failure reproduces. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static void
-fill_random(uint8_t *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		b[i] = (uint8_t)(rng() >> 32);
-}
 
 static void
 fill_official(uint8_t *b, size_t n)
@@ -279,7 +261,7 @@ test_blake3_streaming_random_splits_match_one_shot(void)
 	size_t s, k, r, off, step, len;
 
 	in = xmalloc(300001);
-	fill_random(in, 300001);
+	t_rnd_hi(t_rnd, &rng_state, in, 300001);
 	for (k = 0; k < NIMPLS; k++) {
 		if (use_impl(k) != 0)
 			continue;
@@ -290,18 +272,18 @@ test_blake3_streaming_random_splits_match_one_shot(void)
 				blake3_hasher_init(&h);
 				for (off = 0; off < len; off += step) {
 					/* Mix tiny, block- and chunk-sized steps. */
-					switch (rng() % 4) {
+					switch (t_rnd(&rng_state) % 4) {
 					case 0:
-						step = rng() % 3;
+						step = t_rnd(&rng_state) % 3;
 						break;
 					case 1:
-						step = rng() % 130;
+						step = t_rnd(&rng_state) % 130;
 						break;
 					case 2:
-						step = rng() % 2100;
+						step = t_rnd(&rng_state) % 2100;
 						break;
 					default:
-						step = rng() % 70000;
+						step = t_rnd(&rng_state) % 70000;
 						break;
 					}
 					if (step > len - off)
@@ -330,7 +312,7 @@ test_blake3_finalize_leaves_hasher_usable(void)
 	uint8_t first[BLAKE3_OUT_LEN];
 	blake3_hasher h;
 
-	fill_random(in, sizeof(in));
+	t_rnd_hi(t_rnd, &rng_state, in, sizeof(in));
 	blake3_hasher_init(&h);
 	blake3_hasher_update(&h, in, 3000);
 	blake3_hasher_finalize(&h, first, sizeof(first));
@@ -350,7 +332,7 @@ test_blake3_every_supported_impl_matches_portable(void)
 	int t;
 
 	in = xmalloc(max);
-	fill_random(in, max);
+	t_rnd_hi(t_rnd, &rng_state, in, max);
 	for (k = 1; k < NIMPLS; k++) {
 		if (use_impl(k) != 0)
 			continue;
@@ -405,7 +387,7 @@ test_blake3_hash_many_carries_counter_into_high_word(void)
 	size_t i, k, n, nimpl = 0;
 	uint64_t ctr;
 
-	fill_random(in, sizeof(in));
+	t_rnd_hi(t_rnd, &rng_state, in, sizeof(in));
 	for (i = 0; i < 33; i++)
 		ptrs[i] = in + i * BLAKE3_CHUNK_LEN;
 	for (k = 1; k < NIMPLS; k++) {
@@ -495,8 +477,8 @@ test_blake3_matches_b3sum_cli_on_random_files(void)
 		T_FAIL("mkdtemp: %s", strerror(errno));
 	buf = xmalloc(max);
 	for (i = 0; i < 10 && !failed; i++) {
-		len = i < 4 ? fixed[i] : (size_t)(rng() % max);
-		fill_random(buf, len);
+		len = i < 4 ? fixed[i] : (size_t)(t_rnd(&rng_state) % max);
+		t_rnd_hi(t_rnd, &rng_state, buf, len);
 		snprintf(path, sizeof(path), "%s/f%zu", dir, i);
 		f = fopen(path, "wb");
 		if (f == NULL || fwrite(buf, 1, len, f) != len ||
@@ -611,7 +593,7 @@ test_blake3_only_fragment_zero_leaf_is_a_node_of_the_file_tree(void)
 	if (mkdtemp(dir) == NULL)
 		T_FAIL("mkdtemp: %s", strerror(errno));
 	buf = xmalloc(4 * frag);
-	fill_random(buf, 4 * frag);
+	t_rnd_hi(t_rnd, &rng_state, buf, 4 * frag);
 	/* The textbook tree is BLAKE3: its root is b3sum's file hash. */
 	ref_node(buf, 2 * nch, 0, 0, block);
 	ref_node(buf + 2 * frag, 2 * nch, 2 * nch, 0, block + 32);
@@ -685,7 +667,7 @@ split_check(const uint8_t *buf, size_t len, uint64_t frag, struct leaves *lv,
 		return -1;
 	}
 	for (off = 0; off < len; off += n) {
-		n = (size_t)(rng() % 3 == 0 ? rng() % 5000 : rng() % (3 * frag + 1));
+		n = (size_t)(t_rnd(&rng_state) % 3 == 0 ? t_rnd(&rng_state) % 5000 : t_rnd(&rng_state) % (3 * frag + 1));
 		if (n > len - off)
 			n = len - off;
 		blake3_split_update(&sh, buf + off, n, leaves_add, lv);
@@ -740,7 +722,7 @@ test_blake3_split_gives_file_hash_and_leaves(void)
 
 	T_EQ_INT(blake3_split_init(&sh, 0), -1);
 	buf = xmalloc(max);
-	fill_random(buf, max);
+	t_rnd_hi(t_rnd, &rng_state, buf, max);
 	for (im = 0; im < NIMPLS; im++) {
 		if (use_impl(im) != 0)
 			continue;
@@ -786,12 +768,12 @@ test_blake3_split_matches_b3sum_cli(void)
 		T_SKIP("b3sum is not installed (Debian package b3sum)");
 	if (mkdtemp(dir) == NULL)
 		T_FAIL("mkdtemp: %s", strerror(errno));
-	buf = xmalloc(3 * F + (size_t)(rng() % F));
+	buf = xmalloc(3 * F + (size_t)(t_rnd(&rng_state) % F));
 	for (i = 0; i <= sizeof(sizes) / sizeof(sizes[0]); i++) {
 		/* The last: a random size with a partial last fragment. */
 		len = i < sizeof(sizes) / sizeof(sizes[0]) ? sizes[i] :
-		    3 * F - 1 - (size_t)(rng() % (F - 1));
-		fill_random(buf, len);
+		    3 * F - 1 - (size_t)(t_rnd(&rng_state) % (F - 1));
+		t_rnd_hi(t_rnd, &rng_state, buf, len);
 		if (split_check(buf, len, F, &lv, whole, why, sizeof(why)) != 0)
 			goto fail;
 		hex_encode(hex, whole, 32);

@@ -16,45 +16,13 @@
 
 static uint64_t rng_state = 0x853c49e6748fea9bULL;
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static int
-hexn(const char *hex, uint8_t *out, size_t n)
-{
-	return hex != NULL && strlen(hex) == 2 * n &&
-	    hex_decode(out, n, hex) == (long)n ? 0 : -1;
-}
-
-/* "11111111-2222-4333-8444-555555555555" -> 16 bytes. */
-static int
-uuid_parse(const char *s, uint8_t out[16])
-{
-	char hex[33];
-	size_t i, n = 0;
-
-	if (s == NULL)
-		return -1;
-	for (i = 0; s[i] != '\0' && n < 32; i++)
-		if (s[i] != '-')
-			hex[n++] = s[i];
-	hex[n] = '\0';
-	return hexn(hex, out, 16);
-}
-
 static int
 key_from_vector(json_t *v, struct ident *id)
 {
 	uint8_t priv[32];
 	json_t *owner = json_object_get(v, "owner");
 
-	if (hexn(tvec_str(owner, "private_key"), priv, 32) != 0)
+	if (tvec_unhex(tvec_str(owner, "private_key"), priv, 32) != 0)
 		return -1;
 	return ident_from_priv(id, priv);
 }
@@ -83,18 +51,18 @@ check_decoded(const char *what, const uint8_t *raw, size_t len, json_t *dec)
 	int have[8] = { 0 };
 
 	T_EQ_INT(block_verify(raw, len, &b, pub), BLOCK_OK);
-	T_ASSERT(hexn(tvec_str(dec, "signature"), want, 65) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(dec, "signature"), want, 65) == 0);
 	T_EQ_MEM(b.signature, want, 65);
 	T_EQ_INT(block_signing_hash(raw, len, h), BLOCK_OK);
-	T_ASSERT(hexn(tvec_str(dec, "signed_hash"), want, 32) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(dec, "signed_hash"), want, 32) == 0);
 	T_EQ_MEM(h, want, 32);
-	T_ASSERT(hexn(tvec_str(dec, "owner_public_key"), want, 33) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(dec, "owner_public_key"), want, 33) == 0);
 	if (memcmp(pub, want, 33) != 0)
 		T_FAIL("%s: recovered owner differs", what);
 	ident_node_id(pub, nid);
-	T_ASSERT(hexn(tvec_str(dec, "node_id"), want, 32) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(dec, "node_id"), want, 32) == 0);
 	T_EQ_MEM(nid, want, 32);
-	T_ASSERT(hexn(tvec_str(dec, "last_block_hash"), want, 32) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(dec, "last_block_hash"), want, 32) == 0);
 	T_EQ_MEM(b.prev_hash, want, 32);
 	T_EQ_U64(b.version, tvec_u64(dec, "blockchain_version"));
 	T_EQ_U64(b.number, tvec_u64(dec, "number"));
@@ -103,7 +71,7 @@ check_decoded(const char *what, const uint8_t *raw, size_t len, json_t *dec)
 	T_EQ_U64(b.record_count, tvec_u64(dec, "record_count"));
 	T_EQ_U64(b.records_end, len);
 	block_hash(raw, len, h);
-	T_ASSERT(hexn(tvec_str(dec, "block_hash_blake3_of_raw"), want, 32) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(dec, "block_hash_blake3_of_raw"), want, 32) == 0);
 	T_EQ_MEM(h, want, 32);
 	T_EQ_INT(block_check_records(&b, 1), BLOCK_OK);
 
@@ -135,17 +103,17 @@ check_decoded(const char *what, const uint8_t *raw, size_t len, json_t *dec)
 		jf = json_array_get(files, nfile++);
 		T_ASSERT(jf != NULL);
 		T_EQ_INT(record_file_decode(&b, index, &f), BLOCK_OK);
-		T_ASSERT(hexn(tvec_str(jf, "hash"), want, 32) == 0);
+		T_ASSERT(tvec_unhex(tvec_str(jf, "hash"), want, 32) == 0);
 		T_EQ_MEM(f.hash, want, 32);
-		T_ASSERT(uuid_parse(tvec_str(jf, "id"), want) == 0);
+		T_ASSERT(tvec_uuid(tvec_str(jf, "id"), want) == 0);
 		T_EQ_MEM(f.id, want, 16);
-		T_ASSERT(hexn(tvec_str(jf, "merkle_root_hash"), want, 32) == 0);
+		T_ASSERT(tvec_unhex(tvec_str(jf, "merkle_root_hash"), want, 32) == 0);
 		T_EQ_MEM(f.merkle_root, want, 32);
 		T_EQ_U64(f.fragment_size, tvec_u64(jf, "fragment_size"));
 		T_EQ_INT(f.type, tvec_u64(jf, "type"));
 		T_EQ_INT(f.format, tvec_u64(jf, "format"));
 		T_EQ_U64(f.size, tvec_u64(jf, "size"));
-		T_ASSERT(hexn(tvec_str(jf, "node_id"), want, 32) == 0);
+		T_ASSERT(tvec_unhex(tvec_str(jf, "node_id"), want, 32) == 0);
 		T_EQ_MEM(nid, want, 32);
 		T_EQ_U64(f.trailing, 0);
 		T_EQ_INT(f.date_shared, rec.date);
@@ -362,7 +330,7 @@ test_reference_blocks_rebuild_from_decoded_files_and_profile(void)
 	T_EQ_INT(merkle_root(big, 5242880, merkle_fragment_size(5242880), root), MERKLE_OK);
 	free(big);
 	memcpy(fin[0].merkle_root, root, 32);
-	T_ASSERT(uuid_parse("33333333-4444-4555-8666-777777777777", fin[0].id) == 0);
+	T_ASSERT(tvec_uuid("33333333-4444-4555-8666-777777777777", fin[0].id) == 0);
 	fin[0].fragment_size = 262144;
 	fin[0].type = RECORD_TYPE_PICTURE;
 	fin[0].format = RECORD_FORMAT_PICTURE;
@@ -482,7 +450,7 @@ test_via_public_api_blocks_decode_and_link(void)
 	if ((v = tvec_load("blockchain.json")) == NULL)
 		T_FAIL("blockchain.json missing");
 	api = json_object_get(v, "via_public_api");
-	T_ASSERT(hexn(tvec_str(api, "owner_public_key"), owner, 33) == 0);
+	T_ASSERT(tvec_unhex(tvec_str(api, "owner_public_key"), owner, 33) == 0);
 	blocks = json_object_get(api, "blocks");
 	T_EQ_U64(json_array_size(blocks), tvec_u64(api, "height"));
 	memset(prev, 0, sizeof(prev));
@@ -543,7 +511,7 @@ test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 	memset(fin, 0, sizeof(fin));
 	blake3_hash("hello world", 11, fin[0].hash);
 	memcpy(fin[0].merkle_root, fin[0].hash, 32);
-	T_ASSERT(uuid_parse("11111111-2222-4333-8444-555555555555", fin[0].id) == 0);
+	T_ASSERT(tvec_uuid("11111111-2222-4333-8444-555555555555", fin[0].id) == 0);
 	fin[0].fragment_size = 262144;
 	fin[0].type = RECORD_TYPE_TEXT;
 	fin[0].format = RECORD_FORMAT_TEXT;
@@ -558,7 +526,7 @@ test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 	fin[0].ntags = 3;
 	blake3_hash("second file", 11, fin[1].hash);
 	memcpy(fin[1].merkle_root, fin[1].hash, 32);
-	T_ASSERT(uuid_parse("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", fin[1].id) == 0);
+	T_ASSERT(tvec_uuid("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", fin[1].id) == 0);
 	fin[1].fragment_size = 262144;
 	fin[1].type = RECORD_TYPE_TEXT;
 	fin[1].format = RECORD_FORMAT_TEXT;
@@ -580,7 +548,7 @@ test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 	memset(fin, 0, sizeof(fin));
 	blake3_hash("third", 5, fin[0].hash);
 	memcpy(fin[0].merkle_root, fin[0].hash, 32);
-	T_ASSERT(uuid_parse("00000000-0000-4000-8000-000000000003", fin[0].id) == 0);
+	T_ASSERT(tvec_uuid("00000000-0000-4000-8000-000000000003", fin[0].id) == 0);
 	fin[0].fragment_size = 262144;
 	fin[0].size = 5;
 	t3[0] = (struct record_tag_in){ RECORD_TAG_NAME, (const uint8_t *)"c.bin", 5 };
@@ -967,27 +935,27 @@ test_random_file_records_and_blocks_round_trip(void)
 	memset(priv, 0x33, sizeof(priv));
 	T_EQ_INT(ident_from_priv(&id, priv), 0);
 	for (round = 0; round < 300; round++) {
-		nf = 1 + rng() % 6;
-		nprof = rng() % 3;
+		nf = 1 + t_xorshift(&rng_state) % 6;
+		nprof = t_xorshift(&rng_state) % 3;
 		for (i = 0; i < nprof; i++)
-			recs[i] = (struct block_record){ BLOCK_REC_PROFILE, (int64_t)(rng() % 2000000000),
+			recs[i] = (struct block_record){ BLOCK_REC_PROFILE, (int64_t)(t_xorshift(&rng_state) % 2000000000),
 			    (const uint8_t *)"\x01\x00x@y", 5 };
 		for (i = 0; i < nf; i++) {
 			for (j = 0; j < 32; j++) {
-				fin[i].hash[j] = (uint8_t)rng();
-				fin[i].merkle_root[j] = (uint8_t)rng();
+				fin[i].hash[j] = (uint8_t)t_xorshift(&rng_state);
+				fin[i].merkle_root[j] = (uint8_t)t_xorshift(&rng_state);
 			}
 			for (j = 0; j < 16; j++)
-				fin[i].id[j] = (uint8_t)rng();
-			fin[i].fragment_size = rng();
-			fin[i].type = (uint8_t)rng();
-			fin[i].format = (uint16_t)rng();
-			fin[i].size = rng();
-			fin[i].ntags = rng() % 8;
+				fin[i].id[j] = (uint8_t)t_xorshift(&rng_state);
+			fin[i].fragment_size = t_xorshift(&rng_state);
+			fin[i].type = (uint8_t)t_xorshift(&rng_state);
+			fin[i].format = (uint16_t)t_xorshift(&rng_state);
+			fin[i].size = t_xorshift(&rng_state);
+			fin[i].ntags = t_xorshift(&rng_state) % 8;
 			for (j = 0; j < fin[i].ntags; j++) {
-				const char *s = pool[rng() % (sizeof(pool) / sizeof(pool[0]))];
+				const char *s = pool[t_xorshift(&rng_state) % (sizeof(pool) / sizeof(pool[0]))];
 				size_t l = s == pool[8] ? 6 : strlen(s);
-				tin[i][j] = (struct record_tag_in){ (uint16_t)(rng() % 12), (const uint8_t *)s, l };
+				tin[i][j] = (struct record_tag_in){ (uint16_t)(t_xorshift(&rng_state) % 12), (const uint8_t *)s, l };
 			}
 			fin[i].tags = tin[i];
 		}

@@ -4,7 +4,6 @@
  * number, version, link, size, count, range), version changes, eviction
  * under the byte and record limits, events, listing with owners.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,34 +22,7 @@
 static char tmpdir[64];
 static char dbpath[128];
 
-static void
-rm_tmpdir(void)
-{
-	DIR *d;
-	struct dirent *e;
-	char p[256];
-
-	if (tmpdir[0] == '\0' || (d = opendir(tmpdir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-	tmpdir[0] = '\0';
-}
-
 static int64_t fake_now = 1700000000;
-
-static int64_t
-fake_clock(void *arg)
-{
-	(void)arg;
-	return fake_now;
-}
 
 static struct cache *
 fresh_cache(const struct cache_limits *lim)
@@ -58,24 +30,16 @@ fresh_cache(const struct cache_limits *lim)
 	struct cache *c = NULL;
 	char err[256];
 
-	rm_tmpdir();
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_cache.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	t_rmtree(tmpdir);
+	if (t_tmpdir(tmpdir, sizeof(tmpdir), "test_cache") != 0)
 		return NULL;
 	snprintf(dbpath, sizeof(dbpath), "%s/cache.db", tmpdir);
 	if (cache_open(&c, dbpath, lim, err, sizeof(err)) != CACHE_OK) {
 		fprintf(stderr, "cache_open: %s\n", err);
 		return NULL;
 	}
-	cache_set_clock(c, fake_clock, NULL);
+	cache_set_clock(c, t_clock, &fake_now);
 	return c;
-}
-
-static int
-hexn(const char *hex, uint8_t *out, size_t n)
-{
-	return hex != NULL && strlen(hex) == 2 * n &&
-	    hex_decode(out, n, hex) == (long)n ? 0 : -1;
 }
 
 /* The vectors: owner A and its two blocks, and the corrupted block 0. */
@@ -95,7 +59,7 @@ vec_load(struct vec *v)
 	if ((v->j = tvec_load("blockchain.json")) == NULL)
 		return -1;
 	blocks = json_object_get(v->j, "blocks");
-	if (hexn(tvec_str(json_object_get(v->j, "owner"), "public_key"),
+	if (tvec_unhex(tvec_str(json_object_get(v->j, "owner"), "public_key"),
 	    v->owner, 33) != 0)
 		return -1;
 	v->b0 = tvec_hex(json_array_get(blocks, 0), "raw", &v->l0);
@@ -277,7 +241,7 @@ test_cache_stores_vector_blocks_for_their_owner(void)
 	T_EQ_U64(st.bytes, v.l0 + v.l1);
 	cache_close(c);
 	vec_free(&v);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -307,7 +271,7 @@ test_cache_rejects_block_signed_by_another_key(void)
 	T_EQ_STR(cache_strerror(BLOCK_ERR_OWNER), "block not signed by the chain's owner");
 	cache_close(c);
 	vec_free(&v);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -353,7 +317,7 @@ test_cache_rejects_wrong_number_version_link_and_range(void)
 	free(b1x);
 	free(v1);
 	cache_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -393,7 +357,7 @@ test_cache_enforces_block_size_and_count_limits(void)
 	free(big);
 	free(b2);
 	cache_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /* Every refusal of cache_ingest_block lands in the counter of its kind. */
@@ -470,7 +434,7 @@ test_cache_counts_rejected_blocks_by_kind(void)
 	free(badrec);
 	free(longer);
 	cache_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -532,7 +496,7 @@ test_cache_new_version_drops_old_blocks_with_events(void)
 	T_EQ_U64(st.peers, 0);
 	cache_close(c);
 	vec_free(&v);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -598,7 +562,7 @@ test_cache_evicts_least_recently_seen_peer_under_byte_limit(void)
 	for (i = 0; i < 3; i++)
 		free(blk[i]);
 	cache_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -633,7 +597,7 @@ test_cache_evicts_under_record_limit(void)
 	T_EQ_INT(cache_peer_info(c, k[0].pub, &p), CACHE_ERR_NOT_FOUND);
 	T_EQ_INT(cache_peer_info(c, k[2].pub, &p), CACHE_OK);
 	cache_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 struct listing {
@@ -739,7 +703,7 @@ test_cache_foreach_lists_files_with_their_owner(void)
 	free(blk);
 	cache_close(c);
 	vec_free(&v);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /* ---- a chain of ours, compacted --------------------------------------- */
@@ -891,7 +855,7 @@ test_cache_follows_a_compacted_chain(void)
 	}
 	chain_close(ch);
 	cache_close(k);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 int
@@ -909,6 +873,6 @@ main(int argc, char **argv)
 	T_RUN(test_cache_evicts_under_record_limit);
 	T_RUN(test_cache_foreach_lists_files_with_their_owner);
 	T_RUN(test_cache_follows_a_compacted_chain);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 	return t_done();
 }

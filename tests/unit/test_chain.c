@@ -8,7 +8,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,45 +31,17 @@ static char dbpath[128];
 
 static int64_t fake_now = 1700000000;
 
-static int64_t
-fake_clock(void *arg)
-{
-	(void)arg;
-	return fake_now;
-}
-
 static int
 sign_with(void *arg, const uint8_t hash[32], uint8_t sig[65])
 {
 	return ident_sign(arg, hash, sig) == 0 ? 0 : -1;
 }
 
-static void
-rm_tmpdir(void)
-{
-	DIR *d;
-	struct dirent *e;
-	char p[256];
-
-	if (tmpdir[0] == '\0' || (d = opendir(tmpdir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-	tmpdir[0] = '\0';
-}
-
 static int
 mk_tmpdir(void)
 {
-	rm_tmpdir();
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_chain.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	t_rmtree(tmpdir);
+	if (t_tmpdir(tmpdir, sizeof(tmpdir), "test_chain") != 0)
 		return -1;
 	snprintf(dbpath, sizeof(dbpath), "%s/chain.db", tmpdir);
 	return 0;
@@ -104,7 +75,7 @@ fresh_chain(void)
 		fprintf(stderr, "chain_open: %s\n", err);
 		return NULL;
 	}
-	chain_set_clock(c, fake_clock, NULL);
+	chain_set_clock(c, t_clock, &fake_now);
 	return c;
 }
 
@@ -120,30 +91,8 @@ reopen(struct chain *c)
 		fprintf(stderr, "chain_open: %s\n", err);
 		return NULL;
 	}
-	chain_set_clock(c, fake_clock, NULL);
+	chain_set_clock(c, t_clock, &fake_now);
 	return c;
-}
-
-static int
-hexn(const char *hex, uint8_t *out, size_t n)
-{
-	return hex != NULL && strlen(hex) == 2 * n &&
-	    hex_decode(out, n, hex) == (long)n ? 0 : -1;
-}
-
-static int
-uuid_parse(const char *s, uint8_t out[16])
-{
-	char hex[33];
-	size_t i, n = 0;
-
-	if (s == NULL)
-		return -1;
-	for (i = 0; s[i] != '\0' && n < 32; i++)
-		if (s[i] != '-')
-			hex[n++] = s[i];
-	hex[n] = '\0';
-	return hexn(hex, out, 16);
 }
 
 /* A blockchain.json "files" entry as chain API input (strings stay in jf). */
@@ -154,9 +103,9 @@ file_from_vector(json_t *jf, struct chain_file *f)
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
-	if (hexn(tvec_str(jf, "hash"), f->hash, 32) != 0 ||
-	    uuid_parse(tvec_str(jf, "id"), f->id) != 0 ||
-	    hexn(tvec_str(jf, "merkle_root_hash"), f->merkle_root, 32) != 0)
+	if (tvec_unhex(tvec_str(jf, "hash"), f->hash, 32) != 0 ||
+	    tvec_uuid(tvec_str(jf, "id"), f->id) != 0 ||
+	    tvec_unhex(tvec_str(jf, "merkle_root_hash"), f->merkle_root, 32) != 0)
 		return -1;
 	f->fragment_size = tvec_u64(jf, "fragment_size");
 	f->type = (uint8_t)tvec_u64(jf, "type");
@@ -344,12 +293,12 @@ test_chain_builds_vector_blocks_byte_identical(void)
 	if (v == NULL)
 		T_SKIP("blockchain.json not found");
 	T_ASSERT(mk_tmpdir() == 0);
-	T_ASSERT(hexn(tvec_str(json_object_get(v, "owner"), "private_key"),
+	T_ASSERT(tvec_unhex(tvec_str(json_object_get(v, "owner"), "private_key"),
 	    priv, 32) == 0);
 	T_EQ_INT(ident_from_priv(&owner, priv), 0);
 	T_EQ_INT(chain_open(&c, dbpath, owner.pub, sign_with, &owner, err,
 	    sizeof(err)), CHAIN_OK);
-	chain_set_clock(c, fake_clock, NULL);
+	chain_set_clock(c, t_clock, &fake_now);
 
 	b0 = json_array_get(json_object_get(v, "blocks"), 0);
 	b1 = json_array_get(json_object_get(v, "blocks"), 1);
@@ -516,7 +465,7 @@ test_chain_adds_1000_files_packed_under_target(void)
 	T_EQ_INT(f[0].id[8] >> 6, 2);
 	T_ASSERT(memcmp(f[0].id, f[1].id, 16) != 0);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /* ---- rewrite semantics ----------------------------------------------- */
@@ -656,7 +605,7 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	if (chain_valid(c, why, sizeof(why)) != 0)
 		T_FAIL("%s", why);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /*
@@ -731,7 +680,7 @@ test_chain_writes_client_tags_in_reference_layout(void)
 	T_EQ_MEM(g->tags[1].data, "abc", 3);
 	free(g);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -792,7 +741,7 @@ test_chain_rename_is_a_replace_at_the_end(void)
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.version, 1);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 struct pcollect {
@@ -876,7 +825,7 @@ test_chain_profile_round_trip_newest_wins(void)
 	    CHAIN_OK);
 	T_EQ_MEM(buf, "Alice B.", 8);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -925,7 +874,7 @@ test_chain_nuke_resets_height_and_bumps_version(void)
 		T_EQ_MEM(buf, "node-a", 6);
 	}
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static int
@@ -992,7 +941,7 @@ test_chain_reopen_keeps_state_and_refuses_other_owner(void)
 	T_EQ_INT(chain_open(&c2, dbpath, key_b.pub, sign_with, &key_b, err,
 	    sizeof(err)), CHAIN_ERR_OWNER);
 	T_ASSERT(c2 == NULL);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -1046,7 +995,7 @@ test_chain_rejects_duplicates_oversize_and_foreign_signer(void)
 	T_EQ_U64(info.height, 2);
 	T_EQ_U64(info.nfiles, 1);
 	chain_close(cb);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static int
@@ -1083,7 +1032,7 @@ test_chain_hash_referenced_until_last_record_deleted(void)
 	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 0);
 	T_EQ_INT(chain_hash_referenced(c, f[2].hash), 1);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /* ---- crash safety ---------------------------------------------------- */
@@ -1186,7 +1135,7 @@ test_chain_kill_during_add_leaves_previous_state(void)
 	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
 	T_EQ_U64(b.nfiles, 20000);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /* ---- packing across calls, compaction -------------------------------- */
@@ -1426,7 +1375,7 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 	if (chain_valid(c, why, sizeof(why)) != 0)
 		T_FAIL("%s", why);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /*
@@ -1512,7 +1461,7 @@ test_chain_3000_files_one_by_one_stay_under_bound(void)
 	if (chain_valid(c, why, sizeof(why)) != 0)
 		T_FAIL("%s", why);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 struct profile_seen {
@@ -1657,7 +1606,7 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 	if (chain_valid(c, why, sizeof(why)) != 0)
 		T_FAIL("%s", why);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /*
@@ -1729,7 +1678,7 @@ test_chain_last_block_announced_when_sealed(void)
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.announce_height, info.height);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 /*
@@ -1776,7 +1725,7 @@ test_chain_catalogue_larger_than_bound_grows_past_it(void)
 		T_FAIL("%s", why);
 	expect_listed(c, f, 440);
 	chain_close(c);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 int
@@ -1800,6 +1749,6 @@ main(int argc, char **argv)
 	T_RUN(test_chain_compaction_keeps_records_profile_and_block0);
 	T_RUN(test_chain_last_block_announced_when_sealed);
 	T_RUN(test_chain_catalogue_larger_than_bound_grows_past_it);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 	return t_done();
 }

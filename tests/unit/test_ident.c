@@ -1,5 +1,4 @@
 /* test_ident.c — node identity: keys, node IDs, btcec-compatible signatures, key files. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -313,49 +312,6 @@ test_ident_pubkey_from_hex_demands_33_bytes(void)
 static char tmpdir[256];
 
 static int
-make_tmpdir(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_ident.XXXXXX");
-	return mkdtemp(tmpdir) != NULL ? 0 : -1;
-}
-
-static void
-rm_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-		rmdir(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
-static int
-count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static int
 write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -380,7 +336,7 @@ test_ident_save_writes_0600_hex_and_loads_back(void)
 	int fd;
 	ssize_t n;
 
-	T_ASSERT(make_tmpdir() == 0);
+	T_ASSERT(t_tmpdir(tmpdir, sizeof(tmpdir), "test_ident") == 0);
 	snprintf(path, sizeof(path), "%s/key", tmpdir);
 	T_EQ_INT(ident_generate(&a), IDENT_OK);
 	T_EQ_INT(ident_save(&a, path), IDENT_OK);
@@ -402,10 +358,10 @@ test_ident_save_writes_0600_hex_and_loads_back(void)
 	/* Replacing an existing key leaves no temp file behind. */
 	T_EQ_INT(ident_generate(&b), IDENT_OK);
 	T_EQ_INT(ident_save(&b, path), IDENT_OK);
-	T_EQ_INT(count_entries(tmpdir), 1);
+	T_EQ_INT(t_count_entries(tmpdir), 1);
 	T_EQ_INT(ident_load(&a, path), IDENT_OK);
 	T_EQ_MEM(a.pub, b.pub, 33);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -416,7 +372,7 @@ test_ident_load_refuses_group_or_world_accessible_file(void)
 	char path[512];
 	size_t i;
 
-	T_ASSERT(make_tmpdir() == 0);
+	T_ASSERT(t_tmpdir(tmpdir, sizeof(tmpdir), "test_ident") == 0);
 	snprintf(path, sizeof(path), "%s/key", tmpdir);
 	T_EQ_INT(ident_generate(&a), IDENT_OK);
 	T_EQ_INT(ident_save(&a, path), IDENT_OK);
@@ -427,7 +383,7 @@ test_ident_load_refuses_group_or_world_accessible_file(void)
 	T_EQ_INT(chmod(path, 0400), 0);
 	T_EQ_INT(ident_load(&b, path), IDENT_OK);
 	T_EQ_MEM(b.pub, a.pub, 33);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void
@@ -437,7 +393,7 @@ test_ident_load_rejects_bad_contents_and_non_files(void)
 	struct ident id;
 	int i;
 
-	T_ASSERT(make_tmpdir() == 0);
+	T_ASSERT(t_tmpdir(tmpdir, sizeof(tmpdir), "test_ident") == 0);
 	snprintf(path, sizeof(path), "%s/key", tmpdir);
 	T_EQ_INT(ident_load(&id, path), IDENT_ERR_NOENT);
 	/* 63 digits */
@@ -476,7 +432,7 @@ test_ident_load_rejects_bad_contents_and_non_files(void)
 	snprintf(link, sizeof(link), "%s/dir", tmpdir);
 	T_EQ_INT(mkdir(link, 0700), 0);
 	T_EQ_INT(ident_load(&id, link), IDENT_ERR_NOTFILE);
-	rm_tmpdir();
+	t_rmtree(tmpdir);
 }
 
 static void

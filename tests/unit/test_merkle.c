@@ -15,21 +15,6 @@
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static int
-hex32(const char *hex, uint8_t out[32])
-{
-	return hex != NULL && strlen(hex) == 64 && hex_decode(out, 32, hex) == 32 ? 0 : -1;
-}
-
 static void
 test_fragment_size_table_matches_reference(void)
 {
@@ -135,9 +120,9 @@ test_trees_match_reference(void)
 		T_EQ_INT(merkle_builder_update(&mb, data, size), MERKLE_OK);
 		T_EQ_INT(merkle_builder_final(&mb, root, fh), MERKLE_OK);
 
-		T_ASSERT(hex32(tvec_str(tr, "file_hash_blake3"), w) == 0);
+		T_ASSERT(tvec_unhex(tvec_str(tr, "file_hash_blake3"), w, 32) == 0);
 		T_EQ_MEM(fh, w, 32);
-		T_ASSERT(hex32(tvec_str(tr, "root_hash"), w) == 0);
+		T_ASSERT(tvec_unhex(tvec_str(tr, "root_hash"), w, 32) == 0);
 		if (memcmp(root, w, 32) != 0)
 			T_FAIL("%s: root differs", name);
 		T_EQ_INT(memcmp(root, fh, 32) == 0,
@@ -145,7 +130,7 @@ test_trees_match_reference(void)
 
 		/* The export: its hash always, its bytes when given. */
 		blake3_hash(exp, explen, h);
-		T_ASSERT(hex32(tvec_str(tr, "export_blake3"), w) == 0);
+		T_ASSERT(tvec_unhex(tvec_str(tr, "export_blake3"), w, 32) == 0);
 		if (memcmp(h, w, 32) != 0)
 			T_FAIL("%s: export hash differs", name);
 		if (json_object_get(tr, "export") != NULL) {
@@ -166,7 +151,7 @@ test_trees_match_reference(void)
 		T_EQ_U64(json_array_size(arr), count > 1 ? count : 0);
 		k = 0;
 		json_array_foreach(arr, j, e) {
-			T_ASSERT(hex32(json_string_value(e), w) == 0);
+			T_ASSERT(tvec_unhex(json_string_value(e), w, 32) == 0);
 			T_EQ_MEM(t.hashes + 32 * k, w, 32);
 			T_EQ_INT(merkle_tree_fragment_hash(&t, j, h), MERKLE_OK);
 			T_EQ_MEM(h, w, 32);
@@ -176,7 +161,7 @@ test_trees_match_reference(void)
 		json_array_foreach(arr, j, lvl) {
 			size_t m;
 			json_array_foreach(lvl, m, e) {
-				T_ASSERT(hex32(json_string_value(e), w) == 0);
+				T_ASSERT(tvec_unhex(json_string_value(e), w, 32) == 0);
 				if (memcmp(t.hashes + 32 * k, w, 32) != 0)
 					T_FAIL("%s: middle level %zu hash %zu differs", name, j, m);
 				k++;
@@ -193,7 +178,7 @@ test_trees_match_reference(void)
 			T_EQ_U64(off, tvec_u64(ver, "fragment_offset"));
 			T_EQ_U64(flen, tvec_u64(ver, "fragment_length"));
 			blake3_hash(data + off, flen, h);
-			T_ASSERT(hex32(tvec_str(ver, "fragment_hash"), w) == 0);
+			T_ASSERT(tvec_unhex(tvec_str(ver, "fragment_hash"), w, 32) == 0);
 			T_EQ_MEM(h, w, 32);
 
 			T_EQ_U64(merkle_proof_entries(count, idx), np);
@@ -281,7 +266,7 @@ test_streaming_random_chunks_give_same_tree(void)
 			T_EQ_INT(merkle_builder_init(&mb, size, 262144,
 			    round == 2 ? e2 : NULL, explen), MERKLE_OK);
 			for (off = 0; off < size; off += c) {
-				c = round == 0 ? 1 + rng() % 5000 : 1 + rng() % 600000;
+				c = round == 0 ? 1 + t_xorshift(&rng_state) % 5000 : 1 + t_xorshift(&rng_state) % 600000;
 				if (c > size - off)
 					c = size - off;
 				T_EQ_INT(merkle_builder_update(&mb, data + off, c), MERKLE_OK);
@@ -349,7 +334,7 @@ test_builder_leaves_at_boundaries_every_impl(void)
 	leaves = malloc(32 * 8);
 	T_ASSERT(data != NULL && exp != NULL && leaves != NULL);
 	for (i = 0; i < 5 * F; i++)
-		data[i] = (uint8_t)(rng() >> 24);
+		data[i] = (uint8_t)(t_xorshift(&rng_state) >> 24);
 	for (im = 0; im < sizeof(impls) / sizeof(impls[0]); im++) {
 		if (blake3_force_impl(impls[im]) != 0)
 			continue;
@@ -361,7 +346,7 @@ test_builder_leaves_at_boundaries_every_impl(void)
 			T_EQ_INT(merkle_builder_init(&mb, size, F, exp, explen),
 			    MERKLE_OK);
 			for (off = 0; off < size; off += c) {
-				c = 1 + rng() % (rng() % 2 ? 3000 : 2 * F);
+				c = 1 + t_xorshift(&rng_state) % (t_xorshift(&rng_state) % 2 ? 3000 : 2 * F);
 				if (c > size - off)
 					c = size - off;
 				T_EQ_INT(merkle_builder_update(&mb, data + off, c),
@@ -407,7 +392,7 @@ test_every_shape_up_to_70_fragments_proves_every_fragment(void)
 	size_t len, plen, explen;
 
 	for (i = 0; i < sizeof(data); i++)
-		data[i] = (uint8_t)(rng() >> 11);
+		data[i] = (uint8_t)(t_xorshift(&rng_state) >> 11);
 	for (count = 2; count <= 70; count++) {
 		len = (size_t)(count * 10 - (count % 7));	/* short last fragment */
 		for (i = 0; i < count; i++) {
@@ -468,11 +453,11 @@ test_data_md_10_4_fragment_size_4(void)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		T_ASSERT(hex32(leaf_hex[i], leaf[i]) == 0);
-	T_ASSERT(hex32("e89327a532ce16d1af6e6f3e3756bda3c67e66eb1901e620ea4587c029d3a195",
-	    l1) == 0);
-	T_ASSERT(hex32("0c0ad3bd212f42e14f93322bb4e0d9b8dcaef862182eb5a75f34bf3a84de595e",
-	    want_root) == 0);
+		T_ASSERT(tvec_unhex(leaf_hex[i], leaf[i], 32) == 0);
+	T_ASSERT(tvec_unhex("e89327a532ce16d1af6e6f3e3756bda3c67e66eb1901e620ea4587c029d3a195",
+	    l1, 32) == 0);
+	T_ASSERT(tvec_unhex("0c0ad3bd212f42e14f93322bb4e0d9b8dcaef862182eb5a75f34bf3a84de595e",
+	    want_root, 32) == 0);
 	T_EQ_INT(merkle_export_size(10, 4, &explen), MERKLE_OK);
 	T_EQ_U64(explen, 208);
 	T_EQ_INT(merkle_builder_init(&mb, 10, 4, exp, sizeof(exp)), MERKLE_OK);
@@ -524,14 +509,14 @@ test_data_md_10_4_real_fragment_sizes(void)
 	for (i = 0; i < 1310719; i++)
 		data[i] = (uint8_t)(i % 251);
 	T_EQ_INT(merkle_root(data, 1000000, merkle_fragment_size(1000000), root), MERKLE_OK);
-	T_ASSERT(hex32("07f0b59c51dc5edc242d8546005ee5d981490d39ae3a33c5659ec0a7ee1abbf5",
-	    want) == 0);
+	T_ASSERT(tvec_unhex("07f0b59c51dc5edc242d8546005ee5d981490d39ae3a33c5659ec0a7ee1abbf5",
+	    want, 32) == 0);
 	T_EQ_MEM(root, want, 32);
 	T_EQ_INT(merkle_export_size(1000000, 262144, &explen), MERKLE_OK);
 	T_EQ_U64(explen, 240);
 	T_EQ_INT(merkle_root(data, 1310719, 262144, root), MERKLE_OK);
-	T_ASSERT(hex32("e58d86141b5868321caad00a5581d07579b666f5a947ce902b7467deb6c4c6f7",
-	    want) == 0);
+	T_ASSERT(tvec_unhex("e58d86141b5868321caad00a5581d07579b666f5a947ce902b7467deb6c4c6f7",
+	    want, 32) == 0);
 	T_EQ_MEM(root, want, 32);
 	T_EQ_INT(merkle_export_size(1310719, 262144, &explen), MERKLE_OK);
 	T_EQ_U64(explen, 368);

@@ -13,24 +13,6 @@
 static uint8_t out[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
-static void
-rnd_bytes(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
 static json_t *
 find_case(json_t *arr, const char *name)
 {
@@ -396,8 +378,8 @@ test_announce_every_truncation_gives_its_section_error(void)
 	size_t n, l;
 	int want;
 
-	rnd_bytes(keys, sizeof(keys));
-	rnd_bytes(store, sizeof(store));
+	t_rnd_bytes(&rng, keys, sizeof(keys));
+	t_rnd_bytes(&rng, store, sizeof(store));
 	memset(&in, 0, sizeof(in));
 	wire_msg_hdr_set_ua(&in.hdr, "UA/1.0");
 	in.find_peer = keys;
@@ -467,19 +449,19 @@ test_announce_encoder_never_sets_a_list_bit_for_an_empty_list(void)
 static size_t
 rnd_utf8(char *s, size_t max)
 {
-	size_t n = 0, want = rnd() % (max + 1);
+	size_t n = 0, want = t_rnd(&rng) % (max + 1);
 	uint32_t cp;
 
 	while (n < want) {
-		switch (rnd() % 4) {
+		switch (t_rnd(&rng) % 4) {
 		case 0:
-			cp = (uint32_t)(rnd() % 0x80);
+			cp = (uint32_t)(t_rnd(&rng) % 0x80);
 			s[n++] = (char)cp;
 			break;
 		case 1:
 			if (n + 2 > want)
 				goto done;
-			cp = 0x80 + (uint32_t)(rnd() % 0x780);
+			cp = 0x80 + (uint32_t)(t_rnd(&rng) % 0x780);
 			s[n++] = (char)(0xc0 | cp >> 6);
 			s[n++] = (char)(0x80 | (cp & 0x3f));
 			break;
@@ -487,7 +469,7 @@ rnd_utf8(char *s, size_t max)
 			if (n + 3 > want)
 				goto done;
 			do
-				cp = 0x800 + (uint32_t)(rnd() % 0xf800);
+				cp = 0x800 + (uint32_t)(t_rnd(&rng) % 0xf800);
 			while (cp >= 0xd800 && cp <= 0xdfff);
 			s[n++] = (char)(0xe0 | cp >> 12);
 			s[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
@@ -496,7 +478,7 @@ rnd_utf8(char *s, size_t max)
 		default:
 			if (n + 4 > want)
 				goto done;
-			cp = 0x10000 + (uint32_t)(rnd() % 0x100000);
+			cp = 0x10000 + (uint32_t)(t_rnd(&rng) % 0x100000);
 			s[n++] = (char)(0xf0 | cp >> 18);
 			s[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
 			s[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
@@ -520,20 +502,20 @@ test_announce_random_round_trips(void)
 
 	for (iter = 0; iter < 400; iter++) {
 		memset(&in, 0, sizeof(in));
-		in.hdr.protocol = (uint8_t)(rnd() & 0x0f);
-		in.hdr.features = (uint8_t)rnd();
-		in.hdr.actions = (uint8_t)rnd();
-		in.hdr.blockchain_height = rnd();
-		in.hdr.blockchain_version = rnd();
-		in.hdr.port_internal = (uint16_t)rnd();
-		in.hdr.port_external = (uint16_t)rnd();
+		in.hdr.protocol = (uint8_t)(t_rnd(&rng) & 0x0f);
+		in.hdr.features = (uint8_t)t_rnd(&rng);
+		in.hdr.actions = (uint8_t)t_rnd(&rng);
+		in.hdr.blockchain_height = t_rnd(&rng);
+		in.hdr.blockchain_version = t_rnd(&rng);
+		in.hdr.port_internal = (uint16_t)t_rnd(&rng);
+		in.hdr.port_external = (uint16_t)t_rnd(&rng);
 		in.hdr.ua_len = (uint8_t)rnd_utf8(in.hdr.ua, 255);
-		in.n_find_peer = rnd() % 3 ? rnd() % 65 : 0;
-		in.n_find_value = rnd() % 3 ? rnd() % 65 : 0;
-		in.n_info_store = rnd() % 3 ? rnd() % 65 : 0;
-		rnd_bytes(keys[0], in.n_find_peer * 32);
-		rnd_bytes(keys[1], in.n_find_value * 32);
-		rnd_bytes(store, in.n_info_store * 41);
+		in.n_find_peer = t_rnd(&rng) % 3 ? t_rnd(&rng) % 65 : 0;
+		in.n_find_value = t_rnd(&rng) % 3 ? t_rnd(&rng) % 65 : 0;
+		in.n_info_store = t_rnd(&rng) % 3 ? t_rnd(&rng) % 65 : 0;
+		t_rnd_bytes(&rng, keys[0], in.n_find_peer * 32);
+		t_rnd_bytes(&rng, keys[1], in.n_find_value * 32);
+		t_rnd_bytes(&rng, store, in.n_info_store * 41);
 		in.find_peer = keys[0];
 		in.find_value = keys[1];
 		in.info_store = store;

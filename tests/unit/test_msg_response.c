@@ -15,24 +15,6 @@ static uint8_t out[WIRE_MSG_BUDGET];
 static uint8_t out2[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x1234567887654321ULL;
 
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
-static void
-rnd_bytes(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
 static json_t *
 response_case(json_t *v, const char *name)
 {
@@ -472,50 +454,50 @@ test_response_random_round_trips(void)
 
 	for (i = 0; i < 8; i++) {
 		do
-			rnd_bytes(priv, 32);
+			t_rnd_bytes(&rng, priv, 32);
 		while (ident_from_priv(&pool[i], priv) != 0);
 	}
 	for (iter = 0; iter < 300; iter++) {
 		memset(&in, 0, sizeof(in));
-		in.hdr.features = (uint8_t)rnd();
-		in.hdr.actions = (uint8_t)rnd();
-		in.hdr.blockchain_height = rnd();
-		in.hdr.blockchain_version = rnd();
-		in.hdr.ua_len = (uint8_t)(rnd() % 40);
-		memset(in.hdr.ua, 'a' + (int)(rnd() % 26), in.hdr.ua_len);
+		in.hdr.features = (uint8_t)t_rnd(&rng);
+		in.hdr.actions = (uint8_t)t_rnd(&rng);
+		in.hdr.blockchain_height = t_rnd(&rng);
+		in.hdr.blockchain_version = t_rnd(&rng);
+		in.hdr.ua_len = (uint8_t)(t_rnd(&rng) % 40);
+		memset(in.hdr.ua, 'a' + (int)(t_rnd(&rng) % 26), in.hdr.ua_len);
 		in.hdr.ua[in.hdr.ua_len] = '\0';
-		in.n_h2p = rnd() % 17;
+		in.n_h2p = t_rnd(&rng) % 17;
 		used = 0;
 		for (i = 0; i < in.n_h2p; i++) {
-			rnd_bytes(keys[i], 32);
+			t_rnd_bytes(&rng, keys[i], 32);
 			h[i].key = keys[i];
-			h[i].n_records = rnd() % 5;
+			h[i].n_records = t_rnd(&rng) % 5;
 			if (used + h[i].n_records > 64)
 				h[i].n_records = 0;
 			h[i].records = recs + used;
-			h[i].more_follow = (int)(rnd() % 2);
+			h[i].more_follow = (int)(t_rnd(&rng) % 2);
 			for (k = 0; k < h[i].n_records; k++) {
 				struct wire_peer_record *p = &recs[used + k];
 
-				rnd_bytes((uint8_t *)p, sizeof(*p));
-				memcpy(p->peer_id, pool[rnd() % 8].pub, 33);
+				t_rnd_bytes(&rng, (uint8_t *)p, sizeof(*p));
+				memcpy(p->peer_id, pool[t_rnd(&rng) % 8].pub, 33);
 				p->ipv6[10] = 0;	/* never IPv4-mapped */
 				p->features &= 0x7f;
-				p->reason = (uint8_t)(rnd() % 2);
+				p->reason = (uint8_t)(t_rnd(&rng) % 2);
 			}
 			used += h[i].n_records;
 		}
 		in.h2p = h;
-		in.n_files = rnd() % 5;
+		in.n_files = t_rnd(&rng) % 5;
 		for (i = 0; i < in.n_files; i++) {
-			f[i].len = rnd() % 301;
-			rnd_bytes(fdata[i], f[i].len);
+			f[i].len = t_rnd(&rng) % 301;
+			t_rnd_bytes(&rng, fdata[i], f[i].len);
 			f[i].data = fdata[i];
 			f[i].hash = NULL;
 		}
 		in.files = f;
-		in.n_notfound = rnd() % 41;
-		rnd_bytes(nf, in.n_notfound * 32);
+		in.n_notfound = t_rnd(&rng) % 41;
+		t_rnd_bytes(&rng, nf, in.n_notfound * 32);
 		in.notfound = nf;
 
 		T_EQ_INT(wire_response_encode(out, sizeof(out), &n, &in), 0);

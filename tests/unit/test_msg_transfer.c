@@ -13,38 +13,6 @@
 static uint8_t out[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x5eed5eed5eed5eedULL;
 
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
-static void
-rnd_bytes(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
-/* "00112233-4455-..." into 16 bytes. */
-static int
-uuid_parse(const char *s, uint8_t id[16])
-{
-	char hex[33];
-	size_t i, k = 0;
-
-	for (i = 0; s[i] != '\0' && k < 32; i++)
-		if (s[i] != '-')
-			hex[k++] = s[i];
-	hex[k] = '\0';
-	return hex_decode(id, 16, hex) == 16 ? 0 : -1;
-}
-
 static json_t *
 named(json_t *arr, const char *name)
 {
@@ -85,7 +53,7 @@ check_transfer(const char *name, const struct wire_transfer *in)
 	T_EQ_MEM(t.hash, want, 32);
 	T_EQ_U64(t.offset, tvec_u64(d, "offset"));
 	T_EQ_U64(t.limit, tvec_u64(d, "limit"));
-	T_ASSERT(uuid_parse(tvec_str(d, "transfer_id"), want) == 0);
+	T_ASSERT(tvec_uuid(tvec_str(d, "transfer_id"), want) == 0);
 	T_EQ_MEM(t.transfer_id, want, 16);
 	dl = hex_decode(want, sizeof(want), tvec_str(d, "data"));
 	T_EQ_INT(t.data_len, dl);
@@ -255,7 +223,7 @@ check_getblock(const char *name, const struct wire_getblock *in)
 	T_EQ_MEM(g.blockchain, want, 33);
 	T_EQ_U64(g.limit_count, tvec_u64(d, "limit_block_count"));
 	T_EQ_U64(g.max_block_size, tvec_u64(d, "max_block_size"));
-	T_ASSERT(uuid_parse(tvec_str(d, "transfer_id"), want) == 0);
+	T_ASSERT(tvec_uuid(tvec_str(d, "transfer_id"), want) == 0);
 	T_EQ_MEM(g.transfer_id, want, 16);
 	rs = json_object_get(d, "target_blocks");
 	T_EQ_INT(g.n_ranges, json_array_size(rs));
@@ -515,21 +483,21 @@ test_transfer_getblock_lite_random_round_trips(void)
 
 	for (i = 0; i < 4; i++) {
 		do
-			rnd_bytes(priv, 32);
+			t_rnd_bytes(&rng, priv, 32);
 		while (ident_from_priv(&pool[i], priv) != 0);
 	}
 	for (i = 0; i < 300; i++) {
 		memset(&t, 0, sizeof(t));
-		t.control = (uint8_t)(rnd() % 6);
-		t.protocol = (uint8_t)rnd();
-		rnd_bytes(t.hash, 32);
+		t.control = (uint8_t)(t_rnd(&rng) % 6);
+		t.protocol = (uint8_t)t_rnd(&rng);
+		t_rnd_bytes(&rng, t.hash, 32);
 		if (t.control == WIRE_TRANSFER_REQUEST_START) {
-			t.offset = rnd();
-			t.limit = rnd();
-			rnd_bytes(t.transfer_id, 16);
+			t.offset = t_rnd(&rng);
+			t.limit = t_rnd(&rng);
+			t_rnd_bytes(&rng, t.transfer_id, 16);
 		} else if (t.control == WIRE_TRANSFER_ACTIVE) {
-			t.data_len = 4 + rnd() % 1118;
-			rnd_bytes(data, t.data_len);
+			t.data_len = 4 + t_rnd(&rng) % 1118;
+			t_rnd_bytes(&rng, data, t.data_len);
 			t.data = data;
 		}
 		T_EQ_INT(wire_transfer_encode(out, sizeof(out), &n, &t), 0);
@@ -548,18 +516,18 @@ test_transfer_getblock_lite_random_round_trips(void)
 		T_EQ_MEM(again, out, n);
 
 		memset(&g, 0, sizeof(g));
-		g.control = (uint8_t)(rnd() % 6);
-		memcpy(g.blockchain, pool[rnd() % 4].pub, 33);
+		g.control = (uint8_t)(t_rnd(&rng) % 6);
+		memcpy(g.blockchain, pool[t_rnd(&rng) % 4].pub, 33);
 		if (g.control == WIRE_GETBLOCK_REQUEST_START) {
-			g.limit_count = rnd();
-			g.max_block_size = rnd();
-			rnd_bytes(g.transfer_id, 16);
-			g.n_ranges = 1 + rnd() % 40;
-			rnd_bytes(ranges, g.n_ranges * 16);
+			g.limit_count = t_rnd(&rng);
+			g.max_block_size = t_rnd(&rng);
+			t_rnd_bytes(&rng, g.transfer_id, 16);
+			g.n_ranges = 1 + t_rnd(&rng) % 40;
+			t_rnd_bytes(&rng, ranges, g.n_ranges * 16);
 			g.ranges = ranges;
 		} else if (g.control == WIRE_GETBLOCK_ACTIVE) {
-			g.data_len = 4 + rnd() % 1118;
-			rnd_bytes(data, g.data_len);
+			g.data_len = 4 + t_rnd(&rng) % 1118;
+			t_rnd_bytes(&rng, data, g.data_len);
 			g.data = data;
 		}
 		T_EQ_INT(wire_getblock_encode(out, sizeof(out), &n, &g), 0);
@@ -579,9 +547,9 @@ test_transfer_getblock_lite_random_round_trips(void)
 		T_EQ_INT(n2, n);
 		T_EQ_MEM(again, out, n);
 
-		rnd_bytes(l.id, 16);
-		l.data_len = 4 + rnd() % 1211;
-		rnd_bytes(data, l.data_len);
+		t_rnd_bytes(&rng, l.id, 16);
+		l.data_len = 4 + t_rnd(&rng) % 1211;
+		t_rnd_bytes(&rng, data, l.data_len);
 		l.data = data;
 		T_EQ_INT(wire_lite_encode(out, sizeof(out), &n, &l), 0);
 		T_EQ_INT(n, 18 + l.data_len);

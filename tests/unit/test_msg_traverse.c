@@ -15,24 +15,6 @@
 static uint8_t out[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x0badc0ffee123457ULL;
 
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
-static void
-rnd_bytes(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
 static int
 key(struct ident *id, const char *priv_hex)
 {
@@ -352,24 +334,24 @@ test_traverse_random_round_trips(void)
 
 	for (i = 0; i < 6; i++) {
 		do
-			rnd_bytes(priv, 32);
+			t_rnd_bytes(&rng, priv, 32);
 		while (ident_from_priv(&pool[i], priv) != 0);
 	}
 	for (i = 0; i < 200; i++) {
-		x = (int)(rnd() % 6);
-		y = (x + 1 + (int)(rnd() % 5)) % 6;
-		s = (int)(rnd() % 6);
+		x = (int)(t_rnd(&rng) % 6);
+		y = (x + 1 + (int)(t_rnd(&rng) % 5)) % 6;
+		s = (int)(t_rnd(&rng) % 6);
 		memset(&t, 0, sizeof(t));
 		memcpy(t.target, pool[x].pub, 33);
 		memcpy(t.relay, pool[y].pub, 33);
-		t.expires = rnd();
-		t.embedded_len = 77 + rnd() % 500;
-		rnd_bytes(emb, t.embedded_len);
+		t.expires = t_rnd(&rng);
+		t.embedded_len = 77 + t_rnd(&rng) % 500;
+		t_rnd_bytes(&rng, emb, t.embedded_len);
 		t.embedded = emb;
 		T_EQ_INT(wire_traverse_encode(out, sizeof(out), &n, &t), 0);
 		T_EQ_INT(n, 169 + t.embedded_len);
 		T_EQ_INT(wire_traverse_sign(out, n, &pool[s]), 0);
-		rnd_bytes((uint8_t *)&t.addr, sizeof(t.addr));
+		t_rnd_bytes(&rng, (uint8_t *)&t.addr, sizeof(t.addr));
 		t.addr.ipv6[10] = 0;
 		T_EQ_INT(wire_traverse_set_address(out, n, &t.addr), 0);
 		T_EQ_INT(wire_traverse_decode(out, n, &d), 0);

@@ -365,22 +365,6 @@ c_sd_notify(void)
 	C_EQ(sd_notify(0, "READY=1\nSTATUS=sandboxed"), 1);
 }
 
-/* Mirrors sandbox.c: sanitizer builds allow what LSan needs. */
-static int
-san_mode(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return 1;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	return 1;
-#endif
-#endif
-	const char *s = getenv("PEERNET_SAN");
-
-	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
-
 /* Things no daemon does after start-up. */
 static void
 c_process_limits(void)
@@ -404,7 +388,8 @@ c_process_limits(void)
 	C_EQ(mprotect(p, 4096, PROT_READ), 0);
 	C_EQ(munmap(p, 4096), 0);
 	C_EQ(prctl(PR_SET_NAME, "sbx-test", 0, 0, 0), 0);
-	if (san_mode())
+	/* sanitizer builds allow what LSan needs */
+	if (sbx_san_mode())
 		return;	/* LSan forks, ptraces and sets prctls */
 	errno = 0;
 	pid = fork();

@@ -302,6 +302,34 @@ seq_name(char *buf, size_t cap, const int *seq, int n, const char *const *names)
 		    names[seq[i]]);
 }
 
+/* The model's answer to packet i, or why not (-1). */
+static int
+rc_check(int i, int rc, int want, char *why, size_t cap)
+{
+	if (rc == want)
+		return 0;
+	snprintf(why, cap, "packet %d: rc %d (%s), model %d", i, rc,
+	    udt_strerror(rc), want);
+	return -1;
+}
+
+/* The end of a run: names the sequence in why on failure, frees c. */
+static int
+run_end(struct udt_conn *c, int ok, const int *seq, int n,
+    const char *const *names, char *why, size_t cap)
+{
+	char name[256];
+
+	if (!ok) {
+		seq_name(name, sizeof(name), seq, n, names);
+		if (c == NULL || why[0] == '\0')
+			snprintf(why, cap, "set-up failed");
+		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
+	}
+	udt_conn_free(c);
+	return ok ? 0 : -1;
+}
+
 /* One sequence on a fresh client: 0 if all matched the model, else -1. */
 static int
 cl_run(const int *seq, int n, char *why, size_t cap)
@@ -312,7 +340,6 @@ cl_run(const int *seq, int n, char *why, size_t cap)
 	struct udt_stats st;
 	struct out o;
 	uint8_t b[UDT_PKT_MAX];
-	char name[256];
 	int i, rc, want, ok = 0;
 	size_t len;
 
@@ -328,11 +355,8 @@ cl_run(const int *seq, int n, char *why, size_t cap)
 		want = cl_step(&m, (enum cl_sym)seq[i]);
 		o.connected = m.st == UDT_ST_CONNECTED;
 		rc = udt_input(c, b, len);
-		if (rc != want) {
-			snprintf(why, cap, "packet %d: rc %d (%s), model %d", i,
-			    rc, udt_strerror(rc), want);
+		if (rc_check(i, rc, want, why, cap) != 0)
 			goto fail;
-		}
 		if (udt_state(c) != m.st || udt_error(c) != m.err) {
 			snprintf(why, cap, "packet %d: state %d err %d, model %d %d",
 			    i, udt_state(c), udt_error(c), m.st, m.err);
@@ -361,14 +385,7 @@ cl_run(const int *seq, int n, char *why, size_t cap)
 	}
 	ok = 1;
 fail:
-	if (!ok) {
-		seq_name(name, sizeof(name), seq, n, cl_names);
-		if (c == NULL || why[0] == '\0')
-			snprintf(why, cap, "set-up failed");
-		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
-	}
-	udt_conn_free(c);
-	return ok ? 0 : -1;
+	return run_end(c, ok, seq, n, cl_names, why, cap);
 }
 
 /* Every sequence of 1..HS_DEPTH symbols out of nsym: calls run on each. */
@@ -395,15 +412,23 @@ every_sequence(int nsym, int (*run)(const int *, int, char *, size_t),
 	return count;
 }
 
+/* The test of one side: every short sequence, then how many there were. */
 static void
-test_client_every_short_sequence(void)
+every_sequence_test(const char *side, int nsym,
+    int (*run)(const int *, int, char *, size_t))
 {
 	char why[512];
-	long n = every_sequence(CL_NSYM, cl_run, why, sizeof(why));
+	long n = every_sequence(nsym, run, why, sizeof(why));
 
 	if (n < 0)
 		T_FAIL("%s", why);
-	printf("# client: %ld sequences of up to %d packets\n", n, HS_DEPTH);
+	printf("# %s: %ld sequences of up to %d packets\n", side, n, HS_DEPTH);
+}
+
+static void
+test_client_every_short_sequence(void)
+{
+	every_sequence_test("client", CL_NSYM, cl_run);
 }
 
 /* ---- the listener (requester) ---- */
@@ -543,7 +568,6 @@ sv_run(const int *seq, int n, char *why, size_t cap)
 	struct udt_stats st;
 	struct out o;
 	uint8_t b[UDT_PKT_MAX];
-	char name[256];
 	int i, rc, want, ok = 0;
 	size_t len;
 
@@ -556,11 +580,8 @@ sv_run(const int *seq, int n, char *why, size_t cap)
 		o.connected = m.st == UDT_ST_CONNECTED;
 		o.peer = m.peer;
 		rc = udt_input(c, b, len);
-		if (rc != want) {
-			snprintf(why, cap, "packet %d: rc %d (%s), model %d", i,
-			    rc, udt_strerror(rc), want);
+		if (rc_check(i, rc, want, why, cap) != 0)
 			goto fail;
-		}
 		if (udt_state(c) != m.st ||
 		    (udt_accept(c) == UDT_OK) != (m.st == UDT_ST_CONNECTED)) {
 			snprintf(why, cap, "packet %d: state %d, model %d", i,
@@ -592,25 +613,13 @@ sv_run(const int *seq, int n, char *why, size_t cap)
 	}
 	ok = 1;
 fail:
-	if (!ok) {
-		seq_name(name, sizeof(name), seq, n, sv_names);
-		if (c == NULL || why[0] == '\0')
-			snprintf(why, cap, "set-up failed");
-		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
-	}
-	udt_conn_free(c);
-	return ok ? 0 : -1;
+	return run_end(c, ok, seq, n, sv_names, why, cap);
 }
 
 static void
 test_listener_every_short_sequence(void)
 {
-	char why[512];
-	long n = every_sequence(SV_NSYM, sv_run, why, sizeof(why));
-
-	if (n < 0)
-		T_FAIL("%s", why);
-	printf("# listener: %ld sequences of up to %d packets\n", n, HS_DEPTH);
+	every_sequence_test("listener", SV_NSYM, sv_run);
 }
 
 /* ---- the attack of the report, and the limits, spelled out ---- */

@@ -11,15 +11,6 @@
 
 static uint64_t rng = 0x0dd5eed0dd5eedULL;
 
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
-
 static json_t *capture;
 
 static json_t *
@@ -297,51 +288,51 @@ test_random_packets_round_trip(void)
 	for (i = 0; i < 20000; i++) {
 		memset(&p, 0, sizeof(p));
 		for (k = 0; k < sizeof(body); k++)
-			body[k] = (uint8_t)rnd();
-		p.ts = (uint32_t)rnd();
-		p.dst = (uint32_t)rnd();
-		if (rnd() % 3 == 0) {
-			p.seq = (uint32_t)rnd() & UDT_SEQ_MASK;
-			p.msg = (uint32_t)rnd();
+			body[k] = (uint8_t)t_rnd(&rng);
+		p.ts = (uint32_t)t_rnd(&rng);
+		p.dst = (uint32_t)t_rnd(&rng);
+		if (t_rnd(&rng) % 3 == 0) {
+			p.seq = (uint32_t)t_rnd(&rng) & UDT_SEQ_MASK;
+			p.msg = (uint32_t)t_rnd(&rng);
 			p.data = body;
-			p.data_len = rnd() % (UDT_DATA_MAX + 1);
+			p.data_len = t_rnd(&rng) % (UDT_DATA_MAX + 1);
 		} else {
 			p.is_ctrl = 1;
-			p.type = types[rnd() % 10];
-			p.info = (uint32_t)rnd();
+			p.type = types[t_rnd(&rng) % 10];
+			p.info = (uint32_t)t_rnd(&rng);
 			if (p.type == UDT_CTRL_USERDEF)
-				p.reserved = (uint16_t)rnd();
+				p.reserved = (uint16_t)t_rnd(&rng);
 			switch (p.type) {
 			case UDT_CTRL_HANDSHAKE:
-				p.u.hs.version = (uint32_t)rnd();
-				p.u.hs.init_seq = (uint32_t)rnd();
-				p.u.hs.req_type = (int32_t)rnd();
-				p.u.hs.sock_id = (uint32_t)rnd();
+				p.u.hs.version = (uint32_t)t_rnd(&rng);
+				p.u.hs.init_seq = (uint32_t)t_rnd(&rng);
+				p.u.hs.req_type = (int32_t)t_rnd(&rng);
+				p.u.hs.sock_id = (uint32_t)t_rnd(&rng);
 				memcpy(p.u.hs.peer_ip, body, 16);
 				break;
 			case UDT_CTRL_ACK:
-				p.u.ack.nfields = ackf[rnd() % 4];
-				p.u.ack.seq = (uint32_t)rnd();
+				p.u.ack.nfields = ackf[t_rnd(&rng) % 4];
+				p.u.ack.seq = (uint32_t)t_rnd(&rng);
 				if (p.u.ack.nfields >= 4) {
-					p.u.ack.rtt = (uint32_t)rnd();
-					p.u.ack.avail = (uint32_t)rnd();
+					p.u.ack.rtt = (uint32_t)t_rnd(&rng);
+					p.u.ack.avail = (uint32_t)t_rnd(&rng);
 				}
 				if (p.u.ack.nfields >= 5)
-					p.u.ack.rate = (uint32_t)rnd();
+					p.u.ack.rate = (uint32_t)t_rnd(&rng);
 				if (p.u.ack.nfields >= 6)
-					p.u.ack.cap = (uint32_t)rnd();
+					p.u.ack.cap = (uint32_t)t_rnd(&rng);
 				break;
 			case UDT_CTRL_NAK:
 				p.u.nak.raw = body;
-				p.u.nak.n = rnd() % (UDT_NAK_MAX_ENTRIES + 1);
+				p.u.nak.n = t_rnd(&rng) % (UDT_NAK_MAX_ENTRIES + 1);
 				break;
 			case UDT_CTRL_DROPREQ:
-				p.u.drop.first = (uint32_t)rnd();
-				p.u.drop.last = (uint32_t)rnd();
+				p.u.drop.first = (uint32_t)t_rnd(&rng);
+				p.u.drop.last = (uint32_t)t_rnd(&rng);
 				break;
 			default:
 				p.body = body;
-				p.body_len = rnd() % 64;
+				p.body_len = t_rnd(&rng) % 64;
 				break;
 			}
 		}

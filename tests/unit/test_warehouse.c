@@ -36,24 +36,6 @@ static char	base[256];	/* the test's temp directory */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static void
-rng_fill(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(rng() >> 32);
-}
-
 static int
 rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -129,18 +111,9 @@ static int
 temp_count(const char *root)
 {
 	char path[600];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
 
 	snprintf(path, sizeof(path), "%s/_Temp", root);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
+	return t_count_entries(path);
 }
 
 static int
@@ -162,12 +135,6 @@ stored_count(struct wh *wh)
 	return n;
 }
 
-static int
-hex32(const char *hex, uint8_t out[32])
-{
-	return hex != NULL && strlen(hex) == 64 && hex_decode(out, 32, hex) == 32 ? 0 : -1;
-}
-
 static void
 test_create_empty_one_byte_and_small_at_reference_path(void)
 {
@@ -187,7 +154,7 @@ test_create_empty_one_byte_and_small_at_reference_path(void)
 
 	if ((wh = fresh("small", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, sizeof(data));
+	t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 	for (i = 0; i < 3; i++) {
 		T_EQ_INT(put(wh, data, sizes[i], 0, 700, hash, &dedup), WH_OK);
 		T_EQ_INT(dedup, 0);
@@ -238,7 +205,7 @@ test_hash_matches_b3sum_on_stored_files(void)
 	data = malloc(300001);
 	T_ASSERT(data != NULL);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		rng_fill(data, sizes[i]);
+		t_rnd_hi(t_xorshift, &rng_state, data, sizes[i]);
 		if (put(wh, data, sizes[i], sizes[i], 4096, hash, NULL) != WH_OK) {
 			free(data);
 			T_FAIL("put %zu", sizes[i]);
@@ -302,7 +269,7 @@ test_adopt_moves_a_part_file_in_with_its_companion(void)
 
 	if ((wh = fresh("adopt", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, sizeof(data));
+	t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 	blake3_hash(data, sizeof(data), hash);
 	leaves = malloc(count * 32);
 	for (i = 0; i < count; i++) {
@@ -374,7 +341,7 @@ test_same_content_twice_is_one_file_deduplicated(void)
 
 	if ((wh = fresh("dedup", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, sizeof(data));
+	t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 	T_EQ_INT(put(wh, data, sizeof(data), 0, 65536, h1, &d1), WH_OK);
 	/* Different chunking, size announced: same file. */
 	T_EQ_INT(put(wh, data, sizeof(data), sizeof(data), 777, h2, &d2), WH_OK);
@@ -453,7 +420,7 @@ test_thousand_files_enumerated_exactly_and_read_back(void)
 		T_FAIL("wh_open");
 	for (i = 0; i < N; i++) {
 		len = 1 + i % 2000;
-		rng_fill(data, len);
+		t_rnd_hi(t_xorshift, &rng_state, data, len);
 		memcpy(data, &i, len < sizeof(i) ? len : sizeof(i));
 		if (i < 256)
 			data[0] = (uint8_t)i;	/* the 1-byte files differ too */
@@ -518,8 +485,8 @@ test_reads_at_offsets_and_past_end(void)
 	tvec_pattern(data, SIZE);
 	T_EQ_INT(put(wh, data, SIZE, SIZE, 65536, hash, NULL), WH_OK);
 	for (i = 0; i < 200; i++) {
-		off = rng() % (SIZE + 50);
-		len = rng() % 5000;
+		off = t_xorshift(&rng_state) % (SIZE + 50);
+		len = t_xorshift(&rng_state) % 5000;
 		want = off >= SIZE ? 0 : (SIZE - off < len ? SIZE - off : len);
 		memset(back, 0xee, len + 1);
 		T_EQ_INT(wh_read(wh, hash, off, back, len, &got), WH_OK);
@@ -573,8 +540,8 @@ test_zero_runs_become_holes_and_read_back_as_zeros(void)
 		T_FAIL("wh_open");
 	/* Data, 200 KiB of zeros, data, zeros to the end (trailing hole). */
 	memset(data, 0, SIZE);
-	rng_fill(data, 100);
-	rng_fill(data + 100 + 200 * 1024, 5000);
+	t_rnd_hi(t_xorshift, &rng_state, data, 100);
+	t_rnd_hi(t_xorshift, &rng_state, data + 100 + 200 * 1024, 5000);
 	/* Odd chunks: zero blocks straddle the writes. */
 	T_EQ_INT(put(wh, data, SIZE, SIZE, 3001, hash, NULL), WH_OK);
 	blake3_hash(data, SIZE, want);
@@ -614,7 +581,7 @@ test_damaged_file_of_wrong_size_is_replaced_not_deduplicated(void)
 
 	if ((wh = fresh("replace", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, sizeof(data));
+	t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 	T_EQ_INT(put(wh, data, sizeof(data), 0, 4096, hash, NULL), WH_OK);
 	path_of(root, hash, "", path, sizeof(path));
 	T_EQ_INT(truncate(path, 1000), 0);
@@ -641,7 +608,7 @@ test_delete_removes_data_companion_and_empty_levels(void)
 
 	if ((wh = fresh("delete", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, SIZE);
+	t_rnd_hi(t_xorshift, &rng_state, data, SIZE);
 	T_EQ_INT(put(wh, data, SIZE, SIZE, 65536, hash, NULL), WH_OK);
 	T_EQ_INT(put(wh, data, 1000, 0, 65536, keep, NULL), WH_OK);
 	path_of(root, hash, ".merkle", path, sizeof(path));
@@ -713,7 +680,7 @@ check_tree(struct wh *wh, const char *root, json_t *tree, uint64_t expected,
 	free(data);
 	if (rc != WH_OK)
 		return snprintf(why, whylen, "put: %s", wh_strerror(rc)), -1;
-	if (hex32(tvec_str(tree, "file_hash_blake3"), want) != 0 ||
+	if (tvec_unhex(tvec_str(tree, "file_hash_blake3"), want, 32) != 0 ||
 	    memcmp(hash, want, 32) != 0)
 		return snprintf(why, whylen, "file hash differs"), -1;
 	path_of(root, hash, ".merkle", path, sizeof(path));
@@ -727,14 +694,14 @@ check_tree(struct wh *wh, const char *root, json_t *tree, uint64_t expected,
 		free(comp);
 		if (complen != tvec_u64(tree, "export_length"))
 			return snprintf(why, whylen, "companion %zu bytes", complen), -1;
-		if (hex32(tvec_str(tree, "export_blake3"), want) != 0 ||
+		if (tvec_unhex(tvec_str(tree, "export_blake3"), want, 32) != 0 ||
 		    memcmp(exp_hash, want, 32) != 0)
 			return snprintf(why, whylen, "companion bytes differ"), -1;
 	}
 	if ((rc = wh_merkle(wh, hash, 0, &info, NULL, 0, NULL)) != WH_OK)
 		return snprintf(why, whylen, "wh_merkle: %s", wh_strerror(rc)), -1;
 	count = tvec_u64(tree, "fragment_count");
-	if (hex32(tvec_str(tree, "root_hash"), want) != 0 ||
+	if (tvec_unhex(tvec_str(tree, "root_hash"), want, 32) != 0 ||
 	    memcmp(info.root, want, 32) != 0 || info.file_size != size ||
 	    info.fragment_size != 262144 || info.fragment_count != count)
 		return snprintf(why, whylen, "merkle info differs"), -1;
@@ -787,13 +754,13 @@ test_write_hash_is_blake3_of_bytes_so_far(void)
 	T_ASSERT(data != NULL);
 	T_EQ_INT(wh_write_hash(NULL, got), WH_ERR_ARG);
 	for (m = 0; m < 3; m++) {
-		rng_fill(data, len);
+		t_rnd_hi(t_xorshift, &rng_state, data, len);
 		T_EQ_INT(wh_write_begin(wh, announce[m], &w), WH_OK);
 		T_EQ_INT(wh_write_hash(w, got), WH_OK);
 		blake3_hash("", 0, want);
 		T_EQ_MEM(got, want, 32);
 		for (off = 0; off < len; off += n) {
-			n = (size_t)(rng() % 300000);
+			n = (size_t)(t_xorshift(&rng_state) % 300000);
 			if (n > len - off)
 				n = (size_t)(len - off);
 			T_EQ_INT(wh_write_data(w, data + off, n), WH_OK);
@@ -1040,7 +1007,7 @@ test_abort_leaves_no_file_and_no_temp(void)
 
 	if ((wh = fresh("abort", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, sizeof(data));
+	t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 	T_EQ_INT(wh_write_begin(wh, sizeof(data), &w), WH_OK);
 	T_EQ_INT(wh_write_data(w, data, sizeof(data) / 2), WH_OK);
 	T_EQ_INT(temp_count(root), 1);
@@ -1073,7 +1040,7 @@ test_killed_writer_leaves_only_temp_removed_by_next_open(void)
 		if (wh_open(&wh, root, err, sizeof(err)) != WH_OK ||
 		    wh_write_begin(wh, 0, &w) != WH_OK)
 			_exit(1);
-		rng_fill(data, sizeof(data));
+		t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 		for (i = 0; i < 5; i++)
 			if (wh_write_data(w, data, sizeof(data)) != WH_OK)
 				_exit(1);
@@ -1161,7 +1128,7 @@ test_verify_finds_flipped_data_byte_and_damaged_companion(void)
 
 	if ((wh = fresh("verify", root, sizeof(root))) == NULL)
 		T_FAIL("wh_open");
-	rng_fill(data, sizeof(data));
+	t_rnd_hi(t_xorshift, &rng_state, data, sizeof(data));
 	T_EQ_INT(put(wh, data, 5000, 0, 65536, a, NULL), WH_OK);
 	T_EQ_INT(put(wh, data + 1, 300000, 0, 65536, b, NULL), WH_OK);
 	T_EQ_INT(put(wh, data + 2, 600000, 600000, 65536, c, NULL), WH_OK);

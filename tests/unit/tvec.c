@@ -45,13 +45,33 @@ tvec_hex(json_t *obj, const char *key, size_t *len)
 }
 
 int
+tvec_unhex(const char *hex, uint8_t *out, size_t want)
+{
+	if (hex == NULL || strlen(hex) != 2 * want)
+		return -1;
+	return hex_decode(out, want, hex) == (long)want ? 0 : -1;
+}
+
+int
 tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
+	return tvec_unhex(json_string_value(json_object_get(obj, key)), out,
+	    want);
+}
 
-	if (s == NULL || strlen(s) != 2 * want)
+int
+tvec_uuid(const char *s, uint8_t out[16])
+{
+	char hex[33];
+	size_t i, n = 0;
+
+	if (s == NULL)
 		return -1;
-	return hex_decode(out, want, s) == (long)want ? 0 : -1;
+	for (i = 0; s[i] != '\0' && n < 32; i++)
+		if (s[i] != '-')
+			hex[n++] = s[i];
+	hex[n] = '\0';
+	return tvec_unhex(hex, out, 16);
 }
 
 void

@@ -15,6 +15,10 @@ json_t	*tvec_load(const char *file);
 uint8_t	*tvec_hex(json_t *obj, const char *key, size_t *len);
 /* Same, into a caller's buffer that must hold exactly `want` bytes; -1 on mismatch. */
 int	 tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want);
+/* Hex text of exactly 2 * want digits into out; -1 otherwise (or hex NULL). */
+int	 tvec_unhex(const char *hex, uint8_t *out, size_t want);
+/* A UUID "11111111-2222-4333-8444-555555555555" into 16 bytes; -1 if bad. */
+int	 tvec_uuid(const char *s, uint8_t out[16]);
 /* The vectors' "pattern_N": byte i = (i*31 + 7) mod 251. */
 void	 tvec_pattern(uint8_t *buf, size_t n);
 /* Integer or string field as u64 (0 if missing). */
