@@ -4,7 +4,7 @@
  * through storaged (IPC_XSTAT for the size, IPC_CAT in APID_CHUNK pieces as
  * the client takes them), with one byte range per request (206 +
  * Content-Range; 416 when it lies outside the file; 400 for several).
- * Remote files (another peer's) are not streamed yet: docs/webapi.md.
+ * Remote files (another peer's, node=) are streamed by api_stream.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -167,8 +167,8 @@ api_unsatisfiable(struct api_req *r, uint64_t size)
  * (the reference's parameters), else everything.  Returns 0 and the part,
  * or a queued error reply in *rc.
  */
-static int
-api_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
+int
+api_file_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
     int *ranged, int *rc)
 {
 	const char *q;
@@ -223,7 +223,7 @@ api_warehouse_read(struct api_req *r)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (rc == 0)
 		return api_reply_error(r, 404, "not_found", "not in the warehouse");
-	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
+	if (api_file_part(r, size, &first, &len, &ranged, &rc) != 0)
 		return rc;
 	return api_stream(r, hash, size, first, len, ranged, "application/octet-stream");
 }
@@ -263,30 +263,17 @@ api_file_common(struct api_req *r, int view)
 		    api_parse_int(q, 0, 65535, &fmt) == 0 && fmt == 14)
 			ctype = "video/mp4";
 	}
-	/* nocache: the reference skips the warehouse; the file comes through it here. */
+	/* nocache: the reference skips the warehouse; a local copy is served here. */
 	(void)nocache;
 	if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (rc == 0 && !have_node)
 		return api_reply_error(r, 404, "not_found",
 		    "not in the local warehouse, and no node= to fetch it from");
-	if (rc == 0) {
-		/* Another peer's: fetched whole and verified, then served. */
-		switch (api_fetch_wait(r, hash, nid, (int)timeout * 1000, err, sizeof(err))) {
-		case 0:
-			break;
-		case API_FETCH_REFUSED:
-			return api_reply_error(r, 404, "refused", "%s", err);
-		case API_FETCH_UNREACHABLE:
-			return api_reply_error(r, 502, "unreachable", "%s", err);
-		default:
-			return api_reply_error(r, 504, "timeout", "%s", err);
-		}
-		if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) <= 0)
-			return api_reply_error(r, 502, "unreachable",
-			    "the file arrived but is not readable");
-	}
-	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
+	/* Another peer's: only the fragments the range covers (api_stream.c). */
+	if (rc == 0)
+		return api_stream_remote(r, hash, nid, (int)timeout * 1000, ctype);
+	if (api_file_part(r, size, &first, &len, &ranged, &rc) != 0)
 		return rc;
 	return api_stream(r, hash, size, first, len, ranged, ctype);
 }

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# apid_stream.sh — HTTP ranges of files served by peernet-apid: a file only
+# node B shares, streamed by A's apid (/file/read, /file/view with node=):
+# netd fetches only the fragments a range covers (ranged Transfer runs into
+# memory, verified per fragment against B's merkle leaves) — checked byte
+# for byte against the original for several ranges, a seek to 90 %, a
+# suffix, the whole file, 416; and with B's own transfer counters (the
+# bytes its uploads sent) showing that a seek to 90 % made B send only the
+# fragments from there on.  Then A's own files through /warehouse/read and
+# /file/read, served from the read-only descriptor storaged passes to apid.
+. "$(dirname "$0")/lib.sh"
+APID="$BIN/peernet-apid"
+KEY=0d6a3f1e-5b2c-4c7d-8e9f-1a2b3c4d5e6f
+IPA=127.0.69.1 IPB=127.0.69.2 PORT=7001 HPORT=8113
+U="http://$IPA:$HPORT"
+
+command -v curl >/dev/null && command -v jq >/dev/null && command -v b3sum >/dev/null ||
+	{ t_skip all "needs curl, jq and b3sum"; exit 0; }
+[ -x "$APID" ] || { t_fail build "$APID missing"; exit 0; }
+
+A=$(t_mkdir); B=$(t_mkdir)
+W=$(mktemp -d /tmp/peernet-apid-stream.XXXXXX); TMPDIRS+=("$W")
+"$CTL" -d "$A" init --listen "$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$A" up >/dev/null || { t_fail up "A did not start"; exit 0; }
+PA=$("$CTL" -d "$A" id --json | jq -r .peer_id)
+"$CTL" -d "$B" init --listen "$IPB:$PORT" --root "$PA@$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
+"$CTL" -d "$B" up >/dev/null || { t_fail up "B did not start"; exit 0; }
+NB=$("$CTL" -d "$B" id --json | jq -r .node_id)
+
+printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\n' "$IPA" "$HPORT" "$KEY" >> "$A/peernet.conf"
+chmod 640 "$A/peernet.conf"
+[ "$(id -u)" = 0 ] && chgrp --reference="$A/run" "$A/peernet.conf"
+"$APID" -d "$A" -f 2>"$W/apid.log" &
+APID_PID=$!
+trap 'kill $APID_PID 2>/dev/null; t_cleanup' EXIT
+up() { curl -sf -H "x-api-key: $KEY" "$U/test" | grep -qx ok; }
+wait_for 10 up || { t_fail apid_up "$(cat "$W/apid.log")"; exit 0; }
+
+# B's file: 5 MiB + a bit, so that its last fragment is short.
+SIZE=$((5 * 1048576 + 12345))
+head -c $SIZE /dev/urandom > "$W/f.bin"
+"$CTL" -d "$B" add "$W/f.bin" >/dev/null || { t_fail add "B add failed"; exit 0; }
+H=$(b3sum --no-names "$W/f.bin")
+has_peer() { "$CTL" -d "$A" peers --json 2>/dev/null | jq -e --arg n "$NB" '.peers | map(select(.node_id == $n)) | length == 1' >/dev/null; }
+wait_for 15 has_peer || t_fail peers "A does not see B"
+
+# sent: the file bytes B's uploads sent (its transfer counters, IPC_TRANSFERS).
+sent() { "$CTL" -d "$B" transfers --json | jq "[.[] | select(.role == \"upload\") | .done] | add // 0"; }
+# get NAME RANGE FIRST LEN [route]: a 206 of exactly bytes FIRST..FIRST+LEN-1.
+get() {
+	local name=$1 range=$2 first=$3 len=$4 route=${5:-/file/read} hdr
+	hdr=$(curl -s -D - -o "$W/got" -H "x-api-key: $KEY" -H "Range: bytes=$range" \
+	    "$U$route?hash=$H&node=$NB&timeout=20" | tr -d '\r')
+	if grep -q '^HTTP/1.1 206' <<<"$hdr" &&
+	    grep -qi "^content-range: bytes $first-$((first + len - 1))/$SIZE\$" <<<"$hdr" &&
+	    grep -qi '^accept-ranges: bytes$' <<<"$hdr" &&
+	    cmp -s "$W/got" <(tail -c +$((first + 1)) "$W/f.bin" | head -c "$len"); then
+		t_pass "$name"
+	else
+		t_fail "$name" "$(head -c 400 <<<"$hdr" | tr '\n' ' ') got $(stat -c %s "$W/got") bytes"
+	fi
+	HDR=$hdr
+}
+
+# --- the seek first, while B has served nothing: a player jumping to 90 % ---
+S90=$((SIZE * 9 / 10))
+before=$(sent)
+get seek_90_percent_exact "$S90-" $S90 $((SIZE - S90))
+grep -qi '^x-peernet-verified: fragments$' <<<"$HDR" &&
+	t_pass remote_ours_verified_per_fragment || t_fail remote_ours_verified_per_fragment "$HDR"
+sleep 1	# B's upload sessions end once their last bytes are acknowledged
+after=$(sent)
+fetched=$((after - before))
+# Fragments are 256 or 512 KiB: what precedes the seek's fragment, never.
+bound=$((SIZE - S90 + 524288 + 1))
+echo "# seek to $S90 of $SIZE: B sent $fetched bytes (bound $bound; the bytes before the seek: $S90)"
+if [ "$fetched" -ge $((SIZE - S90)) ] && [ "$fetched" -le $bound ]; then
+	t_pass seek_fetches_only_covered_fragments
+else
+	t_fail seek_fetches_only_covered_fragments "B sent $fetched bytes, bound $bound"
+fi
+A_JSON=$("$CTL" -d "$A" transfers --json)
+jq -e 'map(select(.role == "download" and .verified == "fragments")) | length >= 1' <<<"$A_JSON" >/dev/null &&
+	t_pass stream_listed_in_transfers || t_fail stream_listed_in_transfers "$A_JSON"
+
+# --- more ranges --------------------------------------------------------------
+get first_kilobyte 0-999 0 1000
+get middle_range_across_fragments 1234567-2345678 1234567 $((2345678 - 1234567 + 1))
+get suffix_range -1000 $((SIZE - 1000)) 1000
+get last_byte "$((SIZE - 1))-$((SIZE - 1))" $((SIZE - 1)) 1
+get view_range 262140-262150 262140 11 /file/view
+before=$(sent)
+get small_range_one_fragment 3000000-3000009 3000000 10
+sleep 1
+fetched=$(( $(sent) - before ))
+[ "$fetched" -le $((524288 + 1)) ] && t_pass small_range_fetches_one_fragment ||
+	t_fail small_range_fetches_one_fragment "B sent $fetched bytes for 10"
+
+# The whole file, no Range: 200 and every byte.
+s=$(curl -s -o "$W/got" -w '%{http_code}' -H "x-api-key: $KEY" "$U/file/read?hash=$H&node=$NB&timeout=20")
+[ "$s" = 200 ] && cmp -s "$W/got" "$W/f.bin" && t_pass whole_file_200_exact ||
+	t_fail whole_file_200_exact "$s, $(stat -c %s "$W/got") bytes"
+# format=14: served as MP4 (the reference's quirk), ranged.
+ct=$(curl -s -D - -o /dev/null -H "x-api-key: $KEY" -H "Range: bytes=0-0" \
+    "$U/file/view?hash=$H&node=$NB&format=14" | tr -d '\r' | grep -i '^content-type:')
+[ "${ct,,}" = "content-type: video/mp4" ] && t_pass view_format14_mp4 || t_fail view_format14_mp4 "$ct"
+
+# --- 416 names the size ---------------------------------------------------
+hdr=$(curl -s -D - -o "$W/body" -H "x-api-key: $KEY" -H "Range: bytes=$SIZE-" \
+    "$U/file/read?hash=$H&node=$NB" | tr -d '\r')
+grep -q '^HTTP/1.1 416' <<<"$hdr" && grep -qi "^content-range: bytes \*/$SIZE\$" <<<"$hdr" &&
+    jq -e '.code == "range"' "$W/body" >/dev/null &&
+	t_pass remote_416_with_size || t_fail remote_416_with_size "$(head -c 300 <<<"$hdr")"
+s=$(curl -s -o "$W/body" -w '%{http_code}' -H "x-api-key: $KEY" -H "Range: bytes=0-1,5-6" \
+    "$U/file/read?hash=$H&node=$NB")
+[ "$s" = 400 ] && t_pass remote_several_ranges_400 || t_fail remote_several_ranges_400 "$s"
+# An unknown hash on B: a JSON error, not a hang.
+s=$(curl -s -o "$W/body" -w '%{http_code}' -H "x-api-key: $KEY" "$U/file/read?hash=$(printf '%064d' 9)&node=$NB&timeout=5")
+case "$s" in 404|502|504) jq -e .error "$W/body" >/dev/null && t_pass remote_missing_json_error ||
+	t_fail remote_missing_json_error "no JSON" ;;
+*) t_fail remote_missing_json_error "$s" ;; esac
+# The file is still only B's: streaming stored nothing at A.
+"$CTL" -d "$A" cat "$H" >/dev/null 2>&1 && t_fail stream_stores_nothing "A has it" ||
+	t_pass stream_stores_nothing
+
+kill $APID_PID 2>/dev/null; wait $APID_PID 2>/dev/null
+grep -q 'sanitizer\|runtime error' "$W/apid.log" && t_fail apid_log_clean "$(grep -m3 'sanitizer\|runtime error' "$W/apid.log")" ||
+	t_pass apid_log_clean
