@@ -123,6 +123,40 @@ case "$s" in 404|502|504) jq -e .error "$W/body" >/dev/null && t_pass remote_mis
 "$CTL" -d "$A" cat "$H" >/dev/null 2>&1 && t_fail stream_stores_nothing "A has it" ||
 	t_pass stream_stores_nothing
 
+# --- A's own file: from storaged's read-only descriptor (sendfile) -----------
+LSIZE=$((3 * 1048576 + 777))
+head -c $LSIZE /dev/urandom > "$W/l.bin"
+"$CTL" -d "$A" add "$W/l.bin" >/dev/null || t_fail add "A add failed"
+HL=$(b3sum --no-names "$W/l.bin")
+nfd() { ls /proc/$APID_PID/fd 2>/dev/null | wc -l; }
+fds_before=$(nfd)
+# lget NAME ROUTE RANGE FIRST LEN
+lget() {
+	local hdr
+	hdr=$(curl -s -D - -o "$W/got" -H "x-api-key: $KEY" -H "Range: bytes=$3" "$U$2?hash=$HL" | tr -d '\r')
+	if grep -q '^HTTP/1.1 206' <<<"$hdr" &&
+	    grep -qi "^content-range: bytes $4-$(($4 + $5 - 1))/$LSIZE\$" <<<"$hdr" &&
+	    grep -qi '^x-peernet-source: descriptor$' <<<"$hdr" &&
+	    cmp -s "$W/got" <(tail -c +$(($4 + 1)) "$W/l.bin" | head -c "$5"); then
+		t_pass "$1"
+	else
+		t_fail "$1" "$(head -c 400 <<<"$hdr" | tr '\n' ' ') got $(stat -c %s "$W/got") bytes"
+	fi
+}
+lget local_fd_first_bytes /warehouse/read 0-99 0 100
+lget local_fd_seek_90_percent /warehouse/read "$((LSIZE * 9 / 10))-" $((LSIZE * 9 / 10)) $((LSIZE - LSIZE * 9 / 10))
+lget local_fd_middle /file/read 1000000-2000000 1000000 1000001
+lget local_fd_suffix /file/view -4096 $((LSIZE - 4096)) 4096
+s=$(curl -s -D "$W/h" -o "$W/got" -w '%{http_code}' -H "x-api-key: $KEY" "$U/warehouse/read?hash=$HL")
+[ "$s" = 200 ] && cmp -s "$W/got" "$W/l.bin" && grep -qi '^x-peernet-source: descriptor' "$W/h" &&
+	t_pass local_fd_whole_file || t_fail local_fd_whole_file "$s"
+s=$(curl -s -o "$W/body" -w '%{http_code}' -H "x-api-key: $KEY" -H "Range: bytes=$LSIZE-" "$U/warehouse/read?hash=$HL")
+[ "$s" = 416 ] && t_pass local_416 || t_fail local_416 "$s"
+sleep 0.5
+fds_after=$(nfd)
+[ "$fds_after" -le "$fds_before" ] && t_pass local_fd_none_left_open ||
+	t_fail local_fd_none_left_open "apid held $fds_before descriptors, now $fds_after"
+
 kill $APID_PID 2>/dev/null; wait $APID_PID 2>/dev/null
 grep -q 'sanitizer\|runtime error' "$W/apid.log" && t_fail apid_log_clean "$(grep -m3 'sanitizer\|runtime error' "$W/apid.log")" ||
 	t_pass apid_log_clean
