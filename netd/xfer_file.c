@@ -2107,8 +2107,9 @@ netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size
  * asked on its sequence (XFER_PROTO_MERKLE); IPC_STREAM_OPEN is answered
  * once both are settled.  Each IPC_STREAM_READ at an offset outside the
  * current run starts a run over the fragments from the one holding the
- * offset to the reader's end (at most XF_ST_RUN_MAX), so a seek to 90 %
- * fetches nothing before it.  With leaves (a peer of ours, files up to
+ * offset to the reader's end (XF_ST_RUN_FIRST fragments after a seek, twice
+ * as many for each run that continues the last, at most XF_ST_RUN_MAX), so
+ * a seek to 90 % fetches nothing before it and little after its first byte.  With leaves (a peer of ours, files up to
  * XF_MK_MAX_FILE) a fragment is handed to apid only once it hashed to its
  * leaf; a bad one is refetched from its offset (XF_MAX_REFETCH in all).
  * From a reference peer the bytes go out as they come: unverified, which
@@ -2116,6 +2117,7 @@ netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size
  */
 #define XF_ST_MAX		4		/* streams at once */
 #define XF_ST_RUN_MAX		(8u << 20)	/* bytes one run asks for at most */
+#define XF_ST_RUN_FIRST		2		/* fragments a run after a seek asks for */
 #define XF_ST_IDLE_MS		30000		/* a stream nobody reads ends */
 #define XF_ST_READ_WAIT_MS	20000		/* a read not satisfied by then fails */
 
@@ -2130,6 +2132,7 @@ struct xf_stream {
 	int			 verified;	/* per fragment, against the leaves */
 	uint64_t		 size, frag;
 	uint64_t		 run_off, run_len;	/* the current run's range */
+	uint64_t		 next_run;	/* bytes the next run asks for at most */
 	uint8_t			*buf;		/* run_len bytes */
 	uint64_t		 have;		/* of the run received */
 	uint64_t		 ok;		/* of the run verified (or = have) */
@@ -2211,12 +2214,25 @@ xf_st_run_for_read(struct xf_sess *s)
 	uint64_t off, end, max;
 
 	off = st->rd.offset - st->rd.offset % st->frag;
+	/*
+	 * Runs grow like a reader's appetite: a seek asks for XF_ST_RUN_FIRST
+	 * fragments (its first byte comes after those only), each run that
+	 * continues the last one for twice as much, up to XF_ST_RUN_MAX.
+	 */
+	if (st->run_len > 0 && off == st->run_off + st->run_len && st->next_run > 0)
+		st->next_run = st->next_run * 2;
+	else
+		st->next_run = XF_ST_RUN_FIRST * st->frag;
 	end = st->rd.end < st->size ? st->rd.end : st->size;
 	/* Up to the fragment holding the reader's last byte: nothing after it. */
 	end = (end + st->frag - 1) / st->frag * st->frag;
 	if (end > st->size)
 		end = st->size;
 	max = XF_ST_RUN_MAX / st->frag * st->frag;
+	if (st->next_run < max)
+		max = st->next_run;
+	else
+		st->next_run = max;
 	if (max < st->frag)
 		max = st->frag;
 	if (end - off > max)
