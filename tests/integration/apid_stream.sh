@@ -4,9 +4,11 @@
 # netd fetches only the fragments a range covers (ranged Transfer runs into
 # memory, verified per fragment against B's merkle leaves) — checked byte
 # for byte against the original for several ranges, a seek to 90 %, a
-# suffix, the whole file, 416; and with B's own transfer counters (the
-# bytes its uploads sent) showing that a seek to 90 % made B send only the
-# fragments from there on.  Then A's own files through /warehouse/read and
+# suffix, the whole file, 416; a file of one fragment (unverified, said so);
+# a 40 MiB file read from 90 % to its end; a corrupt sharer (a flipped byte:
+# the client never gets it, A counts 3 bad fragments); and with B's own
+# transfer counters (the bytes its uploads sent) showing that a seek to 90 %
+# made B send only the fragments from there on.  Then A's own files through /warehouse/read and
 # /file/read, served from the read-only descriptor storaged passes to apid.
 . "$(dirname "$0")/lib.sh"
 APID="$BIN/peernet-apid"
@@ -122,6 +124,67 @@ case "$s" in 404|502|504) jq -e .error "$W/body" >/dev/null && t_pass remote_mis
 # The file is still only B's: streaming stored nothing at A.
 "$CTL" -d "$A" cat "$H" >/dev/null 2>&1 && t_fail stream_stores_nothing "A has it" ||
 	t_pass stream_stores_nothing
+
+# --- a file of one fragment: no merkle tree, bytes passed unverified (said so) ---
+head -c 100000 /dev/urandom > "$W/s.bin"
+"$CTL" -d "$B" add "$W/s.bin" >/dev/null
+HS=$(b3sum --no-names "$W/s.bin")
+hdr=$(curl -s -D - -o "$W/got" -H "x-api-key: $KEY" -H "Range: bytes=500-" \
+    "$U/file/read?hash=$HS&node=$NB&timeout=20" | tr -d '\r')
+grep -q '^HTTP/1.1 206' <<<"$hdr" && grep -qi '^x-peernet-verified: none$' <<<"$hdr" &&
+    cmp -s "$W/got" <(tail -c +501 "$W/s.bin") && t_pass one_fragment_file_unverified_said ||
+	t_fail one_fragment_file_unverified_said "$(head -c 300 <<<"$hdr")"
+
+# --- a larger file: a seek to 90 % read to the end, runs growing -------------
+LBIG=$((40 * 1048576 + 4321))
+head -c $LBIG /dev/urandom > "$W/big.bin"
+"$CTL" -d "$B" add "$W/big.bin" >/dev/null
+HG=$(b3sum --no-names "$W/big.bin")
+G90=$((LBIG * 9 / 10))
+before=$(sent)
+hdr=$(curl -s -D - -o "$W/got" -H "x-api-key: $KEY" -H "Range: bytes=$G90-" \
+    "$U/file/read?hash=$HG&node=$NB&timeout=20" | tr -d '\r')
+grep -q '^HTTP/1.1 206' <<<"$hdr" && cmp -s "$W/got" <(tail -c +$((G90 + 1)) "$W/big.bin") &&
+	t_pass big_seek_90_percent_to_end_exact || t_fail big_seek_90_percent_to_end_exact "$(head -c 300 <<<"$hdr")"
+sleep 1
+fetched=$(( $(sent) - before ))
+echo "# 40 MiB file, seek to $G90 read to the end: B sent $fetched bytes for $((LBIG - G90))"
+[ "$fetched" -ge $((LBIG - G90)) ] && [ "$fetched" -le $((LBIG - G90 + 524288 + 1)) ] &&
+	t_pass big_seek_fetches_only_covered_fragments ||
+	t_fail big_seek_fetches_only_covered_fragments "B sent $fetched"
+
+# --- a corrupt sharer: no bad byte ever reaches the client -------------------
+# 3,000,000 bytes, fragments of 256 KiB: byte 1,500,000 is in fragment 5
+# (1310720-1572863).  B's stored copy gets it flipped after adding.
+wh_path() { echo "$1/storage/warehouse/${2:0:4}/${2:4:4}/${2:8}"; }
+flip() {
+	local b
+	b=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	printf "$(printf '\\%03o' $(( (b ^ 255) & 255 )))" |
+	    dd of="$1" bs=1 seek="$2" count=1 conv=notrunc 2>/dev/null
+}
+counter() { "$CTL" -d "$1" status --json | jq -r ".network.counters.$2 // 0"; }
+head -c 3000000 /dev/urandom > "$W/bad.bin"
+"$CTL" -d "$B" add "$W/bad.bin" >/dev/null
+HX=$(b3sum --no-names "$W/bad.bin")
+flip "$(wh_path "$B" "$HX")" 1500000
+bad0=$(counter "$A" xfer_bad_fragment)
+curl -s -o "$W/got" -H "x-api-key: $KEY" "$U/file/read?hash=$HX&node=$NB&timeout=20"
+got=$(stat -c %s "$W/got")
+bad1=$(counter "$A" xfer_bad_fragment)
+echo "# corrupt fragment 5: the client got $got bytes; A counted $((bad1 - bad0)) bad fragments"
+if [ "$got" -le 1310720 ] && cmp -s "$W/got" <(head -c "$got" "$W/bad.bin") &&
+    [ $((bad1 - bad0)) = 3 ]; then
+	t_pass corrupt_fragment_never_reaches_client
+else
+	t_fail corrupt_fragment_never_reaches_client "got $got bytes, bad fragments $((bad1 - bad0))"
+fi
+# The fragments after the bad one are fine: a range there is served whole.
+get_x() { curl -s -D - -o "$W/got" -H "x-api-key: $KEY" -H "Range: bytes=$1" \
+    "$U/file/read?hash=$HX&node=$NB&timeout=20" | tr -d '\r'; }
+hdr=$(get_x 1600000-1700000)
+grep -q '^HTTP/1.1 206' <<<"$hdr" && cmp -s "$W/got" <(tail -c +1600001 "$W/bad.bin" | head -c 100001) &&
+	t_pass range_past_corrupt_fragment_exact || t_fail range_past_corrupt_fragment_exact "$(head -c 200 <<<"$hdr")"
 
 # --- A's own file: from storaged's read-only descriptor (sendfile) -----------
 LSIZE=$((3 * 1048576 + 777))
