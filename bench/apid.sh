@@ -189,3 +189,21 @@ printf 'BENCH apid_remote_seek_ttfb %.0f ms limit=300 ratio=%.2f\n' "$ms" "$(ech
 # A few fragments: 4 of the 512 KiB a 1 GiB file has.
 printf 'BENCH apid_remote_seek_fetched_KiB %d KiB limit=2048 ratio=%.2f\n' "$kib" \
     "$(echo "$kib / 2048" | bc -l)"
+
+# --- a remote file read in sequence: the stream against a probe --------------
+# 64 MiB from the seek on, through apid, against `peernetctl probe` of the
+# whole file (the same Transfer machinery into memory, one run, no HTTP):
+# what streaming in growing runs costs.  Not a goal of the issue: for information.
+L=$((64 * 1048576)); [ $L -gt $((SIZE - S90)) ] && L=$((SIZE - S90))
+set -- $(curl -s -H "Range: bytes=$S90-$((S90 + L - 1))" -o /dev/null \
+    -w '%{speed_download} %{size_download}' "$U/file/read?hash=$HR&node=$NB&timeout=30")
+st=$(echo "${1:-0} / 1000000" | bc -l)
+[ "${2:-0}" = "$L" ] || echo "# apid: the sequential read gave ${2:-0} of $L bytes"
+pr=$("$CTL" -d "$A" probe --json "$NB" "$HR" 2>/dev/null | jq -r '.rate // 0')
+pr=$(echo "${pr:-0} / 1000000" | bc -l)
+if [ "$(echo "$pr > 0" | bc)" = 1 ]; then
+	printf 'BENCH apid_remote_stream_MBps %.1f MB/s limit=%.1f ratio=%.2f\n' "$st" "$pr" \
+	    "$(echo "$st / $pr" | bc -l)"
+else
+	printf 'BENCH apid_remote_stream_MBps %.1f MB/s limit=0 ratio=0\n' "$st"
+fi

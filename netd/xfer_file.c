@@ -2107,16 +2107,21 @@ netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size
  * asked on its sequence (XFER_PROTO_MERKLE); IPC_STREAM_OPEN is answered
  * once both are settled.  Each IPC_STREAM_READ at an offset outside the
  * current run starts a run over the fragments from the one holding the
- * offset to the reader's end (XF_ST_RUN_FIRST fragments after a seek, twice
- * as many for each run that continues the last, at most XF_ST_RUN_MAX), so
- * a seek to 90 % fetches nothing before it and little after its first byte.  With leaves (a peer of ours, files up to
+ * offset: XF_ST_RUN_FIRST fragments after a seek, so that a seek to 90 %
+ * fetches nothing before it and little after its first byte; a run that
+ * continues the last one asks for the rest of the reader's range at once.
+ * A run is held in a window of XF_ST_WINDOW bytes: while the reader is
+ * behind, netd stops reading the UDT stream and UDT's flow control holds
+ * the peer, so a reader that stops costs at most the window and UDT's
+ * buffers (and apid closes the stream when its client goes).  With leaves
+ * (a peer of ours, files up to
  * XF_MK_MAX_FILE) a fragment is handed to apid only once it hashed to its
  * leaf; a bad one is refetched from its offset (XF_MAX_REFETCH in all).
  * From a reference peer the bytes go out as they come: unverified, which
  * the open reply says (no IPC_STREAM_F_VERIFIED) and apid tells its client.
  */
 #define XF_ST_MAX		4		/* streams at once */
-#define XF_ST_RUN_MAX		(8u << 20)	/* bytes one run asks for at most */
+#define XF_ST_WINDOW		(8u << 20)	/* bytes of a run held at once */
 #define XF_ST_RUN_FIRST		2		/* fragments a run after a seek asks for */
 #define XF_ST_IDLE_MS		30000		/* a stream nobody reads ends */
 #define XF_ST_READ_WAIT_MS	20000		/* a read not satisfied by then fails */
@@ -2132,10 +2137,17 @@ struct xf_stream {
 	int			 verified;	/* per fragment, against the leaves */
 	uint64_t		 size, frag;
 	uint64_t		 run_off, run_len;	/* the current run's range */
-	uint64_t		 next_run;	/* bytes the next run asks for at most */
-	uint8_t			*buf;		/* run_len bytes */
-	uint64_t		 have;		/* of the run received */
-	uint64_t		 ok;		/* of the run verified (or = have) */
+	/*
+	 * A window of the run: buf[0, have) holds file bytes from win_off,
+	 * fragment-aligned; buf[0, ok) of them are verified (or = have).
+	 * Bytes the reader has passed are dropped in whole fragments.
+	 */
+	uint8_t			*buf;
+	size_t			 cap;		/* window bytes: <= XF_ST_WINDOW */
+	size_t			 alloc;
+	uint64_t		 win_off;
+	uint64_t		 have;
+	uint64_t		 ok;
 	uint64_t		 fetched;	/* file bytes received, every run */
 	uint8_t			 one;		/* the size run's byte */
 };
@@ -2161,11 +2173,17 @@ xf_st_release(struct xf_sess *s, int ok, const char *why)
 	s->st = NULL;
 }
 
+/*
+ * Answers the waiting read with n bytes at from; then drops the whole
+ * fragments the reader has passed once they fill half the window (the
+ * next read starts at from + n: a response is read in order).
+ */
 static void
 xf_st_reply_read(struct xf_sess *s, uint64_t from, uint32_t n)
 {
 	struct xf_stream *st = s->st;
 	struct ipc_data d;
+	uint64_t drop;
 	long l;
 
 	memset(&d, 0, sizeof(d));
@@ -2177,11 +2195,23 @@ xf_st_reply_read(struct xf_sess *s, uint64_t from, uint32_t n)
 		ipc_reply_error(st->read_req, IPC_ERR_FAILED, "reply buffer");
 	} else {
 		if (n > 0)
-			memcpy(xf_st_out + l, st->buf + (from - st->run_off), n);
+			memcpy(xf_st_out + l, st->buf + (from - st->win_off), n);
 		ipc_reply(st->read_req, xf_st_out, (size_t)l + n);
 	}
 	st->read_req = NULL;
 	st->last_use = xf_now();
+	if (n == 0 || st->buf == NULL || from < st->win_off)
+		return;
+	drop = from + n - st->win_off;
+	if (drop > st->ok)
+		drop = st->ok;
+	drop -= drop % st->frag;
+	if (drop == 0 || (drop < st->cap / 2 && st->have < st->cap))
+		return;
+	memmove(st->buf, st->buf + drop, (size_t)(st->have - drop));
+	st->win_off += drop;
+	st->have -= drop;
+	st->ok -= drop;
 }
 
 /* A run over [off, off + len): fragments, memory only.  0, or -1 (s ended). */
@@ -2189,16 +2219,22 @@ static int
 xf_st_run(struct xf_sess *s, uint64_t off, uint64_t len)
 {
 	struct xf_stream *st = s->st;
+	size_t cap = len < XF_ST_WINDOW ? (size_t)len : XF_ST_WINDOW;
 	uint8_t *p;
 
-	if (len > st->run_len || st->buf == NULL) {
-		if ((p = realloc(st->buf, (size_t)len)) == NULL) {
+	/* Whole fragments fit: the window is at least one (<= 512 KiB, §4.1). */
+	if (cap < st->frag && len >= st->frag)
+		cap = (size_t)st->frag;
+	if (cap > st->alloc) {
+		if ((p = realloc(st->buf, cap)) == NULL) {
 			xf_end(s, 0, s->conn != NULL, "out of memory");
 			return -1;
 		}
 		st->buf = p;
+		st->alloc = cap;
 	}
-	st->run_off = off;
+	st->cap = cap;
+	st->run_off = st->win_off = off;
 	st->run_len = len;
 	st->have = st->ok = 0;
 	s->offset = off;
@@ -2211,61 +2247,51 @@ static int
 xf_st_run_for_read(struct xf_sess *s)
 {
 	struct xf_stream *st = s->st;
-	uint64_t off, end, max;
+	uint64_t off, end;
+	int cont;
 
 	off = st->rd.offset - st->rd.offset % st->frag;
-	/*
-	 * Runs grow like a reader's appetite: a seek asks for XF_ST_RUN_FIRST
-	 * fragments (its first byte comes after those only), each run that
-	 * continues the last one for twice as much, up to XF_ST_RUN_MAX.
-	 */
-	if (st->run_len > 0 && off == st->run_off + st->run_len && st->next_run > 0)
-		st->next_run = st->next_run * 2;
-	else
-		st->next_run = XF_ST_RUN_FIRST * st->frag;
+	cont = st->run_len > 0 && off == st->run_off + st->run_len;
 	end = st->rd.end < st->size ? st->rd.end : st->size;
 	/* Up to the fragment holding the reader's last byte: nothing after it. */
 	end = (end + st->frag - 1) / st->frag * st->frag;
 	if (end > st->size)
 		end = st->size;
-	max = XF_ST_RUN_MAX / st->frag * st->frag;
-	if (st->next_run < max)
-		max = st->next_run;
-	else
-		st->next_run = max;
-	if (max < st->frag)
-		max = st->frag;
-	if (end - off > max)
-		end = off + max;
+	if (!cont && end - off > XF_ST_RUN_FIRST * st->frag)
+		end = off + XF_ST_RUN_FIRST * st->frag;
 	return xf_st_run(s, off, end - off);
 }
 
-/* Answers the waiting read when its bytes are there, or starts their run. */
-static void
+/*
+ * Answers the waiting read when its bytes are there, or starts their run.
+ * 1 when it answered (the window may have room again).
+ */
+static int
 xf_st_serve(struct xf_sess *s)
 {
 	struct xf_stream *st = s->st;
 	uint64_t at, n;
 
 	if (st == NULL || st->read_req == NULL || st->phase != ST_OPEN)
-		return;
+		return 0;
 	at = st->rd.offset;
 	if (at >= st->size) {
 		xf_st_reply_read(s, at, 0);
-		return;
+		return 1;
 	}
-	if (st->buf != NULL && at >= st->run_off && at < st->run_off + st->ok) {
-		n = st->run_off + st->ok - at;
+	if (st->buf != NULL && at >= st->win_off && at < st->win_off + st->ok) {
+		n = st->win_off + st->ok - at;
 		if (n > st->rd.max)
 			n = st->rd.max;
 		xf_st_reply_read(s, at, (uint32_t)n);
-		return;
+		return 1;
 	}
-	/* This run brings it (it is still under way): wait. */
-	if (s->conn != NULL && at >= st->run_off + st->ok &&
-	    at < st->run_off + st->run_len)
-		return;
+	/* This run brings it (it is still under way, the window reaches it): wait. */
+	if (s->conn != NULL && at >= st->win_off + st->ok &&
+	    at < st->run_off + st->run_len && at < st->win_off + st->cap)
+		return 0;
 	(void)xf_st_run_for_read(s);
+	return 0;
 }
 
 /* The stream header of a run (§9.3): exactly what was asked.  0 or -1 (s ended). */
@@ -2312,7 +2338,7 @@ xf_st_verify(struct xf_sess *s)
 		return 0;
 	}
 	while (st->ok < st->have) {
-		fo = st->run_off + st->ok;
+		fo = st->win_off + st->ok;
 		idx = fo / st->frag;
 		flen = st->size - fo < st->frag ? st->size - fo : st->frag;
 		if (st->have - st->ok < flen)
@@ -2382,6 +2408,7 @@ static void
 xf_pump_stream(struct xf_sess *s)
 {
 	struct xf_stream *st = s->st;
+	uint64_t want;
 	ssize_t got;
 	int rc;
 
@@ -2430,25 +2457,34 @@ xf_pump_stream(struct xf_sess *s)
 		xf_st_opened(s);
 		return;
 	}
-	while (s->conn != NULL && s->hlen == WIRE_FILE_HEADER_SIZE &&
-	    st->have < st->run_len) {
-		got = udt_read(s->conn, st->buf + st->have, (size_t)(st->run_len - st->have));
-		if (got == 0)
-			break;
-		if (got < 0) {
-			xf_end(s, 0, 1, udt_strerror((int)got));
-			return;
+	do {
+		/* Into the window while it has room; UDT's window holds the peer else. */
+		while (s->conn != NULL && s->hlen == WIRE_FILE_HEADER_SIZE &&
+		    st->win_off + st->have < st->run_off + st->run_len &&
+		    st->have < st->cap) {
+			want = st->cap - st->have;
+			if (want > st->run_off + st->run_len - st->win_off - st->have)
+				want = st->run_off + st->run_len - st->win_off - st->have;
+			got = udt_read(s->conn, st->buf + st->have, (size_t)want);
+			if (got == 0)
+				break;
+			if (got < 0) {
+				xf_end(s, 0, 1, udt_strerror((int)got));
+				return;
+			}
+			st->have += (uint64_t)got;
+			st->fetched += (uint64_t)got;
+			s->done = st->fetched;
+			if (xf_st_verify(s) != 0)
+				return;		/* a new run, or s ended */
 		}
-		st->have += (uint64_t)got;
-		st->fetched += (uint64_t)got;
-		s->done = st->fetched;
-		if (xf_st_verify(s) != 0)
-			return;		/* a new run, or s ended */
-	}
-	/* The run has every byte it asked for: free the provider (§9.6). */
-	if (s->conn != NULL && st->run_len > 0 && st->have == st->run_len)
-		xf_stream_stop(s);
-	xf_st_serve(s);
+		/* The run has every byte it asked for: free the provider (§9.6). */
+		if (s->conn != NULL && st->run_len > 0 &&
+		    st->win_off + st->have == st->run_off + st->run_len)
+			xf_stream_stop(s);
+		/* An answer may have made room in the window: read on. */
+	} while (xf_st_serve(s) && s->st != NULL && s->conn != NULL &&
+	    st->have < st->cap);
 }
 
 /* From xfer_file_tick for a stream: 1 when it ended. */
@@ -2566,7 +2602,7 @@ netd_req_stream_read(struct netd *n, struct ipc_req *req, const uint8_t *msg, si
 	s->st->read_req = req;
 	s->st->rd = q;
 	s->st->read_at = s->st->last_use = xf_now();
-	xf_st_serve(s);
+	xf_pump(s);
 }
 
 void
