@@ -145,7 +145,7 @@ struct ipc_stream_info {
  * fragments past it.  Reply: ipc_data (id = number, offset, 0..max bytes;
  * none at the end of the file), sent once bytes at offset are there.
  */
-#define IPC_STREAM_READ_MAX	(512 * 1024)
+#define IPC_STREAM_READ_MAX	(1024 * 1024 - 4096)	/* a reply within IPC_MSG_MAX */
 struct ipc_stream_read {
 	uint32_t	number;
 	uint64_t	offset;
