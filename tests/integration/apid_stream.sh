@@ -221,5 +221,16 @@ fds_after=$(nfd)
 	t_fail local_fd_none_left_open "apid held $fds_before descriptors, now $fds_after"
 
 kill $APID_PID 2>/dev/null; wait $APID_PID 2>/dev/null
-grep -q 'sanitizer\|runtime error' "$W/apid.log" && t_fail apid_log_clean "$(grep -m3 'sanitizer\|runtime error' "$W/apid.log")" ||
-	t_pass apid_log_clean
+# Under the sanitizers (check-san): no report from apid nor from either node's daemons.
+logs=("$W/apid.log" "$A"/log/*.log "$B"/log/*.log)
+if grep -qi 'sanitizer\|runtime error' "${logs[@]}" 2>/dev/null; then
+	t_fail logs_clean "$(grep -i -m3 'sanitizer\|runtime error' "${logs[@]}" 2>/dev/null)"
+else
+	t_pass logs_clean
+fi
+# netd and storaged of both nodes outlived every stream (nothing crashed).
+alive=1
+for d in "$A" "$B"; do
+	for n in netd storaged; do flock -n "$d/run/$n.lock" true && alive=0; done
+done
+[ $alive = 1 ] && t_pass daemons_alive_after_streams || t_fail daemons_alive_after_streams "a daemon is gone"
