@@ -250,7 +250,9 @@ api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[
 		break;
 	case API_FETCH_REFUSED:
 		api_st_close(s);
-		if (strstr(err, "too many streams") != NULL)
+		/* Ours or the peer's limit on transfers at once: try again later. */
+		if (strstr(err, "too many streams") != NULL ||
+		    strstr(err, "terminated by the peer") != NULL)
 			return api_reply_error(r, 503, "busy", "%s", err);
 		return api_reply_error(r, 404, "refused", "%s", err);
 	case API_FETCH_UNREACHABLE:

@@ -153,6 +153,26 @@ echo "# 40 MiB file, seek to $G90 read to the end: B sent $fetched bytes for $((
 	t_pass big_seek_fetches_only_covered_fragments ||
 	t_fail big_seek_fetches_only_covered_fragments "B sent $fetched"
 
+# --- streams at once: B serves a peer 2 transfers at a time (XF_MAX_SERVE_PEER);
+# a third stream is told to come back later (503), not that the file is missing.
+pids=()
+for i in 1 2; do
+	curl -s --limit-rate 100k -o /dev/null -H "x-api-key: $KEY" \
+	    "$U/file/read?hash=$HG&node=$NB&timeout=20" & pids+=($!)
+done
+# Both held open on B's side (its uploads, flow-controlled by the slow clients).
+busy() { [ "$("$CTL" -d "$B" transfers --json | jq '[.[] | select(.role == "upload" and .state == "running")] | length')" -ge 2 ]; }
+wait_for 10 busy
+s=$(curl -s -o "$W/body" -w '%{http_code}' -H "x-api-key: $KEY" -H "Range: bytes=0-9" \
+    "$U/file/read?hash=$HG&node=$NB&timeout=20")
+[ "$s" = 503 ] && jq -e '.code == "busy"' "$W/body" >/dev/null && t_pass third_stream_at_once_503 ||
+	t_fail third_stream_at_once_503 "$s $(head -c 200 "$W/body")"
+kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+# Their clients gone, the streams are closed: a new one is served.
+again() { [ "$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $KEY" -H "Range: bytes=0-9" \
+    "$U/file/read?hash=$HG&node=$NB&timeout=20")" = 206 ]; }
+wait_for 10 again && t_pass streams_freed_when_clients_go || t_fail streams_freed_when_clients_go "still refused"
+
 # --- a corrupt sharer: no bad byte ever reaches the client -------------------
 # 3,000,000 bytes, fragments of 256 KiB: byte 1,500,000 is in fragment 5
 # (1310720-1572863).  B's stored copy gets it flipped after adding.
