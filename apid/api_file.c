@@ -1,21 +1,29 @@
 /*
  * api_file.c — file bytes over HTTP (FEATURES.md §3.6 /warehouse/read,
  * §3.7 /file/read and /file/view): the local warehouse's files, read
- * through storaged (IPC_XSTAT for the size, IPC_CAT in APID_CHUNK pieces as
- * the client takes them), with one byte range per request (206 +
+ * from a read-only descriptor storaged passes over its bulk channel
+ * (IPC_FILE_FD, SCM_RIGHTS) and sent with sendfile, or else through storaged
+ * (IPC_XSTAT for the size, IPC_CAT in APID_CHUNK pieces as the client takes
+ * them), with one byte range per request (206 +
  * Content-Range; 416 when it lies outside the file; 400 for several).
- * Remote files (another peer's) are not streamed yet: docs/webapi.md.
+ * Remote files (another peer's, node=) are streamed by api_stream.c.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "apid.h"
+#include "daemon.h"
 #include "ident.h"
 #include "ipc.h"
+#include "log.h"
 
 struct api_stream {
 	struct apid	*api;
@@ -96,8 +104,49 @@ api_stream_free(void *cls)
 }
 
 /*
+ * A read-only descriptor of the stored file from storaged (IPC_FILE_FD on
+ * its bulk channel, SCM_RIGHTS): the descriptor, or -1 when storaged did not
+ * give one (the caller reads through IPC_CAT instead).  Checked before use:
+ * a regular file, opened read-only, of the size storaged reported.
+ */
+static int
+api_file_fd(struct apid *api, const uint8_t hash[32], uint64_t want_size)
+{
+	struct ipc_file_fd_req q;
+	struct stat sb;
+	char path[PATH_MAX], err[256];
+	uint8_t req[64], *rep;
+	uint64_t size;
+	size_t len;
+	long n;
+	int fd, fl;
+
+	memcpy(q.hash, hash, 32);
+	if ((n = ipc_file_fd_req_encode(req, sizeof(req), &q)) < 0 ||
+	    daemon_sock_path(api->d, "storaged-bulk", path, sizeof(path)) == -1)
+		return -1;
+	if (ipc_bulk_call_fd(path, req, (size_t)n, &rep, &len, &fd,
+	    (int)api->conf->ipc_timeout_ms, err, sizeof(err)) != 0) {
+		log_debug("file descriptor from storaged: %s", err);
+		return -1;
+	}
+	n = ipc_file_fd_rep_decode(rep, len, &size);
+	free(rep);
+	if (n != 0 || fd < 0 || size != want_size || fstat(fd, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size ||
+	    (fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_ACCMODE) != O_RDONLY) {
+		if (fd >= 0)
+			close(fd);
+		log_debug("file descriptor from storaged: not the file asked for");
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Serves [first, first+len) of a warehouse file of size bytes: 206 with
- * Content-Range when ranged, else 200.
+ * Content-Range when ranged, else 200.  From storaged's descriptor with
+ * sendfile when it passes one, else through IPC_CAT.
  */
 static int
 api_stream(struct api_req *r, const uint8_t hash[32], uint64_t size,
@@ -109,17 +158,31 @@ api_stream(struct api_req *r, const uint8_t hash[32], uint64_t size,
 	char cr[96];
 	int rc;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return api_reply_error(r, 500, "internal", "out of memory");
-	s->api = r->api;
-	memcpy(s->hash, hash, 32);
-	s->first = first;
-	s->len = len;
-	resp = MHD_create_response_from_callback(len, APID_CHUNK, api_stream_read,
-	    s, api_stream_free);
-	if (resp == NULL) {
-		free(s);
-		return MHD_NO;
+	int fd;
+
+	if (len > 0 && (fd = api_file_fd(r->api, hash, size)) >= 0) {
+		/* MHD owns fd now: it closes it with the response. */
+		if ((resp = MHD_create_response_from_fd_at_offset64(len, fd,
+		    first)) == NULL) {
+			close(fd);
+			return MHD_NO;
+		}
+		atomic_fetch_add(&r->api->st.bytes_streamed, (unsigned long long)len);
+		MHD_add_response_header(resp, "X-Peernet-Source", "descriptor");
+	} else {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return api_reply_error(r, 500, "internal", "out of memory");
+		s->api = r->api;
+		memcpy(s->hash, hash, 32);
+		s->first = first;
+		s->len = len;
+		resp = MHD_create_response_from_callback(len, APID_CHUNK, api_stream_read,
+		    s, api_stream_free);
+		if (resp == NULL) {
+			free(s);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, "X-Peernet-Source", "ipc");
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
@@ -167,8 +230,8 @@ api_unsatisfiable(struct api_req *r, uint64_t size)
  * (the reference's parameters), else everything.  Returns 0 and the part,
  * or a queued error reply in *rc.
  */
-static int
-api_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
+int
+api_file_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
     int *ranged, int *rc)
 {
 	const char *q;
@@ -223,7 +286,7 @@ api_warehouse_read(struct api_req *r)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (rc == 0)
 		return api_reply_error(r, 404, "not_found", "not in the warehouse");
-	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
+	if (api_file_part(r, size, &first, &len, &ranged, &rc) != 0)
 		return rc;
 	return api_stream(r, hash, size, first, len, ranged, "application/octet-stream");
 }
@@ -263,30 +326,17 @@ api_file_common(struct api_req *r, int view)
 		    api_parse_int(q, 0, 65535, &fmt) == 0 && fmt == 14)
 			ctype = "video/mp4";
 	}
-	/* nocache: the reference skips the warehouse; the file comes through it here. */
+	/* nocache: the reference skips the warehouse; a local copy is served here. */
 	(void)nocache;
 	if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (rc == 0 && !have_node)
 		return api_reply_error(r, 404, "not_found",
 		    "not in the local warehouse, and no node= to fetch it from");
-	if (rc == 0) {
-		/* Another peer's: fetched whole and verified, then served. */
-		switch (api_fetch_wait(r, hash, nid, (int)timeout * 1000, err, sizeof(err))) {
-		case 0:
-			break;
-		case API_FETCH_REFUSED:
-			return api_reply_error(r, 404, "refused", "%s", err);
-		case API_FETCH_UNREACHABLE:
-			return api_reply_error(r, 502, "unreachable", "%s", err);
-		default:
-			return api_reply_error(r, 504, "timeout", "%s", err);
-		}
-		if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) <= 0)
-			return api_reply_error(r, 502, "unreachable",
-			    "the file arrived but is not readable");
-	}
-	if (api_part(r, size, &first, &len, &ranged, &rc) != 0)
+	/* Another peer's: only the fragments the range covers (api_stream.c). */
+	if (rc == 0)
+		return api_stream_remote(r, hash, nid, (int)timeout * 1000, ctype);
+	if (api_file_part(r, size, &first, &len, &ranged, &rc) != 0)
 		return rc;
 	return api_stream(r, hash, size, first, len, ranged, ctype);
 }

@@ -16,6 +16,7 @@
  *	api_console.c	/console's commands
  *	api_explore.c	/explore, /blockchain/view, /merge/directory (others' files)
  *	api_file.c	/warehouse/read /file/read /file/view
+ *	api_stream.c	/file/read /file/view of a remote peer's file (ranged, netd)
  *	api_local.c	paths on the local disk (api_files_dir): /file/format
  *	api_upload.c	/warehouse/create (multipart, streamed), its tracking,
  *			/warehouse/create/path, /warehouse/delete
@@ -251,6 +252,15 @@ int	api_reply_chain_status(struct api_req *r, int status);
 int	api_download_start(struct api_req *r);
 int	api_search_ws(struct api_req *r);
 enum { API_FETCH_REFUSED = -1, API_FETCH_UNREACHABLE = -2, API_FETCH_TIMEOUT = -3 };
+/*
+ * api_file.c: the part of a file of size bytes a request asks for (one
+ * Range, else offset=/limit=, else all): 0, or -1 with a reply queued in *rc.
+ */
+int	api_file_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
+	    int *ranged, int *rc);
+/* api_stream.c: a remote peer's file, ranged, fetched by netd into memory. */
+int	api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
+	    int timeout_ms, const char *ctype);
 int	api_fetch_wait(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
 	    int timeout_ms, char *err, size_t errlen);
 int	api_search_statistic(struct api_req *r);

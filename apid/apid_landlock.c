@@ -3,7 +3,9 @@
  * by the kernel (Landlock): api_files_dir (read, write, create, truncate
  * files and read directories there), the node's run directory (its own
  * IPC socket: create and remove) and peernet.conf (read, for SIGHUP).  Nothing else: not the warehouse, not the
- * node's keys, not /etc.  The seccomp filter cannot see openat2's
+ * node's keys, not /etc.  Stored files reach apid only as read-only
+ * descriptors storaged opens and passes over its bulk channel (IPC_FILE_FD):
+ * Landlock checks opens, so those need no rule here.  The seccomp filter cannot see openat2's
  * RESOLVE_BENEATH (it is in memory); this can.
  *
  * Landlock restricts the calling thread and the threads it creates later,

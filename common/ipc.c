@@ -242,6 +242,20 @@ ipc_reply(struct ipc_req *req, const void *msg, size_t len)
 	return rv == 0 ? 0 : -1;
 }
 
+int
+ipc_reply_fd(struct ipc_req *req, const void *msg, size_t len, int fd)
+{
+	int rv;
+
+	if (req->bulk == NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "descriptors go on the bulk channel only");
+		return -1;
+	}
+	rv = ipc_bulk_reply_fd(req->bulk, req->bulk_gen, req->bulk_id, msg, len, fd);
+	free(req);
+	return rv;
+}
+
 void
 ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
 {

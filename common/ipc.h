@@ -177,6 +177,19 @@ long	ipc_bulk_frames(const uint8_t *buf, size_t len,
 /* Whether the request came on the bulk channel (else over nng). */
 int	ipc_req_on_bulk(const struct ipc_req *req);
 
+/*
+ * Descriptors over the bulk channel (SCM_RIGHTS; nng cannot carry them).
+ * ipc_reply_fd answers a bulk request with msg and a duplicate of fd
+ * attached to the reply's first byte (the caller keeps and closes fd); a
+ * request that came over nng gets an error instead.  ipc_bulk_call_fd is
+ * a synchronous client for one such request on its own connection to the
+ * bulk socket at path: the reply (malloc'd) and *fd (-1 when none came;
+ * close-on-exec) or -1 and a reason in err.
+ */
+int	ipc_reply_fd(struct ipc_req *req, const void *msg, size_t len, int fd);
+int	ipc_bulk_call_fd(const char *path, const void *req, size_t len, uint8_t **rep,
+	    size_t *replen, int *fd, int timeout_ms, char *err, size_t errlen);
+
 /* Between ipc.c and ipc_bulk.c only. */
 struct ipc_req *ipc_req_bulk(struct ipc_server *srv, void *conn, uint32_t gen,
 	    uint32_t id);
@@ -184,6 +197,8 @@ void	ipc_server_serve(struct ipc_server *s, struct ipc_req *req, uint64_t uid,
 	    const uint8_t *msg, size_t len, const uint16_t *types, int ntypes);
 int	ipc_bulk_reply(void *conn, uint32_t gen, uint32_t id, const void *msg,
 	    size_t len);
+int	ipc_bulk_reply_fd(void *conn, uint32_t gen, uint32_t id, const void *msg,
+	    size_t len, int fd);
 struct ipc_client_slot *ipc_client_slot_take(struct ipc_client *cl, uint32_t *id);
 void	ipc_client_slot_set(struct ipc_client_slot *s, uint32_t id, int bulk,
 	    uint64_t deadline, ipc_client_cb cb, void *arg);

@@ -27,6 +27,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 
 #define BULK_HDR	8
 #define BULK_FRAME_MAX	(BULK_HDR + IPC_MSG_MAX)
-#define BULK_CONNS	4		/* netd, and room for a restarting one */
+#define BULK_CONNS	8		/* netd, room for a restarting one, apid's descriptor calls */
 #define BULK_OUT_MAX	(32u << 20)	/* unsent bytes before the peer counts as stuck */
 #define BULK_TYPES_MAX	8
 #define BULK_RETRY_MS	1000		/* client: reconnect attempts apart */
@@ -231,6 +232,31 @@ bulk_send(struct bulk_conn *c, uint32_t id, const void *msg, size_t len)
 	return 0;
 }
 
+/* Queues bytes that are the continuation of a frame already begun. */
+static int
+bulk_send_raw(struct bulk_conn *c, const uint8_t *p, size_t n)
+{
+	size_t need = c->ohead + c->olen + n;
+
+	if (c->olen + n > BULK_OUT_MAX)
+		return -1;
+	if (need > c->ocap) {
+		size_t cap = c->ocap ? c->ocap : 1 << 20;
+		uint8_t *q;
+
+		while (cap < need)
+			cap *= 2;
+		if ((q = realloc(c->out, cap)) == NULL)
+			return -1;
+		c->out = q;
+		c->ocap = cap;
+	}
+	memcpy(c->out + c->ohead + c->olen, p, n);
+	c->olen += n;
+	bulk_want_out(c, 1);
+	return 0;
+}
+
 /*
  * The frame parser (pure, fuzzed: tests/fuzz/fuzz_bulk.c): calls fn for
  * each complete frame at the start of buf[0, len) while fn returns 0, and
@@ -352,6 +378,65 @@ ipc_bulk_reply(void *conn, uint32_t gen, uint32_t id, const void *msg, size_t le
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A reply with a descriptor (ipc_reply_fd): SCM_RIGHTS rides on the first
+ * byte of the frame, so the frame must start on an empty queue; whatever
+ * the socket does not take at once is queued as usual (the descriptor has
+ * gone with the first byte).  -1: the client gets no reply (it times out).
+ */
+int
+ipc_bulk_reply_fd(void *conn, uint32_t gen, uint32_t id, const void *msg, size_t len,
+    int fd)
+{
+	struct bulk_conn *c = conn;
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *ch;
+	struct msghdr mh;
+	struct iovec iov[2];
+	uint8_t hdr[BULK_HDR];
+	ssize_t k;
+	size_t done;
+
+	if (c->fd < 0 || c->gen != gen || c->olen > 0 || len > IPC_MSG_MAX)
+		return -1;
+	buf_put_le32(hdr, (uint32_t)len);
+	buf_put_le32(hdr + 4, id);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = BULK_HDR;
+	iov[1].iov_base = (void *)msg;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len > 0 ? 2 : 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	ch = CMSG_FIRSTHDR(&mh);
+	ch->cmsg_level = SOL_SOCKET;
+	ch->cmsg_type = SCM_RIGHTS;
+	ch->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	do
+		k = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k == -1 && errno == EINTR);
+	if (k <= 0)
+		return -1;
+	done = (size_t)k;
+	if (done == BULK_HDR + len)
+		return 0;
+	/* The rest like any frame's rest: queued, flushed by the loop. */
+	if (done < BULK_HDR) {
+		if (bulk_send_raw(c, hdr + done, BULK_HDR - done) != 0)
+			return -1;
+		done = BULK_HDR;
+	}
+	return bulk_send_raw(c, (const uint8_t *)msg + (done - BULK_HDR),
+	    BULK_HDR + len - done);
 }
 
 static void
@@ -582,4 +667,137 @@ ipc_client_bulk_close(struct ipc_client *cl)
 	bulk_close(&cl->bulk->c);
 	free(cl->bulk);
 	cl->bulk = NULL;
+}
+
+/* ---- a synchronous call that may bring back a descriptor ----------------- */
+
+/* Reads exactly n bytes by deadline; keeps the first descriptor that comes. */
+static int
+bulk_call_recv(int s, uint8_t *p, size_t n, int *fd, uint64_t deadline)
+{
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct cmsghdr *ch;
+	struct msghdr mh;
+	struct iovec iov;
+	struct pollfd pfd;
+	size_t got = 0, i, nfd;
+	uint64_t now;
+	ssize_t k;
+	int extra;
+
+	while (got < n) {
+		if ((now = loop_now_ms()) >= deadline)
+			return -1;
+		pfd.fd = s;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+			continue;
+		iov.iov_base = p + got;
+		iov.iov_len = n - got;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		k = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (k == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			return -1;
+		for (ch = CMSG_FIRSTHDR(&mh); ch != NULL; ch = CMSG_NXTHDR(&mh, ch)) {
+			if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS)
+				continue;
+			nfd = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < nfd; i++) {
+				memcpy(&extra, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
+				if (*fd < 0)
+					*fd = extra;
+				else
+					close(extra);	/* one descriptor per reply */
+			}
+		}
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+int
+ipc_bulk_call_fd(const char *path, const void *req, size_t len, uint8_t **rep,
+    size_t *replen, int *fd, int timeout_ms, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct iovec iov[2];
+	struct msghdr mh;
+	uint8_t hdr[BULK_HDR];
+	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
+	uint32_t n;
+	ssize_t k;
+	int s;
+
+	*rep = NULL;
+	*replen = 0;
+	*fd = -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (len > IPC_MSG_MAX ||
+	    strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: bad request or path", path);
+		return -1;
+	}
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "bulk channel %s: %s", path, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	/* One request, ID 1: small, the socket takes it whole. */
+	buf_put_le32(hdr, (uint32_t)len);
+	buf_put_le32(hdr + 4, 1);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = BULK_HDR;
+	iov[1].iov_base = (void *)req;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	do
+		k = sendmsg(s, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (k == -1 && errno == EINTR);
+	if (k != (ssize_t)(BULK_HDR + len)) {
+		snprintf(err, errlen, "bulk channel %s: cannot send", path);
+		goto fail;
+	}
+	if (bulk_call_recv(s, hdr, BULK_HDR, fd, deadline) != 0) {
+		snprintf(err, errlen, "bulk channel %s: no reply within %d ms", path,
+		    timeout_ms);
+		goto fail;
+	}
+	n = buf_le32(hdr);
+	if (n > IPC_MSG_MAX || buf_le32(hdr + 4) != 1 || n < IPC_HDR_LEN) {
+		snprintf(err, errlen, "bulk channel %s: malformed reply", path);
+		goto fail;
+	}
+	if ((*rep = malloc(n)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (bulk_call_recv(s, *rep, n, fd, deadline) != 0) {
+		snprintf(err, errlen, "bulk channel %s: reply cut short", path);
+		goto fail;
+	}
+	*replen = n;
+	close(s);
+	return 0;
+fail:
+	free(*rep);
+	*rep = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	close(s);
+	return -1;
 }

@@ -124,6 +124,10 @@ ipc_type_name(uint16_t type)
 	case IPC_BLOCK_GET:	return "block-get";
 	case IPC_CACHE_SEEN:	return "cache-seen";
 	case IPC_CACHE_PUT:	return "cache-put";
+	case IPC_STREAM_OPEN:	return "stream-open";
+	case IPC_STREAM_READ:	return "stream-read";
+	case IPC_STREAM_CLOSE:	return "stream-close";
+	case IPC_FILE_FD:	return "file-fd";
 	case IPC_SEARCH_START:	return "search-start";
 	case IPC_SEARCH_FETCH:	return "search-fetch";
 	case IPC_SEARCH_STOP:	return "search-stop";

@@ -69,6 +69,12 @@ enum ipc_type {
 	IPC_CACHE_SEEN		= 41,	/* ipc_cache_seen -> ipc_cache_fetch */
 	/* netd -> storaged: a fetched block of a peer's chain, to validate and cache */
 	IPC_CACHE_PUT		= 42,	/* ipc_cache_block -> empty */
+	/* apid -> netd: a byte range of a remote peer's file, into memory (ipc_msg_xfer.h) */
+	IPC_STREAM_OPEN		= 43,	/* ipc_get_req -> ipc_stream_info (deferred) */
+	IPC_STREAM_READ		= 44,	/* ipc_stream_read -> ipc_data (deferred) */
+	IPC_STREAM_CLOSE	= 45,	/* ipc_u32 (stream) -> empty */
+	/* apid -> storaged, bulk channel only: a read-only descriptor of a stored file */
+	IPC_FILE_FD		= 46,	/* ipc_xstat_req-like hash -> ipc_u64 size + SCM_RIGHTS */
 	/* ctl -> searchd: search jobs (ipc_msg_search.h) */
 	IPC_SEARCH_START	= 50,
 	IPC_SEARCH_FETCH	= 51,

@@ -390,3 +390,137 @@ ipc_xfer_list_next(struct ipc_xfer_list *l, struct ipc_xfer_info *x)
 {
 	return ipc_list_next(l, xfer_r, x);
 }
+
+/* ---- streams for apid (IPC_STREAM_*) and stored files by descriptor ---- */
+
+long
+ipc_stream_open_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
+{
+	return get_req_encode(out, cap, IPC_STREAM_OPEN, q);
+}
+
+int
+ipc_stream_open_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
+{
+	return get_req_decode(p, len, IPC_STREAM_OPEN, q);
+}
+
+long
+ipc_stream_info_encode(uint8_t *out, size_t cap, const struct ipc_stream_info *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_STREAM_OPEN, IPC_OK);
+	buf_w_le32(&w, q->number);
+	buf_w_le64(&w, q->size);
+	buf_w_le64(&w, q->fragment_size);
+	buf_w_u8(&w, q->flags);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_stream_info_decode(const uint8_t *p, size_t len, struct ipc_stream_info *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_STREAM_OPEN)) != 0)
+		return rc;
+	q->number = buf_r_le32(&r);
+	q->size = buf_r_le64(&r);
+	q->fragment_size = buf_r_le64(&r);
+	q->flags = buf_r_u8(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	/* A fragment size is what runs are aligned to: never 0, never above 1 GiB. */
+	if (q->number == 0 || q->size > (1ULL << 40) || q->fragment_size == 0 ||
+	    q->fragment_size > (1ULL << 30) || (q->flags & ~IPC_STREAM_F_VERIFIED) != 0)
+		return IPC_DEC_RANGE;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_stream_read_encode(uint8_t *out, size_t cap, const struct ipc_stream_read *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_STREAM_READ, IPC_OK);
+	buf_w_le32(&w, q->number);
+	buf_w_le64(&w, q->offset);
+	buf_w_le64(&w, q->end);
+	buf_w_le32(&w, q->max);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_stream_read_decode(const uint8_t *p, size_t len, struct ipc_stream_read *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_STREAM_READ)) != 0)
+		return rc;
+	q->number = buf_r_le32(&r);
+	q->offset = buf_r_le64(&r);
+	q->end = buf_r_le64(&r);
+	q->max = buf_r_le32(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (q->end <= q->offset || q->max == 0 || q->max > IPC_STREAM_READ_MAX)
+		return IPC_DEC_RANGE;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_file_fd_req_encode(uint8_t *out, size_t cap, const struct ipc_file_fd_req *q)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_FILE_FD, IPC_OK);
+	buf_w_bytes(&w, q->hash, sizeof(q->hash));
+	return ipc_w_done(&w);
+}
+
+int
+ipc_file_fd_req_decode(const uint8_t *p, size_t len, struct ipc_file_fd_req *q)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_FILE_FD)) != 0)
+		return rc;
+	buf_r_copy(&r, q->hash, sizeof(q->hash));
+	if (r.err)
+		return IPC_DEC_SHORT;
+	return ipc_r_end(&r);
+}
+
+long
+ipc_file_fd_rep_encode(uint8_t *out, size_t cap, uint64_t size)
+{
+	struct buf_w w;
+
+	buf_w_init(&w, out, cap);
+	ipc_w_hdr(&w, IPC_FILE_FD, IPC_OK);
+	buf_w_le64(&w, size);
+	return ipc_w_done(&w);
+}
+
+int
+ipc_file_fd_rep_decode(const uint8_t *p, size_t len, uint64_t *size)
+{
+	struct buf_r r;
+	int rc;
+
+	if ((rc = ipc_r_begin(&r, p, len, IPC_FILE_FD)) != 0)
+		return rc;
+	*size = buf_r_le64(&r);
+	if (r.err)
+		return IPC_DEC_SHORT;
+	if (*size > (1ULL << 40))
+		return IPC_DEC_RANGE;
+	return ipc_r_end(&r);
+}

@@ -16,6 +16,14 @@
  *	IPC_TRANSFERS	ctl -> netd: the file transfer sessions, with progress
  *	IPC_XFER_CTL	ctl -> netd: pause, resume or cancel a transfer
  *	IPC_PROBE	ctl -> netd: download into memory only, check the hash
+ *	IPC_STREAM_OPEN	apid -> netd: a stream of a remote peer's file (HTTP ranges);
+ *			answered once the size and the merkle leaves are known
+ *	IPC_STREAM_READ	apid -> netd: bytes of a stream at an offset (fetched as
+ *			whole fragments of a ranged Transfer, verified per fragment
+ *			against the merkle tree when the peer is one of ours)
+ *	IPC_STREAM_CLOSE apid -> netd: end a stream
+ *	IPC_FILE_FD	apid -> storaged (bulk channel): a read-only descriptor of a
+ *			stored file, passed with SCM_RIGHTS beside the reply
  */
 #ifndef PEERNET_IPC_MSG_XFER_H
 #define PEERNET_IPC_MSG_XFER_H
@@ -118,7 +126,37 @@ enum ipc_xfer_state {
 /* download: every fragment verified against the provider's merkle leaves
  * as it arrived (XFER_PROTO_MERKLE), not only the whole file at commit */
 #define IPC_XFER_F_FRAGMENTS	0x04
-#define IPC_XFER_F_ALL		0x07
+/* a stream for apid (IPC_STREAM_OPEN): ranged runs into memory, nothing stored */
+#define IPC_XFER_F_STREAM	0x08
+#define IPC_XFER_F_ALL		0x0f
+
+/* IPC_STREAM_OPEN reply. */
+#define IPC_STREAM_F_VERIFIED	0x01	/* every fragment checked against the merkle tree */
+struct ipc_stream_info {
+	uint32_t	number;		/* the stream (a transfer number in IPC_TRANSFERS) */
+	uint64_t	size;		/* the file's size, as the peer announced it */
+	uint64_t	fragment_size;	/* runs are aligned to it */
+	uint8_t		flags;		/* IPC_STREAM_F_* */
+};
+
+/*
+ * IPC_STREAM_READ request: up to max bytes from offset; end (> offset, <=
+ * size) is where the reader stops, so that a run never asks the peer for
+ * fragments past it.  Reply: ipc_data (id = number, offset, 0..max bytes;
+ * none at the end of the file), sent once bytes at offset are there.
+ */
+#define IPC_STREAM_READ_MAX	(1024 * 1024 - 4096)	/* a reply within IPC_MSG_MAX */
+struct ipc_stream_read {
+	uint32_t	number;
+	uint64_t	offset;
+	uint64_t	end;
+	uint32_t	max;		/* 1..IPC_STREAM_READ_MAX */
+};
+
+/* IPC_FILE_FD request: hash.  Reply: the size (u64) and the descriptor. */
+struct ipc_file_fd_req {
+	uint8_t		hash[32];
+};
 
 /* One session of IPC_TRANSFERS (live ones, then recently finished ones). */
 struct ipc_xfer_info {
@@ -160,6 +198,17 @@ int	ipc_dl_abort_decode(const uint8_t *p, size_t len, struct ipc_dl_abort *q);
 long	ipc_xfer_ctl_encode(uint8_t *out, size_t cap, const struct ipc_xfer_ctl *q);
 int	ipc_xfer_ctl_decode(const uint8_t *p, size_t len, struct ipc_xfer_ctl *q);
 const char *ipc_xfer_op_name(uint8_t op);
+long	ipc_stream_open_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q);
+int	ipc_stream_open_decode(const uint8_t *p, size_t len, struct ipc_get_req *q);
+long	ipc_stream_info_encode(uint8_t *out, size_t cap, const struct ipc_stream_info *q);
+int	ipc_stream_info_decode(const uint8_t *p, size_t len, struct ipc_stream_info *q);
+long	ipc_stream_read_encode(uint8_t *out, size_t cap, const struct ipc_stream_read *q);
+int	ipc_stream_read_decode(const uint8_t *p, size_t len, struct ipc_stream_read *q);
+long	ipc_file_fd_req_encode(uint8_t *out, size_t cap, const struct ipc_file_fd_req *q);
+int	ipc_file_fd_req_decode(const uint8_t *p, size_t len, struct ipc_file_fd_req *q);
+/* The reply's body is a u64 size (ipc_u64-like, type IPC_FILE_FD). */
+long	ipc_file_fd_rep_encode(uint8_t *out, size_t cap, uint64_t size);
+int	ipc_file_fd_rep_decode(const uint8_t *p, size_t len, uint64_t *size);
 /* A transfers list: ipc_list of ipc_xfer_info (type IPC_TRANSFERS). */
 long	ipc_xfer_list_begin(uint8_t *out, size_t cap, uint32_t total);
 int	ipc_xfer_list_add(uint8_t *out, size_t cap, size_t *off,

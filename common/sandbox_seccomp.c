@@ -149,7 +149,8 @@ static const struct sbx_call sbx_calls[] = {
 	{ "renameat", R_DB }, { "renameat2", R_DB }, { "mkdir", R_DB },
 	{ "mkdirat", R_DB }, { "rmdir", R_DB }, { "link", R_DB },
 	{ "linkat", R_DB }, { "utimensat", R_DB }, { "copy_file_range", R_DB },
-	{ "sendfile", R_DB },
+	/* apid: sendfile from a descriptor storaged passed it (IPC_FILE_FD) */
+	{ "sendfile", R_DB | R_API },
 	/* apid: paths beneath api_files_dir only (RESOLVE_BENEATH, api_local.c) */
 	{ "openat2", R_API },
 };

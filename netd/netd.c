@@ -150,6 +150,15 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_PROBE:
 		netd_req_probe(&netd, req, msg, len);
 		return;
+	case IPC_STREAM_OPEN:
+		netd_req_stream_open(&netd, req, msg, len);
+		return;
+	case IPC_STREAM_READ:
+		netd_req_stream_read(&netd, req, msg, len);
+		return;
+	case IPC_STREAM_CLOSE:
+		netd_req_stream_close(&netd, req, msg, len);
+		return;
 	default:
 		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",
 		    ipc_type_name(type));

@@ -66,6 +66,13 @@ void	netd_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_
 void	netd_req_transfers(struct netd *n, struct ipc_req *req, const uint8_t *msg,
 	    size_t len);
 void	netd_req_probe(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+/* IPC_STREAM_*: byte ranges of a remote file for apid, into memory. */
+void	netd_req_stream_open(struct netd *n, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	netd_req_stream_read(struct netd *n, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
+void	netd_req_stream_close(struct netd *n, struct ipc_req *req, const uint8_t *msg,
+	    size_t len);
 void	netd_req_xfer_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg,
 	    size_t len);
 

@@ -10,14 +10,16 @@ cd "$(dirname "$0")/.."
 # Targets: clang + libclang-rt for make fuzz and check-san; debhelper, dpkg-dev
 # and lintian for make deb; debootstrap and systemd-container (nspawn) for
 # make fresh-check and make check-systemd; git for the fresh-machine clone;
-# chromium, nodejs, npm and ffmpeg for the web interface's browser test.
+# chromium, nodejs, npm and ffmpeg for the web interface's browser test;
+# wrk and nginx for bench/apid.sh (nginx is the file-serving yardstick, started
+# by the bench on a loopback port: its host service is disabled below).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
  libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
  libinih-dev libjansson-dev libunistring-dev libmicrohttpd-dev nettle-dev curl b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc
  xxd groff-base man-db file git ca-certificates
  debhelper dpkg-dev lintian debootstrap systemd-container
- miniupnpd-nftables chromium nodejs npm ffmpeg"
+ miniupnpd-nftables chromium nodejs npm ffmpeg wrk nginx"
 # nodejs and npm (the browser test's playwright-core) are taken as present
 # when their commands are: a machine with Node.js from elsewhere (a newer
 # release) cannot install Debian's npm next to it.
@@ -51,6 +53,10 @@ if [ -n "$missing" ]; then
 	if command -v systemctl >/dev/null 2>&1 &&
 	    systemctl list-unit-files miniupnpd.service 2>/dev/null | grep -q miniupnpd; then
 		systemctl disable --now miniupnpd.service >/dev/null 2>&1 || true
+	fi
+	if command -v systemctl >/dev/null 2>&1 &&
+	    systemctl list-unit-files nginx.service 2>/dev/null | grep -q nginx; then
+		systemctl disable --now nginx.service >/dev/null 2>&1 || true
 	fi
 fi
 # The system user and group the daemons drop to when started as root.

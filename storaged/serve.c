@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "filetype.h"
@@ -562,6 +563,39 @@ serve_cat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t le
 	serve_data_reply(req, IPC_CAT, rd.offset, head, got);
 }
 
+/*
+ * IPC_FILE_FD (apid, bulk channel only): a read-only descriptor of a stored
+ * file, so that apid sends it with sendfile instead of IPC_CAT chunks.  The
+ * descriptor is opened here (O_RDONLY, wh_fd): apid can read that one
+ * file's bytes and nothing else of the warehouse, and write none.
+ */
+static void
+serve_file_fd(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
+{
+	struct ipc_file_fd_req q;
+	uint8_t buf[32];
+	uint64_t size;
+	long n;
+	int fd, rc;
+
+	if (ipc_file_fd_req_decode(msg, len, &q) != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed file-fd request");
+		return;
+	}
+	if (!ipc_req_on_bulk(req)) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "descriptors go on the bulk channel only");
+		return;
+	}
+	if ((rc = wh_fd(s->wh, q.hash, &fd, &size)) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", wh_strerror(rc));
+		return;
+	}
+	if ((n = ipc_file_fd_rep_encode(buf, sizeof(buf), size)) < 0 ||
+	    ipc_reply_fd(req, buf, (size_t)n, fd) != 0)
+		log_debug("file-fd: the reply did not go out");
+	close(fd);
+}
+
 static void
 serve_chain(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
@@ -820,6 +854,7 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_RM:		serve_rm(s, req, msg, len); break;
 	case IPC_MV:		serve_mv(s, req, msg, len); break;
 	case IPC_CAT:		serve_cat(s, req, msg, len); break;
+	case IPC_FILE_FD:	serve_file_fd(s, req, msg, len); break;
 	case IPC_CHAIN:		serve_chain(s, req, msg, len); break;
 	case IPC_PROFILE_GET:	serve_profile_get(s, req, msg, len); break;
 	case IPC_PROFILE_SET:	serve_profile_set(s, req, msg, len); break;

@@ -234,7 +234,7 @@ storaged_shutdown(struct daemon *d)
 }
 
 /* File data from and to netd: handlers that answer at once. */
-static const uint16_t storaged_bulk_types[] = { IPC_DL_DATA, IPC_CAT };
+static const uint16_t storaged_bulk_types[] = { IPC_DL_DATA, IPC_CAT, IPC_FILE_FD };
 
 static const struct daemon_ops storaged_ops = {
 	.privileged = storaged_privileged,
@@ -242,7 +242,7 @@ static const struct daemon_ops storaged_ops = {
 	.request = storaged_request,
 	.shutdown = storaged_shutdown,
 	.bulk_types = storaged_bulk_types,
-	.nbulk_types = 2,
+	.nbulk_types = 3,
 };
 
 int

@@ -217,6 +217,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				SAME(ipc_get_req_encode(out, sizeof(out), &gq));
 			if (ipc_probe_req_decode(data, size, &gq) == 0)
 				SAME(ipc_probe_req_encode(out, sizeof(out), &gq));
+			if (ipc_stream_open_decode(data, size, &gq) == 0)
+				SAME(ipc_stream_open_encode(out, sizeof(out), &gq));
+			{
+				/* apid's streams and stored files by descriptor. */
+				struct ipc_stream_info si;
+				struct ipc_stream_read sr;
+				struct ipc_file_fd_req fq;
+				uint64_t fsz;
+
+				if (ipc_stream_info_decode(data, size, &si) == 0)
+					SAME(ipc_stream_info_encode(out, sizeof(out), &si));
+				if (ipc_stream_read_decode(data, size, &sr) == 0)
+					SAME(ipc_stream_read_encode(out, sizeof(out), &sr));
+				if (ipc_file_fd_req_decode(data, size, &fq) == 0)
+					SAME(ipc_file_fd_req_encode(out, sizeof(out), &fq));
+				if (ipc_file_fd_rep_decode(data, size, &fsz) == 0)
+					SAME(ipc_file_fd_rep_encode(out, sizeof(out), fsz));
+			}
 			{
 				struct ipc_dl_abort da;
 				struct ipc_xfer_ctl xc;

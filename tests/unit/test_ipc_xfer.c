@@ -260,7 +260,7 @@ test_transfers_list_rejects_bad_role_state_and_long_error(void)
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
 	buf[base + 5] = IPC_XFER_PAUSED;
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);
-	buf[base + 70] = 0x08;		/* flags: an unknown bit */
+	buf[base + 70] = 0x10;		/* flags: an unknown bit (0x08 is a stream) */
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), IPC_DEC_RANGE);
 	buf[base + 70] = IPC_XFER_F_PROBE | IPC_XFER_F_HASH_OK;
 	T_EQ_INT(ipc_xfer_list_decode(buf, off, &l), 0);

@@ -1,0 +1,294 @@
+/*
+ * api_stream.c — /file/read and /file/view of a file on a remote peer
+ * (node=): one HTTP byte range per request, fetched by netd as a stream
+ * (IPC_STREAM_OPEN/READ/CLOSE, ipc_msg_xfer.h) that asks the peer only for
+ * the fragments the range covers (Transfer offset/limit, docs/protocol.md
+ * §9.3) and keeps them in memory: nothing is stored.  A peer of ours sends
+ * the file's merkle leaves and netd hands on a fragment only once it hashed
+ * to its leaf; a reference peer's bytes cannot be checked before the whole
+ * file is there, so they are passed on unverified and the response says so
+ * (X-Peernet-Verified: none, docs/webapi.md).
+ *
+ * Each stream has its own nng request socket to netd: a read waits for the
+ * network (up to the timeout), which must not hold api_ipc's lock that every
+ * other route's calls take turns through.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "apid.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "log.h"
+
+#define API_ST_CLOSE_MS		2000
+
+struct api_rstream {
+	struct apid	*api;
+	nng_socket	 sock;
+	uint32_t	 number;
+	uint64_t	 first, len;	/* the response: file bytes [first, first + len) */
+	int		 timeout_ms;
+};
+
+/*
+ * One request/reply on s's socket: the reply (malloc'd) is of the request's
+ * type with status 0, else -1 and the reason (*refused: netd said no).
+ */
+static int
+api_st_call(nng_socket sock, const void *req, size_t len, int timeout_ms,
+    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen)
+{
+	char why[IPC_STR_MAX + 1];
+	struct ipc_hdr h, qh;
+	uint16_t status;
+	nng_msg *m;
+	int rv;
+
+	*rep = NULL;
+	*refused = 0;
+	if (ipc_hdr_decode(req, len, &qh) != 0) {
+		snprintf(err, errlen, "bad request");
+		return -1;
+	}
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, timeout_ms);
+	if ((rv = nng_send(sock, (void *)req, len, 0)) != 0 ||
+	    (rv = nng_recvmsg(sock, &m, 0)) != 0) {
+		snprintf(err, errlen, "netd: %s", rv == NNG_ETIMEDOUT ?
+		    "no reply in time" : nng_strerror(rv));
+		return -1;
+	}
+	*replen = nng_msg_len(m);
+	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
+		nng_msg_free(m);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(*rep, nng_msg_body(m), *replen);
+	nng_msg_free(m);
+	if (ipc_hdr_decode(*rep, *replen, &h) != 0 || h.type != qh.type) {
+		snprintf(err, errlen, "netd: malformed reply");
+		goto bad;
+	}
+	if (h.status != IPC_OK) {
+		*refused = 1;
+		if (ipc_error_decode(*rep, *replen, &status, why, sizeof(why)) != 0)
+			snprintf(why, sizeof(why), "%s", ipc_err_str(h.status));
+		snprintf(err, errlen, "%s", why);
+		goto bad;
+	}
+	return 0;
+bad:
+	free(*rep);
+	*rep = NULL;
+	return -1;
+}
+
+static int
+api_st_socket(struct apid *api, nng_socket *sock, char *err, size_t errlen)
+{
+	char path[PATH_MAX], url[PATH_MAX + 8];
+	int rv;
+
+	if (daemon_sock_path(api->d, "netd", path, sizeof(path)) == -1) {
+		snprintf(err, errlen, "netd: socket path");
+		return -1;
+	}
+	if ((rv = nng_req0_open(sock)) != 0) {
+		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
+		return -1;
+	}
+	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	nng_socket_set_ms(*sock, NNG_OPT_SENDTIMEO, 2000);
+	/* Never resend: a read must not be served twice. */
+	nng_socket_set_ms(*sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((rv = nng_dial(*sock, url, NULL, 0)) != 0) {
+		snprintf(err, errlen, "netd: %s", rv == NNG_ECONNREFUSED ||
+		    rv == NNG_ENOENT ? "not running" : nng_strerror(rv));
+		nng_close(*sock);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_st_close(struct api_rstream *s)
+{
+	uint8_t req[16], *rep;
+	size_t len;
+	int refused;
+	char err[128];
+	long n;
+
+	if (s->number != 0) {
+		n = ipc_u32_encode(req, sizeof(req), IPC_STREAM_CLOSE, s->number);
+		if (api_st_call(s->sock, req, (size_t)n, API_ST_CLOSE_MS, &rep, &len,
+		    &refused, err, sizeof(err)) == 0)
+			free(rep);
+	}
+	nng_close(s->sock);
+	free(s);
+}
+
+/* MHD asks for the next bytes at pos (relative to the response). */
+static ssize_t
+api_st_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct api_rstream *s = cls;
+	struct ipc_stream_read q;
+	struct ipc_data d;
+	uint8_t req[64], *rep;
+	char err[256];
+	size_t len;
+	int refused;
+	long n;
+
+	if (pos >= s->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	memset(&q, 0, sizeof(q));
+	q.number = s->number;
+	q.offset = s->first + pos;
+	q.end = s->first + s->len;
+	q.max = (uint32_t)(max < IPC_STREAM_READ_MAX ? max : IPC_STREAM_READ_MAX);
+	if (q.max > s->len - pos)
+		q.max = (uint32_t)(s->len - pos);
+	n = ipc_stream_read_encode(req, sizeof(req), &q);
+	if (n < 0 || api_st_call(s->sock, req, (size_t)n, s->timeout_ms, &rep, &len,
+	    &refused, err, sizeof(err)) != 0) {
+		log_info("stream %u: %s", s->number, n < 0 ? "encode" : err);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	/* Exactly the bytes asked for: at that offset, none past the range. */
+	if (ipc_data_decode(rep, len, IPC_STREAM_READ, &d) != 0 || d.offset != q.offset ||
+	    d.id != s->number || d.len == 0 || d.len > q.max) {
+		free(rep);
+		log_info("stream %u: a malformed or empty read at %" PRIu64, s->number,
+		    q.offset);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	memcpy(buf, d.bytes, d.len);
+	n = (long)d.len;
+	free(rep);
+	atomic_fetch_add(&s->api->st.bytes_streamed, (unsigned long long)n);
+	return (ssize_t)n;
+}
+
+static void
+api_st_free(void *cls)
+{
+	api_st_close(cls);
+}
+
+/* IPC_STREAM_OPEN; a node not connected is looked up once (IPC_FIND). */
+static int
+api_st_open(struct api_req *r, struct api_rstream *s, const uint8_t hash[32],
+    const uint8_t node[32], struct ipc_stream_info *info, char *err, size_t errlen)
+{
+	struct ipc_get_req g;
+	struct ipc_find_req f;
+	uint8_t req[128], *rep;
+	size_t len;
+	int refused, tries, rc;
+	long n;
+
+	for (tries = 0; tries < 2; tries++) {
+		memcpy(g.hash, hash, 32);
+		memcpy(g.node_id, node, 32);
+		n = ipc_stream_open_encode(req, sizeof(req), &g);
+		if (api_st_call(s->sock, req, (size_t)n, s->timeout_ms, &rep, &len,
+		    &refused, err, errlen) == 0) {
+			rc = ipc_stream_info_decode(rep, len, info);
+			free(rep);
+			if (rc != 0)
+				snprintf(err, errlen, "netd: malformed stream reply");
+			return rc == 0 ? 0 : API_FETCH_UNREACHABLE;
+		}
+		if (!refused)
+			return API_FETCH_TIMEOUT;
+		if (strstr(err, "not connected") == NULL || tries > 0)
+			return strstr(err, "not connected") != NULL ? API_FETCH_UNREACHABLE :
+			    API_FETCH_REFUSED;
+		memset(&f, 0, sizeof(f));
+		memcpy(f.key, node, 32);
+		f.timeout_ms = 3000;
+		n = ipc_find_req_encode(req, sizeof(req), &f);
+		if (api_ipc(r->api, "netd", req, (size_t)n, &rep, &len, &refused, err,
+		    errlen) == 0)
+			free(rep);
+	}
+	return API_FETCH_UNREACHABLE;
+}
+
+int
+api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
+    int timeout_ms, const char *ctype)
+{
+	struct ipc_stream_info info;
+	struct api_rstream *s;
+	struct MHD_Response *resp;
+	uint64_t first, len;
+	char err[256], cr[96];
+	int rc, ranged;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return api_reply_error(r, 500, "internal", "out of memory");
+	s->api = r->api;
+	s->timeout_ms = timeout_ms;
+	if (api_st_socket(r->api, &s->sock, err, sizeof(err)) != 0) {
+		free(s);
+		return api_reply_ipc_err(r, "netd", err);
+	}
+	switch (api_st_open(r, s, hash, node, &info, err, sizeof(err))) {
+	case 0:
+		break;
+	case API_FETCH_REFUSED:
+		api_st_close(s);
+		/* Ours or the peer's limit on transfers at once: try again later. */
+		if (strstr(err, "too many streams") != NULL ||
+		    strstr(err, "terminated by the peer") != NULL)
+			return api_reply_error(r, 503, "busy", "%s", err);
+		return api_reply_error(r, 404, "refused", "%s", err);
+	case API_FETCH_UNREACHABLE:
+		api_st_close(s);
+		return api_reply_error(r, 502, "unreachable", "%s", err);
+	default:
+		api_st_close(s);
+		return api_reply_error(r, 504, "timeout", "%s", err);
+	}
+	s->number = info.number;
+	if (api_file_part(r, info.size, &first, &len, &ranged, &rc) != 0) {
+		api_st_close(s);
+		return rc;
+	}
+	s->first = first;
+	s->len = len;
+	resp = MHD_create_response_from_callback(len, IPC_STREAM_READ_MAX, api_st_read,
+	    s, api_st_free);
+	if (resp == NULL) {
+		api_st_close(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	/* What the bytes were checked against before they were sent. */
+	MHD_add_response_header(resp, "X-Peernet-Verified",
+	    (info.flags & IPC_STREAM_F_VERIFIED) ? "fragments" : "none");
+	snprintf(cr, sizeof(cr), "%" PRIu32, info.number);
+	MHD_add_response_header(resp, "X-Peernet-Stream", cr);
+	if (ranged) {
+		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+		    first, first + len - 1, info.size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	}
+	atomic_fetch_add(&r->api->st.replies_2xx, 1);
+	rc = MHD_queue_response(r->conn, ranged ? 206 : 200, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
