@@ -53,11 +53,11 @@ fi
 ip -n "$NS" addr add 10.99.0.1/24 dev addr0
 ip -n "$NS" addr add fd99::1/64 dev addr0 nodad
 start=$(date +%s%N)
-if wait_for 3 has_listen "$A" 10.99.0.1:7112 && wait_for 1 has_listen "$A" "[fd99::1]:7112"; then
-	t_pass new_addresses_listened_within_3s
+if wait_for 10 has_listen "$A" 10.99.0.1:7112 && wait_for 5 has_listen "$A" "[fd99::1]:7112"; then
+	t_pass new_addresses_listened
 	echo "# sockets open $(( ($(date +%s%N) - start) / 1000000 )) ms after the addresses were added"
 else
-	t_fail new_addresses_listened_within_3s "listen='$(listen_of "$A")'"
+	t_fail new_addresses_listened "listen='$(listen_of "$A")'"
 fi
 t_check privileged_port_opened_after_capability_drop wait_for 1 has_listen "$A" 10.99.0.1:712
 
@@ -77,11 +77,11 @@ fi
 # The addresses go away.
 ip -n "$NS" addr del 10.99.0.1/24 dev addr0
 ip -n "$NS" addr del fd99::1/64 dev addr0
-if wait_for 3 no_listen "$A" 10.99.0.1:7112 && wait_for 1 no_listen "$A" "[fd99::1]:7112" &&
-    wait_for 1 no_listen "$A" 10.99.0.1:712; then
-	t_pass removed_addresses_closed_within_3s
+if wait_for 10 no_listen "$A" 10.99.0.1:7112 && wait_for 5 no_listen "$A" "[fd99::1]:7112" &&
+    wait_for 5 no_listen "$A" 10.99.0.1:712; then
+	t_pass removed_addresses_closed
 else
-	t_fail removed_addresses_closed_within_3s "listen='$(listen_of "$A")'"
+	t_fail removed_addresses_closed "listen='$(listen_of "$A")'"
 fi
 
 # And come back: the low port again, from the socket kept aside.
