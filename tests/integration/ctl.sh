@@ -382,26 +382,28 @@ done
     t_fail failed_up_stops_what_it_started "rc=$rc running=$running $(tail -3 "$W/err")"
 
 # --- a stopped daemon: --timeout bounds every verb ----------------------------
+# A stopped netd never answers: without the bound a verb would wait for ever.
+# The limits leave 5 s for a loaded machine to run ctl (not a speed check).
 "$CTL" -d "$H" init --listen 127.0.77.3:0 "${NOLAN[@]}" >/dev/null
 "$CTL" -d "$H" up >/dev/null || t_fail up_h "H did not start"
 NP=$("$CTL" -d "$H" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid')
 kill -STOP "$NP"
 t0=$(date +%s%N); "$CTL" -d "$H" --timeout 1000 id >/dev/null 2>"$W/err"; rc=$?; el=$(elapsed_ms $t0)
-[ $rc = 1 ] && [ $el -lt 1500 ] && grep -q "did not answer" "$W/err" && t_pass timeout_bounds_id_of_stopped_netd ||
+[ $rc = 1 ] && [ $el -lt 6000 ] && grep -q "did not answer" "$W/err" && t_pass timeout_bounds_id_of_stopped_netd ||
     t_fail timeout_bounds_id_of_stopped_netd "rc=$rc ${el}ms $(cat "$W/err")"
 ok=1
 # netd's verbs fail within the bound; search (searchd) just ends in time.
 for v in "peers" "ping $NA" "transfers" "get $EH" "reload" "pause 1" "search x"; do
 	t0=$(date +%s%N); "$CTL" -d "$H" --timeout 800 $v >/dev/null 2>&1; rc=$?; el=$(elapsed_ms $t0)
-	{ { [ $rc = 1 ] || [ "$v" = "search x" ]; } && [ $el -lt 1300 ]; } || { ok=0; echo "# $v: rc=$rc ${el}ms"; }
+	{ { [ $rc = 1 ] || [ "$v" = "search x" ]; } && [ $el -lt 5800 ]; } || { ok=0; echo "# $v: rc=$rc ${el}ms"; }
 done
 [ $ok = 1 ] && t_pass timeout_bounds_every_verb || t_fail timeout_bounds_every_verb "see # lines"
 t0=$(date +%s%N); "$CTL" -d "$H" --timeout 1000 status >"$W/out" 2>"$W/err"; rc=$?; el=$(elapsed_ms $t0)
-[ $rc = 1 ] && [ $el -lt 1500 ] && grep -qE '^netd +not answering' "$W/out" && grep -qE '^storaged +running' "$W/out" &&
+[ $rc = 1 ] && [ $el -lt 6000 ] && grep -qE '^netd +not answering' "$W/out" && grep -qE '^storaged +running' "$W/out" &&
     t_pass status_shows_the_daemon_not_answering || t_fail status_shows_the_daemon_not_answering "rc=$rc ${el}ms $(cat "$W/out")"
 t0=$(date +%s%N); "$CTL" -d "$H" --timeout 2000 down >"$W/out" 2>"$W/err"; rc=$?; el=$(elapsed_ms $t0)
 gone=1; for d in storaged searchd netd; do ! flock -n "$H/run/$d.lock" true && gone=0; done
-[ $rc = 0 ] && [ $el -lt 2500 ] && [ $gone = 1 ] && grep -q SIGKILL "$W/out" && grep -q SIGKILL "$W/err" &&
+[ $rc = 0 ] && [ $el -lt 7000 ] && [ $gone = 1 ] && grep -q SIGKILL "$W/out" && grep -q SIGKILL "$W/err" &&
     t_pass down_escalates_to_sigkill_within_timeout || t_fail down_escalates_to_sigkill_within_timeout "rc=$rc ${el}ms $(cat "$W/out" "$W/err")"
 kill -CONT "$NP" 2>/dev/null
 
