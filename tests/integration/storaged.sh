@@ -59,6 +59,61 @@ for r in "0 1" "299999999 1" "123456789 1048577" "299000000 5000000"; do
 done
 [ $ok = 1 ] && t_pass read_ranges_of_300MB || t_fail read_ranges_of_300MB "a range differs"
 
+# Dedup: the same content under another name is stored once.
+cp "$W/big.bin" "$W/copy.bin"
+dd=$("$CTL" -d "$A" add --json "$W/copy.bin" | jq -r '.added[0].deduplicated')
+files=$(find "$A/storage/warehouse" -type f -name "${bh:8}" | wc -l)
+[ "$dd" = true ] && [ "$files" = 1 ] && t_pass dedup_one_copy_on_disk ||
+    t_fail dedup_one_copy_on_disk "deduplicated=$dd copies=$files"
+
+# Rename and delete rewrite the chain: the version moves (docs/data.md §2.8).
+id=$(jq -r '.added[0].id' <<<"$out")
+v1=$(chain_field version)
+"$CTL" -d "$A" mv "$id" renamed.txt >/dev/null
+name=$("$CTL" -d "$A" ls --json | jq -r --arg id "$id" '.files[] | select(.id==$id) | .name')
+[ "$name" = renamed.txt ] && t_pass rename_changes_name || t_fail rename_changes_name "name=$name"
+"$CTL" -d "$A" rm "$id" >/dev/null
+v2=$(chain_field version)
+cnt=$("$CTL" -d "$A" ls --json | jq '.total')
+[ "$cnt" = 1001 ] && [ "$v2" -gt "$v1" ] && t_pass delete_bumps_version ||
+    t_fail delete_bumps_version "total=$cnt version $v1 -> $v2"
+# Removing both records of the big content removes it from the warehouse.
+"$CTL" -d "$A" rm "$bh" >/dev/null
+[ ! -e "$A/storage/warehouse/${bh:0:4}/${bh:4:4}/${bh:8}" ] && t_pass content_removed_with_last_record ||
+    t_fail content_removed_with_last_record "still on disk"
+t_check verify_passes "$CTL" -d "$A" verify
+
+# Tags (docs/data.md §2.5.2): date-created and client-defined types, shown by ls.
+echo "tagged" > "$W/tagged.txt"
+tj=$("$CTL" -d "$A" add --json --tag date-created=2022-12-31T23:59:59 --tag 7=project-x \
+    --tag 1000=second --tag description=with-tags "$W/tagged.txt")
+tid=$(jq -r '.added[0].id' <<<"$tj")
+lt=$("$CTL" -d "$A" ls --json | jq -c --arg id "$tid" '.files[] | select(.id==$id) |
+    [.description, [.tags[] | [.type, .value]]]')
+[ "$lt" = '["with-tags",[[4,1672531199],[7,"project-x"],[1000,"second"]]]' ] &&
+    t_pass add_tags_listed_by_ls_json || t_fail add_tags_listed_by_ls_json "$lt / $tj"
+"$CTL" -d "$A" ls | grep -q "tags: date-created=2022-12-31T23:59:59Z 7=project-x 1000=second" &&
+    t_pass add_tags_in_ls_human || t_fail add_tags_in_ls_human "$("$CTL" -d "$A" ls | grep -A1 tagged)"
+out=$("$CTL" -d "$A" add --tag date-shared=1 "$W/tagged.txt" 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "never stored" <<<"$out" && t_pass add_virtual_tag_refused ||
+    t_fail add_virtual_tag_refused "rc=$rc $out"
+# storaged's counters of refused network blocks, under storaged in status.
+sc=$("$CTL" -d "$A" status --json | jq -c '.daemons[] | select(.name=="storaged") |
+    [.counters.cache_blocks_accepted, .counters.cache_rejected_signer, .counters.cache_rejected_signature]')
+[ "$sc" = "[0,0,0]" ] && t_pass status_json_has_storaged_counters || t_fail status_json_has_storaged_counters "$sc"
+"$CTL" -d "$A" status | grep -q "^storaged  cache blocks: 0 accepted, 0 rejected" &&
+    t_pass status_human_counter_line || t_fail status_human_counter_line "$("$CTL" -d "$A" status)"
+
+# Bad requests: clear errors, non-zero exits.
+out=$("$CTL" -d "$A" rm 0000000000000000000000000000000f 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "no shared file" <<<"$out" && t_pass rm_unknown_id_clear_error ||
+    t_fail rm_unknown_id_clear_error "rc=$rc $out"
+out=$("$CTL" -d "$A" cat ../../etc/passwd 2>&1); rc=$?
+[ $rc -eq 2 ] && t_pass cat_path_is_not_a_hash || t_fail cat_path_is_not_a_hash "rc=$rc $out"
+out=$("$CTL" -d "$A" add /nonexistent 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "No such file" <<<"$out" && t_pass add_missing_file_clear_error ||
+    t_fail add_missing_file_clear_error "rc=$rc $out"
+
 # --- add on storaged's bulk channel --------------------------------------------
 # peernetctl add sends its data on DIR/run/storaged-bulk.sock (ipc_bulk.c);
 # a channel that refuses the connection (its 4 connections taken) or is gone
@@ -162,61 +217,6 @@ esac
 "$CTL" -d "$A" add "$W/fb.bin" >/dev/null 2>&1 && t_pass add_works_after_hostile_frames ||
     t_fail add_works_after_hostile_frames "add failed"
 rm -f "$W/sparse.bin"
-
-# Dedup: the same content under another name is stored once.
-cp "$W/big.bin" "$W/copy.bin"
-dd=$("$CTL" -d "$A" add --json "$W/copy.bin" | jq -r '.added[0].deduplicated')
-files=$(find "$A/storage/warehouse" -type f -name "${bh:8}" | wc -l)
-[ "$dd" = true ] && [ "$files" = 1 ] && t_pass dedup_one_copy_on_disk ||
-    t_fail dedup_one_copy_on_disk "deduplicated=$dd copies=$files"
-
-# Rename and delete rewrite the chain: the version moves (docs/data.md §2.8).
-id=$(jq -r '.added[0].id' <<<"$out")
-v1=$(chain_field version)
-"$CTL" -d "$A" mv "$id" renamed.txt >/dev/null
-name=$("$CTL" -d "$A" ls --json | jq -r --arg id "$id" '.files[] | select(.id==$id) | .name')
-[ "$name" = renamed.txt ] && t_pass rename_changes_name || t_fail rename_changes_name "name=$name"
-"$CTL" -d "$A" rm "$id" >/dev/null
-v2=$(chain_field version)
-cnt=$("$CTL" -d "$A" ls --json | jq '.total')
-[ "$cnt" = 1001 ] && [ "$v2" -gt "$v1" ] && t_pass delete_bumps_version ||
-    t_fail delete_bumps_version "total=$cnt version $v1 -> $v2"
-# Removing both records of the big content removes it from the warehouse.
-"$CTL" -d "$A" rm "$bh" >/dev/null
-[ ! -e "$A/storage/warehouse/${bh:0:4}/${bh:4:4}/${bh:8}" ] && t_pass content_removed_with_last_record ||
-    t_fail content_removed_with_last_record "still on disk"
-t_check verify_passes "$CTL" -d "$A" verify
-
-# Tags (docs/data.md §2.5.2): date-created and client-defined types, shown by ls.
-echo "tagged" > "$W/tagged.txt"
-tj=$("$CTL" -d "$A" add --json --tag date-created=2022-12-31T23:59:59 --tag 7=project-x \
-    --tag 1000=second --tag description=with-tags "$W/tagged.txt")
-tid=$(jq -r '.added[0].id' <<<"$tj")
-lt=$("$CTL" -d "$A" ls --json | jq -c --arg id "$tid" '.files[] | select(.id==$id) |
-    [.description, [.tags[] | [.type, .value]]]')
-[ "$lt" = '["with-tags",[[4,1672531199],[7,"project-x"],[1000,"second"]]]' ] &&
-    t_pass add_tags_listed_by_ls_json || t_fail add_tags_listed_by_ls_json "$lt / $tj"
-"$CTL" -d "$A" ls | grep -q "tags: date-created=2022-12-31T23:59:59Z 7=project-x 1000=second" &&
-    t_pass add_tags_in_ls_human || t_fail add_tags_in_ls_human "$("$CTL" -d "$A" ls | grep -A1 tagged)"
-out=$("$CTL" -d "$A" add --tag date-shared=1 "$W/tagged.txt" 2>&1); rc=$?
-[ $rc -eq 2 ] && grep -q "never stored" <<<"$out" && t_pass add_virtual_tag_refused ||
-    t_fail add_virtual_tag_refused "rc=$rc $out"
-# storaged's counters of refused network blocks, under storaged in status.
-sc=$("$CTL" -d "$A" status --json | jq -c '.daemons[] | select(.name=="storaged") |
-    [.counters.cache_blocks_accepted, .counters.cache_rejected_signer, .counters.cache_rejected_signature]')
-[ "$sc" = "[0,0,0]" ] && t_pass status_json_has_storaged_counters || t_fail status_json_has_storaged_counters "$sc"
-"$CTL" -d "$A" status | grep -q "^storaged  cache blocks: 0 accepted, 0 rejected" &&
-    t_pass status_human_counter_line || t_fail status_human_counter_line "$("$CTL" -d "$A" status)"
-
-# Bad requests: clear errors, non-zero exits.
-out=$("$CTL" -d "$A" rm 0000000000000000000000000000000f 2>&1); rc=$?
-[ $rc -eq 1 ] && grep -q "no shared file" <<<"$out" && t_pass rm_unknown_id_clear_error ||
-    t_fail rm_unknown_id_clear_error "rc=$rc $out"
-out=$("$CTL" -d "$A" cat ../../etc/passwd 2>&1); rc=$?
-[ $rc -eq 2 ] && t_pass cat_path_is_not_a_hash || t_fail cat_path_is_not_a_hash "rc=$rc $out"
-out=$("$CTL" -d "$A" add /nonexistent 2>&1); rc=$?
-[ $rc -eq 1 ] && grep -q "No such file" <<<"$out" && t_pass add_missing_file_clear_error ||
-    t_fail add_missing_file_clear_error "rc=$rc $out"
 
 # Crash safety: kill -9 storaged at random moments during adds and deletes.
 head -c 200000000 /dev/urandom > "$W/c.bin"
