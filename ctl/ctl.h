@@ -6,6 +6,7 @@
 #define PEERNET_CTL_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,8 @@ enum ctl_call_err {
 	CTL_E_LOST = -4,	/* the connection closed before the reply */
 	CTL_E_ERROR = -5,	/* anything else */
 	CTL_E_REFUSED = -6,	/* the daemon answered with an error status */
-	CTL_E_UID = -7		/* the daemon refused this uid (IPC_ERR_DENIED) */
+	CTL_E_UID = -7,		/* the daemon refused this uid (IPC_ERR_DENIED) */
+	CTL_E_STOPPED = -8	/* a signal asked to stop waiting (ctl_bulk_*) */
 };
 
 struct ctl {
@@ -76,6 +78,16 @@ int	ctl_call_grace(struct ctl *c, const char *daemon, const void *req, size_t le
 /* ctl_ipc.c: one request/reply on a daemon's socket, all of it before deadline. */
 int	ctl_ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 	    size_t *replen, uint64_t deadline, int *sys_errno, char *err, size_t errlen);
+/*
+ * ctl_ipc.c: storaged's bulk channel (common/ipc_bulk.c).  connect: the
+ * socket, or -1 and errno; send/recv: one frame before deadline, 0 or a
+ * CTL_E_ code with the reason in err (CTL_E_STOPPED once *stop is set).
+ */
+int	ctl_bulk_connect(const char *path);
+int	ctl_bulk_send(int fd, uint32_t id, const void *msg, size_t len,
+	    uint64_t deadline, volatile sig_atomic_t *stop, char *err, size_t errlen);
+int	ctl_bulk_recv(int fd, uint32_t *id, uint8_t *buf, size_t cap, size_t *len,
+	    uint64_t deadline, volatile sig_atomic_t *stop, char *err, size_t errlen);
 /* 1 once --timeout has passed (the verb must stop waiting); ms left, capped. */
 int	ctl_expired(const struct ctl *c);
 int	ctl_left_ms(const struct ctl *c, int cap);

@@ -307,6 +307,208 @@ ctl_add_others(struct ctl *c, const struct ipc_file *nf, char ids[][33], int max
 	return k;
 }
 
+/*
+ * The IPC_ADD_DATA request for the chunk of fd at off into ctl_buf: its
+ * length, with the chunk's bytes in *got; -1 (said) when the file cannot
+ * be read or shrank.
+ */
+static long
+ctl_add_chunk(int fd, const char *path, uint32_t id, uint64_t off, uint64_t size,
+    uint32_t *got)
+{
+	struct ipc_data d;
+	ssize_t k;
+	long n;
+
+	memset(&d, 0, sizeof(d));
+	d.id = id;
+	d.offset = off;
+	n = ipc_data_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_DATA, &d);
+	k = pread(fd, ctl_buf + n, CTL_CHUNK, (off_t)off);
+	if (k <= 0) {
+		ctl_err("add: %s: %s", path, k == 0 ? "file shrank while being read" :
+		    strerror(errno));
+		return -1;
+	}
+	if (off + (uint64_t)k > size)
+		k = (ssize_t)(size - off);
+	d.len = (uint32_t)k;
+	ipc_data_encode(ctl_buf, (size_t)n, IPC_ADD_DATA, &d);
+	*got = d.len;
+	return n + k;
+}
+
+static void
+ctl_add_interrupted(const char *path)
+{
+	ctl_err("add: %s: interrupted: the upload is aborted, nothing is kept", path);
+}
+
+/* The data over nng: one request, one reply, one chunk at a time. */
+static int
+ctl_add_nng(struct ctl *c, int fd, const char *path, const char *base, uint32_t id,
+    uint64_t size, double start, int tty)
+{
+	uint64_t off = 0;
+	uint8_t *rep;
+	size_t replen;
+	uint32_t got;
+	long n;
+
+	while (off < size) {
+		if ((n = ctl_add_chunk(fd, path, id, off, size, &got)) == -1)
+			return -1;
+		if (ctl_add_stop) {
+			ctl_add_interrupted(path);
+			return -1;
+		}
+		if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
+			return -1;
+		free(rep);
+		off += got;
+		if (tty)
+			ctl_progress(base, off, size, start, 0);
+	}
+	return 0;
+}
+
+#define CTL_BULK_DEPTH	4		/* chunks in flight on the bulk channel */
+#define CTL_BULK_REP_MAX (IPC_STR_MAX + 64)	/* a status or an error's reason */
+
+/*
+ * What a reply on the bulk channel says: 0 the chunk is stored, -1 an
+ * error (said; storaged has dropped the upload), 1 storaged does not take
+ * data on its bulk channel (an older storaged: nothing of the upload was
+ * touched, so nng can take it from the start).
+ */
+static int
+ctl_add_bulk_reply(struct ctl *c, const uint8_t *rep, size_t len, int first)
+{
+	char reason[IPC_STR_MAX];
+	struct ipc_hdr h;
+	uint16_t status;
+
+	if (ipc_hdr_decode(rep, len, &h) != 0 || (h.status == IPC_OK &&
+	    (h.type != IPC_ADD_DATA || len != IPC_HDR_LEN))) {
+		ctl_err("storaged: malformed reply");
+		c->last_err = CTL_E_ERROR;
+		return -1;
+	}
+	if (h.status == IPC_OK)
+		return 0;
+	if (ipc_error_decode(rep, len, &status, reason, sizeof(reason)) != 0)
+		strlcpy(reason, ipc_err_str(h.status), sizeof(reason));
+	if (first && h.status == IPC_ERR_BADMSG)
+		return 1;
+	c->last_err = h.status == IPC_ERR_DENIED ? CTL_E_UID : CTL_E_REFUSED;
+	ctl_err("storaged refused the request: %s", reason);
+	return -1;
+}
+
+/*
+ * The data on storaged's bulk channel, CTL_BULK_DEPTH chunks in flight:
+ * ctl reads the next chunks while storaged hashes and writes the last
+ * ones.  Storaged takes a chunk only at the offset it expects and drops
+ * the upload at the first error, so a chunk in flight behind a failed one
+ * is refused too and nothing partial is kept.  The first chunk goes alone:
+ * a connection storaged refuses (another uid, all its connections taken)
+ * ends before its reply, and then nothing was taken and nng sends the
+ * whole file instead.  Returns 0 (storaged has every byte), -1 (failed,
+ * said: the caller aborts the upload) or 1 (use nng).
+ */
+static int
+ctl_add_bulk(struct ctl *c, int fd, const char *path, const char *base, uint32_t id,
+    uint64_t size, double start, int tty)
+{
+	char sock[PATH_MAX], err[256];
+	uint8_t rep[CTL_BULK_REP_MAX];
+	uint32_t lens[CTL_BULK_DEPTH], got, rid, next_rid = 1;
+	uint64_t sent = 0, acked = 0, deadline;
+	size_t replen;
+	int bfd, head = 0, inflight = 0, rc = 0, wait;
+	long n;
+
+	if (ipc_path(sock, sizeof(sock), c->dir, "storaged-bulk") == -1 ||
+	    (bfd = ctl_bulk_connect(sock)) == -1)
+		return 1;
+	while (acked < size) {
+		/* Refill the pipeline; only one chunk until storaged has answered once. */
+		while (inflight < (acked == 0 ? 1 : CTL_BULK_DEPTH) && sent < size) {
+			if ((n = ctl_add_chunk(fd, path, id, sent, size, &got)) == -1) {
+				rc = -1;
+				goto out;
+			}
+			if ((wait = ctl_left_ms(c, c->timeout_ms)) == 0) {
+				rc = CTL_E_TIMEOUT;
+				snprintf(err, sizeof(err), "no time left");
+				break;
+			}
+			deadline = ctl_now_ms() + (uint64_t)wait;
+			if ((rc = ctl_bulk_send(bfd, next_rid, ctl_buf, (size_t)n, deadline,
+			    &ctl_add_stop, err, sizeof(err))) != 0)
+				break;
+			lens[(head + inflight) % CTL_BULK_DEPTH] = got;
+			inflight++;
+			next_rid++;
+			sent += got;
+		}
+		if (rc == 0) {
+			if ((wait = ctl_left_ms(c, c->timeout_ms)) == 0) {
+				rc = CTL_E_TIMEOUT;
+				snprintf(err, sizeof(err), "no time left");
+			} else
+				rc = ctl_bulk_recv(bfd, &rid, rep, sizeof(rep), &replen,
+				    ctl_now_ms() + (uint64_t)wait, &ctl_add_stop, err,
+				    sizeof(err));
+		}
+		if (rc != 0) {
+			if (ctl_add_stop || rc == CTL_E_STOPPED) {
+				ctl_add_interrupted(path);
+				rc = -1;
+			} else if (acked == 0 && rc == CTL_E_LOST) {
+				rc = 1;		/* refused: nothing was taken */
+			} else {
+				c->last_err = rc;
+				if (rc == CTL_E_TIMEOUT)
+					ctl_err("storaged did not answer within %d ms: it is "
+					    "hung, stopped or overloaded ('peernetctl -d %s "
+					    "status' shows it, 'down' stops it)",
+					    c->timeout_ms, c->dir);
+				else
+					ctl_err("storaged: %s", err);
+				rc = -1;
+			}
+			goto out;
+		}
+		/* Answers come in the order of the requests, with their IDs. */
+		if (rid != next_rid - (uint32_t)inflight) {
+			ctl_err("storaged: a reply out of order on the bulk channel");
+			c->last_err = CTL_E_ERROR;
+			rc = -1;
+			goto out;
+		}
+		if ((rc = ctl_add_bulk_reply(c, rep, replen, acked == 0)) != 0)
+			goto out;
+		acked += lens[head];
+		head = (head + 1) % CTL_BULK_DEPTH;
+		inflight--;
+		if (tty)
+			ctl_progress(base, acked, size, start, 0);
+		if (ctl_add_stop) {
+			ctl_add_interrupted(path);
+			rc = -1;
+			goto out;
+		}
+	}
+out:
+	/*
+	 * Closed before an abort is sent (over nng): chunks still queued
+	 * meet an upload that is gone and are refused.
+	 */
+	close(bfd);
+	return rc;
+}
+
 static int
 ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folder,
     const char *desc, const struct ipc_tags *tags, json_t *arr)
@@ -314,15 +516,12 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 	static struct ipc_add_begin ab;
 	static struct ipc_add_result res;
 	const char *base;
-	struct ipc_data d;
 	struct stat sb;
 	uint8_t *rep;
 	size_t replen;
-	uint64_t off = 0;
 	uint32_t id;
-	ssize_t got;
 	double start = ctl_secs();
-	int fd, tty = isatty(STDERR_FILENO) && !c->json, saved, rc, nothers, k;
+	int fd, tty = isatty(STDERR_FILENO) && !c->json, rc, nothers, k;
 	long n;
 	char hash[65], fid[33], hs[32], others[8][33];
 
@@ -368,36 +567,17 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 		close(fd);
 		return -1;
 	}
-	/* Stream the file in large chunks: one IPC message costs tens of µs. */
-	while (off < ab.size) {
-		memset(&d, 0, sizeof(d));
-		d.id = id;
-		d.offset = off;
-		n = ipc_data_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_DATA, &d);
-		got = pread(fd, ctl_buf + n, CTL_CHUNK, (off_t)off);
-		if (got <= 0) {
-			saved = got == 0 ? 0 : errno;
-			ctl_err("add: %s: %s", path, got == 0 ?
-			    "file shrank while being read" : strerror(saved));
+	/*
+	 * Stream the file in large chunks: on storaged's bulk channel with a
+	 * few in flight, or over nng one at a time when the channel cannot
+	 * be used (nothing of the upload was taken on it then).
+	 */
+	if (ab.size > 0 && (rc = ctl_add_bulk(c, fd, path, base, id, ab.size, start,
+	    tty)) != 1) {
+		if (rc == -1)
 			goto abort;
-		}
-		if (off + (uint64_t)got > ab.size)
-			got = (ssize_t)(ab.size - off);
-		d.len = (uint32_t)got;
-		ipc_data_encode(ctl_buf, (size_t)n, IPC_ADD_DATA, &d);
-		if (ctl_add_stop) {
-			ctl_err("add: %s: interrupted: the upload is aborted, nothing "
-			    "is kept", path);
-			goto abort;
-		}
-		if (ctl_call(c, "storaged", ctl_buf, (size_t)n + (size_t)got, &rep,
-		    &replen, 0) == -1)
-			goto abort;
-		free(rep);
-		off += (uint64_t)got;
-		if (tty)
-			ctl_progress(base, off, ab.size, start, 0);
-	}
+	} else if (ctl_add_nng(c, fd, path, base, id, ab.size, start, tty) == -1)
+		goto abort;
 	close(fd);
 	fd = -1;
 	n = ipc_u32_encode(ctl_buf, sizeof(ctl_buf), IPC_ADD_END, id);

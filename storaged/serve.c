@@ -194,8 +194,14 @@ serve_add_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", d.id);
 		return;
 	}
-	/* Chunks arrive in order; anything else is a confused or hostile client. */
-	if (d.offset != u->received || u->received + d.len > u->expected) {
+	/*
+	 * Chunks arrive in order; anything else is a confused or hostile
+	 * client (on nng or the bulk channel alike: the upload's uid was
+	 * checked above), and the upload is dropped, so that chunks it had
+	 * in flight behind this one are refused too.  received <= expected
+	 * always: the subtraction cannot wrap.
+	 */
+	if (d.offset != u->received || d.len > u->expected - u->received) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "upload %u: chunk at %llu, "
 		    "expected %llu (of %llu bytes)", d.id, (unsigned long long)d.offset,
 		    (unsigned long long)u->received, (unsigned long long)u->expected);

@@ -233,8 +233,12 @@ storaged_shutdown(struct daemon *d)
 	ipc_pub_close(&storaged.events);
 }
 
-/* File data from and to netd: handlers that answer at once. */
-static const uint16_t storaged_bulk_types[] = { IPC_DL_DATA, IPC_CAT, IPC_FILE_FD };
+/*
+ * File data from and to netd and apid (a stored file's descriptor), and the
+ * data of peernetctl's adds: handlers that answer at once.  The rest of an
+ * add (begin, end, abort) stays on the nng socket: one request each per file.
+ */
+static const uint16_t storaged_bulk_types[] = { IPC_DL_DATA, IPC_CAT, IPC_FILE_FD, IPC_ADD_DATA };
 
 static const struct daemon_ops storaged_ops = {
 	.privileged = storaged_privileged,
@@ -242,7 +246,7 @@ static const struct daemon_ops storaged_ops = {
 	.request = storaged_request,
 	.shutdown = storaged_shutdown,
 	.bulk_types = storaged_bulk_types,
-	.nbulk_types = 3,
+	.nbulk_types = sizeof(storaged_bulk_types) / sizeof(storaged_bulk_types[0]),
 };
 
 int

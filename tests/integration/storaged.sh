@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # storaged.sh — sharing files through peernetctl: 1,000 small files and a
 # 300 MB one, listing, ranges, rename, delete, chain version/height, dedup,
-# bad requests, and kill -9 of storaged during adds and deletes.
+# bad requests, add's data on the bulk channel (and over nng when it refuses),
+# hostile data frames on it, and kill -9 of storaged during adds and deletes.
 . "$(dirname "$0")/lib.sh"
 
 A=$(t_mkdir)
@@ -112,6 +113,110 @@ out=$("$CTL" -d "$A" cat ../../etc/passwd 2>&1); rc=$?
 out=$("$CTL" -d "$A" add /nonexistent 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "No such file" <<<"$out" && t_pass add_missing_file_clear_error ||
     t_fail add_missing_file_clear_error "rc=$rc $out"
+
+# --- add on storaged's bulk channel --------------------------------------------
+# peernetctl add sends its data on DIR/run/storaged-bulk.sock (ipc_bulk.c);
+# a channel that refuses the connection (its 4 connections taken) or is gone
+# makes it send over nng instead, with the same result.
+BS="$A/run/storaged-bulk.sock"
+head -c 5000000 /dev/urandom > "$W/fb.bin"
+want=$(b3sum --no-names "$W/fb.bin")
+rm -f "$W/held"
+python3 - "$BS" "$W/held" <<'EOF' & HP=$!
+import socket, sys, time
+ss = []
+for _ in range(4):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    ss.append(s)
+open(sys.argv[2], "w").close()
+time.sleep(30)
+EOF
+wait_for 5 test -e "$W/held"
+got=$("$CTL" -d "$A" add --json "$W/fb.bin" | jq -r '.added[0].hash'); rc=$?
+kill "$HP" 2>/dev/null; wait "$HP" 2>/dev/null
+[ $rc = 0 ] && [ "$got" = "$want" ] && grep -q "bulk channel: 4 connections already" "$A/log/storaged.log" &&
+    t_pass add_over_nng_when_bulk_channel_full ||
+    t_fail add_over_nng_when_bulk_channel_full "rc=$rc $got vs $want"
+printf 'x' >> "$W/fb.bin"; want=$(b3sum --no-names "$W/fb.bin")
+mv "$BS" "$BS.away"
+got=$("$CTL" -d "$A" add --json "$W/fb.bin" | jq -r '.added[0].hash'); rc=$?
+mv "$BS.away" "$BS"
+[ $rc = 0 ] && [ "$got" = "$want" ] && t_pass add_over_nng_without_bulk_socket ||
+    t_fail add_over_nng_without_bulk_socket "rc=$rc $got vs $want"
+
+# Data frames on the bulk channel are checked as over nng: an unknown upload,
+# a short body and an oversized frame are refused; a chunk at the wrong
+# offset for a live upload (IDs are small counters) drops that upload, whose
+# add then fails cleanly and leaves nothing behind.
+truncate -s 2G "$W/sparse.bin"
+"$CTL" -d "$A" add "$W/sparse.bin" >/dev/null 2>"$W/err" & AP=$!
+sleep 0.5
+hostile=$(python3 - "$BS" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+def frame(rid, msg):
+    s.sendall(struct.pack("<II", len(msg), rid) + msg)
+def data(upload, off, body, declared=None):
+    n = len(body) if declared is None else declared
+    return struct.pack("<HHIQI", 21, 0, upload, off, n) + body
+buf = b""
+def reply():
+    global buf
+    while len(buf) < 8 or len(buf) < 8 + struct.unpack("<I", buf[:4])[0]:
+        d = s.recv(65536)
+        if not d:
+            return None
+        buf += d
+    n, rid = struct.unpack("<II", buf[:8])
+    m = buf[8:8 + n]
+    buf = buf[8 + n:]
+    return rid, struct.unpack("<HH", m[:4]), m
+out = []
+frame(1, data(4000000000, 0, b"abc"))
+rid, (t, st), m = reply()
+out.append("unknown:%d:%d:%s" % (rid, st, b"no upload" in m))
+frame(2, data(4000000000, 0, b"abc", declared=100))
+rid, (t, st), m = reply()
+out.append("short:%d:%d" % (rid, st))
+# Every small upload ID: the live one is dropped (wrong offset).
+for i in range(1, 5000):
+    frame(100 + i, data(i, 7, b"z"))
+bad = 0
+for i in range(1, 5000):
+    r = reply()
+    if r is None or r[1][1] == 0:
+        bad += 1
+out.append("spray_refused_all:%s" % (bad == 0))
+frame(3, b"")
+s.sendall(struct.pack("<II", 2 << 20, 4))
+try:
+    while True:
+        if not s.recv(65536):
+            out.append("oversized:closed")
+            break
+except socket.timeout:
+    out.append("oversized:open")
+print(" ".join(out))
+EOF
+)
+wait "$AP"; rc=$?
+sleep 0.3
+left=$(find "$A/storage/warehouse/_Temp" -name 'wh*' 2>/dev/null | wc -l)
+echo "# hostile bulk frames: $hostile"
+case "$hostile" in
+"unknown:1:"[1-9]*":True short:2:"[1-9]*" spray_refused_all:True oversized:closed")
+	t_pass bulk_add_data_hostile_frames_refused ;;
+*)	t_fail bulk_add_data_hostile_frames_refused "$hostile" ;;
+esac
+[ $rc = 1 ] && [ "$left" = 0 ] && grep -q "upload" "$W/err" &&
+    t_pass add_fails_cleanly_when_its_upload_is_dropped ||
+    t_fail add_fails_cleanly_when_its_upload_is_dropped "rc=$rc temp=$left $(cat "$W/err")"
+"$CTL" -d "$A" add "$W/fb.bin" >/dev/null 2>&1 && t_pass add_works_after_hostile_frames ||
+    t_fail add_works_after_hostile_frames "add failed"
+rm -f "$W/sparse.bin"
 
 # Crash safety: kill -9 storaged at random moments during adds and deletes.
 head -c 200000000 /dev/urandom > "$W/c.bin"
