@@ -591,6 +591,21 @@ rcv_speeds(const struct udt_conn *c, uint32_t *speed, uint32_t *bw)
 			if (sum == 0)
 				sum = 1000;
 			*speed = (uint32_t)(1000000ULL * count / sum);
+		} else if (med == 0 && c->arr_n == UDT_SPEED_WIN) {
+			/*
+			 * Most packets came within the same microsecond (a
+			 * batch from recvmmsg, or an in-memory link): the
+			 * reference's filter keeps none of them and reports
+			 * nothing, so a sender's window stays at its initial
+			 * 16 packets.  The whole window's span says how fast
+			 * they came (at least 1 µs: an upper bound of 10^6
+			 * packets/s per interval).  Ours to choose: the
+			 * receiver's estimate.
+			 */
+			for (i = 0, sum = 0; i < c->arr_n; i++)
+				sum += s[i];
+			*speed = (uint32_t)(1000000ULL * c->arr_n /
+			    (sum > 0 ? sum : 1));
 		}
 	}
 	if (c->probe_n > 0) {
@@ -1004,7 +1019,9 @@ input_ack(struct udt_conn *c, const struct udt_pkt *p)
 			    p->u.ack.cap) / 8);
 	}
 	cc_on_ack(c);
-	for (s = old; s != c->snd_una; s = udt_seq_add(s, 1)) {
+	/* clear the loss marks of what is now acknowledged (none: no walk) */
+	for (s = old; c->snd_loss_n > 0 && s != c->snd_una;
+	    s = udt_seq_add(s, 1)) {
 		sl = &c->ss[s & SLOT_MASK];
 		if (sl->lost) {
 			sl->lost = 0;
@@ -1115,24 +1132,33 @@ window(const struct udt_conn *c)
 	return c->cwnd < c->flow ? c->cwnd : c->flow;
 }
 
-/* The next n buffered bytes as a new data packet (not sent). */
+/* The slot of the next new data packet of n bytes, its header written. */
 static struct sslot *
-packetize(struct udt_conn *c, size_t n)
+slot_next(struct udt_conn *c, size_t n)
 {
 	struct sslot *s = &c->ss[c->snd_next & SLOT_MASK];
 
 	buf_put_be32(s->pkt, c->snd_next);
 	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
 	buf_put_be32(s->pkt + 12, c->peer_id);
-	ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt + UDT_HDR_SIZE, n);
-	c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
-	c->s_len -= n;
 	s->len = (uint16_t)(UDT_HDR_SIZE + n);
 	s->lost = 0;
 	s->attempts = 0;
 	c->snd_next = udt_seq_add(c->snd_next, 1);
 	c->msgno++;
 	c->stats.bytes_sent += n;
+	return s;
+}
+
+/* The next n buffered bytes as a new data packet (not sent). */
+static struct sslot *
+packetize(struct udt_conn *c, size_t n)
+{
+	struct sslot *s = slot_next(c, n);
+
+	ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt + UDT_HDR_SIZE, n);
+	c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
+	c->s_len -= n;
 	return s;
 }
 
@@ -1174,6 +1200,34 @@ send_new_data(struct udt_conn *c)
 		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
 		transmit(c, packetize(c, n));
 	}
+}
+
+/*
+ * udt_write's fast path: with nothing buffered, whole packets go from the
+ * caller's bytes straight into their send slots and out, one copy instead
+ * of two (through the send ring).  Same packets, same order as through the
+ * ring: only full ones, only while the window has room, never the last
+ * three packets' worth of a stream whose end is known (send_end_pair's).
+ * Returns the bytes sent.
+ */
+static size_t
+send_direct(struct udt_conn *c, const uint8_t *buf, size_t len)
+{
+	struct sslot *s;
+	size_t done = 0;
+
+	if (c->st != UDT_ST_CONNECTED || c->s_len != 0)
+		return 0;
+	retransmit_losses(c);		/* losses first, as flush() */
+	while (len - done >= UDT_DATA_MAX && in_flight(c) <= window(c) &&
+	    in_flight(c) < UDT_SLOTS - 1 && (!c->end_known ||
+	    c->end_total - c->stats.bytes_sent > 3 * UDT_DATA_MAX)) {
+		s = slot_next(c, UDT_DATA_MAX);
+		memcpy(s->pkt + UDT_HDR_SIZE, buf + done, UDT_DATA_MAX);
+		transmit(c, s);
+		done += UDT_DATA_MAX;
+	}
+	return done;
 }
 
 void
@@ -1424,7 +1478,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 ssize_t
 udt_write(struct udt_conn *c, const void *buf, size_t len)
 {
-	size_t n;
+	size_t n, done;
 
 	if (c == NULL || (buf == NULL && len > 0))
 		return UDT_ERR_ARG;
@@ -1440,13 +1494,16 @@ udt_write(struct udt_conn *c, const void *buf, size_t len)
 		return UDT_ERR_STATE;
 	}
 	now_us(c);
-	n = UDT_SNDBUF_BYTES - c->s_len;
-	if (n > len)
-		n = len;
-	ring_put(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, c->s_len, buf, n);
+	/* one call takes at most the ring's free room, sent directly or not */
+	if (len > UDT_SNDBUF_BYTES - c->s_len)
+		len = UDT_SNDBUF_BYTES - c->s_len;
+	done = send_direct(c, buf, len);
+	n = len - done;
+	ring_put(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, c->s_len,
+	    (const uint8_t *)buf + done, n);
 	c->s_len += n;
 	flush(c);
-	return (ssize_t)n;
+	return (ssize_t)(done + n);
 }
 
 ssize_t
