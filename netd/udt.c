@@ -42,6 +42,15 @@
 #include "udt.h"
 
 #define SLOT_MASK	(UDT_SLOTS - 1)
+/*
+ * The send slots hold the packets in flight and, after them, the packets
+ * written but not yet sent (snd_next .. q_end, the last one possibly not
+ * full): udt_write copies the application's bytes once, into their packet,
+ * and a retransmission resends the same bytes.  Twice UDT_SLOTS: room for
+ * a full window in flight plus UDT_SNDBUF_BYTES queued.
+ */
+#define SND_SLOTS	(2 * UDT_SLOTS)
+#define SSLOT_MASK	(SND_SLOTS - 1)
 #define MSS		UDT_PKT_MAX
 
 enum { RS_EMPTY = 0, RS_LOST, RS_HAVE };
@@ -96,6 +105,7 @@ struct udt_conn {
 
 	/* sender */
 	uint32_t	snd_una, snd_next, msgno;
+	uint32_t	q_end;		/* after the last queued (unsent) packet */
 	uint32_t	cwnd, flow;
 	uint32_t	snd_loss_n;
 	uint64_t	blind_at, blind_iv;
@@ -132,11 +142,10 @@ struct udt_conn {
 
 	struct udt_stats stats;
 
-	/* byte rings: application data not yet packetized / delivered */
-	size_t		s_head, s_len, r_head, r_len;
-	uint8_t		sbuf[UDT_SNDBUF_BYTES];
+	/* s_len: bytes queued in unsent packets; the receive byte ring */
+	size_t		s_len, r_head, r_len;
 	uint8_t		rbuf[UDT_RCVBUF_BYTES];
-	struct sslot	ss[UDT_SLOTS];
+	struct sslot	ss[SND_SLOTS];
 	struct rslot	rs[UDT_SLOTS];
 };
 
@@ -289,6 +298,7 @@ static void
 transmit(struct udt_conn *c, struct sslot *s)
 {
 	buf_put_be32(s->pkt + 8, ts32(c));
+	buf_put_be32(s->pkt + 12, c->peer_id);	/* not known when queued */
 	s->last_tx = c->now;
 	c->stats.pkts_sent++;
 	emit(c, s->pkt, s->len);
@@ -342,7 +352,10 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 {
 	c->st = UDT_ST_CONNECTED;
 	c->snd_una = c->snd_next = c->isn;
-	c->msgno = 0;
+	if (c->is_server) {	/* a client queued from its own isn on */
+		c->q_end = c->isn;
+		c->msgno = 0;
+	}
 	c->cwnd = UDT_CWND_INIT;
 	c->flow = clamp_hs_flow(peer_flow);
 	c->rcv_next = c->isn;
@@ -409,6 +422,8 @@ udt_connect(struct udt_conn *c)
 		c->sock_id = rnd32(c);
 	while (c->sock_id == 0);
 	c->isn = rnd32(c) & UDT_SEQ_MASK;
+	c->snd_una = c->snd_next = c->q_end = c->isn;	/* udt_write may queue now */
+	c->msgno = 0;
 	c->hs_step3 = 0;
 	c->st = UDT_ST_CONNECTING;
 	c->conn_start = c->now;
@@ -1022,7 +1037,7 @@ input_ack(struct udt_conn *c, const struct udt_pkt *p)
 	/* clear the loss marks of what is now acknowledged (none: no walk) */
 	for (s = old; c->snd_loss_n > 0 && s != c->snd_una;
 	    s = udt_seq_add(s, 1)) {
-		sl = &c->ss[s & SLOT_MASK];
+		sl = &c->ss[s & SSLOT_MASK];
 		if (sl->lost) {
 			sl->lost = 0;
 			c->snd_loss_n--;
@@ -1051,7 +1066,7 @@ mark_lost(struct udt_conn *c, uint32_t seq)
 		c->end_nak_seen = 1;
 		return;
 	}
-	s = &c->ss[seq & SLOT_MASK];
+	s = &c->ss[seq & SSLOT_MASK];
 	if (!s->lost) {
 		s->lost = 1;
 		s->attempts = 0;
@@ -1116,7 +1131,7 @@ retransmit_losses(struct udt_conn *c)
 	if (c->snd_loss_n == 0)
 		return;
 	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1)) {
-		s = &c->ss[q & SLOT_MASK];
+		s = &c->ss[q & SSLOT_MASK];
 		if (!s->lost || (s->attempts > 0 &&
 		    c->now < s->last_tx + UDT_SYN_US * s->attempts))
 			continue;
@@ -1132,56 +1147,109 @@ window(const struct udt_conn *c)
 	return c->cwnd < c->flow ? c->cwnd : c->flow;
 }
 
-/* The slot of the next new data packet of n bytes, its header written. */
+/* A new empty packet at the queue's end (room checked by the caller). */
 static struct sslot *
-slot_next(struct udt_conn *c, size_t n)
+queue_slot(struct udt_conn *c)
 {
-	struct sslot *s = &c->ss[c->snd_next & SLOT_MASK];
+	struct sslot *s = &c->ss[c->q_end & SSLOT_MASK];
 
-	buf_put_be32(s->pkt, c->snd_next);
+	buf_put_be32(s->pkt, c->q_end);
 	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
-	buf_put_be32(s->pkt + 12, c->peer_id);
-	s->len = (uint16_t)(UDT_HDR_SIZE + n);
+	s->len = UDT_HDR_SIZE;
 	s->lost = 0;
 	s->attempts = 0;
-	c->snd_next = udt_seq_add(c->snd_next, 1);
+	c->q_end = udt_seq_add(c->q_end, 1);
 	c->msgno++;
-	c->stats.bytes_sent += n;
-	return s;
-}
-
-/* The next n buffered bytes as a new data packet (not sent). */
-static struct sslot *
-packetize(struct udt_conn *c, size_t n)
-{
-	struct sslot *s = slot_next(c, n);
-
-	ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt + UDT_HDR_SIZE, n);
-	c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
-	c->s_len -= n;
 	return s;
 }
 
 /*
- * The stream's last bytes (udt_stream_end), all buffered and at most two
+ * Appends up to len bytes to the queue: the last unsent packet is filled
+ * up first (so packets are cut exactly as a byte buffer cut at send time
+ * would), then new ones.  Returns the bytes taken.
+ */
+static size_t
+queue_bytes(struct udt_conn *c, const uint8_t *buf, size_t len)
+{
+	struct sslot *s;
+	size_t done = 0, k;
+
+	while (done < len) {
+		s = NULL;
+		if (c->q_end != c->snd_next) {
+			s = &c->ss[udt_seq_add(c->q_end, -1) & SSLOT_MASK];
+			if (s->len == UDT_PKT_MAX)
+				s = NULL;
+		}
+		if (s == NULL) {
+			if (udt_seq_diff(c->q_end, c->snd_una) >= SND_SLOTS - 1)
+				break;
+			s = queue_slot(c);
+		}
+		k = (size_t)(UDT_PKT_MAX - s->len);
+		if (k > len - done)
+			k = len - done;
+		memcpy(s->pkt + s->len, buf + done, k);
+		s->len = (uint16_t)(s->len + k);
+		done += k;
+	}
+	c->s_len += done;
+	return done;
+}
+
+/* The next queued packet leaves the queue (not sent yet). */
+static struct sslot *
+dequeue(struct udt_conn *c)
+{
+	struct sslot *s = &c->ss[c->snd_next & SSLOT_MASK];
+
+	c->snd_next = udt_seq_add(c->snd_next, 1);
+	c->s_len -= (size_t)(s->len - UDT_HDR_SIZE);
+	c->stats.bytes_sent += (uint64_t)(s->len - UDT_HDR_SIZE);
+	return s;
+}
+
+/*
+ * The stream's last bytes (udt_stream_end), all queued and at most two
  * packets' worth: two packets, the later sent first.  0 when sent, 1 when
  * the window has no room for both yet, -1 when this is not the end.
  */
 static int
 send_end_pair(struct udt_conn *c)
 {
+	uint8_t tmp[2 * UDT_DATA_MAX];
 	struct sslot *a, *b;
-	size_t nb;
+	size_t nb, total, k;
+	uint32_t q, nq;
 
 	if (!c->end_known || c->end_done || c->s_len < 2 || c->s_len > 2 * UDT_DATA_MAX ||
 	    c->stats.bytes_sent + c->s_len != c->end_total)
 		return -1;
 	if (in_flight(c) + 1 > window(c) || in_flight(c) + 2 >= UDT_SLOTS - 1)
 		return 1;
-	nb = c->s_len / 2;
+	/* re-cut the queued bytes (one or two packets) in two halves */
+	total = 0;
+	nq = (uint32_t)udt_seq_diff(c->q_end, c->snd_next);
+	for (q = c->snd_next; q != c->q_end; q = udt_seq_add(q, 1)) {
+		a = &c->ss[q & SSLOT_MASK];
+		k = (size_t)(a->len - UDT_HDR_SIZE);
+		memcpy(tmp + total, a->pkt + UDT_HDR_SIZE, k);
+		total += k;
+	}
+	c->q_end = c->snd_next;
+	c->msgno -= nq;
+	c->s_len = 0;
+	nb = total / 2;
 	c->end_seq = c->snd_next;
-	a = packetize(c, c->s_len - nb);
-	b = packetize(c, nb);
+	a = queue_slot(c);
+	memcpy(a->pkt + UDT_HDR_SIZE, tmp, total - nb);
+	a->len = (uint16_t)(UDT_HDR_SIZE + total - nb);
+	b = queue_slot(c);
+	memcpy(b->pkt + UDT_HDR_SIZE, tmp + total - nb, nb);
+	b->len = (uint16_t)(UDT_HDR_SIZE + nb);
+	c->s_len = total;
+	dequeue(c);
+	dequeue(c);
 	c->end_done = 1;
 	transmit(c, b);
 	transmit(c, a);
@@ -1191,43 +1259,12 @@ send_end_pair(struct udt_conn *c)
 static void
 send_new_data(struct udt_conn *c)
 {
-	size_t n;
-
 	while (c->s_len > 0 && in_flight(c) <= window(c) &&
 	    in_flight(c) < UDT_SLOTS - 1) {
 		if (send_end_pair(c) >= 0)
 			return;
-		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
-		transmit(c, packetize(c, n));
+		transmit(c, dequeue(c));
 	}
-}
-
-/*
- * udt_write's fast path: with nothing buffered, whole packets go from the
- * caller's bytes straight into their send slots and out, one copy instead
- * of two (through the send ring).  Same packets, same order as through the
- * ring: only full ones, only while the window has room, never the last
- * three packets' worth of a stream whose end is known (send_end_pair's).
- * Returns the bytes sent.
- */
-static size_t
-send_direct(struct udt_conn *c, const uint8_t *buf, size_t len)
-{
-	struct sslot *s;
-	size_t done = 0;
-
-	if (c->st != UDT_ST_CONNECTED || c->s_len != 0)
-		return 0;
-	retransmit_losses(c);		/* losses first, as flush() */
-	while (len - done >= UDT_DATA_MAX && in_flight(c) <= window(c) &&
-	    in_flight(c) < UDT_SLOTS - 1 && (!c->end_known ||
-	    c->end_total - c->stats.bytes_sent > 3 * UDT_DATA_MAX)) {
-		s = slot_next(c, UDT_DATA_MAX);
-		memcpy(s->pkt + UDT_HDR_SIZE, buf + done, UDT_DATA_MAX);
-		transmit(c, s);
-		done += UDT_DATA_MAX;
-	}
-	return done;
 }
 
 void
@@ -1409,11 +1446,11 @@ udt_tick(struct udt_conn *c)
 			if (c->probe_only) {
 				/* one probe: the newest unacknowledged (udt_set_probe_only) */
 				c->stats.blind_retransmits++;
-				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SLOT_MASK]);
+				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK]);
 			} else
 				for (q = c->snd_una, k = 0; q != c->snd_next &&
 				    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
-					s = &c->ss[q & SLOT_MASK];
+					s = &c->ss[q & SSLOT_MASK];
 					c->stats.blind_retransmits++;
 					transmit(c, s);
 				}
@@ -1464,7 +1501,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 		if (c->snd_loss_n > 0)
 			for (q = c->snd_una; q != c->snd_next;
 			    q = udt_seq_add(q, 1)) {
-				s = &c->ss[q & SLOT_MASK];
+				s = &c->ss[q & SSLOT_MASK];
 				if (s->lost)
 					t = min64(t, s->attempts == 0 ? c->now :
 					    s->last_tx + UDT_SYN_US * s->attempts);
@@ -1478,7 +1515,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 ssize_t
 udt_write(struct udt_conn *c, const void *buf, size_t len)
 {
-	size_t n, done;
+	size_t n;
 
 	if (c == NULL || (buf == NULL && len > 0))
 		return UDT_ERR_ARG;
@@ -1494,16 +1531,12 @@ udt_write(struct udt_conn *c, const void *buf, size_t len)
 		return UDT_ERR_STATE;
 	}
 	now_us(c);
-	/* one call takes at most the ring's free room, sent directly or not */
-	if (len > UDT_SNDBUF_BYTES - c->s_len)
-		len = UDT_SNDBUF_BYTES - c->s_len;
-	done = send_direct(c, buf, len);
-	n = len - done;
-	ring_put(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, c->s_len,
-	    (const uint8_t *)buf + done, n);
-	c->s_len += n;
+	n = UDT_SNDBUF_BYTES - c->s_len;
+	if (n > len)
+		n = len;
+	n = queue_bytes(c, buf, n);
 	flush(c);
-	return (ssize_t)(done + n);
+	return (ssize_t)n;
 }
 
 ssize_t
@@ -1619,7 +1652,7 @@ udt_send_pending(const struct udt_conn *c)
 	if (c->st != UDT_ST_CONNECTED && c->st != UDT_ST_CLOSING)
 		return n;
 	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1))
-		n += c->ss[q & SLOT_MASK].len - UDT_HDR_SIZE;
+		n += c->ss[q & SSLOT_MASK].len - UDT_HDR_SIZE;
 	return n;
 }
 
