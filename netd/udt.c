@@ -108,6 +108,7 @@ struct udt_conn {
 	uint32_t	q_end;		/* after the last queued (unsent) packet */
 	uint32_t	cwnd, flow;
 	uint32_t	snd_loss_n;
+	uint32_t	snd_loss_lo;	/* no lost packet before it (while n > 0) */
 	uint64_t	blind_at, blind_iv;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
@@ -1070,7 +1071,9 @@ mark_lost(struct udt_conn *c, uint32_t seq)
 	if (!s->lost) {
 		s->lost = 1;
 		s->attempts = 0;
-		c->snd_loss_n++;
+		if (c->snd_loss_n++ == 0 ||
+		    udt_seq_diff(seq, c->snd_loss_lo) < 0)
+			c->snd_loss_lo = seq;
 	}
 }
 
@@ -1122,18 +1125,32 @@ bad:
 	return UDT_ERR_PROTO;
 }
 
+/* Where a walk over the send loss list starts. */
+static uint32_t
+loss_start(const struct udt_conn *c)
+{
+	return udt_seq_diff(c->snd_loss_lo, c->snd_una) > 0 ? c->snd_loss_lo :
+	    c->snd_una;
+}
+
 static void
 retransmit_losses(struct udt_conn *c)
 {
 	struct sslot *s;
-	uint32_t q;
+	uint32_t q, seen = 0;
 
 	if (c->snd_loss_n == 0)
 		return;
-	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1)) {
+	/* from the first lost packet to the last: not the whole window */
+	for (q = loss_start(c); q != c->snd_next && seen < c->snd_loss_n;
+	    q = udt_seq_add(q, 1)) {
 		s = &c->ss[q & SSLOT_MASK];
-		if (!s->lost || (s->attempts > 0 &&
-		    c->now < s->last_tx + UDT_SYN_US * s->attempts))
+		if (!s->lost)
+			continue;
+		if (seen++ == 0)
+			c->snd_loss_lo = q;
+		if (s->attempts > 0 &&
+		    c->now < s->last_tx + UDT_SYN_US * s->attempts)
 			continue;
 		s->attempts++;
 		c->stats.retransmits++;
@@ -1478,7 +1495,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 {
 	const struct sslot *s;
 	uint64_t t = UINT64_MAX;
-	uint32_t q;
+	uint32_t q, seen;
 
 	if (c == NULL)
 		return UINT64_MAX;
@@ -1498,14 +1515,15 @@ udt_next_timeout_us(const struct udt_conn *c)
 		if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 ||
 		    c->rcv_loss_n > 0)
 			t = min64(t, c->syn_at);
-		if (c->snd_loss_n > 0)
-			for (q = c->snd_una; q != c->snd_next;
-			    q = udt_seq_add(q, 1)) {
-				s = &c->ss[q & SSLOT_MASK];
-				if (s->lost)
-					t = min64(t, s->attempts == 0 ? c->now :
-					    s->last_tx + UDT_SYN_US * s->attempts);
+		for (q = loss_start(c), seen = 0; seen < c->snd_loss_n &&
+		    q != c->snd_next; q = udt_seq_add(q, 1)) {
+			s = &c->ss[q & SSLOT_MASK];
+			if (s->lost) {
+				seen++;
+				t = min64(t, s->attempts == 0 ? c->now :
+				    s->last_tx + UDT_SYN_US * s->attempts);
 			}
+		}
 		return t;
 	default:
 		return UINT64_MAX;
