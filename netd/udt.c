@@ -32,6 +32,9 @@
  *    behaves so anyway, and a forged step 4 or 3 no longer opens the data
  *    phase (nothing is sent or accepted before it);
  *  - message drop requests are ignored: in stream mode they would cut data;
+ *  - packets that arrive within the same microsecond (a batch) still give
+ *    the ACK's arrival rate (rcv_speeds): the reference reports none then,
+ *    and a sender's window stays at 16 packets;
  *  - the send period (SND) is computed as the reference does but not used
  *    for pacing: the reference's pacing timer never waits (§9.5 quirk).
  */
