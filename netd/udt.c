@@ -32,6 +32,9 @@
  *    behaves so anyway, and a forged step 4 or 3 no longer opens the data
  *    phase (nothing is sent or accepted before it);
  *  - message drop requests are ignored: in stream mode they would cut data;
+ *  - packets that arrive within the same microsecond (a batch) still give
+ *    the ACK's arrival rate (rcv_speeds): the reference reports none then,
+ *    and a sender's window stays at 16 packets;
  *  - the send period (SND) is computed as the reference does but not used
  *    for pacing: the reference's pacing timer never waits (§9.5 quirk).
  */
@@ -42,6 +45,15 @@
 #include "udt.h"
 
 #define SLOT_MASK	(UDT_SLOTS - 1)
+/*
+ * The send slots hold the packets in flight and, after them, the packets
+ * written but not yet sent (snd_next .. q_end, the last one possibly not
+ * full): udt_write copies the application's bytes once, into their packet,
+ * and a retransmission resends the same bytes.  Twice UDT_SLOTS: room for
+ * a full window in flight plus UDT_SNDBUF_BYTES queued.
+ */
+#define SND_SLOTS	(2 * UDT_SLOTS)
+#define SSLOT_MASK	(SND_SLOTS - 1)
 #define MSS		UDT_PKT_MAX
 
 enum { RS_EMPTY = 0, RS_LOST, RS_HAVE };
@@ -96,8 +108,10 @@ struct udt_conn {
 
 	/* sender */
 	uint32_t	snd_una, snd_next, msgno;
+	uint32_t	q_end;		/* after the last queued (unsent) packet */
 	uint32_t	cwnd, flow;
 	uint32_t	snd_loss_n;
+	uint32_t	snd_loss_lo;	/* no lost packet before it (while n > 0) */
 	uint64_t	blind_at, blind_iv;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
@@ -132,11 +146,10 @@ struct udt_conn {
 
 	struct udt_stats stats;
 
-	/* byte rings: application data not yet packetized / delivered */
-	size_t		s_head, s_len, r_head, r_len;
-	uint8_t		sbuf[UDT_SNDBUF_BYTES];
+	/* s_len: bytes queued in unsent packets; the receive byte ring */
+	size_t		s_len, r_head, r_len;
 	uint8_t		rbuf[UDT_RCVBUF_BYTES];
-	struct sslot	ss[UDT_SLOTS];
+	struct sslot	ss[SND_SLOTS];
 	struct rslot	rs[UDT_SLOTS];
 };
 
@@ -289,6 +302,7 @@ static void
 transmit(struct udt_conn *c, struct sslot *s)
 {
 	buf_put_be32(s->pkt + 8, ts32(c));
+	buf_put_be32(s->pkt + 12, c->peer_id);	/* not known when queued */
 	s->last_tx = c->now;
 	c->stats.pkts_sent++;
 	emit(c, s->pkt, s->len);
@@ -342,7 +356,10 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 {
 	c->st = UDT_ST_CONNECTED;
 	c->snd_una = c->snd_next = c->isn;
-	c->msgno = 0;
+	if (c->is_server) {	/* a client queued from its own isn on */
+		c->q_end = c->isn;
+		c->msgno = 0;
+	}
 	c->cwnd = UDT_CWND_INIT;
 	c->flow = clamp_hs_flow(peer_flow);
 	c->rcv_next = c->isn;
@@ -409,6 +426,8 @@ udt_connect(struct udt_conn *c)
 		c->sock_id = rnd32(c);
 	while (c->sock_id == 0);
 	c->isn = rnd32(c) & UDT_SEQ_MASK;
+	c->snd_una = c->snd_next = c->q_end = c->isn;	/* udt_write may queue now */
+	c->msgno = 0;
 	c->hs_step3 = 0;
 	c->st = UDT_ST_CONNECTING;
 	c->conn_start = c->now;
@@ -591,6 +610,21 @@ rcv_speeds(const struct udt_conn *c, uint32_t *speed, uint32_t *bw)
 			if (sum == 0)
 				sum = 1000;
 			*speed = (uint32_t)(1000000ULL * count / sum);
+		} else if (med == 0 && c->arr_n == UDT_SPEED_WIN) {
+			/*
+			 * Most packets came within the same microsecond (a
+			 * batch from recvmmsg, or an in-memory link): the
+			 * reference's filter keeps none of them and reports
+			 * nothing, so a sender's window stays at its initial
+			 * 16 packets.  The whole window's span says how fast
+			 * they came (at least 1 µs: an upper bound of 10^6
+			 * packets/s per interval).  Ours to choose: the
+			 * receiver's estimate.
+			 */
+			for (i = 0, sum = 0; i < c->arr_n; i++)
+				sum += s[i];
+			*speed = (uint32_t)(1000000ULL * c->arr_n /
+			    (sum > 0 ? sum : 1));
 		}
 	}
 	if (c->probe_n > 0) {
@@ -1004,8 +1038,10 @@ input_ack(struct udt_conn *c, const struct udt_pkt *p)
 			    p->u.ack.cap) / 8);
 	}
 	cc_on_ack(c);
-	for (s = old; s != c->snd_una; s = udt_seq_add(s, 1)) {
-		sl = &c->ss[s & SLOT_MASK];
+	/* clear the loss marks of what is now acknowledged (none: no walk) */
+	for (s = old; c->snd_loss_n > 0 && s != c->snd_una;
+	    s = udt_seq_add(s, 1)) {
+		sl = &c->ss[s & SSLOT_MASK];
 		if (sl->lost) {
 			sl->lost = 0;
 			c->snd_loss_n--;
@@ -1034,11 +1070,13 @@ mark_lost(struct udt_conn *c, uint32_t seq)
 		c->end_nak_seen = 1;
 		return;
 	}
-	s = &c->ss[seq & SLOT_MASK];
+	s = &c->ss[seq & SSLOT_MASK];
 	if (!s->lost) {
 		s->lost = 1;
 		s->attempts = 0;
-		c->snd_loss_n++;
+		if (c->snd_loss_n++ == 0 ||
+		    udt_seq_diff(seq, c->snd_loss_lo) < 0)
+			c->snd_loss_lo = seq;
 	}
 }
 
@@ -1090,18 +1128,32 @@ bad:
 	return UDT_ERR_PROTO;
 }
 
+/* Where a walk over the send loss list starts. */
+static uint32_t
+loss_start(const struct udt_conn *c)
+{
+	return udt_seq_diff(c->snd_loss_lo, c->snd_una) > 0 ? c->snd_loss_lo :
+	    c->snd_una;
+}
+
 static void
 retransmit_losses(struct udt_conn *c)
 {
 	struct sslot *s;
-	uint32_t q;
+	uint32_t q, seen = 0;
 
 	if (c->snd_loss_n == 0)
 		return;
-	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1)) {
-		s = &c->ss[q & SLOT_MASK];
-		if (!s->lost || (s->attempts > 0 &&
-		    c->now < s->last_tx + UDT_SYN_US * s->attempts))
+	/* from the first lost packet to the last: not the whole window */
+	for (q = loss_start(c); q != c->snd_next && seen < c->snd_loss_n;
+	    q = udt_seq_add(q, 1)) {
+		s = &c->ss[q & SSLOT_MASK];
+		if (!s->lost)
+			continue;
+		if (seen++ == 0)
+			c->snd_loss_lo = q;
+		if (s->attempts > 0 &&
+		    c->now < s->last_tx + UDT_SYN_US * s->attempts)
 			continue;
 		s->attempts++;
 		c->stats.retransmits++;
@@ -1115,47 +1167,109 @@ window(const struct udt_conn *c)
 	return c->cwnd < c->flow ? c->cwnd : c->flow;
 }
 
-/* The next n buffered bytes as a new data packet (not sent). */
+/* A new empty packet at the queue's end (room checked by the caller). */
 static struct sslot *
-packetize(struct udt_conn *c, size_t n)
+queue_slot(struct udt_conn *c)
 {
-	struct sslot *s = &c->ss[c->snd_next & SLOT_MASK];
+	struct sslot *s = &c->ss[c->q_end & SSLOT_MASK];
 
-	buf_put_be32(s->pkt, c->snd_next);
+	buf_put_be32(s->pkt, c->q_end);
 	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
-	buf_put_be32(s->pkt + 12, c->peer_id);
-	ring_get(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, s->pkt + UDT_HDR_SIZE, n);
-	c->s_head = (c->s_head + n) % UDT_SNDBUF_BYTES;
-	c->s_len -= n;
-	s->len = (uint16_t)(UDT_HDR_SIZE + n);
+	s->len = UDT_HDR_SIZE;
 	s->lost = 0;
 	s->attempts = 0;
-	c->snd_next = udt_seq_add(c->snd_next, 1);
+	c->q_end = udt_seq_add(c->q_end, 1);
 	c->msgno++;
-	c->stats.bytes_sent += n;
 	return s;
 }
 
 /*
- * The stream's last bytes (udt_stream_end), all buffered and at most two
+ * Appends up to len bytes to the queue: the last unsent packet is filled
+ * up first (so packets are cut exactly as a byte buffer cut at send time
+ * would), then new ones.  Returns the bytes taken.
+ */
+static size_t
+queue_bytes(struct udt_conn *c, const uint8_t *buf, size_t len)
+{
+	struct sslot *s;
+	size_t done = 0, k;
+
+	while (done < len) {
+		s = NULL;
+		if (c->q_end != c->snd_next) {
+			s = &c->ss[udt_seq_add(c->q_end, -1) & SSLOT_MASK];
+			if (s->len == UDT_PKT_MAX)
+				s = NULL;
+		}
+		if (s == NULL) {
+			if (udt_seq_diff(c->q_end, c->snd_una) >= SND_SLOTS - 1)
+				break;
+			s = queue_slot(c);
+		}
+		k = (size_t)(UDT_PKT_MAX - s->len);
+		if (k > len - done)
+			k = len - done;
+		memcpy(s->pkt + s->len, buf + done, k);
+		s->len = (uint16_t)(s->len + k);
+		done += k;
+	}
+	c->s_len += done;
+	return done;
+}
+
+/* The next queued packet leaves the queue (not sent yet). */
+static struct sslot *
+dequeue(struct udt_conn *c)
+{
+	struct sslot *s = &c->ss[c->snd_next & SSLOT_MASK];
+
+	c->snd_next = udt_seq_add(c->snd_next, 1);
+	c->s_len -= (size_t)(s->len - UDT_HDR_SIZE);
+	c->stats.bytes_sent += (uint64_t)(s->len - UDT_HDR_SIZE);
+	return s;
+}
+
+/*
+ * The stream's last bytes (udt_stream_end), all queued and at most two
  * packets' worth: two packets, the later sent first.  0 when sent, 1 when
  * the window has no room for both yet, -1 when this is not the end.
  */
 static int
 send_end_pair(struct udt_conn *c)
 {
+	uint8_t tmp[2 * UDT_DATA_MAX];
 	struct sslot *a, *b;
-	size_t nb;
+	size_t nb, total, k;
+	uint32_t q, nq;
 
 	if (!c->end_known || c->end_done || c->s_len < 2 || c->s_len > 2 * UDT_DATA_MAX ||
 	    c->stats.bytes_sent + c->s_len != c->end_total)
 		return -1;
 	if (in_flight(c) + 1 > window(c) || in_flight(c) + 2 >= UDT_SLOTS - 1)
 		return 1;
-	nb = c->s_len / 2;
+	/* re-cut the queued bytes (one or two packets) in two halves */
+	total = 0;
+	nq = (uint32_t)udt_seq_diff(c->q_end, c->snd_next);
+	for (q = c->snd_next; q != c->q_end; q = udt_seq_add(q, 1)) {
+		a = &c->ss[q & SSLOT_MASK];
+		k = (size_t)(a->len - UDT_HDR_SIZE);
+		memcpy(tmp + total, a->pkt + UDT_HDR_SIZE, k);
+		total += k;
+	}
+	c->q_end = c->snd_next;
+	c->msgno -= nq;
+	c->s_len = 0;
+	nb = total / 2;
 	c->end_seq = c->snd_next;
-	a = packetize(c, c->s_len - nb);
-	b = packetize(c, nb);
+	a = queue_slot(c);
+	memcpy(a->pkt + UDT_HDR_SIZE, tmp, total - nb);
+	a->len = (uint16_t)(UDT_HDR_SIZE + total - nb);
+	b = queue_slot(c);
+	memcpy(b->pkt + UDT_HDR_SIZE, tmp + total - nb, nb);
+	b->len = (uint16_t)(UDT_HDR_SIZE + nb);
+	c->s_len = total;
+	dequeue(c);
+	dequeue(c);
 	c->end_done = 1;
 	transmit(c, b);
 	transmit(c, a);
@@ -1165,14 +1279,11 @@ send_end_pair(struct udt_conn *c)
 static void
 send_new_data(struct udt_conn *c)
 {
-	size_t n;
-
 	while (c->s_len > 0 && in_flight(c) <= window(c) &&
 	    in_flight(c) < UDT_SLOTS - 1) {
 		if (send_end_pair(c) >= 0)
 			return;
-		n = c->s_len < UDT_DATA_MAX ? c->s_len : UDT_DATA_MAX;
-		transmit(c, packetize(c, n));
+		transmit(c, dequeue(c));
 	}
 }
 
@@ -1355,11 +1466,11 @@ udt_tick(struct udt_conn *c)
 			if (c->probe_only) {
 				/* one probe: the newest unacknowledged (udt_set_probe_only) */
 				c->stats.blind_retransmits++;
-				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SLOT_MASK]);
+				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK]);
 			} else
 				for (q = c->snd_una, k = 0; q != c->snd_next &&
 				    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
-					s = &c->ss[q & SLOT_MASK];
+					s = &c->ss[q & SSLOT_MASK];
 					c->stats.blind_retransmits++;
 					transmit(c, s);
 				}
@@ -1387,7 +1498,7 @@ udt_next_timeout_us(const struct udt_conn *c)
 {
 	const struct sslot *s;
 	uint64_t t = UINT64_MAX;
-	uint32_t q;
+	uint32_t q, seen;
 
 	if (c == NULL)
 		return UINT64_MAX;
@@ -1407,14 +1518,15 @@ udt_next_timeout_us(const struct udt_conn *c)
 		if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 ||
 		    c->rcv_loss_n > 0)
 			t = min64(t, c->syn_at);
-		if (c->snd_loss_n > 0)
-			for (q = c->snd_una; q != c->snd_next;
-			    q = udt_seq_add(q, 1)) {
-				s = &c->ss[q & SLOT_MASK];
-				if (s->lost)
-					t = min64(t, s->attempts == 0 ? c->now :
-					    s->last_tx + UDT_SYN_US * s->attempts);
+		for (q = loss_start(c), seen = 0; seen < c->snd_loss_n &&
+		    q != c->snd_next; q = udt_seq_add(q, 1)) {
+			s = &c->ss[q & SSLOT_MASK];
+			if (s->lost) {
+				seen++;
+				t = min64(t, s->attempts == 0 ? c->now :
+				    s->last_tx + UDT_SYN_US * s->attempts);
 			}
+		}
 		return t;
 	default:
 		return UINT64_MAX;
@@ -1443,8 +1555,7 @@ udt_write(struct udt_conn *c, const void *buf, size_t len)
 	n = UDT_SNDBUF_BYTES - c->s_len;
 	if (n > len)
 		n = len;
-	ring_put(c->sbuf, UDT_SNDBUF_BYTES, c->s_head, c->s_len, buf, n);
-	c->s_len += n;
+	n = queue_bytes(c, buf, n);
 	flush(c);
 	return (ssize_t)n;
 }
@@ -1562,7 +1673,7 @@ udt_send_pending(const struct udt_conn *c)
 	if (c->st != UDT_ST_CONNECTED && c->st != UDT_ST_CLOSING)
 		return n;
 	for (q = c->snd_una; q != c->snd_next; q = udt_seq_add(q, 1))
-		n += c->ss[q & SLOT_MASK].len - UDT_HDR_SIZE;
+		n += c->ss[q & SSLOT_MASK].len - UDT_HDR_SIZE;
 	return n;
 }
 

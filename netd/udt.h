@@ -141,6 +141,7 @@ enum udt_ctrl {
  * of retransmitting blindly forever.
  */
 
+/* bytes written but not yet sent, queued in their packets (udt.c) */
 #define UDT_SNDBUF_BYTES	(512 * 1024)
 #define UDT_RCVBUF_BYTES	(1024 * 1024)	/* ≥ UDT_RCV_WIN packets */
 #define UDT_ACK_HIST		64	/* sent ACKs awaiting their ACK2 */
@@ -289,8 +290,9 @@ struct udt_stats {
 struct udt_conn;
 
 /*
- * Allocates one connection (fixed size, about 4 MB of which only what the
- * traffic touches becomes resident). NULL on ENOMEM.
+ * Allocates one connection (fixed size, about 5 MB: 2 x UDT_SLOTS send
+ * packets, UDT_SLOTS receive slots and the receive ring, of which only
+ * what the traffic touches becomes resident). NULL on ENOMEM.
  */
 struct udt_conn	*udt_conn_new(const struct udt_env *env);
 void		 udt_conn_free(struct udt_conn *c);

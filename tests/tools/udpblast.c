@@ -15,8 +15,8 @@
  *   ADDR defaults to 127.0.0.97 (the benchmark's address), PORT to 0 (any).
  *   -g: the sender hands the kernel GSO_SEGS datagrams per send (UDP_SEGMENT)
  *   and the receiver takes them coalesced (UDP_GRO), the way netd moves bulk
- *   data (net.c); the same 1232-byte datagrams, counted the same way.  For
- *   information: the benchmark's limit is the plain blaster.
+ *   data (net.c); the same 1232-byte datagrams, counted the same way.  The
+ *   benchmark prints a second BENCH line against it.
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
