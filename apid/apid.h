@@ -57,9 +57,13 @@
 /*
  * A connection thread's stack: the deepest handlers keep a few KiB of
  * buffers (PATH_MAX paths, 1 KiB tag blobs, 256-byte errors) and call
- * jansson, GnuTLS and nng, far below 512 KiB; glibc's default (8 MiB, from
- * ulimit -s) would reserve 16 GiB of address space for 2,048 threads.
- * AddressSanitizer's redzones and fake stacks need several times more.
+ * jansson, GnuTLS and nng; their big structs are `static __thread`.  glibc
+ * carves a thread's static TLS (~295 KiB here, mostly those structs) out of
+ * the stack it is given, so 1 MiB leaves ~700 KiB of real stack.  glibc's
+ * default (8 MiB, from ulimit -s) would reserve 16 GiB of address space for
+ * 2,048 threads.  AddressSanitizer's redzones need several times more.
+ * What an idle connection costs in memory is that TLS, which glibc zeroes
+ * when the thread starts: ~300 KiB each.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define APID_THREAD_STACK	(4u << 20)
@@ -69,7 +73,7 @@
 #endif
 #endif
 #ifndef APID_THREAD_STACK
-#define APID_THREAD_STACK	(512u << 10)
+#define APID_THREAD_STACK	(1024u << 10)
 #endif
 #define APID_BODY_MAX		(1024 * 1024)	/* JSON request bodies */
 #define APID_CHUNK		(256 * 1024)	/* bytes per IPC_CAT / IPC_ADD_DATA */
