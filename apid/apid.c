@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -99,6 +100,29 @@ apid_bind_one(struct apid_listener *ls, const struct conf_listen *l, char *err,
 	return 0;
 }
 
+/*
+ * Each HTTP connection is a descriptor, and the default soft limit (1,024)
+ * is below APID_MAX_CONNS: raised towards the hard limit while setrlimit is
+ * still callable (the seccomp allowlist forbids it later).
+ */
+static void
+apid_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)APID_MAX_CONNS * CONF_MAX_API_LISTEN + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("setrlimit RLIMIT_NOFILE");
+	else if (rl.rlim_cur < (rlim_t)APID_MAX_CONNS)
+		log_warnx("only %llu descriptors allowed (hard limit): fewer "
+		    "than %d HTTP connections at once", (unsigned long long)rl.rlim_cur,
+		    APID_MAX_CONNS);
+}
+
 /* Root: checks the [apid] keys together, reads TLS files, binds. */
 static int
 apid_privileged(struct daemon *d, char *err, size_t errlen)
@@ -109,6 +133,7 @@ apid_privileged(struct daemon *d, char *err, size_t errlen)
 
 	apid.d = d;
 	apid.conf = &d->conf;
+	apid_raise_nofile();
 	apid.stop_pipe[0] = apid.stop_pipe[1] = -1;
 	for (i = 0; i < c->napi_listen; i++)
 		if (c->api_key[0] == '\0' && !apid_is_loopback(&c->api_listen[i])) {
@@ -189,6 +214,7 @@ apid_shutdown(struct daemon *d)
 {
 	(void)d;
 	api_http_stop(&apid);
+	api_ipc_close_all();
 	free(apid.tls_cert);
 	free(apid.tls_key);
 }

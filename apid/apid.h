@@ -41,8 +41,40 @@
 
 #include "conf.h"
 
-#define APID_MAX_CONNS		64	/* concurrent HTTP connections */
+/*
+ * Concurrent HTTP connections per api_listen address, each with its own
+ * thread (handlers block on IPC, websockets and remote streams on the
+ * network, so a thread per connection keeps one slow request from holding
+ * others).  2,048: a thousand idle keep-alive clients must not stop others
+ * being served (issue #17); 64 let 64 idle ones hold every slot until
+ * api_timeout_s.  What a thread costs is its stack, APID_THREAD_STACK, of
+ * which an idle connection touches a few pages (the RSS bench/apid.sh
+ * prints).  Every connection is a descriptor: apid raises its soft
+ * RLIMIT_NOFILE at start.
+ */
+#define APID_MAX_CONNS		2048
 #define APID_MAX_CONNS_PER_IP	32
+/*
+ * A connection thread's stack: the deepest handlers keep a few KiB of
+ * buffers (PATH_MAX paths, 1 KiB tag blobs, 256-byte errors) and call
+ * jansson, GnuTLS and nng; their big structs are `static __thread`.  glibc
+ * carves a thread's static TLS (~295 KiB here, mostly those structs) out of
+ * the stack it is given, so 1 MiB leaves ~700 KiB of real stack.  glibc's
+ * default (8 MiB, from ulimit -s) would reserve 16 GiB of address space for
+ * 2,048 threads.  AddressSanitizer's redzones need several times more.
+ * What an idle connection costs in memory is that TLS, which glibc zeroes
+ * when the thread starts: ~300 KiB each.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define APID_THREAD_STACK	(4u << 20)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define APID_THREAD_STACK	(4u << 20)
+#endif
+#endif
+#ifndef APID_THREAD_STACK
+#define APID_THREAD_STACK	(1024u << 10)
+#endif
 #define APID_BODY_MAX		(1024 * 1024)	/* JSON request bodies */
 #define APID_CHUNK		(256 * 1024)	/* bytes per IPC_CAT / IPC_ADD_DATA */
 #define APID_MAX_UPLOADS	4	/* /warehouse/create at once (storaged has 16 slots) */
@@ -191,6 +223,7 @@ size_t	api_ws_header(uint8_t out[API_WS_HDR_MAX], int opcode, uint64_t len);
  * request's type with status 0, else -1 and a reason in err.  *refused is
  * set when the daemon answered with an error (vs. could not be reached).
  */
+void	api_ipc_close_all(void);	/* the kept connections, at shutdown */
 int	api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
 	    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen);
 int	api_ipc_empty(struct apid *api, const char *daemon, uint16_t type,

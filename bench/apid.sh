@@ -103,9 +103,21 @@ out=$("$LOAD" -a $IPA -p $HPORT -u /status -r 200 -c 8 -d 5 -w 1)
 echo "# httpload /status at 200/s, 8 connections: $out"
 
 # --- 1,000 idle connections held open, others still served ------------------
+rss0=$(awk '/^VmRSS/ {print $2}' /proc/$APID_PID/status)
+# apid's memory and threads while they are held (sampled, for information).
+( m=0 t=0; for i in $(seq 1 80); do
+	set -- $(awk '/^VmRSS/ {r=$2} /^Threads/ {t=$2} END {print r+0, t+0}' \
+	    /proc/$APID_PID/status 2>/dev/null)
+	[ "${1:-0}" -gt $m ] && m=$1; [ "${2:-0}" -gt $t ] && t=$2
+	sleep 0.1
+  done; echo "$m $t" > "$W/rss" ) &
+RSS_PID=$!
 out=$("$LOAD" -a $IPA -p $HPORT -b 127.0.70.3 -u /status -r 200 -c 4 -d 5 -w 1 \
     -i 1000 -I 127.0.72.1)
+wait $RSS_PID
 echo "# httpload /status at 200/s with 1000 idle connections: $out"
+set -- $(cat "$W/rss")
+echo "# apid while they were held: RSS ${1:-?} KiB at most (${rss0:-?} KiB before), ${2:-?} threads at most"
 req=$(kv requests "$out"); ok=$(kv ok "$out"); unsent=$(kv unsent "$out")
 tot=$((req + unsent))
 share=$(echo "if ($tot > 0) 100 * $ok / $tot else 0" | bc -l)
