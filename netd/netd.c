@@ -1,5 +1,6 @@
 /*
- * netd.c — start-up of peernet-netd: identity, sockets, IPC requests.
+ * netd.c — start-up of peernet-netd: identity, sockets; requests go to
+ * control.c.
  */
 #include <sys/stat.h>
 
@@ -16,7 +17,6 @@
 #include "netd.h"
 #include "netlink.h"
 #include "portmap.h"
-#include "xfer_file.h"
 
 static struct netd netd;
 
@@ -101,62 +101,8 @@ static void
 netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
     const uint8_t *msg, size_t len)
 {
-	uint8_t buf[256];
-	struct ipc_sign_req sq;
-	struct ipc_sign_rep sp;
-	struct ipc_id id;
-	long n;
-
-	switch (type) {
-	case IPC_ID:
-		if (ipc_empty_decode(msg, len, type) != 0)
-			break;
-		memcpy(id.pubkey, netd.id.pub, sizeof(id.pubkey));
-		memcpy(id.node_id, netd.id.node_id, sizeof(id.node_id));
-		n = ipc_id_encode(buf, sizeof(buf), &id);
-		ipc_reply(req, buf, (size_t)n);
-		return;
-	case IPC_SIGN:
-		if (ipc_sign_req_decode(msg, len, &sq) != 0)
-			break;
-		if (ident_sign(&netd.id, sq.hash, sp.sig) != 0) {
-			ipc_reply_error(req, IPC_ERR_FAILED, "signing failed");
-			return;
-		}
-		n = ipc_sign_rep_encode(buf, sizeof(buf), &sp);
-		ipc_reply(req, buf, (size_t)n);
-		return;
-	case IPC_PEERS:
-		netd_req_peers(&netd, req, msg, len);
-		return;
-	case IPC_PING:
-		netd_req_ping(&netd, req, msg, len);
-		return;
-	case IPC_FIND:
-		netd_req_find(&netd, req, msg, len);
-		return;
-	case IPC_NET_STATUS:
-		netd_req_status(&netd, req, msg, len);
-		return;
-	case IPC_GET:
-		netd_req_get(&netd, req, msg, len);
-		return;
-	case IPC_TRANSFERS:
-		netd_req_transfers(&netd, req, msg, len);
-		return;
-	case IPC_XFER_CTL:
-		netd_req_xfer_ctl(&netd, req, msg, len);
-		return;
-	case IPC_PROBE:
-		netd_req_probe(&netd, req, msg, len);
-		return;
-	default:
-		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",
-		    ipc_type_name(type));
-		return;
-	}
-	ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s request",
-	    ipc_type_name(type));
+	(void)d;
+	control_request(&netd, req, type, msg, len);
 }
 
 static void

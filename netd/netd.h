@@ -3,8 +3,9 @@
  * holds the node identity, keeps the peer list and the Kademlia table, and
  * answers id/sign/peers/ping/find requests.
  *
- * Files: netd.c (start-up, IPC), net.c (sockets), node.c (packets in and
- * out, Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
+ * Files: netd.c (start-up), control.c (requests from ctl and the other
+ * daemons), net.c (sockets), node.c (packets in and out,
+ * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
  * peer.c, seq.c, kad.c are the pure modules node.c drives.
  */
 #ifndef PEERNET_NETD_H
@@ -139,13 +140,9 @@ void	netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 void	netd_node_tick(struct netd *n);
 int	netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 	    const uint8_t *payload, size_t len);
-void	netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
-void	netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
-void	netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 int	netd_discovery_in(struct netd *n, const uint8_t sender[33],
 	    const struct peer_addr *from);
 int	netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len);
-void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 /*
  * A request from connection c, which has not completed a round trip with
  * us (peer_conn_verified), that must not be served yet (it would make us
@@ -155,5 +152,26 @@ void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, si
  */
 int	netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
+/* For control.c: a Ping for ctl (answer to pending slot), see node.c. */
+int	node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq);
+/* A punch to that node failed within the back-off time. */
+int	node_punch_failed(const uint8_t node_id[32]);
+/* Own NAT state as text for status; returns the number of active peers. */
+uint32_t node_nat_state(struct netd *n, char *out, size_t len);
+
+/* control.c: requests from ctl, apid and the other daemons */
+void	control_request(struct netd *n, struct ipc_req *req, uint16_t type,
+	    const uint8_t *msg, size_t len);
+/* The Pong for a ctl ping (node.c): replies to the request in slot. */
+void	control_ping_answered(struct netd *n, uint32_t slot, uint32_t seq,
+	    uint32_t rtt_ms, const struct peer_addr *from);
+/*
+ * A lookup ended (node.c): replies to the finds waiting for it, with a
+ * (NULL: none) the found node's address; returns how many.
+ */
+int	control_find_done(struct netd *n, const struct kad_result *r,
+	    const struct peer_addr *a);
+void	control_expire(struct netd *n, uint64_t now);	/* deadlines passed */
+void	control_stop(struct netd *n);			/* all answered "stopping" */
 
 #endif
