@@ -323,7 +323,7 @@ control_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t l
 	st.active = node_nat_state(n, st.nat, sizeof(st.nat));
 	st.peers = (uint32_t)peer_list_count(n->peers);
 	st.dht_size = (uint32_t)kad_table_count(n->kad);
-	netd_portmap_status(n, st.portmap, sizeof(st.portmap), st.external,
+	portmap_status(n, st.portmap, sizeof(st.portmap), st.external,
 	    sizeof(st.external));
 	memcpy(st.counters, n->counters, sizeof(st.counters));
 	l = ipc_net_status_encode(control_reply, sizeof(control_reply), &st);

@@ -69,15 +69,15 @@ netd_bind(struct daemon *d, char *err, size_t errlen)
 	 * Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024);
 	 * a listen address that does not exist yet waits for netlink.c.
 	 */
-	if (netd_netlink_bind(&netd, err, errlen) == -1)
+	if (netlink_bind(&netd, err, errlen) == -1)
 		return -1;
-	return netd_node_init(&netd, err, errlen);
+	return node_init(&netd, err, errlen);
 }
 
 static void
 netd_on_tick(void *arg)
 {
-	netd_node_tick(arg);
+	node_tick(arg);
 }
 
 static int
@@ -88,13 +88,13 @@ netd_setup(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "timer failed");
 		return -1;
 	}
-	if (netd_node_ipc(&netd, err, errlen) == -1)
+	if (node_ipc(&netd, err, errlen) == -1)
 		return -1;
-	if (netd_portmap_start(&netd, err, errlen) == -1)
+	if (portmap_start(&netd, err, errlen) == -1)
 		return -1;
-	if (netd_lan_start(&netd, err, errlen) == -1)
+	if (lan_start(&netd, err, errlen) == -1)
 		return -1;
-	return netd_netlink_start(&netd, err, errlen);
+	return netlink_start(&netd, err, errlen);
 }
 
 static void
@@ -108,12 +108,12 @@ netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 static void
 netd_shutdown(struct daemon *d)
 {
-	netd_netlink_stop(&netd);
-	netd_lan_stop(&netd);
+	netlink_stop(&netd);
+	lan_stop(&netd);
 	/* Before the sockets close: deletes the router mappings (~2 s at most). */
-	netd_portmap_stop(&netd);
-	netd_node_free(&netd);
-	netd_sockets_close(&netd);
+	portmap_stop(&netd);
+	node_free(&netd);
+	net_sockets_close(&netd);
 	ident_wipe(&netd.id);
 }
 

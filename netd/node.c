@@ -169,7 +169,7 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		}
 		bc->unverified_out += out;
 	}
-	return netd_send_raw(n, sock, local, remote, node_pkt, out);
+	return net_send_raw(n, sock, local, remote, node_pkt, out);
 }
 
 static int
@@ -187,7 +187,7 @@ node_send_on(struct netd *n, const uint8_t to[33], int sock,
  * one spoofed packet would otherwise redirect our traffic), on the
  * peer's verified active connections instead.
  */
-static int
+int
 node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
     const uint8_t *payload, size_t len)
 {
@@ -217,14 +217,6 @@ node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 				sent++;
 			}
 	return sent ? 0 : -1;
-}
-
-/* For xfer.c: a signed, encrypted packet to p (§5.8 connection choice). */
-int
-netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
-    const uint8_t *payload, size_t len)
-{
-	return node_send_peer(n, p, cmd, seq, payload, len);
 }
 
 /* On connection c, within its budget (NODE_WITHHELD when over it). */
@@ -619,7 +611,7 @@ node_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
 
 /* For xfer.c and node.c: hold pkt from unverified c, send a cookie. */
 int
-netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
 	struct node_held *e, *oldest = &node_held[0];
@@ -1051,7 +1043,7 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	rc = node_answer(n, p, c, pkt->sequence, &a);
 	if (rc == NODE_WITHHELD) {
 		/* Held until the source answers our cookie (node_release). */
-		if (netd_hold_unverified(n, p, c, pkt) != 0)
+		if (node_hold_unverified(n, p, c, pkt) != 0)
 			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
 	} else if (!peer_conn_verified(c) && c->last_ping_out == 0) {
 		/*
@@ -1132,7 +1124,7 @@ node_recent_add(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
  * cannot make us send more than one packet per sender address and period.
  */
 int
-netd_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_addr *from)
+node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_addr *from)
 {
 	struct peer *p = peer_find(n->peers, sender);
 	uint64_t now = node_now();
@@ -1157,7 +1149,7 @@ netd_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_ad
 
 /* For lan.c: the Local Discovery payload (§3.6), ports 0, into out. */
 int
-netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
+node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
 {
 	if (node_announce_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
 	    *len > cap)
@@ -1376,7 +1368,7 @@ node_nat_unsolicited(struct netd *n, int sock, const struct peer_addr *local,
 }
 
 void
-netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
+node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
     const struct peer_addr *remote, const uint8_t *raw, size_t len)
 {
 	struct wire_packet pkt;
@@ -1827,7 +1819,7 @@ node_on_event(int fd, uint32_t events, void *arg)
 
 /* The links to storaged: requests (cache, blocks) and its events (own chain). */
 int
-netd_node_ipc(struct netd *n, char *err, size_t errlen)
+node_ipc(struct netd *n, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
@@ -1853,7 +1845,7 @@ netd_node_ipc(struct netd *n, char *err, size_t errlen)
 }
 
 void
-netd_node_tick(struct netd *n)
+node_tick(struct netd *n)
 {
 	uint64_t now = node_now();
 	static uint64_t last_peer_tick, last_sweep;
@@ -2011,7 +2003,7 @@ node_rand32(void *arg)
 }
 
 int
-netd_node_init(struct netd *n, char *err, size_t errlen)
+node_init(struct netd *n, char *err, size_t errlen)
 {
 	static struct kad_env env;
 	struct peer_list_conf pc;
@@ -2044,7 +2036,7 @@ netd_node_init(struct netd *n, char *err, size_t errlen)
 }
 
 void
-netd_node_free(struct netd *n)
+node_free(struct netd *n)
 {
 	control_stop(n);
 	netd_xfer_free(n);
