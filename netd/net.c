@@ -117,8 +117,8 @@ net_on_datagram(int fd, uint32_t events, void *arg)
 				seg = len;
 			else
 				s->n->counters[IPC_NC_RX_COALESCED]++;
-			for (off = 0; off < len; off += seg)
-				node_packet_in(s->n, s->index, &local, &remote,
+			for (off = 0; off < len && s->n->packet_in != NULL; off += seg)
+				s->n->packet_in(s->n, s->index, &local, &remote,
 				    raw[i] + off, len - off < seg ? len - off : seg);
 		}
 		if (got < NET_BATCH)

@@ -90,6 +90,15 @@ struct netd {
 	uint64_t		 known_next;	/* next contact round */
 	int			 known_tries;
 	uint64_t		 known_saved;
+	/*
+	 * Where net.c hands every datagram it reads: node.c's, set by
+	 * node_init (NULL before: dropped).  A hook rather than a call, so
+	 * that net.c, below node.c, does not call up into it.
+	 */
+	void			(*packet_in)(struct netd *n, int sock,
+				    const struct peer_addr *local,
+				    const struct peer_addr *remote,
+				    const uint8_t *raw, size_t len);
 };
 
 /* net.c */
@@ -135,8 +144,6 @@ void	portmap_status(struct netd *n, char *text, size_t textcap,
 int	node_ipc(struct netd *n, char *err, size_t errlen);
 int	node_init(struct netd *n, char *err, size_t errlen);
 void	node_free(struct netd *n);
-void	node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
-	    const struct peer_addr *remote, const uint8_t *raw, size_t len);
 void	node_tick(struct netd *n);
 /* A signed, encrypted packet to p (§5.8 connection choice); also xfer*.c. */
 int	node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,

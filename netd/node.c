@@ -1367,7 +1367,7 @@ node_nat_unsolicited(struct netd *n, int sock, const struct peer_addr *local,
 	node_unsolicited_local = at;
 }
 
-void
+static void
 node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
     const struct peer_addr *remote, const uint8_t *raw, size_t len)
 {
@@ -2032,6 +2032,7 @@ node_init(struct netd *n, char *err, size_t errlen)
 		return -1;
 	}
 	n->kad_boot_left = KAD_BOOT_REFRESHES;
+	n->packet_in = node_packet_in;
 	return 0;
 }
 
