@@ -335,7 +335,7 @@ lan_send_round(struct lan *l)
 	size_t plen, k, ndone;
 	int s, wild;
 
-	if (netd_discovery_payload(n, payload, sizeof(payload), &plen) != 0)
+	if (node_discovery_payload(n, payload, sizeof(payload), &plen) != 0)
 		return;
 	/*
 	 * Per interface address the socket covers; a socket on loopback (or
@@ -429,7 +429,7 @@ lan_packet_in(struct lan *l, int family, const struct peer_addr *from,
 		return;
 	}
 	n->counters[IPC_NC_RX_DISCOVERY]++;
-	netd_discovery_in(n, pkt.sender, from);
+	node_discovery_in(n, pkt.sender, from);
 }
 
 static void
@@ -559,7 +559,7 @@ lan_sync(struct lan *l)
 }
 
 int
-netd_lan_start(struct netd *n, char *err, size_t errlen)
+lan_start(struct netd *n, char *err, size_t errlen)
 {
 	struct lan *l;
 
@@ -580,14 +580,14 @@ netd_lan_start(struct netd *n, char *err, size_t errlen)
 	if ((l->timer = loop_timer_add(&n->d->loop, 100, LAN_TICK_MS, lan_on_tick,
 	    l)) == NULL) {
 		snprintf(err, errlen, "lan: timer failed");
-		netd_lan_stop(n);
+		lan_stop(n);
 		return -1;
 	}
 	return 0;
 }
 
 void
-netd_lan_stop(struct netd *n)
+lan_stop(struct netd *n)
 {
 	struct lan *l = n->lan;
 
@@ -608,7 +608,7 @@ netd_lan_stop(struct netd *n)
 }
 
 void
-netd_lan_addresses_changed(struct netd *n)
+lan_addresses_changed(struct netd *n)
 {
 	struct lan *l = n->lan;
 	uint64_t now = loop_now_ms(), at;

@@ -31,14 +31,14 @@
 struct netd;
 
 /* netd glue: nothing happens (no socket) when conf.lan is 0. */
-int	netd_lan_start(struct netd *n, char *err, size_t errlen);
-void	netd_lan_stop(struct netd *n);
+int	lan_start(struct netd *n, char *err, size_t errlen);
+void	lan_stop(struct netd *n);
 /*
  * For the address-change watcher: re-reads the interfaces, joins ff05::112
  * on new ones and sends a discovery round soon (at most every
  * LAN_CHANGE_MIN_MS).
  */
-void	netd_lan_addresses_changed(struct netd *n);
+void	lan_addresses_changed(struct netd *n);
 
 /*
  * Directed broadcast of ip/mask (ip OR NOT mask) into out.  -1 when the

@@ -56,7 +56,7 @@ net_rx_batch_init(struct mmsghdr *mm, struct iovec *iov, int n,
  * busy socket cannot starve the loop.
  */
 static void
-netd_on_datagram(int fd, uint32_t events, void *arg)
+net_on_datagram(int fd, uint32_t events, void *arg)
 {
 	struct netd_sock *s = arg;
 	static uint8_t raw[NET_BATCH][WIRE_PACKET_MAX];
@@ -74,7 +74,7 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 
 	(void)events;
 	/* What the handlers send in answer leaves in sendmmsg batches. */
-	netd_tx_begin(s->n);
+	net_tx_begin(s->n);
 	for (k = 0; k < NET_ROUNDS; k++) {
 		net_rx_batch_init(mm, iov, NET_BATCH, raw[0], sizeof(raw[0]),
 		    from, ctl[0].buf, sizeof(ctl[0]));
@@ -117,14 +117,14 @@ netd_on_datagram(int fd, uint32_t events, void *arg)
 				seg = len;
 			else
 				s->n->counters[IPC_NC_RX_COALESCED]++;
-			for (off = 0; off < len; off += seg)
-				netd_packet_in(s->n, s->index, &local, &remote,
+			for (off = 0; off < len && s->n->packet_in != NULL; off += seg)
+				s->n->packet_in(s->n, s->index, &local, &remote,
 				    raw[i] + off, len - off < seg ? len - off : seg);
 		}
 		if (got < NET_BATCH)
 			break;
 	}
-	netd_tx_end(s->n);
+	net_tx_end(s->n);
 }
 
 /* One outgoing datagram's header: destination, and the source address as
@@ -199,7 +199,7 @@ net_pktinfo_put(struct msghdr *mh, int family, const struct peer_addr *src,
 }
 
 /*
- * Outgoing batch (issue #4): between netd_tx_begin and netd_tx_end, small
+ * Outgoing batch (issue #4): between net_tx_begin and net_tx_end, small
  * datagrams are copied into this queue and leave with one sendmmsg per
  * NET_TXQ (or when the socket changes), instead of one sendmsg each.  A
  * bulk transfer answers every batch of ACKs it receives with dozens of data
@@ -211,7 +211,7 @@ net_pktinfo_put(struct msghdr *mh, int family, const struct peer_addr *src,
 
 static struct {
 	struct netd		*n;
-	int			 depth;		/* netd_tx_begin nesting */
+	int			 depth;		/* net_tx_begin nesting */
 	int			 sock, fd;
 	unsigned		 cnt;
 	struct mmsghdr		 mm[NET_TXQ];
@@ -344,7 +344,7 @@ net_tx_flush(void)
 }
 
 void
-netd_tx_begin(struct netd *n)
+net_tx_begin(struct netd *n)
 {
 	if (net_txq.depth > 0 && net_txq.n != n)
 		net_tx_flush();
@@ -353,7 +353,7 @@ netd_tx_begin(struct netd *n)
 }
 
 void
-netd_tx_end(struct netd *n)
+net_tx_end(struct netd *n)
 {
 	(void)n;
 	if (net_txq.depth > 0 && --net_txq.depth == 0)
@@ -361,7 +361,7 @@ netd_tx_end(struct netd *n)
 }
 
 int
-netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
     const struct peer_addr *remote, const uint8_t *buf, size_t len)
 {
 	union net_ctl ctl;
@@ -430,13 +430,13 @@ net_sockopts(int fd, int family, int freebind)
 	}
 	/* Peernet datagrams reach 64 KiB; bursts must not be dropped by the kernel. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	/* Bulk data may arrive coalesced (split in netd_on_datagram); an
+	/* Bulk data may arrive coalesced (split in net_on_datagram); an
 	 * older kernel without it just delivers datagram by datagram. */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
 }
 
 int
-netd_sockets_open(struct netd *n, char *err, size_t errlen)
+net_sockets_open(struct netd *n, char *err, size_t errlen)
 {
 	const struct conf *c = &n->d->conf;
 	struct sockaddr_storage ss;
@@ -475,7 +475,7 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 		peer_addr_format(&s->addr, text, sizeof(text));
 		strlcpy(s->text, text, sizeof(s->text));
 		n->nsocks++;
-		if (loop_add_fd(&n->d->loop, fd, EPOLLIN, netd_on_datagram, s) == -1) {
+		if (loop_add_fd(&n->d->loop, fd, EPOLLIN, net_on_datagram, s) == -1) {
 			snprintf(err, errlen, "loop: %s", strerror(errno));
 			return -1;
 		}
@@ -485,7 +485,7 @@ netd_sockets_open(struct netd *n, char *err, size_t errlen)
 }
 
 void
-netd_sockets_close(struct netd *n)
+net_sockets_close(struct netd *n)
 {
 	int i;
 
@@ -505,7 +505,7 @@ netd_sockets_close(struct netd *n)
  * (IP_FREEBIND): netlink.c parks such a socket until the address appears.
  */
 int
-netd_socket_bind_fd(const struct peer_addr *a, int freebind)
+net_socket_bind_fd(const struct peer_addr *a, int freebind)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
@@ -531,7 +531,7 @@ netd_socket_bind_fd(const struct peer_addr *a, int freebind)
  * else into a new slot.  Returns the index, or -1 (fd left open).
  */
 int
-netd_socket_adopt(struct netd *n, int fd, int slot)
+net_socket_adopt(struct netd *n, int fd, int slot)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen = sizeof(ss);
@@ -555,7 +555,7 @@ netd_socket_adopt(struct netd *n, int fd, int slot)
 	s->addr = a;
 	s->port = a.port;
 	peer_addr_format(&a, s->text, sizeof(s->text));
-	if (loop_add_fd(&n->d->loop, fd, EPOLLIN, netd_on_datagram, s) == -1) {
+	if (loop_add_fd(&n->d->loop, fd, EPOLLIN, net_on_datagram, s) == -1) {
 		s->fd = -1;
 		s->text[0] = '\0';
 		return -1;
@@ -572,7 +572,7 @@ netd_socket_adopt(struct netd *n, int fd, int slot)
  * stay valid, and sends on them fail until the slot is reused.
  */
 int
-netd_socket_release(struct netd *n, int index)
+net_socket_release(struct netd *n, int index)
 {
 	struct netd_sock *s;
 	int fd;
@@ -589,10 +589,10 @@ netd_socket_release(struct netd *n, int index)
 }
 
 void
-netd_socket_close_one(struct netd *n, int index)
+net_socket_close_one(struct netd *n, int index)
 {
 	int fd;
 
-	if ((fd = netd_socket_release(n, index)) >= 0)
+	if ((fd = net_socket_release(n, index)) >= 0)
 		close(fd);
 }

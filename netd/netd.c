@@ -1,5 +1,6 @@
 /*
- * netd.c — start-up of peernet-netd: identity, sockets, IPC requests.
+ * netd.c — start-up of peernet-netd: identity, sockets; requests go to
+ * control.c.
  */
 #include <sys/stat.h>
 
@@ -16,7 +17,6 @@
 #include "netd.h"
 #include "netlink.h"
 #include "portmap.h"
-#include "xfer_file.h"
 
 static struct netd netd;
 
@@ -69,15 +69,15 @@ netd_bind(struct daemon *d, char *err, size_t errlen)
 	 * Bound while CAP_NET_BIND_SERVICE is still held (port 112 < 1024);
 	 * a listen address that does not exist yet waits for netlink.c.
 	 */
-	if (netd_netlink_bind(&netd, err, errlen) == -1)
+	if (netlink_bind(&netd, err, errlen) == -1)
 		return -1;
-	return netd_node_init(&netd, err, errlen);
+	return node_init(&netd, err, errlen);
 }
 
 static void
 netd_on_tick(void *arg)
 {
-	netd_node_tick(arg);
+	node_tick(arg);
 }
 
 static int
@@ -88,95 +88,32 @@ netd_setup(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "timer failed");
 		return -1;
 	}
-	if (netd_node_ipc(&netd, err, errlen) == -1)
+	if (node_ipc(&netd, err, errlen) == -1)
 		return -1;
-	if (netd_portmap_start(&netd, err, errlen) == -1)
+	if (portmap_start(&netd, err, errlen) == -1)
 		return -1;
-	if (netd_lan_start(&netd, err, errlen) == -1)
+	if (lan_start(&netd, err, errlen) == -1)
 		return -1;
-	return netd_netlink_start(&netd, err, errlen);
+	return netlink_start(&netd, err, errlen);
 }
 
 static void
 netd_request(struct daemon *d, struct ipc_req *req, uint16_t type,
     const uint8_t *msg, size_t len)
 {
-	uint8_t buf[256];
-	struct ipc_sign_req sq;
-	struct ipc_sign_rep sp;
-	struct ipc_id id;
-	long n;
-
-	switch (type) {
-	case IPC_ID:
-		if (ipc_empty_decode(msg, len, type) != 0)
-			break;
-		memcpy(id.pubkey, netd.id.pub, sizeof(id.pubkey));
-		memcpy(id.node_id, netd.id.node_id, sizeof(id.node_id));
-		n = ipc_id_encode(buf, sizeof(buf), &id);
-		ipc_reply(req, buf, (size_t)n);
-		return;
-	case IPC_SIGN:
-		if (ipc_sign_req_decode(msg, len, &sq) != 0)
-			break;
-		if (ident_sign(&netd.id, sq.hash, sp.sig) != 0) {
-			ipc_reply_error(req, IPC_ERR_FAILED, "signing failed");
-			return;
-		}
-		n = ipc_sign_rep_encode(buf, sizeof(buf), &sp);
-		ipc_reply(req, buf, (size_t)n);
-		return;
-	case IPC_PEERS:
-		netd_req_peers(&netd, req, msg, len);
-		return;
-	case IPC_PING:
-		netd_req_ping(&netd, req, msg, len);
-		return;
-	case IPC_FIND:
-		netd_req_find(&netd, req, msg, len);
-		return;
-	case IPC_NET_STATUS:
-		netd_req_status(&netd, req, msg, len);
-		return;
-	case IPC_GET:
-		netd_req_get(&netd, req, msg, len);
-		return;
-	case IPC_TRANSFERS:
-		netd_req_transfers(&netd, req, msg, len);
-		return;
-	case IPC_XFER_CTL:
-		netd_req_xfer_ctl(&netd, req, msg, len);
-		return;
-	case IPC_PROBE:
-		netd_req_probe(&netd, req, msg, len);
-		return;
-	case IPC_STREAM_OPEN:
-		netd_req_stream_open(&netd, req, msg, len);
-		return;
-	case IPC_STREAM_READ:
-		netd_req_stream_read(&netd, req, msg, len);
-		return;
-	case IPC_STREAM_CLOSE:
-		netd_req_stream_close(&netd, req, msg, len);
-		return;
-	default:
-		ipc_reply_error(req, IPC_ERR_UNKNOWN, "netd does not serve %s requests",
-		    ipc_type_name(type));
-		return;
-	}
-	ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s request",
-	    ipc_type_name(type));
+	(void)d;
+	control_request(&netd, req, type, msg, len);
 }
 
 static void
 netd_shutdown(struct daemon *d)
 {
-	netd_netlink_stop(&netd);
-	netd_lan_stop(&netd);
+	netlink_stop(&netd);
+	lan_stop(&netd);
 	/* Before the sockets close: deletes the router mappings (~2 s at most). */
-	netd_portmap_stop(&netd);
-	netd_node_free(&netd);
-	netd_sockets_close(&netd);
+	portmap_stop(&netd);
+	node_free(&netd);
+	net_sockets_close(&netd);
 	ident_wipe(&netd.id);
 }
 

@@ -3,8 +3,9 @@
  * holds the node identity, keeps the peer list and the Kademlia table, and
  * answers id/sign/peers/ping/find requests.
  *
- * Files: netd.c (start-up, IPC), net.c (sockets), node.c (packets in and
- * out, Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
+ * Files: netd.c (start-up), control.c (requests from ctl and the other
+ * daemons), net.c (sockets), node.c (packets in and out,
+ * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
  * peer.c, seq.c, kad.c are the pure modules node.c drives.
  */
 #ifndef PEERNET_NETD_H
@@ -89,16 +90,25 @@ struct netd {
 	uint64_t		 known_next;	/* next contact round */
 	int			 known_tries;
 	uint64_t		 known_saved;
+	/*
+	 * Where net.c hands every datagram it reads: node.c's, set by
+	 * node_init (NULL before: dropped).  A hook rather than a call, so
+	 * that net.c, below node.c, does not call up into it.
+	 */
+	void			(*packet_in)(struct netd *n, int sock,
+				    const struct peer_addr *local,
+				    const struct peer_addr *remote,
+				    const uint8_t *raw, size_t len);
 };
 
 /* net.c */
-int	netd_sockets_open(struct netd *n, char *err, size_t errlen);
-void	netd_sockets_close(struct netd *n);
-int	netd_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+int	net_sockets_open(struct netd *n, char *err, size_t errlen);
+void	net_sockets_close(struct netd *n);
+int	net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *buf, size_t len);
 /* Between these, small datagrams leave in sendmmsg batches (nestable). */
-void	netd_tx_begin(struct netd *n);
-void	netd_tx_end(struct netd *n);
+void	net_tx_begin(struct netd *n);
+void	net_tx_end(struct netd *n);
 struct iovec;
 struct mmsghdr;
 struct msghdr;
@@ -118,34 +128,29 @@ void	net_rx_batch_init(struct mmsghdr *mm, struct iovec *iov, int n,
 void	net_pktinfo_put(struct msghdr *mh, int family,
 	    const struct peer_addr *src, unsigned int ifindex);
 /* Sockets opened and closed while running (netlink.c); see net.c. */
-int	netd_socket_bind_fd(const struct peer_addr *a, int freebind);
-int	netd_socket_adopt(struct netd *n, int fd, int slot);
-int	netd_socket_release(struct netd *n, int index);
-void	netd_socket_close_one(struct netd *n, int index);
+int	net_socket_bind_fd(const struct peer_addr *a, int freebind);
+int	net_socket_adopt(struct netd *n, int fd, int slot);
+int	net_socket_release(struct netd *n, int index);
+void	net_socket_close_one(struct netd *n, int index);
 
 /* portmap.c (UPnP / NAT-PMP; pure helpers in portmap.h) */
-int	netd_portmap_start(struct netd *n, char *err, size_t errlen);
-void	netd_portmap_stop(struct netd *n);
-void	netd_portmap_addresses_changed(struct netd *n);
-void	netd_portmap_status(struct netd *n, char *text, size_t textcap,
+int	portmap_start(struct netd *n, char *err, size_t errlen);
+void	portmap_stop(struct netd *n);
+void	portmap_addresses_changed(struct netd *n);
+void	portmap_status(struct netd *n, char *text, size_t textcap,
 	    char *external, size_t extcap);
 
 /* node.c */
-int	netd_node_ipc(struct netd *n, char *err, size_t errlen);
-int	netd_node_init(struct netd *n, char *err, size_t errlen);
-void	netd_node_free(struct netd *n);
-void	netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
-	    const struct peer_addr *remote, const uint8_t *raw, size_t len);
-void	netd_node_tick(struct netd *n);
-int	netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
+int	node_ipc(struct netd *n, char *err, size_t errlen);
+int	node_init(struct netd *n, char *err, size_t errlen);
+void	node_free(struct netd *n);
+void	node_tick(struct netd *n);
+/* A signed, encrypted packet to p (§5.8 connection choice); also xfer*.c. */
+int	node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 	    const uint8_t *payload, size_t len);
-void	netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
-void	netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
-void	netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
-int	netd_discovery_in(struct netd *n, const uint8_t sender[33],
+int	node_discovery_in(struct netd *n, const uint8_t sender[33],
 	    const struct peer_addr *from);
-int	netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len);
-void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+int	node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len);
 /*
  * A request from connection c, which has not completed a round trip with
  * us (peer_conn_verified), that must not be served yet (it would make us
@@ -153,7 +158,28 @@ void	netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, si
  * (netd_xfer_packet, or as an Announcement) once c answers the cookie.
  * -1 when it cannot be held (too large, too many from that peer).
  */
-int	netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+int	node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
+/* For control.c: a Ping for ctl (answer to pending slot), see node.c. */
+int	node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq);
+/* A punch to that node failed within the back-off time. */
+int	node_punch_failed(const uint8_t node_id[32]);
+/* Own NAT state as text for status; returns the number of active peers. */
+uint32_t node_nat_state(struct netd *n, char *out, size_t len);
+
+/* control.c: requests from ctl, apid and the other daemons */
+void	control_request(struct netd *n, struct ipc_req *req, uint16_t type,
+	    const uint8_t *msg, size_t len);
+/* The Pong for a ctl ping (node.c): replies to the request in slot. */
+void	control_ping_answered(struct netd *n, uint32_t slot, uint32_t seq,
+	    uint32_t rtt_ms, const struct peer_addr *from);
+/*
+ * A lookup ended (node.c): replies to the finds waiting for it, with a
+ * (NULL: none) the found node's address; returns how many.
+ */
+int	control_find_done(struct netd *n, const struct kad_result *r,
+	    const struct peer_addr *a);
+void	control_expire(struct netd *n, uint64_t now);	/* deadlines passed */
+void	control_stop(struct netd *n);			/* all answered "stopping" */
 
 #endif

@@ -70,7 +70,7 @@ nl_entry_open(struct netd *n, const struct nl_entry *e)
 }
 
 int
-netd_netlink_bind(struct netd *n, char *err, size_t errlen)
+netlink_bind(struct netd *n, char *err, size_t errlen)
 {
 	const struct conf *c = &n->d->conf;
 	struct nl_entry *e;
@@ -89,9 +89,9 @@ netd_netlink_bind(struct netd *n, char *err, size_t errlen)
 		e->wildcard = peer_addr_is_unspecified(&e->addr);
 		e->slot = -1;
 		e->parked = -1;
-		fd = netd_socket_bind_fd(&e->addr, 0);
+		fd = net_socket_bind_fd(&e->addr, 0);
 		if (fd >= 0) {
-			if ((e->slot = netd_socket_adopt(n, fd, -1)) < 0) {
+			if ((e->slot = net_socket_adopt(n, fd, -1)) < 0) {
 				close(fd);
 				snprintf(err, errlen, "listen %s: no socket slot", e->text);
 				return -1;
@@ -108,7 +108,7 @@ netd_netlink_bind(struct netd *n, char *err, size_t errlen)
 		    "appears", e->text);
 		/* The capability goes away next: bind the low port now, park it. */
 		if (nl_privileged_port(e) &&
-		    (e->parked = netd_socket_bind_fd(&e->addr, 1)) < 0) {
+		    (e->parked = net_socket_bind_fd(&e->addr, 1)) < 0) {
 			log_warnx("listen %s: cannot reserve the port: %s; when the "
 			    "address appears netd needs a restart", e->text,
 			    strerror(-e->parked));
@@ -131,22 +131,22 @@ nl_schedule(struct netd *n, uint64_t ms)
 
 /* One notification message. */
 static void
-nl_message(struct netd *n, const struct netd_nl_msg *m)
+nl_message(struct netd *n, const struct netlink_msg *m)
 {
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 	char ip[PEER_ADDR_STRLEN];
 	struct peer_addr a;
 	int rc;
 
-	if ((rc = netd_nl_parse(m, &ev)) != 0) {
+	if ((rc = netlink_parse(m, &ev)) != 0) {
 		if (rc != NETD_NL_E_TYPE)
 			log_debug("rtnetlink: message %u: %s", m->type,
-			    netd_nl_strerror(rc));
+			    netlink_strerror(rc));
 		return;
 	}
 	n->counters[IPC_NC_ADDR_CHANGES]++;
 	nl.saw_any = 1;
-	if (ev.type == RTM_NEWADDR && netd_nl_addr_usable(&ev))
+	if (ev.type == RTM_NEWADDR && netlink_addr_usable(&ev))
 		nl.saw_new_addr = 1;
 	if (ev.type == RTM_NEWADDR || ev.type == RTM_DELADDR) {
 		memset(&a, 0, sizeof(a));
@@ -156,7 +156,7 @@ nl_message(struct netd *n, const struct netd_nl_msg *m)
 		log_debug("rtnetlink: %s %s/%u on interface %d%s",
 		    ev.type == RTM_NEWADDR ? "new address" : "address removed",
 		    ip, ev.prefixlen, ev.ifindex,
-		    netd_nl_addr_usable(&ev) ? "" : " (tentative)");
+		    netlink_addr_usable(&ev) ? "" : " (tentative)");
 	} else
 		log_debug("rtnetlink: %s %d %s flags %#x",
 		    ev.type == RTM_NEWLINK ? "link" : "link removed", ev.ifindex,
@@ -169,7 +169,7 @@ nl_on_readable(int fd, uint32_t events, void *arg)
 {
 	struct netd *n = arg;
 	struct sockaddr_nl from;
-	struct netd_nl_msg m;
+	struct netlink_msg m;
 	struct buf_r r;
 	socklen_t flen;
 	ssize_t got;
@@ -197,10 +197,10 @@ nl_on_readable(int fd, uint32_t events, void *arg)
 		    from.nl_pid != 0)
 			continue;
 		buf_r_init(&r, nl_buf, (size_t)got);
-		while ((rc = netd_nl_next(&r, &m)) == NETD_NL_OK)
+		while ((rc = netlink_next(&r, &m)) == NETD_NL_OK)
 			nl_message(n, &m);
 		if (rc != NETD_NL_END)
-			log_debug("rtnetlink: %s", netd_nl_strerror(rc));
+			log_debug("rtnetlink: %s", netlink_strerror(rc));
 	}
 }
 
@@ -217,7 +217,7 @@ nl_probe(const struct peer_addr *a)
 	int fd;
 
 	p.port = 0;
-	if ((fd = netd_socket_bind_fd(&p, 0)) >= 0) {
+	if ((fd = net_socket_bind_fd(&p, 0)) >= 0) {
 		close(fd);
 		return 1;
 	}
@@ -231,7 +231,7 @@ nl_open(struct netd *n, struct nl_entry *e)
 	int fd, slot;
 
 	if (e->parked >= 0) {
-		if ((slot = netd_socket_adopt(n, e->parked, e->slot)) < 0) {
+		if ((slot = net_socket_adopt(n, e->parked, e->slot)) < 0) {
 			log_warnx("listen %s: no socket slot", e->text);
 			return -1;
 		}
@@ -240,7 +240,7 @@ nl_open(struct netd *n, struct nl_entry *e)
 		e->failed = 0;
 		return 0;
 	}
-	if ((fd = netd_socket_bind_fd(&e->addr, 0)) < 0) {
+	if ((fd = net_socket_bind_fd(&e->addr, 0)) < 0) {
 		if (!e->failed && fd == -EACCES)
 			log_warnx("listen %s: the address appeared, but port %u "
 			    "needs CAP_NET_BIND_SERVICE, which netd gives up after "
@@ -252,7 +252,7 @@ nl_open(struct netd *n, struct nl_entry *e)
 		e->failed = 1;
 		return fd == -EACCES ? -2 : -1;
 	}
-	if ((slot = netd_socket_adopt(n, fd, e->slot)) < 0) {
+	if ((slot = net_socket_adopt(n, fd, e->slot)) < 0) {
 		close(fd);
 		log_warnx("listen %s: no socket slot", e->text);
 		return -1;
@@ -267,11 +267,11 @@ nl_close(struct netd *n, struct nl_entry *e)
 {
 	if (nl_privileged_port(e)) {
 		/* Still bound: it works again once the address is back. */
-		e->parked = netd_socket_release(n, e->slot);
+		e->parked = net_socket_release(n, e->slot);
 		log_info("listen %s: the address went away; socket set aside",
 		    e->text);
 	} else {
-		netd_socket_close_one(n, e->slot);
+		net_socket_close_one(n, e->slot);
 		log_info("listen %s: the address went away; socket closed",
 		    e->text);
 	}
@@ -309,7 +309,7 @@ nl_reconcile(struct netd *n)
 	if (nl.saw_new_addr || opened)
 		kad_refresh(n->kad, 1);
 	if (nl.saw_any || opened || closed)
-		netd_addresses_changed(n);
+		netlink_addresses_changed(n);
 	nl.saw_any = nl.saw_new_addr = 0;
 }
 
@@ -321,7 +321,7 @@ nl_on_timer(void *arg)
 }
 
 int
-netd_netlink_start(struct netd *n, char *err, size_t errlen)
+netlink_start(struct netd *n, char *err, size_t errlen)
 {
 	struct sockaddr_nl sa;
 	int rcvbuf = 1 << 20;
@@ -352,7 +352,7 @@ fail:
 }
 
 void
-netd_netlink_stop(struct netd *n)
+netlink_stop(struct netd *n)
 {
 	int i;
 
@@ -377,8 +377,8 @@ netd_netlink_stop(struct netd *n)
  * addresses reacts here, after the listen sockets were reconciled.
  */
 void
-netd_addresses_changed(struct netd *n)
+netlink_addresses_changed(struct netd *n)
 {
-	netd_lan_addresses_changed(n);
-	netd_portmap_addresses_changed(n);
+	lan_addresses_changed(n);
+	portmap_addresses_changed(n);
 }

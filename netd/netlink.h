@@ -7,7 +7,7 @@
  *   (NETD_NL_DEBOUNCE_MS), then every configured `listen` address is
  *   probed (can it be bound now?) and reconciled: one that now exists gets
  *   its socket, one that went away loses it.  Connections on a closed socket
- *   die by the liveness timers (§6.2).  Then netd_addresses_changed() tells
+ *   die by the liveness timers (§6.2).  Then netlink_addresses_changed() tells
  *   the other reachability modules, and a full Kademlia refresh starts when
  *   an address appeared.
  * - netlink_parse.c: the pure, length-checked message parser (fuzzed).
@@ -32,10 +32,10 @@
 #define NETD_NL_RETRY_MS	2000	/* address present but bind failed */
 #define NETD_NL_IFNAMSIZ	16
 
-/* Errors of the parser; netd_nl_strerror(). */
-enum netd_nl_err {
+/* Errors of the parser; netlink_strerror(). */
+enum netlink_err {
 	NETD_NL_OK = 0,
-	NETD_NL_END = 1,		/* netd_nl_next: no message left */
+	NETD_NL_END = 1,		/* netlink_next: no message left */
 	NETD_NL_E_TRUNC = -1,		/* fewer bytes than a message header */
 	NETD_NL_E_LEN = -2,		/* nlmsg_len below the header or past the end */
 	NETD_NL_E_SHORT = -3,		/* payload shorter than ifaddrmsg/ifinfomsg */
@@ -46,10 +46,10 @@ enum netd_nl_err {
 	NETD_NL_E_IFNAME = -8,		/* interface name empty or not terminated */
 	NETD_NL_E_TYPE = -9		/* not an address or link message */
 };
-const char *netd_nl_strerror(int err);
+const char *netlink_strerror(int err);
 
 /* One netlink message of a datagram (payload points into the datagram). */
-struct netd_nl_msg {
+struct netlink_msg {
 	uint16_t	 type;		/* RTM_*, NLMSG_DONE, NLMSG_ERROR */
 	uint16_t	 flags;
 	uint32_t	 seq;
@@ -59,7 +59,7 @@ struct netd_nl_msg {
 };
 
 /* What an address or link message says. */
-struct netd_nl_event {
+struct netlink_event {
 	uint16_t	type;		/* RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK, RTM_DELLINK */
 	int		ifindex;
 	/* addresses */
@@ -77,24 +77,24 @@ struct netd_nl_event {
  * rules, but an error instead of a silent stop).  NETD_NL_END when r is
  * empty.  The payload needs no alignment: values are copied out.
  */
-int	netd_nl_next(struct buf_r *r, struct netd_nl_msg *m);
+int	netlink_next(struct buf_r *r, struct netlink_msg *m);
 /*
  * Parses an RTM_NEWADDR/DELADDR/NEWLINK/DELLINK payload into *ev;
  * NETD_NL_E_TYPE for any other type.  Unknown attributes are skipped.
  */
-int	netd_nl_parse(const struct netd_nl_msg *m, struct netd_nl_event *ev);
+int	netlink_parse(const struct netlink_msg *m, struct netlink_event *ev);
 /* 1 when an address from this message can be bound (not tentative, not DAD-failed). */
-int	netd_nl_addr_usable(const struct netd_nl_event *ev);
+int	netlink_addr_usable(const struct netlink_event *ev);
 
 struct netd;
 
 /* Bind phase (capabilities still held): the configured listen sockets. */
-int	netd_netlink_bind(struct netd *n, char *err, size_t errlen);
+int	netlink_bind(struct netd *n, char *err, size_t errlen);
 /* Setup phase: the rtnetlink socket in the loop. */
-int	netd_netlink_start(struct netd *n, char *err, size_t errlen);
+int	netlink_start(struct netd *n, char *err, size_t errlen);
 /* Closes the rtnetlink sockets and the parked listen sockets. */
-void	netd_netlink_stop(struct netd *n);
+void	netlink_stop(struct netd *n);
 /* After a change: the LAN and port-mapping reactions (hook). */
-void	netd_addresses_changed(struct netd *n);
+void	netlink_addresses_changed(struct netd *n);
 
 #endif /* PEERNET_NETLINK_H */

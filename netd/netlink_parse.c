@@ -18,7 +18,7 @@
 #include "netlink.h"
 
 const char *
-netd_nl_strerror(int err)
+netlink_strerror(int err)
 {
 	switch (err) {
 	case NETD_NL_OK:		return "ok";
@@ -37,7 +37,7 @@ netd_nl_strerror(int err)
 }
 
 int
-netd_nl_next(struct buf_r *r, struct netd_nl_msg *m)
+netlink_next(struct buf_r *r, struct netlink_msg *m)
 {
 	struct nlmsghdr h;
 	size_t left = buf_r_left(r), step;
@@ -73,7 +73,7 @@ typedef int (*nl_attr_cb)(uint16_t type, const uint8_t *p, size_t len,
     void *ctx);
 
 static int
-nl_attrs(const struct netd_nl_msg *m, size_t fixed, nl_attr_cb cb, void *ctx)
+nl_attrs(const struct netlink_msg *m, size_t fixed, nl_attr_cb cb, void *ctx)
 {
 	struct buf_r r;
 	struct rtattr a;
@@ -102,7 +102,7 @@ nl_attrs(const struct netd_nl_msg *m, size_t fixed, nl_attr_cb cb, void *ctx)
 }
 
 struct nl_addr_ctx {
-	struct netd_nl_event	*ev;
+	struct netlink_event	*ev;
 	int			 have_local;
 	int			 have_address;
 	uint8_t			 address[16];
@@ -112,7 +112,7 @@ static int
 nl_addr_attr(uint16_t type, const uint8_t *p, size_t len, void *arg)
 {
 	struct nl_addr_ctx *c = arg;
-	struct netd_nl_event *ev = c->ev;
+	struct netlink_event *ev = c->ev;
 	size_t want = ev->family == AF_INET ? 4 : 16;
 
 	switch (type) {
@@ -141,7 +141,7 @@ nl_addr_attr(uint16_t type, const uint8_t *p, size_t len, void *arg)
 static int
 nl_link_attr(uint16_t type, const uint8_t *p, size_t len, void *arg)
 {
-	struct netd_nl_event *ev = arg;
+	struct netlink_event *ev = arg;
 
 	if (type != IFLA_IFNAME)
 		return NETD_NL_OK;
@@ -155,7 +155,7 @@ nl_link_attr(uint16_t type, const uint8_t *p, size_t len, void *arg)
 }
 
 int
-netd_nl_parse(const struct netd_nl_msg *m, struct netd_nl_event *ev)
+netlink_parse(const struct netlink_msg *m, struct netlink_event *ev)
 {
 	struct ifaddrmsg ifa;
 	struct ifinfomsg ifi;
@@ -203,7 +203,7 @@ netd_nl_parse(const struct netd_nl_msg *m, struct netd_nl_event *ev)
 }
 
 int
-netd_nl_addr_usable(const struct netd_nl_event *ev)
+netlink_addr_usable(const struct netlink_event *ev)
 {
 	/* A tentative IPv6 address cannot be bound until DAD is done. */
 	return (ev->addr_flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) == 0;

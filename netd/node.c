@@ -169,7 +169,7 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		}
 		bc->unverified_out += out;
 	}
-	return netd_send_raw(n, sock, local, remote, node_pkt, out);
+	return net_send_raw(n, sock, local, remote, node_pkt, out);
 }
 
 static int
@@ -187,7 +187,7 @@ node_send_on(struct netd *n, const uint8_t to[33], int sock,
  * one spoofed packet would otherwise redirect our traffic), on the
  * peer's verified active connections instead.
  */
-static int
+int
 node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
     const uint8_t *payload, size_t len)
 {
@@ -217,14 +217,6 @@ node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 				sent++;
 			}
 	return sent ? 0 : -1;
-}
-
-/* For xfer.c: a signed, encrypted packet to p (§5.8 connection choice). */
-int
-netd_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
-    const uint8_t *payload, size_t len)
-{
-	return node_send_peer(n, p, cmd, seq, payload, len);
 }
 
 /* On connection c, within its budget (NODE_WITHHELD when over it). */
@@ -619,7 +611,7 @@ node_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
 
 /* For xfer.c and node.c: hold pkt from unverified c, send a cookie. */
 int
-netd_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
 	struct node_held *e, *oldest = &node_held[0];
@@ -1051,7 +1043,7 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	rc = node_answer(n, p, c, pkt->sequence, &a);
 	if (rc == NODE_WITHHELD) {
 		/* Held until the source answers our cookie (node_release). */
-		if (netd_hold_unverified(n, p, c, pkt) != 0)
+		if (node_hold_unverified(n, p, c, pkt) != 0)
 			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
 	} else if (!peer_conn_verified(c) && c->last_ping_out == 0) {
 		/*
@@ -1132,7 +1124,7 @@ node_recent_add(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
  * cannot make us send more than one packet per sender address and period.
  */
 int
-netd_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_addr *from)
+node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_addr *from)
 {
 	struct peer *p = peer_find(n->peers, sender);
 	uint64_t now = node_now();
@@ -1157,7 +1149,7 @@ netd_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_ad
 
 /* For lan.c: the Local Discovery payload (§3.6), ports 0, into out. */
 int
-netd_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
+node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
 {
 	if (node_announce_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
 	    *len > cap)
@@ -1294,12 +1286,6 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 }
 
 static void
-node_pending_done(struct netd_pending *pd)
-{
-	memset(pd, 0, sizeof(*pd));
-}
-
-static void
 node_on_ping(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
@@ -1332,11 +1318,7 @@ static void
 node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
-	static uint8_t buf[256];
-	struct netd_pending *pd;
-	struct ipc_ping_rep rep;
 	struct seq_match m;
-	long len;
 
 	n->counters[IPC_NC_RX_PONG]++;
 	if (seq_match(n->seqs, p->pub, pkt->sequence, 1, node_now(), &m) != 0) {
@@ -1348,17 +1330,9 @@ node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
 		node_release(n, p, c);
 	} else if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
-	if (CTX_KIND(m.ctx) != NETD_CTX_CTLPING || CTX_ARG(m.ctx) >= NETD_MAX_PENDING)
-		return;
-	pd = &n->pending[CTX_ARG(m.ctx)];
-	if (pd->req == NULL || pd->kind != IPC_PING || pd->seq != pkt->sequence)
-		return;
-	memset(&rep, 0, sizeof(rep));
-	rep.rtt_ms = m.rtt_ms ? m.rtt_ms : 1;
-	peer_addr_format(&c->remote, rep.addr, sizeof(rep.addr));
-	len = ipc_ping_rep_encode(buf, sizeof(buf), &rep);
-	ipc_reply(pd->req, buf, (size_t)len);
-	node_pending_done(pd);
+	if (CTX_KIND(m.ctx) == NETD_CTX_CTLPING)
+		control_ping_answered(n, CTX_ARG(m.ctx), pkt->sequence,
+		    m.rtt_ms ? m.rtt_ms : 1, &c->remote);
 }
 
 static int
@@ -1393,8 +1367,8 @@ node_nat_unsolicited(struct netd *n, int sock, const struct peer_addr *local,
 	node_unsolicited_local = at;
 }
 
-void
-netd_packet_in(struct netd *n, int sock, const struct peer_addr *local,
+static void
+node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
     const struct peer_addr *remote, const uint8_t *raw, size_t len)
 {
 	struct wire_packet pkt;
@@ -1699,28 +1673,6 @@ node_known_ask(struct netd *n, uint64_t now)
 }
 
 static void
-node_expire_pending(struct netd *n, uint64_t now)
-{
-	int i;
-
-	for (i = 0; i < NETD_MAX_PENDING; i++) {
-		struct netd_pending *pd = &n->pending[i];
-
-		if (pd->req == NULL || now < pd->deadline)
-			continue;
-		if (pd->kind == IPC_PING) {
-			seq_remove(n->seqs, pd->pub, pd->seq);
-			ipc_reply_error(pd->req, IPC_ERR_FAILED, "no pong within %u ms",
-			    pd->timeout_ms);
-		} else {
-			kad_lookup_cancel(n->kad, pd->lookup_id);
-			ipc_reply_error(pd->req, IPC_ERR_FAILED, "lookup timed out");
-		}
-		node_pending_done(pd);
-	}
-}
-
-static void
 node_chain_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 {
 	struct netd *n = arg;
@@ -1867,7 +1819,7 @@ node_on_event(int fd, uint32_t events, void *arg)
 
 /* The links to storaged: requests (cache, blocks) and its events (own chain). */
 int
-netd_node_ipc(struct netd *n, char *err, size_t errlen)
+node_ipc(struct netd *n, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
@@ -1893,7 +1845,7 @@ netd_node_ipc(struct netd *n, char *err, size_t errlen)
 }
 
 void
-netd_node_tick(struct netd *n)
+node_tick(struct netd *n)
 {
 	uint64_t now = node_now();
 	static uint64_t last_peer_tick, last_sweep;
@@ -1915,7 +1867,7 @@ netd_node_tick(struct netd *n)
 		n->kad_boot_next = now + KAD_BOOT_PAUSE_MS;
 	}
 	kad_tick(n->kad);
-	node_expire_pending(n, now);
+	control_expire(n, now);
 	ipc_client_tick(&n->store, now);
 	node_ask_chain(n, now);
 	node_known_ask(n, now);
@@ -2016,36 +1968,17 @@ node_connect_found(struct netd *n, const struct kad_contact *k, const struct pee
 	    CTX(NETD_CTX_CONNECT, 0), node_trav_for(n, k, to, NULL, &tv));
 }
 
+/* A lookup ended: ctl's find (if it asked) is answered, the node contacted. */
 static void
 node_kad_done(void *ctx, const struct kad_result *r)
 {
-	static uint8_t buf[1024];
 	struct netd *n = ctx;
-	struct ipc_find_rep rep;
 	struct peer_addr a;
-	int i;
-	long len;
+	int have;
 
-	for (i = 0; i < NETD_MAX_PENDING; i++) {
-		struct netd_pending *pd = &n->pending[i];
-
-		if (pd->req == NULL || pd->kind != IPC_FIND || pd->lookup_id != r->lookup_id)
-			continue;
-		memset(&rep, 0, sizeof(rep));
-		rep.found = r->status == KAD_LOOKUP_FOUND;
-		rep.rounds = (uint32_t)r->rounds;
-		rep.messages = (uint32_t)r->queries;
-		if (rep.found) {
-			memcpy(rep.pubkey, r->found.peer_id, 33);
-			if (node_contact_addr(&r->found, &a) == 0) {
-				peer_addr_format(&a, rep.addrs, sizeof(rep.addrs));
-				node_connect_found(n, &r->found, &a);
-			}
-		}
-		len = ipc_find_rep_encode(buf, sizeof(buf), &rep);
-		ipc_reply(pd->req, buf, (size_t)len);
-		node_pending_done(pd);
-	}
+	have = r->status == KAD_LOOKUP_FOUND && node_contact_addr(&r->found, &a) == 0;
+	if (control_find_done(n, r, have ? &a : NULL) > 0 && have)
+		node_connect_found(n, &r->found, &a);
 }
 
 /*
@@ -2070,7 +2003,7 @@ node_rand32(void *arg)
 }
 
 int
-netd_node_init(struct netd *n, char *err, size_t errlen)
+node_init(struct netd *n, char *err, size_t errlen)
 {
 	static struct kad_env env;
 	struct peer_list_conf pc;
@@ -2099,19 +2032,14 @@ netd_node_init(struct netd *n, char *err, size_t errlen)
 		return -1;
 	}
 	n->kad_boot_left = KAD_BOOT_REFRESHES;
+	n->packet_in = node_packet_in;
 	return 0;
 }
 
 void
-netd_node_free(struct netd *n)
+node_free(struct netd *n)
 {
-	int i;
-
-	for (i = 0; i < NETD_MAX_PENDING; i++)
-		if (n->pending[i].req != NULL) {
-			ipc_reply_error(n->pending[i].req, IPC_ERR_FAILED, "netd is stopping");
-			node_pending_done(&n->pending[i]);
-		}
+	control_stop(n);
 	netd_xfer_free(n);
 	ipc_client_close(&n->store);
 	ipc_sub_close(&n->events);
@@ -2124,76 +2052,23 @@ netd_node_free(struct netd *n)
 	wire_replay_free(&n->replay);
 }
 
-/* --- IPC requests ------------------------------------------------------- */
+/* --- for control.c ------------------------------------------------------ */
 
-static uint8_t node_reply[IPC_MSG_MAX];
-
-struct node_peers_ctx {
-	struct netd	*n;
-	size_t		 off;
-	int		 full;
-};
-
-static void
-node_peer_entry(void *arg, struct peer *p)
+/*
+ * A Ping to p asked for by ctl (control.c), its answer to go to pending
+ * slot: the Pong comes back to control_ping_answered.  *seq its sequence.
+ */
+int
+node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq)
 {
-	struct node_peers_ctx *x = arg;
-	struct ipc_peer e;
-	const struct peer_conn *c;
-
-	if (x->full)
-		return;
-	memset(&e, 0, sizeof(e));
-	memcpy(e.pubkey, p->pub, 33);
-	memcpy(e.node_id, p->node_id, 32);
-	c = p->latest >= 0 ? &p->conns[p->latest] : NULL;
-	if (c != NULL)
-		peer_addr_format(&c->remote, e.addr, sizeof(e.addr));
-	e.active = p->nact > 0;
-	e.root = p->root ? 1 : 0;
-	e.nat = peer_behind_nat(p) ? 1 : 0;
-	e.features = p->features;
-	e.conns = (uint32_t)(p->nact + p->ninact);
-	e.rtt_ms = peer_rtt(p);
-	e.height = p->chain_height;
-	e.version = p->chain_version;
-	snprintf(e.user_agent, sizeof(e.user_agent), "%.*s", (int)p->ua_len, p->ua);
-	if (ipc_peer_list_add(node_reply, sizeof(node_reply), &x->off, &e) != 0)
-		x->full = 1;
-}
-
-void
-netd_req_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
-{
-	struct node_peers_ctx x;
-
-	if (ipc_empty_decode(msg, len, IPC_PEERS) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed peers request");
-		return;
-	}
-	x.n = n;
-	x.full = 0;
-	x.off = (size_t)ipc_peer_list_begin(node_reply, sizeof(node_reply),
-	    (uint32_t)peer_list_count(n->peers));
-	peer_list_foreach(n->peers, node_peer_entry, &x);
-	ipc_reply(req, node_reply, x.off);
-}
-
-static struct netd_pending *
-node_pending_new(struct netd *n, int *index)
-{
-	int i;
-
-	for (i = 0; i < NETD_MAX_PENDING; i++)
-		if (n->pending[i].req == NULL) {
-			*index = i;
-			return &n->pending[i];
-		}
-	return NULL;
+	if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_CTLPING, slot),
+	    node_now(), seq) != 0)
+		return -1;
+	return node_send_peer(n, p, WIRE_CMD_PING, *seq, NULL, 0) != 0 ? -1 : 0;
 }
 
 /* A punch to that node failed within the back-off time (for a clear error). */
-static int
+int
 node_punch_failed(const uint8_t node_id[32])
 {
 	uint8_t id[32];
@@ -2209,89 +2084,6 @@ node_punch_failed(const uint8_t node_id[32])
 			return 1;
 	}
 	return 0;
-}
-
-void
-netd_req_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
-{
-	struct netd_pending *pd;
-	struct ipc_ping_req q;
-	struct peer *p;
-	uint32_t seq;
-	int idx;
-
-	if (ipc_ping_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed ping request");
-		return;
-	}
-	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0) {
-		if (node_punch_failed(q.node_id))
-			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node: "
-			    "hole punching through the relay got no answer (a NAT with "
-			    "address-dependent mapping on the path?)");
-		else
-			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node "
-			    "(try 'peernetctl find' first)");
-		return;
-	}
-	if ((pd = node_pending_new(n, &idx)) == NULL) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "too many requests waiting");
-		return;
-	}
-	if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_CTLPING, idx),
-	    node_now(), &seq) != 0 ||
-	    node_send_peer(n, p, WIRE_CMD_PING, seq, NULL, 0) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "ping could not be sent");
-		return;
-	}
-	pd->req = req;
-	pd->kind = IPC_PING;
-	memcpy(pd->key, q.node_id, 32);
-	memcpy(pd->pub, p->pub, 33);
-	pd->seq = seq;
-	pd->timeout_ms = q.timeout_ms;
-	pd->deadline = node_now() + q.timeout_ms;
-}
-
-void
-netd_req_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
-{
-	static uint8_t buf[1024];
-	struct netd_pending *pd;
-	struct ipc_find_req q;
-	struct ipc_find_rep rep;
-	uint32_t id;
-	int idx, rc;
-	long l;
-
-	if (ipc_find_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed find request");
-		return;
-	}
-	if ((pd = node_pending_new(n, &idx)) == NULL) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "too many requests waiting");
-		return;
-	}
-	rc = kad_lookup_start(n->kad, KAD_LOOKUP_NODE, q.key, &id);
-	if (rc == KAD_ERR_EMPTY || rc == KAD_ERR_SELF) {
-		memset(&rep, 0, sizeof(rep));
-		if (rc == KAD_ERR_SELF) {
-			rep.found = 1;
-			memcpy(rep.pubkey, n->id.pub, 33);
-		}
-		l = ipc_find_rep_encode(buf, sizeof(buf), &rep);
-		ipc_reply(req, buf, (size_t)l);
-		return;
-	}
-	if (rc != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "lookup: %s", kad_strerror(rc));
-		return;
-	}
-	pd->req = req;
-	pd->kind = IPC_FIND;
-	memcpy(pd->key, q.key, 32);
-	pd->lookup_id = id;
-	pd->deadline = node_now() + q.timeout_ms;
 }
 
 struct node_count {
@@ -2325,7 +2117,7 @@ node_count_active(void *arg, struct peer *p)
 }
 
 /*
- * Our own NAT state for status, from evidence only (version 0 has no
+ * Our own NAT state for status (node_nat_state), from evidence only (version 0 has no
  * message that tells a node the address others see it at):
  *  - "public (IP:PORT)": within the last hour, a
  *    peer we never contacted first reached us on a public (not RFC 1918 /
@@ -2339,7 +2131,7 @@ node_count_active(void *arg, struct peer *p)
  * (The IPC field holds 31 characters: an IPv6 address may be cut.)
  */
 static void
-node_nat_state(const struct node_count *c, char *out, size_t len)
+node_nat_text(const struct node_count *c, char *out, size_t len)
 {
 	char a[PEER_ADDR_STRLEN];
 
@@ -2359,36 +2151,13 @@ node_nat_state(const struct node_count *c, char *out, size_t len)
 		strlcpy(out, "unknown", len);
 }
 
-void
-netd_req_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
+/* Own NAT state (see node_nat_text) into out; returns the active peers. */
+uint32_t
+node_nat_state(struct netd *n, char *out, size_t len)
 {
-	static struct ipc_net_status st;
 	struct node_count cnt = { 0 };
-	int i;
-	long l;
 
-	if (ipc_empty_decode(msg, len, IPC_NET_STATUS) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed net-status request");
-		return;
-	}
-	memset(&st, 0, sizeof(st));
-	memcpy(st.pubkey, n->id.pub, 33);
-	memcpy(st.node_id, n->id.node_id, 32);
-	for (i = 0; i < n->nsocks; i++) {
-		if (n->socks[i].fd < 0)
-			continue;
-		if (st.listen[0] != '\0')
-			strlcat(st.listen, " ", sizeof(st.listen));
-		strlcat(st.listen, n->socks[i].text, sizeof(st.listen));
-	}
 	peer_list_foreach(n->peers, node_count_active, &cnt);
-	st.peers = (uint32_t)peer_list_count(n->peers);
-	st.active = cnt.active;
-	st.dht_size = (uint32_t)kad_table_count(n->kad);
-	node_nat_state(&cnt, st.nat, sizeof(st.nat));
-	netd_portmap_status(n, st.portmap, sizeof(st.portmap), st.external,
-	    sizeof(st.external));
-	memcpy(st.counters, n->counters, sizeof(st.counters));
-	l = ipc_net_status_encode(node_reply, sizeof(node_reply), &st);
-	ipc_reply(req, node_reply, (size_t)l);
+	node_nat_text(&cnt, out, len);
+	return cnt.active;
 }

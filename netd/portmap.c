@@ -585,7 +585,7 @@ pm_find_targets(struct netd *n, struct portmap *pm)
 static int pm_launch(struct netd *, struct portmap *, char *, size_t);
 
 int
-netd_portmap_start(struct netd *n, char *err, size_t errlen)
+portmap_start(struct netd *n, char *err, size_t errlen)
 {
 	const struct conf *c = &n->d->conf;
 	struct portmap *pm;
@@ -648,7 +648,7 @@ pm_launch(struct netd *n, struct portmap *pm, char *err, size_t errlen)
  * ends the router's mapping.
  */
 void
-netd_portmap_addresses_changed(struct netd *n)
+portmap_addresses_changed(struct netd *n)
 {
 	struct portmap *pm = n->portmap;
 	char err[128];
@@ -674,7 +674,7 @@ netd_portmap_addresses_changed(struct netd *n)
 }
 
 void
-netd_portmap_stop(struct netd *n)
+portmap_stop(struct netd *n)
 {
 	struct portmap *pm = n->portmap;
 	struct timespec ts;
@@ -722,7 +722,7 @@ netd_portmap_stop(struct netd *n)
 }
 
 void
-netd_portmap_status(struct netd *n, char *text, size_t textcap,
+portmap_status(struct netd *n, char *text, size_t textcap,
     char *external, size_t extcap)
 {
 	struct portmap *pm = n->portmap;

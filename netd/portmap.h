@@ -23,7 +23,7 @@
 #define PORTMAP_BACKOFF_MAX_MS	(10 * 60 * 1000)	/* ... doubling up to 10 min */
 #define PORTMAP_DISCOVER_MS	2000	/* SSDP wait */
 #define PORTMAP_NATPMP_MS	3000	/* one NAT-PMP exchange, retries included */
-#define PORTMAP_STOP_MS		2000	/* netd_portmap_stop waits at most this */
+#define PORTMAP_STOP_MS		2000	/* portmap_stop waits at most this */
 #define PORTMAP_STATUS_MAX	128
 #define PORTMAP_RANDOM_TRIES	3	/* random external ports tried when refused */
 
@@ -36,7 +36,7 @@ enum portmap_proto {
 };
 
 /*
- * netd_portmap_start / _stop / _status are declared in netd.h.  start runs
+ * portmap_start / _stop / _status are declared in netd.h.  start runs
  * before seccomp (the filter then covers the worker thread too) and does
  * nothing when both methods are off or port_forward is set; stop deletes
  * every mapping held, waiting about PORTMAP_STOP_MS at most.

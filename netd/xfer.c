@@ -197,7 +197,7 @@ xfer_env_send(void *ctx, const uint8_t *pkt, size_t len)
 	if (wire_lite_encode(xfer_lite, sizeof(xfer_lite), &out, &l) != 0)
 		return -1;
 	for (i = 0; i < k; i++)
-		if (netd_send_raw(s->n, targets[i]->sock, &targets[i]->local,
+		if (net_send_raw(s->n, targets[i]->sock, &targets[i]->local,
 		    &targets[i]->remote, xfer_lite, out) == 0)
 			sent++;
 	return sent ? 0 : -1;
@@ -260,9 +260,9 @@ xfer_on_timer(void *arg)
 	struct xfer *x = X(n);
 
 	x->in_timer = 1;
-	netd_tx_begin(n);
+	net_tx_begin(n);
 	netd_xfer_tick(n, xfer_now());
-	netd_tx_end(n);
+	net_tx_end(n);
 	x->in_timer = 0;
 }
 
@@ -316,7 +316,7 @@ xfer_send_ctl(struct netd *n, const uint8_t pub[PEERNET_PUBKEY_BYTES],
 	g.control = control;
 	memcpy(g.blockchain, chain, PEERNET_PUBKEY_BYTES);
 	if (wire_getblock_encode(xfer_msg, sizeof(xfer_msg), &len, &g) == 0)
-		netd_send_peer(n, p, WIRE_CMD_GET_BLOCK, seq, xfer_msg, len);
+		node_send_peer(n, p, WIRE_CMD_GET_BLOCK, seq, xfer_msg, len);
 }
 
 /*
@@ -536,7 +536,7 @@ xfer_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from,
 	/* Limit 256 and max size 50096, as the reference's cache asks (§9.9). */
 	if (xfer_block_request(xfer_msg, sizeof(xfer_msg), &len, p->pub, s->id, &r,
 	    XFER_MAX_COUNT, XFER_MAX_BLOCK) != 0 ||
-	    netd_send_peer(n, p, WIRE_CMD_GET_BLOCK, s->seq, xfer_msg, len) != 0) {
+	    node_send_peer(n, p, WIRE_CMD_GET_BLOCK, s->seq, xfer_msg, len) != 0) {
 		xfer_end(s, 0, "cannot send the request");
 		return -1;
 	}
@@ -966,7 +966,7 @@ netd_xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 	 */
 	if (g.control == WIRE_GETBLOCK_REQUEST_START) {
 		if (!peer_conn_verified(c)) {
-			netd_hold_unverified(n, p, c, pkt);
+			node_hold_unverified(n, p, c, pkt);
 			return;
 		}
 		xfer_request(n, p, pkt->sequence, &g);

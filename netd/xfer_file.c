@@ -248,7 +248,7 @@ xf_env_send(void *ctx, const uint8_t *pkt, size_t len)
 	if (wire_lite_encode(xf_lite, sizeof(xf_lite), &out, &l) != 0)
 		return -1;
 	for (i = 0; i < k; i++)
-		if (netd_send_raw(n, targets[i]->sock, &targets[i]->local,
+		if (net_send_raw(n, targets[i]->sock, &targets[i]->local,
 		    &targets[i]->remote, xf_lite, out) == 0)
 			sent++;
 	return sent ? 0 : -1;
@@ -378,7 +378,7 @@ xf_send_ctl(struct netd *n, const uint8_t pub[PEERNET_PUBKEY_BYTES],
 	t.protocol = WIRE_TRANSFER_PROTO_UDT;
 	memcpy(t.hash, hash, 32);
 	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &len, &t) == 0)
-		netd_send_peer(n, p, WIRE_CMD_TRANSFER, seq, xf_msg, len);
+		node_send_peer(n, p, WIRE_CMD_TRANSFER, seq, xf_msg, len);
 }
 
 static void
@@ -649,7 +649,7 @@ xf_mk_ask(struct xf_sess *s, uint64_t b)
 	t.limit = XFER_MK_BATCH;
 	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
 	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) == 0)
-		(void)netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen);
+		(void)node_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen);
 }
 
 static uint64_t
@@ -1306,7 +1306,7 @@ xf_send_request(struct xf_sess *s)
 	t.limit = s->limit;	/* 0 (to the end) but for a stream's run */
 	memcpy(t.transfer_id, s->id, sizeof(t.transfer_id));
 	if (wire_transfer_encode(xf_msg, sizeof(xf_msg), &wlen, &t) != 0 ||
-	    netd_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0)
+	    node_send_peer(n, p, WIRE_CMD_TRANSFER, s->seq, xf_msg, wlen) != 0)
 		return -1;
 	return 0;
 }
@@ -1807,7 +1807,7 @@ xf_mk_served(void *arg, const uint8_t *rep, size_t len, const char *err)
 	if (xfer_mk_reply_encode(xf_mkdata, sizeof(xf_mkdata), &dlen, &r) == 0 &&
 	    (t.data_len = dlen) >= 4 &&
 	    wire_transfer_encode(xf_mkmsg, sizeof(xf_mkmsg), &wlen, &t) == 0)
-		(void)netd_send_peer(q->n, p, WIRE_CMD_TRANSFER, q->seq, xf_mkmsg, wlen);
+		(void)node_send_peer(q->n, p, WIRE_CMD_TRANSFER, q->seq, xf_mkmsg, wlen);
 	free(q);
 }
 
@@ -1983,11 +1983,11 @@ xfer_file_packet(struct xfer_files *f, struct peer *p, struct peer_conn *c,
 	}
 	/*
 	 * REQUEST_START is processed without a sequence match (§4.3), from a
-	 * verified connection only (see netd_hold_unverified).
+	 * verified connection only (see node_hold_unverified).
 	 */
 	if (t.control == WIRE_TRANSFER_REQUEST_START) {
 		if (!peer_conn_verified(c)) {
-			netd_hold_unverified(n, p, c, pkt);
+			node_hold_unverified(n, p, c, pkt);
 			return;
 		}
 		xf_request(f, p, pkt->sequence, &t);

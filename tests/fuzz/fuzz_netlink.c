@@ -17,29 +17,29 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct netd_nl_event ev;
-	struct netd_nl_msg m;
+	struct netlink_event ev;
+	struct netlink_msg m;
 	struct buf_r r;
 	size_t steps = 0;
 	int rc;
 
 	buf_r_init(&r, data, size);
-	while ((rc = netd_nl_next(&r, &m)) == NETD_NL_OK) {
+	while ((rc = netlink_next(&r, &m)) == NETD_NL_OK) {
 		if (m.payload < data || m.len > size ||
 		    m.payload + m.len > data + size)
 			abort();
 		/* Each message consumes at least its 16-byte header. */
 		if (++steps > size / NLMSG_HDRLEN)
 			abort();
-		rc = netd_nl_parse(&m, &ev);
+		rc = netlink_parse(&m, &ev);
 		if (rc == NETD_NL_OK) {
 			if ((ev.type == RTM_NEWADDR || ev.type == RTM_DELADDR) &&
 			    ev.family != AF_INET && ev.family != AF_INET6)
 				abort();
 			if (memchr(ev.ifname, 0, sizeof(ev.ifname)) == NULL)
 				abort();
-			(void)netd_nl_addr_usable(&ev);
-		} else if (rc > 0 || netd_nl_strerror(rc)[0] == 0)
+			(void)netlink_addr_usable(&ev);
+		} else if (rc > 0 || netlink_strerror(rc)[0] == 0)
 			abort();
 	}
 	if (rc != NETD_NL_END && rc >= 0)

@@ -94,16 +94,16 @@ mb_link(struct mb *m, uint16_t type, int ifindex, unsigned flags)
 
 /* The first message of m, parsed. */
 static int
-mb_parse(const struct mb *m, struct netd_nl_event *ev)
+mb_parse(const struct mb *m, struct netlink_event *ev)
 {
-	struct netd_nl_msg msg;
+	struct netlink_msg msg;
 	struct buf_r r;
 	int rc;
 
 	buf_r_init(&r, m->b, m->len);
-	if ((rc = netd_nl_next(&r, &msg)) != NETD_NL_OK)
+	if ((rc = netlink_next(&r, &msg)) != NETD_NL_OK)
 		return rc;
-	return netd_nl_parse(&msg, ev);
+	return netlink_parse(&msg, ev);
 }
 
 static const uint8_t v4_local[4] = { 10, 99, 0, 1 };
@@ -114,7 +114,7 @@ static void
 test_newaddr_ipv4_prefers_ifa_local_over_peer_address(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET, 0, 3);
 	/* Point-to-point: IFA_ADDRESS is the other end, IFA_LOCAL ours. */
@@ -127,14 +127,14 @@ test_newaddr_ipv4_prefers_ifa_local_over_peer_address(void)
 	T_EQ_INT(ev.ifindex, 3);
 	T_EQ_INT(ev.prefixlen, 24);
 	T_EQ_MEM(ev.addr, v4_local, 4);
-	T_EQ_INT(netd_nl_addr_usable(&ev), 1);
+	T_EQ_INT(netlink_addr_usable(&ev), 1);
 }
 
 static void
 test_deladdr_ipv6_uses_ifa_address(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 
 	mb_addr(&m, RTM_DELADDR, AF_INET6, 0, 9);
 	mb_attr(&m, IFA_ADDRESS, v6, 16);
@@ -149,19 +149,19 @@ static void
 test_tentative_address_is_not_usable(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET6, IFA_F_TENTATIVE, 2);
 	mb_attr(&m, IFA_ADDRESS, v6, 16);
 	T_EQ_INT(mb_parse(&m, &ev), NETD_NL_OK);
-	T_EQ_INT(netd_nl_addr_usable(&ev), 0);
+	T_EQ_INT(netlink_addr_usable(&ev), 0);
 }
 
 static void
 test_ifa_flags_attribute_replaces_the_8bit_flags(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 	uint32_t f = IFA_F_DADFAILED | IFA_F_MANAGETEMPADDR;
 
 	/* The 8-bit field says "permanent"; the 32-bit attribute wins. */
@@ -170,14 +170,14 @@ test_ifa_flags_attribute_replaces_the_8bit_flags(void)
 	mb_attr(&m, IFA_FLAGS, &f, sizeof(f));
 	T_EQ_INT(mb_parse(&m, &ev), NETD_NL_OK);
 	T_EQ_U64(ev.addr_flags, f);
-	T_EQ_INT(netd_nl_addr_usable(&ev), 0);
+	T_EQ_INT(netlink_addr_usable(&ev), 0);
 }
 
 static void
 test_newlink_reads_index_flags_and_name(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 	uint32_t mtu = 1500;
 
 	mb_link(&m, RTM_NEWLINK, 4, IFF_UP | IFF_NOARP);
@@ -194,7 +194,7 @@ static void
 test_link_name_without_nul_or_too_long_is_rejected(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 
 	mb_link(&m, RTM_DELLINK, 4, 0);
 	mb_attr(&m, IFLA_IFNAME, "dummy0", 6);	/* no NUL */
@@ -213,8 +213,8 @@ static void
 test_next_walks_messages_and_tolerates_missing_final_padding(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
-	struct netd_nl_msg msg;
+	struct netlink_event ev;
+	struct netlink_msg msg;
 	struct buf_r r;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET, 0, 1);
@@ -225,55 +225,55 @@ test_next_walks_messages_and_tolerates_missing_final_padding(void)
 	mb_set_len(&m, (uint32_t)(m.len - m.start - 1));
 	m.len--;
 	buf_r_init(&r, m.b, m.len);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_OK);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_OK);
 	T_EQ_INT(msg.type, RTM_NEWADDR);
 	T_EQ_U64(msg.seq, 7);
-	T_EQ_INT(netd_nl_parse(&msg, &ev), NETD_NL_OK);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_OK);
+	T_EQ_INT(netlink_parse(&msg, &ev), NETD_NL_OK);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_OK);
 	T_EQ_INT(msg.type, RTM_NEWLINK);
-	T_EQ_INT(netd_nl_parse(&msg, &ev), NETD_NL_OK);
+	T_EQ_INT(netlink_parse(&msg, &ev), NETD_NL_OK);
 	T_EQ_STR(ev.ifname, "lo");
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_END);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_END);
 }
 
 static void
 test_next_rejects_truncated_header(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_msg msg;
+	struct netlink_msg msg;
 	struct buf_r r;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET, 0, 1);
 	buf_r_init(&r, m.b, sizeof(struct nlmsghdr) - 1);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_E_TRUNC);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_E_TRUNC);
 }
 
 static void
 test_next_rejects_length_past_end_or_below_header(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_msg msg;
+	struct netlink_msg msg;
 	struct buf_r r;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET, 0, 1);
 	mb_attr(&m, IFA_LOCAL, v4_local, 4);
 	mb_set_len(&m, (uint32_t)m.len + 4);
 	buf_r_init(&r, m.b, m.len);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_E_LEN);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_E_LEN);
 	mb_set_len(&m, sizeof(struct nlmsghdr) - 1);
 	buf_r_init(&r, m.b, m.len);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_E_LEN);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_E_LEN);
 	/* A huge length must not wrap around. */
 	mb_set_len(&m, 0xffffffffu);
 	buf_r_init(&r, m.b, m.len);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_E_LEN);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_E_LEN);
 }
 
 static void
 test_parse_rejects_payload_shorter_than_fixed_header(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET, 0, 1);
 	mb_set_len(&m, NLMSG_HDRLEN + sizeof(struct ifaddrmsg) - 1);
@@ -288,7 +288,7 @@ static void
 test_parse_rejects_bad_attribute_lengths(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 	struct rtattr a;
 	size_t at;
 
@@ -324,7 +324,7 @@ static void
 test_parse_rejects_address_of_the_wrong_size(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET, 0, 1);
 	mb_attr(&m, IFA_LOCAL, v6, 16);
@@ -339,7 +339,7 @@ static void
 test_parse_rejects_other_family_missing_address_and_other_types(void)
 {
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
+	struct netlink_event ev;
 	struct rtmsg rt;
 
 	mb_addr(&m, RTM_NEWADDR, AF_PACKET, 0, 1);
@@ -360,16 +360,16 @@ test_parse_needs_no_alignment(void)
 {
 	static uint8_t shifted[1024 + 1];
 	struct mb m = { .len = 0 };
-	struct netd_nl_event ev;
-	struct netd_nl_msg msg;
+	struct netlink_event ev;
+	struct netlink_msg msg;
 	struct buf_r r;
 
 	mb_addr(&m, RTM_NEWADDR, AF_INET6, 0, 5);
 	mb_attr(&m, IFA_ADDRESS, v6, 16);
 	memcpy(shifted + 1, m.b, m.len);
 	buf_r_init(&r, shifted + 1, m.len);
-	T_EQ_INT(netd_nl_next(&r, &msg), NETD_NL_OK);
-	T_EQ_INT(netd_nl_parse(&msg, &ev), NETD_NL_OK);
+	T_EQ_INT(netlink_next(&r, &msg), NETD_NL_OK);
+	T_EQ_INT(netlink_parse(&msg, &ev), NETD_NL_OK);
 	T_EQ_MEM(ev.addr, v6, 16);
 	T_EQ_INT(ev.ifindex, 5);
 }
@@ -384,8 +384,8 @@ test_kernel_address_dump_parses_and_has_loopback(void)
 		struct ifaddrmsg a;
 	} req;
 	const uint8_t lo4[4] = { 127, 0, 0, 1 };
-	struct netd_nl_event ev;
-	struct netd_nl_msg msg;
+	struct netlink_event ev;
+	struct netlink_msg msg;
 	struct buf_r r;
 	ssize_t got;
 	int fd, rc, i, done = 0, naddr = 0, have_lo = 0, bad = 0;
@@ -405,12 +405,12 @@ test_kernel_address_dump_parses_and_has_loopback(void)
 		if ((got = recv(fd, buf, sizeof(buf), 0)) <= 0)
 			break;
 		buf_r_init(&r, buf, (size_t)got);
-		while ((rc = netd_nl_next(&r, &msg)) == NETD_NL_OK) {
+		while ((rc = netlink_next(&r, &msg)) == NETD_NL_OK) {
 			if (msg.type == NLMSG_DONE) {
 				done = 1;
 				break;
 			}
-			if (netd_nl_parse(&msg, &ev) != NETD_NL_OK) {
+			if (netlink_parse(&msg, &ev) != NETD_NL_OK) {
 				bad++;
 				continue;
 			}
