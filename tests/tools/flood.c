@@ -65,13 +65,6 @@ static uint8_t			fl_target_pub[PEERNET_PUBKEY_BYTES];
 static struct sockaddr_in	fl_target;
 static uint64_t			fl_deadline;
 
-static void __attribute__((noreturn))
-fl_die(const char *what)
-{
-	fprintf(stderr, "flood: %s\n", what);
-	exit(2);
-}
-
 static int
 fl_loopback(const struct sockaddr_in *a)
 {
@@ -97,14 +90,14 @@ fl_bind(const char *net, int k, struct sockaddr_in *got)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1 || !fl_loopback(&sa))
-		fl_die("source addresses must be 127.x.y.k");
+		tool_die("source addresses must be 127.x.y.k");
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
-		fl_die("socket");
+		tool_die("socket");
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    getsockname(fd, (struct sockaddr *)got, &sl) == -1)
-		fl_die("bind");
+		tool_die("bind");
 	return fd;
 }
 
@@ -150,7 +143,7 @@ fl_announce(uint8_t *out, size_t cap, int ua, uint8_t actions, const uint8_t *pe
 	a.info_store = stores;
 	a.n_info_store = ns;
 	if (wire_announce_encode(out, cap, &len, &a) != 0)
-		fl_die("announce encode");
+		tool_die("announce encode");
 	wire_msg_set_ports(out, len, port, 0);
 	return len;
 }
@@ -210,7 +203,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		r.notfound = keys;
 		r.n_notfound = 1;
 		if (wire_response_encode(fl_pay, sizeof(fl_pay), &len, &r) != 0)
-			fl_die("response encode");
+			tool_die("response encode");
 		wire_msg_set_ports(fl_pay, len, port, 0);
 		return len;
 	case K_PING:
@@ -226,7 +219,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		    NULL, 0, NULL, 0, port);
 		if (wire_packet_encode(fl_emb, sizeof(fl_emb), &elen, id, fl_target_pub,
 		    WIRE_CMD_ANNOUNCEMENT, randombytes_random(), keys, alen) != 0)
-			fl_die("embedded encode");
+			tool_die("embedded encode");
 		memset(&t, 0, sizeof(t));
 		memcpy(t.target, fl_target_pub, 33);
 		memcpy(t.relay, id->pub, 33);
@@ -237,7 +230,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		t.addr.ipv4_port = port;
 		if (wire_traverse_encode(fl_pay, sizeof(fl_pay), &len, &t) != 0 ||
 		    wire_traverse_sign(fl_pay, len, id) != 0)
-			fl_die("traverse encode");
+			tool_die("traverse encode");
 		return len;
 	case K_TRANSFER:
 		*cmd = WIRE_CMD_TRANSFER;
@@ -247,7 +240,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		memcpy(tr.hash, hash, 32);
 		randombytes_buf(tr.transfer_id, sizeof(tr.transfer_id));
 		if (wire_transfer_encode(fl_pay, sizeof(fl_pay), &len, &tr) != 0)
-			fl_die("transfer encode");
+			tool_die("transfer encode");
 		return len;
 	case K_GETBLOCK:
 		*cmd = WIRE_CMD_GET_BLOCK;
@@ -262,10 +255,10 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		g.ranges = range;
 		g.n_ranges = 1;
 		if (wire_getblock_encode(fl_pay, sizeof(fl_pay), &len, &g) != 0)
-			fl_die("getblock encode");
+			tool_die("getblock encode");
 		return len;
 	default:
-		fl_die("kind");
+		tool_die("kind");
 	}
 }
 
@@ -287,14 +280,14 @@ cmd_amp(const char *net, const uint8_t hash[32], int secs)
 		pfd[k].fd = fl_bind(net, k + 1, &src[k]);
 		pfd[k].events = POLLIN;
 		if (ident_generate(&ids[k]) != 0)
-			fl_die("ident_generate");
+			tool_die("ident_generate");
 		in[k] = out[k] = pkts[k] = 0;
 	}
 	for (k = 0; k < K_KINDS; k++) {
 		len = fl_payload((enum fl_kind)k, &ids[k], &src[k], hash, &cmd);
 		if ((sz = fl_send(pfd[k].fd, &ids[k], cmd, randombytes_random(), fl_pay,
 		    len)) < 0)
-			fl_die("send");
+			tool_die("send");
 		in[k] = (uint64_t)sz;
 	}
 	end = loop_now_ms() + (uint64_t)secs * 1000;
@@ -504,7 +497,7 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 			/* A phase: nids fresh identities, FL_PER_ID packets each. */
 			for (id = 0; id < nids; id++)
 				if (ident_generate(&ids[id]) != 0)
-					fl_die("ident_generate");
+					tool_die("ident_generate");
 			idents += (uint64_t)nids;
 			in_phase = 0;
 		}
@@ -558,7 +551,7 @@ cmd_join(const char *ip, long nids, int secs)
 
 	snprintf(net, sizeof(net), "%s", ip);
 	if ((dot = strrchr(net, '.')) == NULL)
-		fl_die("bad SRCIP");
+		tool_die("bad SRCIP");
 	*dot = '\0';
 	k = atoi(dot + 1);
 	fd = fl_bind(net, k, &src);
@@ -566,7 +559,7 @@ cmd_join(const char *ip, long nids, int secs)
 		nids = 4096;
 	for (i = 0; i < nids; i++) {
 		if (ident_generate(&ids[i]) != 0)
-			fl_die("ident_generate");
+			tool_die("ident_generate");
 		len = fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_SELF, NULL, 0,
 		    NULL, 0, NULL, 0, ntohs(src.sin_port));
 		if (fl_send(fd, &ids[i], WIRE_CMD_ANNOUNCEMENT, randombytes_random(), fl_pay,
@@ -639,21 +632,21 @@ main(int argc, char **argv)
 	if (argc < 4 || secs < 1 || secs > 600 || rate < 100 || rate > 1000000)
 		usage();
 	if (sodium_init() < 0 || ident_crypto_init() != IDENT_OK)
-		fl_die("crypto init");
+		tool_die("crypto init");
 	if (ident_pubkey_from_hex(argv[1], fl_target_pub) != 0 ||
 	    fl_parse(argv[2], &fl_target) != 0)
-		fl_die("bad PUB or IP:PORT (loopback only)");
+		tool_die("bad PUB or IP:PORT (loopback only)");
 	fl_deadline = loop_now_ms() + (uint64_t)secs * 1000 + 600 * 1000;
 	if (strcmp(argv[0], "amp") == 0) {
 		memset(hash, 0, sizeof(hash));
 		if (argc > 4 && (strlen(argv[4]) != 64 || hex_decode(hash, 32, argv[4]) != 32))
-			fl_die("bad HASH");
+			tool_die("bad HASH");
 		return cmd_amp(argv[3], hash, (int)secs);
 	}
 	if (strcmp(argv[0], "mutate") == 0 && (argc == 7 || argc == 8)) {
 		if (argc == 8) {
 			if (strlen(argv[7]) != 64 || hex_decode(fl_shared, 32, argv[7]) != 32)
-				fl_die("bad HASH");
+				tool_die("bad HASH");
 			fl_have_shared = 1;
 		}
 		naddr = strtol(argv[4], NULL, 10);

@@ -1,7 +1,15 @@
 /* tool.c — helpers the test tools share (see tool.h). */
+#define _GNU_SOURCE	/* program_invocation_short_name */
 #include <sys/socket.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "conf.h"
 #include "tool.h"
@@ -18,4 +26,57 @@ tool_parse_ipv4(const char *s, struct sockaddr_in *sa)
 	(void)conf_listen_sockaddr(&l, &ss);
 	memcpy(sa, &ss, sizeof(*sa));
 	return 0;
+}
+
+void
+tool_die(const char *what)
+{
+	/* the binary's name is the tool's name (build/tests/<tool>) */
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, what);
+	exit(2);
+}
+
+uint64_t
+tool_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+tool_start(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (ident_crypto_init() != 0 || sodium_init() < 0)
+		tool_die("crypto init");
+}
+
+void
+tool_target(const char *pub_hex, const char *addr,
+    uint8_t pub[PEERNET_PUBKEY_BYTES], struct sockaddr_in *sa)
+{
+	if (ident_pubkey_from_hex(pub_hex, pub) != 0)
+		tool_die("bad target peer ID");
+	if (tool_parse_ipv4(addr, sa) != 0)
+		tool_die("bad target address");
+}
+
+int
+tool_udp_bind(const struct sockaddr_in *want, int rcvbuf, struct sockaddr_in *got)
+{
+	socklen_t sl = sizeof(*got);
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (rcvbuf != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (const struct sockaddr *)want, sizeof(*want)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)got, &sl) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
