@@ -55,6 +55,7 @@
 #include "buf.h"
 #include "hex.h"
 #include "ident.h"
+#include "loop.h"
 #include "tool.h"
 #include "udt.h"
 #include "wire_msg.h"
@@ -178,7 +179,7 @@ rp_ctrl(struct rp *r, struct udt_pkt *p)
 	size_t n;
 
 	p->is_ctrl = 1;
-	p->ts = (uint32_t)(tool_now_us() - r->t0);
+	p->ts = (uint32_t)(loop_now_us() - r->t0);
 	if (udt_pkt_encode(out, sizeof(out), &n, p) == UDT_OK)
 		rp_lite(r, r->id, out, n);
 }
@@ -609,7 +610,7 @@ static uint64_t
 rp_env_now(void *ctx)
 {
 	(void)ctx;
-	return tool_now_us();
+	return loop_now_us();
 }
 
 static int
@@ -650,7 +651,7 @@ rp_serve_pump(struct rp *r)
 	}
 	if (r->serve_pos == 16 + r->flen && udt_send_pending(r->uc) == 0 &&
 	    r->served_at == 0)
-		r->served_at = tool_now_us();
+		r->served_at = loop_now_us();
 }
 
 static void
@@ -764,7 +765,7 @@ rp_run(struct rp *r, uint64_t until, int (*done)(const struct rp *))
 	long handled = 0;
 	int ms;
 
-	while ((now = tool_now_us()) < until && handled < RP_MAX_RECV && !(done && done(r))) {
+	while ((now = loop_now_us()) < until && handled < RP_MAX_RECV && !(done && done(r))) {
 		rp_tick(r, now);
 		if (r->uc != NULL) {
 			if (udt_next_timeout_us(r->uc) <= now)
@@ -785,7 +786,7 @@ rp_run(struct rp *r, uint64_t until, int (*done)(const struct rp *))
 		while (handled < RP_MAX_RECV &&
 		    (got = recv(r->fd, rp_raw, sizeof(rp_raw), MSG_DONTWAIT)) > 0) {
 			handled++;
-			rp_datagram(r, rp_raw, (size_t)got, tool_now_us());
+			rp_datagram(r, rp_raw, (size_t)got, loop_now_us());
 			if (r->stall_every > 0 && r->data_pkts - stall_mark >= r->stall_every) {
 				stall_mark = r->data_pkts;
 				r->stalls++;
@@ -828,7 +829,7 @@ rp_announce(struct rp *r)
 		tool_die("announcement encode failed");
 	wire_msg_set_ports(rp_payload, len, r->port, 0);
 	rp_send(r, WIRE_CMD_ANNOUNCEMENT, r->ann_seq, rp_payload, len);
-	rp_run(r, tool_now_us() + 3000000, rp_answered);
+	rp_run(r, loop_now_us() + 3000000, rp_answered);
 }
 
 static int
@@ -909,7 +910,7 @@ main(int argc, char **argv)
 	if ((r.fd = tool_udp_bind(&want, 0, &got)) == -1)
 		tool_die("cannot bind -b address");
 	r.port = ntohs(got.sin_port);
-	r.t0 = tool_now_us();
+	r.t0 = loop_now_us();
 	if ((r.rs = calloc(RP_WIN, sizeof(*r.rs))) == NULL)
 		tool_die("out of memory");
 
@@ -923,9 +924,9 @@ main(int argc, char **argv)
 			printf("{\"announced\":false}\n");
 			return 1;
 		}
-		rp_run(&r, tool_now_us() + (uint64_t)(secs * 1e6), rp_served);
+		rp_run(&r, loop_now_us() + (uint64_t)(secs * 1e6), rp_served);
 		/* what else comes in a moment (late merkle asks) */
-		rp_run(&r, tool_now_us() + (uint64_t)(linger * 1e6), NULL);
+		rp_run(&r, loop_now_us() + (uint64_t)(linger * 1e6), NULL);
 		printf("{\"announced\":true,\"requests_proto0\":%u,\"requests_merkle\":%u,"
 		    "\"requests_other\":%u,\"first_request_to_proto0_ms\":%.1f,"
 		    "\"proto0_to_all_acked_ms\":%.1f,\"served\":%s,\"bytes\":%zu}\n",
@@ -967,10 +968,10 @@ main(int argc, char **argv)
 		randombytes_buf(&r.req_seq, sizeof(r.req_seq));
 		if (wire_getblock_encode(rp_payload, sizeof(rp_payload), &len, &g) != 0)
 			tool_die("get block encode failed");
-		start = tool_now_us();
+		start = loop_now_us();
 		rp_send(&r, WIRE_CMD_GET_BLOCK, r.req_seq, rp_payload, len);
 		rp_run(&r, start + (uint64_t)(secs * 1e6), rp_closed);
-		rp_run(&r, tool_now_us() + (uint64_t)(linger * 1e6), NULL);
+		rp_run(&r, loop_now_us() + (uint64_t)(linger * 1e6), NULL);
 		printf("{\"announced\":true,\"complete\":%s,\"records\":%llu,\"bytes\":%llu,"
 		    "\"data_pkts\":%llu,\"acks\":%llu,\"naks\":%llu,\"close_unix_ms\":%llu}\n",
 		    r.closed ? "true" : "false", (unsigned long long)r.records,
@@ -1001,12 +1002,12 @@ main(int argc, char **argv)
 	if (wire_transfer_encode(rp_payload, sizeof(rp_payload), &len, &t) != 0)
 		tool_die("transfer encode failed");
 	{
-		uint64_t start = tool_now_us();
+		uint64_t start = loop_now_us();
 
 		rp_send(&r, WIRE_CMD_TRANSFER, r.req_seq, rp_payload, len);
 		rp_run(&r, start + (uint64_t)(secs * 1e6), rp_closed);
 		/* closed: what the node still sends (its session should be over) */
-		rp_run(&r, tool_now_us() + (uint64_t)(linger * 1e6), NULL);
+		rp_run(&r, loop_now_us() + (uint64_t)(linger * 1e6), NULL);
 		blake3_hasher_finalize(&r.h, digest, 32);
 		printf("{\"announced\":true,\"complete\":%s,\"hash_ok\":%s,\"bytes\":%llu,"
 		    "\"ms\":%.1f,\"data_pkts\":%llu,\"dup_pkts\":%llu,\"acks\":%llu,"

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -34,15 +33,6 @@ tool_die(const char *what)
 	/* the binary's name is the tool's name (build/tests/<tool>) */
 	fprintf(stderr, "%s: %s\n", program_invocation_short_name, what);
 	exit(2);
-}
-
-uint64_t
-tool_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 void

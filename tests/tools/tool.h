@@ -30,7 +30,4 @@ void	tool_target(const char *pub_hex, const char *addr,
 int	tool_udp_bind(const struct sockaddr_in *want, int rcvbuf,
 	    struct sockaddr_in *got);
 
-/* Monotonic clock in microseconds (loop_now_ms is the millisecond one). */
-uint64_t tool_now_us(void);
-
 #endif
