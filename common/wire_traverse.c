@@ -25,6 +25,32 @@ traverse_layout(const uint8_t *p, size_t len, size_t *m)
 	return WIRE_MSG_OK;
 }
 
+/*
+ * What signed_hash, sign, verify and set_address start with: their
+ * argument is there and the bytes hold a whole message; M, the embedded
+ * packet's length.
+ */
+static int
+traverse_edit(const uint8_t *p, size_t len, const void *arg, size_t *m)
+{
+	if (arg == NULL)
+		return WIRE_MSG_ERR_ARG;
+	return traverse_layout(p, len, m);
+}
+
+/* The signed part's hash; the signature is at SIG_OFF(*m). */
+static int
+traverse_hash(const uint8_t *p, size_t len, const void *arg, size_t *m,
+    uint8_t hash[32])
+{
+	int rc;
+
+	if ((rc = traverse_edit(p, len, arg, m)) != 0)
+		return rc;
+	blake3_hash(p, SIG_OFF(*m), hash);
+	return WIRE_MSG_OK;
+}
+
 static void
 addr_read(const uint8_t *q, struct wire_traverse_addr *a)
 {
@@ -57,12 +83,8 @@ int
 wire_traverse_signed_hash(const uint8_t *p, size_t len, uint8_t hash[32])
 {
 	size_t m;
-	int rc;
 
-	if ((rc = traverse_layout(p, len, &m)) != 0)
-		return rc;
-	blake3_hash(p, SIG_OFF(m), hash);
-	return WIRE_MSG_OK;
+	return traverse_hash(p, len, hash, &m, hash);
 }
 
 int
@@ -151,11 +173,8 @@ wire_traverse_sign(uint8_t *p, size_t len, const struct ident *id)
 	size_t m;
 	int rc;
 
-	if (id == NULL)
-		return WIRE_MSG_ERR_ARG;
-	if ((rc = traverse_layout(p, len, &m)) != 0)
+	if ((rc = traverse_hash(p, len, id, &m, hash)) != 0)
 		return rc;
-	blake3_hash(p, SIG_OFF(m), hash);
 	if (ident_sign(id, hash, p + SIG_OFF(m)) != 0)
 		return WIRE_MSG_ERR_SIGN;
 	return WIRE_MSG_OK;
@@ -169,11 +188,8 @@ wire_traverse_verify(const uint8_t *p, size_t len,
 	size_t m;
 	int rc;
 
-	if (expect == NULL)
-		return WIRE_MSG_ERR_ARG;
-	if ((rc = traverse_layout(p, len, &m)) != 0)
+	if ((rc = traverse_hash(p, len, expect, &m, hash)) != 0)
 		return rc;
-	blake3_hash(p, SIG_OFF(m), hash);
 	if (ident_recover(p + SIG_OFF(m), hash, signer) != 0 ||
 	    memcmp(signer, expect, sizeof(signer)) != 0)
 		return WIRE_MSG_ERR_SIGNATURE;
@@ -187,9 +203,7 @@ wire_traverse_set_address(uint8_t *p, size_t len,
 	size_t m;
 	int rc;
 
-	if (a == NULL)
-		return WIRE_MSG_ERR_ARG;
-	if ((rc = traverse_layout(p, len, &m)) != 0)
+	if ((rc = traverse_edit(p, len, a, &m)) != 0)
 		return rc;
 	/* The target would drop the message (§3.7); write only what it takes. */
 	if (wire_ipv6_is_v4mapped(a->ipv6))
