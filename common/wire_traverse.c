@@ -51,6 +51,19 @@ traverse_hash(const uint8_t *p, size_t len, const void *arg, size_t *m,
 	return WIRE_MSG_OK;
 }
 
+/* Target and relay: both valid keys, and not the same peer. */
+static int
+traverse_ids(const struct wire_traverse *t)
+{
+	if (ident_pubkey_valid(t->target) != 1)
+		return WIRE_MSG_ERR_TARGET_ID;
+	if (ident_pubkey_valid(t->relay) != 1)
+		return WIRE_MSG_ERR_RELAY_ID;
+	if (memcmp(t->target, t->relay, PEERNET_PUBKEY_BYTES) == 0)
+		return WIRE_MSG_ERR_TARGET_IS_RELAY;
+	return WIRE_MSG_OK;
+}
+
 static void
 addr_read(const uint8_t *q, struct wire_traverse_addr *a)
 {
@@ -94,19 +107,13 @@ wire_traverse_decode(const uint8_t *p, size_t len, struct wire_traverse *t)
 	size_t m;
 	int rc;
 
-	if (t == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(t, 0, sizeof(*t));
-	if (p == NULL || len < WIRE_TRAVERSE_FIXED)
-		return WIRE_MSG_ERR_SHORT;
+	if ((rc = wire_decode_begin(t, sizeof(*t), p, len,
+	    WIRE_TRAVERSE_FIXED)) != 0)
+		return rc;
 	memcpy(t->target, p, PEERNET_PUBKEY_BYTES);
 	memcpy(t->relay, p + 33, PEERNET_PUBKEY_BYTES);
-	if (ident_pubkey_valid(t->target) != 1)
-		return WIRE_MSG_ERR_TARGET_ID;
-	if (ident_pubkey_valid(t->relay) != 1)
-		return WIRE_MSG_ERR_RELAY_ID;
-	if (memcmp(t->target, t->relay, PEERNET_PUBKEY_BYTES) == 0)
-		return WIRE_MSG_ERR_TARGET_IS_RELAY;
+	if ((rc = traverse_ids(t)) != 0)
+		return rc;
 	t->expires = buf_le64(p + 66);
 	if ((rc = traverse_layout(p, len, &m)) != 0)
 		return rc;
@@ -132,15 +139,12 @@ wire_traverse_encode(uint8_t *out, size_t cap, size_t *len,
 {
 	struct buf_w w;
 	uint8_t *q;
+	int rc;
 
 	if (out == NULL || len == NULL || t == NULL || t->embedded == NULL)
 		return WIRE_MSG_ERR_ARG;
-	if (ident_pubkey_valid(t->target) != 1)
-		return WIRE_MSG_ERR_TARGET_ID;
-	if (ident_pubkey_valid(t->relay) != 1)
-		return WIRE_MSG_ERR_RELAY_ID;
-	if (memcmp(t->target, t->relay, PEERNET_PUBKEY_BYTES) == 0)
-		return WIRE_MSG_ERR_TARGET_IS_RELAY;
+	if ((rc = traverse_ids(t)) != 0)
+		return rc;
 	if (t->embedded_len < WIRE_EMBEDDED_PACKET_MIN)
 		return WIRE_MSG_ERR_EMBED_SHORT;
 	if (t->embedded_len > UINT16_MAX)
@@ -160,10 +164,7 @@ wire_traverse_encode(uint8_t *out, size_t cap, size_t *len,
 	if ((q = buf_w_reserve(&w, WIRE_TRAVERSE_ADDR_SIZE)) == NULL)
 		return WIRE_MSG_ERR_BUF;
 	addr_write(q, &t->addr);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }
 
 int
