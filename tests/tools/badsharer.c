@@ -41,7 +41,6 @@
 
 static uint8_t bs_raw[WIRE_PACKET_MAX];
 static uint8_t bs_plain[WIRE_PACKET_MAX];
-static uint8_t bs_out[WIRE_PACKET_MAX + 128];
 static uint8_t bs_payload[WIRE_PACKET_MAX];
 
 struct bs {
@@ -69,13 +68,8 @@ bs_u64(const char *s, uint64_t *v)
 static void
 bs_send(struct bs *b, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	size_t out;
-
-	if (wire_packet_encode(bs_out, sizeof(bs_out), &out, &b->me, b->target_pub, cmd,
-	    seq, payload, len) != 0)
-		tool_die("packet encode failed");
-	if (sendto(b->fd, bs_out, out, 0, (const struct sockaddr *)&b->target,
-	    sizeof(b->target)) != (ssize_t)out)
+	if (tool_send(b->fd, &b->me, b->target_pub, &b->target, cmd, seq, payload,
+	    len) < 0)
 		tool_die("sendto");
 }
 
@@ -209,10 +203,8 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	randombytes_buf(&s.ann_seq, sizeof(s.ann_seq));
 	memset(&a, 0, sizeof(a));
-	a.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
-	a.hdr.actions = WIRE_ACTION_FIND_SELF;
-	if (wire_msg_hdr_set_ua(&a.hdr, BS_UA) != 0 ||
-	    wire_announce_encode(bs_payload, sizeof(bs_payload), &len, &a) != 0)
+	tool_hdr(&a.hdr, BS_UA, WIRE_ACTION_FIND_SELF);
+	if (wire_announce_encode(bs_payload, sizeof(bs_payload), &len, &a) != 0)
 		tool_die("announcement encode failed");
 	wire_msg_set_ports(bs_payload, len, b.port, 0);
 	bs_send(&b, WIRE_CMD_ANNOUNCEMENT, s.ann_seq, bs_payload, len);

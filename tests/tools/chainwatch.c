@@ -45,7 +45,6 @@
 
 static uint8_t cw_raw[WIRE_PACKET_MAX];
 static uint8_t cw_plain[WIRE_PACKET_MAX];
-static uint8_t cw_out[WIRE_PACKET_MAX + 128];
 static uint8_t cw_payload[WIRE_PACKET_MAX];
 
 static uint64_t
@@ -68,24 +67,8 @@ struct cw {
 static void
 cw_send(struct cw *c, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	size_t out;
-
-	if (wire_packet_encode(cw_out, sizeof(cw_out), &out, &c->me, c->target_pub,
-	    cmd, seq, payload, len) != 0)
-		tool_die("packet encode failed");
-	(void)sendto(c->fd, cw_out, out, 0, (const struct sockaddr *)&c->target,
-	    sizeof(c->target));
-}
-
-/* Our header: IPv4 listener, no chain, optional user agent. */
-static void
-cw_hdr(struct wire_msg_hdr *h, int with_ua, uint8_t actions)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = WIRE_FEATURE_IPV4_LISTEN;
-	h->actions = actions;
-	if (with_ua && wire_msg_hdr_set_ua(h, CW_UA) != 0)
-		tool_die("user agent");
+	(void)tool_send(c->fd, &c->me, c->target_pub, &c->target, cmd, seq, payload,
+	    len);
 }
 
 static void
@@ -96,7 +79,7 @@ cw_first_contact(struct cw *c)
 	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	cw_hdr(&a.hdr, 1, WIRE_ACTION_FIND_SELF);
+	tool_hdr(&a.hdr, CW_UA, WIRE_ACTION_FIND_SELF);
 	if (wire_announce_encode(cw_payload, sizeof(cw_payload), &len, &a) != 0)
 		tool_die("announcement encode failed");
 	wire_msg_set_ports(cw_payload, len, c->port, 0);
@@ -111,7 +94,7 @@ cw_answer(struct cw *c, uint32_t seq, int with_ua)
 	size_t len;
 
 	memset(&r, 0, sizeof(r));
-	cw_hdr(&r.hdr, with_ua, WIRE_ACTION_SEQUENCE_LAST);
+	tool_hdr(&r.hdr, with_ua ? CW_UA : NULL, WIRE_ACTION_SEQUENCE_LAST);
 	if (wire_response_encode(cw_payload, sizeof(cw_payload), &len, &r) != 0)
 		tool_die("response encode failed");
 	wire_msg_set_ports(cw_payload, len, c->port, 0);

@@ -95,7 +95,6 @@ struct fp {
 
 static uint8_t fp_raw[WIRE_PACKET_MAX];
 static uint8_t fp_plain[WIRE_PACKET_MAX];
-static uint8_t fp_out[WIRE_PACKET_MAX + 128];
 static uint8_t fp_payload[WIRE_PACKET_MAX];
 
 /* --- sending ------------------------------------------------------------ */
@@ -105,17 +104,14 @@ static long
 fp_send(struct fp *f, int fd, uint8_t cmd, uint32_t seq, const uint8_t *payload,
     size_t len, const struct ident *as)
 {
-	size_t out;
+	long out;
 
-	if (wire_packet_encode(fp_out, sizeof(fp_out), &out, as ? as : &f->me,
-	    f->target_pub, cmd, seq, payload, len) != 0)
-		tool_die("packet encode failed");
-	if (sendto(fd, fp_out, out, 0, (const struct sockaddr *)&f->target,
-	    sizeof(f->target)) != (ssize_t)out)
+	if ((out = tool_send(fd, as ? as : &f->me, f->target_pub, &f->target, cmd,
+	    seq, payload, len)) < 0)
 		return -1;
 	f->tx_pkts++;
-	f->tx_bytes += out;
-	return (long)out;
+	f->tx_bytes += (uint64_t)out;
+	return out;
 }
 
 /* Sends raw bytes verbatim to the target (a replay). */
@@ -130,17 +126,6 @@ fp_resend(struct fp *f, const uint8_t *raw, size_t n)
 	return (long)n;
 }
 
-static void
-fp_hdr(struct fp *f, struct wire_msg_hdr *h, int with_ua, uint8_t actions)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = WIRE_FEATURE_IPV4_LISTEN;
-	h->actions = actions;
-	if (with_ua && wire_msg_hdr_set_ua(h, FP_UA) != 0)
-		tool_die("user agent");
-	(void)f;
-}
-
 static size_t
 fp_announce_payload(struct fp *f, int with_ua, uint8_t actions,
     const uint8_t *keys, size_t nkeys)
@@ -149,7 +134,7 @@ fp_announce_payload(struct fp *f, int with_ua, uint8_t actions,
 	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	fp_hdr(f, &a.hdr, with_ua, actions);
+	tool_hdr(&a.hdr, with_ua ? FP_UA : NULL, actions);
 	a.find_peer = keys;
 	a.n_find_peer = nkeys;
 	if (wire_announce_encode(fp_payload, sizeof(fp_payload), &len, &a) != 0)
@@ -248,7 +233,7 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 		h2p[i].more_follow = 0;
 	}
 	memset(&r, 0, sizeof(r));
-	fp_hdr(f, &r.hdr, 0, last ? WIRE_ACTION_SEQUENCE_LAST : 0);
+	tool_hdr(&r.hdr, NULL, last ? WIRE_ACTION_SEQUENCE_LAST : 0);
 	r.h2p = h2p;
 	r.n_h2p = nkeys;
 	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
@@ -387,7 +372,7 @@ fp_answer_like_reference(struct fp *f, const struct fp_rx *rx)
 	    wire_announce_decode(rx->pkt.payload, rx->pkt.payload_len, &a) != 0)
 		return;
 	memset(&r, 0, sizeof(r));
-	fp_hdr(f, &r.hdr, a.hdr.ua_len > 0, WIRE_ACTION_SEQUENCE_LAST);
+	tool_hdr(&r.hdr, a.hdr.ua_len > 0 ? FP_UA : NULL, WIRE_ACTION_SEQUENCE_LAST);
 	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
 		tool_die("response encode failed");
 	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
@@ -501,7 +486,7 @@ cmd_replay(struct fp *f, long n)
 	randombytes_buf(&r.seq, sizeof(r.seq));
 	if ((len = fp_send(f, f->fd, WIRE_CMD_PING, r.seq, NULL, 0, NULL)) < 0)
 		tool_die("send");
-	memcpy(copy, fp_out, (size_t)len);
+	memcpy(copy, tool_out, (size_t)len);
 	/* Let the original be processed first: the replays must lose the race. */
 	fp_wait(f, loop_now_ms() + 300, fp_on_replay, &r, NULL);
 	for (i = 0; i < n; i++) {

@@ -116,16 +116,6 @@ fl_send(int fd, const struct ident *as, uint8_t cmd, uint32_t seq,
 	return (long)out;
 }
 
-static void
-fl_hdr(struct wire_msg_hdr *h, int ua, uint8_t actions)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = WIRE_FEATURE_IPV4_LISTEN;
-	h->actions = actions;
-	if (ua)
-		wire_msg_hdr_set_ua(h, FL_UA);
-}
-
 static size_t
 fl_announce(uint8_t *out, size_t cap, int ua, uint8_t actions, const uint8_t *peer_keys,
     size_t np, const uint8_t *value_keys, size_t nv, const uint8_t *stores, size_t ns,
@@ -135,7 +125,7 @@ fl_announce(uint8_t *out, size_t cap, int ua, uint8_t actions, const uint8_t *pe
 	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	fl_hdr(&a.hdr, ua, actions);
+	tool_hdr(&a.hdr, ua ? FL_UA : NULL, actions);
 	a.find_peer = peer_keys;
 	a.n_find_peer = np;
 	a.find_value = value_keys;
@@ -199,7 +189,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	case K_RESPONSE:
 		*cmd = WIRE_CMD_RESPONSE;
 		memset(&r, 0, sizeof(r));
-		fl_hdr(&r.hdr, 1, WIRE_ACTION_SEQUENCE_LAST);
+		tool_hdr(&r.hdr, FL_UA, WIRE_ACTION_SEQUENCE_LAST);
 		r.notfound = keys;
 		r.n_notfound = 1;
 		if (wire_response_encode(fl_pay, sizeof(fl_pay), &len, &r) != 0)
@@ -428,7 +418,7 @@ fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t
 		files[0].data = keys;
 		files[0].len = fl_rand(256);
 		memset(&r, 0, sizeof(r));
-		fl_hdr(&r.hdr, fl_rand(2), (uint8_t)fl_rand(2));
+		tool_hdr(&r.hdr, fl_rand(2) ? FL_UA : NULL, (uint8_t)fl_rand(2));
 		r.h2p = h2p;
 		r.n_h2p = nh;
 		r.files = files;
@@ -586,7 +576,7 @@ cmd_join(const char *ip, long nids, int secs)
 			if (j == nids || pkt.command != WIRE_CMD_ANNOUNCEMENT)
 				continue;
 			memset(&r, 0, sizeof(r));
-			fl_hdr(&r.hdr, 0, WIRE_ACTION_SEQUENCE_LAST);
+			tool_hdr(&r.hdr, NULL, WIRE_ACTION_SEQUENCE_LAST);
 			if (wire_response_encode(fl_pay, sizeof(fl_pay), &len, &r) != 0)
 				continue;
 			wire_msg_set_ports(fl_pay, len, ntohs(src.sin_port), 0);

@@ -148,13 +148,8 @@ struct rp {
 static void
 rp_send(struct rp *r, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	size_t out;
-
-	if (wire_packet_encode(rp_out, sizeof(rp_out), &out, &r->me, r->target_pub, cmd,
-	    seq, payload, len) != 0)
-		tool_die("packet encode failed");
-	(void)sendto(r->fd, rp_out, out, 0, (const struct sockaddr *)&r->target,
-	    sizeof(r->target));
+	(void)tool_send(r->fd, &r->me, r->target_pub, &r->target, cmd, seq, payload,
+	    len);
 }
 
 /* One UDT packet in a lite packet with transfer ID `id` (§2.7). */
@@ -822,10 +817,8 @@ rp_announce(struct rp *r)
 
 	randombytes_buf(&r->ann_seq, sizeof(r->ann_seq));
 	memset(&a, 0, sizeof(a));
-	a.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
-	a.hdr.actions = WIRE_ACTION_FIND_SELF;
-	if (wire_msg_hdr_set_ua(&a.hdr, RP_UA) != 0 ||
-	    wire_announce_encode(rp_payload, sizeof(rp_payload), &len, &a) != 0)
+	tool_hdr(&a.hdr, RP_UA, WIRE_ACTION_FIND_SELF);
+	if (wire_announce_encode(rp_payload, sizeof(rp_payload), &len, &a) != 0)
 		tool_die("announcement encode failed");
 	wire_msg_set_ports(rp_payload, len, r->port, 0);
 	rp_send(r, WIRE_CMD_ANNOUNCEMENT, r->ann_seq, rp_payload, len);

@@ -70,3 +70,31 @@ tool_udp_bind(const struct sockaddr_in *want, int rcvbuf, struct sockaddr_in *go
 	}
 	return fd;
 }
+
+uint8_t tool_out[WIRE_PACKET_MAX + 128];
+
+long
+tool_send(int fd, const struct ident *as, const uint8_t *to_pub,
+    const struct sockaddr_in *to, uint8_t cmd, uint32_t seq,
+    const uint8_t *payload, size_t len)
+{
+	size_t out;
+
+	if (wire_packet_encode(tool_out, sizeof(tool_out), &out, as, to_pub, cmd,
+	    seq, payload, len) != 0)
+		tool_die("packet encode failed");
+	if (sendto(fd, tool_out, out, 0, (const struct sockaddr *)to,
+	    sizeof(*to)) != (ssize_t)out)
+		return -1;
+	return (long)out;
+}
+
+void
+tool_hdr(struct wire_msg_hdr *h, const char *ua, uint8_t actions)
+{
+	memset(h, 0, sizeof(*h));
+	h->features = WIRE_FEATURE_IPV4_LISTEN;
+	h->actions = actions;
+	if (ua != NULL && wire_msg_hdr_set_ua(h, ua) != 0)
+		tool_die("user agent");
+}

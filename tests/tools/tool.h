@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "ident.h"
+#include "wire_msg.h"
+#include "wire_packet.h"
 
 /* "a.b.c.d:port" into sa; -1 unless an IPv4 address and a port. */
 int	tool_parse_ipv4(const char *s, struct sockaddr_in *sa);
@@ -29,5 +31,19 @@ void	tool_target(const char *pub_hex, const char *addr,
  * if not 0, asks for that receive buffer.  The fd, or -1. */
 int	tool_udp_bind(const struct sockaddr_in *want, int rcvbuf,
 	    struct sockaddr_in *got);
+
+/* The last packet tool_send encoded (a replay copies it from here). */
+extern uint8_t tool_out[WIRE_PACKET_MAX + 128];
+
+/* Encodes one packet from `as` to the peer `to_pub` at `to` and sends it on
+ * fd; its size, or -1 if sendto did not take it all.  Dies when it cannot
+ * be encoded (a tool's own message is wrong). */
+long	tool_send(int fd, const struct ident *as, const uint8_t *to_pub,
+	    const struct sockaddr_in *to, uint8_t cmd, uint32_t seq,
+	    const uint8_t *payload, size_t len);
+
+/* Our message header: IPv4 listener, no blockchain, the user agent ua if
+ * not NULL. */
+void	tool_hdr(struct wire_msg_hdr *h, const char *ua, uint8_t actions);
 
 #endif
