@@ -203,10 +203,8 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	randombytes_buf(&s.ann_seq, sizeof(s.ann_seq));
 	memset(&a, 0, sizeof(a));
-	tool_hdr(&a.hdr, BS_UA, WIRE_ACTION_FIND_SELF);
-	if (wire_announce_encode(bs_payload, sizeof(bs_payload), &len, &a) != 0)
-		tool_die("announcement encode failed");
-	wire_msg_set_ports(bs_payload, len, b.port, 0);
+	len = tool_announce(bs_payload, sizeof(bs_payload), &a, BS_UA,
+	    WIRE_ACTION_FIND_SELF, b.port, 0);
 	bs_send(&b, WIRE_CMD_ANNOUNCEMENT, s.ann_seq, bs_payload, len);
 	bs_wait(&b, &s, loop_now_ms() + 3000, 1);
 	if (!s.response) {

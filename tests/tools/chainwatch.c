@@ -79,10 +79,8 @@ cw_first_contact(struct cw *c)
 	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	tool_hdr(&a.hdr, CW_UA, WIRE_ACTION_FIND_SELF);
-	if (wire_announce_encode(cw_payload, sizeof(cw_payload), &len, &a) != 0)
-		tool_die("announcement encode failed");
-	wire_msg_set_ports(cw_payload, len, c->port, 0);
+	len = tool_announce(cw_payload, sizeof(cw_payload), &a, CW_UA,
+	    WIRE_ACTION_FIND_SELF, c->port, 0);
 	cw_send(c, WIRE_CMD_ANNOUNCEMENT, seq, cw_payload, len);
 }
 

@@ -131,16 +131,12 @@ fp_announce_payload(struct fp *f, int with_ua, uint8_t actions,
     const uint8_t *keys, size_t nkeys)
 {
 	struct wire_announce a;
-	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	tool_hdr(&a.hdr, with_ua ? FP_UA : NULL, actions);
 	a.find_peer = keys;
 	a.n_find_peer = nkeys;
-	if (wire_announce_encode(fp_payload, sizeof(fp_payload), &len, &a) != 0)
-		tool_die("announcement encode failed");
-	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
-	return len;
+	return tool_announce(fp_payload, sizeof(fp_payload), &a,
+	    with_ua ? FP_UA : NULL, actions, f->port_internal, f->port_external);
 }
 
 /*

@@ -116,28 +116,6 @@ fl_send(int fd, const struct ident *as, uint8_t cmd, uint32_t seq,
 	return (long)out;
 }
 
-static size_t
-fl_announce(uint8_t *out, size_t cap, int ua, uint8_t actions, const uint8_t *peer_keys,
-    size_t np, const uint8_t *value_keys, size_t nv, const uint8_t *stores, size_t ns,
-    uint16_t port)
-{
-	struct wire_announce a;
-	size_t len;
-
-	memset(&a, 0, sizeof(a));
-	tool_hdr(&a.hdr, ua ? FL_UA : NULL, actions);
-	a.find_peer = peer_keys;
-	a.n_find_peer = np;
-	a.find_value = value_keys;
-	a.n_find_value = nv;
-	a.info_store = stores;
-	a.n_info_store = ns;
-	if (wire_announce_encode(out, cap, &len, &a) != 0)
-		tool_die("announce encode");
-	wire_msg_set_ports(out, len, port, 0);
-	return len;
-}
-
 /* --- amp ----------------------------------------------------------------- */
 
 enum fl_kind {
@@ -171,21 +149,24 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	*cmd = WIRE_CMD_ANNOUNCEMENT;
 	switch (k) {
 	case K_ANNOUNCE:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, 0, NULL, 0, NULL, 0, NULL, 0,
-		    port);
+		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA, 0,
+		    port, 0);
 	case K_FIND_SELF:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_SELF, NULL,
-		    0, NULL, 0, NULL, 0, port);
+		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 },
+		    FL_UA, WIRE_ACTION_FIND_SELF, port, 0);
 	case K_FIND_PEER:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_PEER, keys,
-		    8, NULL, 0, NULL, 0, port);
+		return tool_announce(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .find_peer = keys, .n_find_peer = 8 },
+		    FL_UA, WIRE_ACTION_FIND_PEER, port, 0);
 	case K_FIND_VALUE:
 		memcpy(keys, hash, 32);
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_VALUE, NULL,
-		    0, keys, 1, NULL, 0, port);
+		return tool_announce(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .find_value = keys, .n_find_value = 1 },
+		    FL_UA, WIRE_ACTION_FIND_VALUE, port, 0);
 	case K_INFO_STORE:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_INFO_STORE, NULL,
-		    0, NULL, 0, stores, 2, port);
+		return tool_announce(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .info_store = stores, .n_info_store = 2 },
+		    FL_UA, WIRE_ACTION_INFO_STORE, port, 0);
 	case K_RESPONSE:
 		*cmd = WIRE_CMD_RESPONSE;
 		memset(&r, 0, sizeof(r));
@@ -205,8 +186,8 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	case K_TRAVERSE:
 		/* Relay = sender, target = the node, answer "to" the source. */
 		*cmd = WIRE_CMD_TRAVERSE;
-		alen = fl_announce(keys, sizeof(keys), 1, WIRE_ACTION_FIND_SELF, NULL, 0,
-		    NULL, 0, NULL, 0, port);
+		alen = tool_announce(keys, sizeof(keys), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA,
+		    WIRE_ACTION_FIND_SELF, port, 0);
 		if (wire_packet_encode(fl_emb, sizeof(fl_emb), &elen, id, fl_target_pub,
 		    WIRE_CMD_ANNOUNCEMENT, randombytes_random(), keys, alen) != 0)
 			tool_die("embedded encode");
@@ -388,12 +369,15 @@ fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t
 		randombytes_buf(keys, sizeof(keys));
 		randombytes_buf(stores, sizeof(stores));
 		*cmd = WIRE_CMD_ANNOUNCEMENT;
-		return fl_announce(fl_pay, sizeof(fl_pay), fl_rand(2), (uint8_t)(
+		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){
+		    .find_peer = keys, .n_find_peer = 1 + fl_rand(64),
+		    .find_value = keys, .n_find_value = 1 + fl_rand(64),
+		    .info_store = stores, .n_info_store = 1 + fl_rand(64) },
+		    fl_rand(2) ? FL_UA : NULL, (uint8_t)(
 		    (kind == K_FIND_PEER || kind == K_KINDS ? WIRE_ACTION_FIND_PEER : 0) |
 		    (kind == K_FIND_VALUE || kind == K_KINDS ? WIRE_ACTION_FIND_VALUE : 0) |
 		    (kind == K_INFO_STORE || kind == K_KINDS ? WIRE_ACTION_INFO_STORE : 0) |
-		    fl_rand(2)), keys, 1 + fl_rand(64), keys, 1 + fl_rand(64), stores,
-		    1 + fl_rand(64), ntohs(src->sin_port));
+		    fl_rand(2)), ntohs(src->sin_port), 0);
 	case K_RESPONSE:
 	case K_KINDS + 1:
 		*cmd = WIRE_CMD_RESPONSE;
@@ -550,8 +534,8 @@ cmd_join(const char *ip, long nids, int secs)
 	for (i = 0; i < nids; i++) {
 		if (ident_generate(&ids[i]) != 0)
 			tool_die("ident_generate");
-		len = fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_SELF, NULL, 0,
-		    NULL, 0, NULL, 0, ntohs(src.sin_port));
+		len = tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA,
+		    WIRE_ACTION_FIND_SELF, ntohs(src.sin_port), 0);
 		if (fl_send(fd, &ids[i], WIRE_CMD_ANNOUNCEMENT, randombytes_random(), fl_pay,
 		    len) > 0)
 			sent++;

@@ -817,10 +817,8 @@ rp_announce(struct rp *r)
 
 	randombytes_buf(&r->ann_seq, sizeof(r->ann_seq));
 	memset(&a, 0, sizeof(a));
-	tool_hdr(&a.hdr, RP_UA, WIRE_ACTION_FIND_SELF);
-	if (wire_announce_encode(rp_payload, sizeof(rp_payload), &len, &a) != 0)
-		tool_die("announcement encode failed");
-	wire_msg_set_ports(rp_payload, len, r->port, 0);
+	len = tool_announce(rp_payload, sizeof(rp_payload), &a, RP_UA,
+	    WIRE_ACTION_FIND_SELF, r->port, 0);
 	rp_send(r, WIRE_CMD_ANNOUNCEMENT, r->ann_seq, rp_payload, len);
 	rp_run(r, loop_now_us() + 3000000, rp_answered);
 }

@@ -98,3 +98,17 @@ tool_hdr(struct wire_msg_hdr *h, const char *ua, uint8_t actions)
 	if (ua != NULL && wire_msg_hdr_set_ua(h, ua) != 0)
 		tool_die("user agent");
 }
+
+size_t
+tool_announce(uint8_t *out, size_t cap, struct wire_announce *a,
+    const char *ua, uint8_t actions, uint16_t port_internal,
+    uint16_t port_external)
+{
+	size_t len;
+
+	tool_hdr(&a->hdr, ua, actions);
+	if (wire_announce_encode(out, cap, &len, a) != 0)
+		tool_die("announcement encode failed");
+	wire_msg_set_ports(out, len, port_internal, port_external);
+	return len;
+}
