@@ -15,18 +15,6 @@ static uint8_t out[WIRE_MSG_BUDGET];
 static uint8_t out2[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x1234567887654321ULL;
 
-static json_t *
-response_case(json_t *v, const char *name)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(json_object_get(v, "response"), i, c)
-		if (strcmp(tvec_str(c, "name"), name) == 0)
-			return json_array_get(json_object_get(c, "packets"), 0);
-	return NULL;
-}
-
 /* A JSON peer record (the reference decoder's view) as our struct. */
 static int
 record_from_json(json_t *j, uint8_t reason, struct wire_peer_record *r)
@@ -78,7 +66,8 @@ test_response_vector_empty_with_user_agent(void)
 	size_t n;
 
 	T_ASSERT(v != NULL);
-	pk = response_case(v, "empty_with_user_agent");
+	pk = tvec_case_packet(json_object_get(v, "response"),
+	    "empty_with_user_agent");
 	T_ASSERT(pk != NULL);
 	d = json_object_get(pk, "decoded");
 	len = hex_decode(raw, sizeof(raw), tvec_str(pk, "payload"));
@@ -127,7 +116,8 @@ test_response_vector_peers_embedded_notfound(void)
 	long len;
 
 	T_ASSERT(v != NULL);
-	pk = response_case(v, "peers_embedded_notfound");
+	pk = tvec_case_packet(json_object_get(v, "response"),
+	    "peers_embedded_notfound");
 	T_ASSERT(pk != NULL);
 	d = json_object_get(pk, "decoded");
 	len = hex_decode(raw, sizeof(raw), tvec_str(pk, "payload"));
@@ -229,8 +219,8 @@ vector_payload(uint8_t *raw, size_t cap)
 
 	if (v == NULL)
 		return 0;
-	len = hex_decode(raw, cap, tvec_str(response_case(v,
-	    "peers_embedded_notfound"), "payload"));
+	len = hex_decode(raw, cap, tvec_str(tvec_case_packet(json_object_get(v,
+	    "response"), "peers_embedded_notfound"), "payload"));
 	json_decref(v);
 	return len < 0 ? 0 : (size_t)len;
 }
