@@ -512,6 +512,34 @@ mk_sockpath(void)
 	    (long)getpid(), randombytes_random());
 }
 
+/* A fresh socket path and a server on it that answers, for uid only. */
+static int
+srv_start(struct srv_thread *t, uid_t uid)
+{
+	char err[256];
+
+	mk_sockpath();
+	memset(t, 0, sizeof(*t));
+	t->answer = 1;
+	return ipc_server_open(&t->srv, sockpath, &uid, 1, srv_handler, t, err,
+	    sizeof(err));
+}
+
+/* One IPC_STATUS call to t's running server, which then stops; ipc_call's. */
+static int
+srv_status_call(struct srv_thread *t, uint8_t **rep, size_t *len, char *err,
+    size_t errlen)
+{
+	uint8_t req[4];
+	int rc;
+
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	rc = ipc_call(sockpath, req, sizeof(req), rep, len, 3000, err, errlen);
+	atomic_store(&t->stop, 1);
+	pthread_join(t->th, NULL);
+	return rc;
+}
+
 static void
 test_request_reply_over_unix_socket(void)
 {
@@ -519,20 +547,13 @@ test_request_reply_over_unix_socket(void)
 	uid_t allowed[1] = { geteuid() };
 	struct ipc_status st;
 	char err[256];
-	uint8_t req[4], *rep;
+	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	pthread_create(&t.th, NULL, srv_run, &t);
-	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
-	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 3000, err, sizeof(err));
-	atomic_store(&t.stop, 1);
-	pthread_join(t.th, NULL);
+	rc = srv_status_call(&t, &rep, &len, err, sizeof(err));
 	ipc_server_close(&t.srv);
 	if (rc != 0)
 		T_FAIL("ipc_call: %s", err);
@@ -549,21 +570,14 @@ test_server_refuses_uid_not_in_allowed_set(void)
 	static struct srv_thread t;
 	uid_t allowed[1] = { geteuid() + 12345 };
 	char err[256], reason[128];
-	uint8_t req[4], *rep;
+	uint8_t *rep;
 	uint16_t status;
 	size_t len;
 	int rc;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	pthread_create(&t.th, NULL, srv_run, &t);
-	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
-	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 3000, err, sizeof(err));
-	atomic_store(&t.stop, 1);
-	pthread_join(t.th, NULL);
+	rc = srv_status_call(&t, &rep, &len, err, sizeof(err));
 	T_EQ_U64(t.srv.denied, 1);
 	ipc_server_close(&t.srv);
 	if (rc != 0)
@@ -587,11 +601,7 @@ test_call_waits_for_a_busy_server(void)
 	size_t len;
 	int rc;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
 	/* The serving thread starts dispatching only 1.5 s after the request. */
 	{
@@ -635,14 +645,9 @@ test_async_client_matches_replies_and_times_out(void)
 	struct ipc_client cl;
 	struct pollfd pfd;
 	uint8_t req[4];
-	char err[256];
 	int i, spins;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	pthread_create(&t.th, NULL, srv_run, &t);
 	T_EQ_INT(ipc_client_open(&cl, "test", sockpath), 0);
 	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
