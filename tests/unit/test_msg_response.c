@@ -55,10 +55,25 @@ check_record(const struct wire_peer_record *got, const struct wire_peer_record *
 	T_EQ_INT(got->reason, want->reason);
 }
 
+/* The payload of the vectors' response case `name` into raw, its "decoded"
+ * object into *d (if d); the length, or -1 when absent or not hex. */
+static long
+response_payload(json_t *v, const char *name, uint8_t *raw, size_t cap,
+    json_t **d)
+{
+	json_t *pk = tvec_case_packet(json_object_get(v, "response"), name);
+
+	if (pk == NULL)
+		return -1;
+	if (d != NULL)
+		*d = json_object_get(pk, "decoded");
+	return hex_decode(raw, cap, tvec_str(pk, "payload"));
+}
+
 static void
 test_response_vector_empty_with_user_agent(void)
 {
-	json_t *v = tvec_load("messages.json"), *pk, *d;
+	json_t *v = tvec_load("messages.json"), *d;
 	struct wire_response_in in;
 	struct wire_response r;
 	uint8_t raw[128];
@@ -66,11 +81,7 @@ test_response_vector_empty_with_user_agent(void)
 	size_t n;
 
 	T_ASSERT(v != NULL);
-	pk = tvec_case_packet(json_object_get(v, "response"),
-	    "empty_with_user_agent");
-	T_ASSERT(pk != NULL);
-	d = json_object_get(pk, "decoded");
-	len = hex_decode(raw, sizeof(raw), tvec_str(pk, "payload"));
+	len = response_payload(v, "empty_with_user_agent", raw, sizeof(raw), &d);
 	T_EQ_INT(len, 60);
 	T_EQ_INT(wire_response_decode(raw, (size_t)len, &r), 0);
 	T_EQ_INT(r.hdr.protocol, tvec_u64(d, "protocol"));
@@ -103,7 +114,7 @@ test_response_vector_empty_with_user_agent(void)
 static void
 test_response_vector_peers_embedded_notfound(void)
 {
-	json_t *v = tvec_load("messages.json"), *pk, *d, *h, *lst, *j;
+	json_t *v = tvec_load("messages.json"), *d, *h, *lst, *j;
 	struct wire_peer_record recs[2][3], got;
 	struct wire_h2p_in hin[2];
 	struct wire_embedded_file fin[2], f;
@@ -116,11 +127,7 @@ test_response_vector_peers_embedded_notfound(void)
 	long len;
 
 	T_ASSERT(v != NULL);
-	pk = tvec_case_packet(json_object_get(v, "response"),
-	    "peers_embedded_notfound");
-	T_ASSERT(pk != NULL);
-	d = json_object_get(pk, "decoded");
-	len = hex_decode(raw, sizeof(raw), tvec_str(pk, "payload"));
+	len = response_payload(v, "peers_embedded_notfound", raw, sizeof(raw), &d);
 	T_EQ_INT(len, 814);
 	T_EQ_INT(wire_response_decode(raw, (size_t)len, &r), 0);
 	T_EQ_INT(r.hdr.features, tvec_u64(d, "features"));
@@ -219,8 +226,7 @@ vector_payload(uint8_t *raw, size_t cap)
 
 	if (v == NULL)
 		return 0;
-	len = hex_decode(raw, cap, tvec_str(tvec_case_packet(json_object_get(v,
-	    "response"), "peers_embedded_notfound"), "payload"));
+	len = response_payload(v, "peers_embedded_notfound", raw, cap, NULL);
 	json_decref(v);
 	return len < 0 ? 0 : (size_t)len;
 }
