@@ -70,6 +70,31 @@ response_payload(json_t *v, const char *name, uint8_t *raw, size_t cap,
 	return hex_decode(raw, cap, tvec_str(pk, "payload"));
 }
 
+/* A decoded header's fields as the vector's "decoded" object has them. */
+static void
+hdr_is(const struct wire_msg_hdr *h, json_t *d)
+{
+	T_EQ_INT(h->features, tvec_u64(d, "features"));
+	T_EQ_INT(h->actions, tvec_u64(d, "actions"));
+	T_EQ_U64(h->blockchain_height, tvec_u64(d, "blockchain_height"));
+	T_EQ_U64(h->blockchain_version, tvec_u64(d, "blockchain_version"));
+	T_EQ_INT(h->port_internal, tvec_u64(d, "port_internal"));
+	T_EQ_INT(h->port_external, tvec_u64(d, "port_external"));
+}
+
+/* in, encoded with the reported ports, is want[0..len) to the byte. */
+static void
+encodes_to(const struct wire_response_in *in, uint16_t internal,
+    uint16_t external, const uint8_t *want, size_t len)
+{
+	size_t n;
+
+	T_EQ_INT(wire_response_encode(out, sizeof(out), &n, in), 0);
+	T_EQ_INT(wire_msg_set_ports(out, n, internal, external), 0);
+	T_EQ_U64(n, len);
+	T_EQ_MEM(out, want, len);
+}
+
 static void
 test_response_vector_empty_with_user_agent(void)
 {
@@ -78,21 +103,15 @@ test_response_vector_empty_with_user_agent(void)
 	struct wire_response r;
 	uint8_t raw[128];
 	long len;
-	size_t n;
 
 	T_ASSERT(v != NULL);
 	len = response_payload(v, "empty_with_user_agent", raw, sizeof(raw), &d);
 	T_EQ_INT(len, 60);
 	T_EQ_INT(wire_response_decode(raw, (size_t)len, &r), 0);
 	T_EQ_INT(r.hdr.protocol, tvec_u64(d, "protocol"));
-	T_EQ_INT(r.hdr.features, tvec_u64(d, "features"));
-	T_EQ_INT(r.hdr.actions, tvec_u64(d, "actions"));
+	hdr_is(&r.hdr, d);
 	T_ASSERT(r.hdr.actions & WIRE_ACTION_SEQUENCE_LAST);
 	T_ASSERT(json_is_true(json_object_get(d, "is_last")));
-	T_EQ_U64(r.hdr.blockchain_height, tvec_u64(d, "blockchain_height"));
-	T_EQ_U64(r.hdr.blockchain_version, tvec_u64(d, "blockchain_version"));
-	T_EQ_INT(r.hdr.port_internal, tvec_u64(d, "port_internal"));
-	T_EQ_INT(r.hdr.port_external, tvec_u64(d, "port_external"));
 	T_EQ_STR(r.hdr.ua, tvec_str(d, "user_agent"));
 	T_EQ_INT(r.n_h2p, 0);
 	T_EQ_INT(r.n_files, 0);
@@ -104,10 +123,7 @@ test_response_vector_empty_with_user_agent(void)
 	in.hdr.blockchain_version = 2;
 	in.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
 	wire_msg_hdr_set_ua(&in.hdr, "Peernet Cmd/Alpha 9/01.11.2022");
-	T_EQ_INT(wire_response_encode(out, sizeof(out), &n, &in), 0);
-	T_EQ_INT(wire_msg_set_ports(out, n, 7002, 0), 0);
-	T_EQ_INT(n, 60);
-	T_EQ_MEM(out, raw, 60);
+	encodes_to(&in, 7002, 0, raw, 60);
 	json_decref(v);
 }
 
@@ -130,12 +146,7 @@ test_response_vector_peers_embedded_notfound(void)
 	len = response_payload(v, "peers_embedded_notfound", raw, sizeof(raw), &d);
 	T_EQ_INT(len, 814);
 	T_EQ_INT(wire_response_decode(raw, (size_t)len, &r), 0);
-	T_EQ_INT(r.hdr.features, tvec_u64(d, "features"));
-	T_EQ_INT(r.hdr.actions, tvec_u64(d, "actions"));
-	T_EQ_U64(r.hdr.blockchain_height, tvec_u64(d, "blockchain_height"));
-	T_EQ_U64(r.hdr.blockchain_version, tvec_u64(d, "blockchain_version"));
-	T_EQ_INT(r.hdr.port_internal, tvec_u64(d, "port_internal"));
-	T_EQ_INT(r.hdr.port_external, tvec_u64(d, "port_external"));
+	hdr_is(&r.hdr, d);
 	T_EQ_INT(r.hdr.ua_len, 0);
 
 	/* Hash2Peer records: storing first, then closest, each field checked. */
@@ -210,10 +221,7 @@ test_response_vector_peers_embedded_notfound(void)
 	in.n_files = 2;
 	in.notfound = nf;
 	in.n_notfound = 2;
-	T_EQ_INT(wire_response_encode(out, sizeof(out), &n, &in), 0);
-	T_EQ_INT(wire_msg_set_ports(out, n, 7002, 7002), 0);
-	T_EQ_INT(n, 814);
-	T_EQ_MEM(out, raw, 814);
+	encodes_to(&in, 7002, 7002, raw, 814);
 	json_decref(v);
 }
 
