@@ -163,20 +163,9 @@ main(int argc, char **argv)
 	int c;
 
 	tool_start();
-	while ((c = getopt(argc, argv, "b:t:")) != -1) {
-		switch (c) {
-		case 'b':
-			bind_spec = optarg;
-			break;
-		case 't':
-			secs = atof(optarg);
-			if (secs <= 0 || secs > 60)
-				tool_die("-t must be 0..60 seconds");
-			break;
-		default:
+	while ((c = getopt(argc, argv, "b:t:")) != -1)
+		if (!tool_opt(c, optarg, &bind_spec, &secs, 60))
 			bs_usage();
-		}
-	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 5 || argc > 6)

@@ -1023,14 +1023,6 @@ main(int argc, char **argv)
 		case 'k':
 			keyfile = optarg;
 			break;
-		case 'b':
-			bind_spec = optarg;
-			break;
-		case 't':
-			secs = atof(optarg);
-			if (secs <= 0 || secs > 600)
-				tool_die("-t must be 0..600 seconds");
-			break;
 		case 'o':
 			if ((f.bogus_out = fopen(optarg, "w")) == NULL)
 				tool_die("cannot open -o file");
@@ -1057,7 +1049,8 @@ main(int argc, char **argv)
 			ports_given = 1;
 			break;
 		default:
-			fp_usage();
+			if (!tool_opt(c, optarg, &bind_spec, &secs, 600))
+				fp_usage();
 		}
 	}
 	argc -= optind;

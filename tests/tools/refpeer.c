@@ -866,14 +866,6 @@ main(int argc, char **argv)
 	tool_start();
 	while ((c = getopt(argc, argv, "b:t:l:s:")) != -1) {
 		switch (c) {
-		case 'b':
-			bind_spec = optarg;
-			break;
-		case 't':
-			secs = atof(optarg);
-			if (secs <= 0 || secs > 120)
-				tool_die("-t must be 0..120 seconds");
-			break;
 		case 'l':
 			linger = atof(optarg);
 			if (linger < 0 || linger > 60)
@@ -885,7 +877,8 @@ main(int argc, char **argv)
 				tool_die("-s MS:EVERY (MS <= 1000, EVERY > 0)");
 			break;
 		default:
-			rp_usage();
+			if (!tool_opt(c, optarg, &bind_spec, &secs, 120))
+				rp_usage();
 		}
 	}
 	argc -= optind;

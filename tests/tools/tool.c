@@ -112,3 +112,25 @@ tool_announce(uint8_t *out, size_t cap, struct wire_announce *a,
 	wire_msg_set_ports(out, len, port_internal, port_external);
 	return len;
 }
+
+int
+tool_opt(int c, const char *arg, const char **bind_spec, double *secs,
+    double max_secs)
+{
+	char why[64];
+
+	switch (c) {
+	case 'b':
+		*bind_spec = arg;
+		return 1;
+	case 't':
+		*secs = atof(arg);
+		if (*secs <= 0 || *secs > max_secs) {
+			snprintf(why, sizeof(why), "-t must be 0..%g seconds",
+			    max_secs);
+			tool_die(why);
+		}
+		return 1;
+	}
+	return 0;
+}

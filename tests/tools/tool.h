@@ -52,4 +52,9 @@ size_t	tool_announce(uint8_t *out, size_t cap, struct wire_announce *a,
 	    const char *ua, uint8_t actions, uint16_t port_internal,
 	    uint16_t port_external);
 
+/* The options every tool takes: -b IP:PORT (what to bind) and -t SECONDS
+ * (0 < SECONDS <= max_secs, else it dies); 1 if c was one of them. */
+int	tool_opt(int c, const char *arg, const char **bind_spec, double *secs,
+	    double max_secs);
+
 #endif
