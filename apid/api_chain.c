@@ -145,24 +145,43 @@ api_file_json(const struct ipc_file *f, const uint8_t *owner_node_id)
 	    "metadata", meta, "username", "");
 }
 
+/*
+ * storaged's chain height and version into ci: 0; or -1 having replied
+ * with the error, *rc what to return.
+ */
+static int
+api_chain_info(struct api_req *r, struct ipc_chain_info *ci, int *rc)
+{
+	char err[256];
+	uint8_t *rep;
+	size_t len;
+	int bad;
+
+	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
+	    sizeof(err)) != 0) {
+		*rc = api_reply_ipc_err(r, "storaged", err);
+		return -1;
+	}
+	bad = ipc_chain_info_decode(rep, len, IPC_CHAIN, ci) != 0;
+	free(rep);
+	if (bad) {
+		*rc = api_reply_ipc_err(r, "storaged", "malformed chain reply");
+		return -1;
+	}
+	return 0;
+}
+
 int
 api_chain_header(struct api_req *r)
 {
 	struct ipc_chain_info ci;
 	char err[256];
-	uint8_t *rep;
-	size_t len;
 	int rc;
 
 	if (api_self(r->api, err, sizeof(err)) != 0)
 		return api_reply_ipc_err(r, "netd", err);
-	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
-	    sizeof(err)) != 0)
-		return api_reply_ipc_err(r, "storaged", err);
-	rc = ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci);
-	free(rep);
-	if (rc != 0)
-		return api_reply_ipc_err(r, "storaged", "malformed chain reply");
+	if (api_chain_info(r, &ci, &rc) != 0)
+		return rc;
 	return api_reply_json(r, 200, json_pack("{s:o, s:I, s:I}",
 	    "peerid", api_jhex(r->api->self_pubkey, 33),
 	    "version", (json_int_t)ci.version, "height", (json_int_t)ci.height));
@@ -228,18 +247,10 @@ int
 api_reply_chain_status(struct api_req *r, int status)
 {
 	struct ipc_chain_info ci;
-	char err[256];
-	uint8_t *rep;
-	size_t len;
 	int rc;
 
-	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
-	    sizeof(err)) != 0)
-		return api_reply_ipc_err(r, "storaged", err);
-	rc = ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci);
-	free(rep);
-	if (rc != 0)
-		return api_reply_ipc_err(r, "storaged", "malformed chain reply");
+	if (api_chain_info(r, &ci, &rc) != 0)
+		return rc;
 	return api_reply_json(r, 200, json_pack("{s:i, s:I, s:I}", "status", status,
 	    "height", (json_int_t)ci.height, "version", (json_int_t)ci.version));
 }

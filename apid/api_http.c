@@ -396,6 +396,8 @@ int
 api_http_start(struct apid *api, char *err, size_t errlen)
 {
 	const struct conf *c = api->conf;
+	/* The TLS options, when there is a certificate; else only the end. */
+	struct MHD_OptionItem tls[4] = { [0 ... 3] = { MHD_OPTION_END, 0, NULL } };
 	sigset_t all, old;
 	unsigned int flags;
 	int i;
@@ -409,38 +411,31 @@ api_http_start(struct apid *api, char *err, size_t errlen)
 	}
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
-	if (api->tls_cert != NULL)
+	if (api->tls_cert != NULL) {
 		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+		    (void *)api->tls_cert };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    (void *)api->tls_key };
+		tls[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+	}
 	/* The connection threads must leave signals to the loop's signalfd. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < api->nls; i++) {
 		struct apid_listener *l = &api->ls[i];
 
-		if (api->tls_cert != NULL)
-			l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_access, api,
-			    MHD_OPTION_LISTEN_SOCKET, l->fd,
-			    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)APID_MAX_CONNS,
-			    MHD_OPTION_THREAD_STACK_SIZE, (size_t)APID_THREAD_STACK,
-			    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)APID_MAX_CONNS_PER_IP,
-			    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->api_timeout_s,
-			    MHD_OPTION_NOTIFY_COMPLETED, api_completed, api,
-			    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, api,
-			    MHD_OPTION_HTTPS_MEM_CERT, api->tls_cert,
-			    MHD_OPTION_HTTPS_MEM_KEY, api->tls_key,
-			    MHD_OPTION_HTTPS_PRIORITIES,
-			    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-			    MHD_OPTION_END);
-		else
-			l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_access, api,
-			    MHD_OPTION_LISTEN_SOCKET, l->fd,
-			    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)APID_MAX_CONNS,
-			    MHD_OPTION_THREAD_STACK_SIZE, (size_t)APID_THREAD_STACK,
-			    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)APID_MAX_CONNS_PER_IP,
-			    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->api_timeout_s,
-			    MHD_OPTION_NOTIFY_COMPLETED, api_completed, api,
-			    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, api,
-			    MHD_OPTION_END);
+		l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_access, api,
+		    MHD_OPTION_LISTEN_SOCKET, l->fd,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)APID_MAX_CONNS,
+		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)APID_THREAD_STACK,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)APID_MAX_CONNS_PER_IP,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->api_timeout_s,
+		    MHD_OPTION_NOTIFY_COMPLETED, api_completed, api,
+		    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, api,
+		    MHD_OPTION_ARRAY, tls,
+		    MHD_OPTION_END);
 		if (l->mhd == NULL) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			snprintf(err, errlen, "HTTP server on %s failed to start%s",

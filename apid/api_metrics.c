@@ -5,6 +5,7 @@
  * counters end in _total).  A daemon that does not answer shows as
  * peernet_daemon_up{daemon="..."} 0 and its families are left out.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,69 @@ api_metrics_netd(struct api_req *r, FILE *f)
 	}
 }
 
+/* A gauge a field of a decoded storaged reply (all are uint64_t). */
+struct api_gauge {
+	const char	*name, *help;
+	size_t		 off;
+};
+
+static const struct api_gauge api_chain_gauges[] = {
+	{ "peernet_chain_height", "Height of the own blockchain.",
+	    offsetof(struct ipc_chain_info, height) },
+	{ "peernet_chain_version", "Version of the own blockchain.",
+	    offsetof(struct ipc_chain_info, version) },
+	{ "peernet_chain_files", "Files shared in the own blockchain.",
+	    offsetof(struct ipc_chain_info, files) },
+	{ "peernet_chain_shared_bytes", "Sum of the sizes of the shared files.",
+	    offsetof(struct ipc_chain_info, bytes) },
+};
+
+static const struct api_gauge api_cache_gauges[] = {
+	{ "peernet_cache_peers", "Peers whose blockchain is cached.",
+	    offsetof(struct ipc_cache_info, peers) },
+	{ "peernet_cache_blocks", "Blocks in the cache of other peers' blockchains.",
+	    offsetof(struct ipc_cache_info, blocks) },
+	{ "peernet_cache_size_bytes", "Bytes of the cache of other peers' blockchains.",
+	    offsetof(struct ipc_cache_info, bytes) },
+	{ "peernet_cache_files", "File records in the cache.",
+	    offsetof(struct ipc_cache_info, files) },
+};
+
+static int
+api_chain_decode(const uint8_t *b, size_t len, void *out)
+{
+	return ipc_chain_info_decode(b, len, IPC_CHAIN, out);
+}
+
+static int
+api_cache_decode(const uint8_t *b, size_t len, void *out)
+{
+	return ipc_cache_info_decode(b, len, out);
+}
+
+/* Asks storaged for type; when the reply decodes into rec, its gauges. */
+static void
+api_storaged_gauges(struct api_req *r, FILE *f, uint16_t type,
+    int (*decode)(const uint8_t *, size_t, void *), void *rec,
+    const struct api_gauge *g, size_t n)
+{
+	char err[256];
+	uint8_t *rep;
+	size_t len, i;
+	uint64_t v;
+	int ok;
+
+	if (api_ipc_empty(r->api, "storaged", type, &rep, &len, err,
+	    sizeof(err)) != 0)
+		return;
+	ok = decode(rep, len, rec) == 0;
+	free(rep);
+	for (i = 0; ok && i < n; i++) {
+		memcpy(&v, (const uint8_t *)rec + g[i].off, sizeof(v));
+		api_one(f, g[i].name, "gauge", g[i].help, v);
+	}
+}
+
 static void
 api_metrics_storaged(struct api_req *r, FILE *f)
 {
@@ -115,36 +179,10 @@ api_metrics_storaged(struct api_req *r, FILE *f)
 	size_t len;
 	int i, ok;
 
-	if (api_ipc_empty(r->api, "storaged", IPC_CHAIN, &rep, &len, err,
-	    sizeof(err)) == 0) {
-		ok = ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci) == 0;
-		free(rep);
-		if (ok) {
-			api_one(f, "peernet_chain_height", "gauge",
-			    "Height of the own blockchain.", ci.height);
-			api_one(f, "peernet_chain_version", "gauge",
-			    "Version of the own blockchain.", ci.version);
-			api_one(f, "peernet_chain_files", "gauge",
-			    "Files shared in the own blockchain.", ci.files);
-			api_one(f, "peernet_chain_shared_bytes", "gauge",
-			    "Sum of the sizes of the shared files.", ci.bytes);
-		}
-	}
-	if (api_ipc_empty(r->api, "storaged", IPC_CACHE, &rep, &len, err,
-	    sizeof(err)) == 0) {
-		ok = ipc_cache_info_decode(rep, len, &ca) == 0;
-		free(rep);
-		if (ok) {
-			api_one(f, "peernet_cache_peers", "gauge",
-			    "Peers whose blockchain is cached.", ca.peers);
-			api_one(f, "peernet_cache_blocks", "gauge",
-			    "Blocks in the cache of other peers' blockchains.", ca.blocks);
-			api_one(f, "peernet_cache_size_bytes", "gauge",
-			    "Bytes of the cache of other peers' blockchains.", ca.bytes);
-			api_one(f, "peernet_cache_files", "gauge",
-			    "File records in the cache.", ca.files);
-		}
-	}
+	api_storaged_gauges(r, f, IPC_CHAIN, api_chain_decode, &ci,
+	    api_chain_gauges, sizeof(api_chain_gauges) / sizeof(api_chain_gauges[0]));
+	api_storaged_gauges(r, f, IPC_CACHE, api_cache_decode, &ca,
+	    api_cache_gauges, sizeof(api_cache_gauges) / sizeof(api_cache_gauges[0]));
 	if (api_ipc_empty(r->api, "storaged", IPC_STORE_STATUS, &rep, &len, err,
 	    sizeof(err)) != 0)
 		return;

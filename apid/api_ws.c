@@ -175,25 +175,37 @@ api_ws_read(struct api_ws *w, int sock, int ms)
 	return 0;
 }
 
+/* Asks searchd for up to max results of w's job from offset (-1: from its
+ * cursor, which then moves); api_ipc's answer. */
+static int
+api_ws_ask_page(const struct api_ws *w, int32_t offset, uint32_t max,
+    uint8_t **rep, size_t *len, int *refused, char *err, size_t errlen)
+{
+	struct ipc_search_fetch f;
+	uint8_t req[64];
+	long n;
+
+	memcpy(f.id, w->id, 16);
+	f.offset = offset;
+	f.max = max;
+	n = ipc_search_fetch_encode(req, sizeof(req), &f);
+	return api_ipc(w->api, "searchd", req, (size_t)n, rep, len, refused, err,
+	    errlen);
+}
+
 /* Up to max results after the job's cursor; -1 when the job is gone. */
 static int
 api_ws_fetch(struct api_ws *w, uint32_t max, json_t *files, int *done)
 {
 	static __thread struct ipc_search_hit h;
-	struct ipc_search_fetch f;
 	struct ipc_search_page pg;
-	uint8_t req[64], *rep;
+	uint8_t *rep;
 	char err[256];
 	size_t len;
 	int refused;
-	long n;
 
-	memcpy(f.id, w->id, 16);
-	f.offset = -1;
-	f.max = max > IPC_SEARCH_FETCH_MAX ? IPC_SEARCH_FETCH_MAX : max;
-	n = ipc_search_fetch_encode(req, sizeof(req), &f);
-	if (api_ipc(w->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
-	    sizeof(err)) != 0)
+	if (api_ws_ask_page(w, -1, max > IPC_SEARCH_FETCH_MAX ?
+	    IPC_SEARCH_FETCH_MAX : max, &rep, &len, &refused, err, sizeof(err)) != 0)
 		return -1;
 	if (ipc_search_page_decode(rep, len, &pg) != 0) {
 		free(rep);
@@ -404,19 +416,13 @@ api_search_ws(struct api_req *r)
 	/* An unknown job gets the JSON answer, without an upgrade (the reference's). */
 	/* Offset 0 reads without moving the job's cursor. */
 	{
-		struct ipc_search_fetch f;
-		uint8_t req[64], *rep;
+		uint8_t *rep;
 		char err[256];
 		size_t len;
 		int refused;
-		long n;
 
-		memcpy(f.id, w->id, 16);
-		f.offset = 0;
-		f.max = 1;
-		n = ipc_search_fetch_encode(req, sizeof(req), &f);
-		rc = api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused,
-		    err, sizeof(err));
+		rc = api_ws_ask_page(w, 0, 1, &rep, &len, &refused, err,
+		    sizeof(err));
 		if (rc == 0)
 			free(rep);
 		else if (refused) {

@@ -46,12 +46,18 @@ static struct loop_src *loop_srcs[LOOP_MAX_FDS];
 static uint32_t loop_gens[LOOP_MAX_FDS];
 
 uint64_t
-loop_now_ms(void)
+loop_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+loop_now_ms(void)
+{
+	return loop_now_us() / 1000;	/* the same as from nanoseconds: floors nest */
 }
 
 static void

@@ -50,7 +50,8 @@ void	loop_timer_del(struct loop *l, struct loop_timer *t);
 int	loop_run(struct loop *l);
 void	loop_stop(struct loop *l);
 void	loop_close(struct loop *l);
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds, microseconds. */
 uint64_t loop_now_ms(void);
+uint64_t loop_now_us(void);
 
 #endif

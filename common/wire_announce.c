@@ -141,6 +141,27 @@ wire_msg_set_ports(uint8_t *payload, size_t len, uint16_t internal,
 }
 
 int
+wire_decode_begin(void *out, size_t size, const uint8_t *p, size_t len,
+    size_t min)
+{
+	if (out == NULL)
+		return WIRE_MSG_ERR_ARG;
+	memset(out, 0, size);
+	if (p == NULL || len < min)
+		return WIRE_MSG_ERR_SHORT;
+	return WIRE_MSG_OK;
+}
+
+int
+wire_encode_end(const struct buf_w *w, size_t *len)
+{
+	if (w->err)
+		return WIRE_MSG_ERR_BUF;
+	*len = w->off;
+	return WIRE_MSG_OK;
+}
+
+int
 wire_msg_hdr_decode(const uint8_t *p, size_t len, struct wire_msg_hdr *h,
     size_t *off)
 {
@@ -219,10 +240,9 @@ wire_announce_decode(const uint8_t *p, size_t len, struct wire_announce *a)
 	size_t off;
 	int rc;
 
-	if (a == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(a, 0, sizeof(*a));
-	if ((rc = wire_msg_hdr_decode(p, len, &a->hdr, &off)) != 0)
+	if ((rc = wire_decode_begin(a, sizeof(*a), p, len,
+	    WIRE_MSG_HDR_SIZE)) != 0 ||
+	    (rc = wire_msg_hdr_decode(p, len, &a->hdr, &off)) != 0)
 		return rc;
 	buf_r_init(&r, p + off, len - off);
 	if (a->hdr.actions & WIRE_ACTION_FIND_PEER &&
@@ -303,10 +323,7 @@ wire_announce_encode(uint8_t *out, size_t cap, size_t *len,
 	list_write(&w, a->find_peer, a->n_find_peer, WIRE_KEY_SIZE);
 	list_write(&w, a->find_value, a->n_find_value, WIRE_KEY_SIZE);
 	list_write(&w, a->info_store, a->n_info_store, WIRE_INFO_STORE_SIZE);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }
 
 void

@@ -14,12 +14,11 @@ wire_lite_decode(const uint8_t *p, size_t len, struct wire_lite *l)
 {
 	struct buf_r r;
 	uint16_t d;
+	int rc;
 
-	if (l == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(l, 0, sizeof(*l));
-	if (p == NULL || len < WIRE_LITE_HDR_SIZE)
-		return WIRE_MSG_ERR_SHORT;
+	if ((rc = wire_decode_begin(l, sizeof(*l), p, len,
+	    WIRE_LITE_HDR_SIZE)) != 0)
+		return rc;
 	buf_r_init(&r, p, len);
 	buf_r_copy(&r, l->id, sizeof(l->id));
 	d = buf_r_le16(&r);
@@ -54,8 +53,5 @@ wire_lite_encode(uint8_t *out, size_t cap, size_t *len,
 	buf_w_bytes(&w, l->id, sizeof(l->id));
 	buf_w_le16(&w, (uint16_t)l->data_len);
 	buf_w_bytes(&w, l->data, l->data_len);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }

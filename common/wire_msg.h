@@ -504,6 +504,13 @@ int	wire_response_split_next(struct wire_response_split *s, uint8_t *out,
 	    size_t cap, size_t *len);
 
 /* Internal helpers shared by the wire_*.c files of this module. */
+/* Every decoder's start: out is there (ERR_ARG), zeroed, and p holds at
+ * least min bytes (ERR_SHORT). */
+int	wire_decode_begin(void *out, size_t size, const uint8_t *p, size_t len,
+	    size_t min);
+/* Every encoder's end: ERR_BUF if a write did not fit, else *len. */
+struct buf_w;
+int	wire_encode_end(const struct buf_w *w, size_t *len);
 int	wire_msg_hdr_decode(const uint8_t *p, size_t len, struct wire_msg_hdr *h,
 	    size_t *off);
 void	wire_msg_hdr_write(uint8_t *out, const struct wire_msg_hdr *h, uint8_t actions);

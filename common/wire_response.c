@@ -98,11 +98,9 @@ wire_response_decode(const uint8_t *p, size_t len, struct wire_response *r)
 	uint16_t count, size;
 	int rc;
 
-	if (r == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(r, 0, sizeof(*r));
-	if (p == NULL || len < WIRE_RESPONSE_MIN)
-		return WIRE_MSG_ERR_SHORT;
+	if ((rc = wire_decode_begin(r, sizeof(*r), p, len,
+	    WIRE_RESPONSE_MIN)) != 0)
+		return rc;
 	if ((size_t)p[23] > len - WIRE_MSG_HDR_SIZE)
 		return WIRE_MSG_ERR_UA_LEN;
 	/* The reference reads the counts without this check and crashes (§12.1). */
@@ -311,8 +309,5 @@ wire_response_encode(uint8_t *out, size_t cap, size_t *len,
 		wire_response_write_file(q, &r->files[i]);
 	}
 	buf_w_bytes(&w, r->notfound, r->n_notfound * WIRE_KEY_SIZE);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }

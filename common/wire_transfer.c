@@ -12,12 +12,11 @@ int
 wire_transfer_decode(const uint8_t *p, size_t len, struct wire_transfer *t)
 {
 	struct buf_r r;
+	int rc;
 
-	if (t == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(t, 0, sizeof(*t));
-	if (p == NULL || len < WIRE_TRANSFER_HDR_SIZE)
-		return WIRE_MSG_ERR_SHORT;
+	if ((rc = wire_decode_begin(t, sizeof(*t), p, len,
+	    WIRE_TRANSFER_HDR_SIZE)) != 0)
+		return rc;
 	buf_r_init(&r, p, len);
 	t->control = buf_r_u8(&r);
 	t->protocol = buf_r_u8(&r);
@@ -69,10 +68,7 @@ wire_transfer_encode(uint8_t *out, size_t cap, size_t *len,
 		buf_w_bytes(&w, t->transfer_id, sizeof(t->transfer_id));
 	} else if (t->control == WIRE_TRANSFER_ACTIVE)
 		buf_w_bytes(&w, t->data, t->data_len);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }
 
 int
@@ -80,12 +76,11 @@ wire_getblock_decode(const uint8_t *p, size_t len, struct wire_getblock *g)
 {
 	struct buf_r r;
 	uint16_t n;
+	int rc;
 
-	if (g == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(g, 0, sizeof(*g));
-	if (p == NULL || len < WIRE_TRANSFER_HDR_SIZE)
-		return WIRE_MSG_ERR_SHORT;
+	if ((rc = wire_decode_begin(g, sizeof(*g), p, len,
+	    WIRE_TRANSFER_HDR_SIZE)) != 0)
+		return rc;
 	buf_r_init(&r, p, len);
 	g->control = buf_r_u8(&r);
 	buf_r_copy(&r, g->blockchain, sizeof(g->blockchain));
@@ -152,10 +147,7 @@ wire_getblock_encode(uint8_t *out, size_t cap, size_t *len,
 		buf_w_bytes(&w, g->ranges, g->n_ranges * WIRE_BLOCK_RANGE_SIZE);
 	} else if (g->control == WIRE_GETBLOCK_ACTIVE)
 		buf_w_bytes(&w, g->data, g->data_len);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }
 
 void

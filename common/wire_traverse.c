@@ -25,6 +25,45 @@ traverse_layout(const uint8_t *p, size_t len, size_t *m)
 	return WIRE_MSG_OK;
 }
 
+/*
+ * What signed_hash, sign, verify and set_address start with: their
+ * argument is there and the bytes hold a whole message; M, the embedded
+ * packet's length.
+ */
+static int
+traverse_edit(const uint8_t *p, size_t len, const void *arg, size_t *m)
+{
+	if (arg == NULL)
+		return WIRE_MSG_ERR_ARG;
+	return traverse_layout(p, len, m);
+}
+
+/* The signed part's hash; the signature is at SIG_OFF(*m). */
+static int
+traverse_hash(const uint8_t *p, size_t len, const void *arg, size_t *m,
+    uint8_t hash[32])
+{
+	int rc;
+
+	if ((rc = traverse_edit(p, len, arg, m)) != 0)
+		return rc;
+	blake3_hash(p, SIG_OFF(*m), hash);
+	return WIRE_MSG_OK;
+}
+
+/* Target and relay: both valid keys, and not the same peer. */
+static int
+traverse_ids(const struct wire_traverse *t)
+{
+	if (ident_pubkey_valid(t->target) != 1)
+		return WIRE_MSG_ERR_TARGET_ID;
+	if (ident_pubkey_valid(t->relay) != 1)
+		return WIRE_MSG_ERR_RELAY_ID;
+	if (memcmp(t->target, t->relay, PEERNET_PUBKEY_BYTES) == 0)
+		return WIRE_MSG_ERR_TARGET_IS_RELAY;
+	return WIRE_MSG_OK;
+}
+
 static void
 addr_read(const uint8_t *q, struct wire_traverse_addr *a)
 {
@@ -57,12 +96,8 @@ int
 wire_traverse_signed_hash(const uint8_t *p, size_t len, uint8_t hash[32])
 {
 	size_t m;
-	int rc;
 
-	if ((rc = traverse_layout(p, len, &m)) != 0)
-		return rc;
-	blake3_hash(p, SIG_OFF(m), hash);
-	return WIRE_MSG_OK;
+	return traverse_hash(p, len, hash, &m, hash);
 }
 
 int
@@ -72,19 +107,13 @@ wire_traverse_decode(const uint8_t *p, size_t len, struct wire_traverse *t)
 	size_t m;
 	int rc;
 
-	if (t == NULL)
-		return WIRE_MSG_ERR_ARG;
-	memset(t, 0, sizeof(*t));
-	if (p == NULL || len < WIRE_TRAVERSE_FIXED)
-		return WIRE_MSG_ERR_SHORT;
+	if ((rc = wire_decode_begin(t, sizeof(*t), p, len,
+	    WIRE_TRAVERSE_FIXED)) != 0)
+		return rc;
 	memcpy(t->target, p, PEERNET_PUBKEY_BYTES);
 	memcpy(t->relay, p + 33, PEERNET_PUBKEY_BYTES);
-	if (ident_pubkey_valid(t->target) != 1)
-		return WIRE_MSG_ERR_TARGET_ID;
-	if (ident_pubkey_valid(t->relay) != 1)
-		return WIRE_MSG_ERR_RELAY_ID;
-	if (memcmp(t->target, t->relay, PEERNET_PUBKEY_BYTES) == 0)
-		return WIRE_MSG_ERR_TARGET_IS_RELAY;
+	if ((rc = traverse_ids(t)) != 0)
+		return rc;
 	t->expires = buf_le64(p + 66);
 	if ((rc = traverse_layout(p, len, &m)) != 0)
 		return rc;
@@ -110,15 +139,12 @@ wire_traverse_encode(uint8_t *out, size_t cap, size_t *len,
 {
 	struct buf_w w;
 	uint8_t *q;
+	int rc;
 
 	if (out == NULL || len == NULL || t == NULL || t->embedded == NULL)
 		return WIRE_MSG_ERR_ARG;
-	if (ident_pubkey_valid(t->target) != 1)
-		return WIRE_MSG_ERR_TARGET_ID;
-	if (ident_pubkey_valid(t->relay) != 1)
-		return WIRE_MSG_ERR_RELAY_ID;
-	if (memcmp(t->target, t->relay, PEERNET_PUBKEY_BYTES) == 0)
-		return WIRE_MSG_ERR_TARGET_IS_RELAY;
+	if ((rc = traverse_ids(t)) != 0)
+		return rc;
 	if (t->embedded_len < WIRE_EMBEDDED_PACKET_MIN)
 		return WIRE_MSG_ERR_EMBED_SHORT;
 	if (t->embedded_len > UINT16_MAX)
@@ -138,10 +164,7 @@ wire_traverse_encode(uint8_t *out, size_t cap, size_t *len,
 	if ((q = buf_w_reserve(&w, WIRE_TRAVERSE_ADDR_SIZE)) == NULL)
 		return WIRE_MSG_ERR_BUF;
 	addr_write(q, &t->addr);
-	if (w.err)
-		return WIRE_MSG_ERR_BUF;
-	*len = w.off;
-	return WIRE_MSG_OK;
+	return wire_encode_end(&w, len);
 }
 
 int
@@ -151,11 +174,8 @@ wire_traverse_sign(uint8_t *p, size_t len, const struct ident *id)
 	size_t m;
 	int rc;
 
-	if (id == NULL)
-		return WIRE_MSG_ERR_ARG;
-	if ((rc = traverse_layout(p, len, &m)) != 0)
+	if ((rc = traverse_hash(p, len, id, &m, hash)) != 0)
 		return rc;
-	blake3_hash(p, SIG_OFF(m), hash);
 	if (ident_sign(id, hash, p + SIG_OFF(m)) != 0)
 		return WIRE_MSG_ERR_SIGN;
 	return WIRE_MSG_OK;
@@ -169,11 +189,8 @@ wire_traverse_verify(const uint8_t *p, size_t len,
 	size_t m;
 	int rc;
 
-	if (expect == NULL)
-		return WIRE_MSG_ERR_ARG;
-	if ((rc = traverse_layout(p, len, &m)) != 0)
+	if ((rc = traverse_hash(p, len, expect, &m, hash)) != 0)
 		return rc;
-	blake3_hash(p, SIG_OFF(m), hash);
 	if (ident_recover(p + SIG_OFF(m), hash, signer) != 0 ||
 	    memcmp(signer, expect, sizeof(signer)) != 0)
 		return WIRE_MSG_ERR_SIGNATURE;
@@ -187,9 +204,7 @@ wire_traverse_set_address(uint8_t *p, size_t len,
 	size_t m;
 	int rc;
 
-	if (a == NULL)
-		return WIRE_MSG_ERR_ARG;
-	if ((rc = traverse_layout(p, len, &m)) != 0)
+	if ((rc = traverse_edit(p, len, a, &m)) != 0)
 		return rc;
 	/* The target would drop the message (§3.7); write only what it takes. */
 	if (wire_ipv6_is_v4mapped(a->ipv6))

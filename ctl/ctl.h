@@ -14,6 +14,7 @@
 
 #include "ident.h"
 #include "ipc_msg.h"
+#include "loop.h"
 
 #include "termsafe.h"
 
@@ -44,7 +45,7 @@ struct ctl {
 	int		 json;
 	int		 timeout_ms;	/* one request's wait */
 	int		 timeout_given;	/* --timeout: it bounds the whole verb */
-	uint64_t	 deadline;	/* ctl_now_ms() when the verb must end; 0 none */
+	uint64_t	 deadline;	/* loop_now_ms() when the verb must end; 0 none */
 	int		 last_err;	/* enum ctl_call_err of the last failed call */
 	char		 bindir[PATH_MAX];
 };
@@ -124,7 +125,6 @@ int	ctl_usage_err(const struct ctl_verb *v, const char *fmt, ...)
 /* Duration argument: N (milliseconds), Nms, Ns, Nm; -1 if malformed. */
 int	ctl_parse_ms(const char *s, long long *ms);
 /* ctl_util.c */
-uint64_t ctl_now_ms(void);
 void	ctl_sleep_ms(int ms);
 void	ctl_human(char *out, size_t cap, double v);	/* "3.4 GiB" */
 void	ctl_fmt_duration(char *out, size_t cap, uint64_t ms);

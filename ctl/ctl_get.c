@@ -302,7 +302,7 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 		ctl_err("get: malformed reply from netd");
 		return -1;
 	}
-	last_change = ctl_now_ms();
+	last_change = loop_now_ms();
 	for (;;) {
 		if ((rc = get_poll(c, *number, x)) == -1)
 			return -1;
@@ -314,8 +314,8 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 			break;
 		if (x->done != last_done || x->state == IPC_XFER_PAUSED) {
 			last_done = x->done;
-			last_change = ctl_now_ms();
-		} else if (ctl_now_ms() - last_change > GET_STALL_MS) {
+			last_change = loop_now_ms();
+		} else if (loop_now_ms() - last_change > GET_STALL_MS) {
 			if (tty)
 				fputc('\n', stderr);
 			ctl_err("get: no progress for %d s: giving up waiting",
@@ -515,7 +515,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	info = out != NULL && strcmp(out, "-") == 0 ? stderr : stdout;
 	hex_encode(hex, q.hash, 32);
 	tty = isatty(STDERR_FILENO) && !c->json;
-	start = ctl_now_ms();
+	start = loop_now_ms();
 	if ((present = get_stat(c, q.hash, &size, &partial, &psize)) == -1)
 		return 1;
 	memset(&x, 0, sizeof(x));
@@ -568,7 +568,7 @@ ctl_get(struct ctl *c, int argc, char **argv)
 	}
 	if (out != NULL && get_write(c, q.hash, size, out, force) == -1)
 		return 1;
-	secs = (double)(ctl_now_ms() - start) / 1000.0;
+	secs = (double)(loop_now_ms() - start) / 1000.0;
 	if (c->json) {
 		json_t *o = json_pack("{s:s, s:b, s:o, s:I, s:b, s:b, s:f, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I}",

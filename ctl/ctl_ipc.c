@@ -38,7 +38,7 @@
 static int
 ctl_ipc_left(uint64_t deadline)
 {
-	uint64_t now = ctl_now_ms();
+	uint64_t now = loop_now_ms();
 
 	return now >= deadline ? 0 : (int)(deadline - now);
 }

@@ -548,7 +548,7 @@ ctl_log_tail(struct ctl *c, const char *daemon, char *last, size_t lastcap)
 static int
 ctl_chain_wait(struct ctl *c, uint64_t ms)
 {
-	uint64_t start = ctl_now_ms();
+	uint64_t start = loop_now_ms();
 	uint8_t *rep;
 	size_t len;
 
@@ -557,7 +557,7 @@ ctl_chain_wait(struct ctl *c, uint64_t ms)
 			free(rep);
 			return 0;
 		}
-		if (ctl_now_ms() - start >= ms || ctl_expired(c))
+		if (loop_now_ms() - start >= ms || ctl_expired(c))
 			return -1;
 		ctl_sleep_ms(50);
 	}
@@ -657,7 +657,7 @@ ctl_stop_all(struct ctl *c, const pid_t known[4], int mask, int term_ms,
 		}
 		left++;
 	}
-	start = ctl_now_ms();
+	start = loop_now_ms();
 	/* The questions took time: --timeout still leaves room for SIGKILL. */
 	if (c->deadline != 0 && ctl_left_ms(c, term_ms) < term_ms + CTL_KILL_WAIT_MS / 2) {
 		term_ms = ctl_left_ms(c, term_ms) - CTL_KILL_WAIT_MS / 2;
@@ -675,10 +675,10 @@ ctl_stop_all(struct ctl *c, const pid_t known[4], int mask, int term_ms,
 			else
 				left++;
 		}
-		if (left == 0 || ctl_now_ms() - start >= (uint64_t)term_ms)
+		if (left == 0 || loop_now_ms() - start >= (uint64_t)term_ms)
 			break;
 		/* SIGTERM again halfway: a daemon may have been busy at the first. */
-		if (again && ctl_now_ms() - start >= (uint64_t)term_ms / 2) {
+		if (again && loop_now_ms() - start >= (uint64_t)term_ms / 2) {
 			for (i = 0; i < 4; i++)
 				if (pid[i] > 0 && what[i][0] == '\0')
 					kill(pid[i], SIGTERM);
@@ -695,7 +695,7 @@ ctl_stop_all(struct ctl *c, const pid_t known[4], int mask, int term_ms,
 			    termed[i] ? "SIGTERM" : "the shutdown request");
 			kill(pid[i], SIGKILL);
 		}
-	start = ctl_now_ms();
+	start = loop_now_ms();
 	do {
 		left = 0;
 		for (i = 0; i < 4; i++) {
@@ -710,7 +710,7 @@ ctl_stop_all(struct ctl *c, const pid_t known[4], int mask, int term_ms,
 		}
 		if (left > 0)
 			ctl_sleep_ms(20);
-	} while (left > 0 && ctl_now_ms() - start < CTL_KILL_WAIT_MS);
+	} while (left > 0 && loop_now_ms() - start < CTL_KILL_WAIT_MS);
 	for (i = 0; i < 4; i++)
 		if (pid[i] > 0 && what[i][0] == '\0') {
 			snprintf(what[i], 160, "still running (pid %ld survived SIGKILL)",
@@ -745,7 +745,7 @@ ctl_apid_start(struct ctl *c, int wait_ms, pid_t *pid, char *why, size_t whylen)
 {
 	struct ipc_status st;
 	char err[1024], last[1024];
-	uint64_t start = ctl_now_ms();
+	uint64_t start = loop_now_ms();
 	int status;
 
 	*pid = 0;
@@ -760,7 +760,7 @@ ctl_apid_start(struct ctl *c, int wait_ms, pid_t *pid, char *why, size_t whylen)
 		if (ctl_lock_holder(c, "apid") == 0)
 			break;
 		/* One still exiting keeps its lock for a moment. */
-		if (ctl_now_ms() - start >= (uint64_t)wait_ms || ctl_expired(c)) {
+		if (loop_now_ms() - start >= (uint64_t)wait_ms || ctl_expired(c)) {
 			snprintf(why, whylen, "holds its lock but does not answer: "
 			    "try 'peernetctl -d %s down' first", c->dir);
 			ctl_err("apid %s; its log:", why);
@@ -775,7 +775,7 @@ ctl_apid_start(struct ctl *c, int wait_ms, pid_t *pid, char *why, size_t whylen)
 		ctl_err("apid %s", why);
 		return -1;
 	}
-	start = ctl_now_ms();
+	start = loop_now_ms();
 	for (;;) {
 		if (waitpid(*pid, &status, WNOHANG) == *pid) {
 			ctl_err("apid exited during start-up (%s %d); its log:",
@@ -789,7 +789,7 @@ ctl_apid_start(struct ctl *c, int wait_ms, pid_t *pid, char *why, size_t whylen)
 		}
 		if (ctl_status_of(c, "apid", &st, 1) == 0)
 			return 0;
-		if (ctl_now_ms() - start >= (uint64_t)wait_ms || ctl_expired(c))
+		if (loop_now_ms() - start >= (uint64_t)wait_ms || ctl_expired(c))
 			break;
 		ctl_sleep_ms(50);
 	}
@@ -846,10 +846,10 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			 * A process killed while in fsync (or still exiting) keeps
 			 * its lock for a moment: give it time to go.
 			 */
-			start = ctl_now_ms();
+			start = loop_now_ms();
 			while (ctl_lock_holder(c, ctl_daemons[i]) != 0 &&
 			    ctl_status_of(c, ctl_daemons[i], &st, 1) != 0 &&
-			    ctl_now_ms() - start < (uint64_t)wait_ms && !ctl_expired(c))
+			    loop_now_ms() - start < (uint64_t)wait_ms && !ctl_expired(c))
 				ctl_sleep_ms(50);
 			if (ctl_status_of(c, ctl_daemons[i], &st, 1) == 0) {
 				ready[i] = 1;
@@ -872,8 +872,8 @@ ctl_up(struct ctl *c, int argc, char **argv)
 			failed++;
 		}
 	}
-	start = ctl_now_ms();
-	while (!failed && nready < 3 && ctl_now_ms() - start < (uint64_t)wait_ms &&
+	start = loop_now_ms();
+	while (!failed && nready < 3 && loop_now_ms() - start < (uint64_t)wait_ms &&
 	    !ctl_expired(c)) {
 		for (i = 0; i < 3; i++) {
 			if (ready[i] || pids[i] <= 0)

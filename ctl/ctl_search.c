@@ -396,7 +396,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		arr = json_array();
 	memset(&pg, 0, sizeof(pg));
-	deadline = ctl_now_ms() + (uint64_t)timeout_ms;
+	deadline = loop_now_ms() + (uint64_t)timeout_ms;
 	memcpy(f.id, id.id, sizeof(f.id));
 	f.offset = -1;
 	f.max = IPC_SEARCH_FETCH_MAX;
@@ -424,11 +424,11 @@ ctl_search(struct ctl *c, int argc, char **argv)
 		fflush(stdout);
 		if (pg.status == IPC_SEARCH_DONE)
 			break;
-		if (ctl_now_ms() >= deadline)
+		if (loop_now_ms() >= deadline)
 			break;
 		if (pg.count == 0)
-			ctl_sleep_ms((int)(deadline - ctl_now_ms() < CTL_SEARCH_POLL_MS ?
-			    deadline - ctl_now_ms() : CTL_SEARCH_POLL_MS));
+			ctl_sleep_ms((int)(deadline - loop_now_ms() < CTL_SEARCH_POLL_MS ?
+			    deadline - loop_now_ms() : CTL_SEARCH_POLL_MS));
 	}
 	ctl_search_stop(c, &id);
 	if (arr != NULL)

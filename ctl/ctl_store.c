@@ -443,7 +443,7 @@ ctl_add_bulk(struct ctl *c, int fd, const char *path, const char *base, uint32_t
 				snprintf(err, sizeof(err), "no time left");
 				break;
 			}
-			deadline = ctl_now_ms() + (uint64_t)wait;
+			deadline = loop_now_ms() + (uint64_t)wait;
 			if ((rc = ctl_bulk_send(bfd, next_rid, ctl_buf, (size_t)n, deadline,
 			    &ctl_add_stop, err, sizeof(err))) != 0)
 				break;
@@ -458,7 +458,7 @@ ctl_add_bulk(struct ctl *c, int fd, const char *path, const char *base, uint32_t
 				snprintf(err, sizeof(err), "no time left");
 			} else
 				rc = ctl_bulk_recv(bfd, &rid, rep, sizeof(rep), &replen,
-				    ctl_now_ms() + (uint64_t)wait, &ctl_add_stop, err,
+				    loop_now_ms() + (uint64_t)wait, &ctl_add_stop, err,
 				    sizeof(err));
 		}
 		if (rc != 0) {

@@ -1,20 +1,11 @@
 /*
- * ctl_util.c — small helpers every verb of peernetctl uses: the monotonic
- * clock, sleeping, and sizes for humans.
+ * ctl_util.c — small helpers every verb of peernetctl uses:
+ * sleeping and sizes for humans.
  */
 #include <stdio.h>
 #include <time.h>
 
 #include "ctl.h"
-
-uint64_t
-ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void
 ctl_sleep_ms(int ms)

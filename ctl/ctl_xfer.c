@@ -314,7 +314,7 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 		ctl_err("probe: malformed reply from netd");
 		return 1;
 	}
-	last_change = ctl_now_ms();
+	last_change = loop_now_ms();
 	for (;;) {
 		if ((rc = xc_poll(c, number, &x)) == -1)
 			return 1;
@@ -326,8 +326,8 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 			break;
 		if (x.done != last_done) {
 			last_done = x.done;
-			last_change = ctl_now_ms();
-		} else if (ctl_now_ms() - last_change > XC_STALL_MS) {
+			last_change = loop_now_ms();
+		} else if (loop_now_ms() - last_change > XC_STALL_MS) {
 			ctl_err("probe: no progress for %d s: giving up waiting",
 			    XC_STALL_MS / 1000);
 			return 1;

@@ -244,13 +244,13 @@ ctl_denied(struct ctl *c, const char *what)
 int
 ctl_expired(const struct ctl *c)
 {
-	return c->deadline != 0 && ctl_now_ms() >= c->deadline;
+	return c->deadline != 0 && loop_now_ms() >= c->deadline;
 }
 
 int
 ctl_left_ms(const struct ctl *c, int cap)
 {
-	uint64_t now = ctl_now_ms();
+	uint64_t now = loop_now_ms();
 
 	if (c->deadline == 0)
 		return cap;
@@ -337,7 +337,7 @@ ctl_call_wait(struct ctl *c, const char *daemon, const void *req, size_t len,
 {
 	char path[PATH_MAX], err[512], reason[IPC_STR_MAX];
 	struct ipc_hdr h;
-	uint64_t start = ctl_now_ms();
+	uint64_t start = loop_now_ms();
 	uint16_t status;
 	int rc, sys_errno, wait = ctl_left_ms(c, wait_ms);
 
@@ -586,7 +586,7 @@ main(int argc, char **argv)
 	}
 	/* The whole verb is bounded from here: hung daemons included. */
 	if (c.timeout_given)
-		c.deadline = ctl_now_ms() + (uint64_t)c.timeout_ms;
+		c.deadline = loop_now_ms() + (uint64_t)c.timeout_ms;
 	if (optind >= argc) {
 		ctl_err("no verb given");
 		ctl_usage(stderr);

@@ -41,7 +41,6 @@
 
 static uint8_t bs_raw[WIRE_PACKET_MAX];
 static uint8_t bs_plain[WIRE_PACKET_MAX];
-static uint8_t bs_out[WIRE_PACKET_MAX + 128];
 static uint8_t bs_payload[WIRE_PACKET_MAX];
 
 struct bs {
@@ -51,13 +50,6 @@ struct bs {
 	int			fd;
 	uint16_t		port;
 };
-
-static void __attribute__((noreturn))
-bs_die(const char *what)
-{
-	fprintf(stderr, "badsharer: %s\n", what);
-	exit(2);
-}
 
 static int
 bs_u64(const char *s, uint64_t *v)
@@ -76,14 +68,9 @@ bs_u64(const char *s, uint64_t *v)
 static void
 bs_send(struct bs *b, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	size_t out;
-
-	if (wire_packet_encode(bs_out, sizeof(bs_out), &out, &b->me, b->target_pub, cmd,
-	    seq, payload, len) != 0)
-		bs_die("packet encode failed");
-	if (sendto(b->fd, bs_out, out, 0, (const struct sockaddr *)&b->target,
-	    sizeof(b->target)) != (ssize_t)out)
-		bs_die("sendto");
+	if (tool_send(b->fd, &b->me, b->target_pub, &b->target, cmd, seq, payload,
+	    len) < 0)
+		tool_die("sendto");
 }
 
 struct bs_seen {
@@ -170,29 +157,15 @@ main(int argc, char **argv)
 	struct sockaddr_in want, got;
 	struct wire_announce a;
 	struct wire_transfer t;
-	socklen_t sl = sizeof(got);
 	const char *bind_spec = "127.0.6.9:0";
 	double secs = 3;
 	size_t len;
-	int c, big = 4 << 20;
+	int c;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (ident_crypto_init() != 0 || sodium_init() < 0)
-		bs_die("crypto init");
-	while ((c = getopt(argc, argv, "b:t:")) != -1) {
-		switch (c) {
-		case 'b':
-			bind_spec = optarg;
-			break;
-		case 't':
-			secs = atof(optarg);
-			if (secs <= 0 || secs > 60)
-				bs_die("-t must be 0..60 seconds");
-			break;
-		default:
+	tool_start();
+	while ((c = getopt(argc, argv, "b:t:")) != -1)
+		if (!tool_opt(c, optarg, &bind_spec, &secs, 60))
 			bs_usage();
-		}
-	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 5 || argc > 6)
@@ -200,38 +173,27 @@ main(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	memset(&t, 0, sizeof(t));
 	if (ident_generate(&b.me) != 0)
-		bs_die("ident_generate");
-	if (ident_pubkey_from_hex(argv[0], b.target_pub) != 0)
-		bs_die("bad target peer ID");
-	if (tool_parse_ipv4(argv[1], &b.target) != 0)
-		bs_die("bad target address");
+		tool_die("ident_generate");
+	tool_target(argv[0], argv[1], b.target_pub, &b.target);
 	if (strlen(argv[2]) != 64 || hex_decode(t.hash, 32, argv[2]) != 32)
-		bs_die("bad hash");
+		tool_die("bad hash");
 	if (bs_u64(argv[3], &t.offset) != 0 || bs_u64(argv[4], &t.limit) != 0)
-		bs_die("bad offset or limit");
+		tool_die("bad offset or limit");
 	t.protocol = WIRE_TRANSFER_PROTO_UDT;
 	if (argc == 6)
 		t.protocol = (uint8_t)atoi(argv[5]);
 	if (tool_parse_ipv4(bind_spec, &want) != 0)
-		bs_die("bad -b address");
-	if ((b.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		bs_die("socket");
-	setsockopt(b.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	if (bind(b.fd, (const struct sockaddr *)&want, sizeof(want)) == -1 ||
-	    getsockname(b.fd, (struct sockaddr *)&got, &sl) == -1)
-		bs_die("cannot bind -b address");
+		tool_die("bad -b address");
+	if ((b.fd = tool_udp_bind(&want, 4 << 20, &got)) == -1)
+		tool_die("cannot bind -b address");
 	b.port = ntohs(got.sin_port);
 
 	/* Become a registered peer: an Announcement (FIND_SELF) and its Response. */
 	memset(&s, 0, sizeof(s));
 	randombytes_buf(&s.ann_seq, sizeof(s.ann_seq));
 	memset(&a, 0, sizeof(a));
-	a.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
-	a.hdr.actions = WIRE_ACTION_FIND_SELF;
-	if (wire_msg_hdr_set_ua(&a.hdr, BS_UA) != 0 ||
-	    wire_announce_encode(bs_payload, sizeof(bs_payload), &len, &a) != 0)
-		bs_die("announcement encode failed");
-	wire_msg_set_ports(bs_payload, len, b.port, 0);
+	len = tool_announce(bs_payload, sizeof(bs_payload), &a, BS_UA,
+	    WIRE_ACTION_FIND_SELF, b.port, 0);
 	bs_send(&b, WIRE_CMD_ANNOUNCEMENT, s.ann_seq, bs_payload, len);
 	bs_wait(&b, &s, loop_now_ms() + 3000, 1);
 	if (!s.response) {
@@ -245,7 +207,7 @@ main(int argc, char **argv)
 	memcpy(t.transfer_id, s.id, sizeof(s.id));
 	randombytes_buf(&s.req_seq, sizeof(s.req_seq));
 	if (wire_transfer_encode(bs_payload, sizeof(bs_payload), &len, &t) != 0)
-		bs_die("transfer encode failed");
+		tool_die("transfer encode failed");
 	bs_send(&b, WIRE_CMD_TRANSFER, s.req_seq, bs_payload, len);
 	bs_wait(&b, &s, loop_now_ms() + (uint64_t)(secs * 1000), 0);
 	printf("{\"announced\":true,\"not_available\":%d,\"terminate\":%d,\"lite\":%d,"

@@ -35,6 +35,8 @@
 #include <sodium.h>
 
 #include "ident.h"
+#include "loop.h"
+#include "tool.h"
 #include "wire_msg.h"
 #include "wire_packet.h"
 
@@ -43,15 +45,7 @@
 
 static uint8_t cw_raw[WIRE_PACKET_MAX];
 static uint8_t cw_plain[WIRE_PACKET_MAX];
-static uint8_t cw_out[WIRE_PACKET_MAX + 128];
 static uint8_t cw_payload[WIRE_PACKET_MAX];
-
-static void __attribute__((noreturn))
-cw_die(const char *what)
-{
-	fprintf(stderr, "chainwatch: %s\n", what);
-	exit(2);
-}
 
 static uint64_t
 cw_ms(clockid_t clk)
@@ -60,27 +54,6 @@ cw_ms(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int
-cw_parse_addr(const char *s, struct sockaddr_in *sa)
-{
-	char ip[64];
-	const char *colon = strrchr(s, ':');
-	long port;
-	char *end;
-
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
 struct cw {
@@ -94,24 +67,8 @@ struct cw {
 static void
 cw_send(struct cw *c, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	size_t out;
-
-	if (wire_packet_encode(cw_out, sizeof(cw_out), &out, &c->me, c->target_pub,
-	    cmd, seq, payload, len) != 0)
-		cw_die("packet encode failed");
-	(void)sendto(c->fd, cw_out, out, 0, (const struct sockaddr *)&c->target,
-	    sizeof(c->target));
-}
-
-/* Our header: IPv4 listener, no chain, optional user agent. */
-static void
-cw_hdr(struct wire_msg_hdr *h, int with_ua, uint8_t actions)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = WIRE_FEATURE_IPV4_LISTEN;
-	h->actions = actions;
-	if (with_ua && wire_msg_hdr_set_ua(h, CW_UA) != 0)
-		cw_die("user agent");
+	(void)tool_send(c->fd, &c->me, c->target_pub, &c->target, cmd, seq, payload,
+	    len);
 }
 
 static void
@@ -122,10 +79,8 @@ cw_first_contact(struct cw *c)
 	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	cw_hdr(&a.hdr, 1, WIRE_ACTION_FIND_SELF);
-	if (wire_announce_encode(cw_payload, sizeof(cw_payload), &len, &a) != 0)
-		cw_die("announcement encode failed");
-	wire_msg_set_ports(cw_payload, len, c->port, 0);
+	len = tool_announce(cw_payload, sizeof(cw_payload), &a, CW_UA,
+	    WIRE_ACTION_FIND_SELF, c->port, 0);
 	cw_send(c, WIRE_CMD_ANNOUNCEMENT, seq, cw_payload, len);
 }
 
@@ -137,9 +92,9 @@ cw_answer(struct cw *c, uint32_t seq, int with_ua)
 	size_t len;
 
 	memset(&r, 0, sizeof(r));
-	cw_hdr(&r.hdr, with_ua, WIRE_ACTION_SEQUENCE_LAST);
+	tool_hdr(&r.hdr, with_ua ? CW_UA : NULL, WIRE_ACTION_SEQUENCE_LAST);
 	if (wire_response_encode(cw_payload, sizeof(cw_payload), &len, &r) != 0)
-		cw_die("response encode failed");
+		tool_die("response encode failed");
 	wire_msg_set_ports(cw_payload, len, c->port, 0);
 	cw_send(c, WIRE_CMD_RESPONSE, seq, cw_payload, len);
 }
@@ -201,37 +156,30 @@ main(int argc, char **argv)
 	while ((ch = getopt(argc, argv, "b:t:")) != -1) {
 		switch (ch) {
 		case 'b':
-			if (cw_parse_addr(optarg, &bind_to) != 0)
-				cw_die("bad -b address");
+			if (tool_parse_ipv4(optarg, &bind_to) != 0)
+				tool_die("bad -b address");
 			break;
 		case 't':
 			secs = strtol(optarg, NULL, 10);
 			if (secs < 1 || secs > 600)
-				cw_die("-t: 1..600 seconds");
+				tool_die("-t: 1..600 seconds");
 			break;
 		default:
-			cw_die("usage: chainwatch [-b IP:PORT] -t SECONDS PUB IP:PORT");
+			tool_die("usage: chainwatch [-b IP:PORT] -t SECONDS PUB IP:PORT");
 		}
 	}
 	if (argc - optind != 2)
-		cw_die("usage: chainwatch [-b IP:PORT] -t SECONDS PUB IP:PORT");
+		tool_die("usage: chainwatch [-b IP:PORT] -t SECONDS PUB IP:PORT");
 	if (ident_crypto_init() != 0 || ident_generate(&c.me) != 0)
-		cw_die("identity");
-	if (ident_pubkey_from_hex(argv[optind], c.target_pub) != 0)
-		cw_die("bad peer ID");
-	if (cw_parse_addr(argv[optind + 1], &c.target) != 0)
-		cw_die("bad target address");
+		tool_die("identity");
+	tool_target(argv[optind], argv[optind + 1], c.target_pub, &c.target);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if ((c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(c.fd, (const struct sockaddr *)&bind_to, sizeof(bind_to)) == -1)
-		cw_die("socket");
-	sl = sizeof(got);
-	if (getsockname(c.fd, (struct sockaddr *)&got, &sl) == -1)
-		cw_die("getsockname");
+	if ((c.fd = tool_udp_bind(&bind_to, 0, &got)) == -1)
+		tool_die("socket");
 	c.port = ntohs(got.sin_port);
-	deadline = cw_ms(CLOCK_MONOTONIC) + (uint64_t)secs * 1000;
+	deadline = loop_now_ms() + (uint64_t)secs * 1000;
 	cw_first_contact(&c);
-	while ((now = cw_ms(CLOCK_MONOTONIC)) < deadline && handled < CW_MAX_PKTS) {
+	while ((now = loop_now_ms()) < deadline && handled < CW_MAX_PKTS) {
 		pfd.fd = c.fd;
 		pfd.events = POLLIN;
 		rc = poll(&pfd, 1, (int)(deadline - now));

@@ -38,6 +38,8 @@
 
 #include "hex.h"
 #include "ident.h"
+#include "loop.h"
+#include "tool.h"
 #include "wire_msg.h"
 #include "wire_packet.h"
 
@@ -93,62 +95,7 @@ struct fp {
 
 static uint8_t fp_raw[WIRE_PACKET_MAX];
 static uint8_t fp_plain[WIRE_PACKET_MAX];
-static uint8_t fp_out[WIRE_PACKET_MAX + 128];
 static uint8_t fp_payload[WIRE_PACKET_MAX];
-
-static void __attribute__((noreturn))
-fp_die(const char *what)
-{
-	fprintf(stderr, "fakepeer: %s\n", what);
-	exit(2);
-}
-
-static uint64_t
-fp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int
-fp_parse_addr(const char *s, struct sockaddr_in *sa)
-{
-	char ip[64];
-	const char *colon = strrchr(s, ':');
-	long port;
-	char *end;
-
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
-static int
-fp_bind(const struct sockaddr_in *want, struct sockaddr_in *got)
-{
-	socklen_t sl = sizeof(*got);
-	int fd, big = 4 << 20;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	if (bind(fd, (const struct sockaddr *)want, sizeof(*want)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)got, &sl) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* --- sending ------------------------------------------------------------ */
 
@@ -157,17 +104,14 @@ static long
 fp_send(struct fp *f, int fd, uint8_t cmd, uint32_t seq, const uint8_t *payload,
     size_t len, const struct ident *as)
 {
-	size_t out;
+	long out;
 
-	if (wire_packet_encode(fp_out, sizeof(fp_out), &out, as ? as : &f->me,
-	    f->target_pub, cmd, seq, payload, len) != 0)
-		fp_die("packet encode failed");
-	if (sendto(fd, fp_out, out, 0, (const struct sockaddr *)&f->target,
-	    sizeof(f->target)) != (ssize_t)out)
+	if ((out = tool_send(fd, as ? as : &f->me, f->target_pub, &f->target, cmd,
+	    seq, payload, len)) < 0)
 		return -1;
 	f->tx_pkts++;
-	f->tx_bytes += out;
-	return (long)out;
+	f->tx_bytes += (uint64_t)out;
+	return out;
 }
 
 /* Sends raw bytes verbatim to the target (a replay). */
@@ -182,32 +126,17 @@ fp_resend(struct fp *f, const uint8_t *raw, size_t n)
 	return (long)n;
 }
 
-static void
-fp_hdr(struct fp *f, struct wire_msg_hdr *h, int with_ua, uint8_t actions)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = WIRE_FEATURE_IPV4_LISTEN;
-	h->actions = actions;
-	if (with_ua && wire_msg_hdr_set_ua(h, FP_UA) != 0)
-		fp_die("user agent");
-	(void)f;
-}
-
 static size_t
 fp_announce_payload(struct fp *f, int with_ua, uint8_t actions,
     const uint8_t *keys, size_t nkeys)
 {
 	struct wire_announce a;
-	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	fp_hdr(f, &a.hdr, with_ua, actions);
 	a.find_peer = keys;
 	a.n_find_peer = nkeys;
-	if (wire_announce_encode(fp_payload, sizeof(fp_payload), &len, &a) != 0)
-		fp_die("announcement encode failed");
-	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
-	return len;
+	return tool_announce(fp_payload, sizeof(fp_payload), &a,
+	    with_ua ? FP_UA : NULL, actions, f->port_internal, f->port_external);
 }
 
 /*
@@ -223,7 +152,7 @@ fp_bogus_record(struct fp *f, const struct sockaddr_in *at,
 	char hex[2 * PEERNET_PUBKEY_BYTES + 1];
 
 	if (ident_generate(&id) != 0)
-		fp_die("ident_generate");
+		tool_die("ident_generate");
 	memset(r, 0, sizeof(*r));
 	memcpy(r->peer_id, id.pub, sizeof(r->peer_id));
 	memcpy(r->ipv4, &at->sin_addr, 4);
@@ -279,7 +208,7 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 				    (unsigned)j);
 
 				if (at == NULL)
-					fp_die("no boot_repeat sink");
+					tool_die("no boot_repeat sink");
 				fp_bogus_record(f, at, &pool[j]);
 			}
 			pool_ready = 1;
@@ -291,7 +220,7 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 			if (own_first && j == 0)
 				at = &f->target;
 			if (at == NULL)
-				fp_die("no sink of that kind");
+				tool_die("no sink of that kind");
 			fp_bogus_record(f, at, &recs[i][j]);
 		}
 		h2p[i].key = keys + 32 * i;
@@ -300,11 +229,11 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 		h2p[i].more_follow = 0;
 	}
 	memset(&r, 0, sizeof(r));
-	fp_hdr(f, &r.hdr, 0, last ? WIRE_ACTION_SEQUENCE_LAST : 0);
+	tool_hdr(&r.hdr, NULL, last ? WIRE_ACTION_SEQUENCE_LAST : 0);
 	r.h2p = h2p;
 	r.n_h2p = nkeys;
 	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
-		fp_die("response encode failed");
+		tool_die("response encode failed");
 	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
 	return len;
 }
@@ -339,7 +268,7 @@ fp_wait(struct fp *f, uint64_t until_ms, fp_on_packet fn, void *arg,
 
 	if (until_ms > f->deadline_ms)
 		until_ms = f->deadline_ms;
-	while ((now = fp_now()) < until_ms && handled < FP_MAX_RECV &&
+	while ((now = loop_now_ms()) < until_ms && handled < FP_MAX_RECV &&
 	    (stop == NULL || *stop == 0)) {
 		pfd[0].fd = f->fd;
 		pfd[0].events = POLLIN;
@@ -354,7 +283,7 @@ fp_wait(struct fp *f, uint64_t until_ms, fp_on_packet fn, void *arg,
 		np = poll(pfd, (nfds_t)(2 + f->nsinks), (int)(until_ms - now));
 		if (np <= 0) {
 			if (np == -1 && errno != EINTR)
-				fp_die("poll");
+				tool_die("poll");
 			continue;
 		}
 		for (i = 0; i < f->nsinks; i++) {
@@ -439,9 +368,9 @@ fp_answer_like_reference(struct fp *f, const struct fp_rx *rx)
 	    wire_announce_decode(rx->pkt.payload, rx->pkt.payload_len, &a) != 0)
 		return;
 	memset(&r, 0, sizeof(r));
-	fp_hdr(f, &r.hdr, a.hdr.ua_len > 0, WIRE_ACTION_SEQUENCE_LAST);
+	tool_hdr(&r.hdr, a.hdr.ua_len > 0 ? FP_UA : NULL, WIRE_ACTION_SEQUENCE_LAST);
 	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
-		fp_die("response encode failed");
+		tool_die("response encode failed");
 	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
 	fp_send(f, rx->fd, WIRE_CMD_RESPONSE, rx->pkt.sequence, fp_payload, len, NULL);
 }
@@ -498,7 +427,7 @@ fp_do_announce(struct fp *f, struct fp_announce *a, uint64_t wait_ms)
 	len = fp_announce_payload(f, 1, WIRE_ACTION_FIND_SELF, NULL, 0);
 	if (fp_send(f, f->fd, WIRE_CMD_ANNOUNCEMENT, a->seq, fp_payload, len, NULL) < 0)
 		return -1;
-	fp_wait(f, fp_now() + wait_ms, fp_on_announce_reply, a, &a->got);
+	fp_wait(f, loop_now_ms() + wait_ms, fp_on_announce_reply, a, &a->got);
 	return a->got ? 0 : -1;
 }
 
@@ -552,17 +481,17 @@ cmd_replay(struct fp *f, long n)
 	memset(&r, 0, sizeof(r));
 	randombytes_buf(&r.seq, sizeof(r.seq));
 	if ((len = fp_send(f, f->fd, WIRE_CMD_PING, r.seq, NULL, 0, NULL)) < 0)
-		fp_die("send");
-	memcpy(copy, fp_out, (size_t)len);
+		tool_die("send");
+	memcpy(copy, tool_out, (size_t)len);
 	/* Let the original be processed first: the replays must lose the race. */
-	fp_wait(f, fp_now() + 300, fp_on_replay, &r, NULL);
+	fp_wait(f, loop_now_ms() + 300, fp_on_replay, &r, NULL);
 	for (i = 0; i < n; i++) {
 		if (fp_resend(f, copy, (size_t)len) > 0)
 			sent++;
 		if (i % 50 == 49)
-			fp_wait(f, fp_now() + 5, fp_on_replay, &r, NULL);
+			fp_wait(f, loop_now_ms() + 5, fp_on_replay, &r, NULL);
 	}
-	fp_wait(f, fp_now() + 1000, fp_on_replay, &r, NULL);
+	fp_wait(f, loop_now_ms() + 1000, fp_on_replay, &r, NULL);
 	printf("{\"sent\":%ld,\"replays\":%ld,\"bytes\":%ld,\"pongs\":%llu,"
 	    "\"announcements\":%llu,\"other\":%llu}\n", sent + 1, sent, len,
 	    (unsigned long long)r.pongs, (unsigned long long)r.announcements,
@@ -579,13 +508,13 @@ fp_add_sink(struct fp *f, const char *spec, enum fp_sink_kind kind)
 	struct sockaddr_in want;
 
 	if (f->nsinks >= FP_MAX_SINKS)
-		fp_die("too many sinks");
-	if (fp_parse_addr(spec, &want) != 0)
-		fp_die("bad sink address");
+		tool_die("too many sinks");
+	if (tool_parse_ipv4(spec, &want) != 0)
+		tool_die("bad sink address");
 	s = &f->sinks[f->nsinks];
 	memset(s, 0, sizeof(*s));
-	if ((s->fd = fp_bind(&want, &s->addr)) == -1)
-		fp_die("cannot bind a sink");
+	if ((s->fd = tool_udp_bind(&want, 4 << 20, &s->addr)) == -1)
+		tool_die("cannot bind a sink");
 	s->kind = kind;
 	f->nsinks++;
 }
@@ -643,9 +572,9 @@ cmd_unsolicited(struct fp *f, long n)
 		    i % 2, 0);
 		fp_send(f, f->fd, WIRE_CMD_RESPONSE, seq, fp_payload, len, NULL);
 		if (i % 50 == 49)
-			fp_wait(f, fp_now() + 5, NULL, NULL, NULL);
+			fp_wait(f, loop_now_ms() + 5, NULL, NULL, NULL);
 	}
-	fp_wait(f, fp_now() + 1500, NULL, NULL, NULL);
+	fp_wait(f, loop_now_ms() + 1500, NULL, NULL, NULL);
 	printf("{\"sent\":%ld,\"bytes_sent\":%llu,", n,
 	    (unsigned long long)(f->tx_bytes - tx0));
 	fp_print_sinks(f);
@@ -766,7 +695,7 @@ cmd_poison(struct fp *f, long n)
 	memset(&p, 0, sizeof(p));
 	p.nonfinal = n;
 	fprintf(stderr, "fakepeer: serving lies until the deadline\n");
-	while ((now = fp_now()) < f->deadline_ms) {
+	while ((now = loop_now_ms()) < f->deadline_ms) {
 		/*
 		 * Once a second, while known to the node: an Announcement with
 		 * wrong self-reported ports (answered like any other).
@@ -862,12 +791,12 @@ cmd_reflect(struct fp *f, long nkeys)
 	int k;
 
 	if (nkeys < 1 || nkeys > 2048)
-		fp_die("NKEYS must be 1..2048");
+		tool_die("NKEYS must be 1..2048");
 	randombytes_buf(keys, 32 * (size_t)nkeys);
 	printf("{");
 	for (k = 0; k < 3; k++) {
 		if (ident_generate(&id) != 0)
-			fp_die("ident_generate");
+			tool_die("ident_generate");
 		f->me = id;	/* replies are encrypted to this identity */
 		memset(&r, 0, sizeof(r));
 		if (k == 0)
@@ -879,7 +808,7 @@ cmd_reflect(struct fp *f, long nkeys)
 			sz = fp_send(f, f->fd, WIRE_CMD_ANNOUNCEMENT, randombytes_random(),
 			    fp_payload, len, NULL);
 		}
-		fp_wait(f, fp_now() + 1000, fp_on_reflect, &r, NULL);
+		fp_wait(f, loop_now_ms() + 1000, fp_on_reflect, &r, NULL);
 		printf("%s\"%s\":{\"sent\":%ld,\"back_pkts\":%llu,\"back_bytes\":%llu}",
 		    k ? "," : "", names[k], sz, (unsigned long long)r.pkts,
 		    (unsigned long long)r.bytes);
@@ -908,7 +837,7 @@ fp_traverse_payload(struct fp *f, uint8_t *buf, size_t cap, const uint8_t target
 	alen = fp_announce_payload(f, 1, WIRE_ACTION_FIND_SELF, NULL, 0);
 	if (wire_packet_encode(emb, sizeof(emb), &elen, emb_from, target,
 	    WIRE_CMD_ANNOUNCEMENT, seq, fp_payload, alen) != 0)
-		fp_die("embedded packet encode failed");
+		tool_die("embedded packet encode failed");
 	memset(&t, 0, sizeof(t));
 	memcpy(t.target, target, 33);
 	memcpy(t.relay, relay, 33);
@@ -919,7 +848,7 @@ fp_traverse_payload(struct fp *f, uint8_t *buf, size_t cap, const uint8_t target
 		t.addr = *addr;
 	if (wire_traverse_encode(buf, cap, &len, &t) != 0 ||
 	    wire_traverse_sign(buf, len, signer) != 0)
-		fp_die("traverse encode failed");
+		tool_die("traverse encode failed");
 	if (flip)
 		buf[76 + elen + 20] ^= 0x01;
 	return len;
@@ -939,7 +868,7 @@ fp_wait_alt_response(struct fp *f, const struct ident *to, uint32_t seq, uint64_
 
 	if (f->alt_fd < 0)
 		return 0;
-	while ((now = fp_now()) < until && now < f->deadline_ms && n < 1000) {
+	while ((now = loop_now_ms()) < until && now < f->deadline_ms && n < 1000) {
 		pfd.fd = f->alt_fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)(until - now)) <= 0)
@@ -989,9 +918,9 @@ cmd_traverse(struct fp *f, const char *kind, const char *other_hex)
 	int i, count = 1, answered = -1;
 
 	if (other_hex != NULL && ident_pubkey_from_hex(other_hex, other) != 0)
-		fp_die("bad OTHER peer ID");
+		tool_die("bad OTHER peer ID");
 	if (ident_generate(&x) != 0 || ident_generate(&y) != 0)
-		fp_die("ident_generate");
+		tool_die("ident_generate");
 	if (fp_do_announce(f, &a, 3000) != 0) {
 		printf("{\"error\":\"no response to the announcement\"}\n");
 		return 1;
@@ -1000,7 +929,7 @@ cmd_traverse(struct fp *f, const char *kind, const char *other_hex)
 	memset(&addr, 0, sizeof(addr));
 	if (strcmp(kind, "deliver") == 0 || strcmp(kind, "deliver_forged") == 0) {
 		if (f->alt_fd < 0)
-			fp_die("deliver needs -a IP:PORT");
+			tool_die("deliver needs -a IP:PORT");
 		memcpy(addr.ipv4, &f->alt.sin_addr, 4);
 		addr.ipv4_port = ntohs(f->alt.sin_port);
 		len = fp_traverse_payload(f, buf, sizeof(buf), f->target_pub, f->me.pub,
@@ -1016,25 +945,25 @@ cmd_traverse(struct fp *f, const char *kind, const char *other_hex)
 		    &f->me, &f->me, seq, NULL, 0);
 	else {
 		if (other_hex == NULL)
-			fp_die("this kind needs OTHER_PEER_ID");
+			tool_die("this kind needs OTHER_PEER_ID");
 		if (strcmp(kind, "flood") == 0)
 			count = 20;
 		else if (strcmp(kind, "expired") == 0)
 			exp = now - 3600;
 		else if (strcmp(kind, "valid") != 0 && strcmp(kind, "forge_sig") != 0 &&
 		    strcmp(kind, "signer") != 0)
-			fp_die("unknown traverse kind");
+			tool_die("unknown traverse kind");
 		len = fp_traverse_payload(f, buf, sizeof(buf), other, f->target_pub, exp,
 		    strcmp(kind, "signer") == 0 ? &x : &f->me, &f->me, seq, NULL,
 		    strcmp(kind, "forge_sig") == 0);
 	}
 	for (i = 0; i < count; i++)
 		if (fp_send(f, f->fd, WIRE_CMD_TRAVERSE, 0, buf, len, NULL) < 0)
-			fp_die("send");
+			tool_die("send");
 	if (strncmp(kind, "deliver", 7) == 0)
-		answered = fp_wait_alt_response(f, &x, seq, fp_now() + 1500);
+		answered = fp_wait_alt_response(f, &x, seq, loop_now_ms() + 1500);
 	else
-		fp_wait(f, fp_now() + 500, NULL, NULL, NULL);
+		fp_wait(f, loop_now_ms() + 500, NULL, NULL, NULL);
 	printf("{\"kind\":\"%s\",\"sent\":%d,\"bytes\":%zu,\"answered\":%d}\n", kind, count,
 	    len, answered);
 	ident_wipe(&x);
@@ -1068,7 +997,7 @@ fp_count(const char *s)
 	long v = strtol(s, &end, 10);
 
 	if (*end != '\0' || v < 0 || v > FP_MAX_N)
-		fp_die("N must be 0..10000");
+		tool_die("N must be 0..10000");
 	return v;
 }
 
@@ -1082,31 +1011,21 @@ main(int argc, char **argv)
 	int c, k, ports_given = 0;
 	unsigned pi, pe;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (ident_crypto_init() != 0 || sodium_init() < 0)
-		fp_die("crypto init");
+	tool_start();
 	f.alt_fd = -1;
 	while ((c = getopt(argc, argv, "k:b:t:o:s:p:a:")) != -1) {
 		switch (c) {
 		case 'a':
-			if (fp_parse_addr(optarg, &want) != 0 ||
-			    (f.alt_fd = fp_bind(&want, &f.alt)) == -1)
-				fp_die("cannot bind -a address");
+			if (tool_parse_ipv4(optarg, &want) != 0 ||
+			    (f.alt_fd = tool_udp_bind(&want, 4 << 20, &f.alt)) == -1)
+				tool_die("cannot bind -a address");
 			break;
 		case 'k':
 			keyfile = optarg;
 			break;
-		case 'b':
-			bind_spec = optarg;
-			break;
-		case 't':
-			secs = atof(optarg);
-			if (secs <= 0 || secs > 600)
-				fp_die("-t must be 0..600 seconds");
-			break;
 		case 'o':
 			if ((f.bogus_out = fopen(optarg, "w")) == NULL)
-				fp_die("cannot open -o file");
+				tool_die("cannot open -o file");
 			break;
 		case 's': {
 			char *eq = strchr(optarg, '=');
@@ -1130,7 +1049,8 @@ main(int argc, char **argv)
 			ports_given = 1;
 			break;
 		default:
-			fp_usage();
+			if (!tool_opt(c, optarg, &bind_spec, &secs, 600))
+				fp_usage();
 		}
 	}
 	argc -= optind;
@@ -1144,11 +1064,11 @@ main(int argc, char **argv)
 
 		if (rc == IDENT_ERR_NOENT) {
 			if (ident_generate(&f.me) != 0 || ident_save(&f.me, keyfile) != 0)
-				fp_die("cannot create the key file");
+				tool_die("cannot create the key file");
 		} else if (rc != 0)
-			fp_die(ident_strerror(rc));
+			tool_die(ident_strerror(rc));
 	} else if (ident_generate(&f.me) != 0)
-		fp_die("ident_generate");
+		tool_die("ident_generate");
 	if (strcmp(cmd, "id") == 0) {
 		char hex[2 * PEERNET_PUBKEY_BYTES + 1];
 
@@ -1158,18 +1078,15 @@ main(int argc, char **argv)
 	}
 	if (argc < 3)
 		fp_usage();
-	if (ident_pubkey_from_hex(argv[1], f.target_pub) != 0)
-		fp_die("bad target peer ID");
+	tool_target(argv[1], argv[2], f.target_pub, &f.target);
 	ident_node_id(f.target_pub, f.target_node);
-	if (fp_parse_addr(argv[2], &f.target) != 0)
-		fp_die("bad target address");
-	if (fp_parse_addr(bind_spec, &want) != 0)
-		fp_die("bad -b address");
-	if ((f.fd = fp_bind(&want, &f.bound)) == -1)
-		fp_die("cannot bind -b address");
+	if (tool_parse_ipv4(bind_spec, &want) != 0)
+		tool_die("bad -b address");
+	if ((f.fd = tool_udp_bind(&want, 4 << 20, &f.bound)) == -1)
+		tool_die("cannot bind -b address");
 	if (!ports_given)
 		f.port_internal = ntohs(f.bound.sin_port);
-	f.deadline_ms = fp_now() + (uint64_t)(secs * 1000);
+	f.deadline_ms = loop_now_ms() + (uint64_t)(secs * 1000);
 
 	if (strcmp(cmd, "announce") == 0)
 		return cmd_announce(&f);

@@ -65,13 +65,6 @@ static uint8_t			fl_target_pub[PEERNET_PUBKEY_BYTES];
 static struct sockaddr_in	fl_target;
 static uint64_t			fl_deadline;
 
-static void __attribute__((noreturn))
-fl_die(const char *what)
-{
-	fprintf(stderr, "flood: %s\n", what);
-	exit(2);
-}
-
 static int
 fl_loopback(const struct sockaddr_in *a)
 {
@@ -97,14 +90,14 @@ fl_bind(const char *net, int k, struct sockaddr_in *got)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1 || !fl_loopback(&sa))
-		fl_die("source addresses must be 127.x.y.k");
+		tool_die("source addresses must be 127.x.y.k");
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
-		fl_die("socket");
+		tool_die("socket");
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    getsockname(fd, (struct sockaddr *)got, &sl) == -1)
-		fl_die("bind");
+		tool_die("bind");
 	return fd;
 }
 
@@ -121,38 +114,6 @@ fl_send(int fd, const struct ident *as, uint8_t cmd, uint32_t seq,
 	    sizeof(fl_target)) != (ssize_t)out)
 		return -1;
 	return (long)out;
-}
-
-static void
-fl_hdr(struct wire_msg_hdr *h, int ua, uint8_t actions)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = WIRE_FEATURE_IPV4_LISTEN;
-	h->actions = actions;
-	if (ua)
-		wire_msg_hdr_set_ua(h, FL_UA);
-}
-
-static size_t
-fl_announce(uint8_t *out, size_t cap, int ua, uint8_t actions, const uint8_t *peer_keys,
-    size_t np, const uint8_t *value_keys, size_t nv, const uint8_t *stores, size_t ns,
-    uint16_t port)
-{
-	struct wire_announce a;
-	size_t len;
-
-	memset(&a, 0, sizeof(a));
-	fl_hdr(&a.hdr, ua, actions);
-	a.find_peer = peer_keys;
-	a.n_find_peer = np;
-	a.find_value = value_keys;
-	a.n_find_value = nv;
-	a.info_store = stores;
-	a.n_info_store = ns;
-	if (wire_announce_encode(out, cap, &len, &a) != 0)
-		fl_die("announce encode");
-	wire_msg_set_ports(out, len, port, 0);
-	return len;
 }
 
 /* --- amp ----------------------------------------------------------------- */
@@ -188,29 +149,32 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	*cmd = WIRE_CMD_ANNOUNCEMENT;
 	switch (k) {
 	case K_ANNOUNCE:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, 0, NULL, 0, NULL, 0, NULL, 0,
-		    port);
+		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA, 0,
+		    port, 0);
 	case K_FIND_SELF:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_SELF, NULL,
-		    0, NULL, 0, NULL, 0, port);
+		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 },
+		    FL_UA, WIRE_ACTION_FIND_SELF, port, 0);
 	case K_FIND_PEER:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_PEER, keys,
-		    8, NULL, 0, NULL, 0, port);
+		return tool_announce(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .find_peer = keys, .n_find_peer = 8 },
+		    FL_UA, WIRE_ACTION_FIND_PEER, port, 0);
 	case K_FIND_VALUE:
 		memcpy(keys, hash, 32);
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_VALUE, NULL,
-		    0, keys, 1, NULL, 0, port);
+		return tool_announce(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .find_value = keys, .n_find_value = 1 },
+		    FL_UA, WIRE_ACTION_FIND_VALUE, port, 0);
 	case K_INFO_STORE:
-		return fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_INFO_STORE, NULL,
-		    0, NULL, 0, stores, 2, port);
+		return tool_announce(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .info_store = stores, .n_info_store = 2 },
+		    FL_UA, WIRE_ACTION_INFO_STORE, port, 0);
 	case K_RESPONSE:
 		*cmd = WIRE_CMD_RESPONSE;
 		memset(&r, 0, sizeof(r));
-		fl_hdr(&r.hdr, 1, WIRE_ACTION_SEQUENCE_LAST);
+		tool_hdr(&r.hdr, FL_UA, WIRE_ACTION_SEQUENCE_LAST);
 		r.notfound = keys;
 		r.n_notfound = 1;
 		if (wire_response_encode(fl_pay, sizeof(fl_pay), &len, &r) != 0)
-			fl_die("response encode");
+			tool_die("response encode");
 		wire_msg_set_ports(fl_pay, len, port, 0);
 		return len;
 	case K_PING:
@@ -222,11 +186,11 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	case K_TRAVERSE:
 		/* Relay = sender, target = the node, answer "to" the source. */
 		*cmd = WIRE_CMD_TRAVERSE;
-		alen = fl_announce(keys, sizeof(keys), 1, WIRE_ACTION_FIND_SELF, NULL, 0,
-		    NULL, 0, NULL, 0, port);
+		alen = tool_announce(keys, sizeof(keys), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA,
+		    WIRE_ACTION_FIND_SELF, port, 0);
 		if (wire_packet_encode(fl_emb, sizeof(fl_emb), &elen, id, fl_target_pub,
 		    WIRE_CMD_ANNOUNCEMENT, randombytes_random(), keys, alen) != 0)
-			fl_die("embedded encode");
+			tool_die("embedded encode");
 		memset(&t, 0, sizeof(t));
 		memcpy(t.target, fl_target_pub, 33);
 		memcpy(t.relay, id->pub, 33);
@@ -237,7 +201,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		t.addr.ipv4_port = port;
 		if (wire_traverse_encode(fl_pay, sizeof(fl_pay), &len, &t) != 0 ||
 		    wire_traverse_sign(fl_pay, len, id) != 0)
-			fl_die("traverse encode");
+			tool_die("traverse encode");
 		return len;
 	case K_TRANSFER:
 		*cmd = WIRE_CMD_TRANSFER;
@@ -247,7 +211,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		memcpy(tr.hash, hash, 32);
 		randombytes_buf(tr.transfer_id, sizeof(tr.transfer_id));
 		if (wire_transfer_encode(fl_pay, sizeof(fl_pay), &len, &tr) != 0)
-			fl_die("transfer encode");
+			tool_die("transfer encode");
 		return len;
 	case K_GETBLOCK:
 		*cmd = WIRE_CMD_GET_BLOCK;
@@ -262,10 +226,10 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 		g.ranges = range;
 		g.n_ranges = 1;
 		if (wire_getblock_encode(fl_pay, sizeof(fl_pay), &len, &g) != 0)
-			fl_die("getblock encode");
+			tool_die("getblock encode");
 		return len;
 	default:
-		fl_die("kind");
+		tool_die("kind");
 	}
 }
 
@@ -287,14 +251,14 @@ cmd_amp(const char *net, const uint8_t hash[32], int secs)
 		pfd[k].fd = fl_bind(net, k + 1, &src[k]);
 		pfd[k].events = POLLIN;
 		if (ident_generate(&ids[k]) != 0)
-			fl_die("ident_generate");
+			tool_die("ident_generate");
 		in[k] = out[k] = pkts[k] = 0;
 	}
 	for (k = 0; k < K_KINDS; k++) {
 		len = fl_payload((enum fl_kind)k, &ids[k], &src[k], hash, &cmd);
 		if ((sz = fl_send(pfd[k].fd, &ids[k], cmd, randombytes_random(), fl_pay,
 		    len)) < 0)
-			fl_die("send");
+			tool_die("send");
 		in[k] = (uint64_t)sz;
 	}
 	end = loop_now_ms() + (uint64_t)secs * 1000;
@@ -405,12 +369,15 @@ fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t
 		randombytes_buf(keys, sizeof(keys));
 		randombytes_buf(stores, sizeof(stores));
 		*cmd = WIRE_CMD_ANNOUNCEMENT;
-		return fl_announce(fl_pay, sizeof(fl_pay), fl_rand(2), (uint8_t)(
+		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){
+		    .find_peer = keys, .n_find_peer = 1 + fl_rand(64),
+		    .find_value = keys, .n_find_value = 1 + fl_rand(64),
+		    .info_store = stores, .n_info_store = 1 + fl_rand(64) },
+		    fl_rand(2) ? FL_UA : NULL, (uint8_t)(
 		    (kind == K_FIND_PEER || kind == K_KINDS ? WIRE_ACTION_FIND_PEER : 0) |
 		    (kind == K_FIND_VALUE || kind == K_KINDS ? WIRE_ACTION_FIND_VALUE : 0) |
 		    (kind == K_INFO_STORE || kind == K_KINDS ? WIRE_ACTION_INFO_STORE : 0) |
-		    fl_rand(2)), keys, 1 + fl_rand(64), keys, 1 + fl_rand(64), stores,
-		    1 + fl_rand(64), ntohs(src->sin_port));
+		    fl_rand(2)), ntohs(src->sin_port), 0);
 	case K_RESPONSE:
 	case K_KINDS + 1:
 		*cmd = WIRE_CMD_RESPONSE;
@@ -435,7 +402,7 @@ fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t
 		files[0].data = keys;
 		files[0].len = fl_rand(256);
 		memset(&r, 0, sizeof(r));
-		fl_hdr(&r.hdr, fl_rand(2), (uint8_t)fl_rand(2));
+		tool_hdr(&r.hdr, fl_rand(2) ? FL_UA : NULL, (uint8_t)fl_rand(2));
 		r.h2p = h2p;
 		r.n_h2p = nh;
 		r.files = files;
@@ -504,7 +471,7 @@ cmd_mutate(const char *net, int naddr, long n, long nids, long rate)
 			/* A phase: nids fresh identities, FL_PER_ID packets each. */
 			for (id = 0; id < nids; id++)
 				if (ident_generate(&ids[id]) != 0)
-					fl_die("ident_generate");
+					tool_die("ident_generate");
 			idents += (uint64_t)nids;
 			in_phase = 0;
 		}
@@ -558,7 +525,7 @@ cmd_join(const char *ip, long nids, int secs)
 
 	snprintf(net, sizeof(net), "%s", ip);
 	if ((dot = strrchr(net, '.')) == NULL)
-		fl_die("bad SRCIP");
+		tool_die("bad SRCIP");
 	*dot = '\0';
 	k = atoi(dot + 1);
 	fd = fl_bind(net, k, &src);
@@ -566,9 +533,9 @@ cmd_join(const char *ip, long nids, int secs)
 		nids = 4096;
 	for (i = 0; i < nids; i++) {
 		if (ident_generate(&ids[i]) != 0)
-			fl_die("ident_generate");
-		len = fl_announce(fl_pay, sizeof(fl_pay), 1, WIRE_ACTION_FIND_SELF, NULL, 0,
-		    NULL, 0, NULL, 0, ntohs(src.sin_port));
+			tool_die("ident_generate");
+		len = tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA,
+		    WIRE_ACTION_FIND_SELF, ntohs(src.sin_port), 0);
 		if (fl_send(fd, &ids[i], WIRE_CMD_ANNOUNCEMENT, randombytes_random(), fl_pay,
 		    len) > 0)
 			sent++;
@@ -593,7 +560,7 @@ cmd_join(const char *ip, long nids, int secs)
 			if (j == nids || pkt.command != WIRE_CMD_ANNOUNCEMENT)
 				continue;
 			memset(&r, 0, sizeof(r));
-			fl_hdr(&r.hdr, 0, WIRE_ACTION_SEQUENCE_LAST);
+			tool_hdr(&r.hdr, NULL, WIRE_ACTION_SEQUENCE_LAST);
 			if (wire_response_encode(fl_pay, sizeof(fl_pay), &len, &r) != 0)
 				continue;
 			wire_msg_set_ports(fl_pay, len, ntohs(src.sin_port), 0);
@@ -639,21 +606,21 @@ main(int argc, char **argv)
 	if (argc < 4 || secs < 1 || secs > 600 || rate < 100 || rate > 1000000)
 		usage();
 	if (sodium_init() < 0 || ident_crypto_init() != IDENT_OK)
-		fl_die("crypto init");
+		tool_die("crypto init");
 	if (ident_pubkey_from_hex(argv[1], fl_target_pub) != 0 ||
 	    fl_parse(argv[2], &fl_target) != 0)
-		fl_die("bad PUB or IP:PORT (loopback only)");
+		tool_die("bad PUB or IP:PORT (loopback only)");
 	fl_deadline = loop_now_ms() + (uint64_t)secs * 1000 + 600 * 1000;
 	if (strcmp(argv[0], "amp") == 0) {
 		memset(hash, 0, sizeof(hash));
 		if (argc > 4 && (strlen(argv[4]) != 64 || hex_decode(hash, 32, argv[4]) != 32))
-			fl_die("bad HASH");
+			tool_die("bad HASH");
 		return cmd_amp(argv[3], hash, (int)secs);
 	}
 	if (strcmp(argv[0], "mutate") == 0 && (argc == 7 || argc == 8)) {
 		if (argc == 8) {
 			if (strlen(argv[7]) != 64 || hex_decode(fl_shared, 32, argv[7]) != 32)
-				fl_die("bad HASH");
+				tool_die("bad HASH");
 			fl_have_shared = 1;
 		}
 		naddr = strtol(argv[4], NULL, 10);

@@ -55,6 +55,8 @@
 #include "buf.h"
 #include "hex.h"
 #include "ident.h"
+#include "loop.h"
+#include "tool.h"
 #include "udt.h"
 #include "wire_msg.h"
 #include "wire_packet.h"
@@ -143,53 +145,11 @@ struct rp {
 	size_t			serve_pos;
 };
 
-static void __attribute__((noreturn))
-rp_die(const char *what)
-{
-	fprintf(stderr, "refpeer: %s\n", what);
-	exit(2);
-}
-
-static uint64_t
-rp_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static int
-rp_parse_addr(const char *s, struct sockaddr_in *sa)
-{
-	char ip[64];
-	const char *colon = strrchr(s, ':');
-	long port;
-	char *end;
-
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
 static void
 rp_send(struct rp *r, uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
 {
-	size_t out;
-
-	if (wire_packet_encode(rp_out, sizeof(rp_out), &out, &r->me, r->target_pub, cmd,
-	    seq, payload, len) != 0)
-		rp_die("packet encode failed");
-	(void)sendto(r->fd, rp_out, out, 0, (const struct sockaddr *)&r->target,
-	    sizeof(r->target));
+	(void)tool_send(r->fd, &r->me, r->target_pub, &r->target, cmd, seq, payload,
+	    len);
 }
 
 /* One UDT packet in a lite packet with transfer ID `id` (§2.7). */
@@ -214,7 +174,7 @@ rp_ctrl(struct rp *r, struct udt_pkt *p)
 	size_t n;
 
 	p->is_ctrl = 1;
-	p->ts = (uint32_t)(rp_us() - r->t0);
+	p->ts = (uint32_t)(loop_now_us() - r->t0);
 	if (udt_pkt_encode(out, sizeof(out), &n, p) == UDT_OK)
 		rp_lite(r, r->id, out, n);
 }
@@ -645,7 +605,7 @@ static uint64_t
 rp_env_now(void *ctx)
 {
 	(void)ctx;
-	return rp_us();
+	return loop_now_us();
 }
 
 static int
@@ -686,7 +646,7 @@ rp_serve_pump(struct rp *r)
 	}
 	if (r->serve_pos == 16 + r->flen && udt_send_pending(r->uc) == 0 &&
 	    r->served_at == 0)
-		r->served_at = rp_us();
+		r->served_at = loop_now_us();
 }
 
 static void
@@ -730,7 +690,7 @@ rp_transfer_in(struct rp *r, const struct wire_packet *pkt, uint64_t now)
 	env.random = rp_env_random;
 	env.ctx = r;
 	if ((r->uc = udt_conn_new(&env)) == NULL || udt_connect(r->uc) != UDT_OK)
-		rp_die("udt");
+		tool_die("udt");
 }
 
 /* --- the loop -------------------------------------------------------------------- */
@@ -800,7 +760,7 @@ rp_run(struct rp *r, uint64_t until, int (*done)(const struct rp *))
 	long handled = 0;
 	int ms;
 
-	while ((now = rp_us()) < until && handled < RP_MAX_RECV && !(done && done(r))) {
+	while ((now = loop_now_us()) < until && handled < RP_MAX_RECV && !(done && done(r))) {
 		rp_tick(r, now);
 		if (r->uc != NULL) {
 			if (udt_next_timeout_us(r->uc) <= now)
@@ -821,7 +781,7 @@ rp_run(struct rp *r, uint64_t until, int (*done)(const struct rp *))
 		while (handled < RP_MAX_RECV &&
 		    (got = recv(r->fd, rp_raw, sizeof(rp_raw), MSG_DONTWAIT)) > 0) {
 			handled++;
-			rp_datagram(r, rp_raw, (size_t)got, rp_us());
+			rp_datagram(r, rp_raw, (size_t)got, loop_now_us());
 			if (r->stall_every > 0 && r->data_pkts - stall_mark >= r->stall_every) {
 				stall_mark = r->data_pkts;
 				r->stalls++;
@@ -857,14 +817,10 @@ rp_announce(struct rp *r)
 
 	randombytes_buf(&r->ann_seq, sizeof(r->ann_seq));
 	memset(&a, 0, sizeof(a));
-	a.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
-	a.hdr.actions = WIRE_ACTION_FIND_SELF;
-	if (wire_msg_hdr_set_ua(&a.hdr, RP_UA) != 0 ||
-	    wire_announce_encode(rp_payload, sizeof(rp_payload), &len, &a) != 0)
-		rp_die("announcement encode failed");
-	wire_msg_set_ports(rp_payload, len, r->port, 0);
+	len = tool_announce(rp_payload, sizeof(rp_payload), &a, RP_UA,
+	    WIRE_ACTION_FIND_SELF, r->port, 0);
 	rp_send(r, WIRE_CMD_ANNOUNCEMENT, r->ann_seq, rp_payload, len);
-	rp_run(r, rp_us() + 3000000, rp_answered);
+	rp_run(r, loop_now_us() + 3000000, rp_answered);
 }
 
 static int
@@ -900,7 +856,6 @@ main(int argc, char **argv)
 	static struct rp r;
 	struct sockaddr_in want, got;
 	struct wire_transfer t;
-	socklen_t sl = sizeof(got);
 	const char *bind_spec = "127.0.6.9:0";
 	double secs = 20, linger = 2;
 	uint8_t digest[32];
@@ -908,31 +863,22 @@ main(int argc, char **argv)
 	size_t len;
 	int c;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (ident_crypto_init() != 0 || sodium_init() < 0)
-		rp_die("crypto init");
+	tool_start();
 	while ((c = getopt(argc, argv, "b:t:l:s:")) != -1) {
 		switch (c) {
-		case 'b':
-			bind_spec = optarg;
-			break;
-		case 't':
-			secs = atof(optarg);
-			if (secs <= 0 || secs > 120)
-				rp_die("-t must be 0..120 seconds");
-			break;
 		case 'l':
 			linger = atof(optarg);
 			if (linger < 0 || linger > 60)
-				rp_die("-l must be 0..60 seconds");
+				tool_die("-l must be 0..60 seconds");
 			break;
 		case 's':
 			if (sscanf(optarg, "%u:%u", &r.stall_ms, &r.stall_every) != 2 ||
 			    r.stall_ms > 1000 || r.stall_every == 0)
-				rp_die("-s MS:EVERY (MS <= 1000, EVERY > 0)");
+				tool_die("-s MS:EVERY (MS <= 1000, EVERY > 0)");
 			break;
 		default:
-			rp_usage();
+			if (!tool_opt(c, optarg, &bind_spec, &secs, 120))
+				rp_usage();
 		}
 	}
 	argc -= optind;
@@ -940,27 +886,21 @@ main(int argc, char **argv)
 	if (argc != 4)
 		rp_usage();
 	if (ident_generate(&r.me) != 0)
-		rp_die("ident_generate");
-	if (ident_pubkey_from_hex(argv[1], r.target_pub) != 0)
-		rp_die("bad target peer ID");
-	if (rp_parse_addr(argv[2], &r.target) != 0)
-		rp_die("bad target address");
-	if (rp_parse_addr(bind_spec, &want) != 0)
-		rp_die("bad -b address");
+		tool_die("ident_generate");
+	tool_target(argv[1], argv[2], r.target_pub, &r.target);
+	if (tool_parse_ipv4(bind_spec, &want) != 0)
+		tool_die("bad -b address");
 	/* The socket's default buffer, as a Go UDP reader has. */
-	if ((r.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		rp_die("socket");
-	if (bind(r.fd, (const struct sockaddr *)&want, sizeof(want)) == -1 ||
-	    getsockname(r.fd, (struct sockaddr *)&got, &sl) == -1)
-		rp_die("cannot bind -b address");
+	if ((r.fd = tool_udp_bind(&want, 0, &got)) == -1)
+		tool_die("cannot bind -b address");
 	r.port = ntohs(got.sin_port);
-	r.t0 = rp_us();
+	r.t0 = loop_now_us();
 	if ((r.rs = calloc(RP_WIN, sizeof(*r.rs))) == NULL)
-		rp_die("out of memory");
+		tool_die("out of memory");
 
 	if (strcmp(argv[0], "serve") == 0) {
 		if (rp_read_file(&r, argv[3]) != 0)
-			rp_die("cannot read FILE");
+			tool_die("cannot read FILE");
 		hex_encode(hex, r.me.node_id, 32);
 		fprintf(stderr, "node_id %s\n", hex);
 		rp_announce(&r);
@@ -968,9 +908,9 @@ main(int argc, char **argv)
 			printf("{\"announced\":false}\n");
 			return 1;
 		}
-		rp_run(&r, rp_us() + (uint64_t)(secs * 1e6), rp_served);
+		rp_run(&r, loop_now_us() + (uint64_t)(secs * 1e6), rp_served);
 		/* what else comes in a moment (late merkle asks) */
-		rp_run(&r, rp_us() + (uint64_t)(linger * 1e6), NULL);
+		rp_run(&r, loop_now_us() + (uint64_t)(linger * 1e6), NULL);
 		printf("{\"announced\":true,\"requests_proto0\":%u,\"requests_merkle\":%u,"
 		    "\"requests_other\":%u,\"first_request_to_proto0_ms\":%.1f,"
 		    "\"proto0_to_all_acked_ms\":%.1f,\"served\":%s,\"bytes\":%zu}\n",
@@ -988,7 +928,7 @@ main(int argc, char **argv)
 
 		r.blocks_want = strtoull(argv[3], NULL, 10);
 		if (r.blocks_want == 0 || r.blocks_want > 256)
-			rp_die("N must be 1..256");
+			tool_die("N must be 1..256");
 		rp_announce(&r);
 		if (!r.answered) {
 			printf("{\"announced\":false}\n");
@@ -1011,11 +951,11 @@ main(int argc, char **argv)
 		memcpy(g.transfer_id, r.id, sizeof(r.id));
 		randombytes_buf(&r.req_seq, sizeof(r.req_seq));
 		if (wire_getblock_encode(rp_payload, sizeof(rp_payload), &len, &g) != 0)
-			rp_die("get block encode failed");
-		start = rp_us();
+			tool_die("get block encode failed");
+		start = loop_now_us();
 		rp_send(&r, WIRE_CMD_GET_BLOCK, r.req_seq, rp_payload, len);
 		rp_run(&r, start + (uint64_t)(secs * 1e6), rp_closed);
-		rp_run(&r, rp_us() + (uint64_t)(linger * 1e6), NULL);
+		rp_run(&r, loop_now_us() + (uint64_t)(linger * 1e6), NULL);
 		printf("{\"announced\":true,\"complete\":%s,\"records\":%llu,\"bytes\":%llu,"
 		    "\"data_pkts\":%llu,\"acks\":%llu,\"naks\":%llu,\"close_unix_ms\":%llu}\n",
 		    r.closed ? "true" : "false", (unsigned long long)r.records,
@@ -1028,7 +968,7 @@ main(int argc, char **argv)
 		rp_usage();
 	memset(&t, 0, sizeof(t));
 	if (strlen(argv[3]) != 64 || hex_decode(t.hash, 32, argv[3]) != 32)
-		rp_die("bad hash");
+		tool_die("bad hash");
 	rp_announce(&r);
 	if (!r.answered) {
 		printf("{\"announced\":false}\n");
@@ -1044,14 +984,14 @@ main(int argc, char **argv)
 	memcpy(t.transfer_id, r.id, sizeof(r.id));
 	randombytes_buf(&r.req_seq, sizeof(r.req_seq));
 	if (wire_transfer_encode(rp_payload, sizeof(rp_payload), &len, &t) != 0)
-		rp_die("transfer encode failed");
+		tool_die("transfer encode failed");
 	{
-		uint64_t start = rp_us();
+		uint64_t start = loop_now_us();
 
 		rp_send(&r, WIRE_CMD_TRANSFER, r.req_seq, rp_payload, len);
 		rp_run(&r, start + (uint64_t)(secs * 1e6), rp_closed);
 		/* closed: what the node still sends (its session should be over) */
-		rp_run(&r, rp_us() + (uint64_t)(linger * 1e6), NULL);
+		rp_run(&r, loop_now_us() + (uint64_t)(linger * 1e6), NULL);
 		blake3_hasher_finalize(&r.h, digest, 32);
 		printf("{\"announced\":true,\"complete\":%s,\"hash_ok\":%s,\"bytes\":%llu,"
 		    "\"ms\":%.1f,\"data_pkts\":%llu,\"dup_pkts\":%llu,\"acks\":%llu,"

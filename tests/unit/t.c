@@ -186,3 +186,33 @@ t_seconds(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int
+t_truncations_fail(const char *file, int line, const uint8_t *msg, size_t n,
+    int (*dec)(const uint8_t *, size_t), int trailing_rc)
+{
+	uint8_t *big;
+	size_t k;
+	int rc;
+
+	for (k = 0; k < n; k++)
+		if (dec(msg, k) == 0) {
+			t_fail(file, line, "prefix of %zu bytes (of %zu) decoded",
+			    k, n);
+			return -1;
+		}
+	if ((big = malloc(n + 1)) == NULL) {
+		t_fail(file, line, "out of memory");
+		return -1;
+	}
+	memcpy(big, msg, n);
+	big[n] = 0;
+	rc = dec(big, n + 1);
+	free(big);
+	if (rc != trailing_rc) {
+		t_fail(file, line, "with a trailing byte: %d, expected %d", rc,
+		    trailing_rc);
+		return -1;
+	}
+	return 0;
+}

@@ -23,6 +23,18 @@ int	t_done(void);	/* prints totals; returns the exit status */
 void	t_set_suite(const char *argv0);
 
 #define T_RUN(fn)	t_run(#fn, fn)
+
+/*
+ * A decoder given each proper prefix of msg[0..n) fails, and given msg and
+ * one byte more returns trailing_rc; 0, or -1 (the case failed, with why).
+ */
+int	t_truncations_fail(const char *file, int line, const uint8_t *msg,
+	    size_t n, int (*dec)(const uint8_t *, size_t), int trailing_rc);
+#define T_TRUNCATIONS_FAIL(msg, n, dec, trailing_rc) do {		\
+	if (t_truncations_fail(__FILE__, __LINE__, (msg), (size_t)(n),	\
+	    (dec), (trailing_rc)) != 0)					\
+		return;							\
+} while (0)
 #define T_FAIL(...)	do { t_fail(__FILE__, __LINE__, __VA_ARGS__); return; } while (0)
 #define T_SKIP(...)	do { t_skip(__VA_ARGS__); return; } while (0)
 

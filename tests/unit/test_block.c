@@ -473,6 +473,21 @@ test_via_public_api_blocks_decode_and_link(void)
 }
 
 /* docs/data.md §10.2 and §10.3: blocks built from inputs, key 00 01 .. 1f. */
+
+/* A file of one fragment (its Merkle root is its hash) holding text, with
+ * the given ID; -1 if the UUID is bad. */
+static int
+small_file(struct record_file_in *f, const char *text, const char *uuid)
+{
+	size_t n = strlen(text);
+
+	blake3_hash(text, n, f->hash);
+	memcpy(f->merkle_root, f->hash, 32);
+	f->fragment_size = 262144;
+	f->size = n;
+	return tvec_uuid(uuid, f->id);
+}
+
 static void
 test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 {
@@ -509,13 +524,9 @@ test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 	recs[0] = (struct block_record){ BLOCK_REC_PROFILE, 1700000000, pbuf, (uint32_t)plen };
 
 	memset(fin, 0, sizeof(fin));
-	blake3_hash("hello world", 11, fin[0].hash);
-	memcpy(fin[0].merkle_root, fin[0].hash, 32);
-	T_ASSERT(tvec_uuid("11111111-2222-4333-8444-555555555555", fin[0].id) == 0);
-	fin[0].fragment_size = 262144;
+	T_EQ_INT(small_file(&fin[0], "hello world", "11111111-2222-4333-8444-555555555555"), 0);
 	fin[0].type = RECORD_TYPE_TEXT;
 	fin[0].format = RECORD_FORMAT_TEXT;
-	fin[0].size = 11;
 	/* DateCreated 1600000000 as 8 LE bytes. */
 	for (i = 0; i < 8; i++)
 		dc[i] = (uint8_t)(1600000000ULL >> (8 * i));
@@ -524,13 +535,9 @@ test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 	t1[2] = (struct record_tag_in){ RECORD_TAG_DATE_CREATED, dc, 8 };
 	fin[0].tags = t1;
 	fin[0].ntags = 3;
-	blake3_hash("second file", 11, fin[1].hash);
-	memcpy(fin[1].merkle_root, fin[1].hash, 32);
-	T_ASSERT(tvec_uuid("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", fin[1].id) == 0);
-	fin[1].fragment_size = 262144;
+	T_EQ_INT(small_file(&fin[1], "second file", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"), 0);
 	fin[1].type = RECORD_TYPE_TEXT;
 	fin[1].format = RECORD_FORMAT_TEXT;
-	fin[1].size = 11;
 	t2[0] = (struct record_tag_in){ RECORD_TAG_NAME, (const uint8_t *)"b.txt", 5 };
 	t2[1] = (struct record_tag_in){ RECORD_TAG_FOLDER, (const uint8_t *)"docs/shared", 11 };
 	fin[1].tags = t2;
@@ -546,11 +553,7 @@ test_data_md_10_2_and_10_3_blocks_from_inputs(void)
 	block_hash(out, olen, h);
 
 	memset(fin, 0, sizeof(fin));
-	blake3_hash("third", 5, fin[0].hash);
-	memcpy(fin[0].merkle_root, fin[0].hash, 32);
-	T_ASSERT(tvec_uuid("00000000-0000-4000-8000-000000000003", fin[0].id) == 0);
-	fin[0].fragment_size = 262144;
-	fin[0].size = 5;
+	T_EQ_INT(small_file(&fin[0], "third", "00000000-0000-4000-8000-000000000003"), 0);
 	t3[0] = (struct record_tag_in){ RECORD_TAG_NAME, (const uint8_t *)"c.bin", 5 };
 	fin[0].tags = t3;
 	fin[0].ntags = 1;

@@ -14,14 +14,6 @@
 #include "t.h"
 #include "tvec.h"
 
-/* secp256k1 group order n, big-endian. */
-static const uint8_t curve_n[32] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-	0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b,
-	0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
-};
-
 /* out = a - b for 32-byte big-endian numbers (a >= b). */
 static void
 be32_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
@@ -39,18 +31,6 @@ static json_t *
 load_secp(void)
 {
 	return tvec_load("secp256k1.json");
-}
-
-static json_t *
-find_key(json_t *v, const char *name)
-{
-	json_t *keys = json_object_get(v, "keys"), *k;
-	size_t i;
-
-	json_array_foreach(keys, i, k)
-		if (strcmp(tvec_str(k, "name"), name) == 0)
-			return k;
-	return NULL;
 }
 
 static void
@@ -93,10 +73,12 @@ test_ident_discovery_keys_match_reference(void)
 
 	if (v == NULL)
 		T_FAIL("secp256k1.json missing");
-	T_ASSERT(tvec_hex_exact(find_key(v, "ipv4_broadcast"), "private_key", priv, 32) == 0);
+	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "ipv4_broadcast"),
+	    "private_key", priv, 32) == 0);
 	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
 	T_EQ_MEM(ident_discovery_ipv4_pub, id.pub, 33);
-	T_ASSERT(tvec_hex_exact(find_key(v, "ipv6_multicast"), "private_key", priv, 32) == 0);
+	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "ipv6_multicast"),
+	    "private_key", priv, 32) == 0);
 	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
 	T_EQ_MEM(ident_discovery_ipv6_pub, id.pub, 33);
 	json_decref(v);
@@ -142,7 +124,8 @@ test_ident_recover_accepts_uncompressed_headers_27_to_30(void)
 	if (v == NULL)
 		T_FAIL("secp256k1.json missing");
 	ex = json_object_get(v, "uncompressed_flag_example");
-	T_ASSERT(tvec_hex_exact(find_key(v, "A"), "private_key", priv, 32) == 0);
+	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "A"),
+	    "private_key", priv, 32) == 0);
 	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
 	T_ASSERT(tvec_hex_exact(ex, "hash", hash, 32) == 0);
 	T_ASSERT(tvec_hex_exact(ex, "signature", sig, 65) == 0);
@@ -189,7 +172,7 @@ test_ident_recover_rejects_r_or_s_not_below_n(void)
 	blake3_hash("y", 1, hash);
 	T_EQ_INT(ident_sign(&id, hash, sig), IDENT_OK);
 	memcpy(bad, sig, 65);
-	memcpy(bad + 1, curve_n, 32);		/* r = n */
+	memcpy(bad + 1, tvec_curve_n, 32);		/* r = n */
 	T_EQ_INT(ident_recover(bad, hash, rec), IDENT_ERR_SIG_RANGE);
 	memcpy(bad, sig, 65);
 	memset(bad + 33, 0xff, 32);		/* s = 2^256 - 1 */
@@ -212,7 +195,7 @@ test_ident_recover_accepts_high_s_like_reference(void)
 	T_EQ_INT(ident_generate(&id), IDENT_OK);
 	blake3_hash("high-s", 6, hash);
 	T_EQ_INT(ident_sign(&id, hash, sig), IDENT_OK);
-	be32_sub(sig + 33, curve_n, sig + 33);
+	be32_sub(sig + 33, tvec_curve_n, sig + 33);
 	sig[0] = (uint8_t)(31 + ((sig[0] - 31) ^ 1));
 	T_EQ_INT(ident_recover(sig, hash, rec), IDENT_OK);
 	T_EQ_MEM(rec, id.pub, 33);
@@ -226,10 +209,10 @@ test_ident_from_priv_rejects_zero_and_order(void)
 
 	memset(k, 0, 32);
 	T_EQ_INT(ident_from_priv(&id, k), IDENT_ERR_PRIVKEY);
-	T_EQ_INT(ident_from_priv(&id, curve_n), IDENT_ERR_PRIVKEY);
+	T_EQ_INT(ident_from_priv(&id, tvec_curve_n), IDENT_ERR_PRIVKEY);
 	memset(k, 0xff, 32);
 	T_EQ_INT(ident_from_priv(&id, k), IDENT_ERR_PRIVKEY);
-	memcpy(k, curve_n, 32);
+	memcpy(k, tvec_curve_n, 32);
 	k[31] -= 1;				/* n - 1: the largest valid key */
 	T_EQ_INT(ident_from_priv(&id, k), IDENT_OK);
 	T_EQ_INT(id.pub[0], 0x03);

@@ -512,6 +512,44 @@ mk_sockpath(void)
 	    (long)getpid(), randombytes_random());
 }
 
+/* rep, an IPC_STATUS reply, decoded into st and freed; the decoder's rc. */
+static int
+status_reply(uint8_t *rep, size_t len, struct ipc_status *st)
+{
+	int rc = ipc_status_decode(rep, len, IPC_STATUS, st);
+
+	free(rep);
+	return rc;
+}
+
+/* A fresh socket path and a server on it that answers, for uid only. */
+static int
+srv_start(struct srv_thread *t, uid_t uid)
+{
+	char err[256];
+
+	mk_sockpath();
+	memset(t, 0, sizeof(*t));
+	t->answer = 1;
+	return ipc_server_open(&t->srv, sockpath, &uid, 1, srv_handler, t, err,
+	    sizeof(err));
+}
+
+/* One IPC_STATUS call to t's running server, which then stops; ipc_call's. */
+static int
+srv_status_call(struct srv_thread *t, uint8_t **rep, size_t *len, char *err,
+    size_t errlen)
+{
+	uint8_t req[4];
+	int rc;
+
+	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
+	rc = ipc_call(sockpath, req, sizeof(req), rep, len, 3000, err, errlen);
+	atomic_store(&t->stop, 1);
+	pthread_join(t->th, NULL);
+	return rc;
+}
+
 static void
 test_request_reply_over_unix_socket(void)
 {
@@ -519,26 +557,17 @@ test_request_reply_over_unix_socket(void)
 	uid_t allowed[1] = { geteuid() };
 	struct ipc_status st;
 	char err[256];
-	uint8_t req[4], *rep;
+	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	pthread_create(&t.th, NULL, srv_run, &t);
-	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
-	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 3000, err, sizeof(err));
-	atomic_store(&t.stop, 1);
-	pthread_join(t.th, NULL);
+	rc = srv_status_call(&t, &rep, &len, err, sizeof(err));
 	ipc_server_close(&t.srv);
 	if (rc != 0)
 		T_FAIL("ipc_call: %s", err);
-	rc = ipc_status_decode(rep, len, IPC_STATUS, &st);
-	free(rep);
-	T_EQ_INT(rc, 0);
+	T_EQ_INT(status_reply(rep, len, &st), 0);
 	T_EQ_U64(st.pid, 4242);
 	T_ASSERT(access(sockpath, F_OK) == -1);	/* closed servers remove their socket */
 }
@@ -549,21 +578,14 @@ test_server_refuses_uid_not_in_allowed_set(void)
 	static struct srv_thread t;
 	uid_t allowed[1] = { geteuid() + 12345 };
 	char err[256], reason[128];
-	uint8_t req[4], *rep;
+	uint8_t *rep;
 	uint16_t status;
 	size_t len;
 	int rc;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	pthread_create(&t.th, NULL, srv_run, &t);
-	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
-	rc = ipc_call(sockpath, req, sizeof(req), &rep, &len, 3000, err, sizeof(err));
-	atomic_store(&t.stop, 1);
-	pthread_join(t.th, NULL);
+	rc = srv_status_call(&t, &rep, &len, err, sizeof(err));
 	T_EQ_U64(t.srv.denied, 1);
 	ipc_server_close(&t.srv);
 	if (rc != 0)
@@ -587,11 +609,7 @@ test_call_waits_for_a_busy_server(void)
 	size_t len;
 	int rc;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
 	/* The serving thread starts dispatching only 1.5 s after the request. */
 	{
@@ -606,9 +624,7 @@ test_call_waits_for_a_busy_server(void)
 	ipc_server_close(&t.srv);
 	if (rc != 0)
 		T_FAIL("ipc_call: %s", err);
-	rc = ipc_status_decode(rep, len, IPC_STATUS, &st);
-	free(rep);
-	T_EQ_INT(rc, 0);
+	T_EQ_INT(status_reply(rep, len, &st), 0);
 }
 
 static int async_ok, async_fail;
@@ -635,14 +651,9 @@ test_async_client_matches_replies_and_times_out(void)
 	struct ipc_client cl;
 	struct pollfd pfd;
 	uint8_t req[4];
-	char err[256];
 	int i, spins;
 
-	mk_sockpath();
-	memset(&t, 0, sizeof(t));
-	t.answer = 1;
-	T_EQ_INT(ipc_server_open(&t.srv, sockpath, allowed, 1, srv_handler, &t,
-	    err, sizeof(err)), 0);
+	T_EQ_INT(srv_start(&t, allowed[0]), 0);
 	pthread_create(&t.th, NULL, srv_run, &t);
 	T_EQ_INT(ipc_client_open(&cl, "test", sockpath), 0);
 	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
@@ -814,9 +825,12 @@ bulk_run(int want)
 	loop_timer_del(&bt.loop, t);
 }
 
+/* The bulk channel's socket: /tmp/peernet-test-<name>.<pid>.sock. */
+static char bulkpath[108];
+
 /* Server (nng + bulk at bulkpath when bulk) and client in bt.loop. */
 static void
-bulk_setup(const char *bulkpath, int bulk, uid_t allowed_uid)
+bulk_setup(const char *name, int bulk, uid_t allowed_uid)
 {
 	static const uint16_t types[] = { IPC_DL_DATA };
 	uid_t allowed[1] = { allowed_uid };
@@ -827,6 +841,8 @@ bulk_setup(const char *bulkpath, int bulk, uid_t allowed_uid)
 		free(bt.sent[i]);
 	memset(&bt, 0, sizeof(bt));
 	mk_sockpath();
+	snprintf(bulkpath, sizeof(bulkpath), "/tmp/peernet-test-%s.%ld.sock", name,
+	    (long)getpid());
 	T_EQ_INT(loop_init(&bt.loop), 0);
 	T_EQ_INT(ipc_server_open(&bt.srv, sockpath, allowed, 1, bulk_handler, &bt,
 	    err, sizeof(err)), 0);
@@ -882,11 +898,9 @@ bulk_send_data(size_t i, size_t len, int *rc)
 static void
 test_bulk_channel_carries_large_messages_in_flight(void)
 {
-	char bpath[108];
 	int i, rc;
 
-	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
-	bulk_setup(bpath, 1, geteuid());
+	bulk_setup("bulk", 1, geteuid());
 	T_ASSERT(ipc_client_bulk_up(&bt.cl));
 	for (i = 0; i < 24; i++) {
 		bulk_send_data((size_t)i, i == 0 ? 1 : (size_t)IPC_DATA_MAX - 64 - (size_t)i * 977, &rc);
@@ -901,18 +915,16 @@ test_bulk_channel_carries_large_messages_in_flight(void)
 	T_EQ_U64(bt.on_bulk, 24);		/* none over nng */
 	T_ASSERT(ipc_client_bulk_up(&bt.cl));
 	bulk_teardown();
-	T_ASSERT(access(bpath, F_OK) == -1);	/* closed servers remove their socket */
+	T_ASSERT(access(bulkpath, F_OK) == -1);	/* closed servers remove their socket */
 }
 
 /* A type the daemon did not list is refused on the channel, saying so. */
 static void
 test_bulk_channel_refuses_unlisted_types(void)
 {
-	char bpath[108];
 	uint8_t req[4];
 
-	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
-	bulk_setup(bpath, 1, geteuid());
+	bulk_setup("bulk", 1, geteuid());
 	ipc_empty_encode(req, sizeof(req), IPC_STATUS, 0);
 	bt.sent[0] = malloc(4);
 	memcpy(bt.sent[0], req, 4);
@@ -931,12 +943,10 @@ test_bulk_channel_refuses_unlisted_types(void)
 static void
 test_bulk_channel_refuses_uid_not_allowed(void)
 {
-	char bpath[108];
 	uint64_t t0;
 	int rc;
 
-	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
-	bulk_setup(bpath, 1, geteuid() + 12345);
+	bulk_setup("bulk", 1, geteuid() + 12345);
 	bulk_send_data(0, 1000, &rc);
 	T_EQ_INT(rc, 0);
 	t0 = loop_now_ms();
@@ -953,14 +963,12 @@ test_bulk_channel_refuses_uid_not_allowed(void)
 static void
 test_bulk_send_falls_back_to_nng(void)
 {
-	char bpath[108];
 	int rc;
 
 	static const uint16_t types[] = { IPC_DL_DATA };
 	char err[256];
 
-	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk-late.%ld.sock", (long)getpid());
-	bulk_setup(bpath, 0, geteuid());
+	bulk_setup("bulk-late", 0, geteuid());
 	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
 	usleep(100000);		/* nng's background dial */
 	bulk_send_data(0, 300000, &rc);
@@ -970,7 +978,7 @@ test_bulk_send_falls_back_to_nng(void)
 	 * next one must not switch to it (two sockets keep no order between
 	 * them, and a download's chunks must stay in order).
 	 */
-	T_EQ_INT(ipc_server_bulk_open(&bt.srv, &bt.loop, bpath, types, 1, err,
+	T_EQ_INT(ipc_server_bulk_open(&bt.srv, &bt.loop, bulkpath, types, 1, err,
 	    sizeof(err)), 0);
 	bulk_send_data(1, 300000, &rc);
 	T_EQ_INT(rc, 0);
@@ -995,11 +1003,9 @@ test_bulk_send_falls_back_to_nng(void)
 static void
 test_bulk_requests_fail_when_the_channel_closes(void)
 {
-	char bpath[108];
 	int rc, i;
 
-	snprintf(bpath, sizeof(bpath), "/tmp/peernet-test-bulk.%ld.sock", (long)getpid());
-	bulk_setup(bpath, 1, geteuid());
+	bulk_setup("bulk", 1, geteuid());
 	/* The server is closed before its loop ever reads them. */
 	for (i = 0; i < 3; i++) {
 		bulk_send_data((size_t)i, 500000, &rc);

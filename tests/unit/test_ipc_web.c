@@ -14,20 +14,10 @@
 #include "t.h"
 
 static uint8_t buf[IPC_MSG_MAX];
-static uint8_t big[IPC_MSG_MAX + 1];
 
-#define T_PREFIXES_AND_TRAILING_FAIL(n, dec) do {			\
-	size_t _k;							\
-	for (_k = 0; _k < (size_t)(n); _k++)				\
-		if (dec(buf, _k) == 0) {				\
-			T_FAIL("prefix of %zu bytes (of %ld) decoded",	\
-			    _k, (long)(n));				\
-			break;						\
-		}							\
-	memcpy(big, buf, (size_t)(n));					\
-	big[(n)] = 0;							\
-	T_EQ_INT(dec(big, (size_t)(n) + 1), IPC_DEC_TRAILING);		\
-} while (0)
+/* Every proper prefix of the message in buf fails; one extra byte fails too. */
+#define T_PREFIXES_AND_TRAILING_FAIL(n, dec) \
+	T_TRUNCATIONS_FAIL(buf, n, dec, IPC_DEC_TRAILING)
 
 static struct ipc_file pfiles[IPC_PUBLISH_MAX];
 static struct ipc_publish pq = { .files = pfiles };

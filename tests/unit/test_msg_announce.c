@@ -13,18 +13,6 @@
 static uint8_t out[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
-static json_t *
-find_case(json_t *arr, const char *name)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(arr, i, c)
-		if (strcmp(tvec_str(c, "name"), name) == 0)
-			return json_array_get(json_object_get(c, "packets"), 0);
-	return NULL;
-}
-
 /* Checks a list of hex keys in JSON against a decoded key view. */
 static void
 check_keys(json_t *arr, const uint8_t *keys, size_t n)
@@ -88,7 +76,7 @@ check_vector(const char *name, struct wire_announce *in, int patch,
 
 	if (v == NULL)
 		T_FAIL("messages.json missing");
-	pk = find_case(json_object_get(v, "announcement"), name);
+	pk = tvec_case_packet(json_object_get(v, "announcement"), name);
 	if (pk == NULL || (raw = tvec_hex(pk, "payload", &len)) == NULL) {
 		json_decref(v);
 		T_FAIL("vector %s missing", name);

@@ -15,18 +15,6 @@ static uint8_t out[WIRE_MSG_BUDGET];
 static uint8_t out2[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x1234567887654321ULL;
 
-static json_t *
-response_case(json_t *v, const char *name)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(json_object_get(v, "response"), i, c)
-		if (strcmp(tvec_str(c, "name"), name) == 0)
-			return json_array_get(json_object_get(c, "packets"), 0);
-	return NULL;
-}
-
 /* A JSON peer record (the reference decoder's view) as our struct. */
 static int
 record_from_json(json_t *j, uint8_t reason, struct wire_peer_record *r)
@@ -67,32 +55,63 @@ check_record(const struct wire_peer_record *got, const struct wire_peer_record *
 	T_EQ_INT(got->reason, want->reason);
 }
 
+/* The payload of the vectors' response case `name` into raw, its "decoded"
+ * object into *d (if d); the length, or -1 when absent or not hex. */
+static long
+response_payload(json_t *v, const char *name, uint8_t *raw, size_t cap,
+    json_t **d)
+{
+	json_t *pk = tvec_case_packet(json_object_get(v, "response"), name);
+
+	if (pk == NULL)
+		return -1;
+	if (d != NULL)
+		*d = json_object_get(pk, "decoded");
+	return hex_decode(raw, cap, tvec_str(pk, "payload"));
+}
+
+/* A decoded header's fields as the vector's "decoded" object has them. */
+static void
+hdr_is(const struct wire_msg_hdr *h, json_t *d)
+{
+	T_EQ_INT(h->features, tvec_u64(d, "features"));
+	T_EQ_INT(h->actions, tvec_u64(d, "actions"));
+	T_EQ_U64(h->blockchain_height, tvec_u64(d, "blockchain_height"));
+	T_EQ_U64(h->blockchain_version, tvec_u64(d, "blockchain_version"));
+	T_EQ_INT(h->port_internal, tvec_u64(d, "port_internal"));
+	T_EQ_INT(h->port_external, tvec_u64(d, "port_external"));
+}
+
+/* in, encoded with the reported ports, is want[0..len) to the byte. */
+static void
+encodes_to(const struct wire_response_in *in, uint16_t internal,
+    uint16_t external, const uint8_t *want, size_t len)
+{
+	size_t n;
+
+	T_EQ_INT(wire_response_encode(out, sizeof(out), &n, in), 0);
+	T_EQ_INT(wire_msg_set_ports(out, n, internal, external), 0);
+	T_EQ_U64(n, len);
+	T_EQ_MEM(out, want, len);
+}
+
 static void
 test_response_vector_empty_with_user_agent(void)
 {
-	json_t *v = tvec_load("messages.json"), *pk, *d;
+	json_t *v = tvec_load("messages.json"), *d;
 	struct wire_response_in in;
 	struct wire_response r;
 	uint8_t raw[128];
 	long len;
-	size_t n;
 
 	T_ASSERT(v != NULL);
-	pk = response_case(v, "empty_with_user_agent");
-	T_ASSERT(pk != NULL);
-	d = json_object_get(pk, "decoded");
-	len = hex_decode(raw, sizeof(raw), tvec_str(pk, "payload"));
+	len = response_payload(v, "empty_with_user_agent", raw, sizeof(raw), &d);
 	T_EQ_INT(len, 60);
 	T_EQ_INT(wire_response_decode(raw, (size_t)len, &r), 0);
 	T_EQ_INT(r.hdr.protocol, tvec_u64(d, "protocol"));
-	T_EQ_INT(r.hdr.features, tvec_u64(d, "features"));
-	T_EQ_INT(r.hdr.actions, tvec_u64(d, "actions"));
+	hdr_is(&r.hdr, d);
 	T_ASSERT(r.hdr.actions & WIRE_ACTION_SEQUENCE_LAST);
 	T_ASSERT(json_is_true(json_object_get(d, "is_last")));
-	T_EQ_U64(r.hdr.blockchain_height, tvec_u64(d, "blockchain_height"));
-	T_EQ_U64(r.hdr.blockchain_version, tvec_u64(d, "blockchain_version"));
-	T_EQ_INT(r.hdr.port_internal, tvec_u64(d, "port_internal"));
-	T_EQ_INT(r.hdr.port_external, tvec_u64(d, "port_external"));
 	T_EQ_STR(r.hdr.ua, tvec_str(d, "user_agent"));
 	T_EQ_INT(r.n_h2p, 0);
 	T_EQ_INT(r.n_files, 0);
@@ -104,17 +123,14 @@ test_response_vector_empty_with_user_agent(void)
 	in.hdr.blockchain_version = 2;
 	in.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
 	wire_msg_hdr_set_ua(&in.hdr, "Peernet Cmd/Alpha 9/01.11.2022");
-	T_EQ_INT(wire_response_encode(out, sizeof(out), &n, &in), 0);
-	T_EQ_INT(wire_msg_set_ports(out, n, 7002, 0), 0);
-	T_EQ_INT(n, 60);
-	T_EQ_MEM(out, raw, 60);
+	encodes_to(&in, 7002, 0, raw, 60);
 	json_decref(v);
 }
 
 static void
 test_response_vector_peers_embedded_notfound(void)
 {
-	json_t *v = tvec_load("messages.json"), *pk, *d, *h, *lst, *j;
+	json_t *v = tvec_load("messages.json"), *d, *h, *lst, *j;
 	struct wire_peer_record recs[2][3], got;
 	struct wire_h2p_in hin[2];
 	struct wire_embedded_file fin[2], f;
@@ -127,18 +143,10 @@ test_response_vector_peers_embedded_notfound(void)
 	long len;
 
 	T_ASSERT(v != NULL);
-	pk = response_case(v, "peers_embedded_notfound");
-	T_ASSERT(pk != NULL);
-	d = json_object_get(pk, "decoded");
-	len = hex_decode(raw, sizeof(raw), tvec_str(pk, "payload"));
+	len = response_payload(v, "peers_embedded_notfound", raw, sizeof(raw), &d);
 	T_EQ_INT(len, 814);
 	T_EQ_INT(wire_response_decode(raw, (size_t)len, &r), 0);
-	T_EQ_INT(r.hdr.features, tvec_u64(d, "features"));
-	T_EQ_INT(r.hdr.actions, tvec_u64(d, "actions"));
-	T_EQ_U64(r.hdr.blockchain_height, tvec_u64(d, "blockchain_height"));
-	T_EQ_U64(r.hdr.blockchain_version, tvec_u64(d, "blockchain_version"));
-	T_EQ_INT(r.hdr.port_internal, tvec_u64(d, "port_internal"));
-	T_EQ_INT(r.hdr.port_external, tvec_u64(d, "port_external"));
+	hdr_is(&r.hdr, d);
 	T_EQ_INT(r.hdr.ua_len, 0);
 
 	/* Hash2Peer records: storing first, then closest, each field checked. */
@@ -213,10 +221,7 @@ test_response_vector_peers_embedded_notfound(void)
 	in.n_files = 2;
 	in.notfound = nf;
 	in.n_notfound = 2;
-	T_EQ_INT(wire_response_encode(out, sizeof(out), &n, &in), 0);
-	T_EQ_INT(wire_msg_set_ports(out, n, 7002, 7002), 0);
-	T_EQ_INT(n, 814);
-	T_EQ_MEM(out, raw, 814);
+	encodes_to(&in, 7002, 7002, raw, 814);
 	json_decref(v);
 }
 
@@ -229,8 +234,7 @@ vector_payload(uint8_t *raw, size_t cap)
 
 	if (v == NULL)
 		return 0;
-	len = hex_decode(raw, cap, tvec_str(response_case(v,
-	    "peers_embedded_notfound"), "payload"));
+	len = response_payload(v, "peers_embedded_notfound", raw, cap, NULL);
 	json_decref(v);
 	return len < 0 ? 0 : (size_t)len;
 }

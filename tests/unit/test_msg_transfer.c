@@ -13,18 +13,6 @@
 static uint8_t out[WIRE_MSG_BUDGET];
 static uint64_t rng = 0x5eed5eed5eed5eedULL;
 
-static json_t *
-named(json_t *arr, const char *name)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(arr, i, c)
-		if (strcmp(tvec_str(c, "name"), name) == 0)
-			return c;
-	return NULL;
-}
-
 static const uint8_t transfer_uuid[16] = {
 	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 	0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
@@ -41,7 +29,7 @@ check_transfer(const char *name, const struct wire_transfer *in)
 	size_t n;
 
 	T_ASSERT(v != NULL);
-	c = named(json_object_get(v, "transfer"), name);
+	c = tvec_named(json_object_get(v, "transfer"), name);
 	T_ASSERT(c != NULL);
 	d = json_object_get(c, "decoded");
 	len = hex_decode(raw, sizeof(raw), tvec_str(c, "payload"));
@@ -212,7 +200,7 @@ check_getblock(const char *name, const struct wire_getblock *in)
 	size_t n, i;
 
 	T_ASSERT(v != NULL);
-	c = named(json_object_get(v, "get_block"), name);
+	c = tvec_named(json_object_get(v, "get_block"), name);
 	T_ASSERT(c != NULL);
 	d = json_object_get(c, "decoded");
 	len = hex_decode(raw, sizeof(raw), tvec_str(c, "payload"));

@@ -29,6 +29,20 @@ key(struct ident *id, const char *priv_hex)
 #define KEY_B "2222222222222222222222222222222222222222222222222222222222222222"
 #define KEY_C "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 
+/* The vectors' cast: A the creator, B the relay, C the target; t a
+ * Traverse from A to C through B with nothing else set yet. */
+static int
+abc_traverse(struct ident *a, struct ident *b, struct ident *c,
+    struct wire_traverse *t)
+{
+	if (key(a, KEY_A) != 0 || key(b, KEY_B) != 0 || key(c, KEY_C) != 0)
+		return -1;
+	memset(t, 0, sizeof(*t));
+	memcpy(t->target, c->pub, 33);
+	memcpy(t->relay, b->pub, 33);
+	return 0;
+}
+
 struct vec {
 	uint8_t	created[512], relayed[512], embedded[256], signed_hash[32];
 	size_t	len, embedded_len;
@@ -137,12 +151,7 @@ test_traverse_vector_reencodes_before_and_after_relay_fill(void)
 	size_t n;
 
 	T_ASSERT(load(&v) == 0);
-	T_EQ_INT(key(&a, KEY_A), 0);
-	T_EQ_INT(key(&b, KEY_B), 0);
-	T_EQ_INT(key(&c, KEY_C), 0);
-	memset(&t, 0, sizeof(t));
-	memcpy(t.target, c.pub, 33);
-	memcpy(t.relay, b.pub, 33);
+	T_EQ_INT(abc_traverse(&a, &b, &c, &t), 0);
 	t.expires = v.expires;
 	t.embedded = v.embedded;
 	t.embedded_len = v.embedded_len;
@@ -266,12 +275,7 @@ test_traverse_rejects_embedded_packet_shorter_than_77(void)
 	uint8_t emb[76];
 	size_t n;
 
-	T_EQ_INT(key(&a, KEY_A), 0);
-	T_EQ_INT(key(&b, KEY_B), 0);
-	T_EQ_INT(key(&c, KEY_C), 0);
-	memset(&t, 0, sizeof(t));
-	memcpy(t.target, c.pub, 33);
-	memcpy(t.relay, b.pub, 33);
+	T_EQ_INT(abc_traverse(&a, &b, &c, &t), 0);
 	memset(emb, 0x42, sizeof(emb));
 	t.embedded = emb;
 	t.embedded_len = 76;

@@ -13,13 +13,6 @@
 
 static uint8_t plain[WIRE_PACKET_MAX];
 
-static const uint8_t curve_n[32] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-	0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b,
-	0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
-};
-
 static int
 ident_from_hex(struct ident *id, json_t *obj, const char *key)
 {
@@ -28,18 +21,6 @@ ident_from_hex(struct ident *id, json_t *obj, const char *key)
 	if (tvec_hex_exact(obj, key, priv, 32) != 0)
 		return -1;
 	return ident_from_priv(id, priv);
-}
-
-static json_t *
-find_packet(json_t *v, const char *name)
-{
-	json_t *p;
-	size_t i;
-
-	json_array_foreach(json_object_get(v, "packets"), i, p)
-		if (strcmp(tvec_str(p, "name"), name) == 0)
-			return p;
-	return NULL;
 }
 
 /* Decrypts the signature of a packet to `key` in place, or encrypts it back (same XOR). */
@@ -309,7 +290,7 @@ test_packet_round_trips_1000_random_packets(void)
 static void
 test_packet_rejects_every_truncation(void)
 {
-	json_t *v = tvec_load("packets.json");
+	json_t *v = tvec_load("packets.json"), *pk;
 	static const char *names[] = { "ping_no_payload", "chat", "response", "size_1000" };
 	struct wire_packet pkt;
 	struct ident rx;
@@ -320,9 +301,9 @@ test_packet_rejects_every_truncation(void)
 	if (v == NULL)
 		T_FAIL("packets.json missing");
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-		T_EQ_INT(ident_from_hex(&rx, find_packet(v, names[k]),
-		    "receiver_private_key"), IDENT_OK);
-		r = tvec_hex(find_packet(v, names[k]), "raw", &len);
+		pk = tvec_named(json_object_get(v, "packets"), names[k]);
+		T_EQ_INT(ident_from_hex(&rx, pk, "receiver_private_key"), IDENT_OK);
+		r = tvec_hex(pk, "raw", &len);
 		T_ASSERT(r != NULL);
 		for (i = 0; i < len; i++) {
 			/* A fresh heap copy of exactly i bytes, so ASan sees any overread. */
@@ -379,7 +360,7 @@ test_packet_rejects_flipped_bits_or_changes_sender(void)
 
 	if (v == NULL)
 		T_FAIL("packets.json missing");
-	p = find_packet(v, "chat");
+	p = tvec_named(json_object_get(v, "packets"), "chat");
 	T_EQ_INT(ident_from_hex(&rx, p, "receiver_private_key"), IDENT_OK);
 	T_ASSERT(tvec_hex_exact(json_object_get(p, "expected"), "sender_public_key",
 	    sender, 33) == 0);
@@ -446,7 +427,7 @@ test_packet_rejects_bad_signature_header_and_range(void)
 
 	memcpy(bad, out, outlen);
 	xor_signature(bad, outlen, b.pub);
-	memcpy(bad + outlen - 64, curve_n, 32);		/* r = n */
+	memcpy(bad + outlen - 64, tvec_curve_n, 32);		/* r = n */
 	xor_signature(bad, outlen, b.pub);
 	T_EQ_INT(wire_packet_decode(bad, outlen, b.pub, plain, sizeof(plain), &pkt),
 	    WIRE_PACKET_ERR_SIG_RANGE);
@@ -495,7 +476,7 @@ test_packet_discovery_packets_open_with_discovery_key(void)
 
 	if (v == NULL)
 		T_FAIL("packets.json missing");
-	p = find_packet(v, "local_discovery_ipv4");
+	p = tvec_named(json_object_get(v, "packets"), "local_discovery_ipv4");
 	r = tvec_hex(p, "raw", &len);
 	T_ASSERT(r != NULL);
 	T_ASSERT(tvec_hex_exact(json_object_get(p, "expected"), "sender_public_key",
@@ -723,7 +704,7 @@ test_replay_catches_malleated_signature_of_same_packet(void)
 	memcpy(mal, out, outlen);
 	xor_signature(mal, outlen, b.pub);
 	for (i = 32, borrow = 0; i-- > 0;) {
-		dd = curve_n[i] - mal[outlen - 32 + i] - borrow;
+		dd = tvec_curve_n[i] - mal[outlen - 32 + i] - borrow;
 		borrow = dd < 0;
 		mal[outlen - 32 + i] = (uint8_t)(dd + (borrow ? 256 : 0));
 	}

@@ -1161,32 +1161,33 @@ replay(const char *prefix, size_t want_len, const char *want_hash)
 	sim_free(s);
 }
 
+/* Replays the captured stream of transfer `id`; checks its length when
+ * want_len is not 0, and its hash when hashed. */
+static void
+replay_stream(const char *id, uint64_t want_len, int hashed)
+{
+	json_t *st = stream_of(id);
+
+	T_ASSERT(st != NULL);
+	if (want_len != 0)
+		T_EQ_U64(tvec_u64(st, "stream_length"), want_len);
+	replay(id, tvec_u64(st, "stream_length"), hashed ?
+	    tvec_str(st, "blake3_of_stream_after_16_byte_header") : NULL);
+}
+
 static void
 test_replayed_700000_byte_transfer_hashes_to_the_file(void)
 {
-	json_t *st;
-
 	T_ASSERT(lite_of("06ad", 0, NULL, 0) != NULL);
-	st = stream_of("06ad");
-	T_ASSERT(st != NULL);
-	T_EQ_U64(tvec_u64(st, "stream_length"), 700016);
-	replay("06ad", 700016,
-	    tvec_str(st, "blake3_of_stream_after_16_byte_header"));
+	replay_stream("06ad", 700016, 1);
 }
 
 static void
 test_replayed_29_byte_transfer_and_block_stream(void)
 {
-	json_t *st;
-
 	T_ASSERT(lite_of("2d53", 0, NULL, 0) != NULL);
-	st = stream_of("2d53");
-	T_ASSERT(st != NULL);
-	replay("2d53", tvec_u64(st, "stream_length"),
-	    tvec_str(st, "blake3_of_stream_after_16_byte_header"));
-	st = stream_of("be5a");
-	T_ASSERT(st != NULL);
-	replay("be5a", tvec_u64(st, "stream_length"), NULL);
+	replay_stream("2d53", 0, 1);
+	replay_stream("be5a", 0, 0);
 }
 
 static int

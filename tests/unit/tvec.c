@@ -102,3 +102,30 @@ tvec_str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }
+
+json_t *
+tvec_named(json_t *arr, const char *name)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(arr, i, c)
+		if (strcmp(tvec_str(c, "name"), name) == 0)
+			return c;
+	return NULL;
+}
+
+json_t *
+tvec_case_packet(json_t *arr, const char *name)
+{
+	json_t *c = tvec_named(arr, name);
+
+	return json_array_get(json_object_get(c, "packets"), 0);
+}
+
+const uint8_t tvec_curve_n[32] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+	0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b,
+	0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+};

@@ -24,5 +24,11 @@ void	 tvec_pattern(uint8_t *buf, size_t n);
 /* Integer or string field as u64 (0 if missing). */
 uint64_t tvec_u64(json_t *obj, const char *key);
 const char *tvec_str(json_t *obj, const char *key);
+/* The element of arr whose "name" is name; NULL if none. */
+json_t	*tvec_named(json_t *arr, const char *name);
+/* The first of the "packets" of the case named name in arr; NULL if none. */
+json_t	*tvec_case_packet(json_t *arr, const char *name);
+/* secp256k1's group order n, big-endian: a private key or r out of range. */
+extern const uint8_t tvec_curve_n[32];
 
 #endif
