@@ -65,8 +65,8 @@ storaged_tags_to_ipc(const struct chain_file *cf, struct ipc_tags *t)
  * The tags of an add request into cf: the first 8-byte date-created tag
  * becomes cf->date_created, the others are written in the given order.
  */
-static void
-serve_tags_from_ipc(const struct ipc_tags *t, struct chain_file *cf,
+void
+storaged_tags_from_ipc(const struct ipc_tags *t, struct chain_file *cf,
     struct chain_tag *tags, size_t cap)
 {
 	const uint8_t *data;
@@ -95,8 +95,8 @@ serve_ctx(struct daemon *d)
 	return d->ctx;
 }
 
-static int
-serve_need_chain(struct storaged *s, struct ipc_req *req)
+int
+storaged_need_chain(struct storaged *s, struct ipc_req *req)
 {
 	if (s->chain != NULL)
 		return 0;
@@ -150,7 +150,7 @@ serve_add_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
 		if (s->uploads[i].id == 0) {
@@ -274,7 +274,7 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	cf.folder_len = strlen(u->meta.folder);
 	cf.description = u->meta.description;
 	cf.description_len = strlen(u->meta.description);
-	serve_tags_from_ipc(&u->meta.tags, &cf, tags, sizeof(tags) / sizeof(tags[0]));
+	storaged_tags_from_ipc(&u->meta.tags, &cf, tags, sizeof(tags) / sizeof(tags[0]));
 	ft_detect(u->meta.name, &cf.type, &cf.format);
 	if (u->meta.type != 0xff)
 		cf.type = u->meta.type;
@@ -395,7 +395,7 @@ serve_ls(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed ls request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	if (chain_info(s->chain, &info) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
@@ -452,7 +452,7 @@ serve_rm(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed rm request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	if (ref.kind == 0) {
 		if ((rc = chain_get_file(s->chain, ref.key, &cf)) != 0) {
@@ -511,7 +511,7 @@ serve_mv(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed mv request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	if ((rc = chain_rename_file(s->chain, mv.id, mv.name)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "%s", rc == CHAIN_ERR_NOT_FOUND ?
@@ -613,7 +613,7 @@ serve_chain(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed chain request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	if (chain_info(s->chain, &info) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
@@ -642,7 +642,7 @@ serve_profile_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	rc = chain_profile_get(s->chain, (uint16_t)field, val, sizeof(val), &vlen);
 	if (rc != 0) {
@@ -670,7 +670,7 @@ serve_profile_set(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile update");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	if ((rc = chain_profile_set(s->chain, (uint16_t)d.id, d.bytes, d.len)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
@@ -730,7 +730,7 @@ serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed block request");
 		return;
 	}
-	if (serve_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	head = serve_data_head(IPC_BLOCK_GET, rd.offset);
 	rc = chain_block(s->chain, rd.offset, serve_buf + head, sizeof(serve_buf) - head,

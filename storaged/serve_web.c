@@ -27,41 +27,6 @@ web_reply_u32(struct ipc_req *req, uint16_t type, uint32_t v)
 	ipc_reply(req, web_buf, (size_t)n);
 }
 
-static int
-web_need_chain(struct storaged *s, struct ipc_req *req)
-{
-	if (s->chain != NULL)
-		return 0;
-	ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "the own blockchain is not open "
-	    "yet: netd, which holds the identity, has not answered");
-	return -1;
-}
-
-/* The request's tags: date-created (first 8-byte one) and the others. */
-static void
-web_tags(const struct ipc_tags *t, struct chain_file *cf, struct chain_tag *tags,
-    size_t cap)
-{
-	const uint8_t *data;
-	size_t off = 0, len;
-	uint16_t type;
-	int64_t d;
-
-	cf->ntags = 0;
-	while (ipc_tags_next(t, &off, &type, &data, &len) == 1 && cf->ntags < cap) {
-		if (type == RECORD_TAG_DATE_CREATED && cf->date_created == 0 &&
-		    record_tag_date(data, len, &d) == 0 && d != 0) {
-			cf->date_created = d;
-			continue;
-		}
-		tags[cf->ntags].type = type;
-		tags[cf->ntags].data = data;
-		tags[cf->ntags].len = len;
-		cf->ntags++;
-	}
-	cf->tags = cf->ntags > 0 ? tags : NULL;
-}
-
 /*
  * IPC_PUBLISH: /blockchain/file/add and /update.  As the reference: the
  * content must be in the warehouse (status 5 otherwise) unless the record
@@ -86,7 +51,7 @@ storaged_publish(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed publish request");
 		return;
 	}
-	if (web_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	memset(&res, 0, sizeof(res));
 	memset(cf, 0, sizeof(cf));
@@ -106,7 +71,7 @@ storaged_publish(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 		cf[i].name = f->name;
 		cf[i].folder = f->folder;
 		cf[i].description = f->description;
-		web_tags(&f->tags, &cf[i], tags[i], IPC_TAGS_MAX / 4);
+		storaged_tags_from_ipc(&f->tags, &cf[i], tags[i], IPC_TAGS_MAX / 4);
 		if (f->type == FT_TYPE_FOLDER && f->format == FT_FMT_FOLDER)
 			continue;	/* a virtual folder has no content */
 		rc = wh_merkle(s->wh, f->hash, 0, &mi, NULL, 0, NULL);
@@ -152,7 +117,7 @@ storaged_chain_append(struct storaged *s, struct ipc_req *req, const uint8_t *ms
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed append request");
 		return;
 	}
-	if (web_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	for (i = 0; i < q.count; i++) {
 		recs[i].type = q.recs[i].type;
@@ -180,7 +145,7 @@ storaged_profile_del(struct storaged *s, struct ipc_req *req, const uint8_t *msg
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile delete request");
 		return;
 	}
-	if (web_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	if ((rc = chain_profile_delete(s->chain, q.fields, q.count, &deleted)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
@@ -274,7 +239,7 @@ storaged_wipe(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 		web_reply_u32(req, IPC_WIPE, (uint32_t)wh_status(rc));
 		return;
 	}
-	if (web_need_chain(s, req) == -1)
+	if (storaged_need_chain(s, req) == -1)
 		return;
 	ident_node_id(s->owner, nid);
 	if (memcmp(nid, q.key, 32) != 0) {

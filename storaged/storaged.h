@@ -54,6 +54,12 @@ void	storaged_file_to_ipc(const struct chain_file *cf, const uint8_t owner[33],
 	    struct ipc_file *f);
 /* date-created and the other tags of a record, as far as IPC_TAGS_MAX allows. */
 void	storaged_tags_to_ipc(const struct chain_file *cf, struct ipc_tags *t);
+/* The tags of a request into cf: the first 8-byte date-created tag becomes
+ * cf->date_created, the others are kept in order (at most cap). */
+void	storaged_tags_from_ipc(const struct ipc_tags *t, struct chain_file *cf,
+	    struct chain_tag *tags, size_t cap);
+/* 0 when the own chain is open, else -1 with an IPC_ERR_UNAVAILABLE reply. */
+int	storaged_need_chain(struct storaged *s, struct ipc_req *req);
 /* serve_web.c: the web API's requests (ipc_msg_web.h) */
 void	storaged_publish(struct storaged *s, struct ipc_req *req,
 	    const uint8_t *msg, size_t len);
