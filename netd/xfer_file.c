@@ -1422,17 +1422,44 @@ xf_lookup(struct xf_sess *s)
 		xf_end(s, 0, 0, "cannot ask storaged about the file");
 }
 
+/*
+ * The peer a get, probe or stream asks: transfers must run, the node must
+ * not be this one, and lite packets need an active connection (§2.7).
+ * NULL once the error is answered.
+ */
+static struct peer *
+xf_req_peer(struct netd *n, struct xfer_files *f, struct ipc_req *req,
+    const uint8_t node_id[32], const char *hint)
+{
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct peer *p;
+	size_t k;
+
+	if (f == NULL) {
+		ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "transfers are not running");
+		return NULL;
+	}
+	if (memcmp(node_id, n->id.node_id, 32) == 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "that is this node's own ID");
+		return NULL;
+	}
+	if ((p = peer_find_node(n->peers, node_id)) == NULL || p->nact == 0 ||
+	    peer_send_targets(p, NULL, targets, &k) != 0) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node%s", hint);
+		return NULL;
+	}
+	return p;
+}
+
 /* IPC_GET and IPC_PROBE. */
 static void
 xf_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len, int probe)
 {
 	struct xfer_files *f = netd_xfer_files(n);
-	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct ipc_get_req q;
 	struct xf_sess *s;
 	struct peer *p;
 	uint8_t buf[32];
-	size_t k;
 	long l;
 	int i, rc;
 
@@ -1442,21 +1469,9 @@ xf_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len, 
 		    probe ? "probe" : "get");
 		return;
 	}
-	if (f == NULL) {
-		ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "transfers are not running");
+	if ((p = xf_req_peer(n, f, req, q.node_id,
+	    " (try 'peernetctl find' first)")) == NULL)
 		return;
-	}
-	if (memcmp(q.node_id, n->id.node_id, 32) == 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "that is this node's own ID");
-		return;
-	}
-	/* Lite packets need an active connection (§2.7). */
-	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0 ||
-	    peer_send_targets(p, NULL, targets, &k) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node "
-		    "(try 'peernetctl find' first)");
-		return;
-	}
 	/* One download per hash: storaged keeps one partial per hash. */
 	for (i = 0; !probe && i < XF_MAX_SESSIONS; i++)
 		if (f->s[i] != NULL && f->s[i]->role == XF_REQUESTER &&
@@ -2573,29 +2588,16 @@ void
 netd_req_stream_open(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	struct xfer_files *f = netd_xfer_files(n);
-	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct ipc_get_req q;
 	struct xf_sess *s;
 	struct peer *p;
-	size_t k;
 
 	if (ipc_stream_open_decode(msg, len, &q) != 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed stream-open request");
 		return;
 	}
-	if (f == NULL) {
-		ipc_reply_error(req, IPC_ERR_UNAVAILABLE, "transfers are not running");
+	if ((p = xf_req_peer(n, f, req, q.node_id, "")) == NULL)
 		return;
-	}
-	if (memcmp(q.node_id, n->id.node_id, 32) == 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "that is this node's own ID");
-		return;
-	}
-	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0 ||
-	    peer_send_targets(p, NULL, targets, &k) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node");
-		return;
-	}
 	if (xf_st_count(f) >= XF_ST_MAX ||
 	    (s = xf_new(f, XF_REQUESTER, p->pub, q.hash)) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "too many streams at once");
