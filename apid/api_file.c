@@ -60,13 +60,36 @@ api_file_size(struct api_req *r, const uint8_t hash[32], uint64_t *size,
 	return x.present ? 1 : 0;
 }
 
+/*
+ * A reply carrying file bytes (ipc_data of type, for request id when id is
+ * not NULL) into buf: exactly the bytes asked for — at offset, at least one,
+ * at most max.  Frees rep; the byte count, or MHD's error.
+ */
+ssize_t
+api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
+    const uint32_t *id, uint64_t offset, uint32_t max, char *buf)
+{
+	struct ipc_data d;
+	ssize_t n;
+
+	if (ipc_data_decode(rep, len, type, &d) != 0 || d.offset != offset ||
+	    (id != NULL && d.id != *id) || d.len == 0 || d.len > max) {
+		free(rep);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	memcpy(buf, d.bytes, d.len);
+	n = (ssize_t)d.len;
+	free(rep);
+	atomic_fetch_add(&api->st.bytes_streamed, (unsigned long long)n);
+	return n;
+}
+
 /* MHD asks for the next bytes at pos (relative to the response). */
 static ssize_t
 api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct api_stream *s = cls;
 	struct ipc_read rd;
-	struct ipc_data d;
 	uint8_t req[128], *rep;
 	char err[256];
 	size_t len;
@@ -84,17 +107,7 @@ api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (api_ipc(s->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
 	    sizeof(err)) != 0)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	/* The reply must be the bytes asked for: nothing more, not at another offset. */
-	if (ipc_data_decode(rep, len, IPC_CAT, &d) != 0 || d.offset != rd.offset ||
-	    d.len == 0 || d.len > rd.len) {
-		free(rep);
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	}
-	memcpy(buf, d.bytes, d.len);
-	n = (long)d.len;
-	free(rep);
-	atomic_fetch_add(&s->api->st.bytes_streamed, (unsigned long long)n);
-	return (ssize_t)n;
+	return api_data_take(s->api, rep, len, IPC_CAT, NULL, rd.offset, rd.len, buf);
 }
 
 static void

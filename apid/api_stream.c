@@ -143,10 +143,10 @@ api_st_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct api_rstream *s = cls;
 	struct ipc_stream_read q;
-	struct ipc_data d;
 	uint8_t req[64], *rep;
 	char err[256];
 	size_t len;
+	ssize_t got;
 	int refused;
 	long n;
 
@@ -166,18 +166,12 @@ api_st_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	/* Exactly the bytes asked for: at that offset, none past the range. */
-	if (ipc_data_decode(rep, len, IPC_STREAM_READ, &d) != 0 || d.offset != q.offset ||
-	    d.id != s->number || d.len == 0 || d.len > q.max) {
-		free(rep);
+	got = api_data_take(s->api, rep, len, IPC_STREAM_READ, &s->number, q.offset,
+	    q.max, buf);
+	if (got < 0)
 		log_info("stream %u: a malformed or empty read at %" PRIu64, s->number,
 		    q.offset);
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	}
-	memcpy(buf, d.bytes, d.len);
-	n = (long)d.len;
-	free(rep);
-	atomic_fetch_add(&s->api->st.bytes_streamed, (unsigned long long)n);
-	return (ssize_t)n;
+	return got;
 }
 
 static void

@@ -275,6 +275,9 @@ int	api_search_result(struct api_req *r);
 int	api_search_terminate(struct api_req *r);
 int	api_warehouse_read(struct api_req *r);
 int	api_file_read(struct api_req *r);
+/* api_file.c: file bytes of an IPC reply into MHD's buffer (frees rep). */
+ssize_t	api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
+	    const uint32_t *id, uint64_t offset, uint32_t max, char *buf);
 int	api_file_view(struct api_req *r);
 int	api_metrics(struct api_req *r);
 int	api_file_format(struct api_req *r);
