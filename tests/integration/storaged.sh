@@ -116,7 +116,7 @@ out=$("$CTL" -d "$A" add /nonexistent 2>&1); rc=$?
 
 # --- add on storaged's bulk channel --------------------------------------------
 # peernetctl add sends its data on DIR/run/storaged-bulk.sock (ipc_bulk.c);
-# a channel that refuses the connection (its 4 connections taken) or is gone
+# a channel that refuses the connection (its 8 connections taken: BULK_CONNS) or is gone
 # makes it send over nng instead, with the same result.
 BS="$A/run/storaged-bulk.sock"
 head -c 5000000 /dev/urandom > "$W/fb.bin"
@@ -125,7 +125,7 @@ rm -f "$W/held"
 python3 - "$BS" "$W/held" <<'EOF' & HP=$!
 import socket, sys, time
 ss = []
-for _ in range(4):
+for _ in range(8):
     s = socket.socket(socket.AF_UNIX)
     s.connect(sys.argv[1])
     ss.append(s)
@@ -135,7 +135,7 @@ EOF
 wait_for 5 test -e "$W/held"
 got=$("$CTL" -d "$A" add --json "$W/fb.bin" | jq -r '.added[0].hash'); rc=$?
 kill "$HP" 2>/dev/null; wait "$HP" 2>/dev/null
-[ $rc = 0 ] && [ "$got" = "$want" ] && grep -q "bulk channel: 4 connections already" "$A/log/storaged.log" &&
+[ $rc = 0 ] && [ "$got" = "$want" ] && grep -q "bulk channel: 8 connections already" "$A/log/storaged.log" &&
     t_pass add_over_nng_when_bulk_channel_full ||
     t_fail add_over_nng_when_bulk_channel_full "rc=$rc $got vs $want"
 printf 'x' >> "$W/fb.bin"; want=$(b3sum --no-names "$W/fb.bin")
