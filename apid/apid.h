@@ -297,8 +297,6 @@ int	api_file_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *l
 /* api_stream.c: a remote peer's file, ranged, fetched by netd into memory. */
 int	api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
 	    int timeout_ms, const char *ctype);
-int	api_fetch_wait(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
-	    int timeout_ms, char *err, size_t errlen);
 int	api_search_statistic(struct api_req *r);
 int	api_explore(struct api_req *r);
 int	api_chain_read(struct api_req *r);
