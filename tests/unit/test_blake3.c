@@ -464,7 +464,7 @@ static void
 test_blake3_matches_b3sum_cli_on_random_files(void)
 {
 	static const size_t fixed[] = { 0, 1024, 1025, 3 * 1024 * 1024 };
-	char dir[] = "/tmp/peernet-b3.XXXXXX", path[256], cli[200];
+	char dir[64], path[256], cli[200];
 	char ours[2 * BLAKE3_OUT_LEN + 1];
 	uint8_t *buf, h[BLAKE3_OUT_LEN];
 	size_t i, len, max = 4 * 1024 * 1024;
@@ -473,7 +473,7 @@ test_blake3_matches_b3sum_cli_on_random_files(void)
 
 	if (system("command -v b3sum >/dev/null 2>&1") != 0)
 		T_SKIP("b3sum is not installed (Debian package b3sum)");
-	if (mkdtemp(dir) == NULL)
+	if (t_tmpdir(dir, sizeof(dir), "peernet-b3") != 0)
 		T_FAIL("mkdtemp: %s", strerror(errno));
 	buf = xmalloc(max);
 	for (i = 0; i < 10 && !failed; i++) {
@@ -580,7 +580,7 @@ static void
 test_blake3_only_fragment_zero_leaf_is_a_node_of_the_file_tree(void)
 {
 	const uint64_t frag = 256 * 1024, nch = frag / BLAKE3_CHUNK_LEN;
-	char dir[] = "/tmp/peernet-b3.XXXXXX", cli[200];
+	char dir[64], cli[200];
 	char hex[2 * BLAKE3_OUT_LEN + 1];
 	uint8_t *buf, node[32], rel[32], h[32];
 	uint8_t block[BLAKE3_BLOCK_LEN];
@@ -590,7 +590,7 @@ test_blake3_only_fragment_zero_leaf_is_a_node_of_the_file_tree(void)
 
 	if (system("command -v b3sum >/dev/null 2>&1") != 0)
 		T_SKIP("b3sum is not installed (Debian package b3sum)");
-	if (mkdtemp(dir) == NULL)
+	if (t_tmpdir(dir, sizeof(dir), "peernet-b3") != 0)
 		T_FAIL("mkdtemp: %s", strerror(errno));
 	buf = xmalloc(4 * frag);
 	t_rnd_hi(t_rnd, &rng_state, buf, 4 * frag);
@@ -758,7 +758,7 @@ test_blake3_split_matches_b3sum_cli(void)
 	const size_t sizes[] = { 0, 1, 1023, 1024, 1025, F - 1, F, F + 1,
 	    2 * F, 2 * F + 1, 3 * F - 1 };
 	static struct leaves lv;
-	char dir[] = "/tmp/peernet-b3.XXXXXX", cli[200], why[160];
+	char dir[64], cli[200], why[160];
 	char hex[2 * BLAKE3_OUT_LEN + 1];
 	uint8_t *buf, whole[32];
 	size_t i, len, flen;
@@ -766,7 +766,7 @@ test_blake3_split_matches_b3sum_cli(void)
 
 	if (system("command -v b3sum >/dev/null 2>&1") != 0)
 		T_SKIP("b3sum is not installed (Debian package b3sum)");
-	if (mkdtemp(dir) == NULL)
+	if (t_tmpdir(dir, sizeof(dir), "peernet-b3") != 0)
 		T_FAIL("mkdtemp: %s", strerror(errno));
 	buf = xmalloc(3 * F + (size_t)(t_rnd(&rng_state) % F));
 	for (i = 0; i <= sizeof(sizes) / sizeof(sizes[0]); i++) {

@@ -35,18 +35,7 @@ sign_with(void *arg, const uint8_t hash[32], uint8_t sig[65])
 static void
 cleanup(void)
 {
-	char p[256];
-
-	if (tmpdir[0] == '\0')
-		return;
-	snprintf(p, sizeof(p), "%s/chain.db", tmpdir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/chain.db-wal", tmpdir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/chain.db-shm", tmpdir);
-	unlink(p);
-	rmdir(tmpdir);
-	tmpdir[0] = '\0';
+	t_rmtree(tmpdir);
 }
 
 static struct chain *
@@ -58,8 +47,8 @@ fresh(void)
 
 	cleanup();
 	memset(priv, 0x31, sizeof(priv));
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_chain_raw.XXXXXX");
-	if (ident_from_priv(&key, priv) != 0 || mkdtemp(tmpdir) == NULL)
+	if (ident_from_priv(&key, priv) != 0 ||
+	    t_tmpdir(tmpdir, sizeof(tmpdir), "test_chain_raw") != 0)
 		return NULL;
 	snprintf(dbpath, sizeof(dbpath), "%s/chain.db", tmpdir);
 	if (chain_open(&c, dbpath, key.pub, sign_with, &key, err, sizeof(err)) != 0) {

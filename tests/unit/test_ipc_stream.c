@@ -237,7 +237,7 @@ srv_listen(const char *path)
 static void
 test_bulk_call_receives_one_descriptor(void)
 {
-	char dir[] = "/tmp/peernet-tfd.XXXXXX", path[128], file[128], err[256];
+	char dir[64], path[128], file[128], err[256];
 	struct srv s;
 	struct stat a, b;
 	pthread_t th;
@@ -248,7 +248,7 @@ test_bulk_call_receives_one_descriptor(void)
 	long n;
 	struct ipc_file_fd_req q;
 
-	T_ASSERT(mkdtemp(dir) != NULL);
+	T_ASSERT(t_tmpdir(dir, sizeof(dir), "peernet-tfd") == 0);
 	snprintf(path, sizeof(path), "%s/bulk.sock", dir);
 	snprintf(file, sizeof(file), "%s/data", dir);
 	memset(&s, 0, sizeof(s));
