@@ -54,6 +54,7 @@ static int
 netd_privileged(struct daemon *d, char *err, size_t errlen)
 {
 	netd.d = d;
+	env_real_init(&netd.env, &netd);
 	/* libsodium and libsecp256k1 set up once, before the sandbox. */
 	if (ident_crypto_init() != 0) {
 		snprintf(err, errlen, "crypto initialisation failed");

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "env.h"
 #include "ident.h"
 #include "ipc_msg.h"
 #include "kad.h"
@@ -61,6 +62,7 @@ struct netd_pending {
 
 struct netd {
 	struct daemon		*d;
+	struct net_env		 env;		/* clock, random, send, timers (env.h) */
 	struct ident		 id;
 	struct netd_sock	 socks[NETD_MAX_SOCKS];
 	int			 nsocks;

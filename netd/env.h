@@ -1,0 +1,71 @@
+/*
+ * env.h — what netd's core takes from the world: the clock, randomness,
+ * datagrams out and timers.  Everything above net.c reaches these only
+ * through struct net_env (c-toxcore's "system" struct), so the same code
+ * runs in peernet-netd, where env_real.c wires them to the monotonic
+ * clock, libsodium, net.c's sockets and the event loop, and in tests/sim,
+ * where whole nodes share one process on a fake clock and a simulated
+ * network.  One clock convention in netd: monotonic microseconds from
+ * env->now_us; milliseconds are derived from it (env_now_ms).
+ */
+#ifndef PEERNET_NETD_ENV_H
+#define PEERNET_NETD_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct peer_addr;
+
+typedef void (*net_env_timer_cb)(void *arg);
+
+struct net_env {
+	/* Monotonic microseconds; never goes back. */
+	uint64_t (*now_us)(void *ctx);
+	/* Cryptographically strong random bytes in real use. */
+	void	 (*random)(void *ctx, void *buf, size_t n);
+	/* One datagram out of socket slot sock; 0 = handed to the network. */
+	int	 (*send)(void *ctx, int sock, const struct peer_addr *local,
+		    const struct peer_addr *remote, const uint8_t *buf,
+		    size_t len);
+	/*
+	 * First run after after_ms, then every interval_ms (0: once, and the
+	 * timer is gone after it ran).  NULL on failure.
+	 */
+	void	*(*timer_add)(void *ctx, uint64_t after_ms, uint64_t interval_ms,
+		    net_env_timer_cb cb, void *arg);
+	void	 (*timer_del)(void *ctx, void *timer);
+	void	 *ctx;
+};
+
+static inline uint64_t
+env_now_us(const struct net_env *e)
+{
+	return e->now_us(e->ctx);
+}
+
+static inline uint64_t
+env_now_ms(const struct net_env *e)
+{
+	return e->now_us(e->ctx) / 1000;	/* floors nest: same as from ns */
+}
+
+static inline void
+env_random(const struct net_env *e, void *buf, size_t n)
+{
+	e->random(e->ctx, buf, n);
+}
+
+static inline uint32_t
+env_random32(const struct net_env *e)
+{
+	uint32_t v;
+
+	e->random(e->ctx, &v, sizeof(v));
+	return v;
+}
+
+struct netd;
+/* env_real.c: the environment of the running daemon (clock, libsodium, net.c, loop). */
+void	env_real_init(struct net_env *e, struct netd *n);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * env_real.c — struct net_env for the running peernet-netd: the monotonic
+ * clock and timers of common/loop.c, libsodium's random bytes, and net.c's
+ * sockets.  The only place in netd's core where these are named.
+ */
+#include <sodium.h>
+
+#include "env.h"
+#include "loop.h"
+#include "netd.h"
+
+static uint64_t
+env_real_now_us(void *ctx)
+{
+	(void)ctx;
+	return loop_now_us();
+}
+
+static void
+env_real_random(void *ctx, void *buf, size_t n)
+{
+	(void)ctx;
+	randombytes_buf(buf, n);
+}
+
+static int
+env_real_send(void *ctx, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+{
+	return net_send_raw(ctx, sock, local, remote, buf, len);
+}
+
+static void *
+env_real_timer_add(void *ctx, uint64_t after_ms, uint64_t interval_ms,
+    net_env_timer_cb cb, void *arg)
+{
+	struct netd *n = ctx;
+
+	return loop_timer_add(&n->d->loop, after_ms, interval_ms, cb, arg);
+}
+
+static void
+env_real_timer_del(void *ctx, void *timer)
+{
+	struct netd *n = ctx;
+
+	loop_timer_del(&n->d->loop, timer);
+}
+
+void
+env_real_init(struct net_env *e, struct netd *n)
+{
+	e->now_us = env_real_now_us;
+	e->random = env_real_random;
+	e->send = env_real_send;
+	e->timer_add = env_real_timer_add;
+	e->timer_del = env_real_timer_del;
+	e->ctx = n;
+}
