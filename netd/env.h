@@ -34,6 +34,15 @@ struct net_env {
 	void	*(*timer_add)(void *ctx, uint64_t after_ms, uint64_t interval_ms,
 		    net_env_timer_cb cb, void *arg);
 	void	 (*timer_del)(void *ctx, void *timer);
+	/*
+	 * One request to storaged (an IPC catalogue message); cb gets the
+	 * reply, or rep NULL and err, exactly once — never from inside this
+	 * call.  bulk: file data, which rides the bulk channel when it is up.
+	 * -1: not sent (cb will not run).
+	 */
+	int	 (*store_send)(void *ctx, const void *msg, size_t len,
+		    uint32_t timeout_ms, void (*cb)(void *arg, const uint8_t *rep,
+		    size_t len, const char *err), void *arg, int bulk);
 	void	 *ctx;
 };
 

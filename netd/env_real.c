@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "env.h"
+#include "ipc.h"
 #include "loop.h"
 #include "netd.h"
 
@@ -47,6 +48,18 @@ env_real_timer_del(void *ctx, void *timer)
 	loop_timer_del(&n->d->loop, timer);
 }
 
+static int
+env_real_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
+    void (*cb)(void *arg, const uint8_t *rep, size_t len, const char *err),
+    void *arg, int bulk)
+{
+	struct netd *n = ctx;
+
+	return bulk ? ipc_client_send_bulk(&n->store, msg, len, timeout_ms, cb,
+	    arg, loop_now_ms()) : ipc_client_send(&n->store, msg, len, timeout_ms,
+	    cb, arg, loop_now_ms());
+}
+
 void
 env_real_init(struct net_env *e, struct netd *n)
 {
@@ -55,5 +68,6 @@ env_real_init(struct net_env *e, struct netd *n)
 	e->send = env_real_send;
 	e->timer_add = env_real_timer_add;
 	e->timer_del = env_real_timer_del;
+	e->store_send = env_real_store_send;
 	e->ctx = n;
 }
