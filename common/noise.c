@@ -359,7 +359,8 @@ noise_hs_done(const struct noise_hs *hs)
 static int
 my_turn(const struct noise_hs *hs)
 {
-	return !noise_hs_done(hs) && ((hs->msg % 2 == 0) == (hs->initiator == 1));
+	return !noise_hs_done(hs) && !hs->half &&
+	    ((hs->msg % 2 == 0) == (hs->initiator == 1));
 }
 
 /* One DH token: the pairing depends on who we are (§7.4's es/se). */
@@ -423,14 +424,14 @@ noise_hs_write_size(const struct noise_hs *hs, size_t plen)
 }
 
 int
-noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
-    uint8_t *out, size_t cap, size_t *out_len)
+noise_hs_write_begin(struct noise_hs *hs, size_t plen, uint8_t *out,
+    size_t cap, size_t *off_out)
 {
 	const uint8_t *t;
 	size_t off = 0, n, need;
 	int rc;
 
-	if (hs == NULL || out == NULL || out_len == NULL || (plen && payload == NULL))
+	if (hs == NULL || out == NULL || off_out == NULL)
 		return NOISE_ERR_ARG;
 	if (!my_turn(hs))
 		return NOISE_ERR_STATE;
@@ -465,25 +466,54 @@ noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
 				return rc;
 		}
 	}
-	if ((rc = encrypt_and_hash(&hs->ss, payload, plen, out + off, cap - off,
-	    &n)) != 0)
+	hs->half = 1;
+	*off_out = off;
+	return NOISE_OK;
+}
+
+int
+noise_hs_write_payload(struct noise_hs *hs, const uint8_t *payload,
+    size_t plen, uint8_t *out, size_t cap, size_t *out_len)
+{
+	int rc;
+
+	if (hs == NULL || !hs->half || out_len == NULL || (plen && payload == NULL))
+		return NOISE_ERR_STATE;
+	if ((rc = encrypt_and_hash(&hs->ss, payload, plen, out, cap, out_len)) != 0)
 		return rc;
-	*out_len = off + n;
+	hs->half = 0;
 	hs->msg++;
 	return NOISE_OK;
 }
 
 int
-noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t len,
+noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
     uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t off, n;
+	int rc;
+
+	if (out_len == NULL || (plen && payload == NULL))
+		return NOISE_ERR_ARG;
+	if ((rc = noise_hs_write_begin(hs, plen, out, cap, &off)) != 0 ||
+	    (rc = noise_hs_write_payload(hs, payload, plen, out + off, cap - off,
+	    &n)) != 0)
+		return rc;
+	*out_len = off + n;
+	return NOISE_OK;
+}
+
+int
+noise_hs_read_begin(struct noise_hs *hs, const uint8_t *msg, size_t len,
+    size_t *off_out)
 {
 	const uint8_t *t;
 	size_t off = 0, n, need;
 	int rc;
 
-	if (hs == NULL || (len && msg == NULL) || out_len == NULL)
+	if (hs == NULL || (len && msg == NULL) || off_out == NULL)
 		return NOISE_ERR_ARG;
-	if (noise_hs_done(hs) || my_turn(hs))
+	if (noise_hs_done(hs) || my_turn(hs) || hs->half)
 		return NOISE_ERR_STATE;
 	if (len > NOISE_MSG_MAX)
 		return NOISE_ERR_LONG;
@@ -514,11 +544,40 @@ noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t len,
 	}
 	if (hs->ss.c.has_key && len - off < NOISE_TAG_LEN)
 		return NOISE_ERR_SHORT;
-	if ((rc = decrypt_and_hash(&hs->ss, msg + off, len - off, out, cap,
-	    out_len)) != 0)
+	hs->half = 1;
+	*off_out = off;
+	return NOISE_OK;
+}
+
+int
+noise_hs_read_payload(struct noise_hs *hs, const uint8_t *in, size_t len,
+    uint8_t *out, size_t cap, size_t *out_len)
+{
+	int rc;
+
+	if (hs == NULL || !hs->half || out_len == NULL)
+		return NOISE_ERR_STATE;
+	if (hs->ss.c.has_key && len < NOISE_TAG_LEN)
+		return NOISE_ERR_SHORT;
+	if ((rc = decrypt_and_hash(&hs->ss, in, len, out, cap, out_len)) != 0)
 		return rc;
+	hs->half = 0;
 	hs->msg++;
 	return NOISE_OK;
+}
+
+int
+noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t len,
+    uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t off;
+	int rc;
+
+	if (out_len == NULL)
+		return NOISE_ERR_ARG;
+	if ((rc = noise_hs_read_begin(hs, msg, len, &off)) != 0)
+		return rc;
+	return noise_hs_read_payload(hs, msg + off, len - off, out, cap, out_len);
 }
 
 int

@@ -74,6 +74,7 @@ struct noise_hs {
 	int		pattern;
 	int		initiator;
 	int		msg;		/* index of the next handshake message */
+	int		half;		/* tokens done, payload not yet (the _begin calls) */
 	int		has_s, has_e, has_rs, has_re;
 	uint8_t		s_priv[NOISE_DH_LEN], s_pub[NOISE_DH_LEN];
 	uint8_t		e_priv[NOISE_DH_LEN], e_pub[NOISE_DH_LEN];
@@ -98,10 +99,26 @@ int	noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
 	    uint8_t *out, size_t cap, size_t *out_len);
 size_t	noise_hs_write_size(const struct noise_hs *hs, size_t plen);
 /*
+ * The same in two steps, so that a caller can read the handshake hash as it
+ * stands just before the payload (noise_hs_hash) and sign it into the
+ * payload: _begin writes the tokens of a message meant to carry plen payload
+ * bytes (cap covers the whole message) and sets *off; _payload then writes
+ * exactly plen bytes' ciphertext at out + off.
+ */
+int	noise_hs_write_begin(struct noise_hs *hs, size_t plen, uint8_t *out,
+	    size_t cap, size_t *off);
+int	noise_hs_write_payload(struct noise_hs *hs, const uint8_t *payload,
+	    size_t plen, uint8_t *out, size_t cap, size_t *out_len);
+/*
  * ReadMessage(): consumes the next handshake message and writes its payload
  * to out (cap >= len).  On any error the state is spoiled: discard it.
  */
 int	noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t len,
+	    uint8_t *out, size_t cap, size_t *out_len);
+/* Reading in two steps likewise: tokens (sets *off), then the payload. */
+int	noise_hs_read_begin(struct noise_hs *hs, const uint8_t *msg, size_t len,
+	    size_t *off);
+int	noise_hs_read_payload(struct noise_hs *hs, const uint8_t *in, size_t len,
 	    uint8_t *out, size_t cap, size_t *out_len);
 /* 1 once every handshake message was written or read. */
 int	noise_hs_done(const struct noise_hs *hs);
