@@ -1,0 +1,202 @@
+/*
+ * bench_secure.c — the secure transport's per-packet cost against version
+ * 0's, and its AEAD throughput against libsodium's bare AEAD.
+ *
+ *   secure_packet_rate: one secure_seal + one secure_open of a 100-byte
+ *     payload per packet; limit = one wire_packet_encode + one
+ *     wire_packet_decode of the same payload (a signature and a public-key
+ *     recovery per packet).  Goal (issue #20): ratio >= 5.
+ *   secure_aead_throughput: 1200-byte payloads sealed and opened in place
+ *     through a transfer channel (what wraps lite packets), in payload
+ *     bytes per second; limit = the bare libsodium AEAD (the one the
+ *     session chose) encrypting and decrypting the same buffer, so the
+ *     ratio is what our framing, counter and replay window cost.
+ *
+ * Single thread.  Each measurement and its limit run in alternating 25 ms
+ * slices (60 each), so load from other processes hits both alike.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ident.h"
+#include "secure.h"
+#include "t.h"
+#include "wire_packet.h"
+
+#define SLICES		60
+#define SLICE_SEC	0.025
+#define PAYLOAD		100
+#define BULK		1200
+
+static struct ident a, b;
+static struct secure_session sa, sb;
+static struct secure_chan xa, xb;
+static uint8_t payload[PAYLOAD];
+static uint8_t bulk[SECURE_HDR_LEN + BULK + SECURE_TAG_LEN];
+static volatile unsigned sink;
+/* The bare AEAD's own key: never the channel's, so no nonce is reused. */
+static uint8_t bare_key[32], bare_ad[25];
+static crypto_aead_aes256gcm_state bare_st;
+
+static void
+op_secure(void)
+{
+	static uint8_t pkt[PAYLOAD + SECURE_OVERHEAD], out[PAYLOAD];
+	size_t n, m;
+
+	payload[0]++;
+	if (secure_seal(&sa, 0, payload, PAYLOAD, pkt, sizeof(pkt), &n) != 0 ||
+	    secure_open(&sb, 0, pkt, n, out, sizeof(out), &m) != 0)
+		abort();
+	sink += out[0];
+}
+
+static void
+op_v0(void)
+{
+	static uint8_t raw[WIRE_PACKET_ENCODE_CAP(PAYLOAD)], plain[WIRE_PACKET_MAX];
+	struct wire_packet p;
+	size_t n;
+
+	payload[0]++;
+	if (wire_packet_encode(raw, sizeof(raw), &n, &a, b.pub, 10, 7, payload,
+	    PAYLOAD) != 0 ||
+	    wire_packet_decode(raw, n, b.pub, plain, sizeof(plain), &p) != 0)
+		abort();
+	sink += p.payload[0];
+}
+
+static void
+op_bulk(void)
+{
+	uint8_t *pl;
+	size_t plen;
+
+	bulk[SECURE_HDR_LEN]++;
+	if (secure_chan_seal_inplace(&xa, bulk, BULK) != 0 ||
+	    secure_chan_open_inplace(&xb, bulk, BULK + SECURE_OVERHEAD, &pl,
+	    &plen) != 0)
+		abort();
+	sink += pl[0];
+}
+
+static void
+op_bare(void)
+{
+	static uint64_t n;
+	uint8_t nonce[12] = { 0 }, tag[16];
+	uint8_t *m = bulk + SECURE_HDR_LEN;
+
+	memcpy(nonce + 4, &n, 8);
+	n++;
+	m[0]++;
+	if (xa.aead == SECURE_AEAD_AESGCM) {
+		crypto_aead_aes256gcm_encrypt_detached_afternm(m, tag, NULL, m, BULK,
+		    bare_ad, 25, NULL, nonce, &bare_st);
+		if (crypto_aead_aes256gcm_decrypt_detached_afternm(m, NULL, m, BULK,
+		    tag, bare_ad, 25, nonce, &bare_st) != 0)
+			abort();
+	} else {
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(m, tag, NULL, m,
+		    BULK, bare_ad, 25, NULL, nonce, bare_key);
+		if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(m, NULL, m,
+		    BULK, tag, bare_ad, 25, nonce, bare_key) != 0)
+			abort();
+	}
+	sink += m[0];
+}
+
+static void
+slice(void (*fn)(void), double *calls, double *secs)
+{
+	double t0 = t_seconds(), t;
+	unsigned i, n = 0;
+
+	do {
+		for (i = 0; i < 32; i++)
+			fn();
+		n += 32;
+		t = t_seconds();
+	} while (t - t0 < SLICE_SEC);
+	*calls += n;
+	*secs += t - t0;
+}
+
+static void
+measure(const char *name, const char *unit, double per_call,
+    void (*fn)(void), void (*limit)(void))
+{
+	double c1 = 0, s1 = 0, c2 = 0, s2 = 0, r1, r2;
+	int i;
+
+	for (i = 0; i < SLICES; i++) {
+		slice(limit, &c2, &s2);
+		slice(fn, &c1, &s1);
+	}
+	r1 = c1 / s1 * per_call;
+	r2 = c2 / s2 * per_call;
+	printf("BENCH %s %.0f %s limit=%.0f ratio=%.3f\n", name, r1, unit, r2,
+	    r1 / r2);
+	fflush(stdout);
+}
+
+/* One handshake a -> b in memory; the sessions the benchmark uses. */
+static int
+setup(void)
+{
+	struct secure_node na, nb;
+	struct secure_initiation in;
+	struct secure_init_info info;
+	struct wire_secure_ext eb;
+	uint8_t init[SECURE_INIT_LEN], resp[SECURE_RESP_LEN], reply[128], tid[16];
+	uint8_t pkt[SECURE_OVERHEAD], out[1];
+	size_t n, rn;
+
+	if (secure_node_init(&na, &a, NULL, 0) != 0 ||
+	    secure_node_init(&nb, &b, NULL, 0) != 0)
+		return -1;
+	secure_node_ext(&nb, &eb);
+	memset(&in, 0, sizeof(in));
+	if (secure_initiate(&in, &na, &eb, b.pub, 1, 1, 0, init, sizeof(init), &n) != 0 ||
+	    secure_respond_check(&nb, init, n, NULL, 0, 0, &info, reply,
+	    sizeof(reply), &rn) != 0 ||
+	    secure_respond(&info, &nb, 2, 0, resp, sizeof(resp), &n, &sb) != 0 ||
+	    secure_initiation_finish(&in, &na, resp, n, 0, &sa) != 0)
+		return -1;
+	/* The responder's session is confirmed by the first packet. */
+	if (secure_seal(&sa, 0, NULL, 0, pkt, sizeof(pkt), &n) != 0 ||
+	    secure_open(&sb, 0, pkt, n, out, sizeof(out), &rn) != 0)
+		return -1;
+	randombytes_buf(bare_key, sizeof(bare_key));
+	if (crypto_aead_aes256gcm_is_available())
+		crypto_aead_aes256gcm_beforenm(&bare_st, bare_key);
+	memset(tid, 0x77, sizeof(tid));
+	if (secure_xfer_derive(&sb, tid, 0, &xa) != 0 ||
+	    secure_xfer_derive(&sa, tid, 1, &xb) != 0)
+		return -1;
+	return 0;
+}
+
+int
+main(void)
+{
+	uint8_t pa[32], pb[32];
+
+	memset(pa, 0x11, sizeof(pa));
+	memset(pb, 0x22, sizeof(pb));
+	if (ident_from_priv(&a, pa) != 0 || ident_from_priv(&b, pb) != 0)
+		return 1;
+	if (setup() != 0) {
+		fprintf(stderr, "bench_secure: handshake failed\n");
+		return 1;
+	}
+	memset(payload, 0x5a, sizeof(payload));
+	printf("# payload %d bytes, AEAD %s, 1 thread\n", PAYLOAD,
+	    sa.ch.aead == SECURE_AEAD_AESGCM ? "AES-256-GCM" : "ChaCha20-Poly1305");
+	measure("secure_packet_rate", "packets/s", 1, op_secure, op_v0);
+	measure("secure_aead_throughput", "bytes/s", BULK, op_bulk, op_bare);
+	return 0;
+}
