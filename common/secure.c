@@ -407,10 +407,17 @@ session_make(struct secure_session *s, struct noise_hs *hs, int initiator,
 	return SECURE_OK;
 }
 
+/*
+ * AES-256-GCM when both offered it.  Our own offer already depends on the
+ * CPU; checking again keeps a caller who edited the suites from reaching
+ * AES-NI code on a CPU without it (the ends would then disagree and the
+ * session fail authentication: a safe failure).
+ */
 static int
 pick_aead(uint16_t a, uint16_t b)
 {
-	return (a & b & WIRE_SECURE_SUITE_AESGCM) ? SECURE_AEAD_AESGCM :
+	return (a & b & WIRE_SECURE_SUITE_AESGCM) &&
+	    crypto_aead_aes256gcm_is_available() ? SECURE_AEAD_AESGCM :
 	    SECURE_AEAD_CHACHA;
 }
 
