@@ -203,6 +203,8 @@ const struct xfer_file_recent *xfer_file_recent_find(struct netd *n, uint32_t nu
 /* xfer_req.c */
 void	xfer_req_pump(struct xfer_file_sess *s);
 int	xfer_req_tick(struct xfer_file_sess *s, uint64_t now_ms);
+/* UDT accepted and the stream's header read through header(): 1, or 0 (wait, or s ended). */
+int	xfer_req_stream_head(struct xfer_file_sess *s, int (*header)(struct xfer_file_sess *));
 /* This run's REQUEST_START (again). 0 or -1. */
 int	xfer_req_send_request(struct xfer_file_sess *s);
 /* A run from s->offset (s->limit bytes, 0: to the end); 0, or -1 when s was ended. */

@@ -347,6 +347,45 @@ xfer_req_pump_probe(struct xfer_file_sess *s)
 	xfer_file_end(s, 0, 0, why);
 }
 
+/*
+ * The start of a run's stream, for downloads, probes and apid's streams:
+ * UDT accepted (a download checks on every pump, a stream until it runs),
+ * then the 16-byte header (§9.3: file size, transfer size) read and
+ * checked by header().  1: go on; 0: wait, or s ended.
+ */
+int
+xfer_req_stream_head(struct xfer_file_sess *s, int (*header)(struct xfer_file_sess *))
+{
+	ssize_t got;
+	int rc;
+
+	if (s->x.conn != NULL && (s->st == NULL || s->state == IPC_XFER_STARTING)) {
+		rc = udt_accept(s->x.conn);
+		if (rc == UDT_ERR_AGAIN)
+			return 0;
+		if (rc != UDT_OK) {
+			xfer_file_end(s, 0, 1, udt_strerror(rc));
+			return 0;
+		}
+		if (s->state == IPC_XFER_STARTING)
+			s->state = IPC_XFER_RUNNING;
+	} else if (s->x.conn == NULL && s->st == NULL && s->state == IPC_XFER_STARTING)
+		return 0;	/* storaged's answer about a kept part comes first */
+	while (s->x.conn != NULL && s->hlen < WIRE_FILE_HEADER_SIZE) {
+		got = udt_read(s->x.conn, s->hdr + s->hlen, WIRE_FILE_HEADER_SIZE - s->hlen);
+		if (got == 0)
+			return 0;
+		if (got < 0) {
+			xfer_file_end(s, 0, 1, udt_strerror((int)got));
+			return 0;
+		}
+		s->hlen += (size_t)got;
+		if (s->hlen == WIRE_FILE_HEADER_SIZE && header(s) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 void
 xfer_req_pump(struct xfer_file_sess *s)
 {
@@ -356,37 +395,13 @@ xfer_req_pump(struct xfer_file_sess *s)
 	ssize_t got;
 	size_t room;
 	long n;
-	int rc;
 
 	if (s->state == IPC_XFER_PAUSED) {
 		xfer_req_pump_paused(s);
 		return;
 	}
-	if (s->x.conn != NULL) {
-		rc = udt_accept(s->x.conn);
-		if (rc == UDT_ERR_AGAIN)
-			return;
-		if (rc != UDT_OK) {
-			xfer_file_end(s, 0, 1, udt_strerror(rc));
-			return;
-		}
-		if (s->state == IPC_XFER_STARTING)
-			s->state = IPC_XFER_RUNNING;
-	} else if (s->state == IPC_XFER_STARTING)
-		return;		/* storaged's answer about a kept part comes first */
-	/* The 16-byte header first (§9.3): file size, transfer size. */
-	while (s->x.conn != NULL && s->hlen < WIRE_FILE_HEADER_SIZE) {
-		got = udt_read(s->x.conn, s->hdr + s->hlen, WIRE_FILE_HEADER_SIZE - s->hlen);
-		if (got == 0)
-			return;
-		if (got < 0) {
-			xfer_file_end(s, 0, 1, udt_strerror((int)got));
-			return;
-		}
-		s->hlen += (size_t)got;
-		if (s->hlen == WIRE_FILE_HEADER_SIZE && xfer_req_header(s) != 0)
-			return;
-	}
+	if (!xfer_req_stream_head(s, xfer_req_header))
+		return;
 	if (s->flags & IPC_XFER_F_PROBE) {
 		xfer_req_pump_probe(s);
 		return;

@@ -328,30 +328,9 @@ xfer_st_pump(struct xfer_file_sess *s)
 	struct xfer_st *st = s->st;
 	uint64_t want;
 	ssize_t got;
-	int rc;
 
-	if (s->x.conn != NULL && s->state == IPC_XFER_STARTING) {
-		rc = udt_accept(s->x.conn);
-		if (rc == UDT_ERR_AGAIN)
-			return;
-		if (rc != UDT_OK) {
-			xfer_file_end(s, 0, 1, udt_strerror(rc));
-			return;
-		}
-		s->state = IPC_XFER_RUNNING;
-	}
-	while (s->x.conn != NULL && s->hlen < WIRE_FILE_HEADER_SIZE) {
-		got = udt_read(s->x.conn, s->hdr + s->hlen, WIRE_FILE_HEADER_SIZE - s->hlen);
-		if (got == 0)
-			return;
-		if (got < 0) {
-			xfer_file_end(s, 0, 1, udt_strerror((int)got));
-			return;
-		}
-		s->hlen += (size_t)got;
-		if (s->hlen == WIRE_FILE_HEADER_SIZE && xfer_st_header(s) != 0)
-			return;
-	}
+	if (!xfer_req_stream_head(s, xfer_st_header))
+		return;
 	if (st->phase == ST_SIZE) {
 		if (s->hlen < WIRE_FILE_HEADER_SIZE)
 			return;
