@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "blake3.h"
 #include "ipc_msg_xfer.h"
@@ -203,6 +204,10 @@ const struct xfer_file_recent *xfer_file_recent_find(struct netd *n, uint32_t nu
 /* xfer_req.c */
 void	xfer_req_pump(struct xfer_file_sess *s);
 int	xfer_req_tick(struct xfer_file_sess *s, uint64_t now_ms);
+/* A run whose provider is silent: its request again, or the end (1). */
+int	xfer_req_run_tick(struct xfer_file_sess *s, uint64_t now_ms);
+/* Bytes of this run's stream: 0 none yet, -1 s ended on an error. */
+ssize_t	xfer_req_read(struct xfer_file_sess *s, void *buf, size_t want);
 /* UDT accepted and the stream's header read through header(): 1, or 0 (wait, or s ended). */
 int	xfer_req_stream_head(struct xfer_file_sess *s, int (*header)(struct xfer_file_sess *));
 /* This run's REQUEST_START (again). 0 or -1. */

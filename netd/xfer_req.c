@@ -320,13 +320,8 @@ xfer_req_pump_probe(struct xfer_file_sess *s)
 		want = s->total - s->done;
 		if (want > XF_STORE_CHUNK)
 			want = XF_STORE_CHUNK;
-		got = udt_read(s->x.conn, s->chunk, (size_t)want);
-		if (got == 0)
+		if ((got = xfer_req_read(s, s->chunk, (size_t)want)) <= 0)
 			return;
-		if (got < 0) {
-			xfer_file_end(s, 0, 1, udt_strerror((int)got));
-			return;
-		}
 		blake3_hasher_update(s->probe, s->chunk, (size_t)got);
 		s->done += (uint64_t)got;
 	}
@@ -345,6 +340,19 @@ xfer_req_pump_probe(struct xfer_file_sess *s)
 	snprintf(why, sizeof(why), "hash mismatch: the data from peer %s… hashes to %s",
 	    xfer_peer_text(s->x.pub, peer), hex);
 	xfer_file_end(s, 0, 0, why);
+}
+
+/* Bytes of this run's stream: 0 when none are there, -1 when s ended on an error. */
+ssize_t
+xfer_req_read(struct xfer_file_sess *s, void *buf, size_t want)
+{
+	ssize_t got = udt_read(s->x.conn, buf, want);
+
+	if (got < 0) {
+		xfer_file_end(s, 0, 1, udt_strerror((int)got));
+		return -1;
+	}
+	return got;
 }
 
 /*
@@ -372,13 +380,9 @@ xfer_req_stream_head(struct xfer_file_sess *s, int (*header)(struct xfer_file_se
 	} else if (s->x.conn == NULL && s->st == NULL && s->state == IPC_XFER_STARTING)
 		return 0;	/* storaged's answer about a kept part comes first */
 	while (s->x.conn != NULL && s->hlen < WIRE_FILE_HEADER_SIZE) {
-		got = udt_read(s->x.conn, s->hdr + s->hlen, WIRE_FILE_HEADER_SIZE - s->hlen);
-		if (got == 0)
+		if ((got = xfer_req_read(s, s->hdr + s->hlen,
+		    WIRE_FILE_HEADER_SIZE - s->hlen)) <= 0)
 			return 0;
-		if (got < 0) {
-			xfer_file_end(s, 0, 1, udt_strerror((int)got));
-			return 0;
-		}
 		s->hlen += (size_t)got;
 		if (s->hlen == WIRE_FILE_HEADER_SIZE && header(s) != 0)
 			return 0;
@@ -427,13 +431,9 @@ xfer_req_pump(struct xfer_file_sess *s)
 		want = s->total - s->done;
 		if (want > room)
 			want = room;
-		got = udt_read(s->x.conn, s->chunk + XF_IPC_HDR_ROOM + s->clen, (size_t)want);
-		if (got == 0)
+		if ((got = xfer_req_read(s, s->chunk + XF_IPC_HDR_ROOM + s->clen,
+		    (size_t)want)) <= 0)
 			return;
-		if (got < 0) {
-			xfer_file_end(s, 0, 1, udt_strerror((int)got));
-			return;
-		}
 		s->clen += (size_t)got;
 		s->done += (uint64_t)got;
 		if (xfer_mk_verify(s) != 0)
@@ -760,22 +760,31 @@ xfer_req_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 }
 
 /*
- * From the engine's tick, after its idle check: a download without a
- * stream is storing (storaged's replies, with their own deadlines, end
- * it); a provider that never answered ends the run, a silent one hears the
- * request again.  1: nothing more this tick.
+ * A run's request while the provider is silent: ends the session after
+ * XF_START_MS, sends REQUEST_START again every XF_RESEND_MS.  1: s ended.
  */
 int
-xfer_req_tick(struct xfer_file_sess *s, uint64_t now_ms)
+xfer_req_run_tick(struct xfer_file_sess *s, uint64_t now_ms)
 {
-	if (s->x.conn == NULL)
-		return 1;
 	if (!s->x.got_lite && now_ms - s->req_at >= XF_START_MS) {
 		xfer_file_end(s, 0, 1, "the peer did not answer the request");
 		return 1;
 	}
 	if (!s->x.got_lite && now_ms - s->req_sent >= XF_RESEND_MS)
 		xfer_req_send_request(s);
+	return 0;
+}
+
+/*
+ * From the engine's tick, after its idle check: a download without a
+ * stream is storing (storaged's replies, with their own deadlines, end
+ * it).  1: nothing more this tick.
+ */
+int
+xfer_req_tick(struct xfer_file_sess *s, uint64_t now_ms)
+{
+	if (s->x.conn == NULL || xfer_req_run_tick(s, now_ms))
+		return 1;
 	xfer_mk_tick(s, now_ms);
 	return 0;
 }

@@ -335,11 +335,8 @@ xfer_st_pump(struct xfer_file_sess *s)
 		if (s->hlen < WIRE_FILE_HEADER_SIZE)
 			return;
 		if (st->have < s->limit && s->x.conn != NULL) {
-			got = udt_read(s->x.conn, &st->one, 1);
-			if (got < 0) {
-				xfer_file_end(s, 0, 1, udt_strerror((int)got));
+			if ((got = xfer_req_read(s, &st->one, 1)) < 0)
 				return;
-			}
 			st->have += (uint64_t)got;
 			st->fetched += (uint64_t)got;
 		}
@@ -362,13 +359,10 @@ xfer_st_pump(struct xfer_file_sess *s)
 			want = st->cap - st->have;
 			if (want > st->run_off + st->run_len - st->win_off - st->have)
 				want = st->run_off + st->run_len - st->win_off - st->have;
-			got = udt_read(s->x.conn, st->buf + st->have, (size_t)want);
+			if ((got = xfer_req_read(s, st->buf + st->have, (size_t)want)) < 0)
+				return;
 			if (got == 0)
 				break;
-			if (got < 0) {
-				xfer_file_end(s, 0, 1, udt_strerror((int)got));
-				return;
-			}
 			st->have += (uint64_t)got;
 			st->fetched += (uint64_t)got;
 			s->done = st->fetched;
@@ -404,14 +398,8 @@ xfer_st_tick(struct xfer_file_sess *s, uint64_t now_ms)
 		st->read_req = NULL;
 		st->last_use = now_ms;
 	}
-	if (s->x.conn != NULL) {
-		if (!s->x.got_lite && now_ms - s->req_at >= XF_START_MS) {
-			xfer_file_end(s, 0, 1, "the peer did not answer the request");
-			return 1;
-		}
-		if (!s->x.got_lite && now_ms - s->req_sent >= XF_RESEND_MS)
-			xfer_req_send_request(s);
-	}
+	if (s->x.conn != NULL && xfer_req_run_tick(s, now_ms))
+		return 1;
 	xfer_mk_tick(s, now_ms);
 	return s->st == NULL;
 }
