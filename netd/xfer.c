@@ -270,8 +270,7 @@ xfer_release(struct xfer_sess *s)
 	struct xfer *x = X(n);
 	int i;
 
-	if (s->seq != 0)
-		seq_remove_bi(n->seqs, s->pub, s->seq);
+	xfer_seq_drop(s);
 	(void)xfer_set_id(s, NULL);
 	for (i = 0; i < XFER_SLOTS; i++)
 		if (x->s[i] == s)
@@ -288,7 +287,7 @@ xfer_touch(struct xfer_sess *s)
 
 	s->last_rx = now;
 	/* Lite traffic keeps the bi-sequence alive too, so late messages still match. */
-	if (s->seq != 0 && now - s->seq_touched >= 1000) {
+	if (s->has_seq && now - s->seq_touched >= 1000) {
 		s->seq_touched = now;
 		seq_match_bi(s->n->seqs, s->pub, s->seq, 0, now, &m);
 	}
@@ -310,11 +309,11 @@ xfer_run_open(struct xfer_sess *s, struct peer *p)
 	} while (xfer_ids_get(&x->ids, id) != NULL);
 	if (xfer_set_id(s, id) != 0 || (s->conn == NULL && xfer_udt_open(s) != 0))
 		return -1;
+	xfer_seq_drop(s);
 	if (seq_new_bi(n->seqs, p->pub, &p->seq_counter, NULL, s->ops->idle_ms,
-	    xfer_now(n), &s->seq) != 0) {
-		s->seq = 0;
+	    xfer_now(n), &s->seq) != 0)
 		return -1;
-	}
+	s->has_seq = 1;
 	return udt_listen(s->conn) == UDT_OK ? 0 : -1;
 }
 
@@ -341,11 +340,24 @@ int
 xfer_serve_register(struct xfer_sess *s, const uint8_t id[WIRE_TRANSFER_ID_SIZE],
     uint32_t seq)
 {
+	xfer_seq_drop(s);
 	if (xfer_set_id(s, id) != 0)
 		return -1;
 	s->seq = seq;
-	return seq_register_bi(s->n->seqs, s->pub, seq, NULL, s->ops->idle_ms,
-	    xfer_now(s->n)) == 0 ? 0 : -1;
+	if (seq_register_bi(s->n->seqs, s->pub, seq, NULL, s->ops->idle_ms,
+	    xfer_now(s->n)) != 0)
+		return -1;
+	s->has_seq = 1;
+	return 0;
+}
+
+void
+xfer_seq_drop(struct xfer_sess *s)
+{
+	if (s->has_seq)
+		seq_remove_bi(s->n->seqs, s->pub, s->seq);
+	s->has_seq = 0;
+	s->seq = 0;
 }
 
 struct xfer_sess *

@@ -216,7 +216,7 @@ xfer_file_end(struct xfer_file_sess *s, int ok, int terminate, const char *why)
 	if (s->x.role == XFER_REQUESTER && !ok)
 		xfer_req_dl_abort(s, s->discard);
 	/* A requester between runs has no sequence (nor a stream) any more. */
-	if (terminate && s->x.seq != 0)
+	if (terminate && s->x.has_seq)
 		xfer_file_send_ctl(n, s->x.pub, s->hash, WIRE_TRANSFER_TERMINATE, s->x.seq);
 	for (i = 0; i < XF_SERVE_AHEAD; i++)
 		free(s->slots[i].data);

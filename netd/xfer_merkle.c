@@ -33,7 +33,7 @@ xfer_mk_ask(struct xfer_file_sess *s, uint64_t b)
 	size_t wlen;
 
 	s->mk_last = xfer_now(s->x.n);
-	if (s->x.seq == 0 || (p = peer_find(n->peers, s->x.pub)) == NULL)
+	if (!s->x.has_seq || (p = peer_find(n->peers, s->x.pub)) == NULL)
 		return;
 	memset(&t, 0, sizeof(t));
 	t.control = WIRE_TRANSFER_REQUEST_START;

@@ -68,8 +68,7 @@ xfer_req_stop(struct xfer_file_sess *s)
 		return;
 	xfer_udt_drop(&s->x);
 	xfer_file_send_ctl(n, s->x.pub, s->hash, WIRE_TRANSFER_TERMINATE, s->x.seq);
-	seq_remove_bi(n->seqs, s->x.pub, s->x.seq);
-	s->x.seq = 0;
+	xfer_seq_drop(&s->x);
 }
 
 /*

@@ -70,7 +70,8 @@ struct xfer_sess {
 	uint8_t			 id[WIRE_TRANSFER_ID_SIZE];
 	int			 has_id;	/* id is in the table */
 	uint8_t			 pub[PEERNET_PUBKEY_BYTES];
-	uint32_t		 seq;		/* 0: none (a requester between runs) */
+	uint32_t		 seq;
+	int			 has_seq;	/* seq is registered (not: a requester between runs) */
 	struct udt_conn		*conn;		/* NULL: none (yet, or any more) */
 	uint64_t		 created;	/* ms */
 	uint64_t		 last_rx;	/* ms: last lite packet or message */
@@ -121,7 +122,7 @@ void	xfer_udt_drop(struct xfer_sess *s);
 /*
  * A requester's run: a fresh UUID v4 transfer ID (unique node-wide, §9.1),
  * a UDT connection if s has none, a new bi-sequence with p and UDT
- * listening.  0, or -1 (s->seq 0 if no sequence was taken).
+ * listening.  0, or -1.
  */
 int	xfer_run_open(struct xfer_sess *s, struct peer *p);
 /*
@@ -136,6 +137,8 @@ int	xfer_serve_claim(struct netd *n, const struct xfer_ops *ops, struct peer *p,
 int	xfer_serve_register(struct xfer_sess *s, const uint8_t id[WIRE_TRANSFER_ID_SIZE],
 	    uint32_t seq);
 
+/* The bi-sequence given up (a run's stream is over): seq and has_seq cleared. */
+void	xfer_seq_drop(struct xfer_sess *s);
 /* A lite packet or message for s: idle expiry pushed (§9.2). */
 void	xfer_touch(struct xfer_sess *s);
 /*

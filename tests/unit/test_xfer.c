@@ -1021,14 +1021,14 @@ test_engine_gives_each_run_a_fresh_registered_uuid(void)
 	s = xfer_new(n, &t_ops, XFER_REQUESTER, p.pub, sizeof(*s));
 	T_ASSERT(s != NULL);
 	T_EQ_INT(xfer_run_open(s, &p), 0);
-	T_ASSERT(s->conn != NULL && s->seq != 0);
+	T_ASSERT(s->conn != NULL && s->has_seq);
 	T_EQ_INT(s->id[6] >> 4, 4);		/* UUID v4 */
 	T_EQ_INT(s->id[8] >> 6, 2);		/* RFC 4122 variant */
 	memcpy(first, s->id, 16);
 	/* The next run: a new ID, the old one no longer taken. */
 	xfer_udt_drop(s);
-	seq_remove_bi(n->seqs, s->pub, s->seq);
-	s->seq = 0;
+	xfer_seq_drop(s);
+	T_ASSERT(!s->has_seq);
 	T_EQ_INT(xfer_run_open(s, &p), 0);
 	T_ASSERT(memcmp(first, s->id, 16) != 0);
 	len = fk_lite(raw, first, junk, sizeof(junk));
