@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "netd.h"
-#include "xfer_file.h"
+#include "xfer.h"
 
 typedef void	control_fn(struct netd *, struct ipc_req *, const uint8_t *, size_t);
 
@@ -346,13 +346,13 @@ static const struct {
 	{ IPC_PING,		control_ping },
 	{ IPC_FIND,		control_find },
 	{ IPC_NET_STATUS,	control_status },
-	{ IPC_GET,		netd_req_get },		/* xfer_file.c */
-	{ IPC_TRANSFERS,	netd_req_transfers },
-	{ IPC_XFER_CTL,		netd_req_xfer_ctl },
-	{ IPC_PROBE,		netd_req_probe },
-	{ IPC_STREAM_OPEN,	netd_req_stream_open },	/* apid's ranged reads */
-	{ IPC_STREAM_READ,	netd_req_stream_read },
-	{ IPC_STREAM_CLOSE,	netd_req_stream_close },
+	{ IPC_GET,		xfer_req_get },		/* xfer_req.c */
+	{ IPC_TRANSFERS,	xfer_file_list },
+	{ IPC_XFER_CTL,		xfer_req_ctl },
+	{ IPC_PROBE,		xfer_req_probe },
+	{ IPC_STREAM_OPEN,	xfer_st_open },	/* apid's ranged reads */
+	{ IPC_STREAM_READ,	xfer_st_read },
+	{ IPC_STREAM_CLOSE,	xfer_st_close },
 };
 
 void

@@ -157,7 +157,7 @@ int	node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len
  * A request from connection c, which has not completed a round trip with
  * us (peer_conn_verified), that must not be served yet (it would make us
  * send more than c sent): held, and a cookie sent to c; processed again
- * (netd_xfer_packet, or as an Announcement) once c answers the cookie.
+ * (xfer_packet, or as an Announcement) once c answers the cookie.
  * -1 when it cannot be held (too large, too many from that peer).
  */
 int	node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,

@@ -672,7 +672,7 @@ node_release(struct netd *n, struct peer *p, struct peer_conn *c)
 		if (pkt.command == WIRE_CMD_ANNOUNCEMENT)
 			node_announcement(n, p, c, &pkt);
 		else
-			netd_xfer_packet(n, p, c, &pkt);
+			xfer_packet(n, p, c, &pkt);
 	}
 }
 
@@ -986,7 +986,7 @@ node_cache_seen_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 		log_debug("cache-seen: %s", err);
 	else if (ipc_cache_fetch_decode(rep, len, &f) == 0 && f.to > f.from &&
 	    (p = peer_find(s->n->peers, s->pub)) != NULL)
-		netd_xfer_blocks_wanted(s->n, p, s->version, f.from, f.to);
+		xfer_gb_wanted(s->n, p, s->version, f.from, f.to);
 	free(s);
 }
 
@@ -1379,7 +1379,7 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 
 	n->counters[IPC_NC_RX_DATAGRAMS]++;
 	/* Lite packets are recognised by a registered transfer ID, before the size check (§2.6). */
-	if (len >= 18 && netd_xfer_lite_in(n, raw, len)) {
+	if (len >= 18 && xfer_lite_in(n, raw, len)) {
 		n->counters[IPC_NC_RX_LITE]++;
 		return;
 	}
@@ -1440,7 +1440,7 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		break;
 	case WIRE_CMD_GET_BLOCK:
 	case WIRE_CMD_TRANSFER:
-		netd_xfer_packet(n, p, c, &pkt);
+		xfer_packet(n, p, c, &pkt);
 		break;
 	case WIRE_CMD_TRAVERSE:
 		node_on_traverse(n, p, c, &pkt);
@@ -1841,7 +1841,7 @@ node_ipc(struct netd *n, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot subscribe to storaged's events");
 		return -1;
 	}
-	return netd_xfer_init(n) == 0 ? 0 : -1;
+	return xfer_init(n) == 0 ? 0 : -1;
 }
 
 void
@@ -1873,7 +1873,7 @@ node_tick(struct netd *n)
 	node_known_ask(n, now);
 	node_known_bootstrap(n, now);
 	node_known_save(n, now);
-	netd_xfer_tick(n, now);
+	xfer_tick(n, now);
 	node_traverse_tick(n, now);
 	node_push_tick(n, now);
 }
@@ -2040,7 +2040,7 @@ void
 node_free(struct netd *n)
 {
 	control_stop(n);
-	netd_xfer_free(n);
+	xfer_free(n);
 	ipc_client_close(&n->store);
 	ipc_sub_close(&n->events);
 	if (n->kad != NULL)

@@ -1,8 +1,10 @@
 /*
- * xfer.h — transfers over UDT in lite packets (docs/protocol.md §9): today the
- * block transfer (Get Block, §9.8) that fills the cache of other peers'
- * blockchains; file transfers (Transfer, §9.3) come later through the same
- * hooks.  node.c calls these; xfer.c owns the sessions.
+ * xfer.h — transfers over UDT in lite packets (docs/protocol.md §9): one
+ * engine (xfer.c: sessions, transfer IDs, lite packets, UDT, timers,
+ * storaged requests, expiry) with two users, the block transfer (Get Block,
+ * §9.8, xfer_getblock.c) and the file transfer (Transfer, §9.1-9.7,
+ * xfer_file.c with xfer_req.c, xfer_prov.c, xfer_merkle.c, xfer_stream.c).
+ * node.c and control.c call what is declared here.
  */
 #ifndef PEERNET_XFER_H
 #define PEERNET_XFER_H
@@ -13,18 +15,33 @@
 struct netd;
 struct peer;
 struct peer_conn;
+struct ipc_req;
 struct wire_packet;
 
-int	netd_xfer_init(struct netd *n);
-void	netd_xfer_free(struct netd *n);
+/* xfer.c */
+int	xfer_init(struct netd *n);
+void	xfer_free(struct netd *n);
 /* A datagram whose first 16 bytes may be a registered transfer ID: 1 if consumed. */
-int	netd_xfer_lite_in(struct netd *n, const uint8_t *raw, size_t len);
+int	xfer_lite_in(struct netd *n, const uint8_t *raw, size_t len);
 /* Commands WIRE_CMD_GET_BLOCK and WIRE_CMD_TRANSFER from a registered peer. */
-void	netd_xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
+void	xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
-void	netd_xfer_tick(struct netd *n, uint64_t now_ms);
-/* storaged wants blocks [from, to) of p's chain `version` for its cache. */
-void	netd_xfer_blocks_wanted(struct netd *n, struct peer *p, uint64_t version,
+void	xfer_tick(struct netd *n, uint64_t now_ms);
+
+/* xfer_getblock.c: storaged wants blocks [from, to) of p's chain `version` for its cache. */
+void	xfer_gb_wanted(struct netd *n, struct peer *p, uint64_t version,
 	    uint64_t from, uint64_t to);
+
+/* IPC requests from ctl and apid (control.c dispatches them). */
+/* xfer_req.c: IPC_GET, IPC_PROBE, IPC_XFER_CTL */
+void	xfer_req_get(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	xfer_req_probe(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	xfer_req_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+/* xfer_file.c: IPC_TRANSFERS */
+void	xfer_file_list(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+/* xfer_stream.c: IPC_STREAM_*, byte ranges of a remote file for apid, into memory. */
+void	xfer_st_open(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	xfer_st_read(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
+void	xfer_st_close(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len);
 
 #endif

@@ -1,115 +1,301 @@
 /*
- * xfer_merkle.c — the merkle-leaves reply of our Transfer extension
- * (xfer_merkle.h): a pure codec and the root of a list of leaves.
+ * xfer_merkle.c — a download's merkle leaves (our XFER_PROTO_MERKLE
+ * extension, xfer_merkle.h) and the per-fragment verification they allow:
+ * with each run's REQUEST_START the requester asks a peer of ours (feature
+ * bit 3) for the file's leaves; without an answer within XF_MK_WAIT_MS the
+ * download goes on, verified as a whole at commit.  With leaves that lead
+ * to their root each fragment is hashed as it arrives, before storaged (or
+ * apid) sees it; a bad one is dropped, counted and fetched again from its
+ * offset, XF_MAX_REFETCH failures in all.  The wire codec is xfer_mkwire.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blake3.h"
-#include "buf.h"
+#include "log.h"
 #include "merkle.h"
-#include "xfer_merkle.h"
+#include "netd.h"
+#include "wire_msg.h"
+#include "xfer_file.h"
 
-const char *
-xfer_mk_strerror(int err)
+static uint8_t xfer_mk_msg[WIRE_TRANSFER_REQUEST_SIZE + 64];
+
+/* --- requester: merkle leaves and per-fragment verification ---------------- */
+
+/* Asks the provider for the leaves of batch b (XFER_PROTO_MERKLE, xfer_merkle.h). */
+static void
+xfer_mk_ask(struct xfer_file_sess *s, uint64_t b)
 {
-	switch (err) {
-	case XFER_MK_OK:		return "ok";
-	case XFER_MK_ERR_SHORT:		return "merkle reply too short";
-	case XFER_MK_ERR_LONG:		return "bytes after the merkle leaves";
-	case XFER_MK_ERR_SHAPE:		return "merkle reply for a tree of that shape";
-	case XFER_MK_ERR_RANGE:		return "merkle leaves out of range";
-	case XFER_MK_ERR_ARG:		return "bad argument";
+	struct netd *n = s->x.n;
+	struct wire_transfer t;
+	struct peer *p;
+	size_t wlen;
+
+	s->mk_last = xfer_now(s->x.n);
+	if (!s->x.has_seq || (p = peer_find(n->peers, s->x.pub)) == NULL)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_REQUEST_START;
+	t.protocol = XFER_PROTO_MERKLE;
+	memcpy(t.hash, s->hash, 32);
+	t.offset = b * XFER_MK_BATCH;
+	t.limit = XFER_MK_BATCH;
+	memcpy(t.transfer_id, s->x.id, sizeof(t.transfer_id));
+	if (wire_transfer_encode(xfer_mk_msg, sizeof(xfer_mk_msg), &wlen, &t) == 0)
+		(void)node_send_peer(n, p, WIRE_CMD_TRANSFER, s->x.seq, xfer_mk_msg, wlen);
+}
+
+static uint64_t
+xfer_mk_batches(const struct xfer_file_sess *s)
+{
+	return (s->mk_count + XFER_MK_BATCH - 1) / XFER_MK_BATCH;
+}
+
+/*
+ * Batch 0 until the first answer gives the tree's shape; then the next
+ * batches up to XF_MK_WINDOW unanswered; resend: the unanswered ones again.
+ */
+static void
+xfer_mk_ask_more(struct xfer_file_sess *s, int resend)
+{
+	uint64_t b, nb;
+
+	if (!s->mk_any) {
+		xfer_mk_ask(s, 0);
+		return;
 	}
-	return "unknown error";
+	nb = xfer_mk_batches(s);
+	for (b = 0; resend && b < s->mk_next; b++)
+		if (!s->mk_ok[b])
+			xfer_mk_ask(s, b);
+	while (s->mk_next < nb && s->mk_next - s->mk_nok < XF_MK_WINDOW)
+		xfer_mk_ask(s, s->mk_next++);
 }
 
-/* A multi-fragment file with the reference's fragment size (§4.1). */
-static int
-mk_shape(uint64_t file_size, uint64_t fragment_size)
+/* No usable leaves: the download is verified as a whole at commit (v0). */
+void
+xfer_mk_none(struct xfer_file_sess *s, const char *why)
 {
-	return file_size > MERKLE_MIN_FRAGMENT_SIZE &&
-	    fragment_size == merkle_fragment_size(file_size);
+	char peer[17];
+
+	if (why != NULL)
+		log_info("file download %u from %s…: %s; the whole file is verified "
+		    "at the end", s->number, xfer_peer_text(s->x.pub, peer), why);
+	s->mk = MK_NONE;
+	free(s->mk_leaves);
+	free(s->mk_ok);
+	s->mk_leaves = s->mk_ok = NULL;
 }
 
-int
-xfer_mk_reply_encode(uint8_t *out, size_t cap, size_t *len, const struct xfer_mk_reply *r)
+/* Each run: the leaves asked (again) unless known, or known to be unavailable. */
+void
+xfer_mk_start(struct xfer_file_sess *s)
 {
-	struct buf_w w;
-	uint64_t count;
+	struct peer *p;
 
-	if (out == NULL || len == NULL || r == NULL || (r->count > 0 && r->leaves == NULL))
-		return XFER_MK_ERR_ARG;
-	if (!mk_shape(r->file_size, r->fragment_size))
-		return XFER_MK_ERR_SHAPE;
-	count = merkle_fragment_count(r->file_size, r->fragment_size);
-	if (r->count > XFER_MK_BATCH || r->first > count || r->count > count - r->first)
-		return XFER_MK_ERR_RANGE;
-	buf_w_init(&w, out, cap);
-	buf_w_le64(&w, r->file_size);
-	buf_w_le64(&w, r->fragment_size);
-	buf_w_bytes(&w, r->root, 32);
-	buf_w_le64(&w, r->first);
-	buf_w_le32(&w, r->count);
-	buf_w_bytes(&w, r->leaves, (size_t)r->count * 32);
-	if (w.err)
-		return XFER_MK_ERR_SHORT;
-	*len = w.off;
-	return XFER_MK_OK;
+	if ((s->flags & IPC_XFER_F_PROBE) || s->mk == MK_READY || s->mk == MK_NONE)
+		return;
+	/*
+	 * Only a peer that sets our feature bit answers merkle requests: a
+	 * reference peer (no bit) never does, and asking it would hold the data
+	 * for XF_MK_WAIT_MS.  It sees exactly the protocol-0 REQUEST_START.
+	 */
+	p = peer_find(s->x.n->peers, s->x.pub);
+	if (p == NULL || !(p->features & WIRE_FEATURE_MERKLE)) {
+		xfer_mk_none(s, NULL);
+		return;
+	}
+	if (s->file_size != 0 && (s->file_size <= MERKLE_MIN_FRAGMENT_SIZE ||
+	    s->file_size > XF_MK_MAX_FILE)) {
+		xfer_mk_none(s, NULL);
+		return;
+	}
+	if (!s->mk_any)
+		s->mk_asked_at = xfer_now(s->x.n);
+	s->mk = MK_ASKING;
+	xfer_mk_ask_more(s, 1);
 }
 
-int
-xfer_mk_reply_decode(const uint8_t *p, size_t len, struct xfer_mk_reply *r)
+/* Timeouts and resends while asking. */
+void
+xfer_mk_tick(struct xfer_file_sess *s, uint64_t now)
 {
-	struct buf_r b;
-
-	if (p == NULL || r == NULL)
-		return XFER_MK_ERR_ARG;
-	if (len < XFER_MK_HDR)
-		return XFER_MK_ERR_SHORT;
-	buf_r_init(&b, p, len);
-	r->file_size = buf_r_le64(&b);
-	r->fragment_size = buf_r_le64(&b);
-	buf_r_copy(&b, r->root, 32);
-	r->first = buf_r_le64(&b);
-	r->count = buf_r_le32(&b);
-	if (!mk_shape(r->file_size, r->fragment_size))
-		return XFER_MK_ERR_SHAPE;
-	r->fragment_count = merkle_fragment_count(r->file_size, r->fragment_size);
-	if (r->count > XFER_MK_BATCH || r->first > r->fragment_count ||
-	    r->count > r->fragment_count - r->first)
-		return XFER_MK_ERR_RANGE;
-	if (buf_r_left(&b) < (size_t)r->count * 32)
-		return XFER_MK_ERR_SHORT;
-	if (buf_r_left(&b) > (size_t)r->count * 32)
-		return XFER_MK_ERR_LONG;
-	r->leaves = buf_r_take(&b, (size_t)r->count * 32);
-	return XFER_MK_OK;
+	if (s->mk != MK_ASKING)
+		return;
+	if (!s->mk_any && now - s->mk_asked_at >= XF_MK_WAIT_MS) {
+		xfer_mk_none(s, "the peer does not send merkle leaves (a reference node?)");
+		return;
+	}
+	if (s->mk_any && now - s->mk_last_rx >= XF_MK_STALL_MS) {
+		xfer_mk_none(s, "the peer stopped sending merkle leaves");
+		return;
+	}
+	if (now - s->mk_last >= XF_MK_RESEND_MS)
+		xfer_mk_ask_more(s, 1);
 }
 
-int
-xfer_mk_root(const uint8_t *leaves, uint64_t count, uint8_t root[32])
+/* A batch of leaves from the provider (Transfer ACTIVE, XFER_PROTO_MERKLE). */
+void
+xfer_mk_in(struct xfer_file_sess *s, const struct wire_transfer *t)
 {
-	blake3_hasher h;
-	uint8_t *lv;
-	uint64_t i, n;
+	struct xfer_mk_reply r;
+	uint8_t root[32];
+	uint64_t b, want;
+	char peer[17];
 
-	if (leaves == NULL || root == NULL || count == 0 || count > SIZE_MAX / 32)
-		return XFER_MK_ERR_ARG;
-	if ((lv = malloc((size_t)count * 32)) == NULL)
-		return XFER_MK_ERR_ARG;
-	memcpy(lv, leaves, (size_t)count * 32);
-	/* Level by level in place: parent i is written after children 2i, 2i+1 are read. */
-	for (n = count; n > 1; n = (n + 1) / 2) {
-		for (i = 0; i + 1 < n; i += 2) {
-			blake3_hasher_init(&h);
-			blake3_hasher_update(&h, lv + i * 32, 64);
-			blake3_hasher_finalize(&h, lv + (i / 2) * 32, 32);
+	if (s->x.role != XFER_REQUESTER || s->mk != MK_ASKING ||
+	    memcmp(t->hash, s->hash, 32) != 0)
+		return;
+	if (xfer_mk_reply_decode(t->data, t->data_len, &r) != 0) {
+		xfer_mk_none(s, "malformed merkle leaves from the peer");
+		return;
+	}
+	if (!s->mk_any) {
+		if (r.file_size > XF_MK_MAX_FILE ||
+		    (s->file_size != 0 && r.file_size != s->file_size)) {
+			xfer_mk_none(s, "the peer's merkle leaves are for another size");
+			return;
 		}
-		if (n % 2)
-			memmove(lv + (n / 2) * 32, lv + (n - 1) * 32, 32);
+		s->mk_size = r.file_size;
+		s->mk_frag = r.fragment_size;
+		s->mk_count = r.fragment_count;
+		memcpy(s->mk_root, r.root, 32);
+		if ((s->mk_leaves = calloc(s->mk_count, 32)) == NULL ||
+		    (s->mk_ok = calloc(xfer_mk_batches(s), 1)) == NULL) {
+			xfer_mk_none(s, "out of memory");
+			return;
+		}
+		s->mk_any = 1;
+		s->mk_next = 1;		/* batch 0 was asked */
+	} else if (r.file_size != s->mk_size || memcmp(r.root, s->mk_root, 32) != 0) {
+		xfer_mk_none(s, "the peer's merkle tree changed");
+		return;
 	}
-	memcpy(root, lv, 32);
-	free(lv);
-	return XFER_MK_OK;
+	s->mk_last_rx = xfer_now(s->x.n);
+	/* Whole batches only: XFER_MK_BATCH leaves from a multiple of it, or the last ones. */
+	want = s->mk_count - r.first < XFER_MK_BATCH ? s->mk_count - r.first : XFER_MK_BATCH;
+	if (r.first % XFER_MK_BATCH != 0 || r.first >= s->mk_count || r.count != want)
+		return;
+	b = r.first / XFER_MK_BATCH;
+	if (b >= s->mk_next)
+		return;		/* not asked for */
+	if (!s->mk_ok[b]) {
+		memcpy(s->mk_leaves + r.first * 32, r.leaves, (size_t)r.count * 32);
+		s->mk_ok[b] = 1;
+		s->mk_nok++;
+	}
+	if (s->mk_nok < xfer_mk_batches(s)) {
+		xfer_mk_ask_more(s, 0);
+		return;
+	}
+	/* Every leaf: they must lead to the root sent (§4.2). */
+	if (xfer_mk_root(s->mk_leaves, s->mk_count, root) != 0 ||
+	    memcmp(root, s->mk_root, 32) != 0) {
+		xfer_mk_none(s, "the peer's merkle leaves do not lead to its root");
+		return;
+	}
+	s->mk = MK_READY;
+	log_debug("file download %u from %s…: %llu merkle leaves, fragments of %llu bytes",
+	    s->number, xfer_peer_text(s->x.pub, peer), (unsigned long long)s->mk_count,
+	    (unsigned long long)s->mk_frag);
+	xfer_file_pump(s);
+}
+
+/*
+ * Once per run, before its data: wait for the leaves (bounded by
+ * xfer_mk_tick), then decide whether this run verifies each fragment.  1:
+ * wait (the provider is held by UDT's window meanwhile).
+ */
+int
+xfer_mk_gate(struct xfer_file_sess *s)
+{
+	if (s->mk_gated)
+		return 0;
+	if (s->mk == MK_ASKING) {
+		if (s->file_size <= MERKLE_MIN_FRAGMENT_SIZE || s->file_size > XF_MK_MAX_FILE)
+			xfer_mk_none(s, NULL);
+		else {
+			xfer_mk_tick(s, xfer_now(s->x.n));
+			if (s->mk == MK_ASKING)
+				return 1;
+		}
+	}
+	s->mk_gated = 1;
+	s->mk_on = s->mk == MK_READY && s->mk_size == s->file_size &&
+	    s->offset % s->mk_frag == 0;
+	if (s->mk_on)
+		s->flags |= IPC_XFER_F_FRAGMENTS;
+	else
+		s->flags &= (uint8_t)~IPC_XFER_F_FRAGMENTS;
+	s->vpos = 0;
+	return 0;
+}
+
+
+/*
+ * Fragment idx did not hash to its leaf: it and everything after it in the
+ * chunk are dropped (never reach storaged), the fragments before it are
+ * handed on, and a new run asks for the file from the bad fragment's
+ * offset; after XF_MAX_REFETCH failures the download fails naming it (and
+ * the partial is discarded).
+ */
+static void
+xfer_mk_bad(struct xfer_file_sess *s, uint64_t idx)
+{
+	char peer[17], msg[IPC_XFER_ERR_MAX + 1];
+	uint64_t off = idx * s->mk_frag;
+	uint64_t len = s->file_size - off < s->mk_frag ? s->file_size - off : s->mk_frag;
+
+	s->x.n->counters[IPC_NC_XFER_BAD_FRAGMENT]++;
+	s->bad++;
+	xfer_peer_text(s->x.pub, peer);
+	s->clen = s->vpos;
+	s->done = s->handed + s->clen;
+	xfer_req_stop(s);
+	if (s->bad >= XF_MAX_REFETCH) {
+		snprintf(msg, sizeof(msg), "fragment %llu (bytes %llu-%llu) from peer %s… "
+		    "failed verification %u times: does not match its merkle leaf",
+		    (unsigned long long)idx, (unsigned long long)off,
+		    (unsigned long long)(off + len - 1), peer, s->bad);
+		s->discard = 1;
+		xfer_file_end(s, 0, 0, msg);
+		return;
+	}
+	log_warnx("file download %u from %s…: fragment %llu (offset %llu) does not "
+	    "match its merkle leaf; dropped, fetching from there again", s->number,
+	    peer, (unsigned long long)idx, (unsigned long long)off);
+	if (s->clen > 0 && xfer_req_flush_chunk(s) != 0)
+		return;
+	s->offset = s->handed;
+	xfer_req_run_start(s);
+}
+
+/* Checks the whole fragments now in the chunk: 0, or -1 when one failed (handled). */
+int
+xfer_mk_verify(struct xfer_file_sess *s)
+{
+	const uint8_t *base = s->chunk + XF_IPC_HDR_ROOM;
+	blake3_hasher h;
+	uint8_t got[32];
+	uint64_t fo, idx, flen;
+
+	while (s->mk_on) {
+		fo = s->handed + s->vpos;
+		if (fo >= s->file_size)
+			break;
+		idx = fo / s->mk_frag;
+		flen = s->file_size - fo < s->mk_frag ? s->file_size - fo : s->mk_frag;
+		if (s->clen - s->vpos < flen)
+			break;
+		blake3_hasher_init(&h);
+		blake3_hasher_update(&h, base + s->vpos, (size_t)flen);
+		blake3_hasher_finalize(&h, got, 32);
+		if (memcmp(got, s->mk_leaves + idx * 32, 32) != 0) {
+			xfer_mk_bad(s, idx);
+			return -1;
+		}
+		s->vpos += (size_t)flen;
+	}
+	return 0;
 }

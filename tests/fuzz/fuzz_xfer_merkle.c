@@ -1,6 +1,6 @@
 /*
  * fuzz_xfer_merkle.c — libFuzzer target for the merkle-leaves reply of our
- * Transfer extension (netd/xfer_merkle.c), which a downloader decodes from
+ * Transfer extension (netd/xfer_mkwire.c), which a downloader decodes from
  * whatever a sharer sends.  The fuzz build compiles only the common
  * sources, so the pure codec is included directly.
  *
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../netd/xfer_merkle.c"
+#include "../../netd/xfer_mkwire.c"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,7 +3,10 @@
  * the requester's stream parser fed the captured reference block stream in
  * every chunking, the provider's header/stream bytes and the requester's
  * REQUEST_START against the capture, hostile streams, the range walk, and
- * a provider and a requester over two UDT endpoints.
+ * a provider and a requester over two UDT endpoints; the transfer engine
+ * (netd/xfer.c) on a fake environment: its transfer-ID hash table against
+ * a model, lite dispatch, storaged replies by number, idle expiry and its
+ * timer, node-wide ID registration and a requester's fresh IDs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,11 @@
 #include "xfer_merkle.h"
 #include "merkle.h"
 #include "blake3.h"
+#include "netd.h"
+#include "peer.h"
+#include "seq.h"
+#include "xfer_ids.h"
+#include "xfer_sess.h"
 
 #define MAXB	50096
 
@@ -456,14 +464,14 @@ static uint64_t now_us = 5000000;
 static uint64_t rng = 88172645463325252ULL;
 
 static uint64_t
-env_now(void *ctx)
+lk_now(void *ctx)
 {
 	(void)ctx;
 	return now_us;
 }
 
 static int
-env_send(void *ctx, const uint8_t *p, size_t len)
+lk_send(void *ctx, const uint8_t *p, size_t len)
 {
 	struct q *q = ctx;
 
@@ -476,7 +484,7 @@ env_send(void *ctx, const uint8_t *p, size_t len)
 }
 
 static void
-env_random(void *ctx, void *out, size_t n)
+lk_random(void *ctx, void *out, size_t n)
 {
 	uint8_t *o = out;
 
@@ -506,8 +514,8 @@ static void
 test_blocks_cross_lossy_udt_and_parse_exactly(void)
 {
 	static struct q c2s, s2c;
-	struct udt_env ec = { env_now, env_send, env_random, &c2s };
-	struct udt_env es = { env_now, env_send, env_random, &s2c };
+	struct udt_env ec = { lk_now, lk_send, lk_random, &c2s };
+	struct udt_env es = { lk_now, lk_send, lk_random, &s2c };
 	struct udt_conn *cl = udt_conn_new(&ec), *sv = udt_conn_new(&es);
 	struct wire_block_range r = { 0, 40 };
 	struct xfer_bparse p;
@@ -698,6 +706,338 @@ test_merkle_root_of_leaves_matches_tree_builder(void)
 	T_EQ_INT(xfer_mk_root(mk_leaves, 0, got), XFER_MK_ERR_ARG);
 }
 
+/* --- the transfer engine (xfer.c) ------------------------------------------------ */
+
+static void
+test_id_table_follows_a_model_through_random_puts_and_deletes(void)
+{
+	static struct xfer_ids t;
+	uint8_t key[XFER_IDS_KEY] = { 7 }, ids[200][XFER_IDS_LEN];
+	int in[200] = { 0 }, i, k, count = 0;
+	uint64_t rs = 99;
+
+	xfer_ids_init(&t, key);
+	for (i = 0; i < 200; i++)
+		t_rnd_bytes(&rs, ids[i], XFER_IDS_LEN);
+	for (k = 0; k < 20000; k++) {
+		i = (int)(t_rnd(&rs) % 200);
+		if (in[i]) {
+			T_EQ_INT(xfer_ids_put(&t, ids[i], &in[i]), -1);	/* already there */
+			T_EQ_INT(xfer_ids_del(&t, ids[i]), 0);
+			in[i] = 0;
+			count--;
+		} else if (count < XFER_IDS_MAX) {
+			T_EQ_INT(xfer_ids_del(&t, ids[i]), -1);		/* not there */
+			T_EQ_INT(xfer_ids_put(&t, ids[i], &in[i]), 0);
+			in[i] = 1;
+			count++;
+		} else
+			T_EQ_INT(xfer_ids_put(&t, ids[i], &in[i]), -1);	/* full */
+		if (k % 97 == 0)
+			for (i = 0; i < 200; i++)
+				T_ASSERT(xfer_ids_get(&t, ids[i]) == (in[i] ? &in[i] : NULL));
+	}
+	T_EQ_U64(t.count, (uint64_t)count);
+	T_ASSERT(xfer_ids_put(&t, ids[0], NULL) == -1);
+}
+
+/* A fake environment: a clock we move, seeded random bytes, counted sends and timers. */
+struct fk_store {
+	void	(*cb)(void *, const uint8_t *, size_t, const char *);
+	void	*arg;
+	int	 bulk;
+};
+
+static struct {
+	uint64_t	now_us, rs;
+	int		sends, timers;
+	struct fk_store	store[8];
+	int		nstore;
+} fk;
+
+static uint64_t fk_now(void *c) { (void)c; return fk.now_us; }
+static void fk_random(void *c, void *b, size_t n) { (void)c; t_rnd_bytes(&fk.rs, b, n); }
+
+static int
+fk_send(void *c, int sock, const struct peer_addr *l, const struct peer_addr *r,
+    const uint8_t *b, size_t n)
+{
+	(void)c; (void)sock; (void)l; (void)r; (void)b; (void)n;
+	fk.sends++;
+	return 0;
+}
+
+static void *
+fk_timer_add(void *c, uint64_t after, uint64_t every, net_env_timer_cb cb, void *arg)
+{
+	(void)c; (void)after; (void)every; (void)cb; (void)arg;
+	fk.timers++;
+	return &fk;
+}
+
+static void fk_timer_del(void *c, void *t) { (void)c; (void)t; fk.timers--; }
+
+static int
+fk_store_send(void *c, const void *msg, size_t len, uint32_t to,
+    void (*cb)(void *, const uint8_t *, size_t, const char *), void *arg, int bulk)
+{
+	(void)c; (void)msg; (void)len; (void)to;
+	if (fk.nstore == 8)
+		return -1;
+	fk.store[fk.nstore].cb = cb;
+	fk.store[fk.nstore].arg = arg;
+	fk.store[fk.nstore++].bulk = bulk;
+	return 0;
+}
+
+/* A user of the engine that counts what the engine asks of it. */
+static int op_pumps, op_ends;
+static char op_why[64];
+
+static void op_pump(struct xfer_sess *s) { (void)s; op_pumps++; }
+static int op_tick(struct xfer_sess *s, uint64_t now) { (void)s; (void)now; return 0; }
+
+static void
+op_end(struct xfer_sess *s, int ok, int terminate, const char *why)
+{
+	(void)ok; (void)terminate;
+	op_ends++;
+	snprintf(op_why, sizeof(op_why), "%s", why);
+	xfer_release(s);
+}
+
+static const struct xfer_ops t_ops = {
+	.name = "test", .max = 4, .idle_ms = 10000, .idle_why = "idle (test)",
+	.pump = op_pump, .tick = op_tick, .end = op_end,
+};
+
+static uint32_t fk_rand32(void *a) { (void)a; return 1234; }
+
+static struct netd *
+fk_netd(void)
+{
+	struct peer_list_conf pc;
+	struct netd *n;
+	uint8_t key[16] = { 3 };
+
+	memset(&fk, 0, sizeof(fk));
+	fk.now_us = 5000000;
+	fk.rs = 42;
+	op_pumps = op_ends = 0;
+	op_why[0] = '\0';
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	n->env.now_us = fk_now;
+	n->env.random = fk_random;
+	n->env.send = fk_send;
+	n->env.timer_add = fk_timer_add;
+	n->env.timer_del = fk_timer_del;
+	n->env.store_send = fk_store_send;
+	n->seqs = seq_table_new(64, key, NULL, NULL);
+	memset(&pc, 0, sizeof(pc));
+	pc.max_peers = 8;
+	pc.rand32 = fk_rand32;
+	n->peers = peer_list_new(&pc);
+	if (n->seqs == NULL || n->peers == NULL || xfer_init(n) != 0) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static void
+fk_netd_free(struct netd *n)
+{
+	xfer_free(n);
+	seq_table_free(n->seqs);
+	peer_list_free(n->peers);
+	free(n);
+}
+
+static size_t
+fk_lite(uint8_t *out, const uint8_t id[16], const uint8_t *data, size_t len)
+{
+	struct wire_lite l;
+	size_t n = 0;
+
+	memcpy(l.id, id, 16);
+	l.data = data;
+	l.data_len = len;
+	return wire_lite_encode(out, 2048, &n, &l) == 0 ? n : 0;
+}
+
+static void
+test_engine_takes_lite_packets_of_registered_ids_only(void)
+{
+	struct netd *n = fk_netd();
+	struct xfer_sess *s;
+	uint8_t pub[PEERNET_PUBKEY_BYTES] = { 2, 9 }, id[16], other[16], raw[2048];
+	uint8_t junk[40] = { 0x80, 1, 2, 3 };
+	size_t len;
+
+	T_ASSERT(n != NULL);
+	memset(id, 0xa5, sizeof(id));
+	memset(other, 0x5a, sizeof(other));
+	s = xfer_new(n, &t_ops, XFER_PROVIDER, pub, sizeof(*s));
+	T_ASSERT(s != NULL);
+	T_EQ_INT(fk.timers, 1);		/* the 10 ms timer, while a session lives */
+	T_EQ_INT(xfer_serve_register(s, id, 77), 0);
+	len = fk_lite(raw, other, junk, sizeof(junk));
+	T_ASSERT(len == WIRE_LITE_HDR_SIZE + sizeof(junk));
+	T_EQ_INT(xfer_lite_in(n, raw, len), 0);		/* not ours: a packet, maybe */
+	len = fk_lite(raw, id, junk, sizeof(junk));
+	fk.now_us += 3000000;
+	/* No UDT connection yet: the packet is taken and only absorbed. */
+	T_EQ_INT(xfer_lite_in(n, raw, len), 1);
+	T_EQ_INT(op_pumps, 0);
+	T_EQ_INT(s->got_lite, 1);
+	T_EQ_U64(s->last_rx, fk.now_us / 1000);
+	T_EQ_INT(xfer_udt_open(s), 0);
+	T_EQ_INT(xfer_lite_in(n, raw, len), 1);
+	T_EQ_INT(op_pumps, 1);
+	/* A lite header whose length runs past the datagram: ours, dropped and counted. */
+	T_EQ_INT(xfer_lite_in(n, raw, len - 1), 1);
+	T_EQ_U64(n->counters[IPC_NC_DROP_MESSAGE], 1);
+	T_EQ_INT(op_pumps, 1);
+	op_end(s, 0, 0, "test over");
+	T_EQ_INT(xfer_lite_in(n, raw, len), 0);		/* the ID left with the session */
+	fk_netd_free(n);
+}
+
+static struct xfer_sess *cb_s;
+static uint64_t cb_arg;
+static int cb_calls, cb_ipc;
+
+static void
+t_store_cb(struct netd *n, struct xfer_sess *s, uint32_t gen, uint64_t arg,
+    const uint8_t *rep, size_t len, const char *err)
+{
+	(void)n; (void)gen; (void)rep; (void)len; (void)err;
+	cb_calls++;
+	cb_s = s;
+	cb_arg = arg;
+	cb_ipc = s != NULL ? s->ipc : -1;
+}
+
+static void
+test_engine_matches_storaged_replies_by_number(void)
+{
+	struct netd *n = fk_netd();
+	struct xfer_sess *s;
+	uint8_t pub[PEERNET_PUBKEY_BYTES] = { 3, 1 }, msg[3] = { 1, 2, 3 };
+
+	T_ASSERT(n != NULL);
+	s = xfer_new(n, &t_ops, XFER_REQUESTER, pub, sizeof(*s));
+	T_ASSERT(s != NULL);
+	T_EQ_INT(xfer_store(s, 1, msg, sizeof(msg), 1000, t_store_cb, 42), 0);
+	T_EQ_INT(xfer_store(s, 0, msg, sizeof(msg), 1000, t_store_cb, 43), 0);
+	T_EQ_INT(s->ipc, 2);
+	T_EQ_INT(fk.store[0].bulk, 1);
+	T_EQ_INT(fk.store[1].bulk, 0);
+	fk.store[0].cb(fk.store[0].arg, msg, sizeof(msg), NULL);
+	T_EQ_INT(cb_calls, 1);
+	T_ASSERT(cb_s == s);
+	T_EQ_U64(cb_arg, 42);
+	T_EQ_INT(cb_ipc, 1);		/* counted off before the user sees it */
+	op_end(s, 0, 0, "gone");
+	/* The session ended meanwhile: the reply finds nothing, never a freed pointer. */
+	fk.store[1].cb(fk.store[1].arg, NULL, 0, "timeout");
+	T_EQ_INT(cb_calls, 2);
+	T_ASSERT(cb_s == NULL);
+	T_EQ_U64(cb_arg, 43);
+	fk_netd_free(n);
+}
+
+static void
+test_engine_expires_idle_sessions_and_drops_its_timer(void)
+{
+	struct netd *n = fk_netd();
+	struct xfer_sess *s;
+	uint8_t pub[PEERNET_PUBKEY_BYTES] = { 2, 4 };
+
+	T_ASSERT(n != NULL);
+	s = xfer_new(n, &t_ops, XFER_PROVIDER, pub, sizeof(*s));
+	T_ASSERT(s != NULL && xfer_udt_open(s) == 0);
+	fk.now_us += (uint64_t)(t_ops.idle_ms - 1) * 1000;
+	xfer_tick(n, fk.now_us / 1000);
+	T_EQ_INT(op_ends, 0);
+	T_EQ_INT(op_pumps, 1);		/* a live session is pumped every tick */
+	T_EQ_INT(fk.timers, 1);
+	fk.now_us += 1000;
+	xfer_tick(n, fk.now_us / 1000);
+	T_EQ_INT(op_ends, 1);
+	T_EQ_STR(op_why, "idle (test)");
+	T_EQ_INT(fk.timers, 0);		/* no session: no 10 ms timer */
+	T_EQ_INT(xfer_count(n, &t_ops, 0, NULL), 0);
+	fk_netd_free(n);
+}
+
+static void
+test_engine_ids_are_node_wide_and_a_repeat_is_the_same_request(void)
+{
+	struct netd *n = fk_netd();
+	struct xfer_sess *a, *b;
+	struct peer p;
+	uint8_t id[16];
+	int i;
+
+	T_ASSERT(n != NULL);
+	memset(&p, 0, sizeof(p));
+	p.pub[0] = 2;
+	p.pub[1] = 7;
+	memset(id, 0x11, sizeof(id));
+	a = xfer_new(n, &t_ops, XFER_PROVIDER, p.pub, sizeof(*a));
+	T_ASSERT(a != NULL && xfer_serve_register(a, id, 5) == 0);
+	/* The same REQUEST_START on another connection: already served. */
+	T_EQ_INT(xfer_serve_claim(n, &t_ops, &p, id, 5), 1);
+	T_EQ_INT(op_ends, 0);
+	/* The ID again on another sequence: the old registration goes (§9.2). */
+	T_EQ_INT(xfer_serve_claim(n, &t_ops, &p, id, 6), 0);
+	T_EQ_INT(op_ends, 1);
+	T_EQ_STR(op_why, "transfer ID registered again");
+	/* The kind's cap. */
+	for (i = 0; i < t_ops.max; i++)
+		T_ASSERT(xfer_new(n, &t_ops, XFER_PROVIDER, p.pub, sizeof(*a)) != NULL);
+	b = xfer_new(n, &t_ops, XFER_PROVIDER, p.pub, sizeof(*a));
+	T_ASSERT(b == NULL);
+	T_EQ_INT(xfer_count(n, &t_ops, XFER_PROVIDER, p.pub), t_ops.max);
+	fk_netd_free(n);
+	T_EQ_INT(op_ends, 1 + t_ops.max);	/* stopping ends every session */
+}
+
+static void
+test_engine_gives_each_run_a_fresh_registered_uuid(void)
+{
+	struct netd *n = fk_netd();
+	struct xfer_sess *s;
+	struct peer p;
+	uint8_t first[16], raw[64], junk[20] = { 0 };
+	size_t len;
+
+	T_ASSERT(n != NULL);
+	memset(&p, 0, sizeof(p));
+	p.pub[0] = 3;
+	p.seq_counter = 100;
+	s = xfer_new(n, &t_ops, XFER_REQUESTER, p.pub, sizeof(*s));
+	T_ASSERT(s != NULL);
+	T_EQ_INT(xfer_run_open(s, &p), 0);
+	T_ASSERT(s->conn != NULL && s->has_seq);
+	T_EQ_INT(s->id[6] >> 4, 4);		/* UUID v4 */
+	T_EQ_INT(s->id[8] >> 6, 2);		/* RFC 4122 variant */
+	memcpy(first, s->id, 16);
+	/* The next run: a new ID, the old one no longer taken. */
+	xfer_udt_drop(s);
+	xfer_seq_drop(s);
+	T_ASSERT(!s->has_seq);
+	T_EQ_INT(xfer_run_open(s, &p), 0);
+	T_ASSERT(memcmp(first, s->id, 16) != 0);
+	len = fk_lite(raw, first, junk, sizeof(junk));
+	T_EQ_INT(xfer_lite_in(n, raw, len), 0);
+	len = fk_lite(raw, s->id, junk, sizeof(junk));
+	T_EQ_INT(xfer_lite_in(n, raw, len), 1);
+	fk_netd_free(n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -728,6 +1068,12 @@ main(int argc, char **argv)
 	T_RUN(test_merkle_reply_round_trips_at_exact_length);
 	T_RUN(test_merkle_reply_refuses_wrong_shape_and_range);
 	T_RUN(test_merkle_root_of_leaves_matches_tree_builder);
+	T_RUN(test_id_table_follows_a_model_through_random_puts_and_deletes);
+	T_RUN(test_engine_takes_lite_packets_of_registered_ids_only);
+	T_RUN(test_engine_matches_storaged_replies_by_number);
+	T_RUN(test_engine_expires_idle_sessions_and_drops_its_timer);
+	T_RUN(test_engine_ids_are_node_wide_and_a_repeat_is_the_same_request);
+	T_RUN(test_engine_gives_each_run_a_fresh_registered_uuid);
 	rc = t_done();
 	json_decref(capture);
 	json_decref(messages);

@@ -1,0 +1,348 @@
+/*
+ * xfer_prov.c — the provider of file transfers (docs/protocol.md §9.3): a
+ * peer's REQUEST_START for a hash; storaged says whether the warehouse
+ * holds it (IPC_XSTAT); NOT_AVAILABLE, or the requester's transfer ID and
+ * sequence registered, UDT client, the 16-byte header then the bytes read
+ * from storaged in large IPC_CAT chunks, a few ahead.  Also the answer to
+ * our merkle-leaf requests (XFER_PROTO_MERKLE, xfer_merkle.h) from
+ * storaged's companion.  See xfer_file.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "netd.h"
+#include "udt.h"
+#include "wire_msg.h"
+#include "xfer_file.h"
+
+static uint8_t xfer_prov_mkdata[XFER_MK_HDR + XFER_MK_BATCH * 32];
+static uint8_t xfer_prov_mkmsg[WIRE_TRANSFER_HDR_SIZE + sizeof(xfer_prov_mkdata)];
+
+static void
+xfer_prov_cat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t off,
+    const uint8_t *rep, size_t len, const char *err)
+{
+	struct xfer_file_sess *s = FS(xs);
+	struct xfer_file_slot *sl = NULL;
+	struct ipc_data d;
+	char why[IPC_XFER_ERR_MAX + 1];
+	unsigned i;
+
+	(void)n;
+	(void)gen;
+	if (s == NULL)
+		return;
+	for (i = 0; i < XF_SERVE_AHEAD; i++)
+		if (s->slots[i].state == XS_WAIT && s->slots[i].off == off)
+			sl = &s->slots[i];
+	if (sl == NULL)
+		return;
+	if (rep == NULL || ipc_data_decode(rep, len, IPC_CAT, &d) != 0) {
+		xfer_store_err(rep, len, err, why, sizeof(why));
+		xfer_file_end(s, 0, 1, why);
+		return;
+	}
+	/* The file shrank or changed under us: stop rather than send garbage. */
+	if (d.offset != off || d.len != sl->len) {
+		xfer_file_end(s, 0, 1, "storaged returned fewer bytes than the file holds");
+		return;
+	}
+	memcpy(sl->data, d.bytes, d.len);
+	sl->have = d.len;
+	sl->state = XS_READY;
+	xfer_file_pump(s);
+}
+
+/* Asks storaged for the next chunks of the range, into free slots. */
+static int
+xfer_prov_fetch(struct xfer_file_sess *s)
+{
+	struct xfer_file_slot *sl;
+	struct ipc_read rd;
+	uint8_t buf[128];
+	uint64_t end = s->offset + s->total, left;
+	long len;
+
+	while (s->next_fetch < end && s->nslots < XF_SERVE_AHEAD) {
+		sl = &s->slots[(s->head + s->nslots) % XF_SERVE_AHEAD];
+		left = end - s->next_fetch;
+		memset(&rd, 0, sizeof(rd));
+		memcpy(rd.hash, s->hash, 32);
+		rd.offset = s->next_fetch;
+		rd.len = left > XF_SERVE_CHUNK ? XF_SERVE_CHUNK : (uint32_t)left;
+		if (sl->data == NULL && (sl->data = malloc(XF_SERVE_CHUNK)) == NULL)
+			return -1;
+		sl->state = XS_WAIT;
+		sl->off = rd.offset;
+		sl->len = rd.len;
+		sl->have = sl->pos = 0;
+		if ((len = ipc_read_encode(buf, sizeof(buf), IPC_CAT, &rd)) < 0 ||
+		    xfer_store(&s->x, 1, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xfer_prov_cat_done,
+		    rd.offset) != 0) {
+			sl->state = XS_FREE;
+			return -1;
+		}
+		s->nslots++;
+		s->next_fetch += rd.len;
+	}
+	return 0;
+}
+
+/*
+ * Serving a reference requester (no feature bit 3).  It closes without a
+ * word once it has the announced bytes (§9.6), and its UDT never ACKs a
+ * stream of fewer than 4 packets: tell UDT where our stream ends
+ * (udt_stream_end), so the session ends on the ACK of its last byte instead
+ * of the 60 s idle expiry.  Its receiver stalls now and then: blind
+ * retransmission sends probes, not the window (udt_set_probe_only).  Our
+ * own nodes ACK every tail on a timer: nothing changes for them.
+ */
+static void
+xfer_prov_ref(struct xfer_file_sess *s)
+{
+	struct peer *p = peer_find(s->x.n->peers, s->x.pub);
+
+	if (p != NULL && !(p->features & WIRE_FEATURE_MERKLE)) {
+		udt_set_probe_only(s->x.conn);
+		udt_stream_end(s->x.conn, WIRE_FILE_HEADER_SIZE + s->total);
+	}
+}
+
+void
+xfer_prov_pump(struct xfer_file_sess *s)
+{
+	struct xfer_file_slot *sl;
+	ssize_t w;
+
+	if (s->x.conn == NULL || s->state == IPC_XFER_STARTING)
+		return;		/* storaged has not said whether the file exists */
+	if (udt_is_closed(s->x.conn)) {
+		xfer_file_end(s, 0, 0, udt_strerror(udt_error(s->x.conn)));
+		return;
+	}
+	while (!s->hdr_done) {
+		w = udt_write(s->x.conn, s->hdr + s->hdr_pos, WIRE_FILE_HEADER_SIZE - s->hdr_pos);
+		if (w < 0) {
+			xfer_file_end(s, 0, 0, udt_strerror((int)w));
+			return;
+		}
+		if (w == 0)
+			return;
+		s->hdr_pos += (size_t)w;
+		s->hdr_done = s->hdr_pos == WIRE_FILE_HEADER_SIZE;
+	}
+	for (;;) {
+		if (xfer_prov_fetch(s) != 0) {
+			xfer_file_end(s, 0, 1, "cannot read the file from storaged");
+			return;
+		}
+		if (s->nslots == 0)
+			break;
+		sl = &s->slots[s->head];
+		if (sl->state != XS_READY)
+			break;
+		while (sl->pos < sl->have) {
+			w = udt_write(s->x.conn, sl->data + sl->pos, sl->have - sl->pos);
+			if (w < 0) {
+				xfer_file_end(s, 0, 0, udt_strerror((int)w));
+				return;
+			}
+			if (w == 0)
+				return;		/* send buffer full: ACKs make room */
+			sl->pos += (uint32_t)w;
+			s->done += (uint64_t)w;
+		}
+		sl->state = XS_FREE;	/* data kept for reuse */
+		s->head = (s->head + 1) % XF_SERVE_AHEAD;
+		s->nslots--;
+	}
+	/* Everything written and acknowledged: nothing is sent at the end (§9.6). */
+	if (s->done == s->total && s->nslots == 0 && udt_is_connected(s->x.conn) &&
+	    udt_send_pending(s->x.conn) == 0)
+		xfer_file_end(s, 1, 0, "complete");
+}
+
+static void
+xfer_prov_stat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t arg,
+    const uint8_t *rep, size_t len, const char *err)
+{
+	struct xfer_file_sess *s = FS(xs);
+	struct ipc_xstat_rep st;
+	char why[IPC_XFER_ERR_MAX + 1];
+	uint64_t limit;
+
+	(void)n;
+	(void)gen;
+	(void)arg;
+	if (s == NULL)
+		return;
+	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0) {
+		/* We cannot tell: the reference would not have it either. */
+		xfer_store_err(rep, len, err, why, sizeof(why));
+		xfer_file_send_ctl(s->x.n, s->x.pub, s->hash, WIRE_TRANSFER_NOT_AVAILABLE, s->x.seq);
+		xfer_file_end(s, 0, 0, why);
+		return;
+	}
+	if (!st.present) {
+		s->x.n->counters[IPC_NC_XFER_REFUSED]++;
+		xfer_file_send_ctl(s->x.n, s->x.pub, s->hash, WIRE_TRANSFER_NOT_AVAILABLE, s->x.seq);
+		xfer_file_end(s, 0, 0, "not available (404)");
+		return;
+	}
+	/* The reference's range checks (§9.3): a bad range is ignored silently. */
+	limit = s->total;
+	if (s->offset > st.size || (limit > 0 && limit > st.size - s->offset)) {
+		s->x.n->counters[IPC_NC_XFER_REFUSED]++;
+		xfer_file_end(s, 0, 0, "requested range outside the file: ignored");
+		return;
+	}
+	if (limit == 0)
+		limit = st.size - s->offset;
+	s->file_size = st.size;
+	s->total = limit;
+	s->next_fetch = s->offset;
+	wire_file_header_encode(s->hdr, st.size, limit);
+	if (udt_connect(s->x.conn) != UDT_OK) {
+		xfer_file_end(s, 0, 1, "cannot start UDT");
+		return;
+	}
+	xfer_prov_ref(s);
+	s->state = IPC_XFER_RUNNING;
+	s->data_start = xfer_now(s->x.n);
+	xfer_file_pump(s);
+}
+
+/* A peer's merkle request with storaged: who to answer, on which sequence. */
+struct xfer_prov_mk_q {
+	struct netd		*n;
+	uint8_t			 pub[PEERNET_PUBKEY_BYTES];
+	uint8_t			 hash[32];
+	uint32_t		 seq;
+	uint64_t		 limit;
+};
+
+static void
+xfer_prov_mk_served(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	static struct ipc_xstat_rep st;
+	struct xfer_prov_mk_q *q = arg;
+	struct xfer_mk_reply r;
+	struct wire_transfer t;
+	struct peer *p;
+	size_t dlen, wlen;
+
+	(void)err;
+	if (q->n->xfer != NULL)
+		((struct xfer *)q->n->xfer)->files->mk_serving--;
+	/* No tree (small file, none stored, storaged failed): no answer, as the reference. */
+	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0 || !st.has_tree ||
+	    (p = peer_find(q->n->peers, q->pub)) == NULL) {
+		free(q);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.file_size = st.size;
+	r.fragment_size = st.fragment_size;
+	memcpy(r.root, st.root, 32);
+	r.first = st.first;
+	r.count = st.nleaves;
+	if (q->limit != 0 && q->limit < r.count)
+		r.count = (uint32_t)q->limit;
+	r.leaves = st.leaves;
+	memset(&t, 0, sizeof(t));
+	t.control = WIRE_TRANSFER_ACTIVE;
+	t.protocol = XFER_PROTO_MERKLE;
+	memcpy(t.hash, q->hash, 32);
+	t.data = xfer_prov_mkdata;
+	if (xfer_mk_reply_encode(xfer_prov_mkdata, sizeof(xfer_prov_mkdata), &dlen, &r) == 0 &&
+	    (t.data_len = dlen) >= 4 &&
+	    wire_transfer_encode(xfer_prov_mkmsg, sizeof(xfer_prov_mkmsg), &wlen, &t) == 0)
+		(void)node_send_peer(q->n, p, WIRE_CMD_TRANSFER, q->seq, xfer_prov_mkmsg, wlen);
+	free(q);
+}
+
+/*
+ * REQUEST_START with XFER_PROTO_MERKLE: the leaves of a stored file from
+ * storaged's companion.  No session, no sequence registered (the answer
+ * goes on the requester's); at most XF_MK_MAX_SERVING at once, more are
+ * dropped (the requester resends, then does without).
+ */
+static void
+xfer_prov_mk_serve(struct netd *n, struct peer *p, uint32_t seq,
+    const struct wire_transfer *t)
+{
+	struct xfer_files *f = ((struct xfer *)n->xfer)->files;
+	struct ipc_xstat_req rq;
+	struct xfer_prov_mk_q *q;
+	uint8_t buf[64];
+	long len;
+
+	if (f->mk_serving >= XF_MK_MAX_SERVING || (q = calloc(1, sizeof(*q))) == NULL) {
+		n->counters[IPC_NC_XFER_REFUSED]++;
+		return;
+	}
+	q->n = n;
+	memcpy(q->pub, p->pub, PEERNET_PUBKEY_BYTES);
+	memcpy(q->hash, t->hash, 32);
+	q->seq = seq;
+	q->limit = t->limit;
+	memset(&rq, 0, sizeof(rq));
+	memcpy(rq.hash, t->hash, 32);
+	rq.flags = IPC_XSTAT_F_MERKLE;
+	rq.first = t->offset;
+	if ((len = ipc_xstat_req_encode(buf, sizeof(buf), &rq)) < 0 ||
+	    n->env.store_send(n->env.ctx, buf, (size_t)len, XF_IPC_TIMEOUT_MS,
+	    xfer_prov_mk_served, q, 0) != 0) {
+		free(q);
+		return;
+	}
+	f->mk_serving++;
+}
+
+/* REQUEST_START from p (§9.3). */
+void
+xfer_prov_request(struct netd *n, struct peer *p, uint32_t seq, const struct wire_transfer *t)
+{
+	struct xfer_file_sess *s;
+	struct ipc_xstat_req q;
+	uint8_t buf[64];
+	char peer[17];
+	long len;
+
+	if (t->protocol == XFER_PROTO_MERKLE) {
+		xfer_prov_mk_serve(n, p, seq, t);
+		return;
+	}
+	if (t->protocol != WIRE_TRANSFER_PROTO_UDT) {
+		n->counters[IPC_NC_XFER_REFUSED]++;
+		return;		/* the reference ignores other protocols */
+	}
+	if (xfer_serve_claim(n, &xfer_file_ops, p, t->transfer_id, seq))
+		return;
+	/* Caps: a peer cannot make us hold more; it hears TERMINATE instead. */
+	if (xfer_count(n, &xfer_file_ops, XFER_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER ||
+	    xfer_count(n, &xfer_file_ops, XFER_PROVIDER, NULL) >= XF_MAX_SERVING ||
+	    (s = xfer_file_new(n, XFER_PROVIDER, p->pub, t->hash)) == NULL) {
+		log_debug("file request from %s… refused: too many transfers",
+		    xfer_peer_text(p->pub, peer));
+		n->counters[IPC_NC_XFER_REFUSED]++;
+		xfer_file_send_ctl(n, p->pub, t->hash, WIRE_TRANSFER_TERMINATE, seq);
+		return;
+	}
+	s->offset = t->offset;
+	s->total = t->limit;	/* checked against the size once storaged answers */
+	memcpy(q.hash, t->hash, 32);
+	q.flags = 0;		/* a peer's request never makes storaged hash partials */
+	if (xfer_serve_register(&s->x, t->transfer_id, seq) != 0 ||
+	    (len = ipc_xstat_req_encode(buf, sizeof(buf), &q)) < 0 ||
+	    xfer_store(&s->x, 0, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xfer_prov_stat_done, 0) != 0) {
+		xfer_file_end(s, 0, 0, "cannot start");
+		return;
+	}
+	log_debug("file request from %s…: offset %llu, limit %llu",
+	    xfer_peer_text(p->pub, peer), (unsigned long long)t->offset,
+	    (unsigned long long)t->limit);
+}
