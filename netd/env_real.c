@@ -4,6 +4,7 @@
  * sockets.  The only place in netd's core where these are named.
  */
 #include <sodium.h>
+#include <time.h>
 
 #include "env.h"
 #include "ipc.h"
@@ -15,6 +16,13 @@ env_real_now_us(void *ctx)
 {
 	(void)ctx;
 	return loop_now_us();
+}
+
+static uint64_t
+env_real_unix_s(void *ctx)
+{
+	(void)ctx;
+	return (uint64_t)time(NULL);
 }
 
 static void
@@ -64,6 +72,7 @@ void
 env_real_init(struct net_env *e, struct netd *n)
 {
 	e->now_us = env_real_now_us;
+	e->unix_s = env_real_unix_s;
 	e->random = env_real_random;
 	e->send = env_real_send;
 	e->timer_add = env_real_timer_add;
