@@ -102,6 +102,13 @@ struct netd {
 	 * node_init (NULL before: dropped).  A hook rather than a call, so
 	 * that net.c, below node.c, does not call up into it.
 	 */
+	/*
+	 * Every ended Kademlia lookup is also shown here when set (tests/sim
+	 * asks finds in-process, as ctl does over IPC through control.c);
+	 * nonzero: the found node is contacted, as for a ctl find.
+	 */
+	int			(*lookup_done)(struct netd *n,
+				    const struct kad_result *r);
 	void			(*packet_in)(struct netd *n, int sock,
 				    const struct peer_addr *local,
 				    const struct peer_addr *remote,

@@ -1534,12 +1534,20 @@ node_seq_end(void *arg, const uint8_t pub[33], uint32_t seq, enum seq_ns ns,
 	}
 }
 
+/*
+ * A root peer counts as connected once it answered us (an RTT): packets
+ * from it alone do not do (tests/sim found it: when our first contact's
+ * Response is lost, the root's verifying Ping still makes a connection,
+ * which we could only answer within its budget, a Pong, never verifying
+ * it; the bootstrap stopped there and the root stayed unusable for
+ * lookups).
+ */
 static int
 node_root_connected(struct netd *n, const struct conf_root *r)
 {
 	struct peer *p = peer_find(n->peers, r->pubkey);
 
-	return p != NULL && p->nact > 0;
+	return p != NULL && p->nact > 0 && peer_rtt(p) != 0;
 }
 
 /* Root peers (§6.6): contacted until two (or all) answer, on the reference's schedule. */
@@ -2037,10 +2045,13 @@ node_kad_done(void *ctx, const struct kad_result *r)
 {
 	struct netd *n = ctx;
 	struct peer_addr a;
-	int have;
+	int have, want;
 
 	have = r->status == KAD_LOOKUP_FOUND && node_contact_addr(&r->found, &a) == 0;
-	if (control_find_done(n, r, have ? &a : NULL) > 0 && have)
+	want = control_find_done(n, r, have ? &a : NULL) > 0;
+	if (n->lookup_done != NULL && n->lookup_done(n, r) != 0)
+		want = 1;
+	if (want && have)
 		node_connect_found(n, &r->found, &a);
 }
 
