@@ -167,6 +167,12 @@ struct sim {
 	struct sim_nat	 nats[SIM_MAX_NATS];
 	int		 nnat;
 	uint64_t	 events, sent, delivered, lost, unroutable, filtered;
+	/* Datagrams delivered to `capture` are kept here (replays). */
+	struct sim_node	*capture;
+	uint8_t		 cap[16][1500];
+	size_t		 cap_len[16];
+	struct peer_addr cap_from[16];
+	int		 ncap;
 	blake3_hasher	 trace;
 };
 
@@ -410,6 +416,11 @@ sim_deliver(struct sim *s, struct sim_ev *e)
 		return;
 	}
 	s->delivered++;
+	if (dst == s->capture && s->ncap < 16 && e->len <= sizeof(s->cap[0])) {
+		memcpy(s->cap[s->ncap], e->buf, e->len);
+		s->cap_len[s->ncap] = e->len;
+		s->cap_from[s->ncap++] = e->from;
+	}
 	sim_trace(s, dst->idx, 1, &e->from, e->buf, e->len);
 	dst->n.packet_in(&dst->n, 0, &dst->n.socks[0].addr, &e->from, e->buf, e->len);
 }
@@ -771,13 +782,13 @@ test_nodesim_ping_pong_with_loss(void)
 	sim_free(&s);
 }
 
-/* 50 nodes bootstrap from one root peer, then each looks up another. */
+/* 50 nodes bootstrap from one root peer, then each looks up every other. */
 static void
 test_nodesim_bootstrap_50(void)
 {
 	static struct sim s;
 	struct sim_node *root;
-	int i, min_table = 1 << 30, found = 0, done = 0, full = 0;
+	int i, r, min_table = 1 << 30, found = 0, done = 0, full = 0;
 	uint32_t id;
 	uint8_t ip[4];
 
@@ -803,12 +814,12 @@ test_nodesim_bootstrap_50(void)
 			min_table = c;
 		full += (int)peer_list_count(s.node[i]->n.peers) == 49;
 	}
-	for (i = 0; i < 50; i++) {
-		const struct sim_node *t = s.node[(i * 7 + 3) % 50 == i ? (i + 1) % 50 :
-		    (i * 7 + 3) % 50];
-
-		T_ASSERT(kad_lookup_start(s.node[i]->n.kad, KAD_LOOKUP_NODE,
-		    t->n.id.node_id, &id) == 0);
+	/* Every node finds every other (2,450 pairs), one round a second. */
+	for (r = 1; r < 50; r++) {
+		for (i = 0; i < 50; i++)
+			T_ASSERT(kad_lookup_start(s.node[i]->n.kad, KAD_LOOKUP_NODE,
+			    s.node[(i + r) % 50]->n.id.node_id, &id) == 0);
+		sim_run(&s, 1000);
 	}
 	sim_run(&s, 30000);
 	for (i = 0; i < 50; i++) {
@@ -816,11 +827,11 @@ test_nodesim_bootstrap_50(void)
 		found += s.node[i]->lookups_found;
 	}
 	printf("# bootstrap_50: smallest routing table %d nodes, %d nodes know all 49 "
-	    "others, lookups %d/%d found; %" PRIu64 " datagrams, %" PRIu64 " events\n",
-	    min_table, full, found, done, s.sent, s.events);
+	    "others, lookups %d/%d found; %" PRIu64 " datagrams (%" PRIu64 " lost), %"
+	    PRIu64 " events\n", min_table, full, found, done, s.sent, s.lost, s.events);
 	T_ASSERT(min_table >= 10);
-	T_EQ_INT(done, 50);
-	T_EQ_INT(found, 50);
+	T_EQ_INT(done, 50 * 49);
+	T_EQ_INT(found, 50 * 49);
 	sim_free(&s);
 }
 
@@ -951,6 +962,69 @@ test_nodesim_traverse_nat_matrix(void)
 	}
 }
 
+/*
+ * 20,000 datagrams of random bytes (random lengths, from random addresses)
+ * at A, then B's packets A accepted, replayed 20 times each: all dropped
+ * and counted, and A and B still ping each other.
+ */
+static void
+test_nodesim_garbage_flood(void)
+{
+	static struct sim s;
+	static uint8_t buf[1500];
+	struct sim_node *a, *b;
+	struct peer_addr from;
+	struct sim_rng g = { 99 };
+	uint64_t pongs;
+	uint8_t ip[4];
+	int i, k;
+
+	sim_init(&s, 7);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 7, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 7, ip, 112, NULL, a);
+	sim_node_start(a);
+	sim_node_start(b);
+	s.capture = a;
+	sim_run(&s, 3000);
+	s.capture = NULL;
+	T_ASSERT(sim_connected(b, a, 1));
+	for (i = 0; i < 20000; i++) {
+		size_t len = 1 + sim_rng_next(&g) % sizeof(buf);
+
+		sim_rng_fill(&g, buf, len);
+		memset(&from, 0, sizeof(from));
+		from.family = AF_INET;
+		sim_rng_fill(&g, from.ip, 4);
+		from.port = (uint16_t)(1 + sim_rng_next(&g) % 65535);
+		a->n.packet_in(&a->n, 0, &a->n.socks[0].addr, &from, buf, len);
+		if (i % 1000 == 0)
+			sim_run(&s, 10);
+	}
+	printf("# garbage_flood: A dropped short %" PRIu64 ", protocol %" PRIu64
+	    ", decode %" PRIu64 ", peers %zu\n", a->n.counters[IPC_NC_DROP_SHORT],
+	    a->n.counters[IPC_NC_DROP_PROTOCOL], a->n.counters[IPC_NC_DROP_DECODE],
+	    peer_list_count(a->n.peers));
+	T_EQ_U64(a->n.counters[IPC_NC_DROP_SHORT] + a->n.counters[IPC_NC_DROP_PROTOCOL] +
+	    a->n.counters[IPC_NC_DROP_DECODE] + a->n.counters[IPC_NC_DROP_SELF], 20000);
+	T_EQ_INT(peer_list_count(a->n.peers), 1);
+	pongs = b->n.counters[IPC_NC_RX_PONG];
+	sim_run(&s, 60000);
+	T_ASSERT(b->n.counters[IPC_NC_RX_PONG] > pongs);
+	T_ASSERT(sim_connected(a, b, 1));
+	/* B's packets that A accepted, sent again from B's address: replays. */
+	T_ASSERT(s.ncap > 0);
+	for (k = 0; k < 20; k++)
+		for (i = 0; i < s.ncap; i++)
+			a->n.packet_in(&a->n, 0, &a->n.socks[0].addr, &s.cap_from[i],
+			    s.cap[i], s.cap_len[i]);
+	printf("# garbage_flood: %d captured packets replayed 20 times: drop_replay %"
+	    PRIu64 "\n", s.ncap, a->n.counters[IPC_NC_DROP_REPLAY]);
+	T_EQ_U64(a->n.counters[IPC_NC_DROP_REPLAY], (uint64_t)(20 * s.ncap));
+	sim_free(&s);
+}
+
 /* Storaged's chain event on A reaches B's storaged (cache) through a push. */
 static void
 test_nodesim_chain_event_pushed(void)
@@ -1049,6 +1123,7 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_traverse_port_restricted);
 	T_RUN(test_nodesim_traverse_fallback_port_preserving);
 	T_RUN(test_nodesim_traverse_nat_matrix);
+	T_RUN(test_nodesim_garbage_flood);
 	T_RUN(test_nodesim_chain_event_pushed);
 	T_RUN(test_nodesim_seeded_determinism);
 	return t_done();
