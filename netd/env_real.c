@@ -63,6 +63,8 @@ env_real_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
 {
 	struct netd *n = ctx;
 
+	if (!n->store_open)	/* before node_ipc, or after node_ipc_close */
+		return -1;
 	return bulk ? ipc_client_send_bulk(&n->store, msg, len, timeout_ms, cb,
 	    arg, loop_now_ms()) : ipc_client_send(&n->store, msg, len, timeout_ms,
 	    cb, arg, loop_now_ms());

@@ -1610,10 +1610,11 @@ struct node_active {
 	int	n;
 };
 
+/* Peers that answered us (see node_root_connected). */
 static void
 node_count_act(void *arg, struct peer *p)
 {
-	((struct node_active *)arg)->n += p->nact > 0;
+	((struct node_active *)arg)->n += p->nact > 0 && peer_rtt(p) != 0;
 }
 
 /* Like the root peers: contacted until two peers answer, 7 s apart, for 10 min. */
