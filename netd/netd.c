@@ -80,8 +80,12 @@ netd_setup(struct daemon *d, char *err, size_t errlen)
 {
 	(void)d;
 	if (node_start(&netd, err, errlen) == -1 ||
-	    node_ipc(&netd, err, errlen) == -1 || netd_xfer_init(&netd) != 0)
+	    node_ipc(&netd, err, errlen) == -1)
 		return -1;
+	if (netd_xfer_init(&netd) != 0) {
+		snprintf(err, errlen, "out of memory for the transfers");
+		return -1;
+	}
 	if (portmap_start(&netd, err, errlen) == -1)
 		return -1;
 	if (lan_start(&netd, err, errlen) == -1)

@@ -6,7 +6,10 @@
  * Files: netd.c (start-up), control.c (requests from ctl and the other
  * daemons), net.c (sockets), node.c (packets in and out,
  * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
- * peer.c, seq.c, kad.c are the pure modules node.c drives.
+ * peer.c, seq.c, kad.c are the pure modules node.c drives.  node.c and
+ * the modules take time, randomness, timers, datagrams out and storaged
+ * from n->env (env.h; env_real.c in the daemon, tests/sim/nodesim.c in
+ * the simulation).
  */
 #ifndef PEERNET_NETD_H
 #define PEERNET_NETD_H
