@@ -40,6 +40,7 @@
 #include "log.h"
 #include "netd.h"
 #include "t.h"
+#include "wire_msg.h"
 
 #define SIM_MAX_NODES	64
 #define SIM_MAX_NATS	8
@@ -173,6 +174,9 @@ struct sim {
 	size_t		 cap_len[16];
 	struct peer_addr cap_from[16];
 	int		 ncap;
+	/* Datagrams sent to `watch` (by any node): counted, then dropped. */
+	struct peer_addr watch;
+	uint64_t	 watch_bytes, watch_packets;
 	blake3_hasher	 trace;
 };
 
@@ -366,6 +370,11 @@ sim_env_send(void *ctx, int sock, const struct peer_addr *local,
 	sim_trace(s, node->idx, 0, remote, buf, len);
 	if (remote->family != AF_INET)
 		return -1;
+	if (sim_addr_eq(remote, &s->watch)) {
+		s->watch_bytes += len;
+		s->watch_packets++;
+		return 0;
+	}
 	if (node->nat != NULL) {
 		from.port = sim_nat_out(node->nat, &from, remote);
 		memset(from.ip, 0, 16);
@@ -1025,6 +1034,73 @@ test_nodesim_garbage_flood(void)
 	sim_free(&s);
 }
 
+/*
+ * Reflection (docs/protocol.md §13.2): 200 first-contact Announcements,
+ * each from a new identity and asking for its own and 8 other nodes'
+ * neighbours (answers far larger than the requests), all with the
+ * source address of a victim V that never answers.  A, which knows 15
+ * peers, sends V no more bytes than V's address "sent" it.
+ */
+static void
+test_nodesim_spoofed_source_not_amplified(void)
+{
+	static struct sim s;
+	static uint8_t pkt[WIRE_PACKET_MAX + 128], payload[WIRE_PACKET_MAX];
+	struct sim_node *a;
+	struct wire_announce ann;
+	struct ident liar;
+	struct sim_rng g = { 1234 };
+	uint8_t ip[4], priv[32], keys[8 * 32];
+	uint64_t in = 0;
+	size_t plen, len;
+	int i;
+
+	sim_init(&s, 8);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 8, ip, 112, NULL, NULL);
+	sim_node_start(a);
+	for (i = 1; i <= 15; i++) {
+		sim_ip(ip, 11, 0, 3, (uint8_t)i);
+		sim_node_start(sim_node_add(&s, 8, ip, 112, NULL, a));
+		sim_run(&s, 100);
+	}
+	sim_run(&s, 10000);
+	T_ASSERT(kad_table_count(a->n.kad) >= 10);
+	memset(&s.watch, 0, sizeof(s.watch));
+	s.watch.family = AF_INET;
+	sim_ip(s.watch.ip, 11, 9, 9, 9);
+	s.watch.port = 5000;
+	for (i = 0; i < 200; i++) {
+		do
+			sim_rng_fill(&g, priv, sizeof(priv));
+		while (ident_from_priv(&liar, priv) != 0);
+		sim_rng_fill(&g, keys, sizeof(keys));
+		memset(&ann, 0, sizeof(ann));
+		ann.hdr.actions = WIRE_ACTION_FIND_SELF;
+		T_ASSERT(wire_msg_hdr_set_ua(&ann.hdr, "liar/1.0") == 0);
+		ann.find_peer = keys;
+		ann.n_find_peer = 8;
+		T_ASSERT(wire_announce_encode(payload, sizeof(payload), &plen, &ann) == 0);
+		T_ASSERT(wire_packet_encode(pkt, sizeof(pkt), &len, &liar, a->n.id.pub,
+		    WIRE_CMD_ANNOUNCEMENT, (uint32_t)sim_rng_next(&g), payload, plen) == 0);
+		in += len;
+		a->n.packet_in(&a->n, 0, &a->n.socks[0].addr, &s.watch, pkt, len);
+		sim_run(&s, 50);
+		ident_wipe(&liar);
+	}
+	sim_run(&s, 30000);
+	printf("# spoofed: V's address sent A %" PRIu64 " bytes in 200 Announcements; A "
+	    "sent V %" PRIu64 " bytes in %" PRIu64 " datagrams (held %" PRIu64
+	    ", withheld %" PRIu64 ")\n", in, s.watch_bytes, s.watch_packets,
+	    a->n.counters[IPC_NC_HELD_UNVERIFIED],
+	    a->n.counters[IPC_NC_TX_UNVERIFIED_WITHHELD]);
+	T_ASSERT(s.watch_bytes <= in);
+	T_ASSERT(s.watch_packets > 0);	/* it did answer within the budget */
+	T_ASSERT(a->n.counters[IPC_NC_HELD_UNVERIFIED] +
+	    a->n.counters[IPC_NC_TX_UNVERIFIED_WITHHELD] > 0);
+	sim_free(&s);
+}
+
 /* Storaged's chain event on A reaches B's storaged (cache) through a push. */
 static void
 test_nodesim_chain_event_pushed(void)
@@ -1124,6 +1200,7 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_traverse_fallback_port_preserving);
 	T_RUN(test_nodesim_traverse_nat_matrix);
 	T_RUN(test_nodesim_garbage_flood);
+	T_RUN(test_nodesim_spoofed_source_not_amplified);
 	T_RUN(test_nodesim_chain_event_pushed);
 	T_RUN(test_nodesim_seeded_determinism);
 	return t_done();
