@@ -98,6 +98,8 @@ struct node_state {
 	int			 push_due;	/* a change waits for its round */
 	unsigned		 push_rot;	/* where the next round starts */
 	uint64_t		 last_peer_tick, last_sweep;
+	uint64_t		 isolated_since;	/* no active peer since, 0: has some */
+	uint64_t		 rejoined;		/* last bootstrap restart */
 	void			*tick_timer;	/* env timer driving node_tick */
 };
 
@@ -1915,6 +1917,48 @@ node_ipc_close(struct netd *n)
 	n->store_open = n->events_open = 0;
 }
 
+/*
+ * Beyond §6.6 (the reference gives up after its schedule): a node that has
+ * had no active peer for NETD_REJOIN_MS, after its root-peer and known-peer
+ * schedules ended, starts both again (and the Kademlia bootstrap), at most
+ * once per NETD_BOOT_PHASE2_MS.  tests/sim found the case: after a network
+ * outage longer than the liveness timeouts (§5.3) every peer is removed,
+ * none will contact us again, and the node stayed alone for good.
+ */
+#define NETD_REJOIN_MS	30000
+
+static void
+node_rejoin(struct netd *n, uint64_t now)
+{
+	struct node_state *st = n->node;
+	struct node_active act = { 0 };
+	int have_roots, have_known;
+
+	peer_list_foreach(n->peers, node_count_act, &act);
+	if (act.n > 0) {
+		st->isolated_since = 0;
+		return;
+	}
+	if (st->isolated_since == 0)
+		st->isolated_since = now;
+	have_roots = n->d->conf.nroot > 0;
+	have_known = n->known_loaded && n->known.count > 0;
+	if ((!have_roots && !have_known) || now - st->isolated_since < NETD_REJOIN_MS ||
+	    (have_roots && n->boot_tries < 1 + NETD_BOOT_PHASE1_TRIES +
+	    NETD_BOOT_PHASE2_TRIES) ||
+	    (have_known && n->known_tries < NETD_BOOT_PHASE1_TRIES) ||
+	    (st->rejoined != 0 && now - st->rejoined < NETD_BOOT_PHASE2_MS))
+		return;
+	log_info("no active peer for %llu s: contacting the root and known peers again",
+	    (unsigned long long)(now - st->isolated_since) / 1000);
+	st->rejoined = now;
+	n->boot_tries = 0;
+	n->boot_next = now;
+	n->known_tries = 0;
+	n->known_next = now;
+	n->kad_boot_left = KAD_BOOT_REFRESHES;
+}
+
 void
 node_tick(struct netd *n)
 {
@@ -1924,6 +1968,7 @@ node_tick(struct netd *n)
 	if (now - st->last_peer_tick >= PEER_TICK_MS) {
 		st->last_peer_tick = now;
 		peer_tick(n->peers, now);
+		node_rejoin(n, now);
 	}
 	if (now - st->last_sweep >= SEQ_SWEEP_MS) {
 		st->last_sweep = now;

@@ -117,6 +117,7 @@ struct sim_node {
 	struct sim	*s;
 	int		 idx;
 	int		 online;
+	int		 cut;		/* network outage: its datagrams are lost both ways */
 	struct netd	 n;
 	struct daemon	 d;
 	struct sim_rng	 rng;
@@ -128,6 +129,8 @@ struct sim_node {
 	struct ipc_cache_seen last_seen;
 	/* Lookups asked in-process. */
 	int		 connect_found;	/* contact what a lookup finds */
+	uint64_t	 sends;
+	uint64_t	 last_rx[SIM_MAX_NODES];	/* per sender: sent_no + 1 of the last delivered */
 	int		 lookups_done, lookups_found;
 };
 
@@ -143,6 +146,8 @@ enum { EV_TIMER, EV_PACKET, EV_STORE };
 
 struct sim_ev {
 	uint64_t	 at;		/* µs */
+	uint64_t	 sent_no;	/* packet: the sender's send count */
+	int		 src;		/* packet: the sending node */
 	uint64_t	 order;		/* ties: first scheduled first */
 	int		 type;
 	struct sim_node	*node;
@@ -168,6 +173,7 @@ struct sim {
 	struct sim_nat	 nats[SIM_MAX_NATS];
 	int		 nnat;
 	uint64_t	 events, sent, delivered, lost, unroutable, filtered;
+	uint64_t	 reordered;	/* delivered after a later datagram of the same sender */
 	/* Datagrams delivered to `capture` are kept here (replays). */
 	struct sim_node	*capture;
 	uint8_t		 cap[16][1500];
@@ -370,6 +376,10 @@ sim_env_send(void *ctx, int sock, const struct peer_addr *local,
 	sim_trace(s, node->idx, 0, remote, buf, len);
 	if (remote->family != AF_INET)
 		return -1;
+	if (node->cut) {
+		s->lost++;
+		return 0;
+	}
 	if (sim_addr_eq(remote, &s->watch)) {
 		s->watch_bytes += len;
 		s->watch_packets++;
@@ -389,6 +399,8 @@ sim_env_send(void *ctx, int sock, const struct peer_addr *local,
 	if (s->jitter_ms > 0)
 		delay += sim_rng_next(&s->net) % ((uint64_t)s->jitter_ms * 1000);
 	e = sim_ev_new(NULL, EV_PACKET, s->now_us + delay);
+	e->src = node->idx;
+	e->sent_no = node->sends++;
 	e->from = from;
 	e->to = *remote;
 	if ((e->buf = malloc(len)) == NULL)
@@ -420,11 +432,15 @@ sim_deliver(struct sim *s, struct sim_ev *e)
 	for (i = 0; i < s->nn && dst == NULL; i++)
 		if (sim_addr_eq(&s->node[i]->n.socks[0].addr, &in))
 			dst = s->node[i];
-	if (dst == NULL || !dst->online) {
+	if (dst == NULL || !dst->online || dst->cut) {
 		s->unroutable++;
 		return;
 	}
 	s->delivered++;
+	if (dst->last_rx[e->src] > e->sent_no + 1)
+		s->reordered++;
+	else
+		dst->last_rx[e->src] = e->sent_no + 1;
 	if (dst == s->capture && s->ncap < 16 && e->len <= sizeof(s->cap[0])) {
 		memcpy(s->cap[s->ncap], e->buf, e->len);
 		s->cap_len[s->ncap] = e->len;
@@ -661,7 +677,8 @@ sim_run(struct sim *s, uint64_t ms)
 		case EV_TIMER: {
 			struct sim_timer *t = e->timer;
 
-			if (!t->dead)
+			/* A stopped node's timers keep their rhythm but do nothing. */
+			if (!t->dead && t->node->online)
 				t->cb(t->arg);
 			if (t->dead || t->interval_ms == 0) {
 				free(t);
@@ -836,8 +853,10 @@ test_nodesim_bootstrap_50(void)
 		found += s.node[i]->lookups_found;
 	}
 	printf("# bootstrap_50: smallest routing table %d nodes, %d nodes know all 49 "
-	    "others, lookups %d/%d found; %" PRIu64 " datagrams (%" PRIu64 " lost), %"
-	    PRIu64 " events\n", min_table, full, found, done, s.sent, s.lost, s.events);
+	    "others, lookups %d/%d found; %" PRIu64 " datagrams (%" PRIu64 " lost, %"
+	    PRIu64 " reordered), %" PRIu64 " events\n", min_table, full, found, done,
+	    s.sent, s.lost, s.reordered, s.events);
+	T_ASSERT(s.reordered > 0);
 	T_ASSERT(min_table >= 10);
 	T_EQ_INT(done, 50 * 49);
 	T_EQ_INT(found, 50 * 49);
@@ -1101,6 +1120,73 @@ test_nodesim_spoofed_source_not_amplified(void)
 	sim_free(&s);
 }
 
+/*
+ * 20 nodes; 5 of them stop for good, and one more, X, loses the network
+ * for 5 minutes (its clock and timers go on).  The others forget the
+ * stopped nodes (invalidated after 22 s, removed 120 s later, §5.3) and
+ * still find each other; X, back online, rejoins and is found again.
+ */
+static void
+test_nodesim_churn_and_outage(void)
+{
+	static struct sim s;
+	struct sim_node *root, *x;
+	uint8_t ip[4];
+	uint32_t id;
+	int i, j, stale = 0, done, found, x_peers, nostart = 0;
+
+	sim_init(&s, 9);
+	s.loss = 0.02;
+	sim_ip(ip, 11, 0, 0, 1);
+	root = sim_node_add(&s, 9, ip, 112, NULL, NULL);
+	sim_node_start(root);
+	for (i = 1; i < 20; i++) {
+		sim_ip(ip, 11, 0, 4, (uint8_t)i);
+		sim_node_start(sim_node_add(&s, 9, ip, 112, NULL, root));
+		sim_run(&s, 200);
+	}
+	sim_run(&s, 60000);
+	x = s.node[10];
+	for (i = 15; i < 20; i++)
+		s.node[i]->online = 0;
+	x->cut = 1;
+	sim_run(&s, 300000);
+	x_peers = 0;
+	for (i = 0; i < 15; i++) {
+		if (s.node[i] == x)
+			continue;
+		for (j = 15; j < 20; j++)
+			stale += peer_find(s.node[i]->n.peers, s.node[j]->n.id.pub) != NULL;
+	}
+	x_peers = (int)peer_list_count(x->n.peers);
+	x->cut = 0;
+	sim_run(&s, 120000);
+	for (i = 0; i < 15; i++)
+		s.node[i]->lookups_done = s.node[i]->lookups_found = 0;
+	/* Each of the 15 live nodes looks up 4 others, X among the targets. */
+	for (i = 0; i < 15; i++)
+		for (j = 1; j <= 4; j++)
+			nostart += kad_lookup_start(s.node[i]->n.kad, KAD_LOOKUP_NODE,
+			    s.node[(i + j * (i == 10 ? 1 : 3)) % 15]->n.id.node_id, &id) != 0;
+	sim_run(&s, 30000);
+	done = found = 0;
+	for (i = 0; i < 15; i++) {
+		done += s.node[i]->lookups_done;
+		found += s.node[i]->lookups_found;
+	}
+	printf("# churn: stopped nodes still listed by live ones: %d; X's peers after "
+	    "the outage %d, after 2 min back %zu; lookups %d/%d found, %d not "
+	    "started\n", stale, x_peers, peer_list_count(x->n.peers), found, done,
+	    nostart);
+	T_EQ_INT(nostart, 0);
+	T_EQ_INT(stale, 0);
+	T_EQ_INT(x_peers, 0);
+	T_ASSERT(sim_connected(x, root, 1));
+	T_EQ_INT(done, 60);
+	T_EQ_INT(found, 60);
+	sim_free(&s);
+}
+
 /* Storaged's chain event on A reaches B's storaged (cache) through a push. */
 static void
 test_nodesim_chain_event_pushed(void)
@@ -1199,6 +1285,7 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_traverse_port_restricted);
 	T_RUN(test_nodesim_traverse_fallback_port_preserving);
 	T_RUN(test_nodesim_traverse_nat_matrix);
+	T_RUN(test_nodesim_churn_and_outage);
 	T_RUN(test_nodesim_garbage_flood);
 	T_RUN(test_nodesim_spoofed_source_not_amplified);
 	T_RUN(test_nodesim_chain_event_pushed);
