@@ -872,6 +872,7 @@ struct trav_case {
 	enum sim_nat_type tb, tc;
 	int		 preserve;
 	uint64_t	 forwarded, accepted, fallback, fallback_ok, failed, filtered;
+	char		 nat_r[64], nat_b[64];	/* node_nat_state of R and B */
 };
 
 static int
@@ -918,6 +919,8 @@ sim_traverse_run(uint64_t seed, struct trav_case *tc)
 	tc->fallback_ok = b->n.counters[IPC_NC_TRAVERSE_FALLBACK_CONNECTED];
 	tc->failed = b->n.counters[IPC_NC_TRAVERSE_PUNCH_FAILED];
 	tc->filtered = s.filtered;
+	node_nat_state(&r->n, tc->nat_r, sizeof(tc->nat_r));
+	node_nat_state(&b->n, tc->nat_b, sizeof(tc->nat_b));
 	sim_free(&s);
 	return ok;
 }
@@ -925,13 +928,19 @@ sim_traverse_run(uint64_t seed, struct trav_case *tc)
 static void
 test_nodesim_traverse_port_restricted(void)
 {
-	struct trav_case tc = { SIM_NAT_PORT_RESTRICTED, SIM_NAT_PORT_RESTRICTED, 0,
-	    0, 0, 0, 0, 0, 0 };
-	int ok = sim_traverse_run(4, &tc);
+	struct trav_case tc;
+	int ok;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.tb = tc.tc = SIM_NAT_PORT_RESTRICTED;
+	ok = sim_traverse_run(4, &tc);
 
 	printf("# traverse port-restricted: connected=%d forwarded=%" PRIu64
-	    " accepted=%" PRIu64 " filtered=%" PRIu64 "\n", ok, tc.forwarded,
-	    tc.accepted, tc.filtered);
+	    " accepted=%" PRIu64 " filtered=%" PRIu64 "; status R '%s', B '%s'\n", ok,
+	    tc.forwarded, tc.accepted, tc.filtered, tc.nat_r, tc.nat_b);
+	/* What `peernetctl status` shows (nat.sh checks the same on real NATs). */
+	T_EQ_STR(tc.nat_r, "public (11.0.0.1:112)");
+	T_EQ_STR(tc.nat_b, "behind NAT (192.168.1.2)");
 	T_EQ_INT(ok, 1);
 	T_ASSERT(tc.forwarded >= 1);
 	T_ASSERT(tc.accepted >= 1);
@@ -943,9 +952,13 @@ test_nodesim_traverse_port_restricted(void)
 static void
 test_nodesim_traverse_fallback_port_preserving(void)
 {
-	struct trav_case tc = { SIM_NAT_PORT_RESTRICTED, SIM_NAT_PORT_RESTRICTED, 1,
-	    0, 0, 0, 0, 0, 0 };
-	int ok = sim_traverse_run(5, &tc);
+	struct trav_case tc;
+	int ok;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.tb = tc.tc = SIM_NAT_PORT_RESTRICTED;
+	tc.preserve = 1;
+	ok = sim_traverse_run(5, &tc);
 
 	printf("# traverse port-preserving: connected=%d fallback=%" PRIu64
 	    " fallback_connected=%" PRIu64 " forwarded=%" PRIu64 "\n", ok, tc.fallback,
