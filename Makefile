@@ -136,12 +136,19 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(call obj,$(TESTLIB_SRC)) $(MOD
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
 
-# The in-process DHT simulation (tests/sim), run by tests and benchmarks.
-SIM_SRC := $(sort $(wildcard tests/sim/*.c))
+# The in-process DHT simulation (tests/sim/sim.c), run by tests and benchmarks.
+SIM_SRC := $(wildcard tests/sim/sim.c)
 SIM     := $(if $(SIM_SRC),$(B)/tests/sim)
 $(B)/tests/sim: $(call obj,$(SIM_SRC)) $(MOD_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+# Whole netd nodes on a fake clock and network (tests/sim/nodesim.c): a
+# test_* binary, so tests/run.sh runs it with the unit tests.
+NODESIM := $(B)/tests/test_nodesim
+$(NODESIM): $(B)/obj/tests/sim/nodesim.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(call qq,LD,$@)$(CC) $(LDFLAGS_H) -o $@ $^ $(LIBS)
+$(B)/obj/tests/sim/nodesim.o: ALL_CFLAGS += -Itests/unit
 
 # Test tools (tests/tools/*.c): programs the integration tests drive.
 # tests/tools/tool.c is not a tool: the helpers every tool links.
@@ -158,7 +165,7 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(call obj,$(TESTLIB_SRC)) $(MOD_LIBS) $(COMMON
 deps:
 	@scripts/deps.sh
 
-unit: $(TESTS) $(BINS) $(SIM) $(TOOLS)
+unit: $(TESTS) $(BINS) $(SIM) $(NODESIM) $(TOOLS)
 
 check: deps
 	@$(MAKE) --no-print-directory -j2 all unit

@@ -144,7 +144,7 @@ control_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 		return;
 	}
 	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0) {
-		if (node_punch_failed(q.node_id))
+		if (node_punch_failed(n, q.node_id))
 			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node: "
 			    "hole punching through the relay got no answer (a NAT with "
 			    "address-dependent mapping on the path?)");
@@ -167,7 +167,7 @@ control_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	memcpy(pd->pub, p->pub, 33);
 	pd->seq = seq;
 	pd->timeout_ms = q.timeout_ms;
-	pd->deadline = loop_now_ms() + q.timeout_ms;
+	pd->deadline = env_now_ms(&n->env) + q.timeout_ms;
 }
 
 void
@@ -230,7 +230,7 @@ control_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	pd->kind = IPC_FIND;
 	memcpy(pd->key, q.key, 32);
 	pd->lookup_id = id;
-	pd->deadline = loop_now_ms() + q.timeout_ms;
+	pd->deadline = env_now_ms(&n->env) + q.timeout_ms;
 }
 
 int

@@ -7,6 +7,8 @@
  * where whole nodes share one process on a fake clock and a simulated
  * network.  One clock convention in netd: monotonic microseconds from
  * env->now_us; milliseconds are derived from it (env_now_ms).
+ * now_us, unix_s and random are also called from portmap.c's worker
+ * thread: the real ones are thread-safe (portmap never runs in tests/sim).
  */
 #ifndef PEERNET_NETD_ENV_H
 #define PEERNET_NETD_ENV_H
@@ -21,6 +23,11 @@ typedef void (*net_env_timer_cb)(void *arg);
 struct net_env {
 	/* Monotonic microseconds; never goes back. */
 	uint64_t (*now_us)(void *ctx);
+	/*
+	 * Wall-clock seconds since 1970, for the few wire fields that carry
+	 * it (Traverse expiry, §3.7); never for intervals.
+	 */
+	uint64_t (*unix_s)(void *ctx);
 	/* Cryptographically strong random bytes in real use. */
 	void	 (*random)(void *ctx, void *buf, size_t n);
 	/* One datagram out of socket slot sock; 0 = handed to the network. */
@@ -56,6 +63,12 @@ static inline uint64_t
 env_now_ms(const struct net_env *e)
 {
 	return e->now_us(e->ctx) / 1000;	/* floors nest: same as from ns */
+}
+
+static inline uint64_t
+env_unix_s(const struct net_env *e)
+{
+	return e->unix_s(e->ctx);
 }
 
 static inline void

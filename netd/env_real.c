@@ -4,6 +4,7 @@
  * sockets.  The only place in netd's core where these are named.
  */
 #include <sodium.h>
+#include <time.h>
 
 #include "env.h"
 #include "ipc.h"
@@ -15,6 +16,13 @@ env_real_now_us(void *ctx)
 {
 	(void)ctx;
 	return loop_now_us();
+}
+
+static uint64_t
+env_real_unix_s(void *ctx)
+{
+	(void)ctx;
+	return (uint64_t)time(NULL);
 }
 
 static void
@@ -55,6 +63,8 @@ env_real_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
 {
 	struct netd *n = ctx;
 
+	if (!n->store_open)	/* before node_ipc, or after node_ipc_close */
+		return -1;
 	return bulk ? ipc_client_send_bulk(&n->store, msg, len, timeout_ms, cb,
 	    arg, loop_now_ms()) : ipc_client_send(&n->store, msg, len, timeout_ms,
 	    cb, arg, loop_now_ms());
@@ -64,6 +74,7 @@ void
 env_real_init(struct net_env *e, struct netd *n)
 {
 	e->now_us = env_real_now_us;
+	e->unix_s = env_real_unix_s;
 	e->random = env_real_random;
 	e->send = env_real_send;
 	e->timer_add = env_real_timer_add;

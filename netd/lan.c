@@ -51,7 +51,7 @@ struct lan {
 	struct netd		*n;
 	int			 fd4, fd6;
 	int			 failed4, failed6;	/* bind failed: not retried */
-	struct loop_timer	*timer;
+	void			*timer;		/* n->env timer */
 	struct lan_bucket	 bucket;
 	uint64_t		 next_send;
 	uint64_t		 last_send;
@@ -387,7 +387,7 @@ static void
 lan_on_tick(void *arg)
 {
 	struct lan *l = arg;
-	uint64_t now = loop_now_ms();
+	uint64_t now = env_now_ms(&l->n->env);
 
 	if (now < l->next_send)
 		return;
@@ -418,7 +418,7 @@ lan_packet_in(struct lan *l, int family, const struct peer_addr *from,
 		return;
 	}
 	/* Signature recovery costs ~50 us: a flood must not eat the loop. */
-	now = loop_now_ms();
+	now = env_now_ms(&n->env);
 	if (!lan_bucket_take(&l->bucket, now)) {
 		n->counters[IPC_NC_DROP_DISCOVERY]++;
 		return;
@@ -573,11 +573,11 @@ lan_start(struct netd *n, char *err, size_t errlen)
 	l->n = n;
 	l->fd4 = l->fd6 = -1;
 	n->lan = l;
-	lan_bucket_init(&l->bucket, LAN_RATE_PER_S, LAN_BURST, loop_now_ms());
+	lan_bucket_init(&l->bucket, LAN_RATE_PER_S, LAN_BURST, env_now_ms(&n->env));
 	lan_sync(l);
 	/* First round on the first tick, once the loop runs. */
-	l->next_send = loop_now_ms();
-	if ((l->timer = loop_timer_add(&n->d->loop, 100, LAN_TICK_MS, lan_on_tick,
+	l->next_send = env_now_ms(&n->env);
+	if ((l->timer = n->env.timer_add(n->env.ctx, 100, LAN_TICK_MS, lan_on_tick,
 	    l)) == NULL) {
 		snprintf(err, errlen, "lan: timer failed");
 		lan_stop(n);
@@ -594,7 +594,7 @@ lan_stop(struct netd *n)
 	if (l == NULL)
 		return;
 	if (l->timer != NULL)
-		loop_timer_del(&n->d->loop, l->timer);
+		n->env.timer_del(n->env.ctx, l->timer);
 	if (l->fd4 != -1) {
 		loop_del_fd(&n->d->loop, l->fd4);
 		close(l->fd4);
@@ -611,10 +611,11 @@ void
 lan_addresses_changed(struct netd *n)
 {
 	struct lan *l = n->lan;
-	uint64_t now = loop_now_ms(), at;
+	uint64_t now, at;
 
 	if (l == NULL)
 		return;
+	now = env_now_ms(&n->env);
 	lan_sync(l);
 	/* A flapping link must not turn into a broadcast storm. */
 	at = l->last_send + LAN_CHANGE_MIN_MS;

@@ -75,22 +75,17 @@ netd_bind(struct daemon *d, char *err, size_t errlen)
 	return node_init(&netd, err, errlen);
 }
 
-static void
-netd_on_tick(void *arg)
-{
-	node_tick(arg);
-}
-
 static int
 netd_setup(struct daemon *d, char *err, size_t errlen)
 {
-	/* Liveness, bootstrap, Kademlia timeouts: 100 ms resolution is plenty. */
-	if (loop_timer_add(&d->loop, 100, 100, netd_on_tick, &netd) == NULL) {
-		snprintf(err, errlen, "timer failed");
+	(void)d;
+	if (node_start(&netd, err, errlen) == -1 ||
+	    node_ipc(&netd, err, errlen) == -1)
+		return -1;
+	if (xfer_init(&netd) != 0) {
+		snprintf(err, errlen, "out of memory for the transfers");
 		return -1;
 	}
-	if (node_ipc(&netd, err, errlen) == -1)
-		return -1;
 	if (portmap_start(&netd, err, errlen) == -1)
 		return -1;
 	if (lan_start(&netd, err, errlen) == -1)
@@ -113,6 +108,8 @@ netd_shutdown(struct daemon *d)
 	lan_stop(&netd);
 	/* Before the sockets close: deletes the router mappings (~2 s at most). */
 	portmap_stop(&netd);
+	xfer_free(&netd);
+	node_ipc_close(&netd);
 	node_free(&netd);
 	net_sockets_close(&netd);
 	ident_wipe(&netd.id);

@@ -6,7 +6,10 @@
  * Files: netd.c (start-up), control.c (requests from ctl and the other
  * daemons), net.c (sockets), node.c (packets in and out,
  * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
- * peer.c, seq.c, kad.c are the pure modules node.c drives.
+ * peer.c, seq.c, kad.c are the pure modules node.c drives.  node.c and
+ * the modules take time, randomness, timers, datagrams out and storaged
+ * from n->env (env.h; env_real.c in the daemon, tests/sim/nodesim.c in
+ * the simulation).
  */
 #ifndef PEERNET_NETD_H
 #define PEERNET_NETD_H
@@ -33,8 +36,10 @@
 #define NETD_REPLAY_CAPACITY	65536
 #define NETD_REPLAY_WINDOW_MS	(10 * 60 * 1000)
 #define NETD_KNOWN_SAVE_MS	30000	/* good peers handed to storaged this often */
+#define NETD_TICK_MS		100	/* node_tick's period */
 
 struct netd;
+struct node_state;
 
 struct netd_sock {
 	int		 fd;		/* -1: closed, its address went away (netlink.c) */
@@ -81,8 +86,11 @@ struct netd {
 	uint64_t		 chain_version;
 	int			 chain_known;	/* storaged told us the values above */
 	uint64_t		 chain_asked;	/* when IPC_CHAIN was last sent */
-	struct ipc_client	 store;		/* async requests to storaged */
-	struct ipc_sub		 events;	/* storaged's events */
+	struct ipc_client	 store;		/* async requests to storaged (daemon only) */
+	struct ipc_sub		 events;	/* storaged's events (daemon only) */
+	int			 store_open;	/* node_ipc opened store ... */
+	int			 events_open;	/* ... and events */
+	struct node_state	*node;		/* node.c's state (node_init) */
 	void			*xfer;		/* xfer.c's state */
 	void			*portmap;	/* portmap.c's state */
 	void			*lan;		/* lan.c's state; NULL when lan = no */
@@ -97,6 +105,13 @@ struct netd {
 	 * node_init (NULL before: dropped).  A hook rather than a call, so
 	 * that net.c, below node.c, does not call up into it.
 	 */
+	/*
+	 * Every ended Kademlia lookup is also shown here when set (tests/sim
+	 * asks finds in-process, as ctl does over IPC through control.c);
+	 * nonzero: the found node is contacted, as for a ctl find.
+	 */
+	int			(*lookup_done)(struct netd *n,
+				    const struct kad_result *r);
 	void			(*packet_in)(struct netd *n, int sock,
 				    const struct peer_addr *local,
 				    const struct peer_addr *remote,
@@ -142,11 +157,20 @@ void	portmap_addresses_changed(struct netd *n);
 void	portmap_status(struct netd *n, char *text, size_t textcap,
 	    char *external, size_t extcap);
 
-/* node.c */
-int	node_ipc(struct netd *n, char *err, size_t errlen);
+/*
+ * node.c.  The core (node_init, node_start, node_free, packets through
+ * n->packet_in, node_chain_event) reaches the world only through n->env,
+ * n->d->conf and n->socks: tests/sim runs it on a fake env.  node_ipc /
+ * node_ipc_close are the daemon's links to storaged.
+ */
 int	node_init(struct netd *n, char *err, size_t errlen);
+int	node_start(struct netd *n, char *err, size_t errlen);	/* the tick timer */
 void	node_free(struct netd *n);
 void	node_tick(struct netd *n);
+int	node_ipc(struct netd *n, char *err, size_t errlen);
+void	node_ipc_close(struct netd *n);
+/* Storaged's event: the own chain is at height / version now. */
+void	node_chain_event(struct netd *n, uint64_t height, uint64_t version);
 /* A signed, encrypted packet to p (§5.8 connection choice); also xfer*.c. */
 int	node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 	    const uint8_t *payload, size_t len);
@@ -165,7 +189,7 @@ int	node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
 /* For control.c: a Ping for ctl (answer to pending slot), see node.c. */
 int	node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq);
 /* A punch to that node failed within the back-off time. */
-int	node_punch_failed(const uint8_t node_id[32]);
+int	node_punch_failed(struct netd *n, const uint8_t node_id[32]);
 /* Own NAT state as text for status; returns the number of active peers. */
 uint32_t node_nat_state(struct netd *n, char *out, size_t len);
 

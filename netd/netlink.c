@@ -48,7 +48,7 @@ struct nl_entry {
 
 static struct {
 	int		 fd;		/* notifications */
-	struct loop_timer *timer;	/* pending reconcile (one-shot) */
+	void		*timer;		/* pending reconcile (one-shot n->env timer) */
 	int		 saw_any;	/* notifications since the last reconcile */
 	int		 saw_new_addr;
 	int		 nent;
@@ -125,7 +125,7 @@ nl_schedule(struct netd *n, uint64_t ms)
 {
 	if (nl.timer != NULL)
 		return;
-	if ((nl.timer = loop_timer_add(&n->d->loop, ms, 0, nl_on_timer, n)) == NULL)
+	if ((nl.timer = n->env.timer_add(n->env.ctx, ms, 0, nl_on_timer, n)) == NULL)
 		log_warnx("rtnetlink: no timer for the address check");
 }
 
@@ -316,7 +316,7 @@ nl_reconcile(struct netd *n)
 static void
 nl_on_timer(void *arg)
 {
-	nl.timer = NULL;	/* one-shot: the loop frees it */
+	nl.timer = NULL;	/* one-shot: gone once it ran (env.h) */
 	nl_reconcile(arg);
 }
 
@@ -357,7 +357,7 @@ netlink_stop(struct netd *n)
 	int i;
 
 	if (nl.timer != NULL) {
-		loop_timer_del(&n->d->loop, nl.timer);
+		n->env.timer_del(n->env.ctx, nl.timer);
 		nl.timer = NULL;
 	}
 	if (nl.fd != -1) {

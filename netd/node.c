@@ -11,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <sodium.h>
 
 #include "hex.h"
 #include "log.h"
@@ -44,7 +41,6 @@ enum netd_ctx {
  * that nobody can make us send more to third parties than they sent us.
  */
 #define NETD_CONTACT_BYTES	(WIRE_PACKET_MIN + 24 + WIRE_UA_MAX / 8 + 20)
-#define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
 #define NETD_RECENT_MS		(5 * 60 * 1000)
 #define NETD_DISCOVERY_ANSWER_MS 9000	/* under the 10 s discovery period (§6.3) */
 
@@ -52,24 +48,65 @@ static uint8_t node_plain[WIRE_PACKET_MAX];
 static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
 static uint8_t node_payload[WIRE_PACKET_MAX];
 
-/* Traverse (§8): relay hints, punches in flight, the relay's forward rate. */
-static struct traverse_relays node_relays;
-static struct traverse_punches node_punches;
-static struct traverse_rate node_trate;
-/*
- * Own NAT state for status (see node_nat_state): when a peer we had not
- * contacted first reached us on a public local address, and which.
- */
 #define NETD_CONTACTED_SLOTS	256
-static uint8_t node_contacted[NETD_CONTACTED_SLOTS][33];
-static unsigned node_contacted_next;
-static uint64_t node_unsolicited_at;
-static struct peer_addr node_unsolicited_local;
+#define NETD_HELD_SLOTS		64
+#define NETD_HELD_MAX		2048	/* larger requests are dropped, not held */
+#define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
+
+/* A request held until its source is verified (node_hold_unverified). */
+struct node_held {
+	uint8_t		 pub[33];
+	struct peer_addr remote;
+	uint8_t		 cmd;
+	uint32_t	 seq;
+	uint16_t	 len;
+	uint64_t	 when;		/* 0 = free */
+	uint8_t		 payload[NETD_HELD_MAX];
+};
+
+/* A (peer, address) pair contacted lately (§6.6 recent-contact rule). */
+struct node_recent {
+	uint8_t		 pub[33];
+	struct peer_addr addr;
+	uint64_t	 when;
+};
+
+/*
+ * Everything node.c keeps between packets, one per node (n->node): several
+ * nodes share a process in tests/sim.  The static buffers elsewhere in
+ * this file are scratch space only, dead once a call returns.
+ */
+struct node_state {
+	/* Traverse (§8): relay hints, punches in flight, the relay's forward rate. */
+	struct traverse_relays	 relays;
+	struct traverse_punches	 punches;
+	struct traverse_rate	 trate;
+	/*
+	 * Own NAT state for status (see node_nat_state): the identities we
+	 * contacted first, and when a peer we had not contacted first reached
+	 * us on a public local address, and which.
+	 */
+	uint8_t			 contacted[NETD_CONTACTED_SLOTS][33];
+	unsigned		 contacted_next;
+	uint64_t		 unsolicited_at;
+	struct peer_addr	 unsolicited_local;
+	struct node_held	 held[NETD_HELD_SLOTS];
+	struct node_recent	 recent[NETD_RECENT_SLOTS];
+	unsigned		 recent_next;
+	/* Chain pushes (node_push_tick). */
+	uint64_t		 push_last;	/* last round, 0: none yet */
+	int			 push_due;	/* a change waits for its round */
+	unsigned		 push_rot;	/* where the next round starts */
+	uint64_t		 last_peer_tick, last_sweep;
+	uint64_t		 isolated_since;	/* no active peer since, 0: has some */
+	uint64_t		 rejoined;		/* last bootstrap restart */
+	void			*tick_timer;	/* env timer driving node_tick */
+};
 
 static uint64_t
-node_now(void)
+node_now(const struct netd *n)
 {
-	return loop_now_ms();
+	return env_now_ms(&n->env);
 }
 
 /* --- sending ------------------------------------------------------------ */
@@ -129,13 +166,34 @@ node_budget_fits(const struct peer_conn *c, size_t len)
  * Returns 0, -1 on a failure, NODE_WITHHELD over the budget.
  */
 #define NODE_WITHHELD	(-2)
+/*
+ * One packet encoded with the nonce and padding drawn from n->env (the
+ * simulation replays them from its seed); garbage: the padding length, or
+ * -1 for a random one as wire_packet_encode draws it.
+ */
+static int
+node_encode(struct netd *n, uint8_t *out, size_t cap, size_t *out_len,
+    const uint8_t to[33], uint8_t cmd, uint32_t seq, const uint8_t *payload,
+    size_t len, int garbage)
+{
+	uint8_t rnd[4 + WIRE_GARBAGE_MAX];
+	size_t gmax;
+
+	if (garbage < 0) {
+		gmax = wire_packet_garbage_max(WIRE_PACKET_MIN + len);
+		garbage = gmax > 0 ? (int)(env_random32(&n->env) % gmax) : 0;
+	}
+	env_random(&n->env, rnd, sizeof(rnd));
+	return wire_packet_encode_ex(out, cap, out_len, &n->id, to, cmd, seq,
+	    payload, len, rnd, rnd + 4, (size_t)garbage);
+}
+
 static int
 node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
     const struct peer_addr *local, const struct peer_addr *remote,
     struct peer_conn *bc, int garbage, uint8_t cmd, uint32_t seq,
     const uint8_t *payload, size_t len)
 {
-	uint8_t rnd[4 + WIRE_GARBAGE_MAX];
 	size_t out;
 	int rc;
 
@@ -151,13 +209,8 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		garbage = 0;
 	if (garbage > WIRE_GARBAGE_MAX)
 		garbage = WIRE_GARBAGE_MAX;
-	if (garbage >= 0) {
-		randombytes_buf(rnd, sizeof(rnd));
-		rc = wire_packet_encode_ex(node_pkt, sizeof(node_pkt), &out, &n->id, to,
-		    cmd, seq, node_payload, len, rnd, rnd + 4, (size_t)garbage);
-	} else
-		rc = wire_packet_encode(node_pkt, sizeof(node_pkt), &out, &n->id, to,
-		    cmd, seq, node_payload, len);
+	rc = node_encode(n, node_pkt, sizeof(node_pkt), &out, to, cmd, seq,
+	    node_payload, len, garbage);
 	if (rc != 0) {
 		log_warnx("encode command %u: %s", cmd, wire_packet_strerror(rc));
 		return -1;
@@ -169,7 +222,7 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		}
 		bc->unverified_out += out;
 	}
-	return net_send_raw(n, sock, local, remote, node_pkt, out);
+	return n->env.send(n->env.ctx, sock, local, remote, node_pkt, out);
 }
 
 static int
@@ -201,19 +254,19 @@ node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 		rc = node_send_on_ex(n, p->pub, targets[i]->sock, &targets[i]->local,
 		    &targets[i]->remote, targets[i], -1, cmd, seq, payload, len);
 		if (rc == 0) {
-			peer_conn_sent(p, targets[i], node_now());
+			peer_conn_sent(p, targets[i], node_now(n));
 			sent++;
 		} else if (rc == NODE_WITHHELD)
 			withheld++;
 		else
-			peer_conn_send_failed(p, targets[i], 0, node_now());
+			peer_conn_send_failed(p, targets[i], 0, node_now(n));
 	}
 	if (sent == 0 && withheld > 0 &&
 	    peer_send_targets_verified(p, targets, &k) == 0)
 		for (i = 0; i < k; i++)
 			if (node_send_on(n, p->pub, targets[i]->sock, &targets[i]->local,
 			    &targets[i]->remote, cmd, seq, payload, len) == 0) {
-				peer_conn_sent(p, targets[i], node_now());
+				peer_conn_sent(p, targets[i], node_now(n));
 				sent++;
 			}
 	return sent ? 0 : -1;
@@ -231,10 +284,10 @@ node_send_conn_ex(struct netd *n, struct peer *p, struct peer_conn *c, int garba
 	if (rc == NODE_WITHHELD)
 		return rc;
 	if (rc != 0) {
-		peer_conn_send_failed(p, c, 0, node_now());
+		peer_conn_send_failed(p, c, 0, node_now(n));
 		return -1;
 	}
-	peer_conn_sent(p, c, node_now());
+	peer_conn_sent(p, c, node_now(n));
 	return 0;
 }
 
@@ -296,13 +349,13 @@ node_contact_tv(struct netd *n, const uint8_t pub[33], const struct peer_addr *t
 	if (node_announce_payload(n, 1, actions, peer_key, value_key, &len) != 0)
 		return -1;
 	memcpy(payload, node_payload, len);
-	memcpy(node_contacted[node_contacted_next++ % NETD_CONTACTED_SLOTS], pub, 33);
+	memcpy(n->node->contacted[n->node->contacted_next++ % NETD_CONTACTED_SLOTS], pub, 33);
 	for (i = 0; i < n->nsocks; i++) {
 		if (n->socks[i].fd < 0 || n->socks[i].family != to->family ||
 		    !peer_net_may_send(&n->socks[i].addr, to))
 			continue;
-		randombytes_buf(&seq, sizeof(seq));
-		if (seq_new_arbitrary(n->seqs, pub, seq, ctx, node_now()) != 0)
+		env_random(&n->env, &seq, sizeof(seq));
+		if (seq_new_arbitrary(n->seqs, pub, seq, ctx, node_now(n)) != 0)
 			continue;
 		if (node_send_on(n, pub, i, NULL, to, WIRE_CMD_ANNOUNCEMENT, seq,
 		    payload, len) != 0)
@@ -558,8 +611,6 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
  * they had just arrived.  A spoofed source never answers: its requests
  * expire after NETD_HELD_MS.  A fixed table; the oldest entry makes room.
  */
-#define NETD_HELD_SLOTS		64
-#define NETD_HELD_MAX		2048	/* larger requests are dropped, not held */
 #define NETD_HELD_PER_PEER	4
 #define NETD_HELD_MS		5000
 #define NETD_COOKIE_MS		1000	/* one cookie in flight per connection */
@@ -571,23 +622,13 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
  */
 #define NETD_COOKIE_PAD		6
 
-struct node_held {
-	uint8_t		 pub[33];
-	struct peer_addr remote;
-	uint8_t		 cmd;
-	uint32_t	 seq;
-	uint16_t	 len;
-	uint64_t	 when;		/* 0 = free */
-	uint8_t		 payload[NETD_HELD_MAX];
-};
-static struct node_held node_held[NETD_HELD_SLOTS];
 static uint8_t node_held_buf[NETD_HELD_MAX];
 
 /* A cookie to c: 0 if one is (or was just) on its way. */
 static int
 node_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
 {
-	uint64_t now = node_now();
+	uint64_t now = node_now(n);
 	uint32_t seq;
 	size_t len;
 	int rc;
@@ -614,14 +655,14 @@ int
 node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
-	struct node_held *e, *oldest = &node_held[0];
-	uint64_t now = node_now();
+	struct node_held *e, *oldest = &n->node->held[0];
+	uint64_t now = node_now(n);
 	int i, same = 0;
 
 	if (pkt->payload_len > NETD_HELD_MAX)
 		return -1;
 	for (i = 0; i < NETD_HELD_SLOTS; i++) {
-		e = &node_held[i];
+		e = &n->node->held[i];
 		if (e->when != 0 && now - e->when >= NETD_HELD_MS)
 			e->when = 0;
 		if (e->when != 0 && memcmp(e->pub, p->pub, 33) == 0)
@@ -655,9 +696,9 @@ node_release(struct netd *n, struct peer *p, struct peer_conn *c)
 	int i;
 
 	for (i = 0; i < NETD_HELD_SLOTS; i++) {
-		struct node_held *e = &node_held[i];
+		struct node_held *e = &n->node->held[i];
 
-		if (e->when == 0 || node_now() - e->when >= NETD_HELD_MS ||
+		if (e->when == 0 || node_now(n) - e->when >= NETD_HELD_MS ||
 		    memcmp(e->pub, p->pub, 33) != 0 ||
 		    !peer_addr_ip_equal(&e->remote, &c->remote))
 			continue;
@@ -711,13 +752,13 @@ node_traverse_send(struct netd *n, const struct traverse_punch *e)
 	wire_msg_set_ports(node_trav_msg, e->len, n->socks[e->sock].port,
 	    n->socks[e->sock].port_external ? n->socks[e->sock].port_external :
 	    n->d->conf.port_forward);
-	if (wire_packet_encode(node_trav_emb, sizeof(node_trav_emb), &elen, &n->id,
-	    e->target, WIRE_CMD_ANNOUNCEMENT, e->seq, node_trav_msg, e->len) != 0)
+	if (node_encode(n, node_trav_emb, sizeof(node_trav_emb), &elen, e->target,
+	    WIRE_CMD_ANNOUNCEMENT, e->seq, node_trav_msg, e->len, -1) != 0)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.target, e->target, 33);
 	memcpy(t.relay, e->relay, 33);
-	t.expires = (uint64_t)time(NULL) + WIRE_TRAVERSE_EXPIRY;
+	t.expires = env_unix_s(&n->env) + WIRE_TRAVERSE_EXPIRY;
 	t.embedded = node_trav_emb;
 	t.embedded_len = elen;
 	if (wire_traverse_encode(node_trav_msg, sizeof(node_trav_msg), &len, &t) != 0 ||
@@ -746,15 +787,15 @@ node_traverse_start(struct netd *n, const uint8_t pub[33], const struct peer_add
 	if (len > TRAVERSE_ANNOUNCE_MAX || rp == NULL || rp->nact == 0 ||
 	    memcmp(relay, pub, 33) == 0)
 		return;
-	e = fallback ? traverse_punch_fallback(&node_punches, pub, relay, to, node_now()) :
-	    traverse_punch_new(&node_punches, pub, relay, to, node_now());
+	e = fallback ? traverse_punch_fallback(&n->node->punches, pub, relay, to, node_now(n)) :
+	    traverse_punch_new(&n->node->punches, pub, relay, to, node_now(n));
 	if (e == NULL)
 		return;
 	memcpy(e->payload, payload, len);
 	e->len = (uint16_t)len;
 	e->seq = seq;
 	e->sock = sock;
-	if (!fallback && traverse_punch_step(e, 0, node_now()) == TRAVERSE_PUNCH_SEND) {
+	if (!fallback && traverse_punch_step(e, 0, node_now(n)) == TRAVERSE_PUNCH_SEND) {
 		log_debug("traverse to %s… at %s via %s…", node_short(pub, b),
 		    peer_addr_format(to, a, sizeof(a)), node_short(relay, r));
 		node_traverse_send(n, e);
@@ -773,7 +814,7 @@ node_traverse_tick(struct netd *n, uint64_t now)
 	unsigned i;
 
 	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
-		struct traverse_punch *e = &node_punches.e[i];
+		struct traverse_punch *e = &n->node->punches.e[i];
 		struct peer *p;
 		uint64_t started = e->started;
 
@@ -842,7 +883,7 @@ node_traverse_forward(struct netd *n, struct peer *a, const struct wire_traverse
 		return;
 	}
 	/* Beyond §8: a relay is not a free packet cannon for one originator. */
-	if (!traverse_rate_allow(&node_trate, a->pub, node_now())) {
+	if (!traverse_rate_allow(&n->node->trate, a->pub, node_now(n))) {
 		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
 		return;
 	}
@@ -897,7 +938,7 @@ node_traverse_receive(struct netd *n, const struct wire_traverse *t)
 		return;
 	}
 	/* The outer packets are filtered already; a re-wrapped embedded one too. */
-	if (wire_replay_check(&n->replay, o.pkt.signed_hash, node_now())) {
+	if (wire_replay_check(&n->replay, o.pkt.signed_hash, node_now(n))) {
 		n->counters[IPC_NC_DROP_REPLAY]++;
 		return;
 	}
@@ -938,7 +979,7 @@ node_on_traverse(struct netd *n, struct peer *p, struct peer_conn *c,
 		    IPC_NC_DROP_TRAVERSE_OTHER]++;
 		return;
 	}
-	v = traverse_classify(&t, n->id.pub, p->pub, (uint64_t)time(NULL));
+	v = traverse_classify(&t, n->id.pub, p->pub, env_unix_s(&n->env));
 	/*
 	 * Both roles make a third party send to addresses the sender vouches
 	 * for (R: the target answers A's observed address; B: we answer the
@@ -1010,8 +1051,8 @@ node_chain_seen(struct netd *n, struct peer *p)
 	cs.version = p->chain_version;
 	cs.height = p->chain_height;
 	len = ipc_cache_seen_encode(buf, sizeof(buf), &cs);
-	if (ipc_client_send(&n->store, buf, (size_t)len, 5000, node_cache_seen_done, s,
-	    node_now()) != 0)
+	if (n->env.store_send(n->env.ctx, buf, (size_t)len, 5000, node_cache_seen_done,
+	    s, 0) != 0)
 		free(s);
 }
 
@@ -1053,9 +1094,9 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 		uint32_t seq;
 
 		if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_PING, 0),
-		    node_now(), &seq) == 0 &&
+		    node_now(n), &seq) == 0 &&
 		    node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0) == 0)
-			c->last_ping_out = node_now();
+			c->last_ping_out = node_now(n);
 	}
 	/*
 	 * The chain news goes to storaged's cache (which may fetch blocks)
@@ -1063,7 +1104,7 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	 * chains would queue requests to storaged.  Unverified peers report
 	 * it again in their Responses to our keep-alives.
 	 */
-	if (peer_set_info(p, &a.hdr, node_now()) == 1 && peer_conn_verified(c))
+	if (peer_set_info(p, &a.hdr, node_now(n)) == 1 && peer_conn_verified(c))
 		node_chain_seen(n, p);
 }
 
@@ -1072,22 +1113,16 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
  * already contacted, within 5 minutes is not contacted again.  A fixed ring;
  * an entry pushed out early only means one contact more.
  */
-struct node_recent {
-	uint8_t		 pub[33];
-	struct peer_addr addr;
-	uint64_t	 when;
-};
-static struct node_recent node_recent[NETD_RECENT_SLOTS];
-static unsigned node_recent_next;
 
 static int
-node_recently_contacted_within(const uint8_t pub[33], const struct peer_addr *a,
+node_recently_contacted_within(struct netd *n, const uint8_t pub[33],
+    const struct peer_addr *a,
     uint64_t now, uint64_t window)
 {
 	int i;
 
 	for (i = 0; i < NETD_RECENT_SLOTS; i++) {
-		const struct node_recent *e = &node_recent[i];
+		const struct node_recent *e = &n->node->recent[i];
 
 		if (e->when == 0 || now - e->when > window)
 			continue;
@@ -1099,15 +1134,16 @@ node_recently_contacted_within(const uint8_t pub[33], const struct peer_addr *a,
 }
 
 static int
-node_recently_contacted(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
+node_recently_contacted(struct netd *n, const uint8_t pub[33], const struct peer_addr *a,
+    uint64_t now)
 {
-	return node_recently_contacted_within(pub, a, now, NETD_RECENT_MS);
+	return node_recently_contacted_within(n, pub, a, now, NETD_RECENT_MS);
 }
 
 static void
-node_recent_add(const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
+node_recent_add(struct netd *n, const uint8_t pub[33], const struct peer_addr *a, uint64_t now)
 {
-	struct node_recent *e = &node_recent[node_recent_next++ % NETD_RECENT_SLOTS];
+	struct node_recent *e = &n->node->recent[n->node->recent_next++ % NETD_RECENT_SLOTS];
 
 	memcpy(e->pub, pub, 33);
 	e->addr = *a;
@@ -1127,7 +1163,7 @@ int
 node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_addr *from)
 {
 	struct peer *p = peer_find(n->peers, sender);
-	uint64_t now = node_now();
+	uint64_t now = node_now(n);
 	int i;
 
 	if (memcmp(sender, n->id.pub, 33) == 0)
@@ -1140,9 +1176,9 @@ node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_ad
 			    c->remote.port == from->port)
 				return 0;
 		}
-	if (node_recently_contacted_within(sender, from, now, NETD_DISCOVERY_ANSWER_MS))
+	if (node_recently_contacted_within(n, sender, from, now, NETD_DISCOVERY_ANSWER_MS))
 		return 0;
-	node_recent_add(sender, from, now);
+	node_recent_add(n, sender, from, now);
 	return node_contact(n, sender, from, WIRE_ACTION_FIND_SELF, NULL, NULL,
 	    CTX(NETD_CTX_BOOT, 0));
 }
@@ -1187,12 +1223,12 @@ node_boot_reply(struct netd *n, const uint8_t relay[33], const struct wire_respo
 			    peer_find(n->peers, rec.peer_id) != NULL)
 				continue;
 			/* No Traverse on this path (§6.6), but a later lookup may use R. */
-			traverse_relay_note(&node_relays, rec.peer_id, relay, node_now());
+			traverse_relay_note(&n->node->relays, rec.peer_id, relay, node_now(n));
 			node_record_contact(&rec, &k);
 			if (node_contact_addr(&k, &to) != 0 ||
-			    node_recently_contacted(rec.peer_id, &to, node_now()))
+			    node_recently_contacted(n, rec.peer_id, &to, node_now(n)))
 				continue;
-			node_recent_add(rec.peer_id, &to, node_now());
+			node_recent_add(n, rec.peer_id, &to, node_now(n));
 			node_contact(n, rec.peer_id, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
 			    CTX(NETD_CTX_BOOT, 0));
 			taken++;
@@ -1223,7 +1259,7 @@ node_lookup_reply(struct netd *n, struct peer *p, uint32_t lookup_id,
 			    peer_record_bad_quality(&rec, n->id.pub))
 				continue;
 			/* p named this peer: p may relay our first contact to it (§8.1). */
-			traverse_relay_note(&node_relays, rec.peer_id, p->pub, node_now());
+			traverse_relay_note(&n->node->relays, rec.peer_id, p->pub, node_now(n));
 			if (rec.reason == WIRE_REASON_STORE && ns < KAD_LOOKUP_CANDIDATES)
 				node_record_contact(&rec, &storing[ns++]);
 			else if (nc < KAD_LOOKUP_CANDIDATES)
@@ -1257,7 +1293,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	/* Only an answer to something we asked this very identity (§4). */
 	if (seq_match(n->seqs, p->pub, pkt->sequence,
-	    (r.hdr.actions & WIRE_ACTION_SEQUENCE_LAST) != 0, node_now(), &m) != 0) {
+	    (r.hdr.actions & WIRE_ACTION_SEQUENCE_LAST) != 0, node_now(n), &m) != 0) {
 		n->counters[IPC_NC_DROP_UNSOLICITED]++;
 		return;
 	}
@@ -1265,7 +1301,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	    (r.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
 	was = peer_conn_verified(c);
 	/* Also when this answer verifies c: its news was not passed on before. */
-	if (peer_set_info(p, &r.hdr, node_now()) == 1 || !was)
+	if (peer_set_info(p, &r.hdr, node_now(n)) == 1 || !was)
 		node_chain_seen(n, p);
 	if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
@@ -1304,7 +1340,7 @@ node_on_ping(struct netd *n, struct peer *p, struct peer_conn *c,
 	 */
 	if (node_announce_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
 	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
-	    node_now(), &seq) != 0)
+	    node_now(n), &seq) != 0)
 		return;
 	memcpy(node_plain, node_payload, len);
 	if (node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len) ==
@@ -1321,7 +1357,7 @@ node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
 	struct seq_match m;
 
 	n->counters[IPC_NC_RX_PONG]++;
-	if (seq_match(n->seqs, p->pub, pkt->sequence, 1, node_now(), &m) != 0) {
+	if (seq_match(n->seqs, p->pub, pkt->sequence, 1, node_now(n), &m) != 0) {
 		n->counters[IPC_NC_DROP_UNSOLICITED]++;
 		return;
 	}
@@ -1359,12 +1395,12 @@ node_nat_unsolicited(struct netd *n, int sock, const struct peer_addr *local,
 	if (!node_addr_public(&at) || !node_addr_public(remote))
 		return;
 	for (i = 0; i < NETD_CONTACTED_SLOTS; i++)
-		if (memcmp(node_contacted[i], sender, 33) == 0)
+		if (memcmp(n->node->contacted[i], sender, 33) == 0)
 			return;
 	if (sock >= 0 && sock < n->nsocks)
 		at.port = n->socks[sock].port;
-	node_unsolicited_at = node_now();
-	node_unsolicited_local = at;
+	n->node->unsolicited_at = node_now(n);
+	n->node->unsolicited_local = at;
 }
 
 static void
@@ -1395,12 +1431,12 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		return;
 	}
 	/* The same bytes twice are never legitimate (fresh nonce per packet). */
-	if (wire_replay_check(&n->replay, pkt.signed_hash, node_now())) {
+	if (wire_replay_check(&n->replay, pkt.signed_hash, node_now(n))) {
 		n->counters[IPC_NC_DROP_REPLAY]++;
 		return;
 	}
 	n->counters[IPC_NC_RX_PACKETS]++;
-	rc = peer_packet_in(n->peers, pkt.sender, sock, local, remote, node_now(),
+	rc = peer_packet_in(n->peers, pkt.sender, sock, local, remote, node_now(n),
 	    &p, &c, &events);
 	if (rc != 0) {
 		n->counters[rc == PEER_ERR_FULL ? IPC_NC_DROP_PEER_FULL :
@@ -1464,14 +1500,14 @@ node_peer_action(void *arg, const struct peer_action *a)
 	switch (a->type) {
 	case PEER_ACT_SEND_PING:
 		if (seq_new(n->seqs, a->peer->pub, &a->peer->seq_counter,
-		    CTX(NETD_CTX_PING, 0), node_now(), &seq) == 0)
+		    CTX(NETD_CTX_PING, 0), node_now(n), &seq) == 0)
 			node_send_conn(n, a->peer, a->conn, WIRE_CMD_PING, seq, NULL, 0);
 		break;
 	case PEER_ACT_SEND_ANNOUNCE:
 		/* The bare keep-alive: learns the peer's chain height/version (§5.4). */
 		if (node_announce_payload(n, 0, 0, NULL, NULL, &len) == 0 &&
 		    seq_new(n->seqs, a->peer->pub, &a->peer->seq_counter,
-		    CTX(NETD_CTX_KEEPALIVE, 0), node_now(), &seq) == 0) {
+		    CTX(NETD_CTX_KEEPALIVE, 0), node_now(n), &seq) == 0) {
 			memcpy(node_plain, node_payload, len);
 			node_send_conn(n, a->peer, a->conn, WIRE_CMD_ANNOUNCEMENT, seq,
 			    node_plain, len);
@@ -1500,12 +1536,20 @@ node_seq_end(void *arg, const uint8_t pub[33], uint32_t seq, enum seq_ns ns,
 	}
 }
 
+/*
+ * A root peer counts as connected once it answered us (an RTT): packets
+ * from it alone do not do (tests/sim found it: when our first contact's
+ * Response is lost, the root's verifying Ping still makes a connection,
+ * which we could only answer within its budget, a Pong, never verifying
+ * it; the bootstrap stopped there and the root stayed unusable for
+ * lookups).
+ */
 static int
 node_root_connected(struct netd *n, const struct conf_root *r)
 {
 	struct peer *p = peer_find(n->peers, r->pubkey);
 
-	return p != NULL && p->nact > 0;
+	return p != NULL && p->nact > 0 && peer_rtt(p) != 0;
 }
 
 /* Root peers (§6.6): contacted until two (or all) answer, on the reference's schedule. */
@@ -1559,7 +1603,7 @@ node_known_loaded(void *arg, const uint8_t *rep, size_t len, const char *err)
 	n->known_loaded = 1;
 	n->known_next = 0;
 	/* First save soon after start, then every NETD_KNOWN_SAVE_MS. */
-	n->known_saved = node_now() - NETD_KNOWN_SAVE_MS + 5000;
+	n->known_saved = node_now(n) - NETD_KNOWN_SAVE_MS + 5000;
 	if (n->known.count > 0)
 		log_info("%u peers remembered from the last run", n->known.count);
 }
@@ -1568,10 +1612,11 @@ struct node_active {
 	int	n;
 };
 
+/* Peers that answered us (see node_root_connected). */
 static void
 node_count_act(void *arg, struct peer *p)
 {
-	((struct node_active *)arg)->n += p->nact > 0;
+	((struct node_active *)arg)->n += p->nact > 0 && peer_rtt(p) != 0;
 }
 
 /* Like the root peers: contacted until two peers answer, 7 s apart, for 10 min. */
@@ -1657,7 +1702,7 @@ node_known_save(struct netd *n, uint64_t now)
 	if (k.count == 0)
 		return;
 	if ((len = ipc_known_peers_encode(buf, sizeof(buf), IPC_PEERS_SAVE, &k)) > 0)
-		ipc_client_send(&n->store, buf, (size_t)len, 5000, node_saved, n, now);
+		n->env.store_send(n->env.ctx, buf, (size_t)len, 5000, node_saved, n, 0);
 }
 
 static void
@@ -1669,7 +1714,7 @@ node_known_ask(struct netd *n, uint64_t now)
 		return;
 	n->known_asked = now;
 	ipc_empty_encode(buf, sizeof(buf), IPC_PEERS_LOAD, IPC_OK);
-	ipc_client_send(&n->store, buf, sizeof(buf), 2000, node_known_loaded, n, now);
+	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_known_loaded, n, 0);
 }
 
 static void
@@ -1696,7 +1741,7 @@ node_ask_chain(struct netd *n, uint64_t now)
 		return;
 	n->chain_asked = now;
 	ipc_empty_encode(buf, sizeof(buf), IPC_CHAIN, IPC_OK);
-	ipc_client_send(&n->store, buf, sizeof(buf), 2000, node_chain_done, n, now);
+	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_chain_done, n, 0);
 }
 
 /*
@@ -1717,15 +1762,12 @@ node_ask_chain(struct netd *n, uint64_t now)
 #define NODE_PUSH_MIN_MS	1000
 #define NODE_PUSH_MAX_PEERS	64
 
-static uint64_t node_push_last;		/* last round, 0: none yet */
-static int node_push_due;		/* a change waits for its round */
-static unsigned node_push_rot;		/* where the next round starts */
 
 struct node_push {
 	struct netd	*n;
 	size_t		 len;
 	int		 sent;
-	int		 pass;		/* 0: from node_push_rot on, 1: the rest */
+	int		 pass;		/* 0: from n->node->push_rot on, 1: the rest */
 	unsigned	 idx;		/* eligible peers seen in this pass */
 };
 
@@ -1739,10 +1781,10 @@ node_push_one(void *arg, struct peer *p)
 	if (p->nact == 0 || peer_rtt(p) == 0)
 		return;
 	i = x->idx++;
-	if ((x->pass == 0) != (i >= node_push_rot) || x->sent >= NODE_PUSH_MAX_PEERS)
+	if ((x->pass == 0) != (i >= x->n->node->push_rot) || x->sent >= NODE_PUSH_MAX_PEERS)
 		return;
 	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
-	    node_now(), &seq) != 0)
+	    node_now(x->n), &seq) != 0)
 		return;
 	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0) {
 		x->sent++;
@@ -1765,7 +1807,7 @@ node_push_chain(struct netd *n)
 		peer_list_foreach(n->peers, node_push_one, &x);
 	}
 	/* x.idx: every eligible peer; the next round goes on after these. */
-	node_push_rot = x.idx > 0 ? (node_push_rot + (unsigned)x.sent) % x.idx : 0;
+	n->node->push_rot = x.idx > 0 ? (n->node->push_rot + (unsigned)x.sent) % x.idx : 0;
 	log_debug("chain %llu/%llu announced to %d of %u peers",
 	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height,
 	    x.sent, x.idx);
@@ -1775,11 +1817,29 @@ node_push_chain(struct netd *n)
 static void
 node_push_tick(struct netd *n, uint64_t now)
 {
-	if (!node_push_due || (node_push_last != 0 && now - node_push_last < NODE_PUSH_MIN_MS))
+	if (!n->node->push_due || (n->node->push_last != 0 && now - n->node->push_last < NODE_PUSH_MIN_MS))
 		return;
-	node_push_due = 0;
-	node_push_last = now;
+	n->node->push_due = 0;
+	n->node->push_last = now;
 	node_push_chain(n);
+}
+
+/*
+ * Storaged's event that its chain changed (height, version): from
+ * node_on_event in the daemon, directly from tests/sim.
+ */
+void
+node_chain_event(struct netd *n, uint64_t height, uint64_t version)
+{
+	int changed = height != n->chain_height || version != n->chain_version;
+
+	n->chain_height = height;
+	n->chain_version = version;
+	n->chain_known = 1;
+	if (changed) {
+		n->node->push_due = 1;
+		node_push_tick(n, node_now(n));
+	}
 }
 
 static void
@@ -1801,31 +1861,29 @@ node_on_event(int fd, uint32_t events, void *arg)
 	(void)fd;
 	(void)events;
 	while (ipc_sub_recv(&n->events, &msg, &len) == 0) {
-		if (ipc_chain_info_decode(msg, len, IPC_EV_CHAIN, &ci) == 0) {
-			int changed = ci.height != n->chain_height ||
-			    ci.version != n->chain_version;
-
-			n->chain_height = ci.height;
-			n->chain_version = ci.version;
-			n->chain_known = 1;
-			if (changed) {
-				node_push_due = 1;
-				node_push_tick(n, node_now());
-			}
-		}
+		if (ipc_chain_info_decode(msg, len, IPC_EV_CHAIN, &ci) == 0)
+			node_chain_event(n, ci.height, ci.version);
 		free(msg);
 	}
 }
 
-/* The links to storaged: requests (cache, blocks) and its events (own chain). */
+/*
+ * The daemon's links to storaged: requests (cache, blocks; env_real.c's
+ * store_send uses n->store) and its events (own chain).  Not in tests/sim,
+ * whose env answers store_send itself and calls node_chain_event.
+ */
 int
 node_ipc(struct netd *n, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
 	if (daemon_sock_path(n->d, "storaged", path, sizeof(path)) == -1 ||
-	    ipc_client_open(&n->store, "storaged", path) == -1 ||
-	    loop_add_fd(&n->d->loop, n->store.fd, EPOLLIN, node_on_store, n) == -1) {
+	    ipc_client_open(&n->store, "storaged", path) == -1) {
+		snprintf(err, errlen, "cannot open the link to storaged");
+		return -1;
+	}
+	n->store_open = 1;
+	if (loop_add_fd(&n->d->loop, n->store.fd, EPOLLIN, node_on_store, n) == -1) {
 		snprintf(err, errlen, "cannot open the link to storaged");
 		return -1;
 	}
@@ -1836,26 +1894,84 @@ node_ipc(struct netd *n, char *err, size_t errlen)
 		return -1;
 	}
 	if (daemon_sock_path(n->d, "storaged-events", path, sizeof(path)) == -1 ||
-	    ipc_sub_open(&n->events, path) == -1 ||
-	    loop_add_fd(&n->d->loop, n->events.fd, EPOLLIN, node_on_event, n) == -1) {
+	    ipc_sub_open(&n->events, path) == -1) {
 		snprintf(err, errlen, "cannot subscribe to storaged's events");
 		return -1;
 	}
-	return xfer_init(n) == 0 ? 0 : -1;
+	n->events_open = 1;
+	if (loop_add_fd(&n->d->loop, n->events.fd, EPOLLIN, node_on_event, n) == -1) {
+		snprintf(err, errlen, "cannot subscribe to storaged's events");
+		return -1;
+	}
+	return 0;
+}
+
+/* Before node_free: the links node_ipc opened. */
+void
+node_ipc_close(struct netd *n)
+{
+	if (n->store_open)
+		ipc_client_close(&n->store);
+	if (n->events_open)
+		ipc_sub_close(&n->events);
+	n->store_open = n->events_open = 0;
+}
+
+/*
+ * Beyond §6.6 (the reference gives up after its schedule): a node that has
+ * had no active peer for NETD_REJOIN_MS, after its root-peer and known-peer
+ * schedules ended, starts both again (and the Kademlia bootstrap), at most
+ * once per NETD_BOOT_PHASE2_MS.  tests/sim found the case: after a network
+ * outage longer than the liveness timeouts (§5.3) every peer is removed,
+ * none will contact us again, and the node stayed alone for good.
+ */
+#define NETD_REJOIN_MS	30000
+
+static void
+node_rejoin(struct netd *n, uint64_t now)
+{
+	struct node_state *st = n->node;
+	struct node_active act = { 0 };
+	int have_roots, have_known;
+
+	peer_list_foreach(n->peers, node_count_act, &act);
+	if (act.n > 0) {
+		st->isolated_since = 0;
+		return;
+	}
+	if (st->isolated_since == 0)
+		st->isolated_since = now;
+	have_roots = n->d->conf.nroot > 0;
+	have_known = n->known_loaded && n->known.count > 0;
+	if ((!have_roots && !have_known) || now - st->isolated_since < NETD_REJOIN_MS ||
+	    (have_roots && n->boot_tries < 1 + NETD_BOOT_PHASE1_TRIES +
+	    NETD_BOOT_PHASE2_TRIES) ||
+	    (have_known && n->known_tries < NETD_BOOT_PHASE1_TRIES) ||
+	    (st->rejoined != 0 && now - st->rejoined < NETD_BOOT_PHASE2_MS))
+		return;
+	log_info("no active peer for %llu s: contacting the root and known peers again",
+	    (unsigned long long)(now - st->isolated_since) / 1000);
+	st->rejoined = now;
+	n->boot_tries = 0;
+	n->boot_next = now;
+	n->known_tries = 0;
+	n->known_next = now;
+	n->kad_boot_left = KAD_BOOT_REFRESHES;
 }
 
 void
 node_tick(struct netd *n)
 {
-	uint64_t now = node_now();
-	static uint64_t last_peer_tick, last_sweep;
+	struct node_state *st = n->node;
+	uint64_t now = node_now(n);
 
-	if (now - last_peer_tick >= PEER_TICK_MS) {
-		last_peer_tick = now;
+	if (now - st->last_peer_tick >= PEER_TICK_MS) {
+		st->last_peer_tick = now;
 		peer_tick(n->peers, now);
+		node_rejoin(n, now);
 	}
-	if (now - last_sweep >= SEQ_SWEEP_MS) {
-		last_sweep = now;
+	if (now - st->last_sweep >= SEQ_SWEEP_MS) {
+		st->last_sweep = now;
 		seq_sweep(n->seqs, now);
 	}
 	node_bootstrap(n, now);
@@ -1868,7 +1984,8 @@ node_tick(struct netd *n)
 	}
 	kad_tick(n->kad);
 	control_expire(n, now);
-	ipc_client_tick(&n->store, now);
+	if (n->store_open)
+		ipc_client_tick(&n->store, now);
 	node_ask_chain(n, now);
 	node_known_ask(n, now);
 	node_known_bootstrap(n, now);
@@ -1883,15 +2000,15 @@ node_tick(struct netd *n)
 static uint64_t
 node_kad_now(void *ctx)
 {
-	(void)ctx;
-	return node_now();
+	return node_now(ctx);
 }
 
 static void
 node_kad_random(void *ctx, void *buf, size_t len)
 {
-	(void)ctx;
-	randombytes_buf(buf, len);
+	struct netd *n = ctx;
+
+	env_random(&n->env, buf, len);
 }
 
 /*
@@ -1908,7 +2025,7 @@ node_trav_for(struct netd *n, const struct kad_contact *k, const struct peer_add
 	memset(tv, 0, sizeof(*tv));
 	if (r != NULL && r->nact > 0)
 		memcpy(tv->relay, r->pub, 33);
-	else if (traverse_relay_get(&node_relays, k->peer_id, node_now(), tv->relay) != 0 ||
+	else if (traverse_relay_get(&n->node->relays, k->peer_id, node_now(n), tv->relay) != 0 ||
 	    (r = peer_find(n->peers, tv->relay)) == NULL || r->nact == 0)
 		return NULL;
 	tv->port_internal = to->family == AF_INET ? k->port4_int : k->port6_int;
@@ -1937,7 +2054,7 @@ node_kad_send(void *ctx, const struct kad_query *q)
 	if (p != NULL && p->nact > 0) {
 		if (node_announce_payload(n, 0, actions, peer_key, value_key, &len) != 0 ||
 		    seq_new(n->seqs, p->pub, &p->seq_counter,
-		    CTX(NETD_CTX_LOOKUP, q->lookup_id), node_now(), &seq) != 0)
+		    CTX(NETD_CTX_LOOKUP, q->lookup_id), node_now(n), &seq) != 0)
 			return -1;
 		memcpy(node_plain, node_payload, len);
 		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len);
@@ -1974,10 +2091,13 @@ node_kad_done(void *ctx, const struct kad_result *r)
 {
 	struct netd *n = ctx;
 	struct peer_addr a;
-	int have;
+	int have, want;
 
 	have = r->status == KAD_LOOKUP_FOUND && node_contact_addr(&r->found, &a) == 0;
-	if (control_find_done(n, r, have ? &a : NULL) > 0 && have)
+	want = control_find_done(n, r, have ? &a : NULL) > 0;
+	if (n->lookup_done != NULL && n->lookup_done(n, r) != 0)
+		want = 1;
+	if (want && have)
 		node_connect_found(n, &r->found, &a);
 }
 
@@ -1998,14 +2118,20 @@ node_kad_usable(void *ctx, const struct kad_contact *c)
 static uint32_t
 node_rand32(void *arg)
 {
-	(void)arg;
-	return randombytes_random();
+	struct netd *n = arg;
+
+	return env_random32(&n->env);
 }
 
+/*
+ * The core's state: peer list, sequences, Kademlia, replay filter, with
+ * n->id, n->d->conf, n->socks and n->env set.  Nothing here touches the
+ * world; node_start begins the ticks, node_ipc links storaged (daemon only).
+ */
 int
 node_init(struct netd *n, char *err, size_t errlen)
 {
-	static struct kad_env env;
+	struct kad_env env;
 	struct peer_list_conf pc;
 	uint8_t key[16];
 
@@ -2013,18 +2139,21 @@ node_init(struct netd *n, char *err, size_t errlen)
 	pc.max_peers = n->d->conf.max_peers;
 	pc.max_per_ip = n->d->conf.max_peers_per_ip;
 	pc.self_pub = n->id.pub;
-	randombytes_buf(pc.hash_key, sizeof(pc.hash_key));
+	env_random(&n->env, pc.hash_key, sizeof(pc.hash_key));
 	pc.rand32 = node_rand32;
 	pc.action = node_peer_action;
 	pc.arg = n;
-	randombytes_buf(key, sizeof(key));
+	env_random(&n->env, key, sizeof(key));
+	memset(&env, 0, sizeof(env));
 	env.now_ms = node_kad_now;
 	env.random = node_kad_random;
 	env.send_find = node_kad_send;
 	env.lookup_done = node_kad_done;
 	env.usable = node_kad_usable;
 	env.ctx = n;
-	if ((n->peers = peer_list_new(&pc)) == NULL ||
+	/* kad_new copies env. */
+	if ((n->node = calloc(1, sizeof(*n->node))) == NULL ||
+	    (n->peers = peer_list_new(&pc)) == NULL ||
 	    (n->seqs = seq_table_new(SEQ_MAX_DEFAULT, key, node_seq_end, n)) == NULL ||
 	    (n->kad = kad_new(n->id.node_id, &env, 0)) == NULL ||
 	    wire_replay_init(&n->replay, NETD_REPLAY_CAPACITY, NETD_REPLAY_WINDOW_MS) != 0) {
@@ -2036,13 +2165,30 @@ node_init(struct netd *n, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+node_on_tick(void *arg)
+{
+	node_tick(arg);
+}
+
+/* Liveness, bootstrap, Kademlia timeouts: a tick every 100 ms is plenty. */
+int
+node_start(struct netd *n, char *err, size_t errlen)
+{
+	if ((n->node->tick_timer = n->env.timer_add(n->env.ctx, NETD_TICK_MS,
+	    NETD_TICK_MS, node_on_tick, n)) == NULL) {
+		snprintf(err, errlen, "timer failed");
+		return -1;
+	}
+	return 0;
+}
+
 void
 node_free(struct netd *n)
 {
 	control_stop(n);
-	xfer_free(n);
-	ipc_client_close(&n->store);
-	ipc_sub_close(&n->events);
+	if (n->node != NULL && n->node->tick_timer != NULL)
+		n->env.timer_del(n->env.ctx, n->node->tick_timer);
 	if (n->kad != NULL)
 		kad_free(n->kad);
 	if (n->seqs != NULL)
@@ -2050,6 +2196,11 @@ node_free(struct netd *n)
 	if (n->peers != NULL)
 		peer_list_free(n->peers);
 	wire_replay_free(&n->replay);
+	free(n->node);
+	n->node = NULL;
+	n->kad = NULL;
+	n->seqs = NULL;
+	n->peers = NULL;
 }
 
 /* --- for control.c ------------------------------------------------------ */
@@ -2062,22 +2213,22 @@ int
 node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq)
 {
 	if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_CTLPING, slot),
-	    node_now(), seq) != 0)
+	    node_now(n), seq) != 0)
 		return -1;
 	return node_send_peer(n, p, WIRE_CMD_PING, *seq, NULL, 0) != 0 ? -1 : 0;
 }
 
 /* A punch to that node failed within the back-off time (for a clear error). */
 int
-node_punch_failed(const uint8_t node_id[32])
+node_punch_failed(struct netd *n, const uint8_t node_id[32])
 {
 	uint8_t id[32];
 	unsigned i;
 
 	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
-		const struct traverse_punch *e = &node_punches.e[i];
+		const struct traverse_punch *e = &n->node->punches.e[i];
 
-		if (e->started != 0 || node_now() >= e->failed_until)
+		if (e->started != 0 || node_now(n) >= e->failed_until)
 			continue;
 		ident_node_id(e->target, id);
 		if (memcmp(id, node_id, 32) == 0)
@@ -2131,13 +2282,13 @@ node_count_active(void *arg, struct peer *p)
  * (The IPC field holds 31 characters: an IPv6 address may be cut.)
  */
 static void
-node_nat_text(const struct node_count *c, char *out, size_t len)
+node_nat_text(struct netd *n, const struct node_count *c, char *out, size_t len)
 {
 	char a[PEER_ADDR_STRLEN];
 
-	if (node_unsolicited_at != 0 && node_now() - node_unsolicited_at < 3600 * 1000)
+	if (n->node->unsolicited_at != 0 && node_now(n) - n->node->unsolicited_at < 3600 * 1000)
 		snprintf(out, len, "public (%s)",
-		    peer_addr_format(&node_unsolicited_local, a, sizeof(a)));
+		    peer_addr_format(&n->node->unsolicited_local, a, sizeof(a)));
 	else if (c->private_local && !c->public_local) {
 		struct peer_addr ip = c->priv;
 
@@ -2158,6 +2309,6 @@ node_nat_state(struct netd *n, char *out, size_t len)
 	struct node_count cnt = { 0 };
 
 	peer_list_foreach(n->peers, node_count_active, &cnt);
-	node_nat_text(&cnt, out, len);
+	node_nat_text(n, &cnt, out, len);
 	return cnt.active;
 }

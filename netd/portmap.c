@@ -38,7 +38,6 @@
 #include <miniupnpc/upnperrors.h>
 #define ENABLE_STRNATPMPERR
 #include <natpmp.h>
-#include <sodium.h>
 
 #include "log.h"
 #include "netd.h"
@@ -65,6 +64,7 @@ struct pm_target {
 	uint32_t	 lease;		/* granted, seconds; 0 permanent */
 	int		 upnp_permanent;	/* the IGD wants lease 0 */
 	uint64_t	 next;		/* next action, monotonic ms */
+	const struct net_env *env;	/* clock and random (thread-safe in the daemon) */
 	int		 failures;
 	int		 have_igd;
 	struct UPNPUrls	 urls;
@@ -84,6 +84,7 @@ struct portmap {
 	struct pm_target t[PORTMAP_MAX_TARGETS];	/* .v read under mu */
 	int		 nt;
 	char		 idle[PORTMAP_STATUS_MAX];	/* status when nt == 0 */
+	const struct net_env *env;	/* &n->env */
 };
 
 int
@@ -244,7 +245,7 @@ pm_upnp_map(struct pm_target *t, struct pm_view *v, char *why, size_t cap)
 			return 1;
 		}
 		/* Refused (port taken, ...): a random external port, as the reference. */
-		want = portmap_random_port(randombytes_random());
+		want = portmap_random_port(env_random32(t->env));
 	}
 	snprintf(why, cap, "UPnP AddPortMapping: %s (%d)",
 	    strupnperror(r) != NULL ? strupnperror(r) : "error", r);
@@ -255,16 +256,17 @@ pm_upnp_map(struct pm_target *t, struct pm_view *v, char *why, size_t cap)
 
 /* One request/answer with retries, bounded by budget_ms. */
 static int
-pm_natpmp_wait(natpmp_t *np, natpmpresp_t *resp, uint64_t budget_ms)
+pm_natpmp_wait(const struct net_env *env, natpmp_t *np, natpmpresp_t *resp,
+    uint64_t budget_ms)
 {
-	uint64_t end = loop_now_ms() + budget_ms, now;
+	uint64_t end = env_now_ms(env) + budget_ms, now;
 	struct timeval tv;
 	struct pollfd pfd;
 	long ms;
 	int r;
 
 	for (;;) {
-		if ((now = loop_now_ms()) >= end)
+		if ((now = env_now_ms(env)) >= end)
 			return NATPMP_TRYAGAIN;
 		if (getnatpmprequesttimeout(np, &tv) != 0)
 			tv.tv_sec = 0, tv.tv_usec = 100000;
@@ -308,7 +310,7 @@ pm_natpmp_map(struct pm_target *t, struct pm_view *v, char *why, size_t cap)
 	}
 	memset(&resp, 0, sizeof(resp));
 	if ((r = sendpublicaddressrequest(&np)) >= 0)
-		r = pm_natpmp_wait(&np, &resp, PORTMAP_NATPMP_MS);
+		r = pm_natpmp_wait(t->env, &np, &resp, PORTMAP_NATPMP_MS);
 	if (r < 0)
 		goto fail;
 	if (resp.type != NATPMP_RESPTYPE_PUBLICADDRESS) {
@@ -322,7 +324,7 @@ pm_natpmp_map(struct pm_target *t, struct pm_view *v, char *why, size_t cap)
 	memset(&resp, 0, sizeof(resp));
 	if ((r = sendnewportmappingrequest(&np, NATPMP_PROTOCOL_UDP, t->v.port,
 	    want, PORTMAP_LEASE_S)) >= 0)
-		r = pm_natpmp_wait(&np, &resp, PORTMAP_NATPMP_MS);
+		r = pm_natpmp_wait(t->env, &np, &resp, PORTMAP_NATPMP_MS);
 	if (r < 0)
 		goto fail;
 	if (resp.type != NATPMP_RESPTYPE_UDPPORTMAPPING ||
@@ -371,7 +373,7 @@ pm_release(struct pm_target *t, uint64_t budget_ms)
 	} else if (t->v.proto == PORTMAP_NATPMP && initnatpmp(&np, 0, 0) == 0) {
 		/* RFC 6886 §3.4: lifetime 0 and external port 0 delete the mapping. */
 		if (sendnewportmappingrequest(&np, NATPMP_PROTOCOL_UDP, t->v.port, 0, 0) >= 0 &&
-		    pm_natpmp_wait(&np, &resp, budget_ms) >= 0)
+		    pm_natpmp_wait(t->env, &np, &resp, budget_ms) >= 0)
 			log_info("portmap: NAT-PMP mapping of port %u removed", t->v.ext_port);
 		else
 			log_warnx("portmap: NAT-PMP delete of port %u unanswered", t->v.ext_port);
@@ -406,7 +408,7 @@ pm_step(struct portmap *pm, struct pm_target *t)
 		} else if (r < 0 || !upnp_failed)
 			strlcpy(why, why2, sizeof(why));
 	}
-	now = loop_now_ms();
+	now = env_now_ms(t->env);
 	if (r == 1) {
 		if (!had || v.ext_port != t->v.ext_port)
 			log_info("portmap: %s mapped %s:%u -> %s:%u (lease %u s)",
@@ -436,6 +438,10 @@ pm_step(struct portmap *pm, struct pm_target *t)
 	pm_publish(pm, t, &v, errors);
 }
 
+/*
+ * An absolute deadline for pthread_cond_timedwait, on the condition
+ * variable's own clock (CLOCK_MONOTONIC): the OS's, not netd's env time.
+ */
 static uint64_t
 pm_deadline(struct timespec *ts, uint64_t ms)
 {
@@ -459,7 +465,7 @@ pm_worker(void *arg)
 
 	pthread_mutex_lock(&pm->mu);
 	while (!pm->stop) {
-		now = loop_now_ms();
+		now = env_now_ms(pm->env);
 		due = -1;
 		wake = now + 60000;
 		for (i = 0; i < pm->nt; i++) {
@@ -537,6 +543,7 @@ pm_add_target(struct portmap *pm, int sock, const uint8_t ip[4], uint16_t port)
 		return -1;
 	t = &pm->t[pm->nt++];
 	memset(t, 0, sizeof(*t));
+	t->env = pm->env;
 	t->v.sock = sock;
 	t->v.port = port;
 	memcpy(t->ip4, ip, 4);
@@ -595,6 +602,7 @@ portmap_start(struct netd *n, char *err, size_t errlen)
 		return -1;
 	}
 	pm->efd = -1;
+	pm->env = &n->env;
 	pm->upnp = c->upnp;
 	pm->natpmp = c->natpmp;
 	n->portmap = pm;
@@ -727,7 +735,7 @@ portmap_status(struct netd *n, char *text, size_t textcap,
 {
 	struct portmap *pm = n->portmap;
 	char one[PORTMAP_STATUS_MAX];
-	uint64_t now = loop_now_ms();
+	uint64_t now = env_now_ms(&n->env);
 	int i;
 
 	text[0] = '\0';

@@ -1,0 +1,1307 @@
+/*
+ * nodesim.c — whole netd nodes in one process, on a fake clock (tests/sim).
+ *
+ * Each simulated node is a complete netd core: node.c with peer.c, seq.c,
+ * kad.c, traverse.c, control.c and the real packet encoding, signing and
+ * encryption (common/wire_*.c), built by node_init on a struct net_env
+ * (netd/env.h) whose clock, randomness, timers, datagrams and storaged are
+ * this file's:
+ *  - the clock is a discrete-event queue (a binary heap ordered by time,
+ *    then by insertion), nothing runs in real time;
+ *  - every node draws its randomness (identity key, sequence numbers,
+ *    nonces, padding) from its own PRNG seeded from the run's seed, so a
+ *    run is a function of its seed: the trace hash (every datagram sent:
+ *    time, sender, destination, bytes) proves it;
+ *  - the network: each datagram is lost with probability `loss`, delayed
+ *    by delay_ms plus up to jitter_ms (so datagrams overtake each other:
+ *    reordering), then routed by destination address: to a public node,
+ *    or through a NAT (full cone, address-restricted, port-restricted,
+ *    symmetric; optionally port-preserving) whose mappings and filters
+ *    decide whether it reaches the node behind it;
+ *  - storaged is a table in memory answering store_send (own chain,
+ *    known peers, the cache of other chains), replies 1 ms later; its
+ *    chain event is node_chain_event.
+ *
+ * The cases print PASS/FAIL lines (tests/unit/t.h) and some figures as
+ * "# " lines; tests/run.sh runs the binary with the unit tests.
+ */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blake3.h"
+#include "hex.h"
+#include "ident.h"
+#include "ipc_msg.h"
+#include "log.h"
+#include "netd.h"
+#include "t.h"
+#include "wire_msg.h"
+
+#define SIM_MAX_NODES	64
+#define SIM_MAX_NATS	8
+#define SIM_NAT_MAPS	256
+#define SIM_NAT_PERMS	2048
+#define SIM_STORE_US	1000		/* storaged answers after 1 ms */
+#define SIM_MAX_EVENTS	20000000	/* a runaway run ends here */
+#define SIM_EPOCH_S	1800000000ULL	/* the fake wall clock's start */
+
+enum sim_nat_type {
+	SIM_NAT_FULL_CONE = 1,		/* any source may use a mapping */
+	SIM_NAT_ADDR_RESTRICTED,	/* sources the inside sent to (IP) */
+	SIM_NAT_PORT_RESTRICTED,	/* sources the inside sent to (IP and port) */
+	SIM_NAT_SYMMETRIC		/* a mapping per destination, port-restricted */
+};
+
+struct sim_map {
+	struct peer_addr in;		/* inside address */
+	struct peer_addr dst;		/* symmetric: the destination it is for */
+	uint16_t	 ext_port;
+};
+
+struct sim_perm {
+	uint16_t	 ext_port;
+	struct peer_addr from;		/* a source the inside has sent to */
+};
+
+struct sim_nat {
+	enum sim_nat_type type;
+	int		 preserve;	/* external port = inside port when free */
+	uint8_t		 ext_ip[4];
+	struct sim_map	 map[SIM_NAT_MAPS];
+	int		 nmap;
+	struct sim_perm	 perm[SIM_NAT_PERMS];
+	int		 nperm;
+	uint16_t	 next_port;
+	uint64_t	 filtered;	/* inbound datagrams dropped */
+};
+
+/* A splitmix64 stream: small, fast, and good enough to drive a simulation. */
+struct sim_rng {
+	uint64_t	 s;
+};
+
+static uint64_t
+sim_rng_next(struct sim_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+sim_rng_fill(struct sim_rng *r, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	uint64_t v;
+	size_t k;
+
+	while (n > 0) {
+		v = sim_rng_next(r);
+		k = n < 8 ? n : 8;
+		memcpy(p, &v, k);
+		p += k;
+		n -= k;
+	}
+}
+
+struct sim;
+
+struct sim_node {
+	struct sim	*s;
+	int		 idx;
+	int		 online;
+	int		 cut;		/* network outage: its datagrams are lost both ways */
+	struct netd	 n;
+	struct daemon	 d;
+	struct sim_rng	 rng;
+	struct sim_nat	*nat;		/* NULL: a public address */
+	/* The fake storaged. */
+	uint64_t	 chain_height, chain_version;
+	struct ipc_known_peers known;
+	uint32_t	 cache_seen;	/* IPC_CACHE_SEEN requests */
+	struct ipc_cache_seen last_seen;
+	/* Lookups asked in-process. */
+	int		 connect_found;	/* contact what a lookup finds */
+	uint64_t	 sends;
+	uint64_t	 last_rx[SIM_MAX_NODES];	/* per sender: sent_no + 1 of the last delivered */
+	int		 lookups_done, lookups_found;
+};
+
+struct sim_timer {
+	struct sim_node	*node;
+	net_env_timer_cb cb;
+	void		*arg;
+	uint64_t	 interval_ms;
+	int		 dead;		/* deleted: freed when its event comes */
+};
+
+enum { EV_TIMER, EV_PACKET, EV_STORE };
+
+struct sim_ev {
+	uint64_t	 at;		/* µs */
+	uint64_t	 sent_no;	/* packet: the sender's send count */
+	int		 src;		/* packet: the sending node */
+	uint64_t	 order;		/* ties: first scheduled first */
+	int		 type;
+	struct sim_node	*node;
+	struct sim_timer *timer;
+	struct peer_addr from, to;	/* packet, as routed (from: public side) */
+	uint8_t		*buf;		/* packet, store reply */
+	size_t		 len;
+	void		(*cb)(void *, const uint8_t *, size_t, const char *);
+	void		*arg;
+	const char	*err;
+};
+
+struct sim {
+	uint64_t	 now_us;
+	uint64_t	 order;
+	struct sim_ev	**heap;
+	size_t		 nheap, capheap;
+	struct sim_rng	 net;
+	double		 loss;		/* 0..1 */
+	uint32_t	 delay_ms, jitter_ms;
+	struct sim_node	*node[SIM_MAX_NODES];
+	int		 nn;
+	struct sim_nat	 nats[SIM_MAX_NATS];
+	int		 nnat;
+	uint64_t	 events, sent, delivered, lost, unroutable, filtered;
+	uint64_t	 reordered;	/* delivered after a later datagram of the same sender */
+	/* Datagrams delivered to `capture` are kept here (replays). */
+	struct sim_node	*capture;
+	uint8_t		 cap[16][1500];
+	size_t		 cap_len[16];
+	struct peer_addr cap_from[16];
+	int		 ncap;
+	/* Datagrams sent to `watch` (by any node): counted, then dropped. */
+	struct peer_addr watch;
+	uint64_t	 watch_bytes, watch_packets;
+	blake3_hasher	 trace;
+};
+
+/* --- the event queue ----------------------------------------------------- */
+
+static int
+sim_ev_before(const struct sim_ev *a, const struct sim_ev *b)
+{
+	return a->at < b->at || (a->at == b->at && a->order < b->order);
+}
+
+static void
+sim_push(struct sim *s, struct sim_ev *e)
+{
+	size_t i;
+
+	if (s->nheap == s->capheap) {
+		s->capheap = s->capheap ? 2 * s->capheap : 1024;
+		if ((s->heap = realloc(s->heap, s->capheap * sizeof(*s->heap))) == NULL)
+			abort();
+	}
+	e->order = s->order++;
+	i = s->nheap++;
+	while (i > 0 && sim_ev_before(e, s->heap[(i - 1) / 2])) {
+		s->heap[i] = s->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->heap[i] = e;
+}
+
+static struct sim_ev *
+sim_pop(struct sim *s)
+{
+	struct sim_ev *top = s->heap[0], *last;
+	size_t i = 0, c;
+
+	last = s->heap[--s->nheap];
+	while ((c = 2 * i + 1) < s->nheap) {
+		if (c + 1 < s->nheap && sim_ev_before(s->heap[c + 1], s->heap[c]))
+			c++;
+		if (!sim_ev_before(s->heap[c], last))
+			break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (s->nheap > 0)
+		s->heap[i] = last;
+	return top;
+}
+
+static struct sim_ev *
+sim_ev_new(struct sim_node *node, int type, uint64_t at)
+{
+	struct sim_ev *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		abort();
+	e->type = type;
+	e->node = node;
+	e->at = at;
+	return e;
+}
+
+/* --- NATs ------------------------------------------------------------- */
+
+static int
+sim_addr_eq(const struct peer_addr *a, const struct peer_addr *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->ip, b->ip, 16) == 0;
+}
+
+static int
+sim_port_used(const struct sim_nat *t, uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < t->nmap; i++)
+		if (t->map[i].ext_port == port)
+			return 1;
+	return 0;
+}
+
+/* Outbound from `in` to `dst`: the external port (0: table full). */
+static uint16_t
+sim_nat_out(struct sim_nat *t, const struct peer_addr *in, const struct peer_addr *dst)
+{
+	struct sim_map *m = NULL;
+	int i;
+
+	for (i = 0; i < t->nmap && m == NULL; i++)
+		if (sim_addr_eq(&t->map[i].in, in) && (t->type != SIM_NAT_SYMMETRIC ||
+		    sim_addr_eq(&t->map[i].dst, dst)))
+			m = &t->map[i];
+	if (m == NULL) {
+		if (t->nmap >= SIM_NAT_MAPS)
+			return 0;
+		m = &t->map[t->nmap];
+		memset(m, 0, sizeof(*m));
+		m->in = *in;
+		m->dst = *dst;
+		if (t->preserve && !sim_port_used(t, in->port))
+			m->ext_port = in->port;
+		else {
+			while (sim_port_used(t, t->next_port))
+				t->next_port++;
+			m->ext_port = t->next_port++;
+		}
+		t->nmap++;
+	}
+	for (i = 0; i < t->nperm; i++)
+		if (t->perm[i].ext_port == m->ext_port && sim_addr_eq(&t->perm[i].from, dst))
+			return m->ext_port;
+	if (t->nperm < SIM_NAT_PERMS) {
+		t->perm[t->nperm].ext_port = m->ext_port;
+		t->perm[t->nperm].from = *dst;
+		t->nperm++;
+	}
+	return m->ext_port;
+}
+
+/* Inbound to ext_port from `from`: the mapping it reaches, NULL: filtered. */
+static const struct sim_map *
+sim_nat_in(struct sim_nat *t, uint16_t ext_port, const struct peer_addr *from)
+{
+	const struct sim_map *m = NULL;
+	int i;
+
+	for (i = 0; i < t->nmap && m == NULL; i++)
+		if (t->map[i].ext_port == ext_port)
+			m = &t->map[i];
+	if (m == NULL)
+		return NULL;
+	if (t->type == SIM_NAT_FULL_CONE)
+		return m;
+	for (i = 0; i < t->nperm; i++) {
+		const struct sim_perm *p = &t->perm[i];
+
+		if (p->ext_port != ext_port || memcmp(p->from.ip, from->ip, 16) != 0)
+			continue;
+		if (t->type == SIM_NAT_ADDR_RESTRICTED || p->from.port == from->port)
+			return m;
+	}
+	return NULL;
+}
+
+static struct sim_nat *
+sim_nat_new(struct sim *s, enum sim_nat_type type, int preserve)
+{
+	struct sim_nat *t = &s->nats[s->nnat];
+
+	memset(t, 0, sizeof(*t));
+	t->type = type;
+	t->preserve = preserve;
+	t->ext_ip[0] = 12;
+	t->ext_ip[3] = (uint8_t)(1 + s->nnat++);
+	t->next_port = 40000;
+	return t;
+}
+
+/* --- the network --------------------------------------------------------- */
+
+static void
+sim_trace(struct sim *s, int from, int kind, const struct peer_addr *to,
+    const uint8_t *buf, size_t len)
+{
+	uint8_t hdr[8 + 4 + 4 + 18 + 4];
+
+	memcpy(hdr, &s->now_us, 8);
+	memcpy(hdr + 8, &from, 4);
+	memcpy(hdr + 12, &kind, 4);
+	memcpy(hdr + 16, to->ip, 16);
+	memcpy(hdr + 32, &to->port, 2);
+	memcpy(hdr + 34, &(uint32_t){ (uint32_t)len }, 4);
+	blake3_hasher_update(&s->trace, hdr, sizeof(hdr));
+	blake3_hasher_update(&s->trace, buf, len);
+}
+
+static int
+sim_env_send(void *ctx, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+{
+	struct sim_node *node = ctx;
+	struct sim *s = node->s;
+	struct sim_ev *e;
+	struct peer_addr from = node->n.socks[sock].addr;
+	uint64_t delay;
+
+	(void)local;
+	s->sent++;
+	sim_trace(s, node->idx, 0, remote, buf, len);
+	if (remote->family != AF_INET)
+		return -1;
+	if (node->cut) {
+		s->lost++;
+		return 0;
+	}
+	if (sim_addr_eq(remote, &s->watch)) {
+		s->watch_bytes += len;
+		s->watch_packets++;
+		return 0;
+	}
+	if (node->nat != NULL) {
+		from.port = sim_nat_out(node->nat, &from, remote);
+		memset(from.ip, 0, 16);
+		memcpy(from.ip, node->nat->ext_ip, 4);
+	}
+	/* Lost on the way: the sender cannot tell. */
+	if (s->loss > 0 && (double)(sim_rng_next(&s->net) >> 11) / 9007199254740992.0 < s->loss) {
+		s->lost++;
+		return 0;
+	}
+	delay = (uint64_t)s->delay_ms * 1000;
+	if (s->jitter_ms > 0)
+		delay += sim_rng_next(&s->net) % ((uint64_t)s->jitter_ms * 1000);
+	e = sim_ev_new(NULL, EV_PACKET, s->now_us + delay);
+	e->src = node->idx;
+	e->sent_no = node->sends++;
+	e->from = from;
+	e->to = *remote;
+	if ((e->buf = malloc(len)) == NULL)
+		abort();
+	memcpy(e->buf, buf, len);
+	e->len = len;
+	sim_push(s, e);
+	return 0;
+}
+
+static void
+sim_deliver(struct sim *s, struct sim_ev *e)
+{
+	struct sim_node *dst = NULL;
+	const struct sim_map *m;
+	struct peer_addr in = e->to;
+	int i;
+
+	for (i = 0; i < s->nnat; i++)
+		if (memcmp(s->nats[i].ext_ip, e->to.ip, 4) == 0) {
+			if ((m = sim_nat_in(&s->nats[i], e->to.port, &e->from)) == NULL) {
+				s->nats[i].filtered++;
+				s->filtered++;
+				return;
+			}
+			in = m->in;
+			break;
+		}
+	for (i = 0; i < s->nn && dst == NULL; i++)
+		if (sim_addr_eq(&s->node[i]->n.socks[0].addr, &in))
+			dst = s->node[i];
+	if (dst == NULL || !dst->online || dst->cut) {
+		s->unroutable++;
+		return;
+	}
+	s->delivered++;
+	if (dst->last_rx[e->src] > e->sent_no + 1)
+		s->reordered++;
+	else
+		dst->last_rx[e->src] = e->sent_no + 1;
+	if (dst == s->capture && s->ncap < 16 && e->len <= sizeof(s->cap[0])) {
+		memcpy(s->cap[s->ncap], e->buf, e->len);
+		s->cap_len[s->ncap] = e->len;
+		s->cap_from[s->ncap++] = e->from;
+	}
+	sim_trace(s, dst->idx, 1, &e->from, e->buf, e->len);
+	dst->n.packet_in(&dst->n, 0, &dst->n.socks[0].addr, &e->from, e->buf, e->len);
+}
+
+/* --- the rest of the environment ----------------------------------------- */
+
+static uint64_t
+sim_env_now_us(void *ctx)
+{
+	return ((struct sim_node *)ctx)->s->now_us;
+}
+
+static uint64_t
+sim_env_unix_s(void *ctx)
+{
+	return SIM_EPOCH_S + sim_env_now_us(ctx) / 1000000;
+}
+
+static void
+sim_env_random(void *ctx, void *buf, size_t n)
+{
+	sim_rng_fill(&((struct sim_node *)ctx)->rng, buf, n);
+}
+
+static void *
+sim_env_timer_add(void *ctx, uint64_t after_ms, uint64_t interval_ms,
+    net_env_timer_cb cb, void *arg)
+{
+	struct sim_node *node = ctx;
+	struct sim_timer *t = calloc(1, sizeof(*t));
+	struct sim_ev *e;
+
+	if (t == NULL)
+		return NULL;
+	t->node = node;
+	t->cb = cb;
+	t->arg = arg;
+	t->interval_ms = interval_ms;
+	e = sim_ev_new(node, EV_TIMER, node->s->now_us + after_ms * 1000);
+	e->timer = t;
+	sim_push(node->s, e);
+	return t;
+}
+
+static void
+sim_env_timer_del(void *ctx, void *timer)
+{
+	(void)ctx;
+	((struct sim_timer *)timer)->dead = 1;
+}
+
+static void
+sim_store_reply(struct sim_node *node, void (*cb)(void *, const uint8_t *, size_t,
+    const char *), void *arg, const uint8_t *rep, long len, const char *err)
+{
+	struct sim_ev *e = sim_ev_new(node, EV_STORE, node->s->now_us + SIM_STORE_US);
+
+	e->cb = cb;
+	e->arg = arg;
+	e->err = err;
+	if (rep != NULL && len > 0) {
+		if ((e->buf = malloc((size_t)len)) == NULL)
+			abort();
+		memcpy(e->buf, rep, (size_t)len);
+		e->len = (size_t)len;
+	} else if (err == NULL)
+		e->err = "encode failed";
+	sim_push(node->s, e);
+}
+
+/* storaged, as far as netd's core asks it. */
+static int
+sim_env_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
+    void (*cb)(void *arg, const uint8_t *rep, size_t len, const char *err),
+    void *arg, int bulk)
+{
+	static uint8_t rep[16384];
+	struct sim_node *node = ctx;
+	struct ipc_hdr h;
+	struct ipc_chain_info ci;
+	struct ipc_cache_fetch f;
+
+	(void)timeout_ms;
+	(void)bulk;
+	if (ipc_hdr_decode(msg, len, &h) != 0)
+		return -1;
+	switch (h.type) {
+	case IPC_CHAIN:
+		memset(&ci, 0, sizeof(ci));
+		ci.height = node->chain_height;
+		ci.version = node->chain_version;
+		sim_store_reply(node, cb, arg, rep, ipc_chain_info_encode(rep, sizeof(rep),
+		    IPC_CHAIN, &ci), NULL);
+		return 0;
+	case IPC_PEERS_LOAD:
+		sim_store_reply(node, cb, arg, rep, ipc_known_peers_encode(rep, sizeof(rep),
+		    IPC_PEERS_LOAD, &node->known), NULL);
+		return 0;
+	case IPC_PEERS_SAVE:
+		if (ipc_known_peers_decode(msg, len, IPC_PEERS_SAVE, &node->known) != 0)
+			return -1;
+		sim_store_reply(node, cb, arg, rep, ipc_empty_encode(rep, sizeof(rep),
+		    IPC_PEERS_SAVE, IPC_OK), NULL);
+		return 0;
+	case IPC_CACHE_SEEN:
+		if (ipc_cache_seen_decode(msg, len, &node->last_seen) != 0)
+			return -1;
+		node->cache_seen++;
+		memset(&f, 0, sizeof(f));	/* nothing to fetch: no block transfers here */
+		sim_store_reply(node, cb, arg, rep, ipc_cache_fetch_encode(rep, sizeof(rep),
+		    &f), NULL);
+		return 0;
+	default:
+		sim_store_reply(node, cb, arg, NULL, 0, "not in the simulated storaged");
+		return 0;
+	}
+}
+
+/* --- nodes and runs ------------------------------------------------------ */
+
+static int
+sim_lookup_done(struct netd *n, const struct kad_result *r)
+{
+	struct sim_node *node = (struct sim_node *)((char *)n - offsetof(struct sim_node, n));
+
+	node->lookups_done++;
+	if (r->status == KAD_LOOKUP_FOUND && memcmp(r->found.id, r->key, 32) == 0)
+		node->lookups_found++;
+	return node->connect_found;
+}
+
+static void
+sim_init(struct sim *s, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->net.s = seed * 0x100000001b3ULL + 17;
+	s->delay_ms = 20;
+	s->jitter_ms = 10;
+	blake3_hasher_init(&s->trace);
+}
+
+/*
+ * A node at ip:port (behind nat when given: ip is then its inside
+ * address), with root (or none) as its root peer; it starts at start_ms.
+ */
+static struct sim_node *
+sim_node_add(struct sim *s, uint64_t seed, const uint8_t ip[4], uint16_t port,
+    struct sim_nat *nat, const struct sim_node *root)
+{
+	struct sim_node *node;
+	struct netd_sock *k;
+	uint8_t priv[32];
+	char err[128];
+
+	if (s->nn >= SIM_MAX_NODES || (node = calloc(1, sizeof(*node))) == NULL)
+		abort();
+	node->s = s;
+	node->idx = s->nn;
+	node->nat = nat;
+	node->rng.s = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)s->nn * 0x2545f4914f6cdd1dULL;
+	conf_defaults(&node->d.conf);
+	node->d.conf.lan = node->d.conf.upnp = node->d.conf.natpmp = 0;
+	node->n.d = &node->d;
+	node->n.env.now_us = sim_env_now_us;
+	node->n.env.unix_s = sim_env_unix_s;
+	node->n.env.random = sim_env_random;
+	node->n.env.send = sim_env_send;
+	node->n.env.timer_add = sim_env_timer_add;
+	node->n.env.timer_del = sim_env_timer_del;
+	node->n.env.store_send = sim_env_store_send;
+	node->n.env.ctx = node;
+	node->n.lookup_done = sim_lookup_done;
+	do
+		sim_rng_fill(&node->rng, priv, sizeof(priv));
+	while (ident_from_priv(&node->n.id, priv) != 0);
+	k = &node->n.socks[0];
+	k->fd = 1000 + node->idx;	/* never used: datagrams go through env */
+	k->index = 0;
+	k->family = AF_INET;
+	k->port = port;
+	k->addr.family = AF_INET;
+	memcpy(k->addr.ip, ip, 4);
+	k->addr.port = port;
+	peer_addr_format(&k->addr, k->text, sizeof(k->text));
+	k->n = &node->n;
+	node->n.nsocks = 1;
+	if (root != NULL) {
+		struct conf_root *r = &node->d.conf.root[node->d.conf.nroot++];
+		const struct sim_node *rn = root;
+		struct peer_addr ra = rn->n.socks[0].addr;
+
+		if (rn->nat != NULL)
+			abort();	/* root peers are public here */
+		memcpy(r->pubkey, rn->n.id.pub, 33);
+		r->addr.family = AF_INET;
+		memcpy(r->addr.addr, ra.ip, 4);
+		r->addr.port = ra.port;
+		snprintf(r->text, sizeof(r->text), "sim node %d", rn->idx);
+	}
+	if (node_init(&node->n, err, sizeof(err)) != 0) {
+		fprintf(stderr, "node_init: %s\n", err);
+		abort();
+	}
+	s->node[s->nn++] = node;
+	return node;
+}
+
+static void
+sim_node_start(struct sim_node *node)
+{
+	char err[128];
+
+	node->online = 1;
+	if (node_start(&node->n, err, sizeof(err)) != 0)
+		abort();
+}
+
+static void
+sim_run(struct sim *s, uint64_t ms)
+{
+	uint64_t end = s->now_us + ms * 1000;
+	struct sim_ev *e;
+
+	while (s->nheap > 0 && s->heap[0]->at <= end && s->events < SIM_MAX_EVENTS) {
+		e = sim_pop(s);
+		s->now_us = e->at;
+		s->events++;
+		switch (e->type) {
+		case EV_TIMER: {
+			struct sim_timer *t = e->timer;
+
+			/* A stopped node's timers keep their rhythm but do nothing. */
+			if (!t->dead && t->node->online)
+				t->cb(t->arg);
+			if (t->dead || t->interval_ms == 0) {
+				free(t);
+				break;
+			}
+			e->at = s->now_us + t->interval_ms * 1000;
+			sim_push(s, e);
+			continue;
+		}
+		case EV_PACKET:
+			sim_deliver(s, e);
+			break;
+		case EV_STORE:
+			e->cb(e->arg, e->buf, e->len, e->buf != NULL ? NULL : e->err);
+			break;
+		}
+		free(e->buf);
+		free(e);
+	}
+	if (s->now_us < end)
+		s->now_us = end;
+}
+
+static void
+sim_free(struct sim *s)
+{
+	struct sim_ev *e;
+	int i;
+
+	for (i = 0; i < s->nn; i++)
+		node_free(&s->node[i]->n);
+	while (s->nheap > 0) {
+		e = sim_pop(s);
+		if (e->type == EV_TIMER)
+			free(e->timer);
+		else if (e->type == EV_STORE)
+			/* Replies never delivered: their callbacks own arg (e.g. node.c's node_seen). */
+			e->cb(e->arg, NULL, 0, "simulation ended");
+		free(e->buf);
+		free(e);
+	}
+	for (i = 0; i < s->nn; i++) {
+		ident_wipe(&s->node[i]->n.id);
+		free(s->node[i]);
+	}
+	free(s->heap);
+}
+
+static void
+sim_ip(uint8_t ip[4], uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	ip[0] = a;
+	ip[1] = b;
+	ip[2] = c;
+	ip[3] = d;
+}
+
+/* node's peer entry for other with an active connection (and RTT when rtt). */
+static int
+sim_connected(const struct sim_node *node, const struct sim_node *other, int rtt)
+{
+	struct peer *p = peer_find(node->n.peers, other->n.id.pub);
+
+	return p != NULL && p->nact > 0 && (!rtt || peer_rtt(p) != 0);
+}
+
+/* --- cases ----------------------------------------------------------------- */
+
+static void
+test_nodesim_announce_response(void)
+{
+	static struct sim s;
+	struct sim_node *a, *b;
+	uint8_t ip[4];
+
+	sim_init(&s, 1);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 1, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 1, ip, 112, NULL, a);
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(&s, 3000);
+	T_ASSERT(a->n.counters[IPC_NC_RX_ANNOUNCE] >= 1);
+	T_ASSERT(b->n.counters[IPC_NC_RX_RESPONSE] >= 1);
+	T_ASSERT(sim_connected(b, a, 1));
+	T_ASSERT(sim_connected(a, b, 0));
+	T_EQ_INT(kad_table_count(a->n.kad), 1);
+	T_EQ_INT(kad_table_count(b->n.kad), 1);
+	/* The fake storaged was asked for the own chain and the known peers. */
+	T_ASSERT(b->n.chain_known);
+	T_ASSERT(b->n.known_loaded);
+	sim_free(&s);
+}
+
+static void
+test_nodesim_ping_pong_with_loss(void)
+{
+	static struct sim s;
+	struct sim_node *a, *b;
+	uint64_t pings, pongs;
+	uint8_t ip[4];
+
+	sim_init(&s, 2);
+	s.loss = 0.10;
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 2, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 2, ip, 112, NULL, a);
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(&s, 20000);
+	T_ASSERT(sim_connected(b, a, 1));
+	pings = a->n.counters[IPC_NC_RX_PING] + b->n.counters[IPC_NC_RX_PING];
+	pongs = a->n.counters[IPC_NC_RX_PONG] + b->n.counters[IPC_NC_RX_PONG];
+	/* Ten minutes of liveness pings (every 10 s, §5.3) through 10% loss. */
+	sim_run(&s, 600000);
+	pings = a->n.counters[IPC_NC_RX_PING] + b->n.counters[IPC_NC_RX_PING] - pings;
+	pongs = a->n.counters[IPC_NC_RX_PONG] + b->n.counters[IPC_NC_RX_PONG] - pongs;
+	printf("# ping_pong: %" PRIu64 " pings, %" PRIu64 " pongs received in 600 s "
+	    "(%" PRIu64 " of %" PRIu64 " datagrams lost)\n", pings, pongs, s.lost, s.sent);
+	T_ASSERT(pings >= 20);
+	T_ASSERT(pongs >= 20);
+	T_ASSERT(s.lost > 0);
+	T_ASSERT(sim_connected(a, b, 1));
+	T_ASSERT(sim_connected(b, a, 1));
+	sim_free(&s);
+}
+
+/* 50 nodes bootstrap from one root peer, then each looks up every other. */
+static void
+test_nodesim_bootstrap_50(void)
+{
+	static struct sim s;
+	struct sim_node *root;
+	int i, r, min_table = 1 << 30, found = 0, done = 0, full = 0;
+	uint32_t id;
+	uint8_t ip[4];
+
+	sim_init(&s, 3);
+	s.loss = 0.01;
+	sim_ip(ip, 11, 0, 0, 1);
+	root = sim_node_add(&s, 3, ip, 112, NULL, NULL);
+	sim_node_start(root);
+	for (i = 1; i < 50; i++) {
+		sim_ip(ip, 11, 0, 1, (uint8_t)i);
+		sim_node_add(&s, 3, ip, 112, NULL, root);
+	}
+	/* One joins every 200 ms. */
+	for (i = 1; i < 50; i++) {
+		sim_node_start(s.node[i]);
+		sim_run(&s, 200);
+	}
+	sim_run(&s, 60000);
+	for (i = 0; i < 50; i++) {
+		int c = kad_table_count(s.node[i]->n.kad);
+
+		if (c < min_table)
+			min_table = c;
+		full += (int)peer_list_count(s.node[i]->n.peers) == 49;
+	}
+	/* Every node finds every other (2,450 pairs), one round a second. */
+	for (r = 1; r < 50; r++) {
+		for (i = 0; i < 50; i++)
+			T_ASSERT(kad_lookup_start(s.node[i]->n.kad, KAD_LOOKUP_NODE,
+			    s.node[(i + r) % 50]->n.id.node_id, &id) == 0);
+		sim_run(&s, 1000);
+	}
+	sim_run(&s, 30000);
+	for (i = 0; i < 50; i++) {
+		done += s.node[i]->lookups_done;
+		found += s.node[i]->lookups_found;
+	}
+	printf("# bootstrap_50: smallest routing table %d nodes, %d nodes know all 49 "
+	    "others, lookups %d/%d found; %" PRIu64 " datagrams (%" PRIu64 " lost, %"
+	    PRIu64 " reordered), %" PRIu64 " events\n", min_table, full, found, done,
+	    s.sent, s.lost, s.reordered, s.events);
+	T_ASSERT(s.reordered > 0);
+	T_ASSERT(min_table >= 10);
+	T_EQ_INT(done, 50 * 49);
+	T_EQ_INT(found, 50 * 49);
+	sim_free(&s);
+}
+
+/*
+ * R public; B and C each behind a NAT of the given types.  C, then B join
+ * through R, then B looks C up and contacts what it finds (as for ctl's
+ * find).  Returns 1 when B and C ended up connected both ways.
+ */
+struct trav_case {
+	enum sim_nat_type tb, tc;
+	int		 preserve;
+	uint64_t	 forwarded, accepted, fallback, fallback_ok, failed, filtered;
+	char		 nat_r[64], nat_b[64];	/* node_nat_state of R and B */
+};
+
+static int
+sim_traverse_run(uint64_t seed, struct trav_case *tc)
+{
+	static struct sim s;
+	struct sim_node *r, *b, *c;
+	struct sim_nat *nb, *nc;
+	uint8_t ip[4];
+	int ok;
+
+	sim_init(&s, seed);
+	sim_ip(ip, 11, 0, 0, 1);
+	r = sim_node_add(&s, seed, ip, 112, NULL, NULL);
+	nb = sim_nat_new(&s, tc->tb, tc->preserve);
+	nc = sim_nat_new(&s, tc->tc, tc->preserve);
+	sim_ip(ip, 192, 168, 1, 2);
+	b = sim_node_add(&s, seed, ip, 112, nb, r);
+	sim_ip(ip, 192, 168, 2, 2);
+	c = sim_node_add(&s, seed, ip, 112, nc, r);
+	/*
+	 * C first: B's bootstrap then names C and B contacts it directly
+	 * (no Traverse there, §6.6), which C's NAT drops unless it lets
+	 * anyone in; C never sent anything to B, so only the Traverse
+	 * can open C's side.
+	 */
+	sim_node_start(r);
+	sim_node_start(c);
+	sim_run(&s, 5000);
+	sim_node_start(b);
+	sim_run(&s, 5000);
+	b->connect_found = 1;
+	if (!sim_connected(b, r, 1) || !sim_connected(c, r, 1) ||
+	    kad_lookup_start(b->n.kad, KAD_LOOKUP_NODE, c->n.id.node_id,
+	    &(uint32_t){ 0 }) != 0) {
+		sim_free(&s);
+		return -1;
+	}
+	sim_run(&s, 15000);
+	ok = sim_connected(b, c, 1) && sim_connected(c, b, 1);
+	tc->forwarded = r->n.counters[IPC_NC_TRAVERSE_FORWARDED];
+	tc->accepted = c->n.counters[IPC_NC_TRAVERSE_ACCEPTED];
+	tc->fallback = b->n.counters[IPC_NC_TRAVERSE_FALLBACK];
+	tc->fallback_ok = b->n.counters[IPC_NC_TRAVERSE_FALLBACK_CONNECTED];
+	tc->failed = b->n.counters[IPC_NC_TRAVERSE_PUNCH_FAILED];
+	tc->filtered = s.filtered;
+	node_nat_state(&r->n, tc->nat_r, sizeof(tc->nat_r));
+	node_nat_state(&b->n, tc->nat_b, sizeof(tc->nat_b));
+	sim_free(&s);
+	return ok;
+}
+
+static void
+test_nodesim_traverse_port_restricted(void)
+{
+	struct trav_case tc;
+	int ok;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.tb = tc.tc = SIM_NAT_PORT_RESTRICTED;
+	ok = sim_traverse_run(4, &tc);
+
+	printf("# traverse port-restricted: connected=%d forwarded=%" PRIu64
+	    " accepted=%" PRIu64 " filtered=%" PRIu64 "; status R '%s', B '%s'\n", ok,
+	    tc.forwarded, tc.accepted, tc.filtered, tc.nat_r, tc.nat_b);
+	/* What `peernetctl status` shows (nat.sh checks the same on real NATs). */
+	T_EQ_STR(tc.nat_r, "public (11.0.0.1:112)");
+	T_EQ_STR(tc.nat_b, "behind NAT (192.168.1.2)");
+	T_EQ_INT(ok, 1);
+	T_ASSERT(tc.forwarded >= 1);
+	T_ASSERT(tc.accepted >= 1);
+	/* The NATs did filter: C's first direct contact towards B was dropped. */
+	T_ASSERT(tc.filtered >= 1);
+	T_EQ_U64(tc.fallback, 0);
+}
+
+static void
+test_nodesim_traverse_fallback_port_preserving(void)
+{
+	struct trav_case tc;
+	int ok;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.tb = tc.tc = SIM_NAT_PORT_RESTRICTED;
+	tc.preserve = 1;
+	ok = sim_traverse_run(5, &tc);
+
+	printf("# traverse port-preserving: connected=%d fallback=%" PRIu64
+	    " fallback_connected=%" PRIu64 " forwarded=%" PRIu64 "\n", ok, tc.fallback,
+	    tc.fallback_ok, tc.forwarded);
+	T_EQ_INT(ok, 1);
+	T_ASSERT(tc.fallback >= 1);
+	T_ASSERT(tc.fallback_ok >= 1);
+	T_ASSERT(tc.forwarded >= 1);
+}
+
+/* What each NAT pair gives: symmetric on both sides defeats hole punching. */
+static void
+test_nodesim_traverse_nat_matrix(void)
+{
+	static const struct {
+		enum sim_nat_type b, c;
+		const char *name;
+		int want;
+	} m[] = {
+		{ SIM_NAT_FULL_CONE, SIM_NAT_FULL_CONE, "full-cone/full-cone", 1 },
+		{ SIM_NAT_ADDR_RESTRICTED, SIM_NAT_ADDR_RESTRICTED, "addr/addr", 1 },
+		{ SIM_NAT_PORT_RESTRICTED, SIM_NAT_FULL_CONE, "port/full-cone", 1 },
+		{ SIM_NAT_SYMMETRIC, SIM_NAT_SYMMETRIC, "symmetric/symmetric", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		struct trav_case tc;
+		int ok;
+
+		memset(&tc, 0, sizeof(tc));
+		tc.tb = m[i].b;
+		tc.tc = m[i].c;
+		ok = sim_traverse_run(10 + i, &tc);
+		printf("# traverse %s: connected=%d forwarded=%" PRIu64 " punch_failed=%"
+		    PRIu64 " filtered=%" PRIu64 "\n", m[i].name, ok, tc.forwarded,
+		    tc.failed, tc.filtered);
+		if (ok != m[i].want)
+			T_FAIL("%s: connected %d, expected %d", m[i].name, ok, m[i].want);
+		if (!m[i].want && tc.failed == 0)
+			T_FAIL("%s: no failed punch counted", m[i].name);
+	}
+}
+
+/*
+ * 20,000 datagrams of random bytes (random lengths, from random addresses)
+ * at A, then B's packets A accepted, replayed 20 times each: all dropped
+ * and counted, and A and B still ping each other.
+ */
+static void
+test_nodesim_garbage_flood(void)
+{
+	static struct sim s;
+	static uint8_t buf[1500];
+	struct sim_node *a, *b;
+	struct peer_addr from;
+	struct sim_rng g = { 99 };
+	uint64_t pongs;
+	uint8_t ip[4];
+	int i, k;
+
+	sim_init(&s, 7);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 7, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 7, ip, 112, NULL, a);
+	sim_node_start(a);
+	sim_node_start(b);
+	s.capture = a;
+	sim_run(&s, 3000);
+	s.capture = NULL;
+	T_ASSERT(sim_connected(b, a, 1));
+	for (i = 0; i < 20000; i++) {
+		size_t len = 1 + sim_rng_next(&g) % sizeof(buf);
+
+		sim_rng_fill(&g, buf, len);
+		memset(&from, 0, sizeof(from));
+		from.family = AF_INET;
+		sim_rng_fill(&g, from.ip, 4);
+		from.port = (uint16_t)(1 + sim_rng_next(&g) % 65535);
+		a->n.packet_in(&a->n, 0, &a->n.socks[0].addr, &from, buf, len);
+		if (i % 1000 == 0)
+			sim_run(&s, 10);
+	}
+	printf("# garbage_flood: A dropped short %" PRIu64 ", protocol %" PRIu64
+	    ", decode %" PRIu64 ", peers %zu\n", a->n.counters[IPC_NC_DROP_SHORT],
+	    a->n.counters[IPC_NC_DROP_PROTOCOL], a->n.counters[IPC_NC_DROP_DECODE],
+	    peer_list_count(a->n.peers));
+	T_EQ_U64(a->n.counters[IPC_NC_DROP_SHORT] + a->n.counters[IPC_NC_DROP_PROTOCOL] +
+	    a->n.counters[IPC_NC_DROP_DECODE] + a->n.counters[IPC_NC_DROP_SELF], 20000);
+	T_EQ_INT(peer_list_count(a->n.peers), 1);
+	pongs = b->n.counters[IPC_NC_RX_PONG];
+	sim_run(&s, 60000);
+	T_ASSERT(b->n.counters[IPC_NC_RX_PONG] > pongs);
+	T_ASSERT(sim_connected(a, b, 1));
+	/* B's packets that A accepted, sent again from B's address: replays. */
+	T_ASSERT(s.ncap > 0);
+	for (k = 0; k < 20; k++)
+		for (i = 0; i < s.ncap; i++)
+			a->n.packet_in(&a->n, 0, &a->n.socks[0].addr, &s.cap_from[i],
+			    s.cap[i], s.cap_len[i]);
+	printf("# garbage_flood: %d captured packets replayed 20 times: drop_replay %"
+	    PRIu64 "\n", s.ncap, a->n.counters[IPC_NC_DROP_REPLAY]);
+	T_EQ_U64(a->n.counters[IPC_NC_DROP_REPLAY], (uint64_t)(20 * s.ncap));
+	sim_free(&s);
+}
+
+/*
+ * Reflection (docs/protocol.md §13.2): 200 first-contact Announcements,
+ * each from a new identity and asking for its own and 8 other nodes'
+ * neighbours (answers far larger than the requests), all with the
+ * source address of a victim V that never answers.  A, which knows 15
+ * peers, sends V no more bytes than V's address "sent" it.
+ */
+static void
+test_nodesim_spoofed_source_not_amplified(void)
+{
+	static struct sim s;
+	static uint8_t pkt[WIRE_PACKET_MAX + 128], payload[WIRE_PACKET_MAX];
+	struct sim_node *a;
+	struct wire_announce ann;
+	struct ident liar;
+	struct sim_rng g = { 1234 };
+	uint8_t ip[4], priv[32], keys[8 * 32];
+	uint64_t in = 0;
+	size_t plen, len;
+	int i;
+
+	sim_init(&s, 8);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 8, ip, 112, NULL, NULL);
+	sim_node_start(a);
+	for (i = 1; i <= 15; i++) {
+		sim_ip(ip, 11, 0, 3, (uint8_t)i);
+		sim_node_start(sim_node_add(&s, 8, ip, 112, NULL, a));
+		sim_run(&s, 100);
+	}
+	sim_run(&s, 10000);
+	T_ASSERT(kad_table_count(a->n.kad) >= 10);
+	memset(&s.watch, 0, sizeof(s.watch));
+	s.watch.family = AF_INET;
+	sim_ip(s.watch.ip, 11, 9, 9, 9);
+	s.watch.port = 5000;
+	for (i = 0; i < 200; i++) {
+		do
+			sim_rng_fill(&g, priv, sizeof(priv));
+		while (ident_from_priv(&liar, priv) != 0);
+		sim_rng_fill(&g, keys, sizeof(keys));
+		memset(&ann, 0, sizeof(ann));
+		ann.hdr.actions = WIRE_ACTION_FIND_SELF;
+		T_ASSERT(wire_msg_hdr_set_ua(&ann.hdr, "liar/1.0") == 0);
+		ann.find_peer = keys;
+		ann.n_find_peer = 8;
+		T_ASSERT(wire_announce_encode(payload, sizeof(payload), &plen, &ann) == 0);
+		T_ASSERT(wire_packet_encode(pkt, sizeof(pkt), &len, &liar, a->n.id.pub,
+		    WIRE_CMD_ANNOUNCEMENT, (uint32_t)sim_rng_next(&g), payload, plen) == 0);
+		in += len;
+		a->n.packet_in(&a->n, 0, &a->n.socks[0].addr, &s.watch, pkt, len);
+		sim_run(&s, 50);
+		ident_wipe(&liar);
+	}
+	sim_run(&s, 30000);
+	printf("# spoofed: V's address sent A %" PRIu64 " bytes in 200 Announcements; A "
+	    "sent V %" PRIu64 " bytes in %" PRIu64 " datagrams (held %" PRIu64
+	    ", withheld %" PRIu64 ")\n", in, s.watch_bytes, s.watch_packets,
+	    a->n.counters[IPC_NC_HELD_UNVERIFIED],
+	    a->n.counters[IPC_NC_TX_UNVERIFIED_WITHHELD]);
+	T_ASSERT(s.watch_bytes <= in);
+	T_ASSERT(s.watch_packets > 0);	/* it did answer within the budget */
+	T_ASSERT(a->n.counters[IPC_NC_HELD_UNVERIFIED] +
+	    a->n.counters[IPC_NC_TX_UNVERIFIED_WITHHELD] > 0);
+	sim_free(&s);
+}
+
+/*
+ * 20 nodes; 5 of them stop for good, and one more, X, loses the network
+ * for 5 minutes (its clock and timers go on).  The others forget the
+ * stopped nodes (invalidated after 22 s, removed 120 s later, §5.3) and
+ * still find each other; X, back online, rejoins and is found again.
+ */
+static void
+test_nodesim_churn_and_outage(void)
+{
+	static struct sim s;
+	struct sim_node *root, *x;
+	uint8_t ip[4];
+	uint32_t id;
+	int i, j, stale = 0, done, found, x_peers, nostart = 0;
+
+	sim_init(&s, 9);
+	s.loss = 0.02;
+	sim_ip(ip, 11, 0, 0, 1);
+	root = sim_node_add(&s, 9, ip, 112, NULL, NULL);
+	sim_node_start(root);
+	for (i = 1; i < 20; i++) {
+		sim_ip(ip, 11, 0, 4, (uint8_t)i);
+		sim_node_start(sim_node_add(&s, 9, ip, 112, NULL, root));
+		sim_run(&s, 200);
+	}
+	sim_run(&s, 60000);
+	x = s.node[10];
+	for (i = 15; i < 20; i++)
+		s.node[i]->online = 0;
+	x->cut = 1;
+	sim_run(&s, 300000);
+	x_peers = 0;
+	for (i = 0; i < 15; i++) {
+		if (s.node[i] == x)
+			continue;
+		for (j = 15; j < 20; j++)
+			stale += peer_find(s.node[i]->n.peers, s.node[j]->n.id.pub) != NULL;
+	}
+	x_peers = (int)peer_list_count(x->n.peers);
+	x->cut = 0;
+	sim_run(&s, 120000);
+	for (i = 0; i < 15; i++)
+		s.node[i]->lookups_done = s.node[i]->lookups_found = 0;
+	/* Each of the 15 live nodes looks up 4 others, X among the targets. */
+	for (i = 0; i < 15; i++)
+		for (j = 1; j <= 4; j++)
+			nostart += kad_lookup_start(s.node[i]->n.kad, KAD_LOOKUP_NODE,
+			    s.node[(i + j * (i == 10 ? 1 : 3)) % 15]->n.id.node_id, &id) != 0;
+	sim_run(&s, 30000);
+	done = found = 0;
+	for (i = 0; i < 15; i++) {
+		done += s.node[i]->lookups_done;
+		found += s.node[i]->lookups_found;
+	}
+	printf("# churn: stopped nodes still listed by live ones: %d; X's peers after "
+	    "the outage %d, after 2 min back %zu; lookups %d/%d found, %d not "
+	    "started\n", stale, x_peers, peer_list_count(x->n.peers), found, done,
+	    nostart);
+	T_EQ_INT(nostart, 0);
+	T_EQ_INT(stale, 0);
+	T_EQ_INT(x_peers, 0);
+	T_ASSERT(sim_connected(x, root, 1));
+	T_EQ_INT(done, 60);
+	T_EQ_INT(found, 60);
+	sim_free(&s);
+}
+
+/* Storaged's chain event on A reaches B's storaged (cache) through a push. */
+static void
+test_nodesim_chain_event_pushed(void)
+{
+	static struct sim s;
+	struct sim_node *a, *b;
+	struct peer *p;
+	uint8_t ip[4];
+
+	sim_init(&s, 6);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 6, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 6, ip, 112, NULL, a);
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(&s, 3000);
+	T_ASSERT(sim_connected(a, b, 1));
+	a->chain_height = 5;
+	a->chain_version = 2;
+	node_chain_event(&a->n, 5, 2);
+	sim_run(&s, 500);
+	T_ASSERT(a->n.counters[IPC_NC_TX_CHAIN_PUSH] >= 1);
+	T_ASSERT((p = peer_find(b->n.peers, a->n.id.pub)) != NULL);
+	T_EQ_U64(p->chain_height, 5);
+	T_EQ_U64(p->chain_version, 2);
+	T_ASSERT(b->cache_seen >= 1);
+	T_EQ_MEM(b->last_seen.owner, a->n.id.pub, 33);
+	T_EQ_U64(b->last_seen.height, 5);
+	sim_free(&s);
+}
+
+/* 12 nodes, one behind a NAT, loss and jitter: the trace hash of a run. */
+static void
+sim_determinism_run(uint64_t seed, uint8_t out[32], uint64_t *sent)
+{
+	static struct sim s;
+	struct sim_node *root;
+	uint8_t ip[4];
+	int i;
+
+	sim_init(&s, seed);
+	s.loss = 0.05;
+	s.jitter_ms = 40;
+	sim_ip(ip, 11, 0, 0, 1);
+	root = sim_node_add(&s, seed, ip, 112, NULL, NULL);
+	sim_node_start(root);
+	for (i = 1; i < 12; i++) {
+		if (i == 5) {
+			sim_ip(ip, 192, 168, 0, 5);
+			sim_node_add(&s, seed, ip, 112, sim_nat_new(&s,
+			    SIM_NAT_PORT_RESTRICTED, 0), root);
+		} else {
+			sim_ip(ip, 11, 0, 2, (uint8_t)i);
+			sim_node_add(&s, seed, ip, 112, NULL, root);
+		}
+		sim_node_start(s.node[i]);
+		sim_run(&s, 150);
+	}
+	sim_run(&s, 30000);
+	*sent = s.sent;
+	blake3_hasher_finalize(&s.trace, out, 32);
+	sim_free(&s);
+}
+
+static void
+test_nodesim_seeded_determinism(void)
+{
+	uint8_t h1[32], h2[32], h3[32];
+	uint64_t n1, n2, n3;
+	char hex[17];
+
+	sim_determinism_run(42, h1, &n1);
+	sim_determinism_run(42, h2, &n2);
+	sim_determinism_run(43, h3, &n3);
+	hex_encode(hex, h1, 8);
+	printf("# determinism: seed 42 trace %s… over %" PRIu64 " datagrams (twice), "
+	    "seed 43 over %" PRIu64 "\n", hex, n1, n3);
+	T_EQ_U64(n1, n2);
+	T_EQ_MEM(h1, h2, 32);
+	T_ASSERT(memcmp(h1, h3, 32) != 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	t_set_suite(argv[0]);
+	if (ident_crypto_init() != 0)
+		return 1;
+	/* The nodes' own lines (traverse, new peers) are for debugging only. */
+	log_setlevel(getenv("NODESIM_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+	T_RUN(test_nodesim_announce_response);
+	T_RUN(test_nodesim_ping_pong_with_loss);
+	T_RUN(test_nodesim_bootstrap_50);
+	T_RUN(test_nodesim_traverse_port_restricted);
+	T_RUN(test_nodesim_traverse_fallback_port_preserving);
+	T_RUN(test_nodesim_traverse_nat_matrix);
+	T_RUN(test_nodesim_churn_and_outage);
+	T_RUN(test_nodesim_garbage_flood);
+	T_RUN(test_nodesim_spoofed_source_not_amplified);
+	T_RUN(test_nodesim_chain_event_pushed);
+	T_RUN(test_nodesim_seeded_determinism);
+	return t_done();
+}
