@@ -78,20 +78,11 @@ api_console_banner(struct apid *api, int sock)
 static void
 api_con_status(struct apid *api, struct api_con_out *o)
 {
-	static __thread struct ipc_net_status ns;
+	struct ipc_net_status ns;
 	char err[256], hx[67];
-	uint8_t *rep;
-	size_t len;
-	int rc;
 
-	if (api_ipc_empty(api, "netd", IPC_NET_STATUS, &rep, &len, err, sizeof(err)) != 0) {
+	if (api_net_status(api, &ns, NULL, err, sizeof(err)) != 0) {
 		api_con_printf(o, "netd: %s\n", err);
-		return;
-	}
-	rc = ipc_net_status_decode(rep, len, &ns);
-	free(rep);
-	if (rc != 0) {
-		api_con_printf(o, "netd: malformed status\n");
 		return;
 	}
 	hex_encode(hx, ns.pubkey, 33);

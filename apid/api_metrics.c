@@ -79,18 +79,11 @@ api_metrics_daemons(struct api_req *r, FILE *f)
 static void
 api_metrics_netd(struct api_req *r, FILE *f)
 {
-	static __thread struct ipc_net_status ns;
+	struct ipc_net_status ns;
 	char err[256], name[128];
-	uint8_t *rep;
-	size_t len;
-	int i, ok;
+	int i;
 
-	if (api_ipc_empty(r->api, "netd", IPC_NET_STATUS, &rep, &len, err,
-	    sizeof(err)) != 0)
-		return;
-	ok = ipc_net_status_decode(rep, len, &ns) == 0;
-	free(rep);
-	if (!ok)
+	if (api_net_status(r->api, &ns, NULL, err, sizeof(err)) != 0)
 		return;
 	api_one(f, "peernet_netd_peers", "gauge", "Peers in netd's peer list.", ns.peers);
 	api_one(f, "peernet_netd_peers_active", "gauge",

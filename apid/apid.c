@@ -214,6 +214,7 @@ apid_shutdown(struct daemon *d)
 {
 	(void)d;
 	api_http_stop(&apid);
+	api_net_status_stop();
 	api_ipc_close_all();
 	free(apid.tls_cert);
 	free(apid.tls_key);

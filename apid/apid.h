@@ -259,6 +259,17 @@ int	api_reply_local_err(struct api_req *r, int rc, const char *err);
 int	api_local_copy(struct api_req *r, const uint8_t hash[32], uint64_t first,
 	    uint64_t len, int fd, int verify, uint64_t *done, char *err, size_t errlen);
 
+/*
+ * api_status.c: netd's status from a snapshot at most 100 ms old, shared
+ * by every caller (one query to netd in flight at a time).  Into *ns
+ * and/or a malloc'd copy of /status's JSON body in *json (either NULL).
+ * 0, or -1 and the reason in err.
+ */
+struct ipc_net_status;
+int	api_net_status(struct apid *api, struct ipc_net_status *ns, char **json,
+	    char *err, size_t errlen);
+void	api_net_status_stop(void);	/* the refresher thread, at shutdown */
+
 /* Route handlers. */
 int	api_test(struct api_req *r);
 int	api_status(struct api_req *r);
