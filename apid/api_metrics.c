@@ -164,7 +164,7 @@ api_storaged_gauges(struct api_req *r, FILE *f, uint16_t type,
 static void
 api_metrics_storaged(struct api_req *r, FILE *f)
 {
-	static __thread struct ipc_counters ct;
+	struct ipc_counters ct;
 	struct ipc_chain_info ci;
 	struct ipc_cache_info ca;
 	char err[256], name[128];

@@ -55,15 +55,18 @@
 #define APID_MAX_CONNS		2048
 #define APID_MAX_CONNS_PER_IP	32
 /*
- * A connection thread's stack: the deepest handlers keep a few KiB of
- * buffers (PATH_MAX paths, 1 KiB tag blobs, 256-byte errors) and call
- * jansson, GnuTLS and nng; their big structs are `static __thread`.  glibc
- * carves a thread's static TLS (~295 KiB here, mostly those structs) out of
- * the stack it is given, so 1 MiB leaves ~700 KiB of real stack.  glibc's
- * default (8 MiB, from ulimit -s) would reserve 16 GiB of address space for
+ * A connection thread's stack: the deepest handlers keep up to ~20 KiB of
+ * structs and buffers on it (decoded IPC records of a few KiB, PATH_MAX
+ * paths, 1 KiB tag blobs) and call jansson, GnuTLS and nng; anything
+ * larger (a block's records, a day list, a console line) is malloc'd for
+ * the request.  Nothing is `static __thread`: glibc carves a thread's
+ * static TLS out of its stack and zeroes it when the thread starts, so the
+ * ~295 KiB of per-thread buffers apid had made every idle keep-alive
+ * connection cost ~300 KiB (issue #17).  An idle connection now touches
+ * only the few stack pages MHD's connection loop uses (bench/apid.sh
+ * prints the RSS per idle connection).  1 MiB is address space, not
+ * memory; glibc's default (8 MiB, from ulimit -s) would reserve 16 GiB for
  * 2,048 threads.  AddressSanitizer's redzones need several times more.
- * What an idle connection costs in memory is that TLS, which glibc zeroes
- * when the thread starts: ~300 KiB each.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define APID_THREAD_STACK	(4u << 20)
