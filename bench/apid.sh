@@ -10,7 +10,8 @@
 #    distribution (--latency, 4 connections) is printed for information.
 #  - The same at 200 requests/s while 1,000 idle connections (from 250
 #    client addresses) are held open: BENCH apid_served_with_1000_idle, the
-#    share of requests answered (goal 100 %), and their p99.
+#    share of requests answered (goal 100 %), and their p99; and apid's RSS
+#    per idle connection: BENCH apid_idle_conn_rss_KiB (goal <= 32 KiB).
 #  - A local 1 GiB file through /warehouse/read against nginx serving the
 #    same bytes on loopback (nginx started here, with its own temporary
 #    configuration: one worker, sendfile on, a 4 MiB send buffer, which
@@ -103,8 +104,12 @@ out=$("$LOAD" -a $IPA -p $HPORT -u /status -r 200 -c 8 -d 5 -w 1)
 echo "# httpload /status at 200/s, 8 connections: $out"
 
 # --- 1,000 idle connections held open, others still served ------------------
+# apid's RSS before, and at most while they are held (sampled from /proc, as
+# its thread count): what an idle connection costs is the difference over
+# the connections apid still held at the end (idle_open).  Goal: at most 32
+# KiB each (it was ~300 KiB, the connection threads' static TLS; 32 KiB is
+# the memory pool MHD gives a connection by default).
 rss0=$(awk '/^VmRSS/ {print $2}' /proc/$APID_PID/status)
-# apid's memory and threads while they are held (sampled, for information).
 ( m=0 t=0; for i in $(seq 1 80); do
 	set -- $(awk '/^VmRSS/ {r=$2} /^Threads/ {t=$2} END {print r+0, t+0}' \
 	    /proc/$APID_PID/status 2>/dev/null)
@@ -117,13 +122,18 @@ out=$("$LOAD" -a $IPA -p $HPORT -b 127.0.70.3 -u /status -r 200 -c 4 -d 5 -w 1 \
 wait $RSS_PID
 echo "# httpload /status at 200/s with 1000 idle connections: $out"
 set -- $(cat "$W/rss")
-echo "# apid while they were held: RSS ${1:-?} KiB at most (${rss0:-?} KiB before), ${2:-?} threads at most"
+rss1=${1:-0}
+echo "# apid while they were held: RSS $rss1 KiB at most (${rss0:-?} KiB before), ${2:-?} threads at most"
 req=$(kv requests "$out"); ok=$(kv ok "$out"); unsent=$(kv unsent "$out")
+idle=$(kv idle_open "$out")
 tot=$((req + unsent))
 share=$(echo "if ($tot > 0) 100 * $ok / $tot else 0" | bc -l)
 printf 'BENCH apid_served_with_1000_idle %.1f %% limit=100 ratio=%.3f\n' "$share" \
     "$(echo "$share / 100" | bc -l)"
 printf '# (their p99: %s ms)\n' "$(kv p99 "$out")"
+per=$(echo "if (${idle:-0} > 0) (${rss1:-0} - ${rss0:-0}) / $idle else 0" | bc -l)
+printf 'BENCH apid_idle_conn_rss_KiB %.1f KiB limit=32 ratio=%.3f\n' "$per" \
+    "$(echo "$per / 32" | bc -l)"
 
 # --- a local 1 GiB file: apid's /warehouse/read against nginx ----------------
 head -c "$SIZE" /dev/urandom > "$W/local.bin"
