@@ -229,6 +229,18 @@ size_t	api_ws_header(uint8_t out[API_WS_HDR_MAX], int opcode, uint64_t len);
 void	api_ipc_close_all(void);	/* the kept connections, at shutdown */
 int	api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
 	    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen);
+/* The same with its own reply timeout (a stream's read waits for the network). */
+int	api_ipc_timed(struct apid *api, const char *daemon, const void *req, size_t len,
+	    int timeout_ms, uint8_t **rep, size_t *replen, int *refused, char *err,
+	    size_t errlen);
+/*
+ * A request to netd about node (IPC_GET, IPC_STREAM_OPEN): when netd
+ * answers that the node is not connected, it is looked up once (IPC_FIND)
+ * and the request sent again; api_ipc's result.
+ */
+int	api_ipc_node(struct apid *api, const void *req, size_t len, const uint8_t node[32],
+	    int timeout_ms, uint8_t **rep, size_t *replen, int *refused, char *err,
+	    size_t errlen);
 int	api_ipc_empty(struct apid *api, const char *daemon, uint16_t type,
 	    uint8_t **rep, size_t *replen, char *err, size_t errlen);
 /* A 502 (daemon unreachable) or 500 (refused) reply for a failed call. */
@@ -289,6 +301,9 @@ int	api_search_result(struct api_req *r);
 int	api_search_terminate(struct api_req *r);
 int	api_warehouse_read(struct api_req *r);
 int	api_file_read(struct api_req *r);
+/* api_file.c: 1 and the size when storaged has the file, 0 when not, -1 and err. */
+int	api_wh_size(struct apid *api, const uint8_t hash[32], uint64_t *size, char *err,
+	    size_t errlen);
 /* api_file.c: file bytes of an IPC reply into MHD's buffer (frees rep). */
 ssize_t	api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
 	    const uint32_t *id, uint64_t offset, uint32_t max, char *buf);
