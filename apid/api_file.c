@@ -83,6 +83,16 @@ api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
 	return n;
 }
 
+uint32_t
+api_read_size(uint64_t pos, uint64_t len, size_t max, uint32_t cap)
+{
+	if (pos >= len)
+		return 0;
+	if (max > cap)
+		max = cap;
+	return (uint32_t)(max < len - pos ? max : len - pos);
+}
+
 /* MHD asks for the next bytes at pos (relative to the response). */
 static ssize_t
 api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -95,13 +105,10 @@ api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	int refused;
 	long n;
 
-	if (pos >= s->len)
+	if ((rd.len = api_read_size(pos, s->len, max, APID_CHUNK)) == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	memcpy(rd.hash, s->hash, 32);
 	rd.offset = s->first + pos;
-	rd.len = (uint32_t)(max < APID_CHUNK ? max : APID_CHUNK);
-	if (rd.len > s->len - pos)
-		rd.len = (uint32_t)(s->len - pos);
 	n = ipc_read_encode(req, sizeof(req), IPC_CAT, &rd);
 	if (api_ipc(s->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
 	    sizeof(err)) != 0)

@@ -216,6 +216,9 @@ api_metrics_apid(struct api_req *r, FILE *f)
 	api_one(f, "peernet_apid_streamed_bytes_total", "counter",
 	    "File bytes sent by /file/read, /file/view and /warehouse/read.",
 	    atomic_load(&s->bytes_streamed));
+	api_one(f, "peernet_apid_status_queries_total", "counter",
+	    "Queries of netd's status for the snapshot /status is served from.",
+	    atomic_load(&s->status_queries));
 }
 
 int

@@ -369,6 +369,23 @@ api_view_match(const struct api_view *v, const struct ipc_file *f)
 	return 1;
 }
 
+/* searchd refused a fetch because it does not know the job (or no more). */
+static int
+api_job_unknown(int refused, const char *err)
+{
+	return refused && strstr(err, "unknown search job") != NULL;
+}
+
+/* A failed fetch of results: status 2 for an unknown job (as the reference), else 502. */
+static int
+api_reply_fetch_err(struct api_req *r, int refused, const char *err)
+{
+	if (api_job_unknown(refused, err))
+		return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}", "status", 2,
+		    "files", "statistic"));
+	return api_reply_ipc_err(r, "searchd", err);
+}
+
 /* /search/result of a job with a view: the reply, or an error reply. */
 static int
 api_view_result(struct api_req *r, const uint8_t id[16], const struct api_view *v,
@@ -398,10 +415,7 @@ api_view_result(struct api_req *r, const uint8_t id[16], const struct api_view *
 				free(hits[i].name);
 			}
 			free(hits);
-			if (refused && strstr(err, "unknown search job") != NULL)
-				return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}",
-				    "status", 2, "files", "statistic"));
-			return api_reply_ipc_err(r, "searchd", err);
+			return api_reply_fetch_err(r, refused, err);
 		}
 		if (ipc_search_page_decode(rep, len, &pg) != 0) {
 			free(rep);
@@ -492,10 +506,7 @@ api_search_result(struct api_req *r)
 		if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused,
 		    err, sizeof(err)) != 0) {
 			json_decref(files);
-			if (refused && strstr(err, "unknown search job") != NULL)
-				return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}",
-				    "status", 2, "files", "statistic"));
-			return api_reply_ipc_err(r, "searchd", err);
+			return api_reply_fetch_err(r, refused, err);
 		}
 		if (ipc_search_page_decode(rep, len, &pg) != 0) {
 			free(rep);
@@ -617,7 +628,7 @@ api_search_stats(struct api_req *r, const uint8_t id[16], int *terminated,
 		n = ipc_search_fetch_encode(req, sizeof(req), &f);
 		if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
 		    errlen) != 0) {
-			*unknown = refused && strstr(err, "unknown search job") != NULL;
+			*unknown = api_job_unknown(refused, err);
 			free(days);
 			return NULL;
 		}

@@ -115,6 +115,7 @@ api_snap_fetch(struct apid *api)
 	size_t len;
 	int ok = 0;
 
+	atomic_fetch_add(&api->st.status_queries, 1);
 	if ((ns = malloc(sizeof(*ns))) == NULL)
 		snprintf(err, sizeof(err), "out of memory");
 	else if (api_ipc_empty(api, "netd", IPC_NET_STATUS, &rep, &len, err,

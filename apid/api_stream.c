@@ -65,15 +65,12 @@ api_st_read(void *cls, uint64_t pos, char *buf, size_t max)
 	int refused;
 	long n;
 
-	if (pos >= s->len)
-		return MHD_CONTENT_READER_END_OF_STREAM;
 	memset(&q, 0, sizeof(q));
+	if ((q.max = api_read_size(pos, s->len, max, IPC_STREAM_READ_MAX)) == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	q.number = s->number;
 	q.offset = s->first + pos;
 	q.end = s->first + s->len;
-	q.max = (uint32_t)(max < IPC_STREAM_READ_MAX ? max : IPC_STREAM_READ_MAX);
-	if (q.max > s->len - pos)
-		q.max = (uint32_t)(s->len - pos);
 	n = ipc_stream_read_encode(req, sizeof(req), &q);
 	if (n < 0 || api_ipc_timed(s->api, "netd", req, (size_t)n, s->timeout_ms, &rep,
 	    &len, &refused, err, sizeof(err)) != 0) {

@@ -103,6 +103,7 @@ struct apid_stats {
 	atomic_ullong	bad_requests;
 	atomic_ullong	ipc_failures;
 	atomic_ullong	bytes_streamed;
+	atomic_ullong	status_queries;	/* netd status snapshots fetched */
 };
 
 struct apid {
@@ -304,6 +305,11 @@ int	api_file_read(struct api_req *r);
 /* api_file.c: 1 and the size when storaged has the file, 0 when not, -1 and err. */
 int	api_wh_size(struct apid *api, const uint8_t hash[32], uint64_t *size, char *err,
 	    size_t errlen);
+/*
+ * api_file.c: how many bytes an MHD reader callback asks of the daemon at pos
+ * of a response of len bytes (at most max, at most cap); 0 at the end.
+ */
+uint32_t api_read_size(uint64_t pos, uint64_t len, size_t max, uint32_t cap);
 /* api_file.c: file bytes of an IPC reply into MHD's buffer (frees rep). */
 ssize_t	api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
 	    const uint32_t *id, uint64_t offset, uint32_t max, char *buf);

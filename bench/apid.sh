@@ -62,6 +62,33 @@ for i in $(seq 1 100); do curl -sf "$U/test" >/dev/null && break; sleep 0.1; don
 curl -sf "$U/test" >/dev/null || { echo "# apid: did not start: $(tail -3 "$W/apid.log")"; exit 1; }
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
+# nginx_start DIR CONNS SERVER HTTP [LISTEN]: nginx in the foreground on
+# $IPA:$NPORT (one worker, CONNS connections, its files in DIR), SERVER and
+# HTTP added to its server and http blocks, LISTEN to its listen directive.
+nginx_start() {
+	mkdir -p "$1"
+	cat > "$1/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $1/error.log;
+pid $1/nginx.pid;
+events { worker_connections $2; }
+http {
+	access_log off;
+	$4
+	client_body_temp_path $1/body;
+	proxy_temp_path $1/proxy;
+	fastcgi_temp_path $1/fastcgi;
+	uwsgi_temp_path $1/uwsgi;
+	scgi_temp_path $1/scgi;
+	server { listen $IPA:$NPORT${5:-}; $3 }
+}
+EOF
+	nginx -p "$1" -c "$1/nginx.conf" 2>"$1/start.log" &
+	NGINX_PID=$!
+}
+
 # --- GET /status at 2,000 requests/s ----------------------------------------
 out=$("$LOAD" -a $IPA -p $HPORT -u /status -r 2000 -c 32 -d 10 -w 2)
 echo "# httpload /status at 2000/s, 32 connections: $out"
@@ -69,26 +96,7 @@ p99=$(kv p99 "$out")
 if command -v nginx >/dev/null; then
 	# What this machine allows right now: nginx answering a small file, same load.
 	mkdir -p "$W/ng0"; echo '{"status":0}' > "$W/ng0/s.json"
-	cat > "$W/ng0/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $W/ng0/error.log;
-pid $W/ng0/nginx.pid;
-events { worker_connections 256; }
-http {
-	access_log off;
-	keepalive_requests 100000;
-	client_body_temp_path $W/ng0/body;
-	proxy_temp_path $W/ng0/proxy;
-	fastcgi_temp_path $W/ng0/fastcgi;
-	uwsgi_temp_path $W/ng0/uwsgi;
-	scgi_temp_path $W/ng0/scgi;
-	server { listen $IPA:$NPORT; root $W/ng0; }
-}
-EOF
-	nginx -p "$W/ng0" -c "$W/ng0/nginx.conf" 2>/dev/null &
-	NGINX_PID=$!
+	nginx_start "$W/ng0" 256 "root $W/ng0;" "keepalive_requests 100000;"
 	for i in $(seq 1 50); do curl -sf -o /dev/null "http://$IPA:$NPORT/s.json" && break; sleep 0.1; done
 	out0=$("$LOAD" -a $IPA -p $NPORT -u /s.json -r 2000 -c 32 -d 10 -w 2)
 	echo "# for comparison, nginx serving a small file at 2000/s: $out0"
@@ -140,29 +148,8 @@ head -c "$SIZE" /dev/urandom > "$W/local.bin"
 HL=$("$CTL" -d "$A" add --json "$W/local.bin" | jq -r '.added[0].hash')
 [ -n "$HL" ] && [ "$HL" != null ] || { echo "# apid: add failed"; exit 1; }
 if command -v nginx >/dev/null; then
-	mkdir -p "$W/ng"
-	cat > "$W/ng/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $W/ng/error.log;
-pid $W/ng/nginx.pid;
-events { worker_connections 64; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	client_body_temp_path $W/ng/body;
-	proxy_temp_path $W/ng/proxy;
-	fastcgi_temp_path $W/ng/fastcgi;
-	uwsgi_temp_path $W/ng/uwsgi;
-	scgi_temp_path $W/ng/scgi;
-	default_type application/octet-stream;
-	server { listen $IPA:$NPORT sndbuf=4m; root $W; }
-}
-EOF
-	nginx -p "$W/ng" -c "$W/ng/nginx.conf" 2>"$W/ng/start.log" &
-	NGINX_PID=$!
+	nginx_start "$W/ng" 64 "root $W;" "sendfile on; tcp_nopush on;
+	default_type application/octet-stream;" " sndbuf=4m"
 	for i in $(seq 1 50); do curl -sf -o /dev/null -r 0-0 "http://$IPA:$NPORT/local.bin" && break; sleep 0.1; done
 fi
 rate() { curl -s -o /dev/null -w '%{speed_download} %{size_download}' "$1"; }
