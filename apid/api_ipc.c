@@ -16,7 +16,10 @@
  * half-finished request; the next call dials again, which also gives the
  * clear "not running" answer at once when the daemon is down.  Dialing
  * after the sandbox is what apid always did (connect() on a unix socket in
- * the run dir, which Landlock and the seccomp allowlist keep).
+ * the run dir, which Landlock and the seccomp allowlist keep).  The
+ * exchange itself (dial, send, one aio wait that the pipe-removed callback
+ * cancels) is ipc_call's in common/ipc.c, which makes one call at a time per
+ * process on a fresh socket; common/ipc.c has no kept-connection form of it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
