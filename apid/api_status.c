@@ -165,15 +165,14 @@ api_snap_main(void *arg)
 
 /*
  * Under the lock: a query is asked of the refresher (started on first use,
- * so that it inherits the sandbox); 0, or -1 when there is none and the
- * caller must query itself.
+ * so that it inherits the sandbox); 0, or -1 when there is none (it could
+ * not be started, or apid stops): nothing is in flight then.
  */
 static int
 api_snap_ask(struct apid *api)
 {
 	sigset_t all, old;
 
-	api_snap.inflight = 1;
 	if (!api_snap.started && !api_snap.stop) {
 		api_snap.api = api;
 		/* Signals stay the loop's (as for MHD's threads). */
@@ -185,6 +184,7 @@ api_snap_ask(struct apid *api)
 	}
 	if (!api_snap.started)
 		return -1;
+	api_snap.inflight = 1;
 	api_snap.want = 1;
 	pthread_cond_signal(&api_snap.kick);
 	return 0;
@@ -228,6 +228,8 @@ api_net_status(struct apid *api, struct ipc_net_status *ns, char **json,
 		}
 		gen = api_snap.gen;
 		if (!api_snap.inflight && api_snap_ask(api) != 0) {
+			/* No refresher: this request is the one in flight. */
+			api_snap.inflight = 1;
 			pthread_mutex_unlock(&api_snap.lock);
 			api_snap_fetch(api);
 			pthread_mutex_lock(&api_snap.lock);

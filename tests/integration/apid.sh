@@ -738,6 +738,24 @@ search_over() { c "/search/result?id=$GID&limit=10" >/dev/null; jq -e '.status =
 wait_for 10 search_over && jq -e '.files == []' "$W/body" >/dev/null && t_pass account_delete_files_leave_the_index ||
 	t_fail account_delete_files_leave_the_index "$(head -c 300 "$W/body")"
 
+# --- netd stopped (SIGSTOP): /status waits for one query, shared by every request --------------
+# Once the snapshot is over 100 ms old, 8 requests at once wait for the same query, which gets no
+# reply within ipc_timeout_ms: all 8 answer 502, and netd was asked once (twice if a refresh was
+# already on its way), not 8 times.  Then netd goes on and /status answers again.
+NP=$("$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid')
+q0=$(squeries)
+kill -STOP "$NP"; sleep 0.3
+n=$(seq 8 | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "x-api-key: $KEY" "$U/status" |
+    grep -c '^502$')
+kill -CONT "$NP"
+q1=$(squeries)
+# q1's own /metrics asks again (the last query failed): at most 1 + 1 + that one.
+[ "$n" = 8 ] && [ -n "$q0" ] && [ -n "$q1" ] && [ $((q1 - q0)) -le 3 ] &&
+	t_pass status_single_flight_when_netd_hangs ||
+	t_fail status_single_flight_when_netd_hangs "$n of 8 answered 502; $((q1 - q0)) netd status queries"
+c /status >/dev/null
+jqt status_again_after_netd_continues '.status == 0'
+
 # --- /shutdown: the node stops ------------------------------------------------------------------
 c "/shutdown?action=0" >/dev/null
 jqt shutdown_answers_status_0 '.status == 0'
