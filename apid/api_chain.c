@@ -190,7 +190,7 @@ api_chain_header(struct api_req *r)
 int
 api_chain_file_list(struct api_req *r)
 {
-	static __thread struct ipc_file f;
+	struct ipc_file f;
 	struct ipc_file_list fl;
 	struct ipc_range rg;
 	const char *q = api_query(r, "fileFormat");
@@ -660,7 +660,7 @@ static const struct api_jfield api_records_spec[] = {
 int
 api_chain_append(struct api_req *r)
 {
-	static __thread struct ipc_append q;
+	struct ipc_append *q;	/* 24 KiB: the heap, not the stack */
 	uint8_t *req, *data, *rep;
 	char err[256];
 	json_t *b, *rec, *t;
@@ -677,12 +677,17 @@ api_chain_append(struct api_req *r)
 		return api_reply_error(r, 400, "bad_json", "records: 1..%d records",
 		    IPC_APPEND_MAX);
 	}
-	if ((data = malloc(APID_BODY_MAX)) == NULL || (req = malloc(IPC_MSG_MAX)) == NULL) {
+	q = malloc(sizeof(*q));
+	data = malloc(APID_BODY_MAX);
+	req = malloc(IPC_MSG_MAX);
+	if (q == NULL || data == NULL || req == NULL) {
+		free(req);
 		free(data);
+		free(q);
 		json_decref(b);
 		return api_reply_error(r, 500, "internal", "out of memory");
 	}
-	q.count = 0;
+	q->count = 0;
 	json_array_foreach(json_object_get(b, "records"), i, rec) {
 		t = json_object_get(rec, "type");
 		d = json_string_value(json_object_get(rec, "data"));
@@ -693,19 +698,21 @@ api_chain_append(struct api_req *r)
 		    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)) {
 			free(req);
 			free(data);
+			free(q);
 			json_decref(b);
 			return api_reply_error(r, 400, "bad_json", "records[%zu]: type "
 			    "0..255 and data in base64", i);
 		}
-		q.recs[q.count].type = (uint8_t)json_integer_value(t);
-		q.recs[q.count].data = data + used;
-		q.recs[q.count].len = (uint32_t)len;
-		q.count++;
+		q->recs[q->count].type = (uint8_t)json_integer_value(t);
+		q->recs[q->count].data = data + used;
+		q->recs[q->count].len = (uint32_t)len;
+		q->count++;
 		used += len;
 	}
 	json_decref(b);
-	n = ipc_append_encode(req, IPC_MSG_MAX, &q);
+	n = ipc_append_encode(req, IPC_MSG_MAX, q);
 	free(data);
+	free(q);
 	if (n < 0) {
 		free(req);
 		return api_reply_error(r, 413, "too_large", "records too large");

@@ -78,20 +78,11 @@ api_console_banner(struct apid *api, int sock)
 static void
 api_con_status(struct apid *api, struct api_con_out *o)
 {
-	static __thread struct ipc_net_status ns;
+	struct ipc_net_status ns;
 	char err[256], hx[67];
-	uint8_t *rep;
-	size_t len;
-	int rc;
 
-	if (api_ipc_empty(api, "netd", IPC_NET_STATUS, &rep, &len, err, sizeof(err)) != 0) {
+	if (api_net_status(api, &ns, NULL, err, sizeof(err)) != 0) {
 		api_con_printf(o, "netd: %s\n", err);
-		return;
-	}
-	rc = ipc_net_status_decode(rep, len, &ns);
-	free(rep);
-	if (rc != 0) {
-		api_con_printf(o, "netd: malformed status\n");
 		return;
 	}
 	hex_encode(hx, ns.pubkey, 33);
@@ -182,8 +173,8 @@ api_con_transfers(struct apid *api, struct api_con_out *o)
 static void
 api_con_search(struct apid *api, struct api_con_out *o, const char *term)
 {
-	static __thread struct ipc_search_req q;
-	static __thread struct ipc_search_hit h;
+	struct ipc_search_req q;
+	struct ipc_search_hit h;
 	struct ipc_search_id sid;
 	struct ipc_search_fetch f;
 	struct ipc_search_page pg;
@@ -255,54 +246,61 @@ int
 api_console_line(struct apid *api, struct api_console *c, int sock,
     const char *text, size_t len)
 {
-	static __thread struct api_con_out o;
-	static __thread char line[API_WS_PAYLOAD_MAX + 1];
+	/* 128 KiB: the heap, while a line is handled (not every connection's). */
+	struct {
+		struct api_con_out	o;
+		char			line[API_WS_PAYLOAD_MAX + 1];
+	} *w;
 	uint8_t sum[32];
 	char hx[65], *l, *p;
-	int pending = c->pending;
+	int pending = c->pending, rc = 0;
+
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return -1;
 
 	c->lines++;
-	o.len = 0;
-	o.buf[0] = '\0';
+	w->o.len = 0;
+	w->o.buf[0] = '\0';
 	/* A line: the text up to the first newline (clients send one per message). */
 	if (len > API_WS_PAYLOAD_MAX)
 		len = API_WS_PAYLOAD_MAX;
-	memcpy(line, text, len);
-	line[len] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	l = api_con_trim(line);
+	memcpy(w->line, text, len);
+	w->line[len] = '\0';
+	w->line[strcspn(w->line, "\r\n")] = '\0';
+	l = api_con_trim(w->line);
 	c->pending = CON_NONE;
 	if (pending == CON_SEARCH) {
-		api_con_search(api, &o, l);
+		api_con_search(api, &w->o, l);
 	} else if (pending == CON_HASH) {
 		blake3_hash(l, strlen(l), sum);
 		hex_encode(hx, sum, 32);
-		api_con_printf(&o, "blake3 hash: %s\n", hx);
+		api_con_printf(&w->o, "blake3 hash: %s\n", hx);
 	} else {
 		for (p = l; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
 		if (strcmp(l, "help") == 0 || strcmp(l, "?") == 0)
-			api_con_printf(&o, "%s", api_con_help);
+			api_con_printf(&w->o, "%s", api_con_help);
 		else if (strcmp(l, "status") == 0)
-			api_con_status(api, &o);
+			api_con_status(api, &w->o);
 		else if (strcmp(l, "peer list") == 0)
-			api_con_peers(api, &o);
+			api_con_peers(api, &w->o);
 		else if (strcmp(l, "transfer list") == 0)
-			api_con_transfers(api, &o);
+			api_con_transfers(api, &w->o);
 		else if (strcmp(l, "search file") == 0) {
-			api_con_printf(&o, "Enter search term:\n");
+			api_con_printf(&w->o, "Enter search term:\n");
 			c->pending = CON_SEARCH;
 		} else if (strcmp(l, "hash") == 0) {
-			api_con_printf(&o, "Enter text to hash:\n");
+			api_con_printf(&w->o, "Enter text to hash:\n");
 			c->pending = CON_HASH;
 		} else if (strcmp(l, "exit") == 0) {
 			(void)api_ws_text(sock, "Bye.\n");
 			(void)api_ws_bye(sock);
-			return -1;
+			rc = -1;
 		} else if (*l != '\0')
-			api_con_printf(&o, "Unknown command.\n");
+			api_con_printf(&w->o, "Unknown command.\n");
 	}
-	if (o.len == 0)
-		return 0;
-	return api_ws_text(sock, o.buf);
+	if (rc == 0 && w->o.len > 0)
+		rc = api_ws_text(sock, w->o.buf);
+	free(w);
+	return rc;
 }

@@ -26,7 +26,6 @@
 
 #define APID_DOWNLOADS		64
 #define APID_DL_KEEP_S		3600	/* finished downloads are forgotten after */
-#define APID_FIND_MS		3000	/* DHT lookup of a node not connected */
 
 /* The reference's codes (webapi/Download.go). */
 enum { DL_API_OK = 0, DL_API_NOT_FOUND = 1, DL_API_FILE_INVALID = 2,
@@ -135,63 +134,25 @@ api_dl_export(struct api_req *r, struct api_dl *d)
 	api_dl_end(d, DL_FINISHED, NULL);
 }
 
-/* 1 and the size when the warehouse has the file, 0 when not, -1 on error. */
-static int
-api_dl_local(struct api_req *r, const uint8_t hash[32], uint64_t *size)
-{
-	struct ipc_xstat_req q;
-	struct ipc_xstat_rep x;
-	uint8_t req[128], *rep;
-	char err[256];
-	size_t len;
-	int refused, rc;
-	long n;
-
-	memset(&q, 0, sizeof(q));
-	memcpy(q.hash, hash, 32);
-	n = ipc_xstat_req_encode(req, sizeof(req), &q);
-	if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
-	    sizeof(err)) != 0)
-		return -1;
-	rc = ipc_xstat_rep_decode(rep, len, &x);
-	free(rep);
-	if (rc != 0)
-		return -1;
-	*size = x.size;
-	return x.present ? 1 : 0;
-}
-
-/* IPC_GET; a node not connected is looked up once (IPC_FIND) and asked again. */
+/* IPC_GET (api_ipc_node: a node not connected is looked up once). */
 static int
 api_dl_get(struct api_req *r, struct api_dl *d, char *err, size_t errlen)
 {
 	struct ipc_get_req g;
-	struct ipc_find_req f;
 	uint8_t req[128], *rep;
 	size_t len;
-	int refused, tries, rc;
+	int refused, rc;
 	long n;
 
-	for (tries = 0; tries < 2; tries++) {
-		memcpy(g.hash, d->hash, 32);
-		memcpy(g.node_id, d->node, 32);
-		n = ipc_get_req_encode(req, sizeof(req), &g);
-		if (api_ipc(r->api, "netd", req, (size_t)n, &rep, &len, &refused, err,
-		    errlen) == 0) {
-			rc = ipc_u32_decode(rep, len, IPC_GET, &d->number);
-			free(rep);
-			return rc == 0 ? 0 : -1;
-		}
-		if (!refused || strstr(err, "not connected") == NULL || tries > 0)
-			return -1;
-		memcpy(f.key, d->node, 32);
-		f.timeout_ms = APID_FIND_MS;
-		n = ipc_find_req_encode(req, sizeof(req), &f);
-		if (api_ipc(r->api, "netd", req, (size_t)n, &rep, &len, &refused, err,
-		    errlen) == 0)
-			free(rep);
-	}
-	return -1;
+	memcpy(g.hash, d->hash, 32);
+	memcpy(g.node_id, d->node, 32);
+	n = ipc_get_req_encode(req, sizeof(req), &g);
+	if (api_ipc_node(r->api, req, (size_t)n, d->node,
+	    (int)r->api->conf->ipc_timeout_ms, &rep, &len, &refused, err, errlen) != 0)
+		return -1;
+	rc = ipc_u32_decode(rep, len, IPC_GET, &d->number);
+	free(rep);
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -237,7 +198,7 @@ api_download_start(struct api_req *r)
 	memcpy(d->hash, hash, 32);
 	memcpy(d->node, node, 32);
 	/* Our own node (or a file we hold already): straight from the warehouse. */
-	local = api_dl_local(r, hash, &size);
+	local = api_wh_size(r->api, hash, &size, err, sizeof(err));
 	if (local == 1) {
 		d->size = size;
 		api_dl_export(r, d);

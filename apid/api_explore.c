@@ -76,7 +76,7 @@ api_recent(struct api_req *r, const uint8_t *node, uint8_t (*owners)[33],
     size_t nowners, int64_t type, int64_t offset, int64_t limit, size_t *seen,
     char *err, size_t errlen)
 {
-	static __thread struct ipc_file f;
+	struct ipc_file f;
 	struct ipc_files_req q;
 	struct ipc_files_page pg;
 	struct ipc_file *best = NULL;
@@ -243,7 +243,7 @@ api_chain_view(struct api_req *r)
 int
 api_merge_directory(struct api_req *r)
 {
-	static __thread struct ipc_sharers sh;
+	struct ipc_sharers sh;
 	struct ipc_sharers_req q;
 	uint8_t req[64], *rep, (*owners)[33];
 	char err[256];

@@ -32,10 +32,9 @@ struct api_stream {
 	uint64_t	 len;
 };
 
-/* 1 and the size when storaged has the file, 0 when not, -1 and err on failure. */
-static int
-api_file_size(struct api_req *r, const uint8_t hash[32], uint64_t *size,
-    char *err, size_t errlen)
+int
+api_wh_size(struct apid *api, const uint8_t hash[32], uint64_t *size, char *err,
+    size_t errlen)
 {
 	struct ipc_xstat_req q;
 	struct ipc_xstat_rep x;
@@ -47,7 +46,7 @@ api_file_size(struct api_req *r, const uint8_t hash[32], uint64_t *size,
 	memset(&q, 0, sizeof(q));
 	memcpy(q.hash, hash, 32);
 	n = ipc_xstat_req_encode(req, sizeof(req), &q);
-	if (api_ipc(r->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
+	if (api_ipc(api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
 	    errlen) != 0)
 		return -1;
 	rc = ipc_xstat_rep_decode(rep, len, &x);
@@ -84,6 +83,16 @@ api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
 	return n;
 }
 
+uint32_t
+api_read_size(uint64_t pos, uint64_t len, size_t max, uint32_t cap)
+{
+	if (pos >= len)
+		return 0;
+	if (max > cap)
+		max = cap;
+	return (uint32_t)(max < len - pos ? max : len - pos);
+}
+
 /* MHD asks for the next bytes at pos (relative to the response). */
 static ssize_t
 api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -96,13 +105,10 @@ api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	int refused;
 	long n;
 
-	if (pos >= s->len)
+	if ((rd.len = api_read_size(pos, s->len, max, APID_CHUNK)) == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	memcpy(rd.hash, s->hash, 32);
 	rd.offset = s->first + pos;
-	rd.len = (uint32_t)(max < APID_CHUNK ? max : APID_CHUNK);
-	if (rd.len > s->len - pos)
-		rd.len = (uint32_t)(s->len - pos);
 	n = ipc_read_encode(req, sizeof(req), IPC_CAT, &rd);
 	if (api_ipc(s->api, "storaged", req, (size_t)n, &rep, &len, &refused, err,
 	    sizeof(err)) != 0)
@@ -295,7 +301,7 @@ api_warehouse_read(struct api_req *r)
 
 	if (api_parse_hex(api_query(r, "hash"), hash, 32) != 0)
 		return api_reply_error(r, 400, "bad_hash", "hash must be 64 hex digits");
-	if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
+	if ((rc = api_wh_size(r->api, hash, &size, err, sizeof(err))) < 0)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (rc == 0)
 		return api_reply_error(r, 404, "not_found", "not in the warehouse");
@@ -341,7 +347,7 @@ api_file_common(struct api_req *r, int view)
 	}
 	/* nocache: the reference skips the warehouse; a local copy is served here. */
 	(void)nocache;
-	if ((rc = api_file_size(r, hash, &size, err, sizeof(err))) < 0)
+	if ((rc = api_wh_size(r->api, hash, &size, err, sizeof(err))) < 0)
 		return api_reply_ipc_err(r, "storaged", err);
 	if (rc == 0 && !have_node)
 		return api_reply_error(r, 404, "not_found",

@@ -16,7 +16,10 @@
  * half-finished request; the next call dials again, which also gives the
  * clear "not running" answer at once when the daemon is down.  Dialing
  * after the sandbox is what apid always did (connect() on a unix socket in
- * the run dir, which Landlock and the seccomp allowlist keep).
+ * the run dir, which Landlock and the seccomp allowlist keep).  The
+ * exchange itself (dial, send, one aio wait that the pipe-removed callback
+ * cancels) is ipc_call's in common/ipc.c, which makes one call at a time per
+ * process on a fresh socket; common/ipc.c has no kept-connection form of it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +37,7 @@
 
 #define API_IPC_DAEMONS		8	/* distinct daemon names (netd, storaged, searchd) */
 #define API_IPC_KEEP		32	/* idle connections kept per daemon */
+#define API_FIND_MS		3000	/* DHT lookup of a node not connected */
 
 /* One connected req0 socket, used by one call at a time. */
 struct api_conn {
@@ -254,8 +258,9 @@ fail:
 }
 
 int
-api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
-    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen)
+api_ipc_timed(struct apid *api, const char *daemon, const void *req, size_t len,
+    int timeout_ms, uint8_t **rep, size_t *replen, int *refused, char *err,
+    size_t errlen)
 {
 	char path[PATH_MAX], why[IPC_STR_MAX + 1];
 	struct ipc_hdr h, qh;
@@ -269,8 +274,7 @@ api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
 		snprintf(err, errlen, "%s: bad request or path", daemon);
 		return -1;
 	}
-	rc = api_call(daemon, path, req, len, rep, replen,
-	    (int)api->conf->ipc_timeout_ms, err, errlen);
+	rc = api_call(daemon, path, req, len, rep, replen, timeout_ms, err, errlen);
 	if (rc != 0) {
 		atomic_fetch_add(&api->st.ipc_failures, 1);
 		return -1;
@@ -292,6 +296,46 @@ bad:
 	free(*rep);
 	*rep = NULL;
 	return -1;
+}
+
+int
+api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
+    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen)
+{
+	return api_ipc_timed(api, daemon, req, len, (int)api->conf->ipc_timeout_ms,
+	    rep, replen, refused, err, errlen);
+}
+
+/*
+ * netd answers a request about a node it has no connection to with "not
+ * connected": the node is looked up in the DHT once (IPC_FIND, which also
+ * contacts it) and the request asked again.
+ */
+int
+api_ipc_node(struct apid *api, const void *req, size_t len, const uint8_t node[32],
+    int timeout_ms, uint8_t **rep, size_t *replen, int *refused, char *err,
+    size_t errlen)
+{
+	struct ipc_find_req f;
+	uint8_t freq[128], *frep;
+	size_t flen;
+	int frefused;
+	long n;
+
+	if (api_ipc_timed(api, "netd", req, len, timeout_ms, rep, replen, refused,
+	    err, errlen) == 0)
+		return 0;
+	if (!*refused || strstr(err, "not connected") == NULL)
+		return -1;
+	memset(&f, 0, sizeof(f));
+	memcpy(f.key, node, 32);
+	f.timeout_ms = API_FIND_MS;
+	n = ipc_find_req_encode(freq, sizeof(freq), &f);
+	if (api_ipc(api, "netd", freq, (size_t)n, &frep, &flen, &frefused, err,
+	    errlen) == 0)
+		free(frep);
+	return api_ipc_timed(api, "netd", req, len, timeout_ms, rep, replen, refused,
+	    err, errlen);
 }
 
 int

@@ -109,7 +109,7 @@ int
 api_local_copy(struct api_req *r, const uint8_t hash[32], uint64_t first,
     uint64_t len, int fd, int verify, uint64_t *done, char *err, size_t errlen)
 {
-	static __thread blake3_hasher h;
+	blake3_hasher h;
 	struct ipc_read rd;
 	struct ipc_data data;
 	uint8_t req[128], *rep, sum[32];

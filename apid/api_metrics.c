@@ -79,18 +79,11 @@ api_metrics_daemons(struct api_req *r, FILE *f)
 static void
 api_metrics_netd(struct api_req *r, FILE *f)
 {
-	static __thread struct ipc_net_status ns;
+	struct ipc_net_status ns;
 	char err[256], name[128];
-	uint8_t *rep;
-	size_t len;
-	int i, ok;
+	int i;
 
-	if (api_ipc_empty(r->api, "netd", IPC_NET_STATUS, &rep, &len, err,
-	    sizeof(err)) != 0)
-		return;
-	ok = ipc_net_status_decode(rep, len, &ns) == 0;
-	free(rep);
-	if (!ok)
+	if (api_net_status(r->api, &ns, NULL, err, sizeof(err)) != 0)
 		return;
 	api_one(f, "peernet_netd_peers", "gauge", "Peers in netd's peer list.", ns.peers);
 	api_one(f, "peernet_netd_peers_active", "gauge",
@@ -171,7 +164,7 @@ api_storaged_gauges(struct api_req *r, FILE *f, uint16_t type,
 static void
 api_metrics_storaged(struct api_req *r, FILE *f)
 {
-	static __thread struct ipc_counters ct;
+	struct ipc_counters ct;
 	struct ipc_chain_info ci;
 	struct ipc_cache_info ca;
 	char err[256], name[128];
@@ -223,6 +216,9 @@ api_metrics_apid(struct api_req *r, FILE *f)
 	api_one(f, "peernet_apid_streamed_bytes_total", "counter",
 	    "File bytes sent by /file/read, /file/view and /warehouse/read.",
 	    atomic_load(&s->bytes_streamed));
+	api_one(f, "peernet_apid_status_queries_total", "counter",
+	    "Queries of netd's status for the snapshot /status is served from.",
+	    atomic_load(&s->status_queries));
 }
 
 int

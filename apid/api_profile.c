@@ -187,7 +187,7 @@ api_profile_json(uint32_t type, const uint8_t *data, size_t len)
 static int
 api_profile_other(struct api_req *r, const uint8_t nid[32], int64_t field)
 {
-	static __thread struct ipc_peer_profile pp;
+	struct ipc_peer_profile pp;
 	uint8_t *rep;
 	json_t *fields = json_null();
 	uint16_t i;
@@ -279,7 +279,7 @@ static const struct api_jfield api_profile_spec[] = {
 int
 api_profile_write(struct api_req *r)
 {
-	static __thread uint8_t val[IPC_STR_MAX * 4], buf[IPC_STR_MAX * 4 + 64];
+	uint8_t val[IPC_STR_MAX * 4], buf[IPC_STR_MAX * 4 + 64];
 	struct ipc_data d;
 	const char *text, *blob;
 	uint8_t *rep;

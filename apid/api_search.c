@@ -141,7 +141,7 @@ api_search_req(json_t *b, struct ipc_search_req *q)
 int
 api_search(struct api_req *r)
 {
-	static __thread struct ipc_search_req q;
+	struct ipc_search_req q;
 	struct ipc_search_id sid;
 	uint8_t req[IPC_SEARCH_TERM_MAX + 256], *rep, old[16];
 	char err[256], id[37];
@@ -369,12 +369,29 @@ api_view_match(const struct api_view *v, const struct ipc_file *f)
 	return 1;
 }
 
+/* searchd refused a fetch because it does not know the job (or no more). */
+static int
+api_job_unknown(int refused, const char *err)
+{
+	return refused && strstr(err, "unknown search job") != NULL;
+}
+
+/* A failed fetch of results: status 2 for an unknown job (as the reference), else 502. */
+static int
+api_reply_fetch_err(struct api_req *r, int refused, const char *err)
+{
+	if (api_job_unknown(refused, err))
+		return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}", "status", 2,
+		    "files", "statistic"));
+	return api_reply_ipc_err(r, "searchd", err);
+}
+
 /* /search/result of a job with a view: the reply, or an error reply. */
 static int
 api_view_result(struct api_req *r, const uint8_t id[16], const struct api_view *v,
     int64_t offset, int64_t limit, int *status_out, json_t **files_out)
 {
-	static __thread struct ipc_search_hit h;
+	struct ipc_search_hit h;
 	struct ipc_search_fetch f;
 	struct ipc_search_page pg;
 	struct api_vhit *hits;
@@ -398,10 +415,7 @@ api_view_result(struct api_req *r, const uint8_t id[16], const struct api_view *
 				free(hits[i].name);
 			}
 			free(hits);
-			if (refused && strstr(err, "unknown search job") != NULL)
-				return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}",
-				    "status", 2, "files", "statistic"));
-			return api_reply_ipc_err(r, "searchd", err);
+			return api_reply_fetch_err(r, refused, err);
 		}
 		if (ipc_search_page_decode(rep, len, &pg) != 0) {
 			free(rep);
@@ -449,7 +463,7 @@ api_view_result(struct api_req *r, const uint8_t id[16], const struct api_view *
 int
 api_search_result(struct api_req *r)
 {
-	static __thread struct ipc_search_hit h;
+	struct ipc_search_hit h;
 	struct ipc_search_fetch f;
 	struct ipc_search_page pg;
 	struct api_view view;
@@ -492,10 +506,7 @@ api_search_result(struct api_req *r)
 		if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused,
 		    err, sizeof(err)) != 0) {
 			json_decref(files);
-			if (refused && strstr(err, "unknown search job") != NULL)
-				return api_reply_json(r, 200, json_pack("{s:i, s:n, s:n}",
-				    "status", 2, "files", "statistic"));
-			return api_reply_ipc_err(r, "searchd", err);
+			return api_reply_fetch_err(r, refused, err);
 		}
 		if (ipc_search_page_decode(rep, len, &pg) != 0) {
 			free(rep);
@@ -591,8 +602,8 @@ static json_t *
 api_search_stats(struct api_req *r, const uint8_t id[16], int *terminated,
     int *unknown, char *err, size_t errlen)
 {
-	static __thread struct ipc_search_hit h;
-	static __thread int64_t days[IPC_SEARCH_RESULTS_MAX];
+	struct ipc_search_hit h;
+	int64_t *days;		/* 80 KiB: the heap */
 	uint32_t types[256], formats[65536 / 64];
 	struct ipc_search_fetch f;
 	struct ipc_search_page pg;
@@ -603,6 +614,10 @@ api_search_stats(struct api_req *r, const uint8_t id[16], int *terminated,
 	int refused;
 	long n;
 
+	if ((days = malloc(IPC_SEARCH_RESULTS_MAX * sizeof(*days))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	memset(types, 0, sizeof(types));
 	memset(formats, 0, sizeof(formats));
 	*unknown = 0;
@@ -613,12 +628,14 @@ api_search_stats(struct api_req *r, const uint8_t id[16], int *terminated,
 		n = ipc_search_fetch_encode(req, sizeof(req), &f);
 		if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
 		    errlen) != 0) {
-			*unknown = refused && strstr(err, "unknown search job") != NULL;
+			*unknown = api_job_unknown(refused, err);
+			free(days);
 			return NULL;
 		}
 		if (ipc_search_page_decode(rep, len, &pg) != 0) {
 			free(rep);
 			snprintf(err, errlen, "malformed result page");
+			free(days);
 			return NULL;
 		}
 		*terminated = pg.status == IPC_SEARCH_DONE;
@@ -654,6 +671,7 @@ api_search_stats(struct api_req *r, const uint8_t id[16], int *terminated,
 	    "filetype", api_stat_keys(types, 256),
 	    "fileformat", api_stat_keys(formats, sizeof(formats) / sizeof(formats[0])),
 	    "total", (json_int_t)total);
+	free(days);
 	return o;
 }
 

@@ -9,9 +9,10 @@
  * file is there, so they are passed on unverified and the response says so
  * (X-Peernet-Verified: none, docs/webapi.md).
  *
- * Each stream has its own nng request socket to netd: a read waits for the
- * network (up to the timeout), which must not hold api_ipc's lock that every
- * other route's calls take turns through.
+ * Its calls go through api_ipc's kept connections like every other route's
+ * (a read waits for the network, up to the request's timeout, on a
+ * connection of its own for that long; api_ipc_timed).  netd knows a
+ * stream by its number, not by the connection that opened it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,11 +20,8 @@
 #include <string.h>
 
 #include <microhttpd.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "apid.h"
-#include "daemon.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -31,92 +29,10 @@
 
 struct api_rstream {
 	struct apid	*api;
-	nng_socket	 sock;
 	uint32_t	 number;
 	uint64_t	 first, len;	/* the response: file bytes [first, first + len) */
 	int		 timeout_ms;
 };
-
-/*
- * One request/reply on s's socket: the reply (malloc'd) is of the request's
- * type with status 0, else -1 and the reason (*refused: netd said no).
- */
-static int
-api_st_call(nng_socket sock, const void *req, size_t len, int timeout_ms,
-    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen)
-{
-	char why[IPC_STR_MAX + 1];
-	struct ipc_hdr h, qh;
-	uint16_t status;
-	nng_msg *m;
-	int rv;
-
-	*rep = NULL;
-	*refused = 0;
-	if (ipc_hdr_decode(req, len, &qh) != 0) {
-		snprintf(err, errlen, "bad request");
-		return -1;
-	}
-	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, timeout_ms);
-	if ((rv = nng_send(sock, (void *)req, len, 0)) != 0 ||
-	    (rv = nng_recvmsg(sock, &m, 0)) != 0) {
-		snprintf(err, errlen, "netd: %s", rv == NNG_ETIMEDOUT ?
-		    "no reply in time" : nng_strerror(rv));
-		return -1;
-	}
-	*replen = nng_msg_len(m);
-	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
-		nng_msg_free(m);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(*rep, nng_msg_body(m), *replen);
-	nng_msg_free(m);
-	if (ipc_hdr_decode(*rep, *replen, &h) != 0 || h.type != qh.type) {
-		snprintf(err, errlen, "netd: malformed reply");
-		goto bad;
-	}
-	if (h.status != IPC_OK) {
-		*refused = 1;
-		if (ipc_error_decode(*rep, *replen, &status, why, sizeof(why)) != 0)
-			snprintf(why, sizeof(why), "%s", ipc_err_str(h.status));
-		snprintf(err, errlen, "%s", why);
-		goto bad;
-	}
-	return 0;
-bad:
-	free(*rep);
-	*rep = NULL;
-	return -1;
-}
-
-static int
-api_st_socket(struct apid *api, nng_socket *sock, char *err, size_t errlen)
-{
-	char path[PATH_MAX], url[PATH_MAX + 8];
-	int rv;
-
-	if (daemon_sock_path(api->d, "netd", path, sizeof(path)) == -1) {
-		snprintf(err, errlen, "netd: socket path");
-		return -1;
-	}
-	if ((rv = nng_req0_open(sock)) != 0) {
-		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
-		return -1;
-	}
-	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
-	nng_socket_set_ms(*sock, NNG_OPT_SENDTIMEO, 2000);
-	/* Never resend: a read must not be served twice. */
-	nng_socket_set_ms(*sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	if ((rv = nng_dial(*sock, url, NULL, 0)) != 0) {
-		snprintf(err, errlen, "netd: %s", rv == NNG_ECONNREFUSED ||
-		    rv == NNG_ENOENT ? "not running" : nng_strerror(rv));
-		nng_close(*sock);
-		return -1;
-	}
-	return 0;
-}
 
 static void
 api_st_close(struct api_rstream *s)
@@ -129,11 +45,10 @@ api_st_close(struct api_rstream *s)
 
 	if (s->number != 0) {
 		n = ipc_u32_encode(req, sizeof(req), IPC_STREAM_CLOSE, s->number);
-		if (api_st_call(s->sock, req, (size_t)n, API_ST_CLOSE_MS, &rep, &len,
-		    &refused, err, sizeof(err)) == 0)
+		if (api_ipc_timed(s->api, "netd", req, (size_t)n, API_ST_CLOSE_MS, &rep,
+		    &len, &refused, err, sizeof(err)) == 0)
 			free(rep);
 	}
-	nng_close(s->sock);
 	free(s);
 }
 
@@ -150,18 +65,15 @@ api_st_read(void *cls, uint64_t pos, char *buf, size_t max)
 	int refused;
 	long n;
 
-	if (pos >= s->len)
-		return MHD_CONTENT_READER_END_OF_STREAM;
 	memset(&q, 0, sizeof(q));
+	if ((q.max = api_read_size(pos, s->len, max, IPC_STREAM_READ_MAX)) == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	q.number = s->number;
 	q.offset = s->first + pos;
 	q.end = s->first + s->len;
-	q.max = (uint32_t)(max < IPC_STREAM_READ_MAX ? max : IPC_STREAM_READ_MAX);
-	if (q.max > s->len - pos)
-		q.max = (uint32_t)(s->len - pos);
 	n = ipc_stream_read_encode(req, sizeof(req), &q);
-	if (n < 0 || api_st_call(s->sock, req, (size_t)n, s->timeout_ms, &rep, &len,
-	    &refused, err, sizeof(err)) != 0) {
+	if (n < 0 || api_ipc_timed(s->api, "netd", req, (size_t)n, s->timeout_ms, &rep,
+	    &len, &refused, err, sizeof(err)) != 0) {
 		log_info("stream %u: %s", s->number, n < 0 ? "encode" : err);
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
@@ -180,44 +92,32 @@ api_st_free(void *cls)
 	api_st_close(cls);
 }
 
-/* IPC_STREAM_OPEN; a node not connected is looked up once (IPC_FIND). */
+/* IPC_STREAM_OPEN (api_ipc_node: a node not connected is looked up once). */
 static int
 api_st_open(struct api_req *r, struct api_rstream *s, const uint8_t hash[32],
     const uint8_t node[32], struct ipc_stream_info *info, char *err, size_t errlen)
 {
 	struct ipc_get_req g;
-	struct ipc_find_req f;
 	uint8_t req[128], *rep;
 	size_t len;
-	int refused, tries, rc;
+	int refused, rc;
 	long n;
 
-	for (tries = 0; tries < 2; tries++) {
-		memcpy(g.hash, hash, 32);
-		memcpy(g.node_id, node, 32);
-		n = ipc_stream_open_encode(req, sizeof(req), &g);
-		if (api_st_call(s->sock, req, (size_t)n, s->timeout_ms, &rep, &len,
-		    &refused, err, errlen) == 0) {
-			rc = ipc_stream_info_decode(rep, len, info);
-			free(rep);
-			if (rc != 0)
-				snprintf(err, errlen, "netd: malformed stream reply");
-			return rc == 0 ? 0 : API_FETCH_UNREACHABLE;
-		}
+	memcpy(g.hash, hash, 32);
+	memcpy(g.node_id, node, 32);
+	n = ipc_stream_open_encode(req, sizeof(req), &g);
+	if (api_ipc_node(r->api, req, (size_t)n, node, s->timeout_ms, &rep, &len,
+	    &refused, err, errlen) != 0) {
 		if (!refused)
 			return API_FETCH_TIMEOUT;
-		if (strstr(err, "not connected") == NULL || tries > 0)
-			return strstr(err, "not connected") != NULL ? API_FETCH_UNREACHABLE :
-			    API_FETCH_REFUSED;
-		memset(&f, 0, sizeof(f));
-		memcpy(f.key, node, 32);
-		f.timeout_ms = 3000;
-		n = ipc_find_req_encode(req, sizeof(req), &f);
-		if (api_ipc(r->api, "netd", req, (size_t)n, &rep, &len, &refused, err,
-		    errlen) == 0)
-			free(rep);
+		return strstr(err, "not connected") != NULL ? API_FETCH_UNREACHABLE :
+		    API_FETCH_REFUSED;
 	}
-	return API_FETCH_UNREACHABLE;
+	rc = ipc_stream_info_decode(rep, len, info);
+	free(rep);
+	if (rc != 0)
+		snprintf(err, errlen, "netd: malformed stream reply");
+	return rc == 0 ? 0 : API_FETCH_UNREACHABLE;
 }
 
 int
@@ -235,10 +135,6 @@ api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[
 		return api_reply_error(r, 500, "internal", "out of memory");
 	s->api = r->api;
 	s->timeout_ms = timeout_ms;
-	if (api_st_socket(r->api, &s->sock, err, sizeof(err)) != 0) {
-		free(s);
-		return api_reply_ipc_err(r, "netd", err);
-	}
 	switch (api_st_open(r, s, hash, node, &info, err, sizeof(err))) {
 	case 0:
 		break;
@@ -254,6 +150,8 @@ api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[
 		return api_reply_error(r, 502, "unreachable", "%s", err);
 	default:
 		api_st_close(s);
+		if (strstr(err, "no reply") == NULL)	/* netd not running, ... */
+			return api_reply_ipc_err(r, "netd", err);
 		return api_reply_error(r, 504, "timeout", "%s", err);
 	}
 	s->number = info.number;

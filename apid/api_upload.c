@@ -184,8 +184,8 @@ static int
 api_wh_begin(struct apid *api, uint64_t size, const char *name, uint32_t *sid,
     char *err, size_t errlen)
 {
-	static __thread struct ipc_add_begin ab;
-	static __thread uint8_t req[IPC_STR_MAX * 4 + IPC_TAGS_MAX + 64];
+	struct ipc_add_begin ab;
+	uint8_t req[IPC_STR_MAX * 4 + IPC_TAGS_MAX + 64];
 	uint8_t *rep;
 	size_t len;
 	int refused, rc;

@@ -197,7 +197,7 @@ api_ws_ask_page(const struct api_ws *w, int32_t offset, uint32_t max,
 static int
 api_ws_fetch(struct api_ws *w, uint32_t max, json_t *files, int *done)
 {
-	static __thread struct ipc_search_hit h;
+	struct ipc_search_hit h;
 	struct ipc_search_page pg;
 	uint8_t *rep;
 	char err[256];

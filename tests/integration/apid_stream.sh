@@ -22,21 +22,12 @@ command -v curl >/dev/null && command -v jq >/dev/null && command -v b3sum >/dev
 
 A=$(t_mkdir); B=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-apid-stream.XXXXXX); TMPDIRS+=("$W")
-"$CTL" -d "$A" init --listen "$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
-"$CTL" -d "$A" up >/dev/null || { t_fail up "A did not start"; exit 0; }
-PA=$("$CTL" -d "$A" id --json | jq -r .peer_id)
-"$CTL" -d "$B" init --listen "$IPB:$PORT" --root "$PA@$IPA:$PORT" --no-lan --no-upnp --no-natpmp >/dev/null
-"$CTL" -d "$B" up >/dev/null || { t_fail up "B did not start"; exit 0; }
-NB=$("$CTL" -d "$B" id --json | jq -r .node_id)
+t_node_up "$A" $IPA || { t_fail up "A did not start"; exit 0; }
+PA=$(peer_id "$A")
+t_node_up "$B" $IPB "$PA@$IPA:$PORT" || { t_fail up "B did not start"; exit 0; }
+NB=$(node_id "$B")
 
-printf '\n[apid]\napi_listen = %s:%s\napi_key = %s\n' "$IPA" "$HPORT" "$KEY" >> "$A/peernet.conf"
-chmod 640 "$A/peernet.conf"
-[ "$(id -u)" = 0 ] && chgrp --reference="$A/run" "$A/peernet.conf"
-"$APID" -d "$A" -f 2>"$W/apid.log" &
-APID_PID=$!
-trap 'kill $APID_PID 2>/dev/null; t_cleanup' EXIT
-up() { curl -sf -H "x-api-key: $KEY" "$U/test" | grep -qx ok; }
-wait_for 10 up || { t_fail apid_up "$(cat "$W/apid.log")"; exit 0; }
+t_apid_up "$A" "$IPA:$HPORT" "$KEY" || { t_fail apid_up "$(cat "$W/apid.log")"; exit 0; }
 
 # B's file: 5 MiB + a bit, so that its last fragment is short.
 SIZE=$((5 * 1048576 + 12345))

@@ -111,3 +111,20 @@ wait_for() {
 	done
 	return 1
 }
+
+# t_apid_up DIR ADDR:PORT KEY [CONF]: peernet-apid of node DIR serving ADDR:PORT
+# with API key KEY, plus CONF (more "key = value\n" lines of [apid]);
+# peernet.conf made 640 and of the daemons' group (the key is a secret, which
+# SIGHUP re-reads).  Started in the background (APID_PID, its log in
+# $W/apid.log, killed at exit); 0 once it answers /test.
+t_apid_up() {
+	local d=$1 listen=$2 key=$3
+	printf '\n[apid]\napi_listen = %s\napi_key = %s\n%b' "$listen" "$key" "${4:-}" >> "$d/peernet.conf"
+	chmod 640 "$d/peernet.conf"
+	[ "$(id -u)" = 0 ] && chgrp --reference="$d/run" "$d/peernet.conf"
+	"$BIN/peernet-apid" -d "$d" -f 2>"$W/apid.log" &
+	APID_PID=$!
+	trap 'kill $APID_PID 2>/dev/null; t_cleanup' EXIT
+	wait_for 10 t_apid_answers "$listen" "$key"
+}
+t_apid_answers() { curl -sf -H "x-api-key: $2" "http://$1/test" | grep -qx ok; }
