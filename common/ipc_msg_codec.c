@@ -242,6 +242,11 @@ ipc_w_fields(struct buf_w *w, const struct ipc_desc *d, const void *msg)
 	}
 }
 
+/*
+ * Like the hand-written decoders before the tables: a run of fixed-size
+ * fields is read whole (a short body wins) before its ranges are judged,
+ * and they are judged before the next variable-size field is read.
+ */
 int
 ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 {
@@ -249,10 +254,13 @@ ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 	uint8_t *m = msg, *a;
 	const uint8_t *q;
 	uint64_t v, i;
+	int rc, bad = 0, empty = 0;
 	size_t k;
-	int rc;
 
 	for (f = d->f; f < d->f + d->n; f++) {
+		if (bad && (f->kind == IPC_FK_STR || f->kind == IPC_FK_TAGS ||
+		    f->kind == IPC_FK_SUB || f->kind == IPC_FK_COUNTS))
+			return bad;
 		switch (f->kind) {
 		case IPC_FK_INT:
 			v = r_int(r, f->size);
@@ -260,7 +268,7 @@ ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 				return IPC_DEC_SHORT;
 			if ((f->max != 0 && v > f->max) ||
 			    ((f->flags & IPC_FF_NONZERO) && v == 0))
-				return IPC_DEC_RANGE;
+				bad = IPC_DEC_RANGE;
 			int_put(m + f->off, f->size, v);
 			break;
 		case IPC_FK_BYTES:
@@ -268,13 +276,14 @@ ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 			if (buf_r_copy(r, m + f->off, f->size) != 0)
 				return IPC_DEC_SHORT;
 			if (f->kind == IPC_FK_KEY && m[f->off] != 0x02 && m[f->off] != 0x03)
-				return IPC_DEC_RANGE;
+				bad = IPC_DEC_RANGE;
 			break;
 		case IPC_FK_STR:
 			if ((rc = ipc_r_str(r, (char *)m + f->off, f->size)) != 0)
 				return rc;
+			/* A required string: judged after the whole body. */
 			if ((f->flags & IPC_FF_NONZERO) && m[f->off] == '\0')
-				return IPC_DEC_RANGE;
+				empty = IPC_DEC_RANGE;
 			break;
 		case IPC_FK_TAGS:
 			if ((rc = r_tags(r, (struct ipc_tags *)(m + f->off))) != 0)
@@ -289,7 +298,7 @@ ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 			if (r->err)
 				return IPC_DEC_SHORT;
 			/* A length over the bound is a lie: refused before taking. */
-			if (v > f->max)
+			if (bad || v > f->max)
 				return IPC_DEC_RANGE;
 			int_put(m + f->off, f->size, v);
 			if ((q = buf_r_take(r, (size_t)v)) == NULL)
@@ -300,7 +309,7 @@ ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 			v = r_int(r, f->size);
 			if (r->err)
 				return IPC_DEC_SHORT;
-			if (v > f->max || ((f->flags & IPC_FF_NONZERO) && v == 0))
+			if (bad || v > f->max || ((f->flags & IPC_FF_NONZERO) && v == 0))
 				return IPC_DEC_RANGE;
 			int_put(m + f->off, f->size, v);
 			a = array_at(m, f);
@@ -319,6 +328,8 @@ ipc_r_fields(struct buf_r *r, const struct ipc_desc *d, void *msg)
 			break;
 		}
 	}
+	if (bad || empty)
+		return bad ? bad : empty;
 	return d->check != NULL ? d->check(msg) : 0;
 }
 

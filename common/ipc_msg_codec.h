@@ -5,10 +5,12 @@
  *
  * A message body is described once, as a table of its fields in wire order
  * (struct ipc_field: kind, the struct member, its bound); ipc_encode and
- * ipc_decode walk that table.  A decoder fails at the first bad field, with
- * IPC_DEC_SHORT when the body ends inside it and IPC_DEC_RANGE when it is
- * out of its bound; a description's check function then sees the whole
- * struct for rules between fields, before trailing bytes are refused.
+ * ipc_decode walk that table.  A decoder fails with IPC_DEC_SHORT when the
+ * body ends inside a field, IPC_DEC_STRING for a bad string and
+ * IPC_DEC_RANGE when a field is out of its bound (judged once the run of
+ * fixed-size fields it is in was read); a description's check function
+ * then sees the whole struct for rules between fields, before trailing
+ * bytes are refused.
  */
 #ifndef PEERNET_IPC_MSG_CODEC_H
 #define PEERNET_IPC_MSG_CODEC_H
