@@ -376,65 +376,11 @@ IPC_DESC(cache_block_desc, struct ipc_cache_block, 0, NULL);
 
 /* ---- the typed encoders and decoders ------------------------------------ */
 
-long
-ipc_status_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_status *s)
-{
-	return ipc_encode(out, cap, type, &status_desc, s);
-}
-
-int
-ipc_status_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_status *s)
-{
-	return ipc_decode(p, len, type, &status_desc, s);
-}
-
-long
-ipc_id_encode(uint8_t *out, size_t cap, const struct ipc_id *id)
-{
-	return ipc_encode(out, cap, IPC_ID, &id_desc, id);
-}
-
-int
-ipc_id_decode(const uint8_t *p, size_t len, struct ipc_id *id)
-{
-	return ipc_decode(p, len, IPC_ID, &id_desc, id);
-}
-
-long
-ipc_sign_req_encode(uint8_t *out, size_t cap, const struct ipc_sign_req *q)
-{
-	return ipc_encode(out, cap, IPC_SIGN, &sign_req_desc, q);
-}
-
-int
-ipc_sign_req_decode(const uint8_t *p, size_t len, struct ipc_sign_req *q)
-{
-	return ipc_decode(p, len, IPC_SIGN, &sign_req_desc, q);
-}
-
-long
-ipc_sign_rep_encode(uint8_t *out, size_t cap, const struct ipc_sign_rep *q)
-{
-	return ipc_encode(out, cap, IPC_SIGN, &sign_rep_desc, q);
-}
-
-int
-ipc_sign_rep_decode(const uint8_t *p, size_t len, struct ipc_sign_rep *q)
-{
-	return ipc_decode(p, len, IPC_SIGN, &sign_rep_desc, q);
-}
-
-long
-ipc_probe_encode(uint8_t *out, size_t cap, const struct ipc_probe *q)
-{
-	return ipc_encode(out, cap, IPC_SANDBOX_PROBE, &probe_desc, q);
-}
-
-int
-ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *q)
-{
-	return ipc_decode(p, len, IPC_SANDBOX_PROBE, &probe_desc, q);
-}
+IPC_CODEC_TYPED(status, struct ipc_status, status_desc)
+IPC_CODEC(id, struct ipc_id, IPC_ID, id_desc)
+IPC_CODEC(sign_req, struct ipc_sign_req, IPC_SIGN, sign_req_desc)
+IPC_CODEC(sign_rep, struct ipc_sign_rep, IPC_SIGN, sign_rep_desc)
+IPC_CODEC(probe, struct ipc_probe, IPC_SANDBOX_PROBE, probe_desc)
 
 long
 ipc_u32_encode(uint8_t *out, size_t cap, uint16_t type, uint32_t v)
@@ -455,41 +401,9 @@ ipc_u32_decode(const uint8_t *p, size_t len, uint16_t type, uint32_t *v)
 	return rc;
 }
 
-long
-ipc_data_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_data *d)
-{
-	return ipc_encode(out, cap, type, &data_desc, d);
-}
-
-int
-ipc_data_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_data *d)
-{
-	return ipc_decode(p, len, type, &data_desc, d);
-}
-
-long
-ipc_read_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_read *q)
-{
-	return ipc_encode(out, cap, type, &read_desc, q);
-}
-
-int
-ipc_read_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_read *q)
-{
-	return ipc_decode(p, len, type, &read_desc, q);
-}
-
-long
-ipc_range_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_range *q)
-{
-	return ipc_encode(out, cap, type, &range_desc, q);
-}
-
-int
-ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *q)
-{
-	return ipc_decode(p, len, type, &range_desc, q);
-}
+IPC_CODEC_TYPED(data, struct ipc_data, data_desc)
+IPC_CODEC_TYPED(read, struct ipc_read, read_desc)
+IPC_CODEC_TYPED(range, struct ipc_range, range_desc)
 
 int
 ipc_tags_add(struct ipc_tags *t, uint16_t type, const void *data, size_t len)
@@ -523,17 +437,7 @@ ipc_tags_next(const struct ipc_tags *t, size_t *off, uint16_t *type,
 	return 1;
 }
 
-long
-ipc_file_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_file *f)
-{
-	return ipc_encode(out, cap, type, &ipc_file_desc, f);
-}
-
-int
-ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f)
-{
-	return ipc_decode(p, len, type, &ipc_file_desc, f);
-}
+IPC_CODEC_TYPED(file, struct ipc_file, ipc_file_desc)
 
 long
 ipc_file_list_begin(uint8_t *out, size_t cap, uint16_t type, uint32_t total)
@@ -562,138 +466,14 @@ ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f)
 	return ipc_list_next(l->p, l->len, &l->off, &ipc_file_desc, f);
 }
 
-long
-ipc_add_begin_encode(uint8_t *out, size_t cap, const struct ipc_add_begin *a)
-{
-	return ipc_encode(out, cap, IPC_ADD_BEGIN, &add_begin_desc, a);
-}
-
-int
-ipc_add_begin_decode(const uint8_t *p, size_t len, struct ipc_add_begin *a)
-{
-	return ipc_decode(p, len, IPC_ADD_BEGIN, &add_begin_desc, a);
-}
-
-long
-ipc_add_result_encode(uint8_t *out, size_t cap, const struct ipc_add_result *a)
-{
-	return ipc_encode(out, cap, IPC_ADD_END, &add_result_desc, a);
-}
-
-int
-ipc_add_result_decode(const uint8_t *p, size_t len, struct ipc_add_result *a)
-{
-	return ipc_decode(p, len, IPC_ADD_END, &add_result_desc, a);
-}
-
-long
-ipc_ref_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_ref *q)
-{
-	return ipc_encode(out, cap, type, &ref_desc, q);
-}
-
-int
-ipc_ref_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_ref *q)
-{
-	return ipc_decode(p, len, type, &ref_desc, q);
-}
-
-long
-ipc_mv_encode(uint8_t *out, size_t cap, const struct ipc_mv *m)
-{
-	return ipc_encode(out, cap, IPC_MV, &mv_desc, m);
-}
-
-int
-ipc_mv_decode(const uint8_t *p, size_t len, struct ipc_mv *m)
-{
-	return ipc_decode(p, len, IPC_MV, &mv_desc, m);
-}
-
-long
-ipc_chain_info_encode(uint8_t *out, size_t cap, uint16_t type,
-    const struct ipc_chain_info *c)
-{
-	return ipc_encode(out, cap, type, &chain_info_desc, c);
-}
-
-int
-ipc_chain_info_decode(const uint8_t *p, size_t len, uint16_t type,
-    struct ipc_chain_info *c)
-{
-	return ipc_decode(p, len, type, &chain_info_desc, c);
-}
-
-long
-ipc_cache_info_encode(uint8_t *out, size_t cap, const struct ipc_cache_info *c)
-{
-	return ipc_encode(out, cap, IPC_CACHE, &cache_info_desc, c);
-}
-
-int
-ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c)
-{
-	return ipc_decode(p, len, IPC_CACHE, &cache_info_desc, c);
-}
-
-long
-ipc_counters_encode(uint8_t *out, size_t cap, uint16_t type,
-    const struct ipc_counters *c)
-{
-	return ipc_encode(out, cap, type, &counters_desc, c);
-}
-
-int
-ipc_counters_decode(const uint8_t *p, size_t len, uint16_t type,
-    struct ipc_counters *c)
-{
-	return ipc_decode(p, len, type, &counters_desc, c);
-}
-
-long
-ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v)
-{
-	return ipc_encode(out, cap, IPC_VERIFY, &verify_desc, v);
-}
-
-int
-ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v)
-{
-	return ipc_decode(p, len, IPC_VERIFY, &verify_desc, v);
-}
-
-long
-ipc_cache_seen_encode(uint8_t *out, size_t cap, const struct ipc_cache_seen *c)
-{
-	return ipc_encode(out, cap, IPC_CACHE_SEEN, &cache_seen_desc, c);
-}
-
-int
-ipc_cache_seen_decode(const uint8_t *p, size_t len, struct ipc_cache_seen *c)
-{
-	return ipc_decode(p, len, IPC_CACHE_SEEN, &cache_seen_desc, c);
-}
-
-long
-ipc_cache_fetch_encode(uint8_t *out, size_t cap, const struct ipc_cache_fetch *c)
-{
-	return ipc_encode(out, cap, IPC_CACHE_SEEN, &cache_fetch_desc, c);
-}
-
-int
-ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c)
-{
-	return ipc_decode(p, len, IPC_CACHE_SEEN, &cache_fetch_desc, c);
-}
-
-long
-ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_block *c)
-{
-	return ipc_encode(out, cap, IPC_CACHE_PUT, &cache_block_desc, c);
-}
-
-int
-ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c)
-{
-	return ipc_decode(p, len, IPC_CACHE_PUT, &cache_block_desc, c);
-}
+IPC_CODEC(add_begin, struct ipc_add_begin, IPC_ADD_BEGIN, add_begin_desc)
+IPC_CODEC(add_result, struct ipc_add_result, IPC_ADD_END, add_result_desc)
+IPC_CODEC_TYPED(ref, struct ipc_ref, ref_desc)
+IPC_CODEC(mv, struct ipc_mv, IPC_MV, mv_desc)
+IPC_CODEC_TYPED(chain_info, struct ipc_chain_info, chain_info_desc)
+IPC_CODEC(cache_info, struct ipc_cache_info, IPC_CACHE, cache_info_desc)
+IPC_CODEC_TYPED(counters, struct ipc_counters, counters_desc)
+IPC_CODEC(verify_result, struct ipc_verify_result, IPC_VERIFY, verify_desc)
+IPC_CODEC(cache_seen, struct ipc_cache_seen, IPC_CACHE_SEEN, cache_seen_desc)
+IPC_CODEC(cache_fetch, struct ipc_cache_fetch, IPC_CACHE_SEEN, cache_fetch_desc)
+IPC_CODEC(cache_block, struct ipc_cache_block, IPC_CACHE_PUT, cache_block_desc)

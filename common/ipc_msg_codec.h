@@ -78,6 +78,34 @@ struct ipc_desc {
 	static const struct ipc_desc name = { name##_f, \
 	    sizeof(name##_f) / sizeof(name##_f[0]), sizeof(T), (zero), (check) }
 
+/*
+ * The typed encoder and decoder of one message, ipc_NAME_encode and
+ * ipc_NAME_decode (ipc_msg*.h), through description d: for a fixed type,
+ * and for a body that several types carry (the type is a parameter).
+ */
+#define IPC_CODEC(NAME, S, TYPE, d)					\
+long									\
+ipc_##NAME##_encode(uint8_t *out, size_t cap, const S *m)		\
+{									\
+	return ipc_encode(out, cap, (TYPE), &(d), m);			\
+}									\
+int									\
+ipc_##NAME##_decode(const uint8_t *p, size_t len, S *m)		\
+{									\
+	return ipc_decode(p, len, (TYPE), &(d), m);			\
+}
+#define IPC_CODEC_TYPED(NAME, S, d)					\
+long									\
+ipc_##NAME##_encode(uint8_t *out, size_t cap, uint16_t type, const S *m) \
+{									\
+	return ipc_encode(out, cap, type, &(d), m);			\
+}									\
+int									\
+ipc_##NAME##_decode(const uint8_t *p, size_t len, uint16_t type, S *m)	\
+{									\
+	return ipc_decode(p, len, type, &(d), m);			\
+}
+
 /* Header + the fields of msg; the length, or -1 if it does not fit or a
  * count, length or string is over its bound. */
 long	ipc_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_desc *d,

@@ -145,76 +145,9 @@ ipc_peer_list_next(struct ipc_peer_list *l, struct ipc_peer *p)
 	return ipc_list_next(l->p, l->len, &l->off, &peer_desc, p);
 }
 
-long
-ipc_ping_req_encode(uint8_t *out, size_t cap, const struct ipc_ping_req *q)
-{
-	return ipc_encode(out, cap, IPC_PING, &ping_req_desc, q);
-}
-
-int
-ipc_ping_req_decode(const uint8_t *p, size_t len, struct ipc_ping_req *q)
-{
-	return ipc_decode(p, len, IPC_PING, &ping_req_desc, q);
-}
-
-long
-ipc_ping_rep_encode(uint8_t *out, size_t cap, const struct ipc_ping_rep *q)
-{
-	return ipc_encode(out, cap, IPC_PING, &ping_rep_desc, q);
-}
-
-int
-ipc_ping_rep_decode(const uint8_t *p, size_t len, struct ipc_ping_rep *q)
-{
-	return ipc_decode(p, len, IPC_PING, &ping_rep_desc, q);
-}
-
-long
-ipc_find_req_encode(uint8_t *out, size_t cap, const struct ipc_find_req *q)
-{
-	return ipc_encode(out, cap, IPC_FIND, &find_req_desc, q);
-}
-
-int
-ipc_find_req_decode(const uint8_t *p, size_t len, struct ipc_find_req *q)
-{
-	return ipc_decode(p, len, IPC_FIND, &find_req_desc, q);
-}
-
-long
-ipc_find_rep_encode(uint8_t *out, size_t cap, const struct ipc_find_rep *q)
-{
-	return ipc_encode(out, cap, IPC_FIND, &find_rep_desc, q);
-}
-
-int
-ipc_find_rep_decode(const uint8_t *p, size_t len, struct ipc_find_rep *q)
-{
-	return ipc_decode(p, len, IPC_FIND, &find_rep_desc, q);
-}
-
-long
-ipc_net_status_encode(uint8_t *out, size_t cap, const struct ipc_net_status *s)
-{
-	return ipc_encode(out, cap, IPC_NET_STATUS, &net_status_desc, s);
-}
-
-int
-ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s)
-{
-	return ipc_decode(p, len, IPC_NET_STATUS, &net_status_desc, s);
-}
-
-long
-ipc_known_peers_encode(uint8_t *out, size_t cap, uint16_t type,
-    const struct ipc_known_peers *k)
-{
-	return ipc_encode(out, cap, type, &known_peers_desc, k);
-}
-
-int
-ipc_known_peers_decode(const uint8_t *p, size_t len, uint16_t type,
-    struct ipc_known_peers *k)
-{
-	return ipc_decode(p, len, type, &known_peers_desc, k);
-}
+IPC_CODEC(ping_req, struct ipc_ping_req, IPC_PING, ping_req_desc)
+IPC_CODEC(ping_rep, struct ipc_ping_rep, IPC_PING, ping_rep_desc)
+IPC_CODEC(find_req, struct ipc_find_req, IPC_FIND, find_req_desc)
+IPC_CODEC(find_rep, struct ipc_find_rep, IPC_FIND, find_rep_desc)
+IPC_CODEC(net_status, struct ipc_net_status, IPC_NET_STATUS, net_status_desc)
+IPC_CODEC_TYPED(known_peers, struct ipc_known_peers, known_peers_desc)

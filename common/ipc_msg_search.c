@@ -223,17 +223,7 @@ static const struct ipc_field sharers_desc_f[] = {
 };
 IPC_DESC(sharers_desc, struct ipc_sharers, 0, sharers_check);
 
-long
-ipc_search_req_encode(uint8_t *out, size_t cap, const struct ipc_search_req *q)
-{
-	return ipc_encode(out, cap, IPC_SEARCH_START, &search_req_desc, q);
-}
-
-int
-ipc_search_req_decode(const uint8_t *p, size_t len, struct ipc_search_req *q)
-{
-	return ipc_decode(p, len, IPC_SEARCH_START, &search_req_desc, q);
-}
+IPC_CODEC(search_req, struct ipc_search_req, IPC_SEARCH_START, search_req_desc)
 
 long
 ipc_search_id_encode(uint8_t *out, size_t cap, uint16_t type,
@@ -251,17 +241,7 @@ ipc_search_id_decode(const uint8_t *p, size_t len, uint16_t type,
 	return ipc_decode(p, len, type, &search_id_desc, id);
 }
 
-long
-ipc_search_fetch_encode(uint8_t *out, size_t cap, const struct ipc_search_fetch *f)
-{
-	return ipc_encode(out, cap, IPC_SEARCH_FETCH, &search_fetch_desc, f);
-}
-
-int
-ipc_search_fetch_decode(const uint8_t *p, size_t len, struct ipc_search_fetch *f)
-{
-	return ipc_decode(p, len, IPC_SEARCH_FETCH, &search_fetch_desc, f);
-}
+IPC_CODEC(search_fetch, struct ipc_search_fetch, IPC_SEARCH_FETCH, search_fetch_desc)
 
 /* ---- fetch pages ------------------------------------------------------- */
 
@@ -321,17 +301,7 @@ ipc_files_cursor_cmp(const struct ipc_files_cursor *a,
 	return (a->record > b->record) - (a->record < b->record);
 }
 
-long
-ipc_files_req_encode(uint8_t *out, size_t cap, const struct ipc_files_req *q)
-{
-	return ipc_encode(out, cap, IPC_FILES_ALL, &files_req_desc, q);
-}
-
-int
-ipc_files_req_decode(const uint8_t *p, size_t len, struct ipc_files_req *q)
-{
-	return ipc_decode(p, len, IPC_FILES_ALL, &files_req_desc, q);
-}
+IPC_CODEC(files_req, struct ipc_files_req, IPC_FILES_ALL, files_req_desc)
 
 /* next is `from` until _end sets it. */
 long
@@ -385,26 +355,5 @@ ipc_files_page_next(struct ipc_files_page *pg, struct ipc_file *f)
 
 /* ---- the sharers of a content hash (IPC_SHARERS) ------------------------ */
 
-long
-ipc_sharers_req_encode(uint8_t *out, size_t cap, const struct ipc_sharers_req *q)
-{
-	return ipc_encode(out, cap, IPC_SHARERS, &sharers_req_desc, q);
-}
-
-int
-ipc_sharers_req_decode(const uint8_t *p, size_t len, struct ipc_sharers_req *q)
-{
-	return ipc_decode(p, len, IPC_SHARERS, &sharers_req_desc, q);
-}
-
-long
-ipc_sharers_encode(uint8_t *out, size_t cap, const struct ipc_sharers *s)
-{
-	return ipc_encode(out, cap, IPC_SHARERS, &sharers_desc, s);
-}
-
-int
-ipc_sharers_decode(const uint8_t *p, size_t len, struct ipc_sharers *s)
-{
-	return ipc_decode(p, len, IPC_SHARERS, &sharers_desc, s);
-}
+IPC_CODEC(sharers_req, struct ipc_sharers_req, IPC_SHARERS, sharers_req_desc)
+IPC_CODEC(sharers, struct ipc_sharers, IPC_SHARERS, sharers_desc)

@@ -95,17 +95,7 @@ static const struct ipc_field peer_profile_desc_f[] = {
 };
 IPC_DESC(peer_profile_desc, struct ipc_peer_profile, 0, peer_profile_check);
 
-long
-ipc_wh_result_encode(uint8_t *out, size_t cap, const struct ipc_wh_result *q)
-{
-	return ipc_encode(out, cap, IPC_WH_END, &wh_result_desc, q);
-}
-
-int
-ipc_wh_result_decode(const uint8_t *p, size_t len, struct ipc_wh_result *q)
-{
-	return ipc_decode(p, len, IPC_WH_END, &wh_result_desc, q);
-}
+IPC_CODEC(wh_result, struct ipc_wh_result, IPC_WH_END, wh_result_desc)
 
 long
 ipc_publish_encode(uint8_t *out, size_t cap, const struct ipc_publish *q)
@@ -121,65 +111,11 @@ ipc_publish_decode(const uint8_t *p, size_t len, struct ipc_publish *q)
 	return ipc_decode(p, len, IPC_PUBLISH, &publish_desc, q);
 }
 
-long
-ipc_publish_result_encode(uint8_t *out, size_t cap, const struct ipc_publish_result *q)
-{
-	return ipc_encode(out, cap, IPC_PUBLISH, &publish_result_desc, q);
-}
-
-int
-ipc_publish_result_decode(const uint8_t *p, size_t len, struct ipc_publish_result *q)
-{
-	return ipc_decode(p, len, IPC_PUBLISH, &publish_result_desc, q);
-}
-
-long
-ipc_append_encode(uint8_t *out, size_t cap, const struct ipc_append *q)
-{
-	return ipc_encode(out, cap, IPC_CHAIN_APPEND, &append_desc, q);
-}
-
-int
-ipc_append_decode(const uint8_t *p, size_t len, struct ipc_append *q)
-{
-	return ipc_decode(p, len, IPC_CHAIN_APPEND, &append_desc, q);
-}
-
-long
-ipc_profile_del_encode(uint8_t *out, size_t cap, const struct ipc_profile_del *q)
-{
-	return ipc_encode(out, cap, IPC_PROFILE_DEL, &profile_del_desc, q);
-}
-
-int
-ipc_profile_del_decode(const uint8_t *p, size_t len, struct ipc_profile_del *q)
-{
-	return ipc_decode(p, len, IPC_PROFILE_DEL, &profile_del_desc, q);
-}
-
-long
-ipc_wipe_encode(uint8_t *out, size_t cap, const struct ipc_wipe *q)
-{
-	return ipc_encode(out, cap, IPC_WIPE, &wipe_desc, q);
-}
-
-int
-ipc_wipe_decode(const uint8_t *p, size_t len, struct ipc_wipe *q)
-{
-	return ipc_decode(p, len, IPC_WIPE, &wipe_desc, q);
-}
-
-long
-ipc_peer_profile_req_encode(uint8_t *out, size_t cap, const struct ipc_peer_profile_req *q)
-{
-	return ipc_encode(out, cap, IPC_PEER_PROFILE, &peer_profile_req_desc, q);
-}
-
-int
-ipc_peer_profile_req_decode(const uint8_t *p, size_t len, struct ipc_peer_profile_req *q)
-{
-	return ipc_decode(p, len, IPC_PEER_PROFILE, &peer_profile_req_desc, q);
-}
+IPC_CODEC(publish_result, struct ipc_publish_result, IPC_PUBLISH, publish_result_desc)
+IPC_CODEC(append, struct ipc_append, IPC_CHAIN_APPEND, append_desc)
+IPC_CODEC(profile_del, struct ipc_profile_del, IPC_PROFILE_DEL, profile_del_desc)
+IPC_CODEC(wipe, struct ipc_wipe, IPC_WIPE, wipe_desc)
+IPC_CODEC(peer_profile_req, struct ipc_peer_profile_req, IPC_PEER_PROFILE, peer_profile_req_desc)
 
 long
 ipc_peer_profile_encode(uint8_t *out, size_t cap, const struct ipc_peer_profile *q)

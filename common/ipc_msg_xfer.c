@@ -261,65 +261,11 @@ static const struct ipc_field file_fd_rep_desc_f[] = {
 };
 IPC_DESC(file_fd_rep_desc, struct file_fd_rep, 0, NULL);
 
-long
-ipc_dl_begin_encode(uint8_t *out, size_t cap, const struct ipc_dl_begin *q)
-{
-	return ipc_encode(out, cap, IPC_DL_BEGIN, &dl_begin_desc, q);
-}
-
-int
-ipc_dl_begin_decode(const uint8_t *p, size_t len, struct ipc_dl_begin *q)
-{
-	return ipc_decode(p, len, IPC_DL_BEGIN, &dl_begin_desc, q);
-}
-
-long
-ipc_dl_commit_encode(uint8_t *out, size_t cap, const struct ipc_dl_commit *q)
-{
-	return ipc_encode(out, cap, IPC_DL_COMMIT, &dl_commit_desc, q);
-}
-
-int
-ipc_dl_commit_decode(const uint8_t *p, size_t len, struct ipc_dl_commit *q)
-{
-	return ipc_decode(p, len, IPC_DL_COMMIT, &dl_commit_desc, q);
-}
-
-long
-ipc_get_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
-{
-	return ipc_encode(out, cap, IPC_GET, &get_req_desc, q);
-}
-
-int
-ipc_get_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
-{
-	return ipc_decode(p, len, IPC_GET, &get_req_desc, q);
-}
-
-long
-ipc_probe_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
-{
-	return ipc_encode(out, cap, IPC_PROBE, &get_req_desc, q);
-}
-
-int
-ipc_probe_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
-{
-	return ipc_decode(p, len, IPC_PROBE, &get_req_desc, q);
-}
-
-long
-ipc_dl_abort_encode(uint8_t *out, size_t cap, const struct ipc_dl_abort *q)
-{
-	return ipc_encode(out, cap, IPC_DL_ABORT, &dl_abort_desc, q);
-}
-
-int
-ipc_dl_abort_decode(const uint8_t *p, size_t len, struct ipc_dl_abort *q)
-{
-	return ipc_decode(p, len, IPC_DL_ABORT, &dl_abort_desc, q);
-}
+IPC_CODEC(dl_begin, struct ipc_dl_begin, IPC_DL_BEGIN, dl_begin_desc)
+IPC_CODEC(dl_commit, struct ipc_dl_commit, IPC_DL_COMMIT, dl_commit_desc)
+IPC_CODEC(get_req, struct ipc_get_req, IPC_GET, get_req_desc)
+IPC_CODEC(probe_req, struct ipc_get_req, IPC_PROBE, get_req_desc)
+IPC_CODEC(dl_abort, struct ipc_dl_abort, IPC_DL_ABORT, dl_abort_desc)
 
 const char *
 ipc_xfer_op_name(uint8_t op)
@@ -332,17 +278,7 @@ ipc_xfer_op_name(uint8_t op)
 	}
 }
 
-long
-ipc_xfer_ctl_encode(uint8_t *out, size_t cap, const struct ipc_xfer_ctl *q)
-{
-	return ipc_encode(out, cap, IPC_XFER_CTL, &xfer_ctl_desc, q);
-}
-
-int
-ipc_xfer_ctl_decode(const uint8_t *p, size_t len, struct ipc_xfer_ctl *q)
-{
-	return ipc_decode(p, len, IPC_XFER_CTL, &xfer_ctl_desc, q);
-}
+IPC_CODEC(xfer_ctl, struct ipc_xfer_ctl, IPC_XFER_CTL, xfer_ctl_desc)
 
 long
 ipc_xfer_list_begin(uint8_t *out, size_t cap, uint32_t total)
@@ -372,53 +308,10 @@ ipc_xfer_list_next(struct ipc_xfer_list *l, struct ipc_xfer_info *x)
 
 /* ---- streams for apid (IPC_STREAM_*) and stored files by descriptor ---- */
 
-long
-ipc_stream_open_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
-{
-	return ipc_encode(out, cap, IPC_STREAM_OPEN, &get_req_desc, q);
-}
-
-int
-ipc_stream_open_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
-{
-	return ipc_decode(p, len, IPC_STREAM_OPEN, &get_req_desc, q);
-}
-
-long
-ipc_stream_info_encode(uint8_t *out, size_t cap, const struct ipc_stream_info *q)
-{
-	return ipc_encode(out, cap, IPC_STREAM_OPEN, &stream_info_desc, q);
-}
-
-int
-ipc_stream_info_decode(const uint8_t *p, size_t len, struct ipc_stream_info *q)
-{
-	return ipc_decode(p, len, IPC_STREAM_OPEN, &stream_info_desc, q);
-}
-
-long
-ipc_stream_read_encode(uint8_t *out, size_t cap, const struct ipc_stream_read *q)
-{
-	return ipc_encode(out, cap, IPC_STREAM_READ, &stream_read_desc, q);
-}
-
-int
-ipc_stream_read_decode(const uint8_t *p, size_t len, struct ipc_stream_read *q)
-{
-	return ipc_decode(p, len, IPC_STREAM_READ, &stream_read_desc, q);
-}
-
-long
-ipc_file_fd_req_encode(uint8_t *out, size_t cap, const struct ipc_file_fd_req *q)
-{
-	return ipc_encode(out, cap, IPC_FILE_FD, &file_fd_req_desc, q);
-}
-
-int
-ipc_file_fd_req_decode(const uint8_t *p, size_t len, struct ipc_file_fd_req *q)
-{
-	return ipc_decode(p, len, IPC_FILE_FD, &file_fd_req_desc, q);
-}
+IPC_CODEC(stream_open, struct ipc_get_req, IPC_STREAM_OPEN, get_req_desc)
+IPC_CODEC(stream_info, struct ipc_stream_info, IPC_STREAM_OPEN, stream_info_desc)
+IPC_CODEC(stream_read, struct ipc_stream_read, IPC_STREAM_READ, stream_read_desc)
+IPC_CODEC(file_fd_req, struct ipc_file_fd_req, IPC_FILE_FD, file_fd_req_desc)
 
 long
 ipc_file_fd_rep_encode(uint8_t *out, size_t cap, uint64_t size)
