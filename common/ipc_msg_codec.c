@@ -191,7 +191,10 @@ ipc_w_fields(struct buf_w *w, const struct ipc_desc *d, const void *msg)
 	for (f = d->f; f < d->f + d->n && !w->err; f++) {
 		switch (f->kind) {
 		case IPC_FK_INT:
-			w_int(w, f->size, int_get(m + f->off, f->size));
+			n = int_get(m + f->off, f->size);
+			if ((f->flags & IPC_FF_STRICT) && n > f->max)
+				w->err = 1;
+			w_int(w, f->size, n);
 			break;
 		case IPC_FK_BYTES:
 		case IPC_FK_KEY:

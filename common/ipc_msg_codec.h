@@ -34,6 +34,7 @@ enum ipc_fkind {
 
 #define IPC_FF_NONZERO	0x01	/* INT, STR, ARRAY: 0 / empty is out of range */
 #define IPC_FF_PTR	0x02	/* ARRAY: the member at aux points to the elements */
+#define IPC_FF_STRICT	0x04	/* INT: the encoder refuses a value over max too */
 
 struct ipc_desc;
 
@@ -60,6 +61,7 @@ struct ipc_desc {
 #define IPC_FLD(kind, flags, T, m, aux, max, sub) \
 	{ (kind), (flags), sizeof(((T *)0)->m), offsetof(T, m), (aux), (max), (sub) }
 #define IPC_INT(T, m, max)	IPC_FLD(IPC_FK_INT, 0, T, m, 0, max, NULL)
+#define IPC_INT_STRICT(T, m, max) IPC_FLD(IPC_FK_INT, IPC_FF_STRICT, T, m, 0, max, NULL)
 #define IPC_INT_NZ(T, m, max)	IPC_FLD(IPC_FK_INT, IPC_FF_NONZERO, T, m, 0, max, NULL)
 #define IPC_BYTES(T, m)		IPC_FLD(IPC_FK_BYTES, 0, T, m, 0, 0, NULL)
 #define IPC_KEY(T, m)		IPC_FLD(IPC_FK_KEY, 0, T, m, 0, 0, NULL)

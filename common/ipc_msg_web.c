@@ -18,7 +18,7 @@ IPC_DESC(wh_result_desc, struct ipc_wh_result, 0, NULL);
 
 /* files points to the caller's array (IPC_PUBLISH_MAX entries to decode). */
 static const struct ipc_field publish_desc_f[] = {
-	IPC_INT(struct ipc_publish, replace, 1),
+	IPC_INT_STRICT(struct ipc_publish, replace, 1),
 	IPC_ARRAY(struct ipc_publish, count, files, IPC_PUBLISH_MAX, ipc_file_desc,
 	    IPC_FF_NONZERO | IPC_FF_PTR),
 };
@@ -89,44 +89,17 @@ peer_profile_check(const void *msg)
 }
 
 static const struct ipc_field peer_profile_desc_f[] = {
-	IPC_INT(struct ipc_peer_profile, cached, 1),
+	IPC_INT_STRICT(struct ipc_peer_profile, cached, 1),
 	IPC_ARRAY(struct ipc_peer_profile, count, fields, IPC_PEER_PROFILE_MAX,
 	    peer_field_desc, 0),
 };
 IPC_DESC(peer_profile_desc, struct ipc_peer_profile, 0, peer_profile_check);
 
 IPC_CODEC(wh_result, struct ipc_wh_result, IPC_WH_END, wh_result_desc)
-
-long
-ipc_publish_encode(uint8_t *out, size_t cap, const struct ipc_publish *q)
-{
-	if (q->replace > 1)
-		return -1;
-	return ipc_encode(out, cap, IPC_PUBLISH, &publish_desc, q);
-}
-
-int
-ipc_publish_decode(const uint8_t *p, size_t len, struct ipc_publish *q)
-{
-	return ipc_decode(p, len, IPC_PUBLISH, &publish_desc, q);
-}
-
+IPC_CODEC(publish, struct ipc_publish, IPC_PUBLISH, publish_desc)
 IPC_CODEC(publish_result, struct ipc_publish_result, IPC_PUBLISH, publish_result_desc)
 IPC_CODEC(append, struct ipc_append, IPC_CHAIN_APPEND, append_desc)
 IPC_CODEC(profile_del, struct ipc_profile_del, IPC_PROFILE_DEL, profile_del_desc)
 IPC_CODEC(wipe, struct ipc_wipe, IPC_WIPE, wipe_desc)
 IPC_CODEC(peer_profile_req, struct ipc_peer_profile_req, IPC_PEER_PROFILE, peer_profile_req_desc)
-
-long
-ipc_peer_profile_encode(uint8_t *out, size_t cap, const struct ipc_peer_profile *q)
-{
-	if (q->cached > 1)
-		return -1;
-	return ipc_encode(out, cap, IPC_PEER_PROFILE, &peer_profile_desc, q);
-}
-
-int
-ipc_peer_profile_decode(const uint8_t *p, size_t len, struct ipc_peer_profile *q)
-{
-	return ipc_decode(p, len, IPC_PEER_PROFILE, &peer_profile_desc, q);
-}
+IPC_CODEC(peer_profile, struct ipc_peer_profile, IPC_PEER_PROFILE, peer_profile_desc)
