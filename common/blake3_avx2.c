@@ -12,46 +12,20 @@
 
 #define LANES	8
 
-static inline __attribute__((always_inline)) __m256i
-add(__m256i a, __m256i b)
-{
-	return _mm256_add_epi32(a, b);
-}
-
-static inline __attribute__((always_inline)) __m256i
-xor(__m256i a, __m256i b)
-{
-	return _mm256_xor_si256(a, b);
-}
-
+#define VEC		__m256i
+#define add(a, b)	_mm256_add_epi32((a), (b))
+#define xor(a, b)	_mm256_xor_si256((a), (b))
+#define or(a, b)	_mm256_or_si256((a), (b))
+#define srli(x, c)	_mm256_srli_epi32((x), (c))
+#define slli(x, c)	_mm256_slli_epi32((x), (c))
+#define shuffle8(x, k)	_mm256_shuffle_epi8((x), (k))
 /* Rotations by whole bytes are one byte shuffle. */
-static inline __attribute__((always_inline)) __m256i
-rot16(__m256i x)
-{
-	return _mm256_shuffle_epi8(x, _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5,
-	    10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5,
-	    10, 11, 8, 9, 14, 15, 12, 13));
-}
-
-static inline __attribute__((always_inline)) __m256i
-rot12(__m256i x)
-{
-	return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20));
-}
-
-static inline __attribute__((always_inline)) __m256i
-rot8(__m256i x)
-{
-	return _mm256_shuffle_epi8(x, _mm256_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4,
-	    9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4,
-	    9, 10, 11, 8, 13, 14, 15, 12));
-}
-
-static inline __attribute__((always_inline)) __m256i
-rot7(__m256i x)
-{
-	return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25));
-}
+#define ROT16_BYTES	_mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5,	\
+	    10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5,		\
+	    10, 11, 8, 9, 14, 15, 12, 13)
+#define ROT8_BYTES	_mm256_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4,	\
+	    9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4,		\
+	    9, 10, 11, 8, 13, 14, 15, 12)
 
 /* Rows become columns: x[i] = word i of each of the 8 rows. */
 static inline __attribute__((always_inline)) void
@@ -100,7 +74,6 @@ load_msg(__m256i m[16], const uint8_t *const *in, size_t off)
 	transpose8(m + 8);
 }
 
-#define VEC		__m256i
 #define set1(x)		_mm256_set1_epi32((int)(x))
 #define loadu(p)	_mm256_loadu_si256((const __m256i *)(const void *)(p))
 

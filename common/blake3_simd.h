@@ -8,7 +8,9 @@
  *	LANES			inputs per pass
  *	VEC			the vector type
  *	add, xor		lane-wise 32-bit add and xor
- *	rot16, rot12, rot8, rot7	lane-wise right rotations
+ *	rot16, rot12, rot8, rot7	lane-wise right rotations, or else
+ *	  or, srli, slli, shuffle8 (a byte shuffle), ROT16_BYTES, ROT8_BYTES
+ *	  for the rotations built here
  *	set1(x)			every lane x
  *	loadu(p)		LANES 32-bit words from p
  *	load_msg(m, in, off)	m[w] = word w of the block at off of each input
@@ -18,6 +20,33 @@
  *
  * Everything is inline: each file compiles it with its own -m flags.
  */
+
+#ifndef rot16
+/* No lane rotation instruction: two shifts, or a byte shuffle for whole bytes. */
+static inline __attribute__((always_inline)) VEC
+rot16(VEC x)
+{
+	return shuffle8(x, ROT16_BYTES);
+}
+
+static inline __attribute__((always_inline)) VEC
+rot12(VEC x)
+{
+	return or(srli(x, 12), slli(x, 20));
+}
+
+static inline __attribute__((always_inline)) VEC
+rot8(VEC x)
+{
+	return shuffle8(x, ROT8_BYTES);
+}
+
+static inline __attribute__((always_inline)) VEC
+rot7(VEC x)
+{
+	return or(srli(x, 7), slli(x, 25));
+}
+#endif
 
 /*
  * One round: the four column G functions, then the four diagonal ones, each

@@ -12,44 +12,16 @@
 
 #define LANES	4
 
-static inline __attribute__((always_inline)) __m128i
-add(__m128i a, __m128i b)
-{
-	return _mm_add_epi32(a, b);
-}
-
-static inline __attribute__((always_inline)) __m128i
-xor(__m128i a, __m128i b)
-{
-	return _mm_xor_si128(a, b);
-}
-
+#define VEC		__m128i
+#define add(a, b)	_mm_add_epi32((a), (b))
+#define xor(a, b)	_mm_xor_si128((a), (b))
+#define or(a, b)	_mm_or_si128((a), (b))
+#define srli(x, c)	_mm_srli_epi32((x), (c))
+#define slli(x, c)	_mm_slli_epi32((x), (c))
+#define shuffle8(x, k)	_mm_shuffle_epi8((x), (k))
 /* Rotations by whole bytes are one byte shuffle. */
-static inline __attribute__((always_inline)) __m128i
-rot16(__m128i x)
-{
-	return _mm_shuffle_epi8(x, _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5,
-	    10, 11, 8, 9, 14, 15, 12, 13));
-}
-
-static inline __attribute__((always_inline)) __m128i
-rot12(__m128i x)
-{
-	return _mm_or_si128(_mm_srli_epi32(x, 12), _mm_slli_epi32(x, 20));
-}
-
-static inline __attribute__((always_inline)) __m128i
-rot8(__m128i x)
-{
-	return _mm_shuffle_epi8(x, _mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4,
-	    9, 10, 11, 8, 13, 14, 15, 12));
-}
-
-static inline __attribute__((always_inline)) __m128i
-rot7(__m128i x)
-{
-	return _mm_or_si128(_mm_srli_epi32(x, 7), _mm_slli_epi32(x, 25));
-}
+#define ROT16_BYTES	_mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)
+#define ROT8_BYTES	_mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12)
 
 /* Rows a, b, c, d become columns: x[i] = { a[i], b[i], c[i], d[i] }. */
 static inline __attribute__((always_inline)) void
@@ -83,7 +55,6 @@ load_msg(__m128i m[16], const uint8_t *const *in, size_t off)
 	transpose4(m + 12);
 }
 
-#define VEC		__m128i
 #define set1(x)		_mm_set1_epi32((int)(x))
 #define loadu(p)	_mm_loadu_si128((const __m128i *)(const void *)(p))
 
