@@ -18,6 +18,8 @@
 #define or(a, b)	_mm256_or_si256((a), (b))
 #define srli(x, c)	_mm256_srli_epi32((x), (c))
 #define slli(x, c)	_mm256_slli_epi32((x), (c))
+#define set1(x)		_mm256_set1_epi32((int)(x))
+#define loadu(p)	_mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define shuffle8(x, k)	_mm256_shuffle_epi8((x), (k))
 /* Rotations by whole bytes are one byte shuffle. */
 #define ROT16_BYTES	_mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5,	\
@@ -59,24 +61,6 @@ transpose8(__m256i x[8])
 	x[7] = _mm256_permute2x128_si256(abcd37, efgh37, 0x31);
 }
 
-/* m[w] = word w of the block at `off` in each of the 8 inputs. */
-static inline __attribute__((always_inline)) void
-load_msg(__m256i m[16], const uint8_t *const *in, size_t off)
-{
-	/* Written out: GCC -O2 leaves these small loops rolled. */
-#define LD(i, q) _mm256_loadu_si256((const __m256i *)(in[i] + off + 32 * (q)))
-	m[0] = LD(0, 0); m[1] = LD(1, 0); m[2] = LD(2, 0); m[3] = LD(3, 0);
-	m[4] = LD(4, 0); m[5] = LD(5, 0); m[6] = LD(6, 0); m[7] = LD(7, 0);
-	m[8] = LD(0, 1); m[9] = LD(1, 1); m[10] = LD(2, 1); m[11] = LD(3, 1);
-	m[12] = LD(4, 1); m[13] = LD(5, 1); m[14] = LD(6, 1); m[15] = LD(7, 1);
-#undef LD
-	transpose8(m);
-	transpose8(m + 8);
-}
-
-#define set1(x)		_mm256_set1_epi32((int)(x))
-#define loadu(p)	_mm256_loadu_si256((const __m256i *)(const void *)(p))
-
 /* Columns back to rows: input i's chaining value is h[i]. */
 static inline __attribute__((always_inline)) void
 store_cv(__m256i h[16], uint8_t *out)
@@ -88,6 +72,7 @@ store_cv(__m256i h[16], uint8_t *out)
 		_mm256_storeu_si256((__m256i *)(out + 32 * i), h[i]);
 }
 
+#define transpose	transpose8
 #define HASH_MANY	blake3_hash_many_avx2
 #define NARROW		blake3_hash_many_portable
 #define NARROW_MAX	1

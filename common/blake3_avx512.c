@@ -57,17 +57,6 @@ transpose16(__m512i x[16])
 	}
 }
 
-/* m[w] = word w of the block at `off` in each of the 16 inputs. */
-static inline __attribute__((always_inline)) void
-load_msg(__m512i m[16], const uint8_t *const *in, size_t off)
-{
-	int i;
-
-	for (i = 0; i < LANES; i++)
-		m[i] = _mm512_loadu_si512(in[i] + off);
-	transpose16(m);
-}
-
 /* Columns back to rows: input i's chaining value is row i's first half. */
 static inline __attribute__((always_inline)) void
 store_cv(__m512i h[16], uint8_t *out)
@@ -83,6 +72,7 @@ store_cv(__m512i h[16], uint8_t *out)
 }
 
 /* 8 or fewer left go to the AVX2 code; 9..15 repeat the last input. */
+#define transpose	transpose16
 #define HASH_MANY	blake3_hash_many_avx512
 #define NARROW		blake3_hash_many_avx2
 #define NARROW_MAX	(LANES / 2)

@@ -13,7 +13,7 @@
  *	  for the rotations built here
  *	set1(x)			every lane x
  *	loadu(p)		LANES 32-bit words from p
- *	load_msg(m, in, off)	m[w] = word w of the block at off of each input
+ *	transpose(x)		LANES rows of LANES words become columns
  *	store_cv(h, out)	h[0..7] (h has 16 entries) -> LANES chaining values
  *	HASH_MANY		the name of the public function
  *	NARROW, NARROW_MAX	the code for NARROW_MAX or fewer leftover inputs
@@ -122,6 +122,26 @@ simd_round(VEC v[16], const VEC m[16], int r)
 	v[6] = rot7(xor(v[6], v[11]));
 	v[7] = rot7(xor(v[7], v[8]));
 	v[4] = rot7(xor(v[4], v[9]));
+}
+
+/*
+ * m[w] = word w of the block at `off` in each of the LANES inputs: the
+ * block's vectors are loaded as rows, LANES at a time, and transposed.
+ */
+static inline __attribute__((always_inline)) void
+load_msg(VEC m[16], const uint8_t *const *in, size_t off)
+{
+	size_t q;
+	int i;
+
+	/* GCC -O2 leaves these small loops rolled otherwise. */
+#pragma GCC unroll 16
+	for (q = 0; q < 16 / LANES; q++) {
+#pragma GCC unroll 16
+		for (i = 0; i < LANES; i++)
+			m[LANES * q + i] = loadu(in[i] + off + sizeof(VEC) * q);
+		transpose(m + LANES * q);
+	}
 }
 
 /* LANES inputs of `blocks` blocks each -> LANES chaining values at out. */

@@ -18,6 +18,8 @@
 #define or(a, b)	_mm_or_si128((a), (b))
 #define srli(x, c)	_mm_srli_epi32((x), (c))
 #define slli(x, c)	_mm_slli_epi32((x), (c))
+#define set1(x)		_mm_set1_epi32((int)(x))
+#define loadu(p)	_mm_loadu_si128((const __m128i *)(const void *)(p))
 #define shuffle8(x, k)	_mm_shuffle_epi8((x), (k))
 /* Rotations by whole bytes are one byte shuffle. */
 #define ROT16_BYTES	_mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)
@@ -38,26 +40,6 @@ transpose4(__m128i x[4])
 	x[3] = _mm_unpackhi_epi64(ab23, cd23);
 }
 
-/* m[w] = word w of the block at `off` in each of the 4 inputs. */
-static inline __attribute__((always_inline)) void
-load_msg(__m128i m[16], const uint8_t *const *in, size_t off)
-{
-	/* Written out: GCC -O2 leaves these small loops rolled. */
-#define LD(i, q) _mm_loadu_si128((const __m128i *)(in[i] + off + 16 * (q)))
-	m[0] = LD(0, 0); m[1] = LD(1, 0); m[2] = LD(2, 0); m[3] = LD(3, 0);
-	m[4] = LD(0, 1); m[5] = LD(1, 1); m[6] = LD(2, 1); m[7] = LD(3, 1);
-	m[8] = LD(0, 2); m[9] = LD(1, 2); m[10] = LD(2, 2); m[11] = LD(3, 2);
-	m[12] = LD(0, 3); m[13] = LD(1, 3); m[14] = LD(2, 3); m[15] = LD(3, 3);
-#undef LD
-	transpose4(m);
-	transpose4(m + 4);
-	transpose4(m + 8);
-	transpose4(m + 12);
-}
-
-#define set1(x)		_mm_set1_epi32((int)(x))
-#define loadu(p)	_mm_loadu_si128((const __m128i *)(const void *)(p))
-
 /* Columns back to rows: input i's chaining value is words 0..7. */
 static inline __attribute__((always_inline)) void
 store_cv(__m128i h[16], uint8_t *out)
@@ -72,6 +54,7 @@ store_cv(__m128i h[16], uint8_t *out)
 	}
 }
 
+#define transpose	transpose4
 #define HASH_MANY	blake3_hash_many_sse41
 #define NARROW		blake3_hash_many_portable
 #define NARROW_MAX	1
