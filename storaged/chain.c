@@ -1235,8 +1235,10 @@ out:
 	return rc;
 }
 
-int
-chain_add_files(struct chain *c, struct chain_file *files, size_t n)
+/* One transaction of a files operation (nothing to do for none). */
+static int
+files_tx(struct chain *c, struct chain_file *files, size_t n,
+    int (*locked)(struct chain *c, struct chain_file *files, size_t n))
 {
 	int rc;
 
@@ -1246,7 +1248,13 @@ chain_add_files(struct chain *c, struct chain_file *files, size_t n)
 		return CHAIN_OK;
 	if ((rc = tx_begin(c)) != CHAIN_OK)
 		return rc;
-	return tx_end(c, add_files_locked(c, files, n));
+	return tx_end(c, locked(c, files, n));
+}
+
+int
+chain_add_files(struct chain *c, struct chain_file *files, size_t n)
+{
+	return files_tx(c, files, n, add_files_locked);
 }
 
 int
@@ -1864,6 +1872,31 @@ chain_compact(struct chain *c, int *done)
 	return rc;
 }
 
+/*
+ * Deletes, in one transaction, the records rf matches out of n keys
+ * (bad_keys: a NULL key array with n > 0); *deleted is how many.
+ */
+static int
+refactor_delete(struct chain *c, const struct refactor *rf, int bad_keys, size_t n,
+    size_t *deleted)
+{
+	size_t matched = 0;
+	int rc;
+
+	if (c == NULL || bad_keys)
+		return CHAIN_ERR_ARG;
+	if (deleted != NULL)
+		*deleted = 0;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	rc = tx_end(c, refactor_locked(c, rf, &matched));
+	if (rc == CHAIN_OK && deleted != NULL)
+		*deleted = matched;
+	return rc;
+}
+
 struct id_set {
 	const uint8_t	(*ids)[RECORD_FILE_ID_BYTES];
 	size_t		 n;
@@ -1887,21 +1920,8 @@ chain_delete_files(struct chain *c, const uint8_t (*ids)[RECORD_FILE_ID_BYTES],
 {
 	struct id_set set = { ids, n };
 	struct refactor rf = { pred_file_id, NULL, &set };
-	size_t matched = 0;
-	int rc;
 
-	if (c == NULL || (ids == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (deleted != NULL)
-		*deleted = 0;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
-		return rc;
-	rc = tx_end(c, refactor_locked(c, &rf, &matched));
-	if (rc == CHAIN_OK && deleted != NULL)
-		*deleted = matched;
-	return rc;
+	return refactor_delete(c, &rf, ids == NULL && n > 0, n, deleted);
 }
 
 static int
@@ -1930,15 +1950,7 @@ replace_locked(struct chain *c, struct chain_file *files, size_t n)
 int
 chain_replace_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	int rc;
-
-	if (c == NULL || (files == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
-		return rc;
-	return tx_end(c, replace_locked(c, files, n));
+	return files_tx(c, files, n, replace_locked);
 }
 
 int
@@ -2051,16 +2063,22 @@ chain_profile_set(struct chain *c, uint16_t field, const void *val, size_t len)
 	return chain_profile_write(c, &f, 1);
 }
 
-/* Walks every profile record in chain order (the last one of a field wins). */
+/*
+ * Calls fn with every record of type BLOCK_REC_PROFILE (a struct
+ * record_profile) or BLOCK_REC_FILE (a struct chain_file) of the own chain,
+ * in chain order; stops at the first non-zero return.
+ */
 static int
-profile_walk(struct chain *c,
-    int (*fn)(void *arg, const struct record_profile *p), void *arg)
+record_walk(struct chain *c, uint8_t type, int (*fn)(void *arg, const void *rec),
+    void *arg)
 {
 	sqlite3_stmt *s = stmt(c, ST_BLK_ALL);
-	struct block b;
+	struct record_profile p;
 	struct block_iter it;
 	struct block_record r;
-	struct record_profile p;
+	struct chain_file f;
+	struct block b;
+	uint32_t i;
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2070,14 +2088,17 @@ profile_walk(struct chain *c,
 			return CHAIN_ERR_CORRUPT;
 		}
 		block_iter_init(&it, &b);
-		while (block_iter_next(&it, &r) == 1) {
-			if (r.type != BLOCK_REC_PROFILE)
+		for (i = 0; block_iter_next(&it, &r) == 1; i++) {
+			if (r.type != type)
 				continue;
-			if (record_profile_decode(&r, &p) != BLOCK_OK) {
-				sqlite3_reset(s);
-				return CHAIN_ERR_CORRUPT;
-			}
-			if ((rc = fn(arg, &p)) != 0) {
+			if (type == BLOCK_REC_FILE ?
+			    chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK :
+			    record_profile_decode(&r, &p) != BLOCK_OK)
+				rc = CHAIN_ERR_CORRUPT;
+			else
+				rc = fn(arg, type == BLOCK_REC_FILE ? (const void *)&f :
+				    (const void *)&p);
+			if (rc != 0) {
 				sqlite3_reset(s);
 				return rc;
 			}
@@ -2096,8 +2117,9 @@ struct profile_get {
 };
 
 static int
-profile_get_cb(void *arg, const struct record_profile *p)
+profile_get_cb(void *arg, const void *rec)
 {
+	const struct record_profile *p = rec;
 	struct profile_get *g = arg;
 	uint8_t *v;
 
@@ -2125,7 +2147,7 @@ chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
 	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
 		return CHAIN_ERR_ARG;
 	*len = 0;
-	if ((rc = profile_walk(c, profile_get_cb, &g)) != CHAIN_OK)
+	if ((rc = record_walk(c, BLOCK_REC_PROFILE, profile_get_cb, &g)) != CHAIN_OK)
 		goto out;
 	if (!g.found) {
 		rc = CHAIN_ERR_NOT_FOUND;
@@ -2150,8 +2172,9 @@ struct profile_all {
 };
 
 static int
-profile_all_cb(void *arg, const struct record_profile *p)
+profile_all_cb(void *arg, const void *rec)
 {
+	const struct record_profile *p = rec;
 	struct profile_all *a = arg;
 	uint8_t *val;
 	size_t i;
@@ -2191,7 +2214,7 @@ chain_profile_foreach(struct chain *c,
 
 	if (c == NULL || fn == NULL)
 		return CHAIN_ERR_ARG;
-	rc = profile_walk(c, profile_all_cb, &a);
+	rc = record_walk(c, BLOCK_REC_PROFILE, profile_all_cb, &a);
 	for (i = 0; rc == CHAIN_OK && i < a.n; i++)
 		rc = fn(arg, a.v[i].field, a.v[i].val, a.v[i].len);
 	for (i = 0; i < a.n; i++)
@@ -2227,21 +2250,8 @@ chain_profile_delete(struct chain *c, const uint16_t *fields, size_t n,
 {
 	struct field_set set = { fields, n };
 	struct refactor rf = { NULL, pred_profile_field, &set };
-	size_t matched = 0;
-	int rc;
 
-	if (c == NULL || (fields == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (deleted != NULL)
-		*deleted = 0;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
-		return rc;
-	rc = tx_end(c, refactor_locked(c, &rf, &matched));
-	if (rc == CHAIN_OK && deleted != NULL)
-		*deleted = matched;
-	return rc;
+	return refactor_delete(c, &rf, fields == NULL && n > 0, n, deleted);
 }
 
 /* ---- queries --------------------------------------------------------- */
@@ -2273,43 +2283,28 @@ chain_info(struct chain *c, struct chain_info *info)
 	return rc == SQLITE_ROW ? CHAIN_OK : chain_dbfail(c);
 }
 
+struct file_fn {
+	int	(*fn)(void *arg, const struct chain_file *f);
+	void	*arg;
+};
+
+static int
+file_cb(void *arg, const void *rec)
+{
+	const struct file_fn *w = arg;
+
+	return w->fn(w->arg, rec);
+}
+
 int
 chain_foreach_file(struct chain *c,
     int (*fn)(void *arg, const struct chain_file *f), void *arg)
 {
-	sqlite3_stmt *s;
-	struct block b;
-	struct block_iter it;
-	struct block_record r;
-	struct chain_file f;
-	uint32_t i;
-	int rc;
+	struct file_fn w = { fn, arg };
 
 	if (c == NULL || fn == NULL)
 		return CHAIN_ERR_ARG;
-	s = stmt(c, ST_BLK_ALL);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (block_decode(sqlite3_column_blob(s, 1),
-		    (size_t)sqlite3_column_bytes(s, 1), &b) != BLOCK_OK) {
-			sqlite3_reset(s);
-			return CHAIN_ERR_CORRUPT;
-		}
-		block_iter_init(&it, &b);
-		for (i = 0; block_iter_next(&it, &r) == 1; i++) {
-			if (r.type != BLOCK_REC_FILE)
-				continue;
-			if (chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK) {
-				sqlite3_reset(s);
-				return CHAIN_ERR_CORRUPT;
-			}
-			if ((rc = fn(arg, &f)) != 0) {
-				sqlite3_reset(s);
-				return rc;
-			}
-		}
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CHAIN_OK : chain_dbfail(c);
+	return record_walk(c, BLOCK_REC_FILE, file_cb, &w);
 }
 
 /* The file record at (block, rec) as a malloc'd copy. */
