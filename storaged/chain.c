@@ -460,6 +460,25 @@ tx_end(struct chain *c, int rc)
 	return rc;
 }
 
+/*
+ * Before a write of n items: 1 with the transaction begun, else what the
+ * call returns (CHAIN_ERR_ARG for no items array, CHAIN_OK for nothing to
+ * write, or BEGIN's failure).
+ */
+static int
+tx_open(struct chain *c, const void *items, size_t n)
+{
+	int rc;
+
+	if (c == NULL || (items == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	return 1;
+}
+
 /* ---- storage primitives ---------------------------------------------- */
 
 /* Block `number` into a malloc'd buffer. */
@@ -1235,26 +1254,14 @@ out:
 	return rc;
 }
 
-/* One transaction of a files operation (nothing to do for none). */
-static int
-files_tx(struct chain *c, struct chain_file *files, size_t n,
-    int (*locked)(struct chain *c, struct chain_file *files, size_t n))
-{
-	int rc;
-
-	if (c == NULL || (files == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
-		return rc;
-	return tx_end(c, locked(c, files, n));
-}
-
 int
 chain_add_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	return files_tx(c, files, n, add_files_locked);
+	int rc;
+
+	if ((rc = tx_open(c, files, n)) != 1)
+		return rc;
+	return tx_end(c, add_files_locked(c, files, n));
 }
 
 int
@@ -1873,23 +1880,19 @@ chain_compact(struct chain *c, int *done)
 }
 
 /*
- * Deletes, in one transaction, the records rf matches out of n keys
- * (bad_keys: a NULL key array with n > 0); *deleted is how many.
+ * Deletes, in one transaction, the records rf matches out of the n keys;
+ * *deleted is how many.
  */
 static int
-refactor_delete(struct chain *c, const struct refactor *rf, int bad_keys, size_t n,
-    size_t *deleted)
+refactor_delete(struct chain *c, const struct refactor *rf, const void *keys,
+    size_t n, size_t *deleted)
 {
 	size_t matched = 0;
 	int rc;
 
-	if (c == NULL || bad_keys)
-		return CHAIN_ERR_ARG;
 	if (deleted != NULL)
 		*deleted = 0;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
+	if ((rc = tx_open(c, keys, n)) != 1)
 		return rc;
 	rc = tx_end(c, refactor_locked(c, rf, &matched));
 	if (rc == CHAIN_OK && deleted != NULL)
@@ -1921,7 +1924,7 @@ chain_delete_files(struct chain *c, const uint8_t (*ids)[RECORD_FILE_ID_BYTES],
 	struct id_set set = { ids, n };
 	struct refactor rf = { pred_file_id, NULL, &set };
 
-	return refactor_delete(c, &rf, ids == NULL && n > 0, n, deleted);
+	return refactor_delete(c, &rf, ids, n, deleted);
 }
 
 static int
@@ -1950,7 +1953,11 @@ replace_locked(struct chain *c, struct chain_file *files, size_t n)
 int
 chain_replace_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	return files_tx(c, files, n, replace_locked);
+	int rc;
+
+	if ((rc = tx_open(c, files, n)) != 1)
+		return rc;
+	return tx_end(c, replace_locked(c, files, n));
 }
 
 int
@@ -2046,11 +2053,7 @@ chain_profile_write(struct chain *c, const struct chain_profile_field *f,
 {
 	int rc;
 
-	if (c == NULL || (f == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
+	if ((rc = tx_open(c, f, n)) != 1)
 		return rc;
 	return tx_end(c, profile_write_locked(c, f, n));
 }
@@ -2251,7 +2254,7 @@ chain_profile_delete(struct chain *c, const uint16_t *fields, size_t n,
 	struct field_set set = { fields, n };
 	struct refactor rf = { NULL, pred_profile_field, &set };
 
-	return refactor_delete(c, &rf, fields == NULL && n > 0, n, deleted);
+	return refactor_delete(c, &rf, fields, n, deleted);
 }
 
 /* ---- queries --------------------------------------------------------- */
