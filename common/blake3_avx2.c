@@ -12,122 +12,22 @@
 
 #define LANES	8
 
-static inline __attribute__((always_inline)) __m256i
-add(__m256i a, __m256i b)
-{
-	return _mm256_add_epi32(a, b);
-}
-
-static inline __attribute__((always_inline)) __m256i
-xor(__m256i a, __m256i b)
-{
-	return _mm256_xor_si256(a, b);
-}
-
+#define VEC		__m256i
+#define add(a, b)	_mm256_add_epi32((a), (b))
+#define xor(a, b)	_mm256_xor_si256((a), (b))
+#define or(a, b)	_mm256_or_si256((a), (b))
+#define srli(x, c)	_mm256_srli_epi32((x), (c))
+#define slli(x, c)	_mm256_slli_epi32((x), (c))
+#define set1(x)		_mm256_set1_epi32((int)(x))
+#define loadu(p)	_mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define shuffle8(x, k)	_mm256_shuffle_epi8((x), (k))
 /* Rotations by whole bytes are one byte shuffle. */
-static inline __attribute__((always_inline)) __m256i
-rot16(__m256i x)
-{
-	return _mm256_shuffle_epi8(x, _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5,
-	    10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5,
-	    10, 11, 8, 9, 14, 15, 12, 13));
-}
-
-static inline __attribute__((always_inline)) __m256i
-rot12(__m256i x)
-{
-	return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20));
-}
-
-static inline __attribute__((always_inline)) __m256i
-rot8(__m256i x)
-{
-	return _mm256_shuffle_epi8(x, _mm256_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4,
-	    9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4,
-	    9, 10, 11, 8, 13, 14, 15, 12));
-}
-
-static inline __attribute__((always_inline)) __m256i
-rot7(__m256i x)
-{
-	return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25));
-}
-
-/*
- * One round: the four column G functions, then the four diagonal ones, each
- * group written step by step across its four G's so the steps can overlap.
- */
-static inline __attribute__((always_inline)) void
-round8(__m256i v[16], const __m256i m[16], int r)
-{
-	const uint8_t *s = blake3_msg_schedule[r];
-
-	v[0] = add(add(v[0], v[4]), m[s[0]]);
-	v[1] = add(add(v[1], v[5]), m[s[2]]);
-	v[2] = add(add(v[2], v[6]), m[s[4]]);
-	v[3] = add(add(v[3], v[7]), m[s[6]]);
-	v[12] = rot16(xor(v[12], v[0]));
-	v[13] = rot16(xor(v[13], v[1]));
-	v[14] = rot16(xor(v[14], v[2]));
-	v[15] = rot16(xor(v[15], v[3]));
-	v[8] = add(v[8], v[12]);
-	v[9] = add(v[9], v[13]);
-	v[10] = add(v[10], v[14]);
-	v[11] = add(v[11], v[15]);
-	v[4] = rot12(xor(v[4], v[8]));
-	v[5] = rot12(xor(v[5], v[9]));
-	v[6] = rot12(xor(v[6], v[10]));
-	v[7] = rot12(xor(v[7], v[11]));
-	v[0] = add(add(v[0], v[4]), m[s[1]]);
-	v[1] = add(add(v[1], v[5]), m[s[3]]);
-	v[2] = add(add(v[2], v[6]), m[s[5]]);
-	v[3] = add(add(v[3], v[7]), m[s[7]]);
-	v[12] = rot8(xor(v[12], v[0]));
-	v[13] = rot8(xor(v[13], v[1]));
-	v[14] = rot8(xor(v[14], v[2]));
-	v[15] = rot8(xor(v[15], v[3]));
-	v[8] = add(v[8], v[12]);
-	v[9] = add(v[9], v[13]);
-	v[10] = add(v[10], v[14]);
-	v[11] = add(v[11], v[15]);
-	v[4] = rot7(xor(v[4], v[8]));
-	v[5] = rot7(xor(v[5], v[9]));
-	v[6] = rot7(xor(v[6], v[10]));
-	v[7] = rot7(xor(v[7], v[11]));
-
-	v[0] = add(add(v[0], v[5]), m[s[8]]);
-	v[1] = add(add(v[1], v[6]), m[s[10]]);
-	v[2] = add(add(v[2], v[7]), m[s[12]]);
-	v[3] = add(add(v[3], v[4]), m[s[14]]);
-	v[15] = rot16(xor(v[15], v[0]));
-	v[12] = rot16(xor(v[12], v[1]));
-	v[13] = rot16(xor(v[13], v[2]));
-	v[14] = rot16(xor(v[14], v[3]));
-	v[10] = add(v[10], v[15]);
-	v[11] = add(v[11], v[12]);
-	v[8] = add(v[8], v[13]);
-	v[9] = add(v[9], v[14]);
-	v[5] = rot12(xor(v[5], v[10]));
-	v[6] = rot12(xor(v[6], v[11]));
-	v[7] = rot12(xor(v[7], v[8]));
-	v[4] = rot12(xor(v[4], v[9]));
-	v[0] = add(add(v[0], v[5]), m[s[9]]);
-	v[1] = add(add(v[1], v[6]), m[s[11]]);
-	v[2] = add(add(v[2], v[7]), m[s[13]]);
-	v[3] = add(add(v[3], v[4]), m[s[15]]);
-	v[15] = rot8(xor(v[15], v[0]));
-	v[12] = rot8(xor(v[12], v[1]));
-	v[13] = rot8(xor(v[13], v[2]));
-	v[14] = rot8(xor(v[14], v[3]));
-	v[10] = add(v[10], v[15]);
-	v[11] = add(v[11], v[12]);
-	v[8] = add(v[8], v[13]);
-	v[9] = add(v[9], v[14]);
-	v[5] = rot7(xor(v[5], v[10]));
-	v[6] = rot7(xor(v[6], v[11]));
-	v[7] = rot7(xor(v[7], v[8]));
-	v[4] = rot7(xor(v[4], v[9]));
-}
+#define ROT16_BYTES	_mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5,	\
+	    10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5,		\
+	    10, 11, 8, 9, 14, 15, 12, 13)
+#define ROT8_BYTES	_mm256_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4,	\
+	    9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4,		\
+	    9, 10, 11, 8, 13, 14, 15, 12)
 
 /* Rows become columns: x[i] = word i of each of the 8 rows. */
 static inline __attribute__((always_inline)) void
@@ -161,112 +61,21 @@ transpose8(__m256i x[8])
 	x[7] = _mm256_permute2x128_si256(abcd37, efgh37, 0x31);
 }
 
-/* m[w] = word w of the block at `off` in each of the 8 inputs. */
+/* Columns back to rows: input i's chaining value is h[i]. */
 static inline __attribute__((always_inline)) void
-load_msg(__m256i m[16], const uint8_t *const *in, size_t off)
+store_cv(__m256i h[16], uint8_t *out)
 {
-	/* Written out: GCC -O2 leaves these small loops rolled. */
-#define LD(i, q) _mm256_loadu_si256((const __m256i *)(in[i] + off + 32 * (q)))
-	m[0] = LD(0, 0); m[1] = LD(1, 0); m[2] = LD(2, 0); m[3] = LD(3, 0);
-	m[4] = LD(4, 0); m[5] = LD(5, 0); m[6] = LD(6, 0); m[7] = LD(7, 0);
-	m[8] = LD(0, 1); m[9] = LD(1, 1); m[10] = LD(2, 1); m[11] = LD(3, 1);
-	m[12] = LD(4, 1); m[13] = LD(5, 1); m[14] = LD(6, 1); m[15] = LD(7, 1);
-#undef LD
-	transpose8(m);
-	transpose8(m + 8);
-}
-
-static void
-hash8(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
-    uint64_t counter, int increment_counter, uint8_t flags,
-    uint8_t flags_start, uint8_t flags_end, uint8_t *out)
-{
-	__m256i h[8], v[16], m[16], ctr_lo, ctr_hi;
-	uint32_t lo[LANES], hi[LANES];
-	uint64_t c;
-	size_t b;
-	uint8_t f;
 	int i;
 
-	for (i = 0; i < LANES; i++) {
-		c = counter + (increment_counter ? (uint64_t)i : 0);
-		lo[i] = (uint32_t)c;
-		hi[i] = (uint32_t)(c >> 32);
-	}
-	ctr_lo = _mm256_setr_epi32((int)lo[0], (int)lo[1], (int)lo[2],
-	    (int)lo[3], (int)lo[4], (int)lo[5], (int)lo[6], (int)lo[7]);
-	ctr_hi = _mm256_setr_epi32((int)hi[0], (int)hi[1], (int)hi[2],
-	    (int)hi[3], (int)hi[4], (int)hi[5], (int)hi[6], (int)hi[7]);
-	for (i = 0; i < 8; i++)
-		h[i] = _mm256_set1_epi32((int)key[i]);
-	f = flags | flags_start;
-	for (b = 0; b < blocks; b++) {
-		if (b + 1 == blocks)
-			f |= flags_end;
-		load_msg(m, in, b * BLAKE3_BLOCK_LEN);
-		v[0] = h[0]; v[1] = h[1]; v[2] = h[2]; v[3] = h[3];
-		v[4] = h[4]; v[5] = h[5]; v[6] = h[6]; v[7] = h[7];
-		v[8] = _mm256_set1_epi32((int)blake3_iv[0]);
-		v[9] = _mm256_set1_epi32((int)blake3_iv[1]);
-		v[10] = _mm256_set1_epi32((int)blake3_iv[2]);
-		v[11] = _mm256_set1_epi32((int)blake3_iv[3]);
-		v[12] = ctr_lo;
-		v[13] = ctr_hi;
-		v[14] = _mm256_set1_epi32(BLAKE3_BLOCK_LEN);
-		v[15] = _mm256_set1_epi32(f);
-		round8(v, m, 0);
-		round8(v, m, 1);
-		round8(v, m, 2);
-		round8(v, m, 3);
-		round8(v, m, 4);
-		round8(v, m, 5);
-		round8(v, m, 6);
-		h[0] = xor(v[0], v[8]); h[1] = xor(v[1], v[9]);
-		h[2] = xor(v[2], v[10]); h[3] = xor(v[3], v[11]);
-		h[4] = xor(v[4], v[12]); h[5] = xor(v[5], v[13]);
-		h[6] = xor(v[6], v[14]); h[7] = xor(v[7], v[15]);
-		f = flags;
-	}
-	/* Columns back to rows: input i's chaining value is h[i]. */
 	transpose8(h);
 	for (i = 0; i < LANES; i++)
 		_mm256_storeu_si256((__m256i *)(out + 32 * i), h[i]);
 }
 
-void
-blake3_hash_many_avx2(const uint8_t *const *inputs, size_t num_inputs,
-    size_t blocks, const uint32_t key[8], uint64_t counter,
-    int increment_counter, uint8_t flags, uint8_t flags_start,
-    uint8_t flags_end, uint8_t *out)
-{
-	const uint8_t *pad[LANES];
-	uint8_t tmp[LANES * BLAKE3_OUT_LEN];
-	size_t i;
-
-	while (num_inputs >= LANES) {
-		hash8(inputs, blocks, key, counter, increment_counter, flags,
-		    flags_start, flags_end, out);
-		inputs += LANES;
-		num_inputs -= LANES;
-		if (increment_counter)
-			counter += LANES;
-		out += LANES * BLAKE3_OUT_LEN;
-	}
-	if (num_inputs < 2) {
-		blake3_hash_many_portable(inputs, num_inputs, blocks, key,
-		    counter, increment_counter, flags, flags_start, flags_end,
-		    out);
-		return;
-	}
-	/*
-	 * Two or more left: one pass with the spare lanes repeating the last
-	 * input costs less than hashing them one by one.
-	 */
-	for (i = 0; i < LANES; i++)
-		pad[i] = inputs[i < num_inputs ? i : num_inputs - 1];
-	hash8(pad, blocks, key, counter, increment_counter, flags,
-	    flags_start, flags_end, tmp);
-	memcpy(out, tmp, num_inputs * BLAKE3_OUT_LEN);
-}
+#define transpose	transpose8
+#define HASH_MANY	blake3_hash_many_avx2
+#define NARROW		blake3_hash_many_portable
+#define NARROW_MAX	1
+#include "blake3_simd.h"
 
 #endif

@@ -13,36 +13,15 @@
 
 #define LANES	16
 
+#define VEC		__m512i
 #define add(a, b)	_mm512_add_epi32((a), (b))
 #define xor(a, b)	_mm512_xor_si512((a), (b))
-#define rot(x, c)	_mm512_ror_epi32((x), (c))
-
-/* The G function on the columns, then on the diagonals, 16 inputs wide. */
-#define G(a, b, c, d, x, y) do {					\
-	v[a] = add(add(v[a], v[b]), (x));				\
-	v[d] = rot(xor(v[d], v[a]), 16);				\
-	v[c] = add(v[c], v[d]);						\
-	v[b] = rot(xor(v[b], v[c]), 12);				\
-	v[a] = add(add(v[a], v[b]), (y));				\
-	v[d] = rot(xor(v[d], v[a]), 8);					\
-	v[c] = add(v[c], v[d]);						\
-	v[b] = rot(xor(v[b], v[c]), 7);					\
-} while (0)
-
-static inline __attribute__((always_inline)) void
-round16(__m512i v[16], const __m512i m[16], int r)
-{
-	const uint8_t *s = blake3_msg_schedule[r];
-
-	G(0, 4, 8, 12, m[s[0]], m[s[1]]);
-	G(1, 5, 9, 13, m[s[2]], m[s[3]]);
-	G(2, 6, 10, 14, m[s[4]], m[s[5]]);
-	G(3, 7, 11, 15, m[s[6]], m[s[7]]);
-	G(0, 5, 10, 15, m[s[8]], m[s[9]]);
-	G(1, 6, 11, 12, m[s[10]], m[s[11]]);
-	G(2, 7, 8, 13, m[s[12]], m[s[13]]);
-	G(3, 4, 9, 14, m[s[14]], m[s[15]]);
-}
+#define rot16(x)	_mm512_ror_epi32((x), 16)
+#define rot12(x)	_mm512_ror_epi32((x), 12)
+#define rot8(x)		_mm512_ror_epi32((x), 8)
+#define rot7(x)		_mm512_ror_epi32((x), 7)
+#define set1(x)		_mm512_set1_epi32((int)(x))
+#define loadu(p)	_mm512_loadu_si512(p)
 
 /*
  * Rows become columns: x[w] = word w of each of the 16 rows.  A 4x4
@@ -78,56 +57,12 @@ transpose16(__m512i x[16])
 	}
 }
 
-static void
-hash16(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
-    uint64_t counter, int increment_counter, uint8_t flags,
-    uint8_t flags_start, uint8_t flags_end, uint8_t *out)
+/* Columns back to rows: input i's chaining value is row i's first half. */
+static inline __attribute__((always_inline)) void
+store_cv(__m512i h[16], uint8_t *out)
 {
-	__m512i h[16], v[16], m[16], ctr_lo, ctr_hi;
-	uint32_t lo[LANES], hi[LANES];
-	uint64_t c;
-	size_t b;
-	uint8_t f;
 	int i;
 
-	for (i = 0; i < LANES; i++) {
-		c = counter + (increment_counter ? (uint64_t)i : 0);
-		lo[i] = (uint32_t)c;
-		hi[i] = (uint32_t)(c >> 32);
-	}
-	ctr_lo = _mm512_loadu_si512(lo);
-	ctr_hi = _mm512_loadu_si512(hi);
-	for (i = 0; i < 8; i++)
-		h[i] = _mm512_set1_epi32((int)key[i]);
-	f = flags | flags_start;
-	for (b = 0; b < blocks; b++) {
-		if (b + 1 == blocks)
-			f |= flags_end;
-		for (i = 0; i < LANES; i++)
-			m[i] = _mm512_loadu_si512(in[i] + b * BLAKE3_BLOCK_LEN);
-		transpose16(m);
-		for (i = 0; i < 8; i++)
-			v[i] = h[i];
-		v[8] = _mm512_set1_epi32((int)blake3_iv[0]);
-		v[9] = _mm512_set1_epi32((int)blake3_iv[1]);
-		v[10] = _mm512_set1_epi32((int)blake3_iv[2]);
-		v[11] = _mm512_set1_epi32((int)blake3_iv[3]);
-		v[12] = ctr_lo;
-		v[13] = ctr_hi;
-		v[14] = _mm512_set1_epi32(BLAKE3_BLOCK_LEN);
-		v[15] = _mm512_set1_epi32(f);
-		round16(v, m, 0);
-		round16(v, m, 1);
-		round16(v, m, 2);
-		round16(v, m, 3);
-		round16(v, m, 4);
-		round16(v, m, 5);
-		round16(v, m, 6);
-		for (i = 0; i < 8; i++)
-			h[i] = xor(v[i], v[i + 8]);
-		f = flags;
-	}
-	/* Columns back to rows: input i's chaining value is row i's first half. */
 	for (i = 8; i < 16; i++)
 		h[i] = _mm512_setzero_si512();
 	transpose16(h);
@@ -136,36 +71,11 @@ hash16(const uint8_t *const *in, size_t blocks, const uint32_t key[8],
 		    _mm512_castsi512_si256(h[i]));
 }
 
-void
-blake3_hash_many_avx512(const uint8_t *const *inputs, size_t num_inputs,
-    size_t blocks, const uint32_t key[8], uint64_t counter,
-    int increment_counter, uint8_t flags, uint8_t flags_start,
-    uint8_t flags_end, uint8_t *out)
-{
-	const uint8_t *pad[LANES];
-	uint8_t tmp[LANES * BLAKE3_OUT_LEN];
-	size_t i;
-
-	while (num_inputs >= LANES) {
-		hash16(inputs, blocks, key, counter, increment_counter, flags,
-		    flags_start, flags_end, out);
-		inputs += LANES;
-		num_inputs -= LANES;
-		if (increment_counter)
-			counter += LANES;
-		out += LANES * BLAKE3_OUT_LEN;
-	}
-	if (num_inputs <= LANES / 2) {
-		blake3_hash_many_avx2(inputs, num_inputs, blocks, key, counter,
-		    increment_counter, flags, flags_start, flags_end, out);
-		return;
-	}
-	/* 9..15 left: the spare lanes repeat the last input. */
-	for (i = 0; i < LANES; i++)
-		pad[i] = inputs[i < num_inputs ? i : num_inputs - 1];
-	hash16(pad, blocks, key, counter, increment_counter, flags,
-	    flags_start, flags_end, tmp);
-	memcpy(out, tmp, num_inputs * BLAKE3_OUT_LEN);
-}
+/* 8 or fewer left go to the AVX2 code; 9..15 repeat the last input. */
+#define transpose	transpose16
+#define HASH_MANY	blake3_hash_many_avx512
+#define NARROW		blake3_hash_many_avx2
+#define NARROW_MAX	(LANES / 2)
+#include "blake3_simd.h"
 
 #endif

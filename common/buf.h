@@ -153,41 +153,6 @@ buf_put_be64(uint8_t *q, uint64_t v)
 	buf_put_be32(q + 4, (uint32_t)v);
 }
 
-static inline uint16_t
-buf_r_le16(struct buf_r *r)
-{
-	const uint8_t *q = buf_r_take(r, 2);
-	return q ? buf_le16(q) : 0;
-}
-
-static inline uint32_t
-buf_r_le32(struct buf_r *r)
-{
-	const uint8_t *q = buf_r_take(r, 4);
-	return q ? buf_le32(q) : 0;
-}
-
-static inline uint64_t
-buf_r_le64(struct buf_r *r)
-{
-	const uint8_t *q = buf_r_take(r, 8);
-	return q ? buf_le64(q) : 0;
-}
-
-static inline uint16_t
-buf_r_be16(struct buf_r *r)
-{
-	const uint8_t *q = buf_r_take(r, 2);
-	return q ? buf_be16(q) : 0;
-}
-
-static inline uint32_t
-buf_r_be32(struct buf_r *r)
-{
-	const uint8_t *q = buf_r_take(r, 4);
-	return q ? buf_be32(q) : 0;
-}
-
 static inline void
 buf_w_init(struct buf_w *w, void *p, size_t cap)
 {
@@ -233,44 +198,30 @@ buf_w_u8(struct buf_w *w, uint8_t v)
 		q[0] = v;
 }
 
-static inline void
-buf_w_le16(struct buf_w *w, uint16_t v)
-{
-	uint8_t *q = buf_w_reserve(w, 2);
-	if (q != NULL)
-		buf_put_le16(q, v);
+/*
+ * The cursor's reader and writer of each integer: buf_r_le16 .. buf_r_be64
+ * read one (0, and err, past the end), buf_w_le16 .. buf_w_be64 write one.
+ */
+#define BUF_RW_INT(name, T, n)						\
+static inline T								\
+buf_r_##name(struct buf_r *r)						\
+{									\
+	const uint8_t *q = buf_r_take(r, (n));				\
+	return q ? buf_##name(q) : 0;					\
+}									\
+static inline void							\
+buf_w_##name(struct buf_w *w, T v)					\
+{									\
+	uint8_t *q = buf_w_reserve(w, (n));				\
+	if (q != NULL)							\
+		buf_put_##name(q, v);					\
 }
-
-static inline void
-buf_w_le32(struct buf_w *w, uint32_t v)
-{
-	uint8_t *q = buf_w_reserve(w, 4);
-	if (q != NULL)
-		buf_put_le32(q, v);
-}
-
-static inline void
-buf_w_le64(struct buf_w *w, uint64_t v)
-{
-	uint8_t *q = buf_w_reserve(w, 8);
-	if (q != NULL)
-		buf_put_le64(q, v);
-}
-
-static inline void
-buf_w_be16(struct buf_w *w, uint16_t v)
-{
-	uint8_t *q = buf_w_reserve(w, 2);
-	if (q != NULL)
-		buf_put_be16(q, v);
-}
-
-static inline void
-buf_w_be32(struct buf_w *w, uint32_t v)
-{
-	uint8_t *q = buf_w_reserve(w, 4);
-	if (q != NULL)
-		buf_put_be32(q, v);
-}
+BUF_RW_INT(le16, uint16_t, 2)
+BUF_RW_INT(le32, uint32_t, 4)
+BUF_RW_INT(le64, uint64_t, 8)
+BUF_RW_INT(be16, uint16_t, 2)
+BUF_RW_INT(be32, uint32_t, 4)
+BUF_RW_INT(be64, uint64_t, 8)
+#undef BUF_RW_INT
 
 #endif /* PEERNET_BUF_H */

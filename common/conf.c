@@ -909,14 +909,8 @@ conf_parse_buf(struct conf *c, const char *buf, size_t len, const char *name,
 		snprintf(err, errlen, "%s: path too long", name);
 		return -1;
 	}
-	memset(&x, 0, sizeof(x));
-	x.c = c;
-	x.name = name;
-	x.dir = dir;
-	x.buf = buf;
-	x.len = len;
-	x.err = err;
-	x.errlen = errlen;
+	x = (struct conf_ctx){ .c = c, .name = name, .dir = dir, .buf = buf,
+	    .len = len, .err = err, .errlen = errlen };
 	if (errlen > 0)
 		err[0] = '\0';
 

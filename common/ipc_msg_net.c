@@ -2,6 +2,7 @@
  * ipc_msg_net.c — codecs of the network area of the IPC catalogue
  * (ipc_msg_net.h): peer lists, ping, find, network status.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ipc_msg_codec.h"
@@ -34,60 +35,89 @@ ipc_net_counter_name(int c)
 	return c >= 0 && c < IPC_NC_MAX ? ipc_nc_names[c] : "unknown";
 }
 
-static void
-w_peer(struct buf_w *w, const struct ipc_peer *p)
-{
-	buf_w_bytes(w, p->pubkey, sizeof(p->pubkey));
-	buf_w_bytes(w, p->node_id, sizeof(p->node_id));
-	ipc_w_str(w, p->addr);
-	buf_w_u8(w, p->active);
-	buf_w_u8(w, p->root);
-	buf_w_u8(w, p->nat);
-	buf_w_u8(w, p->features);
-	buf_w_le32(w, p->conns);
-	buf_w_le32(w, p->rtt_ms);
-	buf_w_le64(w, p->height);
-	buf_w_le64(w, p->version);
-	ipc_w_str(w, p->user_agent);
-}
+static const struct ipc_field peer_desc_f[] = {
+	IPC_BYTES(struct ipc_peer, pubkey),
+	IPC_BYTES(struct ipc_peer, node_id),
+	IPC_STR(struct ipc_peer, addr),
+	IPC_INT(struct ipc_peer, active, 1),
+	IPC_INT(struct ipc_peer, root, 1),
+	IPC_INT(struct ipc_peer, nat, 1),
+	IPC_INT(struct ipc_peer, features, 0),
+	IPC_INT(struct ipc_peer, conns, 0),
+	IPC_INT(struct ipc_peer, rtt_ms, 0),
+	IPC_INT(struct ipc_peer, height, 0),
+	IPC_INT(struct ipc_peer, version, 0),
+	IPC_STR(struct ipc_peer, user_agent),
+};
+IPC_DESC(peer_desc, struct ipc_peer, 0, NULL);
 
+/* A ping or lookup waits 1 ms .. 10 min. */
+#define TIMEOUT_MAX	600000
+
+static const struct ipc_field ping_req_desc_f[] = {
+	IPC_BYTES(struct ipc_ping_req, node_id),
+	IPC_INT_NZ(struct ipc_ping_req, timeout_ms, TIMEOUT_MAX),
+};
+IPC_DESC(ping_req_desc, struct ipc_ping_req, 0, NULL);
+
+static const struct ipc_field ping_rep_desc_f[] = {
+	IPC_INT(struct ipc_ping_rep, rtt_ms, 0),
+	IPC_STR(struct ipc_ping_rep, addr),
+};
+IPC_DESC(ping_rep_desc, struct ipc_ping_rep, 0, NULL);
+
+static const struct ipc_field find_req_desc_f[] = {
+	IPC_BYTES(struct ipc_find_req, key),
+	IPC_INT_NZ(struct ipc_find_req, timeout_ms, TIMEOUT_MAX),
+};
+IPC_DESC(find_req_desc, struct ipc_find_req, 0, NULL);
+
+static const struct ipc_field find_rep_desc_f[] = {
+	IPC_INT(struct ipc_find_rep, found, 1),
+	IPC_INT(struct ipc_find_rep, rounds, 0),
+	IPC_INT(struct ipc_find_rep, messages, 0),
+	IPC_BYTES(struct ipc_find_rep, pubkey),
+	IPC_STR(struct ipc_find_rep, addrs),
+};
+IPC_DESC(find_rep_desc, struct ipc_find_rep, 0, NULL);
+
+static const struct ipc_field net_status_desc_f[] = {
+	IPC_BYTES(struct ipc_net_status, pubkey),
+	IPC_BYTES(struct ipc_net_status, node_id),
+	IPC_STR(struct ipc_net_status, listen),
+	IPC_INT(struct ipc_net_status, peers, 0),
+	IPC_INT(struct ipc_net_status, active, 0),
+	IPC_INT(struct ipc_net_status, dht_size, 0),
+	IPC_STR(struct ipc_net_status, nat),
+	IPC_STR(struct ipc_net_status, portmap),
+	IPC_STR(struct ipc_net_status, external),
+	IPC_COUNTS(struct ipc_net_status, counters),
+};
+IPC_DESC(net_status_desc, struct ipc_net_status, 1, NULL);
+_Static_assert(IPC_NC_MAX <= UINT8_MAX, "the counter count is one byte");
+
+/* An address worth dialling: IPv4 or IPv6, a port, a compressed key. */
 static int
-r_peer(struct buf_r *r, struct ipc_peer *p)
+known_peer_check(const void *msg)
 {
-	int rc;
+	const struct ipc_known_peer *k = msg;
 
-	buf_r_copy(r, p->pubkey, sizeof(p->pubkey));
-	buf_r_copy(r, p->node_id, sizeof(p->node_id));
-	if (r->err)
-		return IPC_DEC_SHORT;
-	if ((rc = ipc_r_str(r, p->addr, sizeof(p->addr))) != 0)
-		return rc;
-	p->active = buf_r_u8(r);
-	p->root = buf_r_u8(r);
-	p->nat = buf_r_u8(r);
-	p->features = buf_r_u8(r);
-	p->conns = buf_r_le32(r);
-	p->rtt_ms = buf_r_le32(r);
-	p->height = buf_r_le64(r);
-	p->version = buf_r_le64(r);
-	if (r->err)
-		return IPC_DEC_SHORT;
-	if (p->active > 1 || p->root > 1 || p->nat > 1)
-		return IPC_DEC_RANGE;
-	return ipc_r_str(r, p->user_agent, sizeof(p->user_agent));
+	return (k->family != 4 && k->family != 6) || k->port == 0 ? IPC_DEC_RANGE : 0;
 }
 
-static void
-peer_w(struct buf_w *w, const void *item)
-{
-	w_peer(w, item);
-}
+static const struct ipc_field known_peer_desc_f[] = {
+	IPC_KEY(struct ipc_known_peer, pubkey),
+	IPC_INT(struct ipc_known_peer, family, 0),
+	IPC_BYTES(struct ipc_known_peer, ip),
+	IPC_INT(struct ipc_known_peer, port, 0),
+};
+IPC_DESC(known_peer_desc, struct ipc_known_peer, 0, known_peer_check);
 
-static int
-peer_r(struct buf_r *r, void *item)
-{
-	return r_peer(r, item);
-}
+static const struct ipc_field known_peers_desc_f[] = {
+	IPC_ARRAY(struct ipc_known_peers, count, peers, IPC_KNOWN_PEERS_MAX,
+	    known_peer_desc, 0),
+};
+IPC_DESC(known_peers_desc, struct ipc_known_peers, 0, NULL);
 
 long
 ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total)
@@ -98,7 +128,7 @@ ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total)
 int
 ipc_peer_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_peer *p)
 {
-	return ipc_list_add(out, cap, off, peer_w, p);
+	return ipc_list_add(out, cap, off, IPC_HDR_LEN + 8, 0, &peer_desc, p);
 }
 
 int
@@ -106,239 +136,18 @@ ipc_peer_list_decode(const uint8_t *p, size_t len, struct ipc_peer_list *l)
 {
 	static struct ipc_peer scratch;
 
-	return ipc_list_decode(p, len, IPC_PEERS, l, peer_r, &scratch);
+	return ipc_list_decode(p, len, IPC_PEERS, l, &peer_desc, &scratch);
 }
 
 int
 ipc_peer_list_next(struct ipc_peer_list *l, struct ipc_peer *p)
 {
-	return ipc_list_next(l, peer_r, p);
+	return ipc_list_next(l->p, l->len, &l->off, &peer_desc, p);
 }
 
-long
-ipc_ping_req_encode(uint8_t *out, size_t cap, const struct ipc_ping_req *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_PING, IPC_OK);
-	buf_w_bytes(&w, q->node_id, sizeof(q->node_id));
-	buf_w_le32(&w, q->timeout_ms);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_ping_req_decode(const uint8_t *p, size_t len, struct ipc_ping_req *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_PING)) != 0)
-		return rc;
-	buf_r_copy(&r, q->node_id, sizeof(q->node_id));
-	q->timeout_ms = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (q->timeout_ms == 0 || q->timeout_ms > 600000)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
-
-long
-ipc_ping_rep_encode(uint8_t *out, size_t cap, const struct ipc_ping_rep *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_PING, IPC_OK);
-	buf_w_le32(&w, q->rtt_ms);
-	ipc_w_str(&w, q->addr);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_ping_rep_decode(const uint8_t *p, size_t len, struct ipc_ping_rep *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_PING)) != 0)
-		return rc;
-	q->rtt_ms = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if ((rc = ipc_r_str(&r, q->addr, sizeof(q->addr))) != 0)
-		return rc;
-	return ipc_r_end(&r);
-}
-
-long
-ipc_find_req_encode(uint8_t *out, size_t cap, const struct ipc_find_req *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_FIND, IPC_OK);
-	buf_w_bytes(&w, q->key, sizeof(q->key));
-	buf_w_le32(&w, q->timeout_ms);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_find_req_decode(const uint8_t *p, size_t len, struct ipc_find_req *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_FIND)) != 0)
-		return rc;
-	buf_r_copy(&r, q->key, sizeof(q->key));
-	q->timeout_ms = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (q->timeout_ms == 0 || q->timeout_ms > 600000)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
-
-long
-ipc_find_rep_encode(uint8_t *out, size_t cap, const struct ipc_find_rep *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_FIND, IPC_OK);
-	buf_w_u8(&w, q->found);
-	buf_w_le32(&w, q->rounds);
-	buf_w_le32(&w, q->messages);
-	buf_w_bytes(&w, q->pubkey, sizeof(q->pubkey));
-	ipc_w_str(&w, q->addrs);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_find_rep_decode(const uint8_t *p, size_t len, struct ipc_find_rep *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_FIND)) != 0)
-		return rc;
-	q->found = buf_r_u8(&r);
-	q->rounds = buf_r_le32(&r);
-	q->messages = buf_r_le32(&r);
-	buf_r_copy(&r, q->pubkey, sizeof(q->pubkey));
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (q->found > 1)
-		return IPC_DEC_RANGE;
-	if ((rc = ipc_r_str(&r, q->addrs, sizeof(q->addrs))) != 0)
-		return rc;
-	return ipc_r_end(&r);
-}
-
-long
-ipc_net_status_encode(uint8_t *out, size_t cap, const struct ipc_net_status *s)
-{
-	struct buf_w w;
-	int i;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_NET_STATUS, IPC_OK);
-	buf_w_bytes(&w, s->pubkey, sizeof(s->pubkey));
-	buf_w_bytes(&w, s->node_id, sizeof(s->node_id));
-	ipc_w_str(&w, s->listen);
-	buf_w_le32(&w, s->peers);
-	buf_w_le32(&w, s->active);
-	buf_w_le32(&w, s->dht_size);
-	ipc_w_str(&w, s->nat);
-	ipc_w_str(&w, s->portmap);
-	ipc_w_str(&w, s->external);
-	buf_w_u8(&w, IPC_NC_MAX);
-	for (i = 0; i < IPC_NC_MAX; i++)
-		buf_w_le64(&w, s->counters[i]);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s)
-{
-	struct buf_r r;
-	int i, rc;
-
-	memset(s, 0, sizeof(*s));
-	if ((rc = ipc_r_begin(&r, p, len, IPC_NET_STATUS)) != 0)
-		return rc;
-	buf_r_copy(&r, s->pubkey, sizeof(s->pubkey));
-	buf_r_copy(&r, s->node_id, sizeof(s->node_id));
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if ((rc = ipc_r_str(&r, s->listen, sizeof(s->listen))) != 0)
-		return rc;
-	s->peers = buf_r_le32(&r);
-	s->active = buf_r_le32(&r);
-	s->dht_size = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if ((rc = ipc_r_str(&r, s->nat, sizeof(s->nat))) != 0 ||
-	    (rc = ipc_r_str(&r, s->portmap, sizeof(s->portmap))) != 0 ||
-	    (rc = ipc_r_str(&r, s->external, sizeof(s->external))) != 0)
-		return rc;
-	/* ctl and netd come from one build: a different counter count is refused. */
-	if (buf_r_u8(&r) != IPC_NC_MAX)
-		return r.err ? IPC_DEC_SHORT : IPC_DEC_RANGE;
-	for (i = 0; i < IPC_NC_MAX; i++)
-		s->counters[i] = buf_r_le64(&r);
-	return ipc_r_end(&r);
-}
-
-long
-ipc_known_peers_encode(uint8_t *out, size_t cap, uint16_t type,
-    const struct ipc_known_peers *k)
-{
-	struct buf_w w;
-	uint32_t i;
-
-	if (k->count > IPC_KNOWN_PEERS_MAX)
-		return -1;
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, type, IPC_OK);
-	buf_w_le32(&w, k->count);
-	for (i = 0; i < k->count; i++) {
-		buf_w_bytes(&w, k->peers[i].pubkey, 33);
-		buf_w_u8(&w, k->peers[i].family);
-		buf_w_bytes(&w, k->peers[i].ip, 16);
-		buf_w_le16(&w, k->peers[i].port);
-	}
-	return ipc_w_done(&w);
-}
-
-int
-ipc_known_peers_decode(const uint8_t *p, size_t len, uint16_t type,
-    struct ipc_known_peers *k)
-{
-	struct buf_r r;
-	uint32_t i;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
-		return rc;
-	k->count = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (k->count > IPC_KNOWN_PEERS_MAX)
-		return IPC_DEC_RANGE;
-	for (i = 0; i < k->count; i++) {
-		buf_r_copy(&r, k->peers[i].pubkey, 33);
-		k->peers[i].family = buf_r_u8(&r);
-		buf_r_copy(&r, k->peers[i].ip, 16);
-		k->peers[i].port = buf_r_le16(&r);
-		if (r.err)
-			return IPC_DEC_SHORT;
-		if ((k->peers[i].family != 4 && k->peers[i].family != 6) ||
-		    k->peers[i].port == 0 ||
-		    (k->peers[i].pubkey[0] != 0x02 && k->peers[i].pubkey[0] != 0x03))
-			return IPC_DEC_RANGE;
-	}
-	return ipc_r_end(&r);
-}
+IPC_CODEC(ping_req, struct ipc_ping_req, IPC_PING, ping_req_desc)
+IPC_CODEC(ping_rep, struct ipc_ping_rep, IPC_PING, ping_rep_desc)
+IPC_CODEC(find_req, struct ipc_find_req, IPC_FIND, find_req_desc)
+IPC_CODEC(find_rep, struct ipc_find_rep, IPC_FIND, find_rep_desc)
+IPC_CODEC(net_status, struct ipc_net_status, IPC_NET_STATUS, net_status_desc)
+IPC_CODEC_TYPED(known_peers, struct ipc_known_peers, known_peers_desc)

@@ -3,6 +3,7 @@
  * (ipc_msg_search.h): search jobs and the file stream searchd rebuilds its
  * index from.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "blake3.h"
@@ -26,195 +27,238 @@ _Static_assert(IPC_SHARERS_MAX <= UINT8_MAX, "the sharer count is one byte");
 _Static_assert(PAGE_HDR_LEN + IPC_SEARCH_FETCH_MAX * HIT_WIRE_MAX <= IPC_MSG_MAX,
     "a full search page must fit one IPC message");
 
-long
-ipc_search_req_encode(uint8_t *out, size_t cap, const struct ipc_search_req *q)
+static int
+search_req_check(const void *msg)
 {
-	struct buf_w w;
+	const struct ipc_search_req *q = msg;
 
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_SEARCH_START, IPC_OK);
-	ipc_w_str(&w, q->term);
-	buf_w_u8(&w, q->type);
-	buf_w_le16(&w, q->format);
-	buf_w_le64(&w, (uint64_t)q->date_from);
-	buf_w_le64(&w, (uint64_t)q->date_to);
-	buf_w_le64(&w, (uint64_t)q->size_min);
-	buf_w_le64(&w, (uint64_t)q->size_max);
-	buf_w_u8(&w, q->has_node);
-	buf_w_bytes(&w, q->node_id, sizeof(q->node_id));
-	buf_w_u8(&w, q->sort);
-	buf_w_le32(&w, q->limit);
-	buf_w_le32(&w, q->timeout_ms);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_search_req_decode(const uint8_t *p, size_t len, struct ipc_search_req *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_SEARCH_START)) != 0)
-		return rc;
-	if ((rc = ipc_r_str(&r, q->term, sizeof(q->term))) != 0)
-		return rc;
-	q->type = buf_r_u8(&r);
-	q->format = buf_r_le16(&r);
-	q->date_from = (int64_t)buf_r_le64(&r);
-	q->date_to = (int64_t)buf_r_le64(&r);
-	q->size_min = (int64_t)buf_r_le64(&r);
-	q->size_max = (int64_t)buf_r_le64(&r);
-	q->has_node = buf_r_u8(&r);
-	buf_r_copy(&r, q->node_id, sizeof(q->node_id));
-	q->sort = buf_r_u8(&r);
-	q->limit = buf_r_le32(&r);
-	q->timeout_ms = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if ((q->type > IPC_SEARCH_TYPE_MAX && q->type != IPC_SEARCH_TYPE_ANY) ||
+	return (q->type > IPC_SEARCH_TYPE_MAX && q->type != IPC_SEARCH_TYPE_ANY) ||
 	    (q->format > IPC_SEARCH_FORMAT_MAX && q->format != IPC_SEARCH_FORMAT_ANY) ||
-	    q->size_min < -1 || q->size_max < -1 || q->has_node > 1 ||
-	    q->sort > IPC_SEARCH_SORT_MAX || q->limit > IPC_SEARCH_RESULTS_MAX ||
-	    q->timeout_ms > IPC_SEARCH_TIMEOUT_MAX)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
+	    q->size_min < -1 || q->size_max < -1 ? IPC_DEC_RANGE : 0;
 }
+
+static const struct ipc_field search_req_desc_f[] = {
+	IPC_STR(struct ipc_search_req, term),
+	IPC_INT(struct ipc_search_req, type, 0),
+	IPC_INT(struct ipc_search_req, format, 0),
+	IPC_INT(struct ipc_search_req, date_from, 0),
+	IPC_INT(struct ipc_search_req, date_to, 0),
+	IPC_INT(struct ipc_search_req, size_min, 0),
+	IPC_INT(struct ipc_search_req, size_max, 0),
+	IPC_INT(struct ipc_search_req, has_node, 1),
+	IPC_BYTES(struct ipc_search_req, node_id),
+	IPC_INT(struct ipc_search_req, sort, IPC_SEARCH_SORT_MAX),
+	IPC_INT(struct ipc_search_req, limit, IPC_SEARCH_RESULTS_MAX),
+	IPC_INT(struct ipc_search_req, timeout_ms, IPC_SEARCH_TIMEOUT_MAX),
+};
+IPC_DESC(search_req_desc, struct ipc_search_req, 0, search_req_check);
+
+static const struct ipc_field search_id_desc_f[] = {
+	IPC_BYTES(struct ipc_search_id, id),
+};
+IPC_DESC(search_id_desc, struct ipc_search_id, 0, NULL);
+
+static int
+search_fetch_check(const void *msg)
+{
+	const struct ipc_search_fetch *f = msg;
+
+	return f->offset < -1 ? IPC_DEC_RANGE : 0;
+}
+
+static const struct ipc_field search_fetch_desc_f[] = {
+	IPC_BYTES(struct ipc_search_fetch, id),
+	IPC_INT(struct ipc_search_fetch, offset, 0),
+	IPC_INT_NZ(struct ipc_search_fetch, max, IPC_SEARCH_FETCH_MAX),
+};
+IPC_DESC(search_fetch_desc, struct ipc_search_fetch, 0, search_fetch_check);
+
+/* One owner of a hit: a compressed key (uint8_t[33] of the sharers array). */
+struct key33 {
+	uint8_t		key[33];
+};
+_Static_assert(sizeof(struct key33) == 33, "a hit's sharers are packed keys");
+
+static const struct ipc_field key33_desc_f[] = {
+	IPC_BYTES(struct key33, key),
+};
+IPC_DESC(key33_desc, struct key33, 0, NULL);
+
+static int
+hit_check(const void *msg)
+{
+	const struct ipc_search_hit *h = msg;
+
+	return h->nsharers > h->shared_by ? IPC_DEC_RANGE : 0;
+}
+
+static const struct ipc_field hit_desc_f[] = {
+	IPC_SUB(struct ipc_search_hit, file, ipc_file_desc),
+	IPC_INT(struct ipc_search_hit, local, 1),
+	IPC_INT(struct ipc_search_hit, shared_by, 0),
+	IPC_ARRAY(struct ipc_search_hit, nsharers, sharers, IPC_SEARCH_SHARERS_MAX,
+	    key33_desc, 0),
+};
+IPC_DESC(hit_desc, struct ipc_search_hit, 0, hit_check);
+
+static int
+page_check(const void *msg)
+{
+	const struct ipc_search_page *pg = msg;
+
+	return pg->status != IPC_SEARCH_MORE && pg->status != IPC_SEARCH_DONE &&
+	    pg->status != IPC_SEARCH_WAIT ? IPC_DEC_RANGE : 0;
+}
+
+/* The page header; the hits follow. */
+static const struct ipc_field page_desc_f[] = {
+	IPC_INT(struct ipc_search_page, status, 0),
+	IPC_INT(struct ipc_search_page, truncated, 1),
+	IPC_INT(struct ipc_search_page, scanned, 0),
+	IPC_INT(struct ipc_search_page, results, 0),
+	IPC_INT(struct ipc_search_page, dropped_offline, 0),
+	IPC_INT(struct ipc_search_page, elapsed_ms, 0),
+	IPC_INT(struct ipc_search_page, count, IPC_SEARCH_FETCH_MAX),
+};
+IPC_DESC(page_desc, struct ipc_search_page, 0, page_check);
+
+/* Also checks the cursor's shape: no owner outside the cache phase. */
+static int
+cursor_check(const void *msg)
+{
+	static const uint8_t zero[33];
+	const struct ipc_files_cursor *c = msg;
+
+	return (c->phase != IPC_FILES_CACHE && memcmp(c->owner, zero, sizeof(zero)) != 0) ||
+	    (c->phase == IPC_FILES_END && (c->block != 0 || c->record != 0)) ?
+	    IPC_DEC_RANGE : 0;
+}
+
+static const struct ipc_field cursor_desc_f[] = {
+	IPC_INT(struct ipc_files_cursor, phase, IPC_FILES_END),
+	IPC_BYTES(struct ipc_files_cursor, owner),
+	IPC_INT(struct ipc_files_cursor, block, 0),
+	IPC_INT(struct ipc_files_cursor, record, 0),
+};
+IPC_DESC(cursor_desc, struct ipc_files_cursor, 0, cursor_check);
+
+static const struct ipc_field files_req_desc_f[] = {
+	IPC_SUB(struct ipc_files_req, from, cursor_desc),
+	IPC_INT_NZ(struct ipc_files_req, limit, IPC_FILES_PAGE_MAX),
+};
+IPC_DESC(files_req_desc, struct ipc_files_req, 0, NULL);
+
+/*
+ * A page that is not the last must move the cursor forward (no endless
+ * loop); the last one ends the stream.
+ */
+static int
+files_page_check(const void *msg)
+{
+	const struct ipc_files_page *pg = msg;
+
+	return (!pg->done && ipc_files_cursor_cmp(&pg->next, &pg->from) <= 0) ||
+	    (pg->done && pg->next.phase != IPC_FILES_END) ? IPC_DEC_RANGE : 0;
+}
+
+/* The page header; the files follow. */
+static const struct ipc_field files_page_desc_f[] = {
+	IPC_SUB(struct ipc_files_page, from, cursor_desc),
+	IPC_SUB(struct ipc_files_page, next, cursor_desc),
+	IPC_INT(struct ipc_files_page, done, 1),
+	IPC_INT(struct ipc_files_page, count, IPC_FILES_PAGE_MAX),
+};
+IPC_DESC(files_page_desc, struct ipc_files_page, 0, files_page_check);
+
+static const struct ipc_field sharers_req_desc_f[] = {
+	IPC_BYTES(struct ipc_sharers_req, hash),
+};
+IPC_DESC(sharers_req_desc, struct ipc_sharers_req, 0, NULL);
+
+/*
+ * A sharer is only useful as an address for a download: a key that is
+ * not compressed or a node ID that is not its hash would make ctl ask
+ * netd for a node that does not exist, so the reply is refused whole.
+ */
+static int
+sharer_check(const void *msg)
+{
+	const struct ipc_sharer *sh = msg;
+	uint8_t id[32];
+
+	blake3_hash(sh->pubkey, sizeof(sh->pubkey), id);
+	return memcmp(id, sh->node_id, sizeof(id)) == 0 ? 0 : IPC_DEC_RANGE;
+}
+
+static const struct ipc_field sharer_desc_f[] = {
+	IPC_KEY(struct ipc_sharer, pubkey),
+	IPC_BYTES(struct ipc_sharer, node_id),
+};
+IPC_DESC(sharer_desc, struct ipc_sharer, 0, sharer_check);
+
+/* No owner twice; nothing known of a file no one shares. */
+static int
+sharers_check(const void *msg)
+{
+	const struct ipc_sharers *s = msg;
+	unsigned i, j;
+
+	if (s->count > s->total ||
+	    (s->total == 0 && !s->local && (s->size != 0 || s->name[0] != '\0')))
+		return IPC_DEC_RANGE;
+	for (i = 0; i < s->count; i++)
+		for (j = 0; j < i; j++)
+			if (memcmp(s->sharers[j].pubkey, s->sharers[i].pubkey, 33) == 0)
+				return IPC_DEC_RANGE;
+	return 0;
+}
+
+static const struct ipc_field sharers_desc_f[] = {
+	IPC_BYTES(struct ipc_sharers, hash),
+	IPC_INT(struct ipc_sharers, local, 1),
+	IPC_INT(struct ipc_sharers, total, 0),
+	IPC_INT(struct ipc_sharers, size, 0),
+	IPC_STR(struct ipc_sharers, name),
+	IPC_ARRAY(struct ipc_sharers, count, sharers, IPC_SHARERS_MAX, sharer_desc, 0),
+};
+IPC_DESC(sharers_desc, struct ipc_sharers, 0, sharers_check);
+
+IPC_CODEC(search_req, struct ipc_search_req, IPC_SEARCH_START, search_req_desc)
 
 long
 ipc_search_id_encode(uint8_t *out, size_t cap, uint16_t type,
     const struct ipc_search_id *id)
 {
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, type, IPC_OK);
-	buf_w_bytes(&w, id->id, sizeof(id->id));
-	return ipc_w_done(&w);
+	return ipc_encode(out, cap, type, &search_id_desc, id);
 }
 
 int
 ipc_search_id_decode(const uint8_t *p, size_t len, uint16_t type,
     struct ipc_search_id *id)
 {
-	struct buf_r r;
-	int rc;
-
 	if (type != IPC_SEARCH_START && type != IPC_SEARCH_STOP)
 		return IPC_DEC_TYPE;
-	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
-		return rc;
-	buf_r_copy(&r, id->id, sizeof(id->id));
-	return ipc_r_end(&r);
+	return ipc_decode(p, len, type, &search_id_desc, id);
 }
 
-long
-ipc_search_fetch_encode(uint8_t *out, size_t cap, const struct ipc_search_fetch *f)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_SEARCH_FETCH, IPC_OK);
-	buf_w_bytes(&w, f->id, sizeof(f->id));
-	buf_w_le32(&w, (uint32_t)f->offset);
-	buf_w_le32(&w, f->max);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_search_fetch_decode(const uint8_t *p, size_t len, struct ipc_search_fetch *f)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_SEARCH_FETCH)) != 0)
-		return rc;
-	buf_r_copy(&r, f->id, sizeof(f->id));
-	f->offset = (int32_t)buf_r_le32(&r);
-	f->max = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (f->offset < -1 || f->max == 0 || f->max > IPC_SEARCH_FETCH_MAX)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
+IPC_CODEC(search_fetch, struct ipc_search_fetch, IPC_SEARCH_FETCH, search_fetch_desc)
 
 /* ---- fetch pages ------------------------------------------------------- */
-
-static void
-w_hit(struct buf_w *w, const struct ipc_search_hit *h)
-{
-	uint8_t i;
-
-	ipc_w_file(w, &h->file);
-	buf_w_u8(w, h->local);
-	buf_w_le32(w, h->shared_by);
-	if (h->nsharers > IPC_SEARCH_SHARERS_MAX) {
-		w->err = 1;
-		return;
-	}
-	buf_w_u8(w, h->nsharers);
-	for (i = 0; i < h->nsharers; i++)
-		buf_w_bytes(w, h->sharers[i], 33);
-}
-
-static int
-r_hit(struct buf_r *r, struct ipc_search_hit *h)
-{
-	uint8_t i;
-	int rc;
-
-	if ((rc = ipc_r_file(r, &h->file)) != 0)
-		return rc;
-	h->local = buf_r_u8(r);
-	h->shared_by = buf_r_le32(r);
-	h->nsharers = buf_r_u8(r);
-	if (r->err)
-		return IPC_DEC_SHORT;
-	if (h->local > 1 || h->nsharers > IPC_SEARCH_SHARERS_MAX ||
-	    h->nsharers > h->shared_by)
-		return IPC_DEC_RANGE;
-	for (i = 0; i < h->nsharers; i++)
-		buf_r_copy(r, h->sharers[i], 33);
-	return r->err ? IPC_DEC_SHORT : 0;
-}
 
 long
 ipc_search_page_begin(uint8_t *out, size_t cap, const struct ipc_search_page *pg)
 {
-	struct buf_w w;
+	struct ipc_search_page h = *pg;
 
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_SEARCH_FETCH, IPC_OK);
-	buf_w_u8(&w, pg->status);
-	buf_w_u8(&w, pg->truncated);
-	buf_w_le64(&w, pg->scanned);
-	buf_w_le64(&w, pg->results);
-	buf_w_le64(&w, pg->dropped_offline);
-	buf_w_le64(&w, pg->elapsed_ms);
-	buf_w_le32(&w, 0);
-	return ipc_w_done(&w);
+	h.count = 0;
+	return ipc_encode(out, cap, IPC_SEARCH_FETCH, &page_desc, &h);
 }
 
 int
 ipc_search_page_add(uint8_t *out, size_t cap, size_t *off,
     const struct ipc_search_hit *h)
 {
-	struct buf_w w;
-	uint32_t n;
-
-	if (cap < PAGE_HDR_LEN)
-		return -1;
-	n = buf_le32(out + PAGE_HDR_LEN - 4);
-	if (n >= IPC_SEARCH_FETCH_MAX)
-		return -1;
-	buf_w_init(&w, out, cap);
-	w.off = *off;
-	w_hit(&w, h);
-	if (w.err)
-		return -1;
-	*off = w.off;
-	buf_put_le32(out + PAGE_HDR_LEN - 4, n + 1);
-	return 0;
+	return ipc_list_add(out, cap, off, PAGE_HDR_LEN, IPC_SEARCH_FETCH_MAX, &hit_desc, h);
 }
 
 int
@@ -222,48 +266,22 @@ ipc_search_page_decode(const uint8_t *p, size_t len, struct ipc_search_page *pg)
 {
 	struct ipc_search_hit h;
 	struct buf_r r;
-	uint32_t i;
 	int rc;
 
-	if ((rc = ipc_r_begin(&r, p, len, IPC_SEARCH_FETCH)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_SEARCH_FETCH)) != 0 ||
+	    (rc = ipc_r_fields(&r, &page_desc, pg)) != 0)
 		return rc;
-	pg->status = buf_r_u8(&r);
-	pg->truncated = buf_r_u8(&r);
-	pg->scanned = buf_r_le64(&r);
-	pg->results = buf_r_le64(&r);
-	pg->dropped_offline = buf_r_le64(&r);
-	pg->elapsed_ms = buf_r_le64(&r);
-	pg->count = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if ((pg->status != IPC_SEARCH_MORE && pg->status != IPC_SEARCH_DONE &&
-	    pg->status != IPC_SEARCH_WAIT) || pg->truncated > 1 ||
-	    pg->count > IPC_SEARCH_FETCH_MAX)
-		return IPC_DEC_RANGE;
 	pg->p = p;
 	pg->len = len;
 	pg->off = IPC_HDR_LEN + r.off;
 	/* Every hit is validated now, so that iterating cannot fail later. */
-	for (i = 0; i < pg->count; i++)
-		if ((rc = r_hit(&r, &h)) != 0)
-			return rc;
-	return ipc_r_end(&r);
+	return ipc_list_check(&r, pg->count, &hit_desc, &h);
 }
 
 int
 ipc_search_page_next(struct ipc_search_page *pg, struct ipc_search_hit *h)
 {
-	struct buf_r r;
-	int rc;
-
-	if (pg->off >= pg->len)
-		return 0;
-	buf_r_init(&r, pg->p, pg->len);
-	r.off = pg->off;
-	if ((rc = r_hit(&r, h)) != 0)
-		return rc;
-	pg->off = r.off;
-	return 1;
+	return ipc_list_next(pg->p, pg->len, &pg->off, &hit_desc, h);
 }
 
 /* ---- the file stream (IPC_FILES_ALL) ----------------------------------- */
@@ -283,99 +301,23 @@ ipc_files_cursor_cmp(const struct ipc_files_cursor *a,
 	return (a->record > b->record) - (a->record < b->record);
 }
 
-static void
-w_cursor(struct buf_w *w, const struct ipc_files_cursor *c)
-{
-	buf_w_u8(w, c->phase);
-	buf_w_bytes(w, c->owner, sizeof(c->owner));
-	buf_w_le64(w, c->block);
-	buf_w_le32(w, c->record);
-}
+IPC_CODEC(files_req, struct ipc_files_req, IPC_FILES_ALL, files_req_desc)
 
-/* Also checks the cursor's shape: no owner outside the cache phase. */
-static int
-r_cursor(struct buf_r *r, struct ipc_files_cursor *c)
-{
-	static const uint8_t zero[33];
-
-	c->phase = buf_r_u8(r);
-	buf_r_copy(r, c->owner, sizeof(c->owner));
-	c->block = buf_r_le64(r);
-	c->record = buf_r_le32(r);
-	if (r->err)
-		return IPC_DEC_SHORT;
-	if (c->phase > IPC_FILES_END ||
-	    (c->phase != IPC_FILES_CACHE &&
-	    memcmp(c->owner, zero, sizeof(zero)) != 0) ||
-	    (c->phase == IPC_FILES_END && (c->block != 0 || c->record != 0)))
-		return IPC_DEC_RANGE;
-	return 0;
-}
-
-long
-ipc_files_req_encode(uint8_t *out, size_t cap, const struct ipc_files_req *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_FILES_ALL, IPC_OK);
-	w_cursor(&w, &q->from);
-	buf_w_le32(&w, q->limit);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_files_req_decode(const uint8_t *p, size_t len, struct ipc_files_req *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_FILES_ALL)) != 0)
-		return rc;
-	if ((rc = r_cursor(&r, &q->from)) != 0)
-		return rc;
-	q->limit = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (q->limit == 0 || q->limit > IPC_FILES_PAGE_MAX)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
-
+/* next is `from` until _end sets it. */
 long
 ipc_files_page_begin(uint8_t *out, size_t cap,
     const struct ipc_files_cursor *from)
 {
-	struct buf_w w;
+	struct ipc_files_page h = { .from = *from, .next = *from };
 
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_FILES_ALL, IPC_OK);
-	w_cursor(&w, from);
-	w_cursor(&w, from);		/* next: set by _end */
-	buf_w_u8(&w, 0);
-	buf_w_le32(&w, 0);
-	return ipc_w_done(&w);
+	return ipc_encode(out, cap, IPC_FILES_ALL, &files_page_desc, &h);
 }
 
 int
 ipc_files_page_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_file *f)
 {
-	struct buf_w w;
-	uint32_t n;
-
-	if (cap < FILES_HDR_LEN)
-		return -1;
-	n = buf_le32(out + FILES_HDR_LEN - 4);
-	if (n >= IPC_FILES_PAGE_MAX)
-		return -1;
-	buf_w_init(&w, out, cap);
-	w.off = *off;
-	ipc_w_file(&w, f);
-	if (w.err)
-		return -1;
-	*off = w.off;
-	buf_put_le32(out + FILES_HDR_LEN - 4, n + 1);
-	return 0;
+	return ipc_list_add(out, cap, off, FILES_HDR_LEN, IPC_FILES_PAGE_MAX,
+	    &ipc_file_desc, f);
 }
 
 void
@@ -385,7 +327,7 @@ ipc_files_page_end(uint8_t *out, const struct ipc_files_cursor *next,
 	struct buf_w w;
 
 	buf_w_init(&w, out + IPC_HDR_LEN + CURSOR_LEN, CURSOR_LEN + 1);
-	w_cursor(&w, next);
+	ipc_w_fields(&w, &cursor_desc, next);
 	buf_w_u8(&w, done ? 1 : 0);
 }
 
@@ -394,148 +336,24 @@ ipc_files_page_decode(const uint8_t *p, size_t len, struct ipc_files_page *pg)
 {
 	struct ipc_file f;
 	struct buf_r r;
-	uint32_t i;
 	int rc;
 
-	if ((rc = ipc_r_begin(&r, p, len, IPC_FILES_ALL)) != 0)
+	if ((rc = ipc_r_begin(&r, p, len, IPC_FILES_ALL)) != 0 ||
+	    (rc = ipc_r_fields(&r, &files_page_desc, pg)) != 0)
 		return rc;
-	if ((rc = r_cursor(&r, &pg->from)) != 0 ||
-	    (rc = r_cursor(&r, &pg->next)) != 0)
-		return rc;
-	pg->done = buf_r_u8(&r);
-	pg->count = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	/*
-	 * A page that is not the last must move the cursor forward (no
-	 * endless loop); the last one ends the stream.
-	 */
-	if (pg->done > 1 || pg->count > IPC_FILES_PAGE_MAX ||
-	    (!pg->done && ipc_files_cursor_cmp(&pg->next, &pg->from) <= 0) ||
-	    (pg->done && pg->next.phase != IPC_FILES_END))
-		return IPC_DEC_RANGE;
 	pg->p = p;
 	pg->len = len;
 	pg->off = IPC_HDR_LEN + r.off;
-	for (i = 0; i < pg->count; i++)
-		if ((rc = ipc_r_file(&r, &f)) != 0)
-			return rc;
-	return ipc_r_end(&r);
+	return ipc_list_check(&r, pg->count, &ipc_file_desc, &f);
 }
 
 int
 ipc_files_page_next(struct ipc_files_page *pg, struct ipc_file *f)
 {
-	struct buf_r r;
-	int rc;
-
-	if (pg->off >= pg->len)
-		return 0;
-	buf_r_init(&r, pg->p, pg->len);
-	r.off = pg->off;
-	if ((rc = ipc_r_file(&r, f)) != 0)
-		return rc;
-	pg->off = r.off;
-	return 1;
+	return ipc_list_next(pg->p, pg->len, &pg->off, &ipc_file_desc, f);
 }
 
 /* ---- the sharers of a content hash (IPC_SHARERS) ------------------------ */
 
-long
-ipc_sharers_req_encode(uint8_t *out, size_t cap, const struct ipc_sharers_req *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_SHARERS, IPC_OK);
-	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	return ipc_w_done(&w);
-}
-
-int
-ipc_sharers_req_decode(const uint8_t *p, size_t len, struct ipc_sharers_req *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_SHARERS)) != 0)
-		return rc;
-	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	return ipc_r_end(&r);
-}
-
-long
-ipc_sharers_encode(uint8_t *out, size_t cap, const struct ipc_sharers *s)
-{
-	struct buf_w w;
-	unsigned i;
-
-	if (s->count > IPC_SHARERS_MAX)
-		return -1;
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_SHARERS, IPC_OK);
-	buf_w_bytes(&w, s->hash, sizeof(s->hash));
-	buf_w_u8(&w, s->local);
-	buf_w_le32(&w, s->total);
-	buf_w_le64(&w, s->size);
-	ipc_w_str(&w, s->name);
-	buf_w_u8(&w, s->count);
-	for (i = 0; i < s->count; i++) {
-		buf_w_bytes(&w, s->sharers[i].pubkey, 33);
-		buf_w_bytes(&w, s->sharers[i].node_id, 32);
-	}
-	return ipc_w_done(&w);
-}
-
-/*
- * A sharer is only useful as an address for a download: a key that is
- * not compressed or a node ID that is not its hash would make ctl ask
- * netd for a node that does not exist, so the reply is refused whole.
- */
-static int
-r_sharer(struct buf_r *r, struct ipc_sharer *sh)
-{
-	uint8_t id[32];
-
-	buf_r_copy(r, sh->pubkey, sizeof(sh->pubkey));
-	buf_r_copy(r, sh->node_id, sizeof(sh->node_id));
-	if (r->err)
-		return IPC_DEC_SHORT;
-	if (sh->pubkey[0] != 0x02 && sh->pubkey[0] != 0x03)
-		return IPC_DEC_RANGE;
-	blake3_hash(sh->pubkey, sizeof(sh->pubkey), id);
-	return memcmp(id, sh->node_id, sizeof(id)) == 0 ? 0 : IPC_DEC_RANGE;
-}
-
-int
-ipc_sharers_decode(const uint8_t *p, size_t len, struct ipc_sharers *s)
-{
-	struct buf_r r;
-	unsigned i, j;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_SHARERS)) != 0)
-		return rc;
-	buf_r_copy(&r, s->hash, sizeof(s->hash));
-	s->local = buf_r_u8(&r);
-	s->total = buf_r_le32(&r);
-	s->size = buf_r_le64(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if ((rc = ipc_r_str(&r, s->name, sizeof(s->name))) != 0)
-		return rc;
-	s->count = buf_r_u8(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (s->local > 1 || s->count > IPC_SHARERS_MAX || s->count > s->total ||
-	    (s->total == 0 && !s->local && (s->size != 0 || s->name[0] != '\0')))
-		return IPC_DEC_RANGE;
-	for (i = 0; i < s->count; i++) {
-		if ((rc = r_sharer(&r, &s->sharers[i])) != 0)
-			return rc;
-		for (j = 0; j < i; j++)
-			if (memcmp(s->sharers[j].pubkey, s->sharers[i].pubkey, 33) == 0)
-				return IPC_DEC_RANGE;
-	}
-	return ipc_r_end(&r);
-}
+IPC_CODEC(sharers_req, struct ipc_sharers_req, IPC_SHARERS, sharers_req_desc)
+IPC_CODEC(sharers, struct ipc_sharers, IPC_SHARERS, sharers_desc)

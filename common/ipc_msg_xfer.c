@@ -3,6 +3,7 @@
  * (ipc_msg_xfer.h).  IPC_DL_DATA, IPC_GET's, IPC_PROBE's and IPC_DL_BEGIN's
  * replies and IPC_TRANSFERS' request reuse ipc_data / ipc_u32.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ipc_msg_codec.h"
@@ -131,147 +132,140 @@ ipc_xstat_rep_decode(const uint8_t *p, size_t len, struct ipc_xstat_rep *q)
 	return ipc_r_end(&r);
 }
 
-long
-ipc_dl_begin_encode(uint8_t *out, size_t cap, const struct ipc_dl_begin *q)
+/* Offsets are off_t in the warehouse. */
+static int
+dl_begin_check(const void *msg)
 {
-	struct buf_w w;
+	const struct ipc_dl_begin *q = msg;
 
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_DL_BEGIN, IPC_OK);
-	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	buf_w_le64(&w, q->size);
-	buf_w_le64(&w, q->offset);
-	return ipc_w_done(&w);
+	return q->size > (uint64_t)INT64_MAX || q->offset > q->size ? IPC_DEC_RANGE : 0;
 }
 
-int
-ipc_dl_begin_decode(const uint8_t *p, size_t len, struct ipc_dl_begin *q)
-{
-	struct buf_r r;
-	int rc;
+static const struct ipc_field dl_begin_desc_f[] = {
+	IPC_BYTES(struct ipc_dl_begin, hash),
+	IPC_INT(struct ipc_dl_begin, size, 0),
+	IPC_INT(struct ipc_dl_begin, offset, 0),
+};
+IPC_DESC(dl_begin_desc, struct ipc_dl_begin, 0, dl_begin_check);
 
-	if ((rc = ipc_r_begin(&r, p, len, IPC_DL_BEGIN)) != 0)
-		return rc;
-	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	q->size = buf_r_le64(&r);
-	q->offset = buf_r_le64(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	/* Offsets are off_t in the warehouse. */
-	if (q->size > (uint64_t)INT64_MAX || q->offset > q->size)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
+static const struct ipc_field dl_commit_desc_f[] = {
+	IPC_INT(struct ipc_dl_commit, id, 0),
+	IPC_BYTES(struct ipc_dl_commit, hash),
+};
+IPC_DESC(dl_commit_desc, struct ipc_dl_commit, 0, NULL);
+
+static const struct ipc_field get_req_desc_f[] = {
+	IPC_BYTES(struct ipc_get_req, hash),
+	IPC_BYTES(struct ipc_get_req, node_id),
+};
+IPC_DESC(get_req_desc, struct ipc_get_req, 0, NULL);
+
+/* Without an open download there is only something to discard. */
+static int
+dl_abort_check(const void *msg)
+{
+	const struct ipc_dl_abort *q = msg;
+
+	return q->id == 0 && !q->discard ? IPC_DEC_RANGE : 0;
 }
 
-long
-ipc_dl_commit_encode(uint8_t *out, size_t cap, const struct ipc_dl_commit *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_DL_COMMIT, IPC_OK);
-	buf_w_le32(&w, q->id);
-	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	return ipc_w_done(&w);
-}
-
-int
-ipc_dl_commit_decode(const uint8_t *p, size_t len, struct ipc_dl_commit *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_DL_COMMIT)) != 0)
-		return rc;
-	q->id = buf_r_le32(&r);
-	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	if (r.err)
-		return IPC_DEC_SHORT;
-	return ipc_r_end(&r);
-}
-
-static long
-get_req_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_get_req *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, type, IPC_OK);
-	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	buf_w_bytes(&w, q->node_id, sizeof(q->node_id));
-	return ipc_w_done(&w);
-}
+static const struct ipc_field dl_abort_desc_f[] = {
+	IPC_INT(struct ipc_dl_abort, id, 0),
+	IPC_INT(struct ipc_dl_abort, discard, 1),
+	IPC_BYTES(struct ipc_dl_abort, hash),
+};
+IPC_DESC(dl_abort_desc, struct ipc_dl_abort, 0, dl_abort_check);
 
 static int
-get_req_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_get_req *q)
+xfer_ctl_check(const void *msg)
 {
-	struct buf_r r;
-	int rc;
+	const struct ipc_xfer_ctl *q = msg;
 
-	if ((rc = ipc_r_begin(&r, p, len, type)) != 0)
-		return rc;
-	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	buf_r_copy(&r, q->node_id, sizeof(q->node_id));
-	if (r.err)
-		return IPC_DEC_SHORT;
-	return ipc_r_end(&r);
+	return q->op < IPC_XFER_PAUSE ? IPC_DEC_RANGE : 0;
 }
 
-long
-ipc_get_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
+static const struct ipc_field xfer_ctl_desc_f[] = {
+	IPC_INT_NZ(struct ipc_xfer_ctl, number, 0),
+	IPC_INT(struct ipc_xfer_ctl, op, IPC_XFER_CANCEL),
+};
+IPC_DESC(xfer_ctl_desc, struct ipc_xfer_ctl, 0, xfer_ctl_check);
+
+static int
+xfer_info_check(const void *msg)
 {
-	return get_req_encode(out, cap, IPC_GET, q);
+	const struct ipc_xfer_info *x = msg;
+
+	return x->role < IPC_XFER_DOWNLOAD ? IPC_DEC_RANGE : 0;
 }
 
-int
-ipc_get_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
+/* error: at most IPC_XFER_ERR_MAX bytes, the member's size says so. */
+static const struct ipc_field xfer_info_desc_f[] = {
+	IPC_INT(struct ipc_xfer_info, number, 0),
+	IPC_INT(struct ipc_xfer_info, role, IPC_XFER_UPLOAD),
+	IPC_INT(struct ipc_xfer_info, state, IPC_XFER_STATE_MAX - 1),
+	IPC_BYTES(struct ipc_xfer_info, node_id),
+	IPC_BYTES(struct ipc_xfer_info, hash),
+	IPC_INT(struct ipc_xfer_info, flags, IPC_XFER_F_ALL),
+	IPC_INT(struct ipc_xfer_info, offset, 0),
+	IPC_INT(struct ipc_xfer_info, done, 0),
+	IPC_INT(struct ipc_xfer_info, total, 0),
+	IPC_INT(struct ipc_xfer_info, bad_fragments, 0),
+	IPC_INT(struct ipc_xfer_info, restarts, 0),
+	IPC_INT(struct ipc_xfer_info, rate, 0),
+	IPC_INT(struct ipc_xfer_info, elapsed_ms, 0),
+	IPC_STR(struct ipc_xfer_info, error),
+};
+IPC_DESC(xfer_info_desc, struct ipc_xfer_info, 0, xfer_info_check);
+_Static_assert(sizeof(((struct ipc_xfer_info *)0)->error) == IPC_XFER_ERR_MAX + 1,
+    "the error member bounds the string");
+_Static_assert((IPC_XFER_F_ALL & (IPC_XFER_F_ALL + 1)) == 0,
+    "the transfer flags are the low bits");
+
+/* A fragment size is what runs are aligned to: never 0, never above 1 GiB. */
+static const struct ipc_field stream_info_desc_f[] = {
+	IPC_INT_NZ(struct ipc_stream_info, number, 0),
+	IPC_INT(struct ipc_stream_info, size, 1ULL << 40),
+	IPC_INT_NZ(struct ipc_stream_info, fragment_size, 1ULL << 30),
+	IPC_INT(struct ipc_stream_info, flags, IPC_STREAM_F_VERIFIED),
+};
+IPC_DESC(stream_info_desc, struct ipc_stream_info, 0, NULL);
+
+static int
+stream_read_check(const void *msg)
 {
-	return get_req_decode(p, len, IPC_GET, q);
+	const struct ipc_stream_read *q = msg;
+
+	return q->end <= q->offset ? IPC_DEC_RANGE : 0;
 }
 
-long
-ipc_probe_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
-{
-	return get_req_encode(out, cap, IPC_PROBE, q);
-}
+static const struct ipc_field stream_read_desc_f[] = {
+	IPC_INT(struct ipc_stream_read, number, 0),
+	IPC_INT(struct ipc_stream_read, offset, 0),
+	IPC_INT(struct ipc_stream_read, end, 0),
+	IPC_INT_NZ(struct ipc_stream_read, max, IPC_STREAM_READ_MAX),
+};
+IPC_DESC(stream_read_desc, struct ipc_stream_read, 0, stream_read_check);
 
-int
-ipc_probe_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
-{
-	return get_req_decode(p, len, IPC_PROBE, q);
-}
+static const struct ipc_field file_fd_req_desc_f[] = {
+	IPC_BYTES(struct ipc_file_fd_req, hash),
+};
+IPC_DESC(file_fd_req_desc, struct ipc_file_fd_req, 0, NULL);
 
-long
-ipc_dl_abort_encode(uint8_t *out, size_t cap, const struct ipc_dl_abort *q)
-{
-	struct buf_w w;
+/* IPC_FILE_FD's reply: the size of the file whose descriptor rides along. */
+struct file_fd_rep {
+	uint64_t	size;
+};
 
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_DL_ABORT, IPC_OK);
-	buf_w_le32(&w, q->id);
-	buf_w_u8(&w, q->discard);
-	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	return ipc_w_done(&w);
-}
+static const struct ipc_field file_fd_rep_desc_f[] = {
+	IPC_INT(struct file_fd_rep, size, 1ULL << 40),
+};
+IPC_DESC(file_fd_rep_desc, struct file_fd_rep, 0, NULL);
 
-int
-ipc_dl_abort_decode(const uint8_t *p, size_t len, struct ipc_dl_abort *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_DL_ABORT)) != 0)
-		return rc;
-	q->id = buf_r_le32(&r);
-	q->discard = buf_r_u8(&r);
-	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	if (r.err)
-		return IPC_DEC_SHORT;
-	/* Without an open download there is only something to discard. */
-	if (q->discard > 1 || (q->id == 0 && !q->discard))
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
+IPC_CODEC(dl_begin, struct ipc_dl_begin, IPC_DL_BEGIN, dl_begin_desc)
+IPC_CODEC(dl_commit, struct ipc_dl_commit, IPC_DL_COMMIT, dl_commit_desc)
+IPC_CODEC(get_req, struct ipc_get_req, IPC_GET, get_req_desc)
+IPC_CODEC(probe_req, struct ipc_get_req, IPC_PROBE, get_req_desc)
+IPC_CODEC(dl_abort, struct ipc_dl_abort, IPC_DL_ABORT, dl_abort_desc)
 
 const char *
 ipc_xfer_op_name(uint8_t op)
@@ -284,86 +278,7 @@ ipc_xfer_op_name(uint8_t op)
 	}
 }
 
-long
-ipc_xfer_ctl_encode(uint8_t *out, size_t cap, const struct ipc_xfer_ctl *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_XFER_CTL, IPC_OK);
-	buf_w_le32(&w, q->number);
-	buf_w_u8(&w, q->op);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_xfer_ctl_decode(const uint8_t *p, size_t len, struct ipc_xfer_ctl *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_XFER_CTL)) != 0)
-		return rc;
-	q->number = buf_r_le32(&r);
-	q->op = buf_r_u8(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (q->number == 0 || q->op < IPC_XFER_PAUSE || q->op > IPC_XFER_CANCEL)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
-
-static void
-xfer_w(struct buf_w *w, const void *item)
-{
-	const struct ipc_xfer_info *x = item;
-
-	buf_w_le32(w, x->number);
-	buf_w_u8(w, x->role);
-	buf_w_u8(w, x->state);
-	buf_w_bytes(w, x->node_id, sizeof(x->node_id));
-	buf_w_bytes(w, x->hash, sizeof(x->hash));
-	buf_w_u8(w, x->flags);
-	buf_w_le64(w, x->offset);
-	buf_w_le64(w, x->done);
-	buf_w_le64(w, x->total);
-	buf_w_le32(w, x->bad_fragments);
-	buf_w_le32(w, x->restarts);
-	buf_w_le64(w, x->rate);
-	buf_w_le64(w, x->elapsed_ms);
-	/* The decoder takes at most IPC_XFER_ERR_MAX bytes: never write more. */
-	if (strnlen(x->error, sizeof(x->error)) > IPC_XFER_ERR_MAX) {
-		w->err = 1;
-		return;
-	}
-	ipc_w_str(w, x->error);
-}
-
-static int
-xfer_r(struct buf_r *r, void *item)
-{
-	struct ipc_xfer_info *x = item;
-
-	x->number = buf_r_le32(r);
-	x->role = buf_r_u8(r);
-	x->state = buf_r_u8(r);
-	buf_r_copy(r, x->node_id, sizeof(x->node_id));
-	buf_r_copy(r, x->hash, sizeof(x->hash));
-	x->flags = buf_r_u8(r);
-	x->offset = buf_r_le64(r);
-	x->done = buf_r_le64(r);
-	x->total = buf_r_le64(r);
-	x->bad_fragments = buf_r_le32(r);
-	x->restarts = buf_r_le32(r);
-	x->rate = buf_r_le64(r);
-	x->elapsed_ms = buf_r_le64(r);
-	if (r->err)
-		return IPC_DEC_SHORT;
-	if (x->role < IPC_XFER_DOWNLOAD || x->role > IPC_XFER_UPLOAD ||
-	    x->state >= IPC_XFER_STATE_MAX || (x->flags & ~IPC_XFER_F_ALL) != 0)
-		return IPC_DEC_RANGE;
-	return ipc_r_str(r, x->error, sizeof(x->error));
-}
+IPC_CODEC(xfer_ctl, struct ipc_xfer_ctl, IPC_XFER_CTL, xfer_ctl_desc)
 
 long
 ipc_xfer_list_begin(uint8_t *out, size_t cap, uint32_t total)
@@ -374,7 +289,7 @@ ipc_xfer_list_begin(uint8_t *out, size_t cap, uint32_t total)
 int
 ipc_xfer_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_xfer_info *x)
 {
-	return ipc_list_add(out, cap, off, xfer_w, x);
+	return ipc_list_add(out, cap, off, IPC_HDR_LEN + 8, 0, &xfer_info_desc, x);
 }
 
 int
@@ -382,145 +297,37 @@ ipc_xfer_list_decode(const uint8_t *p, size_t len, struct ipc_xfer_list *l)
 {
 	struct ipc_xfer_info scratch;
 
-	return ipc_list_decode(p, len, IPC_TRANSFERS, l, xfer_r, &scratch);
+	return ipc_list_decode(p, len, IPC_TRANSFERS, l, &xfer_info_desc, &scratch);
 }
 
 int
 ipc_xfer_list_next(struct ipc_xfer_list *l, struct ipc_xfer_info *x)
 {
-	return ipc_list_next(l, xfer_r, x);
+	return ipc_list_next(l->p, l->len, &l->off, &xfer_info_desc, x);
 }
 
 /* ---- streams for apid (IPC_STREAM_*) and stored files by descriptor ---- */
 
-long
-ipc_stream_open_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q)
-{
-	return get_req_encode(out, cap, IPC_STREAM_OPEN, q);
-}
-
-int
-ipc_stream_open_decode(const uint8_t *p, size_t len, struct ipc_get_req *q)
-{
-	return get_req_decode(p, len, IPC_STREAM_OPEN, q);
-}
-
-long
-ipc_stream_info_encode(uint8_t *out, size_t cap, const struct ipc_stream_info *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_STREAM_OPEN, IPC_OK);
-	buf_w_le32(&w, q->number);
-	buf_w_le64(&w, q->size);
-	buf_w_le64(&w, q->fragment_size);
-	buf_w_u8(&w, q->flags);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_stream_info_decode(const uint8_t *p, size_t len, struct ipc_stream_info *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_STREAM_OPEN)) != 0)
-		return rc;
-	q->number = buf_r_le32(&r);
-	q->size = buf_r_le64(&r);
-	q->fragment_size = buf_r_le64(&r);
-	q->flags = buf_r_u8(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	/* A fragment size is what runs are aligned to: never 0, never above 1 GiB. */
-	if (q->number == 0 || q->size > (1ULL << 40) || q->fragment_size == 0 ||
-	    q->fragment_size > (1ULL << 30) || (q->flags & ~IPC_STREAM_F_VERIFIED) != 0)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
-
-long
-ipc_stream_read_encode(uint8_t *out, size_t cap, const struct ipc_stream_read *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_STREAM_READ, IPC_OK);
-	buf_w_le32(&w, q->number);
-	buf_w_le64(&w, q->offset);
-	buf_w_le64(&w, q->end);
-	buf_w_le32(&w, q->max);
-	return ipc_w_done(&w);
-}
-
-int
-ipc_stream_read_decode(const uint8_t *p, size_t len, struct ipc_stream_read *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_STREAM_READ)) != 0)
-		return rc;
-	q->number = buf_r_le32(&r);
-	q->offset = buf_r_le64(&r);
-	q->end = buf_r_le64(&r);
-	q->max = buf_r_le32(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (q->end <= q->offset || q->max == 0 || q->max > IPC_STREAM_READ_MAX)
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
-}
-
-long
-ipc_file_fd_req_encode(uint8_t *out, size_t cap, const struct ipc_file_fd_req *q)
-{
-	struct buf_w w;
-
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_FILE_FD, IPC_OK);
-	buf_w_bytes(&w, q->hash, sizeof(q->hash));
-	return ipc_w_done(&w);
-}
-
-int
-ipc_file_fd_req_decode(const uint8_t *p, size_t len, struct ipc_file_fd_req *q)
-{
-	struct buf_r r;
-	int rc;
-
-	if ((rc = ipc_r_begin(&r, p, len, IPC_FILE_FD)) != 0)
-		return rc;
-	buf_r_copy(&r, q->hash, sizeof(q->hash));
-	if (r.err)
-		return IPC_DEC_SHORT;
-	return ipc_r_end(&r);
-}
+IPC_CODEC(stream_open, struct ipc_get_req, IPC_STREAM_OPEN, get_req_desc)
+IPC_CODEC(stream_info, struct ipc_stream_info, IPC_STREAM_OPEN, stream_info_desc)
+IPC_CODEC(stream_read, struct ipc_stream_read, IPC_STREAM_READ, stream_read_desc)
+IPC_CODEC(file_fd_req, struct ipc_file_fd_req, IPC_FILE_FD, file_fd_req_desc)
 
 long
 ipc_file_fd_rep_encode(uint8_t *out, size_t cap, uint64_t size)
 {
-	struct buf_w w;
+	struct file_fd_rep q = { size };
 
-	buf_w_init(&w, out, cap);
-	ipc_w_hdr(&w, IPC_FILE_FD, IPC_OK);
-	buf_w_le64(&w, size);
-	return ipc_w_done(&w);
+	return ipc_encode(out, cap, IPC_FILE_FD, &file_fd_rep_desc, &q);
 }
 
 int
 ipc_file_fd_rep_decode(const uint8_t *p, size_t len, uint64_t *size)
 {
-	struct buf_r r;
+	struct file_fd_rep q;
 	int rc;
 
-	if ((rc = ipc_r_begin(&r, p, len, IPC_FILE_FD)) != 0)
-		return rc;
-	*size = buf_r_le64(&r);
-	if (r.err)
-		return IPC_DEC_SHORT;
-	if (*size > (1ULL << 40))
-		return IPC_DEC_RANGE;
-	return ipc_r_end(&r);
+	if ((rc = ipc_decode(p, len, IPC_FILE_FD, &file_fd_rep_desc, &q)) == 0)
+		*size = q.size;
+	return rc;
 }

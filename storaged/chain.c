@@ -460,6 +460,25 @@ tx_end(struct chain *c, int rc)
 	return rc;
 }
 
+/*
+ * Before a write of n items: 1 with the transaction begun, else what the
+ * call returns (CHAIN_ERR_ARG for no items array, CHAIN_OK for nothing to
+ * write, or BEGIN's failure).
+ */
+static int
+tx_open(struct chain *c, const void *items, size_t n)
+{
+	int rc;
+
+	if (c == NULL || (items == NULL && n > 0))
+		return CHAIN_ERR_ARG;
+	if (n == 0)
+		return CHAIN_OK;
+	if ((rc = tx_begin(c)) != CHAIN_OK)
+		return rc;
+	return 1;
+}
+
 /* ---- storage primitives ---------------------------------------------- */
 
 /* Block `number` into a malloc'd buffer. */
@@ -1240,11 +1259,7 @@ chain_add_files(struct chain *c, struct chain_file *files, size_t n)
 {
 	int rc;
 
-	if (c == NULL || (files == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
+	if ((rc = tx_open(c, files, n)) != 1)
 		return rc;
 	return tx_end(c, add_files_locked(c, files, n));
 }
@@ -1864,6 +1879,27 @@ chain_compact(struct chain *c, int *done)
 	return rc;
 }
 
+/*
+ * Deletes, in one transaction, the records rf matches out of the n keys;
+ * *deleted is how many.
+ */
+static int
+refactor_delete(struct chain *c, const struct refactor *rf, const void *keys,
+    size_t n, size_t *deleted)
+{
+	size_t matched = 0;
+	int rc;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if ((rc = tx_open(c, keys, n)) != 1)
+		return rc;
+	rc = tx_end(c, refactor_locked(c, rf, &matched));
+	if (rc == CHAIN_OK && deleted != NULL)
+		*deleted = matched;
+	return rc;
+}
+
 struct id_set {
 	const uint8_t	(*ids)[RECORD_FILE_ID_BYTES];
 	size_t		 n;
@@ -1887,21 +1923,8 @@ chain_delete_files(struct chain *c, const uint8_t (*ids)[RECORD_FILE_ID_BYTES],
 {
 	struct id_set set = { ids, n };
 	struct refactor rf = { pred_file_id, NULL, &set };
-	size_t matched = 0;
-	int rc;
 
-	if (c == NULL || (ids == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (deleted != NULL)
-		*deleted = 0;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
-		return rc;
-	rc = tx_end(c, refactor_locked(c, &rf, &matched));
-	if (rc == CHAIN_OK && deleted != NULL)
-		*deleted = matched;
-	return rc;
+	return refactor_delete(c, &rf, ids, n, deleted);
 }
 
 static int
@@ -1932,11 +1955,7 @@ chain_replace_files(struct chain *c, struct chain_file *files, size_t n)
 {
 	int rc;
 
-	if (c == NULL || (files == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
+	if ((rc = tx_open(c, files, n)) != 1)
 		return rc;
 	return tx_end(c, replace_locked(c, files, n));
 }
@@ -2034,11 +2053,7 @@ chain_profile_write(struct chain *c, const struct chain_profile_field *f,
 {
 	int rc;
 
-	if (c == NULL || (f == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
+	if ((rc = tx_open(c, f, n)) != 1)
 		return rc;
 	return tx_end(c, profile_write_locked(c, f, n));
 }
@@ -2051,16 +2066,22 @@ chain_profile_set(struct chain *c, uint16_t field, const void *val, size_t len)
 	return chain_profile_write(c, &f, 1);
 }
 
-/* Walks every profile record in chain order (the last one of a field wins). */
+/*
+ * Calls fn with every record of type BLOCK_REC_PROFILE (a struct
+ * record_profile) or BLOCK_REC_FILE (a struct chain_file) of the own chain,
+ * in chain order; stops at the first non-zero return.
+ */
 static int
-profile_walk(struct chain *c,
-    int (*fn)(void *arg, const struct record_profile *p), void *arg)
+record_walk(struct chain *c, uint8_t type, int (*fn)(void *arg, const void *rec),
+    void *arg)
 {
 	sqlite3_stmt *s = stmt(c, ST_BLK_ALL);
-	struct block b;
+	struct record_profile p;
 	struct block_iter it;
 	struct block_record r;
-	struct record_profile p;
+	struct chain_file f;
+	struct block b;
+	uint32_t i;
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2070,14 +2091,17 @@ profile_walk(struct chain *c,
 			return CHAIN_ERR_CORRUPT;
 		}
 		block_iter_init(&it, &b);
-		while (block_iter_next(&it, &r) == 1) {
-			if (r.type != BLOCK_REC_PROFILE)
+		for (i = 0; block_iter_next(&it, &r) == 1; i++) {
+			if (r.type != type)
 				continue;
-			if (record_profile_decode(&r, &p) != BLOCK_OK) {
-				sqlite3_reset(s);
-				return CHAIN_ERR_CORRUPT;
-			}
-			if ((rc = fn(arg, &p)) != 0) {
+			if (type == BLOCK_REC_FILE ?
+			    chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK :
+			    record_profile_decode(&r, &p) != BLOCK_OK)
+				rc = CHAIN_ERR_CORRUPT;
+			else
+				rc = fn(arg, type == BLOCK_REC_FILE ? (const void *)&f :
+				    (const void *)&p);
+			if (rc != 0) {
 				sqlite3_reset(s);
 				return rc;
 			}
@@ -2096,8 +2120,9 @@ struct profile_get {
 };
 
 static int
-profile_get_cb(void *arg, const struct record_profile *p)
+profile_get_cb(void *arg, const void *rec)
 {
+	const struct record_profile *p = rec;
 	struct profile_get *g = arg;
 	uint8_t *v;
 
@@ -2125,7 +2150,7 @@ chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
 	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
 		return CHAIN_ERR_ARG;
 	*len = 0;
-	if ((rc = profile_walk(c, profile_get_cb, &g)) != CHAIN_OK)
+	if ((rc = record_walk(c, BLOCK_REC_PROFILE, profile_get_cb, &g)) != CHAIN_OK)
 		goto out;
 	if (!g.found) {
 		rc = CHAIN_ERR_NOT_FOUND;
@@ -2150,8 +2175,9 @@ struct profile_all {
 };
 
 static int
-profile_all_cb(void *arg, const struct record_profile *p)
+profile_all_cb(void *arg, const void *rec)
 {
+	const struct record_profile *p = rec;
 	struct profile_all *a = arg;
 	uint8_t *val;
 	size_t i;
@@ -2191,7 +2217,7 @@ chain_profile_foreach(struct chain *c,
 
 	if (c == NULL || fn == NULL)
 		return CHAIN_ERR_ARG;
-	rc = profile_walk(c, profile_all_cb, &a);
+	rc = record_walk(c, BLOCK_REC_PROFILE, profile_all_cb, &a);
 	for (i = 0; rc == CHAIN_OK && i < a.n; i++)
 		rc = fn(arg, a.v[i].field, a.v[i].val, a.v[i].len);
 	for (i = 0; i < a.n; i++)
@@ -2227,21 +2253,8 @@ chain_profile_delete(struct chain *c, const uint16_t *fields, size_t n,
 {
 	struct field_set set = { fields, n };
 	struct refactor rf = { NULL, pred_profile_field, &set };
-	size_t matched = 0;
-	int rc;
 
-	if (c == NULL || (fields == NULL && n > 0))
-		return CHAIN_ERR_ARG;
-	if (deleted != NULL)
-		*deleted = 0;
-	if (n == 0)
-		return CHAIN_OK;
-	if ((rc = tx_begin(c)) != CHAIN_OK)
-		return rc;
-	rc = tx_end(c, refactor_locked(c, &rf, &matched));
-	if (rc == CHAIN_OK && deleted != NULL)
-		*deleted = matched;
-	return rc;
+	return refactor_delete(c, &rf, fields, n, deleted);
 }
 
 /* ---- queries --------------------------------------------------------- */
@@ -2273,43 +2286,28 @@ chain_info(struct chain *c, struct chain_info *info)
 	return rc == SQLITE_ROW ? CHAIN_OK : chain_dbfail(c);
 }
 
+struct file_fn {
+	int	(*fn)(void *arg, const struct chain_file *f);
+	void	*arg;
+};
+
+static int
+file_cb(void *arg, const void *rec)
+{
+	const struct file_fn *w = arg;
+
+	return w->fn(w->arg, rec);
+}
+
 int
 chain_foreach_file(struct chain *c,
     int (*fn)(void *arg, const struct chain_file *f), void *arg)
 {
-	sqlite3_stmt *s;
-	struct block b;
-	struct block_iter it;
-	struct block_record r;
-	struct chain_file f;
-	uint32_t i;
-	int rc;
+	struct file_fn w = { fn, arg };
 
 	if (c == NULL || fn == NULL)
 		return CHAIN_ERR_ARG;
-	s = stmt(c, ST_BLK_ALL);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (block_decode(sqlite3_column_blob(s, 1),
-		    (size_t)sqlite3_column_bytes(s, 1), &b) != BLOCK_OK) {
-			sqlite3_reset(s);
-			return CHAIN_ERR_CORRUPT;
-		}
-		block_iter_init(&it, &b);
-		for (i = 0; block_iter_next(&it, &r) == 1; i++) {
-			if (r.type != BLOCK_REC_FILE)
-				continue;
-			if (chain_file_decode(&b, i, &f, &c->scratch) != BLOCK_OK) {
-				sqlite3_reset(s);
-				return CHAIN_ERR_CORRUPT;
-			}
-			if ((rc = fn(arg, &f)) != 0) {
-				sqlite3_reset(s);
-				return rc;
-			}
-		}
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CHAIN_OK : chain_dbfail(c);
+	return record_walk(c, BLOCK_REC_FILE, file_cb, &w);
 }
 
 /* The file record at (block, rec) as a malloc'd copy. */

@@ -37,13 +37,14 @@ struct storaged {
 	struct storaged_upload	 uploads[STORAGED_MAX_UPLOADS];
 };
 
+/* The handler of one request type: answers req (msg: the whole request). */
+typedef void storaged_serve_fn(struct storaged *s, struct ipc_req *req,
+    const uint8_t *msg, size_t len);
+
 /* serve.c */
 void	storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	    const uint8_t *msg, size_t len);
-void	storaged_peers_save(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
-void	storaged_peers_load(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
+storaged_serve_fn storaged_peers_save, storaged_peers_load;
 /* recover.c */
 void	storaged_mark_download(struct storaged *s, const uint8_t hash[32]);
 void	storaged_recover(struct storaged *s);
@@ -61,32 +62,15 @@ void	storaged_tags_from_ipc(const struct ipc_tags *t, struct chain_file *cf,
 /* 0 when the own chain is open, else -1 with an IPC_ERR_UNAVAILABLE reply. */
 int	storaged_need_chain(struct storaged *s, struct ipc_req *req);
 /* serve_web.c: the web API's requests (ipc_msg_web.h) */
-void	storaged_publish(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
-void	storaged_chain_append(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
-void	storaged_profile_del(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
-void	storaged_wipe(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
-void	storaged_peer_profile(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
+storaged_serve_fn storaged_publish, storaged_chain_append, storaged_profile_del,
+    storaged_wipe, storaged_peer_profile;
 /* serve_files.c: IPC_FILES_ALL, every file record (own chain, then cache) */
-void	storaged_files_all(struct storaged *s, struct ipc_req *req,
-	    const uint8_t *msg, size_t len);
+storaged_serve_fn storaged_files_all;
 
 /* serve_dl.c: file transfers: IPC_XSTAT, downloads into the warehouse (IPC_DL_*) */
-void	storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
-	    size_t len);
+storaged_serve_fn storaged_xstat, storaged_dl_begin, storaged_dl_data,
+    storaged_dl_commit, storaged_dl_abort;
 /* Waits for the download checkpoints being synced and ends their thread. */
 void	storaged_dl_shutdown(void);
-void	storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
-	    size_t len);
-void	storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
-	    size_t len);
-void	storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
-	    size_t len);
-void	storaged_dl_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
-	    size_t len);
 
 #endif
