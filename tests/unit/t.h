@@ -37,6 +37,11 @@ int	t_truncations_fail(const char *file, int line, const uint8_t *msg,
 } while (0)
 #define T_FAIL(...)	do { t_fail(__FILE__, __LINE__, __VA_ARGS__); return; } while (0)
 #define T_SKIP(...)	do { t_skip(__VA_ARGS__); return; } while (0)
+/*
+ * Runs a helper that checks with the T_ macros (which return from the
+ * helper only) and ends the calling case too when the helper failed.
+ */
+#define T_DO(call)	do { call; if (t_case_failed) return; } while (0)
 
 #define T_ASSERT(c) do { if (!(c)) T_FAIL("assertion failed: %s", #c); } while (0)
 #define T_EQ_INT(a, b) do {						\
