@@ -182,6 +182,71 @@ chain_valid(struct chain *c, char *why, size_t whylen)
 	return 0;
 }
 
+/* Raw blocks 0 to n - 1 of a chain, to compare with later. */
+struct blocks {
+	uint8_t		*raw[8];
+	size_t		 len[8];
+	uint64_t	 n;
+};
+
+static void
+blocks_free(struct blocks *b)
+{
+	uint64_t n;
+
+	for (n = 0; n < b->n; n++)
+		free(b->raw[n]);
+	b->n = 0;
+}
+
+/* Blocks 0 to height - 1 of c into b. */
+static void
+blocks_take(struct chain *c, uint64_t height, struct blocks *b)
+{
+	memset(b, 0, sizeof(*b));
+	T_ASSERT(height <= 8);
+	for (b->n = 0; b->n < height; b->n++)
+		T_ASSERT((b->raw[b->n] = get_block(c, b->n, &b->len[b->n])) != NULL);
+}
+
+/* Blocks 0 to b->n - 1 of c are b's, byte for byte; b is freed. */
+static void
+blocks_expect(struct chain *c, struct blocks *b)
+{
+	uint8_t *got;
+	size_t glen;
+	uint64_t n;
+
+	for (n = 0; n < b->n; n++) {
+		T_ASSERT((got = get_block(c, n, &glen)) != NULL);
+		T_EQ_U64(glen, b->len[n]);
+		T_EQ_MEM(got, b->raw[n], glen);
+		free(got);
+	}
+	blocks_free(b);
+}
+
+/* Fails the case unless chain_valid. */
+static void
+expect_valid(struct chain *c)
+{
+	char why[256];
+
+	if (chain_valid(c, why, sizeof(why)) != 0)
+		T_FAIL("%s", why);
+}
+
+/* Closes c, opens it again and checks it, closes it and removes it all. */
+static void
+reopen_valid_close(struct chain *c)
+{
+	c = reopen(c);
+	T_ASSERT(c != NULL);
+	T_DO(expect_valid(c));
+	chain_close(c);
+	t_rmtree(tmpdir);
+}
+
 /* Records of block n: count, and how many are files / profile / tag data. */
 static int
 block_census(struct chain *c, uint64_t n, int *files, int *profiles, int *tagdata,
@@ -209,6 +274,18 @@ block_census(struct chain *c, uint64_t n, int *files, int *profiles, int *tagdat
 	}
 	free(raw);
 	return 0;
+}
+
+/* Block 0 holds no file and nprofile profile records. */
+static void
+expect_block0(struct chain *c, int nprofile)
+{
+	int nf, np, nt;
+	size_t len;
+
+	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
+	T_EQ_INT(nf, 0);
+	T_EQ_INT(np, nprofile);
 }
 
 /* A small test file i with every field set. */
@@ -243,6 +320,16 @@ make_file(struct chain_file *f, struct tfile *t, int i)
 	f->description = t->desc;
 	f->tags = &t->tag;
 	f->ntags = 1;
+}
+
+/* make_file of files 0 to n - 1. */
+static void
+make_files(struct chain_file *f, struct tfile *t, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		make_file(&f[i], &t[i], i);
 }
 
 /* Events recorded for checks. */
@@ -286,8 +373,8 @@ test_chain_builds_vector_blocks_byte_identical(void)
 	struct chain_file f[3];
 	struct chain_profile_field prof[2];
 	struct ident owner;
-	uint8_t priv[32], *want, *got;
-	size_t wlen, glen;
+	struct blocks want;
+	uint8_t priv[32];
 	char err[256];
 
 	if (v == NULL)
@@ -322,20 +409,12 @@ test_chain_builds_vector_blocks_byte_identical(void)
 	T_EQ_INT(chain_add_files(c, &f[2], 1), CHAIN_OK);
 	T_EQ_INT(f[2].date_shared, 1672632245);
 
-	want = tvec_hex(b0, "raw", &wlen);
-	got = get_block(c, 0, &glen);
-	T_ASSERT(want != NULL && got != NULL);
-	T_EQ_U64(glen, wlen);
-	T_EQ_MEM(got, want, wlen);
-	free(want);
-	free(got);
-	want = tvec_hex(b1, "raw", &wlen);
-	got = get_block(c, 1, &glen);
-	T_ASSERT(want != NULL && got != NULL);
-	T_EQ_U64(glen, wlen);
-	T_EQ_MEM(got, want, wlen);
-	free(want);
-	free(got);
+	memset(&want, 0, sizeof(want));
+	want.raw[0] = tvec_hex(b0, "raw", &want.len[0]);
+	want.raw[1] = tvec_hex(b1, "raw", &want.len[1]);
+	want.n = 2;
+	T_ASSERT(want.raw[0] != NULL && want.raw[1] != NULL);
+	T_DO(blocks_expect(c, &want));
 	chain_close(c);
 	json_decref(v);
 }
@@ -385,6 +464,34 @@ check_listed(void *arg, const struct chain_file *f)
 	return 0;
 }
 
+/* Each file checked against its input (dates included) and listed once. */
+static void
+expect_listed(struct chain *c, struct chain_file *f, int n)
+{
+	struct listed *l = calloc(1, sizeof(*l));
+	char why[256];
+	int i, k;
+
+	T_ASSERT(l != NULL);
+	l->want = f;
+	l->nwant = n;
+	T_EQ_INT(chain_foreach_file(c, check_listed, l), 0);
+	if (l->bad) {
+		snprintf(why, sizeof(why), "%s", l->why);
+		free(l);
+		T_FAIL("%s", why);
+	}
+	k = l->n;
+	for (i = 0; i < n; i++)
+		if (l->seen[i] != 1) {
+			k = l->seen[i];
+			free(l);
+			T_FAIL("file %d listed %d times", i, k);
+		}
+	free(l);
+	T_EQ_INT(k, n);
+}
+
 static void
 test_chain_adds_1000_files_packed_under_target(void)
 {
@@ -392,11 +499,9 @@ test_chain_adds_1000_files_packed_under_target(void)
 	static struct chain_file f[1000];
 	struct chain *c = fresh_chain();
 	struct chain_info info;
-	struct listed *l;
 	uint64_t running, sz, want_height = 1, bytes = 0, n;
 	int i, nf, np, nt, total_files = 0;
 	size_t size;
-	char why[256];
 
 	T_ASSERT(c != NULL);
 	for (i = 0; i < 1000; i++) {
@@ -424,13 +529,10 @@ test_chain_adds_1000_files_packed_under_target(void)
 	T_EQ_U64(info.version, 0);
 	T_EQ_U64(info.height, want_height);
 	T_ASSERT(want_height > 20);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 
 	/* Block 0 is the genesis profile; every block within the target. */
-	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &size), 0);
-	T_EQ_INT(nf, 0);
-	T_EQ_INT(np, 1);
+	T_DO(expect_block0(c, 1));
 	for (n = 1; n < info.height; n++) {
 		T_EQ_INT(block_census(c, n, &nf, &np, &nt, &size), 0);
 		T_ASSERT(size <= BLOCK_TARGET_SIZE);
@@ -441,24 +543,7 @@ test_chain_adds_1000_files_packed_under_target(void)
 	}
 	T_EQ_INT(total_files, 1000);
 
-	l = calloc(1, sizeof(*l));
-	T_ASSERT(l != NULL);
-	l->want = f;
-	l->nwant = 1000;
-	T_EQ_INT(chain_foreach_file(c, check_listed, l), 0);
-	if (l->bad) {
-		snprintf(why, sizeof(why), "%s", l->why);
-		free(l);
-		T_FAIL("%s", why);
-	}
-	T_EQ_INT(l->n, 1000);
-	for (i = 0; i < 1000; i++)
-		if (l->seen[i] != 1) {
-			nf = l->seen[i];
-			free(l);
-			T_FAIL("file %d listed %d times", i, nf);
-		}
-	free(l);
+	T_DO(expect_listed(c, f, 1000));
 	T_EQ_INT(f[0].date_shared, 1700000000);
 	/* IDs were assigned: random v4 UUIDs. */
 	T_EQ_INT(f[0].id[6] >> 4, 4);
@@ -482,15 +567,12 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	uint8_t *raw, le[8];
 	size_t len, deleted;
 	int nf, np, nt;
-	char why[256];
-	int i;
 
 	T_ASSERT(c != NULL);
 	/* The reference's layout: one block per call (no tail packing). */
 	chain_set_tail_packing(c, 0);
 	chain_set_event_cb(c, ev_record, &evlog);
-	for (i = 0; i < 5; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 5);
 	/* block 0 genesis, block 1 {0,1,2} at t1, block 2 {3} at t2, block 3 {4} at t3 */
 	fake_now = 1000;
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
@@ -524,8 +606,7 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	T_EQ_U64(info.version, 1);
 	T_EQ_U64(info.height, 3);
 	T_EQ_U64(info.nfiles, 4);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 	T_EQ_INT(chain_get_file(c, f[3].id, &g), CHAIN_ERR_NOT_FOUND);
 	/* Untouched blocks keep their record dates; file 4 moved to block 2. */
 	T_EQ_INT(chain_get_file(c, f[4].id, &g), CHAIN_OK);
@@ -552,8 +633,7 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.version, 2);
 	T_EQ_U64(info.height, 3);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 	T_EQ_INT(block_census(c, 1, &nf, &np, &nt, &len), 0);
 	T_EQ_INT(nf, 2);
 	T_EQ_INT(nt, 2);	/* folder text + the orphan date */
@@ -602,8 +682,7 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	T_EQ_U64(info.version, 3);
 	T_EQ_U64(info.height, 1);
 	T_EQ_U64(info.nfiles, 0);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 	chain_close(c);
 	t_rmtree(tmpdir);
 }
@@ -690,14 +769,12 @@ test_chain_rename_is_a_replace_at_the_end(void)
 	struct chain_file f[2], *g;
 	struct chain *c = fresh_chain();
 	struct chain_info info;
-	char why[256];
 
 	T_ASSERT(c != NULL);
 	/* The reference's layout: one block per call (no tail packing). */
 	chain_set_tail_packing(c, 0);
 	chain_set_event_cb(c, ev_record, &evlog);
-	make_file(&f[0], &tf[0], 0);
-	make_file(&f[1], &tf[1], 1);
+	make_files(f, tf, 2);
 	fake_now = 1000;
 	T_EQ_INT(chain_add_files(c, f, 2), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
@@ -710,8 +787,7 @@ test_chain_rename_is_a_replace_at_the_end(void)
 	T_EQ_U64(info.version, 1);
 	T_EQ_U64(info.height, 3);	/* block 1 rewritten, new block 2 */
 	T_EQ_U64(info.nfiles, 2);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 	T_EQ_INT(chain_get_file(c, f[0].id, &g), CHAIN_OK);
 	T_EQ_STR(g->name, "renamed.txt");
 	T_EQ_U64(g->block, 2);
@@ -836,12 +912,10 @@ test_chain_nuke_resets_height_and_bumps_version(void)
 	struct chain *c = fresh_chain();
 	struct chain_info info;
 	size_t len;
-	int nf, np, nt, i;
 
 	T_ASSERT(c != NULL);
 	chain_set_event_cb(c, ev_record, &evlog);
-	for (i = 0; i < 3; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 3);
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
 	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 1);
 	evlog.n = 0;
@@ -862,9 +936,7 @@ test_chain_nuke_resets_height_and_bumps_version(void)
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.height, 2);
 	T_EQ_U64(info.version, 1);
-	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
-	T_EQ_INT(nf, 0);
-	T_EQ_INT(np, 1);
+	T_DO(expect_block0(c, 1));
 	{
 		uint8_t buf[32];
 
@@ -891,24 +963,20 @@ test_chain_reopen_keeps_state_and_refuses_other_owner(void)
 	struct chain_file f[50];
 	struct chain *c = fresh_chain(), *c2;
 	struct chain_info a, b;
-	uint8_t *before[8], *after;
-	size_t blen[8], alen, deleted;
-	uint64_t n;
-	int i, count = 0;
+	struct blocks before;
+	size_t deleted;
+	int count = 0;
 	char err[256];
 
 	T_ASSERT(c != NULL);
-	for (i = 0; i < 50; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 50);
 	T_EQ_INT(chain_add_files(c, f, 50), CHAIN_OK);
 	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[10].id, 1,
 	    &deleted), CHAIN_OK);
 	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_WEBSITE, "https://x", 9),
 	    CHAIN_OK);
 	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
-	T_ASSERT(a.height <= 8);
-	for (n = 0; n < a.height; n++)
-		T_ASSERT((before[n] = get_block(c, n, &blen[n])) != NULL);
+	T_DO(blocks_take(c, a.height, &before));
 
 	c = reopen(c);
 	T_ASSERT(c != NULL);
@@ -918,24 +986,13 @@ test_chain_reopen_keeps_state_and_refuses_other_owner(void)
 	T_EQ_U64(b.nfiles, 49);
 	T_EQ_U64(b.file_bytes, a.file_bytes);
 	T_EQ_U64(b.block_bytes, a.block_bytes);
-	for (n = 0; n < a.height; n++) {
-		T_ASSERT((after = get_block(c, n, &alen)) != NULL);
-		T_EQ_U64(alen, blen[n]);
-		T_EQ_MEM(after, before[n], alen);
-		free(after);
-		free(before[n]);
-	}
+	T_DO(blocks_expect(c, &before));
 	T_EQ_INT(chain_foreach_file(c, count_cb, &count), 0);
 	T_EQ_INT(count, 49);
 	/* Appending after a reopen links to the stored last block. */
 	fake_now += 10;
 	T_EQ_INT(chain_add_files(c, &f[10], 1), CHAIN_OK);
-	{
-		char why[256];
-
-		if (chain_valid(c, why, sizeof(why)) != 0)
-			T_FAIL("%s", why);
-	}
+	T_DO(expect_valid(c));
 	chain_close(c);
 
 	T_EQ_INT(chain_open(&c2, dbpath, key_b.pub, sign_with, &key_b, err,
@@ -955,8 +1012,7 @@ test_chain_rejects_duplicates_oversize_and_foreign_signer(void)
 	char err[256];
 
 	T_ASSERT(c != NULL);
-	make_file(&f[0], &tf[0], 0);
-	make_file(&f[1], &tf[1], 1);
+	make_files(f, tf, 2);
 	T_EQ_INT(chain_add_files(c, f, 1), CHAIN_OK);
 	/* Same ID again, alone or twice in one call. */
 	T_EQ_INT(chain_add_files(c, f, 1), CHAIN_ERR_EXISTS);
@@ -1017,9 +1073,7 @@ test_chain_hash_referenced_until_last_record_deleted(void)
 	int n = 0;
 
 	T_ASSERT(c != NULL);
-	make_file(&f[0], &tf[0], 0);
-	make_file(&f[1], &tf[1], 1);
-	make_file(&f[2], &tf[2], 2);
+	make_files(f, tf, 3);
 	memcpy(f[1].hash, f[0].hash, 32);	/* same content, two records */
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
 	T_EQ_INT(chain_find_hash(c, f[0].hash, collect_ids, &n), 0);
@@ -1065,21 +1119,17 @@ test_chain_kill_during_add_leaves_previous_state(void)
 	static struct chain_file f[20000];
 	struct chain *c = fresh_chain();
 	struct chain_info a, b;
-	uint8_t *before[4], *after;
-	size_t blen[4], alen;
-	uint64_t n;
-	int p[2], i, status;
+	struct blocks before;
+	int p[2], status;
 	char x;
 	pid_t pid;
 
 	T_ASSERT(c != NULL);
-	for (i = 0; i < 20000; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 20000);
 	T_EQ_INT(chain_add_files(c, f, 20), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
 	T_ASSERT(a.height <= 4);
-	for (n = 0; n < a.height; n++)
-		T_ASSERT((before[n] = get_block(c, n, &blen[n])) != NULL);
+	T_DO(blocks_take(c, a.height, &before));
 	chain_close(c);
 
 	T_ASSERT(pipe(p) == 0);
@@ -1123,13 +1173,7 @@ test_chain_kill_during_add_leaves_previous_state(void)
 	T_EQ_U64(b.height, a.height);
 	T_EQ_U64(b.version, a.version);
 	T_EQ_U64(b.nfiles, 20);
-	for (n = 0; n < a.height; n++) {
-		T_ASSERT((after = get_block(c, n, &alen)) != NULL);
-		T_EQ_U64(alen, blen[n]);
-		T_EQ_MEM(after, before[n], alen);
-		free(after);
-		free(before[n]);
-	}
+	T_DO(blocks_expect(c, &before));
 	/* And it keeps working: the interrupted add succeeds now. */
 	T_EQ_INT(chain_add_files(c, f + 20, 19980), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
@@ -1218,6 +1262,23 @@ snap_same(const struct snap *a, const struct snap *b, char *why, size_t whylen)
 }
 
 /*
+ * Takes after from c: the same records as before (else both are freed and
+ * the case fails).
+ */
+static void
+expect_snap_same(struct chain *c, struct snap *before, struct snap *after)
+{
+	char why[256];
+
+	T_EQ_INT(snap_take(c, after), 0);
+	if (snap_same(before, after, why, sizeof(why)) != 0) {
+		snap_free(before);
+		snap_free(after);
+		T_FAIL("%s", why);
+	}
+}
+
+/*
  * What an index fed from the chain's events (searchd, through storaged)
  * holds: per file number (from the name), how many times it is present,
  * and the date it was last announced with.
@@ -1277,34 +1338,6 @@ greedy_blocks(const struct chain_file *f, int n)
 	return blocks;
 }
 
-/* Each file checked against its input (dates included) and listed once. */
-static void
-expect_listed(struct chain *c, struct chain_file *f, int n)
-{
-	struct listed *l = calloc(1, sizeof(*l));
-	char why[256];
-	int i, k;
-
-	T_ASSERT(l != NULL);
-	l->want = f;
-	l->nwant = n;
-	T_EQ_INT(chain_foreach_file(c, check_listed, l), 0);
-	if (l->bad) {
-		snprintf(why, sizeof(why), "%s", l->why);
-		free(l);
-		T_FAIL("%s", why);
-	}
-	k = l->n;
-	for (i = 0; i < n; i++)
-		if (l->seen[i] != 1) {
-			k = l->seen[i];
-			free(l);
-			T_FAIL("file %d listed %d times", i, k);
-		}
-	free(l);
-	T_EQ_INT(k, n);
-}
-
 /*
  * `peernetctl add` of 300 files is 300 calls (one upload each): they fill
  * blocks as one AddFiles of the 300 would, while nobody reads the chain.
@@ -1322,14 +1355,12 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 	size_t len, len2;
 	uint64_t n, want;
 	int i, nf, np, nt;
-	char why[256];
 
 	T_ASSERT(c != NULL);
 	memset(&m, 0, sizeof(m));
 	chain_set_event_cb(c, model_ev, &m);
 	fake_now = 1700000000;
-	for (i = 0; i < 302; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 302);
 	for (i = 0; i < 300; i++)
 		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
@@ -1341,17 +1372,14 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 	T_ASSERT(info.height <= 16);
 	T_EQ_U64(info.version, 0);
 	T_EQ_U64(info.nfiles, 300);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
-	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
-	T_EQ_INT(nf, 0);
-	T_EQ_INT(np, 1);
+	T_DO(expect_valid(c));
+	T_DO(expect_block0(c, 1));
 	for (n = 1; n < info.height; n++) {
 		T_EQ_INT(block_census(c, n, &nf, &np, &nt, &len), 0);
 		T_ASSERT(len <= BLOCK_TARGET_SIZE);
 		T_ASSERT(nf > 1);
 	}
-	expect_listed(c, f, 300);
+	T_DO(expect_listed(c, f, 300));
 	T_EQ_INT(m.added, 300);
 	T_EQ_INT(m.removed + m.updated + m.bad, 0);
 
@@ -1372,8 +1400,7 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.height, want + 2);
 	T_EQ_U64(info.version, 0);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 	chain_close(c);
 	t_rmtree(tmpdir);
 }
@@ -1398,7 +1425,6 @@ test_chain_3000_files_one_by_one_stay_under_bound(void)
 	uint8_t buf[8192];
 	size_t len;
 	int i, compactions = 0;
-	char why[256];
 
 	T_ASSERT(c != NULL);
 	memset(&m, 0, sizeof(m));
@@ -1428,10 +1454,9 @@ test_chain_3000_files_one_by_one_stay_under_bound(void)
 	    (unsigned long long)maxh, compactions);
 	T_ASSERT(compactions >= 1);
 	T_EQ_U64(info.nfiles, 3000);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
+	T_DO(expect_valid(c));
 	/* Every record as it was added, its date included. */
-	expect_listed(c, f, 3000);
+	T_DO(expect_listed(c, f, 3000));
 	T_EQ_INT(m.bad, 0);
 	T_EQ_INT(m.added, 3000);
 	T_EQ_INT(m.removed, 0);
@@ -1448,20 +1473,10 @@ test_chain_3000_files_one_by_one_stay_under_bound(void)
 	printf("# 3000 files packed: height %llu\n",
 	    (unsigned long long)info.height);
 	T_ASSERT(info.height <= 1 + greedy_blocks(f, 3000));
-	T_EQ_INT(snap_take(c, &after), 0);
-	if (snap_same(&before, &after, why, sizeof(why)) != 0) {
-		snap_free(&before);
-		snap_free(&after);
-		T_FAIL("%s", why);
-	}
+	T_DO(expect_snap_same(c, &before, &after));
 	snap_free(&before);
 	snap_free(&after);
-	c = reopen(c);
-	T_ASSERT(c != NULL);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	T_DO(reopen_valid_close(c));
 }
 
 struct profile_seen {
@@ -1505,13 +1520,11 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 	uint64_t n;
 	size_t len;
 	int i, done, nf, np, nt, files = 0;
-	char why[256];
 
 	T_ASSERT(c != NULL);
 	chain_set_tail_packing(c, 0);
 	memset(&m, 0, sizeof(m));
-	for (i = 0; i < 41; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 41);
 	memset(longdesc, 'x', sizeof(longdesc) - 1);
 	f[40].description = longdesc;	/* a record larger than the target */
 	fake_now = 1700000000;
@@ -1542,11 +1555,8 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 	T_EQ_U64(b.file_bytes, a.file_bytes);
 	/* Block 0: name and email; 40 files in 2 blocks; the large one alone. */
 	T_EQ_U64(b.height, 1 + greedy_blocks(f, 40) + 1);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
-	T_EQ_INT(block_census(c, 0, &nf, &np, &nt, &len), 0);
-	T_EQ_INT(nf, 0);
-	T_EQ_INT(np, 2);
+	T_DO(expect_valid(c));
+	T_DO(expect_block0(c, 2));
 	for (n = 1; n < b.height; n++) {
 		T_EQ_INT(block_census(c, n, &nf, &np, &nt, &len), 0);
 		T_EQ_INT(np, 0);
@@ -1554,12 +1564,7 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 		files += nf;
 	}
 	T_EQ_INT(files, 41);
-	T_EQ_INT(snap_take(c, &after), 0);
-	if (snap_same(&before, &after, why, sizeof(why)) != 0) {
-		snap_free(&before);
-		snap_free(&after);
-		T_FAIL("%s", why);
-	}
+	T_DO(expect_snap_same(c, &before, &after));
 	/* The index of the files table follows the new positions. */
 	for (i = 0; i < after.n; i++) {
 		T_EQ_INT(chain_get_file(c, after.f[i]->id, &g), CHAIN_OK);
@@ -1601,12 +1606,7 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 	T_EQ_STR(ps.name, "name 39");
 	T_EQ_STR(ps.email, "name 38");
 	T_EQ_U64(a.nfiles, 41);
-	c = reopen(c);
-	T_ASSERT(c != NULL);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	T_DO(reopen_valid_close(c));
 }
 
 /*
@@ -1628,8 +1628,7 @@ test_chain_last_block_announced_when_sealed(void)
 	int i;
 
 	T_ASSERT(c != NULL);
-	for (i = 0; i < 40; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 40);
 	T_EQ_INT(chain_add_files(c, &f[0], 1), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.height, 2);
@@ -1695,13 +1694,11 @@ test_chain_catalogue_larger_than_bound_grows_past_it(void)
 	struct chain_info info;
 	uint64_t version = 0, packed;
 	int i, compactions = 0;
-	char why[256];
 
 	T_ASSERT(c != NULL);
 	chain_set_tail_packing(c, 0);	/* every add a block: the worst case */
 	chain_set_max_blocks(c, 16);
-	for (i = 0; i < 440; i++)
-		make_file(&f[i], &tf[i], i);
+	make_files(f, tf, 440);
 	T_EQ_INT(chain_add_files(c, f, 400), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	packed = info.height;
@@ -1721,9 +1718,8 @@ test_chain_catalogue_larger_than_bound_grows_past_it(void)
 	printf("# 400 files, then 40 one by one, bound 16: height %llu, "
 	    "%d compactions\n", (unsigned long long)info.height, compactions);
 	T_ASSERT(compactions >= 5 && compactions <= 20);
-	if (chain_valid(c, why, sizeof(why)) != 0)
-		T_FAIL("%s", why);
-	expect_listed(c, f, 440);
+	T_DO(expect_valid(c));
+	T_DO(expect_listed(c, f, 440));
 	chain_close(c);
 	t_rmtree(tmpdir);
 }
