@@ -189,16 +189,6 @@ struct blocks {
 	uint64_t	 n;
 };
 
-static void
-blocks_free(struct blocks *b)
-{
-	uint64_t n;
-
-	for (n = 0; n < b->n; n++)
-		free(b->raw[n]);
-	b->n = 0;
-}
-
 /* Blocks 0 to height - 1 of c into b. */
 static void
 blocks_take(struct chain *c, uint64_t height, struct blocks *b)
@@ -222,8 +212,8 @@ blocks_expect(struct chain *c, struct blocks *b)
 		T_EQ_U64(glen, b->len[n]);
 		T_EQ_MEM(got, b->raw[n], glen);
 		free(got);
+		free(b->raw[n]);
 	}
-	blocks_free(b);
 }
 
 /* Fails the case unless chain_valid. */
@@ -236,6 +226,14 @@ expect_valid(struct chain *c)
 		T_FAIL("%s", why);
 }
 
+/* The end of a case: c closed, its directory removed. */
+static void
+chain_done(struct chain *c)
+{
+	chain_close(c);
+	t_rmtree(tmpdir);
+}
+
 /* Closes c, opens it again and checks it, closes it and removes it all. */
 static void
 reopen_valid_close(struct chain *c)
@@ -243,8 +241,7 @@ reopen_valid_close(struct chain *c)
 	c = reopen(c);
 	T_ASSERT(c != NULL);
 	T_DO(expect_valid(c));
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /* Records of block n: count, and how many are files / profile / tag data. */
@@ -549,8 +546,7 @@ test_chain_adds_1000_files_packed_under_target(void)
 	T_EQ_INT(f[0].id[6] >> 4, 4);
 	T_EQ_INT(f[0].id[8] >> 6, 2);
 	T_ASSERT(memcmp(f[0].id, f[1].id, 16) != 0);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /* ---- rewrite semantics ----------------------------------------------- */
@@ -683,8 +679,7 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	T_EQ_U64(info.height, 1);
 	T_EQ_U64(info.nfiles, 0);
 	T_DO(expect_valid(c));
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /*
@@ -758,8 +753,7 @@ test_chain_writes_client_tags_in_reference_layout(void)
 	T_EQ_INT(g->tags[1].type, 8);
 	T_EQ_MEM(g->tags[1].data, "abc", 3);
 	free(g);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 static void
@@ -816,8 +810,7 @@ test_chain_rename_is_a_replace_at_the_end(void)
 	}
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.version, 1);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 struct pcollect {
@@ -900,8 +893,7 @@ test_chain_profile_round_trip_newest_wins(void)
 	T_EQ_INT(chain_profile_get(c, RECORD_PROFILE_NAME, buf, sizeof(buf), &len),
 	    CHAIN_OK);
 	T_EQ_MEM(buf, "Alice B.", 8);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 static void
@@ -945,8 +937,7 @@ test_chain_nuke_resets_height_and_bumps_version(void)
 		T_EQ_U64(len, 6);
 		T_EQ_MEM(buf, "node-a", 6);
 	}
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 static int
@@ -1050,8 +1041,7 @@ test_chain_rejects_duplicates_oversize_and_foreign_signer(void)
 	T_EQ_INT(chain_info(cb, &info), CHAIN_OK);
 	T_EQ_U64(info.height, 2);
 	T_EQ_U64(info.nfiles, 1);
-	chain_close(cb);
-	t_rmtree(tmpdir);
+	chain_done(cb);
 }
 
 static int
@@ -1085,8 +1075,7 @@ test_chain_hash_referenced_until_last_record_deleted(void)
 	    &deleted), CHAIN_OK);
 	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 0);
 	T_EQ_INT(chain_hash_referenced(c, f[2].hash), 1);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /* ---- crash safety ---------------------------------------------------- */
@@ -1178,8 +1167,7 @@ test_chain_kill_during_add_leaves_previous_state(void)
 	T_EQ_INT(chain_add_files(c, f + 20, 19980), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &b), CHAIN_OK);
 	T_EQ_U64(b.nfiles, 20000);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /* ---- packing across calls, compaction -------------------------------- */
@@ -1401,8 +1389,7 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 	T_EQ_U64(info.height, want + 2);
 	T_EQ_U64(info.version, 0);
 	T_DO(expect_valid(c));
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /*
@@ -1676,8 +1663,7 @@ test_chain_last_block_announced_when_sealed(void)
 	T_EQ_INT(chain_profile_set(c, RECORD_PROFILE_EMAIL, "a@b.c", 5), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.announce_height, info.height);
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 /*
@@ -1720,8 +1706,7 @@ test_chain_catalogue_larger_than_bound_grows_past_it(void)
 	T_ASSERT(compactions >= 5 && compactions <= 20);
 	T_DO(expect_valid(c));
 	T_DO(expect_listed(c, f, 440));
-	chain_close(c);
-	t_rmtree(tmpdir);
+	chain_done(c);
 }
 
 int
