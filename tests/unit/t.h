@@ -93,6 +93,8 @@ int64_t	 t_clock(void *now);
 int	 t_tmpdir(char *dir, size_t cap, const char *name);
 /* Removes dir and all below it, following no link; dir is "" afterwards. */
 void	 t_rmtree(char *dir);
+/* Removes an SQLite database path and its -wal and -shm files. */
+void	 t_unlink_db(const char *path);
 /* The entries of dir but "." and ".."; -1 if it cannot be read. */
 int	 t_count_entries(const char *dir);
 

@@ -26,15 +26,12 @@ static struct idx *
 open_tmp(void)
 {
 	struct idx *idx = NULL;
-	char p[80];
 
 	snprintf(dbpath, sizeof(dbpath), "/tmp/test_index.XXXXXX");
 	int fd = mkstemp(dbpath);
 	if (fd >= 0)
 		close(fd);
-	unlink(dbpath);
-	snprintf(p, sizeof(p), "%s-wal", dbpath);
-	unlink(p);
+	t_unlink_db(dbpath);
 	if (idx_open(&idx, dbpath) != IDX_OK)
 		return NULL;
 	return idx;
@@ -43,14 +40,8 @@ open_tmp(void)
 static void
 close_tmp(struct idx *idx)
 {
-	char p[80];
-
 	idx_close(idx);
-	unlink(dbpath);
-	snprintf(p, sizeof(p), "%s-wal", dbpath);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", dbpath);
-	unlink(p);
+	t_unlink_db(dbpath);
 }
 
 static void
@@ -135,6 +126,20 @@ query(struct idx *idx, const char *term, struct coll *c)
 	q.term_len = strlen(term);
 	idx_filter_none(&q.filter);
 	return idx_query(idx, &q, coll_cb, c, NULL);
+}
+
+#define ANY	(-1)	/* expect_found: the first hit's number is not checked */
+
+/* term finds n files (into c), the first of number id unless ANY. */
+static void
+expect_found(struct idx *idx, const char *term, struct coll *c, size_t n,
+    int id)
+{
+	T_EQ_INT(query(idx, term, c), IDX_OK);
+	if (c->n != n)
+		T_FAIL("\"%s\": %zu files, expected %zu", term, c->n, n);
+	if (id != ANY && c->id[0] != id)
+		T_FAIL("\"%s\": first file %d, expected %d", term, c->id[0], id);
 }
 
 static int
@@ -282,33 +287,19 @@ test_names_in_several_scripts_are_found_by_each_keyword(void)
 	}
 	T_ASSERT(checked >= 25);
 	/* case does not matter (simple lowercase on both sides) */
-	T_EQ_INT(query(idx, "ПРИВЕТ", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 2);
-	T_EQ_INT(query(idx, "brûlée", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 1);
+	T_DO(expect_found(idx, "ПРИВЕТ", &c, 1, 2));
+	T_DO(expect_found(idx, "brûlée", &c, 1, 1));
 	/* accents are not stripped: "creme" is another word */
-	T_EQ_INT(query(idx, "creme", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
-	T_EQ_INT(query(idx, "写真", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 3);
+	T_DO(expect_found(idx, "creme", &c, 0, ANY));
+	T_DO(expect_found(idx, "写真", &c, 1, 3));
 	/* camel-case part and the separators + , [ ] */
-	T_EQ_INT(query(idx, "camel", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 5);
-	T_EQ_INT(query(idx, "bracket", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(query(idx, "comma", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "camel", &c, 1, 5));
+	T_DO(expect_found(idx, "bracket", &c, 1, ANY));
+	T_DO(expect_found(idx, "comma", &c, 1, ANY));
 	/* "été" (5 bytes) is found in both cases, in the same file once */
-	T_EQ_INT(query(idx, "ÉTÉ", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 4);
+	T_DO(expect_found(idx, "ÉTÉ", &c, 1, 4));
 	/* the extension alone is never a keyword */
-	T_EQ_INT(query(idx, "docx", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "docx", &c, 0, ANY));
 	close_tmp(idx);
 }
 
@@ -334,27 +325,21 @@ test_removed_file_and_owner_are_no_longer_found(void)
 		mkfile(&f, 2, 10 + i, "Holiday Trip.mkv", "Other Folder", NULL);
 		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	}
-	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
-	T_EQ_INT(c.n, 7);
+	T_DO(expect_found(idx, "holiday", &c, 7, ANY));
 
 	owner_n(o, 1);
 	fid_n(fid, 1);
 	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_OK);
 	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_E_NOTFOUND);
-	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
-	T_EQ_INT(c.n, 6);
+	T_DO(expect_found(idx, "holiday", &c, 6, ANY));
 	T_ASSERT(!has_id(&c, 1));
-	T_EQ_INT(query(idx, "video", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "video", &c, 0, ANY));
 
 	owner_n(o, 2);
 	T_EQ_INT(idx_remove_owner(idx, o, &removed), IDX_OK);
 	T_EQ_U64(removed, 5);
-	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 2);
-	T_EQ_INT(query(idx, "folder", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "holiday", &c, 1, 2));
+	T_DO(expect_found(idx, "folder", &c, 0, ANY));
 	/* no posting of a removed row is left behind */
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
 	T_EQ_U64(cnt.files, 1);
@@ -371,23 +356,19 @@ test_removed_file_and_owner_are_no_longer_found(void)
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
 	T_EQ_U64(cnt.delta, 0);
 	T_EQ_U64(cnt.postings, 8);
-	T_EQ_INT(query(idx, "merged", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "merged", &c, 1, ANY));
 	owner_n(o, 4);
 	T_EQ_INT(idx_remove_owner(idx, o, &removed), IDX_OK);
 	T_EQ_U64(removed, 1);
-	T_EQ_INT(query(idx, "merged", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "merged", &c, 0, ANY));
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
 	T_EQ_U64(cnt.postings, 4);
 
 	/* re-adding the same (owner, file ID) replaces the row */
 	mkfile(&f, 1, 2, "Renamed Document.pdf", NULL, NULL);
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
-	T_EQ_INT(query(idx, "holiday", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
-	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "holiday", &c, 0, ANY));
+	T_DO(expect_found(idx, "renamed", &c, 1, ANY));
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
 	T_EQ_U64(cnt.files, 1);
 
@@ -395,13 +376,11 @@ test_removed_file_and_owner_are_no_longer_found(void)
 	T_EQ_INT(idx_clear(idx), IDX_OK);
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
 	T_EQ_U64(cnt.files + cnt.postings + cnt.owners, 0);
-	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "renamed", &c, 0, ANY));
 	T_EQ_INT(idx_begin(idx), IDX_OK);
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	/* buffered postings are visible to a query inside the batch */
-	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "renamed", &c, 1, ANY));
 	T_EQ_INT(idx_commit(idx), IDX_OK);
 	T_EQ_INT(idx_commit(idx), IDX_E_STATE);
 	/* a rolled-back batch leaves nothing */
@@ -409,10 +388,8 @@ test_removed_file_and_owner_are_no_longer_found(void)
 	mkfile(&f, 3, 3, "Rolled Back.txt", NULL, NULL);
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	idx_rollback(idx);
-	T_EQ_INT(query(idx, "rolled", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
-	T_EQ_INT(query(idx, "renamed", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "rolled", &c, 0, ANY));
+	T_DO(expect_found(idx, "renamed", &c, 1, ANY));
 	close_tmp(idx);
 }
 
@@ -428,8 +405,7 @@ test_index_persists_across_reopen(void)
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	idx_close(idx);
 	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
-	T_EQ_INT(query(idx, "persistent", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "persistent", &c, 1, ANY));
 	close_tmp(idx);
 }
 
@@ -1012,9 +988,7 @@ test_bad_queries_give_empty_results_or_clean_errors(void)
 		mkfile(&f, 1, 500, nm, NULL, NULL);
 		f.name_len = sizeof(nm) - 1;
 		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
-		T_EQ_INT(query(idx, "badbytes';", &c), IDX_OK);
-		T_EQ_INT(c.n, 1);
-		T_EQ_INT(c.id[0], 500);
+		T_DO(expect_found(idx, "badbytes';", &c, 1, 500));
 		f.name_len = KW_MAX_INPUT + 1;
 		T_EQ_INT(idx_add_file(idx, &f), IDX_E_TOOLONG);
 		f.name = NULL;
@@ -1049,9 +1023,7 @@ test_arrival_order_spans_main_and_delta_and_long_names_sort(void)
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
 	T_ASSERT(cnt.delta >= 4 && cnt.postings > cnt.delta);
-	T_EQ_INT(query(idx, "arrival", &c), IDX_OK);
-	T_EQ_INT(c.n, 2);
-	T_EQ_INT(c.id[0], 1);
+	T_DO(expect_found(idx, "arrival", &c, 2, 1));
 	T_EQ_INT(c.id[1], 2);
 
 	/* 150 names: a 130-byte common stem, then 3 digits counting down */
@@ -1132,33 +1104,24 @@ test_delta_survives_reopen_rollback_and_removal(void)
 	T_EQ_U64(cnt.files, 2);
 	T_EQ_U64(cnt.delta, 4);
 	T_EQ_U64(cnt.postings, 8);
-	T_EQ_INT(query(idx, "delta", &c), IDX_OK);
-	T_EQ_INT(c.n, 2);
-	T_EQ_INT(c.id[0], 1);
+	T_DO(expect_found(idx, "delta", &c, 2, 1));
 	T_EQ_INT(c.id[1], 3);
-	T_EQ_INT(query(idx, "beta", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "beta", &c, 0, ANY));
 
 	/* a batch's rows are searchable inside it, gone after a rollback */
 	T_EQ_INT(idx_begin(idx), IDX_OK);
 	mkfile(&f, 2, 4, "Delta Rolled.txt", NULL, NULL);
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
-	T_EQ_INT(query(idx, "rolled", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
+	T_DO(expect_found(idx, "rolled", &c, 1, ANY));
 	idx_rollback(idx);
-	T_EQ_INT(query(idx, "rolled", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
-	T_EQ_INT(query(idx, "delta", &c), IDX_OK);
-	T_EQ_INT(c.n, 2);
+	T_DO(expect_found(idx, "rolled", &c, 0, ANY));
+	T_DO(expect_found(idx, "delta", &c, 2, ANY));
 
 	/* replacing a delta row: only the new keywords find it */
 	mkfile(&f, 1, 3, "Delta Replaced.txt", NULL, NULL);
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
-	T_EQ_INT(query(idx, "gamma", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
-	T_EQ_INT(query(idx, "replaced", &c), IDX_OK);
-	T_EQ_INT(c.n, 1);
-	T_EQ_INT(c.id[0], 3);
+	T_DO(expect_found(idx, "gamma", &c, 0, ANY));
+	T_DO(expect_found(idx, "replaced", &c, 1, 3));
 	/* the merge moves the live postings only */
 	T_EQ_INT(idx_compact(idx), IDX_OK);
 	T_EQ_INT(idx_count(idx, &cnt), IDX_OK);
@@ -1166,10 +1129,8 @@ test_delta_survives_reopen_rollback_and_removal(void)
 	T_EQ_U64(cnt.postings, 8);
 	idx_close(idx);
 	T_EQ_INT(idx_open(&idx, dbpath), IDX_OK);
-	T_EQ_INT(query(idx, "delta", &c), IDX_OK);
-	T_EQ_INT(c.n, 2);
-	T_EQ_INT(query(idx, "gamma", &c), IDX_OK);
-	T_EQ_INT(c.n, 0);
+	T_DO(expect_found(idx, "delta", &c, 2, ANY));
+	T_DO(expect_found(idx, "gamma", &c, 0, ANY));
 	/* a row removed after the merge leaves the main table */
 	fid_n(fid, 3);
 	T_EQ_INT(idx_remove_file(idx, o, fid), IDX_OK);
@@ -1376,8 +1337,7 @@ test_content_postings_are_not_counted_as_keywords(void)
 	{
 		static struct coll c;
 
-		T_EQ_INT(query(idx, "zeta", &c), IDX_OK);
-		T_EQ_INT(c.n, 2);
+		T_DO(expect_found(idx, "zeta", &c, 2, ANY));
 	}
 	close_tmp(idx);
 }
