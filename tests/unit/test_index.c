@@ -115,8 +115,9 @@ coll_cb(const struct idx_hit *h, void *arg)
 	return 0;
 }
 
+/* The files term finds, in the order sort gives, into c. */
 static int
-query(struct idx *idx, const char *term, struct coll *c)
+query_sorted(struct idx *idx, const char *term, int sort, struct coll *c)
 {
 	struct idx_query q;
 
@@ -124,8 +125,27 @@ query(struct idx *idx, const char *term, struct coll *c)
 	memset(c, 0, sizeof(*c));
 	q.term = term;
 	q.term_len = strlen(term);
+	q.sort = sort;
 	idx_filter_none(&q.filter);
 	return idx_query(idx, &q, coll_cb, c, NULL);
+}
+
+static int
+query(struct idx *idx, const char *term, struct coll *c)
+{
+	return query_sorted(idx, term, IDX_SORT_NONE, c);
+}
+
+/* c->id[at[i][0]] is at[i][1], for i below n. */
+static void
+expect_ids(const struct coll *c, const int (*at)[2], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (c->id[at[i][0]] != at[i][1])
+			T_FAIL("file %d at %d, expected %d", c->id[at[i][0]],
+			    at[i][0], at[i][1]);
 }
 
 #define ANY	(-1)	/* expect_found: the first hit's number is not checked */
@@ -594,7 +614,6 @@ test_match_sort_puts_exact_then_more_keywords_first(void)
 {
 	struct idx *idx;
 	struct idx_file f;
-	struct idx_query q;
 	static struct coll c;
 
 	T_ASSERT((idx = open_tmp()) != NULL);
@@ -604,18 +623,10 @@ test_match_sort_puts_exact_then_more_keywords_first(void)
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	mkfile(&f, 1, 3, "car red blue.txt", NULL, NULL);	/* 2 words */
 	T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
-	memset(&q, 0, sizeof(q));
-	memset(&c, 0, sizeof(c));
-	idx_filter_none(&q.filter);
-	q.term = "Red Car";
-	q.term_len = 7;
-	q.sort = IDX_SORT_MATCH;
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(query_sorted(idx, "Red Car", IDX_SORT_MATCH, &c), IDX_OK);
 	T_EQ_INT(c.n, 3);
-	T_EQ_INT(c.id[0], 2);
 	T_EQ_INT(c.exact[0], 1);
-	T_EQ_INT(c.id[1], 3);
-	T_EQ_INT(c.id[2], 1);
+	T_DO(expect_ids(&c, (const int[][2]){ { 0, 2 }, { 1, 3 }, { 2, 1 } }, 3));
 	close_tmp(idx);
 }
 
@@ -1009,7 +1020,6 @@ test_arrival_order_spans_main_and_delta_and_long_names_sort(void)
 {
 	struct idx *idx;
 	struct idx_file f;
-	struct idx_query q;
 	struct idx_counts cnt;
 	static struct coll c;
 	static char names[150][200];
@@ -1038,13 +1048,7 @@ test_arrival_order_spans_main_and_delta_and_long_names_sort(void)
 			names[i][120] = 'a';
 		T_EQ_INT(idx_add_file(idx, &f), IDX_OK);
 	}
-	memset(&q, 0, sizeof(q));
-	memset(&c, 0, sizeof(c));
-	q.term = "longname";
-	q.term_len = 8;
-	idx_filter_none(&q.filter);
-	q.sort = IDX_SORT_NAME_ASC;
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(query_sorted(idx, "longname", IDX_SORT_NAME_ASC, &c), IDX_OK);
 	T_EQ_INT(c.n, 150);
 	/*
 	 * the 'a' ones first, then the others; within each group arrival
@@ -1052,18 +1056,12 @@ test_arrival_order_spans_main_and_delta_and_long_names_sort(void)
 	 */
 	for (i = 0; i < 15; i++)
 		T_EQ_INT(c.id[i], 100 + i * 10);
-	T_EQ_INT(c.id[15], 101);
-	T_EQ_INT(c.id[16], 102);
-	T_EQ_INT(c.id[149], 249);
-	q.sort = IDX_SORT_NAME_DESC;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_DO(expect_ids(&c, (const int[][2]){ { 15, 101 }, { 16, 102 },
+	    { 149, 249 } }, 3));
+	T_EQ_INT(query_sorted(idx, "longname", IDX_SORT_NAME_DESC, &c), IDX_OK);
 	T_EQ_INT(c.n, 150);
-	T_EQ_INT(c.id[0], 101);
-	T_EQ_INT(c.id[1], 102);
-	T_EQ_INT(c.id[134], 249);
-	T_EQ_INT(c.id[135], 100);
-	T_EQ_INT(c.id[149], 240);
+	T_DO(expect_ids(&c, (const int[][2]){ { 0, 101 }, { 1, 102 },
+	    { 134, 249 }, { 135, 100 }, { 149, 240 } }, 5));
 	close_tmp(idx);
 }
 
