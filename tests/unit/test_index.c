@@ -115,6 +115,15 @@ coll_cb(const struct idx_hit *h, void *arg)
 	return 0;
 }
 
+/* idx_query of q into a cleared c. */
+static int
+run_query(struct idx *idx, const struct idx_query *q, struct coll *c,
+    struct idx_query_stats *st)
+{
+	memset(c, 0, sizeof(*c));
+	return idx_query(idx, q, coll_cb, c, st);
+}
+
 /* The files term finds, in the order sort gives, into c. */
 static int
 query_sorted(struct idx *idx, const char *term, int sort, struct coll *c)
@@ -122,12 +131,11 @@ query_sorted(struct idx *idx, const char *term, int sort, struct coll *c)
 	struct idx_query q;
 
 	memset(&q, 0, sizeof(q));
-	memset(c, 0, sizeof(*c));
 	q.term = term;
 	q.term_len = strlen(term);
 	q.sort = sort;
 	idx_filter_none(&q.filter);
-	return idx_query(idx, &q, coll_cb, c, NULL);
+	return run_query(idx, &q, c, NULL);
 }
 
 static int
@@ -664,8 +672,7 @@ test_same_hash_of_three_owners_is_one_result_with_three_sharers(void)
 	q.term = "shared";
 	q.term_len = 6;
 	q.flags = IDX_Q_DEDUP;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(run_query(idx, &q, &c, &st), IDX_OK);
 	T_EQ_INT(c.n, 2);
 	T_EQ_INT(c.id[0], 101);
 	T_EQ_INT(c.nsharers[0], 3);
@@ -674,20 +681,17 @@ test_same_hash_of_three_owners_is_one_result_with_three_sharers(void)
 	T_EQ_U64(st.candidates, 4);
 	/* sorted by number of sharers */
 	q.sort = IDX_SORT_SHARED_ASC;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(run_query(idx, &q, &c, &st), IDX_OK);
 	T_EQ_INT(c.id[0], 200);
 	/* without dedup: 4 rows */
 	q.flags = 0;
 	q.sort = 0;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(run_query(idx, &q, &c, &st), IDX_OK);
 	T_EQ_INT(c.n, 4);
 	/* owner check before merging: only owner 2 is kept */
 	q.flags = IDX_Q_DEDUP;
 	q.owner_ok = only_owner2;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, &st), IDX_OK);
+	T_EQ_INT(run_query(idx, &q, &c, &st), IDX_OK);
 	T_EQ_INT(c.n, 1);
 	T_EQ_INT(c.id[0], 102);
 	T_EQ_INT(c.nsharers[0], 1);
@@ -971,15 +975,13 @@ test_bad_queries_give_empty_results_or_clean_errors(void)
 	idx_filter_none(&q.filter);
 	q.term = big;
 	q.term_len = i;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(run_query(idx, &q, &c, NULL), IDX_OK);
 	T_EQ_INT(c.n, GEN);
 	/* 10 KB of distinct words: the keyword cap applies, no error */
 	for (i = 0; i + 8 < 10240; i += 8)
 		snprintf(big + i, 9, "w%06zu ", i);
 	q.term_len = i;
-	memset(&c, 0, sizeof(c));
-	T_EQ_INT(idx_query(idx, &q, coll_cb, &c, NULL), IDX_OK);
+	T_EQ_INT(run_query(idx, &q, &c, NULL), IDX_OK);
 	T_EQ_INT(c.n, 0);
 	/* beyond KW_MAX_INPUT: refused */
 	memset(big, 'a', 70000);
