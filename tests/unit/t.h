@@ -42,6 +42,12 @@ int	t_truncations_fail(const char *file, int line, const uint8_t *msg,
  * helper only) and ends the calling case too when the helper failed.
  */
 #define T_DO(call)	do { call; if (t_case_failed) return; } while (0)
+/*
+ * A table of type written in place, as the two arguments (rows, count) of
+ * a helper that checks row by row: f(x, T_TABLE(struct row, { ... }, ...)).
+ */
+#define T_TABLE(type, ...)	(const type[]){ __VA_ARGS__ },		\
+	sizeof((const type[]){ __VA_ARGS__ }) / sizeof(type)
 
 #define T_ASSERT(c) do { if (!(c)) T_FAIL("assertion failed: %s", #c); } while (0)
 #define T_EQ_INT(a, b) do {						\
