@@ -97,6 +97,26 @@ set_is(const struct kw_set *s, const char *const *want, size_t nwant)
 		T_FAIL("%s", _why);					\
 } while (0)
 
+/* name, folder and desc index without error into exactly the keywords given. */
+#define T_INDEXES_AS(name, folder, desc, ...) do {			\
+	int rc_;							\
+	char *a_ = index_str((name), (folder), (desc), &rc_);		\
+									\
+	T_EQ_INT(rc_, 0);						\
+	T_SET_IS(&set, __VA_ARGS__);					\
+	free(a_);							\
+} while (0)
+
+/* The query q parses without error, its exact keyword kw. */
+#define T_EXACT_KW(q, kw) do {						\
+	int rc_;							\
+	char *a_ = query_lit((q), &rc_);				\
+									\
+	T_EQ_INT(rc_, 0);						\
+	T_EQ_STR(qry.exact_kw, (kw));					\
+	free(a_);							\
+} while (0)
+
 static int
 hash_of_keyword_is(const char *kw, size_t len, const uint8_t *hash)
 {
@@ -409,35 +429,25 @@ test_queries_find_reference_files_in_index(void)
 static void
 test_spec_table_index_side(void)
 {
-	char *a;
-	int rc;
 
-	a = index_str("My_Holiday-Video (2021).mp4", "Videos\\Summer Trip",
-	    "Great #vacation footage, see PDFLoader", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "2021", "footage", "great", "holiday", "loader",
+	T_INDEXES_AS("My_Holiday-Video (2021).mp4", "Videos\\Summer Trip",
+	    "Great #vacation footage, see PDFLoader",
+	    "2021", "footage", "great", "holiday", "loader",
 	    "my_holiday-video (2021)", "my_holiday-video (2021).mp4", "pdf",
 	    "pdfloader", "see", "summer", "trip", "vacation", "video", "videos");
-	free(a);
 
-	a = index_str("ab.txt", "Folder Name", "Short name skips folder", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "ab.txt", "folder", "name", "short", "skips");
-	free(a);
+	T_INDEXES_AS("ab.txt", "Folder Name", "Short name skips folder",
+	    "ab.txt", "folder", "name", "short", "skips");
 
-	a = index_str("\xc3\x9c" "ber Stra\xc3\x9f" "e.PDF", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "stra\xc3\x9f" "e", "\xc3\xbc" "ber",
+	T_INDEXES_AS("\xc3\x9c" "ber Stra\xc3\x9f" "e.PDF", "", "",
+	    "stra\xc3\x9f" "e", "\xc3\xbc" "ber",
 	    "\xc3\xbc" "ber stra\xc3\x9f" "e",
 	    "\xc3\xbc" "ber stra\xc3\x9f" "e.pdf");
-	free(a);
 
-	a = index_str("rock&roll [live].tar.gz", "music/Live Sets", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "live", "music", "rock", "rock&roll",
+	T_INDEXES_AS("rock&roll [live].tar.gz", "music/Live Sets", "",
+	    "live", "music", "rock", "rock&roll",
 	    "rock&roll [live].tar", "rock&roll [live].tar.gz", "roll", "sets",
 	    "tar");
-	free(a);
 }
 
 static void
@@ -702,12 +712,10 @@ test_sql_metacharacters_are_plain_text(void)
 	char *a;
 	int rc;
 
-	a = index_str("Robert'); DROP TABLE files;--.txt", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "drop", "files", "files;", "robert", "robert'",
+	T_INDEXES_AS("Robert'); DROP TABLE files;--.txt", "", "",
+	    "drop", "files", "files;", "robert", "robert'",
 	    "robert'); drop table files;--",
 	    "robert'); drop table files;--.txt", "table");
-	free(a);
 
 	a = query_lit("' OR 1=1 --", &rc);
 	T_EQ_INT(rc, 0);
@@ -775,17 +783,13 @@ test_invalid_utf8_everywhere(void)
 	int rc;
 
 	/* the name is 4 bytes raw but 2 once cleaned: the folder is skipped */
-	a = index_str("\xff\xfe" "ab", "\xff" "Folder", "De\xed\xa0\x80sc \xc0", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "desc");
-	free(a);
+	T_INDEXES_AS("\xff\xfe" "ab", "\xff" "Folder", "De\xed\xa0\x80sc \xc0",
+	    "desc");
 
-	a = index_str("Bad\xe2\x82UTF\xf5" "8 file\xff.TX\xc3T", "Dir\x80/Sub",
-	    "\xf0\x9f\x8e", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "bad", "badutf8", "badutf8 file", "badutf8 file.txt",
+	T_INDEXES_AS("Bad\xe2\x82UTF\xf5" "8 file\xff.TX\xc3T", "Dir\x80/Sub",
+	    "\xf0\x9f\x8e",
+	    "bad", "badutf8", "badutf8 file", "badutf8 file.txt",
 	    "dir", "file", "sub", "utf");
-	free(a);
 
 	a = query_lit("\xff\"He\xc3llo\xfe\"", &rc);
 	T_EQ_INT(rc, 0);
@@ -798,121 +802,84 @@ test_invalid_utf8_everywhere(void)
 static void
 test_cjk_and_emoji_count_bytes_not_characters(void)
 {
-	char *a;
-	int rc;
 
 	/* U+6771 U+4EAC | U+30BF U+30EF U+30FC | U+732B (one char, 3 bytes) */
-	a = index_str("\xe6\x9d\xb1\xe4\xba\xac \xe3\x82\xbf\xe3\x83\xaf"
-	    "\xe3\x83\xbc.jpg", "\xe7\x8c\xab", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "\xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc",
+	T_INDEXES_AS("\xe6\x9d\xb1\xe4\xba\xac \xe3\x82\xbf\xe3\x83\xaf"
+	    "\xe3\x83\xbc.jpg", "\xe7\x8c\xab", "",
+	    "\xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc",
 	    "\xe6\x9d\xb1\xe4\xba\xac",
 	    "\xe6\x9d\xb1\xe4\xba\xac \xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc",
 	    "\xe6\x9d\xb1\xe4\xba\xac \xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc.jpg",
 	    "\xe7\x8c\xab");
-	free(a);
 
 	/* emoji are "other": one run, indexed whole */
-	a = index_str("\xf0\x9f\x8e\xb5\xf0\x9f\x8e\xb6 Party.mp3", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "party", "\xf0\x9f\x8e\xb5\xf0\x9f\x8e\xb6",
+	T_INDEXES_AS("\xf0\x9f\x8e\xb5\xf0\x9f\x8e\xb6 Party.mp3", "", "",
+	    "party", "\xf0\x9f\x8e\xb5\xf0\x9f\x8e\xb6",
 	    "\xf0\x9f\x8e\xb5\xf0\x9f\x8e\xb6 party",
 	    "\xf0\x9f\x8e\xb5\xf0\x9f\x8e\xb6 party.mp3");
-	free(a);
 
 	/* keycap "3" + U+FE0F + U+20E3: digit run, then an "other" run */
-	a = index_str("", "", "3\xef\xb8\x8f\xe2\x83\xa3", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "3\xef\xb8\x8f\xe2\x83\xa3", "\xef\xb8\x8f\xe2\x83\xa3");
-	free(a);
+	T_INDEXES_AS("", "", "3\xef\xb8\x8f\xe2\x83\xa3",
+	    "3\xef\xb8\x8f\xe2\x83\xa3", "\xef\xb8\x8f\xe2\x83\xa3");
 }
 
 static void
 test_combining_accents_are_kept_not_stripped(void)
 {
-	char *a;
-	int rc;
 
 	/* decomposed: U+0301 is "other", so the camel split yields "Cafe" */
-	a = index_str("Cafe\xcc\x81 Noir.txt", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "cafe", "cafe\xcc\x81", "cafe\xcc\x81 noir",
+	T_INDEXES_AS("Cafe\xcc\x81 Noir.txt", "", "",
+	    "cafe", "cafe\xcc\x81", "cafe\xcc\x81 noir",
 	    "cafe\xcc\x81 noir.txt", "noir");
-	free(a);
 
 	/* precomposed U+00E9 is a lower-case letter: no accent-free form */
-	a = index_str("Caf\xc3\xa9 Noir.txt", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "caf\xc3\xa9", "caf\xc3\xa9 noir",
+	T_INDEXES_AS("Caf\xc3\xa9 Noir.txt", "", "",
+	    "caf\xc3\xa9", "caf\xc3\xa9 noir",
 	    "caf\xc3\xa9 noir.txt", "noir");
-	free(a);
 }
 
 static void
 test_sharp_s_is_not_case_folded(void)
 {
-	char *a;
-	int rc;
 
 	/* capital sharp s U+1E9E lowers to U+00DF; "ß" never becomes "ss" */
-	a = index_str("STRA\xe1\xba\x9e" "E Ma\xc3\x9f.txt", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "ma\xc3\x9f", "stra\xc3\x9f" "e",
+	T_INDEXES_AS("STRA\xe1\xba\x9e" "E Ma\xc3\x9f.txt", "", "",
+	    "ma\xc3\x9f", "stra\xc3\x9f" "e",
 	    "stra\xc3\x9f" "e ma\xc3\x9f", "stra\xc3\x9f" "e ma\xc3\x9f.txt");
-	free(a);
 
-	a = index_str("\xc3\x9f.txt", "", "", &rc);	/* "ß" alone: 2 bytes */
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "\xc3\x9f.txt");
-	free(a);
+	/* "ß" alone: 2 bytes */
+	T_INDEXES_AS("\xc3\x9f.txt", "", "",
+	    "\xc3\x9f.txt");
 
-	a = query_lit("strasse", &rc);
-	T_EQ_INT(rc, 0);
-	T_EQ_STR(qry.exact_kw, "strasse");
-	free(a);
+	T_EXACT_KW("strasse", "strasse");
 }
 
 static void
 test_turkish_dotted_capital_i_lowers_to_ascii_i(void)
 {
-	char *a;
-	int rc;
 
 	/* U+0130 -> "i" (simple mapping, 2 bytes -> 1): "İİ" becomes too short */
-	a = index_str("\xc4\xb0stanbul \xc4\xb0\xc4\xb0.txt", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "istanbul", "istanbul ii", "istanbul ii.txt");
-	free(a);
+	T_INDEXES_AS("\xc4\xb0stanbul \xc4\xb0\xc4\xb0.txt", "", "",
+	    "istanbul", "istanbul ii", "istanbul ii.txt");
 
 	/* dotless U+0131 stays; ASCII I becomes i, not dotless */
-	a = index_str("D\xc4\xb0YARBAKIR \xc4\xb1s\xc4\xb1k", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "diyarbakir", "diyarbakir \xc4\xb1s\xc4\xb1k",
+	T_INDEXES_AS("D\xc4\xb0YARBAKIR \xc4\xb1s\xc4\xb1k", "", "",
+	    "diyarbakir", "diyarbakir \xc4\xb1s\xc4\xb1k",
 	    "\xc4\xb1s\xc4\xb1k");
-	free(a);
 
-	a = query_lit("\xc4\xb0STANBUL", &rc);
-	T_EQ_INT(rc, 0);
-	T_EQ_STR(qry.exact_kw, "istanbul");
-	free(a);
+	T_EXACT_KW("\xc4\xb0STANBUL", "istanbul");
 }
 
 static void
 test_extension_is_cut_after_last_slash_only(void)
 {
-	char *a;
-	int rc;
 
 	/* path.Ext stops at '/': "dir.x/file" has no extension */
-	a = index_str("dir.x/file", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "dir", "dir.x/file", "file", "x/file");
-	free(a);
+	T_INDEXES_AS("dir.x/file", "", "",
+	    "dir", "dir.x/file", "file", "x/file");
 
-	a = index_str("a/b.txt", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "a/b", "a/b.txt");
-	free(a);
+	T_INDEXES_AS("a/b.txt", "", "",
+	    "a/b", "a/b.txt");
 }
 
 static void
@@ -931,14 +898,10 @@ test_hashtag_prefix_removed_once(void)
 static void
 test_lowercasing_can_grow_and_shrink_bytes(void)
 {
-	char *a;
-	int rc;
 
 	/* U+023A (2 bytes) lowers to U+2C65 (3 bytes); Kelvin sign to "k" */
-	a = index_str("\xc8\xba\xe2\x84\xaa", "", "", &rc);
-	T_EQ_INT(rc, 0);
-	T_SET_IS(&set, "\xe2\xb1\xa5k");
-	free(a);
+	T_INDEXES_AS("\xc8\xba\xe2\x84\xaa", "", "",
+	    "\xe2\xb1\xa5k");
 }
 
 /* ---- the Unicode tables against Go's definitions ---- */
