@@ -27,28 +27,36 @@ be32_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
 	}
 }
 
-static json_t *
-load_secp(void)
-{
-	return tvec_load("secp256k1.json");
-}
+/* The hex fields of obj into their buffers, or the case fails naming one. */
+#define T_HEX_FIELDS(obj, ...) do {					\
+	const char *bad_ = tvec_hex_fields((obj),			\
+	    T_TABLE(struct tvec_hex_field, __VA_ARGS__));		\
+									\
+	if (bad_ != NULL)						\
+		T_FAIL("vector field %s missing or bad", bad_);		\
+} while (0)
+
+/* secp256k1.json into v, or the case fails. */
+#define T_LOAD_SECP(v) do {						\
+	if (((v) = tvec_load("secp256k1.json")) == NULL)		\
+		T_FAIL("secp256k1.json missing");			\
+} while (0)
 
 static void
 test_ident_keys_match_reference_vectors(void)
 {
-	json_t *v = load_secp(), *k;
+	json_t *v, *k;
 	uint8_t priv[32], pub[33], unc[65], nid[32], salsa[32], out[65];
 	struct ident id;
 	size_t i, n = 0;
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
+	T_LOAD_SECP(v);
 	json_array_foreach(json_object_get(v, "keys"), i, k) {
-		T_ASSERT(tvec_hex_exact(k, "private_key", priv, 32) == 0);
-		T_ASSERT(tvec_hex_exact(k, "public_key_compressed", pub, 33) == 0);
-		T_ASSERT(tvec_hex_exact(k, "public_key_uncompressed", unc, 65) == 0);
-		T_ASSERT(tvec_hex_exact(k, "node_id", nid, 32) == 0);
-		T_ASSERT(tvec_hex_exact(k, "salsa20_key_when_receiver", salsa, 32) == 0);
+		T_HEX_FIELDS(k, { "private_key", priv, 32 },
+		    { "public_key_compressed", pub, 33 },
+		    { "public_key_uncompressed", unc, 65 },
+		    { "node_id", nid, 32 },
+		    { "salsa20_key_when_receiver", salsa, 32 });
 		T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
 		T_EQ_MEM(id.pub, pub, 33);
 		T_EQ_MEM(id.node_id, nid, 32);
@@ -67,12 +75,11 @@ test_ident_keys_match_reference_vectors(void)
 static void
 test_ident_discovery_keys_match_reference(void)
 {
-	json_t *v = load_secp();
+	json_t *v;
 	uint8_t priv[32];
 	struct ident id;
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
+	T_LOAD_SECP(v);
 	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "ipv4_broadcast"),
 	    "private_key", priv, 32) == 0);
 	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
@@ -87,18 +94,15 @@ test_ident_discovery_keys_match_reference(void)
 static void
 test_ident_sign_is_byte_identical_to_btcec(void)
 {
-	json_t *v = load_secp(), *s;
+	json_t *v, *s;
 	uint8_t priv[32], hash[32], want[65], got[65], pub[33], rec[33];
 	struct ident id;
 	size_t i, n = 0;
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
+	T_LOAD_SECP(v);
 	json_array_foreach(json_object_get(v, "signatures"), i, s) {
-		T_ASSERT(tvec_hex_exact(s, "private_key", priv, 32) == 0);
-		T_ASSERT(tvec_hex_exact(s, "hash", hash, 32) == 0);
-		T_ASSERT(tvec_hex_exact(s, "signature", want, 65) == 0);
-		T_ASSERT(tvec_hex_exact(s, "recovered_public_key", pub, 33) == 0);
+		T_HEX_FIELDS(s, { "private_key", priv, 32 }, { "hash", hash, 32 },
+		    { "signature", want, 65 }, { "recovered_public_key", pub, 33 });
 		T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
 		T_EQ_INT(ident_sign(&id, hash, got), IDENT_OK);
 		T_EQ_MEM(got, want, 65);
@@ -116,13 +120,12 @@ test_ident_sign_is_byte_identical_to_btcec(void)
 static void
 test_ident_recover_accepts_uncompressed_headers_27_to_30(void)
 {
-	json_t *v = load_secp(), *ex, *s;
+	json_t *v, *ex, *s;
 	uint8_t priv[32], hash[32], sig[65], rec[33], want[33];
 	struct ident id;
 	size_t i;
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
+	T_LOAD_SECP(v);
 	ex = json_object_get(v, "uncompressed_flag_example");
 	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "A"),
 	    "private_key", priv, 32) == 0);

@@ -59,6 +59,17 @@ tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want)
 	    want);
 }
 
+const char *
+tvec_hex_fields(json_t *obj, const struct tvec_hex_field *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (tvec_hex_exact(obj, f[i].key, f[i].out, f[i].len) != 0)
+			return f[i].key;
+	return NULL;
+}
+
 int
 tvec_uuid(const char *s, uint8_t out[16])
 {

@@ -15,6 +15,18 @@ json_t	*tvec_load(const char *file);
 uint8_t	*tvec_hex(json_t *obj, const char *key, size_t *len);
 /* Same, into a caller's buffer that must hold exactly `want` bytes; -1 on mismatch. */
 int	 tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want);
+/* One hex field of a vector: key, the buffer and its exact length. */
+struct tvec_hex_field {
+	const char	*key;
+	uint8_t		*out;
+	size_t		 len;
+};
+/*
+ * tvec_hex_exact of each of the n fields of obj: NULL, or the key of the
+ * first that is missing or not of its length.
+ */
+const char *tvec_hex_fields(json_t *obj, const struct tvec_hex_field *f,
+	    size_t n);
 /* Hex text of exactly 2 * want digits into out; -1 otherwise (or hex NULL). */
 int	 tvec_unhex(const char *hex, uint8_t *out, size_t want);
 /* A UUID "11111111-2222-4333-8444-555555555555" into 16 bytes; -1 if bad. */
