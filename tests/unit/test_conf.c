@@ -30,6 +30,36 @@ parse(const char *text)
 	return conf_parse_string(&c, text, NAME, err, sizeof(err));
 }
 
+#define ANY	(-1)	/* a conf_want field that is not checked */
+
+/* The netd, storaged and searchd settings c must hold. */
+struct conf_want {
+	int		 lan, upnp, natpmp, firewall, udp_gso, port_forward;
+	const char	*user_agent;
+	int		 max_peers;
+	uint64_t	 block_size, block_count, bytes;	/* cache_max_... */
+	int		 max_results, result_timeout_ms;
+};
+
+static void
+expect_conf(const struct conf_want *w)
+{
+	T_EQ_INT(c.lan, w->lan);
+	T_EQ_INT(c.upnp, w->upnp);
+	T_EQ_INT(c.natpmp, w->natpmp);
+	T_EQ_INT(c.firewall, w->firewall);
+	if (w->udp_gso != ANY)
+		T_EQ_INT(c.udp_gso, w->udp_gso);
+	T_EQ_INT(c.port_forward, w->port_forward);
+	T_EQ_STR(c.user_agent, w->user_agent);
+	T_EQ_INT(c.max_peers, w->max_peers);
+	T_EQ_U64(c.cache_max_block_size, w->block_size);
+	T_EQ_U64(c.cache_max_block_count, w->block_count);
+	T_EQ_U64(c.cache_max_bytes, w->bytes);
+	T_EQ_INT(c.max_results, w->max_results);
+	T_EQ_INT(c.result_timeout_ms, w->result_timeout_ms);
+}
+
 /* A fresh directory dir, and path (unless NULL) its peernet.conf. */
 static void
 conf_tmp(char dir[64], char path[128])
@@ -83,19 +113,11 @@ test_conf_defaults_match_the_documented_values(void)
 	T_EQ_STR(c.listen[1].text, "[::]:112");
 	T_EQ_INT(c.listen[1].family, AF_INET6);
 	T_EQ_INT(c.nroot, 0);
-	T_EQ_INT(c.lan, 1);
-	T_EQ_INT(c.upnp, 1);
-	T_EQ_INT(c.natpmp, 1);
-	T_EQ_INT(c.firewall, 0);
-	T_EQ_INT(c.udp_gso, 1);
-	T_EQ_INT(c.port_forward, 0);
-	T_EQ_STR(c.user_agent, "peernet/0.1");
-	T_EQ_INT(c.max_peers, 1000);
-	T_EQ_U64(c.cache_max_block_size, 50096);
-	T_EQ_U64(c.cache_max_block_count, 256);
-	T_EQ_U64(c.cache_max_bytes, 1073741824ULL);
-	T_EQ_INT(c.max_results, 1000);
-	T_EQ_INT(c.result_timeout_ms, 10000);
+	T_DO(expect_conf(&(struct conf_want){ .lan = 1, .upnp = 1, .natpmp = 1,
+	    .firewall = 0, .udp_gso = 1, .port_forward = 0,
+	    .user_agent = "peernet/0.1", .max_peers = 1000,
+	    .block_size = 50096, .block_count = 256, .bytes = 1073741824ULL,
+	    .max_results = 1000, .result_timeout_ms = 10000 }));
 }
 
 static void
@@ -170,19 +192,12 @@ test_conf_full_file_parses_to_its_values(void)
 	T_EQ_INT(c.root[1].pubkey[0], 0x03);
 	T_EQ_STR(c.root[1].addr.text, "[fe80::1]:0");
 	T_EQ_INT(c.root[1].addr.port, 0);
-	T_EQ_INT(c.lan, 0);
-	T_EQ_INT(c.upnp, 0);
-	T_EQ_INT(c.natpmp, 0);
-	T_EQ_INT(c.port_forward, 65535);
-	T_EQ_INT(c.firewall, 1);
-	T_EQ_STR(c.user_agent, "test agent/1.0 \xc3\xbc#x");
-	T_EQ_INT(c.max_peers, 100000);
-	T_EQ_U64(c.cache_max_block_size, 4096);
-	T_EQ_U64(c.cache_max_block_count, 10);
-	T_EQ_U64(c.cache_max_bytes, 2147483648ULL);
+	T_DO(expect_conf(&(struct conf_want){ .lan = 0, .upnp = 0, .natpmp = 0,
+	    .firewall = 1, .udp_gso = ANY, .port_forward = 65535,
+	    .user_agent = "test agent/1.0 \xc3\xbc#x", .max_peers = 100000,
+	    .block_size = 4096, .block_count = 10, .bytes = 2147483648ULL,
+	    .max_results = 7, .result_timeout_ms = 1500 }));
 	T_EQ_STR(c.warehouse, "/tmp/n/wh/files");
-	T_EQ_INT(c.max_results, 7);
-	T_EQ_INT(c.result_timeout_ms, 1500);
 }
 
 static void
