@@ -36,12 +36,6 @@ be32_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
 		T_FAIL("vector field %s missing or bad", bad_);		\
 } while (0)
 
-/* secp256k1.json into v, or the case fails. */
-#define T_LOAD_SECP(v) do {						\
-	if (((v) = tvec_load("secp256k1.json")) == NULL)		\
-		T_FAIL("secp256k1.json missing");			\
-} while (0)
-
 static void
 test_ident_keys_match_reference_vectors(void)
 {
@@ -50,7 +44,7 @@ test_ident_keys_match_reference_vectors(void)
 	struct ident id;
 	size_t i, n = 0;
 
-	T_LOAD_SECP(v);
+	T_VECTORS(v, "secp256k1.json");
 	json_array_foreach(json_object_get(v, "keys"), i, k) {
 		T_HEX_FIELDS(k, { "private_key", priv, 32 },
 		    { "public_key_compressed", pub, 33 },
@@ -79,7 +73,7 @@ test_ident_discovery_keys_match_reference(void)
 	uint8_t priv[32];
 	struct ident id;
 
-	T_LOAD_SECP(v);
+	T_VECTORS(v, "secp256k1.json");
 	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "ipv4_broadcast"),
 	    "private_key", priv, 32) == 0);
 	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
@@ -99,7 +93,7 @@ test_ident_sign_is_byte_identical_to_btcec(void)
 	struct ident id;
 	size_t i, n = 0;
 
-	T_LOAD_SECP(v);
+	T_VECTORS(v, "secp256k1.json");
 	json_array_foreach(json_object_get(v, "signatures"), i, s) {
 		T_HEX_FIELDS(s, { "private_key", priv, 32 }, { "hash", hash, 32 },
 		    { "signature", want, 65 }, { "recovered_public_key", pub, 33 });
@@ -125,7 +119,7 @@ test_ident_recover_accepts_uncompressed_headers_27_to_30(void)
 	struct ident id;
 	size_t i;
 
-	T_LOAD_SECP(v);
+	T_VECTORS(v, "secp256k1.json");
 	ex = json_object_get(v, "uncompressed_flag_example");
 	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "A"),
 	    "private_key", priv, 32) == 0);

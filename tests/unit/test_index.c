@@ -205,7 +205,7 @@ uuid_cmp(const void *a, const void *b)
 static void
 test_vectors_every_query_finds_the_reference_file_ids(void)
 {
-	json_t *v = tvec_load("search.json"), *files, *queries, *e;
+	json_t *v, *files, *queries, *e;
 	struct idx *idx;
 	struct idx_file f;
 	uint8_t owner[IDX_OWNER_LEN], want[32][16];
@@ -214,8 +214,7 @@ test_vectors_every_query_finds_the_reference_file_ids(void)
 	uint8_t *name;
 	size_t nlen;
 
-	if (v == NULL)
-		T_FAIL("search.json missing");
+	T_VECTORS(v, "search.json");
 	T_ASSERT((idx = open_tmp()) != NULL);
 	T_EQ_INT(tvec_hex_exact(v, "index_owner_public_key", owner,
 	    IDX_OWNER_LEN), 0);

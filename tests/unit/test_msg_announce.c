@@ -68,14 +68,13 @@ static void
 check_vector(const char *name, struct wire_announce *in, int patch,
     uint16_t pi, uint16_t pe)
 {
-	json_t *v = tvec_load("messages.json"), *pk;
+	json_t *v, *pk;
 	struct wire_announce a;
 	uint8_t *raw;
 	size_t len = 0, n;
 	int rc;
 
-	if (v == NULL)
-		T_FAIL("messages.json missing");
+	T_VECTORS(v, "messages.json");
 	pk = tvec_case_packet(json_object_get(v, "announcement"), name);
 	if (pk == NULL || (raw = tvec_hex(pk, "payload", &len)) == NULL) {
 		json_decref(v);

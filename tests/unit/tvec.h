@@ -11,6 +11,11 @@
 
 /* Loads vectors/<file>; NULL (and a message on stderr) when missing. */
 json_t	*tvec_load(const char *file);
+/* tvec_load into v, or the test case fails (T_FAIL of t.h). */
+#define T_VECTORS(v, file) do {						\
+	if (((v) = tvec_load(file)) == NULL)				\
+		T_FAIL("%s missing", (file));				\
+} while (0)
 /* Hex field `key` of obj decoded into a malloc'd buffer; *len set. NULL if absent/bad. */
 uint8_t	*tvec_hex(json_t *obj, const char *key, size_t *len);
 /* Same, into a caller's buffer that must hold exactly `want` bytes; -1 on mismatch. */
