@@ -15,6 +15,8 @@ t_fail() { echo "FAIL: $SUITE/$1: $2"; }
 t_skip() { echo "SKIP: $SUITE/$1: $2"; }
 # t_check NAME COND-COMMAND... : PASS if the command succeeds.
 t_check() { local n=$1; shift; if "$@"; then t_pass "$n"; else t_fail "$n" "'$*' failed"; fi; }
+# t_result NAME STATUS WHY : PASS if STATUS (a condition's $?) is 0, else FAIL WHY.
+t_result() { if [ "$2" -eq 0 ]; then t_pass "$1"; else t_fail "$1" "$3"; fi; }
 
 # A node that reaches others only through what the test gives it: listening on
 # ADDR:PORT, an optional root peer, no LAN discovery, no port mapping.
