@@ -16,19 +16,23 @@
 
 static uint8_t pa[33], pb[33], pr[33], px[33];
 
-static void
+/* The crypto library, and the keys of A, B, R and X: 0, or -1. */
+static int
 keys(void)
 {
 	struct ident id;
 	uint8_t *k[4] = { pa, pb, pr, px };
 	int i;
 
+	if (ident_crypto_init() != 0)
+		return -1;
 	for (i = 0; i < 4; i++) {
 		if (ident_generate(&id) != 0)
-			return;
+			return -1;
 		memcpy(k[i], id.pub, 33);
 		ident_wipe(&id);
 	}
+	return 0;
 }
 
 static void
@@ -451,9 +455,8 @@ main(int argc, char **argv)
 {
 	(void)argc;
 	t_set_suite(argv[0]);
-	if (ident_crypto_init() != 0)
+	if (keys() != 0)
 		return 1;
-	keys();
 	T_RUN(test_needed_when_dial_port_differs_from_internal);
 	T_RUN(test_relay_hint_newest_wins_and_expires);
 	T_RUN(test_relay_hints_bounded);
