@@ -329,6 +329,18 @@ make_files(struct chain_file *f, struct tfile *t, int n)
 		make_file(&f[i], &t[i], i);
 }
 
+/* The files of a case (make_files), for cases of up to 20,000 files. */
+static struct tfile case_tf[20000];
+static struct chain_file case_files[20000];
+
+/* fresh_chain, and files 0 to n - 1 made into case_files. */
+static struct chain *
+fresh_case(int n)
+{
+	make_files(case_files, case_tf, n);
+	return fresh_chain();
+}
+
 /* Events recorded for checks. */
 struct evlog {
 	int		 kind[4096];
@@ -492,8 +504,7 @@ expect_listed(struct chain *c, struct chain_file *f, int n)
 static void
 test_chain_adds_1000_files_packed_under_target(void)
 {
-	static struct tfile tf[1000];
-	static struct chain_file f[1000];
+	struct chain_file *f = case_files;
 	struct chain *c = fresh_chain();
 	struct chain_info info;
 	uint64_t running, sz, want_height = 1, bytes = 0, n;
@@ -502,7 +513,7 @@ test_chain_adds_1000_files_packed_under_target(void)
 
 	T_ASSERT(c != NULL);
 	for (i = 0; i < 1000; i++) {
-		make_file(&f[i], &tf[i], i);
+		make_file(&f[i], &case_tf[i], i);
 		bytes += f[i].size;
 	}
 	fake_now = 1700000000;
@@ -554,9 +565,8 @@ test_chain_adds_1000_files_packed_under_target(void)
 static void
 test_chain_delete_bumps_version_and_drops_empty_block(void)
 {
-	static struct tfile tf[5];
-	struct chain_file f[5], *g;
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files, *g;
+	struct chain *c = fresh_case(5);
 	struct chain_info info;
 	struct block b;
 	struct block_record r;
@@ -568,7 +578,6 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	/* The reference's layout: one block per call (no tail packing). */
 	chain_set_tail_packing(c, 0);
 	chain_set_event_cb(c, ev_record, &evlog);
-	make_files(f, tf, 5);
 	/* block 0 genesis, block 1 {0,1,2} at t1, block 2 {3} at t2, block 3 {4} at t3 */
 	fake_now = 1000;
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
@@ -759,16 +768,14 @@ test_chain_writes_client_tags_in_reference_layout(void)
 static void
 test_chain_rename_is_a_replace_at_the_end(void)
 {
-	static struct tfile tf[2];
-	struct chain_file f[2], *g;
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files, *g;
+	struct chain *c = fresh_case(2);
 	struct chain_info info;
 
 	T_ASSERT(c != NULL);
 	/* The reference's layout: one block per call (no tail packing). */
 	chain_set_tail_packing(c, 0);
 	chain_set_event_cb(c, ev_record, &evlog);
-	make_files(f, tf, 2);
 	fake_now = 1000;
 	T_EQ_INT(chain_add_files(c, f, 2), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
@@ -793,7 +800,7 @@ test_chain_rename_is_a_replace_at_the_end(void)
 	T_EQ_MEM(g->hash, f[0].hash, 32);
 	T_EQ_U64(g->ntags, 1);
 	T_EQ_INT(g->tags[0].type, 77);
-	T_EQ_MEM(g->tags[0].data, tf[0].blob, 3);
+	T_EQ_MEM(g->tags[0].data, case_tf[0].blob, 3);
 	free(g);
 	T_EQ_INT(evlog.n, 3);
 	T_EQ_INT(evlog.kind[0], CHAIN_EV_FILE_REMOVED);
@@ -899,15 +906,13 @@ test_chain_profile_round_trip_newest_wins(void)
 static void
 test_chain_nuke_resets_height_and_bumps_version(void)
 {
-	static struct tfile tf[3];
-	struct chain_file f[3];
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files;
+	struct chain *c = fresh_case(3);
 	struct chain_info info;
 	size_t len;
 
 	T_ASSERT(c != NULL);
 	chain_set_event_cb(c, ev_record, &evlog);
-	make_files(f, tf, 3);
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
 	T_EQ_INT(chain_hash_referenced(c, f[0].hash), 1);
 	evlog.n = 0;
@@ -950,9 +955,8 @@ count_cb(void *arg, const struct chain_file *f)
 static void
 test_chain_reopen_keeps_state_and_refuses_other_owner(void)
 {
-	static struct tfile tf[50];
-	struct chain_file f[50];
-	struct chain *c = fresh_chain(), *c2;
+	struct chain_file *f = case_files;
+	struct chain *c = fresh_case(50), *c2;
 	struct chain_info a, b;
 	struct blocks before;
 	size_t deleted;
@@ -960,7 +964,6 @@ test_chain_reopen_keeps_state_and_refuses_other_owner(void)
 	char err[256];
 
 	T_ASSERT(c != NULL);
-	make_files(f, tf, 50);
 	T_EQ_INT(chain_add_files(c, f, 50), CHAIN_OK);
 	T_EQ_INT(chain_delete_files(c, (const uint8_t (*)[16])f[10].id, 1,
 	    &deleted), CHAIN_OK);
@@ -1056,14 +1059,12 @@ collect_ids(void *arg, const struct chain_file *f)
 static void
 test_chain_hash_referenced_until_last_record_deleted(void)
 {
-	static struct tfile tf[3];
-	struct chain_file f[3];
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files;
+	struct chain *c = fresh_case(3);
 	size_t deleted;
 	int n = 0;
 
 	T_ASSERT(c != NULL);
-	make_files(f, tf, 3);
 	memcpy(f[1].hash, f[0].hash, 32);	/* same content, two records */
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
 	T_EQ_INT(chain_find_hash(c, f[0].hash, collect_ids, &n), 0);
@@ -1104,9 +1105,8 @@ slow_sign(void *arg, const uint8_t hash[32], uint8_t sig[65])
 static void
 test_chain_kill_during_add_leaves_previous_state(void)
 {
-	static struct tfile tf[20000];
-	static struct chain_file f[20000];
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files;
+	struct chain *c = fresh_case(20000);
 	struct chain_info a, b;
 	struct blocks before;
 	int p[2], status;
@@ -1114,7 +1114,6 @@ test_chain_kill_during_add_leaves_previous_state(void)
 	pid_t pid;
 
 	T_ASSERT(c != NULL);
-	make_files(f, tf, 20000);
 	T_EQ_INT(chain_add_files(c, f, 20), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &a), CHAIN_OK);
 	T_ASSERT(a.height <= 4);
@@ -1334,10 +1333,9 @@ greedy_blocks(const struct chain_file *f, int n)
 static void
 test_chain_300_files_added_one_by_one_fill_blocks(void)
 {
-	static struct tfile tf[302];
-	static struct chain_file f[302];
+	struct chain_file *f = case_files;
 	static struct model m;
-	struct chain *c = fresh_chain();
+	struct chain *c = fresh_case(302);
 	struct chain_info info;
 	uint8_t *tail, *again;
 	size_t len, len2;
@@ -1348,7 +1346,6 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 	memset(&m, 0, sizeof(m));
 	chain_set_event_cb(c, model_ev, &m);
 	fake_now = 1700000000;
-	make_files(f, tf, 302);
 	for (i = 0; i < 300; i++)
 		T_EQ_INT(chain_add_files(c, &f[i], 1), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
@@ -1402,8 +1399,7 @@ test_chain_300_files_added_one_by_one_fill_blocks(void)
 static void
 test_chain_3000_files_one_by_one_stay_under_bound(void)
 {
-	static struct tfile tf[3000];
-	static struct chain_file f[3000];
+	struct chain_file *f = case_files;
 	static struct model m;
 	static struct snap before, after;
 	struct chain *c = fresh_chain();
@@ -1417,7 +1413,7 @@ test_chain_3000_files_one_by_one_stay_under_bound(void)
 	memset(&m, 0, sizeof(m));
 	chain_set_event_cb(c, model_ev, &m);
 	for (i = 0; i < 3000; i++) {
-		make_file(&f[i], &tf[i], i);
+		make_file(&f[i], &case_tf[i], i);
 		fake_now = 1700000000 + i;
 		if (chain_add_files(c, &f[i], 1) != CHAIN_OK)
 			T_FAIL("add %d failed", i);
@@ -1495,12 +1491,11 @@ profile_seen_cb(void *arg, uint16_t field, const uint8_t *data, size_t len)
 static void
 test_chain_compaction_keeps_records_profile_and_block0(void)
 {
-	static struct tfile tf[41];
-	static struct chain_file f[41];
+	struct chain_file *f = case_files;
 	static struct model m;
 	static struct snap before, after;
 	static char longdesc[5000];
-	struct chain *c = fresh_chain();
+	struct chain *c = fresh_case(41);
 	struct chain_info a, b;
 	struct chain_file *g;
 	struct profile_seen ps;
@@ -1511,7 +1506,6 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 	T_ASSERT(c != NULL);
 	chain_set_tail_packing(c, 0);
 	memset(&m, 0, sizeof(m));
-	make_files(f, tf, 41);
 	memset(longdesc, 'x', sizeof(longdesc) - 1);
 	f[40].description = longdesc;	/* a record larger than the target */
 	fake_now = 1700000000;
@@ -1605,9 +1599,8 @@ test_chain_compaction_keeps_records_profile_and_block0(void)
 static void
 test_chain_last_block_announced_when_sealed(void)
 {
-	static struct tfile tf[40];
-	static struct chain_file f[40];
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files;
+	struct chain *c = fresh_case(40);
 	struct chain_info info;
 	uint8_t buf[8192];
 	size_t len;
@@ -1615,7 +1608,6 @@ test_chain_last_block_announced_when_sealed(void)
 	int i;
 
 	T_ASSERT(c != NULL);
-	make_files(f, tf, 40);
 	T_EQ_INT(chain_add_files(c, &f[0], 1), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.height, 2);
@@ -1674,9 +1666,8 @@ test_chain_last_block_announced_when_sealed(void)
 static void
 test_chain_catalogue_larger_than_bound_grows_past_it(void)
 {
-	static struct tfile tf[440];
-	static struct chain_file f[440];
-	struct chain *c = fresh_chain();
+	struct chain_file *f = case_files;
+	struct chain *c = fresh_case(440);
 	struct chain_info info;
 	uint64_t version = 0, packed;
 	int i, compactions = 0;
@@ -1684,7 +1675,6 @@ test_chain_catalogue_larger_than_bound_grows_past_it(void)
 	T_ASSERT(c != NULL);
 	chain_set_tail_packing(c, 0);	/* every add a block: the worst case */
 	chain_set_max_blocks(c, 16);
-	make_files(f, tf, 440);
 	T_EQ_INT(chain_add_files(c, f, 400), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	packed = info.height;
