@@ -372,6 +372,22 @@ ev_record(void *arg, int kind, const struct chain_file *f)
 	l->n++;
 }
 
+/*
+ * fresh_case in the reference's layout: one block per call (no tail
+ * packing); its events into evlog.
+ */
+static struct chain *
+fresh_ref_case(int n)
+{
+	struct chain *c = fresh_case(n);
+
+	if (c != NULL) {
+		chain_set_tail_packing(c, 0);
+		chain_set_event_cb(c, ev_record, &evlog);
+	}
+	return c;
+}
+
 /* ---- known answers --------------------------------------------------- */
 
 static void
@@ -566,7 +582,7 @@ static void
 test_chain_delete_bumps_version_and_drops_empty_block(void)
 {
 	struct chain_file *f = case_files, *g;
-	struct chain *c = fresh_case(5);
+	struct chain *c = fresh_ref_case(5);
 	struct chain_info info;
 	struct block b;
 	struct block_record r;
@@ -575,9 +591,6 @@ test_chain_delete_bumps_version_and_drops_empty_block(void)
 	int nf, np, nt;
 
 	T_ASSERT(c != NULL);
-	/* The reference's layout: one block per call (no tail packing). */
-	chain_set_tail_packing(c, 0);
-	chain_set_event_cb(c, ev_record, &evlog);
 	/* block 0 genesis, block 1 {0,1,2} at t1, block 2 {3} at t2, block 3 {4} at t3 */
 	fake_now = 1000;
 	T_EQ_INT(chain_add_files(c, f, 3), CHAIN_OK);
@@ -769,13 +782,10 @@ static void
 test_chain_rename_is_a_replace_at_the_end(void)
 {
 	struct chain_file *f = case_files, *g;
-	struct chain *c = fresh_case(2);
+	struct chain *c = fresh_ref_case(2);
 	struct chain_info info;
 
 	T_ASSERT(c != NULL);
-	/* The reference's layout: one block per call (no tail packing). */
-	chain_set_tail_packing(c, 0);
-	chain_set_event_cb(c, ev_record, &evlog);
 	fake_now = 1000;
 	T_EQ_INT(chain_add_files(c, f, 2), CHAIN_OK);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
