@@ -40,16 +40,11 @@ be32_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
 static void
 each_vector(const char *name, void (*fn)(json_t *), size_t want)
 {
-	json_t *v, *row;
-	size_t i, n = 0;
+	json_t *v;
+	size_t n;
 
 	T_VECTORS(v, "secp256k1.json");
-	json_array_foreach(json_object_get(v, name), i, row) {
-		fn(row);
-		if (t_case_failed)
-			break;
-		n++;
-	}
+	n = tvec_each(json_object_get(v, name), fn);
 	json_decref(v);
 	T_EQ_INT(n, want);
 }

@@ -154,53 +154,55 @@ file_inputs(json_t *f, uint8_t **name, size_t *nlen, const char **folder,
 
 /* ---- the reference's vectors ---- */
 
+/* One row of "files": its inputs index into the reference's keywords and hashes. */
+static void
+check_file(json_t *f)
+{
+	json_t *kws = json_object_get(f, "keywords"), *k;
+	uint8_t *name, want[KW_HASH_LEN];
+	const char *folder, *desc, *id = tvec_str(f, "file_id");
+	size_t j, nlen;
+	char *arena;
+	int rc;
+
+	T_ASSERT(file_inputs(f, &name, &nlen, &folder, &desc) == 0);
+	arena = index3((char *)name, nlen, folder, strlen(folder), desc,
+	    strlen(desc), &rc);
+	free(name);
+	if (rc != 0) {
+		free(arena);
+		T_FAIL("%s: kw_index_file: %s", id, kw_strerror(rc));
+	}
+	if (set.n != json_array_size(kws)) {
+		free(arena);
+		T_FAIL("%s: %zu keywords, expected %zu", id, set.n,
+		    json_array_size(kws));
+	}
+	json_array_foreach(kws, j, k) {
+		const char *w = tvec_str(k, "keyword");
+
+		if (tvec_hex_exact(k, "hash", want, KW_HASH_LEN) != 0 ||
+		    set.kw[j].len != strlen(w) ||
+		    memcmp(kw_text(&set, j), w, strlen(w)) != 0 ||
+		    memcmp(set.kw[j].hash, want, KW_HASH_LEN) != 0) {
+			char got[300];
+
+			snprintf(got, sizeof(got), "%s", kw_text(&set, j));
+			free(arena);
+			T_FAIL("%s: keyword %zu is \"%s\", expected "
+			    "\"%s\" with its hash", id, j, got, w);
+		}
+	}
+	free(arena);
+}
+
 static void
 test_files_yield_reference_keywords_and_hashes(void)
 {
-	json_t *files = json_object_get(vec, "files"), *f, *kws, *k;
-	size_t i, j, ncases = 0;
+	json_t *files = json_object_get(vec, "files");
 
 	T_ASSERT(json_array_size(files) == 22);
-	json_array_foreach(files, i, f) {
-		uint8_t *name, want[KW_HASH_LEN];
-		const char *folder, *desc, *id = tvec_str(f, "file_id");
-		size_t nlen;
-		char *arena;
-		int rc;
-
-		T_ASSERT(file_inputs(f, &name, &nlen, &folder, &desc) == 0);
-		arena = index3((char *)name, nlen, folder, strlen(folder), desc,
-		    strlen(desc), &rc);
-		free(name);
-		if (rc != 0) {
-			free(arena);
-			T_FAIL("%s: kw_index_file: %s", id, kw_strerror(rc));
-		}
-		kws = json_object_get(f, "keywords");
-		if (set.n != json_array_size(kws)) {
-			free(arena);
-			T_FAIL("%s: %zu keywords, expected %zu", id, set.n,
-			    json_array_size(kws));
-		}
-		json_array_foreach(kws, j, k) {
-			const char *w = tvec_str(k, "keyword");
-
-			if (tvec_hex_exact(k, "hash", want, KW_HASH_LEN) != 0 ||
-			    set.kw[j].len != strlen(w) ||
-			    memcmp(kw_text(&set, j), w, strlen(w)) != 0 ||
-			    memcmp(set.kw[j].hash, want, KW_HASH_LEN) != 0) {
-				char got[300];
-
-				snprintf(got, sizeof(got), "%s", kw_text(&set, j));
-				free(arena);
-				T_FAIL("%s: keyword %zu is \"%s\", expected "
-				    "\"%s\" with its hash", id, j, got, w);
-			}
-		}
-		free(arena);
-		ncases++;
-	}
-	T_EQ_INT(ncases, 22);
+	T_EQ_INT(tvec_each(files, check_file), 22);
 }
 
 static void
@@ -225,69 +227,72 @@ test_invalid_utf8_name_is_sanitized_like_reference(void)
 	T_EQ_INT(found, 1);
 }
 
+/* One row of "queries": parsed as the reference's, keywords and hashes too. */
+static void
+check_query(json_t *q)
+{
+	json_t *others, *o;
+	size_t j;
+	const char *in = tvec_str(q, "query");
+	uint8_t want[KW_HASH_LEN];
+	char *arena, term[256];
+	int rc;
+
+	arena = query_str(in, strlen(in), &rc);
+	snprintf(term, sizeof(term), "%.*s", (int)qry.term_len, qry.term);
+	if (rc != 0 ||
+	    strcmp(term, tvec_str(q, "sanitized_term")) != 0 ||
+	    qry.exact != json_is_true(json_object_get(q, "is_exact")) ||
+	    qry.wildcard != json_is_true(json_object_get(q, "is_wildcard")) ||
+	    qry.searched != json_is_true(json_object_get(q, "searched"))) {
+		free(arena);
+		T_FAIL("query \"%s\": rc %d term \"%s\" exact %d "
+		    "wildcard %d searched %d", in, rc, term, qry.exact,
+		    qry.wildcard, qry.searched);
+	}
+	if (!qry.searched) {
+		T_ASSERT(json_object_get(q, "exact_keyword") == NULL);
+		T_ASSERT(!qry.has_exact && qry.other.n == 0);
+		free(arena);
+		return;
+	}
+	if (!qry.has_exact ||
+	    strcmp(qry.exact_kw, tvec_str(q, "exact_keyword")) != 0 ||
+	    tvec_hex_exact(q, "exact_hash", want, KW_HASH_LEN) != 0 ||
+	    memcmp(want, qry.exact_hash, KW_HASH_LEN) != 0) {
+		free(arena);
+		T_FAIL("query \"%s\": exact keyword \"%s\" or its hash "
+		    "differs", in, qry.exact_kw);
+	}
+	/* other_keywords as a set: same size, each one present */
+	others = json_object_get(q, "other_keywords");
+	if (qry.other.n != json_array_size(others)) {
+		free(arena);
+		T_FAIL("query \"%s\": %zu other keywords, expected %zu",
+		    in, qry.other.n, json_array_size(others));
+	}
+	json_array_foreach(others, j, o) {
+		const char *w = tvec_str(o, "keyword");
+		long k;
+
+		if (tvec_hex_exact(o, "hash", want, KW_HASH_LEN) != 0 ||
+		    (k = kw_set_find(&qry.other, want)) < 0 ||
+		    strcmp(kw_text(&qry.other, (size_t)k), w) != 0) {
+			free(arena);
+			T_FAIL("query \"%s\": other keyword \"%s\" "
+			    "missing", in, w);
+		}
+	}
+	free(arena);
+}
+
 static void
 test_queries_match_reference_normalisation(void)
 {
-	json_t *qs = json_object_get(vec, "queries"), *q, *others, *o;
-	size_t i, j, ncases = 0;
+	json_t *qs = json_object_get(vec, "queries");
 
 	T_ASSERT(json_array_size(qs) == 17);
-	json_array_foreach(qs, i, q) {
-		const char *in = tvec_str(q, "query");
-		uint8_t want[KW_HASH_LEN];
-		char *arena, term[256];
-		int rc;
-
-		arena = query_str(in, strlen(in), &rc);
-		snprintf(term, sizeof(term), "%.*s", (int)qry.term_len, qry.term);
-		if (rc != 0 ||
-		    strcmp(term, tvec_str(q, "sanitized_term")) != 0 ||
-		    qry.exact != json_is_true(json_object_get(q, "is_exact")) ||
-		    qry.wildcard != json_is_true(json_object_get(q, "is_wildcard")) ||
-		    qry.searched != json_is_true(json_object_get(q, "searched"))) {
-			free(arena);
-			T_FAIL("query \"%s\": rc %d term \"%s\" exact %d "
-			    "wildcard %d searched %d", in, rc, term, qry.exact,
-			    qry.wildcard, qry.searched);
-		}
-		if (!qry.searched) {
-			T_ASSERT(json_object_get(q, "exact_keyword") == NULL);
-			T_ASSERT(!qry.has_exact && qry.other.n == 0);
-			free(arena);
-			ncases++;
-			continue;
-		}
-		if (!qry.has_exact ||
-		    strcmp(qry.exact_kw, tvec_str(q, "exact_keyword")) != 0 ||
-		    tvec_hex_exact(q, "exact_hash", want, KW_HASH_LEN) != 0 ||
-		    memcmp(want, qry.exact_hash, KW_HASH_LEN) != 0) {
-			free(arena);
-			T_FAIL("query \"%s\": exact keyword \"%s\" or its hash "
-			    "differs", in, qry.exact_kw);
-		}
-		/* other_keywords as a set: same size, each one present */
-		others = json_object_get(q, "other_keywords");
-		if (qry.other.n != json_array_size(others)) {
-			free(arena);
-			T_FAIL("query \"%s\": %zu other keywords, expected %zu",
-			    in, qry.other.n, json_array_size(others));
-		}
-		json_array_foreach(others, j, o) {
-			const char *w = tvec_str(o, "keyword");
-			long k;
-
-			if (tvec_hex_exact(o, "hash", want, KW_HASH_LEN) != 0 ||
-			    (k = kw_set_find(&qry.other, want)) < 0 ||
-			    strcmp(kw_text(&qry.other, (size_t)k), w) != 0) {
-				free(arena);
-				T_FAIL("query \"%s\": other keyword \"%s\" "
-				    "missing", in, w);
-			}
-		}
-		free(arena);
-		ncases++;
-	}
-	T_EQ_INT(ncases, 17);
+	T_EQ_INT(tvec_each(qs, check_query), 17);
 }
 
 /*

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "t.h"
 #include "tvec.h"
 
 json_t *
@@ -112,6 +113,21 @@ const char *
 tvec_str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+size_t
+tvec_each(json_t *arr, void (*fn)(json_t *row))
+{
+	json_t *row;
+	size_t i, n = 0;
+
+	json_array_foreach(arr, i, row) {
+		fn(row);
+		if (t_case_failed)
+			break;
+		n++;
+	}
+	return n;
 }
 
 json_t *

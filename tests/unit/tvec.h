@@ -41,6 +41,11 @@ void	 tvec_pattern(uint8_t *buf, size_t n);
 /* Integer or string field as u64 (0 if missing). */
 uint64_t tvec_u64(json_t *obj, const char *key);
 const char *tvec_str(json_t *obj, const char *key);
+/*
+ * fn of each element of arr in order, until the test case fails (t.h):
+ * how many ran without failing.
+ */
+size_t	 tvec_each(json_t *arr, void (*fn)(json_t *row));
 /* The element of arr whose "name" is name; NULL if none. */
 json_t	*tvec_named(json_t *arr, const char *name);
 /* The first of the "packets" of the case named name in arr; NULL if none. */
