@@ -196,13 +196,20 @@ check_file(json_t *f)
 	free(arena);
 }
 
+/* The vectors' array name holds want rows, and each passes fn. */
+static void
+each_row(const char *name, void (*fn)(json_t *), size_t want)
+{
+	json_t *rows = json_object_get(vec, name);
+
+	T_ASSERT(json_array_size(rows) == want);
+	T_EQ_INT(tvec_each(rows, fn), want);
+}
+
 static void
 test_files_yield_reference_keywords_and_hashes(void)
 {
-	json_t *files = json_object_get(vec, "files");
-
-	T_ASSERT(json_array_size(files) == 22);
-	T_EQ_INT(tvec_each(files, check_file), 22);
+	each_row("files", check_file, 22);
 }
 
 static void
@@ -289,10 +296,7 @@ check_query(json_t *q)
 static void
 test_queries_match_reference_normalisation(void)
 {
-	json_t *qs = json_object_get(vec, "queries");
-
-	T_ASSERT(json_array_size(qs) == 17);
-	T_EQ_INT(tvec_each(qs, check_query), 17);
+	each_row("queries", check_query, 17);
 }
 
 /*
