@@ -459,43 +459,58 @@ test_spec_table_index_side(void)
 	    "tar");
 }
 
+#define ANY	(-1)	/* a query_case field that is not checked */
+
+/*
+ * A query parsed without error: its flags (each unless ANY), the exact
+ * keyword (unless NULL) and the other keywords (unless nother is ANY).
+ */
+struct query_case {
+	const char	*in;
+	int		 exact, searched, has_exact;
+	const char	*exact_kw;
+	int		 nother;
+	const char	*other[2];
+};
+
 static void
-test_spec_table_query_side(void)
+expect_query(const struct query_case *c)
 {
+	const char *why;
 	char *a;
 	int rc;
 
-	a = query_lit("Holiday Video", &rc);
+	a = query_lit(c->in, &rc);
 	T_EQ_INT(rc, 0);
-	T_ASSERT(!qry.exact && qry.searched && qry.has_exact);
-	T_EQ_STR(qry.exact_kw, "holiday video");
-	T_SET_IS(&qry.other, "holiday", "video");
+	if ((c->exact != ANY && qry.exact != c->exact) ||
+	    (c->searched != ANY && qry.searched != c->searched) ||
+	    (c->has_exact != ANY && qry.has_exact != c->has_exact))
+		T_FAIL("\"%s\": exact %d searched %d has_exact %d", c->in,
+		    qry.exact, qry.searched, qry.has_exact);
+	if (c->exact_kw != NULL)
+		T_EQ_STR(qry.exact_kw, c->exact_kw);
+	if (c->nother != ANY &&
+	    *(why = set_is(&qry.other, c->other, (size_t)c->nother)) != '\0')
+		T_FAIL("\"%s\": %s", c->in, why);
 	free(a);
+}
 
-	a = query_lit("\"my_holiday-video (2021).mp4\"", &rc);
-	T_EQ_INT(rc, 0);
-	T_ASSERT(qry.exact && qry.has_exact);
-	T_EQ_STR(qry.exact_kw, "my_holiday-video (2021).mp4");
-	T_EQ_INT(qry.other.n, 0);
-	free(a);
+static const struct query_case spec_queries[] = {
+	{ "Holiday Video", 0, 1, 1, "holiday video", 2, { "holiday", "video" } },
+	{ "\"my_holiday-video (2021).mp4\"", 1, ANY, 1,
+	    "my_holiday-video (2021).mp4", 0, { NULL } },
+	{ "  SummerTrip  ", 0, ANY, 1, "summertrip", 2, { "summer", "trip" } },
+	{ "'quoted term'", 1, ANY, 1, "quoted term", ANY, { NULL } },
+	{ "ab", ANY, 0, 0, NULL, 0, { NULL } },
+};
 
-	a = query_lit("  SummerTrip  ", &rc);
-	T_EQ_INT(rc, 0);
-	T_ASSERT(!qry.exact && qry.has_exact);
-	T_EQ_STR(qry.exact_kw, "summertrip");
-	T_SET_IS(&qry.other, "summer", "trip");
-	free(a);
+static void
+test_spec_table_query_side(void)
+{
+	size_t i;
 
-	a = query_lit("'quoted term'", &rc);
-	T_EQ_INT(rc, 0);
-	T_ASSERT(qry.exact && qry.has_exact);
-	T_EQ_STR(qry.exact_kw, "quoted term");
-	free(a);
-
-	a = query_lit("ab", &rc);
-	T_EQ_INT(rc, 0);
-	T_ASSERT(!qry.searched && !qry.has_exact && qry.other.n == 0);
-	free(a);
+	for (i = 0; i < sizeof(spec_queries) / sizeof(spec_queries[0]); i++)
+		T_DO(expect_query(&spec_queries[i]));
 }
 
 static void
