@@ -189,18 +189,6 @@ gen_record(struct gen_rec *r, int owner, int i)
 	r->f.block = (uint64_t)i / 10;
 }
 
-static void
-rm_db(const char *path)
-{
-	char p[128];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
-
 /* The same rows into a plain table: SQLite's own insert rate. */
 static double
 raw_insert_rate(const char *path, long nrec)
@@ -211,7 +199,7 @@ raw_insert_rate(const char *path, long nrec)
 	double t0, t;
 	long i;
 
-	rm_db(path);
+	t_unlink_db(path);
 	if (r == NULL || sqlite3_open(path, &db) != SQLITE_OK)
 		return 0;
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -258,7 +246,7 @@ raw_insert_rate(const char *path, long nrec)
 	t = t_seconds() - t0;
 	sqlite3_finalize(s);
 	sqlite3_close(db);
-	rm_db(path);
+	t_unlink_db(path);
 	free(r);
 	return (double)nrec / t;
 }
@@ -296,7 +284,7 @@ main(int argc, char **argv)
 	if (nrec <= 0 || r == NULL || (fd = mkstemp(path)) == -1)
 		return 1;
 	close(fd);
-	rm_db(path);
+	t_unlink_db(path);
 	snprintf(rawpath, sizeof(rawpath), "%s.raw", path);
 	vocab_init();
 	if ((rc = idx_open(&idx, path)) != IDX_OK) {
@@ -373,7 +361,7 @@ main(int argc, char **argv)
 	printf("BENCH search_query_p99_ms %.3f ms limit=%.0f ratio=%.2f\n",
 	    p99, QUERY_GOAL_MS, QUERY_GOAL_MS / p99);
 	idx_close(idx);
-	rm_db(path);
+	t_unlink_db(path);
 	free(lat);
 	free(r);
 	return 0;

@@ -17,6 +17,19 @@ cache_is() {	# dir files: the cache holds >= 1 peer and exactly `files` files
 	j=$("$CTL" -d "$1" cache --json) || return 1
 	[ "$(jq .peers <<<"$j")" -ge 1 ] && [ "$(jq .files <<<"$j")" = "$2" ]
 }
+# B's cache holds `files` files within secs of $start (when the change on
+# A began); the time it took is printed, `after` names the change.
+b_cache_reaches() {	# secs files case after
+	local el
+	if wait_for "$1" cache_is "$B" "$2"; then
+		el=$(( $(ms) - start ))
+		t_pass "$3"
+		echo "# B's cache held $2 files ($("$CTL" -d "$B" cache --json |
+		    jq -c '{blocks, bytes}')) ${el} ms after $4"
+	else
+		t_fail "$3" "A chain: $("$CTL" -d "$A" chain --json 2>&1); B cache: $("$CTL" -d "$B" cache --json 2>&1)"
+	fi
+}
 
 A=$(t_mkdir); B=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
@@ -40,13 +53,7 @@ out=$("$CTL" -d "$A" add --json "$W"/shared-*.txt); rc=$?
     t_fail a_shares_3_files "rc=$rc $out"
 # Pushed (netd announces a chain change): well inside the 60 s keep-alive
 # schedule (PEER_CHAIN_REFRESH_MS) that would bring it otherwise; the time is printed.
-if wait_for 20 cache_is "$B" 3; then
-	el=$(( $(ms) - start ))
-	t_pass b_cache_has_a_files_by_push
-	echo "# B's cache held A's 3 files ${el} ms after the add (add included)"
-else
-	t_fail b_cache_has_a_files_by_push "cache: $("$CTL" -d "$B" cache --json 2>&1); A chain: $("$CTL" -d "$A" chain --json 2>&1)"
-fi
+b_cache_reaches 20 3 b_cache_has_a_files_by_push "the add (add included)"
 ha=$("$CTL" -d "$A" chain --json | jq .height)
 bb=$("$CTL" -d "$B" cache --json | jq .blocks)
 [ "$bb" = "$ha" ] && t_pass b_cache_has_every_block_of_a || t_fail b_cache_has_every_block_of_a "A height $ha, B cached $bb blocks"
@@ -66,13 +73,7 @@ start=$(ms)
 v1=$("$CTL" -d "$A" chain --json | jq .version)
 [ $rc -eq 0 ] && [ "$v1" != "$v0" ] && t_pass a_delete_changes_chain_version ||
     t_fail a_delete_changes_chain_version "rc=$rc version $v0 -> $v1"
-if wait_for 20 cache_is "$B" 2; then
-	el=$(( $(ms) - start ))
-	t_pass b_cache_follows_delete_by_push
-	echo "# B's cache showed 2 files ${el} ms after the delete (rm included)"
-else
-	t_fail b_cache_follows_delete_by_push "cache: $("$CTL" -d "$B" cache --json 2>&1)"
-fi
+b_cache_reaches 20 2 b_cache_follows_delete_by_push "the delete (rm included)"
 
 # A longer chain: 200 more files (one block each, below the cache's
 # 256-block limit), then a delete: the new version is fetched whole, about
@@ -81,24 +82,12 @@ mkdir -p "$W/many"
 for i in $(seq 1 200); do echo "many $i $RANDOM" > "$W/many/file-with-a-longer-name-$i.txt"; done
 start=$(ms)
 many=$("$CTL" -d "$A" add --json "$W"/many/*.txt)
-fa=$("$CTL" -d "$A" chain --json | jq .files)
-if wait_for 5 cache_is "$B" "$fa"; then
-	el=$(( $(ms) - start ))
-	t_pass b_cache_follows_200_more_files
-	echo "# B's cache held A's $fa files ($("$CTL" -d "$A" chain --json | jq .height) blocks) ${el} ms after the add"
-else
-	t_fail b_cache_follows_200_more_files "A: $fa files; B cache: $("$CTL" -d "$B" cache --json 2>&1)"
-fi
+b_cache_reaches 5 "$("$CTL" -d "$A" chain --json | jq .files)" \
+    b_cache_follows_200_more_files "the add"
 start=$(ms)
 "$CTL" -d "$A" rm "$(jq -r '.added[0].id' <<<"$many")" >/dev/null
-fa=$("$CTL" -d "$A" chain --json | jq .files)
-if wait_for 5 cache_is "$B" "$fa"; then
-	el=$(( $(ms) - start ))
-	t_pass b_cache_refetches_whole_new_version
-	echo "# B's cache held the new version, $fa files in $("$CTL" -d "$B" cache --json | jq .bytes) bytes, ${el} ms after the delete"
-else
-	t_fail b_cache_refetches_whole_new_version "A: $fa files; B cache: $("$CTL" -d "$B" cache --json 2>&1)"
-fi
+b_cache_reaches 5 "$("$CTL" -d "$A" chain --json | jq .files)" \
+    b_cache_refetches_whole_new_version "the delete (a whole new version)"
 
 # The blocks came over UDT in lite packets, both ways (handshake, data, ACKs).
 la=$("$CTL" -d "$A" status --json | jq .network.counters.rx_lite)

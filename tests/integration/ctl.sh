@@ -19,6 +19,19 @@ rc_is() {
 	if [ "$rc" = "$want" ]; then t_pass "$n"; return 0; fi
 	t_fail "$n" "exit $rc, want $want: $(head -c 300 "$W/err" | tr '\n' ' ')"; return 1
 }
+# Each line on stdin (peernetctl arguments) run with --json exits WANT with
+# an error object on stdout; a "# " line for each that does not, and the
+# status 1 then.
+json_errors_exit() {	# want
+	local want=$1 line rc e ok=0
+	while IFS= read -r line; do
+		eval "set -- $line"
+		"$CTL" --json "$@" >"$W/out" 2>"$W/err"; rc=$?
+		e=$(jq -r '.error // empty' "$W/out" 2>/dev/null)
+		if [ $rc != "$want" ] || [ -z "$e" ]; then ok=1; echo "# '$line': exit $rc, json error '$e'"; fi
+	done
+	return $ok
+}
 elapsed_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # --- the daemons answer --help and --version --------------------------------
@@ -43,13 +56,7 @@ grep -q '^\.SH EXIT STATUS' "$ROOT/man/peernetctl.8" || ok=0
 
 # --- usage errors exit 2, with --json an error object on stdout ---------------
 A=$(t_mkdir); B=$(t_mkdir); H=$(t_mkdir)
-ok=1
-while IFS= read -r line; do
-	eval "set -- $line"
-	"$CTL" --json "$@" >"$W/out" 2>"$W/err"; rc=$?
-	e=$(jq -r '.error // empty' "$W/out" 2>/dev/null)
-	if [ $rc != 2 ] || [ -z "$e" ]; then ok=0; echo "# '$line': exit $rc, json error '$e'"; fi
-done <<EOF
+json_errors_exit 2 <<EOF
 -d "$A" init --listen bad
 -d "$A" init --root nothex@1.2.3.4:5
 -d "$A" init --user nosuchuser-ctl
@@ -94,7 +101,7 @@ nosuchverb
 -d "$A" id extra
 -d "$A" ls extra
 EOF
-[ $ok = 1 ] && t_pass usage_errors_exit_2_with_json_error || t_fail usage_errors_exit_2_with_json_error "see # lines"
+t_result usage_errors_exit_2_with_json_error $? "see # lines"
 "$CTL" -d "$A" profile set name "$(head -c 5000 /dev/zero | tr '\0' a)" 2>"$W/err"
 grep -q "at most 4096 bytes" "$W/err" && ! grep -q malformed "$W/err" &&
     t_pass profile_too_long_names_the_limit || t_fail profile_too_long_names_the_limit "$(cat "$W/err")"
@@ -235,14 +242,8 @@ EOF
 [ $ok = 1 ] && t_pass every_verb_good_input_exits_0 || t_fail every_verb_good_input_exits_0 "see # lines"
 
 # --- failures exit 1 with a JSON error ----------------------------------------
-ok=1
 Z=$(printf '0%.0s' {1..64})
-while IFS= read -r line; do
-	eval "set -- $line"
-	"$CTL" --json "$@" >"$W/out" 2>"$W/err"; rc=$?
-	e=$(jq -r '.error // empty' "$W/out" 2>/dev/null)
-	if [ $rc != 1 ] || [ -z "$e" ]; then ok=0; echo "# '$line': exit $rc, json error '$e'"; fi
-done <<EOF
+json_errors_exit 1 <<EOF
 -d "$A" rm 00000000000000000000000000000000
 -d "$A" rm $Z
 -d "$A" cat $Z
@@ -252,7 +253,7 @@ done <<EOF
 -d "$B" ping $Z
 -d "$S" status
 EOF
-[ $ok = 1 ] && t_pass failures_exit_1_with_json_error || t_fail failures_exit_1_with_json_error "see # lines"
+t_result failures_exit_1_with_json_error $? "see # lines"
 "$CTL" -d "$A" transfers 4000000 >"$W/out" 2>"$W/err"
 [ ! -s "$W/out" ] && grep -q "no transfer 4000000" "$W/err" && t_pass transfers_missing_number_no_table ||
     t_fail transfers_missing_number_no_table "$(cat "$W/out")"

@@ -102,30 +102,18 @@ echo "# lookup path: $look_resp answers to V's DHT queries ($look_tx bytes) -> $
 echo "# non-bootstrap answers: $ka_req Announcements from V asking our ports (after a Ping from a new address) answered with bogus records -> $ks_p packets to that sink"
 echo "# lied port (external 7777 claimed): $(j .sinks.lied_port.pkts) packets arrived there (from L, which V told where to find us)"
 
-if [ "$tx" -gt 0 ] && le "$third" "$tx"; then
-	t_pass bogus_records_no_amplification_overall
-else
-	t_fail bogus_records_no_amplification_overall "V sent third parties $third bytes for $tx received"
-fi
+[ "$tx" -gt 0 ] && le "$third" "$tx"
+t_result bogus_records_no_amplification_overall $? "V sent third parties $third bytes for $tx received"
 # The reference's recent-contact cache (§6.6, isReturnedPeerRecent): a peer
 # reported again by the same origin within 5-10 min is not contacted again.
-if [ "$((boot_resp - fresh_resp))" -gt 1 ] && [ "$rs_p" -le 5 ]; then
-	t_pass bootstrap_repeated_records_contacted_once
-else
-	t_fail bootstrap_repeated_records_contacted_once "$rs_p first contacts to the same 5 identities after $((boot_resp - fresh_resp)) answers naming them"
-fi
+[ "$((boot_resp - fresh_resp))" -gt 1 ] && [ "$rs_p" -le 5 ]
+t_result bootstrap_repeated_records_contacted_once $? "$rs_p first contacts to the same 5 identities after $((boot_resp - fresh_resp)) answers naming them"
 # Stricter than the reference (which contacts 5 fresh identities per answer):
 # the issue's rule, no more bytes to third parties than the liar sent.
-if [ "$fresh_tx" -gt 0 ] && le "$bs_b" "$fresh_tx"; then
-	t_pass bootstrap_records_not_amplified
-else
-	t_fail bootstrap_records_not_amplified "$bs_b bytes to third parties for $fresh_tx bytes of answers (ratio $(ratio "$bs_b" "$fresh_tx"))"
-fi
-if [ "$boot_resp" -gt 0 ] && [ $((bs_p + rs_p)) -le $((5 * boot_resp)) ]; then
-	t_pass at_most_5_contacts_per_bootstrap_answer
-else
-	t_fail at_most_5_contacts_per_bootstrap_answer "$((bs_p + rs_p)) contacts for $boot_resp answers"
-fi
+[ "$fresh_tx" -gt 0 ] && le "$bs_b" "$fresh_tx"
+t_result bootstrap_records_not_amplified $? "$bs_b bytes to third parties for $fresh_tx bytes of answers (ratio $(ratio "$bs_b" "$fresh_tx"))"
+[ "$boot_resp" -gt 0 ] && [ $((bs_p + rs_p)) -le $((5 * boot_resp)) ]
+t_result at_most_5_contacts_per_bootstrap_answer $? "$((bs_p + rs_p)) contacts for $boot_resp answers"
 if [ "$look_resp" -gt 0 ] && le "$ls_b" "$look_tx"; then
 	t_pass lookup_records_not_amplified
 elif [ "$look_resp" -eq 0 ]; then
@@ -136,36 +124,24 @@ fi
 lies=$(j .lying_announcements); lies_ans=$(j .responses_in)
 echo "# lying Announcements (ports 7001/7777, from the fake peer's main address): $lies sent, $lies_ans Responses back"
 # One Response per Announcement, no more (the last one may still be in flight).
-if [ "$lies" -gt 0 ] && [ "$lies_ans" -le "$lies" ] && [ "$lies_ans" -ge $((lies - 1)) ]; then
-	t_pass lying_announcements_answered_once_each
-else
-	t_fail lying_announcements_answered_once_each "$lies sent, $lies_ans answers"
-fi
-if [ "$ka_req" -gt 0 ] && [ "$ks_p" -eq 0 ]; then
-	t_pass records_in_non_bootstrap_answers_ignored
-else
-	t_fail records_in_non_bootstrap_answers_ignored "$ka_req such answers, $ks_p packets to their sink"
-fi
+[ "$lies" -gt 0 ] && [ "$lies_ans" -le "$lies" ] && [ "$lies_ans" -ge $((lies - 1)) ]
+t_result lying_announcements_answered_once_each $? "$lies sent, $lies_ans answers"
+[ "$ka_req" -gt 0 ] && [ "$ks_p" -eq 0 ]
+t_result records_in_non_bootstrap_answers_ignored $? "$ka_req such answers, $ks_p packets to their sink"
 st=$("$CTL" -d "$V" status --json)
 dht=$(jq .network.dht_size <<<"$st"); npeers=$(jq .network.peers <<<"$st")
 nbogus=$(wc -l < "$W/bogus.txt")
 inlist=$("$CTL" -d "$V" peers --json | jq -r '.peers[].peer_id' | grep -cxFf "$W/bogus.txt")
 echo "# after poison: V dht_size $dht, peers $npeers; $nbogus bogus peer IDs handed out, $inlist of them in V's peer list"
 # Only identities that spoke to V may be there: the fake peer and L.
-if [ "$nbogus" -gt 0 ] && [ "$dht" -le 2 ] && [ "$inlist" -eq 0 ]; then
-	t_pass bogus_ids_stay_out_of_routing_table
-else
-	t_fail bogus_ids_stay_out_of_routing_table "dht_size $dht, $inlist bogus IDs in the peer list"
-fi
+[ "$nbogus" -gt 0 ] && [ "$dht" -le 2 ] && [ "$inlist" -eq 0 ]
+t_result bogus_ids_stay_out_of_routing_table $? "dht_size $dht, $inlist bogus IDs in the peer list"
 
 # --- the tool speaks the protocol -----------------------------------------
 A=$("$FP" -b 127.0.9.20:7001 -t 5 announce "$PV" 127.0.8.1:7001)
 echo "# announce: $(jq -c '{response, bytes, h2p, records, notfound}' <<<"$A")"
-if jq -e --arg l "$PL" '.response == 1 and ([.peers[].peer_id] | index($l)) != null' >/dev/null <<<"$A"; then
-	t_pass fakepeer_gets_response_naming_legit_node
-else
-	t_fail fakepeer_gets_response_naming_legit_node "$A"
-fi
+jq -e --arg l "$PL" '.response == 1 and ([.peers[].peer_id] | index($l)) != null' >/dev/null <<<"$A"
+t_result fakepeer_gets_response_naming_legit_node $? "$A"
 
 # --- replayed datagrams -----------------------------------------------------
 NREP=200
@@ -185,11 +161,8 @@ U=$("$FP" -b 127.0.9.22:7001 -s unsolicited=127.0.9.23:7001 -t 10 unsolicited "$
 u1=$(counter "$V" drop_unsolicited)
 us_p=$(jq .sinks.unsolicited.pkts <<<"$U")
 echo "# unsolicited: $NUNS Responses with sequences V never issued (5 records each) -> drop_unsolicited $u0 -> $u1, $us_p packets to the named address"
-if [ $((u1 - u0)) -ge "$NUNS" ] && [ "$us_p" -eq 0 ]; then
-	t_pass unsolicited_responses_dropped_and_counted
-else
-	t_fail unsolicited_responses_dropped_and_counted "counter +$((u1 - u0)), $us_p packets to the sink"
-fi
+[ $((u1 - u0)) -ge "$NUNS" ] && [ "$us_p" -eq 0 ]
+t_result unsolicited_responses_dropped_and_counted $? "counter +$((u1 - u0)), $us_p packets to the sink"
 
 # --- requests "from" a third party (a spoofed source) -----------------------
 NKEYS=64
@@ -199,11 +172,8 @@ for k in ping find_self find_peer; do
 	echo "# reflection $k: $s bytes in -> $n packets / $b bytes back to the source (ratio $(ratio "$b" "$s"))"
 done
 s=$(jq .find_peer.sent <<<"$X"); b=$(jq .find_peer.back_bytes <<<"$X")
-if [ "${s:-0}" -gt 0 ] && le "$b" "$s"; then
-	t_pass find_peer_from_new_address_not_amplified
-else
-	t_fail find_peer_from_new_address_not_amplified "FIND_PEER with $NKEYS keys: $s bytes in, $b bytes to the source"
-fi
+[ "${s:-0}" -gt 0 ] && le "$b" "$s"
+t_result find_peer_from_new_address_not_amplified $? "FIND_PEER with $NKEYS keys: $s bytes in, $b bytes to the source"
 
 # --- forged Traverse messages (§3.7, §8): V as relay and as target ---------
 # (tests/integration/nat.sh does the same behind real NATs, as root.)
@@ -237,8 +207,5 @@ touch "$STOP"
 wait "$pinger"
 read -r ok bad < "$W/pings"
 echo "# legit node L: $ok pongs, $bad failed pings while V was under attack"
-if [ "$ok" -ge 20 ] && [ "$bad" -eq 0 ] && kill -0 "$vpid" 2>/dev/null; then
-	t_pass legit_node_keeps_getting_pongs
-else
-	t_fail legit_node_keeps_getting_pongs "$ok ok, $bad failed"
-fi
+[ "$ok" -ge 20 ] && [ "$bad" -eq 0 ] && kill -0 "$vpid" 2>/dev/null
+t_result legit_node_keeps_getting_pongs $? "$ok ok, $bad failed"

@@ -15,6 +15,8 @@ t_fail() { echo "FAIL: $SUITE/$1: $2"; }
 t_skip() { echo "SKIP: $SUITE/$1: $2"; }
 # t_check NAME COND-COMMAND... : PASS if the command succeeds.
 t_check() { local n=$1; shift; if "$@"; then t_pass "$n"; else t_fail "$n" "'$*' failed"; fi; }
+# t_result NAME STATUS WHY : PASS if STATUS (a condition's $?) is 0, else FAIL WHY.
+t_result() { if [ "$2" -eq 0 ]; then t_pass "$1"; else t_fail "$1" "$3"; fi; }
 
 # A node that reaches others only through what the test gives it: listening on
 # ADDR:PORT, an optional root peer, no LAN discovery, no port mapping.
@@ -34,6 +36,25 @@ t_node_up() {
 	[ -z "${4:-}" ] || sed -i "$4" "$d/peernet.conf"
 	"$CTL" -d "$d" up >/dev/null
 }
+
+# t_share DIR WORK TEXT NAME...: a file per NAME in WORK ("TEXT <n>"), all
+# shared by DIR's node in one add.
+t_share() {
+	local d=$1 w=$2 text=$3 i=0 n
+	shift 3
+	for n in "$@"; do i=$((i + 1)); echo "$text $i" > "$w/$n"; done
+	"$CTL" -d "$d" add "${@/#/$w/}" >/dev/null
+}
+# File names in four scripts (Latin with accents, Cyrillic, Japanese, plain
+# with separators) that the search suites share and search for.
+T_INTL_NAMES=(
+	"Ünïcödé_Fïlé-Nämé.txt"
+	"Привет_Мир-Документ.pdf"
+	"東京タワー 夜景.jpg"
+	"My_Holiday-Video (2021).mp4"
+)
+# t_search_names DIR TERM: the names DIR's search for TERM returns, sorted.
+t_search_names() { "$CTL" -d "$1" search --json -- "$2" | jq -r '.results[].name' | sort; }
 
 # peer_id DIR, node_id DIR: the node's IDs as peernetctl prints them.
 peer_id() { "$CTL" -d "$1" id --json | jq -r .peer_id; }

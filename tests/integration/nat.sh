@@ -110,6 +110,21 @@ peer_addr() {	# dir node_id: the address of that peer, "" if not active
 	    '.peers[] | select(.node_id==$n and .state=="active") | .address'
 }
 has_peer() { [ -n "$(peer_addr "$1" "$2")" ]; }
+# The node in dir finds node_id (peernetctl find) and has it as a peer
+# within 10 s: PASS case, el set to the ms since the find; else FAIL case.
+finds_peer() {	# dir node_id case who
+	local start out
+	start=$(date +%s%N)
+	out=$("$CTL" -d "$1" --timeout 5000 find "$2" 2>&1)
+	echo "# $4: $(tr '\n' ' ' <<<"$out")"
+	if wait_for 10 has_peer "$1" "$2"; then
+		el=$(( ($(date +%s%N) - start) / 1000000 ))
+		t_pass "$3"
+		return 0
+	fi
+	t_fail "$3" "$("$CTL" -d "$1" peers 2>&1; tail -5 "$1/log/netd.log")"
+	return 1
+}
 # up_to_root DIR NODE_ID_OF_ROOT: the node answered by its root peer.
 rooted() { "$CTL" -d "$1" --timeout 1000 ping "$2" >/dev/null 2>&1; }
 
@@ -145,16 +160,8 @@ echo "# status nat: R '$nat_r', A '$nat_a'"
     t_fail natted_node_reports_behind_nat "$nat_a"
 
 # --- (a) cone NATs: A reaches B through R's Traverse, then talks directly ------
-start=$(date +%s%N)
-out=$("$CTL" -d "$A" --timeout 5000 find "$NB" 2>&1)
-echo "# A find B: $(tr '\n' ' ' <<<"$out")"
-if wait_for 10 has_peer "$A" "$NB"; then
-	el=$(( ($(date +%s%N) - start) / 1000000 ))
-	t_pass cone_a_connects_to_b_via_traverse
+finds_peer "$A" "$NB" cone_a_connects_to_b_via_traverse "A find B" &&
 	echo "# cone: A connected to B ${el} ms after 'find' (A's Traverse messages: $(counter "$A" tx_traverse), R forwarded $(counter "$R" traverse_forwarded), B accepted $(counter "$Bn" traverse_accepted))"
-else
-	t_fail cone_a_connects_to_b_via_traverse "$("$CTL" -d "$A" peers 2>&1; tail -5 "$A/log/netd.log")"
-fi
 addr=$(peer_addr "$A" "$NB")
 [[ "$addr" == 198.51.100.2:40002 ]] && t_pass cone_b_seen_at_its_nat_address ||
     t_fail cone_b_seen_at_its_nat_address "address '$addr'"
@@ -274,16 +281,9 @@ if site e 198.51.100.5 5 plain 198.51.100.11 && site g 198.51.100.6 6 plain 198.
 	    t_fail plain_nodes_reach_relay "$(tail -3 "$E/log/netd.log" "$G/log/netd.log" 2>&1)"
 	NG=$(node_id "$G")
 	fw_before=$(counter "$R2" traverse_forwarded)
-	start=$(date +%s%N)
-	out=$("$CTL" -d "$E" --timeout 5000 find "$NG" 2>&1)
-	echo "# E find G: $(tr '\n' ' ' <<<"$out")"
-	if wait_for 10 has_peer "$E" "$NG"; then
-		el=$(( ($(date +%s%N) - start) / 1000000 ))
-		t_pass plain_e_connects_to_g_via_fallback_traverse
+	if finds_peer "$E" "$NG" plain_e_connects_to_g_via_fallback_traverse "E find G"; then
 		echo "# plain: E connected to G ${el} ms after 'find' (E's fallback Traverses: $(counter "$E" traverse_fallback), connected after one: $(counter "$E" traverse_fallback_connected); R2 forwarded $(( $(counter "$R2" traverse_forwarded) - fw_before )), G accepted $(counter "$G" traverse_accepted))"
 		grep -m1 "direct contact unanswered" "$E/log/netd.log" | sed 's/^/# E log: /'
-	else
-		t_fail plain_e_connects_to_g_via_fallback_traverse "$("$CTL" -d "$E" peers 2>&1; tail -5 "$E/log/netd.log")"
 	fi
 	addr=$(peer_addr "$E" "$NG")
 	[[ "$addr" == 198.51.100.6:112 ]] && t_pass plain_g_seen_at_its_kept_port ||

@@ -14,29 +14,21 @@ export PEERNET_SEARCHD_PAGE_FILES=3
 
 A=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
-"$CTL" -d "$A" init --listen 127.0.0.33:0 --no-lan --no-upnp --no-natpmp >/dev/null
+t_init_node "$A" 127.0.0.33:0
 "$CTL" -d "$A" up >/dev/null || { t_fail up "$(cat "$A"/log/*.log)"; exit 0; }
 wait_for 10 "$CTL" -d "$A" chain || { t_fail chain_opens "chain never opened"; exit 0; }
 
 names=(
-	"Ünïcödé_Fïlé-Nämé.txt"
-	"Привет_Мир-Документ.pdf"
-	"東京タワー 夜景.jpg"
-	"My_Holiday-Video (2021).mp4"
+	"${T_INTL_NAMES[@]}"
 	"PDFLoader-Manual.pdf"
 	"report+final.v2,draft[1](copy)–x.txt"
 	"#hashtag_music.mp3"
 	"ÄÖÜ Straße GROSS.txt"
 )
-i=0
-for n in "${names[@]}"; do
-	i=$((i + 1))
-	echo "content $i" > "$W/$n"
-done
-"$CTL" -d "$A" add "${names[@]/#/$W/}" >/dev/null || t_fail add "add failed"
+t_share "$A" "$W" content "${names[@]}" || t_fail add "add failed"
 
 # names TERM: the names the search returns, one a line, sorted.
-names_of() { "$CTL" -d "$A" search --json -- "$1" | jq -r '.results[].name' | sort; }
+names_of() { t_search_names "$A" "$1"; }
 # finds TERM NAME: the search for TERM returns NAME.
 finds() { names_of "$1" | grep -qxF -- "$2"; }
 

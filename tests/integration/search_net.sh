@@ -10,30 +10,19 @@ export PEERNET_SEARCHD_PAGE_FILES=2
 
 A=$(t_mkdir); B=$(t_mkdir); C=$(t_mkdir)
 W=$(mktemp -d /tmp/peernet-files.XXXXXX); TMPDIRS+=("$W")
-"$CTL" -d "$A" init --listen 127.0.12.1:7001 --no-lan --no-upnp --no-natpmp >/dev/null
-"$CTL" -d "$A" up >/dev/null || { t_fail up "A did not start"; exit 0; }
-PA=$("$CTL" -d "$A" id --json | jq -r .peer_id)
-for x in B C; do
-	d=${!x}; ip=127.0.12.2; [ $x = C ] && ip=127.0.12.3
-	"$CTL" -d "$d" init --listen "$ip:7001" --root "$PA@127.0.12.1:7001" --no-lan --no-upnp --no-natpmp >/dev/null
-	"$CTL" -d "$d" up >/dev/null || { t_fail up "$x did not start"; exit 0; }
-done
-NA=$("$CTL" -d "$A" id --json | jq -r .node_id)
+t_node_up "$A" 127.0.12.1 || { t_fail up "A did not start"; exit 0; }
+PA=$(peer_id "$A")
+t_node_up "$B" 127.0.12.2 "$PA@127.0.12.1:7001" || { t_fail up "B did not start"; exit 0; }
+t_node_up "$C" 127.0.12.3 "$PA@127.0.12.1:7001" || { t_fail up "C did not start"; exit 0; }
+NA=$(node_id "$A")
 wait_for 10 "$CTL" -d "$C" ping "$NA" || { t_fail c_reaches_a "C never reached A"; exit 0; }
 wait_for 10 "$CTL" -d "$A" chain || { t_fail chain_opens "A's chain never opened"; exit 0; }
 
-names=(
-	"Ünïcödé_Fïlé-Nämé.txt"
-	"Привет_Мир-Документ.pdf"
-	"東京タワー 夜景.jpg"
-	"My_Holiday-Video (2021).mp4"
-)
-i=0
-for n in "${names[@]}"; do i=$((i + 1)); echo "network content $i" > "$W/$n"; done
+names=("${T_INTL_NAMES[@]}")
 start=$(date +%s%N)
-"$CTL" -d "$A" add "${names[@]/#/$W/}" >/dev/null || t_fail add "add failed"
+t_share "$A" "$W" "network content" "${names[@]}" || t_fail add "add failed"
 
-names_of() { "$CTL" -d "$C" search --json -- "$1" | jq -r '.results[].name' | sort; }
+names_of() { t_search_names "$C" "$1"; }
 finds() { names_of "$1" | grep -qxF -- "$2"; }
 if wait_for 5 finds "ünïcödé" "${names[0]}"; then
 	t_pass c_finds_a_file_shared_by_a

@@ -168,7 +168,9 @@ tr_of() { tr_json | jq -c --arg h "$1" '[.[] | select(.hash == $h and .role == "
 # polls (0.8 s seen), so the sharer's netd runs in steps of 20 ms (SIGCONT,
 # SIGSTOP) until B has more than $2 bytes of $1, and stays stopped (SIGSTOP)
 # while the test acts; it prints the download's JSON and A's netd pid.
-a_netd_pid() { "$CTL" -d "$A" status --json | jq -r '.daemons[] | select(.name == "netd") | .pid'; }
+# pid_of DIR DAEMON: the pid of that node's daemon (netd, storaged...).
+pid_of() { "$CTL" -d "$1" status --json | jq -r --arg d "$2" '.daemons[] | select(.name == $d) | .pid'; }
+a_netd_pid() { pid_of "$A" netd; }
 catch_in_flight() {
 	local h=$1 min=$2 pid i j
 	pid=$(a_netd_pid)
@@ -184,6 +186,14 @@ catch_in_flight() {
 	done
 	kill -CONT "$pid"
 	return 1
+}
+
+# kill -9 of B's DAEMON while the get ($gp) is held by catch_in_flight ($r):
+# A goes on, the get's status once it ended.
+kill9_mid_get() {	# daemon
+	kill -9 "$(pid_of "$B" "$1")"
+	kill -CONT "${r%% *}"
+	wait "$gp"
 }
 
 # The data left A in GSO runs (udp_gso, the default) and reached B
@@ -375,10 +385,7 @@ fi
 "$CTL" -d "$B" get "$h100" --from "$NA" >/dev/null 2>&1 &
 gp=$!
 if r=$(catch_in_flight "$h100" 12000000); then
-	npid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="netd") | .pid')
-	kill -9 "$npid"
-	kill -CONT "${r%% *}"
-	wait $gp
+	kill9_mid_get netd
 	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_up "up failed"
 	wait_for 15 "$CTL" -d "$B" ping "$NA" >/dev/null
 	res=$("$CTL" -d "$B" get --json "$h100" --from "$NA" -o "$W/got/f100m" 2>&1); rc=$?
@@ -401,10 +408,7 @@ h100s=$(b3sum --no-names "$W/f100s")
 "$CTL" -d "$B" get "$h100s" --from "$NA" >/dev/null 2>&1 &
 gp=$!
 if r=$(catch_in_flight "$h100s" 4000000); then
-	spid=$("$CTL" -d "$B" status --json | jq -r '.daemons[] | select(.name=="storaged") | .pid')
-	kill -9 "$spid"
-	kill -CONT "${r%% *}"
-	wait $gp; grc=$?
+	kill9_mid_get storaged; grc=$?
 	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_storaged_up "up failed"
 	wait_for 10 "$CTL" -d "$B" chain >/dev/null
 	res=$("$CTL" -d "$B" get --json "$h100s" --from "$NA" 2>&1); rc=$?

@@ -128,15 +128,11 @@ bs_wait(struct bs *b, struct bs_seen *s, uint64_t until, int ann)
 			 * never answered it (no reflection, netd/node.c).
 			 */
 			struct wire_response_in r;
-			size_t len;
 
 			memset(&r, 0, sizeof(r));
-			r.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
-			r.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
-			if (wire_response_encode(bs_payload, sizeof(bs_payload), &len, &r) == 0) {
-				wire_msg_set_ports(bs_payload, len, b->port, 0);
-				bs_send(b, WIRE_CMD_RESPONSE, pkt.sequence, bs_payload, len);
-			}
+			bs_send(b, WIRE_CMD_RESPONSE, pkt.sequence, bs_payload,
+			    tool_msg(bs_payload, sizeof(bs_payload), NULL, &r, NULL,
+			    WIRE_ACTION_SEQUENCE_LAST, b->port, 0));
 		}
 	}
 }
@@ -192,7 +188,7 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	randombytes_buf(&s.ann_seq, sizeof(s.ann_seq));
 	memset(&a, 0, sizeof(a));
-	len = tool_announce(bs_payload, sizeof(bs_payload), &a, BS_UA,
+	len = tool_msg(bs_payload, sizeof(bs_payload), &a, NULL, BS_UA,
 	    WIRE_ACTION_FIND_SELF, b.port, 0);
 	bs_send(&b, WIRE_CMD_ANNOUNCEMENT, s.ann_seq, bs_payload, len);
 	bs_wait(&b, &s, loop_now_ms() + 3000, 1);

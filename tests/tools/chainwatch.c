@@ -79,7 +79,7 @@ cw_first_contact(struct cw *c)
 	size_t len;
 
 	memset(&a, 0, sizeof(a));
-	len = tool_announce(cw_payload, sizeof(cw_payload), &a, CW_UA,
+	len = tool_msg(cw_payload, sizeof(cw_payload), &a, NULL, CW_UA,
 	    WIRE_ACTION_FIND_SELF, c->port, 0);
 	cw_send(c, WIRE_CMD_ANNOUNCEMENT, seq, cw_payload, len);
 }
@@ -92,10 +92,8 @@ cw_answer(struct cw *c, uint32_t seq, int with_ua)
 	size_t len;
 
 	memset(&r, 0, sizeof(r));
-	tool_hdr(&r.hdr, with_ua ? CW_UA : NULL, WIRE_ACTION_SEQUENCE_LAST);
-	if (wire_response_encode(cw_payload, sizeof(cw_payload), &len, &r) != 0)
-		tool_die("response encode failed");
-	wire_msg_set_ports(cw_payload, len, c->port, 0);
+	len = tool_msg(cw_payload, sizeof(cw_payload), NULL, &r,
+	    with_ua ? CW_UA : NULL, WIRE_ACTION_SEQUENCE_LAST, c->port, 0);
 	cw_send(c, WIRE_CMD_RESPONSE, seq, cw_payload, len);
 }
 

@@ -135,7 +135,7 @@ fp_announce_payload(struct fp *f, int with_ua, uint8_t actions,
 	memset(&a, 0, sizeof(a));
 	a.find_peer = keys;
 	a.n_find_peer = nkeys;
-	return tool_announce(fp_payload, sizeof(fp_payload), &a,
+	return tool_msg(fp_payload, sizeof(fp_payload), &a, NULL,
 	    with_ua ? FP_UA : NULL, actions, f->port_internal, f->port_external);
 }
 
@@ -192,7 +192,7 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 	static struct wire_peer_record recs[FP_MAX_LOOKUP_KEYS][FP_RECORDS];
 	static struct wire_h2p_in h2p[FP_MAX_LOOKUP_KEYS];
 	struct wire_response_in r;
-	size_t len, i, j;
+	size_t i, j;
 	unsigned rr = 0;
 
 	if (nkeys > FP_MAX_LOOKUP_KEYS)
@@ -229,13 +229,11 @@ fp_response_payload(struct fp *f, const uint8_t *keys, size_t nkeys,
 		h2p[i].more_follow = 0;
 	}
 	memset(&r, 0, sizeof(r));
-	tool_hdr(&r.hdr, NULL, last ? WIRE_ACTION_SEQUENCE_LAST : 0);
 	r.h2p = h2p;
 	r.n_h2p = nkeys;
-	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
-		tool_die("response encode failed");
-	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
-	return len;
+	return tool_msg(fp_payload, sizeof(fp_payload), NULL, &r, NULL,
+	    last ? WIRE_ACTION_SEQUENCE_LAST : 0, f->port_internal,
+	    f->port_external);
 }
 
 /* --- receiving ---------------------------------------------------------- */
@@ -368,10 +366,9 @@ fp_answer_like_reference(struct fp *f, const struct fp_rx *rx)
 	    wire_announce_decode(rx->pkt.payload, rx->pkt.payload_len, &a) != 0)
 		return;
 	memset(&r, 0, sizeof(r));
-	tool_hdr(&r.hdr, a.hdr.ua_len > 0 ? FP_UA : NULL, WIRE_ACTION_SEQUENCE_LAST);
-	if (wire_response_encode(fp_payload, sizeof(fp_payload), &len, &r) != 0)
-		tool_die("response encode failed");
-	wire_msg_set_ports(fp_payload, len, f->port_internal, f->port_external);
+	len = tool_msg(fp_payload, sizeof(fp_payload), NULL, &r,
+	    a.hdr.ua_len > 0 ? FP_UA : NULL, WIRE_ACTION_SEQUENCE_LAST,
+	    f->port_internal, f->port_external);
 	fp_send(f, rx->fd, WIRE_CMD_RESPONSE, rx->pkt.sequence, fp_payload, len, NULL);
 }
 

@@ -149,34 +149,31 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	*cmd = WIRE_CMD_ANNOUNCEMENT;
 	switch (k) {
 	case K_ANNOUNCE:
-		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA, 0,
+		return tool_msg(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, NULL, FL_UA, 0,
 		    port, 0);
 	case K_FIND_SELF:
-		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 },
+		return tool_msg(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, NULL,
 		    FL_UA, WIRE_ACTION_FIND_SELF, port, 0);
 	case K_FIND_PEER:
-		return tool_announce(fl_pay, sizeof(fl_pay),
-		    &(struct wire_announce){ .find_peer = keys, .n_find_peer = 8 },
+		return tool_msg(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .find_peer = keys, .n_find_peer = 8 }, NULL,
 		    FL_UA, WIRE_ACTION_FIND_PEER, port, 0);
 	case K_FIND_VALUE:
 		memcpy(keys, hash, 32);
-		return tool_announce(fl_pay, sizeof(fl_pay),
-		    &(struct wire_announce){ .find_value = keys, .n_find_value = 1 },
+		return tool_msg(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .find_value = keys, .n_find_value = 1 }, NULL,
 		    FL_UA, WIRE_ACTION_FIND_VALUE, port, 0);
 	case K_INFO_STORE:
-		return tool_announce(fl_pay, sizeof(fl_pay),
-		    &(struct wire_announce){ .info_store = stores, .n_info_store = 2 },
+		return tool_msg(fl_pay, sizeof(fl_pay),
+		    &(struct wire_announce){ .info_store = stores, .n_info_store = 2 }, NULL,
 		    FL_UA, WIRE_ACTION_INFO_STORE, port, 0);
 	case K_RESPONSE:
 		*cmd = WIRE_CMD_RESPONSE;
 		memset(&r, 0, sizeof(r));
-		tool_hdr(&r.hdr, FL_UA, WIRE_ACTION_SEQUENCE_LAST);
 		r.notfound = keys;
 		r.n_notfound = 1;
-		if (wire_response_encode(fl_pay, sizeof(fl_pay), &len, &r) != 0)
-			tool_die("response encode");
-		wire_msg_set_ports(fl_pay, len, port, 0);
-		return len;
+		return tool_msg(fl_pay, sizeof(fl_pay), NULL, &r, FL_UA,
+		    WIRE_ACTION_SEQUENCE_LAST, port, 0);
 	case K_PING:
 		*cmd = WIRE_CMD_PING;
 		return 0;
@@ -186,7 +183,7 @@ fl_payload(enum fl_kind k, const struct ident *id, const struct sockaddr_in *src
 	case K_TRAVERSE:
 		/* Relay = sender, target = the node, answer "to" the source. */
 		*cmd = WIRE_CMD_TRAVERSE;
-		alen = tool_announce(keys, sizeof(keys), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA,
+		alen = tool_msg(keys, sizeof(keys), &(struct wire_announce){ .n_find_peer = 0 }, NULL, FL_UA,
 		    WIRE_ACTION_FIND_SELF, port, 0);
 		if (wire_packet_encode(fl_emb, sizeof(fl_emb), &elen, id, fl_target_pub,
 		    WIRE_CMD_ANNOUNCEMENT, randombytes_random(), keys, alen) != 0)
@@ -369,10 +366,10 @@ fl_random_message(const struct ident *id, const struct sockaddr_in *src, uint8_t
 		randombytes_buf(keys, sizeof(keys));
 		randombytes_buf(stores, sizeof(stores));
 		*cmd = WIRE_CMD_ANNOUNCEMENT;
-		return tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){
+		return tool_msg(fl_pay, sizeof(fl_pay), &(struct wire_announce){
 		    .find_peer = keys, .n_find_peer = 1 + fl_rand(64),
 		    .find_value = keys, .n_find_value = 1 + fl_rand(64),
-		    .info_store = stores, .n_info_store = 1 + fl_rand(64) },
+		    .info_store = stores, .n_info_store = 1 + fl_rand(64) }, NULL,
 		    fl_rand(2) ? FL_UA : NULL, (uint8_t)(
 		    (kind == K_FIND_PEER || kind == K_KINDS ? WIRE_ACTION_FIND_PEER : 0) |
 		    (kind == K_FIND_VALUE || kind == K_KINDS ? WIRE_ACTION_FIND_VALUE : 0) |
@@ -534,7 +531,7 @@ cmd_join(const char *ip, long nids, int secs)
 	for (i = 0; i < nids; i++) {
 		if (ident_generate(&ids[i]) != 0)
 			tool_die("ident_generate");
-		len = tool_announce(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, FL_UA,
+		len = tool_msg(fl_pay, sizeof(fl_pay), &(struct wire_announce){ .n_find_peer = 0 }, NULL, FL_UA,
 		    WIRE_ACTION_FIND_SELF, ntohs(src.sin_port), 0);
 		if (fl_send(fd, &ids[i], WIRE_CMD_ANNOUNCEMENT, randombytes_random(), fl_pay,
 		    len) > 0)

@@ -699,16 +699,11 @@ static void
 rp_answer_announcement(struct rp *r, uint32_t seq)
 {
 	struct wire_response_in resp;
-	size_t len;
 
 	/* As the reference: every Announcement gets a Response, no feature of ours. */
 	memset(&resp, 0, sizeof(resp));
-	resp.hdr.features = WIRE_FEATURE_IPV4_LISTEN;
-	resp.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
-	if (wire_response_encode(rp_payload, sizeof(rp_payload), &len, &resp) == 0) {
-		wire_msg_set_ports(rp_payload, len, r->port, 0);
-		rp_send(r, WIRE_CMD_RESPONSE, seq, rp_payload, len);
-	}
+	rp_send(r, WIRE_CMD_RESPONSE, seq, rp_payload, tool_msg(rp_payload,
+	    sizeof(rp_payload), NULL, &resp, NULL, WIRE_ACTION_SEQUENCE_LAST, r->port, 0));
 }
 
 static void
@@ -817,7 +812,7 @@ rp_announce(struct rp *r)
 
 	randombytes_buf(&r->ann_seq, sizeof(r->ann_seq));
 	memset(&a, 0, sizeof(a));
-	len = tool_announce(rp_payload, sizeof(rp_payload), &a, RP_UA,
+	len = tool_msg(rp_payload, sizeof(rp_payload), &a, NULL, RP_UA,
 	    WIRE_ACTION_FIND_SELF, r->port, 0);
 	rp_send(r, WIRE_CMD_ANNOUNCEMENT, r->ann_seq, rp_payload, len);
 	rp_run(r, loop_now_us() + 3000000, rp_answered);

@@ -100,15 +100,19 @@ tool_hdr(struct wire_msg_hdr *h, const char *ua, uint8_t actions)
 }
 
 size_t
-tool_announce(uint8_t *out, size_t cap, struct wire_announce *a,
-    const char *ua, uint8_t actions, uint16_t port_internal,
-    uint16_t port_external)
+tool_msg(uint8_t *out, size_t cap, struct wire_announce *a,
+    struct wire_response_in *r, const char *ua, uint8_t actions,
+    uint16_t port_internal, uint16_t port_external)
 {
 	size_t len;
+	int rc;
 
-	tool_hdr(&a->hdr, ua, actions);
-	if (wire_announce_encode(out, cap, &len, a) != 0)
-		tool_die("announcement encode failed");
+	tool_hdr(a != NULL ? &a->hdr : &r->hdr, ua, actions);
+	rc = a != NULL ? wire_announce_encode(out, cap, &len, a) :
+	    wire_response_encode(out, cap, &len, r);
+	if (rc != 0)
+		tool_die(a != NULL ? "announcement encode failed" :
+		    "response encode failed");
 	wire_msg_set_ports(out, len, port_internal, port_external);
 	return len;
 }

@@ -46,11 +46,14 @@ long	tool_send(int fd, const struct ident *as, const uint8_t *to_pub,
  * not NULL. */
 void	tool_hdr(struct wire_msg_hdr *h, const char *ua, uint8_t actions);
 
-/* An Announcement into out: a's lists as the caller set them, our header
- * (tool_hdr) and the reported ports; its length.  Dies if it does not fit. */
-size_t	tool_announce(uint8_t *out, size_t cap, struct wire_announce *a,
-	    const char *ua, uint8_t actions, uint16_t port_internal,
-	    uint16_t port_external);
+/*
+ * An Announcement (a) or a Response (r; a NULL) into out: the lists as the
+ * caller set them, our header (tool_hdr) and the reported ports; its
+ * length.  Dies if it does not fit.
+ */
+size_t	tool_msg(uint8_t *out, size_t cap, struct wire_announce *a,
+	    struct wire_response_in *r, const char *ua, uint8_t actions,
+	    uint16_t port_internal, uint16_t port_external);
 
 /* The options every tool takes: -b IP:PORT (what to bind) and -t SECONDS
  * (0 < SECONDS <= max_secs, else it dies); 1 if c was one of them. */

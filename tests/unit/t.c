@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "t.h"
 
@@ -154,6 +155,18 @@ t_rmtree(char *dir)
 	if (dir[0] != '\0')
 		(void)nftw(dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	dir[0] = '\0';
+}
+
+void
+t_unlink_db(const char *path)
+{
+	char p[4096];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
 }
 
 int

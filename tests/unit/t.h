@@ -37,6 +37,17 @@ int	t_truncations_fail(const char *file, int line, const uint8_t *msg,
 } while (0)
 #define T_FAIL(...)	do { t_fail(__FILE__, __LINE__, __VA_ARGS__); return; } while (0)
 #define T_SKIP(...)	do { t_skip(__VA_ARGS__); return; } while (0)
+/*
+ * Runs a helper that checks with the T_ macros (which return from the
+ * helper only) and ends the calling case too when the helper failed.
+ */
+#define T_DO(call)	do { call; if (t_case_failed) return; } while (0)
+/*
+ * A table of type written in place, as the two arguments (rows, count) of
+ * a helper that checks row by row: f(x, T_TABLE(struct row, { ... }, ...)).
+ */
+#define T_TABLE(type, ...)	(const type[]){ __VA_ARGS__ },		\
+	sizeof((const type[]){ __VA_ARGS__ }) / sizeof(type)
 
 #define T_ASSERT(c) do { if (!(c)) T_FAIL("assertion failed: %s", #c); } while (0)
 #define T_EQ_INT(a, b) do {						\
@@ -88,6 +99,8 @@ int64_t	 t_clock(void *now);
 int	 t_tmpdir(char *dir, size_t cap, const char *name);
 /* Removes dir and all below it, following no link; dir is "" afterwards. */
 void	 t_rmtree(char *dir);
+/* Removes an SQLite database path and its -wal and -shm files. */
+void	 t_unlink_db(const char *path);
 /* The entries of dir but "." and ".."; -1 if it cannot be read. */
 int	 t_count_entries(const char *dir);
 

@@ -185,8 +185,7 @@ test_reference_blocks_decode_to_every_field(void)
 	uint8_t *raw;
 	size_t i, len;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	blocks = json_object_get(v, "blocks");
 	T_EQ_U64(json_array_size(blocks), 2);
 	json_array_foreach(blocks, i, bl) {
@@ -231,8 +230,7 @@ test_reference_blocks_reencode_byte_identical(void)
 	uint8_t *raw, out[1024], h[32], sig[65];
 	size_t i, len, olen;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	T_EQ_INT(key_from_vector(v, &id), 0);
 	for (i = 0; i < 2; i++) {
 		raw = block_raw(v, i, &len);
@@ -273,8 +271,7 @@ test_reference_blocks_rebuild_from_decoded_files_and_profile(void)
 	uint32_t i;
 	int k, nf = 0;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	T_EQ_INT(key_from_vector(v, &id), 0);
 
 	/* Block 0: profile name + email, then the two files encoded together. */
@@ -361,8 +358,7 @@ test_block1_links_and_strict_validation(void)
 	uint8_t *b0, *b1, prev[32], pub[33], priv2[32];
 	size_t l0, l1;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	T_EQ_INT(key_from_vector(v, &id), 0);
 	b0 = block_raw(v, 0, &l0);
 	b1 = block_raw(v, 1, &l1);
@@ -420,8 +416,7 @@ test_corrupted_block_recovers_another_owner(void)
 	uint8_t *raw, pub[33];
 	size_t len;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	T_EQ_INT(key_from_vector(v, &id), 0);
 	c = json_array_get(json_object_get(v, "corrupted"), 0);
 	T_ASSERT(c != NULL);
@@ -447,8 +442,7 @@ test_via_public_api_blocks_decode_and_link(void)
 	uint8_t *raw, owner[33], prev[32];
 	size_t i, len;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	api = json_object_get(v, "via_public_api");
 	T_ASSERT(tvec_unhex(tvec_str(api, "owner_public_key"), owner, 33) == 0);
 	blocks = json_object_get(api, "blocks");
@@ -597,8 +591,7 @@ test_truncated_blocks_rejected_at_every_length(void)
 	size_t i, len, l;
 	int want, nhdr = 0, ndata = 0;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	for (i = 0; i < 2; i++) {
 		raw = block_raw(v, i, &len);
 		cut = malloc(len);
@@ -654,8 +647,7 @@ test_bad_counts_and_record_lengths_have_distinct_errors(void)
 	uint8_t *raw, buf[1024], pub[33];
 	size_t len;
 
-	if ((v = tvec_load("blockchain.json")) == NULL)
-		T_FAIL("blockchain.json missing");
+	T_VECTORS(v, "blockchain.json");
 	T_EQ_INT(key_from_vector(v, &id), 0);
 	raw = block_raw(v, 0, &len);
 	memcpy(buf, raw, len);

@@ -30,31 +30,52 @@ parse(const char *text)
 	return conf_parse_string(&c, text, NAME, err, sizeof(err));
 }
 
-static void
-rm_tree(const char *dir)
-{
-	struct dirent *e;
-	char p[PATH_MAX];
-	DIR *d;
+#define ANY	(-1)	/* a conf_want field that is not checked */
 
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (rmdir(p) != 0)
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+/* The netd, storaged and searchd settings c must hold. */
+struct conf_want {
+	int		 lan, upnp, natpmp, firewall, udp_gso, port_forward;
+	const char	*user_agent;
+	int		 max_peers;
+	uint64_t	 block_size, block_count, bytes;	/* cache_max_... */
+	int		 max_results, result_timeout_ms;
+};
+
+static void
+expect_conf(const struct conf_want *w)
+{
+	T_EQ_INT(c.lan, w->lan);
+	T_EQ_INT(c.upnp, w->upnp);
+	T_EQ_INT(c.natpmp, w->natpmp);
+	T_EQ_INT(c.firewall, w->firewall);
+	if (w->udp_gso != ANY)
+		T_EQ_INT(c.udp_gso, w->udp_gso);
+	T_EQ_INT(c.port_forward, w->port_forward);
+	T_EQ_STR(c.user_agent, w->user_agent);
+	T_EQ_INT(c.max_peers, w->max_peers);
+	T_EQ_U64(c.cache_max_block_size, w->block_size);
+	T_EQ_U64(c.cache_max_block_count, w->block_count);
+	T_EQ_U64(c.cache_max_bytes, w->bytes);
+	T_EQ_INT(c.max_results, w->max_results);
+	T_EQ_INT(c.result_timeout_ms, w->result_timeout_ms);
 }
 
-static char *
-mktmp(char *buf, size_t n)
+/* A fresh directory dir, and path (unless NULL) its peernet.conf. */
+static void
+conf_tmp(char dir[64], char path[128])
 {
-	snprintf(buf, n, "/tmp/peernet-test-conf.XXXXXX");
-	return mkdtemp(buf);
+	T_ASSERT(t_tmpdir(dir, 64, "peernet-test-conf") == 0);
+	if (path != NULL)
+		snprintf(path, 128, "%s/peernet.conf", dir);
+}
+
+/* Loading dir fails with the message want; dir is removed. */
+static void
+expect_load_fails(char *dir, const char *want)
+{
+	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), -1);
+	t_rmtree(dir);
+	T_EQ_STR(err, want);
 }
 
 static int
@@ -92,19 +113,11 @@ test_conf_defaults_match_the_documented_values(void)
 	T_EQ_STR(c.listen[1].text, "[::]:112");
 	T_EQ_INT(c.listen[1].family, AF_INET6);
 	T_EQ_INT(c.nroot, 0);
-	T_EQ_INT(c.lan, 1);
-	T_EQ_INT(c.upnp, 1);
-	T_EQ_INT(c.natpmp, 1);
-	T_EQ_INT(c.firewall, 0);
-	T_EQ_INT(c.udp_gso, 1);
-	T_EQ_INT(c.port_forward, 0);
-	T_EQ_STR(c.user_agent, "peernet/0.1");
-	T_EQ_INT(c.max_peers, 1000);
-	T_EQ_U64(c.cache_max_block_size, 50096);
-	T_EQ_U64(c.cache_max_block_count, 256);
-	T_EQ_U64(c.cache_max_bytes, 1073741824ULL);
-	T_EQ_INT(c.max_results, 1000);
-	T_EQ_INT(c.result_timeout_ms, 10000);
+	T_DO(expect_conf(&(struct conf_want){ .lan = 1, .upnp = 1, .natpmp = 1,
+	    .firewall = 0, .udp_gso = 1, .port_forward = 0,
+	    .user_agent = "peernet/0.1", .max_peers = 1000,
+	    .block_size = 50096, .block_count = 256, .bytes = 1073741824ULL,
+	    .max_results = 1000, .result_timeout_ms = 10000 }));
 }
 
 static void
@@ -179,19 +192,12 @@ test_conf_full_file_parses_to_its_values(void)
 	T_EQ_INT(c.root[1].pubkey[0], 0x03);
 	T_EQ_STR(c.root[1].addr.text, "[fe80::1]:0");
 	T_EQ_INT(c.root[1].addr.port, 0);
-	T_EQ_INT(c.lan, 0);
-	T_EQ_INT(c.upnp, 0);
-	T_EQ_INT(c.natpmp, 0);
-	T_EQ_INT(c.port_forward, 65535);
-	T_EQ_INT(c.firewall, 1);
-	T_EQ_STR(c.user_agent, "test agent/1.0 \xc3\xbc#x");
-	T_EQ_INT(c.max_peers, 100000);
-	T_EQ_U64(c.cache_max_block_size, 4096);
-	T_EQ_U64(c.cache_max_block_count, 10);
-	T_EQ_U64(c.cache_max_bytes, 2147483648ULL);
+	T_DO(expect_conf(&(struct conf_want){ .lan = 0, .upnp = 0, .natpmp = 0,
+	    .firewall = 1, .udp_gso = ANY, .port_forward = 65535,
+	    .user_agent = "test agent/1.0 \xc3\xbc#x", .max_peers = 100000,
+	    .block_size = 4096, .block_count = 10, .bytes = 2147483648ULL,
+	    .max_results = 7, .result_timeout_ms = 1500 }));
 	T_EQ_STR(c.warehouse, "/tmp/n/wh/files");
-	T_EQ_INT(c.max_results, 7);
-	T_EQ_INT(c.result_timeout_ms, 1500);
 }
 
 static void
@@ -507,12 +513,10 @@ test_conf_load_missing_file_says_run_init(void)
 {
 	char dir[64], want[256];
 
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
-	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), -1);
+	T_DO(conf_tmp(dir, NULL));
 	snprintf(want, sizeof(want), "%s/peernet.conf: no config: run "
 	    "'peernetctl -d %s init'", dir, dir);
-	rm_tree(dir);
-	T_EQ_STR(err, want);
+	T_DO(expect_load_fails(dir, want));
 }
 
 static void
@@ -520,13 +524,10 @@ test_conf_load_rejects_directory_in_place_of_file(void)
 {
 	char dir[64], path[128], want[256];
 
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
-	snprintf(path, sizeof(path), "%s/peernet.conf", dir);
+	T_DO(conf_tmp(dir, path));
 	T_ASSERT(mkdir(path, 0755) == 0);
-	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: not a regular file", path);
-	rm_tree(dir);
-	T_EQ_STR(err, want);
+	T_DO(expect_load_fails(dir, want));
 }
 
 /*
@@ -541,16 +542,13 @@ test_conf_load_unreadable_file(void)
 	ssize_t n = 0;
 	pid_t pid;
 
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
-	snprintf(path, sizeof(path), "%s/peernet.conf", dir);
+	T_DO(conf_tmp(dir, path));
 	T_ASSERT(chmod(dir, 0755) == 0);
 	T_ASSERT(write_file(dir, "[netd]\n") == 0);
 	T_ASSERT(chmod(path, 0) == 0);
 	snprintf(want, sizeof(want), "%s: Permission denied", path);
 	if (geteuid() != 0) {
-		T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), -1);
-		rm_tree(dir);
-		T_EQ_STR(err, want);
+		T_DO(expect_load_fails(dir, want));
 		return;
 	}
 	T_ASSERT(pipe(p) == 0);
@@ -572,7 +570,7 @@ test_conf_load_unreadable_file(void)
 	status = -1;
 	if (pid > 0)
 		waitpid(pid, &status, 0);
-	rm_tree(dir);
+	t_rmtree(dir);
 	T_ASSERT(pid > 0);
 	T_ASSERT(WIFEXITED(status));
 	T_EQ_INT(WEXITSTATUS(status), 0);
@@ -584,14 +582,14 @@ test_conf_load_reports_file_and_line(void)
 {
 	char dir[64], want[256];
 
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	T_ASSERT(write_file(dir, "[node]\nlog_level = debug\n[netd]\n"
 	    "firewall = yes\nlisen = 1.2.3.4:5\n") == 0);
 	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s/peernet.conf:5: unknown key 'lisen' "
 	    "in section [netd]", dir);
 	if (strcmp(err, want) != 0) {
-		rm_tree(dir);
+		t_rmtree(dir);
 		T_EQ_STR(err, want);
 	}
 	T_ASSERT(write_file(dir, "[node]\nlog_level = debug\n[storaged]\n"
@@ -599,7 +597,7 @@ test_conf_load_reports_file_and_line(void)
 	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), 0);
 	T_EQ_INT(c.log_level, LOG_LVL_DEBUG);
 	snprintf(want, sizeof(want), "%s/w", dir);
-	rm_tree(dir);
+	t_rmtree(dir);
 	T_EQ_STR(c.warehouse, want);
 }
 
@@ -609,15 +607,12 @@ test_conf_load_rejects_nul_byte(void)
 	char dir[64], path[128], want[256];
 	FILE *f;
 
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
-	snprintf(path, sizeof(path), "%s/peernet.conf", dir);
+	T_DO(conf_tmp(dir, path));
 	T_ASSERT((f = fopen(path, "w")) != NULL);
 	fwrite("[netd]\nlan = no\0\n", 1, 17, f);
 	fclose(f);
-	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s:2: NUL byte in line", path);
-	rm_tree(dir);
-	T_EQ_STR(err, want);
+	T_DO(expect_load_fails(dir, want));
 }
 
 static void
@@ -638,7 +633,7 @@ test_conf_write_initial_round_trips(void)
 	o.no_natpmp = 1;
 	o.user = "nobody";
 	o.group = "nogroup";
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	T_EQ_INT(conf_write_initial(dir, &o, 0, err, sizeof(err)), 0);
 	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), 0);
 	T_EQ_INT(c.nlisten, 2);
@@ -667,7 +662,7 @@ test_conf_write_initial_round_trips(void)
 	T_EQ_INT(c.max_results, c2.max_results);
 	T_EQ_INT(c.result_timeout_ms, c2.result_timeout_ms);
 	snprintf(want, sizeof(want), "%s/storage/warehouse", dir);
-	rm_tree(dir);
+	t_rmtree(dir);
 	T_EQ_STR(c.warehouse, want);
 }
 
@@ -679,10 +674,10 @@ test_conf_write_initial_without_options_gives_defaults(void)
 	size_t off;
 
 	memset(&o, 0, sizeof(o));
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	T_EQ_INT(conf_write_initial(dir, &o, 0, err, sizeof(err)), 0);
 	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), 0);
-	rm_tree(dir);
+	t_rmtree(dir);
 	conf_defaults(&c2);
 	/* Same as conf_defaults apart from where the file was read. */
 	off = offsetof(struct conf, user);
@@ -706,7 +701,7 @@ test_conf_write_initial_documents_every_key(void)
 	FILE *f;
 
 	memset(&o, 0, sizeof(o));
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	T_EQ_INT(conf_write_initial(dir, &o, 0, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/peernet.conf", dir);
 	f = fopen(path, "r");
@@ -714,7 +709,7 @@ test_conf_write_initial_documents_every_key(void)
 	if (f)
 		fclose(f);
 	text[n] = '\0';
-	rm_tree(dir);
+	t_rmtree(dir);
 	T_ASSERT(n > 0);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(needle, sizeof(needle), "\n#%s = ", keys[i]);
@@ -737,7 +732,7 @@ test_conf_write_initial_refuses_to_overwrite(void)
 
 	memset(&o, 0, sizeof(o));
 	o.no_lan = 1;
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	T_EQ_INT(conf_write_initial(dir, &o, 0, err, sizeof(err)), 0);
 	o.no_lan = 0;
 	o.no_upnp = 1;
@@ -746,7 +741,7 @@ test_conf_write_initial_refuses_to_overwrite(void)
 	    "overwriting it", dir);
 	T_EQ_INT(conf_load(&c, dir, err + 256, sizeof(err) - 256), 0);
 	if (strcmp(err, want) != 0 || c.lan != 0 || c.upnp != 1) {
-		rm_tree(dir);
+		t_rmtree(dir);
 		T_EQ_STR(err, want);
 		T_FAIL("existing file was changed: lan=%d upnp=%d", c.lan,
 		    c.upnp);
@@ -754,7 +749,7 @@ test_conf_write_initial_refuses_to_overwrite(void)
 	/* force replaces it. */
 	T_EQ_INT(conf_write_initial(dir, &o, 1, err, sizeof(err)), 0);
 	T_EQ_INT(conf_load(&c, dir, err, sizeof(err)), 0);
-	rm_tree(dir);	/* also shows that no temp file was left behind */
+	t_rmtree(dir);	/* also shows that no temp file was left behind */
 	T_EQ_INT(c.lan, 1);
 	T_EQ_INT(c.upnp, 0);
 }
@@ -769,13 +764,13 @@ test_conf_write_initial_mode_is_0644(void)
 	int r;
 
 	memset(&o, 0, sizeof(o));
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	old = umask(077);	/* the mode must not depend on the umask */
 	r = conf_write_initial(dir, &o, 0, err, sizeof(err));
 	umask(old);
 	snprintf(path, sizeof(path), "%s/peernet.conf", dir);
 	r = r == 0 ? stat(path, &st) : -1;
-	rm_tree(dir);
+	t_rmtree(dir);
 	T_EQ_INT(r, 0);
 	T_ASSERT(S_ISREG(st.st_mode));
 	T_EQ_INT(st.st_mode & 07777, 0644);
@@ -791,7 +786,7 @@ test_conf_write_initial_rejects_bad_values_and_writes_nothing(void)
 	memset(&o, 0, sizeof(o));
 	o.listen[0] = "1.2.3.4";
 	o.nlisten = 1;
-	T_ASSERT(mktmp(dir, sizeof(dir)) != NULL);
+	T_DO(conf_tmp(dir, NULL));
 	T_EQ_INT(conf_write_initial(dir, &o, 0, err, sizeof(err)), -1);
 	snprintf(path, sizeof(path), "%s/peernet.conf", dir);
 	exists = access(path, F_OK) == 0;

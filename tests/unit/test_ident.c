@@ -27,102 +27,115 @@ be32_sub(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
 	}
 }
 
-static json_t *
-load_secp(void)
+/* The hex fields of obj into their buffers, or the case fails naming one. */
+#define T_HEX_FIELDS(obj, ...) do {					\
+	const char *bad_ = tvec_hex_fields((obj),			\
+	    T_TABLE(struct tvec_hex_field, __VA_ARGS__));		\
+									\
+	if (bad_ != NULL)						\
+		T_FAIL("vector field %s missing or bad", bad_);		\
+} while (0)
+
+/* fn of every row of secp256k1.json's array `name`: want of them. */
+static void
+each_vector(const char *name, void (*fn)(json_t *), size_t want)
 {
-	return tvec_load("secp256k1.json");
+	json_t *v;
+	size_t n;
+
+	T_VECTORS(v, "secp256k1.json");
+	n = tvec_each(json_object_get(v, name), fn);
+	json_decref(v);
+	T_EQ_INT(n, want);
+}
+
+/* One row of "keys": every form of the key derives as the reference's. */
+static void
+check_key(json_t *k)
+{
+	uint8_t priv[32], pub[33], unc[65], nid[32], salsa[32], out[65];
+	struct ident id;
+
+	T_HEX_FIELDS(k, { "private_key", priv, 32 },
+	    { "public_key_compressed", pub, 33 },
+	    { "public_key_uncompressed", unc, 65 },
+	    { "node_id", nid, 32 },
+	    { "salsa20_key_when_receiver", salsa, 32 });
+	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
+	T_EQ_MEM(id.pub, pub, 33);
+	T_EQ_MEM(id.node_id, nid, 32);
+	T_EQ_MEM(id.pub + 1, salsa, 32);
+	T_EQ_INT(ident_pubkey_uncompress(id.pub, out), IDENT_OK);
+	T_EQ_MEM(out, unc, 65);
+	ident_node_id(pub, out);
+	T_EQ_MEM(out, nid, 32);
+	T_EQ_INT(ident_pubkey_valid(pub), 1);
 }
 
 static void
 test_ident_keys_match_reference_vectors(void)
 {
-	json_t *v = load_secp(), *k;
-	uint8_t priv[32], pub[33], unc[65], nid[32], salsa[32], out[65];
-	struct ident id;
-	size_t i, n = 0;
+	each_vector("keys", check_key, 8);
+}
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
-	json_array_foreach(json_object_get(v, "keys"), i, k) {
-		T_ASSERT(tvec_hex_exact(k, "private_key", priv, 32) == 0);
-		T_ASSERT(tvec_hex_exact(k, "public_key_compressed", pub, 33) == 0);
-		T_ASSERT(tvec_hex_exact(k, "public_key_uncompressed", unc, 65) == 0);
-		T_ASSERT(tvec_hex_exact(k, "node_id", nid, 32) == 0);
-		T_ASSERT(tvec_hex_exact(k, "salsa20_key_when_receiver", salsa, 32) == 0);
-		T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
-		T_EQ_MEM(id.pub, pub, 33);
-		T_EQ_MEM(id.node_id, nid, 32);
-		T_EQ_MEM(id.pub + 1, salsa, 32);
-		T_EQ_INT(ident_pubkey_uncompress(id.pub, out), IDENT_OK);
-		T_EQ_MEM(out, unc, 65);
-		ident_node_id(pub, out);
-		T_EQ_MEM(out, nid, 32);
-		T_EQ_INT(ident_pubkey_valid(pub), 1);
-		n++;
-	}
-	T_EQ_INT(n, 8);
-	json_decref(v);
+/* The identity of the private key of row. */
+static void
+ident_of(json_t *row, struct ident *id)
+{
+	uint8_t priv[32];
+
+	T_ASSERT(tvec_hex_exact(row, "private_key", priv, 32) == 0);
+	T_EQ_INT(ident_from_priv(id, priv), IDENT_OK);
 }
 
 static void
 test_ident_discovery_keys_match_reference(void)
 {
-	json_t *v = load_secp();
-	uint8_t priv[32];
+	json_t *v;
 	struct ident id;
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
-	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "ipv4_broadcast"),
-	    "private_key", priv, 32) == 0);
-	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
+	T_VECTORS(v, "secp256k1.json");
+	T_DO(ident_of(tvec_named(json_object_get(v, "keys"), "ipv4_broadcast"), &id));
 	T_EQ_MEM(ident_discovery_ipv4_pub, id.pub, 33);
-	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "ipv6_multicast"),
-	    "private_key", priv, 32) == 0);
-	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
+	T_DO(ident_of(tvec_named(json_object_get(v, "keys"), "ipv6_multicast"), &id));
 	T_EQ_MEM(ident_discovery_ipv6_pub, id.pub, 33);
 	json_decref(v);
+}
+
+/* One row of "signatures": our signature is btcec's, byte for byte. */
+static void
+check_signature(json_t *s)
+{
+	uint8_t priv[32], hash[32], want[65], got[65], pub[33], rec[33];
+	struct ident id;
+
+	T_HEX_FIELDS(s, { "private_key", priv, 32 }, { "hash", hash, 32 },
+	    { "signature", want, 65 }, { "recovered_public_key", pub, 33 });
+	T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
+	T_EQ_INT(ident_sign(&id, hash, got), IDENT_OK);
+	T_EQ_MEM(got, want, 65);
+	T_EQ_INT(got[0], tvec_u64(s, "header_byte"));
+	T_EQ_INT(got[0] - 31, tvec_u64(s, "recovery_id"));
+	T_EQ_INT(ident_recover(want, hash, rec), IDENT_OK);
+	T_EQ_MEM(rec, pub, 33);
+	T_EQ_MEM(rec, id.pub, 33);
 }
 
 static void
 test_ident_sign_is_byte_identical_to_btcec(void)
 {
-	json_t *v = load_secp(), *s;
-	uint8_t priv[32], hash[32], want[65], got[65], pub[33], rec[33];
-	struct ident id;
-	size_t i, n = 0;
-
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
-	json_array_foreach(json_object_get(v, "signatures"), i, s) {
-		T_ASSERT(tvec_hex_exact(s, "private_key", priv, 32) == 0);
-		T_ASSERT(tvec_hex_exact(s, "hash", hash, 32) == 0);
-		T_ASSERT(tvec_hex_exact(s, "signature", want, 65) == 0);
-		T_ASSERT(tvec_hex_exact(s, "recovered_public_key", pub, 33) == 0);
-		T_EQ_INT(ident_from_priv(&id, priv), IDENT_OK);
-		T_EQ_INT(ident_sign(&id, hash, got), IDENT_OK);
-		T_EQ_MEM(got, want, 65);
-		T_EQ_INT(got[0], tvec_u64(s, "header_byte"));
-		T_EQ_INT(got[0] - 31, tvec_u64(s, "recovery_id"));
-		T_EQ_INT(ident_recover(want, hash, rec), IDENT_OK);
-		T_EQ_MEM(rec, pub, 33);
-		T_EQ_MEM(rec, id.pub, 33);
-		n++;
-	}
-	T_EQ_INT(n, 25);
-	json_decref(v);
+	each_vector("signatures", check_signature, 25);
 }
 
 static void
 test_ident_recover_accepts_uncompressed_headers_27_to_30(void)
 {
-	json_t *v = load_secp(), *ex, *s;
+	json_t *v, *ex, *s;
 	uint8_t priv[32], hash[32], sig[65], rec[33], want[33];
 	struct ident id;
 	size_t i;
 
-	if (v == NULL)
-		T_FAIL("secp256k1.json missing");
+	T_VECTORS(v, "secp256k1.json");
 	ex = json_object_get(v, "uncompressed_flag_example");
 	T_ASSERT(tvec_hex_exact(tvec_named(json_object_get(v, "keys"), "A"),
 	    "private_key", priv, 32) == 0);

@@ -22,7 +22,6 @@
 #include "t.h"
 
 static uint8_t buf[512];
-static uint8_t big[513];
 
 static int
 dec_info(const uint8_t *p, size_t n)
@@ -48,15 +47,20 @@ dec_fd_rep(const uint8_t *p, size_t n)
 	return ipc_file_fd_rep_decode(p, n, &size);
 }
 
-#define PREFIXES_AND_TRAILING_FAIL(n, dec) do {				\
-	size_t _k;							\
-	for (_k = 0; _k < (size_t)(n); _k++)				\
-		if (dec(buf, _k) == 0)					\
-			T_FAIL("prefix of %zu bytes decoded", _k);	\
-	memcpy(big, buf, (size_t)(n));					\
-	big[(n)] = 0;							\
-	T_EQ_INT(dec(big, (size_t)(n) + 1), IPC_DEC_TRAILING);		\
-} while (0)
+/* i encoded, then decoded into o: the decoder's result. */
+static int
+info_trip(const struct ipc_stream_info *i, struct ipc_stream_info *o, long *n)
+{
+	*n = ipc_stream_info_encode(buf, sizeof(buf), i);
+	return *n > 0 ? ipc_stream_info_decode(buf, (size_t)*n, o) : -1000;
+}
+
+static int
+read_trip(const struct ipc_stream_read *r, struct ipc_stream_read *o, long *n)
+{
+	*n = ipc_stream_read_encode(buf, sizeof(buf), r);
+	return *n > 0 ? ipc_stream_read_decode(buf, (size_t)*n, o) : -1000;
+}
 
 static void
 test_stream_open_round_trip(void)
@@ -73,44 +77,33 @@ test_stream_open_round_trip(void)
 	T_EQ_MEM(g.node_id, q.node_id, 32);
 	/* Not an IPC_GET: the type decides. */
 	T_EQ_INT(ipc_get_req_decode(buf, (size_t)n, &g), IPC_DEC_TYPE);
-	memset(&i, 0, sizeof(i));
-	i.number = 7;
-	i.size = 1073741824;
-	i.fragment_size = 524288;
-	i.flags = IPC_STREAM_F_VERIFIED;
-	n = ipc_stream_info_encode(buf, sizeof(buf), &i);
-	T_EQ_INT(ipc_stream_info_decode(buf, (size_t)n, &o), 0);
+	i = (struct ipc_stream_info){ .number = 7, .size = 1073741824,
+	    .fragment_size = 524288, .flags = IPC_STREAM_F_VERIFIED };
+	T_EQ_INT(info_trip(&i, &o, &n), 0);
 	T_EQ_INT(o.number, 7);
 	T_EQ_U64(o.size, 1073741824);
 	T_EQ_U64(o.fragment_size, 524288);
 	T_EQ_INT(o.flags, IPC_STREAM_F_VERIFIED);
-	PREFIXES_AND_TRAILING_FAIL(n, dec_info);
+	T_TRUNCATIONS_FAIL(buf, n, dec_info, IPC_DEC_TRAILING);
 }
 
 static void
 test_stream_info_refuses_bad_fields(void)
 {
-	struct ipc_stream_info i, o;
+	static const struct ipc_stream_info bad[] = {
+		/* no fragment size: runs could not be aligned */
+		{ .number = 1, .size = 10, .fragment_size = 0 },
+		{ .number = 0, .size = 10, .fragment_size = 262144 },
+		{ .number = 1, .size = 10, .fragment_size = 262144, .flags = 0x80 },
+		{ .number = 1, .size = (1ULL << 40) + 1, .fragment_size = 262144 },
+	};
+	struct ipc_stream_info o;
+	size_t k;
 	long n;
 
-	memset(&i, 0, sizeof(i));
-	i.number = 1;
-	i.size = 10;
-	i.fragment_size = 0;		/* runs could not be aligned */
-	n = ipc_stream_info_encode(buf, sizeof(buf), &i);
-	T_EQ_INT(ipc_stream_info_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
-	i.fragment_size = 262144;
-	i.number = 0;
-	n = ipc_stream_info_encode(buf, sizeof(buf), &i);
-	T_EQ_INT(ipc_stream_info_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
-	i.number = 1;
-	i.flags = 0x80;
-	n = ipc_stream_info_encode(buf, sizeof(buf), &i);
-	T_EQ_INT(ipc_stream_info_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
-	i.flags = 0;
-	i.size = (1ULL << 40) + 1;
-	n = ipc_stream_info_encode(buf, sizeof(buf), &i);
-	T_EQ_INT(ipc_stream_info_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		if (info_trip(&bad[k], &o, &n) != IPC_DEC_RANGE)
+			T_FAIL("bad info %zu not refused as out of range", k);
 }
 
 static void
@@ -119,29 +112,22 @@ test_stream_read_round_trip_and_range(void)
 	struct ipc_stream_read r, o;
 	long n;
 
-	memset(&r, 0, sizeof(r));
-	r.number = 3;
-	r.offset = 966367641;
-	r.end = 1073741824;
-	r.max = IPC_STREAM_READ_MAX;
-	n = ipc_stream_read_encode(buf, sizeof(buf), &r);
-	T_EQ_INT(ipc_stream_read_decode(buf, (size_t)n, &o), 0);
+	r = (struct ipc_stream_read){ .number = 3, .offset = 966367641,
+	    .end = 1073741824, .max = IPC_STREAM_READ_MAX };
+	T_EQ_INT(read_trip(&r, &o, &n), 0);
 	T_EQ_INT(o.number, 3);
 	T_EQ_U64(o.offset, 966367641);
 	T_EQ_U64(o.end, 1073741824);
 	T_EQ_INT(o.max, IPC_STREAM_READ_MAX);
-	PREFIXES_AND_TRAILING_FAIL(n, dec_read);
+	T_TRUNCATIONS_FAIL(buf, n, dec_read, IPC_DEC_TRAILING);
 	/* An end not past the offset, no bytes, too many bytes: refused. */
 	r.end = r.offset;
-	n = ipc_stream_read_encode(buf, sizeof(buf), &r);
-	T_EQ_INT(ipc_stream_read_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
+	T_EQ_INT(read_trip(&r, &o, &n), IPC_DEC_RANGE);
 	r.end = r.offset + 1;
 	r.max = 0;
-	n = ipc_stream_read_encode(buf, sizeof(buf), &r);
-	T_EQ_INT(ipc_stream_read_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
+	T_EQ_INT(read_trip(&r, &o, &n), IPC_DEC_RANGE);
 	r.max = IPC_STREAM_READ_MAX + 1;
-	n = ipc_stream_read_encode(buf, sizeof(buf), &r);
-	T_EQ_INT(ipc_stream_read_decode(buf, (size_t)n, &o), IPC_DEC_RANGE);
+	T_EQ_INT(read_trip(&r, &o, &n), IPC_DEC_RANGE);
 }
 
 static void
@@ -158,7 +144,7 @@ test_file_fd_messages(void)
 	n = ipc_file_fd_rep_encode(buf, sizeof(buf), 12345);
 	T_EQ_INT(ipc_file_fd_rep_decode(buf, (size_t)n, &size), 0);
 	T_EQ_U64(size, 12345);
-	PREFIXES_AND_TRAILING_FAIL(n, dec_fd_rep);
+	T_TRUNCATIONS_FAIL(buf, n, dec_fd_rep, IPC_DEC_TRAILING);
 	n = ipc_file_fd_rep_encode(buf, sizeof(buf), (1ULL << 40) + 1);
 	T_EQ_INT(ipc_file_fd_rep_decode(buf, (size_t)n, &size), IPC_DEC_RANGE);
 	T_EQ_STR(ipc_type_name(IPC_STREAM_OPEN), "stream-open");

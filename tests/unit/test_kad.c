@@ -155,19 +155,22 @@ tn_init(struct tnet *t, uint64_t seed)
 	t->fresh_proxy = -1;
 }
 
+/* The fake clock, random and network of node n of t. */
+static void
+tn_env(struct tnet *t, struct tnode *n, struct kad_env *env)
+{
+	*env = (struct kad_env){ .now_ms = env_now, .random = env_random,
+	    .send_find = env_send, .lookup_done = env_done, .ctx = n };
+	n->net = t;
+}
+
 static int
 tn_add(struct tnet *t, const uint8_t *id, unsigned flags)
 {
 	struct tnode *n = &t->n[t->nn];
 	struct kad_env env;
 
-	memset(&env, 0, sizeof(env));
-	env.now_ms = env_now;
-	env.random = env_random;
-	env.send_find = env_send;
-	env.lookup_done = env_done;
-	env.ctx = n;
-	n->net = t;
+	tn_env(t, n, &env);
 	if (id != NULL)
 		memcpy(n->id, id, KAD_ID_BYTES);
 	else
@@ -339,35 +342,64 @@ far_id(uint8_t id[KAD_ID_BYTES], uint32_t low)
 	id[31] = (uint8_t)low;
 }
 
+/* Inserts the contact far_id(low) of RTT rtt into k: kad_table_insert's result. */
+static int
+far_insert(struct kad *k, uint32_t low, uint32_t rtt, int *how)
+{
+	struct kad_contact c;
+	uint8_t id[KAD_ID_BYTES];
+
+	far_id(id, low);
+	mkcontact(id, rtt, &c);
+	return kad_table_insert(k, &c, how);
+}
+
+/* kad_table_get of the contact far_id(low). */
+static int
+far_get(struct kad *k, uint32_t low, struct kad_contact *c)
+{
+	uint8_t id[KAD_ID_BYTES];
+
+	far_id(id, low);
+	return kad_table_get(k, id, c);
+}
+
+/*
+ * Node 0 of t, all-zero ID (flags as kad_new's), with a full bucket 255:
+ * the KAD_K contacts far_id(first), far_id(first + 1)... of RTT rtt, oldest
+ * first.
+ */
+static void
+tn_full_bucket(struct tnet *t, unsigned flags, uint32_t first, uint32_t rtt)
+{
+	uint8_t zero[KAD_ID_BYTES] = { 0 };
+	int i, how = -1;
+
+	tn_init(t, 1);
+	T_ASSERT(tn_add(t, zero, flags) == 0);
+	for (i = 0; i < KAD_K; i++) {
+		T_EQ_INT(far_insert(t->n[0].kad, first + (uint32_t)i, rtt, &how),
+		    KAD_OK);
+		T_EQ_INT(how, KAD_INS_ADDED);
+	}
+	T_EQ_INT(kad_bucket_count(t->n[0].kad, 255), KAD_K);
+}
+
 static void
 test_full_bucket_evicts_oldest_of_unknown_rtt(void)
 {
 	struct tnet t;
 	struct kad *k;
-	struct kad_contact c;
-	uint8_t zero[KAD_ID_BYTES] = { 0 }, id[KAD_ID_BYTES];
-	int i, how = -1;
+	int how = -1;
 
-	tn_init(&t, 1);
-	T_ASSERT(tn_add(&t, zero, 0) == 0);
+	T_DO(tn_full_bucket(&t, 0, 1, 0));
 	k = t.n[0].kad;
-	for (i = 0; i < KAD_K; i++) {
-		far_id(id, (uint32_t)i + 1);
-		mkcontact(id, 0, &c);
-		T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
-		T_EQ_INT(how, KAD_INS_ADDED);
-	}
-	T_EQ_INT(kad_bucket_count(k, 255), KAD_K);
-	far_id(id, 1000);
-	mkcontact(id, 0, &c);
-	T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
+	T_EQ_INT(far_insert(k, 1000, 0, &how), KAD_OK);
 	T_EQ_INT(how, KAD_INS_EVICTED);
 	T_EQ_INT(kad_bucket_count(k, 255), KAD_K);
 	T_EQ_INT(kad_table_count(k), KAD_K);
-	far_id(id, 1);		/* the oldest is gone */
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_ERR_NOTFOUND);
-	far_id(id, 1000);
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_OK);
+	T_EQ_INT(far_get(k, 1, NULL), KAD_ERR_NOTFOUND);	/* the oldest is gone */
+	T_EQ_INT(far_get(k, 1000, NULL), KAD_OK);
 	T_EQ_INT(kad_table_insert(k, &(struct kad_contact){ .id = { 0 } }, NULL),
 	    KAD_ERR_SELF);
 	tn_free(&t);
@@ -379,29 +411,20 @@ test_full_bucket_keeps_faster_oldest(void)
 	struct tnet t;
 	struct kad *k;
 	struct kad_contact c;
-	uint8_t zero[KAD_ID_BYTES] = { 0 }, id[KAD_ID_BYTES];
-	int i, how = -1;
+	int how = -1;
 
-	tn_init(&t, 1);
-	T_ASSERT(tn_add(&t, zero, 0) == 0);
+	T_DO(tn_full_bucket(&t, 0, 1, 50));
 	k = t.n[0].kad;
-	for (i = 0; i < KAD_K; i++) {
-		far_id(id, (uint32_t)i + 1);
-		mkcontact(id, 50, &c);
-		T_EQ_INT(kad_table_insert(k, &c, NULL), KAD_OK);
-	}
-	far_id(id, 2000);
-	mkcontact(id, 80, &c);		/* slower than the oldest: dropped */
-	T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
+	/* slower than the oldest: dropped */
+	T_EQ_INT(far_insert(k, 2000, 80, &how), KAD_OK);
 	T_EQ_INT(how, KAD_INS_DROPPED);
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_ERR_NOTFOUND);
-	mkcontact(id, 30, &c);		/* faster: replaces the oldest */
-	T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
+	T_EQ_INT(far_get(k, 2000, NULL), KAD_ERR_NOTFOUND);
+	/* faster: replaces the oldest */
+	T_EQ_INT(far_insert(k, 2000, 30, &how), KAD_OK);
 	T_EQ_INT(how, KAD_INS_EVICTED);
-	T_EQ_INT(kad_table_get(k, id, &c), KAD_OK);
+	T_EQ_INT(far_get(k, 2000, &c), KAD_OK);
 	T_EQ_INT(c.rtt_ms, 30);
-	far_id(id, 1);
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_ERR_NOTFOUND);
+	T_EQ_INT(far_get(k, 1, NULL), KAD_ERR_NOTFOUND);
 	tn_free(&t);
 }
 
@@ -410,28 +433,16 @@ static void
 test_full_bucket_tiebreak_by_distance(void)
 {
 	struct tnet t;
-	struct kad_contact c;
-	uint8_t zero[KAD_ID_BYTES] = { 0 }, id[KAD_ID_BYTES];
-	int i, how, ref;
+	int how, ref;
 
 	for (ref = 0; ref < 2; ref++) {
-		tn_init(&t, 1);
-		T_ASSERT(tn_add(&t, zero, ref ? KAD_F_EVICT_REFERENCE : 0) == 0);
 		/* Oldest = 0x80..0010, then 19 others; newcomer 0x80..0001 is closer. */
-		for (i = 0; i < KAD_K; i++) {
-			far_id(id, (uint32_t)(16 + i));
-			mkcontact(id, 40, &c);
-			T_EQ_INT(kad_table_insert(t.n[0].kad, &c, NULL), KAD_OK);
-		}
-		far_id(id, 1);
-		mkcontact(id, 0, &c);
-		T_EQ_INT(kad_table_insert(t.n[0].kad, &c, &how), KAD_OK);
+		T_DO(tn_full_bucket(&t, ref ? KAD_F_EVICT_REFERENCE : 0, 16, 40));
+		T_EQ_INT(far_insert(t.n[0].kad, 1, 0, &how), KAD_OK);
 		/* README intent keeps the closer newcomer; the reference keeps the oldest. */
 		T_EQ_INT(how, ref ? KAD_INS_DROPPED : KAD_INS_EVICTED);
 		/* A farther newcomer: the reference evicts the (closer) oldest. */
-		far_id(id, 5000);
-		mkcontact(id, 0, &c);
-		T_EQ_INT(kad_table_insert(t.n[0].kad, &c, &how), KAD_OK);
+		T_EQ_INT(far_insert(t.n[0].kad, 5000, 0, &how), KAD_OK);
 		T_EQ_INT(how, ref ? KAD_INS_EVICTED : KAD_INS_DROPPED);
 		tn_free(&t);
 	}
@@ -443,33 +454,25 @@ test_reinserted_contact_moves_to_tail(void)
 	struct tnet t;
 	struct kad *k;
 	struct kad_contact c;
-	uint8_t zero[KAD_ID_BYTES] = { 0 }, id[KAD_ID_BYTES];
-	int i, how = -1;
+	uint8_t id[KAD_ID_BYTES];
+	int how = -1;
 
-	tn_init(&t, 1);
-	T_ASSERT(tn_add(&t, zero, 0) == 0);
+	T_DO(tn_full_bucket(&t, 0, 1, 0));
 	k = t.n[0].kad;
-	for (i = 0; i < KAD_K; i++) {
-		far_id(id, (uint32_t)i + 1);
-		mkcontact(id, 0, &c);
-		T_EQ_INT(kad_table_insert(k, &c, NULL), KAD_OK);
-	}
 	far_id(id, 1);			/* the oldest is seen again */
 	mkcontact(id, 25, &c);
 	c.port4 = 4242;
 	T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
 	T_EQ_INT(how, KAD_INS_UPDATED);
 	T_EQ_INT(kad_table_count(k), KAD_K);
-	far_id(id, 3000);		/* evicts the new oldest, #2 */
-	mkcontact(id, 0, &c);
-	T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
+	/* evicts the new oldest, #2 */
+	T_EQ_INT(far_insert(k, 3000, 0, &how), KAD_OK);
 	T_EQ_INT(how, KAD_INS_EVICTED);
-	far_id(id, 1);
-	T_EQ_INT(kad_table_get(k, id, &c), KAD_OK);
+	T_EQ_INT(far_get(k, 1, &c), KAD_OK);
 	T_EQ_INT(c.port4, 4242);
 	T_EQ_INT(c.rtt_ms, 25);
+	T_EQ_INT(far_get(k, 2, NULL), KAD_ERR_NOTFOUND);
 	far_id(id, 2);
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_ERR_NOTFOUND);
 	T_EQ_INT(kad_table_remove(k, id), KAD_ERR_NOTFOUND);
 	far_id(id, 1);
 	T_EQ_INT(kad_table_remove(k, id), KAD_OK);
@@ -483,19 +486,14 @@ test_full_bucket_replaces_failing_contact_first(void)
 {
 	struct tnet t;
 	struct kad *k;
-	struct kad_contact c, got;
-	uint8_t zero[KAD_ID_BYTES] = { 0 }, id[KAD_ID_BYTES];
+	struct kad_contact got;
+	uint8_t id[KAD_ID_BYTES];
 	uint32_t lid;
-	int i, how = -1, dead;
+	int how = -1, dead;
 
-	tn_init(&t, 1);
-	T_ASSERT(tn_add(&t, zero, 0) == 0);
+	/* all fast: the RTT rule would drop */
+	T_DO(tn_full_bucket(&t, 0, 1, 10));
 	k = t.n[0].kad;
-	for (i = 0; i < KAD_K; i++) {
-		far_id(id, (uint32_t)i + 1);
-		mkcontact(id, 10, &c);		/* all fast: RTT rule would drop */
-		T_EQ_INT(kad_table_insert(k, &c, NULL), KAD_OK);
-	}
 	/* Node #7 exists in the universe but cannot be sent to. */
 	far_id(id, 7);
 	dead = tn_add(&t, id, 0);
@@ -503,14 +501,10 @@ test_full_bucket_replaces_failing_contact_first(void)
 	T_EQ_INT(kad_lookup_start(k, KAD_LOOKUP_NODE, id, &lid), KAD_OK);
 	T_EQ_INT(kad_table_get(k, id, &got), KAD_OK);
 	T_EQ_INT(got.fails, 1);
-	far_id(id, 9000);
-	mkcontact(id, 90, &c);
-	T_EQ_INT(kad_table_insert(k, &c, &how), KAD_OK);
+	T_EQ_INT(far_insert(k, 9000, 90, &how), KAD_OK);
 	T_EQ_INT(how, KAD_INS_EVICTED);
-	far_id(id, 7);
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_ERR_NOTFOUND);
-	far_id(id, 1);
-	T_EQ_INT(kad_table_get(k, id, NULL), KAD_OK);
+	T_EQ_INT(far_get(k, 7, NULL), KAD_ERR_NOTFOUND);
+	T_EQ_INT(far_get(k, 1, NULL), KAD_OK);
 	tn_free(&t);
 }
 
@@ -642,6 +636,80 @@ flip_id(const uint8_t *base, int bit, uint8_t *out)
 	out[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
 }
 
+/* Adds a node whose ID is base with bit flipped (flip_id): its index. */
+static int
+tn_flip(struct tnet *t, const uint8_t *base, int bit)
+{
+	uint8_t id[KAD_ID_BYTES];
+
+	flip_id(base, bit, id);
+	return tn_add(t, id, 0);
+}
+
+/* tn_flip, and node S learns about the new node: its index. */
+static int
+tn_flip_known(struct tnet *t, int S, const uint8_t *base, int bit)
+{
+	int n = tn_flip(t, base, bit);
+
+	if (n >= 0)
+		tn_know(t, S, n);
+	return n;
+}
+
+/*
+ * count nodes tn_flip_known(base, first), (base, first + step)..., each
+ * behaving as `like` says (silent, bad_value...; NULL: well): 0, or -1.
+ */
+static int
+tn_flip_known_run(struct tnet *t, int S, const uint8_t *base, int first,
+    int step, int count, const struct tnode *like)
+{
+	struct tnode *n;
+	int i;
+
+	for (i = 0; i < count; i++) {
+		if (tn_flip_known(t, S, base, first + i * step) != t->nn - 1)
+			return -1;
+		n = &t->n[t->nn - 1];
+		if (like != NULL) {
+			n->silent = like->silent;
+			n->fail_send = like->fail_send;
+			n->bad_value = like->bad_value;
+			n->fresh = like->fresh;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A universe of seed whose node 0 has the random ID tid and node i (1..n)
+ * the ID tid with bit bits[i - 1] flipped: 0, or -1.
+ */
+static int
+tn_around(struct tnet *t, uint64_t seed, uint8_t *tid, const int *bits, int n)
+{
+	int i;
+
+	tn_init(t, seed);
+	tn_bytes(t, tid, KAD_ID_BYTES);
+	if (tn_add(t, tid, 0) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (tn_flip(t, tid, bits[i]) != i + 1)
+			return -1;
+	return 0;
+}
+
+/* A universe of seed with a random key and its node S, key ^ bit: S. */
+static int
+tn_start(struct tnet *t, uint64_t seed, uint8_t *key, int bit)
+{
+	tn_init(t, seed);
+	tn_bytes(t, key, KAD_ID_BYTES);
+	return tn_flip(t, key, bit);
+}
+
 /*
  * S knows only A, A only B, B only C, C only T; each step is closer to T.
  * FIND_NODE(T) from S must take exactly 3 rounds and 3 queries: A names B,
@@ -651,22 +719,11 @@ static void
 test_lookup_chain_takes_one_round_per_hop(void)
 {
 	struct tnet t;
-	uint8_t tid[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t tid[KAD_ID_BYTES];
 	uint32_t lid = 0;
-	int S, A, B, C, T;
+	enum { T, C, B, A, S };
 
-	tn_init(&t, 3);
-	tn_bytes(&t, tid, sizeof(tid));
-	T = tn_add(&t, tid, 0);
-	flip_id(tid, 200, id);
-	C = tn_add(&t, id, 0);
-	flip_id(tid, 100, id);
-	B = tn_add(&t, id, 0);
-	flip_id(tid, 50, id);
-	A = tn_add(&t, id, 0);
-	flip_id(tid, 0, id);
-	S = tn_add(&t, id, 0);
-	T_ASSERT(T >= 0 && C >= 0 && B >= 0 && A >= 0 && S >= 0);
+	T_ASSERT(tn_around(&t, 3, tid, (const int[]){ 200, 100, 50, 0 }, S) == 0);
 	tn_know(&t, S, A);
 	tn_know(&t, A, B);
 	tn_know(&t, B, C);
@@ -695,21 +752,11 @@ static void
 test_closer_answer_starts_next_round_without_waiting(void)
 {
 	struct tnet t;
-	uint8_t tid[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t tid[KAD_ID_BYTES];
 	uint32_t lid;
-	int S, A, B, T, X;
+	enum { T, B, A, X, S };
 
-	tn_init(&t, 15);
-	tn_bytes(&t, tid, sizeof(tid));
-	T = tn_add(&t, tid, 0);
-	flip_id(tid, 150, id);
-	B = tn_add(&t, id, 0);
-	flip_id(tid, 60, id);
-	A = tn_add(&t, id, 0);
-	flip_id(tid, 61, id);
-	X = tn_add(&t, id, 0);
-	flip_id(tid, 0, id);
-	S = tn_add(&t, id, 0);
+	T_ASSERT(tn_around(&t, 15, tid, (const int[]){ 150, 60, 61, 0 }, S) == 0);
 	t.n[X].silent = 1;
 	tn_know(&t, S, A);
 	tn_know(&t, S, X);
@@ -730,15 +777,11 @@ static void
 test_lookup_succeeds_when_target_answers(void)
 {
 	struct tnet t;
-	uint8_t tid[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t tid[KAD_ID_BYTES];
 	uint32_t lid;
-	int S, T;
+	enum { T, S };
 
-	tn_init(&t, 16);
-	tn_bytes(&t, tid, sizeof(tid));
-	T = tn_add(&t, tid, 0);
-	flip_id(tid, 9, id);
-	S = tn_add(&t, id, 0);
+	T_ASSERT(tn_around(&t, 16, tid, (const int[]){ 9 }, S) == 0);
 	tn_know(&t, S, T);
 	tn_know(&t, T, S);
 	T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_NODE, tid, &lid), KAD_OK);
@@ -794,21 +837,16 @@ static void
 test_value_lookup_stops_when_value_found(void)
 {
 	struct tnet t;
-	uint8_t data[40], key[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t data[40], key[KAD_ID_BYTES];
 	uint32_t lid;
-	int i, S, holder = -1;
+	int S, holder = -1;
 
 	tn_init(&t, 5);
 	memset(data, 0x5a, sizeof(data));
 	blake3_hash(data, sizeof(data), key);
-	flip_id(key, 3, id);
-	S = tn_add(&t, id, 0);
+	S = tn_flip(&t, key, 3);
 	/* Ten nodes; the one closest to the key holds the value. */
-	for (i = 0; i < 10; i++) {
-		flip_id(key, 20 + i * 10, id);
-		T_ASSERT(tn_add(&t, id, 0) >= 0);
-		tn_know(&t, S, t.nn - 1);
-	}
+	T_ASSERT(tn_flip_known_run(&t, S, key, 20, 10, 10, NULL) == 0);
 	holder = t.nn - 1;			/* bit 110: the closest */
 	T_EQ_INT(kad_value_put(t.n[holder].kad, key, data, sizeof(data), 0), KAD_OK);
 	T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_VALUE, key, &lid), KAD_OK);
@@ -833,20 +871,13 @@ test_value_lookup_rejects_data_not_matching_key(void)
 {
 	struct tnet t;
 	struct kad_stats st;
-	uint8_t key[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t key[KAD_ID_BYTES];
 	uint32_t lid;
-	int i, S;
+	int S;
 
-	tn_init(&t, 6);
-	tn_bytes(&t, key, sizeof(key));
-	flip_id(key, 3, id);
-	S = tn_add(&t, id, 0);
-	for (i = 0; i < 3; i++) {
-		flip_id(key, 40 + i, id);
-		T_ASSERT(tn_add(&t, id, 0) >= 0);
-		t.n[t.nn - 1].bad_value = 1;
-		tn_know(&t, S, t.nn - 1);
-	}
+	S = tn_start(&t, 6, key, 3);
+	T_ASSERT(tn_flip_known_run(&t, S, key, 40, 1, 3,
+	    &(struct tnode){ .bad_value = 1 }) == 0);
 	T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_VALUE, key, &lid), KAD_OK);
 	tn_run(&t);
 	T_EQ_INT(t.done, 1);
@@ -862,22 +893,16 @@ static void
 test_round_timeout_on_fake_clock(void)
 {
 	struct tnet t;
-	uint8_t key[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t key[KAD_ID_BYTES];
 	uint32_t lid;
 	uint64_t t0;
 	int S, A, B;
 
-	tn_init(&t, 8);
-	tn_bytes(&t, key, sizeof(key));
-	flip_id(key, 1, id);
-	S = tn_add(&t, id, 0);
-	flip_id(key, 30, id);
-	A = tn_add(&t, id, 0);
-	flip_id(key, 31, id);
-	B = tn_add(&t, id, 0);
+	S = tn_start(&t, 8, key, 1);
+	A = tn_flip_known(&t, S, key, 30);
+	B = tn_flip_known(&t, S, key, 31);
+	T_ASSERT(S >= 0 && A >= 0 && B >= 0);
 	t.n[A].silent = 1;
-	tn_know(&t, S, A);
-	tn_know(&t, S, B);
 	t0 = t.now;
 	T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_NODE, key, &lid), KAD_OK);
 	T_EQ_U64(kad_next_deadline(t.n[S].kad), t0 + KAD_TIMEOUT_IR_MS);
@@ -905,21 +930,14 @@ test_lookup_times_out_after_search_timeout(void)
 {
 	struct tnet t;
 	struct kad_contact c;
-	uint8_t key[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t key[KAD_ID_BYTES];
 	uint32_t lid;
 	uint64_t t0;
-	int i, S;
+	int S;
 
-	tn_init(&t, 9);
-	tn_bytes(&t, key, sizeof(key));
-	flip_id(key, 1, id);
-	S = tn_add(&t, id, 0);
-	for (i = 0; i < 10; i++) {
-		flip_id(key, 30 + i, id);
-		T_ASSERT(tn_add(&t, id, 0) >= 0);
-		t.n[t.nn - 1].silent = 1;
-		tn_know(&t, S, t.nn - 1);
-	}
+	S = tn_start(&t, 9, key, 1);
+	T_ASSERT(tn_flip_known_run(&t, S, key, 30, 1, 10,
+	    &(struct tnode){ .silent = 1 }) == 0);
 	t0 = t.now;
 	T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_NODE, key, &lid), KAD_OK);
 	T_EQ_INT(t.sent, KAD_ALPHA);
@@ -949,20 +967,13 @@ static void
 test_contact_removed_after_repeated_failures(void)
 {
 	struct tnet t;
-	uint8_t key[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t key[KAD_ID_BYTES];
 	uint32_t lid;
 	int S, A, B, i;
 
-	tn_init(&t, 10);
-	tn_bytes(&t, key, sizeof(key));
-	flip_id(key, 1, id);
-	S = tn_add(&t, id, 0);
-	flip_id(key, 30, id);
-	A = tn_add(&t, id, 0);
-	flip_id(key, 31, id);
-	B = tn_add(&t, id, 0);
-	tn_know(&t, S, A);
-	tn_know(&t, S, B);
+	S = tn_start(&t, 10, key, 1);
+	A = tn_flip_known(&t, S, key, 30);
+	B = tn_flip_known(&t, S, key, 31);
 	for (i = 0; i < KAD_STALE_FAILS; i++) {
 		T_EQ_INT(kad_table_get(t.n[S].kad, t.n[A].id, NULL), KAD_OK);
 		T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_NODE, key, &lid), KAD_OK);
@@ -985,17 +996,12 @@ static void
 test_lookup_bounded_by_query_cap(void)
 {
 	struct tnet t;
-	uint8_t key[KAD_ID_BYTES], id[KAD_ID_BYTES];
+	uint8_t key[KAD_ID_BYTES];
 	uint32_t lid;
 	int S, guard;
 
-	tn_init(&t, 11);
-	tn_bytes(&t, key, sizeof(key));
-	flip_id(key, 0, id);
-	S = tn_add(&t, id, 0);
-	flip_id(key, 4, id);
-	T_ASSERT(tn_add(&t, id, 0) == 1);
-	tn_know(&t, S, 1);
+	S = tn_start(&t, 11, key, 0);
+	T_ASSERT(tn_flip_known(&t, S, key, 4) == 1);
 	t.n[1].fresh = 1;
 	t.fresh_proxy = 1;	/* node 1 answers for the made-up nodes */
 	T_EQ_INT(kad_lookup_start(t.n[S].kad, KAD_LOOKUP_NODE, key, &lid), KAD_OK);
@@ -1054,12 +1060,8 @@ test_refresh_schedule_bootstrap_then_periodic(void)
 	int i, round, selfq, b, seen[6];
 
 	tn_init(&t, 13);
-	memset(&env, 0, sizeof(env));
-	env.now_ms = env_now;
-	env.random = env_random;
-	env.send_find = env_send;
-	env.ctx = &t.n[0];
-	t.n[0].net = &t;
+	tn_env(&t, &t.n[0], &env);
+	env.lookup_done = NULL;		/* refresh lookups report to no one */
 	t.nn = 1;
 	k = t.n[0].kad = kad_new(zero, &env, 0);	/* refresh on */
 	T_ASSERT(k != NULL);

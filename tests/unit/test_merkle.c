@@ -21,8 +21,7 @@ test_fragment_size_table_matches_reference(void)
 	json_t *v, *tab, *row;
 	size_t i;
 
-	if ((v = tvec_load("merkle.json")) == NULL)
-		T_FAIL("merkle.json missing");
+	T_VECTORS(v, "merkle.json");
 	tab = json_object_get(v, "fragment_size_table");
 	T_ASSERT(json_array_size(tab) == 16);
 	json_array_foreach(tab, i, row) {
@@ -96,8 +95,7 @@ test_trees_match_reference(void)
 	uint64_t size, count, off, flen;
 	unsigned ntrees = 0, nver = 0;
 
-	if ((v = tvec_load("merkle.json")) == NULL)
-		T_FAIL("merkle.json missing");
+	T_VECTORS(v, "merkle.json");
 	trees = json_object_get(v, "trees");
 	T_ASSERT(json_array_size(trees) == 10);
 	json_array_foreach(trees, i, tr) {
@@ -248,8 +246,7 @@ test_streaming_random_chunks_give_same_tree(void)
 	uint64_t size;
 	int round;
 
-	if ((v = tvec_load("merkle.json")) == NULL)
-		T_FAIL("merkle.json missing");
+	T_VECTORS(v, "merkle.json");
 	trees = json_object_get(v, "trees");
 	json_array_foreach(trees, i, tr) {
 		size = tvec_u64(tr, "file_size");

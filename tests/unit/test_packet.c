@@ -40,14 +40,13 @@ xor_signature(uint8_t *pkt, size_t len, const uint8_t key_pub[33])
 static void
 test_packet_decodes_every_reference_packet(void)
 {
-	json_t *v = tvec_load("packets.json"), *p, *exp, *im;
+	json_t *v, *p, *exp, *im;
 	struct wire_packet pkt;
 	struct ident rx;
 	uint8_t *r, *pay, sender[33], hash[32];
 	size_t i, len, plen, n = 0;
 
-	if (v == NULL)
-		T_FAIL("packets.json missing");
+	T_VECTORS(v, "packets.json");
 	json_array_foreach(json_object_get(v, "packets"), i, p) {
 		exp = json_object_get(p, "expected");
 		im = json_object_get(p, "intermediate");
@@ -80,13 +79,12 @@ test_packet_decodes_every_reference_packet(void)
 static void
 test_packet_reencodes_reference_packets_byte_for_byte(void)
 {
-	json_t *v = tvec_load("packets.json"), *p, *exp, *im;
+	json_t *v, *p, *exp, *im;
 	struct ident tx;
 	uint8_t rxpub[33], nonce[4], *r, *pay, *pt, out[8192];
 	size_t i, len, plen, ptlen, outlen, n = 0;
 
-	if (v == NULL)
-		T_FAIL("packets.json missing");
+	T_VECTORS(v, "packets.json");
 	json_array_foreach(json_object_get(v, "packets"), i, p) {
 		exp = json_object_get(p, "expected");
 		im = json_object_get(p, "intermediate");
@@ -134,15 +132,14 @@ static const struct {
 static void
 test_packet_corrupted_reference_packets_give_documented_outcome(void)
 {
-	json_t *v = tvec_load("packets.json"), *c;
+	json_t *v, *c;
 	struct wire_packet pkt;
 	uint8_t rxpub[33], orig[33], *r;
 	const char *name, *outcome;
 	size_t i, j, len, n = 0;
 	int rc, want;
 
-	if (v == NULL)
-		T_FAIL("packets.json missing");
+	T_VECTORS(v, "packets.json");
 	json_array_foreach(json_object_get(v, "corrupted"), i, c) {
 		name = tvec_str(c, "name");
 		outcome = tvec_str(c, "expected_outcome");
@@ -290,7 +287,7 @@ test_packet_round_trips_1000_random_packets(void)
 static void
 test_packet_rejects_every_truncation(void)
 {
-	json_t *v = tvec_load("packets.json"), *pk;
+	json_t *v, *pk;
 	static const char *names[] = { "ping_no_payload", "chat", "response", "size_1000" };
 	struct wire_packet pkt;
 	struct ident rx;
@@ -298,8 +295,7 @@ test_packet_rejects_every_truncation(void)
 	size_t i, k, len;
 	int rc;
 
-	if (v == NULL)
-		T_FAIL("packets.json missing");
+	T_VECTORS(v, "packets.json");
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		pk = tvec_named(json_object_get(v, "packets"), names[k]);
 		T_EQ_INT(ident_from_hex(&rx, pk, "receiver_private_key"), IDENT_OK);
@@ -322,6 +318,14 @@ test_packet_rejects_every_truncation(void)
 	json_decref(v);
 }
 
+/* Fresh identities a (sender) and b (receiver). */
+static void
+two_idents(struct ident *a, struct ident *b)
+{
+	T_EQ_INT(ident_generate(a), IDENT_OK);
+	T_EQ_INT(ident_generate(b), IDENT_OK);
+}
+
 static void
 test_packet_wrong_receiver_key_never_yields_the_sender(void)
 {
@@ -331,8 +335,7 @@ test_packet_wrong_receiver_key_never_yields_the_sender(void)
 	size_t outlen;
 	int i, rc, rejected = 0;
 
-	T_EQ_INT(ident_generate(&a), IDENT_OK);
-	T_EQ_INT(ident_generate(&b), IDENT_OK);
+	T_DO(two_idents(&a, &b));
 	T_EQ_INT(ident_generate(&c), IDENT_OK);
 	for (i = 0; i < 300; i++) {
 		randombytes_buf(pay, sizeof(pay));
@@ -351,15 +354,14 @@ test_packet_wrong_receiver_key_never_yields_the_sender(void)
 static void
 test_packet_rejects_flipped_bits_or_changes_sender(void)
 {
-	json_t *v = tvec_load("packets.json"), *p;
+	json_t *v, *p;
 	struct wire_packet pkt;
 	struct ident rx;
 	uint8_t *r, sender[33];
 	size_t len, pos, sigpos;
 	int bit, rc, flips = 0, rejected = 0;
 
-	if (v == NULL)
-		T_FAIL("packets.json missing");
+	T_VECTORS(v, "packets.json");
 	p = tvec_named(json_object_get(v, "packets"), "chat");
 	T_EQ_INT(ident_from_hex(&rx, p, "receiver_private_key"), IDENT_OK);
 	T_ASSERT(tvec_hex_exact(json_object_get(p, "expected"), "sender_public_key",
@@ -410,8 +412,7 @@ test_packet_rejects_bad_signature_header_and_range(void)
 	static const uint8_t nonce[4] = { 1, 2, 3, 4 };
 	size_t outlen;
 
-	T_EQ_INT(ident_generate(&a), IDENT_OK);
-	T_EQ_INT(ident_generate(&b), IDENT_OK);
+	T_DO(two_idents(&a, &b));
 	memset(pay, 0x55, sizeof(pay));
 	T_EQ_INT(wire_packet_encode_ex(out, sizeof(out), &outlen, &a, b.pub, 10, 1,
 	    pay, sizeof(pay), nonce, NULL, 0), WIRE_PACKET_OK);
@@ -453,8 +454,7 @@ test_packet_rejects_own_packet_looped_back(void)
 	uint8_t out[128];
 	size_t outlen;
 
-	T_EQ_INT(ident_generate(&a), IDENT_OK);
-	T_EQ_INT(ident_generate(&b), IDENT_OK);
+	T_DO(two_idents(&a, &b));
 	T_EQ_INT(wire_packet_encode(out, sizeof(out), &outlen, &a, a.pub, 2, 9,
 	    NULL, 0), WIRE_PACKET_OK);
 	T_EQ_INT(wire_packet_decode(out, outlen, a.pub, plain, sizeof(plain), &pkt),
@@ -469,13 +469,12 @@ test_packet_rejects_own_packet_looped_back(void)
 static void
 test_packet_discovery_packets_open_with_discovery_key(void)
 {
-	json_t *v = tvec_load("packets.json"), *p;
+	json_t *v, *p;
 	struct wire_packet pkt;
 	uint8_t *r, sender[33];
 	size_t len;
 
-	if (v == NULL)
-		T_FAIL("packets.json missing");
+	T_VECTORS(v, "packets.json");
 	p = tvec_named(json_object_get(v, "packets"), "local_discovery_ipv4");
 	r = tvec_hex(p, "raw", &len);
 	T_ASSERT(r != NULL);
@@ -506,8 +505,7 @@ test_packet_size_limits_and_buffer_checks(void)
 	struct wire_packet pkt;
 	size_t outlen;
 
-	T_EQ_INT(ident_generate(&a), IDENT_OK);
-	T_EQ_INT(ident_generate(&b), IDENT_OK);
+	T_DO(two_idents(&a, &b));
 	tvec_pattern(pay, sizeof(pay));
 	memset(garbage, 0xee, sizeof(garbage));
 	T_EQ_INT(wire_packet_encode(out, sizeof(out), &outlen, &a, b.pub, 1, 1,
@@ -550,8 +548,7 @@ test_packet_accepts_long_trailing_garbage(void)
 	struct wire_packet pkt;
 	size_t outlen;
 
-	T_EQ_INT(ident_generate(&a), IDENT_OK);
-	T_EQ_INT(ident_generate(&b), IDENT_OK);
+	T_DO(two_idents(&a, &b));
 	randombytes_buf(garbage, sizeof(garbage));
 	T_EQ_INT(wire_packet_encode_ex(out, sizeof(out), &outlen, &a, b.pub, 3, 77,
 	    (const uint8_t *)"hi", 2, nonce, garbage, sizeof(garbage)), WIRE_PACKET_OK);
@@ -688,8 +685,7 @@ test_replay_catches_malleated_signature_of_same_packet(void)
 	size_t outlen, i;
 	int borrow, dd;
 
-	T_EQ_INT(ident_generate(&a), IDENT_OK);
-	T_EQ_INT(ident_generate(&b), IDENT_OK);
+	T_DO(two_idents(&a, &b));
 	T_EQ_INT(wire_replay_init(&r, 32, 60000), 0);
 	T_EQ_INT(wire_packet_encode(out, sizeof(out), &outlen, &a, b.pub, 10, 5,
 	    pay, sizeof(pay)), WIRE_PACKET_OK);

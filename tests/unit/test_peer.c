@@ -77,8 +77,9 @@ record(void *arg, const struct peer_action *a)
 	memcpy(r->pub, a->peer->pub, PEERNET_PUBKEY_BYTES);
 }
 
+/* A peer list recording its actions; per_ip as max_per_ip (0: default). */
 static struct env *
-env_new(uint32_t max_peers, const uint8_t *self)
+env_new_conf(uint32_t max_peers, const uint8_t *self, uint32_t per_ip)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct peer_list_conf c;
@@ -86,6 +87,7 @@ env_new(uint32_t max_peers, const uint8_t *self)
 	memset(&c, 0, sizeof(c));
 	c.max_peers = max_peers;
 	c.self_pub = self;
+	c.max_per_ip = per_ip;
 	memcpy(c.hash_key, hkey, 16);
 	c.rand32 = fixed_rand;
 	c.action = record;
@@ -93,6 +95,12 @@ env_new(uint32_t max_peers, const uint8_t *self)
 	e->l = peer_list_new(&c);
 	e->evict_order_ok = e->evict_idle_ok = 1;
 	return e;
+}
+
+static struct env *
+env_new(uint32_t max_peers, const uint8_t *self)
+{
+	return env_new_conf(max_peers, self, 0);
 }
 
 static void
@@ -1014,19 +1022,7 @@ test_peer_sockaddr_conversion_normalises_mapped(void)
 static struct env *
 env_new_cap(uint32_t max_peers, uint32_t per_ip)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	struct peer_list_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.max_peers = max_peers;
-	c.max_per_ip = per_ip;
-	memcpy(c.hash_key, hkey, 16);
-	c.rand32 = fixed_rand;
-	c.action = record;
-	c.arg = e;
-	e->l = peer_list_new(&c);
-	e->evict_order_ok = e->evict_idle_ok = 1;
-	return e;
+	return env_new_conf(max_peers, NULL, per_ip);
 }
 
 /* 1,000 identities from one IPv4 address: at most the cap, others still join. */

@@ -40,349 +40,373 @@ mkpub(uint8_t pub[PEERNET_PUBKEY_BYTES], uint8_t tag)
 	pub[0] = 0x02;
 }
 
+/* One case's table (its ends reported to e), peer a and counter. */
+struct fx {
+	struct ended	  e;
+	struct seq_table *t;
+	struct seq_match  m;		/* the last step's match */
+	uint8_t		  a[33];
+	uint32_t	  counter;
+	uint32_t	  s;		/* the number the steps answer */
+};
+
+static void
+fx_open(struct fx *f, size_t cap, uint32_t counter)
+{
+	memset(f, 0, sizeof(*f));
+	mkpub(f->a, 0xaa);
+	f->counter = counter;
+	f->t = seq_table_new(cap, hkey, on_end, &f->e);
+	T_ASSERT(f->t != NULL);
+}
+
+/* seq_new for a at T0 + at: its number into f->s. */
+static int
+fx_new(struct fx *f, void *ctx, uint64_t at)
+{
+	return seq_new(f->t, f->a, &f->counter, ctx, T0 + at, &f->s);
+}
+
+#define ANY	(-1)	/* a step's field that is not checked */
+
+/*
+ * One message from a answering number s + delta at T0 + at (is_last:
+ * last), and what seq_match (bi: seq_match_bi) must say: rc, and when rc is
+ * 0, m.first, m.rtt_ms and m.replies unless ANY.
+ */
+struct step {
+	int		bi, delta, last;
+	uint64_t	at;
+	int		rc, first;
+	int64_t		rtt, replies;
+};
+
+static void
+fx_steps(struct fx *f, const struct step *st, size_t n)
+{
+	uint32_t num;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++, st++) {
+		num = f->s + (uint32_t)st->delta;
+		rc = (st->bi ? seq_match_bi : seq_match)(f->t, f->a, num,
+		    st->last, T0 + st->at, &f->m);
+		if (rc != st->rc)
+			T_FAIL("step %zu: match%s of %" PRIu32 " at +%" PRIu64
+			    ": %d, expected %d", i, st->bi ? "_bi" : "", num,
+			    st->at, rc, st->rc);
+		if (rc != 0)
+			continue;
+		if (st->first != ANY && f->m.first != st->first)
+			T_FAIL("step %zu: first %d, expected %d", i,
+			    f->m.first, st->first);
+		if (st->rtt != ANY && f->m.rtt_ms != (uint64_t)st->rtt)
+			T_FAIL("step %zu: rtt %" PRIu32 " ms, expected %" PRId64,
+			    i, f->m.rtt_ms, st->rtt);
+		if (st->replies != ANY && f->m.replies != (uint64_t)st->replies)
+			T_FAIL("step %zu: %" PRIu32 " replies, expected %" PRId64,
+			    i, f->m.replies, st->replies);
+	}
+}
+#define FX_STEPS(f, ...) T_DO(fx_steps((f), (const struct step[]){ __VA_ARGS__ }, \
+	sizeof((const struct step[]){ __VA_ARGS__ }) / sizeof(struct step)))
+
 static void
 test_seq_new_is_counter_plus_one_and_wraps(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	uint8_t a[33];
-	uint32_t counter = 0xfffffffeu, s;
+	struct fx f;
 
-	mkpub(a, 0xaa);
-	T_ASSERT(t != NULL);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
-	T_EQ_U64(s, 0xffffffffu);
-	T_EQ_U64(counter, 0xffffffffu);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
-	T_EQ_U64(s, 0);
-	T_EQ_U64(counter, 0);
-	T_EQ_INT(seq_count(t), 2);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 0xfffffffeu));
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	T_EQ_U64(f.s, 0xffffffffu);
+	T_EQ_U64(f.counter, 0xffffffffu);
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	T_EQ_U64(f.s, 0);
+	T_EQ_U64(f.counter, 0);
+	T_EQ_INT(seq_count(f.t), 2);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_pong_matches_once_with_rtt_from_clock(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 41, s;
+	struct fx f;
 	int ctx;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, &ctx, T0, &s), 0);
-	T_EQ_U64(s, 42);
-	T_EQ_INT(seq_match(t, a, 42, 1, T0 + 37, &m), 0);
-	T_ASSERT(m.ctx == &ctx);
-	T_EQ_INT(m.first, 1);
-	T_EQ_U64(m.rtt_ms, 37);
-	T_EQ_U64(m.replies, 1);
-	T_EQ_U64(m.created_ms, T0);
+	T_DO(fx_open(&f, 64, 41));
+	T_EQ_INT(fx_new(&f, &ctx, 0), 0);
+	T_EQ_U64(f.s, 42);
+	/*	  bi delta last  at  rc  first rtt replies */
+	FX_STEPS(&f, { 0, 0, 1, 37, 0, 1, 37, 1 });
+	T_ASSERT(f.m.ctx == &ctx);
+	T_EQ_U64(f.m.created_ms, T0);
 	/* A replayed Pong finds its entry gone. */
-	T_EQ_INT(seq_match(t, a, 42, 1, T0 + 38, &m), SEQ_ERR_UNKNOWN);
-	T_EQ_INT(seq_count(t), 0);
-	seq_table_free(t);
+	FX_STEPS(&f, { 0, 0, 1, 38, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
+	T_EQ_INT(seq_count(f.t), 0);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_unknown_number_rejected(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 100, s;
+	struct fx f;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
-	T_EQ_INT(seq_match(t, a, 100, 1, T0 + 1, &m), SEQ_ERR_UNKNOWN);
-	T_EQ_INT(seq_match(t, a, 102, 1, T0 + 1, &m), SEQ_ERR_UNKNOWN);
-	T_EQ_INT(seq_count(t), 1);
-	T_EQ_INT(seq_match(t, a, 101, 1, T0 + 1, &m), 0);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 100));
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	T_EQ_U64(f.s, 101);
+	/* 100 and 102: one off either way. */
+	FX_STEPS(&f, { 0, -1, 1, 1, SEQ_ERR_UNKNOWN, ANY, ANY, ANY },
+	    { 0, 1, 1, 1, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
+	T_EQ_INT(seq_count(f.t), 1);
+	FX_STEPS(&f, { 0, 0, 1, 1, 0, ANY, ANY, ANY });
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_reply_from_other_identity_rejected(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33], b[33];
-	uint32_t counter = 7, s;
+	struct fx f;
+	uint8_t b[33];
 
-	mkpub(a, 0xaa);
+	T_DO(fx_open(&f, 64, 7));
 	mkpub(b, 0xbb);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
-	T_EQ_INT(seq_match(t, b, s, 1, T0 + 5, &m), SEQ_ERR_UNKNOWN);
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	T_EQ_INT(seq_match(f.t, b, f.s, 1, T0 + 5, &f.m), SEQ_ERR_UNKNOWN);
 	/* One differing bit of the key is another identity too. */
-	memcpy(b, a, 33);
+	memcpy(b, f.a, 33);
 	b[32] ^= 1;
-	T_EQ_INT(seq_match(t, b, s, 0, T0 + 5, &m), SEQ_ERR_UNKNOWN);
+	T_EQ_INT(seq_match(f.t, b, f.s, 0, T0 + 5, &f.m), SEQ_ERR_UNKNOWN);
 	/* The rightful sender still matches, first reply, RTT intact. */
-	T_EQ_INT(seq_match(t, a, s, 1, T0 + 9, &m), 0);
-	T_EQ_INT(m.first, 1);
-	T_EQ_U64(m.rtt_ms, 9);
-	seq_table_free(t);
+	FX_STEPS(&f, { 0, 0, 1, 9, 0, 1, 9, ANY });
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_expires_after_reply_timeout(void)
 {
-	struct ended e = { 0 };
-	struct seq_table *t = seq_table_new(64, hkey, on_end, &e);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 0, s1, s2;
+	struct fx f;
+	uint32_t s1;
 	int c1, c2;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, &c1, T0, &s1), 0);
-	T_EQ_INT(seq_new(t, a, &counter, &c2, T0, &s2), 0);
+	T_DO(fx_open(&f, 64, 0));
+	T_EQ_INT(fx_new(&f, &c1, 0), 0);
+	s1 = f.s;
+	T_EQ_INT(fx_new(&f, &c2, 0), 0);
 	/* 1 ms before ReplyTimeout: valid. */
-	T_EQ_INT(seq_match(t, a, s1, 1, T0 + SEQ_REPLY_TIMEOUT_MS - 1, &m), 0);
-	T_EQ_U64(m.rtt_ms, 19999);
+	T_EQ_INT(seq_match(f.t, f.a, s1, 1, T0 + SEQ_REPLY_TIMEOUT_MS - 1, &f.m), 0);
+	T_EQ_U64(f.m.rtt_ms, 19999);
 	/* At ReplyTimeout: expired (Go: expires.After(now) is false), deleted. */
-	T_EQ_INT(seq_match(t, a, s2, 1, T0 + SEQ_REPLY_TIMEOUT_MS, &m),
-	    SEQ_ERR_EXPIRED);
-	T_EQ_INT(e.n, 1);
-	T_EQ_U64(e.seq[0], s2);
-	T_ASSERT(e.ctx[0] == &c2);
-	T_EQ_INT(e.why[0], SEQ_END_EXPIRED);
-	T_EQ_INT(seq_count(t), 0);
-	T_EQ_INT(seq_match(t, a, s2, 1, T0 + SEQ_REPLY_TIMEOUT_MS, &m),
-	    SEQ_ERR_UNKNOWN);
-	seq_table_free(t);
+	FX_STEPS(&f, { 0, 0, 1, SEQ_REPLY_TIMEOUT_MS, SEQ_ERR_EXPIRED, ANY, ANY, ANY });
+	T_EQ_INT(f.e.n, 1);
+	T_EQ_U64(f.e.seq[0], f.s);
+	T_ASSERT(f.e.ctx[0] == &c2);
+	T_EQ_INT(f.e.why[0], SEQ_END_EXPIRED);
+	T_EQ_INT(seq_count(f.t), 0);
+	FX_STEPS(&f, { 0, 0, 1, SEQ_REPLY_TIMEOUT_MS, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_response_parts_extend_by_ten_seconds(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 500, s;
+	struct fx f;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
-	/* Part 1 at +5 s: first reply, RTT 5000; expiry now +15 s. */
-	T_EQ_INT(seq_match(t, a, s, 0, T0 + 5000, &m), 0);
-	T_EQ_INT(m.first, 1);
-	T_EQ_U64(m.rtt_ms, 5000);
-	/* Part 2 at +14.999 s: accepted, not first, no RTT. */
-	T_EQ_INT(seq_match(t, a, s, 0, T0 + 14999, &m), 0);
-	T_EQ_INT(m.first, 0);
-	T_EQ_U64(m.rtt_ms, 0);
-	T_EQ_U64(m.replies, 2);
-	/* Past the original 20 s but within 10 s of part 2: still valid. */
-	T_EQ_INT(seq_match(t, a, s, 1, T0 + 24998, &m), 0);
-	T_EQ_U64(m.replies, 3);
-	/* The final part retired it; a replayed final part is rejected. */
-	T_EQ_INT(seq_match(t, a, s, 1, T0 + 24999, &m), SEQ_ERR_UNKNOWN);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 500));
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	FX_STEPS(&f,
+	    /* Part 1 at +5 s: first reply, RTT 5000; expiry now +15 s. */
+	    { 0, 0, 0, 5000, 0, 1, 5000, ANY },
+	    /* Part 2 at +14.999 s: accepted, not first, no RTT. */
+	    { 0, 0, 0, 14999, 0, 0, 0, 2 },
+	    /* Past the original 20 s but within 10 s of part 2: still valid. */
+	    { 0, 0, 1, 24998, 0, ANY, ANY, 3 },
+	    /* The final part retired it; a replayed final part is rejected. */
+	    { 0, 0, 1, 24999, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_response_part_after_window_rejected(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 1, s;
+	struct fx f;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s), 0);
-	T_EQ_INT(seq_match(t, a, s, 0, T0 + 1000, &m), 0);
-	/* Window ends at +11 s; a part at +11 s is late even though unswept. */
-	T_EQ_INT(seq_match(t, a, s, 0, T0 + 11000, &m), SEQ_ERR_EXPIRED);
-	T_EQ_INT(seq_count(t), 0);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 1));
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	FX_STEPS(&f, { 0, 0, 0, 1000, 0, ANY, ANY, ANY },
+	    /* Window ends at +11 s; a part at +11 s is late even though unswept. */
+	    { 0, 0, 0, 11000, SEQ_ERR_EXPIRED, ANY, ANY, ANY });
+	T_EQ_INT(seq_count(f.t), 0);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_sweep_deletes_only_expired_and_reports_them(void)
 {
-	struct ended e = { 0 };
-	struct seq_table *t = seq_table_new(64, hkey, on_end, &e);
-	uint8_t a[33];
-	uint32_t counter = 10, s1, s2, s3;
+	struct fx f;
+	uint32_t s1, s2;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0, &s1), 0);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0 + 5000, &s2), 0);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0 + 10000, &s3), 0);
+	T_DO(fx_open(&f, 64, 10));
+	T_EQ_INT(fx_new(&f, NULL, 0), 0);
+	s1 = f.s;
+	T_EQ_INT(fx_new(&f, NULL, 5000), 0);
+	s2 = f.s;
+	T_EQ_INT(fx_new(&f, NULL, 10000), 0);
 	/* Sweep deletes entries whose expiry is strictly before now. */
-	T_EQ_INT(seq_sweep(t, T0 + 20000), 0);
-	T_EQ_INT(seq_sweep(t, T0 + 25001), 2);
-	T_EQ_INT(e.n, 2);
-	T_ASSERT((e.seq[0] == s1 && e.seq[1] == s2) ||
-	    (e.seq[0] == s2 && e.seq[1] == s1));
-	T_EQ_INT(seq_count(t), 1);
-	T_EQ_INT(seq_remove(t, a, s3), 0);
-	T_EQ_INT(seq_remove(t, a, s3), SEQ_ERR_UNKNOWN);
-	T_EQ_INT(e.n, 2);	/* removal is not an "end" */
-	seq_table_free(t);
+	T_EQ_INT(seq_sweep(f.t, T0 + 20000), 0);
+	T_EQ_INT(seq_sweep(f.t, T0 + 25001), 2);
+	T_EQ_INT(f.e.n, 2);
+	T_ASSERT((f.e.seq[0] == s1 && f.e.seq[1] == s2) ||
+	    (f.e.seq[0] == s2 && f.e.seq[1] == s1));
+	T_EQ_INT(seq_count(f.t), 1);
+	T_EQ_INT(seq_remove(f.t, f.a, f.s), 0);
+	T_EQ_INT(seq_remove(f.t, f.a, f.s), SEQ_ERR_UNKNOWN);
+	T_EQ_INT(f.e.n, 2);	/* removal is not an "end" */
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_arbitrary_first_contact_sequence_matches(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
+	struct fx f;
 	int ctx;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new_arbitrary(t, a, 0x9e3779b9u, &ctx, T0), 0);
-	T_EQ_INT(seq_match(t, a, 0x9e3779b9u, 1, T0 + 120, &m), 0);
-	T_ASSERT(m.ctx == &ctx);
-	T_EQ_U64(m.rtt_ms, 120);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 0));
+	f.s = 0x9e3779b9u;
+	T_EQ_INT(seq_new_arbitrary(f.t, f.a, f.s, &ctx, T0), 0);
+	FX_STEPS(&f, { 0, 0, 1, 120, 0, ANY, 120, ANY });
+	T_ASSERT(f.m.ctx == &ctx);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_namespaces_are_separate(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 99, s;
+	struct fx f;
 	int cu, cb;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new(t, a, &counter, &cu, T0, &s), 0);
-	T_EQ_U64(s, 100);
+	T_DO(fx_open(&f, 64, 99));
+	T_EQ_INT(fx_new(&f, &cu, 0), 0);
+	T_EQ_U64(f.s, 100);
 	/* The provider registers the requester's number 100 in 'b'. */
-	T_EQ_INT(seq_register_bi(t, a, 100, &cb, SEQ_BI_FILE_MS, T0), 0);
-	T_EQ_INT(seq_count(t), 2);
-	T_EQ_INT(seq_match_bi(t, a, 100, 0, T0 + 1, &m), 0);
-	T_ASSERT(m.ctx == &cb);
-	T_EQ_INT(seq_match(t, a, 100, 1, T0 + 2, &m), 0);
-	T_ASSERT(m.ctx == &cu);
-	T_EQ_INT(seq_match(t, a, 100, 1, T0 + 3, &m), SEQ_ERR_UNKNOWN);
-	T_EQ_INT(seq_match_bi(t, a, 100, 0, T0 + 4, &m), 0);
-	seq_table_free(t);
+	T_EQ_INT(seq_register_bi(f.t, f.a, 100, &cb, SEQ_BI_FILE_MS, T0), 0);
+	T_EQ_INT(seq_count(f.t), 2);
+	FX_STEPS(&f, { 1, 0, 0, 1, 0, ANY, ANY, ANY });
+	T_ASSERT(f.m.ctx == &cb);
+	FX_STEPS(&f, { 0, 0, 1, 2, 0, ANY, ANY, ANY });
+	T_ASSERT(f.m.ctx == &cu);
+	FX_STEPS(&f, { 0, 0, 1, 3, SEQ_ERR_UNKNOWN, ANY, ANY, ANY },
+	    { 1, 0, 0, 4, 0, ANY, ANY, ANY });
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_bi_requester_skips_numbers_in_use(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	uint8_t a[33], b[33];
-	uint32_t counter = 1000, s;
+	struct fx f;
+	uint8_t b[33];
 
-	mkpub(a, 0xaa);
+	T_DO(fx_open(&f, 64, 1000));
 	mkpub(b, 0xbb);
-	T_EQ_INT(seq_register_bi(t, a, 1001, NULL, SEQ_BI_FILE_MS, T0), 0);
-	T_EQ_INT(seq_register_bi(t, a, 1002, NULL, SEQ_BI_FILE_MS, T0), 0);
+	T_EQ_INT(seq_register_bi(f.t, f.a, 1001, NULL, SEQ_BI_FILE_MS, T0), 0);
+	T_EQ_INT(seq_register_bi(f.t, f.a, 1002, NULL, SEQ_BI_FILE_MS, T0), 0);
 	/* In use for another peer does not count. */
-	T_EQ_INT(seq_register_bi(t, b, 1003, NULL, SEQ_BI_FILE_MS, T0), 0);
-	T_EQ_INT(seq_new_bi(t, a, &counter, NULL, SEQ_BI_FILE_MS, T0, &s), 0);
-	T_EQ_U64(s, 1003);
-	T_EQ_U64(counter, 1003);
-	seq_table_free(t);
+	T_EQ_INT(seq_register_bi(f.t, b, 1003, NULL, SEQ_BI_FILE_MS, T0), 0);
+	T_EQ_INT(seq_new_bi(f.t, f.a, &f.counter, NULL, SEQ_BI_FILE_MS, T0, &f.s), 0);
+	T_EQ_U64(f.s, 1003);
+	T_EQ_U64(f.counter, 1003);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_bi_gives_up_after_ten_thousand_tries(void)
 {
-	struct seq_table *t = seq_table_new(SEQ_BI_TRIES + 16, hkey, NULL, NULL);
-	uint8_t a[33];
-	uint32_t counter = 0, s = 77, i;
+	struct fx f;
+	uint32_t i;
 
-	mkpub(a, 0xaa);
+	T_DO(fx_open(&f, SEQ_BI_TRIES + 16, 0));
+	f.s = 77;
 	for (i = 1; i <= SEQ_BI_TRIES; i++)
-		T_EQ_INT(seq_register_bi(t, a, i, NULL, SEQ_BI_FILE_MS, T0), 0);
-	T_EQ_INT(seq_new_bi(t, a, &counter, NULL, SEQ_BI_FILE_MS, T0, &s),
+		T_EQ_INT(seq_register_bi(f.t, f.a, i, NULL, SEQ_BI_FILE_MS, T0), 0);
+	T_EQ_INT(seq_new_bi(f.t, f.a, &f.counter, NULL, SEQ_BI_FILE_MS, T0, &f.s),
 	    SEQ_ERR_COLLISION);
-	T_EQ_U64(counter, SEQ_BI_TRIES);
-	T_EQ_U64(s, 77);
+	T_EQ_U64(f.counter, SEQ_BI_TRIES);
+	T_EQ_U64(f.s, 77);
 	/* The next call starts past the occupied range. */
-	T_EQ_INT(seq_new_bi(t, a, &counter, NULL, SEQ_BI_FILE_MS, T0, &s), 0);
-	T_EQ_U64(s, SEQ_BI_TRIES + 1);
-	seq_table_free(t);
+	T_EQ_INT(seq_new_bi(f.t, f.a, &f.counter, NULL, SEQ_BI_FILE_MS, T0, &f.s), 0);
+	T_EQ_U64(f.s, SEQ_BI_TRIES + 1);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_bi_register_replaces_and_ends_old_session(void)
 {
-	struct ended e = { 0 };
-	struct seq_table *t = seq_table_new(64, hkey, on_end, &e);
-	struct seq_match m;
-	uint8_t a[33];
+	struct fx f;
 	int old_ctx, new_ctx;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_register_bi(t, a, 5, &old_ctx, SEQ_BI_FILE_MS, T0), 0);
-	T_EQ_INT(seq_register_bi(t, a, 5, &new_ctx, SEQ_BI_BLOCK_MS, T0 + 10), 0);
-	T_EQ_INT(e.n, 1);
-	T_ASSERT(e.ctx[0] == &old_ctx);
-	T_EQ_INT(e.why[0], SEQ_END_REPLACED);
-	T_EQ_INT(e.ns[0], SEQ_NS_BI);
-	T_EQ_INT(seq_count(t), 1);
-	T_EQ_INT(seq_match_bi(t, a, 5, 0, T0 + 20, &m), 0);
-	T_ASSERT(m.ctx == &new_ctx);
-	T_EQ_U64(m.rtt_ms, 10);	/* RTT from the new entry's creation */
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 0));
+	f.s = 5;
+	T_EQ_INT(seq_register_bi(f.t, f.a, 5, &old_ctx, SEQ_BI_FILE_MS, T0), 0);
+	T_EQ_INT(seq_register_bi(f.t, f.a, 5, &new_ctx, SEQ_BI_BLOCK_MS, T0 + 10), 0);
+	T_EQ_INT(f.e.n, 1);
+	T_ASSERT(f.e.ctx[0] == &old_ctx);
+	T_EQ_INT(f.e.why[0], SEQ_END_REPLACED);
+	T_EQ_INT(f.e.ns[0], SEQ_NS_BI);
+	T_EQ_INT(seq_count(f.t), 1);
+	/* RTT from the new entry's creation */
+	FX_STEPS(&f, { 1, 0, 0, 20, 0, ANY, 10, ANY });
+	T_ASSERT(f.m.ctx == &new_ctx);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_bi_message_resets_idle_timeout(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 0, s;
+	struct fx f;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new_bi(t, a, &counter, NULL, SEQ_BI_BLOCK_MS, T0, &s), 0);
-	T_EQ_INT(seq_match_bi(t, a, s, 0, T0 + 9000, &m), 0);
-	T_EQ_INT(m.first, 1);
-	T_EQ_U64(m.rtt_ms, 9000);
-	T_EQ_INT(seq_match_bi(t, a, s, 0, T0 + 18999, &m), 0);
-	T_EQ_INT(m.first, 0);
-	/* 10 s of silence after the last message ends it. */
-	T_EQ_INT(seq_match_bi(t, a, s, 0, T0 + 28999, &m), SEQ_ERR_EXPIRED);
-	T_EQ_INT(seq_count(t), 0);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 0));
+	T_EQ_INT(seq_new_bi(f.t, f.a, &f.counter, NULL, SEQ_BI_BLOCK_MS, T0, &f.s), 0);
+	FX_STEPS(&f, { 1, 0, 0, 9000, 0, 1, 9000, ANY },
+	    { 1, 0, 0, 18999, 0, 0, ANY, ANY },
+	    /* 10 s of silence after the last message ends it. */
+	    { 1, 0, 0, 28999, SEQ_ERR_EXPIRED, ANY, ANY, ANY });
+	T_EQ_INT(seq_count(f.t), 0);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_bi_last_message_deletes_entry(void)
 {
-	struct seq_table *t = seq_table_new(64, hkey, NULL, NULL);
-	struct seq_match m;
-	uint8_t a[33];
-	uint32_t counter = 0, s;
+	struct fx f;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_new_bi(t, a, &counter, NULL, SEQ_BI_FILE_MS, T0, &s), 0);
-	T_EQ_INT(seq_match_bi(t, a, s, 1, T0 + 50, &m), 0);
-	T_EQ_INT(seq_match_bi(t, a, s, 0, T0 + 51, &m), SEQ_ERR_UNKNOWN);
-	T_EQ_INT(seq_remove_bi(t, a, s), SEQ_ERR_UNKNOWN);
-	seq_table_free(t);
+	T_DO(fx_open(&f, 64, 0));
+	T_EQ_INT(seq_new_bi(f.t, f.a, &f.counter, NULL, SEQ_BI_FILE_MS, T0, &f.s), 0);
+	FX_STEPS(&f, { 1, 0, 1, 50, 0, ANY, ANY, ANY },
+	    { 1, 0, 0, 51, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
+	T_EQ_INT(seq_remove_bi(f.t, f.a, f.s), SEQ_ERR_UNKNOWN);
+	seq_table_free(f.t);
 }
 
 static void
 test_seq_table_full_refuses_until_entries_expire(void)
 {
-	struct ended e = { 0 };
-	struct seq_table *t = seq_table_new(4, hkey, on_end, &e);
-	uint8_t a[33];
-	uint32_t counter = 0, s = 0;
+	struct fx f;
 	int i;
 
-	mkpub(a, 0xaa);
-	T_EQ_INT(seq_capacity(t), 4);
+	T_DO(fx_open(&f, 4, 0));
+	T_EQ_INT(seq_capacity(f.t), 4);
 	for (i = 0; i < 4; i++)
-		T_EQ_INT(seq_new(t, a, &counter, NULL, T0 + (uint64_t)i, &s), 0);
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0 + 100, &s), SEQ_ERR_FULL);
-	T_EQ_U64(counter, 4);	/* a refused sequence does not consume a number */
-	T_EQ_INT(seq_register_bi(t, a, 9, NULL, SEQ_BI_FILE_MS, T0 + 100),
+		T_EQ_INT(fx_new(&f, NULL, (uint64_t)i), 0);
+	T_EQ_INT(fx_new(&f, NULL, 100), SEQ_ERR_FULL);
+	T_EQ_U64(f.counter, 4);	/* a refused sequence does not consume a number */
+	T_EQ_INT(seq_register_bi(f.t, f.a, 9, NULL, SEQ_BI_FILE_MS, T0 + 100),
 	    SEQ_ERR_FULL);
 	/* Once the first two expired, an insert sweeps them and succeeds. */
-	T_EQ_INT(seq_new(t, a, &counter, NULL, T0 + 20002, &s), 0);
-	T_EQ_U64(s, 5);
-	T_EQ_INT(e.n, 2);
-	T_EQ_INT(seq_count(t), 3);
-	seq_table_free(t);
+	T_EQ_INT(fx_new(&f, NULL, 20002), 0);
+	T_EQ_U64(f.s, 5);
+	T_EQ_INT(f.e.n, 2);
+	T_EQ_INT(seq_count(f.t), 3);
+	seq_table_free(f.t);
 }
 
 static void

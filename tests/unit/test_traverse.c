@@ -16,19 +16,23 @@
 
 static uint8_t pa[33], pb[33], pr[33], px[33];
 
-static void
+/* The crypto library, and the keys of A, B, R and X: 0, or -1. */
+static int
 keys(void)
 {
 	struct ident id;
 	uint8_t *k[4] = { pa, pb, pr, px };
 	int i;
 
+	if (ident_crypto_init() != 0)
+		return -1;
 	for (i = 0; i < 4; i++) {
 		if (ident_generate(&id) != 0)
-			return;
+			return -1;
 		memcpy(k[i], id.pub, 33);
 		ident_wipe(&id);
 	}
+	return 0;
 }
 
 static void
@@ -89,6 +93,14 @@ test_relay_hints_bounded(void)
 	T_EQ_INT(traverse_relay_get(&t, peer, 2000, out), 0);
 }
 
+/* An empty punch table, and the peer at 198.51.100.2:port to punch to. */
+static void
+punches_start(struct traverse_punches *t, struct peer_addr *to, uint16_t port)
+{
+	memset(t, 0, sizeof(*t));
+	T_EQ_INT(peer_addr_parse("198.51.100.2", port, to), 0);
+}
+
 static void
 test_punch_retries_twice_then_fails(void)
 {
@@ -96,8 +108,7 @@ test_punch_retries_twice_then_fails(void)
 	struct traverse_punch *e;
 	struct peer_addr to;
 
-	memset(&t, 0, sizeof(t));
-	T_EQ_INT(peer_addr_parse("198.51.100.2", 40002, &to), 0);
+	T_DO(punches_start(&t, &to, 40002));
 	e = traverse_punch_new(&t, pb, pr, &to, 1000);
 	T_EQ_INT(traverse_punch_step(e, 0, 1000), TRAVERSE_PUNCH_SEND);
 	T_EQ_INT(e->tries, 1);
@@ -124,8 +135,7 @@ test_punch_done_when_connected(void)
 	struct traverse_punch *e, *again;
 	struct peer_addr to;
 
-	memset(&t, 0, sizeof(t));
-	T_EQ_INT(peer_addr_parse("198.51.100.2", 40002, &to), 0);
+	T_DO(punches_start(&t, &to, 40002));
 	e = traverse_punch_new(&t, pb, pr, &to, 1000);
 	T_EQ_INT(traverse_punch_step(e, 0, 1000), TRAVERSE_PUNCH_SEND);
 	/* The same pair again while it runs: no second punch, the retries go on. */
@@ -146,8 +156,7 @@ test_punch_table_full_replaces_oldest(void)
 	struct peer_addr to;
 	unsigned i;
 
-	memset(&t, 0, sizeof(t));
-	T_EQ_INT(peer_addr_parse("198.51.100.2", 1, &to), 0);
+	T_DO(punches_start(&t, &to, 1));
 	first = traverse_punch_new(&t, pb, pr, &to, 100);
 	for (i = 1; i < TRAVERSE_PUNCH_SLOTS; i++) {
 		to.port = (uint16_t)(i + 1);
@@ -169,8 +178,7 @@ test_fallback_waits_for_direct_answer(void)
 	struct peer_addr to;
 	unsigned i;
 
-	memset(&t, 0, sizeof(t));
-	T_EQ_INT(peer_addr_parse("198.51.100.2", 112, &to), 0);
+	T_DO(punches_start(&t, &to, 112));
 	e = traverse_punch_fallback(&t, pb, pr, &to, 1000);
 	T_ASSERT(e != NULL);
 	T_EQ_INT(e->fallback, 1);
@@ -216,33 +224,62 @@ tv(struct wire_traverse *t, const uint8_t *target, const uint8_t *relay,
 	t->expires = expires;
 }
 
+/*
+ * traverse_classify, as self, of A's message for B through R expiring at
+ * 5000 (tv(&t, pb, pr, pa, 5000)), delivered by from at now: want.
+ */
+struct classify_case {
+	const uint8_t	*self, *from;
+	uint64_t	 now;
+	int		 want;
+};
+
+static void
+expect_classify(const struct classify_case *c, size_t n)
+{
+	struct wire_traverse t;
+	size_t i;
+	int got;
+
+	tv(&t, pb, pr, pa, 5000);
+	for (i = 0; i < n; i++)
+		if ((got = traverse_classify(&t, c[i].self, c[i].from, c[i].now)) !=
+		    c[i].want)
+			T_FAIL("case %zu: %d, expected %d", i, got, c[i].want);
+}
+
+/* As R, the relay: */
+static const struct classify_case relay_cases[] = {
+	/* A sends what A signed: forward. */
+	{ pr, pa, 4000, TRAVERSE_FORWARD },
+	{ pr, pa, 5000, TRAVERSE_FORWARD },
+	{ pr, pa, 5001, TRAVERSE_DROP_EXPIRED },
+	/* X re-sends A's signed message: R must not relay for X. */
+	{ pr, px, 4000, TRAVERSE_DROP_SIGNATURE },
+};
+
+/* The same message as B, the target, and as X, neither. */
+static const struct classify_case target_cases[] = {
+	{ pb, pr, 4000, TRAVERSE_RECEIVE },
+	{ pb, pr, 6000, TRAVERSE_DROP_EXPIRED },
+	/* Delivered by someone other than the relay A named. */
+	{ pb, px, 4000, TRAVERSE_DROP_TARGET },
+	{ pb, pa, 4000, TRAVERSE_DROP_TARGET },
+	/* Neither target nor relay: not ours. */
+	{ px, pa, 4000, TRAVERSE_DROP_TARGET },
+};
+
 static void
 test_classify_relay_path(void)
 {
-	struct wire_traverse t;
-
-	/* R = self, A sends what A signed: forward. */
-	tv(&t, pb, pr, pa, 5000);
-	T_EQ_INT(traverse_classify(&t, pr, pa, 4000), TRAVERSE_FORWARD);
-	T_EQ_INT(traverse_classify(&t, pr, pa, 5000), TRAVERSE_FORWARD);
-	T_EQ_INT(traverse_classify(&t, pr, pa, 5001), TRAVERSE_DROP_EXPIRED);
-	/* X re-sends A's signed message: R must not relay for X. */
-	T_EQ_INT(traverse_classify(&t, pr, px, 4000), TRAVERSE_DROP_SIGNATURE);
+	expect_classify(relay_cases, sizeof(relay_cases) / sizeof(relay_cases[0]));
 }
 
 static void
 test_classify_target_path(void)
 {
-	struct wire_traverse t;
-
-	tv(&t, pb, pr, pa, 5000);
-	T_EQ_INT(traverse_classify(&t, pb, pr, 4000), TRAVERSE_RECEIVE);
-	T_EQ_INT(traverse_classify(&t, pb, pr, 6000), TRAVERSE_DROP_EXPIRED);
-	/* Delivered by someone other than the relay A named. */
-	T_EQ_INT(traverse_classify(&t, pb, px, 4000), TRAVERSE_DROP_TARGET);
-	T_EQ_INT(traverse_classify(&t, pb, pa, 4000), TRAVERSE_DROP_TARGET);
-	/* Neither target nor relay: not ours. */
-	T_EQ_INT(traverse_classify(&t, px, pa, 4000), TRAVERSE_DROP_TARGET);
+	expect_classify(target_cases,
+	    sizeof(target_cases) / sizeof(target_cases[0]));
 }
 
 static void
@@ -418,9 +455,8 @@ main(int argc, char **argv)
 {
 	(void)argc;
 	t_set_suite(argv[0]);
-	if (ident_crypto_init() != 0)
+	if (keys() != 0)
 		return 1;
-	keys();
 	T_RUN(test_needed_when_dial_port_differs_from_internal);
 	T_RUN(test_relay_hint_newest_wins_and_expires);
 	T_RUN(test_relay_hints_bounded);

@@ -793,8 +793,7 @@ test_companions_match_reference_trees(void)
 	size_t i, m, checked = 0;
 	uint64_t size, expected;
 
-	if ((v = tvec_load("merkle.json")) == NULL)
-		T_FAIL("merkle.json missing");
+	T_VECTORS(v, "merkle.json");
 	trees = json_object_get(v, "trees");
 	T_EQ_INT(json_array_size(trees), 10);
 	for (m = 0; m < 4; m++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "t.h"
 #include "tvec.h"
 
 json_t *
@@ -59,6 +60,17 @@ tvec_hex_exact(json_t *obj, const char *key, uint8_t *out, size_t want)
 	    want);
 }
 
+const char *
+tvec_hex_fields(json_t *obj, const struct tvec_hex_field *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (tvec_hex_exact(obj, f[i].key, f[i].out, f[i].len) != 0)
+			return f[i].key;
+	return NULL;
+}
+
 int
 tvec_uuid(const char *s, uint8_t out[16])
 {
@@ -101,6 +113,21 @@ const char *
 tvec_str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+size_t
+tvec_each(json_t *arr, void (*fn)(json_t *row))
+{
+	json_t *row;
+	size_t i, n = 0;
+
+	json_array_foreach(arr, i, row) {
+		fn(row);
+		if (t_case_failed)
+			break;
+		n++;
+	}
+	return n;
 }
 
 json_t *
