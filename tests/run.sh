@@ -39,10 +39,31 @@ for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "$(basename "$t")" "$t"
 done
+# Integration suites bind fixed loopback addresses and name their network
+# namespaces (pnnat-*, pnlan-*, ...): as root each runs in a network and
+# mount namespace of its own (loopback up, a private /run/netns), so two
+# runs on one host, or a suite and a running node, cannot collide.
+# PEERNET_TEST_SHARED_NET=1 runs them in the caller's namespaces instead.
+# The command prefix that runs a suite in a fresh network + mount namespace.
+iso=(unshare -n -m --propagation private -- bash -c '
+	ip link set lo up || exit 1
+	mkdir -p /run/netns && mount -t tmpfs -o mode=755 netns /run/netns || exit 1
+	exec "$@"' isolated)
+isolate=
+if [ "$(id -u)" = 0 ] && [ -z "${PEERNET_TEST_SHARED_NET:-}" ] &&
+    "${iso[@]}" true 2>/dev/null; then
+	isolate=1
+else
+	echo "# integration suites share this host's network namespace (not root, or unshare refused)"
+fi
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	[ "$(basename "$t")" = lib.sh ] && continue
-	run_suite "$(basename "$t" .sh)" bash "$t"
+	if [ -n "$isolate" ]; then
+		run_suite "$(basename "$t" .sh)" "${iso[@]}" bash "$t"
+	else
+		run_suite "$(basename "$t" .sh)" bash "$t"
+	fi
 done
 rm -rf "$log"
 if [ "$skip" -gt 0 ]; then
