@@ -393,21 +393,25 @@ net_tx_end(struct netd *n)
 }
 
 int
-net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
-    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+net_send_rawv(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const struct iovec *iov, int iovcnt)
 {
 	union net_ctl ctl;
 	struct sockaddr_storage to;
 	struct netd_sock *s;
 	struct msghdr mh;
-	struct iovec iov;
+	struct iovec one;
+	size_t len = 0, off;
 	unsigned i;
+	int k;
 
-	if (sock < 0 || sock >= n->nsocks)
+	if (sock < 0 || sock >= n->nsocks || iovcnt < 1 || iovcnt > 8)
 		return -1;
 	s = &n->socks[sock];
 	if (s->fd < 0)		/* closed: its address went away (netlink.c) */
 		return -1;
+	for (k = 0; k < iovcnt; k++)
+		len += iov[k].iov_len;
 	if (len <= NET_TX_SLOT && net_tx_batching(n)) {
 		if (net_txq.cnt > 0 && (net_txq.sock != sock || net_txq.fd != s->fd))
 			net_tx_flush();
@@ -417,8 +421,9 @@ net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 		if (net_fill(s, local, remote, &net_txq.mm[i].msg_hdr, &net_txq.iov[i],
 		    &net_txq.to[i], &net_txq.ctl[i]) != 0)
 			return -1;
-		/* The caller's buffer is reused at once (a static lite buffer). */
-		memcpy(net_txq.buf[i], buf, len);
+		/* The caller's buffers are reused at once (a static lite buffer). */
+		for (k = 0, off = 0; k < iovcnt; off += iov[k].iov_len, k++)
+			memcpy(net_txq.buf[i] + off, iov[k].iov_base, iov[k].iov_len);
 		net_txq.mm[i].msg_len = 0;
 		net_txq.sock = sock;
 		net_txq.fd = s->fd;
@@ -429,16 +434,27 @@ net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 	/* Not batching, or too large to queue: in order, right now. */
 	if (net_txq.cnt > 0)
 		net_tx_flush();
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	if (net_fill(s, local, remote, &mh, &iov, &to, &ctl) != 0)
+	if (net_fill(s, local, remote, &mh, &one, &to, &ctl) != 0)
 		return -1;
+	mh.msg_iov = (struct iovec *)iov;
+	mh.msg_iovlen = (size_t)iovcnt;
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1) {
 		n->counters[IPC_NC_TX_ERRORS]++;
 		return -1;
 	}
 	n->counters[IPC_NC_TX_PACKETS]++;
 	return 0;
+}
+
+int
+net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+{
+	struct iovec iov;
+
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	return net_send_rawv(n, sock, local, remote, &iov, 1);
 }
 
 /* The options every main socket gets, before bind. */
