@@ -253,7 +253,7 @@ ring_get(const uint8_t *ring, size_t cap, size_t head, uint8_t *dst, size_t n)
  * Where in-order data goes: the posted buffer (udt_recv_post) while the
  * ring is empty, so that it stays in stream order, else the ring.
  */
-static size_t
+static inline size_t
 app_room(const struct udt_conn *c)
 {
 	size_t room = UDT_RCVBUF_BYTES - c->r_len;
@@ -264,7 +264,7 @@ app_room(const struct udt_conn *c)
 }
 
 /* len bytes of in-order data to the application (room checked). */
-static void
+static inline void
 app_put(struct udt_conn *c, const uint8_t *data, size_t len)
 {
 	size_t k;
