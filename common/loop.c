@@ -45,6 +45,13 @@ static struct loop_src *loop_srcs[LOOP_MAX_FDS];
  */
 static uint32_t loop_gens[LOOP_MAX_FDS];
 
+/* Callbacks due once the current wake-up's events are handled (loop_defer). */
+static struct {
+	loop_timer_cb	 cb;
+	void		*arg;
+}		 loop_deferred[LOOP_MAX_DEFER];
+static int	 loop_ndeferred;
+
 uint64_t
 loop_now_us(void)
 {
@@ -257,6 +264,44 @@ loop_timer_del(struct loop *l, struct loop_timer *t)
 }
 
 int
+loop_defer(struct loop *l, loop_timer_cb cb, void *arg)
+{
+	int i;
+
+	if (!l->running)
+		return -1;
+	for (i = 0; i < loop_ndeferred; i++)
+		if (loop_deferred[i].cb == cb && loop_deferred[i].arg == arg)
+			return 0;
+	if (loop_ndeferred == LOOP_MAX_DEFER)
+		return -1;
+	loop_deferred[loop_ndeferred].cb = cb;
+	loop_deferred[loop_ndeferred].arg = arg;
+	loop_ndeferred++;
+	return 0;
+}
+
+/*
+ * Runs what loop_defer queued before this call; what those callbacks defer
+ * in turn waits for the next round, which then does not block (loop_run).
+ */
+static void
+loop_run_deferred(void)
+{
+	loop_timer_cb cb;
+	void *arg;
+	int n = loop_ndeferred;
+
+	while (n-- > 0 && loop_ndeferred > 0) {
+		cb = loop_deferred[0].cb;
+		arg = loop_deferred[0].arg;
+		memmove(&loop_deferred[0], &loop_deferred[1],
+		    (size_t)--loop_ndeferred * sizeof(loop_deferred[0]));
+		cb(arg);
+	}
+}
+
+int
 loop_run(struct loop *l)
 {
 	struct epoll_event evs[32];
@@ -265,7 +310,7 @@ loop_run(struct loop *l)
 
 	l->running = 1;
 	while (l->running) {
-		n = epoll_wait(l->epfd, evs, 32, -1);
+		n = epoll_wait(l->epfd, evs, 32, loop_ndeferred > 0 ? 0 : -1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -281,6 +326,7 @@ loop_run(struct loop *l)
 				continue;
 			src->cb(fd, evs[i].events, src->arg);
 		}
+		loop_run_deferred();
 	}
 	return 0;
 }
@@ -296,6 +342,7 @@ loop_close(struct loop *l)
 {
 	int fd;
 
+	loop_ndeferred = 0;
 	while (loop_timers != NULL)
 		loop_timer_del(l, loop_timers);
 	for (fd = 0; fd < LOOP_MAX_FDS; fd++)

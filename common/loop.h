@@ -47,6 +47,14 @@ struct loop_timer *loop_timer_add(struct loop *l, uint64_t after_ms,
 	    uint64_t interval_ms, loop_timer_cb cb, void *arg);
 void	loop_timer_del(struct loop *l, struct loop_timer *t);
 /* Runs until loop_stop; returns 0, or -1 on an epoll failure. */
+/*
+ * Runs cb(arg) once, after the callbacks of the current wake-up and before
+ * the loop waits again: output they batched (netd's datagrams) leaves in
+ * one go.  The same cb and arg deferred twice run once.  -1 when the loop
+ * is not running (the caller then acts at once) or LOOP_MAX_DEFER wait.
+ */
+#define LOOP_MAX_DEFER 8
+int	loop_defer(struct loop *l, loop_timer_cb cb, void *arg);
 int	loop_run(struct loop *l);
 void	loop_stop(struct loop *l);
 void	loop_close(struct loop *l);

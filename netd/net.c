@@ -199,19 +199,23 @@ net_pktinfo_put(struct msghdr *mh, int family, const struct peer_addr *src,
 }
 
 /*
- * Outgoing batch (issue #4): between net_tx_begin and net_tx_end, small
- * datagrams are copied into this queue and leave with one sendmmsg per
- * NET_TXQ (or when the socket changes), instead of one sendmsg each.  A
- * bulk transfer answers every batch of ACKs it receives with dozens of data
- * packets: per-datagram syscalls were its main CPU cost.  Order is kept:
+ * Outgoing batch (issue #4, #19): datagrams are copied into this queue and
+ * leave with one sendmmsg per NET_TXQ, when the socket changes, or at the
+ * end of the event loop's wake-up (loop_defer): everything the callbacks of
+ * one wake-up send — the data packets a transfer pumps after an ACK, a
+ * storaged reply or its timer — leaves in a few sendmmsg calls with GSO
+ * runs, not one sendmsg each.  On a virtual machine a syscall costs more
+ * than the datagram's whole UDT handling.  net_tx_begin / net_tx_end still
+ * bracket sections that must batch even outside the loop.  Order is kept:
  * a datagram that cannot be queued flushes the queue first.
  */
-#define NET_TXQ		64
+#define NET_TXQ		256
 #define NET_TX_SLOT	1500	/* larger datagrams go out at once */
 
 static struct {
 	struct netd		*n;
 	int			 depth;		/* net_tx_begin nesting */
+	int			 deferred;	/* a flush is due at the wake-up's end */
 	int			 sock, fd;
 	unsigned		 cnt;
 	struct mmsghdr		 mm[NET_TXQ];
@@ -343,10 +347,38 @@ net_tx_flush(void)
 	net_txq.cnt = 0;
 }
 
+static void
+net_tx_deferred(void *arg)
+{
+	(void)arg;
+	net_txq.deferred = 0;
+	if (net_txq.depth == 0)
+		net_tx_flush();
+}
+
+/* Whether what is sent now may wait in the queue: inside net_tx_begin, or
+ * with a flush due at the end of the loop's wake-up (armed here). */
+static int
+net_tx_batching(struct netd *n)
+{
+	if (net_txq.n != n && (net_txq.depth > 0 || net_txq.deferred)) {
+		/* another netd (tests run several in one process) */
+		net_tx_flush();
+		if (net_txq.depth > 0)
+			return 0;
+	}
+	if (net_txq.depth > 0)
+		return 1;
+	net_txq.n = n;
+	if (!net_txq.deferred && loop_defer(&n->d->loop, net_tx_deferred, NULL) == 0)
+		net_txq.deferred = 1;
+	return net_txq.deferred;
+}
+
 void
 net_tx_begin(struct netd *n)
 {
-	if (net_txq.depth > 0 && net_txq.n != n)
+	if (net_txq.n != n && (net_txq.depth > 0 || net_txq.deferred))
 		net_tx_flush();
 	net_txq.n = n;
 	net_txq.depth++;
@@ -356,27 +388,31 @@ void
 net_tx_end(struct netd *n)
 {
 	(void)n;
-	if (net_txq.depth > 0 && --net_txq.depth == 0)
+	if (net_txq.depth > 0 && --net_txq.depth == 0 && !net_tx_batching(n))
 		net_tx_flush();
 }
 
 int
-net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
-    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+net_send_rawv(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const struct iovec *iov, int iovcnt)
 {
 	union net_ctl ctl;
 	struct sockaddr_storage to;
 	struct netd_sock *s;
 	struct msghdr mh;
-	struct iovec iov;
+	struct iovec one;
+	size_t len = 0, off;
 	unsigned i;
+	int k;
 
-	if (sock < 0 || sock >= n->nsocks)
+	if (sock < 0 || sock >= n->nsocks || iovcnt < 1 || iovcnt > 8)
 		return -1;
 	s = &n->socks[sock];
 	if (s->fd < 0)		/* closed: its address went away (netlink.c) */
 		return -1;
-	if (net_txq.depth > 0 && net_txq.n == n && len <= NET_TX_SLOT) {
+	for (k = 0; k < iovcnt; k++)
+		len += iov[k].iov_len;
+	if (len <= NET_TX_SLOT && net_tx_batching(n)) {
 		if (net_txq.cnt > 0 && (net_txq.sock != sock || net_txq.fd != s->fd))
 			net_tx_flush();
 		i = net_txq.cnt;
@@ -385,8 +421,9 @@ net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 		if (net_fill(s, local, remote, &net_txq.mm[i].msg_hdr, &net_txq.iov[i],
 		    &net_txq.to[i], &net_txq.ctl[i]) != 0)
 			return -1;
-		/* The caller's buffer is reused at once (a static lite buffer). */
-		memcpy(net_txq.buf[i], buf, len);
+		/* The caller's buffers are reused at once (a static lite buffer). */
+		for (k = 0, off = 0; k < iovcnt; off += iov[k].iov_len, k++)
+			memcpy(net_txq.buf[i] + off, iov[k].iov_base, iov[k].iov_len);
 		net_txq.mm[i].msg_len = 0;
 		net_txq.sock = sock;
 		net_txq.fd = s->fd;
@@ -395,18 +432,29 @@ net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 		return 0;
 	}
 	/* Not batching, or too large to queue: in order, right now. */
-	if (net_txq.cnt > 0 && net_txq.n == n)
+	if (net_txq.cnt > 0)
 		net_tx_flush();
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	if (net_fill(s, local, remote, &mh, &iov, &to, &ctl) != 0)
+	if (net_fill(s, local, remote, &mh, &one, &to, &ctl) != 0)
 		return -1;
+	mh.msg_iov = (struct iovec *)iov;
+	mh.msg_iovlen = (size_t)iovcnt;
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1) {
 		n->counters[IPC_NC_TX_ERRORS]++;
 		return -1;
 	}
 	n->counters[IPC_NC_TX_PACKETS]++;
 	return 0;
+}
+
+int
+net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const uint8_t *buf, size_t len)
+{
+	struct iovec iov;
+
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	return net_send_rawv(n, sock, local, remote, &iov, 1);
 }
 
 /* The options every main socket gets, before bind. */
@@ -489,6 +537,8 @@ net_sockets_close(struct netd *n)
 {
 	int i;
 
+	if (net_txq.n == n)
+		net_tx_flush();	/* a Shutdown queued on the way out */
 	for (i = 0; i < n->nsocks; i++) {
 		loop_del_fd(&n->d->loop, n->socks[i].fd);
 		close(n->socks[i].fd);

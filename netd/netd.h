@@ -123,7 +123,17 @@ int	net_sockets_open(struct netd *n, char *err, size_t errlen);
 void	net_sockets_close(struct netd *n);
 int	net_send_raw(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *buf, size_t len);
-/* Between these, small datagrams leave in sendmmsg batches (nestable). */
+/*
+ * The same with the datagram in pieces (a lite header and the UDT packet it
+ * carries): gathered straight into the send queue, no copy of its own.
+ */
+struct iovec;
+int	net_send_rawv(struct netd *n, int sock, const struct peer_addr *local,
+	    const struct peer_addr *remote, const struct iovec *iov, int iovcnt);
+/*
+ * Between these, datagrams leave in sendmmsg batches (nestable); inside the
+ * event loop everything sent is batched until the wake-up ends anyway.
+ */
 void	net_tx_begin(struct netd *n);
 void	net_tx_end(struct netd *n);
 struct iovec;

@@ -148,6 +148,9 @@ struct udt_conn {
 
 	/* s_len: bytes queued in unsent packets; the receive byte ring */
 	size_t		s_len, r_head, r_len;
+	/* udt_recv_post: the application's buffer, in-order data lands there */
+	uint8_t		*post_buf;
+	size_t		post_cap, post_len;
 	uint8_t		rbuf[UDT_RCVBUF_BYTES];
 	struct sslot	ss[SND_SLOTS];
 	struct rslot	rs[UDT_SLOTS];
@@ -244,6 +247,42 @@ ring_get(const uint8_t *ring, size_t cap, size_t head, uint8_t *dst, size_t n)
 		first = n;
 	memcpy(dst, ring + head, first);
 	memcpy(dst + first, ring, n - first);
+}
+
+/*
+ * Where in-order data goes: the posted buffer (udt_recv_post) while the
+ * ring is empty, so that it stays in stream order, else the ring.
+ */
+static inline size_t
+app_room(const struct udt_conn *c)
+{
+	size_t room = UDT_RCVBUF_BYTES - c->r_len;
+
+	if (c->post_buf != NULL && c->r_len == 0)
+		room += c->post_cap - c->post_len;
+	return room;
+}
+
+/* len bytes of in-order data to the application (room checked). */
+static inline void
+app_put(struct udt_conn *c, const uint8_t *data, size_t len)
+{
+	size_t k;
+
+	c->stats.bytes_recv += len;
+	if (c->post_buf != NULL && c->r_len == 0) {
+		k = c->post_cap - c->post_len;
+		if (k > len)
+			k = len;
+		memcpy(c->post_buf + c->post_len, data, k);
+		c->post_len += k;
+		data += k;
+		len -= k;
+	}
+	if (len > 0) {
+		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len, data, len);
+		c->r_len += len;
+	}
 }
 
 /* ---- output ---- */
@@ -666,7 +705,7 @@ rcv_avail(const struct udt_conn *c)
 {
 	int32_t pend = udt_seq_diff(c->rcv_next, c->rcv_last) - 1;
 	int64_t avail = UDT_RCV_WIN - pend;
-	int64_t room = (int64_t)((UDT_RCVBUF_BYTES - c->r_len) / UDT_DATA_MAX);
+	int64_t room = (int64_t)(app_room(c) / UDT_DATA_MAX);
 
 	if (avail > room)
 		avail = room;
@@ -777,13 +816,9 @@ deliver(struct udt_conn *c, int immediate)
 		if (next == c->rcv_next)
 			break;
 		r = &c->rs[next & SLOT_MASK];
-		if (r->state != RS_HAVE ||
-		    UDT_RCVBUF_BYTES - c->r_len < r->len)
+		if (r->state != RS_HAVE || app_room(c) < r->len)
 			break;
-		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len,
-		    r->data, r->len);
-		c->r_len += r->len;
-		c->stats.bytes_recv += r->len;
+		app_put(c, r->data, r->len);
 		r->state = RS_EMPTY;
 		c->rcv_last = next;
 		n++;
@@ -823,12 +858,9 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 		return UDT_ERR_DROP_WINDOW;
 	d = udt_seq_diff(seq, c->rcv_next);
 	if (d == 0 && off == 0 &&
-	    UDT_RCVBUF_BYTES - c->r_len >= p->data_len) {
-		/* the common case: next in order, straight to the app ring */
-		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len,
-		    p->data, p->data_len);
-		c->r_len += p->data_len;
-		c->stats.bytes_recv += p->data_len;
+	    app_room(c) >= p->data_len) {
+		/* the common case: next in order, straight to the application */
+		app_put(c, p->data, p->data_len);
 		c->stats.pkts_recv++;
 		c->rcv_last = seq;
 		c->rcv_next = udt_seq_add(seq, 1);
@@ -1560,6 +1592,29 @@ udt_write(struct udt_conn *c, const void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/* The reader made room (udt_read, udt_recv_post). */
+static void
+room_opened(struct udt_conn *c)
+{
+	if (c->st != UDT_ST_CONNECTED && c->st != UDT_ST_CLOSING)
+		return;
+	/* packets held for lack of room can move up */
+	now_us(c);
+	deliver(c, 0);
+	/*
+	 * The window we last advertised was small and has reopened: tell the
+	 * sender now instead of letting it stall (a window update: an ACK for
+	 * the same sequence, see input_ack).
+	 */
+	if (c->adv < UDT_RCV_WIN / 4 && rcv_avail(c) >= 2 * c->adv +
+	    UDT_ACK_EVERY) {
+		send_ack(c, udt_seq_add(c->rcv_last, 1));
+		c->unack = 0;
+		lim_reset(&c->ack_lim, c->now);
+	}
+	flush(c);
+}
+
 ssize_t
 udt_read(struct udt_conn *c, void *buf, size_t cap)
 {
@@ -1578,24 +1633,45 @@ udt_read(struct udt_conn *c, void *buf, size_t cap)
 	ring_get(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, buf, n);
 	c->r_head = (c->r_head + n) % UDT_RCVBUF_BYTES;
 	c->r_len -= n;
-	if (c->st == UDT_ST_CONNECTED || c->st == UDT_ST_CLOSING) {
-		/* room again: packets held for lack of it can move up */
-		now_us(c);
-		deliver(c, 0);
-		/*
-		 * The window we last advertised was small and has reopened:
-		 * tell the sender now instead of letting it stall (a window
-		 * update: an ACK for the same sequence, see input_ack).
-		 */
-		if (c->adv < UDT_RCV_WIN / 4 && rcv_avail(c) >= 2 * c->adv +
-		    UDT_ACK_EVERY) {
-			send_ack(c, udt_seq_add(c->rcv_last, 1));
-			c->unack = 0;
-			lim_reset(&c->ack_lim, c->now);
-		}
-		flush(c);
-	}
+	room_opened(c);
 	return (ssize_t)n;
+}
+
+ssize_t
+udt_recv_post(struct udt_conn *c, void *buf, size_t cap)
+{
+	size_t n;
+
+	if (c == NULL || (buf == NULL && cap > 0))
+		return UDT_ERR_ARG;
+	if (c->post_buf != NULL)
+		return UDT_ERR_STATE;
+	/* what the ring holds comes first */
+	n = c->r_len < cap ? c->r_len : cap;
+	ring_get(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, buf, n);
+	c->r_head = (c->r_head + n) % UDT_RCVBUF_BYTES;
+	c->r_len -= n;
+	c->post_buf = buf;
+	c->post_cap = cap;
+	c->post_len = n;
+	room_opened(c);
+	return (ssize_t)n;
+}
+
+size_t
+udt_recv_posted(const struct udt_conn *c)
+{
+	return c->post_buf != NULL ? c->post_len : 0;
+}
+
+size_t
+udt_recv_unpost(struct udt_conn *c)
+{
+	size_t n = udt_recv_posted(c);
+
+	c->post_buf = NULL;
+	c->post_cap = c->post_len = 0;
+	return n;
 }
 
 int

@@ -314,6 +314,22 @@ uint64_t	 udt_next_timeout_us(const struct udt_conn *c);
 ssize_t		 udt_write(struct udt_conn *c, const void *buf, size_t len);
 /* Bytes read; 0 when nothing is buffered yet; UDT_ERR_CLOSED at the end. */
 ssize_t		 udt_read(struct udt_conn *c, void *buf, size_t cap);
+/*
+ * Zero-copy reading: posts buf as where the next cap bytes of the stream go.
+ * What is buffered is copied there at once (the return value, or an error);
+ * in-order data arriving later is copied straight from the packet into buf
+ * instead of through the receive ring (one copy less per byte), and the
+ * posted room counts in the window we advertise.  udt_recv_posted says how
+ * many bytes buf holds so far (they stay there, in order); once cap are
+ * there, further data waits in the ring for udt_read.  udt_recv_unpost ends
+ * the posting (returns the bytes in buf); it must come before buf is freed
+ * or reused, and before udt_read is used for what follows.  One posting at
+ * a time (UDT_ERR_STATE).  The stream's end still shows in udt_read
+ * (UDT_ERR_CLOSED) once unposted.
+ */
+ssize_t		 udt_recv_post(struct udt_conn *c, void *buf, size_t cap);
+size_t		 udt_recv_posted(const struct udt_conn *c);
+size_t		 udt_recv_unpost(struct udt_conn *c);
 /* Graceful: Shutdown once every written byte is acknowledged. */
 int		 udt_close(struct udt_conn *c);
 /* Immediate: Shutdown now, drop everything. */

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -108,6 +109,61 @@ test_timer_may_delete_itself(void)
 	loop_close(&L);
 }
 
+/* loop_defer: what the callbacks of one wake-up queue runs once after them. */
+static int defer_runs, defer_rearm, defer_order[4], defer_n, defer_reads_at;
+
+static void
+on_deferred(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+
+	defer_runs++;
+	if (defer_n < 4)
+		defer_order[defer_n++] = id;
+	if (id == 1)
+		defer_reads_at = reads;
+	/* deferring from a deferred callback: the next round, without a wait */
+	if (id == 2 && defer_rearm-- > 0)
+		T_EQ_INT(loop_defer(&L, on_deferred, (void *)(intptr_t)3), 0);
+	if (id == 3)
+		loop_stop(&L);
+}
+
+static void
+on_read_defer(int fd, uint32_t ev, void *arg)
+{
+	on_read(fd, ev, arg);
+	/* the same callback and argument twice: runs once */
+	T_EQ_INT(loop_defer(&L, on_deferred, (void *)(intptr_t)1), 0);
+	T_EQ_INT(loop_defer(&L, on_deferred, (void *)(intptr_t)1), 0);
+	T_EQ_INT(loop_defer(&L, on_deferred, (void *)(intptr_t)2), 0);
+}
+
+static void
+test_deferred_callbacks_run_after_the_wake_up(void)
+{
+	T_EQ_INT(loop_init(&L), 0);
+	/* not running: the caller must act itself */
+	T_EQ_INT(loop_defer(&L, on_deferred, NULL), -1);
+	T_EQ_INT(pipe(pipefd), 0);
+	reads = 0;
+	defer_rearm = 1;
+	T_EQ_INT(loop_add_fd(&L, pipefd[0], EPOLLIN, on_read_defer, NULL), 0);
+	T_EQ_INT((int)write(pipefd[1], "x", 1), 1);
+	/* a fallback stop, should the deferred chain never end the loop */
+	T_ASSERT(loop_timer_add(&L, 2000, 0, on_stop, NULL) != NULL);
+	T_EQ_INT(loop_run(&L), 0);
+	T_EQ_INT(defer_runs, 3);
+	T_EQ_INT(defer_order[0], 1);
+	T_EQ_INT(defer_order[1], 2);
+	T_EQ_INT(defer_order[2], 3);
+	T_ASSERT(defer_reads_at >= 1);	/* after the fd callback */
+	loop_del_fd(&L, pipefd[0]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	loop_close(&L);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,5 +172,6 @@ main(int argc, char **argv)
 	T_RUN(test_timers_fds_and_signals_are_delivered);
 	T_RUN(test_removed_fd_is_not_called);
 	T_RUN(test_timer_may_delete_itself);
+	T_RUN(test_deferred_callbacks_run_after_the_wake_up);
 	return t_done();
 }
