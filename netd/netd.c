@@ -79,6 +79,7 @@ static int
 netd_setup(struct daemon *d, char *err, size_t errlen)
 {
 	(void)d;
+	control_init(&netd);
 	if (node_start(&netd, err, errlen) == -1 ||
 	    node_ipc(&netd, err, errlen) == -1)
 		return -1;
