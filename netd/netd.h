@@ -5,11 +5,25 @@
  *
  * Files: netd.c (start-up), control.c (requests from ctl and the other
  * daemons), net.c (sockets), node.c (packets in and out,
- * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
- * peer.c, seq.c, kad.c are the pure modules node.c drives.  node.c and
- * the modules take time, randomness, timers, datagrams out and storaged
- * from n->env (env.h; env_real.c in the daemon, tests/sim/nodesim.c in
- * the simulation).
+ * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue), the
+ * transfer engine (xfer.h); peer.c, seq.c, kad.c are the pure modules
+ * node.c drives.  node.c and the modules take time, randomness, timers,
+ * datagrams out and storaged from n->env (env.h; env_real.c in the
+ * daemon, tests/sim/nodesim.c in the simulation).
+ *
+ * Layers (docs/design.md has the table; tests/integration/layers.sh keeps
+ * it): calls go one way, down
+ *
+ *	netd.c > netlink.c > control.c > xfer_setup.c > the engine's users
+ *	(xfer_getblock.c; xfer_file.c > xfer_stream.c, xfer_prov.c >
+ *	xfer_req.c > xfer_merkle.c > xfer_fsess.c) > xfer.c > lan.c >
+ *	node.c > env_real.c > net.c, portmap.c > the pure modules.
+ *
+ * What a lower file hands up goes through a hook the upper one sets at
+ * init, never a call by name: n->packet_in (net.c to node.c),
+ * n->ctl_hooks (node.c to control.c), n->xfer_hooks (node.c to the
+ * engine), struct xfer_user / xfer_ops (the engine to its users), struct
+ * xfer_file_parts (the file session and merkle checks to the roles).
  */
 #ifndef PEERNET_NETD_H
 #define PEERNET_NETD_H

@@ -1,7 +1,10 @@
 /*
  * xfer.c — the transfer engine (see xfer.h, xfer_sess.h): the sessions of
  * both transfers over UDT in lite packets, block (xfer_getblock.c) and
- * file (xfer_file.c), in one table.
+ * file (xfer_file.c), in one table.  The users are above the engine: it
+ * knows them only as the struct xfer_user they register (xfer_register)
+ * and their sessions' ops, and node.c, below, reaches it only through
+ * n->xfer_hooks (xfer_setup.c).
  *
  * Every UDT packet travels as one lite packet with the transfer ID (§2.7),
  * on the peer's verified connections (§9.2); the datagrams that start with

@@ -102,7 +102,7 @@ struct xfer_sess {
 #define XFER_USERS	4	/* xfer_register's room */
 
 struct xfer_gb;		/* xfer_getblock.c's state */
-struct xfer_files;	/* xfer_file.c's state */
+struct xfer_files;	/* the file side's state (xfer_fsess.c) */
 
 /* n->xfer: NULL before xfer_init and after xfer_free. */
 struct xfer {
