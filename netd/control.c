@@ -170,7 +170,7 @@ control_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	pd->deadline = env_now_ms(&n->env) + q.timeout_ms;
 }
 
-void
+static void
 control_ping_answered(struct netd *n, uint32_t slot, uint32_t seq, uint32_t rtt_ms,
     const struct peer_addr *from)
 {
@@ -233,7 +233,7 @@ control_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	pd->deadline = env_now_ms(&n->env) + q.timeout_ms;
 }
 
-int
+static int
 control_find_done(struct netd *n, const struct kad_result *r, const struct peer_addr *a)
 {
 	static uint8_t buf[1024];
@@ -263,7 +263,7 @@ control_find_done(struct netd *n, const struct kad_result *r, const struct peer_
 	return answered;
 }
 
-void
+static void
 control_expire(struct netd *n, uint64_t now)
 {
 	int i;
@@ -285,7 +285,7 @@ control_expire(struct netd *n, uint64_t now)
 	}
 }
 
-void
+static void
 control_stop(struct netd *n)
 {
 	int i;
@@ -295,6 +295,20 @@ control_stop(struct netd *n)
 			ipc_reply_error(n->pending[i].req, IPC_ERR_FAILED, "netd is stopping");
 			control_pending_done(&n->pending[i]);
 		}
+}
+
+/* What node.c calls up to (netd.h): the answers and ends of the requests above. */
+static const struct netd_ctl_hooks control_hooks = {
+	.ping_answered = control_ping_answered,
+	.find_done = control_find_done,
+	.expire = control_expire,
+	.stop = control_stop,
+};
+
+void
+control_init(struct netd *n)
+{
+	n->ctl_hooks = &control_hooks;
 }
 
 /* --- status --------------------------------------------------------------- */

@@ -72,6 +72,7 @@ netd_bind(struct daemon *d, char *err, size_t errlen)
 	 */
 	if (netlink_bind(&netd, err, errlen) == -1)
 		return -1;
+	control_init(&netd);	/* node.c's answers to ctl, from the first request on */
 	return node_init(&netd, err, errlen);
 }
 

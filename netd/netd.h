@@ -5,11 +5,25 @@
  *
  * Files: netd.c (start-up), control.c (requests from ctl and the other
  * daemons), net.c (sockets), node.c (packets in and out,
- * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue);
- * peer.c, seq.c, kad.c are the pure modules node.c drives.  node.c and
- * the modules take time, randomness, timers, datagrams out and storaged
- * from n->env (env.h; env_real.c in the daemon, tests/sim/nodesim.c in
- * the simulation).
+ * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue), the
+ * transfer engine (xfer.h); peer.c, seq.c, kad.c are the pure modules
+ * node.c drives.  node.c and the modules take time, randomness, timers,
+ * datagrams out and storaged from n->env (env.h; env_real.c in the
+ * daemon, tests/sim/nodesim.c in the simulation).
+ *
+ * Layers (docs/design.md has the table; tests/integration/layers.sh keeps
+ * it): calls go one way, down
+ *
+ *	netd.c > netlink.c > control.c > xfer_setup.c > the engine's users
+ *	(xfer_getblock.c; xfer_file.c > xfer_stream.c, xfer_prov.c >
+ *	xfer_req.c > xfer_merkle.c > xfer_fsess.c) > xfer.c > lan.c >
+ *	node.c > env_real.c > net.c, portmap.c > the pure modules.
+ *
+ * What a lower file hands up goes through a hook the upper one sets at
+ * init, never a call by name: n->packet_in (net.c to node.c),
+ * n->ctl_hooks (node.c to control.c), n->xfer_hooks (node.c to the
+ * engine), struct xfer_user / xfer_ops (the engine to its users), struct
+ * xfer_file_parts (the file session and merkle checks to the roles).
  */
 #ifndef PEERNET_NETD_H
 #define PEERNET_NETD_H
@@ -40,6 +54,43 @@
 
 struct netd;
 struct node_state;
+struct peer_conn;
+
+/*
+ * What node.c hands up to control.c (ctl's pings and finds), set by
+ * control_init: node.c, below control.c, calls none of its functions.
+ * n->ctl_hooks NULL: no control (tests/sim runs nodes without one).
+ */
+struct netd_ctl_hooks {
+	/* The Pong for a ctl ping: replies to the request in slot. */
+	void	(*ping_answered)(struct netd *n, uint32_t slot, uint32_t seq,
+		    uint32_t rtt_ms, const struct peer_addr *from);
+	/*
+	 * A lookup ended: replies to the finds waiting for it, with a (NULL:
+	 * none) the found node's address; returns how many.
+	 */
+	int	(*find_done)(struct netd *n, const struct kad_result *r,
+		    const struct peer_addr *a);
+	void	(*expire)(struct netd *n, uint64_t now);	/* each node tick */
+	void	(*stop)(struct netd *n);			/* node_free */
+};
+
+/*
+ * What node.c hands up to the transfer engine (xfer*.c), set by xfer_init
+ * (xfer_setup.c) and cleared by xfer_free.  n->xfer_hooks NULL: no
+ * engine; Get Block and Transfer messages are dropped as unknown.
+ */
+struct netd_xfer_hooks {
+	/* A datagram whose first 16 bytes may be a registered transfer ID: 1 if consumed. */
+	int	(*lite_in)(struct netd *n, const uint8_t *raw, size_t len);
+	/* WIRE_CMD_GET_BLOCK and WIRE_CMD_TRANSFER from a registered peer. */
+	void	(*packet)(struct netd *n, struct peer *p, struct peer_conn *c,
+		    const struct wire_packet *pkt);
+	void	(*tick)(struct netd *n, uint64_t now_ms);	/* each node tick */
+	/* Storaged's cache wants blocks [from, to) of p's chain `version`. */
+	void	(*blocks_wanted)(struct netd *n, struct peer *p, uint64_t version,
+		    uint64_t from, uint64_t to);
+};
 
 struct netd_sock {
 	int		 fd;		/* -1: closed, its address went away (netlink.c) */
@@ -101,21 +152,24 @@ struct netd {
 	int			 known_tries;
 	uint64_t		 known_saved;
 	/*
-	 * Where net.c hands every datagram it reads: node.c's, set by
-	 * node_init (NULL before: dropped).  A hook rather than a call, so
-	 * that net.c, below node.c, does not call up into it.
-	 */
-	/*
 	 * Every ended Kademlia lookup is also shown here when set (tests/sim
 	 * asks finds in-process, as ctl does over IPC through control.c);
 	 * nonzero: the found node is contacted, as for a ctl find.
 	 */
 	int			(*lookup_done)(struct netd *n,
 				    const struct kad_result *r);
+	/*
+	 * Where net.c hands every datagram it reads: node.c's, set by
+	 * node_init (NULL before: dropped).  A hook rather than a call, so
+	 * that net.c, below node.c, does not call up into it.
+	 */
 	void			(*packet_in)(struct netd *n, int sock,
 				    const struct peer_addr *local,
 				    const struct peer_addr *remote,
 				    const uint8_t *raw, size_t len);
+	/* The same for node.c and the layers above it (see their structs). */
+	const struct netd_ctl_hooks	*ctl_hooks;
+	const struct netd_xfer_hooks	*xfer_hooks;
 };
 
 /* net.c */
@@ -203,19 +257,13 @@ int	node_punch_failed(struct netd *n, const uint8_t node_id[32]);
 /* Own NAT state as text for status; returns the number of active peers. */
 uint32_t node_nat_state(struct netd *n, char *out, size_t len);
 
-/* control.c: requests from ctl, apid and the other daemons */
+/*
+ * control.c: requests from ctl, apid and the other daemons.  control_init
+ * sets n->ctl_hooks: node.c answers ctl's pings and finds, expires their
+ * deadlines and answers them all "stopping" through those.
+ */
+void	control_init(struct netd *n);
 void	control_request(struct netd *n, struct ipc_req *req, uint16_t type,
 	    const uint8_t *msg, size_t len);
-/* The Pong for a ctl ping (node.c): replies to the request in slot. */
-void	control_ping_answered(struct netd *n, uint32_t slot, uint32_t seq,
-	    uint32_t rtt_ms, const struct peer_addr *from);
-/*
- * A lookup ended (node.c): replies to the finds waiting for it, with a
- * (NULL: none) the found node's address; returns how many.
- */
-int	control_find_done(struct netd *n, const struct kad_result *r,
-	    const struct peer_addr *a);
-void	control_expire(struct netd *n, uint64_t now);	/* deadlines passed */
-void	control_stop(struct netd *n);			/* all answered "stopping" */
 
 #endif

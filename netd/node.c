@@ -600,6 +600,17 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 
 /* --- requests held until their source is verified ------------------------ */
 
+/* Get Block and Transfer: up to the transfer engine, if there is one (netd.h). */
+static void
+node_xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	if (n->xfer_hooks != NULL)
+		n->xfer_hooks->packet(n, p, c, pkt);
+	else
+		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
+}
+
 /*
  * A request from an unverified connection whose answer would exceed its
  * budget (an Announcement asking for records, a transfer or block
@@ -713,7 +724,7 @@ node_release(struct netd *n, struct peer *p, struct peer_conn *c)
 		if (pkt.command == WIRE_CMD_ANNOUNCEMENT)
 			node_announcement(n, p, c, &pkt);
 		else
-			xfer_packet(n, p, c, &pkt);
+			node_xfer_packet(n, p, c, &pkt);
 	}
 }
 
@@ -1026,8 +1037,9 @@ node_cache_seen_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 	if (rep == NULL)
 		log_debug("cache-seen: %s", err);
 	else if (ipc_cache_fetch_decode(rep, len, &f) == 0 && f.to > f.from &&
-	    (p = peer_find(s->n->peers, s->pub)) != NULL)
-		xfer_gb_wanted(s->n, p, s->version, f.from, f.to);
+	    (p = peer_find(s->n->peers, s->pub)) != NULL &&
+	    s->n->xfer_hooks != NULL)
+		s->n->xfer_hooks->blocks_wanted(s->n, p, s->version, f.from, f.to);
 	free(s);
 }
 
@@ -1366,8 +1378,8 @@ node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
 		node_release(n, p, c);
 	} else if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
-	if (CTX_KIND(m.ctx) == NETD_CTX_CTLPING)
-		control_ping_answered(n, CTX_ARG(m.ctx), pkt->sequence,
+	if (CTX_KIND(m.ctx) == NETD_CTX_CTLPING && n->ctl_hooks != NULL)
+		n->ctl_hooks->ping_answered(n, CTX_ARG(m.ctx), pkt->sequence,
 		    m.rtt_ms ? m.rtt_ms : 1, &c->remote);
 }
 
@@ -1415,7 +1427,7 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 
 	n->counters[IPC_NC_RX_DATAGRAMS]++;
 	/* Lite packets are recognised by a registered transfer ID, before the size check (§2.6). */
-	if (len >= 18 && xfer_lite_in(n, raw, len)) {
+	if (len >= 18 && n->xfer_hooks != NULL && n->xfer_hooks->lite_in(n, raw, len)) {
 		n->counters[IPC_NC_RX_LITE]++;
 		return;
 	}
@@ -1476,7 +1488,7 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		break;
 	case WIRE_CMD_GET_BLOCK:
 	case WIRE_CMD_TRANSFER:
-		xfer_packet(n, p, c, &pkt);
+		node_xfer_packet(n, p, c, &pkt);
 		break;
 	case WIRE_CMD_TRAVERSE:
 		node_on_traverse(n, p, c, &pkt);
@@ -1983,14 +1995,16 @@ node_tick(struct netd *n)
 		n->kad_boot_next = now + KAD_BOOT_PAUSE_MS;
 	}
 	kad_tick(n->kad);
-	control_expire(n, now);
+	if (n->ctl_hooks != NULL)
+		n->ctl_hooks->expire(n, now);
 	if (n->store_open)
 		ipc_client_tick(&n->store, now);
 	node_ask_chain(n, now);
 	node_known_ask(n, now);
 	node_known_bootstrap(n, now);
 	node_known_save(n, now);
-	xfer_tick(n, now);
+	if (n->xfer_hooks != NULL)
+		n->xfer_hooks->tick(n, now);
 	node_traverse_tick(n, now);
 	node_push_tick(n, now);
 }
@@ -2094,7 +2108,8 @@ node_kad_done(void *ctx, const struct kad_result *r)
 	int have, want;
 
 	have = r->status == KAD_LOOKUP_FOUND && node_contact_addr(&r->found, &a) == 0;
-	want = control_find_done(n, r, have ? &a : NULL) > 0;
+	want = n->ctl_hooks != NULL &&
+	    n->ctl_hooks->find_done(n, r, have ? &a : NULL) > 0;
 	if (n->lookup_done != NULL && n->lookup_done(n, r) != 0)
 		want = 1;
 	if (want && have)
@@ -2186,7 +2201,8 @@ node_start(struct netd *n, char *err, size_t errlen)
 void
 node_free(struct netd *n)
 {
-	control_stop(n);
+	if (n->ctl_hooks != NULL)
+		n->ctl_hooks->stop(n);
 	if (n->node != NULL && n->node->tick_timer != NULL)
 		n->env.timer_del(n->env.ctx, n->node->tick_timer);
 	if (n->kad != NULL)
@@ -2207,7 +2223,7 @@ node_free(struct netd *n)
 
 /*
  * A Ping to p asked for by ctl (control.c), its answer to go to pending
- * slot: the Pong comes back to control_ping_answered.  *seq its sequence.
+ * slot: the Pong comes back to n->ctl_hooks->ping_answered.  *seq its sequence.
  */
 int
 node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq)

@@ -1,7 +1,10 @@
 /*
  * xfer.c — the transfer engine (see xfer.h, xfer_sess.h): the sessions of
  * both transfers over UDT in lite packets, block (xfer_getblock.c) and
- * file (xfer_file.c), in one table.
+ * file (xfer_file.c), in one table.  The users are above the engine: it
+ * knows them only as the struct xfer_user they register (xfer_register)
+ * and their sessions' ops, and node.c, below, reaches it only through
+ * n->xfer_hooks (xfer_setup.c).
  *
  * Every UDT packet travels as one lite packet with the transfer ID (§2.7),
  * on the peer's verified connections (§9.2); the datagrams that start with
@@ -29,9 +32,6 @@
 #include "xfer_sess.h"
 
 #define XFER_TIMER_MS	10	/* UDT's SYN interval */
-
-/* The users, in the order a tick visits their after_tick. */
-static const struct xfer_ops *const xfer_kinds[] = { &xfer_file_ops, &xfer_gb_ops };
 
 static uint8_t xfer_lite[WIRE_LITE_HDR_SIZE + UDT_PKT_MAX];
 
@@ -453,7 +453,7 @@ xfer_store_err(const uint8_t *rep, size_t len, const char *err, char *out, size_
 /* --- entry points --------------------------------------------------------------- */
 
 int
-xfer_init(struct netd *n)
+xfer_core_init(struct netd *n)
 {
 	uint8_t key[XFER_IDS_KEY];
 	struct xfer *x;
@@ -463,23 +463,22 @@ xfer_init(struct netd *n)
 	env_random(&n->env, key, sizeof(key));
 	xfer_ids_init(&x->ids, key);
 	n->xfer = x;
-	if (xfer_file_init(n) != 0) {
-		free(x);
-		n->xfer = NULL;
+	return 0;
+}
+
+int
+xfer_register(struct netd *n, const struct xfer_user *u)
+{
+	struct xfer *x = X(n);
+
+	if (x == NULL || x->nusers == XFER_USERS)
 		return -1;
-	}
-	/*
-	 * We answer merkle-leaf requests (xfer_merkle.h): say so in every
-	 * Announcement, Response and Discovery (feature bit 3, §13.5), so our
-	 * downloads ask only peers that set it and a reference peer's download
-	 * starts without waiting for leaves it never sends.
-	 */
-	wire_msg_set_own_features(WIRE_FEATURE_MERKLE);
+	x->users[x->nusers++] = u;
 	return 0;
 }
 
 void
-xfer_free(struct netd *n)
+xfer_core_free(struct netd *n)
 {
 	struct xfer *x = X(n);
 	struct xfer_sess *s;
@@ -495,11 +494,12 @@ xfer_free(struct netd *n)
 	for (i = 0; i < XFER_SLOTS; i++)
 		if ((s = x->s[i]) != NULL)
 			s->ops->end(s, 0, s->role == XFER_REQUESTER ||
-			    s->ops == &xfer_file_ops, "netd is stopping");
+			    s->ops->stop_tells_provider_too, "netd is stopping");
 	if (x->timer != NULL)
 		n->env.timer_del(n->env.ctx, x->timer);
-	xfer_file_fini(n);
-	free(x->gb);
+	for (i = 0; i < x->nusers; i++)
+		if (x->users[i]->fini != NULL)
+			x->users[i]->fini(n);
 	free(x);
 	n->xfer = NULL;
 }
@@ -529,12 +529,15 @@ void
 xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
-	if (X(n) != NULL && pkt->command == WIRE_CMD_TRANSFER)
-		xfer_file_packet(n, p, c, pkt);
-	else if (X(n) != NULL && pkt->command == WIRE_CMD_GET_BLOCK)
-		xfer_gb_packet(n, p, c, pkt);
-	else
-		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
+	struct xfer *x = X(n);
+	int i;
+
+	for (i = 0; x != NULL && i < x->nusers; i++)
+		if (x->users[i]->cmd == pkt->command) {
+			x->users[i]->packet(n, p, c, pkt);
+			return;
+		}
+	n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
 }
 
 static void
@@ -556,7 +559,6 @@ xfer_tick(struct netd *n, uint64_t now_ms)
 	struct xfer *x = X(n);
 	struct xfer_sess *s;
 	uint64_t now_us;
-	size_t k;
 	int i, live = 0;
 
 	if (x == NULL || x->in_run)
@@ -578,9 +580,9 @@ xfer_tick(struct netd *n, uint64_t now_ms)
 		s->ops->pump(s);
 	}
 	x->in_run = 0;
-	for (k = 0; k < sizeof(xfer_kinds) / sizeof(xfer_kinds[0]); k++)
-		if (xfer_kinds[k]->after_tick != NULL)
-			xfer_kinds[k]->after_tick(n);
+	for (i = 0; i < x->nusers; i++)
+		if (x->users[i]->ops->after_tick != NULL)
+			x->users[i]->ops->after_tick(n);
 	for (i = 0; i < XFER_SLOTS; i++)
 		if (x->s[i] != NULL)
 			live++;

@@ -3,8 +3,10 @@
  * engine (xfer.c: sessions, transfer IDs, lite packets, UDT, timers,
  * storaged requests, expiry) with two users, the block transfer (Get Block,
  * §9.8, xfer_getblock.c) and the file transfer (Transfer, §9.1-9.7,
- * xfer_file.c with xfer_req.c, xfer_prov.c, xfer_merkle.c, xfer_stream.c).
- * node.c and control.c call what is declared here.
+ * xfer_file.c with xfer_stream.c, xfer_prov.c, xfer_req.c, xfer_merkle.c,
+ * xfer_fsess.c), put together by xfer_setup.c.  netd.c and control.c call
+ * what is declared here; node.c, below the engine, reaches it only through
+ * n->xfer_hooks (netd.h), which xfer_init sets.
  */
 #ifndef PEERNET_XFER_H
 #define PEERNET_XFER_H
@@ -18,9 +20,11 @@ struct peer_conn;
 struct ipc_req;
 struct wire_packet;
 
-/* xfer.c */
+/* xfer_setup.c: the engine and its users, n->xfer_hooks set; 0 or -1. */
 int	xfer_init(struct netd *n);
 void	xfer_free(struct netd *n);
+
+/* xfer.c (node.c's n->xfer_hooks) */
 /* A datagram whose first 16 bytes may be a registered transfer ID: 1 if consumed. */
 int	xfer_lite_in(struct netd *n, const uint8_t *raw, size_t len);
 /* Commands WIRE_CMD_GET_BLOCK and WIRE_CMD_TRANSFER from a registered peer. */
@@ -28,7 +32,7 @@ void	xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
 void	xfer_tick(struct netd *n, uint64_t now_ms);
 
-/* xfer_getblock.c: storaged wants blocks [from, to) of p's chain `version` for its cache. */
+/* xfer_getblock.c (n->xfer_hooks->blocks_wanted): storaged wants blocks [from, to) of p's chain `version` for its cache. */
 void	xfer_gb_wanted(struct netd *n, struct peer *p, uint64_t version,
 	    uint64_t from, uint64_t to);
 

@@ -1,270 +1,60 @@
 /*
- * xfer_file.c — the file transfer's session (Transfer, command 8;
- * docs/protocol.md §9.3) as a user of the transfer engine: creation, the
- * end (kept for IPC_TRANSFERS), Transfer messages, the per-tick checks;
- * see xfer_file.h for the roles, which live in xfer_req.c, xfer_prov.c,
- * xfer_merkle.c and xfer_stream.c.
- *
- * Bounds: XF_MAX_SESSIONS sessions in all, XF_MAX_SERVE_PEER served to one
- * peer, XF_MAX_DOWNLOADS downloads; a served session holds at most
- * XF_SERVE_AHEAD chunks of XF_SERVE_CHUNK bytes besides its UDT connection,
- * a download one chunk of XF_STORE_CHUNK being filled and XF_STORE_INFLIGHT
- * chunks with storaged.  A download takes exactly the size the provider
- * announced in the stream header (at most XF_MAX_FILE); storaged enforces
- * that size and the hash.  Sessions end after 60 s without a lite packet or
- * message (transferSequenceTimeout, §9.2; the engine's idle expiry); a
- * download whose provider never answers ends after XF_START_MS.  A
- * download's merkle leaves (our XFER_PROTO_MERKLE extension) take 32 bytes
- * per fragment, files up to 1 GiB: at most 64 KiB.
+ * xfer_file.c — the file transfer's entry (Transfer, command 8;
+ * docs/protocol.md §9.3): registered with the transfer engine, it takes
+ * Transfer messages and answers IPC_TRANSFERS.  The top of the file side
+ * (see xfer_file.h, docs/design.md "Layers"): it calls the roles, which
+ * call the merkle checks, which call the session (xfer_fsess.c); the
+ * calls the session and the merkle checks make back up to the roles go
+ * through the table of parts set here.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "hex.h"
 #include "ipc.h"
-#include "log.h"
 #include "netd.h"
-#include "udt.h"
 #include "wire_msg.h"
 #include "xfer_file.h"
 
-static uint8_t xfer_file_msg[WIRE_TRANSFER_REQUEST_SIZE + 64];
 static uint8_t xfer_file_reply[IPC_XFER_LIST_MAX * 512 + 64];
 
-static void	xfer_file_pump_op(struct xfer_sess *xs);
-static int	xfer_file_tick(struct xfer_sess *xs, uint64_t now_ms);
-static void	xfer_file_end_op(struct xfer_sess *xs, int ok, int terminate,
-		    const char *why);
+static void	xfer_file_packet(struct netd *n, struct peer *p, struct peer_conn *c,
+		    const struct wire_packet *pkt);
 
-const struct xfer_ops xfer_file_ops = {
-	.name = "file",
-	.max = XF_MAX_SESSIONS,
-	.idle_ms = XF_IDLE_MS,
-	.idle_why = "idle for 60 s (sequence expired)",
-	.pump = xfer_file_pump_op,
-	.tick = xfer_file_tick,
-	.end = xfer_file_end_op,
-	.after_tick = NULL,
+static const struct xfer_file_parts xfer_file_parts_table = {
+	.req_pump = xfer_req_pump,
+	.req_tick = xfer_req_tick,
+	.req_dl_abort = xfer_req_dl_abort,
+	.req_flush_chunk = xfer_req_flush_chunk,
+	.req_run_start = xfer_req_run_start,
+	.req_stop = xfer_req_stop,
+	.prov_pump = xfer_prov_pump,
+	.st_pump = xfer_st_pump,
+	.st_tick = xfer_st_tick,
+	.st_release = xfer_st_release,
 };
 
-static struct xfer_files *
-xfer_file_state(struct netd *n)
-{
-	struct xfer *x = n->xfer;
-
-	return x != NULL ? x->files : NULL;
-}
+static const struct xfer_user xfer_file_user = {
+	.ops = &xfer_file_ops,
+	.cmd = WIRE_CMD_TRANSFER,
+	.packet = xfer_file_packet,
+	.fini = xfer_fsess_fini,
+};
 
 int
 xfer_file_init(struct netd *n)
 {
-	struct xfer *x = n->xfer;
-
-	return (x->files = calloc(1, sizeof(*x->files))) != NULL ? 0 : -1;
-}
-
-void
-xfer_file_fini(struct netd *n)
-{
-	struct xfer *x = n->xfer;
-
-	free(x->files);
-	x->files = NULL;
-}
-
-struct xfer_file_sess *
-xfer_file_at(struct netd *n, int i)
-{
-	return (struct xfer_file_sess *)xfer_at(n, &xfer_file_ops, i);
-}
-
-struct xfer_file_sess *
-xfer_file_find(struct netd *n, uint32_t number)
-{
-	struct xfer_file_sess *s;
-	int i;
-
-	for (i = 0; i < XFER_SLOTS; i++)
-		if ((s = xfer_file_at(n, i)) != NULL && s->number == number)
-			return s;
-	return NULL;
-}
-
-const struct xfer_file_recent *
-xfer_file_recent_find(struct netd *n, uint32_t number)
-{
-	struct xfer_files *f = xfer_file_state(n);
-	int i;
-
-	for (i = 0; f != NULL && i < XF_RECENT; i++)
-		if (f->recent[i].at != 0 && f->recent[i].info.number == number)
-			return &f->recent[i];
-	return NULL;
-}
-
-struct xfer_file_sess *
-xfer_file_new(struct netd *n, enum xfer_role role, const uint8_t pub[PEERNET_PUBKEY_BYTES],
-    const uint8_t hash[32])
-{
-	struct xfer_files *f = xfer_file_state(n);
-	struct xfer_file_sess *s;
-
-	if (f == NULL || (s = FS(xfer_new(n, &xfer_file_ops, role, pub,
-	    sizeof(*s)))) == NULL)
-		return NULL;
-	/* A requester opens its connection when it sends its request. */
-	if (role == XFER_PROVIDER && xfer_udt_open(&s->x) != 0) {
-		xfer_release(&s->x);
-		return NULL;
+	if (xfer_fsess_init(n, &xfer_file_parts_table) != 0)
+		return -1;
+	if (xfer_register(n, &xfer_file_user) != 0) {
+		xfer_fsess_fini(n);
+		return -1;
 	}
-	s->state = IPC_XFER_STARTING;
-	if (++f->next_number == 0)
-		f->next_number = 1;
-	s->number = f->next_number;
-	memcpy(s->hash, hash, 32);
-	s->req_at = s->x.created;
-	return s;
-}
-
-void
-xfer_file_send_ctl(struct netd *n, const uint8_t pub[PEERNET_PUBKEY_BYTES],
-    const uint8_t hash[32], uint8_t control, uint32_t seq)
-{
-	struct wire_transfer t;
-	struct peer *p;
-	size_t len;
-
-	if ((p = peer_find(n->peers, pub)) == NULL)
-		return;
-	memset(&t, 0, sizeof(t));
-	t.control = control;
-	t.protocol = WIRE_TRANSFER_PROTO_UDT;
-	memcpy(t.hash, hash, 32);
-	if (wire_transfer_encode(xfer_file_msg, sizeof(xfer_file_msg), &len, &t) == 0)
-		node_send_peer(n, p, WIRE_CMD_TRANSFER, seq, xfer_file_msg, len);
-}
-
-static void
-xfer_file_info(const struct xfer_file_sess *s, uint64_t now, struct ipc_xfer_info *x)
-{
-	uint64_t el;
-
-	memset(x, 0, sizeof(*x));
-	x->number = s->number;
-	x->role = (uint8_t)s->x.role;
-	x->state = (uint8_t)s->state;
-	ident_node_id(s->x.pub, x->node_id);
-	memcpy(x->hash, s->hash, 32);
-	x->flags = s->flags;
-	x->offset = s->x.role == XFER_REQUESTER ? s->offset : 0;
-	x->done = s->done;
-	x->total = s->total;
-	x->bad_fragments = s->bad;
-	x->restarts = s->restarts;
-	x->elapsed_ms = now - s->x.created;
-	/* This run's bytes over this run's time: a resumed prefix is not counted. */
-	el = s->data_start ? now - s->data_start : 0;
-	x->rate = el > 0 && s->done > x->offset ? (s->done - x->offset) * 1000 / el : 0;
-}
-
-void
-xfer_file_end(struct xfer_file_sess *s, int ok, int terminate, const char *why)
-{
-	struct netd *n = s->x.n;
-	struct xfer_files *f = xfer_file_state(n);
-	struct xfer_file_recent *r;
-	uint64_t now = xfer_now(n);
-	char peer[17], hash[17], ustats[192];
-	unsigned i;
-
-	s->state = ok ? IPC_XFER_DONE : IPC_XFER_FAILED;
-	hex_encode(hash, s->hash, 8);
-	/* What the stream went through: the first thing to read when a
-	 * transfer was slow (losses, resends, round trip). */
-	ustats[0] = '\0';
-	if (s->x.conn != NULL) {
-		struct udt_stats st;
-
-		udt_get_stats(s->x.conn, &st);
-		snprintf(ustats, sizeof(ustats), " (udt: %llu/%llu data packets "
-		    "sent/received, %llu resent, %llu blind, NAKs %llu/%llu, "
-		    "rtt %u us, window %u)", (unsigned long long)st.pkts_sent,
-		    (unsigned long long)st.pkts_recv, (unsigned long long)st.retransmits,
-		    (unsigned long long)st.blind_retransmits,
-		    (unsigned long long)st.naks_sent, (unsigned long long)st.naks_recv,
-		    st.rtt_us, st.flow_win);
-	}
-	if (s->x.role == XFER_REQUESTER)
-		log_info("file download %s… from %s… ended: %s; %llu of %llu bytes%s",
-		    hash, xfer_peer_text(s->x.pub, peer), why, (unsigned long long)s->done,
-		    (unsigned long long)s->total, ustats);
-	else
-		log_debug("file serving %s… to %s… ended: %s; %llu of %llu bytes%s",
-		    hash, xfer_peer_text(s->x.pub, peer), why, (unsigned long long)s->done,
-		    (unsigned long long)s->total, ustats);
-	if (s->st != NULL)
-		xfer_st_release(s, ok, why);
-	if (f != NULL) {
-		r = &f->recent[f->recent_next++ % XF_RECENT];
-		r->at = now;
-		xfer_file_info(s, now, &r->info);
-		if (!ok)
-			snprintf(r->info.error, sizeof(r->info.error), "%s", why);
-	}
-	if (s->x.role == XFER_REQUESTER && !ok)
-		xfer_req_dl_abort(s, s->discard);
-	/* A requester between runs has no sequence (nor a stream) any more. */
-	if (terminate && s->x.has_seq)
-		xfer_file_send_ctl(n, s->x.pub, s->hash, WIRE_TRANSFER_TERMINATE, s->x.seq);
-	for (i = 0; i < XF_SERVE_AHEAD; i++)
-		free(s->slots[i].data);
-	free(s->chunk);
-	free(s->probe);
-	free(s->mk_leaves);
-	free(s->mk_ok);
-	xfer_release(&s->x);
-}
-
-void
-xfer_file_pump(struct xfer_file_sess *s)
-{
-	if (s->st != NULL)
-		xfer_st_pump(s);
-	else if (s->x.role == XFER_REQUESTER)
-		xfer_req_pump(s);
-	else
-		xfer_prov_pump(s);
-}
-
-/* --- the engine's hooks ------------------------------------------------------- */
-
-static void
-xfer_file_pump_op(struct xfer_sess *xs)
-{
-	xfer_file_pump(FS(xs));
-}
-
-static void
-xfer_file_end_op(struct xfer_sess *xs, int ok, int terminate, const char *why)
-{
-	xfer_file_end(FS(xs), ok, terminate, why);
-}
-
-static int
-xfer_file_tick(struct xfer_sess *xs, uint64_t now_ms)
-{
-	struct xfer_file_sess *s = FS(xs);
-
-	if (s->st != NULL)
-		return xfer_st_tick(s, now_ms);
-	if (s->x.role == XFER_REQUESTER)
-		return xfer_req_tick(s, now_ms);
 	return 0;
 }
 
-void
+static void
 xfer_file_packet(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
@@ -333,7 +123,8 @@ xfer_file_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 void
 xfer_file_list(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
-	struct xfer_files *f = xfer_file_state(n);
+	struct xfer *xf = n->xfer;
+	struct xfer_files *f = xf != NULL ? xf->files : NULL;
 	struct xfer_file_sess *s;
 	struct ipc_xfer_info x;
 	uint64_t now = xfer_now(n);

@@ -1,10 +1,13 @@
 /*
  * xfer_file.h — file transfers (Transfer, command 8; docs/protocol.md §9.1-9.7)
  * in both roles, a user of the transfer engine (xfer.c, xfer_sess.h), in
- * parts: xfer_file.c (the session, its end, IPC_TRANSFERS, Transfer
- * messages), xfer_req.c (requester), xfer_prov.c (provider), xfer_merkle.c
- * (a download's merkle leaves and per-fragment checks) and xfer_stream.c
- * (apid's ranged reads).  This header is shared by those parts only.
+ * parts, each calling only the ones listed after it (docs/design.md,
+ * "Layers"; upward through struct xfer_file_parts): xfer_file.c (the
+ * entry: registration, Transfer messages, IPC_TRANSFERS), xfer_stream.c
+ * (apid's ranged reads), xfer_prov.c (provider), xfer_req.c (requester),
+ * xfer_merkle.c (a download's merkle leaves and per-fragment checks),
+ * xfer_fsess.c (the session and its end).  This header is shared by those
+ * parts only.
  *
  *  - Provider: a peer's REQUEST_START for a hash; storaged says whether the
  *    warehouse holds it (IPC_XSTAT); NOT_AVAILABLE, or the requester's
@@ -164,8 +167,27 @@ struct xfer_file_recent {
 	struct ipc_xfer_info	 info;
 };
 
+/*
+ * The roles' functions the session (xfer_fsess.c) and the merkle checks
+ * (xfer_merkle.c) call: below the roles, they reach them only through
+ * this table, which xfer_file.c hands to xfer_fsess_init.
+ */
+struct xfer_file_parts {
+	void	(*req_pump)(struct xfer_file_sess *s);
+	int	(*req_tick)(struct xfer_file_sess *s, uint64_t now_ms);
+	void	(*req_dl_abort)(struct xfer_file_sess *s, int discard);
+	int	(*req_flush_chunk)(struct xfer_file_sess *s);
+	int	(*req_run_start)(struct xfer_file_sess *s);
+	void	(*req_stop)(struct xfer_file_sess *s);
+	void	(*prov_pump)(struct xfer_file_sess *s);
+	void	(*st_pump)(struct xfer_file_sess *s);
+	int	(*st_tick)(struct xfer_file_sess *s, uint64_t now_ms);
+	void	(*st_release)(struct xfer_file_sess *s, int ok, const char *why);
+};
+
 /* n->xfer->files */
 struct xfer_files {
+	const struct xfer_file_parts *parts;
 	struct xfer_file_recent	 recent[XF_RECENT];
 	unsigned		 recent_next;
 	uint32_t		 next_number;
@@ -185,7 +207,12 @@ xfer_file_run(struct xfer_sess *xs, uint32_t gen)
 	return xs != NULL && xs->gen == gen ? FS(xs) : NULL;
 }
 
-/* xfer_file.c */
+/* xfer_fsess.c: the session, below every other part */
+extern const struct xfer_ops xfer_file_ops;
+/* The file side's state (recent transfers, parts) set up and freed. */
+int	xfer_fsess_init(struct netd *n, const struct xfer_file_parts *parts);
+void	xfer_fsess_fini(struct netd *n);
+const struct xfer_file_parts *xfer_file_parts(struct netd *n);
 struct xfer_file_sess *xfer_file_new(struct netd *n, enum xfer_role role,
 	    const uint8_t pub[PEERNET_PUBKEY_BYTES], const uint8_t hash[32]);
 /* Slot i's file session, NULL: none (i < XFER_SLOTS). */
@@ -200,6 +227,9 @@ void	xfer_file_pump(struct xfer_file_sess *s);
 void	xfer_file_send_ctl(struct netd *n, const uint8_t pub[PEERNET_PUBKEY_BYTES],
 	    const uint8_t hash[32], uint8_t control, uint32_t seq);
 const struct xfer_file_recent *xfer_file_recent_find(struct netd *n, uint32_t number);
+/* What IPC_TRANSFERS shows of s at now. */
+void	xfer_file_info(const struct xfer_file_sess *s, uint64_t now,
+	    struct ipc_xfer_info *x);
 
 /* xfer_req.c */
 void	xfer_req_pump(struct xfer_file_sess *s);

@@ -99,8 +99,12 @@ static uint8_t xfer_gb_ipcbuf[XFER_GB_MAX_BLOCK + 256];
 static void	xfer_gb_pump(struct xfer_sess *xs);
 static void	xfer_gb_end_op(struct xfer_sess *xs, int ok, int terminate, const char *why);
 static int	xfer_gb_tick(struct xfer_sess *xs, uint64_t now_ms);
+static void	xfer_gb_drain(struct netd *n);
+static void	xfer_gb_packet(struct netd *n, struct peer *p, struct peer_conn *c,
+		    const struct wire_packet *pkt);
+static void	xfer_gb_fini(struct netd *n);
 
-const struct xfer_ops xfer_gb_ops = {
+static const struct xfer_ops xfer_gb_ops = {
 	.name = "block",
 	.max = XFER_GB_MAX_SESSIONS,
 	.idle_ms = XFER_GB_IDLE_MS,
@@ -110,6 +114,29 @@ const struct xfer_ops xfer_gb_ops = {
 	.end = xfer_gb_end_op,
 	.after_tick = xfer_gb_drain,
 };
+
+static const struct xfer_user xfer_gb_user = {
+	.ops = &xfer_gb_ops,
+	.cmd = WIRE_CMD_GET_BLOCK,
+	.packet = xfer_gb_packet,
+	.fini = xfer_gb_fini,
+};
+
+int
+xfer_gb_init(struct netd *n)
+{
+	return xfer_register(n, &xfer_gb_user);
+}
+
+/* The waiting downloads' table (made on first use). */
+static void
+xfer_gb_fini(struct netd *n)
+{
+	struct xfer *x = n->xfer;
+
+	free(x->gb);
+	x->gb = NULL;
+}
 
 static struct xfer_gb_sess *
 GB(struct xfer_sess *xs)
@@ -357,7 +384,7 @@ xfer_gb_want_find(struct xfer_gb *g, const uint8_t pub[PEERNET_PUBKEY_BYTES])
 	return NULL;
 }
 
-void
+static void
 xfer_gb_drain(struct netd *n)
 {
 	struct xfer *x = n->xfer;
@@ -660,7 +687,7 @@ xfer_gb_tick(struct xfer_sess *xs, uint64_t now_ms)
 	return 0;
 }
 
-void
+static void
 xfer_gb_packet(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {

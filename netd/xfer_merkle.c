@@ -243,6 +243,7 @@ xfer_mk_gate(struct xfer_file_sess *s)
 static void
 xfer_mk_bad(struct xfer_file_sess *s, uint64_t idx)
 {
+	const struct xfer_file_parts *up = xfer_file_parts(s->x.n);	/* xfer_req.c's */
 	char peer[17], msg[IPC_XFER_ERR_MAX + 1];
 	uint64_t off = idx * s->mk_frag;
 	uint64_t len = s->file_size - off < s->mk_frag ? s->file_size - off : s->mk_frag;
@@ -252,7 +253,7 @@ xfer_mk_bad(struct xfer_file_sess *s, uint64_t idx)
 	xfer_peer_text(s->x.pub, peer);
 	s->clen = s->vpos;
 	s->done = s->handed + s->clen;
-	xfer_req_stop(s);
+	up->req_stop(s);
 	if (s->bad >= XF_MAX_REFETCH) {
 		snprintf(msg, sizeof(msg), "fragment %llu (bytes %llu-%llu) from peer %s… "
 		    "failed verification %u times: does not match its merkle leaf",
@@ -265,10 +266,10 @@ xfer_mk_bad(struct xfer_file_sess *s, uint64_t idx)
 	log_warnx("file download %u from %s…: fragment %llu (offset %llu) does not "
 	    "match its merkle leaf; dropped, fetching from there again", s->number,
 	    peer, (unsigned long long)idx, (unsigned long long)off);
-	if (s->clen > 0 && xfer_req_flush_chunk(s) != 0)
+	if (s->clen > 0 && up->req_flush_chunk(s) != 0)
 		return;
 	s->offset = s->handed;
-	xfer_req_run_start(s);
+	up->req_run_start(s);
 }
 
 /* Checks the whole fragments now in the chunk: 0, or -1 when one failed (handled). */

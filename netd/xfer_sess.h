@@ -60,6 +60,23 @@ struct xfer_ops {
 	void		(*end)(struct xfer_sess *s, int ok, int terminate, const char *why);
 	/* After every tick, NULL: none. */
 	void		(*after_tick)(struct netd *n);
+	/* When netd stops, also the sessions we serve tell the peer (§9.6). */
+	int		 stop_tells_provider_too;
+};
+
+/*
+ * A user of the engine as xfer_register takes it: the engine calls its
+ * users only through this and their sessions' ops, never by name (the
+ * layers of docs/design.md: the users are above the engine).
+ */
+struct xfer_user {
+	const struct xfer_ops	*ops;
+	uint8_t			 cmd;		/* WIRE_CMD_* its messages come in */
+	/* A message of that command from a registered peer (xfer_packet). */
+	void			(*packet)(struct netd *n, struct peer *p,
+				    struct peer_conn *c, const struct wire_packet *pkt);
+	/* Its state freed (xfer_free, after every session ended); NULL: none. */
+	void			(*fini)(struct netd *n);
 };
 
 struct xfer_sess {
@@ -82,9 +99,10 @@ struct xfer_sess {
 };
 
 #define XFER_SLOTS	48	/* sessions of every kind at once */
+#define XFER_USERS	4	/* xfer_register's room */
 
 struct xfer_gb;		/* xfer_getblock.c's state */
-struct xfer_files;	/* xfer_file.c's state */
+struct xfer_files;	/* the file side's state (xfer_fsess.c) */
 
 /* n->xfer: NULL before xfer_init and after xfer_free. */
 struct xfer {
@@ -95,9 +113,22 @@ struct xfer {
 	int			 in_timer;	/* inside the timer's callback */
 	int			 in_run;	/* inside xfer_tick */
 	int			 stopping;	/* xfer_free: nothing new starts */
+	/* Registered users, in the order a tick visits their after_tick. */
+	const struct xfer_user	*users[XFER_USERS];
+	int			 nusers;
 	struct xfer_gb		*gb;
 	struct xfer_files	*files;
 };
+
+/*
+ * The engine's state, empty: no user yet (xfer_register), no session.  0
+ * or -1.  xfer_init (xfer_setup.c) puts it together with its users.
+ */
+int	xfer_core_init(struct netd *n);
+/* Every session ended, the users' state freed (ops->fini), n->xfer NULL. */
+void	xfer_core_free(struct netd *n);
+/* u (static, outliving n->xfer) takes its command's messages; 0 or -1 (no room). */
+int	xfer_register(struct netd *n, const struct xfer_user *u);
 
 /* A new session of `size` bytes (>= sizeof(struct xfer_sess)), zeroed; NULL if no room. */
 struct xfer_sess *xfer_new(struct netd *n, const struct xfer_ops *ops,
@@ -180,17 +211,11 @@ void	xfer_store_err(const uint8_t *rep, size_t len, const char *err, char *out,
 /* The first 8 bytes of a peer's node ID in hex, for logs. */
 const char *xfer_peer_text(const uint8_t pub[PEERNET_PUBKEY_BYTES], char out[17]);
 
-/* The two users. */
-extern const struct xfer_ops xfer_gb_ops;	/* xfer_getblock.c */
-extern const struct xfer_ops xfer_file_ops;	/* xfer_file.c */
-void	xfer_gb_packet(struct netd *n, struct peer *p, struct peer_conn *c,
-	    const struct wire_packet *pkt);
-void	xfer_file_packet(struct netd *n, struct peer *p, struct peer_conn *c,
-	    const struct wire_packet *pkt);
-/* xfer_getblock.c: downloads that waited start (after a session ended). */
-void	xfer_gb_drain(struct netd *n);
-/* xfer_file.c: the file side's state (recent transfers) set up and freed. */
+/*
+ * The two users, each registered by its init (called by xfer_init):
+ * xfer_getblock.c and xfer_file.c (the file side's entry).
+ */
+int	xfer_gb_init(struct netd *n);
 int	xfer_file_init(struct netd *n);
-void	xfer_file_fini(struct netd *n);
 
 #endif

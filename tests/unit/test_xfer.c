@@ -866,6 +866,75 @@ fk_lite(uint8_t *out, const uint8_t id[16], const uint8_t *data, size_t len)
 	return wire_lite_encode(out, 2048, &n, &l) == 0 ? n : 0;
 }
 
+/* A registered user: what the engine hands it through struct xfer_user. */
+static int u_packets, u_finis, u_after;
+static uint8_t u_last_cmd;
+
+static void
+u_packet(struct netd *n, struct peer *p, struct peer_conn *c,
+    const struct wire_packet *pkt)
+{
+	(void)n; (void)p; (void)c;
+	u_packets++;
+	u_last_cmd = pkt->command;
+}
+
+static void u_fini(struct netd *n) { (void)n; u_finis++; }
+static void u_after_tick(struct netd *n) { (void)n; u_after++; }
+
+static const struct xfer_ops u_ops = {
+	.name = "test user", .max = 4, .idle_ms = 10000, .idle_why = "idle (test)",
+	.pump = op_pump, .tick = op_tick, .end = op_end, .after_tick = u_after_tick,
+};
+
+#define U_CMD	0x77	/* no command of the protocol */
+
+static const struct xfer_user u_user = {
+	.ops = &u_ops, .cmd = U_CMD, .packet = u_packet, .fini = u_fini,
+};
+
+/*
+ * The engine reaches its users only through what they register: a
+ * message goes to the user of its command (none: counted as unknown),
+ * every tick ends with each user's after_tick, xfer_free calls each fini;
+ * the table has XFER_USERS places (xfer_init takes 2: file and block).
+ */
+static void
+test_engine_calls_its_users_through_what_they_register(void)
+{
+	struct netd *n = fk_netd();
+	struct wire_packet pkt;
+	uint64_t unknown;
+
+	T_ASSERT(n != NULL);
+	u_packets = u_finis = u_after = 0;
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.command = U_CMD;
+	unknown = n->counters[IPC_NC_DROP_UNKNOWN_CMD];
+	xfer_packet(n, NULL, NULL, &pkt);		/* nobody takes it yet */
+	T_EQ_U64(n->counters[IPC_NC_DROP_UNKNOWN_CMD], unknown + 1);
+	T_EQ_INT(u_packets, 0);
+	T_EQ_INT(xfer_register(n, &u_user), 0);
+	xfer_packet(n, NULL, NULL, &pkt);
+	T_EQ_INT(u_packets, 1);
+	T_EQ_INT(u_last_cmd, U_CMD);
+	T_EQ_U64(n->counters[IPC_NC_DROP_UNKNOWN_CMD], unknown + 1);
+	pkt.command = U_CMD + 1;
+	xfer_packet(n, NULL, NULL, &pkt);
+	T_EQ_INT(u_packets, 1);
+	T_EQ_U64(n->counters[IPC_NC_DROP_UNKNOWN_CMD], unknown + 2);
+	xfer_tick(n, fk.now_us / 1000);
+	xfer_tick(n, fk.now_us / 1000 + 10);
+	T_EQ_INT(u_after, 2);
+	/* XFER_USERS == 4: file, block, this one, one more; then no room. */
+	T_EQ_INT(xfer_register(n, &u_user), 0);
+	T_EQ_INT(xfer_register(n, &u_user), -1);
+	/* node.c's way in: the hooks xfer_init set, cleared by xfer_free. */
+	T_ASSERT(n->xfer_hooks != NULL && n->xfer_hooks->packet == xfer_packet);
+	fk_netd_free(n);
+	T_EQ_INT(u_finis, 2);				/* registered twice */
+}
+
 static void
 test_engine_takes_lite_packets_of_registered_ids_only(void)
 {
@@ -1070,6 +1139,7 @@ main(int argc, char **argv)
 	T_RUN(test_merkle_root_of_leaves_matches_tree_builder);
 	T_RUN(test_id_table_follows_a_model_through_random_puts_and_deletes);
 	T_RUN(test_engine_takes_lite_packets_of_registered_ids_only);
+	T_RUN(test_engine_calls_its_users_through_what_they_register);
 	T_RUN(test_engine_matches_storaged_replies_by_number);
 	T_RUN(test_engine_expires_idle_sessions_and_drops_its_timer);
 	T_RUN(test_engine_ids_are_node_wide_and_a_repeat_is_the_same_request);
