@@ -166,6 +166,9 @@ struct sim_store {
 	uint32_t	 next_dl;
 	uint64_t	 xstats, cats, cat_bytes, dl_begins, dl_bytes, commits_ok,
 			 commits_bad, aborts;
+	/* A bad sharer: the byte at corrupt_at (+1) flipped in that many IPC_CAT replies. */
+	uint64_t	 corrupt_at;
+	int		 corrupt_reads;
 };
 
 struct sim_node {
@@ -815,7 +818,7 @@ sim_dl_abort(struct sim_store *st, const struct ipc_dl_abort *a)
 		else {
 			/* The verified prefix: whole fragments (serve_dl.c's checkpoints). */
 			frag = merkle_fragment_size(d->size);
-			d->kept = d->received / frag * frag;
+			d->kept = frag > 0 ? d->received / frag * frag : 0;
 			d->id = 0;
 			if (d->kept == 0)
 				sim_dl_free(d);
@@ -851,6 +854,14 @@ sim_read(struct sim_store *st, uint16_t type, const struct ipc_read *rd)
 			    rd->len);
 		}
 		st->cat_bytes += d.len;
+		if (st->corrupt_reads > 0 && st->corrupt_at > rd->offset &&
+		    st->corrupt_at <= rd->offset + d.len) {
+			long n = ipc_data_encode(sim_rep, sizeof(sim_rep), type, &d);
+
+			st->corrupt_reads--;
+			sim_rep[n - d.len + (st->corrupt_at - 1 - rd->offset)] ^= 0x40;
+			return n;
+		}
 	}
 	return ipc_data_encode(sim_rep, sizeof(sim_rep), type, &d);
 }
@@ -1946,7 +1957,7 @@ static uint8_t *
 sim_content(uint64_t seed, uint64_t size)
 {
 	struct sim_rng g = { seed ^ 0xf11e };
-	uint8_t *p = malloc(size);
+	uint8_t *p = malloc(size ? size : 1);
 
 	if (p == NULL)
 		abort();
@@ -1961,7 +1972,8 @@ struct sim_xres {
 	int		 equal;		/* the requester's storaged holds the same bytes */
 	uint64_t	 sent, lost, reordered, events;
 	struct udt_stats req, prov;
-	uint64_t	 cat_bytes, dl_bytes, commits_ok, aborts;
+	uint64_t	 cat_bytes, dl_bytes, commits_ok, aborts, bad_counted;
+	int		 stored;	/* the requester's storaged holds the hash */
 	uint8_t		 trace[32];
 };
 
@@ -1971,7 +1983,7 @@ struct sim_xres {
  */
 static void
 sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
-    struct sim_xres *x)
+    uint64_t corrupt_at, int corrupt_reads, struct sim_xres *x)
 {
 	static struct sim s;
 	struct sim_node *a, *b;
@@ -1988,6 +2000,8 @@ sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
 	sim_ip(ip, 11, 0, 0, 2);
 	b = sim_node_add(&s, seed, ip, 112, NULL, a);
 	f = sim_file_add(&a->st, data, size);
+	a->st.corrupt_at = corrupt_at;
+	a->st.corrupt_reads = corrupt_reads;
 	a->snap = b->snap = 1;
 	sim_node_start(a);
 	sim_node_start(b);
@@ -2010,6 +2024,8 @@ sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
 	x->dl_bytes = b->st.dl_bytes;
 	x->commits_ok = b->st.commits_ok;
 	x->aborts = b->st.aborts;
+	x->bad_counted = b->n.counters[IPC_NC_XFER_BAD_FRAGMENT];
+	x->stored = sim_file_find(&b->st, f->hash) != NULL;
 	/* The provider frees its session too (on the last ACK, or B's TERMINATE). */
 	sim_run(&s, 2000);
 	T_EQ_INT(sim_sessions(a), 0);
@@ -2045,9 +2061,11 @@ sim_xres_check_done(const struct sim_xres *x, uint64_t size)
 	T_EQ_U64(x->info.total, size);
 	T_EQ_U64(x->commits_ok, 1);
 	T_EQ_U64(x->dl_bytes, size);
-	/* A is one of ours: every fragment was checked against its leaves. */
-	T_ASSERT(x->info.flags & IPC_XFER_F_FRAGMENTS);
-	T_EQ_U64(x->info.bad_fragments, 0);
+	/*
+	 * A is one of ours: every fragment of a multi-fragment file was
+	 * checked against its leaves (one fragment: its leaf is the hash).
+	 */
+	T_EQ_INT((x->info.flags & IPC_XFER_F_FRAGMENTS) != 0, size > MERKLE_MIN_FRAGMENT_SIZE);
 }
 
 /* 3 MiB, no loss, no jitter: every byte read once from A's storaged, no resend. */
@@ -2057,9 +2075,10 @@ test_nodesim_file_transfer(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(30, 0, 0, size, &x);
+	sim_file_run(30, 0, 0, size, 0, 0, &x);
 	sim_xres_print("3 MiB, 0% loss, no jitter", size, &x);
 	sim_xres_check_done(&x, size);
+	T_EQ_U64(x.info.bad_fragments, 0);
 	T_EQ_U64(x.cat_bytes, size);
 	T_EQ_U64(x.reordered, 0);
 	/* Nothing lost nor reordered: no NAK, no NAK-driven resend... */
@@ -2081,9 +2100,10 @@ test_nodesim_file_transfer_reorder(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(33, 0, 10, size, &x);
+	sim_file_run(33, 0, 10, size, 0, 0, &x);
 	sim_xres_print("3 MiB, 0% loss, 10 ms jitter", size, &x);
 	sim_xres_check_done(&x, size);
+	T_EQ_U64(x.info.bad_fragments, 0);
 	T_EQ_U64(x.lost, 0);
 	T_ASSERT(x.reordered > 0);
 	T_EQ_U64(x.info.restarts, 0);
@@ -2096,13 +2116,77 @@ test_nodesim_file_transfer_loss(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(31, 0.05, 60, size, &x);
+	sim_file_run(31, 0.05, 60, size, 0, 0, &x);
 	sim_xres_print("3 MiB, 5% loss, 60 ms jitter", size, &x);
 	sim_xres_check_done(&x, size);
+	T_EQ_U64(x.info.bad_fragments, 0);
 	T_ASSERT(x.lost > 0);
 	T_ASSERT(x.reordered > 0);
 	T_ASSERT(x.prov.retransmits + x.prov.blind_retransmits > 0);
 	T_ASSERT(x.prov.naks_recv > 0);
+}
+
+/* The sizes around a fragment (§4.1) and the empty file, no loss. */
+static void
+test_nodesim_file_transfer_sizes(void)
+{
+	static const uint64_t sizes[] = { 0, 1, 262143, 262144, 262145, 524289 };
+	struct sim_xres x;
+	char name[48];
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(name, sizeof(name), "%" PRIu64 " bytes", sizes[i]);
+		sim_file_run(50 + i, 0, 0, sizes[i], 0, 0, &x);
+		sim_xres_print(name, sizes[i], &x);
+		sim_xres_check_done(&x, sizes[i]);
+		T_EQ_U64(x.info.bad_fragments, 0);
+		T_EQ_U64(x.cat_bytes, sizes[i]);
+	}
+}
+
+/*
+ * A bad sharer: A's storaged returns one byte flipped.  Once: B drops the
+ * fragment that does not match its merkle leaf, asks again from its
+ * offset, and the file arrives whole.  Every time: B gives up after
+ * XF_MAX_REFETCH (3) failures naming the fragment, and nothing is stored.
+ */
+static void
+test_nodesim_file_bad_sharer(void)
+{
+	struct sim_xres x;
+	uint64_t size = 2 << 20;
+
+	sim_file_run(60, 0, 0, size, 700001, 1, &x);
+	sim_xres_print("2 MiB, byte 700000 flipped once", size, &x);
+	printf("# transfer bad sharer once: bad fragments counted %" PRIu64 ", restarts %u\n",
+	    x.bad_counted, x.info.restarts);
+	sim_xres_check_done(&x, size);
+	T_EQ_U64(x.info.bad_fragments, 1);
+	T_EQ_U64(x.bad_counted, 1);
+	T_ASSERT(x.info.restarts >= 1);
+	T_EQ_U64(x.dl_bytes, size);		/* the bad fragment never reached storaged */
+}
+
+static void
+test_nodesim_file_bad_sharer_always(void)
+{
+	struct sim_xres x;
+	uint64_t size = 2 << 20;
+
+	sim_file_run(61, 0, 0, size, 700001, 1000, &x);
+	printf("# transfer bad sharer always: %s after %u restarts, %" PRIu64 " bad "
+	    "fragments counted: '%s'; stored: %d, %" PRIu64 " bytes handed to storaged\n",
+	    ipc_xfer_state_name(x.info.state), x.info.restarts, x.bad_counted,
+	    x.info.error, x.stored, x.dl_bytes);
+	T_EQ_INT(x.info.state, IPC_XFER_FAILED);
+	T_EQ_U64(x.bad_counted, 3);
+	T_EQ_U64(x.info.bad_fragments, 3);
+	T_ASSERT(strstr(x.info.error, "fragment 2 ") != NULL);
+	T_EQ_INT(x.stored, 0);
+	T_EQ_U64(x.commits_ok, 0);
+	/* Only whole good fragments before the bad one reached storaged. */
+	T_ASSERT(x.dl_bytes <= 2 * 262144);
 }
 
 /*
@@ -2236,9 +2320,9 @@ test_nodesim_file_transfer_determinism(void)
 	uint64_t size = 1 << 20;
 	char hex[17];
 
-	sim_file_run(42, 0.05, 40, size, &x1);
-	sim_file_run(42, 0.05, 40, size, &x2);
-	sim_file_run(43, 0.05, 40, size, &x3);
+	sim_file_run(42, 0.05, 40, size, 0, 0, &x1);
+	sim_file_run(42, 0.05, 40, size, 0, 0, &x2);
+	sim_file_run(43, 0.05, 40, size, 0, 0, &x3);
 	hex_encode(hex, x1.trace, 8);
 	printf("# transfer determinism: 1 MiB, 5%% loss: seed 42 trace %s… over %" PRIu64
 	    " datagrams, %" PRIu64 " ms (twice: %" PRIu64 " datagrams, %" PRIu64
@@ -2279,6 +2363,9 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_file_transfer);
 	T_RUN(test_nodesim_file_transfer_reorder);
 	T_RUN(test_nodesim_file_transfer_loss);
+	T_RUN(test_nodesim_file_transfer_sizes);
+	T_RUN(test_nodesim_file_bad_sharer);
+	T_RUN(test_nodesim_file_bad_sharer_always);
 	T_RUN(test_nodesim_file_provider_gone);
 	T_RUN(test_nodesim_file_transfer_nat);
 	T_RUN(test_nodesim_file_transfer_determinism);
