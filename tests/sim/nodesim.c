@@ -1872,6 +1872,37 @@ sim_getblock_case(uint64_t seed, double loss, uint32_t jitter_ms, const char *na
 	/* Both sides freed their sessions. */
 	T_EQ_INT(sim_sessions(a), 0);
 	T_EQ_INT(sim_sessions(b), 0);
+	if (loss == 0) {
+		/*
+		 * A rewrites its chain (a file deleted: version 4, 12 blocks),
+		 * as cache.sh: B's cache drops version 3 and fetches version 4.
+		 */
+		for (i = 0; i < 20; i++) {
+			free(a->st.block[i]);
+			a->st.block[i] = NULL;
+			a->st.block_len[i] = 0;
+		}
+		sim_chain_make(a, 4, 12, &g);
+		t0 = s.now_us;
+		node_chain_event(&a->n, 12, 4);
+		for (k = 0; k < 1800 && (b->st.put_ok < 32 || sim_sessions(a) +
+		    sim_sessions(b) > 0); k++)
+			sim_run(&s, 500);
+		held = 0;
+		for (i = 0; i < 12; i++)
+			held += b->st.cache[i] != NULL && b->st.cache_len[i] ==
+			    a->st.block_len[i] && memcmp(b->st.cache[i], a->st.block[i],
+			    a->st.block_len[i]) == 0;
+		for (i = 12; i < 20; i++)
+			held += b->st.cache[i] != NULL ? 100 : 0;
+		printf("# getblock %s: A's chain rewritten as version 4 of 12 blocks: B's "
+		    "cache holds %d/12 of them (version %" PRIu64 ") %.3f s after the event\n",
+		    name, held, b->st.cache_version, (double)(b->st.last_put_us - t0) / 1e6);
+		T_EQ_INT(held, 12);
+		T_EQ_U64(b->st.cache_version, 4);
+		T_EQ_U64(b->st.put_ok, 32);
+		T_EQ_INT(sim_sessions(b), 0);
+	}
 	sim_free(&s);
 }
 
