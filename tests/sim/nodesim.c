@@ -2157,6 +2157,23 @@ test_nodesim_file_transfer_loss(void)
 	T_ASSERT(x.prov.naks_recv > 0);
 }
 
+/*
+ * 2 MiB through 30% loss each way (transfer_loss.sh's harder rate: ~36% of
+ * its datagrams lost end to end) with 40 ms jitter.
+ */
+static void
+test_nodesim_file_transfer_heavy_loss(void)
+{
+	struct sim_xres x;
+	uint64_t size = 2 << 20;
+
+	sim_file_run(34, 0.30, 40, size, 0, 0, &x);
+	sim_xres_print("2 MiB, 30% loss, 40 ms jitter", size, &x);
+	sim_xres_check_done(&x, size);
+	T_EQ_U64(x.info.bad_fragments, 0);
+	T_ASSERT(x.lost > 0);
+}
+
 /* The sizes around a fragment (§4.1) and the empty file, no loss. */
 static void
 test_nodesim_file_transfer_sizes(void)
@@ -2394,6 +2411,7 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_file_transfer);
 	T_RUN(test_nodesim_file_transfer_reorder);
 	T_RUN(test_nodesim_file_transfer_loss);
+	T_RUN(test_nodesim_file_transfer_heavy_loss);
 	T_RUN(test_nodesim_file_transfer_sizes);
 	T_RUN(test_nodesim_file_bad_sharer);
 	T_RUN(test_nodesim_file_bad_sharer_always);
