@@ -1925,26 +1925,49 @@ test_nodesim_getblock_loss(void)
  * -1), which ipc_reply takes as a client gone (see the report: a hook for
  * in-process requests would be cleaner).
  */
-static uint32_t
-sim_get(struct sim_node *node, const struct sim_node *from, const uint8_t hash[32])
+static struct ipc_req *
+sim_req(void)
 {
 	static union {
 		int	 fd;		/* struct bulk_conn's first member: -1, gone */
 		uint8_t	 pad[1024];
 	} gone = { .fd = -1 };
+	struct ipc_req *req;
+
+	if ((req = ipc_req_bulk(NULL, &gone, 0, 0)) == NULL)
+		abort();
+	return req;
+}
+
+/* ctl's pause, resume or cancel (IPC_XFER_CTL) of transfer number. */
+static void
+sim_xfer_ctl(struct sim_node *node, uint32_t number, uint8_t op)
+{
+	struct ipc_xfer_ctl q;
+	uint8_t buf[64];
+	long len;
+
+	q.number = number;
+	q.op = op;
+	if ((len = ipc_xfer_ctl_encode(buf, sizeof(buf), &q)) < 0)
+		abort();
+	xfer_req_ctl(&node->n, sim_req(), buf, (size_t)len);
+}
+
+static uint32_t
+sim_get(struct sim_node *node, const struct sim_node *from, const uint8_t hash[32])
+{
 	struct xfer_file_sess *fs;
 	struct ipc_get_req q;
-	struct ipc_req *req;
 	uint8_t buf[128];
 	long len;
 	int i;
 
 	memcpy(q.hash, hash, 32);
 	memcpy(q.node_id, from->n.id.node_id, 32);
-	if ((len = ipc_get_req_encode(buf, sizeof(buf), &q)) < 0 ||
-	    (req = ipc_req_bulk(NULL, &gone, 0, 0)) == NULL)
+	if ((len = ipc_get_req_encode(buf, sizeof(buf), &q)) < 0)
 		abort();
-	xfer_req_get(&node->n, req, buf, (size_t)len);
+	xfer_req_get(&node->n, sim_req(), buf, (size_t)len);
 	for (i = 0; i < XFER_SLOTS; i++)
 		if ((fs = xfer_file_at(&node->n, i)) != NULL && fs->x.role == XFER_REQUESTER &&
 		    memcmp(fs->hash, hash, 32) == 0)
@@ -2238,6 +2261,70 @@ test_nodesim_file_bad_sharer_always(void)
 }
 
 /*
+ * ctl pauses B's download of 4 MiB after 1.5 MiB: B's storaged closes it
+ * keeping the verified prefix (whole fragments); resume asks storaged
+ * (IPC_XSTAT), begins a new run at that offset and the file completes.
+ */
+static void
+test_nodesim_file_pause_resume(void)
+{
+	static struct sim s;
+	struct sim_node *a, *b;
+	struct sim_file *f, *got;
+	struct xfer_file_sess *fs;
+	struct ipc_xfer_info info;
+	uint64_t size = 4 << 20, done_then = 0, kept, ms;
+	uint8_t ip[4], *data = sim_content(35, size);
+	uint32_t number;
+	int i, paused;
+
+	sim_init(&s, 35);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 35, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 35, ip, 112, NULL, a);
+	f = sim_file_add(&a->st, data, size);
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(&s, 3000);
+	T_ASSERT((number = sim_get(b, a, f->hash)) != 0);
+	for (i = 0; i < 30000; i++) {
+		if ((fs = xfer_file_find(&b->n, number)) == NULL ||
+		    (done_then = fs->done) >= (3 << 19))
+			break;
+		sim_run(&s, 1);
+	}
+	T_ASSERT(fs != NULL && done_then >= (3 << 19) && done_then < size);
+	sim_xfer_ctl(b, number, IPC_XFER_PAUSE);
+	sim_run(&s, 5000);
+	fs = xfer_file_find(&b->n, number);
+	paused = fs != NULL && fs->state == IPC_XFER_PAUSED;
+	kept = b->st.dls[0].id == 0 ? b->st.dls[0].kept : 0;
+	sim_xfer_ctl(b, number, IPC_XFER_RESUME);
+	ms = sim_run_xfer(&s, b, number, 300000, &info);
+	got = sim_file_find(&b->st, f->hash);
+	printf("# transfer pause at %" PRIu64 " of %" PRIu64 " bytes: paused=%d, B's "
+	    "storaged kept %" PRIu64 "; resumed from %" PRIu64 ": %s in %.3f s of fake "
+	    "time, %" PRIu64 " bytes read from A's storaged in all\n", done_then, size,
+	    paused, kept, info.offset, ipc_xfer_state_name(info.state), (double)ms / 1000,
+	    a->st.cat_bytes);
+	T_EQ_INT(paused, 1);
+	T_ASSERT(kept > 0 && kept <= done_then);
+	T_EQ_U64(kept % merkle_fragment_size(size), 0);
+	T_EQ_INT(info.state, IPC_XFER_DONE);
+	T_EQ_U64(info.offset, kept);		/* the run went on from the prefix */
+	T_EQ_U64(info.restarts, 1);
+	T_ASSERT(got != NULL && got->size == size && memcmp(got->data, data, size) == 0);
+	T_EQ_U64(b->st.commits_ok, 1);
+	T_EQ_U64(b->st.dl_begins, 2);
+	sim_run(&s, 2000);
+	T_EQ_INT(sim_sessions(a), 0);
+	T_EQ_INT(sim_sessions(b), 0);
+	sim_free(&s);
+	free(data);
+}
+
+/*
  * A stops (its process gone) after B has 1 MiB of 4 MiB: B's download
  * ends with an error within the 60 s idle expiry (§9.2), its storaged
  * closes the download keeping the verified prefix, nothing is committed,
@@ -2415,6 +2502,7 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_file_transfer_sizes);
 	T_RUN(test_nodesim_file_bad_sharer);
 	T_RUN(test_nodesim_file_bad_sharer_always);
+	T_RUN(test_nodesim_file_pause_resume);
 	T_RUN(test_nodesim_file_provider_gone);
 	T_RUN(test_nodesim_file_transfer_nat);
 	T_RUN(test_nodesim_file_transfer_determinism);
