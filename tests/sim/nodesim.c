@@ -2324,6 +2324,99 @@ test_nodesim_file_pause_resume(void)
 	free(data);
 }
 
+/* The newest requester session of node for hash: its number, 0: none. */
+static uint32_t
+sim_req_number(struct sim_node *node, const uint8_t hash[32])
+{
+	struct xfer_file_sess *fs;
+	uint32_t best = 0;
+	int i;
+
+	for (i = 0; i < XFER_SLOTS; i++)
+		if ((fs = xfer_file_at(&node->n, i)) != NULL && fs->x.role == XFER_REQUESTER &&
+		    memcmp(fs->hash, hash, 32) == 0 && fs->number > best)
+			best = fs->number;
+	return best;
+}
+
+/*
+ * What ctl also does with a transfer: a hash A does not have (A answers
+ * NOT_AVAILABLE, counted as refused); a probe (IPC_PROBE: the bytes only
+ * hashed in memory, nothing stored); cancel of a running download (B's
+ * storaged discards the partial).
+ */
+static void
+test_nodesim_file_unknown_probe_cancel(void)
+{
+	static struct sim s;
+	struct sim_node *a, *b;
+	struct sim_file *f;
+	struct xfer_file_sess *fs;
+	struct ipc_xfer_info i1, i2, i3;
+	struct ipc_get_req q;
+	uint8_t ip[4], nohash[32], buf[128], *data = sim_content(36, 3 << 20);
+	uint32_t n1, n2, n3;
+	uint64_t aborts0;
+	long len;
+	int k;
+
+	sim_init(&s, 36);
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, 36, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, 36, ip, 112, NULL, a);
+	f = sim_file_add(&a->st, data, 3 << 20);
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(&s, 3000);
+	/* Unknown. */
+	memset(nohash, 0x5a, sizeof(nohash));
+	T_ASSERT((n1 = sim_get(b, a, nohash)) != 0);
+	sim_run_xfer(&s, b, n1, 60000, &i1);
+	/* Probe. */
+	memcpy(q.hash, f->hash, 32);
+	memcpy(q.node_id, a->n.id.node_id, 32);
+	T_ASSERT((len = ipc_probe_req_encode(buf, sizeof(buf), &q)) > 0);
+	xfer_req_probe(&b->n, sim_req(), buf, (size_t)len);
+	T_ASSERT((n2 = sim_req_number(b, f->hash)) != 0);
+	sim_run_xfer(&s, b, n2, 60000, &i2);
+	T_EQ_U64(b->st.dl_begins, 0);
+	/* Cancel at 1 MiB. */
+	T_ASSERT((n3 = sim_get(b, a, f->hash)) != 0);
+	for (k = 0; k < 30000 && (fs = xfer_file_find(&b->n, n3)) != NULL &&
+	    fs->done < (1 << 20); k++)
+		sim_run(&s, 1);
+	aborts0 = b->st.aborts;
+	sim_xfer_ctl(b, n3, IPC_XFER_CANCEL);
+	sim_run(&s, 2000);
+	T_ASSERT(sim_xfer_ended(b, n3, &i3));
+	printf("# transfer unknown hash: %s, '%s' (A refused %" PRIu64 "); probe: %s, "
+	    "flags 0x%x, %" PRIu64 " bytes hashed, B's storaged began %" PRIu64
+	    " downloads; cancel: %s, '%s', B's storaged: %" PRIu64 " aborts, partial "
+	    "left %d\n", ipc_xfer_state_name(i1.state), i1.error,
+	    a->n.counters[IPC_NC_XFER_REFUSED], ipc_xfer_state_name(i2.state), i2.flags,
+	    i2.done, b->st.dl_begins, ipc_xfer_state_name(i3.state), i3.error,
+	    b->st.aborts - aborts0, b->st.dls[0].data != NULL);
+	T_EQ_INT(i1.state, IPC_XFER_FAILED);
+	T_ASSERT(strstr(i1.error, "not available") != NULL);
+	T_EQ_U64(a->n.counters[IPC_NC_XFER_REFUSED], 1);
+	T_EQ_INT(i2.state, IPC_XFER_DONE);
+	T_ASSERT(i2.flags & IPC_XFER_F_PROBE);
+	T_ASSERT(i2.flags & IPC_XFER_F_HASH_OK);
+	T_EQ_U64(i2.done, 3 << 20);
+	T_EQ_INT(sim_file_find(&b->st, f->hash) == NULL, 1);
+	T_EQ_INT(i3.state, IPC_XFER_FAILED);
+	T_EQ_STR(i3.error, "cancelled");
+	T_EQ_U64(b->st.aborts - aborts0, 1);
+	T_EQ_INT(b->st.dls[0].data == NULL && b->st.dls[0].id == 0, 1);	/* discarded */
+	T_EQ_U64(b->st.commits_ok, 0);
+	sim_run(&s, 2000);
+	T_EQ_INT(sim_sessions(a), 0);
+	T_EQ_INT(sim_sessions(b), 0);
+	sim_free(&s);
+	free(data);
+}
+
 /*
  * A stops (its process gone) after B has 1 MiB of 4 MiB: B's download
  * ends with an error within the 60 s idle expiry (§9.2), its storaged
@@ -2503,6 +2596,7 @@ main(int argc, char **argv)
 	T_RUN(test_nodesim_file_bad_sharer);
 	T_RUN(test_nodesim_file_bad_sharer_always);
 	T_RUN(test_nodesim_file_pause_resume);
+	T_RUN(test_nodesim_file_unknown_probe_cancel);
 	T_RUN(test_nodesim_file_provider_gone);
 	T_RUN(test_nodesim_file_transfer_nat);
 	T_RUN(test_nodesim_file_transfer_determinism);
