@@ -20,7 +20,14 @@
  *    decide whether it reaches the node behind it;
  *  - storaged is a table in memory answering store_send (own chain,
  *    known peers, the cache of other chains), replies 1 ms later; its
- *    chain event is node_chain_event.
+ *    chain event is node_chain_event;
+ *  - each node runs the transfer engine (xfer_init after node_start, as
+ *    netd_setup): the fake storaged serves the test's blocks (IPC_BLOCK_GET)
+ *    and files (IPC_XSTAT with merkle leaves, IPC_CAT), validates cached
+ *    blocks (IPC_CACHE_PUT) and takes downloads (IPC_DL_*: in order, hash
+ *    checked at commit, verified prefix kept on abort); ctl's requests
+ *    (get, probe, pause/resume/cancel) go to the engine's IPC handlers;
+ *    the bytes that arrive are compared with what was shared.
  *
  * The cases print PASS/FAIL lines (tests/unit/t.h) and some figures as
  * "# " lines; tests/run.sh runs the binary with the unit tests.
