@@ -81,11 +81,7 @@ op_sign(void)
 int
 main(void)
 {
-	uint8_t pa[32], pb[32];
-
-	memset(pa, 0x11, sizeof(pa));
-	memset(pb, 0x22, sizeof(pb));
-	if (ident_from_priv(&a, pa) != 0 || ident_from_priv(&b, pb) != 0)
+	if (t_ident_fill(&a, 0x11) != 0 || t_ident_fill(&b, 0x22) != 0)
 		return 1;
 	memset(payload, 0x5a, sizeof(payload));
 	if (wire_packet_encode(pkt_raw, sizeof(pkt_raw), &pkt_len, &a, b.pub, 10,

@@ -147,11 +147,7 @@ setup(void)
 int
 main(void)
 {
-	uint8_t pa[32], pb[32];
-
-	memset(pa, 0x11, sizeof(pa));
-	memset(pb, 0x22, sizeof(pb));
-	if (ident_from_priv(&a, pa) != 0 || ident_from_priv(&b, pb) != 0)
+	if (t_ident_fill(&a, 0x11) != 0 || t_ident_fill(&b, 0x22) != 0)
 		return 1;
 	if (setup() != 0) {
 		fprintf(stderr, "bench_secure: handshake failed\n");

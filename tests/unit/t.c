@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ident.h"
 #include "t.h"
 
 int	 t_case_failed;
@@ -198,6 +199,15 @@ t_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+t_ident_fill(struct ident *id, uint8_t b)
+{
+	uint8_t priv[32];
+
+	memset(priv, b, sizeof(priv));
+	return ident_from_priv(id, priv);
 }
 
 #define T_BENCH_SLICES		60

@@ -95,6 +95,9 @@ double	 t_seconds(void);
  * machine load; prints "BENCH name rate unit limit=rate ratio=r", a rate
  * being calls per second times per_call.
  */
+/* A fixed identity: the private key of 32 bytes that are all b.  0 or -1. */
+struct ident;
+int	 t_ident_fill(struct ident *id, uint8_t b);
 void	 t_bench_alternate(const char *name, const char *unit, double per_call,
 	    void (*fn)(void), void (*limit)(void));
 /* A clock the test sets: the int64_t that now points to. */
