@@ -479,6 +479,18 @@ tx_open(struct chain *c, const void *items, size_t n)
 	return 1;
 }
 
+/* A write of n files as one transaction: fn does it with the lock held. */
+static int
+tx_files(struct chain *c, struct chain_file *files, size_t n,
+    int (*fn)(struct chain *, struct chain_file *, size_t))
+{
+	int rc;
+
+	if ((rc = tx_open(c, files, n)) != 1)
+		return rc;
+	return tx_end(c, fn(c, files, n));
+}
+
 /* ---- storage primitives ---------------------------------------------- */
 
 /* Block `number` into a malloc'd buffer. */
@@ -957,6 +969,20 @@ file_id_exists(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES])
 }
 
 /*
+ * The fixed fields of a file record's encoder input, from a struct
+ * chain_file or a decoded struct record_file (their fields share names).
+ */
+#define FILE_IN_FIXED(in, f) do {					\
+	memcpy((in)->hash, (f)->hash, sizeof((in)->hash));		\
+	memcpy((in)->id, (f)->id, sizeof((in)->id));			\
+	memcpy((in)->merkle_root, (f)->merkle_root, sizeof((in)->merkle_root)); \
+	(in)->fragment_size = (f)->fragment_size;			\
+	(in)->type = (f)->type;						\
+	(in)->format = (f)->format;					\
+	(in)->size = (f)->size;						\
+} while (0)
+
+/*
  * Checks the input, assigns IDs, refuses duplicates and records that cannot
  * fit a block, and builds the encoder input.
  */
@@ -1013,13 +1039,7 @@ prep_files(struct chain *c, struct chain_file *files, size_t n, struct prep *p)
 		struct record_tag_in *t = p->tags + total;
 		const struct chain_file *f = &files[i];
 
-		memcpy(in->hash, f->hash, sizeof(in->hash));
-		memcpy(in->id, f->id, sizeof(in->id));
-		memcpy(in->merkle_root, f->merkle_root, sizeof(in->merkle_root));
-		in->fragment_size = f->fragment_size;
-		in->type = f->type;
-		in->format = f->format;
-		in->size = f->size;
+		FILE_IN_FIXED(in, f);
 		k = 0;
 		/* Empty strings are not written (§3.1). */
 		if ((l = str_len(f->name, f->name_len)) > 0)
@@ -1257,11 +1277,7 @@ out:
 int
 chain_add_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	int rc;
-
-	if ((rc = tx_open(c, files, n)) != 1)
-		return rc;
-	return tx_end(c, add_files_locked(c, files, n));
+	return tx_files(c, files, n, add_files_locked);
 }
 
 int
@@ -1419,13 +1435,7 @@ file_in_from_record(const struct record_file *f, struct record_file_in *in,
 		n++;
 	}
 	memset(in, 0, sizeof(*in));
-	memcpy(in->hash, f->hash, sizeof(in->hash));
-	memcpy(in->id, f->id, sizeof(in->id));
-	memcpy(in->merkle_root, f->merkle_root, sizeof(in->merkle_root));
-	in->fragment_size = f->fragment_size;
-	in->type = f->type;
-	in->format = f->format;
-	in->size = f->size;
+	FILE_IN_FIXED(in, f);
 	/*
 	 * The virtual DateShared tag stays in: the reference passes decoded
 	 * files, virtual tag included, to its encoder, where it takes part in
@@ -1953,11 +1963,7 @@ replace_locked(struct chain *c, struct chain_file *files, size_t n)
 int
 chain_replace_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	int rc;
-
-	if ((rc = tx_open(c, files, n)) != 1)
-		return rc;
-	return tx_end(c, replace_locked(c, files, n));
+	return tx_files(c, files, n, replace_locked);
 }
 
 int
@@ -2111,63 +2117,6 @@ record_walk(struct chain *c, uint8_t type, int (*fn)(void *arg, const void *rec)
 	return rc == SQLITE_DONE ? CHAIN_OK : chain_dbfail(c);
 }
 
-struct profile_get {
-	uint16_t	 field;
-	uint8_t		*val;
-	size_t		 len;
-	int		 found;
-	int		 nomem;
-};
-
-static int
-profile_get_cb(void *arg, const void *rec)
-{
-	const struct record_profile *p = rec;
-	struct profile_get *g = arg;
-	uint8_t *v;
-
-	if (p->field != g->field)
-		return 0;
-	if ((v = realloc(g->val, p->len ? p->len : 1)) == NULL) {
-		g->nomem = 1;
-		return CHAIN_ERR_NOMEM;
-	}
-	if (p->len > 0)
-		memcpy(v, p->data, p->len);
-	g->val = v;
-	g->len = p->len;
-	g->found = 1;
-	return 0;
-}
-
-int
-chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
-    size_t *len)
-{
-	struct profile_get g = { field, NULL, 0, 0, 0 };
-	int rc;
-
-	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
-		return CHAIN_ERR_ARG;
-	*len = 0;
-	if ((rc = record_walk(c, BLOCK_REC_PROFILE, profile_get_cb, &g)) != CHAIN_OK)
-		goto out;
-	if (!g.found) {
-		rc = CHAIN_ERR_NOT_FOUND;
-		goto out;
-	}
-	*len = g.len;
-	if (g.len > cap) {
-		rc = CHAIN_ERR_NOSPACE;
-		goto out;
-	}
-	if (g.len > 0)
-		memcpy(buf, g.val, g.len);
-out:
-	free(g.val);
-	return rc;
-}
-
 /* Newest value per field, kept sorted by field. */
 struct profile_all {
 	struct { uint16_t field; uint8_t *val; size_t len; } *v;
@@ -2206,6 +2155,47 @@ profile_all_cb(void *arg, const void *rec)
 	return 0;
 }
 
+static void
+profile_all_free(struct profile_all *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i].val);
+	free(a->v);
+}
+
+int
+chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
+    size_t *len)
+{
+	struct profile_all a = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
+		return CHAIN_ERR_ARG;
+	*len = 0;
+	if ((rc = record_walk(c, BLOCK_REC_PROFILE, profile_all_cb, &a)) != CHAIN_OK)
+		goto out;
+	for (i = 0; i < a.n && a.v[i].field != field; i++)
+		;
+	if (i == a.n) {
+		rc = CHAIN_ERR_NOT_FOUND;
+		goto out;
+	}
+	*len = a.v[i].len;
+	if (a.v[i].len > cap) {
+		rc = CHAIN_ERR_NOSPACE;
+		goto out;
+	}
+	if (a.v[i].len > 0)
+		memcpy(buf, a.v[i].val, a.v[i].len);
+out:
+	profile_all_free(&a);
+	return rc;
+}
+
 int
 chain_profile_foreach(struct chain *c,
     int (*fn)(void *arg, uint16_t field, const uint8_t *data, size_t len),
@@ -2220,9 +2210,7 @@ chain_profile_foreach(struct chain *c,
 	rc = record_walk(c, BLOCK_REC_PROFILE, profile_all_cb, &a);
 	for (i = 0; rc == CHAIN_OK && i < a.n; i++)
 		rc = fn(arg, a.v[i].field, a.v[i].val, a.v[i].len);
-	for (i = 0; i < a.n; i++)
-		free(a.v[i].val);
-	free(a.v);
+	profile_all_free(&a);
 	return rc;
 }
 
