@@ -248,6 +248,24 @@ tag_slot(const struct record_file_tag *t, const int taken[4])
 	return SLOT_NONE;
 }
 
+/*
+ * The next stored tag (virtual ones are not) and its slot, which is then
+ * taken: 1, or 0 after the last.
+ */
+static int
+tag_next_slot(struct record_file_tag_iter *it, struct record_file_tag *t,
+    int taken[4], int *slot)
+{
+	while (record_file_tag_next(it, t) == 1) {
+		if (t->is_virtual)
+			continue;
+		if ((*slot = tag_slot(t, taken)) != SLOT_NONE)
+			taken[*slot] = 1;
+		return 1;
+	}
+	return 0;
+}
+
 int
 chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
     struct chain_scratch *s)
@@ -266,21 +284,12 @@ chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
 	/* Pass 1: sizes. */
 	need = 0;
 	record_file_tag_iter_init(&it, &rf);
-	while (record_file_tag_next(&it, &t) == 1) {
-		if (t.is_virtual)
+	while (tag_next_slot(&it, &t, taken, &slot)) {
+		if (slot == SLOT_DATE)
 			continue;
-		slot = tag_slot(&t, taken);
-		if (slot == SLOT_DATE) {
-			taken[slot] = 1;
-			continue;
-		}
-		if (slot != SLOT_NONE) {
-			taken[slot] = 1;
-			need += t.len + 1;
-		} else {
+		if (slot == SLOT_NONE)
 			ntags++;
-			need += t.len + 1;
-		}
+		need += t.len + 1;
 	}
 	off = ALIGN8(ntags * sizeof(struct chain_tag));
 	if (scratch_reserve(s, off + need + 1) != 0)
@@ -304,12 +313,8 @@ chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
 	memset(taken, 0, sizeof(taken));
 	ntags = 0;
 	record_file_tag_iter_init(&it, &rf);
-	while (record_file_tag_next(&it, &t) == 1) {
-		if (t.is_virtual)
-			continue;
-		slot = tag_slot(&t, taken);
+	while (tag_next_slot(&it, &t, taken, &slot)) {
 		if (slot == SLOT_DATE) {
-			taken[slot] = 1;
 			(void)record_tag_date(t.data, t.len, &out->date_created);
 			continue;
 		}
@@ -336,9 +341,8 @@ chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
 			tags[ntags].data = (const uint8_t *)str;
 			tags[ntags].len = t.len;
 			ntags++;
-			continue;
+			break;
 		}
-		taken[slot] = 1;
 	}
 	out->tags = ntags > 0 ? tags : NULL;
 	out->ntags = ntags;
@@ -1611,12 +1615,12 @@ profile_superseded(const struct compact *k, size_t i)
 }
 
 /*
- * Reads every block and collects its records: pass 0 counts, pass 1 fills.
- * Tags are the stored ones with references resolved (the virtual
- * DateShared is not a tag to write: the record date carries it).
+ * One block's records for compact_gather: pass 0 counts them into *nother,
+ * *nfin and *ntags; pass 1 fills k (*ntags: the tags pass 0 counted).
  */
 static int
-compact_gather(struct chain *c, struct compact *k)
+compact_block(struct compact *k, const uint8_t *raw, size_t len, int pass,
+    size_t *nother, size_t *nfin, size_t *ntags)
 {
 	struct block b;
 	struct block_iter it;
@@ -1625,80 +1629,84 @@ compact_gather(struct chain *c, struct compact *k)
 	struct record_file_tag_iter ti;
 	struct record_file_tag t;
 	struct record_file_in *in;
+	uint32_t idx;
+
+	if (block_decode(raw, len, &b) != BLOCK_OK)
+		return CHAIN_ERR_CORRUPT;
+	block_iter_init(&it, &b);
+	for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
+		if (r.type == BLOCK_REC_TAG_DATA)
+			continue;
+		if (r.type != BLOCK_REC_FILE) {
+			if (pass == 0)
+				(*nother)++;
+			else
+				k->other[k->nother++] = r;
+			continue;
+		}
+		if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
+			return CHAIN_ERR_CORRUPT;
+		if (pass == 0) {
+			(*nfin)++;
+			*ntags += rf.tag_count;
+			continue;
+		}
+		in = &k->fin[k->nfin];
+		FILE_IN_FIXED(in, &rf);
+		in->tags = NULL;
+		in->ntags = k->ntags;	/* first tag, fixed up by compact_gather */
+		record_file_tag_iter_init(&ti, &rf);
+		while (record_file_tag_next(&ti, &t) == 1) {
+			if (t.is_virtual || k->ntags == *ntags)
+				continue;
+			k->tags[k->ntags].type = t.type;
+			k->tags[k->ntags].data = t.data;
+			k->tags[k->ntags].len = t.len;
+			k->ntags++;
+		}
+		k->fdate[k->nfin] = rf.date_shared;
+		k->nfin++;
+	}
+	return CHAIN_OK;
+}
+
+/*
+ * Reads every block and collects its records: pass 0 counts, pass 1 fills.
+ * Tags are the stored ones with references resolved (the virtual
+ * DateShared is not a tag to write: the record date carries it).
+ */
+static int
+compact_gather(struct chain *c, struct compact *k)
+{
 	size_t nother = 0, nfin = 0, ntags = 0, i, j;
 	uint64_t n;
-	uint32_t idx;
-	int rc;
+	int pass, rc;
 
 	memset(k, 0, sizeof(*k));
 	k->raw = calloc(c->height, sizeof(*k->raw));
 	k->rawlen = calloc(c->height, sizeof(*k->rawlen));
 	if (k->raw == NULL || k->rawlen == NULL)
 		return CHAIN_ERR_NOMEM;
-	/* Pass 1: read and count. */
-	for (n = 0; n < c->height; n++) {
-		if ((rc = blk_get(c, n, &k->raw[n], &k->rawlen[n])) != CHAIN_OK)
-			return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
-		k->nraw++;
-		if (block_decode(k->raw[n], k->rawlen[n], &b) != BLOCK_OK)
-			return CHAIN_ERR_CORRUPT;
-		block_iter_init(&it, &b);
-		for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
-			if (r.type == BLOCK_REC_TAG_DATA)
-				continue;
-			if (r.type != BLOCK_REC_FILE) {
-				nother++;
-				continue;
-			}
-			if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
-				return CHAIN_ERR_CORRUPT;
-			nfin++;
-			ntags += rf.tag_count;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			k->other = calloc(nother + 1, sizeof(*k->other));
+			k->fin = calloc(nfin + 1, sizeof(*k->fin));
+			k->fdate = calloc(nfin + 1, sizeof(*k->fdate));
+			k->tags = calloc(ntags + 1, sizeof(*k->tags));
+			if (k->other == NULL || k->fin == NULL || k->fdate == NULL ||
+			    k->tags == NULL)
+				return CHAIN_ERR_NOMEM;
 		}
-	}
-	k->other = calloc(nother + 1, sizeof(*k->other));
-	k->fin = calloc(nfin + 1, sizeof(*k->fin));
-	k->fdate = calloc(nfin + 1, sizeof(*k->fdate));
-	k->tags = calloc(ntags + 1, sizeof(*k->tags));
-	if (k->other == NULL || k->fin == NULL || k->fdate == NULL ||
-	    k->tags == NULL)
-		return CHAIN_ERR_NOMEM;
-	/* Pass 2: collect. */
-	for (n = 0; n < c->height; n++) {
-		if (block_decode(k->raw[n], k->rawlen[n], &b) != BLOCK_OK)
-			return CHAIN_ERR_CORRUPT;
-		block_iter_init(&it, &b);
-		for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
-			if (r.type == BLOCK_REC_TAG_DATA)
-				continue;
-			if (r.type != BLOCK_REC_FILE) {
-				k->other[k->nother++] = r;
-				continue;
+		for (n = 0; n < c->height; n++) {
+			/* Pass 0 reads each block once. */
+			if (pass == 0) {
+				if ((rc = blk_get(c, n, &k->raw[n], &k->rawlen[n])) != CHAIN_OK)
+					return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+				k->nraw++;
 			}
-			if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
-				return CHAIN_ERR_CORRUPT;
-			in = &k->fin[k->nfin];
-			memcpy(in->hash, rf.hash, sizeof(in->hash));
-			memcpy(in->id, rf.id, sizeof(in->id));
-			memcpy(in->merkle_root, rf.merkle_root,
-			    sizeof(in->merkle_root));
-			in->fragment_size = rf.fragment_size;
-			in->type = rf.type;
-			in->format = rf.format;
-			in->size = rf.size;
-			in->tags = NULL;
-			in->ntags = k->ntags;	/* first tag, fixed up below */
-			record_file_tag_iter_init(&ti, &rf);
-			while (record_file_tag_next(&ti, &t) == 1) {
-				if (t.is_virtual || k->ntags == ntags)
-					continue;
-				k->tags[k->ntags].type = t.type;
-				k->tags[k->ntags].data = t.data;
-				k->tags[k->ntags].len = t.len;
-				k->ntags++;
-			}
-			k->fdate[k->nfin] = rf.date_shared;
-			k->nfin++;
+			if ((rc = compact_block(k, k->raw[n], k->rawlen[n], pass, &nother,
+			    &nfin, &ntags)) != CHAIN_OK)
+				return rc;
 		}
 	}
 	/* tags[] is final now: offsets become pointers. */
