@@ -146,6 +146,24 @@ serve_upload(struct storaged *s, uint32_t id, uid_t uid)
 	return NULL;
 }
 
+/*
+ * The caller's upload that a request of type (a u32: its id) names, or
+ * NULL with the reply sent.
+ */
+static struct storaged_upload *
+serve_upload_req(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+    size_t len, uint16_t type, const char *what)
+{
+	struct storaged_upload *u;
+	uint32_t id;
+
+	if (serve_check(s, req, ipc_u32_decode(msg, len, type, &id), 0, what) != 0)
+		return NULL;
+	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL)
+		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
+	return u;
+}
+
 static void
 serve_upload_free(struct storaged_upload *u, int abort)
 {
@@ -257,13 +275,9 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	uint32_t id;
 	int rc, dedup;
 
-	if (serve_check(s, req, ipc_u32_decode(msg, len, IPC_ADD_END, &id), 0,
-	    "add end") != 0)
+	if ((u = serve_upload_req(s, req, msg, len, IPC_ADD_END, "add end")) == NULL)
 		return;
-	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
-		return;
-	}
+	id = u->id;
 	if (u->received != u->expected) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "upload %u: %llu of %llu bytes "
 		    "received", id, (unsigned long long)u->received,
@@ -329,16 +343,10 @@ serve_wh_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t
 {
 	struct storaged_upload *u;
 	struct ipc_wh_result res;
-	uint32_t id;
 	int rc, dedup = 0;
 
-	if (serve_check(s, req, ipc_u32_decode(msg, len, IPC_WH_END, &id), 0,
-	    "warehouse end") != 0)
+	if ((u = serve_upload_req(s, req, msg, len, IPC_WH_END, "warehouse end")) == NULL)
 		return;
-	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
-		return;
-	}
 	memset(&res, 0, sizeof(res));
 	errno = 0;
 	rc = wh_write_commit(u->w, res.hash, &res.size, &dedup);
@@ -551,22 +559,48 @@ serve_data_reply(struct ipc_req *req, uint16_t type, uint64_t offset, size_t hea
 	ipc_reply(req, serve_buf, head + got);
 }
 
+/*
+ * A read answered with bytes (IPC_CAT, IPC_BLOCK_GET): read puts them at
+ * buf (cap bytes at most) and their count in *got, or returns why it
+ * could not.
+ */
+typedef const char *serve_read_fn(struct storaged *s, const struct ipc_read *rd,
+    uint8_t *buf, size_t cap, size_t *got);
+
+static void
+serve_read(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len,
+    uint16_t type, int chain, const char *what, serve_read_fn *fn)
+{
+	struct ipc_read rd;
+	const char *why;
+	size_t head, got = 0;
+
+	if (serve_check(s, req, ipc_read_decode(msg, len, type, &rd), chain, what) != 0)
+		return;
+	head = serve_data_head(type, rd.offset);
+	if ((why = fn(s, &rd, serve_buf + head, sizeof(serve_buf) - head, &got)) != NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", why);
+		return;
+	}
+	serve_data_reply(req, type, rd.offset, head, got);
+}
+
+/* rd->len is at most IPC_DATA_MAX (its decoder): it fits after the head. */
+static const char *
+serve_cat_read(struct storaged *s, const struct ipc_read *rd, uint8_t *buf,
+    size_t cap, size_t *got)
+{
+	int rc;
+
+	(void)cap;
+	rc = wh_read(s->wh, rd->hash, rd->offset, buf, rd->len, got);
+	return rc != 0 ? wh_strerror(rc) : NULL;
+}
+
 static void
 serve_cat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
-	struct ipc_read rd;
-	size_t head, got = 0;
-	int rc;
-
-	if (serve_check(s, req, ipc_read_decode(msg, len, IPC_CAT, &rd), 0,
-	    "cat request") != 0)
-		return;
-	head = serve_data_head(IPC_CAT, rd.offset);
-	if ((rc = wh_read(s->wh, rd.hash, rd.offset, serve_buf + head, rd.len, &got)) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "%s", wh_strerror(rc));
-		return;
-	}
-	serve_data_reply(req, IPC_CAT, rd.offset, head, got);
+	serve_read(s, req, msg, len, IPC_CAT, 0, "cat request", serve_cat_read);
 }
 
 /*
@@ -701,24 +735,21 @@ serve_verify(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t
 	serve_send(req, ipc_verify_result_encode(serve_buf, sizeof(serve_buf), &v));
 }
 
+/* rd->offset is the block number. */
+static const char *
+serve_block_read(struct storaged *s, const struct ipc_read *rd, uint8_t *buf,
+    size_t cap, size_t *got)
+{
+	int rc;
+
+	rc = chain_block(s->chain, rd->offset, buf, cap, got);
+	return rc != 0 ? chain_strerror(rc) : NULL;
+}
+
 static void
 serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
-	struct ipc_read rd;
-	size_t head, blen = 0;
-	int rc;
-
-	if (serve_check(s, req, ipc_read_decode(msg, len, IPC_BLOCK_GET, &rd), 1,
-	    "block request") != 0)
-		return;
-	head = serve_data_head(IPC_BLOCK_GET, rd.offset);
-	rc = chain_block(s->chain, rd.offset, serve_buf + head, sizeof(serve_buf) - head,
-	    &blen);
-	if (rc != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "%s", chain_strerror(rc));
-		return;
-	}
-	serve_data_reply(req, IPC_BLOCK_GET, rd.offset, head, blen);
+	serve_read(s, req, msg, len, IPC_BLOCK_GET, 1, "block request", serve_block_read);
 }
 
 static void
