@@ -21,6 +21,7 @@
 #include "chain.h"
 #include "db.h"
 #include "ident.h"
+#include "loop.h"
 
 enum {
 	ST_HDR_GET, ST_HDR_SET, ST_BLK_GET, ST_BLK_PUT, ST_BLK_DEL_FROM,
@@ -170,16 +171,6 @@ static int64_t
 now(struct chain *c)
 {
 	return c->clock != NULL ? c->clock(c->clock_arg) : (int64_t)time(NULL);
-}
-
-/* For the quiet period of an open last block: not the record clock. */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void
@@ -701,7 +692,8 @@ append_records(struct chain *c, const struct block_record *recs, size_t n,
 	c->tail_served = 0;
 	/* The previous last block is announced now; this one when sealed. */
 	c->tail_open = c->tail_pack;
-	c->tail_ms = mono_ms();
+	/* The quiet period of an open last block: monotonic, not the record clock. */
+	c->tail_ms = loop_now_ms();
 	return hdr_write(c);
 }
 
@@ -747,7 +739,7 @@ tail_append(struct chain *c, const struct block_record *recs, size_t n,
 	rc = store_block(c, c->height - 1, c->height > 1 ? prev : NULL, all,
 	    i + n, limit, ev_kind, (uint32_t)i);
 	if (rc == CHAIN_OK && c->tail_open)
-		c->tail_ms = mono_ms();	/* the quiet period starts again */
+		c->tail_ms = loop_now_ms();	/* the quiet period starts again */
 	free(all);
 	free(raw);
 	return rc;
@@ -1873,7 +1865,7 @@ chain_seal(struct chain *c, int force)
 		return 0;
 	grew = c->announce_grew;
 	c->announce_grew = 0;
-	if (c->tail_open && (force || mono_ms() - c->tail_ms >= CHAIN_SEAL_MS)) {
+	if (c->tail_open && (force || loop_now_ms() - c->tail_ms >= CHAIN_SEAL_MS)) {
 		c->tail_open = 0;
 		grew = 1;
 	}
