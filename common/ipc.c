@@ -1,7 +1,9 @@
 /*
  * ipc.c — nng plumbing for the IPC layer (see ipc.h).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +40,15 @@ ipc_path(char *out, size_t cap, const char *dir, const char *name)
 	if (n < 0 || (size_t)n >= cap || (size_t)n >= 108)
 		return -1;
 	return 0;
+}
+
+int
+ipc_unix_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	return strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
+	    sizeof(sun->sun_path) ? -1 : 0;
 }
 
 static void

@@ -244,5 +244,8 @@ void	ipc_sub_close(struct ipc_sub *s);
 
 /* "DIR/run/NAME.sock" into out; -1 if it does not fit a unix socket path. */
 int	ipc_path(char *out, size_t cap, const char *dir, const char *name);
+/* The address of the unix socket at path; -1 if path does not fit one. */
+struct sockaddr_un;
+int	ipc_unix_addr(struct sockaddr_un *sun, const char *path);
 
 #endif
