@@ -17,18 +17,15 @@
  * clear "not running" answer at once when the daemon is down.  Dialing
  * after the sandbox is what apid always did (connect() on a unix socket in
  * the run dir, which Landlock and the seccomp allowlist keep).  The
- * exchange itself (dial, send, one aio wait that the pipe-removed callback
- * cancels) is ipc_call's in common/ipc.c, which makes one call at a time per
- * process on a fresh socket; common/ipc.c has no kept-connection form of it.
+ * connection and the exchange on it (dial, send, one aio wait that the
+ * pipe-removed callback cancels) are common/ipc.c's struct ipc_conn, the
+ * same that ipc_call uses for its one call on a fresh socket.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "apid.h"
 #include "daemon.h"
@@ -39,93 +36,16 @@
 #define API_IPC_KEEP		32	/* idle connections kept per daemon */
 #define API_FIND_MS		3000	/* DHT lookup of a node not connected */
 
-/* One connected req0 socket, used by one call at a time. */
-struct api_conn {
-	nng_socket	 sock;
-	nng_aio		*aio;	/* the reply wait; lives as long as the socket */
-	atomic_int	 lost;	/* its pipe was removed */
-	struct api_conn	*next;	/* in the idle list */
-};
-
+/* A daemon's idle connections, each used by one call at a time. */
 struct api_pool {
 	char		 name[IPC_NAME_MAX];
-	struct api_conn	*idle;
+	struct ipc_conn	*idle[API_IPC_KEEP];
 	int		 nidle;
 };
 
 static pthread_mutex_t api_ipc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct api_pool api_pools[API_IPC_DAEMONS];
 static int api_npools;
-
-/*
- * On nng's thread: the connection went away, so a wait on it can never be
- * answered (req0 would resend the request on the next connection, which
- * must not happen: a request is never served twice).  Cancelling the aio
- * is harmless when no receive is pending on it.
- */
-static void
-api_conn_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	struct api_conn *c = arg;
-
-	(void)p;
-	if (ev != NNG_PIPE_EV_REM_POST)
-		return;
-	atomic_store(&c->lost, 1);
-	nng_aio_cancel(c->aio);
-}
-
-static void
-api_conn_close(struct api_conn *c)
-{
-	/* Detached first: the callback must not cancel from inside nng_close
-	 * (it hung nng 1.5.2's close after a daemon was killed mid-request). */
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-	nng_close(c->sock);
-	nng_aio_free(c->aio);
-	free(c);
-}
-
-static struct api_conn *
-api_conn_dial(const char *path, int timeout_ms, int *ret, char *err, size_t errlen)
-{
-	struct api_conn *c;
-	char url[128];
-	int rv;
-
-	*ret = IPC_CALL_ERROR;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0) {
-		snprintf(err, errlen, "nng_aio_alloc: %s", nng_strerror(rv));
-		free(c);
-		return NULL;
-	}
-	if ((rv = nng_req0_open(&c->sock)) != 0) {
-		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
-		nng_aio_free(c->aio);
-		free(c);
-		return NULL;
-	}
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
-	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
-	/* Never resend: a request must not be served twice. */
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, api_conn_gone, c);
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
-		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
-			snprintf(err, errlen, "not running (no listener on %s)", path);
-			*ret = IPC_CALL_NOT_RUNNING;
-		} else
-			snprintf(err, errlen, "connect to %s: %s", path, nng_strerror(rv));
-		api_conn_close(c);
-		return NULL;
-	}
-	return c;
-}
 
 static struct api_pool *
 api_pool_find(const char *daemon)
@@ -142,63 +62,54 @@ api_pool_find(const char *daemon)
 }
 
 /* An idle connection to daemon that is still connected, or NULL. */
-static struct api_conn *
+static struct ipc_conn *
 api_conn_take(const char *daemon)
 {
-	struct api_conn *c = NULL, *dead = NULL, *n;
+	struct ipc_conn *c = NULL, *dead[API_IPC_KEEP];
 	struct api_pool *p;
+	int i, ndead = 0;
 
 	pthread_mutex_lock(&api_ipc_lock);
 	if ((p = api_pool_find(daemon)) != NULL)
-		while ((c = p->idle) != NULL) {
-			p->idle = c->next;
-			p->nidle--;
-			if (!atomic_load(&c->lost))
+		while (p->nidle > 0) {
+			c = p->idle[--p->nidle];
+			if (!ipc_conn_lost(c))
 				break;
-			c->next = dead;
-			dead = c;
+			dead[ndead++] = c;
+			c = NULL;
 		}
 	pthread_mutex_unlock(&api_ipc_lock);
-	for (; dead != NULL; dead = n) {
-		n = dead->next;
-		api_conn_close(dead);
-	}
+	/* Closed outside the lock: nng_close may wait. */
+	for (i = 0; i < ndead; i++)
+		ipc_conn_close(dead[i]);
 	return c;
 }
 
 static void
-api_conn_give(const char *daemon, struct api_conn *c)
+api_conn_give(const char *daemon, struct ipc_conn *c)
 {
 	struct api_pool *p;
 
 	pthread_mutex_lock(&api_ipc_lock);
-	if (!atomic_load(&c->lost) && (p = api_pool_find(daemon)) != NULL &&
+	if (!ipc_conn_lost(c) && (p = api_pool_find(daemon)) != NULL &&
 	    p->nidle < API_IPC_KEEP) {
-		c->next = p->idle;
-		p->idle = c;
-		p->nidle++;
+		p->idle[p->nidle++] = c;
 		c = NULL;
 	}
 	pthread_mutex_unlock(&api_ipc_lock);
 	if (c != NULL)
-		api_conn_close(c);
+		ipc_conn_close(c);
 }
 
 void
 api_ipc_close_all(void)
 {
-	struct api_conn *c, *n;
 	int i;
 
 	pthread_mutex_lock(&api_ipc_lock);
-	for (i = 0; i < api_npools; i++) {
-		for (c = api_pools[i].idle; c != NULL; c = n) {
-			n = c->next;
-			api_conn_close(c);
-		}
-		api_pools[i].idle = NULL;
-		api_pools[i].nidle = 0;
-	}
+	for (i = 0; i < api_npools; i++)
+		while (api_pools[i].nidle > 0)
+			ipc_conn_close(api_pools[i].idle[--api_pools[i].nidle]);
 	pthread_mutex_unlock(&api_ipc_lock);
 }
 
@@ -207,53 +118,20 @@ static int
 api_call(const char *daemon, const char *path, const void *req, size_t len,
     uint8_t **rep, size_t *replen, int timeout_ms, char *err, size_t errlen)
 {
-	struct api_conn *c;
-	nng_msg *msg;
-	int rv, ret = IPC_CALL_ERROR;
+	struct ipc_conn *c;
+	int ret;
 
 	*rep = NULL;
 	*replen = 0;
 	if ((c = api_conn_take(daemon)) == NULL &&
-	    (c = api_conn_dial(path, timeout_ms, &ret, err, errlen)) == NULL)
+	    (c = ipc_conn_dial(path, timeout_ms, &ret, err, errlen)) == NULL)
 		return ret;
-	if ((rv = nng_send(c->sock, (void *)req, len, 0)) != 0) {
-		snprintf(err, errlen, "send to %s: %s", path, nng_strerror(rv));
-		goto fail;
-	}
-	nng_aio_set_timeout(c->aio, timeout_ms);
-	nng_recv_aio(c->sock, c->aio);
-	/* The connection may have gone before the wait began. */
-	if (atomic_load(&c->lost))
-		nng_aio_cancel(c->aio);
-	nng_aio_wait(c->aio);
-	rv = nng_aio_result(c->aio);
-	if (rv != 0) {
-		if (atomic_load(&c->lost) || rv == NNG_ECANCELED || rv == NNG_ESTATE ||
-		    rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT || rv == NNG_ECLOSED) {
-			snprintf(err, errlen, "connection lost while waiting for the reply");
-			ret = IPC_CALL_LOST;
-		} else if (rv == NNG_ETIMEDOUT) {
-			snprintf(err, errlen, "no reply within %d ms", timeout_ms);
-			ret = IPC_CALL_TIMEOUT;
-		} else
-			snprintf(err, errlen, "receive from %s: %s", path, nng_strerror(rv));
-		goto fail;
-	}
-	msg = nng_aio_get_msg(c->aio);
-	*replen = nng_msg_len(msg);
-	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
-		nng_msg_free(msg);
-		*replen = 0;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	memcpy(*rep, nng_msg_body(msg), *replen);
-	nng_msg_free(msg);
-	api_conn_give(daemon, c);
-	return 0;
-fail:
-	/* Never reused: a late reply or a resend could meet the next call. */
-	api_conn_close(c);
+	ret = ipc_conn_call(c, path, req, len, rep, replen, timeout_ms, err, errlen);
+	if (ret == 0)
+		api_conn_give(daemon, c);
+	else
+		/* Never reused: a late reply or a resend could meet the next call. */
+		ipc_conn_close(c);
 	return ret;
 }
 

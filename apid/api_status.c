@@ -21,6 +21,7 @@
 #include "apid.h"
 #include "ipc.h"
 #include "log.h"
+#include "loop.h"
 #include "wire_msg.h"
 
 int
@@ -67,15 +68,6 @@ static struct {
 	.done = PTHREAD_COND_INITIALIZER,
 	.kick = PTHREAD_COND_INITIALIZER,
 };
-
-static uint64_t
-api_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /*
  * The reference: connected = at least 2 peers; network = peer list.
@@ -134,7 +126,7 @@ api_snap_fetch(struct apid *api)
 		api_snap.ns = *ns;
 		free(api_snap.json);
 		api_snap.json = json;
-		api_snap.at_ms = api_mono_ms();
+		api_snap.at_ms = loop_now_ms();
 	} else
 		snprintf(api_snap.err, sizeof(api_snap.err), "%s", err);
 	api_snap.inflight = 0;
@@ -208,7 +200,7 @@ api_net_status(struct apid *api, struct ipc_net_status *ns, char **json,
 	}
 	pthread_mutex_lock(&api_snap.lock);
 	for (;;) {
-		now = api_mono_ms();
+		now = loop_now_ms();
 		age = now - api_snap.at_ms;
 		if (api_snap.ok && age <= API_SNAP_MAX_MS) {
 			if (age >= API_SNAP_REFRESH_MS && !api_snap.inflight)

@@ -26,6 +26,7 @@
 #include "apid.h"
 #include "ipc.h"
 #include "log.h"
+#include "loop.h"
 
 #define API_WS_GUID	"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define API_WS_MAX_MS	(IPC_SEARCH_TIMEOUT_MAX + 60000)	/* a session's life */
@@ -43,15 +44,6 @@ struct api_ws {
 	uint8_t		 ctl[125];
 	uint8_t		 text[API_WS_PAYLOAD_MAX + 1];
 };
-
-static uint64_t
-api_ws_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* All of buf, or -1 when the peer is gone or too slow. */
 static int
@@ -228,14 +220,14 @@ static void
 api_ws_close(int sock, const uint8_t code[2])
 {
 	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	uint64_t end = api_ws_now_ms() + 2000;
+	uint64_t end = loop_now_ms() + 2000;
 	uint8_t sink[4096];
 	ssize_t n;
 
 	if (code != NULL && api_ws_send(sock, API_WS_CLOSE, code, 2) != 0)
 		return;
 	(void)shutdown(sock, SHUT_WR);
-	while (api_ws_now_ms() < end) {
+	while (loop_now_ms() < end) {
 		if (poll(&pfd, 1, 100) < 0)
 			return;
 		n = recv(sock, sink, sizeof(sink), MSG_DONTWAIT);
@@ -248,12 +240,12 @@ static void
 api_ws_session(struct api_ws *w, int sock)
 {
 	static const uint8_t normal[2] = { 0x03, 0xe8 };	/* 1000 */
-	uint64_t end = api_ws_now_ms() + API_WS_MAX_MS;
+	uint64_t end = loop_now_ms() + API_WS_MAX_MS;
 	json_t *files;
 	uint32_t want;
 	int done;
 
-	while (api_ws_now_ms() < end) {
+	while (loop_now_ms() < end) {
 		want = w->limit >= 0 ? (uint32_t)(w->limit > IPC_SEARCH_FETCH_MAX ?
 		    IPC_SEARCH_FETCH_MAX : w->limit) : 1;
 		files = json_array();
@@ -298,17 +290,17 @@ api_console_session(struct api_ws *w, int sock)
 	/* Idle for 10 x api_timeout_s (10 min by default; 1 h without): closed. */
 	uint64_t idle_ms = w->api->conf->api_timeout_s ?
 	    (uint64_t)w->api->conf->api_timeout_s * 1000 * 10 : 3600000;
-	uint64_t last = api_ws_now_ms();
+	uint64_t last = loop_now_ms();
 
 	if (api_console_banner(w->api, sock) != 0)
 		return;
-	while (api_ws_now_ms() - last < idle_ms) {
+	while (loop_now_ms() - last < idle_ms) {
 		if (api_ws_read(w, sock, 1000) != 0) {
 			api_ws_close(sock, NULL);	/* its close frame is sent */
 			return;
 		}
 		if (w->console_state.lines > 0)
-			last = api_ws_now_ms();
+			last = loop_now_ms();
 		w->console_state.lines = 0;
 	}
 	api_ws_close(sock, normal);

@@ -29,6 +29,7 @@
 
 #include "apid.h"
 #include "log.h"
+#include "sandbox.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER	(1ULL << 13)
@@ -80,19 +81,6 @@ apid_ll_rule(int ruleset, const char *path, uint64_t access, uint64_t handled,
 	return 0;
 }
 
-static int
-apid_sanitized(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return 1;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	return 1;
-#endif
-#endif
-	return getenv("PEERNET_SAN") != NULL;
-}
-
 int
 apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 {
@@ -126,7 +114,7 @@ apid_landlock(struct apid *api, const char *dir, char *err, size_t errlen)
 	 * Sanitizer builds (as sbx_restrict): LeakSanitizer reads
 	 * /proc/PID/task at exit.
 	 */
-	if (apid_sanitized() && apid_ll_rule(ruleset, "/proc", LANDLOCK_ACCESS_FS_READ_FILE |
+	if (sbx_san_mode() && apid_ll_rule(ruleset, "/proc", LANDLOCK_ACCESS_FS_READ_FILE |
 	    LANDLOCK_ACCESS_FS_READ_DIR, handled, err, errlen) != 0)
 		goto fail;
 	/* The configuration, read again on SIGHUP (the log level). */

@@ -21,8 +21,6 @@
 #include "t.h"
 #include "wire_packet.h"
 
-#define SLICES		60
-#define SLICE_SEC	0.025
 #define PAYLOAD		100
 
 static struct ident a, b;
@@ -80,47 +78,10 @@ op_sign(void)
 	sink += s.data[5];
 }
 
-/* Runs fn for one slice; adds calls and seconds. */
-static void
-slice(void (*fn)(void), double *calls, double *secs)
-{
-	double t0 = t_seconds(), t;
-	unsigned i, n = 0;
-
-	do {
-		for (i = 0; i < 32; i++)
-			fn();
-		n += 32;
-		t = t_seconds();
-	} while (t - t0 < SLICE_SEC);
-	*calls += n;
-	*secs += t - t0;
-}
-
-static void
-measure(const char *name, void (*fn)(void), void (*limit)(void))
-{
-	double c1 = 0, s1 = 0, c2 = 0, s2 = 0, r1, r2;
-	int i;
-
-	for (i = 0; i < SLICES; i++) {
-		slice(limit, &c2, &s2);
-		slice(fn, &c1, &s1);
-	}
-	r1 = c1 / s1;
-	r2 = c2 / s2;
-	printf("BENCH %s %.0f pkts/s limit=%.0f ratio=%.3f\n", name, r1, r2, r1 / r2);
-	fflush(stdout);
-}
-
 int
 main(void)
 {
-	uint8_t pa[32], pb[32];
-
-	memset(pa, 0x11, sizeof(pa));
-	memset(pb, 0x22, sizeof(pb));
-	if (ident_from_priv(&a, pa) != 0 || ident_from_priv(&b, pb) != 0)
+	if (t_ident_fill(&a, 0x11) != 0 || t_ident_fill(&b, 0x22) != 0)
 		return 1;
 	memset(payload, 0x5a, sizeof(payload));
 	if (wire_packet_encode(pkt_raw, sizeof(pkt_raw), &pkt_len, &a, b.pub, 10,
@@ -132,7 +93,7 @@ main(void)
 		return 1;
 	printf("# packet of %zu bytes (payload %d), blake3 %s, 1 thread\n",
 	    pkt_len, PAYLOAD, blake3_impl_name());
-	measure("packet_decode", op_decode, op_recover);
-	measure("packet_encode", op_encode, op_sign);
+	t_bench_alternate("packet_decode", "pkts/s", 1, op_decode, op_recover);
+	t_bench_alternate("packet_encode", "pkts/s", 1, op_encode, op_sign);
 	return 0;
 }

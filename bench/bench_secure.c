@@ -26,8 +26,6 @@
 #include "t.h"
 #include "wire_packet.h"
 
-#define SLICES		60
-#define SLICE_SEC	0.025
 #define PAYLOAD		100
 #define BULK		1200
 
@@ -109,40 +107,6 @@ op_bare(void)
 	sink += m[0];
 }
 
-static void
-slice(void (*fn)(void), double *calls, double *secs)
-{
-	double t0 = t_seconds(), t;
-	unsigned i, n = 0;
-
-	do {
-		for (i = 0; i < 32; i++)
-			fn();
-		n += 32;
-		t = t_seconds();
-	} while (t - t0 < SLICE_SEC);
-	*calls += n;
-	*secs += t - t0;
-}
-
-static void
-measure(const char *name, const char *unit, double per_call,
-    void (*fn)(void), void (*limit)(void))
-{
-	double c1 = 0, s1 = 0, c2 = 0, s2 = 0, r1, r2;
-	int i;
-
-	for (i = 0; i < SLICES; i++) {
-		slice(limit, &c2, &s2);
-		slice(fn, &c1, &s1);
-	}
-	r1 = c1 / s1 * per_call;
-	r2 = c2 / s2 * per_call;
-	printf("BENCH %s %.0f %s limit=%.0f ratio=%.3f\n", name, r1, unit, r2,
-	    r1 / r2);
-	fflush(stdout);
-}
-
 /* One handshake a -> b in memory; the sessions the benchmark uses. */
 static int
 setup(void)
@@ -183,11 +147,7 @@ setup(void)
 int
 main(void)
 {
-	uint8_t pa[32], pb[32];
-
-	memset(pa, 0x11, sizeof(pa));
-	memset(pb, 0x22, sizeof(pb));
-	if (ident_from_priv(&a, pa) != 0 || ident_from_priv(&b, pb) != 0)
+	if (t_ident_fill(&a, 0x11) != 0 || t_ident_fill(&b, 0x22) != 0)
 		return 1;
 	if (setup() != 0) {
 		fprintf(stderr, "bench_secure: handshake failed\n");
@@ -196,7 +156,7 @@ main(void)
 	memset(payload, 0x5a, sizeof(payload));
 	printf("# payload %d bytes, AEAD %s, 1 thread\n", PAYLOAD,
 	    sa.ch.aead == SECURE_AEAD_AESGCM ? "AES-256-GCM" : "ChaCha20-Poly1305");
-	measure("secure_packet_rate", "packets/s", 1, op_secure, op_v0);
-	measure("secure_aead_throughput", "bytes/s", BULK, op_bulk, op_bare);
+	t_bench_alternate("secure_packet_rate", "packets/s", 1, op_secure, op_v0);
+	t_bench_alternate("secure_aead_throughput", "bytes/s", BULK, op_bulk, op_bare);
 	return 0;
 }

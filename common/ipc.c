@@ -1,7 +1,9 @@
 /*
  * ipc.c — nng plumbing for the IPC layer (see ipc.h).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +40,15 @@ ipc_path(char *out, size_t cap, const char *dir, const char *name)
 	if (n < 0 || (size_t)n >= cap || (size_t)n >= 108)
 		return -1;
 	return 0;
+}
+
+int
+ipc_unix_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	return strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
+	    sizeof(sun->sun_path) ? -1 : 0;
 }
 
 static void
@@ -274,111 +285,153 @@ ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
 }
 
 /*
- * A waiting client must notice at once when its connection goes away (the
- * daemon was killed): the pipe callback, on nng's thread, cancels the wait.
- * (A receive timeout on a cooked req socket would abandon the request, so
- * the whole wait is one aio with the caller's timeout.)
+ * A kept connection: a connected req0 socket and the one aio its replies
+ * are waited on.  A waiting client must notice at once when its connection
+ * goes away (the daemon was killed): the pipe callback, on nng's thread,
+ * marks it lost and cancels the wait (req0 would otherwise resend the
+ * request on the next connection, and a request is never served twice).
+ * A receive timeout on a cooked req socket would abandon the request, so
+ * the whole wait is one aio with the caller's timeout.
  */
-struct ipc_wait {
-	atomic_int	 lost;
+struct ipc_conn {
+	nng_socket	 sock;
 	nng_aio		*aio;
+	atomic_int	 lost;	/* its pipe was removed */
 };
 
 static void
-ipc_call_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+ipc_conn_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	struct ipc_wait *w = arg;
+	struct ipc_conn *c = arg;
 
 	(void)p;
 	if (ev != NNG_PIPE_EV_REM_POST)
 		return;
-	atomic_store(&w->lost, 1);
-	if (w->aio != NULL)
-		nng_aio_cancel(w->aio);
+	atomic_store(&c->lost, 1);
+	/* Harmless when no receive is pending on it. */
+	nng_aio_cancel(c->aio);
+}
+
+void
+ipc_conn_close(struct ipc_conn *c)
+{
+	/*
+	 * Closing removes the pipe, which fires the callback: it must not
+	 * cancel an aio from inside nng_close (seen to hang nng 1.5.2's close
+	 * after a daemon was killed mid-request), so it is detached first.
+	 */
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+	nng_close(c->sock);
+	nng_aio_free(c->aio);
+	free(c);
+}
+
+int
+ipc_conn_lost(struct ipc_conn *c)
+{
+	return atomic_load(&c->lost);
+}
+
+struct ipc_conn *
+ipc_conn_dial(const char *path, int timeout_ms, int *ret, char *err, size_t errlen)
+{
+	struct ipc_conn *c;
+	char url[128];
+	int rv;
+
+	*ret = IPC_CALL_ERROR;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0) {
+		snprintf(err, errlen, "nng_aio_alloc: %s", nng_strerror(rv));
+		free(c);
+		return NULL;
+	}
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
+		nng_aio_free(c->aio);
+		free(c);
+		return NULL;
+	}
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
+	/* Never resend: a request must not be served twice. */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, ipc_conn_gone, c);
+	ipc_url(url, sizeof(url), path);
+	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
+			snprintf(err, errlen, "not running (no listener on %s)", path);
+			*ret = IPC_CALL_NOT_RUNNING;
+		} else
+			snprintf(err, errlen, "connect to %s: %s", path, nng_strerror(rv));
+		ipc_conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+ipc_conn_call(struct ipc_conn *c, const char *path, const void *req, size_t len,
+    uint8_t **rep, size_t *replen, int timeout_ms, char *err, size_t errlen)
+{
+	nng_msg *msg;
+	int rv;
+
+	*rep = NULL;
+	*replen = 0;
+	if ((rv = nng_send(c->sock, (void *)req, len, 0)) != 0) {
+		snprintf(err, errlen, "send to %s: %s", path, nng_strerror(rv));
+		return IPC_CALL_ERROR;
+	}
+	nng_aio_set_timeout(c->aio, timeout_ms);
+	nng_recv_aio(c->sock, c->aio);
+	/* The connection may have gone before the wait began. */
+	if (atomic_load(&c->lost))
+		nng_aio_cancel(c->aio);
+	nng_aio_wait(c->aio);
+	rv = nng_aio_result(c->aio);
+	if (rv != 0) {
+		if (atomic_load(&c->lost) || rv == NNG_ECANCELED || rv == NNG_ESTATE ||
+		    rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT || rv == NNG_ECLOSED) {
+			snprintf(err, errlen, "connection lost while waiting for the reply");
+			return IPC_CALL_LOST;
+		}
+		if (rv == NNG_ETIMEDOUT) {
+			snprintf(err, errlen, "no reply within %d ms", timeout_ms);
+			return IPC_CALL_TIMEOUT;
+		}
+		snprintf(err, errlen, "receive from %s: %s", path, nng_strerror(rv));
+		return IPC_CALL_ERROR;
+	}
+	msg = nng_aio_get_msg(c->aio);
+	*replen = nng_msg_len(msg);
+	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
+		nng_msg_free(msg);
+		*replen = 0;
+		snprintf(err, errlen, "out of memory");
+		return IPC_CALL_ERROR;
+	}
+	memcpy(*rep, nng_msg_body(msg), *replen);
+	nng_msg_free(msg);
+	return 0;
 }
 
 int
 ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
     size_t *replen, int timeout_ms, char *err, size_t errlen)
 {
-	static struct ipc_wait wait;	/* one call at a time per process */
-	char url[128];
-	nng_socket sock;
-	nng_msg *msg;
-	nng_aio *aio = NULL;
-	int rv, ret = IPC_CALL_ERROR;
+	struct ipc_conn *c;
+	int ret;
 
 	*rep = NULL;
 	*replen = 0;
-	atomic_store(&wait.lost, 0);
-	wait.aio = NULL;
-	if ((rv = nng_req0_open(&sock)) != 0) {
-		snprintf(err, errlen, "nng_req0_open: %s", nng_strerror(rv));
-		return IPC_CALL_ERROR;
-	}
-	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX);
-	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, timeout_ms);
-	/* Never resend: a request must not be served twice. */
-	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-		snprintf(err, errlen, "nng_aio_alloc: %s", nng_strerror(rv));
-		goto out;
-	}
-	wait.aio = aio;
-	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, ipc_call_pipe_gone, &wait);
-	ipc_url(url, sizeof(url), path);
-	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
-		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
-			snprintf(err, errlen, "not running (no listener on %s)", path);
-			ret = IPC_CALL_NOT_RUNNING;
-		} else
-			snprintf(err, errlen, "connect to %s: %s", path, nng_strerror(rv));
-		goto out;
-	}
-	if ((rv = nng_send(sock, (void *)req, len, 0)) != 0) {
-		snprintf(err, errlen, "send to %s: %s", path, nng_strerror(rv));
-		goto out;
-	}
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_recv_aio(sock, aio);
-	/* The connection may have gone before the wait began. */
-	if (atomic_load(&wait.lost))
-		nng_aio_cancel(aio);
-	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
-	if (rv != 0) {
-		if (atomic_load(&wait.lost) || rv == NNG_ECANCELED || rv == NNG_ESTATE ||
-		    rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT || rv == NNG_ECLOSED) {
-			snprintf(err, errlen, "connection lost while waiting for the reply");
-			ret = IPC_CALL_LOST;
-		} else if (rv == NNG_ETIMEDOUT) {
-			snprintf(err, errlen, "no reply within %d ms", timeout_ms);
-			ret = IPC_CALL_TIMEOUT;
-		} else
-			snprintf(err, errlen, "receive from %s: %s", path, nng_strerror(rv));
-		goto out;
-	}
-	msg = nng_aio_get_msg(aio);
-	*replen = nng_msg_len(msg);
-	if ((*rep = malloc(*replen ? *replen : 1)) == NULL) {
-		nng_msg_free(msg);
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	memcpy(*rep, nng_msg_body(msg), *replen);
-	nng_msg_free(msg);
-	ret = 0;
-out:
-	/*
-	 * Closing removes the pipe, which fires the callback: it must not
-	 * cancel an aio from inside nng_close (seen to hang nng 1.5.2's close
-	 * after a daemon was killed mid-request), so it is detached first.
-	 */
-	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-	wait.aio = NULL;
-	nng_close(sock);
-	if (aio != NULL)
-		nng_aio_free(aio);
+	if ((c = ipc_conn_dial(path, timeout_ms, &ret, err, errlen)) == NULL)
+		return ret;
+	ret = ipc_conn_call(c, path, req, len, rep, replen, timeout_ms, err, errlen);
+	ipc_conn_close(c);
 	return ret;
 }
 

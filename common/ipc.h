@@ -90,6 +90,21 @@ enum ipc_call_err {
 int	ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 	    size_t *replen, int timeout_ms, char *err, size_t errlen);
 
+/*
+ * The same exchange on a kept connection (apid's pool): dial once, call as
+ * often as wanted, one call at a time.  After any failed call, or once
+ * ipc_conn_lost says its connection went away, it is only to be closed: a
+ * late reply or a resend could otherwise meet the next call.
+ */
+struct ipc_conn;
+struct ipc_conn *ipc_conn_dial(const char *path, int timeout_ms, int *ret, char *err,
+	    size_t errlen);
+int	ipc_conn_call(struct ipc_conn *c, const char *path, const void *req,
+	    size_t len, uint8_t **rep, size_t *replen, int timeout_ms, char *err,
+	    size_t errlen);
+int	ipc_conn_lost(struct ipc_conn *c);
+void	ipc_conn_close(struct ipc_conn *c);
+
 /* A daemon's view of another daemon: pinged with IPC_STATUS every tick. */
 struct ipc_link {
 	char		 name[IPC_NAME_MAX];
@@ -229,5 +244,8 @@ void	ipc_sub_close(struct ipc_sub *s);
 
 /* "DIR/run/NAME.sock" into out; -1 if it does not fit a unix socket path. */
 int	ipc_path(char *out, size_t cap, const char *dir, const char *name);
+/* The address of the unix socket at path; -1 if path does not fit one. */
+struct sockaddr_un;
+int	ipc_unix_addr(struct sockaddr_un *sun, const char *path);
 
 #endif

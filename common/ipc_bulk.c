@@ -494,9 +494,7 @@ ipc_server_bulk_open(struct ipc_server *s, struct loop *loop, const char *path,
 		b->c[i].fd = -1;
 	for (i = 0; i < ntypes && i < BULK_TYPES_MAX; i++)
 		b->types[b->ntypes++] = types[i];
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path) ||
+	if (ipc_unix_addr(&sun, path) != 0 ||
 	    strlcpy(b->path, path, sizeof(b->path)) >= sizeof(b->path)) {
 		snprintf(err, errlen, "%s: path too long for a unix socket", path);
 		free(b);
@@ -580,10 +578,9 @@ bulk_cl_connect(struct ipc_bulk_client *bc)
 	struct sockaddr_un sun;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strlcpy(sun.sun_path, bc->path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+	/* bc->path was checked to fit when the channel was opened. */
+	if (ipc_unix_addr(&sun, bc->path) != 0 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		close(fd);
@@ -740,10 +737,7 @@ ipc_bulk_call_fd(const char *path, const void *req, size_t len, uint8_t **rep,
 	*rep = NULL;
 	*replen = 0;
 	*fd = -1;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (len > IPC_MSG_MAX ||
-	    strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
+	if (len > IPC_MSG_MAX || ipc_unix_addr(&sun, path) != 0) {
 		snprintf(err, errlen, "%s: bad request or path", path);
 		return -1;
 	}

@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "ctl.h"
+#include "ipc.h"
 
 #define CTL_SP_REQ0	0x30
 #define CTL_SP_REP0	0x31
@@ -161,13 +162,10 @@ ctl_ipc_call(const char *path, const void *req, size_t len, uint8_t **rep,
 	*rep = NULL;
 	*replen = 0;
 	*sys_errno = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (ipc_unix_addr(&sa, path) != 0) {
 		snprintf(err, errlen, "%s: path too long for a unix socket", path);
 		return CTL_E_ERROR;
 	}
-	strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return CTL_E_ERROR;
@@ -266,9 +264,7 @@ ctl_bulk_connect(const char *path)
 	struct sockaddr_un sa;
 	int fd, sz = CTL_BULK_SNDBUF;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >= sizeof(sa.sun_path)) {
+	if (ipc_unix_addr(&sa, path) != 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -1143,8 +1143,8 @@ peer_to_record(const struct peer *p, int allow_local, int allow_v4,
 	return PEER_OK;
 }
 
-static int
-zero(const uint8_t *b, size_t n)
+int
+peer_ip_unset(const uint8_t *b, size_t n)
 {
 	size_t i;
 
@@ -1158,7 +1158,7 @@ int
 peer_record_bad_quality(const struct wire_peer_record *r,
     const uint8_t self_pub[PEERNET_PUBKEY_BYTES])
 {
-	int v4 = !zero(r->ipv4, 4), v6 = !zero(r->ipv6, 16);
+	int v4 = !peer_ip_unset(r->ipv4, 4), v6 = !peer_ip_unset(r->ipv6, 16);
 
 	if (!v4 && !v6)
 		return 1;
@@ -1176,7 +1176,7 @@ peer_record_dial(const struct wire_peer_record *r, int family,
     struct peer_addr *dial, uint16_t *port_internal)
 {
 	memset(dial, 0, sizeof(*dial));
-	if (family == AF_INET && !zero(r->ipv4, 4)) {
+	if (family == AF_INET && !peer_ip_unset(r->ipv4, 4)) {
 		dial->family = AF_INET;
 		memcpy(dial->ip, r->ipv4, 4);
 		dial->port = r->ipv4_port_external != 0 ?
@@ -1185,7 +1185,7 @@ peer_record_dial(const struct wire_peer_record *r, int family,
 			*port_internal = r->ipv4_port_internal;
 		return PEER_OK;
 	}
-	if (family == AF_INET6 && !zero(r->ipv6, 16)) {
+	if (family == AF_INET6 && !peer_ip_unset(r->ipv6, 16)) {
 		dial->family = AF_INET6;
 		memcpy(dial->ip, r->ipv6, 16);
 		dial->port = r->ipv6_port_external != 0 ?

@@ -324,6 +324,8 @@ const struct peer_conn *peer_conn_to_share(const struct peer *p,
  */
 int	peer_to_record(const struct peer *p, int allow_local, int allow_v4,
 	    int allow_v6, struct wire_peer_record *out);
+/* 1 if the n address bytes of a record are all zero: that family is absent. */
+int	peer_ip_unset(const uint8_t *ip, size_t n);
 
 /*
  * §3.4 consumer side.  peer_record_bad_quality: 1 if the record must be

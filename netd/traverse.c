@@ -224,17 +224,6 @@ traverse_addr_block(const struct peer *a, uint8_t target_features,
 	return PEER_OK;
 }
 
-static int
-trav_zero(const uint8_t *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
-
 int
 traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2])
 {
@@ -242,7 +231,7 @@ traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2])
 	uint16_t port;
 
 	port = a->ipv4_port_external ? a->ipv4_port_external : a->ipv4_port;
-	if (!trav_zero(a->ipv4, 4) && port != 0) {
+	if (!peer_ip_unset(a->ipv4, 4) && port != 0) {
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].family = AF_INET;
 		memcpy(out[k].ip, a->ipv4, 4);
@@ -250,7 +239,7 @@ traverse_candidates(const struct wire_traverse_addr *a, struct peer_addr out[2])
 		k++;
 	}
 	port = a->ipv6_port_external ? a->ipv6_port_external : a->ipv6_port;
-	if (!trav_zero(a->ipv6, 16) && port != 0) {
+	if (!peer_ip_unset(a->ipv6, 16) && port != 0) {
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].family = AF_INET6;
 		memcpy(out[k].ip, a->ipv6, 16);

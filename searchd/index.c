@@ -45,6 +45,7 @@
 #include "db.h"
 #include "index.h"
 #include "keywords.h"
+#include "loop.h"
 
 #define IDX_SCHEMA_VERSION	3	/* 3: content-hash postings */
 /*
@@ -274,15 +275,6 @@ key_of(const uint8_t hash[KW_HASH_LEN])
 	for (i = 0; i < 8; i++)
 		v = (v << 8) | hash[i];
 	return (int64_t)v;
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 const char *
@@ -1740,7 +1732,7 @@ scan_tick(struct qstate *qs)
 {
 	qs->st->scanned++;
 	if (qs->deadline != 0 && (qs->st->scanned & 255) == 0 &&
-	    now_us() >= qs->deadline) {
+	    loop_now_us() >= qs->deadline) {
 		qs->st->timed_out = 1;
 		return 1;
 	}
@@ -2127,7 +2119,7 @@ idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
 {
 	struct idx_query_stats dummy;
 	struct qstate qs;
-	uint64_t t0 = now_us();
+	uint64_t t0 = loop_now_us();
 	int rc;
 
 	if (st == NULL)
@@ -2166,7 +2158,7 @@ idx_query(struct idx *idx, const struct idx_query *q, idx_hit_fn cb,
 	free(qs.c);
 	free(qs.map);
 	free(qs.names);
-	st->elapsed_us = now_us() - t0;
+	st->elapsed_us = loop_now_us() - t0;
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "job.h"
+#include "loop.h"
 
 struct job_table {
 	struct job_table_cfg	 cfg;
@@ -49,12 +50,9 @@ struct job {
 static uint64_t
 clock_ms(const struct job_table *t)
 {
-	struct timespec ts;
-
 	if (t->cfg.now_ms != NULL)
 		return t->cfg.now_ms(t->cfg.clock_arg);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return loop_now_ms();
 }
 
 const char *

@@ -21,6 +21,7 @@
 #include "chain.h"
 #include "db.h"
 #include "ident.h"
+#include "loop.h"
 
 enum {
 	ST_HDR_GET, ST_HDR_SET, ST_BLK_GET, ST_BLK_PUT, ST_BLK_DEL_FROM,
@@ -172,16 +173,6 @@ now(struct chain *c)
 	return c->clock != NULL ? c->clock(c->clock_arg) : (int64_t)time(NULL);
 }
 
-/* For the quiet period of an open last block: not the record clock. */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 chain_uuid_v4(uint8_t id[RECORD_FILE_ID_BYTES])
 {
@@ -248,6 +239,24 @@ tag_slot(const struct record_file_tag *t, const int taken[4])
 	return SLOT_NONE;
 }
 
+/*
+ * The next stored tag (virtual ones are not) and its slot, which is then
+ * taken: 1, or 0 after the last.
+ */
+static int
+tag_next_slot(struct record_file_tag_iter *it, struct record_file_tag *t,
+    int taken[4], int *slot)
+{
+	while (record_file_tag_next(it, t) == 1) {
+		if (t->is_virtual)
+			continue;
+		if ((*slot = tag_slot(t, taken)) != SLOT_NONE)
+			taken[*slot] = 1;
+		return 1;
+	}
+	return 0;
+}
+
 int
 chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
     struct chain_scratch *s)
@@ -266,21 +275,12 @@ chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
 	/* Pass 1: sizes. */
 	need = 0;
 	record_file_tag_iter_init(&it, &rf);
-	while (record_file_tag_next(&it, &t) == 1) {
-		if (t.is_virtual)
+	while (tag_next_slot(&it, &t, taken, &slot)) {
+		if (slot == SLOT_DATE)
 			continue;
-		slot = tag_slot(&t, taken);
-		if (slot == SLOT_DATE) {
-			taken[slot] = 1;
-			continue;
-		}
-		if (slot != SLOT_NONE) {
-			taken[slot] = 1;
-			need += t.len + 1;
-		} else {
+		if (slot == SLOT_NONE)
 			ntags++;
-			need += t.len + 1;
-		}
+		need += t.len + 1;
 	}
 	off = ALIGN8(ntags * sizeof(struct chain_tag));
 	if (scratch_reserve(s, off + need + 1) != 0)
@@ -304,12 +304,8 @@ chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
 	memset(taken, 0, sizeof(taken));
 	ntags = 0;
 	record_file_tag_iter_init(&it, &rf);
-	while (record_file_tag_next(&it, &t) == 1) {
-		if (t.is_virtual)
-			continue;
-		slot = tag_slot(&t, taken);
+	while (tag_next_slot(&it, &t, taken, &slot)) {
 		if (slot == SLOT_DATE) {
-			taken[slot] = 1;
 			(void)record_tag_date(t.data, t.len, &out->date_created);
 			continue;
 		}
@@ -336,9 +332,8 @@ chain_file_decode(const struct block *b, uint32_t index, struct chain_file *out,
 			tags[ntags].data = (const uint8_t *)str;
 			tags[ntags].len = t.len;
 			ntags++;
-			continue;
+			break;
 		}
-		taken[slot] = 1;
 	}
 	out->tags = ntags > 0 ? tags : NULL;
 	out->ntags = ntags;
@@ -477,6 +472,18 @@ tx_open(struct chain *c, const void *items, size_t n)
 	if ((rc = tx_begin(c)) != CHAIN_OK)
 		return rc;
 	return 1;
+}
+
+/* A write of n files as one transaction: fn does it with the lock held. */
+static int
+tx_files(struct chain *c, struct chain_file *files, size_t n,
+    int (*fn)(struct chain *, struct chain_file *, size_t))
+{
+	int rc;
+
+	if ((rc = tx_open(c, files, n)) != 1)
+		return rc;
+	return tx_end(c, fn(c, files, n));
 }
 
 /* ---- storage primitives ---------------------------------------------- */
@@ -685,7 +692,8 @@ append_records(struct chain *c, const struct block_record *recs, size_t n,
 	c->tail_served = 0;
 	/* The previous last block is announced now; this one when sealed. */
 	c->tail_open = c->tail_pack;
-	c->tail_ms = mono_ms();
+	/* The quiet period of an open last block: monotonic, not the record clock. */
+	c->tail_ms = loop_now_ms();
 	return hdr_write(c);
 }
 
@@ -731,7 +739,7 @@ tail_append(struct chain *c, const struct block_record *recs, size_t n,
 	rc = store_block(c, c->height - 1, c->height > 1 ? prev : NULL, all,
 	    i + n, limit, ev_kind, (uint32_t)i);
 	if (rc == CHAIN_OK && c->tail_open)
-		c->tail_ms = mono_ms();	/* the quiet period starts again */
+		c->tail_ms = loop_now_ms();	/* the quiet period starts again */
 	free(all);
 	free(raw);
 	return rc;
@@ -957,6 +965,20 @@ file_id_exists(struct chain *c, const uint8_t id[RECORD_FILE_ID_BYTES])
 }
 
 /*
+ * The fixed fields of a file record's encoder input, from a struct
+ * chain_file or a decoded struct record_file (their fields share names).
+ */
+#define FILE_IN_FIXED(in, f) do {					\
+	memcpy((in)->hash, (f)->hash, sizeof((in)->hash));		\
+	memcpy((in)->id, (f)->id, sizeof((in)->id));			\
+	memcpy((in)->merkle_root, (f)->merkle_root, sizeof((in)->merkle_root)); \
+	(in)->fragment_size = (f)->fragment_size;			\
+	(in)->type = (f)->type;						\
+	(in)->format = (f)->format;					\
+	(in)->size = (f)->size;						\
+} while (0)
+
+/*
  * Checks the input, assigns IDs, refuses duplicates and records that cannot
  * fit a block, and builds the encoder input.
  */
@@ -1013,13 +1035,7 @@ prep_files(struct chain *c, struct chain_file *files, size_t n, struct prep *p)
 		struct record_tag_in *t = p->tags + total;
 		const struct chain_file *f = &files[i];
 
-		memcpy(in->hash, f->hash, sizeof(in->hash));
-		memcpy(in->id, f->id, sizeof(in->id));
-		memcpy(in->merkle_root, f->merkle_root, sizeof(in->merkle_root));
-		in->fragment_size = f->fragment_size;
-		in->type = f->type;
-		in->format = f->format;
-		in->size = f->size;
+		FILE_IN_FIXED(in, f);
 		k = 0;
 		/* Empty strings are not written (§3.1). */
 		if ((l = str_len(f->name, f->name_len)) > 0)
@@ -1257,11 +1273,7 @@ out:
 int
 chain_add_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	int rc;
-
-	if ((rc = tx_open(c, files, n)) != 1)
-		return rc;
-	return tx_end(c, add_files_locked(c, files, n));
+	return tx_files(c, files, n, add_files_locked);
 }
 
 int
@@ -1419,13 +1431,7 @@ file_in_from_record(const struct record_file *f, struct record_file_in *in,
 		n++;
 	}
 	memset(in, 0, sizeof(*in));
-	memcpy(in->hash, f->hash, sizeof(in->hash));
-	memcpy(in->id, f->id, sizeof(in->id));
-	memcpy(in->merkle_root, f->merkle_root, sizeof(in->merkle_root));
-	in->fragment_size = f->fragment_size;
-	in->type = f->type;
-	in->format = f->format;
-	in->size = f->size;
+	FILE_IN_FIXED(in, f);
 	/*
 	 * The virtual DateShared tag stays in: the reference passes decoded
 	 * files, virtual tag included, to its encoder, where it takes part in
@@ -1601,12 +1607,12 @@ profile_superseded(const struct compact *k, size_t i)
 }
 
 /*
- * Reads every block and collects its records: pass 0 counts, pass 1 fills.
- * Tags are the stored ones with references resolved (the virtual
- * DateShared is not a tag to write: the record date carries it).
+ * One block's records for compact_gather: pass 0 counts them into *nother,
+ * *nfin and *ntags; pass 1 fills k (*ntags: the tags pass 0 counted).
  */
 static int
-compact_gather(struct chain *c, struct compact *k)
+compact_block(struct compact *k, const uint8_t *raw, size_t len, int pass,
+    size_t *nother, size_t *nfin, size_t *ntags)
 {
 	struct block b;
 	struct block_iter it;
@@ -1615,80 +1621,84 @@ compact_gather(struct chain *c, struct compact *k)
 	struct record_file_tag_iter ti;
 	struct record_file_tag t;
 	struct record_file_in *in;
+	uint32_t idx;
+
+	if (block_decode(raw, len, &b) != BLOCK_OK)
+		return CHAIN_ERR_CORRUPT;
+	block_iter_init(&it, &b);
+	for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
+		if (r.type == BLOCK_REC_TAG_DATA)
+			continue;
+		if (r.type != BLOCK_REC_FILE) {
+			if (pass == 0)
+				(*nother)++;
+			else
+				k->other[k->nother++] = r;
+			continue;
+		}
+		if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
+			return CHAIN_ERR_CORRUPT;
+		if (pass == 0) {
+			(*nfin)++;
+			*ntags += rf.tag_count;
+			continue;
+		}
+		in = &k->fin[k->nfin];
+		FILE_IN_FIXED(in, &rf);
+		in->tags = NULL;
+		in->ntags = k->ntags;	/* first tag, fixed up by compact_gather */
+		record_file_tag_iter_init(&ti, &rf);
+		while (record_file_tag_next(&ti, &t) == 1) {
+			if (t.is_virtual || k->ntags == *ntags)
+				continue;
+			k->tags[k->ntags].type = t.type;
+			k->tags[k->ntags].data = t.data;
+			k->tags[k->ntags].len = t.len;
+			k->ntags++;
+		}
+		k->fdate[k->nfin] = rf.date_shared;
+		k->nfin++;
+	}
+	return CHAIN_OK;
+}
+
+/*
+ * Reads every block and collects its records: pass 0 counts, pass 1 fills.
+ * Tags are the stored ones with references resolved (the virtual
+ * DateShared is not a tag to write: the record date carries it).
+ */
+static int
+compact_gather(struct chain *c, struct compact *k)
+{
 	size_t nother = 0, nfin = 0, ntags = 0, i, j;
 	uint64_t n;
-	uint32_t idx;
-	int rc;
+	int pass, rc;
 
 	memset(k, 0, sizeof(*k));
 	k->raw = calloc(c->height, sizeof(*k->raw));
 	k->rawlen = calloc(c->height, sizeof(*k->rawlen));
 	if (k->raw == NULL || k->rawlen == NULL)
 		return CHAIN_ERR_NOMEM;
-	/* Pass 1: read and count. */
-	for (n = 0; n < c->height; n++) {
-		if ((rc = blk_get(c, n, &k->raw[n], &k->rawlen[n])) != CHAIN_OK)
-			return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
-		k->nraw++;
-		if (block_decode(k->raw[n], k->rawlen[n], &b) != BLOCK_OK)
-			return CHAIN_ERR_CORRUPT;
-		block_iter_init(&it, &b);
-		for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
-			if (r.type == BLOCK_REC_TAG_DATA)
-				continue;
-			if (r.type != BLOCK_REC_FILE) {
-				nother++;
-				continue;
-			}
-			if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
-				return CHAIN_ERR_CORRUPT;
-			nfin++;
-			ntags += rf.tag_count;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			k->other = calloc(nother + 1, sizeof(*k->other));
+			k->fin = calloc(nfin + 1, sizeof(*k->fin));
+			k->fdate = calloc(nfin + 1, sizeof(*k->fdate));
+			k->tags = calloc(ntags + 1, sizeof(*k->tags));
+			if (k->other == NULL || k->fin == NULL || k->fdate == NULL ||
+			    k->tags == NULL)
+				return CHAIN_ERR_NOMEM;
 		}
-	}
-	k->other = calloc(nother + 1, sizeof(*k->other));
-	k->fin = calloc(nfin + 1, sizeof(*k->fin));
-	k->fdate = calloc(nfin + 1, sizeof(*k->fdate));
-	k->tags = calloc(ntags + 1, sizeof(*k->tags));
-	if (k->other == NULL || k->fin == NULL || k->fdate == NULL ||
-	    k->tags == NULL)
-		return CHAIN_ERR_NOMEM;
-	/* Pass 2: collect. */
-	for (n = 0; n < c->height; n++) {
-		if (block_decode(k->raw[n], k->rawlen[n], &b) != BLOCK_OK)
-			return CHAIN_ERR_CORRUPT;
-		block_iter_init(&it, &b);
-		for (idx = 0; block_iter_next(&it, &r) == 1; idx++) {
-			if (r.type == BLOCK_REC_TAG_DATA)
-				continue;
-			if (r.type != BLOCK_REC_FILE) {
-				k->other[k->nother++] = r;
-				continue;
+		for (n = 0; n < c->height; n++) {
+			/* Pass 0 reads each block once. */
+			if (pass == 0) {
+				if ((rc = blk_get(c, n, &k->raw[n], &k->rawlen[n])) != CHAIN_OK)
+					return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_CORRUPT : rc;
+				k->nraw++;
 			}
-			if (record_file_decode(&b, idx, &rf) != BLOCK_OK)
-				return CHAIN_ERR_CORRUPT;
-			in = &k->fin[k->nfin];
-			memcpy(in->hash, rf.hash, sizeof(in->hash));
-			memcpy(in->id, rf.id, sizeof(in->id));
-			memcpy(in->merkle_root, rf.merkle_root,
-			    sizeof(in->merkle_root));
-			in->fragment_size = rf.fragment_size;
-			in->type = rf.type;
-			in->format = rf.format;
-			in->size = rf.size;
-			in->tags = NULL;
-			in->ntags = k->ntags;	/* first tag, fixed up below */
-			record_file_tag_iter_init(&ti, &rf);
-			while (record_file_tag_next(&ti, &t) == 1) {
-				if (t.is_virtual || k->ntags == ntags)
-					continue;
-				k->tags[k->ntags].type = t.type;
-				k->tags[k->ntags].data = t.data;
-				k->tags[k->ntags].len = t.len;
-				k->ntags++;
-			}
-			k->fdate[k->nfin] = rf.date_shared;
-			k->nfin++;
+			if ((rc = compact_block(k, k->raw[n], k->rawlen[n], pass, &nother,
+			    &nfin, &ntags)) != CHAIN_OK)
+				return rc;
 		}
 	}
 	/* tags[] is final now: offsets become pointers. */
@@ -1855,7 +1865,7 @@ chain_seal(struct chain *c, int force)
 		return 0;
 	grew = c->announce_grew;
 	c->announce_grew = 0;
-	if (c->tail_open && (force || mono_ms() - c->tail_ms >= CHAIN_SEAL_MS)) {
+	if (c->tail_open && (force || loop_now_ms() - c->tail_ms >= CHAIN_SEAL_MS)) {
 		c->tail_open = 0;
 		grew = 1;
 	}
@@ -1953,11 +1963,7 @@ replace_locked(struct chain *c, struct chain_file *files, size_t n)
 int
 chain_replace_files(struct chain *c, struct chain_file *files, size_t n)
 {
-	int rc;
-
-	if ((rc = tx_open(c, files, n)) != 1)
-		return rc;
-	return tx_end(c, replace_locked(c, files, n));
+	return tx_files(c, files, n, replace_locked);
 }
 
 int
@@ -2111,63 +2117,6 @@ record_walk(struct chain *c, uint8_t type, int (*fn)(void *arg, const void *rec)
 	return rc == SQLITE_DONE ? CHAIN_OK : chain_dbfail(c);
 }
 
-struct profile_get {
-	uint16_t	 field;
-	uint8_t		*val;
-	size_t		 len;
-	int		 found;
-	int		 nomem;
-};
-
-static int
-profile_get_cb(void *arg, const void *rec)
-{
-	const struct record_profile *p = rec;
-	struct profile_get *g = arg;
-	uint8_t *v;
-
-	if (p->field != g->field)
-		return 0;
-	if ((v = realloc(g->val, p->len ? p->len : 1)) == NULL) {
-		g->nomem = 1;
-		return CHAIN_ERR_NOMEM;
-	}
-	if (p->len > 0)
-		memcpy(v, p->data, p->len);
-	g->val = v;
-	g->len = p->len;
-	g->found = 1;
-	return 0;
-}
-
-int
-chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
-    size_t *len)
-{
-	struct profile_get g = { field, NULL, 0, 0, 0 };
-	int rc;
-
-	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
-		return CHAIN_ERR_ARG;
-	*len = 0;
-	if ((rc = record_walk(c, BLOCK_REC_PROFILE, profile_get_cb, &g)) != CHAIN_OK)
-		goto out;
-	if (!g.found) {
-		rc = CHAIN_ERR_NOT_FOUND;
-		goto out;
-	}
-	*len = g.len;
-	if (g.len > cap) {
-		rc = CHAIN_ERR_NOSPACE;
-		goto out;
-	}
-	if (g.len > 0)
-		memcpy(buf, g.val, g.len);
-out:
-	free(g.val);
-	return rc;
-}
-
 /* Newest value per field, kept sorted by field. */
 struct profile_all {
 	struct { uint16_t field; uint8_t *val; size_t len; } *v;
@@ -2206,6 +2155,47 @@ profile_all_cb(void *arg, const void *rec)
 	return 0;
 }
 
+static void
+profile_all_free(struct profile_all *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i].val);
+	free(a->v);
+}
+
+int
+chain_profile_get(struct chain *c, uint16_t field, void *buf, size_t cap,
+    size_t *len)
+{
+	struct profile_all a = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	if (c == NULL || len == NULL || (buf == NULL && cap > 0))
+		return CHAIN_ERR_ARG;
+	*len = 0;
+	if ((rc = record_walk(c, BLOCK_REC_PROFILE, profile_all_cb, &a)) != CHAIN_OK)
+		goto out;
+	for (i = 0; i < a.n && a.v[i].field != field; i++)
+		;
+	if (i == a.n) {
+		rc = CHAIN_ERR_NOT_FOUND;
+		goto out;
+	}
+	*len = a.v[i].len;
+	if (a.v[i].len > cap) {
+		rc = CHAIN_ERR_NOSPACE;
+		goto out;
+	}
+	if (a.v[i].len > 0)
+		memcpy(buf, a.v[i].val, a.v[i].len);
+out:
+	profile_all_free(&a);
+	return rc;
+}
+
 int
 chain_profile_foreach(struct chain *c,
     int (*fn)(void *arg, uint16_t field, const uint8_t *data, size_t len),
@@ -2220,9 +2210,7 @@ chain_profile_foreach(struct chain *c,
 	rc = record_walk(c, BLOCK_REC_PROFILE, profile_all_cb, &a);
 	for (i = 0; rc == CHAIN_OK && i < a.n; i++)
 		rc = fn(arg, a.v[i].field, a.v[i].val, a.v[i].len);
-	for (i = 0; i < a.n; i++)
-		free(a.v[i].val);
-	free(a.v);
+	profile_all_free(&a);
 	return rc;
 }
 

@@ -105,6 +105,36 @@ storaged_need_chain(struct storaged *s, struct ipc_req *req)
 	return -1;
 }
 
+/*
+ * The start of most requests: decoded is the decoder's result and, when
+ * chain, the own chain must be open too.  0 to go on; else -1, the reply
+ * ("malformed <what>", or the chain's absence) sent.
+ */
+static int
+serve_check(struct storaged *s, struct ipc_req *req, int decoded, int chain,
+    const char *what)
+{
+	if (decoded != 0) {
+		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s", what);
+		return -1;
+	}
+	return chain ? storaged_need_chain(s, req) : 0;
+}
+
+/* Sends the n bytes an encoder wrote into serve_buf. */
+static void
+serve_send(struct ipc_req *req, long n)
+{
+	ipc_reply(req, serve_buf, (size_t)n);
+}
+
+/* The reply of a request that carries nothing back. */
+static void
+serve_ok(struct ipc_req *req, uint16_t type)
+{
+	serve_send(req, ipc_empty_encode(serve_buf, sizeof(serve_buf), type, IPC_OK));
+}
+
 static struct storaged_upload *
 serve_upload(struct storaged *s, uint32_t id, uid_t uid)
 {
@@ -114,6 +144,24 @@ serve_upload(struct storaged *s, uint32_t id, uid_t uid)
 		if (s->uploads[i].id == id && id != 0 && s->uploads[i].uid == uid)
 			return &s->uploads[i];
 	return NULL;
+}
+
+/*
+ * The caller's upload that a request of type (a u32: its id) names, or
+ * NULL with the reply sent.
+ */
+static struct storaged_upload *
+serve_upload_req(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
+    size_t len, uint16_t type, const char *what)
+{
+	struct storaged_upload *u;
+	uint32_t id;
+
+	if (serve_check(s, req, ipc_u32_decode(msg, len, type, &id), 0, what) != 0)
+		return NULL;
+	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL)
+		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
+	return u;
 }
 
 static void
@@ -144,13 +192,9 @@ serve_add_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 	static struct ipc_add_begin a;
 	struct storaged_upload *u = NULL;
 	int i, rc;
-	long n;
 
-	if (ipc_add_begin_decode(msg, len, &a) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_add_begin_decode(msg, len, &a), 1,
+	    "add request") != 0)
 		return;
 	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
 		if (s->uploads[i].id == 0) {
@@ -174,8 +218,8 @@ serve_add_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 	u->last_ms = loop_now_ms();
 	u->uid = ipc_req_uid(req);
 	u->meta = a;
-	n = ipc_u32_encode(serve_buf, sizeof(serve_buf), IPC_ADD_BEGIN, u->id);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_u32_encode(serve_buf, sizeof(serve_buf),
+	    IPC_ADD_BEGIN, u->id));
 }
 
 static void
@@ -184,12 +228,10 @@ serve_add_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 	struct storaged_upload *u;
 	struct ipc_data d;
 	int rc;
-	long n;
 
-	if (ipc_data_decode(msg, len, IPC_ADD_DATA, &d) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add data");
+	if (serve_check(s, req, ipc_data_decode(msg, len, IPC_ADD_DATA, &d), 0,
+	    "add data") != 0)
 		return;
-	}
 	if ((u = serve_upload(s, d.id, ipc_req_uid(req))) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", d.id);
 		return;
@@ -218,8 +260,7 @@ serve_add_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 	}
 	u->received += d.len;
 	u->last_ms = loop_now_ms();
-	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_ADD_DATA, IPC_OK);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_ok(req, IPC_ADD_DATA);
 }
 
 static void
@@ -233,16 +274,10 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	uint64_t size;
 	uint32_t id;
 	int rc, dedup;
-	long n;
 
-	if (ipc_u32_decode(msg, len, IPC_ADD_END, &id) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add end");
+	if ((u = serve_upload_req(s, req, msg, len, IPC_ADD_END, "add end")) == NULL)
 		return;
-	}
-	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
-		return;
-	}
+	id = u->id;
 	if (u->received != u->expected) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "upload %u: %llu of %llu bytes "
 		    "received", id, (unsigned long long)u->received,
@@ -293,8 +328,7 @@ serve_add_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	log_info("shared '%s' (%llu bytes)%s", u->meta.name,
 	    (unsigned long long)size, dedup ? ", content already stored" : "");
 	serve_upload_free(u, 0);
-	n = ipc_add_result_encode(serve_buf, sizeof(serve_buf), &res);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_add_result_encode(serve_buf, sizeof(serve_buf), &res));
 }
 
 /*
@@ -309,18 +343,10 @@ serve_wh_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t
 {
 	struct storaged_upload *u;
 	struct ipc_wh_result res;
-	uint32_t id;
 	int rc, dedup = 0;
-	long n;
 
-	if (ipc_u32_decode(msg, len, IPC_WH_END, &id) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed warehouse end");
+	if ((u = serve_upload_req(s, req, msg, len, IPC_WH_END, "warehouse end")) == NULL)
 		return;
-	}
-	if ((u = serve_upload(s, id, ipc_req_uid(req))) == NULL) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "no upload %u", id);
-		return;
-	}
 	memset(&res, 0, sizeof(res));
 	errno = 0;
 	rc = wh_write_commit(u->w, res.hash, &res.size, &dedup);
@@ -335,8 +361,7 @@ serve_wh_end(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t
 	res.dedup = (uint8_t)(dedup != 0);
 	log_info("stored %llu bytes for the web API%s", (unsigned long long)res.size,
 	    dedup ? ", content already stored" : "");
-	n = ipc_wh_result_encode(serve_buf, sizeof(serve_buf), &res);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_wh_result_encode(serve_buf, sizeof(serve_buf), &res));
 }
 
 static void
@@ -344,16 +369,13 @@ serve_add_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 {
 	struct storaged_upload *u;
 	uint32_t id;
-	long n;
 
-	if (ipc_u32_decode(msg, len, IPC_ADD_ABORT, &id) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed add abort");
+	if (serve_check(s, req, ipc_u32_decode(msg, len, IPC_ADD_ABORT, &id), 0,
+	    "add abort") != 0)
 		return;
-	}
 	if ((u = serve_upload(s, id, ipc_req_uid(req))) != NULL)
 		serve_upload_free(u, 1);
-	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_ADD_ABORT, IPC_OK);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_ok(req, IPC_ADD_ABORT);
 }
 
 struct serve_ls {
@@ -391,11 +413,8 @@ serve_ls(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 	struct chain_info info;
 	long n;
 
-	if (ipc_range_decode(msg, len, IPC_LS, &rg) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed ls request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_range_decode(msg, len, IPC_LS, &rg), 1,
+	    "ls request") != 0)
 		return;
 	if (chain_info(s->chain, &info) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
@@ -446,13 +465,9 @@ serve_rm(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 	uint8_t hash[32];
 	size_t deleted = 0;
 	int rc;
-	long n;
 
-	if (ipc_ref_decode(msg, len, IPC_RM, &ref) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed rm request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_ref_decode(msg, len, IPC_RM, &ref), 1,
+	    "rm request") != 0)
 		return;
 	if (ref.kind == 0) {
 		if ((rc = chain_get_file(s->chain, ref.key, &cf)) != 0) {
@@ -478,8 +493,8 @@ serve_rm(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 			if (v.n == 0 && chain_hash_referenced(s->chain, hash) == 0 &&
 			    (rc = wh_delete(s->wh, hash)) == WH_OK) {
 				log_info("rm: downloaded content deleted from the warehouse");
-				n = ipc_u32_encode(serve_buf, sizeof(serve_buf), IPC_RM, 0);
-				ipc_reply(req, serve_buf, (size_t)n);
+				serve_send(req, ipc_u32_encode(serve_buf, sizeof(serve_buf),
+				    IPC_RM, 0));
 				return;
 			}
 			ipc_reply_error(req, IPC_ERR_FAILED, "no shared file and no "
@@ -496,8 +511,8 @@ serve_rm(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 	/* The content goes when no record of the own chain refers to it any more. */
 	if (chain_hash_referenced(s->chain, hash) == 0 && (rc = wh_delete(s->wh, hash)) != 0)
 		log_warnx("warehouse delete: %s", wh_strerror(rc));
-	n = ipc_u32_encode(serve_buf, sizeof(serve_buf), IPC_RM, (uint32_t)deleted);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_u32_encode(serve_buf, sizeof(serve_buf),
+	    IPC_RM, (uint32_t)deleted));
 }
 
 static void
@@ -505,21 +520,15 @@ serve_mv(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len
 {
 	static struct ipc_mv mv;
 	int rc;
-	long n;
 
-	if (ipc_mv_decode(msg, len, &mv) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed mv request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_mv_decode(msg, len, &mv), 1, "mv request") != 0)
 		return;
 	if ((rc = chain_rename_file(s->chain, mv.id, mv.name)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "%s", rc == CHAIN_ERR_NOT_FOUND ?
 		    "no shared file with that ID" : chain_strerror(rc));
 		return;
 	}
-	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_MV, IPC_OK);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_ok(req, IPC_MV);
 }
 
 /*
@@ -550,23 +559,48 @@ serve_data_reply(struct ipc_req *req, uint16_t type, uint64_t offset, size_t hea
 	ipc_reply(req, serve_buf, head + got);
 }
 
+/*
+ * A read answered with bytes (IPC_CAT, IPC_BLOCK_GET): read puts them at
+ * buf (cap bytes at most) and their count in *got, or returns why it
+ * could not.
+ */
+typedef const char *serve_read_fn(struct storaged *s, const struct ipc_read *rd,
+    uint8_t *buf, size_t cap, size_t *got);
+
+static void
+serve_read(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len,
+    uint16_t type, int chain, const char *what, serve_read_fn *fn)
+{
+	struct ipc_read rd;
+	const char *why;
+	size_t head, got = 0;
+
+	if (serve_check(s, req, ipc_read_decode(msg, len, type, &rd), chain, what) != 0)
+		return;
+	head = serve_data_head(type, rd.offset);
+	if ((why = fn(s, &rd, serve_buf + head, sizeof(serve_buf) - head, &got)) != NULL) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "%s", why);
+		return;
+	}
+	serve_data_reply(req, type, rd.offset, head, got);
+}
+
+/* rd->len is at most IPC_DATA_MAX (its decoder): it fits after the head. */
+static const char *
+serve_cat_read(struct storaged *s, const struct ipc_read *rd, uint8_t *buf,
+    size_t cap, size_t *got)
+{
+	int rc;
+
+	(void)cap;
+	rc = wh_read(s->wh, rd->hash, rd->offset, buf, rd->len, got);
+	return rc != 0 ? wh_strerror(rc) : NULL;
+}
+
 static void
 serve_cat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
-	struct ipc_read rd;
-	size_t head, got = 0;
-	int rc;
-
-	if (ipc_read_decode(msg, len, IPC_CAT, &rd) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cat request");
-		return;
-	}
-	head = serve_data_head(IPC_CAT, rd.offset);
-	if ((rc = wh_read(s->wh, rd.hash, rd.offset, serve_buf + head, rd.len, &got)) != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "%s", wh_strerror(rc));
-		return;
-	}
-	serve_data_reply(req, IPC_CAT, rd.offset, head, got);
+	serve_read(s, req, msg, len, IPC_CAT, 0, "cat request", serve_cat_read);
 }
 
 /*
@@ -584,10 +618,9 @@ serve_file_fd(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	long n;
 	int fd, rc;
 
-	if (ipc_file_fd_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed file-fd request");
+	if (serve_check(s, req, ipc_file_fd_req_decode(msg, len, &q), 0,
+	    "file-fd request") != 0)
 		return;
-	}
 	if (!ipc_req_on_bulk(req)) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "descriptors go on the bulk channel only");
 		return;
@@ -607,13 +640,9 @@ serve_chain(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 {
 	struct ipc_chain_info ci;
 	struct chain_info info;
-	long n;
 
-	if (ipc_empty_decode(msg, len, IPC_CHAIN) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed chain request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_empty_decode(msg, len, IPC_CHAIN), 1,
+	    "chain request") != 0)
 		return;
 	if (chain_info(s->chain, &info) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain unreadable");
@@ -624,8 +653,8 @@ serve_chain(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 	ci.height = info.announce_height;
 	ci.files = info.nfiles;
 	ci.bytes = info.file_bytes;
-	n = ipc_chain_info_encode(serve_buf, sizeof(serve_buf), IPC_CHAIN, &ci);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_chain_info_encode(serve_buf, sizeof(serve_buf),
+	    IPC_CHAIN, &ci));
 }
 
 static void
@@ -636,13 +665,9 @@ serve_profile_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 	uint32_t field;
 	size_t vlen = 0;
 	int rc;
-	long n;
 
-	if (ipc_u32_decode(msg, len, IPC_PROFILE_GET, &field) != 0 || field > 0xffff) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_u32_decode(msg, len, IPC_PROFILE_GET, &field) != 0 ||
+	    field > 0xffff, 1, "profile request") != 0)
 		return;
 	rc = chain_profile_get(s->chain, (uint16_t)field, val, sizeof(val), &vlen);
 	if (rc != 0) {
@@ -654,8 +679,8 @@ serve_profile_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 	d.id = field;
 	d.bytes = val;
 	d.len = (uint32_t)vlen;
-	n = ipc_data_encode(serve_buf, sizeof(serve_buf), IPC_PROFILE_GET, &d);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_data_encode(serve_buf, sizeof(serve_buf),
+	    IPC_PROFILE_GET, &d));
 }
 
 static void
@@ -663,21 +688,15 @@ serve_profile_set(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 {
 	struct ipc_data d;
 	int rc;
-	long n;
 
-	if (ipc_data_decode(msg, len, IPC_PROFILE_SET, &d) != 0 || d.id > 0xffff ||
-	    d.len > IPC_STR_MAX * 4) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile update");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
+	if (serve_check(s, req, ipc_data_decode(msg, len, IPC_PROFILE_SET, &d) != 0 ||
+	    d.id > 0xffff || d.len > IPC_STR_MAX * 4, 1, "profile update") != 0)
 		return;
 	if ((rc = chain_profile_set(s->chain, (uint16_t)d.id, d.bytes, d.len)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "blockchain: %s", chain_strerror(rc));
 		return;
 	}
-	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_PROFILE_SET, IPC_OK);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_ok(req, IPC_PROFILE_SET);
 }
 
 struct serve_verify {
@@ -703,43 +722,34 @@ serve_verify(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t
 	static struct ipc_verify_result v;
 	struct serve_verify sv = { &v };
 	int rc;
-	long n;
 
-	if (ipc_empty_decode(msg, len, IPC_VERIFY) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed verify request");
+	if (serve_check(s, req, ipc_empty_decode(msg, len, IPC_VERIFY), 0,
+	    "verify request") != 0)
 		return;
-	}
 	memset(&v, 0, sizeof(v));
 	rc = wh_verify(s->wh, NULL, serve_verify_bad, NULL, &sv, &v.files, &v.bad);
 	if (rc != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "warehouse: %s", wh_strerror(rc));
 		return;
 	}
-	n = ipc_verify_result_encode(serve_buf, sizeof(serve_buf), &v);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_verify_result_encode(serve_buf, sizeof(serve_buf), &v));
+}
+
+/* rd->offset is the block number. */
+static const char *
+serve_block_read(struct storaged *s, const struct ipc_read *rd, uint8_t *buf,
+    size_t cap, size_t *got)
+{
+	int rc;
+
+	rc = chain_block(s->chain, rd->offset, buf, cap, got);
+	return rc != 0 ? chain_strerror(rc) : NULL;
 }
 
 static void
 serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
-	struct ipc_read rd;
-	size_t head, blen = 0;
-	int rc;
-
-	if (ipc_read_decode(msg, len, IPC_BLOCK_GET, &rd) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed block request");
-		return;
-	}
-	if (storaged_need_chain(s, req) == -1)
-		return;
-	head = serve_data_head(IPC_BLOCK_GET, rd.offset);
-	rc = chain_block(s->chain, rd.offset, serve_buf + head, sizeof(serve_buf) - head,
-	    &blen);
-	if (rc != 0) {
-		ipc_reply_error(req, IPC_ERR_FAILED, "%s", chain_strerror(rc));
-		return;
-	}
-	serve_data_reply(req, IPC_BLOCK_GET, rd.offset, head, blen);
+	serve_read(s, req, msg, len, IPC_BLOCK_GET, 1, "block request", serve_block_read);
 }
 
 static void
@@ -747,12 +757,10 @@ serve_cache(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 {
 	struct ipc_cache_info ci;
 	struct cache_stats st;
-	long n;
 
-	if (ipc_empty_decode(msg, len, IPC_CACHE) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cache request");
+	if (serve_check(s, req, ipc_empty_decode(msg, len, IPC_CACHE), 0,
+	    "cache request") != 0)
 		return;
-	}
 	if (cache_stats(s->cache, &st) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "cache unreadable");
 		return;
@@ -761,8 +769,7 @@ serve_cache(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t 
 	ci.blocks = st.blocks;
 	ci.bytes = st.bytes;
 	ci.files = st.nfiles;
-	n = ipc_cache_info_encode(serve_buf, sizeof(serve_buf), &ci);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_cache_info_encode(serve_buf, sizeof(serve_buf), &ci));
 }
 
 /* Counters of what storaged refused from the network, for `status`. */
@@ -773,12 +780,10 @@ serve_store_status(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 	static struct ipc_counters ct;
 	uint64_t v[CACHE_CNT_MAX];
 	int i;
-	long n;
 
-	if (ipc_empty_decode(msg, len, IPC_STORE_STATUS) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed store-status request");
+	if (serve_check(s, req, ipc_empty_decode(msg, len, IPC_STORE_STATUS), 0,
+	    "store-status request") != 0)
 		return;
-	}
 	memset(&ct, 0, sizeof(ct));
 	memset(v, 0, sizeof(v));
 	if (s->cache != NULL)
@@ -788,8 +793,8 @@ serve_store_status(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 		ct.c[i].value = v[i];
 		ct.n++;
 	}
-	n = ipc_counters_encode(serve_buf, sizeof(serve_buf), IPC_STORE_STATUS, &ct);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_counters_encode(serve_buf, sizeof(serve_buf),
+	    IPC_STORE_STATUS, &ct));
 }
 
 static void
@@ -799,17 +804,15 @@ serve_cache_seen(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 	struct ipc_cache_fetch cf;
 	uint64_t from = 0, to = 0;
 	int status = 0, rc;
-	long n;
 
-	if (ipc_cache_seen_decode(msg, len, &cs) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cache-seen request");
+	if (serve_check(s, req, ipc_cache_seen_decode(msg, len, &cs), 0,
+	    "cache-seen request") != 0)
 		return;
-	}
 	/* Our own chain is not cached. */
 	if (s->chain != NULL && memcmp(cs.owner, s->owner, 33) == 0) {
 		memset(&cf, 0, sizeof(cf));
-		n = ipc_cache_fetch_encode(serve_buf, sizeof(serve_buf), &cf);
-		ipc_reply(req, serve_buf, (size_t)n);
+		serve_send(req, ipc_cache_fetch_encode(serve_buf, sizeof(serve_buf),
+		    &cf));
 		return;
 	}
 	if ((rc = cache_peer_seen(s->cache, cs.owner, cs.version, cs.height, &status,
@@ -820,8 +823,7 @@ serve_cache_seen(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 	cf.status = (uint8_t)status;
 	cf.from = from;
 	cf.to = to;
-	n = ipc_cache_fetch_encode(serve_buf, sizeof(serve_buf), &cf);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_send(req, ipc_cache_fetch_encode(serve_buf, sizeof(serve_buf), &cf));
 }
 
 static void
@@ -829,20 +831,17 @@ serve_cache_put(struct storaged *s, struct ipc_req *req, const uint8_t *msg, siz
 {
 	struct ipc_cache_block cb;
 	int rc;
-	long n;
 
-	if (ipc_cache_block_decode(msg, len, &cb) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed cache-put request");
+	if (serve_check(s, req, ipc_cache_block_decode(msg, len, &cb), 0,
+	    "cache-put request") != 0)
 		return;
-	}
 	/* The block is checked here as if netd were hostile (signer, number, limits). */
 	if ((rc = cache_ingest_block(s->cache, cb.owner, cb.version, cb.number, cb.raw,
 	    cb.len)) != 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "block refused: %s", cache_strerror(rc));
 		return;
 	}
-	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_CACHE_PUT, IPC_OK);
-	ipc_reply(req, serve_buf, (size_t)n);
+	serve_ok(req, IPC_CACHE_PUT);
 }
 
 void

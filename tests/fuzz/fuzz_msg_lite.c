@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fz_msg.h"
 #include "wire_msg.h"
 
 static uint8_t out[65536 + 18];
@@ -17,13 +18,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wire_lite l, m;
 	size_t n;
 
-	if (wire_lite_decode(data, size, &l) != 0)
-		return 0;
-	if (wire_lite_encode(out, sizeof(out), &n, &l) != 0 ||
-	    n != WIRE_LITE_HDR_SIZE + l.data_len || n > size ||
-	    memcmp(out, data, n) != 0)
-		abort();
-	if (wire_lite_decode(out, n, &m) != 0 || memcmp(m.id, l.id, 16) != 0 ||
+	FZ_REENCODES(wire_lite_decode, wire_lite_encode, data, size, out, l, m, n);
+	if (n != WIRE_LITE_HDR_SIZE + l.data_len || memcmp(m.id, l.id, 16) != 0 ||
 	    m.data_len != l.data_len || memcmp(m.data, l.data, l.data_len) != 0)
 		abort();
 	return 0;

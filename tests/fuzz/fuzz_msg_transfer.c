@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fz_msg.h"
 #include "wire_msg.h"
 
 static uint8_t out[65536];
@@ -51,14 +52,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	block_header(data, size);
 	file_header(data, size);
-	if (wire_transfer_decode(data, size, &t) != 0)
-		return 0;
-	if (wire_transfer_encode(out, sizeof(out), &n, &t) != 0 || n > size ||
-	    memcmp(out, data, n) != 0)
-		abort();
+	FZ_REENCODES(wire_transfer_decode, wire_transfer_encode, data, size, out,
+	    t, u, n);
 	if (t.control == WIRE_TRANSFER_REQUEST_START && n != 66)
 		abort();
-	if (wire_transfer_decode(out, n, &u) != 0 || u.control != t.control ||
+	if (u.control != t.control ||
 	    u.protocol != t.protocol || memcmp(u.hash, t.hash, 32) != 0 ||
 	    u.offset != t.offset || u.limit != t.limit ||
 	    memcmp(u.transfer_id, t.transfer_id, 16) != 0 ||

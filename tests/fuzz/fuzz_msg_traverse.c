@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fz_msg.h"
 #include "wire_msg.h"
 
 static uint8_t out[65536 + WIRE_TRAVERSE_FIXED];
@@ -19,13 +20,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wire_traverse_addr a;
 	size_t n;
 
-	if (wire_traverse_decode(data, size, &t) != 0)
-		return 0;
-	if (wire_traverse_encode(out, sizeof(out), &n, &t) != 0 || n != size ||
-	    memcmp(out, data, n) != 0)
-		abort();
-	if (wire_traverse_decode(out, n, &u) != 0 ||
-	    memcmp(u.target, t.target, 33) != 0 ||
+	FZ_REENCODES(wire_traverse_decode, wire_traverse_encode, data, size, out,
+	    t, u, n);
+	if (n != size || memcmp(u.target, t.target, 33) != 0 ||
 	    memcmp(u.relay, t.relay, 33) != 0 || u.expires != t.expires ||
 	    u.embedded_len != t.embedded_len ||
 	    memcmp(u.embedded, t.embedded, t.embedded_len) != 0 ||

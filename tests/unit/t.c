@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ident.h"
 #include "t.h"
 
 int	 t_case_failed;
@@ -198,6 +199,53 @@ t_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+t_ident_fill(struct ident *id, uint8_t b)
+{
+	uint8_t priv[32];
+
+	memset(priv, b, sizeof(priv));
+	return ident_from_priv(id, priv);
+}
+
+#define T_BENCH_SLICES		60
+#define T_BENCH_SLICE_SEC	0.025
+
+/* Runs fn for one slice; adds calls and seconds. */
+static void
+t_bench_slice(void (*fn)(void), double *calls, double *secs)
+{
+	double t0 = t_seconds(), t;
+	unsigned i, n = 0;
+
+	do {
+		for (i = 0; i < 32; i++)
+			fn();
+		n += 32;
+		t = t_seconds();
+	} while (t - t0 < T_BENCH_SLICE_SEC);
+	*calls += n;
+	*secs += t - t0;
+}
+
+void
+t_bench_alternate(const char *name, const char *unit, double per_call,
+    void (*fn)(void), void (*limit)(void))
+{
+	double c1 = 0, s1 = 0, c2 = 0, s2 = 0, r1, r2;
+	int i;
+
+	for (i = 0; i < T_BENCH_SLICES; i++) {
+		t_bench_slice(limit, &c2, &s2);
+		t_bench_slice(fn, &c1, &s1);
+	}
+	r1 = c1 / s1 * per_call;
+	r2 = c2 / s2 * per_call;
+	printf("BENCH %s %.0f %s limit=%.0f ratio=%.3f\n", name, r1, unit, r2,
+	    r1 / r2);
+	fflush(stdout);
 }
 
 int

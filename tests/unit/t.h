@@ -89,6 +89,17 @@ void	 t_rnd_hi(uint64_t (*next)(uint64_t *), uint64_t *state, uint8_t *p,
 
 /* The monotonic clock in seconds, for benchmarks' rates. */
 double	 t_seconds(void);
+/*
+ * A benchmark against its limit, measured in the same run: 60 slices of
+ * 25 ms each of fn and of limit, alternating so that both meet the same
+ * machine load; prints "BENCH name rate unit limit=rate ratio=r", a rate
+ * being calls per second times per_call.
+ */
+/* A fixed identity: the private key of 32 bytes that are all b.  0 or -1. */
+struct ident;
+int	 t_ident_fill(struct ident *id, uint8_t b);
+void	 t_bench_alternate(const char *name, const char *unit, double per_call,
+	    void (*fn)(void), void (*limit)(void));
 /* A clock the test sets: the int64_t that now points to. */
 int64_t	 t_clock(void *now);
 

@@ -52,47 +52,39 @@ static struct ident key_a, key_b;
 static int
 keys_init(void)
 {
-	uint8_t priv[32];
+	return t_ident_fill(&key_a, 0x11) != 0 ? -1 : t_ident_fill(&key_b, 0x22);
+}
 
-	memset(priv, 0x11, sizeof(priv));
-	if (ident_from_priv(&key_a, priv) != 0)
-		return -1;
-	memset(priv, 0x22, sizeof(priv));
-	return ident_from_priv(&key_b, priv);
+/* The chain at dbpath for key A, fixed clock; NULL (said why) on failure. */
+static struct chain *
+open_chain(void)
+{
+	struct chain *c = NULL;
+	char err[256];
+
+	if (chain_open(&c, dbpath, key_a.pub, sign_with, &key_a, err,
+	    sizeof(err)) != CHAIN_OK) {
+		fprintf(stderr, "chain_open: %s\n", err);
+		return NULL;
+	}
+	chain_set_clock(c, t_clock, &fake_now);
+	return c;
 }
 
 /* A fresh chain for key A in a fresh directory, fixed clock. */
 static struct chain *
 fresh_chain(void)
 {
-	struct chain *c = NULL;
-	char err[256];
-
 	if (keys_init() != 0 || mk_tmpdir() != 0)
 		return NULL;
-	if (chain_open(&c, dbpath, key_a.pub, sign_with, &key_a, err,
-	    sizeof(err)) != CHAIN_OK) {
-		fprintf(stderr, "chain_open: %s\n", err);
-		return NULL;
-	}
-	chain_set_clock(c, t_clock, &fake_now);
-	return c;
+	return open_chain();
 }
 
 static struct chain *
 reopen(struct chain *c)
 {
-	char err[256];
-
 	chain_close(c);
-	c = NULL;
-	if (chain_open(&c, dbpath, key_a.pub, sign_with, &key_a, err,
-	    sizeof(err)) != CHAIN_OK) {
-		fprintf(stderr, "chain_open: %s\n", err);
-		return NULL;
-	}
-	chain_set_clock(c, t_clock, &fake_now);
-	return c;
+	return open_chain();
 }
 
 /* A blockchain.json "files" entry as chain API input (strings stay in jf). */
@@ -517,13 +509,32 @@ expect_listed(struct chain *c, struct chain_file *f, int n)
 	T_EQ_INT(k, n);
 }
 
+/* The reference's greedy packing of files one to n (nominal sizes). */
+static uint64_t
+greedy_blocks(const struct chain_file *f, int n)
+{
+	uint64_t running = BLOCK_HEADER_SIZE, sz, blocks = 1;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		sz = 13 + 101 + 6 + strlen(f[i].name) + 6 + strlen(f[i].folder) +
+		    6 + strlen(f[i].description) + 6 + 8 + 6 + 3;
+		if (running + sz > BLOCK_TARGET_SIZE && running > BLOCK_HEADER_SIZE) {
+			blocks++;
+			running = BLOCK_HEADER_SIZE;
+		}
+		running += sz;
+	}
+	return blocks;
+}
+
 static void
 test_chain_adds_1000_files_packed_under_target(void)
 {
 	struct chain_file *f = case_files;
 	struct chain *c = fresh_chain();
 	struct chain_info info;
-	uint64_t running, sz, want_height = 1, bytes = 0, n;
+	uint64_t want_height = 1, bytes = 0, n;
 	int i, nf, np, nt, total_files = 0;
 	size_t size;
 
@@ -536,17 +547,7 @@ test_chain_adds_1000_files_packed_under_target(void)
 	T_EQ_INT(chain_add_files(c, f, 1000), CHAIN_OK);
 
 	/* The reference's greedy packing (§2.8), computed independently. */
-	running = BLOCK_HEADER_SIZE;
-	want_height++;
-	for (i = 0; i < 1000; i++) {
-		sz = 13 + 101 + 6 + strlen(f[i].name) + 6 + strlen(f[i].folder) +
-		    6 + strlen(f[i].description) + 6 + 8 + 6 + 3;
-		if (running + sz > BLOCK_TARGET_SIZE && running > BLOCK_HEADER_SIZE) {
-			want_height++;
-			running = BLOCK_HEADER_SIZE;
-		}
-		running += sz;
-	}
+	want_height += greedy_blocks(f, 1000);
 	T_EQ_INT(chain_info(c, &info), CHAIN_OK);
 	T_EQ_U64(info.nfiles, 1000);
 	T_EQ_U64(info.file_bytes, bytes);
@@ -1314,25 +1315,6 @@ model_ev(void *arg, int kind, const struct chain_file *f)
 	default:
 		m->bad++;
 	}
-}
-
-/* The reference's greedy packing of files one to n (nominal sizes). */
-static uint64_t
-greedy_blocks(const struct chain_file *f, int n)
-{
-	uint64_t running = BLOCK_HEADER_SIZE, sz, blocks = 1;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		sz = 13 + 101 + 6 + strlen(f[i].name) + 6 + strlen(f[i].folder) +
-		    6 + strlen(f[i].description) + 6 + 8 + 6 + 3;
-		if (running + sz > BLOCK_TARGET_SIZE && running > BLOCK_HEADER_SIZE) {
-			blocks++;
-			running = BLOCK_HEADER_SIZE;
-		}
-		running += sz;
-	}
-	return blocks;
 }
 
 /*
