@@ -47,11 +47,22 @@ PA=$("$CTL" -d "$A" id --json | jq -r .peer_id); NA=$("$CTL" -d "$A" id --json |
 for i in $(seq 1 100); do "$CTL" -d "$Bd" ping "$NA" >/dev/null 2>&1 && break; sleep 0.1; done
 "$CTL" -d "$Bd" ping "$NA" >/dev/null 2>&1 || { echo "# transfer: nodes did not connect"; exit 1; }
 
+# CPU seconds (user+system from /proc) of each daemon of node $1's data dir.
+cpu_of() {
+	local pid
+	for pid in $(pgrep -f -- "$1" 2>/dev/null); do
+		[ -r "/proc/$pid/stat" ] || continue
+		awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); n = $0;
+		    split(n, f, " "); printf "%s=%.2f ", p, (f[12] + f[13]) / t }' \
+		    p="$(cat "/proc/$pid/comm" 2>/dev/null)" "/proc/$pid/stat"
+	done
+}
 best=0
 for r in $(seq 1 "$RUNS"); do
 	head -c "$SIZE" /dev/urandom > "$W/f$r"
 	h=$("$CTL" -d "$A" add --json "$W/f$r" | jq -r '.added[0].hash')
 	[ -n "$h" ] && [ "$h" != null ] || { echo "# transfer: add failed"; exit 1; }
+	ca0=$(cpu_of "$A"); cb0=$(cpu_of "$Bd")
 	t0=$(date +%s.%N)
 	res=$(timeout 300 "$CTL" -d "$Bd" get --json "$h" --from "$NA" 2>&1); rc=$?
 	t1=$(date +%s.%N)
@@ -61,6 +72,8 @@ for r in $(seq 1 "$RUNS"); do
 	mbps=$(echo "$SIZE / ($t1 - $t0) / 1000000" | bc -l)
 	printf '# run %d: %.2f s end to end (%.1f MB/s), netd rate %s B/s\n' "$r" \
 	    "$(echo "$t1 - $t0" | bc -l)" "$mbps" "$(jq -r .rate <<<"$res" 2>/dev/null)"
+	echo "# run $r cpu s, sender before: $ca0 after: $(cpu_of "$A")"
+	echo "# run $r cpu s, receiver before: $cb0 after: $(cpu_of "$Bd")"
 	[ "$(echo "$mbps > $best" | bc)" = 1 ] && best=$mbps
 	"$CTL" -d "$A" rm "$h" >/dev/null 2>&1
 	"$CTL" -d "$Bd" rm "$h" >/dev/null 2>&1

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct peer_addr;
+struct iovec;
 
 typedef void (*net_env_timer_cb)(void *arg);
 
@@ -34,6 +35,14 @@ struct net_env {
 	int	 (*send)(void *ctx, int sock, const struct peer_addr *local,
 		    const struct peer_addr *remote, const uint8_t *buf,
 		    size_t len);
+	/*
+	 * Optional (NULL: callers join the pieces and use send): the same
+	 * with the datagram in iovcnt (<= 8) pieces, a lite header and the
+	 * UDT packet it carries, gathered without a copy of the caller's own.
+	 */
+	int	 (*sendv)(void *ctx, int sock, const struct peer_addr *local,
+		    const struct peer_addr *remote, const struct iovec *iov,
+		    int iovcnt);
 	/*
 	 * First run after after_ms, then every interval_ms (0: once, and the
 	 * timer is gone after it ran).  NULL on failure.

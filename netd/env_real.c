@@ -39,6 +39,13 @@ env_real_send(void *ctx, int sock, const struct peer_addr *local,
 	return net_send_raw(ctx, sock, local, remote, buf, len);
 }
 
+static int
+env_real_sendv(void *ctx, int sock, const struct peer_addr *local,
+    const struct peer_addr *remote, const struct iovec *iov, int iovcnt)
+{
+	return net_send_rawv(ctx, sock, local, remote, iov, iovcnt);
+}
+
 static void *
 env_real_timer_add(void *ctx, uint64_t after_ms, uint64_t interval_ms,
     net_env_timer_cb cb, void *arg)
@@ -77,6 +84,7 @@ env_real_init(struct net_env *e, struct netd *n)
 	e->unix_s = env_real_unix_s;
 	e->random = env_real_random;
 	e->send = env_real_send;
+	e->sendv = env_real_sendv;
 	e->timer_add = env_real_timer_add;
 	e->timer_del = env_real_timer_del;
 	e->store_send = env_real_store_send;

@@ -18,6 +18,8 @@
  * The clock, random bytes, datagrams out, timers and storaged requests come
  * only from n->env (env.h), so the engine runs unchanged in a simulator.
  */
+#include <sys/uio.h>
+
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,14 +63,21 @@ xfer_peer_text(const uint8_t pub[PEERNET_PUBKEY_BYTES], char out[17])
 
 int
 xfer_lite_encode(const struct xfer_sess *s, const uint8_t *pkt, size_t len,
-    uint8_t *out, size_t cap, size_t *outlen)
+    uint8_t hdr[WIRE_LITE_HDR_SIZE], struct iovec *iov, int *iovcnt)
 {
-	struct wire_lite l;
-
-	memcpy(l.id, s->id, sizeof(l.id));
-	l.data = pkt;
-	l.data_len = len;
-	return wire_lite_encode(out, cap, outlen, &l);
+	/* wire_lite_encode's checks and layout (§2.7) on the header alone:
+	 * the transfer ID, the packet's length LE16; the packet follows as it is. */
+	if (pkt == NULL || len < WIRE_UDT_DATA_MIN || len > UINT16_MAX)
+		return -1;
+	memcpy(hdr, s->id, WIRE_TRANSFER_ID_SIZE);
+	hdr[WIRE_TRANSFER_ID_SIZE] = (uint8_t)(len & 0xff);
+	hdr[WIRE_TRANSFER_ID_SIZE + 1] = (uint8_t)(len >> 8);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = WIRE_LITE_HDR_SIZE;
+	iov[1].iov_base = (void *)pkt;
+	iov[1].iov_len = len;
+	*iovcnt = XFER_LITE_IOV;
+	return 0;
 }
 
 int
@@ -102,19 +111,27 @@ xfer_env_send(void *ctx, const uint8_t *pkt, size_t len)
 	struct xfer_sess *s = ctx;
 	struct netd *n = s->n;
 	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct iovec iov[XFER_LITE_IOV];
+	uint8_t hdr[WIRE_LITE_HDR_SIZE];
 	struct peer *p;
-	size_t out, k, i;
-	int sent = 0;
+	size_t out = 0, k, i;
+	int sent = 0, iovcnt, j;
 
 	/* UDT only ever goes to verified connections (no reflection, node.c). */
 	if ((p = peer_find(n->peers, s->pub)) == NULL ||
 	    peer_send_targets_verified(p, targets, &k) != 0)
 		return -1;
-	if (xfer_lite_encode(s, pkt, len, xfer_lite, sizeof(xfer_lite), &out) != 0)
+	if (xfer_lite_encode(s, pkt, len, hdr, iov, &iovcnt) != 0)
 		return -1;
+	/* Without a gathering send (tests/sim): the pieces joined once. */
+	if (n->env.sendv == NULL)
+		for (j = 0; j < iovcnt; out += iov[j].iov_len, j++)
+			memcpy(xfer_lite + out, iov[j].iov_base, iov[j].iov_len);
 	for (i = 0; i < k; i++)
-		if (n->env.send(n->env.ctx, targets[i]->sock, &targets[i]->local,
-		    &targets[i]->remote, xfer_lite, out) == 0)
+		if ((n->env.sendv != NULL ? n->env.sendv(n->env.ctx, targets[i]->sock,
+		    &targets[i]->local, &targets[i]->remote, iov, iovcnt) :
+		    n->env.send(n->env.ctx, targets[i]->sock, &targets[i]->local,
+		    &targets[i]->remote, xfer_lite, out)) == 0)
 			sent++;
 	return sent ? 0 : -1;
 }

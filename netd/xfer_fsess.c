@@ -228,6 +228,9 @@ xfer_file_end(struct xfer_file_sess *s, int ok, int terminate, const char *why)
 		xfer_file_send_ctl(n, s->x.pub, s->hash, WIRE_TRANSFER_TERMINATE, s->x.seq);
 	for (i = 0; i < XF_SERVE_AHEAD; i++)
 		free(s->slots[i].data);
+	/* The chunk may be posted as UDT's landing place (xfer_req.c). */
+	if (s->x.conn != NULL)
+		(void)udt_recv_unpost(s->x.conn);
 	free(s->chunk);
 	free(s->probe);
 	free(s->mk_leaves);

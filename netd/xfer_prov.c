@@ -50,8 +50,25 @@ xfer_prov_cat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t 
 		xfer_file_end(s, 0, 1, "storaged returned fewer bytes than the file holds");
 		return;
 	}
-	memcpy(sl->data, d.bytes, d.len);
 	sl->have = d.len;
+	sl->pos = 0;
+	/*
+	 * The next bytes of the stream (the head slot, the header written):
+	 * what UDT's send buffer takes now goes there straight from the reply,
+	 * only the rest is kept in the slot, at its place.
+	 */
+	if (sl == &s->slots[s->head] && s->hdr_done && s->x.conn != NULL &&
+	    s->state != IPC_XFER_STARTING) {
+		ssize_t w = udt_write(s->x.conn, d.bytes, d.len);
+
+		if (w < 0) {
+			xfer_file_end(s, 0, 0, udt_strerror((int)w));
+			return;
+		}
+		sl->pos = (uint32_t)w;
+		s->done += (uint64_t)w;
+	}
+	memcpy(sl->data + sl->pos, d.bytes + sl->pos, d.len - sl->pos);
 	sl->state = XS_READY;
 	xfer_file_pump(s);
 }

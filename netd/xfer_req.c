@@ -389,6 +389,31 @@ xfer_req_stream_head(struct xfer_file_sess *s, int (*header)(struct xfer_file_se
 	return 1;
 }
 
+/*
+ * A download's stream bytes straight into its chunk (udt_recv_post): what
+ * arrived since the last pump is already at buf; else what UDT buffered
+ * is read; else buf (want bytes of room) is posted, so the data that
+ * arrives next is copied there from the packet instead of through UDT's
+ * ring.  Stateless between calls: buf is the same place each time until
+ * bytes are taken (the chunk only moves on by what this returned), and
+ * whatever ends the run drops the connection, and the posting with it,
+ * before the chunk is reused or freed.  Bytes, 0, or -1 (s ended).
+ */
+static ssize_t
+xfer_req_read_posted(struct xfer_file_sess *s, uint8_t *buf, size_t want)
+{
+	size_t posted = udt_recv_unpost(s->x.conn);
+	ssize_t got;
+
+	if (posted > 0)
+		return (ssize_t)posted;
+	if ((got = xfer_req_read(s, buf, want)) != 0)
+		return got;
+	if ((got = udt_recv_post(s->x.conn, buf, want)) > 0)
+		return (ssize_t)udt_recv_unpost(s->x.conn);
+	return 0;
+}
+
 void
 xfer_req_pump(struct xfer_file_sess *s)
 {
@@ -430,7 +455,7 @@ xfer_req_pump(struct xfer_file_sess *s)
 		want = s->total - s->done;
 		if (want > room)
 			want = room;
-		if ((got = xfer_req_read(s, s->chunk + XF_IPC_HDR_ROOM + s->clen,
+		if ((got = xfer_req_read_posted(s, s->chunk + XF_IPC_HDR_ROOM + s->clen,
 		    (size_t)want)) <= 0)
 			return;
 		s->clen += (size_t)got;

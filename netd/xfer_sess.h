@@ -183,9 +183,17 @@ struct xfer_sess *xfer_msg_sess(struct netd *n, const struct xfer_ops *ops,
 /* A UDT packet carried in a message (the §9.7 full-packet path): to s's connection. */
 void	xfer_udt_in(struct xfer_sess *s, const uint8_t *pkt, size_t len);
 
-/* The one encoder and decoder of a session's lite packets (§2.7). */
+/*
+ * The one encoder and decoder of a session's lite packets (§2.7).  The
+ * encoder gives the datagram as pieces, *iovcnt of them in iov (room for
+ * XFER_LITE_IOV): its header written into hdr, the UDT packet pkt itself
+ * (not copied), so the send path gathers them straight into the socket's
+ * queue.  0, or -1 when pkt cannot be carried.
+ */
+#define XFER_LITE_IOV	2
+struct iovec;
 int	xfer_lite_encode(const struct xfer_sess *s, const uint8_t *pkt, size_t len,
-	    uint8_t *out, size_t cap, size_t *outlen);
+	    uint8_t hdr[WIRE_LITE_HDR_SIZE], struct iovec *iov, int *iovcnt);
 int	xfer_lite_decode(const struct xfer_sess *s, const uint8_t *raw, size_t len,
 	    struct wire_lite *l);
 
