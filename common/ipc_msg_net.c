@@ -22,7 +22,11 @@ static const char *const ipc_nc_names[] = {
 	"tx_gso_runs", "rx_coalesced",
 	"drop_peer_addr_cap", "tx_unverified_withheld", "held_unverified",
 	"traverse_fallback", "traverse_fallback_connected",
-	"tx_chain_push"
+	"tx_chain_push",
+	"secure_handshakes_sent", "secure_handshakes", "secure_sealed",
+	"secure_opened", "drop_secure_auth", "drop_secure_replay",
+	"drop_secure_malformed", "drop_secure_plaintext",
+	"drop_secure_handshake", "secure_refused"
 };
 
 _Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,
@@ -49,6 +53,7 @@ w_peer(struct buf_w *w, const struct ipc_peer *p)
 	buf_w_le64(w, p->height);
 	buf_w_le64(w, p->version);
 	ipc_w_str(w, p->user_agent);
+	buf_w_u8(w, p->secure);
 }
 
 static int
@@ -74,7 +79,12 @@ r_peer(struct buf_r *r, struct ipc_peer *p)
 		return IPC_DEC_SHORT;
 	if (p->active > 1 || p->root > 1 || p->nat > 1)
 		return IPC_DEC_RANGE;
-	return ipc_r_str(r, p->user_agent, sizeof(p->user_agent));
+	if ((rc = ipc_r_str(r, p->user_agent, sizeof(p->user_agent))) != 0)
+		return rc;
+	p->secure = buf_r_u8(r);
+	if (r->err)
+		return IPC_DEC_SHORT;
+	return p->secure > 2 ? IPC_DEC_RANGE : 0;
 }
 
 static void

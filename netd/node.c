@@ -15,9 +15,11 @@
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "secure_link.h"
 #include "traverse.h"
 #include "version.h"
 #include "wire_msg.h"
+#include "wire_secure.h"
 
 /* What a sequence number was issued for (its seq.c context). */
 enum netd_ctx {
@@ -201,6 +203,12 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		return -1;
 	if (len > 0)
 		memcpy(node_payload, payload, len);
+	/* Our secure-transport offer rides after the last section (secure_link.h). */
+	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
+		len = slink_ext_append(n, cmd, node_payload, len, sizeof(node_payload),
+		    bc == NULL || peer_conn_verified(bc) ? SIZE_MAX :
+		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
+		    WIRE_SECURE_EXT_SIZE : 0);
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
 		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
 		    n->socks[sock].port_external ? n->socks[sock].port_external :
@@ -1080,6 +1088,7 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
 	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
+	slink_ext_in(n, p, pkt->payload, pkt->payload_len, &a, 0);
 	node_kad_offer(n, p);
 	rc = node_answer(n, p, c, pkt->sequence, &a);
 	if (rc == NODE_WITHHELD) {
@@ -1299,6 +1308,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, r.hdr.port_internal, r.hdr.port_external,
 	    (r.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
+	slink_ext_in(n, p, pkt->payload, pkt->payload_len, &r, 1);
 	was = peer_conn_verified(c);
 	/* Also when this answer verifies c: its news was not passed on before. */
 	if (peer_set_info(p, &r.hdr, node_now(n)) == 1 || !was)
@@ -1419,6 +1429,9 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		n->counters[IPC_NC_RX_LITE]++;
 		return;
 	}
+	/* Secure handshake and session datagrams, by their receiver ID (secure_link.h). */
+	if (slink_in(n, sock, local, remote, raw, len))
+		return;
 	if (len < WIRE_PACKET_MIN) {
 		n->counters[IPC_NC_DROP_SHORT]++;
 		return;

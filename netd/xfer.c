@@ -23,6 +23,8 @@
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "secure.h"
+#include "secure_link.h"
 #include "udt.h"
 #include "wire_msg.h"
 #include "xfer_block.h"
@@ -33,7 +35,7 @@
 /* The users, in the order a tick visits their after_tick. */
 static const struct xfer_ops *const xfer_kinds[] = { &xfer_file_ops, &xfer_gb_ops };
 
-static uint8_t xfer_lite[WIRE_LITE_HDR_SIZE + UDT_PKT_MAX];
+static uint8_t xfer_lite[SECURE_OVERHEAD + UDT_PKT_MAX];
 
 static struct xfer *
 X(const struct netd *n)
@@ -64,7 +66,11 @@ xfer_lite_encode(const struct xfer_sess *s, const uint8_t *pkt, size_t len,
     uint8_t *out, size_t cap, size_t *outlen)
 {
 	struct wire_lite l;
+	int rc;
 
+	/* Between two of our nodes with a session: sealed under the transfer's keys. */
+	if ((rc = slink_lite_seal(s, pkt, len, out, cap, outlen)) != 0)
+		return rc > 0 ? 0 : -1;
 	memcpy(l.id, s->id, sizeof(l.id));
 	l.data = pkt;
 	l.data_len = len;
@@ -75,7 +81,12 @@ int
 xfer_lite_decode(const struct xfer_sess *s, const uint8_t *raw, size_t len,
     struct wire_lite *l)
 {
-	(void)s;
+	int rc;
+
+	if ((rc = slink_lite_open(s, raw, len, &l->data, &l->data_len)) != 0) {
+		memcpy(l->id, s->id, sizeof(l->id));
+		return rc > 0 ? 0 : -1;
+	}
 	return wire_lite_decode(raw, len, l);
 }
 
@@ -254,13 +265,15 @@ xfer_set_id(struct xfer_sess *s, const uint8_t *id)
 		xfer_ids_del(&x->ids, s->id);
 		s->has_id = 0;
 	}
+	slink_xfer_unbind(s);
 	if (id == NULL)
 		return 0;
 	memcpy(s->id, id, WIRE_TRANSFER_ID_SIZE);
 	if (xfer_ids_put(&x->ids, s->id, s) != 0)
 		return -1;
 	s->has_id = 1;
-	return 0;
+	/* The transfer's own keys when a session with the peer is up (secure_link.h). */
+	return slink_xfer_bind(s);
 }
 
 void
@@ -457,6 +470,7 @@ xfer_init(struct netd *n)
 {
 	uint8_t key[XFER_IDS_KEY];
 	struct xfer *x;
+	uint8_t sec;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -1;
@@ -474,7 +488,13 @@ xfer_init(struct netd *n)
 	 * downloads ask only peers that set it and a reference peer's download
 	 * starts without waiting for leaves it never sends.
 	 */
-	wire_msg_set_own_features(WIRE_FEATURE_MERKLE);
+	if (slink_init(n, &sec) != 0) {
+		xfer_file_fini(n);
+		free(x);
+		n->xfer = NULL;
+		return -1;
+	}
+	wire_msg_set_own_features(WIRE_FEATURE_MERKLE | sec);
 	return 0;
 }
 
@@ -499,6 +519,7 @@ xfer_free(struct netd *n)
 	if (x->timer != NULL)
 		n->env.timer_del(n->env.ctx, x->timer);
 	xfer_file_fini(n);
+	slink_free(n);
 	free(x->gb);
 	free(x);
 	n->xfer = NULL;
@@ -512,7 +533,8 @@ xfer_lite_in(struct netd *n, const uint8_t *raw, size_t len)
 	struct wire_lite l;
 
 	if (x == NULL || len < WIRE_LITE_HDR_SIZE ||
-	    (s = xfer_ids_get(&x->ids, raw)) == NULL)
+	    ((s = xfer_ids_get(&x->ids, raw)) == NULL &&
+	    (s = slink_xfer_find(n, raw, len)) == NULL))
 		return 0;
 	/* Ours from here on: a malformed one is dropped, not parsed as a packet. */
 	if (xfer_lite_decode(s, raw, len, &l) != 0) {
