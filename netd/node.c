@@ -205,7 +205,7 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		memcpy(node_payload, payload, len);
 	/* Our secure-transport offer rides after the last section (secure_link.h). */
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
-		len = slink_ext_append(n, cmd, node_payload, len, sizeof(node_payload),
+		len = slink_ext_append(n, to, cmd, node_payload, len, sizeof(node_payload),
 		    bc == NULL || peer_conn_verified(bc) ? SIZE_MAX :
 		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
 		    WIRE_SECURE_EXT_SIZE : 0);
@@ -600,7 +600,9 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	if (node_answer_payload(n, p->node_id, peer_addr_is_local(&c->remote) ||
 	    peer_addr_is_loopback(&c->remote), SIZE_MAX, a, &len) != 0)
 		return -1;
-	if (!node_budget_fits(c, WIRE_PACKET_MIN + len))
+	/* With our secure-transport offer (secure_link.h) when it goes along. */
+	if (!node_budget_fits(c, WIRE_PACKET_MIN + len +
+	    slink_ext_len(n, p->pub, WIRE_CMD_RESPONSE)))
 		return NODE_WITHHELD;
 	memcpy(node_plain, node_payload, len);
 	return node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);

@@ -4,12 +4,13 @@
  *
  * Per peer that advertised feature bit 4 with a valid extension block we
  * keep its extension (sticky: a peer once seen capable stays so, §7), at
- * most one pending initiation and two session slots.  Who initiates: the
- * node with the lower public key as soon as it knows the other's key;
- * the other one only when no session came up within SLINK_WAIT_MS (so a
- * peer that never learnt our key still gets one).  An INIT that collides
- * with our own pending one is answered only by the higher key, so both
- * ends settle on the same session.
+ * most one pending initiation and two session slots.  Who initiates:
+ * whichever end knows the other's key and has a verified connection to it
+ * (INITs never go to an address that has not proven it is the peer's).
+ * The extension may be missing from one side's view: a Response to an
+ * unverified source carries it only within that source's budget.  An INIT
+ * that collides with our own pending one is answered only by the higher
+ * key, so both ends settle on the same session.
  *
  * A session is *usable* for sending on the initiator once the RESP came
  * (it then sends one empty DATA to confirm), on the responder once an
@@ -38,7 +39,6 @@
 #define SLINK_IDS		4096		/* power of two, > 4 * (3 * peers + 2 * slots) */
 #define SLINK_TICK_MS		200
 #define SLINK_RETRY_MS		1000		/* an unanswered INIT is sent again */
-#define SLINK_WAIT_MS		2000		/* the higher key waits this long first */
 #define SLINK_MAX_TRIES		10		/* then back off to SLINK_BACKOFF_MS */
 #define SLINK_BACKOFF_MS	30000
 #define SLINK_BUF		(SECURE_OVERHEAD + 2048)
@@ -268,21 +268,38 @@ sl_short_id(const uint8_t pub[33], char out[17])
 /* --- the extension ------------------------------------------------------------- */
 
 size_t
-slink_ext_append(struct netd *n, uint8_t cmd, uint8_t *buf, size_t len,
-    size_t cap, size_t room)
+slink_ext_len(struct netd *n, const uint8_t to[33], uint8_t cmd)
+{
+	struct slink *l = L(n);
+	struct slink_peer *sp;
+
+	if (l == NULL || l->mode == CONF_SECURE_OFF)
+		return 0;
+	if (cmd == WIRE_CMD_ANNOUNCEMENT)
+		return WIRE_SECURE_EXT_SIZE;
+	/* Responses: only to peers that offered theirs (never to reference nodes). */
+	return cmd == WIRE_CMD_RESPONSE && (sp = sl_peer_get(l, to)) != NULL &&
+	    sp->has_ext ? WIRE_SECURE_EXT_SIZE : 0;
+}
+
+size_t
+slink_ext_append(struct netd *n, const uint8_t to[33], uint8_t cmd, uint8_t *buf,
+    size_t len, size_t cap, size_t room)
 {
 	struct slink *l = L(n);
 	struct wire_secure_ext e;
 	struct wire_response r;
 	size_t w;
 
-	if (l == NULL || l->mode == CONF_SECURE_OFF || room < WIRE_SECURE_EXT_SIZE)
+	if (slink_ext_len(n, to, cmd) == 0)
 		return len;
+	if (room < WIRE_SECURE_EXT_SIZE) {
+		log_debug("secure: no extension in command %u: over the budget", cmd);
+		return len;
+	}
 	/* A reference node drops a Response whose three counts are all zero. */
 	if (cmd == WIRE_CMD_RESPONSE && (wire_response_decode(buf, len, &r) != 0 ||
 	    r.n_h2p + r.n_files + r.n_notfound == 0))
-		return len;
-	if (cmd != WIRE_CMD_RESPONSE && cmd != WIRE_CMD_ANNOUNCEMENT)
 		return len;
 	secure_node_ext(&l->me, &e);
 	if (wire_secure_ext_encode(buf + len, cap - len, &w, &e) != 0)
@@ -342,6 +359,17 @@ sl_send_to_peer(struct slink *l, const uint8_t pub[33], const uint8_t *buf, size
 		return -1;
 	return n->env.send(n->env.ctx, targets[0]->sock, &targets[0]->local,
 	    &targets[0]->remote, buf, len);
+}
+
+static int
+sl_verified(struct slink *l, const uint8_t pub[33])
+{
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct peer *p;
+	size_t k;
+
+	return (p = peer_find(l->n->peers, pub)) != NULL &&
+	    peer_send_targets_verified(p, targets, &k) == 0 && k > 0;
 }
 
 static uint64_t
@@ -557,11 +585,13 @@ sl_peer_tick(struct slink *l, struct slink_peer *sp, uint64_t now)
 			sl_sess_drop(l, sp, k);
 	if (sp->init.pending && now - sp->init_ms >= SLINK_RETRY_MS)
 		sl_init_drop(l, sp);
-	if (!sp->has_ext || sp->init.pending || peer_find(l->n->peers, sp->pub) == NULL)
+	if (!sp->has_ext || sp->init.pending)
+		return;
+	/* INITs go only to an address that proved it is the peer's (no reflection). */
+	if (!sl_verified(l, sp->pub))
 		return;
 	if (sp->cur < 0)
-		want = memcmp(l->n->id.pub, sp->pub, 33) < 0 ||
-		    now - sp->ext_ms >= SLINK_WAIT_MS;
+		want = 1;
 	else
 		/* The initiator rekeys; the other side only if it did not. */
 		want = sp->sess[sp->cur].initiator ?

@@ -46,10 +46,16 @@ void	slink_free(struct netd *n);
  * An Announcement or Response payload of len bytes in buf (cap bytes):
  * appends our extension block when we advertise it and the message may
  * carry it (a Response only when not empty: reference nodes drop empty
- * ones).  room: how many more bytes the packet may grow.  The new length.
+ * ones; and only to a peer that sent its own).  room: how many more bytes the packet may grow.  The new length.
  */
-size_t	slink_ext_append(struct netd *n, uint8_t cmd, uint8_t *buf, size_t len,
-	    size_t cap, size_t room);
+size_t	slink_ext_append(struct netd *n, const uint8_t to[33], uint8_t cmd,
+	    uint8_t *buf, size_t len, size_t cap, size_t room);
+/*
+ * The bytes slink_ext_append adds to a cmd to `to` (when not empty):
+ * Announcements always carry it, Responses only to peers that offered
+ * theirs.  node.c counts them in a reply's budget.
+ */
+size_t	slink_ext_len(struct netd *n, const uint8_t to[33], uint8_t cmd);
 /* A decoded Announcement (resp 0) or Response (resp 1) from p, signed by it. */
 void	slink_ext_in(struct netd *n, struct peer *p, const uint8_t *payload,
 	    size_t len, const void *decoded, int resp);

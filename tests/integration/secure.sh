@@ -198,4 +198,3 @@ if run_pair off "$SED_OFF" 127.0.21.1 127.0.21.2; then
 	s=$(counter "$off_A" secure_sealed)
 	[ "$s" = 0 ] && t_pass off_seals_nothing || t_fail off_seals_nothing "sealed $s"
 fi
-t_cleanup
