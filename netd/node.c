@@ -230,7 +230,8 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		}
 		bc->unverified_out += out;
 	}
-	return n->env.send(n->env.ctx, sock, local, remote, node_pkt, out);
+	/* Inside the session when one with that peer is up (secure_link.h). */
+	return slink_send(n, to, sock, local, remote, node_pkt, out);
 }
 
 static int

@@ -42,6 +42,12 @@
 #define SLINK_MAX_TRIES		10		/* then back off to SLINK_BACKOFF_MS */
 #define SLINK_BACKOFF_MS	30000
 #define SLINK_BUF		(SECURE_OVERHEAD + 2048)
+/*
+ * Regular packets go inside session DATA only while the result fits an
+ * IPv6 path of MTU 1500 (1452 bytes of UDP payload): a larger one (rare: a
+ * big Response) goes as version 0, as before.
+ */
+#define SLINK_WRAP_MAX		1452
 
 enum { SL_FREE, SL_INIT, SL_SESS, SL_CHAN };
 
@@ -85,7 +91,10 @@ struct slink {
 	struct slink_id	ids[SLINK_IDS];
 	void		*timer;
 	uint64_t	last_ts;
-	uint8_t		buf[SLINK_BUF];
+	int		in_inner;	/* processing a packet that came inside DATA */
+	uint8_t		buf[SLINK_BUF];	/* handshake messages, lite packets opened */
+	uint8_t		txbuf[SLINK_BUF];	/* regular packets sealed */
+	uint8_t		rxbuf[SLINK_BUF];	/* regular packets opened */
 };
 
 static struct slink *
@@ -525,24 +534,61 @@ sl_count_drop(struct netd *n, int rc)
 }
 
 static void
-sl_on_data(struct slink *l, struct slink_peer *sp, int k, const uint8_t *pkt,
-    size_t len, uint64_t now)
+sl_on_data(struct slink *l, struct slink_peer *sp, int k, int sock,
+    const struct peer_addr *local, const struct peer_addr *remote,
+    const uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct netd *n = l->n;
 	size_t out;
 	int rc, was = sp->sess[k].confirmed;
 
-	if (len > sizeof(l->buf) ||
-	    (rc = secure_open(&sp->sess[k], (int64_t)now, pkt, len, l->buf,
-	    sizeof(l->buf), &out)) != SECURE_OK) {
-		sl_count_drop(n, len > sizeof(l->buf) ? SECURE_ERR_SHORT : rc);
+	if (len > sizeof(l->rxbuf) ||
+	    (rc = secure_open(&sp->sess[k], (int64_t)now, pkt, len, l->rxbuf,
+	    sizeof(l->rxbuf), &out)) != SECURE_OK) {
+		sl_count_drop(n, len > sizeof(l->rxbuf) ? SECURE_ERR_SHORT : rc);
 		return;
 	}
 	n->counters[IPC_NC_SECURE_OPENED]++;
 	/* The responder's session becomes the one it sends with. */
 	if (!was && sp->sess[k].confirmed)
 		sp->cur = k;
-	/* Session DATA carries nothing else yet: it only confirms keys. */
+	/*
+	 * Empty: key confirmation.  Otherwise a whole version-0 datagram of
+	 * that peer (slink_send), handled as if it had come in the clear —
+	 * its own signature still names the sender.  Never nested.
+	 */
+	if (out == 0 || n->packet_in == NULL)
+		return;
+	if (out < WIRE_PACKET_MIN) {
+		n->counters[IPC_NC_DROP_SECURE_MALFORMED]++;
+		return;
+	}
+	l->in_inner = 1;
+	n->packet_in(n, sock, local, remote, l->rxbuf, out);
+	l->in_inner = 0;
+}
+
+int
+slink_send(struct netd *n, const uint8_t to[33], int sock,
+    const struct peer_addr *local, const struct peer_addr *remote,
+    const uint8_t *buf, size_t len)
+{
+	struct slink *l = L(n);
+	struct slink_peer *sp;
+	uint64_t now;
+	size_t out;
+
+	if (l != NULL && len + SECURE_OVERHEAD <= SLINK_WRAP_MAX &&
+	    (sp = sl_peer_get(l, to)) != NULL && sp->cur >= 0) {
+		now = slink_now(n);
+		if (sl_sess_usable(sp, sp->cur, now) &&
+		    secure_seal(&sp->sess[sp->cur], (int64_t)now, buf, len, l->txbuf,
+		    sizeof(l->txbuf), &out) == SECURE_OK) {
+			n->counters[IPC_NC_SECURE_SEALED]++;
+			return n->env.send(n->env.ctx, sock, local, remote, l->txbuf, out);
+		}
+	}
+	return n->env.send(n->env.ctx, sock, local, remote, buf, len);
 }
 
 int
@@ -556,6 +602,11 @@ slink_in(struct netd *n, int sock, const struct peer_addr *local,
 	if (l == NULL || l->mode == CONF_SECURE_OFF || len < SECURE_ID_LEN + 1)
 		return 0;
 	id = secure_pkt_id(raw);
+	/* Inside a session only version-0 packets: a handshake or DATA there is dropped. */
+	if (l->in_inner && (id == secure_pkt_id(l->me.hs_id) || sl_id_get(l, id) != NULL)) {
+		n->counters[IPC_NC_DROP_SECURE_MALFORMED]++;
+		return 1;
+	}
 	now = slink_now(n);
 	if (id == secure_pkt_id(l->me.hs_id) && raw[SECURE_ID_LEN] == SECURE_TYPE_INIT) {
 		sl_on_init(l, sock, local, remote, raw, len, now);
@@ -567,7 +618,7 @@ slink_in(struct netd *n, int sock, const struct peer_addr *local,
 	    raw[SECURE_ID_LEN] == SECURE_TYPE_COOKIE))
 		sl_on_resp(l, e->ptr, raw, len, now);
 	else if (e->kind == SL_SESS && raw[SECURE_ID_LEN] == SECURE_TYPE_DATA)
-		sl_on_data(l, e->ptr, e->idx, raw, len, now);
+		sl_on_data(l, e->ptr, e->idx, sock, local, remote, raw, len, now);
 	else
 		n->counters[IPC_NC_DROP_SECURE_MALFORMED]++;
 	return 1;

@@ -64,6 +64,15 @@ void	slink_ext_in(struct netd *n, struct peer *p, const uint8_t *payload,
 int	slink_in(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *raw, size_t len);
 
+/*
+ * A version-0 datagram to the peer `to`: inside session DATA when a
+ * session with it is usable (and the result stays within 1452 bytes),
+ * as it is otherwise.  The result of n->env.send.
+ */
+int	slink_send(struct netd *n, const uint8_t to[33], int sock,
+	    const struct peer_addr *local, const struct peer_addr *remote,
+	    const uint8_t *buf, size_t len);
+
 /* Transfers: channels from the session with the transfer's peer. */
 int	slink_xfer_bind(struct xfer_sess *s);	/* -1: refused (require) */
 void	slink_xfer_unbind(struct xfer_sess *s);

@@ -14,7 +14,8 @@
 # prefix repeated in hundreds of datagrams (the check can fail).  From the
 # capture, the session's key-confirmation DATA is sent to B again (replayed),
 # with one bit flipped (tampered) and cut short (truncated): each is dropped
-# and counted under its reason.  udp_gso = no on these nodes so that the
+# and counted under its reason.  A ping from B reaches A inside the session
+# (A's secure_opened grows: regular packets are sealed too).  udp_gso = no on these nodes so that the
 # capture shows datagram by datagram (transfer.sh covers sealing with GSO).
 . "$(dirname "$0")/lib.sh"
 
@@ -179,6 +180,12 @@ if run_pair secure "$SED_ON" 127.0.20.1 127.0.20.2; then
 	else
 		t_fail replayed_data_dropped_and_counted "no session DATA in the capture"
 	fi
+	# Regular packets travel inside the session too: a ping from B is opened by A.
+	o0=$(counter "$secure_A" secure_opened)
+	"$CTL" -d "$secure_B" ping "$secure_NA" >/dev/null 2>&1; sleep 0.5
+	o1=$(counter "$secure_A" secure_opened)
+	[ $((o1 - o0)) -ge 1 ] && t_pass ping_inside_session ||
+	    t_fail ping_inside_session "A's secure_opened $o0 -> $o1"
 	# The nodes still work after that: a second download.
 	printf 'after the attack %s' "$MARK" > "$W/small"
 	"$CTL" -d "$secure_A" add "$W/small" >/dev/null
