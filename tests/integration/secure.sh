@@ -14,7 +14,9 @@
 # prefix repeated in hundreds of datagrams (the check can fail).  From the
 # capture, the session's key-confirmation DATA is sent to B again (replayed),
 # with one bit flipped (tampered) and cut short (truncated): each is dropped
-# and counted under its reason.  A ping from B reaches A inside the session
+# and counted under its reason.  A node with secure_transport = require
+# downloads from a reference-speaking fake peer (tests/tools/refpeer: no
+# bit 4) in version 0, refusing nothing.  A ping from B reaches A inside the session
 # (A's secure_opened grows: regular packets are sealed too).  udp_gso = no on these nodes so that the
 # capture shows datagram by datagram (transfer.sh covers sealing with GSO).
 . "$(dirname "$0")/lib.sh"
@@ -204,4 +206,33 @@ if run_pair off "$SED_OFF" 127.0.21.1 127.0.21.2; then
 	    t_fail off_capture_shows_transfer_id "top 16-byte prefix in ${top:-0} of ${n:-0} datagrams"
 	s=$(counter "$off_A" secure_sealed)
 	[ "$s" = 0 ] && t_pass off_seals_nothing || t_fail off_seals_nothing "sealed $s"
+fi
+
+# --- require never refuses a reference-speaking peer (no bit 4): version 0 as ever ---
+RP="${PEERNET_TESTS:-$(dirname "$BIN")/tests}/refpeer"
+if [ -x "$RP" ]; then
+	Rq=$(t_mkdir)
+	t_node_up "$Rq" 127.0.22.1 "" 's/^#secure_transport = prefer/secure_transport = require/'
+	PR=$(peer_id "$Rq")
+	head -c 300000 /dev/urandom > "$W/ref"
+	hr=$(b3sum --no-names "$W/ref")
+	"$RP" -b 127.0.22.9:0 -t 20 -l 1 serve "$PR" 127.0.22.1:7001 "$W/ref" \
+	    > "$W/ref.json" 2> "$W/ref.err" &
+	rp=$!
+	nid=""
+	for _ in $(seq 50); do
+		nid=$(sed -n 's/^node_id //p' "$W/ref.err"); [ -n "$nid" ] && break; sleep 0.1
+	done
+	if [ -n "$nid" ] && wait_for 10 "$CTL" -d "$Rq" ping "$nid" &&
+	    "$CTL" -d "$Rq" get "$hr" --from "$nid" -o "$W/ref.got" >/dev/null 2>&1 &&
+	    cmp -s "$W/ref" "$W/ref.got"; then
+		s=$(peer_secure "$Rq" "$nid"); ref=$(counter "$Rq" secure_refused)
+		[ "$s" = v0 ] && [ "$ref" = 0 ] && t_pass require_serves_reference_peer_v0 ||
+		    t_fail require_serves_reference_peer_v0 "peers says '$s', secure_refused $ref"
+	else
+		t_fail require_serves_reference_peer_v0 "download from the reference-like peer failed: $(cat "$W/ref.err" | head -3)"
+	fi
+	wait $rp 2>/dev/null
+else
+	t_skip require_serves_reference_peer_v0 "no $RP (make unit)"
 fi
