@@ -215,5 +215,14 @@ ctl_net_status(struct ctl *c, json_t **out)
 	    st.counters[IPC_NC_DROP_REPLAY] + st.counters[IPC_NC_DROP_PROTOCOL] +
 	    st.counters[IPC_NC_DROP_MESSAGE] + st.counters[IPC_NC_DROP_UNKNOWN_CMD] +
 	    st.counters[IPC_NC_DROP_UNSOLICITED] + st.counters[IPC_NC_DROP_PEER_FULL]));
+	/* The secure transport (docs/secure.md); every reason in --json. */
+	printf("  secure    %llu sessions, %llu sealed, %llu opened, %llu dropped\n",
+	    (unsigned long long)st.counters[IPC_NC_SECURE_HANDSHAKES],
+	    (unsigned long long)st.counters[IPC_NC_SECURE_SEALED],
+	    (unsigned long long)st.counters[IPC_NC_SECURE_OPENED],
+	    (unsigned long long)(st.counters[IPC_NC_DROP_SECURE_AUTH] +
+	    st.counters[IPC_NC_DROP_SECURE_REPLAY] + st.counters[IPC_NC_DROP_SECURE_MALFORMED] +
+	    st.counters[IPC_NC_DROP_SECURE_PLAINTEXT] +
+	    st.counters[IPC_NC_DROP_SECURE_HANDSHAKE]));
 	return 0;
 }

@@ -634,6 +634,10 @@ sl_peer_tick(struct slink *l, struct slink_peer *sp, uint64_t now)
 	for (k = 0; k < 2; k++)
 		if (sp->valid[k] && secure_session_expired(&sp->sess[k], (int64_t)now))
 			sl_sess_drop(l, sp, k);
+	/* The one we sent with expired: the other slot, if usable, takes over. */
+	for (k = 0; k < 2 && sp->cur < 0; k++)
+		if (sl_sess_usable(sp, k, now))
+			sp->cur = k;
 	if (sp->init.pending && now - sp->init_ms >= SLINK_RETRY_MS)
 		sl_init_drop(l, sp);
 	if (!sp->has_ext || sp->init.pending)
