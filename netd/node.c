@@ -230,8 +230,12 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		}
 		bc->unverified_out += out;
 	}
-	/* Inside the session when one with that peer is up (secure_link.h). */
-	return slink_send(n, to, sock, local, remote, node_pkt, out);
+	/*
+	 * Inside the session when one with that peer is up (secure_link.h);
+	 * never to an unverified source: its budget counted the bytes above.
+	 */
+	return slink_send(n, to, bc == NULL || peer_conn_verified(bc), sock, local,
+	    remote, node_pkt, out);
 }
 
 static int

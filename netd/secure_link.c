@@ -569,7 +569,7 @@ sl_on_data(struct slink *l, struct slink_peer *sp, int k, int sock,
 }
 
 int
-slink_send(struct netd *n, const uint8_t to[33], int sock,
+slink_send(struct netd *n, const uint8_t to[33], int may_seal, int sock,
     const struct peer_addr *local, const struct peer_addr *remote,
     const uint8_t *buf, size_t len)
 {
@@ -578,7 +578,7 @@ slink_send(struct netd *n, const uint8_t to[33], int sock,
 	uint64_t now;
 	size_t out;
 
-	if (l != NULL && len + SECURE_OVERHEAD <= SLINK_WRAP_MAX &&
+	if (l != NULL && may_seal && len + SECURE_OVERHEAD <= SLINK_WRAP_MAX &&
 	    (sp = sl_peer_get(l, to)) != NULL && sp->cur >= 0) {
 		now = slink_now(n);
 		if (sl_sess_usable(sp, sp->cur, now) &&

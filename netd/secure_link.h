@@ -65,11 +65,12 @@ int	slink_in(struct netd *n, int sock, const struct peer_addr *local,
 	    const struct peer_addr *remote, const uint8_t *raw, size_t len);
 
 /*
- * A version-0 datagram to the peer `to`: inside session DATA when a
- * session with it is usable (and the result stays within 1452 bytes),
- * as it is otherwise.  The result of n->env.send.
+ * A version-0 datagram to the peer `to`: inside session DATA when
+ * may_seal (node.c: not to a source that has not proven its address,
+ * whose budget counted the unsealed size), a session with it is usable
+ * and the result stays within 1452 bytes; as it is otherwise.  The result of n->env.send.
  */
-int	slink_send(struct netd *n, const uint8_t to[33], int sock,
+int	slink_send(struct netd *n, const uint8_t to[33], int may_seal, int sock,
 	    const struct peer_addr *local, const struct peer_addr *remote,
 	    const uint8_t *buf, size_t len);
 
