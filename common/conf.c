@@ -49,7 +49,8 @@ enum conf_type {
 	CT_AGENT,	/* user agent: UTF-8 text */
 	CT_PATH,	/* relative to the node directory */
 	CT_API_LISTEN,	/* repeatable, appended to api_listen[] */
-	CT_UUID		/* an API key: 8-4-4-4-12 hex digits; nil: none */
+	CT_UUID,	/* an API key: 8-4-4-4-12 hex digits; nil: none */
+	CT_SECURE	/* prefer, require or off (secure_transport) */
 };
 
 struct conf_key {
@@ -108,6 +109,11 @@ static const struct conf_key conf_keys[] = {
 	  "buffer (UDP segmentation offload): the same datagrams on the wire, a\n"
 	  "fraction of the CPU.  With it, netfilter and packet captures on this\n"
 	  "host see such a run as one packet; \"no\" sends datagram by datagram." },
+	{ "netd", "secure_transport", CT_SECURE, F(secure_transport), 0, 0, "prefer",
+	  "Encrypted, authenticated packets and transfers with other peernet\n"
+	  "nodes (docs/secure.md); reference (Go) nodes always get version 0.\n"
+	  "prefer: secure where the peer can do it; require: also refuse\n"
+	  "plaintext transfers with peers that advertised it; off: never." },
 	{ "netd", "firewall", CT_BOOL, F(firewall), 0, 0, "no",
 	  "Announce that unsolicited packets cannot reach this node (the\n"
 	  "FIREWALL feature bit), so that peers use hole punching." },
@@ -590,6 +596,18 @@ conf_set(struct conf_ctx *x, size_t ki, const char *value)
 		}
 		*(int *)(void *)field = r;
 		return 0;
+	case CT_SECURE:
+		if (strcmp(value, "prefer") == 0)
+			*(int *)(void *)field = CONF_SECURE_PREFER;
+		else if (strcmp(value, "require") == 0)
+			*(int *)(void *)field = CONF_SECURE_REQUIRE;
+		else if (strcmp(value, "off") == 0)
+			*(int *)(void *)field = CONF_SECURE_OFF;
+		else {
+			conf_bad_value(x, k, value, "prefer, require or off", NULL);
+			return -1;
+		}
+		return 0;
 	case CT_BOOL:
 		if (conf_parse_bool(value, &b) != 0) {
 			conf_bad_value(x, k, value, "yes or no", NULL);
@@ -968,6 +986,7 @@ conf_defaults(struct conf *c)
 	c->natpmp = 1;
 	c->firewall = 0;
 	c->udp_gso = 1;
+	c->secure_transport = CONF_SECURE_PREFER;
 	c->port_forward = 0;
 	conf_strcpy(c->user_agent, sizeof(c->user_agent), "peernet/0.1");
 	c->max_peers = 1000;

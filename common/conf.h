@@ -58,6 +58,11 @@ struct conf_root {
 	char			text[160];	/* "02ab..@1.2.3.4:112" */
 };
 
+/* secure_transport: the encrypted mode between peernet nodes (docs/secure.md). */
+#define CONF_SECURE_OFF		0
+#define CONF_SECURE_PREFER	1	/* secure where both can, version 0 otherwise */
+#define CONF_SECURE_REQUIRE	2	/* no plaintext transfer with a capable peer */
+
 struct conf {
 	char		path[PATH_MAX];	/* file read ("" after conf_defaults) */
 	char		dir[PATH_MAX];	/* node directory */
@@ -84,6 +89,7 @@ struct conf {
 	char		user_agent[CONF_USER_AGENT_MAX + 1];
 	uint32_t	max_peers;
 	uint32_t	max_peers_per_ip;	/* per IPv4 address / IPv6 /64; 0: no cap */
+	int		secure_transport;	/* CONF_SECURE_* (docs/secure.md) */
 
 	/* [storaged] */
 	uint64_t	cache_max_block_size;

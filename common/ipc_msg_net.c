@@ -23,7 +23,11 @@ static const char *const ipc_nc_names[] = {
 	"tx_gso_runs", "rx_coalesced",
 	"drop_peer_addr_cap", "tx_unverified_withheld", "held_unverified",
 	"traverse_fallback", "traverse_fallback_connected",
-	"tx_chain_push"
+	"tx_chain_push",
+	"secure_handshakes_sent", "secure_handshakes", "secure_sealed",
+	"secure_opened", "drop_secure_auth", "drop_secure_replay",
+	"drop_secure_malformed", "drop_secure_plaintext",
+	"drop_secure_handshake", "secure_refused"
 };
 
 _Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,
@@ -48,6 +52,7 @@ static const struct ipc_field peer_desc_f[] = {
 	IPC_INT(struct ipc_peer, height, 0),
 	IPC_INT(struct ipc_peer, version, 0),
 	IPC_STR(struct ipc_peer, user_agent),
+	IPC_INT(struct ipc_peer, secure, 2),	/* 0 v0, 1 capable, 2 secure session */
 };
 IPC_DESC(peer_desc, struct ipc_peer, 0, NULL);
 

@@ -24,6 +24,7 @@ struct ipc_peer {
 	uint64_t	height;		/* of its blockchain */
 	uint64_t	version;
 	char		user_agent[256];
+	uint8_t		secure;		/* 0 version 0, 1 capable but plaintext, 2 secure session */
 };
 
 /* A peer list: an ipc_list of peers. */
@@ -90,6 +91,17 @@ enum ipc_net_counter {
 	IPC_NC_TRAVERSE_FALLBACK, IPC_NC_TRAVERSE_FALLBACK_CONNECTED,
 	/* Announcements that told peers of our chain's new height/version (node.c) */
 	IPC_NC_TX_CHAIN_PUSH,
+	/*
+	 * Secure transport (secure_link.c, docs/secure.md): INITs sent,
+	 * sessions made, datagrams sealed and opened; dropped: AEAD failed,
+	 * replayed counter, malformed, plaintext lite packet for a sealed
+	 * transfer, handshake message refused; plaintext transfers refused
+	 * (secure_transport = require).
+	 */
+	IPC_NC_SECURE_HS_SENT, IPC_NC_SECURE_HANDSHAKES, IPC_NC_SECURE_SEALED,
+	IPC_NC_SECURE_OPENED, IPC_NC_DROP_SECURE_AUTH, IPC_NC_DROP_SECURE_REPLAY,
+	IPC_NC_DROP_SECURE_MALFORMED, IPC_NC_DROP_SECURE_PLAINTEXT,
+	IPC_NC_DROP_SECURE_HANDSHAKE, IPC_NC_SECURE_REFUSED,
 	IPC_NC_MAX
 };
 

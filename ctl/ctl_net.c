@@ -37,6 +37,13 @@ ctl_net_wait(struct ctl *c)
 	return (uint32_t)(w > 1000 ? w - 500 : w > 200 ? w - 100 : w > 0 ? w : 1);
 }
 
+/* The secure transport with that peer (ipc_peer.secure, docs/secure.md). */
+static const char *
+ctl_peer_secure(uint8_t v)
+{
+	return v == 2 ? "yes" : v == 1 ? "no" : "v0";
+}
+
 int
 ctl_peers(struct ctl *c, int argc, char **argv)
 {
@@ -60,26 +67,27 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	}
 	arr = json_array();
 	if (!c->json)
-		printf("%-16s %-24s %-8s %7s %-5s %s\n", "NODE", "ADDRESS", "STATE",
-		    "RTT", "ROOT", "USER AGENT");
+		printf("%-16s %-24s %-8s %7s %-5s %-6s %s\n", "NODE", "ADDRESS", "STATE",
+		    "RTT", "ROOT", "SECURE", "USER AGENT");
 	while (ipc_peer_list_next(&l, &p) == 1) {
 		hex_encode(node, p.node_id, 32);
 		hex_encode(pub, p.pubkey, 33);
 		if (c->json) {
 			json_array_append_new(arr, json_pack(
-			    "{s:s, s:s, s:o, s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:i, s:o}",
+			    "{s:s, s:s, s:o, s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:i, s:o, s:s}",
 			    "node_id", node, "peer_id", pub, "address", ctl_jstr(p.addr),
 			    "state", p.active ? "active" : "inactive", "root", p.root,
 			    "nat", p.nat, "connections", (int)p.conns,
 			    "rtt_ms", (json_int_t)p.rtt_ms, "height", (json_int_t)p.height,
 			    "version", (json_int_t)p.version, "features", p.features,
-			    "user_agent", ctl_jstr(p.user_agent)));
+			    "user_agent", ctl_jstr(p.user_agent),
+			    "secure", ctl_peer_secure(p.secure)));
 			continue;
 		}
 		/* the user agent is whatever the peer announced */
-		printf("%.16s %-24s %-8s %5ums %-5s %s\n", node, TS(p.addr),
+		printf("%.16s %-24s %-8s %5ums %-5s %-6s %s\n", node, TS(p.addr),
 		    p.active ? "active" : "inactive", p.rtt_ms, p.root ? "yes" : "",
-		    TS(p.user_agent));
+		    ctl_peer_secure(p.secure), TS(p.user_agent));
 	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:i, s:o}", "total", (int)l.total, "peers", arr));
@@ -207,5 +215,14 @@ ctl_net_status(struct ctl *c, json_t **out)
 	    st.counters[IPC_NC_DROP_REPLAY] + st.counters[IPC_NC_DROP_PROTOCOL] +
 	    st.counters[IPC_NC_DROP_MESSAGE] + st.counters[IPC_NC_DROP_UNKNOWN_CMD] +
 	    st.counters[IPC_NC_DROP_UNSOLICITED] + st.counters[IPC_NC_DROP_PEER_FULL]));
+	/* The secure transport (docs/secure.md); every reason in --json. */
+	printf("  secure    %llu sessions, %llu sealed, %llu opened, %llu dropped\n",
+	    (unsigned long long)st.counters[IPC_NC_SECURE_HANDSHAKES],
+	    (unsigned long long)st.counters[IPC_NC_SECURE_SEALED],
+	    (unsigned long long)st.counters[IPC_NC_SECURE_OPENED],
+	    (unsigned long long)(st.counters[IPC_NC_DROP_SECURE_AUTH] +
+	    st.counters[IPC_NC_DROP_SECURE_REPLAY] + st.counters[IPC_NC_DROP_SECURE_MALFORMED] +
+	    st.counters[IPC_NC_DROP_SECURE_PLAINTEXT] +
+	    st.counters[IPC_NC_DROP_SECURE_HANDSHAKE]));
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "netd.h"
+#include "secure_link.h"
 #include "xfer.h"
 
 typedef void	control_fn(struct netd *, struct ipc_req *, const uint8_t *, size_t);
@@ -88,6 +89,7 @@ control_peer_entry(void *arg, struct peer *p)
 	e.height = p->chain_height;
 	e.version = p->chain_version;
 	snprintf(e.user_agent, sizeof(e.user_agent), "%.*s", (int)p->ua_len, p->ua);
+	e.secure = (uint8_t)slink_peer_state(x->n, p->pub);
 	if (ipc_peer_list_add(control_reply, sizeof(control_reply), &x->off, &e) != 0)
 		x->full = 1;
 }

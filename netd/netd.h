@@ -145,6 +145,7 @@ struct netd {
 	void			*xfer;		/* xfer.c's state */
 	void			*portmap;	/* portmap.c's state */
 	void			*lan;		/* lan.c's state; NULL when lan = no */
+	void			*slink;		/* secure_link.c's; NULL: secure_transport = off */
 	struct ipc_known_peers	 known;		/* remembered from the last run */
 	int			 known_loaded;
 	uint64_t		 known_asked;

@@ -15,9 +15,11 @@
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "secure_link.h"
 #include "traverse.h"
 #include "version.h"
 #include "wire_msg.h"
+#include "wire_secure.h"
 
 /* What a sequence number was issued for (its seq.c context). */
 enum netd_ctx {
@@ -201,6 +203,12 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		return -1;
 	if (len > 0)
 		memcpy(node_payload, payload, len);
+	/* Our secure-transport offer rides after the last section (secure_link.h). */
+	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
+		len = slink_ext_append(n, to, cmd, node_payload, len, sizeof(node_payload),
+		    bc == NULL || peer_conn_verified(bc) ? SIZE_MAX :
+		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
+		    WIRE_SECURE_EXT_SIZE : 0);
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
 		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
 		    n->socks[sock].port_external ? n->socks[sock].port_external :
@@ -222,7 +230,12 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		}
 		bc->unverified_out += out;
 	}
-	return n->env.send(n->env.ctx, sock, local, remote, node_pkt, out);
+	/*
+	 * Inside the session when one with that peer is up (secure_link.h);
+	 * never to an unverified source: its budget counted the bytes above.
+	 */
+	return slink_send(n, to, bc == NULL || peer_conn_verified(bc), sock, local,
+	    remote, node_pkt, out);
 }
 
 static int
@@ -592,7 +605,9 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	if (node_answer_payload(n, p->node_id, peer_addr_is_local(&c->remote) ||
 	    peer_addr_is_loopback(&c->remote), SIZE_MAX, a, &len) != 0)
 		return -1;
-	if (!node_budget_fits(c, WIRE_PACKET_MIN + len))
+	/* With our secure-transport offer (secure_link.h) when it goes along. */
+	if (!node_budget_fits(c, WIRE_PACKET_MIN + len +
+	    slink_ext_len(n, p->pub, WIRE_CMD_RESPONSE)))
 		return NODE_WITHHELD;
 	memcpy(node_plain, node_payload, len);
 	return node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
@@ -1092,6 +1107,7 @@ node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
 	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
+	slink_ext_in(n, p, pkt->payload, pkt->payload_len, &a, 0);
 	node_kad_offer(n, p);
 	rc = node_answer(n, p, c, pkt->sequence, &a);
 	if (rc == NODE_WITHHELD) {
@@ -1311,6 +1327,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	peer_conn_set_ports(c, r.hdr.port_internal, r.hdr.port_external,
 	    (r.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
+	slink_ext_in(n, p, pkt->payload, pkt->payload_len, &r, 1);
 	was = peer_conn_verified(c);
 	/* Also when this answer verifies c: its news was not passed on before. */
 	if (peer_set_info(p, &r.hdr, node_now(n)) == 1 || !was)
@@ -1431,6 +1448,9 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		n->counters[IPC_NC_RX_LITE]++;
 		return;
 	}
+	/* Secure handshake and session datagrams, by their receiver ID (secure_link.h). */
+	if (slink_in(n, sock, local, remote, raw, len))
+		return;
 	if (len < WIRE_PACKET_MIN) {
 		n->counters[IPC_NC_DROP_SHORT]++;
 		return;

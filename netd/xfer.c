@@ -28,6 +28,8 @@
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "secure.h"
+#include "secure_link.h"
 #include "udt.h"
 #include "wire_msg.h"
 #include "xfer_block.h"
@@ -35,7 +37,8 @@
 
 #define XFER_TIMER_MS	10	/* UDT's SYN interval */
 
-static uint8_t xfer_lite[WIRE_LITE_HDR_SIZE + UDT_PKT_MAX];
+/* A sealed lite packet (secure_link.c) is built here; plaintext ones go out in pieces. */
+static uint8_t xfer_lite[SECURE_OVERHEAD + UDT_PKT_MAX];
 
 static struct xfer *
 X(const struct netd *n)
@@ -67,8 +70,21 @@ xfer_lite_encode(const struct xfer_sess *s, const uint8_t *pkt, size_t len,
 {
 	/* wire_lite_encode's checks and layout (§2.7) on the header alone:
 	 * the transfer ID, the packet's length LE16; the packet follows as it is. */
+	size_t sealed;
+	int rc;
+
 	if (pkt == NULL || len < WIRE_UDT_DATA_MIN || len > UINT16_MAX)
 		return -1;
+	/* Between two of our nodes with a session: sealed under the transfer's keys. */
+	if ((rc = slink_lite_seal(s, pkt, len, xfer_lite, sizeof(xfer_lite),
+	    &sealed)) != 0) {
+		if (rc < 0)
+			return -1;
+		iov[0].iov_base = xfer_lite;
+		iov[0].iov_len = sealed;
+		*iovcnt = 1;
+		return 0;
+	}
 	memcpy(hdr, s->id, WIRE_TRANSFER_ID_SIZE);
 	hdr[WIRE_TRANSFER_ID_SIZE] = (uint8_t)(len & 0xff);
 	hdr[WIRE_TRANSFER_ID_SIZE + 1] = (uint8_t)(len >> 8);
@@ -84,7 +100,12 @@ int
 xfer_lite_decode(const struct xfer_sess *s, const uint8_t *raw, size_t len,
     struct wire_lite *l)
 {
-	(void)s;
+	int rc;
+
+	if ((rc = slink_lite_open(s, raw, len, &l->data, &l->data_len)) != 0) {
+		memcpy(l->id, s->id, sizeof(l->id));
+		return rc > 0 ? 0 : -1;
+	}
 	return wire_lite_decode(raw, len, l);
 }
 
@@ -271,13 +292,15 @@ xfer_set_id(struct xfer_sess *s, const uint8_t *id)
 		xfer_ids_del(&x->ids, s->id);
 		s->has_id = 0;
 	}
+	slink_xfer_unbind(s);
 	if (id == NULL)
 		return 0;
 	memcpy(s->id, id, WIRE_TRANSFER_ID_SIZE);
 	if (xfer_ids_put(&x->ids, s->id, s) != 0)
 		return -1;
 	s->has_id = 1;
-	return 0;
+	/* The transfer's own keys when a session with the peer is up (secure_link.h). */
+	return slink_xfer_bind(s);
 }
 
 void
@@ -529,7 +552,8 @@ xfer_lite_in(struct netd *n, const uint8_t *raw, size_t len)
 	struct wire_lite l;
 
 	if (x == NULL || len < WIRE_LITE_HDR_SIZE ||
-	    (s = xfer_ids_get(&x->ids, raw)) == NULL)
+	    ((s = xfer_ids_get(&x->ids, raw)) == NULL &&
+	    (s = slink_xfer_find(n, raw, len)) == NULL))
 		return 0;
 	/* Ours from here on: a malformed one is dropped, not parsed as a packet. */
 	if (xfer_lite_decode(s, raw, len, &l) != 0) {

@@ -96,6 +96,7 @@ struct xfer_sess {
 	int			 got_lite;	/* a lite packet came */
 	int			 ipc;		/* storaged requests in flight */
 	uint32_t		 gen;		/* requester: run; older replies are stale */
+	void			*sec;		/* secure_link.c's channels; NULL: plaintext */
 };
 
 #define XFER_SLOTS	48	/* sessions of every kind at once */

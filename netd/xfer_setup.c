@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "netd.h"
+#include "secure_link.h"
 #include "wire_msg.h"
 #include "xfer_sess.h"
 
@@ -23,9 +24,12 @@ static const struct netd_xfer_hooks xfer_hooks = {
 int
 xfer_init(struct netd *n)
 {
+	uint8_t sec;
+
 	if (xfer_core_init(n) != 0)
 		return -1;
-	if (xfer_file_init(n) != 0 || xfer_gb_init(n) != 0) {
+	if (xfer_file_init(n) != 0 || xfer_gb_init(n) != 0 ||
+	    slink_init(n, &sec) != 0) {
 		xfer_core_free(n);
 		return -1;
 	}
@@ -35,7 +39,8 @@ xfer_init(struct netd *n)
 	 * downloads ask only peers that set it and a reference peer's download
 	 * starts without waiting for leaves it never sends.
 	 */
-	wire_msg_set_own_features(WIRE_FEATURE_MERKLE);
+	/* ... and, secure transport on, bit 4 (secure_link.c, docs/secure.md). */
+	wire_msg_set_own_features(WIRE_FEATURE_MERKLE | sec);
 	n->xfer_hooks = &xfer_hooks;
 	return 0;
 }
@@ -45,4 +50,5 @@ xfer_free(struct netd *n)
 {
 	n->xfer_hooks = NULL;
 	xfer_core_free(n);
+	slink_free(n);
 }

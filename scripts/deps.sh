@@ -12,12 +12,13 @@ cd "$(dirname "$0")/.."
 # make fresh-check and make check-systemd; git for the fresh-machine clone;
 # chromium, nodejs, npm and ffmpeg for the web interface's browser test;
 # wrk and nginx for bench/apid.sh (nginx is the file-serving yardstick, started
-# by the bench on a loopback port: its host service is disabled below).
+# by the bench on a loopback port: its host service is disabled below);
+# tcpdump for tests/integration/secure.sh (a capture of a secure transfer).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
  libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
  libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
  libinih-dev libjansson-dev libunistring-dev libmicrohttpd-dev nettle-dev curl b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc
- xxd groff-base man-db file git ca-certificates
+ xxd groff-base man-db file git ca-certificates tcpdump
  debhelper dpkg-dev lintian debootstrap systemd-container
  miniupnpd-nftables chromium nodejs npm ffmpeg wrk nginx"
 # nodejs and npm (the browser test's playwright-core) are taken as present

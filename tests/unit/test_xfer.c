@@ -813,6 +813,9 @@ static const struct xfer_ops t_ops = {
 
 static uint32_t fk_rand32(void *a) { (void)a; return 1234; }
 
+/* No daemon around the engine but its configuration: plaintext (v0) transfers. */
+static struct daemon fk_daemon;
+
 static struct netd *
 fk_netd(void)
 {
@@ -827,6 +830,9 @@ fk_netd(void)
 	op_why[0] = '\0';
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return NULL;
+	conf_defaults(&fk_daemon.conf);
+	fk_daemon.conf.secure_transport = CONF_SECURE_OFF;
+	n->d = &fk_daemon;
 	n->env.now_us = fk_now;
 	n->env.random = fk_random;
 	n->env.send = fk_send;
