@@ -63,12 +63,15 @@ struct sslot {
 	uint32_t	attempts;	/* loss-list retransmissions */
 	uint16_t	len;		/* whole packet */
 	uint8_t		lost;
+	uint8_t		resent;		/* sent more than once: no RTT sample (Karn) */
 	uint8_t		pkt[UDT_PKT_MAX];
 };
 
 struct rslot {
+	uint64_t	lost_at;	/* RS_LOST: when the gap was seen */
 	uint16_t	len;
 	uint8_t		state;
+	uint8_t		naked;		/* RS_LOST: NAKed at least once */
 	uint8_t		data[UDT_DATA_MAX];
 };
 
@@ -113,6 +116,13 @@ struct udt_conn {
 	uint32_t	snd_loss_n;
 	uint32_t	snd_loss_lo;	/* no lost packet before it (while n > 0) */
 	uint64_t	blind_at, blind_iv;
+	/*
+	 * The sender's own round trip, packet sent to its ACK (so including
+	 * the receiver's ACK delay), for the blind-resend timer: 0 until a
+	 * first sample.  Not the ACK's RTT field (the receiver's ACK/ACK2
+	 * estimate, which starts at 0 and converges from there).
+	 */
+	uint32_t	srtt, srtt_var;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
 	int		probe_only;	/* udt_set_probe_only */
@@ -134,6 +144,7 @@ struct udt_conn {
 	uint32_t	sent_ack, recv_ack2, ack_id, unack;
 	uint32_t	adv;		/* receive window in the last ACK sent */
 	uint32_t	rcv_loss_n;
+	uint64_t	nak_due;	/* a gap's first NAK is due (0: none waits) */
 	struct limiter	ack_lim, nak_lim;
 	struct ack_rec	hist[UDT_ACK_HIST];
 	unsigned	hist_n;
@@ -190,13 +201,13 @@ lim_reset(struct limiter *l, uint64_t now)
 }
 
 static int
-lim_allow(struct limiter *l, uint64_t now)
+lim_allow(struct limiter *l, uint64_t now, uint64_t cap)
 {
 	if (l->wait == 0 || now <= l->start + l->wait)
 		return 0;
 	l->wait *= 2;
-	if (l->wait > UDT_BACKOFF_MAX_US)
-		l->wait = UDT_BACKOFF_MAX_US;
+	if (l->wait > cap)
+		l->wait = cap;
 	l->start = now;
 	return 1;
 }
@@ -283,6 +294,45 @@ app_put(struct udt_conn *c, const uint8_t *data, size_t len)
 		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len, data, len);
 		c->r_len += len;
 	}
+}
+
+/*
+ * The receiver's repeated NAK backs off up to one EXP interval of its RTT
+ * (RTT + 4 x variation, from ACK/ACK2), not to UDT_BACKOFF_MAX_US: under
+ * heavy loss the repeats themselves get lost, and a loss list NAKed once
+ * a second leaves the sender idle.  Once per round trip cannot ask for a
+ * packet again before its resend could have arrived.  Receiver-side
+ * timing only (wire-neutral); before an RTT sample the old cap.
+ */
+static uint64_t
+nak_backoff_cap(const struct udt_conn *c)
+{
+	uint64_t iv;
+
+	if (c->rtt == 0)
+		return UDT_BACKOFF_MAX_US;
+	iv = (uint64_t)c->rtt + 4ULL * c->rtt_var;
+	if (iv < UDT_SYN_US)
+		iv = UDT_SYN_US;
+	return iv > UDT_BACKOFF_MAX_US ? UDT_BACKOFF_MAX_US : iv;
+}
+
+/*
+ * How long a gap waits before its first NAK: a quarter of the round trip
+ * (the reordering window of RACK), between UDT_REORDER_MIN_US and
+ * UDT_REORDER_MAX_US; UDT_REORDER_INIT_US before an RTT sample.
+ */
+static uint64_t
+reorder_win(const struct udt_conn *c)
+{
+	uint64_t w;
+
+	if (c->rtt == 0)
+		return UDT_REORDER_INIT_US;
+	w = c->rtt / 4;
+	if (w < UDT_REORDER_MIN_US)
+		w = UDT_REORDER_MIN_US;
+	return w > UDT_REORDER_MAX_US ? UDT_REORDER_MAX_US : w;
 }
 
 /* ---- output ---- */
@@ -770,20 +820,9 @@ send_nak_list(struct udt_conn *c, const uint8_t *raw, uint32_t count)
 
 /*
  * The reference lists every lost number, never a range (§9.4); never more
- * than fits one packet (299): the rest is NAKed again by the SYN timer.
+ * than fits one packet (299): the rest is NAKed by the next due time or
+ * the SYN timer (nak_due_gaps, resend_rcv_losses).
  */
-static void
-send_nak(struct udt_conn *c, uint32_t from, uint32_t count)
-{
-	uint8_t raw[4 * UDT_NAK_MAX_ENTRIES];
-	uint32_t i;
-
-	if (count > UDT_NAK_MAX_ENTRIES)
-		count = UDT_NAK_MAX_ENTRIES;
-	for (i = 0; i < count; i++)
-		buf_put_be32(raw + 4 * i, udt_seq_add(from, (int32_t)i));
-	send_nak_list(c, raw, count);
-}
 
 static void
 ack_event(struct udt_conn *c, int immediate)
@@ -869,12 +908,17 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	}
 	r = &c->rs[seq & SLOT_MASK];
 	if (d > 0) {
-		for (i = 0; i < d; i++)
-			c->rs[udt_seq_add(c->rcv_next, i) & SLOT_MASK].state =
-			    RS_LOST;
+		for (i = 0; i < d; i++) {
+			struct rslot *l = &c->rs[udt_seq_add(c->rcv_next, i) & SLOT_MASK];
+
+			l->state = RS_LOST;
+			l->lost_at = c->now;
+			l->naked = 0;
+		}
 		c->rcv_loss_n += (uint32_t)d;
-		send_nak(c, c->rcv_next, (uint32_t)d);
-		lim_reset(&c->nak_lim, c->now);
+		/* the gap's NAK waits reorder_win (udt.h, UDT_REORDER_*) */
+		if (c->nak_due == 0)
+			c->nak_due = c->now + reorder_win(c);
 		c->rcv_next = udt_seq_add(seq, 1);
 	} else if (d < 0) {
 		if (r->state != RS_LOST) {
@@ -931,10 +975,43 @@ resend_rcv_losses(struct udt_conn *c)
 	uint32_t s = udt_seq_add(c->rcv_last, 1), n = 0;
 
 	for (; s != c->rcv_next && n < UDT_NAK_MAX_ENTRIES; s = udt_seq_add(s, 1))
-		if (c->rs[s & SLOT_MASK].state == RS_LOST)
+		if (c->rs[s & SLOT_MASK].state == RS_LOST &&
+		    c->rs[s & SLOT_MASK].naked)
 			buf_put_be32(raw + 4 * n++, s);
 	if (n > 0)
 		send_nak_list(c, raw, n);
+}
+
+/*
+ * The first NAK of the gaps that waited reorder_win and are still open
+ * (a packet that was only overtaken has arrived meanwhile); the next
+ * waiting gap's due time after them.
+ */
+static void
+nak_due_gaps(struct udt_conn *c)
+{
+	uint8_t raw[4 * UDT_NAK_MAX_ENTRIES];
+	uint32_t s = udt_seq_add(c->rcv_last, 1), n = 0;
+	uint64_t win = reorder_win(c), next = 0;
+	struct rslot *r;
+
+	for (; s != c->rcv_next; s = udt_seq_add(s, 1)) {
+		r = &c->rs[s & SLOT_MASK];
+		if (r->state != RS_LOST || r->naked)
+			continue;
+		if (r->lost_at + win > c->now || n == UDT_NAK_MAX_ENTRIES) {
+			if (next == 0 || r->lost_at + win < next)
+				next = r->lost_at + win > c->now ? r->lost_at + win : c->now;
+			continue;
+		}
+		r->naked = 1;
+		buf_put_be32(raw + 4 * n++, s);
+	}
+	c->nak_due = next;
+	if (n > 0) {
+		send_nak_list(c, raw, n);
+		lim_reset(&c->nak_lim, c->now);
+	}
 }
 
 /* ---- sender ---- */
@@ -1027,6 +1104,59 @@ cc_on_nak(struct udt_conn *c, uint32_t first_loss)
 	c->cc_last_dec_seq = udt_seq_add(c->snd_next, -1);
 }
 
+/*
+ * The sender's RTT sample: the newest packet an ACK covers, from its
+ * transmission to now; only when nothing the ACK covers was sent twice
+ * (Karn; an ACK held back by a hole that a resend filled says how long
+ * the repair took, not the round trip).  First sample as is (variation
+ * half of it), then the usual 1/8 and 1/4 averages.
+ */
+static void
+snd_rtt_sample(struct udt_conn *c, uint32_t from, uint32_t to)
+{
+	const struct sslot *s = &c->ss[udt_seq_add(to, -1) & SSLOT_MASK];
+	uint64_t v;
+	uint32_t r, d, q;
+
+	for (q = from; q != to; q = udt_seq_add(q, 1))
+		if (c->ss[q & SSLOT_MASK].resent)
+			return;
+	if (s->last_tx == 0 || c->now < s->last_tx)
+		return;
+	v = c->now - s->last_tx;
+	r = v > UDT_BACKOFF_MAX_US ? (uint32_t)UDT_BACKOFF_MAX_US : (uint32_t)v;
+	if (c->srtt == 0) {
+		c->srtt = r > 0 ? r : 1;
+		c->srtt_var = r / 2;
+		return;
+	}
+	d = c->srtt > r ? c->srtt - r : r - c->srtt;
+	c->srtt_var = (uint32_t)(((uint64_t)c->srtt_var * 3 + d) / 4);
+	c->srtt = (uint32_t)(((uint64_t)c->srtt * 7 + r) / 8);
+	if (c->srtt == 0)
+		c->srtt = 1;
+}
+
+/*
+ * How long a full window waits for an ACK before the blind resend: UDT's
+ * EXP interval, RTT + 4 x RTT variation (our RTT includes the receiver's
+ * ACK delay), at least UDT_SYN_US; UDT_BLIND_FIRST_US before a first
+ * sample.  Towards a reference receiver the probe keeps UDT_SYN_US: one
+ * packet, and the reference's reader stalls are what it is for.
+ */
+static uint64_t
+blind_first_iv(const struct udt_conn *c)
+{
+	uint64_t iv;
+
+	if (c->probe_only)
+		return UDT_SYN_US;
+	if (c->srtt == 0)
+		return UDT_BLIND_FIRST_US;
+	iv = (uint64_t)c->srtt + 4ULL * c->srtt_var;
+	return iv < UDT_SYN_US ? UDT_SYN_US : iv;
+}
+
 static int
 input_ack(struct udt_conn *c, const struct udt_pkt *p)
 {
@@ -1057,6 +1187,7 @@ input_ack(struct udt_conn *c, const struct udt_pkt *p)
 		return UDT_ERR_DROP_STALE;
 	}
 	old = c->snd_una;
+	snd_rtt_sample(c, old, p->u.ack.seq & UDT_SEQ_MASK);
 	c->ack_at = c->now;
 	c->flow = clamp_flow(p->u.ack.avail);
 	c->snd_una = p->u.ack.seq & UDT_SEQ_MASK;
@@ -1188,6 +1319,7 @@ retransmit_losses(struct udt_conn *c)
 		    c->now < s->last_tx + UDT_SYN_US * s->attempts)
 			continue;
 		s->attempts++;
+		s->resent = 1;
 		c->stats.retransmits++;
 		transmit(c, s);
 	}
@@ -1209,6 +1341,7 @@ queue_slot(struct udt_conn *c)
 	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
 	s->len = UDT_HDR_SIZE;
 	s->lost = 0;
+	s->resent = 0;
 	s->attempts = 0;
 	c->q_end = udt_seq_add(c->q_end, 1);
 	c->msgno++;
@@ -1336,8 +1469,8 @@ udt_stream_end(struct udt_conn *c, uint64_t more)
 	return UDT_OK;
 }
 
-/* Blind retransmission while the window is full (10 ms doubling), or after
- * UDT_EXP_US without ACK progress otherwise. */
+/* Blind retransmission while the window is full (blind_first_iv, doubling),
+ * or after UDT_EXP_US without ACK progress otherwise. */
 static void
 update_send_timer(struct udt_conn *c)
 {
@@ -1352,7 +1485,7 @@ update_send_timer(struct udt_conn *c)
 	}
 	waiting = in_flight(c) > window(c);
 	if (waiting && (!c->waiting || c->ack_progress)) {
-		c->blind_iv = UDT_SYN_US;
+		c->blind_iv = blind_first_iv(c);
 		c->blind_at = c->now + c->blind_iv;
 	} else if (!waiting && (c->blind_at == 0 || c->waiting ||
 	    c->ack_progress)) {
@@ -1484,25 +1617,31 @@ udt_tick(struct udt_conn *c)
 			fail(c, UDT_ERR_ACK_TIMEOUT);
 			break;
 		}
+		if (c->nak_due != 0 && c->now >= c->nak_due)
+			nak_due_gaps(c);
 		if (c->now >= c->syn_at) {
 			c->syn_at = c->now + UDT_SYN_US;
 			if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 &&
-			    lim_allow(&c->ack_lim, c->now)) {
+			    lim_allow(&c->ack_lim, c->now, UDT_BACKOFF_MAX_US)) {
 				send_ack(c, c->sent_ack);
 				c->unack = 0;
 			}
-			if (c->rcv_loss_n > 0 && lim_allow(&c->nak_lim, c->now))
+			if (c->rcv_loss_n > 0 && lim_allow(&c->nak_lim, c->now,
+			    nak_backoff_cap(c)))
 				resend_rcv_losses(c);
 		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
 			if (c->probe_only) {
 				/* one probe: the newest unacknowledged (udt_set_probe_only) */
+				s = &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK];
+				s->resent = 1;
 				c->stats.blind_retransmits++;
-				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK]);
+				transmit(c, s);
 			} else
 				for (q = c->snd_una, k = 0; q != c->snd_next &&
 				    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
 					s = &c->ss[q & SSLOT_MASK];
+					s->resent = 1;
 					c->stats.blind_retransmits++;
 					transmit(c, s);
 				}
@@ -1547,6 +1686,8 @@ udt_next_timeout_us(const struct udt_conn *c)
 			t = min64(t, c->ack_at + c->idle_us);
 		if (c->blind_at != 0)
 			t = min64(t, c->blind_at);
+		if (c->nak_due != 0)
+			t = min64(t, c->nak_due);
 		if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 ||
 		    c->rcv_loss_n > 0)
 			t = min64(t, c->syn_at);

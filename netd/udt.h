@@ -117,6 +117,24 @@ enum udt_ctrl {
  */
 #define UDT_BLIND_MAX		64
 /*
+ * A full window waits one EXP interval of the measured round trip (RTT +
+ * 4 x variation, at least UDT_SYN_US) for an ACK before that resend, not
+ * a fixed 10 ms, which with a 40 ms round trip resent packets that were
+ * only on their way; before a first RTT sample it waits this long (UDT's
+ * initial RTT).  Towards a reference receiver the probe keeps 10 ms.
+ */
+#define UDT_BLIND_FIRST_US	100000ULL
+/*
+ * Our receiver NAKs a gap only once it stayed open for a reordering
+ * window, a quarter of the round trip within these bounds (the reference
+ * NAKs at once): datagrams that overtake each other by a few ms are not
+ * losses, and their NAKs made the sender resend what was on its way.
+ * Receiver-side timing only, the same NAK packets.
+ */
+#define UDT_REORDER_INIT_US	5000ULL		/* before an RTT sample */
+#define UDT_REORDER_MIN_US	1000ULL
+#define UDT_REORDER_MAX_US	20000ULL
+/*
  * Our own additions (wire-neutral): a tail-loss timer, because the
  * reference has no EXP timer and a lost last packet would otherwise only be
  * recovered by the transfer-ID expiry.  Blind retransmission doubles up to

@@ -1278,8 +1278,10 @@ never(struct sim *s, struct xfer *x)
 /*
  * udt_stream_end (towards a reference receiver, which never ACKs a stream
  * of fewer than 4 packets): the last bytes leave as two packets, the later
- * sequence first; the receiver's NAK for the earlier one (it saw the later
- * first) is expected and costs no resend; the bytes arrive in order.
+ * sequence first; a receiver's NAK for the earlier one (it saw the later
+ * first: a reference receiver NAKs at once, ours after its reordering
+ * window, by when the earlier one came) costs no resend; the bytes arrive
+ * in order.
  */
 static void
 test_stream_end_sends_last_pair_later_first(void)
@@ -1309,7 +1311,11 @@ test_stream_end_sends_last_pair_later_first(void)
 	T_ASSERT(memcmp(src, dst, 2000) == 0);
 	T_ASSERT(sim_run(s, &x, client_all_acked, 5000000));
 	udt_get_stats(s->cl.c, &st);
-	T_EQ_U64(st.naks_recv, 1);
+	/*
+	 * A reference receiver NAKs the earlier one at once (1 NAK); ours
+	 * waits its reordering window (UDT_REORDER_*), by when it came: none.
+	 */
+	T_ASSERT(st.naks_recv <= 1);
 	T_EQ_U64(st.retransmits, 0);
 	T_EQ_U64(st.pkts_sent, 2);
 	free(src);
