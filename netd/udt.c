@@ -94,7 +94,12 @@ struct udt_conn {
 	int		err;
 	int		is_server;
 	uint64_t	created;	/* socket creation, for timestamps */
-	uint64_t	last_rx;
+	uint64_t	last_rx;	/* any packet: the peer is there */
+	uint64_t	last_busy;	/* any but an ACK2: the idle timeout's */
+	/* receiver's liveness probe (UDT_PROBE_*): next, interval, unanswered */
+	uint64_t	live_at, live_iv;
+	unsigned	live_n;
+	unsigned	blind_n;	/* blind expirations since the last packet */
 	uint64_t	idle_us;
 	uint32_t	sock_id, peer_id, isn;
 	uint64_t	conn_start, conn_retry_at;
@@ -335,6 +340,34 @@ reorder_win(const struct udt_conn *c)
 	return w > UDT_REORDER_MAX_US ? UDT_REORDER_MAX_US : w;
 }
 
+/*
+ * The receiver's liveness probe (udt.h, UDT_PROBE_*): while it holds a
+ * stream in progress and has nothing in flight itself, a silent peer is
+ * asked with an ACK of what arrived (the same ACK it would send anyway, so
+ * valid for any UDT sender; the reference's answers every ACK with an
+ * ACK2) after one EXP interval, doubling.
+ */
+static int
+live_probe_active(const struct udt_conn *c)
+{
+	return c->st == UDT_ST_CONNECTED &&
+	    c->rcv_last != udt_seq_add(c->isn, -1) &&
+	    udt_seq_diff(c->snd_next, c->snd_una) == 0;
+}
+
+/* A packet came: the peer is there, the next probe one interval away. */
+static void
+live_probe_reset(struct udt_conn *c)
+{
+	uint64_t iv = (uint64_t)c->rtt + 4ULL * c->rtt_var + UDT_SYN_US;
+
+	c->live_n = 0;
+	c->live_iv = iv < UDT_PROBE_MIN_US ? UDT_PROBE_MIN_US : iv;
+	if (c->live_iv > UDT_PROBE_MAX_US)
+		c->live_iv = UDT_PROBE_MAX_US;
+	c->live_at = c->now + c->live_iv;
+}
+
 /* ---- output ---- */
 
 static void
@@ -464,7 +497,7 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 	lim_reset(&c->ack_lim, c->now);
 	lim_reset(&c->nak_lim, c->now);
 	c->syn_at = c->now + UDT_SYN_US;
-	c->last_rx = c->now;
+	c->last_rx = c->last_busy = c->now;
 	c->ack_at = c->now;
 }
 
@@ -478,7 +511,7 @@ udt_listen(struct udt_conn *c)
 	now_us(c);
 	c->is_server = 1;
 	c->st = UDT_ST_LISTEN;
-	c->last_rx = c->now;
+	c->last_rx = c->last_busy = c->now;
 	return UDT_OK;
 }
 
@@ -521,7 +554,7 @@ udt_connect(struct udt_conn *c)
 	c->st = UDT_ST_CONNECTING;
 	c->conn_start = c->now;
 	c->conn_retry_at = c->now + UDT_CONNECT_RETRY_US;
-	c->last_rx = c->now;
+	c->last_rx = c->last_busy = c->now;
 	send_hs(c, 0, ts32(c), UDT_HS_REQUEST, UDT_SOCK_STREAM, UDT_FLOW_WIN,
 	    c->sock_id);
 	return UDT_OK;
@@ -716,13 +749,13 @@ rcv_speeds(const struct udt_conn *c, uint32_t *speed, uint32_t *bw)
 			    (sum > 0 ? sum : 1));
 		}
 	}
-	if (c->probe_n > 0) {
-		med = median_sorted(c->probe_hist, c->probe_n, s);
+	if (c->live_n > 0) {
+		med = median_sorted(c->probe_hist, c->live_n, s);
 		up = (uint64_t)med << 3;
 		lo = med >> 3;
 		count = 1;
 		sum = med;
-		for (i = 0; i < c->probe_n; i++)
+		for (i = 0; i < c->live_n; i++)
 			if (s[i] < up && s[i] > lo) {
 				count++;
 				sum += s[i];
@@ -877,7 +910,7 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	/* PKT history and probe windows, as the reference keeps them */
 	if (((seq - 1) & 0xf) == 0) {
 		if (c->have_probe)
-			hist_push(c->probe_hist, &c->probe_n, &c->probe_pos,
+			hist_push(c->probe_hist, &c->live_n, &c->probe_pos,
 			    c->now - c->last_probe);
 		c->have_probe = 1;
 		c->last_probe = c->now;
@@ -1531,7 +1564,7 @@ udt_input(struct udt_conn *c, const uint8_t *pkt, size_t len)
 	if (p.is_ctrl && p.type == UDT_CTRL_HANDSHAKE) {
 		rc = input_handshake(c, &p);
 		if (rc == UDT_OK) {
-			c->last_rx = c->now;
+			c->last_rx = c->last_busy = c->now;
 			flush(c);
 		}
 		goto out;
@@ -1549,6 +1582,16 @@ udt_input(struct udt_conn *c, const uint8_t *pkt, size_t len)
 		goto drop;
 	}
 	c->last_rx = c->now;
+	/*
+	 * An ACK2 only answers our ACK (a liveness probe's too): the peer is
+	 * there, but it is no activity, and the probes keep their back-off.
+	 */
+	c->blind_n = 0;
+	if (!p.is_ctrl || p.type != UDT_CTRL_ACK2) {
+		c->last_busy = c->now;
+		live_probe_reset(c);
+	} else
+		c->live_n = 0;
 	rc = UDT_OK;
 	if (!p.is_ctrl)
 		rc = input_data(c, &p);
@@ -1604,14 +1647,31 @@ udt_tick(struct udt_conn *c)
 		}
 		break;
 	case UDT_ST_LISTEN:
-		if (c->now - c->last_rx >= c->idle_us)
+		if (c->now - c->last_busy >= c->idle_us)
 			fail(c, UDT_ERR_TIMEOUT);
 		break;
 	case UDT_ST_CONNECTED:
 	case UDT_ST_CLOSING:
-		if (c->now - c->last_rx >= c->idle_us) {
+		if (c->now - c->last_busy >= c->idle_us) {
 			fail(c, UDT_ERR_TIMEOUT);
 			break;
+		}
+		if (live_probe_active(c)) {
+			if (c->live_n >= UDT_BROKEN_EXP &&
+			    c->now - c->last_rx >= UDT_BROKEN_MIN_US) {
+				fail(c, UDT_ERR_PEER_GONE);
+				break;
+			}
+			if (c->now >= c->live_at) {
+				/* the ACK of what we hold: every sender answers an ACK2 */
+				send_ack(c, udt_seq_add(c->rcv_last, 1));
+				c->unack = 0;
+				c->live_n++;
+				c->live_iv *= 2;
+				if (c->live_iv > UDT_PROBE_MAX_US)
+					c->live_iv = UDT_PROBE_MAX_US;
+				c->live_at = c->now + c->live_iv;
+			}
 		}
 		if (in_flight(c) > 0 && c->now - c->ack_at >= c->idle_us) {
 			fail(c, UDT_ERR_ACK_TIMEOUT);
@@ -1630,7 +1690,14 @@ udt_tick(struct udt_conn *c)
 			    nak_backoff_cap(c)))
 				resend_rcv_losses(c);
 		}
+		/* the sender's side of the same rule: its resends went unanswered */
+		if (in_flight(c) > 0 && c->blind_n >= UDT_BROKEN_EXP &&
+		    c->now - c->last_rx >= UDT_BROKEN_MIN_US) {
+			fail(c, UDT_ERR_PEER_GONE);
+			break;
+		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
+			c->blind_n++;
 			if (c->probe_only) {
 				/* one probe: the newest unacknowledged (udt_set_probe_only) */
 				s = &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK];
@@ -1678,10 +1745,13 @@ udt_next_timeout_us(const struct udt_conn *c)
 		return min64(c->conn_retry_at, c->conn_start +
 		    UDT_CONNECT_TIMEOUT_US + UDT_LINGER_US);
 	case UDT_ST_LISTEN:
-		return c->last_rx + c->idle_us;
+		return c->last_busy + c->idle_us;
 	case UDT_ST_CONNECTED:
 	case UDT_ST_CLOSING:
-		t = c->last_rx + c->idle_us;
+		t = c->last_busy + c->idle_us;
+		if (live_probe_active(c))
+			t = min64(t, c->live_n >= UDT_BROKEN_EXP ?
+			    c->last_rx + UDT_BROKEN_MIN_US : c->live_at);
 		if (in_flight(c) > 0)
 			t = min64(t, c->ack_at + c->idle_us);
 		if (c->blind_at != 0)

@@ -135,6 +135,24 @@ enum udt_ctrl {
 #define UDT_REORDER_MIN_US	1000ULL
 #define UDT_REORDER_MAX_US	20000ULL
 /*
+ * A receiver whose sender vanished mid-stream (UDT's "connection broken"
+ * rule): while it holds a stream in progress, it asks a silent peer with
+ * an ACK of what arrived, every EXP interval (RTT + 4 x variation + SYN,
+ * within these bounds, doubling); a live sender answers each with an ACK2
+ * (ours and the reference's).  After UDT_BROKEN_EXP unanswered probes and
+ * at least UDT_BROKEN_MIN_US without any packet: UDT_ERR_PEER_GONE (about
+ * 7 s), not the idle timeout's 60 s.  A peer that answers but sends
+ * nothing is idle-but-alive: the idle timeout still applies to it (ACK2s
+ * do not count as activity).  A sender with data in flight ends the same
+ * way after UDT_BROKEN_EXP blind resends without any answer and at least
+ * UDT_BROKEN_MIN_US (~13 s with their back-off), not after the 60 s
+ * ACK timeout.  Our own timing; the same ACK packets.
+ */
+#define UDT_PROBE_MIN_US	100000ULL
+#define UDT_PROBE_MAX_US	500000ULL
+#define UDT_BROKEN_EXP		16
+#define UDT_BROKEN_MIN_US	5000000ULL
+/*
  * Our own additions (wire-neutral): a tail-loss timer, because the
  * reference has no EXP timer and a lost last packet would otherwise only be
  * recovered by the transfer-ID expiry.  Blind retransmission doubles up to
@@ -197,6 +215,7 @@ enum udt_err {
 	UDT_ERR_ACK_TIMEOUT = -33,	/* data in flight, no ACK progress for the idle timeout */
 	UDT_ERR_DROP_STALE = -34,	/* input: ACK/ACK2 already settled or unknown (replay) */
 	UDT_ERR_DROP_HS_ORDER = -35,	/* input: handshake step before the step it answers */
+	UDT_ERR_PEER_GONE = -36,	/* receiver: the sender stopped answering (UDT_BROKEN_*) */
 };
 
 const char	*udt_strerror(int err);
