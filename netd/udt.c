@@ -100,6 +100,7 @@ struct udt_conn {
 	uint64_t	live_at, live_iv;
 	unsigned	live_n;
 	unsigned	blind_n;	/* blind expirations since the last packet */
+	uint64_t	dup_ack_at;	/* receiver: last ACK answering a duplicate */
 	uint64_t	idle_us;
 	uint32_t	sock_id, peer_id, isn;
 	uint64_t	conn_start, conn_retry_at;
@@ -899,6 +900,23 @@ deliver(struct udt_conn *c, int immediate)
 		ack_event(c, immediate);
 }
 
+/*
+ * A duplicate is a sender's blind resend: answered with an ACK of what we
+ * hold (at most every UDT_PROBE_MIN_US), so that a sender whose window we
+ * keep full (our reader is slow) hears we are alive and does not take us
+ * for gone (UDT_BROKEN_*).  An ACK is valid at any time (and repeats what
+ * the last one said).
+ */
+static void
+dup_answer(struct udt_conn *c)
+{
+	if (c->dup_ack_at != 0 && c->now - c->dup_ack_at < UDT_PROBE_MIN_US)
+		return;
+	c->dup_ack_at = c->now;
+	send_ack(c, udt_seq_add(c->rcv_last, 1));
+	c->unack = 0;
+}
+
 static int
 input_data(struct udt_conn *c, const struct udt_pkt *p)
 {
@@ -924,6 +942,7 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	off = udt_seq_diff(seq, udt_seq_add(c->rcv_last, 1));
 	if (off < 0) {
 		c->stats.dup_recv++;
+		dup_answer(c);
 		return UDT_ERR_DROP_DUP;
 	}
 	if (off >= UDT_SLOTS)
@@ -956,6 +975,7 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	} else if (d < 0) {
 		if (r->state != RS_LOST) {
 			c->stats.dup_recv++;
+			dup_answer(c);
 			return UDT_ERR_DROP_DUP;
 		}
 		c->rcv_loss_n--;
@@ -1691,7 +1711,7 @@ udt_tick(struct udt_conn *c)
 				resend_rcv_losses(c);
 		}
 		/* the sender's side of the same rule: its resends went unanswered */
-		if (in_flight(c) > 0 && c->blind_n >= UDT_BROKEN_EXP &&
+		if (!c->probe_only && in_flight(c) > 0 && c->blind_n >= UDT_BROKEN_EXP &&
 		    c->now - c->last_rx >= UDT_BROKEN_MIN_US) {
 			fail(c, UDT_ERR_PEER_GONE);
 			break;

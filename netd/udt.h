@@ -143,10 +143,13 @@ enum udt_ctrl {
  * at least UDT_BROKEN_MIN_US without any packet: UDT_ERR_PEER_GONE (about
  * 7 s), not the idle timeout's 60 s.  A peer that answers but sends
  * nothing is idle-but-alive: the idle timeout still applies to it (ACK2s
- * do not count as activity).  A sender with data in flight ends the same
- * way after UDT_BROKEN_EXP blind resends without any answer and at least
- * UDT_BROKEN_MIN_US (~13 s with their back-off), not after the 60 s
- * ACK timeout.  Our own timing; the same ACK packets.
+ * do not count as activity).  A sender with data in flight towards one
+ * of our receivers (not udt_set_probe_only) ends the same way after
+ * UDT_BROKEN_EXP blind resends without any answer and at least
+ * UDT_BROKEN_MIN_US (~13 s with their back-off), not after the 60 s ACK
+ * timeout: our receivers answer a duplicate (a blind resend) with an ACK,
+ * also while their reader keeps the window full.  Our own timing; the
+ * same ACK packets.
  */
 #define UDT_PROBE_MIN_US	100000ULL
 #define UDT_PROBE_MAX_US	500000ULL
