@@ -147,8 +147,8 @@ enum udt_ctrl {
  * of our receivers (not udt_set_probe_only) ends the same way after
  * UDT_BROKEN_EXP blind resends without any answer and at least
  * UDT_BROKEN_MIN_US (~13 s with their back-off), not after the 60 s ACK
- * timeout: our receivers answer a duplicate (a blind resend) with an ACK,
- * also while their reader keeps the window full.  Our own timing; the
+ * timeout: our receivers answer a duplicate (a blind resend) with a
+ * keep-alive, also while their reader keeps the window full.  Our own timing; the
  * same ACK packets.
  */
 #define UDT_PROBE_MIN_US	100000ULL
