@@ -63,12 +63,15 @@ struct sslot {
 	uint32_t	attempts;	/* loss-list retransmissions */
 	uint16_t	len;		/* whole packet */
 	uint8_t		lost;
+	uint8_t		resent;		/* sent more than once: no RTT sample (Karn) */
 	uint8_t		pkt[UDT_PKT_MAX];
 };
 
 struct rslot {
+	uint64_t	lost_at;	/* RS_LOST: when the gap was seen */
 	uint16_t	len;
 	uint8_t		state;
+	uint8_t		naked;		/* RS_LOST: NAKed at least once */
 	uint8_t		data[UDT_DATA_MAX];
 };
 
@@ -91,7 +94,13 @@ struct udt_conn {
 	int		err;
 	int		is_server;
 	uint64_t	created;	/* socket creation, for timestamps */
-	uint64_t	last_rx;
+	uint64_t	last_rx;	/* any packet: the peer is there */
+	uint64_t	last_busy;	/* any but an ACK2: the idle timeout's */
+	/* receiver's liveness probe (UDT_PROBE_*): next, interval, unanswered */
+	uint64_t	live_at, live_iv;
+	unsigned	live_n;
+	unsigned	blind_n;	/* blind expirations since the last packet */
+	uint64_t	dup_ack_at;	/* receiver: last ACK answering a duplicate */
 	uint64_t	idle_us;
 	uint32_t	sock_id, peer_id, isn;
 	uint64_t	conn_start, conn_retry_at;
@@ -113,6 +122,13 @@ struct udt_conn {
 	uint32_t	snd_loss_n;
 	uint32_t	snd_loss_lo;	/* no lost packet before it (while n > 0) */
 	uint64_t	blind_at, blind_iv;
+	/*
+	 * The sender's own round trip, packet sent to its ACK (so including
+	 * the receiver's ACK delay), for the blind-resend timer: 0 until a
+	 * first sample.  Not the ACK's RTT field (the receiver's ACK/ACK2
+	 * estimate, which starts at 0 and converges from there).
+	 */
+	uint32_t	srtt, srtt_var;
 	uint64_t	ack_at;		/* last ACK progress (or nothing in flight) */
 	int		waiting, ack_progress;
 	int		probe_only;	/* udt_set_probe_only */
@@ -134,6 +150,7 @@ struct udt_conn {
 	uint32_t	sent_ack, recv_ack2, ack_id, unack;
 	uint32_t	adv;		/* receive window in the last ACK sent */
 	uint32_t	rcv_loss_n;
+	uint64_t	nak_due;	/* a gap's first NAK is due (0: none waits) */
 	struct limiter	ack_lim, nak_lim;
 	struct ack_rec	hist[UDT_ACK_HIST];
 	unsigned	hist_n;
@@ -190,13 +207,13 @@ lim_reset(struct limiter *l, uint64_t now)
 }
 
 static int
-lim_allow(struct limiter *l, uint64_t now)
+lim_allow(struct limiter *l, uint64_t now, uint64_t cap)
 {
 	if (l->wait == 0 || now <= l->start + l->wait)
 		return 0;
 	l->wait *= 2;
-	if (l->wait > UDT_BACKOFF_MAX_US)
-		l->wait = UDT_BACKOFF_MAX_US;
+	if (l->wait > cap)
+		l->wait = cap;
 	l->start = now;
 	return 1;
 }
@@ -283,6 +300,73 @@ app_put(struct udt_conn *c, const uint8_t *data, size_t len)
 		ring_put(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, c->r_len, data, len);
 		c->r_len += len;
 	}
+}
+
+/*
+ * The receiver's repeated NAK backs off up to one EXP interval of its RTT
+ * (RTT + 4 x variation, from ACK/ACK2), not to UDT_BACKOFF_MAX_US: under
+ * heavy loss the repeats themselves get lost, and a loss list NAKed once
+ * a second leaves the sender idle.  Once per round trip cannot ask for a
+ * packet again before its resend could have arrived.  Receiver-side
+ * timing only (wire-neutral); before an RTT sample the old cap.
+ */
+static uint64_t
+nak_backoff_cap(const struct udt_conn *c)
+{
+	uint64_t iv;
+
+	if (c->rtt == 0)
+		return UDT_BACKOFF_MAX_US;
+	iv = (uint64_t)c->rtt + 4ULL * c->rtt_var;
+	if (iv < UDT_SYN_US)
+		iv = UDT_SYN_US;
+	return iv > UDT_BACKOFF_MAX_US ? UDT_BACKOFF_MAX_US : iv;
+}
+
+/*
+ * How long a gap waits before its first NAK: a quarter of the round trip
+ * (the reordering window of RACK), between UDT_REORDER_MIN_US and
+ * UDT_REORDER_MAX_US; UDT_REORDER_INIT_US before an RTT sample.
+ */
+static uint64_t
+reorder_win(const struct udt_conn *c)
+{
+	uint64_t w;
+
+	if (c->rtt == 0)
+		return UDT_REORDER_INIT_US;
+	w = c->rtt / 4;
+	if (w < UDT_REORDER_MIN_US)
+		w = UDT_REORDER_MIN_US;
+	return w > UDT_REORDER_MAX_US ? UDT_REORDER_MAX_US : w;
+}
+
+/*
+ * The receiver's liveness probe (udt.h, UDT_PROBE_*): while it holds a
+ * stream in progress and has nothing in flight itself, a silent peer is
+ * asked with an ACK of what arrived (the same ACK it would send anyway, so
+ * valid for any UDT sender; the reference's answers every ACK with an
+ * ACK2) after one EXP interval, doubling.
+ */
+static int
+live_probe_active(const struct udt_conn *c)
+{
+	return c->st == UDT_ST_CONNECTED &&
+	    c->rcv_last != udt_seq_add(c->isn, -1) &&
+	    udt_seq_diff(c->snd_next, c->snd_una) == 0;
+}
+
+/* A packet came: the peer is there, the next probe one interval away. */
+static void
+live_probe_reset(struct udt_conn *c)
+{
+	uint64_t iv = (uint64_t)c->rtt + 4ULL * c->rtt_var + UDT_SYN_US;
+
+	c->live_n = 0;
+	c->live_iv = iv < UDT_PROBE_MIN_US ? UDT_PROBE_MIN_US : iv;
+	if (c->live_iv > UDT_PROBE_MAX_US)
+		c->live_iv = UDT_PROBE_MAX_US;
+	c->live_at = c->now + c->live_iv;
 }
 
 /* ---- output ---- */
@@ -414,7 +498,7 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 	lim_reset(&c->ack_lim, c->now);
 	lim_reset(&c->nak_lim, c->now);
 	c->syn_at = c->now + UDT_SYN_US;
-	c->last_rx = c->now;
+	c->last_rx = c->last_busy = c->now;
 	c->ack_at = c->now;
 }
 
@@ -428,7 +512,7 @@ udt_listen(struct udt_conn *c)
 	now_us(c);
 	c->is_server = 1;
 	c->st = UDT_ST_LISTEN;
-	c->last_rx = c->now;
+	c->last_rx = c->last_busy = c->now;
 	return UDT_OK;
 }
 
@@ -471,7 +555,7 @@ udt_connect(struct udt_conn *c)
 	c->st = UDT_ST_CONNECTING;
 	c->conn_start = c->now;
 	c->conn_retry_at = c->now + UDT_CONNECT_RETRY_US;
-	c->last_rx = c->now;
+	c->last_rx = c->last_busy = c->now;
 	send_hs(c, 0, ts32(c), UDT_HS_REQUEST, UDT_SOCK_STREAM, UDT_FLOW_WIN,
 	    c->sock_id);
 	return UDT_OK;
@@ -666,13 +750,13 @@ rcv_speeds(const struct udt_conn *c, uint32_t *speed, uint32_t *bw)
 			    (sum > 0 ? sum : 1));
 		}
 	}
-	if (c->probe_n > 0) {
-		med = median_sorted(c->probe_hist, c->probe_n, s);
+	if (c->live_n > 0) {
+		med = median_sorted(c->probe_hist, c->live_n, s);
 		up = (uint64_t)med << 3;
 		lo = med >> 3;
 		count = 1;
 		sum = med;
-		for (i = 0; i < c->probe_n; i++)
+		for (i = 0; i < c->live_n; i++)
 			if (s[i] < up && s[i] > lo) {
 				count++;
 				sum += s[i];
@@ -770,20 +854,9 @@ send_nak_list(struct udt_conn *c, const uint8_t *raw, uint32_t count)
 
 /*
  * The reference lists every lost number, never a range (§9.4); never more
- * than fits one packet (299): the rest is NAKed again by the SYN timer.
+ * than fits one packet (299): the rest is NAKed by the next due time or
+ * the SYN timer (nak_due_gaps, resend_rcv_losses).
  */
-static void
-send_nak(struct udt_conn *c, uint32_t from, uint32_t count)
-{
-	uint8_t raw[4 * UDT_NAK_MAX_ENTRIES];
-	uint32_t i;
-
-	if (count > UDT_NAK_MAX_ENTRIES)
-		count = UDT_NAK_MAX_ENTRIES;
-	for (i = 0; i < count; i++)
-		buf_put_be32(raw + 4 * i, udt_seq_add(from, (int32_t)i));
-	send_nak_list(c, raw, count);
-}
 
 static void
 ack_event(struct udt_conn *c, int immediate)
@@ -827,6 +900,22 @@ deliver(struct udt_conn *c, int immediate)
 		ack_event(c, immediate);
 }
 
+/*
+ * A duplicate is a sender's blind resend: answered with a keep-alive (at
+ * most every UDT_PROBE_MIN_US), so that a sender whose window we keep
+ * full (our reader is slow) hears we are alive and does not take us for
+ * gone (UDT_BROKEN_*).  A keep-alive changes nothing at the sender (an
+ * ACK here would: measured, it halved throughput under loss).
+ */
+static void
+dup_answer(struct udt_conn *c)
+{
+	if (c->dup_ack_at != 0 && c->now - c->dup_ack_at < UDT_PROBE_MIN_US)
+		return;
+	c->dup_ack_at = c->now;
+	send_simple(c, UDT_CTRL_KEEPALIVE, 0);
+}
+
 static int
 input_data(struct udt_conn *c, const struct udt_pkt *p)
 {
@@ -838,7 +927,7 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	/* PKT history and probe windows, as the reference keeps them */
 	if (((seq - 1) & 0xf) == 0) {
 		if (c->have_probe)
-			hist_push(c->probe_hist, &c->probe_n, &c->probe_pos,
+			hist_push(c->probe_hist, &c->live_n, &c->probe_pos,
 			    c->now - c->last_probe);
 		c->have_probe = 1;
 		c->last_probe = c->now;
@@ -852,6 +941,7 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	off = udt_seq_diff(seq, udt_seq_add(c->rcv_last, 1));
 	if (off < 0) {
 		c->stats.dup_recv++;
+		dup_answer(c);
 		return UDT_ERR_DROP_DUP;
 	}
 	if (off >= UDT_SLOTS)
@@ -869,16 +959,22 @@ input_data(struct udt_conn *c, const struct udt_pkt *p)
 	}
 	r = &c->rs[seq & SLOT_MASK];
 	if (d > 0) {
-		for (i = 0; i < d; i++)
-			c->rs[udt_seq_add(c->rcv_next, i) & SLOT_MASK].state =
-			    RS_LOST;
+		for (i = 0; i < d; i++) {
+			struct rslot *l = &c->rs[udt_seq_add(c->rcv_next, i) & SLOT_MASK];
+
+			l->state = RS_LOST;
+			l->lost_at = c->now;
+			l->naked = 0;
+		}
 		c->rcv_loss_n += (uint32_t)d;
-		send_nak(c, c->rcv_next, (uint32_t)d);
-		lim_reset(&c->nak_lim, c->now);
+		/* the gap's NAK waits reorder_win (udt.h, UDT_REORDER_*) */
+		if (c->nak_due == 0)
+			c->nak_due = c->now + reorder_win(c);
 		c->rcv_next = udt_seq_add(seq, 1);
 	} else if (d < 0) {
 		if (r->state != RS_LOST) {
 			c->stats.dup_recv++;
+			dup_answer(c);
 			return UDT_ERR_DROP_DUP;
 		}
 		c->rcv_loss_n--;
@@ -931,10 +1027,43 @@ resend_rcv_losses(struct udt_conn *c)
 	uint32_t s = udt_seq_add(c->rcv_last, 1), n = 0;
 
 	for (; s != c->rcv_next && n < UDT_NAK_MAX_ENTRIES; s = udt_seq_add(s, 1))
-		if (c->rs[s & SLOT_MASK].state == RS_LOST)
+		if (c->rs[s & SLOT_MASK].state == RS_LOST &&
+		    c->rs[s & SLOT_MASK].naked)
 			buf_put_be32(raw + 4 * n++, s);
 	if (n > 0)
 		send_nak_list(c, raw, n);
+}
+
+/*
+ * The first NAK of the gaps that waited reorder_win and are still open
+ * (a packet that was only overtaken has arrived meanwhile); the next
+ * waiting gap's due time after them.
+ */
+static void
+nak_due_gaps(struct udt_conn *c)
+{
+	uint8_t raw[4 * UDT_NAK_MAX_ENTRIES];
+	uint32_t s = udt_seq_add(c->rcv_last, 1), n = 0;
+	uint64_t win = reorder_win(c), next = 0;
+	struct rslot *r;
+
+	for (; s != c->rcv_next; s = udt_seq_add(s, 1)) {
+		r = &c->rs[s & SLOT_MASK];
+		if (r->state != RS_LOST || r->naked)
+			continue;
+		if (r->lost_at + win > c->now || n == UDT_NAK_MAX_ENTRIES) {
+			if (next == 0 || r->lost_at + win < next)
+				next = r->lost_at + win > c->now ? r->lost_at + win : c->now;
+			continue;
+		}
+		r->naked = 1;
+		buf_put_be32(raw + 4 * n++, s);
+	}
+	c->nak_due = next;
+	if (n > 0) {
+		send_nak_list(c, raw, n);
+		lim_reset(&c->nak_lim, c->now);
+	}
 }
 
 /* ---- sender ---- */
@@ -1027,6 +1156,59 @@ cc_on_nak(struct udt_conn *c, uint32_t first_loss)
 	c->cc_last_dec_seq = udt_seq_add(c->snd_next, -1);
 }
 
+/*
+ * The sender's RTT sample: the newest packet an ACK covers, from its
+ * transmission to now; only when nothing the ACK covers was sent twice
+ * (Karn; an ACK held back by a hole that a resend filled says how long
+ * the repair took, not the round trip).  First sample as is (variation
+ * half of it), then the usual 1/8 and 1/4 averages.
+ */
+static void
+snd_rtt_sample(struct udt_conn *c, uint32_t from, uint32_t to)
+{
+	const struct sslot *s = &c->ss[udt_seq_add(to, -1) & SSLOT_MASK];
+	uint64_t v;
+	uint32_t r, d, q;
+
+	for (q = from; q != to; q = udt_seq_add(q, 1))
+		if (c->ss[q & SSLOT_MASK].resent)
+			return;
+	if (s->last_tx == 0 || c->now < s->last_tx)
+		return;
+	v = c->now - s->last_tx;
+	r = v > UDT_BACKOFF_MAX_US ? (uint32_t)UDT_BACKOFF_MAX_US : (uint32_t)v;
+	if (c->srtt == 0) {
+		c->srtt = r > 0 ? r : 1;
+		c->srtt_var = r / 2;
+		return;
+	}
+	d = c->srtt > r ? c->srtt - r : r - c->srtt;
+	c->srtt_var = (uint32_t)(((uint64_t)c->srtt_var * 3 + d) / 4);
+	c->srtt = (uint32_t)(((uint64_t)c->srtt * 7 + r) / 8);
+	if (c->srtt == 0)
+		c->srtt = 1;
+}
+
+/*
+ * How long a full window waits for an ACK before the blind resend: UDT's
+ * EXP interval, RTT + 4 x RTT variation (our RTT includes the receiver's
+ * ACK delay), at least UDT_SYN_US; UDT_BLIND_FIRST_US before a first
+ * sample.  Towards a reference receiver the probe keeps UDT_SYN_US: one
+ * packet, and the reference's reader stalls are what it is for.
+ */
+static uint64_t
+blind_first_iv(const struct udt_conn *c)
+{
+	uint64_t iv;
+
+	if (c->probe_only)
+		return UDT_SYN_US;
+	if (c->srtt == 0)
+		return UDT_BLIND_FIRST_US;
+	iv = (uint64_t)c->srtt + 4ULL * c->srtt_var;
+	return iv < UDT_SYN_US ? UDT_SYN_US : iv;
+}
+
 static int
 input_ack(struct udt_conn *c, const struct udt_pkt *p)
 {
@@ -1057,6 +1239,7 @@ input_ack(struct udt_conn *c, const struct udt_pkt *p)
 		return UDT_ERR_DROP_STALE;
 	}
 	old = c->snd_una;
+	snd_rtt_sample(c, old, p->u.ack.seq & UDT_SEQ_MASK);
 	c->ack_at = c->now;
 	c->flow = clamp_flow(p->u.ack.avail);
 	c->snd_una = p->u.ack.seq & UDT_SEQ_MASK;
@@ -1188,6 +1371,7 @@ retransmit_losses(struct udt_conn *c)
 		    c->now < s->last_tx + UDT_SYN_US * s->attempts)
 			continue;
 		s->attempts++;
+		s->resent = 1;
 		c->stats.retransmits++;
 		transmit(c, s);
 	}
@@ -1209,6 +1393,7 @@ queue_slot(struct udt_conn *c)
 	buf_put_be32(s->pkt + 4, UDT_DATA_STREAM_BITS | (c->msgno & UDT_MSGNO_MASK));
 	s->len = UDT_HDR_SIZE;
 	s->lost = 0;
+	s->resent = 0;
 	s->attempts = 0;
 	c->q_end = udt_seq_add(c->q_end, 1);
 	c->msgno++;
@@ -1336,8 +1521,8 @@ udt_stream_end(struct udt_conn *c, uint64_t more)
 	return UDT_OK;
 }
 
-/* Blind retransmission while the window is full (10 ms doubling), or after
- * UDT_EXP_US without ACK progress otherwise. */
+/* Blind retransmission while the window is full (blind_first_iv, doubling),
+ * or after UDT_EXP_US without ACK progress otherwise. */
 static void
 update_send_timer(struct udt_conn *c)
 {
@@ -1352,7 +1537,7 @@ update_send_timer(struct udt_conn *c)
 	}
 	waiting = in_flight(c) > window(c);
 	if (waiting && (!c->waiting || c->ack_progress)) {
-		c->blind_iv = UDT_SYN_US;
+		c->blind_iv = blind_first_iv(c);
 		c->blind_at = c->now + c->blind_iv;
 	} else if (!waiting && (c->blind_at == 0 || c->waiting ||
 	    c->ack_progress)) {
@@ -1398,7 +1583,7 @@ udt_input(struct udt_conn *c, const uint8_t *pkt, size_t len)
 	if (p.is_ctrl && p.type == UDT_CTRL_HANDSHAKE) {
 		rc = input_handshake(c, &p);
 		if (rc == UDT_OK) {
-			c->last_rx = c->now;
+			c->last_rx = c->last_busy = c->now;
 			flush(c);
 		}
 		goto out;
@@ -1416,6 +1601,16 @@ udt_input(struct udt_conn *c, const uint8_t *pkt, size_t len)
 		goto drop;
 	}
 	c->last_rx = c->now;
+	/*
+	 * An ACK2 only answers our ACK (a liveness probe's too): the peer is
+	 * there, but it is no activity, and the probes keep their back-off.
+	 */
+	c->blind_n = 0;
+	if (!p.is_ctrl || p.type != UDT_CTRL_ACK2) {
+		c->last_busy = c->now;
+		live_probe_reset(c);
+	} else
+		c->live_n = 0;
 	rc = UDT_OK;
 	if (!p.is_ctrl)
 		rc = input_data(c, &p);
@@ -1471,38 +1666,68 @@ udt_tick(struct udt_conn *c)
 		}
 		break;
 	case UDT_ST_LISTEN:
-		if (c->now - c->last_rx >= c->idle_us)
+		if (c->now - c->last_busy >= c->idle_us)
 			fail(c, UDT_ERR_TIMEOUT);
 		break;
 	case UDT_ST_CONNECTED:
 	case UDT_ST_CLOSING:
-		if (c->now - c->last_rx >= c->idle_us) {
+		if (c->now - c->last_busy >= c->idle_us) {
 			fail(c, UDT_ERR_TIMEOUT);
 			break;
+		}
+		if (live_probe_active(c)) {
+			if (c->live_n >= UDT_BROKEN_EXP &&
+			    c->now - c->last_rx >= UDT_BROKEN_MIN_US) {
+				fail(c, UDT_ERR_PEER_GONE);
+				break;
+			}
+			if (c->now >= c->live_at) {
+				/* the ACK of what we hold: every sender answers an ACK2 */
+				send_ack(c, udt_seq_add(c->rcv_last, 1));
+				c->unack = 0;
+				c->live_n++;
+				c->live_iv *= 2;
+				if (c->live_iv > UDT_PROBE_MAX_US)
+					c->live_iv = UDT_PROBE_MAX_US;
+				c->live_at = c->now + c->live_iv;
+			}
 		}
 		if (in_flight(c) > 0 && c->now - c->ack_at >= c->idle_us) {
 			fail(c, UDT_ERR_ACK_TIMEOUT);
 			break;
 		}
+		if (c->nak_due != 0 && c->now >= c->nak_due)
+			nak_due_gaps(c);
 		if (c->now >= c->syn_at) {
 			c->syn_at = c->now + UDT_SYN_US;
 			if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 &&
-			    lim_allow(&c->ack_lim, c->now)) {
+			    lim_allow(&c->ack_lim, c->now, UDT_BACKOFF_MAX_US)) {
 				send_ack(c, c->sent_ack);
 				c->unack = 0;
 			}
-			if (c->rcv_loss_n > 0 && lim_allow(&c->nak_lim, c->now))
+			if (c->rcv_loss_n > 0 && lim_allow(&c->nak_lim, c->now,
+			    nak_backoff_cap(c)))
 				resend_rcv_losses(c);
 		}
+		/* the sender's side of the same rule: its resends went unanswered */
+		if (!c->probe_only && in_flight(c) > 0 && c->blind_n >= UDT_BROKEN_EXP &&
+		    c->now - c->last_rx >= UDT_BROKEN_MIN_US) {
+			fail(c, UDT_ERR_PEER_GONE);
+			break;
+		}
 		if (c->blind_at != 0 && c->now >= c->blind_at) {
+			c->blind_n++;
 			if (c->probe_only) {
 				/* one probe: the newest unacknowledged (udt_set_probe_only) */
+				s = &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK];
+				s->resent = 1;
 				c->stats.blind_retransmits++;
-				transmit(c, &c->ss[udt_seq_add(c->snd_next, -1) & SSLOT_MASK]);
+				transmit(c, s);
 			} else
 				for (q = c->snd_una, k = 0; q != c->snd_next &&
 				    k < UDT_BLIND_MAX; q = udt_seq_add(q, 1), k++) {
 					s = &c->ss[q & SSLOT_MASK];
+					s->resent = 1;
 					c->stats.blind_retransmits++;
 					transmit(c, s);
 				}
@@ -1539,14 +1764,19 @@ udt_next_timeout_us(const struct udt_conn *c)
 		return min64(c->conn_retry_at, c->conn_start +
 		    UDT_CONNECT_TIMEOUT_US + UDT_LINGER_US);
 	case UDT_ST_LISTEN:
-		return c->last_rx + c->idle_us;
+		return c->last_busy + c->idle_us;
 	case UDT_ST_CONNECTED:
 	case UDT_ST_CLOSING:
-		t = c->last_rx + c->idle_us;
+		t = c->last_busy + c->idle_us;
+		if (live_probe_active(c))
+			t = min64(t, c->live_n >= UDT_BROKEN_EXP ?
+			    c->last_rx + UDT_BROKEN_MIN_US : c->live_at);
 		if (in_flight(c) > 0)
 			t = min64(t, c->ack_at + c->idle_us);
 		if (c->blind_at != 0)
 			t = min64(t, c->blind_at);
+		if (c->nak_due != 0)
+			t = min64(t, c->nak_due);
 		if (udt_seq_diff(c->recv_ack2, c->sent_ack) < 0 ||
 		    c->rcv_loss_n > 0)
 			t = min64(t, c->syn_at);

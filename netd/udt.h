@@ -117,6 +117,45 @@ enum udt_ctrl {
  */
 #define UDT_BLIND_MAX		64
 /*
+ * A full window waits one EXP interval of the measured round trip (RTT +
+ * 4 x variation, at least UDT_SYN_US) for an ACK before that resend, not
+ * a fixed 10 ms, which with a 40 ms round trip resent packets that were
+ * only on their way; before a first RTT sample it waits this long (UDT's
+ * initial RTT).  Towards a reference receiver the probe keeps 10 ms.
+ */
+#define UDT_BLIND_FIRST_US	100000ULL
+/*
+ * Our receiver NAKs a gap only once it stayed open for a reordering
+ * window, a quarter of the round trip within these bounds (the reference
+ * NAKs at once): datagrams that overtake each other by a few ms are not
+ * losses, and their NAKs made the sender resend what was on its way.
+ * Receiver-side timing only, the same NAK packets.
+ */
+#define UDT_REORDER_INIT_US	5000ULL		/* before an RTT sample */
+#define UDT_REORDER_MIN_US	1000ULL
+#define UDT_REORDER_MAX_US	20000ULL
+/*
+ * A receiver whose sender vanished mid-stream (UDT's "connection broken"
+ * rule): while it holds a stream in progress, it asks a silent peer with
+ * an ACK of what arrived, every EXP interval (RTT + 4 x variation + SYN,
+ * within these bounds, doubling); a live sender answers each with an ACK2
+ * (ours and the reference's).  After UDT_BROKEN_EXP unanswered probes and
+ * at least UDT_BROKEN_MIN_US without any packet: UDT_ERR_PEER_GONE (about
+ * 7 s), not the idle timeout's 60 s.  A peer that answers but sends
+ * nothing is idle-but-alive: the idle timeout still applies to it (ACK2s
+ * do not count as activity).  A sender with data in flight towards one
+ * of our receivers (not udt_set_probe_only) ends the same way after
+ * UDT_BROKEN_EXP blind resends without any answer and at least
+ * UDT_BROKEN_MIN_US (~13 s with their back-off), not after the 60 s ACK
+ * timeout: our receivers answer a duplicate (a blind resend) with a
+ * keep-alive, also while their reader keeps the window full.  Our own timing; the
+ * same ACK packets.
+ */
+#define UDT_PROBE_MIN_US	100000ULL
+#define UDT_PROBE_MAX_US	500000ULL
+#define UDT_BROKEN_EXP		16
+#define UDT_BROKEN_MIN_US	5000000ULL
+/*
  * Our own additions (wire-neutral): a tail-loss timer, because the
  * reference has no EXP timer and a lost last packet would otherwise only be
  * recovered by the transfer-ID expiry.  Blind retransmission doubles up to
@@ -179,6 +218,7 @@ enum udt_err {
 	UDT_ERR_ACK_TIMEOUT = -33,	/* data in flight, no ACK progress for the idle timeout */
 	UDT_ERR_DROP_STALE = -34,	/* input: ACK/ACK2 already settled or unknown (replay) */
 	UDT_ERR_DROP_HS_ORDER = -35,	/* input: handshake step before the step it answers */
+	UDT_ERR_PEER_GONE = -36,	/* receiver: the sender stopped answering (UDT_BROKEN_*) */
 };
 
 const char	*udt_strerror(int err);

@@ -44,6 +44,7 @@ udt_strerror(int err)
 	case UDT_ERR_ACK_TIMEOUT:	return "peer acknowledged nothing for the idle timeout";
 	case UDT_ERR_DROP_STALE:	return "dropped: stale or unknown ACK/ACK2";
 	case UDT_ERR_DROP_HS_ORDER:	return "dropped: handshake step out of order";
+	case UDT_ERR_PEER_GONE:		return "the peer stopped answering (connection broken)";
 	}
 	return "unknown UDT error";
 }

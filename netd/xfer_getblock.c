@@ -44,6 +44,19 @@
 #define XFER_GB_MAX_BYTES	((uint64_t)XFER_GB_MAX_COUNT * \
 	(WIRE_BLOCK_HEADER_SIZE + XFER_GB_MAX_BLOCK))
 #define XFER_GB_RBUF		8192
+/*
+ * REQUEST_START again while no lite packet of the transfer came (a lost
+ * request, or every handshake of the provider lost): one lost datagram
+ * would otherwise cost the download until the peer's chain news changes.
+ * Same transfer ID and sequence each time.  Our provider takes a repeat
+ * as the request it serves (xfer_serve_claim); the reference starts a new
+ * UDT dial under the same ID and invalidates the older one, which is
+ * harmless while nothing of it reached us (our listener has not accepted
+ * anything yet), hence only then, and a bounded number of times: the
+ * engine's 10 s idle expiry ends the session after the last one.
+ */
+#define XFER_GB_RESEND_MS	2000
+#define XFER_GB_RESEND_MAX	4
 
 enum xfer_gb_slot_state { SLOT_FREE = 0, SLOT_WAIT, SLOT_READY };
 
@@ -67,6 +80,8 @@ struct xfer_gb_sess {
 	size_t			 roff, rlen;
 	uint64_t		 bytes;		/* stream bytes read */
 	uint64_t		 blocks;	/* handed to storaged */
+	uint64_t		 req_sent;	/* ms: REQUEST_START last sent */
+	unsigned		 req_resent;	/* its repeats (XFER_GB_RESEND_MAX) */
 	/* provider */
 	uint64_t		 limit;		/* limit block count */
 	uint64_t		 max_size;	/* requester's max block size */
@@ -334,6 +349,27 @@ xfer_gb_pump_requester(struct xfer_gb_sess *s)
 		xfer_gb_end(s, 1, "complete");
 }
 
+/*
+ * This download's REQUEST_START (§9.8): sent at the start and repeated,
+ * identical, by xfer_gb_tick (XFER_GB_RESEND_MS).  0 or -1.
+ */
+static int
+xfer_gb_send_request(struct xfer_gb_sess *s, struct peer *p)
+{
+	struct wire_block_range r;
+	size_t len;
+
+	s->req_sent = xfer_now(s->x.n);
+	r.first = s->from;
+	r.count = s->to - s->from;
+	/* Limit 256 and max size 50096, as the reference's cache asks (§9.9). */
+	if (xfer_block_request(xfer_gb_msg, sizeof(xfer_gb_msg), &len, p->pub, s->x.id,
+	    &r, XFER_GB_MAX_COUNT, XFER_GB_MAX_BLOCK) != 0 ||
+	    node_send_peer(s->x.n, p, WIRE_CMD_GET_BLOCK, s->x.seq, xfer_gb_msg, len) != 0)
+		return -1;
+	return 0;
+}
+
 /* Starts a download now; 0, or -1 if it cannot start (no room, no connection). */
 static int
 xfer_gb_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from,
@@ -342,7 +378,7 @@ xfer_gb_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from
 	struct wire_block_range r;
 	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct xfer_gb_sess *s;
-	size_t len, k;
+	size_t k;
 	char peer[17];
 
 	if (peer_send_targets(p, NULL, targets, &k) != 0)
@@ -360,10 +396,7 @@ xfer_gb_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from
 		xfer_gb_end(s, 0, "cannot start");
 		return -1;
 	}
-	/* Limit 256 and max size 50096, as the reference's cache asks (§9.9). */
-	if (xfer_block_request(xfer_gb_msg, sizeof(xfer_gb_msg), &len, p->pub, s->x.id,
-	    &r, XFER_GB_MAX_COUNT, XFER_GB_MAX_BLOCK) != 0 ||
-	    node_send_peer(n, p, WIRE_CMD_GET_BLOCK, s->x.seq, xfer_gb_msg, len) != 0) {
+	if (xfer_gb_send_request(s, p) != 0) {
 		xfer_gb_end(s, 0, "cannot send the request");
 		return -1;
 	}
@@ -680,9 +713,20 @@ xfer_gb_pump(struct xfer_sess *xs)
 static int
 xfer_gb_tick(struct xfer_sess *xs, uint64_t now_ms)
 {
+	struct xfer_gb_sess *s = GB(xs);
+	struct peer *p;
+
 	if (now_ms - xs->created >= XFER_GB_LIFE_MS) {
-		xfer_gb_end(GB(xs), 1, "too long");
+		xfer_gb_end(s, 1, "too long");
 		return 1;
+	}
+	if (xs->role == XFER_REQUESTER && !xs->got_lite &&
+	    s->req_resent < XFER_GB_RESEND_MAX &&
+	    now_ms - s->req_sent >= XFER_GB_RESEND_MS &&
+	    (p = peer_find(xs->n->peers, xs->pub)) != NULL) {
+		s->req_resent++;
+		if (xfer_gb_send_request(s, p) != 0)
+			log_debug("block request repeat %u not sent", s->req_resent);
 	}
 	return 0;
 }

@@ -1932,6 +1932,103 @@ test_nodesim_getblock_loss(void)
 }
 
 /*
+ * One Get Block of A's 20-block chain by B through loss and jitter, timed
+ * from B's storaged asking for the blocks (the download's start) to the
+ * last one stored: ms, or UINT64_MAX when not within limit_s.  *asked: B
+ * heard A's chain news (0: its push was lost, see the sweep).
+ */
+static uint64_t
+sim_getblock_time(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t limit_s,
+    int *asked)
+{
+	static struct sim s;
+	struct sim_node *a, *b;
+	struct sim_rng g = { seed ^ 0xb10c };
+	uint64_t t0, ms = UINT64_MAX;
+	uint8_t ip[4];
+
+	*asked = 0;
+	sim_init(&s, seed);
+	s.loss = loss;
+	s.jitter_ms = jitter_ms;
+	sim_ip(ip, 11, 0, 0, 1);
+	a = sim_node_add(&s, seed, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	b = sim_node_add(&s, seed, ip, 112, NULL, a);
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(&s, 3000);
+	while (!sim_connected(b, a, 1) && s.now_us < 60000000ULL)
+		sim_run(&s, 100);
+	if (!sim_connected(b, a, 1)) {
+		sim_free(&s);
+		return UINT64_MAX;
+	}
+	sim_chain_make(a, 3, 20, &g);
+	node_chain_event(&a->n, 20, 3);
+	t0 = s.now_us;
+	while (b->st.put_ok < 20 && s.now_us - t0 < limit_s * 1000000ULL)
+		sim_run(&s, 100);
+	*asked = b->st.first_fetch_us != 0;
+	if (b->st.put_ok >= 20)
+		ms = (b->st.last_put_us - b->st.first_fetch_us) / 1000;
+	sim_free(&s);
+	return ms;
+}
+
+/*
+ * Get Block across 30 seeds at 10% loss, 10 ms jitter: a lost request is
+ * sent again (xfer_getblock.c, XFER_GB_RESEND_MS), so every fetch ends
+ * within a few resend periods of its start.  Without the resend, seeds
+ * 135, 148 and 150 never finished (over seeds 100-299: 15 of 184 fetches
+ * never; with it the slowest took 5.2 s).  Seeds where A's one-shot chain
+ * push to B was lost (node.c: not repeated, 16 of 200) start no fetch and
+ * are only counted.
+ */
+static void
+test_nodesim_getblock_sweep(void)
+{
+	uint64_t ms, worst = 0, over2 = 0, failed = 0, unheard = 0;
+	uint64_t seed, lo = 130, hi = 160;
+	int asked;
+
+	if (getenv("SWEEP_SEED") != NULL) {	/* one seed, for debugging */
+		lo = strtoull(getenv("SWEEP_SEED"), NULL, 10);
+		hi = lo + 1;
+	}
+	for (seed = lo; seed < hi; seed++) {
+		ms = sim_getblock_time(seed, 0.10, 10, 40, &asked);
+		if (!asked) {
+			/* A's one-shot chain push (node.c) lost: no fetch at all */
+			unheard++;
+			printf("# getblock sweep: seed %" PRIu64 ": B never heard A's chain "
+			    "news within 40 s\n", seed);
+			continue;
+		}
+		if (ms == UINT64_MAX) {
+			failed++;
+			printf("# getblock sweep: seed %" PRIu64 " not done 40 s after "
+			    "the news\n", seed);
+			continue;
+		}
+		if (ms > 2000) {
+			over2++;
+			printf("# getblock sweep: seed %" PRIu64 " done %.3f s after the "
+			    "fetch began\n", seed, (double)ms / 1000);
+		}
+		if (ms > worst)
+			worst = ms;
+	}
+	printf("# getblock sweep 10%% loss, 10 ms jitter, seeds %" PRIu64 "-%" PRIu64
+	    ": %" PRIu64 " fetches not done, %" PRIu64 " took over 2 s, slowest %.3f s; "
+	    "%" PRIu64 " seeds without the chain news\n", lo, hi - 1, failed, over2,
+	    (double)worst / 1000, unheard);
+	T_EQ_U64(failed, 0);
+	/* a few resend periods (2 s) at most */
+	T_ASSERT(worst <= 10000);
+}
+
+/*
  * A get from ctl (IPC_GET) of hash from `from`, as control.c hands it to
  * the engine; the transfer number (0: refused).  ctl's reply is dropped:
  * the request is made on a "bulk connection" that is already closed (fd
@@ -2057,6 +2154,7 @@ sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
 	struct sim_file *f, *got;
 	uint8_t ip[4], *data = sim_content(seed, size);
 	uint32_t number;
+	int k;
 
 	memset(x, 0, sizeof(*x));
 	sim_init(&s, seed);
@@ -2093,8 +2191,17 @@ sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
 	x->aborts = b->st.aborts;
 	x->bad_counted = b->n.counters[IPC_NC_XFER_BAD_FRAGMENT];
 	x->stored = sim_file_find(&b->st, f->hash) != NULL;
-	/* The provider frees its session too (on the last ACK, or B's TERMINATE). */
+	/*
+	 * The provider frees its session too: on the last ACK, or B's
+	 * TERMINATE; both lost (heavy loss), when its resends go unanswered
+	 * (udt.h, UDT_BROKEN_*: ~13 s) instead of the 60 s ACK timeout.
+	 */
 	sim_run(&s, 2000);
+	for (k = 0; k < 200 && sim_sessions(a) > 0; k++)
+		sim_run(&s, 100);
+	if (k > 0)
+		printf("# transfer: the provider's session ended %.1f s after the "
+		    "requester's\n", 2 + (double)k / 10);
 	T_EQ_INT(sim_sessions(a), 0);
 	T_EQ_INT(sim_sessions(b), 0);
 	blake3_hasher_finalize(&s.trace, x->trace, 32);
@@ -2151,15 +2258,22 @@ test_nodesim_file_transfer(void)
 	/* Nothing lost nor reordered: no NAK, no NAK-driven resend... */
 	T_EQ_U64(x.prov.retransmits, 0);
 	T_EQ_U64(x.prov.naks_recv, 0);
-	/* ...the only duplicates are the timer's blind resends (udt.c: 10 ms < RTT). */
+	/*
+	 * ...and no blind resend of packets that were only on their way: the
+	 * window-full expiry waits RTT + 4 x variation (udt.c), not 10 ms,
+	 * which with this 40 ms round trip gave 235 duplicates of 2626.
+	 */
+	T_ASSERT(x.req.dup_recv <= x.req.pkts_recv / 50);
 	T_ASSERT(x.req.dup_recv <= x.prov.blind_retransmits);
 	T_EQ_U64(x.info.restarts, 0);
 	T_EQ_U64(x.aborts, 0);
 }
 
 /*
- * 3 MiB, no loss but 0-10 ms jitter: datagrams overtake each other and
- * UDT takes the gaps for losses (NAKs, resends; see the figures).
+ * 3 MiB, no loss but 0-10 ms jitter: datagrams overtake each other.  Our
+ * receiver NAKs a gap only after its reordering window (a quarter RTT,
+ * udt.h UDT_REORDER_*): before, every overtaking was NAKed at once (2459
+ * resends, 2868 duplicates for 2625 packets); now a few.
  */
 static void
 test_nodesim_file_transfer_reorder(void)
@@ -2174,6 +2288,8 @@ test_nodesim_file_transfer_reorder(void)
 	T_EQ_U64(x.lost, 0);
 	T_ASSERT(x.reordered > 0);
 	T_EQ_U64(x.info.restarts, 0);
+	T_ASSERT(x.req.dup_recv <= x.req.pkts_recv / 20);
+	T_ASSERT(x.prov.retransmits <= x.prov.pkts_sent / 20);
 }
 
 /* 3 MiB through 5% loss and 0-60 ms jitter (datagrams overtake each other). */
@@ -2478,8 +2594,13 @@ test_nodesim_file_provider_gone(void)
 	T_EQ_INT(ended, 1);
 	T_EQ_INT(info.state, IPC_XFER_FAILED);
 	T_ASSERT(info.error[0] != '\0');
-	/* Bounded: the 60 s idle expiry, plus a tick. */
-	T_ASSERT(s.now_us - gone_at <= 61000000ULL);
+	/*
+	 * Noticed in seconds: B's UDT probes the silent provider (udt.h,
+	 * UDT_BROKEN_*: 16 unanswered ACKs and >= 5 s, ~7 s), not the 60 s
+	 * idle expiry it took before (60.04 s).
+	 */
+	T_ASSERT(s.now_us - gone_at <= 10000000ULL);
+	T_ASSERT(end_ms >= UDT_BROKEN_MIN_US / 1000);
 	T_ASSERT(end_ms >= 1000);	/* not at once: the loss was not told */
 	T_EQ_U64(b->st.commits_ok, 0);
 	T_EQ_U64(b->st.aborts, 1);
@@ -2579,6 +2700,14 @@ test_nodesim_file_transfer_determinism(void)
 	T_ASSERT(memcmp(x1.trace, x3.trace, 32) != 0);
 }
 
+/* NODESIM_ONLY=<part of a case name>: only the matching cases (debugging). */
+#define SIM_RUN(fn) do {						\
+	const char *only_ = getenv("NODESIM_ONLY");			\
+									\
+	if (only_ == NULL || strstr(#fn, only_) != NULL)		\
+		T_RUN(fn);						\
+} while (0)
+
 int
 main(int argc, char **argv)
 {
@@ -2588,30 +2717,31 @@ main(int argc, char **argv)
 		return 1;
 	/* The nodes' own lines (traverse, new peers) are for debugging only. */
 	log_setlevel(getenv("NODESIM_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_WARN);
-	T_RUN(test_nodesim_announce_response);
-	T_RUN(test_nodesim_ping_pong_with_loss);
-	T_RUN(test_nodesim_bootstrap_50);
-	T_RUN(test_nodesim_traverse_port_restricted);
-	T_RUN(test_nodesim_traverse_fallback_port_preserving);
-	T_RUN(test_nodesim_traverse_nat_matrix);
-	T_RUN(test_nodesim_churn_and_outage);
-	T_RUN(test_nodesim_garbage_flood);
-	T_RUN(test_nodesim_spoofed_source_not_amplified);
-	T_RUN(test_nodesim_chain_event_pushed);
-	T_RUN(test_nodesim_seeded_determinism);
-	T_RUN(test_nodesim_getblock);
-	T_RUN(test_nodesim_getblock_loss);
-	T_RUN(test_nodesim_file_transfer);
-	T_RUN(test_nodesim_file_transfer_reorder);
-	T_RUN(test_nodesim_file_transfer_loss);
-	T_RUN(test_nodesim_file_transfer_heavy_loss);
-	T_RUN(test_nodesim_file_transfer_sizes);
-	T_RUN(test_nodesim_file_bad_sharer);
-	T_RUN(test_nodesim_file_bad_sharer_always);
-	T_RUN(test_nodesim_file_pause_resume);
-	T_RUN(test_nodesim_file_unknown_probe_cancel);
-	T_RUN(test_nodesim_file_provider_gone);
-	T_RUN(test_nodesim_file_transfer_nat);
-	T_RUN(test_nodesim_file_transfer_determinism);
+	SIM_RUN(test_nodesim_announce_response);
+	SIM_RUN(test_nodesim_ping_pong_with_loss);
+	SIM_RUN(test_nodesim_bootstrap_50);
+	SIM_RUN(test_nodesim_traverse_port_restricted);
+	SIM_RUN(test_nodesim_traverse_fallback_port_preserving);
+	SIM_RUN(test_nodesim_traverse_nat_matrix);
+	SIM_RUN(test_nodesim_churn_and_outage);
+	SIM_RUN(test_nodesim_garbage_flood);
+	SIM_RUN(test_nodesim_spoofed_source_not_amplified);
+	SIM_RUN(test_nodesim_chain_event_pushed);
+	SIM_RUN(test_nodesim_seeded_determinism);
+	SIM_RUN(test_nodesim_getblock);
+	SIM_RUN(test_nodesim_getblock_loss);
+	SIM_RUN(test_nodesim_getblock_sweep);
+	SIM_RUN(test_nodesim_file_transfer);
+	SIM_RUN(test_nodesim_file_transfer_reorder);
+	SIM_RUN(test_nodesim_file_transfer_loss);
+	SIM_RUN(test_nodesim_file_transfer_heavy_loss);
+	SIM_RUN(test_nodesim_file_transfer_sizes);
+	SIM_RUN(test_nodesim_file_bad_sharer);
+	SIM_RUN(test_nodesim_file_bad_sharer_always);
+	SIM_RUN(test_nodesim_file_pause_resume);
+	SIM_RUN(test_nodesim_file_unknown_probe_cancel);
+	SIM_RUN(test_nodesim_file_provider_gone);
+	SIM_RUN(test_nodesim_file_transfer_nat);
+	SIM_RUN(test_nodesim_file_transfer_determinism);
 	return t_done();
 }
