@@ -190,6 +190,18 @@ node_encode(struct netd *n, uint8_t *out, size_t cap, size_t *out_len,
 	    payload, len, rnd, rnd + 4, (size_t)garbage);
 }
 
+/* Whether `to` is a peer we have a proven (verified) connection with. */
+static int
+node_to_verified(struct netd *n, const uint8_t to[33])
+{
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	struct peer *p;
+	size_t k;
+
+	return (p = peer_find(n->peers, to)) != NULL &&
+	    peer_send_targets_verified(p, targets, &k) == 0 && k > 0;
+}
+
 static int
 node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
     const struct peer_addr *local, const struct peer_addr *remote,
@@ -203,10 +215,20 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 		return -1;
 	if (len > 0)
 		memcpy(node_payload, payload, len);
-	/* Our secure-transport offer rides after the last section (secure_link.h). */
+	/*
+	 * Our secure-transport offer rides after the last section
+	 * (secure_link.h): on a proven connection; within the budget of an
+	 * unverified one; and not in our own first contact to an address we
+	 * have no proven connection with (bc NULL): such addresses are often
+	 * named by third parties, and the offer would make our first contacts
+	 * larger than the answers that named them (hostile.sh).  A peer that
+	 * shows bit 4 once its connection is proven gets the offer from
+	 * node_offer_tick.
+	 */
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
 		len = slink_ext_append(n, to, cmd, node_payload, len, sizeof(node_payload),
-		    bc == NULL || peer_conn_verified(bc) ? SIZE_MAX :
+		    bc == NULL ? (node_to_verified(n, to) ? SIZE_MAX : 0) :
+		    peer_conn_verified(bc) ? SIZE_MAX :
 		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
 		    WIRE_SECURE_EXT_SIZE : 0);
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
@@ -1845,6 +1867,39 @@ node_push_chain(struct netd *n)
 	    x.sent, x.idx);
 }
 
+/*
+ * A peer that shows bit 4 (WIRE_FEATURE_SECURE) on a proven connection but
+ * whose offer we never got (our first contact carried none, see
+ * node_send_on_ex) gets a keep-alive Announcement with ours; its Response
+ * carries its own and secure_link.c starts the handshake.  At most once per
+ * SLINK_OFFER_MS per peer.
+ */
+static void
+node_offer_one(void *arg, struct peer *p)
+{
+	struct node_push *x = arg;
+	uint32_t seq;
+
+	if (!(p->features & WIRE_FEATURE_SECURE) || p->nact == 0 ||
+	    !node_to_verified(x->n, p->pub) || !slink_offer_due(x->n, p->pub) ||
+	    seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
+	    node_now(x->n), &seq) != 0)
+		return;
+	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
+		x->sent++;
+}
+
+static void
+node_offer_tick(struct netd *n)
+{
+	struct node_push x = { .n = n };
+
+	if (node_announce_payload(n, 0, 0, NULL, NULL, &x.len) != 0)
+		return;
+	memcpy(node_plain, node_payload, x.len);
+	peer_list_foreach(n->peers, node_offer_one, &x);
+}
+
 /* Called on every change and every tick: a due push leaves when the rate allows. */
 static void
 node_push_tick(struct netd *n, uint64_t now)
@@ -2027,6 +2082,8 @@ node_tick(struct netd *n)
 		n->xfer_hooks->tick(n, now);
 	node_traverse_tick(n, now);
 	node_push_tick(n, now);
+	if (n->slink != NULL)
+		node_offer_tick(n);
 }
 
 /* --- Kademlia environment ------------------------------------------------ */

@@ -64,6 +64,7 @@ struct slink_peer {
 	struct wire_secure_ext ext;
 	int		has_ext;
 	uint64_t	ext_ms;		/* when the extension was first seen */
+	uint64_t	offer_ms;	/* our offer last sent unasked (slink_offer_due) */
 	uint64_t	last_ms;	/* last use (eviction) */
 	struct secure_initiation init;
 	uint64_t	init_ms;	/* last INIT sent */
@@ -330,12 +331,31 @@ slink_ext_in(struct netd *n, struct peer *p, const uint8_t *payload, size_t len,
 		return;
 	h = resp ? &((const struct wire_response *)decoded)->hdr :
 	    &((const struct wire_announce *)decoded)->hdr;
-	if (!(h->features & WIRE_FEATURE_SECURE))
-		return;
 	off = resp ? wire_secure_response_tail(payload, len, decoded) :
 	    wire_secure_announce_tail(payload, len, decoded);
-	if (off > len || wire_secure_ext_decode(payload + off, len - off, &e) != WIRE_SECURE_OK)
+	if (!(h->features & WIRE_FEATURE_SECURE) || off > len ||
+	    wire_secure_ext_decode(payload + off, len - off, &e) != WIRE_SECURE_OK) {
+		/*
+		 * A node holding a session with us seals its Announcements and
+		 * offers in them (node.c): one in clear without an offer comes
+		 * from a new run of that node (a restart: its first contact
+		 * carries none) or one that turned secure transport off.  Our
+		 * sessions are gone on its side; keep sealing and it would not
+		 * hear us (up to their 180 s expiry).
+		 */
+		if (!resp && !l->in_inner && (sp = sl_peer_get(l, p->pub)) != NULL &&
+		    (sp->valid[0] || sp->valid[1] || sp->has_ext)) {
+			log_info("secure: %s announced itself in clear without an offer: "
+			    "sessions with it dropped", sl_short_id(p->pub, (char[17]){ 0 }));
+			sl_sess_drop(l, sp, 0);
+			sl_sess_drop(l, sp, 1);
+			sl_init_drop(l, sp);
+			sp->tries = 0;
+			memset(&sp->init, 0, sizeof(sp->init));
+			sp->has_ext = 0;
+		}
 		return;
+	}
 	sp = sl_peer_make(l, p->pub);
 	sp->last_ms = slink_now(n);
 	if (sp->has_ext && memcmp(sp->ext.static_key, e.static_key, 32) != 0) {
@@ -873,15 +893,37 @@ slink_lite_open(const struct xfer_sess *s, const uint8_t *raw, size_t len,
 }
 
 int
+slink_offer_due(struct netd *n, const uint8_t pub[33])
+{
+	struct slink *l = L(n);
+	struct slink_peer *sp;
+	uint64_t now;
+
+	if (l == NULL || l->mode == CONF_SECURE_OFF ||
+	    ((sp = sl_peer_get(l, pub)) != NULL && sp->has_ext))
+		return 0;
+	now = slink_now(n);
+	if (sp != NULL && ((sp->offer_ms != 0 && now - sp->offer_ms < SLINK_OFFER_MS) ||
+	    (sp->cur >= 0 && sl_sess_usable(sp, sp->cur, now))))
+		return 0;
+	if (sp == NULL)
+		sp = sl_peer_make(l, pub);
+	sp->offer_ms = now;
+	return 1;
+}
+
+int
 slink_peer_state(struct netd *n, const uint8_t pub[33])
 {
 	struct slink *l = L(n);
 	struct slink_peer *sp;
 	uint64_t now;
 
-	if (l == NULL || (sp = sl_peer_get(l, pub)) == NULL || !sp->has_ext)
+	if (l == NULL || (sp = sl_peer_get(l, pub)) == NULL)
 		return SLINK_STATE_V0;
 	now = slink_now(n);
-	return sp->cur >= 0 && sl_sess_usable(sp, sp->cur, now) ? SLINK_STATE_SECURE :
-	    SLINK_STATE_PLAIN;
+	/* A responder may hold a session with a peer whose offer it never got. */
+	if (sp->cur >= 0 && sl_sess_usable(sp, sp->cur, now))
+		return SLINK_STATE_SECURE;
+	return sp->has_ext ? SLINK_STATE_PLAIN : SLINK_STATE_V0;
 }

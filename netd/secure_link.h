@@ -90,5 +90,12 @@ int	slink_lite_open(const struct xfer_sess *s, const uint8_t *raw, size_t len,
 
 /* SLINK_STATE_* of the peer with that public key. */
 int	slink_peer_state(struct netd *n, const uint8_t pub[33]);
+/*
+ * Whether to send our offer now to a peer that advertises bit 4 but whose
+ * extension we lack (first contacts carry none, node.c): 1 at most once
+ * per SLINK_OFFER_MS per peer, and the time is noted.
+ */
+#define SLINK_OFFER_MS	5000
+int	slink_offer_due(struct netd *n, const uint8_t pub[33]);
 
 #endif
