@@ -1206,21 +1206,64 @@ sim_connected(const struct sim_node *node, const struct sim_node *other, int rtt
 
 /* --- cases ----------------------------------------------------------------- */
 
+/*
+ * The common start of a two-node case: A on 11.0.0.1, B on 11.0.0.2
+ * bootstrapping from A, on a network with that loss and jitter; the
+ * caller adds files and flags, then starts both.
+ */
+static void
+sim_pair(struct sim *s, uint64_t seed, double loss, uint32_t jitter_ms,
+    struct sim_node **a, struct sim_node **b)
+{
+	uint8_t ip[4];
+
+	sim_init(s, seed);
+	s->loss = loss;
+	s->jitter_ms = jitter_ms;
+	sim_ip(ip, 11, 0, 0, 1);
+	*a = sim_node_add(s, seed, ip, 112, NULL, NULL);
+	sim_ip(ip, 11, 0, 0, 2);
+	*b = sim_node_add(s, seed, ip, 112, NULL, *a);
+}
+
+/* Starts both nodes of a pair and lets them meet (3 s of fake time). */
+static void
+sim_pair_up(struct sim *s, struct sim_node *a, struct sim_node *b)
+{
+	sim_node_start(a);
+	sim_node_start(b);
+	sim_run(s, 3000);
+}
+
+/*
+ * Runs (at most 30 s of fake time, 1 ms steps) until B's download number
+ * holds at least `at` bytes or has ended; its session (NULL: ended) and
+ * the bytes it held in *done.
+ */
+static struct xfer_file_sess *
+sim_run_until_done(struct sim *s, struct sim_node *b, uint32_t number,
+    uint64_t at, uint64_t *done)
+{
+	struct xfer_file_sess *fs = NULL;
+	int i;
+
+	for (i = 0; i < 30000; i++) {
+		if ((fs = xfer_file_find(&b->n, number)) == NULL ||
+		    (*done = fs->done) >= at)
+			break;
+		sim_run(s, 1);
+	}
+	return fs;
+}
+
 static void
 test_nodesim_announce_response(void)
 {
 	static struct sim s;
 	struct sim_node *a, *b;
-	uint8_t ip[4];
 
-	sim_init(&s, 1);
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 1, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 1, ip, 112, NULL, a);
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair(&s, 1, 0, 0, &a, &b);
+	sim_pair_up(&s, a, b);
 	T_ASSERT(a->n.counters[IPC_NC_RX_ANNOUNCE] >= 1);
 	T_ASSERT(b->n.counters[IPC_NC_RX_RESPONSE] >= 1);
 	T_ASSERT(sim_connected(b, a, 1));
@@ -1239,14 +1282,8 @@ test_nodesim_ping_pong_with_loss(void)
 	static struct sim s;
 	struct sim_node *a, *b;
 	uint64_t pings, pongs;
-	uint8_t ip[4];
 
-	sim_init(&s, 2);
-	s.loss = 0.10;
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 2, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 2, ip, 112, NULL, a);
+	sim_pair(&s, 2, 0.10, 0, &a, &b);
 	sim_node_start(a);
 	sim_node_start(b);
 	sim_run(&s, 20000);
@@ -1494,14 +1531,9 @@ test_nodesim_garbage_flood(void)
 	struct peer_addr from;
 	struct sim_rng g = { 99 };
 	uint64_t pongs;
-	uint8_t ip[4];
 	int i, k;
 
-	sim_init(&s, 7);
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 7, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 7, ip, 112, NULL, a);
+	sim_pair(&s, 7, 0, 0, &a, &b);
 	sim_node_start(a);
 	sim_node_start(b);
 	s.capture = a;
@@ -1684,16 +1716,9 @@ test_nodesim_chain_event_pushed(void)
 	static struct sim s;
 	struct sim_node *a, *b;
 	struct peer *p;
-	uint8_t ip[4];
 
-	sim_init(&s, 6);
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 6, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 6, ip, 112, NULL, a);
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair(&s, 6, 0, 0, &a, &b);
+	sim_pair_up(&s, a, b);
 	T_ASSERT(sim_connected(a, b, 1));
 	a->chain_height = 5;
 	a->chain_version = 2;
@@ -1827,20 +1852,11 @@ sim_getblock_case(uint64_t seed, double loss, uint32_t jitter_ms, const char *na
 	struct sim_node *a, *b;
 	struct sim_rng g = { seed ^ 0xb10c };
 	uint64_t bytes = 0, dur_us, t0;
-	uint8_t ip[4];
 	int i, k, held = 0;
 
-	sim_init(&s, seed);
-	s.loss = loss;
-	s.jitter_ms = jitter_ms;
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, seed, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, seed, ip, 112, NULL, a);
+	sim_pair(&s, seed, loss, jitter_ms, &a, &b);
 	a->snap = b->snap = 1;
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair_up(&s, a, b);
 	/* Through loss the first handshake may be lost: keep-alives retry. */
 	while (!sim_connected(b, a, 1) && s.now_us < 60000000ULL)
 		sim_run(&s, 100);
@@ -1945,19 +1961,10 @@ sim_getblock_time(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t limit
 	struct sim_node *a, *b;
 	struct sim_rng g = { seed ^ 0xb10c };
 	uint64_t t0, ms = UINT64_MAX;
-	uint8_t ip[4];
 
 	*asked = 0;
-	sim_init(&s, seed);
-	s.loss = loss;
-	s.jitter_ms = jitter_ms;
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, seed, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, seed, ip, 112, NULL, a);
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair(&s, seed, loss, jitter_ms, &a, &b);
+	sim_pair_up(&s, a, b);
 	while (!sim_connected(b, a, 1) && s.now_us < 60000000ULL)
 		sim_run(&s, 100);
 	if (!sim_connected(b, a, 1)) {
@@ -2152,25 +2159,17 @@ sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
 	static struct sim s;
 	struct sim_node *a, *b;
 	struct sim_file *f, *got;
-	uint8_t ip[4], *data = sim_content(seed, size);
+	uint8_t *data = sim_content(seed, size);
 	uint32_t number;
 	int k;
 
 	memset(x, 0, sizeof(*x));
-	sim_init(&s, seed);
-	s.loss = loss;
-	s.jitter_ms = jitter_ms;
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, seed, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, seed, ip, 112, NULL, a);
+	sim_pair(&s, seed, loss, jitter_ms, &a, &b);
 	f = sim_file_add(&a->st, data, size);
 	a->st.corrupt_at = corrupt_at;
 	a->st.corrupt_reads = corrupt_reads;
 	a->snap = b->snap = 1;
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair_up(&s, a, b);
 	/* Through loss the first handshake may be lost: keep-alives retry. */
 	while (!sim_connected(b, a, 1) && s.now_us < 60000000ULL)
 		sim_run(&s, 100);
@@ -2403,26 +2402,15 @@ test_nodesim_file_pause_resume(void)
 	struct xfer_file_sess *fs;
 	struct ipc_xfer_info info;
 	uint64_t size = 4 << 20, done_then = 0, kept, ms;
-	uint8_t ip[4], *data = sim_content(35, size);
+	uint8_t *data = sim_content(35, size);
 	uint32_t number;
-	int i, paused;
+	int paused;
 
-	sim_init(&s, 35);
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 35, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 35, ip, 112, NULL, a);
+	sim_pair(&s, 35, 0, 0, &a, &b);
 	f = sim_file_add(&a->st, data, size);
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair_up(&s, a, b);
 	T_ASSERT((number = sim_get(b, a, f->hash)) != 0);
-	for (i = 0; i < 30000; i++) {
-		if ((fs = xfer_file_find(&b->n, number)) == NULL ||
-		    (done_then = fs->done) >= (3 << 19))
-			break;
-		sim_run(&s, 1);
-	}
+	fs = sim_run_until_done(&s, b, number, (3 << 19), &done_then);
 	T_ASSERT(fs != NULL && done_then >= (3 << 19) && done_then < size);
 	sim_xfer_ctl(b, number, IPC_XFER_PAUSE);
 	sim_run(&s, 5000);
@@ -2483,21 +2471,15 @@ test_nodesim_file_unknown_probe_cancel(void)
 	struct xfer_file_sess *fs;
 	struct ipc_xfer_info i1, i2, i3;
 	struct ipc_get_req q;
-	uint8_t ip[4], nohash[32], buf[128], *data = sim_content(36, 3 << 20);
+	uint8_t nohash[32], buf[128], *data = sim_content(36, 3 << 20);
 	uint32_t n1, n2, n3;
 	uint64_t aborts0;
 	long len;
 	int k;
 
-	sim_init(&s, 36);
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 36, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 36, ip, 112, NULL, a);
+	sim_pair(&s, 36, 0, 0, &a, &b);
 	f = sim_file_add(&a->st, data, 3 << 20);
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair_up(&s, a, b);
 	/* Unknown. */
 	memset(nohash, 0x5a, sizeof(nohash));
 	T_ASSERT((n1 = sim_get(b, a, nohash)) != 0);
@@ -2561,26 +2543,15 @@ test_nodesim_file_provider_gone(void)
 	struct xfer_file_sess *fs;
 	struct ipc_xfer_info info;
 	uint64_t size = 4 << 20, gone_at, end_ms, done_then = 0;
-	uint8_t ip[4], *data = sim_content(32, size);
+	uint8_t *data = sim_content(32, size);
 	uint32_t number;
-	int i, ended;
+	int ended;
 
-	sim_init(&s, 32);
-	sim_ip(ip, 11, 0, 0, 1);
-	a = sim_node_add(&s, 32, ip, 112, NULL, NULL);
-	sim_ip(ip, 11, 0, 0, 2);
-	b = sim_node_add(&s, 32, ip, 112, NULL, a);
+	sim_pair(&s, 32, 0, 0, &a, &b);
 	f = sim_file_add(&a->st, data, size);
-	sim_node_start(a);
-	sim_node_start(b);
-	sim_run(&s, 3000);
+	sim_pair_up(&s, a, b);
 	T_ASSERT((number = sim_get(b, a, f->hash)) != 0);
-	for (i = 0; i < 30000; i++) {
-		if ((fs = xfer_file_find(&b->n, number)) == NULL ||
-		    (done_then = fs->done) >= (1 << 20))
-			break;
-		sim_run(&s, 1);
-	}
+	fs = sim_run_until_done(&s, b, number, (1 << 20), &done_then);
 	T_ASSERT(fs != NULL && done_then >= (1 << 20) && done_then < size);
 	a->online = 0;
 	gone_at = s.now_us;
