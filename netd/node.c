@@ -190,18 +190,6 @@ node_encode(struct netd *n, uint8_t *out, size_t cap, size_t *out_len,
 	    payload, len, rnd, rnd + 4, (size_t)garbage);
 }
 
-/* Whether `to` is a peer we have a proven (verified) connection with. */
-static int
-node_to_verified(struct netd *n, const uint8_t to[33])
-{
-	struct peer_conn *targets[PEER_MAX_CONNS];
-	struct peer *p;
-	size_t k;
-
-	return (p = peer_find(n->peers, to)) != NULL &&
-	    peer_send_targets_verified(p, targets, &k) == 0 && k > 0;
-}
-
 static int
 node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
     const struct peer_addr *local, const struct peer_addr *remote,
@@ -227,7 +215,7 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 	 */
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
 		len = slink_ext_append(n, to, cmd, node_payload, len, sizeof(node_payload),
-		    bc == NULL ? (node_to_verified(n, to) ? SIZE_MAX : 0) :
+		    bc == NULL ? (peer_has_verified(peer_find(n->peers, to)) ? SIZE_MAX : 0) :
 		    peer_conn_verified(bc) ? SIZE_MAX :
 		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
 		    WIRE_SECURE_EXT_SIZE : 0);
@@ -1881,8 +1869,17 @@ node_offer_one(void *arg, struct peer *p)
 	uint32_t seq;
 
 	if (!(p->features & WIRE_FEATURE_SECURE) || p->nact == 0 ||
-	    !node_to_verified(x->n, p->pub) || !slink_offer_due(x->n, p->pub) ||
-	    seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
+	    !peer_has_verified(p) || !slink_offer_due(x->n, p->pub))
+		return;
+	/* Built once per tick, and only when some peer is due one. */
+	if (x->len == 0) {
+		if (node_announce_payload(x->n, 0, 0, NULL, NULL, &x->len) != 0) {
+			x->len = 0;
+			return;
+		}
+		memcpy(node_plain, node_payload, x->len);
+	}
+	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    node_now(x->n), &seq) != 0)
 		return;
 	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
@@ -1892,11 +1889,8 @@ node_offer_one(void *arg, struct peer *p)
 static void
 node_offer_tick(struct netd *n)
 {
-	struct node_push x = { .n = n };
+	struct node_push x = { .n = n };	/* len 0: payload not built yet */
 
-	if (node_announce_payload(n, 0, 0, NULL, NULL, &x.len) != 0)
-		return;
-	memcpy(node_plain, node_payload, x.len);
 	peer_list_foreach(n->peers, node_offer_one, &x);
 }
 

@@ -1054,6 +1054,15 @@ peer_send_targets_verified(const struct peer *p,
 	return *n > 0 ? PEER_OK : PEER_ERR_NO_CONN;
 }
 
+int
+peer_has_verified(const struct peer *p)
+{
+	struct peer_conn *targets[PEER_MAX_CONNS];
+	size_t k;
+
+	return p != NULL && peer_send_targets_verified(p, targets, &k) == PEER_OK;
+}
+
 void
 peer_conn_sent(struct peer *p, struct peer_conn *c, uint64_t now_ms)
 {

@@ -296,6 +296,8 @@ int	peer_send_targets(const struct peer *p, const struct peer_conn *failed,
  */
 int	peer_send_targets_verified(const struct peer *p,
 	    struct peer_conn *out[PEER_MAX_CONNS], size_t *n);
+/* Whether p (NULL: no) has a verified active connection to send on. */
+int	peer_has_verified(const struct peer *p);
 /* A packet left on c: LastPacketOut = now, the peer's out counter. */
 void	peer_conn_sent(struct peer *p, struct peer_conn *c, uint64_t now_ms);
 /*

@@ -390,17 +390,6 @@ sl_send_to_peer(struct slink *l, const uint8_t pub[33], const uint8_t *buf, size
 	    &targets[0]->remote, buf, len);
 }
 
-static int
-sl_verified(struct slink *l, const uint8_t pub[33])
-{
-	struct peer_conn *targets[PEER_MAX_CONNS];
-	struct peer *p;
-	size_t k;
-
-	return (p = peer_find(l->n->peers, pub)) != NULL &&
-	    peer_send_targets_verified(p, targets, &k) == 0 && k > 0;
-}
-
 static uint64_t
 slink_ts(struct slink *l)
 {
@@ -663,7 +652,7 @@ sl_peer_tick(struct slink *l, struct slink_peer *sp, uint64_t now)
 	if (!sp->has_ext || sp->init.pending)
 		return;
 	/* INITs go only to an address that proved it is the peer's (no reflection). */
-	if (!sl_verified(l, sp->pub))
+	if (!peer_has_verified(peer_find(l->n->peers, sp->pub)))
 		return;
 	if (sp->cur < 0)
 		want = 1;

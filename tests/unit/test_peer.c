@@ -1116,8 +1116,11 @@ test_peer_send_targets_verified(void)
 	e->now = T0;
 	T_EQ_INT(pkt(e, a, "192.0.2.1", "203.0.113.5", 4000, &p, &c1, NULL), 0);
 	T_EQ_INT(peer_send_targets_verified(p, out, &n), PEER_ERR_NO_CONN);
+	T_ASSERT(!peer_has_verified(p));
+	T_ASSERT(!peer_has_verified(NULL));
 	peer_conn_set_rtt(c1, 5);
 	T_ASSERT(peer_conn_verified(c1));
+	T_ASSERT(peer_has_verified(p));
 	/* A new (spoofable) address becomes latest: still only the verified one. */
 	T_EQ_INT(pkt(e, a, "192.0.2.1", "198.51.100.7", 4000, NULL, &c2, NULL), 0);
 	T_ASSERT(&p->conns[p->latest] == c2);
