@@ -23,6 +23,7 @@ static struct ident ida, idb;
 static struct secure_node na, nb;
 static struct secure_session sa, sb;
 static struct secure_initiation pending;
+static struct secure_chan xch;	/* a transfer's channel (lite packets) */
 static int ready;
 
 static void
@@ -58,6 +59,9 @@ setup(void)
 	memset(&pending, 0, sizeof(pending));
 	if (secure_initiate(&pending, &na, &eb, idb.pub, 3, 2, 0, init,
 	    sizeof(init), &n) != 0)
+		abort();
+	memset(k, 0x66, WIRE_TRANSFER_ID_SIZE);
+	if (secure_xfer_derive(&sb, k, 1, &xch) != 0)
 		abort();
 	ready = 1;
 }
@@ -158,6 +162,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		replay_model(buf, n);
 		break;
+	case 5: {
+		/* A transfer's lite packet from the network, opened in place. */
+		struct secure_chan c = xch;
+		uint8_t *pl;
+		size_t pn;
+
+		if (n >= 8 && (sel & 0x80)) {
+			int i;
+
+			for (i = 0; i < 8; i++)
+				buf[i] = (uint8_t)(c.rx_id >> (8 * i));
+		}
+		if (secure_chan_open_inplace(&c, buf, n, &pl, &pn) == SECURE_OK)
+			abort();	/* would need the channel's key */
+		break;
+	}
 	default:
 		break;
 	}
