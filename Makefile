@@ -27,7 +27,7 @@ B         ?= build
 CC        ?= cc
 SAN       ?=
 
-PKGS      := libsodium libsecp256k1 sqlite3 libbsd-overlay libcap-ng libseccomp libsystemd inih jansson miniupnpc
+PKGS      := libsodium libcrypto libsecp256k1 sqlite3 libbsd-overlay libcap-ng libseccomp libsystemd inih jansson miniupnpc
 # nng, libnatpmp and libunistring ship no pkg-config file on Debian 12: linked by name.
 EXTRA_LIBS := -lnng -lnatpmp -lunistring -lpthread
 

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "aead.h"
 #include "buf.h"
 #include "secure.h"
 
@@ -112,10 +113,19 @@ chan_init(struct secure_chan *c, int aead, const uint8_t tx_key[32],
 	memcpy(c->rx_key, rx_key, 32);
 	c->tx_id = tx_id;
 	c->rx_id = rx_id;
-	if (aead == SECURE_AEAD_AESGCM) {
-		crypto_aead_aes256gcm_beforenm(&c->aes_tx, tx_key);
-		crypto_aead_aes256gcm_beforenm(&c->aes_rx, rx_key);
+}
+
+void
+secure_chan_wipe(struct secure_chan *c)
+{
+	if (c == NULL)
+		return;
+	/* The cipher's cached key schedules go with the keys. */
+	if (c->aead != 0) {
+		aead_forget(c->tx_key);
+		aead_forget(c->rx_key);
 	}
+	sodium_memzero(c, sizeof(*c));
 }
 
 /* Header into hdr; ciphertext of src (len) to hdr + 17 (src may be there); tag after. */
@@ -134,12 +144,9 @@ chan_seal_to(struct secure_chan *c, uint8_t *hdr, const uint8_t *src, size_t len
 	memcpy(ad, hdr, SECURE_HDR_LEN);
 	buf_put_le64(ad + SECURE_HDR_LEN, c->rx_id);
 	nonce12(nonce, c->tx_counter);
-	if (c->aead == SECURE_AEAD_AESGCM)
-		crypto_aead_aes256gcm_encrypt_detached_afternm(ct, ct + len, NULL,
-		    src, len, ad, sizeof(ad), NULL, nonce, &c->aes_tx);
-	else
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, ct + len,
-		    NULL, src, len, ad, sizeof(ad), NULL, nonce, c->tx_key);
+	if (aead_seal(c->aead, c->tx_key, nonce, ad, sizeof(ad), src, len, ct,
+	    ct + len) != 0)
+		return SECURE_ERR_INIT;
 	c->tx_counter++;
 	return SECURE_OK;
 }
@@ -172,14 +179,8 @@ chan_open_to(struct secure_chan *c, const uint8_t *pkt, size_t len, uint8_t *dst
 	memcpy(ad, pkt, SECURE_HDR_LEN);
 	buf_put_le64(ad + SECURE_HDR_LEN, c->tx_id);
 	nonce12(nonce, counter);
-	if (c->aead == SECURE_AEAD_AESGCM)
-		bad = crypto_aead_aes256gcm_decrypt_detached_afternm(dst, NULL,
-		    pkt + SECURE_HDR_LEN, n, pkt + SECURE_HDR_LEN + n, ad,
-		    sizeof(ad), nonce, &c->aes_rx);
-	else
-		bad = crypto_aead_chacha20poly1305_ietf_decrypt_detached(dst, NULL,
-		    pkt + SECURE_HDR_LEN, n, pkt + SECURE_HDR_LEN + n, ad,
-		    sizeof(ad), nonce, c->rx_key);
+	bad = aead_open(c->aead, c->rx_key, nonce, ad, sizeof(ad),
+	    pkt + SECURE_HDR_LEN, n, pkt + SECURE_HDR_LEN + n, dst);
 	if (bad != 0) {
 		c->rx_auth_fail++;
 		return SECURE_ERR_AUTH;
@@ -246,7 +247,7 @@ secure_node_init(struct secure_node *n, const struct ident *id,
 	if (n == NULL || id == NULL)
 		return SECURE_ERR_ARG;
 	memset(n, 0, sizeof(*n));
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || aead_init() != 0)
 		return SECURE_ERR_INIT;
 	n->id = id;
 	if (priv_or_null != NULL)
@@ -669,6 +670,9 @@ secure_open(struct secure_session *s, int64_t now_ms, const uint8_t *pkt,
 void
 secure_session_wipe(struct secure_session *s)
 {
+	if (s == NULL)
+		return;
+	secure_chan_wipe(&s->ch);
 	sodium_memzero(s, sizeof(*s));
 }
 

@@ -110,8 +110,7 @@ struct secure_replay {
  * little-endian wire form.
  */
 struct secure_chan {
-	crypto_aead_aes256gcm_state aes_tx, aes_rx;	/* when aead == AESGCM */
-	int		aead;
+	int		aead;		/* enum secure_aead (common/aead.c runs it) */
 	uint8_t		tx_key[32], rx_key[32];
 	uint64_t	tx_id;		/* the peer's receiver ID: written first */
 	uint64_t	rx_id;		/* ours: what the peer writes first */
@@ -245,6 +244,8 @@ int	secure_chan_seal_run(struct secure_chan *c, uint8_t *base, size_t stride,
 /* Opens pkt in place; *payload points into pkt. */
 int	secure_chan_open_inplace(struct secure_chan *c, uint8_t *pkt, size_t len,
 	    uint8_t **payload, size_t *plen);
+/* Forgets a channel: its keys and the cipher's cached set-up of them. */
+void	secure_chan_wipe(struct secure_chan *c);
 /*
  * A transfer's own channel: keys and both receiver IDs from the session's
  * transfer secret and the 16-byte transfer ID, so the ID never travels in

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aead.h"
 #include "daemon.h"
 #include "ipc_msg.h"
 #include "lan.h"
@@ -56,7 +57,7 @@ netd_privileged(struct daemon *d, char *err, size_t errlen)
 	netd.d = d;
 	env_real_init(&netd.env, &netd);
 	/* libsodium and libsecp256k1 set up once, before the sandbox. */
-	if (ident_crypto_init() != 0) {
+	if (ident_crypto_init() != 0 || aead_init() != 0) {
 		snprintf(err, errlen, "crypto initialisation failed");
 		return -1;
 	}

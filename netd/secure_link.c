@@ -797,6 +797,7 @@ slink_xfer_unbind(struct xfer_sess *s)
 	for (k = 0; k < x->nch; k++) {
 		if (l != NULL)
 			sl_id_del(l, x->ch[k].rx_id);
+		secure_chan_wipe(&x->ch[k]);
 	}
 	sodium_memzero(x, sizeof(*x));
 	free(x);

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # by the bench on a loopback port: its host service is disabled below);
 # tcpdump for tests/integration/secure.sh (a capture of a secure transfer).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
- libsodium-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
+ libsodium-dev libssl-dev libsecp256k1-dev libnng-dev libsqlite3-dev sqlite3 libbsd-dev
  libcap-ng-dev libseccomp-dev libsystemd-dev libminiupnpc-dev libnatpmp-dev
  libinih-dev libjansson-dev libunistring-dev libmicrohttpd-dev nettle-dev curl b3sum iproute2 nftables systemd procps psmisc util-linux jq python3 bc
  xxd groff-base man-db file git ca-certificates tcpdump
