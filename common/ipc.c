@@ -517,6 +517,7 @@ ipc_client_open(struct ipc_client *cl, const char *name, const char *path)
 	memset(cl, 0, sizeof(*cl));
 	strlcpy(cl->name, name, sizeof(cl->name));
 	cl->fd = -1;
+	cl->reply_fd = -1;
 	cl->next_id = 1;
 	if (nng_req0_open_raw(&cl->sock) != 0)
 		return -1;
@@ -571,21 +572,58 @@ ipc_client_slot_set(struct ipc_client_slot *s, uint32_t id, int bulk, uint64_t d
 void
 ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep, size_t len)
 {
-	struct ipc_client_slot *s = NULL, done;
+	ipc_client_deliver_fd(cl, id, rep, len, -1);
+}
+
+static struct ipc_client_slot *
+ipc_client_slot_of(const struct ipc_client *cl, uint32_t id)
+{
 	int i;
 
 	id &= 0x7fffffffu;
 	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++)
-		if (cl->slots[i].id == id) {
-			s = &cl->slots[i];
-			break;
-		}
-	if (s == NULL)
+		if (cl->slots[i].id == id)
+			return (struct ipc_client_slot *)&cl->slots[i];
+	return NULL;
+}
+
+int
+ipc_client_wants_fd(const struct ipc_client *cl, uint32_t id)
+{
+	const struct ipc_client_slot *s = ipc_client_slot_of(cl, id);
+
+	return s != NULL && s->want_fd;
+}
+
+/* The same with the descriptor that came with it (-1: none), see take_fd. */
+void
+ipc_client_deliver_fd(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
+    size_t len, int fd)
+{
+	struct ipc_client_slot *s = ipc_client_slot_of(cl, id), done;
+
+	if (s == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	/* Free the slot first: the callback may send the next request. */
 	done = *s;
 	memset(s, 0, sizeof(*s));
+	cl->reply_fd = fd;
 	done.cb(done.arg, rep, len, NULL);
+	if (cl->reply_fd >= 0)
+		close(cl->reply_fd);	/* not taken */
+	cl->reply_fd = -1;
+}
+
+int
+ipc_client_take_fd(struct ipc_client *cl)
+{
+	int fd = cl->reply_fd;
+
+	cl->reply_fd = -1;
+	return fd;
 }
 
 /* The requests sent on the bulk channel fail (it closed). */

@@ -147,6 +147,7 @@ struct ipc_client_slot {
 	uint64_t	 deadline;
 	ipc_client_cb	 cb;
 	void		*arg;
+	int		 want_fd;	/* ipc_client_send_bulk_fd: a descriptor comes */
 };
 
 struct ipc_client {
@@ -158,6 +159,7 @@ struct ipc_client {
 	struct ipc_client_slot slots[IPC_CLIENT_MAX_INFLIGHT];
 	uint64_t	 failed;	/* requests that timed out or could not be sent */
 	struct ipc_bulk_client *bulk;	/* ipc_client_bulk_open */
+	int		 reply_fd;	/* during a callback: ipc_client_take_fd */
 };
 
 int	ipc_client_open(struct ipc_client *cl, const char *name, const char *path);
@@ -180,6 +182,15 @@ int	ipc_client_bulk_up(const struct ipc_client *cl);
 int	ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
 	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms);
 void	ipc_client_bulk_close(struct ipc_client *cl);
+/*
+ * A request whose reply brings a descriptor (ipc_reply_fd): only on the
+ * bulk channel (nng cannot carry one), so -1 when it is not up.  In the
+ * callback, ipc_client_take_fd gives the descriptor (close-on-exec; the
+ * caller owns it) or -1 when none came; one not taken is closed after.
+ */
+int	ipc_client_send_bulk_fd(struct ipc_client *cl, const void *msg, size_t len,
+	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms);
+int	ipc_client_take_fd(struct ipc_client *cl);
 
 /*
  * The bulk channel's frame parser: fn for each complete frame
@@ -219,6 +230,9 @@ void	ipc_client_slot_set(struct ipc_client_slot *s, uint32_t id, int bulk,
 	    uint64_t deadline, ipc_client_cb cb, void *arg);
 void	ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
 	    size_t len);
+void	ipc_client_deliver_fd(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
+	    size_t len, int fd);
+int	ipc_client_wants_fd(const struct ipc_client *cl, uint32_t id);
 void	ipc_client_fail_bulk(struct ipc_client *cl, const char *why);
 int	ipc_client_send_nng(struct ipc_client *cl, const void *msg, size_t len,
 	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms, int bulk);

@@ -44,6 +44,7 @@
 #define BULK_OUT_MAX	(32u << 20)	/* unsent bytes before the peer counts as stuck */
 #define BULK_TYPES_MAX	8
 #define BULK_RETRY_MS	1000		/* client: reconnect attempts apart */
+#define BULK_FDS	4		/* client: descriptors received ahead of their reply */
 
 /* One connection, either role. */
 struct bulk_conn {
@@ -58,6 +59,15 @@ struct bulk_conn {
 	struct loop	*loop;
 	loop_fd_cb	 cb;		/* the loop calls cb(fd, events, conn) */
 	void		*owner;		/* struct ipc_bulk or ipc_bulk_client */
+	/*
+	 * Descriptors received and not yet handed to their reply, oldest
+	 * first (a client's only: a server closes what a client sends).
+	 * One rides on the first byte of its reply's frame, so it is here
+	 * by the time that frame is parsed.
+	 */
+	int		 take_fds;
+	int		 fds[BULK_FDS];
+	int		 nfds;
 };
 
 struct ipc_bulk {
@@ -77,9 +87,47 @@ struct ipc_bulk_client {
 	struct bulk_conn	 c;
 };
 
+/* The oldest descriptor received, or -1. */
+static int
+bulk_fd_pop(struct bulk_conn *c)
+{
+	int fd;
+
+	if (c->nfds == 0)
+		return -1;
+	fd = c->fds[0];
+	memmove(c->fds, c->fds + 1, (size_t)(c->nfds - 1) * sizeof(int));
+	c->nfds--;
+	return fd;
+}
+
+/* Keeps the descriptors of a received control message (or closes them). */
+static void
+bulk_fd_keep(struct bulk_conn *c, struct msghdr *mh)
+{
+	struct cmsghdr *ch;
+	size_t i, n;
+	int fd;
+
+	for (ch = CMSG_FIRSTHDR(mh); ch != NULL; ch = CMSG_NXTHDR(mh, ch)) {
+		if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
+			if (c->take_fds && c->nfds < BULK_FDS)
+				c->fds[c->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
 static void
 bulk_close(struct bulk_conn *c)
 {
+	while (c->nfds > 0)
+		close(bulk_fd_pop(c));
 	if (c->fd >= 0) {
 		loop_del_fd(c->loop, c->fd);
 		close(c->fd);
@@ -310,11 +358,27 @@ bulk_read(struct bulk_conn *c,
     void (*fn)(void *ctx, uint32_t id, const uint8_t *msg, size_t len), void *ctx)
 {
 	struct bulk_read_ctx x = { c, c->gen, fn, ctx };
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(BULK_FDS * sizeof(int))];
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
 	ssize_t k;
 	long at;
 
 	for (;;) {
-		k = recv(c->fd, c->rbuf + c->rlen, BULK_FRAME_MAX - c->rlen, MSG_DONTWAIT);
+		/* recvmsg, not recv: a reply may carry a descriptor (SCM_RIGHTS). */
+		iov.iov_base = c->rbuf + c->rlen;
+		iov.iov_len = BULK_FRAME_MAX - c->rlen;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		k = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (k > 0 && mh.msg_controllen > 0)
+			bulk_fd_keep(c, &mh);
 		if (k == 0)
 			return -1;
 		if (k < 0) {
@@ -542,7 +606,8 @@ bulk_cl_frame(void *arg, uint32_t id, const uint8_t *msg, size_t len)
 	struct bulk_conn *c = arg;
 	struct ipc_bulk_client *bc = c->owner;
 
-	ipc_client_deliver(bc->cl, id, msg, len);
+	ipc_client_deliver_fd(bc->cl, id, msg, len,
+	    ipc_client_wants_fd(bc->cl, id) ? bulk_fd_pop(c) : -1);
 }
 
 static void
@@ -586,7 +651,10 @@ bulk_cl_connect(struct ipc_bulk_client *bc)
 		close(fd);
 		return -1;
 	}
-	return bulk_adopt(&bc->c, bc->c.loop, fd, bulk_cl_cb, bc);
+	if (bulk_adopt(&bc->c, bc->c.loop, fd, bulk_cl_cb, bc) != 0)
+		return -1;
+	bc->c.take_fds = 1;
+	return 0;
 }
 
 int
@@ -653,6 +721,26 @@ ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
 		    IPC_SLOT_NNG_FALLBACK);
 	}
 	ipc_client_slot_set(s, id, IPC_SLOT_BULK, now_ms + timeout_ms, cb, arg);
+	return 0;
+}
+
+int
+ipc_client_send_bulk_fd(struct ipc_client *cl, const void *msg, size_t len,
+    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+{
+	struct ipc_bulk_client *bc = cl->bulk;
+	struct ipc_client_slot *s;
+	uint32_t id;
+
+	if (bc == NULL || bc->c.fd < 0 || !cl->open ||
+	    (s = ipc_client_slot_take(cl, &id)) == NULL)
+		return -1;
+	if (bulk_send(&bc->c, id, msg, len) == -1) {
+		bulk_cl_down(bc, "cannot send");
+		return -1;
+	}
+	ipc_client_slot_set(s, id, IPC_SLOT_BULK, now_ms + timeout_ms, cb, arg);
+	s->want_fd = 1;
 	return 0;
 }
 

@@ -59,6 +59,16 @@ struct net_env {
 	int	 (*store_send)(void *ctx, const void *msg, size_t len,
 		    uint32_t timeout_ms, void (*cb)(void *arg, const uint8_t *rep,
 		    size_t len, const char *err), void *arg, int bulk);
+	/*
+	 * The same for a request whose reply brings a descriptor (IPC_FILE_FD,
+	 * bulk channel only): cb gets it in fd (the callee owns it; -1 when
+	 * none came).  NULL, or -1 from the call: not available (an
+	 * environment without descriptors, the channel down) — callers fall
+	 * back to their IPC_CAT path.
+	 */
+	int	 (*store_fd)(void *ctx, const void *msg, size_t len,
+		    uint32_t timeout_ms, void (*cb)(void *arg, const uint8_t *rep,
+		    size_t len, int fd, const char *err), void *arg);
 	void	 *ctx;
 };
 

@@ -3,6 +3,8 @@
  * clock and timers of common/loop.c, libsodium's random bytes, and net.c's
  * sockets.  The only place in netd's core where these are named.
  */
+#include <stdlib.h>
+
 #include <sodium.h>
 #include <time.h>
 
@@ -77,6 +79,44 @@ env_real_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
 	    cb, arg, loop_now_ms());
 }
 
+/* A descriptor request's callback and its argument, between the two calls. */
+struct env_real_fdq {
+	struct netd	*n;
+	void		(*cb)(void *arg, const uint8_t *rep, size_t len, int fd,
+			    const char *err);
+	void		*arg;
+};
+
+static void
+env_real_fd_done(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	struct env_real_fdq q = *(struct env_real_fdq *)arg;
+
+	free(arg);
+	q.cb(q.arg, rep, len, rep != NULL ? ipc_client_take_fd(&q.n->store) : -1, err);
+}
+
+static int
+env_real_store_fd(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
+    void (*cb)(void *arg, const uint8_t *rep, size_t len, int fd, const char *err),
+    void *arg)
+{
+	struct netd *n = ctx;
+	struct env_real_fdq *q;
+
+	if (!n->store_open || (q = malloc(sizeof(*q))) == NULL)
+		return -1;
+	q->n = n;
+	q->cb = cb;
+	q->arg = arg;
+	if (ipc_client_send_bulk_fd(&n->store, msg, len, timeout_ms, env_real_fd_done,
+	    q, loop_now_ms()) != 0) {
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
 void
 env_real_init(struct net_env *e, struct netd *n)
 {
@@ -88,5 +128,6 @@ env_real_init(struct net_env *e, struct netd *n)
 	e->timer_add = env_real_timer_add;
 	e->timer_del = env_real_timer_del;
 	e->store_send = env_real_store_send;
+	e->store_fd = env_real_store_fd;
 	e->ctx = n;
 }

@@ -423,6 +423,7 @@ xfer_msg_sess(struct netd *n, const struct xfer_ops *ops, struct peer *p,
 struct xfer_ipc {
 	struct netd	*n;
 	xfer_store_cb	 cb;
+	xfer_store_fd_cb fd_cb;		/* xfer_store_fd's instead of cb */
 	uint64_t	 sid;
 	uint32_t	 gen;
 	uint64_t	 arg;
@@ -456,6 +457,41 @@ xfer_store(struct xfer_sess *s, int bulk, const void *msg, size_t len,
 	q->arg = arg;
 	if (n->env.store_send(n->env.ctx, msg, len, timeout_ms, xfer_store_done, q,
 	    bulk) != 0) {
+		free(q);
+		return -1;
+	}
+	s->ipc++;
+	return 0;
+}
+
+static void
+xfer_store_fd_done(void *arg, const uint8_t *rep, size_t len, int fd, const char *err)
+{
+	struct xfer_ipc q = *(struct xfer_ipc *)arg;
+	struct xfer_sess *s;
+
+	free(arg);
+	if ((s = xfer_find_sid(q.n, q.sid)) != NULL)
+		s->ipc--;
+	q.fd_cb(q.n, s, q.gen, q.arg, rep, len, fd, err);
+}
+
+int
+xfer_store_fd(struct xfer_sess *s, const void *msg, size_t len,
+    uint32_t timeout_ms, xfer_store_fd_cb cb, uint64_t arg)
+{
+	struct netd *n = s->n;
+	struct xfer_ipc *q;
+
+	if (n->env.store_fd == NULL || (q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->n = n;
+	q->fd_cb = cb;
+	q->sid = s->sid;
+	q->gen = s->gen;
+	q->arg = arg;
+	if (n->env.store_fd(n->env.ctx, msg, len, timeout_ms, xfer_store_fd_done,
+	    q) != 0) {
 		free(q);
 		return -1;
 	}

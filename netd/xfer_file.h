@@ -160,6 +160,14 @@ struct xfer_file_sess {
 	uint64_t		 next_fetch;	/* file offset of the next IPC_CAT */
 	struct xfer_file_slot		 slots[XF_SERVE_AHEAD];
 	unsigned		 head, nslots;
+	/*
+	 * The stored file's read-only descriptor from storaged (IPC_FILE_FD),
+	 * when it came: chunks in the page cache are read here (preadv2
+	 * RWF_NOWAIT), the others still from storaged.  rfd_on 0: none yet.
+	 */
+	int			 rfd;
+	int			 rfd_on;
+	uint64_t		 rfd_reads, rfd_misses;	/* chunks read here / not cached */
 };
 
 struct xfer_file_recent {

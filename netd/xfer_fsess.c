@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hex.h"
 #include "log.h"
@@ -228,6 +229,13 @@ xfer_file_end(struct xfer_file_sess *s, int ok, int terminate, const char *why)
 		xfer_file_send_ctl(n, s->x.pub, s->hash, WIRE_TRANSFER_TERMINATE, s->x.seq);
 	for (i = 0; i < XF_SERVE_AHEAD; i++)
 		free(s->slots[i].data);
+	if (s->rfd_on) {
+		log_debug("file serving %s…: %llu chunks read from the page cache, "
+		    "%llu from storaged", hash, (unsigned long long)s->rfd_reads,
+		    (unsigned long long)s->rfd_misses);
+		close(s->rfd);
+		s->rfd_on = 0;
+	}
 	/* The chunk may be posted as UDT's landing place (xfer_req.c). */
 	if (s->x.conn != NULL)
 		(void)udt_recv_unpost(s->x.conn);

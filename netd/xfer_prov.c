@@ -7,9 +7,14 @@
  * our merkle-leaf requests (XFER_PROTO_MERKLE, xfer_merkle.h) from
  * storaged's companion.  See xfer_file.h.
  */
+#define _GNU_SOURCE	/* preadv2, RWF_NOWAIT */
+#include <sys/stat.h>
+#include <sys/uio.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipc.h"
 #include "log.h"
@@ -73,6 +78,34 @@ xfer_prov_cat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t 
 	xfer_file_pump(s);
 }
 
+/*
+ * A chunk straight from the stored file when all of it is in the page
+ * cache: 1, the slot ready.  0: not cached (RWF_NOWAIT said EAGAIN), short,
+ * or no descriptor — storaged reads it (IPC_CAT), so a disk read never
+ * blocks netd's loop.  A miss still starts the kernel's readahead of the
+ * range (RWF_NOWAIT only declines to wait for it), so the chunks after it
+ * are likely cached by the time they are due.
+ */
+static int
+xfer_prov_read_direct(struct xfer_file_sess *s, struct xfer_file_slot *sl)
+{
+	struct iovec iov = { sl->data, sl->len };
+	ssize_t k;
+
+	if (!s->rfd_on)
+		return 0;
+	k = preadv2(s->rfd, &iov, 1, (off_t)sl->off, RWF_NOWAIT);
+	if (k != (ssize_t)sl->len) {
+		s->rfd_misses++;
+		return 0;
+	}
+	s->rfd_reads++;
+	sl->have = sl->len;
+	sl->pos = 0;
+	sl->state = XS_READY;
+	return 1;
+}
+
 /* Asks storaged for the next chunks of the range, into free slots. */
 static int
 xfer_prov_fetch(struct xfer_file_sess *s)
@@ -96,6 +129,11 @@ xfer_prov_fetch(struct xfer_file_sess *s)
 		sl->off = rd.offset;
 		sl->len = rd.len;
 		sl->have = sl->pos = 0;
+		if (xfer_prov_read_direct(s, sl)) {
+			s->nslots++;
+			s->next_fetch += rd.len;
+			continue;
+		}
 		if ((len = ipc_read_encode(buf, sizeof(buf), IPC_CAT, &rd)) < 0 ||
 		    xfer_store(&s->x, 1, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xfer_prov_cat_done,
 		    rd.offset) != 0) {
@@ -183,6 +221,51 @@ xfer_prov_pump(struct xfer_file_sess *s)
 }
 
 static void
+xfer_prov_fd_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t arg,
+    const uint8_t *rep, size_t len, int fd, const char *err)
+{
+	struct xfer_file_sess *s = FS(xs);
+	uint64_t size;
+	struct stat sb;
+
+	(void)n;
+	(void)gen;
+	(void)arg;
+	(void)err;
+	/* Only the file it stat'ed, unchanged: else keep reading via storaged. */
+	if (s == NULL || fd < 0 || s->rfd_on || rep == NULL ||
+	    ipc_file_fd_rep_decode(rep, len, &size) != 0 || size != s->file_size ||
+	    fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != s->file_size) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->rfd = fd;
+	s->rfd_on = 1;
+	xfer_file_pump(s);
+}
+
+/*
+ * Asks storaged for the file's read-only descriptor: storaged then has no
+ * part in the cached chunks (each IPC_CAT cost it a read and a copy over
+ * the socket, and netd a copy out of it).  Serving a file hands its bytes
+ * to any peer anyway, so netd reading that one file widens nothing.
+ */
+static void
+xfer_prov_ask_fd(struct xfer_file_sess *s)
+{
+	struct ipc_file_fd_req q;
+	uint8_t buf[64];
+	long len;
+
+	memcpy(q.hash, s->hash, 32);
+	if ((len = ipc_file_fd_req_encode(buf, sizeof(buf), &q)) > 0)
+		(void)xfer_store_fd(&s->x, buf, (size_t)len, XF_IPC_TIMEOUT_MS,
+		    xfer_prov_fd_done, 0);
+}
+
+static void
 xfer_prov_stat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t arg,
     const uint8_t *rep, size_t len, const char *err)
 {
@@ -221,6 +304,7 @@ xfer_prov_stat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t
 	s->file_size = st.size;
 	s->total = limit;
 	s->next_fetch = s->offset;
+	xfer_prov_ask_fd(s);
 	wire_file_header_encode(s->hdr, st.size, limit);
 	if (udt_connect(s->x.conn) != UDT_OK) {
 		xfer_file_end(s, 0, 1, "cannot start UDT");

@@ -210,6 +210,15 @@ typedef void (*xfer_store_cb)(struct netd *n, struct xfer_sess *s, uint32_t gen,
  */
 int	xfer_store(struct xfer_sess *s, int bulk, const void *msg, size_t len,
 	    uint32_t timeout_ms, xfer_store_cb cb, uint64_t arg);
+/*
+ * The same for a request whose reply brings a descriptor (env.store_fd):
+ * cb owns fd (-1 when none came) and must close it, also when s is NULL.
+ * -1: not available here (no descriptors, channel down): cb will not run.
+ */
+typedef void (*xfer_store_fd_cb)(struct netd *n, struct xfer_sess *s, uint32_t gen,
+	    uint64_t arg, const uint8_t *rep, size_t len, int fd, const char *err);
+int	xfer_store_fd(struct xfer_sess *s, const void *msg, size_t len,
+	    uint32_t timeout_ms, xfer_store_fd_cb cb, uint64_t arg);
 /* A request to storaged for no session, reply ignored. */
 void	xfer_store_forget(struct netd *n, const void *msg, size_t len,
 	    uint32_t timeout_ms);

@@ -765,6 +765,23 @@ bulk_handler(void *arg, struct ipc_req *req, const uint8_t *msg, size_t len)
 		ipc_reply(req, msg, len);
 		return;
 	}
+	if (ipc_req_type(req) == IPC_FILE_FD) {
+		/* A descriptor of a file whose content is its request's last byte. */
+		char path[] = "/tmp/peernet-test-fd.XXXXXX";
+		uint8_t rep[32];
+		long n = ipc_file_fd_rep_encode(rep, sizeof(rep), 1);
+		int fd = mkstemp(path);
+
+		b->served++;
+		if (fd < 0 || write(fd, msg + len - 1, 1) != 1 || n < 0 ||
+		    ipc_reply_fd(req, rep, (size_t)n, fd) != 0)
+			ipc_reply_error(req, IPC_ERR_FAILED, "test server: no descriptor");
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return;
+	}
 	srv_handler(&(struct srv_thread){ .answer = 1 }, req, msg, len);
 }
 
@@ -832,7 +849,7 @@ static char bulkpath[108];
 static void
 bulk_setup(const char *name, int bulk, uid_t allowed_uid)
 {
-	static const uint16_t types[] = { IPC_DL_DATA };
+	static const uint16_t types[] = { IPC_DL_DATA, IPC_FILE_FD };
 	uid_t allowed[1] = { allowed_uid };
 	char err[256];
 	int i;
@@ -848,7 +865,7 @@ bulk_setup(const char *name, int bulk, uid_t allowed_uid)
 	    err, sizeof(err)), 0);
 	T_EQ_INT(loop_add_fd(&bt.loop, bt.srv.fd, EPOLLIN, bulk_on_srv, &bt.srv), 0);
 	if (bulk)
-		T_EQ_INT(ipc_server_bulk_open(&bt.srv, &bt.loop, bulkpath, types, 1,
+		T_EQ_INT(ipc_server_bulk_open(&bt.srv, &bt.loop, bulkpath, types, 2,
 		    err, sizeof(err)), 0);
 	T_EQ_INT(ipc_client_open(&bt.cl, "test", sockpath), 0);
 	T_EQ_INT(loop_add_fd(&bt.loop, bt.cl.fd, EPOLLIN, bulk_on_cl, &bt.cl), 0);
@@ -916,6 +933,77 @@ test_bulk_channel_carries_large_messages_in_flight(void)
 	T_ASSERT(ipc_client_bulk_up(&bt.cl));
 	bulk_teardown();
 	T_ASSERT(access(bulkpath, F_OK) == -1);	/* closed servers remove their socket */
+}
+
+/* What each descriptor reply brought: the byte read from its file. */
+static int fd_got[8];
+
+static void
+bulk_fd_cb(void *arg, const uint8_t *rep, size_t len, const char *err)
+{
+	size_t i = (size_t)(uintptr_t)arg;
+	uint64_t size;
+	uint8_t c;
+	int fd = ipc_client_take_fd(&bt.cl);
+
+	(void)err;
+	bt.done++;
+	fd_got[i] = -1;
+	if (rep != NULL && ipc_file_fd_rep_decode(rep, len, &size) == 0 && size == 1 &&
+	    fd >= 0 && pread(fd, &c, 1, 0) == 1)
+		fd_got[i] = c;
+	if (fd >= 0)
+		close(fd);
+	/* Taken once: a second take has nothing. */
+	if (ipc_client_take_fd(&bt.cl) != -1)
+		bt.bad++;
+}
+
+/*
+ * Descriptor replies between large data replies on the async client: each
+ * descriptor reaches its own request's callback (its file holds that
+ * request's tag byte), the data replies bring none, and with no bulk
+ * channel a descriptor request is refused at once (nng cannot carry one).
+ */
+static void
+test_bulk_reply_brings_descriptor_to_async_client(void)
+{
+	uint8_t req[8][40];
+	long n;
+	int i, rc, fds_before = t_count_entries("/proc/self/fd");
+
+	bulk_setup("bulkfd", 1, geteuid());
+	for (i = 0; i < 8; i++) {
+		struct ipc_file_fd_req q;
+
+		if (i % 2 == 0) {
+			bulk_send_data((size_t)i, 200000, &rc);
+			T_EQ_INT(rc, 0);
+			continue;
+		}
+		memset(&q, 0, sizeof(q));
+		q.hash[31] = (uint8_t)(0x40 + i);
+		n = ipc_file_fd_req_encode(req[i], sizeof(req[i]), &q);
+		T_ASSERT(n > 0);
+		T_EQ_INT(ipc_client_send_bulk_fd(&bt.cl, req[i], (size_t)n, 5000,
+		    bulk_fd_cb, (void *)(uintptr_t)i, loop_now_ms()), 0);
+	}
+	bulk_run(8);
+	T_EQ_INT(bt.ok, 4);		/* the data replies, whole */
+	T_EQ_INT(bt.bad, 0);
+	T_EQ_INT(bt.fail, 0);
+	for (i = 1; i < 8; i += 2)
+		T_EQ_INT(fd_got[i], 0x40 + i);
+	bulk_teardown();
+	/* No descriptor left open by the client. */
+	T_EQ_INT(t_count_entries("/proc/self/fd"), fds_before);
+
+	bulk_setup("bulkfd-none", 0, geteuid());
+	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
+	T_EQ_INT(ipc_client_send_bulk_fd(&bt.cl, req[1], 33, 5000, bulk_fd_cb,
+	    (void *)(uintptr_t)1, loop_now_ms()), -1);
+	T_EQ_INT(ipc_client_inflight(&bt.cl), 0);
+	bulk_teardown();
 }
 
 /* A type the daemon did not list is refused on the channel, saying so. */
@@ -1053,6 +1141,7 @@ main(int argc, char **argv)
 	T_RUN(test_client_notices_server_killed_while_waiting);
 	T_RUN(test_bulk_channel_carries_large_messages_in_flight);
 	T_RUN(test_bulk_channel_refuses_unlisted_types);
+	T_RUN(test_bulk_reply_brings_descriptor_to_async_client);
 	T_RUN(test_bulk_channel_refuses_uid_not_allowed);
 	T_RUN(test_bulk_send_falls_back_to_nng);
 	T_RUN(test_bulk_requests_fail_when_the_channel_closes);
