@@ -44,6 +44,7 @@
 #define BULK_OUT_MAX	(32u << 20)	/* unsent bytes before the peer counts as stuck */
 #define BULK_TYPES_MAX	8
 #define BULK_RETRY_MS	1000		/* client: reconnect attempts apart */
+#define BULK_SNDBUF	(2 << 20)	/* client: socket send buffer, bytes */
 #define BULK_FDS	4		/* client: descriptors received ahead of their reply */
 
 /* One connection, either role. */
@@ -651,6 +652,14 @@ bulk_cl_connect(struct ipc_bulk_client *bc)
 		close(fd);
 		return -1;
 	}
+	/*
+	 * Room for a whole 512 KiB data chunk and the next in the socket: else
+	 * the part the socket does not take is copied into our queue and
+	 * written on the next wake-up (the kernel caps this at
+	 * net.core.wmem_max; a smaller buffer only costs that copy).
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ BULK_SNDBUF },
+	    sizeof(int));
 	if (bulk_adopt(&bc->c, bc->c.loop, fd, bulk_cl_cb, bc) != 0)
 		return -1;
 	bc->c.take_fds = 1;
