@@ -27,6 +27,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,15 @@ struct bulk_conn {
 	int		 take_fds;
 	int		 fds[BULK_FDS];
 	int		 nfds;
+	/*
+	 * Descriptors of replies queued behind other bytes (a server's):
+	 * ofd[i] leaves with the queued byte at stream position ofd_at[i]
+	 * (oflushed counts the queued bytes written so far).
+	 */
+	int		 ofd[BULK_FDS];
+	uint64_t	 ofd_at[BULK_FDS];
+	int		 nofd;
+	uint64_t	 oflushed;
 };
 
 struct ipc_bulk {
@@ -129,6 +139,8 @@ bulk_close(struct bulk_conn *c)
 {
 	while (c->nfds > 0)
 		close(bulk_fd_pop(c));
+	while (c->nofd > 0)
+		close(c->ofd[--c->nofd]);
 	if (c->fd >= 0) {
 		loop_del_fd(c->loop, c->fd);
 		close(c->fd);
@@ -187,22 +199,69 @@ bulk_write(int fd, struct iovec *iov, size_t iovcnt)
 	return k == 0 ? -1 : k;
 }
 
+/* sendmsg of iov with fd attached (SCM_RIGHTS), else as bulk_write. */
+static ssize_t
+bulk_write_fd(int sock, struct iovec *iov, size_t iovcnt, int fd)
+{
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *ch;
+	struct msghdr mh;
+	ssize_t k;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = iovcnt;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	ch = CMSG_FIRSTHDR(&mh);
+	ch->cmsg_level = SOL_SOCKET;
+	ch->cmsg_type = SCM_RIGHTS;
+	ch->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+	do
+		k = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k == -1 && errno == EINTR);
+	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return k == 0 ? -1 : k;
+}
+
 /* Writes what is queued; -1 when the connection failed. */
 static int
 bulk_flush(struct bulk_conn *c)
 {
 	struct iovec iov;
 	ssize_t k;
+	int with_fd;
 
 	while (c->olen > 0) {
 		iov.iov_base = c->out + c->ohead;
 		iov.iov_len = c->olen;
-		if ((k = bulk_write(c->fd, &iov, 1)) == -1)
+		/* A queued descriptor rides on its frame's first byte: the
+		 * write before it stops there, the write from it carries it. */
+		with_fd = c->nofd > 0 && c->ofd_at[0] == c->oflushed;
+		if (c->nofd > 0 && !with_fd && c->ofd_at[0] - c->oflushed < iov.iov_len)
+			iov.iov_len = (size_t)(c->ofd_at[0] - c->oflushed);
+		k = with_fd ? bulk_write_fd(c->fd, &iov, 1, c->ofd[0]) :
+		    bulk_write(c->fd, &iov, 1);
+		if (k == -1)
 			return -1;
 		if (k == 0)
 			break;
+		if (with_fd) {
+			close(c->ofd[0]);	/* the peer has its own now */
+			memmove(c->ofd, c->ofd + 1, (size_t)(c->nofd - 1) * sizeof(int));
+			memmove(c->ofd_at, c->ofd_at + 1,
+			    (size_t)(c->nofd - 1) * sizeof(uint64_t));
+			c->nofd--;
+		}
 		c->ohead += (size_t)k;
 		c->olen -= (size_t)k;
+		c->oflushed += (uint64_t)k;
 	}
 	if (c->olen == 0)
 		c->ohead = 0;
@@ -447,27 +506,24 @@ ipc_bulk_reply(void *conn, uint32_t gen, uint32_t id, const void *msg, size_t le
 
 /*
  * A reply with a descriptor (ipc_reply_fd): SCM_RIGHTS rides on the first
- * byte of the frame, so the frame must start on an empty queue; whatever
- * the socket does not take at once is queued as usual (the descriptor has
- * gone with the first byte).  -1: the client gets no reply (it times out).
+ * byte of the frame.  On an empty queue it goes at once and whatever the
+ * socket does not take is queued as usual (the descriptor has gone with
+ * the first byte); behind queued bytes, a duplicate of the descriptor is
+ * queued with the frame's position and bulk_flush sends it with that byte.
+ * -1: the client gets no reply (it times out).
  */
 int
 ipc_bulk_reply_fd(void *conn, uint32_t gen, uint32_t id, const void *msg, size_t len,
     int fd)
 {
 	struct bulk_conn *c = conn;
-	union {
-		struct cmsghdr	h;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *ch;
-	struct msghdr mh;
 	struct iovec iov[2];
 	uint8_t hdr[BULK_HDR];
 	ssize_t k;
 	size_t done;
+	int dfd;
 
-	if (c->fd < 0 || c->gen != gen || c->olen > 0 || len > IPC_MSG_MAX)
+	if (c->fd < 0 || c->gen != gen || len > IPC_MSG_MAX)
 		return -1;
 	buf_put_le32(hdr, (uint32_t)len);
 	buf_put_le32(hdr + 4, id);
@@ -475,22 +531,23 @@ ipc_bulk_reply_fd(void *conn, uint32_t gen, uint32_t id, const void *msg, size_t
 	iov[0].iov_len = BULK_HDR;
 	iov[1].iov_base = (void *)msg;
 	iov[1].iov_len = len;
-	memset(&mh, 0, sizeof(mh));
-	memset(&cm, 0, sizeof(cm));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len > 0 ? 2 : 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	ch = CMSG_FIRSTHDR(&mh);
-	ch->cmsg_level = SOL_SOCKET;
-	ch->cmsg_type = SCM_RIGHTS;
-	ch->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(ch), &fd, sizeof(int));
-	do
-		k = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (k == -1 && errno == EINTR);
-	if (k <= 0)
+	k = 0;
+	if (c->olen == 0 &&
+	    (k = bulk_write_fd(c->fd, iov, len > 0 ? 2 : 1, fd)) == -1)
 		return -1;
+	if (k == 0) {		/* queued bytes ahead of it, or the socket full */
+		if (c->nofd == BULK_FDS ||
+		    (dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+			return -1;
+		c->ofd[c->nofd] = dfd;
+		c->ofd_at[c->nofd] = c->oflushed + c->olen;
+		c->nofd++;
+		if (bulk_send(c, id, msg, len) != 0) {
+			close(c->ofd[--c->nofd]);
+			return -1;
+		}
+		return 0;
+	}
 	done = (size_t)k;
 	if (done == BULK_HDR + len)
 		return 0;

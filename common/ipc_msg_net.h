@@ -102,6 +102,12 @@ enum ipc_net_counter {
 	IPC_NC_SECURE_OPENED, IPC_NC_DROP_SECURE_AUTH, IPC_NC_DROP_SECURE_REPLAY,
 	IPC_NC_DROP_SECURE_MALFORMED, IPC_NC_DROP_SECURE_PLAINTEXT,
 	IPC_NC_DROP_SECURE_HANDSHAKE, IPC_NC_SECURE_REFUSED,
+	/*
+	 * Chunks of served files (xfer_prov.c): read by netd from the page
+	 * cache through the file's descriptor, or asked of storaged (not
+	 * cached, or no descriptor).
+	 */
+	IPC_NC_XFER_CHUNKS_CACHED, IPC_NC_XFER_CHUNKS_STORAGED,
 	IPC_NC_MAX
 };
 

@@ -100,6 +100,7 @@ xfer_prov_read_direct(struct xfer_file_sess *s, struct xfer_file_slot *sl)
 		return 0;
 	}
 	s->rfd_reads++;
+	s->x.n->counters[IPC_NC_XFER_CHUNKS_CACHED]++;
 	sl->have = sl->len;
 	sl->pos = 0;
 	sl->state = XS_READY;
@@ -134,6 +135,7 @@ xfer_prov_fetch(struct xfer_file_sess *s)
 			s->next_fetch += rd.len;
 			continue;
 		}
+		s->x.n->counters[IPC_NC_XFER_CHUNKS_STORAGED]++;
 		if ((len = ipc_read_encode(buf, sizeof(buf), IPC_CAT, &rd)) < 0 ||
 		    xfer_store(&s->x, 1, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xfer_prov_cat_done,
 		    rd.offset) != 0) {

@@ -202,6 +202,13 @@ gso=$(counter "$A" tx_gso_runs); coal=$(counter "$B" rx_coalesced)
 [ "${gso:-0}" -gt 0 ] && [ "${coal:-0}" -gt 0 ] && t_pass data_sent_in_gso_runs ||
     t_fail data_sent_in_gso_runs "A tx_gso_runs=$gso, B rx_coalesced=$coal"
 
+# A served the cached file from its descriptor (IPC_FILE_FD + preadv2
+# RWF_NOWAIT): the chunks came from the page cache, not through storaged.
+cached=$(counter "$A" xfer_chunks_cached); viasd=$(counter "$A" xfer_chunks_storaged)
+[ "${cached:-0}" -gt 0 ] && [ "${cached:-0}" -gt "${viasd:-0}" ] &&
+    t_pass served_chunks_read_from_page_cache ||
+    t_fail served_chunks_read_from_page_cache "xfer_chunks_cached=$cached xfer_chunks_storaged=$viasd"
+
 # An unknown hash was refused by A, and counted.
 ref=$(counter "$A" xfer_refused)
 [ -n "$ref" ] && [ "$ref" -ge 1 ] && t_pass a_counts_refused_requests ||

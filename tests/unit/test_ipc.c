@@ -773,9 +773,11 @@ bulk_handler(void *arg, struct ipc_req *req, const uint8_t *msg, size_t len)
 		int fd = mkstemp(path);
 
 		b->served++;
-		if (fd < 0 || write(fd, msg + len - 1, 1) != 1 || n < 0 ||
-		    ipc_reply_fd(req, rep, (size_t)n, fd) != 0)
+		/* ipc_reply_fd answers (or fails) req either way: no second reply. */
+		if (fd < 0 || write(fd, msg + len - 1, 1) != 1 || n < 0)
 			ipc_reply_error(req, IPC_ERR_FAILED, "test server: no descriptor");
+		else if (ipc_reply_fd(req, rep, (size_t)n, fd) != 0)
+			b->bad++;
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);
