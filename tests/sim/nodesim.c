@@ -50,6 +50,7 @@
 #include "log.h"
 #include "merkle.h"
 #include "netd.h"
+#include "splitmix.h"
 #include "t.h"
 #include "udt.h"
 #include "wire_msg.h"
@@ -102,27 +103,13 @@ struct sim_rng {
 static uint64_t
 sim_rng_next(struct sim_rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix_next(&r->s);
 }
 
 static void
 sim_rng_fill(struct sim_rng *r, void *buf, size_t n)
 {
-	uint8_t *p = buf;
-	uint64_t v;
-	size_t k;
-
-	while (n > 0) {
-		v = sim_rng_next(r);
-		k = n < 8 ? n : 8;
-		memcpy(p, &v, k);
-		p += k;
-		n -= k;
-	}
+	splitmix_fill(&r->s, buf, n);
 }
 
 struct sim;
