@@ -102,12 +102,20 @@ json_t	*ctl_jstrn(const char *s, size_t len);
 /* A request with an empty body; the reply must be of the same type with status 0. */
 int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
 	    uint8_t **rep, size_t *replen, int quiet);
+/*
+ * The end of a reply decoded in place: frees rep; 0 when the decoder's rc
+ * is 0, else -1 after "VERB: malformed reply from DAEMON: why".
+ */
+int	ctl_reply_decoded(uint8_t *rep, int rc, const char *verb, const char *daemon);
 int	ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quiet);
 /* Common verb option parsing: --json, --help; returns index of first operand or -1/-2 (help shown). */
 int	ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 /* The same for a verb without operands: -1 to go on, else its exit code (0 after --help). */
 int	ctl_verb_no_operands(struct ctl *c, const struct ctl_verb *v, int argc,
 	    char **argv);
+/* The same for a verb of exactly n operands (*first: the first of them; usage if not). */
+int	ctl_verb_operands(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+	    int n, int *first);
 const struct ctl_verb *ctl_find_verb(const char *name);
 void	ctl_verb_usage(const struct ctl_verb *v, int to_stderr);
 /*

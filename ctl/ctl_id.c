@@ -21,12 +21,8 @@ ctl_id(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (ctl_call_empty(c, "netd", IPC_ID, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_id_decode(rep, len, &id);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("netd: malformed reply: %s", ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_id_decode(rep, len, &id), "id", "netd") != 0)
 		return 1;
-	}
 	hex_encode(pub, id.pubkey, sizeof(id.pubkey));
 	hex_encode(node, id.node_id, sizeof(id.node_id));
 	if (c->json)

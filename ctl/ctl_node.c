@@ -1290,12 +1290,8 @@ ctl_probe(struct ctl *c, int argc, char **argv)
 	size_t len;
 	int rc, first;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_operands(c, v, argc, argv, 1, &first)) >= 0)
+		return rc;
 	if (strcmp(argv[first], "netd") != 0 && strcmp(argv[first], "storaged") != 0 &&
 	    strcmp(argv[first], "searchd") != 0)
 		return ctl_usage_err(v, "no daemon '%s' (netd, storaged or searchd)",
@@ -1304,12 +1300,9 @@ ctl_probe(struct ctl *c, int argc, char **argv)
 		return 1;
 	if (ctl_call_empty(c, argv[first], IPC_SANDBOX_PROBE, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_probe_decode(rep, len, &pr);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("%s: malformed reply: %s", argv[first], ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_probe_decode(rep, len, &pr),
+	    v->name, argv[first]) != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:s, s:b, s:s, s:b, s:s}", "daemon", argv[first],
 		    "inet_allowed", pr.inet_errno == 0,

@@ -170,12 +170,9 @@ ctl_reindex(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (ctl_call_empty(c, "searchd", IPC_REINDEX, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_empty_decode(rep, len, IPC_REINDEX);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("reindex: malformed reply: %s", ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_empty_decode(rep, len, IPC_REINDEX),
+	    "reindex", "searchd") != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:b}", "reindexing", 1));
 	else
@@ -386,12 +383,9 @@ ctl_search(struct ctl *c, int argc, char **argv)
 	}
 	if (ctl_call(c, "searchd", search_buf, (size_t)n, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_search_id_decode(rep, len, IPC_SEARCH_START, &id);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("search: malformed reply from searchd: %s", ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_search_id_decode(rep, len, IPC_SEARCH_START, &id),
+	    "search", "searchd") != 0)
 		return 1;
-	}
 
 	if (c->json)
 		arr = json_array();

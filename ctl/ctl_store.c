@@ -560,10 +560,8 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 		close(fd);
 		return -1;
 	}
-	rc = ipc_u32_decode(rep, replen, IPC_ADD_BEGIN, &id);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("add: malformed reply from storaged");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_ADD_BEGIN, &id), "add",
+	    "storaged") != 0) {
 		close(fd);
 		return -1;
 	}
@@ -584,12 +582,9 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 	rc = ctl_call_slow(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0);
 	if (rc == -1)
 		return -1;
-	rc = ipc_add_result_decode(rep, replen, &res);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("add: malformed reply from storaged: %s", ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_add_result_decode(rep, replen, &res),
+	    "add", "storaged") != 0)
 		return -1;
-	}
 	if (tty)
 		ctl_progress(base, ab.size, ab.size, start, 1);
 	hex_encode(hash, res.file.hash, 32);
@@ -771,12 +766,8 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 	long n;
 	int first, rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_operands(c, v, argc, argv, 1, &first)) >= 0)
+		return rc;
 	memset(&ref, 0, sizeof(ref));
 	if (ctl_parse_hex(argv[first], ref.key, 16) == 0)
 		ref.kind = 0;
@@ -790,12 +781,9 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 	n = ipc_ref_encode(ctl_buf, sizeof(ctl_buf), IPC_RM, &ref);
 	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_u32_decode(rep, replen, IPC_RM, &removed);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("rm: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_RM, &removed),
+	    "rm", "storaged") != 0)
 		return 1;
-	}
 	/* 0 records: downloaded (never shared) content, deleted by its hash */
 	if (c->json)
 		ctl_json_print(json_pack("{s:i, s:b}", "removed", (int)removed,
@@ -816,14 +804,10 @@ ctl_mv(struct ctl *c, int argc, char **argv)
 	uint8_t *rep;
 	size_t replen;
 	long n;
-	int first;
+	int first, rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 2) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_operands(c, v, argc, argv, 2, &first)) >= 0)
+		return rc;
 	if (ctl_parse_hex(argv[first], mv.id, 16) != 0) {
 		ctl_err("mv: expected a file ID (32 hex digits), got '%s'", argv[first]);
 		return 2;
@@ -1004,12 +988,9 @@ ctl_chain(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("chain: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci),
+	    "chain", "storaged") != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "version",
 		    (json_int_t)ci.version, "height", (json_int_t)ci.height,
@@ -1114,12 +1095,9 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 	n = ipc_empty_encode(req, sizeof(req), IPC_VERIFY, IPC_OK);
 	if (ctl_call_slow(c, "storaged", req, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_verify_result_decode(rep, replen, &vr);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("verify: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_verify_result_decode(rep, replen, &vr),
+	    "verify", "storaged") != 0)
 		return 1;
-	}
 	/* The report is one line per problem, "HASH: why". */
 	problems = json_array();
 	for (line = vr.report; *line != '\0'; line = eol + (*eol == '\n')) {
@@ -1168,12 +1146,9 @@ ctl_cache(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (ctl_call_empty(c, "storaged", IPC_CACHE, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_cache_info_decode(rep, replen, &ci);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("cache: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_cache_info_decode(rep, replen, &ci),
+	    "cache", "storaged") != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "peers",
 		    (json_int_t)ci.peers, "blocks", (json_int_t)ci.blocks,

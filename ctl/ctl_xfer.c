@@ -222,12 +222,9 @@ xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
 	n = ipc_xfer_ctl_encode(xc_buf, sizeof(xc_buf), &q);
 	if (ctl_call(c, "netd", xc_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_empty_decode(rep, replen, IPC_XFER_CTL);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("%s: malformed reply from netd", verb);
+	if (ctl_reply_decoded(rep, ipc_empty_decode(rep, replen, IPC_XFER_CTL),
+	    verb, "netd") != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:s, s:b}", "number", (json_int_t)q.number,
 		    "op", ipc_xfer_op_name(op), "ok", 1));
@@ -308,12 +305,9 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 	n = ipc_probe_req_encode(xc_buf, sizeof(xc_buf), &q);
 	if (ctl_call(c, "netd", xc_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_u32_decode(rep, replen, IPC_PROBE, &number);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("probe: malformed reply from netd");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_PROBE, &number),
+	    "probe", "netd") != 0)
 		return 1;
-	}
 	last_change = loop_now_ms();
 	for (;;) {
 		if ((rc = xc_poll(c, number, &x)) == -1)

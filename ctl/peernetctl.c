@@ -300,16 +300,26 @@ ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 }
 
 int
+ctl_verb_operands(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+    int n, int *first)
+{
+	if ((*first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return *first == -2 ? 0 : CTL_EXIT_USAGE;
+	if (argc - *first == n)
+		return -1;
+	if (n == 0)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[*first]);
+	ctl_verb_usage(v, 1);
+	return CTL_EXIT_USAGE;
+}
+
+int
 ctl_verb_no_operands(struct ctl *c, const struct ctl_verb *v, int argc,
     char **argv)
 {
-	int rc;
+	int first;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : CTL_EXIT_USAGE;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
-	return -1;
+	return ctl_verb_operands(c, v, argc, argv, 0, &first);
 }
 
 void
@@ -436,21 +446,25 @@ ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type, uint8_t **rep,
 }
 
 int
+ctl_reply_decoded(uint8_t *rep, int rc, const char *verb, const char *daemon)
+{
+	free(rep);
+	if (rc == 0)
+		return 0;
+	ctl_err("%s: malformed reply from %s: %s", verb, daemon, ipc_decode_strerror(rc));
+	return -1;
+}
+
+int
 ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quiet)
 {
 	uint8_t *rep;
 	size_t len;
-	int rc;
 
 	if (ctl_call_empty(c, daemon, IPC_STATUS, &rep, &len, quiet) == -1)
 		return -1;
-	rc = ipc_status_decode(rep, len, IPC_STATUS, st);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("%s: malformed status reply: %s", daemon, ipc_decode_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return ctl_reply_decoded(rep, ipc_status_decode(rep, len, IPC_STATUS, st), "status",
+	    daemon);
 }
 
 /* 0 when DIR holds an executable peernet-netd. */
