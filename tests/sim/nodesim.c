@@ -2228,6 +2228,20 @@ sim_xres_check_done(const struct sim_xres *x, uint64_t size)
 	T_EQ_INT((x->info.flags & IPC_XFER_F_FRAGMENTS) != 0, size > MERKLE_MIN_FRAGMENT_SIZE);
 }
 
+/*
+ * A transfer from a good sharer through loss and jitter, printed as name:
+ * the file arrived whole and no fragment was bad.
+ */
+static void
+sim_file_ok(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
+    const char *name, struct sim_xres *x)
+{
+	sim_file_run(seed, loss, jitter_ms, size, 0, 0, x);
+	sim_xres_print(name, size, x);
+	T_DO(sim_xres_check_done(x, size));
+	T_EQ_U64(x->info.bad_fragments, 0);
+}
+
 /* 3 MiB, no loss, no jitter: every byte read once from A's storaged, no resend. */
 static void
 test_nodesim_file_transfer(void)
@@ -2235,10 +2249,7 @@ test_nodesim_file_transfer(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(30, 0, 0, size, 0, 0, &x);
-	sim_xres_print("3 MiB, 0% loss, no jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(30, 0, 0, size, "3 MiB, 0% loss, no jitter", &x));
 	T_EQ_U64(x.cat_bytes, size);
 	T_EQ_U64(x.reordered, 0);
 	/* Nothing lost nor reordered: no NAK, no NAK-driven resend... */
@@ -2267,10 +2278,7 @@ test_nodesim_file_transfer_reorder(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(33, 0, 10, size, 0, 0, &x);
-	sim_xres_print("3 MiB, 0% loss, 10 ms jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(33, 0, 10, size, "3 MiB, 0% loss, 10 ms jitter", &x));
 	T_EQ_U64(x.lost, 0);
 	T_ASSERT(x.reordered > 0);
 	T_EQ_U64(x.info.restarts, 0);
@@ -2285,10 +2293,7 @@ test_nodesim_file_transfer_loss(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(31, 0.05, 60, size, 0, 0, &x);
-	sim_xres_print("3 MiB, 5% loss, 60 ms jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(31, 0.05, 60, size, "3 MiB, 5% loss, 60 ms jitter", &x));
 	T_ASSERT(x.lost > 0);
 	T_ASSERT(x.reordered > 0);
 	T_ASSERT(x.prov.retransmits + x.prov.blind_retransmits > 0);
@@ -2305,10 +2310,7 @@ test_nodesim_file_transfer_heavy_loss(void)
 	struct sim_xres x;
 	uint64_t size = 2 << 20;
 
-	sim_file_run(34, 0.30, 40, size, 0, 0, &x);
-	sim_xres_print("2 MiB, 30% loss, 40 ms jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(34, 0.30, 40, size, "2 MiB, 30% loss, 40 ms jitter", &x));
 	T_ASSERT(x.lost > 0);
 }
 
@@ -2323,10 +2325,7 @@ test_nodesim_file_transfer_sizes(void)
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(name, sizeof(name), "%" PRIu64 " bytes", sizes[i]);
-		sim_file_run(50 + i, 0, 0, sizes[i], 0, 0, &x);
-		sim_xres_print(name, sizes[i], &x);
-		sim_xres_check_done(&x, sizes[i]);
-		T_EQ_U64(x.info.bad_fragments, 0);
+		T_DO(sim_file_ok(50 + i, 0, 0, sizes[i], name, &x));
 		T_EQ_U64(x.cat_bytes, sizes[i]);
 	}
 }
