@@ -709,7 +709,6 @@ test_lost_steps_are_repeated_until_connected(void)
 int
 main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_set_suite(argv[0]);
 	T_RUN(test_client_every_short_sequence);
 	T_RUN(test_listener_every_short_sequence);
