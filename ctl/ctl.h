@@ -103,6 +103,12 @@ json_t	*ctl_jstrn(const char *s, size_t len);
 int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
 	    uint8_t **rep, size_t *replen, int quiet);
 /*
+ * A verb without operands that asks daemon one empty request of type: -1
+ * to go on with the reply in *rep, else the verb's exit code.
+ */
+int	ctl_verb_ask(struct ctl *c, const char *verb, int argc, char **argv,
+	    const char *daemon, uint16_t type, uint8_t **rep, size_t *replen);
+/*
  * The end of a reply decoded in place: frees rep; 0 when the decoder's rc
  * is 0, else -1 after "VERB: malformed reply from DAEMON: why".
  */

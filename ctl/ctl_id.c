@@ -10,17 +10,15 @@
 int
 ctl_id(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("id");
 	char pub[67], node[65];
 	struct ipc_id id;
 	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, "id", argc, argv, "netd", IPC_ID, &rep,
+	    &len)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "netd", IPC_ID, &rep, &len, 0) == -1)
-		return 1;
 	if (ctl_reply_decoded(rep, ipc_id_decode(rep, len, &id), "id", "netd") != 0)
 		return 1;
 	hex_encode(pub, id.pubkey, sizeof(id.pubkey));

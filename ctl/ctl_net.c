@@ -47,7 +47,6 @@ ctl_peer_secure(uint8_t v)
 int
 ctl_peers(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("peers");
 	struct ipc_peer_list l;
 	struct ipc_peer p;
 	uint8_t *rep;
@@ -56,10 +55,9 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	json_t *arr;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, "peers", argc, argv, "netd", IPC_PEERS, &rep,
+	    &len)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "netd", IPC_PEERS, &rep, &len, 0) == -1)
-		return 1;
 	if ((rc = ipc_peer_list_decode(rep, len, &l)) != 0) {
 		free(rep);
 		ctl_err("peers: malformed reply: %s", ipc_decode_strerror(rc));

@@ -161,15 +161,13 @@ ctl_search_stop(struct ctl *c, const struct ipc_search_id *id)
 int
 ctl_reindex(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("reindex");
 	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, "reindex", argc, argv, "searchd", IPC_REINDEX, &rep,
+	    &len)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "searchd", IPC_REINDEX, &rep, &len, 0) == -1)
-		return 1;
 	if (ctl_reply_decoded(rep, ipc_empty_decode(rep, len, IPC_REINDEX),
 	    "reindex", "searchd") != 0)
 		return 1;

@@ -977,17 +977,15 @@ ctl_cat(struct ctl *c, int argc, char **argv)
 int
 ctl_chain(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("chain");
 	struct ipc_chain_info ci;
 	char hs[32];
 	uint8_t *rep;
 	size_t replen;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, "chain", argc, argv, "storaged", IPC_CHAIN, &rep,
+	    &replen)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &replen, 0) == -1)
-		return 1;
 	if (ctl_reply_decoded(rep, ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci),
 	    "chain", "storaged") != 0)
 		return 1;
@@ -1135,17 +1133,15 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 int
 ctl_cache(struct ctl *c, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("cache");
 	struct ipc_cache_info ci;
 	uint8_t *rep;
 	size_t replen;
 	char hs[32];
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, "cache", argc, argv, "storaged", IPC_CACHE, &rep,
+	    &replen)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "storaged", IPC_CACHE, &rep, &replen, 0) == -1)
-		return 1;
 	if (ctl_reply_decoded(rep, ipc_cache_info_decode(rep, replen, &ci),
 	    "cache", "storaged") != 0)
 		return 1;

@@ -446,6 +446,17 @@ ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type, uint8_t **rep,
 }
 
 int
+ctl_verb_ask(struct ctl *c, const char *verb, int argc, char **argv,
+    const char *daemon, uint16_t type, uint8_t **rep, size_t *replen)
+{
+	int rc;
+
+	if ((rc = ctl_verb_no_operands(c, ctl_find_verb(verb), argc, argv)) >= 0)
+		return rc;
+	return ctl_call_empty(c, daemon, type, rep, replen, 0) == -1 ? CTL_EXIT_FAIL : -1;
+}
+
+int
 ctl_reply_decoded(uint8_t *rep, int rc, const char *verb, const char *daemon)
 {
 	free(rep);
