@@ -52,7 +52,9 @@ struct ctl {
 
 struct ctl_verb {
 	const char	*name;
-	int		(*fn)(struct ctl *c, int argc, char **argv);
+	/* v: this entry (the verb's name, usage and help for its messages) */
+	int		(*fn)(struct ctl *c, const struct ctl_verb *v, int argc,
+			    char **argv);
 	const char	*usage;		/* arguments */
 	const char	*help;		/* one line */
 };
@@ -106,7 +108,7 @@ int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
  * A verb without operands that asks daemon one empty request of type: -1
  * to go on with the reply in *rep, else the verb's exit code.
  */
-int	ctl_verb_ask(struct ctl *c, const char *verb, int argc, char **argv,
+int	ctl_verb_ask(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
 	    const char *daemon, uint16_t type, uint8_t **rep, size_t *replen);
 /*
  * The end of a reply decoded in place: frees rep; 0 when the decoder's rc
@@ -143,34 +145,34 @@ void	ctl_sleep_ms(int ms);
 void	ctl_human(char *out, size_t cap, double v);	/* "3.4 GiB" */
 void	ctl_fmt_duration(char *out, size_t cap, uint64_t ms);
 
-int	ctl_init(struct ctl *c, int argc, char **argv);
-int	ctl_up(struct ctl *c, int argc, char **argv);
-int	ctl_down(struct ctl *c, int argc, char **argv);
-int	ctl_status(struct ctl *c, int argc, char **argv);
-int	ctl_reload(struct ctl *c, int argc, char **argv);
-int	ctl_id(struct ctl *c, int argc, char **argv);
-int	ctl_probe(struct ctl *c, int argc, char **argv);
-int	ctl_add(struct ctl *c, int argc, char **argv);
-int	ctl_ls(struct ctl *c, int argc, char **argv);
-int	ctl_rm(struct ctl *c, int argc, char **argv);
-int	ctl_mv(struct ctl *c, int argc, char **argv);
-int	ctl_cat(struct ctl *c, int argc, char **argv);
-int	ctl_get(struct ctl *c, int argc, char **argv);
+int	ctl_init(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_up(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_down(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_status(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_reload(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_id(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_probe(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_add(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_ls(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_rm(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_mv(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_cat(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_get(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 /* ctl_xfer.c: transfers, pause, resume, cancel, probe (a memory-only download) */
-int	ctl_transfers(struct ctl *c, int argc, char **argv);
-int	ctl_pause(struct ctl *c, int argc, char **argv);
-int	ctl_resume(struct ctl *c, int argc, char **argv);
-int	ctl_cancel(struct ctl *c, int argc, char **argv);
-int	ctl_fprobe(struct ctl *c, int argc, char **argv);
-int	ctl_chain(struct ctl *c, int argc, char **argv);
-int	ctl_profile(struct ctl *c, int argc, char **argv);
-int	ctl_verify(struct ctl *c, int argc, char **argv);
-int	ctl_cache(struct ctl *c, int argc, char **argv);
-int	ctl_search(struct ctl *c, int argc, char **argv);
-int	ctl_reindex(struct ctl *c, int argc, char **argv);
-int	ctl_peers(struct ctl *c, int argc, char **argv);
-int	ctl_ping(struct ctl *c, int argc, char **argv);
-int	ctl_find(struct ctl *c, int argc, char **argv);
+int	ctl_transfers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_pause(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_resume(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_cancel(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_fprobe(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_chain(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_profile(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_verify(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_cache(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_search(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_reindex(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_peers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_ping(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_find(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 /* Prints (out NULL) or returns as JSON netd's network status; -1 if netd is down. */
 int	ctl_net_status(struct ctl *c, json_t **out);
 

@@ -436,10 +436,9 @@ get_locate(struct ctl *c, const uint8_t hash[32], struct get_cand *cand,
 }
 
 int
-ctl_get(struct ctl *c, int argc, char **argv)
+ctl_get(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	static struct get_cand cand[IPC_SHARERS_MAX];
-	const struct ctl_verb *v = ctl_find_verb("get");
 	const char *hashs = NULL, *from = NULL, *out = NULL;
 	FILE *info;	/* human messages: stderr when the data goes to stdout */
 	int force = 0;

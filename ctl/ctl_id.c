@@ -8,7 +8,7 @@
 #include "hex.h"
 
 int
-ctl_id(struct ctl *c, int argc, char **argv)
+ctl_id(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	char pub[67], node[65];
 	struct ipc_id id;
@@ -16,7 +16,7 @@ ctl_id(struct ctl *c, int argc, char **argv)
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_ask(c, "id", argc, argv, "netd", IPC_ID, &rep,
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "netd", IPC_ID, &rep,
 	    &len)) >= 0)
 		return rc;
 	if (ctl_reply_decoded(rep, ipc_id_decode(rep, len, &id), "id", "netd") != 0)

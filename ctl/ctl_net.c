@@ -45,7 +45,7 @@ ctl_peer_secure(uint8_t v)
 }
 
 int
-ctl_peers(struct ctl *c, int argc, char **argv)
+ctl_peers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	struct ipc_peer_list l;
 	struct ipc_peer p;
@@ -55,7 +55,7 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	json_t *arr;
 	int rc;
 
-	if ((rc = ctl_verb_ask(c, "peers", argc, argv, "netd", IPC_PEERS, &rep,
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "netd", IPC_PEERS, &rep,
 	    &len)) >= 0)
 		return rc;
 	if ((rc = ipc_peer_list_decode(rep, len, &l)) != 0) {
@@ -115,9 +115,8 @@ ctl_net_node_operand(struct ctl *c, const struct ctl_verb *v, int argc, char **a
 }
 
 int
-ctl_ping(struct ctl *c, int argc, char **argv)
+ctl_ping(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("ping");
 	struct ipc_ping_req q;
 	struct ipc_ping_rep r;
 	uint8_t *rep;
@@ -142,9 +141,8 @@ ctl_ping(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_find(struct ctl *c, int argc, char **argv)
+ctl_find(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("find");
 	struct ipc_find_req q;
 	struct ipc_find_rep r;
 	uint8_t *rep;

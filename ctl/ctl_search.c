@@ -159,13 +159,13 @@ ctl_search_stop(struct ctl *c, const struct ipc_search_id *id)
 }
 
 int
-ctl_reindex(struct ctl *c, int argc, char **argv)
+ctl_reindex(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_ask(c, "reindex", argc, argv, "searchd", IPC_REINDEX, &rep,
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "searchd", IPC_REINDEX, &rep,
 	    &len)) >= 0)
 		return rc;
 	if (ctl_reply_decoded(rep, ipc_empty_decode(rep, len, IPC_REINDEX),
@@ -209,9 +209,8 @@ ctl_term_append(char *term, size_t *tlen, int *nterms, const char *w)
 }
 
 int
-ctl_search(struct ctl *c, int argc, char **argv)
+ctl_search(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("search");
 	static struct ipc_search_req q;
 	static struct ipc_search_hit h;
 	struct ipc_search_fetch f;
@@ -349,7 +348,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 			ctl_err("search: --reindex takes no search term");
 			return 2;
 		}
-		return ctl_reindex(c, 1, rv);
+		return ctl_reindex(c, ctl_find_verb("reindex"), 1, rv);
 	}
 	if (nterms == 0) {
 		ctl_err("search: no search term given");

@@ -624,9 +624,8 @@ abort:
 }
 
 int
-ctl_add(struct ctl *c, int argc, char **argv)
+ctl_add(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("add");
 	static struct ipc_tags tags;
 	const char *name = NULL, *folder = "", *desc = "";
 	const char *files[1024];
@@ -696,9 +695,8 @@ ctl_add(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_ls(struct ctl *c, int argc, char **argv)
+ctl_ls(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("ls");
 	static struct ipc_file f;
 	struct ipc_file_list fl;
 	struct ipc_range rg = { 0, 0 };
@@ -756,9 +754,8 @@ ctl_ls(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_rm(struct ctl *c, int argc, char **argv)
+ctl_rm(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("rm");
 	struct ipc_ref ref;
 	uint8_t *rep;
 	size_t replen;
@@ -797,9 +794,8 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_mv(struct ctl *c, int argc, char **argv)
+ctl_mv(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("mv");
 	static struct ipc_mv mv;
 	uint8_t *rep;
 	size_t replen;
@@ -867,9 +863,8 @@ ctl_base64(char *out, const uint8_t *in, size_t len)
 #define CTL_CAT_JSON_MAX	(16 * 1024 * 1024)	/* --json holds it in memory */
 
 int
-ctl_cat(struct ctl *c, int argc, char **argv)
+ctl_cat(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("cat");
 	const char *hash = NULL;
 	uint64_t left = UINT64_MAX, total = 0, start;
 	struct ipc_read rd;
@@ -975,7 +970,7 @@ ctl_cat(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_chain(struct ctl *c, int argc, char **argv)
+ctl_chain(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	struct ipc_chain_info ci;
 	char hs[32];
@@ -983,7 +978,7 @@ ctl_chain(struct ctl *c, int argc, char **argv)
 	size_t replen;
 	int rc;
 
-	if ((rc = ctl_verb_ask(c, "chain", argc, argv, "storaged", IPC_CHAIN, &rep,
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", IPC_CHAIN, &rep,
 	    &replen)) >= 0)
 		return rc;
 	if (ctl_reply_decoded(rep, ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci),
@@ -1021,9 +1016,8 @@ ctl_profile_field(const char *s)
 }
 
 int
-ctl_profile(struct ctl *c, int argc, char **argv)
+ctl_profile(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("profile");
 	struct ipc_data d;
 	uint8_t *rep;
 	size_t replen;
@@ -1077,9 +1071,8 @@ ctl_profile(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_verify(struct ctl *c, int argc, char **argv)
+ctl_verify(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("verify");
 	static struct ipc_verify_result vr;
 	uint8_t *rep, req[IPC_HDR_LEN];
 	size_t replen;
@@ -1131,7 +1124,7 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_cache(struct ctl *c, int argc, char **argv)
+ctl_cache(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	struct ipc_cache_info ci;
 	uint8_t *rep;
@@ -1139,7 +1132,7 @@ ctl_cache(struct ctl *c, int argc, char **argv)
 	char hs[32];
 	int rc;
 
-	if ((rc = ctl_verb_ask(c, "cache", argc, argv, "storaged", IPC_CACHE, &rep,
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", IPC_CACHE, &rep,
 	    &replen)) >= 0)
 		return rc;
 	if (ctl_reply_decoded(rep, ipc_cache_info_decode(rep, replen, &ci),

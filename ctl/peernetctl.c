@@ -446,12 +446,12 @@ ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type, uint8_t **rep,
 }
 
 int
-ctl_verb_ask(struct ctl *c, const char *verb, int argc, char **argv,
+ctl_verb_ask(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
     const char *daemon, uint16_t type, uint8_t **rep, size_t *replen)
 {
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, ctl_find_verb(verb), argc, argv)) >= 0)
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
 		return rc;
 	return ctl_call_empty(c, daemon, type, rep, replen, 0) == -1 ? CTL_EXIT_FAIL : -1;
 }
@@ -645,14 +645,14 @@ main(int argc, char **argv)
 	/* --help of a verb needs no node. */
 	for (ch = optind + 1; ch < argc; ch++)
 		if (strcmp(argv[ch], "--help") == 0 || strcmp(argv[ch], "-h") == 0)
-			return v->fn(&c, argc - optind, argv + optind);
+			return v->fn(&c, v, argc - optind, argv + optind);
 	if (strcmp(v->name, "init") != 0 && (rc = ctl_check_dir(&c, dir)) != 0) {
 		for (ch = optind + 1; ch < argc; ch++)
 			if (strcmp(argv[ch], "--json") == 0)
 				c.json = 1;
 		return ctl_json_finish(&c, v->name, rc);
 	}
-	rc = v->fn(&c, argc - optind, argv + optind);
+	rc = v->fn(&c, v, argc - optind, argv + optind);
 	rc = ctl_json_finish(&c, v->name, rc);
 	if (fflush(stdout) == EOF && rc == 0) {
 		ctl_err("standard output: %s", strerror(errno));
