@@ -108,7 +108,8 @@ ctl_net_node_operand(struct ctl *c, const struct ctl_verb *v, int argc, char **a
 	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return first == -2 ? 0 : CTL_EXIT_USAGE;
 	if (first != argc - 1 || ctl_node_arg(argv[first], id) != 0) {
-		ctl_err("%s: expected a node ID (64 hex digits) or a peer ID (66)", v->name);
+		ctl_err("%s: expected a node ID (64 hex digits) or a peer ID (66)",
+		    v->name);
 		return CTL_EXIT_USAGE;
 	}
 	return -1;

@@ -188,7 +188,7 @@ struct hs_model {
 	int		nreq, nresp;
 	int		got_data;
 	int		step3;		/* client: a step 3 sent */
-	int		seen_c, seen_c2;	/* listener: step 1 answered, per client socket */
+	int		seen_c, seen_c2;	/* listener: step 1 answered, per client */
 };
 
 /* The data packet, on either side: only once connected, only once. */
