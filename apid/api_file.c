@@ -173,10 +173,6 @@ api_stream(struct api_req *r, const uint8_t hash[32], uint64_t size,
 {
 	struct MHD_Response *resp;
 	struct api_stream *s;
-	unsigned int status = ranged ? 206 : 200;
-	char cr[96];
-	int rc;
-
 	int fd;
 
 	if (len > 0 && (fd = api_file_fd(r->api, hash, size)) >= 0) {
@@ -203,6 +199,16 @@ api_stream(struct api_req *r, const uint8_t hash[32], uint64_t size,
 		}
 		MHD_add_response_header(resp, "X-Peernet-Source", "ipc");
 	}
+	return api_reply_part(r, resp, first, len, size, ranged, ctype);
+}
+
+int
+api_reply_part(struct api_req *r, struct MHD_Response *resp, uint64_t first,
+    uint64_t len, uint64_t size, int ranged, const char *ctype)
+{
+	char cr[96];
+	int rc;
+
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	if (ranged) {
@@ -210,9 +216,8 @@ api_stream(struct api_req *r, const uint8_t hash[32], uint64_t size,
 		    first, first + len - 1, size);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 	}
-	if (status >= 200 && status < 300)
-		atomic_fetch_add(&r->api->st.replies_2xx, 1);
-	rc = MHD_queue_response(r->conn, status, resp);
+	atomic_fetch_add(&r->api->st.replies_2xx, 1);
+	rc = MHD_queue_response(r->conn, ranged ? 206 : 200, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }

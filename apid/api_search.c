@@ -53,21 +53,26 @@ api_jstr(json_t *o, const char *name)
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
-static void
-api_search_stop(struct api_req *r, const uint8_t id[16])
+/*
+ * Ends search job id (IPC_SEARCH_STOP): 0, or api_ipc's -1 with the reason
+ * in err (*refused: searchd knows no such job).
+ */
+static int
+api_search_stop(struct api_req *r, const uint8_t id[16], int *refused, char *err,
+    size_t errlen)
 {
 	struct ipc_search_id sid;
 	uint8_t req[64], *rep;
-	char err[256];
 	size_t len;
-	int refused;
 	long n;
 
 	memcpy(sid.id, id, 16);
 	n = ipc_search_id_encode(req, sizeof(req), IPC_SEARCH_STOP, &sid);
-	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
-	    sizeof(err)) == 0)
-		free(rep);
+	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, refused, err,
+	    errlen) != 0)
+		return -1;
+	free(rep);
+	return 0;
 }
 
 /* The node filter: 64 hex digits, or base64 of 32 bytes (Go's []byte). */
@@ -163,7 +168,7 @@ api_search(struct api_req *r)
 		if (i >= 64)
 			break;
 		if (json_is_string(v) && api_parse_uuid(json_string_value(v), old) == 0)
-			api_search_stop(r, old);
+			api_search_stop(r, old, &refused, err, sizeof(err));
 	}
 	json_decref(b);
 	if ((n = ipc_search_req_encode(req, sizeof(req), &q)) < 0)
@@ -544,24 +549,18 @@ reply:
 int
 api_search_terminate(struct api_req *r)
 {
-	struct ipc_search_id sid;
-	uint8_t req[64], *rep;
+	uint8_t id[16];
 	char err[256];
-	size_t len;
 	int refused;
-	long n;
 
-	if (api_parse_uuid(api_query(r, "id"), sid.id) != 0)
+	if (api_parse_uuid(api_query(r, "id"), id) != 0)
 		return api_reply_error(r, 400, "bad_id", "id must be a search ID (UUID)");
-	n = ipc_search_id_encode(req, sizeof(req), IPC_SEARCH_STOP, &sid);
-	if (api_ipc(r->api, "searchd", req, (size_t)n, &rep, &len, &refused, err,
-	    sizeof(err)) != 0) {
+	if (api_search_stop(r, id, &refused, err, sizeof(err)) != 0) {
 		if (refused)
 			return api_reply_error(r, 404, "unknown_id", "no search %s",
 			    api_query(r, "id"));
 		return api_reply_ipc_err(r, "searchd", err);
 	}
-	free(rep);
 	return api_reply_empty(r, 204);
 }
 

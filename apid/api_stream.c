@@ -128,7 +128,7 @@ api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[
 	struct api_rstream *s;
 	struct MHD_Response *resp;
 	uint64_t first, len;
-	char err[256], cr[96];
+	char err[256], num[16];
 	int rc, ranged;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -167,20 +167,10 @@ api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[
 		api_st_close(s);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	/* What the bytes were checked against before they were sent. */
 	MHD_add_response_header(resp, "X-Peernet-Verified",
 	    (info.flags & IPC_STREAM_F_VERIFIED) ? "fragments" : "none");
-	snprintf(cr, sizeof(cr), "%" PRIu32, info.number);
-	MHD_add_response_header(resp, "X-Peernet-Stream", cr);
-	if (ranged) {
-		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
-		    first, first + len - 1, info.size);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-	}
-	atomic_fetch_add(&r->api->st.replies_2xx, 1);
-	rc = MHD_queue_response(r->conn, ranged ? 206 : 200, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	snprintf(num, sizeof(num), "%" PRIu32, info.number);
+	MHD_add_response_header(resp, "X-Peernet-Stream", num);
+	return api_reply_part(r, resp, first, len, info.size, ranged, ctype);
 }

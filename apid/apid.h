@@ -329,6 +329,14 @@ enum { API_FETCH_REFUSED = -1, API_FETCH_UNREACHABLE = -2, API_FETCH_TIMEOUT = -
  */
 int	api_file_part(struct api_req *r, uint64_t size, uint64_t *first, uint64_t *len,
 	    int *ranged, int *rc);
+/*
+ * api_file.c: queues resp, the bytes [first, first + len) of a file of size
+ * bytes, as ctype: 206 with Content-Range when ranged, else 200; destroys
+ * resp; MHD's result.
+ */
+struct MHD_Response;
+int	api_reply_part(struct api_req *r, struct MHD_Response *resp, uint64_t first,
+	    uint64_t len, uint64_t size, int ranged, const char *ctype);
 /* api_stream.c: a remote peer's file, ranged, fetched by netd into memory. */
 int	api_stream_remote(struct api_req *r, const uint8_t hash[32], const uint8_t node[32],
 	    int timeout_ms, const char *ctype);

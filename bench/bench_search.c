@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "index.h"
+#include "splitmix.h"
 #include "t.h"
 
 #define OWNERS		1000
@@ -41,11 +42,7 @@ static uint64_t g_state;
 static uint64_t
 rnd(void)
 {
-	uint64_t z = (g_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix_next(&g_state);
 }
 
 static const char *syl[32] = {

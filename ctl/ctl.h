@@ -52,7 +52,9 @@ struct ctl {
 
 struct ctl_verb {
 	const char	*name;
-	int		(*fn)(struct ctl *c, int argc, char **argv);
+	/* v: this entry (the verb's name, usage and help for its messages) */
+	int		(*fn)(struct ctl *c, const struct ctl_verb *v, int argc,
+			    char **argv);
 	const char	*usage;		/* arguments */
 	const char	*help;		/* one line */
 };
@@ -102,12 +104,26 @@ json_t	*ctl_jstrn(const char *s, size_t len);
 /* A request with an empty body; the reply must be of the same type with status 0. */
 int	ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type,
 	    uint8_t **rep, size_t *replen, int quiet);
+/*
+ * A verb without operands that asks daemon one empty request of type: -1
+ * to go on with the reply in *rep, else the verb's exit code.
+ */
+int	ctl_verb_ask(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+	    const char *daemon, uint16_t type, uint8_t **rep, size_t *replen);
+/*
+ * The end of a reply decoded in place: frees rep; 0 when the decoder's rc
+ * is 0, else -1 after "VERB: malformed reply from DAEMON: why".
+ */
+int	ctl_reply_decoded(uint8_t *rep, int rc, const char *verb, const char *daemon);
 int	ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quiet);
 /* Common verb option parsing: --json, --help; returns index of first operand or -1/-2 (help shown). */
 int	ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 /* The same for a verb without operands: -1 to go on, else its exit code (0 after --help). */
 int	ctl_verb_no_operands(struct ctl *c, const struct ctl_verb *v, int argc,
 	    char **argv);
+/* The same for a verb of exactly n operands (*first: the first of them; usage if not). */
+int	ctl_verb_operands(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+	    int n, int *first);
 const struct ctl_verb *ctl_find_verb(const char *name);
 void	ctl_verb_usage(const struct ctl_verb *v, int to_stderr);
 /*
@@ -129,34 +145,34 @@ void	ctl_sleep_ms(int ms);
 void	ctl_human(char *out, size_t cap, double v);	/* "3.4 GiB" */
 void	ctl_fmt_duration(char *out, size_t cap, uint64_t ms);
 
-int	ctl_init(struct ctl *c, int argc, char **argv);
-int	ctl_up(struct ctl *c, int argc, char **argv);
-int	ctl_down(struct ctl *c, int argc, char **argv);
-int	ctl_status(struct ctl *c, int argc, char **argv);
-int	ctl_reload(struct ctl *c, int argc, char **argv);
-int	ctl_id(struct ctl *c, int argc, char **argv);
-int	ctl_probe(struct ctl *c, int argc, char **argv);
-int	ctl_add(struct ctl *c, int argc, char **argv);
-int	ctl_ls(struct ctl *c, int argc, char **argv);
-int	ctl_rm(struct ctl *c, int argc, char **argv);
-int	ctl_mv(struct ctl *c, int argc, char **argv);
-int	ctl_cat(struct ctl *c, int argc, char **argv);
-int	ctl_get(struct ctl *c, int argc, char **argv);
+int	ctl_init(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_up(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_down(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_status(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_reload(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_id(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_probe(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_add(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_ls(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_rm(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_mv(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_cat(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_get(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 /* ctl_xfer.c: transfers, pause, resume, cancel, probe (a memory-only download) */
-int	ctl_transfers(struct ctl *c, int argc, char **argv);
-int	ctl_pause(struct ctl *c, int argc, char **argv);
-int	ctl_resume(struct ctl *c, int argc, char **argv);
-int	ctl_cancel(struct ctl *c, int argc, char **argv);
-int	ctl_fprobe(struct ctl *c, int argc, char **argv);
-int	ctl_chain(struct ctl *c, int argc, char **argv);
-int	ctl_profile(struct ctl *c, int argc, char **argv);
-int	ctl_verify(struct ctl *c, int argc, char **argv);
-int	ctl_cache(struct ctl *c, int argc, char **argv);
-int	ctl_search(struct ctl *c, int argc, char **argv);
-int	ctl_reindex(struct ctl *c, int argc, char **argv);
-int	ctl_peers(struct ctl *c, int argc, char **argv);
-int	ctl_ping(struct ctl *c, int argc, char **argv);
-int	ctl_find(struct ctl *c, int argc, char **argv);
+int	ctl_transfers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_pause(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_resume(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_cancel(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_fprobe(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_chain(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_profile(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_verify(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_cache(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_search(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_reindex(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_peers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_ping(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
+int	ctl_find(struct ctl *c, const struct ctl_verb *v, int argc, char **argv);
 /* Prints (out NULL) or returns as JSON netd's network status; -1 if netd is down. */
 int	ctl_net_status(struct ctl *c, json_t **out);
 

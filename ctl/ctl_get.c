@@ -117,19 +117,15 @@ get_stat(struct ctl *c, const uint8_t hash[32], uint64_t *size, uint64_t *partia
 	uint8_t *rep;
 	size_t replen;
 	long n;
-	int rc;
 
 	memcpy(q.hash, hash, 32);
 	q.flags = IPC_XSTAT_F_PARTIAL;	/* netd has it checked when it starts */
 	n = ipc_xstat_req_encode(get_buf, sizeof(get_buf), &q);
 	if (ctl_call(c, "storaged", get_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return -1;
-	rc = ipc_xstat_rep_decode(rep, replen, &r);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("get: malformed reply from storaged");
+	if (ctl_reply_decoded(rep, ipc_xstat_rep_decode(rep, replen, &r),
+	    "get", "storaged") != 0)
 		return -1;
-	}
 	*size = r.size;
 	*partial = r.partial;
 	*partial_size = r.partial_size;
@@ -296,12 +292,9 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 		snprintf(err, errlen, "netd refused the download");
 		return 1;
 	}
-	rc = ipc_u32_decode(rep, replen, IPC_GET, number);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("get: malformed reply from netd");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_GET, number),
+	    "get", "netd") != 0)
 		return -1;
-	}
 	last_change = loop_now_ms();
 	for (;;) {
 		if ((rc = get_poll(c, *number, x)) == -1)
@@ -443,10 +436,9 @@ get_locate(struct ctl *c, const uint8_t hash[32], struct get_cand *cand,
 }
 
 int
-ctl_get(struct ctl *c, int argc, char **argv)
+ctl_get(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
 	static struct get_cand cand[IPC_SHARERS_MAX];
-	const struct ctl_verb *v = ctl_find_verb("get");
 	const char *hashs = NULL, *from = NULL, *out = NULL;
 	FILE *info;	/* human messages: stderr when the data goes to stdout */
 	int force = 0;

@@ -8,25 +8,19 @@
 #include "hex.h"
 
 int
-ctl_id(struct ctl *c, int argc, char **argv)
+ctl_id(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("id");
 	char pub[67], node[65];
 	struct ipc_id id;
 	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "netd", IPC_ID, &rep,
+	    &len)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "netd", IPC_ID, &rep, &len, 0) == -1)
+	if (ctl_reply_decoded(rep, ipc_id_decode(rep, len, &id), "id", "netd") != 0)
 		return 1;
-	rc = ipc_id_decode(rep, len, &id);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("netd: malformed reply: %s", ipc_decode_strerror(rc));
-		return 1;
-	}
 	hex_encode(pub, id.pubkey, sizeof(id.pubkey));
 	hex_encode(node, id.node_id, sizeof(id.node_id));
 	if (c->json)

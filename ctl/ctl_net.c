@@ -45,9 +45,8 @@ ctl_peer_secure(uint8_t v)
 }
 
 int
-ctl_peers(struct ctl *c, int argc, char **argv)
+ctl_peers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("peers");
 	struct ipc_peer_list l;
 	struct ipc_peer p;
 	uint8_t *rep;
@@ -56,10 +55,9 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	json_t *arr;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "netd", IPC_PEERS, &rep,
+	    &len)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "netd", IPC_PEERS, &rep, &len, 0) == -1)
-		return 1;
 	if ((rc = ipc_peer_list_decode(rep, len, &l)) != 0) {
 		free(rep);
 		ctl_err("peers: malformed reply: %s", ipc_decode_strerror(rc));
@@ -97,33 +95,44 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-int
-ctl_ping(struct ctl *c, int argc, char **argv)
+/*
+ * The one operand of ping and find: a node ID (64 hex digits) or a peer ID
+ * (66) into id; -1 to go on, else the verb's exit code.
+ */
+static int
+ctl_net_node_operand(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+    uint8_t id[32])
 {
-	const struct ctl_verb *v = ctl_find_verb("ping");
+	int first;
+
+	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return first == -2 ? 0 : CTL_EXIT_USAGE;
+	if (first != argc - 1 || ctl_node_arg(argv[first], id) != 0) {
+		ctl_err("%s: expected a node ID (64 hex digits) or a peer ID (66)",
+		    v->name);
+		return CTL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int
+ctl_ping(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
+{
 	struct ipc_ping_req q;
 	struct ipc_ping_rep r;
 	uint8_t *rep;
 	size_t len;
 	long n;
-	int first, rc;
+	int rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1 || ctl_node_arg(argv[first], q.node_id) != 0) {
-		ctl_err("ping: expected a node ID (64 hex digits) or a peer ID (66)");
-		return 2;
-	}
+	if ((rc = ctl_net_node_operand(c, v, argc, argv, q.node_id)) >= 0)
+		return rc;
 	q.timeout_ms = ctl_net_wait(c);
 	n = ipc_ping_req_encode(ctl_nbuf, sizeof(ctl_nbuf), &q);
 	if (ctl_call(c, "netd", ctl_nbuf, (size_t)n, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_ping_rep_decode(rep, len, &r);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("ping: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_ping_rep_decode(rep, len, &r), "ping", "netd") != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:b, s:i, s:o}", "reached", 1, "rtt_ms",
 		    (int)r.rtt_ms, "address", ctl_jstr(r.addr)));
@@ -133,33 +142,24 @@ ctl_ping(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_find(struct ctl *c, int argc, char **argv)
+ctl_find(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("find");
 	struct ipc_find_req q;
 	struct ipc_find_rep r;
 	uint8_t *rep;
 	size_t len;
 	char pub[67];
 	long n;
-	int first, rc;
+	int rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1 || ctl_node_arg(argv[first], q.key) != 0) {
-		ctl_err("find: expected a node ID (64 hex digits) or a peer ID (66)");
-		return 2;
-	}
+	if ((rc = ctl_net_node_operand(c, v, argc, argv, q.key)) >= 0)
+		return rc;
 	q.timeout_ms = ctl_net_wait(c);
 	n = ipc_find_req_encode(ctl_nbuf, sizeof(ctl_nbuf), &q);
 	if (ctl_call(c, "netd", ctl_nbuf, (size_t)n, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_find_rep_decode(rep, len, &r);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("find: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_find_rep_decode(rep, len, &r), "find", "netd") != 0)
 		return 1;
-	}
 	hex_encode(pub, r.pubkey, 33);
 	if (c->json)
 		ctl_json_print(json_pack("{s:b, s:s, s:o, s:i, s:i}", "found", r.found,

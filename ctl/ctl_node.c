@@ -296,9 +296,8 @@ ctl_uuid_random(char out[CONF_UUID_LEN + 1])
 }
 
 int
-ctl_init(struct ctl *c, int argc, char **argv)
+ctl_init(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("init");
 	struct conf_init_opts o;
 	struct conf cf;
 	struct group *gr;
@@ -801,9 +800,8 @@ ctl_apid_start(struct ctl *c, int wait_ms, pid_t *pid, char *why, size_t whylen)
 }
 
 int
-ctl_up(struct ctl *c, int argc, char **argv)
+ctl_up(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("up");
 	struct ipc_status st;
 	pid_t pids[4] = { 0, 0, 0, 0 };
 	int ready[4] = { 0, 0, 0, 0 };
@@ -974,9 +972,8 @@ ctl_up(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_down(struct ctl *c, int argc, char **argv)
+ctl_down(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("down");
 	char what[4][160], err[1024];
 	int i, rc, failed = 0, mask = 7;
 	pid_t none[4] = { 0, 0, 0, 0 };
@@ -1108,9 +1105,8 @@ ctl_api_listen_json(json_t *o, const struct conf *cf)
 }
 
 int
-ctl_status(struct ctl *c, int argc, char **argv)
+ctl_status(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("status");
 	struct ipc_status st[4];
 	int ok[4], errs[4], i, k, rc, down = 0, saved = c->timeout_ms, left, n = 3;
 	char up[32], links[128], err[1024];
@@ -1256,9 +1252,8 @@ ctl_status(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_reload(struct ctl *c, int argc, char **argv)
+ctl_reload(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("reload");
 	uint8_t *rep;
 	size_t len;
 	int i, rc, failed = 0;
@@ -1282,20 +1277,15 @@ ctl_reload(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_probe(struct ctl *c, int argc, char **argv)
+ctl_probe(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("sandbox-probe");
 	struct ipc_probe pr;
 	uint8_t *rep;
 	size_t len;
 	int rc, first;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_operands(c, v, argc, argv, 1, &first)) >= 0)
+		return rc;
 	if (strcmp(argv[first], "netd") != 0 && strcmp(argv[first], "storaged") != 0 &&
 	    strcmp(argv[first], "searchd") != 0)
 		return ctl_usage_err(v, "no daemon '%s' (netd, storaged or searchd)",
@@ -1304,12 +1294,9 @@ ctl_probe(struct ctl *c, int argc, char **argv)
 		return 1;
 	if (ctl_call_empty(c, argv[first], IPC_SANDBOX_PROBE, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_probe_decode(rep, len, &pr);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("%s: malformed reply: %s", argv[first], ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_probe_decode(rep, len, &pr),
+	    v->name, argv[first]) != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:s, s:b, s:s, s:b, s:s}", "daemon", argv[first],
 		    "inet_allowed", pr.inet_errno == 0,

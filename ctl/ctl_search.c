@@ -159,23 +159,18 @@ ctl_search_stop(struct ctl *c, const struct ipc_search_id *id)
 }
 
 int
-ctl_reindex(struct ctl *c, int argc, char **argv)
+ctl_reindex(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("reindex");
 	uint8_t *rep;
 	size_t len;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "searchd", IPC_REINDEX, &rep,
+	    &len)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "searchd", IPC_REINDEX, &rep, &len, 0) == -1)
+	if (ctl_reply_decoded(rep, ipc_empty_decode(rep, len, IPC_REINDEX),
+	    "reindex", "searchd") != 0)
 		return 1;
-	rc = ipc_empty_decode(rep, len, IPC_REINDEX);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("reindex: malformed reply: %s", ipc_decode_strerror(rc));
-		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:b}", "reindexing", 1));
 	else
@@ -214,9 +209,8 @@ ctl_term_append(char *term, size_t *tlen, int *nterms, const char *w)
 }
 
 int
-ctl_search(struct ctl *c, int argc, char **argv)
+ctl_search(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("search");
 	static struct ipc_search_req q;
 	static struct ipc_search_hit h;
 	struct ipc_search_fetch f;
@@ -354,7 +348,7 @@ ctl_search(struct ctl *c, int argc, char **argv)
 			ctl_err("search: --reindex takes no search term");
 			return 2;
 		}
-		return ctl_reindex(c, 1, rv);
+		return ctl_reindex(c, ctl_find_verb("reindex"), 1, rv);
 	}
 	if (nterms == 0) {
 		ctl_err("search: no search term given");
@@ -386,12 +380,9 @@ ctl_search(struct ctl *c, int argc, char **argv)
 	}
 	if (ctl_call(c, "searchd", search_buf, (size_t)n, &rep, &len, 0) == -1)
 		return 1;
-	rc = ipc_search_id_decode(rep, len, IPC_SEARCH_START, &id);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("search: malformed reply from searchd: %s", ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_search_id_decode(rep, len, IPC_SEARCH_START, &id),
+	    "search", "searchd") != 0)
 		return 1;
-	}
 
 	if (c->json)
 		arr = json_array();

@@ -560,10 +560,8 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 		close(fd);
 		return -1;
 	}
-	rc = ipc_u32_decode(rep, replen, IPC_ADD_BEGIN, &id);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("add: malformed reply from storaged");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_ADD_BEGIN, &id), "add",
+	    "storaged") != 0) {
 		close(fd);
 		return -1;
 	}
@@ -584,12 +582,9 @@ ctl_add_one(struct ctl *c, const char *path, const char *name, const char *folde
 	rc = ctl_call_slow(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0);
 	if (rc == -1)
 		return -1;
-	rc = ipc_add_result_decode(rep, replen, &res);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("add: malformed reply from storaged: %s", ipc_decode_strerror(rc));
+	if (ctl_reply_decoded(rep, ipc_add_result_decode(rep, replen, &res),
+	    "add", "storaged") != 0)
 		return -1;
-	}
 	if (tty)
 		ctl_progress(base, ab.size, ab.size, start, 1);
 	hex_encode(hash, res.file.hash, 32);
@@ -629,9 +624,8 @@ abort:
 }
 
 int
-ctl_add(struct ctl *c, int argc, char **argv)
+ctl_add(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("add");
 	static struct ipc_tags tags;
 	const char *name = NULL, *folder = "", *desc = "";
 	const char *files[1024];
@@ -701,9 +695,8 @@ ctl_add(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_ls(struct ctl *c, int argc, char **argv)
+ctl_ls(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("ls");
 	static struct ipc_file f;
 	struct ipc_file_list fl;
 	struct ipc_range rg = { 0, 0 };
@@ -761,9 +754,8 @@ ctl_ls(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_rm(struct ctl *c, int argc, char **argv)
+ctl_rm(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("rm");
 	struct ipc_ref ref;
 	uint8_t *rep;
 	size_t replen;
@@ -771,12 +763,8 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 	long n;
 	int first, rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 1) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_operands(c, v, argc, argv, 1, &first)) >= 0)
+		return rc;
 	memset(&ref, 0, sizeof(ref));
 	if (ctl_parse_hex(argv[first], ref.key, 16) == 0)
 		ref.kind = 0;
@@ -790,12 +778,9 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 	n = ipc_ref_encode(ctl_buf, sizeof(ctl_buf), IPC_RM, &ref);
 	if (ctl_call(c, "storaged", ctl_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_u32_decode(rep, replen, IPC_RM, &removed);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("rm: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_RM, &removed),
+	    "rm", "storaged") != 0)
 		return 1;
-	}
 	/* 0 records: downloaded (never shared) content, deleted by its hash */
 	if (c->json)
 		ctl_json_print(json_pack("{s:i, s:b}", "removed", (int)removed,
@@ -809,21 +794,16 @@ ctl_rm(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_mv(struct ctl *c, int argc, char **argv)
+ctl_mv(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("mv");
 	static struct ipc_mv mv;
 	uint8_t *rep;
 	size_t replen;
 	long n;
-	int first;
+	int first, rc;
 
-	if ((first = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return first == -2 ? 0 : 2;
-	if (first != argc - 2) {
-		ctl_verb_usage(v, 1);
-		return 2;
-	}
+	if ((rc = ctl_verb_operands(c, v, argc, argv, 2, &first)) >= 0)
+		return rc;
 	if (ctl_parse_hex(argv[first], mv.id, 16) != 0) {
 		ctl_err("mv: expected a file ID (32 hex digits), got '%s'", argv[first]);
 		return 2;
@@ -883,9 +863,8 @@ ctl_base64(char *out, const uint8_t *in, size_t len)
 #define CTL_CAT_JSON_MAX	(16 * 1024 * 1024)	/* --json holds it in memory */
 
 int
-ctl_cat(struct ctl *c, int argc, char **argv)
+ctl_cat(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("cat");
 	const char *hash = NULL;
 	uint64_t left = UINT64_MAX, total = 0, start;
 	struct ipc_read rd;
@@ -991,25 +970,20 @@ ctl_cat(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_chain(struct ctl *c, int argc, char **argv)
+ctl_chain(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("chain");
 	struct ipc_chain_info ci;
 	char hs[32];
 	uint8_t *rep;
 	size_t replen;
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", IPC_CHAIN, &rep,
+	    &replen)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "storaged", IPC_CHAIN, &rep, &replen, 0) == -1)
+	if (ctl_reply_decoded(rep, ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci),
+	    "chain", "storaged") != 0)
 		return 1;
-	rc = ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("chain: malformed reply");
-		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "version",
 		    (json_int_t)ci.version, "height", (json_int_t)ci.height,
@@ -1042,9 +1016,8 @@ ctl_profile_field(const char *s)
 }
 
 int
-ctl_profile(struct ctl *c, int argc, char **argv)
+ctl_profile(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("profile");
 	struct ipc_data d;
 	uint8_t *rep;
 	size_t replen;
@@ -1098,9 +1071,8 @@ ctl_profile(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_verify(struct ctl *c, int argc, char **argv)
+ctl_verify(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("verify");
 	static struct ipc_verify_result vr;
 	uint8_t *rep, req[IPC_HDR_LEN];
 	size_t replen;
@@ -1114,12 +1086,9 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 	n = ipc_empty_encode(req, sizeof(req), IPC_VERIFY, IPC_OK);
 	if (ctl_call_slow(c, "storaged", req, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_verify_result_decode(rep, replen, &vr);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("verify: malformed reply");
+	if (ctl_reply_decoded(rep, ipc_verify_result_decode(rep, replen, &vr),
+	    "verify", "storaged") != 0)
 		return 1;
-	}
 	/* The report is one line per problem, "HASH: why". */
 	problems = json_array();
 	for (line = vr.report; *line != '\0'; line = eol + (*eol == '\n')) {
@@ -1155,25 +1124,20 @@ ctl_verify(struct ctl *c, int argc, char **argv)
 }
 
 int
-ctl_cache(struct ctl *c, int argc, char **argv)
+ctl_cache(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("cache");
 	struct ipc_cache_info ci;
 	uint8_t *rep;
 	size_t replen;
 	char hs[32];
 	int rc;
 
-	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", IPC_CACHE, &rep,
+	    &replen)) >= 0)
 		return rc;
-	if (ctl_call_empty(c, "storaged", IPC_CACHE, &rep, &replen, 0) == -1)
+	if (ctl_reply_decoded(rep, ipc_cache_info_decode(rep, replen, &ci),
+	    "cache", "storaged") != 0)
 		return 1;
-	rc = ipc_cache_info_decode(rep, replen, &ci);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("cache: malformed reply");
-		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "peers",
 		    (json_int_t)ci.peers, "blocks", (json_int_t)ci.blocks,

@@ -89,9 +89,8 @@ xc_list(struct ctl *c, uint32_t number, uint8_t **rep, struct ipc_xfer_list *l)
 }
 
 int
-ctl_transfers(struct ctl *c, int argc, char **argv)
+ctl_transfers(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("transfers");
 	struct ipc_xfer_list l;
 	struct ipc_xfer_info x;
 	uint32_t number = 0;
@@ -173,9 +172,8 @@ ctl_transfers(struct ctl *c, int argc, char **argv)
 static int	xc_poll(struct ctl *c, uint32_t number, struct ipc_xfer_info *x);
 
 static int
-xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
+xc_op(struct ctl *c, const struct ctl_verb *v, uint8_t op, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb(verb);
 	struct ipc_xfer_ctl q;
 	struct ipc_xfer_info x;
 	unsigned long u;
@@ -188,13 +186,13 @@ xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
 	if ((i = ctl_verb_opts(c, v, argc, argv)) < 0)
 		return i == -2 ? 0 : 2;
 	if (i + 1 != argc) {
-		ctl_err("%s: one transfer number is required", verb);
+		ctl_err("%s: one transfer number is required", v->name);
 		ctl_verb_usage(v, 1);
 		return 2;
 	}
 	u = strtoul(argv[i], &end, 10);
 	if (*end != '\0' || u == 0 || u > UINT32_MAX) {
-		ctl_err("%s: '%s' is not a transfer number", verb, argv[i]);
+		ctl_err("%s: '%s' is not a transfer number", v->name, argv[i]);
 		return 2;
 	}
 	q.number = (uint32_t)u;
@@ -222,12 +220,9 @@ xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
 	n = ipc_xfer_ctl_encode(xc_buf, sizeof(xc_buf), &q);
 	if (ctl_call(c, "netd", xc_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_empty_decode(rep, replen, IPC_XFER_CTL);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("%s: malformed reply from netd", verb);
+	if (ctl_reply_decoded(rep, ipc_empty_decode(rep, replen, IPC_XFER_CTL),
+	    v->name, "netd") != 0)
 		return 1;
-	}
 	if (c->json)
 		ctl_json_print(json_pack("{s:I, s:s, s:b}", "number", (json_int_t)q.number,
 		    "op", ipc_xfer_op_name(op), "ok", 1));
@@ -238,21 +233,21 @@ xc_op(struct ctl *c, const char *verb, uint8_t op, int argc, char **argv)
 }
 
 int
-ctl_pause(struct ctl *c, int argc, char **argv)
+ctl_pause(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	return xc_op(c, "pause", IPC_XFER_PAUSE, argc, argv);
+	return xc_op(c, v, IPC_XFER_PAUSE, argc, argv);
 }
 
 int
-ctl_resume(struct ctl *c, int argc, char **argv)
+ctl_resume(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	return xc_op(c, "resume", IPC_XFER_RESUME, argc, argv);
+	return xc_op(c, v, IPC_XFER_RESUME, argc, argv);
 }
 
 int
-ctl_cancel(struct ctl *c, int argc, char **argv)
+ctl_cancel(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	return xc_op(c, "cancel", IPC_XFER_CANCEL, argc, argv);
+	return xc_op(c, v, IPC_XFER_CANCEL, argc, argv);
 }
 
 /* The transfer as netd lists it: 1, 0 if it is not listed, -1. */
@@ -275,9 +270,8 @@ xc_poll(struct ctl *c, uint32_t number, struct ipc_xfer_info *x)
 }
 
 int
-ctl_fprobe(struct ctl *c, int argc, char **argv)
+ctl_fprobe(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	const struct ctl_verb *v = ctl_find_verb("probe");
 	struct ipc_get_req q;
 	struct ipc_xfer_info x;
 	uint8_t *rep;
@@ -308,12 +302,9 @@ ctl_fprobe(struct ctl *c, int argc, char **argv)
 	n = ipc_probe_req_encode(xc_buf, sizeof(xc_buf), &q);
 	if (ctl_call(c, "netd", xc_buf, (size_t)n, &rep, &replen, 0) == -1)
 		return 1;
-	rc = ipc_u32_decode(rep, replen, IPC_PROBE, &number);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("probe: malformed reply from netd");
+	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_PROBE, &number),
+	    "probe", "netd") != 0)
 		return 1;
-	}
 	last_change = loop_now_ms();
 	for (;;) {
 		if ((rc = xc_poll(c, number, &x)) == -1)

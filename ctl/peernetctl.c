@@ -300,16 +300,26 @@ ctl_verb_opts(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 }
 
 int
+ctl_verb_operands(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+    int n, int *first)
+{
+	if ((*first = ctl_verb_opts(c, v, argc, argv)) < 0)
+		return *first == -2 ? 0 : CTL_EXIT_USAGE;
+	if (argc - *first == n)
+		return -1;
+	if (n == 0)
+		return ctl_usage_err(v, "unexpected argument '%s'", argv[*first]);
+	ctl_verb_usage(v, 1);
+	return CTL_EXIT_USAGE;
+}
+
+int
 ctl_verb_no_operands(struct ctl *c, const struct ctl_verb *v, int argc,
     char **argv)
 {
-	int rc;
+	int first;
 
-	if ((rc = ctl_verb_opts(c, v, argc, argv)) < 0)
-		return rc == -2 ? 0 : CTL_EXIT_USAGE;
-	if (rc != argc)
-		return ctl_usage_err(v, "unexpected argument '%s'", argv[rc]);
-	return -1;
+	return ctl_verb_operands(c, v, argc, argv, 0, &first);
 }
 
 void
@@ -436,21 +446,36 @@ ctl_call_empty(struct ctl *c, const char *daemon, uint16_t type, uint8_t **rep,
 }
 
 int
+ctl_verb_ask(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+    const char *daemon, uint16_t type, uint8_t **rep, size_t *replen)
+{
+	int rc;
+
+	if ((rc = ctl_verb_no_operands(c, v, argc, argv)) >= 0)
+		return rc;
+	return ctl_call_empty(c, daemon, type, rep, replen, 0) == -1 ? CTL_EXIT_FAIL : -1;
+}
+
+int
+ctl_reply_decoded(uint8_t *rep, int rc, const char *verb, const char *daemon)
+{
+	free(rep);
+	if (rc == 0)
+		return 0;
+	ctl_err("%s: malformed reply from %s: %s", verb, daemon, ipc_decode_strerror(rc));
+	return -1;
+}
+
+int
 ctl_status_of(struct ctl *c, const char *daemon, struct ipc_status *st, int quiet)
 {
 	uint8_t *rep;
 	size_t len;
-	int rc;
 
 	if (ctl_call_empty(c, daemon, IPC_STATUS, &rep, &len, quiet) == -1)
 		return -1;
-	rc = ipc_status_decode(rep, len, IPC_STATUS, st);
-	free(rep);
-	if (rc != 0) {
-		ctl_err("%s: malformed status reply: %s", daemon, ipc_decode_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return ctl_reply_decoded(rep, ipc_status_decode(rep, len, IPC_STATUS, st), "status",
+	    daemon);
 }
 
 /* 0 when DIR holds an executable peernet-netd. */
@@ -620,14 +645,14 @@ main(int argc, char **argv)
 	/* --help of a verb needs no node. */
 	for (ch = optind + 1; ch < argc; ch++)
 		if (strcmp(argv[ch], "--help") == 0 || strcmp(argv[ch], "-h") == 0)
-			return v->fn(&c, argc - optind, argv + optind);
+			return v->fn(&c, v, argc - optind, argv + optind);
 	if (strcmp(v->name, "init") != 0 && (rc = ctl_check_dir(&c, dir)) != 0) {
 		for (ch = optind + 1; ch < argc; ch++)
 			if (strcmp(argv[ch], "--json") == 0)
 				c.json = 1;
 		return ctl_json_finish(&c, v->name, rc);
 	}
-	rc = v->fn(&c, argc - optind, argv + optind);
+	rc = v->fn(&c, v, argc - optind, argv + optind);
 	rc = ctl_json_finish(&c, v->name, rc);
 	if (fflush(stdout) == EOF && rc == 0) {
 		ctl_err("standard output: %s", strerror(errno));

@@ -10,6 +10,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What decoded re-encodes by enc to the input itself (n: its length). */
+#define SAME(enc) do {							\
+	n = (enc);							\
+	if (n != (long)size || memcmp(out, data, size) != 0)		\
+		abort();						\
+} while (0)
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,36 +33,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ipc_hdr_decode(data, size, &h) != 0)
 		return 0;
-	if (ipc_status_decode(data, size, h.type, &st) == 0) {
-		n = ipc_status_encode(out, sizeof(out), h.type, &st);
-		if (n != (long)size || memcmp(out, data, size) != 0)
-			abort();
-	}
-	if (ipc_id_decode(data, size, &id) == 0) {
-		n = ipc_id_encode(out, sizeof(out), &id);
-		if (n != (long)size || memcmp(out, data, size) != 0)
-			abort();
-	}
-	if (ipc_sign_req_decode(data, size, &sq) == 0) {
-		n = ipc_sign_req_encode(out, sizeof(out), &sq);
-		if (n != (long)size || memcmp(out, data, size) != 0)
-			abort();
-	}
-	if (ipc_sign_rep_decode(data, size, &sp) == 0) {
-		n = ipc_sign_rep_encode(out, sizeof(out), &sp);
-		if (n != (long)size || memcmp(out, data, size) != 0)
-			abort();
-	}
-	if (ipc_probe_decode(data, size, &pr) == 0) {
-		n = ipc_probe_encode(out, sizeof(out), &pr);
-		if (n != (long)size || memcmp(out, data, size) != 0)
-			abort();
-	}
-	if (ipc_error_decode(data, size, &status, reason, sizeof(reason)) == 0) {
-		n = ipc_error_encode(out, sizeof(out), h.type, status, reason);
-		if (n != (long)size || memcmp(out, data, size) != 0)
-			abort();
-	}
+	if (ipc_status_decode(data, size, h.type, &st) == 0)
+		SAME(ipc_status_encode(out, sizeof(out), h.type, &st));
+	if (ipc_id_decode(data, size, &id) == 0)
+		SAME(ipc_id_encode(out, sizeof(out), &id));
+	if (ipc_sign_req_decode(data, size, &sq) == 0)
+		SAME(ipc_sign_req_encode(out, sizeof(out), &sq));
+	if (ipc_sign_rep_decode(data, size, &sp) == 0)
+		SAME(ipc_sign_rep_encode(out, sizeof(out), &sp));
+	if (ipc_probe_decode(data, size, &pr) == 0)
+		SAME(ipc_probe_encode(out, sizeof(out), &pr));
+	if (ipc_error_decode(data, size, &status, reason, sizeof(reason)) == 0)
+		SAME(ipc_error_encode(out, sizeof(out), h.type, status, reason));
 	{
 		static struct ipc_file f;
 		static struct ipc_add_begin ab;
@@ -72,7 +61,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t v;
 		int rc;
 
-#define SAME(enc) do { n = (enc); if (n != (long)size || memcmp(out, data, size) != 0) abort(); } while (0)
 		if (ipc_file_decode(data, size, h.type, &f) == 0)
 			SAME(ipc_file_encode(out, sizeof(out), h.type, &f));
 		if (ipc_data_decode(data, size, h.type, &d) == 0)

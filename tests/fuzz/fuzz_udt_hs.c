@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "udt_fz_alloc.h"
+#include "../unit/udt_forge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -195,22 +196,6 @@ feed(struct ep *e, const uint8_t *p, size_t len)
 		abort();
 }
 
-static size_t
-put_hs(uint8_t *b, uint32_t dst, uint32_t ver, uint32_t type, uint32_t x,
-    uint32_t flow, int32_t req, uint32_t sock)
-{
-	memset(b, 0, UDT_HS_SIZE);
-	buf_put_be32(b, 0x80000000U);
-	buf_put_be32(b + 12, dst);
-	buf_put_be32(b + 16, ver);
-	buf_put_be32(b + 20, type);
-	buf_put_be32(b + 24, x);
-	buf_put_be32(b + 32, flow);
-	buf_put_be32(b + 36, (uint32_t)req);
-	buf_put_be32(b + 40, sock);
-	return UDT_HS_SIZE;
-}
-
 /* A handshake from a template: every field may be replaced by the input. */
 static void
 op_hs(struct in *in, struct ep *to)
@@ -236,7 +221,7 @@ op_hs(struct in *in, struct ep *to)
 	}
 	if (bits & 0x80)	/* the listener's own socket, once it has one */
 		dst = udt_sock_id(to->c);
-	feed(to, b, put_hs(b, dst, ver, type, x, flow, req, sock));
+	feed(to, b, udt_forge_hs(b, dst, ver, type, x, flow, req, sock));
 }
 
 /* A data or control packet near the connection's sequence numbers. */

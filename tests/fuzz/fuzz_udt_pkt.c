@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "udt_fz_alloc.h"
+#include "../unit/udt_forge.h"
 
 static uint64_t fnow = 1000000;
 static uint64_t frng = 1;
@@ -78,16 +79,8 @@ handshake(struct udt_conn *c, uint32_t dst, int32_t req, uint32_t sid)
 {
 	uint8_t b[UDT_HS_SIZE];
 
-	memset(b, 0, sizeof(b));
-	buf_put_be32(b, 0x80000000U);
-	buf_put_be32(b + 12, dst);
-	buf_put_be32(b + 16, UDT_VERSION);
-	buf_put_be32(b + 20, UDT_SOCK_STREAM);
-	buf_put_be32(b + 24, udt_init_seq(c) ? udt_init_seq(c) : 0x7ffffff0);
-	buf_put_be32(b + 32, 64);
-	buf_put_be32(b + 36, (uint32_t)req);
-	buf_put_be32(b + 40, sid);
-	udt_input(c, b, sizeof(b));
+	udt_input(c, b, udt_forge_hs(b, dst, UDT_VERSION, UDT_SOCK_STREAM,
+	    udt_init_seq(c) ? udt_init_seq(c) : 0x7ffffff0, 64, req, sid));
 }
 
 int

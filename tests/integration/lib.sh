@@ -133,6 +133,27 @@ wait_for() {
 	return 1
 }
 
+# t_node_id_in FILE: the node ID a test tool started in the background
+# (refpeer serve) prints on stderr, "node_id HEX", once it is up; waits up
+# to 5 s, prints nothing if it never came.
+t_node_id_in() {
+	local nid="" i
+	for i in $(seq 50); do
+		nid=$(sed -n 's/^node_id //p' "$1"); [ -n "$nid" ] && break; sleep 0.1
+	done
+	echo "$nid"
+}
+
+# t_refpeer_serve BIND PEER ADDR FILE OUT: $RP (tests/tools/refpeer.c) from
+# BIND serving FILE as a reference peer to our node PEER at ADDR, in the
+# background (20 s at most): RP_PID its pid, RP_NID its node ID once it is
+# up ("" if it never came); its JSON report in OUT.json, stderr in OUT.err.
+t_refpeer_serve() {
+	"$RP" -b "$1" -t 20 -l 1 serve "$2" "$3" "$4" > "$5.json" 2> "$5.err" &
+	RP_PID=$!
+	RP_NID=$(t_node_id_in "$5.err")
+}
+
 # t_apid_up DIR ADDR:PORT KEY [CONF]: peernet-apid of node DIR serving ADDR:PORT
 # with API key KEY, plus CONF (more "key = value\n" lines of [apid]);
 # peernet.conf made 640 and of the daemons' group (the key is a secret, which

@@ -37,13 +37,8 @@ PA=$(peer_id "$A")
 # --- (a) a download from a peer without the bit: no merkle ask, no wait ----
 head -c 1000000 /dev/urandom > "$W/ref1m"
 h1=$(b3sum --no-names "$W/ref1m")
-"$RP" -b 127.0.7.9:0 -t 20 -l 1 serve "$PA" 127.0.7.1:7001 "$W/ref1m" \
-    > "$W/serve.json" 2> "$W/serve.err" &
-rp=$!
-nid=""
-for _ in $(seq 50); do
-	nid=$(sed -n 's/^node_id //p' "$W/serve.err"); [ -n "$nid" ] && break; sleep 0.1
-done
+t_refpeer_serve 127.0.7.9:0 "$PA" 127.0.7.1:7001 "$W/ref1m" "$W/serve"
+rp=$RP_PID nid=$RP_NID
 if [ -n "$nid" ] && wait_for 10 "$CTL" -d "$A" ping "$nid"; then
 	t0=$(date +%s%N)
 	res=$("$CTL" -d "$A" get --json "$h1" --from "$nid" -o "$W/got1m" 2>&1); rc=$?

@@ -50,6 +50,7 @@
 #include "log.h"
 #include "merkle.h"
 #include "netd.h"
+#include "splitmix.h"
 #include "t.h"
 #include "udt.h"
 #include "wire_msg.h"
@@ -102,27 +103,13 @@ struct sim_rng {
 static uint64_t
 sim_rng_next(struct sim_rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix_next(&r->s);
 }
 
 static void
 sim_rng_fill(struct sim_rng *r, void *buf, size_t n)
 {
-	uint8_t *p = buf;
-	uint64_t v;
-	size_t k;
-
-	while (n > 0) {
-		v = sim_rng_next(r);
-		k = n < 8 ? n : 8;
-		memcpy(p, &v, k);
-		p += k;
-		n -= k;
-	}
+	splitmix_fill(&r->s, buf, n);
 }
 
 struct sim;
@@ -2241,6 +2228,20 @@ sim_xres_check_done(const struct sim_xres *x, uint64_t size)
 	T_EQ_INT((x->info.flags & IPC_XFER_F_FRAGMENTS) != 0, size > MERKLE_MIN_FRAGMENT_SIZE);
 }
 
+/*
+ * A transfer from a good sharer through loss and jitter, printed as name:
+ * the file arrived whole and no fragment was bad.
+ */
+static void
+sim_file_ok(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
+    const char *name, struct sim_xres *x)
+{
+	sim_file_run(seed, loss, jitter_ms, size, 0, 0, x);
+	sim_xres_print(name, size, x);
+	T_DO(sim_xres_check_done(x, size));
+	T_EQ_U64(x->info.bad_fragments, 0);
+}
+
 /* 3 MiB, no loss, no jitter: every byte read once from A's storaged, no resend. */
 static void
 test_nodesim_file_transfer(void)
@@ -2248,10 +2249,7 @@ test_nodesim_file_transfer(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(30, 0, 0, size, 0, 0, &x);
-	sim_xres_print("3 MiB, 0% loss, no jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(30, 0, 0, size, "3 MiB, 0% loss, no jitter", &x));
 	T_EQ_U64(x.cat_bytes, size);
 	T_EQ_U64(x.reordered, 0);
 	/* Nothing lost nor reordered: no NAK, no NAK-driven resend... */
@@ -2280,10 +2278,7 @@ test_nodesim_file_transfer_reorder(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(33, 0, 10, size, 0, 0, &x);
-	sim_xres_print("3 MiB, 0% loss, 10 ms jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(33, 0, 10, size, "3 MiB, 0% loss, 10 ms jitter", &x));
 	T_EQ_U64(x.lost, 0);
 	T_ASSERT(x.reordered > 0);
 	T_EQ_U64(x.info.restarts, 0);
@@ -2298,10 +2293,7 @@ test_nodesim_file_transfer_loss(void)
 	struct sim_xres x;
 	uint64_t size = 3 << 20;
 
-	sim_file_run(31, 0.05, 60, size, 0, 0, &x);
-	sim_xres_print("3 MiB, 5% loss, 60 ms jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(31, 0.05, 60, size, "3 MiB, 5% loss, 60 ms jitter", &x));
 	T_ASSERT(x.lost > 0);
 	T_ASSERT(x.reordered > 0);
 	T_ASSERT(x.prov.retransmits + x.prov.blind_retransmits > 0);
@@ -2318,10 +2310,7 @@ test_nodesim_file_transfer_heavy_loss(void)
 	struct sim_xres x;
 	uint64_t size = 2 << 20;
 
-	sim_file_run(34, 0.30, 40, size, 0, 0, &x);
-	sim_xres_print("2 MiB, 30% loss, 40 ms jitter", size, &x);
-	sim_xres_check_done(&x, size);
-	T_EQ_U64(x.info.bad_fragments, 0);
+	T_DO(sim_file_ok(34, 0.30, 40, size, "2 MiB, 30% loss, 40 ms jitter", &x));
 	T_ASSERT(x.lost > 0);
 }
 
@@ -2336,10 +2325,7 @@ test_nodesim_file_transfer_sizes(void)
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(name, sizeof(name), "%" PRIu64 " bytes", sizes[i]);
-		sim_file_run(50 + i, 0, 0, sizes[i], 0, 0, &x);
-		sim_xres_print(name, sizes[i], &x);
-		sim_xres_check_done(&x, sizes[i]);
-		T_EQ_U64(x.info.bad_fragments, 0);
+		T_DO(sim_file_ok(50 + i, 0, 0, sizes[i], name, &x));
 		T_EQ_U64(x.cat_bytes, sizes[i]);
 	}
 }

@@ -34,6 +34,7 @@
 
 #include "blake3.h"
 #include "kad.h"
+#include "../unit/splitmix.h"
 
 #define SIM_VALUE_LEN		64
 #define SIM_INVALIDATE_MS	22000	/* connectionInvalidate, §5.3 */
@@ -140,11 +141,7 @@ struct universe {
 static uint64_t
 rnd64(struct universe *u)
 {
-	uint64_t z = (u->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix_next(&u->rng);
 }
 
 static uint64_t
@@ -156,14 +153,7 @@ rnd_below(struct universe *u, uint64_t n)
 static void
 rnd_bytes(struct universe *u, void *buf, size_t n)
 {
-	uint8_t *p = buf;
-	uint64_t r;
-	size_t i;
-
-	for (i = 0; i < n; i += 8) {
-		r = rnd64(u);
-		memcpy(p + i, &r, n - i < 8 ? n - i : 8);
-	}
+	splitmix_fill(&u->rng, buf, n);
 }
 
 /* ---- event heap ---- */

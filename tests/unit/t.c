@@ -23,7 +23,14 @@ void
 t_set_suite(const char *argv0)
 {
 	const char *s = strrchr(argv0, '/');
+
 	t_suite = s ? s + 1 : argv0;
+	/*
+	 * A line out as soon as it is printed: a suite that hangs and is
+	 * killed (tests/run.sh's timeout) still shows the cases it passed
+	 * and its last "# " lines, not an empty pipe buffer.
+	 */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 void

@@ -20,7 +20,7 @@ void	t_fail(const char *file, int line, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	t_done(void);	/* prints totals; returns the exit status */
-void	t_set_suite(const char *argv0);
+void	t_set_suite(const char *argv0);	/* and stdout line-buffered */
 
 #define T_RUN(fn)	t_run(#fn, fn)
 

@@ -9,6 +9,7 @@
 
 #include "blake3.h"
 #include "kad.h"
+#include "splitmix.h"
 #include "t.h"
 
 /* ---- a tiny synchronous universe ---- */
@@ -60,24 +61,13 @@ struct tnet {
 static uint64_t
 tn_rnd(struct tnet *t)
 {
-	uint64_t z = (t->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix_next(&t->rng);
 }
 
 static void
 tn_bytes(struct tnet *t, void *buf, size_t len)
 {
-	uint8_t *p = buf;
-	uint64_t r;
-	size_t i;
-
-	for (i = 0; i < len; i += 8) {
-		r = tn_rnd(t);
-		memcpy(p + i, &r, len - i < 8 ? len - i : 8);
-	}
+	splitmix_fill(&t->rng, buf, len);
 }
 
 static uint64_t

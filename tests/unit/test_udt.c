@@ -210,6 +210,17 @@ struct xfer {
 	int		 no_read;	/* server application does not read */
 };
 
+/* n bytes from src into dst (room for n), the server reading as they come. */
+static void
+xfer_init(struct xfer *x, const uint8_t *src, uint8_t *dst, size_t n)
+{
+	memset(x, 0, sizeof(*x));
+	x->src = src;
+	x->len = n;
+	x->dst = dst;
+	x->dst_cap = n;
+}
+
 static void
 app_step(struct sim *s, struct xfer *x)
 {
@@ -315,11 +326,7 @@ transfer(struct sim *s, size_t n, uint64_t limit, int *ok)
 	uint64_t t0 = fake_now;
 	uint8_t *src = pattern(n, (uint32_t)n), *dst = malloc(n);
 
-	memset(&x, 0, sizeof(x));
-	x.src = src;
-	x.len = n;
-	x.dst = dst;
-	x.dst_cap = n;
+	xfer_init(&x, src, dst, n);
 	*ok = sim_run(s, &x, all_read, limit) && memcmp(src, dst, n) == 0;
 	free(src);
 	free(dst);
@@ -621,11 +628,7 @@ test_client_close_sends_shutdown_after_all_acked(void)
 
 	s->l_cs.loss_pct = s->l_sc.loss_pct = 5;
 	T_ASSERT(connect_pair(s));
-	memset(&x, 0, sizeof(x));
-	x.src = src;
-	x.len = n;
-	x.dst = dst;
-	x.dst_cap = n;
+	xfer_init(&x, src, dst, n);
 	x.close_after = 1;
 	/* the Shutdown itself may be lost; then the idle timeout ends it */
 	s->l_cs.loss_pct = 0;
@@ -756,11 +759,7 @@ test_slow_reader_stalls_sender_then_resumes(void)
 	uint8_t *src = pattern(n, 9), *dst = malloc(n);
 
 	T_ASSERT(connect_pair(s));
-	memset(&x, 0, sizeof(x));
-	x.src = src;
-	x.len = n;
-	x.dst = dst;
-	x.dst_cap = n;
+	xfer_init(&x, src, dst, n);
 	x.no_read = 1;
 	T_ASSERT(sim_run(s, &x, window_full, 30000000));
 	/* the receiver's advertised window shrank with its free room */
@@ -1429,7 +1428,6 @@ test_blind_retransmission_is_one_probe_of_the_newest(void)
 int
 main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_set_suite(argv[0]);
 	T_RUN(test_handshake_is_four_steps_echoing_socket_zero);
 	T_RUN(test_lost_step4_is_resent_for_duplicate_step3);

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "t.h"
 #include "udt.h"
+#include "udt_forge.h"
 
 /*
  * Sequences of up to 4 packets: 53 560 fresh connections, 2 s.  Under ASan
@@ -123,22 +124,6 @@ hs_conn(struct out *o, const uint32_t *vals, size_t n)
 	return udt_conn_new(&env);
 }
 
-/* A 64-byte handshake. */
-static void
-put_hs(uint8_t *b, uint32_t dst, uint32_t version, uint32_t type, uint32_t x,
-    uint32_t flow, int32_t req, uint32_t sock)
-{
-	memset(b, 0, UDT_HS_SIZE);
-	buf_put_be32(b, 0x80000000U);
-	buf_put_be32(b + 12, dst);
-	buf_put_be32(b + 16, version);
-	buf_put_be32(b + 20, type);
-	buf_put_be32(b + 24, x);
-	buf_put_be32(b + 32, flow);
-	buf_put_be32(b + 36, (uint32_t)req);
-	buf_put_be32(b + 40, sock);
-}
-
 static size_t
 put_data(uint8_t *b, uint32_t dst, uint32_t seq)
 {
@@ -162,6 +147,62 @@ put_ack(uint8_t *b, uint32_t dst, uint32_t seq, uint32_t avail)
 	return UDT_ACK_SIZE;
 }
 
+/*
+ * A packet of a side's alphabet, as data: a handshake's fields, or a data
+ * packet (seq x) or an ACK (seq x, flow: the window it offers) to dst.
+ */
+enum sym_kind { SYM_HS, SYM_DATA, SYM_ACK };
+
+struct hs_sym {
+	const char	*name;
+	enum sym_kind	 kind;
+	uint32_t	 dst, version, sock_type, x, flow;
+	int32_t		 req;
+	uint32_t	 sock;
+};
+
+static size_t
+sym_packet(const struct hs_sym *s, uint8_t *b)
+{
+	switch (s->kind) {
+	case SYM_DATA:
+		return put_data(b, s->dst, s->x);
+	case SYM_ACK:
+		return put_ack(b, s->dst, s->x, s->flow);
+	default:
+		return udt_forge_hs(b, s->dst, s->version, s->sock_type, s->x, s->flow,
+		    s->req, s->sock);
+	}
+}
+
+/*
+ * What both models track: the state, the error that ended it, the peer's
+ * socket, the handshakes the endpoint must have sent (requests: a client's
+ * step 1, a listener's step 2; responses: steps 3 and 4), and whether the
+ * one data packet of the alphabet arrived.  The rest is per side.
+ */
+struct hs_model {
+	enum udt_state	st;
+	int		err;
+	uint32_t	peer;
+	int		nreq, nresp;
+	int		got_data;
+	int		step3;		/* client: a step 3 sent */
+	int		seen_c, seen_c2;	/* listener: step 1 answered, per client */
+};
+
+/* The data packet, on either side: only once connected, only once. */
+static int
+model_data(struct hs_model *m)
+{
+	if (m->st != UDT_ST_CONNECTED)
+		return UDT_ERR_DROP_STATE;
+	if (m->got_data)
+		return UDT_ERR_DROP_DUP;
+	m->got_data = 1;
+	return UDT_OK;
+}
+
 /* ---- the client (provider) ---- */
 
 enum cl_sym {
@@ -181,64 +222,31 @@ enum cl_sym {
 	CL_NSYM
 };
 
-static size_t
-cl_packet(enum cl_sym s, uint8_t *b)
-{
-	switch (s) {
-	case CL_S2:
-		put_hs(b, C_ID, 4, 1, X_SEQ, 0, UDT_HS_REQUEST, 0);
-		break;
-	case CL_S4:
-		put_hs(b, C_ID, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, S_ID);
-		break;
-	case CL_S4_ATTACK:
-		put_hs(b, C_ID, 4, 1, X_SEQ, 0xffffffffU, UDT_HS_RESPONSE, 0);
-		break;
-	case CL_S4_BADX:
-		put_hs(b, C_ID, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, S_ID);
-		break;
-	case CL_S2_BADX:
-		put_hs(b, C_ID, 4, 1, X_SEQ + 1, 0, UDT_HS_REQUEST, 0);
-		break;
-	case CL_S4_DST:
-		put_hs(b, C_ID + 1, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, S_ID);
-		break;
-	case CL_S2_VER:
-		put_hs(b, C_ID, 5, 1, X_SEQ, 0, UDT_HS_REQUEST, 0);
-		break;
-	case CL_S4_DGRAM:
-		put_hs(b, C_ID, 4, 2, X_SEQ, 64, UDT_HS_RESPONSE, S_ID);
-		break;
-	case CL_S4_REQ2:
-		put_hs(b, C_ID, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE2, S_ID);
-		break;
-	case CL_S4_BIGFLOW:
-		put_hs(b, C_ID, 4, 1, X_SEQ, 0xffffffffU, UDT_HS_RESPONSE, S_ID);
-		break;
-	case CL_DATA:
-		return put_data(b, C_ID, X_SEQ);
-	case CL_ACK:
-		return put_ack(b, C_ID, X_SEQ, 64);
-	case CL_REFUSED:
-		put_hs(b, C_ID, 4, 1, 0, 0, UDT_HS_REFUSED, 0);
-		break;
-	default:
-		abort();
-	}
-	return UDT_HS_SIZE;
-}
-
-struct cl_model {
-	enum udt_state	st;
-	int		err;
-	int		step3;		/* step 3 sent */
-	int		nstep3;		/* how many */
-	int		got_data;
+static const struct hs_sym cl_syms[CL_NSYM] = {
+	[CL_S2] =	{ "S2", SYM_HS, C_ID, 4, 1, X_SEQ, 0, UDT_HS_REQUEST, 0 },
+	[CL_S4] =	{ "S4", SYM_HS, C_ID, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, S_ID },
+	[CL_S4_ATTACK] = { "S4_ATTACK", SYM_HS, C_ID, 4, 1, X_SEQ, 0xffffffffU,
+			    UDT_HS_RESPONSE, 0 },
+	[CL_S4_BADX] =	{ "S4_BADX", SYM_HS, C_ID, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE,
+			    S_ID },
+	[CL_S2_BADX] =	{ "S2_BADX", SYM_HS, C_ID, 4, 1, X_SEQ + 1, 0, UDT_HS_REQUEST, 0 },
+	[CL_S4_DST] =	{ "S4_DST", SYM_HS, C_ID + 1, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE,
+			    S_ID },
+	[CL_S2_VER] =	{ "S2_VER", SYM_HS, C_ID, 5, 1, X_SEQ, 0, UDT_HS_REQUEST, 0 },
+	[CL_S4_DGRAM] =	{ "S4_DGRAM", SYM_HS, C_ID, 4, 2, X_SEQ, 64, UDT_HS_RESPONSE,
+			    S_ID },
+	[CL_S4_REQ2] =	{ "S4_REQ2", SYM_HS, C_ID, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE2,
+			    S_ID },
+	[CL_S4_BIGFLOW] = { "S4_BIGFLOW", SYM_HS, C_ID, 4, 1, X_SEQ, 0xffffffffU,
+			    UDT_HS_RESPONSE, S_ID },
+	[CL_DATA] =	{ "DATA", SYM_DATA, C_ID, 0, 0, X_SEQ, 0, 0, 0 },
+	[CL_ACK] =	{ "ACK", SYM_ACK, C_ID, 0, 0, X_SEQ, 64, 0, 0 },
+	[CL_REFUSED] =	{ "REFUSED", SYM_HS, C_ID, 4, 1, 0, 0, UDT_HS_REFUSED, 0 },
 };
 
 /* The expected return code of one packet, and the model's next state. */
 static int
-cl_step(struct cl_model *m, enum cl_sym s)
+cl_step(struct hs_model *m, int s)
 {
 	int hs_good4 = s == CL_S4 || s == CL_S4_BIGFLOW;
 
@@ -251,12 +259,7 @@ cl_step(struct cl_model *m, enum cl_sym s)
 	case CL_S4_DST:
 		return UDT_ERR_DROP_SOCKET;
 	case CL_DATA:
-		if (m->st != UDT_ST_CONNECTED)
-			return UDT_ERR_DROP_STATE;
-		if (m->got_data)
-			return UDT_ERR_DROP_DUP;
-		m->got_data = 1;
-		return UDT_OK;
+		return model_data(m);
 	case CL_ACK:
 		return m->st == UDT_ST_CONNECTED ? UDT_OK : UDT_ERR_DROP_STATE;
 	default:
@@ -273,7 +276,7 @@ cl_step(struct cl_model *m, enum cl_sym s)
 		return UDT_ERR_DROP_HS;
 	if (s == CL_S2) {
 		m->step3 = 1;
-		m->nstep3++;
+		m->nresp++;
 		return UDT_OK;
 	}
 	/* a step 4 */
@@ -285,150 +288,27 @@ cl_step(struct cl_model *m, enum cl_sym s)
 	return UDT_OK;
 }
 
-static const char *const cl_names[CL_NSYM] = {
-	"S2", "S4", "S4_ATTACK", "S4_BADX", "S2_BADX", "S4_DST", "S2_VER",
-	"S4_DGRAM", "S4_REQ2", "S4_BIGFLOW", "DATA", "ACK", "REFUSED"
-};
-
-static void
-seq_name(char *buf, size_t cap, const int *seq, int n, const char *const *names)
-{
-	size_t off = 0;
-	int i;
-
-	buf[0] = '\0';
-	for (i = 0; i < n && off < cap; i++)
-		off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "",
-		    names[seq[i]]);
-}
-
-/* The model's answer to packet i, or why not (-1). */
+/* The client dials, and the provider writes at once (xfer.c does): it must wait. */
 static int
-rc_check(int i, int rc, int want, char *why, size_t cap)
+cl_start(struct udt_conn *c, const struct out *o)
 {
-	if (rc == want)
-		return 0;
-	snprintf(why, cap, "packet %d: rc %d (%s), model %d", i, rc,
-	    udt_strerror(rc), want);
-	return -1;
+	if (udt_connect(c) != UDT_OK || o->hs_req != 1)
+		return -1;
+	return udt_write(c, app_data, APP_BYTES) == APP_BYTES ? 0 : -1;
 }
 
-/* The end of a run: names the sequence in why on failure, frees c. */
+/* What the client sent of the application's bytes: all waits for the connection. */
 static int
-run_end(struct udt_conn *c, int ok, const int *seq, int n,
-    const char *const *names, char *why, size_t cap)
-{
-	char name[256];
-
-	if (!ok) {
-		seq_name(name, sizeof(name), seq, n, names);
-		if (c == NULL || why[0] == '\0')
-			snprintf(why, cap, "set-up failed");
-		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
-	}
-	udt_conn_free(c);
-	return ok ? 0 : -1;
-}
-
-/* One sequence on a fresh client: 0 if all matched the model, else -1. */
-static int
-cl_run(const int *seq, int n, char *why, size_t cap)
-{
-	static const uint32_t vals[] = { C_ID, X_SEQ };
-	struct cl_model m = { UDT_ST_CONNECTING, UDT_OK, 0, 0, 0 };
-	struct udt_conn *c;
-	struct udt_stats st;
-	struct out o;
-	uint8_t b[UDT_PKT_MAX];
-	int i, rc, want, ok = 0;
-	size_t len;
-
-	c = hs_conn(&o, vals, 2);
-	if (c == NULL || udt_connect(c) != UDT_OK || o.hs_req != 1)
-		goto fail;
-	/* the provider writes at once (xfer.c does): it must wait */
-	if (udt_write(c, app_data, APP_BYTES) != APP_BYTES)
-		goto fail;
-	o.peer = S_ID;
-	for (i = 0; i < n; i++) {
-		len = cl_packet((enum cl_sym)seq[i], b);
-		want = cl_step(&m, (enum cl_sym)seq[i]);
-		o.connected = m.st == UDT_ST_CONNECTED;
-		rc = udt_input(c, b, len);
-		if (rc_check(i, rc, want, why, cap) != 0)
-			goto fail;
-		if (udt_state(c) != m.st || udt_error(c) != m.err) {
-			snprintf(why, cap, "packet %d: state %d err %d, model %d %d",
-			    i, udt_state(c), udt_error(c), m.st, m.err);
-			goto fail;
-		}
-		/* step 1 once, step 3 once per accepted step 2, nothing else */
-		if (o.hs_req != 1 || o.hs_resp != m.nstep3 || o.bad != 0) {
-			snprintf(why, cap, "packet %d: sent %d requests, %d "
-			    "responses (model %d), %d forbidden", i, o.hs_req,
-			    o.hs_resp, m.nstep3, o.bad);
-			goto fail;
-		}
-		if ((m.st == UDT_ST_CONNECTED) != (o.data > 0)) {
-			snprintf(why, cap, "packet %d: %d data packets sent, "
-			    "connected %d", i, o.data, m.st == UDT_ST_CONNECTED);
-			goto fail;
-		}
-		if (m.st == UDT_ST_CONNECTED) {
-			udt_get_stats(c, &st);
-			if (udt_peer_sock_id(c) != S_ID || st.flow_win != UDT_FLOW_WIN) {
-				snprintf(why, cap, "packet %d: peer %08x flow %u", i,
-				    udt_peer_sock_id(c), st.flow_win);
-				goto fail;
-			}
-		}
-	}
-	ok = 1;
-fail:
-	return run_end(c, ok, seq, n, cl_names, why, cap);
-}
-
-/* Every sequence of 1..HS_DEPTH symbols out of nsym: calls run on each. */
-static long
-every_sequence(int nsym, int (*run)(const int *, int, char *, size_t),
+cl_check(struct udt_conn *c, const struct hs_model *m, const struct out *o, int i,
     char *why, size_t cap)
 {
-	int seq[HS_DEPTH], n, i;
-	long count = 0;
-
-	for (n = 1; n <= HS_DEPTH; n++) {
-		memset(seq, 0, sizeof(seq));
-		for (;;) {
-			why[0] = '\0';
-			if (run(seq, n, why, cap) != 0)
-				return -1;
-			count++;
-			for (i = n - 1; i >= 0 && ++seq[i] == nsym; i--)
-				seq[i] = 0;
-			if (i < 0)
-				break;
-		}
+	(void)c;
+	if ((m->st == UDT_ST_CONNECTED) != (o->data > 0)) {
+		snprintf(why, cap, "packet %d: %d data packets sent, connected %d", i,
+		    o->data, m->st == UDT_ST_CONNECTED);
+		return -1;
 	}
-	return count;
-}
-
-/* The test of one side: every short sequence, then how many there were. */
-static void
-every_sequence_test(const char *side, int nsym,
-    int (*run)(const int *, int, char *, size_t))
-{
-	char why[512];
-	long n = every_sequence(nsym, run, why, sizeof(why));
-
-	if (n < 0)
-		T_FAIL("%s", why);
-	printf("# %s: %ld sequences of up to %d packets\n", side, n, HS_DEPTH);
-}
-
-static void
-test_client_every_short_sequence(void)
-{
-	every_sequence_test("client", CL_NSYM, cl_run);
+	return 0;
 }
 
 /* ---- the listener (requester) ---- */
@@ -449,61 +329,26 @@ enum sv_sym {
 	SV_NSYM
 };
 
-static size_t
-sv_packet(enum sv_sym s, uint8_t *b)
-{
-	switch (s) {
-	case SV_C1:
-		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C_ID);
-		break;
-	case SV_C3:
-		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
-		break;
-	case SV_C1_OTHER:
-		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C2_ID);
-		break;
-	case SV_C3_OTHER:
-		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C2_ID);
-		break;
-	case SV_C3_BADX:
-		put_hs(b, 0, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, C_ID);
-		break;
-	case SV_C3_SOCK0:
-		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, 0);
-		break;
-	case SV_C1_SOCK0:
-		put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, 0);
-		break;
-	case SV_C1_X32:
-		put_hs(b, 0, 4, 1, X_SEQ | 0x80000000U, 64, UDT_HS_REQUEST, C_ID);
-		break;
-	case SV_C3_BIGFLOW:
-		put_hs(b, 0, 4, 1, X_SEQ, 0xffffffffU, UDT_HS_RESPONSE, C_ID);
-		break;
-	case SV_C3_DGRAM:
-		put_hs(b, 0, 4, 2, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
-		break;
-	case SV_C3_VER:
-		put_hs(b, 0, 3, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
-		break;
-	case SV_DATA:
-		return put_data(b, S_ID, X_SEQ);
-	default:
-		abort();
-	}
-	return UDT_HS_SIZE;
-}
-
-struct sv_model {
-	enum udt_state	st;
-	int		seen_c, seen_c2;	/* step 1 answered, per client socket */
-	uint32_t	peer;
-	int		nstep2, nstep4;
-	int		got_data;
+static const struct hs_sym sv_syms[SV_NSYM] = {
+	[SV_C1] =	{ "C1", SYM_HS, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C_ID },
+	[SV_C3] =	{ "C3", SYM_HS, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID },
+	[SV_C1_OTHER] =	{ "C1_OTHER", SYM_HS, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C2_ID },
+	[SV_C3_OTHER] =	{ "C3_OTHER", SYM_HS, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C2_ID },
+	[SV_C3_BADX] =	{ "C3_BADX", SYM_HS, 0, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE,
+			    C_ID },
+	[SV_C3_SOCK0] =	{ "C3_SOCK0", SYM_HS, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, 0 },
+	[SV_C1_SOCK0] =	{ "C1_SOCK0", SYM_HS, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, 0 },
+	[SV_C1_X32] =	{ "C1_X32", SYM_HS, 0, 4, 1, X_SEQ | 0x80000000U, 64,
+			    UDT_HS_REQUEST, C_ID },
+	[SV_C3_BIGFLOW] = { "C3_BIGFLOW", SYM_HS, 0, 4, 1, X_SEQ, 0xffffffffU,
+			    UDT_HS_RESPONSE, C_ID },
+	[SV_C3_DGRAM] =	{ "C3_DGRAM", SYM_HS, 0, 4, 2, X_SEQ, 64, UDT_HS_RESPONSE, C_ID },
+	[SV_C3_VER] =	{ "C3_VER", SYM_HS, 0, 3, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID },
+	[SV_DATA] =	{ "DATA", SYM_DATA, S_ID, 0, 0, X_SEQ, 0, 0, 0 },
 };
 
 static int
-sv_step(struct sv_model *m, enum sv_sym s)
+sv_step(struct hs_model *m, int s)
 {
 	uint32_t who;
 	int seen;
@@ -516,12 +361,7 @@ sv_step(struct sv_model *m, enum sv_sym s)
 	case SV_C1_X32:
 		return UDT_ERR_DROP_HS;
 	case SV_DATA:
-		if (m->st != UDT_ST_CONNECTED)
-			return UDT_ERR_DROP_STATE;
-		if (m->got_data)
-			return UDT_ERR_DROP_DUP;
-		m->got_data = 1;
-		return UDT_OK;
+		return model_data(m);
 	case SV_C1:
 	case SV_C1_OTHER:
 		/* answered in every state; remembered while listening */
@@ -531,7 +371,7 @@ sv_step(struct sv_model *m, enum sv_sym s)
 			else
 				m->seen_c2 = 1;
 		}
-		m->nstep2++;
+		m->nreq++;
 		return UDT_OK;
 	default:
 		break;
@@ -544,82 +384,196 @@ sv_step(struct sv_model *m, enum sv_sym s)
 			return UDT_ERR_DROP_HS_ORDER;
 		m->st = UDT_ST_CONNECTED;
 		m->peer = who;
-		m->nstep4++;
+		m->nresp++;
 		return UDT_OK;
 	}
 	/* connected: a duplicate of the step 3 that connected gets step 4 */
 	if (s == SV_C3_BADX || who != m->peer)
 		return UDT_ERR_DROP_HS;
-	m->nstep4++;
+	m->nresp++;
 	return UDT_OK;
 }
 
-static const char *const sv_names[SV_NSYM] = {
-	"C1", "C3", "C1_OTHER", "C3_OTHER", "C3_BADX", "C3_SOCK0", "C1_SOCK0",
-	"C1_X32", "C3_BIGFLOW", "C3_DGRAM", "C3_VER", "DATA"
+static int
+sv_start(struct udt_conn *c, const struct out *o)
+{
+	(void)o;
+	return udt_listen(c) == UDT_OK ? 0 : -1;
+}
+
+/* The listener's connection is accepted once connected; the data is readable. */
+static int
+sv_check(struct udt_conn *c, const struct hs_model *m, const struct out *o, int i,
+    char *why, size_t cap)
+{
+	(void)o;
+	if ((udt_accept(c) == UDT_OK) != (m->st == UDT_ST_CONNECTED)) {
+		snprintf(why, cap, "packet %d: accept %d, model state %d", i,
+		    udt_accept(c), m->st);
+		return -1;
+	}
+	if (udt_readable(c) != (m->got_data ? 100U : 0U)) {
+		snprintf(why, cap, "packet %d: %zu bytes readable", i, udt_readable(c));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- one run of either side against its model ---- */
+
+struct hs_side {
+	const char		*name;
+	const struct hs_sym	*syms;
+	int			 nsym;
+	const uint32_t		*vals;		/* its randomness: socket ID (, X) */
+	size_t			 nvals;
+	uint32_t		 sock;		/* its socket ID: vals[0] */
+	struct hs_model		 init;
+	int	(*start)(struct udt_conn *, const struct out *);
+	int	(*step)(struct hs_model *, int);
+	int	(*check)(struct udt_conn *, const struct hs_model *, const struct out *,
+		    int, char *, size_t);
 };
 
-static int
-sv_run(const int *seq, int n, char *why, size_t cap)
+static const uint32_t cl_vals[] = { C_ID, X_SEQ }, sv_vals[] = { S_ID };
+
+static const struct hs_side cl_side = {
+	"client", cl_syms, CL_NSYM, cl_vals, 2, C_ID,
+	{ .st = UDT_ST_CONNECTING, .peer = S_ID, .nreq = 1 },
+	cl_start, cl_step, cl_check
+};
+
+static const struct hs_side sv_side = {
+	"listener", sv_syms, SV_NSYM, sv_vals, 1, S_ID,
+	{ .st = UDT_ST_LISTEN },
+	sv_start, sv_step, sv_check
+};
+
+static void
+seq_name(char *buf, size_t cap, const int *seq, int n, const struct hs_sym *syms)
 {
-	static const uint32_t vals[] = { S_ID };
-	struct sv_model m = { UDT_ST_LISTEN, 0, 0, 0, 0, 0, 0 };
-	struct udt_conn *c;
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && off < cap; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "",
+		    syms[seq[i]].name);
+}
+
+/*
+ * What both sides must show after each packet: the model's return code,
+ * state and error; the handshakes it sent and nothing forbidden; once
+ * connected, the peer's socket, its own, X, and a flow window of at most
+ * ours (64) whatever the peer claimed, in its state and in the step 3/4 it
+ * sent.  0, or -1 with why.
+ */
+static int
+side_check(const struct hs_side *sd, struct udt_conn *c, const struct hs_model *m,
+    const struct out *o, int i, int rc, int want, char *why, size_t cap)
+{
 	struct udt_stats st;
+
+	if (rc != want) {
+		snprintf(why, cap, "packet %d: rc %d (%s), model %d", i, rc,
+		    udt_strerror(rc), want);
+		return -1;
+	}
+	if (udt_state(c) != m->st || udt_error(c) != m->err) {
+		snprintf(why, cap, "packet %d: state %d err %d, model %d %d", i,
+		    udt_state(c), udt_error(c), m->st, m->err);
+		return -1;
+	}
+	if (o->hs_req != m->nreq || o->hs_resp != m->nresp || o->bad != 0) {
+		snprintf(why, cap, "packet %d: sent %d requests (model %d), %d "
+		    "responses (model %d), %d forbidden", i, o->hs_req, m->nreq,
+		    o->hs_resp, m->nresp, o->bad);
+		return -1;
+	}
+	if (m->st == UDT_ST_CONNECTED) {
+		udt_get_stats(c, &st);
+		if (udt_peer_sock_id(c) != m->peer || udt_sock_id(c) != sd->sock ||
+		    udt_init_seq(c) != X_SEQ || st.flow_win != UDT_FLOW_WIN ||
+		    o->last_resp_flow != UDT_FLOW_WIN) {
+			snprintf(why, cap, "packet %d: peer %08x sock %08x isn %08x "
+			    "flow %u, sent %u", i, udt_peer_sock_id(c), udt_sock_id(c),
+			    udt_init_seq(c), st.flow_win, o->last_resp_flow);
+			return -1;
+		}
+	}
+	return sd->check(c, m, o, i, why, cap);
+}
+
+/* One sequence on a fresh endpoint of side sd: 0 if all matched the model, else -1. */
+static int
+side_run(const struct hs_side *sd, const int *seq, int n, char *why, size_t cap)
+{
+	struct hs_model m = sd->init;
+	struct udt_conn *c;
 	struct out o;
 	uint8_t b[UDT_PKT_MAX];
+	char name[256];
 	int i, rc, want, ok = 0;
 	size_t len;
 
-	c = hs_conn(&o, vals, 1);
-	if (c == NULL || udt_listen(c) != UDT_OK)
-		goto fail;
+	c = hs_conn(&o, sd->vals, sd->nvals);
+	if (c == NULL || sd->start(c, &o) != 0)
+		goto end;
 	for (i = 0; i < n; i++) {
-		len = sv_packet((enum sv_sym)seq[i], b);
-		want = sv_step(&m, (enum sv_sym)seq[i]);
+		len = sym_packet(&sd->syms[seq[i]], b);
+		want = sd->step(&m, seq[i]);
 		o.connected = m.st == UDT_ST_CONNECTED;
 		o.peer = m.peer;
 		rc = udt_input(c, b, len);
-		if (rc_check(i, rc, want, why, cap) != 0)
-			goto fail;
-		if (udt_state(c) != m.st ||
-		    (udt_accept(c) == UDT_OK) != (m.st == UDT_ST_CONNECTED)) {
-			snprintf(why, cap, "packet %d: state %d, model %d", i,
-			    udt_state(c), m.st);
-			goto fail;
-		}
-		if (o.hs_req != m.nstep2 || o.hs_resp != m.nstep4 || o.bad != 0) {
-			snprintf(why, cap, "packet %d: sent %d step 2 (model %d), "
-			    "%d step 4 (model %d), %d forbidden", i, o.hs_req,
-			    m.nstep2, o.hs_resp, m.nstep4, o.bad);
-			goto fail;
-		}
-		if (udt_readable(c) != (m.got_data ? 100U : 0U)) {
-			snprintf(why, cap, "packet %d: %zu bytes readable", i,
-			    udt_readable(c));
-			goto fail;
-		}
-		if (m.st == UDT_ST_CONNECTED) {
-			udt_get_stats(c, &st);
-			if (udt_peer_sock_id(c) != m.peer || udt_sock_id(c) != S_ID ||
-			    udt_init_seq(c) != X_SEQ || st.flow_win != UDT_FLOW_WIN ||
-			    o.last_resp_flow != UDT_FLOW_WIN) {
-				snprintf(why, cap, "packet %d: peer %08x sock %08x "
-				    "isn %08x flow %u", i, udt_peer_sock_id(c),
-				    udt_sock_id(c), udt_init_seq(c), st.flow_win);
-				goto fail;
-			}
-		}
+		if (side_check(sd, c, &m, &o, i, rc, want, why, cap) != 0)
+			goto end;
 	}
 	ok = 1;
-fail:
-	return run_end(c, ok, seq, n, sv_names, why, cap);
+end:
+	if (!ok) {
+		seq_name(name, sizeof(name), seq, n, sd->syms);
+		if (c == NULL || why[0] == '\0')
+			snprintf(why, cap, "set-up failed");
+		snprintf(why + strlen(why), cap - strlen(why), " [%s]", name);
+	}
+	udt_conn_free(c);
+	return ok ? 0 : -1;
+}
+
+/* Every sequence of 1..HS_DEPTH symbols of sd's alphabet, each on a fresh endpoint. */
+static void
+every_sequence_test(const struct hs_side *sd)
+{
+	int seq[HS_DEPTH], n, i;
+	char why[512];
+	long count = 0;
+
+	for (n = 1; n <= HS_DEPTH; n++) {
+		memset(seq, 0, sizeof(seq));
+		for (;;) {
+			why[0] = '\0';
+			if (side_run(sd, seq, n, why, sizeof(why)) != 0)
+				T_FAIL("%s", why);
+			count++;
+			for (i = n - 1; i >= 0 && ++seq[i] == sd->nsym; i--)
+				seq[i] = 0;
+			if (i < 0)
+				break;
+		}
+	}
+	printf("# %s: %ld sequences of up to %d packets\n", sd->name, count, HS_DEPTH);
+}
+
+static void
+test_client_every_short_sequence(void)
+{
+	every_sequence_test(&cl_side);
 }
 
 static void
 test_listener_every_short_sequence(void)
 {
-	every_sequence_test("listener", SV_NSYM, sv_run);
+	every_sequence_test(&sv_side);
 }
 
 /* ---- the attack of the report, and the limits, spelled out ---- */
@@ -627,7 +581,6 @@ test_listener_every_short_sequence(void)
 static void
 test_forged_step4_after_step1_sends_nothing(void)
 {
-	static const uint32_t vals[] = { C_ID, X_SEQ };
 	struct udt_conn *c;
 	struct udt_stats st;
 	struct out o;
@@ -635,15 +588,15 @@ test_forged_step4_after_step1_sends_nothing(void)
 	uint64_t t0 = hs_now;
 
 	memset(app, 7, sizeof(app));
-	c = hs_conn(&o, vals, 2);
+	c = hs_conn(&o, cl_vals, 2);
 	T_ASSERT(c != NULL);
 	T_EQ_INT(udt_connect(c), UDT_OK);
 	T_EQ_INT(udt_write(c, app, sizeof(app)), (ssize_t)sizeof(app));
 	/* step 4 straight after our step 1: socket 0, flow window 2^32-1 */
-	cl_packet(CL_S4_ATTACK, b);
+	sym_packet(&cl_syms[CL_S4_ATTACK], b);
 	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_ERR_DROP_HS_ORDER);
 	/* the same with a plausible socket ID */
-	cl_packet(CL_S4_BIGFLOW, b);
+	sym_packet(&cl_syms[CL_S4_BIGFLOW], b);
 	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_ERR_DROP_HS_ORDER);
 	T_EQ_INT(udt_state(c), UDT_ST_CONNECTING);
 	/* time passes: only step 1 again, never data */
@@ -653,16 +606,16 @@ test_forged_step4_after_step1_sends_nothing(void)
 	T_EQ_INT(o.hs_resp, 0);
 	T_ASSERT(o.hs_req > 1);
 	/* after a real step 2, the attack's step 4 is still refused */
-	cl_packet(CL_S2, b);
+	sym_packet(&cl_syms[CL_S2], b);
 	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_OK);
 	T_EQ_INT(o.hs_resp, 1);
-	cl_packet(CL_S4_ATTACK, b);
+	sym_packet(&cl_syms[CL_S4_ATTACK], b);
 	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_ERR_DROP_HS);
 	T_EQ_INT(o.data, 0);
 	/* a proper step 4 claiming 2^32-1: connected, window ours */
 	o.connected = 1;
 	o.peer = S_ID;
-	cl_packet(CL_S4_BIGFLOW, b);
+	sym_packet(&cl_syms[CL_S4_BIGFLOW], b);
 	T_EQ_INT(udt_input(c, b, UDT_HS_SIZE), UDT_OK);
 	T_EQ_INT(udt_state(c), UDT_ST_CONNECTED);
 	udt_get_stats(c, &st);
@@ -676,34 +629,33 @@ test_forged_step4_after_step1_sends_nothing(void)
 static void
 test_listener_remembers_the_last_step1s_only(void)
 {
-	static const uint32_t vals[] = { S_ID };
 	struct udt_conn *c;
 	struct out o;
 	uint8_t b[UDT_HS_SIZE];
 	uint32_t i;
 
-	c = hs_conn(&o, vals, 1);
+	c = hs_conn(&o, sv_vals, 1);
 	T_ASSERT(c != NULL);
 	T_EQ_INT(udt_listen(c), UDT_OK);
 	/* UDT_HS_SEEN + 1 dials, each with its own socket ID */
 	for (i = 0; i <= UDT_HS_SEEN; i++) {
-		put_hs(b, 0, 4, 1, X_SEQ + i, 64, UDT_HS_REQUEST, C_ID + i);
+		udt_forge_hs(b, 0, 4, 1, X_SEQ + i, 64, UDT_HS_REQUEST, C_ID + i);
 		T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_OK);
 	}
 	T_EQ_INT(o.hs_req, UDT_HS_SEEN + 1);
 	/* a repeated step 1 does not push the others out */
-	put_hs(b, 0, 4, 1, X_SEQ + UDT_HS_SEEN, 64, UDT_HS_REQUEST,
+	udt_forge_hs(b, 0, 4, 1, X_SEQ + UDT_HS_SEEN, 64, UDT_HS_REQUEST,
 	    C_ID + UDT_HS_SEEN);
 	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_OK);
 	/* the oldest is forgotten */
-	put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+	udt_forge_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
 	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_ERR_DROP_HS_ORDER);
 	/* a pair must match as a whole */
-	put_hs(b, 0, 4, 1, X_SEQ + 2, 64, UDT_HS_RESPONSE, C_ID + 1);
+	udt_forge_hs(b, 0, 4, 1, X_SEQ + 2, 64, UDT_HS_RESPONSE, C_ID + 1);
 	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_ERR_DROP_HS_ORDER);
 	T_EQ_INT(udt_state(c), UDT_ST_LISTEN);
 	/* the second-oldest is still known */
-	put_hs(b, 0, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, C_ID + 1);
+	udt_forge_hs(b, 0, 4, 1, X_SEQ + 1, 64, UDT_HS_RESPONSE, C_ID + 1);
 	T_EQ_INT(udt_input(c, b, sizeof(b)), UDT_OK);
 	T_EQ_INT(udt_state(c), UDT_ST_CONNECTED);
 	T_EQ_U64(udt_peer_sock_id(c), C_ID + 1);
@@ -716,38 +668,37 @@ test_listener_remembers_the_last_step1s_only(void)
 static void
 test_lost_steps_are_repeated_until_connected(void)
 {
-	static const uint32_t cv[] = { C_ID, X_SEQ }, sv[] = { S_ID };
 	struct udt_conn *cl, *srv;
 	struct out oc, os;
 	uint8_t b[UDT_HS_SIZE];
 
-	cl = hs_conn(&oc, cv, 2);
+	cl = hs_conn(&oc, cl_vals, 2);
 	T_ASSERT(cl != NULL);
 	T_EQ_INT(udt_connect(cl), UDT_OK);	/* step 1: lost */
-	srv = hs_conn(&os, sv, 1);
+	srv = hs_conn(&os, sv_vals, 1);
 	T_ASSERT(srv != NULL);
 	T_EQ_INT(udt_listen(srv), UDT_OK);
 	hs_now += UDT_CONNECT_RETRY_US;
 	T_EQ_INT(udt_tick(cl), UDT_OK);		/* step 1 again: arrives */
 	T_EQ_INT(oc.hs_req, 2);
-	put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C_ID);
+	udt_forge_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_REQUEST, C_ID);
 	T_EQ_INT(udt_input(srv, b, sizeof(b)), UDT_OK);	/* step 2: lost */
 	/* without a step 2 the client has sent no step 3 */
 	T_EQ_INT(oc.hs_resp, 0);
 	hs_now += UDT_CONNECT_RETRY_US;
 	T_EQ_INT(udt_tick(cl), UDT_OK);
 	T_EQ_INT(udt_input(srv, b, sizeof(b)), UDT_OK);	/* step 2 arrives */
-	cl_packet(CL_S2, b);
+	sym_packet(&cl_syms[CL_S2], b);
 	T_EQ_INT(udt_input(cl, b, sizeof(b)), UDT_OK);
 	T_EQ_INT(oc.hs_resp, 1);				/* step 3 */
-	put_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
+	udt_forge_hs(b, 0, 4, 1, X_SEQ, 64, UDT_HS_RESPONSE, C_ID);
 	os.connected = 1;
 	os.peer = C_ID;
 	T_EQ_INT(udt_input(srv, b, sizeof(b)), UDT_OK);
 	T_EQ_INT(udt_accept(srv), UDT_OK);
 	oc.connected = 1;
 	oc.peer = S_ID;
-	cl_packet(CL_S4, b);
+	sym_packet(&cl_syms[CL_S4], b);
 	T_EQ_INT(udt_input(cl, b, sizeof(b)), UDT_OK);	/* step 4 */
 	T_EQ_INT(udt_state(cl), UDT_ST_CONNECTED);
 	T_EQ_INT(oc.bad + os.bad, 0);
@@ -758,7 +709,6 @@ test_lost_steps_are_repeated_until_connected(void)
 int
 main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_set_suite(argv[0]);
 	T_RUN(test_client_every_short_sequence);
 	T_RUN(test_listener_every_short_sequence);

@@ -1119,7 +1119,6 @@ main(int argc, char **argv)
 	int rc;
 
 	(void)argc;
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_set_suite(argv[0]);
 	capture = tvec_load("capture.json");
 	messages = tvec_load("messages.json");
