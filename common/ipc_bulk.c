@@ -760,9 +760,13 @@ bulk_cl_fallback_inflight(const struct ipc_client *cl)
 	return 0;
 }
 
-int
-ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
-    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+/*
+ * A request on the channel; want_fd: its reply brings a descriptor, so it
+ * cannot fall back to nng (-1 instead when the channel is not up).
+ */
+static int
+bulk_cl_send(struct ipc_client *cl, const void *msg, size_t len,
+    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms, int want_fd)
 {
 	struct ipc_bulk_client *bc = cl->bulk;
 	struct ipc_client_slot *s;
@@ -777,37 +781,33 @@ ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
 	    !bulk_cl_fallback_inflight(cl) && bulk_cl_connect(bc) == -1)
 		bc->retry_at = now_ms + BULK_RETRY_MS;
 	if (bc == NULL || bc->c.fd < 0 || !cl->open)
-		return ipc_client_send_nng(cl, msg, len, timeout_ms, cb, arg, now_ms,
-		    IPC_SLOT_NNG_FALLBACK);
+		goto fallback;
 	if ((s = ipc_client_slot_take(cl, &id)) == NULL)
 		return -1;
 	if (bulk_send(&bc->c, id, msg, len) == -1) {
 		bulk_cl_down(bc, "cannot send");
-		return ipc_client_send_nng(cl, msg, len, timeout_ms, cb, arg, now_ms,
-		    IPC_SLOT_NNG_FALLBACK);
+		goto fallback;
 	}
 	ipc_client_slot_set(s, id, IPC_SLOT_BULK, now_ms + timeout_ms, cb, arg);
+	s->want_fd = want_fd;
 	return 0;
+fallback:
+	return want_fd ? -1 : ipc_client_send_nng(cl, msg, len, timeout_ms, cb,
+	    arg, now_ms, IPC_SLOT_NNG_FALLBACK);
+}
+
+int
+ipc_client_send_bulk(struct ipc_client *cl, const void *msg, size_t len,
+    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
+{
+	return bulk_cl_send(cl, msg, len, timeout_ms, cb, arg, now_ms, 0);
 }
 
 int
 ipc_client_send_bulk_fd(struct ipc_client *cl, const void *msg, size_t len,
     uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms)
 {
-	struct ipc_bulk_client *bc = cl->bulk;
-	struct ipc_client_slot *s;
-	uint32_t id;
-
-	if (bc == NULL || bc->c.fd < 0 || !cl->open ||
-	    (s = ipc_client_slot_take(cl, &id)) == NULL)
-		return -1;
-	if (bulk_send(&bc->c, id, msg, len) == -1) {
-		bulk_cl_down(bc, "cannot send");
-		return -1;
-	}
-	ipc_client_slot_set(s, id, IPC_SLOT_BULK, now_ms + timeout_ms, cb, arg);
-	s->want_fd = 1;
-	return 0;
+	return bulk_cl_send(cl, msg, len, timeout_ms, cb, arg, now_ms, 1);
 }
 
 void

@@ -441,6 +441,24 @@ xfer_store_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 	q.cb(q.n, s, q.gen, q.arg, rep, len, err);
 }
 
+/* The context of a request for s; NULL when out of memory. */
+static struct xfer_ipc *
+xfer_ipc_new(struct xfer_sess *s, xfer_store_cb cb, xfer_store_fd_cb fd_cb,
+    uint64_t arg)
+{
+	struct xfer_ipc *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->n = s->n;
+	q->cb = cb;
+	q->fd_cb = fd_cb;
+	q->sid = s->sid;
+	q->gen = s->gen;
+	q->arg = arg;
+	return q;
+}
+
 int
 xfer_store(struct xfer_sess *s, int bulk, const void *msg, size_t len,
     uint32_t timeout_ms, xfer_store_cb cb, uint64_t arg)
@@ -448,13 +466,8 @@ xfer_store(struct xfer_sess *s, int bulk, const void *msg, size_t len,
 	struct netd *n = s->n;
 	struct xfer_ipc *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	if ((q = xfer_ipc_new(s, cb, NULL, arg)) == NULL)
 		return -1;
-	q->n = n;
-	q->cb = cb;
-	q->sid = s->sid;
-	q->gen = s->gen;
-	q->arg = arg;
 	if (n->env.store_send(n->env.ctx, msg, len, timeout_ms, xfer_store_done, q,
 	    bulk) != 0) {
 		free(q);
@@ -483,13 +496,8 @@ xfer_store_fd(struct xfer_sess *s, const void *msg, size_t len,
 	struct netd *n = s->n;
 	struct xfer_ipc *q;
 
-	if (n->env.store_fd == NULL || (q = calloc(1, sizeof(*q))) == NULL)
+	if (n->env.store_fd == NULL || (q = xfer_ipc_new(s, NULL, cb, arg)) == NULL)
 		return -1;
-	q->n = n;
-	q->fd_cb = cb;
-	q->sid = s->sid;
-	q->gen = s->gen;
-	q->arg = arg;
 	if (n->env.store_fd(n->env.ctx, msg, len, timeout_ms, xfer_store_fd_done,
 	    q) != 0) {
 		free(q);
