@@ -724,10 +724,9 @@ xfer_req_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	uint8_t buf[32];
 	long l;
 
-	if (ipc_xfer_ctl_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed transfer-control request");
+	if (ipc_req_bad(req, ipc_xfer_ctl_decode(msg, len, &q),
+	    "transfer-control request"))
 		return;
-	}
 	if ((s = xfer_file_find(n, q.number)) == NULL) {
 		if ((r = xfer_file_recent_find(n, q.number)) != NULL) {
 			ipc_reply_error(req, IPC_ERR_FAILED, "transfer %u has ended (%s)%s",

@@ -286,10 +286,9 @@ serve_stop(struct searchd *s, struct ipc_req *req, const uint8_t *msg, size_t le
 	struct ipc_search_id id;
 	long n;
 
-	if (ipc_search_id_decode(msg, len, IPC_SEARCH_STOP, &id) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed stop request");
+	if (ipc_req_bad(req, ipc_search_id_decode(msg, len, IPC_SEARCH_STOP, &id),
+	    "stop request"))
 		return;
-	}
 	if (job_stop(s->jobs, id.id) != JOB_OK) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "unknown search job");
 		return;
@@ -303,10 +302,8 @@ serve_reindex(struct searchd *s, struct ipc_req *req, const uint8_t *msg, size_t
 {
 	long n;
 
-	if (ipc_empty_decode(msg, len, IPC_REINDEX) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed reindex request");
+	if (ipc_req_bad(req, ipc_empty_decode(msg, len, IPC_REINDEX), "reindex request"))
 		return;
-	}
 	log_info("re-index requested by uid %u", (unsigned)ipc_req_uid(req));
 	searchd_rebuild_start(s);
 	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_REINDEX, IPC_OK);

@@ -114,10 +114,8 @@ static int
 serve_check(struct storaged *s, struct ipc_req *req, int decoded, int chain,
     const char *what)
 {
-	if (decoded != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s", what);
+	if (ipc_req_bad(req, decoded, what))
 		return -1;
-	}
 	return chain ? storaged_need_chain(s, req) : 0;
 }
 
