@@ -69,7 +69,7 @@ searchd_peers_refresh(struct searchd *s)
 	static struct ipc_peer p;
 	struct ipc_peer_list pl;
 	struct ipc_hdr h;
-	char path[PATH_MAX], err[256];
+	char err[256];
 	uint8_t req[IPC_HDR_LEN], *rep = NULL;
 	size_t len, n = 0;
 	uint64_t now = loop_now_ms();
@@ -82,10 +82,9 @@ searchd_peers_refresh(struct searchd *s)
 	s->npeers = 0;
 	if (!searchd_netd_up(s))
 		return;
-	daemon_sock_path(s->d, "netd", path, sizeof(path));
 	ipc_empty_encode(req, sizeof(req), IPC_PEERS, IPC_OK);
-	if (ipc_call(path, req, sizeof(req), &rep, &len, SEARCHD_CALL_MS, err,
-	    sizeof(err)) != 0)
+	if (daemon_call(s->d, "netd", req, sizeof(req), &rep, &len, SEARCHD_CALL_MS,
+	    err, sizeof(err)) != 0)
 		return;
 	if (ipc_hdr_decode(rep, len, &h) == 0 && h.status != IPC_OK) {
 		/* netd without IPC_PEERS yet: no peers, said once. */
