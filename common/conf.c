@@ -126,6 +126,7 @@ static const struct conf_key conf_keys[] = {
 	  "Most peers (identities) kept from one IPv4 address or one IPv6 /64\n"
 	  "(0..100000; 0: no limit): one host cannot fill the peer list." },
 
+	/* docs/data.md 2.11: the reference's CacheMaxBlockSize and Count. */
 	{ "storaged", "cache_max_block_size", CT_BYTES, F(cache_max_block_size),
 	  1 * KIB, 64 * MIB, "50096",
 	  "Largest block of another peer's blockchain accepted into the cache\n"
@@ -137,6 +138,7 @@ static const struct conf_key conf_keys[] = {
 	  1 * MIB, 1048576 * GIB, "1G",
 	  "Size limit of the cache of other peers' blockchains\n"
 	  "(bytes; suffixes K, M, G; 1M..1048576G)." },
+	/* docs/chain.md: CacheMaxBlockCount (256) with a margin. */
 	{ "storaged", "chain_max_blocks", CT_U64, F(chain_max_blocks), 0, 1048576,
 	  "200",
 	  "Height of the own blockchain past which it is first rewritten packed\n"
@@ -969,38 +971,25 @@ conf_parse_buf(struct conf *c, const char *buf, size_t len, const char *name,
 	return 0;
 }
 
+/*
+ * The defaults are the values the generated file documents (conf_keys[].def),
+ * set through the parser like a file's; the keys without one (the
+ * repeatable lists, the API's paths and key) start empty, except listen.
+ */
 void
 conf_defaults(struct conf *c)
 {
+	struct conf_ctx x = { .c = c, .name = "defaults", .dir = "." };
+	size_t i;
+
 	memset(c, 0, sizeof(*c));
 	conf_strcpy(c->dir, sizeof(c->dir), ".");
-	conf_strcpy(c->user, sizeof(c->user), "peernet");
-	conf_strcpy(c->group, sizeof(c->group), "peernet");
-	c->log_level = LOG_LVL_INFO;
-	c->ipc_timeout_ms = 5000;
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (conf_keys[i].def != NULL && conf_set(&x, i, conf_keys[i].def) != 0)
+			abort();	/* a table default its own parser refuses */
 	conf_parse_listen("0.0.0.0:112", &c->listen[0]);
 	conf_parse_listen("[::]:112", &c->listen[1]);
 	c->nlisten = 2;
-	c->lan = 1;
-	c->upnp = 1;
-	c->natpmp = 1;
-	c->firewall = 0;
-	c->udp_gso = 1;
-	c->secure_transport = CONF_SECURE_PREFER;
-	c->port_forward = 0;
-	conf_strcpy(c->user_agent, sizeof(c->user_agent), "peernet/0.1");
-	c->max_peers = 1000;
-	c->max_peers_per_ip = 16;
-	/* docs/data.md 2.11: the reference's CacheMaxBlockSize and Count. */
-	c->cache_max_block_size = 50096;
-	c->cache_max_block_count = 256;
-	c->cache_max_bytes = 1 * GIB;
-	/* docs/chain.md: CacheMaxBlockCount (256) with a margin. */
-	c->chain_max_blocks = 200;
-	conf_strcpy(c->warehouse, sizeof(c->warehouse), "./storage/warehouse");
-	c->max_results = 1000;
-	c->result_timeout_ms = 10000;
-	c->api_timeout_s = 60;
 }
 
 int

@@ -57,16 +57,28 @@ daemon_sock_path(const struct daemon *d, const char *name, char *out, size_t cap
 }
 
 int
+daemon_call(const struct daemon *d, const char *name, const void *req, size_t len,
+    uint8_t **rep, size_t *replen, int timeout_ms, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (daemon_sock_path(d, name, path, sizeof(path)) == -1) {
+		snprintf(err, errlen, "%s/run: path too long for a unix socket", d->dir);
+		return IPC_CALL_ERROR;
+	}
+	return ipc_call(path, req, len, rep, replen, timeout_ms, err, errlen);
+}
+
+int
 daemon_netd_id(struct daemon *d, struct ipc_id *id, int timeout_ms)
 {
-	char path[PATH_MAX], err[256];
 	uint8_t req[IPC_HDR_LEN], *rep;
+	char err[256];
 	size_t len;
 	int rc;
 
-	daemon_sock_path(d, "netd", path, sizeof(path));
 	ipc_empty_encode(req, sizeof(req), IPC_ID, IPC_OK);
-	if (ipc_call(path, req, sizeof(req), &rep, &len, timeout_ms, err,
+	if (daemon_call(d, "netd", req, sizeof(req), &rep, &len, timeout_ms, err,
 	    sizeof(err)) != 0)
 		return -1;
 	rc = ipc_id_decode(rep, len, id);

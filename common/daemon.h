@@ -81,6 +81,14 @@ int	daemon_main(struct daemon *d, int argc, char **argv);
 void	daemon_status(struct daemon *d, struct ipc_status *st);
 /* Node-directory paths: DIR/run/NAME.sock etc. */
 int	daemon_sock_path(const struct daemon *d, const char *name, char *out, size_t cap);
+/*
+ * A synchronous call to the node's daemon `name` (ipc_call on its socket):
+ * 0 and the reply in *rep (malloc'd; free it), or non-zero with the reason
+ * in err.
+ */
+int	daemon_call(const struct daemon *d, const char *name, const void *req,
+	    size_t len, uint8_t **rep, size_t *replen, int timeout_ms, char *err,
+	    size_t errlen);
 /* Creates DIR/sub (mode) owned by the daemon user when running as root. */
 int	daemon_make_dir(struct daemon *d, const char *sub, int mode, char *err, size_t errlen);
 /*

@@ -284,6 +284,15 @@ ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
 	ipc_reply(req, buf, (size_t)n);
 }
 
+int
+ipc_req_bad(struct ipc_req *req, int decoded, const char *what)
+{
+	if (decoded == 0)
+		return 0;
+	ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s", what);
+	return 1;
+}
+
 /*
  * A kept connection: a connected req0 socket and the one aio its replies
  * are waited on.  A waiting client must notice at once when its connection

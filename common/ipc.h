@@ -75,6 +75,12 @@ uid_t	ipc_req_uid(const struct ipc_req *req);
 int	ipc_reply(struct ipc_req *req, const void *msg, size_t len);
 void	ipc_reply_error(struct ipc_req *req, uint16_t status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * The start of a request a decoder checked: decoded is the decoder's
+ * result.  0 when it is 0; else 1, "malformed <what>" answered
+ * (IPC_ERR_BADMSG).
+ */
+int	ipc_req_bad(struct ipc_req *req, int decoded, const char *what);
 
 /*
  * A synchronous call: connects to path, sends req, waits up to timeout_ms

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_msg_decl.h"
+
 #define IPC_HDR_LEN	4
 #define IPC_STR_MAX	1024
 #define IPC_NAME_MAX	16
@@ -322,28 +324,19 @@ long	ipc_error_encode(uint8_t *out, size_t cap, uint16_t type, uint16_t status,
 int	ipc_error_decode(const uint8_t *p, size_t len, uint16_t *status,
 	    char *reason, size_t cap);
 
-long	ipc_status_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_status *s);
-int	ipc_status_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_status *s);
-long	ipc_id_encode(uint8_t *out, size_t cap, const struct ipc_id *id);
-int	ipc_id_decode(const uint8_t *p, size_t len, struct ipc_id *id);
-long	ipc_sign_req_encode(uint8_t *out, size_t cap, const struct ipc_sign_req *r);
-int	ipc_sign_req_decode(const uint8_t *p, size_t len, struct ipc_sign_req *r);
-long	ipc_sign_rep_encode(uint8_t *out, size_t cap, const struct ipc_sign_rep *r);
-int	ipc_sign_rep_decode(const uint8_t *p, size_t len, struct ipc_sign_rep *r);
-long	ipc_probe_encode(uint8_t *out, size_t cap, const struct ipc_probe *r);
-int	ipc_probe_decode(const uint8_t *p, size_t len, struct ipc_probe *r);
+IPC_CODEC_TYPED_DECL(status, struct ipc_status);
+IPC_CODEC_DECL(id, struct ipc_id);
+IPC_CODEC_DECL(sign_req, struct ipc_sign_req);
+IPC_CODEC_DECL(sign_rep, struct ipc_sign_rep);
+IPC_CODEC_DECL(probe, struct ipc_probe);
 
 long	ipc_u32_encode(uint8_t *out, size_t cap, uint16_t type, uint32_t v);
 int	ipc_u32_decode(const uint8_t *p, size_t len, uint16_t type, uint32_t *v);
 /* Writes header and the data's id/offset/length; the bytes follow. */
-long	ipc_data_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_data *d);
-int	ipc_data_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_data *d);
-long	ipc_read_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_read *r);
-int	ipc_read_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_read *r);
-long	ipc_range_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_range *r);
-int	ipc_range_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_range *r);
-long	ipc_file_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_file *f);
-int	ipc_file_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file *f);
+IPC_CODEC_TYPED_DECL(data, struct ipc_data);
+IPC_CODEC_TYPED_DECL(read, struct ipc_read);
+IPC_CODEC_TYPED_DECL(range, struct ipc_range);
+IPC_CODEC_TYPED_DECL(file, struct ipc_file);
 /*
  * A list message: u32 total, u32 count, then count items of one kind
  * (files, peers).  The decoder validates every item up front, so that
@@ -363,35 +356,22 @@ int	ipc_file_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_fi
 int	ipc_file_list_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_file_list *l);
 /* 1 and the next file, 0 at the end, or a negative decode error. */
 int	ipc_file_list_next(struct ipc_file_list *l, struct ipc_file *f);
-long	ipc_add_begin_encode(uint8_t *out, size_t cap, const struct ipc_add_begin *a);
-int	ipc_add_begin_decode(const uint8_t *p, size_t len, struct ipc_add_begin *a);
-long	ipc_add_result_encode(uint8_t *out, size_t cap, const struct ipc_add_result *a);
-int	ipc_add_result_decode(const uint8_t *p, size_t len, struct ipc_add_result *a);
-long	ipc_ref_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_ref *r);
-int	ipc_ref_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_ref *r);
-long	ipc_mv_encode(uint8_t *out, size_t cap, const struct ipc_mv *m);
-int	ipc_mv_decode(const uint8_t *p, size_t len, struct ipc_mv *m);
-long	ipc_chain_info_encode(uint8_t *out, size_t cap, uint16_t type, const struct ipc_chain_info *c);
-int	ipc_chain_info_decode(const uint8_t *p, size_t len, uint16_t type, struct ipc_chain_info *c);
-long	ipc_cache_info_encode(uint8_t *out, size_t cap, const struct ipc_cache_info *c);
-int	ipc_cache_info_decode(const uint8_t *p, size_t len, struct ipc_cache_info *c);
-long	ipc_cache_seen_encode(uint8_t *out, size_t cap, const struct ipc_cache_seen *c);
-int	ipc_cache_seen_decode(const uint8_t *p, size_t len, struct ipc_cache_seen *c);
-long	ipc_cache_fetch_encode(uint8_t *out, size_t cap, const struct ipc_cache_fetch *c);
-int	ipc_cache_fetch_decode(const uint8_t *p, size_t len, struct ipc_cache_fetch *c);
-long	ipc_cache_block_encode(uint8_t *out, size_t cap, const struct ipc_cache_block *c);
-int	ipc_cache_block_decode(const uint8_t *p, size_t len, struct ipc_cache_block *c);
+IPC_CODEC_DECL(add_begin, struct ipc_add_begin);
+IPC_CODEC_DECL(add_result, struct ipc_add_result);
+IPC_CODEC_TYPED_DECL(ref, struct ipc_ref);
+IPC_CODEC_DECL(mv, struct ipc_mv);
+IPC_CODEC_TYPED_DECL(chain_info, struct ipc_chain_info);
+IPC_CODEC_DECL(cache_info, struct ipc_cache_info);
+IPC_CODEC_DECL(cache_seen, struct ipc_cache_seen);
+IPC_CODEC_DECL(cache_fetch, struct ipc_cache_fetch);
+IPC_CODEC_DECL(cache_block, struct ipc_cache_block);
 /* Appends a tag; -1 if it does not fit or type has bit 15 set. */
 int	ipc_tags_add(struct ipc_tags *t, uint16_t type, const void *data, size_t len);
 /* 1 and the tag at *off (advanced), 0 at the end; t was validated. */
 int	ipc_tags_next(const struct ipc_tags *t, size_t *off, uint16_t *type,
 	    const uint8_t **data, size_t *len);
-long	ipc_counters_encode(uint8_t *out, size_t cap, uint16_t type,
-	    const struct ipc_counters *c);
-int	ipc_counters_decode(const uint8_t *p, size_t len, uint16_t type,
-	    struct ipc_counters *c);
-long	ipc_verify_result_encode(uint8_t *out, size_t cap, const struct ipc_verify_result *v);
-int	ipc_verify_result_decode(const uint8_t *p, size_t len, struct ipc_verify_result *v);
+IPC_CODEC_TYPED_DECL(counters, struct ipc_counters);
+IPC_CODEC_DECL(verify_result, struct ipc_verify_result);
 
 /* The messages of the search and network areas, with their codecs. */
 #include "ipc_msg_net.h"

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_msg_decl.h"
+
 #define IPC_ADDR_MAX	64
 
 /* One peer of netd's peer list. */
@@ -139,10 +141,7 @@ struct ipc_known_peers {
 };
 
 /* type: IPC_PEERS_SAVE (request) or IPC_PEERS_LOAD (reply). */
-long	ipc_known_peers_encode(uint8_t *out, size_t cap, uint16_t type,
-	    const struct ipc_known_peers *k);
-int	ipc_known_peers_decode(const uint8_t *p, size_t len, uint16_t type,
-	    struct ipc_known_peers *k);
+IPC_CODEC_TYPED_DECL(known_peers, struct ipc_known_peers);
 
 const char *ipc_net_counter_name(int c);
 
@@ -150,15 +149,10 @@ long	ipc_peer_list_begin(uint8_t *out, size_t cap, uint32_t total);
 int	ipc_peer_list_add(uint8_t *out, size_t cap, size_t *off, const struct ipc_peer *p);
 int	ipc_peer_list_decode(const uint8_t *p, size_t len, struct ipc_peer_list *l);
 int	ipc_peer_list_next(struct ipc_peer_list *l, struct ipc_peer *p);
-long	ipc_ping_req_encode(uint8_t *out, size_t cap, const struct ipc_ping_req *q);
-int	ipc_ping_req_decode(const uint8_t *p, size_t len, struct ipc_ping_req *q);
-long	ipc_ping_rep_encode(uint8_t *out, size_t cap, const struct ipc_ping_rep *r);
-int	ipc_ping_rep_decode(const uint8_t *p, size_t len, struct ipc_ping_rep *r);
-long	ipc_find_req_encode(uint8_t *out, size_t cap, const struct ipc_find_req *q);
-int	ipc_find_req_decode(const uint8_t *p, size_t len, struct ipc_find_req *q);
-long	ipc_find_rep_encode(uint8_t *out, size_t cap, const struct ipc_find_rep *r);
-int	ipc_find_rep_decode(const uint8_t *p, size_t len, struct ipc_find_rep *r);
-long	ipc_net_status_encode(uint8_t *out, size_t cap, const struct ipc_net_status *s);
-int	ipc_net_status_decode(const uint8_t *p, size_t len, struct ipc_net_status *s);
+IPC_CODEC_DECL(ping_req, struct ipc_ping_req);
+IPC_CODEC_DECL(ping_rep, struct ipc_ping_rep);
+IPC_CODEC_DECL(find_req, struct ipc_find_req);
+IPC_CODEC_DECL(find_rep, struct ipc_find_rep);
+IPC_CODEC_DECL(net_status, struct ipc_net_status);
 
 #endif

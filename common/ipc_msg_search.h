@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_msg_decl.h"
+
 #define IPC_SEARCH_TERM_MAX	IPC_STR_MAX	/* bytes of a search term */
 #define IPC_SEARCH_TYPE_ANY	0xff
 #define IPC_SEARCH_TYPE_MAX	10		/* docs/data.md §3.2 */
@@ -161,15 +163,13 @@ struct ipc_sharers {
 	struct ipc_sharer sharers[IPC_SHARERS_MAX];
 };
 
-long	ipc_search_req_encode(uint8_t *out, size_t cap, const struct ipc_search_req *q);
-int	ipc_search_req_decode(const uint8_t *p, size_t len, struct ipc_search_req *q);
+IPC_CODEC_DECL(search_req, struct ipc_search_req);
 /* type: IPC_SEARCH_START (reply) or IPC_SEARCH_STOP (request). */
 long	ipc_search_id_encode(uint8_t *out, size_t cap, uint16_t type,
 	    const struct ipc_search_id *id);
 int	ipc_search_id_decode(const uint8_t *p, size_t len, uint16_t type,
 	    struct ipc_search_id *id);
-long	ipc_search_fetch_encode(uint8_t *out, size_t cap, const struct ipc_search_fetch *f);
-int	ipc_search_fetch_decode(const uint8_t *p, size_t len, struct ipc_search_fetch *f);
+IPC_CODEC_DECL(search_fetch, struct ipc_search_fetch);
 
 /*
  * A fetch reply is built in place: _begin writes the header with count 0,
@@ -183,8 +183,7 @@ int	ipc_search_page_decode(const uint8_t *p, size_t len, struct ipc_search_page 
 /* 1 and the next hit, 0 at the end, or a negative decode error. */
 int	ipc_search_page_next(struct ipc_search_page *pg, struct ipc_search_hit *h);
 
-long	ipc_files_req_encode(uint8_t *out, size_t cap, const struct ipc_files_req *q);
-int	ipc_files_req_decode(const uint8_t *p, size_t len, struct ipc_files_req *q);
+IPC_CODEC_DECL(files_req, struct ipc_files_req);
 /* Stream order: < 0, 0 or > 0 as a is before, at or after b. */
 int	ipc_files_cursor_cmp(const struct ipc_files_cursor *a,
 	    const struct ipc_files_cursor *b);
@@ -197,14 +196,12 @@ void	ipc_files_page_end(uint8_t *out, const struct ipc_files_cursor *next,
 int	ipc_files_page_decode(const uint8_t *p, size_t len, struct ipc_files_page *pg);
 int	ipc_files_page_next(struct ipc_files_page *pg, struct ipc_file *f);
 
-long	ipc_sharers_req_encode(uint8_t *out, size_t cap, const struct ipc_sharers_req *q);
-int	ipc_sharers_req_decode(const uint8_t *p, size_t len, struct ipc_sharers_req *q);
-long	ipc_sharers_encode(uint8_t *out, size_t cap, const struct ipc_sharers *r);
+IPC_CODEC_DECL(sharers_req, struct ipc_sharers_req);
 /*
- * Checks that count <= total and <= IPC_SHARERS_MAX, that each public key
- * is a compressed one whose blake3 is its node ID, that no owner is listed
- * twice, and that an unknown hash carries no size or name.
+ * The decoder checks that count <= total and <= IPC_SHARERS_MAX, that
+ * each public key is a compressed one whose blake3 is its node ID, that no
+ * owner is listed twice, and that an unknown hash carries no size or name.
  */
-int	ipc_sharers_decode(const uint8_t *p, size_t len, struct ipc_sharers *r);
+IPC_CODEC_DECL(sharers, struct ipc_sharers);
 
 #endif

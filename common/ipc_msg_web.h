@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_msg_decl.h"
+
 /* IPC_WH_END reply. */
 struct ipc_wh_result {
 	uint8_t		dedup;		/* the content was already stored */
@@ -100,26 +102,14 @@ struct ipc_peer_profile {
 	struct ipc_peer_field	fields[IPC_PEER_PROFILE_MAX];
 };
 
-long	ipc_wh_result_encode(uint8_t *out, size_t cap, const struct ipc_wh_result *r);
-int	ipc_wh_result_decode(const uint8_t *p, size_t len, struct ipc_wh_result *r);
+IPC_CODEC_DECL(wh_result, struct ipc_wh_result);
 /* files[] must have IPC_PUBLISH_MAX entries when decoding. */
-long	ipc_publish_encode(uint8_t *out, size_t cap, const struct ipc_publish *q);
-int	ipc_publish_decode(const uint8_t *p, size_t len, struct ipc_publish *q);
-long	ipc_publish_result_encode(uint8_t *out, size_t cap,
-	    const struct ipc_publish_result *r);
-int	ipc_publish_result_decode(const uint8_t *p, size_t len,
-	    struct ipc_publish_result *r);
-long	ipc_append_encode(uint8_t *out, size_t cap, const struct ipc_append *q);
-int	ipc_append_decode(const uint8_t *p, size_t len, struct ipc_append *q);
-long	ipc_profile_del_encode(uint8_t *out, size_t cap, const struct ipc_profile_del *q);
-int	ipc_profile_del_decode(const uint8_t *p, size_t len, struct ipc_profile_del *q);
-long	ipc_wipe_encode(uint8_t *out, size_t cap, const struct ipc_wipe *q);
-int	ipc_wipe_decode(const uint8_t *p, size_t len, struct ipc_wipe *q);
-long	ipc_peer_profile_req_encode(uint8_t *out, size_t cap,
-	    const struct ipc_peer_profile_req *q);
-int	ipc_peer_profile_req_decode(const uint8_t *p, size_t len,
-	    struct ipc_peer_profile_req *q);
-long	ipc_peer_profile_encode(uint8_t *out, size_t cap, const struct ipc_peer_profile *r);
-int	ipc_peer_profile_decode(const uint8_t *p, size_t len, struct ipc_peer_profile *r);
+IPC_CODEC_DECL(publish, struct ipc_publish);
+IPC_CODEC_DECL(publish_result, struct ipc_publish_result);
+IPC_CODEC_DECL(append, struct ipc_append);
+IPC_CODEC_DECL(profile_del, struct ipc_profile_del);
+IPC_CODEC_DECL(wipe, struct ipc_wipe);
+IPC_CODEC_DECL(peer_profile_req, struct ipc_peer_profile_req);
+IPC_CODEC_DECL(peer_profile, struct ipc_peer_profile);
 
 #endif

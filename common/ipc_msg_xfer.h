@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_msg_decl.h"
+
 #define IPC_XFER_ERR_MAX	200	/* bytes of a session's failure reason */
 #define IPC_XFER_LIST_MAX	64	/* sessions in one IPC_TRANSFERS reply */
 
@@ -184,28 +186,18 @@ long	ipc_xstat_req_encode(uint8_t *out, size_t cap, const struct ipc_xstat_req *
 int	ipc_xstat_req_decode(const uint8_t *p, size_t len, struct ipc_xstat_req *q);
 long	ipc_xstat_rep_encode(uint8_t *out, size_t cap, const struct ipc_xstat_rep *q);
 int	ipc_xstat_rep_decode(const uint8_t *p, size_t len, struct ipc_xstat_rep *q);
-long	ipc_dl_begin_encode(uint8_t *out, size_t cap, const struct ipc_dl_begin *q);
-int	ipc_dl_begin_decode(const uint8_t *p, size_t len, struct ipc_dl_begin *q);
-long	ipc_dl_commit_encode(uint8_t *out, size_t cap, const struct ipc_dl_commit *q);
-int	ipc_dl_commit_decode(const uint8_t *p, size_t len, struct ipc_dl_commit *q);
+IPC_CODEC_DECL(dl_begin, struct ipc_dl_begin);
+IPC_CODEC_DECL(dl_commit, struct ipc_dl_commit);
 /* type: IPC_GET or IPC_PROBE. */
-long	ipc_get_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q);
-int	ipc_get_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q);
-long	ipc_probe_req_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q);
-int	ipc_probe_req_decode(const uint8_t *p, size_t len, struct ipc_get_req *q);
-long	ipc_dl_abort_encode(uint8_t *out, size_t cap, const struct ipc_dl_abort *q);
-int	ipc_dl_abort_decode(const uint8_t *p, size_t len, struct ipc_dl_abort *q);
-long	ipc_xfer_ctl_encode(uint8_t *out, size_t cap, const struct ipc_xfer_ctl *q);
-int	ipc_xfer_ctl_decode(const uint8_t *p, size_t len, struct ipc_xfer_ctl *q);
+IPC_CODEC_DECL(get_req, struct ipc_get_req);
+IPC_CODEC_DECL(probe_req, struct ipc_get_req);
+IPC_CODEC_DECL(dl_abort, struct ipc_dl_abort);
+IPC_CODEC_DECL(xfer_ctl, struct ipc_xfer_ctl);
 const char *ipc_xfer_op_name(uint8_t op);
-long	ipc_stream_open_encode(uint8_t *out, size_t cap, const struct ipc_get_req *q);
-int	ipc_stream_open_decode(const uint8_t *p, size_t len, struct ipc_get_req *q);
-long	ipc_stream_info_encode(uint8_t *out, size_t cap, const struct ipc_stream_info *q);
-int	ipc_stream_info_decode(const uint8_t *p, size_t len, struct ipc_stream_info *q);
-long	ipc_stream_read_encode(uint8_t *out, size_t cap, const struct ipc_stream_read *q);
-int	ipc_stream_read_decode(const uint8_t *p, size_t len, struct ipc_stream_read *q);
-long	ipc_file_fd_req_encode(uint8_t *out, size_t cap, const struct ipc_file_fd_req *q);
-int	ipc_file_fd_req_decode(const uint8_t *p, size_t len, struct ipc_file_fd_req *q);
+IPC_CODEC_DECL(stream_open, struct ipc_get_req);
+IPC_CODEC_DECL(stream_info, struct ipc_stream_info);
+IPC_CODEC_DECL(stream_read, struct ipc_stream_read);
+IPC_CODEC_DECL(file_fd_req, struct ipc_file_fd_req);
 /* The reply's body is a u64 size (ipc_u64-like, type IPC_FILE_FD). */
 long	ipc_file_fd_rep_encode(uint8_t *out, size_t cap, uint64_t size);
 int	ipc_file_fd_rep_decode(const uint8_t *p, size_t len, uint64_t *size);

@@ -99,10 +99,8 @@ control_peers(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t le
 {
 	struct control_peers_ctx x;
 
-	if (ipc_empty_decode(msg, len, IPC_PEERS) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed peers request");
+	if (ipc_req_bad(req, ipc_empty_decode(msg, len, IPC_PEERS), "peers request"))
 		return;
-	}
 	x.n = n;
 	x.full = 0;
 	x.off = (size_t)ipc_peer_list_begin(control_reply, sizeof(control_reply),
@@ -141,10 +139,8 @@ control_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	uint32_t seq;
 	int idx;
 
-	if (ipc_ping_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed ping request");
+	if (ipc_req_bad(req, ipc_ping_req_decode(msg, len, &q), "ping request"))
 		return;
-	}
 	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0) {
 		if (node_punch_failed(n, q.node_id))
 			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node: "
@@ -205,10 +201,8 @@ control_find(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	int idx, rc;
 	long l;
 
-	if (ipc_find_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed find request");
+	if (ipc_req_bad(req, ipc_find_req_decode(msg, len, &q), "find request"))
 		return;
-	}
 	if ((pd = control_pending_new(n, &idx)) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "too many requests waiting");
 		return;
@@ -322,10 +316,9 @@ control_status(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t l
 	int i;
 	long l;
 
-	if (ipc_empty_decode(msg, len, IPC_NET_STATUS) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed net-status request");
+	if (ipc_req_bad(req, ipc_empty_decode(msg, len, IPC_NET_STATUS),
+	    "net-status request"))
 		return;
-	}
 	memset(&st, 0, sizeof(st));
 	memcpy(st.pubkey, n->id.pub, 33);
 	memcpy(st.node_id, n->id.node_id, 32);

@@ -502,14 +502,42 @@ start_data_phase(struct udt_conn *c, uint32_t peer_flow)
 	c->ack_at = c->now;
 }
 
-int
-udt_listen(struct udt_conn *c)
+/*
+ * What a connection that cannot move data answers (UDT_ST_CLOSED,
+ * UDT_ST_ERROR, or a state the call does not expect).
+ */
+static int
+state_err(const struct udt_conn *c)
+{
+	switch (c->st) {
+	case UDT_ST_CLOSED:
+		return UDT_ERR_CLOSED;
+	case UDT_ST_ERROR:
+		return c->err;
+	default:
+		return UDT_ERR_STATE;
+	}
+}
+
+/* udt_listen and udt_connect start from UDT_ST_INIT only. */
+static int
+leave_init(struct udt_conn *c)
 {
 	if (c == NULL)
 		return UDT_ERR_ARG;
 	if (c->st != UDT_ST_INIT)
 		return UDT_ERR_STATE;
 	now_us(c);
+	return UDT_OK;
+}
+
+int
+udt_listen(struct udt_conn *c)
+{
+	int rc;
+
+	if ((rc = leave_init(c)) != UDT_OK)
+		return rc;
 	c->is_server = 1;
 	c->st = UDT_ST_LISTEN;
 	c->last_rx = c->last_busy = c->now;
@@ -527,23 +555,18 @@ udt_accept(struct udt_conn *c)
 	case UDT_ST_CONNECTED:
 	case UDT_ST_CLOSING:
 		return UDT_OK;
-	case UDT_ST_CLOSED:
-		return UDT_ERR_CLOSED;
-	case UDT_ST_ERROR:
-		return c->err;
 	default:
-		return UDT_ERR_STATE;
+		return state_err(c);
 	}
 }
 
 int
 udt_connect(struct udt_conn *c)
 {
-	if (c == NULL)
-		return UDT_ERR_ARG;
-	if (c->st != UDT_ST_INIT)
-		return UDT_ERR_STATE;
-	now_us(c);
+	int rc;
+
+	if ((rc = leave_init(c)) != UDT_OK)
+		return rc;
 	c->created = c->now;
 	do
 		c->sock_id = rnd32(c);
@@ -1806,12 +1829,8 @@ udt_write(struct udt_conn *c, const void *buf, size_t len)
 	case UDT_ST_CONNECTING:
 	case UDT_ST_CONNECTED:
 		break;
-	case UDT_ST_CLOSED:
-		return UDT_ERR_CLOSED;
-	case UDT_ST_ERROR:
-		return c->err;
 	default:
-		return UDT_ERR_STATE;
+		return state_err(c);
 	}
 	now_us(c);
 	n = UDT_SNDBUF_BYTES - c->s_len;
@@ -1853,13 +1872,8 @@ udt_read(struct udt_conn *c, void *buf, size_t cap)
 	if (c == NULL || (buf == NULL && cap > 0))
 		return UDT_ERR_ARG;
 	n = c->r_len < cap ? c->r_len : cap;
-	if (n == 0 && cap > 0) {
-		if (c->st == UDT_ST_CLOSED)
-			return UDT_ERR_CLOSED;
-		if (c->st == UDT_ST_ERROR)
-			return c->err;
-		return 0;
-	}
+	if (n == 0 && cap > 0)
+		return udt_is_closed(c) ? state_err(c) : 0;
 	ring_get(c->rbuf, UDT_RCVBUF_BYTES, c->r_head, buf, n);
 	c->r_head = (c->r_head + n) % UDT_RCVBUF_BYTES;
 	c->r_len -= n;

@@ -133,10 +133,9 @@ xfer_file_list(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t l
 	long l;
 	int i;
 
-	if (ipc_u32_decode(msg, len, IPC_TRANSFERS, &want) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed transfers request");
+	if (ipc_req_bad(req, ipc_u32_decode(msg, len, IPC_TRANSFERS, &want),
+	    "transfers request"))
 		return;
-	}
 	if ((l = ipc_xfer_list_begin(xfer_file_reply, sizeof(xfer_file_reply), 0)) < 0) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "reply buffer");
 		return;

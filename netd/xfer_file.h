@@ -231,6 +231,9 @@ struct xfer_file_sess *xfer_file_find(struct netd *n, uint32_t number);
  * terminate: tell the peer (§9.6 recommends TERMINATE to free the provider).
  */
 void	xfer_file_end(struct xfer_file_sess *s, int ok, int terminate, const char *why);
+/* storaged refused a request of s or did not answer (rep NULL, err): s fails. */
+void	xfer_file_store_failed(struct xfer_file_sess *s, int terminate,
+	    const uint8_t *rep, size_t len, const char *err);
 void	xfer_file_pump(struct xfer_file_sess *s);
 void	xfer_file_send_ctl(struct netd *n, const uint8_t pub[PEERNET_PUBKEY_BYTES],
 	    const uint8_t hash[32], uint8_t control, uint32_t seq);

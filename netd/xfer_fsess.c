@@ -247,6 +247,16 @@ xfer_file_end(struct xfer_file_sess *s, int ok, int terminate, const char *why)
 }
 
 void
+xfer_file_store_failed(struct xfer_file_sess *s, int terminate, const uint8_t *rep,
+    size_t len, const char *err)
+{
+	char why[IPC_XFER_ERR_MAX + 1];
+
+	xfer_store_err(rep, len, err, why, sizeof(why));
+	xfer_file_end(s, 0, terminate, why);
+}
+
+void
 xfer_file_pump(struct xfer_file_sess *s)
 {
 	const struct xfer_file_parts *parts = xfer_file_parts(s->x.n);

@@ -33,7 +33,6 @@ xfer_prov_cat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t 
 	struct xfer_file_sess *s = FS(xs);
 	struct xfer_file_slot *sl = NULL;
 	struct ipc_data d;
-	char why[IPC_XFER_ERR_MAX + 1];
 	unsigned i;
 
 	(void)n;
@@ -46,8 +45,7 @@ xfer_prov_cat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t 
 	if (sl == NULL)
 		return;
 	if (rep == NULL || ipc_data_decode(rep, len, IPC_CAT, &d) != 0) {
-		xfer_store_err(rep, len, err, why, sizeof(why));
-		xfer_file_end(s, 0, 1, why);
+		xfer_file_store_failed(s, 1, rep, len, err);
 		return;
 	}
 	/* The file shrank or changed under us: stop rather than send garbage. */
@@ -273,7 +271,6 @@ xfer_prov_stat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t
 {
 	struct xfer_file_sess *s = FS(xs);
 	struct ipc_xstat_rep st;
-	char why[IPC_XFER_ERR_MAX + 1];
 	uint64_t limit;
 
 	(void)n;
@@ -283,9 +280,8 @@ xfer_prov_stat_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t
 		return;
 	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0) {
 		/* We cannot tell: the reference would not have it either. */
-		xfer_store_err(rep, len, err, why, sizeof(why));
 		xfer_file_send_ctl(s->x.n, s->x.pub, s->hash, WIRE_TRANSFER_NOT_AVAILABLE, s->x.seq);
-		xfer_file_end(s, 0, 0, why);
+		xfer_file_store_failed(s, 0, rep, len, err);
 		return;
 	}
 	if (!st.present) {

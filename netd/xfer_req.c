@@ -97,12 +97,30 @@ xfer_req_verify_failed(struct xfer_file_sess *s, const char *why)
 	xfer_req_run_start(s);
 }
 
+/*
+ * storaged refused the download's data or its commit, or did not answer:
+ * a failed verification fetches the file again, anything else ends s.
+ */
+static void
+xfer_req_dl_refused(struct xfer_file_sess *s, int terminate, const uint8_t *rep,
+    size_t len, const char *err)
+{
+	char why[IPC_XFER_ERR_MAX + 1];
+
+	xfer_store_err(rep, len, err, why, sizeof(why));
+	if (rep != NULL && xfer_req_is_verify_fail(why)) {
+		xfer_req_verify_failed(s, why);
+		return;
+	}
+	s->dl = DL_DEAD;	/* storaged closed it already */
+	xfer_file_end(s, 0, terminate, why);
+}
+
 static void
 xfer_req_commit_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t arg,
     const uint8_t *rep, size_t len, const char *err)
 {
 	struct xfer_file_sess *s = xfer_file_run(xs, gen);
-	char why[IPC_XFER_ERR_MAX + 1];
 
 	if (s == NULL)
 		return;
@@ -113,13 +131,7 @@ xfer_req_commit_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_
 		    "complete, hash verified");
 		return;
 	}
-	xfer_store_err(rep, len, err, why, sizeof(why));
-	if (rep != NULL && xfer_req_is_verify_fail(why)) {
-		xfer_req_verify_failed(s, why);
-		return;
-	}
-	s->dl = DL_DEAD;	/* storaged closed it already */
-	xfer_file_end(s, 0, 0, why);
+	xfer_req_dl_refused(s, 0, rep, len, err);
 }
 
 static void
@@ -127,19 +139,12 @@ xfer_req_data_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t 
     const uint8_t *rep, size_t len, const char *err)
 {
 	struct xfer_file_sess *s = xfer_file_run(xs, gen);
-	char why[IPC_XFER_ERR_MAX + 1];
 
 	(void)n;
 	if (s == NULL)
 		return;
 	if (rep == NULL || ipc_empty_decode(rep, len, IPC_DL_DATA) != 0) {
-		xfer_store_err(rep, len, err, why, sizeof(why));
-		if (rep != NULL && xfer_req_is_verify_fail(why)) {
-			xfer_req_verify_failed(s, why);
-			return;
-		}
-		s->dl = DL_DEAD;
-		xfer_file_end(s, 0, 1, why);
+		xfer_req_dl_refused(s, 1, rep, len, err);
 		return;
 	}
 	s->stored += arg;
@@ -152,7 +157,6 @@ xfer_req_begin_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t
 {
 	struct xfer_file_sess *s = xfer_file_run(xs, gen);
 	struct ipc_dl_abort a;
-	char why[IPC_XFER_ERR_MAX + 1];
 	uint8_t buf[64];
 	uint32_t id;
 	long l;
@@ -167,9 +171,8 @@ xfer_req_begin_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t
 		return;
 	}
 	if (rep == NULL || ipc_u32_decode(rep, len, IPC_DL_BEGIN, &id) != 0) {
-		xfer_store_err(rep, len, err, why, sizeof(why));
 		s->dl = DL_NONE;
-		xfer_file_end(s, 0, 1, why);
+		xfer_file_store_failed(s, 1, rep, len, err);
 		return;
 	}
 	s->dl_id = id;
@@ -579,13 +582,11 @@ xfer_req_lookup_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_
 {
 	struct xfer_file_sess *s = xfer_file_run(xs, gen);
 	struct ipc_xstat_rep st;
-	char why[IPC_XFER_ERR_MAX + 1];
 
 	if (s == NULL)
 		return;
 	if (rep == NULL || ipc_xstat_rep_decode(rep, len, &st) != 0) {
-		xfer_store_err(rep, len, err, why, sizeof(why));
-		xfer_file_end(s, 0, 0, why);
+		xfer_file_store_failed(s, 0, rep, len, err);
 		return;
 	}
 	if (st.present) {
@@ -724,10 +725,9 @@ xfer_req_ctl(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	uint8_t buf[32];
 	long l;
 
-	if (ipc_xfer_ctl_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed transfer-control request");
+	if (ipc_req_bad(req, ipc_xfer_ctl_decode(msg, len, &q),
+	    "transfer-control request"))
 		return;
-	}
 	if ((s = xfer_file_find(n, q.number)) == NULL) {
 		if ((r = xfer_file_recent_find(n, q.number)) != NULL) {
 			ipc_reply_error(req, IPC_ERR_FAILED, "transfer %u has ended (%s)%s",

@@ -412,10 +412,8 @@ xfer_st_open(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	struct peer *p;
 	int i, streams = 0;
 
-	if (ipc_stream_open_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed stream-open request");
+	if (ipc_req_bad(req, ipc_stream_open_decode(msg, len, &q), "stream-open request"))
 		return;
-	}
 	if ((p = xfer_req_peer(n, req, q.node_id, "")) == NULL)
 		return;
 	for (i = 0; i < XFER_SLOTS; i++)
@@ -445,10 +443,8 @@ xfer_st_read(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	struct xfer_file_sess *s;
 	struct ipc_stream_read q;
 
-	if (ipc_stream_read_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed stream-read request");
+	if (ipc_req_bad(req, ipc_stream_read_decode(msg, len, &q), "stream-read request"))
 		return;
-	}
 	if ((s = xfer_file_find(n, q.number)) == NULL || s->st == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "no stream %u", q.number);
 		return;
@@ -471,10 +467,9 @@ xfer_st_close(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t le
 	uint32_t number;
 	long l;
 
-	if (ipc_u32_decode(msg, len, IPC_STREAM_CLOSE, &number) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed stream-close request");
+	if (ipc_req_bad(req, ipc_u32_decode(msg, len, IPC_STREAM_CLOSE, &number),
+	    "stream-close request"))
 		return;
-	}
 	if ((s = xfer_file_find(n, number)) != NULL && s->st != NULL)
 		xfer_file_end(s, 1, s->x.conn != NULL, "stream closed");
 	l = ipc_empty_encode(buf, sizeof(buf), IPC_STREAM_CLOSE, IPC_OK);

@@ -259,7 +259,7 @@ searchd_rebuild_page(struct searchd *s)
 	struct ipc_files_page pg;
 	struct ipc_hdr h;
 	struct idx_file xf;
-	char path[PATH_MAX], err[256], reason[IPC_STR_MAX + 1];
+	char err[256], reason[IPC_STR_MAX + 1];
 	uint8_t buf[IPC_HDR_LEN + 64], *rep;
 	size_t len;
 	uint16_t status;
@@ -269,9 +269,8 @@ searchd_rebuild_page(struct searchd *s)
 	q.from = s->rb.next;
 	q.limit = s->rb.page;
 	n = ipc_files_req_encode(buf, sizeof(buf), &q);
-	daemon_sock_path(s->d, "storaged", path, sizeof(path));
-	if (ipc_call(path, buf, (size_t)n, &rep, &len, SEARCHD_PAGE_CALL_MS, err,
-	    sizeof(err)) != 0) {
+	if (daemon_call(s->d, "storaged", buf, (size_t)n, &rep, &len,
+	    SEARCHD_PAGE_CALL_MS, err, sizeof(err)) != 0) {
 		if (!s->rb.warned++)
 			log_info("rebuild waits for storaged: %s", err);
 		return -1;

@@ -69,7 +69,7 @@ searchd_peers_refresh(struct searchd *s)
 	static struct ipc_peer p;
 	struct ipc_peer_list pl;
 	struct ipc_hdr h;
-	char path[PATH_MAX], err[256];
+	char err[256];
 	uint8_t req[IPC_HDR_LEN], *rep = NULL;
 	size_t len, n = 0;
 	uint64_t now = loop_now_ms();
@@ -82,10 +82,9 @@ searchd_peers_refresh(struct searchd *s)
 	s->npeers = 0;
 	if (!searchd_netd_up(s))
 		return;
-	daemon_sock_path(s->d, "netd", path, sizeof(path));
 	ipc_empty_encode(req, sizeof(req), IPC_PEERS, IPC_OK);
-	if (ipc_call(path, req, sizeof(req), &rep, &len, SEARCHD_CALL_MS, err,
-	    sizeof(err)) != 0)
+	if (daemon_call(s->d, "netd", req, sizeof(req), &rep, &len, SEARCHD_CALL_MS,
+	    err, sizeof(err)) != 0)
 		return;
 	if (ipc_hdr_decode(rep, len, &h) == 0 && h.status != IPC_OK) {
 		/* netd without IPC_PEERS yet: no peers, said once. */
@@ -286,10 +285,9 @@ serve_stop(struct searchd *s, struct ipc_req *req, const uint8_t *msg, size_t le
 	struct ipc_search_id id;
 	long n;
 
-	if (ipc_search_id_decode(msg, len, IPC_SEARCH_STOP, &id) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed stop request");
+	if (ipc_req_bad(req, ipc_search_id_decode(msg, len, IPC_SEARCH_STOP, &id),
+	    "stop request"))
 		return;
-	}
 	if (job_stop(s->jobs, id.id) != JOB_OK) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "unknown search job");
 		return;
@@ -303,10 +301,8 @@ serve_reindex(struct searchd *s, struct ipc_req *req, const uint8_t *msg, size_t
 {
 	long n;
 
-	if (ipc_empty_decode(msg, len, IPC_REINDEX) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed reindex request");
+	if (ipc_req_bad(req, ipc_empty_decode(msg, len, IPC_REINDEX), "reindex request"))
 		return;
-	}
 	log_info("re-index requested by uid %u", (unsigned)ipc_req_uid(req));
 	searchd_rebuild_start(s);
 	n = ipc_empty_encode(serve_buf, sizeof(serve_buf), IPC_REINDEX, IPC_OK);

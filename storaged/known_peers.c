@@ -32,10 +32,9 @@ storaged_peers_save(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 	long n;
 	int fd;
 
-	if (ipc_known_peers_decode(msg, len, IPC_PEERS_SAVE, &k) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed peer list");
+	if (ipc_req_bad(req, ipc_known_peers_decode(msg, len, IPC_PEERS_SAVE, &k),
+	    "peer list"))
 		return;
-	}
 	if ((n = ipc_known_peers_encode(buf, sizeof(buf), IPC_PEERS_LOAD, &k)) < 0) {
 		ipc_reply_error(req, IPC_ERR_BADMSG, "peer list too large");
 		return;
@@ -64,10 +63,8 @@ storaged_peers_load(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 	long n;
 	int fd;
 
-	if (ipc_empty_decode(msg, len, IPC_PEERS_LOAD) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed request");
+	if (ipc_req_bad(req, ipc_empty_decode(msg, len, IPC_PEERS_LOAD), "request"))
 		return;
-	}
 	memset(&k, 0, sizeof(k));
 	known_path(s, path, sizeof(path), "");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {

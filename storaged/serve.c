@@ -114,10 +114,8 @@ static int
 serve_check(struct storaged *s, struct ipc_req *req, int decoded, int chain,
     const char *what)
 {
-	if (decoded != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed %s", what);
+	if (ipc_req_bad(req, decoded, what))
 		return -1;
-	}
 	return chain ? storaged_need_chain(s, req) : 0;
 }
 
@@ -597,12 +595,6 @@ serve_cat_read(struct storaged *s, const struct ipc_read *rd, uint8_t *buf,
 	return rc != 0 ? wh_strerror(rc) : NULL;
 }
 
-static void
-serve_cat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
-{
-	serve_read(s, req, msg, len, IPC_CAT, 0, "cat request", serve_cat_read);
-}
-
 /*
  * IPC_FILE_FD (apid, bulk channel only): a read-only descriptor of a stored
  * file, so that apid sends it with sendfile instead of IPC_CAT chunks.  The
@@ -747,12 +739,6 @@ serve_block_read(struct storaged *s, const struct ipc_read *rd, uint8_t *buf,
 }
 
 static void
-serve_block_get(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
-{
-	serve_read(s, req, msg, len, IPC_BLOCK_GET, 1, "block request", serve_block_read);
-}
-
-static void
 serve_cache(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
 	struct ipc_cache_info ci;
@@ -858,13 +844,17 @@ storaged_request(struct daemon *d, struct ipc_req *req, uint16_t type,
 	case IPC_LS:		serve_ls(s, req, msg, len); break;
 	case IPC_RM:		serve_rm(s, req, msg, len); break;
 	case IPC_MV:		serve_mv(s, req, msg, len); break;
-	case IPC_CAT:		serve_cat(s, req, msg, len); break;
+	case IPC_CAT:
+		serve_read(s, req, msg, len, type, 0, "cat request", serve_cat_read);
+		break;
 	case IPC_FILE_FD:	serve_file_fd(s, req, msg, len); break;
 	case IPC_CHAIN:		serve_chain(s, req, msg, len); break;
 	case IPC_PROFILE_GET:	serve_profile_get(s, req, msg, len); break;
 	case IPC_PROFILE_SET:	serve_profile_set(s, req, msg, len); break;
 	case IPC_VERIFY:	serve_verify(s, req, msg, len); break;
-	case IPC_BLOCK_GET:	serve_block_get(s, req, msg, len); break;
+	case IPC_BLOCK_GET:
+		serve_read(s, req, msg, len, type, 1, "block request", serve_block_read);
+		break;
 	case IPC_CACHE:		serve_cache(s, req, msg, len); break;
 	case IPC_STORE_STATUS:	serve_store_status(s, req, msg, len); break;
 	case IPC_CACHE_SEEN:	serve_cache_seen(s, req, msg, len); break;

@@ -562,10 +562,8 @@ storaged_xstat(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size
 	int rc;
 	long n;
 
-	if (ipc_xstat_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed xstat request");
+	if (ipc_req_bad(req, ipc_xstat_req_decode(msg, len, &q), "xstat request"))
 		return;
-	}
 	memset(&r, 0, sizeof(r));
 	rc = wh_stat(s->wh, q.hash, &size);
 	if (rc == 0) {
@@ -611,10 +609,8 @@ storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 	int i, flags;
 	long n;
 
-	if (ipc_dl_begin_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download-begin request");
+	if (ipc_req_bad(req, ipc_dl_begin_decode(msg, len, &q), "download-begin request"))
 		return;
-	}
 	if (q.size > DL_MAX_SIZE) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "files larger than 1 TiB are refused");
 		return;
@@ -760,10 +756,9 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 	size_t w;
 	ssize_t k;
 
-	if (ipc_data_decode(msg, len, IPC_DL_DATA, &dd) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download data");
+	if (ipc_req_bad(req, ipc_data_decode(msg, len, IPC_DL_DATA, &dd),
+	    "download data"))
 		return;
-	}
 	if ((d = dl_find(dd.id, ipc_req_uid(req))) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "no download %u", dd.id);
 		return;
@@ -910,10 +905,9 @@ storaged_dl_commit(struct storaged *s, struct ipc_req *req, const uint8_t *msg, 
 	char want[65], got[65];
 	int rc, dedup = 0, c;
 
-	if (ipc_dl_commit_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download-commit request");
+	if (ipc_req_bad(req, ipc_dl_commit_decode(msg, len, &q),
+	    "download-commit request"))
 		return;
-	}
 	if ((d = dl_find(q.id, ipc_req_uid(req))) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "no download %u", q.id);
 		return;
@@ -980,10 +974,8 @@ storaged_dl_abort(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
 	struct ipc_dl_abort q;
 	struct dl *d;
 
-	if (ipc_dl_abort_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed download-abort request");
+	if (ipc_req_bad(req, ipc_dl_abort_decode(msg, len, &q), "download-abort request"))
 		return;
-	}
 	if ((d = dl_find(q.id, ipc_req_uid(req))) != NULL &&
 	    memcmp(d->hash, q.hash, 32) == 0)
 		dl_free(s, d, q.discard);

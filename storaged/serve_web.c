@@ -47,10 +47,8 @@ storaged_publish(struct storaged *s, struct ipc_req *req, const uint8_t *msg,
 	int rc;
 	long n;
 
-	if (ipc_publish_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed publish request");
+	if (ipc_req_bad(req, ipc_publish_decode(msg, len, &q), "publish request"))
 		return;
-	}
 	if (storaged_need_chain(s, req) == -1)
 		return;
 	memset(&res, 0, sizeof(res));
@@ -113,10 +111,8 @@ storaged_chain_append(struct storaged *s, struct ipc_req *req, const uint8_t *ms
 	int rc;
 	long n;
 
-	if (ipc_append_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed append request");
+	if (ipc_req_bad(req, ipc_append_decode(msg, len, &q), "append request"))
 		return;
-	}
 	if (storaged_need_chain(s, req) == -1)
 		return;
 	for (i = 0; i < q.count; i++) {
@@ -141,10 +137,9 @@ storaged_profile_del(struct storaged *s, struct ipc_req *req, const uint8_t *msg
 	size_t deleted = 0;
 	int rc;
 
-	if (ipc_profile_del_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed profile delete request");
+	if (ipc_req_bad(req, ipc_profile_del_decode(msg, len, &q),
+	    "profile delete request"))
 		return;
-	}
 	if (storaged_need_chain(s, req) == -1)
 		return;
 	if ((rc = chain_profile_delete(s->chain, q.fields, q.count, &deleted)) != 0) {
@@ -228,10 +223,8 @@ storaged_wipe(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_
 	size_t i, gone = 0;
 	int rc, i2;
 
-	if (ipc_wipe_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed wipe request");
+	if (ipc_req_bad(req, ipc_wipe_decode(msg, len, &q), "wipe request"))
 		return;
-	}
 	if (q.kind == IPC_WIPE_CONTENT) {
 		rc = wh_delete(s->wh, q.key);
 		if (rc == 0)
@@ -308,10 +301,9 @@ storaged_peer_profile(struct storaged *s, struct ipc_req *req, const uint8_t *ms
 	uint16_t k;
 	long n;
 
-	if (ipc_peer_profile_req_decode(msg, len, &q) != 0) {
-		ipc_reply_error(req, IPC_ERR_BADMSG, "malformed peer profile request");
+	if (ipc_req_bad(req, ipc_peer_profile_req_decode(msg, len, &q),
+	    "peer profile request"))
 		return;
-	}
 	memset(&rep, 0, sizeof(rep));
 	if (s->cache != NULL && cache_peer_info(s->cache, q.owner, &cp) == 0) {
 		rep.cached = 1;

@@ -32,17 +32,16 @@ storaged_sign(void *arg, const uint8_t hash[32], uint8_t sig[65])
 	struct storaged *s = arg;
 	struct ipc_sign_req q;
 	struct ipc_sign_rep r;
-	char path[PATH_MAX], err[256];
 	uint8_t buf[64], *rep;
+	char err[256];
 	size_t len;
 	long n;
 	int rc;
 
 	memcpy(q.hash, hash, 32);
 	n = ipc_sign_req_encode(buf, sizeof(buf), &q);
-	daemon_sock_path(s->d, "netd", path, sizeof(path));
-	if (ipc_call(path, buf, (size_t)n, &rep, &len, STORAGED_SIGN_TIMEOUT_MS,
-	    err, sizeof(err)) != 0) {
+	if (daemon_call(s->d, "netd", buf, (size_t)n, &rep, &len,
+	    STORAGED_SIGN_TIMEOUT_MS, err, sizeof(err)) != 0) {
 		log_warnx("signing by netd failed: %s", err);
 		return -1;
 	}

@@ -118,6 +118,15 @@ test_conf_defaults_match_the_documented_values(void)
 	    .user_agent = "peernet/0.1", .max_peers = 1000,
 	    .block_size = 50096, .block_count = 256, .bytes = 1073741824ULL,
 	    .max_results = 1000, .result_timeout_ms = 10000 }));
+	/* The rest of what the key table documents (conf_keys[].def). */
+	T_EQ_INT(c.secure_transport, CONF_SECURE_PREFER);
+	T_EQ_INT(c.max_peers_per_ip, 16);
+	T_EQ_U64(c.chain_max_blocks, 200);
+	T_EQ_INT(c.api_timeout_s, 60);
+	T_EQ_STR(c.warehouse, "./storage/warehouse");
+	T_EQ_STR(c.dir, ".");
+	T_EQ_INT(c.napi_listen, 0);
+	T_EQ_STR(c.api_key, "");
 }
 
 static void
