@@ -2669,8 +2669,7 @@ int
 main(int argc, char **argv)
 {
 	(void)argc;
-	t_set_suite(argv[0]);
-	if (ident_crypto_init() != 0)
+	if (t_suite_crypto(argv[0]) != 0)
 		return 1;
 	/* The nodes' own lines (traverse, new peers) are for debugging only. */
 	log_setlevel(getenv("NODESIM_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_WARN);

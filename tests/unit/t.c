@@ -33,6 +33,13 @@ t_set_suite(const char *argv0)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+int
+t_suite_crypto(const char *argv0)
+{
+	t_set_suite(argv0);
+	return ident_crypto_init() != 0 ? -1 : 0;
+}
+
 void
 t_fail(const char *file, int line, const char *fmt, ...)
 {

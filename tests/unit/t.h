@@ -21,6 +21,8 @@ void	t_fail(const char *file, int line, const char *fmt, ...)
 void	t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	t_done(void);	/* prints totals; returns the exit status */
 void	t_set_suite(const char *argv0);	/* and stdout line-buffered */
+/* t_set_suite, then libsodium and libsecp256k1 (ident_crypto_init): 0 or -1. */
+int	t_suite_crypto(const char *argv0);
 
 #define T_RUN(fn)	t_run(#fn, fn)
 

@@ -1122,8 +1122,7 @@ main(int argc, char **argv)
 		return serve_silent(argv[2]);
 	if (realpath("/proc/self/exe", self_path) == NULL)
 		return 1;
-	t_set_suite(argv[0]);
-	if (sodium_init() < 0)
+	if (t_suite_crypto(argv[0]) != 0)
 		return 1;
 	T_RUN(test_status_round_trip_keeps_every_field);
 	T_RUN(test_status_random_round_trips);

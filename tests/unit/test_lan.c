@@ -277,8 +277,7 @@ int
 main(int argc, char **argv)
 {
 	(void)argc;
-	t_set_suite(argv[0]);
-	if (ident_crypto_init() != 0)
+	if (t_suite_crypto(argv[0]) != 0)
 		return 1;
 	T_RUN(test_discovery_private_keys_derive_the_used_public_keys);
 	T_RUN(test_lan_open_reads_reference_discovery_packets);

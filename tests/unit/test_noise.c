@@ -398,8 +398,7 @@ int
 main(int argc, char **argv)
 {
 	(void)argc;
-	t_set_suite(argv[0]);
-	if (sodium_init() < 0)
+	if (t_suite_crypto(argv[0]) != 0)
 		return 1;
 	T_RUN(test_cacophony_vectors);
 	T_RUN(test_ik_independent_vectors);
