@@ -969,32 +969,82 @@ ctl_cat(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-int
-ctl_chain(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
+/*
+ * A summary verb's four counters (chain, cache): a JSON object of them, or
+ * a line each, the byte count in a human unit next to one of them.
+ */
+struct ctl_count {
+	const char	*key;		/* JSON */
+	const char	*label;		/* human; NULL: JSON only */
+	const char	*unit;		/* after the number */
+	uint64_t	 v;
+	int		 with_bytes;	/* " (3.4 GiB)" after this line's number */
+};
+
+static void
+ctl_counts_print(const struct ctl *c, const struct ctl_count *f, int n,
+    uint64_t bytes)
 {
-	struct ipc_chain_info ci;
+	json_t *o;
 	char hs[32];
+	int i;
+
+	if (c->json) {
+		o = json_object();
+		for (i = 0; i < n; i++)
+			json_object_set_new(o, f[i].key, json_integer((json_int_t)f[i].v));
+		ctl_json_print(o);
+		return;
+	}
+	ctl_human(hs, sizeof(hs), (double)bytes);
+	for (i = 0; i < n; i++)
+		if (f[i].label != NULL)
+			printf("%-8s%llu%s%s%s%s\n", f[i].label,
+			    (unsigned long long)f[i].v, f[i].unit,
+			    f[i].with_bytes ? " (" : "", f[i].with_bytes ? hs : "",
+			    f[i].with_bytes ? ")" : "");
+}
+
+/* `chain` and `cache`: storaged's counters of our chain or of the cache. */
+static int
+ctl_summary(struct ctl *c, const struct ctl_verb *v, int argc, char **argv,
+    uint16_t type)
+{
+	struct ipc_chain_info ch;
+	struct ipc_cache_info ca;
 	uint8_t *rep;
 	size_t replen;
 	int rc;
 
-	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", IPC_CHAIN, &rep,
+	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", type, &rep,
 	    &replen)) >= 0)
 		return rc;
-	if (ctl_reply_decoded(rep, ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ci),
+	if (type == IPC_CACHE) {
+		if (ctl_reply_decoded(rep, ipc_cache_info_decode(rep, replen, &ca),
+		    "cache", "storaged") != 0)
+			return 1;
+		ctl_counts_print(c, (const struct ctl_count[]){
+		    { "peers", "peers", "", ca.peers, 0 },
+		    { "blocks", "blocks", "", ca.blocks, 1 },
+		    { "bytes", NULL, "", ca.bytes, 0 },
+		    { "files", "files", "", ca.files, 0 } }, 4, ca.bytes);
+		return 0;
+	}
+	if (ctl_reply_decoded(rep, ipc_chain_info_decode(rep, replen, IPC_CHAIN, &ch),
 	    "chain", "storaged") != 0)
 		return 1;
-	if (c->json)
-		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "version",
-		    (json_int_t)ci.version, "height", (json_int_t)ci.height,
-		    "files", (json_int_t)ci.files, "bytes", (json_int_t)ci.bytes));
-	else {
-		ctl_human(hs, sizeof(hs), (double)ci.bytes);
-		printf("version %llu\nheight  %llu blocks\nfiles   %llu (%s)\n",
-		    (unsigned long long)ci.version, (unsigned long long)ci.height,
-		    (unsigned long long)ci.files, hs);
-	}
+	ctl_counts_print(c, (const struct ctl_count[]){
+	    { "version", "version", "", ch.version, 0 },
+	    { "height", "height", " blocks", ch.height, 0 },
+	    { "files", "files", "", ch.files, 1 },
+	    { "bytes", NULL, "", ch.bytes, 0 } }, 4, ch.bytes);
 	return 0;
+}
+
+int
+ctl_chain(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
+{
+	return ctl_summary(c, v, argc, argv, IPC_CHAIN);
 }
 
 static const char *const ctl_profile_fields[] = {
@@ -1126,27 +1176,5 @@ ctl_verify(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 int
 ctl_cache(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
 {
-	struct ipc_cache_info ci;
-	uint8_t *rep;
-	size_t replen;
-	char hs[32];
-	int rc;
-
-	if ((rc = ctl_verb_ask(c, v, argc, argv, "storaged", IPC_CACHE, &rep,
-	    &replen)) >= 0)
-		return rc;
-	if (ctl_reply_decoded(rep, ipc_cache_info_decode(rep, replen, &ci),
-	    "cache", "storaged") != 0)
-		return 1;
-	if (c->json)
-		ctl_json_print(json_pack("{s:I, s:I, s:I, s:I}", "peers",
-		    (json_int_t)ci.peers, "blocks", (json_int_t)ci.blocks,
-		    "bytes", (json_int_t)ci.bytes, "files", (json_int_t)ci.files));
-	else {
-		ctl_human(hs, sizeof(hs), (double)ci.bytes);
-		printf("peers   %llu\nblocks  %llu (%s)\nfiles   %llu\n",
-		    (unsigned long long)ci.peers, (unsigned long long)ci.blocks, hs,
-		    (unsigned long long)ci.files);
-	}
-	return 0;
+	return ctl_summary(c, v, argc, argv, IPC_CACHE);
 }
