@@ -92,6 +92,9 @@ struct slink {
 	struct slink_id	ids[SLINK_IDS];
 	void		*timer;
 	uint64_t	last_ts;
+	uint64_t	init_at[SLINK_LOAD_INITS];	/* arrival (ms + 1) of the last INITs, a ring */
+	unsigned	init_head;	/* the oldest of them */
+	int		loaded;		/* the last INIT found us under load (log transitions) */
 	int		in_inner;	/* processing a packet that came inside DATA */
 	uint8_t		buf[SLINK_BUF];	/* handshake messages, lite packets opened */
 	uint8_t		txbuf[SLINK_BUF];	/* regular packets sealed */
@@ -484,6 +487,36 @@ sl_on_resp(struct slink *l, struct slink_peer *sp, const uint8_t *pkt, size_t le
 		n->counters[IPC_NC_SECURE_SEALED]++;
 }
 
+/*
+ * An INIT arrived: notes its time and says whether we are under load (more
+ * than SLINK_LOAD_INITS within SLINK_LOAD_MS, this one counted).
+ */
+static int
+sl_load_note(struct slink *l, uint64_t now)
+{
+	uint64_t oldest = l->init_at[l->init_head];
+	int loaded = oldest != 0 && now + 1 - oldest < SLINK_LOAD_MS;
+
+	l->init_at[l->init_head] = now + 1;
+	l->init_head = (l->init_head + 1) % SLINK_LOAD_INITS;
+	if (loaded != l->loaded)
+		log_info(loaded ? "secure: more than %d handshakes a second: INITs now "
+		    "need a cookie" : "secure: handshake load over (%d a second): INITs "
+		    "accepted without a cookie", SLINK_LOAD_INITS);
+	l->loaded = loaded;
+	return loaded;
+}
+
+/* The bytes a cookie is bound to: family, address and port (no struct padding). */
+static void
+sl_src_bytes(const struct peer_addr *a, uint8_t out[19])
+{
+	out[0] = (uint8_t)a->family;
+	memcpy(out + 1, a->ip, 16);
+	out[17] = (uint8_t)(a->port & 0xff);
+	out[18] = (uint8_t)(a->port >> 8);
+}
+
 static void
 sl_on_init(struct slink *l, int sock, const struct peer_addr *local,
     const struct peer_addr *remote, const uint8_t *pkt, size_t len, uint64_t now)
@@ -493,12 +526,21 @@ sl_on_init(struct slink *l, int sock, const struct peer_addr *local,
 	struct slink_peer *sp;
 	uint64_t id;
 	size_t rlen;
+	uint8_t src[19];
 	char hex[17];
 	int k, rc;
 
-	rc = secure_respond_check(&l->me, pkt, len, (const uint8_t *)remote,
-	    sizeof(*remote), (int64_t)now, &info, l->buf, sizeof(l->buf), &rlen);
+	/*
+	 * Under load the check wants a cookie for the source in mac2: a
+	 * spoofed source never gets one, so its INITs cost one hash each and
+	 * leave nothing here; the COOKIE answering it is smaller than it.
+	 */
+	l->me.under_load = sl_load_note(l, now);
+	sl_src_bytes(remote, src);
+	rc = secure_respond_check(&l->me, pkt, len, src, sizeof(src), (int64_t)now,
+	    &info, l->buf, sizeof(l->buf), &rlen);
 	if (rc == SECURE_COOKIE) {
+		n->counters[IPC_NC_SECURE_COOKIES]++;
 		(void)n->env.send(n->env.ctx, sock, local, remote, l->buf, rlen);
 		return;
 	}
@@ -899,6 +941,20 @@ slink_offer_due(struct netd *n, const uint8_t pub[33])
 		sp = sl_peer_make(l, pub);
 	sp->offer_ms = now;
 	return 1;
+}
+
+void
+slink_held(struct netd *n, int *peers, int *sessions)
+{
+	struct slink *l = L(n);
+	int i;
+
+	*peers = *sessions = 0;
+	for (i = 0; l != NULL && i < SLINK_PEERS; i++)
+		if (l->peers[i].used) {
+			++*peers;
+			*sessions += l->peers[i].valid[0] + l->peers[i].valid[1];
+		}
 }
 
 int

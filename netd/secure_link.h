@@ -88,6 +88,23 @@ int	slink_lite_seal(const struct xfer_sess *s, const uint8_t *pkt, size_t len,
 int	slink_lite_open(const struct xfer_sess *s, const uint8_t *raw, size_t len,
 	    const uint8_t **data, size_t *dlen);
 
+/* What the module holds: peer entries and valid sessions (tests; "no state" checks). */
+void	slink_held(struct netd *n, int *peers, int *sessions);
+
+/*
+ * Under load (docs/secure.md §5, §9): when more than SLINK_LOAD_INITS
+ * INITs (the new one counted) arrived within SLINK_LOAD_MS, an INIT must
+ * carry a valid cookie for its source address (mac2) before we do any
+ * Diffie-Hellman or keep anything for it; without one it gets a 65-byte
+ * COOKIE (smaller than its 222 bytes; counted in secure_cookies_sent) and
+ * nothing is kept.  Sixteen a second is far above what honest peers cause
+ * (one handshake per peer per 120 s, an unanswered one retried once a
+ * second) and far below the rate at which the X25519 and secp256k1 work of
+ * INITs would cost a core.
+ */
+#define SLINK_LOAD_INITS	16
+#define SLINK_LOAD_MS		1000
+
 /* SLINK_STATE_* of the peer with that public key. */
 int	slink_peer_state(struct netd *n, const uint8_t pub[33]);
 /*
