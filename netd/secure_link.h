@@ -74,6 +74,30 @@ int	slink_send(struct netd *n, const uint8_t to[33], int may_seal, int sock,
 	    const struct peer_addr *local, const struct peer_addr *remote,
 	    const uint8_t *buf, size_t len);
 
+/*
+ * A transfer about to start with a peer that can do the secure mode but
+ * has no usable session yet (the handshake runs, or the offers are still
+ * on their way): 1 when it should wait — cb(s, gen) then runs once the
+ * session is usable or SLINK_XFER_WAIT_MS passed, whichever comes first,
+ * never from inside this call; 0: start now.  A transfer unbound
+ * (slink_xfer_unbind, xfer_set_id) while waiting is forgotten.
+ */
+#define SLINK_XFER_WAIT_MS	1000
+int	slink_xfer_wait(struct xfer_sess *s, uint32_t gen,
+	    void (*cb)(struct xfer_sess *s, uint32_t gen));
+/*
+ * Why a transfer with pub is refused (secure_transport = require, a peer
+ * that can do the secure mode, no session), as a sentence for the user;
+ * NULL when it is not.
+ */
+const char *slink_refusal(struct netd *n, const uint8_t pub[33]);
+/*
+ * The restart rule (docs/secure.md §7, §9): after an Announcement in clear
+ * without an offer from a peer we hold an offer of, an INIT probes it; the
+ * sessions are dropped only when no answer came within SLINK_PROBE_MS.
+ */
+#define SLINK_PROBE_MS		2500
+
 /* Transfers: channels from the session with the transfer's peer. */
 int	slink_xfer_bind(struct xfer_sess *s);	/* -1: refused (require) */
 void	slink_xfer_unbind(struct xfer_sess *s);

@@ -471,6 +471,249 @@ test_cookie_between_nodes(void)
 	tn_free();
 }
 
+/* --- transfers: require, waiting for the handshake ---------------------------- */
+
+static struct xfer_sess *
+tn_xfer(struct tnode *t, struct tnode *peer, enum xfer_role role)
+{
+	struct xfer_sess *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->n = &t->n;
+	s->role = role;
+	memcpy(s->pub, peer->n.id.pub, PEERNET_PUBKEY_BYTES);
+	randombytes_buf(s->id, sizeof(s->id));
+	return s;
+}
+
+static void
+tn_xfer_free(struct xfer_sess *s)
+{
+	if (s != NULL)
+		slink_xfer_unbind(s);
+	free(s);
+}
+
+/* When a waiting transfer was let go, and with which run. */
+static uint64_t waited_at;
+static uint32_t waited_gen;
+static int waited_calls;
+
+static void
+tn_waited(struct xfer_sess *s, uint32_t gen)
+{
+	(void)s;
+	waited_at = tn_now_ms;
+	waited_gen = gen;
+	waited_calls++;
+}
+
+/* 1: s seals its lite packets. */
+static int
+tn_seals(struct xfer_sess *s)
+{
+	uint8_t pkt[64] = { 0 }, out[128];
+	size_t len;
+
+	return slink_lite_seal(s, pkt, sizeof(pkt), out, sizeof(out), &len);
+}
+
+/*
+ * secure_transport = require meets a peer that offered the secure mode but
+ * whose handshakes never get through (a path attacker drops every INIT):
+ * the transfer waits SLINK_XFER_WAIT_MS, then is refused, counted, with a
+ * sentence naming the setting; the prefer end of the same pair goes on in
+ * plaintext.  A reference-like peer (no bit 4) is never refused.
+ */
+static void
+test_require_refuses_without_session(void)
+{
+	struct xfer_sess *s = NULL, *s2 = NULL;
+	const char *why;
+	uint64_t t0;
+
+	T_EQ_INT(tn_pair(CONF_SECURE_REQUIRE, CONF_SECURE_PREFER), 0);
+	T_EQ_INT(tn_announce(tn[1], tn[0], 1), 0);	/* A holds B's offer too */
+	tn_drop_types = 1u << SECURE_TYPE_INIT;
+	tn_run(tn_now_ms + 3000);
+	T_ASSERT(tn_dropped >= 4);	/* both ends tried */
+	T_EQ_INT(slink_peer_state(&tn[0]->n, tn[1]->n.id.pub), SLINK_STATE_PLAIN);
+	T_ASSERT((s = tn_xfer(tn[0], tn[1], XFER_REQUESTER)) != NULL);
+	t0 = tn_now_ms;
+	waited_calls = 0;
+	T_EQ_INT(slink_xfer_wait(s, 7, tn_waited), 1);
+	T_EQ_INT(waited_calls, 0);	/* never from inside the call */
+	tn_run(t0 + SLINK_XFER_WAIT_MS + 500);
+	T_EQ_INT(waited_calls, 1);
+	T_EQ_U64(waited_gen, 7);
+	T_EQ_U64(waited_at - t0, SLINK_XFER_WAIT_MS);
+	T_EQ_INT(slink_xfer_bind(s), -1);
+	T_EQ_U64(C(0, IPC_NC_SECURE_REFUSED), 1);
+	T_ASSERT((why = slink_refusal(&tn[0]->n, tn[1]->n.id.pub)) != NULL);
+	T_ASSERT(strstr(why, "secure_transport = require") != NULL);
+	printf("# require: %s\n", why);
+	/* The prefer end: plaintext, nothing refused. */
+	T_ASSERT((s2 = tn_xfer(tn[1], tn[0], XFER_PROVIDER)) != NULL);
+	T_EQ_INT(slink_xfer_bind(s2), 0);
+	T_EQ_INT(tn_seals(s2), 0);
+	T_EQ_U64(C(1, IPC_NC_SECURE_REFUSED), 0);
+	T_ASSERT(slink_refusal(&tn[1]->n, tn[0]->n.id.pub) == NULL);
+	/* Once the handshake gets through, the require end transfers sealed. */
+	tn_drop_types = 0;
+	tn_run(tn_now_ms + 31000);	/* past the retry back-off */
+	T_EQ_INT(slink_peer_state(&tn[0]->n, tn[1]->n.id.pub), SLINK_STATE_SECURE);
+	T_EQ_INT(slink_xfer_bind(s), 0);
+	T_EQ_INT(tn_seals(s), 1);
+	T_EQ_U64(C(0, IPC_NC_SECURE_REFUSED), 1);
+	tn_xfer_free(s);
+	tn_xfer_free(s2);
+	tn_free();
+}
+
+/* A reference-like peer (never bit 4): require starts at once, in plaintext. */
+static void
+test_require_never_refuses_v0(void)
+{
+	struct xfer_sess *s;
+	struct peer *p;
+
+	T_ASSERT(tn_node(0, CONF_SECURE_REQUIRE) != NULL);
+	T_ASSERT(tn_node(1, CONF_SECURE_OFF) != NULL);
+	T_ASSERT((p = tn_know(tn[0], tn[1])) != NULL);
+	p->features = 0;
+	T_ASSERT((s = tn_xfer(tn[0], tn[1], XFER_REQUESTER)) != NULL);
+	T_EQ_INT(slink_xfer_wait(s, 1, tn_waited), 0);
+	T_EQ_INT(slink_xfer_bind(s), 0);
+	T_EQ_INT(tn_seals(s), 0);
+	T_EQ_U64(C(0, IPC_NC_SECURE_REFUSED), 0);
+	tn_xfer_free(s);
+	tn_free();
+}
+
+/*
+ * A transfer started right after first contact, before any offer or
+ * handshake: it waits, the handshake finishes well within
+ * SLINK_XFER_WAIT_MS, and the transfer seals from its first packet — at
+ * both ends (A has not even B's offer; B has A's and initiates).  With the
+ * handshake blocked the wait ends at SLINK_XFER_WAIT_MS and the transfer
+ * goes on in plaintext (prefer); a transfer unbound while waiting is
+ * forgotten.
+ */
+static void
+test_transfer_waits_for_handshake(void)
+{
+	struct xfer_sess *sa = NULL, *sb = NULL, *sc = NULL;
+	uint64_t t0;
+
+	T_EQ_INT(tn_pair(CONF_SECURE_PREFER, CONF_SECURE_PREFER), 0);
+	T_EQ_INT(slink_peer_state(&tn[0]->n, tn[1]->n.id.pub), SLINK_STATE_V0);
+	T_ASSERT((sa = tn_xfer(tn[0], tn[1], XFER_REQUESTER)) != NULL);
+	T_ASSERT((sb = tn_xfer(tn[1], tn[0], XFER_PROVIDER)) != NULL);
+	memcpy(sb->id, sa->id, sizeof(sa->id));
+	t0 = tn_now_ms;
+	waited_calls = 0;
+	/* A waits on B's bit 4 alone (its offer has not come). */
+	T_EQ_INT(slink_xfer_wait(sa, 1, tn_waited), 1);
+	tn_run(t0 + 2 * SLINK_XFER_WAIT_MS);
+	T_EQ_INT(waited_calls, 1);
+	printf("# the transfer waited %llu ms for the handshake (bound %d ms)\n",
+	    (unsigned long long)(waited_at - t0), SLINK_XFER_WAIT_MS);
+	T_ASSERT(waited_at - t0 < SLINK_XFER_WAIT_MS);
+	T_EQ_INT(slink_peer_state(&tn[0]->n, tn[1]->n.id.pub), SLINK_STATE_SECURE);
+	T_EQ_INT(slink_xfer_bind(sa), 0);
+	T_EQ_INT(slink_xfer_bind(sb), 0);
+	T_EQ_INT(tn_seals(sa), 1);
+	T_EQ_INT(tn_seals(sb), 1);
+	/* Usable session: no wait. */
+	T_EQ_INT(slink_xfer_wait(sa, 2, tn_waited), 0);
+	tn_xfer_free(sa);
+	tn_xfer_free(sb);
+	tn_free();
+
+	/* Handshakes blocked: the wait ends at its bound, plaintext follows. */
+	T_EQ_INT(tn_pair(CONF_SECURE_PREFER, CONF_SECURE_PREFER), 0);
+	tn_drop_types = 1u << SECURE_TYPE_INIT;
+	T_ASSERT((sa = tn_xfer(tn[1], tn[0], XFER_REQUESTER)) != NULL);
+	T_ASSERT((sc = tn_xfer(tn[1], tn[0], XFER_REQUESTER)) != NULL);
+	t0 = tn_now_ms;
+	waited_calls = 0;
+	T_EQ_INT(slink_xfer_wait(sa, 3, tn_waited), 1);
+	T_EQ_INT(slink_xfer_wait(sc, 4, tn_waited), 1);
+	slink_xfer_unbind(sc);		/* cancelled while waiting */
+	tn_run(t0 + 3 * SLINK_XFER_WAIT_MS);
+	T_EQ_INT(waited_calls, 1);
+	T_EQ_U64(waited_gen, 3);
+	T_EQ_U64(waited_at - t0, SLINK_XFER_WAIT_MS);
+	T_EQ_INT(slink_xfer_bind(sa), 0);
+	T_EQ_INT(tn_seals(sa), 0);
+	tn_xfer_free(sa);
+	tn_xfer_free(sc);
+	tn_free();
+}
+
+/* --- the restart rule ------------------------------------------------------------ */
+
+/*
+ * B holds a session with A.  An Announcement of A in clear without an
+ * offer (an old first contact replayed) no longer drops it: B probes A with
+ * an INIT, the same run of A answers, the sessions stay.  Then A really
+ * restarts (new static key and handshake ID, same identity) and announces
+ * itself the same way: the probe goes unanswered and after SLINK_PROBE_MS
+ * B drops the sessions and forgets A's offer — but, with require, still
+ * refuses plaintext with A until A's new offer brings a new session.
+ */
+static void
+test_restart_rule_probes(void)
+{
+	struct xfer_sess *s = NULL;
+	uint64_t hs, t0;
+	uint8_t features;
+	int peers, sess;
+
+	T_EQ_INT(tn_pair(CONF_SECURE_PREFER, CONF_SECURE_REQUIRE), 0);
+	tn_run(tn_now_ms + 1000);
+	T_EQ_INT(slink_peer_state(&tn[1]->n, tn[0]->n.id.pub), SLINK_STATE_SECURE);
+	hs = C(1, IPC_NC_SECURE_HS_SENT);
+	/* The replay. */
+	T_EQ_INT(tn_announce(tn[0], tn[1], 0), 0);
+	t0 = tn_now_ms;
+	tn_run(t0 + SLINK_PROBE_MS + 1000);
+	T_ASSERT(C(1, IPC_NC_SECURE_HS_SENT) > hs);	/* the probe */
+	T_EQ_INT(slink_peer_state(&tn[1]->n, tn[0]->n.id.pub), SLINK_STATE_SECURE);
+	slink_held(&tn[1]->n, &peers, &sess);
+	T_ASSERT(sess >= 1);
+	T_ASSERT((s = tn_xfer(tn[1], tn[0], XFER_REQUESTER)) != NULL);
+	T_EQ_INT(slink_xfer_bind(s), 0);
+	T_EQ_INT(tn_seals(s), 1);
+	slink_xfer_unbind(s);
+
+	/* The restart: A's module anew (new keys), same identity and address. */
+	slink_free(&tn[0]->n);
+	T_EQ_INT(slink_init(&tn[0]->n, &features), 0);
+	T_EQ_INT(tn_announce(tn[0], tn[1], 0), 0);
+	t0 = tn_now_ms;
+	/* Probing: nothing dropped yet, the session still seals. */
+	tn_run(t0 + SLINK_PROBE_MS - 300);
+	slink_held(&tn[1]->n, &peers, &sess);
+	T_ASSERT(sess >= 1);
+	tn_run(t0 + SLINK_PROBE_MS + 300);
+	slink_held(&tn[1]->n, &peers, &sess);
+	T_EQ_INT(sess, 0);
+	/* Capable still (sticky): require refuses until a new session exists. */
+	T_EQ_INT(slink_peer_state(&tn[1]->n, tn[0]->n.id.pub), SLINK_STATE_PLAIN);
+	T_EQ_INT(slink_xfer_bind(s), -1);
+	T_EQ_U64(C(1, IPC_NC_SECURE_REFUSED), 1);
+	/* A's new offer: a new session, and the transfer seals again. */
+	T_EQ_INT(tn_announce(tn[0], tn[1], 1), 0);
+	tn_run(tn_now_ms + 1000);
+	T_EQ_INT(slink_peer_state(&tn[1]->n, tn[0]->n.id.pub), SLINK_STATE_SECURE);
+	T_EQ_INT(slink_xfer_bind(s), 0);
+	T_EQ_INT(tn_seals(s), 1);
+	tn_xfer_free(s);
+	tn_free();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -480,5 +723,9 @@ main(int argc, char **argv)
 		return 1;
 	T_RUN(test_cookie_under_load);
 	T_RUN(test_cookie_between_nodes);
+	T_RUN(test_require_refuses_without_session);
+	T_RUN(test_require_never_refuses_v0);
+	T_RUN(test_transfer_waits_for_handshake);
+	T_RUN(test_restart_rule_probes);
 	return t_done();
 }
