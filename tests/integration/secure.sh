@@ -196,6 +196,34 @@ if run_pair secure "$SED_ON" 127.0.20.1 127.0.20.2; then
 	"$CTL" -d "$secure_B" get "$h" --from "$secure_NA" -o "$W/small.got" >/dev/null 2>&1 &&
 	    cmp -s "$W/small" "$W/small.got" && t_pass transfer_after_attack ||
 	    t_fail transfer_after_attack "second download failed"
+	# B restarts (new keys, same identity): A finds out (its probe INIT goes
+	# unanswered, or B's new offer shows a new key), a new session follows and
+	# a download works, sealed.
+	t0=$SECONDS
+	"$CTL" -d "$secure_B" down >/dev/null 2>&1; "$CTL" -d "$secure_B" up >/dev/null 2>&1
+	printf 'after the restart %s' "$MARK" > "$W/small2"
+	"$CTL" -d "$secure_A" add "$W/small2" >/dev/null
+	h=$(b3sum --no-names "$W/small2")
+	if wait_for 30 "$CTL" -d "$secure_B" ping "$secure_NA" && wait_for 30 secure_is "$secure_B" "$secure_NA" yes &&
+	    o0=$(counter "$secure_B" secure_opened) &&
+	    "$CTL" -d "$secure_B" get "$h" --from "$secure_NA" -o "$W/small2.got" >/dev/null 2>"$W/small2.err" &&
+	    cmp -s "$W/small2" "$W/small2.got" && [ "$(counter "$secure_B" secure_opened)" -gt "$o0" ]; then
+		echo "# restart: a sealed download $((SECONDS - t0)) s after B went down; A's log: $(grep -o 'secure: [0-9a-f]* \(did not answer\|announced\).*' "$secure_A/log/netd.log" | tail -1)"
+		t_pass restart_new_session
+	else
+		t_fail restart_new_session "B's view of A: $(peer_secure "$secure_B" "$secure_NA"); $(cat "$W/small2.err" 2>/dev/null)"
+	fi
+	# Now A restarts: B, the end holding A's offer, probes before it drops anything.
+	t0=$SECONDS
+	"$CTL" -d "$secure_A" down >/dev/null 2>&1; "$CTL" -d "$secure_A" up >/dev/null 2>&1
+	if wait_for 30 "$CTL" -d "$secure_B" ping "$secure_NA" && wait_for 30 secure_is "$secure_B" "$secure_NA" yes &&
+	    rm -f "$W/small2.got" && o0=$(counter "$secure_B" secure_opened) &&
+	    "$CTL" -d "$secure_B" get "$h" --from "$secure_NA" -o "$W/small3.got" >/dev/null 2>"$W/small3.err"; then
+		echo "# restart of A: B's ping, session and download $((SECONDS - t0)) s after A went down; B's log: $(grep -o 'secure: [0-9a-f]* \(did not answer\|announced\).*' "$secure_B/log/netd.log" | tail -1)"
+		t_pass restart_of_offerer_new_session
+	else
+		t_fail restart_of_offerer_new_session "B's view of A: $(peer_secure "$secure_B" "$secure_NA"); $(cat "$W/small3.err" 2>/dev/null)"
+	fi
 fi
 
 # --- secure_transport = off: the same capture shows the plaintext ---
