@@ -23,6 +23,13 @@
  *
  * Receiver IDs (sessions, pending initiations, transfer channels) are in
  * one open-addressing table: one lookup per datagram.
+ *
+ * Under handshake load (SLINK_LOAD_INITS) INITs need a cookie for their
+ * source first.  A download from a capable peer waits for the handshake
+ * (slink_xfer_wait, at most SLINK_XFER_WAIT_MS).  An Announcement in clear
+ * without an offer from a peer we hold an offer of is answered by a probe
+ * INIT, and the sessions are dropped only when it goes unanswered
+ * (SLINK_PROBE_MS): a replayed old one changes nothing.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -12,8 +12,11 @@
  * xfer_set_id binds/unbinds a transfer's channels (slink_xfer_bind /
  * _unbind), its one encode and one decode point seal and open
  * (slink_lite_seal / slink_lite_open), and its lite lookup also asks
- * slink_xfer_find; control.c shows slink_peer_state.  The module calls
- * nothing above it (peer.c, n->env, common/).
+ * slink_xfer_find; xfer_req.c asks slink_xfer_wait before a download
+ * starts, and xfer_req.c / xfer_prov.c take slink_refusal's sentence as the
+ * reason a refused transfer ends; control.c shows slink_peer_state.  The
+ * module calls nothing above it but the callback it is handed (peer.c,
+ * n->env, common/).
  */
 #ifndef PEERNET_NETD_SECURE_LINK_H
 #define PEERNET_NETD_SECURE_LINK_H
