@@ -239,9 +239,9 @@ fi
 
 # --- a download started at first contact waits for the handshake (SLINK_XFER_WAIT_MS) ---
 # B asks A for the marker file the moment it is connected (the get is retried
-# while it says "not connected").  The first INIT each way is dropped (an nft
-# quota), so without the wait the handshake would finish only with the
-# retries a second later, after the transfer began in plaintext.  The
+# while it says "not connected").  The first two INITs each way are dropped
+# (an nft quota), so without the wait the handshake would finish only with
+# the second retry two seconds later, after the transfer began in plaintext.  The
 # transfer waits (B's log says so), its INITs are repeated sooner while it
 # waits, and it is sealed from its first lite packet: the capture holds no
 # marker, no lite packet in clear, nothing was dropped as plaintext.
@@ -249,8 +249,8 @@ early_pair() {
 	local a b pa na h cap="$W/early.pcap" st="" ok=0 i
 	nft add table inet pnearly 2>/dev/null &&
 	    nft add chain inet pnearly out '{ type filter hook output priority 0; }' &&
-	    nft add rule inet pnearly out ip daddr 127.0.23.1 udp length 230 @th,128,8 1 quota until 300 bytes drop &&
-	    nft add rule inet pnearly out ip daddr 127.0.23.2 udp length 230 @th,128,8 1 quota until 300 bytes drop ||
+	    nft add rule inet pnearly out ip daddr 127.0.23.1 udp length 230 @th,128,8 1 quota until 550 bytes drop &&
+	    nft add rule inet pnearly out ip daddr 127.0.23.2 udp length 230 @th,128,8 1 quota until 550 bytes drop ||
 	    { t_skip early_transfer_waited "nft cannot filter here (run under unshare -n as root)"; return 1; }
 	# No contact at all until the get loop runs: then the get starts at first contact.
 	nft add table inet pnblock && nft add chain inet pnblock out '{ type filter hook output priority 0; }' &&
