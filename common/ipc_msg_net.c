@@ -27,7 +27,7 @@ static const char *const ipc_nc_names[] = {
 	"secure_handshakes_sent", "secure_handshakes", "secure_sealed",
 	"secure_opened", "drop_secure_auth", "drop_secure_replay",
 	"drop_secure_malformed", "drop_secure_plaintext",
-	"drop_secure_handshake", "secure_refused",
+	"drop_secure_handshake", "secure_refused", "secure_cookies_sent",
 	"xfer_chunks_cached", "xfer_chunks_storaged"
 };
 

@@ -98,12 +98,14 @@ enum ipc_net_counter {
 	 * sessions made, datagrams sealed and opened; dropped: AEAD failed,
 	 * replayed counter, malformed, plaintext lite packet for a sealed
 	 * transfer, handshake message refused; plaintext transfers refused
-	 * (secure_transport = require).
+	 * (secure_transport = require); COOKIEs sent instead of a RESP while
+	 * under handshake load (secure_link.c, SLINK_LOAD_INITS).
 	 */
 	IPC_NC_SECURE_HS_SENT, IPC_NC_SECURE_HANDSHAKES, IPC_NC_SECURE_SEALED,
 	IPC_NC_SECURE_OPENED, IPC_NC_DROP_SECURE_AUTH, IPC_NC_DROP_SECURE_REPLAY,
 	IPC_NC_DROP_SECURE_MALFORMED, IPC_NC_DROP_SECURE_PLAINTEXT,
 	IPC_NC_DROP_SECURE_HANDSHAKE, IPC_NC_SECURE_REFUSED,
+	IPC_NC_SECURE_COOKIES,
 	/*
 	 * Chunks of served files (xfer_prov.c): read by netd from the page
 	 * cache through the file's descriptor, or asked of storaged (not

@@ -23,6 +23,13 @@
  *
  * Receiver IDs (sessions, pending initiations, transfer channels) are in
  * one open-addressing table: one lookup per datagram.
+ *
+ * Under handshake load (SLINK_LOAD_INITS) INITs need a cookie for their
+ * source first.  A download from a capable peer waits for the handshake
+ * (slink_xfer_wait, at most SLINK_XFER_WAIT_MS).  An Announcement in clear
+ * without an offer from a peer we hold an offer of is answered by a probe
+ * INIT, and the sessions are dropped only when it goes unanswered
+ * (SLINK_PROBE_MS): a replayed old one changes nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +46,7 @@
 #define SLINK_IDS		4096		/* power of two, > 4 * (3 * peers + 2 * slots) */
 #define SLINK_TICK_MS		200
 #define SLINK_RETRY_MS		1000		/* an unanswered INIT is sent again */
+#define SLINK_WAIT_RETRY_MS	200		/* ... sooner while a transfer waits for it */
 #define SLINK_MAX_TRIES		10		/* then back off to SLINK_BACKOFF_MS */
 #define SLINK_BACKOFF_MS	30000
 #define SLINK_BUF		(SECURE_OVERHEAD + 2048)
@@ -48,6 +56,8 @@
  * big Response) goes as version 0, as before.
  */
 #define SLINK_WRAP_MAX		1452
+#define SLINK_LOG_MS		10000		/* repeated refusals of one peer: one log line */
+#define SLINK_WAITS		64		/* transfers waiting for a handshake (> XFER_SLOTS) */
 
 enum { SL_FREE, SL_INIT, SL_SESS, SL_CHAN };
 
@@ -73,7 +83,23 @@ struct slink_peer {
 	int		valid[2];
 	int		cur;		/* slot we send with; -1: none usable */
 	uint64_t	last_ts;	/* newest INIT timestamp accepted from it */
-	int		warned;
+	uint64_t	refused_ms;	/* a refusal last logged (at most every SLINK_LOG_MS) */
+	/*
+	 * It offered (or initiated a session with us) once: a secure_transport
+	 * = require node refuses plaintext with it for the process's life, even
+	 * after its offer is forgotten (§7).
+	 */
+	int		capable;
+	uint64_t	probe_ms;	/* restart rule: probing since (0: not) */
+};
+
+/* A transfer waiting for the handshake with its peer (slink_xfer_wait). */
+struct slink_wait {
+	struct xfer_sess *s;		/* NULL: free */
+	uint32_t	gen;
+	void		(*cb)(struct xfer_sess *s, uint32_t gen);
+	uint64_t	until;
+	int		ready;		/* the session came up */
 };
 
 /* A transfer's channels: one per valid session at bind time. */
@@ -91,7 +117,12 @@ struct slink {
 	struct slink_peer peers[SLINK_PEERS];
 	struct slink_id	ids[SLINK_IDS];
 	void		*timer;
+	struct slink_wait waits[SLINK_WAITS];
+	void		*wait_timer;	/* one-shot: the next waiter due */
 	uint64_t	last_ts;
+	uint64_t	init_at[SLINK_LOAD_INITS];	/* arrival (ms + 1) of the last INITs, a ring */
+	unsigned	init_head;	/* the oldest of them */
+	int		loaded;		/* the last INIT found us under load (log transitions) */
 	int		in_inner;	/* processing a packet that came inside DATA */
 	uint8_t		buf[SLINK_BUF];	/* handshake messages, lite packets opened */
 	uint8_t		txbuf[SLINK_BUF];	/* regular packets sealed */
@@ -109,6 +140,10 @@ slink_now(const struct netd *n)
 {
 	return env_now_ms(&n->env);
 }
+
+static void	sl_wait_kick(struct slink *l, const uint8_t pub[33]);
+static int	sl_waiting(const struct slink *l, const uint8_t pub[33]);
+static void	sl_initiate(struct slink *l, struct slink_peer *sp, uint64_t now);
 
 /* --- receiver IDs ------------------------------------------------------------ */
 
@@ -234,6 +269,22 @@ sl_peer_clear(struct slink *l, struct slink_peer *sp)
 	sp->cur = -1;
 }
 
+/*
+ * The peer runs anew (a new key, or the restart rule's probe went
+ * unanswered): its sessions are gone on its side and its offer is stale.
+ * Capability stays (sticky, §7).
+ */
+static void
+sl_peer_restarted(struct slink *l, struct slink_peer *sp)
+{
+	sl_sess_drop(l, sp, 0);
+	sl_sess_drop(l, sp, 1);
+	sl_init_drop(l, sp);
+	sp->tries = 0;
+	memset(&sp->init, 0, sizeof(sp->init));
+	sp->probe_ms = 0;
+}
+
 /* The entry for pub, made (evicting the least recently used) when absent. */
 static struct slink_peer *
 sl_peer_make(struct slink *l, const uint8_t pub[33])
@@ -336,40 +387,47 @@ slink_ext_in(struct netd *n, struct peer *p, const uint8_t *payload, size_t len,
 	if (!(h->features & WIRE_FEATURE_SECURE) || off > len ||
 	    wire_secure_ext_decode(payload + off, len - off, &e) != WIRE_SECURE_OK) {
 		/*
-		 * A node holding a session with us seals its Announcements and
-		 * offers in them (node.c): one in clear without an offer comes
-		 * from a new run of that node (a restart: its first contact
-		 * carries none) or one that turned secure transport off.  Our
-		 * sessions are gone on its side; keep sealing and it would not
-		 * hear us (up to their 180 s expiry).
+		 * The restart rule.  A node holding a session with us seals its
+		 * Announcements and offers in them (node.c): one in clear without
+		 * an offer comes from a new run of that node (its first contact
+		 * carries none), one that turned secure transport off — or is a
+		 * replay of an old one (version 0's filter forgets after 10
+		 * minutes), or a first contact of the same run to an address of
+		 * ours it has not proven.  So nothing is dropped yet: an INIT to
+		 * the key we hold probes the peer.  The same run answers it;
+		 * a new run cannot (new key, new handshake ID), and after
+		 * SLINK_PROBE_MS the sessions are dropped and the offer forgotten
+		 * (sl_peer_tick).  With no key to probe (we only responded), the
+		 * sessions are dropped at once; the peer's next INIT makes new ones.
 		 */
 		if (!resp && !l->in_inner && (sp = sl_peer_get(l, p->pub)) != NULL &&
 		    (sp->valid[0] || sp->valid[1] || sp->has_ext)) {
-			log_info("secure: %s announced itself in clear without an offer: "
-			    "sessions with it dropped", sl_short_id(p->pub, (char[17]){ 0 }));
-			sl_sess_drop(l, sp, 0);
-			sl_sess_drop(l, sp, 1);
-			sl_init_drop(l, sp);
-			sp->tries = 0;
-			memset(&sp->init, 0, sizeof(sp->init));
-			sp->has_ext = 0;
+			if (!sp->has_ext) {
+				log_info("secure: %s announced itself in clear without an "
+				    "offer: sessions with it dropped",
+				    sl_short_id(p->pub, (char[17]){ 0 }));
+				sl_peer_restarted(l, sp);
+			} else if (sp->probe_ms == 0) {
+				log_debug("secure: %s announced itself in clear without an "
+				    "offer: probing it with a handshake",
+				    sl_short_id(p->pub, (char[17]){ 0 }));
+				sp->probe_ms = slink_now(n);
+				sp->tries = 0;
+				sl_initiate(l, sp, sp->probe_ms);
+			}
 		}
 		return;
 	}
 	sp = sl_peer_make(l, p->pub);
 	sp->last_ms = slink_now(n);
-	if (sp->has_ext && memcmp(sp->ext.static_key, e.static_key, 32) != 0) {
+	if (sp->has_ext && memcmp(sp->ext.static_key, e.static_key, 32) != 0)
 		/* A new run of that node (new key): our sessions with the old one are gone. */
-		sl_sess_drop(l, sp, 0);
-		sl_sess_drop(l, sp, 1);
-		sl_init_drop(l, sp);
-		sp->tries = 0;
-		memset(&sp->init, 0, sizeof(sp->init));
-	}
+		sl_peer_restarted(l, sp);
 	if (!sp->has_ext)
 		sp->ext_ms = slink_now(n);
 	sp->ext = e;
 	sp->has_ext = 1;
+	sp->capable = 1;
 }
 
 /* --- handshake ----------------------------------------------------------------- */
@@ -478,10 +536,44 @@ sl_on_resp(struct slink *l, struct slink_peer *sp, const uint8_t *pkt, size_t le
 	sp->tries = 0;
 	n->counters[IPC_NC_SECURE_HANDSHAKES]++;
 	log_debug("secure: session with %s up (initiator)", sl_short_id(sp->pub, id));
+	if (sp->probe_ms != 0)
+		log_debug("secure: %s answered the probe: the same run, sessions kept", id);
+	sp->probe_ms = 0;
 	/* Key confirmation: the responder may send once this is opened. */
 	if (secure_seal(&sp->sess[k], (int64_t)now, (const uint8_t *)"", 0, l->buf, sizeof(l->buf),
 	    &out) == SECURE_OK && sl_send_to_peer(l, sp->pub, l->buf, out) == 0)
 		n->counters[IPC_NC_SECURE_SEALED]++;
+	sl_wait_kick(l, sp->pub);
+}
+
+/*
+ * An INIT arrived: notes its time and says whether we are under load (more
+ * than SLINK_LOAD_INITS within SLINK_LOAD_MS, this one counted).
+ */
+static int
+sl_load_note(struct slink *l, uint64_t now)
+{
+	uint64_t oldest = l->init_at[l->init_head];
+	int loaded = oldest != 0 && now + 1 - oldest < SLINK_LOAD_MS;
+
+	l->init_at[l->init_head] = now + 1;
+	l->init_head = (l->init_head + 1) % SLINK_LOAD_INITS;
+	if (loaded != l->loaded)
+		log_info(loaded ? "secure: more than %d handshakes a second: INITs now "
+		    "need a cookie" : "secure: handshake load over (%d a second): INITs "
+		    "accepted without a cookie", SLINK_LOAD_INITS);
+	l->loaded = loaded;
+	return loaded;
+}
+
+/* The bytes a cookie is bound to: family, address and port (no struct padding). */
+static void
+sl_src_bytes(const struct peer_addr *a, uint8_t out[19])
+{
+	out[0] = (uint8_t)a->family;
+	memcpy(out + 1, a->ip, 16);
+	out[17] = (uint8_t)(a->port & 0xff);
+	out[18] = (uint8_t)(a->port >> 8);
 }
 
 static void
@@ -493,12 +585,21 @@ sl_on_init(struct slink *l, int sock, const struct peer_addr *local,
 	struct slink_peer *sp;
 	uint64_t id;
 	size_t rlen;
+	uint8_t src[19];
 	char hex[17];
 	int k, rc;
 
-	rc = secure_respond_check(&l->me, pkt, len, (const uint8_t *)remote,
-	    sizeof(*remote), (int64_t)now, &info, l->buf, sizeof(l->buf), &rlen);
+	/*
+	 * Under load the check wants a cookie for the source in mac2: a
+	 * spoofed source never gets one, so its INITs cost one hash each and
+	 * leave nothing here; the COOKIE answering it is smaller than it.
+	 */
+	l->me.under_load = sl_load_note(l, now);
+	sl_src_bytes(remote, src);
+	rc = secure_respond_check(&l->me, pkt, len, src, sizeof(src), (int64_t)now,
+	    &info, l->buf, sizeof(l->buf), &rlen);
 	if (rc == SECURE_COOKIE) {
+		n->counters[IPC_NC_SECURE_COOKIES]++;
 		(void)n->env.send(n->env.ctx, sock, local, remote, l->buf, rlen);
 		return;
 	}
@@ -531,6 +632,9 @@ sl_on_init(struct slink *l, int sock, const struct peer_addr *local,
 	}
 	n->counters[IPC_NC_SECURE_HANDSHAKES]++;
 	log_debug("secure: session with %s up (responder)", sl_short_id(sp->pub, hex));
+	/* It initiated: it can do the secure mode, and a live run of it knows our key. */
+	sp->capable = 1;
+	sp->probe_ms = 0;
 	(void)n->env.send(n->env.ctx, sock, local, remote, l->buf, rlen);
 }
 
@@ -559,8 +663,10 @@ sl_on_data(struct slink *l, struct slink_peer *sp, int k, int sock,
 	}
 	n->counters[IPC_NC_SECURE_OPENED]++;
 	/* The responder's session becomes the one it sends with. */
-	if (!was && sp->sess[k].confirmed)
+	if (!was && sp->sess[k].confirmed) {
 		sp->cur = k;
+		sl_wait_kick(l, sp->pub);
+	}
 	/*
 	 * Empty: key confirmation.  Otherwise a whole version-0 datagram of
 	 * that peer (slink_send), handled as if it had come in the clear —
@@ -647,14 +753,24 @@ sl_peer_tick(struct slink *l, struct slink_peer *sp, uint64_t now)
 	for (k = 0; k < 2 && sp->cur < 0; k++)
 		if (sl_sess_usable(sp, k, now))
 			sp->cur = k;
-	if (sp->init.pending && now - sp->init_ms >= SLINK_RETRY_MS)
+	if (sp->init.pending && now - sp->init_ms >= (sl_waiting(l, sp->pub) ?
+	    SLINK_WAIT_RETRY_MS : SLINK_RETRY_MS))
 		sl_init_drop(l, sp);
+	/* The restart rule's probe went unanswered: a new run (sl_ext_in). */
+	if (sp->probe_ms != 0 && now - sp->probe_ms >= SLINK_PROBE_MS) {
+		log_info("secure: %s did not answer a handshake after announcing itself "
+		    "in clear without an offer: a new run, sessions with it dropped",
+		    sl_short_id(sp->pub, (char[17]){ 0 }));
+		sl_peer_restarted(l, sp);
+		sp->has_ext = 0;
+		return;
+	}
 	if (!sp->has_ext || sp->init.pending)
 		return;
 	/* INITs go only to an address that proved it is the peer's (no reflection). */
 	if (!peer_has_verified(peer_find(l->n->peers, sp->pub)))
 		return;
-	if (sp->cur < 0)
+	if (sp->cur < 0 || sp->probe_ms != 0)
 		want = 1;
 	else
 		/* The initiator rekeys; the other side only if it did not. */
@@ -725,6 +841,8 @@ slink_free(struct netd *n)
 		return;
 	if (l->timer != NULL)
 		n->env.timer_del(n->env.ctx, l->timer);
+	if (l->wait_timer != NULL)
+		n->env.timer_del(n->env.ctx, l->wait_timer);
 	for (i = 0; i < SLINK_PEERS; i++)
 		sl_peer_clear(l, &l->peers[i]);
 	secure_node_wipe(&l->me);
@@ -734,6 +852,177 @@ slink_free(struct netd *n)
 }
 
 /* --- transfers ------------------------------------------------------------------ */
+
+/*
+ * Whether the peer can do the secure mode: it offered, or initiated a
+ * session with us (sticky), or its latest signed Announcement/Response
+ * shows bit 4 (its offer may not have reached us yet: first contacts carry
+ * none).
+ */
+static int
+sl_capable(struct slink *l, const struct slink_peer *sp, const uint8_t pub[33])
+{
+	const struct peer *p;
+
+	if (sp != NULL && (sp->capable || sp->has_ext))
+		return 1;
+	return (p = peer_find(l->n->peers, pub)) != NULL &&
+	    (p->features & WIRE_FEATURE_SECURE);
+}
+
+/* require, a capable peer, and no session that could seal or open: refuse. */
+static int
+sl_refuses(struct slink *l, const uint8_t pub[33], uint64_t now)
+{
+	const struct slink_peer *sp = sl_peer_get(l, pub);
+	int k;
+
+	if (l->mode != CONF_SECURE_REQUIRE || !sl_capable(l, sp, pub))
+		return 0;
+	for (k = 0; sp != NULL && k < 2; k++)
+		if (sp->valid[k] && !secure_session_expired(&sp->sess[k], (int64_t)now))
+			return 0;
+	return 1;
+}
+
+const char *
+slink_refusal(struct netd *n, const uint8_t pub[33])
+{
+	struct slink *l = L(n);
+
+	if (l == NULL || !sl_refuses(l, pub, slink_now(n)))
+		return NULL;
+	return "refused: the peer offers the secure transport but no session with it "
+	    "is up (secure_transport = require)";
+}
+
+static void
+sl_wait_fire(void *arg);
+
+/* The one-shot timer at the next waiter due (now when one is ready). */
+static void
+sl_wait_arm(struct slink *l)
+{
+	struct netd *n = l->n;
+	uint64_t now = slink_now(n), due = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < SLINK_WAITS; i++)
+		if (l->waits[i].s != NULL) {
+			if (l->waits[i].ready || l->waits[i].until <= now)
+				due = now;
+			else if (l->waits[i].until < due)
+				due = l->waits[i].until;
+		}
+	if (l->wait_timer != NULL)
+		n->env.timer_del(n->env.ctx, l->wait_timer);
+	l->wait_timer = NULL;
+	if (due != UINT64_MAX)
+		l->wait_timer = n->env.timer_add(n->env.ctx, due - now, 0, sl_wait_fire, l);
+}
+
+static void
+sl_wait_fire(void *arg)
+{
+	struct slink *l = arg;
+	struct slink_wait w;
+	struct slink_peer *sp;
+	uint64_t now = slink_now(l->n);
+	char id[17];
+	int i;
+
+	l->wait_timer = NULL;	/* one-shot: gone once it ran */
+	net_tx_begin(l->n);
+	for (i = 0; i < SLINK_WAITS; i++) {
+		if (l->waits[i].s == NULL || (!l->waits[i].ready && l->waits[i].until > now))
+			continue;
+		/* Freed before the call: it may start, end or wait again. */
+		w = l->waits[i];
+		l->waits[i].s = NULL;
+		sp = sl_peer_get(l, w.s->pub);
+		log_info("secure: a transfer with %s waited %llu ms for the handshake: %s",
+		    sl_short_id(w.s->pub, id),
+		    (unsigned long long)(now + SLINK_XFER_WAIT_MS - w.until),
+		    sp != NULL && sp->cur >= 0 && sl_sess_usable(sp, sp->cur, now) ?
+		    "the session is up" : "no session");
+		w.cb(w.s, w.gen);
+	}
+	net_tx_end(l->n);
+	sl_wait_arm(l);
+}
+
+/* Whether a transfer waits for the handshake with pub. */
+static int
+sl_waiting(const struct slink *l, const uint8_t pub[33])
+{
+	int i;
+
+	for (i = 0; i < SLINK_WAITS; i++)
+		if (l->waits[i].s != NULL &&
+		    memcmp(l->waits[i].s->pub, pub, PEERNET_PUBKEY_BYTES) == 0)
+			return 1;
+	return 0;
+}
+
+/* A session with pub became usable: its waiting transfers go now. */
+static void
+sl_wait_kick(struct slink *l, const uint8_t pub[33])
+{
+	int i, any = 0;
+
+	for (i = 0; i < SLINK_WAITS; i++)
+		if (l->waits[i].s != NULL &&
+		    memcmp(l->waits[i].s->pub, pub, PEERNET_PUBKEY_BYTES) == 0)
+			any = l->waits[i].ready = 1;
+	if (any)
+		sl_wait_arm(l);
+}
+
+int
+slink_xfer_wait(struct xfer_sess *s, uint32_t gen,
+    void (*cb)(struct xfer_sess *s, uint32_t gen))
+{
+	struct netd *n = s->n;
+	struct slink *l = L(n);
+	struct slink_peer *sp;
+	struct peer *p;
+	uint64_t now;
+	int i, k = -1;
+
+	if (l == NULL || l->mode == CONF_SECURE_OFF)
+		return 0;
+	now = slink_now(n);
+	sp = sl_peer_get(l, s->pub);
+	if (sp != NULL && sp->cur >= 0 && sl_sess_usable(sp, sp->cur, now))
+		return 0;
+	/*
+	 * Only when a handshake can run: the peer can do it, is connected
+	 * (INITs go to a proven address; a new connection is proven within a
+	 * round trip), and its handshakes have not been failing
+	 * (SLINK_MAX_TRIES unanswered INITs: it would not come now).
+	 */
+	if (!sl_capable(l, sp, s->pub) || (p = peer_find(n->peers, s->pub)) == NULL ||
+	    p->nact == 0 || (sp != NULL && sp->tries >= SLINK_MAX_TRIES))
+		return 0;
+	for (i = 0; i < SLINK_WAITS; i++) {
+		if (l->waits[i].s == s)
+			l->waits[i].s = NULL;
+		if (l->waits[i].s == NULL && k < 0)
+			k = i;
+	}
+	if (k < 0)
+		return 0;
+	l->waits[k].s = s;
+	l->waits[k].gen = gen;
+	l->waits[k].cb = cb;
+	l->waits[k].until = now + SLINK_XFER_WAIT_MS;
+	l->waits[k].ready = 0;
+	/* Start the handshake now rather than at the next tick. */
+	if (sp != NULL && sp->has_ext && !sp->init.pending && sp->cur < 0)
+		sl_initiate(l, sp, now);
+	sl_wait_arm(l);
+	return 1;
+}
 
 int
 slink_xfer_bind(struct xfer_sess *s)
@@ -747,21 +1036,29 @@ slink_xfer_bind(struct xfer_sess *s)
 	int k;
 
 	slink_xfer_unbind(s);
-	if (l == NULL || (sp = sl_peer_get(l, s->pub)) == NULL)
+	if (l == NULL)
+		return 0;
+	sp = sl_peer_get(l, s->pub);
+	if (sl_refuses(l, s->pub, now)) {
+		n->counters[IPC_NC_SECURE_REFUSED]++;
+		/* Retried requests and block downloads repeat it: one line per SLINK_LOG_MS. */
+		if (sp == NULL || sp->refused_ms == 0 || now - sp->refused_ms >= SLINK_LOG_MS) {
+			log_warnx("secure: refusing a plaintext transfer with %s: it "
+			    "advertised the secure transport but no session is up "
+			    "(secure_transport = require; counted in secure_refused)",
+			    sl_short_id(s->pub, id));
+			if (sp != NULL)
+				sp->refused_ms = now;
+		}
+		return -1;
+	}
+	if (sp == NULL)
 		return 0;
 	sp->last_ms = now;
 	if (sp->cur >= 0 && !sl_sess_usable(sp, sp->cur, now))
 		sp->cur = -1;
-	if (sp->cur < 0 && !sp->valid[0] && !sp->valid[1]) {
-		if (l->mode == CONF_SECURE_REQUIRE && sp->has_ext) {
-			n->counters[IPC_NC_SECURE_REFUSED]++;
-			log_warnx("secure: refusing a plaintext transfer with %s: it "
-			    "advertised the secure transport but no session is up "
-			    "(secure_transport = require)", sl_short_id(sp->pub, id));
-			return -1;
-		}
+	if (sp->cur < 0 && !sp->valid[0] && !sp->valid[1])
 		return 0;
-	}
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -1;
 	x->tx = -1;
@@ -792,6 +1089,10 @@ slink_xfer_unbind(struct xfer_sess *s)
 	struct slink_x *x = s->sec;
 	int k;
 
+	/* A transfer that ends (or moves on) while waiting is forgotten. */
+	for (k = 0; l != NULL && k < SLINK_WAITS; k++)
+		if (l->waits[k].s == s)
+			l->waits[k].s = NULL;
 	if (x == NULL)
 		return;
 	for (k = 0; k < x->nch; k++) {
@@ -902,6 +1203,20 @@ slink_offer_due(struct netd *n, const uint8_t pub[33])
 	return 1;
 }
 
+void
+slink_held(struct netd *n, int *peers, int *sessions)
+{
+	struct slink *l = L(n);
+	int i;
+
+	*peers = *sessions = 0;
+	for (i = 0; l != NULL && i < SLINK_PEERS; i++)
+		if (l->peers[i].used) {
+			++*peers;
+			*sessions += l->peers[i].valid[0] + l->peers[i].valid[1];
+		}
+}
+
 int
 slink_peer_state(struct netd *n, const uint8_t pub[33])
 {
@@ -915,5 +1230,5 @@ slink_peer_state(struct netd *n, const uint8_t pub[33])
 	/* A responder may hold a session with a peer whose offer it never got. */
 	if (sp->cur >= 0 && sl_sess_usable(sp, sp->cur, now))
 		return SLINK_STATE_SECURE;
-	return sp->has_ext ? SLINK_STATE_PLAIN : SLINK_STATE_V0;
+	return sp->has_ext || sp->capable ? SLINK_STATE_PLAIN : SLINK_STATE_V0;
 }

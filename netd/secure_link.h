@@ -12,8 +12,11 @@
  * xfer_set_id binds/unbinds a transfer's channels (slink_xfer_bind /
  * _unbind), its one encode and one decode point seal and open
  * (slink_lite_seal / slink_lite_open), and its lite lookup also asks
- * slink_xfer_find; control.c shows slink_peer_state.  The module calls
- * nothing above it (peer.c, n->env, common/).
+ * slink_xfer_find; xfer_req.c asks slink_xfer_wait before a download
+ * starts, and xfer_req.c / xfer_prov.c take slink_refusal's sentence as the
+ * reason a refused transfer ends; control.c shows slink_peer_state.  The
+ * module calls nothing above it but the callback it is handed (peer.c,
+ * n->env, common/).
  */
 #ifndef PEERNET_NETD_SECURE_LINK_H
 #define PEERNET_NETD_SECURE_LINK_H
@@ -74,6 +77,30 @@ int	slink_send(struct netd *n, const uint8_t to[33], int may_seal, int sock,
 	    const struct peer_addr *local, const struct peer_addr *remote,
 	    const uint8_t *buf, size_t len);
 
+/*
+ * A transfer about to start with a peer that can do the secure mode but
+ * has no usable session yet (the handshake runs, or the offers are still
+ * on their way): 1 when it should wait — cb(s, gen) then runs once the
+ * session is usable or SLINK_XFER_WAIT_MS passed, whichever comes first,
+ * never from inside this call; 0: start now.  A transfer unbound
+ * (slink_xfer_unbind, xfer_set_id) while waiting is forgotten.
+ */
+#define SLINK_XFER_WAIT_MS	1000
+int	slink_xfer_wait(struct xfer_sess *s, uint32_t gen,
+	    void (*cb)(struct xfer_sess *s, uint32_t gen));
+/*
+ * Why a transfer with pub is refused (secure_transport = require, a peer
+ * that can do the secure mode, no session), as a sentence for the user;
+ * NULL when it is not.
+ */
+const char *slink_refusal(struct netd *n, const uint8_t pub[33]);
+/*
+ * The restart rule (docs/secure.md §7, §9): after an Announcement in clear
+ * without an offer from a peer we hold an offer of, an INIT probes it; the
+ * sessions are dropped only when no answer came within SLINK_PROBE_MS.
+ */
+#define SLINK_PROBE_MS		2500
+
 /* Transfers: channels from the session with the transfer's peer. */
 int	slink_xfer_bind(struct xfer_sess *s);	/* -1: refused (require) */
 void	slink_xfer_unbind(struct xfer_sess *s);
@@ -87,6 +114,23 @@ int	slink_lite_seal(const struct xfer_sess *s, const uint8_t *pkt, size_t len,
  */
 int	slink_lite_open(const struct xfer_sess *s, const uint8_t *raw, size_t len,
 	    const uint8_t **data, size_t *dlen);
+
+/* What the module holds: peer entries and valid sessions (tests; "no state" checks). */
+void	slink_held(struct netd *n, int *peers, int *sessions);
+
+/*
+ * Under load (docs/secure.md §5, §9): when more than SLINK_LOAD_INITS
+ * INITs (the new one counted) arrived within SLINK_LOAD_MS, an INIT must
+ * carry a valid cookie for its source address (mac2) before we do any
+ * Diffie-Hellman or keep anything for it; without one it gets a 65-byte
+ * COOKIE (smaller than its 222 bytes; counted in secure_cookies_sent) and
+ * nothing is kept.  Sixteen a second is far above what honest peers cause
+ * (one handshake per peer per 120 s, an unanswered one retried once a
+ * second) and far below the rate at which the X25519 and secp256k1 work of
+ * INITs would cost a core.
+ */
+#define SLINK_LOAD_INITS	16
+#define SLINK_LOAD_MS		1000
 
 /* SLINK_STATE_* of the peer with that public key. */
 int	slink_peer_state(struct netd *n, const uint8_t pub[33]);

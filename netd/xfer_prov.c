@@ -19,6 +19,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "netd.h"
+#include "secure_link.h"
 #include "udt.h"
 #include "wire_msg.h"
 #include "xfer_file.h"
@@ -438,7 +439,11 @@ xfer_prov_request(struct netd *n, struct peer *p, uint32_t seq, const struct wir
 	if (xfer_serve_register(&s->x, t->transfer_id, seq) != 0 ||
 	    (len = ipc_xstat_req_encode(buf, sizeof(buf), &q)) < 0 ||
 	    xfer_store(&s->x, 0, buf, (size_t)len, XF_IPC_TIMEOUT_MS, xfer_prov_stat_done, 0) != 0) {
-		xfer_file_end(s, 0, 0, "cannot start");
+		const char *why = slink_refusal(n, p->pub);	/* require */
+
+		xfer_file_end(s, 0, 0, why != NULL ? why : "cannot start");
+		if (why != NULL)	/* the requester hears it at once, as for a full node */
+			xfer_file_send_ctl(n, p->pub, t->hash, WIRE_TRANSFER_TERMINATE, seq);
 		return;
 	}
 	log_debug("file request from %s…: offset %llu, limit %llu",

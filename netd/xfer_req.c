@@ -17,6 +17,7 @@
 #include "netd.h"
 #include "udt.h"
 #include "wire_msg.h"
+#include "secure_link.h"
 #include "xfer_file.h"
 
 /* storaged's prefix of a verification failure (serve_dl.c DL_VERIFY_FAIL). */
@@ -560,7 +561,9 @@ xfer_req_run_start(struct xfer_file_sess *s)
 	}
 	/* A fresh transfer ID, UDT connection and bi-sequence (§9.1). */
 	if (xfer_run_open(&s->x, p) != 0) {
-		xfer_file_end(s, 0, 0, "cannot start the transfer");
+		const char *why = slink_refusal(n, s->x.pub);	/* require */
+
+		xfer_file_end(s, 0, 0, why != NULL ? why : "cannot start the transfer");
 		return -1;
 	}
 	/* A send refused now (a full socket buffer, a firewall) is retried. */
@@ -573,6 +576,16 @@ xfer_req_run_start(struct xfer_file_sess *s)
 	    (s->flags & IPC_XFER_F_PROBE) ? "probe" : "download", hex,
 	    xfer_peer_text(p->pub, peer), (unsigned long long)s->offset, s->number);
 	return 0;
+}
+
+/* The handshake with the peer is done, or SLINK_XFER_WAIT_MS passed (secure_link.h). */
+static void
+xfer_req_waited(struct xfer_sess *xs, uint32_t gen)
+{
+	struct xfer_file_sess *s = xfer_file_run(xs, gen);
+
+	if (s != NULL && s->state == IPC_XFER_STARTING)
+		xfer_req_run_start(s);
 }
 
 /* storaged's word on the hash: stored already, or a kept prefix to resume from. */
@@ -601,7 +614,9 @@ xfer_req_lookup_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_
 	s->offset = st.partial_size != 0 ? st.partial : 0;
 	if (st.partial_size != 0)
 		s->file_size = s->total = st.partial_size;
-	xfer_req_run_start(s);
+	/* A peer that can do the secure mode: its handshake first, briefly. */
+	if (!slink_xfer_wait(xs, gen, xfer_req_waited))
+		xfer_req_run_start(s);
 }
 
 /* Asks storaged about the hash before (re)requesting it. */

@@ -35,6 +35,7 @@ peer_secure() {	# dir node_id: the "secure" column of that peer
 	"$CTL" -d "$1" peers --json | jq -r --arg n "$2" '.peers[] | select(.node_id == $n) | .secure'
 }
 
+secure_is() { [ "$(peer_secure "$1" "$2")" = "$3" ]; }	# dir node_id state
 both_secure() { [ "$(peer_secure "$3" "$2")" = yes ] && [ "$(peer_secure "$1" "$4")" = yes ]; }
 
 # pcap_check FILE MARKER: "marker_count top_prefix_count datagrams"
@@ -195,6 +196,34 @@ if run_pair secure "$SED_ON" 127.0.20.1 127.0.20.2; then
 	"$CTL" -d "$secure_B" get "$h" --from "$secure_NA" -o "$W/small.got" >/dev/null 2>&1 &&
 	    cmp -s "$W/small" "$W/small.got" && t_pass transfer_after_attack ||
 	    t_fail transfer_after_attack "second download failed"
+	# B restarts (new keys, same identity): A finds out (its probe INIT goes
+	# unanswered, or B's new offer shows a new key), a new session follows and
+	# a download works, sealed.
+	t0=$SECONDS
+	"$CTL" -d "$secure_B" down >/dev/null 2>&1; "$CTL" -d "$secure_B" up >/dev/null 2>&1
+	printf 'after the restart %s' "$MARK" > "$W/small2"
+	"$CTL" -d "$secure_A" add "$W/small2" >/dev/null
+	h=$(b3sum --no-names "$W/small2")
+	if wait_for 30 "$CTL" -d "$secure_B" ping "$secure_NA" && wait_for 30 secure_is "$secure_B" "$secure_NA" yes &&
+	    o0=$(counter "$secure_B" secure_opened) &&
+	    "$CTL" -d "$secure_B" get "$h" --from "$secure_NA" -o "$W/small2.got" >/dev/null 2>"$W/small2.err" &&
+	    cmp -s "$W/small2" "$W/small2.got" && [ "$(counter "$secure_B" secure_opened)" -gt "$o0" ]; then
+		echo "# restart: a sealed download $((SECONDS - t0)) s after B went down; A's log: $(grep -o 'secure: [0-9a-f]* \(did not answer\|announced\).*' "$secure_A/log/netd.log" | tail -1)"
+		t_pass restart_new_session
+	else
+		t_fail restart_new_session "B's view of A: $(peer_secure "$secure_B" "$secure_NA"); $(cat "$W/small2.err" 2>/dev/null)"
+	fi
+	# Now A restarts: B, the end holding A's offer, probes before it drops anything.
+	t0=$SECONDS
+	"$CTL" -d "$secure_A" down >/dev/null 2>&1; "$CTL" -d "$secure_A" up >/dev/null 2>&1
+	if wait_for 30 "$CTL" -d "$secure_B" ping "$secure_NA" && wait_for 30 secure_is "$secure_B" "$secure_NA" yes &&
+	    rm -f "$W/small2.got" && o0=$(counter "$secure_B" secure_opened) &&
+	    "$CTL" -d "$secure_B" get "$h" --from "$secure_NA" -o "$W/small3.got" >/dev/null 2>"$W/small3.err"; then
+		echo "# restart of A: B's ping, session and download $((SECONDS - t0)) s after A went down; B's log: $(grep -o 'secure: [0-9a-f]* \(did not answer\|announced\).*' "$secure_B/log/netd.log" | tail -1)"
+		t_pass restart_of_offerer_new_session
+	else
+		t_fail restart_of_offerer_new_session "B's view of A: $(peer_secure "$secure_B" "$secure_NA"); $(cat "$W/small3.err" 2>/dev/null)"
+	fi
 fi
 
 # --- secure_transport = off: the same capture shows the plaintext ---
@@ -206,6 +235,117 @@ if run_pair off "$SED_OFF" 127.0.21.1 127.0.21.2; then
 	    t_fail off_capture_shows_transfer_id "top 16-byte prefix in ${top:-0} of ${n:-0} datagrams"
 	s=$(counter "$off_A" secure_sealed)
 	[ "$s" = 0 ] && t_pass off_seals_nothing || t_fail off_seals_nothing "sealed $s"
+fi
+
+# --- a download started at first contact waits for the handshake (SLINK_XFER_WAIT_MS) ---
+# B asks A for the marker file the moment it is connected (the get is retried
+# while it says "not connected").  The first two INITs each way are dropped
+# (an nft quota), so without the wait the handshake would finish only with
+# the second retry two seconds later, after the transfer began in plaintext.  The
+# transfer waits (B's log says so), its INITs are repeated sooner while it
+# waits, and it is sealed from its first lite packet: the capture holds no
+# marker, no lite packet in clear, nothing was dropped as plaintext.
+early_pair() {
+	local a b pa na h cap="$W/early.pcap" st="" ok=0 i
+	nft add table inet pnearly 2>/dev/null &&
+	    nft add chain inet pnearly out '{ type filter hook output priority 0; }' &&
+	    nft add rule inet pnearly out ip daddr 127.0.23.1 udp length 230 @th,128,8 1 quota until 550 bytes drop &&
+	    nft add rule inet pnearly out ip daddr 127.0.23.2 udp length 230 @th,128,8 1 quota until 550 bytes drop ||
+	    { t_skip early_transfer_waited "nft cannot filter here (run under unshare -n as root)"; return 1; }
+	# No contact at all until the get loop runs: then the get starts at first contact.
+	nft add table inet pnblock && nft add chain inet pnblock out '{ type filter hook output priority 0; }' &&
+	    nft add rule inet pnblock out ip daddr 127.0.23.0/24 udp dport 7001 drop
+	tcpdump -i lo -U -s 0 -w "$cap" udp >/dev/null 2>"$W/early.tcpdump" &
+	TCPDUMP=$!
+	sleep 1
+	a=$(t_mkdir); b=$(t_mkdir)
+	t_node_up "$a" 127.0.23.1 "" "$SED_ON" || { t_fail early_nodes_up "A did not start"; return 1; }
+	"$CTL" -d "$a" add "$W/marker" >/dev/null || { t_fail early_share "add failed"; return 1; }
+	pa=$(peer_id "$a"); na=$(node_id "$a")
+	h=$(b3sum --no-names "$W/marker")
+	t_node_up "$b" 127.0.23.2 "$pa@127.0.23.1:7001" "$SED_ON" || { t_fail early_nodes_up "B did not start"; return 1; }
+	for i in $(seq 1000); do
+		[ "$i" = 2 ] && nft delete table inet pnblock
+		st=$(peer_secure "$b" "$na")
+		if "$CTL" -d "$b" get "$h" --from "$na" -o "$W/early.got" >/dev/null 2>"$W/early.err"; then
+			ok=1; break
+		fi
+		grep -q "not connected" "$W/early.err" || break
+		sleep 0.02
+	done
+	sleep 1
+	kill "$TCPDUMP" 2>/dev/null; wait "$TCPDUMP" 2>/dev/null
+	echo "# early: the get started after $i tries; B's view of A then: secure='${st:-unknown}'"
+	echo "# early: INITs dropped: $(nft list table inet pnearly | grep -o 'used [0-9]* bytes' | tr '\n' ' ')"
+	echo "# early: B's log: $(grep -o 'a transfer with .* waited .*' "$b/log/netd.log" | head -2 | tr '\n' ' ')"
+	nft delete table inet pnearly
+	if [ "$ok" = 1 ] && [ "$(b3sum --no-names "$W/early.got")" = "$h" ]; then
+		t_pass early_transfer_complete
+	else
+		t_fail early_transfer_complete "$(cat "$W/early.err")"; return 1
+	fi
+	read -r marks top n < <(pcap_check "$cap" "$MARK")
+	sa=$(counter "$a" secure_sealed); pb=$(counter "$b" drop_secure_plaintext)
+	pa_=$(counter "$a" drop_secure_plaintext)
+	echo "# early: marker $marks times, top prefix $top of $n datagrams; A sealed $sa"
+	[ "$st" != yes ] && grep -q 'waited [0-9]* ms for the handshake: the session is up' "$b/log/netd.log" &&
+	    t_pass early_transfer_waited ||
+	    t_fail early_transfer_waited "B's view of A at the start: '$st'; log: $(grep 'waited' "$b/log/netd.log" | head -2)"
+	[ "${n:-0}" -gt 100 ] && [ "$marks" = 0 ] && [ "$top" -le 3 ] && [ "$sa" -gt 100 ] &&
+	    [ "$pb" = 0 ] && [ "$pa_" = 0 ] && t_pass early_transfer_sealed ||
+	    t_fail early_transfer_sealed "marker $marks, top prefix $top of $n, A sealed $sa, plaintext drops A $pa_ B $pb"
+}
+early_pair
+
+# --- require refuses a peer that offered the secure mode when no session can be made ---
+# A path attacker drops every INIT between R1 (require) and R2 (prefer): the
+# offers go through (R1's peers shows R2 as "no": capable, plaintext), the
+# handshake never does.  R1's download from R2 waits SLINK_XFER_WAIT_MS, then
+# is refused: peernetctl says why, secure_refused counts it, the log names the
+# peer and the setting.  R2's download from R1 is refused by R1 too (R1 as the
+# provider).  The same pair without the filter transfers sealed.
+if command -v nft >/dev/null && nft add table inet pnsec 2>/dev/null &&
+    nft add chain inet pnsec out '{ type filter hook output priority 0; }' &&
+    nft add rule inet pnsec out ip daddr 127.0.24.0/24 udp length 230 @th,128,8 1 drop; then
+	R1=$(t_mkdir); R2=$(t_mkdir)
+	t_node_up "$R2" 127.0.24.2 "" "$SED_ON"
+	p2=$(peer_id "$R2"); n2=$(node_id "$R2")
+	t_node_up "$R1" 127.0.24.1 "$p2@127.0.24.2:7001" 's/^#udp_gso = yes/udp_gso = no/;s/^#secure_transport = prefer/secure_transport = require/'
+	n1=$(node_id "$R1")
+	printf 'refused unless sealed %s' "$MARK" > "$W/req"
+	printf 'not served unless sealed %s' "$MARK" > "$W/req_b"
+	"$CTL" -d "$R2" add "$W/req" >/dev/null; "$CTL" -d "$R1" add "$W/req_b" >/dev/null
+	hq=$(b3sum --no-names "$W/req"); hqb=$(b3sum --no-names "$W/req_b")
+	if wait_for 15 "$CTL" -d "$R1" ping "$n2" && wait_for 15 secure_is "$R1" "$n2" no; then
+		sleep 2	# several INITs dropped
+		"$CTL" -d "$R1" get "$hq" --from "$n2" -o "$W/req.got" >/dev/null 2>"$W/req.err"; rc=$?
+		ref=$(counter "$R1" secure_refused); drops=$(nft list ruleset | grep -o 'packets [0-9]*' | head -1)
+		echo "# require: get exit $rc, said: $(head -c 300 "$W/req.err"); secure_refused $ref; filter: ${drops:-no counter}"
+		[ "$rc" != 0 ] && [ ! -s "$W/req.got" ] && grep -q "secure_transport = require" "$W/req.err" &&
+		    [ "$ref" -ge 1 ] && t_pass require_refuses_plaintext_with_capable_peer ||
+		    t_fail require_refuses_plaintext_with_capable_peer "get exit $rc, secure_refused $ref: $(cat "$W/req.err")"
+		grep -q "refusing a plaintext transfer with .*secure_transport = require" "$R1/log/netd.log" &&
+		    t_pass require_refusal_logged || t_fail require_refusal_logged "no log line in $R1/log/netd.log"
+		"$CTL" -d "$R2" get "$hqb" --from "$n1" -o "$W/req2.got" >/dev/null 2>"$W/req2.err"; rc=$?
+		ref2=$(counter "$R1" secure_refused)
+		echo "# require as provider: get exit $rc, said: $(head -c 200 "$W/req2.err"); R1 secure_refused $ref2"
+		[ "$rc" != 0 ] && [ "$ref2" -gt "$ref" ] && t_pass require_refuses_as_provider ||
+		    t_fail require_refuses_as_provider "get exit $rc, R1 secure_refused $ref -> $ref2"
+		# The path is clean again: the handshake (after its back-off) and a sealed transfer.
+		nft delete table inet pnsec
+		if wait_for 40 secure_is "$R1" "$n2" yes &&
+		    "$CTL" -d "$R1" get "$hq" --from "$n2" -o "$W/req3.got" >/dev/null 2>"$W/req3.err" &&
+		    cmp -s "$W/req" "$W/req3.got"; then
+			t_pass require_transfers_once_session_up
+		else
+			t_fail require_transfers_once_session_up "secure=$(peer_secure "$R1" "$n2"): $(cat "$W/req3.err")"
+		fi
+	else
+		t_fail require_refuses_plaintext_with_capable_peer "R1 never saw R2's offer: secure=$(peer_secure "$R1" "$n2")"
+	fi
+	nft delete table inet pnsec 2>/dev/null
+else
+	t_skip require_refuses_plaintext_with_capable_peer "nft cannot filter here (run under unshare -n as root)"
 fi
 
 # --- require never refuses a reference-speaking peer (no bit 4): version 0 as ever ---
