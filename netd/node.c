@@ -15,25 +15,12 @@
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "node_int.h"
 #include "secure_link.h"
 #include "traverse.h"
 #include "version.h"
 #include "wire_msg.h"
 #include "wire_secure.h"
-
-/* What a sequence number was issued for (its seq.c context). */
-enum netd_ctx {
-	NETD_CTX_BOOT = 1,	/* bootstrap FIND_SELF: returned peers are contacted */
-	NETD_CTX_KEEPALIVE,	/* keep-alive Announcement: nothing follows */
-	NETD_CTX_PING,		/* liveness Ping */
-	NETD_CTX_LOOKUP,	/* a Kademlia query; arg = lookup id */
-	NETD_CTX_CTLPING,	/* a ping asked for by peernetctl; arg = pending slot */
-	NETD_CTX_CONNECT	/* first contact after a lookup found a node: nothing follows */
-};
-
-#define CTX(kind, arg)	((void *)(uintptr_t)((uint64_t)(arg) << 8 | (kind)))
-#define CTX_KIND(p)	((int)((uintptr_t)(p) & 0xff))
-#define CTX_ARG(p)	((uint32_t)((uintptr_t)(p) >> 8))
 
 #define NETD_BOOT_RECORDS	5	/* peers taken from one bootstrap answer */
 #define NETD_MAX_KEYS		64	/* FIND_PEER/VALUE keys answered per Announcement */
@@ -46,313 +33,11 @@ enum netd_ctx {
 #define NETD_RECENT_MS		(5 * 60 * 1000)
 #define NETD_DISCOVERY_ANSWER_MS 9000	/* under the 10 s discovery period (§6.3) */
 
-static uint8_t node_plain[WIRE_PACKET_MAX];
-static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
-static uint8_t node_payload[WIRE_PACKET_MAX];
-
-#define NETD_CONTACTED_SLOTS	256
-#define NETD_HELD_SLOTS		64
-#define NETD_HELD_MAX		2048	/* larger requests are dropped, not held */
-#define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
-
-/* A request held until its source is verified (node_hold_unverified). */
-struct node_held {
-	uint8_t		 pub[33];
-	struct peer_addr remote;
-	uint8_t		 cmd;
-	uint32_t	 seq;
-	uint16_t	 len;
-	uint64_t	 when;		/* 0 = free */
-	uint8_t		 payload[NETD_HELD_MAX];
-};
-
-/* A (peer, address) pair contacted lately (§6.6 recent-contact rule). */
-struct node_recent {
-	uint8_t		 pub[33];
-	struct peer_addr addr;
-	uint64_t	 when;
-};
-
-/*
- * Everything node.c keeps between packets, one per node (n->node): several
- * nodes share a process in tests/sim.  The static buffers elsewhere in
- * this file are scratch space only, dead once a call returns.
- */
-struct node_state {
-	/* Traverse (§8): relay hints, punches in flight, the relay's forward rate. */
-	struct traverse_relays	 relays;
-	struct traverse_punches	 punches;
-	struct traverse_rate	 trate;
-	/*
-	 * Own NAT state for status (see node_nat_state): the identities we
-	 * contacted first, and when a peer we had not contacted first reached
-	 * us on a public local address, and which.
-	 */
-	uint8_t			 contacted[NETD_CONTACTED_SLOTS][33];
-	unsigned		 contacted_next;
-	uint64_t		 unsolicited_at;
-	struct peer_addr	 unsolicited_local;
-	struct node_held	 held[NETD_HELD_SLOTS];
-	struct node_recent	 recent[NETD_RECENT_SLOTS];
-	unsigned		 recent_next;
-	/* Chain pushes (node_push_tick). */
-	uint64_t		 push_last;	/* last round, 0: none yet */
-	int			 push_due;	/* a change waits for its round */
-	unsigned		 push_rot;	/* where the next round starts */
-	uint64_t		 last_peer_tick, last_sweep;
-	uint64_t		 isolated_since;	/* no active peer since, 0: has some */
-	uint64_t		 rejoined;		/* last bootstrap restart */
-	void			*tick_timer;	/* env timer driving node_tick */
-};
-
-static uint64_t
-node_now(const struct netd *n)
-{
-	return env_now_ms(&n->env);
-}
-
-/* --- sending ------------------------------------------------------------ */
-
-static uint8_t
-node_features(struct netd *n)
-{
-	uint8_t f = 0;
-	int i;
-
-	for (i = 0; i < n->nsocks; i++) {
-		/* fd -1: a slot netlink.c closed when its address went away. */
-		if (n->socks[i].fd < 0 || peer_addr_is_link_local(&n->socks[i].addr))
-			continue;
-		f |= n->socks[i].family == AF_INET ? WIRE_FEATURE_IPV4_LISTEN :
-		    WIRE_FEATURE_IPV6_LISTEN;
-	}
-	if (n->d->conf.firewall)
-		f |= WIRE_FEATURE_FIREWALL;
-	return f;
-}
-
-static void
-node_hdr(struct netd *n, struct wire_msg_hdr *h, int with_ua)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = node_features(n);
-	h->blockchain_height = n->chain_height;
-	h->blockchain_version = n->chain_version;
-	if (with_ua)
-		wire_msg_hdr_set_ua(h, n->d->conf.user_agent);
-}
-
-/*
- * Reflection (docs/protocol.md §13.2): a connection that has not completed
- * a round trip with us (no Response or Pong to one of our sequences, so
- * rtt_ms == 0) may be a spoofed source.  What we send to it, counting
- * every packet over time (answers, pings, retransmissions), never exceeds
- * what came from it: each packet is charged to its budget and withheld
- * (tx_unverified_withheld) when it would not fit.  Such packets carry no
- * padding (garbage length 0 is valid, §2.4) so that their size is exact.
- */
-static int
-node_budget_fits(const struct peer_conn *c, size_t len)
-{
-	return peer_conn_verified(c) || c->unverified_out + len <= c->unverified_in;
-}
-
-/*
- * Encrypts payload to `to` and sends it from socket `sock`.  Announcements
- * and Responses get the self-reported ports of that socket patched in
- * (§3.1): internal = its bound port, external = the port portmap.c
- * mapped for it, else port_forward, else 0.  bc: the connection whose
- * reflection budget pays for it (NULL: our own first contact, bounded by
- * its callers); garbage: exact padding length, or -1 for the random one
- * (an unverified bc always gets the exact length, 0 unless given).
- * Returns 0, -1 on a failure, NODE_WITHHELD over the budget.
- */
-#define NODE_WITHHELD	(-2)
-/*
- * One packet encoded with the nonce and padding drawn from n->env (the
- * simulation replays them from its seed); garbage: the padding length, or
- * -1 for a random one as wire_packet_encode draws it.
- */
-static int
-node_encode(struct netd *n, uint8_t *out, size_t cap, size_t *out_len,
-    const uint8_t to[33], uint8_t cmd, uint32_t seq, const uint8_t *payload,
-    size_t len, int garbage)
-{
-	uint8_t rnd[4 + WIRE_GARBAGE_MAX];
-	size_t gmax;
-
-	if (garbage < 0) {
-		gmax = wire_packet_garbage_max(WIRE_PACKET_MIN + len);
-		garbage = gmax > 0 ? (int)(env_random32(&n->env) % gmax) : 0;
-	}
-	env_random(&n->env, rnd, sizeof(rnd));
-	return wire_packet_encode_ex(out, cap, out_len, &n->id, to, cmd, seq,
-	    payload, len, rnd, rnd + 4, (size_t)garbage);
-}
-
-static int
-node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
-    const struct peer_addr *local, const struct peer_addr *remote,
-    struct peer_conn *bc, int garbage, uint8_t cmd, uint32_t seq,
-    const uint8_t *payload, size_t len)
-{
-	size_t out;
-	int rc;
-
-	if (sock < 0 || sock >= n->nsocks)
-		return -1;
-	if (len > 0)
-		memcpy(node_payload, payload, len);
-	/*
-	 * Our secure-transport offer rides after the last section
-	 * (secure_link.h): on a proven connection; within the budget of an
-	 * unverified one; and not in our own first contact to an address we
-	 * have no proven connection with (bc NULL): such addresses are often
-	 * named by third parties, and the offer would make our first contacts
-	 * larger than the answers that named them (hostile.sh).  A peer that
-	 * shows bit 4 once its connection is proven gets the offer from
-	 * node_offer_tick.
-	 */
-	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
-		len = slink_ext_append(n, to, cmd, node_payload, len, sizeof(node_payload),
-		    bc == NULL ? (peer_has_verified(peer_find(n->peers, to)) ? SIZE_MAX : 0) :
-		    peer_conn_verified(bc) ? SIZE_MAX :
-		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
-		    WIRE_SECURE_EXT_SIZE : 0);
-	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
-		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
-		    n->socks[sock].port_external ? n->socks[sock].port_external :
-		    n->d->conf.port_forward);
-	if (bc != NULL && !peer_conn_verified(bc) && garbage < 0)
-		garbage = 0;
-	if (garbage > WIRE_GARBAGE_MAX)
-		garbage = WIRE_GARBAGE_MAX;
-	rc = node_encode(n, node_pkt, sizeof(node_pkt), &out, to, cmd, seq,
-	    node_payload, len, garbage);
-	if (rc != 0) {
-		log_warnx("encode command %u: %s", cmd, wire_packet_strerror(rc));
-		return -1;
-	}
-	if (bc != NULL && !peer_conn_verified(bc)) {
-		if (!node_budget_fits(bc, out)) {
-			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
-			return NODE_WITHHELD;
-		}
-		bc->unverified_out += out;
-	}
-	/*
-	 * Inside the session when one with that peer is up (secure_link.h);
-	 * never to an unverified source: its budget counted the bytes above.
-	 */
-	return slink_send(n, to, bc == NULL || peer_conn_verified(bc), sock, local,
-	    remote, node_pkt, out);
-}
-
-static int
-node_send_on(struct netd *n, const uint8_t to[33], int sock,
-    const struct peer_addr *local, const struct peer_addr *remote, uint8_t cmd,
-    uint32_t seq, const uint8_t *payload, size_t len)
-{
-	return node_send_on_ex(n, to, sock, local, remote, NULL, -1, cmd, seq,
-	    payload, len);
-}
-
-/*
- * To a known peer, on the connections §5.8 picks, within their budgets;
- * when none of those may be sent to (a new, unverified latest connection:
- * one spoofed packet would otherwise redirect our traffic), on the
- * peer's verified active connections instead.
- */
-int
-node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
-    const uint8_t *payload, size_t len)
-{
-	struct peer_conn *targets[PEER_MAX_CONNS];
-	size_t k, i;
-	int sent = 0, withheld = 0, rc;
-
-	if (peer_send_targets(p, NULL, targets, &k) != 0)
-		return -1;
-	for (i = 0; i < k; i++) {
-		rc = node_send_on_ex(n, p->pub, targets[i]->sock, &targets[i]->local,
-		    &targets[i]->remote, targets[i], -1, cmd, seq, payload, len);
-		if (rc == 0) {
-			peer_conn_sent(p, targets[i], node_now(n));
-			sent++;
-		} else if (rc == NODE_WITHHELD)
-			withheld++;
-		else
-			peer_conn_send_failed(p, targets[i], 0, node_now(n));
-	}
-	if (sent == 0 && withheld > 0 &&
-	    peer_send_targets_verified(p, targets, &k) == 0)
-		for (i = 0; i < k; i++)
-			if (node_send_on(n, p->pub, targets[i]->sock, &targets[i]->local,
-			    &targets[i]->remote, cmd, seq, payload, len) == 0) {
-				peer_conn_sent(p, targets[i], node_now(n));
-				sent++;
-			}
-	return sent ? 0 : -1;
-}
-
-/* On connection c, within its budget (NODE_WITHHELD when over it). */
-static int
-node_send_conn_ex(struct netd *n, struct peer *p, struct peer_conn *c, int garbage,
-    uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
-{
-	int rc;
-
-	rc = node_send_on_ex(n, p->pub, c->sock, &c->local, &c->remote, c, garbage,
-	    cmd, seq, payload, len);
-	if (rc == NODE_WITHHELD)
-		return rc;
-	if (rc != 0) {
-		peer_conn_send_failed(p, c, 0, node_now(n));
-		return -1;
-	}
-	peer_conn_sent(p, c, node_now(n));
-	return 0;
-}
-
-static int
-node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t cmd,
-    uint32_t seq, const uint8_t *payload, size_t len)
-{
-	return node_send_conn_ex(n, p, c, -1, cmd, seq, payload, len);
-}
-
-static int
-node_announce_payload(struct netd *n, int with_ua, uint8_t actions,
-    const uint8_t *peer_key, const uint8_t *value_key, size_t *len)
-{
-	struct wire_announce a;
-
-	memset(&a, 0, sizeof(a));
-	node_hdr(n, &a.hdr, with_ua);
-	a.hdr.actions = actions;
-	if (peer_key != NULL) {
-		a.find_peer = peer_key;
-		a.n_find_peer = 1;
-	}
-	if (value_key != NULL) {
-		a.find_value = value_key;
-		a.n_find_value = 1;
-	}
-	return wire_announce_encode(node_payload, sizeof(node_payload), len, &a);
-}
-
 /*
  * First contact with an identity at an address (§6.6): an Announcement with
  * user agent and the given query, from every socket of the address's
  * family, each with a fresh random sequence tagged with ctx.
  */
-/* Traverse parameters of a first contact (§8.1). */
-struct node_trav {
-	uint8_t		relay[33];	/* a connected peer that named the target */
-	uint16_t	port_internal;	/* the target's reported internal port */
-	uint8_t		features;	/* the target's feature bits */
-};
-
 static void	node_traverse_start(struct netd *, const uint8_t[33],
 		    const struct peer_addr *, int, uint32_t, const uint8_t *,
 		    size_t, const uint8_t[33], int);
@@ -369,9 +54,9 @@ node_contact_tv(struct netd *n, const uint8_t pub[33], const struct peer_addr *t
 
 	if (memcmp(pub, n->id.pub, 33) == 0)
 		return -1;
-	if (node_announce_payload(n, 1, actions, peer_key, value_key, &len) != 0)
+	if (node_send_ann_payload(n, 1, actions, peer_key, value_key, &len) != 0)
 		return -1;
-	memcpy(payload, node_payload, len);
+	memcpy(payload, node_send_msg, len);
 	memcpy(n->node->contacted[n->node->contacted_next++ % NETD_CONTACTED_SLOTS], pub, 33);
 	for (i = 0; i < n->nsocks; i++) {
 		if (n->socks[i].fd < 0 || n->socks[i].family != to->family ||
@@ -485,11 +170,6 @@ node_contact_addr(const struct kad_contact *k, struct peer_addr *a)
 	return -1;
 }
 
-struct node_filter {
-	struct netd	*n;
-	int		 allow_local, v4, v6;
-};
-
 static int
 node_connectable(void *fctx, const struct kad_contact *c)
 {
@@ -502,7 +182,7 @@ node_connectable(void *fctx, const struct kad_contact *c)
 /* --- answering an Announcement (§3.2) ----------------------------------- */
 
 /*
- * The Response payload (into node_payload, *out_len) to Announcement a from
+ * The Response payload (into node_send_msg, *out_len) to Announcement a from
  * the node `requester`: allow_local says whether it talks to us from a local
  * address; budget bounds what beyond FIND_SELF is answered.
  */
@@ -583,7 +263,7 @@ node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local
 		}
 	}
 	memset(&r, 0, sizeof(r));
-	node_hdr(n, &r.hdr, a->hdr.ua_len > 0);
+	node_send_hdr(n, &r.hdr, a->hdr.ua_len > 0);
 	r.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
 	r.h2p = h2p;
 	r.n_h2p = nh;
@@ -591,10 +271,10 @@ node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local
 	r.n_files = nf;
 	r.notfound = notfound;
 	r.n_notfound = nnf;
-	if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0) {
+	if (wire_response_encode(node_send_msg, sizeof(node_send_msg), &len, &r) != 0) {
 		/* Too big for one packet: answer what fits (realistic answers never split). */
 		r.n_files = 0;
-		if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0)
+		if (wire_response_encode(node_send_msg, sizeof(node_send_msg), &len, &r) != 0)
 			return -1;
 	}
 	*out_len = len;
@@ -616,11 +296,11 @@ node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
 	    peer_addr_is_loopback(&c->remote), SIZE_MAX, a, &len) != 0)
 		return -1;
 	/* With our secure-transport offer (secure_link.h) when it goes along. */
-	if (!node_budget_fits(c, WIRE_PACKET_MIN + len +
+	if (!node_send_budget_fits(c, WIRE_PACKET_MIN + len +
 	    slink_ext_len(n, p->pub, WIRE_CMD_RESPONSE)))
 		return NODE_WITHHELD;
-	memcpy(node_plain, node_payload, len);
-	return node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
+	memcpy(node_send_plain, node_send_msg, len);
+	return node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_send_plain, len);
 }
 
 /* --- requests held until their source is verified ------------------------ */
@@ -672,13 +352,13 @@ node_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
 	if (peer_conn_verified(c) ||
 	    (c->last_ping_out != 0 && now - c->last_ping_out < NETD_COOKIE_MS))
 		return 0;
-	if (node_announce_payload(n, 0, 0, NULL, NULL, &len) != 0 ||
+	if (node_send_ann_payload(n, 0, 0, NULL, NULL, &len) != 0 ||
 	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    now, &seq) != 0)
 		return -1;
-	memcpy(node_plain, node_payload, len);
+	memcpy(node_send_plain, node_send_msg, len);
 	rc = node_send_conn_ex(n, p, c, NETD_COOKIE_PAD, WIRE_CMD_ANNOUNCEMENT, seq,
-	    node_plain, len);
+	    node_send_plain, len);
 	if (rc == NODE_WITHHELD)
 		rc = node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0);
 	if (rc == 0)
@@ -788,7 +468,7 @@ node_traverse_send(struct netd *n, const struct traverse_punch *e)
 	wire_msg_set_ports(node_trav_msg, e->len, n->socks[e->sock].port,
 	    n->socks[e->sock].port_external ? n->socks[e->sock].port_external :
 	    n->d->conf.port_forward);
-	if (node_encode(n, node_trav_emb, sizeof(node_trav_emb), &elen, e->target,
+	if (node_send_encode(n, node_trav_emb, sizeof(node_trav_emb), &elen, e->target,
 	    WIRE_CMD_ANNOUNCEMENT, e->seq, node_trav_msg, e->len, -1) != 0)
 		return -1;
 	memset(&t, 0, sizeof(t));
@@ -986,7 +666,7 @@ node_traverse_receive(struct netd *n, const struct wire_traverse *t)
 	 */
 	if (node_answer_payload(n, requester, 0, emb_len, &o.ann, &len) != 0)
 		return;
-	memcpy(answer, node_payload, len);
+	memcpy(answer, node_send_msg, len);
 	for (j = 0; j < o.ncand; j++)
 		for (i = 0; i < n->nsocks; i++) {
 			if (n->socks[i].fd < 0 || n->socks[i].family != o.cand[j].family ||
@@ -1225,10 +905,10 @@ node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_ad
 int
 node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
 {
-	if (node_announce_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
+	if (node_send_ann_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
 	    *len > cap)
 		return -1;
-	memcpy(out, node_payload, *len);
+	memcpy(out, node_send_msg, *len);
 	return 0;
 }
 
@@ -1377,12 +1057,12 @@ node_on_ping(struct netd *n, struct peer *p, struct peer_conn *c,
 	 * (§3.5); an unverified source whose Ping does not pay for one gets
 	 * the Pong (as large as its Ping), which also lets it verify us.
 	 */
-	if (node_announce_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
+	if (node_send_ann_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
 	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    node_now(n), &seq) != 0)
 		return;
-	memcpy(node_plain, node_payload, len);
-	if (node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len) ==
+	memcpy(node_send_plain, node_send_msg, len);
+	if (node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, len) ==
 	    NODE_WITHHELD) {
 		seq_remove(n->seqs, p->pub, seq);
 		node_send_conn(n, p, c, WIRE_CMD_PONG, pkt->sequence, NULL, 0);
@@ -1465,7 +1145,7 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		n->counters[IPC_NC_DROP_SHORT]++;
 		return;
 	}
-	rc = wire_packet_decode(raw, len, n->id.pub, node_plain, sizeof(node_plain), &pkt);
+	rc = wire_packet_decode(raw, len, n->id.pub, node_send_plain, sizeof(node_send_plain), &pkt);
 	if (rc != 0) {
 		n->counters[rc == WIRE_PACKET_ERR_SELF ? IPC_NC_DROP_SELF :
 		    rc == WIRE_PACKET_ERR_PROTOCOL ? IPC_NC_DROP_PROTOCOL :
@@ -1547,12 +1227,12 @@ node_peer_action(void *arg, const struct peer_action *a)
 		break;
 	case PEER_ACT_SEND_ANNOUNCE:
 		/* The bare keep-alive: learns the peer's chain height/version (§5.4). */
-		if (node_announce_payload(n, 0, 0, NULL, NULL, &len) == 0 &&
+		if (node_send_ann_payload(n, 0, 0, NULL, NULL, &len) == 0 &&
 		    seq_new(n->seqs, a->peer->pub, &a->peer->seq_counter,
 		    CTX(NETD_CTX_KEEPALIVE, 0), node_now(n), &seq) == 0) {
-			memcpy(node_plain, node_payload, len);
+			memcpy(node_send_plain, node_send_msg, len);
 			node_send_conn(n, a->peer, a->conn, WIRE_CMD_ANNOUNCEMENT, seq,
-			    node_plain, len);
+			    node_send_plain, len);
 		}
 		break;
 	case PEER_ACT_PEER_REMOVED:
@@ -1649,10 +1329,6 @@ node_known_loaded(void *arg, const uint8_t *rep, size_t len, const char *err)
 	if (n->known.count > 0)
 		log_info("%u peers remembered from the last run", n->known.count);
 }
-
-struct node_active {
-	int	n;
-};
 
 /* Peers that answered us (see node_root_connected). */
 static void
@@ -1804,7 +1480,6 @@ node_ask_chain(struct netd *n, uint64_t now)
 #define NODE_PUSH_MIN_MS	1000
 #define NODE_PUSH_MAX_PEERS	64
 
-
 struct node_push {
 	struct netd	*n;
 	size_t		 len;
@@ -1828,7 +1503,7 @@ node_push_one(void *arg, struct peer *p)
 	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    node_now(x->n), &seq) != 0)
 		return;
-	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0) {
+	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, x->len) == 0) {
 		x->sent++;
 		x->n->counters[IPC_NC_TX_CHAIN_PUSH]++;
 	}
@@ -1839,9 +1514,9 @@ node_push_chain(struct netd *n)
 {
 	struct node_push x;
 
-	if (node_announce_payload(n, 0, 0, NULL, NULL, &x.len) != 0)
+	if (node_send_ann_payload(n, 0, 0, NULL, NULL, &x.len) != 0)
 		return;
-	memcpy(node_plain, node_payload, x.len);
+	memcpy(node_send_plain, node_send_msg, x.len);
 	x.n = n;
 	x.sent = 0;
 	for (x.pass = 0; x.pass < 2; x.pass++) {
@@ -1873,16 +1548,16 @@ node_offer_one(void *arg, struct peer *p)
 		return;
 	/* Built once per tick, and only when some peer is due one. */
 	if (x->len == 0) {
-		if (node_announce_payload(x->n, 0, 0, NULL, NULL, &x->len) != 0) {
+		if (node_send_ann_payload(x->n, 0, 0, NULL, NULL, &x->len) != 0) {
 			x->len = 0;
 			return;
 		}
-		memcpy(node_plain, node_payload, x->len);
+		memcpy(node_send_plain, node_send_msg, x->len);
 	}
 	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    node_now(x->n), &seq) != 0)
 		return;
-	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
+	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, x->len) == 0)
 		x->sent++;
 }
 
@@ -2137,12 +1812,12 @@ node_kad_send(void *ctx, const struct kad_query *q)
 	else
 		peer_key = q->key;
 	if (p != NULL && p->nact > 0) {
-		if (node_announce_payload(n, 0, actions, peer_key, value_key, &len) != 0 ||
+		if (node_send_ann_payload(n, 0, actions, peer_key, value_key, &len) != 0 ||
 		    seq_new(n->seqs, p->pub, &p->seq_counter,
 		    CTX(NETD_CTX_LOOKUP, q->lookup_id), node_now(n), &seq) != 0)
 			return -1;
-		memcpy(node_plain, node_payload, len);
-		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len);
+		memcpy(node_send_plain, node_send_msg, len);
+		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, len);
 	}
 	/* Not connected: first contact at the address another node reported. */
 	if (node_contact_addr(q->to, &to) != 0)
