@@ -90,95 +90,6 @@ node_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
 	return node_contact_tv(n, pub, to, actions, peer_key, value_key, ctx, NULL);
 }
 
-/* --- peers as Kademlia contacts ---------------------------------------- */
-
-static void
-node_peer_contact(const struct peer *p, struct kad_contact *k)
-{
-	int i;
-
-	memset(k, 0, sizeof(*k));
-	memcpy(k->id, p->node_id, 32);
-	memcpy(k->peer_id, p->pub, 33);
-	k->features = p->features;
-	k->rtt_ms = peer_rtt(p);
-	for (i = 0; i < p->nact; i++) {
-		const struct peer_conn *c = &p->conns[p->act[i]];
-
-		if (c->remote.family == AF_INET && k->port4 == 0) {
-			memcpy(k->ip4, c->remote.ip, 4);
-			k->port4 = c->remote.port;
-			k->port4_int = c->port_internal;
-			k->port4_ext = c->port_external;
-		} else if (c->remote.family == AF_INET6 && k->port6 == 0) {
-			memcpy(k->ip6, c->remote.ip, 16);
-			k->port6 = c->remote.port;
-			k->port6_int = c->port_internal;
-			k->port6_ext = c->port_external;
-		}
-	}
-}
-
-static void
-node_kad_offer(struct netd *n, struct peer *p)
-{
-	struct kad_contact k;
-	int outcome;
-
-	node_peer_contact(p, &k);
-	if (k.port4 == 0 && k.port6 == 0)
-		return;
-	kad_table_insert(n->kad, &k, &outcome);
-}
-
-static void
-node_record_contact(const struct wire_peer_record *r, struct kad_contact *k)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->id, r->node_id, 32);
-	memcpy(k->peer_id, r->peer_id, 33);
-	k->features = r->features;
-	memcpy(k->ip4, r->ipv4, 4);
-	k->port4 = r->ipv4_port;
-	k->port4_int = r->ipv4_port_internal;
-	k->port4_ext = r->ipv4_port_external;
-	memcpy(k->ip6, r->ipv6, 16);
-	k->port6 = r->ipv6_port;
-	k->port6_int = r->ipv6_port_internal;
-	k->port6_ext = r->ipv6_port_external;
-}
-
-/* The address to dial a contact at (§3.4): external port if reported, else observed. */
-static int
-node_contact_addr(const struct kad_contact *k, struct peer_addr *a)
-{
-	static const uint8_t zero[16];
-
-	memset(a, 0, sizeof(*a));
-	if (memcmp(k->ip4, zero, 4) != 0 && k->port4 != 0) {
-		a->family = AF_INET;
-		memcpy(a->ip, k->ip4, 4);
-		a->port = k->port4_ext ? k->port4_ext : k->port4;
-		return 0;
-	}
-	if (memcmp(k->ip6, zero, 16) != 0 && k->port6 != 0) {
-		a->family = AF_INET6;
-		memcpy(a->ip, k->ip6, 16);
-		a->port = k->port6_ext ? k->port6_ext : k->port6;
-		return 0;
-	}
-	return -1;
-}
-
-static int
-node_connectable(void *fctx, const struct kad_contact *c)
-{
-	struct node_filter *f = fctx;
-	struct peer *p = peer_find_node(f->n->peers, c->id);
-
-	return p != NULL && peer_is_connectable(p, f->allow_local, f->v4, f->v6);
-}
-
 /* --- answering an Announcement (§3.2) ----------------------------------- */
 
 /*
@@ -197,7 +108,7 @@ node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local
 	static struct wire_embedded_file files[NETD_MAX_KEYS];
 	static uint8_t keys[NETD_MAX_KEYS + 1][32];
 	struct kad_contact close[KAD_ANSWER_COUNT];
-	struct node_filter f;
+	struct node_kad_filter f;
 	struct wire_response_in r;
 	size_t nh = 0, nnf = 0, nf = 0, len, i, nk;
 	const uint8_t *data;
@@ -217,7 +128,7 @@ node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local
 	for (i = 0; i < a->n_find_peer && nk < NETD_MAX_KEYS + 1; i++)
 		memcpy(keys[nk++], a->find_peer + 32 * i, 32);
 	for (i = 0; i < nk; i++) {
-		k = kad_closest(n->kad, keys[i], KAD_ANSWER_COUNT, node_connectable, &f,
+		k = kad_closest(n->kad, keys[i], KAD_ANSWER_COUNT, node_kad_connectable, &f,
 		    requester, close);
 		/* FIND_SELF (key 0 when set) is always answered; the rest within budget. */
 		if (!(i == 0 && (a->hdr.actions & WIRE_ACTION_FIND_SELF))) {
@@ -942,8 +853,8 @@ node_boot_reply(struct netd *n, const uint8_t relay[33], const struct wire_respo
 				continue;
 			/* No Traverse on this path (§6.6), but a later lookup may use R. */
 			traverse_relay_note(&n->node->relays, rec.peer_id, relay, node_now(n));
-			node_record_contact(&rec, &k);
-			if (node_contact_addr(&k, &to) != 0 ||
+			node_kad_record_contact(&rec, &k);
+			if (node_kad_contact_addr(&k, &to) != 0 ||
 			    node_recently_contacted(n, rec.peer_id, &to, node_now(n)))
 				continue;
 			node_recent_add(n, rec.peer_id, &to, node_now(n));
@@ -979,9 +890,9 @@ node_lookup_reply(struct netd *n, struct peer *p, uint32_t lookup_id,
 			/* p named this peer: p may relay our first contact to it (§8.1). */
 			traverse_relay_note(&n->node->relays, rec.peer_id, p->pub, node_now(n));
 			if (rec.reason == WIRE_REASON_STORE && ns < KAD_LOOKUP_CANDIDATES)
-				node_record_contact(&rec, &storing[ns++]);
+				node_kad_record_contact(&rec, &storing[ns++]);
 			else if (nc < KAD_LOOKUP_CANDIDATES)
-				node_record_contact(&rec, &closest[nc++]);
+				node_kad_record_contact(&rec, &closest[nc++]);
 		}
 	}
 	wire_response_file_begin(r, &it);
@@ -1758,13 +1669,13 @@ node_tick(struct netd *n)
 /* --- Kademlia environment ------------------------------------------------ */
 
 static uint64_t
-node_kad_now(void *ctx)
+node_kadenv_now(void *ctx)
 {
 	return node_now(ctx);
 }
 
 static void
-node_kad_random(void *ctx, void *buf, size_t len)
+node_kadenv_random(void *ctx, void *buf, size_t len)
 {
 	struct netd *n = ctx;
 
@@ -1794,7 +1705,7 @@ node_trav_for(struct netd *n, const struct kad_contact *k, const struct peer_add
 }
 
 static int
-node_kad_send(void *ctx, const struct kad_query *q)
+node_kadenv_send(void *ctx, const struct kad_query *q)
 {
 	struct node_trav tv;
 	struct netd *n = ctx;
@@ -1820,7 +1731,7 @@ node_kad_send(void *ctx, const struct kad_query *q)
 		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, len);
 	}
 	/* Not connected: first contact at the address another node reported. */
-	if (node_contact_addr(q->to, &to) != 0)
+	if (node_kad_contact_addr(q->to, &to) != 0)
 		return -1;
 	return node_contact_tv(n, q->to->peer_id, &to, actions, peer_key, value_key,
 	    CTX(NETD_CTX_LOOKUP, q->lookup_id),
@@ -1847,13 +1758,13 @@ node_connect_found(struct netd *n, const struct kad_contact *k, const struct pee
 
 /* A lookup ended: ctl's find (if it asked) is answered, the node contacted. */
 static void
-node_kad_done(void *ctx, const struct kad_result *r)
+node_kadenv_done(void *ctx, const struct kad_result *r)
 {
 	struct netd *n = ctx;
 	struct peer_addr a;
 	int have, want;
 
-	have = r->status == KAD_LOOKUP_FOUND && node_contact_addr(&r->found, &a) == 0;
+	have = r->status == KAD_LOOKUP_FOUND && node_kad_contact_addr(&r->found, &a) == 0;
 	want = n->ctl_hooks != NULL &&
 	    n->ctl_hooks->find_done(n, r, have ? &a : NULL) > 0;
 	if (n->lookup_done != NULL && n->lookup_done(n, r) != 0)
@@ -1868,7 +1779,7 @@ node_kad_done(void *ctx, const struct kad_result *r)
  * querying it would reflect traffic at whoever owns the address.
  */
 static int
-node_kad_usable(void *ctx, const struct kad_contact *c)
+node_kadenv_usable(void *ctx, const struct kad_contact *c)
 {
 	struct netd *n = ctx;
 	struct peer *p = peer_find_node(n->peers, c->id);
@@ -1906,11 +1817,11 @@ node_init(struct netd *n, char *err, size_t errlen)
 	pc.arg = n;
 	env_random(&n->env, key, sizeof(key));
 	memset(&env, 0, sizeof(env));
-	env.now_ms = node_kad_now;
-	env.random = node_kad_random;
-	env.send_find = node_kad_send;
-	env.lookup_done = node_kad_done;
-	env.usable = node_kad_usable;
+	env.now_ms = node_kadenv_now;
+	env.random = node_kadenv_random;
+	env.send_find = node_kadenv_send;
+	env.lookup_done = node_kadenv_done;
+	env.usable = node_kadenv_usable;
 	env.ctx = n;
 	/* kad_new copies env. */
 	if ((n->node = calloc(1, sizeof(*n->node))) == NULL ||

@@ -95,7 +95,8 @@ struct node_trav {
 	uint8_t		features;	/* the target's feature bits */
 };
 
-struct node_filter {
+/* node_kad_connectable's context: who asks, from where, over which families. */
+struct node_kad_filter {
 	struct netd	*n;
 	int		 allow_local, v4, v6;
 };
@@ -123,5 +124,11 @@ int	node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t 
 	    uint32_t seq, const uint8_t *payload, size_t len);
 int	node_send_ann_payload(struct netd *n, int with_ua, uint8_t actions,
 	    const uint8_t *peer_key, const uint8_t *value_key, size_t *len);
+
+/* node_kad.c */
+void	node_kad_offer(struct netd *n, struct peer *p);
+void	node_kad_record_contact(const struct wire_peer_record *r, struct kad_contact *k);
+int	node_kad_contact_addr(const struct kad_contact *k, struct peer_addr *a);
+int	node_kad_connectable(void *fctx, const struct kad_contact *c);
 
 #endif
