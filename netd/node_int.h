@@ -69,7 +69,7 @@ struct node_state {
 	struct node_held	 held[NETD_HELD_SLOTS];
 	struct node_recent	 recent[NETD_RECENT_SLOTS];
 	unsigned		 recent_next;
-	/* Chain pushes (node_push_tick). */
+	/* Chain pushes (node_chain_push_tick). */
 	uint64_t		 push_last;	/* last round, 0: none yet */
 	int			 push_due;	/* a change waits for its round */
 	unsigned		 push_rot;	/* where the next round starts */
@@ -130,5 +130,11 @@ void	node_kad_offer(struct netd *n, struct peer *p);
 void	node_kad_record_contact(const struct wire_peer_record *r, struct kad_contact *k);
 int	node_kad_contact_addr(const struct kad_contact *k, struct peer_addr *a);
 int	node_kad_connectable(void *fctx, const struct kad_contact *c);
+
+/* node_chain.c */
+void	node_chain_seen(struct netd *n, struct peer *p);
+void	node_chain_ask(struct netd *n, uint64_t now);
+void	node_chain_offer_tick(struct netd *n);
+void	node_chain_push_tick(struct netd *n, uint64_t now);
 
 #endif

@@ -115,7 +115,7 @@ node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
 	 * named by third parties, and the offer would make our first contacts
 	 * larger than the answers that named them (hostile.sh).  A peer that
 	 * shows bit 4 once its connection is proven gets the offer from
-	 * node_offer_tick.
+	 * node_chain_offer_tick.
 	 */
 	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
 		len = slink_ext_append(n, to, cmd, node_send_msg, len, sizeof(node_send_msg),
