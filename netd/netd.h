@@ -249,7 +249,7 @@ int	node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len
  * (xfer_packet, or as an Announcement) once c answers the cookie.
  * -1 when it cannot be held (too large, too many from that peer).
  */
-int	node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+int	node_answer_hold(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
 /* For control.c: a Ping for ctl (answer to pending slot), see node.c. */
 int	node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq);

@@ -29,7 +29,7 @@ enum netd_ctx {
 #define NETD_HELD_MAX		2048	/* larger requests are dropped, not held */
 #define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
 
-/* A request held until its source is verified (node_hold_unverified). */
+/* A request held until its source is verified (node_answer_hold). */
 struct node_held {
 	uint8_t		 pub[33];
 	struct peer_addr remote;
@@ -136,5 +136,14 @@ void	node_chain_seen(struct netd *n, struct peer *p);
 void	node_chain_ask(struct netd *n, uint64_t now);
 void	node_chain_offer_tick(struct netd *n);
 void	node_chain_push_tick(struct netd *n, uint64_t now);
+
+/* node_answer.c */
+int	node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local,
+	    size_t budget, const struct wire_announce *a, size_t *out_len);
+void	node_answer_xfer(struct netd *n, struct peer *p, struct peer_conn *c,
+	    const struct wire_packet *pkt);
+void	node_answer_release(struct netd *n, struct peer *p, struct peer_conn *c);
+void	node_answer_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
+	    const struct wire_packet *pkt);
 
 #endif
