@@ -254,7 +254,7 @@ int	node_answer_hold(struct netd *n, struct peer *p, struct peer_conn *c,
 /* For control.c: a Ping for ctl (answer to pending slot), see node.c. */
 int	node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq);
 /* A punch to that node failed within the back-off time. */
-int	node_punch_failed(struct netd *n, const uint8_t node_id[32]);
+int	node_trav_punch_failed(struct netd *n, const uint8_t node_id[32]);
 /* Own NAT state as text for status; returns the number of active peers. */
 uint32_t node_nat_state(struct netd *n, char *out, size_t len);
 

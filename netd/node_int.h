@@ -146,4 +146,16 @@ void	node_answer_release(struct netd *n, struct peer *p, struct peer_conn *c);
 void	node_answer_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
 
+/* node_trav.c */
+void	node_trav_tick(struct netd *n, uint64_t now);
+void	node_trav_in(struct netd *n, struct peer *p, struct peer_conn *c,
+	    const struct wire_packet *pkt);
+const struct node_trav *node_trav_for(struct netd *n, const struct kad_contact *k,
+	    const struct peer_addr *to, const uint8_t *via, struct node_trav *tv);
+int	node_trav_contact_via(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
+	    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx,
+	    const struct node_trav *tv);
+int	node_trav_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
+	    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx);
+
 #endif
