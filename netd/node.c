@@ -525,132 +525,6 @@ node_bootstrap(struct netd *n, uint64_t now)
 	    NETD_BOOT_PHASE1_MS : NETD_BOOT_PHASE2_MS);
 }
 
-/* --- peers remembered across restarts (kept by storaged) ----------------- */
-
-static void
-node_known_loaded(void *arg, const uint8_t *rep, size_t len, const char *err)
-{
-	struct netd *n = arg;
-
-	if (rep == NULL || ipc_known_peers_decode(rep, len, IPC_PEERS_LOAD,
-	    &n->known) != 0) {
-		if (err != NULL)
-			log_debug("known peers: %s", err);
-		return;
-	}
-	n->known_loaded = 1;
-	n->known_next = 0;
-	/* First save soon after start, then every NETD_KNOWN_SAVE_MS. */
-	n->known_saved = node_now(n) - NETD_KNOWN_SAVE_MS + 5000;
-	if (n->known.count > 0)
-		log_info("%u peers remembered from the last run", n->known.count);
-}
-
-/* Peers that answered us (see node_root_connected). */
-static void
-node_count_act(void *arg, struct peer *p)
-{
-	((struct node_active *)arg)->n += p->nact > 0 && peer_rtt(p) != 0;
-}
-
-/* Like the root peers: contacted until two peers answer, 7 s apart, for 10 min. */
-static void
-node_known_bootstrap(struct netd *n, uint64_t now)
-{
-	struct node_active act = { 0 };
-	struct peer_addr to;
-	struct peer *p;
-	uint32_t i;
-
-	if (!n->known_loaded || n->known.count == 0 || now < n->known_next ||
-	    n->known_tries >= NETD_BOOT_PHASE1_TRIES)
-		return;
-	peer_list_foreach(n->peers, node_count_act, &act);
-	if (act.n >= 2) {
-		n->known_tries = NETD_BOOT_PHASE1_TRIES;
-		return;
-	}
-	for (i = 0; i < n->known.count; i++) {
-		const struct ipc_known_peer *k = &n->known.peers[i];
-
-		if ((p = peer_find(n->peers, k->pubkey)) != NULL && p->nact > 0)
-			continue;
-		memset(&to, 0, sizeof(to));
-		to.family = k->family == 4 ? AF_INET : AF_INET6;
-		memcpy(to.ip, k->ip, 16);
-		to.port = k->port;
-		node_trav_contact(n, k->pubkey, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
-		    CTX(NETD_CTX_BOOT, 0));
-	}
-	n->known_tries++;
-	n->known_next = now + NETD_BOOT_PHASE1_MS;
-}
-
-struct node_save {
-	struct ipc_known_peers	*k;
-};
-
-static void
-node_save_one(void *arg, struct peer *p)
-{
-	struct node_save *x = arg;
-	struct ipc_known_peer *e;
-	const struct peer_conn *c;
-
-	if (p->nact == 0 || p->latest < 0 || x->k->count >= IPC_KNOWN_PEERS_MAX)
-		return;
-	c = &p->conns[p->latest];
-	/* Only addresses the peer listens on (it told us its port). */
-	if (c->port_internal == 0)
-		return;
-	e = &x->k->peers[x->k->count++];
-	memcpy(e->pubkey, p->pub, 33);
-	e->family = c->remote.family == AF_INET ? 4 : 6;
-	memcpy(e->ip, c->remote.ip, 16);
-	e->port = c->port_external ? c->port_external : c->remote.port;
-}
-
-static void
-node_saved(void *arg, const uint8_t *rep, size_t len, const char *err)
-{
-	(void)arg;
-	(void)rep;
-	(void)len;
-	if (err != NULL)
-		log_debug("saving known peers: %s", err);
-}
-
-static void
-node_known_save(struct netd *n, uint64_t now)
-{
-	static struct ipc_known_peers k;
-	static uint8_t buf[8192];
-	struct node_save x = { &k };
-	long len;
-
-	if (!n->known_loaded || now - n->known_saved < NETD_KNOWN_SAVE_MS)
-		return;
-	n->known_saved = now;
-	memset(&k, 0, sizeof(k));
-	peer_list_foreach(n->peers, node_save_one, &x);
-	if (k.count == 0)
-		return;
-	if ((len = ipc_known_peers_encode(buf, sizeof(buf), IPC_PEERS_SAVE, &k)) > 0)
-		n->env.store_send(n->env.ctx, buf, (size_t)len, 5000, node_saved, n, 0);
-}
-
-static void
-node_known_ask(struct netd *n, uint64_t now)
-{
-	uint8_t buf[IPC_HDR_LEN];
-
-	if (n->known_loaded || now - n->known_asked < 2000)
-		return;
-	n->known_asked = now;
-	ipc_empty_encode(buf, sizeof(buf), IPC_PEERS_LOAD, IPC_OK);
-	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_known_loaded, n, 0);
-}
-
 static void
 node_on_store(int fd, uint32_t events, void *arg)
 {
@@ -740,10 +614,10 @@ static void
 node_rejoin(struct netd *n, uint64_t now)
 {
 	struct node_state *st = n->node;
-	struct node_active act = { 0 };
+	struct node_known_active act = { 0 };
 	int have_roots, have_known;
 
-	peer_list_foreach(n->peers, node_count_act, &act);
+	peer_list_foreach(n->peers, node_known_count_act, &act);
 	if (act.n > 0) {
 		st->isolated_since = 0;
 		return;

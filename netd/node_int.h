@@ -101,7 +101,8 @@ struct node_kad_filter {
 	int		 allow_local, v4, v6;
 };
 
-struct node_active {
+/* node_known_count_act's count. */
+struct node_known_active {
 	int	n;
 };
 
@@ -157,5 +158,11 @@ int	node_trav_contact_via(struct netd *n, const uint8_t pub[33], const struct pe
 	    const struct node_trav *tv);
 int	node_trav_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
 	    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx);
+
+/* node_known.c */
+void	node_known_count_act(void *arg, struct peer *p);
+void	node_known_bootstrap(struct netd *n, uint64_t now);
+void	node_known_save(struct netd *n, uint64_t now);
+void	node_known_ask(struct netd *n, uint64_t now);
 
 #endif
