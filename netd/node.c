@@ -1,9 +1,14 @@
 /*
- * node.c — the Peernet node: every packet in and out, Announcement /
- * Response / Ping / Pong handling (docs/protocol.md §3, §4, §5), root-peer
- * bootstrap (§6.6), and the glue that lets the pure Kademlia module (kad.c)
- * send its FIND_* queries as Announcements (§7.4).  The peer list (peer.c)
- * and the sequence table (seq.c) hold the state; this file only decides.
+ * node.c — the Peernet node: every packet in, Response / Ping / Pong
+ * handling (docs/protocol.md §3, §4, §5), Local Discovery answers, root-peer
+ * bootstrap (§6.6), the timers, the links to storaged, and the glue that
+ * lets the pure Kademlia module (kad.c) send its FIND_* queries as
+ * Announcements (§7.4).  The peer list (peer.c) and the sequence table
+ * (seq.c) hold the state; this file only decides.  Below it, one concern
+ * each (node_int.h holds what they share): node_known.c (peers remembered
+ * across restarts) > node_trav.c (first contact, Traverse) > node_answer.c
+ * (answering an Announcement, held requests) > node_chain.c (chains) >
+ * node_kad.c (peers as Kademlia contacts), node_send.c (sending).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>

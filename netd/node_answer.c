@@ -197,7 +197,7 @@ node_answer_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
 	return rc;
 }
 
-/* For xfer.c and node.c: hold pkt from unverified c, send a cookie. */
+/* For xfer*.c and node_answer_announcement: hold pkt from unverified c, send a cookie. */
 int
 node_answer_hold(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)

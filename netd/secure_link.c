@@ -337,7 +337,7 @@ slink_ext_in(struct netd *n, struct peer *p, const uint8_t *payload, size_t len,
 	    wire_secure_ext_decode(payload + off, len - off, &e) != WIRE_SECURE_OK) {
 		/*
 		 * A node holding a session with us seals its Announcements and
-		 * offers in them (node.c): one in clear without an offer comes
+		 * offers in them (node_send.c): one in clear without an offer comes
 		 * from a new run of that node (a restart: its first contact
 		 * carries none) or one that turned secure transport off.  Our
 		 * sessions are gone on its side; keep sealing and it would not
