@@ -79,13 +79,8 @@ node_chain_ask_done(void *arg, const uint8_t *rep, size_t len, const char *err)
 void
 node_chain_ask(struct netd *n, uint64_t now)
 {
-	uint8_t buf[IPC_HDR_LEN];
-
-	if (n->chain_known || now - n->chain_asked < 2000)
-		return;
-	n->chain_asked = now;
-	ipc_empty_encode(buf, sizeof(buf), IPC_CHAIN, IPC_OK);
-	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_chain_ask_done, n, 0);
+	if (!n->chain_known)
+		node_send_store_ask(n, IPC_CHAIN, &n->chain_asked, now, node_chain_ask_done);
 }
 
 /*

@@ -125,6 +125,8 @@ int	node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t 
 	    uint32_t seq, const uint8_t *payload, size_t len);
 int	node_send_ann_payload(struct netd *n, int with_ua, uint8_t actions,
 	    const uint8_t *peer_key, const uint8_t *value_key, size_t *len);
+void	node_send_store_ask(struct netd *n, uint16_t type, uint64_t *asked, uint64_t now,
+	    void (*cb)(void *, const uint8_t *, size_t, const char *));
 
 /* node_kad.c */
 void	node_kad_offer(struct netd *n, struct peer *p);

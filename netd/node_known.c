@@ -125,11 +125,6 @@ node_known_save(struct netd *n, uint64_t now)
 void
 node_known_ask(struct netd *n, uint64_t now)
 {
-	uint8_t buf[IPC_HDR_LEN];
-
-	if (n->known_loaded || now - n->known_asked < 2000)
-		return;
-	n->known_asked = now;
-	ipc_empty_encode(buf, sizeof(buf), IPC_PEERS_LOAD, IPC_OK);
-	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_known_loaded, n, 0);
+	if (!n->known_loaded)
+		node_send_store_ask(n, IPC_PEERS_LOAD, &n->known_asked, now, node_known_loaded);
 }

@@ -2,7 +2,8 @@
  * node_send.c — every packet the node sends (docs/protocol.md §2, §3.1,
  * §5.8): headers and payloads of Announcements, encoding with the nonce
  * and padding from n->env, the self-reported ports, the reflection budget
- * of unverified connections (§13.2), and the hand-over to secure_link.c.
+ * of unverified connections (§13.2), and the hand-over to secure_link.c;
+ * also the requests the node repeats to storaged until it answers.
  * The lowest of the node_*.c files: it calls none of them.
  */
 #include <sys/socket.h>
@@ -243,4 +244,22 @@ node_send_ann_payload(struct netd *n, int with_ua, uint8_t actions,
 		a.n_find_value = 1;
 	}
 	return wire_announce_encode(node_send_msg, sizeof(node_send_msg), len, &a);
+}
+
+/*
+ * An empty request of `type` to storaged, at most one per 2 s (*asked: when
+ * the last went), its answer to cb(n, ...): what the node asks until
+ * storaged has answered (the own chain, the remembered peers).
+ */
+void
+node_send_store_ask(struct netd *n, uint16_t type, uint64_t *asked, uint64_t now,
+    void (*cb)(void *, const uint8_t *, size_t, const char *))
+{
+	uint8_t buf[IPC_HDR_LEN];
+
+	if (now - *asked < 2000)
+		return;
+	*asked = now;
+	ipc_empty_encode(buf, sizeof(buf), type, IPC_OK);
+	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, cb, n, 0);
 }
