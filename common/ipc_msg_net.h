@@ -91,7 +91,7 @@ enum ipc_net_counter {
 	 * and how many of those peers then connected.
 	 */
 	IPC_NC_TRAVERSE_FALLBACK, IPC_NC_TRAVERSE_FALLBACK_CONNECTED,
-	/* Announcements that told peers of our chain's new height/version (node.c) */
+	/* Announcements that told peers of our chain's new height/version (node_chain.c) */
 	IPC_NC_TX_CHAIN_PUSH,
 	/*
 	 * Secure transport (secure_link.c, docs/secure.md): INITs sent,

@@ -142,7 +142,7 @@ control_ping(struct netd *n, struct ipc_req *req, const uint8_t *msg, size_t len
 	if (ipc_req_bad(req, ipc_ping_req_decode(msg, len, &q), "ping request"))
 		return;
 	if ((p = peer_find_node(n->peers, q.node_id)) == NULL || p->nact == 0) {
-		if (node_punch_failed(n, q.node_id))
+		if (node_trav_punch_failed(n, q.node_id))
 			ipc_reply_error(req, IPC_ERR_FAILED, "not connected to that node: "
 			    "hole punching through the relay got no answer (a NAT with "
 			    "address-dependent mapping on the path?)");

@@ -4,7 +4,7 @@
  * answers id/sign/peers/ping/find requests.
  *
  * Files: netd.c (start-up), control.c (requests from ctl and the other
- * daemons), net.c (sockets), node.c (packets in and out,
+ * daemons), net.c (sockets), node.c and node_*.c (packets in and out,
  * Announcement/Response/Ping/Pong, liveness, bootstrap, DHT glue), the
  * transfer engine (xfer.h); peer.c, seq.c, kad.c are the pure modules
  * node.c drives.  node.c and the modules take time, randomness, timers,
@@ -17,7 +17,9 @@
  *	netd.c > netlink.c > control.c > xfer_setup.c > the engine's users
  *	(xfer_getblock.c; xfer_file.c > xfer_stream.c, xfer_prov.c >
  *	xfer_req.c > xfer_merkle.c > xfer_fsess.c) > xfer.c > lan.c >
- *	node.c > env_real.c > net.c, portmap.c > the pure modules.
+ *	node.c > node_known.c > node_trav.c > node_answer.c > node_chain.c >
+ *	node_kad.c, node_send.c > env_real.c > net.c, portmap.c > the pure
+ *	modules.
  *
  * What a lower file hands up goes through a hook the upper one sets at
  * init, never a call by name: n->packet_in (net.c to node.c),
@@ -223,7 +225,8 @@ void	portmap_status(struct netd *n, char *text, size_t textcap,
 	    char *external, size_t extcap);
 
 /*
- * node.c.  The core (node_init, node_start, node_free, packets through
+ * node.c and the node_*.c files split from it (node_int.h).  The core
+ * (node_init, node_start, node_free, packets through
  * n->packet_in, node_chain_event) reaches the world only through n->env,
  * n->d->conf and n->socks: tests/sim runs it on a fake env.  node_ipc /
  * node_ipc_close are the daemon's links to storaged.
@@ -234,27 +237,27 @@ void	node_free(struct netd *n);
 void	node_tick(struct netd *n);
 int	node_ipc(struct netd *n, char *err, size_t errlen);
 void	node_ipc_close(struct netd *n);
-/* Storaged's event: the own chain is at height / version now. */
+/* node_chain.c: storaged's event, the own chain is at height / version now. */
 void	node_chain_event(struct netd *n, uint64_t height, uint64_t version);
-/* A signed, encrypted packet to p (§5.8 connection choice); also xfer*.c. */
+/* node_send.c: a signed, encrypted packet to p (§5.8 connection choice); also xfer*.c. */
 int	node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
 	    const uint8_t *payload, size_t len);
 int	node_discovery_in(struct netd *n, const uint8_t sender[33],
 	    const struct peer_addr *from);
 int	node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len);
 /*
- * A request from connection c, which has not completed a round trip with
+ * node_answer.c: a request from connection c, which has not completed a round trip with
  * us (peer_conn_verified), that must not be served yet (it would make us
  * send more than c sent): held, and a cookie sent to c; processed again
  * (xfer_packet, or as an Announcement) once c answers the cookie.
  * -1 when it cannot be held (too large, too many from that peer).
  */
-int	node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
+int	node_answer_hold(struct netd *n, struct peer *p, struct peer_conn *c,
 	    const struct wire_packet *pkt);
 /* For control.c: a Ping for ctl (answer to pending slot), see node.c. */
 int	node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq);
-/* A punch to that node failed within the back-off time. */
-int	node_punch_failed(struct netd *n, const uint8_t node_id[32]);
+/* node_trav.c: a punch to that node failed within the back-off time. */
+int	node_trav_punch_failed(struct netd *n, const uint8_t node_id[32]);
 /* Own NAT state as text for status; returns the number of active peers. */
 uint32_t node_nat_state(struct netd *n, char *out, size_t len);
 

@@ -1,9 +1,14 @@
 /*
- * node.c — the Peernet node: every packet in and out, Announcement /
- * Response / Ping / Pong handling (docs/protocol.md §3, §4, §5), root-peer
- * bootstrap (§6.6), and the glue that lets the pure Kademlia module (kad.c)
- * send its FIND_* queries as Announcements (§7.4).  The peer list (peer.c)
- * and the sequence table (seq.c) hold the state; this file only decides.
+ * node.c — the Peernet node: every packet in, Response / Ping / Pong
+ * handling (docs/protocol.md §3, §4, §5), Local Discovery answers, root-peer
+ * bootstrap (§6.6), the timers, the links to storaged, and the glue that
+ * lets the pure Kademlia module (kad.c) send its FIND_* queries as
+ * Announcements (§7.4).  The peer list (peer.c) and the sequence table
+ * (seq.c) hold the state; this file only decides.  Below it, one concern
+ * each (node_int.h holds what they share): node_known.c (peers remembered
+ * across restarts) > node_trav.c (first contact, Traverse) > node_answer.c
+ * (answering an Announcement, held requests) > node_chain.c (chains) >
+ * node_kad.c (peers as Kademlia contacts), node_send.c (sending).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -15,28 +20,14 @@
 #include "hex.h"
 #include "log.h"
 #include "netd.h"
+#include "node_int.h"
 #include "secure_link.h"
 #include "traverse.h"
 #include "version.h"
 #include "wire_msg.h"
 #include "wire_secure.h"
 
-/* What a sequence number was issued for (its seq.c context). */
-enum netd_ctx {
-	NETD_CTX_BOOT = 1,	/* bootstrap FIND_SELF: returned peers are contacted */
-	NETD_CTX_KEEPALIVE,	/* keep-alive Announcement: nothing follows */
-	NETD_CTX_PING,		/* liveness Ping */
-	NETD_CTX_LOOKUP,	/* a Kademlia query; arg = lookup id */
-	NETD_CTX_CTLPING,	/* a ping asked for by peernetctl; arg = pending slot */
-	NETD_CTX_CONNECT	/* first contact after a lookup found a node: nothing follows */
-};
-
-#define CTX(kind, arg)	((void *)(uintptr_t)((uint64_t)(arg) << 8 | (kind)))
-#define CTX_KIND(p)	((int)((uintptr_t)(p) & 0xff))
-#define CTX_ARG(p)	((uint32_t)((uintptr_t)(p) >> 8))
-
 #define NETD_BOOT_RECORDS	5	/* peers taken from one bootstrap answer */
-#define NETD_MAX_KEYS		64	/* FIND_PEER/VALUE keys answered per Announcement */
 /*
  * A first-contact Announcement (header, UA, signature, padding) is at most
  * this long; a bootstrap answer of L bytes may trigger L / this contacts, so
@@ -46,1053 +37,6 @@ enum netd_ctx {
 #define NETD_RECENT_MS		(5 * 60 * 1000)
 #define NETD_DISCOVERY_ANSWER_MS 9000	/* under the 10 s discovery period (§6.3) */
 
-static uint8_t node_plain[WIRE_PACKET_MAX];
-static uint8_t node_pkt[WIRE_PACKET_MAX + 128];
-static uint8_t node_payload[WIRE_PACKET_MAX];
-
-#define NETD_CONTACTED_SLOTS	256
-#define NETD_HELD_SLOTS		64
-#define NETD_HELD_MAX		2048	/* larger requests are dropped, not held */
-#define NETD_RECENT_SLOTS	1024	/* recently contacted (peer, address) pairs */
-
-/* A request held until its source is verified (node_hold_unverified). */
-struct node_held {
-	uint8_t		 pub[33];
-	struct peer_addr remote;
-	uint8_t		 cmd;
-	uint32_t	 seq;
-	uint16_t	 len;
-	uint64_t	 when;		/* 0 = free */
-	uint8_t		 payload[NETD_HELD_MAX];
-};
-
-/* A (peer, address) pair contacted lately (§6.6 recent-contact rule). */
-struct node_recent {
-	uint8_t		 pub[33];
-	struct peer_addr addr;
-	uint64_t	 when;
-};
-
-/*
- * Everything node.c keeps between packets, one per node (n->node): several
- * nodes share a process in tests/sim.  The static buffers elsewhere in
- * this file are scratch space only, dead once a call returns.
- */
-struct node_state {
-	/* Traverse (§8): relay hints, punches in flight, the relay's forward rate. */
-	struct traverse_relays	 relays;
-	struct traverse_punches	 punches;
-	struct traverse_rate	 trate;
-	/*
-	 * Own NAT state for status (see node_nat_state): the identities we
-	 * contacted first, and when a peer we had not contacted first reached
-	 * us on a public local address, and which.
-	 */
-	uint8_t			 contacted[NETD_CONTACTED_SLOTS][33];
-	unsigned		 contacted_next;
-	uint64_t		 unsolicited_at;
-	struct peer_addr	 unsolicited_local;
-	struct node_held	 held[NETD_HELD_SLOTS];
-	struct node_recent	 recent[NETD_RECENT_SLOTS];
-	unsigned		 recent_next;
-	/* Chain pushes (node_push_tick). */
-	uint64_t		 push_last;	/* last round, 0: none yet */
-	int			 push_due;	/* a change waits for its round */
-	unsigned		 push_rot;	/* where the next round starts */
-	uint64_t		 last_peer_tick, last_sweep;
-	uint64_t		 isolated_since;	/* no active peer since, 0: has some */
-	uint64_t		 rejoined;		/* last bootstrap restart */
-	void			*tick_timer;	/* env timer driving node_tick */
-};
-
-static uint64_t
-node_now(const struct netd *n)
-{
-	return env_now_ms(&n->env);
-}
-
-/* --- sending ------------------------------------------------------------ */
-
-static uint8_t
-node_features(struct netd *n)
-{
-	uint8_t f = 0;
-	int i;
-
-	for (i = 0; i < n->nsocks; i++) {
-		/* fd -1: a slot netlink.c closed when its address went away. */
-		if (n->socks[i].fd < 0 || peer_addr_is_link_local(&n->socks[i].addr))
-			continue;
-		f |= n->socks[i].family == AF_INET ? WIRE_FEATURE_IPV4_LISTEN :
-		    WIRE_FEATURE_IPV6_LISTEN;
-	}
-	if (n->d->conf.firewall)
-		f |= WIRE_FEATURE_FIREWALL;
-	return f;
-}
-
-static void
-node_hdr(struct netd *n, struct wire_msg_hdr *h, int with_ua)
-{
-	memset(h, 0, sizeof(*h));
-	h->features = node_features(n);
-	h->blockchain_height = n->chain_height;
-	h->blockchain_version = n->chain_version;
-	if (with_ua)
-		wire_msg_hdr_set_ua(h, n->d->conf.user_agent);
-}
-
-/*
- * Reflection (docs/protocol.md §13.2): a connection that has not completed
- * a round trip with us (no Response or Pong to one of our sequences, so
- * rtt_ms == 0) may be a spoofed source.  What we send to it, counting
- * every packet over time (answers, pings, retransmissions), never exceeds
- * what came from it: each packet is charged to its budget and withheld
- * (tx_unverified_withheld) when it would not fit.  Such packets carry no
- * padding (garbage length 0 is valid, §2.4) so that their size is exact.
- */
-static int
-node_budget_fits(const struct peer_conn *c, size_t len)
-{
-	return peer_conn_verified(c) || c->unverified_out + len <= c->unverified_in;
-}
-
-/*
- * Encrypts payload to `to` and sends it from socket `sock`.  Announcements
- * and Responses get the self-reported ports of that socket patched in
- * (§3.1): internal = its bound port, external = the port portmap.c
- * mapped for it, else port_forward, else 0.  bc: the connection whose
- * reflection budget pays for it (NULL: our own first contact, bounded by
- * its callers); garbage: exact padding length, or -1 for the random one
- * (an unverified bc always gets the exact length, 0 unless given).
- * Returns 0, -1 on a failure, NODE_WITHHELD over the budget.
- */
-#define NODE_WITHHELD	(-2)
-/*
- * One packet encoded with the nonce and padding drawn from n->env (the
- * simulation replays them from its seed); garbage: the padding length, or
- * -1 for a random one as wire_packet_encode draws it.
- */
-static int
-node_encode(struct netd *n, uint8_t *out, size_t cap, size_t *out_len,
-    const uint8_t to[33], uint8_t cmd, uint32_t seq, const uint8_t *payload,
-    size_t len, int garbage)
-{
-	uint8_t rnd[4 + WIRE_GARBAGE_MAX];
-	size_t gmax;
-
-	if (garbage < 0) {
-		gmax = wire_packet_garbage_max(WIRE_PACKET_MIN + len);
-		garbage = gmax > 0 ? (int)(env_random32(&n->env) % gmax) : 0;
-	}
-	env_random(&n->env, rnd, sizeof(rnd));
-	return wire_packet_encode_ex(out, cap, out_len, &n->id, to, cmd, seq,
-	    payload, len, rnd, rnd + 4, (size_t)garbage);
-}
-
-static int
-node_send_on_ex(struct netd *n, const uint8_t to[33], int sock,
-    const struct peer_addr *local, const struct peer_addr *remote,
-    struct peer_conn *bc, int garbage, uint8_t cmd, uint32_t seq,
-    const uint8_t *payload, size_t len)
-{
-	size_t out;
-	int rc;
-
-	if (sock < 0 || sock >= n->nsocks)
-		return -1;
-	if (len > 0)
-		memcpy(node_payload, payload, len);
-	/*
-	 * Our secure-transport offer rides after the last section
-	 * (secure_link.h): on a proven connection; within the budget of an
-	 * unverified one; and not in our own first contact to an address we
-	 * have no proven connection with (bc NULL): such addresses are often
-	 * named by third parties, and the offer would make our first contacts
-	 * larger than the answers that named them (hostile.sh).  A peer that
-	 * shows bit 4 once its connection is proven gets the offer from
-	 * node_offer_tick.
-	 */
-	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
-		len = slink_ext_append(n, to, cmd, node_payload, len, sizeof(node_payload),
-		    bc == NULL ? (peer_has_verified(peer_find(n->peers, to)) ? SIZE_MAX : 0) :
-		    peer_conn_verified(bc) ? SIZE_MAX :
-		    node_budget_fits(bc, WIRE_PACKET_MIN + len + WIRE_SECURE_EXT_SIZE) ?
-		    WIRE_SECURE_EXT_SIZE : 0);
-	if (cmd == WIRE_CMD_ANNOUNCEMENT || cmd == WIRE_CMD_RESPONSE)
-		wire_msg_set_ports(node_payload, len, n->socks[sock].port,
-		    n->socks[sock].port_external ? n->socks[sock].port_external :
-		    n->d->conf.port_forward);
-	if (bc != NULL && !peer_conn_verified(bc) && garbage < 0)
-		garbage = 0;
-	if (garbage > WIRE_GARBAGE_MAX)
-		garbage = WIRE_GARBAGE_MAX;
-	rc = node_encode(n, node_pkt, sizeof(node_pkt), &out, to, cmd, seq,
-	    node_payload, len, garbage);
-	if (rc != 0) {
-		log_warnx("encode command %u: %s", cmd, wire_packet_strerror(rc));
-		return -1;
-	}
-	if (bc != NULL && !peer_conn_verified(bc)) {
-		if (!node_budget_fits(bc, out)) {
-			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
-			return NODE_WITHHELD;
-		}
-		bc->unverified_out += out;
-	}
-	/*
-	 * Inside the session when one with that peer is up (secure_link.h);
-	 * never to an unverified source: its budget counted the bytes above.
-	 */
-	return slink_send(n, to, bc == NULL || peer_conn_verified(bc), sock, local,
-	    remote, node_pkt, out);
-}
-
-static int
-node_send_on(struct netd *n, const uint8_t to[33], int sock,
-    const struct peer_addr *local, const struct peer_addr *remote, uint8_t cmd,
-    uint32_t seq, const uint8_t *payload, size_t len)
-{
-	return node_send_on_ex(n, to, sock, local, remote, NULL, -1, cmd, seq,
-	    payload, len);
-}
-
-/*
- * To a known peer, on the connections §5.8 picks, within their budgets;
- * when none of those may be sent to (a new, unverified latest connection:
- * one spoofed packet would otherwise redirect our traffic), on the
- * peer's verified active connections instead.
- */
-int
-node_send_peer(struct netd *n, struct peer *p, uint8_t cmd, uint32_t seq,
-    const uint8_t *payload, size_t len)
-{
-	struct peer_conn *targets[PEER_MAX_CONNS];
-	size_t k, i;
-	int sent = 0, withheld = 0, rc;
-
-	if (peer_send_targets(p, NULL, targets, &k) != 0)
-		return -1;
-	for (i = 0; i < k; i++) {
-		rc = node_send_on_ex(n, p->pub, targets[i]->sock, &targets[i]->local,
-		    &targets[i]->remote, targets[i], -1, cmd, seq, payload, len);
-		if (rc == 0) {
-			peer_conn_sent(p, targets[i], node_now(n));
-			sent++;
-		} else if (rc == NODE_WITHHELD)
-			withheld++;
-		else
-			peer_conn_send_failed(p, targets[i], 0, node_now(n));
-	}
-	if (sent == 0 && withheld > 0 &&
-	    peer_send_targets_verified(p, targets, &k) == 0)
-		for (i = 0; i < k; i++)
-			if (node_send_on(n, p->pub, targets[i]->sock, &targets[i]->local,
-			    &targets[i]->remote, cmd, seq, payload, len) == 0) {
-				peer_conn_sent(p, targets[i], node_now(n));
-				sent++;
-			}
-	return sent ? 0 : -1;
-}
-
-/* On connection c, within its budget (NODE_WITHHELD when over it). */
-static int
-node_send_conn_ex(struct netd *n, struct peer *p, struct peer_conn *c, int garbage,
-    uint8_t cmd, uint32_t seq, const uint8_t *payload, size_t len)
-{
-	int rc;
-
-	rc = node_send_on_ex(n, p->pub, c->sock, &c->local, &c->remote, c, garbage,
-	    cmd, seq, payload, len);
-	if (rc == NODE_WITHHELD)
-		return rc;
-	if (rc != 0) {
-		peer_conn_send_failed(p, c, 0, node_now(n));
-		return -1;
-	}
-	peer_conn_sent(p, c, node_now(n));
-	return 0;
-}
-
-static int
-node_send_conn(struct netd *n, struct peer *p, struct peer_conn *c, uint8_t cmd,
-    uint32_t seq, const uint8_t *payload, size_t len)
-{
-	return node_send_conn_ex(n, p, c, -1, cmd, seq, payload, len);
-}
-
-static int
-node_announce_payload(struct netd *n, int with_ua, uint8_t actions,
-    const uint8_t *peer_key, const uint8_t *value_key, size_t *len)
-{
-	struct wire_announce a;
-
-	memset(&a, 0, sizeof(a));
-	node_hdr(n, &a.hdr, with_ua);
-	a.hdr.actions = actions;
-	if (peer_key != NULL) {
-		a.find_peer = peer_key;
-		a.n_find_peer = 1;
-	}
-	if (value_key != NULL) {
-		a.find_value = value_key;
-		a.n_find_value = 1;
-	}
-	return wire_announce_encode(node_payload, sizeof(node_payload), len, &a);
-}
-
-/*
- * First contact with an identity at an address (§6.6): an Announcement with
- * user agent and the given query, from every socket of the address's
- * family, each with a fresh random sequence tagged with ctx.
- */
-/* Traverse parameters of a first contact (§8.1). */
-struct node_trav {
-	uint8_t		relay[33];	/* a connected peer that named the target */
-	uint16_t	port_internal;	/* the target's reported internal port */
-	uint8_t		features;	/* the target's feature bits */
-};
-
-static void	node_traverse_start(struct netd *, const uint8_t[33],
-		    const struct peer_addr *, int, uint32_t, const uint8_t *,
-		    size_t, const uint8_t[33], int);
-
-static int
-node_contact_tv(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
-    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx,
-    const struct node_trav *tv)
-{
-	static uint8_t payload[WIRE_PACKET_MAX];
-	size_t len;
-	uint32_t seq;
-	int i, sent = 0;
-
-	if (memcmp(pub, n->id.pub, 33) == 0)
-		return -1;
-	if (node_announce_payload(n, 1, actions, peer_key, value_key, &len) != 0)
-		return -1;
-	memcpy(payload, node_payload, len);
-	memcpy(n->node->contacted[n->node->contacted_next++ % NETD_CONTACTED_SLOTS], pub, 33);
-	for (i = 0; i < n->nsocks; i++) {
-		if (n->socks[i].fd < 0 || n->socks[i].family != to->family ||
-		    !peer_net_may_send(&n->socks[i].addr, to))
-			continue;
-		env_random(&n->env, &seq, sizeof(seq));
-		if (seq_new_arbitrary(n->seqs, pub, seq, ctx, node_now(n)) != 0)
-			continue;
-		if (node_send_on(n, pub, i, NULL, to, WIRE_CMD_ANNOUNCEMENT, seq,
-		    payload, len) != 0)
-			continue;
-		/*
-		 * §8.2 step 2: right after the first direct send (which opened
-		 * our NAT's mapping towards `to`), the same Announcement goes to
-		 * the relay inside a Traverse; one per target address.  When
-		 * §8.1 sees no need, a fallback punch sends it if the direct
-		 * contact is still unanswered after TRAVERSE_FALLBACK_MS
-		 * (port-preserving NATs look like no NAT at all).
-		 */
-		if (sent++ == 0 && tv != NULL)
-			node_traverse_start(n, pub, to, i, seq, payload, len, tv->relay,
-			    !traverse_needed(to->port, tv->port_internal, tv->features));
-	}
-	return sent ? 0 : -1;
-}
-
-static int
-node_contact(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
-    uint8_t actions, const uint8_t *peer_key, const uint8_t *value_key, void *ctx)
-{
-	return node_contact_tv(n, pub, to, actions, peer_key, value_key, ctx, NULL);
-}
-
-/* --- peers as Kademlia contacts ---------------------------------------- */
-
-static void
-node_peer_contact(const struct peer *p, struct kad_contact *k)
-{
-	int i;
-
-	memset(k, 0, sizeof(*k));
-	memcpy(k->id, p->node_id, 32);
-	memcpy(k->peer_id, p->pub, 33);
-	k->features = p->features;
-	k->rtt_ms = peer_rtt(p);
-	for (i = 0; i < p->nact; i++) {
-		const struct peer_conn *c = &p->conns[p->act[i]];
-
-		if (c->remote.family == AF_INET && k->port4 == 0) {
-			memcpy(k->ip4, c->remote.ip, 4);
-			k->port4 = c->remote.port;
-			k->port4_int = c->port_internal;
-			k->port4_ext = c->port_external;
-		} else if (c->remote.family == AF_INET6 && k->port6 == 0) {
-			memcpy(k->ip6, c->remote.ip, 16);
-			k->port6 = c->remote.port;
-			k->port6_int = c->port_internal;
-			k->port6_ext = c->port_external;
-		}
-	}
-}
-
-static void
-node_kad_offer(struct netd *n, struct peer *p)
-{
-	struct kad_contact k;
-	int outcome;
-
-	node_peer_contact(p, &k);
-	if (k.port4 == 0 && k.port6 == 0)
-		return;
-	kad_table_insert(n->kad, &k, &outcome);
-}
-
-static void
-node_record_contact(const struct wire_peer_record *r, struct kad_contact *k)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->id, r->node_id, 32);
-	memcpy(k->peer_id, r->peer_id, 33);
-	k->features = r->features;
-	memcpy(k->ip4, r->ipv4, 4);
-	k->port4 = r->ipv4_port;
-	k->port4_int = r->ipv4_port_internal;
-	k->port4_ext = r->ipv4_port_external;
-	memcpy(k->ip6, r->ipv6, 16);
-	k->port6 = r->ipv6_port;
-	k->port6_int = r->ipv6_port_internal;
-	k->port6_ext = r->ipv6_port_external;
-}
-
-/* The address to dial a contact at (§3.4): external port if reported, else observed. */
-static int
-node_contact_addr(const struct kad_contact *k, struct peer_addr *a)
-{
-	static const uint8_t zero[16];
-
-	memset(a, 0, sizeof(*a));
-	if (memcmp(k->ip4, zero, 4) != 0 && k->port4 != 0) {
-		a->family = AF_INET;
-		memcpy(a->ip, k->ip4, 4);
-		a->port = k->port4_ext ? k->port4_ext : k->port4;
-		return 0;
-	}
-	if (memcmp(k->ip6, zero, 16) != 0 && k->port6 != 0) {
-		a->family = AF_INET6;
-		memcpy(a->ip, k->ip6, 16);
-		a->port = k->port6_ext ? k->port6_ext : k->port6;
-		return 0;
-	}
-	return -1;
-}
-
-struct node_filter {
-	struct netd	*n;
-	int		 allow_local, v4, v6;
-};
-
-static int
-node_connectable(void *fctx, const struct kad_contact *c)
-{
-	struct node_filter *f = fctx;
-	struct peer *p = peer_find_node(f->n->peers, c->id);
-
-	return p != NULL && peer_is_connectable(p, f->allow_local, f->v4, f->v6);
-}
-
-/* --- answering an Announcement (§3.2) ----------------------------------- */
-
-/*
- * The Response payload (into node_payload, *out_len) to Announcement a from
- * the node `requester`: allow_local says whether it talks to us from a local
- * address; budget bounds what beyond FIND_SELF is answered.
- */
-static int
-node_answer_payload(struct netd *n, const uint8_t requester[32], int allow_local,
-    size_t budget, const struct wire_announce *a, size_t *out_len)
-{
-	size_t cost;
-	static struct wire_peer_record recs[NETD_MAX_KEYS + 1][KAD_ANSWER_COUNT];
-	static struct wire_h2p_in h2p[NETD_MAX_KEYS + 1];
-	static uint8_t notfound[(2 * NETD_MAX_KEYS + 1) * 32];
-	static struct wire_embedded_file files[NETD_MAX_KEYS];
-	static uint8_t keys[NETD_MAX_KEYS + 1][32];
-	struct kad_contact close[KAD_ANSWER_COUNT];
-	struct node_filter f;
-	struct wire_response_in r;
-	size_t nh = 0, nnf = 0, nf = 0, len, i, nk;
-	const uint8_t *data;
-	size_t dlen;
-	int k, m, j;
-
-	f.n = n;
-	f.allow_local = allow_local;
-	f.v4 = (a->hdr.features & WIRE_FEATURE_IPV4_LISTEN) != 0;
-	f.v6 = (a->hdr.features & WIRE_FEATURE_IPV6_LISTEN) != 0;
-
-	/* FIND_SELF is FIND_PEER for the sender's own ID; then the listed keys. */
-	nk = 0;
-	cost = WIRE_PACKET_MIN + 30 + 20 + (a->hdr.ua_len ? strlen(n->d->conf.user_agent) : 0);
-	if (a->hdr.actions & WIRE_ACTION_FIND_SELF)
-		memcpy(keys[nk++], requester, 32);
-	for (i = 0; i < a->n_find_peer && nk < NETD_MAX_KEYS + 1; i++)
-		memcpy(keys[nk++], a->find_peer + 32 * i, 32);
-	for (i = 0; i < nk; i++) {
-		k = kad_closest(n->kad, keys[i], KAD_ANSWER_COUNT, node_connectable, &f,
-		    requester, close);
-		/* FIND_SELF (key 0 when set) is always answered; the rest within budget. */
-		if (!(i == 0 && (a->hdr.actions & WIRE_ACTION_FIND_SELF))) {
-			if (cost + 34 + 70 * (size_t)k > budget)
-				continue;
-		}
-		cost += 34 + 70 * (size_t)k;
-		for (j = 0, m = 0; j < k; j++) {
-			struct peer *q = peer_find_node(n->peers, close[j].id);
-
-			if (q != NULL && peer_to_record(q, f.allow_local, f.v4, f.v6,
-			    &recs[nh][m]) == 0) {
-				recs[nh][m].reason = WIRE_REASON_CLOSE;
-				m++;
-			}
-		}
-		if (m == 0) {
-			memcpy(notfound + 32 * nnf++, keys[i], 32);
-			continue;
-		}
-		h2p[nh].key = keys[i];
-		h2p[nh].records = recs[nh];
-		h2p[nh].n_records = (size_t)m;
-		h2p[nh].more_follow = 0;
-		nh++;
-	}
-	/* FIND_VALUE: embedded data from the value store, else not found. */
-	for (i = 0; i < a->n_find_value && i < NETD_MAX_KEYS; i++) {
-		const uint8_t *key = a->find_value + 32 * i;
-
-		if (cost + 34 > budget)
-			break;
-		if (kad_value_get(n->kad, key, &data, &dlen) == 0 &&
-		    dlen <= KAD_VALUE_EMBED_MAX && cost + 34 + dlen <= budget) {
-			cost += 34 + dlen;
-			files[nf].hash = key;
-			files[nf].data = data;
-			files[nf].len = dlen;
-			nf++;
-		} else {
-			cost += 32;
-			memcpy(notfound + 32 * nnf++, key, 32);
-		}
-	}
-	memset(&r, 0, sizeof(r));
-	node_hdr(n, &r.hdr, a->hdr.ua_len > 0);
-	r.hdr.actions = WIRE_ACTION_SEQUENCE_LAST;
-	r.h2p = h2p;
-	r.n_h2p = nh;
-	r.files = files;
-	r.n_files = nf;
-	r.notfound = notfound;
-	r.n_notfound = nnf;
-	if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0) {
-		/* Too big for one packet: answer what fits (realistic answers never split). */
-		r.n_files = 0;
-		if (wire_response_encode(node_payload, sizeof(node_payload), &len, &r) != 0)
-			return -1;
-	}
-	*out_len = len;
-	return 0;
-}
-
-/*
- * Answers Announcement a on c.  An unverified c gets the whole answer only
- * if it fits its budget: NODE_WITHHELD otherwise (nothing sent; the
- * caller holds the request until c is verified).
- */
-static int
-node_answer(struct netd *n, struct peer *p, struct peer_conn *c, uint32_t seq,
-    const struct wire_announce *a)
-{
-	size_t len;
-
-	if (node_answer_payload(n, p->node_id, peer_addr_is_local(&c->remote) ||
-	    peer_addr_is_loopback(&c->remote), SIZE_MAX, a, &len) != 0)
-		return -1;
-	/* With our secure-transport offer (secure_link.h) when it goes along. */
-	if (!node_budget_fits(c, WIRE_PACKET_MIN + len +
-	    slink_ext_len(n, p->pub, WIRE_CMD_RESPONSE)))
-		return NODE_WITHHELD;
-	memcpy(node_plain, node_payload, len);
-	return node_send_conn(n, p, c, WIRE_CMD_RESPONSE, seq, node_plain, len);
-}
-
-/* --- requests held until their source is verified ------------------------ */
-
-/* Get Block and Transfer: up to the transfer engine, if there is one (netd.h). */
-static void
-node_xfer_packet(struct netd *n, struct peer *p, struct peer_conn *c,
-    const struct wire_packet *pkt)
-{
-	if (n->xfer_hooks != NULL)
-		n->xfer_hooks->packet(n, p, c, pkt);
-	else
-		n->counters[IPC_NC_DROP_UNKNOWN_CMD]++;
-}
-
-/*
- * A request from an unverified connection whose answer would exceed its
- * budget (an Announcement asking for records, a transfer or block
- * REQUEST_START, which would make us dial UDT and retransmit for seconds)
- * is held here, and a cookie goes to the source: a bare Announcement (or
- * a Ping when that does not fit) under a fresh sequence.  A real peer
- * answers it (Response / Pong, §3.2, §3.5) within a round trip; the
- * connection is then verified and the held requests are processed as if
- * they had just arrived.  A spoofed source never answers: its requests
- * expire after NETD_HELD_MS.  A fixed table; the oldest entry makes room.
- */
-#define NETD_HELD_PER_PEER	4
-#define NETD_HELD_MS		5000
-#define NETD_COOKIE_MS		1000	/* one cookie in flight per connection */
-/*
- * The cookie Announcement is padded by the 6 bytes a Response is longer
- * than an Announcement (30 vs 24 bytes of payload without user agent), so
- * that the minimal Response a peer owes it fits that peer's own budget
- * for us when we are unverified to it as well (both sides new).
- */
-#define NETD_COOKIE_PAD		6
-
-static uint8_t node_held_buf[NETD_HELD_MAX];
-
-/* A cookie to c: 0 if one is (or was just) on its way. */
-static int
-node_cookie(struct netd *n, struct peer *p, struct peer_conn *c)
-{
-	uint64_t now = node_now(n);
-	uint32_t seq;
-	size_t len;
-	int rc;
-
-	if (peer_conn_verified(c) ||
-	    (c->last_ping_out != 0 && now - c->last_ping_out < NETD_COOKIE_MS))
-		return 0;
-	if (node_announce_payload(n, 0, 0, NULL, NULL, &len) != 0 ||
-	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
-	    now, &seq) != 0)
-		return -1;
-	memcpy(node_plain, node_payload, len);
-	rc = node_send_conn_ex(n, p, c, NETD_COOKIE_PAD, WIRE_CMD_ANNOUNCEMENT, seq,
-	    node_plain, len);
-	if (rc == NODE_WITHHELD)
-		rc = node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0);
-	if (rc == 0)
-		c->last_ping_out = now;
-	return rc;
-}
-
-/* For xfer.c and node.c: hold pkt from unverified c, send a cookie. */
-int
-node_hold_unverified(struct netd *n, struct peer *p, struct peer_conn *c,
-    const struct wire_packet *pkt)
-{
-	struct node_held *e, *oldest = &n->node->held[0];
-	uint64_t now = node_now(n);
-	int i, same = 0;
-
-	if (pkt->payload_len > NETD_HELD_MAX)
-		return -1;
-	for (i = 0; i < NETD_HELD_SLOTS; i++) {
-		e = &n->node->held[i];
-		if (e->when != 0 && now - e->when >= NETD_HELD_MS)
-			e->when = 0;
-		if (e->when != 0 && memcmp(e->pub, p->pub, 33) == 0)
-			same++;
-		if (e->when < oldest->when)
-			oldest = e;
-	}
-	if (same >= NETD_HELD_PER_PEER)
-		return -1;
-	e = oldest;
-	memcpy(e->pub, p->pub, 33);
-	e->remote = c->remote;
-	e->cmd = pkt->command;
-	e->seq = pkt->sequence;
-	e->len = (uint16_t)pkt->payload_len;
-	memcpy(e->payload, pkt->payload, pkt->payload_len);
-	e->when = now;
-	n->counters[IPC_NC_HELD_UNVERIFIED]++;
-	node_cookie(n, p, c);
-	return 0;
-}
-
-static void	node_announcement(struct netd *, struct peer *, struct peer_conn *,
-		    const struct wire_packet *);
-
-/* c was just verified: its held requests are processed now. */
-static void
-node_release(struct netd *n, struct peer *p, struct peer_conn *c)
-{
-	struct wire_packet pkt;
-	int i;
-
-	for (i = 0; i < NETD_HELD_SLOTS; i++) {
-		struct node_held *e = &n->node->held[i];
-
-		if (e->when == 0 || node_now(n) - e->when >= NETD_HELD_MS ||
-		    memcmp(e->pub, p->pub, 33) != 0 ||
-		    !peer_addr_ip_equal(&e->remote, &c->remote))
-			continue;
-		memset(&pkt, 0, sizeof(pkt));
-		memcpy(node_held_buf, e->payload, e->len);
-		pkt.command = e->cmd;
-		pkt.sequence = e->seq;
-		pkt.payload = node_held_buf;
-		pkt.payload_len = e->len;
-		memcpy(pkt.sender, p->pub, 33);
-		e->when = 0;
-		if (pkt.command == WIRE_CMD_ANNOUNCEMENT)
-			node_announcement(n, p, c, &pkt);
-		else
-			node_xfer_packet(n, p, c, &pkt);
-	}
-}
-
-/* --- Traverse: relayed first contact and hole punching (§3.7, §8) -------- */
-
-static uint8_t node_trav_emb[WIRE_PACKET_MAX];		/* embedded packet A -> B */
-static uint8_t node_trav_msg[WIRE_PACKET_MAX];		/* Traverse payload */
-static uint8_t node_trav_plain[WIRE_PACKET_MAX];	/* opened embedded packet */
-
-static const char *
-node_short(const uint8_t pub[33], char buf[17])
-{
-	uint8_t id[32];
-
-	ident_node_id(pub, id);
-	hex_encode(buf, id, 8);
-	return buf;
-}
-
-/*
- * A -> R (§8.2 step 2): the punch's Announcement (same sequence as the
- * direct send, ports as patched for that socket) as a full packet to B,
- * inside a Traverse signed by us, sent to R as command 5, sequence 0.
- * A fresh nonce each time, so B's replay filter does not drop a retry.
- */
-static int
-node_traverse_send(struct netd *n, const struct traverse_punch *e)
-{
-	struct peer *r = peer_find(n->peers, e->relay);
-	struct wire_traverse t;
-	size_t elen, len;
-
-	if (r == NULL || r->nact == 0 || e->sock < 0 || e->sock >= n->nsocks)
-		return -1;
-	memcpy(node_trav_msg, e->payload, e->len);
-	wire_msg_set_ports(node_trav_msg, e->len, n->socks[e->sock].port,
-	    n->socks[e->sock].port_external ? n->socks[e->sock].port_external :
-	    n->d->conf.port_forward);
-	if (node_encode(n, node_trav_emb, sizeof(node_trav_emb), &elen, e->target,
-	    WIRE_CMD_ANNOUNCEMENT, e->seq, node_trav_msg, e->len, -1) != 0)
-		return -1;
-	memset(&t, 0, sizeof(t));
-	memcpy(t.target, e->target, 33);
-	memcpy(t.relay, e->relay, 33);
-	t.expires = env_unix_s(&n->env) + WIRE_TRAVERSE_EXPIRY;
-	t.embedded = node_trav_emb;
-	t.embedded_len = elen;
-	if (wire_traverse_encode(node_trav_msg, sizeof(node_trav_msg), &len, &t) != 0 ||
-	    wire_traverse_sign(node_trav_msg, len, &n->id) != 0)
-		return -1;
-	if (node_send_peer(n, r, WIRE_CMD_TRAVERSE, 0, node_trav_msg, len) != 0)
-		return -1;
-	n->counters[IPC_NC_TX_TRAVERSE]++;
-	return 0;
-}
-
-/*
- * A punch to pub at `to` through relay: at once (§8.1 asked for it), or as
- * a fallback, sent by node_traverse_tick only if the direct contact made
- * with (sock, seq, payload) is unanswered after TRAVERSE_FALLBACK_MS.
- */
-static void
-node_traverse_start(struct netd *n, const uint8_t pub[33], const struct peer_addr *to,
-    int sock, uint32_t seq, const uint8_t *payload, size_t len, const uint8_t relay[33],
-    int fallback)
-{
-	struct traverse_punch *e;
-	char a[PEER_ADDR_STRLEN], b[17], r[17];
-	struct peer *rp = peer_find(n->peers, relay);
-
-	if (len > TRAVERSE_ANNOUNCE_MAX || rp == NULL || rp->nact == 0 ||
-	    memcmp(relay, pub, 33) == 0)
-		return;
-	e = fallback ? traverse_punch_fallback(&n->node->punches, pub, relay, to, node_now(n)) :
-	    traverse_punch_new(&n->node->punches, pub, relay, to, node_now(n));
-	if (e == NULL)
-		return;
-	memcpy(e->payload, payload, len);
-	e->len = (uint16_t)len;
-	e->seq = seq;
-	e->sock = sock;
-	if (!fallback && traverse_punch_step(e, 0, node_now(n)) == TRAVERSE_PUNCH_SEND) {
-		log_debug("traverse to %s… at %s via %s…", node_short(pub, b),
-		    peer_addr_format(to, a, sizeof(a)), node_short(relay, r));
-		node_traverse_send(n, e);
-	}
-}
-
-/*
- * Beyond §8 (no retry there): a Traverse unanswered for 2.5 s is sent again,
- * twice; a fallback punch sends its first one only after TRAVERSE_FALLBACK_MS
- * without an answer to the direct contact.
- */
-static void
-node_traverse_tick(struct netd *n, uint64_t now)
-{
-	char a[PEER_ADDR_STRLEN], b[17], r[17];
-	unsigned i;
-
-	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
-		struct traverse_punch *e = &n->node->punches.e[i];
-		struct peer *p;
-		uint64_t started = e->started;
-
-		if (started == 0)
-			continue;
-		p = peer_find(n->peers, e->target);
-		switch (traverse_punch_step(e, p != NULL && p->nact > 0, now)) {
-		case TRAVERSE_PUNCH_SEND:
-			if (e->fallback && e->tries == 1) {
-				n->counters[IPC_NC_TRAVERSE_FALLBACK]++;
-				log_info("traverse to %s… at %s: direct contact unanswered for "
-				    "%llu ms, Traverse via %s… (port-preserving NAT?)",
-				    node_short(e->target, b), peer_addr_format(&e->to, a,
-				    sizeof(a)), (unsigned long long)(now - started),
-				    node_short(e->relay, r));
-			}
-			node_traverse_send(n, e);
-			break;
-		case TRAVERSE_PUNCH_FAILED:
-			/*
-			 * A fallback's target may simply be gone (every lookup
-			 * meets such contacts): not counted as a punch failure,
-			 * logged at debug level only.
-			 */
-			if (e->fallback) {
-				log_debug("traverse to %s… at %s (fallback): no answer after "
-				    "%d tries in %llu ms", node_short(e->target, b),
-				    peer_addr_format(&e->to, a, sizeof(a)), TRAVERSE_TRIES,
-				    (unsigned long long)(now - started));
-				break;
-			}
-			n->counters[IPC_NC_TRAVERSE_PUNCH_FAILED]++;
-			log_info("traverse to %s… at %s: no answer after %d tries in %llu ms "
-			    "(address-dependent NAT mapping on a path?)", node_short(e->target, b),
-			    peer_addr_format(&e->to, a, sizeof(a)), TRAVERSE_TRIES,
-			    (unsigned long long)(now - started));
-			break;
-		case TRAVERSE_PUNCH_DONE:
-			/* A fallback answered directly never sent a Traverse. */
-			if (e->fallback && e->tries == 0)
-				break;
-			if (e->fallback)
-				n->counters[IPC_NC_TRAVERSE_FALLBACK_CONNECTED]++;
-			log_info("traverse to %s… at %s: connected after %llu ms",
-			    node_short(e->target, b), peer_addr_format(&e->to, a, sizeof(a)),
-			    (unsigned long long)(now - started));
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-/* R (§8.2 step 3): A's addresses into the block, the message on to B. */
-static void
-node_traverse_forward(struct netd *n, struct peer *a, const struct wire_traverse *t,
-    const struct wire_packet *pkt)
-{
-	struct wire_traverse_addr blk;
-	struct peer *b = peer_find(n->peers, t->target);
-	char x[17], y[17];
-	size_t len = pkt->payload_len;
-
-	if (b == NULL || b->nact == 0) {
-		n->counters[IPC_NC_DROP_TRAVERSE_TARGET]++;
-		return;
-	}
-	/* Beyond §8: a relay is not a free packet cannon for one originator. */
-	if (!traverse_rate_allow(&n->node->trate, a->pub, node_now(n))) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	if (traverse_addr_block(a, b->features, &blk) != 0 || len > sizeof(node_trav_msg)) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	memcpy(node_trav_msg, pkt->payload, len);
-	if (wire_traverse_set_address(node_trav_msg, len, &blk) != 0 ||
-	    node_send_peer(n, b, WIRE_CMD_TRAVERSE, 0, node_trav_msg, len) != 0) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	n->counters[IPC_NC_TRAVERSE_FORWARDED]++;
-	n->counters[IPC_NC_TX_TRAVERSE]++;
-	log_debug("traverse from %s… forwarded to %s…", node_short(a->pub, x),
-	    node_short(b->pub, y));
-}
-
-/*
- * B (§8.2 steps 5-6): open the embedded Announcement, answer it as a first
- * contact from a virtual peer: the Response goes directly to each of A's
- * candidate addresses from every matching socket, which opens our NAT
- * towards A.  A is not added to the peer list (its packets will do that).
- */
-static void
-node_traverse_receive(struct netd *n, const struct wire_traverse *t)
-{
-	static uint8_t answer[WIRE_PACKET_MAX];
-	static struct traverse_opened o;
-	struct peer *p = peer_find(n->peers, t->signer);
-	uint8_t signer[33], requester[32];
-	size_t len, emb_len = t->embedded_len;
-	char x[17];
-	int i, j, sent = 0;
-
-	/* "A direct connection already exists" (reference: A in the peer list). */
-	if (p != NULL && p->nact > 0) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	memcpy(signer, t->signer, 33);
-	switch (traverse_receive_open(t, &n->id, node_trav_plain, sizeof(node_trav_plain),
-	    &o)) {
-	case TRAVERSE_OPEN_OK:
-		break;
-	case TRAVERSE_OPEN_SIGNER:
-		n->counters[IPC_NC_DROP_TRAVERSE_SIGNATURE]++;
-		return;
-	default:
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	/* The outer packets are filtered already; a re-wrapped embedded one too. */
-	if (wire_replay_check(&n->replay, o.pkt.signed_hash, node_now(n))) {
-		n->counters[IPC_NC_DROP_REPLAY]++;
-		return;
-	}
-	n->counters[IPC_NC_TRAVERSE_ACCEPTED]++;
-	ident_node_id(signer, requester);
-	/*
-	 * The candidate addresses come from the relay, unauthenticated (§13.2
-	 * point 10): beyond FIND_SELF the answer is no larger than the request.
-	 */
-	if (node_answer_payload(n, requester, 0, emb_len, &o.ann, &len) != 0)
-		return;
-	memcpy(answer, node_payload, len);
-	for (j = 0; j < o.ncand; j++)
-		for (i = 0; i < n->nsocks; i++) {
-			if (n->socks[i].fd < 0 || n->socks[i].family != o.cand[j].family ||
-			    !peer_net_may_send(&n->socks[i].addr, &o.cand[j]))
-				continue;
-			if (node_send_on(n, signer, i, NULL, &o.cand[j], WIRE_CMD_RESPONSE,
-			    o.pkt.sequence, answer, len) == 0)
-				sent++;
-		}
-	log_debug("traverse from %s…: answered to %d address(es), %d sent",
-	    node_short(signer, x), o.ncand, sent);
-}
-
-static void
-node_on_traverse(struct netd *n, struct peer *p, struct peer_conn *c,
-    const struct wire_packet *pkt)
-{
-	struct wire_traverse t;
-	enum traverse_verdict v;
-	int rc;
-
-	n->counters[IPC_NC_RX_TRAVERSE]++;
-	rc = wire_traverse_decode(pkt->payload, pkt->payload_len, &t);
-	if (rc != 0) {
-		n->counters[rc == WIRE_MSG_ERR_SIGNATURE ? IPC_NC_DROP_TRAVERSE_SIGNATURE :
-		    IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	v = traverse_classify(&t, n->id.pub, p->pub, env_unix_s(&n->env));
-	/*
-	 * Both roles make a third party send to addresses the sender vouches
-	 * for (R: the target answers A's observed address; B: we answer the
-	 * address block the relay wrote): only from a verified connection.
-	 */
-	if ((v == TRAVERSE_FORWARD || v == TRAVERSE_RECEIVE) && !peer_conn_verified(c)) {
-		n->counters[IPC_NC_DROP_TRAVERSE_OTHER]++;
-		return;
-	}
-	switch (v) {
-	case TRAVERSE_FORWARD:
-		node_traverse_forward(n, p, &t, pkt);
-		break;
-	case TRAVERSE_RECEIVE:
-		node_traverse_receive(n, &t);
-		break;
-	case TRAVERSE_DROP_SIGNATURE:
-		n->counters[IPC_NC_DROP_TRAVERSE_SIGNATURE]++;
-		break;
-	case TRAVERSE_DROP_EXPIRED:
-		n->counters[IPC_NC_DROP_TRAVERSE_EXPIRED]++;
-		break;
-	default:
-		n->counters[IPC_NC_DROP_TRAVERSE_TARGET]++;
-		break;
-	}
-}
-
-/* --- the cache of other chains (storaged) -------------------------------- */
-
-struct node_seen {
-	struct netd	*n;
-	uint8_t		 pub[33];
-	uint64_t	 version;
-};
-
-static void
-node_cache_seen_done(void *arg, const uint8_t *rep, size_t len, const char *err)
-{
-	struct node_seen *s = arg;
-	struct ipc_cache_fetch f;
-	struct peer *p;
-
-	if (rep == NULL)
-		log_debug("cache-seen: %s", err);
-	else if (ipc_cache_fetch_decode(rep, len, &f) == 0 && f.to > f.from &&
-	    (p = peer_find(s->n->peers, s->pub)) != NULL &&
-	    s->n->xfer_hooks != NULL)
-		s->n->xfer_hooks->blocks_wanted(s->n, p, s->version, f.from, f.to);
-	free(s);
-}
-
-/* A peer's blockchain height or version is new to us: tell storaged's cache. */
-static void
-node_chain_seen(struct netd *n, struct peer *p)
-{
-	struct ipc_cache_seen cs;
-	struct node_seen *s;
-	uint8_t buf[128];
-	long len;
-
-	if (p->chain_height == 0 && p->chain_version == 0)
-		return;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return;
-	s->n = n;
-	memcpy(s->pub, p->pub, 33);
-	s->version = p->chain_version;
-	memcpy(cs.owner, p->pub, 33);
-	cs.version = p->chain_version;
-	cs.height = p->chain_height;
-	len = ipc_cache_seen_encode(buf, sizeof(buf), &cs);
-	if (n->env.store_send(n->env.ctx, buf, (size_t)len, 5000, node_cache_seen_done,
-	    s, 0) != 0)
-		free(s);
-}
-
 /* --- receiving --------------------------------------------------------- */
 
 static void
@@ -1100,50 +44,7 @@ node_on_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
     const struct wire_packet *pkt)
 {
 	n->counters[IPC_NC_RX_ANNOUNCE]++;
-	node_announcement(n, p, c, pkt);
-}
-
-/* An Announcement just arrived or held until now (node_release). */
-static void
-node_announcement(struct netd *n, struct peer *p, struct peer_conn *c,
-    const struct wire_packet *pkt)
-{
-	struct wire_announce a;
-	int rc;
-
-	if (wire_announce_decode(pkt->payload, pkt->payload_len, &a) != 0) {
-		n->counters[IPC_NC_DROP_MESSAGE]++;
-		return;
-	}
-	peer_conn_set_ports(c, a.hdr.port_internal, a.hdr.port_external,
-	    (a.hdr.features & WIRE_FEATURE_FIREWALL) != 0);
-	slink_ext_in(n, p, pkt->payload, pkt->payload_len, &a, 0);
-	node_kad_offer(n, p);
-	rc = node_answer(n, p, c, pkt->sequence, &a);
-	if (rc == NODE_WITHHELD) {
-		/* Held until the source answers our cookie (node_release). */
-		if (node_hold_unverified(n, p, c, pkt) != 0)
-			n->counters[IPC_NC_TX_UNVERIFIED_WITHHELD]++;
-	} else if (!peer_conn_verified(c) && c->last_ping_out == 0) {
-		/*
-		 * One Ping (within the budget) proves the address is the peer's
-		 * own: its Pong makes the peer usable for our lookups.
-		 */
-		uint32_t seq;
-
-		if (seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_PING, 0),
-		    node_now(n), &seq) == 0 &&
-		    node_send_conn(n, p, c, WIRE_CMD_PING, seq, NULL, 0) == 0)
-			c->last_ping_out = node_now(n);
-	}
-	/*
-	 * The chain news goes to storaged's cache (which may fetch blocks)
-	 * only from a verified connection: a flood of new identities claiming
-	 * chains would queue requests to storaged.  Unverified peers report
-	 * it again in their Responses to our keep-alives.
-	 */
-	if (peer_set_info(p, &a.hdr, node_now(n)) == 1 && peer_conn_verified(c))
-		node_chain_seen(n, p);
+	node_answer_announcement(n, p, c, pkt);
 }
 
 /*
@@ -1217,7 +118,7 @@ node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_ad
 	if (node_recently_contacted_within(n, sender, from, now, NETD_DISCOVERY_ANSWER_MS))
 		return 0;
 	node_recent_add(n, sender, from, now);
-	return node_contact(n, sender, from, WIRE_ACTION_FIND_SELF, NULL, NULL,
+	return node_trav_contact(n, sender, from, WIRE_ACTION_FIND_SELF, NULL, NULL,
 	    CTX(NETD_CTX_BOOT, 0));
 }
 
@@ -1225,10 +126,10 @@ node_discovery_in(struct netd *n, const uint8_t sender[33], const struct peer_ad
 int
 node_discovery_payload(struct netd *n, uint8_t *out, size_t cap, size_t *len)
 {
-	if (node_announce_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
+	if (node_send_ann_payload(n, 1, WIRE_ACTION_FIND_SELF, NULL, NULL, len) != 0 ||
 	    *len > cap)
 		return -1;
-	memcpy(out, node_payload, *len);
+	memcpy(out, node_send_msg, *len);
 	return 0;
 }
 
@@ -1262,12 +163,12 @@ node_boot_reply(struct netd *n, const uint8_t relay[33], const struct wire_respo
 				continue;
 			/* No Traverse on this path (§6.6), but a later lookup may use R. */
 			traverse_relay_note(&n->node->relays, rec.peer_id, relay, node_now(n));
-			node_record_contact(&rec, &k);
-			if (node_contact_addr(&k, &to) != 0 ||
+			node_kad_record_contact(&rec, &k);
+			if (node_kad_contact_addr(&k, &to) != 0 ||
 			    node_recently_contacted(n, rec.peer_id, &to, node_now(n)))
 				continue;
 			node_recent_add(n, rec.peer_id, &to, node_now(n));
-			node_contact(n, rec.peer_id, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
+			node_trav_contact(n, rec.peer_id, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
 			    CTX(NETD_CTX_BOOT, 0));
 			taken++;
 		}
@@ -1299,9 +200,9 @@ node_lookup_reply(struct netd *n, struct peer *p, uint32_t lookup_id,
 			/* p named this peer: p may relay our first contact to it (§8.1). */
 			traverse_relay_note(&n->node->relays, rec.peer_id, p->pub, node_now(n));
 			if (rec.reason == WIRE_REASON_STORE && ns < KAD_LOOKUP_CANDIDATES)
-				node_record_contact(&rec, &storing[ns++]);
+				node_kad_record_contact(&rec, &storing[ns++]);
 			else if (nc < KAD_LOOKUP_CANDIDATES)
-				node_record_contact(&rec, &closest[nc++]);
+				node_kad_record_contact(&rec, &closest[nc++]);
 		}
 	}
 	wire_response_file_begin(r, &it);
@@ -1357,7 +258,7 @@ node_on_response(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	/* After r is used: the held requests reuse the packet buffers. */
 	if (!was && peer_conn_verified(c))
-		node_release(n, p, c);
+		node_answer_release(n, p, c);
 }
 
 static void
@@ -1377,12 +278,12 @@ node_on_ping(struct netd *n, struct peer *p, struct peer_conn *c,
 	 * (§3.5); an unverified source whose Ping does not pay for one gets
 	 * the Pong (as large as its Ping), which also lets it verify us.
 	 */
-	if (node_announce_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
+	if (node_send_ann_payload(n, 1, 0, NULL, NULL, &len) != 0 ||
 	    seq_new(n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
 	    node_now(n), &seq) != 0)
 		return;
-	memcpy(node_plain, node_payload, len);
-	if (node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len) ==
+	memcpy(node_send_plain, node_send_msg, len);
+	if (node_send_conn(n, p, c, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, len) ==
 	    NODE_WITHHELD) {
 		seq_remove(n->seqs, p->pub, seq);
 		node_send_conn(n, p, c, WIRE_CMD_PONG, pkt->sequence, NULL, 0);
@@ -1402,7 +303,7 @@ node_on_pong(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	if (m.first && !peer_conn_verified(c)) {
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
-		node_release(n, p, c);
+		node_answer_release(n, p, c);
 	} else if (m.first)
 		peer_conn_set_rtt(c, m.rtt_ms ? m.rtt_ms : 1);
 	if (CTX_KIND(m.ctx) == NETD_CTX_CTLPING && n->ctl_hooks != NULL)
@@ -1465,7 +366,7 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		n->counters[IPC_NC_DROP_SHORT]++;
 		return;
 	}
-	rc = wire_packet_decode(raw, len, n->id.pub, node_plain, sizeof(node_plain), &pkt);
+	rc = wire_packet_decode(raw, len, n->id.pub, node_send_plain, sizeof(node_send_plain), &pkt);
 	if (rc != 0) {
 		n->counters[rc == WIRE_PACKET_ERR_SELF ? IPC_NC_DROP_SELF :
 		    rc == WIRE_PACKET_ERR_PROTOCOL ? IPC_NC_DROP_PROTOCOL :
@@ -1518,10 +419,10 @@ node_packet_in(struct netd *n, int sock, const struct peer_addr *local,
 		break;
 	case WIRE_CMD_GET_BLOCK:
 	case WIRE_CMD_TRANSFER:
-		node_xfer_packet(n, p, c, &pkt);
+		node_answer_xfer(n, p, c, &pkt);
 		break;
 	case WIRE_CMD_TRAVERSE:
-		node_on_traverse(n, p, c, &pkt);
+		node_trav_in(n, p, c, &pkt);
 		break;
 	default:
 		/* Local Discovery arrives on the discovery sockets (lan.c), not here. */
@@ -1547,12 +448,12 @@ node_peer_action(void *arg, const struct peer_action *a)
 		break;
 	case PEER_ACT_SEND_ANNOUNCE:
 		/* The bare keep-alive: learns the peer's chain height/version (§5.4). */
-		if (node_announce_payload(n, 0, 0, NULL, NULL, &len) == 0 &&
+		if (node_send_ann_payload(n, 0, 0, NULL, NULL, &len) == 0 &&
 		    seq_new(n->seqs, a->peer->pub, &a->peer->seq_counter,
 		    CTX(NETD_CTX_KEEPALIVE, 0), node_now(n), &seq) == 0) {
-			memcpy(node_plain, node_payload, len);
+			memcpy(node_send_plain, node_send_msg, len);
 			node_send_conn(n, a->peer, a->conn, WIRE_CMD_ANNOUNCEMENT, seq,
-			    node_plain, len);
+			    node_send_plain, len);
 		}
 		break;
 	case PEER_ACT_PEER_REMOVED:
@@ -1620,307 +521,13 @@ node_bootstrap(struct netd *n, uint64_t now)
 		to.family = r->addr.family;
 		memcpy(to.ip, r->addr.addr, 16);
 		to.port = r->addr.port;
-		if (node_contact(n, r->pubkey, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
+		if (node_trav_contact(n, r->pubkey, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
 		    CTX(NETD_CTX_BOOT, 0)) != 0)
 			log_debug("root peer %s: nothing sent", r->text);
 	}
 	n->boot_tries++;
 	n->boot_next = now + (n->boot_tries <= NETD_BOOT_PHASE1_TRIES ?
 	    NETD_BOOT_PHASE1_MS : NETD_BOOT_PHASE2_MS);
-}
-
-/* --- peers remembered across restarts (kept by storaged) ----------------- */
-
-static void
-node_known_loaded(void *arg, const uint8_t *rep, size_t len, const char *err)
-{
-	struct netd *n = arg;
-
-	if (rep == NULL || ipc_known_peers_decode(rep, len, IPC_PEERS_LOAD,
-	    &n->known) != 0) {
-		if (err != NULL)
-			log_debug("known peers: %s", err);
-		return;
-	}
-	n->known_loaded = 1;
-	n->known_next = 0;
-	/* First save soon after start, then every NETD_KNOWN_SAVE_MS. */
-	n->known_saved = node_now(n) - NETD_KNOWN_SAVE_MS + 5000;
-	if (n->known.count > 0)
-		log_info("%u peers remembered from the last run", n->known.count);
-}
-
-struct node_active {
-	int	n;
-};
-
-/* Peers that answered us (see node_root_connected). */
-static void
-node_count_act(void *arg, struct peer *p)
-{
-	((struct node_active *)arg)->n += p->nact > 0 && peer_rtt(p) != 0;
-}
-
-/* Like the root peers: contacted until two peers answer, 7 s apart, for 10 min. */
-static void
-node_known_bootstrap(struct netd *n, uint64_t now)
-{
-	struct node_active act = { 0 };
-	struct peer_addr to;
-	struct peer *p;
-	uint32_t i;
-
-	if (!n->known_loaded || n->known.count == 0 || now < n->known_next ||
-	    n->known_tries >= NETD_BOOT_PHASE1_TRIES)
-		return;
-	peer_list_foreach(n->peers, node_count_act, &act);
-	if (act.n >= 2) {
-		n->known_tries = NETD_BOOT_PHASE1_TRIES;
-		return;
-	}
-	for (i = 0; i < n->known.count; i++) {
-		const struct ipc_known_peer *k = &n->known.peers[i];
-
-		if ((p = peer_find(n->peers, k->pubkey)) != NULL && p->nact > 0)
-			continue;
-		memset(&to, 0, sizeof(to));
-		to.family = k->family == 4 ? AF_INET : AF_INET6;
-		memcpy(to.ip, k->ip, 16);
-		to.port = k->port;
-		node_contact(n, k->pubkey, &to, WIRE_ACTION_FIND_SELF, NULL, NULL,
-		    CTX(NETD_CTX_BOOT, 0));
-	}
-	n->known_tries++;
-	n->known_next = now + NETD_BOOT_PHASE1_MS;
-}
-
-struct node_save {
-	struct ipc_known_peers	*k;
-};
-
-static void
-node_save_one(void *arg, struct peer *p)
-{
-	struct node_save *x = arg;
-	struct ipc_known_peer *e;
-	const struct peer_conn *c;
-
-	if (p->nact == 0 || p->latest < 0 || x->k->count >= IPC_KNOWN_PEERS_MAX)
-		return;
-	c = &p->conns[p->latest];
-	/* Only addresses the peer listens on (it told us its port). */
-	if (c->port_internal == 0)
-		return;
-	e = &x->k->peers[x->k->count++];
-	memcpy(e->pubkey, p->pub, 33);
-	e->family = c->remote.family == AF_INET ? 4 : 6;
-	memcpy(e->ip, c->remote.ip, 16);
-	e->port = c->port_external ? c->port_external : c->remote.port;
-}
-
-static void
-node_saved(void *arg, const uint8_t *rep, size_t len, const char *err)
-{
-	(void)arg;
-	(void)rep;
-	(void)len;
-	if (err != NULL)
-		log_debug("saving known peers: %s", err);
-}
-
-static void
-node_known_save(struct netd *n, uint64_t now)
-{
-	static struct ipc_known_peers k;
-	static uint8_t buf[8192];
-	struct node_save x = { &k };
-	long len;
-
-	if (!n->known_loaded || now - n->known_saved < NETD_KNOWN_SAVE_MS)
-		return;
-	n->known_saved = now;
-	memset(&k, 0, sizeof(k));
-	peer_list_foreach(n->peers, node_save_one, &x);
-	if (k.count == 0)
-		return;
-	if ((len = ipc_known_peers_encode(buf, sizeof(buf), IPC_PEERS_SAVE, &k)) > 0)
-		n->env.store_send(n->env.ctx, buf, (size_t)len, 5000, node_saved, n, 0);
-}
-
-static void
-node_known_ask(struct netd *n, uint64_t now)
-{
-	uint8_t buf[IPC_HDR_LEN];
-
-	if (n->known_loaded || now - n->known_asked < 2000)
-		return;
-	n->known_asked = now;
-	ipc_empty_encode(buf, sizeof(buf), IPC_PEERS_LOAD, IPC_OK);
-	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_known_loaded, n, 0);
-}
-
-static void
-node_chain_done(void *arg, const uint8_t *rep, size_t len, const char *err)
-{
-	struct netd *n = arg;
-	struct ipc_chain_info ci;
-
-	(void)err;
-	if (rep != NULL && ipc_chain_info_decode(rep, len, IPC_CHAIN, &ci) == 0) {
-		n->chain_height = ci.height;
-		n->chain_version = ci.version;
-		n->chain_known = 1;
-	}
-}
-
-/* Until storaged's first event, ask for the own chain's height and version. */
-static void
-node_ask_chain(struct netd *n, uint64_t now)
-{
-	uint8_t buf[IPC_HDR_LEN];
-
-	if (n->chain_known || now - n->chain_asked < 2000)
-		return;
-	n->chain_asked = now;
-	ipc_empty_encode(buf, sizeof(buf), IPC_CHAIN, IPC_OK);
-	n->env.store_send(n->env.ctx, buf, sizeof(buf), 2000, node_chain_done, n, 0);
-}
-
-/*
- * Pushing our chain's changes (beyond the reference, docs/differences.md):
- * a reference node fetches a peer's new blocks whenever an Announcement,
- * Response or Local Discovery from it carries another height or version
- * than it last saw (docs/data.md §2.11, protocol.md §9.9); without a push
- * it learns them only from the Response to its next keep-alive, up to
- * ~60 s later (§5.4).  So a change goes out at once, as the bare
- * keep-alive Announcement it already understands, bounded:
- *  - rate: one round per NODE_PUSH_MIN_MS; changes within it (an `add` of
- *    many files seals blocks one after another) leave in one trailing
- *    round with the newest values (node_push_tick);
- *  - fan-out: NODE_PUSH_MAX_PEERS peers per round, only peers that have
- *    answered us (a known RTT: a spoofed source never gets one), starting
- *    where the last round stopped; the others learn it from keep-alives.
- */
-#define NODE_PUSH_MIN_MS	1000
-#define NODE_PUSH_MAX_PEERS	64
-
-
-struct node_push {
-	struct netd	*n;
-	size_t		 len;
-	int		 sent;
-	int		 pass;		/* 0: from n->node->push_rot on, 1: the rest */
-	unsigned	 idx;		/* eligible peers seen in this pass */
-};
-
-static void
-node_push_one(void *arg, struct peer *p)
-{
-	struct node_push *x = arg;
-	uint32_t seq;
-	unsigned i;
-
-	if (p->nact == 0 || peer_rtt(p) == 0)
-		return;
-	i = x->idx++;
-	if ((x->pass == 0) != (i >= x->n->node->push_rot) || x->sent >= NODE_PUSH_MAX_PEERS)
-		return;
-	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
-	    node_now(x->n), &seq) != 0)
-		return;
-	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0) {
-		x->sent++;
-		x->n->counters[IPC_NC_TX_CHAIN_PUSH]++;
-	}
-}
-
-static void
-node_push_chain(struct netd *n)
-{
-	struct node_push x;
-
-	if (node_announce_payload(n, 0, 0, NULL, NULL, &x.len) != 0)
-		return;
-	memcpy(node_plain, node_payload, x.len);
-	x.n = n;
-	x.sent = 0;
-	for (x.pass = 0; x.pass < 2; x.pass++) {
-		x.idx = 0;
-		peer_list_foreach(n->peers, node_push_one, &x);
-	}
-	/* x.idx: every eligible peer; the next round goes on after these. */
-	n->node->push_rot = x.idx > 0 ? (n->node->push_rot + (unsigned)x.sent) % x.idx : 0;
-	log_debug("chain %llu/%llu announced to %d of %u peers",
-	    (unsigned long long)n->chain_version, (unsigned long long)n->chain_height,
-	    x.sent, x.idx);
-}
-
-/*
- * A peer that shows bit 4 (WIRE_FEATURE_SECURE) on a proven connection but
- * whose offer we never got (our first contact carried none, see
- * node_send_on_ex) gets a keep-alive Announcement with ours; its Response
- * carries its own and secure_link.c starts the handshake.  At most once per
- * SLINK_OFFER_MS per peer.
- */
-static void
-node_offer_one(void *arg, struct peer *p)
-{
-	struct node_push *x = arg;
-	uint32_t seq;
-
-	if (!(p->features & WIRE_FEATURE_SECURE) || p->nact == 0 ||
-	    !peer_has_verified(p) || !slink_offer_due(x->n, p->pub))
-		return;
-	/* Built once per tick, and only when some peer is due one. */
-	if (x->len == 0) {
-		if (node_announce_payload(x->n, 0, 0, NULL, NULL, &x->len) != 0) {
-			x->len = 0;
-			return;
-		}
-		memcpy(node_plain, node_payload, x->len);
-	}
-	if (seq_new(x->n->seqs, p->pub, &p->seq_counter, CTX(NETD_CTX_KEEPALIVE, 0),
-	    node_now(x->n), &seq) != 0)
-		return;
-	if (node_send_peer(x->n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, x->len) == 0)
-		x->sent++;
-}
-
-static void
-node_offer_tick(struct netd *n)
-{
-	struct node_push x = { .n = n };	/* len 0: payload not built yet */
-
-	peer_list_foreach(n->peers, node_offer_one, &x);
-}
-
-/* Called on every change and every tick: a due push leaves when the rate allows. */
-static void
-node_push_tick(struct netd *n, uint64_t now)
-{
-	if (!n->node->push_due || (n->node->push_last != 0 && now - n->node->push_last < NODE_PUSH_MIN_MS))
-		return;
-	n->node->push_due = 0;
-	n->node->push_last = now;
-	node_push_chain(n);
-}
-
-/*
- * Storaged's event that its chain changed (height, version): from
- * node_on_event in the daemon, directly from tests/sim.
- */
-void
-node_chain_event(struct netd *n, uint64_t height, uint64_t version)
-{
-	int changed = height != n->chain_height || version != n->chain_version;
-
-	n->chain_height = height;
-	n->chain_version = version;
-	n->chain_known = 1;
-	if (changed) {
-		n->node->push_due = 1;
-		node_push_tick(n, node_now(n));
-	}
 }
 
 static void
@@ -2012,10 +619,10 @@ static void
 node_rejoin(struct netd *n, uint64_t now)
 {
 	struct node_state *st = n->node;
-	struct node_active act = { 0 };
+	struct node_known_active act = { 0 };
 	int have_roots, have_known;
 
-	peer_list_foreach(n->peers, node_count_act, &act);
+	peer_list_foreach(n->peers, node_known_count_act, &act);
 	if (act.n > 0) {
 		st->isolated_since = 0;
 		return;
@@ -2068,58 +675,36 @@ node_tick(struct netd *n)
 		n->ctl_hooks->expire(n, now);
 	if (n->store_open)
 		ipc_client_tick(&n->store, now);
-	node_ask_chain(n, now);
+	node_chain_ask(n, now);
 	node_known_ask(n, now);
 	node_known_bootstrap(n, now);
 	node_known_save(n, now);
 	if (n->xfer_hooks != NULL)
 		n->xfer_hooks->tick(n, now);
-	node_traverse_tick(n, now);
-	node_push_tick(n, now);
+	node_trav_tick(n, now);
+	node_chain_push_tick(n, now);
 	if (n->slink != NULL)
-		node_offer_tick(n);
+		node_chain_offer_tick(n);
 }
 
 /* --- Kademlia environment ------------------------------------------------ */
 
 static uint64_t
-node_kad_now(void *ctx)
+node_kadenv_now(void *ctx)
 {
 	return node_now(ctx);
 }
 
 static void
-node_kad_random(void *ctx, void *buf, size_t len)
+node_kadenv_random(void *ctx, void *buf, size_t len)
 {
 	struct netd *n = ctx;
 
 	env_random(&n->env, buf, len);
 }
 
-/*
- * The Traverse parameters for a first contact with k at `to` (§8.1): the
- * relay is the node whose answer named k (via, else the newest hint), if we
- * are connected to it; NULL when there is none.
- */
-static const struct node_trav *
-node_trav_for(struct netd *n, const struct kad_contact *k, const struct peer_addr *to,
-    const uint8_t *via, struct node_trav *tv)
-{
-	struct peer *r = via != NULL ? peer_find_node(n->peers, via) : NULL;
-
-	memset(tv, 0, sizeof(*tv));
-	if (r != NULL && r->nact > 0)
-		memcpy(tv->relay, r->pub, 33);
-	else if (traverse_relay_get(&n->node->relays, k->peer_id, node_now(n), tv->relay) != 0 ||
-	    (r = peer_find(n->peers, tv->relay)) == NULL || r->nact == 0)
-		return NULL;
-	tv->port_internal = to->family == AF_INET ? k->port4_int : k->port6_int;
-	tv->features = k->features;
-	return tv;
-}
-
 static int
-node_kad_send(void *ctx, const struct kad_query *q)
+node_kadenv_send(void *ctx, const struct kad_query *q)
 {
 	struct node_trav tv;
 	struct netd *n = ctx;
@@ -2137,17 +722,17 @@ node_kad_send(void *ctx, const struct kad_query *q)
 	else
 		peer_key = q->key;
 	if (p != NULL && p->nact > 0) {
-		if (node_announce_payload(n, 0, actions, peer_key, value_key, &len) != 0 ||
+		if (node_send_ann_payload(n, 0, actions, peer_key, value_key, &len) != 0 ||
 		    seq_new(n->seqs, p->pub, &p->seq_counter,
 		    CTX(NETD_CTX_LOOKUP, q->lookup_id), node_now(n), &seq) != 0)
 			return -1;
-		memcpy(node_plain, node_payload, len);
-		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_plain, len);
+		memcpy(node_send_plain, node_send_msg, len);
+		return node_send_peer(n, p, WIRE_CMD_ANNOUNCEMENT, seq, node_send_plain, len);
 	}
 	/* Not connected: first contact at the address another node reported. */
-	if (node_contact_addr(q->to, &to) != 0)
+	if (node_kad_contact_addr(q->to, &to) != 0)
 		return -1;
-	return node_contact_tv(n, q->to->peer_id, &to, actions, peer_key, value_key,
+	return node_trav_contact_via(n, q->to->peer_id, &to, actions, peer_key, value_key,
 	    CTX(NETD_CTX_LOOKUP, q->lookup_id),
 	    node_trav_for(n, q->to, &to, q->via, &tv));
 }
@@ -2166,19 +751,19 @@ node_connect_found(struct netd *n, const struct kad_contact *k, const struct pee
 
 	if (p != NULL && p->nact > 0)
 		return;
-	node_contact_tv(n, k->peer_id, to, WIRE_ACTION_FIND_SELF, NULL, NULL,
+	node_trav_contact_via(n, k->peer_id, to, WIRE_ACTION_FIND_SELF, NULL, NULL,
 	    CTX(NETD_CTX_CONNECT, 0), node_trav_for(n, k, to, NULL, &tv));
 }
 
 /* A lookup ended: ctl's find (if it asked) is answered, the node contacted. */
 static void
-node_kad_done(void *ctx, const struct kad_result *r)
+node_kadenv_done(void *ctx, const struct kad_result *r)
 {
 	struct netd *n = ctx;
 	struct peer_addr a;
 	int have, want;
 
-	have = r->status == KAD_LOOKUP_FOUND && node_contact_addr(&r->found, &a) == 0;
+	have = r->status == KAD_LOOKUP_FOUND && node_kad_contact_addr(&r->found, &a) == 0;
 	want = n->ctl_hooks != NULL &&
 	    n->ctl_hooks->find_done(n, r, have ? &a : NULL) > 0;
 	if (n->lookup_done != NULL && n->lookup_done(n, r) != 0)
@@ -2193,7 +778,7 @@ node_kad_done(void *ctx, const struct kad_result *r)
  * querying it would reflect traffic at whoever owns the address.
  */
 static int
-node_kad_usable(void *ctx, const struct kad_contact *c)
+node_kadenv_usable(void *ctx, const struct kad_contact *c)
 {
 	struct netd *n = ctx;
 	struct peer *p = peer_find_node(n->peers, c->id);
@@ -2231,11 +816,11 @@ node_init(struct netd *n, char *err, size_t errlen)
 	pc.arg = n;
 	env_random(&n->env, key, sizeof(key));
 	memset(&env, 0, sizeof(env));
-	env.now_ms = node_kad_now;
-	env.random = node_kad_random;
-	env.send_find = node_kad_send;
-	env.lookup_done = node_kad_done;
-	env.usable = node_kad_usable;
+	env.now_ms = node_kadenv_now;
+	env.random = node_kadenv_random;
+	env.send_find = node_kadenv_send;
+	env.lookup_done = node_kadenv_done;
+	env.usable = node_kadenv_usable;
 	env.ctx = n;
 	/* kad_new copies env. */
 	if ((n->node = calloc(1, sizeof(*n->node))) == NULL ||
@@ -2303,25 +888,6 @@ node_ping_ctl(struct netd *n, struct peer *p, int slot, uint32_t *seq)
 	    node_now(n), seq) != 0)
 		return -1;
 	return node_send_peer(n, p, WIRE_CMD_PING, *seq, NULL, 0) != 0 ? -1 : 0;
-}
-
-/* A punch to that node failed within the back-off time (for a clear error). */
-int
-node_punch_failed(struct netd *n, const uint8_t node_id[32])
-{
-	uint8_t id[32];
-	unsigned i;
-
-	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
-		const struct traverse_punch *e = &n->node->punches.e[i];
-
-		if (e->started != 0 || node_now(n) >= e->failed_until)
-			continue;
-		ident_node_id(e->target, id);
-		if (memcmp(id, node_id, 32) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 struct node_count {

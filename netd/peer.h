@@ -126,7 +126,7 @@ struct peer_conn {
 	uint64_t	last_ping_out;	/* 0 = never */
 	uint64_t	expires;	/* inactive only */
 	/*
-	 * Reflection budget (node.c): bytes received on and sent to this
+	 * Reflection budget (node_send.c): bytes received on and sent to this
 	 * connection while it is unverified (rtt_ms == 0: it never answered
 	 * one of our sequences, so its source may be spoofed).  Nothing is
 	 * sent to it beyond what it sent us.

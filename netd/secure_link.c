@@ -388,7 +388,7 @@ slink_ext_in(struct netd *n, struct peer *p, const uint8_t *payload, size_t len,
 	    wire_secure_ext_decode(payload + off, len - off, &e) != WIRE_SECURE_OK) {
 		/*
 		 * The restart rule.  A node holding a session with us seals its
-		 * Announcements and offers in them (node.c): one in clear without
+		 * Announcements and offers in them (node_send.c): one in clear without
 		 * an offer comes from a new run of that node (its first contact
 		 * carries none), one that turned secure transport off — or is a
 		 * replay of an old one (version 0's filter forgets after 10

@@ -6,7 +6,7 @@
  * the path for every peer that never advertised feature bit 4 (reference
  * nodes), and for ours while no session is up.
  *
- * Hook points, each a single call: node.c appends slink_ext_append to its
+ * Hook points, each a single call: node_send.c appends slink_ext_append to its
  * Announcements/Responses, passes every received one to slink_ext_in and
  * every datagram that is no lite packet to slink_in; xfer.c's
  * xfer_set_id binds/unbinds a transfer's channels (slink_xfer_bind /
@@ -56,7 +56,7 @@ size_t	slink_ext_append(struct netd *n, const uint8_t to[33], uint8_t cmd,
 /*
  * The bytes slink_ext_append adds to a cmd to `to` (when not empty):
  * Announcements always carry it, Responses only to peers that offered
- * theirs.  node.c counts them in a reply's budget.
+ * theirs.  node_answer.c counts them in a reply's budget.
  */
 size_t	slink_ext_len(struct netd *n, const uint8_t to[33], uint8_t cmd);
 /* A decoded Announcement (resp 0) or Response (resp 1) from p, signed by it. */
@@ -69,7 +69,7 @@ int	slink_in(struct netd *n, int sock, const struct peer_addr *local,
 
 /*
  * A version-0 datagram to the peer `to`: inside session DATA when
- * may_seal (node.c: not to a source that has not proven its address,
+ * may_seal (node_send.c: not to a source that has not proven its address,
  * whose budget counted the unsealed size), a session with it is usable
  * and the result stays within 1452 bytes; as it is otherwise.  The result of n->env.send.
  */
@@ -136,7 +136,7 @@ void	slink_held(struct netd *n, int *peers, int *sessions);
 int	slink_peer_state(struct netd *n, const uint8_t pub[33]);
 /*
  * Whether to send our offer now to a peer that advertises bit 4 but whose
- * extension we lack (first contacts carry none, node.c): 1 at most once
+ * extension we lack (first contacts carry none, node_send.c): 1 at most once
  * per SLINK_OFFER_MS per peer, and the time is noted.
  */
 #define SLINK_OFFER_MS	5000

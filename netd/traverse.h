@@ -1,7 +1,7 @@
 /*
  * traverse.h — the decisions of Traverse, relayed first contact and UDP
  * hole punching (docs/protocol.md §3.7, §8), as a pure module: no sockets, no
- * clock (every call that needs time takes it), no randomness.  node.c
+ * clock (every call that needs time takes it), no randomness.  node_trav.c
  * builds, sends and opens the packets; this module says whether and where.
  *
  *   A (originator): traverse_needed() per target address; the relay a peer

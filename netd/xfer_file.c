@@ -69,11 +69,11 @@ xfer_file_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 	}
 	/*
 	 * REQUEST_START is processed without a sequence match (§4.3), from a
-	 * verified connection only (see node_hold_unverified).
+	 * verified connection only (see node_answer_hold).
 	 */
 	if (t.control == WIRE_TRANSFER_REQUEST_START) {
 		if (!peer_conn_verified(c)) {
-			node_hold_unverified(n, p, c, pkt);
+			node_answer_hold(n, p, c, pkt);
 			return;
 		}
 		xfer_prov_request(n, p, pkt->sequence, &t);

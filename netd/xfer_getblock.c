@@ -750,7 +750,7 @@ xfer_gb_packet(struct netd *n, struct peer *p, struct peer_conn *c,
 	 */
 	if (g.control == WIRE_GETBLOCK_REQUEST_START) {
 		if (!peer_conn_verified(c)) {
-			node_hold_unverified(n, p, c, pkt);
+			node_answer_hold(n, p, c, pkt);
 			return;
 		}
 		xfer_gb_request(n, p, pkt->sequence, &g);

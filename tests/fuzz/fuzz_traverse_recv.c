@@ -2,7 +2,7 @@
  * fuzz_traverse_recv.c — libFuzzer target for the Traverse receive path of
  * the target node B (netd/traverse.c: traverse_classify, then
  * traverse_receive_open; docs/protocol.md §3.7, §8.2 steps 5-6), which
- * node.c runs on every Traverse a relay delivers.
+ * node_trav.c runs on every Traverse a relay delivers.
  *
  * Input: a Traverse payload.  We are identity C of tests/vectors
  * (messages.json "traverse": its embedded packet is encrypted to C), so

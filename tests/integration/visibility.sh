@@ -7,7 +7,7 @@
 # Left to itself it learns them from the Response to its own keep-alive
 # Announcement, sent when its view of us is older than 60 s (§5.4): up to a
 # minute.  Our netd pushes a change at once, as the bare keep-alive
-# Announcement the reference already handles (node.c, node_push_chain),
+# Announcement the reference already handles (node_chain.c, node_chain_push),
 # at most one round per second and 64 peers per round.
 #
 #   A  127.0.53.1:7001   the node whose chain changes

@@ -1160,7 +1160,7 @@ sim_free(struct sim *s)
 		if (e->type == EV_TIMER)
 			free(e->timer);
 		else if (e->type == EV_STORE)
-			/* Replies never delivered: their callbacks own arg (e.g. node.c's node_seen). */
+			/* Replies never delivered: their callbacks own arg (e.g. node_chain.c's node_chain_seen_arg). */
 			e->cb(e->arg, NULL, 0, "simulation ended");
 		free(e->buf);
 		free(e);

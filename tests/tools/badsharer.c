@@ -125,7 +125,7 @@ bs_wait(struct bs *b, struct bs_seen *s, uint64_t until, int ann)
 			/*
 			 * As the reference: every Announcement gets a Response.  The
 			 * node sends one (a cookie) before it serves an address that
-			 * never answered it (no reflection, netd/node.c).
+			 * never answered it (no reflection, netd/node_answer.c).
 			 */
 			struct wire_response_in r;
 
