@@ -293,6 +293,23 @@ tn_deliver(void)
 	}
 }
 
+/*
+ * A handshake datagram into node a from 127.0.30.<last>:5000, and what it
+ * caused delivered: slink_in's result; a's answers are in tn_out.
+ */
+static int
+tn_inject(struct tnode *a, int last, const uint8_t *pkt, size_t len)
+{
+	struct peer_addr src;
+	int rc;
+
+	tn_addr(&src, last, 5000);
+	tn_outn = 0;
+	rc = slink_in(&a->n, 0, &a->addr, &src, pkt, len);
+	tn_deliver();
+	return rc;
+}
+
 /* Runs the clock to `until` (ms), timers in order, datagrams at once. */
 static void
 tn_run(uint64_t until)
@@ -352,7 +369,6 @@ test_cookie_under_load(void)
 	struct secure_node *me;
 	struct secure_initiation *in;
 	struct wire_secure_ext ea;
-	struct peer_addr src;
 	struct tnode *a;
 	uint8_t init[SECURE_INIT_LEN];
 	size_t len;
@@ -369,10 +385,7 @@ test_cookie_under_load(void)
 		T_EQ_INT(secure_node_init(&me[i], &ids[i], NULL, (int64_t)tn_now_ms), 0);
 		T_EQ_INT(secure_initiate(&in[i], &me[i], &ea, a->n.id.pub, 100 + (uint64_t)i,
 		    1000 + (uint64_t)i, (int64_t)tn_now_ms, init, sizeof(init), &len), 0);
-		tn_addr(&src, 100 + i, 5000);
-		tn_outn = 0;
-		T_EQ_INT(slink_in(&a->n, 0, &a->addr, &src, init, len), 1);
-		tn_deliver();
+		T_EQ_INT(tn_inject(a, 100 + i, init, len), 1);
 		T_EQ_INT(tn_outn, 1);
 		if (tn_out_len[0] == SECURE_RESP_LEN)
 			resp++;
@@ -400,16 +413,10 @@ test_cookie_under_load(void)
 	T_EQ_INT(secure_initiate(&in[i], &me[i], &ea, a->n.id.pub, 100 + (uint64_t)i,
 	    5000, (int64_t)tn_now_ms, init, sizeof(init), &len), 0);
 	/* From another address the same INIT (its mac2) is worthless: a COOKIE again. */
-	tn_addr(&src, 250, 5000);
-	tn_outn = 0;
-	slink_in(&a->n, 0, &a->addr, &src, init, len);
-	tn_deliver();
+	(void)tn_inject(a, 250, init, len);
 	T_EQ_INT(tn_outn, 1);
 	T_EQ_INT(tn_out_len[0], SECURE_COOKIE_MSG_LEN);
-	tn_addr(&src, 100 + i, 5000);
-	tn_outn = 0;
-	slink_in(&a->n, 0, &a->addr, &src, init, len);
-	tn_deliver();
+	(void)tn_inject(a, 100 + i, init, len);
 	T_EQ_INT(tn_outn, 1);
 	T_EQ_INT(tn_out_len[0], SECURE_RESP_LEN);
 	T_EQ_U64(C(0, IPC_NC_SECURE_HANDSHAKES), (uint64_t)resp + 1);
@@ -421,10 +428,7 @@ test_cookie_under_load(void)
 	T_EQ_INT(secure_initiate(&in[i], &me[i], &ea, a->n.id.pub, 100 + (uint64_t)i,
 	    6000, (int64_t)tn_now_ms, init, sizeof(init), &len), 0);
 	memset(init + SECURE_INIT_LEN - SECURE_MAC_LEN, 0, SECURE_MAC_LEN);	/* no mac2 */
-	tn_addr(&src, 100 + i, 5000);
-	tn_outn = 0;
-	slink_in(&a->n, 0, &a->addr, &src, init, len);
-	tn_deliver();
+	(void)tn_inject(a, 100 + i, init, len);
 	T_EQ_INT(tn_outn, 1);
 	T_EQ_INT(tn_out_len[0], SECURE_RESP_LEN);
 	for (i = 0; i < FLOOD; i++)
