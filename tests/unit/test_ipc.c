@@ -3,6 +3,8 @@
  * nng layer (request/reply, uid refusal, a server dying under a waiting client)
  * and the bulk channel beside it (ipc_bulk.c).
  */
+#define _GNU_SOURCE	/* memfd_create */
+#include <sys/mman.h>
 #include <sys/epoll.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -766,11 +768,11 @@ bulk_handler(void *arg, struct ipc_req *req, const uint8_t *msg, size_t len)
 		return;
 	}
 	if (ipc_req_type(req) == IPC_FILE_FD) {
-		/* A descriptor of a file whose content is its request's last byte. */
-		char path[] = "/tmp/peernet-test-fd.XXXXXX";
+		/* A descriptor of a file whose content is its request's last byte
+		 * (an anonymous memfd: no path to clean up). */
 		uint8_t rep[32];
 		long n = ipc_file_fd_rep_encode(rep, sizeof(rep), 1);
-		int fd = mkstemp(path);
+		int fd = memfd_create("peernet-test-fd", MFD_CLOEXEC);
 
 		b->served++;
 		/* ipc_reply_fd answers (or fails) req either way: no second reply. */
@@ -778,10 +780,8 @@ bulk_handler(void *arg, struct ipc_req *req, const uint8_t *msg, size_t len)
 			ipc_reply_error(req, IPC_ERR_FAILED, "test server: no descriptor");
 		else if (ipc_reply_fd(req, rep, (size_t)n, fd) != 0)
 			b->bad++;
-		if (fd >= 0) {
+		if (fd >= 0)
 			close(fd);
-			unlink(path);
-		}
 		return;
 	}
 	srv_handler(&(struct srv_thread){ .answer = 1 }, req, msg, len);
