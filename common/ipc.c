@@ -635,9 +635,14 @@ ipc_client_take_fd(struct ipc_client *cl)
 	return fd;
 }
 
-/* The requests sent on the bulk channel fail (it closed). */
+/*
+ * The requests sent on the bulk channel fail (it closed).  defer: the
+ * channel broke inside a send, whose caller still holds what a callback
+ * may free (the session, the buffer being sent): the callbacks run at the
+ * next ipc_client_tick instead, with why (a string literal).
+ */
 void
-ipc_client_fail_bulk(struct ipc_client *cl, const char *why)
+ipc_client_fail_bulk(struct ipc_client *cl, const char *why, int defer)
 {
 	struct ipc_client_slot done;
 	int i;
@@ -645,6 +650,11 @@ ipc_client_fail_bulk(struct ipc_client *cl, const char *why)
 	for (i = 0; i < IPC_CLIENT_MAX_INFLIGHT; i++) {
 		if (cl->slots[i].id == 0 || cl->slots[i].bulk != IPC_SLOT_BULK)
 			continue;
+		if (defer) {
+			cl->slots[i].deadline = 0;
+			cl->slots[i].why = why;
+			continue;
+		}
 		done = cl->slots[i];
 		memset(&cl->slots[i], 0, sizeof(cl->slots[i]));
 		cl->failed++;
@@ -713,7 +723,7 @@ ipc_client_tick(struct ipc_client *cl, uint64_t now_ms)
 		memset(&cl->slots[i], 0, sizeof(cl->slots[i]));
 		cl->failed++;
 		snprintf(err, sizeof(err), "%s did not answer in time", cl->name);
-		done.cb(done.arg, NULL, 0, err);
+		done.cb(done.arg, NULL, 0, done.why != NULL ? done.why : err);
 	}
 }
 

@@ -154,6 +154,7 @@ struct ipc_client_slot {
 	ipc_client_cb	 cb;
 	void		*arg;
 	int		 want_fd;	/* ipc_client_send_bulk_fd: a descriptor comes */
+	const char	*why;		/* failed, told at the next tick (a literal) */
 };
 
 struct ipc_client {
@@ -239,7 +240,7 @@ void	ipc_client_deliver(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
 void	ipc_client_deliver_fd(struct ipc_client *cl, uint32_t id, const uint8_t *rep,
 	    size_t len, int fd);
 int	ipc_client_wants_fd(const struct ipc_client *cl, uint32_t id);
-void	ipc_client_fail_bulk(struct ipc_client *cl, const char *why);
+void	ipc_client_fail_bulk(struct ipc_client *cl, const char *why, int defer);
 int	ipc_client_send_nng(struct ipc_client *cl, const void *msg, size_t len,
 	    uint32_t timeout_ms, ipc_client_cb cb, void *arg, uint64_t now_ms, int bulk);
 

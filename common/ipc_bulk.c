@@ -668,14 +668,15 @@ bulk_cl_frame(void *arg, uint32_t id, const uint8_t *msg, size_t len)
 	    ipc_client_wants_fd(bc->cl, id) ? bulk_fd_pop(c) : -1);
 }
 
+/* defer: called inside a send (ipc_client_fail_bulk says why that matters). */
 static void
-bulk_cl_down(struct ipc_bulk_client *bc, const char *why)
+bulk_cl_down(struct ipc_bulk_client *bc, const char *why, int defer)
 {
 	if (bc->c.fd >= 0)
 		log_warnx("bulk channel to %s: %s; using its nng socket", bc->cl->name, why);
 	bulk_close(&bc->c);
 	bc->retry_at = loop_now_ms() + BULK_RETRY_MS;
-	ipc_client_fail_bulk(bc->cl, "the bulk channel closed");
+	ipc_client_fail_bulk(bc->cl, "the bulk channel closed", defer);
 }
 
 static void
@@ -686,12 +687,12 @@ bulk_cl_cb(int fd, uint32_t events, void *arg)
 
 	(void)fd;
 	if ((events & EPOLLOUT) && bulk_flush(c) == -1) {
-		bulk_cl_down(bc, strerror(errno));
+		bulk_cl_down(bc, strerror(errno), 0);
 		return;
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 	    bulk_read(c, bulk_cl_frame, c) == -1)
-		bulk_cl_down(bc, "connection ended");
+		bulk_cl_down(bc, "connection ended", 0);
 }
 
 /* Connects now (unix sockets connect at once or not at all): 0 or -1. */
@@ -785,7 +786,8 @@ bulk_cl_send(struct ipc_client *cl, const void *msg, size_t len,
 	if ((s = ipc_client_slot_take(cl, &id)) == NULL)
 		return -1;
 	if (bulk_send(&bc->c, id, msg, len) == -1) {
-		bulk_cl_down(bc, "cannot send");
+		/* msg (and its caller) must outlive the fallback below. */
+		bulk_cl_down(bc, "cannot send", 1);
 		goto fallback;
 	}
 	ipc_client_slot_set(s, id, IPC_SLOT_BULK, now_ms + timeout_ms, cb, arg);

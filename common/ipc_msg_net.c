@@ -28,7 +28,8 @@ static const char *const ipc_nc_names[] = {
 	"secure_opened", "drop_secure_auth", "drop_secure_replay",
 	"drop_secure_malformed", "drop_secure_plaintext",
 	"drop_secure_handshake", "secure_refused", "secure_cookies_sent",
-	"xfer_chunks_cached", "xfer_chunks_storaged"
+	"xfer_chunks_cached", "xfer_chunks_storaged",
+	"xfer_replaced"
 };
 
 _Static_assert(sizeof(ipc_nc_names) / sizeof(ipc_nc_names[0]) == IPC_NC_MAX,

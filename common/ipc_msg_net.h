@@ -112,6 +112,11 @@ enum ipc_net_counter {
 	 * cached, or no descriptor).
 	 */
 	IPC_NC_XFER_CHUNKS_CACHED, IPC_NC_XFER_CHUNKS_STORAGED,
+	/*
+	 * Served transfers ended because their peer, at its cap, asked for
+	 * the same file again (xfer_prov.c: it lost the older one).
+	 */
+	IPC_NC_XFER_REPLACED,
 	IPC_NC_MAX
 };
 

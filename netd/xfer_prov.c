@@ -402,6 +402,31 @@ xfer_prov_mk_serve(struct netd *n, struct peer *p, uint32_t seq,
 	f->mk_serving++;
 }
 
+/*
+ * p, at its cap, asks again for a file we are still serving it: it lost
+ * that transfer (its netd restarted, its download failed) and our session
+ * would live on until UDT gives up on a silent peer.  The new request
+ * replaces the oldest such session rather than being refused.  1 if one
+ * was ended.
+ */
+static int
+xfer_prov_replace(struct netd *n, const struct peer *p, const uint8_t hash[32])
+{
+	struct xfer_file_sess *s, *old = NULL;
+	int i;
+
+	for (i = 0; i < XFER_SLOTS; i++)
+		if ((s = xfer_file_at(n, i)) != NULL && s->x.role == XFER_PROVIDER &&
+		    memcmp(s->x.pub, p->pub, PEERNET_PUBKEY_BYTES) == 0 &&
+		    memcmp(s->hash, hash, 32) == 0 &&
+		    (old == NULL || s->number < old->number))
+			old = s;
+	if (old == NULL)
+		return 0;
+	xfer_file_end(old, 0, 0, "replaced: the peer asked for this file again");
+	return 1;
+}
+
 /* REQUEST_START from p (§9.3). */
 void
 xfer_prov_request(struct netd *n, struct peer *p, uint32_t seq, const struct wire_transfer *t)
@@ -423,6 +448,9 @@ xfer_prov_request(struct netd *n, struct peer *p, uint32_t seq, const struct wir
 	if (xfer_serve_claim(n, &xfer_file_ops, p, t->transfer_id, seq))
 		return;
 	/* Caps: a peer cannot make us hold more; it hears TERMINATE instead. */
+	if (xfer_count(n, &xfer_file_ops, XFER_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER &&
+	    xfer_prov_replace(n, p, t->hash))
+		n->counters[IPC_NC_XFER_REPLACED]++;
 	if (xfer_count(n, &xfer_file_ops, XFER_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER ||
 	    xfer_count(n, &xfer_file_ops, XFER_PROVIDER, NULL) >= XF_MAX_SERVING ||
 	    (s = xfer_file_new(n, XFER_PROVIDER, p->pub, t->hash)) == NULL) {

@@ -237,6 +237,16 @@ if [ -x "$BS" ]; then
 	r=$(bs "$h1" 262144 0)
 	jq -e '.lite >= 1' <<<"$r" >/dev/null && t_pass sane_range_request_is_served ||
 	    t_fail sane_range_request_is_served "$r"
+	# A requester that forgets its transfers (as a restarted netd does) asks
+	# for the same file a third time while A still holds the first two (2
+	# per peer, XF_MAX_SERVE_PEER): the oldest is replaced, not the request
+	# refused with TERMINATE.
+	rep0=$(counter "$A" xfer_replaced)
+	r=$("$BS" -b 127.0.6.9:0 -t 1 -n 3 "$PA" 127.0.6.1:7001 "$h1" 0 0); rep1=$(counter "$A" xfer_replaced)
+	jq -e '.lite >= 1 and .terminate == 0' <<<"$r" >/dev/null &&
+	    [ "${rep1:-0}" -eq $(( ${rep0:-0} + 1 )) ] &&
+	    t_pass same_file_asked_again_replaces_the_lost_transfer ||
+	    t_fail same_file_asked_again_replaces_the_lost_transfer "$r replaced $rep0 -> $rep1"
 else
 	t_fail badsharer_builds "$BS missing: run 'make unit'"
 fi
@@ -415,7 +425,12 @@ h100s=$(b3sum --no-names "$W/f100s")
 "$CTL" -d "$B" get "$h100s" --from "$NA" >/dev/null 2>&1 &
 gp=$!
 if r=$(catch_in_flight "$h100s" 4000000); then
+	bnetd=$(pid_of "$B" netd)
 	kill9_mid_get storaged; grc=$?
+	# netd outlives storaged: the download fails, netd goes on (it once
+	# crashed when a chunk's send found the bulk channel gone).
+	[ "$(pid_of "$B" netd)" = "$bnetd" ] && t_pass netd_outlives_storaged_kill ||
+	    t_fail netd_outlives_storaged_kill "netd $bnetd is gone: $(tail -3 "$B/log/netd.log")"
 	"$CTL" -d "$B" up >/dev/null 2>&1 || t_fail restart_storaged_up "up failed"
 	wait_for 10 "$CTL" -d "$B" chain >/dev/null
 	res=$("$CTL" -d "$B" get --json "$h100s" --from "$NA" 2>&1); rc=$?

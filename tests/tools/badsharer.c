@@ -8,7 +8,11 @@
  * TERMINATE, lite packets carrying our transfer ID (it started serving),
  * or nothing (the reference's silent ignore).
  *
- *   badsharer [-b IP:PORT] [-t SECONDS] PUB IP:PORT HASH OFFSET LIMIT [PROTO]
+ *   badsharer [-b IP:PORT] [-t SECONDS] [-n COUNT] PUB IP:PORT HASH OFFSET LIMIT [PROTO]
+ *
+ * -n sends the request COUNT times (1-8), each a new transfer that is never
+ * taken up, SECONDS apart: a requester that forgets its transfers, as one
+ * restarted by a crash does.  The answers printed are the last request's.
  *
  * OFFSET and LIMIT are decimal u64 or "max" (2^64-1).  Prints one JSON
  * object; exit 0 when the node answered the announcement, 2 on usage or
@@ -140,8 +144,8 @@ bs_wait(struct bs *b, struct bs_seen *s, uint64_t until, int ann)
 static void
 bs_usage(void)
 {
-	fprintf(stderr, "usage: badsharer [-b IP:PORT] [-t SECONDS] PUB IP:PORT HASH "
-	    "OFFSET LIMIT [PROTO]\n");
+	fprintf(stderr, "usage: badsharer [-b IP:PORT] [-t SECONDS] [-n COUNT] PUB IP:PORT "
+	    "HASH OFFSET LIMIT [PROTO]\n");
 	exit(2);
 }
 
@@ -156,11 +160,14 @@ main(int argc, char **argv)
 	const char *bind_spec = "127.0.6.9:0";
 	double secs = 3;
 	size_t len;
-	int c;
+	int c, rounds = 1, r;
 
 	tool_start();
-	while ((c = getopt(argc, argv, "b:t:")) != -1)
-		if (!tool_opt(c, optarg, &bind_spec, &secs, 60))
+	while ((c = getopt(argc, argv, "b:t:n:")) != -1)
+		if (c == 'n') {
+			if ((rounds = atoi(optarg)) < 1 || rounds > 8)
+				bs_usage();
+		} else if (!tool_opt(c, optarg, &bind_spec, &secs, 60))
 			bs_usage();
 	argc -= optind;
 	argv += optind;
@@ -197,15 +204,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The hostile request. */
+	/* The hostile request(s): each a new transfer, counted afresh. */
 	t.control = WIRE_TRANSFER_REQUEST_START;
-	randombytes_buf(s.id, sizeof(s.id));
-	memcpy(t.transfer_id, s.id, sizeof(s.id));
-	randombytes_buf(&s.req_seq, sizeof(s.req_seq));
-	if (wire_transfer_encode(bs_payload, sizeof(bs_payload), &len, &t) != 0)
-		tool_die("transfer encode failed");
-	bs_send(&b, WIRE_CMD_TRANSFER, s.req_seq, bs_payload, len);
-	bs_wait(&b, &s, loop_now_ms() + (uint64_t)(secs * 1000), 0);
+	for (r = 0; r < rounds; r++) {
+		s.not_available = s.terminate = s.lite = s.other = 0;
+		randombytes_buf(s.id, sizeof(s.id));
+		memcpy(t.transfer_id, s.id, sizeof(s.id));
+		randombytes_buf(&s.req_seq, sizeof(s.req_seq));
+		if (wire_transfer_encode(bs_payload, sizeof(bs_payload), &len, &t) != 0)
+			tool_die("transfer encode failed");
+		bs_send(&b, WIRE_CMD_TRANSFER, s.req_seq, bs_payload, len);
+		bs_wait(&b, &s, loop_now_ms() + (uint64_t)(secs * 1000), 0);
+	}
 	printf("{\"announced\":true,\"not_available\":%d,\"terminate\":%d,\"lite\":%d,"
 	    "\"other\":%d,\"answered\":%s}\n", s.not_available, s.terminate, s.lite,
 	    s.other, s.not_available + s.terminate + s.lite + s.other ? "true" : "false");

@@ -1141,6 +1141,41 @@ test_bulk_requests_fail_when_the_channel_closes(void)
 	}
 }
 
+/*
+ * A send finds the channel broken (the server went away before reading):
+ * that request falls back to nng, and the requests already in flight on
+ * the channel fail at the next tick, not inside the send, whose caller may
+ * still use what their callbacks free (netd sends a download's chunk from
+ * its session: a callback ending the session freed the chunk being sent).
+ */
+static void
+test_bulk_send_on_broken_channel_defers_the_other_failures(void)
+{
+	int rc, i;
+
+	bulk_setup("bulk-broken", 1, geteuid());
+	bulk_send_data(0, 1000, &rc);
+	T_EQ_INT(rc, 0);
+	ipc_server_bulk_close(&bt.srv);		/* never accepted: reset */
+	bulk_send_data(1, 300000, &rc);
+	T_EQ_INT(rc, 0);			/* over nng instead */
+	T_EQ_INT(bt.done, 0);			/* no callback inside the send */
+	T_ASSERT(!ipc_client_bulk_up(&bt.cl));
+	T_EQ_INT(ipc_client_inflight(&bt.cl), 2);
+	bulk_run(2);
+	T_EQ_INT(bt.fail, 1);
+	T_EQ_STR(bt.lasterr, "the bulk channel closed");
+	T_EQ_INT(bt.ok, 1);			/* request 1, whole */
+	T_EQ_U64(bt.on_bulk, 0);
+	ipc_client_close(&bt.cl);
+	ipc_server_close(&bt.srv);
+	loop_close(&bt.loop);
+	for (i = 0; i < 32; i++) {
+		free(bt.sent[i]);
+		bt.sent[i] = NULL;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1172,6 +1207,7 @@ main(int argc, char **argv)
 	T_RUN(test_bulk_channel_refuses_uid_not_allowed);
 	T_RUN(test_bulk_send_falls_back_to_nng);
 	T_RUN(test_bulk_requests_fail_when_the_channel_closes);
+	T_RUN(test_bulk_send_on_broken_channel_defers_the_other_failures);
 	nng_fini();
 	return t_done();
 }
