@@ -1151,7 +1151,7 @@ test_bulk_requests_fail_when_the_channel_closes(void)
 static void
 test_bulk_send_on_broken_channel_defers_the_other_failures(void)
 {
-	int rc, i;
+	int rc;
 
 	bulk_setup("bulk-broken", 1, geteuid());
 	bulk_send_data(0, 1000, &rc);
@@ -1167,13 +1167,7 @@ test_bulk_send_on_broken_channel_defers_the_other_failures(void)
 	T_EQ_STR(bt.lasterr, "the bulk channel closed");
 	T_EQ_INT(bt.ok, 1);			/* request 1, whole */
 	T_EQ_U64(bt.on_bulk, 0);
-	ipc_client_close(&bt.cl);
-	ipc_server_close(&bt.srv);
-	loop_close(&bt.loop);
-	for (i = 0; i < 32; i++) {
-		free(bt.sent[i]);
-		bt.sent[i] = NULL;
-	}
+	bulk_teardown();
 }
 
 int
