@@ -114,7 +114,7 @@ enum ipc_net_counter {
 	IPC_NC_XFER_CHUNKS_CACHED, IPC_NC_XFER_CHUNKS_STORAGED,
 	/*
 	 * Served transfers ended because their peer, at its cap, asked for
-	 * the same file again (xfer_prov.c: it lost the older one).
+	 * another while they had been silent for 3 s (xfer_prov.c: it lost them).
 	 */
 	IPC_NC_XFER_REPLACED,
 	IPC_NC_MAX

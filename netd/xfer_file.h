@@ -61,6 +61,7 @@ struct wire_transfer;
 #define XF_MAX_DOWNLOADS	8
 #define XF_MAX_SERVING		8	/* files served at once, to all peers */
 #define XF_MAX_SERVE_PEER	2	/* files one peer can make us serve at once */
+#define XF_STALE_MS		3000	/* a served peer silent this long lost it (xfer_prov.c) */
 #define XF_SERVE_CHUNK		(512 * 1024)	/* one IPC_CAT */
 #define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
 #define XF_STORE_CHUNK		(512 * 1024)	/* one IPC_DL_DATA */

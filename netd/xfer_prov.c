@@ -403,27 +403,30 @@ xfer_prov_mk_serve(struct netd *n, struct peer *p, uint32_t seq,
 }
 
 /*
- * p, at its cap, asks again for a file we are still serving it: it lost
- * that transfer (its netd restarted, its download failed) and our session
- * would live on until UDT gives up on a silent peer.  The new request
- * replaces the oldest such session rather than being refused.  1 if one
- * was ended.
+ * p, at its cap, asks for another file while one we serve it has been
+ * silent for XF_STALE_MS: a live requester answers our resends within
+ * UDT's 1 s back-off cap, so that one was lost (its netd restarted, or its
+ * download failed when its storaged died) and would otherwise hold its
+ * place until UDT gives up on it.  The stalest such session ends and the
+ * new request is served; live ones (two streams of one file, say) are never
+ * touched.  1 if one was ended.
  */
 static int
-xfer_prov_replace(struct netd *n, const struct peer *p, const uint8_t hash[32])
+xfer_prov_replace(struct netd *n, const struct peer *p)
 {
 	struct xfer_file_sess *s, *old = NULL;
+	uint64_t now = xfer_now(n);
 	int i;
 
 	for (i = 0; i < XFER_SLOTS; i++)
 		if ((s = xfer_file_at(n, i)) != NULL && s->x.role == XFER_PROVIDER &&
 		    memcmp(s->x.pub, p->pub, PEERNET_PUBKEY_BYTES) == 0 &&
-		    memcmp(s->hash, hash, 32) == 0 &&
-		    (old == NULL || s->number < old->number))
+		    now - s->x.last_rx >= XF_STALE_MS &&
+		    (old == NULL || s->x.last_rx < old->x.last_rx))
 			old = s;
 	if (old == NULL)
 		return 0;
-	xfer_file_end(old, 0, 0, "replaced: the peer asked for this file again");
+	xfer_file_end(old, 0, 0, "replaced: the peer was silent and asked for another transfer");
 	return 1;
 }
 
@@ -449,7 +452,7 @@ xfer_prov_request(struct netd *n, struct peer *p, uint32_t seq, const struct wir
 		return;
 	/* Caps: a peer cannot make us hold more; it hears TERMINATE instead. */
 	if (xfer_count(n, &xfer_file_ops, XFER_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER &&
-	    xfer_prov_replace(n, p, t->hash))
+	    xfer_prov_replace(n, p))
 		n->counters[IPC_NC_XFER_REPLACED]++;
 	if (xfer_count(n, &xfer_file_ops, XFER_PROVIDER, p->pub) >= XF_MAX_SERVE_PEER ||
 	    xfer_count(n, &xfer_file_ops, XFER_PROVIDER, NULL) >= XF_MAX_SERVING ||

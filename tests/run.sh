@@ -20,9 +20,9 @@ run_suite() {	# name, command...
 	local out="$log/$name.out" start=$SECONDS rc
 	timeout --kill-after=10 "${SUITE_TIMEOUT:-600}" "$@" >"$out" 2>"$log/$name.err"
 	rc=$?
-	grep -E '^(PASS|FAIL|SKIP):|^# ' "$out" | grep -Ev '^# [^ ]+: [0-9]+ passed, [0-9]+ failed'
+	grep -aE '^(PASS|FAIL|SKIP):|^# ' "$out" | grep -aEv '^# [^ ]+: [0-9]+ passed, [0-9]+ failed'
 	local p f s
-	p=$(grep -c '^PASS:' "$out"); f=$(grep -c '^FAIL:' "$out"); s=$(grep -c '^SKIP:' "$out")
+	p=$(grep -ac '^PASS:' "$out"); f=$(grep -ac '^FAIL:' "$out"); s=$(grep -ac '^SKIP:' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		# A crash, a timeout or a non-zero exit without a FAIL line is a failure too.
 		echo "FAIL: $name: exited with status $rc (see below)"

@@ -11,8 +11,12 @@ T_NS_REGISTRY=$(mktemp /tmp/peernet-it-ns.XXXXXX)
 TMPDIRS=()
 
 t_pass() { echo "PASS: $SUITE/$1"; }
-t_fail() { echo "FAIL: $SUITE/$1: $2"; }
-t_skip() { echo "SKIP: $SUITE/$1: $2"; }
+# What a failure quotes may be bytes from a node (a reply body, a log):
+# control and non-ASCII bytes are shown as '?', so the report stays text
+# (run.sh greps it) and nothing raw reaches the terminal; 4000 bytes at most.
+t_text() { printf '%s' "$1" | LC_ALL=C tr -c '[:print:]\n\t' '?' | head -c 4000; }
+t_fail() { echo "FAIL: $SUITE/$1: $(t_text "$2")"; }
+t_skip() { echo "SKIP: $SUITE/$1: $(t_text "$2")"; }
 # t_check NAME COND-COMMAND... : PASS if the command succeeds.
 t_check() { local n=$1; shift; if "$@"; then t_pass "$n"; else t_fail "$n" "'$*' failed"; fi; }
 # t_result NAME STATUS WHY : PASS if STATUS (a condition's $?) is 0, else FAIL WHY.
