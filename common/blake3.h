@@ -84,6 +84,15 @@ void	blake3_split_update(blake3_split_hasher *h, const void *in, size_t len,
  */
 void	blake3_split_final(blake3_split_hasher *h,
 	    uint8_t out[BLAKE3_OUT_LEN], blake3_leaf_fn *fn, void *arg);
+/*
+ * Starts the process's helper thread for blake3_split_update (once; before
+ * a seccomp filter that refuses clone): from then on an update of 256 KiB
+ * or more past fragment 0 hashes the leaves on it, and fn runs on that
+ * thread, while the caller hashes the file; the update still returns only
+ * when both are done.  0, or -1 when the thread cannot start (updates then
+ * hash both passes in the caller, as without it).
+ */
+int	blake3_split_par_start(void);
 /* "portable", "sse41", "avx2" or "avx512": the implementation in use. */
 const char *blake3_impl_name(void);
 /*

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blake3.h"
 #include "daemon.h"
 #include "ipc.h"
 #include "log.h"
@@ -206,6 +207,10 @@ storaged_setup(struct daemon *d, char *err, size_t errlen)
 		cache_set_event_cb(storaged.cache, storaged_on_cache_event, &storaged);
 	}
 	storaged.next_upload = 1;
+	/* A second core hashes the merkle leaves of added and checked files
+	 * while this one hashes the file (blake3_split.c). */
+	if (blake3_split_par_start() != 0)
+		log_warnx("no hashing helper thread: each file is hashed twice on one core");
 	if (loop_timer_add(&d->loop, STORAGED_TICK_MS, STORAGED_TICK_MS,
 	    storaged_on_tick, &storaged) == NULL) {
 		snprintf(err, errlen, "timer failed");

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,7 +603,10 @@ struct leaves {
 	uint8_t		 h[64][BLAKE3_OUT_LEN];
 	uint64_t	 n;
 	int		 order_bad;
+	uint64_t	 on_helper;	/* leaves reported on another thread */
 };
+
+static pthread_t main_thread;
 
 static void
 leaves_add(void *arg, uint64_t index, const uint8_t hash[BLAKE3_OUT_LEN])
@@ -614,6 +618,8 @@ leaves_add(void *arg, uint64_t index, const uint8_t hash[BLAKE3_OUT_LEN])
 		return;
 	}
 	memcpy(lv->h[lv->n++], hash, BLAKE3_OUT_LEN);
+	if (!pthread_equal(pthread_self(), main_thread))
+		lv->on_helper++;
 }
 
 /* Feeds buf in random pieces; 0 if file hash and leaves are blake3 of the bytes. */
@@ -715,6 +721,52 @@ test_blake3_split_gives_file_hash_and_leaves(void)
 	free(buf);
 }
 
+/*
+ * With the helper thread (storaged's setting): the same file hash and
+ * leaves, for files of up to 20 fragments fed in random pieces (many of
+ * them 256 KiB or more, which go to the helper), every implementation; and
+ * the helper did report leaves.
+ */
+static void
+test_blake3_split_helper_thread_gives_same_hashes(void)
+{
+	static const uint64_t frags[] = { 65536, 262144, 300000 };
+	static const int64_t near[] = { 0, 1, -1, 4096, -4097 };
+	static struct leaves lv;
+	uint8_t *buf, whole[32];
+	size_t fi, k, j, im, len, max = 20 * 300000 + 5000;
+	uint64_t helped = 0;
+	char why[160];
+
+	main_thread = pthread_self();
+	T_EQ_INT(blake3_split_par_start(), 0);
+	T_EQ_INT(blake3_split_par_start(), 0);	/* once: a second start is a no-op */
+	buf = xmalloc(max);
+	t_rnd_hi(t_rnd, &rng_state, buf, max);
+	for (im = 0; im < NIMPLS; im++) {
+		if (use_impl(im) != 0)
+			continue;
+		for (fi = 0; fi < sizeof(frags) / sizeof(frags[0]); fi++)
+			for (k = 1; k <= 20; k += 3)
+				for (j = 0; j < sizeof(near) / sizeof(near[0]); j++) {
+					len = (size_t)((int64_t)(k * frags[fi]) + near[j]);
+					if (len > max || len / frags[fi] >= 63)
+						continue;
+					if (split_check(buf, len, frags[fi], &lv, whole, why,
+					    sizeof(why)) != 0) {
+						free(buf);
+						blake3_force_impl(NULL);
+						T_FAIL("helper, %s: %s", impls[im], why);
+					}
+					helped += lv.on_helper;
+				}
+	}
+	blake3_force_impl(NULL);
+	free(buf);
+	printf("# helper thread reported %" PRIu64 " leaves\n", helped);
+	T_ASSERT(helped > 0);
+}
+
 /* The same, file hash and each leaf, against the b3sum CLI (256 KiB fragments). */
 static void
 test_blake3_split_matches_b3sum_cli(void)
@@ -784,6 +836,7 @@ main(int argc, char **argv)
 	T_RUN(test_blake3_matches_b3sum_cli_on_random_files);
 	T_RUN(test_blake3_only_fragment_zero_leaf_is_a_node_of_the_file_tree);
 	T_RUN(test_blake3_split_gives_file_hash_and_leaves);
+	T_RUN(test_blake3_split_helper_thread_gives_same_hashes);
 	T_RUN(test_blake3_split_matches_b3sum_cli);
 	return t_done();
 }
