@@ -59,12 +59,14 @@ blake3_split_init(blake3_split_hasher *h, uint64_t frag_len)
 }
 
 /*
- * Fragments 1, 2, ... of in: their own hashers, a leaf at each fragment's
- * end (fragment 0's leaf comes from the whole-file hasher).
+ * Feeds in to the fragment hashers, and to the file's when whole (else the
+ * caller hashes the file: past fragment 0 only), a piece at a time so the
+ * second pass finds the bytes in the cache; each fragment's leaf goes to
+ * fn as it completes (fragment 0's is the file hasher's state after it).
  */
 static void
-split_frags(blake3_split_hasher *h, const uint8_t *in, size_t len, blake3_leaf_fn *fn,
-    void *arg)
+split_feed(blake3_split_hasher *h, const uint8_t *in, size_t len, int whole,
+    blake3_leaf_fn *fn, void *arg)
 {
 	uint8_t leaf[BLAKE3_OUT_LEN];
 	uint64_t take;
@@ -73,14 +75,23 @@ split_frags(blake3_split_hasher *h, const uint8_t *in, size_t len, blake3_leaf_f
 		take = h->frag_len - h->frag_fill;
 		if (take > len)
 			take = len;
-		blake3_hasher_update(&h->frag, in, (size_t)take);
+		if (whole && take > SPLIT_PIECE)
+			take = SPLIT_PIECE;
+		if (whole)
+			blake3_hasher_update(&h->whole, in, (size_t)take);
+		if (h->index > 0)
+			blake3_hasher_update(&h->frag, in, (size_t)take);
 		in += take;
 		len -= (size_t)take;
 		h->frag_fill += take;
 		if (h->frag_fill < h->frag_len)
 			continue;
-		blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
-		blake3_hasher_init(&h->frag);
+		if (h->index == 0)
+			blake3_hasher_finalize(&h->whole, leaf, sizeof(leaf));
+		else {
+			blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
+			blake3_hasher_init(&h->frag);
+		}
 		if (fn != NULL)
 			fn(arg, h->index, leaf);
 		h->index++;
@@ -97,7 +108,7 @@ split_par_run(void *unused)
 		while (!split_par.job)
 			pthread_cond_wait(&split_par.cv, &split_par.mu);
 		pthread_mutex_unlock(&split_par.mu);
-		split_frags(split_par.h, split_par.in, split_par.len, split_par.fn,
+		split_feed(split_par.h, split_par.in, split_par.len, 0, split_par.fn,
 		    split_par.arg);
 		pthread_mutex_lock(&split_par.mu);
 		split_par.job = 0;
@@ -159,39 +170,10 @@ void
 blake3_split_update(blake3_split_hasher *h, const void *input, size_t len,
     blake3_leaf_fn *fn, void *arg)
 {
-	const uint8_t *in = input;
-	uint8_t leaf[BLAKE3_OUT_LEN];
-	uint64_t take;
-
-	while (len > 0) {
-		/* Past fragment 0 the two passes are independent. */
-		if (h->index > 0 && len >= SPLIT_PAR_MIN && split_par_update(h, in, len, fn, arg) == 0)
-			return;
-		take = h->frag_len - h->frag_fill;
-		if (take > len)
-			take = len;
-		if (take > SPLIT_PIECE)
-			take = SPLIT_PIECE;
-		blake3_hasher_update(&h->whole, in, (size_t)take);
-		if (h->index > 0)
-			blake3_hasher_update(&h->frag, in, (size_t)take);
-		in += take;
-		len -= (size_t)take;
-		h->frag_fill += take;
-		if (h->frag_fill < h->frag_len)
-			continue;
-		/* Fragment 0 is the whole file's first frag_len bytes. */
-		if (h->index == 0)
-			blake3_hasher_finalize(&h->whole, leaf, sizeof(leaf));
-		else {
-			blake3_hasher_finalize(&h->frag, leaf, sizeof(leaf));
-			blake3_hasher_init(&h->frag);
-		}
-		if (fn != NULL)
-			fn(arg, h->index, leaf);
-		h->index++;
-		h->frag_fill = 0;
-	}
+	/* Past fragment 0 the two passes are independent. */
+	if (h->index > 0 && len >= SPLIT_PAR_MIN && split_par_update(h, input, len, fn, arg) == 0)
+		return;
+	split_feed(h, input, len, 1, fn, arg);
 }
 
 void
