@@ -65,7 +65,8 @@ echo "# drop counters: $(jq -c '.network.counters' <<<"$st")"
 C=$(t_mkdir)
 node_up "$C" 127.0.2.3 "$PA@127.0.2.1:7001"
 wait_for 5 "$CTL" -d "$C" ping "$NB" || t_fail c_reaches_b_first "C never reached B"
-sleep 6		# netd hands its good peers to storaged ~5 s after start
+# netd hands its good peers to storaged ~5 s after start (DIR/storage/known-peers)
+wait_for 10 test -s "$C/storage/known-peers" || t_fail c_saved_known_peers "no $C/storage/known-peers"
 "$CTL" -d "$A" down >/dev/null
 "$CTL" -d "$C" down >/dev/null
 "$CTL" -d "$C" up >/dev/null
