@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@ static struct {
 	pthread_mutex_t	 mu;		/* the job fields */
 	pthread_cond_t	 cv;		/* job posted, job done */
 	pthread_t	 th;
-	int		 started;
+	atomic_int	 started;	/* read by updates without mu */
 	int		 job;		/* 1: posted, not done yet */
 	blake3_split_hasher *h;
 	const uint8_t	*in;
@@ -124,15 +125,15 @@ blake3_split_par_start(void)
 	int e;
 
 	pthread_mutex_lock(&split_par.mu);
-	if (!split_par.started) {
+	if (!atomic_load(&split_par.started)) {
 		/* The helper takes no signal: the daemon's loop handles them. */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		if ((e = pthread_create(&split_par.th, NULL, split_par_run, NULL)) == 0)
-			split_par.started = 1;
+			atomic_store(&split_par.started, 1);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
-	e = split_par.started ? 0 : -1;
+	e = atomic_load(&split_par.started) ? 0 : -1;
 	pthread_mutex_unlock(&split_par.mu);
 	return e;
 }
@@ -146,7 +147,7 @@ static int
 split_par_update(blake3_split_hasher *h, const uint8_t *in, size_t len, blake3_leaf_fn *fn,
     void *arg)
 {
-	if (!split_par.started || pthread_mutex_trylock(&split_par.use) != 0)
+	if (!atomic_load(&split_par.started) || pthread_mutex_trylock(&split_par.use) != 0)
 		return -1;
 	pthread_mutex_lock(&split_par.mu);
 	split_par.h = h;
