@@ -47,7 +47,8 @@
 #define SLINK_TICK_MS		200
 #define SLINK_RETRY_MS		1000		/* an unanswered INIT is sent again */
 #define SLINK_WAIT_RETRY_MS	200		/* ... sooner while a transfer waits for it */
-#define SLINK_MAX_TRIES		10		/* then back off to SLINK_BACKOFF_MS */
+#define SLINK_MAX_TRIES		10		/* then back off to SLINK_BACKOFF_MS ... */
+#define SLINK_TRY_SPAN_MS	9000		/* ... once they span this long (sl_gave_up) */
 #define SLINK_BACKOFF_MS	30000
 #define SLINK_BUF		(SECURE_OVERHEAD + 2048)
 /*
@@ -78,6 +79,7 @@ struct slink_peer {
 	uint64_t	last_ms;	/* last use (eviction) */
 	struct secure_initiation init;
 	uint64_t	init_ms;	/* last INIT sent */
+	uint64_t	first_try_ms;	/* the first of the unanswered tries */
 	int		tries;
 	struct secure_session sess[2];
 	int		valid[2];
@@ -460,6 +462,20 @@ slink_ts(struct slink *l)
 	return ts;
 }
 
+/*
+ * The peer's handshakes keep failing: SLINK_MAX_TRIES unanswered INITs over
+ * SLINK_TRY_SPAN_MS at least.  The span keeps the faster retries made
+ * while transfers wait (SLINK_WAIT_RETRY_MS; each block or file download
+ * of a first contact waits) from reaching the 30 s back-off within two
+ * seconds of lost INITs.
+ */
+static int
+sl_gave_up(const struct slink_peer *sp)
+{
+	return sp->tries >= SLINK_MAX_TRIES &&
+	    sp->init_ms - sp->first_try_ms >= SLINK_TRY_SPAN_MS;
+}
+
 static void
 sl_initiate(struct slink *l, struct slink_peer *sp, uint64_t now)
 {
@@ -474,7 +490,8 @@ sl_initiate(struct slink *l, struct slink_peer *sp, uint64_t now)
 	rc = secure_initiate(&sp->init, &l->me, &sp->ext, sp->pub, id, slink_ts(l),
 	    (int64_t)now, l->buf, sizeof(l->buf), &len);
 	sp->init_ms = now;
-	sp->tries++;
+	if (sp->tries++ == 0)
+		sp->first_try_ms = now;
 	if (rc != SECURE_OK) {
 		sp->init.pending = 0;
 		return;
@@ -780,9 +797,9 @@ sl_peer_tick(struct slink *l, struct slink_peer *sp, uint64_t now)
 		    SECURE_REKEY_AFTER_MS + 30000;
 	if (!want)
 		return;
-	if (sp->tries >= SLINK_MAX_TRIES && now - sp->init_ms < SLINK_BACKOFF_MS)
+	if (sl_gave_up(sp) && now - sp->init_ms < SLINK_BACKOFF_MS)
 		return;
-	if (sp->tries >= SLINK_MAX_TRIES)
+	if (sl_gave_up(sp))
 		sp->tries = 0;
 	sl_initiate(l, sp, now);
 }
@@ -1002,7 +1019,7 @@ slink_xfer_wait(struct xfer_sess *s, uint32_t gen,
 	 * (SLINK_MAX_TRIES unanswered INITs: it would not come now).
 	 */
 	if (!sl_capable(l, sp, s->pub) || (p = peer_find(n->peers, s->pub)) == NULL ||
-	    p->nact == 0 || (sp != NULL && sp->tries >= SLINK_MAX_TRIES))
+	    p->nact == 0 || (sp != NULL && sl_gave_up(sp)))
 		return 0;
 	for (i = 0; i < SLINK_WAITS; i++) {
 		if (l->waits[i].s == s)

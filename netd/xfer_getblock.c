@@ -24,6 +24,7 @@
 #include "block.h"
 #include "log.h"
 #include "netd.h"
+#include "secure_link.h"
 #include "udt.h"
 #include "wire_msg.h"
 #include "xfer_block.h"
@@ -82,6 +83,7 @@ struct xfer_gb_sess {
 	uint64_t		 blocks;	/* handed to storaged */
 	uint64_t		 req_sent;	/* ms: REQUEST_START last sent */
 	unsigned		 req_resent;	/* its repeats (XFER_GB_RESEND_MAX) */
+	int			 hs_wait;	/* waits for the secure handshake */
 	/* provider */
 	uint64_t		 limit;		/* limit block count */
 	uint64_t		 max_size;	/* requester's max block size */
@@ -370,6 +372,42 @@ xfer_gb_send_request(struct xfer_gb_sess *s, struct peer *p)
 	return 0;
 }
 
+/* The download's transfer and REQUEST_START: 0, or -1 (ended, said why). */
+static int
+xfer_gb_open(struct xfer_gb_sess *s, struct peer *p)
+{
+	char peer[17];
+
+	if (xfer_run_open(&s->x, p) != 0) {
+		xfer_gb_end(s, 0, "cannot start");
+		return -1;
+	}
+	if (xfer_gb_send_request(s, p) != 0) {
+		xfer_gb_end(s, 0, "cannot send the request");
+		return -1;
+	}
+	log_debug("block download %llu..%llu of %s… (version %llu) requested",
+	    (unsigned long long)s->from, (unsigned long long)s->to,
+	    xfer_peer_text(p->pub, peer), (unsigned long long)s->version);
+	return 0;
+}
+
+/* The handshake with the peer is done, or SLINK_XFER_WAIT_MS passed (secure_link.h). */
+static void
+xfer_gb_waited(struct xfer_sess *xs, uint32_t gen)
+{
+	struct xfer_gb_sess *s = GB(xs);
+	struct peer *p;
+
+	if (xs->gen != gen || !s->hs_wait)
+		return;
+	s->hs_wait = 0;
+	if ((p = peer_find(xs->n->peers, xs->pub)) == NULL)
+		xfer_gb_end(s, 0, "the peer is gone");
+	else
+		(void)xfer_gb_open(s, p);
+}
+
 /* Starts a download now; 0, or -1 if it cannot start (no room, no connection). */
 static int
 xfer_gb_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from,
@@ -379,7 +417,6 @@ xfer_gb_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from
 	struct peer_conn *targets[PEER_MAX_CONNS];
 	struct xfer_gb_sess *s;
 	size_t k;
-	char peer[17];
 
 	if (peer_send_targets(p, NULL, targets, &k) != 0)
 		return -1;	/* lite packets need an active connection (§2.7) */
@@ -391,19 +428,20 @@ xfer_gb_download(struct netd *n, struct peer *p, uint64_t version, uint64_t from
 	s->to = to;
 	r.first = from;
 	r.count = to - from;
-	if (xfer_bparse_init(&s->bp, &r, 1, XFER_GB_MAX_BLOCK) != 0 ||
-	    xfer_run_open(&s->x, p) != 0) {
+	if (xfer_bparse_init(&s->bp, &r, 1, XFER_GB_MAX_BLOCK) != 0) {
 		xfer_gb_end(s, 0, "cannot start");
 		return -1;
 	}
-	if (xfer_gb_send_request(s, p) != 0) {
-		xfer_gb_end(s, 0, "cannot send the request");
-		return -1;
+	/*
+	 * A peer that can do the secure mode: its handshake first, briefly,
+	 * as a file download does (the blocks of a first contact would
+	 * otherwise go in clear).  The transfer ID comes after the wait.
+	 */
+	if (slink_xfer_wait(&s->x, s->x.gen, xfer_gb_waited)) {
+		s->hs_wait = 1;
+		return 0;
 	}
-	log_debug("block download %llu..%llu of %s… (version %llu) requested",
-	    (unsigned long long)from, (unsigned long long)to,
-	    xfer_peer_text(p->pub, peer), (unsigned long long)version);
-	return 0;
+	return xfer_gb_open(s, p);
 }
 
 static struct xfer_gb_want *
@@ -704,6 +742,8 @@ xfer_gb_request(struct netd *n, struct peer *p, uint32_t seq, const struct wire_
 static void
 xfer_gb_pump(struct xfer_sess *xs)
 {
+	if (xs->role == XFER_REQUESTER && GB(xs)->hs_wait)
+		return;		/* no stream yet (xfer_gb_waited opens it) */
 	if (xs->role == XFER_REQUESTER)
 		xfer_gb_pump_requester(GB(xs));
 	else
@@ -720,7 +760,7 @@ xfer_gb_tick(struct xfer_sess *xs, uint64_t now_ms)
 		xfer_gb_end(s, 1, "too long");
 		return 1;
 	}
-	if (xs->role == XFER_REQUESTER && !xs->got_lite &&
+	if (xs->role == XFER_REQUESTER && !xs->got_lite && !s->hs_wait &&
 	    s->req_resent < XFER_GB_RESEND_MAX &&
 	    now_ms - s->req_sent >= XFER_GB_RESEND_MS &&
 	    (p = peer_find(xs->n->peers, xs->pub)) != NULL) {

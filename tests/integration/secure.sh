@@ -147,6 +147,7 @@ run_pair() {
 
 # A file whose every 64 bytes carry the marker (4 MB: 16 fragments).
 MARK="PNSECMARK$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+BLOCKNAME="PNBLOCKNAME$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 python3 -c 'import sys; m=sys.argv[1].encode(); b=(m+b"."*(64-len(m)))*65536; open(sys.argv[2],"wb").write(b)' "$MARK" "$W/marker"
 
 # --- secure (the default) ---
@@ -260,7 +261,11 @@ early_pair() {
 	sleep 1
 	a=$(t_mkdir); b=$(t_mkdir)
 	t_node_up "$a" 127.0.23.1 "" "$SED_ON" || { t_fail early_nodes_up "A did not start"; return 1; }
-	"$CTL" -d "$a" add "$W/marker" >/dev/null || { t_fail early_share "add failed"; return 1; }
+	# Shared under a name seen nowhere else: B fetches A's chain block
+	# (which holds it) at first contact too, and that block transfer must
+	# wait for the handshake like the file's.
+	ln -f "$W/marker" "$W/$BLOCKNAME"
+	"$CTL" -d "$a" add "$W/$BLOCKNAME" >/dev/null || { t_fail early_share "add failed"; return 1; }
 	pa=$(peer_id "$a"); na=$(node_id "$a")
 	h=$(b3sum --no-names "$W/marker")
 	t_node_up "$b" 127.0.23.2 "$pa@127.0.23.1:7001" "$SED_ON" || { t_fail early_nodes_up "B did not start"; return 1; }
@@ -284,6 +289,11 @@ early_pair() {
 	else
 		t_fail early_transfer_complete "$(cat "$W/early.err")"; return 1
 	fi
+	read -r names _ _ < <(pcap_check "$cap" "$BLOCKNAME")
+	blocks=$("$CTL" -d "$b" cache --json | jq .files)
+	echo "# early: B's cache of A's chain: ${blocks:-?} file(s); the file's name in $names datagrams"
+	[ "${blocks:-0}" -ge 1 ] && [ "$names" = 0 ] && t_pass early_block_transfer_sealed ||
+	    t_fail early_block_transfer_sealed "B's cache: ${blocks:-?} files; the name in $names datagrams"
 	read -r marks top n < <(pcap_check "$cap" "$MARK")
 	sa=$(counter "$a" secure_sealed); pb=$(counter "$b" drop_secure_plaintext)
 	pa_=$(counter "$a" drop_secure_plaintext)

@@ -656,6 +656,63 @@ test_transfer_waits_for_handshake(void)
 	tn_free();
 }
 
+/*
+ * Transfers keep waiting while the path drops INITs for 3 s (a block
+ * download at each new chain height, say): their faster retries send more
+ * than SLINK_MAX_TRIES INITs, yet the peer is not given up on; once INITs
+ * pass, the next transfer's wait ends with a session.  INITs lost for good
+ * (the tries span SLINK_TRY_SPAN_MS) do give up: no INIT for a while after.
+ */
+static void
+test_fast_retries_do_not_give_up_early(void)
+{
+	struct xfer_sess *s[4] = { NULL };
+	uint64_t t0, hs0, hs1;
+	int i;
+
+	T_EQ_INT(tn_pair(CONF_SECURE_PREFER, CONF_SECURE_PREFER), 0);
+	tn_drop_types = 1u << SECURE_TYPE_INIT;
+	hs0 = C(1, IPC_NC_SECURE_HS_SENT);
+	t0 = tn_now_ms;
+	for (i = 0; i < 3; i++) {
+		T_ASSERT((s[i] = tn_xfer(tn[1], tn[0], XFER_REQUESTER)) != NULL);
+		T_EQ_INT(slink_xfer_wait(s[i], (uint32_t)i, tn_waited), 1);
+		tn_run(t0 + (uint64_t)(i + 1) * 1000);
+	}
+	hs1 = C(1, IPC_NC_SECURE_HS_SENT) - hs0;
+	printf("# 3 s of dropped INITs with transfers waiting: %llu INITs sent\n",
+	    (unsigned long long)hs1);
+	T_ASSERT(hs1 > 10);	/* SLINK_MAX_TRIES (secure_link.c) */
+	tn_drop_types = 0;
+	T_ASSERT((s[3] = tn_xfer(tn[1], tn[0], XFER_REQUESTER)) != NULL);
+	waited_calls = 0;
+	t0 = tn_now_ms;
+	T_EQ_INT(slink_xfer_wait(s[3], 9, tn_waited), 1);
+	tn_run(t0 + SLINK_XFER_WAIT_MS);
+	T_EQ_INT(waited_calls, 1);
+	T_ASSERT(waited_at - t0 < SLINK_XFER_WAIT_MS);
+	T_EQ_INT(slink_peer_state(&tn[1]->n, tn[0]->n.id.pub), SLINK_STATE_SECURE);
+	for (i = 0; i < 4; i++)
+		tn_xfer_free(s[i]);
+	tn_free();
+
+	/* Lost for good: after 12 s of tries, none for the next 10 s. */
+	T_EQ_INT(tn_pair(CONF_SECURE_PREFER, CONF_SECURE_PREFER), 0);
+	tn_drop_types = 1u << SECURE_TYPE_INIT;
+	t0 = tn_now_ms;
+	for (i = 0; i < 4; i++) {
+		T_ASSERT((s[i] = tn_xfer(tn[1], tn[0], XFER_REQUESTER)) != NULL);
+		(void)slink_xfer_wait(s[i], (uint32_t)i, tn_waited);
+		tn_run(t0 + (uint64_t)(i + 1) * 3000);
+	}
+	hs0 = C(1, IPC_NC_SECURE_HS_SENT);
+	tn_run(tn_now_ms + 10000);
+	T_EQ_U64(C(1, IPC_NC_SECURE_HS_SENT), hs0);
+	for (i = 0; i < 4; i++)
+		tn_xfer_free(s[i]);
+	tn_free();
+}
+
 /* --- the restart rule ------------------------------------------------------------ */
 
 /*
@@ -730,6 +787,7 @@ main(int argc, char **argv)
 	T_RUN(test_require_refuses_without_session);
 	T_RUN(test_require_never_refuses_v0);
 	T_RUN(test_transfer_waits_for_handshake);
+	T_RUN(test_fast_retries_do_not_give_up_early);
 	T_RUN(test_restart_rule_probes);
 	return t_done();
 }
