@@ -37,6 +37,14 @@ int	t_truncations_fail(const char *file, int line, const uint8_t *msg,
 	    (dec), (trailing_rc)) != 0)					\
 		return;							\
 } while (0)
+/*
+ * A codec's round trip: *a encoded by prefix##_encode into buf (an array,
+ * its length into the long n), then decoded by prefix##_decode into *b:
+ * the decoder's result, or -1000 when the encoder refused.
+ */
+#define T_TRIP(prefix, buf, a, b, n)					\
+	((n) = prefix##_encode((buf), sizeof(buf), (a)),		\
+	 (n) > 0 ? prefix##_decode((buf), (size_t)(n), (b)) : -1000)
 #define T_FAIL(...)	do { t_fail(__FILE__, __LINE__, __VA_ARGS__); return; } while (0)
 #define T_SKIP(...)	do { t_skip(__VA_ARGS__); return; } while (0)
 /*
