@@ -37,6 +37,28 @@ int	t_truncations_fail(const char *file, int line, const uint8_t *msg,
 	    (dec), (trailing_rc)) != 0)					\
 		return;							\
 } while (0)
+/*
+ * A codec's round trip: *a encoded by prefix##_encode into buf (an array,
+ * its length into the long n), then decoded by prefix##_decode into *b:
+ * the decoder's result, or -1000 when the encoder refused.
+ */
+#define T_TRIP(prefix, buf, a, b, n)					\
+	((n) = prefix##_encode((buf), sizeof(buf), (a)),		\
+	 (n) > 0 ? prefix##_decode((buf), (size_t)(n), (b)) : -1000)
+/*
+ * T_TRIP that keeps every field: *b (filled with 0xa5 first, so that a
+ * field the decoder skips shows) encodes again to the very bytes of buf,
+ * and dec refuses every proper prefix and returns trailing_rc for one byte
+ * more (T_TRUNCATIONS_FAIL).  b must hold no pointer.
+ */
+#define T_TRIP_KEEPS(prefix, buf, a, b, n, dec, trailing_rc) do {	\
+	static uint8_t _again[sizeof(buf)];				\
+	memset((b), 0xa5, sizeof(*(b)));				\
+	T_EQ_INT(T_TRIP(prefix, buf, a, b, n), 0);			\
+	T_EQ_INT(prefix##_encode(_again, sizeof(_again), (b)), (n));	\
+	T_EQ_MEM(_again, buf, (size_t)(n));				\
+	T_TRUNCATIONS_FAIL(buf, n, dec, trailing_rc);			\
+} while (0)
 #define T_FAIL(...)	do { t_fail(__FILE__, __LINE__, __VA_ARGS__); return; } while (0)
 #define T_SKIP(...)	do { t_skip(__VA_ARGS__); return; } while (0)
 /*

@@ -240,20 +240,17 @@ test_id_sign_probe_validate_fields(void)
 
 	memset(&sr, 0x22, sizeof(sr));
 	sr.sig[0] = 31;
-	n = ipc_sign_rep_encode(buf, sizeof(buf), &sr);
-	T_EQ_INT(ipc_sign_rep_decode(buf, (size_t)n, &sr2), 0);
+	T_EQ_INT(T_TRIP(ipc_sign_rep, buf, &sr, &sr2, n), 0);
 	T_EQ_MEM(sr2.sig, sr.sig, 65);
 	buf[4] = 35;
 	T_EQ_INT(ipc_sign_rep_decode(buf, (size_t)n, &sr2), IPC_DEC_RANGE);
 
 	pr.inet_errno = 1;
 	pr.unix_errno = 0;
-	n = ipc_probe_encode(buf, sizeof(buf), &pr);
-	T_EQ_INT(ipc_probe_decode(buf, (size_t)n, &pr2), 0);
+	T_EQ_INT(T_TRIP(ipc_probe, buf, &pr, &pr2, n), 0);
 	T_EQ_INT(pr2.inet_errno, 1);
 	pr.inet_errno = -5;
-	n = ipc_probe_encode(buf, sizeof(buf), &pr);
-	T_EQ_INT(ipc_probe_decode(buf, (size_t)n, &pr2), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_probe, buf, &pr, &pr2, n), IPC_DEC_RANGE);
 }
 
 static void

@@ -198,27 +198,22 @@ test_search_id_and_fetch_round_trip_and_truncation(void)
 	memcpy(fa.id, a.id, 16);
 	fa.offset = -1;
 	fa.max = IPC_SEARCH_FETCH_MAX;
-	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
-	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), 0);
+	T_EQ_INT(T_TRIP(ipc_search_fetch, buf, &fa, &fb, n), 0);
 	T_EQ_MEM(fb.id, fa.id, 16);
 	T_EQ_INT(fb.offset, -1);
 	T_EQ_U64(fb.max, IPC_SEARCH_FETCH_MAX);
 	T_EVERY_PREFIX_FAILS(n, ipc_search_fetch_decode(buf, len, &fb));
 	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n + 1, &fb), IPC_DEC_TRAILING);
 	fa.offset = 123456;
-	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
-	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), 0);
+	T_EQ_INT(T_TRIP(ipc_search_fetch, buf, &fa, &fb, n), 0);
 	T_EQ_INT(fb.offset, 123456);
 	fa.offset = -2;
-	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
-	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_search_fetch, buf, &fa, &fb, n), IPC_DEC_RANGE);
 	fa.offset = 0;
 	fa.max = 0;
-	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
-	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_search_fetch, buf, &fa, &fb, n), IPC_DEC_RANGE);
 	fa.max = IPC_SEARCH_FETCH_MAX + 1;
-	n = ipc_search_fetch_encode(buf, sizeof(buf), &fa);
-	T_EQ_INT(ipc_search_fetch_decode(buf, (size_t)n, &fb), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_search_fetch, buf, &fa, &fb, n), IPC_DEC_RANGE);
 }
 
 static long

@@ -47,21 +47,6 @@ dec_fd_rep(const uint8_t *p, size_t n)
 	return ipc_file_fd_rep_decode(p, n, &size);
 }
 
-/* i encoded, then decoded into o: the decoder's result. */
-static int
-info_trip(const struct ipc_stream_info *i, struct ipc_stream_info *o, long *n)
-{
-	*n = ipc_stream_info_encode(buf, sizeof(buf), i);
-	return *n > 0 ? ipc_stream_info_decode(buf, (size_t)*n, o) : -1000;
-}
-
-static int
-read_trip(const struct ipc_stream_read *r, struct ipc_stream_read *o, long *n)
-{
-	*n = ipc_stream_read_encode(buf, sizeof(buf), r);
-	return *n > 0 ? ipc_stream_read_decode(buf, (size_t)*n, o) : -1000;
-}
-
 static void
 test_stream_open_round_trip(void)
 {
@@ -70,21 +55,14 @@ test_stream_open_round_trip(void)
 	long n;
 
 	memset(&q, 0xab, sizeof(q));
-	n = ipc_stream_open_encode(buf, sizeof(buf), &q);
-	T_ASSERT(n > 0);
-	T_EQ_INT(ipc_stream_open_decode(buf, (size_t)n, &g), 0);
+	T_EQ_INT(T_TRIP(ipc_stream_open, buf, &q, &g, n), 0);
 	T_EQ_MEM(g.hash, q.hash, 32);
 	T_EQ_MEM(g.node_id, q.node_id, 32);
 	/* Not an IPC_GET: the type decides. */
 	T_EQ_INT(ipc_get_req_decode(buf, (size_t)n, &g), IPC_DEC_TYPE);
 	i = (struct ipc_stream_info){ .number = 7, .size = 1073741824,
 	    .fragment_size = 524288, .flags = IPC_STREAM_F_VERIFIED };
-	T_EQ_INT(info_trip(&i, &o, &n), 0);
-	T_EQ_INT(o.number, 7);
-	T_EQ_U64(o.size, 1073741824);
-	T_EQ_U64(o.fragment_size, 524288);
-	T_EQ_INT(o.flags, IPC_STREAM_F_VERIFIED);
-	T_TRUNCATIONS_FAIL(buf, n, dec_info, IPC_DEC_TRAILING);
+	T_TRIP_KEEPS(ipc_stream_info, buf, &i, &o, n, dec_info, IPC_DEC_TRAILING);
 }
 
 static void
@@ -102,7 +80,7 @@ test_stream_info_refuses_bad_fields(void)
 	long n;
 
 	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
-		if (info_trip(&bad[k], &o, &n) != IPC_DEC_RANGE)
+		if (T_TRIP(ipc_stream_info, buf, &bad[k], &o, n) != IPC_DEC_RANGE)
 			T_FAIL("bad info %zu not refused as out of range", k);
 }
 
@@ -114,20 +92,15 @@ test_stream_read_round_trip_and_range(void)
 
 	r = (struct ipc_stream_read){ .number = 3, .offset = 966367641,
 	    .end = 1073741824, .max = IPC_STREAM_READ_MAX };
-	T_EQ_INT(read_trip(&r, &o, &n), 0);
-	T_EQ_INT(o.number, 3);
-	T_EQ_U64(o.offset, 966367641);
-	T_EQ_U64(o.end, 1073741824);
-	T_EQ_INT(o.max, IPC_STREAM_READ_MAX);
-	T_TRUNCATIONS_FAIL(buf, n, dec_read, IPC_DEC_TRAILING);
+	T_TRIP_KEEPS(ipc_stream_read, buf, &r, &o, n, dec_read, IPC_DEC_TRAILING);
 	/* An end not past the offset, no bytes, too many bytes: refused. */
 	r.end = r.offset;
-	T_EQ_INT(read_trip(&r, &o, &n), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_stream_read, buf, &r, &o, n), IPC_DEC_RANGE);
 	r.end = r.offset + 1;
 	r.max = 0;
-	T_EQ_INT(read_trip(&r, &o, &n), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_stream_read, buf, &r, &o, n), IPC_DEC_RANGE);
 	r.max = IPC_STREAM_READ_MAX + 1;
-	T_EQ_INT(read_trip(&r, &o, &n), IPC_DEC_RANGE);
+	T_EQ_INT(T_TRIP(ipc_stream_read, buf, &r, &o, n), IPC_DEC_RANGE);
 }
 
 static void

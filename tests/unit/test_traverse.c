@@ -101,6 +101,28 @@ punches_start(struct traverse_punches *t, struct peer_addr *to, uint16_t port)
 	T_EQ_INT(peer_addr_parse("198.51.100.2", port, to), 0);
 }
 
+/*
+ * A fresh punch table filled up: a punch to each port 1..TRAVERSE_PUNCH_SLOTS
+ * at 100 + i ms, each in a slot of its own; *first is the oldest.
+ */
+static void
+punches_fill(struct traverse_punches *t, struct peer_addr *to,
+    struct traverse_punch **first)
+{
+	struct traverse_punch *e[TRAVERSE_PUNCH_SLOTS];
+	unsigned i, j;
+
+	T_DO(punches_start(t, to, 1));
+	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
+		to->port = (uint16_t)(i + 1);
+		e[i] = traverse_punch_new(t, pb, pr, to, 100 + i);
+		T_ASSERT(e[i] != NULL);
+		for (j = 0; j < i; j++)
+			T_ASSERT(e[j] != e[i]);
+	}
+	*first = e[0];
+}
+
 static void
 test_punch_retries_twice_then_fails(void)
 {
@@ -154,15 +176,8 @@ test_punch_table_full_replaces_oldest(void)
 	static struct traverse_punches t;
 	struct traverse_punch *first, *e;
 	struct peer_addr to;
-	unsigned i;
 
-	T_DO(punches_start(&t, &to, 1));
-	first = traverse_punch_new(&t, pb, pr, &to, 100);
-	for (i = 1; i < TRAVERSE_PUNCH_SLOTS; i++) {
-		to.port = (uint16_t)(i + 1);
-		e = traverse_punch_new(&t, pb, pr, &to, 100 + i);
-		T_ASSERT(e != first);
-	}
+	T_DO(punches_fill(&t, &to, &first));
 	to.port = 9999;
 	e = traverse_punch_new(&t, pb, pr, &to, 5000);
 	T_ASSERT(e == first);
@@ -176,7 +191,6 @@ test_fallback_waits_for_direct_answer(void)
 	static struct traverse_punches t;
 	struct traverse_punch *e, *f;
 	struct peer_addr to;
-	unsigned i;
 
 	T_DO(punches_start(&t, &to, 112));
 	e = traverse_punch_fallback(&t, pb, pr, &to, 1000);
@@ -202,11 +216,7 @@ test_fallback_waits_for_direct_answer(void)
 	T_EQ_INT(e->tries, 0);
 
 	/* A full table: a fallback takes no slot from punches §8 asked for. */
-	memset(&t, 0, sizeof(t));
-	for (i = 0; i < TRAVERSE_PUNCH_SLOTS; i++) {
-		to.port = (uint16_t)(i + 1);
-		T_ASSERT(traverse_punch_new(&t, pb, pr, &to, 100 + i) != NULL);
-	}
+	T_DO(punches_fill(&t, &to, &f));
 	to.port = 9999;
 	T_ASSERT(traverse_punch_fallback(&t, pb, pr, &to, 5000) == NULL);
 	f = traverse_punch_new(&t, pb, pr, &to, 5000);
