@@ -2,7 +2,6 @@
  * warehouse.c — content-addressed file store (docs/data.md §5) with merkle
  * companion files (§4.4).  See warehouse.h for the layout and guarantees.
  */
-#define _GNU_SOURCE	/* sync_file_range */
 #include <sys/types.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -31,13 +30,6 @@ _Static_assert(sizeof(off_t) == 8, "64-bit file offsets required");
 #define MERKLE_SUFFIX	".merkle"
 #define PROGRESS_STEP	(16ULL * 1024 * 1024)
 /*
- * A file being written is handed to the disk every WRITEBACK_STEP bytes
- * (sync_file_range, not waited for): the fsync before its rename then waits
- * for the last step only, not for the whole file, and the disk writes while
- * the next bytes are hashed.
- */
-#define WRITEBACK_STEP	(8ULL * 1024 * 1024)
-/*
  * A companion larger than this is not built while streaming (the announced
  * size could be a lie from a peer process): the second pass sizes it from
  * the file actually stored.  16 MiB covers files up to ~16 TiB.
@@ -60,7 +52,6 @@ struct wh_writer {
 	char			 temp[TEMP_NAME_LEN];
 	uint64_t		 size;
 	uint64_t		 expected;
-	uint64_t		 written_back;	/* bytes handed to the disk (WRITEBACK_STEP) */
 	int			 err;		/* sticky */
 	int			 building;	/* mb in use, else hasher */
 	blake3_hasher		 hasher;
@@ -701,12 +692,6 @@ wh_write_data(struct wh_writer *w, const void *buf, size_t len)
 	if (store_sparse(w->fd, buf, len, w->size) == -1)
 		return (w->err = WH_ERR_TEMP_WRITE);
 	w->size += len;
-	if (w->size - w->written_back >= WRITEBACK_STEP) {
-		/* Only a start: fsync still decides durability, so a failure here is not one. */
-		(void)sync_file_range(w->fd, (off_t)w->written_back,
-		    (off_t)(w->size - w->written_back), SYNC_FILE_RANGE_WRITE);
-		w->written_back = w->size;
-	}
 	return WH_OK;
 }
 
