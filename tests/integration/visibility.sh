@@ -57,8 +57,11 @@ else
 fi
 # A's chain has its profile block already: the add below appends a file block.
 "$CTL" -d "$A" profile set name "visibility A" >/dev/null
-# A's announced height has stopped moving (a last block seals after 500 ms).
-settled() { local h; h=$("$CTL" -d "$A" chain --json | jq -c '[.version,.height]'); sleep 0.7
+# A's announced height has stopped moving: a last block is announced once it
+# has not grown for 500 ms, checked on storaged's 500 ms tick, so up to ~1 s
+# after the write (more under ASan); a shorter window can read the same
+# unannounced height twice (CI: h0 0 with the profile block still open).
+settled() { local h; h=$("$CTL" -d "$A" chain --json | jq -c '[.version,.height]'); sleep 1.5
 	[ "$("$CTL" -d "$A" chain --json | jq -c '[.version,.height]')" = "$h" ]; }
 wait_for 10 settled
 h0=$(height "$A")
