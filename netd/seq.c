@@ -107,16 +107,10 @@ seq_table_free(struct seq_table *t)
 	free(t);
 }
 
-size_t
-seq_count(const struct seq_table *t)
+struct seq_usage
+seq_usage(const struct seq_table *t)
 {
-	return t->count;
-}
-
-size_t
-seq_capacity(const struct seq_table *t)
-{
-	return t->max;
+	return (struct seq_usage){ .count = t->count, .max = t->max };
 }
 
 static uint32_t

@@ -156,7 +156,11 @@ int	seq_remove_bi(struct seq_table *t,
  */
 size_t	seq_sweep(struct seq_table *t, uint64_t now_ms);
 
-size_t	seq_count(const struct seq_table *t);
-size_t	seq_capacity(const struct seq_table *t);
+/* Entries held and the most the table may hold (its fixed arrays). */
+struct seq_usage {
+	size_t	count;
+	size_t	max;
+};
+struct seq_usage seq_usage(const struct seq_table *t);
 
 #endif /* PEERNET_SEQ_H */

@@ -124,7 +124,7 @@ test_seq_new_is_counter_plus_one_and_wraps(void)
 	T_EQ_INT(fx_new(&f, NULL, 0), 0);
 	T_EQ_U64(f.s, 0);
 	T_EQ_U64(f.counter, 0);
-	T_EQ_INT(seq_count(f.t), 2);
+	T_EQ_INT(seq_usage(f.t).count, 2);
 	seq_table_free(f.t);
 }
 
@@ -143,7 +143,7 @@ test_seq_pong_matches_once_with_rtt_from_clock(void)
 	T_EQ_U64(f.m.created_ms, T0);
 	/* A replayed Pong finds its entry gone. */
 	FX_STEPS(&f, { 0, 0, 1, 38, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
-	T_EQ_INT(seq_count(f.t), 0);
+	T_EQ_INT(seq_usage(f.t).count, 0);
 	seq_table_free(f.t);
 }
 
@@ -158,7 +158,7 @@ test_seq_unknown_number_rejected(void)
 	/* 100 and 102: one off either way. */
 	FX_STEPS(&f, { 0, -1, 1, 1, SEQ_ERR_UNKNOWN, ANY, ANY, ANY },
 	    { 0, 1, 1, 1, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
-	T_EQ_INT(seq_count(f.t), 1);
+	T_EQ_INT(seq_usage(f.t).count, 1);
 	FX_STEPS(&f, { 0, 0, 1, 1, 0, ANY, ANY, ANY });
 	seq_table_free(f.t);
 }
@@ -202,7 +202,7 @@ test_seq_expires_after_reply_timeout(void)
 	T_EQ_U64(f.e.seq[0], f.s);
 	T_ASSERT(f.e.ctx[0] == &c2);
 	T_EQ_INT(f.e.why[0], SEQ_END_EXPIRED);
-	T_EQ_INT(seq_count(f.t), 0);
+	T_EQ_INT(seq_usage(f.t).count, 0);
 	FX_STEPS(&f, { 0, 0, 1, SEQ_REPLY_TIMEOUT_MS, SEQ_ERR_UNKNOWN, ANY, ANY, ANY });
 	seq_table_free(f.t);
 }
@@ -236,7 +236,7 @@ test_seq_response_part_after_window_rejected(void)
 	FX_STEPS(&f, { 0, 0, 0, 1000, 0, ANY, ANY, ANY },
 	    /* Window ends at +11 s; a part at +11 s is late even though unswept. */
 	    { 0, 0, 0, 11000, SEQ_ERR_EXPIRED, ANY, ANY, ANY });
-	T_EQ_INT(seq_count(f.t), 0);
+	T_EQ_INT(seq_usage(f.t).count, 0);
 	seq_table_free(f.t);
 }
 
@@ -258,7 +258,7 @@ test_seq_sweep_deletes_only_expired_and_reports_them(void)
 	T_EQ_INT(f.e.n, 2);
 	T_ASSERT((f.e.seq[0] == s1 && f.e.seq[1] == s2) ||
 	    (f.e.seq[0] == s2 && f.e.seq[1] == s1));
-	T_EQ_INT(seq_count(f.t), 1);
+	T_EQ_INT(seq_usage(f.t).count, 1);
 	T_EQ_INT(seq_remove(f.t, f.a, f.s), 0);
 	T_EQ_INT(seq_remove(f.t, f.a, f.s), SEQ_ERR_UNKNOWN);
 	T_EQ_INT(f.e.n, 2);	/* removal is not an "end" */
@@ -290,7 +290,7 @@ test_seq_namespaces_are_separate(void)
 	T_EQ_U64(f.s, 100);
 	/* The provider registers the requester's number 100 in 'b'. */
 	T_EQ_INT(seq_register_bi(f.t, f.a, 100, &cb, SEQ_BI_FILE_MS, T0), 0);
-	T_EQ_INT(seq_count(f.t), 2);
+	T_EQ_INT(seq_usage(f.t).count, 2);
 	FX_STEPS(&f, { 1, 0, 0, 1, 0, ANY, ANY, ANY });
 	T_ASSERT(f.m.ctx == &cb);
 	FX_STEPS(&f, { 0, 0, 1, 2, 0, ANY, ANY, ANY });
@@ -352,7 +352,7 @@ test_seq_bi_register_replaces_and_ends_old_session(void)
 	T_ASSERT(f.e.ctx[0] == &old_ctx);
 	T_EQ_INT(f.e.why[0], SEQ_END_REPLACED);
 	T_EQ_INT(f.e.ns[0], SEQ_NS_BI);
-	T_EQ_INT(seq_count(f.t), 1);
+	T_EQ_INT(seq_usage(f.t).count, 1);
 	/* RTT from the new entry's creation */
 	FX_STEPS(&f, { 1, 0, 0, 20, 0, ANY, 10, ANY });
 	T_ASSERT(f.m.ctx == &new_ctx);
@@ -370,7 +370,7 @@ test_seq_bi_message_resets_idle_timeout(void)
 	    { 1, 0, 0, 18999, 0, 0, ANY, ANY },
 	    /* 10 s of silence after the last message ends it. */
 	    { 1, 0, 0, 28999, SEQ_ERR_EXPIRED, ANY, ANY, ANY });
-	T_EQ_INT(seq_count(f.t), 0);
+	T_EQ_INT(seq_usage(f.t).count, 0);
 	seq_table_free(f.t);
 }
 
@@ -394,7 +394,7 @@ test_seq_table_full_refuses_until_entries_expire(void)
 	int i;
 
 	T_DO(fx_open(&f, 4, 0));
-	T_EQ_INT(seq_capacity(f.t), 4);
+	T_EQ_INT(seq_usage(f.t).max, 4);
 	for (i = 0; i < 4; i++)
 		T_EQ_INT(fx_new(&f, NULL, (uint64_t)i), 0);
 	T_EQ_INT(fx_new(&f, NULL, 100), SEQ_ERR_FULL);
@@ -405,7 +405,7 @@ test_seq_table_full_refuses_until_entries_expire(void)
 	T_EQ_INT(fx_new(&f, NULL, 20002), 0);
 	T_EQ_U64(f.s, 5);
 	T_EQ_INT(f.e.n, 2);
-	T_EQ_INT(seq_count(f.t), 3);
+	T_EQ_INT(seq_usage(f.t).count, 3);
 	seq_table_free(f.t);
 }
 
@@ -435,9 +435,9 @@ test_seq_bulk_random_peers_stay_bounded(void)
 			T_EQ_INT(seq_match(t, a, s, 1, now, &m), 0);
 			ok++;
 		}
-		T_ASSERT(seq_count(t) <= 1024);
+		T_ASSERT(seq_usage(t).count <= 1024);
 	}
-	T_EQ_INT(seq_capacity(t), 1024);
+	T_EQ_INT(seq_usage(t).max, 1024);
 	T_ASSERT(full > 0);	/* the cap was actually reached */
 	T_ASSERT(ok > 0);
 	seq_table_free(t);
