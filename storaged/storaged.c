@@ -10,6 +10,7 @@
 
 #include "blake3.h"
 #include "daemon.h"
+#include "flush.h"
 #include "ipc.h"
 #include "log.h"
 #include "storaged.h"
@@ -228,6 +229,7 @@ storaged_shutdown(struct daemon *d)
 		if (storaged.uploads[i].id != 0)
 			wh_write_abort(storaged.uploads[i].w);
 	storaged_dl_shutdown();
+	flush_shutdown();
 	if (storaged.chain != NULL)
 		chain_close(storaged.chain);
 	if (storaged.cache != NULL)
