@@ -74,13 +74,12 @@ op_v0(void)
 static void
 op_bulk(void)
 {
-	uint8_t *pl;
+	uint8_t *pl = bulk + SECURE_HDR_LEN;
 	size_t plen;
 
-	bulk[SECURE_HDR_LEN]++;
-	if (secure_chan_seal_inplace(&xa, bulk, BULK) != 0 ||
-	    secure_chan_open_inplace(&xb, bulk, BULK + SECURE_OVERHEAD, &pl,
-	    &plen) != 0)
+	pl[0]++;
+	if (secure_chan_seal(&xa, pl, BULK, bulk) != 0 ||
+	    secure_chan_open(&xb, bulk, BULK + SECURE_OVERHEAD, pl, &plen) != 0)
 		abort();
 	sink += pl[0];
 }

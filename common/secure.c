@@ -193,11 +193,11 @@ chan_open_to(struct secure_chan *c, const uint8_t *pkt, size_t len, uint8_t *dst
 }
 
 int
-secure_chan_seal_inplace(struct secure_chan *c, uint8_t *buf, size_t len)
+secure_chan_seal(struct secure_chan *c, const uint8_t *src, size_t len, uint8_t *out)
 {
-	if (c == NULL || buf == NULL)
+	if (c == NULL || out == NULL || (src == NULL && len > 0))
 		return SECURE_ERR_ARG;
-	return chan_seal_to(c, buf, buf + SECURE_HDR_LEN, len);
+	return chan_seal_to(c, out, src, len);
 }
 
 int
@@ -225,17 +225,12 @@ secure_chan_seal_run(struct secure_chan *c, uint8_t *base, size_t stride,
 }
 
 int
-secure_chan_open_inplace(struct secure_chan *c, uint8_t *pkt, size_t len,
-    uint8_t **payload, size_t *plen)
+secure_chan_open(struct secure_chan *c, const uint8_t *pkt, size_t len, uint8_t *dst,
+    size_t *plen)
 {
-	int rc;
-
-	if (c == NULL || pkt == NULL || payload == NULL || plen == NULL)
+	if (c == NULL || pkt == NULL || dst == NULL || plen == NULL)
 		return SECURE_ERR_ARG;
-	if ((rc = chan_open_to(c, pkt, len, pkt + SECURE_HDR_LEN, plen)) != 0)
-		return rc;
-	*payload = pkt + SECURE_HDR_LEN;
-	return SECURE_OK;
+	return chan_open_to(c, pkt, len, dst, plen);
 }
 
 /* ---- node ----------------------------------------------------------------- */

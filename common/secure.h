@@ -230,20 +230,26 @@ int	secure_session_expired(const struct secure_session *s, int64_t now_ms);
 void	secure_session_wipe(struct secure_session *s);
 
 /*
- * Channel level (sessions use it; transfers use it alone).  In place: buf
- * holds SECURE_HDR_LEN bytes of room, then len payload bytes, then
- * SECURE_TAG_LEN bytes of room; the datagram is buf[0 .. len + 33).
+ * Channel level (sessions use it; transfers use it alone).  The datagram,
+ * len + SECURE_OVERHEAD bytes, to out: header, ciphertext of src, tag.
+ * src may be out + SECURE_HDR_LEN (in place) or apart from out: sealing
+ * from where the packet lies saves a copy of it.
  */
-int	secure_chan_seal_inplace(struct secure_chan *c, uint8_t *buf, size_t len);
+int	secure_chan_seal(struct secure_chan *c, const uint8_t *src, size_t len,
+	    uint8_t *out);
 /*
  * n packets at base + i * stride (lens[i] payload bytes each, laid out as
  * for _inplace), each sealed under its own counter: one GSO batch.
  */
 int	secure_chan_seal_run(struct secure_chan *c, uint8_t *base, size_t stride,
 	    const size_t *lens, size_t n);
-/* Opens pkt in place; *payload points into pkt. */
-int	secure_chan_open_inplace(struct secure_chan *c, uint8_t *pkt, size_t len,
-	    uint8_t **payload, size_t *plen);
+/*
+ * Checks and opens pkt: its *plen payload bytes to dst, which may be
+ * pkt + SECURE_HDR_LEN (in place) or apart (a const receive buffer).  On
+ * failure dst may hold garbage.
+ */
+int	secure_chan_open(struct secure_chan *c, const uint8_t *pkt, size_t len,
+	    uint8_t *dst, size_t *plen);
 /* Forgets a channel: its keys and the cipher's cached set-up of them. */
 void	secure_chan_wipe(struct secure_chan *c);
 /*

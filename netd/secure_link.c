@@ -1144,8 +1144,8 @@ slink_lite_seal(const struct xfer_sess *s, const uint8_t *pkt, size_t len, uint8
 		return 0;
 	if (len + SECURE_OVERHEAD > cap)
 		return -1;
-	memmove(out + SECURE_HDR_LEN, pkt, len);
-	if (secure_chan_seal_inplace(&x->ch[x->tx], out, len) != SECURE_OK)
+	/* Straight from the UDT packet: no copy before the cipher's pass. */
+	if (secure_chan_seal(&x->ch[x->tx], pkt, len, out) != SECURE_OK)
 		return -1;
 	s->n->counters[IPC_NC_SECURE_SEALED]++;
 	*outlen = len + SECURE_OVERHEAD;
@@ -1185,9 +1185,9 @@ slink_lite_open(const struct xfer_sess *s, const uint8_t *raw, size_t len,
 		n->counters[IPC_NC_DROP_SECURE_MALFORMED]++;
 		return -1;
 	}
-	memcpy(l->buf, raw, len);
-	if ((rc = secure_chan_open_inplace(&x->ch[k], l->buf, len, &payload, dlen)) !=
-	    SECURE_OK) {
+	/* From the receive buffer to ours: the cipher's pass is the copy. */
+	payload = l->buf + SECURE_HDR_LEN;
+	if ((rc = secure_chan_open(&x->ch[k], raw, len, payload, dlen)) != SECURE_OK) {
 		sl_count_drop(n, rc);
 		return -1;
 	}

@@ -499,8 +499,9 @@ test_transfer_channels_and_runs(void)
 {
 	static uint8_t batch[RUN * STRIDE], plain[RUN][1200];
 	struct pair p;
-	struct secure_chan req, prov, other;
+	struct secure_chan req, prov, other, a, b;
 	uint8_t tid[WIRE_TRANSFER_ID_SIZE], tid2[WIRE_TRANSFER_ID_SIZE], *pl;
+	uint8_t ip[1200 + SECURE_OVERHEAD], op[sizeof(ip)], out[1200];
 	size_t lens[RUN], i, plen;
 
 	T_EQ_INT(pair_init(&p, 0), 0);
@@ -528,20 +529,35 @@ test_transfer_channels_and_runs(void)
 	T_ASSERT(!contains(batch, sizeof(batch), plain[2] + 100, 32));
 	/* Opened in place, out of order, by the requester. */
 	for (i = RUN; i-- > 0;) {
-		T_EQ_INT(secure_chan_open_inplace(&req, batch + i * STRIDE,
-		    lens[i] + SECURE_OVERHEAD, &pl, &plen), 0);
+		pl = batch + i * STRIDE + SECURE_HDR_LEN;
+		T_EQ_INT(secure_chan_open(&req, batch + i * STRIDE,
+		    lens[i] + SECURE_OVERHEAD, pl, &plen), 0);
 		T_EQ_INT(plen, lens[i]);
 		T_EQ_MEM(pl, plain[i], lens[i]);
 	}
+	/* Sealed from a buffer apart (netd seals straight from the UDT packet):
+	 * the same datagram as in place; opened to a buffer apart, the same bytes. */
+	a = b = prov;
+	memcpy(ip + SECURE_HDR_LEN, plain[0], 1200);
+	T_EQ_INT(secure_chan_seal(&a, ip + SECURE_HDR_LEN, 1200, ip), 0);
+	T_EQ_INT(secure_chan_seal(&b, plain[0], 1200, op), 0);
+	T_EQ_MEM(op, ip, sizeof(ip));
+	memset(out, 0, sizeof(out));
+	T_EQ_INT(secure_chan_open(&req, op, sizeof(op), out, &plen), 0);
+	T_EQ_INT(plen, 1200);
+	T_EQ_MEM(out, plain[0], 1200);
+	/* The same counter again: a replay, and nothing opened. */
+	T_EQ_INT(secure_chan_open(&req, ip, sizeof(ip), out, &plen), SECURE_ERR_REPLAY);
+	prov = a;
 	/* Another transfer's channel (one bit of ID) opens none of them. */
 	T_EQ_INT(secure_xfer_derive(&p.sa, tid2, 1, &other), 0);
 	T_ASSERT(other.rx_id != req.rx_id);
-	T_EQ_INT(secure_chan_seal_inplace(&prov, batch, 10), 0);
-	T_EQ_INT(secure_chan_open_inplace(&other, batch, 10 + SECURE_OVERHEAD, &pl,
-	    &plen), SECURE_ERR_ID);
+	T_EQ_INT(secure_chan_seal(&prov, batch + SECURE_HDR_LEN, 10, batch), 0);
+	T_EQ_INT(secure_chan_open(&other, batch, 10 + SECURE_OVERHEAD, out, &plen),
+	    SECURE_ERR_ID);
 	other.rx_id = req.rx_id;
-	T_EQ_INT(secure_chan_open_inplace(&other, batch, 10 + SECURE_OVERHEAD, &pl,
-	    &plen), SECURE_ERR_AUTH);
+	T_EQ_INT(secure_chan_open(&other, batch, 10 + SECURE_OVERHEAD, out, &plen),
+	    SECURE_ERR_AUTH);
 	/* A run whose segment would spill into the next is refused. */
 	lens[0] = STRIDE;
 	T_EQ_INT(secure_chan_seal_run(&prov, batch, STRIDE, lens, 2), SECURE_ERR_BUF);
