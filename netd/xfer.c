@@ -20,7 +20,6 @@
  */
 #include <sys/uio.h>
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,15 +176,9 @@ xfer_udt_drop(struct xfer_sess *s)
 {
 	if (s->conn == NULL)
 		return;
+	/* Unmapped at once: no heap pages left pinned (udt.c, conn_alloc). */
 	udt_conn_free(s->conn);
 	s->conn = NULL;
-	/*
-	 * A UDT connection is ~1-4 MB from the heap (under glibc's dynamic
-	 * mmap threshold once one was freed): give its pages back at once, or
-	 * small allocations made since can pin them (RSS stays high after a
-	 * burst).
-	 */
-	malloc_trim(0);
 }
 
 void

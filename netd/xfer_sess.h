@@ -148,7 +148,7 @@ uint64_t xfer_now(const struct netd *n);	/* ms, from n->env */
 
 /* A fresh UDT connection for s (idle timeout ops->idle_ms); 0 or -1. */
 int	xfer_udt_open(struct xfer_sess *s);
-/* The connection freed and its memory given back (malloc_trim). */
+/* The connection freed, its memory given back at once. */
 void	xfer_udt_drop(struct xfer_sess *s);
 
 /*
