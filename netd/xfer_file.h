@@ -57,7 +57,7 @@ struct ipc_req;
 struct wire_packet;
 struct wire_transfer;
 
-#define XF_MAX_SESSIONS		16	/* both roles; each holds a ~0.9 MB UDT connection */
+#define XF_MAX_SESSIONS		16	/* both roles; each maps a ~3.7 MB UDT connection (udt.c) */
 #define XF_MAX_DOWNLOADS	8
 #define XF_MAX_SERVING		8	/* files served at once, to all peers */
 #define XF_MAX_SERVE_PEER	2	/* files one peer can make us serve at once */
