@@ -64,7 +64,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +71,7 @@
 
 #include "blake3.h"
 #include "buf.h"
+#include "diskq.h"
 #include "dl_state.h"
 #include "hex.h"
 #include "log.h"
@@ -205,7 +205,7 @@ static int
 dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_t frag,
     uint64_t verified, const uint8_t *leaves, int durable)
 {
-	/* One writer at a time: the sync thread, or the loop once it is drained. */
+	/* One writer at a time: the disk thread (diskq.h), or the loop once it is drained. */
 	const char *tmpext = ".state.tmp";
 	char path[PATH_MAX], tmp[PATH_MAX];
 	size_t len = dl_state_len(frag, verified);
@@ -242,23 +242,25 @@ out:
 
 /*
  * The checkpoints in the middle of a download, light and durable, are
- * written by one thread of their own, so that the loop (and the download)
- * never waits for the disk: it queues {a dup of the part file's fd, the
- * state to record, durable or not}; the thread writes the state file (its
- * own temp name) and, for a durable one, fdatasyncs the data first and
- * fsyncs the state.  Light ones went on the loop before, and each rename
- * that met the thread's fdatasync waited for ext4's journal commit: 12-18 ms
- * a time, every 32 MB (strace, a 200 MB download at ~450 MB/s: ~90 ms of
- * the loop's ~480 ms).  A light job still queued behind is replaced by the
- * download's next one (the newest state is what counts); a full queue
- * skips the checkpoint, and the next one tries again.  A state written is
- * never ahead of the data (written before it was queued).  Before a
- * download is committed, closed or discarded the queue is drained
- * (dl_sync_drain), so no state file outlives its download.
+ * written on storaged's disk thread (diskq.h), so that the loop (and the
+ * download) never waits for the disk: a job holds {a dup of the part
+ * file's fd, the state to record, durable or not}; it writes the state
+ * file and, for a durable one, fdatasyncs the data first and fsyncs the
+ * state.  Light ones went on the loop before, and each rename that met
+ * the thread's fdatasync waited for ext4's journal commit: 12-18 ms a time,
+ * every 32 MB (strace, a 200 MB download at ~450 MB/s: ~90 ms of the loop's
+ * ~480 ms).  A checkpoint job of the same download still waiting, light,
+ * is replaced by the next one (the newest state is what counts); a full
+ * queue skips the checkpoint, and the next one tries again.  A state
+ * written is never ahead of the data (written before it was queued).
+ * Before a download is committed, closed or discarded the queue is drained
+ * (diskq_drain), so no state file outlives its download.
  */
-#define DL_SYNCQ	4
+#define DL_JOB		1	/* diskq kind */
 
-struct dl_sync_job {
+struct dl_job {
+	struct diskq_job job;
+	struct storaged	*s;
 	int		 fd;
 	int		 durable;
 	uint8_t		 hash[32];
@@ -266,134 +268,91 @@ struct dl_sync_job {
 	uint8_t		*leaves;
 };
 
-static struct {
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 work, idle;
-	pthread_t		 th;
-	int			 started, failed, stop, busy;
-	unsigned		 head, n;
-	struct dl_sync_job	 q[DL_SYNCQ];
-	struct storaged		*s;
-} dl_sync = { .mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
-    .idle = PTHREAD_COND_INITIALIZER };
-
-static void *
-dl_sync_run(void *arg)
+static void
+dl_job_run(struct diskq_job *job)
 {
-	struct dl_sync_job j;
+	struct dl_job *j = (struct dl_job *)job;
 
-	(void)arg;
-	pthread_mutex_lock(&dl_sync.mu);
-	for (;;) {
-		while (dl_sync.n == 0 && !dl_sync.stop)
-			pthread_cond_wait(&dl_sync.work, &dl_sync.mu);
-		if (dl_sync.n == 0)
-			break;
-		j = dl_sync.q[dl_sync.head];
-		dl_sync.head = (dl_sync.head + 1) % DL_SYNCQ;
-		dl_sync.n--;
-		dl_sync.busy = 1;
-		pthread_mutex_unlock(&dl_sync.mu);
-		if (j.durable && fdatasync(j.fd) == -1)
-			log_warn("download checkpoint: fdatasync");
-		else
-			(void)dl_state_save(dl_sync.s, j.hash, j.size, j.frag, j.verified,
-			    j.leaves, j.durable);
-		close(j.fd);
-		free(j.leaves);
-		pthread_mutex_lock(&dl_sync.mu);
-		dl_sync.busy = 0;
-		pthread_cond_broadcast(&dl_sync.idle);
-	}
-	pthread_mutex_unlock(&dl_sync.mu);
-	return NULL;
+	if (j->durable && fdatasync(j->fd) == -1)
+		log_warn("download checkpoint: fdatasync");
+	else
+		(void)dl_state_save(j->s, j->hash, j->size, j->frag, j->verified,
+		    j->leaves, j->durable);
+	close(j->fd);
+	free(j->leaves);
+	free(j);
 }
 
-/* Queues a checkpoint: 0, or -1 (queue full, no thread, no memory). */
-static int
-dl_sync_queue(struct storaged *s, struct dl *d, uint64_t v, int durable)
+/* The state of d at v, into j (leaves copied into j->leaves, ln bytes). */
+static void
+dl_job_fill(struct dl_job *j, const struct dl *d, uint64_t v, size_t ln, int durable)
 {
-	struct dl_sync_job *j = NULL, *last;
-	size_t ln = (size_t)(v / d->frag) * 32;
-	uint8_t *lv;
-	int rc = -1;
-
-	pthread_mutex_lock(&dl_sync.mu);
-	if (!dl_sync.started && !dl_sync.failed) {
-		int e;
-
-		dl_sync.s = s;
-		if ((e = pthread_create(&dl_sync.th, NULL, dl_sync_run, NULL)) == 0)
-			dl_sync.started = 1;
-		else {
-			/* Said once: checkpoints then go on the loop, unsynced. */
-			dl_sync.failed = 1;
-			log_warnx("download checkpoints: no sync thread (%s): partial "
-			    "downloads are synced only when closed", strerror(e));
-		}
-	}
-	if (!dl_sync.started)
-		goto out;
-	last = dl_sync.n == 0 ? NULL :
-	    &dl_sync.q[(dl_sync.head + dl_sync.n - 1) % DL_SYNCQ];
-	if (last != NULL && !last->durable && memcmp(last->hash, d->hash, 32) == 0) {
-		/* Not begun yet (the thread takes a job out first): newer. */
-		if ((lv = malloc(ln + 1)) == NULL)
-			goto out;
-		free(last->leaves);
-		last->leaves = lv;
-		j = last;
-	} else if (dl_sync.n < DL_SYNCQ) {
-		j = &dl_sync.q[(dl_sync.head + dl_sync.n) % DL_SYNCQ];
-		memset(j, 0, sizeof(*j));
-		if ((j->leaves = malloc(ln + 1)) == NULL)
-			goto out;
-		if ((j->fd = dup(d->fd)) == -1) {
-			free(j->leaves);
-			goto out;
-		}
-		dl_sync.n++;
-	} else
-		goto out;
 	memcpy(j->leaves, d->leaves, ln);
 	memcpy(j->hash, d->hash, 32);
 	j->size = d->expected;
 	j->frag = d->frag;
 	j->verified = v;
 	j->durable = durable;
-	pthread_cond_signal(&dl_sync.work);
-	rc = 0;
-out:
-	pthread_mutex_unlock(&dl_sync.mu);
-	return rc;
 }
 
-/* Waits until every queued durable checkpoint is written. */
-static void
-dl_sync_drain(void)
+struct dl_job_newer {
+	const struct dl	*d;
+	uint64_t	 v;
+	int		 durable;
+};
+
+/* diskq_update: the waiting job, a light one of the same download, takes v. */
+static int
+dl_job_renew(struct diskq_job *newest, void *arg)
 {
-	pthread_mutex_lock(&dl_sync.mu);
-	while (dl_sync.n > 0 || dl_sync.busy)
-		pthread_cond_wait(&dl_sync.idle, &dl_sync.mu);
-	pthread_mutex_unlock(&dl_sync.mu);
+	struct dl_job *j = (struct dl_job *)newest;
+	const struct dl_job_newer *nw = arg;
+	size_t ln = (size_t)(nw->v / nw->d->frag) * 32;
+	uint8_t *lv;
+
+	if (j->durable || memcmp(j->hash, nw->d->hash, 32) != 0 ||
+	    (lv = malloc(ln + 1)) == NULL)
+		return -1;
+	free(j->leaves);
+	j->leaves = lv;
+	dl_job_fill(j, nw->d, nw->v, ln, nw->durable);
+	return 0;
 }
 
-void
-storaged_dl_shutdown(void)
+/* Queues a checkpoint: 0, or -1 (queue full, no thread, no memory). */
+static int
+dl_sync_queue(struct storaged *s, struct dl *d, uint64_t v, int durable)
 {
-	pthread_mutex_lock(&dl_sync.mu);
-	dl_sync.stop = 1;
-	pthread_cond_signal(&dl_sync.work);
-	pthread_mutex_unlock(&dl_sync.mu);
-	if (dl_sync.started)
-		pthread_join(dl_sync.th, NULL);
-	dl_sync.started = 0;
+	struct dl_job_newer nw = { d, v, durable };
+	size_t ln = (size_t)(v / d->frag) * 32;
+	struct dl_job *j;
+
+	if (diskq_update(DL_JOB, dl_job_renew, &nw) == 0)
+		return 0;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->job.run = dl_job_run;
+	j->job.kind = DL_JOB;
+	j->s = s;
+	if ((j->leaves = malloc(ln + 1)) == NULL || (j->fd = dup(d->fd)) == -1) {
+		free(j->leaves);
+		free(j);
+		return -1;
+	}
+	dl_job_fill(j, d, v, ln, durable);
+	if (diskq_push(&j->job, 0) != 0) {
+		close(j->fd);
+		free(j->leaves);
+		free(j);
+		return -1;
+	}
+	return 0;
 }
 
 /*
  * Writes a checkpoint at the last complete fragment received.  durable:
  * now, with the data and the state synced first (a download being closed);
- * light and queued: on the sync thread, the queued one synced (on the loop,
+ * light and queued: on the disk thread, the queued one synced (on the loop,
  * unsynced, when there is no thread).
  */
 enum { DL_CP_LIGHT, DL_CP_QUEUED, DL_CP_DURABLE };
@@ -409,7 +368,7 @@ dl_checkpoint(struct storaged *s, struct dl *d, int how)
 		v = (d->nleaves - 1) * d->frag;
 	if (how == DL_CP_DURABLE) {
 		/* First: a queued one for this download must not land later. */
-		dl_sync_drain();
+		diskq_drain();
 		if (v <= d->synced)
 			return;
 		if (fdatasync(d->fd) == -1) {
@@ -428,7 +387,7 @@ dl_checkpoint(struct storaged *s, struct dl *d, int how)
 			d->synced = v;
 		return;
 	}
-	if (dl_sync.failed &&
+	if (!diskq_available() &&
 	    dl_state_save(s, d->hash, d->expected, d->frag, v, d->leaves, 0) == 0)
 		d->verified = v;
 }
@@ -441,7 +400,7 @@ dl_free(struct storaged *s, struct dl *d, int discard)
 	if (!discard && d->fd != -1)
 		dl_checkpoint(s, d, DL_CP_DURABLE);
 	else
-		dl_sync_drain();	/* no state file may come back after this */
+		diskq_drain();	/* no state file may come back after this */
 	if (d->fd != -1)
 		close(d->fd);
 	if (discard)

@@ -10,7 +10,7 @@
 
 #include "blake3.h"
 #include "daemon.h"
-#include "flush.h"
+#include "diskq.h"
 #include "ipc.h"
 #include "log.h"
 #include "storaged.h"
@@ -228,8 +228,7 @@ storaged_shutdown(struct daemon *d)
 	for (i = 0; i < STORAGED_MAX_UPLOADS; i++)
 		if (storaged.uploads[i].id != 0)
 			wh_write_abort(storaged.uploads[i].w);
-	storaged_dl_shutdown();
-	flush_shutdown();
+	diskq_shutdown();
 	if (storaged.chain != NULL)
 		chain_close(storaged.chain);
 	if (storaged.cache != NULL)

@@ -70,7 +70,5 @@ storaged_serve_fn storaged_files_all;
 /* serve_dl.c: file transfers: IPC_XSTAT, downloads into the warehouse (IPC_DL_*) */
 storaged_serve_fn storaged_xstat, storaged_dl_begin, storaged_dl_data,
     storaged_dl_commit, storaged_dl_abort;
-/* Waits for the download checkpoints being synced and ends their thread. */
-void	storaged_dl_shutdown(void);
 
 #endif

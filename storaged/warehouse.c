@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "blake3.h"
-#include "flush.h"
+#include "diskq.h"
 #include "hex.h"
 #include "merkle.h"
 #include "warehouse.h"
@@ -692,9 +692,9 @@ wh_write_data(struct wh_writer *w, const void *buf, size_t len)
 		blake3_hasher_update(&w->hasher, buf, len);
 	if (store_sparse(w->fd, buf, len, w->size) == -1)
 		return (w->err = WH_ERR_TEMP_WRITE);
-	/* The commit's fsync then waits for the tail only (flush.h). */
-	if (flush_due(w->size, w->size + len))
-		flush_behind(w->fd);
+	/* The commit's fsync then waits for the tail only (diskq.h). */
+	if (diskq_flush_due(w->size, w->size + len))
+		diskq_flush_behind(w->fd);
 	w->size += len;
 	return WH_OK;
 }
