@@ -1028,6 +1028,15 @@ test_bulk_reply_brings_descriptor_to_async_client(void)
 	T_EQ_INT(ipc_client_send_bulk_fd(&bt.cl, req[1], 33, 5000, bulk_fd_cb,
 	    (void *)(uintptr_t)1, loop_now_ms()), -1);
 	T_EQ_INT(ipc_client_inflight(&bt.cl), 0);
+	/*
+	 * One request over nng before closing: a client closed while nng's
+	 * background dial is still negotiating its pipe left that pipe and the
+	 * listener's objects unfreed at exit (LeakSanitizer, 7 runs in 12).
+	 */
+	bulk_send_data(0, 1000, &rc);
+	T_EQ_INT(rc, 0);
+	bulk_run(1);
+	T_EQ_INT(bt.ok, 1);
 	bulk_teardown();
 }
 
