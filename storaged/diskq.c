@@ -14,7 +14,6 @@
 
 #define DISKQ_MAX	8
 #define DISKQ_FLUSH	(-1)	/* kind of diskq_flush_behind's jobs */
-#define DISKQ_FLUSH_WAIT 2
 
 static struct {
 	pthread_mutex_t	  mu;

@@ -23,7 +23,8 @@
 /* A job: run(job) on the thread, which then owns it (frees it). */
 struct diskq_job {
 	void	(*run)(struct diskq_job *job);
-	int	  kind;		/* the caller's: what diskq_update and limits match */
+	int	  kind;		/* the caller's (>= 0; diskq's own are < 0): what
+				 * diskq_update and limits match */
 };
 
 /* Whether the thread runs (started now if need be); 0 when it cannot. */
@@ -40,12 +41,14 @@ int	diskq_push(struct diskq_job *job, unsigned max_kind);
  */
 int	diskq_update(int kind, int (*update)(struct diskq_job *newest, void *arg),
 	    void *arg);
-/* Waits until every queued job has run. */
+/* Waits until every queued job has run (any kind: a download's drain
+ * may wait for an add's flushes too, at most DISKQ_FLUSH_WAIT of them). */
 void	diskq_drain(void);
 /* Runs what is queued and ends the thread (storaged's exit; restartable). */
 void	diskq_shutdown(void);
 
 #define DISKQ_FLUSH_EVERY	(32ULL << 20)
+#define DISKQ_FLUSH_WAIT	2	/* flushes waiting at most */
 
 /* Whether a writer that has written `before` and now `after` bytes should
  * call diskq_flush_behind: it crossed a multiple of DISKQ_FLUSH_EVERY. */

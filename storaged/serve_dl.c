@@ -205,8 +205,8 @@ static int
 dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_t frag,
     uint64_t verified, const uint8_t *leaves, int durable)
 {
-	/* One writer at a time: the disk thread (diskq.h), or the loop once it is drained. */
-	const char *tmpext = ".state.tmp";
+	/* One writer at a time (one temp name): the disk thread (diskq.h), or
+	 * the loop once it is drained. */
 	char path[PATH_MAX], tmp[PATH_MAX];
 	size_t len = dl_state_len(frag, verified);
 	uint8_t *b;
@@ -217,7 +217,7 @@ dl_state_save(struct storaged *s, const uint8_t hash[32], uint64_t size, uint64_
 		return -1;
 	if (dl_state_encode(b, len, hash, size, frag, verified, leaves) != (long)len ||
 	    dl_path(s, hash, ".state", path, sizeof(path)) != 0 ||
-	    dl_path(s, hash, tmpext, tmp, sizeof(tmp)) != 0)
+	    dl_path(s, hash, ".state.tmp", tmp, sizeof(tmp)) != 0)
 		goto out;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
@@ -310,10 +310,10 @@ dl_job_renew(struct diskq_job *newest, void *arg)
 	size_t ln = (size_t)(nw->v / nw->d->frag) * 32;
 	uint8_t *lv;
 
+	/* The leaves only grow: the buffer is enlarged, not replaced. */
 	if (j->durable || memcmp(j->hash, nw->d->hash, 32) != 0 ||
-	    (lv = malloc(ln + 1)) == NULL)
+	    (lv = realloc(j->leaves, ln + 1)) == NULL)
 		return -1;
-	free(j->leaves);
 	j->leaves = lv;
 	dl_job_fill(j, nw->d, nw->v, ln, nw->durable);
 	return 0;
