@@ -99,7 +99,7 @@ enum ipc_type {
 	/* file transfers (ipc_msg_xfer.h) */
 	IPC_XSTAT		= 70,	/* netd, ctl -> storaged: ipc_xstat_req -> ipc_xstat_rep */
 	IPC_DL_BEGIN		= 71,	/* netd -> storaged: ipc_dl_begin -> ipc_u32 (download id) */
-	IPC_DL_DATA		= 72,	/* netd -> storaged: ipc_data (id, offset, bytes) -> empty */
+	IPC_DL_DATA		= 72,	/* netd -> storaged: ipc_dl_data (id, offset, leaves, bytes) -> empty */
 	IPC_DL_COMMIT		= 73,	/* netd -> storaged: ipc_dl_commit -> empty */
 	IPC_DL_ABORT		= 74,	/* netd -> storaged: ipc_dl_abort -> empty */
 	IPC_GET			= 75,	/* ctl -> netd: ipc_get_req -> ipc_u32 (transfer number) */

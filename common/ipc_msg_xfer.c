@@ -154,6 +154,22 @@ static const struct ipc_field dl_commit_desc_f[] = {
 };
 IPC_DESC(dl_commit_desc, struct ipc_dl_commit, 0, NULL);
 
+static int
+dl_data_check(const void *msg)
+{
+	const struct ipc_dl_data *q = msg;
+
+	return q->leaves_len % 32 != 0 ? IPC_DEC_RANGE : 0;
+}
+
+static const struct ipc_field dl_data_desc_f[] = {
+	IPC_INT(struct ipc_dl_data, id, 0),
+	IPC_INT(struct ipc_dl_data, offset, 0),
+	IPC_BLOB(struct ipc_dl_data, leaves, leaves_len, IPC_DL_LEAVES_MAX * 32),
+	IPC_BLOB(struct ipc_dl_data, bytes, len, IPC_DATA_MAX),
+};
+IPC_DESC(dl_data_desc, struct ipc_dl_data, 0, dl_data_check);
+
 static const struct ipc_field get_req_desc_f[] = {
 	IPC_BYTES(struct ipc_get_req, hash),
 	IPC_BYTES(struct ipc_get_req, node_id),
@@ -263,6 +279,7 @@ IPC_DESC(file_fd_rep_desc, struct file_fd_rep, 0, NULL);
 
 IPC_CODEC(dl_begin, struct ipc_dl_begin, IPC_DL_BEGIN, dl_begin_desc)
 IPC_CODEC(dl_commit, struct ipc_dl_commit, IPC_DL_COMMIT, dl_commit_desc)
+IPC_CODEC(dl_data, struct ipc_dl_data, IPC_DL_DATA, dl_data_desc)
 IPC_CODEC(get_req, struct ipc_get_req, IPC_GET, get_req_desc)
 IPC_CODEC(probe_req, struct ipc_get_req, IPC_PROBE, get_req_desc)
 IPC_CODEC(dl_abort, struct ipc_dl_abort, IPC_DL_ABORT, dl_abort_desc)

@@ -8,7 +8,8 @@
  *			for a serving netd (F_MERKLE) also its merkle leaves
  *	IPC_DL_BEGIN	netd -> storaged: a warehouse-only download of `size`
  *			bytes, (re)starting at `offset` (a verified prefix)
- *	IPC_DL_DATA	netd -> storaged: ipc_data (id, offset, bytes), in order
+ *	IPC_DL_DATA	netd -> storaged: ipc_dl_data (id, offset, the leaves
+ *			netd verified, bytes), in order
  *	IPC_DL_COMMIT	netd -> storaged: finish; refused unless BLAKE3 = hash
  *	IPC_DL_ABORT	netd -> storaged: close the download: keep its verified
  *			prefix for a later resume, or discard it
@@ -78,6 +79,24 @@ struct ipc_dl_begin {
 	uint8_t		hash[32];	/* what the data must hash to */
 	uint64_t	size;		/* the whole file's size */
 	uint64_t	offset;		/* data follows from here: 0, or <= the verified prefix */
+};
+
+/*
+ * IPC_DL_DATA request (reply: empty).  `leaves`: when netd checked each
+ * fragment of the chunk against the sharer's merkle leaves (a sharer of
+ * ours), those leaves, one per fragment the chunk completes, in order;
+ * storaged records them instead of hashing every fragment a second time.
+ * Empty otherwise: storaged computes the leaves.  The bytes follow the
+ * header; the encoder writes only their length when `bytes` is NULL.
+ */
+#define IPC_DL_LEAVES_MAX	4
+struct ipc_dl_data {
+	uint32_t	 id;
+	uint64_t	 offset;
+	const uint8_t	*leaves;	/* leaves_len bytes, a multiple of 32 */
+	uint32_t	 leaves_len;	/* <= IPC_DL_LEAVES_MAX * 32 */
+	const uint8_t	*bytes;		/* points into the decoded message */
+	uint32_t	 len;
 };
 
 /* IPC_DL_ABORT request (reply: empty). */
@@ -188,6 +207,7 @@ long	ipc_xstat_rep_encode(uint8_t *out, size_t cap, const struct ipc_xstat_rep *
 int	ipc_xstat_rep_decode(const uint8_t *p, size_t len, struct ipc_xstat_rep *q);
 IPC_CODEC_DECL(dl_begin, struct ipc_dl_begin);
 IPC_CODEC_DECL(dl_commit, struct ipc_dl_commit);
+IPC_CODEC_DECL(dl_data, struct ipc_dl_data);
 /* type: IPC_GET or IPC_PROBE. */
 IPC_CODEC_DECL(get_req, struct ipc_get_req);
 IPC_CODEC_DECL(probe_req, struct ipc_get_req);

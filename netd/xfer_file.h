@@ -35,8 +35,10 @@
  *    to 1 GiB) is hashed as it arrives, before storaged sees it: a bad one
  *    is dropped, counted (IPC_NC_XFER_BAD_FRAGMENT) and fetched again by a
  *    new run from its offset, XF_MAX_REFETCH failures in all, then the
- *    download fails naming the fragment.  The whole-file hash at commit
- *    still decides (IPC_XFER_F_FRAGMENTS marks such downloads).
+ *    download fails naming the fragment.  The checked leaves go to
+ *    storaged with their chunk, which records them instead of hashing each
+ *    fragment again.  The whole-file hash at commit still decides
+ *    (IPC_XFER_F_FRAGMENTS marks such downloads).
  */
 #ifndef PEERNET_XFER_FILE_H
 #define PEERNET_XFER_FILE_H
@@ -66,7 +68,7 @@ struct wire_transfer;
 #define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
 #define XF_STORE_CHUNK		(512 * 1024)	/* one IPC_DL_DATA */
 #define XF_STORE_INFLIGHT	3	/* IPC_DL_DATA unanswered */
-#define XF_IPC_HDR_ROOM		64	/* room for the ipc_data header in front */
+#define XF_IPC_HDR_ROOM		256	/* room for the ipc_dl_data header in front */
 #define XF_MAX_FILE		(1ULL << 40)	/* 1 TiB: larger announcements are refused */
 #define XF_IDLE_MS		SEQ_BI_FILE_MS	/* transferSequenceTimeout (§9.2) */
 #define XF_START_MS		15000	/* a requester's wait for the first lite packet */

@@ -14,6 +14,7 @@
 #include "hex.h"
 #include "ipc.h"
 #include "log.h"
+#include "merkle.h"
 #include "netd.h"
 #include "udt.h"
 #include "wire_msg.h"
@@ -181,19 +182,38 @@ xfer_req_begin_done(struct netd *n, struct xfer_sess *xs, uint32_t gen, uint64_t
 	xfer_file_pump(s);
 }
 
+/* A chunk's verified leaves fit one IPC_DL_DATA. */
+_Static_assert(XF_STORE_CHUNK / MERKLE_MIN_FRAGMENT_SIZE <= IPC_DL_LEAVES_MAX,
+    "a chunk holds more fragments than IPC_DL_DATA carries leaves");
+
 /* Hands the filled chunk to storaged; 0, or -1 (the session was ended). */
 int
 xfer_req_flush_chunk(struct xfer_file_sess *s)
 {
-	struct ipc_data d;
+	struct ipc_dl_data d;
+	uint64_t first, end;
 	long n;
 
 	memset(&d, 0, sizeof(d));
 	d.id = s->dl_id;
 	d.offset = s->handed;
 	d.len = (uint32_t)s->clen;
+	/*
+	 * Every fragment of the chunk was checked against its leaf
+	 * (xfer_mk_verify): those leaves go along and storaged need not hash
+	 * the fragments again.  Only on storaged's fragment grid.
+	 */
+	if (s->mk_on && s->vpos == s->clen && s->handed % s->mk_frag == 0 &&
+	    s->mk_frag == merkle_fragment_size(s->file_size)) {
+		first = s->handed / s->mk_frag;
+		end = (s->handed + s->clen + s->mk_frag - 1) / s->mk_frag;
+		if (end - first <= IPC_DL_LEAVES_MAX && end <= s->mk_count) {
+			d.leaves = s->mk_leaves + first * 32;
+			d.leaves_len = (uint32_t)((end - first) * 32);
+		}
+	}
 	/* The header goes right in front of the data: no copy of the chunk. */
-	n = ipc_data_encode(s->chunk, XF_IPC_HDR_ROOM, IPC_DL_DATA, &d);
+	n = ipc_dl_data_encode(s->chunk, XF_IPC_HDR_ROOM, &d);
 	if (n < 0 || n > XF_IPC_HDR_ROOM) {
 		xfer_file_end(s, 0, 1, "cannot encode the data for storaged");
 		return -1;

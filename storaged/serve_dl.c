@@ -48,9 +48,10 @@
  *    so the fragment is verified the moment it is complete, before commit;
  *    a bad one is refused at once ("verification failed").
  *  - larger files (after netd's check, when it had the leaves): each
- *    fragment's leaf is computed here as it arrives and kept with the
- *    prefix; it protects the kept prefix against damage on our
- *    disk and across restarts.  Authenticity against the requested hash is
+ *    fragment's leaf is kept with the prefix: the leaf netd checked the
+ *    fragment against, sent with the chunk (IPC_DL_DATA), or computed here
+ *    as it arrives when netd had none; it protects the kept prefix against
+ *    damage on our disk and across restarts.  Authenticity against the requested hash is
  *    checked at commit over the whole file (BLAKE3 of every byte); a
  *    mismatch discards the partial ("verification failed") and netd
  *    refetches from offset 0, a bounded number of times.  (A fragment
@@ -691,13 +692,21 @@ storaged_dl_begin(struct storaged *s, struct ipc_req *req, const uint8_t *msg, s
  * check fails.
  *
  * Fragment 0's leaf is the whole-file hasher finalized after it (as in
- * blake3_split_hasher): its bytes are hashed once.  Later fragments are
- * hashed twice: a leaf is a BLAKE3 tree of its own whose chunk counters
+ * blake3_split_hasher): its bytes are hashed once.  Later fragments would
+ * be hashed twice: a leaf is a BLAKE3 tree of its own whose chunk counters
  * start at 0, in the file's tree they start at the fragment's offset, so
- * no leaf after the first can be taken from the file's tree.
+ * no leaf after the first can be taken from the file's tree.  Unless netd
+ * sent the leaves it checked each fragment against (`given`, one per
+ * fragment the chunk completes, dl_leaves_fit): those are recorded and
+ * the fragment is hashed once, for the file.  That trusts netd with the
+ * leaves, not with the content: commit still refuses data whose BLAKE3 is
+ * not the hash begun for.  A lying netd could record leaves that do not
+ * match the data; they serve the resume check of the kept prefix (which
+ * would cut it back) and the merkle companion that same netd serves.
  */
 static int
-dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
+dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len,
+    const uint8_t *given)
 {
 	uint64_t pos = d->received, end, take;
 	uint8_t *leaf;
@@ -711,7 +720,7 @@ dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
 		first = d->all_ok && d->nleaves == 0;
 		if (d->all_ok)
 			blake3_hasher_update(&d->all, p, (size_t)take);
-		if (!first)
+		if (!first && given == NULL)
 			blake3_hasher_update(&d->fh, p, (size_t)take);
 		p += take;
 		len -= (size_t)take;
@@ -721,10 +730,14 @@ dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
 		leaf = d->leaves + d->nleaves * 32;
 		if (first)
 			blake3_hasher_finalize(&d->all, leaf, 32);
+		else if (given != NULL)
+			memcpy(leaf, given, 32);
 		else {
 			blake3_hasher_finalize(&d->fh, leaf, 32);
 			blake3_hasher_init(&d->fh);
 		}
+		if (given != NULL)
+			given += 32;
 		d->nleaves++;
 		if (d->expected <= d->frag && memcmp(leaf, d->hash, 32) != 0)
 			return -1;
@@ -735,17 +748,32 @@ dl_hash(struct storaged *s, struct dl *d, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/*
+ * Leaves sent with a chunk must be one per fragment it completes: the
+ * chunk begins and ends on the fragment grid (or at the file's end).
+ */
+static int
+dl_leaves_fit(const struct dl *d, const struct ipc_dl_data *dd)
+{
+	uint64_t end = d->received + dd->len;
+
+	if (dd->leaves_len == 0)
+		return 1;
+	return dd->len > 0 && d->received % d->frag == 0 &&
+	    (end == d->expected || end % d->frag == 0) &&
+	    dd->leaves_len / 32 == (end + d->frag - 1) / d->frag - d->received / d->frag;
+}
+
 void
 storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, size_t len)
 {
-	struct ipc_data dd;
+	struct ipc_dl_data dd;
 	struct dl *d;
 	uint64_t at;
 	size_t w;
 	ssize_t k;
 
-	if (ipc_req_bad(req, ipc_data_decode(msg, len, IPC_DL_DATA, &dd),
-	    "download data"))
+	if (ipc_req_bad(req, ipc_dl_data_decode(msg, len, &dd), "download data"))
 		return;
 	if ((d = dl_find(dd.id, ipc_req_uid(req))) == NULL) {
 		ipc_reply_error(req, IPC_ERR_FAILED, "no download %u", dd.id);
@@ -760,6 +788,14 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 		dl_free(s, d, 0);
 		return;
 	}
+	if (!dl_leaves_fit(d, &dd)) {
+		ipc_reply_error(req, IPC_ERR_FAILED, "download %u: %u leaves for a chunk "
+		    "of %u bytes at %llu (fragments of %llu bytes)", dd.id,
+		    dd.leaves_len / 32, dd.len, (unsigned long long)dd.offset,
+		    (unsigned long long)d->frag);
+		dl_free(s, d, 0);
+		return;
+	}
 	at = d->received;
 	for (w = 0; w < dd.len; w += (size_t)k)
 		if ((k = pwrite(d->fd, dd.bytes + w, dd.len - w, (off_t)(at + w))) <= 0) {
@@ -768,7 +804,7 @@ storaged_dl_data(struct storaged *s, struct ipc_req *req, const uint8_t *msg, si
 			dl_free(s, d, 0);
 			return;
 		}
-	if (dl_hash(s, d, dd.bytes, dd.len) != 0) {
+	if (dl_hash(s, d, dd.bytes, dd.len, dd.leaves_len > 0 ? dd.leaves : NULL) != 0) {
 		char hex[17];
 
 		hex_encode(hex, d->hash, 8);

@@ -189,6 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct ipc_xstat_rep xr;
 			struct ipc_dl_begin db;
 			struct ipc_dl_commit dc;
+			struct ipc_dl_data dd;
 			struct ipc_get_req gq;
 			struct ipc_xfer_list xl;
 			size_t off;
@@ -201,6 +202,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				SAME(ipc_dl_begin_encode(out, sizeof(out), &db));
 			if (ipc_dl_commit_decode(data, size, &dc) == 0)
 				SAME(ipc_dl_commit_encode(out, sizeof(out), &dc));
+			if (ipc_dl_data_decode(data, size, &dd) == 0) {
+				if (dd.leaves_len % 32 != 0 ||
+				    dd.leaves_len > IPC_DL_LEAVES_MAX * 32)
+					abort();
+				SAME(ipc_dl_data_encode(out, sizeof(out), &dd));
+			}
 			if (ipc_get_req_decode(data, size, &gq) == 0)
 				SAME(ipc_get_req_encode(out, sizeof(out), &gq));
 			if (ipc_probe_req_decode(data, size, &gq) == 0)

@@ -160,6 +160,8 @@ struct sim_store {
 	uint32_t	 next_dl;
 	uint64_t	 xstats, cats, cat_bytes, dl_begins, dl_bytes, commits_ok,
 			 commits_bad, aborts;
+	/* Leaves netd sent with its chunks: that were each fragment's, that were not. */
+	uint64_t	 dl_leaves, dl_leaves_bad;
 	/* A bad sharer: the byte at corrupt_at (+1) flipped in that many IPC_CAT replies. */
 	uint64_t	 corrupt_at;
 	int		 corrupt_reads;
@@ -755,8 +757,39 @@ sim_dl_begin(struct sim_store *st, const struct ipc_dl_begin *b)
 	return ipc_u32_encode(sim_rep, sizeof(sim_rep), IPC_DL_BEGIN, d->id);
 }
 
+/*
+ * The leaves a chunk came with (IPC_DL_DATA): one per fragment it ends,
+ * each compared with the BLAKE3 of that fragment as received.
+ */
+static void
+sim_dl_leaves(struct sim_store *st, const struct sim_dl *d, const struct ipc_dl_data *dd)
+{
+	uint64_t frag = merkle_fragment_size(d->size), end = dd->offset + dd->len;
+	uint64_t i, flen;
+	blake3_hasher h;
+	uint8_t leaf[32];
+
+	if (dd->leaves_len == 0)
+		return;
+	if (dd->offset % frag != 0 || (end != d->size && end % frag != 0) ||
+	    dd->leaves_len / 32 != (end + frag - 1) / frag - dd->offset / frag) {
+		st->dl_leaves_bad += dd->leaves_len / 32;
+		return;
+	}
+	for (i = 0; i < dd->leaves_len / 32; i++) {
+		flen = end - (dd->offset + i * frag) < frag ? end - (dd->offset + i * frag) : frag;
+		blake3_hasher_init(&h);
+		blake3_hasher_update(&h, d->data + dd->offset + i * frag, (size_t)flen);
+		blake3_hasher_finalize(&h, leaf, 32);
+		if (memcmp(leaf, dd->leaves + i * 32, 32) == 0)
+			st->dl_leaves++;
+		else
+			st->dl_leaves_bad++;
+	}
+}
+
 static long
-sim_dl_data(struct sim_store *st, const struct ipc_data *dd)
+sim_dl_data(struct sim_store *st, const struct ipc_dl_data *dd)
 {
 	struct sim_dl *d = sim_dl_find(st, dd->id, NULL);
 
@@ -767,6 +800,7 @@ sim_dl_data(struct sim_store *st, const struct ipc_data *dd)
 		return ipc_error_encode(sim_rep, sizeof(sim_rep), IPC_DL_DATA, IPC_ERR_FAILED,
 		    "chunk out of order or past the size");
 	memcpy(d->data + d->received, dd->bytes, dd->len);
+	sim_dl_leaves(st, d, dd);
 	d->received += dd->len;
 	st->dl_bytes += dd->len;
 	return ipc_empty_encode(sim_rep, sizeof(sim_rep), IPC_DL_DATA, IPC_OK);
@@ -875,7 +909,7 @@ sim_env_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
 	struct ipc_read rd;
 	struct ipc_xstat_req xq;
 	struct ipc_dl_begin db;
-	struct ipc_data dd;
+	struct ipc_dl_data dd;
 	struct ipc_dl_commit dc;
 	struct ipc_dl_abort da;
 	const char *why;
@@ -941,7 +975,7 @@ sim_env_store_send(void *ctx, const void *msg, size_t len, uint32_t timeout_ms,
 		sim_store_reply(node, cb, arg, sim_rep, sim_dl_begin(st, &db), NULL);
 		return 0;
 	case IPC_DL_DATA:
-		if (ipc_data_decode(msg, len, IPC_DL_DATA, &dd) != 0)
+		if (ipc_dl_data_decode(msg, len, &dd) != 0)
 			return -1;
 		sim_store_reply(node, cb, arg, sim_rep, sim_dl_data(st, &dd), NULL);
 		return 0;
@@ -2131,6 +2165,7 @@ struct sim_xres {
 	uint64_t	 sent, lost, reordered, events;
 	struct udt_stats req, prov;
 	uint64_t	 cat_bytes, dl_bytes, commits_ok, aborts, bad_counted;
+	uint64_t	 leaves, leaves_bad;	/* sent with the data to storaged */
 	int		 stored;	/* the requester's storaged holds the hash */
 	uint8_t		 trace[32];
 };
@@ -2174,6 +2209,8 @@ sim_file_run(uint64_t seed, double loss, uint32_t jitter_ms, uint64_t size,
 	x->cat_bytes = a->st.cat_bytes;
 	x->dl_bytes = b->st.dl_bytes;
 	x->commits_ok = b->st.commits_ok;
+	x->leaves = b->st.dl_leaves;
+	x->leaves_bad = b->st.dl_leaves_bad;
 	x->aborts = b->st.aborts;
 	x->bad_counted = b->n.counters[IPC_NC_XFER_BAD_FRAGMENT];
 	x->stored = sim_file_find(&b->st, f->hash) != NULL;
@@ -2226,6 +2263,10 @@ sim_xres_check_done(const struct sim_xres *x, uint64_t size)
 	 * checked against its leaves (one fragment: its leaf is the hash).
 	 */
 	T_EQ_INT((x->info.flags & IPC_XFER_F_FRAGMENTS) != 0, size > MERKLE_MIN_FRAGMENT_SIZE);
+	/* And storaged got each checked leaf with its data (no second hash there). */
+	T_EQ_U64(x->leaves, size > MERKLE_MIN_FRAGMENT_SIZE ?
+	    merkle_fragment_count(size, merkle_fragment_size(size)) : 0);
+	T_EQ_U64(x->leaves_bad, 0);
 }
 
 /*

@@ -27,6 +27,7 @@ static struct ipc_dl_commit dc;
 static struct ipc_get_req gq;
 static struct ipc_dl_abort da;
 static struct ipc_xfer_ctl xc;
+static struct ipc_dl_data dd;
 
 static int dec_xstat_req(const uint8_t *p, size_t l) { return ipc_xstat_req_decode(p, l, &xq); }
 static int dec_xstat_rep(const uint8_t *p, size_t l) { return ipc_xstat_rep_decode(p, l, &xr); }
@@ -36,6 +37,7 @@ static int dec_get_req(const uint8_t *p, size_t l) { return ipc_get_req_decode(p
 static int dec_probe_req(const uint8_t *p, size_t l) { return ipc_probe_req_decode(p, l, &gq); }
 static int dec_dl_abort(const uint8_t *p, size_t l) { return ipc_dl_abort_decode(p, l, &da); }
 static int dec_xfer_ctl(const uint8_t *p, size_t l) { return ipc_xfer_ctl_decode(p, l, &xc); }
+static int dec_dl_data(const uint8_t *p, size_t l) { return ipc_dl_data_decode(p, l, &dd); }
 
 static void
 test_xstat_round_trips_and_rejects_truncation(void)
@@ -116,6 +118,65 @@ test_dl_begin_round_trip_and_size_limit(void)
 	a.size = (uint64_t)INT64_MAX;
 	n = ipc_dl_begin_encode(buf, sizeof(buf), &a);
 	T_EQ_INT(dec_dl_begin(buf, (size_t)n), 0);
+}
+
+/*
+ * IPC_DL_DATA: the leaves netd checked travel before the bytes; netd
+ * encodes only the header (bytes NULL) in front of its chunk.  Leaves not
+ * a multiple of 32 bytes, or more than IPC_DL_LEAVES_MAX, are refused.
+ */
+static void
+test_dl_data_round_trip_with_leaves_and_header_only(void)
+{
+	struct ipc_dl_data a;
+	uint8_t leaves[(IPC_DL_LEAVES_MAX + 1) * 32], bytes[100];
+	long n, h;
+	size_t i;
+
+	for (i = 0; i < sizeof(leaves); i++)
+		leaves[i] = (uint8_t)(i * 13 + 5);
+	for (i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i ^ 0x5a);
+	memset(&a, 0, sizeof(a));
+	a.id = 7;
+	a.offset = 524288;
+	a.leaves = leaves;
+	a.leaves_len = 64;
+	a.bytes = bytes;
+	a.len = sizeof(bytes);
+	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(n, IPC_HDR_LEN + 4 + 8 + 4 + 64 + 4 + 100);
+	T_EQ_INT(dec_dl_data(buf, (size_t)n), 0);
+	T_EQ_INT(dd.id, 7);
+	T_EQ_U64(dd.offset, 524288);
+	T_EQ_INT(dd.leaves_len, 64);
+	T_EQ_MEM(dd.leaves, leaves, 64);
+	T_EQ_INT(dd.len, 100);
+	T_EQ_MEM(dd.bytes, bytes, 100);
+	T_PREFIXES_AND_TRAILING_FAIL(n, dec_dl_data);
+	/* netd's way: the header alone, the chunk already behind it. */
+	a.bytes = NULL;
+	h = ipc_dl_data_encode(big, sizeof(big), &a);
+	T_EQ_INT(h, n - 100);
+	T_EQ_MEM(big, buf, (size_t)h);
+	/* No leaves: storaged hashes the fragments itself. */
+	a.leaves_len = 0;
+	a.bytes = bytes;
+	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_data(buf, (size_t)n), 0);
+	T_EQ_INT(dd.leaves_len, 0);
+	/* 33 bytes of leaves: not a whole leaf. */
+	a.leaves_len = 33;
+	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_data(buf, (size_t)n), IPC_DEC_RANGE);
+	/* One leaf over the bound: the encoder refuses, a forged message too. */
+	a.leaves_len = (IPC_DL_LEAVES_MAX + 1) * 32;
+	T_ASSERT(ipc_dl_data_encode(buf, sizeof(buf), &a) < 0);
+	a.leaves_len = IPC_DL_LEAVES_MAX * 32;
+	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
+	T_EQ_INT(dec_dl_data(buf, (size_t)n), 0);
+	buf[IPC_HDR_LEN + 12] = (uint8_t)((IPC_DL_LEAVES_MAX + 1) * 32);
+	T_EQ_INT(dec_dl_data(buf, (size_t)n), IPC_DEC_RANGE);
 }
 
 static void
@@ -539,6 +600,7 @@ main(int argc, char **argv)
 	T_RUN(test_xstat_rep_rejects_bad_present_flag_and_size_of_absent);
 	T_RUN(test_dl_begin_round_trip_and_size_limit);
 	T_RUN(test_dl_commit_and_get_round_trip);
+	T_RUN(test_dl_data_round_trip_with_leaves_and_header_only);
 	T_RUN(test_decoders_refuse_another_type_and_error_replies);
 	T_RUN(test_transfers_list_round_trip_keeps_every_field);
 	T_RUN(test_transfers_list_rejects_bad_role_state_and_long_error);
