@@ -64,20 +64,25 @@ get_progress(const struct ipc_xfer_info *x, int final)
  * How long to wait before asking again: GET_POLL_MS, finer near the end
  * (half the time the rest should take at the current rate, and while
  * storaged commits), so that get returns within ~10 ms of the download
- * ending rather than up to 200 ms later: a benchmark times get.
+ * ending rather than up to 200 ms later: a benchmark times get.  Finer at
+ * the start too (as long as the get has taken so far, from 10 ms): a
+ * small file arrives in tens of ms, and a first look only after 200 ms
+ * made every get of one take 0.21 s.
  */
 static unsigned
-get_poll_ms(const struct ipc_xfer_info *x)
+get_poll_ms(const struct ipc_xfer_info *x, uint64_t elapsed_ms)
 {
-	uint64_t eta;
+	uint64_t eta, most = elapsed_ms < GET_POLL_MS ? elapsed_ms : GET_POLL_MS;
 
+	if (most < GET_POLL_MIN_MS)
+		most = GET_POLL_MIN_MS;
 	if (x->state == IPC_XFER_STORING)
 		return GET_POLL_MIN_MS;
 	if (x->rate == 0 || x->done >= x->total)
-		return GET_POLL_MS;
+		return (unsigned)most;
 	eta = (x->total - x->done) * 1000 / x->rate;
-	if (eta / 2 >= GET_POLL_MS)
-		return GET_POLL_MS;
+	if (eta / 2 >= most)
+		return (unsigned)most;
 	return eta / 2 < GET_POLL_MIN_MS ? GET_POLL_MIN_MS : (unsigned)(eta / 2);
 }
 
@@ -282,7 +287,7 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 {
 	uint8_t *rep;
 	size_t replen;
-	uint64_t last_change, last_done = 0;
+	uint64_t began, last_change, last_done = 0;
 	long n;
 	int rc;
 
@@ -295,7 +300,7 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 	if (ctl_reply_decoded(rep, ipc_u32_decode(rep, replen, IPC_GET, number),
 	    "get", "netd") != 0)
 		return -1;
-	last_change = loop_now_ms();
+	began = last_change = loop_now_ms();
 	for (;;) {
 		if ((rc = get_poll(c, *number, x)) == -1)
 			return -1;
@@ -330,7 +335,7 @@ get_download(struct ctl *c, const struct ipc_get_req *q, int tty, int cancel,
 			snprintf(err, errlen, "--timeout reached");
 			return -1;
 		}
-		ctl_sleep_ms(ctl_left_ms(c, (int)get_poll_ms(x)));
+		ctl_sleep_ms(ctl_left_ms(c, (int)get_poll_ms(x, loop_now_ms() - began)));
 	}
 	if (tty)
 		get_progress(x, 1);
