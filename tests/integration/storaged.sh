@@ -283,3 +283,40 @@ if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 else
 	t_skip enospc_mid_add_clean_error_nothing_half_written "not root or no unshare -m: cannot mount a private tmpfs"
 fi
+
+# --- the leaves netd sends with a download's data --------------------------
+# tests/tools/dlfeed plays netd against storaged (IPC_DL_BEGIN/DATA/COMMIT,
+# 512 KiB chunks) on a node of its own.  Leaves that do not fit the chunk's
+# fragments are refused.  Leaves sent are what storaged records instead of
+# hashing the fragments itself: true ones give the companion storaged's own
+# hashing gives (verify clean), false ones (a lying netd) cannot get wrong
+# content in (commit still checks the hash) but do give a companion that
+# verify reports as not matching the data (docs/design.md).
+DF="$(dirname "$BIN")/tests/dlfeed"
+F=$(t_mkdir)
+"$CTL" -d "$F" init --listen 127.0.0.32:0 --no-lan --no-upnp --no-natpmp >/dev/null
+if [ ! -x "$DF" ]; then
+	t_fail dlfeed_builds "$DF missing: run 'make unit'"
+elif ! "$CTL" -d "$F" up >/dev/null; then
+	t_fail dlfeed_node_up "$(cat "$F"/log/*.log)"
+else
+	for m in none good misfit lie; do head -c 1300000 /dev/urandom > "$W/dl.$m"; done
+	o_none=$("$DF" "$F" "$W/dl.none" none | tail -1)
+	o_good=$("$DF" "$F" "$W/dl.good" good | tail -1)
+	o_misfit=$("$DF" "$F" "$W/dl.misfit" misfit | tail -1)
+	v1=$("$CTL" -d "$F" verify --json)
+	[ "$o_none" = "commit ok" ] && [ "$o_good" = "commit ok" ] &&
+	    [ "$(jq '[.files, .bad]' -c <<<"$v1")" = "[2,0]" ] &&
+	    t_pass download_leaves_recorded_companions_verify ||
+	    t_fail download_leaves_recorded_companions_verify "none: $o_none; good: $o_good; $v1"
+	grep -q "^data 0 refused: download [0-9]*: 1 leaves for a chunk of 524288 bytes at 0" \
+	    <<<"$o_misfit" && t_pass download_leaves_not_fitting_refused ||
+	    t_fail download_leaves_not_fitting_refused "$o_misfit"
+	o_lie=$("$DF" "$F" "$W/dl.lie" lie | tail -1)
+	v2=$("$CTL" -d "$F" verify --json)
+	[ "$o_lie" = "commit ok" ] && [ "$(jq '.bad' <<<"$v2")" = 1 ] &&
+	    grep -q "merkle companion does not match the data" <<<"$v2" &&
+	    t_pass download_false_leaves_found_by_verify ||
+	    t_fail download_false_leaves_found_by_verify "$o_lie; $v2"
+	"$CTL" -d "$F" down >/dev/null
+fi
