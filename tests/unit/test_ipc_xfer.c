@@ -120,6 +120,18 @@ test_dl_begin_round_trip_and_size_limit(void)
 	T_EQ_INT(dec_dl_begin(buf, (size_t)n), 0);
 }
 
+/* a with leaves_len bytes of leaves, encoded into buf and decoded: -100 if it does not encode. */
+static int
+dl_data_with_leaves(struct ipc_dl_data *a, uint32_t leaves_len)
+{
+	long n;
+
+	a->leaves_len = leaves_len;
+	if ((n = ipc_dl_data_encode(buf, sizeof(buf), a)) < 0)
+		return -100;
+	return dec_dl_data(buf, (size_t)n);
+}
+
 /*
  * IPC_DL_DATA: the leaves netd checked travel before the bytes; netd
  * encodes only the header (bytes NULL) in front of its chunk.  Leaves not
@@ -160,23 +172,17 @@ test_dl_data_round_trip_with_leaves_and_header_only(void)
 	T_EQ_INT(h, n - 100);
 	T_EQ_MEM(big, buf, (size_t)h);
 	/* No leaves: storaged hashes the fragments itself. */
-	a.leaves_len = 0;
 	a.bytes = bytes;
-	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
-	T_EQ_INT(dec_dl_data(buf, (size_t)n), 0);
+	T_EQ_INT(dl_data_with_leaves(&a, 0), 0);
 	T_EQ_INT(dd.leaves_len, 0);
 	/* 33 bytes of leaves: not a whole leaf. */
-	a.leaves_len = 33;
-	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
-	T_EQ_INT(dec_dl_data(buf, (size_t)n), IPC_DEC_RANGE);
+	T_EQ_INT(dl_data_with_leaves(&a, 33), IPC_DEC_RANGE);
 	/* One leaf over the bound: the encoder refuses, a forged message too. */
-	a.leaves_len = (IPC_DL_LEAVES_MAX + 1) * 32;
-	T_ASSERT(ipc_dl_data_encode(buf, sizeof(buf), &a) < 0);
-	a.leaves_len = IPC_DL_LEAVES_MAX * 32;
-	n = ipc_dl_data_encode(buf, sizeof(buf), &a);
-	T_EQ_INT(dec_dl_data(buf, (size_t)n), 0);
+	T_EQ_INT(dl_data_with_leaves(&a, (IPC_DL_LEAVES_MAX + 1) * 32), -100);
+	T_EQ_INT(dl_data_with_leaves(&a, IPC_DL_LEAVES_MAX * 32), 0);
 	buf[IPC_HDR_LEN + 12] = (uint8_t)((IPC_DL_LEAVES_MAX + 1) * 32);
-	T_EQ_INT(dec_dl_data(buf, (size_t)n), IPC_DEC_RANGE);
+	T_EQ_INT(dec_dl_data(buf, (size_t)(IPC_HDR_LEN + 4 + 8 + 4 +
+	    IPC_DL_LEAVES_MAX * 32 + 4 + a.len)), IPC_DEC_RANGE);
 }
 
 static void
