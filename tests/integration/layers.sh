@@ -43,6 +43,9 @@ defs() {
 	strip "$1" | awk '
 	/^[A-Za-z_][A-Za-z0-9_]*\(/ {
 		name = $0; sub(/\(.*/, "", name)
+		# A declaration spread over lines, not a function.
+		if (name == "_Static_assert" || name == "static_assert")
+			next
 		if (prev !~ /(^|[^A-Za-z0-9_])(static|typedef|extern)([^A-Za-z0-9_]|$)/ &&
 		    $0 !~ /;[[:space:]]*$/)
 			print name
