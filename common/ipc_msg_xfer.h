@@ -90,6 +90,10 @@ struct ipc_dl_begin {
  * header; the encoder writes only their length when `bytes` is NULL.
  */
 #define IPC_DL_LEAVES_MAX	4
+/* The longest IPC_DL_DATA ahead of its bytes: message header (4), id,
+ * offset, the leaves' length and IPC_DL_LEAVES_MAX leaves, the bytes'
+ * length; netd keeps that much room in front of a chunk. */
+#define IPC_DL_DATA_HEAD_MAX	(4 + 4 + 8 + 4 + IPC_DL_LEAVES_MAX * 32 + 4)
 struct ipc_dl_data {
 	uint32_t	 id;
 	uint64_t	 offset;

@@ -239,7 +239,8 @@ int	secure_chan_seal(struct secure_chan *c, const uint8_t *src, size_t len,
 	    uint8_t *out);
 /*
  * n packets at base + i * stride (lens[i] payload bytes each at
- * SECURE_HDR_LEN, room for the tag after), each sealed in place under its own counter: one GSO batch.
+ * SECURE_HDR_LEN, room for the tag after), each sealed in place under its
+ * own counter: one GSO batch.
  */
 int	secure_chan_seal_run(struct secure_chan *c, uint8_t *base, size_t stride,
 	    const size_t *lens, size_t n);

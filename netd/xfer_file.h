@@ -68,7 +68,8 @@ struct wire_transfer;
 #define XF_SERVE_AHEAD		3	/* IPC_CAT chunks read ahead of the stream */
 #define XF_STORE_CHUNK		(512 * 1024)	/* one IPC_DL_DATA */
 #define XF_STORE_INFLIGHT	3	/* IPC_DL_DATA unanswered */
-#define XF_IPC_HDR_ROOM		256	/* room for the ipc_dl_data header in front */
+/* Room for the ipc_dl_data header in front, the data 64-byte aligned after it. */
+#define XF_IPC_HDR_ROOM		((IPC_DL_DATA_HEAD_MAX + 63) / 64 * 64)
 #define XF_MAX_FILE		(1ULL << 40)	/* 1 TiB: larger announcements are refused */
 #define XF_IDLE_MS		SEQ_BI_FILE_MS	/* transferSequenceTimeout (§9.2) */
 #define XF_START_MS		15000	/* a requester's wait for the first lite packet */

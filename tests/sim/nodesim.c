@@ -765,8 +765,7 @@ static void
 sim_dl_leaves(struct sim_store *st, const struct sim_dl *d, const struct ipc_dl_data *dd)
 {
 	uint64_t frag = merkle_fragment_size(d->size), end = dd->offset + dd->len;
-	uint64_t i, flen;
-	blake3_hasher h;
+	uint64_t i, fo, flen;
 	uint8_t leaf[32];
 
 	if (dd->leaves_len == 0)
@@ -777,10 +776,12 @@ sim_dl_leaves(struct sim_store *st, const struct sim_dl *d, const struct ipc_dl_
 		return;
 	}
 	for (i = 0; i < dd->leaves_len / 32; i++) {
-		flen = end - (dd->offset + i * frag) < frag ? end - (dd->offset + i * frag) : frag;
-		blake3_hasher_init(&h);
-		blake3_hasher_update(&h, d->data + dd->offset + i * frag, (size_t)flen);
-		blake3_hasher_finalize(&h, leaf, 32);
+		if (merkle_fragment_range(d->size, frag, dd->offset / frag + i, &fo,
+		    &flen) != MERKLE_OK) {
+			st->dl_leaves_bad++;
+			continue;
+		}
+		blake3_hash(d->data + fo, (size_t)flen, leaf);
 		if (memcmp(leaf, dd->leaves + i * 32, 32) == 0)
 			st->dl_leaves++;
 		else

@@ -83,7 +83,6 @@ main(int argc, char **argv)
 	struct ipc_dl_begin b;
 	struct ipc_dl_data d;
 	struct ipc_dl_commit c;
-	blake3_hasher h;
 	char path[256], reason[IPC_STR_MAX + 1];
 	uint8_t *data, *rep, hash[32], leaves[IPC_DL_LEAVES_MAX * 32];
 	size_t size = 0, len, off, n, i, nleaves;
@@ -105,9 +104,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	frag = merkle_fragment_size(size);
-	blake3_hasher_init(&h);
-	blake3_hasher_update(&h, data, size);
-	blake3_hasher_finalize(&h, hash, 32);
+	blake3_hash(data, size, hash);
 
 	memset(&b, 0, sizeof(b));
 	memcpy(b.hash, hash, 32);
@@ -126,11 +123,12 @@ main(int argc, char **argv)
 		n = size - off < DF_CHUNK ? size - off : DF_CHUNK;
 		nleaves = (off + n + frag - 1) / frag - off / frag;
 		for (i = 0; i < nleaves; i++) {
-			uint64_t fo = off + i * frag, fl = size - fo < frag ? size - fo : frag;
+			uint64_t fo, fl;
 
-			blake3_hasher_init(&h);
-			blake3_hasher_update(&h, data + fo, (size_t)fl);
-			blake3_hasher_finalize(&h, leaves + i * 32, 32);
+			if (merkle_fragment_range(size, frag, off / frag + i, &fo, &fl) !=
+			    MERKLE_OK)
+				return 2;
+			blake3_hash(data + fo, (size_t)fl, leaves + i * 32);
 			if (strcmp(mode, "lie") == 0)
 				leaves[i * 32] ^= 0xff;
 		}

@@ -171,6 +171,11 @@ test_dl_data_round_trip_with_leaves_and_header_only(void)
 	h = ipc_dl_data_encode(big, sizeof(big), &a);
 	T_EQ_INT(h, n - 100);
 	T_EQ_MEM(big, buf, (size_t)h);
+	/* With the most leaves it is exactly the room netd keeps for it. */
+	T_EQ_INT(IPC_DL_DATA_HEAD_MAX, IPC_HDR_LEN + 4 + 8 + 4 + IPC_DL_LEAVES_MAX * 32 + 4);
+	a.leaves_len = IPC_DL_LEAVES_MAX * 32;
+	T_EQ_INT(ipc_dl_data_encode(big, sizeof(big), &a), IPC_DL_DATA_HEAD_MAX);
+	a.leaves_len = 64;
 	/* No leaves: storaged hashes the fragments itself. */
 	a.bytes = bytes;
 	T_EQ_INT(dl_data_with_leaves(&a, 0), 0);
